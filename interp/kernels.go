@@ -1,0 +1,59 @@
+package interp
+
+// init registers the ONNX kernels of the default domain.
+func init() {
+	for op, k := range map[string]Kernel{
+		"AveragePool":        poolKernel(false),
+		"BatchNormalization": batchNormKernel,
+		"Cast":               castKernel,
+		"Clip":               clipKernel,
+		"Concat":             concatKernel,
+		"Constant":           constantKernel,
+		"ConstantOfShape":    constantOfShapeKernel,
+		"Conv":               convKernel,
+		"Dropout":            dropoutKernel,
+		"Expand":             expandKernel,
+		"Flatten":            flattenKernel,
+		"Gather":             gatherKernel,
+		"Gemm":               gemmKernel,
+		"GlobalAveragePool":  globalPoolKernel(reduceOps["ReduceMean"]),
+		"GlobalMaxPool":      globalPoolKernel(reduceOps["ReduceMax"]),
+		"Identity":           identityKernel,
+		"LogSoftmax":         softmaxKernel(true),
+		"MatMul":             matmulKernel,
+		"Max":                variadicKernel(binaryOps["Max"], false),
+		"MaxPool":            poolKernel(true),
+		"Mean":               variadicKernel(binaryOps["Add"], true),
+		"Min":                variadicKernel(binaryOps["Min"], false),
+		"Not":                notKernel,
+		"Pad":                padKernel,
+		"Range":              rangeKernel,
+		"Reshape":            reshapeKernel,
+		"ScatterND":          scatterNDKernel,
+		"Shape":              shapeKernel,
+		"Size":               sizeKernel,
+		"Slice":              sliceKernel,
+		"Softmax":            softmaxKernel(false),
+		"Split":              splitKernel,
+		"Squeeze":            squeezeKernel,
+		"Sum":                variadicKernel(binaryOps["Add"], false),
+		"Tile":               tileKernel,
+		"Transpose":          transposeKernel,
+		"Unsqueeze":          unsqueezeKernel,
+		"Where":              whereKernel,
+	} {
+		Register("", op, k)
+	}
+	for op, u := range unaryOps {
+		Register("", op, unaryKernel(u))
+	}
+	for _, op := range []string{"Add", "Sub", "Mul", "Div", "Pow"} {
+		Register("", op, binaryKernel(binaryOps[op]))
+	}
+	for op, p := range predicateOps {
+		Register("", op, predicateKernel(p))
+	}
+	for op, r := range reduceOps {
+		Register("", op, reduceKernel(r))
+	}
+}
