@@ -210,7 +210,8 @@ func TestConstantNodeForms(t *testing.T) {
 	}
 }
 
-func TestAttributeTypes(t *testing.T) {
+// attributeModel has one node carrying attributes of every supported type.
+func attributeModel() msg {
 	// Unpacked repeated fields are valid protobuf too.
 	unpackedInts := attr("unpacked_ints", attrInts).varint(8, 3).varint(8, -4)
 	unpackedFloats := attr("unpacked_floats", attrFloats).fixed32(7, math.Float32bits(1.25))
@@ -224,7 +225,11 @@ func TestAttributeTypes(t *testing.T) {
 		inputs:  []msg{valueInfo("x", tFloat, 1)},
 		outputs: []msg{valueInfo("y", tFloat)},
 	}
-	n := decodeModel(t, modelMsg(7, g, opsetMsg("", 13), opsetMsg("custom", 1))).Nodes[0]
+	return modelMsg(7, g, opsetMsg("", 13), opsetMsg("custom", 1))
+}
+
+func TestAttributeTypes(t *testing.T) {
+	n := decodeModel(t, attributeModel()).Nodes[0]
 	if n.AttrFloat("f", 0) != -1.5 || n.AttrInt("i", 0) != 42 || n.AttrString("s", "") != "NOTSET" {
 		t.Errorf("scalars: %v", n.Attrs)
 	}
@@ -251,16 +256,19 @@ func TestAttributeTypes(t *testing.T) {
 	}
 }
 
-// TestTensorEncodings decodes every supported dtype from raw_data and from
-// its typed field.
-func TestTensorEncodings(t *testing.T) {
+// tensorCase is a hand-built TensorProto named "a" and what it decodes to.
+type tensorCase struct {
+	name  string
+	m     msg
+	dtype ir.DType
+	check func(*ir.Tensor) bool
+}
+
+// tensorCases covers every supported dtype in raw_data and in its typed
+// field; the fuzz tests use them as seeds.
+func tensorCases() []tensorCase {
 	neg2 := float32(-2)
-	cases := []struct {
-		name  string
-		m     msg
-		dtype ir.DType
-		check func(*ir.Tensor) bool
-	}{
+	return []tensorCase{
 		{"float raw", tensorMsg("a", tFloat, 2, 2).rawData(rawFloats(1, -2, 0.5, 1e30)), ir.Float32,
 			func(t *ir.Tensor) bool { return slices.Equal(t.F32, []float32{1, -2, 0.5, 1e30}) }},
 		{"float typed", tensorMsg("a", tFloat, 2, 2).floatData(1, -2, 0.5, 1e30), ir.Float32,
@@ -312,7 +320,12 @@ func TestTensorEncodings(t *testing.T) {
 		{"empty raw", tensorMsg("a", tFloat, 0).rawData(nil), ir.Float32,
 			func(t *ir.Tensor) bool { return t.Len() == 0 }},
 	}
-	for _, c := range cases {
+}
+
+// TestTensorEncodings decodes every supported dtype from raw_data and from
+// its typed field.
+func TestTensorEncodings(t *testing.T) {
+	for _, c := range tensorCases() {
 		name, tt, err := DecodeTensor(c.m)
 		if err != nil {
 			t.Errorf("%s: %v", c.name, err)

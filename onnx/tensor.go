@@ -153,7 +153,7 @@ func (d *tensorDecoder) decodeTensor(tp *tensorProto) (*ir.Tensor, error) {
 			continue
 		}
 		if f.name != et.typed {
-			return nil, fmt.Errorf("a %s tensor cannot hold %s", et.name, f.name)
+			return nil, fmt.Errorf("holds %s, which %s tensors do not use (they use %s or raw_data)", f.name, et.name, et.typed)
 		}
 		if inline != "" {
 			return nil, fmt.Errorf("holds both %s and %s", inline, f.name)
@@ -161,7 +161,7 @@ func (d *tensorDecoder) decodeTensor(tp *tensorProto) (*ir.Tensor, error) {
 		inline, data = f.name, f.data
 	}
 	if tp.stringData > 0 {
-		return nil, fmt.Errorf("a %s tensor cannot hold string_data", et.name)
+		return nil, fmt.Errorf("holds string_data, which %s tensors do not use", et.name)
 	}
 	t := &ir.Tensor{DType: et.dtype, Shape: shape}
 	switch {

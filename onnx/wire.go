@@ -129,6 +129,9 @@ func (c *scalarChunks) count() (int, error) {
 		}
 		switch c.typ {
 		case protowire.VarintType:
+			if len(f.b) > 0 && f.b[len(f.b)-1] >= 0x80 {
+				return 0, errBadPacked
+			}
 			for _, x := range f.b {
 				if x < 0x80 {
 					n++
