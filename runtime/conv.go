@@ -1,0 +1,343 @@
+package runtime
+
+import "fmt"
+
+// ConvShape is the static shape of a convolution over a batch of frames.
+// Zero strides, dilations and group mean 1.
+type ConvShape struct {
+	Frames                               int // frames per call (N*T)
+	Cin, H, W                            int // input channels and size
+	Cout                                 int
+	Group                                int
+	KH, KW                               int
+	StrideH, StrideW                     int
+	DilationH, DilationW                 int
+	PadTop, PadLeft, PadBottom, PadRight int
+}
+
+func (s ConvShape) normalized() ConvShape {
+	one := func(v *int) {
+		if *v == 0 {
+			*v = 1
+		}
+	}
+	one(&s.Group)
+	one(&s.StrideH)
+	one(&s.StrideW)
+	one(&s.DilationH)
+	one(&s.DilationW)
+	return s
+}
+
+// OutH returns the output height.
+func (s ConvShape) OutH() int {
+	s = s.normalized()
+	return (s.H+s.PadTop+s.PadBottom-(s.KH-1)*s.DilationH-1)/s.StrideH + 1
+}
+
+// OutW returns the output width.
+func (s ConvShape) OutW() int {
+	s = s.normalized()
+	return (s.W+s.PadLeft+s.PadRight-(s.KW-1)*s.DilationW-1)/s.StrideW + 1
+}
+
+// InLen and OutLen return the float counts of the input and output.
+func (s ConvShape) InLen() int  { return s.Frames * s.Cin * s.H * s.W }
+func (s ConvShape) OutLen() int { return s.Frames * s.Cout * s.OutH() * s.OutW() }
+
+// FLOPs returns 2 x the multiply-adds of one call.
+func (s ConvShape) FLOPs() float64 {
+	s = s.normalized()
+	return 2 * float64(s.Frames) * float64(s.Cout) * float64(s.OutH()*s.OutW()) * float64(s.Cin/s.Group*s.KH*s.KW)
+}
+
+func (s ConvShape) String() string {
+	s = s.normalized()
+	return fmt.Sprintf("conv %dx[%d,%d,%d] -> %d, kernel %dx%d, stride %d,%d, dilation %d,%d, pads %d,%d,%d,%d, group %d",
+		s.Frames, s.Cin, s.H, s.W, s.Cout, s.KH, s.KW, s.StrideH, s.StrideW, s.DilationH, s.DilationW,
+		s.PadTop, s.PadLeft, s.PadBottom, s.PadRight, s.Group)
+}
+
+// Validate reports shapes the kernels cannot run.
+func (s ConvShape) Validate() error {
+	n := s.normalized()
+	switch {
+	case n.Frames <= 0 || n.Cin <= 0 || n.H <= 0 || n.W <= 0 || n.Cout <= 0 || n.KH <= 0 || n.KW <= 0:
+		return fmt.Errorf("%v: sizes must be positive", s)
+	case n.Group < 0 || n.StrideH < 0 || n.StrideW < 0 || n.DilationH < 0 || n.DilationW < 0:
+		return fmt.Errorf("%v: negative stride, dilation or group", s)
+	case n.PadTop < 0 || n.PadLeft < 0 || n.PadBottom < 0 || n.PadRight < 0:
+		return fmt.Errorf("%v: negative padding", s)
+	case n.Cin%n.Group != 0 || n.Cout%n.Group != 0:
+		return fmt.Errorf("%v: group does not divide the channels", s)
+	case n.OutH() <= 0 || n.OutW() <= 0:
+		return fmt.Errorf("%v: kernel larger than the padded input", s)
+	}
+	return nil
+}
+
+// Conv is a convolution planned for a fixed shape, run as a GEMM per group
+// (see the package documentation). It is built once per Model; Run may be
+// called any number of times, not concurrently.
+type Conv struct {
+	s      ConvShape
+	kern   *GemmKernel
+	packMR int
+	w      []float32 // packed weights
+	bias   []float32 // bias padded to the packed panels
+	lo, hi float32
+
+	k, kc, nc           int // GEMM depth, its block, pixel block
+	coutG, cinG, panels int // per group: outputs, inputs, packed panels
+	ow, ohw, pixels     int
+	nJB, nCB, cbPanels  int // pixel blocks, output-channel blocks and their panels
+	pointwise           bool
+}
+
+// Blocking parameters (floats). bBudget is the packed B block (KC x NC)
+// kept in L2 (1 MB on Zen 4, leaving room for A and C); targetItems the
+// number of work items a convolution is split into when it can be,
+// enough to balance a few workers.
+const (
+	bBudget     = 64 << 10
+	maxNC       = 2048
+	targetItems = 16
+)
+
+// NewConv plans a convolution. packed holds the weights packed by
+// PackConvWeights with panel height packMR; bias has Cout values or is nil;
+// act is fused into the epilogue.
+func NewConv(s ConvShape, packed []float32, packMR int, bias []float32, act Act) (*Conv, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	if err := act.validate(); err != nil {
+		return nil, fmt.Errorf("%v: %w", s, err)
+	}
+	s = s.normalized()
+	c := &Conv{s: s, packMR: packMR, kern: GemmKernelForA(packMR)}
+	c.cinG, c.coutG = s.Cin/s.Group, s.Cout/s.Group
+	c.k = c.cinG * s.KH * s.KW
+	c.panels = ceilDiv(c.coutG, packMR)
+	if want := PackedConvWeightsLen(s.Cout, c.cinG, s.KH, s.KW, s.Group, packMR); len(packed) != want {
+		return nil, fmt.Errorf("%v: packed weights have %d values, want %d", s, len(packed), want)
+	}
+	if bias != nil && len(bias) != s.Cout {
+		return nil, fmt.Errorf("%v: bias has %d values, want %d", s, len(bias), s.Cout)
+	}
+	c.w = packed
+	c.bias = make([]float32, s.Group*c.panels*packMR)
+	for co, v := range bias {
+		g, o := co/c.coutG, co%c.coutG
+		c.bias[(g*c.panels+o/packMR)*packMR+o%packMR] = v
+	}
+	c.lo, c.hi = act.Bounds()
+	c.ow = s.OutW()
+	c.ohw = s.OutH() * c.ow
+	c.pixels = s.Frames * c.ohw
+	c.pointwise = s.KH == 1 && s.KW == 1 && s.StrideH == 1 && s.StrideW == 1 &&
+		s.PadTop == 0 && s.PadLeft == 0 && s.PadBottom == 0 && s.PadRight == 0
+
+	nr := c.kern.NR
+	c.kc = c.k
+	if kc := c.kern.KC; kc > 0 && c.k > kc {
+		c.kc = ceilDiv(c.k, ceilDiv(c.k, kc))
+	}
+	nc := min(max(nr, bBudget/c.kc/nr*nr), maxNC)
+	c.nJB = ceilDiv(c.pixels, nc)
+	c.nc = ceilDiv(ceilDiv(c.pixels, c.nJB), nr) * nr // balance the blocks
+	c.nJB = ceilDiv(c.pixels, c.nc)
+	c.nCB = min(c.panels, max(1, ceilDiv(targetItems, s.Group*c.nJB)))
+	c.cbPanels = ceilDiv(c.panels, c.nCB)
+	c.nCB = ceilDiv(c.panels, c.cbPanels)
+	return c, nil
+}
+
+// Shape returns the planned shape.
+func (c *Conv) Shape() ConvShape { return c.s }
+
+// Kernel returns the name of the micro-kernel in use.
+func (c *Conv) Kernel() string { return c.kern.Name }
+
+// Run computes out = act(conv(in) + bias + residual). in is the row table
+// of the input (Frames x Cin rows of H*W floats), out is [Frames][Cout][OH*OW],
+// residual is nil or shaped like out and must not alias it. Mismatched
+// lengths are a code-generator bug and panic.
+func (c *Conv) Run(p *Pool, in Rows, out, residual []float32) {
+	s := c.s
+	checkIn(in, s.Frames*s.Cin, s.H*s.W, "conv")
+	checkOut(out, residual, s.Frames*s.Cout*c.ohw, "conv")
+	p.For(s.Group*c.nJB*c.nCB, func(worker, item int) {
+		c.item(p, worker, item, in, out, residual)
+	})
+}
+
+func checkIn(in Rows, rows, n int, op string) {
+	if len(in) != rows {
+		panic(fmt.Sprintf("runtime: %s input has %d rows, want %d", op, len(in), rows))
+	}
+	for i, r := range in {
+		if len(r) != n {
+			panic(fmt.Sprintf("runtime: %s input row %d has %d floats, want %d", op, i, len(r), n))
+		}
+	}
+}
+
+func checkOut(out, residual []float32, n int, op string) {
+	if len(out) != n || (residual != nil && len(residual) != n) {
+		panic(fmt.Sprintf("runtime: %s output has %d floats (residual %d), want %d", op, len(out), len(residual), n))
+	}
+}
+
+// pixelRun is a run of consecutive pixels of one frame inside one B panel,
+// starting at column j of the block: output row oy, columns ox.. (for a
+// pointwise convolution, pixels q = ox.. of the frame).
+type pixelRun struct {
+	f, oy, ox, n, j int
+}
+
+// plan fills w.runs (packing runs) and w.segs/w.segAt (output segments of
+// each panel) for the block of np pixels from p0.
+func (c *Conv) plan(w *workerState, p0, np int) {
+	nr := c.kern.NR
+	w.runs, w.segs, w.segAt = w.runs[:0], w.segs[:0], w.segAt[:0]
+	for j := 0; j < np; {
+		p := p0 + j
+		f, q := p/c.ohw, p%c.ohw
+		panelEnd := (j/nr + 1) * nr
+		if j%nr == 0 {
+			w.segAt = append(w.segAt, len(w.segs))
+		}
+		n := min(c.ohw-q, panelEnd-j, np-j)
+		w.segs = append(w.segs, colSeg{j: j % nr, n: n, c: f*c.s.Cout*c.ohw + q, r: f*c.s.Cout*c.ohw + q})
+		if c.pointwise {
+			w.runs = append(w.runs, pixelRun{f: f, ox: q, n: n, j: j})
+		} else {
+			for e := j + n; j < e; {
+				q := (p0 + j) % c.ohw
+				oy, ox := q/c.ow, q%c.ow
+				m := min(c.ow-ox, e-j)
+				w.runs = append(w.runs, pixelRun{f: f, oy: oy, ox: ox, n: m, j: j})
+				j += m
+			}
+			continue
+		}
+		j += n
+	}
+	w.segAt = append(w.segAt, len(w.segs))
+}
+
+func (c *Conv) item(p *Pool, worker, item int, in Rows, out, res []float32) {
+	kern := c.kern
+	mr, nr := kern.MR, kern.NR
+	g, r := item/(c.nJB*c.nCB), item%(c.nJB*c.nCB)
+	jb, cb := r/c.nCB, r%c.nCB
+	p0 := jb * c.nc
+	np := min(c.nc, c.pixels-p0)
+	nPan := ceilDiv(np, nr)
+	w := p.state(worker, c.kc*nPan*nr, mr, nr)
+	c.plan(w, p0, np)
+	t := &w.tile
+	t.LDA, t.LDB, t.Lo, t.Hi = c.packMR, nr, c.lo, c.hi
+	pi0 := cb * c.cbPanels
+	pi1 := min(c.panels, pi0+c.cbPanels)
+	for k0 := 0; k0 < c.k; k0 += c.kc {
+		kn := min(c.kc, c.k-k0)
+		c.packB(w.buf[:kn*nPan*nr], in, g, w.runs, k0, kn, np)
+		flags := 0
+		if k0 > 0 {
+			flags |= TileAccumulate
+		}
+		if k0+kn == c.k {
+			flags |= TileEpilogue
+		}
+		t.K = kn
+		for pi := pi0; pi < pi1; pi++ {
+			panel := g*c.panels + pi
+			for sub := 0; sub < c.packMR; sub += mr {
+				co0 := pi*c.packMR + sub
+				if co0 >= c.coutG {
+					break
+				}
+				m := min(mr, c.coutG-co0)
+				t.A = c.w[(panel*c.k+k0)*c.packMR+sub:]
+				t.Bias = c.bias[panel*c.packMR+sub:]
+				row := (g*c.coutG + co0) * c.ohw
+				for jp := range nPan {
+					t.B = w.buf[jp*kn*nr:]
+					w.runTile(kern, m, w.segs[w.segAt[jp]:w.segAt[jp+1]], out, row, c.ohw, res, row, c.ohw, flags)
+				}
+			}
+		}
+	}
+}
+
+// packB packs rows k0..k0+kn of the B block (np pixels, laid out by runs)
+// into buf: panel jp at buf[jp*kn*NR:], for each k NR contiguous pixels;
+// columns past np are zero.
+func (c *Conv) packB(buf []float32, in Rows, g int, runs []pixelRun, k0, kn, np int) {
+	s := c.s
+	nr := c.kern.NR
+	if tail := len(buf)/kn - np; tail > 0 { // zero the padding columns of the last panel
+		last := buf[len(buf)-kn*nr:]
+		for k := range kn {
+			clear(last[k*nr+nr-tail : (k+1)*nr])
+		}
+	}
+	for _, r := range runs {
+		dst := buf[(r.j/nr)*kn*nr+r.j%nr:]
+		base := r.f*s.Cin + g*c.cinG
+		if c.pointwise {
+			for k := range kn {
+				copy(dst[k*nr:][:r.n], in[base+k0+k][r.ox:r.ox+r.n])
+			}
+			continue
+		}
+		khw := s.KH * s.KW
+		ci, kh, kw := k0/khw, k0%khw/s.KW, k0%s.KW
+		for k := range kn {
+			d := dst[k*nr:][:r.n]
+			iy := r.oy*s.StrideH - s.PadTop + kh*s.DilationH
+			if iy < 0 || iy >= s.H {
+				clear(d)
+			} else {
+				src := in[base+ci][iy*s.W : (iy+1)*s.W]
+				gatherStrided(d, src, r.ox*s.StrideW-s.PadLeft+kw*s.DilationW, s.StrideW)
+			}
+			if kw++; kw == s.KW {
+				kw = 0
+				if kh++; kh == s.KH {
+					kh = 0
+					ci++
+				}
+			}
+		}
+	}
+}
+
+// gatherStrided sets d[j] = src[x0+j*stride], or 0 where that index is
+// outside src (padding).
+func gatherStrided(d, src []float32, x0, stride int) {
+	n, w := len(d), len(src)
+	// valid j: 0 <= x0+j*stride < w
+	lo := 0
+	if x0 < 0 {
+		lo = min(n, (-x0+stride-1)/stride)
+	}
+	hi := n
+	if last := x0 + (n-1)*stride; last >= w {
+		hi = max(lo, min(n, (w-x0+stride-1)/stride))
+	}
+	clear(d[:lo])
+	clear(d[hi:])
+	if lo >= hi {
+		return
+	}
+	if stride == 1 {
+		copy(d[lo:hi], src[x0+lo:x0+hi])
+		return
+	}
+	for j := lo; j < hi; j++ {
+		d[j] = src[x0+j*stride]
+	}
+}

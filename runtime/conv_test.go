@@ -1,0 +1,139 @@
+package runtime
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+type convCase struct {
+	s        ConvShape
+	act      Act
+	bias     bool
+	residual bool
+	shift    bool // read the input through a temporal shift (Frames = 2 clips of Frames/2)
+	state    bool // online shift with a state buffer
+}
+
+func convCases() []convCase {
+	clip6 := Clip(0, 6)
+	return []convCase{
+		// pointwise: pixel tails, frame-straddling tiles, Cout tails, K blocks
+		{s: ConvShape{Frames: 3, Cin: 13, H: 5, W: 7, Cout: 7, KH: 1, KW: 1}, bias: true},
+		{s: ConvShape{Frames: 2, Cin: 600, H: 3, W: 3, Cout: 25, KH: 1, KW: 1}, act: Relu, bias: true, residual: true},
+		{s: ConvShape{Frames: 1, Cin: 16, H: 8, W: 8, Cout: 24, KH: 1, KW: 1}, act: clip6, bias: true},
+		{s: ConvShape{Frames: 4, Cin: 32, H: 7, W: 7, Cout: 64, KH: 1, KW: 1}, act: Relu, bias: true, residual: true, shift: true},
+		{s: ConvShape{Frames: 1, Cin: 5, H: 1, W: 1, Cout: 3, KH: 1, KW: 1}},
+		{s: ConvShape{Frames: 5, Cin: 4, H: 1, W: 1, Cout: 13, KH: 1, KW: 1}, bias: true},
+		// 1x1 stride 2 (ResNet downsample)
+		{s: ConvShape{Frames: 2, Cin: 24, H: 9, W: 11, Cout: 20, KH: 1, KW: 1, StrideH: 2, StrideW: 2}, bias: true},
+		// 3x3 pad 1, stride 1 and 2
+		{s: ConvShape{Frames: 2, Cin: 8, H: 9, W: 10, Cout: 16, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, act: Relu, bias: true, residual: true},
+		{s: ConvShape{Frames: 4, Cin: 16, H: 6, W: 6, Cout: 13, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, act: Relu, bias: true, shift: true},
+		{s: ConvShape{Frames: 2, Cin: 16, H: 6, W: 6, Cout: 12, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, bias: true, shift: true, state: true},
+		{s: ConvShape{Frames: 1, Cin: 3, H: 17, W: 15, Cout: 32, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, act: clip6, bias: true},
+		{s: ConvShape{Frames: 2, Cin: 40, H: 7, W: 7, Cout: 9, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, act: Relu},
+		// stem-like 7x7 stride 2 pad 3, asymmetric pads, dilation, rectangular kernels
+		{s: ConvShape{Frames: 2, Cin: 3, H: 20, W: 18, Cout: 8, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadTop: 3, PadLeft: 3, PadBottom: 3, PadRight: 3}, act: Relu, bias: true},
+		{s: ConvShape{Frames: 1, Cin: 6, H: 8, W: 9, Cout: 10, KH: 3, KW: 2, PadTop: 2, PadLeft: 0, PadBottom: 1, PadRight: 3}, bias: true},
+		{s: ConvShape{Frames: 2, Cin: 5, H: 10, W: 11, Cout: 7, KH: 3, KW: 3, DilationH: 2, DilationW: 3, PadTop: 2, PadLeft: 3, PadBottom: 2, PadRight: 3}, bias: true, residual: true},
+		{s: ConvShape{Frames: 1, Cin: 4, H: 9, W: 13, Cout: 6, KH: 2, KW: 4, StrideH: 3, StrideW: 2}},
+		// groups, including depthwise run as a grouped GEMM
+		{s: ConvShape{Frames: 2, Cin: 8, H: 6, W: 7, Cout: 12, Group: 2, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, act: Relu, bias: true, residual: true},
+		{s: ConvShape{Frames: 1, Cin: 16, H: 5, W: 5, Cout: 32, Group: 4, KH: 1, KW: 1}, bias: true},
+		{s: ConvShape{Frames: 2, Cin: 6, H: 8, W: 8, Cout: 6, Group: 6, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, act: clip6, bias: true},
+	}
+}
+
+// convInput builds the input rows of a case, plain or shifted.
+func convInput(t *testing.T, rng *rand.Rand, c convCase) (Rows, []float32) {
+	s := c.s.normalized()
+	hw := s.H * s.W
+	x := randFloats(rng, s.Frames*s.Cin*hw)
+	rows := NewRows(s.Frames, s.Cin)
+	if !c.shift {
+		rows.SetPlain(x, s.Frames, s.Cin, hw)
+		return rows, x
+	}
+	var sh TemporalShift
+	var state []float32
+	if c.state {
+		sh = TemporalShift{Segments: 1, Ranges: []ShiftRange{{0, s.Cin / 8, -1}, {s.Cin / 4, s.Cin/4 + 1, -1}}}
+		state = randFloats(rng, s.Frames*sh.StateChannels()*hw)
+	} else {
+		sh = TemporalShift{Segments: s.Frames / 2, Ranges: []ShiftRange{{0, s.Cin / 8, 1}, {s.Cin / 8, s.Cin / 4, -1}}}
+	}
+	if err := rows.SetShifted(x, s.Frames, s.Cin, hw, sh, state); err != nil {
+		t.Fatal(err)
+	}
+	return rows, x
+}
+
+func TestConv(t *testing.T) {
+	for ci, c := range convCases() {
+		for _, packMR := range []int{PackMR, 6, 8, 5} {
+			s := c.s.normalized()
+			name := fmt.Sprintf("case%d/%v/act=%v/mr=%d", ci, s, c.act, packMR)
+			rng := rand.New(rand.NewPCG(uint64(ci), uint64(packMR)))
+			rows, _ := convInput(t, rng, c)
+			w := randFloats(rng, s.Cout*s.Cin/s.Group*s.KH*s.KW)
+			var bias, res []float32
+			if c.bias {
+				bias = randFloats(rng, s.Cout)
+			}
+			if c.residual {
+				res = randFloats(rng, s.OutLen())
+			}
+			packed, err := PackConvWeights(w, s.Cout, s.Cin/s.Group, s.KH, s.KW, s.Group, packMR)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conv, err := NewConv(c.s, packed, packMR, bias, c.act)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			want := refConv(s, rows, w, bias, res, c.act)
+			var first []float32
+			withPools(t, func(p *Pool) {
+				out := make([]float32, s.OutLen())
+				for i := range out {
+					out[i] = 1e30 // every element must be written
+				}
+				conv.Run(p, rows, out, res)
+				checkClose(t, fmt.Sprintf("%s/threads=%d", name, p.Threads()), out, want, 1e-5)
+				if first == nil {
+					first = out
+				} else if !bitsEqual(first, out) {
+					t.Errorf("%s: %d threads differ from 1 thread", name, p.Threads())
+				}
+			})
+		}
+	}
+}
+
+func TestConvRejectsBadInput(t *testing.T) {
+	s := ConvShape{Frames: 1, Cin: 4, H: 3, W: 3, Cout: 4, KH: 3, KW: 3}
+	packed, _ := PackConvWeights(make([]float32, 4*4*9), 4, 4, 3, 3, 1, PackMR)
+	if _, err := NewConv(s, packed[1:], PackMR, nil, Act{}); err == nil {
+		t.Error("short packed weights accepted")
+	}
+	if _, err := NewConv(s, packed, PackMR, make([]float32, 3), Act{}); err == nil {
+		t.Error("short bias accepted")
+	}
+	bad := s
+	bad.KH = 5
+	if _, err := NewConv(bad, packed, PackMR, nil, Act{}); err == nil {
+		t.Error("kernel larger than input accepted")
+	}
+	bad = s
+	bad.Group = 3
+	if _, err := NewConv(bad, packed, PackMR, nil, Act{}); err == nil {
+		t.Error("group not dividing channels accepted")
+	}
+	if _, err := NewConv(s, packed, PackMR, nil, Clip(6, 0)); err == nil {
+		t.Error("empty clip accepted")
+	}
+	if _, err := PackConvWeights(make([]float32, 5), 4, 4, 3, 3, 1, PackMR); err == nil {
+		t.Error("wrong weight count packed")
+	}
+}

@@ -1,0 +1,56 @@
+// Package runtime is the support library of the Go packages that tsmc
+// generates: the only tsmc package generated code imports. It holds the
+// memory arena, the worker pool, CPU dispatch and the kernels of every fused
+// operation the compiler emits.
+//
+// # Layout
+//
+// Activations are channel-major per frame: a frame is [C][H][W] with each
+// channel a contiguous row of H*W floats, and a clip of F frames (N clips of
+// T segments, frame f = n*T+t) is [F][C][H][W].
+//
+// Convolutions read their input through a row table ([Rows]): one slice per
+// (frame, input channel), which may alias another frame's row (a fused
+// temporal shift), a shared zero row or a state buffer (an online shift).
+// No shifted copy of an activation is ever made; see [TemporalShift].
+//
+// # Convolution as GEMM
+//
+// Every convolution but the depthwise one runs as a GEMM per group:
+//
+//	Out[co][p] = clamp(Σ_k A[co][k]·B[k][p] + bias[co] + R[co][p], Lo, Hi)
+//
+// with k = ci*KH*KW + kh*KW + kw and p a pixel index running over all frames
+// (p = f*OH*OW + oy*OW + ox), so small late-stage feature maps still fill
+// whole tiles. A holds the weights, packed at compile time by
+// [PackConvWeights] into panels of MR output channels (for each k the MR
+// values are contiguous; the tail panel is zero-padded). B is packed at run
+// time per pixel block from the row table into panels of NR pixels (for each
+// k, NR contiguous values): a straight copy for 1x1 stride-1 convolutions, an
+// im2col gather that applies padding, stride and dilation otherwise.
+//
+// A micro-kernel ([GemmKernel], contract in [Tile]) computes one MR x NR
+// tile. Each output element is one float32 accumulator summed over k in
+// increasing order, whatever the blocking: K blocks store and reload the
+// accumulator exactly, and work is never split along K. Results are
+// therefore bit-identical for every thread count and block size.
+//
+// # Tiles and packing per ISA
+//
+// The packed weight panel height ([PackMR], 12) is a multiple of every
+// kernel's row count, so one weights.bin serves every CPU: the AVX2+FMA
+// kernel (6x16: 12 YMM accumulators + 2 B vectors + 1 broadcast = 15 YMM,
+// as Go keeps X15 zero) consumes a 12-row panel as two 6-row halves through
+// the Tile's LDA stride; an AVX-512 kernel uses 12x32 (24 ZMM accumulators,
+// 2 B vectors, embedded broadcasts); a NEON kernel 12x8 (24 accumulators, 2
+// B vectors, 3 A vectors by lane). The B side is packed at run time for the
+// chosen kernel's NR. Dense layers pack their weights as the B operand into
+// [PackNR]-wide panels (32, a multiple of 8, 16 and 32).
+//
+// # Determinism and concurrency
+//
+// Work is split into fixed items; an item's result never depends on which
+// worker ran it. A [Pool] runs one parallel loop at a time; kernels take
+// their scratch memory from the pool, so a Model built on one pool must not
+// run concurrently with itself.
+package runtime

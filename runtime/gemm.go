@@ -1,0 +1,87 @@
+package runtime
+
+// Shared GEMM driver pieces: per-worker state and the routing of partial
+// tiles through a scratch tile, so micro-kernels only ever see full tiles.
+
+// colSeg is a run of tile columns [j, j+n) whose output elements (row 0)
+// are contiguous at c in the output and at r in the residual.
+type colSeg struct {
+	j, n int
+	c, r int
+}
+
+// workerState is what one pool worker reuses from kernel call to kernel
+// call.
+type workerState struct {
+	buf   []float32 // packing buffer
+	tile  Tile
+	tmpC  []float32 // scratch tile for partial tiles
+	tmpR  []float32
+	segs  []colSeg
+	runs  []pixelRun
+	segAt []int // segs[segAt[jp]:segAt[jp+1]] are the segments of panel jp
+}
+
+// state returns worker's state with a packing buffer of at least n floats
+// and scratch tiles for tiles of up to mr x nr.
+func (p *Pool) state(worker, n, mr, nr int) *workerState {
+	w := p.ws[worker]
+	if w == nil {
+		w = &workerState{}
+		p.ws[worker] = w
+	}
+	if len(w.buf) < n {
+		w.buf = AlignedFloats(AlignUp(n))
+	}
+	if len(w.tmpC) < mr*nr {
+		w.tmpC = AlignedFloats(AlignUp(mr * nr))
+		w.tmpR = AlignedFloats(AlignUp(mr * nr))
+	}
+	return w
+}
+
+// runTile runs the kernel on the tile set up in w.tile (A, B, K, LDA, LDB,
+// Bias, Lo, Hi) for the m valid rows and the column segments segs of the
+// output: out at offset segs[i].c + cRow + row*ldc, the residual res
+// (nil for none) at segs[i].r + rRow + row*ldr. Full tiles go straight to
+// the output; others through w's scratch tile.
+func (w *workerState) runTile(k *GemmKernel, m int, segs []colSeg, out []float32, cRow, ldc int, res []float32, rRow, ldr int, flags int) {
+	t := &w.tile
+	t.Flags = flags
+	if m == k.MR && len(segs) == 1 && segs[0].n == k.NR {
+		s := segs[0]
+		t.C, t.LDC = out[s.c+cRow:], ldc
+		t.R, t.LDR = nil, 0
+		if res != nil && flags&TileEpilogue != 0 {
+			t.R, t.LDR = res[s.r+rRow:], ldr
+		}
+		k.Tile(t)
+		return
+	}
+	nr := k.NR
+	tc := w.tmpC[:k.MR*nr]
+	if flags&TileAccumulate != 0 {
+		for _, s := range segs {
+			for i := range m {
+				copy(tc[i*nr+s.j:][:s.n], out[s.c+cRow+i*ldc:][:s.n])
+			}
+		}
+	}
+	t.C, t.LDC = tc, nr
+	t.R, t.LDR = nil, 0
+	if res != nil && flags&TileEpilogue != 0 {
+		tr := w.tmpR[:k.MR*nr]
+		for _, s := range segs {
+			for i := range m {
+				copy(tr[i*nr+s.j:][:s.n], res[s.r+rRow+i*ldr:][:s.n])
+			}
+		}
+		t.R, t.LDR = tr, nr
+	}
+	k.Tile(t)
+	for _, s := range segs {
+		for i := range m {
+			copy(out[s.c+cRow+i*ldc:][:s.n], tc[i*nr+s.j:][:s.n])
+		}
+	}
+}

@@ -1,0 +1,121 @@
+package runtime
+
+import (
+	"fmt"
+	"sync"
+)
+
+// Tile flags.
+const (
+	// TileAccumulate: C holds the partial sums of the earlier K blocks;
+	// start from them instead of zero.
+	TileAccumulate = 1 << iota
+	// TileEpilogue: this is the last K block; add Bias[i] and, when R is
+	// not nil, R[i*LDR+j], then clamp to [Lo, Hi] before storing.
+	TileEpilogue
+)
+
+// Tile is the argument block of a GEMM micro-kernel. For i < MR, j < NR:
+//
+//	acc = Flags&TileAccumulate != 0 ? C[i*LDC+j] : 0
+//	for k := 0; k < K; k++ { acc += A[k*LDA+i] * B[k*LDB+j] }   // k in increasing order
+//	if Flags&TileEpilogue != 0 {
+//		acc += Bias[i]
+//		if R != nil { acc += R[i*LDR+j] }
+//		acc = min(max(acc, Lo), Hi)
+//	}
+//	C[i*LDC+j] = acc
+//
+// A is a packed weight panel (MR of every LDA floats per k, LDA >= MR: a
+// 6-row kernel runs a 12-row panel as two halves); B a packed pixel panel
+// (LDB >= NR). The kernel always computes and stores the full MR x NR
+// tile: drivers route partial tiles through a scratch tile. LDR may be 0
+// (one row broadcast to all MR rows: the dense layer's bias). Each element
+// is one float32 accumulator (fused multiply-add allowed), so K blocking
+// never changes the result.
+//
+// The field layout is part of the assembly contract (offsets in bytes on
+// 64-bit targets: A 0, B 24, C 48, Bias 72, R 96, K 120, LDA 128, LDB 136,
+// LDC 144, LDR 152, Lo 160, Hi 164, Flags 168); kernel_test.go checks it.
+type Tile struct {
+	A, B, C, Bias, R      []float32
+	K, LDA, LDB, LDC, LDR int
+	Lo, Hi                float32
+	Flags                 int
+}
+
+// GemmKernel describes a micro-kernel. Names state the contract in the
+// XNNPACK way: f32_gemm_minmax_<MR>x<NR>__<isa>.
+type GemmKernel struct {
+	Name   string
+	MR, NR int
+	// KC is the K block the kernel is tuned for (its B panel stays in L1
+	// across the A panels); 0 means the whole K.
+	KC int
+	// Tile computes one tile; see Tile.
+	Tile func(t *Tile)
+}
+
+func (k *GemmKernel) String() string { return k.Name }
+
+// gemmKernels lists the micro-kernels usable on this CPU, best first.
+// Architecture files add their assembly kernels at init after checking the
+// CPU (golang.org/x/sys/cpu); the pure-Go kernels are always available.
+var gemmKernels []*GemmKernel
+
+var genericKernels struct {
+	sync.Mutex
+	m map[[2]int]*GemmKernel
+}
+
+// genericGemm returns the pure-Go kernel of an mr x nr tile.
+func genericGemm(mr, nr int) *GemmKernel {
+	genericKernels.Lock()
+	defer genericKernels.Unlock()
+	if genericKernels.m == nil {
+		genericKernels.m = map[[2]int]*GemmKernel{}
+	}
+	key := [2]int{mr, nr}
+	if k := genericKernels.m[key]; k != nil {
+		return k
+	}
+	k := &GemmKernel{
+		Name: fmt.Sprintf("f32_gemm_minmax_%dx%d__go", mr, nr),
+		MR:   mr, NR: nr, KC: 256,
+		Tile: func(t *Tile) { gemmTileGo(t, mr, nr) },
+	}
+	genericKernels.m[key] = k
+	return k
+}
+
+// largestDivisor returns the first of candidates that divides n, or n.
+func largestDivisor(n int, candidates ...int) int {
+	for _, c := range candidates {
+		if n%c == 0 {
+			return c
+		}
+	}
+	return n
+}
+
+// GemmKernelForA returns the best kernel for weights packed in panels of
+// packMR rows: its MR divides packMR.
+func GemmKernelForA(packMR int) *GemmKernel {
+	for _, k := range gemmKernels {
+		if packMR%k.MR == 0 {
+			return k
+		}
+	}
+	return genericGemm(largestDivisor(packMR, 6, 4, 2), 16)
+}
+
+// GemmKernelForB returns the best kernel for a B operand packed at compile
+// time in panels of packNR columns (the dense layer): its NR divides packNR.
+func GemmKernelForB(packNR int) *GemmKernel {
+	for _, k := range gemmKernels {
+		if packNR%k.NR == 0 {
+			return k
+		}
+	}
+	return genericGemm(6, largestDivisor(packNR, 16, 8, 4))
+}
