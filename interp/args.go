@@ -133,12 +133,24 @@ func product(dims []int) int {
 	return p
 }
 
-// alloc allocates a zeroed tensor, failing on negative or huge shapes.
-func alloc(dt ir.DType, shape ir.Shape) (*ir.Tensor, error) {
+// checkShape rejects output shapes with negative dimensions or more than
+// ir.MaxElements elements; kernels call it before building index tables.
+func checkShape(shape ir.Shape) error {
 	for _, d := range shape {
 		if d < 0 {
-			return nil, fmt.Errorf("invalid output shape %v", shape)
+			return fmt.Errorf("invalid output shape %v", shape)
 		}
+	}
+	if shape.Size() < 0 {
+		return fmt.Errorf("output shape %v has more than %d elements", shape, ir.MaxElements)
+	}
+	return nil
+}
+
+// alloc allocates a zeroed tensor, failing on negative or huge shapes.
+func alloc(dt ir.DType, shape ir.Shape) (*ir.Tensor, error) {
+	if err := checkShape(shape); err != nil {
+		return nil, err
 	}
 	return ir.NewTensor(dt, shape)
 }

@@ -210,6 +210,9 @@ func naturalOffsets(shape ir.Shape) [][]int {
 // broadcastTo returns t broadcast to shape (which must be a broadcast of
 // t's shape).
 func broadcastTo(t *ir.Tensor, shape ir.Shape) (*ir.Tensor, error) {
+	if err := checkShape(shape); err != nil {
+		return nil, err
+	}
 	strides := broadcastStrides(t.Shape, shape)
 	offs := make([][]int, len(shape))
 	for d := range shape {

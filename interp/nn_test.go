@@ -168,7 +168,7 @@ func TestConvCases(t *testing.T) {
 			attrs:  attrs{"pads": aInts(1, 0, 1, 0), "strides": aInts(2, 2)},
 			inputs: []*ir.Tensor{seqF32(ir.Shape{1, 1, 7, 5}, 0), ones},
 			want:   []*ir.Tensor{f32s(ir.Shape{1, 1, 4, 2}, 21, 33, 99, 117, 189, 207, 171, 183)}},
-		{name: "bias_pointwise", op: "Conv", opset: 11,
+		{name: "bias_wrong_shape", op: "Conv", opset: 11,
 			inputs:  []*ir.Tensor{f32s(ir.Shape{1, 2, 1, 2}, 1, 2, 3, 4), f32s(ir.Shape{1, 2, 1, 1}, 10, 1), ir.Scalar(0.5)},
 			wantErr: "B has shape"},
 		{name: "pointwise_bias", op: "Conv", opset: 11,

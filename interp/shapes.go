@@ -541,12 +541,19 @@ func tileKernel(n *ir.Node, opset int64, inputs []*ir.Tensor) ([]*ir.Tensor, err
 	if len(repeats) != len(x.Shape) {
 		return nil, fmt.Errorf("repeats %v does not match rank %d", repeats, len(x.Shape))
 	}
+	shape := make(ir.Shape, len(repeats))
+	for d, r := range repeats {
+		if r < 0 || x.Shape[d] > 0 && r > ir.MaxElements/x.Shape[d] {
+			return nil, fmt.Errorf("invalid repeats %v for shape %v", repeats, x.Shape)
+		}
+		shape[d] = x.Shape[d] * r
+	}
+	if err := checkShape(shape); err != nil {
+		return nil, err
+	}
 	strides := x.Shape.Strides()
 	offs := make([][]int, len(x.Shape))
 	for d, r := range repeats {
-		if r < 0 {
-			return nil, fmt.Errorf("repeats %v has a negative entry", repeats)
-		}
 		indices := make([]int, x.Shape[d]*r)
 		for o := range indices {
 			indices[o] = o % x.Shape[d]
@@ -748,14 +755,23 @@ func padKernel(n *ir.Node, opset int64, inputs []*ir.Tensor) ([]*ir.Tensor, erro
 	if len(pads) != 2*rank {
 		return nil, fmt.Errorf("pads %v must have 2*rank = %d entries", pads, 2*rank)
 	}
+	shape := make(ir.Shape, rank)
+	for d, size := range x.Shape {
+		if abs(int64(pads[d])) > ir.MaxElements || abs(int64(pads[d+rank])) > ir.MaxElements {
+			return nil, fmt.Errorf("pads %v are out of range", pads)
+		}
+		shape[d] = size + pads[d] + pads[d+rank]
+		if shape[d] < 0 {
+			return nil, fmt.Errorf("pads %v crop more than axis %d of size %d", pads, d, size)
+		}
+	}
+	if err := checkShape(shape); err != nil {
+		return nil, err
+	}
 	strides := x.Shape.Strides()
 	offs := make([][]int, rank)
 	for d, size := range x.Shape {
-		before, after := pads[d], pads[d+rank]
-		outSize := size + before + after
-		if outSize < 0 {
-			return nil, fmt.Errorf("pads %v crop more than axis %d of size %d", pads, d, size)
-		}
+		before, outSize := pads[d], shape[d]
 		indices := make([]int, outSize)
 		for o := range indices {
 			i, err := padSource(o-before, size, mode)
