@@ -33,6 +33,23 @@ const (
 	// "clip_max"), and when a shift is fused, "segments" and "shift" as for
 	// TemporalShift.
 	OpConv = "Conv"
+	// OpDense is the classifier head: global average pooling followed by a
+	// fully connected layer. Inputs (X [N, C, spatial...], W [K, C], B [K]);
+	// output Y [N, K] with Y[n,k] = B[k] + sum_c W[k,c] * mean(X[n,c,...]),
+	// the mean taken over every spatial position (X of rank 2 is used as
+	// is). W is stored output-major, one row of C weights per class.
+	OpDense = "Dense"
+	// OpSegmentMean is the TSN consensus: input X [N*T, rest...], attribute
+	// "segments" T; output Y [N, rest...] with Y[n,...] = (1/T) * sum over
+	// t in [0, T) of X[n*T+t, ...], the average of each clip's T frames.
+	OpSegmentMean = "SegmentMean"
+)
+
+// Activation names of a fused Conv's "activation" attribute.
+const (
+	ActNone = ""
+	ActRelu = "relu" // max(x, 0)
+	ActClip = "clip" // min(max(x, clip_min), clip_max)
 )
 
 // ShiftRange is one triple of a TemporalShift's "shift" attribute.

@@ -1,0 +1,449 @@
+package passes
+
+import (
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/tsmc-go/tsmc/ir"
+)
+
+// Input slots of tsmc.Conv.
+const (
+	convX = iota
+	convW
+	convB
+	convResidual
+	convState
+)
+
+// FoldBatchNorm folds an inference-mode BatchNormalization into the Conv
+// (ONNX or a tsmc.Conv with nothing fused yet) that produces its input,
+// when the conv's output has no other reader, the conv's weights and bias
+// and the normalisation's parameters are float32 constants. The conv gets
+// new constants W' = W*s and B' = (B-mean)*s + beta with s =
+// scale/sqrt(var+eps) per output channel (B = 0 when the conv had none),
+// and writes the normalisation's output itself. Anything else is left as
+// it was.
+func FoldBatchNorm(g *ir.Graph) error {
+	nm := newNamer(g)
+	producers, users := g.Producers(), g.Users()
+	dead := map[*ir.Node]bool{}
+	for _, bn := range g.Nodes {
+		if !isOp(bn, "BatchNormalization") {
+			continue
+		}
+		conv := producers[bn.Input(0)]
+		if !foldableConv(conv) || soleReader(g, users, bn.Input(0)) != bn {
+			continue
+		}
+		if readsAny(g, users, bn.Outputs[1:]) {
+			continue // training-mode statistics are wanted
+		}
+		w, b, ok := foldedBatchNorm(bn, conv)
+		if !ok {
+			continue
+		}
+		conv.Inputs = []*ir.Value{conv.Inputs[convX], nm.constant(conv.Inputs[convW].Name+"_bn", w), nm.constant(biasName(conv)+"_bn", b)}
+		conv.Outputs[0] = bn.Outputs[0]
+		dead[bn] = true
+	}
+	removeNodes(g, dead)
+	return nil
+}
+
+// readsAny reports whether any of vs is read by a node or is a graph output.
+func readsAny(g *ir.Graph, users map[*ir.Value][]*ir.Node, vs []*ir.Value) bool {
+	for _, v := range vs {
+		if v != nil && (len(users[v]) > 0 || g.IsOutput(v)) {
+			return true
+		}
+	}
+	return false
+}
+
+// biasName names a conv's bias after the bias it has, or else after its
+// weights ("layer.weight" gives "layer.bias").
+func biasName(conv *ir.Node) string {
+	if b := conv.Input(convB); b != nil {
+		return b.Name
+	}
+	w := conv.Inputs[convW].Name
+	if base, ok := strings.CutSuffix(w, "weight"); ok {
+		return base + "bias"
+	}
+	return w + "_bias"
+}
+
+// foldableConv reports whether n is a convolution with constant float32
+// weights (and bias, if any) whose output is nothing but the convolution.
+func foldableConv(n *ir.Node) bool {
+	switch {
+	case isOp(n, "Conv"):
+	case isTsmc(n, OpConv):
+		if n.AttrString("activation", ActNone) != ActNone || n.Input(convResidual) != nil || n.Input(convState) != nil {
+			return false
+		}
+		if hasShift(n) {
+			return false
+		}
+	default:
+		return false
+	}
+	if len(n.Outputs) != 1 || n.Input(convW) == nil {
+		return false
+	}
+	w := float32Const(n.Inputs[convW])
+	if w == nil || len(w.Shape) < 3 {
+		return false
+	}
+	if b := n.Input(convB); b != nil {
+		if bt := float32Const(b); bt == nil || !bt.Shape.Equal(ir.Shape{w.Shape[0]}) {
+			return false
+		}
+	}
+	return true
+}
+
+// foldedBatchNorm computes the conv weights and bias with bn folded in.
+func foldedBatchNorm(bn, conv *ir.Node) (w, b *ir.Tensor, ok bool) {
+	if mode := bn.AttrInt("training_mode", 0); mode != 0 || len(bn.Inputs) != 5 {
+		return nil, nil, false
+	}
+	w0 := conv.Inputs[convW].Const
+	m := w0.Shape[0]
+	params := make([]*ir.Tensor, 4) // scale, beta, mean, var
+	for i := range params {
+		t := float32Const(bn.Inputs[i+1])
+		if t == nil || t.Len() != m || len(t.Shape) != 1 {
+			return nil, nil, false
+		}
+		params[i] = t
+	}
+	scale, beta, mean, variance := params[0], params[1], params[2], params[3]
+	eps := float64(bn.AttrFloat("epsilon", 1e-5))
+	w = w0.Clone()
+	b, _ = ir.NewTensor(ir.Float32, ir.Shape{m})
+	per := w0.Len() / m
+	for o := 0; o < m; o++ {
+		s := float64(scale.F32[o]) / math.Sqrt(float64(variance.F32[o])+eps)
+		for i := o * per; i < (o+1)*per; i++ {
+			w.F32[i] = float32(float64(w0.F32[i]) * s)
+		}
+		bias := 0.0
+		if cb := conv.Input(convB); cb != nil {
+			bias = float64(cb.Const.F32[o])
+		}
+		b.F32[o] = float32((bias-float64(mean.F32[o]))*s + float64(beta.F32[o]))
+	}
+	return w, b, true
+}
+
+// FuseActivation turns every ONNX Conv into tsmc.Conv (explicit pads,
+// kernel_shape, and a bias input, zeros when the model had none), then
+// fuses a Relu or a Clip with constant bounds (attribute form before opset
+// 11, input form after) that is the only reader of a conv's output into
+// the conv's epilogue. It assumes inferred shapes; a Conv whose weight
+// shape is unknown is an error.
+func FuseActivation(g *ir.Graph) error {
+	nm := newNamer(g)
+	for _, n := range g.Nodes {
+		if isOp(n, "Conv") {
+			if err := lowerConv(n, nm); err != nil {
+				return err
+			}
+		}
+	}
+	users := g.Users()
+	dead := map[*ir.Node]bool{}
+	for _, n := range g.Nodes {
+		if isTsmc(n, OpConv) && !dead[n] {
+			if act := fuseActivationAfter(g, users, n); act != nil {
+				dead[act] = true
+			}
+		}
+	}
+	removeNodes(g, dead)
+	return nil
+}
+
+// lowerConv rewrites an ONNX Conv in place as a tsmc.Conv.
+func lowerConv(n *ir.Node, nm *namer) error {
+	x, w := n.Input(convX), n.Input(convW)
+	if x == nil || w == nil {
+		return n.Errorf("conv needs inputs X and W")
+	}
+	if !w.Shape.Known() || len(w.Shape) < 3 || !x.Shape.Known() || len(x.Shape) != len(w.Shape) {
+		return n.Errorf("conv weight %v%v or input %v%v has no usable static shape", w, w.Shape, x, x.Shape)
+	}
+	spatial := len(w.Shape) - 2
+	kernel := ints64(w.Shape[2:])
+	ones := func() []int64 {
+		v := make([]int64, spatial)
+		for i := range v {
+			v[i] = 1
+		}
+		return v
+	}
+	strides, ok := n.AttrInts("strides")
+	if !ok {
+		strides = ones()
+	}
+	dilations, ok := n.AttrInts("dilations")
+	if !ok {
+		dilations = ones()
+	}
+	if len(strides) != spatial || len(dilations) != spatial {
+		return n.Errorf("strides %v or dilations %v do not match %d spatial dims", strides, dilations, spatial)
+	}
+	pads, err := explicitPads(n, x.Shape[2:], kernel, strides, dilations)
+	if err != nil {
+		return err
+	}
+	b := n.Input(convB)
+	if b == nil {
+		zeros, err := ir.NewTensor(w.DType, ir.Shape{w.Shape[0]})
+		if err != nil {
+			return n.Errorf("bias: %v", err)
+		}
+		b = nm.constant(biasName(n), zeros)
+	}
+	n.Domain = Domain
+	n.Inputs = []*ir.Value{x, w, b}
+	n.Attrs = map[string]ir.Attr{
+		"strides":      intsAttr(strides...),
+		"dilations":    intsAttr(dilations...),
+		"pads":         intsAttr(pads...),
+		"kernel_shape": intsAttr(kernel...),
+		"group":        intAttr(n.AttrInt("group", 1)),
+	}
+	return nil
+}
+
+// explicitPads resolves a Conv's auto_pad into explicit begin/end pads.
+func explicitPads(n *ir.Node, in ir.Shape, kernel, strides, dilations []int64) ([]int64, error) {
+	spatial := len(kernel)
+	mode := n.AttrString("auto_pad", "NOTSET")
+	switch mode {
+	case "NOTSET", "":
+		pads, ok := n.AttrInts("pads")
+		if !ok {
+			return make([]int64, 2*spatial), nil
+		}
+		if len(pads) != 2*spatial {
+			return nil, n.Errorf("pads %v do not match %d spatial dims", pads, spatial)
+		}
+		return append([]int64(nil), pads...), nil
+	case "VALID":
+		return make([]int64, 2*spatial), nil
+	case "SAME_UPPER", "SAME_LOWER":
+		pads := make([]int64, 2*spatial)
+		for i := 0; i < spatial; i++ {
+			size := int64(in[i])
+			out := (size + strides[i] - 1) / strides[i]
+			total := max(0, (out-1)*strides[i]+(kernel[i]-1)*dilations[i]+1-size)
+			small, large := total/2, total-total/2
+			if mode == "SAME_UPPER" {
+				pads[i], pads[i+spatial] = small, large
+			} else {
+				pads[i], pads[i+spatial] = large, small
+			}
+		}
+		return pads, nil
+	}
+	return nil, n.Errorf("unknown auto_pad %q", mode)
+}
+
+// activationOf returns the epilogue attributes equivalent to act, a Relu
+// or a Clip with constant bounds; ok is false for anything else.
+func activationOf(g *ir.Graph, act *ir.Node) (attrs map[string]ir.Attr, ok bool) {
+	switch {
+	case isOp(act, "Relu"):
+		return map[string]ir.Attr{"activation": stringAttr(ActRelu)}, true
+	case isOp(act, "Clip"):
+	default:
+		return nil, false
+	}
+	var lo, hi float32
+	if g.Opset(act) < 11 {
+		lo = act.AttrFloat("min", -math.MaxFloat32)
+		hi = act.AttrFloat("max", math.MaxFloat32)
+	} else {
+		lo, hi = float32(math.Inf(-1)), float32(math.Inf(1))
+		for i, bound := range []*float32{&lo, &hi} {
+			v := act.Input(i + 1)
+			if v == nil {
+				continue
+			}
+			f, known := scalarConst(v)
+			if !known {
+				return nil, false
+			}
+			*bound = f
+		}
+	}
+	return map[string]ir.Attr{
+		"activation": stringAttr(ActClip),
+		"clip_min":   floatAttr(lo),
+		"clip_max":   floatAttr(hi),
+	}, true
+}
+
+// fuseActivationAfter fuses the activation that alone reads conv's output
+// into conv, returning the absorbed node (nil when there is none).
+func fuseActivationAfter(g *ir.Graph, users map[*ir.Value][]*ir.Node, conv *ir.Node) *ir.Node {
+	if conv.AttrString("activation", ActNone) != ActNone {
+		return nil
+	}
+	act := soleReader(g, users, conv.Outputs[0])
+	if act == nil || act.Input(0) != conv.Outputs[0] || len(act.Outputs) != 1 {
+		return nil
+	}
+	attrs, ok := activationOf(g, act)
+	if !ok || !sameType(act.Outputs[0], conv.Outputs[0]) {
+		return nil
+	}
+	for k, a := range attrs {
+		conv.SetAttr(k, a)
+	}
+	conv.Outputs[0] = act.Outputs[0]
+	return act
+}
+
+// FuseResidualAdd fuses Add(conv, R) into the conv's epilogue when conv is
+// a tsmc.Conv with no activation or residual yet whose output only the Add
+// reads, and R has the Add's dtype and shape (no broadcasting): the conv
+// takes R as its residual input and writes the Add's output. A Relu or
+// Clip that then alone reads the result fuses after it (bias, residual,
+// activation, in that order). When both operands qualify, the conv that
+// comes later in node order is chosen, so R is already computed. Nodes are
+// re-sorted when the residual is computed after the conv.
+func FuseResidualAdd(g *ir.Graph) error {
+	producers, users := g.Producers(), g.Users()
+	order := map[*ir.Node]int{}
+	for i, n := range g.Nodes {
+		order[n] = i
+	}
+	dead := map[*ir.Node]bool{}
+	resort := false
+	for _, add := range g.Nodes {
+		if !isOp(add, "Add") || len(add.Inputs) != 2 || dead[add] {
+			continue
+		}
+		var conv *ir.Node
+		var residual *ir.Value
+		for i, v := range add.Inputs {
+			c, r := producers[v], add.Inputs[1-i]
+			if !residualFusable(g, users, c, add) || r == nil || !sameType(r, add.Outputs[0]) || r == v {
+				continue
+			}
+			if conv == nil || order[c] > order[conv] {
+				conv, residual = c, r
+			}
+		}
+		if conv == nil {
+			continue
+		}
+		if p := producers[residual]; p != nil && order[p] > order[conv] {
+			resort = true
+		}
+		conv.Inputs = append(conv.Inputs[:convResidual], residual)
+		conv.Outputs[0] = add.Outputs[0]
+		producers[add.Outputs[0]] = conv
+		dead[add] = true
+		if act := fuseActivationAfter(g, users, conv); act != nil {
+			producers[act.Outputs[0]] = conv
+			dead[act] = true
+		}
+	}
+	removeNodes(g, dead)
+	if resort {
+		return g.Sort()
+	}
+	return nil
+}
+
+// residualFusable reports whether conv can take a residual for add.
+func residualFusable(g *ir.Graph, users map[*ir.Value][]*ir.Node, conv, add *ir.Node) bool {
+	return isTsmc(conv, OpConv) && len(conv.Inputs) == 3 &&
+		conv.AttrString("activation", ActNone) == ActNone &&
+		soleReader(g, users, conv.Outputs[0]) == add &&
+		sameType(conv.Outputs[0], add.Outputs[0])
+}
+
+// FuseShift fuses each TemporalShift into the tsmc.Conv nodes that read
+// its output as their data input X: such a conv reads the shift's input
+// directly and carries the shift's "segments" and "shift" attributes (and,
+// for the stateful online form, the state S_prev as input 4), so no
+// shifted tensor is ever materialised for it. Convs that already have a
+// shift are left alone. When anything else reads the shifted tensor (the
+// 'block' placement, where the identity path is shifted too, so a conv
+// takes it as residual or an Add reads it), the TemporalShift stays for
+// those readers; otherwise it is removed.
+func FuseShift(g *ir.Graph) error {
+	users := g.Users()
+	dead := map[*ir.Node]bool{}
+	for _, ts := range g.Nodes {
+		if !isTsmc(ts, OpTemporalShift) || len(ts.Outputs) != 1 {
+			continue
+		}
+		s, ok, err := ShiftOf(ts)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		y := ts.Outputs[0]
+		for _, u := range uniqueNodes(users[y]) {
+			if isTsmc(u, OpConv) && u.Input(convX) == y && !hasShift(u) {
+				fuseShiftInto(u, ts, s)
+			}
+		}
+		if !g.IsOutput(y) && !readsValue(users[y], y) {
+			dead[ts] = true
+		}
+	}
+	removeNodes(g, dead)
+	return nil
+}
+
+// fuseShiftInto makes conv read ts's input through shift s.
+func fuseShiftInto(conv, ts *ir.Node, s Shift) {
+	conv.Inputs[convX] = ts.Inputs[0]
+	s.Attrs(conv)
+	if state := ts.Input(1); state != nil {
+		for len(conv.Inputs) <= convState {
+			conv.Inputs = append(conv.Inputs, nil)
+		}
+		conv.Inputs[convState] = state
+	}
+}
+
+func hasShift(n *ir.Node) bool {
+	_, ok := n.AttrInts("shift")
+	return ok
+}
+
+// readsValue reports whether any of nodes still reads v.
+func readsValue(nodes []*ir.Node, v *ir.Value) bool {
+	for _, n := range nodes {
+		if slices.Contains(n.Inputs, v) {
+			return true
+		}
+	}
+	return false
+}
+
+// uniqueNodes drops repeated nodes, keeping the first occurrence.
+func uniqueNodes(ns []*ir.Node) []*ir.Node {
+	seen := map[*ir.Node]bool{}
+	var out []*ir.Node
+	for _, n := range ns {
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	return out
+}

@@ -1,0 +1,178 @@
+package passes
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/tsmc-go/tsmc/interp"
+	"github.com/tsmc-go/tsmc/ir"
+)
+
+// This file holds the small graph-editing helpers the passes share.
+
+// namer hands out value names unused in a graph.
+type namer struct{ used map[string]bool }
+
+func newNamer(g *ir.Graph) *namer {
+	nm := &namer{used: map[string]bool{}}
+	for _, v := range g.Inputs {
+		nm.used[v.Name] = true
+	}
+	for _, v := range g.Outputs {
+		nm.used[v.Name] = true
+	}
+	for _, n := range g.Nodes {
+		for _, v := range n.Inputs {
+			if v != nil {
+				nm.used[v.Name] = true
+			}
+		}
+		for _, v := range n.Outputs {
+			if v != nil {
+				nm.used[v.Name] = true
+			}
+		}
+	}
+	return nm
+}
+
+// fresh returns base, or base_2, base_3, ... when base is taken.
+func (nm *namer) fresh(base string) string {
+	name := base
+	for i := 2; nm.used[name]; i++ {
+		name = base + "_" + strconv.Itoa(i)
+	}
+	nm.used[name] = true
+	return name
+}
+
+// constant returns a new constant value named after base.
+func (nm *namer) constant(base string, t *ir.Tensor) *ir.Value {
+	return ir.NewConst(nm.fresh(base), t)
+}
+
+// removeNodes drops the nodes in dead, keeping the order of the rest.
+func removeNodes(g *ir.Graph, dead map[*ir.Node]bool) {
+	if len(dead) == 0 {
+		return
+	}
+	kept := g.Nodes[:0]
+	for _, n := range g.Nodes {
+		if !dead[n] {
+			kept = append(kept, n)
+		}
+	}
+	for i := len(kept); i < len(g.Nodes); i++ {
+		g.Nodes[i] = nil
+	}
+	g.Nodes = kept
+}
+
+// soleReader returns the only node that reads v, when v is read exactly
+// once (by one input of one node) and is not a graph output.
+func soleReader(g *ir.Graph, users map[*ir.Value][]*ir.Node, v *ir.Value) *ir.Node {
+	if v == nil || g.IsOutput(v) || len(users[v]) != 1 {
+		return nil
+	}
+	return users[v][0]
+}
+
+// isOp reports whether n is op of the default ONNX domain.
+func isOp(n *ir.Node, op string) bool {
+	return n != nil && n.Op == op && (n.Domain == "" || n.Domain == "ai.onnx")
+}
+
+// isTsmc reports whether n is tsmc's op.
+func isTsmc(n *ir.Node, op string) bool {
+	return n != nil && n.Op == op && n.Domain == Domain
+}
+
+// float32Const returns v's data when v is a float32 constant.
+func float32Const(v *ir.Value) *ir.Tensor {
+	if v.IsConst() && v.Const.DType == ir.Float32 {
+		return v.Const
+	}
+	return nil
+}
+
+// scalarConst reads a one-element constant as float32; ok is false when v
+// is not such a constant.
+func scalarConst(v *ir.Value) (float32, bool) {
+	if !v.IsConst() || v.Const.Len() != 1 || !(v.Const.DType == ir.Float32 || v.Const.DType == ir.Float64) {
+		return 0, false
+	}
+	return float32(v.Const.Float(0)), true
+}
+
+// intsArg reads an integer list given as attribute name (older opsets) or
+// as constant input i (newer ones). present is false when neither is given;
+// an input that is there but not constant is an error the caller reports
+// as "cannot rewrite".
+func intsArg(n *ir.Node, name string, i int) (vals []int64, present, known bool) {
+	if v, ok := n.AttrInts(name); ok {
+		return v, true, true
+	}
+	in := n.Input(i)
+	if in == nil {
+		return nil, false, true
+	}
+	if !in.IsConst() || !in.Const.DType.IsInt() {
+		return nil, true, false
+	}
+	return in.Const.I64, true, true
+}
+
+// normAxes maps possibly negative axes to [0, rank), failing on
+// out-of-range or repeated ones.
+func normAxes(axes []int64, rank int) ([]int, bool) {
+	out := make([]int, len(axes))
+	seen := map[int]bool{}
+	for i, a := range axes {
+		ax := int(a)
+		if ax < 0 {
+			ax += rank
+		}
+		if ax < 0 || ax >= rank || seen[ax] {
+			return nil, false
+		}
+		seen[ax] = true
+		out[i] = ax
+	}
+	return out, true
+}
+
+// ints64 converts ints to the int64s of an attribute.
+func ints64(v []int) []int64 {
+	out := make([]int64, len(v))
+	for i, x := range v {
+		out[i] = int64(x)
+	}
+	return out
+}
+
+func intsAttr(v ...int64) ir.Attr   { return ir.Attr{Kind: ir.AttrInts, Ints: v} }
+func intAttr(v int64) ir.Attr       { return ir.Attr{Kind: ir.AttrInt, Int: v} }
+func floatAttr(v float32) ir.Attr   { return ir.Attr{Kind: ir.AttrFloat, Float: v} }
+func stringAttr(v string) ir.Attr   { return ir.Attr{Kind: ir.AttrString, String: v} }
+func isFinite32(f float32) bool     { return !math.IsInf(float64(f), 0) && !math.IsNaN(float64(f)) }
+func sameType(a, b *ir.Value) bool  { return a.DType == b.DType && a.Shape.Equal(b.Shape) }
+
+// evalOp runs one operator on tensors through the interpreter, for kernels
+// that are compositions of simpler operators. The node it builds carries
+// placeholder values so kernels may inspect inputs and outputs.
+func evalOp(domain, op string, opset int64, attrs map[string]ir.Attr, inputs ...*ir.Tensor) (*ir.Tensor, error) {
+	n := &ir.Node{Name: op, Op: op, Domain: domain, Attrs: attrs, Outputs: []*ir.Value{{Name: "out"}}}
+	for i, t := range inputs {
+		if t == nil {
+			n.Inputs = append(n.Inputs, nil)
+			continue
+		}
+		n.Inputs = append(n.Inputs, &ir.Value{Name: fmt.Sprintf("in%d", i), DType: t.DType, Shape: t.Shape.Clone()})
+	}
+	outs, err := interp.Eval(n, opset, inputs)
+	if err != nil {
+		return nil, err
+	}
+	return outs[0], nil
+}
