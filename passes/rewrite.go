@@ -151,12 +151,12 @@ func ints64(v []int) []int64 {
 	return out
 }
 
-func intsAttr(v ...int64) ir.Attr   { return ir.Attr{Kind: ir.AttrInts, Ints: v} }
-func intAttr(v int64) ir.Attr       { return ir.Attr{Kind: ir.AttrInt, Int: v} }
-func floatAttr(v float32) ir.Attr   { return ir.Attr{Kind: ir.AttrFloat, Float: v} }
-func stringAttr(v string) ir.Attr   { return ir.Attr{Kind: ir.AttrString, String: v} }
-func isFinite32(f float32) bool     { return !math.IsInf(float64(f), 0) && !math.IsNaN(float64(f)) }
-func sameType(a, b *ir.Value) bool  { return a.DType == b.DType && a.Shape.Equal(b.Shape) }
+func intsAttr(v ...int64) ir.Attr  { return ir.Attr{Kind: ir.AttrInts, Ints: v} }
+func intAttr(v int64) ir.Attr      { return ir.Attr{Kind: ir.AttrInt, Int: v} }
+func floatAttr(v float32) ir.Attr  { return ir.Attr{Kind: ir.AttrFloat, Float: v} }
+func stringAttr(v string) ir.Attr  { return ir.Attr{Kind: ir.AttrString, String: v} }
+func isFinite32(f float32) bool    { return !math.IsInf(float64(f), 0) && !math.IsNaN(float64(f)) }
+func sameType(a, b *ir.Value) bool { return a.DType == b.DType && a.Shape.Equal(b.Shape) }
 
 // evalOp runs one operator on tensors through the interpreter, for kernels
 // that are compositions of simpler operators. The node it builds carries
