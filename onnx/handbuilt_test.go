@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/tsmc-go/tsmc/ir"
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 func decodeModel(t *testing.T, m msg) *ir.Graph {
@@ -491,4 +492,50 @@ func TestDataSetOrdering(t *testing.T) {
 	if !slices.Equal(dirs, want) {
 		t.Errorf("DataSetDirs = %v, want %v", dirs, want)
 	}
+}
+
+// withUnknownFields appends fields a reader must skip: an unknown number
+// of every wire type, including a group.
+func withUnknownFields(m msg) msg {
+	m = m.varint(900, 1).fixed32(901, 2).bytes(902, []byte("skip me"))
+	m = protowire.AppendTag(m, 903, protowire.Fixed64Type)
+	m = protowire.AppendFixed64(m, 3)
+	m = protowire.AppendTag(m, 904, protowire.StartGroupType)
+	m = msg(m).varint(1, 5)
+	return protowire.AppendTag(m, 904, protowire.EndGroupType)
+}
+
+func TestUnknownFieldsSkipped(t *testing.T) {
+	g := graphParts{
+		name: "g",
+		nodes: []msg{withUnknownFields(node("add", "Add", []string{"x", "w"}, []string{"y"},
+			withUnknownFields(attrI("k", 4)))).str(6, "doc")},
+		inits:  []msg{withUnknownFields(tensorMsg("w", tFloat, 1).floatData(2)).str(12, "doc")},
+		inputs: []msg{withUnknownFields(valueInfo("x", tFloat, 1))},
+		// A known field with the wrong wire type is skipped as unknown:
+		// here a varint "name" before the real one.
+		outputs: []msg{msg{}.varint(1, 7).bytes(1, []byte("y"))},
+	}
+	m := withUnknownFields(msg{}.varint(1, 8).str(6, "model doc").sub(7, withUnknownFields(g.msg())).
+		sub(8, withUnknownFields(opsetMsg("", 13))).sub(14, msg{}.str(1, "key").str(2, "value")))
+	got := decodeModel(t, m)
+	n := got.Nodes[0]
+	if got.Name != "g" || n.Op != "Add" || n.AttrInt("k", 0) != 4 || n.Inputs[1].Const.F32[0] != 2 || got.Outputs[0].Name != "y" {
+		t.Errorf("unknown fields changed the result:\n%s", got.Print())
+	}
+}
+
+func TestRecoverPanicIsLastResort(t *testing.T) {
+	before := recoveredPanics.Load()
+	err := func() (err error) {
+		defer recoverPanic(&err)
+		var s []int
+		_ = s[3]
+		return nil
+	}()
+	wantError(t, err, "internal error", "index out of range")
+	if recoveredPanics.Load() != before+1 {
+		t.Errorf("recovered panic not counted")
+	}
+	recoveredPanics.Add(-1)
 }
