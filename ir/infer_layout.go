@@ -1,0 +1,619 @@
+package ir
+
+// Shape rules of ops that move data without arithmetic: reshapes,
+// transposes, concatenation, splitting, slicing, padding, gathering.
+
+// inferReshape: the target shape comes from the "shape" attribute before
+// opset 5 and from a known input after. 0 copies the input dim (unless
+// allowzero=1, opset 14), one -1 takes the remaining size.
+func inferReshape(ctx *InferContext, n *Node) error {
+	var target []int64
+	if ctx.Opset < 5 {
+		if err := arity(n, 1, 1, 1, 1); err != nil {
+			return err
+		}
+		var ok bool
+		if target, ok = n.AttrInts("shape"); !ok {
+			return n.Errorf("missing attribute shape")
+		}
+	} else {
+		if err := arity(n, 2, 2, 1, 1); err != nil {
+			return err
+		}
+		var err error
+		if target, err = ctx.KnownInts(n, 1, "shape"); err != nil {
+			return err
+		}
+	}
+	x := n.Inputs[0]
+	allowZero := ctx.Opset >= 14 && n.AttrInt("allowzero", 0) != 0
+	out, err := reshapeTarget(n, x.Shape, target, allowZero)
+	if err != nil {
+		return err
+	}
+	setOutput(n, 0, x.DType, out)
+	return nil
+}
+
+func reshapeTarget(n *Node, in Shape, target []int64, allowZero bool) (Shape, error) {
+	out := make(Shape, len(target))
+	inferred := -1
+	known := 1
+	hasZero := false
+	for i, d := range target {
+		switch {
+		case d == -1:
+			if inferred >= 0 {
+				return nil, n.Errorf("target shape %v has more than one -1", target)
+			}
+			inferred = i
+			continue
+		case d == 0 && !allowZero:
+			if i >= len(in) {
+				return nil, n.Errorf("target shape %v: 0 at index %d copies a dimension the input %v lacks", target, i, in)
+			}
+			out[i] = in[i]
+		case d < -1 || d > MaxElements:
+			return nil, n.Errorf("target shape %v: invalid dimension %d", target, d)
+		default:
+			out[i] = int(d)
+			hasZero = hasZero || d == 0
+		}
+		var ok bool
+		if known, ok = mulDim(known, out[i]); !ok {
+			return nil, n.Errorf("target shape %v has more than %d elements", target, MaxElements)
+		}
+	}
+	total := in.Size()
+	if inferred >= 0 {
+		if hasZero {
+			return nil, n.Errorf("target shape %v has both -1 and 0 with allowzero=1", target)
+		}
+		if known == 0 || total%known != 0 {
+			return nil, n.Errorf("cannot reshape %v (%d elements) to %v: the -1 dimension is not a whole number", in, total, target)
+		}
+		out[inferred] = total / known
+	} else if known != total {
+		return nil, n.Errorf("cannot reshape %v (%d elements) to %v (%d elements)", in, total, out, known)
+	}
+	return out, nil
+}
+
+// inferFlatten: axis in [-r, r] splits the dims into two products.
+func inferFlatten(ctx *InferContext, n *Node) error {
+	if err := arity(n, 1, 1, 1, 1); err != nil {
+		return err
+	}
+	x := n.Inputs[0]
+	r := int64(len(x.Shape))
+	axis := n.AttrInt("axis", 1)
+	if axis < -r || axis > r {
+		return n.Errorf("axis %d is out of range [%d, %d]", axis, -r, r)
+	}
+	if axis < 0 {
+		axis += r
+	}
+	setOutput(n, 0, x.DType, Shape{x.Shape[:axis].Size(), x.Shape[axis:].Size()})
+	return nil
+}
+
+// inferTranspose: perm defaults to reversing the dims.
+func inferTranspose(ctx *InferContext, n *Node) error {
+	if err := arity(n, 1, 1, 1, 1); err != nil {
+		return err
+	}
+	x := n.Inputs[0]
+	r := len(x.Shape)
+	perm, ok := n.AttrInts("perm")
+	if !ok {
+		perm = make([]int64, r)
+		for i := range perm {
+			perm[i] = int64(r - 1 - i)
+		}
+	}
+	if len(perm) != r {
+		return n.Errorf("perm %v has %d entries for rank %d", perm, len(perm), r)
+	}
+	seen := make([]bool, r)
+	out := make(Shape, r)
+	for i, p := range perm {
+		if p < 0 || p >= int64(r) || seen[p] {
+			return n.Errorf("perm %v is not a permutation of 0..%d", perm, r-1)
+		}
+		seen[p] = true
+		out[i] = x.Shape[p]
+	}
+	setOutput(n, 0, x.DType, out)
+	return nil
+}
+
+// inferSqueeze: axes from the attribute before opset 13, from an optional
+// known input after; without axes every 1-dim goes.
+func inferSqueeze(ctx *InferContext, n *Node) error {
+	if err := arity(n, 1, axesMaxInputs(ctx, 13), 1, 1); err != nil {
+		return err
+	}
+	x := n.Inputs[0]
+	axes, _, err := axesArg(ctx, n, 13, 1)
+	if err != nil {
+		return err
+	}
+	drop := make([]bool, len(x.Shape))
+	if len(axes) == 0 {
+		for i, d := range x.Shape {
+			drop[i] = d == 1
+		}
+	} else {
+		ax, err := normAxes(n, axes, len(x.Shape), "axes")
+		if err != nil {
+			return err
+		}
+		for _, a := range ax {
+			if x.Shape[a] != 1 {
+				return n.Errorf("cannot squeeze axis %d of %v: its size is %d, not 1", a, x.Shape, x.Shape[a])
+			}
+			drop[a] = true
+		}
+	}
+	out := Shape{}
+	for i, d := range x.Shape {
+		if !drop[i] {
+			out = append(out, d)
+		}
+	}
+	setOutput(n, 0, x.DType, out)
+	return nil
+}
+
+// inferUnsqueeze: axes (attribute before opset 13, known input after) are
+// positions in the output, negative ones counted from its end.
+func inferUnsqueeze(ctx *InferContext, n *Node) error {
+	if err := arity(n, 1, axesMaxInputs(ctx, 13), 1, 1); err != nil {
+		return err
+	}
+	x := n.Inputs[0]
+	axes, present, err := axesArg(ctx, n, 13, 1)
+	if err != nil {
+		return err
+	}
+	if !present {
+		return n.Errorf("missing axes")
+	}
+	rank := len(x.Shape) + len(axes)
+	ax, err := normAxes(n, axes, rank, "axes")
+	if err != nil {
+		return err
+	}
+	out := make(Shape, rank)
+	for _, a := range ax {
+		out[a] = -1
+	}
+	next := 0
+	for i := range out {
+		if out[i] == -1 {
+			out[i] = 1
+		} else {
+			out[i] = x.Shape[next]
+			next++
+		}
+	}
+	setOutput(n, 0, x.DType, out)
+	return nil
+}
+
+// axesMaxInputs is the input count of an op that takes axes as its second
+// input from opset since.
+func axesMaxInputs(ctx *InferContext, since int64) int {
+	if ctx.Opset >= since {
+		return 2
+	}
+	return 1
+}
+
+// inferConcat: same dtype and rank, dims equal except along axis (which
+// may be negative; before opset 4 it defaults to 1).
+func inferConcat(ctx *InferContext, n *Node) error {
+	if err := arity(n, 1, -1, 1, 1); err != nil {
+		return err
+	}
+	axis := int64(1)
+	if a, ok := n.Attrs["axis"]; ok && a.Kind == AttrInt {
+		axis = a.Int
+	} else if ctx.Opset >= 4 {
+		return n.Errorf("missing attribute axis")
+	}
+	first := n.Inputs[0]
+	ax, err := normAxis(n, axis, len(first.Shape), "axis")
+	if err != nil {
+		return err
+	}
+	out := first.Shape.Clone()
+	out[ax] = 0
+	for i, v := range n.Inputs {
+		if v == nil {
+			return n.Errorf("input %d is missing", i)
+		}
+		if v.DType != first.DType {
+			return n.Errorf("input %d %v has dtype %v, want %v", i, v, v.DType, first.DType)
+		}
+		if len(v.Shape) != len(out) {
+			return n.Errorf("input %d %v has shape %v, rank differs from %v", i, v, v.Shape, first.Shape)
+		}
+		for j, d := range v.Shape {
+			if j != ax && d != out[j] {
+				return n.Errorf("input %d %v has shape %v, which differs from %v outside axis %d", i, v, v.Shape, first.Shape, ax)
+			}
+		}
+		out[ax] += v.Shape[ax]
+	}
+	setOutput(n, 0, first.DType, out)
+	return nil
+}
+
+// inferSplit: sizes from the split attribute (before opset 13) or a known
+// split input, else num_outputs (opset 18, last part smaller), else equal
+// parts, one per output.
+func inferSplit(ctx *InferContext, n *Node) error {
+	if err := arity(n, 1, 2, 1, -1); err != nil {
+		return err
+	}
+	x := n.Inputs[0]
+	ax, err := normAxis(n, n.AttrInt("axis", 0), len(x.Shape), "axis")
+	if err != nil {
+		return err
+	}
+	d, k := x.Shape[ax], len(n.Outputs)
+	var split []int64
+	have := false
+	if n.Input(1) != nil {
+		if split, err = ctx.KnownInts(n, 1, "split"); err != nil {
+			return err
+		}
+		have = true
+	} else if ctx.Opset < 13 {
+		split, have = n.AttrInts("split")
+	}
+	sizes := make([]int, k)
+	_, hasNum := n.Attrs["num_outputs"]
+	switch {
+	case have:
+		if len(split) != k {
+			return n.Errorf("split %v has %d sizes for %d outputs", split, len(split), k)
+		}
+		sum := 0
+		for i, s := range split {
+			if sizes[i], err = toDim(n, s, "split"); err != nil {
+				return err
+			}
+			sum += sizes[i]
+		}
+		if sum != d {
+			return n.Errorf("split %v sums to %d, but axis %d has size %d", split, sum, ax, d)
+		}
+	case ctx.Opset >= 18 && hasNum:
+		if num := n.AttrInt("num_outputs", 0); num != int64(k) {
+			return n.Errorf("num_outputs is %d but the node has %d outputs", num, k)
+		}
+		chunk := (d + k - 1) / k
+		for i := range sizes {
+			sizes[i] = chunk
+		}
+		sizes[k-1] = d - chunk*(k-1)
+		if sizes[k-1] < 0 {
+			return n.Errorf("cannot split size %d into %d parts of %d", d, k, chunk)
+		}
+	default:
+		if d%k != 0 {
+			return n.Errorf("cannot split axis %d of size %d into %d equal parts", ax, d, k)
+		}
+		for i := range sizes {
+			sizes[i] = d / k
+		}
+	}
+	for i, s := range sizes {
+		out := x.Shape.Clone()
+		out[ax] = s
+		setOutput(n, i, x.DType, out)
+	}
+	return nil
+}
+
+// inferSlice: starts, ends and axes are attributes before opset 10, known
+// inputs (with optional steps) after. Indices are clamped as the spec says.
+func inferSlice(ctx *InferContext, n *Node) error {
+	var starts, ends, axes, steps []int64
+	if ctx.Opset < 10 {
+		if err := arity(n, 1, 1, 1, 1); err != nil {
+			return err
+		}
+		var ok bool
+		if starts, ok = n.AttrInts("starts"); !ok {
+			return n.Errorf("missing attribute starts")
+		}
+		if ends, ok = n.AttrInts("ends"); !ok {
+			return n.Errorf("missing attribute ends")
+		}
+		axes, _ = n.AttrInts("axes")
+	} else {
+		if err := arity(n, 3, 5, 1, 1); err != nil {
+			return err
+		}
+		var err error
+		if starts, err = ctx.KnownInts(n, 1, "starts"); err != nil {
+			return err
+		}
+		if ends, err = ctx.KnownInts(n, 2, "ends"); err != nil {
+			return err
+		}
+		if n.Input(3) != nil {
+			if axes, err = ctx.KnownInts(n, 3, "axes"); err != nil {
+				return err
+			}
+		}
+		if n.Input(4) != nil {
+			if steps, err = ctx.KnownInts(n, 4, "steps"); err != nil {
+				return err
+			}
+		}
+	}
+	x := n.Inputs[0]
+	if len(ends) != len(starts) {
+		return n.Errorf("starts %v and ends %v differ in length", starts, ends)
+	}
+	if axes == nil {
+		axes = make([]int64, len(starts))
+		for i := range axes {
+			axes[i] = int64(i)
+		}
+	}
+	if steps == nil {
+		steps = make([]int64, len(starts))
+		for i := range steps {
+			steps[i] = 1
+		}
+	}
+	if len(axes) != len(starts) || len(steps) != len(starts) {
+		return n.Errorf("starts %v, axes %v and steps %v differ in length", starts, axes, steps)
+	}
+	ax, err := normAxes(n, axes, len(x.Shape), "axes")
+	if err != nil {
+		return err
+	}
+	out := x.Shape.Clone()
+	for i, a := range ax {
+		if steps[i] == 0 {
+			return n.Errorf("step for axis %d is 0", a)
+		}
+		out[a] = sliceLen(int64(x.Shape[a]), starts[i], ends[i], steps[i])
+	}
+	setOutput(n, 0, x.DType, out)
+	return nil
+}
+
+// sliceLen is the number of elements Slice takes from a dim of size d:
+// negative indices count from the end, then start and end are clamped to
+// [0, d] for positive steps and to [0, d-1] and [-1, d-1] for negative ones.
+func sliceLen(d, start, end, step int64) int {
+	if start < 0 {
+		start += d
+	}
+	if end < 0 {
+		end += d
+	}
+	if step > 0 {
+		start, end = clampInt64(start, 0, d), clampInt64(end, 0, d)
+		if end <= start {
+			return 0
+		}
+		return int(ceilDivU(uint64(end-start), uint64(step)))
+	}
+	start, end = clampInt64(start, 0, d-1), clampInt64(end, -1, d-1)
+	if start <= end {
+		return 0
+	}
+	return int(ceilDivU(uint64(start-end), magnitude(step)))
+}
+
+// inferPad: pads from the attribute before opset 11 ("paddings" in opset
+// 1), from a known input after, optionally for the given axes (opset 18).
+// Negative pads crop.
+func inferPad(ctx *InferContext, n *Node) error {
+	x := n.Input(0)
+	var pads []int64
+	var axes []int
+	if ctx.Opset < 11 {
+		if err := arity(n, 1, 1, 1, 1); err != nil {
+			return err
+		}
+		name := "pads"
+		if ctx.Opset < 2 {
+			name = "paddings"
+		}
+		var ok bool
+		if pads, ok = n.AttrInts(name); !ok {
+			return n.Errorf("missing attribute %s", name)
+		}
+	} else {
+		if err := arity(n, 2, 4, 1, 1); err != nil {
+			return err
+		}
+		var err error
+		if pads, err = ctx.KnownInts(n, 1, "pads"); err != nil {
+			return err
+		}
+		if v := n.Input(2); v != nil && v.DType != x.DType {
+			return n.Errorf("constant_value %v has dtype %v, want %v", v, v.DType, x.DType)
+		}
+		if ctx.Opset >= 18 && n.Input(3) != nil {
+			a, err := ctx.KnownInts(n, 3, "axes")
+			if err != nil {
+				return err
+			}
+			if axes, err = normAxes(n, a, len(x.Shape), "axes"); err != nil {
+				return err
+			}
+		}
+	}
+	if axes == nil {
+		axes = make([]int, len(x.Shape))
+		for i := range axes {
+			axes[i] = i
+		}
+	}
+	if len(pads) != 2*len(axes) {
+		return n.Errorf("pads %v has %d values, want %d", pads, len(pads), 2*len(axes))
+	}
+	out := x.Shape.Clone()
+	for i, a := range axes {
+		begin, end := pads[i], pads[i+len(axes)]
+		if magnitude(begin) > MaxElements || magnitude(end) > MaxElements {
+			return n.Errorf("pads %v: value out of range", pads)
+		}
+		d := int64(out[a]) + begin + end
+		if d < 0 {
+			return n.Errorf("pads %v make axis %d of size %d negative", pads, a, out[a])
+		}
+		out[a] = int(d)
+	}
+	setOutput(n, 0, x.DType, out)
+	return nil
+}
+
+// inferTile: known repeats, one per dim (Tile-1 before opset 6: a scalar
+// tile count and axis).
+func inferTile(ctx *InferContext, n *Node) error {
+	var reps []int64
+	x := n.Input(0)
+	if ctx.Opset < 6 {
+		if err := arity(n, 3, 3, 1, 1); err != nil {
+			return err
+		}
+		tiles, err := ctx.KnownInts(n, 1, "tiles")
+		if err != nil {
+			return err
+		}
+		axis, err := ctx.KnownInts(n, 2, "axis")
+		if err != nil {
+			return err
+		}
+		if len(tiles) != 1 || len(axis) != 1 {
+			return n.Errorf("tiles %v and axis %v must be scalars", tiles, axis)
+		}
+		ax, err := normAxis(n, axis[0], len(x.Shape), "axis")
+		if err != nil {
+			return err
+		}
+		reps = make([]int64, len(x.Shape))
+		for i := range reps {
+			reps[i] = 1
+		}
+		reps[ax] = tiles[0]
+	} else {
+		if err := arity(n, 2, 2, 1, 1); err != nil {
+			return err
+		}
+		var err error
+		if reps, err = ctx.KnownInts(n, 1, "repeats"); err != nil {
+			return err
+		}
+	}
+	if len(reps) != len(x.Shape) {
+		return n.Errorf("repeats %v has %d values for rank %d", reps, len(reps), len(x.Shape))
+	}
+	out := make(Shape, len(reps))
+	for i, r := range reps {
+		rep, err := toDim(n, r, "repeats")
+		if err != nil {
+			return err
+		}
+		var ok bool
+		if out[i], ok = mulDim(x.Shape[i], rep); !ok {
+			return n.Errorf("tiling %v by %v exceeds %d elements", x.Shape, reps, MaxElements)
+		}
+	}
+	setOutput(n, 0, x.DType, out)
+	return nil
+}
+
+// inferExpand broadcasts the input with the known shape input, both ways.
+func inferExpand(ctx *InferContext, n *Node) error {
+	if err := arity(n, 2, 2, 1, 1); err != nil {
+		return err
+	}
+	dims, err := ctx.KnownInts(n, 1, "shape")
+	if err != nil {
+		return err
+	}
+	shape := make(Shape, len(dims))
+	for i, d := range dims {
+		if shape[i], err = toDim(n, d, "shape"); err != nil {
+			return err
+		}
+	}
+	x := n.Inputs[0]
+	out, err := broadcast(n, x.Shape, shape)
+	if err != nil {
+		return err
+	}
+	setOutput(n, 0, x.DType, out)
+	return nil
+}
+
+// inferGather: data[:axis] + indices + data[axis+1:]. Known indices are
+// checked against the axis size (negative ones count from the end).
+func inferGather(ctx *InferContext, n *Node) error {
+	if err := arity(n, 2, 2, 1, 1); err != nil {
+		return err
+	}
+	data, idx := n.Inputs[0], n.Inputs[1]
+	if !idx.DType.IsInt() {
+		return n.Errorf("indices %v must be integers, has dtype %v", idx, idx.DType)
+	}
+	ax, err := normAxis(n, n.AttrInt("axis", 0), len(data.Shape), "axis")
+	if err != nil {
+		return err
+	}
+	if t := ctx.Known(idx); t != nil {
+		d := int64(data.Shape[ax])
+		for _, i := range t.I64 {
+			if i < -d || i >= d {
+				return n.Errorf("index %d is out of range for axis %d of size %d", i, ax, d)
+			}
+		}
+	}
+	out := append(Shape{}, data.Shape[:ax]...)
+	out = append(out, idx.Shape...)
+	out = append(out, data.Shape[ax+1:]...)
+	setOutput(n, 0, data.DType, out)
+	return nil
+}
+
+// inferScatterND: the output is the data's type; indices and updates are
+// checked against it.
+func inferScatterND(ctx *InferContext, n *Node) error {
+	if err := arity(n, 3, 3, 1, 1); err != nil {
+		return err
+	}
+	data, idx, upd := n.Inputs[0], n.Inputs[1], n.Inputs[2]
+	if !idx.DType.IsInt() {
+		return n.Errorf("indices %v must be integers, has dtype %v", idx, idx.DType)
+	}
+	if err := sameDTypes(n, 0, 2); err != nil {
+		return err
+	}
+	q := len(idx.Shape)
+	if q == 0 {
+		return n.Errorf("indices %v must have rank >= 1", idx)
+	}
+	k := idx.Shape[q-1]
+	if k > len(data.Shape) {
+		return n.Errorf("indices %v of shape %v index %d dims of data with rank %d", idx, idx.Shape, k, len(data.Shape))
+	}
+	want := append(Shape{}, idx.Shape[:q-1]...)
+	want = append(want, data.Shape[k:]...)
+	if !upd.Shape.Equal(want) {
+		return n.Errorf("updates %v has shape %v, want %v", upd, upd.Shape, want)
+	}
+	setOutput(n, 0, data.DType, data.Shape.Clone())
+	return nil
+}

@@ -1,0 +1,225 @@
+package ir
+
+import "math"
+
+// Shape rules of ops whose output data is known from attributes or shapes
+// alone (Constant, ConstantOfShape, Shape, Size) or whose output shape
+// depends on input values (Range).
+
+// constantAttrs are the attributes of Constant that carry its value.
+var constantAttrs = map[string]AttrKind{
+	"value": AttrTensor, "value_float": AttrFloat, "value_floats": AttrFloats,
+	"value_int": AttrInt, "value_ints": AttrInts,
+	"sparse_value": 0, "value_string": 0, "value_strings": 0,
+}
+
+func inferConstant(ctx *InferContext, n *Node) error {
+	if err := arity(n, 0, 0, 1, 1); err != nil {
+		return err
+	}
+	var given []string
+	var t *Tensor
+	for _, name := range n.AttrNames() {
+		kind, ok := constantAttrs[name]
+		if !ok {
+			continue
+		}
+		given = append(given, name)
+		a := n.Attrs[name]
+		if kind == 0 {
+			return n.Errorf("attribute %s is not supported", name)
+		}
+		if a.Kind != kind {
+			return n.Errorf("attribute %s has the wrong kind", name)
+		}
+		switch name {
+		case "value":
+			t = a.Tensor
+		case "value_float":
+			t = Scalar(a.Float)
+		case "value_floats":
+			t = Float32s(Shape{len(a.Floats)}, append([]float32(nil), a.Floats...))
+		case "value_int":
+			t = Int64s(Shape{}, []int64{a.Int})
+		case "value_ints":
+			t = Int64s(Shape{len(a.Ints)}, append([]int64(nil), a.Ints...))
+		}
+	}
+	if len(given) != 1 {
+		return n.Errorf("needs exactly one value attribute, has %d %v", len(given), given)
+	}
+	if t == nil {
+		return n.Errorf("attribute %s holds no tensor", given[0])
+	}
+	if err := t.Check(); err != nil {
+		return n.Errorf("attribute %s: %v", given[0], err)
+	}
+	setOutput(n, 0, t.DType, append(Shape{}, t.Shape...))
+	ctx.SetKnown(n.Outputs[0], t)
+	return nil
+}
+
+// inferConstantOfShape: the shape input must be known; the value attribute
+// (a one-element tensor, default float32 0) gives the dtype. Small results
+// are materialised as known values, large ones only get their shape.
+func inferConstantOfShape(ctx *InferContext, n *Node) error {
+	if err := arity(n, 1, 1, 1, 1); err != nil {
+		return err
+	}
+	dims, err := ctx.KnownInts(n, 0, "shape")
+	if err != nil {
+		return err
+	}
+	shape := make(Shape, len(dims))
+	for i, d := range dims {
+		if shape[i], err = toDim(n, d, "shape"); err != nil {
+			return err
+		}
+	}
+	if shape.Size() < 0 {
+		return n.Errorf("shape %v has more than %d elements", shape, MaxElements)
+	}
+	fill := Scalar(0)
+	if a, ok := n.Attrs["value"]; ok {
+		if a.Kind != AttrTensor || a.Tensor == nil {
+			return n.Errorf("attribute value must be a tensor")
+		}
+		if err := a.Tensor.Check(); err != nil {
+			return n.Errorf("attribute value: %v", err)
+		}
+		if a.Tensor.Len() != 1 {
+			return n.Errorf("attribute value must hold one element, has shape %v", a.Tensor.Shape)
+		}
+		fill = a.Tensor
+	}
+	setOutput(n, 0, fill.DType, shape)
+	if foldable(fill.DType, shape) {
+		t, err := splat(fill, shape)
+		if err != nil {
+			return n.Errorf("%v", err)
+		}
+		ctx.SetKnown(n.Outputs[0], t)
+	}
+	return nil
+}
+
+// splat returns a tensor of the given shape with every element equal to
+// the single element of fill.
+func splat(fill *Tensor, shape Shape) (*Tensor, error) {
+	t, err := NewTensor(fill.DType, shape)
+	if err != nil {
+		return nil, err
+	}
+	for i := range t.F32 {
+		t.F32[i] = fill.F32[0]
+	}
+	for i := range t.F64 {
+		t.F64[i] = fill.F64[0]
+	}
+	for i := range t.I64 {
+		t.I64[i] = fill.I64[0]
+	}
+	for i := range t.B {
+		t.B[i] = fill.B[0]
+	}
+	return t, nil
+}
+
+// inferShapeOp: the output is the input's shape (from opset 15 the part
+// [start, end), negative values counting from the back, clamped to the
+// rank), always a known value.
+func inferShapeOp(ctx *InferContext, n *Node) error {
+	if err := arity(n, 1, 1, 1, 1); err != nil {
+		return err
+	}
+	in := n.Inputs[0].Shape
+	r := int64(len(in))
+	start, end := int64(0), r
+	if ctx.Opset >= 15 {
+		start, end = n.AttrInt("start", 0), n.AttrInt("end", r)
+	}
+	if start < 0 {
+		start += r
+	}
+	if end < 0 {
+		end += r
+	}
+	start, end = clampInt64(start, 0, r), clampInt64(end, 0, r)
+	data := []int64{}
+	for i := start; i < end; i++ {
+		data = append(data, int64(in[i]))
+	}
+	setOutput(n, 0, Int64, Shape{len(data)})
+	ctx.SetKnown(n.Outputs[0], Int64s(Shape{len(data)}, data))
+	return nil
+}
+
+func inferSize(ctx *InferContext, n *Node) error {
+	if err := arity(n, 1, 1, 1, 1); err != nil {
+		return err
+	}
+	setOutput(n, 0, Int64, Shape{})
+	ctx.SetKnown(n.Outputs[0], Int64s(Shape{}, []int64{int64(n.Inputs[0].Shape.Size())}))
+	return nil
+}
+
+// inferRange: start, limit and delta must be known scalars; the length is
+// max(ceil((limit-start)/delta), 0).
+func inferRange(ctx *InferContext, n *Node) error {
+	if err := arity(n, 3, 3, 1, 1); err != nil {
+		return err
+	}
+	if err := sameDTypes(n, 0, 1, 2); err != nil {
+		return err
+	}
+	var args [3]*Tensor
+	for i, what := range [...]string{"start", "limit", "delta"} {
+		t, err := ctx.KnownInput(n, i, what)
+		if err != nil {
+			return err
+		}
+		if t.Len() != 1 {
+			return n.Errorf("input %d (%s) must be a scalar, has shape %v", i, what, t.Shape)
+		}
+		args[i] = t
+	}
+	dt := n.Inputs[0].DType
+	var count int
+	switch {
+	case dt.IsInt():
+		start, limit, delta := args[0].I64[0], args[1].I64[0], args[2].I64[0]
+		if delta == 0 {
+			return n.Errorf("delta is 0")
+		}
+		c := rangeCount(start, limit, delta)
+		if c > MaxElements {
+			return n.Errorf("range of %d elements is larger than %d", c, MaxElements)
+		}
+		count = int(c)
+	case dt == Float32 || dt == Float64:
+		start, limit, delta := args[0].Float(0), args[1].Float(0), args[2].Float(0)
+		if delta == 0 {
+			return n.Errorf("delta is 0")
+		}
+		var err error
+		if count, err = countFromFloat(n, math.Ceil((limit-start)/delta), "range"); err != nil {
+			return err
+		}
+	default:
+		return n.Errorf("unsupported dtype %v", dt)
+	}
+	setOutput(n, 0, dt, Shape{count})
+	return nil
+}
+
+// rangeCount is max(ceil((limit-start)/delta), 0) for delta != 0, exact for
+// any int64 arguments.
+func rangeCount(start, limit, delta int64) uint64 {
+	switch {
+	case delta > 0 && limit > start:
+		return ceilDivU(uint64(limit)-uint64(start), uint64(delta))
+	case delta < 0 && limit < start:
+		return ceilDivU(uint64(start)-uint64(limit), magnitude(delta))
+	}
+	return 0
+}
