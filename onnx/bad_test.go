@@ -99,8 +99,8 @@ func ifGraph() graphParts {
 		nodes: []msg{node("branch", "If", []string{"c"}, []string{"y"},
 			attr("then_branch", attrGraph).sub(6, body.msg()),
 			attr("else_branch", attrGraph).sub(6, body.msg()))},
-		inputs:  []msg{valueInfo("c", tBool)},
-		outputs: []msg{valueInfo("y", tFloat)},
+		inputs:  []msg{valueInfo("c", codeBool)},
+		outputs: []msg{valueInfo("y", codeFloat)},
 	}
 }
 
@@ -120,12 +120,12 @@ func TestUnsupportedAttributes(t *testing.T) {
 		{attr("bodies", attrGraphs), []string{`attribute "bodies"`, "subgraph"}},
 		{attr("t", attrTensor), []string{`attribute "t"`, "no tensor"}},
 		{attrI("r", 1).str(21, "outer"), []string{`attribute "r"`, "function"}},
-		{attrT("bad", tensorMsg("v", tString, 1).str(6, "s")), []string{`attribute "bad"`, `tensor "v"`, "STRING"}},
+		{attrT("bad", tensorMsg("v", codeString, 1).str(6, "s")), []string{`attribute "bad"`, `tensor "v"`, "STRING"}},
 	} {
 		g := graphParts{
 			nodes:   []msg{node("n1", "Relu", []string{"x"}, []string{"y"}, c.attr)},
-			inputs:  []msg{valueInfo("x", tFloat, 1)},
-			outputs: []msg{valueInfo("y", tFloat, 1)},
+			inputs:  []msg{valueInfo("x", codeFloat, 1)},
+			outputs: []msg{valueInfo("y", codeFloat, 1)},
 		}
 		badGraph(t, g, append([]string{`node "n1"`, "Relu"}, c.want...)...)
 	}
@@ -136,24 +136,24 @@ func TestBadInitializers(t *testing.T) {
 		tensor msg
 		want   []string
 	}{
-		{tensorMsg("w", tString, 1).str(6, "hello"), []string{`"w"`, "STRING", "not supported"}},
+		{tensorMsg("w", codeString, 1).str(6, "hello"), []string{`"w"`, "STRING", "not supported"}},
 		{tensorMsg("w", 14, 1).floatData(1, 2), []string{`"w"`, "COMPLEX64"}},
 		{tensorMsg("w", 0, 1), []string{`"w"`, "UNDEFINED"}},
 		{tensorMsg("w", 99, 1), []string{`"w"`, "unknown data type 99"}},
-		{tensorMsg("w", tFloat, 3).rawData(rawFloats(1, 2)), []string{`"w"`, "raw_data holds 8 bytes, want 12"}},
-		{tensorMsg("w", tFloat, 3).floatData(1, 2), []string{`"w"`, "float_data holds 2 elements, want 3"}},
-		{tensorMsg("w", tFloat, 3), []string{`"w"`, "no data, want 3 elements"}},
-		{tensorMsg("w", tInt64, 2).floatData(1, 2), []string{`"w"`, "holds float_data, which INT64 tensors do not use"}},
-		{tensorMsg("w", tFloat, 1).floatData(1).rawData(rawFloats(1)), []string{`"w"`, "both raw_data and float_data"}},
-		{tensorMsg("w", tInt8, 2).int32Data(1, 300), []string{`"w"`, "300 is out of range for INT8"}},
-		{tensorMsg("w", tFloat, 3, -1), []string{`"w"`, "negative"}},
-		{tensorMsg("w", tFloat, 1<<20, 1<<20, 1<<10), []string{`"w"`, "more than 4294967296 elements"}},
-		{tensorMsg("w", tFloat, 1<<62, 1<<62), []string{`"w"`, "more than"}},
-		{tensorMsg("w", tFloat, 1).rawData(rawFloats(1)).sub(3, msg{}.varint(1, 0)), []string{`"w"`, "segment"}},
-		{tensorMsg("w", tFloat, 1).rawData(rawFloats(1)).varint(14, 5), []string{`"w"`, "data_location 5"}},
-		{tensorMsg("w", tFloat, 1).external(), []string{`"w"`, "no external_data location"}},
-		{tensorMsg("w", tInt32, 2).packedVarints(5).bytes(5, []byte{0x80, 0x80}), []string{`"w"`, "int32_data", "malformed packed"}},
-		{tensorMsg("w", tFloat, 2).bytes(4, []byte{1, 2, 3}), []string{`"w"`, "float_data", "malformed packed"}},
+		{tensorMsg("w", codeFloat, 3).rawData(rawFloats(1, 2)), []string{`"w"`, "raw_data holds 8 bytes, want 12"}},
+		{tensorMsg("w", codeFloat, 3).floatData(1, 2), []string{`"w"`, "float_data holds 2 elements, want 3"}},
+		{tensorMsg("w", codeFloat, 3), []string{`"w"`, "no data, want 3 elements"}},
+		{tensorMsg("w", codeInt64, 2).floatData(1, 2), []string{`"w"`, "holds float_data, which INT64 tensors do not use"}},
+		{tensorMsg("w", codeFloat, 1).floatData(1).rawData(rawFloats(1)), []string{`"w"`, "both raw_data and float_data"}},
+		{tensorMsg("w", codeInt8, 2).int32Data(1, 300), []string{`"w"`, "300 is out of range for INT8"}},
+		{tensorMsg("w", codeFloat, 3, -1), []string{`"w"`, "negative"}},
+		{tensorMsg("w", codeFloat, 1<<20, 1<<20, 1<<10), []string{`"w"`, "more than 4294967296 elements"}},
+		{tensorMsg("w", codeFloat, 1<<62, 1<<62), []string{`"w"`, "more than"}},
+		{tensorMsg("w", codeFloat, 1).rawData(rawFloats(1)).sub(3, msg{}.varint(1, 0)), []string{`"w"`, "segment"}},
+		{tensorMsg("w", codeFloat, 1).rawData(rawFloats(1)).varint(14, 5), []string{`"w"`, "data_location 5"}},
+		{tensorMsg("w", codeFloat, 1).external(), []string{`"w"`, "no external_data location"}},
+		{tensorMsg("w", codeInt32, 2).packedVarints(5).bytes(5, []byte{0x80, 0x80}), []string{`"w"`, "int32_data", "malformed packed"}},
+		{tensorMsg("w", codeFloat, 2).bytes(4, []byte{1, 2, 3}), []string{`"w"`, "float_data", "malformed packed"}},
 	} {
 		g := simpleGraph()
 		g.inits = []msg{c.tensor}
@@ -162,7 +162,7 @@ func TestBadInitializers(t *testing.T) {
 }
 
 func TestHugeDimsAllocateNothing(t *testing.T) {
-	m := tensorMsg("huge", tFloat, 1<<16, 1<<16, 2).floatData(1)
+	m := tensorMsg("huge", codeFloat, 1<<16, 1<<16, 2).floatData(1)
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	_, _, err := DecodeTensor(m)
@@ -173,7 +173,7 @@ func TestHugeDimsAllocateNothing(t *testing.T) {
 	}
 	// Dims that fit but without the data to match allocate nothing big
 	// either: the count is checked first.
-	m = tensorMsg("big", tFloat, 1<<30).floatData(1, 2)
+	m = tensorMsg("big", codeFloat, 1<<30).floatData(1, 2)
 	runtime.ReadMemStats(&before)
 	_, _, err = DecodeTensor(m)
 	runtime.ReadMemStats(&after)
@@ -234,7 +234,7 @@ func TestBadGraphs(t *testing.T) {
 	})
 	t.Run("undefined graph output", func(t *testing.T) {
 		g := base()
-		g.outputs = append(g.outputs, valueInfo("ghost", tFloat))
+		g.outputs = append(g.outputs, valueInfo("ghost", codeFloat))
 		badGraph(t, g, `graph output "ghost" is not defined`)
 	})
 	t.Run("duplicate initializer", func(t *testing.T) {
@@ -249,18 +249,18 @@ func TestBadGraphs(t *testing.T) {
 	})
 	t.Run("non-tensor input", func(t *testing.T) {
 		g := base()
-		seq := msg{}.sub(4, msg{}.sub(1, msg{}.sub(1, msg{}.varint(1, tFloat))))
+		seq := msg{}.sub(4, msg{}.sub(1, msg{}.sub(1, msg{}.varint(1, codeFloat))))
 		g.inputs = append(g.inputs, msg{}.str(1, "list").sub(2, seq))
 		badGraph(t, g, `graph input "list"`, "sequence", "only tensors")
 	})
 	t.Run("string input", func(t *testing.T) {
 		g := base()
-		g.inputs[0] = valueInfo("x", tString, 3)
+		g.inputs[0] = valueInfo("x", codeString, 3)
 		badGraph(t, g, `graph input "x"`, "STRING")
 	})
 	t.Run("negative input dim", func(t *testing.T) {
 		g := base()
-		g.inputs[0] = valueInfo("x", tFloat, -3)
+		g.inputs[0] = valueInfo("x", codeFloat, -3)
 		badGraph(t, g, `graph input "x"`, "invalid size -3")
 	})
 	t.Run("sparse initializer", func(t *testing.T) {
@@ -294,7 +294,7 @@ func TestBadExternalData(t *testing.T) {
 		t.Fatal(err)
 	}
 	ext := func(kv ...string) msg {
-		m := tensorMsg("w", tFloat, 3).external()
+		m := tensorMsg("w", codeFloat, 3).external()
 		for i := 0; i+1 < len(kv); i += 2 {
 			m = m.externalEntry(kv[i], kv[i+1])
 		}

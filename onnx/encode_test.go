@@ -56,21 +56,6 @@ func (m msg) packedDoubles(num protowire.Number, vs ...float64) msg {
 	return m.bytes(num, p)
 }
 
-// ONNX data type codes used by the tests.
-const (
-	tFloat    = 1
-	tUint8    = 2
-	tInt8     = 3
-	tInt16    = 5
-	tInt32    = 6
-	tInt64    = 7
-	tString   = 8
-	tBool     = 9
-	tFloat16  = 10
-	tDouble   = 11
-	tBFloat16 = 16
-)
-
 // tensorMsg starts a TensorProto with name, data type and dims; add data
 // with rawData, floatData, ... .
 func tensorMsg(name string, dtype int64, dims ...int64) msg {
@@ -236,8 +221,8 @@ func simpleGraph() graphParts {
 			node("add", "Add", []string{"x", "w"}, []string{"s"}),
 			node("relu", "Relu", []string{"s"}, []string{"y"}),
 		},
-		inits:   []msg{tensorMsg("w", tFloat, 3).rawData(rawFloats(1, -2, 3))},
-		inputs:  []msg{valueInfo("x", tFloat, "N", 3)},
-		outputs: []msg{valueInfo("y", tFloat, "N", 3)},
+		inits:   []msg{tensorMsg("w", codeFloat, 3).rawData(rawFloats(1, -2, 3))},
+		inputs:  []msg{valueInfo("x", codeFloat, "N", 3)},
+		outputs: []msg{valueInfo("y", codeFloat, "N", 3)},
 	}
 }

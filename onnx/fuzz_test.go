@@ -16,7 +16,7 @@ const fuzzWeights = "weights.bin"
 // externalModel reads initializer w from fuzzWeights.
 func externalModel() msg {
 	g := simpleGraph()
-	g.inits = []msg{tensorMsg("w", tFloat, 3).external().
+	g.inits = []msg{tensorMsg("w", codeFloat, 3).external().
 		externalEntry("location", fuzzWeights).externalEntry("offset", "4").externalEntry("length", "12")}
 	return modelMsg(8, g)
 }
@@ -25,11 +25,11 @@ func externalModel() msg {
 func constantModel() msg {
 	g := graphParts{
 		nodes: []msg{
-			node("c", "Constant", nil, []string{"c"}, attrT("value", tensorMsg("", tFloat, 1).floatData(2))),
+			node("c", "Constant", nil, []string{"c"}, attrT("value", tensorMsg("", codeFloat, 1).floatData(2))),
 			node("mul", "Mul", []string{"x", "c"}, []string{"y"}),
 		},
-		inputs:  []msg{valueInfo("x", tFloat, "N")},
-		outputs: []msg{valueInfo("y", tFloat, "N")},
+		inputs:  []msg{valueInfo("x", codeFloat, "N")},
+		outputs: []msg{valueInfo("y", codeFloat, "N")},
 	}
 	return modelMsg(10, g)
 }

@@ -67,7 +67,7 @@ func wantError(t *testing.T, err error, parts ...string) {
 func TestOpsetDomains(t *testing.T) {
 	g := simpleGraph()
 	g.nodes = append(g.nodes, node("custom", "FusedThing", []string{"y"}, []string{"z"}).domain("com.example"))
-	g.outputs = append(g.outputs, valueInfo("z", tFloat))
+	g.outputs = append(g.outputs, valueInfo("z", codeFloat))
 	m := modelMsg(8, g, opsetMsg("ai.onnx", 11), opsetMsg("", 13), opsetMsg("com.example", 2))
 	got := decodeModel(t, m)
 	want := map[string]int64{"": 13, "com.example": 2}
@@ -90,9 +90,9 @@ func TestInputShapes(t *testing.T) {
 	g := graphParts{
 		nodes: []msg{node("", "Identity", []string{"x"}, []string{"y"})},
 		inputs: []msg{
-			valueInfo("x", tFloat16, "batch", 3, nil, 0),
+			valueInfo("x", codeFloat16, "batch", 3, nil, 0),
 		},
-		outputs: []msg{valueInfo("y", tFloat, "batch", 3, "w", 0)},
+		outputs: []msg{valueInfo("y", codeFloat, "batch", 3, "w", 0)},
 	}
 	got := decodeModel(t, modelMsg(7, g))
 	x, y := got.Inputs[0], got.Outputs[0]
@@ -106,8 +106,8 @@ func TestInputShapes(t *testing.T) {
 	// an input without shape has unknown rank.
 	g = graphParts{
 		nodes:   []msg{node("", "Add", []string{"a", "b"}, []string{"c"}), node("", "Add", []string{"c", "d"}, []string{"e"})},
-		inputs:  []msg{valueInfo("a", tInt64, 2, 5), msg{}.str(1, "b").sub(2, msg{}.sub(1, msg{}.varint(1, tInt64).sub(2, msg{}))), valueInfo("d", tInt64)},
-		outputs: []msg{valueInfo("e", tInt64)},
+		inputs:  []msg{valueInfo("a", codeInt64, 2, 5), msg{}.str(1, "b").sub(2, msg{}.sub(1, msg{}.varint(1, codeInt64).sub(2, msg{}))), valueInfo("d", codeInt64)},
+		outputs: []msg{valueInfo("e", codeInt64)},
 	}
 	got = decodeModel(t, modelMsg(7, g))
 	a, b, d := got.Inputs[0], got.Inputs[1], got.Inputs[2]
@@ -127,7 +127,7 @@ func TestInputShapes(t *testing.T) {
 
 func TestInitializerListedAsInput(t *testing.T) {
 	g := simpleGraph()
-	g.inputs = append(g.inputs, valueInfo("w", tFloat, 3))
+	g.inputs = append(g.inputs, valueInfo("w", codeFloat, 3))
 	got := decodeModel(t, modelMsg(3, g))
 	if len(got.Inputs) != 1 || got.Inputs[0].Name != "x" {
 		t.Errorf("inputs = %v, want only x (w is an initializer)", got.Inputs)
@@ -141,12 +141,12 @@ func TestValueInfoDTypeAndSorting(t *testing.T) {
 	// Nodes out of order, intermediate dtype given by value_info.
 	g := graphParts{
 		nodes: []msg{
-			node("second", "Cast", []string{"mid"}, []string{"y"}, attrI("to", tInt64)),
+			node("second", "Cast", []string{"mid"}, []string{"y"}, attrI("to", codeInt64)),
 			node("first", "Relu", []string{"x"}, []string{"mid"}),
 		},
-		inputs:  []msg{valueInfo("x", tFloat, 4)},
-		outputs: []msg{valueInfo("y", tInt64, 4)},
-		infos:   []msg{valueInfo("mid", tFloat, 4)},
+		inputs:  []msg{valueInfo("x", codeFloat, 4)},
+		outputs: []msg{valueInfo("y", codeInt64, 4)},
+		infos:   []msg{valueInfo("mid", codeFloat, 4)},
 	}
 	got := decodeModel(t, modelMsg(7, g))
 	if got.Nodes[0].Name != "first" || got.Nodes[1].Name != "second" {
@@ -163,9 +163,9 @@ func TestValueInfoDTypeAndSorting(t *testing.T) {
 func TestOptionalInputsOmitted(t *testing.T) {
 	g := graphParts{
 		nodes:   []msg{node("clip", "Clip", []string{"x", "", "hi"}, []string{"y"})},
-		inits:   []msg{tensorMsg("hi", tFloat).floatData(6)},
-		inputs:  []msg{valueInfo("x", tFloat, 2)},
-		outputs: []msg{valueInfo("y", tFloat, 2)},
+		inits:   []msg{tensorMsg("hi", codeFloat).floatData(6)},
+		inputs:  []msg{valueInfo("x", codeFloat, 2)},
+		outputs: []msg{valueInfo("y", codeFloat, 2)},
 	}
 	n := decodeModel(t, modelMsg(7, g)).Nodes[0]
 	if len(n.Inputs) != 3 || n.Inputs[1] != nil || n.Inputs[2] == nil || n.Inputs[2].Const.F32[0] != 6 {
@@ -178,7 +178,7 @@ func TestConstantNodeForms(t *testing.T) {
 		attr  msg
 		check func(ir.Attr) bool
 	}{
-		{attrT("value", tensorMsg("", tInt64, 2).int64Data(4, -5)), func(a ir.Attr) bool {
+		{attrT("value", tensorMsg("", codeInt64, 2).int64Data(4, -5)), func(a ir.Attr) bool {
 			return a.Kind == ir.AttrTensor && a.Tensor.DType == ir.Int64 && slices.Equal(a.Tensor.I64, []int64{4, -5})
 		}},
 		{attrF("value_float", 0.5), func(a ir.Attr) bool { return a.Kind == ir.AttrFloat && a.Float == 0.5 }},
@@ -197,7 +197,7 @@ func TestConstantNodeForms(t *testing.T) {
 	for _, f := range forms {
 		g := graphParts{
 			nodes:   []msg{node("c", "Constant", nil, []string{"y"}, f.attr)},
-			outputs: []msg{valueInfo("y", tFloat)},
+			outputs: []msg{valueInfo("y", codeFloat)},
 		}
 		got := decodeModel(t, modelMsg(7, g))
 		if len(got.Nodes) != 1 || got.Nodes[0].Op != "Constant" || len(got.Nodes[0].Attrs) != 1 {
@@ -219,12 +219,12 @@ func attributeModel() msg {
 	g := graphParts{
 		nodes: []msg{node("n", "Custom", []string{"x"}, []string{"y"},
 			attrF("f", -1.5), attrI("i", 42), attrS("s", "NOTSET"),
-			attrT("t", tensorMsg("tt", tFloat16, 2).int32Data(0x3C00, 0xC000)),
+			attrT("t", tensorMsg("tt", codeFloat16, 2).int32Data(0x3C00, 0xC000)),
 			attrFs("fs", 0.25, 4), attrIs("is", 2, 2), attrSs("ss", "x", "y"),
 			attrIs("empty_ints"), unpackedInts, unpackedFloats,
 		).domain("custom")},
-		inputs:  []msg{valueInfo("x", tFloat, 1)},
-		outputs: []msg{valueInfo("y", tFloat)},
+		inputs:  []msg{valueInfo("x", codeFloat, 1)},
+		outputs: []msg{valueInfo("y", codeFloat)},
 	}
 	return modelMsg(7, g, opsetMsg("", 13), opsetMsg("custom", 1))
 }
@@ -270,55 +270,58 @@ type tensorCase struct {
 func tensorCases() []tensorCase {
 	neg2 := float32(-2)
 	return []tensorCase{
-		{"float raw", tensorMsg("a", tFloat, 2, 2).rawData(rawFloats(1, -2, 0.5, 1e30)), ir.Float32,
+		{"float raw", tensorMsg("a", codeFloat, 2, 2).rawData(rawFloats(1, -2, 0.5, 1e30)), ir.Float32,
 			func(t *ir.Tensor) bool { return slices.Equal(t.F32, []float32{1, -2, 0.5, 1e30}) }},
-		{"float typed", tensorMsg("a", tFloat, 2, 2).floatData(1, -2, 0.5, 1e30), ir.Float32,
+		{"float typed", tensorMsg("a", codeFloat, 2, 2).floatData(1, -2, 0.5, 1e30), ir.Float32,
 			func(t *ir.Tensor) bool { return slices.Equal(t.F32, []float32{1, -2, 0.5, 1e30}) }},
-		{"float unpacked", tensorMsg("a", tFloat, 2).fixed32(4, math.Float32bits(7)).fixed32(4, math.Float32bits(neg2)), ir.Float32,
+		{"float unpacked", tensorMsg("a", codeFloat, 2).fixed32(4, math.Float32bits(7)).fixed32(4, math.Float32bits(neg2)), ir.Float32,
 			func(t *ir.Tensor) bool { return slices.Equal(t.F32, []float32{7, -2}) }},
-		{"float split packed", tensorMsg("a", tFloat, 3).floatData(1).floatData(2, 3), ir.Float32,
+		{"float split packed", tensorMsg("a", codeFloat, 3).floatData(1).floatData(2, 3), ir.Float32,
 			func(t *ir.Tensor) bool { return slices.Equal(t.F32, []float32{1, 2, 3}) }},
-		{"int64 raw", tensorMsg("a", tInt64, 3).rawData(rawInt64s(-1, 1<<40, 0)), ir.Int64,
+		{"int64 raw", tensorMsg("a", codeInt64, 3).rawData(rawInt64s(-1, 1<<40, 0)), ir.Int64,
 			func(t *ir.Tensor) bool { return slices.Equal(t.I64, []int64{-1, 1 << 40, 0}) }},
-		{"int64 typed", tensorMsg("a", tInt64, 3).int64Data(-1, 1<<40, 0), ir.Int64,
+		{"int64 typed", tensorMsg("a", codeInt64, 3).int64Data(-1, 1<<40, 0), ir.Int64,
 			func(t *ir.Tensor) bool { return slices.Equal(t.I64, []int64{-1, 1 << 40, 0}) }},
-		{"int32 raw", tensorMsg("a", tInt32, 2).rawData([]byte{0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0x80}), ir.Int32,
+		{"int32 raw", tensorMsg("a", codeInt32, 2).rawData([]byte{0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0x80}), ir.Int32,
 			func(t *ir.Tensor) bool { return slices.Equal(t.I64, []int64{-1, math.MinInt32}) }},
-		{"int32 typed", tensorMsg("a", tInt32, 2).int32Data(-1, math.MaxInt32), ir.Int32,
+		{"int32 typed", tensorMsg("a", codeInt32, 2).int32Data(-1, math.MaxInt32), ir.Int32,
 			func(t *ir.Tensor) bool { return slices.Equal(t.I64, []int64{-1, math.MaxInt32}) }},
-		{"int16 raw", tensorMsg("a", tInt16, 2).rawData([]byte{0xfe, 0xff, 0x00, 0x01}), ir.Int16,
+		// protobuf int32 keeps the low 32 bits of a varint.
+		{"int32 typed zero-extended", tensorMsg("a", codeInt32, 1).int32Data(0xFFFFFFFF), ir.Int32,
+			func(t *ir.Tensor) bool { return slices.Equal(t.I64, []int64{-1}) }},
+		{"int16 raw", tensorMsg("a", codeInt16, 2).rawData([]byte{0xfe, 0xff, 0x00, 0x01}), ir.Int16,
 			func(t *ir.Tensor) bool { return slices.Equal(t.I64, []int64{-2, 256}) }},
-		{"int16 typed", tensorMsg("a", tInt16, 2).int32Data(-2, 256), ir.Int16,
+		{"int16 typed", tensorMsg("a", codeInt16, 2).int32Data(-2, 256), ir.Int16,
 			func(t *ir.Tensor) bool { return slices.Equal(t.I64, []int64{-2, 256}) }},
-		{"int8 raw", tensorMsg("a", tInt8, 2).rawData([]byte{0x80, 0x7f}), ir.Int8,
+		{"int8 raw", tensorMsg("a", codeInt8, 2).rawData([]byte{0x80, 0x7f}), ir.Int8,
 			func(t *ir.Tensor) bool { return slices.Equal(t.I64, []int64{-128, 127}) }},
-		{"int8 typed", tensorMsg("a", tInt8, 2).int32Data(-128, 127), ir.Int8,
+		{"int8 typed", tensorMsg("a", codeInt8, 2).int32Data(-128, 127), ir.Int8,
 			func(t *ir.Tensor) bool { return slices.Equal(t.I64, []int64{-128, 127}) }},
-		{"uint8 raw", tensorMsg("a", tUint8, 2).rawData([]byte{0, 255}), ir.Uint8,
+		{"uint8 raw", tensorMsg("a", codeUint8, 2).rawData([]byte{0, 255}), ir.Uint8,
 			func(t *ir.Tensor) bool { return slices.Equal(t.I64, []int64{0, 255}) }},
-		{"uint8 typed", tensorMsg("a", tUint8, 2).int32Data(0, 255), ir.Uint8,
+		{"uint8 typed", tensorMsg("a", codeUint8, 2).int32Data(0, 255), ir.Uint8,
 			func(t *ir.Tensor) bool { return slices.Equal(t.I64, []int64{0, 255}) }},
-		{"bool raw", tensorMsg("a", tBool, 3).rawData([]byte{1, 0, 1}), ir.Bool,
+		{"bool raw", tensorMsg("a", codeBool, 3).rawData([]byte{1, 0, 1}), ir.Bool,
 			func(t *ir.Tensor) bool { return slices.Equal(t.B, []bool{true, false, true}) }},
-		{"bool typed", tensorMsg("a", tBool, 3).int32Data(0, 1, 1), ir.Bool,
+		{"bool typed", tensorMsg("a", codeBool, 3).int32Data(0, 1, 1), ir.Bool,
 			func(t *ir.Tensor) bool { return slices.Equal(t.B, []bool{false, true, true}) }},
-		{"double raw", tensorMsg("a", tDouble, 2).rawData(rawInt64s(int64(math.Float64bits(0.1)), int64(math.Float64bits(-1e300)))), ir.Float64,
+		{"double raw", tensorMsg("a", codeDouble, 2).rawData(rawInt64s(int64(math.Float64bits(0.1)), int64(math.Float64bits(-1e300)))), ir.Float64,
 			func(t *ir.Tensor) bool { return slices.Equal(t.F64, []float64{0.1, -1e300}) }},
-		{"double typed", tensorMsg("a", tDouble, 2).doubleData(0.1, -1e300), ir.Float64,
+		{"double typed", tensorMsg("a", codeDouble, 2).doubleData(0.1, -1e300), ir.Float64,
 			func(t *ir.Tensor) bool { return slices.Equal(t.F64, []float64{0.1, -1e300}) }},
-		{"float16 raw", tensorMsg("a", tFloat16, 3).rawData([]byte{0x00, 0x3c, 0x00, 0xc0, 0x01, 0x00}), ir.Float32,
+		{"float16 raw", tensorMsg("a", codeFloat16, 3).rawData([]byte{0x00, 0x3c, 0x00, 0xc0, 0x01, 0x00}), ir.Float32,
 			func(t *ir.Tensor) bool { return slices.Equal(t.F32, []float32{1, -2, 0x1p-24}) }},
-		{"float16 typed", tensorMsg("a", tFloat16, 3).int32Data(0x3c00, 0xc000, 0x7c00), ir.Float32,
+		{"float16 typed", tensorMsg("a", codeFloat16, 3).int32Data(0x3c00, 0xc000, 0x7c00), ir.Float32,
 			func(t *ir.Tensor) bool { return slices.Equal(t.F32, []float32{1, -2, float32(math.Inf(1))}) }},
-		{"bfloat16 raw", tensorMsg("a", tBFloat16, 2).rawData([]byte{0x80, 0x3f, 0x00, 0xc0}), ir.Float32,
+		{"bfloat16 raw", tensorMsg("a", codeBFloat16, 2).rawData([]byte{0x80, 0x3f, 0x00, 0xc0}), ir.Float32,
 			func(t *ir.Tensor) bool { return slices.Equal(t.F32, []float32{1, -2}) }},
-		{"bfloat16 typed", tensorMsg("a", tBFloat16, 2).int32Data(0x3f80, 0xc000), ir.Float32,
+		{"bfloat16 typed", tensorMsg("a", codeBFloat16, 2).int32Data(0x3f80, 0xc000), ir.Float32,
 			func(t *ir.Tensor) bool { return slices.Equal(t.F32, []float32{1, -2}) }},
-		{"scalar", tensorMsg("a", tFloat).floatData(3), ir.Float32,
+		{"scalar", tensorMsg("a", codeFloat).floatData(3), ir.Float32,
 			func(t *ir.Tensor) bool { return len(t.Shape) == 0 && slices.Equal(t.F32, []float32{3}) }},
-		{"empty", tensorMsg("a", tInt64, 0, 5), ir.Int64,
+		{"empty", tensorMsg("a", codeInt64, 0, 5), ir.Int64,
 			func(t *ir.Tensor) bool { return t.Len() == 0 }},
-		{"empty raw", tensorMsg("a", tFloat, 0).rawData(nil), ir.Float32,
+		{"empty raw", tensorMsg("a", codeFloat, 0).rawData(nil), ir.Float32,
 			func(t *ir.Tensor) bool { return t.Len() == 0 }},
 	}
 }
@@ -344,11 +347,11 @@ func TestInitializerDTypesInGraph(t *testing.T) {
 	g := graphParts{
 		nodes: []msg{node("cat", "Concat", []string{"h", "i", "d"}, []string{"y"}, attrI("axis", 0))},
 		inits: []msg{
-			tensorMsg("h", tFloat16, 1, 2).rawData([]byte{0x00, 0x3c, 0x00, 0xc0}),
-			tensorMsg("i", tInt32, 2).int32Data(5, 6),
-			tensorMsg("d", tDouble, 1).doubleData(2),
+			tensorMsg("h", codeFloat16, 1, 2).rawData([]byte{0x00, 0x3c, 0x00, 0xc0}),
+			tensorMsg("i", codeInt32, 2).int32Data(5, 6),
+			tensorMsg("d", codeDouble, 1).doubleData(2),
 		},
-		outputs: []msg{valueInfo("y", tFloat)},
+		outputs: []msg{valueInfo("y", codeFloat)},
 	}
 	n := decodeModel(t, modelMsg(7, g)).Nodes[0]
 	h, i, d := n.Inputs[0], n.Inputs[1], n.Inputs[2]
@@ -420,14 +423,14 @@ func TestExternalData(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := graphParts{
-		nodes: []msg{node("add", "Add", []string{"x", "w"}, []string{"y"}), node("c", "Cast", []string{"b"}, []string{"z"}, attrI("to", tFloat))},
+		nodes: []msg{node("add", "Add", []string{"x", "w"}, []string{"y"}), node("c", "Cast", []string{"b"}, []string{"z"}, attrI("to", codeFloat))},
 		inits: []msg{
-			tensorMsg("w", tFloat, 3).external().externalEntry("location", "weights.bin").externalEntry("offset", "4").externalEntry("length", "12"),
+			tensorMsg("w", codeFloat, 3).external().externalEntry("location", "weights.bin").externalEntry("offset", "4").externalEntry("length", "12"),
 			// no length: the rest of the file
-			tensorMsg("b", tInt64, 2).external().externalEntry("location", "sub/b.bin"),
+			tensorMsg("b", codeInt64, 2).external().externalEntry("location", "sub/b.bin"),
 		},
-		inputs:  []msg{valueInfo("x", tFloat, 3)},
-		outputs: []msg{valueInfo("y", tFloat, 3), valueInfo("z", tFloat, 2)},
+		inputs:  []msg{valueInfo("x", codeFloat, 3)},
+		outputs: []msg{valueInfo("y", codeFloat, 3), valueInfo("z", codeFloat, 2)},
 	}
 	path := filepath.Join(dir, "model.onnx")
 	if err := os.WriteFile(path, modelMsg(8, g), 0o644); err != nil {
@@ -455,9 +458,9 @@ func TestDataSetOrdering(t *testing.T) {
 	}
 	// 11 inputs: numeric order puts input_10 last, not after input_1.
 	for i := 0; i <= 10; i++ {
-		write("input_"+strconv.Itoa(i)+".pb", tensorMsg("in"+strconv.Itoa(i), tInt64, 1).int64Data(int64(i)))
+		write("input_"+strconv.Itoa(i)+".pb", tensorMsg("in"+strconv.Itoa(i), codeInt64, 1).int64Data(int64(i)))
 	}
-	write("output_0.pb", tensorMsg("out", tFloat, 1).floatData(1))
+	write("output_0.pb", tensorMsg("out", codeFloat, 1).floatData(1))
 	write("notes.txt", msg("hello"))
 	ds, err := LoadDataSet(dir)
 	if err != nil {
@@ -510,8 +513,8 @@ func TestUnknownFieldsSkipped(t *testing.T) {
 		name: "g",
 		nodes: []msg{withUnknownFields(node("add", "Add", []string{"x", "w"}, []string{"y"},
 			withUnknownFields(attrI("k", 4)))).str(6, "doc")},
-		inits:  []msg{withUnknownFields(tensorMsg("w", tFloat, 1).floatData(2)).str(12, "doc")},
-		inputs: []msg{withUnknownFields(valueInfo("x", tFloat, 1))},
+		inits:  []msg{withUnknownFields(tensorMsg("w", codeFloat, 1).floatData(2)).str(12, "doc")},
+		inputs: []msg{withUnknownFields(valueInfo("x", codeFloat, 1))},
 		// A known field with the wrong wire type is skipped as unknown:
 		// here a varint "name" before the real one.
 		outputs: []msg{msg{}.varint(1, 7).bytes(1, []byte("y"))},

@@ -26,38 +26,48 @@ type elemType struct {
 	lo, hi int64
 }
 
-// elemTypes is indexed by the TensorProto.DataType code.
-var elemTypes = [...]elemType{
-	0:  {name: "UNDEFINED"},
-	1:  {name: "FLOAT", dtype: ir.Float32, size: 4, typed: "float_data"},
-	2:  {name: "UINT8", dtype: ir.Uint8, size: 1, typed: "int32_data", lo: 0, hi: math.MaxUint8},
-	3:  {name: "INT8", dtype: ir.Int8, size: 1, typed: "int32_data", lo: math.MinInt8, hi: math.MaxInt8},
-	4:  {name: "UINT16"},
-	5:  {name: "INT16", dtype: ir.Int16, size: 2, typed: "int32_data", lo: math.MinInt16, hi: math.MaxInt16},
-	6:  {name: "INT32", dtype: ir.Int32, size: 4, typed: "int32_data", lo: math.MinInt32, hi: math.MaxInt32},
-	7:  {name: "INT64", dtype: ir.Int64, size: 8, typed: "int64_data"},
-	8:  {name: "STRING"},
-	9:  {name: "BOOL", dtype: ir.Bool, size: 1, typed: "int32_data", lo: 0, hi: 1},
-	10: {name: "FLOAT16", dtype: ir.Float32, size: 2, typed: "int32_data"},
-	11: {name: "DOUBLE", dtype: ir.Float64, size: 8, typed: "double_data"},
-	12: {name: "UINT32"},
-	13: {name: "UINT64"},
-	14: {name: "COMPLEX64"},
-	15: {name: "COMPLEX128"},
-	16: {name: "BFLOAT16", dtype: ir.Float32, size: 2, typed: "int32_data"},
-	17: {name: "FLOAT8E4M3FN"},
-	18: {name: "FLOAT8E4M3FNUZ"},
-	19: {name: "FLOAT8E5M2"},
-	20: {name: "FLOAT8E5M2FNUZ"},
-	21: {name: "UINT4"},
-	22: {name: "INT4"},
-	23: {name: "FLOAT4E2M1"},
-}
-
+// TensorProto.DataType codes that tsmc reads (and STRING, for messages).
 const (
+	codeFloat    = 1
+	codeUint8    = 2
+	codeInt8     = 3
+	codeInt16    = 5
+	codeInt32    = 6
+	codeInt64    = 7
+	codeString   = 8
+	codeBool     = 9
 	codeFloat16  = 10
+	codeDouble   = 11
 	codeBFloat16 = 16
 )
+
+// elemTypes is indexed by the TensorProto.DataType code.
+var elemTypes = [...]elemType{
+	0:            {name: "UNDEFINED"},
+	codeFloat:    {name: "FLOAT", dtype: ir.Float32, size: 4, typed: "float_data"},
+	codeUint8:    {name: "UINT8", dtype: ir.Uint8, size: 1, typed: "int32_data", lo: 0, hi: math.MaxUint8},
+	codeInt8:     {name: "INT8", dtype: ir.Int8, size: 1, typed: "int32_data", lo: math.MinInt8, hi: math.MaxInt8},
+	4:            {name: "UINT16"},
+	codeInt16:    {name: "INT16", dtype: ir.Int16, size: 2, typed: "int32_data", lo: math.MinInt16, hi: math.MaxInt16},
+	codeInt32:    {name: "INT32", dtype: ir.Int32, size: 4, typed: "int32_data", lo: math.MinInt32, hi: math.MaxInt32},
+	codeInt64:    {name: "INT64", dtype: ir.Int64, size: 8, typed: "int64_data"},
+	codeString:   {name: "STRING"},
+	codeBool:     {name: "BOOL", dtype: ir.Bool, size: 1, typed: "int32_data", lo: 0, hi: 1},
+	codeFloat16:  {name: "FLOAT16", dtype: ir.Float32, size: 2, typed: "int32_data"},
+	codeDouble:   {name: "DOUBLE", dtype: ir.Float64, size: 8, typed: "double_data"},
+	12:           {name: "UINT32"},
+	13:           {name: "UINT64"},
+	14:           {name: "COMPLEX64"},
+	15:           {name: "COMPLEX128"},
+	codeBFloat16: {name: "BFLOAT16", dtype: ir.Float32, size: 2, typed: "int32_data"},
+	17:           {name: "FLOAT8E4M3FN"},
+	18:           {name: "FLOAT8E4M3FNUZ"},
+	19:           {name: "FLOAT8E5M2"},
+	20:           {name: "FLOAT8E5M2FNUZ"},
+	21:           {name: "UINT4"},
+	22:           {name: "INT4"},
+	23:           {name: "FLOAT4E2M1"},
+}
 
 // lookupElemType returns the description of a supported data type code.
 func lookupElemType(code int64) (elemType, error) {
@@ -173,22 +183,19 @@ func (d *tensorDecoder) decodeTensor(tp *tensorProto) (*ir.Tensor, error) {
 		if err != nil {
 			return nil, err
 		}
-		err = fillRaw(t, tp.dataType, raw)
-		return t, err
+		return t, fillRaw(t, tp.dataType, raw)
 	case tp.location != 0:
 		return nil, fmt.Errorf("unknown data_location %d", tp.location)
 	case inline == "raw_data":
 		if want := n * et.size; len(tp.raw) != want {
 			return nil, fmt.Errorf("raw_data holds %d bytes, want %d (%d elements of %s, dims %v)", len(tp.raw), want, n, et.name, tp.dims)
 		}
-		err = fillRaw(t, tp.dataType, tp.raw)
-		return t, err
+		return t, fillRaw(t, tp.dataType, tp.raw)
 	case inline == "":
 		if n != 0 {
 			return nil, fmt.Errorf("has no data, want %d elements (dims %v)", n, tp.dims)
 		}
-		err = fillTyped(t, tp.dataType, et, &scalarChunks{})
-		return t, err
+		return t, fillTyped(t, tp.dataType, et, &scalarChunks{})
 	}
 	count, err := data.count()
 	if err != nil {
@@ -207,21 +214,21 @@ func (d *tensorDecoder) decodeTensor(tp *tensorProto) (*ir.Tensor, error) {
 func fillRaw(t *ir.Tensor, code int64, raw []byte) error {
 	le := binary.LittleEndian
 	switch code {
-	case 1:
+	case codeFloat:
 		t.F32 = viewOrCopy(raw, func(b []byte) float32 { return math.Float32frombits(le.Uint32(b)) })
-	case 11:
+	case codeDouble:
 		t.F64 = viewOrCopy(raw, func(b []byte) float64 { return math.Float64frombits(le.Uint64(b)) })
-	case 7:
+	case codeInt64:
 		t.I64 = viewOrCopy(raw, func(b []byte) int64 { return int64(le.Uint64(b)) })
-	case 2:
+	case codeUint8:
 		t.I64 = widen(raw, 1, func(b []byte) int64 { return int64(b[0]) })
-	case 3:
+	case codeInt8:
 		t.I64 = widen(raw, 1, func(b []byte) int64 { return int64(int8(b[0])) })
-	case 5:
+	case codeInt16:
 		t.I64 = widen(raw, 2, func(b []byte) int64 { return int64(int16(le.Uint16(b))) })
-	case 6:
+	case codeInt32:
 		t.I64 = widen(raw, 4, func(b []byte) int64 { return int64(int32(le.Uint32(b))) })
-	case 9:
+	case codeBool:
 		t.B = widen(raw, 1, func(b []byte) bool { return b[0] != 0 })
 	case codeFloat16:
 		t.F32 = widen(raw, 2, func(b []byte) float32 { return HalfToFloat32(le.Uint16(b)) })
@@ -244,27 +251,27 @@ func fillTyped(t *ir.Tensor, code int64, et elemType, c *scalarChunks) error {
 	var bad error
 	var store func(v uint64)
 	switch code {
-	case 1:
+	case codeFloat:
 		t.F32 = make([]float32, n)
 		store = func(v uint64) { t.F32[i] = math.Float32frombits(uint32(v)) }
-	case 11:
+	case codeDouble:
 		t.F64 = make([]float64, n)
 		store = func(v uint64) { t.F64[i] = math.Float64frombits(v) }
-	case 7:
+	case codeInt64:
 		t.I64 = make([]int64, n)
 		store = func(v uint64) { t.I64[i] = int64(v) }
-	case 2, 3, 5, 6:
+	case codeUint8, codeInt8, codeInt16, codeInt32:
 		t.I64 = make([]int64, n)
 		store = func(v uint64) {
-			x := int64(v)
+			x := int64(int32(v)) // int32_data holds protobuf int32s
 			if (x < et.lo || x > et.hi) && bad == nil {
 				bad = fmt.Errorf("element %d = %d is out of range for %s", i, x, et.name)
 			}
 			t.I64[i] = x
 		}
-	case 9:
+	case codeBool:
 		t.B = make([]bool, n)
-		store = func(v uint64) { t.B[i] = v != 0 }
+		store = func(v uint64) { t.B[i] = int32(v) != 0 }
 	case codeFloat16:
 		t.F32 = make([]float32, n)
 		store = func(v uint64) { t.F32[i] = HalfToFloat32(uint16(v)) }
