@@ -1,0 +1,95 @@
+package runtime
+
+import "fmt"
+
+// Dense is a fully connected layer y = act(x·Wᵀ + b) over a batch of rows
+// (the classifier over a clip's frames), planned for a fixed shape. It runs
+// on the GEMM micro-kernel with the roles of the convolution swapped: the
+// batch rows are the A operand (packed at run time), the weights the B
+// operand (packed at compile time by PackDenseWeights), and the bias is
+// added as a residual row broadcast over the tile (LDR = 0).
+type Dense struct {
+	batch, in, out int
+	packNR         int
+	kern           *GemmKernel
+	w, bias        []float32
+	lo, hi         float32
+	kc             int
+	xp             []float32 // packed x, [row panel][k][MR]
+	rowPanels      int
+}
+
+// NewDense plans a dense layer of in inputs and out outputs over batch
+// rows. packed holds the weights packed with panel width packNR; bias has
+// out values or is nil.
+func NewDense(batch, in, out int, packed []float32, packNR int, bias []float32, act Act) (*Dense, error) {
+	if batch <= 0 || in <= 0 || out <= 0 || packNR <= 0 {
+		return nil, fmt.Errorf("dense %dx%d -> %d: sizes must be positive", batch, in, out)
+	}
+	if len(packed) != PackedDenseWeightsLen(out, in, packNR) {
+		return nil, fmt.Errorf("dense %dx%d -> %d: packed weights have %d values, want %d", batch, in, out, len(packed), PackedDenseWeightsLen(out, in, packNR))
+	}
+	if bias != nil && len(bias) != out {
+		return nil, fmt.Errorf("dense %dx%d -> %d: bias has %d values", batch, in, out, len(bias))
+	}
+	if err := act.validate(); err != nil {
+		return nil, fmt.Errorf("dense %dx%d -> %d: %w", batch, in, out, err)
+	}
+	d := &Dense{batch: batch, in: in, out: out, packNR: packNR, kern: GemmKernelForB(packNR), w: packed, bias: bias}
+	d.lo, d.hi = act.Bounds()
+	d.kc = in
+	if kc := d.kern.KC; kc > 0 && in > kc {
+		d.kc = ceilDiv(in, ceilDiv(in, kc))
+	}
+	d.rowPanels = ceilDiv(batch, d.kern.MR)
+	d.xp = AlignedFloats(d.rowPanels * d.kern.MR * in)
+	return d, nil
+}
+
+// Kernel returns the name of the micro-kernel in use.
+func (d *Dense) Kernel() string { return d.kern.Name }
+
+// Run computes y [batch][out] from x [batch][in]. A Dense owns its
+// packing buffer: Run must not be called concurrently on one Dense.
+func (d *Dense) Run(p *Pool, x, y []float32) {
+	if len(x) != d.batch*d.in || len(y) != d.batch*d.out {
+		panic(fmt.Sprintf("runtime: dense of %d floats into %d, want %d x %d into %d", len(x), len(y), d.batch, d.in, d.out))
+	}
+	mr, nr := d.kern.MR, d.kern.NR
+	for i := range d.rowPanels * mr {
+		panel := d.xp[(i/mr)*mr*d.in:]
+		if i >= d.batch {
+			for k := range d.in {
+				panel[k*mr+i%mr] = 0
+			}
+			continue
+		}
+		for k, v := range x[i*d.in : (i+1)*d.in] {
+			panel[k*mr+i%mr] = v
+		}
+	}
+	zero := ZeroRow(mr)
+	p.For(ceilDiv(d.out, nr), func(worker, item int) {
+		w := p.state(worker, 0, mr, nr)
+		o0 := item * nr
+		segs := [1]colSeg{{n: min(nr, d.out-o0), c: o0, r: o0}}
+		b := d.w[o0/d.packNR*d.packNR*d.in+o0%d.packNR:]
+		t := &w.tile
+		t.LDA, t.LDB, t.Lo, t.Hi, t.Bias = mr, d.packNR, d.lo, d.hi, zero
+		for k0 := 0; k0 < d.in; k0 += d.kc {
+			kn := min(d.kc, d.in-k0)
+			flags := 0
+			if k0 > 0 {
+				flags |= TileAccumulate
+			}
+			if k0+kn == d.in {
+				flags |= TileEpilogue
+			}
+			t.K, t.B = kn, b[k0*d.packNR:]
+			for rp := range d.rowPanels {
+				t.A = d.xp[(rp*d.in+k0)*mr:]
+				w.runTile(d.kern, min(mr, d.batch-rp*mr), segs[:], y, rp*mr*d.out, d.out, d.bias, 0, 0, flags)
+			}
+		}
+	})
+}

@@ -1,0 +1,237 @@
+package runtime
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func refMaxPool(s PoolShape, x []float32) []float64 {
+	s = s.normalized()
+	oh, ow := s.OutH(), s.OutW()
+	out := make([]float64, s.Planes*oh*ow)
+	for pl := range s.Planes {
+		for oy := range oh {
+			for ox := range ow {
+				m := math.Inf(-1)
+				for ky := range s.KH {
+					for kx := range s.KW {
+						iy := oy*s.StrideH - s.PadTop + ky*s.DilationH
+						ix := ox*s.StrideW - s.PadLeft + kx*s.DilationW
+						if iy >= 0 && iy < s.H && ix >= 0 && ix < s.W {
+							m = math.Max(m, float64(x[(pl*s.H+iy)*s.W+ix]))
+						}
+					}
+				}
+				out[(pl*oh+oy)*ow+ox] = m
+			}
+		}
+	}
+	return out
+}
+
+func TestMaxPool(t *testing.T) {
+	cases := []PoolShape{
+		{Planes: 3, H: 12, W: 12, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1},
+		{Planes: 2, H: 11, W: 9, KH: 3, KW: 3, StrideH: 2, StrideW: 2, CeilMode: true},
+		{Planes: 2, H: 10, W: 10, KH: 2, KW: 2, StrideH: 2, StrideW: 2},
+		{Planes: 1, H: 7, W: 8, KH: 3, KW: 2, StrideH: 2, StrideW: 3, PadTop: 1, PadLeft: 0, PadBottom: 2, PadRight: 1, CeilMode: true},
+		{Planes: 2, H: 9, W: 9, KH: 2, KW: 2, DilationH: 2, DilationW: 2},
+		{Planes: 70, H: 20, W: 20, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1},
+	}
+	for ci, s := range cases {
+		rng := rand.New(rand.NewPCG(uint64(ci), 3))
+		x := randFloats(rng, s.Planes*s.H*s.W)
+		mp, err := NewMaxPool(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := refMaxPool(s, x)
+		withPools(t, func(p *Pool) {
+			out := make([]float32, len(want))
+			mp.Run(p, x, out)
+			for i := range out {
+				if float64(out[i]) != want[i] {
+					t.Fatalf("case %d threads %d: out[%d] = %g, want %g", ci, p.Threads(), i, out[i], want[i])
+				}
+			}
+		})
+	}
+	if got := PoolOutSize(112, 3, 2, 1, 1, 1, false); got != 56 {
+		t.Errorf("ResNet maxpool output %d, want 56", got)
+	}
+	// ceil mode keeps a last window starting inside the input, drops one
+	// starting in the end padding
+	if got := PoolOutSize(11, 3, 2, 1, 0, 0, true); got != 5 {
+		t.Errorf("ceil output %d, want 5", got)
+	}
+	if got := PoolOutSize(5, 2, 2, 1, 0, 1, true); got != 3 {
+		t.Errorf("ceil output with pad %d, want 3", got)
+	}
+	if _, err := NewMaxPool(PoolShape{Planes: 1, H: 4, W: 4, KH: 2, KW: 2, PadTop: 2}); err == nil {
+		t.Error("pad as large as the window accepted")
+	}
+}
+
+func TestGlobalAveragePoolAndSegmentMean(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, hw := range []int{1, 7, 8, 49, 196, 3136} {
+		planes := 37
+		x := randFloats(rng, planes*hw)
+		want := make([]float64, planes)
+		for i := range want {
+			for _, v := range x[i*hw : (i+1)*hw] {
+				want[i] += float64(v)
+			}
+			want[i] /= float64(hw)
+		}
+		withPools(t, func(p *Pool) {
+			out := make([]float32, planes)
+			GlobalAveragePool(p, x, out, planes, hw)
+			checkClose(t, fmt.Sprintf("gap hw=%d", hw), out, want, 1e-5)
+		})
+	}
+	clips, T, n := 2, 8, 27
+	x := randFloats(rng, clips*T*n)
+	want := make([]float64, clips*n)
+	for c := range clips {
+		for i := range n {
+			for tt := range T {
+				want[c*n+i] += float64(x[(c*T+tt)*n+i])
+			}
+			want[c*n+i] /= float64(T)
+		}
+	}
+	out := make([]float32, clips*n)
+	SegmentMean(x, out, clips, T, n)
+	checkClose(t, "segment mean", out, want, 1e-6)
+}
+
+func TestDense(t *testing.T) {
+	for ci, c := range []struct {
+		batch, in, out, packNR int
+		act                    Act
+		bias                   bool
+	}{
+		{8, 2048, 400, PackNR, Act{}, true},
+		{1, 1280, 27, PackNR, Act{}, true},
+		{13, 300, 50, PackNR, Relu, true},
+		{3, 5, 7, 8, Clip(-0.5, 0.5), false},
+		{7, 33, 16, 16, Act{}, true},
+	} {
+		rng := rand.New(rand.NewPCG(uint64(ci), 11))
+		x := randFloats(rng, c.batch*c.in)
+		w := randFloats(rng, c.out*c.in)
+		var bias []float32
+		if c.bias {
+			bias = randFloats(rng, c.out)
+		}
+		want := make([]float64, c.batch*c.out)
+		for n := range c.batch {
+			for o := range c.out {
+				var acc float64
+				for k := range c.in {
+					acc += float64(x[n*c.in+k]) * float64(w[o*c.in+k])
+				}
+				if bias != nil {
+					acc += float64(bias[o])
+				}
+				want[n*c.out+o] = refAct(c.act, acc)
+			}
+		}
+		packed, err := PackDenseWeights(w, c.out, c.in, c.packNR)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := NewDense(c.batch, c.in, c.out, packed, c.packNR, bias, c.act)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var first []float32
+		withPools(t, func(p *Pool) {
+			y := make([]float32, c.batch*c.out)
+			d.Run(p, x, y)
+			checkClose(t, fmt.Sprintf("dense %+v threads %d", c, p.Threads()), y, want, 1e-5)
+			if first == nil {
+				first = y
+			} else if !bitsEqual(first, y) {
+				t.Errorf("dense %+v: %d threads differ from 1", c, p.Threads())
+			}
+		})
+	}
+	if _, err := NewDense(1, 4, 4, make([]float32, 3), PackNR, nil, Act{}); err == nil {
+		t.Error("short packed weights accepted")
+	}
+}
+
+func TestElementwise(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	n := 3*ewChunk + 17
+	a, b := randFloats(rng, n), randFloats(rng, n)
+	for _, act := range []Act{{}, Relu, Clip(-0.25, 0.5)} {
+		want := make([]float64, n)
+		wantAct := make([]float64, n)
+		for i := range want {
+			want[i] = refAct(act, float64(a[i]+b[i]))
+			wantAct[i] = refAct(act, float64(a[i]))
+		}
+		withPools(t, func(p *Pool) {
+			out := make([]float32, n)
+			Add(p, a, b, out, act)
+			checkClose(t, "add "+act.String(), out, want, 0)
+			Activate(p, a, out, act)
+			checkClose(t, "activate "+act.String(), out, wantAct, 0)
+		})
+	}
+	// in place
+	p := NewPool(2)
+	defer p.Close()
+	c := append([]float32(nil), a...)
+	Add(p, c, b, c, Relu)
+	for i := range c {
+		if want := max(a[i]+b[i], 0); c[i] != want {
+			t.Fatalf("in-place add[%d] = %g, want %g", i, c[i], want)
+		}
+	}
+
+	rows, cols := 3, 10
+	x := randFloats(rng, rows*cols)
+	x[5] = 80 // large values must not overflow
+	want := make([]float64, rows*cols)
+	for r := range rows {
+		var sum float64
+		for i := range cols {
+			sum += math.Exp(float64(x[r*cols+i]))
+		}
+		for i := range cols {
+			want[r*cols+i] = math.Exp(float64(x[r*cols+i])) / sum
+		}
+	}
+	sm := make([]float32, rows*cols)
+	Softmax(x, sm, rows, cols)
+	checkClose(t, "softmax", sm, want, 1e-6)
+}
+
+func TestCopyChannels(t *testing.T) {
+	frames, hw := 2, 3
+	src := make([]float32, frames*4*hw)
+	for i := range src {
+		src[i] = float32(i)
+	}
+	dst := make([]float32, frames*6*hw)
+	CopyChannels(dst, 6, 3, src, 4, 1, 2, frames, hw)
+	for f := range frames {
+		for c := range 6 {
+			for i := range hw {
+				var want float32
+				if c >= 3 && c < 5 {
+					want = src[(f*4+c-2)*hw+i]
+				}
+				if got := dst[(f*6+c)*hw+i]; got != want {
+					t.Fatalf("dst[%d][%d][%d] = %g, want %g", f, c, i, got, want)
+				}
+			}
+		}
+	}
+}

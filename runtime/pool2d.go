@@ -1,0 +1,167 @@
+package runtime
+
+import (
+	"fmt"
+	"math"
+)
+
+// PoolShape is the static shape of a 2-D pooling over Planes = frames x
+// channels planes of H x W. Zero strides and dilations mean 1.
+type PoolShape struct {
+	Planes                               int
+	H, W                                 int
+	KH, KW                               int
+	StrideH, StrideW                     int
+	DilationH, DilationW                 int
+	PadTop, PadLeft, PadBottom, PadRight int
+	CeilMode                             bool
+}
+
+func (s PoolShape) normalized() PoolShape {
+	for _, v := range []*int{&s.StrideH, &s.StrideW, &s.DilationH, &s.DilationW} {
+		if *v == 0 {
+			*v = 1
+		}
+	}
+	return s
+}
+
+// PoolOutSize returns the output size of a pooling window along one axis,
+// the ONNX rule: the dilated kernel slides over the padded input, rounding
+// down, or up with ceil mode, where a window starting inside the end
+// padding is dropped.
+func PoolOutSize(in, kernel, stride, dilation, padBegin, padEnd int, ceil bool) int {
+	extent := (kernel-1)*dilation + 1
+	padded := in + padBegin + padEnd
+	o := (padded-extent)/stride + 1
+	if ceil && (padded-extent)%stride != 0 {
+		o++
+		if (o-1)*stride >= in+padBegin {
+			o--
+		}
+	}
+	return o
+}
+
+// OutH returns the output height.
+func (s PoolShape) OutH() int {
+	s = s.normalized()
+	return PoolOutSize(s.H, s.KH, s.StrideH, s.DilationH, s.PadTop, s.PadBottom, s.CeilMode)
+}
+
+// OutW returns the output width.
+func (s PoolShape) OutW() int {
+	s = s.normalized()
+	return PoolOutSize(s.W, s.KW, s.StrideW, s.DilationW, s.PadLeft, s.PadRight, s.CeilMode)
+}
+
+// MaxPool is a max pooling planned for a fixed shape. Padding never wins:
+// windows are clipped to the input.
+type MaxPool struct {
+	s      PoolShape
+	oh, ow int
+}
+
+// NewMaxPool plans a max pooling.
+func NewMaxPool(s PoolShape) (*MaxPool, error) {
+	n := s.normalized()
+	if n.Planes <= 0 || n.H <= 0 || n.W <= 0 || n.KH <= 0 || n.KW <= 0 || n.StrideH < 0 || n.StrideW < 0 ||
+		n.DilationH < 0 || n.DilationW < 0 || n.PadTop < 0 || n.PadLeft < 0 || n.PadBottom < 0 || n.PadRight < 0 {
+		return nil, fmt.Errorf("maxpool %+v: sizes must be positive, pads non-negative", s)
+	}
+	if n.PadTop >= (n.KH-1)*n.DilationH+1 || n.PadBottom >= (n.KH-1)*n.DilationH+1 ||
+		n.PadLeft >= (n.KW-1)*n.DilationW+1 || n.PadRight >= (n.KW-1)*n.DilationW+1 {
+		return nil, fmt.Errorf("maxpool %+v: a pad as large as the window gives windows of padding only", s)
+	}
+	if n.OutH() <= 0 || n.OutW() <= 0 {
+		return nil, fmt.Errorf("maxpool %+v: window larger than the padded input", s)
+	}
+	return &MaxPool{s: n, oh: n.OutH(), ow: n.OutW()}, nil
+}
+
+// Shape returns the planned shape.
+func (m *MaxPool) Shape() PoolShape { return m.s }
+
+// Run pools x [Planes][H][W] into out [Planes][OH][OW]: per output row a
+// vertical max over the window's rows, then a horizontal max along it.
+func (m *MaxPool) Run(p *Pool, x, out []float32) {
+	s := m.s
+	hw, ohw := s.H*s.W, m.oh*m.ow
+	if len(x) != s.Planes*hw || len(out) != s.Planes*ohw {
+		panic(fmt.Sprintf("runtime: maxpool of %d floats into %d, want %d into %d", len(x), len(out), s.Planes*hw, s.Planes*ohw))
+	}
+	perItem := max(1, (1<<15)/max(1, hw))
+	p.For(ceilDiv(s.Planes, perItem), func(worker, item int) {
+		col := p.Scratch(worker, s.W)
+		for pl := item * perItem; pl < min(s.Planes, (item+1)*perItem); pl++ {
+			m.plane(out[pl*ohw:(pl+1)*ohw], x[pl*hw:(pl+1)*hw], col)
+		}
+	})
+}
+
+func (m *MaxPool) plane(out, x, col []float32) {
+	s := m.s
+	negInf := float32(math.Inf(-1))
+	for oy := range m.oh {
+		for i := range col {
+			col[i] = negInf
+		}
+		for kh := range s.KH {
+			iy := oy*s.StrideH - s.PadTop + kh*s.DilationH
+			if iy < 0 || iy >= s.H {
+				continue
+			}
+			for i, v := range x[iy*s.W : (iy+1)*s.W] {
+				col[i] = max(col[i], v)
+			}
+		}
+		o := out[oy*m.ow : (oy+1)*m.ow]
+		for ox := range o {
+			acc := negInf
+			for kw := range s.KW {
+				if ix := ox*s.StrideW - s.PadLeft + kw*s.DilationW; ix >= 0 && ix < s.W {
+					acc = max(acc, col[ix])
+				}
+			}
+			o[ox] = acc
+		}
+	}
+}
+
+// GlobalAveragePool computes out[i] = mean of x[i*hw:(i+1)*hw] for each of
+// the planes. Sums use 8 float32 lanes combined in a fixed order (what a
+// SIMD twin computes).
+func GlobalAveragePool(p *Pool, x, out []float32, planes, hw int) {
+	if len(x) != planes*hw || len(out) != planes || hw <= 0 {
+		panic(fmt.Sprintf("runtime: global average pool of %d floats into %d, want %d x %d", len(x), len(out), planes, hw))
+	}
+	perItem := max(1, (1<<15)/hw)
+	inv := 1 / float32(hw)
+	p.For(ceilDiv(planes, perItem), func(_, item int) {
+		for i := item * perItem; i < min(planes, (item+1)*perItem); i++ {
+			out[i] = sum8(x[i*hw:(i+1)*hw]) * inv
+		}
+	})
+}
+
+// sum8 sums v in 8 lanes, lane l taking v[l], v[l+8], ..., then the lanes
+// pairwise: ((0+4)+(2+6)) + ((1+5)+(3+7)).
+func sum8(v []float32) float32 {
+	var l [8]float32
+	i := 0
+	for ; i+8 <= len(v); i += 8 {
+		c := v[i : i+8 : i+8]
+		l[0] += c[0]
+		l[1] += c[1]
+		l[2] += c[2]
+		l[3] += c[3]
+		l[4] += c[4]
+		l[5] += c[5]
+		l[6] += c[6]
+		l[7] += c[7]
+	}
+	for j := 0; i < len(v); i, j = i+1, j+1 {
+		l[j] += v[i]
+	}
+	return ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]))
+}
