@@ -1,0 +1,135 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/tsmc-go/tsmc"
+	"github.com/tsmc-go/tsmc/ir"
+)
+
+// tensorInfo describes a graph input or output.
+type tensorInfo struct {
+	Name  string `json:"name"`
+	DType string `json:"dtype"`
+	Shape []int  `json:"shape"`
+}
+
+// inspectReport is the -json form of tsmc inspect.
+type inspectReport struct {
+	Model         string           `json:"model"`
+	Graph         string           `json:"graph"`
+	Opsets        map[string]int64 `json:"opsets"`
+	Inputs        []tensorInfo     `json:"inputs"`
+	Outputs       []tensorInfo     `json:"outputs"`
+	Nodes         int              `json:"nodes"`
+	Ops           map[string]int   `json:"ops"`
+	Params        int64            `json:"params"`
+	ParamBytes    int64            `json:"param_bytes"`
+	MACs          int64            `json:"macs"`
+	ConstantBytes int64            `json:"constant_bytes"`
+}
+
+func runInspect(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("inspect", stderr)
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	shapes := addShapeFlag(fs)
+	if err := parse(fs, args, 1, "MODEL.onnx"); err != nil {
+		return err
+	}
+	path := fs.Arg(0)
+	g, err := tsmc.Load(path, shapes)
+	if err != nil {
+		return err
+	}
+	r := newInspectReport(path, g)
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	printInspect(stdout, r, g.ComputeStats())
+	return nil
+}
+
+func newInspectReport(path string, g *ir.Graph) inspectReport {
+	st := g.ComputeStats()
+	opsets := map[string]int64{}
+	for d, v := range g.Opsets {
+		if d == "" {
+			d = "ai.onnx"
+		}
+		opsets[d] = v
+	}
+	return inspectReport{
+		Model: path, Graph: g.Name, Opsets: opsets,
+		Inputs: describe(g.Inputs), Outputs: describe(g.Outputs),
+		Nodes: st.Nodes, Ops: st.Ops,
+		Params: st.Params, ParamBytes: st.ParamBytes, MACs: st.MACs, ConstantBytes: st.ConstBytes,
+	}
+}
+
+func describe(vs []*ir.Value) []tensorInfo {
+	out := make([]tensorInfo, len(vs))
+	for i, v := range vs {
+		out[i] = tensorInfo{Name: v.Name, DType: v.DType.String(), Shape: append([]int{}, v.Shape...)}
+	}
+	return out
+}
+
+func printInspect(w io.Writer, r inspectReport, st ir.Stats) {
+	fmt.Fprintf(w, "model    %s\n", r.Model)
+	fmt.Fprintf(w, "graph    %s\n", r.Graph)
+	doms := make([]string, 0, len(r.Opsets))
+	for d := range r.Opsets {
+		doms = append(doms, d)
+	}
+	sort.Strings(doms)
+	fmt.Fprint(w, "opsets  ")
+	for _, d := range doms {
+		fmt.Fprintf(w, " %s=%d", d, r.Opsets[d])
+	}
+	fmt.Fprintln(w)
+	for _, in := range r.Inputs {
+		fmt.Fprintf(w, "input    %s %s%v\n", in.Name, in.DType, ir.Shape(in.Shape))
+	}
+	for _, out := range r.Outputs {
+		fmt.Fprintf(w, "output   %s %s%v\n", out.Name, out.DType, ir.Shape(out.Shape))
+	}
+	fmt.Fprintf(w, "nodes    %d\n", r.Nodes)
+	fmt.Fprint(w, "ops     ")
+	for _, op := range st.SortedOps() {
+		fmt.Fprintf(w, " %s:%d", op, r.Ops[op])
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "params   %d (%s)\n", r.Params, byteSize(r.ParamBytes))
+	fmt.Fprintf(w, "consts   %s\n", byteSize(r.ConstantBytes))
+	fmt.Fprintf(w, "MACs     %s\n", siCount(r.MACs))
+}
+
+// byteSize renders a byte count with a binary unit.
+func byteSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// siCount renders a count with a decimal unit (M, G).
+func siCount(n int64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.3f G (%d)", float64(n)/1e9, n)
+	case n >= 1e6:
+		return fmt.Sprintf("%.3f M (%d)", float64(n)/1e6, n)
+	}
+	return fmt.Sprint(n)
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/tsmc-go/tsmc"
+)
+
+// verifyReport is the -json form of tsmc verify.
+type verifyReport struct {
+	Model    string          `json:"model"`
+	Engine   string          `json:"engine"`
+	RTol     float64         `json:"rtol"`
+	DataSets []dataSetReport `json:"data_sets"`
+	Passed   int             `json:"passed"`
+	Failed   int             `json:"failed"`
+}
+
+type dataSetReport struct {
+	Dir     string             `json:"dir"`
+	Passed  bool               `json:"passed"`
+	MaxErr  float64            `json:"max_rel_err"`
+	Outputs map[string]float64 `json:"outputs,omitempty"`
+	Error   string             `json:"error,omitempty"`
+	Millis  float64            `json:"ms"`
+}
+
+// engines maps -engine names to engine constructors.
+var engines = map[string]tsmc.NewEngine{
+	"interp": tsmc.InterpEngine,
+}
+
+func runVerify(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("verify", stderr)
+	engine := fs.String("engine", "interp", "engine that runs the model: interp (the reference interpreter)")
+	rtol := fs.Float64("rtol", 1e-4, "largest accepted relative error, max|got-want|/max|want|")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	shapes := addShapeFlag(fs)
+	if err := parse(fs, args, 1, "MODEL.onnx"); err != nil {
+		return err
+	}
+	newEngine, ok := engines[*engine]
+	if !ok {
+		return usageError{fmt.Sprintf("unknown engine %q", *engine)}
+	}
+	path := fs.Arg(0)
+	results, err := tsmc.Verify(path, tsmc.VerifyOptions{
+		Shapes: shapes, RTol: *rtol, DataSets: fs.Args()[1:], Engine: newEngine,
+	})
+	if err != nil {
+		return err
+	}
+	rep := verifyReport{Model: path, Engine: *engine, RTol: *rtol}
+	for _, r := range results {
+		d := dataSetReport{Dir: r.Dir, Passed: r.Passed, MaxErr: r.MaxErr, Millis: float64(r.Duration.Microseconds()) / 1000}
+		if r.Err != nil {
+			d.Error = r.Err.Error()
+		} else {
+			d.Outputs = map[string]float64{}
+			for _, o := range r.Outputs {
+				d.Outputs[o.Name] = o.RelErr
+			}
+		}
+		if r.Passed {
+			rep.Passed++
+		} else {
+			rep.Failed++
+		}
+		rep.DataSets = append(rep.DataSets, d)
+		if !*asJSON {
+			printDataSet(stdout, r, *rtol)
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(stdout, "%d passed, %d failed\n", rep.Passed, rep.Failed)
+	}
+	if rep.Failed > 0 {
+		return errFailed
+	}
+	return nil
+}
+
+func printDataSet(w io.Writer, r tsmc.DataSetResult, rtol float64) {
+	name := filepath.Base(r.Dir)
+	switch {
+	case r.Err != nil:
+		fmt.Fprintf(w, "FAIL %s: %v\n", name, r.Err)
+	default:
+		status := "ok  "
+		if !r.Passed {
+			status = "FAIL"
+		}
+		fmt.Fprintf(w, "%s %s: max rel err %.3g (rtol %.3g)", status, name, r.MaxErr, rtol)
+		for _, o := range r.Outputs {
+			if len(r.Outputs) > 1 || !r.Passed {
+				fmt.Fprintf(w, " %s=%.3g", o.Name, o.RelErr)
+			}
+		}
+		fmt.Fprintf(w, " %.0f ms\n", float64(r.Duration.Microseconds())/1000)
+	}
+}

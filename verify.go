@@ -1,0 +1,254 @@
+package tsmc
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"path/filepath"
+	"time"
+
+	"github.com/tsmc-go/tsmc/interp"
+	"github.com/tsmc-go/tsmc/ir"
+	"github.com/tsmc-go/tsmc/onnx"
+)
+
+// Engine runs one prepared graph on named inputs.
+type Engine interface {
+	Run(inputs map[string]*ir.Tensor) (map[string]*ir.Tensor, error)
+}
+
+// EngineFunc adapts a function to Engine.
+type EngineFunc func(inputs map[string]*ir.Tensor) (map[string]*ir.Tensor, error)
+
+// Run calls f.
+func (f EngineFunc) Run(inputs map[string]*ir.Tensor) (map[string]*ir.Tensor, error) {
+	return f(inputs)
+}
+
+// NewEngine builds an engine for a prepared graph.
+type NewEngine func(g *ir.Graph) (Engine, error)
+
+// InterpEngine runs the graph with the reference interpreter.
+func InterpEngine(g *ir.Graph) (Engine, error) {
+	return EngineFunc(func(in map[string]*ir.Tensor) (map[string]*ir.Tensor, error) {
+		return interp.Run(g, in)
+	}), nil
+}
+
+// VerifyOptions configures Verify.
+type VerifyOptions struct {
+	// Shapes binds input shapes; inputs left out with symbolic dims take
+	// their shape from each data set.
+	Shapes map[string]ir.Shape
+	// RTol is the largest relative error accepted (default 1e-4).
+	RTol float64
+	// DataSets are the folders to check; empty means every
+	// test_data_set_* beside the model.
+	DataSets []string
+	// Engine runs the graph (default InterpEngine).
+	Engine NewEngine
+	// Transform, when set, rewrites each prepared graph before the engine
+	// is built (the optimisation pipeline, for instance).
+	Transform func(*ir.Graph) error
+}
+
+// OutputCheck is the comparison of one output.
+type OutputCheck struct {
+	Name   string
+	RelErr float64
+}
+
+// DataSetResult is the outcome of one data set.
+type DataSetResult struct {
+	Dir      string
+	Outputs  []OutputCheck
+	MaxErr   float64
+	Passed   bool
+	Err      error // set when the data set could not be run or compared
+	Duration time.Duration
+}
+
+// Verify runs each data set of a model through an engine and compares every
+// output with the expected one: relative error = max|got-want| / max|want|.
+// It returns an error only when the model itself cannot be read; problems
+// with one data set are reported in its result.
+func Verify(modelPath string, opts VerifyOptions) ([]DataSetResult, error) {
+	if opts.RTol == 0 {
+		opts.RTol = 1e-4
+	}
+	if opts.Engine == nil {
+		opts.Engine = InterpEngine
+	}
+	dirs := opts.DataSets
+	if len(dirs) == 0 {
+		var err error
+		dirs, err = onnx.DataSetDirs(filepath.Dir(modelPath))
+		if err != nil {
+			return nil, err
+		}
+		if len(dirs) == 0 {
+			return nil, fmt.Errorf("%s: no test_data_set_* folders beside the model", modelPath)
+		}
+	}
+	raw, err := onnx.Load(modelPath)
+	if err != nil {
+		return nil, err
+	}
+	v := &verifier{path: modelPath, opts: opts, inputs: raw.Inputs, engines: map[string]Engine{}}
+	var results []DataSetResult
+	for _, dir := range dirs {
+		start := time.Now()
+		r := DataSetResult{Dir: dir}
+		r.Outputs, r.Err = v.check(dir)
+		r.Duration = time.Since(start)
+		if r.Err == nil {
+			r.Passed = true
+			for _, o := range r.Outputs {
+				r.MaxErr = math.Max(r.MaxErr, o.RelErr)
+				if !(o.RelErr <= opts.RTol) {
+					r.Passed = false
+				}
+			}
+		}
+		results = append(results, r)
+	}
+	return results, nil
+}
+
+type verifier struct {
+	path    string
+	opts    VerifyOptions
+	inputs  []*ir.Value // graph inputs as read, with symbolic dims
+	engines map[string]Engine
+	graphs  map[string]*ir.Graph
+}
+
+// check runs one data set and compares its outputs.
+func (v *verifier) check(dir string) ([]OutputCheck, error) {
+	ds, err := onnx.LoadDataSet(dir)
+	if err != nil {
+		return nil, err
+	}
+	if len(ds.Inputs) != len(v.inputs) {
+		return nil, fmt.Errorf("%s: %d inputs, the model takes %d", dir, len(ds.Inputs), len(v.inputs))
+	}
+	inputs := map[string]*ir.Tensor{}
+	shapes := map[string]ir.Shape{}
+	for i, in := range v.inputs {
+		t := ds.Inputs[i]
+		if name := ds.InputNames[i]; name != "" && name != in.Name {
+			return nil, fmt.Errorf("%s: input %d is named %q, the model's input %d is %q", dir, i, name, i, in.Name)
+		}
+		want, given := v.opts.Shapes[in.Name]
+		if !given {
+			want = in.Shape
+		}
+		if err := fitShape(t.Shape, want); err != nil {
+			return nil, fmt.Errorf("%s: input %q: %v", dir, in.Name, err)
+		}
+		if t.DType != in.DType && in.DType != ir.Undefined {
+			return nil, fmt.Errorf("%s: input %q has dtype %v, the model wants %v", dir, in.Name, t.DType, in.DType)
+		}
+		shapes[in.Name] = t.Shape
+		inputs[in.Name] = t
+	}
+	eng, g, err := v.engine(shapes)
+	if err != nil {
+		return nil, err
+	}
+	outs, err := eng.Run(inputs)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	if len(ds.Outputs) > len(g.Outputs) {
+		return nil, fmt.Errorf("%s: %d expected outputs, the model has %d", dir, len(ds.Outputs), len(g.Outputs))
+	}
+	var checks []OutputCheck
+	for i, want := range ds.Outputs {
+		name := g.Outputs[i].Name
+		if n := ds.OutputNames[i]; n != "" {
+			name = n
+		}
+		got, ok := outs[name]
+		if !ok {
+			return nil, fmt.Errorf("%s: the engine returned no output %q", dir, name)
+		}
+		e, err := RelativeError(got, want)
+		if err != nil {
+			return nil, fmt.Errorf("%s: output %q: %v", dir, name, err)
+		}
+		checks = append(checks, OutputCheck{Name: name, RelErr: e})
+	}
+	return checks, nil
+}
+
+// engine returns the engine for one binding of input shapes, preparing the
+// graph once per distinct binding.
+func (v *verifier) engine(shapes map[string]ir.Shape) (Engine, *ir.Graph, error) {
+	key := FormatShapes(shapes)
+	if v.graphs == nil {
+		v.graphs = map[string]*ir.Graph{}
+	}
+	if e, ok := v.engines[key]; ok {
+		return e, v.graphs[key], nil
+	}
+	g, err := Load(v.path, shapes)
+	if err != nil {
+		return nil, nil, err
+	}
+	if v.opts.Transform != nil {
+		if err := v.opts.Transform(g); err != nil {
+			return nil, nil, err
+		}
+	}
+	e, err := v.opts.Engine(g)
+	if err != nil {
+		return nil, nil, err
+	}
+	v.engines[key], v.graphs[key] = e, g
+	return e, g, nil
+}
+
+// fitShape checks a data set tensor against a model shape with -1 wildcards.
+func fitShape(got, want ir.Shape) error {
+	if want == nil {
+		return nil
+	}
+	if len(got) != len(want) {
+		return fmt.Errorf("rank %d %v, the model wants rank %d %v", len(got), got, len(want), want)
+	}
+	for i := range got {
+		if want[i] >= 0 && got[i] != want[i] {
+			return fmt.Errorf("shape %v, the model wants %v (dimension %d differs)", got, want, i)
+		}
+	}
+	return nil
+}
+
+// RelativeError is max|got-want| / max|want| (the absolute error when want
+// is all zeros). Shapes must match; a NaN anywhere gives +Inf.
+func RelativeError(got, want *ir.Tensor) (float64, error) {
+	if !got.Shape.Equal(want.Shape) {
+		return 0, fmt.Errorf("shape %v, want %v", got.Shape, want.Shape)
+	}
+	n := want.Len()
+	if got.Len() != n {
+		return 0, errors.New("element count differs from the shape")
+	}
+	var maxDiff, maxWant float64
+	for i := 0; i < n; i++ {
+		g, w := got.Float(i), want.Float(i)
+		if math.IsNaN(g) != math.IsNaN(w) {
+			return math.Inf(1), nil
+		}
+		if math.IsNaN(g) {
+			continue
+		}
+		maxDiff = math.Max(maxDiff, math.Abs(g-w))
+		maxWant = math.Max(maxWant, math.Abs(w))
+	}
+	if maxWant == 0 {
+		return maxDiff, nil
+	}
+	return maxDiff / maxWant, nil
+}
