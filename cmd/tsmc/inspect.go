@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/tsmc-go/tsmc"
 	"github.com/tsmc-go/tsmc/ir"
+	"github.com/tsmc-go/tsmc/passes"
 )
 
 // tensorInfo describes a graph input or output.
@@ -30,21 +33,62 @@ type inspectReport struct {
 	ParamBytes    int64            `json:"param_bytes"`
 	MACs          int64            `json:"macs"`
 	ConstantBytes int64            `json:"constant_bytes"`
+	// Passes lists the passes applied, in order (none with -passes=false).
+	Passes []string `json:"passes"`
+	// Shifts counts the TemporalShift ops recognize-shift found;
+	// FusedShifts those the convs read through; ConstantBytesBefore is
+	// the constant data of the graph as imported.
+	Shifts              int   `json:"shifts"`
+	FusedShifts         int   `json:"fused_shifts"`
+	ConstantBytesBefore int64 `json:"constant_bytes_before"`
 }
 
 func runInspect(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("inspect", stderr)
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	runPasses := fs.Bool("passes", true, "run the optimisation pipeline; -passes=false shows the graph as imported")
+	after := fs.String("after", "", "stop the pipeline after the pass `NAME` ("+strings.Join(passes.PassNames(), ", ")+")")
+	printGraph := fs.Bool("print", false, "print the graph as IR text instead of the summary")
 	shapes := addShapeFlag(fs)
 	if err := parse(fs, args, 1, "MODEL.onnx"); err != nil {
 		return err
+	}
+	if *printGraph && *asJSON {
+		return usageError{"-print and -json exclude each other"}
+	}
+	if *after != "" && !*runPasses {
+		return usageError{"-after needs the pipeline; drop -passes=false"}
+	}
+	if *after != "" && !slices.Contains(passes.PassNames(), *after) {
+		return usageError{fmt.Sprintf("-after: no pass named %q (passes: %s)", *after, strings.Join(passes.PassNames(), ", "))}
 	}
 	path := fs.Arg(0)
 	g, err := tsmc.Load(path, shapes)
 	if err != nil {
 		return err
 	}
+	constBefore := g.ComputeStats().ConstBytes
+	var applied []string
+	shifts := 0
+	if *runPasses {
+		err := passes.Run(g, passes.Options{StopAfter: *after, AfterPass: func(p passes.Pass, g *ir.Graph) error {
+			applied = append(applied, p.Name)
+			if p.Name == "recognize-shift" {
+				shifts, _ = passes.ShiftCounts(g)
+			}
+			return nil
+		}})
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	if *printGraph {
+		_, err := io.WriteString(stdout, g.Print())
+		return err
+	}
 	r := newInspectReport(path, g)
+	r.Passes, r.Shifts, r.ConstantBytesBefore = applied, shifts, constBefore
+	_, r.FusedShifts = passes.ShiftCounts(g)
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -98,6 +142,10 @@ func printInspect(w io.Writer, r inspectReport, st ir.Stats) {
 	for _, out := range r.Outputs {
 		fmt.Fprintf(w, "output   %s %s%v\n", out.Name, out.DType, ir.Shape(out.Shape))
 	}
+	if len(r.Passes) > 0 {
+		fmt.Fprintf(w, "passes   %s\n", strings.Join(r.Passes, " "))
+		fmt.Fprintf(w, "shifts   %d recognised, %d fused into convs\n", r.Shifts, r.FusedShifts)
+	}
 	fmt.Fprintf(w, "nodes    %d\n", r.Nodes)
 	fmt.Fprint(w, "ops     ")
 	for _, op := range st.SortedOps() {
@@ -105,7 +153,11 @@ func printInspect(w io.Writer, r inspectReport, st ir.Stats) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "params   %d (%s)\n", r.Params, byteSize(r.ParamBytes))
-	fmt.Fprintf(w, "consts   %s\n", byteSize(r.ConstantBytes))
+	if len(r.Passes) > 0 {
+		fmt.Fprintf(w, "consts   %s (%s as imported)\n", byteSize(r.ConstantBytes), byteSize(r.ConstantBytesBefore))
+	} else {
+		fmt.Fprintf(w, "consts   %s\n", byteSize(r.ConstantBytes))
+	}
 	fmt.Fprintf(w, "MACs     %s\n", siCount(r.MACs))
 }
 

@@ -3,8 +3,8 @@
 //
 // Usage:
 //
-//	tsmc inspect [-json] [-shape NAME=D0xD1...] MODEL.onnx
-//	tsmc verify  [-engine interp] [-shape ...] [-rtol 1e-4] [-json] MODEL.onnx [DATASET_DIR...]
+//	tsmc inspect [-json | -print] [-passes=false | -after PASS] [-shape NAME=D0xD1...] MODEL.onnx
+//	tsmc verify  [-engine interp] [-passes=false] [-shape ...] [-rtol 1e-4] [-json] MODEL.onnx [DATASET_DIR...]
 //	tsmc help [VERB]
 package main
 
@@ -30,8 +30,8 @@ var commands []command
 
 func init() {
 	commands = []command{
-		{"inspect", "[-json] [-shape NAME=D0xD1...] MODEL.onnx", "print a model's inputs, outputs, ops, parameters and MACs", runInspect},
-		{"verify", "[-engine interp] [-shape ...] [-rtol 1e-4] [-json] MODEL.onnx [DATASET_DIR...]", "run the model's test data sets and compare every output", runVerify},
+		{"inspect", "[-json | -print] [-passes=false | -after PASS] [-shape NAME=D0xD1...] MODEL.onnx", "optimise a model and print its inputs, outputs, ops, shifts, parameters and MACs", runInspect},
+		{"verify", "[-engine interp] [-passes=false] [-shape ...] [-rtol 1e-4] [-json] MODEL.onnx [DATASET_DIR...]", "optimise a model, run its test data sets and compare every output", runVerify},
 		{"help", "[VERB]", "show help for tsmc or one verb", runHelp},
 	}
 }

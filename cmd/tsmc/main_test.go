@@ -71,7 +71,7 @@ func TestInspectJSON(t *testing.T) {
 	if len(r.Outputs) != 1 || r.Outputs[0].Name != "logits" || !equalInts(r.Outputs[0].Shape, []int{1, 10}) {
 		t.Errorf("outputs = %+v", r.Outputs)
 	}
-	if r.Ops["Conv"] == 0 || r.Params == 0 || r.MACs == 0 {
+	if r.Ops["tsmc.Conv"] == 0 || r.Params == 0 || r.MACs == 0 {
 		t.Errorf("ops %v, params %d, macs %d: want convs, params and MACs", r.Ops, r.Params, r.MACs)
 	}
 }

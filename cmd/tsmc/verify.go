@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 
 	"github.com/tsmc-go/tsmc"
+	"github.com/tsmc-go/tsmc/ir"
+	"github.com/tsmc-go/tsmc/passes"
 )
 
 // verifyReport is the -json form of tsmc verify.
@@ -38,6 +40,7 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 	engine := fs.String("engine", "interp", "engine that runs the model: interp (the reference interpreter)")
 	rtol := fs.Float64("rtol", 1e-4, "largest accepted relative error, max|got-want|/max|want|")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	runPasses := fs.Bool("passes", true, "check the graph the optimisation pipeline leaves; -passes=false checks it as imported")
 	shapes := addShapeFlag(fs)
 	if err := parse(fs, args, 1, "MODEL.onnx"); err != nil {
 		return err
@@ -47,9 +50,11 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 		return usageError{fmt.Sprintf("unknown engine %q", *engine)}
 	}
 	path := fs.Arg(0)
-	results, err := tsmc.Verify(path, tsmc.VerifyOptions{
-		Shapes: shapes, RTol: *rtol, DataSets: fs.Args()[1:], Engine: newEngine,
-	})
+	opts := tsmc.VerifyOptions{Shapes: shapes, RTol: *rtol, DataSets: fs.Args()[1:], Engine: newEngine}
+	if *runPasses {
+		opts.Transform = func(g *ir.Graph) error { return passes.Run(g, passes.Options{}) }
+	}
+	results, err := tsmc.Verify(path, opts)
 	if err != nil {
 		return err
 	}
