@@ -550,3 +550,95 @@ graph t opset(ai.onnx=18)
 `,
 	}})
 }
+
+func TestRunStopsAfterAPassAndCallsTheHook(t *testing.T) {
+	b := newBuilder(13)
+	x := b.input("x", 1, 2, 2, 2)
+	b.output(b.op("Relu", nil, conv1x1(b, x, "w", 1, 2, 3, 4)))
+	g := b.graph(t)
+	var seen []string
+	err := Run(g, Options{StopAfter: "fuse-activation", AfterPass: func(p Pass, g *ir.Graph) error {
+		seen = append(seen, p.Name)
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"fold-constants", "remove-identity", "recognize-shift", "dead-code", "fold-batchnorm", "fuse-activation"}
+	if strings.Join(seen, " ") != strings.Join(want, " ") {
+		t.Errorf("hook saw %v, want %v", seen, want)
+	}
+	if st := g.ComputeStats(); st.Ops["tsmc.Conv"] != 1 || st.Nodes != 1 {
+		t.Errorf("after fuse-activation: ops %v, want one tsmc.Conv with the Relu fused", st.Ops)
+	}
+	if err := Run(g, Options{StopAfter: "no-such-pass"}); err == nil || !strings.Contains(err.Error(), "fold-constants") {
+		t.Errorf("unknown pass name: error %v, want one listing the passes", err)
+	}
+}
+
+func TestRunNamesTheBrokenPass(t *testing.T) {
+	saved := Pipeline
+	defer func() { Pipeline = saved }()
+	Pipeline = []Pass{{Name: "drop-producer", Doc: "removes the node an output needs", Run: func(g *ir.Graph) error {
+		g.Nodes = g.Nodes[1:]
+		return nil
+	}}}
+	b := newBuilder(13)
+	x := b.input("x", 2)
+	b.output(b.op("Neg", nil, b.op("Relu", nil, x)))
+	err := Run(b.graph(t), Options{})
+	if err == nil || !strings.Contains(err.Error(), "pass drop-producer") {
+		t.Errorf("error %v, want one naming pass drop-producer", err)
+	}
+}
+
+func TestFusedOpShapeRulesRejectBadOperands(t *testing.T) {
+	conv := attrs("kernel_shape", []int64{1, 1}, "strides", []int64{1, 1}, "dilations", []int64{1, 1}, "pads", []int64{0, 0, 0, 0}, "group", 1)
+	// with returns conv's attributes plus (or overriding) extra.
+	with := func(extra map[string]ir.Attr) map[string]ir.Attr {
+		out := map[string]ir.Attr{}
+		for _, m := range []map[string]ir.Attr{conv, extra} {
+			for k, v := range m {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	cases := []struct {
+		name  string
+		build func(b *builder, x *ir.Value, w, bias *ir.Value)
+		want  string
+	}{
+		{"residual of the wrong shape", func(b *builder, x, w, bias *ir.Value) {
+			b.opIn(Domain, OpConv, conv, x, w, bias, b.input("r", 2, 2, 3, 3))
+		}, "residual"},
+		{"kernel_shape disagrees with the weights", func(b *builder, x, w, bias *ir.Value) {
+			b.opIn(Domain, OpConv, with(attrs("kernel_shape", []int64{3, 3})), x, w, bias)
+		}, "kernel_shape"},
+		{"shift state of the wrong shape", func(b *builder, x, w, bias *ir.Value) {
+			b.opIn(Domain, OpConv, with(shiftAttrs(2, 0, 1, -1)), x, w, bias, nil, b.input("s", 1, 2, 2, 2))
+		}, "state"},
+		{"batch not a multiple of the segments", func(b *builder, x, w, bias *ir.Value) {
+			b.opIn(Domain, OpConv, with(shiftAttrs(3, 0, 1, 1)), x, w, bias)
+		}, "segments"},
+		{"dense weights of the wrong width", func(b *builder, x, w, bias *ir.Value) {
+			b.opIn(Domain, OpDense, nil, x, b.f32("fc", ir.Shape{2, 3}, 1, 2, 3, 4, 5, 6), bias)
+		}, "W [K, C]"},
+		{"segment mean of an uneven batch", func(b *builder, x, w, bias *ir.Value) {
+			b.opIn(Domain, OpSegmentMean, attrs("segments", 3), x)
+		}, "segments of 3"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b := newBuilder(13)
+			x := b.input("x", 2, 2, 2, 2)
+			w, bias := b.f32("w", ir.Shape{2, 2, 1, 1}, 1, 2, 3, 4), b.f32("bias", ir.Shape{2}, 0, 0)
+			c.build(b, x, w, bias)
+			b.output(b.g.Nodes[len(b.g.Nodes)-1].Outputs[0])
+			err := ir.InferShapes(b.g, interp.Eval)
+			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "domain tsmc") {
+				t.Errorf("error %v, want one naming the node and mentioning %q", err, c.want)
+			}
+		})
+	}
+}

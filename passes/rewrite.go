@@ -2,7 +2,6 @@ package passes
 
 import (
 	"fmt"
-	"math"
 	"strconv"
 
 	"github.com/tsmc-go/tsmc/interp"
@@ -106,9 +105,8 @@ func scalarConst(v *ir.Value) (float32, bool) {
 }
 
 // intsArg reads an integer list given as attribute name (older opsets) or
-// as constant input i (newer ones). present is false when neither is given;
-// an input that is there but not constant is an error the caller reports
-// as "cannot rewrite".
+// as input i (newer ones). present is false when neither is given; known
+// is false when the input is there but not an integer constant.
 func intsArg(n *ir.Node, name string, i int) (vals []int64, present, known bool) {
 	if v, ok := n.AttrInts(name); ok {
 		return v, true, true
@@ -155,7 +153,6 @@ func intsAttr(v ...int64) ir.Attr  { return ir.Attr{Kind: ir.AttrInts, Ints: v} 
 func intAttr(v int64) ir.Attr      { return ir.Attr{Kind: ir.AttrInt, Int: v} }
 func floatAttr(v float32) ir.Attr  { return ir.Attr{Kind: ir.AttrFloat, Float: v} }
 func stringAttr(v string) ir.Attr  { return ir.Attr{Kind: ir.AttrString, String: v} }
-func isFinite32(f float32) bool    { return !math.IsInf(float64(f), 0) && !math.IsNaN(float64(f)) }
 func sameType(a, b *ir.Value) bool { return a.DType == b.DType && a.Shape.Equal(b.Shape) }
 
 // evalOp runs one operator on tensors through the interpreter, for kernels
