@@ -292,19 +292,17 @@ func poolKernel(isMax bool) Kernel {
 		}
 		var indices *ir.Tensor
 		if isMax && len(n.Outputs) > 1 && n.Outputs[1] != nil {
-			if n.AttrInt("storage_order", 0) != 0 {
-				return nil, errors.New("Indices with storage_order=1 (column major) are not supported")
-			}
 			if indices, err = alloc(ir.Int64, shape); err != nil {
 				return nil, err
 			}
 		}
 		includePad := !isMax && n.AttrInt("count_include_pad", 0) != 0
+		columnMajor := n.AttrInt("storage_order", 0) != 0
 		g := toGrid3(ws)
 		planes := x.Shape[0] * x.Shape[1]
 		parallelFor(planes, func(lo, hi int) {
 			for plane := lo; plane < hi; plane++ {
-				pool(plane, x.F32, y.F32, indices, g, isMax, includePad)
+				pool(plane, x.F32, y.F32, indices, g, isMax, includePad, columnMajor)
 			}
 		})
 		outs := []*ir.Tensor{y}
@@ -315,15 +313,17 @@ func poolKernel(isMax bool) Kernel {
 	}
 }
 
-// pool computes one N x C plane of a pooling.
-func pool(plane int, x, y []float32, indices *ir.Tensor, g grid3, isMax, includePad bool) {
-	height, width := g[1].in, g[2].in
+// pool computes one N x C plane of a pooling. MaxPool's indices are flat
+// positions in X, the spatial part in row-major order, or column-major
+// (x fastest last: z + y*depth + x*depth*height) with columnMajor.
+func pool(plane int, x, y []float32, indices *ir.Tensor, g grid3, isMax, includePad, columnMajor bool) {
+	depth, height, width := g[0].in, g[1].in, g[2].in
 	xs := x[plane*g.inSize() : (plane+1)*g.inSize()]
 	p := plane * g.outSize()
 	for oz := 0; oz < g[0].out; oz++ {
 		for oy := 0; oy < g[1].out; oy++ {
 			for ox := 0; ox < g[2].out; ox++ {
-				best, bestAt := float32(-math.MaxFloat32), -1
+				best, found, bestIndex := float32(-math.MaxFloat32), false, 0
 				sum, count := 0.0, 0
 				for kz := 0; kz < g[0].kernel; kz++ {
 					for ky := 0; ky < g[1].kernel; ky++ {
@@ -337,8 +337,11 @@ func pool(plane int, x, y []float32, indices *ir.Tensor, g grid3, isMax, include
 							}
 							at := (iz*height+iy)*width + ix
 							v := xs[at]
-							if v > best || bestAt < 0 && !math.IsNaN(float64(v)) {
-								best, bestAt = v, at
+							if v > best || !found && !math.IsNaN(float64(v)) {
+								best, found, bestIndex = v, true, at
+								if columnMajor {
+									bestIndex = iz + (iy+ix*height)*depth
+								}
 							}
 							sum += float64(v)
 							count++
@@ -349,7 +352,7 @@ func pool(plane int, x, y []float32, indices *ir.Tensor, g grid3, isMax, include
 				case isMax:
 					y[p] = best
 					if indices != nil {
-						indices.I64[p] = int64(plane*g.inSize() + max(bestAt, 0))
+						indices.I64[p] = int64(plane*g.inSize() + bestIndex)
 					}
 				case count > 0:
 					y[p] = float32(sum / float64(count))
