@@ -41,8 +41,10 @@ func (s ConvShape) OutW() int {
 	return (s.W+s.PadLeft+s.PadRight-(s.KW-1)*s.DilationW-1)/s.StrideW + 1
 }
 
-// InLen and OutLen return the float counts of the input and output.
-func (s ConvShape) InLen() int  { return s.Frames * s.Cin * s.H * s.W }
+// InLen returns the float count of the input.
+func (s ConvShape) InLen() int { return s.Frames * s.Cin * s.H * s.W }
+
+// OutLen returns the float count of the output.
 func (s ConvShape) OutLen() int { return s.Frames * s.Cout * s.OutH() * s.OutW() }
 
 // FLOPs returns 2 x the multiply-adds of one call.

@@ -137,3 +137,24 @@ func TestConvRejectsBadInput(t *testing.T) {
 		t.Error("wrong weight count packed")
 	}
 }
+
+// TestConvSteadyStateAllocs: after the first run has sized the worker
+// state, a Run allocates at most its loop closure.
+func TestConvSteadyStateAllocs(t *testing.T) {
+	s := ConvShape{Frames: 2, Cin: 16, H: 9, W: 9, Cout: 20, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}
+	rng := rand.New(rand.NewPCG(3, 4))
+	packed, _ := PackConvWeights(randFloats(rng, 20*16*9), 20, 16, 3, 3, 1, PackMR)
+	conv, err := NewConv(s, packed, PackMR, nil, Relu)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := PlainRows(randFloats(rng, s.InLen()), 2, 16, 81)
+	out := make([]float32, s.OutLen())
+	p := NewPool(2)
+	defer p.Close()
+	conv.Run(p, rows, out, nil)
+	conv.Run(p, rows, out, nil)
+	if n := testing.AllocsPerRun(20, func() { conv.Run(p, rows, out, nil) }); n > 1 {
+		t.Errorf("conv Run allocates %v times per call, want at most 1", n)
+	}
+}

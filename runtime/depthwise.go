@@ -10,13 +10,11 @@ import "fmt"
 // do not depend on the thread count), then bias and the residual are added
 // and the sum is clamped.
 type DepthwiseConv struct {
-	s        ConvShape
-	w, bias  []float32
-	lo, hi   float32
-	oh, ow   int
-	x0, x1   int // output columns whose taps are all inside the row
-	perItem  int // channels per work item
-	zeroRows []float32
+	s       ConvShape
+	w, bias []float32
+	lo, hi  float32
+	oh, ow  int
+	perItem int // channels per work item
 }
 
 // NewDepthwiseConv plans a depthwise convolution: w holds the ONNX weights
@@ -43,15 +41,8 @@ func NewDepthwiseConv(s ConvShape, w, bias []float32, act Act) (*DepthwiseConv, 
 		d.bias = make([]float32, s.Cin)
 	}
 	d.lo, d.hi = act.Bounds()
-	// interior: 0 <= ox*sw - pl and ox*sw - pl + (KW-1)*dw <= W-1
-	d.x0 = min(d.ow, ceilDiv(s.PadLeft, s.StrideW))
-	if last := s.W - 1 + s.PadLeft - (s.KW-1)*s.DilationW; last >= 0 {
-		d.x1 = min(d.ow, last/s.StrideW+1)
-	}
-	d.x1 = max(d.x0, d.x1)
 	const itemFLOPs = 1 << 16
 	d.perItem = max(1, min(s.Cin, itemFLOPs/(2*d.oh*d.ow*s.KH*s.KW)))
-	d.zeroRows = ZeroRow(s.W)
 	return d, nil
 }
 
@@ -67,7 +58,10 @@ func (d *DepthwiseConv) Run(p *Pool, in Rows, out, residual []float32) {
 	ohw := d.oh * d.ow
 	checkOut(out, residual, s.Frames*s.Cin*ohw, "depthwise conv")
 	perFrame := ceilDiv(s.Cin, d.perItem)
-	p.For(s.Frames*perFrame, func(_, item int) {
+	pw := s.W + s.PadLeft + s.PadRight
+	padded := (s.H + s.PadTop + s.PadBottom) * pw
+	p.For(s.Frames*perFrame, func(worker, item int) {
+		w := p.state(worker, padded, 0, 0)
 		f, c0 := item/perFrame, item%perFrame*d.perItem
 		for c := c0; c < min(s.Cin, c0+d.perItem); c++ {
 			plane := (f*s.Cin + c) * ohw
@@ -75,38 +69,42 @@ func (d *DepthwiseConv) Run(p *Pool, in Rows, out, residual []float32) {
 			if residual != nil {
 				res = residual[plane : plane+ohw]
 			}
-			d.plane(out[plane:plane+ohw], in[f*s.Cin+c], c, res)
+			d.plane(out[plane:plane+ohw], in[f*s.Cin+c], c, res, w.buf[:padded])
 		}
 	})
 }
 
-// plane computes one output channel plane.
-func (d *DepthwiseConv) plane(out, in []float32, c int, res []float32) {
+// plane computes one output channel plane. The input plane is first
+// copied into buf with its zero padding around it (unless it has none),
+// so that every tap of every output is inside the plane.
+func (d *DepthwiseConv) plane(out, in []float32, c int, res, buf []float32) {
 	s := d.s
-	var rowsBuf [16][]float32
-	rows := rowsBuf[:0]
-	if s.KH > len(rowsBuf) {
-		rows = make([][]float32, 0, s.KH)
+	pw := s.W + s.PadLeft + s.PadRight
+	src := in
+	if pw != s.W || s.PadTop+s.PadBottom != 0 {
+		clear(buf[:s.PadTop*pw])
+		for y := range s.H {
+			row := buf[(s.PadTop+y)*pw : (s.PadTop+y+1)*pw]
+			for i := range s.PadLeft { // pads are a few floats: no memclr call
+				row[i] = 0
+			}
+			copy(row[s.PadLeft:], in[y*s.W:(y+1)*s.W])
+			for i := s.PadLeft + s.W; i < pw; i++ {
+				row[i] = 0
+			}
+		}
+		clear(buf[(s.PadTop+s.H)*pw:])
+		src = buf
 	}
 	w := d.w[c*s.KH*s.KW : (c+1)*s.KH*s.KW]
 	bias := d.bias[c]
 	for oy := range d.oh {
-		rows = rows[:0]
-		for kh := range s.KH {
-			iy := oy*s.StrideH - s.PadTop + kh*s.DilationH
-			if iy < 0 || iy >= s.H {
-				rows = append(rows, d.zeroRows)
-			} else {
-				rows = append(rows, in[iy*s.W:(iy+1)*s.W])
-			}
-		}
 		o := out[oy*d.ow : (oy+1)*d.ow]
-		d.interior(o, rows, w)
-		for ox := range d.x0 {
-			o[ox] = d.border(rows, w, ox)
-		}
-		for ox := d.x1; ox < d.ow; ox++ {
-			o[ox] = d.border(rows, w, ox)
+		top := src[oy*s.StrideH*pw:]
+		if s.KH == 3 && s.KW == 3 && s.DilationH == 1 && s.DilationW == 1 {
+			dwRow3x3(o, top[:pw], top[pw:2*pw], top[2*pw:3*pw], (*[9]float32)(w), s.StrideW)
+		} else {
+			d.rowGeneric(o, top, pw, w)
 		}
 		if res != nil {
 			r := res[oy*d.ow : (oy+1)*d.ow]
@@ -121,65 +119,31 @@ func (d *DepthwiseConv) plane(out, in []float32, c int, res []float32) {
 	}
 }
 
-// interior computes the raw sums of output columns [x0, x1), whose taps
-// are all inside the input rows.
-func (d *DepthwiseConv) interior(o []float32, rows [][]float32, w []float32) {
-	s := d.s
-	x0, x1 := d.x0, d.x1
-	if x0 >= x1 {
-		return
-	}
-	base := x0*s.StrideW - s.PadLeft // input column of the first tap of x0
-	if s.KW == 3 && s.DilationW == 1 {
-		clear(o[x0:x1])
-		for kh, row := range rows {
-			dwRow3(o[x0:x1], row[base:], w[3*kh:3*kh+3:3*kh+3], s.StrideW)
-		}
-		return
-	}
-	for ox := x0; ox < x1; ox++ {
-		var acc float32
-		b := base + (ox-x0)*s.StrideW
-		for kh, row := range rows {
-			wr := w[kh*s.KW : (kh+1)*s.KW]
-			for kw, wv := range wr {
-				acc += wv * row[b+kw*s.DilationW]
-			}
-		}
-		o[ox] = acc
-	}
-}
-
-// dwRow3 adds one filter row of a 3-wide stride-s kernel: o[j] +=
-// w0*in[j*s] + w1*in[j*s+1] + w2*in[j*s+2].
-func dwRow3(o, in []float32, w []float32, stride int) {
-	w0, w1, w2 := w[0], w[1], w[2]
-	if stride == 1 {
-		in = in[:len(o)+2]
-		for j := range o {
-			x := in[j : j+3 : j+3]
-			o[j] += w0*x[0] + w1*x[1] + w2*x[2]
-		}
-		return
-	}
+// dwRow3x3 computes the raw sums of one output row of a 3x3 filter from the
+// three padded input rows r0..r2: o[j] = Σ w[3y+x]·ry[j*stride+x].
+func dwRow3x3(o, r0, r1, r2 []float32, w *[9]float32, stride int) {
+	w0, w1, w2, w3, w4, w5, w6, w7, w8 := w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], w[8]
 	for j := range o {
-		x := in[j*stride : j*stride+3 : j*stride+3]
-		o[j] += w0*x[0] + w1*x[1] + w2*x[2]
+		x := j * stride
+		a := r0[x : x+3 : x+3]
+		b := r1[x : x+3 : x+3]
+		c := r2[x : x+3 : x+3]
+		o[j] = w0*a[0] + w1*a[1] + w2*a[2] + w3*b[0] + w4*b[1] + w5*b[2] + w6*c[0] + w7*c[1] + w8*c[2]
 	}
 }
 
-// border computes the raw sum of output column ox, skipping taps outside
-// the row.
-func (d *DepthwiseConv) border(rows [][]float32, w []float32, ox int) float32 {
+// rowGeneric computes the raw sums of one output row for any kernel,
+// stride and dilation; top is the padded plane from the window's first row.
+func (d *DepthwiseConv) rowGeneric(o, top []float32, pw int, w []float32) {
 	s := d.s
-	var acc float32
-	for kh, row := range rows {
-		for kw := range s.KW {
-			ix := ox*s.StrideW - s.PadLeft + kw*s.DilationW
-			if ix >= 0 && ix < s.W {
-				acc += w[kh*s.KW+kw] * row[ix]
+	for j := range o {
+		var acc float32
+		for kh := range s.KH {
+			row := top[kh*s.DilationH*pw:]
+			for kw := range s.KW {
+				acc += w[kh*s.KW+kw] * row[j*s.StrideW+kw*s.DilationW]
 			}
 		}
+		o[j] = acc
 	}
-	return acc
 }

@@ -1,0 +1,161 @@
+package runtime
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+)
+
+// peakPerCore is the FP32 FMA peak of one Zen 4 core (2 x 256-bit FMA
+// pipes, 32 FLOP/cycle at about 3.5 GHz), the yardstick of issue 5.
+const peakPerCore = 112e9
+
+// reportFLOPs reports GFLOP/s per wall second, per CPU second, and the
+// percentage of the FMA peak of the pool's cores.
+func reportFLOPs(b *testing.B, flops float64, threads int, cpu0 time.Duration) {
+	wall := b.Elapsed().Seconds()
+	total := flops * float64(b.N)
+	b.ReportMetric(total/wall/1e9, "GFLOP/s")
+	b.ReportMetric(100*total/wall/(peakPerCore*float64(threads)), "%peak")
+	if cpu := (processCPU() - cpu0).Seconds(); cpu > 0 {
+		b.ReportMetric(total/cpu/1e9, "GFLOP/cpu-s")
+	}
+}
+
+var benchThreads = []int{1, 2}
+
+func BenchmarkConv(b *testing.B) {
+	same := func(s ConvShape, k int) ConvShape {
+		s.KH, s.KW = k, k
+		s.PadTop, s.PadLeft, s.PadBottom, s.PadRight = k/2, k/2, k/2, k/2
+		return s
+	}
+	shapes := []struct {
+		name string
+		s    ConvShape
+	}{
+		{"resnet_1x1_256x64_56", ConvShape{Frames: 1, Cin: 256, H: 56, W: 56, Cout: 64, KH: 1, KW: 1}},
+		{"resnet_3x3_64x64_56", same(ConvShape{Frames: 1, Cin: 64, H: 56, W: 56, Cout: 64}, 3)},
+		{"resnet_1x1_1024x256_14", ConvShape{Frames: 1, Cin: 1024, H: 14, W: 14, Cout: 256, KH: 1, KW: 1}},
+		{"resnet_3x3_512x512_7_8f", same(ConvShape{Frames: 8, Cin: 512, H: 7, W: 7, Cout: 512}, 3)},
+		{"resnet_stem_7x7s2", ConvShape{Frames: 1, Cin: 3, H: 224, W: 224, Cout: 64, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadTop: 3, PadLeft: 3, PadBottom: 3, PadRight: 3}},
+		{"mbv2_1x1_24x144_56", ConvShape{Frames: 1, Cin: 24, H: 56, W: 56, Cout: 144, KH: 1, KW: 1}},
+		{"mbv2_1x1_144x24_56", ConvShape{Frames: 1, Cin: 144, H: 56, W: 56, Cout: 24, KH: 1, KW: 1}},
+	}
+	// the first shape again, 8 frames, plain and through a TSM shift: the
+	// fused shift should cost nothing
+	shift := ConvShape{Frames: 8, Cin: 256, H: 56, W: 56, Cout: 64, KH: 1, KW: 1}
+	shapes = append(shapes, struct {
+		name string
+		s    ConvShape
+	}{"resnet_1x1_256x64_56_8f", shift}, struct {
+		name string
+		s    ConvShape
+	}{"resnet_1x1_256x64_56_8f_shifted", shift})
+	for _, sh := range shapes {
+		for _, threads := range benchThreads {
+			b.Run(fmt.Sprintf("%s/threads=%d", sh.name, threads), func(b *testing.B) {
+				s := sh.s.normalized()
+				rng := rand.New(rand.NewPCG(1, 1))
+				x := randFloats(rng, s.InLen())
+				rows := PlainRows(x, s.Frames, s.Cin, s.H*s.W)
+				if strings.HasSuffix(sh.name, "_shifted") {
+					ts := TemporalShift{Segments: 8, Ranges: []ShiftRange{{0, s.Cin / 8, 1}, {s.Cin / 8, s.Cin / 4, -1}}}
+					if err := rows.SetShifted(x, s.Frames, s.Cin, s.H*s.W, ts, nil); err != nil {
+						b.Fatal(err)
+					}
+				}
+				packed, _ := PackConvWeights(randFloats(rng, s.Cout*s.Cin*s.KH*s.KW), s.Cout, s.Cin, s.KH, s.KW, 1, PackMR)
+				conv, err := NewConv(s, packed, PackMR, randFloats(rng, s.Cout), Relu)
+				if err != nil {
+					b.Fatal(err)
+				}
+				out := make([]float32, s.OutLen())
+				p := NewPool(threads)
+				defer p.Close()
+				conv.Run(p, rows, out, nil)
+				cpu0 := processCPU()
+				b.ResetTimer()
+				for range b.N {
+					conv.Run(p, rows, out, nil)
+				}
+				reportFLOPs(b, s.FLOPs(), threads, cpu0)
+			})
+		}
+	}
+}
+
+func BenchmarkDepthwise(b *testing.B) {
+	dw := func(c, hw, stride int) ConvShape {
+		return ConvShape{Frames: 1, Cin: c, Cout: c, Group: c, H: hw, W: hw, KH: 3, KW: 3, StrideH: stride, StrideW: stride,
+			PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}
+	}
+	for _, sh := range []struct {
+		name string
+		s    ConvShape
+	}{
+		{"mbv2_32_112_s1", dw(32, 112, 1)},
+		{"mbv2_144_56_s1", dw(144, 56, 1)},
+		{"mbv2_144_56_s2", dw(144, 56, 2)},
+		{"mbv2_960_7_s1", dw(960, 7, 1)},
+	} {
+		for _, threads := range benchThreads {
+			b.Run(fmt.Sprintf("%s/threads=%d", sh.name, threads), func(b *testing.B) {
+				s := sh.s.normalized()
+				rng := rand.New(rand.NewPCG(1, 1))
+				rows := PlainRows(randFloats(rng, s.InLen()), s.Frames, s.Cin, s.H*s.W)
+				d, err := NewDepthwiseConv(s, randFloats(rng, s.Cin*9), randFloats(rng, s.Cin), Clip(0, 6))
+				if err != nil {
+					b.Fatal(err)
+				}
+				out := make([]float32, s.OutLen())
+				p := NewPool(threads)
+				defer p.Close()
+				cpu0 := processCPU()
+				b.ResetTimer()
+				for range b.N {
+					d.Run(p, rows, out, nil)
+				}
+				reportFLOPs(b, s.FLOPs(), threads, cpu0)
+			})
+		}
+	}
+}
+
+func BenchmarkDense(b *testing.B) {
+	batch, in, out := 8, 2048, 400
+	rng := rand.New(rand.NewPCG(1, 1))
+	packed, _ := PackDenseWeights(randFloats(rng, in*out), out, in, PackNR)
+	d, err := NewDense(batch, in, out, packed, PackNR, randFloats(rng, out), Act{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	x, y := randFloats(rng, batch*in), make([]float32, batch*out)
+	p := NewPool(1)
+	defer p.Close()
+	cpu0 := processCPU()
+	b.ResetTimer()
+	for range b.N {
+		d.Run(p, x, y)
+	}
+	reportFLOPs(b, 2*float64(batch*in*out), 1, cpu0)
+}
+
+func BenchmarkMaxPool(b *testing.B) {
+	s := PoolShape{Planes: 64, H: 112, W: 112, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}
+	mp, err := NewMaxPool(s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	x, out := randFloats(rng, s.Planes*s.H*s.W), make([]float32, s.Planes*mp.oh*mp.ow)
+	p := NewPool(1)
+	defer p.Close()
+	b.ResetTimer()
+	for range b.N {
+		mp.Run(p, x, out)
+	}
+	b.ReportMetric(float64(len(x)*4)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s-in")
+}

@@ -1,0 +1,9 @@
+//go:build purego || !(amd64 || arm64)
+
+package runtime
+
+// archLevels: the purego build and GOARCHes without assembly run the
+// pure-Go kernels only.
+func archLevels() []string { return []string{ISAGeneric} }
+
+func archGemmKernels(level string) []*GemmKernel { return nil }
