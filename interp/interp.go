@@ -66,6 +66,8 @@ func Supported() []string {
 	return names
 }
 
+var _ ir.Evaluator = Eval
+
 // Eval computes the outputs of node n from its input tensors; it matches
 // ir.Evaluator. Every error names the node, op type, domain and opset.
 func Eval(n *ir.Node, opset int64, inputs []*ir.Tensor) (outs []*ir.Tensor, err error) {
@@ -134,6 +136,10 @@ func RunWith(g *ir.Graph, inputs map[string]*ir.Tensor, opt Options) (map[string
 		return nil, err
 	}
 	lastUse := lastUses(g)
+	needed := func(v *ir.Value) bool {
+		_, read := lastUse[v]
+		return read || g.IsOutput(v)
+	}
 	for i, n := range g.Nodes {
 		args := make([]*ir.Tensor, len(n.Inputs))
 		for j, v := range n.Inputs {
@@ -157,7 +163,9 @@ func RunWith(g *ir.Graph, inputs map[string]*ir.Tensor, opt Options) (map[string
 			if err := checkDeclared(v, outs[j]); err != nil {
 				return nil, n.Errorf("output %d: %v", j, err)
 			}
-			env[v] = outs[j]
+			if needed(v) { // unread outputs (an unused Split part) are dropped at once
+				env[v] = outs[j]
+			}
 		}
 		if opt.AfterNode != nil {
 			if err := opt.AfterNode(n, outs); err != nil {

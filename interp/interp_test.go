@@ -54,6 +54,14 @@ func TestEvalErrors(t *testing.T) {
 		_ = s[3]
 		return nil, nil
 	})
+	Register("interptest", "PanicsInWorker", func(*ir.Node, int64, []*ir.Tensor) ([]*ir.Tensor, error) {
+		parallelFor(4, func(lo, hi int) {
+			if hi == 4 {
+				panic("worker failed")
+			}
+		})
+		return nil, nil
+	})
 	Register("interptest", "TooFew", func(*ir.Node, int64, []*ir.Tensor) ([]*ir.Tensor, error) {
 		return []*ir.Tensor{ir.Scalar(1)}, nil
 	})
@@ -80,6 +88,8 @@ func TestEvalErrors(t *testing.T) {
 			[]string{"Relu", "input 0", "holds 1 elements, want 4"}},
 		{"panic_recovered", node("Panics", "interptest", 1), 1, nil,
 			[]string{"Panics", "domain interptest", "kernel panicked", "index out of range"}},
+		{"panic_in_worker_recovered", node("PanicsInWorker", "interptest", 1), 1, nil,
+			[]string{"PanicsInWorker", "kernel panicked", "worker failed"}},
 		{"output_missing", node("TooFew", "interptest", 2), 1, nil,
 			[]string{"TooFew", `output 1 "y1" is not produced`}},
 		{"output_malformed", node("Malformed", "interptest", 1), 1, nil,

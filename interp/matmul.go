@@ -13,7 +13,8 @@ import (
 func workers() int { return runtime.GOMAXPROCS(0) }
 
 // parallelFor splits [0, n) into one contiguous chunk per worker and runs
-// fn on each chunk concurrently.
+// fn on each chunk concurrently. A panic in a chunk is re-raised in the
+// caller, where Eval turns it into an error.
 func parallelFor(n int, fn func(lo, hi int)) {
 	w := min(workers(), n)
 	if w <= 1 {
@@ -21,15 +22,25 @@ func parallelFor(n int, fn func(lo, hi int)) {
 		return
 	}
 	var wg sync.WaitGroup
+	var once sync.Once
+	var panicked any
 	for i := 0; i < w; i++ {
 		lo, hi := i*n/w, (i+1)*n/w
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() {
+				if r := recover(); r != nil {
+					once.Do(func() { panicked = r })
+				}
+			}()
 			fn(lo, hi)
 		}()
 	}
 	wg.Wait()
+	if panicked != nil {
+		panic(panicked)
+	}
 }
 
 // Block sizes of matmulAdd: a colBlock-wide row segment of c stays in L1

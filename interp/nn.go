@@ -423,12 +423,9 @@ func softmaxKernel(log bool) Kernel {
 		rank := len(x.Shape)
 		var outer, size, inner int
 		if opset < 13 {
-			axis := int(n.AttrInt("axis", 1))
-			if axis < 0 {
-				axis += rank
-			}
-			if axis < 0 || axis > rank {
-				return nil, fmt.Errorf("axis %d is out of range for rank %d", n.AttrInt("axis", 1), rank)
+			axis, err := normAxis(int(n.AttrInt("axis", 1)), rank)
+			if err != nil {
+				return nil, err
 			}
 			outer, size, inner = product(x.Shape[:axis]), product(x.Shape[axis:]), 1
 		} else {
