@@ -35,11 +35,16 @@ func abs64(v float64) float64 {
 }
 
 // runModel runs every test data set of the model in dir and checks the
-// outputs to a relative error of 1e-4.
+// outputs to a relative error of 1e-4. Shapes are inferred first (with Eval
+// folding shape arithmetic), so Run also checks every node's output against
+// its inferred dtype and shape.
 func runModel(t *testing.T, dir string) {
 	g, err := onnx.Load(filepath.Join(dir, "model.onnx"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if err := ir.InferShapes(g, Eval); err != nil {
+		t.Fatalf("shape inference: %v", err)
 	}
 	sets, err := onnx.DataSetDirs(dir)
 	if err != nil {
