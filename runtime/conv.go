@@ -198,11 +198,11 @@ type pixelRun struct {
 	f, oy, ox, n, j int
 }
 
-// plan fills w.runs (packing runs) and w.segs/w.segAt (output segments of
-// each panel) for the block of np pixels from p0.
+// plan fills w.runs (packing runs), w.segs/w.segAt (output segments of
+// each panel) and w.direct for the block of np pixels from p0.
 func (c *Conv) plan(w *workerState, p0, np int) {
 	nr := c.kern.NR
-	w.runs, w.segs, w.segAt = w.runs[:0], w.segs[:0], w.segAt[:0]
+	w.runs, w.segs, w.segAt, w.direct = w.runs[:0], w.segs[:0], w.segAt[:0], w.direct[:0]
 	for j := 0; j < np; {
 		p := p0 + j
 		f, q := p/c.ohw, p%c.ohw
@@ -214,19 +214,26 @@ func (c *Conv) plan(w *workerState, p0, np int) {
 		w.segs = append(w.segs, colSeg{j: j % nr, n: n, c: f*c.s.Cout*c.ohw + q, r: f*c.s.Cout*c.ohw + q})
 		if c.pointwise {
 			w.runs = append(w.runs, pixelRun{f: f, ox: q, n: n, j: j})
-		} else {
-			for e := j + n; j < e; {
-				q := (p0 + j) % c.ohw
-				oy, ox := q/c.ow, q%c.ow
-				m := min(c.ow-ox, e-j)
-				w.runs = append(w.runs, pixelRun{f: f, oy: oy, ox: ox, n: m, j: j})
-				j += m
-			}
+			j += n
 			continue
 		}
-		j += n
+		for e := j + n; j < e; {
+			q := (p0 + j) % c.ohw
+			oy, ox := q/c.ow, q%c.ow
+			m := min(c.ow-ox, e-j)
+			w.runs = append(w.runs, pixelRun{f: f, oy: oy, ox: ox, n: m, j: j})
+			j += m
+		}
 	}
 	w.segAt = append(w.segAt, len(w.segs))
+	for jp := range len(w.segAt) - 1 {
+		d := -1
+		// a pointwise panel has one run per segment, in the same order
+		if s0 := w.segAt[jp]; c.pointwise && c.kern.RowsB && w.segAt[jp+1]-s0 == 1 && w.segs[s0].n == nr {
+			d = s0
+		}
+		w.direct = append(w.direct, d)
+	}
 }
 
 func (c *Conv) item(p *Pool, worker, item int, in Rows, out, res []float32) {
@@ -245,7 +252,7 @@ func (c *Conv) item(p *Pool, worker, item int, in Rows, out, res []float32) {
 	pi1 := min(c.panels, pi0+c.cbPanels)
 	for k0 := 0; k0 < c.k; k0 += c.kc {
 		kn := min(c.kc, c.k-k0)
-		c.packB(w.buf[:kn*nPan*nr], in, g, w.runs, k0, kn, np)
+		c.packB(w.buf[:kn*nPan*nr], in, g, w, k0, kn, np)
 		flags := 0
 		if k0 > 0 {
 			flags |= TileAccumulate
@@ -266,18 +273,27 @@ func (c *Conv) item(p *Pool, worker, item int, in Rows, out, res []float32) {
 				t.Bias = c.bias[panel*c.packMR+sub:]
 				row := (g*c.coutG + co0) * c.ohw
 				for jp := range nPan {
-					t.B = w.buf[jp*kn*nr:]
-					w.runTile(kern, m, w.segs[w.segAt[jp]:w.segAt[jp+1]], out, row, c.ohw, res, row, c.ohw, flags)
+					fl := flags
+					if d := w.direct[jp]; d >= 0 {
+						run := w.runs[d]
+						base := run.f*c.s.Cin + g*c.cinG + k0
+						t.B, t.BRows, t.BOff = nil, in[base:base+kn], run.ox
+						fl |= TileRowsB
+					} else {
+						t.B, t.BRows = w.buf[jp*kn*nr:], nil
+					}
+					w.runTile(kern, m, w.segs[w.segAt[jp]:w.segAt[jp+1]], out, row, c.ohw, res, row, c.ohw, fl)
 				}
 			}
 		}
 	}
 }
 
-// packB packs rows k0..k0+kn of the B block (np pixels, laid out by runs)
-// into buf: panel jp at buf[jp*kn*NR:], for each k NR contiguous pixels;
-// columns past np are zero.
-func (c *Conv) packB(buf []float32, in Rows, g int, runs []pixelRun, k0, kn, np int) {
+// packB packs rows k0..k0+kn of the B block (np pixels, laid out by
+// w.runs) into buf: panel jp at buf[jp*kn*NR:], for each k NR contiguous
+// pixels; columns past np are zero. Panels the kernel reads directly from
+// the rows are skipped.
+func (c *Conv) packB(buf []float32, in Rows, g int, w *workerState, k0, kn, np int) {
 	s := c.s
 	nr := c.kern.NR
 	if tail := len(buf)/kn - np; tail > 0 { // zero the padding columns of the last panel
@@ -286,7 +302,10 @@ func (c *Conv) packB(buf []float32, in Rows, g int, runs []pixelRun, k0, kn, np 
 			clear(last[k*nr+nr-tail : (k+1)*nr])
 		}
 	}
-	for _, r := range runs {
+	for _, r := range w.runs {
+		if w.direct[r.j/nr] >= 0 {
+			continue
+		}
 		dst := buf[(r.j/nr)*kn*nr+r.j%nr:]
 		base := r.f*s.Cin + g*c.cinG
 		if c.pointwise {

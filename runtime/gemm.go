@@ -20,6 +20,9 @@ type workerState struct {
 	segs  []colSeg
 	runs  []pixelRun
 	segAt []int // segs[segAt[jp]:segAt[jp+1]] are the segments of panel jp
+	// direct[jp] is the index in runs of panel jp's single run when the
+	// kernel reads that panel straight from the input rows, or -1
+	direct []int
 }
 
 // state returns worker's state with a packing buffer of at least n floats

@@ -180,7 +180,7 @@ func TestTileLayout(t *testing.T) {
 		"Bias": {unsafe.Offsetof(tl.Bias), 72}, "R": {unsafe.Offsetof(tl.R), 96}, "K": {unsafe.Offsetof(tl.K), 120},
 		"LDA": {unsafe.Offsetof(tl.LDA), 128}, "LDB": {unsafe.Offsetof(tl.LDB), 136}, "LDC": {unsafe.Offsetof(tl.LDC), 144},
 		"LDR": {unsafe.Offsetof(tl.LDR), 152}, "Lo": {unsafe.Offsetof(tl.Lo), 160}, "Hi": {unsafe.Offsetof(tl.Hi), 164},
-		"Flags": {unsafe.Offsetof(tl.Flags), 168},
+		"Flags": {unsafe.Offsetof(tl.Flags), 168}, "BRows": {unsafe.Offsetof(tl.BRows), 176}, "BOff": {unsafe.Offsetof(tl.BOff), 200},
 	} {
 		if got[0] != got[1] {
 			t.Errorf("Tile.%s at offset %d, documented %d", name, got[0], got[1])
@@ -191,7 +191,7 @@ func TestTileLayout(t *testing.T) {
 // TestGemmKernels checks every registered and generic kernel against the
 // Tile contract evaluated naively, for all flag combinations and strides.
 func TestGemmKernels(t *testing.T) {
-	kernels := append([]*GemmKernel{}, gemmKernels...)
+	kernels := append([]*GemmKernel{contractKernel(6, 16)}, gemmKernels...)
 	for _, d := range [][2]int{{6, 16}, {4, 16}, {2, 16}, {5, 16}, {6, 8}, {3, 5}, {12, 32}} {
 		kernels = append(kernels, genericGemm(d[0], d[1]))
 	}
@@ -236,8 +236,20 @@ func TestGemmKernels(t *testing.T) {
 							want[i*ldc+j] = acc
 						}
 					}
+					c1 := append([]float32(nil), tl.C...)
 					k.Tile(&tl)
 					checkClose(t, k.Name, tl.C, want, 1e-5)
+					if k.RowsB { // the same tile with B read from rows at offset 3
+						tl.C = c1
+						tl.Flags |= TileRowsB
+						tl.BRows, tl.BOff = make([][]float32, K), 3
+						for kk := range K {
+							tl.BRows[kk] = append(make([]float32, 3), tl.B[kk*ldb:kk*ldb+k.NR]...)
+						}
+						tl.B = nil
+						k.Tile(&tl)
+						checkClose(t, k.Name+" rows", tl.C, want, 1e-5)
+					}
 				}
 			}
 		}

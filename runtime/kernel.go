@@ -13,6 +13,11 @@ const (
 	// TileEpilogue: this is the last K block; add Bias[i] and, when R is
 	// not nil, R[i*LDR+j], then clamp to [Lo, Hi] before storing.
 	TileEpilogue
+	// TileRowsB: read B from activation rows instead of a packed panel:
+	// B[k][j] = BRows[k][BOff+j]. Only kernels with RowsB get it. It lets
+	// a 1x1 stride-1 convolution skip packing: BRows is then a slice of
+	// the input row table itself and BOff the tile's first pixel.
+	TileRowsB
 )
 
 // Tile is the argument block of a GEMM micro-kernel. For i < MR, j < NR:
@@ -26,22 +31,26 @@ const (
 //	}
 //	C[i*LDC+j] = acc
 //
-// A is a packed weight panel (MR of every LDA floats per k, LDA >= MR: a
-// 6-row kernel runs a 12-row panel as two halves); B a packed pixel panel
-// (LDB >= NR). The kernel always computes and stores the full MR x NR
-// tile: drivers route partial tiles through a scratch tile. LDR may be 0
-// (one row broadcast to all MR rows: the dense layer's bias). Each element
-// is one float32 accumulator (fused multiply-add allowed), so K blocking
-// never changes the result.
+// with B[k*LDB+j] read as BRows[k][BOff+j] under TileRowsB. A is a packed
+// weight panel (MR of every LDA floats per k, LDA >= MR: a 6-row kernel
+// runs a 12-row panel as two halves); B a packed pixel panel (LDB >= NR).
+// The kernel always computes and stores the full MR x NR tile: drivers
+// route partial tiles through a scratch tile. LDR may be 0 (one row
+// broadcast to all MR rows: the dense layer's bias). Each element is one
+// float32 accumulator (fused multiply-add allowed), so K blocking never
+// changes the result.
 //
 // The field layout is part of the assembly contract (offsets in bytes on
 // 64-bit targets: A 0, B 24, C 48, Bias 72, R 96, K 120, LDA 128, LDB 136,
-// LDC 144, LDR 152, Lo 160, Hi 164, Flags 168); kernel_test.go checks it.
+// LDC 144, LDR 152, Lo 160, Hi 164, Flags 168, BRows 176, BOff 200);
+// kernel_test.go checks it. A slice is (pointer, len, cap).
 type Tile struct {
 	A, B, C, Bias, R      []float32
 	K, LDA, LDB, LDC, LDR int
 	Lo, Hi                float32
 	Flags                 int
+	BRows                 [][]float32
+	BOff                  int
 }
 
 // GemmKernel describes a micro-kernel. Names state the contract in the
@@ -52,6 +61,8 @@ type GemmKernel struct {
 	// KC is the K block the kernel is tuned for (its B panel stays in L1
 	// across the A panels); 0 means the whole K.
 	KC int
+	// RowsB reports that the kernel implements TileRowsB.
+	RowsB bool
 	// Tile computes one tile; see Tile.
 	Tile func(t *Tile)
 }
