@@ -23,8 +23,9 @@ const (
 // and the normalisation's parameters are float32 constants. The conv gets
 // new constants W' = W*s and B' = (B-mean)*s + beta with s =
 // scale/sqrt(var+eps) per output channel (B = 0 when the conv had none),
-// and writes the normalisation's output itself. Anything else is left as
-// it was.
+// and writes the normalisation's output itself. It assumes sorted nodes
+// and reads only constant shapes; anything else is left as it was (a
+// BatchNormalization after something other than a conv stays).
 func FoldBatchNorm(g *ir.Graph) error {
 	nm := newNamer(g)
 	producers, users := g.Producers(), g.Users()
@@ -317,7 +318,8 @@ func fuseActivationAfter(g *ir.Graph, users map[*ir.Value][]*ir.Node, conv *ir.N
 // Clip that then alone reads the result fuses after it (bias, residual,
 // activation, in that order). When both operands qualify, the conv that
 // comes later in node order is chosen, so R is already computed. Nodes are
-// re-sorted when the residual is computed after the conv.
+// re-sorted when the residual is computed after the conv. It assumes
+// fuse-activation has made the convs tsmc.Conv and inferred shapes.
 func FuseResidualAdd(g *ir.Graph) error {
 	producers, users := g.Producers(), g.Users()
 	order := map[*ir.Node]int{}
@@ -379,7 +381,9 @@ func residualFusable(g *ir.Graph, users map[*ir.Value][]*ir.Node, conv, add *ir.
 // shift are left alone. When anything else reads the shifted tensor (the
 // 'block' placement, where the identity path is shifted too, so a conv
 // takes it as residual or an Add reads it), the TemporalShift stays for
-// those readers; otherwise it is removed.
+// those readers; otherwise it is removed. It assumes the convs are
+// tsmc.Conv (fuse-activation ran) and comes after the other conv fusions,
+// since BatchNorm folding leaves shifted convs alone.
 func FuseShift(g *ir.Graph) error {
 	users := g.Users()
 	dead := map[*ir.Node]bool{}

@@ -208,8 +208,8 @@ func RemoveIdentity(g *ir.Graph) error {
 
 // EliminateDeadCode removes nodes none of whose outputs is read by a live
 // node or is a graph output, walking backwards so whole dead chains go in
-// one sweep. Constants only exist while a node reads them, so constants
-// that become unused vanish with their readers.
+// one sweep (it assumes sorted nodes). Constants only exist while a node
+// reads them, so constants that become unused vanish with their readers.
 func EliminateDeadCode(g *ir.Graph) error {
 	live := map[*ir.Value]bool{}
 	for _, o := range g.Outputs {

@@ -19,7 +19,13 @@ type Pass struct {
 }
 
 // Pipeline is the optimisation pipeline, in order. After every pass, Run
-// re-infers shapes and verifies the graph.
+// re-infers shapes and verifies the graph. The order matters: folding makes
+// the shift exporters' index tensors and zero buffers constants that
+// recognition needs; BatchNorm sits between a conv and its activation, so
+// it folds first; activations fuse before residual adds so that an
+// activation after the add (ResNet) fuses after the residual; shifts fuse
+// into the finished convs; the last dead-code pass drops what the fusions
+// disconnected.
 var Pipeline = []Pass{
 	{"fold-constants", "evaluate nodes of constant inputs, and Shape of static shapes, at compile time", FoldConstants},
 	{"remove-identity", "drop Identity, Dropout and reshapes, expands or casts to the same type", RemoveIdentity},
