@@ -1,10 +1,3 @@
-//go:build conformance
-
-// The conformance suite needs test-only modules (go-spew, testify, ...) that
-// go.mod does not list yet; once `go get
-// github.com/owulveryck/onnx-go/backend/testbackend@v0.5.0` has added them,
-// the build tag can go. Until then: go test -tags conformance ./interp/
-
 package interp
 
 import (
