@@ -159,3 +159,55 @@ func BenchmarkMaxPool(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(x)*4)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s-in")
 }
+
+// BenchmarkPackB measures the B packing of whole convolutions (what the
+// assembly kernels will pay besides their FLOPs): packed floats per ns,
+// and the FLOPs per packed float the GEMM amortises it over.
+func BenchmarkPackB(b *testing.B) {
+	for _, sh := range []struct {
+		name string
+		s    ConvShape
+	}{
+		{"1x1_256_56", ConvShape{Frames: 1, Cin: 256, H: 56, W: 56, Cout: 64, KH: 1, KW: 1}},
+		{"3x3_64_56", ConvShape{Frames: 1, Cin: 64, H: 56, W: 56, Cout: 64, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}},
+		{"3x3s2_128_56", ConvShape{Frames: 1, Cin: 128, H: 56, W: 56, Cout: 128, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}},
+		{"3x3_512_7_8f", ConvShape{Frames: 8, Cin: 512, H: 7, W: 7, Cout: 512, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}},
+	} {
+		b.Run(sh.name, func(b *testing.B) {
+			s := sh.s.normalized()
+			rng := rand.New(rand.NewPCG(1, 1))
+			rows := PlainRows(randFloats(rng, s.InLen()), s.Frames, s.Cin, s.H*s.W)
+			packed, _ := PackConvWeights(make([]float32, s.Cout*s.Cin*s.KH*s.KW), s.Cout, s.Cin, s.KH, s.KW, 1, PackMR)
+			c, err := NewConv(s, packed, PackMR, nil, Act{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			p := NewPool(1)
+			defer p.Close()
+			nr := c.kern.NR
+			floats := 0
+			cpu0 := processCPU()
+			b.ResetTimer()
+			for range b.N {
+				floats = 0
+				for jb := range c.nJB {
+					p0 := jb * c.nc
+					np := min(c.nc, c.pixels-p0)
+					nPan := ceilDiv(np, nr)
+					w := p.state(0, c.kc*nPan*nr, c.kern.MR, nr)
+					c.plan(w, p0, np)
+					for k0 := 0; k0 < c.k; k0 += c.kc {
+						kn := min(c.kc, c.k-k0)
+						c.packB(w.buf[:kn*nPan*nr], rows, 0, w, k0, kn, np)
+						floats += kn * nPan * nr
+					}
+				}
+			}
+			b.ReportMetric(float64(floats)*float64(b.N)/float64(b.Elapsed().Nanoseconds()), "floats/ns")
+			if cpu := processCPU() - cpu0; cpu > 0 {
+				b.ReportMetric(float64(floats)*float64(b.N)/float64(cpu.Nanoseconds()), "floats/cpu-ns")
+			}
+			b.ReportMetric(s.FLOPs()/float64(floats), "FLOP/float")
+		})
+	}
+}

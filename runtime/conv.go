@@ -292,7 +292,8 @@ func (c *Conv) item(p *Pool, worker, item int, in Rows, out, res []float32) {
 // packB packs rows k0..k0+kn of the B block (np pixels, laid out by
 // w.runs) into buf: panel jp at buf[jp*kn*NR:], for each k NR contiguous
 // pixels; columns past np are zero. Panels the kernel reads directly from
-// the rows are skipped.
+// the rows are skipped. Interior runs are fixed-size copies; runs touching
+// the padding go through gatherStrided.
 func (c *Conv) packB(buf []float32, in Rows, g int, w *workerState, k0, kn, np int) {
 	s := c.s
 	nr := c.kern.NR
@@ -310,29 +311,55 @@ func (c *Conv) packB(buf []float32, in Rows, g int, w *workerState, k0, kn, np i
 		base := r.f*s.Cin + g*c.cinG
 		if c.pointwise {
 			for k := range kn {
-				copy(dst[k*nr:][:r.n], in[base+k0+k][r.ox:r.ox+r.n])
+				copyFloats(dst[k*nr:][:r.n], in[base+k0+k][r.ox:r.ox+r.n])
 			}
 			continue
 		}
 		khw := s.KH * s.KW
 		ci, kh, kw := k0/khw, k0%khw/s.KW, k0%s.KW
-		for k := range kn {
-			d := dst[k*nr:][:r.n]
+		for k := 0; k < kn; {
+			taps := min(s.KW-kw, kn-k)
 			iy := r.oy*s.StrideH - s.PadTop + kh*s.DilationH
 			if iy < 0 || iy >= s.H {
-				clear(d)
+				for i := range taps {
+					clear(dst[(k+i)*nr:][:r.n])
+				}
 			} else {
 				src := in[base+ci][iy*s.W : (iy+1)*s.W]
-				gatherStrided(d, src, r.ox*s.StrideW-s.PadLeft+kw*s.DilationW, s.StrideW)
-			}
-			if kw++; kw == s.KW {
-				kw = 0
-				if kh++; kh == s.KH {
-					kh = 0
-					ci++
+				x := r.ox*s.StrideW - s.PadLeft + kw*s.DilationW
+				for i := range taps {
+					d := dst[(k+i)*nr:][:r.n]
+					if s.StrideW == 1 && x >= 0 && x+r.n <= s.W {
+						copyFloats(d, src[x:x+r.n])
+					} else {
+						gatherStrided(d, src, x, s.StrideW)
+					}
+					x += s.DilationW
 				}
 			}
+			k += taps
+			kw = 0
+			if kh++; kh == s.KH {
+				kh = 0
+				ci++
+			}
 		}
+	}
+}
+
+// copyFloats copies src to d (same length) with fixed-size moves for the
+// panel widths of the kernels, where a copy call would cost more than the
+// copy.
+func copyFloats(d, src []float32) {
+	switch len(d) {
+	case 8:
+		*(*[8]float32)(d) = *(*[8]float32)(src)
+	case 16:
+		*(*[16]float32)(d) = *(*[16]float32)(src)
+	case 32:
+		*(*[32]float32)(d) = *(*[32]float32)(src)
+	default:
+		copy(d, src)
 	}
 }
 
