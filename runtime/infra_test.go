@@ -167,6 +167,24 @@ func TestShiftedRows(t *testing.T) {
 			t.Fatalf("gather row %d", i)
 		}
 	}
+	// Apply materialises the same tensor
+	applied := make([]float32, len(g))
+	if err := s.Apply(applied, x, frames, C, hw, nil); err != nil || !bitsEqual(applied, g) {
+		t.Errorf("Apply differs from the gathered row table (err %v)", err)
+	}
+	if err := s.Apply(applied[1:], x, frames, C, hw, nil); err == nil {
+		t.Error("Apply into a short buffer accepted")
+	}
+}
+
+func TestTensorSpec(t *testing.T) {
+	ts := TensorSpec{Name: "input", Shape: []int{1, 24, 4, 5}}
+	if ts.Len() != 480 || ts.Check(make([]float32, 480)) != nil {
+		t.Errorf("%v: Len %d", ts, ts.Len())
+	}
+	if err := ts.Check(make([]float32, 479)); err == nil {
+		t.Error("short input accepted")
+	}
 }
 
 // TestTileLayout pins the Tile field offsets the assembly kernels read.

@@ -115,33 +115,60 @@ func (s TemporalShift) Validate(frames, channels int) error {
 // as seen through s. state is nil, or the state buffer of an online shift
 // ([frames/Segments][StateChannels][hw]) that frame -1 reads.
 func (r Rows) SetShifted(x []float32, frames, channels, hw int, s TemporalShift, state []float32) error {
+	if len(r) != frames*channels {
+		return fmt.Errorf("row table has %d rows, want %d frames x %d channels", len(r), frames, channels)
+	}
+	return s.visit(x, frames, channels, hw, state, func(i int, row []float32) { r[i] = row })
+}
+
+// Apply materialises the shift: dst [frames][channels][hw] receives x as
+// seen through s (see SetShifted), for consumers that cannot read through
+// a row table. dst must not alias x.
+func (s TemporalShift) Apply(dst, x []float32, frames, channels, hw int, state []float32) error {
+	if len(dst) != frames*channels*hw || len(x) != len(dst) {
+		return fmt.Errorf("temporal shift of %d floats into %d does not fit %d frames x %d channels x %d", len(x), len(dst), frames, channels, hw)
+	}
+	return s.visit(x, frames, channels, hw, state, func(i int, row []float32) { copy(dst[i*hw:(i+1)*hw], row) })
+}
+
+// visit validates s and calls fn(f*channels+c, row) with the source row of
+// every channel c of every frame f.
+func (s TemporalShift) visit(x []float32, frames, channels, hw int, state []float32, fn func(int, []float32)) error {
 	if err := s.Validate(frames, channels); err != nil {
 		return err
 	}
-	checkRows(r, x, frames, channels, hw)
+	if len(x) != frames*channels*hw {
+		return fmt.Errorf("shift input has %d floats, want %d frames x %d channels x %d", len(x), frames, channels, hw)
+	}
 	sc := s.StateChannels()
 	if state != nil && len(state) != frames/s.Segments*sc*hw {
 		return fmt.Errorf("shift state has %d floats, want %d clips x %d channels x %d", len(state), frames/s.Segments, sc, hw)
 	}
-	r.SetPlain(x, frames, channels, hw)
 	zero := ZeroRow(hw)
+	row := func(i int, buf []float32) []float32 { return buf[i*hw : (i+1)*hw : (i+1)*hw] }
 	T := s.Segments
 	for f := range frames {
 		clip, t := f/T, f%T
 		si := clip * sc // state row of the first shifted channel
+		c := 0
 		for _, rg := range s.Ranges {
+			for ; c < rg.Begin; c++ {
+				fn(f*channels+c, row(f*channels+c, x))
+			}
 			src := t + rg.Offset
-			for c := rg.Begin; c < rg.End; c, si = c+1, si+1 {
-				row := zero
+			for ; c < rg.End; c, si = c+1, si+1 {
 				switch {
 				case src >= 0 && src < T:
-					i := (clip*T+src)*channels + c
-					row = x[i*hw : (i+1)*hw : (i+1)*hw]
+					fn(f*channels+c, row((clip*T+src)*channels+c, x))
 				case src == -1 && state != nil:
-					row = state[si*hw : (si+1)*hw : (si+1)*hw]
+					fn(f*channels+c, row(si, state))
+				default:
+					fn(f*channels+c, zero)
 				}
-				r[f*channels+c] = row
 			}
+		}
+		for ; c < channels; c++ {
+			fn(f*channels+c, row(f*channels+c, x))
 		}
 	}
 	return nil
