@@ -211,3 +211,18 @@ func BenchmarkPackB(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPoolFor measures the cost of one parallel loop of trivial
+// items: the per-layer overhead of threading.
+func BenchmarkPoolFor(b *testing.B) {
+	for _, threads := range []int{1, 2} {
+		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
+			p := NewPool(threads)
+			defer p.Close()
+			var sink [64]int
+			for b.Loop() {
+				p.For(threads, func(w, i int) { sink[w*8]++ })
+			}
+		})
+	}
+}

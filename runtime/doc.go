@@ -47,6 +47,33 @@
 // chosen kernel's NR. Dense layers pack their weights as the B operand into
 // [PackNR]-wide panels (32, a multiple of 8, 16 and 32).
 //
+// # From generated code
+//
+// Everything shape-dependent is planned once, in the Model's constructor;
+// a run only calls Run methods. Sketch of what codegen emits:
+//
+//	// New:
+//	pool := runtime.NewPool(threads)                // 0: GOMAXPROCS
+//	arena := runtime.NewArena(arenaFloats)          // the static memory plan
+//	w, err := runtime.DecodeFloats(weightsBin)      // packed at compile time
+//	x1 := arena.Slice(off1, 8*64*56*56)             // offsets are constants
+//	rows1 := runtime.NewRows(8, 64)
+//	err = rows1.SetShifted(x1, 8, 64, 56*56, runtime.TemporalShift{Segments: 8,
+//		Ranges: []runtime.ShiftRange{{0, 8, 1}, {8, 16, -1}}}, nil)
+//	conv1, err := runtime.NewConv(runtime.ConvShape{Frames: 8, Cin: 64, H: 56, W: 56,
+//		Cout: 64, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1},
+//		w[wOff:wOff+wLen], runtime.PackMR, w[bOff:bOff+64], runtime.Relu)
+//	// Run:
+//	conv1.Run(pool, rows1, y1, residual1)
+//
+// Weights are packed by PackConvWeights / PackDenseWeights at compile time
+// (written with EncodeFloats). Row tables over arena tensors are built once;
+// tables over caller data (the model input, online shift states) are
+// refreshed per run with SetPlain / SetShifted, which only write slice
+// headers. Constructors return errors for shapes or weights that do not
+// fit; Run methods panic on slice lengths that do not match their plan,
+// which only a code-generator bug can cause.
+//
 // # Determinism and concurrency
 //
 // Work is split into fixed items; an item's result never depends on which
