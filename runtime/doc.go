@@ -26,8 +26,9 @@
 // [PackConvWeights] into panels of MR output channels (for each k the MR
 // values are contiguous; the tail panel is zero-padded). B is packed at run
 // time per pixel block from the row table into panels of NR pixels (for each
-// k, NR contiguous values): a straight copy for 1x1 stride-1 convolutions, an
-// im2col gather that applies padding, stride and dilation otherwise.
+// k, NR contiguous values): a straight copy for 1x1 stride-1 convolutions
+// (or no copy at all on kernels that read B from the rows, see TileRowsB),
+// an im2col gather that applies padding, stride and dilation otherwise.
 //
 // A micro-kernel ([GemmKernel], contract in [Tile]) computes one MR x NR
 // tile. Each output element is one float32 accumulator summed over k in
@@ -67,7 +68,7 @@
 //	conv1.Run(pool, rows1, y1, residual1)
 //
 // Weights are packed by PackConvWeights / PackDenseWeights at compile time
-// (written with EncodeFloats). Row tables over arena tensors are built once;
+// (written with EncodeFloats, each tensor at an AlignUp offset). Row tables over arena tensors are built once;
 // tables over caller data (the model input, online shift states) are
 // refreshed per run with SetPlain / SetShifted, which only write slice
 // headers. Constructors return errors for shapes or weights that do not
