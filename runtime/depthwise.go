@@ -123,6 +123,14 @@ func (d *DepthwiseConv) plane(out, in []float32, c int, res, buf []float32) {
 // three padded input rows r0..r2: o[j] = Σ w[3y+x]·ry[j*stride+x].
 func dwRow3x3(o, r0, r1, r2 []float32, w *[9]float32, stride int) {
 	w0, w1, w2, w3, w4, w5, w6, w7, w8 := w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], w[8]
+	if stride == 1 {
+		n := len(o)
+		r0, r1, r2 = r0[:n+2], r1[:n+2], r2[:n+2] // lets the compiler drop the bounds checks
+		for j := range o {
+			o[j] = w0*r0[j] + w1*r0[j+1] + w2*r0[j+2] + w3*r1[j] + w4*r1[j+1] + w5*r1[j+2] + w6*r2[j] + w7*r2[j+1] + w8*r2[j+2]
+		}
+		return
+	}
 	for j := range o {
 		x := j * stride
 		a := r0[x : x+3 : x+3]
