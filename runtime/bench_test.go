@@ -113,6 +113,7 @@ func BenchmarkDepthwise(b *testing.B) {
 				out := make([]float32, s.OutLen())
 				p := NewPool(threads)
 				defer p.Close()
+				d.Run(p, rows, out, nil) // size the worker state
 				cpu0 := processCPU()
 				b.ResetTimer()
 				for range b.N {
@@ -135,6 +136,7 @@ func BenchmarkDense(b *testing.B) {
 	x, y := randFloats(rng, batch*in), make([]float32, batch*out)
 	p := NewPool(1)
 	defer p.Close()
+	d.Run(p, x, y)
 	cpu0 := processCPU()
 	b.ResetTimer()
 	for range b.N {
@@ -153,6 +155,7 @@ func BenchmarkMaxPool(b *testing.B) {
 	x, out := randFloats(rng, s.Planes*s.H*s.W), make([]float32, s.Planes*mp.oh*mp.ow)
 	p := NewPool(1)
 	defer p.Close()
+	mp.Run(p, x, out)
 	b.ResetTimer()
 	for range b.N {
 		mp.Run(p, x, out)
