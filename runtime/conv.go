@@ -94,16 +94,29 @@ type Conv struct {
 	ow, ohw, pixels     int
 	nJB, nCB, cbPanels  int // pixel blocks, output-channel blocks and their panels
 	pointwise           bool
+	epoch               uint64 // Run count, keys packed B blocks to one run
+}
+
+// packKey identifies the packed B block a worker holds: conv, run, group
+// and pixel block.
+type packKey struct {
+	c     *Conv
+	epoch uint64
+	g, jb int
 }
 
 // Blocking parameters (floats). bBudget is the packed B block (KC x NC)
 // kept in L2 (1 MB on Zen 4, leaving room for A and C); targetItems the
 // number of work items a convolution is split into when it can be,
-// enough to balance a few workers.
+// enough to balance a few workers; minNCPanels the fewest B panels a pixel
+// block is cut down to for that. A B block of up to reuseBudget floats is
+// packed as a single K block when output-channel blocks can share it.
 const (
 	bBudget     = 64 << 10
 	maxNC       = 2048
+	minNCPanels = 4
 	targetItems = 16
+	reuseBudget = 128 << 10
 )
 
 // NewConv plans a convolution. packed holds the weights packed by
@@ -145,13 +158,24 @@ func NewConv(s ConvShape, packed []float32, packMR int, bias []float32, act Act)
 	if kc := c.kern.KC; kc > 0 && c.k > kc {
 		c.kc = ceilDiv(c.k, ceilDiv(c.k, kc))
 	}
+	// Work items are (group, pixel block, output-channel block). Splitting
+	// the pixels is free; splitting the output channels makes every block
+	// pack the same B again, so pixel blocks shrink first (down to minNC),
+	// and only then are the output channels split.
 	nc := min(max(nr, bBudget/c.kc/nr*nr), maxNC)
+	if want := ceilDiv(targetItems, s.Group); ceilDiv(c.pixels, nc) < want {
+		nc = max(min(nc, minNCPanels*nr), ceilDiv(ceilDiv(c.pixels, want), nr)*nr)
+	}
 	c.nJB = ceilDiv(c.pixels, nc)
 	c.nc = ceilDiv(ceilDiv(c.pixels, c.nJB), nr) * nr // balance the blocks
 	c.nJB = ceilDiv(c.pixels, c.nc)
 	c.nCB = min(c.panels, max(1, ceilDiv(targetItems, s.Group*c.nJB)))
 	c.cbPanels = ceilDiv(c.panels, c.nCB)
 	c.nCB = ceilDiv(c.panels, c.cbPanels)
+	if c.nCB > 1 && c.k*c.nc <= reuseBudget {
+		// one K block, so that the output-channel blocks share the packing
+		c.kc = c.k
+	}
 	return c, nil
 }
 
@@ -169,6 +193,7 @@ func (c *Conv) Run(p *Pool, in Rows, out, residual []float32) {
 	s := c.s
 	checkIn(in, s.Frames*s.Cin, s.H*s.W, "conv")
 	checkOut(out, residual, s.Frames*s.Cout*c.ohw, "conv")
+	c.epoch++ // the input may have changed: no packed block of an earlier run is reused
 	p.For(s.Group*c.nJB*c.nCB, func(worker, item int) {
 		c.item(p, worker, item, in, out, residual)
 	})
@@ -245,14 +270,26 @@ func (c *Conv) item(p *Pool, worker, item int, in Rows, out, res []float32) {
 	np := min(c.nc, c.pixels-p0)
 	nPan := ceilDiv(np, nr)
 	w := p.state(worker, c.kc*nPan*nr, mr, nr)
-	c.plan(w, p0, np)
+	// With a single K block, the packed B block of (g, jb) stays in the
+	// worker's buffer for the next output-channel block of this run.
+	key := packKey{c, c.epoch, g, jb}
+	reuse := c.kc == c.k && w.packed == key
+	if !reuse {
+		c.plan(w, p0, np)
+		w.packed = packKey{}
+		if c.kc == c.k {
+			w.packed = key
+		}
+	}
 	t := &w.tile
 	t.LDA, t.LDB, t.Lo, t.Hi = c.packMR, nr, c.lo, c.hi
 	pi0 := cb * c.cbPanels
 	pi1 := min(c.panels, pi0+c.cbPanels)
 	for k0 := 0; k0 < c.k; k0 += c.kc {
 		kn := min(c.kc, c.k-k0)
-		c.packB(w.buf[:kn*nPan*nr], in, g, w, k0, kn, np)
+		if !reuse {
+			c.packB(w.buf[:kn*nPan*nr], in, g, w, k0, kn, np)
+		}
 		flags := 0
 		if k0 > 0 {
 			flags |= TileAccumulate

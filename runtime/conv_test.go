@@ -158,3 +158,29 @@ func TestConvSteadyStateAllocs(t *testing.T) {
 		t.Errorf("conv Run allocates %v times per call, want at most 1", n)
 	}
 }
+
+// TestConvRerunsSeeNewInput: output-channel blocks share a worker's packed
+// B block within a run; a new run with new input data must repack.
+func TestConvRerunsSeeNewInput(t *testing.T) {
+	s := ConvShape{Frames: 1, Cin: 64, H: 7, W: 7, Cout: 160, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}
+	rng := rand.New(rand.NewPCG(8, 8))
+	w := randFloats(rng, 160*64*9)
+	packed, _ := PackConvWeights(w, 160, 64, 3, 3, 1, PackMR)
+	conv, err := NewConv(s, packed, PackMR, nil, Act{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conv.kc != conv.k || conv.nCB < 2 {
+		t.Fatalf("plan kc=%d k=%d nCB=%d: this test needs shared packing", conv.kc, conv.k, conv.nCB)
+	}
+	x := make([]float32, s.InLen())
+	rows := PlainRows(x, 1, 64, 49)
+	withPools(t, func(p *Pool) {
+		for run := range 3 {
+			copy(x, randFloats(rng, len(x)))
+			out := make([]float32, s.OutLen())
+			conv.Run(p, rows, out, nil)
+			checkClose(t, fmt.Sprintf("threads %d run %d", p.Threads(), run), out, refConv(s, rows, w, nil, nil, Act{}), 1e-5)
+		}
+	})
+}

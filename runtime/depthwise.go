@@ -62,6 +62,7 @@ func (d *DepthwiseConv) Run(p *Pool, in Rows, out, residual []float32) {
 	padded := (s.H + s.PadTop + s.PadBottom) * pw
 	p.For(s.Frames*perFrame, func(worker, item int) {
 		w := p.state(worker, padded, 0, 0)
+		w.packed = packKey{} // buf no longer holds a packed B block
 		f, c0 := item/perFrame, item%perFrame*d.perItem
 		for c := c0; c < min(s.Cin, c0+d.perItem); c++ {
 			plane := (f*s.Cin + c) * ohw

@@ -23,6 +23,7 @@ type workerState struct {
 	// direct[jp] is the index in runs of panel jp's single run when the
 	// kernel reads that panel straight from the input rows, or -1
 	direct []int
+	packed packKey // the B block buf holds, when reusable
 }
 
 // state returns worker's state with a packing buffer of at least n floats
