@@ -1,0 +1,308 @@
+package codegen
+
+import (
+	"fmt"
+	"go/token"
+	"go/types"
+	"slices"
+
+	"github.com/dave/jennifer/jen"
+
+	"github.com/tsmc-go/tsmc/ir"
+	"github.com/tsmc-go/tsmc/passes"
+)
+
+// storageKind says where a tensor lives while the model runs.
+type storageKind uint8
+
+const (
+	inArena   storageKind = iota // at a planned offset of the Model's arena
+	inInput                      // the caller's input slice
+	inWeights                    // a constant in weights.bin
+)
+
+// storage is the memory of one tensor, shared by the tensors that alias it
+// (reshapes and the like).
+type storage struct {
+	kind   storageKind
+	size   int // floats
+	input  int // graph input index (inInput)
+	weight *weightEntry
+	live   Interval // steps during which it must stay intact (inArena)
+	offset int      // arena offset in floats, set by plan
+}
+
+// step is the generated code of one node: Model fields, package-level
+// declarations, statements run once by New, and statements run by every
+// call of Run.
+type step struct {
+	node   *ir.Node
+	index  int
+	fields []jen.Code
+	decls  []jen.Code
+	setup  func(e *emitter) []jen.Code
+	run    func(e *emitter) []jen.Code
+}
+
+// port is a graph input or output as the generated API shows it.
+type port struct {
+	v     *ir.Value
+	field string // exported Go identifier (Outputs field, length const)
+	param string // unexported identifier (Run parameter)
+}
+
+// program is a graph lowered to runtime calls with a memory plan.
+type program struct {
+	g       *ir.Graph
+	weights *weightTable
+	store   map[*ir.Value]*storage
+	arena   []*storage // arena buffers, in order of definition
+	steps   []*step
+	inputs  []port
+	outputs []port
+	// arenaFloats is the planned arena size.
+	arenaFloats int
+}
+
+// lower turns every node of an optimised graph into runtime calls and
+// plans the arena. It needs static shapes; a node it cannot lower is an
+// error naming the node and op.
+func lower(g *ir.Graph) (*program, error) {
+	p := &program{g: g, weights: newWeightTable(), store: map[*ir.Value]*storage{}}
+	if err := p.bindPorts(); err != nil {
+		return nil, err
+	}
+	for i, n := range g.Nodes {
+		st, err := p.lowerNode(n, i)
+		if err != nil {
+			return nil, err
+		}
+		if st != nil {
+			st.node, st.index = n, i
+			p.steps = append(p.steps, st)
+		}
+	}
+	for _, o := range p.outputs { // outputs stay intact until copied out
+		if _, err := p.operand(o.v, len(g.Nodes)); err != nil {
+			return nil, fmt.Errorf("graph output %q: %w", o.v.Name, err)
+		}
+	}
+	if err := p.plan(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// bindPorts checks the graph's inputs and outputs and names them.
+func (p *program) bindPorts() error {
+	ids := identSet{}
+	for _, r := range reservedIdents {
+		ids[r] = true
+	}
+	name := func(v *ir.Value, what string) (port, error) {
+		if v.DType != ir.Float32 {
+			return port{}, fmt.Errorf("graph %s %q has dtype %v; generated code takes and returns float32 only", what, v.Name, v.DType)
+		}
+		if !v.Shape.Known() {
+			return port{}, fmt.Errorf("graph %s %q has shape %v with unknown dimensions; bind them with -shape", what, v.Name, v.Shape)
+		}
+		field := ids.unique(exportedIdent(v.Name))
+		param := unexported(field)
+		if reservedParams[param] || token.IsKeyword(param) || types.Universe.Lookup(param) != nil {
+			param += "_"
+		}
+		return port{v: v, field: field, param: param}, nil
+	}
+	for i, v := range p.g.Inputs {
+		pt, err := name(v, "input")
+		if err != nil {
+			return err
+		}
+		p.inputs = append(p.inputs, pt)
+		p.store[v] = &storage{kind: inInput, size: v.Shape.Size(), input: i}
+	}
+	for _, v := range p.g.Outputs {
+		pt, err := name(v, "output")
+		if err != nil {
+			return err
+		}
+		p.outputs = append(p.outputs, pt)
+	}
+	return nil
+}
+
+// reservedIdents are exported names the generated package declares
+// itself; tensor identifiers avoid them (and their Len constants).
+var reservedIdents = []string{"Model", "New", "Option", "WithThreads", "InputSpecs", "OutputSpecs", "Outputs", "Run", "Infer", "Close", "Threads"}
+
+// reservedParams are the identifiers of the generated code that a Run
+// parameter must not shadow (besides keywords and predeclared names).
+var reservedParams = map[string]bool{
+	"m": true, "a": true, "w": true, "p": true, "out": true, "err": true, "inputs": true,
+	"name": true, "known": true, "spec": true, "ok": true,
+	"runtime": true, "fmt": true, "math": true, "slices": true, "sync": true,
+}
+
+// operand returns the storage of a value read by step i and extends its
+// lifetime to i. Constants get a raw entry in weights.bin.
+func (p *program) operand(v *ir.Value, i int) (*storage, error) {
+	s, ok := p.store[v]
+	if !ok {
+		if !v.IsConst() {
+			return nil, fmt.Errorf("value %q is read before it is computed", v.Name)
+		}
+		if v.DType != ir.Float32 {
+			return nil, fmt.Errorf("constant %q has dtype %v, want float32", v.Name, v.DType)
+		}
+		s = &storage{kind: inWeights, size: v.Const.Len(), weight: p.weights.raw(v)}
+		p.store[v] = s
+	}
+	if s.kind == inArena {
+		s.live.End = max(s.live.End, i)
+	}
+	return s, nil
+}
+
+// define gives the output v of step i a fresh arena buffer.
+func (p *program) define(v *ir.Value, i int) (*storage, error) {
+	if v.DType != ir.Float32 {
+		return nil, fmt.Errorf("output %q has dtype %v; only float32 tensors are computed at run time", v.Name, v.DType)
+	}
+	if !v.Shape.Known() {
+		return nil, fmt.Errorf("output %q has unknown shape %v", v.Name, v.Shape)
+	}
+	return p.temp(v.Shape.Size(), i, v), nil
+}
+
+// temp adds an arena buffer of n floats live from step i; v, if not nil,
+// is the tensor it holds.
+func (p *program) temp(n, i int, v *ir.Value) *storage {
+	s := &storage{kind: inArena, size: n, live: Interval{Size: n, Start: i, End: i}}
+	p.arena = append(p.arena, s)
+	if v != nil {
+		p.store[v] = s
+	}
+	return s
+}
+
+// alias makes out share the storage of in: a reshape, no copy.
+func (p *program) alias(n *ir.Node, i int) (*step, error) {
+	in, out := n.Input(0), n.Outputs[0]
+	s, err := p.operand(in, i)
+	if err != nil {
+		return nil, n.Errorf("%v", err)
+	}
+	if out.Shape.Size() != s.size {
+		return nil, n.Errorf("output %v%v does not have the %d elements of its input", out, out.Shape, s.size)
+	}
+	for _, extra := range n.Outputs[1:] {
+		if extra != nil && p.read(extra) {
+			return nil, n.Errorf("output %v is read; only the first output of a reshape can be generated", extra)
+		}
+	}
+	p.store[out] = s
+	return nil, nil
+}
+
+// read reports whether a node or the graph's outputs read v.
+func (p *program) read(v *ir.Value) bool {
+	if p.g.IsOutput(v) {
+		return true
+	}
+	for _, n := range p.g.Nodes {
+		if slices.Contains(n.Inputs, v) {
+			return true
+		}
+	}
+	return false
+}
+
+// plan places the arena buffers.
+func (p *program) plan() error {
+	bufs := make([]Interval, len(p.arena))
+	for i, s := range p.arena {
+		s.live.Size = s.size
+		bufs[i] = s.live
+	}
+	offsets, total, err := PlanOffsets(bufs, alignFloats)
+	if err != nil {
+		return err
+	}
+	for i, s := range p.arena {
+		s.offset = offsets[i]
+	}
+	p.arenaFloats = total
+	return nil
+}
+
+// memoryPlan summarises the plan.
+func (p *program) memoryPlan() MemoryPlan {
+	m := MemoryPlan{ArenaBytes: 4 * int64(p.arenaFloats), Buffers: len(p.arena)}
+	for _, s := range p.arena {
+		m.ActivationBytes += 4 * int64(s.size)
+	}
+	return m
+}
+
+// lowerNode dispatches on the op.
+func (p *program) lowerNode(n *ir.Node, i int) (*step, error) {
+	if len(n.Outputs) == 0 || n.Outputs[0] == nil {
+		return nil, n.Errorf("node has no output")
+	}
+	switch n.OpName() {
+	case "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout":
+		return p.alias(n, i)
+	case passes.Domain + "." + passes.OpConv:
+		return p.lowerConv(n, i)
+	case passes.Domain + "." + passes.OpTemporalShift:
+		return p.lowerShift(n, i)
+	case passes.Domain + "." + passes.OpDense:
+		return p.lowerDense(n, i)
+	case passes.Domain + "." + passes.OpSegmentMean:
+		return p.lowerSegmentMean(n, i)
+	case "MaxPool":
+		return p.lowerMaxPool(n, i)
+	case "GlobalAveragePool":
+		return p.lowerGlobalAveragePool(n, i)
+	case "ReduceMean":
+		return p.lowerReduceMean(n, i)
+	case "Add":
+		return p.lowerAdd(n, i)
+	case "Relu", "Clip":
+		return p.lowerActivation(n, i)
+	case "Softmax":
+		return p.lowerSoftmax(n, i)
+	case "Slice":
+		return p.lowerSlice(n, i)
+	case "Concat":
+		return p.lowerConcat(n, i)
+	}
+	return nil, n.Errorf("code generation does not support op %s (supported: tsmc.Conv, tsmc.TemporalShift, tsmc.Dense, tsmc.SegmentMean, "+
+		"MaxPool, GlobalAveragePool, ReduceMean, Add, Relu, Clip, Softmax, Slice, Concat and the reshapes)", n.OpName())
+}
+
+// operands resolves the given inputs of n (nil stays nil) and defines its
+// first output; a read of any other output is an error.
+func (p *program) operands(n *ir.Node, i int, ins ...*ir.Value) ([]*storage, *storage, error) {
+	ss := make([]*storage, len(ins))
+	for k, v := range ins {
+		if v == nil {
+			continue
+		}
+		s, err := p.operand(v, i)
+		if err != nil {
+			return nil, nil, n.Errorf("%v", err)
+		}
+		ss[k] = s
+	}
+	for _, extra := range n.Outputs[1:] {
+		if extra != nil && p.read(extra) {
+			return nil, nil, n.Errorf("output %v is read; generated code computes only the first output", extra)
+		}
+	}
+	out, err := p.define(n.Outputs[0], i)
+	if err != nil {
+		return nil, nil, n.Errorf("%v", err)
+	}
+	return ss, out, nil
+}
