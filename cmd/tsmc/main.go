@@ -5,6 +5,7 @@
 //
 //	tsmc inspect [-json | -print] [-passes=false | -after PASS] [-shape NAME=D0xD1...] MODEL.onnx
 //	tsmc verify  [-engine interp] [-passes=false] [-shape ...] [-rtol 1e-4] [-json] MODEL.onnx [DATASET_DIR...]
+//	tsmc compile [-o DIR] [-pkg NAME] [-shape ...] [-testdata DIR]... MODEL.onnx
 //	tsmc help [VERB]
 package main
 
@@ -32,6 +33,7 @@ func init() {
 	commands = []command{
 		{"inspect", "[-json | -print] [-passes=false | -after PASS] [-shape NAME=D0xD1...] MODEL.onnx", "optimise a model and print its inputs, outputs, ops, shifts, parameters and MACs", runInspect},
 		{"verify", "[-engine interp] [-passes=false] [-shape ...] [-rtol 1e-4] [-json] MODEL.onnx [DATASET_DIR...]", "optimise a model, run its test data sets and compare every output", runVerify},
+		{"compile", "[-o DIR] [-pkg NAME] [-shape ...] [-testdata DIR]... MODEL.onnx", "generate a standalone Go package that runs the model", runCompile},
 		{"help", "[VERB]", "show help for tsmc or one verb", runHelp},
 	}
 }

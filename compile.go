@@ -1,0 +1,126 @@
+package tsmc
+
+import (
+	"fmt"
+	"maps"
+	"path/filepath"
+	"strings"
+
+	"github.com/tsmc-go/tsmc/codegen"
+	"github.com/tsmc-go/tsmc/ir"
+	"github.com/tsmc-go/tsmc/onnx"
+	"github.com/tsmc-go/tsmc/passes"
+)
+
+// CompileOptions configures Compile.
+type CompileOptions struct {
+	// Shapes binds input shapes by name. Symbolic dimensions left unbound
+	// are taken from the first data set, if any.
+	Shapes map[string]ir.Shape
+	// Package is the Go package name; "" derives it from the model name.
+	Package string
+	// DataSets are ONNX test data set folders (input_N.pb, output_N.pb)
+	// for the generated golden test.
+	DataSets []string
+}
+
+// Compile reads a model, binds its shapes, runs the optimisation pipeline
+// and generates its Go package in memory (Package.Write puts it on disk).
+func Compile(modelPath string, opts CompileOptions) (*codegen.Package, error) {
+	g, err := onnx.Load(modelPath)
+	if err != nil {
+		return nil, err
+	}
+	sets := make([]*onnx.DataSet, len(opts.DataSets))
+	for i, dir := range opts.DataSets {
+		if sets[i], err = onnx.LoadDataSet(dir); err != nil {
+			return nil, err
+		}
+	}
+	shapes := maps.Clone(opts.Shapes)
+	if shapes == nil {
+		shapes = map[string]ir.Shape{}
+	}
+	if len(sets) > 0 {
+		for i, in := range g.Inputs {
+			if _, bound := shapes[in.Name]; !bound && !in.Shape.Known() && i < len(sets[0].Inputs) {
+				shapes[in.Name] = sets[0].Inputs[i].Shape
+			}
+		}
+	}
+	if err := Prepare(g, shapes); err != nil {
+		return nil, fmt.Errorf("%s: %w", modelPath, err)
+	}
+	if err := passes.Run(g, passes.Options{}); err != nil {
+		return nil, fmt.Errorf("%s: %w", modelPath, err)
+	}
+	cgOpts := codegen.Options{Package: opts.Package, Model: ModelName(modelPath)}
+	if cgOpts.Package == "" {
+		cgOpts.Package = codegen.PackageName(cgOpts.Model)
+	}
+	for i, ds := range sets {
+		cds, err := dataSetInGraphOrder(g, ds)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", opts.DataSets[i], err)
+		}
+		cds.Name = filepath.Base(opts.DataSets[i])
+		cgOpts.DataSets = append(cgOpts.DataSets, cds)
+	}
+	pkg, err := codegen.Generate(g, cgOpts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", modelPath, err)
+	}
+	return pkg, nil
+}
+
+// dataSetInGraphOrder orders a data set's tensors as the graph's inputs
+// and outputs, by the names stored in them where there are names; outputs
+// the data set does not give stay nil.
+func dataSetInGraphOrder(g *ir.Graph, ds *onnx.DataSet) (codegen.DataSet, error) {
+	order := func(what string, vs []*ir.Value, names []string, ts []*ir.Tensor) ([]*ir.Tensor, error) {
+		if len(ts) > len(vs) {
+			return nil, fmt.Errorf("%d %ss, the model has %d", len(ts), what, len(vs))
+		}
+		out := make([]*ir.Tensor, len(vs))
+		for i, t := range ts {
+			at := i
+			if names[i] != "" {
+				at = -1
+				for j, v := range vs {
+					if v.Name == names[i] {
+						at = j
+					}
+				}
+				if at < 0 {
+					return nil, fmt.Errorf("%s %d is named %q, which the model does not have", what, i, names[i])
+				}
+			}
+			out[at] = t
+		}
+		return out, nil
+	}
+	ins, err := order("input", g.Inputs, ds.InputNames, ds.Inputs)
+	if err != nil {
+		return codegen.DataSet{}, err
+	}
+	outs, err := order("output", g.Outputs, ds.OutputNames, ds.Outputs)
+	if err != nil {
+		return codegen.DataSet{}, err
+	}
+	return codegen.DataSet{Inputs: ins, Outputs: outs}, nil
+}
+
+// ModelName names a model after its file: the folder name for the model
+// zoo layout NAME/model.onnx, else the file name without its extension.
+func ModelName(path string) string {
+	base := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	if base != "model" {
+		return base
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		if dir := filepath.Base(filepath.Dir(abs)); dir != string(filepath.Separator) {
+			return dir
+		}
+	}
+	return base
+}
