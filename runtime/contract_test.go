@@ -119,3 +119,41 @@ func TestConvWithOtherKernels(t *testing.T) {
 		})
 	}
 }
+
+func TestKernelSelection(t *testing.T) {
+	avx512, avx2 := contractKernel(12, 32), contractKernel(6, 16)
+	withKernels([]*GemmKernel{avx512, avx2}, func() {
+		for _, c := range []struct {
+			pack   int
+			forA   bool
+			wantMR int
+			wantNR int
+		}{
+			{12, true, 12, 32}, // the best kernel whose MR divides the panel
+			{6, true, 6, 16},   // 12 rows do not fit 6-row panels
+			{8, true, 4, 16},   // no registered kernel: pure Go, MR dividing 8
+			{5, true, 5, 16},
+			{32, false, 12, 32}, // dense: NR divides the packed width
+			{16, false, 6, 16},
+			{24, false, 6, 8}, // pure Go, NR dividing 24
+		} {
+			var k *GemmKernel
+			if c.forA {
+				k = GemmKernelForA(c.pack)
+			} else {
+				k = GemmKernelForB(c.pack)
+			}
+			if k.MR != c.wantMR || k.NR != c.wantNR {
+				t.Errorf("pack %d (A %v): got %s, want %dx%d", c.pack, c.forA, k.Name, c.wantMR, c.wantNR)
+			}
+		}
+	})
+	switch ISA() {
+	case ISAAVX512, ISAAVX2, ISANEON, ISAGeneric:
+	default:
+		t.Errorf("unknown ISA level %q", ISA())
+	}
+	if len(GemmKernels()) != len(gemmKernels) {
+		t.Error("GemmKernels does not list the registered kernels")
+	}
+}
