@@ -209,9 +209,10 @@ type summary struct {
 // packageDoc is the package comment of model.go.
 func (s summary) packageDoc(pkg string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Package %s runs the ONNX model %s, compiled to Go by tsmc: no cgo\n", pkg, s.model)
-	b.WriteString("and no model file at run time. The weights are embedded (weights.bin,\n")
-	b.WriteString("packed at compile time), and every shape and memory offset is a constant.\n\n")
+	fmt.Fprintf(&b, "Package %s runs the ONNX model %s.\n", pkg, s.model)
+	b.WriteString("It was compiled to Go by tsmc: no cgo, no model file at run time; the\n")
+	b.WriteString("weights are embedded (weights.bin, packed at compile time) and every\n")
+	b.WriteString("shape and memory offset is a constant.\n\n")
 	ports := func(title string, ps []port) {
 		fmt.Fprintf(&b, "%s:\n\n", title)
 		for _, pt := range ps {

@@ -1,0 +1,276 @@
+package codegen
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tsmc-go/tsmc/interp"
+	"github.com/tsmc-go/tsmc/ir"
+	"github.com/tsmc-go/tsmc/onnx"
+	"github.com/tsmc-go/tsmc/passes"
+)
+
+// builder assembles small graphs for codegen tests.
+type builder struct {
+	g   *ir.Graph
+	rng *rand.Rand
+}
+
+func newBuilder(opset int64) *builder {
+	return &builder{
+		g:   &ir.Graph{Name: "t", Opsets: map[string]int64{"": opset, passes.Domain: 1}},
+		rng: rand.New(rand.NewPCG(7, 11)),
+	}
+}
+
+func (b *builder) input(name string, shape ...int) *ir.Value {
+	v := &ir.Value{Name: name, DType: ir.Float32, Shape: ir.Shape(shape)}
+	b.g.Inputs = append(b.g.Inputs, v)
+	return v
+}
+
+// random is a float32 constant of uniform values in [-1, 1).
+func (b *builder) random(name string, shape ...int) *ir.Value {
+	data := make([]float32, ir.Shape(shape).Size())
+	for i := range data {
+		data[i] = 2*b.rng.Float32() - 1
+	}
+	return ir.NewConst(name, ir.Float32s(ir.Shape(shape), data))
+}
+
+func (b *builder) ints(name string, data ...int64) *ir.Value {
+	return ir.NewConst(name, ir.Int64s(ir.Shape{len(data)}, data))
+}
+
+func (b *builder) scalar(name string, v float32) *ir.Value {
+	return ir.NewConst(name, ir.Float32s(ir.Shape{}, []float32{v}))
+}
+
+// op adds a node (named after its output) of the default or tsmc domain.
+func (b *builder) op(name, op string, attrs map[string]ir.Attr, inputs ...*ir.Value) *ir.Value {
+	domain := ""
+	if d, o, ok := strings.Cut(op, "."); ok {
+		domain, op = d, o
+	}
+	out := &ir.Value{Name: name}
+	b.g.Nodes = append(b.g.Nodes, &ir.Node{Name: name, Op: op, Domain: domain, Inputs: inputs, Outputs: []*ir.Value{out}, Attrs: attrs})
+	return out
+}
+
+func (b *builder) output(vs ...*ir.Value) { b.g.Outputs = append(b.g.Outputs, vs...) }
+
+func (b *builder) graph(t *testing.T) *ir.Graph {
+	t.Helper()
+	if err := ir.InferShapes(b.g, interp.Eval); err != nil {
+		t.Fatalf("building test graph: %v", err)
+	}
+	if err := b.g.Verify(); err != nil {
+		t.Fatalf("building test graph: %v", err)
+	}
+	return b.g
+}
+
+// attrs builds attributes from name, value pairs (int, float32, string,
+// []int64).
+func attrs(kv ...any) map[string]ir.Attr {
+	m := map[string]ir.Attr{}
+	for i := 0; i < len(kv); i += 2 {
+		switch v := kv[i+1].(type) {
+		case int:
+			m[kv[i].(string)] = ir.Attr{Kind: ir.AttrInt, Int: int64(v)}
+		case float32:
+			m[kv[i].(string)] = ir.Attr{Kind: ir.AttrFloat, Float: v}
+		case string:
+			m[kv[i].(string)] = ir.Attr{Kind: ir.AttrString, String: v}
+		case []int64:
+			m[kv[i].(string)] = ir.Attr{Kind: ir.AttrInts, Ints: v}
+		default:
+			panic(fmt.Sprintf("attribute %v: unsupported type %T", kv[i], v))
+		}
+	}
+	return m
+}
+
+// checkPlan checks a lowered program's memory: every arena tensor is live
+// from its definition to its last reader (graph outputs to the end), and
+// tensors live together never share bytes.
+func checkPlan(t *testing.T, p *program) {
+	t.Helper()
+	bufs := make([]Interval, len(p.arena))
+	offsets := make([]int, len(p.arena))
+	for i, s := range p.arena {
+		bufs[i], offsets[i] = s.live, s.offset
+	}
+	checkPlacement(t, bufs, offsets, p.arenaFloats, alignFloats)
+	for i, n := range p.g.Nodes {
+		for _, v := range n.Inputs {
+			if s := p.store[v]; s != nil && s.kind == inArena && (s.live.Start > i || s.live.End < i) {
+				t.Errorf("node %d reads %v, live only over %+v", i, v, s.live)
+			}
+		}
+	}
+	for _, v := range p.g.Outputs {
+		if s := p.store[v]; s.kind == inArena && s.live.End != len(p.g.Nodes) {
+			t.Errorf("output %v is live over %+v, want to the end (%d)", v, s.live, len(p.g.Nodes))
+		}
+	}
+}
+
+func TestReshapesAlias(t *testing.T) {
+	b := newBuilder(13)
+	x := b.input("x", 2, 3, 4, 4)
+	flat := b.op("flat_input", "Reshape", nil, x, b.ints("shape1", 6, 16))
+	r := b.op("relu", "Relu", nil, flat)
+	sq := b.op("unsqueeze", "Unsqueeze", nil, r, b.ints("axes", 0))
+	r2 := b.op("relu2", "Relu", nil, sq)
+	b.output(r2)
+	p, err := lower(b.graph(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPlan(t, p)
+	if s := p.store[flat]; s != p.store[x] || s.kind != inInput {
+		t.Errorf("a reshape of the input should read the caller's slice, got %+v", s)
+	}
+	if p.store[sq] != p.store[r] {
+		t.Error("unsqueeze output does not share its input's storage")
+	}
+	if s := p.store[r]; s.live.End != 3 {
+		t.Errorf("relu output is read through its alias by node 3, but lives over %+v", s.live)
+	}
+	if len(p.arena) != 2 || len(p.steps) != 2 {
+		t.Errorf("want 2 arena tensors and 2 kernel calls (reshapes are free), got %d and %d", len(p.arena), len(p.steps))
+	}
+}
+
+// loadOptimised reads a model and runs the pipeline, as tsmc.Compile does.
+func loadOptimised(t testing.TB, path string) *ir.Graph {
+	t.Helper()
+	g, err := onnx.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ir.BindShapes(g, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := ir.InferShapes(g, interp.Eval); err != nil {
+		t.Fatal(err)
+	}
+	if err := passes.Run(g, passes.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+var tinyModels = []string{"tsm_tiny_official", "tsm_tiny_mmaction"}
+
+func tinyModel(name string) string {
+	return filepath.Join("..", "testdata", name, "model.onnx")
+}
+
+func TestPlanOfTinyModels(t *testing.T) {
+	for _, name := range tinyModels {
+		t.Run(name, func(t *testing.T) {
+			p, err := lower(loadOptimised(t, tinyModel(name)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkPlan(t, p)
+			m := p.memoryPlan()
+			if m.ArenaBytes >= m.ActivationBytes {
+				t.Errorf("arena %d bytes is no smaller than the %d bytes of all activations: no reuse", m.ArenaBytes, m.ActivationBytes)
+			}
+			t.Logf("arena %d bytes for %d bytes of activations in %d tensors", m.ArenaBytes, m.ActivationBytes, m.Buffers)
+		})
+	}
+}
+
+func TestUnsupportedOpIsAnError(t *testing.T) {
+	b := newBuilder(13)
+	x := b.input("x", 1, 4, 2, 2)
+	b.output(b.op("the_transpose", "Transpose", attrs("perm", []int64{0, 2, 3, 1}), x))
+	_, err := Generate(b.graph(t), Options{Package: "m"})
+	if err == nil {
+		t.Fatal("no error for Transpose")
+	}
+	for _, want := range []string{`"the_transpose"`, "Transpose", "not support"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %s", err, want)
+		}
+	}
+}
+
+func TestUnsupportedFormsAreErrors(t *testing.T) {
+	cases := map[string]func(b *builder){
+		"broadcasting Add": func(b *builder) {
+			x := b.input("x", 2, 3)
+			b.output(b.op("bad_add", "Add", nil, x, b.random("row", 3)))
+		},
+		"strided Slice": func(b *builder) {
+			x := b.input("x", 2, 6)
+			b.output(b.op("bad_slice", "Slice", nil, x, b.ints("s", 0), b.ints("e", 6), b.ints("a", 1), b.ints("st", 2)))
+		},
+		"ReduceMean over axes 1 and 3": func(b *builder) {
+			x := b.input("x", 2, 3, 4, 5)
+			b.output(b.op("bad_mean", "ReduceMean", attrs("axes", []int64{1, 3}), x))
+		},
+		"3-D convolution": func(b *builder) {
+			x := b.input("x", 1, 2, 3, 3, 3)
+			b.output(b.op("bad_conv", "tsmc.Conv", attrs("kernel_shape", []int64{1, 1, 1}, "strides", []int64{1, 1, 1},
+				"dilations", []int64{1, 1, 1}, "pads", []int64{0, 0, 0, 0, 0, 0}, "group", 1), x, b.random("w", 2, 2, 1, 1, 1), b.random("b", 2)))
+		},
+	}
+	for name, build := range cases {
+		t.Run(name, func(t *testing.T) {
+			b := newBuilder(13)
+			build(b)
+			g := b.graph(t)
+			_, err := Generate(g, Options{Package: "m"})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if node := g.Nodes[len(g.Nodes)-1].Name; !strings.Contains(err.Error(), node) {
+				t.Errorf("error %q does not name node %s", err, node)
+			}
+		})
+	}
+}
+
+func TestIdentifiers(t *testing.T) {
+	for name, want := range map[string]string{
+		"logits": "Logits", "i0": "I0", "/base/fc/Gemm_output_0": "BaseFcGemmOutput0", "0abc": "X0abc", "--": "X", "été": "T",
+	} {
+		if got := exportedIdent(name); got != want {
+			t.Errorf("exportedIdent(%q) = %q, want %q", name, got, want)
+		}
+	}
+	for folder, want := range map[string]string{
+		"tsm_tiny_official": "tsm_tiny_official", "My-Model.v2": "my_model_v2", "3d": "model3d", "type": "modeltype",
+	} {
+		if got := PackageName(folder); got != want {
+			t.Errorf("PackageName(%q) = %q, want %q", folder, got, want)
+		}
+	}
+	b := newBuilder(13)
+	for _, name := range []string{"w", "len", "x-y", "x_y"} {
+		v := b.input(name, 2)
+		b.output(b.op("relu_"+name, "Relu", nil, v))
+	}
+	p, err := lower(b.graph(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var params, fields []string
+	for _, pt := range p.inputs {
+		params, fields = append(params, pt.param), append(fields, pt.field)
+	}
+	if got, want := strings.Join(params, " "), "w_ len_ xY xY_2"; got != want {
+		t.Errorf("parameters %q, want %q (no shadowing, unique)", got, want)
+	}
+	if got, want := strings.Join(fields, " "), "W Len XY XY_2"; got != want {
+		t.Errorf("fields %q, want %q", got, want)
+	}
+}
