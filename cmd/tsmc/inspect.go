@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/tsmc-go/tsmc"
+	"github.com/tsmc-go/tsmc/codegen"
 	"github.com/tsmc-go/tsmc/ir"
 	"github.com/tsmc-go/tsmc/passes"
 )
@@ -41,6 +42,12 @@ type inspectReport struct {
 	Shifts              int   `json:"shifts"`
 	FusedShifts         int   `json:"fused_shifts"`
 	ConstantBytesBefore int64 `json:"constant_bytes_before"`
+	// ArenaBytes is the activation arena of the generated code (whole
+	// pipeline only) and ActivationBytes the sum of the tensors it holds;
+	// MemoryError says why there is no plan.
+	ArenaBytes      int64  `json:"arena_bytes,omitempty"`
+	ActivationBytes int64  `json:"activation_bytes,omitempty"`
+	MemoryError     string `json:"memory_error,omitempty"`
 }
 
 func runInspect(args []string, stdout, stderr io.Writer) error {
@@ -89,6 +96,13 @@ func runInspect(args []string, stdout, stderr io.Writer) error {
 	r := newInspectReport(path, g)
 	r.Passes, r.Shifts, r.ConstantBytesBefore = applied, shifts, constBefore
 	_, r.FusedShifts = passes.ShiftCounts(g)
+	if *runPasses && *after == "" {
+		if m, err := codegen.PlanMemory(g); err != nil {
+			r.MemoryError = err.Error()
+		} else {
+			r.ArenaBytes, r.ActivationBytes = m.ArenaBytes, m.ActivationBytes
+		}
+	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -159,6 +173,12 @@ func printInspect(w io.Writer, r inspectReport, st ir.Stats) {
 		fmt.Fprintf(w, "consts   %s\n", byteSize(r.ConstantBytes))
 	}
 	fmt.Fprintf(w, "MACs     %s\n", siCount(r.MACs))
+	switch {
+	case r.MemoryError != "":
+		fmt.Fprintf(w, "memory   no plan: %s\n", r.MemoryError)
+	case r.ArenaBytes > 0:
+		fmt.Fprintf(w, "memory   arena %s for %s of activations\n", byteSize(r.ArenaBytes), byteSize(r.ActivationBytes))
+	}
 }
 
 // byteSize renders a byte count with a binary unit.
