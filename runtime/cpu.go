@@ -40,4 +40,7 @@ func init() {
 	}
 	isa = levels[0]
 	gemmKernels = archGemmKernels(isa)
+	if k := archDWRow3x3(isa); k != nil {
+		dwRow3x3 = k
+	}
 }

@@ -18,3 +18,9 @@ func archLevels() []string {
 func archGemmKernels(level string) []*GemmKernel {
 	return nil
 }
+
+// archDWRow3x3 returns the assembly depthwise 3x3 row kernel of level
+// (NEON, once written), or nil for the pure-Go one.
+func archDWRow3x3(level string) func(*DWRow) {
+	return nil
+}

@@ -99,16 +99,25 @@ func (d *DepthwiseConv) plane(out, in []float32, c int, res, buf []float32) {
 	}
 	w := d.w[c*s.KH*s.KW : (c+1)*s.KH*s.KW]
 	bias := d.bias[c]
+	fast := s.KH == 3 && s.KW == 3 && s.DilationH == 1 && s.DilationW == 1
+	a := DWRow{Stride: s.StrideW, Bias: bias, Lo: d.lo, Hi: d.hi}
+	if fast {
+		a.W = (*[9]float32)(w)
+	}
 	for oy := range d.oh {
 		o := out[oy*d.ow : (oy+1)*d.ow]
-		top := src[oy*s.StrideH*pw:]
-		if s.KH == 3 && s.KW == 3 && s.DilationH == 1 && s.DilationW == 1 {
-			dwRow3x3(o, top[:pw], top[pw:2*pw], top[2*pw:3*pw], (*[9]float32)(w), s.StrideW)
-		} else {
-			d.rowGeneric(o, top, pw, w)
-		}
+		var r []float32
 		if res != nil {
-			r := res[oy*d.ow : (oy+1)*d.ow]
+			r = res[oy*d.ow : (oy+1)*d.ow]
+		}
+		top := src[oy*s.StrideH*pw:]
+		if fast {
+			a.O, a.R0, a.R1, a.R2, a.Res = o, top[:pw], top[pw:2*pw], top[2*pw:3*pw], r
+			dwRow3x3(&a)
+			continue
+		}
+		d.rowGeneric(o, top, pw, w)
+		if r != nil {
 			for i, v := range o {
 				o[i] = clamp(v+bias+r[i], d.lo, d.hi)
 			}
@@ -120,24 +129,56 @@ func (d *DepthwiseConv) plane(out, in []float32, c int, res, buf []float32) {
 	}
 }
 
-// dwRow3x3 computes the raw sums of one output row of a 3x3 filter from the
-// three padded input rows r0..r2: o[j] = Σ w[3y+x]·ry[j*stride+x].
-func dwRow3x3(o, r0, r1, r2 []float32, w *[9]float32, stride int) {
+// DWRow is the argument block of a depthwise 3x3 row kernel, which
+// computes one output row with its epilogue: for j < len(O),
+//
+//	acc = Σ_{y<3, x<3} W[3y+x] · Ry[j*Stride+x]   (R0, R1, R2: the window's padded input rows)
+//	acc += Bias
+//	if Res != nil { acc += Res[j] }
+//	O[j] = min(max(acc, Lo), Hi)
+//
+// Each Ry holds at least (len(O)-1)*Stride+3 floats; Stride is 1 or 2 in
+// the models, any positive value in the contract. Offsets in bytes on
+// 64-bit targets: O 0, R0 24, R1 48, R2 72, Res 96, W 120, Stride 128,
+// Bias 136, Lo 140, Hi 144.
+type DWRow struct {
+	O, R0, R1, R2, Res []float32
+	W                  *[9]float32
+	Stride             int
+	Bias, Lo, Hi       float32
+}
+
+// dwRow3x3 is the depthwise 3x3 row kernel in use: the pure-Go one unless
+// an architecture file selected an assembly kernel at init.
+var dwRow3x3 = dwRow3x3Go
+
+// dwRow3x3Go implements DWRow in Go; the taps are summed in row-major
+// order.
+func dwRow3x3Go(a *DWRow) {
+	w := a.W
 	w0, w1, w2, w3, w4, w5, w6, w7, w8 := w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], w[8]
-	if stride == 1 {
+	o, r0, r1, r2 := a.O, a.R0, a.R1, a.R2
+	bias, lo, hi := a.Bias, a.Lo, a.Hi
+	if a.Stride == 1 && a.Res == nil {
 		n := len(o)
 		r0, r1, r2 = r0[:n+2], r1[:n+2], r2[:n+2] // lets the compiler drop the bounds checks
 		for j := range o {
-			o[j] = w0*r0[j] + w1*r0[j+1] + w2*r0[j+2] + w3*r1[j] + w4*r1[j+1] + w5*r1[j+2] + w6*r2[j] + w7*r2[j+1] + w8*r2[j+2]
+			acc := w0*r0[j] + w1*r0[j+1] + w2*r0[j+2] + w3*r1[j] + w4*r1[j+1] + w5*r1[j+2] + w6*r2[j] + w7*r2[j+1] + w8*r2[j+2]
+			o[j] = clamp(acc+bias, lo, hi)
 		}
 		return
 	}
 	for j := range o {
-		x := j * stride
-		a := r0[x : x+3 : x+3]
-		b := r1[x : x+3 : x+3]
-		c := r2[x : x+3 : x+3]
-		o[j] = w0*a[0] + w1*a[1] + w2*a[2] + w3*b[0] + w4*b[1] + w5*b[2] + w6*c[0] + w7*c[1] + w8*c[2]
+		x := j * a.Stride
+		p := r0[x : x+3 : x+3]
+		q := r1[x : x+3 : x+3]
+		r := r2[x : x+3 : x+3]
+		acc := w0*p[0] + w1*p[1] + w2*p[2] + w3*q[0] + w4*q[1] + w5*q[2] + w6*r[0] + w7*r[1] + w8*r[2]
+		acc += bias
+		if a.Res != nil {
+			acc += a.Res[j]
+		}
+		o[j] = clamp(acc, lo, hi)
 	}
 }
 

@@ -2,8 +2,10 @@ package runtime
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 )
 
 func TestDepthwiseConv(t *testing.T) {
@@ -67,5 +69,58 @@ func TestDepthwiseConv(t *testing.T) {
 	}
 	if _, err := NewDepthwiseConv(dw(1, 4, 3, 3, 3, 1), make([]float32, 35), nil, Act{}); err == nil {
 		t.Error("wrong weight count accepted")
+	}
+}
+
+// TestDWRowLayout pins the DWRow field offsets the assembly kernels read.
+func TestDWRowLayout(t *testing.T) {
+	var a DWRow
+	if unsafe.Sizeof(uintptr(0)) != 8 {
+		t.Skip("offsets documented for 64-bit targets")
+	}
+	for name, got := range map[string][2]uintptr{
+		"O": {unsafe.Offsetof(a.O), 0}, "R0": {unsafe.Offsetof(a.R0), 24}, "R1": {unsafe.Offsetof(a.R1), 48},
+		"R2": {unsafe.Offsetof(a.R2), 72}, "Res": {unsafe.Offsetof(a.Res), 96}, "W": {unsafe.Offsetof(a.W), 120},
+		"Stride": {unsafe.Offsetof(a.Stride), 128}, "Bias": {unsafe.Offsetof(a.Bias), 136},
+		"Lo": {unsafe.Offsetof(a.Lo), 140}, "Hi": {unsafe.Offsetof(a.Hi), 144},
+	} {
+		if got[0] != got[1] {
+			t.Errorf("DWRow.%s at offset %d, documented %d", name, got[0], got[1])
+		}
+	}
+}
+
+// TestDWRowKernels checks the selected and the pure-Go row kernels against
+// the DWRow contract evaluated in float64.
+func TestDWRowKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	for _, k := range []func(*DWRow){dwRow3x3, dwRow3x3Go} {
+		for _, n := range []int{1, 2, 7, 8, 9, 17, 56} {
+			for _, stride := range []int{1, 2, 3} {
+				for _, withRes := range []bool{false, true} {
+					w := (*[9]float32)(randFloats(rng, 9))
+					a := DWRow{O: make([]float32, n), W: w, Stride: stride, Bias: 0.3, Lo: -1, Hi: 1.5}
+					a.R0, a.R1, a.R2 = randFloats(rng, (n-1)*stride+3), randFloats(rng, (n-1)*stride+3), randFloats(rng, (n-1)*stride+3)
+					if withRes {
+						a.Res = randFloats(rng, n)
+					}
+					want := make([]float64, n)
+					for j := range n {
+						acc := 0.3
+						for y, r := range [][]float32{a.R0, a.R1, a.R2} {
+							for x := range 3 {
+								acc += float64(w[3*y+x]) * float64(r[j*stride+x])
+							}
+						}
+						if withRes {
+							acc += float64(a.Res[j])
+						}
+						want[j] = math.Min(math.Max(acc, -1), 1.5)
+					}
+					k(&a)
+					checkClose(t, fmt.Sprintf("n=%d stride=%d res=%v", n, stride, withRes), a.O, want, 1e-5)
+				}
+			}
+		}
 	}
 }
