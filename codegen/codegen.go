@@ -48,6 +48,9 @@ type MemoryPlan struct {
 	// holds (every intermediate and output tensor, and kernels'
 	// temporaries): what the arena would need without reuse.
 	ActivationBytes int64
+	// PeakBytes is the largest total size of the tensors live at one step:
+	// no plan without in-place operations needs less.
+	PeakBytes int64
 	// Buffers is the number of tensors placed in the arena.
 	Buffers int
 }

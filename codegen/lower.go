@@ -238,9 +238,14 @@ func (p *program) plan() error {
 // memoryPlan summarises the plan.
 func (p *program) memoryPlan() MemoryPlan {
 	m := MemoryPlan{ArenaBytes: 4 * int64(p.arenaFloats), Buffers: len(p.arena)}
+	live := make([]int64, len(p.g.Nodes)+1)
 	for _, s := range p.arena {
 		m.ActivationBytes += 4 * int64(s.size)
+		for i := s.live.Start; i <= s.live.End; i++ {
+			live[i] += 4 * int64(s.size)
+		}
 	}
+	m.PeakBytes = slices.Max(live)
 	return m
 }
 

@@ -183,7 +183,12 @@ func TestPlanOfTinyModels(t *testing.T) {
 			if m.ArenaBytes >= m.ActivationBytes {
 				t.Errorf("arena %d bytes is no smaller than the %d bytes of all activations: no reuse", m.ArenaBytes, m.ActivationBytes)
 			}
-			t.Logf("arena %d bytes for %d bytes of activations in %d tensors", m.ArenaBytes, m.ActivationBytes, m.Buffers)
+			// The peak of live bytes bounds every plan from below; the
+			// greedy placement should come close to it.
+			if m.ArenaBytes < m.PeakBytes || float64(m.ArenaBytes) > 1.1*float64(m.PeakBytes) {
+				t.Errorf("arena %d bytes, peak of live tensors %d bytes: want within 10%% above the peak", m.ArenaBytes, m.PeakBytes)
+			}
+			t.Logf("arena %d bytes (peak live %d) for %d bytes of activations in %d tensors", m.ArenaBytes, m.PeakBytes, m.ActivationBytes, m.Buffers)
 		})
 	}
 }
