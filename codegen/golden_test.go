@@ -3,7 +3,9 @@ package codegen_test
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/tsmc-go/tsmc"
@@ -35,5 +37,26 @@ func TestGoldenPackagesAreUpToDate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestGoldenPackagesPass runs the committed packages' own tests: their
+// outputs match the models' data sets within 1e-4, concurrent runs agree,
+// and bad inputs are errors.
+func TestGoldenPackagesPass(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go test on the golden packages")
+	}
+	out, err := exec.Command("go", "test", "-count=1", "-v", "-run", "DataSets|ConcurrentRuns|InputErrors", "../golden/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go test ../golden/...: %v\n%s", err, out)
+	}
+	for _, name := range []string{"tsm_tiny_official", "tsm_tiny_mmaction"} {
+		if !strings.Contains(string(out), "ok  \tgithub.com/tsmc-go/tsmc/golden/"+name) {
+			t.Errorf("golden/%s did not pass:\n%s", name, out)
+		}
+	}
+	if n := strings.Count(string(out), "relative error"); n != 4 {
+		t.Errorf("%d outputs checked against data sets, want 4 (two sets of two models):\n%s", n, out)
 	}
 }
