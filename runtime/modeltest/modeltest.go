@@ -1,0 +1,226 @@
+// Package modeltest holds the tests every generated model package runs: its
+// model_test.go is a few lines that describe the model to a Suite. Only test
+// files import it.
+package modeltest
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/tsmc-go/tsmc/runtime"
+)
+
+// Model is the generic face of a generated Model.
+type Model interface {
+	Infer(inputs map[string][]float32) (map[string][]float32, error)
+	Close()
+}
+
+// Suite describes a generated model package to its tests.
+type Suite struct {
+	Inputs, Outputs []runtime.TensorSpec
+	// DataSets are folders under testdata/ with input_K.bin for Inputs[K]
+	// and output_K.bin for Outputs[K] (absent when not checked), raw
+	// little-endian float32.
+	DataSets []string
+	// MaxRelErr bounds max|got-want| / max|want| for every output.
+	MaxRelErr float64
+	// New builds a Model with the given number of threads (0: default).
+	New func(threads int) (Model, error)
+}
+
+// RelativeError is max|got-want| / max|want| (+Inf for a NaN or a length
+// mismatch; the absolute error when want is all zeros).
+func RelativeError(got, want []float32) float64 {
+	if len(got) != len(want) {
+		return math.Inf(1)
+	}
+	var diff, scale float64
+	for i := range want {
+		d := math.Abs(float64(got[i]) - float64(want[i]))
+		if math.IsNaN(d) {
+			return math.Inf(1)
+		}
+		diff = max(diff, d)
+		scale = max(scale, math.Abs(float64(want[i])))
+	}
+	if scale == 0 {
+		return diff
+	}
+	return diff / scale
+}
+
+// ReadFloats reads a raw float32 file that must hold want values.
+func ReadFloats(tb testing.TB, path string, want int) []float32 {
+	tb.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	v, err := runtime.DecodeFloats(b)
+	if err != nil {
+		tb.Fatalf("%s: %v", path, err)
+	}
+	if len(v) != want {
+		tb.Fatalf("%s holds %d floats, want %d", path, len(v), want)
+	}
+	return v
+}
+
+func (s *Suite) newModel(tb testing.TB, threads int) Model {
+	tb.Helper()
+	m, err := s.New(threads)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(m.Close)
+	return m
+}
+
+// dataSetInputs reads the inputs of one data set.
+func (s *Suite) dataSetInputs(tb testing.TB, ds string) map[string][]float32 {
+	in := map[string][]float32{}
+	for k, spec := range s.Inputs {
+		in[spec.Name] = ReadFloats(tb, filepath.Join("testdata", ds, fmt.Sprintf("input_%d.bin", k)), spec.Len())
+	}
+	return in
+}
+
+// SampleInputs returns the first data set's inputs or, without data sets,
+// deterministic values in [-0.5, 0.5).
+func (s *Suite) SampleInputs(tb testing.TB) map[string][]float32 {
+	if len(s.DataSets) > 0 {
+		return s.dataSetInputs(tb, s.DataSets[0])
+	}
+	in := map[string][]float32{}
+	for k, spec := range s.Inputs {
+		v := make([]float32, spec.Len())
+		for i := range v {
+			v[i] = float32((i*7+k*3)%17)/17 - 0.5
+		}
+		in[spec.Name] = v
+	}
+	return in
+}
+
+// TestDataSets runs every data set and compares each expected output.
+func (s *Suite) TestDataSets(t *testing.T) {
+	if len(s.DataSets) == 0 {
+		t.Skip("compiled without -testdata")
+	}
+	m := s.newModel(t, 0)
+	for _, ds := range s.DataSets {
+		t.Run(ds, func(t *testing.T) {
+			got, err := m.Infer(s.dataSetInputs(t, ds))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checked := 0
+			for k, spec := range s.Outputs {
+				path := filepath.Join("testdata", ds, fmt.Sprintf("output_%d.bin", k))
+				if _, err := os.Stat(path); err != nil {
+					continue
+				}
+				e := RelativeError(got[spec.Name], ReadFloats(t, path, spec.Len()))
+				if !(e <= s.MaxRelErr) {
+					t.Errorf("output %q: relative error %.3g > %g", spec.Name, e, s.MaxRelErr)
+				} else {
+					t.Logf("output %q: relative error %.3g", spec.Name, e)
+				}
+				checked++
+			}
+			if checked == 0 {
+				t.Fatal("the data set has no expected outputs")
+			}
+		})
+	}
+}
+
+// TestConcurrentRuns checks what the Model documentation promises: runs
+// from several goroutines are safe (run it with -race) and each gives
+// exactly the outputs of a lone run.
+func (s *Suite) TestConcurrentRuns(t *testing.T) {
+	m := s.newModel(t, 2)
+	in := s.SampleInputs(t)
+	want, err := m.Infer(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const goroutines, runs = 4, 2
+	errs := make(chan error, goroutines*runs)
+	var wg sync.WaitGroup
+	for range goroutines {
+		wg.Go(func() {
+			for range runs {
+				got, err := m.Infer(in)
+				if err != nil {
+					errs <- err
+					return
+				}
+				for name, w := range want {
+					if !sameBits(got[name], w) {
+						errs <- fmt.Errorf("output %q differs from a lone run", name)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// sameBits reports whether a and b hold identical float32 bit patterns.
+func sameBits(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestInputErrors checks that wrongly sized, missing and unknown inputs
+// are errors, not panics.
+func (s *Suite) TestInputErrors(t *testing.T) {
+	m := s.newModel(t, 0)
+	in := s.SampleInputs(t)
+	for _, spec := range s.Inputs {
+		bad := maps.Clone(in)
+		bad[spec.Name] = append(in[spec.Name][:len(in[spec.Name]):len(in[spec.Name])], 0)
+		if _, err := m.Infer(bad); err == nil {
+			t.Errorf("input %q one float too long: no error", spec.Name)
+		}
+		delete(bad, spec.Name)
+		if _, err := m.Infer(bad); err == nil {
+			t.Errorf("input %q missing: no error", spec.Name)
+		}
+	}
+	bad := maps.Clone(in)
+	bad["no such input"] = nil
+	if _, err := m.Infer(bad); err == nil {
+		t.Error("unknown input: no error")
+	}
+}
+
+// BenchmarkRun times one run on the sample inputs.
+func (s *Suite) BenchmarkRun(b *testing.B) {
+	m := s.newModel(b, 0)
+	in := s.SampleInputs(b)
+	for b.Loop() {
+		if _, err := m.Infer(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
