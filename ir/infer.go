@@ -427,13 +427,13 @@ func (c *InferContext) inferNode(g *Graph, n *Node) error {
 			return n.Errorf("input %d %v has no inferred type (%s%v); is it defined by an earlier node?", i, in, in.DType, in.Shape)
 		}
 	}
-	rule := lookupRule(n.Domain, n.Op)
-	if rule == nil {
-		return n.Errorf("no shape inference rule for this op")
-	}
 	c.Opset = g.Opset(n)
 	if n.Domain == "" && c.Opset <= 0 {
 		return n.Errorf("graph %s imports no version of the ai.onnx opset", g.Name)
+	}
+	rule := lookupRule(n.Domain, n.Op)
+	if rule == nil {
+		return n.Errorf("unsupported op at opset %d (no shape inference rule)", c.Opset)
 	}
 	for _, o := range n.Outputs {
 		if o != nil {

@@ -200,3 +200,26 @@ func tensorProto(name string, dims []int) []byte {
 	b = protowire.AppendTag(b, 4, protowire.BytesType)
 	return protowire.AppendBytes(b, packed)
 }
+
+// TestUnsupportedOp renames the tiny model's Relu ops to Gelu, which tsmc
+// does not support: the error must name the node, op type, domain and opset.
+func TestUnsupportedOp(t *testing.T) {
+	path := copyModel(t)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = bytes.ReplaceAll(data, []byte("Relu"), []byte("Gelu"))
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := tsmcRun("inspect", path)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	for _, want := range []string{path, `"/base/relu/Gelu"`, "Gelu", "domain ai.onnx", "opset 13", "unsupported op"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("error %q does not mention %q", errOut, want)
+		}
+	}
+}
