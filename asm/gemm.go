@@ -1,0 +1,312 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// gemmKernel describes one GEMM micro-kernel implementing runtime.Tile.
+type gemmKernel struct {
+	isa    *vecISA
+	mr, nr int
+	kc     int // K block the kernel is tuned for (GemmKernel.KC)
+	unroll int // K steps per loop iteration
+	// bcastRegs is the number of registers A broadcasts rotate through;
+	// 0 uses AVX-512 embedded broadcasts (a memory operand per FMA).
+	bcastRegs int
+}
+
+// gemmKernels is the table every GEMM kernel, its registration and its
+// documentation are generated from, best first within a level.
+var gemmKernels = []gemmKernel{
+	{isa: avx512, mr: 12, nr: 32, kc: 256, unroll: 4, bcastRegs: 6},
+	{isa: avx2, mr: 6, nr: 16, kc: 256, unroll: 4, bcastRegs: 1},
+}
+
+// name returns the contract name, XNNPACK style.
+func (k gemmKernel) Name() string {
+	return fmt.Sprintf("f32_gemm_minmax_%dx%d__%s", k.mr, k.nr, k.isa.name)
+}
+
+// goName returns the Go name of the assembly function.
+func (k gemmKernel) GoName() string {
+	return fmt.Sprintf("gemmF32Minmax%dx%d%s", k.mr, k.nr, k.isa.suffix())
+}
+
+func (k gemmKernel) vecs() int { return k.nr / k.isa.lanes } // vectors per row
+
+func (k gemmKernel) acc(i, v int) reg.VecPhysical { return k.isa.regs[i*k.vecs()+v] }
+
+func (k gemmKernel) bvec(v int) reg.VecPhysical { return k.isa.regs[k.mr*k.vecs()+v] }
+
+func (k gemmKernel) bcast(i int) reg.VecPhysical {
+	return k.isa.regs[k.mr*k.vecs()+k.vecs()+i%k.bcastRegs]
+}
+
+// General-purpose registers of the GEMM kernels.
+var (
+	gT     = reg.RDI // *Tile
+	gA     = reg.RSI // A, advancing by LDA per k
+	gB     = reg.RBX // B (advancing by LDB per k) or the BRows headers (24 bytes per k)
+	gK     = reg.RCX // k steps left
+	gLDA   = reg.R8  // LDA in bytes
+	gLDB   = reg.R9  // LDB in bytes
+	gLDA3  = reg.R12 // 3*LDA bytes
+	gLDB3  = reg.R13 // 3*LDB bytes
+	gFlags = reg.R10
+	gBOff  = reg.R11 // BOff in bytes (TileRowsB)
+	gTmp   = []reg.GPPhysical{reg.RAX, reg.RDX}
+)
+
+func (k gemmKernel) registerDoc() []string {
+	nv, nregs := k.vecs(), k.mr*k.vecs()
+	lines := []string{
+		fmt.Sprintf("Registers: %s..%s accumulate the %dx%d tile (row i in %d registers from %s+%d*i),",
+			k.acc(0, 0).Asm(), k.acc(k.mr-1, nv-1).Asm(), k.mr, k.nr, nv, k.acc(0, 0).Asm(), nv),
+		fmt.Sprintf("%s..%s hold the B row of a k step (then Lo and Hi in the epilogue),",
+			k.bvec(0).Asm(), k.bvec(nv-1).Asm()),
+	}
+	if k.bcastRegs == 0 {
+		lines = append(lines, "A values are embedded broadcasts (memory operands of the FMAs);")
+	} else if k.bcastRegs == 1 {
+		lines = append(lines, fmt.Sprintf("%s takes the A broadcasts;", k.bcast(0).Asm()))
+	} else {
+		lines = append(lines, fmt.Sprintf("%s..%s take the A broadcasts in rotation;",
+			k.bcast(0).Asm(), k.bcast(k.bcastRegs-1).Asm()))
+	}
+	used := nregs + nv + k.bcastRegs
+	if k.isa == avx2 && used <= 15 {
+		lines = append(lines, "Y15 (X15, Go's zero register) is not touched.")
+	} else if used > 15 {
+		lines = append(lines, "X15 is clobbered: it is scratch in ABI0 and the caller re-zeroes it.")
+	}
+	return append(lines,
+		"DI *Tile, SI A, BX B (or the BRows headers), CX k steps left, R8/R12 LDA/3*LDA bytes,",
+		"R9/R13 LDB/3*LDB bytes, R10 Flags, R11 BOff bytes, AX and DX scratch.")
+}
+
+// buildGemm emits every GEMM kernel of the table.
+func buildGemm(g *gen) {
+	for _, k := range gemmKernels {
+		k.emit(g)
+	}
+}
+
+func (k gemmKernel) emit(g *gen) {
+	doc := []string{
+		fmt.Sprintf("%s is %s: the Tile contract for a %dx%d tile,", k.GoName(), k.Name(), k.mr, k.nr),
+		fmt.Sprintf("fused multiply-adds over k in increasing order, K unrolled by %d.", k.unroll),
+	}
+	g.function(k.GoName(), tileStruct, append(doc, k.registerDoc()...)...)
+	g.Comment(k.registerDoc()...)
+	tile := tileStruct
+	nv, vb := k.vecs(), k.isa.bytes()
+
+	g.Load(g.Param("t"), gT)
+	g.MOVQ(tile.field(gT, "A", 0), gA)
+	g.MOVQ(tile.field(gT, "K", 0), gK)
+	g.MOVQ(tile.field(gT, "LDA", 0), gLDA)
+	g.SHLQ(operand.U8(2), gLDA)
+	g.LEAQ(mem(gLDA, 0, gLDA, 2), gLDA3)
+	g.MOVQ(tile.field(gT, "Flags", 0), gFlags)
+
+	// Accumulators: C (TileAccumulate) or zero.
+	zero, kstart := g.label("zero"), g.label("kstart")
+	g.TESTQ(operand.U32(tileAccumulate), gFlags)
+	g.JZ(operand.LabelRef(zero))
+	k.forRows(g, "C", "LDC", func(i int, row reg.Register) {
+		for v := range nv {
+			g.VMOVUPS(at(row, v*vb), k.acc(i, v))
+		}
+	})
+	g.JMP(operand.LabelRef(kstart))
+	g.Label(zero)
+	for i := range k.mr {
+		for v := range nv {
+			g.zero(k.acc(i, v))
+		}
+	}
+	g.Label(kstart)
+
+	rows, epilogue := g.label("rowsb"), g.label("epilogue")
+	g.TESTQ(operand.U32(tileRowsB), gFlags)
+	g.JNZ(operand.LabelRef(rows))
+	g.Comment("B from a packed panel")
+	g.MOVQ(tile.field(gT, "B", 0), gB)
+	g.MOVQ(tile.field(gT, "LDB", 0), gLDB)
+	g.SHLQ(operand.U8(2), gLDB)
+	g.LEAQ(mem(gLDB, 0, gLDB, 2), gLDB3)
+	k.kloop(g, false)
+	g.JMP(operand.LabelRef(epilogue))
+	g.Label(rows)
+	g.Comment("TileRowsB: B[k][j] = BRows[k][BOff+j]")
+	g.MOVQ(tile.field(gT, "BRows", 0), gB)
+	g.MOVQ(tile.field(gT, "BOff", 0), gBOff)
+	g.SHLQ(operand.U8(2), gBOff)
+	k.kloop(g, true)
+
+	g.Label(epilogue)
+	store := g.label("store")
+	g.TESTQ(operand.U32(tileEpilogue), gFlags)
+	g.JZ(operand.LabelRef(store))
+	k.epilogue(g)
+	g.Label(store)
+	k.forRows(g, "C", "LDC", func(i int, row reg.Register) {
+		for v := range nv {
+			g.VMOVUPS(k.acc(i, v), at(row, v*vb))
+		}
+	})
+	g.VZEROUPPER()
+	g.RET()
+}
+
+// forRows runs body for each tile row i with row pointing at row i of the
+// matrix field (C or R) whose leading dimension is the field ld (floats).
+func (k gemmKernel) forRows(g *gen, matrix, ld string, body func(i int, row reg.Register)) {
+	row, step := gTmp[1], gTmp[0]
+	g.MOVQ(tileStruct.field(gT, matrix, 0), row)
+	g.MOVQ(tileStruct.field(gT, ld, 0), step)
+	g.SHLQ(operand.U8(2), step)
+	for i := range k.mr {
+		body(i, row)
+		if i < k.mr-1 {
+			g.ADDQ(step, row)
+		}
+	}
+}
+
+// kloop emits the K loop: unrolled steps while at least k.unroll remain,
+// then single steps.
+func (k gemmKernel) kloop(g *gen, rowsB bool) {
+	body, tail, tail1, done := g.label("kbody"), g.label("ktail"), g.label("ktail1_"), g.label("kdone")
+	g.CMPQ(gK, operand.Imm(uint64(k.unroll)))
+	g.JL(operand.LabelRef(tail))
+	g.Label(body)
+	for u := range k.unroll {
+		k.step(g, rowsB, u)
+	}
+	g.LEAQ(mem(gA, 0, gLDA, uint8(k.unroll)), gA)
+	if rowsB {
+		g.ADDQ(operand.U32(sliceHeader*k.unroll), gB)
+	} else {
+		g.LEAQ(mem(gB, 0, gLDB, uint8(k.unroll)), gB)
+	}
+	g.SUBQ(operand.U32(k.unroll), gK)
+	g.CMPQ(gK, operand.Imm(uint64(k.unroll)))
+	g.JGE(operand.LabelRef(body))
+	g.Label(tail)
+	g.TESTQ(gK, gK)
+	g.JLE(operand.LabelRef(done))
+	g.Label(tail1)
+	k.step(g, rowsB, 0)
+	g.ADDQ(gLDA, gA)
+	if rowsB {
+		g.ADDQ(operand.U32(sliceHeader), gB)
+	} else {
+		g.ADDQ(gLDB, gB)
+	}
+	g.DECQ(gK)
+	g.JNZ(operand.LabelRef(tail1))
+	g.Label(done)
+}
+
+// stepMem returns the address of step u of an operand advancing by ld
+// (ld3 = 3*ld) bytes per k from base.
+func stepMem(base, ld, ld3 reg.Register, u, disp int) operand.Mem {
+	switch u {
+	case 0:
+		return at(base, disp)
+	case 1:
+		return mem(base, disp, ld, 1)
+	case 2:
+		return mem(base, disp, ld, 2)
+	case 3:
+		return mem(base, disp, ld3, 1)
+	}
+	panic("unroll beyond 4")
+}
+
+// step emits k step u of an unrolled body: load the B row, then per tile
+// row broadcast A[k][i] and multiply-add it into the row's accumulators.
+func (k gemmKernel) step(g *gen, rowsB bool, u int) {
+	nv, vb := k.vecs(), k.isa.bytes()
+	for v := range nv {
+		var src operand.Mem
+		if rowsB {
+			p := gTmp[u%2]
+			if v == 0 {
+				g.MOVQ(at(gB, sliceHeader*u), p)
+			}
+			src = mem(p, v*vb, gBOff, 1)
+		} else {
+			src = stepMem(gB, gLDB, gLDB3, u, v*vb)
+		}
+		g.VMOVUPS(src, k.bvec(v))
+	}
+	for i := range k.mr {
+		a := stepMem(gA, gLDA, gLDA3, u, 4*i)
+		if k.bcastRegs == 0 {
+			for v := range nv {
+				g.VFMADD231PS_BCST(a, k.bvec(v), k.acc(i, v))
+			}
+			continue
+		}
+		b := k.bcast(u*k.mr + i)
+		g.VBROADCASTSS(a, b)
+		for v := range nv {
+			g.VFMADD231PS(k.bvec(v), b, k.acc(i, v))
+		}
+	}
+}
+
+// epilogue adds Bias[i] and R (when not nil), then clamps to [Lo, Hi]
+// with max(Lo, x) and min(Hi, x) ordered so that they match the Go clamp
+// (a NaN sum stays NaN).
+func (k gemmKernel) epilogue(g *gen) {
+	nv, vb := k.vecs(), k.isa.bytes()
+	tile := tileStruct
+	bias := gTmp[0]
+	g.MOVQ(tile.field(gT, "Bias", 0), bias)
+	for i := range k.mr {
+		if k.isa == avx512 {
+			for v := range nv {
+				g.VADDPS_BCST(at(bias, 4*i), k.acc(i, v), k.acc(i, v))
+			}
+			continue
+		}
+		g.VBROADCASTSS(at(bias, 4*i), k.bvec(0))
+		for v := range nv {
+			g.VADDPS(k.bvec(0), k.acc(i, v), k.acc(i, v))
+		}
+	}
+	clamp := g.label("clamp")
+	g.MOVQ(tile.field(gT, "R", 0), gTmp[0])
+	g.TESTQ(gTmp[0], gTmp[0])
+	g.JZ(operand.LabelRef(clamp))
+	k.forRows(g, "R", "LDR", func(i int, row reg.Register) {
+		for v := range nv {
+			g.VADDPS(at(row, v*vb), k.acc(i, v), k.acc(i, v))
+		}
+	})
+	g.Label(clamp)
+	lo, hi := k.bvec(0), k.bvec(1%nv)
+	if nv < 2 {
+		panic("clamp needs two B registers")
+	}
+	g.VBROADCASTSS(tile.field(gT, "Lo", 0), lo)
+	g.VBROADCASTSS(tile.field(gT, "Hi", 0), hi)
+	for i := range k.mr {
+		for v := range nv {
+			// Go operand order: VMAXPS src2, src1, dst is dst = src1 > src2 ? src1 : src2.
+			g.VMAXPS(k.acc(i, v), lo, k.acc(i, v))
+			g.VMINPS(k.acc(i, v), hi, k.acc(i, v))
+		}
+	}
+}
+
+// Accessors for the registry template.
+func (k gemmKernel) MR() int { return k.mr }
+func (k gemmKernel) NR() int { return k.nr }
+func (k gemmKernel) KC() int { return k.kc }
