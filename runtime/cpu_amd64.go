@@ -17,15 +17,15 @@ func archLevels() []string {
 	return append(levels, ISAGeneric)
 }
 
-// archGemmKernels returns the assembly GEMM kernels of level, best first.
-// The avo-generated AVX2 (6x16) and AVX-512 (12x32) kernels register here;
-// until they exist every level runs the pure-Go kernels.
+// archGemmKernels returns the assembly GEMM kernels of level, best first:
+// the avo-generated AVX-512 (12x32) and AVX2 (6x16) kernels listed in the
+// generated kernels_amd64.go.
 func archGemmKernels(level string) []*GemmKernel {
-	return nil
+	return asmGemmKernels(level)
 }
 
 // archDWRow3x3 returns the assembly depthwise 3x3 row kernel of level
-// (AVX2 and AVX-512, once written), or nil for the pure-Go one.
+// (generated, kernels_amd64.go), or nil for the pure-Go one.
 func archDWRow3x3(level string) func(*DWRow) {
-	return nil
+	return asmDWRow3x3(level)
 }
