@@ -5,7 +5,7 @@
 #include "textflag.h"
 
 // func gemmF32Minmax12x32AVX512(t *Tile)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, MMX+
 TEXT ·gemmF32Minmax12x32AVX512(SB), NOSPLIT, $0-8
 	// Registers: Z0..Z23 accumulate the 12x32 tile (row i in 2 registers from Z0+2*i),
 	// Z24..Z25 hold the B row of a k step (then Lo and Hi in the epilogue),
@@ -320,6 +320,8 @@ rowsb3:
 
 kbody9:
 	MOVQ         (BX), AX
+	PREFETCHT0   128(AX)(R11*1)
+	PREFETCHT0   192(AX)(R11*1)
 	VMOVUPS      (AX)(R11*1), Z24
 	VMOVUPS      64(AX)(R11*1), Z25
 	VBROADCASTSS (SI), Z26
@@ -359,6 +361,8 @@ kbody9:
 	VFMADD231PS  Z24, Z31, Z22
 	VFMADD231PS  Z25, Z31, Z23
 	MOVQ         24(BX), DX
+	PREFETCHT0   128(DX)(R11*1)
+	PREFETCHT0   192(DX)(R11*1)
 	VMOVUPS      (DX)(R11*1), Z24
 	VMOVUPS      64(DX)(R11*1), Z25
 	VBROADCASTSS (SI)(R8*1), Z26
@@ -398,6 +402,8 @@ kbody9:
 	VFMADD231PS  Z24, Z31, Z22
 	VFMADD231PS  Z25, Z31, Z23
 	MOVQ         48(BX), AX
+	PREFETCHT0   128(AX)(R11*1)
+	PREFETCHT0   192(AX)(R11*1)
 	VMOVUPS      (AX)(R11*1), Z24
 	VMOVUPS      64(AX)(R11*1), Z25
 	VBROADCASTSS (SI)(R8*2), Z26
@@ -437,6 +443,8 @@ kbody9:
 	VFMADD231PS  Z24, Z31, Z22
 	VFMADD231PS  Z25, Z31, Z23
 	MOVQ         72(BX), DX
+	PREFETCHT0   128(DX)(R11*1)
+	PREFETCHT0   192(DX)(R11*1)
 	VMOVUPS      (DX)(R11*1), Z24
 	VMOVUPS      64(DX)(R11*1), Z25
 	VBROADCASTSS (SI)(R12*1), Z26
@@ -487,6 +495,8 @@ ktail10:
 
 ktail1_11:
 	MOVQ         (BX), AX
+	PREFETCHT0   128(AX)(R11*1)
+	PREFETCHT0   192(AX)(R11*1)
 	VMOVUPS      (AX)(R11*1), Z24
 	VMOVUPS      64(AX)(R11*1), Z25
 	VBROADCASTSS (SI), Z26
@@ -696,7 +706,7 @@ store13:
 	RET
 
 // func gemmF32Minmax6x16AVX2(t *Tile)
-// Requires: AVX, FMA3
+// Requires: AVX, FMA3, MMX+
 TEXT ·gemmF32Minmax6x16AVX2(SB), NOSPLIT, $0-8
 	// Registers: Y0..Y11 accumulate the 6x16 tile (row i in 2 registers from Y0+2*i),
 	// Y12..Y13 hold the B row of a k step (then Lo and Hi in the epilogue),
@@ -891,6 +901,7 @@ rowsb3:
 
 kbody9:
 	MOVQ         (BX), AX
+	PREFETCHT0   64(AX)(R11*1)
 	VMOVUPS      (AX)(R11*1), Y12
 	VMOVUPS      32(AX)(R11*1), Y13
 	VBROADCASTSS (SI), Y14
@@ -912,6 +923,7 @@ kbody9:
 	VFMADD231PS  Y12, Y14, Y10
 	VFMADD231PS  Y13, Y14, Y11
 	MOVQ         24(BX), DX
+	PREFETCHT0   64(DX)(R11*1)
 	VMOVUPS      (DX)(R11*1), Y12
 	VMOVUPS      32(DX)(R11*1), Y13
 	VBROADCASTSS (SI)(R8*1), Y14
@@ -933,6 +945,7 @@ kbody9:
 	VFMADD231PS  Y12, Y14, Y10
 	VFMADD231PS  Y13, Y14, Y11
 	MOVQ         48(BX), AX
+	PREFETCHT0   64(AX)(R11*1)
 	VMOVUPS      (AX)(R11*1), Y12
 	VMOVUPS      32(AX)(R11*1), Y13
 	VBROADCASTSS (SI)(R8*2), Y14
@@ -954,6 +967,7 @@ kbody9:
 	VFMADD231PS  Y12, Y14, Y10
 	VFMADD231PS  Y13, Y14, Y11
 	MOVQ         72(BX), DX
+	PREFETCHT0   64(DX)(R11*1)
 	VMOVUPS      (DX)(R11*1), Y12
 	VMOVUPS      32(DX)(R11*1), Y13
 	VBROADCASTSS (SI)(R12*1), Y14
@@ -986,6 +1000,7 @@ ktail10:
 
 ktail1_11:
 	MOVQ         (BX), AX
+	PREFETCHT0   64(AX)(R11*1)
 	VMOVUPS      (AX)(R11*1), Y12
 	VMOVUPS      32(AX)(R11*1), Y13
 	VBROADCASTSS (SI), Y14
