@@ -169,28 +169,39 @@ func (k dwKernel) fullMin() int {
 	return k.isa.lanes
 }
 
-// row emits the loop over the row's blocks, with or without a residual.
+// row emits the loop over the row's blocks, with or without a residual:
+// k.unroll() whole blocks at a time, then single ones, then the tail.
 func (k dwKernel) row(g *gen, res bool) {
 	lanes := k.isa.lanes
-	block, tail, end := g.label("block"), g.label("tail"), g.label("end")
-	g.CMPQ(dLeft, operand.Imm(uint64(k.fullMin())))
-	g.JL(operand.LabelRef(tail))
-	g.Label(block)
-	k.block(g, res, false)
-	for _, r := range dIn {
-		g.ADDQ(operand.U32(4*lanes*k.stride), r)
+	end := g.label("end")
+	for _, slots := range []int{k.unroll(), 1} {
+		if slots == 1 && k.unroll() == 1 && k.unroll() != slots {
+			continue
+		}
+		loop, next := g.label("blocks"), g.label("next")
+		least := k.fullMin() + (slots-1)*lanes
+		g.CMPQ(dLeft, operand.Imm(uint64(least)))
+		g.JL(operand.LabelRef(next))
+		g.Label(loop)
+		k.block(g, res, false, slots)
+		for _, r := range dIn {
+			g.ADDQ(operand.U32(4*slots*lanes*k.stride), r)
+		}
+		g.ADDQ(operand.U32(4*slots*lanes), dOutCol)
+		if res {
+			g.ADDQ(operand.U32(4*slots*lanes), dResCol)
+		}
+		g.SUBQ(operand.U32(slots*lanes), dLeft)
+		g.CMPQ(dLeft, operand.Imm(uint64(least)))
+		g.JGE(operand.LabelRef(loop))
+		g.Label(next)
+		if k.unroll() == 1 {
+			break
+		}
 	}
-	g.ADDQ(operand.U32(4*lanes), dOutCol)
-	if res {
-		g.ADDQ(operand.U32(4*lanes), dResCol)
-	}
-	g.SUBQ(operand.U32(lanes), dLeft)
-	g.CMPQ(dLeft, operand.Imm(uint64(k.fullMin())))
-	g.JGE(operand.LabelRef(block))
-	g.Label(tail)
 	g.TESTQ(dLeft, dLeft)
 	g.JLE(operand.LabelRef(end))
-	k.block(g, res, true)
+	k.block(g, res, true, 1)
 	g.Label(end)
 }
 
@@ -200,14 +211,18 @@ func inRow(ky, disp int) operand.Mem { return at(dIn[ky], disp) }
 
 // block emits one block of outputs: a whole vector, or (tail) the dLeft
 // outputs left, fewer than fullMin.
-func (k dwKernel) block(g *gen, res, tail bool) {
+func (k dwKernel) block(g *gen, res, tail bool, slots int) {
 	if tail {
 		k.tailMasks(g)
 	}
-	acc := k.work(0)
-	// tap multiplies inputs x by tap i into the accumulator: the first
-	// tap starts the sum, the others are fused multiply-adds in order.
-	tap := func(i int, x operand.Op, masked bool) {
+	per := k.slotRegs()
+	work := func(s, i int) reg.VecPhysical { return k.work(s*per + i) }
+	in := func(s, ky, disp int) operand.Mem { return inRow(ky, disp+4*s*k.isa.lanes*k.stride) }
+	// tap multiplies inputs x by tap i into slot s's accumulator: the
+	// first tap starts the sum, the others are fused multiply-adds in
+	// order.
+	tap := func(s, i int, x operand.Op, masked bool) {
+		acc := work(s, 0)
 		switch {
 		case i == 0 && masked:
 			g.VMULPS_Z(x, k.w(0), kOut, acc)
@@ -222,7 +237,9 @@ func (k dwKernel) block(g *gen, res, tail bool) {
 	switch {
 	case k.stride == 1 && k.isa == avx512:
 		for i := range 9 {
-			tap(i, inRow(i/3, 4*(i%3)), tail)
+			for s := range slots {
+				tap(s, i, in(s, i/3, 4*(i%3)), tail)
+			}
 		}
 	case k.stride == 1: // AVX2
 		x, m := k.work(1), k.work(2)
@@ -230,39 +247,48 @@ func (k dwKernel) block(g *gen, res, tail bool) {
 			g.VMOVUPS(at(dMask, 0), m)
 		}
 		for i := range 9 {
-			src := inRow(i/3, 4*(i%3))
-			if tail {
-				g.VMASKMOVPS(src, m, x)
-				tap(i, x, false)
-			} else {
-				tap(i, src, false)
+			for s := range slots {
+				src := in(s, i/3, 4*(i%3))
+				if tail {
+					g.VMASKMOVPS(src, m, x)
+					tap(s, i, x, false)
+				} else {
+					tap(s, i, src, false)
+				}
 			}
 		}
 	case k.isa == avx512: // stride 2
-		l0, l1, e0, e1 := k.work(1), k.work(2), k.work(3), k.work(4)
 		for ky := range 3 {
-			if tail {
-				g.VMOVUPS_Z(inRow(ky, 0), kLo, l0)
-				g.VMOVUPS_Z(inRow(ky, 64), kHi, l1)
-			} else {
-				g.VMOVUPS(inRow(ky, 0), l0)
-				g.VMOVUPS(inRow(ky, 64), l1)
-				g.VBROADCASTSS(inRow(ky, 128), e1) // the element after the last pair
+			for s := range slots {
+				l0, l1, e0, e1 := work(s, 1), work(s, 2), work(s, 3), work(s, 4)
+				if tail {
+					g.VMOVUPS_Z(in(s, ky, 0), kLo, l0)
+					g.VMOVUPS_Z(in(s, ky, 64), kHi, l1)
+				} else {
+					g.VMOVUPS(in(s, ky, 0), l0)
+					g.VMOVUPS(in(s, ky, 64), l1)
+					g.VBROADCASTSS(in(s, ky, 128), e1) // the element after the last pair
+				}
+				g.VMOVAPS(l0, e0)
+				g.VPERMT2PS(l1, k.idxEven(), e0) // inputs 0, 2, .., 30
+				g.VPERMT2PS(l1, k.idxOdd(), l0)  // inputs 1, 3, .., 31
+				if tail {
+					g.VALIGND(operand.U8(1), e0, e0, e1) // inputs 2, 4, .. (last lane unused)
+				} else {
+					g.VALIGND(operand.U8(1), e0, e1, e1) // inputs 2, 4, .., 32
+				}
 			}
-			g.VMOVAPS(l0, e0)
-			g.VPERMT2PS(l1, k.idxEven(), e0) // inputs 0, 2, .., 30
-			g.VPERMT2PS(l1, k.idxOdd(), l0)  // inputs 1, 3, .., 31
-			if tail {
-				g.VALIGND(operand.U8(1), e0, e0, e1) // inputs 2, 4, .. (last lane unused)
-			} else {
-				g.VALIGND(operand.U8(1), e0, e1, e1) // inputs 2, 4, .., 32
+			for s := range slots {
+				tap(s, 3*ky, work(s, 3), false)
+				tap(s, 3*ky+1, work(s, 1), false)
+				tap(s, 3*ky+2, work(s, 4), false)
 			}
-			tap(3*ky, e0, false)
-			tap(3*ky+1, l0, false)
-			tap(3*ky+2, e1, false)
 		}
 	default: // AVX2 stride 2, in the lane order of VSHUFPS, undone below
-		l0, l1, x := k.work(1), k.work(2), k.work(3)
+		if slots != 1 {
+			panic("AVX2 stride 2 has registers for one block")
+		}
+		acc, l0, l1, x := k.work(0), k.work(1), k.work(2), k.work(3)
 		load := func(ky, disp int, dst reg.VecPhysical) {
 			if !tail {
 				g.VMOVUPS(inRow(ky, disp), dst)
@@ -284,12 +310,34 @@ func (k dwKernel) block(g *gen, res, tail bool) {
 					imm = 0xdd // odd lanes
 				}
 				g.VSHUFPS(operand.U8(imm), l1, l0, x)
-				tap(3*ky+kx, x, false)
+				tap(0, 3*ky+kx, x, false)
 			}
 		}
 		g.VPERMPD(operand.U8(0xd8), acc, acc) // lanes 0 1 4 5 2 3 6 7 back in order
 	}
-	k.epilogueDW(g, res, tail)
+	for s := range slots {
+		k.epilogueDW(g, res, tail, work(s, 0), 4*s*k.isa.lanes)
+	}
+}
+
+// slotRegs is the number of work registers one block uses.
+func (k dwKernel) slotRegs() int {
+	switch {
+	case k.stride == 1:
+		return 1 // the accumulator; inputs are memory operands
+	case k.isa == avx512:
+		return 5 // accumulator, two loads, even and shifted-even inputs
+	}
+	return 4
+}
+
+// unroll is the number of whole blocks per iteration of the row loop:
+// two independent 9-deep FMA chains where the registers allow.
+func (k dwKernel) unroll() int {
+	if k.isa == avx2 && k.stride == 2 {
+		return 1
+	}
+	return 2
 }
 
 // tailMasks sets the tail block's masks from dLeft (destroying it).
@@ -324,8 +372,7 @@ func (k dwKernel) tailMasks(g *gen) {
 }
 
 // epilogueDW adds the bias and the residual, clamps and stores the block.
-func (k dwKernel) epilogueDW(g *gen, res, tail bool) {
-	acc := k.work(0)
+func (k dwKernel) epilogueDW(g *gen, res, tail bool, acc reg.VecPhysical, disp int) {
 	g.VADDPS(k.bias(), acc, acc)
 	var m reg.VecPhysical
 	if tail && k.isa == avx2 {
@@ -339,7 +386,7 @@ func (k dwKernel) epilogueDW(g *gen, res, tail bool) {
 	if res {
 		switch {
 		case !tail:
-			g.VADDPS(at(dResCol, 0), acc, acc)
+			g.VADDPS(at(dResCol, disp), acc, acc)
 		case k.isa == avx512:
 			g.VADDPS(at(dResCol, 0), acc, kOut, acc)
 		default:
@@ -352,7 +399,7 @@ func (k dwKernel) epilogueDW(g *gen, res, tail bool) {
 	g.VMINPS(acc, k.hi(), acc)
 	switch {
 	case !tail:
-		g.VMOVUPS(acc, at(dOutCol, 0))
+		g.VMOVUPS(acc, at(dOutCol, disp))
 	case k.isa == avx512:
 		g.VMOVUPS(acc, kOut, at(dOutCol, 0))
 	default:

@@ -110,10 +110,52 @@ TEXT ·dwconvF32Minmax3x3s1AVX512(SB), NOSPLIT, $0-8
 	MOVQ         96(DI), R13
 	TESTQ        R13, R13
 	JZ           nores1
-	CMPQ         CX, $0x10
-	JL           tail4
+	CMPQ         CX, $0x20
+	JL           next5
 
-block3:
+blocks4:
+	VMULPS      (SI), Z0, Z16
+	VMULPS      64(SI), Z0, Z17
+	VFMADD231PS 4(SI), Z1, Z16
+	VFMADD231PS 68(SI), Z1, Z17
+	VFMADD231PS 8(SI), Z2, Z16
+	VFMADD231PS 72(SI), Z2, Z17
+	VFMADD231PS (R8), Z3, Z16
+	VFMADD231PS 64(R8), Z3, Z17
+	VFMADD231PS 4(R8), Z4, Z16
+	VFMADD231PS 68(R8), Z4, Z17
+	VFMADD231PS 8(R8), Z5, Z16
+	VFMADD231PS 72(R8), Z5, Z17
+	VFMADD231PS (R9), Z6, Z16
+	VFMADD231PS 64(R9), Z6, Z17
+	VFMADD231PS 4(R9), Z7, Z16
+	VFMADD231PS 68(R9), Z7, Z17
+	VFMADD231PS 8(R9), Z8, Z16
+	VFMADD231PS 72(R9), Z8, Z17
+	VADDPS      Z9, Z16, Z16
+	VADDPS      (R13), Z16, Z16
+	VMAXPS      Z16, Z10, Z16
+	VMINPS      Z16, Z11, Z16
+	VMOVUPS     Z16, (R12)
+	VADDPS      Z9, Z17, Z17
+	VADDPS      64(R13), Z17, Z17
+	VMAXPS      Z17, Z10, Z17
+	VMINPS      Z17, Z11, Z17
+	VMOVUPS     Z17, 64(R12)
+	ADDQ        $0x00000080, SI
+	ADDQ        $0x00000080, R8
+	ADDQ        $0x00000080, R9
+	ADDQ        $0x00000080, R12
+	ADDQ        $0x00000080, R13
+	SUBQ        $0x00000020, CX
+	CMPQ        CX, $0x20
+	JGE         blocks4
+
+next5:
+	CMPQ CX, $0x10
+	JL   next7
+
+blocks6:
 	VMULPS      (SI), Z0, Z16
 	VFMADD231PS 4(SI), Z1, Z16
 	VFMADD231PS 8(SI), Z2, Z16
@@ -135,11 +177,11 @@ block3:
 	ADDQ        $0x00000040, R13
 	SUBQ        $0x00000010, CX
 	CMPQ        CX, $0x10
-	JGE         block3
+	JGE         blocks6
 
-tail4:
+next7:
 	TESTQ       CX, CX
-	JLE         end5
+	JLE         end3
 	MOVL        $0x00000001, R11
 	SHLL        CL, R11
 	DECL        R11
@@ -159,14 +201,53 @@ tail4:
 	VMINPS      Z16, Z11, Z16
 	VMOVUPS     Z16, K1, (R12)
 
-end5:
+end3:
 	JMP done2
 
 nores1:
-	CMPQ CX, $0x10
-	JL   tail7
+	CMPQ CX, $0x20
+	JL   next10
 
-block6:
+blocks9:
+	VMULPS      (SI), Z0, Z16
+	VMULPS      64(SI), Z0, Z17
+	VFMADD231PS 4(SI), Z1, Z16
+	VFMADD231PS 68(SI), Z1, Z17
+	VFMADD231PS 8(SI), Z2, Z16
+	VFMADD231PS 72(SI), Z2, Z17
+	VFMADD231PS (R8), Z3, Z16
+	VFMADD231PS 64(R8), Z3, Z17
+	VFMADD231PS 4(R8), Z4, Z16
+	VFMADD231PS 68(R8), Z4, Z17
+	VFMADD231PS 8(R8), Z5, Z16
+	VFMADD231PS 72(R8), Z5, Z17
+	VFMADD231PS (R9), Z6, Z16
+	VFMADD231PS 64(R9), Z6, Z17
+	VFMADD231PS 4(R9), Z7, Z16
+	VFMADD231PS 68(R9), Z7, Z17
+	VFMADD231PS 8(R9), Z8, Z16
+	VFMADD231PS 72(R9), Z8, Z17
+	VADDPS      Z9, Z16, Z16
+	VMAXPS      Z16, Z10, Z16
+	VMINPS      Z16, Z11, Z16
+	VMOVUPS     Z16, (R12)
+	VADDPS      Z9, Z17, Z17
+	VMAXPS      Z17, Z10, Z17
+	VMINPS      Z17, Z11, Z17
+	VMOVUPS     Z17, 64(R12)
+	ADDQ        $0x00000080, SI
+	ADDQ        $0x00000080, R8
+	ADDQ        $0x00000080, R9
+	ADDQ        $0x00000080, R12
+	SUBQ        $0x00000020, CX
+	CMPQ        CX, $0x20
+	JGE         blocks9
+
+next10:
+	CMPQ CX, $0x10
+	JL   next12
+
+blocks11:
 	VMULPS      (SI), Z0, Z16
 	VFMADD231PS 4(SI), Z1, Z16
 	VFMADD231PS 8(SI), Z2, Z16
@@ -186,9 +267,9 @@ block6:
 	ADDQ        $0x00000040, R12
 	SUBQ        $0x00000010, CX
 	CMPQ        CX, $0x10
-	JGE         block6
+	JGE         blocks11
 
-tail7:
+next12:
 	TESTQ       CX, CX
 	JLE         end8
 	MOVL        $0x00000001, R11
@@ -246,10 +327,94 @@ TEXT ·dwconvF32Minmax3x3s2AVX512(SB), NOSPLIT, $0-8
 	MOVQ         96(DI), R13
 	TESTQ        R13, R13
 	JZ           nores1
-	CMPQ         CX, $0x10
-	JL           tail4
+	CMPQ         CX, $0x20
+	JL           next5
 
-block3:
+blocks4:
+	VMOVUPS      (SI), Z17
+	VMOVUPS      64(SI), Z18
+	VBROADCASTSS 128(SI), Z20
+	VMOVAPS      Z17, Z19
+	VPERMT2PS    Z18, Z12, Z19
+	VPERMT2PS    Z18, Z13, Z17
+	VALIGND      $0x01, Z19, Z20, Z20
+	VMOVUPS      128(SI), Z22
+	VMOVUPS      192(SI), Z23
+	VBROADCASTSS 256(SI), Z25
+	VMOVAPS      Z22, Z24
+	VPERMT2PS    Z23, Z12, Z24
+	VPERMT2PS    Z23, Z13, Z22
+	VALIGND      $0x01, Z24, Z25, Z25
+	VMULPS       Z19, Z0, Z16
+	VFMADD231PS  Z17, Z1, Z16
+	VFMADD231PS  Z20, Z2, Z16
+	VMULPS       Z24, Z0, Z21
+	VFMADD231PS  Z22, Z1, Z21
+	VFMADD231PS  Z25, Z2, Z21
+	VMOVUPS      (R8), Z17
+	VMOVUPS      64(R8), Z18
+	VBROADCASTSS 128(R8), Z20
+	VMOVAPS      Z17, Z19
+	VPERMT2PS    Z18, Z12, Z19
+	VPERMT2PS    Z18, Z13, Z17
+	VALIGND      $0x01, Z19, Z20, Z20
+	VMOVUPS      128(R8), Z22
+	VMOVUPS      192(R8), Z23
+	VBROADCASTSS 256(R8), Z25
+	VMOVAPS      Z22, Z24
+	VPERMT2PS    Z23, Z12, Z24
+	VPERMT2PS    Z23, Z13, Z22
+	VALIGND      $0x01, Z24, Z25, Z25
+	VFMADD231PS  Z19, Z3, Z16
+	VFMADD231PS  Z17, Z4, Z16
+	VFMADD231PS  Z20, Z5, Z16
+	VFMADD231PS  Z24, Z3, Z21
+	VFMADD231PS  Z22, Z4, Z21
+	VFMADD231PS  Z25, Z5, Z21
+	VMOVUPS      (R9), Z17
+	VMOVUPS      64(R9), Z18
+	VBROADCASTSS 128(R9), Z20
+	VMOVAPS      Z17, Z19
+	VPERMT2PS    Z18, Z12, Z19
+	VPERMT2PS    Z18, Z13, Z17
+	VALIGND      $0x01, Z19, Z20, Z20
+	VMOVUPS      128(R9), Z22
+	VMOVUPS      192(R9), Z23
+	VBROADCASTSS 256(R9), Z25
+	VMOVAPS      Z22, Z24
+	VPERMT2PS    Z23, Z12, Z24
+	VPERMT2PS    Z23, Z13, Z22
+	VALIGND      $0x01, Z24, Z25, Z25
+	VFMADD231PS  Z19, Z6, Z16
+	VFMADD231PS  Z17, Z7, Z16
+	VFMADD231PS  Z20, Z8, Z16
+	VFMADD231PS  Z24, Z6, Z21
+	VFMADD231PS  Z22, Z7, Z21
+	VFMADD231PS  Z25, Z8, Z21
+	VADDPS       Z9, Z16, Z16
+	VADDPS       (R13), Z16, Z16
+	VMAXPS       Z16, Z10, Z16
+	VMINPS       Z16, Z11, Z16
+	VMOVUPS      Z16, (R12)
+	VADDPS       Z9, Z21, Z21
+	VADDPS       64(R13), Z21, Z21
+	VMAXPS       Z21, Z10, Z21
+	VMINPS       Z21, Z11, Z21
+	VMOVUPS      Z21, 64(R12)
+	ADDQ         $0x00000100, SI
+	ADDQ         $0x00000100, R8
+	ADDQ         $0x00000100, R9
+	ADDQ         $0x00000080, R12
+	ADDQ         $0x00000080, R13
+	SUBQ         $0x00000020, CX
+	CMPQ         CX, $0x20
+	JGE          blocks4
+
+next5:
+	CMPQ CX, $0x10
+	JL   next7
+
+blocks6:
 	VMOVUPS      (SI), Z17
 	VMOVUPS      64(SI), Z18
 	VBROADCASTSS 128(SI), Z20
@@ -292,11 +457,11 @@ block3:
 	ADDQ         $0x00000040, R13
 	SUBQ         $0x00000010, CX
 	CMPQ         CX, $0x10
-	JGE          block3
+	JGE          blocks6
 
-tail4:
+next7:
 	TESTQ       CX, CX
-	JLE         end5
+	JLE         end3
 	MOVL        $0x00000001, R11
 	SHLL        CL, R11
 	DECL        R11
@@ -341,14 +506,95 @@ tail4:
 	VMINPS      Z16, Z11, Z16
 	VMOVUPS     Z16, K1, (R12)
 
-end5:
+end3:
 	JMP done2
 
 nores1:
-	CMPQ CX, $0x10
-	JL   tail7
+	CMPQ CX, $0x20
+	JL   next10
 
-block6:
+blocks9:
+	VMOVUPS      (SI), Z17
+	VMOVUPS      64(SI), Z18
+	VBROADCASTSS 128(SI), Z20
+	VMOVAPS      Z17, Z19
+	VPERMT2PS    Z18, Z12, Z19
+	VPERMT2PS    Z18, Z13, Z17
+	VALIGND      $0x01, Z19, Z20, Z20
+	VMOVUPS      128(SI), Z22
+	VMOVUPS      192(SI), Z23
+	VBROADCASTSS 256(SI), Z25
+	VMOVAPS      Z22, Z24
+	VPERMT2PS    Z23, Z12, Z24
+	VPERMT2PS    Z23, Z13, Z22
+	VALIGND      $0x01, Z24, Z25, Z25
+	VMULPS       Z19, Z0, Z16
+	VFMADD231PS  Z17, Z1, Z16
+	VFMADD231PS  Z20, Z2, Z16
+	VMULPS       Z24, Z0, Z21
+	VFMADD231PS  Z22, Z1, Z21
+	VFMADD231PS  Z25, Z2, Z21
+	VMOVUPS      (R8), Z17
+	VMOVUPS      64(R8), Z18
+	VBROADCASTSS 128(R8), Z20
+	VMOVAPS      Z17, Z19
+	VPERMT2PS    Z18, Z12, Z19
+	VPERMT2PS    Z18, Z13, Z17
+	VALIGND      $0x01, Z19, Z20, Z20
+	VMOVUPS      128(R8), Z22
+	VMOVUPS      192(R8), Z23
+	VBROADCASTSS 256(R8), Z25
+	VMOVAPS      Z22, Z24
+	VPERMT2PS    Z23, Z12, Z24
+	VPERMT2PS    Z23, Z13, Z22
+	VALIGND      $0x01, Z24, Z25, Z25
+	VFMADD231PS  Z19, Z3, Z16
+	VFMADD231PS  Z17, Z4, Z16
+	VFMADD231PS  Z20, Z5, Z16
+	VFMADD231PS  Z24, Z3, Z21
+	VFMADD231PS  Z22, Z4, Z21
+	VFMADD231PS  Z25, Z5, Z21
+	VMOVUPS      (R9), Z17
+	VMOVUPS      64(R9), Z18
+	VBROADCASTSS 128(R9), Z20
+	VMOVAPS      Z17, Z19
+	VPERMT2PS    Z18, Z12, Z19
+	VPERMT2PS    Z18, Z13, Z17
+	VALIGND      $0x01, Z19, Z20, Z20
+	VMOVUPS      128(R9), Z22
+	VMOVUPS      192(R9), Z23
+	VBROADCASTSS 256(R9), Z25
+	VMOVAPS      Z22, Z24
+	VPERMT2PS    Z23, Z12, Z24
+	VPERMT2PS    Z23, Z13, Z22
+	VALIGND      $0x01, Z24, Z25, Z25
+	VFMADD231PS  Z19, Z6, Z16
+	VFMADD231PS  Z17, Z7, Z16
+	VFMADD231PS  Z20, Z8, Z16
+	VFMADD231PS  Z24, Z6, Z21
+	VFMADD231PS  Z22, Z7, Z21
+	VFMADD231PS  Z25, Z8, Z21
+	VADDPS       Z9, Z16, Z16
+	VMAXPS       Z16, Z10, Z16
+	VMINPS       Z16, Z11, Z16
+	VMOVUPS      Z16, (R12)
+	VADDPS       Z9, Z21, Z21
+	VMAXPS       Z21, Z10, Z21
+	VMINPS       Z21, Z11, Z21
+	VMOVUPS      Z21, 64(R12)
+	ADDQ         $0x00000100, SI
+	ADDQ         $0x00000100, R8
+	ADDQ         $0x00000100, R9
+	ADDQ         $0x00000080, R12
+	SUBQ         $0x00000020, CX
+	CMPQ         CX, $0x20
+	JGE          blocks9
+
+next10:
+	CMPQ CX, $0x10
+	JL   next12
+
+blocks11:
 	VMOVUPS      (SI), Z17
 	VMOVUPS      64(SI), Z18
 	VBROADCASTSS 128(SI), Z20
@@ -389,9 +635,9 @@ block6:
 	ADDQ         $0x00000040, R12
 	SUBQ         $0x00000010, CX
 	CMPQ         CX, $0x10
-	JGE          block6
+	JGE          blocks11
 
-tail7:
+next12:
 	TESTQ       CX, CX
 	JLE         end8
 	MOVL        $0x00000001, R11
@@ -472,10 +718,52 @@ TEXT ·dwconvF32Minmax3x3s1AVX2(SB), NOSPLIT, $0-8
 	MOVQ         96(DI), R13
 	TESTQ        R13, R13
 	JZ           nores1
-	CMPQ         CX, $0x08
-	JL           tail4
+	CMPQ         CX, $0x10
+	JL           next5
 
-block3:
+blocks4:
+	VMULPS      (SI), Y0, Y12
+	VMULPS      32(SI), Y0, Y13
+	VFMADD231PS 4(SI), Y1, Y12
+	VFMADD231PS 36(SI), Y1, Y13
+	VFMADD231PS 8(SI), Y2, Y12
+	VFMADD231PS 40(SI), Y2, Y13
+	VFMADD231PS (R8), Y3, Y12
+	VFMADD231PS 32(R8), Y3, Y13
+	VFMADD231PS 4(R8), Y4, Y12
+	VFMADD231PS 36(R8), Y4, Y13
+	VFMADD231PS 8(R8), Y5, Y12
+	VFMADD231PS 40(R8), Y5, Y13
+	VFMADD231PS (R9), Y6, Y12
+	VFMADD231PS 32(R9), Y6, Y13
+	VFMADD231PS 4(R9), Y7, Y12
+	VFMADD231PS 36(R9), Y7, Y13
+	VFMADD231PS 8(R9), Y8, Y12
+	VFMADD231PS 40(R9), Y8, Y13
+	VADDPS      Y9, Y12, Y12
+	VADDPS      (R13), Y12, Y12
+	VMAXPS      Y12, Y10, Y12
+	VMINPS      Y12, Y11, Y12
+	VMOVUPS     Y12, (R12)
+	VADDPS      Y9, Y13, Y13
+	VADDPS      32(R13), Y13, Y13
+	VMAXPS      Y13, Y10, Y13
+	VMINPS      Y13, Y11, Y13
+	VMOVUPS     Y13, 32(R12)
+	ADDQ        $0x00000040, SI
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, R12
+	ADDQ        $0x00000040, R13
+	SUBQ        $0x00000010, CX
+	CMPQ        CX, $0x10
+	JGE         blocks4
+
+next5:
+	CMPQ CX, $0x08
+	JL   next7
+
+blocks6:
 	VMULPS      (SI), Y0, Y12
 	VFMADD231PS 4(SI), Y1, Y12
 	VFMADD231PS 8(SI), Y2, Y12
@@ -497,11 +785,11 @@ block3:
 	ADDQ        $0x00000020, R13
 	SUBQ        $0x00000008, CX
 	CMPQ        CX, $0x08
-	JGE         block3
+	JGE         blocks6
 
-tail4:
+next7:
 	TESTQ       CX, CX
-	JLE         end5
+	JLE         end3
 	LEAQ        dwMaskTable<>+96(SB), R11
 	SHLQ        $0x02, CX
 	SUBQ        CX, R11
@@ -532,14 +820,53 @@ tail4:
 	VMINPS      Y12, Y11, Y12
 	VMASKMOVPS  Y12, Y13, (R12)
 
-end5:
+end3:
 	JMP done2
 
 nores1:
-	CMPQ CX, $0x08
-	JL   tail7
+	CMPQ CX, $0x10
+	JL   next10
 
-block6:
+blocks9:
+	VMULPS      (SI), Y0, Y12
+	VMULPS      32(SI), Y0, Y13
+	VFMADD231PS 4(SI), Y1, Y12
+	VFMADD231PS 36(SI), Y1, Y13
+	VFMADD231PS 8(SI), Y2, Y12
+	VFMADD231PS 40(SI), Y2, Y13
+	VFMADD231PS (R8), Y3, Y12
+	VFMADD231PS 32(R8), Y3, Y13
+	VFMADD231PS 4(R8), Y4, Y12
+	VFMADD231PS 36(R8), Y4, Y13
+	VFMADD231PS 8(R8), Y5, Y12
+	VFMADD231PS 40(R8), Y5, Y13
+	VFMADD231PS (R9), Y6, Y12
+	VFMADD231PS 32(R9), Y6, Y13
+	VFMADD231PS 4(R9), Y7, Y12
+	VFMADD231PS 36(R9), Y7, Y13
+	VFMADD231PS 8(R9), Y8, Y12
+	VFMADD231PS 40(R9), Y8, Y13
+	VADDPS      Y9, Y12, Y12
+	VMAXPS      Y12, Y10, Y12
+	VMINPS      Y12, Y11, Y12
+	VMOVUPS     Y12, (R12)
+	VADDPS      Y9, Y13, Y13
+	VMAXPS      Y13, Y10, Y13
+	VMINPS      Y13, Y11, Y13
+	VMOVUPS     Y13, 32(R12)
+	ADDQ        $0x00000040, SI
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, R12
+	SUBQ        $0x00000010, CX
+	CMPQ        CX, $0x10
+	JGE         blocks9
+
+next10:
+	CMPQ CX, $0x08
+	JL   next12
+
+blocks11:
 	VMULPS      (SI), Y0, Y12
 	VFMADD231PS 4(SI), Y1, Y12
 	VFMADD231PS 8(SI), Y2, Y12
@@ -559,9 +886,9 @@ block6:
 	ADDQ        $0x00000020, R12
 	SUBQ        $0x00000008, CX
 	CMPQ        CX, $0x08
-	JGE         block6
+	JGE         blocks11
 
-tail7:
+next12:
 	TESTQ       CX, CX
 	JLE         end8
 	LEAQ        dwMaskTable<>+96(SB), R11
@@ -628,9 +955,9 @@ TEXT ·dwconvF32Minmax3x3s2AVX2(SB), NOSPLIT, $0-8
 	TESTQ        R13, R13
 	JZ           nores1
 	CMPQ         CX, $0x09
-	JL           tail4
+	JL           next5
 
-block3:
+blocks4:
 	VMOVUPS     (SI), Y13
 	VMOVUPS     32(SI), Y14
 	VSHUFPS     $0x88, Y14, Y13, Y15
@@ -674,11 +1001,11 @@ block3:
 	ADDQ        $0x00000020, R13
 	SUBQ        $0x00000008, CX
 	CMPQ        CX, $0x09
-	JGE         block3
+	JGE         blocks4
 
-tail4:
+next5:
 	TESTQ       CX, CX
-	JLE         end5
+	JLE         end3
 	LEAQ        dwMaskTable<>+96(SB), R11
 	SHLQ        $0x03, CX
 	SUBQ        CX, R11
@@ -736,14 +1063,14 @@ tail4:
 	VMINPS      Y12, Y11, Y12
 	VMASKMOVPS  Y12, Y13, (R12)
 
-end5:
+end3:
 	JMP done2
 
 nores1:
 	CMPQ CX, $0x09
-	JL   tail7
+	JL   next8
 
-block6:
+blocks7:
 	VMOVUPS     (SI), Y13
 	VMOVUPS     32(SI), Y14
 	VSHUFPS     $0x88, Y14, Y13, Y15
@@ -785,11 +1112,11 @@ block6:
 	ADDQ        $0x00000020, R12
 	SUBQ        $0x00000008, CX
 	CMPQ        CX, $0x09
-	JGE         block6
+	JGE         blocks7
 
-tail7:
+next8:
 	TESTQ       CX, CX
-	JLE         end8
+	JLE         end6
 	LEAQ        dwMaskTable<>+96(SB), R11
 	SHLQ        $0x03, CX
 	SUBQ        CX, R11
@@ -845,7 +1172,7 @@ tail7:
 	VMINPS      Y12, Y11, Y12
 	VMASKMOVPS  Y12, Y13, (R12)
 
-end8:
+end6:
 done2:
 	VZEROUPPER
 	RET
