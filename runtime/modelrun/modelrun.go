@@ -1,0 +1,243 @@
+// Package modelrun is the main program of the binaries that tsmc verify and
+// tsmc bench build around a generated package. The compiler writes a main
+// of a few lines that describes the package to Main; the binary then reads
+// a Request (a JSON file named on its command line), reads the inputs from
+// raw little-endian float32 files, runs the Model once and writes that
+// run's outputs, times further runs, and prints a Response as one JSON line.
+//
+// The compiler side (package tsmc) writes the Request and reads the
+// Response with these same types.
+package modelrun
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/tsmc-go/tsmc/runtime"
+)
+
+// Model is the face of a generated Model that the runner uses.
+type Model interface {
+	Infer(inputs map[string][]float32) (map[string][]float32, error)
+	Threads() int
+	Close()
+}
+
+// Spec describes a generated package to the runner.
+type Spec struct {
+	Inputs, Outputs []runtime.TensorSpec
+	// New builds a Model with the given number of threads (0: default).
+	New func(threads int) (Model, error)
+}
+
+// File names a tensor and the raw float32 file that holds it.
+type File struct {
+	Name string `json:"name"`
+	File string `json:"file"`
+}
+
+// Request is what one invocation of the runner does: build the Model, run
+// it once on Inputs and write that run's outputs to OutDir, then run it
+// Warmup more times untimed and Iters times timed.
+type Request struct {
+	Inputs  []File `json:"inputs"`
+	OutDir  string `json:"out_dir"`
+	Threads int    `json:"threads"`
+	Warmup  int    `json:"warmup"`
+	Iters   int    `json:"iters"`
+	// Feedback feeds outputs of each run back as inputs of the next (by
+	// output name to input name): the state of streaming models.
+	Feedback map[string]string `json:"feedback,omitempty"`
+}
+
+// Response reports one invocation.
+type Response struct {
+	// Threads is the Model's worker count.
+	Threads int `json:"threads"`
+	// NewMs is the time New took; FirstMs the first run.
+	NewMs   float64 `json:"new_ms"`
+	FirstMs float64 `json:"first_ms"`
+	// Outputs are the files of the first run's outputs, in the order of
+	// Spec.Outputs.
+	Outputs []File `json:"outputs"`
+	// TimesMs are the timed runs, in order.
+	TimesMs []float64 `json:"times_ms"`
+}
+
+// Main runs the request named by the first command-line argument and
+// prints the response on standard output; errors go to standard error with
+// exit status 1.
+func Main(spec Spec) {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: "+filepath.Base(os.Args[0])+" REQUEST.json")
+		os.Exit(2)
+	}
+	if err := runFile(spec, os.Args[1], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+// runFile reads a request file, runs it and writes the response to w.
+func runFile(spec Spec, path string, w io.Writer) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var req Request
+	if err := json.Unmarshal(data, &req); err != nil {
+		return fmt.Errorf("request %s: %w", path, err)
+	}
+	resp, err := Run(spec, req)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(w).Encode(resp)
+}
+
+// Run executes a request in this process.
+func Run(spec Spec, req Request) (*Response, error) {
+	if req.Warmup < 0 || req.Iters < 0 {
+		return nil, fmt.Errorf("warmup %d and iters %d must not be negative", req.Warmup, req.Iters)
+	}
+	inputs, err := readInputs(spec, req.Inputs)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkFeedback(spec, req.Feedback); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	m, err := spec.New(req.Threads)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	resp := &Response{Threads: m.Threads(), NewMs: millis(time.Since(start))}
+	step := func() (map[string][]float32, float64, error) {
+		start := time.Now()
+		out, err := m.Infer(inputs)
+		elapsed := millis(time.Since(start))
+		if err != nil {
+			return nil, 0, err
+		}
+		for o, i := range req.Feedback {
+			inputs[i] = out[o]
+		}
+		return out, elapsed, nil
+	}
+	first, ms, err := step()
+	if err != nil {
+		return nil, err
+	}
+	resp.FirstMs = ms
+	if req.OutDir != "" {
+		if resp.Outputs, err = writeOutputs(spec, req.OutDir, first); err != nil {
+			return nil, err
+		}
+	}
+	for i := 0; i < req.Warmup; i++ {
+		if _, _, err := step(); err != nil {
+			return nil, err
+		}
+	}
+	resp.TimesMs = make([]float64, 0, req.Iters)
+	for i := 0; i < req.Iters; i++ {
+		_, ms, err := step()
+		if err != nil {
+			return nil, err
+		}
+		resp.TimesMs = append(resp.TimesMs, ms)
+	}
+	return resp, nil
+}
+
+func millis(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }
+
+// readInputs reads every input of the spec from its file, exactly once.
+func readInputs(spec Spec, files []File) (map[string][]float32, error) {
+	byName := map[string]string{}
+	for _, f := range files {
+		if _, dup := byName[f.Name]; dup {
+			return nil, fmt.Errorf("input %q given twice", f.Name)
+		}
+		byName[f.Name] = f.File
+	}
+	inputs := map[string][]float32{}
+	for _, in := range spec.Inputs {
+		path, ok := byName[in.Name]
+		if !ok {
+			return nil, fmt.Errorf("no file for input %q", in.Name)
+		}
+		delete(byName, in.Name)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("input %q: %w", in.Name, err)
+		}
+		v, err := runtime.DecodeFloats(b)
+		if err != nil {
+			return nil, fmt.Errorf("input %q: %s: %w", in.Name, path, err)
+		}
+		if err := in.Check(v); err != nil {
+			return nil, fmt.Errorf("input %s: %w", path, err)
+		}
+		inputs[in.Name] = v
+	}
+	for name := range byName {
+		return nil, fmt.Errorf("the model has no input %q", name)
+	}
+	return inputs, nil
+}
+
+// checkFeedback requires every fed-back output to exist and to match the
+// input it feeds in size.
+func checkFeedback(spec Spec, feedback map[string]string) error {
+	find := func(specs []runtime.TensorSpec, name string) (runtime.TensorSpec, bool) {
+		for _, s := range specs {
+			if s.Name == name {
+				return s, true
+			}
+		}
+		return runtime.TensorSpec{}, false
+	}
+	for o, i := range feedback {
+		out, ok := find(spec.Outputs, o)
+		if !ok {
+			return fmt.Errorf("feedback: the model has no output %q", o)
+		}
+		in, ok := find(spec.Inputs, i)
+		if !ok {
+			return fmt.Errorf("feedback: the model has no input %q", i)
+		}
+		if out.Len() != in.Len() {
+			return fmt.Errorf("feedback: output %v does not fit input %v", out, in)
+		}
+	}
+	return nil
+}
+
+// writeOutputs writes each output as OutDir/output_K.bin, K its index in
+// spec.Outputs.
+func writeOutputs(spec Spec, dir string, out map[string][]float32) ([]File, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	files := make([]File, len(spec.Outputs))
+	for k, o := range spec.Outputs {
+		v, ok := out[o.Name]
+		if !ok {
+			return nil, fmt.Errorf("the model returned no output %q", o.Name)
+		}
+		path := filepath.Join(dir, "output_"+strconv.Itoa(k)+".bin")
+		if err := os.WriteFile(path, runtime.EncodeFloats(nil, v), 0o644); err != nil {
+			return nil, err
+		}
+		files[k] = File{Name: o.Name, File: path}
+	}
+	return files, nil
+}

@@ -1,0 +1,170 @@
+package modelrun
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tsmc-go/tsmc/runtime"
+)
+
+// counter is a streaming model: y = x + s and s' = s + 1, so the state it
+// sees tells how often its output was fed back.
+type counter struct {
+	threads int
+	seen    []float32 // s[0] of every run
+	closed  bool
+}
+
+func (c *counter) Infer(in map[string][]float32) (map[string][]float32, error) {
+	x, s := in["x"], in["s"]
+	if len(x) != 2 || len(s) != 2 {
+		return nil, fmt.Errorf("bad input lengths %d, %d", len(x), len(s))
+	}
+	c.seen = append(c.seen, s[0])
+	return map[string][]float32{
+		"y":     {x[0] + s[0], x[1] + s[1]},
+		"s_out": {s[0] + 1, s[1] + 1},
+	}, nil
+}
+
+func (c *counter) Threads() int { return c.threads }
+func (c *counter) Close()       { c.closed = true }
+
+func counterSpec(m *counter) Spec {
+	return Spec{
+		Inputs:  []runtime.TensorSpec{{Name: "x", Shape: []int{1, 2}}, {Name: "s", Shape: []int{2}}},
+		Outputs: []runtime.TensorSpec{{Name: "y", Shape: []int{1, 2}}, {Name: "s_out", Shape: []int{2}}},
+		New: func(threads int) (Model, error) {
+			m.threads = max(threads, 1)
+			return m, nil
+		},
+	}
+}
+
+func writeFloats(t *testing.T, dir, name string, v ...float32) File {
+	t.Helper()
+	path := filepath.Join(dir, name+".bin")
+	if err := os.WriteFile(path, runtime.EncodeFloats(nil, v), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return File{Name: name, File: path}
+}
+
+func readFloats(t *testing.T, path string) []float32 {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := runtime.DecodeFloats(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestRunWritesFirstOutputsAndFeedsStateBack(t *testing.T) {
+	dir := t.TempDir()
+	m := &counter{}
+	req := Request{
+		Inputs:   []File{writeFloats(t, dir, "x", 10, 20), writeFloats(t, dir, "s", 1, 2)},
+		OutDir:   filepath.Join(dir, "out"),
+		Threads:  3,
+		Warmup:   2,
+		Iters:    4,
+		Feedback: map[string]string{"s_out": "s"},
+	}
+	resp, err := Run(counterSpec(m), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []float32{1, 2, 3, 4, 5, 6, 7}; fmt.Sprint(m.seen) != fmt.Sprint(want) {
+		t.Errorf("states seen %v, want %v (first run, 2 warm-up, 4 timed, each fed the previous state)", m.seen, want)
+	}
+	if !m.closed || resp.Threads != 3 || len(resp.TimesMs) != 4 {
+		t.Errorf("closed %v, threads %d, %d times; want closed, 3, 4", m.closed, resp.Threads, len(resp.TimesMs))
+	}
+	if len(resp.Outputs) != 2 || resp.Outputs[0].Name != "y" || resp.Outputs[1].Name != "s_out" {
+		t.Fatalf("outputs %+v, want y then s_out", resp.Outputs)
+	}
+	if got := readFloats(t, resp.Outputs[0].File); fmt.Sprint(got) != "[11 22]" {
+		t.Errorf("y of the first run = %v, want [11 22]", got)
+	}
+	if got := readFloats(t, resp.Outputs[1].File); fmt.Sprint(got) != "[2 3]" {
+		t.Errorf("s_out of the first run = %v, want [2 3]", got)
+	}
+}
+
+func TestRunFileRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	req := Request{Inputs: []File{writeFloats(t, dir, "x", 1, 2), writeFloats(t, dir, "s", 0, 0)}, Iters: 1}
+	data, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "request.json")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := runFile(counterSpec(&counter{}), path, &out); err != nil {
+		t.Fatal(err)
+	}
+	var resp Response
+	if err := json.Unmarshal(out.Bytes(), &resp); err != nil {
+		t.Fatalf("response %q: %v", out.String(), err)
+	}
+	if len(resp.TimesMs) != 1 || resp.Outputs != nil {
+		t.Errorf("response %+v: want one time and no output files without out_dir", resp)
+	}
+}
+
+func TestRunErrors(t *testing.T) {
+	dir := t.TempDir()
+	x, s := writeFloats(t, dir, "x", 1, 2), writeFloats(t, dir, "s", 0, 0)
+	short := writeFloats(t, dir, "short", 1)
+	short.Name = "x"
+	odd := filepath.Join(dir, "odd.bin")
+	if err := os.WriteFile(odd, []byte{1, 2, 3}, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		req  Request
+		want string
+	}{
+		{"missing input", Request{Inputs: []File{x}}, `no file for input "s"`},
+		{"unknown input", Request{Inputs: []File{x, s, {Name: "z", File: x.File}}}, `no input "z"`},
+		{"duplicate input", Request{Inputs: []File{x, s, x}}, "twice"},
+		{"wrong length", Request{Inputs: []File{short, s}}, "got 1 values, want 2"},
+		{"not float32", Request{Inputs: []File{{Name: "x", File: odd}, s}}, "multiple of 4"},
+		{"missing file", Request{Inputs: []File{{Name: "x", File: filepath.Join(dir, "nope")}, s}}, "nope"},
+		{"feedback output", Request{Inputs: []File{x, s}, Feedback: map[string]string{"nope": "s"}}, `no output "nope"`},
+		{"feedback input", Request{Inputs: []File{x, s}, Feedback: map[string]string{"s_out": "nope"}}, `no input "nope"`},
+		{"negative iters", Request{Inputs: []File{x, s}, Iters: -1}, "negative"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Run(counterSpec(&counter{}), c.req)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %v, want one mentioning %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestFeedbackMustFit(t *testing.T) {
+	spec := Spec{
+		Inputs:  []runtime.TensorSpec{{Name: "state", Shape: []int{1, 3}}},
+		Outputs: []runtime.TensorSpec{{Name: "next", Shape: []int{1, 2}}},
+	}
+	err := checkFeedback(spec, map[string]string{"next": "state"})
+	if err == nil || !strings.Contains(err.Error(), "does not fit") {
+		t.Errorf("next [1,2] fed to state [1,3]: error %v, want a size mismatch", err)
+	}
+}
