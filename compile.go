@@ -27,32 +27,20 @@ type CompileOptions struct {
 // Compile reads a model, binds its shapes, runs the optimisation pipeline
 // and generates its Go package in memory (Package.Write puts it on disk).
 func Compile(modelPath string, opts CompileOptions) (*codegen.Package, error) {
-	g, err := onnx.Load(modelPath)
-	if err != nil {
-		return nil, err
-	}
 	sets := make([]*onnx.DataSet, len(opts.DataSets))
 	for i, dir := range opts.DataSets {
+		var err error
 		if sets[i], err = onnx.LoadDataSet(dir); err != nil {
 			return nil, err
 		}
 	}
-	shapes := maps.Clone(opts.Shapes)
-	if shapes == nil {
-		shapes = map[string]ir.Shape{}
-	}
+	var sample *onnx.DataSet
 	if len(sets) > 0 {
-		for i, in := range g.Inputs {
-			if _, bound := shapes[in.Name]; !bound && !in.Shape.Known() && i < len(sets[0].Inputs) {
-				shapes[in.Name] = sets[0].Inputs[i].Shape
-			}
-		}
+		sample = sets[0]
 	}
-	if err := Prepare(g, shapes); err != nil {
-		return nil, fmt.Errorf("%s: %w", modelPath, err)
-	}
-	if err := passes.Run(g, passes.Options{}); err != nil {
-		return nil, fmt.Errorf("%s: %w", modelPath, err)
+	g, err := Optimize(modelPath, opts.Shapes, sample)
+	if err != nil {
+		return nil, err
 	}
 	cgOpts := codegen.Options{Package: opts.Package, Model: ModelName(modelPath)}
 	if cgOpts.Package == "" {
@@ -71,6 +59,34 @@ func Compile(modelPath string, opts CompileOptions) (*codegen.Package, error) {
 		return nil, fmt.Errorf("%s: %w", modelPath, err)
 	}
 	return pkg, nil
+}
+
+// Optimize reads a model, binds its shapes (symbolic dimensions left
+// unbound take their size from the sample data set's inputs, when given)
+// and runs the optimisation pipeline: the graph code generation takes.
+func Optimize(modelPath string, shapes map[string]ir.Shape, sample *onnx.DataSet) (*ir.Graph, error) {
+	g, err := onnx.Load(modelPath)
+	if err != nil {
+		return nil, err
+	}
+	shapes = maps.Clone(shapes)
+	if shapes == nil {
+		shapes = map[string]ir.Shape{}
+	}
+	if sample != nil {
+		for i, in := range g.Inputs {
+			if _, bound := shapes[in.Name]; !bound && !in.Shape.Known() && i < len(sample.Inputs) {
+				shapes[in.Name] = sample.Inputs[i].Shape
+			}
+		}
+	}
+	if err := Prepare(g, shapes); err != nil {
+		return nil, fmt.Errorf("%s: %w", modelPath, err)
+	}
+	if err := passes.Run(g, passes.Options{}); err != nil {
+		return nil, fmt.Errorf("%s: %w", modelPath, err)
+	}
+	return g, nil
 }
 
 // dataSetInGraphOrder orders a data set's tensors as the graph's inputs
