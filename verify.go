@@ -3,6 +3,7 @@ package tsmc
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"path/filepath"
 	"time"
@@ -71,7 +72,8 @@ type DataSetResult struct {
 // Verify runs each data set of a model through an engine and compares every
 // output with the expected one: relative error = max|got-want| / max|want|.
 // It returns an error only when the model itself cannot be read; problems
-// with one data set are reported in its result.
+// with one data set are reported in its result. Engines that are
+// io.Closers are closed before Verify returns.
 func Verify(modelPath string, opts VerifyOptions) ([]DataSetResult, error) {
 	if opts.RTol == 0 {
 		opts.RTol = 1e-4
@@ -95,6 +97,7 @@ func Verify(modelPath string, opts VerifyOptions) ([]DataSetResult, error) {
 		return nil, err
 	}
 	v := &verifier{path: modelPath, opts: opts, inputs: raw.Inputs, engines: map[string]Engine{}}
+	defer v.close()
 	var results []DataSetResult
 	for _, dir := range dirs {
 		start := time.Now()
@@ -121,6 +124,15 @@ type verifier struct {
 	inputs  []*ir.Value // graph inputs as read, with symbolic dims
 	engines map[string]Engine
 	graphs  map[string]*ir.Graph
+}
+
+// close closes the engines that hold resources.
+func (v *verifier) close() {
+	for _, e := range v.engines {
+		if c, ok := e.(io.Closer); ok {
+			c.Close()
+		}
+	}
 }
 
 // check runs one data set and compares its outputs.
