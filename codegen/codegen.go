@@ -68,6 +68,16 @@ type Package struct {
 	WeightBytes int64
 	// Steps counts the nodes lowered to kernel calls (reshapes are free).
 	Steps int
+	// Stream lists the shift states of an online model, which the
+	// package's Stream carries from frame to frame; nil when the package
+	// has no Stream.
+	Stream []StreamState
+}
+
+// StreamState names a state input of an online model and the output that
+// carries its value for the next frame.
+type StreamState struct {
+	Input, Output string
 }
 
 // PlanMemory lowers g without writing code and returns its memory plan
@@ -97,6 +107,7 @@ func Generate(g *ir.Graph, opts Options) (*Package, error) {
 	sum := summary{
 		model: opts.Model, inputs: p.inputs, outputs: p.outputs, stats: g.ComputeStats(),
 		fused: fused, materialized: materialized, memory: p.memoryPlan(), weightBytes: 4 * int64(p.weights.size),
+		stream: p.streamDoc(),
 	}
 	if sum.model == "" {
 		sum.model = g.Name
@@ -116,11 +127,20 @@ func Generate(g *ir.Graph, opts Options) (*Package, error) {
 		WeightBytes: sum.weightBytes,
 		Steps:       len(p.steps),
 	}
-	test, err := renderTest(opts.Package, addDataSets(pkg.Files, opts.DataSets))
+	dataSets := addDataSets(pkg.Files, opts.DataSets)
+	test, err := renderTest(opts.Package, dataSets)
 	if err != nil {
 		return nil, err
 	}
 	pkg.Files["model_test.go"] = test
+	if p.stream != nil {
+		if pkg.Files["stream_test.go"], err = renderStreamTest(p, opts.Package, dataSets); err != nil {
+			return nil, err
+		}
+		for _, st := range p.stream.states {
+			pkg.Stream = append(pkg.Stream, StreamState{Input: p.inputs[st.in].v.Name, Output: p.outputs[st.out].v.Name})
+		}
+	}
 	return pkg, nil
 }
 
@@ -207,6 +227,7 @@ type summary struct {
 	materialized    int
 	memory          MemoryPlan
 	weightBytes     int64
+	stream          string // streamDoc
 }
 
 // packageDoc is the package comment of model.go.
@@ -237,6 +258,7 @@ func (s summary) packageDoc(pkg string) string {
 		params = append(params, pt.param)
 	}
 	fmt.Fprintf(&b, "\tout, err := m.Run(%s)\n\n", strings.Join(params, ", "))
+	b.WriteString(s.stream)
 	b.WriteString("A Model may be used from several goroutines; its runs take turns (see Model).")
 	return b.String()
 }

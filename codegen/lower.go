@@ -62,6 +62,10 @@ type program struct {
 	outputs []port
 	// arenaFloats is the planned arena size.
 	arenaFloats int
+	// stream is the streaming form of an online model (see stream.go),
+	// or nil; streamWhy says why a model with shift states has none.
+	stream    *streamPlan
+	streamWhy string
 }
 
 // lower turns every node of an optimised graph into runtime calls and
@@ -90,6 +94,7 @@ func lower(g *ir.Graph) (*program, error) {
 	if err := p.plan(); err != nil {
 		return nil, err
 	}
+	p.stream, p.streamWhy = planStream(p)
 	return p, nil
 }
 
@@ -133,7 +138,8 @@ func (p *program) bindPorts() error {
 
 // reservedIdents are exported names the generated package declares
 // itself; tensor identifiers avoid them (and their Len constants).
-var reservedIdents = []string{"Model", "New", "Option", "WithThreads", "InputSpecs", "OutputSpecs", "Outputs", "Run", "Infer", "Close", "Threads"}
+var reservedIdents = []string{"Model", "New", "Option", "WithThreads", "InputSpecs", "OutputSpecs", "Outputs", "Run", "Infer", "Close", "Threads",
+	"Stream", "StreamOutputs", "NewStream"}
 
 // reservedParams are the identifiers of the generated code that a Run
 // parameter must not shadow (besides keywords and predeclared names).
@@ -141,6 +147,7 @@ var reservedParams = map[string]bool{
 	"m": true, "a": true, "w": true, "p": true, "out": true, "err": true, "inputs": true,
 	"name": true, "known": true, "spec": true, "ok": true,
 	"runtime": true, "fmt": true, "math": true, "slices": true, "sync": true,
+	"s": true, "cur": true, "next": true, "frame": true, // Stream.Step and step
 }
 
 // operand returns the storage of a value read by step i and extends its

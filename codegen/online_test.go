@@ -1,0 +1,158 @@
+package codegen_test
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tsmc-go/tsmc"
+	"github.com/tsmc-go/tsmc/codegen"
+	"github.com/tsmc-go/tsmc/ir"
+	"github.com/tsmc-go/tsmc/onnx"
+	"github.com/tsmc-go/tsmc/tools/ort"
+)
+
+// onlineModel is the TSM online demo's network: one frame and ten shift
+// states in, logits and ten states out.
+const onlineModel = "tsm_mobilenetv2_jester_online"
+
+// onlineModelDir finds the online model under $TSMC_MODELS or
+// ../shared/models beside the checkout, or skips.
+func onlineModelDir(tb testing.TB) string {
+	root := os.Getenv("TSMC_MODELS")
+	if root == "" {
+		root = filepath.Join("..", "..", "shared", "models")
+	}
+	dir := filepath.Join(root, onlineModel)
+	if _, err := os.Stat(filepath.Join(dir, "model.onnx")); err != nil {
+		tb.Skipf("%s not found under %s (set TSMC_MODELS to the models folder): %v", onlineModel, root, err)
+	}
+	return dir
+}
+
+// compileOnline compiles the online model as package jester with the
+// given data sets of its folder.
+func compileOnline(tb testing.TB, dir string, sets ...string) *codegen.Package {
+	var paths []string
+	for _, s := range sets {
+		paths = append(paths, filepath.Join(dir, s))
+	}
+	pkg, err := tsmc.Compile(filepath.Join(dir, "model.onnx"), tsmc.CompileOptions{Package: "jester", DataSets: paths})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if len(pkg.Stream) != 10 {
+		tb.Fatalf("the online model's package has %d stream states, want 10: %v", len(pkg.Stream), pkg.Stream)
+	}
+	return pkg
+}
+
+// TestOnlineModelStream compiles the online model and runs its generated
+// tests: a Stream over test_data_set_0 (frame 0, zero state) then
+// test_data_set_1 (frame 1, fed frame 0's states) matches both expected
+// logits within 1e-4; it equals Run fed its own states; interleaved,
+// reset and concurrent Streams give a lone Stream's results.
+func TestOnlineModelStream(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles and tests the online model's package")
+	}
+	dir := onlineModelDir(t)
+	pkg := compileOnline(t, dir, "test_data_set_0", "test_data_set_1")
+	for k, st := range pkg.Stream { // the export numbers them in order
+		if want := (codegen.StreamState{Input: fmt.Sprintf("i%d", k+1), Output: fmt.Sprintf("o%d", k+1)}); st != want {
+			t.Errorf("state %d pairs %v, want %v", k, st, want)
+		}
+	}
+	out := codegen.GoTestGenerated(t, pkg, "-run", "Stream")
+	for _, want := range []string{
+		"test_data_set_0: zero state, starts a sequence",
+		"test_data_set_1: continues the sequence from test_data_set_0's state",
+		"--- PASS: TestStreamDataSets", "--- PASS: TestStreamMatchesRun", "--- PASS: TestStreamsInterleaved",
+		"--- PASS: TestStreamReset", "--- PASS: TestConcurrentStreams", "--- PASS: TestStreamInputErrors",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the generated tests did not say %q:\n%s", want, out)
+		}
+	}
+	for _, set := range []string{"test_data_set_0", "test_data_set_1"} {
+		m := regexp.MustCompile(set + `: output "o0": relative error (\S+)`).FindStringSubmatch(out)
+		if m == nil {
+			t.Errorf("%s: logits not checked:\n%s", set, out)
+			continue
+		}
+		t.Logf("%s: logits relative error %s", set, m[1])
+	}
+}
+
+// BenchmarkOnlineStepVsOnnxruntime times one Step of the online model's
+// Stream against onnxruntime running the same model frame after frame with
+// its state outputs fed back as inputs, at 1 and 2 threads, and reports
+// both medians and their ratio (ms/frame, ort-ms/frame, ratio). The
+// generated package's BenchmarkStep runs in a child go test with -cpu set
+// to the thread count (its Model uses GOMAXPROCS threads); onnxruntime gets
+// the same intra-op thread count.
+//
+//	go test -run '^$' -bench OnlineStepVsOnnxruntime ./codegen/
+func BenchmarkOnlineStepVsOnnxruntime(b *testing.B) {
+	if err := ort.Available(); err != nil {
+		b.Skipf("onnxruntime not available: %v", err)
+	}
+	dir := onlineModelDir(b)
+	pkg := compileOnline(b, dir, "test_data_set_0")
+	target := codegen.WriteGenerated(b, pkg)
+	ds, err := onnx.LoadDataSet(filepath.Join(dir, "test_data_set_0"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	inputs := map[string]*ir.Tensor{}
+	for k, name := range ds.InputNames {
+		inputs[name] = ds.Inputs[k]
+	}
+	feedback := map[string]string{}
+	for _, st := range pkg.Stream {
+		feedback[st.Output] = st.Input
+	}
+	const frames = 50
+	for _, threads := range []int{1, 2} {
+		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
+			goMs := goStepMs(b, target, threads, frames)
+			res, err := ort.Run(ort.Request{
+				Model: filepath.Join(dir, "model.onnx"), Inputs: inputs, Threads: threads,
+				Warmup: 5, Iters: frames, Feedback: feedback,
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(0, "ns/op")
+			b.ReportMetric(goMs, "ms/frame")
+			b.ReportMetric(res.MedianMs, "ort-ms/frame")
+			b.ReportMetric(goMs/res.MedianMs, "ratio")
+		})
+	}
+}
+
+// goStepMs runs the generated package's BenchmarkStep for the given
+// frames at -cpu threads and returns its time per Step in milliseconds.
+func goStepMs(b *testing.B, target string, threads, frames int) float64 {
+	b.Helper()
+	cmd := exec.Command("go", "test", "-run", "^$", "-bench", "^BenchmarkStep$", "-count", "1",
+		"-benchtime", fmt.Sprintf("%dx", frames), "-cpu", strconv.Itoa(threads), target)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		b.Fatalf("%v: %v\n%s", cmd, err, out)
+	}
+	m := regexp.MustCompile(`BenchmarkStep\S*\s+\d+\s+([0-9.]+) ns/op`).FindSubmatch(out)
+	if m == nil {
+		b.Fatalf("no BenchmarkStep result in:\n%s", out)
+	}
+	ns, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return ns / 1e6
+}
