@@ -12,15 +12,14 @@ func archLevels() []string {
 	return []string{ISAGeneric}
 }
 
-// archGemmKernels returns the assembly GEMM kernels of level, best first.
-// The NEON (12x8) kernel registers here; until it exists every level runs
-// the pure-Go kernels.
+// archGemmKernels returns the assembly GEMM kernels of level, best first:
+// the NEON 12x8 kernel listed in the generated kernels_arm64.go.
 func archGemmKernels(level string) []*GemmKernel {
-	return nil
+	return asmGemmKernels(level)
 }
 
 // archDWRow3x3 returns the assembly depthwise 3x3 row kernel of level
-// (NEON, once written), or nil for the pure-Go one.
+// (generated, kernels_arm64.go), or nil for the pure-Go one.
 func archDWRow3x3(level string) func(*DWRow) {
-	return nil
+	return asmDWRow3x3(level)
 }

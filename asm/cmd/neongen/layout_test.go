@@ -1,0 +1,33 @@
+package main
+
+import "testing"
+
+// TestReadArgBlocks checks the layouts read from package runtime against
+// the offsets its documentation states (kernel.go, depthwise.go).
+func TestReadArgBlocks(t *testing.T) {
+	blocks, err := readArgBlocks("../../../runtime", "Tile", "DWRow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]map[string]int{
+		"Tile": {"A": 0, "B": 24, "C": 48, "Bias": 72, "R": 96, "K": 120, "LDA": 128, "LDB": 136,
+			"LDC": 144, "LDR": 152, "Lo": 160, "Hi": 164, "Flags": 168, "BRows": 176, "BOff": 200},
+		"DWRow": {"O": 0, "R0": 24, "R1": 48, "R2": 72, "Res": 96, "W": 120, "Stride": 128, "Bias": 136, "Lo": 140, "Hi": 144},
+	} {
+		b := blocks[name]
+		if len(b.order) != len(want) {
+			t.Errorf("%s: fields %v, documented %d", name, b.order, len(want))
+		}
+		for f, off := range want {
+			if got, ok := b.offsets[f]; !ok || got != off {
+				t.Errorf("%s.%s at %d (found %v), documented %d", name, f, got, ok, off)
+			}
+		}
+	}
+	if _, err := readArgBlocks("../../../runtime", "NoSuchType"); err == nil {
+		t.Error("a missing type was laid out")
+	}
+	if _, err := readArgBlocks("../../../runtime", "Pool"); err == nil {
+		t.Error("a struct of non-predeclared types was laid out")
+	}
+}

@@ -1,0 +1,101 @@
+// Command neongen generates the arm64 NEON kernels of package runtime
+// with the emitter of package neon: the GEMM micro-kernel (12x8), the 3x3
+// depthwise row kernels (stride 1 and 2), their Go stubs, and
+// kernels_arm64.go, which registers them with the runtime's CPU dispatch.
+// The argument blocks' field offsets are read from the runtime's own
+// declarations of Tile and DWRow.
+//
+// Run it through go generate (runtime/generate_neon.go):
+//
+//	go generate ./runtime/
+//
+// Output is deterministic: CI regenerates and fails on any difference.
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+
+	"github.com/tsmc-go/tsmc/asm/neon"
+)
+
+// generatedBy names the generator in the "Code generated" header of every
+// file.
+const generatedBy = "tsmc/asm/cmd/neongen (go generate ./runtime/)"
+
+// constraint excludes every generated file from the purego build.
+const constraint = "arm64 && !purego"
+
+func main() {
+	log.SetFlags(0)
+	log.SetPrefix("neongen: ")
+	out := flag.String("out", "../runtime", "directory of package runtime to write into")
+	flag.Parse()
+	files, err := generate(*out)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, name := range sortedKeys(files) {
+		if err := write(filepath.Join(*out, name), files[name]); err != nil {
+			log.Fatal(err)
+		}
+	}
+}
+
+// generate returns the generated files by name, reading the argument
+// block layouts from package runtime in dir.
+func generate(dir string) (map[string][]byte, error) {
+	blocks, err := readArgBlocks(dir, "Tile", "DWRow")
+	if err != nil {
+		return nil, err
+	}
+	tile, dwRow := blocks["Tile"], blocks["DWRow"]
+	gemm := &neon.File{Package: "runtime", Constraint: constraint, GeneratedBy: generatedBy}
+	for _, k := range gemmKernels {
+		f, err := k.emit(tile)
+		if err != nil {
+			return nil, err
+		}
+		gemm.Funcs = append(gemm.Funcs, f)
+	}
+	dw := &neon.File{Package: "runtime", Constraint: constraint, GeneratedBy: generatedBy}
+	for _, k := range dwKernels {
+		f, err := k.emit(dwRow)
+		if err != nil {
+			return nil, err
+		}
+		dw.Funcs = append(dw.Funcs, f)
+	}
+	files := map[string][]byte{}
+	for name, file := range map[string]*neon.File{"gemm": gemm, "depthwise": dw} {
+		asm, err := file.Asm()
+		if err != nil {
+			return nil, err
+		}
+		stubs, err := file.Stubs()
+		if err != nil {
+			return nil, err
+		}
+		files[name+"_arm64.s"] = asm
+		files[name+"_stubs_arm64.go"] = stubs
+	}
+	reg, err := registry(tile, dwRow)
+	if err != nil {
+		return nil, fmt.Errorf("registry: %v", err)
+	}
+	files["kernels_arm64.go"] = reg
+	return files, nil
+}
+
+// write writes b to path unless the file already holds it (keeping its
+// timestamp).
+func write(path string, b []byte) error {
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, b) {
+		return nil
+	}
+	return os.WriteFile(path, b, 0o644)
+}
