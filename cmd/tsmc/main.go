@@ -4,8 +4,9 @@
 // Usage:
 //
 //	tsmc inspect [-json | -print] [-passes=false | -after PASS] [-shape NAME=D0xD1...] MODEL.onnx
-//	tsmc verify  [-engine interp] [-passes=false] [-shape ...] [-rtol 1e-4] [-json] MODEL.onnx [DATASET_DIR...]
+//	tsmc verify  [-engine compiled|interp] [-passes=false] [-shape ...] [-rtol 1e-4] [-threads N] [-json] MODEL.onnx [DATASET_DIR...]
 //	tsmc compile [-o DIR] [-pkg NAME] [-shape ...] [-testdata DIR]... MODEL.onnx
+//	tsmc bench   [-threads N] [-n ITERS] [-warmup W] [-ort] [-shape ...] [-json] MODEL.onnx
 //	tsmc help [VERB]
 package main
 
@@ -32,8 +33,9 @@ var commands []command
 func init() {
 	commands = []command{
 		{"inspect", "[-json | -print] [-passes=false | -after PASS] [-shape NAME=D0xD1...] MODEL.onnx", "optimise a model and print its inputs, outputs, ops, shifts, parameters and MACs", runInspect},
-		{"verify", "[-engine interp] [-passes=false] [-shape ...] [-rtol 1e-4] [-json] MODEL.onnx [DATASET_DIR...]", "optimise a model, run its test data sets and compare every output", runVerify},
+		{"verify", "[-engine compiled|interp] [-passes=false] [-shape ...] [-rtol 1e-4] [-threads N] [-json] MODEL.onnx [DATASET_DIR...]", "compile a model, run the generated code (or the interpreter) on its test data sets and compare every output", runVerify},
 		{"compile", "[-o DIR] [-pkg NAME] [-shape ...] [-testdata DIR]... MODEL.onnx", "generate a standalone Go package that runs the model", runCompile},
+		{"bench", "[-threads N] [-n ITERS] [-warmup W] [-ort] [-shape ...] [-json] MODEL.onnx", "compile a model, build the generated code and time it (beside onnxruntime with -ort)", runBench},
 		{"help", "[VERB]", "show help for tsmc or one verb", runHelp},
 	}
 }

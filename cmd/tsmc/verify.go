@@ -30,24 +30,32 @@ type dataSetReport struct {
 	Millis  float64            `json:"ms"`
 }
 
-// engines maps -engine names to engine constructors.
-var engines = map[string]tsmc.NewEngine{
-	"interp": tsmc.InterpEngine,
-}
-
 func runVerify(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("verify", stderr)
-	engine := fs.String("engine", "interp", "engine that runs the model: interp (the reference interpreter)")
+	engine := fs.String("engine", "compiled", "engine that runs the model: compiled (generate the Go package, build and run it) or interp (the reference interpreter)")
 	rtol := fs.Float64("rtol", 1e-4, "largest accepted relative error, max|got-want|/max|want|")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	runPasses := fs.Bool("passes", true, "check the graph the optimisation pipeline leaves; -passes=false checks it as imported")
+	runPasses := fs.Bool("passes", true, "check the graph the optimisation pipeline leaves; -passes=false checks it as imported (interp only)")
 	shapes := addShapeFlag(fs)
+	builder := addBuildFlags(fs)
 	if err := parse(fs, args, 1, "MODEL.onnx"); err != nil {
 		return err
 	}
-	newEngine, ok := engines[*engine]
-	if !ok {
-		return usageError{fmt.Sprintf("unknown engine %q", *engine)}
+	var newEngine tsmc.NewEngine
+	switch *engine {
+	case "interp":
+		newEngine = tsmc.InterpEngine
+	case "compiled":
+		if !*runPasses {
+			return usageError{"-passes=false needs -engine interp: code is generated from the optimised graph"}
+		}
+		b, err := builder()
+		if err != nil {
+			return err
+		}
+		newEngine = b.Engine
+	default:
+		return usageError{fmt.Sprintf("unknown engine %q (compiled or interp)", *engine)}
 	}
 	path := fs.Arg(0)
 	opts := tsmc.VerifyOptions{Shapes: shapes, RTol: *rtol, DataSets: fs.Args()[1:], Engine: newEngine}

@@ -1,0 +1,251 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/tsmc-go/tsmc"
+	"github.com/tsmc-go/tsmc/ir"
+	"github.com/tsmc-go/tsmc/tools/ort"
+)
+
+// addBuildFlags registers the flags of the verbs that build and run
+// generated code (-threads, -keep, -tsmc-root); the returned function makes
+// the Builder once the flags are parsed.
+func addBuildFlags(fs *flag.FlagSet) func() (*tsmc.Builder, error) {
+	threads := fs.Int("threads", 0, "worker threads of the compiled model (0: GOMAXPROCS)")
+	keep := fs.Bool("keep", false, "keep the temporary module and binary built from the generated code, and say where")
+	root := fs.String("tsmc-root", "", "the tsmc module `DIR` generated code is built against (default $"+tsmc.RootEnv+", else found from this binary)")
+	return func() (*tsmc.Builder, error) {
+		if *threads < 0 {
+			return nil, usageError{fmt.Sprintf("-threads %d: want 0 or more", *threads)}
+		}
+		src, err := tsmc.LocateModule(*root)
+		if err != nil {
+			return nil, err
+		}
+		return &tsmc.Builder{Module: src, Keep: *keep, Threads: *threads}, nil
+	}
+}
+
+// benchReport is the -json form of tsmc bench. Times are milliseconds per
+// run; per-frame times divide them by the frames one run processes.
+type benchReport struct {
+	Model  string `json:"model"`
+	Inputs string `json:"inputs"` // the data set folder, or "random"
+	// Feedback lists the state outputs fed back as inputs between runs.
+	Feedback      map[string]string `json:"feedback,omitempty"`
+	Threads       int               `json:"threads"`
+	Iters         int               `json:"iters"`
+	Warmup        int               `json:"warmup"`
+	MedianMs      float64           `json:"median_ms"`
+	MinMs         float64           `json:"min_ms"`
+	Frames        int               `json:"frames,omitempty"`
+	Segments      int               `json:"segments,omitempty"`
+	PerFrameMs    float64           `json:"per_frame_ms,omitempty"`
+	PerFrameMinMs float64           `json:"per_frame_min_ms,omitempty"`
+	TimesMs       []float64         `json:"times_ms"`
+	// OptimizeMs is reading the model and the pass pipeline, GenerateMs
+	// code generation (together the compile time), BuildMs the go build
+	// of the generated package and its runner.
+	OptimizeMs      float64 `json:"optimize_ms"`
+	GenerateMs      float64 `json:"generate_ms"`
+	BuildMs         float64 `json:"build_ms"`
+	ArenaBytes      int64   `json:"arena_bytes"`
+	ActivationBytes int64   `json:"activation_bytes"`
+	*ORTFigures
+}
+
+// ORTFigures (exported for JSON decoding of the embedded pointer) is the onnxruntime half of a bench -ort report.
+type ORTFigures struct {
+	ORTMedianMs float64   `json:"ort_median_ms"`
+	ORTMinMs    float64   `json:"ort_min_ms"`
+	ORTTimesMs  []float64 `json:"ort_times_ms"`
+	// Ratio is tsmc's median over onnxruntime's; RatioMin the same of
+	// the minima.
+	Ratio    float64 `json:"ratio"`
+	RatioMin float64 `json:"ratio_min"`
+	// RelErr is the largest relative error of tsmc's outputs against
+	// onnxruntime's on the first run; OutputRelErr per output.
+	RelErr       float64            `json:"ort_rel_err"`
+	OutputRelErr map[string]float64 `json:"ort_output_rel_err"`
+}
+
+func runBench(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench", stderr)
+	iters := fs.Int("n", 10, "timed runs")
+	warmup := fs.Int("warmup", 2, "untimed runs after the first one")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	withORT := fs.Bool("ort", false, "also time onnxruntime (tools/ort) on the same inputs, threads and runs, and compare its outputs")
+	shapes := addShapeFlag(fs)
+	builder := addBuildFlags(fs)
+	if err := parse(fs, args, 1, "MODEL.onnx"); err != nil {
+		return err
+	}
+	if fs.NArg() > 1 {
+		return usageError{fmt.Sprintf("one model at a time, got %d arguments", fs.NArg())}
+	}
+	if *iters < 1 || *warmup < 0 {
+		return usageError{fmt.Sprintf("-n %d -warmup %d: want at least one timed run and no negative warm-up", *iters, *warmup)}
+	}
+	b, err := builder()
+	if err != nil {
+		return err
+	}
+	if *withORT {
+		if err := findORT(b.Module); err != nil {
+			return fmt.Errorf("-ort: %w", err)
+		}
+	}
+	path := fs.Arg(0)
+	ds, dsDir, err := tsmc.FirstDataSet(path)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	g, err := tsmc.Optimize(path, shapes, ds)
+	if err != nil {
+		return err
+	}
+	optimize := time.Since(start)
+	inputs, err := tsmc.BenchInputs(g, ds)
+	if err != nil {
+		return fmt.Errorf("%s: %w", dsDir, err)
+	}
+	p, err := b.Build(g)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	rep := benchReport{
+		Model: path, Inputs: "random", Feedback: tsmc.StateFeedback(g), Iters: *iters, Warmup: *warmup,
+		OptimizeMs: millis(optimize), GenerateMs: millis(p.Generate), BuildMs: millis(p.Build),
+		ArenaBytes: p.Memory.ArenaBytes, ActivationBytes: p.Memory.ActivationBytes,
+	}
+	if ds != nil {
+		rep.Inputs = dsDir
+	}
+	res, err := p.Bench(inputs, tsmc.BenchOptions{Threads: b.Threads, Warmup: *warmup, Iters: *iters, Feedback: rep.Feedback})
+	if err != nil {
+		return err
+	}
+	t := tsmc.SummarizeTimes(res.TimesMs)
+	rep.Threads, rep.TimesMs, rep.MedianMs, rep.MinMs = res.Threads, res.TimesMs, t.MedianMs, t.MinMs
+	rep.Frames, rep.Segments = tsmc.ClipFrames(g)
+	if rep.Frames > 0 {
+		rep.PerFrameMs, rep.PerFrameMinMs = t.MedianMs/float64(rep.Frames), t.MinMs/float64(rep.Frames)
+	}
+	if *withORT {
+		if rep.ORTFigures, err = benchORT(path, g, inputs, res, rep); err != nil {
+			return err
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	printBench(stdout, rep)
+	return nil
+}
+
+// findORT checks that onnxruntime can run, pointing tools/ort at the tsmc
+// module's node_modules when the working directory has none.
+func findORT(src tsmc.ModuleSource) error {
+	if _, err := ort.NodeModules(); err != nil && src.Dir != "" {
+		modules := filepath.Join(src.Dir, "tools", "ort", "node_modules")
+		if _, statErr := os.Stat(filepath.Join(modules, "onnxruntime-node")); statErr == nil {
+			os.Setenv("ORT_NODE_MODULES", modules)
+		}
+	}
+	return ort.Available()
+}
+
+// benchORT runs onnxruntime like the compiled run (inputs, threads, warm-up,
+// runs, feedback) and compares the first run's outputs.
+func benchORT(path string, g *ir.Graph, inputs map[string]*ir.Tensor, res *tsmc.BenchResult, rep benchReport) (*ORTFigures, error) {
+	o, err := ort.Run(ort.Request{
+		Model: path, Inputs: inputs, Threads: rep.Threads,
+		Warmup: rep.Warmup, Iters: rep.Iters, Feedback: rep.Feedback,
+	})
+	if err != nil {
+		return nil, err
+	}
+	t := tsmc.SummarizeTimes(o.TimesMs)
+	r := &ORTFigures{ORTMedianMs: t.MedianMs, ORTMinMs: t.MinMs, ORTTimesMs: o.TimesMs, OutputRelErr: map[string]float64{}}
+	if t.MedianMs > 0 && t.MinMs > 0 {
+		r.Ratio, r.RatioMin = rep.MedianMs/t.MedianMs, rep.MinMs/t.MinMs
+	}
+	for _, out := range g.Outputs {
+		want, ok := o.Outputs[out.Name]
+		if !ok {
+			return nil, fmt.Errorf("onnxruntime returned no output %q", out.Name)
+		}
+		got := res.Outputs[out.Name]
+		if got == nil {
+			return nil, fmt.Errorf("the compiled model returned no output %q", out.Name)
+		}
+		e, err := tsmc.RelativeError(got, ir.Float32s(out.Shape.Clone(), want))
+		if err != nil {
+			return nil, fmt.Errorf("output %q against onnxruntime: %w", out.Name, err)
+		}
+		r.OutputRelErr[out.Name] = e
+		r.RelErr = max(r.RelErr, e)
+	}
+	return r, nil
+}
+
+func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func printBench(w io.Writer, r benchReport) {
+	fmt.Fprintf(w, "model     %s\n", r.Model)
+	fmt.Fprintf(w, "inputs    %s\n", r.Inputs)
+	if len(r.Feedback) > 0 {
+		fmt.Fprintf(w, "state     %d outputs fed back as inputs between runs\n", len(r.Feedback))
+	}
+	fmt.Fprintf(w, "compile   %s (optimise %s, generate %s), go build %s; arena %s for %s of activations\n",
+		seconds(r.OptimizeMs+r.GenerateMs), seconds(r.OptimizeMs), seconds(r.GenerateMs), seconds(r.BuildMs),
+		byteSize(r.ArenaBytes), byteSize(r.ActivationBytes))
+	perFrame := func(median float64) string {
+		if r.Frames == 0 {
+			return ""
+		}
+		return fmt.Sprintf(" (%.2f ms per frame, %d frames)", median/float64(r.Frames), r.Frames)
+	}
+	fmt.Fprintf(w, "tsmc      median %.2f ms, min %.2f ms per run%s; %d threads, %d runs after %d warm-up\n",
+		r.MedianMs, r.MinMs, perFrame(r.MedianMs), r.Threads, r.Iters, r.Warmup)
+	if r.ORTFigures == nil {
+		return
+	}
+	fmt.Fprintf(w, "onnxrt    median %.2f ms, min %.2f ms per run%s\n", r.ORTMedianMs, r.ORTMinMs, perFrame(r.ORTMedianMs))
+	fmt.Fprintf(w, "ratio     tsmc/onnxruntime %.2f (median), %.2f (min)\n", r.Ratio, r.RatioMin)
+	names := make([]string, 0, len(r.OutputRelErr))
+	for n := range r.OutputRelErr {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	fmt.Fprintf(w, "agree     max rel err %.3g against onnxruntime", r.RelErr)
+	if len(names) > 1 {
+		worst := names[0]
+		for _, n := range names {
+			if r.OutputRelErr[n] > r.OutputRelErr[worst] {
+				worst = n
+			}
+		}
+		fmt.Fprintf(w, " (worst output %s of %d)", worst, len(names))
+	}
+	fmt.Fprintln(w)
+}
+
+func seconds(ms float64) string {
+	if ms < 1000 {
+		return fmt.Sprintf("%.0f ms", ms)
+	}
+	return fmt.Sprintf("%.1f s", ms/1000)
+}

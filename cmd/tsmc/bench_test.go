@@ -1,0 +1,108 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/tsmc-go/tsmc/tools/ort"
+)
+
+// TestVerifyCompiledByDefault runs verify without -engine: it must build
+// and run the generated code, and say so in its JSON.
+func TestVerifyCompiledByDefault(t *testing.T) {
+	code, out, errOut := tsmcRun("verify", "-json", "-threads", "2", tinyModel)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s%s", code, out, errOut)
+	}
+	var r verifyReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("bad JSON: %v\n%s", err, out)
+	}
+	if r.Engine != "compiled" || r.Passed != 2 || r.Failed != 0 {
+		t.Errorf("engine %q, %d passed, %d failed; want compiled, 2, 0", r.Engine, r.Passed, r.Failed)
+	}
+	for _, d := range r.DataSets {
+		if d.MaxErr > 1e-4 {
+			t.Errorf("%s: relative error %g", d.Dir, d.MaxErr)
+		}
+	}
+}
+
+func benchJSON(t *testing.T, args ...string) benchReport {
+	t.Helper()
+	code, out, errOut := tsmcRun(append([]string{"bench", "-json"}, args...)...)
+	if code != 0 {
+		t.Fatalf("bench %v: exit %d: %s", args, code, errOut)
+	}
+	var r benchReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("bad JSON: %v\n%s", err, out)
+	}
+	return r
+}
+
+func TestBenchJSON(t *testing.T) {
+	r := benchJSON(t, "-n", "3", "-warmup", "1", "-threads", "1", tinyModel)
+	if r.Threads != 1 || r.Iters != 3 || len(r.TimesMs) != 3 {
+		t.Errorf("threads %d, iters %d, %d times; want 1, 3, 3", r.Threads, r.Iters, len(r.TimesMs))
+	}
+	if !(r.MinMs > 0 && r.MinMs <= r.MedianMs) {
+		t.Errorf("min %g, median %g: want 0 < min <= median", r.MinMs, r.MedianMs)
+	}
+	// The tiny model's input [1,12,32,32] is a clip of 4 frames.
+	if r.Frames != 4 || r.Segments != 4 || r.PerFrameMs != r.MedianMs/4 {
+		t.Errorf("frames %d, segments %d, per frame %g for median %g", r.Frames, r.Segments, r.PerFrameMs, r.MedianMs)
+	}
+	if !strings.HasSuffix(r.Inputs, "test_data_set_0") || r.BuildMs <= 0 || r.ArenaBytes <= 0 || r.ORTFigures != nil {
+		t.Errorf("inputs %q, build %g ms, arena %d, ort %v", r.Inputs, r.BuildMs, r.ArenaBytes, r.ORTFigures)
+	}
+
+	// The raw JSON carries the documented keys.
+	_, out, _ := tsmcRun("bench", "-json", "-n", "1", "-warmup", "0", tinyModel)
+	for _, key := range []string{`"median_ms"`, `"min_ms"`, `"threads"`, `"iters"`, `"per_frame_ms"`, `"frames"`} {
+		if !strings.Contains(out, key) {
+			t.Errorf("JSON lacks %s:\n%s", key, out)
+		}
+	}
+}
+
+func TestBenchAgainstORT(t *testing.T) {
+	if err := ort.Available(); err != nil {
+		t.Skipf("onnxruntime not available: %v", err)
+	}
+	r := benchJSON(t, "-ort", "-n", "2", "-threads", "1", "../../testdata/tsm_tiny_mmaction/model.onnx")
+	if r.ORTFigures == nil {
+		t.Fatal("no onnxruntime figures")
+	}
+	if len(r.ORTTimesMs) != 2 || r.ORTMedianMs <= 0 || r.Ratio != r.MedianMs/r.ORTMedianMs {
+		t.Errorf("onnxruntime times %v, median %g, ratio %g for tsmc median %g", r.ORTTimesMs, r.ORTMedianMs, r.Ratio, r.MedianMs)
+	}
+	if e, ok := r.OutputRelErr["logits"]; !ok || e > 1e-4 || r.RelErr != e {
+		t.Errorf("relative error against onnxruntime %v (max %g)", r.OutputRelErr, r.RelErr)
+	}
+	code, out, errOut := tsmcRun("bench", "-ort", "-n", "1", tinyModel)
+	if code != 0 || !strings.Contains(out, "tsmc/onnxruntime") || !strings.Contains(out, "against onnxruntime") {
+		t.Errorf("text report: exit %d:\n%s%s", code, out, errOut)
+	}
+}
+
+func TestBenchAndVerifyUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"bench"},
+		{"bench", "-n", "0", tinyModel},
+		{"bench", "-warmup", "-1", tinyModel},
+		{"bench", "-threads", "-2", tinyModel},
+		{"bench", tinyModel, tinyModel},
+		{"verify", "-passes=false", tinyModel},
+		{"verify", "-engine", "nope", tinyModel},
+	} {
+		if code, _, errOut := tsmcRun(args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2 (usage): %s", args, code, errOut)
+		}
+	}
+	code, _, errOut := tsmcRun("verify", "-tsmc-root", t.TempDir(), tinyModel)
+	if code != 1 || !strings.Contains(errOut, "not the tsmc module folder") {
+		t.Errorf("-tsmc-root without tsmc: exit %d: %s", code, errOut)
+	}
+}
