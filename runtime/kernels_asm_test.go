@@ -1,18 +1,21 @@
-//go:build amd64 && !purego
+//go:build (amd64 || arm64) && !purego
 
 package runtime
 
-// Tests of the avo-generated amd64 kernels (asm/): every assembly kernel
-// against its twins, and the whole drivers at every ISA level of this CPU.
+// Tests of the generated assembly kernels (asm/: avo for amd64, the neon
+// emitter for arm64, run under qemu-aarch64 on other hosts): every
+// assembly kernel against its twins, and the whole drivers at every ISA
+// level of this CPU.
 //
 // Two twins per kernel. The exact-FMA twin evaluates the contract with
-// each multiply-add rounded once, as VFMADD231PS does: the assembly must
-// match it bit for bit. The pure-Go kernels (gemm_go.go, dwRow3x3Go)
-// round the product and the sum separately (the compiler fuses only at
-// GOAMD64=v3), so against them results agree within rounding: for the
-// GEMM, per element, the error bound of two K-term float32 sums,
-// (K+2)·2⁻²³·Σ|terms| (a max-norm relative 1e-6 is too tight: K = 63
-// already reaches 2.4e-6); for the 9-tap depthwise rows, relative 1e-6.
+// each multiply-add rounded once, as VFMADD231PS and FMLA do: the assembly
+// must match it bit for bit. The pure-Go kernels (gemm_go.go, dwRow3x3Go)
+// may round the product and the sum separately (on amd64 the compiler
+// fuses only at GOAMD64=v3), so against them results agree within
+// rounding: for the GEMM, per element, the error bound of two K-term
+// float32 sums, (K+2)·2⁻²³·Σ|terms| (a max-norm relative 1e-6 is too
+// tight: K = 63 already reaches 2.4e-6); for the 9-tap depthwise rows,
+// relative 1e-6.
 
 import (
 	"fmt"
