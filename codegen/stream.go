@@ -314,17 +314,19 @@ func (p *program) streamDoc() string {
 		}
 		return fmt.Sprintf("The model has shift state inputs but no Stream (%s): pass the states to Run.\n\n", p.streamWhy)
 	}
-	var states []string
+	var b strings.Builder
+	fmt.Fprintf(&b, "The model is online: %d shift states carry the shifted channels from one\n", len(p.stream.states))
+	b.WriteString("frame to the next (state input -> state output):\n\n")
 	for _, st := range p.stream.states {
-		states = append(states, fmt.Sprintf("%s -> %s", p.inputs[st.in].v.Name, p.outputs[st.out].v.Name))
+		fmt.Fprintf(&b, "\t%s -> %s\n", p.inputs[st.in].v.Name, p.outputs[st.out].v.Name)
 	}
-	return fmt.Sprintf("The model is online: %d shift states (input -> output: %s) carry the\n"+
-		"shifted channels from one frame to the next. A Stream holds them:\n\n"+
-		"\ts := m.NewStream()\n"+
-		"\tfor frame := range frames {\n"+
-		"\t\tlogits, err := s.Step(frame)\n"+
-		"\t\t...\n"+
-		"\t}\n\n", len(states), strings.Join(states, ", "))
+	step := "logits, err := s.Step(frame)"
+	if len(p.stream.frames) > 1 || len(p.stream.results) > 1 {
+		step = "out, err := s.Step(...)"
+	}
+	fmt.Fprintf(&b, "\nA Stream holds them, so a caller passes frames only:\n\n\ts := m.NewStream()\n"+
+		"\tfor _, frame := range frames {\n\t\t%s\n\t\t...\n\t}\n\n", step)
+	return b.String()
 }
 
 // streamOverrides redirects the state tensors to the stream's buffers: a
