@@ -152,3 +152,26 @@ func TestBuildErrorIsShown(t *testing.T) {
 	}
 	emptyDir(t, tmp)
 }
+
+// TestCompiledSharedModels checks the generated code of every shared model
+// on its data sets (ResNet50 not under -short).
+func TestCompiledSharedModels(t *testing.T) {
+	dir := sharedModels(t)
+	b := &tsmc.Builder{TempDir: t.TempDir()}
+	for _, name := range []string{
+		"tsm_mobilenetv2_k400_8f_official", "tsm_mobilenetv2_k400_8f_mmaction",
+		"tsm_mobilenetv2_jester_online", "tsm_resnet50_k400_8f_mmaction",
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(dir, name, "model.onnx")
+			if _, err := os.Stat(path); err != nil {
+				t.Skipf("%s not present: %v", path, err)
+			}
+			if testing.Short() && name == "tsm_resnet50_k400_8f_mmaction" {
+				t.Skip("ResNet50 skipped under -short")
+			}
+			checkModel(t, path, tsmc.VerifyOptions{RTol: 1e-4, Engine: b.Engine, Transform: optimise})
+		})
+	}
+	emptyDir(t, b.TempDir)
+}
