@@ -181,8 +181,11 @@ func expectedState(s *ir.Value, rd stateReader) ([]int32, string) {
 			chans = append(chans, c)
 		}
 	}
+	if T <= 0 || frames%T != 0 {
+		return nil, fmt.Sprintf("state %q: the shift %s does not divide the %d frames of %q", s.Name, rd.shift, frames, x.Name)
+	}
 	clips := frames / T
-	if T <= 0 || frames%T != 0 || len(s.Shape) != len(x.Shape) || s.Shape[0] != clips || s.Shape[1] != len(chans) || product(s.Shape[2:]) != inner {
+	if len(s.Shape) != len(x.Shape) || s.Shape[0] != clips || s.Shape[1] != len(chans) || product(s.Shape[2:]) != inner {
 		return nil, fmt.Sprintf("state %q%v does not fit the shift %s of %q%v", s.Name, s.Shape, rd.shift, x.Name, x.Shape)
 	}
 	want := make([]int32, 0, s.Shape.Size())
