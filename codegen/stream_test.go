@@ -20,8 +20,9 @@ import (
 // mislead: the state outputs are called "logits" and "out3", the logits
 // "state_a", the frame "s0", so the pairing can only come from data flow.
 // wrongChannel makes the first state output take a channel the shift
-// does not move.
-func onlineGraph(t *testing.T, frames int, wrongChannel bool) *ir.Graph {
+// does not move; features adds a second result, the features before the
+// classifier, as the last output.
+func onlineGraph(t *testing.T, frames int, wrongChannel, features bool) *ir.Graph {
 	b := newBuilder(13)
 	shift := func(conv ...any) map[string]ir.Attr {
 		return attrs(append([]any{"segments", frames, "shift", []int64{0, 2, -1}, "dilations", []int64{1, 1}, "group", 1}, conv...)...)
@@ -53,12 +54,15 @@ func onlineGraph(t *testing.T, frames int, wrongChannel bool) *ir.Graph {
 		d, b.random("w2", 8, 8, 3, 3), b.random("b2", 8), nil, s2)
 	logits := b.op("state_a", "tsmc.Dense", nil, c2, b.random("wf", 5, 8), b.random("bf", 5))
 	b.output(next2, logits, next1)
+	if features {
+		b.output(c2)
+	}
 	return b.graph(t)
 }
 
 func TestPlanStreamPairsByDataFlow(t *testing.T) {
 	for _, frames := range []int{1, 2} {
-		p, err := lower(onlineGraph(t, frames, false))
+		p, err := lower(onlineGraph(t, frames, false, false))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -83,7 +87,7 @@ func TestPlanStreamPairsByDataFlow(t *testing.T) {
 }
 
 func TestPlanStreamRejects(t *testing.T) {
-	p, err := lower(onlineGraph(t, 1, true))
+	p, err := lower(onlineGraph(t, 1, true, false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,8 +195,9 @@ func GoTestGenerated(t *testing.T, pkg *Package, args ...string) string {
 	return string(out)
 }
 
-// TestGeneratedStream generates the small online model for one and for
-// two frames per call, with data sets from the interpreter, and runs the
+// TestGeneratedStream generates the small online model for one frame per
+// call, and for two frames with a second result (Step then returns
+// StreamOutputs), with data sets from the interpreter, and runs the
 // generated package's tests: its Stream over the sequence within 1e-4,
 // equal to Run fed its own states, interleaved, reset and concurrent
 // Streams, bad frames.
@@ -200,8 +205,16 @@ func TestGeneratedStream(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and tests generated packages")
 	}
-	for _, frames := range []int{1, 2} {
-		g := onlineGraph(t, frames, false)
+	for _, c := range []struct {
+		frames   int
+		features bool
+		step     string
+	}{
+		{1, false, "func (s *Stream) Step(frame []float32) ([]float32, error)"},
+		{2, true, "func (s *Stream) Step(frame []float32) (StreamOutputs, error)"},
+	} {
+		frames := c.frames
+		g := onlineGraph(t, frames, false, c.features)
 		states := []int{-1, 2, 0} // input -> its state output, from the graph's construction
 		pkg, err := Generate(g, Options{Package: "online" + string(rune('0'+frames)), DataSets: onlineDataSets(t, g, states)})
 		if err != nil {
@@ -211,13 +224,13 @@ func TestGeneratedStream(t *testing.T) {
 			t.Errorf("Package.Stream = %v, want %v", pkg.Stream, want)
 		}
 		src := string(pkg.Files["model.go"])
-		for _, want := range []string{"func (m *Model) NewStream() *Stream", "func (s *Stream) Step(frame []float32) ([]float32, error)", "func (s *Stream) Reset()"} {
+		for _, want := range []string{"func (m *Model) NewStream() *Stream", c.step, "func (s *Stream) Reset()"} {
 			if !strings.Contains(src, want) {
 				t.Errorf("model.go lacks %q", want)
 			}
 		}
 		out := GoTestGenerated(t, pkg)
-		for _, want := range []string{
+		want := []string{
 			"frame_0: zero state, starts a sequence",
 			`frame_0: output "state_a": relative error`,
 			"frame_1: continues the sequence from frame_0's state",
@@ -225,9 +238,13 @@ func TestGeneratedStream(t *testing.T) {
 			"unrelated: its state inputs are neither zero",
 			"--- PASS: TestStreamMatchesRun", "--- PASS: TestStreamsInterleaved", "--- PASS: TestStreamReset",
 			"--- PASS: TestConcurrentStreams", "--- PASS: TestStreamInputErrors",
-		} {
-			if !strings.Contains(out, want) {
-				t.Errorf("%d frames: the generated tests did not say %q:\n%s", frames, want, out)
+		}
+		if c.features {
+			want = append(want, `frame_1: output "shifted2": relative error`)
+		}
+		for _, w := range want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%d frames: the generated tests did not say %q:\n%s", frames, w, out)
 			}
 		}
 	}
