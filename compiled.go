@@ -258,6 +258,9 @@ type BenchResult struct {
 	Outputs map[string]*ir.Tensor
 	// Threads is the worker count the Model reported.
 	Threads int
+	// ISA is the instruction-set level the kernels ran at (runtime.ISA;
+	// $TSMC_ISA may lower it).
+	ISA string
 	// New is the time the Model's constructor took; First the first run.
 	New, First time.Duration
 	// TimesMs are the timed runs in milliseconds, in order.
@@ -309,7 +312,7 @@ func (p *Program) Bench(inputs map[string]*ir.Tensor, o BenchOptions) (*BenchRes
 		return nil, fmt.Errorf("the compiled model printed %q: %v", stdout.String(), err)
 	}
 	res := &BenchResult{
-		Outputs: map[string]*ir.Tensor{}, Threads: resp.Threads, TimesMs: resp.TimesMs,
+		Outputs: map[string]*ir.Tensor{}, Threads: resp.Threads, ISA: resp.ISA, TimesMs: resp.TimesMs,
 		New: msDuration(resp.NewMs), First: msDuration(resp.FirstMs),
 	}
 	for _, f := range resp.Outputs {

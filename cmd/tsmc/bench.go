@@ -42,6 +42,7 @@ type benchReport struct {
 	// Feedback lists the state outputs fed back as inputs between runs.
 	Feedback      map[string]string `json:"feedback,omitempty"`
 	Threads       int               `json:"threads"`
+	ISA           string            `json:"isa"` // kernels' instruction-set level ($TSMC_ISA lowers it)
 	Iters         int               `json:"iters"`
 	Warmup        int               `json:"warmup"`
 	MedianMs      float64           `json:"median_ms"`
@@ -136,7 +137,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	t := tsmc.SummarizeTimes(res.TimesMs)
-	rep.Threads, rep.TimesMs, rep.MedianMs, rep.MinMs = res.Threads, res.TimesMs, t.MedianMs, t.MinMs
+	rep.Threads, rep.ISA, rep.TimesMs, rep.MedianMs, rep.MinMs = res.Threads, res.ISA, res.TimesMs, t.MedianMs, t.MinMs
 	rep.Frames, rep.Segments = tsmc.ClipFrames(g)
 	if rep.Frames > 0 {
 		rep.PerFrameMs, rep.PerFrameMinMs = t.MedianMs/float64(rep.Frames), t.MinMs/float64(rep.Frames)
@@ -218,8 +219,8 @@ func printBench(w io.Writer, r benchReport) {
 		}
 		return fmt.Sprintf(" (%.2f ms per frame, %d frames)", median/float64(r.Frames), r.Frames)
 	}
-	fmt.Fprintf(w, "tsmc      median %.2f ms, min %.2f ms per run%s; %d threads, %d runs after %d warm-up\n",
-		r.MedianMs, r.MinMs, perFrame(r.MedianMs), r.Threads, r.Iters, r.Warmup)
+	fmt.Fprintf(w, "tsmc      median %.2f ms, min %.2f ms per run%s; %d threads, %s kernels, %d runs after %d warm-up\n",
+		r.MedianMs, r.MinMs, perFrame(r.MedianMs), r.Threads, r.ISA, r.Iters, r.Warmup)
 	if r.ORTFigures == nil {
 		return
 	}

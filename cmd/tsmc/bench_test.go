@@ -44,8 +44,8 @@ func benchJSON(t *testing.T, args ...string) benchReport {
 
 func TestBenchJSON(t *testing.T) {
 	r := benchJSON(t, "-n", "3", "-warmup", "1", "-threads", "1", tinyModel)
-	if r.Threads != 1 || r.Iters != 3 || len(r.TimesMs) != 3 {
-		t.Errorf("threads %d, iters %d, %d times; want 1, 3, 3", r.Threads, r.Iters, len(r.TimesMs))
+	if r.Threads != 1 || r.Iters != 3 || len(r.TimesMs) != 3 || r.ISA == "" {
+		t.Errorf("threads %d, iters %d, %d times, ISA %q; want 1, 3, 3 and an ISA", r.Threads, r.Iters, len(r.TimesMs), r.ISA)
 	}
 	if !(r.MinMs > 0 && r.MinMs <= r.MedianMs) {
 		t.Errorf("min %g, median %g: want 0 < min <= median", r.MinMs, r.MedianMs)

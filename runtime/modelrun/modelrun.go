@@ -59,6 +59,8 @@ type Request struct {
 type Response struct {
 	// Threads is the Model's worker count.
 	Threads int `json:"threads"`
+	// ISA is the instruction-set level of the kernels (runtime.ISA).
+	ISA string `json:"isa"`
 	// NewMs is the time New took; FirstMs the first run.
 	NewMs   float64 `json:"new_ms"`
 	FirstMs float64 `json:"first_ms"`
@@ -118,7 +120,7 @@ func Run(spec Spec, req Request) (*Response, error) {
 		return nil, err
 	}
 	defer m.Close()
-	resp := &Response{Threads: m.Threads(), NewMs: millis(time.Since(start))}
+	resp := &Response{Threads: m.Threads(), ISA: runtime.ISA(), NewMs: millis(time.Since(start))}
 	step := func() (map[string][]float32, float64, error) {
 		start := time.Now()
 		out, err := m.Infer(inputs)

@@ -86,8 +86,8 @@ func TestRunWritesFirstOutputsAndFeedsStateBack(t *testing.T) {
 	if want := []float32{1, 2, 3, 4, 5, 6, 7}; fmt.Sprint(m.seen) != fmt.Sprint(want) {
 		t.Errorf("states seen %v, want %v (first run, 2 warm-up, 4 timed, each fed the previous state)", m.seen, want)
 	}
-	if !m.closed || resp.Threads != 3 || len(resp.TimesMs) != 4 {
-		t.Errorf("closed %v, threads %d, %d times; want closed, 3, 4", m.closed, resp.Threads, len(resp.TimesMs))
+	if !m.closed || resp.Threads != 3 || len(resp.TimesMs) != 4 || resp.ISA != runtime.ISA() {
+		t.Errorf("closed %v, threads %d, %d times, ISA %q; want closed, 3, 4, %q", m.closed, resp.Threads, len(resp.TimesMs), resp.ISA, runtime.ISA())
 	}
 	if len(resp.Outputs) != 2 || resp.Outputs[0].Name != "y" || resp.Outputs[1].Name != "s_out" {
 		t.Fatalf("outputs %+v, want y then s_out", resp.Outputs)
