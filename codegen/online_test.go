@@ -2,6 +2,7 @@ package codegen_test
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -91,11 +92,14 @@ func TestOnlineModelStream(t *testing.T) {
 
 // BenchmarkOnlineStepVsOnnxruntime times one Step of the online model's
 // Stream against onnxruntime running the same model frame after frame with
-// its state outputs fed back as inputs, at 1 and 2 threads, and reports
-// both medians and their ratio (ms/frame, ort-ms/frame, ratio). The
-// generated package's BenchmarkStep runs in a child go test with -cpu set
-// to the thread count (its Model uses GOMAXPROCS threads); onnxruntime gets
-// the same intra-op thread count.
+// its state outputs fed back as inputs, at 1 and 2 threads. The generated
+// package's BenchmarkStep runs in a child go test with -cpu set to the
+// thread count (its Model uses GOMAXPROCS threads); onnxruntime gets the
+// same intra-op thread count. The two alternate for three rounds of 50
+// frames, and each reports its best round's median and its fastest frame,
+// so that load from other processes, which comes and goes, disturbs the
+// comparison less: ms/frame and ort-ms/frame (medians), ratio (of the
+// medians) and ratio-min (of the fastest frames).
 //
 //	go test -run '^$' -bench OnlineStepVsOnnxruntime ./codegen/
 func BenchmarkOnlineStepVsOnnxruntime(b *testing.B) {
@@ -117,28 +121,35 @@ func BenchmarkOnlineStepVsOnnxruntime(b *testing.B) {
 	for _, st := range pkg.Stream {
 		feedback[st.Output] = st.Input
 	}
-	const frames = 50
+	const frames, rounds = 50, 3
 	for _, threads := range []int{1, 2} {
 		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
-			goMs := goStepMs(b, target, threads, frames)
-			res, err := ort.Run(ort.Request{
-				Model: filepath.Join(dir, "model.onnx"), Inputs: inputs, Threads: threads,
-				Warmup: 5, Iters: frames, Feedback: feedback,
-			})
-			if err != nil {
-				b.Fatal(err)
+			goMed, goMin, ortMed, ortMin := math.Inf(1), math.Inf(1), math.Inf(1), math.Inf(1)
+			for range rounds {
+				med, fastest := goStepMs(b, target, threads, frames)
+				goMed, goMin = min(goMed, med), min(goMin, fastest)
+				res, err := ort.Run(ort.Request{
+					Model: filepath.Join(dir, "model.onnx"), Inputs: inputs, Threads: threads,
+					Warmup: 5, Iters: frames, Feedback: feedback,
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				ortMed, ortMin = min(ortMed, res.MedianMs), min(ortMin, res.MinMs)
 			}
 			b.ReportMetric(0, "ns/op")
-			b.ReportMetric(goMs, "ms/frame")
-			b.ReportMetric(res.MedianMs, "ort-ms/frame")
-			b.ReportMetric(goMs/res.MedianMs, "ratio")
+			b.ReportMetric(goMed, "ms/frame")
+			b.ReportMetric(ortMed, "ort-ms/frame")
+			b.ReportMetric(goMed/ortMed, "ratio")
+			b.ReportMetric(goMin/ortMin, "ratio-min")
 		})
 	}
 }
 
 // goStepMs runs the generated package's BenchmarkStep for the given
-// frames at -cpu threads and returns its time per Step in milliseconds.
-func goStepMs(b *testing.B, target string, threads, frames int) float64 {
+// frames at -cpu threads and returns the median and the fastest Step in
+// milliseconds.
+func goStepMs(b *testing.B, target string, threads, frames int) (median, fastest float64) {
 	b.Helper()
 	cmd := exec.Command("go", "test", "-run", "^$", "-bench", "^BenchmarkStep$", "-count", "1",
 		"-benchtime", fmt.Sprintf("%dx", frames), "-cpu", strconv.Itoa(threads), target)
@@ -146,13 +157,16 @@ func goStepMs(b *testing.B, target string, threads, frames int) float64 {
 	if err != nil {
 		b.Fatalf("%v: %v\n%s", cmd, err, out)
 	}
-	m := regexp.MustCompile(`BenchmarkStep\S*\s+\d+\s+([0-9.]+) ns/op`).FindSubmatch(out)
-	if m == nil {
-		b.Fatalf("no BenchmarkStep result in:\n%s", out)
+	metric := func(unit string) float64 {
+		m := regexp.MustCompile(`BenchmarkStep\S*\s+\d+\s.*?([0-9.]+) ` + unit).FindSubmatch(out)
+		if m == nil {
+			b.Fatalf("no %s in:\n%s", unit, out)
+		}
+		v, err := strconv.ParseFloat(string(m[1]), 64)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return v
 	}
-	ns, err := strconv.ParseFloat(string(m[1]), 64)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return ns / 1e6
+	return metric("median-ms/frame"), metric("min-ms/frame")
 }
