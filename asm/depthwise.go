@@ -96,6 +96,9 @@ func buildDepthwise(g *gen) {
 	for _, k := range dwKernels {
 		k.emit(g)
 	}
+	for _, k := range dwPlaneKernels {
+		k.emit(g)
+	}
 }
 
 func (k dwKernel) registerDoc() []string {

@@ -95,3 +95,12 @@ var dwRowStruct = newArgStruct("DWRow",
 	field("Stride", intT),
 	field("Bias", f32), field("Lo", f32), field("Hi", f32),
 )
+
+// dwConvStruct mirrors runtime.DWConv, the 3x3 depthwise plane contract.
+var dwConvStruct = newArgStruct("DWConv",
+	field("O", f32Slice), field("Res", f32Slice), field("In", types.NewSlice(f32Slice)), field("Zero", f32Slice),
+	field("W", f32Slice), field("Bias", f32Slice),
+	field("C", intT), field("IH", intT), field("IW", intT), field("OH", intT), field("OW", intT), field("OStride", intT),
+	field("Stride", intT), field("PadTop", intT), field("PadLeft", intT),
+	field("Lo", f32), field("Hi", f32),
+)

@@ -1,6 +1,6 @@
 // Command asm generates the amd64 assembly kernels of package runtime with
 // avo: the GEMM micro-kernels (AVX2+FMA 6x16, AVX-512 12x32), the 3x3
-// depthwise plane kernels (stride 1 and 2, both ISAs), the clock and FMA
+// depthwise row and plane kernels (stride 1 and 2, both ISAs), the clock and FMA
 // throughput probes the benchmarks use, and kernels_amd64.go, the table
 // that registers them with the runtime's CPU dispatch.
 //

@@ -26,6 +26,7 @@ func registry() ([]byte, error) {
 		ISA  *vecISA
 		Gemm []gemmKernel // the level's kernels, then those of lower levels
 		DW   []dwKernel
+		DWP  []dwPlaneKernel
 	}
 	var ls []level
 	for i, l := range levels {
@@ -43,6 +44,11 @@ func registry() ([]byte, error) {
 				lv.DW = append(lv.DW, k)
 			}
 		}
+		for _, k := range dwPlaneKernels {
+			if k.isa == l {
+				lv.DWP = append(lv.DWP, k)
+			}
+		}
 		ls = append(ls, lv)
 	}
 	var buf bytes.Buffer
@@ -54,6 +60,7 @@ func registry() ([]byte, error) {
 		"Levels": ls,
 		"Tile":   offsets(tileStruct),
 		"DWRow":  offsets(dwRowStruct),
+		"DWConv": offsets(dwConvStruct),
 	})
 	return buf.Bytes(), err
 }
@@ -110,8 +117,31 @@ func dwRow3x3{{.ISA.Suffix}}(a *DWRow) {
 	}
 }
 {{end}}{{end}}
-// asmTileOffsets and asmDWRowOffsets are the field offsets the assembly
-// was generated for (checked against the Go structs by the tests).
+// asmDWConv3x3 returns the assembly depthwise 3x3 plane kernel of level,
+// or nil.
+func asmDWConv3x3(level string) func(*DWConv) {
+	switch level {
+{{- range .Levels}}{{if .DWP}}
+	case {{.ISA.Level}}:
+		return dwConv3x3{{.ISA.Suffix}}
+{{- end}}{{end}}
+	}
+	return nil
+}
+{{range .Levels}}{{if .DWP}}
+// dwConv3x3{{.ISA.Suffix}} runs the {{.ISA.Name}} plane kernel of a.Stride; the
+// driver calls it for strides 1 and 2 only.
+func dwConv3x3{{.ISA.Suffix}}(a *DWConv) {
+	if a.Stride == 1 {
+		{{(index .DWP 0).GoName}}(a) // {{(index .DWP 0).Name}}
+	} else {
+		{{(index .DWP 1).GoName}}(a) // {{(index .DWP 1).Name}}
+	}
+}
+{{end}}{{end}}
+// asmTileOffsets, asmDWRowOffsets and asmDWConvOffsets are the field
+// offsets the assembly was generated for (checked against the Go structs
+// by the tests).
 var asmTileOffsets = map[string]uintptr{
 {{- range .Tile}}
 	"{{.Field}}": {{.Off}},
@@ -120,6 +150,12 @@ var asmTileOffsets = map[string]uintptr{
 
 var asmDWRowOffsets = map[string]uintptr{
 {{- range .DWRow}}
+	"{{.Field}}": {{.Off}},
+{{- end}}
+}
+
+var asmDWConvOffsets = map[string]uintptr{
+{{- range .DWConv}}
 	"{{.Field}}": {{.Off}},
 {{- end}}
 }

@@ -43,4 +43,5 @@ func init() {
 	if k := archDWRow3x3(isa); k != nil {
 		dwRow3x3 = k
 	}
+	dwConv3x3 = archDWConv3x3(isa)
 }

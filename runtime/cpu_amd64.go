@@ -8,7 +8,7 @@ import "golang.org/x/sys/cpu"
 func archLevels() []string {
 	var levels []string
 	x := cpu.X86
-	if x.HasAVX512F && x.HasAVX512VL && x.HasAVX2 && x.HasFMA {
+	if x.HasAVX512F && x.HasAVX512VL && x.HasAVX2 && x.HasFMA && x.HasBMI2 {
 		levels = append(levels, ISAAVX512)
 	}
 	if x.HasAVX2 && x.HasFMA {
@@ -28,4 +28,10 @@ func archGemmKernels(level string) []*GemmKernel {
 // (generated, kernels_amd64.go), or nil for the pure-Go one.
 func archDWRow3x3(level string) func(*DWRow) {
 	return asmDWRow3x3(level)
+}
+
+// archDWConv3x3 returns the assembly depthwise 3x3 plane kernel of level
+// (generated, kernels_amd64.go), or nil.
+func archDWConv3x3(level string) func(*DWConv) {
+	return asmDWConv3x3(level)
 }

@@ -23,3 +23,9 @@ func archGemmKernels(level string) []*GemmKernel {
 func archDWRow3x3(level string) func(*DWRow) {
 	return asmDWRow3x3(level)
 }
+
+// archDWConv3x3 returns the depthwise 3x3 plane kernel of level: none on
+// arm64 yet, so depthwise planes run the row kernel.
+func archDWConv3x3(level string) func(*DWConv) {
+	return nil
+}

@@ -15,6 +15,10 @@ type DepthwiseConv struct {
 	lo, hi  float32
 	oh, ow  int
 	perItem int // channels per work item
+	// planes: the shape fits the DWConv contract, so a plane kernel runs
+	// it (when the CPU has one) without a padded copy of the input
+	planes bool
+	zero   []float32 // a zero input row for the plane kernel
 }
 
 // NewDepthwiseConv plans a depthwise convolution: w holds the ONNX weights
@@ -43,6 +47,10 @@ func NewDepthwiseConv(s ConvShape, w, bias []float32, act Act) (*DepthwiseConv, 
 	d.lo, d.hi = act.Bounds()
 	const itemFLOPs = 1 << 16
 	d.perItem = max(1, min(s.Cin, itemFLOPs/(2*d.oh*d.ow*s.KH*s.KW)))
+	d.planes = s.KH == 3 && s.KW == 3 && s.DilationH == 1 && s.DilationW == 1 &&
+		s.StrideH == s.StrideW && (s.StrideW == 1 || s.StrideW == 2) &&
+		s.PadLeft <= 2 && (d.ow-1)*s.StrideW+2-s.PadLeft <= s.W+1
+	d.zero = ZeroRow(s.W)
 	return d, nil
 }
 
@@ -58,6 +66,24 @@ func (d *DepthwiseConv) Run(p *Pool, in Rows, out, residual []float32) {
 	ohw := d.oh * d.ow
 	checkOut(out, residual, s.Frames*s.Cin*ohw, "depthwise conv")
 	perFrame := ceilDiv(s.Cin, d.perItem)
+	if kern := dwConv3x3; kern != nil && d.planes {
+		p.For(s.Frames*perFrame, func(worker, item int) {
+			w := p.state(worker, 0, 0, 0)
+			f, c0 := item/perFrame, item%perFrame*d.perItem
+			c1 := min(s.Cin, c0+d.perItem)
+			o0, o1 := (f*s.Cin+c0)*ohw, (f*s.Cin+c1)*ohw
+			a := &w.dw
+			*a = DWConv{O: out[o0:o1], In: in[f*s.Cin+c0 : f*s.Cin+c1], Zero: d.zero,
+				W: d.w[9*c0 : 9*c1], Bias: d.bias[c0:c1],
+				C: c1 - c0, IH: s.H, IW: s.W, OH: d.oh, OW: d.ow, OStride: ohw,
+				Stride: s.StrideW, PadTop: s.PadTop, PadLeft: s.PadLeft, Lo: d.lo, Hi: d.hi}
+			if residual != nil {
+				a.Res = residual[o0:o1]
+			}
+			kern(a)
+		})
+		return
+	}
 	pw := s.W + s.PadLeft + s.PadRight
 	padded := (s.H + s.PadTop + s.PadBottom) * pw
 	p.For(s.Frames*perFrame, func(worker, item int) {
@@ -70,7 +96,7 @@ func (d *DepthwiseConv) Run(p *Pool, in Rows, out, residual []float32) {
 			if residual != nil {
 				res = residual[plane : plane+ohw]
 			}
-			d.plane(out[plane:plane+ohw], in[f*s.Cin+c], c, res, w.buf[:padded])
+			d.plane(out[plane:plane+ohw], in[f*s.Cin+c], c, res, w.buf[:padded], &w.dwRow)
 		}
 	})
 }
@@ -78,7 +104,7 @@ func (d *DepthwiseConv) Run(p *Pool, in Rows, out, residual []float32) {
 // plane computes one output channel plane. The input plane is first
 // copied into buf with its zero padding around it (unless it has none),
 // so that every tap of every output is inside the plane.
-func (d *DepthwiseConv) plane(out, in []float32, c int, res, buf []float32) {
+func (d *DepthwiseConv) plane(out, in []float32, c int, res, buf []float32, a *DWRow) {
 	s := d.s
 	pw := s.W + s.PadLeft + s.PadRight
 	src := in
@@ -100,7 +126,7 @@ func (d *DepthwiseConv) plane(out, in []float32, c int, res, buf []float32) {
 	w := d.w[c*s.KH*s.KW : (c+1)*s.KH*s.KW]
 	bias := d.bias[c]
 	fast := s.KH == 3 && s.KW == 3 && s.DilationH == 1 && s.DilationW == 1
-	a := DWRow{Stride: s.StrideW, Bias: bias, Lo: d.lo, Hi: d.hi}
+	*a = DWRow{Stride: s.StrideW, Bias: bias, Lo: d.lo, Hi: d.hi}
 	if fast {
 		a.W = (*[9]float32)(w)
 	}
@@ -113,7 +139,7 @@ func (d *DepthwiseConv) plane(out, in []float32, c int, res, buf []float32) {
 		top := src[oy*s.StrideH*pw:]
 		if fast {
 			a.O, a.R0, a.R1, a.R2, a.Res = o, top[:pw], top[pw:2*pw], top[2*pw:3*pw], r
-			dwRow3x3(&a)
+			dwRow3x3(a)
 			continue
 		}
 		d.rowGeneric(o, top, pw, w)
@@ -181,6 +207,39 @@ func dwRow3x3Go(a *DWRow) {
 		o[j] = clamp(acc, lo, hi)
 	}
 }
+
+// DWConv is the argument block of a depthwise 3x3 plane kernel, which
+// computes whole output planes of C channels with their epilogue, reading
+// the padding as zeros: for c < C, r < OH, j < OW,
+//
+//	acc = Σ_{y<3, x<3} W[9c+3y+x] · X(c, r*Stride-PadTop+y, j*Stride-PadLeft+x)
+//	acc += Bias[c]
+//	if Res != nil { acc += Res[c*OStride + r*OW + j] }
+//	O[c*OStride + r*OW + j] = min(max(acc, Lo), Hi)
+//
+// where X(c, iy, ix) = In[c][iy*IW+ix] inside the IH x IW plane and 0
+// outside it. The sum is three partial sums, one per kernel row y (the
+// tap x = 0 a product, then fused multiply-adds for x = 1, 2), added as
+// (p0 + p1) + p2: short dependency chains for the FMA pipes. Padding taps
+// are included (as products with zero). Each In[c] holds IH*IW floats; Zero holds at least IW zeros
+// (kernels read it for rows outside the plane). Stride is 1 or 2 (a
+// kernel is specialised for one), 0 <= PadLeft <= 2, and a window
+// reaches at most 2 columns past the row: (OW-1)*Stride+2-PadLeft <= IW+1.
+// C, OH and OW are positive. The field layout is part of the assembly
+// contract (asm/layout.go mirrors it; the tests compare the offsets).
+type DWConv struct {
+	O, Res                     []float32
+	In                         [][]float32
+	Zero                       []float32
+	W, Bias                    []float32
+	C, IH, IW, OH, OW, OStride int
+	Stride, PadTop, PadLeft    int
+	Lo, Hi                     float32
+}
+
+// dwConv3x3 is the depthwise 3x3 plane kernel in use, or nil: then the
+// driver copies each plane with its padding and runs the row kernel.
+var dwConv3x3 func(*DWConv)
 
 // rowGeneric computes the raw sums of one output row for any kernel,
 // stride and dilation; top is the padded plane from the window's first row.

@@ -1176,3 +1176,4161 @@ end6:
 done2:
 	VZEROUPPER
 	RET
+
+// func dwconvPlaneF32Minmax3x3s1AVX512(t *DWConv)
+// Requires: AVX, AVX512F, AVX512VL, BMI, BMI2, CMOV
+TEXT ·dwconvPlaneF32Minmax3x3s1AVX512(SB), $224-8
+	// Registers: Z0..Z8 the nine taps, Z9 the bias, Z10/Z11 Lo/Hi,
+	// Z12.. per block three partial sums and the loaded inputs, K1 the valid
+	// outputs of an edge block, K2..K4 the valid inputs of its tap columns;
+	// DI *DWConv, SI/R8/R9 the block's window in the three input rows, R12/R13 its
+	// outputs/residual, R10 blocks left, R11 the edge block's masks, AX BX CX DX scratch;
+	// the frame holds the loop state and the edge blocks' masks.
+	MOVQ         t+0(FP), DI
+	VBROADCASTSS 216(DI), Z10
+	VBROADCASTSS 220(DI), Z11
+	XORQ         CX, CX
+	MOVQ         $0x00000001, DX
+	CMPQ         208(DI), $0x00
+	CMOVQGT      DX, CX
+	MOVQ         CX, 40(SP)
+	MOVQ         176(DI), AX
+	SHRQ         $0x04, AX
+	DECQ         AX
+	MOVQ         160(DI), BX
+	ADDQ         208(DI), BX
+	SUBQ         $0x00000012, BX
+	SARQ         $0x04, BX
+	CMPQ         BX, AX
+	CMOVQLT      BX, AX
+	SUBQ         CX, AX
+	INCQ         AX
+	XORQ         DX, DX
+	TESTQ        AX, AX
+	CMOVQLT      DX, AX
+	MOVQ         AX, 48(SP)
+	MOVQ         176(DI), BX
+	ADDQ         $0x0000000f, BX
+	SHRQ         $0x04, BX
+	SUBQ         CX, BX
+	SUBQ         AX, BX
+	MOVQ         BX, 56(SP)
+	XORQ         R12, R12
+	XORQ         BX, BX
+	MOVQ         BX, R13
+	SHLQ         $0x04, R13
+	MOVQ         176(DI), R9
+	SUBQ         R13, R9
+	XORQ         R8, R8
+	MOVQ         $0x00000010, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	MOVL         $0x0000ffff, AX
+	BZHIL        R8, AX, R8
+	BZHIL        R9, AX, R9
+	ANDNL        R9, R8, R9
+	MOVW         R9, 200(SP)
+	MOVQ         R13, SI
+	SUBQ         208(DI), SI
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000010, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	MOVL         $0x0000ffff, AX
+	BZHIL        R8, AX, R8
+	BZHIL        R9, AX, R9
+	ANDNL        R9, R8, R9
+	MOVW         R9, 202(SP)
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	SUBQ         $0x00000010, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000002, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	MOVL         $0x0000ffff, AX
+	BZHIL        R8, AX, R8
+	BZHIL        R9, AX, R9
+	ANDNL        R9, R8, R9
+	MOVW         R9, 204(SP)
+	MOVQ         40(SP), BX
+	ADDQ         48(SP), BX
+	MOVQ         BX, R13
+	SHLQ         $0x04, R13
+	MOVQ         176(DI), R9
+	SUBQ         R13, R9
+	XORQ         R8, R8
+	MOVQ         $0x00000010, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	MOVL         $0x0000ffff, AX
+	BZHIL        R8, AX, R8
+	BZHIL        R9, AX, R9
+	ANDNL        R9, R8, R9
+	MOVW         R9, 206(SP)
+	MOVQ         R13, SI
+	SUBQ         208(DI), SI
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000010, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	MOVL         $0x0000ffff, AX
+	BZHIL        R8, AX, R8
+	BZHIL        R9, AX, R9
+	ANDNL        R9, R8, R9
+	MOVW         R9, 208(SP)
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	SUBQ         $0x00000010, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000002, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	MOVL         $0x0000ffff, AX
+	BZHIL        R8, AX, R8
+	BZHIL        R9, AX, R9
+	ANDNL        R9, R8, R9
+	MOVW         R9, 210(SP)
+	MOVQ         40(SP), BX
+	ADDQ         48(SP), BX
+	ADDQ         $0x00000001, BX
+	MOVQ         BX, R13
+	SHLQ         $0x04, R13
+	MOVQ         176(DI), R9
+	SUBQ         R13, R9
+	XORQ         R8, R8
+	MOVQ         $0x00000010, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	MOVL         $0x0000ffff, AX
+	BZHIL        R8, AX, R8
+	BZHIL        R9, AX, R9
+	ANDNL        R9, R8, R9
+	MOVW         R9, 212(SP)
+	MOVQ         R13, SI
+	SUBQ         208(DI), SI
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000010, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	MOVL         $0x0000ffff, AX
+	BZHIL        R8, AX, R8
+	BZHIL        R9, AX, R9
+	ANDNL        R9, R8, R9
+	MOVW         R9, 214(SP)
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	SUBQ         $0x00000010, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000002, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	MOVL         $0x0000ffff, AX
+	BZHIL        R8, AX, R8
+	BZHIL        R9, AX, R9
+	ANDNL        R9, R8, R9
+	MOVW         R9, 216(SP)
+	MOVQ         40(SP), BX
+	ADDQ         48(SP), BX
+	ADDQ         $0x00000002, BX
+	MOVQ         BX, R13
+	SHLQ         $0x04, R13
+	MOVQ         176(DI), R9
+	SUBQ         R13, R9
+	XORQ         R8, R8
+	MOVQ         $0x00000010, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	MOVL         $0x0000ffff, AX
+	BZHIL        R8, AX, R8
+	BZHIL        R9, AX, R9
+	ANDNL        R9, R8, R9
+	MOVW         R9, 218(SP)
+	MOVQ         R13, SI
+	SUBQ         208(DI), SI
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000010, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	MOVL         $0x0000ffff, AX
+	BZHIL        R8, AX, R8
+	BZHIL        R9, AX, R9
+	ANDNL        R9, R8, R9
+	MOVW         R9, 220(SP)
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	SUBQ         $0x00000010, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000002, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	MOVL         $0x0000ffff, AX
+	BZHIL        R8, AX, R8
+	BZHIL        R9, AX, R9
+	ANDNL        R9, R8, R9
+	MOVW         R9, 222(SP)
+	MOVQ         144(DI), AX
+	MOVQ         AX, (SP)
+	MOVQ         48(DI), AX
+	MOVQ         AX, 64(SP)
+	MOVQ         96(DI), AX
+	MOVQ         AX, 72(SP)
+	MOVQ         120(DI), AX
+	MOVQ         AX, 80(SP)
+	MOVQ         (DI), AX
+	MOVQ         AX, 88(SP)
+	MOVQ         24(DI), AX
+	MOVQ         AX, 96(SP)
+	CMPQ         (SP), $0x00
+	JLE          done1
+
+channel2:
+	MOVQ         72(SP), AX
+	VBROADCASTSS (AX), Z0
+	VBROADCASTSS 4(AX), Z1
+	VBROADCASTSS 8(AX), Z2
+	VBROADCASTSS 12(AX), Z3
+	VBROADCASTSS 16(AX), Z4
+	VBROADCASTSS 20(AX), Z5
+	VBROADCASTSS 24(AX), Z6
+	VBROADCASTSS 28(AX), Z7
+	VBROADCASTSS 32(AX), Z8
+	MOVQ         80(SP), AX
+	VBROADCASTSS (AX), Z9
+	MOVQ         64(SP), AX
+	MOVQ         (AX), AX
+	MOVQ         AX, 16(SP)
+	MOVQ         88(SP), AX
+	MOVQ         AX, 24(SP)
+	MOVQ         96(SP), AX
+	MOVQ         AX, 32(SP)
+	MOVQ         $0x00000000, 8(SP)
+
+row3:
+	MOVQ        168(DI), AX
+	SUBQ        8(SP), AX
+	CMPQ        AX, $0x02
+	JL          single5
+	MOVQ        8(SP), AX
+	SUBQ        200(DI), AX
+	LEAQ        (AX), DX
+	MOVQ        DX, CX
+	IMULQ       160(DI), CX
+	SHLQ        $0x02, CX
+	ADDQ        16(SP), CX
+	CMPQ        DX, 152(DI)
+	CMOVQCC     72(DI), CX
+	MOVQ        208(DI), DX
+	SHLQ        $0x02, DX
+	SUBQ        DX, CX
+	MOVQ        CX, SI
+	LEAQ        1(AX), DX
+	MOVQ        DX, CX
+	IMULQ       160(DI), CX
+	SHLQ        $0x02, CX
+	ADDQ        16(SP), CX
+	CMPQ        DX, 152(DI)
+	CMOVQCC     72(DI), CX
+	MOVQ        208(DI), DX
+	SHLQ        $0x02, DX
+	SUBQ        DX, CX
+	MOVQ        CX, R8
+	LEAQ        2(AX), DX
+	MOVQ        DX, CX
+	IMULQ       160(DI), CX
+	SHLQ        $0x02, CX
+	ADDQ        16(SP), CX
+	CMPQ        DX, 152(DI)
+	CMOVQCC     72(DI), CX
+	MOVQ        208(DI), DX
+	SHLQ        $0x02, DX
+	SUBQ        DX, CX
+	MOVQ        CX, R9
+	LEAQ        3(AX), DX
+	MOVQ        DX, CX
+	IMULQ       160(DI), CX
+	SHLQ        $0x02, CX
+	ADDQ        16(SP), CX
+	CMPQ        DX, 152(DI)
+	CMOVQCC     72(DI), CX
+	MOVQ        208(DI), DX
+	SHLQ        $0x02, DX
+	SUBQ        DX, CX
+	MOVQ        CX, BX
+	MOVQ        24(SP), R12
+	MOVQ        32(SP), R13
+	MOVQ        176(DI), DX
+	SHLQ        $0x02, DX
+	TESTQ       R13, R13
+	JZ          nores6
+	CMPQ        40(SP), $0x00
+	JEQ         nohead8
+	LEAQ        200(SP), R11
+	KMOVW       (R11), K1
+	KMOVW       2(R11), K2
+	KMOVW       4(R11), K3
+	VMOVUPS.Z   (SI), K2, Z18
+	VMOVUPS.Z   64(SI), K3, X19
+	VALIGND     $0x01, Z18, Z19, Z20
+	VALIGND     $0x02, Z18, Z19, Z21
+	VMULPS      Z18, Z0, Z12
+	VFMADD231PS Z20, Z1, Z12
+	VFMADD231PS Z21, Z2, Z12
+	VMOVUPS.Z   (R8), K2, Z18
+	VMOVUPS.Z   64(R8), K3, X19
+	VALIGND     $0x01, Z18, Z19, Z20
+	VALIGND     $0x02, Z18, Z19, Z21
+	VMULPS      Z18, Z3, Z13
+	VFMADD231PS Z20, Z4, Z13
+	VFMADD231PS Z21, Z5, Z13
+	VMULPS      Z18, Z0, Z15
+	VFMADD231PS Z20, Z1, Z15
+	VFMADD231PS Z21, Z2, Z15
+	VMOVUPS.Z   (R9), K2, Z18
+	VMOVUPS.Z   64(R9), K3, X19
+	VALIGND     $0x01, Z18, Z19, Z20
+	VALIGND     $0x02, Z18, Z19, Z21
+	VMULPS      Z18, Z6, Z14
+	VFMADD231PS Z20, Z7, Z14
+	VFMADD231PS Z21, Z8, Z14
+	VMULPS      Z18, Z3, Z16
+	VFMADD231PS Z20, Z4, Z16
+	VFMADD231PS Z21, Z5, Z16
+	VMOVUPS.Z   (BX), K2, Z18
+	VMOVUPS.Z   64(BX), K3, X19
+	VALIGND     $0x01, Z18, Z19, Z20
+	VALIGND     $0x02, Z18, Z19, Z21
+	VMULPS      Z18, Z6, Z17
+	VFMADD231PS Z20, Z7, Z17
+	VFMADD231PS Z21, Z8, Z17
+	VADDPS      Z13, Z12, Z12
+	VADDPS      Z14, Z12, Z12
+	VADDPS      Z16, Z15, Z15
+	VADDPS      Z17, Z15, Z15
+	VADDPS      Z9, Z12, Z12
+	VADDPS      (R13), Z12, K1, Z12
+	VMAXPS      Z12, Z10, Z12
+	VMINPS      Z12, Z11, Z12
+	VMOVUPS     Z12, K1, (R12)
+	VADDPS      Z9, Z15, Z15
+	VADDPS      (R13)(DX*1), Z15, K1, Z15
+	VMAXPS      Z15, Z10, Z15
+	VMINPS      Z15, Z11, Z15
+	VMOVUPS     Z15, K1, (R12)(DX*1)
+	ADDQ        $0x00000040, SI
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, BX
+	ADDQ        $0x00000040, R12
+	ADDQ        $0x00000040, R13
+
+nohead8:
+	MOVQ 48(SP), R10
+	CMPQ R10, $0x02
+	JL   single10
+
+pairs9:
+	VMOVUPS     (SI), Z24
+	VMOVSD      64(SI), X25
+	VALIGND     $0x01, Z24, Z25, Z26
+	VALIGND     $0x02, Z24, Z25, Z27
+	VMULPS      Z24, Z0, Z12
+	VFMADD231PS Z26, Z1, Z12
+	VFMADD231PS Z27, Z2, Z12
+	VMOVUPS     64(SI), Z28
+	VMOVSD      128(SI), X29
+	VALIGND     $0x01, Z28, Z29, Z30
+	VALIGND     $0x02, Z28, Z29, Z31
+	VMULPS      Z28, Z0, Z18
+	VFMADD231PS Z30, Z1, Z18
+	VFMADD231PS Z31, Z2, Z18
+	VMOVUPS     (R8), Z24
+	VMOVSD      64(R8), X25
+	VALIGND     $0x01, Z24, Z25, Z26
+	VALIGND     $0x02, Z24, Z25, Z27
+	VMULPS      Z24, Z3, Z13
+	VFMADD231PS Z26, Z4, Z13
+	VFMADD231PS Z27, Z5, Z13
+	VMULPS      Z24, Z0, Z15
+	VFMADD231PS Z26, Z1, Z15
+	VFMADD231PS Z27, Z2, Z15
+	VMOVUPS     64(R8), Z28
+	VMOVSD      128(R8), X29
+	VALIGND     $0x01, Z28, Z29, Z30
+	VALIGND     $0x02, Z28, Z29, Z31
+	VMULPS      Z28, Z3, Z19
+	VFMADD231PS Z30, Z4, Z19
+	VFMADD231PS Z31, Z5, Z19
+	VMULPS      Z28, Z0, Z21
+	VFMADD231PS Z30, Z1, Z21
+	VFMADD231PS Z31, Z2, Z21
+	VMOVUPS     (R9), Z24
+	VMOVSD      64(R9), X25
+	VALIGND     $0x01, Z24, Z25, Z26
+	VALIGND     $0x02, Z24, Z25, Z27
+	VMULPS      Z24, Z6, Z14
+	VFMADD231PS Z26, Z7, Z14
+	VFMADD231PS Z27, Z8, Z14
+	VMULPS      Z24, Z3, Z16
+	VFMADD231PS Z26, Z4, Z16
+	VFMADD231PS Z27, Z5, Z16
+	VMOVUPS     64(R9), Z28
+	VMOVSD      128(R9), X29
+	VALIGND     $0x01, Z28, Z29, Z30
+	VALIGND     $0x02, Z28, Z29, Z31
+	VMULPS      Z28, Z6, Z20
+	VFMADD231PS Z30, Z7, Z20
+	VFMADD231PS Z31, Z8, Z20
+	VMULPS      Z28, Z3, Z22
+	VFMADD231PS Z30, Z4, Z22
+	VFMADD231PS Z31, Z5, Z22
+	VMOVUPS     (BX), Z24
+	VMOVSD      64(BX), X25
+	VALIGND     $0x01, Z24, Z25, Z26
+	VALIGND     $0x02, Z24, Z25, Z27
+	VMULPS      Z24, Z6, Z17
+	VFMADD231PS Z26, Z7, Z17
+	VFMADD231PS Z27, Z8, Z17
+	VMOVUPS     64(BX), Z28
+	VMOVSD      128(BX), X29
+	VALIGND     $0x01, Z28, Z29, Z30
+	VALIGND     $0x02, Z28, Z29, Z31
+	VMULPS      Z28, Z6, Z23
+	VFMADD231PS Z30, Z7, Z23
+	VFMADD231PS Z31, Z8, Z23
+	VADDPS      Z13, Z12, Z12
+	VADDPS      Z14, Z12, Z12
+	VADDPS      Z16, Z15, Z15
+	VADDPS      Z17, Z15, Z15
+	VADDPS      Z19, Z18, Z18
+	VADDPS      Z20, Z18, Z18
+	VADDPS      Z22, Z21, Z21
+	VADDPS      Z23, Z21, Z21
+	VADDPS      Z9, Z12, Z12
+	VADDPS      (R13), Z12, Z12
+	VMAXPS      Z12, Z10, Z12
+	VMINPS      Z12, Z11, Z12
+	VMOVUPS     Z12, (R12)
+	VADDPS      Z9, Z15, Z15
+	VADDPS      (R13)(DX*1), Z15, Z15
+	VMAXPS      Z15, Z10, Z15
+	VMINPS      Z15, Z11, Z15
+	VMOVUPS     Z15, (R12)(DX*1)
+	VADDPS      Z9, Z18, Z18
+	VADDPS      64(R13), Z18, Z18
+	VMAXPS      Z18, Z10, Z18
+	VMINPS      Z18, Z11, Z18
+	VMOVUPS     Z18, 64(R12)
+	VADDPS      Z9, Z21, Z21
+	VADDPS      64(R13)(DX*1), Z21, Z21
+	VMAXPS      Z21, Z10, Z21
+	VMINPS      Z21, Z11, Z21
+	VMOVUPS     Z21, 64(R12)(DX*1)
+	ADDQ        $0x00000080, SI
+	ADDQ        $0x00000080, R8
+	ADDQ        $0x00000080, R9
+	ADDQ        $0x00000080, BX
+	ADDQ        $0x00000080, R12
+	ADDQ        $0x00000080, R13
+	SUBQ        $0x00000002, R10
+	CMPQ        R10, $0x02
+	JGE         pairs9
+
+single10:
+	TESTQ R10, R10
+	JLE   blocksdone12
+
+blocks11:
+	VMOVUPS     (SI), Z18
+	VMOVSD      64(SI), X19
+	VALIGND     $0x01, Z18, Z19, Z20
+	VALIGND     $0x02, Z18, Z19, Z21
+	VMULPS      Z18, Z0, Z12
+	VFMADD231PS Z20, Z1, Z12
+	VFMADD231PS Z21, Z2, Z12
+	VMOVUPS     (R8), Z18
+	VMOVSD      64(R8), X19
+	VALIGND     $0x01, Z18, Z19, Z20
+	VALIGND     $0x02, Z18, Z19, Z21
+	VMULPS      Z18, Z3, Z13
+	VFMADD231PS Z20, Z4, Z13
+	VFMADD231PS Z21, Z5, Z13
+	VMULPS      Z18, Z0, Z15
+	VFMADD231PS Z20, Z1, Z15
+	VFMADD231PS Z21, Z2, Z15
+	VMOVUPS     (R9), Z18
+	VMOVSD      64(R9), X19
+	VALIGND     $0x01, Z18, Z19, Z20
+	VALIGND     $0x02, Z18, Z19, Z21
+	VMULPS      Z18, Z6, Z14
+	VFMADD231PS Z20, Z7, Z14
+	VFMADD231PS Z21, Z8, Z14
+	VMULPS      Z18, Z3, Z16
+	VFMADD231PS Z20, Z4, Z16
+	VFMADD231PS Z21, Z5, Z16
+	VMOVUPS     (BX), Z18
+	VMOVSD      64(BX), X19
+	VALIGND     $0x01, Z18, Z19, Z20
+	VALIGND     $0x02, Z18, Z19, Z21
+	VMULPS      Z18, Z6, Z17
+	VFMADD231PS Z20, Z7, Z17
+	VFMADD231PS Z21, Z8, Z17
+	VADDPS      Z13, Z12, Z12
+	VADDPS      Z14, Z12, Z12
+	VADDPS      Z16, Z15, Z15
+	VADDPS      Z17, Z15, Z15
+	VADDPS      Z9, Z12, Z12
+	VADDPS      (R13), Z12, Z12
+	VMAXPS      Z12, Z10, Z12
+	VMINPS      Z12, Z11, Z12
+	VMOVUPS     Z12, (R12)
+	VADDPS      Z9, Z15, Z15
+	VADDPS      (R13)(DX*1), Z15, Z15
+	VMAXPS      Z15, Z10, Z15
+	VMINPS      Z15, Z11, Z15
+	VMOVUPS     Z15, (R12)(DX*1)
+	ADDQ        $0x00000040, SI
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, BX
+	ADDQ        $0x00000040, R12
+	ADDQ        $0x00000040, R13
+	DECQ        R10
+	JNZ         blocks11
+
+blocksdone12:
+	MOVQ  56(SP), R10
+	TESTQ R10, R10
+	JLE   taildone14
+	LEAQ  206(SP), R11
+
+tail13:
+	KMOVW       (R11), K1
+	KMOVW       2(R11), K2
+	KMOVW       4(R11), K3
+	VMOVUPS.Z   (SI), K2, Z18
+	VMOVUPS.Z   64(SI), K3, X19
+	VALIGND     $0x01, Z18, Z19, Z20
+	VALIGND     $0x02, Z18, Z19, Z21
+	VMULPS      Z18, Z0, Z12
+	VFMADD231PS Z20, Z1, Z12
+	VFMADD231PS Z21, Z2, Z12
+	VMOVUPS.Z   (R8), K2, Z18
+	VMOVUPS.Z   64(R8), K3, X19
+	VALIGND     $0x01, Z18, Z19, Z20
+	VALIGND     $0x02, Z18, Z19, Z21
+	VMULPS      Z18, Z3, Z13
+	VFMADD231PS Z20, Z4, Z13
+	VFMADD231PS Z21, Z5, Z13
+	VMULPS      Z18, Z0, Z15
+	VFMADD231PS Z20, Z1, Z15
+	VFMADD231PS Z21, Z2, Z15
+	VMOVUPS.Z   (R9), K2, Z18
+	VMOVUPS.Z   64(R9), K3, X19
+	VALIGND     $0x01, Z18, Z19, Z20
+	VALIGND     $0x02, Z18, Z19, Z21
+	VMULPS      Z18, Z6, Z14
+	VFMADD231PS Z20, Z7, Z14
+	VFMADD231PS Z21, Z8, Z14
+	VMULPS      Z18, Z3, Z16
+	VFMADD231PS Z20, Z4, Z16
+	VFMADD231PS Z21, Z5, Z16
+	VMOVUPS.Z   (BX), K2, Z18
+	VMOVUPS.Z   64(BX), K3, X19
+	VALIGND     $0x01, Z18, Z19, Z20
+	VALIGND     $0x02, Z18, Z19, Z21
+	VMULPS      Z18, Z6, Z17
+	VFMADD231PS Z20, Z7, Z17
+	VFMADD231PS Z21, Z8, Z17
+	VADDPS      Z13, Z12, Z12
+	VADDPS      Z14, Z12, Z12
+	VADDPS      Z16, Z15, Z15
+	VADDPS      Z17, Z15, Z15
+	VADDPS      Z9, Z12, Z12
+	VADDPS      (R13), Z12, K1, Z12
+	VMAXPS      Z12, Z10, Z12
+	VMINPS      Z12, Z11, Z12
+	VMOVUPS     Z12, K1, (R12)
+	VADDPS      Z9, Z15, Z15
+	VADDPS      (R13)(DX*1), Z15, K1, Z15
+	VMAXPS      Z15, Z10, Z15
+	VMINPS      Z15, Z11, Z15
+	VMOVUPS     Z15, K1, (R12)(DX*1)
+	ADDQ        $0x00000040, SI
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, BX
+	ADDQ        $0x00000040, R12
+	ADDQ        $0x00000040, R13
+	ADDQ        $0x00000006, R11
+	DECQ        R10
+	JNZ         tail13
+
+taildone14:
+	JMP passdone7
+
+nores6:
+	CMPQ        40(SP), $0x00
+	JEQ         nohead15
+	LEAQ        200(SP), R11
+	KMOVW       (R11), K1
+	KMOVW       2(R11), K2
+	KMOVW       4(R11), K3
+	VMOVUPS.Z   (SI), K2, Z18
+	VMOVUPS.Z   64(SI), K3, X19
+	VALIGND     $0x01, Z18, Z19, Z20
+	VALIGND     $0x02, Z18, Z19, Z21
+	VMULPS      Z18, Z0, Z12
+	VFMADD231PS Z20, Z1, Z12
+	VFMADD231PS Z21, Z2, Z12
+	VMOVUPS.Z   (R8), K2, Z18
+	VMOVUPS.Z   64(R8), K3, X19
+	VALIGND     $0x01, Z18, Z19, Z20
+	VALIGND     $0x02, Z18, Z19, Z21
+	VMULPS      Z18, Z3, Z13
+	VFMADD231PS Z20, Z4, Z13
+	VFMADD231PS Z21, Z5, Z13
+	VMULPS      Z18, Z0, Z15
+	VFMADD231PS Z20, Z1, Z15
+	VFMADD231PS Z21, Z2, Z15
+	VMOVUPS.Z   (R9), K2, Z18
+	VMOVUPS.Z   64(R9), K3, X19
+	VALIGND     $0x01, Z18, Z19, Z20
+	VALIGND     $0x02, Z18, Z19, Z21
+	VMULPS      Z18, Z6, Z14
+	VFMADD231PS Z20, Z7, Z14
+	VFMADD231PS Z21, Z8, Z14
+	VMULPS      Z18, Z3, Z16
+	VFMADD231PS Z20, Z4, Z16
+	VFMADD231PS Z21, Z5, Z16
+	VMOVUPS.Z   (BX), K2, Z18
+	VMOVUPS.Z   64(BX), K3, X19
+	VALIGND     $0x01, Z18, Z19, Z20
+	VALIGND     $0x02, Z18, Z19, Z21
+	VMULPS      Z18, Z6, Z17
+	VFMADD231PS Z20, Z7, Z17
+	VFMADD231PS Z21, Z8, Z17
+	VADDPS      Z13, Z12, Z12
+	VADDPS      Z14, Z12, Z12
+	VADDPS      Z16, Z15, Z15
+	VADDPS      Z17, Z15, Z15
+	VADDPS      Z9, Z12, Z12
+	VMAXPS      Z12, Z10, Z12
+	VMINPS      Z12, Z11, Z12
+	VMOVUPS     Z12, K1, (R12)
+	VADDPS      Z9, Z15, Z15
+	VMAXPS      Z15, Z10, Z15
+	VMINPS      Z15, Z11, Z15
+	VMOVUPS     Z15, K1, (R12)(DX*1)
+	ADDQ        $0x00000040, SI
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, BX
+	ADDQ        $0x00000040, R12
+
+nohead15:
+	MOVQ 48(SP), R10
+	CMPQ R10, $0x02
+	JL   single17
+
+pairs16:
+	VMOVUPS     (SI), Z24
+	VMOVSD      64(SI), X25
+	VALIGND     $0x01, Z24, Z25, Z26
+	VALIGND     $0x02, Z24, Z25, Z27
+	VMULPS      Z24, Z0, Z12
+	VFMADD231PS Z26, Z1, Z12
+	VFMADD231PS Z27, Z2, Z12
+	VMOVUPS     64(SI), Z28
+	VMOVSD      128(SI), X29
+	VALIGND     $0x01, Z28, Z29, Z30
+	VALIGND     $0x02, Z28, Z29, Z31
+	VMULPS      Z28, Z0, Z18
+	VFMADD231PS Z30, Z1, Z18
+	VFMADD231PS Z31, Z2, Z18
+	VMOVUPS     (R8), Z24
+	VMOVSD      64(R8), X25
+	VALIGND     $0x01, Z24, Z25, Z26
+	VALIGND     $0x02, Z24, Z25, Z27
+	VMULPS      Z24, Z3, Z13
+	VFMADD231PS Z26, Z4, Z13
+	VFMADD231PS Z27, Z5, Z13
+	VMULPS      Z24, Z0, Z15
+	VFMADD231PS Z26, Z1, Z15
+	VFMADD231PS Z27, Z2, Z15
+	VMOVUPS     64(R8), Z28
+	VMOVSD      128(R8), X29
+	VALIGND     $0x01, Z28, Z29, Z30
+	VALIGND     $0x02, Z28, Z29, Z31
+	VMULPS      Z28, Z3, Z19
+	VFMADD231PS Z30, Z4, Z19
+	VFMADD231PS Z31, Z5, Z19
+	VMULPS      Z28, Z0, Z21
+	VFMADD231PS Z30, Z1, Z21
+	VFMADD231PS Z31, Z2, Z21
+	VMOVUPS     (R9), Z24
+	VMOVSD      64(R9), X25
+	VALIGND     $0x01, Z24, Z25, Z26
+	VALIGND     $0x02, Z24, Z25, Z27
+	VMULPS      Z24, Z6, Z14
+	VFMADD231PS Z26, Z7, Z14
+	VFMADD231PS Z27, Z8, Z14
+	VMULPS      Z24, Z3, Z16
+	VFMADD231PS Z26, Z4, Z16
+	VFMADD231PS Z27, Z5, Z16
+	VMOVUPS     64(R9), Z28
+	VMOVSD      128(R9), X29
+	VALIGND     $0x01, Z28, Z29, Z30
+	VALIGND     $0x02, Z28, Z29, Z31
+	VMULPS      Z28, Z6, Z20
+	VFMADD231PS Z30, Z7, Z20
+	VFMADD231PS Z31, Z8, Z20
+	VMULPS      Z28, Z3, Z22
+	VFMADD231PS Z30, Z4, Z22
+	VFMADD231PS Z31, Z5, Z22
+	VMOVUPS     (BX), Z24
+	VMOVSD      64(BX), X25
+	VALIGND     $0x01, Z24, Z25, Z26
+	VALIGND     $0x02, Z24, Z25, Z27
+	VMULPS      Z24, Z6, Z17
+	VFMADD231PS Z26, Z7, Z17
+	VFMADD231PS Z27, Z8, Z17
+	VMOVUPS     64(BX), Z28
+	VMOVSD      128(BX), X29
+	VALIGND     $0x01, Z28, Z29, Z30
+	VALIGND     $0x02, Z28, Z29, Z31
+	VMULPS      Z28, Z6, Z23
+	VFMADD231PS Z30, Z7, Z23
+	VFMADD231PS Z31, Z8, Z23
+	VADDPS      Z13, Z12, Z12
+	VADDPS      Z14, Z12, Z12
+	VADDPS      Z16, Z15, Z15
+	VADDPS      Z17, Z15, Z15
+	VADDPS      Z19, Z18, Z18
+	VADDPS      Z20, Z18, Z18
+	VADDPS      Z22, Z21, Z21
+	VADDPS      Z23, Z21, Z21
+	VADDPS      Z9, Z12, Z12
+	VMAXPS      Z12, Z10, Z12
+	VMINPS      Z12, Z11, Z12
+	VMOVUPS     Z12, (R12)
+	VADDPS      Z9, Z15, Z15
+	VMAXPS      Z15, Z10, Z15
+	VMINPS      Z15, Z11, Z15
+	VMOVUPS     Z15, (R12)(DX*1)
+	VADDPS      Z9, Z18, Z18
+	VMAXPS      Z18, Z10, Z18
+	VMINPS      Z18, Z11, Z18
+	VMOVUPS     Z18, 64(R12)
+	VADDPS      Z9, Z21, Z21
+	VMAXPS      Z21, Z10, Z21
+	VMINPS      Z21, Z11, Z21
+	VMOVUPS     Z21, 64(R12)(DX*1)
+	ADDQ        $0x00000080, SI
+	ADDQ        $0x00000080, R8
+	ADDQ        $0x00000080, R9
+	ADDQ        $0x00000080, BX
+	ADDQ        $0x00000080, R12
+	SUBQ        $0x00000002, R10
+	CMPQ        R10, $0x02
+	JGE         pairs16
+
+single17:
+	TESTQ R10, R10
+	JLE   blocksdone19
+
+blocks18:
+	VMOVUPS     (SI), Z18
+	VMOVSD      64(SI), X19
+	VALIGND     $0x01, Z18, Z19, Z20
+	VALIGND     $0x02, Z18, Z19, Z21
+	VMULPS      Z18, Z0, Z12
+	VFMADD231PS Z20, Z1, Z12
+	VFMADD231PS Z21, Z2, Z12
+	VMOVUPS     (R8), Z18
+	VMOVSD      64(R8), X19
+	VALIGND     $0x01, Z18, Z19, Z20
+	VALIGND     $0x02, Z18, Z19, Z21
+	VMULPS      Z18, Z3, Z13
+	VFMADD231PS Z20, Z4, Z13
+	VFMADD231PS Z21, Z5, Z13
+	VMULPS      Z18, Z0, Z15
+	VFMADD231PS Z20, Z1, Z15
+	VFMADD231PS Z21, Z2, Z15
+	VMOVUPS     (R9), Z18
+	VMOVSD      64(R9), X19
+	VALIGND     $0x01, Z18, Z19, Z20
+	VALIGND     $0x02, Z18, Z19, Z21
+	VMULPS      Z18, Z6, Z14
+	VFMADD231PS Z20, Z7, Z14
+	VFMADD231PS Z21, Z8, Z14
+	VMULPS      Z18, Z3, Z16
+	VFMADD231PS Z20, Z4, Z16
+	VFMADD231PS Z21, Z5, Z16
+	VMOVUPS     (BX), Z18
+	VMOVSD      64(BX), X19
+	VALIGND     $0x01, Z18, Z19, Z20
+	VALIGND     $0x02, Z18, Z19, Z21
+	VMULPS      Z18, Z6, Z17
+	VFMADD231PS Z20, Z7, Z17
+	VFMADD231PS Z21, Z8, Z17
+	VADDPS      Z13, Z12, Z12
+	VADDPS      Z14, Z12, Z12
+	VADDPS      Z16, Z15, Z15
+	VADDPS      Z17, Z15, Z15
+	VADDPS      Z9, Z12, Z12
+	VMAXPS      Z12, Z10, Z12
+	VMINPS      Z12, Z11, Z12
+	VMOVUPS     Z12, (R12)
+	VADDPS      Z9, Z15, Z15
+	VMAXPS      Z15, Z10, Z15
+	VMINPS      Z15, Z11, Z15
+	VMOVUPS     Z15, (R12)(DX*1)
+	ADDQ        $0x00000040, SI
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, BX
+	ADDQ        $0x00000040, R12
+	DECQ        R10
+	JNZ         blocks18
+
+blocksdone19:
+	MOVQ  56(SP), R10
+	TESTQ R10, R10
+	JLE   taildone21
+	LEAQ  206(SP), R11
+
+tail20:
+	KMOVW       (R11), K1
+	KMOVW       2(R11), K2
+	KMOVW       4(R11), K3
+	VMOVUPS.Z   (SI), K2, Z18
+	VMOVUPS.Z   64(SI), K3, X19
+	VALIGND     $0x01, Z18, Z19, Z20
+	VALIGND     $0x02, Z18, Z19, Z21
+	VMULPS      Z18, Z0, Z12
+	VFMADD231PS Z20, Z1, Z12
+	VFMADD231PS Z21, Z2, Z12
+	VMOVUPS.Z   (R8), K2, Z18
+	VMOVUPS.Z   64(R8), K3, X19
+	VALIGND     $0x01, Z18, Z19, Z20
+	VALIGND     $0x02, Z18, Z19, Z21
+	VMULPS      Z18, Z3, Z13
+	VFMADD231PS Z20, Z4, Z13
+	VFMADD231PS Z21, Z5, Z13
+	VMULPS      Z18, Z0, Z15
+	VFMADD231PS Z20, Z1, Z15
+	VFMADD231PS Z21, Z2, Z15
+	VMOVUPS.Z   (R9), K2, Z18
+	VMOVUPS.Z   64(R9), K3, X19
+	VALIGND     $0x01, Z18, Z19, Z20
+	VALIGND     $0x02, Z18, Z19, Z21
+	VMULPS      Z18, Z6, Z14
+	VFMADD231PS Z20, Z7, Z14
+	VFMADD231PS Z21, Z8, Z14
+	VMULPS      Z18, Z3, Z16
+	VFMADD231PS Z20, Z4, Z16
+	VFMADD231PS Z21, Z5, Z16
+	VMOVUPS.Z   (BX), K2, Z18
+	VMOVUPS.Z   64(BX), K3, X19
+	VALIGND     $0x01, Z18, Z19, Z20
+	VALIGND     $0x02, Z18, Z19, Z21
+	VMULPS      Z18, Z6, Z17
+	VFMADD231PS Z20, Z7, Z17
+	VFMADD231PS Z21, Z8, Z17
+	VADDPS      Z13, Z12, Z12
+	VADDPS      Z14, Z12, Z12
+	VADDPS      Z16, Z15, Z15
+	VADDPS      Z17, Z15, Z15
+	VADDPS      Z9, Z12, Z12
+	VMAXPS      Z12, Z10, Z12
+	VMINPS      Z12, Z11, Z12
+	VMOVUPS     Z12, K1, (R12)
+	VADDPS      Z9, Z15, Z15
+	VMAXPS      Z15, Z10, Z15
+	VMINPS      Z15, Z11, Z15
+	VMOVUPS     Z15, K1, (R12)(DX*1)
+	ADDQ        $0x00000040, SI
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, BX
+	ADDQ        $0x00000040, R12
+	ADDQ        $0x00000006, R11
+	DECQ        R10
+	JNZ         tail20
+
+taildone21:
+passdone7:
+	MOVQ 176(DI), AX
+	SHLQ $0x03, AX
+	ADDQ AX, 24(SP)
+	CMPQ 32(SP), $0x00
+	JEQ  resok22
+	ADDQ AX, 32(SP)
+
+resok22:
+	ADDQ $0x00000002, 8(SP)
+	JMP  rownext4
+
+single5:
+	MOVQ        8(SP), AX
+	SUBQ        200(DI), AX
+	LEAQ        (AX), DX
+	MOVQ        DX, CX
+	IMULQ       160(DI), CX
+	SHLQ        $0x02, CX
+	ADDQ        16(SP), CX
+	CMPQ        DX, 152(DI)
+	CMOVQCC     72(DI), CX
+	MOVQ        208(DI), DX
+	SHLQ        $0x02, DX
+	SUBQ        DX, CX
+	MOVQ        CX, SI
+	LEAQ        1(AX), DX
+	MOVQ        DX, CX
+	IMULQ       160(DI), CX
+	SHLQ        $0x02, CX
+	ADDQ        16(SP), CX
+	CMPQ        DX, 152(DI)
+	CMOVQCC     72(DI), CX
+	MOVQ        208(DI), DX
+	SHLQ        $0x02, DX
+	SUBQ        DX, CX
+	MOVQ        CX, R8
+	LEAQ        2(AX), DX
+	MOVQ        DX, CX
+	IMULQ       160(DI), CX
+	SHLQ        $0x02, CX
+	ADDQ        16(SP), CX
+	CMPQ        DX, 152(DI)
+	CMOVQCC     72(DI), CX
+	MOVQ        208(DI), DX
+	SHLQ        $0x02, DX
+	SUBQ        DX, CX
+	MOVQ        CX, R9
+	MOVQ        24(SP), R12
+	MOVQ        32(SP), R13
+	TESTQ       R13, R13
+	JZ          nores23
+	CMPQ        40(SP), $0x00
+	JEQ         nohead25
+	LEAQ        200(SP), R11
+	KMOVW       (R11), K1
+	KMOVW       2(R11), K2
+	KMOVW       4(R11), K3
+	VMOVUPS.Z   (SI), K2, Z15
+	VMOVUPS.Z   64(SI), K3, X16
+	VALIGND     $0x01, Z15, Z16, Z17
+	VALIGND     $0x02, Z15, Z16, Z18
+	VMULPS      Z15, Z0, Z12
+	VFMADD231PS Z17, Z1, Z12
+	VFMADD231PS Z18, Z2, Z12
+	VMOVUPS.Z   (R8), K2, Z15
+	VMOVUPS.Z   64(R8), K3, X16
+	VALIGND     $0x01, Z15, Z16, Z17
+	VALIGND     $0x02, Z15, Z16, Z18
+	VMULPS      Z15, Z3, Z13
+	VFMADD231PS Z17, Z4, Z13
+	VFMADD231PS Z18, Z5, Z13
+	VMOVUPS.Z   (R9), K2, Z15
+	VMOVUPS.Z   64(R9), K3, X16
+	VALIGND     $0x01, Z15, Z16, Z17
+	VALIGND     $0x02, Z15, Z16, Z18
+	VMULPS      Z15, Z6, Z14
+	VFMADD231PS Z17, Z7, Z14
+	VFMADD231PS Z18, Z8, Z14
+	VADDPS      Z13, Z12, Z12
+	VADDPS      Z14, Z12, Z12
+	VADDPS      Z9, Z12, Z12
+	VADDPS      (R13), Z12, K1, Z12
+	VMAXPS      Z12, Z10, Z12
+	VMINPS      Z12, Z11, Z12
+	VMOVUPS     Z12, K1, (R12)
+	ADDQ        $0x00000040, SI
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, R12
+	ADDQ        $0x00000040, R13
+
+nohead25:
+	MOVQ 48(SP), R10
+	CMPQ R10, $0x02
+	JL   single27
+
+pairs26:
+	VMOVUPS     (SI), Z18
+	VMOVSD      64(SI), X19
+	VALIGND     $0x01, Z18, Z19, Z20
+	VALIGND     $0x02, Z18, Z19, Z21
+	VMULPS      Z18, Z0, Z12
+	VFMADD231PS Z20, Z1, Z12
+	VFMADD231PS Z21, Z2, Z12
+	VMOVUPS     64(SI), Z22
+	VMOVSD      128(SI), X23
+	VALIGND     $0x01, Z22, Z23, Z24
+	VALIGND     $0x02, Z22, Z23, Z25
+	VMULPS      Z22, Z0, Z15
+	VFMADD231PS Z24, Z1, Z15
+	VFMADD231PS Z25, Z2, Z15
+	VMOVUPS     (R8), Z18
+	VMOVSD      64(R8), X19
+	VALIGND     $0x01, Z18, Z19, Z20
+	VALIGND     $0x02, Z18, Z19, Z21
+	VMULPS      Z18, Z3, Z13
+	VFMADD231PS Z20, Z4, Z13
+	VFMADD231PS Z21, Z5, Z13
+	VMOVUPS     64(R8), Z22
+	VMOVSD      128(R8), X23
+	VALIGND     $0x01, Z22, Z23, Z24
+	VALIGND     $0x02, Z22, Z23, Z25
+	VMULPS      Z22, Z3, Z16
+	VFMADD231PS Z24, Z4, Z16
+	VFMADD231PS Z25, Z5, Z16
+	VMOVUPS     (R9), Z18
+	VMOVSD      64(R9), X19
+	VALIGND     $0x01, Z18, Z19, Z20
+	VALIGND     $0x02, Z18, Z19, Z21
+	VMULPS      Z18, Z6, Z14
+	VFMADD231PS Z20, Z7, Z14
+	VFMADD231PS Z21, Z8, Z14
+	VMOVUPS     64(R9), Z22
+	VMOVSD      128(R9), X23
+	VALIGND     $0x01, Z22, Z23, Z24
+	VALIGND     $0x02, Z22, Z23, Z25
+	VMULPS      Z22, Z6, Z17
+	VFMADD231PS Z24, Z7, Z17
+	VFMADD231PS Z25, Z8, Z17
+	VADDPS      Z13, Z12, Z12
+	VADDPS      Z14, Z12, Z12
+	VADDPS      Z16, Z15, Z15
+	VADDPS      Z17, Z15, Z15
+	VADDPS      Z9, Z12, Z12
+	VADDPS      (R13), Z12, Z12
+	VMAXPS      Z12, Z10, Z12
+	VMINPS      Z12, Z11, Z12
+	VMOVUPS     Z12, (R12)
+	VADDPS      Z9, Z15, Z15
+	VADDPS      64(R13), Z15, Z15
+	VMAXPS      Z15, Z10, Z15
+	VMINPS      Z15, Z11, Z15
+	VMOVUPS     Z15, 64(R12)
+	ADDQ        $0x00000080, SI
+	ADDQ        $0x00000080, R8
+	ADDQ        $0x00000080, R9
+	ADDQ        $0x00000080, R12
+	ADDQ        $0x00000080, R13
+	SUBQ        $0x00000002, R10
+	CMPQ        R10, $0x02
+	JGE         pairs26
+
+single27:
+	TESTQ R10, R10
+	JLE   blocksdone29
+
+blocks28:
+	VMOVUPS     (SI), Z15
+	VMOVSD      64(SI), X16
+	VALIGND     $0x01, Z15, Z16, Z17
+	VALIGND     $0x02, Z15, Z16, Z18
+	VMULPS      Z15, Z0, Z12
+	VFMADD231PS Z17, Z1, Z12
+	VFMADD231PS Z18, Z2, Z12
+	VMOVUPS     (R8), Z15
+	VMOVSD      64(R8), X16
+	VALIGND     $0x01, Z15, Z16, Z17
+	VALIGND     $0x02, Z15, Z16, Z18
+	VMULPS      Z15, Z3, Z13
+	VFMADD231PS Z17, Z4, Z13
+	VFMADD231PS Z18, Z5, Z13
+	VMOVUPS     (R9), Z15
+	VMOVSD      64(R9), X16
+	VALIGND     $0x01, Z15, Z16, Z17
+	VALIGND     $0x02, Z15, Z16, Z18
+	VMULPS      Z15, Z6, Z14
+	VFMADD231PS Z17, Z7, Z14
+	VFMADD231PS Z18, Z8, Z14
+	VADDPS      Z13, Z12, Z12
+	VADDPS      Z14, Z12, Z12
+	VADDPS      Z9, Z12, Z12
+	VADDPS      (R13), Z12, Z12
+	VMAXPS      Z12, Z10, Z12
+	VMINPS      Z12, Z11, Z12
+	VMOVUPS     Z12, (R12)
+	ADDQ        $0x00000040, SI
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, R12
+	ADDQ        $0x00000040, R13
+	DECQ        R10
+	JNZ         blocks28
+
+blocksdone29:
+	MOVQ  56(SP), R10
+	TESTQ R10, R10
+	JLE   taildone31
+	LEAQ  206(SP), R11
+
+tail30:
+	KMOVW       (R11), K1
+	KMOVW       2(R11), K2
+	KMOVW       4(R11), K3
+	VMOVUPS.Z   (SI), K2, Z15
+	VMOVUPS.Z   64(SI), K3, X16
+	VALIGND     $0x01, Z15, Z16, Z17
+	VALIGND     $0x02, Z15, Z16, Z18
+	VMULPS      Z15, Z0, Z12
+	VFMADD231PS Z17, Z1, Z12
+	VFMADD231PS Z18, Z2, Z12
+	VMOVUPS.Z   (R8), K2, Z15
+	VMOVUPS.Z   64(R8), K3, X16
+	VALIGND     $0x01, Z15, Z16, Z17
+	VALIGND     $0x02, Z15, Z16, Z18
+	VMULPS      Z15, Z3, Z13
+	VFMADD231PS Z17, Z4, Z13
+	VFMADD231PS Z18, Z5, Z13
+	VMOVUPS.Z   (R9), K2, Z15
+	VMOVUPS.Z   64(R9), K3, X16
+	VALIGND     $0x01, Z15, Z16, Z17
+	VALIGND     $0x02, Z15, Z16, Z18
+	VMULPS      Z15, Z6, Z14
+	VFMADD231PS Z17, Z7, Z14
+	VFMADD231PS Z18, Z8, Z14
+	VADDPS      Z13, Z12, Z12
+	VADDPS      Z14, Z12, Z12
+	VADDPS      Z9, Z12, Z12
+	VADDPS      (R13), Z12, K1, Z12
+	VMAXPS      Z12, Z10, Z12
+	VMINPS      Z12, Z11, Z12
+	VMOVUPS     Z12, K1, (R12)
+	ADDQ        $0x00000040, SI
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, R12
+	ADDQ        $0x00000040, R13
+	ADDQ        $0x00000006, R11
+	DECQ        R10
+	JNZ         tail30
+
+taildone31:
+	JMP passdone24
+
+nores23:
+	CMPQ        40(SP), $0x00
+	JEQ         nohead32
+	LEAQ        200(SP), R11
+	KMOVW       (R11), K1
+	KMOVW       2(R11), K2
+	KMOVW       4(R11), K3
+	VMOVUPS.Z   (SI), K2, Z15
+	VMOVUPS.Z   64(SI), K3, X16
+	VALIGND     $0x01, Z15, Z16, Z17
+	VALIGND     $0x02, Z15, Z16, Z18
+	VMULPS      Z15, Z0, Z12
+	VFMADD231PS Z17, Z1, Z12
+	VFMADD231PS Z18, Z2, Z12
+	VMOVUPS.Z   (R8), K2, Z15
+	VMOVUPS.Z   64(R8), K3, X16
+	VALIGND     $0x01, Z15, Z16, Z17
+	VALIGND     $0x02, Z15, Z16, Z18
+	VMULPS      Z15, Z3, Z13
+	VFMADD231PS Z17, Z4, Z13
+	VFMADD231PS Z18, Z5, Z13
+	VMOVUPS.Z   (R9), K2, Z15
+	VMOVUPS.Z   64(R9), K3, X16
+	VALIGND     $0x01, Z15, Z16, Z17
+	VALIGND     $0x02, Z15, Z16, Z18
+	VMULPS      Z15, Z6, Z14
+	VFMADD231PS Z17, Z7, Z14
+	VFMADD231PS Z18, Z8, Z14
+	VADDPS      Z13, Z12, Z12
+	VADDPS      Z14, Z12, Z12
+	VADDPS      Z9, Z12, Z12
+	VMAXPS      Z12, Z10, Z12
+	VMINPS      Z12, Z11, Z12
+	VMOVUPS     Z12, K1, (R12)
+	ADDQ        $0x00000040, SI
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, R12
+
+nohead32:
+	MOVQ 48(SP), R10
+	CMPQ R10, $0x02
+	JL   single34
+
+pairs33:
+	VMOVUPS     (SI), Z18
+	VMOVSD      64(SI), X19
+	VALIGND     $0x01, Z18, Z19, Z20
+	VALIGND     $0x02, Z18, Z19, Z21
+	VMULPS      Z18, Z0, Z12
+	VFMADD231PS Z20, Z1, Z12
+	VFMADD231PS Z21, Z2, Z12
+	VMOVUPS     64(SI), Z22
+	VMOVSD      128(SI), X23
+	VALIGND     $0x01, Z22, Z23, Z24
+	VALIGND     $0x02, Z22, Z23, Z25
+	VMULPS      Z22, Z0, Z15
+	VFMADD231PS Z24, Z1, Z15
+	VFMADD231PS Z25, Z2, Z15
+	VMOVUPS     (R8), Z18
+	VMOVSD      64(R8), X19
+	VALIGND     $0x01, Z18, Z19, Z20
+	VALIGND     $0x02, Z18, Z19, Z21
+	VMULPS      Z18, Z3, Z13
+	VFMADD231PS Z20, Z4, Z13
+	VFMADD231PS Z21, Z5, Z13
+	VMOVUPS     64(R8), Z22
+	VMOVSD      128(R8), X23
+	VALIGND     $0x01, Z22, Z23, Z24
+	VALIGND     $0x02, Z22, Z23, Z25
+	VMULPS      Z22, Z3, Z16
+	VFMADD231PS Z24, Z4, Z16
+	VFMADD231PS Z25, Z5, Z16
+	VMOVUPS     (R9), Z18
+	VMOVSD      64(R9), X19
+	VALIGND     $0x01, Z18, Z19, Z20
+	VALIGND     $0x02, Z18, Z19, Z21
+	VMULPS      Z18, Z6, Z14
+	VFMADD231PS Z20, Z7, Z14
+	VFMADD231PS Z21, Z8, Z14
+	VMOVUPS     64(R9), Z22
+	VMOVSD      128(R9), X23
+	VALIGND     $0x01, Z22, Z23, Z24
+	VALIGND     $0x02, Z22, Z23, Z25
+	VMULPS      Z22, Z6, Z17
+	VFMADD231PS Z24, Z7, Z17
+	VFMADD231PS Z25, Z8, Z17
+	VADDPS      Z13, Z12, Z12
+	VADDPS      Z14, Z12, Z12
+	VADDPS      Z16, Z15, Z15
+	VADDPS      Z17, Z15, Z15
+	VADDPS      Z9, Z12, Z12
+	VMAXPS      Z12, Z10, Z12
+	VMINPS      Z12, Z11, Z12
+	VMOVUPS     Z12, (R12)
+	VADDPS      Z9, Z15, Z15
+	VMAXPS      Z15, Z10, Z15
+	VMINPS      Z15, Z11, Z15
+	VMOVUPS     Z15, 64(R12)
+	ADDQ        $0x00000080, SI
+	ADDQ        $0x00000080, R8
+	ADDQ        $0x00000080, R9
+	ADDQ        $0x00000080, R12
+	SUBQ        $0x00000002, R10
+	CMPQ        R10, $0x02
+	JGE         pairs33
+
+single34:
+	TESTQ R10, R10
+	JLE   blocksdone36
+
+blocks35:
+	VMOVUPS     (SI), Z15
+	VMOVSD      64(SI), X16
+	VALIGND     $0x01, Z15, Z16, Z17
+	VALIGND     $0x02, Z15, Z16, Z18
+	VMULPS      Z15, Z0, Z12
+	VFMADD231PS Z17, Z1, Z12
+	VFMADD231PS Z18, Z2, Z12
+	VMOVUPS     (R8), Z15
+	VMOVSD      64(R8), X16
+	VALIGND     $0x01, Z15, Z16, Z17
+	VALIGND     $0x02, Z15, Z16, Z18
+	VMULPS      Z15, Z3, Z13
+	VFMADD231PS Z17, Z4, Z13
+	VFMADD231PS Z18, Z5, Z13
+	VMOVUPS     (R9), Z15
+	VMOVSD      64(R9), X16
+	VALIGND     $0x01, Z15, Z16, Z17
+	VALIGND     $0x02, Z15, Z16, Z18
+	VMULPS      Z15, Z6, Z14
+	VFMADD231PS Z17, Z7, Z14
+	VFMADD231PS Z18, Z8, Z14
+	VADDPS      Z13, Z12, Z12
+	VADDPS      Z14, Z12, Z12
+	VADDPS      Z9, Z12, Z12
+	VMAXPS      Z12, Z10, Z12
+	VMINPS      Z12, Z11, Z12
+	VMOVUPS     Z12, (R12)
+	ADDQ        $0x00000040, SI
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, R12
+	DECQ        R10
+	JNZ         blocks35
+
+blocksdone36:
+	MOVQ  56(SP), R10
+	TESTQ R10, R10
+	JLE   taildone38
+	LEAQ  206(SP), R11
+
+tail37:
+	KMOVW       (R11), K1
+	KMOVW       2(R11), K2
+	KMOVW       4(R11), K3
+	VMOVUPS.Z   (SI), K2, Z15
+	VMOVUPS.Z   64(SI), K3, X16
+	VALIGND     $0x01, Z15, Z16, Z17
+	VALIGND     $0x02, Z15, Z16, Z18
+	VMULPS      Z15, Z0, Z12
+	VFMADD231PS Z17, Z1, Z12
+	VFMADD231PS Z18, Z2, Z12
+	VMOVUPS.Z   (R8), K2, Z15
+	VMOVUPS.Z   64(R8), K3, X16
+	VALIGND     $0x01, Z15, Z16, Z17
+	VALIGND     $0x02, Z15, Z16, Z18
+	VMULPS      Z15, Z3, Z13
+	VFMADD231PS Z17, Z4, Z13
+	VFMADD231PS Z18, Z5, Z13
+	VMOVUPS.Z   (R9), K2, Z15
+	VMOVUPS.Z   64(R9), K3, X16
+	VALIGND     $0x01, Z15, Z16, Z17
+	VALIGND     $0x02, Z15, Z16, Z18
+	VMULPS      Z15, Z6, Z14
+	VFMADD231PS Z17, Z7, Z14
+	VFMADD231PS Z18, Z8, Z14
+	VADDPS      Z13, Z12, Z12
+	VADDPS      Z14, Z12, Z12
+	VADDPS      Z9, Z12, Z12
+	VMAXPS      Z12, Z10, Z12
+	VMINPS      Z12, Z11, Z12
+	VMOVUPS     Z12, K1, (R12)
+	ADDQ        $0x00000040, SI
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, R12
+	ADDQ        $0x00000006, R11
+	DECQ        R10
+	JNZ         tail37
+
+taildone38:
+passdone24:
+	MOVQ 176(DI), AX
+	SHLQ $0x02, AX
+	ADDQ AX, 24(SP)
+	CMPQ 32(SP), $0x00
+	JEQ  resok39
+	ADDQ AX, 32(SP)
+
+resok39:
+	ADDQ $0x00000001, 8(SP)
+
+rownext4:
+	MOVQ 8(SP), AX
+	CMPQ AX, 168(DI)
+	JL   row3
+	ADDQ $0x00000018, 64(SP)
+	ADDQ $0x00000024, 72(SP)
+	ADDQ $0x00000004, 80(SP)
+	MOVQ 184(DI), AX
+	SHLQ $0x02, AX
+	ADDQ AX, 88(SP)
+	CMPQ 96(SP), $0x00
+	JEQ  resok40
+	ADDQ AX, 96(SP)
+
+resok40:
+	DECQ (SP)
+	JNZ  channel2
+
+done1:
+	VZEROUPPER
+	RET
+
+// func dwconvPlaneF32Minmax3x3s2AVX512(t *DWConv)
+// Requires: AVX, AVX512F, BMI, BMI2, CMOV
+TEXT ·dwconvPlaneF32Minmax3x3s2AVX512(SB), $232-8
+	// Registers: Z0..Z8 the nine taps, Z9 the bias, Z10/Z11 Lo/Hi,
+	// Z16.. per block three partial sums and the loaded inputs, K1 the valid
+	// outputs of an edge block, K2..K4 its valid inputs, Z12/Z13 the even/odd
+	// permutations;
+	// DI *DWConv, SI/R8/R9 the block's window in the three input rows, R12/R13 its
+	// outputs/residual, R10 blocks left, R11 the edge block's masks, AX BX CX DX scratch;
+	// the frame holds the loop state and the edge blocks' masks.
+	MOVQ         t+0(FP), DI
+	VBROADCASTSS 216(DI), Z10
+	VBROADCASTSS 220(DI), Z11
+	VMOVUPS      dwPermIdx<>+0(SB), Z12
+	VMOVUPS      dwPermIdx<>+64(SB), Z13
+	XORQ         CX, CX
+	MOVQ         $0x00000001, DX
+	CMPQ         208(DI), $0x00
+	CMOVQGT      DX, CX
+	MOVQ         CX, 40(SP)
+	MOVQ         176(DI), AX
+	SHRQ         $0x04, AX
+	DECQ         AX
+	MOVQ         160(DI), BX
+	ADDQ         208(DI), BX
+	SUBQ         $0x00000021, BX
+	SARQ         $0x05, BX
+	CMPQ         BX, AX
+	CMOVQLT      BX, AX
+	SUBQ         CX, AX
+	INCQ         AX
+	XORQ         DX, DX
+	TESTQ        AX, AX
+	CMOVQLT      DX, AX
+	MOVQ         AX, 48(SP)
+	MOVQ         176(DI), BX
+	ADDQ         $0x0000000f, BX
+	SHRQ         $0x04, BX
+	SUBQ         CX, BX
+	SUBQ         AX, BX
+	MOVQ         BX, 56(SP)
+	XORQ         R12, R12
+	XORQ         BX, BX
+	MOVQ         BX, R13
+	SHLQ         $0x04, R13
+	MOVQ         176(DI), R9
+	SUBQ         R13, R9
+	XORQ         R8, R8
+	MOVQ         $0x00000010, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	MOVL         $0x0000ffff, AX
+	BZHIL        R8, AX, R8
+	BZHIL        R9, AX, R9
+	ANDNL        R9, R8, R9
+	MOVW         R9, 200(SP)
+	MOVQ         R13, SI
+	SHLQ         $0x01, SI
+	SUBQ         208(DI), SI
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000010, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	MOVL         $0x0000ffff, AX
+	BZHIL        R8, AX, R8
+	BZHIL        R9, AX, R9
+	ANDNL        R9, R8, R9
+	MOVW         R9, 202(SP)
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	SUBQ         $0x00000010, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000010, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	MOVL         $0x0000ffff, AX
+	BZHIL        R8, AX, R8
+	BZHIL        R9, AX, R9
+	ANDNL        R9, R8, R9
+	MOVW         R9, 204(SP)
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	SUBQ         $0x00000020, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000001, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	MOVL         $0x0000ffff, AX
+	BZHIL        R8, AX, R8
+	BZHIL        R9, AX, R9
+	ANDNL        R9, R8, R9
+	MOVW         R9, 206(SP)
+	MOVQ         40(SP), BX
+	ADDQ         48(SP), BX
+	MOVQ         BX, R13
+	SHLQ         $0x04, R13
+	MOVQ         176(DI), R9
+	SUBQ         R13, R9
+	XORQ         R8, R8
+	MOVQ         $0x00000010, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	MOVL         $0x0000ffff, AX
+	BZHIL        R8, AX, R8
+	BZHIL        R9, AX, R9
+	ANDNL        R9, R8, R9
+	MOVW         R9, 208(SP)
+	MOVQ         R13, SI
+	SHLQ         $0x01, SI
+	SUBQ         208(DI), SI
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000010, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	MOVL         $0x0000ffff, AX
+	BZHIL        R8, AX, R8
+	BZHIL        R9, AX, R9
+	ANDNL        R9, R8, R9
+	MOVW         R9, 210(SP)
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	SUBQ         $0x00000010, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000010, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	MOVL         $0x0000ffff, AX
+	BZHIL        R8, AX, R8
+	BZHIL        R9, AX, R9
+	ANDNL        R9, R8, R9
+	MOVW         R9, 212(SP)
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	SUBQ         $0x00000020, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000001, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	MOVL         $0x0000ffff, AX
+	BZHIL        R8, AX, R8
+	BZHIL        R9, AX, R9
+	ANDNL        R9, R8, R9
+	MOVW         R9, 214(SP)
+	MOVQ         40(SP), BX
+	ADDQ         48(SP), BX
+	ADDQ         $0x00000001, BX
+	MOVQ         BX, R13
+	SHLQ         $0x04, R13
+	MOVQ         176(DI), R9
+	SUBQ         R13, R9
+	XORQ         R8, R8
+	MOVQ         $0x00000010, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	MOVL         $0x0000ffff, AX
+	BZHIL        R8, AX, R8
+	BZHIL        R9, AX, R9
+	ANDNL        R9, R8, R9
+	MOVW         R9, 216(SP)
+	MOVQ         R13, SI
+	SHLQ         $0x01, SI
+	SUBQ         208(DI), SI
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000010, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	MOVL         $0x0000ffff, AX
+	BZHIL        R8, AX, R8
+	BZHIL        R9, AX, R9
+	ANDNL        R9, R8, R9
+	MOVW         R9, 218(SP)
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	SUBQ         $0x00000010, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000010, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	MOVL         $0x0000ffff, AX
+	BZHIL        R8, AX, R8
+	BZHIL        R9, AX, R9
+	ANDNL        R9, R8, R9
+	MOVW         R9, 220(SP)
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	SUBQ         $0x00000020, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000001, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	MOVL         $0x0000ffff, AX
+	BZHIL        R8, AX, R8
+	BZHIL        R9, AX, R9
+	ANDNL        R9, R8, R9
+	MOVW         R9, 222(SP)
+	MOVQ         40(SP), BX
+	ADDQ         48(SP), BX
+	ADDQ         $0x00000002, BX
+	MOVQ         BX, R13
+	SHLQ         $0x04, R13
+	MOVQ         176(DI), R9
+	SUBQ         R13, R9
+	XORQ         R8, R8
+	MOVQ         $0x00000010, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	MOVL         $0x0000ffff, AX
+	BZHIL        R8, AX, R8
+	BZHIL        R9, AX, R9
+	ANDNL        R9, R8, R9
+	MOVW         R9, 224(SP)
+	MOVQ         R13, SI
+	SHLQ         $0x01, SI
+	SUBQ         208(DI), SI
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000010, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	MOVL         $0x0000ffff, AX
+	BZHIL        R8, AX, R8
+	BZHIL        R9, AX, R9
+	ANDNL        R9, R8, R9
+	MOVW         R9, 226(SP)
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	SUBQ         $0x00000010, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000010, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	MOVL         $0x0000ffff, AX
+	BZHIL        R8, AX, R8
+	BZHIL        R9, AX, R9
+	ANDNL        R9, R8, R9
+	MOVW         R9, 228(SP)
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	SUBQ         $0x00000020, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000001, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	MOVL         $0x0000ffff, AX
+	BZHIL        R8, AX, R8
+	BZHIL        R9, AX, R9
+	ANDNL        R9, R8, R9
+	MOVW         R9, 230(SP)
+	MOVQ         144(DI), AX
+	MOVQ         AX, (SP)
+	MOVQ         48(DI), AX
+	MOVQ         AX, 64(SP)
+	MOVQ         96(DI), AX
+	MOVQ         AX, 72(SP)
+	MOVQ         120(DI), AX
+	MOVQ         AX, 80(SP)
+	MOVQ         (DI), AX
+	MOVQ         AX, 88(SP)
+	MOVQ         24(DI), AX
+	MOVQ         AX, 96(SP)
+	CMPQ         (SP), $0x00
+	JLE          done1
+
+channel2:
+	MOVQ         72(SP), AX
+	VBROADCASTSS (AX), Z0
+	VBROADCASTSS 4(AX), Z1
+	VBROADCASTSS 8(AX), Z2
+	VBROADCASTSS 12(AX), Z3
+	VBROADCASTSS 16(AX), Z4
+	VBROADCASTSS 20(AX), Z5
+	VBROADCASTSS 24(AX), Z6
+	VBROADCASTSS 28(AX), Z7
+	VBROADCASTSS 32(AX), Z8
+	MOVQ         80(SP), AX
+	VBROADCASTSS (AX), Z9
+	MOVQ         64(SP), AX
+	MOVQ         (AX), AX
+	MOVQ         AX, 16(SP)
+	MOVQ         88(SP), AX
+	MOVQ         AX, 24(SP)
+	MOVQ         96(SP), AX
+	MOVQ         AX, 32(SP)
+	MOVQ         $0x00000000, 8(SP)
+
+row3:
+	MOVQ        8(SP), AX
+	SHLQ        $0x01, AX
+	SUBQ        200(DI), AX
+	LEAQ        (AX), DX
+	MOVQ        DX, CX
+	IMULQ       160(DI), CX
+	SHLQ        $0x02, CX
+	ADDQ        16(SP), CX
+	CMPQ        DX, 152(DI)
+	CMOVQCC     72(DI), CX
+	MOVQ        208(DI), DX
+	SHLQ        $0x02, DX
+	SUBQ        DX, CX
+	MOVQ        CX, SI
+	LEAQ        1(AX), DX
+	MOVQ        DX, CX
+	IMULQ       160(DI), CX
+	SHLQ        $0x02, CX
+	ADDQ        16(SP), CX
+	CMPQ        DX, 152(DI)
+	CMOVQCC     72(DI), CX
+	MOVQ        208(DI), DX
+	SHLQ        $0x02, DX
+	SUBQ        DX, CX
+	MOVQ        CX, R8
+	LEAQ        2(AX), DX
+	MOVQ        DX, CX
+	IMULQ       160(DI), CX
+	SHLQ        $0x02, CX
+	ADDQ        16(SP), CX
+	CMPQ        DX, 152(DI)
+	CMOVQCC     72(DI), CX
+	MOVQ        208(DI), DX
+	SHLQ        $0x02, DX
+	SUBQ        DX, CX
+	MOVQ        CX, R9
+	MOVQ        24(SP), R12
+	MOVQ        32(SP), R13
+	TESTQ       R13, R13
+	JZ          nores5
+	CMPQ        40(SP), $0x00
+	JEQ         nohead7
+	LEAQ        200(SP), R11
+	KMOVW       (R11), K1
+	KMOVW       2(R11), K2
+	KMOVW       4(R11), K3
+	KMOVW       6(R11), K4
+	VMOVUPS.Z   (SI), K2, Z19
+	VMOVUPS.Z   64(SI), K3, Z20
+	VMOVSS.Z    128(SI), K4, X22
+	VMOVAPS     Z19, Z21
+	VPERMT2PS   Z20, Z12, Z21
+	VPERMT2PS   Z20, Z13, Z19
+	VALIGND     $0x01, Z21, Z22, Z22
+	VMULPS      Z21, Z0, Z16
+	VFMADD231PS Z19, Z1, Z16
+	VFMADD231PS Z22, Z2, Z16
+	VMOVUPS.Z   (R8), K2, Z19
+	VMOVUPS.Z   64(R8), K3, Z20
+	VMOVSS.Z    128(R8), K4, X22
+	VMOVAPS     Z19, Z21
+	VPERMT2PS   Z20, Z12, Z21
+	VPERMT2PS   Z20, Z13, Z19
+	VALIGND     $0x01, Z21, Z22, Z22
+	VMULPS      Z21, Z3, Z17
+	VFMADD231PS Z19, Z4, Z17
+	VFMADD231PS Z22, Z5, Z17
+	VMOVUPS.Z   (R9), K2, Z19
+	VMOVUPS.Z   64(R9), K3, Z20
+	VMOVSS.Z    128(R9), K4, X22
+	VMOVAPS     Z19, Z21
+	VPERMT2PS   Z20, Z12, Z21
+	VPERMT2PS   Z20, Z13, Z19
+	VALIGND     $0x01, Z21, Z22, Z22
+	VMULPS      Z21, Z6, Z18
+	VFMADD231PS Z19, Z7, Z18
+	VFMADD231PS Z22, Z8, Z18
+	VADDPS      Z17, Z16, Z16
+	VADDPS      Z18, Z16, Z16
+	VADDPS      Z9, Z16, Z16
+	VADDPS      (R13), Z16, K1, Z16
+	VMAXPS      Z16, Z10, Z16
+	VMINPS      Z16, Z11, Z16
+	VMOVUPS     Z16, K1, (R12)
+	ADDQ        $0x00000080, SI
+	ADDQ        $0x00000080, R8
+	ADDQ        $0x00000080, R9
+	ADDQ        $0x00000040, R12
+	ADDQ        $0x00000040, R13
+
+nohead7:
+	MOVQ 48(SP), R10
+	CMPQ R10, $0x02
+	JL   single9
+
+pairs8:
+	VMOVUPS      (SI), Z19
+	VMOVUPS      64(SI), Z20
+	VBROADCASTSS 128(SI), Z22
+	VMOVAPS      Z19, Z21
+	VPERMT2PS    Z20, Z12, Z21
+	VPERMT2PS    Z20, Z13, Z19
+	VALIGND      $0x01, Z21, Z22, Z22
+	VMULPS       Z21, Z0, Z16
+	VFMADD231PS  Z19, Z1, Z16
+	VFMADD231PS  Z22, Z2, Z16
+	VMOVUPS      128(SI), Z26
+	VMOVUPS      192(SI), Z27
+	VBROADCASTSS 256(SI), Z29
+	VMOVAPS      Z26, Z28
+	VPERMT2PS    Z27, Z12, Z28
+	VPERMT2PS    Z27, Z13, Z26
+	VALIGND      $0x01, Z28, Z29, Z29
+	VMULPS       Z28, Z0, Z23
+	VFMADD231PS  Z26, Z1, Z23
+	VFMADD231PS  Z29, Z2, Z23
+	VMOVUPS      (R8), Z19
+	VMOVUPS      64(R8), Z20
+	VBROADCASTSS 128(R8), Z22
+	VMOVAPS      Z19, Z21
+	VPERMT2PS    Z20, Z12, Z21
+	VPERMT2PS    Z20, Z13, Z19
+	VALIGND      $0x01, Z21, Z22, Z22
+	VMULPS       Z21, Z3, Z17
+	VFMADD231PS  Z19, Z4, Z17
+	VFMADD231PS  Z22, Z5, Z17
+	VMOVUPS      128(R8), Z26
+	VMOVUPS      192(R8), Z27
+	VBROADCASTSS 256(R8), Z29
+	VMOVAPS      Z26, Z28
+	VPERMT2PS    Z27, Z12, Z28
+	VPERMT2PS    Z27, Z13, Z26
+	VALIGND      $0x01, Z28, Z29, Z29
+	VMULPS       Z28, Z3, Z24
+	VFMADD231PS  Z26, Z4, Z24
+	VFMADD231PS  Z29, Z5, Z24
+	VMOVUPS      (R9), Z19
+	VMOVUPS      64(R9), Z20
+	VBROADCASTSS 128(R9), Z22
+	VMOVAPS      Z19, Z21
+	VPERMT2PS    Z20, Z12, Z21
+	VPERMT2PS    Z20, Z13, Z19
+	VALIGND      $0x01, Z21, Z22, Z22
+	VMULPS       Z21, Z6, Z18
+	VFMADD231PS  Z19, Z7, Z18
+	VFMADD231PS  Z22, Z8, Z18
+	VMOVUPS      128(R9), Z26
+	VMOVUPS      192(R9), Z27
+	VBROADCASTSS 256(R9), Z29
+	VMOVAPS      Z26, Z28
+	VPERMT2PS    Z27, Z12, Z28
+	VPERMT2PS    Z27, Z13, Z26
+	VALIGND      $0x01, Z28, Z29, Z29
+	VMULPS       Z28, Z6, Z25
+	VFMADD231PS  Z26, Z7, Z25
+	VFMADD231PS  Z29, Z8, Z25
+	VADDPS       Z17, Z16, Z16
+	VADDPS       Z18, Z16, Z16
+	VADDPS       Z24, Z23, Z23
+	VADDPS       Z25, Z23, Z23
+	VADDPS       Z9, Z16, Z16
+	VADDPS       (R13), Z16, Z16
+	VMAXPS       Z16, Z10, Z16
+	VMINPS       Z16, Z11, Z16
+	VMOVUPS      Z16, (R12)
+	VADDPS       Z9, Z23, Z23
+	VADDPS       64(R13), Z23, Z23
+	VMAXPS       Z23, Z10, Z23
+	VMINPS       Z23, Z11, Z23
+	VMOVUPS      Z23, 64(R12)
+	ADDQ         $0x00000100, SI
+	ADDQ         $0x00000100, R8
+	ADDQ         $0x00000100, R9
+	ADDQ         $0x00000080, R12
+	ADDQ         $0x00000080, R13
+	SUBQ         $0x00000002, R10
+	CMPQ         R10, $0x02
+	JGE          pairs8
+
+single9:
+	TESTQ R10, R10
+	JLE   blocksdone11
+
+blocks10:
+	VMOVUPS      (SI), Z19
+	VMOVUPS      64(SI), Z20
+	VBROADCASTSS 128(SI), Z22
+	VMOVAPS      Z19, Z21
+	VPERMT2PS    Z20, Z12, Z21
+	VPERMT2PS    Z20, Z13, Z19
+	VALIGND      $0x01, Z21, Z22, Z22
+	VMULPS       Z21, Z0, Z16
+	VFMADD231PS  Z19, Z1, Z16
+	VFMADD231PS  Z22, Z2, Z16
+	VMOVUPS      (R8), Z19
+	VMOVUPS      64(R8), Z20
+	VBROADCASTSS 128(R8), Z22
+	VMOVAPS      Z19, Z21
+	VPERMT2PS    Z20, Z12, Z21
+	VPERMT2PS    Z20, Z13, Z19
+	VALIGND      $0x01, Z21, Z22, Z22
+	VMULPS       Z21, Z3, Z17
+	VFMADD231PS  Z19, Z4, Z17
+	VFMADD231PS  Z22, Z5, Z17
+	VMOVUPS      (R9), Z19
+	VMOVUPS      64(R9), Z20
+	VBROADCASTSS 128(R9), Z22
+	VMOVAPS      Z19, Z21
+	VPERMT2PS    Z20, Z12, Z21
+	VPERMT2PS    Z20, Z13, Z19
+	VALIGND      $0x01, Z21, Z22, Z22
+	VMULPS       Z21, Z6, Z18
+	VFMADD231PS  Z19, Z7, Z18
+	VFMADD231PS  Z22, Z8, Z18
+	VADDPS       Z17, Z16, Z16
+	VADDPS       Z18, Z16, Z16
+	VADDPS       Z9, Z16, Z16
+	VADDPS       (R13), Z16, Z16
+	VMAXPS       Z16, Z10, Z16
+	VMINPS       Z16, Z11, Z16
+	VMOVUPS      Z16, (R12)
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x00000080, R8
+	ADDQ         $0x00000080, R9
+	ADDQ         $0x00000040, R12
+	ADDQ         $0x00000040, R13
+	DECQ         R10
+	JNZ          blocks10
+
+blocksdone11:
+	MOVQ  56(SP), R10
+	TESTQ R10, R10
+	JLE   taildone13
+	LEAQ  208(SP), R11
+
+tail12:
+	KMOVW       (R11), K1
+	KMOVW       2(R11), K2
+	KMOVW       4(R11), K3
+	KMOVW       6(R11), K4
+	VMOVUPS.Z   (SI), K2, Z19
+	VMOVUPS.Z   64(SI), K3, Z20
+	VMOVSS.Z    128(SI), K4, X22
+	VMOVAPS     Z19, Z21
+	VPERMT2PS   Z20, Z12, Z21
+	VPERMT2PS   Z20, Z13, Z19
+	VALIGND     $0x01, Z21, Z22, Z22
+	VMULPS      Z21, Z0, Z16
+	VFMADD231PS Z19, Z1, Z16
+	VFMADD231PS Z22, Z2, Z16
+	VMOVUPS.Z   (R8), K2, Z19
+	VMOVUPS.Z   64(R8), K3, Z20
+	VMOVSS.Z    128(R8), K4, X22
+	VMOVAPS     Z19, Z21
+	VPERMT2PS   Z20, Z12, Z21
+	VPERMT2PS   Z20, Z13, Z19
+	VALIGND     $0x01, Z21, Z22, Z22
+	VMULPS      Z21, Z3, Z17
+	VFMADD231PS Z19, Z4, Z17
+	VFMADD231PS Z22, Z5, Z17
+	VMOVUPS.Z   (R9), K2, Z19
+	VMOVUPS.Z   64(R9), K3, Z20
+	VMOVSS.Z    128(R9), K4, X22
+	VMOVAPS     Z19, Z21
+	VPERMT2PS   Z20, Z12, Z21
+	VPERMT2PS   Z20, Z13, Z19
+	VALIGND     $0x01, Z21, Z22, Z22
+	VMULPS      Z21, Z6, Z18
+	VFMADD231PS Z19, Z7, Z18
+	VFMADD231PS Z22, Z8, Z18
+	VADDPS      Z17, Z16, Z16
+	VADDPS      Z18, Z16, Z16
+	VADDPS      Z9, Z16, Z16
+	VADDPS      (R13), Z16, K1, Z16
+	VMAXPS      Z16, Z10, Z16
+	VMINPS      Z16, Z11, Z16
+	VMOVUPS     Z16, K1, (R12)
+	ADDQ        $0x00000080, SI
+	ADDQ        $0x00000080, R8
+	ADDQ        $0x00000080, R9
+	ADDQ        $0x00000040, R12
+	ADDQ        $0x00000040, R13
+	ADDQ        $0x00000008, R11
+	DECQ        R10
+	JNZ         tail12
+
+taildone13:
+	JMP passdone6
+
+nores5:
+	CMPQ        40(SP), $0x00
+	JEQ         nohead14
+	LEAQ        200(SP), R11
+	KMOVW       (R11), K1
+	KMOVW       2(R11), K2
+	KMOVW       4(R11), K3
+	KMOVW       6(R11), K4
+	VMOVUPS.Z   (SI), K2, Z19
+	VMOVUPS.Z   64(SI), K3, Z20
+	VMOVSS.Z    128(SI), K4, X22
+	VMOVAPS     Z19, Z21
+	VPERMT2PS   Z20, Z12, Z21
+	VPERMT2PS   Z20, Z13, Z19
+	VALIGND     $0x01, Z21, Z22, Z22
+	VMULPS      Z21, Z0, Z16
+	VFMADD231PS Z19, Z1, Z16
+	VFMADD231PS Z22, Z2, Z16
+	VMOVUPS.Z   (R8), K2, Z19
+	VMOVUPS.Z   64(R8), K3, Z20
+	VMOVSS.Z    128(R8), K4, X22
+	VMOVAPS     Z19, Z21
+	VPERMT2PS   Z20, Z12, Z21
+	VPERMT2PS   Z20, Z13, Z19
+	VALIGND     $0x01, Z21, Z22, Z22
+	VMULPS      Z21, Z3, Z17
+	VFMADD231PS Z19, Z4, Z17
+	VFMADD231PS Z22, Z5, Z17
+	VMOVUPS.Z   (R9), K2, Z19
+	VMOVUPS.Z   64(R9), K3, Z20
+	VMOVSS.Z    128(R9), K4, X22
+	VMOVAPS     Z19, Z21
+	VPERMT2PS   Z20, Z12, Z21
+	VPERMT2PS   Z20, Z13, Z19
+	VALIGND     $0x01, Z21, Z22, Z22
+	VMULPS      Z21, Z6, Z18
+	VFMADD231PS Z19, Z7, Z18
+	VFMADD231PS Z22, Z8, Z18
+	VADDPS      Z17, Z16, Z16
+	VADDPS      Z18, Z16, Z16
+	VADDPS      Z9, Z16, Z16
+	VMAXPS      Z16, Z10, Z16
+	VMINPS      Z16, Z11, Z16
+	VMOVUPS     Z16, K1, (R12)
+	ADDQ        $0x00000080, SI
+	ADDQ        $0x00000080, R8
+	ADDQ        $0x00000080, R9
+	ADDQ        $0x00000040, R12
+
+nohead14:
+	MOVQ 48(SP), R10
+	CMPQ R10, $0x02
+	JL   single16
+
+pairs15:
+	VMOVUPS      (SI), Z19
+	VMOVUPS      64(SI), Z20
+	VBROADCASTSS 128(SI), Z22
+	VMOVAPS      Z19, Z21
+	VPERMT2PS    Z20, Z12, Z21
+	VPERMT2PS    Z20, Z13, Z19
+	VALIGND      $0x01, Z21, Z22, Z22
+	VMULPS       Z21, Z0, Z16
+	VFMADD231PS  Z19, Z1, Z16
+	VFMADD231PS  Z22, Z2, Z16
+	VMOVUPS      128(SI), Z26
+	VMOVUPS      192(SI), Z27
+	VBROADCASTSS 256(SI), Z29
+	VMOVAPS      Z26, Z28
+	VPERMT2PS    Z27, Z12, Z28
+	VPERMT2PS    Z27, Z13, Z26
+	VALIGND      $0x01, Z28, Z29, Z29
+	VMULPS       Z28, Z0, Z23
+	VFMADD231PS  Z26, Z1, Z23
+	VFMADD231PS  Z29, Z2, Z23
+	VMOVUPS      (R8), Z19
+	VMOVUPS      64(R8), Z20
+	VBROADCASTSS 128(R8), Z22
+	VMOVAPS      Z19, Z21
+	VPERMT2PS    Z20, Z12, Z21
+	VPERMT2PS    Z20, Z13, Z19
+	VALIGND      $0x01, Z21, Z22, Z22
+	VMULPS       Z21, Z3, Z17
+	VFMADD231PS  Z19, Z4, Z17
+	VFMADD231PS  Z22, Z5, Z17
+	VMOVUPS      128(R8), Z26
+	VMOVUPS      192(R8), Z27
+	VBROADCASTSS 256(R8), Z29
+	VMOVAPS      Z26, Z28
+	VPERMT2PS    Z27, Z12, Z28
+	VPERMT2PS    Z27, Z13, Z26
+	VALIGND      $0x01, Z28, Z29, Z29
+	VMULPS       Z28, Z3, Z24
+	VFMADD231PS  Z26, Z4, Z24
+	VFMADD231PS  Z29, Z5, Z24
+	VMOVUPS      (R9), Z19
+	VMOVUPS      64(R9), Z20
+	VBROADCASTSS 128(R9), Z22
+	VMOVAPS      Z19, Z21
+	VPERMT2PS    Z20, Z12, Z21
+	VPERMT2PS    Z20, Z13, Z19
+	VALIGND      $0x01, Z21, Z22, Z22
+	VMULPS       Z21, Z6, Z18
+	VFMADD231PS  Z19, Z7, Z18
+	VFMADD231PS  Z22, Z8, Z18
+	VMOVUPS      128(R9), Z26
+	VMOVUPS      192(R9), Z27
+	VBROADCASTSS 256(R9), Z29
+	VMOVAPS      Z26, Z28
+	VPERMT2PS    Z27, Z12, Z28
+	VPERMT2PS    Z27, Z13, Z26
+	VALIGND      $0x01, Z28, Z29, Z29
+	VMULPS       Z28, Z6, Z25
+	VFMADD231PS  Z26, Z7, Z25
+	VFMADD231PS  Z29, Z8, Z25
+	VADDPS       Z17, Z16, Z16
+	VADDPS       Z18, Z16, Z16
+	VADDPS       Z24, Z23, Z23
+	VADDPS       Z25, Z23, Z23
+	VADDPS       Z9, Z16, Z16
+	VMAXPS       Z16, Z10, Z16
+	VMINPS       Z16, Z11, Z16
+	VMOVUPS      Z16, (R12)
+	VADDPS       Z9, Z23, Z23
+	VMAXPS       Z23, Z10, Z23
+	VMINPS       Z23, Z11, Z23
+	VMOVUPS      Z23, 64(R12)
+	ADDQ         $0x00000100, SI
+	ADDQ         $0x00000100, R8
+	ADDQ         $0x00000100, R9
+	ADDQ         $0x00000080, R12
+	SUBQ         $0x00000002, R10
+	CMPQ         R10, $0x02
+	JGE          pairs15
+
+single16:
+	TESTQ R10, R10
+	JLE   blocksdone18
+
+blocks17:
+	VMOVUPS      (SI), Z19
+	VMOVUPS      64(SI), Z20
+	VBROADCASTSS 128(SI), Z22
+	VMOVAPS      Z19, Z21
+	VPERMT2PS    Z20, Z12, Z21
+	VPERMT2PS    Z20, Z13, Z19
+	VALIGND      $0x01, Z21, Z22, Z22
+	VMULPS       Z21, Z0, Z16
+	VFMADD231PS  Z19, Z1, Z16
+	VFMADD231PS  Z22, Z2, Z16
+	VMOVUPS      (R8), Z19
+	VMOVUPS      64(R8), Z20
+	VBROADCASTSS 128(R8), Z22
+	VMOVAPS      Z19, Z21
+	VPERMT2PS    Z20, Z12, Z21
+	VPERMT2PS    Z20, Z13, Z19
+	VALIGND      $0x01, Z21, Z22, Z22
+	VMULPS       Z21, Z3, Z17
+	VFMADD231PS  Z19, Z4, Z17
+	VFMADD231PS  Z22, Z5, Z17
+	VMOVUPS      (R9), Z19
+	VMOVUPS      64(R9), Z20
+	VBROADCASTSS 128(R9), Z22
+	VMOVAPS      Z19, Z21
+	VPERMT2PS    Z20, Z12, Z21
+	VPERMT2PS    Z20, Z13, Z19
+	VALIGND      $0x01, Z21, Z22, Z22
+	VMULPS       Z21, Z6, Z18
+	VFMADD231PS  Z19, Z7, Z18
+	VFMADD231PS  Z22, Z8, Z18
+	VADDPS       Z17, Z16, Z16
+	VADDPS       Z18, Z16, Z16
+	VADDPS       Z9, Z16, Z16
+	VMAXPS       Z16, Z10, Z16
+	VMINPS       Z16, Z11, Z16
+	VMOVUPS      Z16, (R12)
+	ADDQ         $0x00000080, SI
+	ADDQ         $0x00000080, R8
+	ADDQ         $0x00000080, R9
+	ADDQ         $0x00000040, R12
+	DECQ         R10
+	JNZ          blocks17
+
+blocksdone18:
+	MOVQ  56(SP), R10
+	TESTQ R10, R10
+	JLE   taildone20
+	LEAQ  208(SP), R11
+
+tail19:
+	KMOVW       (R11), K1
+	KMOVW       2(R11), K2
+	KMOVW       4(R11), K3
+	KMOVW       6(R11), K4
+	VMOVUPS.Z   (SI), K2, Z19
+	VMOVUPS.Z   64(SI), K3, Z20
+	VMOVSS.Z    128(SI), K4, X22
+	VMOVAPS     Z19, Z21
+	VPERMT2PS   Z20, Z12, Z21
+	VPERMT2PS   Z20, Z13, Z19
+	VALIGND     $0x01, Z21, Z22, Z22
+	VMULPS      Z21, Z0, Z16
+	VFMADD231PS Z19, Z1, Z16
+	VFMADD231PS Z22, Z2, Z16
+	VMOVUPS.Z   (R8), K2, Z19
+	VMOVUPS.Z   64(R8), K3, Z20
+	VMOVSS.Z    128(R8), K4, X22
+	VMOVAPS     Z19, Z21
+	VPERMT2PS   Z20, Z12, Z21
+	VPERMT2PS   Z20, Z13, Z19
+	VALIGND     $0x01, Z21, Z22, Z22
+	VMULPS      Z21, Z3, Z17
+	VFMADD231PS Z19, Z4, Z17
+	VFMADD231PS Z22, Z5, Z17
+	VMOVUPS.Z   (R9), K2, Z19
+	VMOVUPS.Z   64(R9), K3, Z20
+	VMOVSS.Z    128(R9), K4, X22
+	VMOVAPS     Z19, Z21
+	VPERMT2PS   Z20, Z12, Z21
+	VPERMT2PS   Z20, Z13, Z19
+	VALIGND     $0x01, Z21, Z22, Z22
+	VMULPS      Z21, Z6, Z18
+	VFMADD231PS Z19, Z7, Z18
+	VFMADD231PS Z22, Z8, Z18
+	VADDPS      Z17, Z16, Z16
+	VADDPS      Z18, Z16, Z16
+	VADDPS      Z9, Z16, Z16
+	VMAXPS      Z16, Z10, Z16
+	VMINPS      Z16, Z11, Z16
+	VMOVUPS     Z16, K1, (R12)
+	ADDQ        $0x00000080, SI
+	ADDQ        $0x00000080, R8
+	ADDQ        $0x00000080, R9
+	ADDQ        $0x00000040, R12
+	ADDQ        $0x00000008, R11
+	DECQ        R10
+	JNZ         tail19
+
+taildone20:
+passdone6:
+	MOVQ 176(DI), AX
+	SHLQ $0x02, AX
+	ADDQ AX, 24(SP)
+	CMPQ 32(SP), $0x00
+	JEQ  resok21
+	ADDQ AX, 32(SP)
+
+resok21:
+	ADDQ $0x00000001, 8(SP)
+	MOVQ 8(SP), AX
+	CMPQ AX, 168(DI)
+	JL   row3
+	ADDQ $0x00000018, 64(SP)
+	ADDQ $0x00000024, 72(SP)
+	ADDQ $0x00000004, 80(SP)
+	MOVQ 184(DI), AX
+	SHLQ $0x02, AX
+	ADDQ AX, 88(SP)
+	CMPQ 96(SP), $0x00
+	JEQ  resok22
+	ADDQ AX, 96(SP)
+
+resok22:
+	DECQ (SP)
+	JNZ  channel2
+
+done1:
+	VZEROUPPER
+	RET
+
+// func dwconvPlaneF32Minmax3x3s1AVX2(t *DWConv)
+// Requires: AVX, CMOV, FMA3
+TEXT ·dwconvPlaneF32Minmax3x3s1AVX2(SB), $712-8
+	// Registers: Y0..Y8 the nine taps (the bias and Lo/Hi are in the frame),
+	// Y9..Y15 per block three partial sums, loaded inputs and lane masks (Y15:
+	// X15 is scratch in ABI0 and the caller re-zeroes it);
+	// DI *DWConv, SI/R8/R9 the block's window in the three input rows, R12/R13 its
+	// outputs/residual, R10 blocks left, R11 the edge block's masks, AX BX CX DX scratch;
+	// the frame holds the loop state and the edge blocks' masks.
+	MOVQ         t+0(FP), DI
+	VBROADCASTSS 216(DI), Y10
+	VBROADCASTSS 220(DI), Y11
+	VMOVUPS      Y10, 136(SP)
+	VMOVUPS      Y11, 168(SP)
+	XORQ         CX, CX
+	MOVQ         $0x00000001, DX
+	CMPQ         208(DI), $0x00
+	CMOVQGT      DX, CX
+	MOVQ         CX, 40(SP)
+	MOVQ         176(DI), AX
+	SHRQ         $0x03, AX
+	DECQ         AX
+	MOVQ         160(DI), BX
+	ADDQ         208(DI), BX
+	SUBQ         $0x0000000a, BX
+	SARQ         $0x03, BX
+	CMPQ         BX, AX
+	CMOVQLT      BX, AX
+	SUBQ         CX, AX
+	INCQ         AX
+	XORQ         DX, DX
+	TESTQ        AX, AX
+	CMOVQLT      DX, AX
+	MOVQ         AX, 48(SP)
+	MOVQ         176(DI), BX
+	ADDQ         $0x00000007, BX
+	SHRQ         $0x03, BX
+	SUBQ         CX, BX
+	SUBQ         AX, BX
+	MOVQ         BX, 56(SP)
+	XORQ         R12, R12
+	LEAQ         dwMaskTable<>+96(SB), R11
+	XORQ         BX, BX
+	MOVQ         BX, R13
+	SHLQ         $0x03, R13
+	MOVQ         176(DI), R9
+	SUBQ         R13, R9
+	XORQ         R8, R8
+	MOVQ         $0x00000008, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	NEGQ         R8
+	NEGQ         R9
+	VMOVUPS      (R11)(R8*4), Y9
+	VANDNPS      (R11)(R9*4), Y9, Y9
+	VMOVUPS      Y9, 200(SP)
+	MOVQ         R13, SI
+	SUBQ         208(DI), SI
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000008, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	NEGQ         R8
+	NEGQ         R9
+	VMOVUPS      (R11)(R8*4), Y9
+	VANDNPS      (R11)(R9*4), Y9, Y9
+	VMOVUPS      Y9, 232(SP)
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	SUBQ         $0x00000001, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000008, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	NEGQ         R8
+	NEGQ         R9
+	VMOVUPS      (R11)(R8*4), Y9
+	VANDNPS      (R11)(R9*4), Y9, Y9
+	VMOVUPS      Y9, 264(SP)
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	SUBQ         $0x00000002, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000008, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	NEGQ         R8
+	NEGQ         R9
+	VMOVUPS      (R11)(R8*4), Y9
+	VANDNPS      (R11)(R9*4), Y9, Y9
+	VMOVUPS      Y9, 296(SP)
+	MOVQ         40(SP), BX
+	ADDQ         48(SP), BX
+	MOVQ         BX, R13
+	SHLQ         $0x03, R13
+	MOVQ         176(DI), R9
+	SUBQ         R13, R9
+	XORQ         R8, R8
+	MOVQ         $0x00000008, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	NEGQ         R8
+	NEGQ         R9
+	VMOVUPS      (R11)(R8*4), Y9
+	VANDNPS      (R11)(R9*4), Y9, Y9
+	VMOVUPS      Y9, 328(SP)
+	MOVQ         R13, SI
+	SUBQ         208(DI), SI
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000008, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	NEGQ         R8
+	NEGQ         R9
+	VMOVUPS      (R11)(R8*4), Y9
+	VANDNPS      (R11)(R9*4), Y9, Y9
+	VMOVUPS      Y9, 360(SP)
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	SUBQ         $0x00000001, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000008, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	NEGQ         R8
+	NEGQ         R9
+	VMOVUPS      (R11)(R8*4), Y9
+	VANDNPS      (R11)(R9*4), Y9, Y9
+	VMOVUPS      Y9, 392(SP)
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	SUBQ         $0x00000002, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000008, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	NEGQ         R8
+	NEGQ         R9
+	VMOVUPS      (R11)(R8*4), Y9
+	VANDNPS      (R11)(R9*4), Y9, Y9
+	VMOVUPS      Y9, 424(SP)
+	MOVQ         40(SP), BX
+	ADDQ         48(SP), BX
+	ADDQ         $0x00000001, BX
+	MOVQ         BX, R13
+	SHLQ         $0x03, R13
+	MOVQ         176(DI), R9
+	SUBQ         R13, R9
+	XORQ         R8, R8
+	MOVQ         $0x00000008, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	NEGQ         R8
+	NEGQ         R9
+	VMOVUPS      (R11)(R8*4), Y9
+	VANDNPS      (R11)(R9*4), Y9, Y9
+	VMOVUPS      Y9, 456(SP)
+	MOVQ         R13, SI
+	SUBQ         208(DI), SI
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000008, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	NEGQ         R8
+	NEGQ         R9
+	VMOVUPS      (R11)(R8*4), Y9
+	VANDNPS      (R11)(R9*4), Y9, Y9
+	VMOVUPS      Y9, 488(SP)
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	SUBQ         $0x00000001, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000008, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	NEGQ         R8
+	NEGQ         R9
+	VMOVUPS      (R11)(R8*4), Y9
+	VANDNPS      (R11)(R9*4), Y9, Y9
+	VMOVUPS      Y9, 520(SP)
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	SUBQ         $0x00000002, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000008, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	NEGQ         R8
+	NEGQ         R9
+	VMOVUPS      (R11)(R8*4), Y9
+	VANDNPS      (R11)(R9*4), Y9, Y9
+	VMOVUPS      Y9, 552(SP)
+	MOVQ         40(SP), BX
+	ADDQ         48(SP), BX
+	ADDQ         $0x00000002, BX
+	MOVQ         BX, R13
+	SHLQ         $0x03, R13
+	MOVQ         176(DI), R9
+	SUBQ         R13, R9
+	XORQ         R8, R8
+	MOVQ         $0x00000008, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	NEGQ         R8
+	NEGQ         R9
+	VMOVUPS      (R11)(R8*4), Y9
+	VANDNPS      (R11)(R9*4), Y9, Y9
+	VMOVUPS      Y9, 584(SP)
+	MOVQ         R13, SI
+	SUBQ         208(DI), SI
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000008, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	NEGQ         R8
+	NEGQ         R9
+	VMOVUPS      (R11)(R8*4), Y9
+	VANDNPS      (R11)(R9*4), Y9, Y9
+	VMOVUPS      Y9, 616(SP)
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	SUBQ         $0x00000001, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000008, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	NEGQ         R8
+	NEGQ         R9
+	VMOVUPS      (R11)(R8*4), Y9
+	VANDNPS      (R11)(R9*4), Y9, Y9
+	VMOVUPS      Y9, 648(SP)
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	SUBQ         $0x00000002, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000008, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	NEGQ         R8
+	NEGQ         R9
+	VMOVUPS      (R11)(R8*4), Y9
+	VANDNPS      (R11)(R9*4), Y9, Y9
+	VMOVUPS      Y9, 680(SP)
+	MOVQ         144(DI), AX
+	MOVQ         AX, (SP)
+	MOVQ         48(DI), AX
+	MOVQ         AX, 64(SP)
+	MOVQ         96(DI), AX
+	MOVQ         AX, 72(SP)
+	MOVQ         120(DI), AX
+	MOVQ         AX, 80(SP)
+	MOVQ         (DI), AX
+	MOVQ         AX, 88(SP)
+	MOVQ         24(DI), AX
+	MOVQ         AX, 96(SP)
+	CMPQ         (SP), $0x00
+	JLE          done1
+
+channel2:
+	MOVQ         72(SP), AX
+	VBROADCASTSS (AX), Y0
+	VBROADCASTSS 4(AX), Y1
+	VBROADCASTSS 8(AX), Y2
+	VBROADCASTSS 12(AX), Y3
+	VBROADCASTSS 16(AX), Y4
+	VBROADCASTSS 20(AX), Y5
+	VBROADCASTSS 24(AX), Y6
+	VBROADCASTSS 28(AX), Y7
+	VBROADCASTSS 32(AX), Y8
+	MOVQ         80(SP), AX
+	VBROADCASTSS (AX), Y9
+	VMOVUPS      Y9, 104(SP)
+	MOVQ         64(SP), AX
+	MOVQ         (AX), AX
+	MOVQ         AX, 16(SP)
+	MOVQ         88(SP), AX
+	MOVQ         AX, 24(SP)
+	MOVQ         96(SP), AX
+	MOVQ         AX, 32(SP)
+	MOVQ         $0x00000000, 8(SP)
+
+row3:
+	MOVQ        8(SP), AX
+	SUBQ        200(DI), AX
+	LEAQ        (AX), DX
+	MOVQ        DX, CX
+	IMULQ       160(DI), CX
+	SHLQ        $0x02, CX
+	ADDQ        16(SP), CX
+	CMPQ        DX, 152(DI)
+	CMOVQCC     72(DI), CX
+	MOVQ        208(DI), DX
+	SHLQ        $0x02, DX
+	SUBQ        DX, CX
+	MOVQ        CX, SI
+	LEAQ        1(AX), DX
+	MOVQ        DX, CX
+	IMULQ       160(DI), CX
+	SHLQ        $0x02, CX
+	ADDQ        16(SP), CX
+	CMPQ        DX, 152(DI)
+	CMOVQCC     72(DI), CX
+	MOVQ        208(DI), DX
+	SHLQ        $0x02, DX
+	SUBQ        DX, CX
+	MOVQ        CX, R8
+	LEAQ        2(AX), DX
+	MOVQ        DX, CX
+	IMULQ       160(DI), CX
+	SHLQ        $0x02, CX
+	ADDQ        16(SP), CX
+	CMPQ        DX, 152(DI)
+	CMOVQCC     72(DI), CX
+	MOVQ        208(DI), DX
+	SHLQ        $0x02, DX
+	SUBQ        DX, CX
+	MOVQ        CX, R9
+	MOVQ        24(SP), R12
+	MOVQ        32(SP), R13
+	TESTQ       R13, R13
+	JZ          nores5
+	CMPQ        40(SP), $0x00
+	JEQ         nohead7
+	LEAQ        200(SP), R11
+	VMOVUPS     32(R11), Y13
+	VMASKMOVPS  (SI), Y13, Y12
+	VMULPS      Y12, Y0, Y9
+	VMOVUPS     32(R11), Y13
+	VMASKMOVPS  (R8), Y13, Y12
+	VMULPS      Y12, Y3, Y10
+	VMOVUPS     32(R11), Y13
+	VMASKMOVPS  (R9), Y13, Y12
+	VMULPS      Y12, Y6, Y11
+	VMOVUPS     64(R11), Y13
+	VMASKMOVPS  4(SI), Y13, Y12
+	VFMADD231PS Y12, Y1, Y9
+	VMOVUPS     64(R11), Y13
+	VMASKMOVPS  4(R8), Y13, Y12
+	VFMADD231PS Y12, Y4, Y10
+	VMOVUPS     64(R11), Y13
+	VMASKMOVPS  4(R9), Y13, Y12
+	VFMADD231PS Y12, Y7, Y11
+	VMOVUPS     96(R11), Y13
+	VMASKMOVPS  8(SI), Y13, Y12
+	VFMADD231PS Y12, Y2, Y9
+	VMOVUPS     96(R11), Y13
+	VMASKMOVPS  8(R8), Y13, Y12
+	VFMADD231PS Y12, Y5, Y10
+	VMOVUPS     96(R11), Y13
+	VMASKMOVPS  8(R9), Y13, Y12
+	VFMADD231PS Y12, Y8, Y11
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y11, Y9, Y9
+	VMOVUPS     (R11), Y10
+	VADDPS      104(SP), Y9, Y9
+	VMASKMOVPS  (R13), Y10, Y11
+	VADDPS      Y11, Y9, Y9
+	VMOVUPS     136(SP), Y11
+	VMAXPS      Y9, Y11, Y9
+	VMOVUPS     168(SP), Y11
+	VMINPS      Y9, Y11, Y9
+	VMASKMOVPS  Y9, Y10, (R12)
+	ADDQ        $0x00000020, SI
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, R9
+	ADDQ        $0x00000020, R12
+	ADDQ        $0x00000020, R13
+
+nohead7:
+	MOVQ 48(SP), R10
+	CMPQ R10, $0x02
+	JL   single9
+
+pairs8:
+	VMULPS      (SI), Y0, Y9
+	VMULPS      32(SI), Y0, Y12
+	VMULPS      (R8), Y3, Y10
+	VMULPS      32(R8), Y3, Y13
+	VMULPS      (R9), Y6, Y11
+	VMULPS      32(R9), Y6, Y14
+	VFMADD231PS 4(SI), Y1, Y9
+	VFMADD231PS 36(SI), Y1, Y12
+	VFMADD231PS 4(R8), Y4, Y10
+	VFMADD231PS 36(R8), Y4, Y13
+	VFMADD231PS 4(R9), Y7, Y11
+	VFMADD231PS 36(R9), Y7, Y14
+	VFMADD231PS 8(SI), Y2, Y9
+	VFMADD231PS 40(SI), Y2, Y12
+	VFMADD231PS 8(R8), Y5, Y10
+	VFMADD231PS 40(R8), Y5, Y13
+	VFMADD231PS 8(R9), Y8, Y11
+	VFMADD231PS 40(R9), Y8, Y14
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y11, Y9, Y9
+	VADDPS      Y13, Y12, Y12
+	VADDPS      Y14, Y12, Y12
+	VADDPS      104(SP), Y9, Y9
+	VADDPS      (R13), Y9, Y9
+	VMOVUPS     136(SP), Y11
+	VMAXPS      Y9, Y11, Y9
+	VMOVUPS     168(SP), Y11
+	VMINPS      Y9, Y11, Y9
+	VMOVUPS     Y9, (R12)
+	VADDPS      104(SP), Y12, Y12
+	VADDPS      32(R13), Y12, Y12
+	VMOVUPS     136(SP), Y14
+	VMAXPS      Y12, Y14, Y12
+	VMOVUPS     168(SP), Y14
+	VMINPS      Y12, Y14, Y12
+	VMOVUPS     Y12, 32(R12)
+	ADDQ        $0x00000040, SI
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, R12
+	ADDQ        $0x00000040, R13
+	SUBQ        $0x00000002, R10
+	CMPQ        R10, $0x02
+	JGE         pairs8
+
+single9:
+	TESTQ R10, R10
+	JLE   blocksdone11
+
+blocks10:
+	VMULPS      (SI), Y0, Y9
+	VMULPS      (R8), Y3, Y10
+	VMULPS      (R9), Y6, Y11
+	VFMADD231PS 4(SI), Y1, Y9
+	VFMADD231PS 4(R8), Y4, Y10
+	VFMADD231PS 4(R9), Y7, Y11
+	VFMADD231PS 8(SI), Y2, Y9
+	VFMADD231PS 8(R8), Y5, Y10
+	VFMADD231PS 8(R9), Y8, Y11
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y11, Y9, Y9
+	VADDPS      104(SP), Y9, Y9
+	VADDPS      (R13), Y9, Y9
+	VMOVUPS     136(SP), Y11
+	VMAXPS      Y9, Y11, Y9
+	VMOVUPS     168(SP), Y11
+	VMINPS      Y9, Y11, Y9
+	VMOVUPS     Y9, (R12)
+	ADDQ        $0x00000020, SI
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, R9
+	ADDQ        $0x00000020, R12
+	ADDQ        $0x00000020, R13
+	DECQ        R10
+	JNZ         blocks10
+
+blocksdone11:
+	MOVQ  56(SP), R10
+	TESTQ R10, R10
+	JLE   taildone13
+	LEAQ  328(SP), R11
+
+tail12:
+	VMOVUPS     32(R11), Y13
+	VMASKMOVPS  (SI), Y13, Y12
+	VMULPS      Y12, Y0, Y9
+	VMOVUPS     32(R11), Y13
+	VMASKMOVPS  (R8), Y13, Y12
+	VMULPS      Y12, Y3, Y10
+	VMOVUPS     32(R11), Y13
+	VMASKMOVPS  (R9), Y13, Y12
+	VMULPS      Y12, Y6, Y11
+	VMOVUPS     64(R11), Y13
+	VMASKMOVPS  4(SI), Y13, Y12
+	VFMADD231PS Y12, Y1, Y9
+	VMOVUPS     64(R11), Y13
+	VMASKMOVPS  4(R8), Y13, Y12
+	VFMADD231PS Y12, Y4, Y10
+	VMOVUPS     64(R11), Y13
+	VMASKMOVPS  4(R9), Y13, Y12
+	VFMADD231PS Y12, Y7, Y11
+	VMOVUPS     96(R11), Y13
+	VMASKMOVPS  8(SI), Y13, Y12
+	VFMADD231PS Y12, Y2, Y9
+	VMOVUPS     96(R11), Y13
+	VMASKMOVPS  8(R8), Y13, Y12
+	VFMADD231PS Y12, Y5, Y10
+	VMOVUPS     96(R11), Y13
+	VMASKMOVPS  8(R9), Y13, Y12
+	VFMADD231PS Y12, Y8, Y11
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y11, Y9, Y9
+	VMOVUPS     (R11), Y10
+	VADDPS      104(SP), Y9, Y9
+	VMASKMOVPS  (R13), Y10, Y11
+	VADDPS      Y11, Y9, Y9
+	VMOVUPS     136(SP), Y11
+	VMAXPS      Y9, Y11, Y9
+	VMOVUPS     168(SP), Y11
+	VMINPS      Y9, Y11, Y9
+	VMASKMOVPS  Y9, Y10, (R12)
+	ADDQ        $0x00000020, SI
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, R9
+	ADDQ        $0x00000020, R12
+	ADDQ        $0x00000020, R13
+	ADDQ        $0x00000080, R11
+	DECQ        R10
+	JNZ         tail12
+
+taildone13:
+	JMP passdone6
+
+nores5:
+	CMPQ        40(SP), $0x00
+	JEQ         nohead14
+	LEAQ        200(SP), R11
+	VMOVUPS     32(R11), Y13
+	VMASKMOVPS  (SI), Y13, Y12
+	VMULPS      Y12, Y0, Y9
+	VMOVUPS     32(R11), Y13
+	VMASKMOVPS  (R8), Y13, Y12
+	VMULPS      Y12, Y3, Y10
+	VMOVUPS     32(R11), Y13
+	VMASKMOVPS  (R9), Y13, Y12
+	VMULPS      Y12, Y6, Y11
+	VMOVUPS     64(R11), Y13
+	VMASKMOVPS  4(SI), Y13, Y12
+	VFMADD231PS Y12, Y1, Y9
+	VMOVUPS     64(R11), Y13
+	VMASKMOVPS  4(R8), Y13, Y12
+	VFMADD231PS Y12, Y4, Y10
+	VMOVUPS     64(R11), Y13
+	VMASKMOVPS  4(R9), Y13, Y12
+	VFMADD231PS Y12, Y7, Y11
+	VMOVUPS     96(R11), Y13
+	VMASKMOVPS  8(SI), Y13, Y12
+	VFMADD231PS Y12, Y2, Y9
+	VMOVUPS     96(R11), Y13
+	VMASKMOVPS  8(R8), Y13, Y12
+	VFMADD231PS Y12, Y5, Y10
+	VMOVUPS     96(R11), Y13
+	VMASKMOVPS  8(R9), Y13, Y12
+	VFMADD231PS Y12, Y8, Y11
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y11, Y9, Y9
+	VMOVUPS     (R11), Y10
+	VADDPS      104(SP), Y9, Y9
+	VMOVUPS     136(SP), Y11
+	VMAXPS      Y9, Y11, Y9
+	VMOVUPS     168(SP), Y11
+	VMINPS      Y9, Y11, Y9
+	VMASKMOVPS  Y9, Y10, (R12)
+	ADDQ        $0x00000020, SI
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, R9
+	ADDQ        $0x00000020, R12
+
+nohead14:
+	MOVQ 48(SP), R10
+	CMPQ R10, $0x02
+	JL   single16
+
+pairs15:
+	VMULPS      (SI), Y0, Y9
+	VMULPS      32(SI), Y0, Y12
+	VMULPS      (R8), Y3, Y10
+	VMULPS      32(R8), Y3, Y13
+	VMULPS      (R9), Y6, Y11
+	VMULPS      32(R9), Y6, Y14
+	VFMADD231PS 4(SI), Y1, Y9
+	VFMADD231PS 36(SI), Y1, Y12
+	VFMADD231PS 4(R8), Y4, Y10
+	VFMADD231PS 36(R8), Y4, Y13
+	VFMADD231PS 4(R9), Y7, Y11
+	VFMADD231PS 36(R9), Y7, Y14
+	VFMADD231PS 8(SI), Y2, Y9
+	VFMADD231PS 40(SI), Y2, Y12
+	VFMADD231PS 8(R8), Y5, Y10
+	VFMADD231PS 40(R8), Y5, Y13
+	VFMADD231PS 8(R9), Y8, Y11
+	VFMADD231PS 40(R9), Y8, Y14
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y11, Y9, Y9
+	VADDPS      Y13, Y12, Y12
+	VADDPS      Y14, Y12, Y12
+	VADDPS      104(SP), Y9, Y9
+	VMOVUPS     136(SP), Y11
+	VMAXPS      Y9, Y11, Y9
+	VMOVUPS     168(SP), Y11
+	VMINPS      Y9, Y11, Y9
+	VMOVUPS     Y9, (R12)
+	VADDPS      104(SP), Y12, Y12
+	VMOVUPS     136(SP), Y14
+	VMAXPS      Y12, Y14, Y12
+	VMOVUPS     168(SP), Y14
+	VMINPS      Y12, Y14, Y12
+	VMOVUPS     Y12, 32(R12)
+	ADDQ        $0x00000040, SI
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000040, R12
+	SUBQ        $0x00000002, R10
+	CMPQ        R10, $0x02
+	JGE         pairs15
+
+single16:
+	TESTQ R10, R10
+	JLE   blocksdone18
+
+blocks17:
+	VMULPS      (SI), Y0, Y9
+	VMULPS      (R8), Y3, Y10
+	VMULPS      (R9), Y6, Y11
+	VFMADD231PS 4(SI), Y1, Y9
+	VFMADD231PS 4(R8), Y4, Y10
+	VFMADD231PS 4(R9), Y7, Y11
+	VFMADD231PS 8(SI), Y2, Y9
+	VFMADD231PS 8(R8), Y5, Y10
+	VFMADD231PS 8(R9), Y8, Y11
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y11, Y9, Y9
+	VADDPS      104(SP), Y9, Y9
+	VMOVUPS     136(SP), Y11
+	VMAXPS      Y9, Y11, Y9
+	VMOVUPS     168(SP), Y11
+	VMINPS      Y9, Y11, Y9
+	VMOVUPS     Y9, (R12)
+	ADDQ        $0x00000020, SI
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, R9
+	ADDQ        $0x00000020, R12
+	DECQ        R10
+	JNZ         blocks17
+
+blocksdone18:
+	MOVQ  56(SP), R10
+	TESTQ R10, R10
+	JLE   taildone20
+	LEAQ  328(SP), R11
+
+tail19:
+	VMOVUPS     32(R11), Y13
+	VMASKMOVPS  (SI), Y13, Y12
+	VMULPS      Y12, Y0, Y9
+	VMOVUPS     32(R11), Y13
+	VMASKMOVPS  (R8), Y13, Y12
+	VMULPS      Y12, Y3, Y10
+	VMOVUPS     32(R11), Y13
+	VMASKMOVPS  (R9), Y13, Y12
+	VMULPS      Y12, Y6, Y11
+	VMOVUPS     64(R11), Y13
+	VMASKMOVPS  4(SI), Y13, Y12
+	VFMADD231PS Y12, Y1, Y9
+	VMOVUPS     64(R11), Y13
+	VMASKMOVPS  4(R8), Y13, Y12
+	VFMADD231PS Y12, Y4, Y10
+	VMOVUPS     64(R11), Y13
+	VMASKMOVPS  4(R9), Y13, Y12
+	VFMADD231PS Y12, Y7, Y11
+	VMOVUPS     96(R11), Y13
+	VMASKMOVPS  8(SI), Y13, Y12
+	VFMADD231PS Y12, Y2, Y9
+	VMOVUPS     96(R11), Y13
+	VMASKMOVPS  8(R8), Y13, Y12
+	VFMADD231PS Y12, Y5, Y10
+	VMOVUPS     96(R11), Y13
+	VMASKMOVPS  8(R9), Y13, Y12
+	VFMADD231PS Y12, Y8, Y11
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y11, Y9, Y9
+	VMOVUPS     (R11), Y10
+	VADDPS      104(SP), Y9, Y9
+	VMOVUPS     136(SP), Y11
+	VMAXPS      Y9, Y11, Y9
+	VMOVUPS     168(SP), Y11
+	VMINPS      Y9, Y11, Y9
+	VMASKMOVPS  Y9, Y10, (R12)
+	ADDQ        $0x00000020, SI
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, R9
+	ADDQ        $0x00000020, R12
+	ADDQ        $0x00000080, R11
+	DECQ        R10
+	JNZ         tail19
+
+taildone20:
+passdone6:
+	MOVQ 176(DI), AX
+	SHLQ $0x02, AX
+	ADDQ AX, 24(SP)
+	CMPQ 32(SP), $0x00
+	JEQ  resok21
+	ADDQ AX, 32(SP)
+
+resok21:
+	ADDQ $0x00000001, 8(SP)
+	MOVQ 8(SP), AX
+	CMPQ AX, 168(DI)
+	JL   row3
+	ADDQ $0x00000018, 64(SP)
+	ADDQ $0x00000024, 72(SP)
+	ADDQ $0x00000004, 80(SP)
+	MOVQ 184(DI), AX
+	SHLQ $0x02, AX
+	ADDQ AX, 88(SP)
+	CMPQ 96(SP), $0x00
+	JEQ  resok22
+	ADDQ AX, 96(SP)
+
+resok22:
+	DECQ (SP)
+	JNZ  channel2
+
+done1:
+	VZEROUPPER
+	RET
+
+// func dwconvPlaneF32Minmax3x3s2AVX2(t *DWConv)
+// Requires: AVX, AVX2, CMOV, FMA3
+TEXT ·dwconvPlaneF32Minmax3x3s2AVX2(SB), $840-8
+	// Registers: Y0..Y8 the nine taps (the bias and Lo/Hi are in the frame),
+	// Y9..Y15 per block three partial sums, loaded inputs and lane masks (Y15:
+	// X15 is scratch in ABI0 and the caller re-zeroes it);
+	// DI *DWConv, SI/R8/R9 the block's window in the three input rows, R12/R13 its
+	// outputs/residual, R10 blocks left, R11 the edge block's masks, AX BX CX DX scratch;
+	// the frame holds the loop state and the edge blocks' masks.
+	MOVQ         t+0(FP), DI
+	VBROADCASTSS 216(DI), Y10
+	VBROADCASTSS 220(DI), Y11
+	VMOVUPS      Y10, 136(SP)
+	VMOVUPS      Y11, 168(SP)
+	XORQ         CX, CX
+	MOVQ         $0x00000001, DX
+	CMPQ         208(DI), $0x00
+	CMOVQGT      DX, CX
+	MOVQ         CX, 40(SP)
+	MOVQ         176(DI), AX
+	SHRQ         $0x03, AX
+	DECQ         AX
+	MOVQ         160(DI), BX
+	ADDQ         208(DI), BX
+	SUBQ         $0x00000012, BX
+	SARQ         $0x04, BX
+	CMPQ         BX, AX
+	CMOVQLT      BX, AX
+	SUBQ         CX, AX
+	INCQ         AX
+	XORQ         DX, DX
+	TESTQ        AX, AX
+	CMOVQLT      DX, AX
+	MOVQ         AX, 48(SP)
+	MOVQ         176(DI), BX
+	ADDQ         $0x00000007, BX
+	SHRQ         $0x03, BX
+	SUBQ         CX, BX
+	SUBQ         AX, BX
+	MOVQ         BX, 56(SP)
+	XORQ         R12, R12
+	LEAQ         dwMaskTable<>+96(SB), R11
+	XORQ         BX, BX
+	MOVQ         BX, R13
+	SHLQ         $0x03, R13
+	MOVQ         176(DI), R9
+	SUBQ         R13, R9
+	XORQ         R8, R8
+	MOVQ         $0x00000008, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	NEGQ         R8
+	NEGQ         R9
+	VMOVUPS      (R11)(R8*4), Y9
+	VANDNPS      (R11)(R9*4), Y9, Y9
+	VMOVUPS      Y9, 200(SP)
+	MOVQ         R13, SI
+	SHLQ         $0x01, SI
+	SUBQ         208(DI), SI
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000008, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	NEGQ         R8
+	NEGQ         R9
+	VMOVUPS      (R11)(R8*4), Y9
+	VANDNPS      (R11)(R9*4), Y9, Y9
+	VMOVUPS      Y9, 232(SP)
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	SUBQ         $0x00000008, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000008, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	NEGQ         R8
+	NEGQ         R9
+	VMOVUPS      (R11)(R8*4), Y9
+	VANDNPS      (R11)(R9*4), Y9, Y9
+	VMOVUPS      Y9, 264(SP)
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	SUBQ         $0x00000002, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000008, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	NEGQ         R8
+	NEGQ         R9
+	VMOVUPS      (R11)(R8*4), Y9
+	VANDNPS      (R11)(R9*4), Y9, Y9
+	VMOVUPS      Y9, 296(SP)
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	SUBQ         $0x0000000a, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000008, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	NEGQ         R8
+	NEGQ         R9
+	VMOVUPS      (R11)(R8*4), Y9
+	VANDNPS      (R11)(R9*4), Y9, Y9
+	VMOVUPS      Y9, 328(SP)
+	MOVQ         40(SP), BX
+	ADDQ         48(SP), BX
+	MOVQ         BX, R13
+	SHLQ         $0x03, R13
+	MOVQ         176(DI), R9
+	SUBQ         R13, R9
+	XORQ         R8, R8
+	MOVQ         $0x00000008, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	NEGQ         R8
+	NEGQ         R9
+	VMOVUPS      (R11)(R8*4), Y9
+	VANDNPS      (R11)(R9*4), Y9, Y9
+	VMOVUPS      Y9, 360(SP)
+	MOVQ         R13, SI
+	SHLQ         $0x01, SI
+	SUBQ         208(DI), SI
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000008, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	NEGQ         R8
+	NEGQ         R9
+	VMOVUPS      (R11)(R8*4), Y9
+	VANDNPS      (R11)(R9*4), Y9, Y9
+	VMOVUPS      Y9, 392(SP)
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	SUBQ         $0x00000008, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000008, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	NEGQ         R8
+	NEGQ         R9
+	VMOVUPS      (R11)(R8*4), Y9
+	VANDNPS      (R11)(R9*4), Y9, Y9
+	VMOVUPS      Y9, 424(SP)
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	SUBQ         $0x00000002, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000008, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	NEGQ         R8
+	NEGQ         R9
+	VMOVUPS      (R11)(R8*4), Y9
+	VANDNPS      (R11)(R9*4), Y9, Y9
+	VMOVUPS      Y9, 456(SP)
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	SUBQ         $0x0000000a, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000008, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	NEGQ         R8
+	NEGQ         R9
+	VMOVUPS      (R11)(R8*4), Y9
+	VANDNPS      (R11)(R9*4), Y9, Y9
+	VMOVUPS      Y9, 488(SP)
+	MOVQ         40(SP), BX
+	ADDQ         48(SP), BX
+	ADDQ         $0x00000001, BX
+	MOVQ         BX, R13
+	SHLQ         $0x03, R13
+	MOVQ         176(DI), R9
+	SUBQ         R13, R9
+	XORQ         R8, R8
+	MOVQ         $0x00000008, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	NEGQ         R8
+	NEGQ         R9
+	VMOVUPS      (R11)(R8*4), Y9
+	VANDNPS      (R11)(R9*4), Y9, Y9
+	VMOVUPS      Y9, 520(SP)
+	MOVQ         R13, SI
+	SHLQ         $0x01, SI
+	SUBQ         208(DI), SI
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000008, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	NEGQ         R8
+	NEGQ         R9
+	VMOVUPS      (R11)(R8*4), Y9
+	VANDNPS      (R11)(R9*4), Y9, Y9
+	VMOVUPS      Y9, 552(SP)
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	SUBQ         $0x00000008, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000008, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	NEGQ         R8
+	NEGQ         R9
+	VMOVUPS      (R11)(R8*4), Y9
+	VANDNPS      (R11)(R9*4), Y9, Y9
+	VMOVUPS      Y9, 584(SP)
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	SUBQ         $0x00000002, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000008, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	NEGQ         R8
+	NEGQ         R9
+	VMOVUPS      (R11)(R8*4), Y9
+	VANDNPS      (R11)(R9*4), Y9, Y9
+	VMOVUPS      Y9, 616(SP)
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	SUBQ         $0x0000000a, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000008, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	NEGQ         R8
+	NEGQ         R9
+	VMOVUPS      (R11)(R8*4), Y9
+	VANDNPS      (R11)(R9*4), Y9, Y9
+	VMOVUPS      Y9, 648(SP)
+	MOVQ         40(SP), BX
+	ADDQ         48(SP), BX
+	ADDQ         $0x00000002, BX
+	MOVQ         BX, R13
+	SHLQ         $0x03, R13
+	MOVQ         176(DI), R9
+	SUBQ         R13, R9
+	XORQ         R8, R8
+	MOVQ         $0x00000008, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	NEGQ         R8
+	NEGQ         R9
+	VMOVUPS      (R11)(R8*4), Y9
+	VANDNPS      (R11)(R9*4), Y9, Y9
+	VMOVUPS      Y9, 680(SP)
+	MOVQ         R13, SI
+	SHLQ         $0x01, SI
+	SUBQ         208(DI), SI
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000008, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	NEGQ         R8
+	NEGQ         R9
+	VMOVUPS      (R11)(R8*4), Y9
+	VANDNPS      (R11)(R9*4), Y9, Y9
+	VMOVUPS      Y9, 712(SP)
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	SUBQ         $0x00000008, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000008, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	NEGQ         R8
+	NEGQ         R9
+	VMOVUPS      (R11)(R8*4), Y9
+	VANDNPS      (R11)(R9*4), Y9, Y9
+	VMOVUPS      Y9, 744(SP)
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	SUBQ         $0x00000002, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000008, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	NEGQ         R8
+	NEGQ         R9
+	VMOVUPS      (R11)(R8*4), Y9
+	VANDNPS      (R11)(R9*4), Y9, Y9
+	VMOVUPS      Y9, 776(SP)
+	MOVQ         $0x00000000, R8
+	SUBQ         SI, R8
+	SUBQ         $0x0000000a, R8
+	MOVQ         160(DI), R9
+	ADDQ         R8, R9
+	MOVQ         $0x00000008, DX
+	CMPQ         R8, R12
+	CMOVQLT      R12, R8
+	CMPQ         R8, DX
+	CMOVQGT      DX, R8
+	CMPQ         R9, R12
+	CMOVQLT      R12, R9
+	CMPQ         R9, DX
+	CMOVQGT      DX, R9
+	NEGQ         R8
+	NEGQ         R9
+	VMOVUPS      (R11)(R8*4), Y9
+	VANDNPS      (R11)(R9*4), Y9, Y9
+	VMOVUPS      Y9, 808(SP)
+	MOVQ         144(DI), AX
+	MOVQ         AX, (SP)
+	MOVQ         48(DI), AX
+	MOVQ         AX, 64(SP)
+	MOVQ         96(DI), AX
+	MOVQ         AX, 72(SP)
+	MOVQ         120(DI), AX
+	MOVQ         AX, 80(SP)
+	MOVQ         (DI), AX
+	MOVQ         AX, 88(SP)
+	MOVQ         24(DI), AX
+	MOVQ         AX, 96(SP)
+	CMPQ         (SP), $0x00
+	JLE          done1
+
+channel2:
+	MOVQ         72(SP), AX
+	VBROADCASTSS (AX), Y0
+	VBROADCASTSS 4(AX), Y1
+	VBROADCASTSS 8(AX), Y2
+	VBROADCASTSS 12(AX), Y3
+	VBROADCASTSS 16(AX), Y4
+	VBROADCASTSS 20(AX), Y5
+	VBROADCASTSS 24(AX), Y6
+	VBROADCASTSS 28(AX), Y7
+	VBROADCASTSS 32(AX), Y8
+	MOVQ         80(SP), AX
+	VBROADCASTSS (AX), Y9
+	VMOVUPS      Y9, 104(SP)
+	MOVQ         64(SP), AX
+	MOVQ         (AX), AX
+	MOVQ         AX, 16(SP)
+	MOVQ         88(SP), AX
+	MOVQ         AX, 24(SP)
+	MOVQ         96(SP), AX
+	MOVQ         AX, 32(SP)
+	MOVQ         $0x00000000, 8(SP)
+
+row3:
+	MOVQ        8(SP), AX
+	SHLQ        $0x01, AX
+	SUBQ        200(DI), AX
+	LEAQ        (AX), DX
+	MOVQ        DX, CX
+	IMULQ       160(DI), CX
+	SHLQ        $0x02, CX
+	ADDQ        16(SP), CX
+	CMPQ        DX, 152(DI)
+	CMOVQCC     72(DI), CX
+	MOVQ        208(DI), DX
+	SHLQ        $0x02, DX
+	SUBQ        DX, CX
+	MOVQ        CX, SI
+	LEAQ        1(AX), DX
+	MOVQ        DX, CX
+	IMULQ       160(DI), CX
+	SHLQ        $0x02, CX
+	ADDQ        16(SP), CX
+	CMPQ        DX, 152(DI)
+	CMOVQCC     72(DI), CX
+	MOVQ        208(DI), DX
+	SHLQ        $0x02, DX
+	SUBQ        DX, CX
+	MOVQ        CX, R8
+	LEAQ        2(AX), DX
+	MOVQ        DX, CX
+	IMULQ       160(DI), CX
+	SHLQ        $0x02, CX
+	ADDQ        16(SP), CX
+	CMPQ        DX, 152(DI)
+	CMOVQCC     72(DI), CX
+	MOVQ        208(DI), DX
+	SHLQ        $0x02, DX
+	SUBQ        DX, CX
+	MOVQ        CX, R9
+	MOVQ        24(SP), R12
+	MOVQ        32(SP), R13
+	TESTQ       R13, R13
+	JZ          nores5
+	CMPQ        40(SP), $0x00
+	JEQ         nohead7
+	LEAQ        200(SP), R11
+	VMOVUPS     32(R11), Y14
+	VMASKMOVPS  (SI), Y14, Y12
+	VMOVUPS     64(R11), Y14
+	VMASKMOVPS  32(SI), Y14, Y13
+	VSHUFPS     $0x88, Y13, Y12, Y14
+	VMULPS      Y14, Y0, Y9
+	VSHUFPS     $0xdd, Y13, Y12, Y14
+	VFMADD231PS Y14, Y1, Y9
+	VMOVUPS     96(R11), Y14
+	VMASKMOVPS  8(SI), Y14, Y12
+	VMOVUPS     128(R11), Y14
+	VMASKMOVPS  40(SI), Y14, Y13
+	VSHUFPS     $0x88, Y13, Y12, Y14
+	VFMADD231PS Y14, Y2, Y9
+	VMOVUPS     32(R11), Y14
+	VMASKMOVPS  (R8), Y14, Y12
+	VMOVUPS     64(R11), Y14
+	VMASKMOVPS  32(R8), Y14, Y13
+	VSHUFPS     $0x88, Y13, Y12, Y14
+	VMULPS      Y14, Y3, Y10
+	VSHUFPS     $0xdd, Y13, Y12, Y14
+	VFMADD231PS Y14, Y4, Y10
+	VMOVUPS     96(R11), Y14
+	VMASKMOVPS  8(R8), Y14, Y12
+	VMOVUPS     128(R11), Y14
+	VMASKMOVPS  40(R8), Y14, Y13
+	VSHUFPS     $0x88, Y13, Y12, Y14
+	VFMADD231PS Y14, Y5, Y10
+	VMOVUPS     32(R11), Y14
+	VMASKMOVPS  (R9), Y14, Y12
+	VMOVUPS     64(R11), Y14
+	VMASKMOVPS  32(R9), Y14, Y13
+	VSHUFPS     $0x88, Y13, Y12, Y14
+	VMULPS      Y14, Y6, Y11
+	VSHUFPS     $0xdd, Y13, Y12, Y14
+	VFMADD231PS Y14, Y7, Y11
+	VMOVUPS     96(R11), Y14
+	VMASKMOVPS  8(R9), Y14, Y12
+	VMOVUPS     128(R11), Y14
+	VMASKMOVPS  40(R9), Y14, Y13
+	VSHUFPS     $0x88, Y13, Y12, Y14
+	VFMADD231PS Y14, Y8, Y11
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y11, Y9, Y9
+	VPERMPD     $0xd8, Y9, Y9
+	VMOVUPS     (R11), Y10
+	VADDPS      104(SP), Y9, Y9
+	VMASKMOVPS  (R13), Y10, Y11
+	VADDPS      Y11, Y9, Y9
+	VMOVUPS     136(SP), Y11
+	VMAXPS      Y9, Y11, Y9
+	VMOVUPS     168(SP), Y11
+	VMINPS      Y9, Y11, Y9
+	VMASKMOVPS  Y9, Y10, (R12)
+	ADDQ        $0x00000040, SI
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000020, R12
+	ADDQ        $0x00000020, R13
+
+nohead7:
+	MOVQ  48(SP), R10
+	TESTQ R10, R10
+	JLE   blocksdone9
+
+blocks8:
+	VMOVUPS     (SI), Y12
+	VMOVUPS     32(SI), Y13
+	VSHUFPS     $0x88, Y13, Y12, Y14
+	VMULPS      Y14, Y0, Y9
+	VSHUFPS     $0xdd, Y13, Y12, Y14
+	VFMADD231PS Y14, Y1, Y9
+	VMOVUPS     8(SI), Y12
+	VMOVUPS     40(SI), Y13
+	VSHUFPS     $0x88, Y13, Y12, Y14
+	VFMADD231PS Y14, Y2, Y9
+	VMOVUPS     (R8), Y12
+	VMOVUPS     32(R8), Y13
+	VSHUFPS     $0x88, Y13, Y12, Y14
+	VMULPS      Y14, Y3, Y10
+	VSHUFPS     $0xdd, Y13, Y12, Y14
+	VFMADD231PS Y14, Y4, Y10
+	VMOVUPS     8(R8), Y12
+	VMOVUPS     40(R8), Y13
+	VSHUFPS     $0x88, Y13, Y12, Y14
+	VFMADD231PS Y14, Y5, Y10
+	VMOVUPS     (R9), Y12
+	VMOVUPS     32(R9), Y13
+	VSHUFPS     $0x88, Y13, Y12, Y14
+	VMULPS      Y14, Y6, Y11
+	VSHUFPS     $0xdd, Y13, Y12, Y14
+	VFMADD231PS Y14, Y7, Y11
+	VMOVUPS     8(R9), Y12
+	VMOVUPS     40(R9), Y13
+	VSHUFPS     $0x88, Y13, Y12, Y14
+	VFMADD231PS Y14, Y8, Y11
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y11, Y9, Y9
+	VPERMPD     $0xd8, Y9, Y9
+	VADDPS      104(SP), Y9, Y9
+	VADDPS      (R13), Y9, Y9
+	VMOVUPS     136(SP), Y11
+	VMAXPS      Y9, Y11, Y9
+	VMOVUPS     168(SP), Y11
+	VMINPS      Y9, Y11, Y9
+	VMOVUPS     Y9, (R12)
+	ADDQ        $0x00000040, SI
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000020, R12
+	ADDQ        $0x00000020, R13
+	DECQ        R10
+	JNZ         blocks8
+
+blocksdone9:
+	MOVQ  56(SP), R10
+	TESTQ R10, R10
+	JLE   taildone11
+	LEAQ  360(SP), R11
+
+tail10:
+	VMOVUPS     32(R11), Y14
+	VMASKMOVPS  (SI), Y14, Y12
+	VMOVUPS     64(R11), Y14
+	VMASKMOVPS  32(SI), Y14, Y13
+	VSHUFPS     $0x88, Y13, Y12, Y14
+	VMULPS      Y14, Y0, Y9
+	VSHUFPS     $0xdd, Y13, Y12, Y14
+	VFMADD231PS Y14, Y1, Y9
+	VMOVUPS     96(R11), Y14
+	VMASKMOVPS  8(SI), Y14, Y12
+	VMOVUPS     128(R11), Y14
+	VMASKMOVPS  40(SI), Y14, Y13
+	VSHUFPS     $0x88, Y13, Y12, Y14
+	VFMADD231PS Y14, Y2, Y9
+	VMOVUPS     32(R11), Y14
+	VMASKMOVPS  (R8), Y14, Y12
+	VMOVUPS     64(R11), Y14
+	VMASKMOVPS  32(R8), Y14, Y13
+	VSHUFPS     $0x88, Y13, Y12, Y14
+	VMULPS      Y14, Y3, Y10
+	VSHUFPS     $0xdd, Y13, Y12, Y14
+	VFMADD231PS Y14, Y4, Y10
+	VMOVUPS     96(R11), Y14
+	VMASKMOVPS  8(R8), Y14, Y12
+	VMOVUPS     128(R11), Y14
+	VMASKMOVPS  40(R8), Y14, Y13
+	VSHUFPS     $0x88, Y13, Y12, Y14
+	VFMADD231PS Y14, Y5, Y10
+	VMOVUPS     32(R11), Y14
+	VMASKMOVPS  (R9), Y14, Y12
+	VMOVUPS     64(R11), Y14
+	VMASKMOVPS  32(R9), Y14, Y13
+	VSHUFPS     $0x88, Y13, Y12, Y14
+	VMULPS      Y14, Y6, Y11
+	VSHUFPS     $0xdd, Y13, Y12, Y14
+	VFMADD231PS Y14, Y7, Y11
+	VMOVUPS     96(R11), Y14
+	VMASKMOVPS  8(R9), Y14, Y12
+	VMOVUPS     128(R11), Y14
+	VMASKMOVPS  40(R9), Y14, Y13
+	VSHUFPS     $0x88, Y13, Y12, Y14
+	VFMADD231PS Y14, Y8, Y11
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y11, Y9, Y9
+	VPERMPD     $0xd8, Y9, Y9
+	VMOVUPS     (R11), Y10
+	VADDPS      104(SP), Y9, Y9
+	VMASKMOVPS  (R13), Y10, Y11
+	VADDPS      Y11, Y9, Y9
+	VMOVUPS     136(SP), Y11
+	VMAXPS      Y9, Y11, Y9
+	VMOVUPS     168(SP), Y11
+	VMINPS      Y9, Y11, Y9
+	VMASKMOVPS  Y9, Y10, (R12)
+	ADDQ        $0x00000040, SI
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000020, R12
+	ADDQ        $0x00000020, R13
+	ADDQ        $0x000000a0, R11
+	DECQ        R10
+	JNZ         tail10
+
+taildone11:
+	JMP passdone6
+
+nores5:
+	CMPQ        40(SP), $0x00
+	JEQ         nohead12
+	LEAQ        200(SP), R11
+	VMOVUPS     32(R11), Y14
+	VMASKMOVPS  (SI), Y14, Y12
+	VMOVUPS     64(R11), Y14
+	VMASKMOVPS  32(SI), Y14, Y13
+	VSHUFPS     $0x88, Y13, Y12, Y14
+	VMULPS      Y14, Y0, Y9
+	VSHUFPS     $0xdd, Y13, Y12, Y14
+	VFMADD231PS Y14, Y1, Y9
+	VMOVUPS     96(R11), Y14
+	VMASKMOVPS  8(SI), Y14, Y12
+	VMOVUPS     128(R11), Y14
+	VMASKMOVPS  40(SI), Y14, Y13
+	VSHUFPS     $0x88, Y13, Y12, Y14
+	VFMADD231PS Y14, Y2, Y9
+	VMOVUPS     32(R11), Y14
+	VMASKMOVPS  (R8), Y14, Y12
+	VMOVUPS     64(R11), Y14
+	VMASKMOVPS  32(R8), Y14, Y13
+	VSHUFPS     $0x88, Y13, Y12, Y14
+	VMULPS      Y14, Y3, Y10
+	VSHUFPS     $0xdd, Y13, Y12, Y14
+	VFMADD231PS Y14, Y4, Y10
+	VMOVUPS     96(R11), Y14
+	VMASKMOVPS  8(R8), Y14, Y12
+	VMOVUPS     128(R11), Y14
+	VMASKMOVPS  40(R8), Y14, Y13
+	VSHUFPS     $0x88, Y13, Y12, Y14
+	VFMADD231PS Y14, Y5, Y10
+	VMOVUPS     32(R11), Y14
+	VMASKMOVPS  (R9), Y14, Y12
+	VMOVUPS     64(R11), Y14
+	VMASKMOVPS  32(R9), Y14, Y13
+	VSHUFPS     $0x88, Y13, Y12, Y14
+	VMULPS      Y14, Y6, Y11
+	VSHUFPS     $0xdd, Y13, Y12, Y14
+	VFMADD231PS Y14, Y7, Y11
+	VMOVUPS     96(R11), Y14
+	VMASKMOVPS  8(R9), Y14, Y12
+	VMOVUPS     128(R11), Y14
+	VMASKMOVPS  40(R9), Y14, Y13
+	VSHUFPS     $0x88, Y13, Y12, Y14
+	VFMADD231PS Y14, Y8, Y11
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y11, Y9, Y9
+	VPERMPD     $0xd8, Y9, Y9
+	VMOVUPS     (R11), Y10
+	VADDPS      104(SP), Y9, Y9
+	VMOVUPS     136(SP), Y11
+	VMAXPS      Y9, Y11, Y9
+	VMOVUPS     168(SP), Y11
+	VMINPS      Y9, Y11, Y9
+	VMASKMOVPS  Y9, Y10, (R12)
+	ADDQ        $0x00000040, SI
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000020, R12
+
+nohead12:
+	MOVQ  48(SP), R10
+	TESTQ R10, R10
+	JLE   blocksdone14
+
+blocks13:
+	VMOVUPS     (SI), Y12
+	VMOVUPS     32(SI), Y13
+	VSHUFPS     $0x88, Y13, Y12, Y14
+	VMULPS      Y14, Y0, Y9
+	VSHUFPS     $0xdd, Y13, Y12, Y14
+	VFMADD231PS Y14, Y1, Y9
+	VMOVUPS     8(SI), Y12
+	VMOVUPS     40(SI), Y13
+	VSHUFPS     $0x88, Y13, Y12, Y14
+	VFMADD231PS Y14, Y2, Y9
+	VMOVUPS     (R8), Y12
+	VMOVUPS     32(R8), Y13
+	VSHUFPS     $0x88, Y13, Y12, Y14
+	VMULPS      Y14, Y3, Y10
+	VSHUFPS     $0xdd, Y13, Y12, Y14
+	VFMADD231PS Y14, Y4, Y10
+	VMOVUPS     8(R8), Y12
+	VMOVUPS     40(R8), Y13
+	VSHUFPS     $0x88, Y13, Y12, Y14
+	VFMADD231PS Y14, Y5, Y10
+	VMOVUPS     (R9), Y12
+	VMOVUPS     32(R9), Y13
+	VSHUFPS     $0x88, Y13, Y12, Y14
+	VMULPS      Y14, Y6, Y11
+	VSHUFPS     $0xdd, Y13, Y12, Y14
+	VFMADD231PS Y14, Y7, Y11
+	VMOVUPS     8(R9), Y12
+	VMOVUPS     40(R9), Y13
+	VSHUFPS     $0x88, Y13, Y12, Y14
+	VFMADD231PS Y14, Y8, Y11
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y11, Y9, Y9
+	VPERMPD     $0xd8, Y9, Y9
+	VADDPS      104(SP), Y9, Y9
+	VMOVUPS     136(SP), Y11
+	VMAXPS      Y9, Y11, Y9
+	VMOVUPS     168(SP), Y11
+	VMINPS      Y9, Y11, Y9
+	VMOVUPS     Y9, (R12)
+	ADDQ        $0x00000040, SI
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000020, R12
+	DECQ        R10
+	JNZ         blocks13
+
+blocksdone14:
+	MOVQ  56(SP), R10
+	TESTQ R10, R10
+	JLE   taildone16
+	LEAQ  360(SP), R11
+
+tail15:
+	VMOVUPS     32(R11), Y14
+	VMASKMOVPS  (SI), Y14, Y12
+	VMOVUPS     64(R11), Y14
+	VMASKMOVPS  32(SI), Y14, Y13
+	VSHUFPS     $0x88, Y13, Y12, Y14
+	VMULPS      Y14, Y0, Y9
+	VSHUFPS     $0xdd, Y13, Y12, Y14
+	VFMADD231PS Y14, Y1, Y9
+	VMOVUPS     96(R11), Y14
+	VMASKMOVPS  8(SI), Y14, Y12
+	VMOVUPS     128(R11), Y14
+	VMASKMOVPS  40(SI), Y14, Y13
+	VSHUFPS     $0x88, Y13, Y12, Y14
+	VFMADD231PS Y14, Y2, Y9
+	VMOVUPS     32(R11), Y14
+	VMASKMOVPS  (R8), Y14, Y12
+	VMOVUPS     64(R11), Y14
+	VMASKMOVPS  32(R8), Y14, Y13
+	VSHUFPS     $0x88, Y13, Y12, Y14
+	VMULPS      Y14, Y3, Y10
+	VSHUFPS     $0xdd, Y13, Y12, Y14
+	VFMADD231PS Y14, Y4, Y10
+	VMOVUPS     96(R11), Y14
+	VMASKMOVPS  8(R8), Y14, Y12
+	VMOVUPS     128(R11), Y14
+	VMASKMOVPS  40(R8), Y14, Y13
+	VSHUFPS     $0x88, Y13, Y12, Y14
+	VFMADD231PS Y14, Y5, Y10
+	VMOVUPS     32(R11), Y14
+	VMASKMOVPS  (R9), Y14, Y12
+	VMOVUPS     64(R11), Y14
+	VMASKMOVPS  32(R9), Y14, Y13
+	VSHUFPS     $0x88, Y13, Y12, Y14
+	VMULPS      Y14, Y6, Y11
+	VSHUFPS     $0xdd, Y13, Y12, Y14
+	VFMADD231PS Y14, Y7, Y11
+	VMOVUPS     96(R11), Y14
+	VMASKMOVPS  8(R9), Y14, Y12
+	VMOVUPS     128(R11), Y14
+	VMASKMOVPS  40(R9), Y14, Y13
+	VSHUFPS     $0x88, Y13, Y12, Y14
+	VFMADD231PS Y14, Y8, Y11
+	VADDPS      Y10, Y9, Y9
+	VADDPS      Y11, Y9, Y9
+	VPERMPD     $0xd8, Y9, Y9
+	VMOVUPS     (R11), Y10
+	VADDPS      104(SP), Y9, Y9
+	VMOVUPS     136(SP), Y11
+	VMAXPS      Y9, Y11, Y9
+	VMOVUPS     168(SP), Y11
+	VMINPS      Y9, Y11, Y9
+	VMASKMOVPS  Y9, Y10, (R12)
+	ADDQ        $0x00000040, SI
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000040, R9
+	ADDQ        $0x00000020, R12
+	ADDQ        $0x000000a0, R11
+	DECQ        R10
+	JNZ         tail15
+
+taildone16:
+passdone6:
+	MOVQ 176(DI), AX
+	SHLQ $0x02, AX
+	ADDQ AX, 24(SP)
+	CMPQ 32(SP), $0x00
+	JEQ  resok17
+	ADDQ AX, 32(SP)
+
+resok17:
+	ADDQ $0x00000001, 8(SP)
+	MOVQ 8(SP), AX
+	CMPQ AX, 168(DI)
+	JL   row3
+	ADDQ $0x00000018, 64(SP)
+	ADDQ $0x00000024, 72(SP)
+	ADDQ $0x00000004, 80(SP)
+	MOVQ 184(DI), AX
+	SHLQ $0x02, AX
+	ADDQ AX, 88(SP)
+	CMPQ 96(SP), $0x00
+	JEQ  resok18
+	ADDQ AX, 96(SP)
+
+resok18:
+	DECQ (SP)
+	JNZ  channel2
+
+done1:
+	VZEROUPPER
+	RET

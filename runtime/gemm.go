@@ -24,6 +24,10 @@ type workerState struct {
 	// kernel reads that panel straight from the input rows, or -1
 	direct []int
 	packed packKey // the B block buf holds, when reusable
+	// argument blocks of the depthwise kernels, here so that calls
+	// through the kernel variables do not allocate
+	dw    DWConv
+	dwRow DWRow
 }
 
 // state returns worker's state with a packing buffer of at least n floats

@@ -62,8 +62,41 @@ func dwRow3x3AVX2(a *DWRow) {
 	}
 }
 
-// asmTileOffsets and asmDWRowOffsets are the field offsets the assembly
-// was generated for (checked against the Go structs by the tests).
+// asmDWConv3x3 returns the assembly depthwise 3x3 plane kernel of level,
+// or nil.
+func asmDWConv3x3(level string) func(*DWConv) {
+	switch level {
+	case ISAAVX512:
+		return dwConv3x3AVX512
+	case ISAAVX2:
+		return dwConv3x3AVX2
+	}
+	return nil
+}
+
+// dwConv3x3AVX512 runs the avx512 plane kernel of a.Stride; the
+// driver calls it for strides 1 and 2 only.
+func dwConv3x3AVX512(a *DWConv) {
+	if a.Stride == 1 {
+		dwconvPlaneF32Minmax3x3s1AVX512(a) // f32_dwconv_minmax_3x3s1p__avx512
+	} else {
+		dwconvPlaneF32Minmax3x3s2AVX512(a) // f32_dwconv_minmax_3x3s2p__avx512
+	}
+}
+
+// dwConv3x3AVX2 runs the avx2 plane kernel of a.Stride; the
+// driver calls it for strides 1 and 2 only.
+func dwConv3x3AVX2(a *DWConv) {
+	if a.Stride == 1 {
+		dwconvPlaneF32Minmax3x3s1AVX2(a) // f32_dwconv_minmax_3x3s1p__avx2
+	} else {
+		dwconvPlaneF32Minmax3x3s2AVX2(a) // f32_dwconv_minmax_3x3s2p__avx2
+	}
+}
+
+// asmTileOffsets, asmDWRowOffsets and asmDWConvOffsets are the field
+// offsets the assembly was generated for (checked against the Go structs
+// by the tests).
 var asmTileOffsets = map[string]uintptr{
 	"A":     0,
 	"B":     24,
@@ -93,4 +126,24 @@ var asmDWRowOffsets = map[string]uintptr{
 	"Bias":   136,
 	"Lo":     140,
 	"Hi":     144,
+}
+
+var asmDWConvOffsets = map[string]uintptr{
+	"O":       0,
+	"Res":     24,
+	"In":      48,
+	"Zero":    72,
+	"W":       96,
+	"Bias":    120,
+	"C":       144,
+	"IH":      152,
+	"IW":      160,
+	"OH":      168,
+	"OW":      176,
+	"OStride": 184,
+	"Stride":  192,
+	"PadTop":  200,
+	"PadLeft": 208,
+	"Lo":      216,
+	"Hi":      220,
 }
