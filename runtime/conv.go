@@ -182,6 +182,9 @@ func NewConv(s ConvShape, packed []float32, packMR int, bias []float32, act Act)
 // Shape returns the planned shape.
 func (c *Conv) Shape() ConvShape { return c.s }
 
+func (c *Conv) profileName() string   { return c.s.String() }
+func (c *Conv) profileFLOPs() float64 { return c.s.FLOPs() }
+
 // Kernel returns the name of the micro-kernel in use.
 func (c *Conv) Kernel() string { return c.kern.Name }
 
@@ -190,6 +193,7 @@ func (c *Conv) Kernel() string { return c.kern.Name }
 // residual is nil or shaped like out and must not alias it. Mismatched
 // lengths are a code-generator bug and panic.
 func (c *Conv) Run(p *Pool, in Rows, out, residual []float32) {
+	defer profileDone(c, profileStart())
 	s := c.s
 	checkIn(in, s.Frames*s.Cin, s.H*s.W, "conv")
 	checkOut(out, residual, s.Frames*s.Cout*c.ohw, "conv")

@@ -49,9 +49,15 @@ func NewDense(batch, in, out int, packed []float32, packNR int, bias []float32, 
 // Kernel returns the name of the micro-kernel in use.
 func (d *Dense) Kernel() string { return d.kern.Name }
 
+func (d *Dense) profileName() string {
+	return fmt.Sprintf("dense %dx%d -> %d", d.batch, d.in, d.out)
+}
+func (d *Dense) profileFLOPs() float64 { return 2 * float64(d.batch*d.in*d.out) }
+
 // Run computes y [batch][out] from x [batch][in]. A Dense owns its
 // packing buffer: Run must not be called concurrently on one Dense.
 func (d *Dense) Run(p *Pool, x, y []float32) {
+	defer profileDone(d, profileStart())
 	if len(x) != d.batch*d.in || len(y) != d.batch*d.out {
 		panic(fmt.Sprintf("runtime: dense of %d floats into %d, want %d x %d into %d", len(x), len(y), d.batch, d.in, d.out))
 	}

@@ -57,10 +57,14 @@ func NewDepthwiseConv(s ConvShape, w, bias []float32, act Act) (*DepthwiseConv, 
 // Shape returns the planned shape.
 func (d *DepthwiseConv) Shape() ConvShape { return d.s }
 
+func (d *DepthwiseConv) profileName() string   { return "depthwise " + d.s.String() }
+func (d *DepthwiseConv) profileFLOPs() float64 { return d.s.FLOPs() }
+
 // Run computes out = act(dwconv(in) + bias + residual) with in the row table
 // (Frames x C rows of H*W floats), out [Frames][C][OH*OW] and residual nil or
 // shaped like out.
 func (d *DepthwiseConv) Run(p *Pool, in Rows, out, residual []float32) {
+	defer profileDone(d, profileStart())
 	s := d.s
 	checkIn(in, s.Frames*s.Cin, s.H*s.W, "depthwise conv")
 	ohw := d.oh * d.ow

@@ -13,6 +13,9 @@ func Add(p *Pool, a, b, out []float32, act Act) {
 	if len(a) != len(out) || len(b) != len(out) {
 		panic(fmt.Sprintf("runtime: add of %d and %d floats into %d", len(a), len(b), len(out)))
 	}
+	if t0 := profileStart(); !t0.IsZero() {
+		defer profileDone(fmt.Sprintf("add [%d] %v", len(out), act), t0)
+	}
 	lo, hi := act.Bounds()
 	p.For(ceilDiv(len(out), ewChunk), func(_, item int) {
 		i0, i1 := item*ewChunk, min(len(out), (item+1)*ewChunk)
@@ -28,6 +31,9 @@ func Add(p *Pool, a, b, out []float32, act Act) {
 func Activate(p *Pool, x, out []float32, act Act) {
 	if len(x) != len(out) {
 		panic(fmt.Sprintf("runtime: activation of %d floats into %d", len(x), len(out)))
+	}
+	if t0 := profileStart(); !t0.IsZero() {
+		defer profileDone(fmt.Sprintf("activation [%d] %v", len(out), act), t0)
 	}
 	lo, hi := act.Bounds()
 	p.For(ceilDiv(len(out), ewChunk), func(_, item int) {
@@ -95,6 +101,9 @@ func CopyChannels(dst []float32, dstChannels, dstBegin int, src []float32, srcCh
 		dstBegin < 0 || srcBegin < 0 || n < 0 || dstBegin+n > dstChannels || srcBegin+n > srcChannels {
 		panic(fmt.Sprintf("runtime: copy of channels [%d,+%d) of %d floats to [%d,+%d) of %d floats does not fit %d frames of %d and %d channels x %d",
 			srcBegin, n, len(src), dstBegin, n, len(dst), frames, srcChannels, dstChannels, hw))
+	}
+	if t0 := profileStart(); !t0.IsZero() {
+		defer profileDone(fmt.Sprintf("copy channels %dx[%d of %d -> %d,%d]", frames, n, srcChannels, dstChannels, hw), t0)
 	}
 	for f := range frames {
 		copy(dst[(f*dstChannels+dstBegin)*hw:][:n*hw], src[(f*srcChannels+srcBegin)*hw:][:n*hw])

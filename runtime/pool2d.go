@@ -82,9 +82,16 @@ func NewMaxPool(s PoolShape) (*MaxPool, error) {
 // Shape returns the planned shape.
 func (m *MaxPool) Shape() PoolShape { return m.s }
 
+func (m *MaxPool) profileName() string {
+	s := m.s
+	return fmt.Sprintf("maxpool %dx[%d,%d] -> [%d,%d], kernel %dx%d, stride %d,%d", s.Planes, s.H, s.W, m.oh, m.ow, s.KH, s.KW, s.StrideH, s.StrideW)
+}
+func (m *MaxPool) profileFLOPs() float64 { return 0 }
+
 // Run pools x [Planes][H][W] into out [Planes][OH][OW]: per output row a
 // vertical max over the window's rows, then a horizontal max along it.
 func (m *MaxPool) Run(p *Pool, x, out []float32) {
+	defer profileDone(m, profileStart())
 	s := m.s
 	hw, ohw := s.H*s.W, m.oh*m.ow
 	if len(x) != s.Planes*hw || len(out) != s.Planes*ohw {
@@ -134,6 +141,9 @@ func (m *MaxPool) plane(out, x, col []float32) {
 func GlobalAveragePool(p *Pool, x, out []float32, planes, hw int) {
 	if len(x) != planes*hw || len(out) != planes || hw <= 0 {
 		panic(fmt.Sprintf("runtime: global average pool of %d floats into %d, want %d x %d", len(x), len(out), planes, hw))
+	}
+	if t0 := profileStart(); !t0.IsZero() {
+		defer profileDone(fmt.Sprintf("global average pool %dx[%d]", planes, hw), t0)
 	}
 	perItem := max(1, (1<<15)/hw)
 	inv := 1 / float32(hw)
