@@ -214,8 +214,11 @@ func printBench(w io.Writer, r benchReport) {
 		seconds(r.OptimizeMs+r.GenerateMs), seconds(r.OptimizeMs), seconds(r.GenerateMs), seconds(r.BuildMs),
 		byteSize(r.ArenaBytes), byteSize(r.ActivationBytes))
 	perFrame := func(median float64) string {
-		if r.Frames == 0 {
+		switch r.Frames {
+		case 0:
 			return ""
+		case 1:
+			return " (one frame per run)"
 		}
 		return fmt.Sprintf(" (%.2f ms per frame, %d frames)", median/float64(r.Frames), r.Frames)
 	}
