@@ -38,6 +38,11 @@ type Builder struct {
 	// Threads is the worker count of the programs' runs (0: GOMAXPROCS of
 	// the program).
 	Threads int
+	// GOARCH cross-compiles the programs for another architecture ("" for
+	// the host's); Exec then names the command that runs them, such as
+	// qemu-aarch64 for arm64 under user-mode emulation.
+	GOARCH string
+	Exec   []string
 }
 
 // Program is a generated model built into an executable. Close removes it.
@@ -52,6 +57,7 @@ type Program struct {
 	Threads int
 
 	dir, bin string
+	exec     []string // wrapper command the binary runs under, if any
 	keep     bool
 	runs     int
 }
@@ -136,6 +142,10 @@ func (b *Builder) Build(g *ir.Graph) (*Program, error) {
 	cmd := exec.Command(goCmd, "build", "-mod=mod", "-o", p.bin, ".")
 	cmd.Dir = srcDir
 	cmd.Env = append(os.Environ(), "GOWORK=off")
+	if b.GOARCH != "" {
+		cmd.Env = append(cmd.Env, "GOARCH="+b.GOARCH, "CGO_ENABLED=0")
+	}
+	p.exec = b.Exec
 	if out, err := cmd.CombinedOutput(); err != nil {
 		where := "rerun with -keep (Builder.Keep) to keep the generated module"
 		if b.Keep {
@@ -302,7 +312,8 @@ func (p *Program) Bench(inputs map[string]*ir.Tensor, o BenchOptions) (*BenchRes
 		return nil, err
 	}
 	var stdout, stderr bytes.Buffer
-	cmd := exec.Command(p.bin, reqFile)
+	argv := append(append(slices.Clone(p.exec), p.bin), reqFile)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("the compiled model failed (%v): %s", err, strings.TrimSpace(stderr.String()))

@@ -2,6 +2,7 @@ package tsmc_test
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -174,4 +175,32 @@ func TestCompiledSharedModels(t *testing.T) {
 		})
 	}
 	emptyDir(t, b.TempDir)
+}
+
+// TestCompiledEngineArm64 cross-compiles the generated code for arm64 and
+// verifies it under qemu user emulation: the NEON kernels on the data sets
+// of the bundled models and, when present, of the online MobileNetV2.
+func TestCompiledEngineArm64(t *testing.T) {
+	if _, err := exec.LookPath("qemu-aarch64"); err != nil {
+		t.Skipf("qemu-aarch64 not found (Debian: apt-get install qemu-user): %v", err)
+	}
+	b := &tsmc.Builder{TempDir: t.TempDir(), GOARCH: "arm64", Exec: []string{"qemu-aarch64"}}
+	models := []string{
+		filepath.Join("testdata", "tsm_tiny_official", "model.onnx"),
+		filepath.Join("testdata", "tsm_tiny_mmaction", "model.onnx"),
+		filepath.Join("testdata", "tsm_tiny_online", "model.onnx"),
+	}
+	if !testing.Short() {
+		online := filepath.Join(sharedModels(t), "tsm_mobilenetv2_jester_online", "model.onnx")
+		if _, err := os.Stat(online); err == nil {
+			models = append(models, online)
+		} else {
+			t.Logf("%s not present: %v", online, err)
+		}
+	}
+	for _, path := range models {
+		t.Run(filepath.Base(filepath.Dir(path)), func(t *testing.T) {
+			checkModel(t, path, tsmc.VerifyOptions{RTol: 1e-4, Engine: b.Engine, Transform: optimise})
+		})
+	}
 }

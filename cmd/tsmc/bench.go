@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tsmc-go/tsmc"
@@ -22,6 +25,8 @@ func addBuildFlags(fs *flag.FlagSet) func() (*tsmc.Builder, error) {
 	threads := fs.Int("threads", 0, "worker threads of the compiled model (0: GOMAXPROCS)")
 	keep := fs.Bool("keep", false, "keep the temporary module and binary built from the generated code, and say where")
 	root := fs.String("tsmc-root", "", "the tsmc module `DIR` generated code is built against (default $"+tsmc.RootEnv+", else found from this binary)")
+	goarch := fs.String("goarch", "", "cross-compile the generated code for `GOARCH` and run it through -exec (arm64: under qemu-aarch64)")
+	execCmd := fs.String("exec", "", "`COMMAND` that runs binaries built for -goarch (default for arm64: qemu-aarch64)")
 	return func() (*tsmc.Builder, error) {
 		if *threads < 0 {
 			return nil, usageError{fmt.Sprintf("-threads %d: want 0 or more", *threads)}
@@ -30,7 +35,21 @@ func addBuildFlags(fs *flag.FlagSet) func() (*tsmc.Builder, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &tsmc.Builder{Module: src, Keep: *keep, Threads: *threads}, nil
+		b := &tsmc.Builder{Module: src, Keep: *keep, Threads: *threads, GOARCH: *goarch}
+		switch {
+		case *execCmd != "":
+			b.Exec = strings.Fields(*execCmd)
+		case *goarch == "arm64" && goruntime.GOARCH != "arm64":
+			b.Exec = []string{"qemu-aarch64"}
+		case *goarch != "" && *goarch != goruntime.GOARCH:
+			return nil, usageError{fmt.Sprintf("-goarch %s: say with -exec how to run its binaries here", *goarch)}
+		}
+		if len(b.Exec) > 0 {
+			if _, err := exec.LookPath(b.Exec[0]); err != nil {
+				return nil, fmt.Errorf("-goarch %s needs %s to run its binaries: %v (Debian: apt-get install qemu-user)", *goarch, b.Exec[0], err)
+			}
+		}
+		return b, nil
 	}
 }
 
