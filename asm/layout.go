@@ -104,3 +104,12 @@ var dwConvStruct = newArgStruct("DWConv",
 	field("Stride", intT), field("PadTop", intT), field("PadLeft", intT),
 	field("Lo", f32), field("Hi", f32),
 )
+
+// packRunStruct mirrors runtime.PackRun, the im2col packing contract.
+var packRunStruct = newArgStruct("PackRun",
+	field("Dst", f32Slice), field("Rows", types.NewSlice(f32Slice)),
+	field("K0", intT), field("KN", intT), field("N", intT), field("LDD", intT),
+	field("IY", intT), field("IX", intT),
+	field("KH", intT), field("KW", intT), field("DH", intT), field("DW", intT),
+	field("H", intT), field("W", intT), field("SW", intT),
+)

@@ -1,6 +1,7 @@
 // Command asm generates the amd64 assembly kernels of package runtime with
 // avo: the GEMM micro-kernels (AVX2+FMA 6x16, AVX-512 12x32), the 3x3
-// depthwise row and plane kernels (stride 1 and 2, both ISAs), the clock and FMA
+// depthwise row and plane kernels (stride 1 and 2, both ISAs), the AVX-512
+// im2col packing kernels, the clock and FMA
 // throughput probes the benchmarks use, and kernels_amd64.go, the table
 // that registers them with the runtime's CPU dispatch.
 //
@@ -47,6 +48,7 @@ type asmFile struct {
 var asmFiles = []asmFile{
 	{"gemm", buildGemm},
 	{"depthwise", buildDepthwise},
+	{"pack", buildPack},
 	{"clock", buildClock},
 }
 

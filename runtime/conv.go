@@ -95,7 +95,16 @@ type Conv struct {
 	nJB, nCB, cbPanels  int // pixel blocks, output-channel blocks and their panels
 	pointwise           bool
 	epoch               uint64 // Run count, keys packed B blocks to one run
+	// im2col packs the runs of the convolution (nil: packB in Go); it
+	// takes runs of up to im2colMaxN pixels
+	im2col func(*PackRun)
 }
+
+// Limits of the assembly im2col kernels (PackRun).
+const (
+	im2colMaxKW = 8
+	im2colMaxN  = 32
+)
 
 // packKey identifies the packed B block a worker holds: conv, run, group
 // and pixel block.
@@ -152,6 +161,9 @@ func NewConv(s ConvShape, packed []float32, packMR int, bias []float32, act Act)
 	c.pixels = s.Frames * c.ohw
 	c.pointwise = s.KH == 1 && s.KW == 1 && s.StrideH == 1 && s.StrideW == 1 &&
 		s.PadTop == 0 && s.PadLeft == 0 && s.PadBottom == 0 && s.PadRight == 0
+	if !c.pointwise && s.KW <= im2colMaxKW && c.kern.NR <= im2colMaxN {
+		c.im2col = archIm2col(isa, s.StrideW)
+	}
 
 	nr := c.kern.NR
 	c.kc = c.k
@@ -354,6 +366,14 @@ func (c *Conv) packB(buf []float32, in Rows, g int, w *workerState, k0, kn, np i
 			for k := range kn {
 				copyFloats(dst[k*nr:][:r.n], in[base+k0+k][r.ox:r.ox+r.n])
 			}
+			continue
+		}
+		if c.im2col != nil {
+			a := &w.pack
+			*a = PackRun{Dst: dst[:(kn-1)*nr+r.n], Rows: in[base : base+c.cinG], K0: k0, KN: kn, N: r.n, LDD: nr,
+				IY: r.oy*s.StrideH - s.PadTop, IX: r.ox*s.StrideW - s.PadLeft,
+				KH: s.KH, KW: s.KW, DH: s.DilationH, DW: s.DilationW, H: s.H, W: s.W, SW: s.StrideW}
+			c.im2col(a)
 			continue
 		}
 		khw := s.KH * s.KW

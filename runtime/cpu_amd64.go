@@ -35,3 +35,9 @@ func archDWRow3x3(level string) func(*DWRow) {
 func archDWConv3x3(level string) func(*DWConv) {
 	return asmDWConv3x3(level)
 }
+
+// archIm2col returns the assembly im2col packing kernel of level for
+// horizontal stride sw (generated, kernels_amd64.go), or nil.
+func archIm2col(level string, sw int) func(*PackRun) {
+	return asmIm2col(level, sw)
+}

@@ -29,3 +29,9 @@ func archDWRow3x3(level string) func(*DWRow) {
 func archDWConv3x3(level string) func(*DWConv) {
 	return nil
 }
+
+// archIm2col returns the im2col packing kernel of level: none on arm64
+// yet, so convolutions pack in Go.
+func archIm2col(level string, sw int) func(*PackRun) {
+	return nil
+}

@@ -11,3 +11,5 @@ func archGemmKernels(level string) []*GemmKernel { return nil }
 func archDWRow3x3(level string) func(*DWRow) { return nil }
 
 func archDWConv3x3(level string) func(*DWConv) { return nil }
+
+func archIm2col(level string, sw int) func(*PackRun) { return nil }

@@ -28,6 +28,7 @@ type workerState struct {
 	// through the kernel variables do not allocate
 	dw    DWConv
 	dwRow DWRow
+	pack  PackRun
 }
 
 // state returns worker's state with a packing buffer of at least n floats

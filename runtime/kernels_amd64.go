@@ -94,9 +94,24 @@ func dwConv3x3AVX2(a *DWConv) {
 	}
 }
 
-// asmTileOffsets, asmDWRowOffsets and asmDWConvOffsets are the field
-// offsets the assembly was generated for (checked against the Go structs
-// by the tests).
+// asmIm2col returns the assembly im2col packing kernel of level for
+// horizontal stride sw, or nil.
+func asmIm2col(level string, sw int) func(*PackRun) {
+	if level != ISAAVX512 {
+		return nil
+	}
+	switch sw {
+	case 1:
+		return im2colF32S1AVX512 // f32_im2col_s1__avx512
+	case 2:
+		return im2colF32S2AVX512 // f32_im2col_s2__avx512
+	}
+	return nil
+}
+
+// asmTileOffsets, asmDWRowOffsets, asmDWConvOffsets and asmPackRunOffsets
+// are the field offsets the assembly was generated for (checked against
+// the Go structs by the tests).
 var asmTileOffsets = map[string]uintptr{
 	"A":     0,
 	"B":     24,
@@ -146,4 +161,22 @@ var asmDWConvOffsets = map[string]uintptr{
 	"PadLeft": 208,
 	"Lo":      216,
 	"Hi":      220,
+}
+
+var asmPackRunOffsets = map[string]uintptr{
+	"Dst":  0,
+	"Rows": 24,
+	"K0":   48,
+	"KN":   56,
+	"N":    64,
+	"LDD":  72,
+	"IY":   80,
+	"IX":   88,
+	"KH":   96,
+	"KW":   104,
+	"DH":   112,
+	"DW":   120,
+	"H":    128,
+	"W":    136,
+	"SW":   144,
 }

@@ -81,3 +81,40 @@ func PackDenseWeights(w []float32, out, in, nr int) ([]float32, error) {
 	}
 	return packed, nil
 }
+
+// PackRun is the argument block of an im2col packing kernel: it writes
+// rows K0 <= k < K0+KN of the convolution's B operand for one run of N
+// output pixels of one output row: for k = ci*KH*KW + kh*KW + kw and
+// i < N,
+//
+//	Dst[(k-K0)*LDD + i] = X(ci, IY + kh*DH, IX + kw*DW + i*SW)
+//
+// where X(ci, y, x) = Rows[ci][y*W + x] inside the H x W plane and 0
+// outside it (the padding). Only those N floats of each Dst row are
+// written. IY and IX are the window origin of the run's first pixel
+// (oy*StrideH - PadTop, ox*StrideW - PadLeft). A kernel is specialised
+// for one SW; the AVX-512 kernels take KW <= 8 and N <= 32. The field
+// layout is part of the assembly contract (asm/layout.go mirrors it).
+type PackRun struct {
+	Dst            []float32
+	Rows           [][]float32
+	K0, KN, N, LDD int
+	IY, IX         int
+	KH, KW, DH, DW int
+	H, W, SW       int
+}
+
+// packRunGo implements PackRun in Go.
+func packRunGo(a *PackRun) {
+	khw := a.KH * a.KW
+	for k := a.K0; k < a.K0+a.KN; k++ {
+		ci, kh, kw := k/khw, k%khw/a.KW, k%a.KW
+		d := a.Dst[(k-a.K0)*a.LDD:][:a.N]
+		y := a.IY + kh*a.DH
+		if y < 0 || y >= a.H {
+			clear(d)
+			continue
+		}
+		gatherStrided(d, a.Rows[ci][y*a.W:(y+1)*a.W], a.IX+kw*a.DW, a.SW)
+	}
+}

@@ -1,0 +1,88 @@
+//go:build amd64 && !purego && unix
+
+package runtime
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+)
+
+func TestAsmPackRunLayout(t *testing.T) {
+	typ := reflect.TypeFor[PackRun]()
+	if typ.NumField() != len(asmPackRunOffsets) {
+		t.Errorf("PackRun has %d fields, the assembly knows %d", typ.NumField(), len(asmPackRunOffsets))
+	}
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		if off, ok := asmPackRunOffsets[f.Name]; !ok || off != f.Offset {
+			t.Errorf("PackRun.%s at offset %d, the assembly reads %d (known: %v)", f.Name, f.Offset, off, ok)
+		}
+	}
+}
+
+// TestAsmIm2col runs the im2col kernels over kernel sizes up to 8x8 with
+// dilations, windows starting left of, inside and right of the plane,
+// above and below it, runs of 1..32 pixels, K ranges starting mid-kernel,
+// against packRunGo: identical copies, the other Dst columns untouched,
+// input rows and Dst against guard pages (before or after them).
+func TestAsmIm2col(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	tested := 0
+	for _, level := range asmLevels() {
+		for _, sw := range []int{1, 2} {
+			kern := asmIm2col(level, sw)
+			if kern == nil {
+				continue
+			}
+			for n := 1; n <= 32; n++ {
+				for _, kk := range [][2]int{{1, 1}, {3, 3}, {7, 7}, {1, 8}, {3, 2}} {
+					kh, kw := kk[0], kk[1]
+					h, w := 1+rng.IntN(9), 1+rng.IntN(70)
+					dh, dw := 1+rng.IntN(2), 1+rng.IntN(2)
+					cin := 1 + rng.IntN(3)
+					front := rng.IntN(2) == 0
+					var free []func()
+					alloc := func(m int) []float32 {
+						g := guarded
+						if front {
+							g = guardedFront
+						}
+						s, f := g(t, m)
+						free = append(free, f)
+						copy(s, randFloats(rng, m))
+						return s
+					}
+					a := PackRun{N: n, LDD: n + rng.IntN(5), KH: kh, KW: kw, DH: dh, DW: dw, H: h, W: w, SW: sw,
+						IY: rng.IntN(h+4) - 2 - (kh-1)*dh, IX: rng.IntN(w+6) - 3 - (kw-1)*dw}
+					if rng.IntN(3) == 0 { // a window inside the plane
+						a.IX = rng.IntN(max(1, w-(n-1)*sw-(kw-1)*dw))
+					}
+					for range cin {
+						a.Rows = append(a.Rows, alloc(h*w))
+					}
+					total := cin * kh * kw
+					a.K0 = rng.IntN(total)
+					a.KN = 1 + rng.IntN(total-a.K0)
+					a.Dst = alloc((a.KN-1)*a.LDD + n)
+					want := append([]float32(nil), a.Dst...)
+					twin := a
+					twin.Dst = want
+					packRunGo(&twin)
+					kern(&a)
+					if i := firstBitDiff(a.Dst, want); i >= 0 {
+						t.Errorf("%s s%d: %+v: Dst[%d] = %g, want %g", level, sw, fmt.Sprint(a.K0, a.KN, a.N, a.IY, a.IX, kh, kw, dh, dw, h, w), i, a.Dst[i], want[i])
+					}
+					for _, f := range free {
+						f()
+					}
+					tested++
+				}
+			}
+		}
+	}
+	if tested == 0 {
+		t.Skip("no assembly im2col kernels on this CPU")
+	}
+}
