@@ -368,43 +368,15 @@ func (c *Conv) packB(buf []float32, in Rows, g int, w *workerState, k0, kn, np i
 			}
 			continue
 		}
-		if c.im2col != nil {
-			a := &w.pack
-			*a = PackRun{Dst: dst[:(kn-1)*nr+r.n], Rows: in[base : base+c.cinG], K0: k0, KN: kn, N: r.n, LDD: nr,
-				IY: r.oy*s.StrideH - s.PadTop, IX: r.ox*s.StrideW - s.PadLeft,
-				KH: s.KH, KW: s.KW, DH: s.DilationH, DW: s.DilationW, H: s.H, W: s.W, SW: s.StrideW}
-			c.im2col(a)
-			continue
+		kern := c.im2col
+		if kern == nil || r.n > im2colMaxN {
+			kern = packRunGo
 		}
-		khw := s.KH * s.KW
-		ci, kh, kw := k0/khw, k0%khw/s.KW, k0%s.KW
-		for k := 0; k < kn; {
-			taps := min(s.KW-kw, kn-k)
-			iy := r.oy*s.StrideH - s.PadTop + kh*s.DilationH
-			if iy < 0 || iy >= s.H {
-				for i := range taps {
-					clear(dst[(k+i)*nr:][:r.n])
-				}
-			} else {
-				src := in[base+ci][iy*s.W : (iy+1)*s.W]
-				x := r.ox*s.StrideW - s.PadLeft + kw*s.DilationW
-				for i := range taps {
-					d := dst[(k+i)*nr:][:r.n]
-					if s.StrideW == 1 && x >= 0 && x+r.n <= s.W {
-						copyFloats(d, src[x:x+r.n])
-					} else {
-						gatherStrided(d, src, x, s.StrideW)
-					}
-					x += s.DilationW
-				}
-			}
-			k += taps
-			kw = 0
-			if kh++; kh == s.KH {
-				kh = 0
-				ci++
-			}
-		}
+		a := &w.pack
+		*a = PackRun{Dst: dst[:(kn-1)*nr+r.n], Rows: in[base : base+c.cinG], K0: k0, KN: kn, N: r.n, LDD: nr,
+			IY: r.oy*s.StrideH - s.PadTop, IX: r.ox*s.StrideW - s.PadLeft,
+			KH: s.KH, KW: s.KW, DH: s.DilationH, DW: s.DilationW, H: s.H, W: s.W, SW: s.StrideW}
+		kern(a)
 	}
 }
 

@@ -104,7 +104,9 @@ type PackRun struct {
 	H, W, SW       int
 }
 
-// packRunGo implements PackRun in Go.
+// packRunGo implements PackRun in Go, for any stride, kernel width and
+// run length: the twin of the assembly kernels and the packing of CPUs
+// without them.
 func packRunGo(a *PackRun) {
 	khw := a.KH * a.KW
 	for k := a.K0; k < a.K0+a.KN; k++ {
@@ -115,6 +117,11 @@ func packRunGo(a *PackRun) {
 			clear(d)
 			continue
 		}
-		gatherStrided(d, a.Rows[ci][y*a.W:(y+1)*a.W], a.IX+kw*a.DW, a.SW)
+		src, x := a.Rows[ci][y*a.W:(y+1)*a.W], a.IX+kw*a.DW
+		if a.SW == 1 && x >= 0 && x+a.N <= a.W {
+			copyFloats(d, src[x:x+a.N])
+			continue
+		}
+		gatherStrided(d, src, x, a.SW)
 	}
 }
