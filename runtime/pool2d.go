@@ -98,37 +98,63 @@ func (m *MaxPool) Run(p *Pool, x, out []float32) {
 		panic(fmt.Sprintf("runtime: maxpool of %d floats into %d, want %d into %d", len(x), len(out), s.Planes*hw, s.Planes*ohw))
 	}
 	perItem := max(1, (1<<15)/max(1, hw))
+	// the column maxima of a window row, with -Inf in the padding: PadLeft
+	// before the row and enough after it for the last window
+	colLen := max(s.PadLeft+s.W, (m.ow-1)*s.StrideW+(s.KW-1)*s.DilationW+1)
 	p.For(ceilDiv(s.Planes, perItem), func(worker, item int) {
-		col := p.Scratch(worker, s.W)
+		col := p.Scratch(worker, colLen)
 		for pl := item * perItem; pl < min(s.Planes, (item+1)*perItem); pl++ {
 			m.plane(out[pl*ohw:(pl+1)*ohw], x[pl*hw:(pl+1)*hw], col)
 		}
 	})
 }
 
+// plane pools one plane: per output row, the maximum over the window's
+// rows inside the plane into col (between -Inf pads), then the maximum
+// over the window's columns.
 func (m *MaxPool) plane(out, x, col []float32) {
 	s := m.s
 	negInf := float32(math.Inf(-1))
+	for i := range col {
+		col[i] = negInf
+	}
+	c := col[s.PadLeft : s.PadLeft+s.W]
 	for oy := range m.oh {
-		for i := range col {
-			col[i] = negInf
-		}
+		first := true
 		for kh := range s.KH {
 			iy := oy*s.StrideH - s.PadTop + kh*s.DilationH
 			if iy < 0 || iy >= s.H {
 				continue
 			}
-			for i, v := range x[iy*s.W : (iy+1)*s.W] {
-				col[i] = max(col[i], v)
+			row := x[iy*s.W : (iy+1)*s.W]
+			if first {
+				copy(c, row)
+				first = false
+				continue
+			}
+			for i, v := range row {
+				c[i] = max(c[i], v)
+			}
+		}
+		if first { // no row of the window is inside the plane (cannot happen for valid pads)
+			clear(c)
+			for i := range c {
+				c[i] = negInf
 			}
 		}
 		o := out[oy*m.ow : (oy+1)*m.ow]
+		if s.KW == 3 && s.StrideW == 2 && s.DilationW == 1 {
+			cc := col[:2*len(o)+1]
+			for ox := range o {
+				w := cc[2*ox : 2*ox+3 : 2*ox+3]
+				o[ox] = max(max(w[0], w[1]), w[2])
+			}
+			continue
+		}
 		for ox := range o {
 			acc := negInf
 			for kw := range s.KW {
-				if ix := ox*s.StrideW - s.PadLeft + kw*s.DilationW; ix >= 0 && ix < s.W {
-					acc = max(acc, col[ix])
-				}
+				acc = max(acc, col[ox*s.StrideW+kw*s.DilationW])
 			}
 			o[ox] = acc
 		}
