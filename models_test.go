@@ -6,17 +6,15 @@ import (
 	"testing"
 
 	"github.com/tsmc-go/tsmc"
+	"github.com/tsmc-go/tsmc/internal/testmodels"
 )
 
-// sharedModels is where the large TSM exports live: $TSMC_MODELS, or
-// ../shared/models beside the checkout.
+// sharedModels is where the large TSM exports live (see testmodels.Dir);
+// the test skips when the folder is absent.
 func sharedModels(t testing.TB) string {
-	dir := os.Getenv("TSMC_MODELS")
-	if dir == "" {
-		dir = filepath.Join("..", "shared", "models")
-	}
+	dir := testmodels.Dir()
 	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("shared models not found at %s (set TSMC_MODELS): %v", dir, err)
+		t.Skipf("shared models not found at %s (set %s): %v", dir, testmodels.Env, err)
 	}
 	return dir
 }

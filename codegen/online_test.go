@@ -3,13 +3,14 @@ package codegen_test
 import (
 	"fmt"
 	"math"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/tsmc-go/tsmc/internal/testmodels"
 
 	"github.com/tsmc-go/tsmc"
 	"github.com/tsmc-go/tsmc/codegen"
@@ -25,15 +26,7 @@ const onlineModel = "tsm_mobilenetv2_jester_online"
 // onlineModelDir finds the online model under $TSMC_MODELS or
 // ../shared/models beside the checkout, or skips.
 func onlineModelDir(tb testing.TB) string {
-	root := os.Getenv("TSMC_MODELS")
-	if root == "" {
-		root = filepath.Join("..", "..", "shared", "models")
-	}
-	dir := filepath.Join(root, onlineModel)
-	if _, err := os.Stat(filepath.Join(dir, "model.onnx")); err != nil {
-		tb.Skipf("%s not found under %s (set TSMC_MODELS to the models folder): %v", onlineModel, root, err)
-	}
-	return dir
+	return testmodels.Model(tb, onlineModel)
 }
 
 // compileOnline compiles the online model as package jester with the

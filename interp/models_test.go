@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tsmc-go/tsmc/internal/testmodels"
+
 	"github.com/tsmc-go/tsmc/ir"
 	"github.com/tsmc-go/tsmc/onnx"
 )
@@ -88,13 +90,13 @@ func TestTinyModels(t *testing.T) {
 	}
 }
 
-// TestSharedModels runs the full-size models of /work/shared/models when
+// TestSharedModels runs the full-size models (testmodels.Dir) when
 // they are present (not with -short: ResNet50 takes several seconds).
 func TestSharedModels(t *testing.T) {
 	if testing.Short() {
 		t.Skip("full-size models are slow")
 	}
-	root := "/work/shared/models"
+	root := testmodels.Dir()
 	entries, err := os.ReadDir(root)
 	if err != nil {
 		t.Skipf("no shared models: %v", err)

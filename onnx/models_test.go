@@ -10,6 +10,8 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/tsmc-go/tsmc/internal/testmodels"
+
 	"github.com/tsmc-go/tsmc/ir"
 )
 
@@ -176,17 +178,8 @@ func compareDataSet(t *testing.T, what string, names []string, tensors []*ir.Ten
 	}
 }
 
-// modelsDir is where the full-size test models live; TSMC_MODELS
-// overrides it.
-func modelsDir() string {
-	if d := os.Getenv("TSMC_MODELS"); d != "" {
-		return d
-	}
-	return "/work/shared/models"
-}
-
 func TestBigModels(t *testing.T) {
-	root := modelsDir()
+	root := testmodels.Dir()
 	entries, err := os.ReadDir(root)
 	if err != nil {
 		t.Skipf("full-size models not available (%v); set TSMC_MODELS to their directory", err)

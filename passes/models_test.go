@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tsmc-go/tsmc/internal/testmodels"
+
 	"github.com/tsmc-go/tsmc/interp"
 	"github.com/tsmc-go/tsmc/ir"
 	"github.com/tsmc-go/tsmc/onnx"
@@ -46,11 +48,7 @@ func modelDirs(t *testing.T) map[string]string {
 		}
 	}
 	add("testdata", filepath.Join("..", "testdata"))
-	shared := os.Getenv("TSMC_MODELS")
-	if shared == "" {
-		shared = "/work/shared/models"
-	}
-	add("shared", shared)
+	add("shared", testmodels.Dir())
 	return dirs
 }
 
@@ -62,7 +60,7 @@ func modelDirs(t *testing.T) map[string]string {
 func TestPipelineOnModels(t *testing.T) {
 	dirs := modelDirs(t)
 	if len(dirs) == 0 {
-		t.Skip("no models found (testdata, $TSMC_MODELS or /work/shared/models)")
+		t.Skipf("no models found (testdata, %s)", testmodels.Dir())
 	}
 	labels := make([]string, 0, len(dirs))
 	for l := range dirs {

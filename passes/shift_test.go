@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tsmc-go/tsmc/internal/testmodels"
+
 	"github.com/tsmc-go/tsmc/interp"
 	"github.com/tsmc-go/tsmc/ir"
 	"github.com/tsmc-go/tsmc/onnx"
@@ -588,21 +590,13 @@ func TestTemporalShiftKernel(t *testing.T) {
 }
 
 // shiftModelDir finds a model folder: the tiny models in testdata, the others
-// under $TSMC_MODELS or /work/shared/models.
+// where testmodels finds them.
 func shiftModelDir(t *testing.T, name string) string {
 	t.Helper()
 	if dir := filepath.Join("..", "testdata", name); shiftModelExists(filepath.Join(dir, "model.onnx")) {
 		return dir
 	}
-	root := os.Getenv("TSMC_MODELS")
-	if root == "" {
-		root = "/work/shared/models"
-	}
-	dir := filepath.Join(root, name)
-	if !shiftModelExists(filepath.Join(dir, "model.onnx")) {
-		t.Skipf("model %s not found under %s (set TSMC_MODELS to the models folder)", name, root)
-	}
-	return dir
+	return testmodels.Model(t, name)
 }
 
 func shiftModelExists(path string) bool {
