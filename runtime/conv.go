@@ -314,28 +314,31 @@ func (c *Conv) item(p *Pool, worker, item int, in Rows, out, res []float32) {
 			flags |= TileEpilogue
 		}
 		t.K = kn
-		for pi := pi0; pi < pi1; pi++ {
-			panel := g*c.panels + pi
-			for sub := 0; sub < c.packMR; sub += mr {
-				co0 := pi*c.packMR + sub
-				if co0 >= c.coutG {
-					break
-				}
-				m := min(mr, c.coutG-co0)
-				t.A = c.w[(panel*c.k+k0)*c.packMR+sub:]
-				t.Bias = c.bias[panel*c.packMR+sub:]
-				row := (g*c.coutG + co0) * c.ohw
-				for jp := range nPan {
-					fl := flags
-					if d := w.direct[jp]; d >= 0 {
-						run := w.runs[d]
-						base := run.f*c.s.Cin + g*c.cinG + k0
-						t.B, t.BRows, t.BOff = nil, in[base:base+kn], run.ox
-						fl |= TileRowsB
-					} else {
-						t.B, t.BRows = w.buf[jp*kn*nr:], nil
+		// Each B panel (kn x NR) stays in L1 while the weight panels
+		// stream past it from L2: they are contiguous and smaller than
+		// B's kn strided rows.
+		for jp := range nPan {
+			fl := flags
+			if d := w.direct[jp]; d >= 0 {
+				run := w.runs[d]
+				base := run.f*c.s.Cin + g*c.cinG + k0
+				t.B, t.BRows, t.BOff = nil, in[base:base+kn], run.ox
+				fl |= TileRowsB
+			} else {
+				t.B, t.BRows = w.buf[jp*kn*nr:], nil
+			}
+			segs := w.segs[w.segAt[jp]:w.segAt[jp+1]]
+			for pi := pi0; pi < pi1; pi++ {
+				panel := g*c.panels + pi
+				for sub := 0; sub < c.packMR; sub += mr {
+					co0 := pi*c.packMR + sub
+					if co0 >= c.coutG {
+						break
 					}
-					w.runTile(kern, m, w.segs[w.segAt[jp]:w.segAt[jp+1]], out, row, c.ohw, res, row, c.ohw, fl)
+					t.A = c.w[(panel*c.k+k0)*c.packMR+sub:]
+					t.Bias = c.bias[panel*c.packMR+sub:]
+					row := (g*c.coutG + co0) * c.ohw
+					w.runTile(kern, min(mr, c.coutG-co0), segs, out, row, c.ohw, res, row, c.ohw, fl)
 				}
 			}
 		}
