@@ -113,3 +113,18 @@ var packRunStruct = newArgStruct("PackRun",
 	field("KH", intT), field("KW", intT), field("DH", intT), field("DW", intT),
 	field("H", intT), field("W", intT), field("SW", intT),
 )
+
+// winoInStruct mirrors runtime.WinoIn, the Winograd input transform.
+var winoInStruct = newArgStruct("WinoIn",
+	field("V", f32Slice), field("Rows", types.NewSlice(f32Slice)),
+	field("C", intT), field("H", intT), field("W", intT), field("N", intT),
+	field("IY", intT), field("IX", intT), field("SXi", intT), field("SC", intT),
+)
+
+// winoOutStruct mirrors runtime.WinoOut, the Winograd output transform.
+var winoOutStruct = newArgStruct("WinoOut",
+	field("O", f32Slice), field("Res", f32Slice), field("M", f32Slice), field("Bias", f32Slice),
+	field("C", intT), field("H", intT), field("W", intT), field("N", intT),
+	field("OY", intT), field("OX", intT), field("OStride", intT), field("SXi", intT), field("SC", intT),
+	field("Lo", f32), field("Hi", f32),
+)

@@ -1,7 +1,7 @@
 // Command asm generates the amd64 assembly kernels of package runtime with
 // avo: the GEMM micro-kernels (AVX2+FMA 6x16, AVX-512 12x32), the 3x3
 // depthwise row and plane kernels (stride 1 and 2, both ISAs), the AVX-512
-// im2col packing kernels, the clock and FMA
+// im2col packing kernels and Winograd F(2x2,3x3) transforms, the clock and FMA
 // throughput probes the benchmarks use, and kernels_amd64.go, the table
 // that registers them with the runtime's CPU dispatch.
 //
@@ -49,6 +49,7 @@ var asmFiles = []asmFile{
 	{"gemm", buildGemm},
 	{"depthwise", buildDepthwise},
 	{"pack", buildPack},
+	{"winograd", buildWinograd},
 	{"clock", buildClock},
 }
 

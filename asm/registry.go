@@ -62,6 +62,8 @@ func registry() ([]byte, error) {
 		"DWRow":   offsets(dwRowStruct),
 		"DWConv":  offsets(dwConvStruct),
 		"PackRun": offsets(packRunStruct),
+		"WinoIn":  offsets(winoInStruct),
+		"WinoOut": offsets(winoOutStruct),
 		"Im2col":  im2colKernels,
 	})
 	return buf.Bytes(), err
@@ -156,9 +158,18 @@ func asmIm2col(level string, sw int) func(*PackRun) {
 	return nil
 }
 
-// asmTileOffsets, asmDWRowOffsets, asmDWConvOffsets and asmPackRunOffsets
-// are the field offsets the assembly was generated for (checked against
-// the Go structs by the tests).
+// asmWinograd returns the assembly Winograd F(2x2,3x3) transforms of
+// level, or nils.
+func asmWinograd(level string) (in func(*WinoIn), out func(*WinoOut)) {
+	if level != ISAAVX512 {
+		return nil, nil
+	}
+	return winoInF2AVX512, winoOutF2AVX512
+}
+
+// asmTileOffsets, asmDWRowOffsets, asmDWConvOffsets, asmPackRunOffsets
+// and the Winograd ones are the field offsets the assembly was generated
+// for (checked against the Go structs by the tests).
 var asmTileOffsets = map[string]uintptr{
 {{- range .Tile}}
 	"{{.Field}}": {{.Off}},
@@ -179,6 +190,18 @@ var asmDWConvOffsets = map[string]uintptr{
 
 var asmPackRunOffsets = map[string]uintptr{
 {{- range .PackRun}}
+	"{{.Field}}": {{.Off}},
+{{- end}}
+}
+
+var asmWinoInOffsets = map[string]uintptr{
+{{- range .WinoIn}}
+	"{{.Field}}": {{.Off}},
+{{- end}}
+}
+
+var asmWinoOutOffsets = map[string]uintptr{
+{{- range .WinoOut}}
 	"{{.Field}}": {{.Off}},
 {{- end}}
 }

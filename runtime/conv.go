@@ -98,6 +98,7 @@ type Conv struct {
 	// im2col packs the runs of the convolution (nil: packB in Go); it
 	// takes runs of up to im2colMaxN pixels
 	im2col func(*PackRun)
+	wino   *winograd // the Winograd plan, or nil
 }
 
 // Limits of the assembly im2col kernels (PackRun).
@@ -188,6 +189,7 @@ func NewConv(s ConvShape, packed []float32, packMR int, bias []float32, act Act)
 		// one K block, so that the output-channel blocks share the packing
 		c.kc = c.k
 	}
+	c.wino = newWinograd(c)
 	return c, nil
 }
 
@@ -200,6 +202,9 @@ func (c *Conv) profileFLOPs() float64 { return c.s.FLOPs() }
 // Kernel returns the name of the micro-kernel in use.
 func (c *Conv) Kernel() string { return c.kern.Name }
 
+// Winograd reports whether the convolution runs as Winograd F(2x2, 3x3).
+func (c *Conv) Winograd() bool { return c.wino != nil }
+
 // Run computes out = act(conv(in) + bias + residual). in is the row table
 // of the input (Frames x Cin rows of H*W floats), out is [Frames][Cout][OH*OW],
 // residual is nil or shaped like out and must not alias it. Mismatched
@@ -210,6 +215,12 @@ func (c *Conv) Run(p *Pool, in Rows, out, residual []float32) {
 	checkIn(in, s.Frames*s.Cin, s.H*s.W, "conv")
 	checkOut(out, residual, s.Frames*s.Cout*c.ohw, "conv")
 	c.epoch++ // the input may have changed: no packed block of an earlier run is reused
+	if wg := c.wino; wg != nil {
+		p.For(ceilDiv(wg.tiles, wg.nt), func(worker, item int) {
+			c.runWinograd(p, worker, item, in, out, residual)
+		})
+		return
+	}
 	p.For(s.Group*c.nJB*c.nCB, func(worker, item int) {
 		c.item(p, worker, item, in, out, residual)
 	})

@@ -41,3 +41,9 @@ func archDWConv3x3(level string) func(*DWConv) {
 func archIm2col(level string, sw int) func(*PackRun) {
 	return asmIm2col(level, sw)
 }
+
+// archWinograd returns the assembly Winograd transforms of level
+// (generated, kernels_amd64.go), or nils.
+func archWinograd(level string) (func(*WinoIn), func(*WinoOut)) {
+	return asmWinograd(level)
+}

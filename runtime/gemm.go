@@ -29,6 +29,10 @@ type workerState struct {
 	dw    DWConv
 	dwRow DWRow
 	pack  PackRun
+	// Winograd: the transforms' argument blocks and the products M
+	winoIn  WinoIn
+	winoOut WinoOut
+	wino    []float32
 }
 
 // state returns worker's state with a packing buffer of at least n floats

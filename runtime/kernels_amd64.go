@@ -109,9 +109,18 @@ func asmIm2col(level string, sw int) func(*PackRun) {
 	return nil
 }
 
-// asmTileOffsets, asmDWRowOffsets, asmDWConvOffsets and asmPackRunOffsets
-// are the field offsets the assembly was generated for (checked against
-// the Go structs by the tests).
+// asmWinograd returns the assembly Winograd F(2x2,3x3) transforms of
+// level, or nils.
+func asmWinograd(level string) (in func(*WinoIn), out func(*WinoOut)) {
+	if level != ISAAVX512 {
+		return nil, nil
+	}
+	return winoInF2AVX512, winoOutF2AVX512
+}
+
+// asmTileOffsets, asmDWRowOffsets, asmDWConvOffsets, asmPackRunOffsets
+// and the Winograd ones are the field offsets the assembly was generated
+// for (checked against the Go structs by the tests).
 var asmTileOffsets = map[string]uintptr{
 	"A":     0,
 	"B":     24,
@@ -179,4 +188,35 @@ var asmPackRunOffsets = map[string]uintptr{
 	"H":    128,
 	"W":    136,
 	"SW":   144,
+}
+
+var asmWinoInOffsets = map[string]uintptr{
+	"V":    0,
+	"Rows": 24,
+	"C":    48,
+	"H":    56,
+	"W":    64,
+	"N":    72,
+	"IY":   80,
+	"IX":   88,
+	"SXi":  96,
+	"SC":   104,
+}
+
+var asmWinoOutOffsets = map[string]uintptr{
+	"O":       0,
+	"Res":     24,
+	"M":       48,
+	"Bias":    72,
+	"C":       96,
+	"H":       104,
+	"W":       112,
+	"N":       120,
+	"OY":      128,
+	"OX":      136,
+	"OStride": 144,
+	"SXi":     152,
+	"SC":      160,
+	"Lo":      168,
+	"Hi":      172,
 }

@@ -1,0 +1,177 @@
+//go:build amd64 && !purego && unix
+
+package runtime
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+)
+
+func TestAsmWinogradLayout(t *testing.T) {
+	for _, c := range []struct {
+		typ reflect.Type
+		asm map[string]uintptr
+	}{{reflect.TypeFor[WinoIn](), asmWinoInOffsets}, {reflect.TypeFor[WinoOut](), asmWinoOutOffsets}} {
+		if c.typ.NumField() != len(c.asm) {
+			t.Errorf("%v has %d fields, the assembly knows %d", c.typ, c.typ.NumField(), len(c.asm))
+		}
+		for i := range c.typ.NumField() {
+			f := c.typ.Field(i)
+			if off, ok := c.asm[f.Name]; !ok || off != f.Offset {
+				t.Errorf("%v.%s at offset %d, the assembly reads %d (known: %v)", c.typ, f.Name, f.Offset, off, ok)
+			}
+		}
+	}
+}
+
+// TestAsmWinogradTransforms runs the assembly transforms against their Go
+// twins, bit for bit: tile rows of 1..16 tiles starting left of, inside
+// and at the right edge of planes of every small width and height, rows
+// above and below the plane, residual or not; planes, V, M, outputs and
+// residuals against guard pages; entries outside the contract untouched.
+func TestAsmWinogradTransforms(t *testing.T) {
+	in, out := asmWinograd(ISAAVX512)
+	if in == nil || !hasLevel(ISAAVX512) {
+		t.Skip("no assembly Winograd transforms on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(3, 3))
+	tested := 0
+	for n := 1; n <= 16; n++ {
+		for w := 1; w <= 36; w += 1 + rng.IntN(4) {
+			for trial := range 3 {
+				h := 1 + rng.IntN(7)
+				tx := rng.IntN(max(1, (w+1)/2-n+1))
+				if trial == 2 {
+					tx = max(0, (w+1)/2-n)
+				}
+				ty := rng.IntN((h+1)/2 + 1)
+				c := 1 + rng.IntN(3)
+				front := rng.IntN(2) == 0
+				var free []func()
+				alloc := func(m int) []float32 {
+					g := guarded
+					if front {
+						g = guardedFront
+					}
+					s, f := g(t, m)
+					free = append(free, f)
+					copy(s, randFloats(rng, m))
+					return s
+				}
+				name := fmt.Sprintf("n=%d %dx%d c=%d tile (%d,%d)", n, h, w, c, ty, tx)
+				// input transform
+				sc := 16 + rng.IntN(20)
+				sxi := c*sc + rng.IntN(5)
+				a := WinoIn{C: c, H: h, W: w, N: n, IY: 2*ty - 1, IX: 2*tx - 1, SXi: sxi, SC: sc}
+				for range c {
+					a.Rows = append(a.Rows, alloc(h*w))
+				}
+				a.V = alloc(15*sxi + (c-1)*sc + n)
+				twin := a
+				twin.V = append([]float32(nil), a.V...)
+				winoInGo(&twin)
+				in(&a)
+				if i := firstBitDiff(a.V, twin.V); i >= 0 {
+					t.Errorf("in %s: V[%d] = %g, twin %g", name, i, a.V[i], twin.V[i])
+				}
+				// output transform
+				b := WinoOut{C: c, H: h, W: w, N: n, OY: 2 * min(ty, (h-1)/2), OX: 2 * tx, OStride: h*w + rng.IntN(3),
+					SXi: c*sc + rng.IntN(5), SC: sc, Lo: -1.5, Hi: 2}
+				if b.OX+1 > w+1 || 2*(tx+n-1) >= w+1 {
+					b.OX = 0
+				}
+				b.M = alloc(15*b.SXi + (c-1)*sc + n)
+				b.Bias = randFloats(rng, c)
+				b.O = alloc((c-1)*b.OStride + h*w)
+				if rng.IntN(2) == 0 {
+					b.Res = alloc(len(b.O))
+				}
+				twinOut := b
+				twinOut.O = append([]float32(nil), b.O...)
+				winoOutGo(&twinOut)
+				out(&b)
+				if i := firstBitDiff(b.O, twinOut.O); i >= 0 {
+					t.Errorf("out %s res=%v: O[%d] = %g, twin %g", name, b.Res != nil, i, b.O[i], twinOut.O[i])
+				}
+				for _, f := range free {
+					f()
+				}
+				tested++
+			}
+		}
+	}
+	t.Logf("%d cases", tested)
+}
+
+func hasLevel(l string) bool {
+	for _, x := range asmLevels() {
+		if x == l {
+			return true
+		}
+	}
+	return false
+}
+
+// TestWinogradConv checks whole Winograd convolutions against the float64
+// reference: odd and even sizes, small maps over many frames, channel
+// counts that are not multiples of the panels, K blocks, residuals,
+// shifts, and identical results for every thread count.
+func TestWinogradConv(t *testing.T) {
+	if !hasLevel(ISAAVX512) {
+		t.Skip("no AVX-512")
+	}
+	pad1 := func(s ConvShape) ConvShape {
+		s.KH, s.KW, s.PadTop, s.PadLeft, s.PadBottom, s.PadRight = 3, 3, 1, 1, 1, 1
+		return s
+	}
+	cases := []convCase{
+		{s: pad1(ConvShape{Frames: 2, Cin: 8, H: 9, W: 10, Cout: 16}), act: Relu, bias: true, residual: true},
+		{s: pad1(ConvShape{Frames: 8, Cin: 20, H: 7, W: 7, Cout: 13}), act: Clip(0, 6), bias: true, shift: true},
+		{s: pad1(ConvShape{Frames: 4, Cin: 16, H: 14, W: 14, Cout: 24}), act: Relu, bias: true, residual: true, shift: true},
+		{s: pad1(ConvShape{Frames: 1, Cin: 300, H: 5, W: 6, Cout: 12}), bias: true},
+		{s: pad1(ConvShape{Frames: 1, Cin: 3, H: 1, W: 1, Cout: 5}), bias: true},
+		{s: pad1(ConvShape{Frames: 1, Cin: 4, H: 40, W: 37, Cout: 7})},
+		{s: pad1(ConvShape{Frames: 2, Cin: 16, H: 6, W: 6, Cout: 12}), bias: true, shift: true, state: true},
+	}
+	withISA(ISAAVX512, func() {
+		for ci, c := range cases {
+			s := c.s.normalized()
+			name := fmt.Sprintf("case%d/%v", ci, s)
+			rng := rand.New(rand.NewPCG(uint64(ci), 11))
+			rows, _ := convInput(t, rng, c)
+			w := randFloats(rng, s.Cout*s.Cin*9)
+			var bias, res []float32
+			if c.bias {
+				bias = randFloats(rng, s.Cout)
+			}
+			if c.residual {
+				res = randFloats(rng, s.OutLen())
+			}
+			packed, _ := PackConvWeights(w, s.Cout, s.Cin, 3, 3, 1, PackMR)
+			conv, err := NewConv(c.s, packed, PackMR, bias, c.act)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !conv.Winograd() {
+				t.Fatalf("%s: not run as Winograd", name)
+			}
+			want := refConv(s, rows, w, bias, res, c.act)
+			var first []float32
+			withPools(t, func(p *Pool) {
+				out := make([]float32, s.OutLen())
+				for i := range out {
+					out[i] = 1e30
+				}
+				conv.Run(p, rows, out, res)
+				checkClose(t, fmt.Sprintf("%s/threads=%d", name, p.Threads()), out, want, 1e-5)
+				if first == nil {
+					first = out
+				} else if !bitsEqual(first, out) {
+					t.Errorf("%s: %d threads differ from 1 thread", name, p.Threads())
+				}
+			})
+		}
+	})
+}
