@@ -7,20 +7,24 @@ import (
 )
 
 // Pool is a fixed set of workers running parallel loops. The caller of For
-// is worker 0; threads-1 goroutines, started once, are the others, so a
-// loop costs a wake-up per helper and no goroutine creation. Each worker
-// also owns a scratch buffer that kernels reuse from call to call.
+// is worker 0; threads-1 goroutines, started once, are the others. Between
+// loops a helper spins on the loop generation for a while before it parks
+// on a channel: a model runs tens of loops back to back, and waking a
+// parked goroutine costs more than many of them take. Each worker also
+// owns a scratch buffer that kernels reuse from call to call.
 //
 // A Pool runs one loop at a time: concurrent For calls are serialised, and
 // a loop body must not call For on the same pool.
 type Pool struct {
 	threads int
 	mu      sync.Mutex // held for the duration of a loop
-	wake    []chan struct{}
-	done    sync.WaitGroup
+	helpers []*helper
 	closed  bool
 
-	// the current loop
+	// loop is the generation of the current loop (from 1) << 16 | the
+	// number of helpers taking part in it; helpers read both at once
+	loop atomic.Uint64
+	busy atomic.Int32 // helpers still working on the current loop
 	body func(worker, item int)
 	n    int64
 	next atomic.Int64
@@ -29,6 +33,16 @@ type Pool struct {
 	ws      []*workerState
 }
 
+// helper is the parking state of one helper goroutine.
+type helper struct {
+	parked atomic.Bool
+	wake   chan struct{} // a token per unpark
+}
+
+// helperSpins is how many times a helper polls for the next loop before it
+// parks (some tens of microseconds).
+const helperSpins = 1 << 15
+
 // NewPool returns a pool of threads workers; threads <= 0 means
 // GOMAXPROCS. Close stops its goroutines.
 func NewPool(threads int) *Pool {
@@ -36,10 +50,10 @@ func NewPool(threads int) *Pool {
 		threads = goruntime.GOMAXPROCS(0)
 	}
 	p := &Pool{threads: threads, scratch: make([][]float32, threads), ws: make([]*workerState, threads)}
-	p.wake = make([]chan struct{}, threads-1)
-	for i := range p.wake {
-		p.wake[i] = make(chan struct{})
-		go p.helper(i+1, p.wake[i])
+	for i := range threads - 1 {
+		h := &helper{wake: make(chan struct{}, 1)}
+		p.helpers = append(p.helpers, h)
+		go p.helperLoop(i+1, h)
 	}
 	return p
 }
@@ -47,10 +61,39 @@ func NewPool(threads int) *Pool {
 // Threads returns the number of workers.
 func (p *Pool) Threads() int { return p.threads }
 
-func (p *Pool) helper(worker int, wake chan struct{}) {
-	for range wake {
-		p.work(worker)
-		p.done.Done()
+const loopHelpersBits = 16
+
+func (p *Pool) helperLoop(worker int, h *helper) {
+	var seen uint64
+	for {
+		cur := p.loop.Load()
+		// spin only when every worker can have its own P; otherwise a
+		// spinning helper would hold up the others
+		spin := goruntime.GOMAXPROCS(0) >= p.threads
+		for spins := 0; cur>>loopHelpersBits == seen>>loopHelpersBits; spins++ {
+			if spin && spins < helperSpins {
+				cur = p.loop.Load()
+				continue
+			}
+			h.parked.Store(true)
+			if cur = p.loop.Load(); cur>>loopHelpersBits != seen>>loopHelpersBits {
+				if !h.parked.CompareAndSwap(true, false) {
+					<-h.wake // the loop's owner unparked us: take its token
+				}
+				break
+			}
+			<-h.wake
+			cur = p.loop.Load()
+			spins = 0
+		}
+		seen = cur
+		if cur == ^uint64(0) { // closed
+			return
+		}
+		if worker <= int(cur&(1<<loopHelpersBits-1)) {
+			p.work(worker)
+			p.busy.Add(-1)
+		}
 	}
 }
 
@@ -85,12 +128,20 @@ func (p *Pool) For(n int, body func(worker, item int)) {
 	}
 	p.body, p.n = body, int64(n)
 	p.next.Store(0)
-	p.done.Add(helpers)
-	for _, w := range p.wake[:helpers] {
-		w <- struct{}{}
+	p.busy.Store(int32(helpers))
+	gen := p.loop.Load()>>loopHelpersBits + 1
+	p.loop.Store(gen<<loopHelpersBits | uint64(helpers))
+	for _, h := range p.helpers[:helpers] {
+		if h.parked.CompareAndSwap(true, false) {
+			h.wake <- struct{}{}
+		}
 	}
 	p.work(0)
-	p.done.Wait()
+	for spins := 0; p.busy.Load() != 0; spins++ {
+		if spins > 1<<10 {
+			goruntime.Gosched()
+		}
+	}
 	p.body = nil
 }
 
@@ -115,7 +166,10 @@ func (p *Pool) Close() {
 		return
 	}
 	p.closed = true
-	for _, w := range p.wake {
-		close(w)
+	p.loop.Store(^uint64(0))
+	for _, h := range p.helpers {
+		if h.parked.CompareAndSwap(true, false) {
+			h.wake <- struct{}{}
+		}
 	}
 }
