@@ -47,15 +47,21 @@ func NewDepthwiseConv(s ConvShape, w, bias []float32, act Act) (*DepthwiseConv, 
 	d.lo, d.hi = act.Bounds()
 	const itemFLOPs = 1 << 16
 	d.perItem = max(1, min(s.Cin, itemFLOPs/(2*d.oh*d.ow*s.KH*s.KW)))
-	d.planes = s.KH == 3 && s.KW == 3 && s.DilationH == 1 && s.DilationW == 1 &&
-		s.StrideH == s.StrideW && (s.StrideW == 1 || s.StrideW == 2) &&
-		s.PadLeft <= 2 && (d.ow-1)*s.StrideW+2-s.PadLeft <= s.W+1
+	d.planes = dwPlanes(s)
 	d.zero = ZeroRow(s.W)
 	return d, nil
 }
 
 // Shape returns the planned shape.
 func (d *DepthwiseConv) Shape() ConvShape { return d.s }
+
+// dwPlanes reports whether the (normalized) depthwise shape s fits the
+// DWConv contract of the plane kernels.
+func dwPlanes(s ConvShape) bool {
+	return s.KH == 3 && s.KW == 3 && s.DilationH == 1 && s.DilationW == 1 &&
+		s.StrideH == s.StrideW && (s.StrideW == 1 || s.StrideW == 2) &&
+		s.PadLeft <= 2 && (s.OutW()-1)*s.StrideW+2-s.PadLeft <= s.W+1
+}
 
 func (d *DepthwiseConv) profileName() string   { return "depthwise " + d.s.String() }
 func (d *DepthwiseConv) profileFLOPs() float64 { return d.s.FLOPs() }
@@ -242,8 +248,38 @@ type DWConv struct {
 }
 
 // dwConv3x3 is the depthwise 3x3 plane kernel in use, or nil: then the
-// driver copies each plane with its padding and runs the row kernel.
+// driver copies each plane with its padding and runs the row kernel, and
+// fused blocks run dwConv3x3Go.
 var dwConv3x3 func(*DWConv)
+
+// dwConv3x3Go implements DWConv in Go (a product and two multiply-adds
+// per kernel row, which Go may or may not fuse).
+func dwConv3x3Go(a *DWConv) {
+	for c := range a.C {
+		w, in := a.W[9*c:9*c+9], a.In[c]
+		for r := range a.OH {
+			for j := range a.OW {
+				var p [3]float32
+				for y := range 3 {
+					iy := r*a.Stride - a.PadTop + y
+					for x := range 3 {
+						var v float32
+						if ix := j*a.Stride - a.PadLeft + x; iy >= 0 && iy < a.IH && ix >= 0 && ix < a.IW {
+							v = in[iy*a.IW+ix]
+						}
+						p[y] += w[3*y+x] * v
+					}
+				}
+				acc := (p[0] + p[1]) + p[2] + a.Bias[c]
+				o := c*a.OStride + r*a.OW + j
+				if a.Res != nil {
+					acc += a.Res[o]
+				}
+				a.O[o] = clamp(acc, a.Lo, a.Hi)
+			}
+		}
+	}
+}
 
 // rowGeneric computes the raw sums of one output row for any kernel,
 // stride and dilation; top is the padded plane from the window's first row.

@@ -33,6 +33,9 @@ type workerState struct {
 	winoIn  WinoIn
 	winoOut WinoOut
 	wino    []float32
+	// InvertedResidual: expanded rows, depthwise outputs, their row tables
+	blockE, blockD []float32
+	blockRows      Rows
 }
 
 // state returns worker's state with a packing buffer of at least n floats

@@ -415,6 +415,7 @@ func TestDriversAtEveryISA(t *testing.T) {
 				TestConv(t)
 				TestDepthwiseConv(t)
 				TestDWRowKernels(t)
+				TestInvertedResidual(t)
 				TestDense(t)
 			})
 		})

@@ -1,0 +1,271 @@
+package runtime
+
+import "fmt"
+
+// InvertedResidual is MobileNetV2's inverted residual block run as one
+// operation: a 1x1 expansion convolution (optional), a 3x3 depthwise
+// convolution and a 1x1 projection convolution with the block's residual.
+// Run separately, the expanded tensors (six times the block's channels)
+// make two round trips through memory, which costs more than their
+// arithmetic. Here each work item (a frame, or part of one) walks down
+// its output rows in bands: it expands the input rows the band's windows
+// need (keeping the rows the previous band already expanded), runs the
+// depthwise kernel on them and projects the result into the output, so
+// the expanded rows stay in the worker's cache. Every output element is
+// computed exactly as the three separate operations compute it (the same
+// kernels and summation orders), for any split into bands and parts.
+type InvertedResidual struct {
+	expand  *Conv // nil: the depthwise convolution reads the block input
+	dw      *DepthwiseConv
+	project *Conv
+
+	frames, cin, ce, cout int
+	h, w, oh, ow, stride  int
+	band                  int // output rows per band
+	eRows                 int // input rows of a band: (band-1)*stride + 3
+}
+
+// blockBudget bounds a worker's expanded rows plus depthwise outputs, in
+// floats: with the weights, they stay in a 1 MB L2.
+const blockBudget = 96 << 10
+
+// NewInvertedResidual plans the block expand (nil for none) -> dw ->
+// project. expand and project must be pointwise (1x1, stride 1, no
+// padding, one group) and dw a 3x3 depthwise convolution of stride 1 or 2
+// whose padding the plane kernels take; their shapes must chain.
+func NewInvertedResidual(expand *Conv, dw *DepthwiseConv, project *Conv) (*InvertedResidual, error) {
+	if dw == nil || project == nil {
+		return nil, fmt.Errorf("inverted residual: missing depthwise or projection convolution")
+	}
+	var es *ConvShape
+	if expand != nil {
+		es = &expand.s
+	}
+	if err := CheckInvertedResidual(es, dw.s, project.s); err != nil {
+		return nil, err
+	}
+	d, pr := dw.s, project.s
+	b := &InvertedResidual{expand: expand, dw: dw, project: project,
+		frames: d.Frames, cin: d.Cin, ce: d.Cin, cout: pr.Cout,
+		h: d.H, w: d.W, oh: dw.oh, ow: dw.ow, stride: d.StrideH}
+	if expand != nil {
+		b.cin = expand.s.Cin
+	}
+	perRow := b.ce * b.ow // depthwise outputs per output row
+	if expand != nil {
+		perRow += b.ce * b.stride * b.w // expanded rows per output row
+	}
+	b.band = max(1, min(b.oh, blockBudget/perRow))
+	b.eRows = (b.band-1)*b.stride + 3
+	return b, nil
+}
+
+// CheckInvertedResidual reports whether convolutions of these shapes form
+// a block NewInvertedResidual takes (expand nil for none): expand and
+// project pointwise (1x1, stride 1, no padding, one group), dw a 3x3
+// depthwise convolution the plane kernels run, the shapes chained.
+func CheckInvertedResidual(expand *ConvShape, dw, project ConvShape) error {
+	d, pr := dw.normalized(), project.normalized()
+	pointwise := func(s ConvShape) bool {
+		s = s.normalized()
+		return s.KH == 1 && s.KW == 1 && s.StrideH == 1 && s.StrideW == 1 && s.Group == 1 &&
+			s.PadTop == 0 && s.PadLeft == 0 && s.PadBottom == 0 && s.PadRight == 0
+	}
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	if d.Group != d.Cin || d.Cout != d.Cin || !dwPlanes(d) {
+		return fmt.Errorf("inverted residual: %v is not a 3x3 depthwise convolution of stride 1 or 2 with padding of at most 2", d)
+	}
+	if !pointwise(pr) || pr.Frames != d.Frames || pr.H != d.OutH() || pr.W != d.OutW() || pr.Cin != d.Cin {
+		return fmt.Errorf("inverted residual: projection %v does not follow %v as a pointwise convolution", pr, d)
+	}
+	if expand != nil {
+		e := expand.normalized()
+		if !pointwise(e) || e.Frames != d.Frames || e.H != d.H || e.W != d.W || e.Cout != d.Cin {
+			return fmt.Errorf("inverted residual: expansion %v does not precede %v as a pointwise convolution", e, d)
+		}
+	}
+	return nil
+}
+
+// FLOPs returns 2 x the multiply-adds of one run.
+func (b *InvertedResidual) FLOPs() float64 {
+	f := b.dw.s.FLOPs() + b.project.s.FLOPs()
+	if b.expand != nil {
+		f += b.expand.s.FLOPs()
+	}
+	return f
+}
+
+func (b *InvertedResidual) profileName() string {
+	s := fmt.Sprintf("inverted residual %dx[%d,%d,%d]", b.frames, b.cin, b.h, b.w)
+	if b.expand != nil {
+		s += fmt.Sprintf(" -> %d", b.ce)
+	}
+	return s + fmt.Sprintf(" -> dw s%d [%d,%d,%d] -> %d", b.stride, b.ce, b.oh, b.ow, b.cout)
+}
+
+func (b *InvertedResidual) profileFLOPs() float64 { return b.FLOPs() }
+
+// Run computes out = project(dw(expand(in))) + residual with in the row
+// table of the block input (Frames x Cin rows, read through any fused
+// shift), out [Frames][Cout][OH*OW] and residual nil or shaped like out.
+func (b *InvertedResidual) Run(p *Pool, in Rows, out, residual []float32) {
+	defer profileDone(b, profileStart())
+	ohw := b.oh * b.ow
+	checkIn(in, b.frames*b.cin, b.h*b.w, "inverted residual")
+	checkOut(out, residual, b.frames*b.cout*ohw, "inverted residual")
+	// Parts of a frame repeat the expansion of the rows they share, so a
+	// frame is split only to give every worker work.
+	parts := 1
+	if t := p.Threads(); b.frames < 2*t {
+		parts = min(ceilDiv(2*t, b.frames), ceilDiv(b.oh, b.band))
+	}
+	rowsPer := ceilDiv(b.oh, parts)
+	parts = ceilDiv(b.oh, rowsPer)
+	p.For(b.frames*parts, func(worker, item int) {
+		f, part := item/parts, item%parts
+		b.rows(p, worker, in, out, residual, f, part*rowsPer, min(b.oh, (part+1)*rowsPer))
+	})
+}
+
+// rows computes output rows [oy0, oy1) of frame f, band by band.
+func (b *InvertedResidual) rows(p *Pool, worker int, in Rows, out, res []float32, f, oy0, oy1 int) {
+	kern := b.project.kern
+	w := p.state(worker, b.project.tailBuf(), kern.MR, kern.NR)
+	if b.expand != nil {
+		w = p.state(worker, b.expand.tailBuf(), b.expand.kern.MR, b.expand.kern.NR)
+	}
+	w.packed = packKey{} // buf holds tail panels now
+	eStride, dStride := b.eRows*b.w, b.band*b.ow
+	if b.expand != nil && len(w.blockE) < b.ce*eStride {
+		w.blockE = AlignedFloats(AlignUp(b.ce * eStride))
+	}
+	if len(w.blockD) < b.ce*dStride {
+		w.blockD = AlignedFloats(AlignUp(b.ce * dStride))
+	}
+	if len(w.blockRows) < 2*b.ce {
+		w.blockRows = make(Rows, 2*b.ce)
+	}
+	E, D := w.blockE, w.blockD
+	dwIn, dRows := w.blockRows[:b.ce], w.blockRows[b.ce:2*b.ce]
+	frameIn := in[f*b.cin : (f+1)*b.cin]
+	ohw := b.oh * b.ow
+	o := out[f*b.cout*ohw : (f+1)*b.cout*ohw]
+	var r []float32
+	if res != nil {
+		r = res[f*b.cout*ohw : (f+1)*b.cout*ohw]
+	}
+	dwKern := dwConv3x3
+	if dwKern == nil {
+		dwKern = dwConv3x3Go
+	}
+	s := b.dw.s
+	eLo, eHi := 0, 0 // the input rows E holds
+	for r0 := oy0; r0 < oy1; r0 += b.band {
+		r1 := min(oy1, r0+b.band)
+		top := r0*b.stride - s.PadTop // the first window row, maybe above the plane
+		in0, in1 := max(0, top), min(b.h, (r1-1)*b.stride-s.PadTop+3)
+		a := &w.dw
+		*a = DWConv{O: D, Zero: b.dw.zero, W: b.dw.w, Bias: b.dw.bias,
+			C: b.ce, IW: b.w, OH: r1 - r0, OW: b.ow, OStride: dStride,
+			Stride: b.stride, PadLeft: s.PadLeft, Lo: b.dw.lo, Hi: b.dw.hi}
+		if b.expand != nil {
+			if in0 >= eLo && in0 < eHi { // keep the rows the last band expanded
+				if in0 > eLo {
+					for c := range b.ce {
+						e := E[c*eStride:]
+						copy(e, e[(in0-eLo)*b.w:(eHi-eLo)*b.w])
+					}
+				}
+				eLo = in0
+			} else {
+				eLo, eHi = in0, in0
+			}
+			if in1 > eHi {
+				b.expand.gemmRows(w, frameIn, eHi*b.w, (in1-eHi)*b.w, E[(eHi-eLo)*b.w:], eStride, nil, 0)
+				eHi = in1
+			}
+			for c := range b.ce {
+				dwIn[c] = E[c*eStride : c*eStride+(in1-in0)*b.w]
+			}
+			a.In, a.IH, a.PadTop = dwIn, in1-in0, in0-top
+		} else {
+			a.In, a.IH, a.PadTop = frameIn, b.h, -top
+		}
+		dwKern(a)
+		n := (r1 - r0) * b.ow
+		for c := range b.ce {
+			dRows[c] = D[c*dStride : c*dStride+n]
+		}
+		var rr []float32
+		if r != nil {
+			rr = r[r0*b.ow:]
+		}
+		b.project.gemmRows(w, dRows, 0, n, o[r0*b.ow:], ohw, rr, ohw)
+	}
+}
+
+// rowsKC is the K block of gemmRows: the kernel's, balanced.
+func (c *Conv) rowsKC() int {
+	if kc := c.kern.KC; kc > 0 && c.k > kc {
+		return ceilDiv(c.k, ceilDiv(c.k, kc))
+	}
+	return c.k
+}
+
+// tailBuf is the packing buffer gemmRows needs for a partial B panel.
+func (c *Conv) tailBuf() int { return c.rowsKC() * c.kern.NR }
+
+// gemmRows runs the pointwise convolution c (one group) over n
+// consecutive pixels whose input channel k is brows[k][boff:boff+n],
+// writing output channel co to out[co*ldc:][:n] (plus res[co*ldr:][:n]
+// when res is not nil). Whole B panels are read straight from the rows
+// (TileRowsB); a partial last panel is packed with zeros into w.buf. The
+// arithmetic is the convolution's: each output a K-ordered sum.
+func (c *Conv) gemmRows(w *workerState, brows Rows, boff, n int, out []float32, ldc int, res []float32, ldr int) {
+	kern := c.kern
+	mr, nr := kern.MR, kern.NR
+	t := &w.tile
+	t.LDA, t.Lo, t.Hi = c.packMR, c.lo, c.hi
+	kc := c.rowsKC()
+	for j0 := 0; j0 < n; j0 += nr {
+		jn := min(nr, n-j0)
+		segs := [1]colSeg{{n: jn, c: j0, r: j0}}
+		for k0 := 0; k0 < c.k; k0 += kc {
+			kn := min(kc, c.k-k0)
+			flags := 0
+			if k0 > 0 {
+				flags |= TileAccumulate
+			}
+			if k0+kn == c.k {
+				flags |= TileEpilogue
+			}
+			if jn == nr && kern.RowsB {
+				t.B, t.BRows, t.BOff = nil, brows[k0:k0+kn], boff+j0
+				flags |= TileRowsB
+			} else {
+				buf := w.buf[:kn*nr]
+				for k := range kn {
+					d := buf[k*nr : (k+1)*nr]
+					copy(d, brows[k0+k][boff+j0:boff+j0+jn])
+					clear(d[jn:])
+				}
+				t.B, t.BRows, t.LDB = buf, nil, nr
+			}
+			t.K = kn
+			for pi := range c.panels {
+				for sub := 0; sub < c.packMR; sub += mr {
+					co0 := pi*c.packMR + sub
+					if co0 >= c.coutG {
+						break
+					}
+					t.A = c.w[(pi*c.k+k0)*c.packMR+sub:]
+					t.Bias = c.bias[pi*c.packMR+sub:]
+					w.runTile(kern, min(mr, c.coutG-co0), segs[:], out, co0*ldc, ldc, res, co0*ldr, ldr, flags)
+				}
+			}
+		}
+	}
+}

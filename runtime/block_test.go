@@ -1,0 +1,129 @@
+package runtime
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestInvertedResidual runs fused blocks against their three operations
+// run one after the other: bit-identical where the depthwise plane kernel
+// is the one the unfused convolution uses, else within 1e-5; for every
+// thread count (a frame is split into parts at 2 and 3 threads).
+// TestDriversAtEveryISA runs it at every ISA level.
+func TestInvertedResidual(t *testing.T) {
+	type blockCase struct {
+		frames, cin, ce, cout, h, w, stride int
+		expand, residual, shift             bool
+	}
+	cases := []blockCase{
+		{frames: 2, cin: 8, ce: 48, cout: 8, h: 9, w: 11, stride: 1, expand: true, residual: true},
+		{frames: 1, cin: 16, ce: 96, cout: 24, h: 40, w: 40, stride: 2, expand: true},
+		{frames: 1, cin: 24, ce: 144, cout: 24, h: 37, w: 33, stride: 1, expand: true, residual: true},
+		{frames: 4, cin: 16, ce: 30, cout: 13, h: 7, w: 7, stride: 1, expand: true, residual: true, shift: true},
+		{frames: 2, cin: 32, ce: 32, cout: 16, h: 50, w: 45, stride: 1},
+		{frames: 1, cin: 12, ce: 12, cout: 20, h: 15, w: 16, stride: 2},
+		{frames: 3, cin: 5, ce: 7, cout: 3, h: 1, w: 2, stride: 1, expand: true, residual: true},
+	}
+	for ci, c := range cases {
+		name := fmt.Sprintf("%s/case%d/%+v", ISA(), ci, c)
+		rng := rand.New(rand.NewPCG(uint64(ci), 21))
+		var expand *Conv
+		inC := c.cin
+		if !c.expand {
+			inC = c.ce
+		}
+		x := randFloats(rng, c.frames*inC*c.h*c.w)
+		rows := PlainRows(x, c.frames, inC, c.h*c.w)
+		if c.shift {
+			ts := TemporalShift{Segments: c.frames, Ranges: []ShiftRange{{0, inC / 8, 1}, {inC / 8, inC / 4, -1}}}
+			if err := rows.SetShifted(x, c.frames, inC, c.h*c.w, ts, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pw := func(cin, cout, h, w int, act Act) *Conv {
+			s := ConvShape{Frames: c.frames, Cin: cin, H: h, W: w, Cout: cout, KH: 1, KW: 1}
+			packed, _ := PackConvWeights(randFloats(rng, cin*cout), cout, cin, 1, 1, 1, PackMR)
+			conv, err := NewConv(s, packed, PackMR, randFloats(rng, cout), act)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return conv
+		}
+		if c.expand {
+			expand = pw(c.cin, c.ce, c.h, c.w, Clip(0, 6))
+		}
+		ds := ConvShape{Frames: c.frames, Cin: c.ce, Cout: c.ce, Group: c.ce, H: c.h, W: c.w, KH: 3, KW: 3,
+			StrideH: c.stride, StrideW: c.stride, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}
+		dw, err := NewDepthwiseConv(ds, randFloats(rng, 9*c.ce), randFloats(rng, c.ce), Clip(0, 6))
+		if err != nil {
+			t.Fatal(err)
+		}
+		oh, ow := ds.OutH(), ds.OutW()
+		project := pw(c.ce, c.cout, oh, ow, Act{})
+		var res []float32
+		if c.residual {
+			res = randFloats(rng, c.frames*c.cout*oh*ow)
+		}
+		b, err := NewInvertedResidual(expand, dw, project)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		// the three operations one after the other
+		want := make([]float32, c.frames*c.cout*oh*ow)
+		func() {
+			p := NewPool(1)
+			defer p.Close()
+			dwIn := rows
+			if expand != nil {
+				e := make([]float32, c.frames*c.ce*c.h*c.w)
+				expand.Run(p, rows, e, nil)
+				dwIn = PlainRows(e, c.frames, c.ce, c.h*c.w)
+			}
+			d := make([]float32, c.frames*c.ce*oh*ow)
+			dw.Run(p, dwIn, d, nil)
+			project.Run(p, PlainRows(d, c.frames, c.ce, oh*ow), want, res)
+		}()
+		for _, threads := range []int{1, 2, 3} {
+			p := NewPool(threads)
+			got := make([]float32, len(want))
+			for i := range got {
+				got[i] = 1e30
+			}
+			b.Run(p, rows, got, res)
+			p.Close()
+			if dwConv3x3 != nil {
+				if i := firstDiff(got, want); i >= 0 {
+					t.Errorf("%s threads=%d: out[%d] = %g, unfused %g", name, threads, i, got[i], want[i])
+				}
+			} else if e := maxRel(got, want); e > 1e-5 {
+				t.Errorf("%s threads=%d: relative difference %.3g from the unfused ops", name, threads, e)
+			}
+		}
+	}
+}
+
+func firstDiff(a, b []float32) int {
+	for i := range a {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return -1
+}
+
+func maxRel(a, b []float32) float64 {
+	var num, den float64
+	for i := range a {
+		num = max(num, float64(abs32(a[i]-b[i])))
+		den = max(den, float64(abs32(b[i])))
+	}
+	return num / max(den, 1e-30)
+}
+
+func abs32(x float32) float32 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
