@@ -76,8 +76,18 @@ func lower(g *ir.Graph) (*program, error) {
 	if err := p.bindPorts(); err != nil {
 		return nil, err
 	}
+	blocks, inner := findInvertedResiduals(g)
 	for i, n := range g.Nodes {
-		st, err := p.lowerNode(n, i)
+		if inner[i] {
+			continue // computed by the fused block of a later node
+		}
+		var st *step
+		var err error
+		if b := blocks[i]; b != nil {
+			st, err = p.lowerInvertedResidual(b, i)
+		} else {
+			st, err = p.lowerNode(n, i)
+		}
 		if err != nil {
 			return nil, err
 		}

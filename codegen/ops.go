@@ -254,10 +254,20 @@ func (r *rowTable) run(e *emitter) []jen.Code {
 	return r.fill(e)
 }
 
-// lowerConv lowers tsmc.Conv: the GEMM convolution with packed weights, or
-// the depthwise kernel, reading the input through a row table that carries
-// a fused shift.
-func (p *program) lowerConv(n *ir.Node, i int) (*step, error) {
+// convSpec is a validated tsmc.Conv: its shape, fused activation and
+// shift, and its weights registered in the weight table (packed for the
+// GEMM, raw for the depthwise kernel).
+type convSpec struct {
+	cs        runtime.ConvShape
+	act       activation
+	depthwise bool
+	weights   *weightEntry
+	bias      *weightEntry
+	shift     *passes.Shift // nil for none
+}
+
+// convSpec validates the tsmc.Conv n and registers its weights.
+func (p *program) convSpec(n *ir.Node) (*convSpec, error) {
 	x, wv, bv := n.Input(0), n.Input(1), n.Input(2)
 	if x == nil || wv == nil {
 		return nil, n.Errorf("convolution needs inputs X and W")
@@ -310,7 +320,60 @@ func (p *program) lowerConv(n *ir.Node, i int) (*step, error) {
 	if err != nil {
 		return nil, err
 	}
-	ins, out, err := p.operands(n, i, x, n.Input(3), n.Input(4))
+	c := &convSpec{cs: cs, act: act, depthwise: group > 1 && group == cs.Cin && cs.Cout == cs.Cin}
+	if shifted {
+		c.shift = &shift
+	}
+	if c.depthwise {
+		c.weights = p.weights.raw(wv)
+	} else {
+		cinG := cs.Cin / group
+		c.weights = p.weights.add(wv, "conv", runtime.PackedConvWeightsLen(cs.Cout, cinG, cs.KH, cs.KW, group, packMR), func() ([]float32, error) {
+			return runtime.PackConvWeights(wv.Const.F32, cs.Cout, cinG, cs.KH, cs.KW, group, packMR)
+		})
+	}
+	if bv != nil {
+		c.bias = p.weights.raw(bv)
+	}
+	return c, nil
+}
+
+// field is the Model field type of the planned convolution.
+func (c *convSpec) field() jen.Code {
+	if c.depthwise {
+		return jen.Op("*").Qual(rt, "DepthwiseConv")
+	}
+	return jen.Op("*").Qual(rt, "Conv")
+}
+
+// newCall is the constructor call planning the convolution in New.
+func (c *convSpec) newCall(e *emitter) jen.Code {
+	cs := c.cs
+	args := []jen.Code{jen.Qual(rt, "ConvShape").Values(keyed(
+		"Frames", cs.Frames, "Cin", cs.Cin, "H", cs.H, "W", cs.W, "Cout", cs.Cout, "Group", cs.Group,
+		"KH", cs.KH, "KW", cs.KW, "StrideH", cs.StrideH, "StrideW", cs.StrideW,
+		"DilationH", cs.DilationH, "DilationW", cs.DilationW,
+		"PadTop", cs.PadTop, "PadLeft", cs.PadLeft, "PadBottom", cs.PadBottom, "PadRight", cs.PadRight,
+	)...), e.weight(c.weights)}
+	ctor := "NewDepthwiseConv"
+	if !c.depthwise {
+		ctor = "NewConv"
+		args = append(args, jen.Id("packMR"))
+	}
+	args = append(args, e.weightOrNil(c.bias), c.act.code())
+	return jen.Qual(rt, ctor).Call(args...)
+}
+
+// lowerConv lowers tsmc.Conv: the GEMM convolution with packed weights, or
+// the depthwise kernel, reading the input through a row table that carries
+// a fused shift.
+func (p *program) lowerConv(n *ir.Node, i int) (*step, error) {
+	c, err := p.convSpec(n)
+	if err != nil {
+		return nil, err
+	}
+	cs := c.cs
+	ins, out, err := p.operands(n, i, n.Input(0), n.Input(3), n.Input(4))
 	if err != nil {
 		return nil, err
 	}
@@ -318,51 +381,19 @@ func (p *program) lowerConv(n *ir.Node, i int) (*step, error) {
 	if residual != nil && residual.size != out.size {
 		return nil, n.Errorf("residual has %d floats, the output %d", residual.size, out.size)
 	}
-	if state != nil && !shifted {
+	if state != nil && c.shift == nil {
 		return nil, n.Errorf("has a shift state input but no shift")
 	}
-
-	depthwise := group > 1 && group == cs.Cin && cs.Cout == cs.Cin
-	kind, ctor := "Conv", "NewConv"
-	var weights *weightEntry
-	if depthwise {
-		kind, ctor = "DepthwiseConv", "NewDepthwiseConv"
-		weights = p.weights.raw(wv)
-	} else {
-		cinG := cs.Cin / group
-		weights = p.weights.add(wv, "conv", runtime.PackedConvWeightsLen(cs.Cout, cinG, cs.KH, cs.KW, group, packMR), func() ([]float32, error) {
-			return runtime.PackConvWeights(wv.Const.F32, cs.Cout, cinG, cs.KH, cs.KW, group, packMR)
-		})
-	}
-	var bias *weightEntry
-	if bv != nil {
-		bias = p.weights.raw(bv)
-	}
-
 	st := &step{}
-	var shiftPtr *passes.Shift
-	if shifted {
-		shiftPtr = &shift
-	}
-	rows, err := p.newRowTable(st, n, i, xs, cs.Frames, cs.Cin, cs.H*cs.W, shiftPtr, state)
+	rows, err := p.newRowTable(st, n, i, xs, cs.Frames, cs.Cin, cs.H*cs.W, c.shift, state)
 	if err != nil {
 		return nil, err
 	}
 	kern := fmt.Sprintf("conv%d", i)
-	st.fields = append(st.fields, jen.Id(kern).Op("*").Qual(rt, kind))
+	st.fields = append(st.fields, jen.Id(kern).Add(c.field()))
 	st.setup = func(e *emitter) []jen.Code {
-		args := []jen.Code{jen.Qual(rt, "ConvShape").Values(keyed(
-			"Frames", cs.Frames, "Cin", cs.Cin, "H", cs.H, "W", cs.W, "Cout", cs.Cout, "Group", cs.Group,
-			"KH", cs.KH, "KW", cs.KW, "StrideH", cs.StrideH, "StrideW", cs.StrideW,
-			"DilationH", cs.DilationH, "DilationW", cs.DilationW,
-			"PadTop", cs.PadTop, "PadLeft", cs.PadLeft, "PadBottom", cs.PadBottom, "PadRight", cs.PadRight,
-		)...), e.weight(weights)}
-		if !depthwise {
-			args = append(args, jen.Id("packMR"))
-		}
-		args = append(args, e.weightOrNil(bias), act.code())
 		code := []jen.Code{
-			jen.List(mfield(kern), jen.Err()).Op("=").Qual(rt, ctor).Call(args...),
+			jen.List(mfield(kern), jen.Err()).Op("=").Add(c.newCall(e)),
 			errCheck(n),
 		}
 		return append(code, rows.setup(e, cs.Frames, cs.Cin)...)

@@ -1,0 +1,119 @@
+package codegen
+
+import (
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tsmc-go/tsmc/interp"
+	"github.com/tsmc-go/tsmc/ir"
+)
+
+// blocksGraph has MobileNetV2 chains large enough to fuse (the expanded
+// tensors over fuseMinBytes): an expansion read through a shift with a
+// state input (online), stride 1 with a residual; a chain without
+// expansion at stride 2; and a chain whose expanded tensor is also a graph
+// output, which must stay unfused.
+func blocksGraph(t *testing.T) *ir.Graph {
+	b := newBuilder(13)
+	x := b.input("x", 2, 32, 64, 64)
+	state := b.input("state", 2, 4, 64, 64)
+	conv := func(group, stride, pad, k int, act ...any) map[string]ir.Attr {
+		s, p := int64(stride), int64(pad)
+		return attrs(append([]any{"strides", []int64{s, s}, "dilations", []int64{1, 1}, "pads", []int64{p, p, p, p},
+			"group", group, "kernel_shape", []int64{int64(k), int64(k)}}, act...)...)
+	}
+	relu6 := []any{"activation", "clip", "clip_min", float32(0), "clip_max", float32(6)}
+	e1 := b.op("expand1", "tsmc.Conv", conv(1, 1, 0, 1, append(relu6, "segments", 1, "shift", []int64{0, 4, -1})...),
+		x, b.random("we1", 96, 32, 1, 1), b.random("be1", 96), nil, state)
+	d1 := b.op("dw1", "tsmc.Conv", conv(96, 1, 1, 3, relu6...), e1, b.random("wd1", 96, 1, 3, 3), b.random("bd1", 96))
+	p1 := b.op("project1", "tsmc.Conv", conv(1, 1, 0, 1), d1, b.random("wp1", 32, 96, 1, 1), b.random("bp1", 32), x)
+	d2 := b.op("dw2", "tsmc.Conv", conv(32, 2, 1, 3, relu6...), p1, b.random("wd2", 32, 1, 3, 3), b.random("bd2", 32))
+	p2 := b.op("project2", "tsmc.Conv", conv(1, 1, 0, 1), d2, b.random("wp2", 24, 32, 1, 1), b.random("bp2", 24))
+	e3 := b.op("expand3", "tsmc.Conv", conv(1, 1, 0, 1, relu6...), p2, b.random("we3", 144, 24, 1, 1), b.random("be3", 144))
+	d3 := b.op("dw3", "tsmc.Conv", conv(144, 1, 1, 3, relu6...), e3, b.random("wd3", 144, 1, 3, 3), b.random("bd3", 144))
+	p3 := b.op("project3", "tsmc.Conv", conv(1, 1, 0, 1), d3, b.random("wp3", 8, 144, 1, 1), b.random("bp3", 8))
+	next := b.op("next_state", "Slice", nil, x, b.ints("s0", 0), b.ints("e0", 4), b.ints("a0", 1))
+	b.output(p3, e3, next)
+	return b.graph(t)
+}
+
+func TestFindInvertedResiduals(t *testing.T) {
+	g := blocksGraph(t)
+	blocks, inner := findInvertedResiduals(g)
+	got := map[string]string{}
+	for i, b := range blocks {
+		first := "-"
+		if b.expand != nil {
+			first = b.expand.Name
+		}
+		got[g.Nodes[i].Name] = first + " " + b.dw.Name
+	}
+	want := map[string]string{"project1": "expand1 dw1", "project2": "- dw2", "project3": "- dw3"}
+	if len(got) != len(want) {
+		t.Fatalf("blocks %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("block at %s: %q, want %q", k, got[k], v)
+		}
+	}
+	if len(inner) != 4 {
+		t.Errorf("%d inner nodes, want 4 (expand1, dw1, dw2, dw3)", len(inner))
+	}
+}
+
+// TestFusedBlocksMatchInterpreter generates blocksGraph with two data sets
+// from the reference interpreter and runs the generated package's tests.
+func TestFusedBlocksMatchInterpreter(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and tests a generated package")
+	}
+	g := blocksGraph(t)
+	rng := rand.New(rand.NewPCG(7, 5))
+	var sets []DataSet
+	for _, name := range []string{"set_a", "set_b"} {
+		ds := DataSet{Name: name}
+		in := map[string]*ir.Tensor{}
+		for _, v := range g.Inputs {
+			tensor := randomTensor(rng, v.Shape)
+			ds.Inputs = append(ds.Inputs, tensor)
+			in[v.Name] = tensor
+		}
+		want, err := interp.Run(g, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range g.Outputs {
+			ds.Outputs = append(ds.Outputs, want[v.Name])
+		}
+		sets = append(sets, ds)
+	}
+	pkg, err := Generate(g, Options{Package: "blocks", DataSets: sets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp(".", "_blocks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := pkg.Write(filepath.Join(dir, "blocks")); err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile(filepath.Join(dir, "blocks", "model.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(src), "runtime.NewInvertedResidual("); n != 3 {
+		t.Errorf("generated code builds %d fused blocks, want 3", n)
+	}
+	target := "./" + filepath.ToSlash(filepath.Join(dir, "blocks"))
+	out, err := exec.Command("go", "test", "-count=1", target).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go test: %v\n%s", err, out)
+	}
+}
