@@ -19,6 +19,10 @@ type gemmKernel struct {
 	// prefetchRows prefetches, under TileRowsB, the next tile's B columns
 	// of each k row (the driver's next tile reads BOff+NR onwards).
 	prefetchRows bool
+	// short marks a kernel with fewer rows than its level's main kernel
+	// of the same NR: drivers run it on the last, partial row panel of a
+	// weight matrix (GemmKernel.Short) instead of computing padding rows.
+	short bool
 }
 
 // gemmKernels is the table every GEMM kernel, its registration and its
@@ -28,9 +32,18 @@ type gemmKernel struct {
 // broadcasts (26 loads per 24 FMAs instead of 14 saturate the load
 // ports); prefetching the next tile's rows under TileRowsB gains up to
 // 15% in the pointwise convolutions, whose B rows are 256 strided streams.
+//
+// The short kernels cover the row counts the last panel of the models'
+// channel counts leaves (64 = 5*12+4, 32 = 2*12+8; with 6-row AVX2
+// panels, 16 = 2*6+4, 32 = 5*6+2): MobileNetV2's projections to 16, 32
+// and 64 channels computed 12-33% padding rows.
 var gemmKernels = []gemmKernel{
 	{isa: avx512, mr: 12, nr: 32, kc: 256, unroll: 4, bcastRegs: 6, prefetchRows: true},
+	{isa: avx512, mr: 8, nr: 32, kc: 256, unroll: 4, bcastRegs: 6, prefetchRows: true, short: true},
+	{isa: avx512, mr: 4, nr: 32, kc: 256, unroll: 4, bcastRegs: 4, prefetchRows: true, short: true},
 	{isa: avx2, mr: 6, nr: 16, kc: 256, unroll: 4, bcastRegs: 1, prefetchRows: true},
+	{isa: avx2, mr: 4, nr: 16, kc: 256, unroll: 4, bcastRegs: 1, prefetchRows: true, short: true},
+	{isa: avx2, mr: 2, nr: 16, kc: 256, unroll: 4, bcastRegs: 1, prefetchRows: true, short: true},
 }
 
 // name returns the contract name, XNNPACK style.
@@ -317,6 +330,18 @@ func (k gemmKernel) epilogue(g *gen) {
 			g.VMINPS(k.acc(i, v), hi, k.acc(i, v))
 		}
 	}
+}
+
+// Shorts returns the short kernels of main kernel k (same ISA and NR),
+// in increasing MR, for the registry template.
+func (k gemmKernel) Shorts() []gemmKernel {
+	var out []gemmKernel
+	for i := len(gemmKernels) - 1; i >= 0; i-- {
+		if s := gemmKernels[i]; s.short && s.isa == k.isa && s.nr == k.nr && s.mr < k.mr {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Accessors for the registry template.

@@ -34,7 +34,7 @@ func registry() ([]byte, error) {
 		lv.ISA = l
 		for _, lower := range levels[i:] {
 			for _, k := range gemmKernels {
-				if k.isa == lower {
+				if k.isa == lower && !k.short {
 					lv.Gemm = append(lv.Gemm, k)
 				}
 			}
@@ -80,7 +80,10 @@ package runtime
 
 var (
 {{- range .Gemm}}
-	{{.GoName}}Kernel = &GemmKernel{Name: "{{.Name}}", MR: {{.MR}}, NR: {{.NR}}, KC: {{.KC}}, RowsB: true, Tile: {{.GoName}}}
+	{{.GoName}}Kernel = &GemmKernel{Name: "{{.Name}}", MR: {{.MR}}, NR: {{.NR}}, KC: {{.KC}}, RowsB: true, Tile: {{.GoName}}
+	{{- with .Shorts}},
+		Short: []*GemmKernel{ {{- range $i, $s := .}}{{if $i}}, {{end}}{{$s.GoName}}Kernel{{end -}} }{{end -}}
+	}
 {{- end}}
 )
 

@@ -62,6 +62,14 @@ func (p *Pool) state(worker, n, mr, nr int) *workerState {
 // (nil for none) at segs[i].r + rRow + row*ldr. Full tiles go straight to
 // the output; others through w's scratch tile.
 func (w *workerState) runTile(k *GemmKernel, m int, segs []colSeg, out []float32, cRow, ldc int, res []float32, rRow, ldr int, flags int) {
+	if m < k.MR {
+		for _, s := range k.Short {
+			if s.MR >= m {
+				k = s
+				break
+			}
+		}
+	}
 	t := &w.tile
 	t.Flags = flags
 	if m == k.MR && len(segs) == 1 && segs[0].n == k.NR {

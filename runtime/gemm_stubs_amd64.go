@@ -16,6 +16,29 @@ package runtime
 //go:noescape
 func gemmF32Minmax12x32AVX512(t *Tile)
 
+// gemmF32Minmax8x32AVX512 is f32_gemm_minmax_8x32__avx512: the Tile contract for a 8x32 tile,
+// fused multiply-adds over k in increasing order, K unrolled by 4.
+// Registers: Z0..Z15 accumulate the 8x32 tile (row i in 2 registers from Z0+2*i),
+// Z16..Z17 hold the B row of a k step (then Lo and Hi in the epilogue),
+// Z18..Z23 take the A broadcasts in rotation;
+// X15 is clobbered: it is scratch in ABI0 and the caller re-zeroes it.
+// DI *Tile, SI A, BX B (or the BRows headers), CX k steps left, R8/R12 LDA/3*LDA bytes,
+// R9/R13 LDB/3*LDB bytes, R10 Flags, R11 BOff bytes, AX and DX scratch.
+//
+//go:noescape
+func gemmF32Minmax8x32AVX512(t *Tile)
+
+// gemmF32Minmax4x32AVX512 is f32_gemm_minmax_4x32__avx512: the Tile contract for a 4x32 tile,
+// fused multiply-adds over k in increasing order, K unrolled by 4.
+// Registers: Z0..Z7 accumulate the 4x32 tile (row i in 2 registers from Z0+2*i),
+// Z8..Z9 hold the B row of a k step (then Lo and Hi in the epilogue),
+// Z10..Z13 take the A broadcasts in rotation;
+// DI *Tile, SI A, BX B (or the BRows headers), CX k steps left, R8/R12 LDA/3*LDA bytes,
+// R9/R13 LDB/3*LDB bytes, R10 Flags, R11 BOff bytes, AX and DX scratch.
+//
+//go:noescape
+func gemmF32Minmax4x32AVX512(t *Tile)
+
 // gemmF32Minmax6x16AVX2 is f32_gemm_minmax_6x16__avx2: the Tile contract for a 6x16 tile,
 // fused multiply-adds over k in increasing order, K unrolled by 4.
 // Registers: Y0..Y11 accumulate the 6x16 tile (row i in 2 registers from Y0+2*i),
@@ -27,3 +50,27 @@ func gemmF32Minmax12x32AVX512(t *Tile)
 //
 //go:noescape
 func gemmF32Minmax6x16AVX2(t *Tile)
+
+// gemmF32Minmax4x16AVX2 is f32_gemm_minmax_4x16__avx2: the Tile contract for a 4x16 tile,
+// fused multiply-adds over k in increasing order, K unrolled by 4.
+// Registers: Y0..Y7 accumulate the 4x16 tile (row i in 2 registers from Y0+2*i),
+// Y8..Y9 hold the B row of a k step (then Lo and Hi in the epilogue),
+// Y10 takes the A broadcasts;
+// Y15 (X15, Go's zero register) is not touched.
+// DI *Tile, SI A, BX B (or the BRows headers), CX k steps left, R8/R12 LDA/3*LDA bytes,
+// R9/R13 LDB/3*LDB bytes, R10 Flags, R11 BOff bytes, AX and DX scratch.
+//
+//go:noescape
+func gemmF32Minmax4x16AVX2(t *Tile)
+
+// gemmF32Minmax2x16AVX2 is f32_gemm_minmax_2x16__avx2: the Tile contract for a 2x16 tile,
+// fused multiply-adds over k in increasing order, K unrolled by 4.
+// Registers: Y0..Y3 accumulate the 2x16 tile (row i in 2 registers from Y0+2*i),
+// Y4..Y5 hold the B row of a k step (then Lo and Hi in the epilogue),
+// Y6 takes the A broadcasts;
+// Y15 (X15, Go's zero register) is not touched.
+// DI *Tile, SI A, BX B (or the BRows headers), CX k steps left, R8/R12 LDA/3*LDA bytes,
+// R9/R13 LDB/3*LDB bytes, R10 Flags, R11 BOff bytes, AX and DX scratch.
+//
+//go:noescape
+func gemmF32Minmax2x16AVX2(t *Tile)

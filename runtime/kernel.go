@@ -63,6 +63,10 @@ type GemmKernel struct {
 	KC int
 	// RowsB reports that the kernel implements TileRowsB.
 	RowsB bool
+	// Short lists kernels of the same contract and NR with fewer rows, in
+	// increasing MR: a partial row panel runs on the smallest that holds
+	// it instead of computing padding rows.
+	Short []*GemmKernel
 	// Tile computes one tile; see Tile.
 	Tile func(t *Tile)
 }

@@ -8,8 +8,16 @@ package runtime
 // dispatch by level (cpu_amd64.go).
 
 var (
-	gemmF32Minmax12x32AVX512Kernel = &GemmKernel{Name: "f32_gemm_minmax_12x32__avx512", MR: 12, NR: 32, KC: 256, RowsB: true, Tile: gemmF32Minmax12x32AVX512}
-	gemmF32Minmax6x16AVX2Kernel    = &GemmKernel{Name: "f32_gemm_minmax_6x16__avx2", MR: 6, NR: 16, KC: 256, RowsB: true, Tile: gemmF32Minmax6x16AVX2}
+	gemmF32Minmax12x32AVX512Kernel = &GemmKernel{Name: "f32_gemm_minmax_12x32__avx512", MR: 12, NR: 32, KC: 256, RowsB: true, Tile: gemmF32Minmax12x32AVX512,
+		Short: []*GemmKernel{gemmF32Minmax4x32AVX512Kernel, gemmF32Minmax8x32AVX512Kernel}}
+	gemmF32Minmax8x32AVX512Kernel = &GemmKernel{Name: "f32_gemm_minmax_8x32__avx512", MR: 8, NR: 32, KC: 256, RowsB: true, Tile: gemmF32Minmax8x32AVX512,
+		Short: []*GemmKernel{gemmF32Minmax4x32AVX512Kernel}}
+	gemmF32Minmax4x32AVX512Kernel = &GemmKernel{Name: "f32_gemm_minmax_4x32__avx512", MR: 4, NR: 32, KC: 256, RowsB: true, Tile: gemmF32Minmax4x32AVX512}
+	gemmF32Minmax6x16AVX2Kernel   = &GemmKernel{Name: "f32_gemm_minmax_6x16__avx2", MR: 6, NR: 16, KC: 256, RowsB: true, Tile: gemmF32Minmax6x16AVX2,
+		Short: []*GemmKernel{gemmF32Minmax2x16AVX2Kernel, gemmF32Minmax4x16AVX2Kernel}}
+	gemmF32Minmax4x16AVX2Kernel = &GemmKernel{Name: "f32_gemm_minmax_4x16__avx2", MR: 4, NR: 16, KC: 256, RowsB: true, Tile: gemmF32Minmax4x16AVX2,
+		Short: []*GemmKernel{gemmF32Minmax2x16AVX2Kernel}}
+	gemmF32Minmax2x16AVX2Kernel = &GemmKernel{Name: "f32_gemm_minmax_2x16__avx2", MR: 2, NR: 16, KC: 256, RowsB: true, Tile: gemmF32Minmax2x16AVX2}
 )
 
 // asmGemmKernels returns the assembly GEMM kernels usable at level, best

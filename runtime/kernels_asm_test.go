@@ -137,8 +137,10 @@ func asmGemmOnThisCPU() []*GemmKernel {
 	var ks []*GemmKernel
 	for _, l := range asmLevels() {
 		for _, k := range asmGemmKernels(l) {
-			if !slices.Contains(ks, k) {
-				ks = append(ks, k)
+			for _, k := range append([]*GemmKernel{k}, k.Short...) {
+				if !slices.Contains(ks, k) {
+					ks = append(ks, k)
+				}
 			}
 		}
 	}
