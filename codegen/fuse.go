@@ -11,8 +11,9 @@ import (
 )
 
 // invertedResidual is a chain of tsmc.Conv nodes that runtime.
-// InvertedResidual runs as one operation: a pointwise expansion (or none),
-// a 3x3 depthwise convolution and a pointwise projection, each
+// InvertedResidual runs as one operation: an expansion (a pointwise
+// convolution in MobileNetV2's blocks, the stem before the first; or
+// none), a 3x3 depthwise convolution and a pointwise projection, each
 // intermediate read by the next node only.
 type invertedResidual struct {
 	expand, dw, project *ir.Node // expand is nil for none

@@ -3,8 +3,9 @@ package runtime
 import "fmt"
 
 // InvertedResidual is MobileNetV2's inverted residual block run as one
-// operation: a 1x1 expansion convolution (optional), a 3x3 depthwise
-// convolution and a 1x1 projection convolution with the block's residual.
+// operation: an expansion convolution (optional; 1x1 in the blocks, the
+// stem convolution before the first block), a 3x3 depthwise convolution
+// and a 1x1 projection convolution with the block's residual.
 // Run separately, the expanded tensors (six times the block's channels)
 // make two round trips through memory, which costs more than their
 // arithmetic. Here each work item (a frame, or part of one) walks down
@@ -20,6 +21,7 @@ type InvertedResidual struct {
 	project *Conv
 
 	frames, cin, ce, cout int
+	inH, inW              int // the block input's size (the expansion's input)
 	h, w, oh, ow, stride  int
 	band                  int // output rows per band
 	eRows                 int // input rows of a band: (band-1)*stride + 3
@@ -47,9 +49,9 @@ func NewInvertedResidual(expand *Conv, dw *DepthwiseConv, project *Conv) (*Inver
 	d, pr := dw.s, project.s
 	b := &InvertedResidual{expand: expand, dw: dw, project: project,
 		frames: d.Frames, cin: d.Cin, ce: d.Cin, cout: pr.Cout,
-		h: d.H, w: d.W, oh: dw.oh, ow: dw.ow, stride: d.StrideH}
+		inH: d.H, inW: d.W, h: d.H, w: d.W, oh: dw.oh, ow: dw.ow, stride: d.StrideH}
 	if expand != nil {
-		b.cin = expand.s.Cin
+		b.cin, b.inH, b.inW = expand.s.Cin, expand.s.H, expand.s.W
 	}
 	perRow := b.ce * b.ow // depthwise outputs per output row
 	if expand != nil {
@@ -61,9 +63,10 @@ func NewInvertedResidual(expand *Conv, dw *DepthwiseConv, project *Conv) (*Inver
 }
 
 // CheckInvertedResidual reports whether convolutions of these shapes form
-// a block NewInvertedResidual takes (expand nil for none): expand and
-// project pointwise (1x1, stride 1, no padding, one group), dw a 3x3
-// depthwise convolution the plane kernels run, the shapes chained.
+// a block NewInvertedResidual takes (expand nil for none): expand any
+// convolution of one group, project pointwise (1x1, stride 1, no padding,
+// one group), dw a 3x3 depthwise convolution the plane kernels run, the
+// shapes chained.
 func CheckInvertedResidual(expand *ConvShape, dw, project ConvShape) error {
 	d, pr := dw.normalized(), project.normalized()
 	pointwise := func(s ConvShape) bool {
@@ -82,8 +85,11 @@ func CheckInvertedResidual(expand *ConvShape, dw, project ConvShape) error {
 	}
 	if expand != nil {
 		e := expand.normalized()
-		if !pointwise(e) || e.Frames != d.Frames || e.H != d.H || e.W != d.W || e.Cout != d.Cin {
-			return fmt.Errorf("inverted residual: expansion %v does not precede %v as a pointwise convolution", e, d)
+		if err := e.Validate(); err != nil {
+			return err
+		}
+		if e.Group != 1 || e.Frames != d.Frames || e.OutH() != d.H || e.OutW() != d.W || e.Cout != d.Cin {
+			return fmt.Errorf("inverted residual: expansion %v does not precede %v", e, d)
 		}
 	}
 	return nil
@@ -99,7 +105,7 @@ func (b *InvertedResidual) FLOPs() float64 {
 }
 
 func (b *InvertedResidual) profileName() string {
-	s := fmt.Sprintf("inverted residual %dx[%d,%d,%d]", b.frames, b.cin, b.h, b.w)
+	s := fmt.Sprintf("inverted residual %dx[%d,%d,%d]", b.frames, b.cin, b.inH, b.inW)
 	if b.expand != nil {
 		s += fmt.Sprintf(" -> %d", b.ce)
 	}
@@ -114,7 +120,7 @@ func (b *InvertedResidual) profileFLOPs() float64 { return b.FLOPs() }
 func (b *InvertedResidual) Run(p *Pool, in Rows, out, residual []float32) {
 	defer profileDone(b, profileStart())
 	ohw := b.oh * b.ow
-	checkIn(in, b.frames*b.cin, b.h*b.w, "inverted residual")
+	checkIn(in, b.frames*b.cin, b.inH*b.inW, "inverted residual")
 	checkOut(out, residual, b.frames*b.cout*ohw, "inverted residual")
 	// Parts of a frame repeat the expansion of the rows they share, so a
 	// frame is split only to give every worker work.
@@ -134,8 +140,12 @@ func (b *InvertedResidual) Run(p *Pool, in Rows, out, residual []float32) {
 func (b *InvertedResidual) rows(p *Pool, worker int, in Rows, out, res []float32, f, oy0, oy1 int) {
 	kern := b.project.kern
 	w := p.state(worker, b.project.tailBuf(), kern.MR, kern.NR)
-	if b.expand != nil {
-		w = p.state(worker, b.expand.tailBuf(), b.expand.kern.MR, b.expand.kern.NR)
+	if e := b.expand; e != nil {
+		n := e.tailBuf()
+		if !e.pointwise {
+			n = e.kc * ceilDiv(e.nc, e.kern.NR) * e.kern.NR
+		}
+		w = p.state(worker, n, e.kern.MR, e.kern.NR)
 	}
 	w.packed = packKey{} // buf holds tail panels now
 	eStride, dStride := b.eRows*b.w, b.band*b.ow
@@ -184,7 +194,11 @@ func (b *InvertedResidual) rows(p *Pool, worker int, in Rows, out, res []float32
 				eLo, eHi = in0, in0
 			}
 			if in1 > eHi {
-				b.expand.gemmRows(w, frameIn, eHi*b.w, (in1-eHi)*b.w, E[(eHi-eLo)*b.w:], eStride, nil, 0)
+				if b.expand.pointwise {
+					b.expand.gemmRows(w, frameIn, eHi*b.w, (in1-eHi)*b.w, E[(eHi-eLo)*b.w:], eStride, nil, 0)
+				} else {
+					b.expand.gemmFrame(w, in, f, eHi*b.w, (in1-eHi)*b.w, E[(eHi-eLo)*b.w:], eStride)
+				}
 				eHi = in1
 			}
 			for c := range b.ce {
@@ -204,6 +218,54 @@ func (b *InvertedResidual) rows(p *Pool, worker int, in Rows, out, res []float32
 			rr = r[r0*b.ow:]
 		}
 		b.project.gemmRows(w, dRows, 0, n, o[r0*b.ow:], ohw, rr, ohw)
+	}
+}
+
+// gemmFrame runs the convolution c (one group) over its output pixels
+// [q0, q0+n) of frame f, writing output channel co to out[co*ldc+q-q0]:
+// the im2col blocks of the convolution's own driver (plan, packB), with
+// output offsets relative to the pixel range.
+func (c *Conv) gemmFrame(w *workerState, in Rows, f, q0, n int, out []float32, ldc int) {
+	kern := c.kern
+	mr, nr := kern.MR, kern.NR
+	t := &w.tile
+	t.LDA, t.LDB, t.Lo, t.Hi, t.BRows = c.packMR, nr, c.lo, c.hi, nil
+	base := f*c.s.Cout*c.ohw + q0
+	for j0 := 0; j0 < n; j0 += c.nc {
+		np := min(c.nc, n-j0)
+		c.plan(w, f*c.ohw+q0+j0, np)
+		for i := range w.segs {
+			w.segs[i].c -= base
+			w.segs[i].r = w.segs[i].c
+		}
+		nPan := ceilDiv(np, nr)
+		for k0 := 0; k0 < c.k; k0 += c.kc {
+			kn := min(c.kc, c.k-k0)
+			c.packB(w.buf[:kn*nPan*nr], in, 0, w, k0, kn, np)
+			flags := 0
+			if k0 > 0 {
+				flags |= TileAccumulate
+			}
+			if k0+kn == c.k {
+				flags |= TileEpilogue
+			}
+			t.K = kn
+			for jp := range nPan {
+				t.B = w.buf[jp*kn*nr:]
+				segs := w.segs[w.segAt[jp]:w.segAt[jp+1]]
+				for pi := range c.panels {
+					for sub := 0; sub < c.packMR; sub += mr {
+						co0 := pi*c.packMR + sub
+						if co0 >= c.coutG {
+							break
+						}
+						t.A = c.w[(pi*c.k+k0)*c.packMR+sub:]
+						t.Bias = c.bias[pi*c.packMR+sub:]
+						w.runTile(kern, min(mr, c.coutG-co0), segs, out, co0*ldc, ldc, nil, 0, 0, flags)
+					}
+				}
+			}
+		}
 	}
 }
 

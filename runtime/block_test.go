@@ -8,13 +8,15 @@ import (
 
 // TestInvertedResidual runs fused blocks against their three operations
 // run one after the other: bit-identical where the depthwise plane kernel
-// is the one the unfused convolution uses, else within 1e-5; for every
+// is the one the unfused convolution uses (and the expansion is not run as
+// Winograd when unfused), else within 1e-5; for every
 // thread count (a frame is split into parts at 2 and 3 threads).
 // TestDriversAtEveryISA runs it at every ISA level.
 func TestInvertedResidual(t *testing.T) {
 	type blockCase struct {
 		frames, cin, ce, cout, h, w, stride int
 		expand, residual, shift             bool
+		ek, es                              int // expansion kernel and stride (0: 1x1)
 	}
 	cases := []blockCase{
 		{frames: 2, cin: 8, ce: 48, cout: 8, h: 9, w: 11, stride: 1, expand: true, residual: true},
@@ -24,6 +26,10 @@ func TestInvertedResidual(t *testing.T) {
 		{frames: 2, cin: 32, ce: 32, cout: 16, h: 50, w: 45, stride: 1},
 		{frames: 1, cin: 12, ce: 12, cout: 20, h: 15, w: 16, stride: 2},
 		{frames: 3, cin: 5, ce: 7, cout: 3, h: 1, w: 2, stride: 1, expand: true, residual: true},
+		// a stem as the expansion: 3x3 stride 2, and 3x3 stride 1 (Winograd-shaped)
+		{frames: 2, cin: 3, ce: 32, cout: 16, h: 40, w: 39, stride: 1, expand: true, ek: 3, es: 2},
+		{frames: 1, cin: 3, ce: 24, cout: 8, h: 9, w: 10, stride: 2, expand: true, ek: 3, es: 2, shift: true},
+		{frames: 2, cin: 8, ce: 24, cout: 8, h: 12, w: 13, stride: 1, expand: true, ek: 3, es: 1, residual: true},
 	}
 	for ci, c := range cases {
 		name := fmt.Sprintf("%s/case%d/%+v", ISA(), ci, c)
@@ -33,17 +39,24 @@ func TestInvertedResidual(t *testing.T) {
 		if !c.expand {
 			inC = c.ce
 		}
-		x := randFloats(rng, c.frames*inC*c.h*c.w)
-		rows := PlainRows(x, c.frames, inC, c.h*c.w)
+		inH, inW := c.h, c.w
+		es := ConvShape{Frames: c.frames, Cin: c.cin, H: c.h, W: c.w, Cout: c.ce, KH: 1, KW: 1}
+		if c.ek > 0 {
+			es = ConvShape{Frames: c.frames, Cin: c.cin, H: c.h * c.es, W: c.w * c.es, Cout: c.ce, KH: c.ek, KW: c.ek,
+				StrideH: c.es, StrideW: c.es, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}
+			inH, inW = es.H, es.W
+		}
+		x := randFloats(rng, c.frames*inC*inH*inW)
+		rows := PlainRows(x, c.frames, inC, inH*inW)
 		if c.shift {
-			ts := TemporalShift{Segments: c.frames, Ranges: []ShiftRange{{0, inC / 8, 1}, {inC / 8, inC / 4, -1}}}
-			if err := rows.SetShifted(x, c.frames, inC, c.h*c.w, ts, nil); err != nil {
+			ts := TemporalShift{Segments: c.frames, Ranges: []ShiftRange{{0, max(1, inC/8), 1}, {max(1, inC/8), max(2, inC/4), -1}}}
+			if err := rows.SetShifted(x, c.frames, inC, inH*inW, ts, nil); err != nil {
 				t.Fatal(err)
 			}
 		}
-		pw := func(cin, cout, h, w int, act Act) *Conv {
-			s := ConvShape{Frames: c.frames, Cin: cin, H: h, W: w, Cout: cout, KH: 1, KW: 1}
-			packed, _ := PackConvWeights(randFloats(rng, cin*cout), cout, cin, 1, 1, 1, PackMR)
+		newConv := func(s ConvShape, act Act) *Conv {
+			cin, cout := s.Cin, s.Cout
+			packed, _ := PackConvWeights(randFloats(rng, cin*cout*s.KH*s.KW), cout, cin, s.KH, s.KW, 1, PackMR)
 			conv, err := NewConv(s, packed, PackMR, randFloats(rng, cout), act)
 			if err != nil {
 				t.Fatal(err)
@@ -51,7 +64,7 @@ func TestInvertedResidual(t *testing.T) {
 			return conv
 		}
 		if c.expand {
-			expand = pw(c.cin, c.ce, c.h, c.w, Clip(0, 6))
+			expand = newConv(es, Clip(0, 6))
 		}
 		ds := ConvShape{Frames: c.frames, Cin: c.ce, Cout: c.ce, Group: c.ce, H: c.h, W: c.w, KH: 3, KW: 3,
 			StrideH: c.stride, StrideW: c.stride, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}
@@ -60,7 +73,7 @@ func TestInvertedResidual(t *testing.T) {
 			t.Fatal(err)
 		}
 		oh, ow := ds.OutH(), ds.OutW()
-		project := pw(c.ce, c.cout, oh, ow, Act{})
+		project := newConv(ConvShape{Frames: c.frames, Cin: c.ce, H: oh, W: ow, Cout: c.cout, KH: 1, KW: 1}, Act{})
 		var res []float32
 		if c.residual {
 			res = randFloats(rng, c.frames*c.cout*oh*ow)
@@ -92,7 +105,8 @@ func TestInvertedResidual(t *testing.T) {
 			}
 			b.Run(p, rows, got, res)
 			p.Close()
-			if dwConv3x3 != nil {
+			// the unfused expansion may run as Winograd, the fused one never
+			if dwConv3x3 != nil && (expand == nil || !expand.Winograd()) {
 				if i := firstDiff(got, want); i >= 0 {
 					t.Errorf("%s threads=%d: out[%d] = %g, unfused %g", name, threads, i, got[i], want[i])
 				}
