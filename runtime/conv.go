@@ -99,6 +99,9 @@ type Conv struct {
 	// takes runs of up to im2colMaxN pixels
 	im2col func(*PackRun)
 	wino   *winograd // the Winograd plan, or nil
+	// packAll: the B block is packed for all K at once and reused by the
+	// output-channel blocks of a worker
+	packAll bool
 }
 
 // Limits of the assembly im2col kernels (PackRun).
@@ -162,7 +165,7 @@ func NewConv(s ConvShape, packed []float32, packMR int, bias []float32, act Act)
 	c.pixels = s.Frames * c.ohw
 	c.pointwise = s.KH == 1 && s.KW == 1 && s.StrideH == 1 && s.StrideW == 1 &&
 		s.PadTop == 0 && s.PadLeft == 0 && s.PadBottom == 0 && s.PadRight == 0
-	if !c.pointwise && s.KW <= im2colMaxKW && c.kern.NR <= im2colMaxN {
+	if s.KW <= im2colMaxKW && c.kern.NR <= im2colMaxN {
 		c.im2col = archIm2col(isa, s.StrideW)
 	}
 
@@ -185,10 +188,10 @@ func NewConv(s ConvShape, packed []float32, packMR int, bias []float32, act Act)
 	c.nCB = min(c.panels, max(1, ceilDiv(targetItems, s.Group*c.nJB)))
 	c.cbPanels = ceilDiv(c.panels, c.nCB)
 	c.nCB = ceilDiv(c.panels, c.cbPanels)
-	if c.nCB > 1 && c.k*c.nc <= reuseBudget {
-		// one K block, so that the output-channel blocks share the packing
-		c.kc = c.k
-	}
+	// Output-channel blocks share one packing of their B block when it
+	// fits the budget: all K rows are packed at once (the kernel still
+	// runs K blocks of kc, whose B panels stay in L1).
+	c.packAll = c.nCB > 1 && c.k*c.nc <= reuseBudget
 	c.wino = newWinograd(c)
 	return c, nil
 }
@@ -296,16 +299,22 @@ func (c *Conv) item(p *Pool, worker, item int, in Rows, out, res []float32) {
 	p0 := jb * c.nc
 	np := min(c.nc, c.pixels-p0)
 	nPan := ceilDiv(np, nr)
-	w := p.state(worker, c.kc*nPan*nr, mr, nr)
-	// With a single K block, the packed B block of (g, jb) stays in the
-	// worker's buffer for the next output-channel block of this run.
+	// With packAll the whole B block (all K rows) is packed at once and
+	// stays in the worker's buffer for the next output-channel block of
+	// this run; else each K block is packed in turn.
+	packRows := c.kc
+	if c.packAll {
+		packRows = c.k
+	}
+	w := p.state(worker, packRows*nPan*nr, mr, nr)
 	key := packKey{c, c.epoch, g, jb}
-	reuse := c.kc == c.k && w.packed == key
+	reuse := c.packAll && w.packed == key
 	if !reuse {
 		c.plan(w, p0, np)
 		w.packed = packKey{}
-		if c.kc == c.k {
+		if c.packAll {
 			w.packed = key
+			c.packB(w.buf[:c.k*nPan*nr], in, g, w, 0, c.k, np)
 		}
 	}
 	t := &w.tile
@@ -314,8 +323,11 @@ func (c *Conv) item(p *Pool, worker, item int, in Rows, out, res []float32) {
 	pi1 := min(c.panels, pi0+c.cbPanels)
 	for k0 := 0; k0 < c.k; k0 += c.kc {
 		kn := min(c.kc, c.k-k0)
-		if !reuse {
+		// the K block in the packed panels of panelRows rows
+		panelRows, bOff := c.k, k0*nr
+		if !c.packAll {
 			c.packB(w.buf[:kn*nPan*nr], in, g, w, k0, kn, np)
+			panelRows, bOff = kn, 0
 		}
 		flags := 0
 		if k0 > 0 {
@@ -336,7 +348,7 @@ func (c *Conv) item(p *Pool, worker, item int, in Rows, out, res []float32) {
 				t.B, t.BRows, t.BOff = nil, in[base:base+kn], run.ox
 				fl |= TileRowsB
 			} else {
-				t.B, t.BRows = w.buf[jp*kn*nr:], nil
+				t.B, t.BRows = w.buf[jp*panelRows*nr+bOff:], nil
 			}
 			segs := w.segs[w.segAt[jp]:w.segAt[jp+1]]
 			for pi := pi0; pi < pi1; pi++ {
@@ -376,12 +388,6 @@ func (c *Conv) packB(buf []float32, in Rows, g int, w *workerState, k0, kn, np i
 		}
 		dst := buf[(r.j/nr)*kn*nr+r.j%nr:]
 		base := r.f*s.Cin + g*c.cinG
-		if c.pointwise {
-			for k := range kn {
-				copyFloats(dst[k*nr:][:r.n], in[base+k0+k][r.ox:r.ox+r.n])
-			}
-			continue
-		}
 		kern := c.im2col
 		if kern == nil || r.n > im2colMaxN {
 			kern = packRunGo
@@ -390,6 +396,9 @@ func (c *Conv) packB(buf []float32, in Rows, g int, w *workerState, k0, kn, np i
 		*a = PackRun{Dst: dst[:(kn-1)*nr+r.n], Rows: in[base : base+c.cinG], K0: k0, KN: kn, N: r.n, LDD: nr,
 			IY: r.oy*s.StrideH - s.PadTop, IX: r.ox*s.StrideW - s.PadLeft,
 			KH: s.KH, KW: s.KW, DH: s.DilationH, DW: s.DilationW, H: s.H, W: s.W, SW: s.StrideW}
+		if c.pointwise { // a run is pixels ox.. of the frame, seen as one row
+			a.IX, a.H, a.W = r.ox, 1, c.ohw
+		}
 		kern(a)
 	}
 }
