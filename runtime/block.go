@@ -177,7 +177,7 @@ func (b *InvertedResidual) rows(p *Pool, worker int, in Rows, out, res []float32
 		dwKern = dwConv3x3Go
 	}
 	s := b.dw.s
-	eLo, eHi := 0, 0 // the input rows E holds
+	eLo, eHi := 0, 0                                   // the input rows E holds
 	band := ceilDiv(oy1-oy0, ceilDiv(oy1-oy0, b.band)) // equal bands within the part
 	for r0 := oy0; r0 < oy1; r0 += band {
 		r1 := min(oy1, r0+band)
