@@ -172,10 +172,6 @@ func (b *InvertedResidual) rows(p *Pool, worker int, in Rows, out, res []float32
 	if res != nil {
 		r = res[f*b.cout*ohw : (f+1)*b.cout*ohw]
 	}
-	dwKern := dwConv3x3
-	if dwKern == nil {
-		dwKern = dwConv3x3Go
-	}
 	s := b.dw.s
 	eLo, eHi := 0, 0                                   // the input rows E holds
 	band := ceilDiv(oy1-oy0, ceilDiv(oy1-oy0, b.band)) // equal bands within the part
@@ -214,7 +210,11 @@ func (b *InvertedResidual) rows(p *Pool, worker int, in Rows, out, res []float32
 		} else {
 			a.In, a.IH, a.PadTop = frameIn, b.h, -top
 		}
-		dwKern(a)
+		if dwConv3x3 != nil {
+			dwConv3x3(a)
+		} else {
+			w.dwPad = dwConvRows(a, w.dwPad, &w.dwRow)
+		}
 		n := (r1 - r0) * b.ow
 		for c := range b.ce {
 			dRows[c] = D[c*dStride : c*dStride+n]

@@ -249,36 +249,45 @@ type DWConv struct {
 
 // dwConv3x3 is the depthwise 3x3 plane kernel in use, or nil: then the
 // driver copies each plane with its padding and runs the row kernel, and
-// fused blocks run dwConv3x3Go.
+// fused blocks run dwConvRows.
 var dwConv3x3 func(*DWConv)
 
-// dwConv3x3Go implements DWConv in Go (a product and two multiply-adds
-// per kernel row, which Go may or may not fuse).
-func dwConv3x3Go(a *DWConv) {
+// dwConvRows computes a DWConv through the row kernel in use (dwRow3x3:
+// NEON on arm64, Go elsewhere): per output row, its three input rows are
+// copied with their zero padding into pad (grown as needed and returned),
+// and r is the row kernel's argument block. The sum is the row kernel's
+// (one chain in row-major order), not the plane kernels' partial sums.
+func dwConvRows(a *DWConv, pad []float32, r *DWRow) []float32 {
+	rowLen := (a.OW-1)*a.Stride + 3
+	if len(pad) < 3*rowLen {
+		pad = make([]float32, 3*rowLen)
+	}
+	rows := [3][]float32{pad[:rowLen], pad[rowLen : 2*rowLen], pad[2*rowLen : 3*rowLen]}
 	for c := range a.C {
-		w, in := a.W[9*c:9*c+9], a.In[c]
-		for r := range a.OH {
-			for j := range a.OW {
-				var p [3]float32
-				for y := range 3 {
-					iy := r*a.Stride - a.PadTop + y
-					for x := range 3 {
-						var v float32
-						if ix := j*a.Stride - a.PadLeft + x; iy >= 0 && iy < a.IH && ix >= 0 && ix < a.IW {
-							v = in[iy*a.IW+ix]
-						}
-						p[y] += w[3*y+x] * v
-					}
+		in := a.In[c]
+		for oy := range a.OH {
+			for y, row := range rows {
+				clear(row)
+				iy := oy*a.Stride - a.PadTop + y
+				if iy < 0 || iy >= a.IH {
+					continue
 				}
-				acc := (p[0] + p[1]) + p[2] + a.Bias[c]
-				o := c*a.OStride + r*a.OW + j
-				if a.Res != nil {
-					acc += a.Res[o]
+				// row[x] = in[iy*IW + x - PadLeft] inside the plane
+				x0, x1 := max(0, a.PadLeft), min(rowLen, a.IW+a.PadLeft)
+				if x0 < x1 {
+					copy(row[x0:x1], in[iy*a.IW+x0-a.PadLeft:iy*a.IW+x1-a.PadLeft])
 				}
-				a.O[o] = clamp(acc, a.Lo, a.Hi)
 			}
+			o := c*a.OStride + oy*a.OW
+			*r = DWRow{O: a.O[o : o+a.OW], R0: rows[0], R1: rows[1], R2: rows[2],
+				W: (*[9]float32)(a.W[9*c : 9*c+9]), Stride: a.Stride, Bias: a.Bias[c], Lo: a.Lo, Hi: a.Hi}
+			if a.Res != nil {
+				r.Res = a.Res[o : o+a.OW]
+			}
+			dwRow3x3(r)
 		}
 	}
+	return pad
 }
 
 // rowGeneric computes the raw sums of one output row for any kernel,

@@ -36,6 +36,7 @@ type workerState struct {
 	// InvertedResidual: expanded rows, depthwise outputs, their row tables
 	blockE, blockD []float32
 	blockRows      Rows
+	dwPad          []float32 // padded rows of dwConvRows
 }
 
 // state returns worker's state with a packing buffer of at least n floats
