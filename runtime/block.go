@@ -12,9 +12,10 @@ import "fmt"
 // its output rows in bands: it expands the input rows the band's windows
 // need (keeping the rows the previous band already expanded), runs the
 // depthwise kernel on them and projects the result into the output, so
-// the expanded rows stay in the worker's cache. Every output element is
+// the expanded rows stay in the worker's caches. Every output element is
 // computed exactly as the three separate operations compute it (the same
-// kernels and summation orders), for any split into bands and parts.
+// kernels and summation orders; an expansion that runs as Winograd on its
+// own runs as im2col here), for any split into bands and parts.
 type InvertedResidual struct {
 	expand  *Conv // nil: the depthwise convolution reads the block input
 	dw      *DepthwiseConv
