@@ -30,6 +30,14 @@
 // (or no copy at all on kernels that read B from the rows, see TileRowsB),
 // an im2col gather that applies padding, stride and dilation otherwise.
 //
+// On AVX-512, 3x3 stride-1 convolutions with padding 1 run as Winograd
+// F(2x2, 3x3) instead ([WinoIn], [WinoOut]: 16 GEMMs over the input
+// channels between an input and an output transform), and MobileNetV2's
+// expand -> depthwise -> project chains run fused ([InvertedResidual]),
+// band by band, so their wide intermediates never go to memory. Depthwise
+// 3x3 convolutions run whole planes per call ([DWConv]), reading the
+// padding as zeros.
+//
 // A micro-kernel ([GemmKernel], contract in [Tile]) computes one MR x NR
 // tile. Each output element is one float32 accumulator summed over k in
 // increasing order, whatever the blocking: K blocks store and reload the
