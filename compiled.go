@@ -260,6 +260,8 @@ type BenchOptions struct {
 	// Feedback feeds outputs of each run back as inputs of the next (by
 	// output name to input name), as StateFeedback finds them.
 	Feedback map[string]string
+	// Profile records each kernel's time over the timed runs.
+	Profile bool
 }
 
 // BenchResult is the outcome of Program.Bench.
@@ -275,6 +277,9 @@ type BenchResult struct {
 	New, First time.Duration
 	// TimesMs are the timed runs in milliseconds, in order.
 	TimesMs []float64
+	// Profile is each kernel's total over the timed runs, in the order the
+	// kernels first ran (with BenchOptions.Profile).
+	Profile []modelrun.OpTime
 }
 
 // Bench runs the program once on the inputs, keeping that run's outputs,
@@ -286,7 +291,7 @@ func (p *Program) Bench(inputs map[string]*ir.Tensor, o BenchOptions) (*BenchRes
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	req := modelrun.Request{OutDir: filepath.Join(dir, "out"), Threads: o.Threads, Warmup: o.Warmup, Iters: o.Iters, Feedback: o.Feedback}
+	req := modelrun.Request{OutDir: filepath.Join(dir, "out"), Threads: o.Threads, Warmup: o.Warmup, Iters: o.Iters, Feedback: o.Feedback, Profile: o.Profile}
 	names := make([]string, 0, len(inputs))
 	for name := range inputs {
 		names = append(names, name)
@@ -323,7 +328,7 @@ func (p *Program) Bench(inputs map[string]*ir.Tensor, o BenchOptions) (*BenchRes
 		return nil, fmt.Errorf("the compiled model printed %q: %v", stdout.String(), err)
 	}
 	res := &BenchResult{
-		Outputs: map[string]*ir.Tensor{}, Threads: resp.Threads, ISA: resp.ISA, TimesMs: resp.TimesMs,
+		Outputs: map[string]*ir.Tensor{}, Threads: resp.Threads, ISA: resp.ISA, TimesMs: resp.TimesMs, Profile: resp.Profile,
 		New: msDuration(resp.NewMs), First: msDuration(resp.FirstMs),
 	}
 	for _, f := range resp.Outputs {

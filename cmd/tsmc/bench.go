@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/tsmc-go/tsmc"
 	"github.com/tsmc-go/tsmc/ir"
+	"github.com/tsmc-go/tsmc/runtime/modelrun"
 	"github.com/tsmc-go/tsmc/tools/ort"
 )
 
@@ -59,18 +61,20 @@ type benchReport struct {
 	Model  string `json:"model"`
 	Inputs string `json:"inputs"` // the data set folder, or "random"
 	// Feedback lists the state outputs fed back as inputs between runs.
-	Feedback      map[string]string `json:"feedback,omitempty"`
-	Threads       int               `json:"threads"`
-	ISA           string            `json:"isa"` // kernels' instruction-set level ($TSMC_ISA lowers it)
-	Iters         int               `json:"iters"`
-	Warmup        int               `json:"warmup"`
-	MedianMs      float64           `json:"median_ms"`
-	MinMs         float64           `json:"min_ms"`
-	Frames        int               `json:"frames,omitempty"`
-	Segments      int               `json:"segments,omitempty"`
-	PerFrameMs    float64           `json:"per_frame_ms,omitempty"`
-	PerFrameMinMs float64           `json:"per_frame_min_ms,omitempty"`
-	TimesMs       []float64         `json:"times_ms"`
+	Feedback map[string]string `json:"feedback,omitempty"`
+	// Profile lists every kernel of the generated code with -profile.
+	Profile       []layerTime `json:"profile,omitempty"`
+	Threads       int         `json:"threads"`
+	ISA           string      `json:"isa"` // kernels' instruction-set level ($TSMC_ISA lowers it)
+	Iters         int         `json:"iters"`
+	Warmup        int         `json:"warmup"`
+	MedianMs      float64     `json:"median_ms"`
+	MinMs         float64     `json:"min_ms"`
+	Frames        int         `json:"frames,omitempty"`
+	Segments      int         `json:"segments,omitempty"`
+	PerFrameMs    float64     `json:"per_frame_ms,omitempty"`
+	PerFrameMinMs float64     `json:"per_frame_min_ms,omitempty"`
+	TimesMs       []float64   `json:"times_ms"`
 	// OptimizeMs is reading the model and the pass pipeline, GenerateMs
 	// code generation (together the compile time), BuildMs the go build
 	// of the generated package and its runner.
@@ -97,11 +101,45 @@ type ORTFigures struct {
 	OutputRelErr map[string]float64 `json:"ort_output_rel_err"`
 }
 
+// layerTime is one kernel's share of a run under -profile.
+type layerTime struct {
+	Op       string  `json:"op"`
+	Calls    float64 `json:"calls_per_run"`
+	MsPerRun float64 `json:"ms_per_run"`
+	Percent  float64 `json:"percent"`
+	GFLOPs   float64 `json:"gflops"`
+}
+
+// profileReport turns the runner's kernel totals over iters timed runs into
+// per-run figures; Percent is of the median run.
+func profileReport(ops []modelrun.OpTime, iters int, medianMs float64) []layerTime {
+	out := make([]layerTime, len(ops))
+	for i, o := range ops {
+		per := o.Ms / float64(iters)
+		out[i] = layerTime{Op: o.Op, Calls: float64(o.Calls) / float64(iters), MsPerRun: per, GFLOPs: o.GFLOPs}
+		if medianMs > 0 {
+			out[i].Percent = 100 * per / medianMs
+		}
+	}
+	return out
+}
+
+// printProfile lists the kernels by time per run, the most expensive first.
+func printProfile(w io.Writer, layers []layerTime) {
+	sorted := slices.Clone(layers)
+	slices.SortStableFunc(sorted, func(a, b layerTime) int { return cmp.Compare(b.MsPerRun, a.MsPerRun) })
+	fmt.Fprintf(w, "profile   %d kernels, most time first (ms per run, %% of the median run, GFLOP/s):\n", len(sorted))
+	for _, l := range sorted {
+		fmt.Fprintf(w, "  %8.3f ms %5.1f%% %7.1f GFLOP/s  %s\n", l.MsPerRun, l.Percent, l.GFLOPs, l.Op)
+	}
+}
+
 func runBench(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench", stderr)
 	iters := fs.Int("n", 10, "timed runs")
 	warmup := fs.Int("warmup", 2, "untimed runs after the first one")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	profile := fs.Bool("profile", false, "time every kernel of the generated code over the timed runs and list them")
 	withORT := fs.Bool("ort", false, "also time onnxruntime (tools/ort) on the same inputs, threads and runs, and compare its outputs")
 	shapes := addShapeFlag(fs)
 	builder := addBuildFlags(fs)
@@ -151,12 +189,15 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if ds != nil {
 		rep.Inputs = dsDir
 	}
-	res, err := p.Bench(inputs, tsmc.BenchOptions{Threads: b.Threads, Warmup: *warmup, Iters: *iters, Feedback: rep.Feedback})
+	res, err := p.Bench(inputs, tsmc.BenchOptions{Threads: b.Threads, Warmup: *warmup, Iters: *iters, Feedback: rep.Feedback, Profile: *profile})
 	if err != nil {
 		return err
 	}
 	t := tsmc.SummarizeTimes(res.TimesMs)
 	rep.Threads, rep.ISA, rep.TimesMs, rep.MedianMs, rep.MinMs = res.Threads, res.ISA, res.TimesMs, t.MedianMs, t.MinMs
+	if *profile {
+		rep.Profile = profileReport(res.Profile, *iters, t.MedianMs)
+	}
 	rep.Frames, rep.Segments = tsmc.ClipFrames(g)
 	if rep.Frames > 0 {
 		rep.PerFrameMs, rep.PerFrameMinMs = t.MedianMs/float64(rep.Frames), t.MinMs/float64(rep.Frames)
@@ -243,6 +284,9 @@ func printBench(w io.Writer, r benchReport) {
 	}
 	fmt.Fprintf(w, "tsmc      median %.2f ms, min %.2f ms per run%s; %d threads, %s kernels, %d runs after %d warm-up\n",
 		r.MedianMs, r.MinMs, perFrame(r.MedianMs), r.Threads, r.ISA, r.Iters, r.Warmup)
+	if len(r.Profile) > 0 {
+		printProfile(w, r.Profile)
+	}
 	if r.ORTFigures == nil {
 		return
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -64,6 +65,38 @@ func TestBenchJSON(t *testing.T) {
 		if !strings.Contains(out, key) {
 			t.Errorf("JSON lacks %s:\n%s", key, out)
 		}
+	}
+}
+
+// TestBenchProfile checks -profile: every kernel of the tiny model's
+// generated code is listed with its time, and together they account for
+// most of a run but never more than its slowest.
+func TestBenchProfile(t *testing.T) {
+	r := benchJSON(t, "-profile", "-n", "3", "-warmup", "1", "-threads", "1", tinyModel)
+	if len(r.Profile) == 0 {
+		t.Fatal("no profile")
+	}
+	var convs int
+	var total float64
+	for _, l := range r.Profile {
+		if l.Calls <= 0 || l.MsPerRun <= 0 || l.Op == "" {
+			t.Errorf("layer %+v: want calls, time and a name", l)
+		}
+		if strings.HasPrefix(l.Op, "conv ") {
+			convs++
+		}
+		total += l.MsPerRun
+	}
+	if convs == 0 {
+		t.Errorf("no convolution in the profile %+v", r.Profile)
+	}
+	slowest := slices.Max(r.TimesMs)
+	if total > slowest {
+		t.Errorf("kernels take %.3f ms per run, more than the slowest run (%.3f ms)", total, slowest)
+	}
+	_, out, _ := tsmcRun("bench", "-profile", "-n", "1", tinyModel)
+	if !strings.Contains(out, "profile ") || !strings.Contains(out, "GFLOP/s") {
+		t.Errorf("text report lacks the profile:\n%s", out)
 	}
 }
 

@@ -53,6 +53,17 @@ type Request struct {
 	// Feedback feeds outputs of each run back as inputs of the next (by
 	// output name to input name): the state of streaming models.
 	Feedback map[string]string `json:"feedback,omitempty"`
+	// Profile records the time of every kernel over the timed runs
+	// (runtime.StartProfile).
+	Profile bool `json:"profile,omitempty"`
+}
+
+// OpTime is one kernel's share of the timed runs (runtime.OpTime).
+type OpTime struct {
+	Op     string  `json:"op"`
+	Calls  int     `json:"calls"`
+	Ms     float64 `json:"ms"`
+	GFLOPs float64 `json:"gflops"`
 }
 
 // Response reports one invocation.
@@ -69,6 +80,9 @@ type Response struct {
 	Outputs []File `json:"outputs"`
 	// TimesMs are the timed runs, in order.
 	TimesMs []float64 `json:"times_ms"`
+	// Profile lists the kernels in the order they first ran, with their
+	// total time over the timed runs, when the request asked for it.
+	Profile []OpTime `json:"profile,omitempty"`
 }
 
 // Main runs the request named by the first command-line argument and
@@ -149,12 +163,21 @@ func Run(spec Spec, req Request) (*Response, error) {
 		}
 	}
 	resp.TimesMs = make([]float64, 0, req.Iters)
+	if req.Profile {
+		runtime.StartProfile()
+	}
 	for i := 0; i < req.Iters; i++ {
 		_, ms, err := step()
 		if err != nil {
+			runtime.StopProfile()
 			return nil, err
 		}
 		resp.TimesMs = append(resp.TimesMs, ms)
+	}
+	if req.Profile {
+		for _, o := range runtime.StopProfile() {
+			resp.Profile = append(resp.Profile, OpTime{Op: o.Op, Calls: o.Calls, Ms: millis(o.Time), GFLOPs: o.GFLOPs()})
+		}
 	}
 	return resp, nil
 }
