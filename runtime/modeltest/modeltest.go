@@ -163,7 +163,7 @@ func (s *Suite) TestConcurrentRuns(t *testing.T) {
 					return
 				}
 				for name, w := range want {
-					if !sameBits(got[name], w) {
+					if !SameBits(got[name], w) {
 						errs <- fmt.Errorf("output %q differs from a lone run", name)
 						return
 					}
@@ -178,8 +178,8 @@ func (s *Suite) TestConcurrentRuns(t *testing.T) {
 	}
 }
 
-// sameBits reports whether a and b hold identical float32 bit patterns.
-func sameBits(a, b []float32) bool {
+// SameBits reports whether a and b hold identical float32 bit patterns.
+func SameBits(a, b []float32) bool {
 	if len(a) != len(b) {
 		return false
 	}

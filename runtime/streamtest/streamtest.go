@@ -5,7 +5,6 @@ package streamtest
 
 import (
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -217,25 +216,12 @@ func compare(got, want [][][]float32) error {
 	}
 	for k := range want {
 		for r := range want[k] {
-			if !sameBits(got[k][r], want[k][r]) {
+			if !modeltest.SameBits(got[k][r], want[k][r]) {
 				return fmt.Errorf("frame %d, result %d: differs (relative error %.3g)", k, r, modeltest.RelativeError(got[k][r], want[k][r]))
 			}
 		}
 	}
 	return nil
-}
-
-// sameBits reports whether a and b hold identical float32 bit patterns.
-func sameBits(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
-			return false
-		}
-	}
-	return true
 }
 
 // reference steps one fresh Stream through frames.
