@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tsmc-go/tsmc/interp"
 	"github.com/tsmc-go/tsmc/ir"
 )
 
@@ -73,25 +72,7 @@ func TestFusedBlocksMatchInterpreter(t *testing.T) {
 		t.Skip("builds and tests a generated package")
 	}
 	g := blocksGraph(t)
-	rng := rand.New(rand.NewPCG(7, 5))
-	var sets []DataSet
-	for _, name := range []string{"set_a", "set_b"} {
-		ds := DataSet{Name: name}
-		in := map[string]*ir.Tensor{}
-		for _, v := range g.Inputs {
-			tensor := randomTensor(rng, v.Shape)
-			ds.Inputs = append(ds.Inputs, tensor)
-			in[v.Name] = tensor
-		}
-		want, err := interp.Run(g, in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, v := range g.Outputs {
-			ds.Outputs = append(ds.Outputs, want[v.Name])
-		}
-		sets = append(sets, ds)
-	}
+	sets := interpDataSets(t, g, rand.New(rand.NewPCG(7, 5)), "set_a", "set_b")
 	pkg, err := Generate(g, Options{Package: "blocks", DataSets: sets})
 	if err != nil {
 		t.Fatal(err)

@@ -64,18 +64,12 @@ func randomTensor(rng *rand.Rand, shape ir.Shape) *ir.Tensor {
 	return ir.Float32s(shape, data)
 }
 
-// TestGeneratedCodeMatchesInterpreter generates the all-ops graph with two
-// data sets computed by the reference interpreter, and runs the generated
-// package's own tests (golden data sets at 1e-4, concurrent runs under
-// -race where cgo allows it, input errors) with go test.
-func TestGeneratedCodeMatchesInterpreter(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and tests a generated package")
-	}
-	g := allOpsGraph(t)
-	rng := rand.New(rand.NewPCG(3, 5))
+// interpDataSets makes one data set per name: random inputs in [-1, 1) and
+// the outputs the reference interpreter computes from them.
+func interpDataSets(t *testing.T, g *ir.Graph, rng *rand.Rand, names ...string) []DataSet {
+	t.Helper()
 	var sets []DataSet
-	for _, name := range []string{"set_a", "set_b"} {
+	for _, name := range names {
 		ds := DataSet{Name: name}
 		in := map[string]*ir.Tensor{}
 		for _, v := range g.Inputs {
@@ -92,6 +86,19 @@ func TestGeneratedCodeMatchesInterpreter(t *testing.T) {
 		}
 		sets = append(sets, ds)
 	}
+	return sets
+}
+
+// TestGeneratedCodeMatchesInterpreter generates the all-ops graph with two
+// data sets computed by the reference interpreter, and runs the generated
+// package's own tests (golden data sets at 1e-4, concurrent runs under
+// -race where cgo allows it, input errors) with go test.
+func TestGeneratedCodeMatchesInterpreter(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and tests a generated package")
+	}
+	g := allOpsGraph(t)
+	sets := interpDataSets(t, g, rand.New(rand.NewPCG(3, 5)), "set_a", "set_b")
 	pkg, err := Generate(g, Options{Package: "allops", DataSets: sets})
 	if err != nil {
 		t.Fatal(err)
