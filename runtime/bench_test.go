@@ -3,7 +3,6 @@ package runtime
 import (
 	"fmt"
 	"math/rand/v2"
-	"strings"
 	"testing"
 	"time"
 )
@@ -32,28 +31,40 @@ func BenchmarkConv(b *testing.B) {
 		s.PadTop, s.PadLeft, s.PadBottom, s.PadRight = k/2, k/2, k/2, k/2
 		return s
 	}
-	shapes := []struct {
-		name string
-		s    ConvShape
-	}{
-		{"resnet_1x1_256x64_56", ConvShape{Frames: 1, Cin: 256, H: 56, W: 56, Cout: 64, KH: 1, KW: 1}},
-		{"resnet_3x3_64x64_56", same(ConvShape{Frames: 1, Cin: 64, H: 56, W: 56, Cout: 64}, 3)},
-		{"resnet_1x1_1024x256_14", ConvShape{Frames: 1, Cin: 1024, H: 14, W: 14, Cout: 256, KH: 1, KW: 1}},
-		{"resnet_3x3_512x512_7_8f", same(ConvShape{Frames: 8, Cin: 512, H: 7, W: 7, Cout: 512}, 3)},
-		{"resnet_stem_7x7s2", ConvShape{Frames: 1, Cin: 3, H: 224, W: 224, Cout: 64, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadTop: 3, PadLeft: 3, PadBottom: 3, PadRight: 3}},
-		{"mbv2_1x1_24x144_56", ConvShape{Frames: 1, Cin: 24, H: 56, W: 56, Cout: 144, KH: 1, KW: 1}},
-		{"mbv2_1x1_144x24_56", ConvShape{Frames: 1, Cin: 144, H: 56, W: 56, Cout: 24, KH: 1, KW: 1}},
+	// shifted: the input goes through a TSM shift (which should cost
+	// nothing); residual: a residual is added in the epilogue
+	type shape struct {
+		name              string
+		s                 ConvShape
+		shifted, residual bool
 	}
-	// the first shape again, 8 frames, plain and through a TSM shift: the
-	// fused shift should cost nothing
 	shift := ConvShape{Frames: 8, Cin: 256, H: 56, W: 56, Cout: 64, KH: 1, KW: 1}
-	shapes = append(shapes, struct {
-		name string
-		s    ConvShape
-	}{"resnet_1x1_256x64_56_8f", shift}, struct {
-		name string
-		s    ConvShape
-	}{"resnet_1x1_256x64_56_8f_shifted", shift})
+	s2 := func(s ConvShape) ConvShape {
+		s = same(s, 3)
+		s.StrideH, s.StrideW = 2, 2
+		return s
+	}
+	shapes := []shape{
+		{name: "resnet_1x1_256x64_56", s: ConvShape{Frames: 1, Cin: 256, H: 56, W: 56, Cout: 64, KH: 1, KW: 1}},
+		{name: "resnet_3x3_64x64_56", s: same(ConvShape{Frames: 1, Cin: 64, H: 56, W: 56, Cout: 64}, 3)},
+		{name: "resnet_1x1_1024x256_14", s: ConvShape{Frames: 1, Cin: 1024, H: 14, W: 14, Cout: 256, KH: 1, KW: 1}},
+		{name: "resnet_3x3_512x512_7_8f", s: same(ConvShape{Frames: 8, Cin: 512, H: 7, W: 7, Cout: 512}, 3)},
+		{name: "resnet_stem_7x7s2", s: ConvShape{Frames: 1, Cin: 3, H: 224, W: 224, Cout: 64, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadTop: 3, PadLeft: 3, PadBottom: 3, PadRight: 3}},
+		{name: "mbv2_1x1_24x144_56", s: ConvShape{Frames: 1, Cin: 24, H: 56, W: 56, Cout: 144, KH: 1, KW: 1}},
+		{name: "mbv2_1x1_144x24_56", s: ConvShape{Frames: 1, Cin: 144, H: 56, W: 56, Cout: 24, KH: 1, KW: 1}},
+		{name: "resnet_1x1_256x64_56_8f", s: shift},
+		{name: "resnet_1x1_256x64_56_8f_shifted", s: shift, shifted: true},
+		// ResNet50 8f shapes that profile below the others
+		{name: "resnet_1x1_64x256_56_8f_residual", s: ConvShape{Frames: 8, Cin: 64, H: 56, W: 56, Cout: 256, KH: 1, KW: 1}, residual: true},
+		{name: "resnet_1x1_256x1024_14_8f_residual", s: ConvShape{Frames: 8, Cin: 256, H: 14, W: 14, Cout: 1024, KH: 1, KW: 1}, residual: true},
+		{name: "resnet_1x1_2048x512_7_8f", s: ConvShape{Frames: 8, Cin: 2048, H: 7, W: 7, Cout: 512, KH: 1, KW: 1}},
+		{name: "resnet_3x3s2_512x512_14_8f", s: s2(ConvShape{Frames: 8, Cin: 512, H: 14, W: 14, Cout: 512})},
+		{name: "resnet_3x3s2_128x128_56_8f", s: s2(ConvShape{Frames: 8, Cin: 128, H: 56, W: 56, Cout: 128})},
+		// MobileNetV2 one frame (the online model): 7x7 and 14x14 maps
+		{name: "mbv2_1x1_320x1280_7", s: ConvShape{Frames: 1, Cin: 320, H: 7, W: 7, Cout: 1280, KH: 1, KW: 1}},
+		{name: "mbv2_1x1_960x160_7_residual", s: ConvShape{Frames: 1, Cin: 960, H: 7, W: 7, Cout: 160, KH: 1, KW: 1}, residual: true},
+		{name: "mbv2_1x1_96x576_14", s: ConvShape{Frames: 1, Cin: 96, H: 14, W: 14, Cout: 576, KH: 1, KW: 1}},
+	}
 	for _, sh := range shapes {
 		for _, threads := range benchThreads {
 			b.Run(fmt.Sprintf("%s/threads=%d", sh.name, threads), func(b *testing.B) {
@@ -61,11 +72,15 @@ func BenchmarkConv(b *testing.B) {
 				rng := rand.New(rand.NewPCG(1, 1))
 				x := randFloats(rng, s.InLen())
 				rows := PlainRows(x, s.Frames, s.Cin, s.H*s.W)
-				if strings.HasSuffix(sh.name, "_shifted") {
+				if sh.shifted {
 					ts := TemporalShift{Segments: 8, Ranges: []ShiftRange{{0, s.Cin / 8, 1}, {s.Cin / 8, s.Cin / 4, -1}}}
 					if err := rows.SetShifted(x, s.Frames, s.Cin, s.H*s.W, ts, nil); err != nil {
 						b.Fatal(err)
 					}
+				}
+				var res []float32
+				if sh.residual {
+					res = randFloats(rng, s.OutLen())
 				}
 				packed, _ := PackConvWeights(randFloats(rng, s.Cout*s.Cin*s.KH*s.KW), s.Cout, s.Cin, s.KH, s.KW, 1, PackMR)
 				conv, err := NewConv(s, packed, PackMR, randFloats(rng, s.Cout), Relu)
@@ -75,11 +90,11 @@ func BenchmarkConv(b *testing.B) {
 				out := make([]float32, s.OutLen())
 				p := NewPool(threads)
 				defer p.Close()
-				conv.Run(p, rows, out, nil)
+				conv.Run(p, rows, out, res)
 				cpu0 := processCPU()
 				b.ResetTimer()
 				for range b.N {
-					conv.Run(p, rows, out, nil)
+					conv.Run(p, rows, out, res)
 				}
 				reportFLOPs(b, s.FLOPs(), threads, cpu0)
 			})

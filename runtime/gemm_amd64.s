@@ -127,8 +127,53 @@ zero1:
 	VPXORD     Z23, Z23, Z23
 
 kstart2:
+	TESTQ      $0x00000002, R10
+	JZ         nores3
+	MOVQ       96(DI), AX
+	TESTQ      AX, AX
+	JZ         nores3
+	MOVQ       96(DI), DX
+	MOVQ       152(DI), AX
+	SHLQ       $0x02, AX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       AX, DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       AX, DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       AX, DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       AX, DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       AX, DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       AX, DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       AX, DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       AX, DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       AX, DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       AX, DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       AX, DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+
+nores3:
 	TESTQ $0x00000004, R10
-	JNZ   rowsb3
+	JNZ   rowsb4
 
 	// B from a packed panel
 	MOVQ 24(DI), BX
@@ -136,9 +181,9 @@ kstart2:
 	SHLQ $0x02, R9
 	LEAQ (R9)(R9*2), R13
 	CMPQ CX, $0x04
-	JL   ktail6
+	JL   ktail7
 
-kbody5:
+kbody6:
 	VMOVUPS      (BX), Z24
 	VMOVUPS      64(BX), Z25
 	VBROADCASTSS (SI), Z26
@@ -295,13 +340,13 @@ kbody5:
 	LEAQ         (BX)(R9*4), BX
 	SUBQ         $0x00000004, CX
 	CMPQ         CX, $0x04
-	JGE          kbody5
+	JGE          kbody6
 
-ktail6:
+ktail7:
 	TESTQ CX, CX
-	JLE   kdone8
+	JLE   kdone9
 
-ktail1_7:
+ktail1_8:
 	VMOVUPS      (BX), Z24
 	VMOVUPS      64(BX), Z25
 	VBROADCASTSS (SI), Z26
@@ -343,20 +388,20 @@ ktail1_7:
 	ADDQ         R8, SI
 	ADDQ         R9, BX
 	DECQ         CX
-	JNZ          ktail1_7
+	JNZ          ktail1_8
 
-kdone8:
-	JMP epilogue4
+kdone9:
+	JMP epilogue5
 
-rowsb3:
+rowsb4:
 	// TileRowsB: B[k][j] = BRows[k][BOff+j]
 	MOVQ 176(DI), BX
 	MOVQ 200(DI), R11
 	SHLQ $0x02, R11
 	CMPQ CX, $0x04
-	JL   ktail10
+	JL   ktail11
 
-kbody9:
+kbody10:
 	MOVQ         (BX), AX
 	PREFETCHT0   128(AX)(R11*1)
 	PREFETCHT0   192(AX)(R11*1)
@@ -525,13 +570,13 @@ kbody9:
 	ADDQ         $0x00000060, BX
 	SUBQ         $0x00000004, CX
 	CMPQ         CX, $0x04
-	JGE          kbody9
+	JGE          kbody10
 
-ktail10:
+ktail11:
 	TESTQ CX, CX
-	JLE   kdone12
+	JLE   kdone13
 
-ktail1_11:
+ktail1_12:
 	MOVQ         (BX), AX
 	PREFETCHT0   128(AX)(R11*1)
 	PREFETCHT0   192(AX)(R11*1)
@@ -576,12 +621,12 @@ ktail1_11:
 	ADDQ         R8, SI
 	ADDQ         $0x00000018, BX
 	DECQ         CX
-	JNZ          ktail1_11
+	JNZ          ktail1_12
 
-kdone12:
-epilogue4:
+kdone13:
+epilogue5:
 	TESTQ       $0x00000002, R10
-	JZ          store13
+	JZ          store14
 	MOVQ        72(DI), AX
 	VADDPS.BCST (AX), Z0, Z0
 	VADDPS.BCST (AX), Z1, Z1
@@ -609,7 +654,7 @@ epilogue4:
 	VADDPS.BCST 44(AX), Z23, Z23
 	MOVQ        96(DI), AX
 	TESTQ       AX, AX
-	JZ          clamp14
+	JZ          clamp15
 	MOVQ        96(DI), DX
 	MOVQ        152(DI), AX
 	SHLQ        $0x02, AX
@@ -649,7 +694,7 @@ epilogue4:
 	VADDPS      (DX), Z22, Z22
 	VADDPS      64(DX), Z23, Z23
 
-clamp14:
+clamp15:
 	VBROADCASTSS 160(DI), Z24
 	VBROADCASTSS 164(DI), Z25
 	VMAXPS       Z0, Z24, Z0
@@ -701,7 +746,7 @@ clamp14:
 	VMAXPS       Z23, Z24, Z23
 	VMINPS       Z23, Z25, Z23
 
-store13:
+store14:
 	MOVQ    48(DI), DX
 	MOVQ    144(DI), AX
 	SHLQ    $0x02, AX
@@ -834,8 +879,41 @@ zero1:
 	VPXORD     Z15, Z15, Z15
 
 kstart2:
+	TESTQ      $0x00000002, R10
+	JZ         nores3
+	MOVQ       96(DI), AX
+	TESTQ      AX, AX
+	JZ         nores3
+	MOVQ       96(DI), DX
+	MOVQ       152(DI), AX
+	SHLQ       $0x02, AX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       AX, DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       AX, DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       AX, DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       AX, DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       AX, DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       AX, DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       AX, DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+
+nores3:
 	TESTQ $0x00000004, R10
-	JNZ   rowsb3
+	JNZ   rowsb4
 
 	// B from a packed panel
 	MOVQ 24(DI), BX
@@ -843,9 +921,9 @@ kstart2:
 	SHLQ $0x02, R9
 	LEAQ (R9)(R9*2), R13
 	CMPQ CX, $0x04
-	JL   ktail6
+	JL   ktail7
 
-kbody5:
+kbody6:
 	VMOVUPS      (BX), Z16
 	VMOVUPS      64(BX), Z17
 	VBROADCASTSS (SI), Z18
@@ -954,13 +1032,13 @@ kbody5:
 	LEAQ         (BX)(R9*4), BX
 	SUBQ         $0x00000004, CX
 	CMPQ         CX, $0x04
-	JGE          kbody5
+	JGE          kbody6
 
-ktail6:
+ktail7:
 	TESTQ CX, CX
-	JLE   kdone8
+	JLE   kdone9
 
-ktail1_7:
+ktail1_8:
 	VMOVUPS      (BX), Z16
 	VMOVUPS      64(BX), Z17
 	VBROADCASTSS (SI), Z18
@@ -990,20 +1068,20 @@ ktail1_7:
 	ADDQ         R8, SI
 	ADDQ         R9, BX
 	DECQ         CX
-	JNZ          ktail1_7
+	JNZ          ktail1_8
 
-kdone8:
-	JMP epilogue4
+kdone9:
+	JMP epilogue5
 
-rowsb3:
+rowsb4:
 	// TileRowsB: B[k][j] = BRows[k][BOff+j]
 	MOVQ 176(DI), BX
 	MOVQ 200(DI), R11
 	SHLQ $0x02, R11
 	CMPQ CX, $0x04
-	JL   ktail10
+	JL   ktail11
 
-kbody9:
+kbody10:
 	MOVQ         (BX), AX
 	PREFETCHT0   128(AX)(R11*1)
 	PREFETCHT0   192(AX)(R11*1)
@@ -1124,13 +1202,13 @@ kbody9:
 	ADDQ         $0x00000060, BX
 	SUBQ         $0x00000004, CX
 	CMPQ         CX, $0x04
-	JGE          kbody9
+	JGE          kbody10
 
-ktail10:
+ktail11:
 	TESTQ CX, CX
-	JLE   kdone12
+	JLE   kdone13
 
-ktail1_11:
+ktail1_12:
 	MOVQ         (BX), AX
 	PREFETCHT0   128(AX)(R11*1)
 	PREFETCHT0   192(AX)(R11*1)
@@ -1163,12 +1241,12 @@ ktail1_11:
 	ADDQ         R8, SI
 	ADDQ         $0x00000018, BX
 	DECQ         CX
-	JNZ          ktail1_11
+	JNZ          ktail1_12
 
-kdone12:
-epilogue4:
+kdone13:
+epilogue5:
 	TESTQ       $0x00000002, R10
-	JZ          store13
+	JZ          store14
 	MOVQ        72(DI), AX
 	VADDPS.BCST (AX), Z0, Z0
 	VADDPS.BCST (AX), Z1, Z1
@@ -1188,7 +1266,7 @@ epilogue4:
 	VADDPS.BCST 28(AX), Z15, Z15
 	MOVQ        96(DI), AX
 	TESTQ       AX, AX
-	JZ          clamp14
+	JZ          clamp15
 	MOVQ        96(DI), DX
 	MOVQ        152(DI), AX
 	SHLQ        $0x02, AX
@@ -1216,7 +1294,7 @@ epilogue4:
 	VADDPS      (DX), Z14, Z14
 	VADDPS      64(DX), Z15, Z15
 
-clamp14:
+clamp15:
 	VBROADCASTSS 160(DI), Z16
 	VBROADCASTSS 164(DI), Z17
 	VMAXPS       Z0, Z16, Z0
@@ -1252,7 +1330,7 @@ clamp14:
 	VMAXPS       Z15, Z16, Z15
 	VMINPS       Z15, Z17, Z15
 
-store13:
+store14:
 	MOVQ    48(DI), DX
 	MOVQ    144(DI), AX
 	SHLQ    $0x02, AX
@@ -1340,8 +1418,29 @@ zero1:
 	VPXORD     Z7, Z7, Z7
 
 kstart2:
+	TESTQ      $0x00000002, R10
+	JZ         nores3
+	MOVQ       96(DI), AX
+	TESTQ      AX, AX
+	JZ         nores3
+	MOVQ       96(DI), DX
+	MOVQ       152(DI), AX
+	SHLQ       $0x02, AX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       AX, DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       AX, DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       AX, DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+
+nores3:
 	TESTQ $0x00000004, R10
-	JNZ   rowsb3
+	JNZ   rowsb4
 
 	// B from a packed panel
 	MOVQ 24(DI), BX
@@ -1349,9 +1448,9 @@ kstart2:
 	SHLQ $0x02, R9
 	LEAQ (R9)(R9*2), R13
 	CMPQ CX, $0x04
-	JL   ktail6
+	JL   ktail7
 
-kbody5:
+kbody6:
 	VMOVUPS      (BX), Z8
 	VMOVUPS      64(BX), Z9
 	VBROADCASTSS (SI), Z10
@@ -1412,13 +1511,13 @@ kbody5:
 	LEAQ         (BX)(R9*4), BX
 	SUBQ         $0x00000004, CX
 	CMPQ         CX, $0x04
-	JGE          kbody5
+	JGE          kbody6
 
-ktail6:
+ktail7:
 	TESTQ CX, CX
-	JLE   kdone8
+	JLE   kdone9
 
-ktail1_7:
+ktail1_8:
 	VMOVUPS      (BX), Z8
 	VMOVUPS      64(BX), Z9
 	VBROADCASTSS (SI), Z10
@@ -1436,20 +1535,20 @@ ktail1_7:
 	ADDQ         R8, SI
 	ADDQ         R9, BX
 	DECQ         CX
-	JNZ          ktail1_7
+	JNZ          ktail1_8
 
-kdone8:
-	JMP epilogue4
+kdone9:
+	JMP epilogue5
 
-rowsb3:
+rowsb4:
 	// TileRowsB: B[k][j] = BRows[k][BOff+j]
 	MOVQ 176(DI), BX
 	MOVQ 200(DI), R11
 	SHLQ $0x02, R11
 	CMPQ CX, $0x04
-	JL   ktail10
+	JL   ktail11
 
-kbody9:
+kbody10:
 	MOVQ         (BX), AX
 	PREFETCHT0   128(AX)(R11*1)
 	PREFETCHT0   192(AX)(R11*1)
@@ -1522,13 +1621,13 @@ kbody9:
 	ADDQ         $0x00000060, BX
 	SUBQ         $0x00000004, CX
 	CMPQ         CX, $0x04
-	JGE          kbody9
+	JGE          kbody10
 
-ktail10:
+ktail11:
 	TESTQ CX, CX
-	JLE   kdone12
+	JLE   kdone13
 
-ktail1_11:
+ktail1_12:
 	MOVQ         (BX), AX
 	PREFETCHT0   128(AX)(R11*1)
 	PREFETCHT0   192(AX)(R11*1)
@@ -1549,12 +1648,12 @@ ktail1_11:
 	ADDQ         R8, SI
 	ADDQ         $0x00000018, BX
 	DECQ         CX
-	JNZ          ktail1_11
+	JNZ          ktail1_12
 
-kdone12:
-epilogue4:
+kdone13:
+epilogue5:
 	TESTQ       $0x00000002, R10
-	JZ          store13
+	JZ          store14
 	MOVQ        72(DI), AX
 	VADDPS.BCST (AX), Z0, Z0
 	VADDPS.BCST (AX), Z1, Z1
@@ -1566,7 +1665,7 @@ epilogue4:
 	VADDPS.BCST 12(AX), Z7, Z7
 	MOVQ        96(DI), AX
 	TESTQ       AX, AX
-	JZ          clamp14
+	JZ          clamp15
 	MOVQ        96(DI), DX
 	MOVQ        152(DI), AX
 	SHLQ        $0x02, AX
@@ -1582,7 +1681,7 @@ epilogue4:
 	VADDPS      (DX), Z6, Z6
 	VADDPS      64(DX), Z7, Z7
 
-clamp14:
+clamp15:
 	VBROADCASTSS 160(DI), Z8
 	VBROADCASTSS 164(DI), Z9
 	VMAXPS       Z0, Z8, Z0
@@ -1602,7 +1701,7 @@ clamp14:
 	VMAXPS       Z7, Z8, Z7
 	VMINPS       Z7, Z9, Z7
 
-store13:
+store14:
 	MOVQ    48(DI), DX
 	MOVQ    144(DI), AX
 	SHLQ    $0x02, AX
@@ -1689,8 +1788,29 @@ zero1:
 	VXORPS     Y11, Y11, Y11
 
 kstart2:
+	TESTQ      $0x00000002, R10
+	JZ         nores3
+	MOVQ       96(DI), AX
+	TESTQ      AX, AX
+	JZ         nores3
+	MOVQ       96(DI), DX
+	MOVQ       152(DI), AX
+	SHLQ       $0x02, AX
+	PREFETCHT0 (DX)
+	ADDQ       AX, DX
+	PREFETCHT0 (DX)
+	ADDQ       AX, DX
+	PREFETCHT0 (DX)
+	ADDQ       AX, DX
+	PREFETCHT0 (DX)
+	ADDQ       AX, DX
+	PREFETCHT0 (DX)
+	ADDQ       AX, DX
+	PREFETCHT0 (DX)
+
+nores3:
 	TESTQ $0x00000004, R10
-	JNZ   rowsb3
+	JNZ   rowsb4
 
 	// B from a packed panel
 	MOVQ 24(DI), BX
@@ -1698,9 +1818,9 @@ kstart2:
 	SHLQ $0x02, R9
 	LEAQ (R9)(R9*2), R13
 	CMPQ CX, $0x04
-	JL   ktail6
+	JL   ktail7
 
-kbody5:
+kbody6:
 	VMOVUPS      (BX), Y12
 	VMOVUPS      32(BX), Y13
 	VBROADCASTSS (SI), Y14
@@ -1785,13 +1905,13 @@ kbody5:
 	LEAQ         (BX)(R9*4), BX
 	SUBQ         $0x00000004, CX
 	CMPQ         CX, $0x04
-	JGE          kbody5
+	JGE          kbody6
 
-ktail6:
+ktail7:
 	TESTQ CX, CX
-	JLE   kdone8
+	JLE   kdone9
 
-ktail1_7:
+ktail1_8:
 	VMOVUPS      (BX), Y12
 	VMOVUPS      32(BX), Y13
 	VBROADCASTSS (SI), Y14
@@ -1815,20 +1935,20 @@ ktail1_7:
 	ADDQ         R8, SI
 	ADDQ         R9, BX
 	DECQ         CX
-	JNZ          ktail1_7
+	JNZ          ktail1_8
 
-kdone8:
-	JMP epilogue4
+kdone9:
+	JMP epilogue5
 
-rowsb3:
+rowsb4:
 	// TileRowsB: B[k][j] = BRows[k][BOff+j]
 	MOVQ 176(DI), BX
 	MOVQ 200(DI), R11
 	SHLQ $0x02, R11
 	CMPQ CX, $0x04
-	JL   ktail10
+	JL   ktail11
 
-kbody9:
+kbody10:
 	MOVQ         (BX), AX
 	PREFETCHT0   64(AX)(R11*1)
 	VMOVUPS      (AX)(R11*1), Y12
@@ -1921,13 +2041,13 @@ kbody9:
 	ADDQ         $0x00000060, BX
 	SUBQ         $0x00000004, CX
 	CMPQ         CX, $0x04
-	JGE          kbody9
+	JGE          kbody10
 
-ktail10:
+ktail11:
 	TESTQ CX, CX
-	JLE   kdone12
+	JLE   kdone13
 
-ktail1_11:
+ktail1_12:
 	MOVQ         (BX), AX
 	PREFETCHT0   64(AX)(R11*1)
 	VMOVUPS      (AX)(R11*1), Y12
@@ -1953,12 +2073,12 @@ ktail1_11:
 	ADDQ         R8, SI
 	ADDQ         $0x00000018, BX
 	DECQ         CX
-	JNZ          ktail1_11
+	JNZ          ktail1_12
 
-kdone12:
-epilogue4:
+kdone13:
+epilogue5:
 	TESTQ        $0x00000002, R10
-	JZ           store13
+	JZ           store14
 	MOVQ         72(DI), AX
 	VBROADCASTSS (AX), Y12
 	VADDPS       Y12, Y0, Y0
@@ -1980,7 +2100,7 @@ epilogue4:
 	VADDPS       Y12, Y11, Y11
 	MOVQ         96(DI), AX
 	TESTQ        AX, AX
-	JZ           clamp14
+	JZ           clamp15
 	MOVQ         96(DI), DX
 	MOVQ         152(DI), AX
 	SHLQ         $0x02, AX
@@ -2002,7 +2122,7 @@ epilogue4:
 	VADDPS       (DX), Y10, Y10
 	VADDPS       32(DX), Y11, Y11
 
-clamp14:
+clamp15:
 	VBROADCASTSS 160(DI), Y12
 	VBROADCASTSS 164(DI), Y13
 	VMAXPS       Y0, Y12, Y0
@@ -2030,7 +2150,7 @@ clamp14:
 	VMAXPS       Y11, Y12, Y11
 	VMINPS       Y11, Y13, Y11
 
-store13:
+store14:
 	MOVQ    48(DI), DX
 	MOVQ    144(DI), AX
 	SHLQ    $0x02, AX
@@ -2109,8 +2229,25 @@ zero1:
 	VXORPS     Y7, Y7, Y7
 
 kstart2:
+	TESTQ      $0x00000002, R10
+	JZ         nores3
+	MOVQ       96(DI), AX
+	TESTQ      AX, AX
+	JZ         nores3
+	MOVQ       96(DI), DX
+	MOVQ       152(DI), AX
+	SHLQ       $0x02, AX
+	PREFETCHT0 (DX)
+	ADDQ       AX, DX
+	PREFETCHT0 (DX)
+	ADDQ       AX, DX
+	PREFETCHT0 (DX)
+	ADDQ       AX, DX
+	PREFETCHT0 (DX)
+
+nores3:
 	TESTQ $0x00000004, R10
-	JNZ   rowsb3
+	JNZ   rowsb4
 
 	// B from a packed panel
 	MOVQ 24(DI), BX
@@ -2118,9 +2255,9 @@ kstart2:
 	SHLQ $0x02, R9
 	LEAQ (R9)(R9*2), R13
 	CMPQ CX, $0x04
-	JL   ktail6
+	JL   ktail7
 
-kbody5:
+kbody6:
 	VMOVUPS      (BX), Y8
 	VMOVUPS      32(BX), Y9
 	VBROADCASTSS (SI), Y10
@@ -2181,13 +2318,13 @@ kbody5:
 	LEAQ         (BX)(R9*4), BX
 	SUBQ         $0x00000004, CX
 	CMPQ         CX, $0x04
-	JGE          kbody5
+	JGE          kbody6
 
-ktail6:
+ktail7:
 	TESTQ CX, CX
-	JLE   kdone8
+	JLE   kdone9
 
-ktail1_7:
+ktail1_8:
 	VMOVUPS      (BX), Y8
 	VMOVUPS      32(BX), Y9
 	VBROADCASTSS (SI), Y10
@@ -2205,20 +2342,20 @@ ktail1_7:
 	ADDQ         R8, SI
 	ADDQ         R9, BX
 	DECQ         CX
-	JNZ          ktail1_7
+	JNZ          ktail1_8
 
-kdone8:
-	JMP epilogue4
+kdone9:
+	JMP epilogue5
 
-rowsb3:
+rowsb4:
 	// TileRowsB: B[k][j] = BRows[k][BOff+j]
 	MOVQ 176(DI), BX
 	MOVQ 200(DI), R11
 	SHLQ $0x02, R11
 	CMPQ CX, $0x04
-	JL   ktail10
+	JL   ktail11
 
-kbody9:
+kbody10:
 	MOVQ         (BX), AX
 	PREFETCHT0   64(AX)(R11*1)
 	VMOVUPS      (AX)(R11*1), Y8
@@ -2287,13 +2424,13 @@ kbody9:
 	ADDQ         $0x00000060, BX
 	SUBQ         $0x00000004, CX
 	CMPQ         CX, $0x04
-	JGE          kbody9
+	JGE          kbody10
 
-ktail10:
+ktail11:
 	TESTQ CX, CX
-	JLE   kdone12
+	JLE   kdone13
 
-ktail1_11:
+ktail1_12:
 	MOVQ         (BX), AX
 	PREFETCHT0   64(AX)(R11*1)
 	VMOVUPS      (AX)(R11*1), Y8
@@ -2313,12 +2450,12 @@ ktail1_11:
 	ADDQ         R8, SI
 	ADDQ         $0x00000018, BX
 	DECQ         CX
-	JNZ          ktail1_11
+	JNZ          ktail1_12
 
-kdone12:
-epilogue4:
+kdone13:
+epilogue5:
 	TESTQ        $0x00000002, R10
-	JZ           store13
+	JZ           store14
 	MOVQ         72(DI), AX
 	VBROADCASTSS (AX), Y8
 	VADDPS       Y8, Y0, Y0
@@ -2334,7 +2471,7 @@ epilogue4:
 	VADDPS       Y8, Y7, Y7
 	MOVQ         96(DI), AX
 	TESTQ        AX, AX
-	JZ           clamp14
+	JZ           clamp15
 	MOVQ         96(DI), DX
 	MOVQ         152(DI), AX
 	SHLQ         $0x02, AX
@@ -2350,7 +2487,7 @@ epilogue4:
 	VADDPS       (DX), Y6, Y6
 	VADDPS       32(DX), Y7, Y7
 
-clamp14:
+clamp15:
 	VBROADCASTSS 160(DI), Y8
 	VBROADCASTSS 164(DI), Y9
 	VMAXPS       Y0, Y8, Y0
@@ -2370,7 +2507,7 @@ clamp14:
 	VMAXPS       Y7, Y8, Y7
 	VMINPS       Y7, Y9, Y7
 
-store13:
+store14:
 	MOVQ    48(DI), DX
 	MOVQ    144(DI), AX
 	SHLQ    $0x02, AX
@@ -2429,8 +2566,21 @@ zero1:
 	VXORPS     Y3, Y3, Y3
 
 kstart2:
+	TESTQ      $0x00000002, R10
+	JZ         nores3
+	MOVQ       96(DI), AX
+	TESTQ      AX, AX
+	JZ         nores3
+	MOVQ       96(DI), DX
+	MOVQ       152(DI), AX
+	SHLQ       $0x02, AX
+	PREFETCHT0 (DX)
+	ADDQ       AX, DX
+	PREFETCHT0 (DX)
+
+nores3:
 	TESTQ $0x00000004, R10
-	JNZ   rowsb3
+	JNZ   rowsb4
 
 	// B from a packed panel
 	MOVQ 24(DI), BX
@@ -2438,9 +2588,9 @@ kstart2:
 	SHLQ $0x02, R9
 	LEAQ (R9)(R9*2), R13
 	CMPQ CX, $0x04
-	JL   ktail6
+	JL   ktail7
 
-kbody5:
+kbody6:
 	VMOVUPS      (BX), Y4
 	VMOVUPS      32(BX), Y5
 	VBROADCASTSS (SI), Y6
@@ -2477,13 +2627,13 @@ kbody5:
 	LEAQ         (BX)(R9*4), BX
 	SUBQ         $0x00000004, CX
 	CMPQ         CX, $0x04
-	JGE          kbody5
+	JGE          kbody6
 
-ktail6:
+ktail7:
 	TESTQ CX, CX
-	JLE   kdone8
+	JLE   kdone9
 
-ktail1_7:
+ktail1_8:
 	VMOVUPS      (BX), Y4
 	VMOVUPS      32(BX), Y5
 	VBROADCASTSS (SI), Y6
@@ -2495,20 +2645,20 @@ ktail1_7:
 	ADDQ         R8, SI
 	ADDQ         R9, BX
 	DECQ         CX
-	JNZ          ktail1_7
+	JNZ          ktail1_8
 
-kdone8:
-	JMP epilogue4
+kdone9:
+	JMP epilogue5
 
-rowsb3:
+rowsb4:
 	// TileRowsB: B[k][j] = BRows[k][BOff+j]
 	MOVQ 176(DI), BX
 	MOVQ 200(DI), R11
 	SHLQ $0x02, R11
 	CMPQ CX, $0x04
-	JL   ktail10
+	JL   ktail11
 
-kbody9:
+kbody10:
 	MOVQ         (BX), AX
 	PREFETCHT0   64(AX)(R11*1)
 	VMOVUPS      (AX)(R11*1), Y4
@@ -2553,13 +2703,13 @@ kbody9:
 	ADDQ         $0x00000060, BX
 	SUBQ         $0x00000004, CX
 	CMPQ         CX, $0x04
-	JGE          kbody9
+	JGE          kbody10
 
-ktail10:
+ktail11:
 	TESTQ CX, CX
-	JLE   kdone12
+	JLE   kdone13
 
-ktail1_11:
+ktail1_12:
 	MOVQ         (BX), AX
 	PREFETCHT0   64(AX)(R11*1)
 	VMOVUPS      (AX)(R11*1), Y4
@@ -2573,12 +2723,12 @@ ktail1_11:
 	ADDQ         R8, SI
 	ADDQ         $0x00000018, BX
 	DECQ         CX
-	JNZ          ktail1_11
+	JNZ          ktail1_12
 
-kdone12:
-epilogue4:
+kdone13:
+epilogue5:
 	TESTQ        $0x00000002, R10
-	JZ           store13
+	JZ           store14
 	MOVQ         72(DI), AX
 	VBROADCASTSS (AX), Y4
 	VADDPS       Y4, Y0, Y0
@@ -2588,7 +2738,7 @@ epilogue4:
 	VADDPS       Y4, Y3, Y3
 	MOVQ         96(DI), AX
 	TESTQ        AX, AX
-	JZ           clamp14
+	JZ           clamp15
 	MOVQ         96(DI), DX
 	MOVQ         152(DI), AX
 	SHLQ         $0x02, AX
@@ -2598,7 +2748,7 @@ epilogue4:
 	VADDPS       (DX), Y2, Y2
 	VADDPS       32(DX), Y3, Y3
 
-clamp14:
+clamp15:
 	VBROADCASTSS 160(DI), Y4
 	VBROADCASTSS 164(DI), Y5
 	VMAXPS       Y0, Y4, Y0
@@ -2610,7 +2760,7 @@ clamp14:
 	VMAXPS       Y3, Y4, Y3
 	VMINPS       Y3, Y5, Y3
 
-store13:
+store14:
 	MOVQ    48(DI), DX
 	MOVQ    144(DI), AX
 	SHLQ    $0x02, AX
