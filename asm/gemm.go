@@ -23,6 +23,10 @@ type gemmKernel struct {
 	// of the same NR: drivers run it on the last, partial row panel of a
 	// weight matrix (GemmKernel.Short) instead of computing padding rows.
 	short bool
+	// transC: C and R are stored transposed and Bias is per column; the
+	// kernel ignores TileAccumulate and TileRowsB and always runs the
+	// epilogue (see emitTC)
+	transC bool
 }
 
 // gemmKernels is the table every GEMM kernel, its registration and its
@@ -46,13 +50,33 @@ var gemmKernels = []gemmKernel{
 	{isa: avx2, mr: 2, nr: 16, kc: 256, unroll: 4, bcastRegs: 1, prefetchRows: true, short: true},
 }
 
+// gemmTCKernels are the transposed-C kernels (runtime.GemmKernel.TransC):
+// the same K loop as gemmKernels, with the tile's rows the output's
+// pixels and its vectorised columns the output channels, stored
+// transposed by scatters. Drivers use them where a convolution has few
+// pixels per frame (MobileNetV2's 7x7 and 14x14 maps one frame at a
+// time), whose pixel panels of 32 would be a quarter padding. They need
+// AVX-512 (scatters, gathers); the AVX2 level keeps the pixel-major
+// kernels.
+var gemmTCKernels = []gemmKernel{
+	{isa: avx512, mr: 12, nr: 32, unroll: 4, bcastRegs: 6, transC: true},
+	{isa: avx512, mr: 8, nr: 32, unroll: 4, bcastRegs: 6, transC: true, short: true},
+	{isa: avx512, mr: 4, nr: 32, unroll: 4, bcastRegs: 4, transC: true, short: true},
+}
+
 // name returns the contract name, XNNPACK style.
 func (k gemmKernel) Name() string {
+	if k.transC {
+		return fmt.Sprintf("f32_gemm_tc_minmax_%dx%d__%s", k.mr, k.nr, k.isa.name)
+	}
 	return fmt.Sprintf("f32_gemm_minmax_%dx%d__%s", k.mr, k.nr, k.isa.name)
 }
 
 // goName returns the Go name of the assembly function.
 func (k gemmKernel) GoName() string {
+	if k.transC {
+		return fmt.Sprintf("gemmTCF32Minmax%dx%d%s", k.mr, k.nr, k.isa.suffix())
+	}
 	return fmt.Sprintf("gemmF32Minmax%dx%d%s", k.mr, k.nr, k.isa.suffix())
 }
 
@@ -108,11 +132,122 @@ func (k gemmKernel) registerDoc() []string {
 		"R9/R13 LDB/3*LDB bytes, R10 Flags, R11 BOff bytes, AX and DX scratch.")
 }
 
-// buildGemm emits every GEMM kernel of the table.
+// buildGemm emits every GEMM kernel of the tables.
 func buildGemm(g *gen) {
 	for _, k := range gemmKernels {
 		k.emit(g)
 	}
+	for _, k := range gemmTCKernels {
+		k.emitTC(g)
+	}
+}
+
+// emitTC emits a transposed-C kernel. For i < MR, j < NR:
+//
+//	acc = sum over k in increasing order of A[k*LDA+i] * B[k*LDB+j]
+//	acc += Bias[j]; if R != nil { acc += R[j*LDR+i] }
+//	C[j*LDC+i] = min(max(acc, Lo), Hi)
+//
+// The residual is gathered and the tile scattered, 16 output channels of
+// one pixel per instruction.
+func (k gemmKernel) emitTC(g *gen) {
+	nv, vb := k.vecs(), k.isa.bytes()
+	doc := []string{
+		fmt.Sprintf("%s is %s: the Tile contract with C and R transposed", k.GoName(), k.Name()),
+		fmt.Sprintf("(element (i, j) of the %dx%d tile at C[j*LDC+i]) and Bias indexed by", k.mr, k.nr),
+		"column; TileAccumulate and TileRowsB are ignored and the epilogue always runs.",
+		fmt.Sprintf("Fused multiply-adds over k in increasing order, K unrolled by %d.", k.unroll),
+	}
+	regs := append(k.registerDoc()[:3:3],
+		fmt.Sprintf("In the epilogue %s..%s hold the bias, the clamp bounds, the lane indices",
+			k.bvec(0).Asm(), k.isa.regs[31].Asm()),
+		"times LDR and LDC and the gathered residual; K1 masks the gathers and scatters.",
+		"DI *Tile, SI A, BX B, CX k steps left, R8/R12 LDA/3*LDA bytes, R9/R13 LDB/3*LDB",
+		"bytes, AX/DX the two column halves of R or C, R10/R11 scratch.")
+	g.function(k.GoName(), tileStruct, append(doc, regs...)...)
+	g.Comment(regs...)
+	tile := tileStruct
+
+	g.Load(g.Param("t"), gT)
+	g.MOVQ(tile.field(gT, "A", 0), gA)
+	g.MOVQ(tile.field(gT, "K", 0), gK)
+	g.MOVQ(tile.field(gT, "LDA", 0), gLDA)
+	g.SHLQ(operand.U8(2), gLDA)
+	g.LEAQ(mem(gLDA, 0, gLDA, 2), gLDA3)
+	for i := range k.mr {
+		for v := range nv {
+			g.zero(k.acc(i, v))
+		}
+	}
+	g.MOVQ(tile.field(gT, "B", 0), gB)
+	g.MOVQ(tile.field(gT, "LDB", 0), gLDB)
+	g.SHLQ(operand.U8(2), gLDB)
+	g.LEAQ(mem(gLDB, 0, gLDB, 2), gLDB3)
+	k.kloop(g, false)
+
+	// Epilogue registers: everything past the accumulators.
+	free := k.isa.regs[k.mr*nv:]
+	if len(free) < nv+5 {
+		panic("transposed epilogue needs nv+5 free registers")
+	}
+	bias, lo, hi, iota, idx, tmp := free[:nv], free[nv], free[nv+1], free[nv+2], free[nv+3], free[nv+4]
+	g.MOVQ(tile.field(gT, "Bias", 0), gTmp[0])
+	for v := range nv {
+		g.VMOVUPS(at(gTmp[0], v*vb), bias[v])
+	}
+	for i := range k.mr {
+		for v := range nv {
+			g.VADDPS(bias[v], k.acc(i, v), k.acc(i, v))
+		}
+	}
+	// iota = 0, 1, ..., 15 as dwords
+	g.MOVQ(operand.U64(0x0706050403020100), gFlags)
+	g.VMOVQ(gFlags, iota.AsX())
+	g.MOVQ(operand.U64(0x0f0e0d0c0b0a0908), gFlags)
+	g.VPINSRQ(operand.U8(1), gFlags, iota.AsX(), iota.AsX())
+	g.VPMOVZXBD(iota.AsX(), iota)
+
+	// columnBases sets AX, DX (one per vector of columns) to field's
+	// pointer plus v*16*ld bytes, and idx to the lanes times ld.
+	columnBases := func(field, ld string) {
+		g.MOVQ(tile.field(gT, ld, 0), gBOff)
+		g.VPBROADCASTD(gBOff.As32(), idx)
+		g.VPMULLD(iota, idx, idx)
+		g.MOVQ(tile.field(gT, field, 0), gTmp[0])
+		if nv > 1 {
+			g.SHLQ(operand.U8(6), gBOff) // 16 lanes * 4 bytes
+			g.LEAQ(mem(gTmp[0], 0, gBOff, 1), gTmp[1])
+		}
+		if nv > 2 {
+			panic("transposed kernels take at most two vectors of columns")
+		}
+	}
+	clamp := g.label("clamp")
+	g.MOVQ(tile.field(gT, "R", 0), gTmp[0])
+	g.TESTQ(gTmp[0], gTmp[0])
+	g.JZ(operand.LabelRef(clamp))
+	columnBases("R", "LDR")
+	for i := range k.mr {
+		for v := range nv {
+			g.KXNORW(reg.K1, reg.K1, reg.K1)
+			g.VGATHERDPS(operand.Mem{Base: gTmp[v], Disp: 4 * i, Index: idx, Scale: 4}, reg.K1, tmp)
+			g.VADDPS(tmp, k.acc(i, v), k.acc(i, v))
+		}
+	}
+	g.Label(clamp)
+	g.VBROADCASTSS(tile.field(gT, "Lo", 0), lo)
+	g.VBROADCASTSS(tile.field(gT, "Hi", 0), hi)
+	columnBases("C", "LDC")
+	for i := range k.mr {
+		for v := range nv {
+			g.VMAXPS(k.acc(i, v), lo, k.acc(i, v))
+			g.VMINPS(k.acc(i, v), hi, k.acc(i, v))
+			g.KXNORW(reg.K1, reg.K1, reg.K1)
+			g.VSCATTERDPS(k.acc(i, v), reg.K1, operand.Mem{Base: gTmp[v], Disp: 4 * i, Index: idx, Scale: 4})
+		}
+	}
+	g.VZEROUPPER()
+	g.RET()
 }
 
 func (k gemmKernel) emit(g *gen) {

@@ -49,11 +49,12 @@ func contractKernel(mr, nr int) *GemmKernel {
 	}
 }
 
-// withKernels runs fn with ks as the registered kernels.
+// withKernels runs fn with ks as the registered kernels (and no
+// transposed-C kernel).
 func withKernels(ks []*GemmKernel, fn func()) {
-	saved := gemmKernels
-	gemmKernels = ks
-	defer func() { gemmKernels = saved }()
+	saved, savedTC := gemmKernels, gemmTC
+	gemmKernels, gemmTC = ks, nil
+	defer func() { gemmKernels, gemmTC = saved, savedTC }()
 	fn()
 }
 

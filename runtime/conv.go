@@ -99,6 +99,7 @@ type Conv struct {
 	// takes runs of up to im2colMaxN pixels
 	im2col func(*PackRun)
 	wino   *winograd // the Winograd plan, or nil
+	tc     *tcPlan   // the transposed-C plan, or nil
 	// packAll: the B block is packed for all K at once and reused by the
 	// output-channel blocks of a worker
 	packAll bool
@@ -193,6 +194,7 @@ func NewConv(s ConvShape, packed []float32, packMR int, bias []float32, act Act)
 	// runs K blocks of kc, whose B panels stay in L1).
 	c.packAll = c.nCB > 1 && c.k*c.nc <= reuseBudget
 	c.wino = newWinograd(c)
+	c.tc = newTCPlan(c)
 	return c, nil
 }
 
@@ -218,6 +220,10 @@ func (c *Conv) Run(p *Pool, in Rows, out, residual []float32) {
 	checkIn(in, s.Frames*s.Cin, s.H*s.W, "conv")
 	checkOut(out, residual, s.Frames*s.Cout*c.ohw, "conv")
 	c.epoch++ // the input may have changed: no packed block of an earlier run is reused
+	if c.tc != nil {
+		c.runTC(p, in, out, residual)
+		return
+	}
 	if wg := c.wino; wg != nil {
 		p.For(ceilDiv(wg.tiles, wg.nt), func(worker, item int) {
 			c.runWinograd(p, worker, item, in, out, residual)

@@ -40,6 +40,7 @@ func init() {
 	}
 	isa = levels[0]
 	gemmKernels = archGemmKernels(isa)
+	gemmTC = archGemmTC(isa)
 	if k := archDWRow3x3(isa); k != nil {
 		dwRow3x3 = k
 	}

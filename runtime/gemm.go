@@ -64,12 +64,7 @@ func (p *Pool) state(worker, n, mr, nr int) *workerState {
 // the output; others through w's scratch tile.
 func (w *workerState) runTile(k *GemmKernel, m int, segs []colSeg, out []float32, cRow, ldc int, res []float32, rRow, ldr int, flags int) {
 	if m < k.MR {
-		for _, s := range k.Short {
-			if s.MR >= m {
-				k = s
-				break
-			}
-		}
+		k = shortFor(k, m)
 	}
 	t := &w.tile
 	t.Flags = flags

@@ -63,6 +63,11 @@ type GemmKernel struct {
 	KC int
 	// RowsB reports that the kernel implements TileRowsB.
 	RowsB bool
+	// TransC reports a transposed-C kernel: element (i, j) of the tile is
+	// stored at C[j*LDC+i] and read from R[j*LDR+i], Bias is indexed by j,
+	// TileAccumulate and TileRowsB are ignored and the epilogue always
+	// runs (the convolutions' pixel-row plan, conv_tc.go).
+	TransC bool
 	// Short lists kernels of the same contract and NR with fewer rows, in
 	// increasing MR: a partial row panel runs on the smallest that holds
 	// it instead of computing padding rows.

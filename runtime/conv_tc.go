@@ -1,0 +1,184 @@
+package runtime
+
+import "unsafe"
+
+// Transposed-C plan: a pointwise convolution with few pixels per frame
+// runs with the frame's pixels as the GEMM's rows (broadcast from the
+// input rows) and its output channels as the vectorised columns, through
+// a kernel that stores the tile transposed (GemmKernel.TransC). Pixel
+// panels of 32 waste a quarter of a 49-pixel 7x7 map (64 columns
+// computed) and an eighth of a 14x14 one, and their partial panels go
+// through a scratch tile; output channels come in multiples of 32 in
+// these layers, and 12-pixel tiles cover 49 and 196 pixels with little
+// or no padding. The kernel's scatters cost about 19 cycles each (24 per
+// 12x32 tile) on Zen 5, which the cost model in newTCPlan charges.
+
+// gemmTC is the transposed-C kernel in use (its Short list covers partial
+// pixel tiles), or nil: then no convolution runs transposed.
+var gemmTC *GemmKernel
+
+// tcPlan is the transposed-C plan of a Conv.
+type tcPlan struct {
+	kern   *GemmKernel
+	w      []float32 // weights in panels of NR output channels: [panel][k][NR]
+	bias   []float32 // bias padded to panels*NR
+	panels int
+	tiles  int // pixel tiles per frame
+	perQB  int // panels per work item
+	nQB    int // panel blocks
+}
+
+// tcScatterSteps is the cost of a tile's transposed store in K steps of
+// the kernel (24 scatters of ~19 cycles against 12 cycles a step).
+const tcScatterSteps = 38
+
+// tcMaxPixels is the largest map (pixels per frame) the transposed plan
+// is considered for: 16x16. Larger maps fill pixel panels of 32 but for
+// the last one.
+const tcMaxPixels = 256
+
+// newTCPlan returns the transposed plan of c when a kernel exists and the
+// cost model prefers it to the pixel-major plan, else nil. It repacks the
+// weights (packed at compile time for the pixel-major kernels) into
+// panels of the kernel's NR output channels.
+func newTCPlan(c *Conv) *tcPlan {
+	k := gemmTC
+	s := c.s
+	if k == nil || !c.pointwise || s.Group != 1 || c.wino != nil {
+		return nil
+	}
+	mr, nr := k.MR, k.NR
+	// columns computed per frame, times K steps, in kernel-tile units of
+	// equal cost (both kernels run MR x NR = 12 x 32 tiles)
+	pixelMajor := ceilDiv(c.coutG, c.kern.MR) * c.kern.MR * ceilDiv(c.pixels, c.kern.NR) * c.kern.NR * c.k
+	transposed := ceilDiv(c.coutG, nr) * nr * s.Frames * tileRows(k, c.ohw) * (c.k + tcScatterSteps)
+	// On small maps the pixel-major plan also pays for packing and
+	// scratch tiles at every frame edge inside a panel: count 10% there.
+	if c.ohw > tcMaxPixels || 9*transposed >= 10*pixelMajor {
+		return nil
+	}
+	t := &tcPlan{kern: k, panels: ceilDiv(c.coutG, nr), tiles: ceilDiv(c.ohw, mr)}
+	t.w = AlignedFloats(t.panels * c.k * nr)
+	for co := range c.coutG {
+		src := c.w[(co/c.packMR)*c.k*c.packMR+co%c.packMR:]
+		dst := t.w[(co/nr)*c.k*nr+co%nr:]
+		for kk := range c.k {
+			dst[kk*nr] = src[kk*c.packMR]
+		}
+	}
+	t.bias = make([]float32, t.panels*nr)
+	for co := range c.coutG {
+		t.bias[co] = c.bias[(co/c.packMR)*c.packMR+co%c.packMR]
+	}
+	// enough work items to balance a few workers, each a pixel tile
+	// against a block of panels
+	t.perQB = max(1, t.panels*s.Frames*t.tiles/targetItems)
+	t.perQB = min(t.perQB, t.panels)
+	t.nQB = ceilDiv(t.panels, t.perQB)
+	return t
+}
+
+// tileRows returns the rows kernel k and its short kernels compute for m
+// rows: full tiles, then the smallest kernel holding the rest.
+func tileRows(k *GemmKernel, m int) int {
+	rows, rest := m/k.MR*k.MR, m%k.MR
+	if rest == 0 {
+		return rows
+	}
+	return rows + shortFor(k, rest).MR
+}
+
+// shortFor returns the smallest of k and its short kernels with at least m
+// rows (k itself when none of them has).
+func shortFor(k *GemmKernel, m int) *GemmKernel {
+	for _, s := range k.Short {
+		if s.MR >= m {
+			return s
+		}
+	}
+	return k
+}
+
+// contiguous reports whether rows are one after the other in memory, n
+// floats apart: the kernel may then read them as a matrix.
+func contiguous(rows Rows, n int) bool {
+	if len(rows) == 0 {
+		return false
+	}
+	base := unsafe.Pointer(unsafe.SliceData(rows[0]))
+	for i, r := range rows {
+		if unsafe.Pointer(unsafe.SliceData(r)) != unsafe.Add(base, 4*i*n) {
+			return false
+		}
+	}
+	return true
+}
+
+// runTC runs the convolution with the transposed plan.
+func (c *Conv) runTC(p *Pool, in Rows, out, res []float32) {
+	t, s := c.tc, c.s
+	direct := make([]bool, s.Frames) // per frame: input rows form a matrix
+	for f := range s.Frames {
+		direct[f] = contiguous(in[f*s.Cin:(f+1)*s.Cin], c.ohw)
+	}
+	perFrame := t.tiles * t.nQB
+	p.For(s.Frames*perFrame, func(worker, item int) {
+		f, r := item/perFrame, item%perFrame
+		// consecutive items share a panel block: it is read from memory
+		// once and from L2 for the frame's other pixel tiles
+		qb, tile := r/t.tiles, r%t.tiles
+		p0 := tile * t.kern.MR
+		m := min(t.kern.MR, c.ohw-p0)
+		kern := shortFor(t.kern, m)
+		mr, nr := kern.MR, kern.NR
+		w := p.state(worker, c.k*mr, mr, nr)
+		w.packed = packKey{} // buf no longer holds a packed B block
+		tl := &w.tile
+		rows := in[f*s.Cin : (f+1)*s.Cin]
+		if direct[f] && m == mr {
+			tl.A, tl.LDA = rows[0][p0:], c.ohw
+		} else {
+			a := &w.pack
+			*a = PackRun{Dst: w.buf[:(c.k-1)*mr+m], Rows: rows, K0: 0, KN: c.k, N: m, LDD: mr,
+				IX: p0, KH: 1, KW: 1, DH: 1, DW: 1, H: 1, W: c.ohw, SW: 1}
+			pack := c.im2col
+			if pack == nil {
+				pack = packRunGo
+			}
+			pack(a)
+			tl.A, tl.LDA = w.buf, mr
+		}
+		tl.K, tl.LDB, tl.Lo, tl.Hi, tl.Flags = c.k, nr, c.lo, c.hi, TileEpilogue
+		tl.BRows, tl.BOff = nil, 0
+		for q := qb * t.perQB; q < min(t.panels, (qb+1)*t.perQB); q++ {
+			co0 := q * nr
+			n := min(nr, c.coutG-co0)
+			tl.B, tl.Bias = t.w[q*c.k*nr:], t.bias[co0:]
+			at := (f*s.Cout+co0)*c.ohw + p0
+			if m == mr && n == nr {
+				tl.C, tl.LDC = out[at:], c.ohw
+				tl.R, tl.LDR = nil, 0
+				if res != nil {
+					tl.R, tl.LDR = res[at:], c.ohw
+				}
+				kern.Tile(tl)
+				continue
+			}
+			// partial tile: through the scratch tile, [NR][MR]
+			tc := w.tmpC[:nr*mr]
+			tl.C, tl.LDC = tc, mr
+			tl.R, tl.LDR = nil, 0
+			if res != nil {
+				tr := w.tmpR[:nr*mr]
+				for j := range n {
+					copy(tr[j*mr:j*mr+m], res[at+j*c.ohw:][:m])
+				}
+				tl.R, tl.LDR = tr, mr
+			}
+			kern.Tile(tl)
+			for j := range n {
+				copy(out[at+j*c.ohw:][:m], tc[j*mr:j*mr+m])
+			}
+		}
+	})
+}

@@ -1,0 +1,75 @@
+package runtime
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestConvTransposedPlan checks which convolutions take the transposed-C
+// plan (MobileNetV2's one-frame 7x7 layers; not those whose pixels fill
+// panels of 32) and that they match the reference, plain, through a
+// shift (rows from two buffers, so the pixel tiles are packed) and with
+// output channels that leave a partial panel.
+func TestConvTransposedPlan(t *testing.T) {
+	if gemmTC == nil {
+		t.Skip("no transposed-C kernels at this ISA level")
+	}
+	cases := []struct {
+		c  convCase
+		tc bool
+	}{
+		{convCase{s: ConvShape{Frames: 1, Cin: 320, H: 7, W: 7, Cout: 1280, KH: 1, KW: 1}, act: Clip(0, 6), bias: true}, true},
+		{convCase{s: ConvShape{Frames: 1, Cin: 960, H: 7, W: 7, Cout: 160, KH: 1, KW: 1}, bias: true, residual: true}, true},
+		{convCase{s: ConvShape{Frames: 2, Cin: 320, H: 7, W: 7, Cout: 80, KH: 1, KW: 1}, act: Relu, bias: true, residual: true, shift: true}, true},
+		{convCase{s: ConvShape{Frames: 2, Cin: 400, H: 3, W: 3, Cout: 56, KH: 1, KW: 1}, bias: true, shift: true, state: true}, true},
+		{convCase{s: ConvShape{Frames: 1, Cin: 576, H: 14, W: 14, Cout: 96, KH: 1, KW: 1}, bias: true, residual: true}, true},
+		{convCase{s: ConvShape{Frames: 1, Cin: 64, H: 14, W: 14, Cout: 384, KH: 1, KW: 1}, bias: true}, false},
+		{convCase{s: ConvShape{Frames: 8, Cin: 256, H: 56, W: 56, Cout: 64, KH: 1, KW: 1}}, false},
+		{convCase{s: ConvShape{Frames: 1, Cin: 32, H: 7, W: 7, Cout: 64, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}}, false},
+	}
+	for ci, tc := range cases {
+		c := tc.c
+		s := c.s.normalized()
+		for _, packMR := range []int{PackMR, 8} {
+			name := fmt.Sprintf("case%d/%v/mr=%d", ci, s, packMR)
+			rng := rand.New(rand.NewPCG(uint64(ci), 3))
+			rows, _ := convInput(t, rng, c)
+			w := randFloats(rng, s.Cout*s.Cin*s.KH*s.KW)
+			var bias, res []float32
+			if c.bias {
+				bias = randFloats(rng, s.Cout)
+			}
+			if c.residual {
+				res = randFloats(rng, s.OutLen())
+			}
+			packed, err := PackConvWeights(w, s.Cout, s.Cin, s.KH, s.KW, 1, packMR)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conv, err := NewConv(c.s, packed, packMR, bias, c.act)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			// (other panel heights run other pixel-major kernels)
+			if got := conv.tc != nil; packMR == PackMR && got != tc.tc {
+				t.Errorf("%s: transposed plan %v, want %v", name, got, tc.tc)
+			}
+			want := refConv(s, rows, w, bias, res, c.act)
+			var first []float32
+			withPools(t, func(p *Pool) {
+				out := make([]float32, s.OutLen())
+				for i := range out {
+					out[i] = 1e30 // every element must be written
+				}
+				conv.Run(p, rows, out, res)
+				checkClose(t, fmt.Sprintf("%s/threads=%d", name, p.Threads()), out, want, 1e-5)
+				if first == nil {
+					first = out
+				} else if !bitsEqual(first, out) {
+					t.Errorf("%s: %d threads differ from 1 thread", name, p.Threads())
+				}
+			})
+		}
+	}
+}
