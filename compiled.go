@@ -233,6 +233,15 @@ func indent(out []byte) string {
 	return "\t" + strings.Join(lines, "\n\t")
 }
 
+// KeptDir returns the folder holding the generated module (src/) and the
+// binary when the Builder kept it, else "".
+func (p *Program) KeptDir() string {
+	if !p.keep {
+		return ""
+	}
+	return p.dir
+}
+
 // Close removes the program's folder (unless the Builder kept it).
 func (p *Program) Close() error {
 	if p.keep || p.dir == "" {

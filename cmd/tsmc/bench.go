@@ -189,6 +189,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if ds != nil {
 		rep.Inputs = dsDir
 	}
+	if dir := p.KeptDir(); dir != "" {
+		fmt.Fprintf(os.Stderr, "kept      %s (generated module in src/)\n", dir)
+	}
 	res, err := p.Bench(inputs, tsmc.BenchOptions{Threads: b.Threads, Warmup: *warmup, Iters: *iters, Feedback: rep.Feedback, Profile: *profile})
 	if err != nil {
 		return err
