@@ -1,6 +1,8 @@
 // Command asm generates the amd64 assembly kernels of package runtime with
 // avo: the GEMM micro-kernels (AVX2+FMA 6x16, AVX-512 12x32), the 3x3
-// depthwise row and plane kernels (stride 1 and 2, both ISAs), the AVX-512
+// depthwise row and plane kernels (stride 1 and 2, both ISAs) and
+// small-plane kernels (flat stride 1, both ISAs; two-row stride 2,
+// AVX-512), the AVX-512
 // im2col packing kernels and Winograd F(2x2,3x3) transforms, the clock and FMA
 // throughput probes the benchmarks use, and kernels_amd64.go, the table
 // that registers them with the runtime's CPU dispatch.
@@ -48,6 +50,7 @@ type asmFile struct {
 var asmFiles = []asmFile{
 	{"gemm", buildGemm},
 	{"depthwise", buildDepthwise},
+	{"dwsmall", buildDWSmall},
 	{"pack", buildPack},
 	{"winograd", buildWinograd},
 	{"clock", buildClock},

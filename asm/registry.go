@@ -27,6 +27,7 @@ func registry() ([]byte, error) {
 		Gemm []gemmKernel // the level's kernels, then those of lower levels
 		DW   []dwKernel
 		DWP  []dwPlaneKernel
+		DWS  []dwSmallKernel
 	}
 	var ls []level
 	for i, l := range levels {
@@ -47,6 +48,11 @@ func registry() ([]byte, error) {
 		for _, k := range dwPlaneKernels {
 			if k.isa == l {
 				lv.DWP = append(lv.DWP, k)
+			}
+		}
+		for _, k := range dwSmallKernels {
+			if k.isa == l {
+				lv.DWS = append(lv.DWS, k)
 			}
 		}
 		ls = append(ls, lv)
@@ -144,6 +150,33 @@ func dwConv3x3{{.ISA.Suffix}}(a *DWConv) {
 	} else {
 		{{(index .DWP 1).GoName}}(a) // {{(index .DWP 1).Name}}
 	}
+}
+{{end}}{{end}}
+// asmDWConvSmall3x3 returns the small-plane depthwise 3x3 kernels of
+// level, or nil: the function runs a DWConv through the kernel its shape
+// fits and reports true, or reports false without running it.
+func asmDWConvSmall3x3(level string) func(*DWConv) bool {
+	switch level {
+{{- range .Levels}}{{if .DWS}}
+	case {{.ISA.Level}}:
+		return dwConvSmall3x3{{.ISA.Suffix}}
+{{- end}}{{end}}
+	}
+	return nil
+}
+{{range .Levels}}{{if .DWS}}
+// dwConvSmall3x3{{.ISA.Suffix}} runs a through the {{.ISA.Name}} small-plane kernel its shape
+// fits, if any.
+func dwConvSmall3x3{{.ISA.Suffix}}(a *DWConv) bool {
+	switch {
+{{- range .DWS}}
+	case {{.Fits}}:
+		{{.GoName}}(a) // {{.Name}}
+{{- end}}
+	default:
+		return false
+	}
+	return true
 }
 {{end}}{{end}}
 // asmIm2col returns the assembly im2col packing kernel of level for

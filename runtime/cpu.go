@@ -45,4 +45,5 @@ func init() {
 		dwRow3x3 = k
 	}
 	dwConv3x3 = archDWConv3x3(isa)
+	dwConvSmall3x3 = archDWConvSmall3x3(isa)
 }

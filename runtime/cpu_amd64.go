@@ -36,6 +36,12 @@ func archDWConv3x3(level string) func(*DWConv) {
 	return asmDWConv3x3(level)
 }
 
+// archDWConvSmall3x3 returns the assembly small-plane depthwise 3x3
+// kernels of level (generated, kernels_amd64.go), or nil.
+func archDWConvSmall3x3(level string) func(*DWConv) bool {
+	return asmDWConvSmall3x3(level)
+}
+
 // archIm2col returns the assembly im2col packing kernel of level for
 // horizontal stride sw (generated, kernels_amd64.go), or nil.
 func archIm2col(level string, sw int) func(*PackRun) {

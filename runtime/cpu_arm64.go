@@ -30,6 +30,12 @@ func archDWConv3x3(level string) func(*DWConv) {
 	return nil
 }
 
+// archDWConvSmall3x3 returns the small-plane depthwise kernels of level:
+// none on arm64 (there is no plane kernel to go with them).
+func archDWConvSmall3x3(level string) func(*DWConv) bool {
+	return nil
+}
+
 // archIm2col returns the im2col packing kernel of level: none on arm64
 // yet, so convolutions pack in Go.
 func archIm2col(level string, sw int) func(*PackRun) {

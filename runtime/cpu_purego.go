@@ -12,6 +12,8 @@ func archDWRow3x3(level string) func(*DWRow) { return nil }
 
 func archDWConv3x3(level string) func(*DWConv) { return nil }
 
+func archDWConvSmall3x3(level string) func(*DWConv) bool { return nil }
+
 func archIm2col(level string, sw int) func(*PackRun) { return nil }
 
 func archWinograd(level string) (func(*WinoIn), func(*WinoOut)) { return nil, nil }

@@ -237,6 +237,14 @@ func dwRow3x3Go(a *DWRow) {
 // reaches at most 2 columns past the row: (OW-1)*Stride+2-PadLeft <= IW+1.
 // C, OH and OW are positive. The field layout is part of the assembly
 // contract (asm/layout.go mirrors it; the tests compare the offsets).
+//
+// The small-plane kernels (dwConvSmall3x3) take the same contract for
+// the shapes they fit, with the same sums, so their results are bit for
+// bit the plane kernels': the flat kernels (Stride 1, OW == IW, OH*OW <=
+// 256) run each plane as one vector of OH*OW outputs, tap (y, x) read at
+// the constant offset (y-PadTop)*IW + x-PadLeft under a mask; the
+// two-row kernel (Stride 2, OW <= 7, OH <= 32) puts two output rows in
+// one vector.
 type DWConv struct {
 	O, Res                     []float32
 	In                         [][]float32
@@ -251,6 +259,20 @@ type DWConv struct {
 // driver copies each plane with its padding and runs the row kernel, and
 // fused blocks run dwConvRows.
 var dwConv3x3 func(*DWConv)
+
+// dwConvSmall3x3 is the small-plane depthwise 3x3 kernel set in use, or
+// nil: it runs a DWConv through the kernel its shape fits and reports
+// true, or reports false and leaves it to the plane kernel.
+var dwConvSmall3x3 func(*DWConv) bool
+
+// runDWConv runs a through the small-plane kernel that fits its shape,
+// else through plane, the plane kernel in use.
+func runDWConv(a *DWConv, plane func(*DWConv)) {
+	if small := dwConvSmall3x3; small != nil && small(a) {
+		return
+	}
+	plane(a)
+}
 
 // dwConvRows computes a DWConv through the row kernel in use (dwRow3x3:
 // NEON on arm64, Go elsewhere): per output row, its three input rows are

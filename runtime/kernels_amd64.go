@@ -102,6 +102,45 @@ func dwConv3x3AVX2(a *DWConv) {
 	}
 }
 
+// asmDWConvSmall3x3 returns the small-plane depthwise 3x3 kernels of
+// level, or nil: the function runs a DWConv through the kernel its shape
+// fits and reports true, or reports false without running it.
+func asmDWConvSmall3x3(level string) func(*DWConv) bool {
+	switch level {
+	case ISAAVX512:
+		return dwConvSmall3x3AVX512
+	case ISAAVX2:
+		return dwConvSmall3x3AVX2
+	}
+	return nil
+}
+
+// dwConvSmall3x3AVX512 runs a through the avx512 small-plane kernel its shape
+// fits, if any.
+func dwConvSmall3x3AVX512(a *DWConv) bool {
+	switch {
+	case a.Stride == 1 && a.OW == a.IW && a.IH > 0 && a.OH*a.OW <= 256:
+		dwconvFlatF32Minmax3x3s1AVX512(a) // f32_dwconv_minmax_3x3s1p_flat__avx512
+	case a.Stride == 2 && a.IH > 0 && a.OW <= 7 && a.OH <= 32:
+		dwconv2RowF32Minmax3x3s2AVX512(a) // f32_dwconv_minmax_3x3s2p_2row__avx512
+	default:
+		return false
+	}
+	return true
+}
+
+// dwConvSmall3x3AVX2 runs a through the avx2 small-plane kernel its shape
+// fits, if any.
+func dwConvSmall3x3AVX2(a *DWConv) bool {
+	switch {
+	case a.Stride == 1 && a.OW == a.IW && a.IH > 0 && a.OH*a.OW <= 256:
+		dwconvFlatF32Minmax3x3s1AVX2(a) // f32_dwconv_minmax_3x3s1p_flat__avx2
+	default:
+		return false
+	}
+	return true
+}
+
 // asmIm2col returns the assembly im2col packing kernel of level for
 // horizontal stride sw, or nil.
 func asmIm2col(level string, sw int) func(*PackRun) {
