@@ -211,8 +211,8 @@ func (b *InvertedResidual) rows(p *Pool, worker int, in Rows, out, res []float32
 		} else {
 			a.In, a.IH, a.PadTop = frameIn, b.h, -top
 		}
-		if dwConv3x3 != nil {
-			dwConv3x3(a)
+		if plane := dwConv3x3; plane != nil {
+			runDWConv(a, plane)
 		} else {
 			w.dwPad = dwConvRows(a, w.dwPad, &w.dwRow)
 		}

@@ -26,6 +26,9 @@ func TestInvertedResidual(t *testing.T) {
 		{frames: 2, cin: 32, ce: 32, cout: 16, h: 50, w: 45, stride: 1},
 		{frames: 1, cin: 12, ce: 12, cout: 20, h: 15, w: 16, stride: 2},
 		{frames: 3, cin: 5, ce: 7, cout: 3, h: 1, w: 2, stride: 1, expand: true, residual: true},
+		// MobileNetV2's small planes: a frame's parts are bands of a 14x14 plane
+		{frames: 1, cin: 16, ce: 96, cout: 16, h: 14, w: 14, stride: 1, expand: true, residual: true},
+		{frames: 2, cin: 16, ce: 48, cout: 24, h: 14, w: 14, stride: 2, expand: true, shift: true},
 		// a stem as the expansion: 3x3 stride 2, and 3x3 stride 1 (Winograd-shaped)
 		{frames: 2, cin: 3, ce: 32, cout: 16, h: 40, w: 39, stride: 1, expand: true, ek: 3, es: 2},
 		{frames: 1, cin: 3, ce: 24, cout: 8, h: 9, w: 10, stride: 2, expand: true, ek: 3, es: 2, shift: true},

@@ -90,7 +90,7 @@ func (d *DepthwiseConv) Run(p *Pool, in Rows, out, residual []float32) {
 			if residual != nil {
 				a.Res = residual[o0:o1]
 			}
-			kern(a)
+			runDWConv(a, kern)
 		})
 		return
 	}

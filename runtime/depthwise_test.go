@@ -30,6 +30,11 @@ func TestDepthwiseConv(t *testing.T) {
 		{s: pad(ConvShape{Frames: 1, Cin: 3, Cout: 3, Group: 3, H: 9, W: 10, KH: 3, KW: 3, DilationH: 2, DilationW: 2}, 2, 2, 2, 2), bias: true},
 		{s: pad(ConvShape{Frames: 1, Cin: 3, Cout: 3, Group: 3, H: 9, W: 10, KH: 1, KW: 4, StrideW: 3}, 0, 1, 0, 2), bias: true},
 		{s: pad(dw(3, 40, 28, 28, 3, 1), 1, 1, 1, 1), act: Clip(0, 6), bias: true},
+		// small planes (the small-plane kernels where the CPU has them)
+		{s: pad(dw(2, 24, 14, 14, 3, 1), 1, 1, 1, 1), act: Clip(0, 6), bias: true, residual: true, shift: true},
+		{s: pad(dw(1, 20, 14, 14, 3, 2), 1, 1, 1, 1), act: Clip(0, 6), bias: true},
+		{s: pad(dw(2, 6, 5, 12, 3, 1), 1, 1, 1, 1), bias: true, residual: true},
+		{s: pad(dw(1, 5, 9, 13, 3, 2), 0, 1, 1, 0), act: Relu, bias: true, residual: true},
 	}
 	for ci, c := range cases {
 		s := c.s.normalized()

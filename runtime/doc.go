@@ -36,7 +36,9 @@
 // expand -> depthwise -> project chains run fused ([InvertedResidual]),
 // band by band, so their wide intermediates never go to memory. Depthwise
 // 3x3 convolutions run whole planes per call ([DWConv]), reading the
-// padding as zeros.
+// padding as zeros; planes of up to 256 outputs (MobileNetV2's 7x7 and
+// 14x14) run as one flat vector each, and stride-2 planes of up to 7
+// output columns two output rows per vector.
 //
 // A micro-kernel ([GemmKernel], contract in [Tile]) computes one MR x NR
 // tile. Each output element is one float32 accumulator summed over k in
