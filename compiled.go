@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"go/format"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,6 +60,7 @@ type Program struct {
 	dir, bin string
 	exec     []string // wrapper command the binary runs under, if any
 	keep     bool
+	stream   bool // the package has a Stream
 	runs     int
 }
 
@@ -82,10 +84,18 @@ func main() {
 		Outputs: model.OutputSpecs,
 		New: func(threads int) (modelrun.Model, error) {
 			return model.New(model.WithThreads(threads))
-		},
+		},%s
 	})
 }
 `
+
+// runnerStep is the runner's Spec.NewStep and FrameInput (a %%q verb) for a
+// package with a Stream.
+const runnerStep = `
+		NewStep: func(m modelrun.Model) func([]float32) ([]float32, error) {
+			return m.(*model.Model).NewStream().Step
+		},
+		FrameInput: %q,`
 
 // Engine builds a program for g; it is a NewEngine. The program is an
 // io.Closer, which Verify closes when done.
@@ -123,6 +133,7 @@ func (b *Builder) Build(g *ir.Graph) (*Program, error) {
 	p := &Program{
 		Inputs: g.Inputs, Outputs: g.Outputs, Memory: pkg.Memory,
 		Generate: time.Since(start), Threads: b.Threads, keep: b.Keep,
+		stream: frameInput(pkg, g) != "",
 	}
 	if p.dir, err = os.MkdirTemp(b.TempDir, "tsmc-build-"); err != nil {
 		return nil, err
@@ -134,7 +145,7 @@ func (b *Builder) Build(g *ir.Graph) (*Program, error) {
 		}
 	}()
 	srcDir := filepath.Join(p.dir, "src")
-	if err := writeRunnerModule(srcDir, pkg, src, goCmd); err != nil {
+	if err := writeRunnerModule(srcDir, pkg, g, src, goCmd); err != nil {
 		return nil, err
 	}
 	p.bin = filepath.Join(p.dir, "model"+exeSuffix())
@@ -167,7 +178,7 @@ func (b *Builder) Build(g *ir.Graph) (*Program, error) {
 // writeRunnerModule writes the temporary module: go.mod requiring tsmc
 // (replaced by its folder when there is one), tsmc's go.sum, the runner's
 // main.go and the generated package in model/.
-func writeRunnerModule(dir string, pkg *codegen.Package, src ModuleSource, goCmd string) error {
+func writeRunnerModule(dir string, pkg *codegen.Package, g *ir.Graph, src ModuleSource, goCmd string) error {
 	if err := pkg.Write(filepath.Join(dir, "model")); err != nil {
 		return err
 	}
@@ -197,13 +208,39 @@ func writeRunnerModule(dir string, pkg *codegen.Package, src ModuleSource, goCmd
 	if src.Dir != "" {
 		fmt.Fprintf(&mod, "\nreplace %s => %s\n", ModulePath, strconv.Quote(src.Dir))
 	}
-	files := map[string][]byte{"go.mod": []byte(mod.String()), "go.sum": sum, "main.go": []byte(runnerMain)}
+	step := ""
+	if frame := frameInput(pkg, g); frame != "" {
+		step = fmt.Sprintf(runnerStep, frame)
+	}
+	main, err := format.Source(fmt.Appendf(nil, runnerMain, step))
+	if err != nil {
+		return fmt.Errorf("runner main: %w", err)
+	}
+	files := map[string][]byte{"go.mod": []byte(mod.String()), "go.sum": sum, "main.go": main}
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// frameInput returns the input a package's Stream.Step takes (the one
+// that is not a state input), or "" when it has no Stream.
+func frameInput(pkg *codegen.Package, g *ir.Graph) string {
+	if pkg.Stream == nil {
+		return ""
+	}
+	states := map[string]bool{}
+	for _, st := range pkg.Stream {
+		states[st.Input] = true
+	}
+	for _, in := range g.Inputs {
+		if !states[in.Name] {
+			return in.Name
+		}
+	}
+	return ""
 }
 
 // languageVersion turns `go env GOVERSION` output ("go1.26.8", "go1.27rc1
@@ -232,6 +269,10 @@ func indent(out []byte) string {
 	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
 	return "\t" + strings.Join(lines, "\n\t")
 }
+
+// HasStream reports whether the generated package has a Stream (an
+// online model), which Bench can time.
+func (p *Program) HasStream() bool { return p.stream }
 
 // KeptDir returns the folder holding the generated module (src/) and the
 // binary when the Builder kept it, else "".
@@ -271,6 +312,9 @@ type BenchOptions struct {
 	Feedback map[string]string
 	// Profile records each kernel's time over the timed runs.
 	Profile bool
+	// Stream times the package's Stream.Step (HasStream) instead of Run
+	// with Feedback.
+	Stream bool
 }
 
 // BenchResult is the outcome of Program.Bench.
@@ -300,7 +344,11 @@ func (p *Program) Bench(inputs map[string]*ir.Tensor, o BenchOptions) (*BenchRes
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	req := modelrun.Request{OutDir: filepath.Join(dir, "out"), Threads: o.Threads, Warmup: o.Warmup, Iters: o.Iters, Feedback: o.Feedback, Profile: o.Profile}
+	if o.Stream && !p.stream {
+		return nil, fmt.Errorf("bench: the generated package has no Stream")
+	}
+	req := modelrun.Request{OutDir: filepath.Join(dir, "out"), Threads: o.Threads, Warmup: o.Warmup, Iters: o.Iters,
+		Feedback: o.Feedback, Profile: o.Profile, Stream: o.Stream}
 	names := make([]string, 0, len(inputs))
 	for name := range inputs {
 		names = append(names, name)

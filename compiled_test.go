@@ -87,6 +87,50 @@ func TestProgramBench(t *testing.T) {
 	}
 }
 
+// TestProgramBenchStream times the tiny online model through its Stream:
+// the offline tiny model has none, and asking it for one is an error.
+func TestProgramBenchStream(t *testing.T) {
+	build := func(name string) (*tsmc.Program, map[string]*ir.Tensor, *ir.Graph) {
+		path := filepath.Join("testdata", name, "model.onnx")
+		ds, _, err := tsmc.FirstDataSet(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := tsmc.Optimize(path, nil, ds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := (&tsmc.Builder{TempDir: t.TempDir()}).Build(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.Close() })
+		inputs, err := tsmc.BenchInputs(g, ds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p, inputs, g
+	}
+	p, inputs, g := build("tsm_tiny_online")
+	if !p.HasStream() {
+		t.Fatal("the online model's package has no Stream")
+	}
+	res, err := p.Bench(inputs, tsmc.BenchOptions{Threads: 1, Warmup: 1, Iters: 3, Feedback: tsmc.StateFeedback(g), Stream: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.TimesMs) != 3 || res.TimesMs[0] <= 0 || len(res.Outputs) != len(g.Outputs) {
+		t.Errorf("times %v, %d outputs: want 3 positive times and %d outputs", res.TimesMs, len(res.Outputs), len(g.Outputs))
+	}
+	off, offInputs, _ := build("tsm_tiny_official")
+	if off.HasStream() {
+		t.Error("the offline model's package has a Stream")
+	}
+	if _, err := off.Bench(offInputs, tsmc.BenchOptions{Iters: 1, Stream: true}); err == nil || !strings.Contains(err.Error(), "no Stream") {
+		t.Errorf("Stream bench of an offline model: error %v, want one saying it has no Stream", err)
+	}
+}
+
 func TestLocateModule(t *testing.T) {
 	t.Setenv(tsmc.RootEnv, "")
 	src, err := tsmc.LocateModule("")

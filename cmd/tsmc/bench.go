@@ -62,6 +62,9 @@ type benchReport struct {
 	Inputs string `json:"inputs"` // the data set folder, or "random"
 	// Feedback lists the state outputs fed back as inputs between runs.
 	Feedback map[string]string `json:"feedback,omitempty"`
+	// Stream: the timed runs are Stream.Step calls (the state carried
+	// inside the generated package) rather than runs with Feedback.
+	Stream bool `json:"stream,omitempty"`
 	// Profile lists every kernel of the generated code with -profile.
 	Profile       []layerTime `json:"profile,omitempty"`
 	Threads       int         `json:"threads"`
@@ -192,7 +195,11 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if dir := p.KeptDir(); dir != "" {
 		fmt.Fprintf(os.Stderr, "kept      %s (generated module in src/)\n", dir)
 	}
-	res, err := p.Bench(inputs, tsmc.BenchOptions{Threads: b.Threads, Warmup: *warmup, Iters: *iters, Feedback: rep.Feedback, Profile: *profile})
+	// an online model is timed as it is used, frame by frame through its
+	// Stream (the state stays inside); onnxruntime gets the states fed back
+	rep.Stream = len(rep.Feedback) > 0 && p.HasStream()
+	res, err := p.Bench(inputs, tsmc.BenchOptions{Threads: b.Threads, Warmup: *warmup, Iters: *iters,
+		Feedback: rep.Feedback, Profile: *profile, Stream: rep.Stream})
 	if err != nil {
 		return err
 	}
@@ -285,8 +292,12 @@ func printBench(w io.Writer, r benchReport) {
 		}
 		return fmt.Sprintf(" (%.2f ms per frame, %d frames)", median/float64(r.Frames), r.Frames)
 	}
-	fmt.Fprintf(w, "tsmc      median %.2f ms, min %.2f ms per run%s; %d threads, %s kernels, %d runs after %d warm-up\n",
-		r.MedianMs, r.MinMs, perFrame(r.MedianMs), r.Threads, r.ISA, r.Iters, r.Warmup)
+	how := ""
+	if r.Stream {
+		how = " (Stream.Step)"
+	}
+	fmt.Fprintf(w, "tsmc      median %.2f ms, min %.2f ms per run%s; %d threads, %s kernels, %d runs after %d warm-up%s\n",
+		r.MedianMs, r.MinMs, perFrame(r.MedianMs), r.Threads, r.ISA, r.Iters, r.Warmup, how)
 	if len(r.Profile) > 0 {
 		printProfile(w, r.Profile)
 	}

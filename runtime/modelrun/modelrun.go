@@ -33,6 +33,11 @@ type Spec struct {
 	Inputs, Outputs []runtime.TensorSpec
 	// New builds a Model with the given number of threads (0: default).
 	New func(threads int) (Model, error)
+	// NewStep returns the Step of a new Stream of m for a package with a
+	// generated Stream (online models), else it is nil; Step takes the
+	// input FrameInput and carries the state inputs itself.
+	NewStep    func(m Model) func(frame []float32) ([]float32, error)
+	FrameInput string
 }
 
 // File names a tensor and the raw float32 file that holds it.
@@ -56,6 +61,10 @@ type Request struct {
 	// Profile records the time of every kernel over the timed runs
 	// (runtime.StartProfile).
 	Profile bool `json:"profile,omitempty"`
+	// Stream times Stream.Step on the frame input (Spec.NewStep), the
+	// form an online model is used in, instead of Infer with Feedback;
+	// the first run, whose outputs are written, is still an Infer.
+	Stream bool `json:"stream,omitempty"`
 }
 
 // OpTime is one kernel's share of the timed runs (runtime.OpTime).
@@ -150,6 +159,17 @@ func Run(spec Spec, req Request) (*Response, error) {
 	first, ms, err := step()
 	if err != nil {
 		return nil, err
+	}
+	if req.Stream {
+		if spec.NewStep == nil {
+			return nil, fmt.Errorf("stream: the model has no Stream")
+		}
+		next, frame := spec.NewStep(m), inputs[spec.FrameInput]
+		step = func() (map[string][]float32, float64, error) {
+			start := time.Now()
+			_, err := next(frame)
+			return nil, millis(time.Since(start)), err
+		}
 	}
 	resp.FirstMs = ms
 	if req.OutDir != "" {

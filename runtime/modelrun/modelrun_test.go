@@ -168,3 +168,47 @@ func TestFeedbackMustFit(t *testing.T) {
 		t.Errorf("next [1,2] fed to state [1,3]: error %v, want a size mismatch", err)
 	}
 }
+
+// TestRunTimesTheStream: with Stream, the first run is an Infer (its
+// outputs are written) and the warm-up and timed runs are Steps of one
+// stream on the frame input.
+func TestRunTimesTheStream(t *testing.T) {
+	dir := t.TempDir()
+	m := &counter{}
+	spec := counterSpec(m)
+	var frames [][]float32
+	spec.FrameInput = "x"
+	spec.NewStep = func(got Model) func([]float32) ([]float32, error) {
+		if got != m {
+			t.Errorf("NewStep got %v, want the model", got)
+		}
+		return func(frame []float32) ([]float32, error) {
+			frames = append(frames, frame)
+			return frame, nil
+		}
+	}
+	req := Request{
+		Inputs: []File{writeFloats(t, dir, "x", 10, 20), writeFloats(t, dir, "s", 1, 2)},
+		OutDir: filepath.Join(dir, "out"), Warmup: 2, Iters: 3,
+		Feedback: map[string]string{"s_out": "s"}, Stream: true,
+	}
+	resp, err := Run(spec, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.seen) != 1 || len(frames) != 5 || len(resp.TimesMs) != 3 {
+		t.Errorf("%d Infer runs, %d steps, %d times; want 1, 5, 3", len(m.seen), len(frames), len(resp.TimesMs))
+	}
+	for _, f := range frames {
+		if fmt.Sprint(f) != "[10 20]" {
+			t.Errorf("step got frame %v, want the x input [10 20]", f)
+		}
+	}
+	if got := readFloats(t, resp.Outputs[0].File); fmt.Sprint(got) != "[11 22]" {
+		t.Errorf("y of the first run = %v, want [11 22]", got)
+	}
+	spec.NewStep = nil
+	if _, err := Run(spec, req); err == nil || !strings.Contains(err.Error(), "no Stream") {
+		t.Errorf("Stream without NewStep: error %v, want one saying the model has no Stream", err)
+	}
+}
