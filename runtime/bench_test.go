@@ -249,3 +249,60 @@ func BenchmarkPoolFor(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkInvertedResidual times MobileNetV2's first three blocks (the
+// stem as the first one's expansion) on one frame, as the online model
+// runs them.
+func BenchmarkInvertedResidual(b *testing.B) {
+	type block struct {
+		name                        string
+		cin, ce, cout, h, w, stride int
+		stem                        bool
+	}
+	for _, bl := range []block{
+		{"stem_32_16_112", 3, 32, 16, 112, 112, 1, true},
+		{"16_96_24_112_s2", 16, 96, 24, 112, 112, 2, false},
+		{"24_144_24_56", 24, 144, 24, 56, 56, 1, false},
+	} {
+		for _, threads := range benchThreads {
+			b.Run(fmt.Sprintf("%s/threads=%d", bl.name, threads), func(b *testing.B) {
+				rng := rand.New(rand.NewPCG(1, 1))
+				newConv := func(s ConvShape) *Conv {
+					packed, _ := PackConvWeights(randFloats(rng, s.Cin*s.Cout*s.KH*s.KW), s.Cout, s.Cin, s.KH, s.KW, 1, PackMR)
+					c, err := NewConv(s, packed, PackMR, randFloats(rng, s.Cout), Clip(0, 6))
+					if err != nil {
+						b.Fatal(err)
+					}
+					return c
+				}
+				es := ConvShape{Frames: 1, Cin: bl.cin, H: bl.h, W: bl.w, Cout: bl.ce, KH: 1, KW: 1}
+				if bl.stem {
+					es = ConvShape{Frames: 1, Cin: bl.cin, H: 2 * bl.h, W: 2 * bl.w, Cout: bl.ce, KH: 3, KW: 3,
+						StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}
+				}
+				ds := ConvShape{Frames: 1, Cin: bl.ce, Cout: bl.ce, Group: bl.ce, H: bl.h, W: bl.w, KH: 3, KW: 3,
+					StrideH: bl.stride, StrideW: bl.stride, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}
+				dw, err := NewDepthwiseConv(ds, randFloats(rng, 9*bl.ce), randFloats(rng, bl.ce), Clip(0, 6))
+				if err != nil {
+					b.Fatal(err)
+				}
+				ps := ConvShape{Frames: 1, Cin: bl.ce, H: ds.OutH(), W: ds.OutW(), Cout: bl.cout, KH: 1, KW: 1}
+				blk, err := NewInvertedResidual(newConv(es), dw, newConv(ps))
+				if err != nil {
+					b.Fatal(err)
+				}
+				rows := PlainRows(randFloats(rng, es.InLen()), 1, es.Cin, es.H*es.W)
+				out := make([]float32, ps.OutLen())
+				p := NewPool(threads)
+				defer p.Close()
+				blk.Run(p, rows, out, nil)
+				cpu0 := processCPU()
+				b.ResetTimer()
+				for range b.N {
+					blk.Run(p, rows, out, nil)
+				}
+				reportFLOPs(b, blk.FLOPs(), threads, cpu0)
+			})
+		}
+	}
+}
