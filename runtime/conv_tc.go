@@ -26,11 +26,20 @@ type tcPlan struct {
 	tiles  int // pixel tiles per frame
 	perQB  int // panels per work item
 	nQB    int // panel blocks
+	// residual: the plan still pays when a residual is gathered; else
+	// runs with one take the pixel-major plan (both give the same bits:
+	// each output is the same K-ordered chain of fused multiply-adds,
+	// then bias, residual and clamp)
+	residual bool
 }
 
 // tcScatterSteps is the cost of a tile's transposed store in K steps of
 // the kernel (24 scatters of ~19 cycles against 12 cycles a step).
 const tcScatterSteps = 38
+
+// tcGatherSteps is the cost of gathering a tile's residual (24 gathers
+// of ~13 cycles).
+const tcGatherSteps = 26
 
 // tcMaxPixels is the largest map (pixels per frame) the transposed plan
 // is considered for: 16x16. Larger maps fill pixel panels of 32 but for
@@ -51,13 +60,17 @@ func newTCPlan(c *Conv) *tcPlan {
 	// columns computed per frame, times K steps, in kernel-tile units of
 	// equal cost (both kernels run MR x NR = 12 x 32 tiles)
 	pixelMajor := ceilDiv(c.coutG, c.kern.MR) * c.kern.MR * ceilDiv(c.pixels, c.kern.NR) * c.kern.NR * c.k
-	transposed := ceilDiv(c.coutG, nr) * nr * s.Frames * tileRows(k, c.ohw) * (c.k + tcScatterSteps)
+	transposed := func(steps int) int {
+		return ceilDiv(c.coutG, nr) * nr * s.Frames * tileRows(k, c.ohw) * (c.k + steps)
+	}
 	// On small maps the pixel-major plan also pays for packing and
 	// scratch tiles at every frame edge inside a panel: count 10% there.
-	if c.ohw > tcMaxPixels || 9*transposed >= 10*pixelMajor {
+	wins := func(steps int) bool { return c.ohw <= tcMaxPixels && 9*transposed(steps) < 10*pixelMajor }
+	if !wins(tcScatterSteps) {
 		return nil
 	}
-	t := &tcPlan{kern: k, panels: ceilDiv(c.coutG, nr), tiles: ceilDiv(c.ohw, mr)}
+	t := &tcPlan{kern: k, panels: ceilDiv(c.coutG, nr), tiles: ceilDiv(c.ohw, mr),
+		residual: wins(tcScatterSteps + tcGatherSteps)}
 	t.w = AlignedFloats(t.panels * c.k * nr)
 	for co := range c.coutG {
 		src := c.w[(co/c.packMR)*c.k*c.packMR+co%c.packMR:]

@@ -73,3 +73,36 @@ func TestConvTransposedPlan(t *testing.T) {
 		}
 	}
 }
+
+// TestTransposedPlanSameBits: the two plans give the same bits (each
+// output the same K-ordered chain of fused multiply-adds, then bias,
+// residual and clamp), so the driver may pick either per run.
+func TestTransposedPlanSameBits(t *testing.T) {
+	if gemmTC == nil {
+		t.Skip("no transposed-C kernels at this ISA level")
+	}
+	s := ConvShape{Frames: 2, Cin: 600, H: 7, W: 7, Cout: 96, KH: 1, KW: 1}
+	rng := rand.New(rand.NewPCG(9, 9))
+	packed, _ := PackConvWeights(randFloats(rng, s.Cout*s.Cin), s.Cout, s.Cin, 1, 1, 1, PackMR)
+	conv, err := NewConv(s, packed, PackMR, randFloats(rng, s.Cout), Clip(-0.5, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conv.tc == nil {
+		t.Fatal("no transposed plan for a 7x7 map")
+	}
+	rows := PlainRows(randFloats(rng, s.InLen()), s.Frames, s.Cin, s.H*s.W)
+	p := NewPool(1)
+	defer p.Close()
+	for _, res := range [][]float32{nil, randFloats(rng, s.OutLen())} {
+		tc, pm := make([]float32, s.OutLen()), make([]float32, s.OutLen())
+		conv.runTC(p, rows, tc, res)
+		plan := conv.tc
+		conv.tc = nil
+		conv.Run(p, rows, pm, res)
+		conv.tc = plan
+		if !bitsEqual(tc, pm) {
+			t.Errorf("residual %v: the transposed and pixel-major plans differ", res != nil)
+		}
+	}
+}
