@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # bench-vs-ort.sh: tsmc against onnxruntime on the shared TSM models, at 1
-# and 2 threads, each pair timed in one `tsmc bench -ort` run (medians of
-# N runs per engine). Prints one line per model and thread count.
+# and 2 threads. Each measurement is one `tsmc bench -ort` run (medians of
+# N runs per engine, same inputs, threads and process); it is repeated R
+# times per model and thread count, alternating through the models, and
+# the line gives the median of the R ratios with their range, since a
+# shared machine drifts between runs.
 #
-#   scripts/bench-vs-ort.sh [N] [MODEL_NAME...]
+#   scripts/bench-vs-ort.sh [-n N] [-r R] [MODEL_NAME...]
 #
 # Models come from $TSMC_MODELS, else ../shared/models beside the module.
 # Needs the onnxruntime runner set up (README: npm ci --prefix tools/ort).
@@ -11,8 +14,16 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 models=${TSMC_MODELS:-$root/../shared/models}
-n=${1:-20}
-shift || true
+n=20
+r=3
+while getopts n:r: opt; do
+	case $opt in
+	n) n=$OPTARG ;;
+	r) r=$OPTARG ;;
+	*) exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
 names=("$@")
 if [ ${#names[@]} -eq 0 ]; then
 	names=(tsm_mobilenetv2_k400_8f_official tsm_mobilenetv2_k400_8f_mmaction
@@ -21,18 +32,29 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 (cd "$root" && go build -o "$tmp/tsmc" ./cmd/tsmc)
-printf '%-36s %7s %12s %12s %7s %10s\n' model threads "tsmc ms" "ort ms" ratio "max err"
+for rep in $(seq "$r"); do
+	for m in "${names[@]}"; do
+		for t in 1 2; do
+			out=$("$tmp/tsmc" bench -ort -n "$n" -threads "$t" "$models/$m/model.onnx" 2>&1) || {
+				echo "$m threads=$t failed:"
+				echo "$out"
+				exit 1
+			}
+			# tsmc ms, onnxruntime ms, ratio, max relative difference
+			echo "$(awk '/^tsmc /{print $3}' <<<"$out") $(awk '/^onnxrt /{print $3}' <<<"$out")" \
+				"$(awk '/^ratio /{print $3}' <<<"$out") $(awk '/^agree /{print $5}' <<<"$out")" >>"$tmp/$m.$t"
+		done
+	done
+done
+printf '%-34s %3s %14s %14s %20s %9s\n' model thr "tsmc ms" "ort ms" "ratio (range)" "max err"
 for m in "${names[@]}"; do
 	for t in 1 2; do
-		out=$("$tmp/tsmc" bench -ort -n "$n" -threads "$t" "$models/$m/model.onnx" 2>&1) || {
-			echo "$m threads=$t failed:"
-			echo "$out"
-			exit 1
-		}
-		tsmc=$(awk '/^tsmc /{print $3}' <<<"$out")
-		ort=$(awk '/^onnxrt /{print $3}' <<<"$out")
-		ratio=$(awk '/^ratio /{print $3}' <<<"$out")
-		err=$(awk '/^agree /{print $5}' <<<"$out")
-		printf '%-36s %7s %12s %12s %7s %10s\n' "$m" "$t" "$tsmc" "$ort" "$ratio" "$err"
+		sort -k3 -g "$tmp/$m.$t" | awk -v m="$m" -v t="$t" '
+			{ ts[NR] = $1; os[NR] = $2; rs[NR] = $3; e = ($4 > e ? $4 : e) }
+			END {
+				k = int((NR + 1) / 2)
+				printf "%-34s %3s %14s %14s %20s %9s\n", m, t, ts[k], os[k],
+					sprintf("%s (%s-%s)", rs[k], rs[1], rs[NR]), e
+			}'
 	done
 done
