@@ -38,12 +38,20 @@ func init() {
 			levels = levels[i:]
 		}
 	}
-	isa = levels[0]
-	gemmKernels = archGemmKernels(isa)
-	gemmTC = archGemmTC(isa)
-	if k := archDWRow3x3(isa); k != nil {
+	selectKernels(levels[0])
+}
+
+// selectKernels sets the kernel variables to the kernels of level (tests
+// switch levels through it too).
+func selectKernels(level string) {
+	isa = level
+	gemmKernels = archGemmKernels(level)
+	gemmTC = archGemmTC(level)
+	maxPoolRow = archMaxPoolRow(level)
+	dwRow3x3 = dwRow3x3Go
+	if k := archDWRow3x3(level); k != nil {
 		dwRow3x3 = k
 	}
-	dwConv3x3 = archDWConv3x3(isa)
-	dwConvSmall3x3 = archDWConvSmall3x3(isa)
+	dwConv3x3 = archDWConv3x3(level)
+	dwConvSmall3x3 = archDWConvSmall3x3(level)
 }

@@ -150,15 +150,9 @@ func asmGemmOnThisCPU() []*GemmKernel {
 // withISA runs fn with the kernels of level selected, as TSMC_ISA=level
 // would select them at init.
 func withISA(level string, fn func()) {
-	savedISA, savedGemm, savedTC, savedDW, savedPlane, savedSmall := isa, gemmKernels, gemmTC, dwRow3x3, dwConv3x3, dwConvSmall3x3
-	defer func() {
-		isa, gemmKernels, gemmTC, dwRow3x3, dwConv3x3, dwConvSmall3x3 = savedISA, savedGemm, savedTC, savedDW, savedPlane, savedSmall
-	}()
-	isa, gemmKernels, gemmTC = level, archGemmKernels(level), archGemmTC(level)
-	dwRow3x3, dwConv3x3, dwConvSmall3x3 = dwRow3x3Go, archDWConv3x3(level), archDWConvSmall3x3(level)
-	if k := archDWRow3x3(level); k != nil {
-		dwRow3x3 = k
-	}
+	saved := isa
+	defer selectKernels(saved)
+	selectKernels(level)
 	fn()
 }
 

@@ -60,7 +60,29 @@ func (s PoolShape) OutW() int {
 type MaxPool struct {
 	s      PoolShape
 	oh, ow int
+	// rows3x3s2: the shape fits the MaxPoolRow contract (3x3, stride 2,
+	// one column of padding on the left, at most one row above and below)
+	rows3x3s2 bool
 }
+
+// MaxPoolRow is the argument block of the 3x3 stride-2 max-pool row
+// kernel: for x < len(O),
+//
+//	O[x] = max over the rows R0, R1, R2 of their columns 2x-1, 2x, 2x+1
+//
+// where columns outside [0, len(R0)) do not count (one column of padding
+// on the left; any on the right). The rows have the same length; a
+// window row in the padding is passed as a repeat of one inside (max is
+// idempotent). The comparisons are VMAXPS's: with a NaN the later
+// operand wins, where Go's max would give NaN. Layout (bytes): O 0, R0
+// 24, R1 48, R2 72.
+type MaxPoolRow struct {
+	O, R0, R1, R2 []float32
+}
+
+// maxPoolRow is the 3x3 stride-2 row kernel in use, or nil: then every
+// max pool runs in Go.
+var maxPoolRow func(*MaxPoolRow)
 
 // NewMaxPool plans a max pooling.
 func NewMaxPool(s PoolShape) (*MaxPool, error) {
@@ -76,7 +98,10 @@ func NewMaxPool(s PoolShape) (*MaxPool, error) {
 	if n.OutH() <= 0 || n.OutW() <= 0 {
 		return nil, fmt.Errorf("maxpool %+v: window larger than the padded input", s)
 	}
-	return &MaxPool{s: n, oh: n.OutH(), ow: n.OutW()}, nil
+	m := &MaxPool{s: n, oh: n.OutH(), ow: n.OutW()}
+	m.rows3x3s2 = n.KH == 3 && n.KW == 3 && n.StrideH == 2 && n.StrideW == 2 && n.DilationH == 1 && n.DilationW == 1 &&
+		n.PadLeft == 1 && n.PadTop <= 1 && n.PadBottom <= 1
+	return m, nil
 }
 
 // Shape returns the planned shape.
@@ -98,6 +123,15 @@ func (m *MaxPool) Run(p *Pool, x, out []float32) {
 		panic(fmt.Sprintf("runtime: maxpool of %d floats into %d, want %d into %d", len(x), len(out), s.Planes*hw, s.Planes*ohw))
 	}
 	perItem := max(1, (1<<15)/max(1, hw))
+	if kern := maxPoolRow; kern != nil && m.rows3x3s2 {
+		p.For(ceilDiv(s.Planes, perItem), func(worker, item int) {
+			a := &MaxPoolRow{}
+			for pl := item * perItem; pl < min(s.Planes, (item+1)*perItem); pl++ {
+				m.rowsPlane(kern, a, out[pl*ohw:(pl+1)*ohw], x[pl*hw:(pl+1)*hw])
+			}
+		})
+		return
+	}
 	// the column maxima of a window row, with -Inf in the padding: PadLeft
 	// before the row and enough after it for the last window
 	colLen := max(s.PadLeft+s.W, (m.ow-1)*s.StrideW+(s.KW-1)*s.DilationW+1)
@@ -112,6 +146,20 @@ func (m *MaxPool) Run(p *Pool, x, out []float32) {
 // plane pools one plane: per output row, the maximum over the window's
 // rows inside the plane into col (between -Inf pads), then the maximum
 // over the window's columns.
+// rowsPlane pools one plane through the row kernel: a window row above
+// or below the plane is replaced by the window's first or last row inside.
+func (m *MaxPool) rowsPlane(kern func(*MaxPoolRow), a *MaxPoolRow, out, x []float32) {
+	s := m.s
+	row := func(y int) []float32 { return x[y*s.W : (y+1)*s.W] }
+	for oy := range m.oh {
+		top := oy*2 - s.PadTop
+		lo, hi := max(0, top), min(s.H-1, top+2)
+		pick := func(y int) []float32 { return row(min(max(y, lo), hi)) }
+		a.O, a.R0, a.R1, a.R2 = out[oy*m.ow:(oy+1)*m.ow], pick(top), pick(top+1), pick(top+2)
+		kern(a)
+	}
+}
+
 func (m *MaxPool) plane(out, x, col []float32) {
 	s := m.s
 	negInf := float32(math.Inf(-1))

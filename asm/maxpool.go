@@ -1,0 +1,118 @@
+package main
+
+import (
+	"github.com/mmcloughlin/avo/attr"
+	"github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// maxPoolRowStruct mirrors runtime.MaxPoolRow, the 3x3 stride-2 max-pool
+// row contract.
+var maxPoolRowStruct = newArgStruct("MaxPoolRow",
+	field("O", f32Slice), field("R0", f32Slice), field("R1", f32Slice), field("R2", f32Slice),
+)
+
+var maxPoolPermIdx = operand.NewStaticSymbol("maxPoolPermIdx")
+
+// buildMaxPool emits f32_maxpool_3x3s2p1__avx512: one output row of a 3x3
+// max pool of stride 2 with one column of padding on the left.
+func buildMaxPool(g *gen) {
+	g.StaticGlobal(maxPoolPermIdx.Name)
+	g.DataAttributes(attr.RODATA | attr.NOPTR)
+	for i := range 32 { // even indices 0..30, then odd 1..31
+		g.AppendDatum(operand.U32(2*(i%16) + i/16))
+	}
+	emitMaxPoolRow(g)
+}
+
+// emitMaxPoolRow: O[x] = max over rows r of R_r[2x-1], R_r[2x], R_r[2x+1]
+// for x < len(O), where column -1 and columns from len(R0) on are -Inf.
+// Per block of 16 outputs it takes the row-wise max of the 32 input
+// columns 2x0..2x0+31 (masked at the right edge), splits them into even
+// and odd columns with two permutes, and takes column 2x-1 from the odd
+// columns shifted by one lane, the previous block's last odd column
+// carried in. Max is VMAXPS (with a NaN the second operand wins).
+func emitMaxPoolRow(g *gen) {
+	const name = "maxpoolF32S2P1AVX512"
+	regs := []string{
+		"Registers: Z0/Z1 the even and odd permutation indices, Z2 -Inf, Z3 the carried",
+		"odd columns, Z4/Z5 the row maxima of the block's two input vectors, Z6..Z9",
+		"work; K1/K2 the valid inputs of the two vectors, K3 the valid outputs.",
+		"SI/R8/R9 the three rows, DI O, CX outputs left, DX inputs left, AX/BX scratch.",
+	}
+	g.function(name, maxPoolRowStruct, append([]string{
+		name + " is f32_maxpool_3x3s2p1__avx512: the runtime.MaxPoolRow contract.",
+	}, regs...)...)
+	g.Comment(regs...)
+	a := maxPoolRowStruct
+	t := reg.RDI
+	g.Load(g.Param("t"), t)
+	rows := []reg.GPPhysical{reg.RSI, reg.R8, reg.R9}
+	for i, f := range []string{"R0", "R1", "R2"} {
+		g.MOVQ(a.field(t, f, 0), rows[i])
+	}
+	out, left, inLeft, tmp := reg.R10, reg.RCX, reg.RDX, reg.RAX
+	g.MOVQ(a.field(t, "R0", 8), inLeft) // len(R0)
+	g.MOVQ(a.field(t, "O", 8), left)    // len(O)
+	g.MOVQ(a.field(t, "O", 0), out)
+	idxEven, idxOdd, negInf, carry := reg.Z0, reg.Z1, reg.Z2, reg.Z3
+	v0, v1, w0, w1, even, odd := reg.Z4, reg.Z5, reg.Z6, reg.Z7, reg.Z8, reg.Z9
+	g.VMOVUPS(operand.NewDataAddr(maxPoolPermIdx, 0), idxEven)
+	g.VMOVUPS(operand.NewDataAddr(maxPoolPermIdx, 64), idxOdd)
+	g.MOVL(operand.U32(0xff800000), tmp.As32()) // -Inf
+	g.VPBROADCASTD(tmp.As32(), negInf)
+	g.VMOVAPS(negInf, carry)
+
+	loop, done := g.label("block"), g.label("done")
+	g.Label(loop)
+	g.TESTQ(left, left)
+	g.JLE(operand.LabelRef(done))
+	// K1, K2: the valid lanes of the block's 32 inputs; K3 of its outputs
+	maskOf := func(n reg.GPPhysical, k reg.OpmaskPhysical) {
+		// k = lanes min(max(n, 0), 16): (1 << n) - 1 via BZHI of all ones
+		g.MOVQ(n, reg.RBX)
+		g.CMPQ(reg.RBX, operand.Imm(16))
+		g.MOVL(operand.U32(16), tmp.As32())
+		g.CMOVQGT(tmp, reg.RBX)
+		g.XORL(tmp.As32(), tmp.As32())
+		g.CMPQ(reg.RBX, operand.Imm(0))
+		g.CMOVQLT(tmp, reg.RBX)
+		g.MOVL(operand.U32(0xffff), tmp.As32())
+		g.BZHIL(reg.EBX, tmp.As32(), tmp.As32())
+		g.KMOVW(tmp.As32(), k)
+	}
+	maskOf(inLeft, reg.K1)
+	g.LEAQ(mem(inLeft, -16, nil, 0), reg.R11)
+	maskOf(reg.R11, reg.K2)
+	maskOf(left, reg.K3)
+	for v, dst := range []reg.VecPhysical{v0, v1} {
+		k := []reg.OpmaskPhysical{reg.K1, reg.K2}[v]
+		g.VMOVAPS(negInf, dst)
+		g.VMOVUPS(at(rows[0], 64*v), k, dst)
+		for _, r := range rows[1:] {
+			g.VMOVAPS(negInf, w1)
+			g.VMOVUPS(at(r, 64*v), k, w1)
+			g.VMAXPS(w1, dst, dst)
+		}
+	}
+	g.VMOVAPS(v0, even)
+	g.VPERMT2PS(v1, idxEven, even)
+	g.VMOVAPS(v0, odd)
+	g.VPERMT2PS(v1, idxOdd, odd)
+	// column 2x-1: the odd columns one lane up, the carried one in lane 0
+	g.VALIGND(operand.U8(15), carry, odd, w0)
+	g.VMOVAPS(odd, carry)
+	g.VMAXPS(odd, even, even)
+	g.VMAXPS(w0, even, even)
+	g.VMOVUPS(even, reg.K3, at(out, 0))
+	for _, r := range rows {
+		g.ADDQ(operand.U32(128), r)
+	}
+	g.ADDQ(operand.U32(64), out)
+	g.SUBQ(operand.U32(16), left)
+	g.SUBQ(operand.U32(32), inLeft)
+	g.JMP(operand.LabelRef(loop))
+	g.Label(done)
+	g.VZEROUPPER()
+	g.RET()
+}
