@@ -59,6 +59,8 @@ func BenchmarkConv(b *testing.B) {
 		{name: "resnet_1x1_256x1024_14_8f_residual", s: ConvShape{Frames: 8, Cin: 256, H: 14, W: 14, Cout: 1024, KH: 1, KW: 1}, residual: true},
 		{name: "resnet_1x1_2048x512_7_8f", s: ConvShape{Frames: 8, Cin: 2048, H: 7, W: 7, Cout: 512, KH: 1, KW: 1}},
 		{name: "resnet_3x3s2_512x512_14_8f", s: s2(ConvShape{Frames: 8, Cin: 512, H: 14, W: 14, Cout: 512})},
+		{name: "resnet_1x1s2_1024x2048_14_8f", s: ConvShape{Frames: 8, Cin: 1024, H: 14, W: 14, Cout: 2048, KH: 1, KW: 1, StrideH: 2, StrideW: 2}},
+		{name: "resnet_1x1s2_256x512_56_8f", s: ConvShape{Frames: 8, Cin: 256, H: 56, W: 56, Cout: 512, KH: 1, KW: 1, StrideH: 2, StrideW: 2}},
 		{name: "resnet_3x3s2_128x128_56_8f", s: s2(ConvShape{Frames: 8, Cin: 128, H: 56, W: 56, Cout: 128})},
 		// MobileNetV2 one frame (the online model): 7x7 and 14x14 maps
 		{name: "mbv2_1x1_320x1280_7", s: ConvShape{Frames: 1, Cin: 320, H: 7, W: 7, Cout: 1280, KH: 1, KW: 1}},
