@@ -168,21 +168,13 @@ func (k gemmKernel) emitTC(g *gen) {
 	g.Comment(regs...)
 	tile := tileStruct
 
-	g.Load(g.Param("t"), gT)
-	g.MOVQ(tile.field(gT, "A", 0), gA)
-	g.MOVQ(tile.field(gT, "K", 0), gK)
-	g.MOVQ(tile.field(gT, "LDA", 0), gLDA)
-	g.SHLQ(operand.U8(2), gLDA)
-	g.LEAQ(mem(gLDA, 0, gLDA, 2), gLDA3)
+	loadTileA(g)
 	for i := range k.mr {
 		for v := range nv {
 			g.zero(k.acc(i, v))
 		}
 	}
-	g.MOVQ(tile.field(gT, "B", 0), gB)
-	g.MOVQ(tile.field(gT, "LDB", 0), gLDB)
-	g.SHLQ(operand.U8(2), gLDB)
-	g.LEAQ(mem(gLDB, 0, gLDB, 2), gLDB3)
+	loadTileB(g)
 	k.kloop(g, false)
 
 	// Epilogue registers: everything past the accumulators.
@@ -260,12 +252,7 @@ func (k gemmKernel) emit(g *gen) {
 	tile := tileStruct
 	nv, vb := k.vecs(), k.isa.bytes()
 
-	g.Load(g.Param("t"), gT)
-	g.MOVQ(tile.field(gT, "A", 0), gA)
-	g.MOVQ(tile.field(gT, "K", 0), gK)
-	g.MOVQ(tile.field(gT, "LDA", 0), gLDA)
-	g.SHLQ(operand.U8(2), gLDA)
-	g.LEAQ(mem(gLDA, 0, gLDA, 2), gLDA3)
+	loadTileA(g)
 	g.MOVQ(tile.field(gT, "Flags", 0), gFlags)
 
 	// Accumulators: C (TileAccumulate) or zero.
@@ -313,10 +300,7 @@ func (k gemmKernel) emit(g *gen) {
 	g.TESTQ(operand.U32(tileRowsB), gFlags)
 	g.JNZ(operand.LabelRef(rows))
 	g.Comment("B from a packed panel")
-	g.MOVQ(tile.field(gT, "B", 0), gB)
-	g.MOVQ(tile.field(gT, "LDB", 0), gLDB)
-	g.SHLQ(operand.U8(2), gLDB)
-	g.LEAQ(mem(gLDB, 0, gLDB, 2), gLDB3)
+	loadTileB(g)
 	k.kloop(g, false)
 	g.JMP(operand.LabelRef(epilogue))
 	g.Label(rows)
@@ -339,6 +323,25 @@ func (k gemmKernel) emit(g *gen) {
 	})
 	g.VZEROUPPER()
 	g.RET()
+}
+
+// loadTileA loads the *Tile argument into DI, then A, K and LDA (and
+// 3*LDA) in bytes from it.
+func loadTileA(g *gen) {
+	g.Load(g.Param("t"), gT)
+	g.MOVQ(tileStruct.field(gT, "A", 0), gA)
+	g.MOVQ(tileStruct.field(gT, "K", 0), gK)
+	g.MOVQ(tileStruct.field(gT, "LDA", 0), gLDA)
+	g.SHLQ(operand.U8(2), gLDA)
+	g.LEAQ(mem(gLDA, 0, gLDA, 2), gLDA3)
+}
+
+// loadTileB loads the packed B panel and LDB (and 3*LDB) in bytes.
+func loadTileB(g *gen) {
+	g.MOVQ(tileStruct.field(gT, "B", 0), gB)
+	g.MOVQ(tileStruct.field(gT, "LDB", 0), gLDB)
+	g.SHLQ(operand.U8(2), gLDB)
+	g.LEAQ(mem(gLDB, 0, gLDB, 2), gLDB3)
 }
 
 // forRows runs body for each tile row i with row pointing at row i of the

@@ -23,6 +23,20 @@ func reportFLOPs(b *testing.B, flops float64, threads int, cpu0 time.Duration) {
 	}
 }
 
+// benchRun times run (one call of the operation under test) on a pool of
+// threads workers after one untimed call, and reports its FLOP rates.
+func benchRun(b *testing.B, threads int, flops float64, run func(p *Pool)) {
+	p := NewPool(threads)
+	defer p.Close()
+	run(p) // size the worker state
+	cpu0 := processCPU()
+	b.ResetTimer()
+	for range b.N {
+		run(p)
+	}
+	reportFLOPs(b, flops, threads, cpu0)
+}
+
 var benchThreads = []int{1, 2}
 
 func BenchmarkConv(b *testing.B) {
@@ -90,15 +104,7 @@ func BenchmarkConv(b *testing.B) {
 					b.Fatal(err)
 				}
 				out := make([]float32, s.OutLen())
-				p := NewPool(threads)
-				defer p.Close()
-				conv.Run(p, rows, out, res)
-				cpu0 := processCPU()
-				b.ResetTimer()
-				for range b.N {
-					conv.Run(p, rows, out, res)
-				}
-				reportFLOPs(b, s.FLOPs(), threads, cpu0)
+				benchRun(b, threads, s.FLOPs(), func(p *Pool) { conv.Run(p, rows, out, res) })
 			})
 		}
 	}
@@ -133,15 +139,7 @@ func BenchmarkDepthwise(b *testing.B) {
 					b.Fatal(err)
 				}
 				out := make([]float32, s.OutLen())
-				p := NewPool(threads)
-				defer p.Close()
-				d.Run(p, rows, out, nil) // size the worker state
-				cpu0 := processCPU()
-				b.ResetTimer()
-				for range b.N {
-					d.Run(p, rows, out, nil)
-				}
-				reportFLOPs(b, s.FLOPs(), threads, cpu0)
+				benchRun(b, threads, s.FLOPs(), func(p *Pool) { d.Run(p, rows, out, nil) })
 			})
 		}
 	}
@@ -156,15 +154,7 @@ func BenchmarkDense(b *testing.B) {
 		b.Fatal(err)
 	}
 	x, y := randFloats(rng, batch*in), make([]float32, batch*out)
-	p := NewPool(1)
-	defer p.Close()
-	d.Run(p, x, y)
-	cpu0 := processCPU()
-	b.ResetTimer()
-	for range b.N {
-		d.Run(p, x, y)
-	}
-	reportFLOPs(b, 2*float64(batch*in*out), 1, cpu0)
+	benchRun(b, 1, 2*float64(batch*in*out), func(p *Pool) { d.Run(p, x, y) })
 }
 
 func BenchmarkMaxPool(b *testing.B) {
@@ -295,15 +285,7 @@ func BenchmarkInvertedResidual(b *testing.B) {
 				}
 				rows := PlainRows(randFloats(rng, es.InLen()), 1, es.Cin, es.H*es.W)
 				out := make([]float32, ps.OutLen())
-				p := NewPool(threads)
-				defer p.Close()
-				blk.Run(p, rows, out, nil)
-				cpu0 := processCPU()
-				b.ResetTimer()
-				for range b.N {
-					blk.Run(p, rows, out, nil)
-				}
-				reportFLOPs(b, blk.FLOPs(), threads, cpu0)
+				benchRun(b, threads, blk.FLOPs(), func(p *Pool) { blk.Run(p, rows, out, nil) })
 			})
 		}
 	}

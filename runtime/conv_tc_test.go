@@ -29,47 +29,13 @@ func TestConvTransposedPlan(t *testing.T) {
 		{convCase{s: ConvShape{Frames: 1, Cin: 32, H: 7, W: 7, Cout: 64, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}}, false},
 	}
 	for ci, tc := range cases {
-		c := tc.c
-		s := c.s.normalized()
 		for _, packMR := range []int{PackMR, 8} {
-			name := fmt.Sprintf("case%d/%v/mr=%d", ci, s, packMR)
-			rng := rand.New(rand.NewPCG(uint64(ci), 3))
-			rows, _ := convInput(t, rng, c)
-			w := randFloats(rng, s.Cout*s.Cin*s.KH*s.KW)
-			var bias, res []float32
-			if c.bias {
-				bias = randFloats(rng, s.Cout)
-			}
-			if c.residual {
-				res = randFloats(rng, s.OutLen())
-			}
-			packed, err := PackConvWeights(w, s.Cout, s.Cin, s.KH, s.KW, 1, packMR)
-			if err != nil {
-				t.Fatal(err)
-			}
-			conv, err := NewConv(c.s, packed, packMR, bias, c.act)
-			if err != nil {
-				t.Fatalf("%s: %v", name, err)
-			}
+			name := fmt.Sprintf("case%d/%v/mr=%d", ci, tc.c.s.normalized(), packMR)
+			conv := checkConvCase(t, name, tc.c, packMR, rand.New(rand.NewPCG(uint64(ci), 3)))
 			// (other panel heights run other pixel-major kernels)
 			if got := conv.tc != nil; packMR == PackMR && got != tc.tc {
 				t.Errorf("%s: transposed plan %v, want %v", name, got, tc.tc)
 			}
-			want := refConv(s, rows, w, bias, res, c.act)
-			var first []float32
-			withPools(t, func(p *Pool) {
-				out := make([]float32, s.OutLen())
-				for i := range out {
-					out[i] = 1e30 // every element must be written
-				}
-				conv.Run(p, rows, out, res)
-				checkClose(t, fmt.Sprintf("%s/threads=%d", name, p.Threads()), out, want, 1e-5)
-				if first == nil {
-					first = out
-				} else if !bitsEqual(first, out) {
-					t.Errorf("%s: %d threads differ from 1 thread", name, p.Threads())
-				}
-			})
 		}
 	}
 }

@@ -72,43 +72,52 @@ func convInput(t *testing.T, rng *rand.Rand, c convCase) (Rows, []float32) {
 func TestConv(t *testing.T) {
 	for ci, c := range convCases() {
 		for _, packMR := range []int{PackMR, 6, 8, 5} {
-			s := c.s.normalized()
-			name := fmt.Sprintf("case%d/%v/act=%v/mr=%d", ci, s, c.act, packMR)
 			rng := rand.New(rand.NewPCG(uint64(ci), uint64(packMR)))
-			rows, _ := convInput(t, rng, c)
-			w := randFloats(rng, s.Cout*s.Cin/s.Group*s.KH*s.KW)
-			var bias, res []float32
-			if c.bias {
-				bias = randFloats(rng, s.Cout)
-			}
-			if c.residual {
-				res = randFloats(rng, s.OutLen())
-			}
-			packed, err := PackConvWeights(w, s.Cout, s.Cin/s.Group, s.KH, s.KW, s.Group, packMR)
-			if err != nil {
-				t.Fatal(err)
-			}
-			conv, err := NewConv(c.s, packed, packMR, bias, c.act)
-			if err != nil {
-				t.Fatalf("%s: %v", name, err)
-			}
-			want := refConv(s, rows, w, bias, res, c.act)
-			var first []float32
-			withPools(t, func(p *Pool) {
-				out := make([]float32, s.OutLen())
-				for i := range out {
-					out[i] = 1e30 // every element must be written
-				}
-				conv.Run(p, rows, out, res)
-				checkClose(t, fmt.Sprintf("%s/threads=%d", name, p.Threads()), out, want, 1e-5)
-				if first == nil {
-					first = out
-				} else if !bitsEqual(first, out) {
-					t.Errorf("%s: %d threads differ from 1 thread", name, p.Threads())
-				}
-			})
+			checkConvCase(t, fmt.Sprintf("case%d/%v/act=%v/mr=%d", ci, c.s.normalized(), c.act, packMR), c, packMR, rng)
 		}
 	}
+}
+
+// checkConvCase plans case c with weights packed in panels of packMR and
+// random data from rng, runs it at every thread count of withPools
+// against the reference (every output written, all thread counts bit for
+// bit the same) and returns the planned convolution.
+func checkConvCase(t *testing.T, name string, c convCase, packMR int, rng *rand.Rand) *Conv {
+	t.Helper()
+	s := c.s.normalized()
+	rows, _ := convInput(t, rng, c)
+	w := randFloats(rng, s.Cout*s.Cin/s.Group*s.KH*s.KW)
+	var bias, res []float32
+	if c.bias {
+		bias = randFloats(rng, s.Cout)
+	}
+	if c.residual {
+		res = randFloats(rng, s.OutLen())
+	}
+	packed, err := PackConvWeights(w, s.Cout, s.Cin/s.Group, s.KH, s.KW, s.Group, packMR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv, err := NewConv(c.s, packed, packMR, bias, c.act)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	want := refConv(s, rows, w, bias, res, c.act)
+	var first []float32
+	withPools(t, func(p *Pool) {
+		out := make([]float32, s.OutLen())
+		for i := range out {
+			out[i] = 1e30 // every element must be written
+		}
+		conv.Run(p, rows, out, res)
+		checkClose(t, fmt.Sprintf("%s/threads=%d", name, p.Threads()), out, want, 1e-5)
+		if first == nil {
+			first = out
+		} else if !bitsEqual(first, out) {
+			t.Errorf("%s: %d threads differ from 1 thread", name, p.Threads())
+		}
+	})
+	return conv
 }
 
 func TestConvRejectsBadInput(t *testing.T) {
