@@ -180,14 +180,7 @@ func (k dwPlaneKernel) emit(g *gen) {
 		fmt.Sprintf("%d outputs per vector; the taps summed in row-major order with fused", k.isa.lanes),
 		"multiply-adds (the first a product), padding read as zeros.",
 	}
-	g.Function(k.GoName())
-	// not NOSPLIT: the frame (the AVX2 masks) exceeds the nosplit limit,
-	// so the function checks its stack like a Go function
-	g.Pragma("noescape")
-	g.Doc(append(doc, k.registerDoc()...)...)
-	g.Signature(dwConvStruct.signature())
-	g.labels = 0
-	g.AllocLocal(k.frameSize())
+	g.framedFunction(k.GoName(), dwConvStruct, k.frameSize(), append(doc, k.registerDoc()...)...) // the AVX2 masks
 	g.Comment(k.registerDoc()...)
 	a := dwConvStruct
 	g.Load(g.Param("t"), pT)

@@ -282,13 +282,7 @@ func (k dwSmallKernel) emit(g *gen) {
 	}
 	doc = append(doc, "per kernel row a partial sum (a product, then fused multiply-adds), added",
 		"as (p0+p1)+p2, padding read as zeros.")
-	g.Function(k.GoName())
-	// not NOSPLIT: the frame (the mask slots) exceeds the nosplit limit
-	g.Pragma("noescape")
-	g.Doc(append(doc, k.registerDoc()...)...)
-	g.Signature(dwConvStruct.signature())
-	g.labels = 0
-	g.AllocLocal(k.frameSize())
+	g.framedFunction(k.GoName(), dwConvStruct, k.frameSize(), append(doc, k.registerDoc()...)...) // the mask slots
 	g.Comment(k.registerDoc()...)
 	g.Load(g.Param("t"), sT)
 	done := g.label("done")

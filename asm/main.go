@@ -139,6 +139,19 @@ func (g *gen) function(name string, a *argStruct, doc ...string) {
 	g.labels = 0
 }
 
+// framedFunction starts an assembly function with a local frame of
+// frame bytes taking one pointer to a, with doc lines for its Go stub. It
+// is not NOSPLIT: a frame beyond the nosplit limit makes the function
+// check its stack like a Go function.
+func (g *gen) framedFunction(name string, a *argStruct, frame int, doc ...string) {
+	g.Function(name)
+	g.Pragma("noescape")
+	g.Doc(doc...)
+	g.Signature(a.signature())
+	g.labels = 0
+	g.AllocLocal(frame)
+}
+
 // zero clears vector register r (VXORPS on a ZMM register needs
 // AVX512DQ, VPXORD only AVX512F).
 func (g *gen) zero(r reg.VecPhysical) {
