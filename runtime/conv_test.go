@@ -103,20 +103,7 @@ func checkConvCase(t *testing.T, name string, c convCase, packMR int, rng *rand.
 		t.Fatalf("%s: %v", name, err)
 	}
 	want := refConv(s, rows, w, bias, res, c.act)
-	var first []float32
-	withPools(t, func(p *Pool) {
-		out := make([]float32, s.OutLen())
-		for i := range out {
-			out[i] = 1e30 // every element must be written
-		}
-		conv.Run(p, rows, out, res)
-		checkClose(t, fmt.Sprintf("%s/threads=%d", name, p.Threads()), out, want, 1e-5)
-		if first == nil {
-			first = out
-		} else if !bitsEqual(first, out) {
-			t.Errorf("%s: %d threads differ from 1 thread", name, p.Threads())
-		}
-	})
+	checkAtThreads(t, name, s.OutLen(), want, func(p *Pool, out []float32) { conv.Run(p, rows, out, res) })
 	return conv
 }
 

@@ -54,20 +54,7 @@ func TestDepthwiseConv(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		want := refConv(s, rows, w, bias, res, c.act)
-		var first []float32
-		withPools(t, func(p *Pool) {
-			out := make([]float32, s.OutLen())
-			for i := range out {
-				out[i] = 1e30
-			}
-			d.Run(p, rows, out, res)
-			checkClose(t, fmt.Sprintf("%s/threads=%d", name, p.Threads()), out, want, 1e-5)
-			if first == nil {
-				first = out
-			} else if !bitsEqual(first, out) {
-				t.Errorf("%s: %d threads differ from 1 thread", name, p.Threads())
-			}
-		})
+		checkAtThreads(t, name, s.OutLen(), want, func(p *Pool, out []float32) { d.Run(p, rows, out, res) })
 	}
 	if _, err := NewDepthwiseConv(ConvShape{Frames: 1, Cin: 4, Cout: 8, Group: 4, H: 3, W: 3, KH: 3, KW: 3}, make([]float32, 72), nil, Act{}); err == nil {
 		t.Error("channel multiplier accepted as depthwise")

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -118,4 +119,25 @@ func withPools(t *testing.T, fn func(p *Pool)) {
 		fn(p)
 		p.Close()
 	}
+}
+
+// checkAtThreads runs op (writing its n outputs) on pools of 1, 2 and 3
+// workers: every output written (out starts at 1e30), within 1e-5 of want,
+// and every thread count bit for bit the same as one.
+func checkAtThreads(t *testing.T, name string, n int, want []float64, op func(p *Pool, out []float32)) {
+	t.Helper()
+	var first []float32
+	withPools(t, func(p *Pool) {
+		out := make([]float32, n)
+		for i := range out {
+			out[i] = 1e30
+		}
+		op(p, out)
+		checkClose(t, fmt.Sprintf("%s/threads=%d", name, p.Threads()), out, want, 1e-5)
+		if first == nil {
+			first = out
+		} else if !bitsEqual(first, out) {
+			t.Errorf("%s: %d threads differ from 1 thread", name, p.Threads())
+		}
+	})
 }
