@@ -429,20 +429,13 @@ var (
 func (k dwPlaneKernel) rowPass(g *gen, rows int) {
 	a := dwConvStruct
 	k.rowPointers(g, (rows-1)*k.stride+3)
-	noRes, next := g.label("nores"), g.label("passdone")
 	g.MOVQ(local(pfOut), dOutCol)
 	g.MOVQ(local(pfRes), dResCol)
 	if rows > 1 {
 		g.MOVQ(a.field(pT, "OW", 0), pRowB)
 		g.SHLQ(operand.U8(2), pRowB)
 	}
-	g.TESTQ(dResCol, dResCol)
-	g.JZ(operand.LabelRef(noRes))
-	k.row(g, true, rows)
-	g.JMP(operand.LabelRef(next))
-	g.Label(noRes)
-	k.row(g, false, rows)
-	g.Label(next)
+	g.ifNotNil(dResCol, func(res bool) { k.row(g, res, rows) })
 	g.MOVQ(a.field(pT, "OW", 0), reg.RAX)
 	g.SHLQ(operand.U8(2+log2(rows)), reg.RAX)
 	g.ADDQ(reg.RAX, local(pfOut))

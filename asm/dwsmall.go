@@ -671,14 +671,7 @@ func (k dwSmallKernel) channels(g *gen) {
 		g.XORQ(sEnd, sEnd)
 	}
 	g.XORQ(sOff, sOff)
-	noRes, next := g.label("nores"), g.label("next")
-	g.TESTQ(sRes, sRes)
-	g.JZ(operand.LabelRef(noRes))
-	k.vectors(g, true)
-	g.JMP(operand.LabelRef(next))
-	g.Label(noRes)
-	k.vectors(g, false)
-	g.Label(next)
+	g.ifNotNil(sRes, func(res bool) { k.vectors(g, res) })
 
 	g.ADDQ(operand.U32(sliceHeader), sIn)
 	g.ADDQ(operand.U32(36), sW)

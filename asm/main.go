@@ -26,6 +26,7 @@ import (
 
 	"github.com/mmcloughlin/avo/attr"
 	"github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/pass"
 	"github.com/mmcloughlin/avo/printer"
 	"github.com/mmcloughlin/avo/reg"
@@ -150,6 +151,20 @@ func (g *gen) framedFunction(name string, a *argStruct, frame int, doc ...string
 	g.Signature(a.signature())
 	g.labels = 0
 	g.AllocLocal(frame)
+}
+
+// ifNotNil emits body twice, specialised: body(true) runs when the
+// pointer in r is not nil, body(false) when it is (an optional operand
+// such as a residual).
+func (g *gen) ifNotNil(r reg.Register, body func(set bool)) {
+	absent, done := g.label("nil"), g.label("nildone")
+	g.TESTQ(r, r)
+	g.JZ(operand.LabelRef(absent))
+	body(true)
+	g.JMP(operand.LabelRef(done))
+	g.Label(absent)
+	body(false)
+	g.Label(done)
 }
 
 // zero clears vector register r (VXORPS on a ZMM register needs

@@ -109,7 +109,7 @@ TEXT ·dwconvF32Minmax3x3s1AVX512(SB), NOSPLIT, $0-8
 	MOVQ         8(DI), CX
 	MOVQ         96(DI), R13
 	TESTQ        R13, R13
-	JZ           nores1
+	JZ           nil1
 	CMPQ         CX, $0x20
 	JL           next5
 
@@ -202,9 +202,9 @@ next7:
 	VMOVUPS     Z16, K1, (R12)
 
 end3:
-	JMP done2
+	JMP nildone2
 
-nores1:
+nil1:
 	CMPQ CX, $0x20
 	JL   next10
 
@@ -291,7 +291,7 @@ next12:
 	VMOVUPS     Z16, K1, (R12)
 
 end8:
-done2:
+nildone2:
 	VZEROUPPER
 	RET
 
@@ -326,7 +326,7 @@ TEXT ·dwconvF32Minmax3x3s2AVX512(SB), NOSPLIT, $0-8
 	MOVQ         8(DI), CX
 	MOVQ         96(DI), R13
 	TESTQ        R13, R13
-	JZ           nores1
+	JZ           nil1
 	CMPQ         CX, $0x20
 	JL           next5
 
@@ -507,9 +507,9 @@ next7:
 	VMOVUPS     Z16, K1, (R12)
 
 end3:
-	JMP done2
+	JMP nildone2
 
-nores1:
+nil1:
 	CMPQ CX, $0x20
 	JL   next10
 
@@ -684,7 +684,7 @@ next12:
 	VMOVUPS     Z16, K1, (R12)
 
 end8:
-done2:
+nildone2:
 	VZEROUPPER
 	RET
 
@@ -717,7 +717,7 @@ TEXT ·dwconvF32Minmax3x3s1AVX2(SB), NOSPLIT, $0-8
 	MOVQ         8(DI), CX
 	MOVQ         96(DI), R13
 	TESTQ        R13, R13
-	JZ           nores1
+	JZ           nil1
 	CMPQ         CX, $0x10
 	JL           next5
 
@@ -821,9 +821,9 @@ next7:
 	VMASKMOVPS  Y12, Y13, (R12)
 
 end3:
-	JMP done2
+	JMP nildone2
 
-nores1:
+nil1:
 	CMPQ CX, $0x10
 	JL   next10
 
@@ -920,7 +920,7 @@ next12:
 	VMASKMOVPS  Y12, Y13, (R12)
 
 end8:
-done2:
+nildone2:
 	VZEROUPPER
 	RET
 
@@ -953,7 +953,7 @@ TEXT ·dwconvF32Minmax3x3s2AVX2(SB), NOSPLIT, $0-8
 	MOVQ         8(DI), CX
 	MOVQ         96(DI), R13
 	TESTQ        R13, R13
-	JZ           nores1
+	JZ           nil1
 	CMPQ         CX, $0x09
 	JL           next5
 
@@ -1064,9 +1064,9 @@ next5:
 	VMASKMOVPS  Y12, Y13, (R12)
 
 end3:
-	JMP done2
+	JMP nildone2
 
-nores1:
+nil1:
 	CMPQ CX, $0x09
 	JL   next8
 
@@ -1173,7 +1173,7 @@ next8:
 	VMASKMOVPS  Y12, Y13, (R12)
 
 end6:
-done2:
+nildone2:
 	VZEROUPPER
 	RET
 
@@ -1550,7 +1550,7 @@ row3:
 	MOVQ        176(DI), DX
 	SHLQ        $0x02, DX
 	TESTQ       R13, R13
-	JZ          nores6
+	JZ          nil6
 	CMPQ        40(SP), $0x00
 	JEQ         nohead8
 	LEAQ        200(SP), R11
@@ -1855,9 +1855,9 @@ tail13:
 	JNZ         tail13
 
 taildone14:
-	JMP passdone7
+	JMP nildone7
 
-nores6:
+nil6:
 	CMPQ        40(SP), $0x00
 	JEQ         nohead15
 	LEAQ        200(SP), R11
@@ -2148,7 +2148,7 @@ tail20:
 	JNZ         tail20
 
 taildone21:
-passdone7:
+nildone7:
 	MOVQ 176(DI), AX
 	SHLQ $0x03, AX
 	ADDQ AX, 24(SP)
@@ -2199,7 +2199,7 @@ single5:
 	MOVQ        24(SP), R12
 	MOVQ        32(SP), R13
 	TESTQ       R13, R13
-	JZ          nores23
+	JZ          nil23
 	CMPQ        40(SP), $0x00
 	JEQ         nohead25
 	LEAQ        200(SP), R11
@@ -2400,9 +2400,9 @@ tail30:
 	JNZ         tail30
 
 taildone31:
-	JMP passdone24
+	JMP nildone24
 
-nores23:
+nil23:
 	CMPQ        40(SP), $0x00
 	JEQ         nohead32
 	LEAQ        200(SP), R11
@@ -2594,7 +2594,7 @@ tail37:
 	JNZ         tail37
 
 taildone38:
-passdone24:
+nildone24:
 	MOVQ 176(DI), AX
 	SHLQ $0x02, AX
 	ADDQ AX, 24(SP)
@@ -3067,7 +3067,7 @@ row3:
 	MOVQ        24(SP), R12
 	MOVQ        32(SP), R13
 	TESTQ       R13, R13
-	JZ          nores5
+	JZ          nil5
 	CMPQ        40(SP), $0x00
 	JEQ         nohead7
 	LEAQ        200(SP), R11
@@ -3315,9 +3315,9 @@ tail12:
 	JNZ         tail12
 
 taildone13:
-	JMP passdone6
+	JMP nildone6
 
-nores5:
+nil5:
 	CMPQ        40(SP), $0x00
 	JEQ         nohead14
 	LEAQ        200(SP), R11
@@ -3556,7 +3556,7 @@ tail19:
 	JNZ         tail19
 
 taildone20:
-passdone6:
+nildone6:
 	MOVQ 176(DI), AX
 	SHLQ $0x02, AX
 	ADDQ AX, 24(SP)
@@ -4023,7 +4023,7 @@ row3:
 	MOVQ        24(SP), R12
 	MOVQ        32(SP), R13
 	TESTQ       R13, R13
-	JZ          nores5
+	JZ          nil5
 	CMPQ        40(SP), $0x00
 	JEQ         nohead7
 	LEAQ        200(SP), R11
@@ -4208,9 +4208,9 @@ tail12:
 	JNZ         tail12
 
 taildone13:
-	JMP passdone6
+	JMP nildone6
 
-nores5:
+nil5:
 	CMPQ        40(SP), $0x00
 	JEQ         nohead14
 	LEAQ        200(SP), R11
@@ -4384,7 +4384,7 @@ tail19:
 	JNZ         tail19
 
 taildone20:
-passdone6:
+nildone6:
 	MOVQ 176(DI), AX
 	SHLQ $0x02, AX
 	ADDQ AX, 24(SP)
@@ -4932,7 +4932,7 @@ row3:
 	MOVQ        24(SP), R12
 	MOVQ        32(SP), R13
 	TESTQ       R13, R13
-	JZ          nores5
+	JZ          nil5
 	CMPQ        40(SP), $0x00
 	JEQ         nohead7
 	LEAQ        200(SP), R11
@@ -5121,9 +5121,9 @@ tail10:
 	JNZ         tail10
 
 taildone11:
-	JMP passdone6
+	JMP nildone6
 
-nores5:
+nil5:
 	CMPQ        40(SP), $0x00
 	JEQ         nohead12
 	LEAQ        200(SP), R11
@@ -5304,7 +5304,7 @@ tail15:
 	JNZ         tail15
 
 taildone16:
-passdone6:
+nildone6:
 	MOVQ 176(DI), AX
 	SHLQ $0x02, AX
 	ADDQ AX, 24(SP)

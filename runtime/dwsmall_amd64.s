@@ -195,7 +195,7 @@ channel3:
 	MOVQ         16(SP), DX
 	XORQ         CX, CX
 	TESTQ        R13, R13
-	JZ           nores4
+	JZ           nil4
 	CMPQ         CX, 48(SP)
 	JGE          segment7
 
@@ -328,9 +328,9 @@ vectors10:
 	JL          vectors10
 
 segment11:
-	JMP next5
+	JMP nildone5
 
-nores4:
+nil4:
 	CMPQ CX, 48(SP)
 	JGE  segment13
 
@@ -460,7 +460,7 @@ vectors16:
 	JL          vectors16
 
 segment17:
-next5:
+nildone5:
 	ADDQ  $0x00000018, SI
 	ADDQ  $0x00000024, R11
 	ADDQ  $0x00000004, BX
@@ -607,7 +607,7 @@ channel3:
 	XORQ         DX, DX
 	XORQ         CX, CX
 	TESTQ        R13, R13
-	JZ           nores4
+	JZ           nil4
 
 vectors6:
 	LEAQ        (R8)(R9*2), R10
@@ -661,9 +661,9 @@ vectors6:
 	ADDQ        $0x00000010, DX
 	CMPQ        DX, 16(SP)
 	JL          vectors6
-	JMP         next5
+	JMP         nildone5
 
-nores4:
+nil4:
 vectors7:
 	LEAQ        (R8)(R9*2), R10
 	KMOVQ       64(SP)(DX*1), K1
@@ -716,7 +716,7 @@ vectors7:
 	CMPQ        DX, 16(SP)
 	JL          vectors7
 
-next5:
+nildone5:
 	ADDQ  $0x00000018, SI
 	ADDQ  $0x00000024, R11
 	ADDQ  $0x00000004, BX
@@ -918,7 +918,7 @@ channel3:
 	LEAQ         480(SP), AX
 	XORQ         CX, CX
 	TESTQ        R13, R13
-	JZ           nores4
+	JZ           nil4
 
 vectors6:
 	VMOVUPS      32(AX), Y15
@@ -962,9 +962,9 @@ vectors6:
 	ADDQ         $0x00000020, CX
 	CMPQ         CX, DX
 	JL           vectors6
-	JMP          next5
+	JMP          nildone5
 
-nores4:
+nil4:
 vectors7:
 	VMOVUPS      32(AX), Y15
 	VMASKMOVPS   (R8)(CX*1), Y15, Y14
@@ -1006,7 +1006,7 @@ vectors7:
 	CMPQ         CX, DX
 	JL           vectors7
 
-next5:
+nildone5:
 	ADDQ  $0x00000018, SI
 	ADDQ  $0x00000024, R11
 	ADDQ  $0x00000004, BX
