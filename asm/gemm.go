@@ -52,12 +52,13 @@ var gemmKernels = []gemmKernel{
 
 // gemmTCKernels are the transposed-C kernels (runtime.GemmKernel.TransC):
 // the same K loop as gemmKernels, with the tile's rows the output's
-// pixels and its vectorised columns the output channels, stored
-// transposed by scatters. Drivers use them where a convolution has few
-// pixels per frame (MobileNetV2's 7x7 and 14x14 maps one frame at a
-// time), whose pixel panels of 32 would be a quarter padding. They need
-// AVX-512 (scatters, gathers); the AVX2 level keeps the pixel-major
-// kernels.
+// pixels and its vectorised columns the output channels, transposed in
+// registers and stored an output channel at a time. Drivers use them where
+// a convolution has few pixels per frame (MobileNetV2's 7x7 to 28x28 maps
+// one frame at a time), whose pixel panels of 32 would be up to a quarter
+// padding. They are AVX-512 only (the masked 12-lane stores and the
+// 32-register budget of the networks); the AVX2 level keeps the
+// pixel-major kernels.
 var gemmTCKernels = []gemmKernel{
 	{isa: avx512, mr: 12, nr: 32, unroll: 4, bcastRegs: 6, transC: true},
 	{isa: avx512, mr: 8, nr: 32, unroll: 4, bcastRegs: 6, transC: true, short: true},
@@ -148,8 +149,9 @@ func buildGemm(g *gen) {
 //	acc += Bias[j]; if R != nil { acc += R[j*LDR+i] }
 //	C[j*LDC+i] = min(max(acc, Lo), Hi)
 //
-// The residual is gathered and the tile scattered, 16 output channels of
-// one pixel per instruction.
+// The bias is added along the rows, then each 16-column half of the tile
+// is transposed (transposeStore) and stored, MR pixels of one output
+// channel per masked store, with the residual added the same way.
 func (k gemmKernel) emitTC(g *gen) {
 	nv, vb := k.vecs(), k.isa.bytes()
 	doc := []string{
@@ -159,11 +161,11 @@ func (k gemmKernel) emitTC(g *gen) {
 		fmt.Sprintf("Fused multiply-adds over k in increasing order, K unrolled by %d.", k.unroll),
 	}
 	regs := append(k.registerDoc()[:3:3],
-		fmt.Sprintf("In the epilogue %s..%s hold the bias, the clamp bounds, the lane indices",
-			k.bvec(0).Asm(), k.isa.regs[31].Asm()),
-		"times LDR and LDC and the gathered residual; K1 masks the gathers and scatters.",
-		"DI *Tile, SI A, BX B, CX k steps left, R8/R12 LDA/3*LDA bytes, R9/R13 LDB/3*LDB",
-		"bytes, AX/DX the two column halves of R or C, R10/R11 scratch.")
+		fmt.Sprintf("In the epilogue %s..%s hold the bias, then Lo, Hi and a zero row; the rest",
+			k.bvec(0).Asm(), k.isa.regs[k.mr*k.vecs()+2].Asm()),
+		"and the freed accumulators are the transposition's temporaries; K1 masks MR lanes.",
+		"DI *Tile, SI A (then R), BX B (then C), CX k steps left, R8/R12 LDA/3*LDA bytes",
+		"(then LDR), R9/R13 LDB/3*LDB bytes (then LDC), AX/DX column offsets and scratch.")
 	g.function(k.GoName(), tileStruct, append(doc, regs...)...)
 	g.Comment(regs...)
 	tile := tileStruct
@@ -179,65 +181,35 @@ func (k gemmKernel) emitTC(g *gen) {
 
 	// Epilogue registers: everything past the accumulators.
 	free := k.isa.regs[k.mr*nv:]
-	if len(free) < nv+5 {
-		panic("transposed epilogue needs nv+5 free registers")
+	if len(free) < 4 || nv > 2 {
+		panic("transposed epilogue: too few free registers or too many column vectors")
 	}
-	bias, lo, hi, iota, idx, tmp := free[:nv], free[nv], free[nv+1], free[nv+2], free[nv+3], free[nv+4]
 	g.MOVQ(tile.field(gT, "Bias", 0), gTmp[0])
 	for v := range nv {
-		g.VMOVUPS(at(gTmp[0], v*vb), bias[v])
+		g.VMOVUPS(at(gTmp[0], v*vb), free[v])
 	}
 	for i := range k.mr {
 		for v := range nv {
-			g.VADDPS(bias[v], k.acc(i, v), k.acc(i, v))
+			g.VADDPS(free[v], k.acc(i, v), k.acc(i, v))
 		}
 	}
-	// iota = 0, 1, ..., 15 as dwords
-	g.MOVQ(operand.U64(0x0706050403020100), gFlags)
-	g.VMOVQ(gFlags, iota.AsX())
-	g.MOVQ(operand.U64(0x0f0e0d0c0b0a0908), gFlags)
-	g.VPINSRQ(operand.U8(1), gFlags, iota.AsX(), iota.AsX())
-	g.VPMOVZXBD(iota.AsX(), iota)
-
-	// columnBases sets AX, DX (one per vector of columns) to field's
-	// pointer plus v*16*ld bytes, and idx to the lanes times ld.
-	columnBases := func(field, ld string) {
-		g.MOVQ(tile.field(gT, ld, 0), gBOff)
-		g.VPBROADCASTD(gBOff.As32(), idx)
-		g.VPMULLD(iota, idx, idx)
-		g.MOVQ(tile.field(gT, field, 0), gTmp[0])
-		if nv > 1 {
-			g.SHLQ(operand.U8(6), gBOff) // 16 lanes * 4 bytes
-			g.LEAQ(mem(gTmp[0], 0, gBOff, 1), gTmp[1])
-		}
-		if nv > 2 {
-			panic("transposed kernels take at most two vectors of columns")
-		}
-	}
-	clamp := g.label("clamp")
-	g.MOVQ(tile.field(gT, "R", 0), gTmp[0])
-	g.TESTQ(gTmp[0], gTmp[0])
-	g.JZ(operand.LabelRef(clamp))
-	columnBases("R", "LDR")
-	for i := range k.mr {
-		for v := range nv {
-			g.KXNORW(reg.K1, reg.K1, reg.K1)
-			g.VGATHERDPS(operand.Mem{Base: gTmp[v], Disp: 4 * i, Index: idx, Scale: 4}, reg.K1, tmp)
-			g.VADDPS(tmp, k.acc(i, v), k.acc(i, v))
-		}
-	}
-	g.Label(clamp)
+	lo, hi, zero := free[0], free[1], free[2]
 	g.VBROADCASTSS(tile.field(gT, "Lo", 0), lo)
 	g.VBROADCASTSS(tile.field(gT, "Hi", 0), hi)
-	columnBases("C", "LDC")
-	for i := range k.mr {
+	g.zero(zero)
+	g.MOVL(operand.U32(1<<k.mr-1), gTmp[0].As32())
+	g.KMOVW(gTmp[0].As32(), reg.K1)
+	g.MOVQ(tile.field(gT, "C", 0), gB)
+	g.MOVQ(tile.field(gT, "LDC", 0), gLDB)
+	g.SHLQ(operand.U8(2), gLDB)
+	g.MOVQ(tile.field(gT, "R", 0), gA)
+	g.MOVQ(tile.field(gT, "LDR", 0), gLDA)
+	g.SHLQ(operand.U8(2), gLDA)
+	g.ifNotNil(gA, func(res bool) {
 		for v := range nv {
-			g.VMAXPS(k.acc(i, v), lo, k.acc(i, v))
-			g.VMINPS(k.acc(i, v), hi, k.acc(i, v))
-			g.KXNORW(reg.K1, reg.K1, reg.K1)
-			g.VSCATTERDPS(k.acc(i, v), reg.K1, operand.Mem{Base: gTmp[v], Disp: 4 * i, Index: idx, Scale: 4})
+			k.transposeStore(g, v, res, lo, hi, zero, free[3:])
 		}
-	}
+	})
 	g.VZEROUPPER()
 	g.RET()
 }
@@ -323,6 +295,103 @@ func (k gemmKernel) emit(g *gen) {
 	})
 	g.VZEROUPPER()
 	g.RET()
+}
+
+// tcValue is a register of the transposed store's network, or a zero row
+// (the rows past MR of the 16 the network transposes).
+type tcValue struct {
+	r    reg.VecPhysical
+	zero bool
+}
+
+// transposeStore transposes column vector v of the tile (MR rows of 16
+// columns, in the accumulators) with a 16x16 network of unpacks and
+// 128-bit lane shuffles, and stores each column j as the MR contiguous
+// outputs C[(16v+j)*LDC : +MR] (masked by K1), adding R likewise when
+// res, then clamping to [lo, hi]. Registers in pool are the network's
+// temporaries; each step frees one of its inputs, so one is enough.
+// Uses BX/R9 (C, LDC bytes), SI/R8 (R, LDR bytes), AX and DX.
+func (k gemmKernel) transposeStore(g *gen, v int, res bool, lo, hi, zero reg.VecPhysical, pool []reg.VecPhysical) {
+	free := append([]reg.VecPhysical(nil), pool...)
+	alloc := func() reg.VecPhysical {
+		r := free[len(free)-1]
+		free = free[:len(free)-1]
+		return r
+	}
+	// pair computes (first(a, b), second(a, b)) into a temporary and into
+	// b's (or a's) register, freeing the other input.
+	pair := func(a, b tcValue, first, second func(b, a, dst reg.VecPhysical)) (tcValue, tcValue) {
+		if a.zero && b.zero {
+			return a, b
+		}
+		ra, rb := a.r, b.r
+		if a.zero {
+			ra = zero
+		}
+		if b.zero {
+			rb = zero
+		}
+		t := alloc()
+		first(rb, ra, t)
+		switch {
+		case !b.zero:
+			second(rb, ra, rb)
+			if !a.zero {
+				free = append(free, ra)
+			}
+			return tcValue{r: t}, tcValue{r: rb}
+		default:
+			second(rb, ra, ra)
+			return tcValue{r: t}, tcValue{r: ra}
+		}
+	}
+	shuf := func(imm uint8) func(b, a, dst reg.VecPhysical) {
+		return func(b, a, dst reg.VecPhysical) { g.VSHUFF32X4(operand.U8(imm), b, a, dst) }
+	}
+	unpack := func(f func(...operand.Op)) func(b, a, dst reg.VecPhysical) {
+		return func(b, a, dst reg.VecPhysical) { f(b, a, dst) }
+	}
+	var r [16]tcValue
+	for i := range r {
+		r[i] = tcValue{zero: true}
+		if i < k.mr {
+			r[i] = tcValue{r: k.acc(i, v)}
+		}
+	}
+	// 32-bit, then 64-bit interleaves: t[4q+m] holds, in 128-bit lane L,
+	// column 4L+m of rows 4q..4q+3
+	var t, u [16]tcValue
+	for p := range 8 {
+		t[2*p], t[2*p+1] = pair(r[2*p], r[2*p+1], unpack(g.VUNPCKLPS), unpack(g.VUNPCKHPS))
+	}
+	for q := range 4 {
+		for m := range 2 {
+			u[4*q+2*m], u[4*q+2*m+1] = pair(t[4*q+m], t[4*q+m+2], unpack(g.VUNPCKLPD), unpack(g.VUNPCKHPD))
+		}
+	}
+	store := func(j int, c tcValue) {
+		col := 16*v + j
+		g.IMUL3Q(operand.U32(col), gLDB, reg.RAX)
+		if res {
+			g.IMUL3Q(operand.U32(col), gLDA, reg.RDX)
+			g.VADDPS(mem(gA, 0, reg.RDX, 1), c.r, reg.K1, c.r)
+		}
+		g.VMAXPS(c.r, lo, c.r)
+		g.VMINPS(c.r, hi, c.r)
+		g.VMOVUPS(c.r, reg.K1, mem(gB, 0, reg.RAX, 1))
+		free = append(free, c.r)
+	}
+	// lanes: column 4L+m gathers lane L of u[m], u[4+m], u[8+m], u[12+m]
+	for m := range 4 {
+		v0, v1 := pair(u[m], u[4+m], shuf(0x44), shuf(0xee))
+		w0, w1 := pair(u[8+m], u[12+m], shuf(0x44), shuf(0xee))
+		c0, c1 := pair(v0, w0, shuf(0x88), shuf(0xdd))
+		store(m, c0)
+		store(4+m, c1)
+		c2, c3 := pair(v1, w1, shuf(0x88), shuf(0xdd))
+		store(8+m, c2)
+		store(12+m, c3)
+	}
 }
 
 // loadTileA loads the *Tile argument into DI, then A, K and LDA (and

@@ -10,8 +10,9 @@ import "unsafe"
 // computed) and an eighth of a 14x14 one, and their partial panels go
 // through a scratch tile; output channels come in multiples of 32 in
 // these layers, and 12-pixel tiles cover 49 and 196 pixels with little
-// or no padding. The kernel's scatters cost about 19 cycles each (24 per
-// 12x32 tile) on Zen 5, which the cost model in newTCPlan charges.
+// or no padding. The kernel transposes its tile in registers (16x16
+// unpack and lane-shuffle networks) and stores each output channel's 12
+// pixels with one masked store; the cost model in newTCPlan charges that.
 
 // gemmTC is the transposed-C kernel in use (its Short list covers partial
 // pixel tiles), or nil: then no convolution runs transposed.
@@ -26,25 +27,25 @@ type tcPlan struct {
 	tiles  int // pixel tiles per frame
 	perQB  int // panels per work item
 	nQB    int // panel blocks
-	// residual: the plan still pays when a residual is gathered; else
+	// residual: the plan still pays when a residual is added; else
 	// runs with one take the pixel-major plan (both give the same bits:
 	// each output is the same K-ordered chain of fused multiply-adds,
 	// then bias, residual and clamp)
 	residual bool
 }
 
-// tcScatterSteps is the cost of a tile's transposed store in K steps of
-// the kernel (24 scatters of ~19 cycles against 12 cycles a step).
-const tcScatterSteps = 38
-
-// tcGatherSteps is the cost of gathering a tile's residual (24 gathers
-// of ~13 cycles).
-const tcGatherSteps = 26
+// tcStoreSteps is the cost of a tile's transposed store in K steps of
+// the kernel (two 16x16 networks of 56 shuffles, 32 masked stores);
+// tcResidualSteps that of adding its residual (32 masked loads).
+const (
+	tcStoreSteps    = 8
+	tcResidualSteps = 3
+)
 
 // tcMaxPixels is the largest map (pixels per frame) the transposed plan
-// is considered for: 16x16. Larger maps fill pixel panels of 32 but for
-// the last one.
-const tcMaxPixels = 256
+// is considered for: 32x32, the largest measured (MobileNetV2's 28x28
+// projections gain 18%).
+const tcMaxPixels = 1024
 
 // newTCPlan returns the transposed plan of c when a kernel exists and the
 // cost model prefers it to the pixel-major plan, else nil. It repacks the
@@ -65,21 +66,21 @@ func newTCPlan(c *Conv) *tcPlan {
 	}
 	// On small maps the pixel-major plan also pays for packing and
 	// scratch tiles at every frame edge inside a panel: count 10% there.
-	// With several frames a pixel-major block spans frames, while each
-	// transposed tile streams the weights again: measured on Zen 5
-	// (ResNet50 and MobileNetV2 at 8 frames), the transposed plan wins
-	// there only when the weights are at least twice as deep as they are
-	// wide (2048->512 on 7x7: 163 against 135 GFLOP/s; 512->1024 on
-	// 14x14: 138 against 167).
-	manyFrames := s.Frames > 1 && c.k < 2*c.coutG
+	// With several frames of 14x14 or more, pixel-major blocks span whole
+	// frames, while each transposed tile streams the weights again:
+	// measured on Zen 5 at 8 frames, the transposed plan then wins only
+	// when the weights are at least twice as deep as they are wide
+	// (512->1024 on 14x14: 163 against 180 GFLOP/s; on 7x7 maps 320->1280
+	// runs 180 against 158).
+	manyFrames := s.Frames > 1 && c.ohw > 64 && c.k < 2*c.coutG
 	wins := func(steps int) bool {
 		return c.ohw <= tcMaxPixels && !manyFrames && 9*transposed(steps) < 10*pixelMajor
 	}
-	if !wins(tcScatterSteps) {
+	if !wins(tcStoreSteps) {
 		return nil
 	}
 	t := &tcPlan{kern: k, panels: ceilDiv(c.coutG, nr), tiles: ceilDiv(c.ohw, mr),
-		residual: wins(tcScatterSteps + tcGatherSteps)}
+		residual: wins(tcStoreSteps + tcResidualSteps)}
 	t.w = AlignedFloats(t.panels * c.k * nr)
 	for co := range c.coutG {
 		src := c.w[(co/c.packMR)*c.k*c.packMR+co%c.packMR:]

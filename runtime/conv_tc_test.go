@@ -7,8 +7,9 @@ import (
 )
 
 // TestConvTransposedPlan checks which convolutions take the transposed-C
-// plan (MobileNetV2's one-frame 7x7 layers; not those whose pixels fill
-// panels of 32) and that they match the reference, plain, through a
+// plan (MobileNetV2's one-frame 7x7 to 28x28 layers; not those whose
+// pixels fill panels of 32, nor several 14x14 frames of shallow weights)
+// and that they match the reference, plain, through a
 // shift (rows from two buffers, so the pixel tiles are packed) and with
 // output channels that leave a partial panel.
 func TestConvTransposedPlan(t *testing.T) {
@@ -24,7 +25,10 @@ func TestConvTransposedPlan(t *testing.T) {
 		{convCase{s: ConvShape{Frames: 2, Cin: 320, H: 7, W: 7, Cout: 80, KH: 1, KW: 1}, act: Relu, bias: true, residual: true, shift: true}, true},
 		{convCase{s: ConvShape{Frames: 2, Cin: 400, H: 3, W: 3, Cout: 56, KH: 1, KW: 1}, bias: true, shift: true, state: true}, true},
 		{convCase{s: ConvShape{Frames: 1, Cin: 576, H: 14, W: 14, Cout: 96, KH: 1, KW: 1}, bias: true, residual: true}, true},
-		{convCase{s: ConvShape{Frames: 1, Cin: 64, H: 14, W: 14, Cout: 384, KH: 1, KW: 1}, bias: true}, false},
+		{convCase{s: ConvShape{Frames: 1, Cin: 64, H: 14, W: 14, Cout: 384, KH: 1, KW: 1}, bias: true}, true},
+		{convCase{s: ConvShape{Frames: 1, Cin: 192, H: 28, W: 28, Cout: 32, KH: 1, KW: 1}, bias: true, residual: true}, true},
+		{convCase{s: ConvShape{Frames: 1, Cin: 32, H: 28, W: 28, Cout: 192, KH: 1, KW: 1}, bias: true}, false},
+		{convCase{s: ConvShape{Frames: 4, Cin: 64, H: 14, W: 14, Cout: 128, KH: 1, KW: 1}, act: Relu}, false},
 		{convCase{s: ConvShape{Frames: 8, Cin: 256, H: 56, W: 56, Cout: 64, KH: 1, KW: 1}}, false},
 		{convCase{s: ConvShape{Frames: 1, Cin: 32, H: 7, W: 7, Cout: 64, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}}, false},
 	}

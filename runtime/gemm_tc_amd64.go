@@ -2,8 +2,9 @@
 
 package runtime
 
-// archGemmTC returns the transposed-C kernel of level (AVX-512 only: it
-// scatters), its short kernels in Short, or nil.
+// archGemmTC returns the transposed-C kernel of level (AVX-512 only: its
+// in-register transposes need the 32 registers and masked stores), its
+// short kernels in Short, or nil.
 func archGemmTC(level string) *GemmKernel {
 	if level != ISAAVX512 {
 		return nil
