@@ -149,7 +149,7 @@ func (b *InvertedResidual) rows(p *Pool, worker int, in Rows, out, res []float32
 	if e := b.expand; e != nil {
 		n := e.tailBuf()
 		if !e.pointwise {
-			n = e.kc * ceilDiv(e.nc, e.kern.NR) * e.kern.NR
+			n = e.kc * ceilDiv(e.frameNC, e.kern.NR) * e.kern.NR
 		}
 		w = p.state(worker, n, e.kern.MR, e.kern.NR)
 	}
@@ -238,8 +238,8 @@ func (c *Conv) gemmFrame(w *workerState, in Rows, f, q0, n int, out []float32, l
 	t := &w.tile
 	t.LDA, t.LDB, t.Lo, t.Hi, t.BRows = c.packMR, nr, c.lo, c.hi, nil
 	base := f*c.s.Cout*c.ohw + q0
-	for j0 := 0; j0 < n; j0 += c.nc {
-		np := min(c.nc, n-j0)
+	for j0 := 0; j0 < n; j0 += c.frameNC {
+		np := min(c.frameNC, n-j0)
 		c.plan(w, f*c.ohw+q0+j0, np)
 		for i := range w.segs {
 			w.segs[i].c -= base
