@@ -234,7 +234,7 @@ func (b *InvertedResidual) rows(p *Pool, worker int, in Rows, out, res []float32
 // output offsets relative to the pixel range.
 func (c *Conv) gemmFrame(w *workerState, in Rows, f, q0, n int, out []float32, ldc int) {
 	kern := c.kern
-	mr, nr := kern.MR, kern.NR
+	nr := kern.NR
 	t := &w.tile
 	t.LDA, t.LDB, t.Lo, t.Hi, t.BRows = c.packMR, nr, c.lo, c.hi, nil
 	base := f*c.s.Cout*c.ohw + q0
@@ -249,28 +249,12 @@ func (c *Conv) gemmFrame(w *workerState, in Rows, f, q0, n int, out []float32, l
 		for k0 := 0; k0 < c.k; k0 += c.kc {
 			kn := min(c.kc, c.k-k0)
 			c.packB(w.buf[:kn*nPan*nr], in, 0, w, k0, kn, np)
-			flags := 0
-			if k0 > 0 {
-				flags |= TileAccumulate
-			}
-			if k0+kn == c.k {
-				flags |= TileEpilogue
-			}
+			flags := kBlockFlags(k0, kn, c.k)
 			t.K = kn
 			for jp := range nPan {
 				t.B = w.buf[jp*kn*nr:]
 				segs := w.segs[w.segAt[jp]:w.segAt[jp+1]]
-				for pi := range c.panels {
-					for sub := 0; sub < c.packMR; sub += mr {
-						co0 := pi*c.packMR + sub
-						if co0 >= c.coutG {
-							break
-						}
-						t.A = c.w[(pi*c.k+k0)*c.packMR+sub:]
-						t.Bias = c.bias[pi*c.packMR+sub:]
-						w.runTile(kern, min(mr, c.coutG-co0), segs, out, co0*ldc, ldc, nil, 0, 0, flags)
-					}
-				}
+				c.weightPanels(w, kern, 0, 0, c.panels, k0, segs, out, 0, ldc, nil, 0, 0, flags)
 			}
 		}
 	}
@@ -295,7 +279,7 @@ func (c *Conv) tailBuf() int { return c.rowsKC() * c.kern.NR }
 // arithmetic is the convolution's: each output a K-ordered sum.
 func (c *Conv) gemmRows(w *workerState, brows Rows, boff, n int, out []float32, ldc int, res []float32, ldr int) {
 	kern := c.kern
-	mr, nr := kern.MR, kern.NR
+	nr := kern.NR
 	t := &w.tile
 	t.LDA, t.Lo, t.Hi = c.packMR, c.lo, c.hi
 	kc := c.rowsKC()
@@ -304,13 +288,7 @@ func (c *Conv) gemmRows(w *workerState, brows Rows, boff, n int, out []float32, 
 		segs := [1]colSeg{{n: jn, c: j0, r: j0}}
 		for k0 := 0; k0 < c.k; k0 += kc {
 			kn := min(kc, c.k-k0)
-			flags := 0
-			if k0 > 0 {
-				flags |= TileAccumulate
-			}
-			if k0+kn == c.k {
-				flags |= TileEpilogue
-			}
+			flags := kBlockFlags(k0, kn, c.k)
 			if jn == nr && kern.RowsB {
 				t.B, t.BRows, t.BOff = nil, brows[k0:k0+kn], boff+j0
 				flags |= TileRowsB
@@ -324,17 +302,7 @@ func (c *Conv) gemmRows(w *workerState, brows Rows, boff, n int, out []float32, 
 				t.B, t.BRows, t.LDB = buf, nil, nr
 			}
 			t.K = kn
-			for pi := range c.panels {
-				for sub := 0; sub < c.packMR; sub += mr {
-					co0 := pi*c.packMR + sub
-					if co0 >= c.coutG {
-						break
-					}
-					t.A = c.w[(pi*c.k+k0)*c.packMR+sub:]
-					t.Bias = c.bias[pi*c.packMR+sub:]
-					w.runTile(kern, min(mr, c.coutG-co0), segs[:], out, co0*ldc, ldc, res, co0*ldr, ldr, flags)
-				}
-			}
+			c.weightPanels(w, kern, 0, 0, c.panels, k0, segs[:], out, 0, ldc, res, 0, ldr, flags)
 		}
 	}
 }

@@ -356,13 +356,7 @@ func (c *Conv) item(p *Pool, worker, item int, in Rows, out, res []float32) {
 			c.packB(w.buf[:kn*nPan*nr], in, g, w, k0, kn, np)
 			panelRows, bOff = kn, 0
 		}
-		flags := 0
-		if k0 > 0 {
-			flags |= TileAccumulate
-		}
-		if k0+kn == c.k {
-			flags |= TileEpilogue
-		}
+		flags := kBlockFlags(k0, kn, c.k)
 		t.K = kn
 		// Each B panel (kn x NR) stays in L1 while the weight panels
 		// stream past it from L2: they are contiguous and smaller than
@@ -378,19 +372,43 @@ func (c *Conv) item(p *Pool, worker, item int, in Rows, out, res []float32) {
 				t.B, t.BRows = w.buf[jp*panelRows*nr+bOff:], nil
 			}
 			segs := w.segs[w.segAt[jp]:w.segAt[jp+1]]
-			for pi := pi0; pi < pi1; pi++ {
-				panel := g*c.panels + pi
-				for sub := 0; sub < c.packMR; sub += mr {
-					co0 := pi*c.packMR + sub
-					if co0 >= c.coutG {
-						break
-					}
-					t.A = c.w[(panel*c.k+k0)*c.packMR+sub:]
-					t.Bias = c.bias[panel*c.packMR+sub:]
-					row := (g*c.coutG + co0) * c.ohw
-					w.runTile(kern, min(mr, c.coutG-co0), segs, out, row, c.ohw, res, row, c.ohw, fl)
-				}
+			row := g * c.coutG * c.ohw
+			c.weightPanels(w, kern, g, pi0, pi1, k0, segs, out, row, c.ohw, res, row, c.ohw, fl)
+		}
+	}
+}
+
+// kBlockFlags returns the Tile flags of the K block [k0, k0+kn) of a
+// depth-k GEMM: accumulate onto the earlier blocks, epilogue on the last.
+func kBlockFlags(k0, kn, k int) int {
+	flags := 0
+	if k0 > 0 {
+		flags |= TileAccumulate
+	}
+	if k0+kn == k {
+		flags |= TileEpilogue
+	}
+	return flags
+}
+
+// weightPanels runs kern on the tiles of weight panels [pi0, pi1) of
+// group g against the B panel set up in w.tile (K block from k0, K, LDB,
+// Lo and Hi set): output channel co of the group goes to out at
+// outOff+co*ldc, its residual (res nil for none) is at resOff+co*ldr.
+func (c *Conv) weightPanels(w *workerState, kern *GemmKernel, g, pi0, pi1, k0 int, segs []colSeg,
+	out []float32, outOff, ldc int, res []float32, resOff, ldr, flags int) {
+	t := &w.tile
+	mr := kern.MR
+	for pi := pi0; pi < pi1; pi++ {
+		panel := g*c.panels + pi
+		for sub := 0; sub < c.packMR; sub += mr {
+			co0 := pi*c.packMR + sub
+			if co0 >= c.coutG {
+				break
 			}
+			t.A = c.w[(panel*c.k+k0)*c.packMR+sub:]
+			t.Bias = c.bias[panel*c.packMR+sub:]
+			w.runTile(kern, min(mr, c.coutG-co0), segs, out, outOff+co0*ldc, ldc, res, resOff+co0*ldr, ldr, flags)
 		}
 	}
 }
