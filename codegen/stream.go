@@ -262,17 +262,7 @@ func coneSources(g *ir.Graph, y, x *ir.Value) []int32 {
 		if !cone[n] {
 			continue
 		}
-		args := make([]*ir.Tensor, len(n.Inputs))
-		for i, in := range n.Inputs {
-			switch {
-			case in == nil:
-			case in.IsConst():
-				args[i] = in.Const
-			default:
-				args[i] = env[in]
-			}
-		}
-		outs, err := interp.Eval(n, g.Opset(n), args)
+		outs, err := interp.EvalWith(n, g.Opset(n), env)
 		if err != nil || len(outs) == 0 {
 			return nil
 		}

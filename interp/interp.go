@@ -141,18 +141,7 @@ func RunWith(g *ir.Graph, inputs map[string]*ir.Tensor, opt Options) (map[string
 		return read || g.IsOutput(v)
 	}
 	for i, n := range g.Nodes {
-		args := make([]*ir.Tensor, len(n.Inputs))
-		for j, v := range n.Inputs {
-			if v == nil {
-				continue
-			}
-			t, err := valueTensor(v, env)
-			if err != nil {
-				return nil, n.Errorf("input %d: %v", j, err)
-			}
-			args[j] = t
-		}
-		outs, err := Eval(n, g.Opset(n), args)
+		outs, err := EvalWith(n, g.Opset(n), env)
 		if err != nil {
 			return nil, err
 		}
@@ -238,6 +227,23 @@ func checkDeclared(v *ir.Value, t *ir.Tensor) error {
 		return fmt.Errorf("%q is declared with shape %v but the tensor has shape %v", v.Name, v.Shape, t.Shape)
 	}
 	return nil
+}
+
+// EvalWith evaluates n (see Eval) on its inputs' tensors in env, or their
+// constants; an input neither holds is an error naming the node.
+func EvalWith(n *ir.Node, opset int64, env map[*ir.Value]*ir.Tensor) ([]*ir.Tensor, error) {
+	args := make([]*ir.Tensor, len(n.Inputs))
+	for j, v := range n.Inputs {
+		if v == nil {
+			continue
+		}
+		t, err := valueTensor(v, env)
+		if err != nil {
+			return nil, n.Errorf("input %d: %v", j, err)
+		}
+		args[j] = t
+	}
+	return Eval(n, opset, args)
 }
 
 func valueTensor(v *ir.Value, env map[*ir.Value]*ir.Tensor) (*ir.Tensor, error) {

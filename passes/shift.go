@@ -412,18 +412,8 @@ func (c *shiftCone) evaluate(g *ir.Graph, enc func(int) float32) ([]float32, err
 				}
 			}
 		} else {
-			args := make([]*ir.Tensor, len(n.Inputs))
-			for i, in := range n.Inputs {
-				switch {
-				case in == nil:
-				case in.IsConst():
-					args[i] = in.Const
-				default:
-					args[i] = env[in]
-				}
-			}
 			var err error
-			if outs, err = interp.Eval(n, g.Opset(n), args); err != nil {
+			if outs, err = interp.EvalWith(n, g.Opset(n), env); err != nil {
 				return nil, err
 			}
 		}
