@@ -86,37 +86,23 @@ func hasShift(n *ir.Node) bool {
 	return shifted || err != nil
 }
 
-// nodeShape is the runtime.ConvShape of a tsmc.Conv, or false when its
-// attributes do not give one (lowerConv reports why).
-func nodeShape(n *ir.Node) (runtime.ConvShape, bool) {
-	x, wv := n.Input(0), n.Input(1)
-	if x == nil || wv == nil || len(x.Shape) != 4 || len(wv.Shape) != 4 || !x.Shape.Known() {
-		return runtime.ConvShape{}, false
-	}
-	strides, err1 := ints(n, "strides", 2, 1)
-	dil, err2 := ints(n, "dilations", 2, 1)
-	pads, err3 := ints(n, "pads", 4, 0)
-	if err1 != nil || err2 != nil || err3 != nil {
-		return runtime.ConvShape{}, false
-	}
-	return runtime.ConvShape{
-		Frames: x.Shape[0], Cin: x.Shape[1], H: x.Shape[2], W: x.Shape[3],
-		Cout: wv.Shape[0], Group: int(n.AttrInt("group", 1)), KH: wv.Shape[2], KW: wv.Shape[3],
-		StrideH: strides[0], StrideW: strides[1], DilationH: dil[0], DilationW: dil[1],
-		PadTop: pads[0], PadLeft: pads[1], PadBottom: pads[2], PadRight: pads[3],
-	}, true
+// convShapeOK is convShape's shape, and false where it has none
+// (lowerConv reports why).
+func convShapeOK(n *ir.Node) (runtime.ConvShape, bool) {
+	cs, err := convShape(n)
+	return cs, err == nil
 }
 
 // shapesFit reports whether the runtime takes the chain's shapes.
 func (b *invertedResidual) shapesFit() bool {
-	d, ok1 := nodeShape(b.dw)
-	pr, ok2 := nodeShape(b.project)
+	d, ok1 := convShapeOK(b.dw)
+	pr, ok2 := convShapeOK(b.project)
 	if !ok1 || !ok2 {
 		return false
 	}
 	var es *runtime.ConvShape
 	if b.expand != nil {
-		e, ok := nodeShape(b.expand)
+		e, ok := convShapeOK(b.expand)
 		if !ok {
 			return false
 		}

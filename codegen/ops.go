@@ -266,40 +266,50 @@ type convSpec struct {
 	shift     *passes.Shift // nil for none
 }
 
-// convSpec validates the tsmc.Conv n and registers its weights.
-func (p *program) convSpec(n *ir.Node) (*convSpec, error) {
-	x, wv, bv := n.Input(0), n.Input(1), n.Input(2)
+// convShape reads the runtime.ConvShape of the tsmc.Conv n off its input,
+// weights and attributes.
+func convShape(n *ir.Node) (runtime.ConvShape, error) {
+	x, wv := n.Input(0), n.Input(1)
 	if x == nil || wv == nil {
-		return nil, n.Errorf("convolution needs inputs X and W")
+		return runtime.ConvShape{}, n.Errorf("convolution needs inputs X and W")
 	}
 	if len(x.Shape) != 4 || len(wv.Shape) != 4 {
-		return nil, n.Errorf("only 2-D convolutions are supported: input %v, weights %v", x.Shape, wv.Shape)
-	}
-	if !floatConst(wv) || (bv != nil && !floatConst(bv)) {
-		return nil, n.Errorf("weights %v and bias %v must be float32 constants", wv, bv)
+		return runtime.ConvShape{}, n.Errorf("only 2-D convolutions are supported: input %v, weights %v", x.Shape, wv.Shape)
 	}
 	if ap := n.AttrString("auto_pad", "NOTSET"); ap != "NOTSET" && ap != "" {
-		return nil, n.Errorf("auto_pad %q: the passes leave explicit pads", ap)
+		return runtime.ConvShape{}, n.Errorf("auto_pad %q: the passes leave explicit pads", ap)
 	}
 	strides, err := ints(n, "strides", 2, 1)
 	if err != nil {
-		return nil, err
+		return runtime.ConvShape{}, err
 	}
 	dil, err := ints(n, "dilations", 2, 1)
 	if err != nil {
-		return nil, err
+		return runtime.ConvShape{}, err
 	}
 	pads, err := ints(n, "pads", 4, 0)
 	if err != nil {
-		return nil, err
+		return runtime.ConvShape{}, err
 	}
-	group := int(n.AttrInt("group", 1))
-	cs := runtime.ConvShape{
+	return runtime.ConvShape{
 		Frames: x.Shape[0], Cin: x.Shape[1], H: x.Shape[2], W: x.Shape[3],
-		Cout: wv.Shape[0], Group: group, KH: wv.Shape[2], KW: wv.Shape[3],
+		Cout: wv.Shape[0], Group: int(n.AttrInt("group", 1)), KH: wv.Shape[2], KW: wv.Shape[3],
 		StrideH: strides[0], StrideW: strides[1], DilationH: dil[0], DilationW: dil[1],
 		PadTop: pads[0], PadLeft: pads[1], PadBottom: pads[2], PadRight: pads[3],
+	}, nil
+}
+
+// convSpec validates the tsmc.Conv n and registers its weights.
+func (p *program) convSpec(n *ir.Node) (*convSpec, error) {
+	cs, err := convShape(n)
+	if err != nil {
+		return nil, err
 	}
+	wv, bv := n.Input(1), n.Input(2)
+	if !floatConst(wv) || (bv != nil && !floatConst(bv)) {
+		return nil, n.Errorf("weights %v and bias %v must be float32 constants", wv, bv)
+	}
+	group := cs.Group
 	if err := cs.Validate(); err != nil {
 		return nil, n.Errorf("%v", err)
 	}
