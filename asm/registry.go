@@ -6,21 +6,34 @@ import (
 	"text/template"
 )
 
+// layout is an argument block's field offsets, for the registry template.
+type layout struct {
+	Name   string
+	Fields []fieldOffset
+}
+
+type fieldOffset struct {
+	Field string
+	Off   int
+}
+
+// layouts lists the field offsets of the argument blocks.
+func layouts(blocks ...*argStruct) []layout {
+	var ls []layout
+	for _, a := range blocks {
+		l := layout{Name: a.name}
+		for _, f := range a.order {
+			l.Fields = append(l.Fields, fieldOffset{f, a.offsets[f]})
+		}
+		ls = append(ls, l)
+	}
+	return ls
+}
+
 // registry returns kernels_amd64.go: the GEMM kernels per ISA level, the
 // depthwise kernel selection, and the argument-block offsets the
 // assembly was generated for.
 func registry() ([]byte, error) {
-	type offset struct {
-		Field string
-		Off   int
-	}
-	offsets := func(a *argStruct) []offset {
-		var o []offset
-		for _, f := range a.order {
-			o = append(o, offset{f, a.offsets[f]})
-		}
-		return o
-	}
 	levels := []*vecISA{avx512, avx2}
 	type level struct {
 		ISA  *vecISA
@@ -64,12 +77,7 @@ func registry() ([]byte, error) {
 		"Gemm":    gemmKernels,
 		"DW":      dwKernels,
 		"Levels":  ls,
-		"Tile":    offsets(tileStruct),
-		"DWRow":   offsets(dwRowStruct),
-		"DWConv":  offsets(dwConvStruct),
-		"PackRun": offsets(packRunStruct),
-		"WinoIn":  offsets(winoInStruct),
-		"WinoOut": offsets(winoOutStruct),
+		"Layouts": layouts(tileStruct, dwRowStruct, dwConvStruct, packRunStruct, winoInStruct, winoOutStruct, maxPoolRowStruct),
 		"Im2col":  im2colKernels,
 	})
 	return buf.Bytes(), err
@@ -203,42 +211,16 @@ func asmWinograd(level string) (in func(*WinoIn), out func(*WinoOut)) {
 	return winoInF2AVX512, winoOutF2AVX512
 }
 
-// asmTileOffsets, asmDWRowOffsets, asmDWConvOffsets, asmPackRunOffsets
-// and the Winograd ones are the field offsets the assembly was generated
-// for (checked against the Go structs by the tests).
-var asmTileOffsets = map[string]uintptr{
-{{- range .Tile}}
-	"{{.Field}}": {{.Off}},
-{{- end}}
-}
-
-var asmDWRowOffsets = map[string]uintptr{
-{{- range .DWRow}}
-	"{{.Field}}": {{.Off}},
-{{- end}}
-}
-
-var asmDWConvOffsets = map[string]uintptr{
-{{- range .DWConv}}
-	"{{.Field}}": {{.Off}},
-{{- end}}
-}
-
-var asmPackRunOffsets = map[string]uintptr{
-{{- range .PackRun}}
-	"{{.Field}}": {{.Off}},
-{{- end}}
-}
-
-var asmWinoInOffsets = map[string]uintptr{
-{{- range .WinoIn}}
-	"{{.Field}}": {{.Off}},
-{{- end}}
-}
-
-var asmWinoOutOffsets = map[string]uintptr{
-{{- range .WinoOut}}
-	"{{.Field}}": {{.Off}},
+// asmLayouts are the field offsets of each argument block the assembly
+// was generated for, by Go type name (TestAsmLayout checks them against
+// the Go structs).
+var asmLayouts = map[string]map[string]uintptr{
+{{- range .Layouts}}
+	"{{.Name}}": {
+	{{- range .Fields}}
+		"{{.Field}}": {{.Off}},
+	{{- end}}
+	},
 {{- end}}
 }
 `))

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"reflect"
 	"syscall"
 	"testing"
 	"unsafe"
@@ -59,19 +58,6 @@ func guardedFront(t *testing.T, n int) ([]float32, func()) {
 		t.Fatal(err)
 	}
 	return unsafe.Slice((*float32)(unsafe.Pointer(&mem[page])), n), func() { syscall.Munmap(mem) }
-}
-
-func TestAsmDWConvLayout(t *testing.T) {
-	typ := reflect.TypeFor[DWConv]()
-	if typ.NumField() != len(asmDWConvOffsets) {
-		t.Errorf("DWConv has %d fields, the assembly knows %d", typ.NumField(), len(asmDWConvOffsets))
-	}
-	for i := range typ.NumField() {
-		f := typ.Field(i)
-		if off, ok := asmDWConvOffsets[f.Name]; !ok || off != f.Offset {
-			t.Errorf("DWConv.%s at offset %d, the assembly reads %d (known: %v)", f.Name, f.Offset, off, ok)
-		}
-	}
 }
 
 // TestAsmDWConvKernels runs every depthwise plane kernel of this CPU over

@@ -5,22 +5,8 @@ package runtime
 import (
 	"fmt"
 	"math/rand/v2"
-	"reflect"
 	"testing"
 )
-
-func TestAsmPackRunLayout(t *testing.T) {
-	typ := reflect.TypeFor[PackRun]()
-	if typ.NumField() != len(asmPackRunOffsets) {
-		t.Errorf("PackRun has %d fields, the assembly knows %d", typ.NumField(), len(asmPackRunOffsets))
-	}
-	for i := range typ.NumField() {
-		f := typ.Field(i)
-		if off, ok := asmPackRunOffsets[f.Name]; !ok || off != f.Offset {
-			t.Errorf("PackRun.%s at offset %d, the assembly reads %d (known: %v)", f.Name, f.Offset, off, ok)
-		}
-	}
-}
 
 // TestAsmIm2col runs the im2col kernels over kernel sizes up to 8x8 with
 // dilations, windows starting left of, inside and right of the plane,

@@ -41,35 +41,37 @@ func dwRow3x3NEON(a *DWRow) {
 	}
 }
 
-// asmTileOffsets and asmDWRowOffsets are the field offsets the assembly
-// was generated for (checked against the Go structs by the tests).
-var asmTileOffsets = map[string]uintptr{
-	"A":     0,
-	"B":     24,
-	"C":     48,
-	"Bias":  72,
-	"R":     96,
-	"K":     120,
-	"LDA":   128,
-	"LDB":   136,
-	"LDC":   144,
-	"LDR":   152,
-	"Lo":    160,
-	"Hi":    164,
-	"Flags": 168,
-	"BRows": 176,
-	"BOff":  200,
-}
-
-var asmDWRowOffsets = map[string]uintptr{
-	"O":      0,
-	"R0":     24,
-	"R1":     48,
-	"R2":     72,
-	"Res":    96,
-	"W":      120,
-	"Stride": 128,
-	"Bias":   136,
-	"Lo":     140,
-	"Hi":     144,
+// asmLayouts are the field offsets of each argument block the assembly
+// was generated for, by Go type name (TestAsmLayout checks them against
+// the Go structs).
+var asmLayouts = map[string]map[string]uintptr{
+	"Tile": {
+		"A":     0,
+		"B":     24,
+		"C":     48,
+		"Bias":  72,
+		"R":     96,
+		"K":     120,
+		"LDA":   128,
+		"LDB":   136,
+		"LDC":   144,
+		"LDR":   152,
+		"Lo":    160,
+		"Hi":    164,
+		"Flags": 168,
+		"BRows": 176,
+		"BOff":  200,
+	},
+	"DWRow": {
+		"O":      0,
+		"R0":     24,
+		"R1":     48,
+		"R2":     72,
+		"Res":    96,
+		"W":      120,
+		"Stride": 128,
+		"Bias":   136,
+		"Lo":     140,
+		"Hi":     144,
+	},
 }

@@ -157,19 +157,32 @@ func withISA(level string, fn func()) {
 }
 
 // TestAsmLayout checks that the assembly was generated for the current
-// Tile and DWRow layouts (regenerate with go generate ./runtime/).
+// layout of every argument block it reads (regenerate with go generate
+// ./runtime/).
 func TestAsmLayout(t *testing.T) {
-	for _, c := range []struct {
-		typ reflect.Type
-		asm map[string]uintptr
-	}{{reflect.TypeFor[Tile](), asmTileOffsets}, {reflect.TypeFor[DWRow](), asmDWRowOffsets}} {
-		if c.typ.NumField() != len(c.asm) {
-			t.Errorf("%v has %d fields, the assembly knows %d", c.typ, c.typ.NumField(), len(c.asm))
+	types := map[string]reflect.Type{
+		"Tile": reflect.TypeFor[Tile](), "DWRow": reflect.TypeFor[DWRow](), "DWConv": reflect.TypeFor[DWConv](),
+		"PackRun": reflect.TypeFor[PackRun](), "WinoIn": reflect.TypeFor[WinoIn](), "WinoOut": reflect.TypeFor[WinoOut](),
+		"MaxPoolRow": reflect.TypeFor[MaxPoolRow](),
+	}
+	for _, name := range []string{"Tile", "DWRow"} {
+		if asmLayouts[name] == nil {
+			t.Errorf("the assembly records no layout of %s", name)
 		}
-		for i := range c.typ.NumField() {
-			f := c.typ.Field(i)
-			if off, ok := c.asm[f.Name]; !ok || off != f.Offset {
-				t.Errorf("%v.%s at offset %d, the assembly reads %d (known: %v)", c.typ, f.Name, f.Offset, off, ok)
+	}
+	for name, asm := range asmLayouts {
+		typ, ok := types[name]
+		if !ok {
+			t.Errorf("the assembly reads an argument block %s this test does not know", name)
+			continue
+		}
+		if typ.NumField() != len(asm) {
+			t.Errorf("%v has %d fields, the assembly knows %d", typ, typ.NumField(), len(asm))
+		}
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			if off, ok := asm[f.Name]; !ok || off != f.Offset {
+				t.Errorf("%v.%s at offset %d, the assembly reads %d (known: %v)", typ, f.Name, f.Offset, off, ok)
 			}
 		}
 	}

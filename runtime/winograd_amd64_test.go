@@ -5,26 +5,8 @@ package runtime
 import (
 	"fmt"
 	"math/rand/v2"
-	"reflect"
 	"testing"
 )
-
-func TestAsmWinogradLayout(t *testing.T) {
-	for _, c := range []struct {
-		typ reflect.Type
-		asm map[string]uintptr
-	}{{reflect.TypeFor[WinoIn](), asmWinoInOffsets}, {reflect.TypeFor[WinoOut](), asmWinoOutOffsets}} {
-		if c.typ.NumField() != len(c.asm) {
-			t.Errorf("%v has %d fields, the assembly knows %d", c.typ, c.typ.NumField(), len(c.asm))
-		}
-		for i := range c.typ.NumField() {
-			f := c.typ.Field(i)
-			if off, ok := c.asm[f.Name]; !ok || off != f.Offset {
-				t.Errorf("%v.%s at offset %d, the assembly reads %d (known: %v)", c.typ, f.Name, f.Offset, off, ok)
-			}
-		}
-	}
-}
 
 // TestAsmWinogradTransforms runs the assembly transforms against their Go
 // twins, bit for bit: tile rows of 1..16 tiles starting left of, inside
