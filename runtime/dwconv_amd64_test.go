@@ -45,6 +45,35 @@ func dwConvFMA(a *DWConv) {
 	}
 }
 
+// guardedBufs hands out buffers of random floats against guard pages,
+// after their end or (front) before their start, and frees them all.
+type guardedBufs struct {
+	t     *testing.T
+	rng   *rand.Rand
+	front bool
+	free  []func()
+}
+
+// alloc returns n random floats against a guard page.
+func (g *guardedBufs) alloc(n int) []float32 {
+	get := guarded
+	if g.front {
+		get = guardedFront
+	}
+	s, f := get(g.t, n)
+	g.free = append(g.free, f)
+	copy(s, randFloats(g.rng, n))
+	return s
+}
+
+// release unmaps every buffer alloc handed out.
+func (g *guardedBufs) release() {
+	for _, f := range g.free {
+		f()
+	}
+	g.free = nil
+}
+
 // guardedFront returns n floats starting right after a PROT_NONE page: a
 // kernel reading before the start faults.
 func guardedFront(t *testing.T, n int) ([]float32, func()) {
@@ -120,22 +149,9 @@ func TestAsmDWConvKernels(t *testing.T) {
 // kern and compares with the exact-FMA twin.
 func checkDWConvKernel(t *testing.T, rng *rand.Rand, kern func(*DWConv), name string, front bool, a DWConv, withRes bool) {
 	t.Helper()
-	var free []func()
-	defer func() {
-		for _, f := range free {
-			f()
-		}
-	}()
-	alloc := func(n int) []float32 {
-		g := guarded
-		if front {
-			g = guardedFront
-		}
-		s, f := g(t, n)
-		free = append(free, f)
-		copy(s, randFloats(rng, n))
-		return s
-	}
+	bufs := &guardedBufs{t: t, rng: rng, front: front}
+	defer bufs.release()
+	alloc := bufs.alloc
 	outLen := (a.C-1)*a.OStride + a.OH*a.OW
 	a.O = alloc(outLen)
 	for range a.C {

@@ -28,18 +28,8 @@ func TestAsmIm2col(t *testing.T) {
 					h, w := 1+rng.IntN(9), 1+rng.IntN(70)
 					dh, dw := 1+rng.IntN(2), 1+rng.IntN(2)
 					cin := 1 + rng.IntN(3)
-					front := rng.IntN(2) == 0
-					var free []func()
-					alloc := func(m int) []float32 {
-						g := guarded
-						if front {
-							g = guardedFront
-						}
-						s, f := g(t, m)
-						free = append(free, f)
-						copy(s, randFloats(rng, m))
-						return s
-					}
+					bufs := &guardedBufs{t: t, rng: rng, front: rng.IntN(2) == 0}
+					alloc := bufs.alloc
 					a := PackRun{N: n, LDD: n + rng.IntN(5), KH: kh, KW: kw, DH: dh, DW: dw, H: h, W: w, SW: sw,
 						IY: rng.IntN(h+4) - 2 - (kh-1)*dh, IX: rng.IntN(w+6) - 3 - (kw-1)*dw}
 					if rng.IntN(3) == 0 { // a window inside the plane
@@ -60,9 +50,7 @@ func TestAsmIm2col(t *testing.T) {
 					if i := firstBitDiff(a.Dst, want); i >= 0 {
 						t.Errorf("%s s%d: %+v: Dst[%d] = %g, want %g", level, sw, fmt.Sprint(a.K0, a.KN, a.N, a.IY, a.IX, kh, kw, dh, dw, h, w), i, a.Dst[i], want[i])
 					}
-					for _, f := range free {
-						f()
-					}
+					bufs.release()
 					tested++
 				}
 			}

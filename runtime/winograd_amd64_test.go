@@ -30,18 +30,8 @@ func TestAsmWinogradTransforms(t *testing.T) {
 				}
 				ty := rng.IntN((h+1)/2 + 1)
 				c := 1 + rng.IntN(3)
-				front := rng.IntN(2) == 0
-				var free []func()
-				alloc := func(m int) []float32 {
-					g := guarded
-					if front {
-						g = guardedFront
-					}
-					s, f := g(t, m)
-					free = append(free, f)
-					copy(s, randFloats(rng, m))
-					return s
-				}
+				bufs := &guardedBufs{t: t, rng: rng, front: rng.IntN(2) == 0}
+				alloc := bufs.alloc
 				name := fmt.Sprintf("n=%d %dx%d c=%d tile (%d,%d)", n, h, w, c, ty, tx)
 				// input transform
 				sc := 16 + rng.IntN(20)
@@ -77,9 +67,7 @@ func TestAsmWinogradTransforms(t *testing.T) {
 				if i := firstBitDiff(b.O, twinOut.O); i >= 0 {
 					t.Errorf("out %s res=%v: O[%d] = %g, twin %g", name, b.Res != nil, i, b.O[i], twinOut.O[i])
 				}
-				for _, f := range free {
-					f()
-				}
+				bufs.release()
 				tested++
 			}
 		}
