@@ -2,7 +2,6 @@ package tsmc_test
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -47,11 +46,7 @@ func TestClipFramesAndNoState(t *testing.T) {
 // TestStateFeedbackOnline pairs the online model's new buffers o1..o10
 // with its buffer inputs i1..i10.
 func TestStateFeedbackOnline(t *testing.T) {
-	path := filepath.Join(sharedModels(t), "tsm_mobilenetv2_jester_online", "model.onnx")
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("%s not present: %v", path, err)
-	}
-	g, err := tsmc.Optimize(path, nil, nil)
+	g, err := tsmc.Optimize(sharedModel(t, "tsm_mobilenetv2_jester_online"), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tsmc-go/tsmc"
+	"github.com/tsmc-go/tsmc/internal/testmodels"
 	"github.com/tsmc-go/tsmc/ir"
 	"github.com/tsmc-go/tsmc/passes"
 )
@@ -201,21 +202,13 @@ func TestBuildErrorIsShown(t *testing.T) {
 // TestCompiledSharedModels checks the generated code of every shared model
 // on its data sets (ResNet50 not under -short).
 func TestCompiledSharedModels(t *testing.T) {
-	dir := sharedModels(t)
 	b := &tsmc.Builder{TempDir: t.TempDir()}
 	for _, name := range []string{
 		"tsm_mobilenetv2_k400_8f_official", "tsm_mobilenetv2_k400_8f_mmaction",
 		"tsm_mobilenetv2_jester_online", "tsm_resnet50_k400_8f_mmaction",
 	} {
 		t.Run(name, func(t *testing.T) {
-			path := filepath.Join(dir, name, "model.onnx")
-			if _, err := os.Stat(path); err != nil {
-				t.Skipf("%s not present: %v", path, err)
-			}
-			if testing.Short() && name == "tsm_resnet50_k400_8f_mmaction" {
-				t.Skip("ResNet50 skipped under -short")
-			}
-			checkModel(t, path, tsmc.VerifyOptions{RTol: 1e-4, Engine: b.Engine, Transform: optimise})
+			checkModel(t, sharedModel(t, name), tsmc.VerifyOptions{RTol: 1e-4, Engine: b.Engine, Transform: optimise})
 		})
 	}
 	emptyDir(t, b.TempDir)
@@ -235,7 +228,7 @@ func TestCompiledEngineArm64(t *testing.T) {
 		filepath.Join("testdata", "tsm_tiny_online", "model.onnx"),
 	}
 	if !testing.Short() {
-		online := filepath.Join(sharedModels(t), "tsm_mobilenetv2_jester_online", "model.onnx")
+		online := filepath.Join(testmodels.Dir(), "tsm_mobilenetv2_jester_online", "model.onnx")
 		if _, err := os.Stat(online); err == nil {
 			models = append(models, online)
 		} else {

@@ -1,7 +1,6 @@
 package tsmc_test
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -9,14 +8,14 @@ import (
 	"github.com/tsmc-go/tsmc/internal/testmodels"
 )
 
-// sharedModels is where the large TSM exports live (see testmodels.Dir);
-// the test skips when the folder is absent.
-func sharedModels(t testing.TB) string {
-	dir := testmodels.Dir()
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("shared models not found at %s (set %s): %v", dir, testmodels.Env, err)
+// sharedModel returns the model.onnx of a shared model (testmodels.Model),
+// skipping the test when it is absent, or when it is ResNet50 under -short.
+func sharedModel(t *testing.T, name string) string {
+	t.Helper()
+	if testing.Short() && name == "tsm_resnet50_k400_8f_mmaction" {
+		t.Skip("ResNet50 skipped under -short")
 	}
-	return dir
+	return filepath.Join(testmodels.Model(t, name), "model.onnx")
 }
 
 // checkModel verifies every data set of a model with the interpreter.
@@ -50,21 +49,13 @@ func TestGoldenTinyModels(t *testing.T) {
 }
 
 func TestGoldenSharedModels(t *testing.T) {
-	dir := sharedModels(t)
 	for _, name := range []string{
 		"tsm_tiny_official", "tsm_tiny_mmaction",
 		"tsm_mobilenetv2_k400_8f_official", "tsm_mobilenetv2_k400_8f_mmaction",
 		"tsm_mobilenetv2_jester_online", "tsm_resnet50_k400_8f_mmaction",
 	} {
 		t.Run(name, func(t *testing.T) {
-			path := filepath.Join(dir, name, "model.onnx")
-			if _, err := os.Stat(path); err != nil {
-				t.Skipf("%s not present: %v", path, err)
-			}
-			if testing.Short() && name == "tsm_resnet50_k400_8f_mmaction" {
-				t.Skip("ResNet50 skipped under -short")
-			}
-			checkModel(t, path, tsmc.VerifyOptions{RTol: 1e-4})
+			checkModel(t, sharedModel(t, name), tsmc.VerifyOptions{RTol: 1e-4})
 		})
 	}
 }
