@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/tsmc-go/tsmc/codegen"
 	"github.com/tsmc-go/tsmc/ir"
 	"github.com/tsmc-go/tsmc/onnx"
 	"github.com/tsmc-go/tsmc/passes"
@@ -62,66 +63,20 @@ func BenchInputs(g *ir.Graph, ds *onnx.DataSet) (map[string]*ir.Tensor, error) {
 }
 
 // StateFeedback pairs the state outputs of a streaming model with the
-// state inputs they feed on the next call (output name to input name). A
-// stateful temporal shift (fused into a conv or not) reads its previous
-// state from a graph input S and its current frames from X; the new state
-// is the graph output of S's shape sliced from that same X. Failing that
-// structure, the one unpaired output of S's shape is taken.
+// state inputs they feed on the next call (output name to input name):
+// the pairs of the generated package's Stream, found by data flow
+// (codegen.StreamStates). It is empty for a model without one, or when g
+// cannot be lowered (Build reports why).
 func StateFeedback(g *ir.Graph) map[string]string {
-	producers := g.Producers()
-	isInput := map[*ir.Value]bool{}
-	for _, in := range g.Inputs {
-		isInput[in] = true
-	}
 	feedback := map[string]string{}
-	used := map[*ir.Value]bool{}
-	var unpaired []*ir.Value
-	for _, n := range g.Nodes {
-		state := stateInput(n)
-		if state == nil || !isInput[state] {
-			continue
-		}
-		var match *ir.Value
-		for _, o := range g.Outputs {
-			if p := producers[o]; p != nil && !used[o] && len(p.Inputs) > 0 && p.Inputs[0] == n.Inputs[0] && o.Shape.Equal(state.Shape) {
-				match = o
-				break
-			}
-		}
-		if match == nil {
-			unpaired = append(unpaired, state)
-			continue
-		}
-		used[match] = true
-		feedback[match.Name] = state.Name
+	states, err := codegen.StreamStates(g)
+	if err != nil {
+		return feedback
 	}
-	for _, state := range unpaired {
-		var cands []*ir.Value
-		for _, o := range g.Outputs {
-			if !used[o] && o.Shape.Equal(state.Shape) {
-				cands = append(cands, o)
-			}
-		}
-		if len(cands) == 1 {
-			used[cands[0]] = true
-			feedback[cands[0].Name] = state.Name
-		}
+	for _, st := range states {
+		feedback[st.Output] = st.Input
 	}
 	return feedback
-}
-
-// stateInput returns the previous-state input of a stateful shift, or nil.
-func stateInput(n *ir.Node) *ir.Value {
-	if n.Domain != passes.Domain {
-		return nil
-	}
-	switch n.Op {
-	case passes.OpTemporalShift:
-		return n.Input(1)
-	case passes.OpConv:
-		return n.Input(4)
-	}
-	return nil
 }
 
 // ClipFrames returns how many frames one run of g processes (N*T, the

@@ -90,6 +90,29 @@ func PlanMemory(g *ir.Graph) (MemoryPlan, error) {
 	return p.memoryPlan(), nil
 }
 
+// StreamStates lowers g without writing code and returns the state
+// inputs of its Stream paired with the outputs that carry their next
+// value (Package.Stream), nil when g has no Stream.
+func StreamStates(g *ir.Graph) ([]StreamState, error) {
+	p, err := lower(g)
+	if err != nil {
+		return nil, err
+	}
+	return p.streamStates(), nil
+}
+
+// streamStates names the pairs of p's stream plan.
+func (p *program) streamStates() []StreamState {
+	if p.stream == nil {
+		return nil
+	}
+	var sts []StreamState
+	for _, st := range p.stream.states {
+		sts = append(sts, StreamState{Input: p.inputs[st.in].v.Name, Output: p.outputs[st.out].v.Name})
+	}
+	return sts
+}
+
 // Generate lowers an optimised graph and renders its package. Nodes that
 // cannot be lowered are errors naming the node and op.
 func Generate(g *ir.Graph, opts Options) (*Package, error) {
@@ -137,9 +160,7 @@ func Generate(g *ir.Graph, opts Options) (*Package, error) {
 		if pkg.Files["stream_test.go"], err = renderStreamTest(p, opts.Package, dataSets); err != nil {
 			return nil, err
 		}
-		for _, st := range p.stream.states {
-			pkg.Stream = append(pkg.Stream, StreamState{Input: p.inputs[st.in].v.Name, Output: p.outputs[st.out].v.Name})
-		}
+		pkg.Stream = p.streamStates()
 	}
 	return pkg, nil
 }
