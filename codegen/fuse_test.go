@@ -18,8 +18,8 @@ import (
 // output, which must stay unfused.
 func blocksGraph(t *testing.T) *ir.Graph {
 	b := newBuilder(13)
-	x := b.input("x", 2, 32, 64, 64)
-	state := b.input("state", 2, 4, 64, 64)
+	x := b.Input("x", 2, 32, 64, 64)
+	state := b.Input("state", 2, 4, 64, 64)
 	conv := func(group, stride, pad, k int, act ...any) map[string]ir.Attr {
 		s, p := int64(stride), int64(pad)
 		return attrs(append([]any{"strides", []int64{s, s}, "dilations", []int64{1, 1}, "pads", []int64{p, p, p, p},
@@ -36,8 +36,8 @@ func blocksGraph(t *testing.T) *ir.Graph {
 	d3 := b.op("dw3", "tsmc.Conv", conv(144, 1, 1, 3, relu6...), e3, b.random("wd3", 144, 1, 3, 3), b.random("bd3", 144))
 	p3 := b.op("project3", "tsmc.Conv", conv(1, 1, 0, 1), d3, b.random("wp3", 8, 144, 1, 1), b.random("bp3", 8))
 	next := b.op("next_state", "Slice", nil, x, b.ints("s0", 0), b.ints("e0", 4), b.ints("a0", 1))
-	b.output(p3, e3, next)
-	return b.graph(t)
+	b.Output(p3, e3, next)
+	return b.Graph(t)
 }
 
 func TestFindInvertedResiduals(t *testing.T) {

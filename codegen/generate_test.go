@@ -19,8 +19,8 @@ import (
 // its spatial mean, SegmentMean, Softmax and the reshapes.
 func allOpsGraph(t *testing.T) *ir.Graph {
 	b := newBuilder(13)
-	x := b.input("x", 4, 8, 6, 6)
-	state := b.input("state", 2, 2, 6, 6)
+	x := b.Input("x", 4, 8, 6, 6)
+	state := b.Input("state", 2, 2, 6, 6)
 	shift := func(extra ...any) map[string]ir.Attr {
 		return attrs(append([]any{"segments", 2, "shift", []int64{0, 1, 1, 1, 2, -1}}, extra...)...)
 	}
@@ -52,8 +52,8 @@ func allOpsGraph(t *testing.T) *ir.Graph {
 	onlineShift := b.op("online_shift", "tsmc.TemporalShift", attrs("segments", 2, "shift", []int64{0, 2, -1}), x, state)
 	relu := b.op("relu", "Relu", nil, onlineShift)
 	nextState := b.op("next_state", "Slice", nil, x, b.ints("s0", 0), b.ints("e0", 2), b.ints("a0", 1))
-	b.output(probs, features, online, relu, nextState)
-	return b.graph(t)
+	b.Output(probs, features, online, relu, nextState)
+	return b.Graph(t)
 }
 
 func randomTensor(rng *rand.Rand, shape ir.Shape) *ir.Tensor {

@@ -1,12 +1,12 @@
 package codegen
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/tsmc-go/tsmc/internal/irtest"
 	"github.com/tsmc-go/tsmc/interp"
 	"github.com/tsmc-go/tsmc/ir"
 	"github.com/tsmc-go/tsmc/onnx"
@@ -15,21 +15,15 @@ import (
 
 // builder assembles small graphs for codegen tests.
 type builder struct {
-	g   *ir.Graph
+	*irtest.Builder
 	rng *rand.Rand
 }
 
 func newBuilder(opset int64) *builder {
 	return &builder{
-		g:   &ir.Graph{Name: "t", Opsets: map[string]int64{"": opset, passes.Domain: 1}},
-		rng: rand.New(rand.NewPCG(7, 11)),
+		Builder: irtest.New(map[string]int64{"": opset, passes.Domain: 1}),
+		rng:     rand.New(rand.NewPCG(7, 11)),
 	}
-}
-
-func (b *builder) input(name string, shape ...int) *ir.Value {
-	v := &ir.Value{Name: name, DType: ir.Float32, Shape: ir.Shape(shape)}
-	b.g.Inputs = append(b.g.Inputs, v)
-	return v
 }
 
 // random is a float32 constant of uniform values in [-1, 1).
@@ -49,50 +43,18 @@ func (b *builder) scalar(name string, v float32) *ir.Value {
 	return ir.NewConst(name, ir.Float32s(ir.Shape{}, []float32{v}))
 }
 
-// op adds a node (named after its output) of the default or tsmc domain.
+// op adds a node (named after its output) of the default domain or, for
+// "domain.Op", another.
 func (b *builder) op(name, op string, attrs map[string]ir.Attr, inputs ...*ir.Value) *ir.Value {
 	domain := ""
 	if d, o, ok := strings.Cut(op, "."); ok {
 		domain, op = d, o
 	}
-	out := &ir.Value{Name: name}
-	b.g.Nodes = append(b.g.Nodes, &ir.Node{Name: name, Op: op, Domain: domain, Inputs: inputs, Outputs: []*ir.Value{out}, Attrs: attrs})
-	return out
+	return b.Node(name, domain, op, attrs, inputs...)
 }
 
-func (b *builder) output(vs ...*ir.Value) { b.g.Outputs = append(b.g.Outputs, vs...) }
-
-func (b *builder) graph(t *testing.T) *ir.Graph {
-	t.Helper()
-	if err := ir.InferShapes(b.g, interp.Eval); err != nil {
-		t.Fatalf("building test graph: %v", err)
-	}
-	if err := b.g.Verify(); err != nil {
-		t.Fatalf("building test graph: %v", err)
-	}
-	return b.g
-}
-
-// attrs builds attributes from name, value pairs (int, float32, string,
-// []int64).
-func attrs(kv ...any) map[string]ir.Attr {
-	m := map[string]ir.Attr{}
-	for i := 0; i < len(kv); i += 2 {
-		switch v := kv[i+1].(type) {
-		case int:
-			m[kv[i].(string)] = ir.Attr{Kind: ir.AttrInt, Int: int64(v)}
-		case float32:
-			m[kv[i].(string)] = ir.Attr{Kind: ir.AttrFloat, Float: v}
-		case string:
-			m[kv[i].(string)] = ir.Attr{Kind: ir.AttrString, String: v}
-		case []int64:
-			m[kv[i].(string)] = ir.Attr{Kind: ir.AttrInts, Ints: v}
-		default:
-			panic(fmt.Sprintf("attribute %v: unsupported type %T", kv[i], v))
-		}
-	}
-	return m
-}
+// attrs builds attributes from name, value pairs (irtest.Attrs).
+var attrs = irtest.Attrs
 
 // checkPlan checks a lowered program's memory: every arena tensor is live
 // from its definition to its last reader (graph outputs to the end), and
@@ -121,13 +83,13 @@ func checkPlan(t *testing.T, p *program) {
 
 func TestReshapesAlias(t *testing.T) {
 	b := newBuilder(13)
-	x := b.input("x", 2, 3, 4, 4)
+	x := b.Input("x", 2, 3, 4, 4)
 	flat := b.op("flat_input", "Reshape", nil, x, b.ints("shape1", 6, 16))
 	r := b.op("relu", "Relu", nil, flat)
 	sq := b.op("unsqueeze", "Unsqueeze", nil, r, b.ints("axes", 0))
 	r2 := b.op("relu2", "Relu", nil, sq)
-	b.output(r2)
-	p, err := lower(b.graph(t))
+	b.Output(r2)
+	p, err := lower(b.Graph(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,9 +157,9 @@ func TestPlanOfTinyModels(t *testing.T) {
 
 func TestUnsupportedOpIsAnError(t *testing.T) {
 	b := newBuilder(13)
-	x := b.input("x", 1, 4, 2, 2)
-	b.output(b.op("the_transpose", "Transpose", attrs("perm", []int64{0, 2, 3, 1}), x))
-	_, err := Generate(b.graph(t), Options{Package: "m"})
+	x := b.Input("x", 1, 4, 2, 2)
+	b.Output(b.op("the_transpose", "Transpose", attrs("perm", []int64{0, 2, 3, 1}), x))
+	_, err := Generate(b.Graph(t), Options{Package: "m"})
 	if err == nil {
 		t.Fatal("no error for Transpose")
 	}
@@ -211,20 +173,20 @@ func TestUnsupportedOpIsAnError(t *testing.T) {
 func TestUnsupportedFormsAreErrors(t *testing.T) {
 	cases := map[string]func(b *builder){
 		"broadcasting Add": func(b *builder) {
-			x := b.input("x", 2, 3)
-			b.output(b.op("bad_add", "Add", nil, x, b.random("row", 3)))
+			x := b.Input("x", 2, 3)
+			b.Output(b.op("bad_add", "Add", nil, x, b.random("row", 3)))
 		},
 		"strided Slice": func(b *builder) {
-			x := b.input("x", 2, 6)
-			b.output(b.op("bad_slice", "Slice", nil, x, b.ints("s", 0), b.ints("e", 6), b.ints("a", 1), b.ints("st", 2)))
+			x := b.Input("x", 2, 6)
+			b.Output(b.op("bad_slice", "Slice", nil, x, b.ints("s", 0), b.ints("e", 6), b.ints("a", 1), b.ints("st", 2)))
 		},
 		"ReduceMean over axes 1 and 3": func(b *builder) {
-			x := b.input("x", 2, 3, 4, 5)
-			b.output(b.op("bad_mean", "ReduceMean", attrs("axes", []int64{1, 3}), x))
+			x := b.Input("x", 2, 3, 4, 5)
+			b.Output(b.op("bad_mean", "ReduceMean", attrs("axes", []int64{1, 3}), x))
 		},
 		"3-D convolution": func(b *builder) {
-			x := b.input("x", 1, 2, 3, 3, 3)
-			b.output(b.op("bad_conv", "tsmc.Conv", attrs("kernel_shape", []int64{1, 1, 1}, "strides", []int64{1, 1, 1},
+			x := b.Input("x", 1, 2, 3, 3, 3)
+			b.Output(b.op("bad_conv", "tsmc.Conv", attrs("kernel_shape", []int64{1, 1, 1}, "strides", []int64{1, 1, 1},
 				"dilations", []int64{1, 1, 1}, "pads", []int64{0, 0, 0, 0, 0, 0}, "group", 1), x, b.random("w", 2, 2, 1, 1, 1), b.random("b", 2)))
 		},
 	}
@@ -232,7 +194,7 @@ func TestUnsupportedFormsAreErrors(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			b := newBuilder(13)
 			build(b)
-			g := b.graph(t)
+			g := b.Graph(t)
 			_, err := Generate(g, Options{Package: "m"})
 			if err == nil {
 				t.Fatal("no error")
@@ -261,10 +223,10 @@ func TestIdentifiers(t *testing.T) {
 	}
 	b := newBuilder(13)
 	for _, name := range []string{"w", "len", "x-y", "x_y"} {
-		v := b.input(name, 2)
-		b.output(b.op("relu_"+name, "Relu", nil, v))
+		v := b.Input(name, 2)
+		b.Output(b.op("relu_"+name, "Relu", nil, v))
 	}
-	p, err := lower(b.graph(t))
+	p, err := lower(b.Graph(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,9 +27,9 @@ func onlineGraph(t *testing.T, frames int, wrongChannel, features bool) *ir.Grap
 	shift := func(conv ...any) map[string]ir.Attr {
 		return attrs(append([]any{"segments", frames, "shift", []int64{0, 2, -1}, "dilations", []int64{1, 1}, "group", 1}, conv...)...)
 	}
-	x := b.input("s0", frames, 3, 8, 8)
-	s1 := b.input("state1", 1, 2, 8, 8)
-	s2 := b.input("state2", 1, 2, 4, 4)
+	x := b.Input("s0", frames, 3, 8, 8)
+	s1 := b.Input("state1", 1, 2, 8, 8)
+	s2 := b.Input("state2", 1, 2, 4, 4)
 	y := b.op("stem", "tsmc.Conv", attrs("kernel_shape", []int64{3, 3}, "strides", []int64{1, 1}, "pads", []int64{1, 1, 1, 1},
 		"dilations", []int64{1, 1}, "group", 1, "activation", "relu"), x, b.random("w0", 8, 3, 3, 3), b.random("b0", 8))
 	// lastFrame takes frame T-1, as a stream keeps the last frame of a call.
@@ -53,11 +53,11 @@ func onlineGraph(t *testing.T, frames int, wrongChannel, features bool) *ir.Grap
 	c2 := b.op("shifted2", "tsmc.Conv", shift("kernel_shape", []int64{3, 3}, "strides", []int64{1, 1}, "pads", []int64{1, 1, 1, 1}),
 		d, b.random("w2", 8, 8, 3, 3), b.random("b2", 8), nil, s2)
 	logits := b.op("state_a", "tsmc.Dense", nil, c2, b.random("wf", 5, 8), b.random("bf", 5))
-	b.output(next2, logits, next1)
+	b.Output(next2, logits, next1)
 	if features {
-		b.output(c2)
+		b.Output(c2)
 	}
-	return b.graph(t)
+	return b.Graph(t)
 }
 
 func TestPlanStreamPairsByDataFlow(t *testing.T) {
@@ -112,8 +112,8 @@ func TestPlanStreamRejects(t *testing.T) {
 	}
 	// A model without state has no Stream and nothing to say about it.
 	b := newBuilder(13)
-	b.output(b.op("relu", "Relu", nil, b.input("x", 1, 4)))
-	if p, err = lower(b.graph(t)); err != nil {
+	b.Output(b.op("relu", "Relu", nil, b.Input("x", 1, 4)))
+	if p, err = lower(b.Graph(t)); err != nil {
 		t.Fatal(err)
 	}
 	if p.stream != nil || p.streamWhy != "" {

@@ -7,24 +7,19 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tsmc-go/tsmc/interp"
+	"github.com/tsmc-go/tsmc/internal/irtest"
 	"github.com/tsmc-go/tsmc/ir"
 )
 
-// builder assembles small graphs for pass tests.
+// builder assembles small graphs for pass tests, naming each node after
+// its op ("relu", "relu2", ...).
 type builder struct {
-	g    *ir.Graph
+	*irtest.Builder
 	next map[string]int
 }
 
 func newBuilder(opset int64) *builder {
-	return &builder{g: &ir.Graph{Name: "t", Opsets: map[string]int64{"": opset}}, next: map[string]int{}}
-}
-
-func (b *builder) input(name string, shape ...int) *ir.Value {
-	v := &ir.Value{Name: name, DType: ir.Float32, Shape: ir.Shape(shape)}
-	b.g.Inputs = append(b.g.Inputs, v)
-	return v
+	return &builder{Builder: irtest.New(map[string]int64{"": opset}), next: map[string]int{}}
 }
 
 func (b *builder) f32(name string, shape ir.Shape, data ...float32) *ir.Value {
@@ -43,7 +38,7 @@ func (b *builder) scalar(name string, v int64) *ir.Value {
 	return ir.NewConst(name, ir.Int64s(ir.Shape{}, []int64{v}))
 }
 
-// op adds a node with one output, named after the op ("relu", "relu2", ...).
+// op adds a node with one output, named after the op.
 func (b *builder) op(op string, attrs map[string]ir.Attr, inputs ...*ir.Value) *ir.Value {
 	return b.opIn("", op, attrs, inputs...)
 }
@@ -56,48 +51,11 @@ func (b *builder) opIn(domain, op string, attrs map[string]ir.Attr, inputs ...*i
 	if k := b.next[base]; k > 1 {
 		name = fmt.Sprintf("%s%d", base, k)
 	}
-	out := &ir.Value{Name: name}
-	b.g.Nodes = append(b.g.Nodes, &ir.Node{Name: name, Op: op, Domain: domain, Inputs: inputs, Outputs: []*ir.Value{out}, Attrs: attrs})
-	return out
+	return b.Node(name, domain, op, attrs, inputs...)
 }
 
-func (b *builder) output(vs ...*ir.Value) { b.g.Outputs = append(b.g.Outputs, vs...) }
-
-// graph infers shapes and verifies the built graph.
-func (b *builder) graph(t *testing.T) *ir.Graph {
-	t.Helper()
-	if err := ir.InferShapes(b.g, interp.Eval); err != nil {
-		t.Fatalf("building test graph: %v", err)
-	}
-	if err := b.g.Verify(); err != nil {
-		t.Fatalf("building test graph: %v", err)
-	}
-	return b.g
-}
-
-// attrs builds an attribute map from name, value pairs: int, float32,
-// string, []int64 or *ir.Tensor values.
-func attrs(kv ...any) map[string]ir.Attr {
-	m := map[string]ir.Attr{}
-	for i := 0; i < len(kv); i += 2 {
-		name := kv[i].(string)
-		switch v := kv[i+1].(type) {
-		case int:
-			m[name] = intAttr(int64(v))
-		case float32:
-			m[name] = floatAttr(v)
-		case string:
-			m[name] = stringAttr(v)
-		case []int64:
-			m[name] = intsAttr(v...)
-		case *ir.Tensor:
-			m[name] = ir.Attr{Kind: ir.AttrTensor, Tensor: v}
-		default:
-			panic(fmt.Sprintf("attribute %s: unsupported %T", name, v))
-		}
-	}
-	return m
-}
+// attrs builds an attribute map from name, value pairs (irtest.Attrs).
+var attrs = irtest.Attrs
 
 // randomFeeds fills every graph input with values in [-1, 1).
 func randomFeeds(g *ir.Graph, rng *rand.Rand) map[string]*ir.Tensor {

@@ -30,7 +30,7 @@ func runPassCases(t *testing.T, cases []passCase) {
 			}
 			b := newBuilder(opset)
 			c.build(b)
-			g := b.graph(t)
+			g := b.Graph(t)
 			feeds := randomFeeds(g, rand.New(rand.NewPCG(1, 2)))
 			before, err := interp.Run(g, feeds)
 			if err != nil {
@@ -68,7 +68,7 @@ func TestFoldConstants(t *testing.T) {
 		name: "shape arithmetic of a static shape",
 		run:  passes(FoldConstants),
 		build: func(b *builder) {
-			x := b.input("x", 1, 2, 4)
+			x := b.Input("x", 1, 2, 4)
 			s := b.op("Shape", nil, x)
 			four := b.op("Gather", attrs("axis", 0), s, b.scalar("two", 2))
 			r := b.op("Range", nil, b.scalar("zero", 0), four, b.scalar("one", 1))
@@ -79,7 +79,7 @@ func TestFoldConstants(t *testing.T) {
 			half := b.op("ConstantOfShape", attrs("value", ir.Float32s(ir.Shape{1}, []float32{0.5})), s)
 			k := b.op("Constant", attrs("value_float", float32(0.25)))
 			w := b.op("Mul", nil, y, half)
-			b.output(b.op("Sub", nil, w, k))
+			b.Output(b.op("Sub", nil, w, k))
 		},
 		want: `
 graph t opset(ai.onnx=13)
@@ -96,10 +96,10 @@ graph t opset(ai.onnx=13)
 		name: "large splats fold, large non-splats stay",
 		run:  passes(FoldConstants),
 		build: func(b *builder) {
-			x := b.input("x", 4, 64, 64, 32)
+			x := b.Input("x", 4, 64, 64, 32)
 			zeros := b.op("ConstantOfShape", nil, b.op("Shape", nil, x))
-			b.output(b.op("Add", nil, x, zeros))
-			b.output(b.op("Range", nil, b.scalar("zero", 0), b.scalar("limit", 1<<17), b.scalar("one", 1)))
+			b.Output(b.op("Add", nil, x, zeros))
+			b.Output(b.op("Range", nil, b.scalar("zero", 0), b.scalar("limit", 1<<17), b.scalar("one", 1)))
 		},
 		want: `
 graph t opset(ai.onnx=13)
@@ -121,15 +121,15 @@ func TestRemoveIdentity(t *testing.T) {
 		name: "no-ops go, real reshapes stay, output names kept",
 		run:  passes(RemoveIdentity),
 		build: func(b *builder) {
-			x := b.input("x", 2, 3)
+			x := b.Input("x", 2, 3)
 			a := b.op("Identity", nil, x)
 			d := b.op("Dropout", nil, a)
 			r := b.op("Reshape", nil, d, b.i64("shape23", 2, 3))
 			e := b.op("Expand", nil, r, b.i64("expand23", 2, 3))
 			y := b.op("Relu", nil, e)
 			q := b.op("Reshape", nil, y, b.i64("shape32", 3, 2))
-			b.output(b.op("Identity", nil, q))
-			b.output(b.op("Identity", nil, x))
+			b.Output(b.op("Identity", nil, q))
+			b.Output(b.op("Identity", nil, x))
 		},
 		want: `
 graph t opset(ai.onnx=13)
@@ -149,11 +149,11 @@ func TestEliminateDeadCode(t *testing.T) {
 		name: "unread chains and their constants vanish",
 		run:  passes(EliminateDeadCode),
 		build: func(b *builder) {
-			x := b.input("x", 2)
+			x := b.Input("x", 2)
 			y := b.op("Relu", nil, x)
 			dead := b.op("Mul", nil, x, b.f32("two", ir.Shape{2}, 2, 2))
 			b.op("Neg", nil, dead)
-			b.output(y)
+			b.Output(y)
 		},
 		want: `
 graph t opset(ai.onnx=13)
@@ -180,9 +180,9 @@ func TestFoldBatchNorm(t *testing.T) {
 		name: "conv without bias",
 		run:  passes(FoldBatchNorm),
 		build: func(b *builder) {
-			x := b.input("x", 1, 2, 2, 2)
+			x := b.Input("x", 1, 2, 2, 2)
 			c := b.op("Conv", nil, x, b.f32("conv.weight", ir.Shape{2, 2, 1, 1}, 1, 2, 3, 4))
-			b.output(b.op("BatchNormalization", attrs("epsilon", float32(0)), append([]*ir.Value{c}, bnParams(b)...)...))
+			b.Output(b.op("BatchNormalization", attrs("epsilon", float32(0)), append([]*ir.Value{c}, bnParams(b)...)...))
 		},
 		// W' = W*s, B' = (0-mean)*s + beta.
 		want: `
@@ -197,9 +197,9 @@ graph t opset(ai.onnx=13)
 		name: "conv with bias",
 		run:  passes(FoldBatchNorm),
 		build: func(b *builder) {
-			x := b.input("x", 1, 2, 2, 2)
+			x := b.Input("x", 1, 2, 2, 2)
 			c := b.op("Conv", nil, x, b.f32("conv.weight", ir.Shape{2, 2, 1, 1}, 1, 2, 3, 4), b.f32("conv.bias", ir.Shape{2}, 1, 2))
-			b.output(b.op("BatchNormalization", attrs("epsilon", float32(0)), append([]*ir.Value{c}, bnParams(b)...)...))
+			b.Output(b.op("BatchNormalization", attrs("epsilon", float32(0)), append([]*ir.Value{c}, bnParams(b)...)...))
 		},
 		want: `
 graph t opset(ai.onnx=13)
@@ -213,10 +213,10 @@ graph t opset(ai.onnx=13)
 		name: "conv output read elsewhere too",
 		run:  passes(FoldBatchNorm),
 		build: func(b *builder) {
-			x := b.input("x", 1, 2, 1, 1)
+			x := b.Input("x", 1, 2, 1, 1)
 			c := b.op("Conv", nil, x, b.f32("w", ir.Shape{2, 2, 1, 1}, 1, 2, 3, 4))
-			b.output(b.op("BatchNormalization", attrs("epsilon", float32(0)), append([]*ir.Value{c}, bnParams(b)...)...))
-			b.output(b.op("Relu", nil, c))
+			b.Output(b.op("BatchNormalization", attrs("epsilon", float32(0)), append([]*ir.Value{c}, bnParams(b)...)...))
+			b.Output(b.op("Relu", nil, c))
 		},
 		want: `
 graph t opset(ai.onnx=13)
@@ -248,9 +248,9 @@ func TestFuseActivation(t *testing.T) {
 		name: "relu, auto_pad resolved, zero bias added",
 		run:  passes(FuseActivation),
 		build: func(b *builder) {
-			x := b.input("x", 1, 1, 4, 4)
+			x := b.Input("x", 1, 1, 4, 4)
 			c := b.op("Conv", attrs("auto_pad", "SAME_UPPER"), x, b.f32("conv.weight", ir.Shape{1, 1, 2, 2}, 1, -1, -1, 1))
-			b.output(b.op("Relu", nil, c))
+			b.Output(b.op("Relu", nil, c))
 		},
 		want: `
 graph t opset(ai.onnx=13)
@@ -264,12 +264,12 @@ graph t opset(ai.onnx=13)
 		name: "clip with bound inputs (opset 13), one bound omitted",
 		run:  passes(FuseActivation),
 		build: func(b *builder) {
-			x := b.input("x", 1, 1, 3, 3)
+			x := b.Input("x", 1, 1, 3, 3)
 			six := b.f32("six", ir.Shape{}, 6)
 			c1 := conv(b, x, attrs("strides", []int64{2, 2}, "pads", []int64{1, 1, 1, 1}))
-			b.output(b.op("Clip", nil, c1, b.f32("zero", ir.Shape{}, 0), six))
+			b.Output(b.op("Clip", nil, c1, b.f32("zero", ir.Shape{}, 0), six))
 			c2 := conv(b, x, nil)
-			b.output(b.op("Clip", nil, c2, nil, six))
+			b.Output(b.op("Clip", nil, c2, nil, six))
 		},
 		want: `
 graph t opset(ai.onnx=13)
@@ -286,9 +286,9 @@ graph t opset(ai.onnx=13)
 		opset: 10,
 		run:   passes(FuseActivation),
 		build: func(b *builder) {
-			x := b.input("x", 1, 1, 2, 2)
-			b.output(b.op("Clip", attrs("min", float32(0), "max", float32(6)), conv(b, x, nil)))
-			b.output(b.op("Clip", attrs("min", float32(-1)), conv(b, x, nil)))
+			x := b.Input("x", 1, 1, 2, 2)
+			b.Output(b.op("Clip", attrs("min", float32(0), "max", float32(6)), conv(b, x, nil)))
+			b.Output(b.op("Clip", attrs("min", float32(-1)), conv(b, x, nil)))
 		},
 		want: `
 graph t opset(ai.onnx=10)
@@ -304,9 +304,9 @@ graph t opset(ai.onnx=10)
 		name: "conv output also a graph output: no fusion",
 		run:  passes(FuseActivation),
 		build: func(b *builder) {
-			x := b.input("x", 1, 1, 2, 2)
+			x := b.Input("x", 1, 1, 2, 2)
 			c := conv(b, x, nil)
-			b.output(c, b.op("Relu", nil, c))
+			b.Output(c, b.op("Relu", nil, c))
 		},
 		want: `
 graph t opset(ai.onnx=13)
@@ -332,9 +332,9 @@ func TestFuseResidualAdd(t *testing.T) {
 		name: "ResNet: relu(conv + identity)",
 		run:  passes(FuseActivation, FuseResidualAdd),
 		build: func(b *builder) {
-			x := b.input("x", 1, 2, 2, 2)
+			x := b.Input("x", 1, 2, 2, 2)
 			c := conv1x1(b, x, "w", 1, 2, 3, 4)
-			b.output(b.op("Relu", nil, b.op("Add", nil, x, c)))
+			b.Output(b.op("Relu", nil, b.op("Add", nil, x, c)))
 		},
 		want: `
 graph t opset(ai.onnx=13)
@@ -348,10 +348,10 @@ graph t opset(ai.onnx=13)
 		name: "downsample: the later conv takes the earlier as residual",
 		run:  passes(FuseActivation, FuseResidualAdd),
 		build: func(b *builder) {
-			x := b.input("x", 1, 2, 2, 2)
+			x := b.Input("x", 1, 2, 2, 2)
 			main := conv1x1(b, x, "w", 1, 2, 3, 4)
 			down := conv1x1(b, x, "down", 1, 0, 0, 1)
-			b.output(b.op("Add", nil, main, down))
+			b.Output(b.op("Add", nil, main, down))
 		},
 		want: `
 graph t opset(ai.onnx=13)
@@ -368,10 +368,10 @@ graph t opset(ai.onnx=13)
 		name: "residual computed after the conv: nodes re-sorted",
 		run:  passes(FuseActivation, FuseResidualAdd),
 		build: func(b *builder) {
-			x := b.input("x", 1, 2, 2, 2)
+			x := b.Input("x", 1, 2, 2, 2)
 			c := conv1x1(b, x, "w", 1, 2, 3, 4)
 			r := b.op("Sigmoid", nil, x)
-			b.output(b.op("Add", nil, c, r))
+			b.Output(b.op("Add", nil, c, r))
 		},
 		want: `
 graph t opset(ai.onnx=13)
@@ -386,11 +386,11 @@ graph t opset(ai.onnx=13)
 		name: "broadcast add and activated conv stay",
 		run:  passes(FuseActivation, FuseResidualAdd),
 		build: func(b *builder) {
-			x := b.input("x", 1, 2, 1, 1)
+			x := b.Input("x", 1, 2, 1, 1)
 			c := conv1x1(b, x, "w", 1, 2, 3, 4)
-			b.output(b.op("Add", nil, c, b.f32("per_channel", ir.Shape{2, 1, 1}, 1, 2)))
+			b.Output(b.op("Add", nil, c, b.f32("per_channel", ir.Shape{2, 1, 1}, 1, 2)))
 			r := b.op("Relu", nil, conv1x1(b, x, "w2", 1, 0, 0, 1))
-			b.output(b.op("Add", nil, r, x))
+			b.Output(b.op("Add", nil, r, x))
 		},
 		want: `
 graph t opset(ai.onnx=13)
@@ -422,9 +422,9 @@ func TestFuseShift(t *testing.T) {
 		name: "shift read only by a conv",
 		run:  passes(FuseActivation, FuseShift),
 		build: func(b *builder) {
-			x := b.input("x", 4, 2, 1, 1) // 2 clips of 2 frames
+			x := b.Input("x", 4, 2, 1, 1) // 2 clips of 2 frames
 			s := b.opIn(Domain, OpTemporalShift, shiftAttrs(2, 0, 1, 1, 1, 2, -1), x)
-			b.output(conv1x1(b, s, "w", 1, 2, 3, 4))
+			b.Output(conv1x1(b, s, "w", 1, 2, 3, 4))
 		},
 		want: `
 graph t opset(ai.onnx=13)
@@ -438,11 +438,11 @@ graph t opset(ai.onnx=13)
 		name: "block placement: the identity path keeps the shift",
 		run:  passes(FuseActivation, FuseResidualAdd, FuseShift),
 		build: func(b *builder) {
-			x := b.input("x", 4, 2, 1, 1)
+			x := b.Input("x", 4, 2, 1, 1)
 			s := b.opIn(Domain, OpTemporalShift, shiftAttrs(2, 0, 1, -1), x)
 			c1 := b.op("Relu", nil, conv1x1(b, s, "w1", 1, 2, 3, 4))
 			c2 := conv1x1(b, c1, "w2", 1, 0, 0, 1)
-			b.output(b.op("Add", nil, c2, s))
+			b.Output(b.op("Add", nil, c2, s))
 		},
 		want: `
 graph t opset(ai.onnx=13)
@@ -460,10 +460,10 @@ graph t opset(ai.onnx=13)
 		name: "online shift with state",
 		run:  passes(FuseActivation, FuseShift),
 		build: func(b *builder) {
-			x := b.input("x", 1, 2, 1, 1)
-			state := b.input("state", 1, 1, 1, 1)
+			x := b.Input("x", 1, 2, 1, 1)
+			state := b.Input("state", 1, 1, 1, 1)
 			s := b.opIn(Domain, OpTemporalShift, shiftAttrs(1, 0, 1, -1), x, state)
-			b.output(conv1x1(b, s, "w", 1, 2, 3, 4))
+			b.Output(conv1x1(b, s, "w", 1, 2, 3, 4))
 		},
 		want: `
 graph t opset(ai.onnx=13)
@@ -482,12 +482,12 @@ func TestSimplifyHead(t *testing.T) {
 		name: "MobileNetV2: mean(3).mean(2), Linear, TSN consensus",
 		run:  passes(SimplifyHead),
 		build: func(b *builder) {
-			x := b.input("x", 2, 3, 2, 2)
+			x := b.Input("x", 2, 3, 2, 2)
 			m := b.op("ReduceMean", attrs("axes", []int64{3}, "keepdims", 0), x)
 			m = b.op("ReduceMean", attrs("axes", []int64{2}, "keepdims", 0), m)
 			fc := b.op("Gemm", attrs("transB", 1), m, b.f32("fc.weight", ir.Shape{2, 3}, 1, 2, 3, 4, 5, 6), b.f32("fc.bias", ir.Shape{2}, 1, -1))
 			v := b.op("Reshape", nil, fc, b.i64("clips", 1, 2, 2))
-			b.output(b.op("ReduceMean", attrs("axes", []int64{1}, "keepdims", 0), v))
+			b.Output(b.op("ReduceMean", attrs("axes", []int64{1}, "keepdims", 0), v))
 		},
 		want: `
 graph t opset(ai.onnx=13)
@@ -502,9 +502,9 @@ graph t opset(ai.onnx=13)
 		name: "ResNet: GlobalAveragePool, Flatten, Gemm with alpha, beta, transB=0",
 		run:  passes(SimplifyHead),
 		build: func(b *builder) {
-			x := b.input("x", 1, 3, 2, 2)
+			x := b.Input("x", 1, 3, 2, 2)
 			p := b.op("Flatten", attrs("axis", 1), b.op("GlobalAveragePool", nil, x))
-			b.output(b.op("Gemm", attrs("alpha", float32(2), "beta", float32(0.5)), p,
+			b.Output(b.op("Gemm", attrs("alpha", float32(2), "beta", float32(0.5)), p,
 				b.f32("b", ir.Shape{3, 2}, 1, 2, 3, 4, 5, 6), b.f32("c", ir.Shape{1, 2}, 1, -1)))
 		},
 		// W = alpha * B^T, bias = beta * C.
@@ -520,9 +520,9 @@ graph t opset(ai.onnx=13)
 		name: "spatial mean with keepdims becomes GlobalAveragePool",
 		run:  passes(SimplifyHead),
 		build: func(b *builder) {
-			x := b.input("x", 1, 2, 3, 3)
-			b.output(b.op("ReduceMean", attrs("axes", []int64{-1, 2}), x))
-			b.output(b.op("ReduceMean", attrs("axes", []int64{1, 2}), x)) // not spatial
+			x := b.Input("x", 1, 2, 3, 3)
+			b.Output(b.op("ReduceMean", attrs("axes", []int64{-1, 2}), x))
+			b.Output(b.op("ReduceMean", attrs("axes", []int64{1, 2}), x)) // not spatial
 		},
 		want: `
 graph t opset(ai.onnx=13)
@@ -537,9 +537,9 @@ graph t opset(ai.onnx=13)
 		opset: 18,
 		run:   passes(SimplifyHead),
 		build: func(b *builder) {
-			x := b.input("x", 1, 2, 3, 3)
+			x := b.Input("x", 1, 2, 3, 3)
 			m := b.op("ReduceMean", attrs("keepdims", 0), x, b.i64("last", -1))
-			b.output(b.op("ReduceMean", attrs("keepdims", 0), m, b.i64("last2", -1)))
+			b.Output(b.op("ReduceMean", attrs("keepdims", 0), m, b.i64("last2", -1)))
 		},
 		want: `
 graph t opset(ai.onnx=18)
@@ -553,9 +553,9 @@ graph t opset(ai.onnx=18)
 
 func TestRunStopsAfterAPassAndCallsTheHook(t *testing.T) {
 	b := newBuilder(13)
-	x := b.input("x", 1, 2, 2, 2)
-	b.output(b.op("Relu", nil, conv1x1(b, x, "w", 1, 2, 3, 4)))
-	g := b.graph(t)
+	x := b.Input("x", 1, 2, 2, 2)
+	b.Output(b.op("Relu", nil, conv1x1(b, x, "w", 1, 2, 3, 4)))
+	g := b.Graph(t)
 	var seen []string
 	err := Run(g, Options{StopAfter: "fuse-activation", AfterPass: func(p Pass, g *ir.Graph) error {
 		seen = append(seen, p.Name)
@@ -584,9 +584,9 @@ func TestRunNamesTheBrokenPass(t *testing.T) {
 		return nil
 	}}}
 	b := newBuilder(13)
-	x := b.input("x", 2)
-	b.output(b.op("Neg", nil, b.op("Relu", nil, x)))
-	err := Run(b.graph(t), Options{})
+	x := b.Input("x", 2)
+	b.Output(b.op("Neg", nil, b.op("Relu", nil, x)))
+	err := Run(b.Graph(t), Options{})
 	if err == nil || !strings.Contains(err.Error(), "pass drop-producer") {
 		t.Errorf("error %v, want one naming pass drop-producer", err)
 	}
@@ -610,13 +610,13 @@ func TestFusedOpShapeRulesRejectBadOperands(t *testing.T) {
 		want  string
 	}{
 		{"residual of the wrong shape", func(b *builder, x, w, bias *ir.Value) {
-			b.opIn(Domain, OpConv, conv, x, w, bias, b.input("r", 2, 2, 3, 3))
+			b.opIn(Domain, OpConv, conv, x, w, bias, b.Input("r", 2, 2, 3, 3))
 		}, "residual"},
 		{"kernel_shape disagrees with the weights", func(b *builder, x, w, bias *ir.Value) {
 			b.opIn(Domain, OpConv, with(attrs("kernel_shape", []int64{3, 3})), x, w, bias)
 		}, "kernel_shape"},
 		{"shift state of the wrong shape", func(b *builder, x, w, bias *ir.Value) {
-			b.opIn(Domain, OpConv, with(shiftAttrs(2, 0, 1, -1)), x, w, bias, nil, b.input("s", 1, 2, 2, 2))
+			b.opIn(Domain, OpConv, with(shiftAttrs(2, 0, 1, -1)), x, w, bias, nil, b.Input("s", 1, 2, 2, 2))
 		}, "state"},
 		{"batch not a multiple of the segments", func(b *builder, x, w, bias *ir.Value) {
 			b.opIn(Domain, OpConv, with(shiftAttrs(3, 0, 1, 1)), x, w, bias)
@@ -631,11 +631,11 @@ func TestFusedOpShapeRulesRejectBadOperands(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			b := newBuilder(13)
-			x := b.input("x", 2, 2, 2, 2)
+			x := b.Input("x", 2, 2, 2, 2)
 			w, bias := b.f32("w", ir.Shape{2, 2, 1, 1}, 1, 2, 3, 4), b.f32("bias", ir.Shape{2}, 0, 0)
 			c.build(b, x, w, bias)
-			b.output(b.g.Nodes[len(b.g.Nodes)-1].Outputs[0])
-			err := ir.InferShapes(b.g, interp.Eval)
+			b.Output(b.G.Nodes[len(b.G.Nodes)-1].Outputs[0])
+			err := ir.InferShapes(b.G, interp.Eval)
 			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "domain tsmc") {
 				t.Errorf("error %v, want one naming the node and mentioning %q", err, c.want)
 			}

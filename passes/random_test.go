@@ -45,7 +45,7 @@ func (r *randomNet) shift(x *ir.Value, c, h, w int) *ir.Value {
 	r.shifts++
 	fold := max(1, c/r.pick(4, 8))
 	if r.rng.IntN(4) == 0 {
-		state := r.b.input(r.name("state"), r.clips, fold, h, w)
+		state := r.b.Input(r.name("state"), r.clips, fold, h, w)
 		return r.b.opIn(Domain, OpTemporalShift, shiftAttrs(r.segments, 0, int64(fold), -1), x, state)
 	}
 	d1, d2 := int64(r.pick(1, -1, 2)), int64(r.pick(-1, 1, -2))
@@ -87,7 +87,7 @@ func (r *randomNet) conv(x *ir.Value, c, h int) (y *ir.Value, cout, hout int) {
 
 // activation applies a random activation, or none.
 func (r *randomNet) activation(x *ir.Value) *ir.Value {
-	opset := r.b.g.Opsets[""]
+	opset := r.b.G.Opsets[""]
 	switch r.rng.IntN(4) {
 	case 0:
 		return r.b.op("Relu", nil, x)
@@ -166,12 +166,12 @@ func newRandomNet(t *testing.T, seed uint64) (*randomNet, *ir.Graph) {
 	}
 	r := &randomNet{rng: rng, b: newBuilder(opset), clips: 1 + rng.IntN(2), segments: 1 + rng.IntN(3)}
 	c, h := r.pick(8, 16), 3+rng.IntN(4)
-	x := r.b.input("x", r.clips*r.segments, c, h, h)
+	x := r.b.Input("x", r.clips*r.segments, c, h, h)
 	for range 2 + rng.IntN(3) {
 		x, c, h = r.block(x, c, h)
 	}
-	r.b.output(r.head(x, c))
-	return r, r.b.graph(t)
+	r.b.Output(r.head(x, c))
+	return r, r.b.Graph(t)
 }
 
 // TestPipelineOnRandomNets checks that the pipeline keeps the interpreter's

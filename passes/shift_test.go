@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tsmc-go/tsmc/internal/irtest"
 	"github.com/tsmc-go/tsmc/internal/testmodels"
 
 	"github.com/tsmc-go/tsmc/interp"
@@ -20,24 +21,18 @@ import (
 // shiftBuilder builds small graphs in the spellings exporters use for the
 // temporal shift.
 type shiftBuilder struct {
-	g     *ir.Graph
+	*irtest.Builder
 	opset int64
 	count int
 }
 
 func newShiftBuilder(opset int64) *shiftBuilder {
-	return &shiftBuilder{g: &ir.Graph{Name: "shift", Opsets: map[string]int64{"": opset}}, opset: opset}
+	return &shiftBuilder{Builder: irtest.New(map[string]int64{"": opset}), opset: opset}
 }
 
 func (b *shiftBuilder) name(base string) string {
 	b.count++
 	return fmt.Sprintf("%s_%d", base, b.count)
-}
-
-func (b *shiftBuilder) input(name string, shape ...int) *ir.Value {
-	v := &ir.Value{Name: name, DType: ir.Float32, Shape: ir.Shape(shape)}
-	b.g.Inputs = append(b.g.Inputs, v)
-	return v
 }
 
 func (b *shiftBuilder) ints(vals ...int64) *ir.Value {
@@ -54,9 +49,7 @@ func (b *shiftBuilder) floats(shape ir.Shape, v float32) *ir.Value {
 
 // op appends a one-output node.
 func (b *shiftBuilder) op(op string, attrs map[string]ir.Attr, inputs ...*ir.Value) *ir.Value {
-	out := &ir.Value{Name: b.name(strings.ToLower(op))}
-	b.g.Nodes = append(b.g.Nodes, &ir.Node{Name: out.Name, Op: op, Inputs: inputs, Outputs: []*ir.Value{out}, Attrs: attrs})
-	return out
+	return b.Node(b.name(strings.ToLower(op)), "", op, attrs, inputs...)
 }
 
 func (b *shiftBuilder) reshape(x *ir.Value, shape ...int64) *ir.Value {
@@ -99,14 +92,8 @@ func (b *shiftBuilder) scatterIndices(n, t, c, t0, c0 int) *ir.Value {
 // finish lists the outputs and infers shapes.
 func (b *shiftBuilder) finish(t *testing.T, outputs ...*ir.Value) *ir.Graph {
 	t.Helper()
-	b.g.Outputs = outputs
-	if err := ir.InferShapes(b.g, interp.Eval); err != nil {
-		t.Fatalf("building the test graph: %v", err)
-	}
-	if err := b.g.Verify(); err != nil {
-		t.Fatalf("building the test graph: %v", err)
-	}
-	return b.g
+	b.Output(outputs...)
+	return b.Graph(t)
 }
 
 // clipShape is the size of the synthetic activations.
@@ -114,7 +101,7 @@ type clipShape struct{ N, T, C, H, W int }
 
 // activation returns X = Relu(input) of shape [N*T, C, H, W].
 func (b *shiftBuilder) activation(s clipShape, name string) *ir.Value {
-	return b.op("Relu", nil, b.input(name, s.N*s.T, s.C, s.H, s.W))
+	return b.op("Relu", nil, b.Input(name, s.N*s.T, s.C, s.H, s.W))
 }
 
 // mmactionShift spells the shift as open-mmlab/mmaction2 does: Slice,
@@ -341,7 +328,7 @@ func TestRecognizeShiftSpellings(t *testing.T) {
 		{
 			name: "shift of a graph input read by a graph output", opset: 13,
 			build: func(b *shiftBuilder) (*ir.Value, []*ir.Value) {
-				y := b.mmactionShift(b.input("x", clip.N*clip.T, clip.C, clip.H, clip.W), clip, 2, nil)
+				y := b.mmactionShift(b.Input("x", clip.N*clip.T, clip.C, clip.H, clip.W), clip, 2, nil)
 				return y, []*ir.Value{y}
 			},
 			want: Shift{Segments: 4, Ranges: []ShiftRange{{0, 2, 1}, {2, 4, -1}}},
@@ -353,7 +340,7 @@ func TestRecognizeShiftSpellings(t *testing.T) {
 			name: fmt.Sprintf("online slice+concat with state, opset %d", online), opset: online,
 			build: func(b *shiftBuilder) (*ir.Value, []*ir.Value) {
 				x := b.activation(clipShape{N: 1, T: 1, C: 16, H: 4, W: 4}, "frame")
-				s := b.input("state", 1, 2, 4, 4)
+				s := b.Input("state", 1, 2, 4, 4)
 				y := b.concat(1, s, b.slice(x, 1, 2, 1<<30))
 				next := b.slice(x, 1, 0, 2)
 				return y, []*ir.Value{b.consume(y), next}
