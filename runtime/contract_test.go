@@ -20,32 +20,38 @@ func contractKernel(mr, nr int) *GemmKernel {
 			if t.Flags&TileRowsB != 0 {
 				rowsTiles.Add(1)
 			}
-			for i := range mr {
-				for j := range nr {
-					var acc float32
-					if t.Flags&TileAccumulate != 0 {
-						acc = t.C[i*t.LDC+j]
-					}
-					for k := range t.K {
-						b := float32(0)
-						if t.Flags&TileRowsB != 0 {
-							b = t.BRows[k][t.BOff+j]
-						} else {
-							b = t.B[k*t.LDB+j]
-						}
-						acc += t.A[k*t.LDA+i] * b
-					}
-					if t.Flags&TileEpilogue != 0 {
-						acc += t.Bias[i]
-						if t.R != nil {
-							acc += t.R[i*t.LDR+j]
-						}
-						acc = clamp(acc, t.Lo, t.Hi)
-					}
-					t.C[i*t.LDC+j] = acc
-				}
-			}
+			gemmTileRef(t, mr, nr, func(a, b, acc float32) float32 { return acc + a*b })
 		},
+	}
+}
+
+// gemmTileRef implements the Tile contract for an mr x nr tile element by
+// element, each multiply-add done by madd(a, b, acc).
+func gemmTileRef(t *Tile, mr, nr int, madd func(a, b, acc float32) float32) {
+	for i := range mr {
+		for j := range nr {
+			var acc float32
+			if t.Flags&TileAccumulate != 0 {
+				acc = t.C[i*t.LDC+j]
+			}
+			for k := range t.K {
+				var b float32
+				if t.Flags&TileRowsB != 0 {
+					b = t.BRows[k][t.BOff+j]
+				} else {
+					b = t.B[k*t.LDB+j]
+				}
+				acc = madd(t.A[k*t.LDA+i], b, acc)
+			}
+			if t.Flags&TileEpilogue != 0 {
+				acc += t.Bias[i]
+				if t.R != nil {
+					acc += t.R[i*t.LDR+j]
+				}
+				acc = clamp(acc, t.Lo, t.Hi)
+			}
+			t.C[i*t.LDC+j] = acc
+		}
 	}
 }
 

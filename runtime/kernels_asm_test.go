@@ -76,33 +76,7 @@ func TestFMA32(t *testing.T) {
 
 // gemmTileFMA is the exact-FMA twin of the GEMM kernels: the Tile
 // contract with every multiply-add rounded once.
-func gemmTileFMA(t *Tile, mr, nr int) {
-	for i := range mr {
-		for j := range nr {
-			var acc float32
-			if t.Flags&TileAccumulate != 0 {
-				acc = t.C[i*t.LDC+j]
-			}
-			for k := range t.K {
-				var b float32
-				if t.Flags&TileRowsB != 0 {
-					b = t.BRows[k][t.BOff+j]
-				} else {
-					b = t.B[k*t.LDB+j]
-				}
-				acc = fma32(t.A[k*t.LDA+i], b, acc)
-			}
-			if t.Flags&TileEpilogue != 0 {
-				acc += t.Bias[i]
-				if t.R != nil {
-					acc += t.R[i*t.LDR+j]
-				}
-				acc = clamp(acc, t.Lo, t.Hi)
-			}
-			t.C[i*t.LDC+j] = acc
-		}
-	}
-}
+func gemmTileFMA(t *Tile, mr, nr int) { gemmTileRef(t, mr, nr, fma32) }
 
 // dwRowFMA is the exact-FMA twin of the depthwise row kernels: the first
 // tap a product, the others fused multiply-adds in row-major order.
