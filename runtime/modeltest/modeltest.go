@@ -74,7 +74,14 @@ func ReadFloats(tb testing.TB, path string, want int) []float32 {
 
 func (s *Suite) newModel(tb testing.TB, threads int) Model {
 	tb.Helper()
-	m, err := s.New(threads)
+	return NewModel(tb, s.New, threads)
+}
+
+// NewModel builds a model with newModel(threads), failing tb on an error,
+// and closes it when the test ends.
+func NewModel[M interface{ Close() }](tb testing.TB, newModel func(threads int) (M, error), threads int) M {
+	tb.Helper()
+	m, err := newModel(threads)
 	if err != nil {
 		tb.Fatal(err)
 	}

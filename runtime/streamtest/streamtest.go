@@ -55,12 +55,7 @@ type Suite struct {
 
 func (s *Suite) newModel(tb testing.TB, threads int) Model {
 	tb.Helper()
-	m, err := s.New(threads)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(m.Close)
-	return m
+	return modeltest.NewModel(tb, s.New, threads)
 }
 
 // dataSet is one data set's tensors by input and output index; absent
