@@ -4,28 +4,15 @@ import (
 	"bytes"
 	"fmt"
 	"text/template"
+
+	"github.com/tsmc-go/tsmc/asm/internal/layout"
 )
 
-// layout is an argument block's field offsets, for the registry template.
-type layout struct {
-	Name   string
-	Fields []fieldOffset
-}
-
-type fieldOffset struct {
-	Field string
-	Off   int
-}
-
 // layouts lists the field offsets of the argument blocks.
-func layouts(blocks ...*argStruct) []layout {
-	var ls []layout
+func layouts(blocks ...*argStruct) []layout.Block {
+	var ls []layout.Block
 	for _, a := range blocks {
-		l := layout{Name: a.name}
-		for _, f := range a.order {
-			l.Fields = append(l.Fields, fieldOffset{f, a.offsets[f]})
-		}
-		ls = append(ls, l)
+		ls = append(ls, layout.New(a.name, a.order, a.offsets))
 	}
 	return ls
 }
@@ -211,16 +198,4 @@ func asmWinograd(level string) (in func(*WinoIn), out func(*WinoOut)) {
 	return winoInF2AVX512, winoOutF2AVX512
 }
 
-// asmLayouts are the field offsets of each argument block the assembly
-// was generated for, by Go type name (TestAsmLayout checks them against
-// the Go structs).
-var asmLayouts = map[string]map[string]uintptr{
-{{- range .Layouts}}
-	"{{.Name}}": {
-	{{- range .Fields}}
-		"{{.Field}}": {{.Off}},
-	{{- end}}
-	},
-{{- end}}
-}
-`))
+` + layout.Template))

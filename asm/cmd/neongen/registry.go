@@ -6,27 +6,17 @@ import (
 	"go/format"
 	"slices"
 	"text/template"
+
+	"github.com/tsmc-go/tsmc/asm/internal/layout"
 )
 
 // registry returns kernels_arm64.go: the GEMM kernels and the depthwise
 // row kernel of the NEON level, and the argument-block offsets the
 // assembly was generated for.
 func registry(tile, dwRow *argBlock) ([]byte, error) {
-	type fieldOffset struct {
-		Field string
-		Off   int
-	}
-	type layout struct {
-		Name   string
-		Fields []fieldOffset
-	}
-	var layouts []layout
+	var layouts []layout.Block
 	for _, a := range []*argBlock{tile, dwRow} {
-		l := layout{Name: a.name}
-		for _, f := range a.order {
-			l.Fields = append(l.Fields, fieldOffset{f, a.offsets[f]})
-		}
-		layouts = append(layouts, l)
+		layouts = append(layouts, layout.New(a.name, a.order, a.offsets))
 	}
 	var buf bytes.Buffer
 	err := registryTemplate.Execute(&buf, map[string]any{
@@ -97,16 +87,4 @@ func dwRow3x3NEON(a *DWRow) {
 	}
 }
 
-// asmLayouts are the field offsets of each argument block the assembly
-// was generated for, by Go type name (TestAsmLayout checks them against
-// the Go structs).
-var asmLayouts = map[string]map[string]uintptr{
-{{- range .Layouts}}
-	"{{.Name}}": {
-	{{- range .Fields}}
-		"{{.Field}}": {{.Off}},
-	{{- end}}
-	},
-{{- end}}
-}
-`))
+` + layout.Template))
