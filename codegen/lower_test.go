@@ -7,9 +7,7 @@ import (
 	"testing"
 
 	"github.com/tsmc-go/tsmc/internal/irtest"
-	"github.com/tsmc-go/tsmc/interp"
 	"github.com/tsmc-go/tsmc/ir"
-	"github.com/tsmc-go/tsmc/onnx"
 	"github.com/tsmc-go/tsmc/passes"
 )
 
@@ -111,16 +109,7 @@ func TestReshapesAlias(t *testing.T) {
 // loadOptimised reads a model and runs the pipeline, as tsmc.Compile does.
 func loadOptimised(t testing.TB, path string) *ir.Graph {
 	t.Helper()
-	g, err := onnx.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ir.BindShapes(g, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := ir.InferShapes(g, interp.Eval); err != nil {
-		t.Fatal(err)
-	}
+	g := irtest.Load(t, path)
 	if err := passes.Run(g, passes.Options{}); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tsmc-go/tsmc/internal/irtest"
 	"github.com/tsmc-go/tsmc/internal/testmodels"
 
 	"github.com/tsmc-go/tsmc/interp"
@@ -78,16 +79,7 @@ func checkPipelineOnModel(t *testing.T, dir string) {
 	if large && testing.Short() {
 		t.Skipf("%s takes about a minute in the interpreter; skipped under -short", name)
 	}
-	g, err := onnx.Load(filepath.Join(dir, "model.onnx"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ir.BindShapes(g, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := ir.InferShapes(g, interp.Eval); err != nil {
-		t.Fatal(err)
-	}
+	g := irtest.Load(t, filepath.Join(dir, "model.onnx"))
 	sets, err := onnx.DataSetDirs(dir)
 	if err != nil || len(sets) == 0 {
 		t.Fatalf("no test data sets in %s (%v)", dir, err)

@@ -595,16 +595,7 @@ func shiftModelExists(path string) bool {
 // pipeline does before shift recognition.
 func loadShiftModel(t *testing.T, dir string) *ir.Graph {
 	t.Helper()
-	g, err := onnx.Load(filepath.Join(dir, "model.onnx"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ir.BindShapes(g, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := ir.InferShapes(g, interp.Eval); err != nil {
-		t.Fatal(err)
-	}
+	g := irtest.Load(t, filepath.Join(dir, "model.onnx"))
 	if err := FoldConstants(g); err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tsmc-go/tsmc/interp"
 	"github.com/tsmc-go/tsmc/ir"
+	"github.com/tsmc-go/tsmc/onnx"
 )
 
 // Builder assembles a graph node by node; Graph infers its shapes and
@@ -50,6 +51,23 @@ func (b *Builder) Graph(t testing.TB) *ir.Graph {
 		t.Fatalf("building test graph: %v", err)
 	}
 	return b.G
+}
+
+// Load reads an ONNX model and infers its shapes (symbolic dimensions
+// unbound), failing t on any error.
+func Load(t testing.TB, path string) *ir.Graph {
+	t.Helper()
+	g, err := onnx.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ir.BindShapes(g, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := ir.InferShapes(g, interp.Eval); err != nil {
+		t.Fatal(err)
+	}
+	return g
 }
 
 // Attrs builds an attribute map from name, value pairs: int, float32,
