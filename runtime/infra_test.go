@@ -98,6 +98,28 @@ func TestPool(t *testing.T) {
 	}
 }
 
+// TestPoolParkHandshake runs many short loops on pools whose helpers park
+// between loops, the path where a lost wake-up would hang For.
+func TestPoolParkHandshake(t *testing.T) {
+	for _, threads := range []int{2, 3, 4} {
+		p := NewPool(threads)
+		var sum atomic.Int64
+		loops := 20000
+		for l := range loops {
+			p.For(threads, func(_, item int) { sum.Add(int64(item)) })
+			if l%64 == 0 {
+				for range 2000 { // let helpers run out of spins and park
+					_ = sum.Load()
+				}
+			}
+		}
+		p.Close()
+		if want := int64(loops * threads * (threads - 1) / 2); sum.Load() != want {
+			t.Errorf("%d threads: sum %d, want %d", threads, sum.Load(), want)
+		}
+	}
+}
+
 func TestShiftedRows(t *testing.T) {
 	const T, C, hw = 4, 8, 2
 	frames := 2 * T

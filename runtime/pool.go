@@ -13,6 +13,14 @@ import (
 // parked goroutine costs more than many of them take. Each worker also
 // owns a scratch buffer that kernels reuse from call to call.
 //
+// Parking is a store-then-load on each side: a helper marks itself parked
+// and reloads the loop generation; For publishes the generation and then
+// tests the parked flag. One side must see the other's store. Go's atomics
+// promise that, but qemu-user's arm64 emulation on an x86 host lets a
+// store-release and a following load-acquire reorder, and the lost wake-up
+// hung the tests there. Both stores are therefore Swaps: a read-modify-write
+// is a full barrier on every host.
+//
 // A Pool runs one loop at a time: concurrent For calls are serialised, and
 // a loop body must not call For on the same pool.
 type Pool struct {
@@ -75,7 +83,7 @@ func (p *Pool) helperLoop(worker int, h *helper) {
 				cur = p.loop.Load()
 				continue
 			}
-			h.parked.Store(true)
+			h.parked.Swap(true) // a read-modify-write: see Pool
 			if cur = p.loop.Load(); cur>>loopHelpersBits != seen>>loopHelpersBits {
 				if !h.parked.CompareAndSwap(true, false) {
 					<-h.wake // the loop's owner unparked us: take its token
@@ -130,7 +138,7 @@ func (p *Pool) For(n int, body func(worker, item int)) {
 	p.next.Store(0)
 	p.busy.Store(int32(helpers))
 	gen := p.loop.Load()>>loopHelpersBits + 1
-	p.loop.Store(gen<<loopHelpersBits | uint64(helpers))
+	p.loop.Swap(gen<<loopHelpersBits | uint64(helpers)) // see Pool
 	for _, h := range p.helpers[:helpers] {
 		if h.parked.CompareAndSwap(true, false) {
 			h.wake <- struct{}{}
@@ -166,7 +174,7 @@ func (p *Pool) Close() {
 		return
 	}
 	p.closed = true
-	p.loop.Store(^uint64(0))
+	p.loop.Swap(^uint64(0)) // see Pool
 	for _, h := range p.helpers {
 		if h.parked.CompareAndSwap(true, false) {
 			h.wake <- struct{}{}
