@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 	"unsafe"
 )
 
@@ -104,18 +105,46 @@ func TestPoolParkHandshake(t *testing.T) {
 	for _, threads := range []int{2, 3, 4} {
 		p := NewPool(threads)
 		var sum atomic.Int64
-		loops := 20000
+		loops := 10000
 		for l := range loops {
 			p.For(threads, func(_, item int) { sum.Add(int64(item)) })
 			if l%64 == 0 {
-				for range 2000 { // let helpers run out of spins and park
-					_ = sum.Load()
-				}
+				time.Sleep(helperSpin + 100*time.Microsecond) // let the helpers park
 			}
 		}
 		p.Close()
 		if want := int64(loops * threads * (threads - 1) / 2); sum.Load() != want {
 			t.Errorf("%d threads: sum %d, want %d", threads, sum.Load(), want)
+		}
+	}
+}
+
+// TestPoolSteals blocks worker 0 in the first item of its home range
+// until the second has run: only a helper stealing it lets the loop end.
+func TestPoolSteals(t *testing.T) {
+	p := NewPool(2)
+	defer p.Close()
+	stolen := make(chan int, 1)
+	var ran [4]atomic.Int32
+	p.For(4, func(worker, item int) { // home ranges: {0, 1} and {2, 3}
+		ran[item].Add(1)
+		switch item {
+		case 0:
+			select {
+			case w := <-stolen:
+				if w != 1 {
+					t.Errorf("item 1 ran on worker %d while worker 0 was busy", w)
+				}
+			case <-time.After(time.Minute):
+				t.Error("item 1 was not stolen from the busy worker 0 within a minute")
+			}
+		case 1:
+			stolen <- worker
+		}
+	})
+	for i := range ran {
+		if n := ran[i].Load(); n != 1 {
+			t.Errorf("item %d ran %d times", i, n)
 		}
 	}
 }
