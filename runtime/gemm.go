@@ -12,7 +12,13 @@ type colSeg struct {
 
 // workerState is what one pool worker reuses from kernel call to kernel
 // call.
+//
+// Workers write their states all the time (tile arguments, plans), so a
+// state must share no cache line with another's: the padding keeps the
+// allocator's neighbours away. Without it two workers' items of one
+// MobileNetV2 block took about 10% longer side by side than alone.
 type workerState struct {
+	_     [128]byte
 	buf   []float32 // packing buffer
 	tile  Tile
 	tmpC  []float32 // scratch tile for partial tiles
@@ -37,6 +43,7 @@ type workerState struct {
 	blockE, blockD []float32
 	blockRows      Rows
 	dwPad          []float32 // padded rows of dwConvRows
+	_              [128]byte
 }
 
 // state returns worker's state with a packing buffer of at least n floats
@@ -44,7 +51,10 @@ type workerState struct {
 func (p *Pool) state(worker, n, mr, nr int) *workerState {
 	w := p.ws[worker]
 	if w == nil {
-		w = &workerState{}
+		// The small per-call slices start large enough (multiples of
+		// 64 bytes) that no two workers' land on one cache line.
+		w = &workerState{segs: make([]colSeg, 0, 256), runs: make([]pixelRun, 0, 256),
+			segAt: make([]int, 0, 256), direct: make([]int, 0, 256)}
 		p.ws[worker] = w
 	}
 	if len(w.buf) < n {
