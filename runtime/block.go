@@ -128,10 +128,10 @@ func (b *InvertedResidual) Run(p *Pool, in Rows, out, residual []float32) {
 	checkIn(in, b.frames*b.cin, b.inH*b.inW, "inverted residual")
 	checkOut(out, residual, b.frames*b.cout*ohw, "inverted residual")
 	// Parts of a frame repeat the expansion of the rows they share, so a
-	// frame is split only to give every worker work, into parts of at
-	// least 4 rows.
+	// frame is split only to give every worker work (none for one
+	// worker), into parts of at least 4 rows.
 	parts := 1
-	if t := p.Threads(); b.frames < 2*t {
+	if t := p.Threads(); t > 1 && b.frames < 2*t {
 		parts = max(1, min(ceilDiv(2*t, b.frames), b.oh/4))
 	}
 	rowsPer := ceilDiv(b.oh, parts)
