@@ -64,6 +64,10 @@ func BenchmarkConv(b *testing.B) {
 		{name: "resnet_1x1_1024x256_14", s: ConvShape{Frames: 1, Cin: 1024, H: 14, W: 14, Cout: 256, KH: 1, KW: 1}},
 		{name: "resnet_3x3_512x512_7_8f", s: same(ConvShape{Frames: 8, Cin: 512, H: 7, W: 7, Cout: 512}, 3)},
 		{name: "resnet_stem_7x7s2", s: ConvShape{Frames: 1, Cin: 3, H: 224, W: 224, Cout: 64, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadTop: 3, PadLeft: 3, PadBottom: 3, PadRight: 3}},
+		{name: "mbv2_stem_3x3s2", s: s2(ConvShape{Frames: 1, Cin: 3, H: 224, W: 224, Cout: 32})},
+		{name: "mbv2_1x1_32x16_112", s: ConvShape{Frames: 1, Cin: 32, H: 112, W: 112, Cout: 16, KH: 1, KW: 1}},
+		{name: "mbv2_1x1_16x96_112", s: ConvShape{Frames: 1, Cin: 16, H: 112, W: 112, Cout: 96, KH: 1, KW: 1}},
+		{name: "mbv2_1x1_96x24_56", s: ConvShape{Frames: 1, Cin: 96, H: 56, W: 56, Cout: 24, KH: 1, KW: 1}},
 		{name: "mbv2_1x1_24x144_56", s: ConvShape{Frames: 1, Cin: 24, H: 56, W: 56, Cout: 144, KH: 1, KW: 1}},
 		{name: "mbv2_1x1_144x24_56", s: ConvShape{Frames: 1, Cin: 144, H: 56, W: 56, Cout: 24, KH: 1, KW: 1}},
 		{name: "resnet_1x1_256x64_56_8f", s: shift},
@@ -71,6 +75,10 @@ func BenchmarkConv(b *testing.B) {
 		// ResNet50 8f shapes that profile below the others
 		{name: "resnet_1x1_64x256_56_8f_residual", s: ConvShape{Frames: 8, Cin: 64, H: 56, W: 56, Cout: 256, KH: 1, KW: 1}, residual: true},
 		{name: "resnet_1x1_256x1024_14_8f_residual", s: ConvShape{Frames: 8, Cin: 256, H: 14, W: 14, Cout: 1024, KH: 1, KW: 1}, residual: true},
+		{name: "resnet_1x1_1024x256_14_8f", s: ConvShape{Frames: 8, Cin: 1024, H: 14, W: 14, Cout: 256, KH: 1, KW: 1}},
+		{name: "resnet_1x1_512x128_28_8f", s: ConvShape{Frames: 8, Cin: 512, H: 28, W: 28, Cout: 128, KH: 1, KW: 1}},
+		{name: "resnet_1x1_512x128_28_8f_shifted", s: ConvShape{Frames: 8, Cin: 512, H: 28, W: 28, Cout: 128, KH: 1, KW: 1}, shifted: true},
+		{name: "resnet_1x1_1024x256_14_8f_shifted", s: ConvShape{Frames: 8, Cin: 1024, H: 14, W: 14, Cout: 256, KH: 1, KW: 1}, shifted: true},
 		{name: "resnet_1x1_2048x512_7_8f", s: ConvShape{Frames: 8, Cin: 2048, H: 7, W: 7, Cout: 512, KH: 1, KW: 1}},
 		{name: "resnet_3x3s2_512x512_14_8f", s: s2(ConvShape{Frames: 8, Cin: 512, H: 14, W: 14, Cout: 512})},
 		{name: "resnet_1x1s2_1024x2048_14_8f", s: ConvShape{Frames: 8, Cin: 1024, H: 14, W: 14, Cout: 2048, KH: 1, KW: 1, StrideH: 2, StrideW: 2}},
@@ -80,6 +88,9 @@ func BenchmarkConv(b *testing.B) {
 		{name: "mbv2_1x1_320x1280_7", s: ConvShape{Frames: 1, Cin: 320, H: 7, W: 7, Cout: 1280, KH: 1, KW: 1}},
 		{name: "mbv2_1x1_960x160_7_residual", s: ConvShape{Frames: 1, Cin: 960, H: 7, W: 7, Cout: 160, KH: 1, KW: 1}, residual: true},
 		{name: "mbv2_1x1_96x576_14", s: ConvShape{Frames: 1, Cin: 96, H: 14, W: 14, Cout: 576, KH: 1, KW: 1}},
+		{name: "mbv2_1x1_96x576_14_shifted", s: ConvShape{Frames: 1, Cin: 96, H: 14, W: 14, Cout: 576, KH: 1, KW: 1}, shifted: true},
+		{name: "mbv2_1x1_160x960_7", s: ConvShape{Frames: 1, Cin: 160, H: 7, W: 7, Cout: 960, KH: 1, KW: 1}},
+		{name: "mbv2_1x1_160x960_7_shifted", s: ConvShape{Frames: 1, Cin: 160, H: 7, W: 7, Cout: 960, KH: 1, KW: 1}, shifted: true},
 	}
 	for _, sh := range shapes {
 		for _, threads := range benchThreads {
@@ -88,7 +99,11 @@ func BenchmarkConv(b *testing.B) {
 				rng := rand.New(rand.NewPCG(1, 1))
 				x := randFloats(rng, s.InLen())
 				rows := PlainRows(x, s.Frames, s.Cin, s.H*s.W)
-				if sh.shifted {
+				if sh.shifted && s.Frames == 1 { // online: the shifted channels come from the state
+					for c := range s.Cin / 8 {
+						rows[c] = randFloats(rng, s.H*s.W)
+					}
+				} else if sh.shifted {
 					ts := TemporalShift{Segments: 8, Ranges: []ShiftRange{{0, s.Cin / 8, 1}, {s.Cin / 8, s.Cin / 4, -1}}}
 					if err := rows.SetShifted(x, s.Frames, s.Cin, s.H*s.W, ts, nil); err != nil {
 						b.Fatal(err)
@@ -120,6 +135,7 @@ func BenchmarkDepthwise(b *testing.B) {
 		s    ConvShape
 	}{
 		{"mbv2_32_112_s1", dw(32, 112, 1)},
+		{"mbv2_96_112_s2", dw(96, 112, 2)},
 		{"mbv2_144_56_s1", dw(144, 56, 1)},
 		{"mbv2_144_56_s2", dw(144, 56, 2)},
 		{"mbv2_192_28_s1", dw(192, 28, 1)},
