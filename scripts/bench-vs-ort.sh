@@ -6,6 +6,11 @@
 # the line gives the median of the R ratios with their range, since a
 # shared machine drifts between runs.
 #
+# At 1 thread both engines run pinned to the same CPU (taskset, where
+# present), the CPU changing from repeat to repeat: the two vCPUs of the
+# machine this was written on differ by about 24% in speed, so an
+# unpinned pair of runs compared whichever CPUs the two processes got.
+#
 #   scripts/bench-vs-ort.sh [-n N] [-r R] [MODEL_NAME...]
 #
 # Models come from $TSMC_MODELS, else ../shared/models beside the module.
@@ -35,7 +40,11 @@ trap 'rm -rf "$tmp"' EXIT
 for rep in $(seq "$r"); do
 	for m in "${names[@]}"; do
 		for t in 1 2; do
-			out=$("$tmp/tsmc" bench -ort -n "$n" -threads "$t" "$models/$m/model.onnx" 2>&1) || {
+			pin=()
+			if [ "$t" = 1 ] && command -v taskset >/dev/null; then
+				pin=(taskset -c $(((rep - 1) % $(nproc))))
+			fi
+			out=$("${pin[@]}" "$tmp/tsmc" bench -ort -n "$n" -threads "$t" "$models/$m/model.onnx" 2>&1) || {
 				echo "$m threads=$t failed:"
 				echo "$out"
 				exit 1
