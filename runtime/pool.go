@@ -60,28 +60,21 @@ type span struct {
 	_ [56]byte
 }
 
-func (s *span) takeFront() (int, bool) {
+// take removes an item from the front of the span (its owner does) or
+// from the back (another worker stealing).
+func (s *span) take(front bool) (int, bool) {
 	for {
 		v := s.v.Load()
 		lo, hi := v>>32, v&(1<<32-1)
 		if lo >= hi {
 			return 0, false
 		}
-		if s.v.CompareAndSwap(v, (lo+1)<<32|hi) {
-			return int(lo), true
+		i, rest := hi-1, lo<<32|(hi-1)
+		if front {
+			i, rest = lo, (lo+1)<<32|hi
 		}
-	}
-}
-
-func (s *span) takeBack() (int, bool) {
-	for {
-		v := s.v.Load()
-		lo, hi := v>>32, v&(1<<32-1)
-		if lo >= hi {
-			return 0, false
-		}
-		if s.v.CompareAndSwap(v, lo<<32|(hi-1)) {
-			return int(hi - 1), true
+		if s.v.CompareAndSwap(v, rest) {
+			return int(i), true
 		}
 	}
 }
@@ -165,14 +158,14 @@ func (p *Pool) awaitLoop(h *helper, seen uint64) uint64 {
 func (p *Pool) work(worker int) {
 	parts := int(p.loop.Load()&(1<<loopHelpersBits-1)) + 1
 	for {
-		if i, ok := p.spans[worker].takeFront(); ok {
+		if i, ok := p.spans[worker].take(true); ok {
 			p.body(worker, i)
 			continue
 		}
 		stole := false
 		for o := 1; o < parts && !stole; o++ {
 			var i int
-			if i, stole = p.spans[(worker+o)%parts].takeBack(); stole {
+			if i, stole = p.spans[(worker+o)%parts].take(false); stole {
 				p.body(worker, i)
 			}
 		}
