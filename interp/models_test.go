@@ -6,35 +6,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tsmc-go/tsmc/internal/floatcmp"
 	"github.com/tsmc-go/tsmc/internal/testmodels"
 
 	"github.com/tsmc-go/tsmc/ir"
 	"github.com/tsmc-go/tsmc/onnx"
 )
-
-// relErr is max|got-want| / max|want| (exactness for integer tensors).
-func relErr(got, want *ir.Tensor) float64 {
-	maxDiff, maxWant := 0.0, 0.0
-	for i := range want.Len() {
-		d := got.Float(i) - want.Float(i)
-		if d < 0 {
-			d = -d
-		}
-		maxDiff = max(maxDiff, d)
-		maxWant = max(maxWant, abs64(want.Float(i)))
-	}
-	if maxWant == 0 {
-		return maxDiff
-	}
-	return maxDiff / maxWant
-}
-
-func abs64(v float64) float64 {
-	if v < 0 {
-		return -v
-	}
-	return v
-}
 
 // runModel runs every test data set of the model in dir and checks the
 // outputs to a relative error of 1e-4. Shapes are inferred first (with Eval
@@ -74,7 +51,7 @@ func runModel(t *testing.T, dir string) {
 			if !got.Shape.Equal(want.Shape) {
 				t.Fatalf("%s: output %s has shape %v, want %v", set, o.Name, got.Shape, want.Shape)
 			}
-			if e := relErr(got, want); e > 1e-4 {
+			if e := floatcmp.Tensors(got, want); e > 1e-4 {
 				t.Errorf("%s: output %s: relative error %.3g > 1e-4", set, o.Name, e)
 			} else {
 				t.Logf("%s: output %s: relative error %.3g", filepath.Base(set), o.Name, e)

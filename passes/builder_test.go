@@ -2,11 +2,11 @@ package passes
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
 
+	"github.com/tsmc-go/tsmc/internal/floatcmp"
 	"github.com/tsmc-go/tsmc/internal/irtest"
 	"github.com/tsmc-go/tsmc/ir"
 )
@@ -73,25 +73,6 @@ func randomFeeds(g *ir.Graph, rng *rand.Rand) map[string]*ir.Tensor {
 	return in
 }
 
-// relativeError is max|got-want| / max|want| (the absolute error for zeros).
-func relativeError(got, want *ir.Tensor) float64 {
-	if !got.Shape.Equal(want.Shape) {
-		return math.Inf(1)
-	}
-	var diff, scale float64
-	for i := 0; i < want.Len(); i++ {
-		diff = math.Max(diff, math.Abs(got.Float(i)-want.Float(i)))
-		scale = math.Max(scale, math.Abs(want.Float(i)))
-	}
-	if math.IsNaN(diff) {
-		return math.Inf(1)
-	}
-	if scale == 0 {
-		return diff
-	}
-	return diff / scale
-}
-
 // sameOutputs runs both interpreter results through relativeError by output
 // position (names may differ) and fails above tol.
 func sameOutputs(t *testing.T, g *ir.Graph, before, after map[string]*ir.Tensor, outNames []string, tol float64) {
@@ -101,7 +82,7 @@ func sameOutputs(t *testing.T, g *ir.Graph, before, after map[string]*ir.Tensor,
 		if want == nil || got == nil {
 			t.Fatalf("output %d (%s before, %s after) missing", i, outNames[i], o.Name)
 		}
-		if e := relativeError(got, want); e > tol {
+		if e := floatcmp.Tensors(got, want); e > tol {
 			t.Errorf("output %s: relative error %.3g after the passes, want <= %g", o.Name, e, tol)
 		}
 	}

@@ -2,7 +2,6 @@ package passes
 
 import (
 	"fmt"
-	"math"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tsmc-go/tsmc/internal/floatcmp"
 	"github.com/tsmc-go/tsmc/internal/irtest"
 	"github.com/tsmc-go/tsmc/internal/testmodels"
 
@@ -203,15 +203,7 @@ func shiftOutputsRelErr(t *testing.T, got, want map[string]*ir.Tensor) float64 {
 		if g == nil || !g.Shape.Equal(w.Shape) || g.Len() != w.Len() {
 			t.Fatalf("output %q: got %v, want shape %v", name, g, w.Shape)
 		}
-		var diff, scale float64
-		for i := 0; i < w.Len(); i++ {
-			diff = max(diff, math.Abs(g.Float(i)-w.Float(i)))
-			scale = max(scale, math.Abs(w.Float(i)))
-		}
-		if scale > 0 {
-			diff /= scale
-		}
-		worst = max(worst, diff)
+		worst = max(worst, floatcmp.Tensors(g, w))
 	}
 	return worst
 }

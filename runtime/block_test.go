@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/tsmc-go/tsmc/internal/floatcmp"
 )
 
 // TestInvertedResidual runs fused blocks against their three operations
@@ -113,7 +115,7 @@ func TestInvertedResidual(t *testing.T) {
 				if i := firstDiff(got, want); i >= 0 {
 					t.Errorf("%s threads=%d: out[%d] = %g, unfused %g", name, threads, i, got[i], want[i])
 				}
-			} else if e := maxRel(got, want); e > 1e-5 {
+			} else if e := floatcmp.Slices(got, want); e > 1e-5 {
 				t.Errorf("%s threads=%d: relative difference %.3g from the unfused ops", name, threads, e)
 			}
 		}
@@ -127,20 +129,4 @@ func firstDiff(a, b []float32) int {
 		}
 	}
 	return -1
-}
-
-func maxRel(a, b []float32) float64 {
-	var num, den float64
-	for i := range a {
-		num = max(num, float64(abs32(a[i]-b[i])))
-		den = max(den, float64(abs32(b[i])))
-	}
-	return num / max(den, 1e-30)
-}
-
-func abs32(x float32) float32 {
-	if x < 0 {
-		return -x
-	}
-	return x
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/tsmc-go/tsmc/internal/floatcmp"
 )
 
 // TestConvTransposedPlan checks which convolutions take the transposed-C
@@ -71,7 +73,7 @@ func TestTransposedPlanSameBits(t *testing.T) {
 		conv.tc = nil
 		conv.Run(p, rows, pm, res)
 		conv.tc = plan
-		if !bitsEqual(tc, pm) {
+		if !floatcmp.SameBits(tc, pm) {
 			t.Errorf("residual %v: the transposed and pixel-major plans differ", res != nil)
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/tsmc-go/tsmc/internal/floatcmp"
 )
 
 func TestAlignment(t *testing.T) {
@@ -38,7 +40,7 @@ func TestAlignment(t *testing.T) {
 	}
 	v := []float32{1.5, -2, float32(math.Inf(1)), 3e-39}
 	got, err := DecodeFloats(EncodeFloats(nil, v))
-	if err != nil || !bitsEqual(got, v) || !IsAligned(got) {
+	if err != nil || !floatcmp.SameBits(got, v) || !IsAligned(got) {
 		t.Errorf("decode(encode(%v)) = %v, %v", v, got, err)
 	}
 	if _, err := DecodeFloats(make([]byte, 5)); err == nil {
@@ -220,7 +222,7 @@ func TestShiftedRows(t *testing.T) {
 	}
 	// Apply materialises the same tensor
 	applied := make([]float32, len(g))
-	if err := s.Apply(applied, x, frames, C, hw, nil); err != nil || !bitsEqual(applied, g) {
+	if err := s.Apply(applied, x, frames, C, hw, nil); err != nil || !floatcmp.SameBits(applied, g) {
 		t.Errorf("Apply differs from the gathered row table (err %v)", err)
 	}
 	if err := s.Apply(applied[1:], x, frames, C, hw, nil); err == nil {

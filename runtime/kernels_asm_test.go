@@ -26,6 +26,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tsmc-go/tsmc/internal/floatcmp"
 )
 
 // fma32 returns a*b+c rounded once to float32. a*b is exact in float64 and
@@ -197,15 +199,6 @@ func gemmCase(rng *rand.Rand, k *GemmKernel, K, flags, rmode int) Tile {
 	return tl
 }
 
-// maxRelDiff returns max|a-b| / max|b|.
-func maxRelDiff(a, b []float32) float64 {
-	want := make([]float64, len(b))
-	for i, v := range b {
-		want[i] = float64(v)
-	}
-	return relErr(a, want)
-}
-
 // beyondRoundingBound returns the first element of the tile t (with C
 // initially c0) where got and want differ by more than two K-term float32
 // sums can, (K+2)·2⁻²³·Σ|terms|, or -1.
@@ -365,7 +358,7 @@ func TestAsmDWRowKernels(t *testing.T) {
 					kern(&a)
 					if i := firstBitDiff(a.O, twin.O); i >= 0 {
 						t.Errorf("%s: O[%d] = %g, exact-FMA twin %g", name, i, a.O[i], twin.O[i])
-					} else if e := maxRelDiff(a.O, goRow.O); e > 1e-6 {
+					} else if e := floatcmp.Slices(a.O, goRow.O); e > 1e-6 {
 						t.Errorf("%s: relative difference %.3g from the Go row kernel", name, e)
 					}
 					for _, f := range free {

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/tsmc-go/tsmc/internal/floatcmp"
 )
 
 func refMaxPool(s PoolShape, x []float32) []float64 {
@@ -155,7 +157,7 @@ func TestDense(t *testing.T) {
 			checkClose(t, fmt.Sprintf("dense %+v threads %d", c, p.Threads()), y, want, 1e-5)
 			if first == nil {
 				first = y
-			} else if !bitsEqual(first, y) {
+			} else if !floatcmp.SameBits(first, y) {
 				t.Errorf("dense %+v: %d threads differ from 1", c, p.Threads())
 			}
 		})

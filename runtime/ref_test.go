@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/tsmc-go/tsmc/internal/floatcmp"
 )
 
 // Naive, obviously-correct references in float64, and test helpers.
@@ -72,19 +74,6 @@ func refConv(s ConvShape, in Rows, w, bias, res []float32, act Act) []float64 {
 	return out
 }
 
-// relErr returns max|got-want| / max|want|.
-func relErr(got []float32, want []float64) float64 {
-	var num, den float64
-	for i, w := range want {
-		num = math.Max(num, math.Abs(float64(got[i])-w))
-		den = math.Max(den, math.Abs(w))
-	}
-	if den == 0 {
-		return num
-	}
-	return num / den
-}
-
 func checkClose(t *testing.T, name string, got []float32, want []float64, tol float64) {
 	t.Helper()
 	if len(got) != len(want) {
@@ -95,21 +84,9 @@ func checkClose(t *testing.T, name string, got []float32, want []float64, tol fl
 			t.Fatalf("%s: NaN at %d", name, i)
 		}
 	}
-	if e := relErr(got, want); e > tol {
+	if e := floatcmp.Slices(got, want); e > tol {
 		t.Errorf("%s: relative error %.3g > %.1g", name, e, tol)
 	}
-}
-
-func bitsEqual(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
-			return false
-		}
-	}
-	return true
 }
 
 // withPools runs fn on pools of 1, 2 and 3 workers.
@@ -136,7 +113,7 @@ func checkAtThreads(t *testing.T, name string, n int, want []float64, op func(p 
 		checkClose(t, fmt.Sprintf("%s/threads=%d", name, p.Threads()), out, want, 1e-5)
 		if first == nil {
 			first = out
-		} else if !bitsEqual(first, out) {
+		} else if !floatcmp.SameBits(first, out) {
 			t.Errorf("%s: %d threads differ from 1 thread", name, p.Threads())
 		}
 	})

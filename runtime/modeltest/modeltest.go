@@ -6,12 +6,12 @@ package modeltest
 import (
 	"fmt"
 	"maps"
-	"math"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 
+	"github.com/tsmc-go/tsmc/internal/floatcmp"
 	"github.com/tsmc-go/tsmc/runtime"
 )
 
@@ -32,27 +32,6 @@ type Suite struct {
 	MaxRelErr float64
 	// New builds a Model with the given number of threads (0: default).
 	New func(threads int) (Model, error)
-}
-
-// RelativeError is max|got-want| / max|want| (+Inf for a NaN or a length
-// mismatch; the absolute error when want is all zeros).
-func RelativeError(got, want []float32) float64 {
-	if len(got) != len(want) {
-		return math.Inf(1)
-	}
-	var diff, scale float64
-	for i := range want {
-		d := math.Abs(float64(got[i]) - float64(want[i]))
-		if math.IsNaN(d) {
-			return math.Inf(1)
-		}
-		diff = max(diff, d)
-		scale = max(scale, math.Abs(float64(want[i])))
-	}
-	if scale == 0 {
-		return diff
-	}
-	return diff / scale
 }
 
 // ReadFloats reads a raw float32 file that must hold want values.
@@ -133,7 +112,7 @@ func (s *Suite) TestDataSets(t *testing.T) {
 				if _, err := os.Stat(path); err != nil {
 					continue
 				}
-				e := RelativeError(got[spec.Name], ReadFloats(t, path, spec.Len()))
+				e := floatcmp.Slices(got[spec.Name], ReadFloats(t, path, spec.Len()))
 				if !(e <= s.MaxRelErr) {
 					t.Errorf("output %q: relative error %.3g > %g", spec.Name, e, s.MaxRelErr)
 				} else {
@@ -170,7 +149,7 @@ func (s *Suite) TestConcurrentRuns(t *testing.T) {
 					return
 				}
 				for name, w := range want {
-					if !SameBits(got[name], w) {
+					if !floatcmp.SameBits(got[name], w) {
 						errs <- fmt.Errorf("output %q differs from a lone run", name)
 						return
 					}
@@ -183,19 +162,6 @@ func (s *Suite) TestConcurrentRuns(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-}
-
-// SameBits reports whether a and b hold identical float32 bit patterns.
-func SameBits(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
-			return false
-		}
-	}
-	return true
 }
 
 // TestInputErrors checks that wrongly sized, missing and unknown inputs

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tsmc-go/tsmc/internal/floatcmp"
 	"github.com/tsmc-go/tsmc/runtime"
 	"github.com/tsmc-go/tsmc/runtime/modeltest"
 )
@@ -100,7 +101,7 @@ func (s *Suite) continues(prev *dataSet, ds dataSet) bool {
 	}
 	for _, st := range s.States {
 		want := prev.outputs[st.Output]
-		if want == nil || !(modeltest.RelativeError(ds.inputs[st.Input], want) <= s.MaxRelErr) {
+		if want == nil || !(floatcmp.Slices(ds.inputs[st.Input], want) <= s.MaxRelErr) {
 			return false
 		}
 	}
@@ -142,7 +143,7 @@ func (s *Suite) TestDataSets(t *testing.T) {
 			if want == nil {
 				continue
 			}
-			e := modeltest.RelativeError(got[r], want)
+			e := floatcmp.Slices(got[r], want)
 			if !(e <= s.MaxRelErr) {
 				t.Errorf("%s: output %q: relative error %.3g > %g", name, s.Outputs[o].Name, e, s.MaxRelErr)
 			} else {
@@ -211,8 +212,8 @@ func compare(got, want [][][]float32) error {
 	}
 	for k := range want {
 		for r := range want[k] {
-			if !modeltest.SameBits(got[k][r], want[k][r]) {
-				return fmt.Errorf("frame %d, result %d: differs (relative error %.3g)", k, r, modeltest.RelativeError(got[k][r], want[k][r]))
+			if !floatcmp.SameBits(got[k][r], want[k][r]) {
+				return fmt.Errorf("frame %d, result %d: differs (relative error %.3g)", k, r, floatcmp.Slices(got[k][r], want[k][r]))
 			}
 		}
 	}
