@@ -80,6 +80,7 @@ func BenchmarkConv(b *testing.B) {
 		{name: "resnet_1x1_512x128_28_8f_shifted", s: ConvShape{Frames: 8, Cin: 512, H: 28, W: 28, Cout: 128, KH: 1, KW: 1}, shifted: true},
 		{name: "resnet_1x1_1024x256_14_8f_shifted", s: ConvShape{Frames: 8, Cin: 1024, H: 14, W: 14, Cout: 256, KH: 1, KW: 1}, shifted: true},
 		{name: "resnet_1x1_2048x512_7_8f", s: ConvShape{Frames: 8, Cin: 2048, H: 7, W: 7, Cout: 512, KH: 1, KW: 1}},
+		{name: "resnet_1x1_2048x512_7_8f_shifted", s: ConvShape{Frames: 8, Cin: 2048, H: 7, W: 7, Cout: 512, KH: 1, KW: 1}, shifted: true},
 		{name: "resnet_3x3s2_512x512_14_8f", s: s2(ConvShape{Frames: 8, Cin: 512, H: 14, W: 14, Cout: 512})},
 		{name: "resnet_1x1s2_1024x2048_14_8f", s: ConvShape{Frames: 8, Cin: 1024, H: 14, W: 14, Cout: 2048, KH: 1, KW: 1, StrideH: 2, StrideW: 2}},
 		{name: "resnet_1x1s2_256x512_56_8f", s: ConvShape{Frames: 8, Cin: 256, H: 56, W: 56, Cout: 512, KH: 1, KW: 1, StrideH: 2, StrideW: 2}},

@@ -241,7 +241,7 @@ func (c *Conv) Run(p *Pool, in Rows, out, residual []float32) {
 	checkIn(in, s.Frames*s.Cin, s.H*s.W, "conv")
 	checkOut(out, residual, s.Frames*s.Cout*c.ohw, "conv")
 	c.epoch++ // the input may have changed: no packed block of an earlier run is reused
-	if c.tc != nil && (residual == nil || c.tc.residual) {
+	if c.takesTC(in, residual) {
 		c.runTC(p, in, out, residual)
 		return
 	}

@@ -32,6 +32,16 @@ type tcPlan struct {
 	// each output is the same K-ordered chain of fused multiply-adds,
 	// then bias, residual and clamp)
 	residual bool
+	// needsDirect: the plan pays only while it reads every frame's input rows
+	// as one matrix; through a shift (rows from other frames) runs take
+	// the pixel-major plan. Set for several frames of more than 8x8:
+	// there each transposed tile packs its K input rows again, while the
+	// pixel-major kernel reads shifted rows in place. Measured on Zen 5 at
+	// 8 frames through ResNet50's shift: 512->128 on 28x28 7.06 -> 4.46
+	// ms and 1024->256 on 14x14 5.42 -> 4.74 ms with pixel-major, while on
+	// 7x7 (2048->512) the transposed plan stays 10% ahead, as it does for
+	// the online MobileNetV2's single frames.
+	needsDirect bool
 }
 
 // tcStoreSteps is the cost of a tile's transposed store in K steps of
@@ -72,7 +82,8 @@ func newTCPlan(c *Conv) *tcPlan {
 	// when the weights are at least twice as deep as they are wide
 	// (512->1024 on 14x14: 163 against 180 GFLOP/s; on 7x7 maps 320->1280
 	// runs 180 against 158).
-	manyFrames := s.Frames > 1 && c.ohw > 64 && c.k < 2*c.coutG
+	severalLarge := s.Frames > 1 && c.ohw > 64
+	manyFrames := severalLarge && c.k < 2*c.coutG
 	wins := func(steps int) bool {
 		return c.ohw <= tcMaxPixels && !manyFrames && 9*transposed(steps) < 10*pixelMajor
 	}
@@ -80,7 +91,7 @@ func newTCPlan(c *Conv) *tcPlan {
 		return nil
 	}
 	t := &tcPlan{kern: k, panels: ceilDiv(c.coutG, nr), tiles: ceilDiv(c.ohw, mr),
-		residual: wins(tcStoreSteps + tcResidualSteps)}
+		residual: wins(tcStoreSteps + tcResidualSteps), needsDirect: severalLarge}
 	t.w = AlignedFloats(t.panels * c.k * nr)
 	for co := range c.coutG {
 		src := c.w[(co/c.packMR)*c.k*c.packMR+co%c.packMR:]
@@ -131,6 +142,21 @@ func contiguous(rows Rows, n int) bool {
 	base := unsafe.Pointer(unsafe.SliceData(rows[0]))
 	for i, r := range rows {
 		if unsafe.Pointer(unsafe.SliceData(r)) != unsafe.Add(base, 4*i*n) {
+			return false
+		}
+	}
+	return true
+}
+
+// takesTC reports whether a run on in with residual (nil for none) takes
+// the transposed plan.
+func (c *Conv) takesTC(in Rows, residual []float32) bool {
+	t, s := c.tc, c.s
+	if t == nil || (residual != nil && !t.residual) {
+		return false
+	}
+	for f := range s.Frames {
+		if t.needsDirect && !contiguous(in[f*s.Cin:(f+1)*s.Cin], c.ohw) {
 			return false
 		}
 	}

@@ -31,6 +31,9 @@ func TestConvTransposedPlan(t *testing.T) {
 		{convCase{s: ConvShape{Frames: 1, Cin: 192, H: 28, W: 28, Cout: 32, KH: 1, KW: 1}, bias: true, residual: true}, true},
 		{convCase{s: ConvShape{Frames: 1, Cin: 32, H: 28, W: 28, Cout: 192, KH: 1, KW: 1}, bias: true}, false},
 		{convCase{s: ConvShape{Frames: 4, Cin: 64, H: 14, W: 14, Cout: 128, KH: 1, KW: 1}, act: Relu}, false},
+		// deep weights on several 14x14 frames: planned, and taken only
+		// while the rows form one matrix (TestTransposedPlanNeedsDirect)
+		{convCase{s: ConvShape{Frames: 4, Cin: 256, H: 14, W: 14, Cout: 64, KH: 1, KW: 1}, bias: true, shift: true}, true},
 		{convCase{s: ConvShape{Frames: 8, Cin: 256, H: 56, W: 56, Cout: 64, KH: 1, KW: 1}}, false},
 		{convCase{s: ConvShape{Frames: 1, Cin: 32, H: 7, W: 7, Cout: 64, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}}, false},
 	}
@@ -42,6 +45,40 @@ func TestConvTransposedPlan(t *testing.T) {
 			if got := conv.tc != nil; packMR == PackMR && got != tc.tc {
 				t.Errorf("%s: transposed plan %v, want %v", name, got, tc.tc)
 			}
+		}
+	}
+}
+
+// TestTransposedPlanNeedsDirect: on several frames larger than 8x8 the
+// transposed plan runs only on rows that form one matrix; through a
+// shift the run takes the pixel-major plan. Single frames and 7x7 maps
+// keep it either way.
+func TestTransposedPlanNeedsDirect(t *testing.T) {
+	if gemmTC == nil {
+		t.Skip("no transposed-C kernels at this ISA level")
+	}
+	for _, c := range []struct {
+		s           ConvShape
+		takeShifted bool
+	}{
+		{ConvShape{Frames: 4, Cin: 256, H: 14, W: 14, Cout: 64, KH: 1, KW: 1}, false},
+		{ConvShape{Frames: 4, Cin: 512, H: 7, W: 7, Cout: 128, KH: 1, KW: 1}, true},
+		{ConvShape{Frames: 1, Cin: 96, H: 14, W: 14, Cout: 576, KH: 1, KW: 1}, true},
+	} {
+		rng := rand.New(rand.NewPCG(5, 5))
+		packed, _ := PackConvWeights(randFloats(rng, c.s.Cout*c.s.Cin), c.s.Cout, c.s.Cin, 1, 1, 1, PackMR)
+		conv, err := NewConv(c.s, packed, PackMR, nil, Relu)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, _ := convInput(t, rng, convCase{s: c.s})
+		shiftCase := convCase{s: c.s, shift: c.s.Frames > 1, state: c.s.Frames == 1}
+		shifted, _ := convInput(t, rng, shiftCase)
+		if !conv.takesTC(plain, nil) {
+			t.Errorf("%v: plain rows do not take the transposed plan", c.s)
+		}
+		if got := conv.takesTC(shifted, nil); got != c.takeShifted {
+			t.Errorf("%v: shifted rows take the transposed plan: %v, want %v", c.s, got, c.takeShifted)
 		}
 	}
 }
