@@ -66,17 +66,14 @@ func BenchInputs(g *ir.Graph, ds *onnx.DataSet) (map[string]*ir.Tensor, error) {
 // state inputs they feed on the next call (output name to input name):
 // the pairs of the generated package's Stream, found by data flow
 // (codegen.StreamStates). It is empty for a model without one, or when g
-// cannot be lowered (Build reports why).
+// cannot be lowered (Build reports why). A built Program has the same
+// pairs in Program.Feedback without lowering g again.
 func StateFeedback(g *ir.Graph) map[string]string {
-	feedback := map[string]string{}
 	states, err := codegen.StreamStates(g)
 	if err != nil {
-		return feedback
+		return map[string]string{}
 	}
-	for _, st := range states {
-		feedback[st.Output] = st.Input
-	}
-	return feedback
+	return feedbackPairs(states)
 }
 
 // ClipFrames returns how many frames one run of g processes (N*T, the

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"go/format"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -60,7 +61,10 @@ type Program struct {
 	dir, bin string
 	exec     []string // wrapper command the binary runs under, if any
 	keep     bool
-	stream   bool // the package has a Stream
+	// feedback pairs the state outputs of the package's Stream with the
+	// inputs they feed (nil without a Stream); frame is Step's input
+	feedback map[string]string
+	frame    string
 	runs     int
 }
 
@@ -133,7 +137,7 @@ func (b *Builder) Build(g *ir.Graph) (*Program, error) {
 	p := &Program{
 		Inputs: g.Inputs, Outputs: g.Outputs, Memory: pkg.Memory,
 		Generate: time.Since(start), Threads: b.Threads, keep: b.Keep,
-		stream: frameInput(pkg, g) != "",
+		feedback: feedbackPairs(pkg.Stream), frame: frameInput(pkg, g),
 	}
 	if p.dir, err = os.MkdirTemp(b.TempDir, "tsmc-build-"); err != nil {
 		return nil, err
@@ -145,7 +149,7 @@ func (b *Builder) Build(g *ir.Graph) (*Program, error) {
 		}
 	}()
 	srcDir := filepath.Join(p.dir, "src")
-	if err := writeRunnerModule(srcDir, pkg, g, src, goCmd); err != nil {
+	if err := writeRunnerModule(srcDir, pkg, p.frame, src, goCmd); err != nil {
 		return nil, err
 	}
 	p.bin = filepath.Join(p.dir, "model"+exeSuffix())
@@ -177,8 +181,9 @@ func (b *Builder) Build(g *ir.Graph) (*Program, error) {
 
 // writeRunnerModule writes the temporary module: go.mod requiring tsmc
 // (replaced by its folder when there is one), tsmc's go.sum, the runner's
-// main.go and the generated package in model/.
-func writeRunnerModule(dir string, pkg *codegen.Package, g *ir.Graph, src ModuleSource, goCmd string) error {
+// main.go (timing Stream.Step on the input frame when there is one) and
+// the generated package in model/.
+func writeRunnerModule(dir string, pkg *codegen.Package, frame string, src ModuleSource, goCmd string) error {
 	if err := pkg.Write(filepath.Join(dir, "model")); err != nil {
 		return err
 	}
@@ -209,7 +214,7 @@ func writeRunnerModule(dir string, pkg *codegen.Package, g *ir.Graph, src Module
 		fmt.Fprintf(&mod, "\nreplace %s => %s\n", ModulePath, strconv.Quote(src.Dir))
 	}
 	step := ""
-	if frame := frameInput(pkg, g); frame != "" {
+	if frame != "" {
 		step = fmt.Sprintf(runnerStep, frame)
 	}
 	main, err := format.Source(fmt.Appendf(nil, runnerMain, step))
@@ -272,7 +277,22 @@ func indent(out []byte) string {
 
 // HasStream reports whether the generated package has a Stream (an
 // online model), which Bench can time.
-func (p *Program) HasStream() bool { return p.stream }
+func (p *Program) HasStream() bool { return p.frame != "" }
+
+// Feedback pairs the state outputs of the package's Stream with the
+// state inputs they feed on the next call (output name to input name),
+// for running the model with its states fed back (BenchOptions.Feedback,
+// onnxruntime); empty without a Stream.
+func (p *Program) Feedback() map[string]string { return maps.Clone(p.feedback) }
+
+// feedbackPairs turns a Stream's states into output-to-input names.
+func feedbackPairs(states []codegen.StreamState) map[string]string {
+	feedback := map[string]string{}
+	for _, st := range states {
+		feedback[st.Output] = st.Input
+	}
+	return feedback
+}
 
 // KeptDir returns the folder holding the generated module (src/) and the
 // binary when the Builder kept it, else "".
@@ -308,7 +328,7 @@ type BenchOptions struct {
 	// Warmup runs follow the first run untimed; Iters runs are timed.
 	Warmup, Iters int
 	// Feedback feeds outputs of each run back as inputs of the next (by
-	// output name to input name), as StateFeedback finds them.
+	// output name to input name), as Program.Feedback pairs them.
 	Feedback map[string]string
 	// Profile records each kernel's time over the timed runs.
 	Profile bool
@@ -344,7 +364,7 @@ func (p *Program) Bench(inputs map[string]*ir.Tensor, o BenchOptions) (*BenchRes
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	if o.Stream && !p.stream {
+	if o.Stream && !p.HasStream() {
 		return nil, fmt.Errorf("bench: the generated package has no Stream")
 	}
 	req := modelrun.Request{OutDir: filepath.Join(dir, "out"), Threads: o.Threads, Warmup: o.Warmup, Iters: o.Iters,

@@ -1,6 +1,7 @@
 package tsmc_test
 
 import (
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -116,7 +117,10 @@ func TestProgramBenchStream(t *testing.T) {
 	if !p.HasStream() {
 		t.Fatal("the online model's package has no Stream")
 	}
-	res, err := p.Bench(inputs, tsmc.BenchOptions{Threads: 1, Warmup: 1, Iters: 3, Feedback: tsmc.StateFeedback(g), Stream: true})
+	if fb, want := p.Feedback(), tsmc.StateFeedback(g); len(fb) == 0 || !maps.Equal(fb, want) {
+		t.Errorf("Program.Feedback %v, want StateFeedback's %v", fb, want)
+	}
+	res, err := p.Bench(inputs, tsmc.BenchOptions{Threads: 1, Warmup: 1, Iters: 3, Feedback: p.Feedback(), Stream: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,8 +128,8 @@ func TestProgramBenchStream(t *testing.T) {
 		t.Errorf("times %v, %d outputs: want 3 positive times and %d outputs", res.TimesMs, len(res.Outputs), len(g.Outputs))
 	}
 	off, offInputs, _ := build("tsm_tiny_official")
-	if off.HasStream() {
-		t.Error("the offline model's package has a Stream")
+	if off.HasStream() || len(off.Feedback()) != 0 {
+		t.Errorf("the offline model's package has a Stream (feedback %v)", off.Feedback())
 	}
 	if _, err := off.Bench(offInputs, tsmc.BenchOptions{Iters: 1, Stream: true}); err == nil || !strings.Contains(err.Error(), "no Stream") {
 		t.Errorf("Stream bench of an offline model: error %v, want one saying it has no Stream", err)

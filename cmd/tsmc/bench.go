@@ -185,7 +185,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	defer p.Close()
 	rep := benchReport{
-		Model: path, Inputs: "random", Feedback: tsmc.StateFeedback(g), Iters: *iters, Warmup: *warmup,
+		Model: path, Inputs: "random", Feedback: p.Feedback(), Iters: *iters, Warmup: *warmup,
 		OptimizeMs: millis(optimize), GenerateMs: millis(p.Generate), BuildMs: millis(p.Build),
 		ArenaBytes: p.Memory.ArenaBytes, ActivationBytes: p.Memory.ActivationBytes,
 	}
