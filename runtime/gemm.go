@@ -30,11 +30,12 @@ type workerState struct {
 	// kernel reads that panel straight from the input rows, or -1
 	direct []int
 	packed packKey // the B block buf holds, when reusable
-	// argument blocks of the depthwise kernels, here so that calls
-	// through the kernel variables do not allocate
-	dw    DWConv
-	dwRow DWRow
-	pack  PackRun
+	// argument blocks of the depthwise, packing and max-pool kernels,
+	// here so that calls through the kernel variables do not allocate
+	dw      DWConv
+	dwRow   DWRow
+	pack    PackRun
+	maxPool MaxPoolRow
 	// Winograd: the transforms' argument blocks and the products M
 	winoIn  WinoIn
 	winoOut WinoOut

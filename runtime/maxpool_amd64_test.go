@@ -95,3 +95,23 @@ func BenchmarkMaxPoolRows(b *testing.B) {
 		})
 	}
 }
+
+// TestMaxPoolRowsSteadyStateAllocs: the row kernel's argument block lives
+// in the worker's state, so a run allocates at most its loop closure.
+func TestMaxPoolRowsSteadyStateAllocs(t *testing.T) {
+	if maxPoolRow == nil {
+		t.Skip("no max-pool row kernel at this ISA level")
+	}
+	m, err := NewMaxPool(PoolShape{Planes: 16, H: 28, W: 28, KH: 3, KW: 3, StrideH: 2, StrideW: 2,
+		PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, out := randFloats(rand.New(rand.NewPCG(1, 2)), 16*28*28), make([]float32, 16*14*14)
+	p := NewPool(2)
+	defer p.Close()
+	m.Run(p, x, out)
+	if n := testing.AllocsPerRun(20, func() { m.Run(p, x, out) }); n > 1 {
+		t.Errorf("max pool Run allocates %v times per call, want at most 1", n)
+	}
+}

@@ -125,7 +125,7 @@ func (m *MaxPool) Run(p *Pool, x, out []float32) {
 	perItem := max(1, (1<<15)/max(1, hw))
 	if kern := maxPoolRow; kern != nil && m.rows3x3s2 {
 		p.For(ceilDiv(s.Planes, perItem), func(worker, item int) {
-			a := &MaxPoolRow{}
+			a := &p.state(worker, 0, 0, 0).maxPool
 			for pl := item * perItem; pl < min(s.Planes, (item+1)*perItem); pl++ {
 				m.rowsPlane(kern, a, out[pl*ohw:(pl+1)*ohw], x[pl*hw:(pl+1)*hw])
 			}
@@ -143,9 +143,6 @@ func (m *MaxPool) Run(p *Pool, x, out []float32) {
 	})
 }
 
-// plane pools one plane: per output row, the maximum over the window's
-// rows inside the plane into col (between -Inf pads), then the maximum
-// over the window's columns.
 // rowsPlane pools one plane through the row kernel: a window row above
 // or below the plane is replaced by the window's first or last row inside.
 func (m *MaxPool) rowsPlane(kern func(*MaxPoolRow), a *MaxPoolRow, out, x []float32) {
@@ -160,6 +157,9 @@ func (m *MaxPool) rowsPlane(kern func(*MaxPoolRow), a *MaxPoolRow, out, x []floa
 	}
 }
 
+// plane pools one plane: per output row, the maximum over the window's
+// rows inside the plane into col (between -Inf pads), then the maximum
+// over the window's columns.
 func (m *MaxPool) plane(out, x, col []float32) {
 	s := m.s
 	negInf := float32(math.Inf(-1))
