@@ -42,6 +42,7 @@ type tcPlan struct {
 	// 7x7 (2048->512) the transposed plan stays 10% ahead, as it does for
 	// the online MobileNetV2's single frames.
 	needsDirect bool
+	direct      []bool // runTC's per-frame note that the rows form a matrix
 }
 
 // tcStoreSteps is the cost of a tile's transposed store in K steps of
@@ -91,7 +92,7 @@ func newTCPlan(c *Conv) *tcPlan {
 		return nil
 	}
 	t := &tcPlan{kern: k, panels: ceilDiv(c.coutG, nr), tiles: ceilDiv(c.ohw, mr),
-		residual: wins(tcStoreSteps + tcResidualSteps), needsDirect: severalLarge}
+		residual: wins(tcStoreSteps + tcResidualSteps), needsDirect: severalLarge, direct: make([]bool, s.Frames)}
 	t.w = AlignedFloats(t.panels * c.k * nr)
 	for co := range c.coutG {
 		src := c.w[(co/c.packMR)*c.k*c.packMR+co%c.packMR:]
@@ -155,9 +156,11 @@ func (c *Conv) takesTC(in Rows, residual []float32) bool {
 	if t == nil || (residual != nil && !t.residual) {
 		return false
 	}
-	for f := range s.Frames {
-		if t.needsDirect && !contiguous(in[f*s.Cin:(f+1)*s.Cin], c.ohw) {
-			return false
+	if t.needsDirect {
+		for f := range s.Frames {
+			if !contiguous(in[f*s.Cin:(f+1)*s.Cin], c.ohw) {
+				return false
+			}
 		}
 	}
 	return true
@@ -166,7 +169,7 @@ func (c *Conv) takesTC(in Rows, residual []float32) bool {
 // runTC runs the convolution with the transposed plan.
 func (c *Conv) runTC(p *Pool, in Rows, out, res []float32) {
 	t, s := c.tc, c.s
-	direct := make([]bool, s.Frames) // per frame: input rows form a matrix
+	direct := t.direct // per frame: input rows form a matrix
 	for f := range s.Frames {
 		direct[f] = contiguous(in[f*s.Cin:(f+1)*s.Cin], c.ohw)
 	}
