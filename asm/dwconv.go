@@ -384,10 +384,7 @@ func (k dwPlaneKernel) storeMask(g *gen, lo, hi reg.GPPhysical, n int, zr reg.GP
 	nr := reg.RDX
 	g.MOVQ(operand.U32(n), nr)
 	for _, r := range []reg.GPPhysical{lo, hi} {
-		g.CMPQ(r, zr)
-		g.CMOVQLT(zr, r)
-		g.CMPQ(r, nr)
-		g.CMOVQGT(nr, r)
+		g.clampQ(r, zr, nr)
 	}
 	if k.isa == avx512 {
 		all := reg.RAX

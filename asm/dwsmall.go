@@ -418,8 +418,7 @@ func (k dwSmallKernel) flatInterior(g *gen) {
 	g.SHRQ(operand.U8(4), ax)
 	g.SHLQ(operand.U8(6), ax)
 	g.MOVQ(local(sfEnd), cx)
-	g.CMPQ(ax, cx)
-	g.CMOVQGT(cx, ax)
+	g.minQ(ax, cx)
 	g.MOVQ(ax, local(sfInner))
 	// v1 = floor((IH*IW - 18 - (2-PadTop)*IW + PadLeft) / 16) + 1, in
 	// [v0, vectors]
@@ -432,10 +431,8 @@ func (k dwSmallKernel) flatInterior(g *gen) {
 	g.SARQ(operand.U8(4), bx)
 	g.INCQ(bx)
 	g.SHLQ(operand.U8(6), bx)
-	g.CMPQ(bx, cx)
-	g.CMOVQGT(cx, bx)
-	g.CMPQ(bx, ax)
-	g.CMOVQLT(ax, bx)
+	g.minQ(bx, cx)
+	g.maxQ(bx, ax)
 	g.MOVQ(bx, local(sfInnerEnd))
 }
 
@@ -554,8 +551,7 @@ func (k dwSmallKernel) pairMasks(g *gen) {
 	g.MOVQ(a.field(sT, "IW", 0), cols)
 	g.ADDQ(a.field(sT, "PadLeft", 0), cols)
 	g.MOVQ(operand.U32(16), ax)
-	g.CMPQ(cols, ax)
-	g.CMOVQGT(ax, cols)
+	g.minQ(cols, ax)
 	g.BZHIL(cols.As32(), all.As32(), cols.As32())
 	g.MOVQ(a.field(sT, "PadLeft", 0), ax)
 	g.BZHIL(ax.As32(), all.As32(), ax.As32())
@@ -575,8 +571,7 @@ func (k dwSmallKernel) pairMasks(g *gen) {
 	g.IMULQ(a.field(sT, "OW", 0), ax)
 	g.MOVQ(a.field(sT, "OW", 0), cx)
 	g.SHLQ(operand.U8(1), cx)
-	g.CMPQ(ax, cx)
-	g.CMOVQGT(cx, ax)
+	g.minQ(ax, cx)
 	g.BZHIL(ax.As32(), all.As32(), ax.As32())
 	g.MOVW(ax.As16(), mem(reg.RSP, k.masksAt(), dx, 1))
 	g.MOVQ(bx, si)

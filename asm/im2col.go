@@ -206,11 +206,9 @@ func (k im2colKernel) masks(g *gen) {
 	g.XORQ(zr, zr)
 	g.MOVL(operand.U32(0xffff), all.As32())
 	clampTo := func(r reg.GPPhysical, limit operand.Op) {
-		g.CMPQ(r, zr)
-		g.CMOVQLT(zr, r)
+		g.maxQ(r, zr)
 		g.MOVQ(limit, reg.RDX)
-		g.CMPQ(r, reg.RDX)
-		g.CMOVQGT(reg.RDX, r)
+		g.minQ(r, reg.RDX)
 	}
 	for c := range 2 {
 		// pixels of the chunk: clamp(N - 16c, 0, 16)

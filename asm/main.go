@@ -177,6 +177,24 @@ func (g *gen) zero(r reg.VecPhysical) {
 	g.VXORPS(r, r, r)
 }
 
+// minQ sets r to min(r, limit), signed.
+func (g *gen) minQ(r, limit operand.Op) {
+	g.CMPQ(r, limit)
+	g.CMOVQGT(limit, r)
+}
+
+// maxQ sets r to max(r, floor), signed.
+func (g *gen) maxQ(r, floor operand.Op) {
+	g.CMPQ(r, floor)
+	g.CMOVQLT(floor, r)
+}
+
+// clampQ sets r to min(max(r, lo), hi).
+func (g *gen) clampQ(r, lo, hi operand.Op) {
+	g.maxQ(r, lo)
+	g.minQ(r, hi)
+}
+
 // label returns a new label name unique in the current function.
 func (g *gen) label(what string) string {
 	g.labels++

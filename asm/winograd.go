@@ -40,17 +40,9 @@ func buildWinograd(g *gen) {
 func winoMaskWord(g *gen, x, n reg.GPPhysical, w operand.Op, lo, hi reg.GPPhysical, dst operand.Mem) {
 	zr, lim := reg.R12, reg.R13
 	g.XORQ(zr, zr)
-	clamp := func(r reg.GPPhysical) { // to [0, n], n clamped to [0, 16] first
-		g.CMPQ(r, zr)
-		g.CMOVQLT(zr, r)
-		g.CMPQ(r, n)
-		g.CMOVQGT(n, r)
-	}
+	clamp := func(r reg.GPPhysical) { g.clampQ(r, zr, n) } // to [0, n], n clamped to [0, 16] first
 	g.MOVQ(operand.U32(16), lim)
-	g.CMPQ(n, zr)
-	g.CMOVQLT(zr, n)
-	g.CMPQ(n, lim)
-	g.CMOVQGT(lim, n)
+	g.clampQ(n, zr, lim)
 	g.MOVQ(x, lo)
 	g.NEGQ(lo)
 	clamp(lo)
@@ -102,8 +94,7 @@ func winoIn(g *gen) {
 			g.LEAQ(mem(n, 2-off, n, 1), n)
 			if l == 2 {
 				g.MOVQ(operand.U32(2), lo)
-				g.CMPQ(n, lo)
-				g.CMOVQGT(lo, n)
+				g.minQ(n, lo)
 			}
 			// rows outside the plane load nothing
 			g.MOVQ(a.field(t, "IY", 0), lo)
