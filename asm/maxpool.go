@@ -71,12 +71,10 @@ func emitMaxPoolRow(g *gen) {
 	maskOf := func(n reg.GPPhysical, k reg.OpmaskPhysical) {
 		// k = lanes min(max(n, 0), 16): (1 << n) - 1 via BZHI of all ones
 		g.MOVQ(n, reg.RBX)
-		g.CMPQ(reg.RBX, operand.Imm(16))
 		g.MOVL(operand.U32(16), tmp.As32())
-		g.CMOVQGT(tmp, reg.RBX)
+		g.minQ(reg.RBX, tmp)
 		g.XORL(tmp.As32(), tmp.As32())
-		g.CMPQ(reg.RBX, operand.Imm(0))
-		g.CMOVQLT(tmp, reg.RBX)
+		g.maxQ(reg.RBX, tmp)
 		g.MOVL(operand.U32(0xffff), tmp.As32())
 		g.BZHIL(reg.EBX, tmp.As32(), tmp.As32())
 		g.KMOVW(tmp.As32(), k)

@@ -62,32 +62,32 @@ block1:
 	TESTQ     CX, CX
 	JLE       done2
 	MOVQ      DX, BX
-	CMPQ      BX, $0x10
 	MOVL      $0x00000010, AX
+	CMPQ      BX, AX
 	CMOVQGT   AX, BX
 	XORL      AX, AX
-	CMPQ      BX, $0x00
+	CMPQ      BX, AX
 	CMOVQLT   AX, BX
 	MOVL      $0x0000ffff, AX
 	BZHIL     BX, AX, AX
 	KMOVW     AX, K1
 	LEAQ      -16(DX), R11
 	MOVQ      R11, BX
-	CMPQ      BX, $0x10
 	MOVL      $0x00000010, AX
+	CMPQ      BX, AX
 	CMOVQGT   AX, BX
 	XORL      AX, AX
-	CMPQ      BX, $0x00
+	CMPQ      BX, AX
 	CMOVQLT   AX, BX
 	MOVL      $0x0000ffff, AX
 	BZHIL     BX, AX, AX
 	KMOVW     AX, K2
 	MOVQ      CX, BX
-	CMPQ      BX, $0x10
 	MOVL      $0x00000010, AX
+	CMPQ      BX, AX
 	CMOVQGT   AX, BX
 	XORL      AX, AX
-	CMPQ      BX, $0x00
+	CMPQ      BX, AX
 	CMOVQLT   AX, BX
 	MOVL      $0x0000ffff, AX
 	BZHIL     BX, AX, AX
