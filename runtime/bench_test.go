@@ -174,6 +174,15 @@ func BenchmarkDense(b *testing.B) {
 	benchRun(b, 1, 2*float64(batch*in*out), func(p *Pool) { d.Run(p, x, y) })
 }
 
+// BenchmarkGlobalAveragePool runs the online MobileNetV2's head pooling,
+// 1280 planes of 7x7 (one FLOP per input).
+func BenchmarkGlobalAveragePool(b *testing.B) {
+	const planes, hw = 1280, 49
+	rng := rand.New(rand.NewPCG(1, 1))
+	x, out := randFloats(rng, planes*hw), make([]float32, planes)
+	benchRun(b, 1, planes*hw, func(p *Pool) { GlobalAveragePool(p, x, out, planes, hw) })
+}
+
 func BenchmarkMaxPool(b *testing.B) {
 	s := PoolShape{Planes: 64, H: 112, W: 112, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}
 	mp, err := NewMaxPool(s)

@@ -237,3 +237,23 @@ func TestCopyChannels(t *testing.T) {
 		}
 	}
 }
+
+// TestSum8Order pins sum8's summation order bit for bit: lane l takes
+// v[l], v[l+8], ..., the lanes then added ((0+4)+(2+6)) + ((1+5)+(3+7)).
+func TestSum8Order(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for n := range 60 {
+		v := randFloats(rng, n)
+		for i := range v {
+			v[i] *= float32(int(1) << (i % 20)) // magnitudes far apart, so the order shows
+		}
+		var l [8]float32
+		for i, x := range v {
+			l[i%8] += x
+		}
+		want := ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]))
+		if got := sum8(v); math.Float32bits(got) != math.Float32bits(want) {
+			t.Errorf("sum8 of %d floats = %g, want %g", n, got, want)
+		}
+	}
+}

@@ -229,23 +229,45 @@ func GlobalAveragePool(p *Pool, x, out []float32, planes, hw int) {
 }
 
 // sum8 sums v in 8 lanes, lane l taking v[l], v[l+8], ..., then the lanes
-// pairwise: ((0+4)+(2+6)) + ((1+5)+(3+7)).
+// pairwise: ((0+4)+(2+6)) + ((1+5)+(3+7)). The lanes are separate
+// variables, which the compiler keeps in registers (an array would live
+// on the stack, every addition a load and a store).
 func sum8(v []float32) float32 {
-	var l [8]float32
+	var l0, l1, l2, l3, l4, l5, l6, l7 float32
 	i := 0
 	for ; i+8 <= len(v); i += 8 {
 		c := v[i : i+8 : i+8]
-		l[0] += c[0]
-		l[1] += c[1]
-		l[2] += c[2]
-		l[3] += c[3]
-		l[4] += c[4]
-		l[5] += c[5]
-		l[6] += c[6]
-		l[7] += c[7]
+		l0 += c[0]
+		l1 += c[1]
+		l2 += c[2]
+		l3 += c[3]
+		l4 += c[4]
+		l5 += c[5]
+		l6 += c[6]
+		l7 += c[7]
 	}
-	for j := 0; i < len(v); i, j = i+1, j+1 {
-		l[j] += v[i]
+	// the tail, at most 7 floats, goes to lanes 0, 1, ... in turn
+	switch t := v[i:]; len(t) {
+	case 7:
+		l6 += t[6]
+		fallthrough
+	case 6:
+		l5 += t[5]
+		fallthrough
+	case 5:
+		l4 += t[4]
+		fallthrough
+	case 4:
+		l3 += t[3]
+		fallthrough
+	case 3:
+		l2 += t[2]
+		fallthrough
+	case 2:
+		l1 += t[1]
+		fallthrough
+	case 1:
+		l0 += t[0]
 	}
-	return ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]))
+	return ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))
 }
