@@ -130,3 +130,21 @@ func firstDiff(a, b []float32) int {
 	}
 	return -1
 }
+
+func TestFrameParts(t *testing.T) {
+	for _, c := range []struct{ frames, oh, threads, want int }{
+		{1, 56, 1, 1},  // one worker: no split
+		{1, 56, 2, 4},  // two rounds of two
+		{1, 28, 2, 4},  //
+		{1, 14, 2, 2},  // not 3: one worker would run two of them
+		{1, 7, 2, 1},   // parts of at least 4 rows
+		{1, 14, 3, 3},  //
+		{1, 112, 4, 8}, //
+		{3, 56, 2, 2},  // 6 items in 3 rounds
+		{8, 56, 2, 1},  // frames enough
+	} {
+		if got := frameParts(c.frames, c.oh, c.threads); got != c.want {
+			t.Errorf("frameParts(%d frames, %d rows, %d threads) = %d, want %d", c.frames, c.oh, c.threads, got, c.want)
+		}
+	}
+}
