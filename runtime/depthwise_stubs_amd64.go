@@ -52,29 +52,18 @@ func dwconvF32Minmax3x3s1AVX2(t *DWRow)
 //go:noescape
 func dwconvF32Minmax3x3s2AVX2(t *DWRow)
 
-// dwconvPlaneF32Minmax3x3s1AVX512 is f32_dwconv_minmax_3x3s1p__avx512: the DWConv contract at Stride 1,
-// 16 outputs per vector; the taps summed in row-major order with fused
+// dwconvPlaneF32Minmax3x3s1AVX512 is f32_dwconv_minmax_3x3s1p__avx512: the DWConv contract,
+// 16 outputs per vector, each plane computed in columns of 16 outputs
+// top to bottom; the taps summed in row-major order with fused
 // multiply-adds (the first a product), padding read as zeros.
-// Registers: Z0..Z8 the nine taps, Z9 the bias, Z10/Z11 Lo/Hi,
-// Z12.. per block three partial sums and the loaded inputs, K1 the valid
-// outputs of an edge block, K2..K4 the valid inputs of its tap columns;
-// DI *DWConv, SI/R8/R9 the block's window in the three input rows, R12/R13 its
-// outputs/residual, R10 blocks left, R11 the edge block's masks, AX BX CX DX scratch;
-// the frame holds the loop state and the edge blocks' masks.
 //
 //go:noescape
 func dwconvPlaneF32Minmax3x3s1AVX512(t *DWConv)
 
-// dwconvPlaneF32Minmax3x3s2AVX512 is f32_dwconv_minmax_3x3s2p__avx512: the DWConv contract at Stride 2,
-// 16 outputs per vector; the taps summed in row-major order with fused
+// dwconvPlaneF32Minmax3x3s2AVX512 is f32_dwconv_minmax_3x3s2p__avx512: the DWConv contract,
+// 16 outputs per vector, each plane computed in columns of 16 outputs
+// top to bottom; the taps summed in row-major order with fused
 // multiply-adds (the first a product), padding read as zeros.
-// Registers: Z0..Z8 the nine taps, Z9 the bias, Z10/Z11 Lo/Hi,
-// Z16.. per block three partial sums and the loaded inputs, K1 the valid
-// outputs of an edge block, K2..K4 its valid inputs, Z12/Z13 the even/odd
-// permutations;
-// DI *DWConv, SI/R8/R9 the block's window in the three input rows, R12/R13 its
-// outputs/residual, R10 blocks left, R11 the edge block's masks, AX BX CX DX scratch;
-// the frame holds the loop state and the edge blocks' masks.
 //
 //go:noescape
 func dwconvPlaneF32Minmax3x3s2AVX512(t *DWConv)

@@ -139,6 +139,27 @@ func TestAsmDWConvKernels(t *testing.T) {
 			}
 		}
 	}
+	// tall planes: the kernels loop over rows (AVX-512 down each column)
+	for _, level := range asmLevels() {
+		kern := asmDWConv3x3(level)
+		if kern == nil {
+			continue
+		}
+		for _, stride := range []int{1, 2} {
+			for i, hw := range [][2]int{{28, 28}, {57, 30}, {56, 56}, {17, 112}, {33, 14}} {
+				ih, iw := hw[0], hw[1]
+				pt, pl, pb := i%3, (i+1)%3, (i+2)%3
+				ow := (iw+pl+1-3)/stride + 1
+				oh := (ih+pt+pb-3)/stride + 1
+				name := fmt.Sprintf("%s s%d %dx%d pads t%d l%d b%d", level, stride, ih, iw, pt, pl, pb)
+				checkDWConvKernel(t, rng, kern, name, i%2 == 0, DWConv{
+					C: 2, IH: ih, IW: iw, OH: oh, OW: ow, OStride: oh * ow,
+					Stride: stride, PadTop: pt, PadLeft: pl, Lo: -1.5, Hi: 2,
+				}, i%2 == 1)
+				tested++
+			}
+		}
+	}
 	if tested == 0 {
 		t.Skip("no assembly depthwise plane kernels on this CPU")
 	}
