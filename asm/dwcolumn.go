@@ -278,8 +278,8 @@ func (k dwPlaneKernel) colLoadRow(g *gen) {
 	g.VMOVUPS_Z(at(cInPtr, 64), reg.K3, t)
 	g.VMOVSS_Z(at(cInPtr, 128), reg.K4, x2.AsX())
 	g.VMOVAPS(x1, x0)
-	g.VPERMT2PS(t, k.colIdxEven(), x0)     // inputs 0, 2, .., 30
-	g.VPERMT2PS(t, k.colIdxOdd(), x1)      // inputs 1, 3, .., 31
+	g.VPERMT2PS(t, k.colIdxEven(), x0)   // inputs 0, 2, .., 30
+	g.VPERMT2PS(t, k.colIdxOdd(), x1)    // inputs 1, 3, .., 31
 	g.VALIGND(operand.U8(1), x0, x2, x2) // inputs 2, 4, .., 32
 }
 
