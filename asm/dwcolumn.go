@@ -130,15 +130,15 @@ func (k dwPlaneKernel) colReg(i int) reg.VecPhysical { return k.isa.regs[14+i] }
 // outputs, K2.. the valid lanes of each load (k.loadOffsets()).
 func (k dwPlaneKernel) columnSetup(g *gen) {
 	a := dwConvStruct
-	ax, cx, di := reg.RAX, reg.RCX, pT
+	ax, cx := reg.RAX, reg.RCX
 	// window column bx = col*S - PadLeft, in cx
 	g.MOVQ(local(cfCol), cx)
 	if k.stride == 2 {
 		g.SHLQ(operand.U8(1), cx)
 	}
-	g.SUBQ(a.field(di, "PadLeft", 0), cx)
+	g.SUBQ(a.field(pT, "PadLeft", 0), cx)
 	// output mask: lanes [0, OW - col)
-	g.MOVQ(a.field(di, "OW", 0), ax)
+	g.MOVQ(a.field(pT, "OW", 0), ax)
 	g.SUBQ(local(cfCol), ax)
 	k.colMask(g, nil, ax, 16, reg.K1)
 	// load masks: lanes j < n with 0 <= bx+o+j < IW: [-(bx+o), IW-(bx+o))
@@ -149,17 +149,17 @@ func (k dwPlaneKernel) columnSetup(g *gen) {
 			g.ADDQ(operand.U32(o[0]), lo)
 		}
 		g.NEGQ(lo)
-		g.MOVQ(a.field(di, "IW", 0), hi)
+		g.MOVQ(a.field(pT, "IW", 0), hi)
 		g.ADDQ(lo, hi)
 		k.colMask(g, lo, hi, o[1], []reg.OpmaskPhysical{reg.K2, reg.K3, reg.K4}[i])
 	}
-	g.MOVQ(a.field(di, "OW", 0), cOWB)
+	g.MOVQ(a.field(pT, "OW", 0), cOWB) // colMask used DX
 	g.SHLQ(operand.U8(2), cOWB)
 	// windows: the first input row is -PadTop
 	g.SHLQ(operand.U8(2), cx)
-	g.MOVQ(a.field(di, "Zero", 0), cZero)
+	g.MOVQ(a.field(pT, "Zero", 0), cZero)
 	g.ADDQ(cx, cZero)
-	g.MOVQ(a.field(di, "PadTop", 0), cIY)
+	g.MOVQ(a.field(pT, "PadTop", 0), cIY)
 	g.NEGQ(cIY)
 	g.MOVQ(local(cfInHdr), cRow)
 	g.MOVQ(at(cRow, 0), cRow)
