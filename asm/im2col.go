@@ -218,7 +218,12 @@ func (k im2colKernel) masks(g *gen) {
 		g.BZHIL(hi.As32(), all.As32(), hi.As32())
 		g.MOVW(hi.As16(), local(k.outMaskOff(c)))
 	}
+	done := g.label("masksdone")
 	for kw := range im2colMaxKW {
+		if kw > 0 { // the rest are never read
+			g.CMPQ(a.field(iT, "KW", 0), operand.Imm(uint64(kw)))
+			g.JLE(operand.LabelRef(done))
+		}
 		for c := range 2 {
 			for l := range k.loads() {
 				// first input column of the load
@@ -252,4 +257,5 @@ func (k im2colKernel) masks(g *gen) {
 			}
 		}
 	}
+	g.Label(done)
 }

@@ -103,6 +103,8 @@ TEXT ·im2colF32S1AVX512(SB), NOSPLIT, $40-8
 	BZHIL   R9, AX, R9
 	ANDNL   R9, R8, R9
 	MOVW    R9, 2(SP)
+	CMPQ    104(DI), $0x01
+	JLE     masksdone1
 	MOVQ    $0x00000001, BX
 	IMULQ   120(DI), BX
 	ADDQ    88(DI), BX
@@ -160,6 +162,8 @@ TEXT ·im2colF32S1AVX512(SB), NOSPLIT, $40-8
 	BZHIL   R9, AX, R9
 	ANDNL   R9, R8, R9
 	MOVW    R9, 6(SP)
+	CMPQ    104(DI), $0x02
+	JLE     masksdone1
 	MOVQ    $0x00000002, BX
 	IMULQ   120(DI), BX
 	ADDQ    88(DI), BX
@@ -217,6 +221,8 @@ TEXT ·im2colF32S1AVX512(SB), NOSPLIT, $40-8
 	BZHIL   R9, AX, R9
 	ANDNL   R9, R8, R9
 	MOVW    R9, 10(SP)
+	CMPQ    104(DI), $0x03
+	JLE     masksdone1
 	MOVQ    $0x00000003, BX
 	IMULQ   120(DI), BX
 	ADDQ    88(DI), BX
@@ -274,6 +280,8 @@ TEXT ·im2colF32S1AVX512(SB), NOSPLIT, $40-8
 	BZHIL   R9, AX, R9
 	ANDNL   R9, R8, R9
 	MOVW    R9, 14(SP)
+	CMPQ    104(DI), $0x04
+	JLE     masksdone1
 	MOVQ    $0x00000004, BX
 	IMULQ   120(DI), BX
 	ADDQ    88(DI), BX
@@ -331,6 +339,8 @@ TEXT ·im2colF32S1AVX512(SB), NOSPLIT, $40-8
 	BZHIL   R9, AX, R9
 	ANDNL   R9, R8, R9
 	MOVW    R9, 18(SP)
+	CMPQ    104(DI), $0x05
+	JLE     masksdone1
 	MOVQ    $0x00000005, BX
 	IMULQ   120(DI), BX
 	ADDQ    88(DI), BX
@@ -388,6 +398,8 @@ TEXT ·im2colF32S1AVX512(SB), NOSPLIT, $40-8
 	BZHIL   R9, AX, R9
 	ANDNL   R9, R8, R9
 	MOVW    R9, 22(SP)
+	CMPQ    104(DI), $0x06
+	JLE     masksdone1
 	MOVQ    $0x00000006, BX
 	IMULQ   120(DI), BX
 	ADDQ    88(DI), BX
@@ -445,6 +457,8 @@ TEXT ·im2colF32S1AVX512(SB), NOSPLIT, $40-8
 	BZHIL   R9, AX, R9
 	ANDNL   R9, R8, R9
 	MOVW    R9, 26(SP)
+	CMPQ    104(DI), $0x07
+	JLE     masksdone1
 	MOVQ    $0x00000007, BX
 	IMULQ   120(DI), BX
 	ADDQ    88(DI), BX
@@ -502,45 +516,47 @@ TEXT ·im2colF32S1AVX512(SB), NOSPLIT, $40-8
 	BZHIL   R9, AX, R9
 	ANDNL   R9, R8, R9
 	MOVW    R9, 30(SP)
-	MOVQ    96(DI), BX
-	IMULQ   104(DI), BX
-	MOVQ    48(DI), AX
-	XORQ    DX, DX
-	DIVQ    BX
-	IMUL3Q  $0x00000018, AX, AX
-	ADDQ    24(DI), AX
-	MOVQ    AX, R8
-	MOVQ    DX, AX
-	XORQ    DX, DX
-	DIVQ    104(DI)
-	MOVQ    AX, R11
-	MOVQ    DX, R10
-	MOVQ    (DI), SI
-	MOVQ    56(DI), CX
-	TESTQ   CX, CX
-	JLE     done1
 
-row2:
+masksdone1:
+	MOVQ   96(DI), BX
+	IMULQ  104(DI), BX
+	MOVQ   48(DI), AX
+	XORQ   DX, DX
+	DIVQ   BX
+	IMUL3Q $0x00000018, AX, AX
+	ADDQ   24(DI), AX
+	MOVQ   AX, R8
+	MOVQ   DX, AX
+	XORQ   DX, DX
+	DIVQ   104(DI)
+	MOVQ   AX, R11
+	MOVQ   DX, R10
+	MOVQ   (DI), SI
+	MOVQ   56(DI), CX
+	TESTQ  CX, CX
+	JLE    done2
+
+row3:
 	MOVQ  R11, AX
 	IMULQ 112(DI), AX
 	ADDQ  80(DI), AX
 	XORQ  R9, R9
 	CMPQ  AX, 128(DI)
-	JCC   outside4
+	JCC   outside5
 	IMULQ 136(DI), AX
 	SHLQ  $0x02, AX
 	ADDQ  (R8), AX
 	MOVQ  AX, R9
 
-outside4:
+outside5:
 	MOVQ  R10, R12
 	IMULQ 120(DI), R12
 	ADDQ  88(DI), R12
 	SHLQ  $0x02, R12
 
-k3:
+k4:
 	TESTQ     R9, R9
-	JZ        zerorow5
+	JZ        zerorow6
 	MOVQ      R10, AX
 	SHLQ      $0x02, AX
 	KMOVW     (SP)(AX*1), K1
@@ -548,7 +564,7 @@ k3:
 	VMOVUPS.Z (R9)(R12*1), K1, Z0
 	VMOVUPS   Z0, K3, (SI)
 	CMPQ      64(DI), $0x10
-	JLE       chunk8
+	JLE       chunk9
 	MOVQ      R10, AX
 	SHLQ      $0x02, AX
 	KMOVW     2(SP)(AX*1), K1
@@ -556,38 +572,38 @@ k3:
 	VMOVUPS.Z 64(R9)(R12*1), K1, Z0
 	VMOVUPS   Z0, K3, 64(SI)
 
-chunk8:
-	JMP rowdone6
+chunk9:
+	JMP rowdone7
 
-zerorow5:
+zerorow6:
 	VPXORD  Z0, Z0, Z0
 	KMOVW   32(SP), K3
 	VMOVUPS Z0, K3, (SI)
 	KMOVW   34(SP), K3
 	VMOVUPS Z0, K3, 64(SI)
 
-rowdone6:
+rowdone7:
 	MOVQ 72(DI), AX
 	LEAQ (SI)(AX*4), SI
 	DECQ CX
-	JZ   done1
+	JZ   done2
 	INCQ R10
 	CMPQ R10, 104(DI)
-	JL   samerow9
+	JL   samerow10
 	XORQ R10, R10
 	INCQ R11
 	CMPQ R11, 96(DI)
-	JL   row2
+	JL   row3
 	XORQ R11, R11
 	ADDQ $0x00000018, R8
-	JMP  row2
+	JMP  row3
 
-samerow9:
+samerow10:
 	MOVQ 120(DI), AX
 	LEAQ (R12)(AX*4), R12
-	JMP  k3
+	JMP  k4
 
-done1:
+done2:
 	VZEROUPPER
 	RET
 
@@ -737,6 +753,8 @@ TEXT ·im2colF32S2AVX512(SB), NOSPLIT, $72-8
 	BZHIL   R9, AX, R9
 	ANDNL   R9, R8, R9
 	MOVW    R9, 6(SP)
+	CMPQ    104(DI), $0x01
+	JLE     masksdone1
 	MOVQ    $0x00000001, BX
 	IMULQ   120(DI), BX
 	ADDQ    88(DI), BX
@@ -858,6 +876,8 @@ TEXT ·im2colF32S2AVX512(SB), NOSPLIT, $72-8
 	BZHIL   R9, AX, R9
 	ANDNL   R9, R8, R9
 	MOVW    R9, 14(SP)
+	CMPQ    104(DI), $0x02
+	JLE     masksdone1
 	MOVQ    $0x00000002, BX
 	IMULQ   120(DI), BX
 	ADDQ    88(DI), BX
@@ -979,6 +999,8 @@ TEXT ·im2colF32S2AVX512(SB), NOSPLIT, $72-8
 	BZHIL   R9, AX, R9
 	ANDNL   R9, R8, R9
 	MOVW    R9, 22(SP)
+	CMPQ    104(DI), $0x03
+	JLE     masksdone1
 	MOVQ    $0x00000003, BX
 	IMULQ   120(DI), BX
 	ADDQ    88(DI), BX
@@ -1100,6 +1122,8 @@ TEXT ·im2colF32S2AVX512(SB), NOSPLIT, $72-8
 	BZHIL   R9, AX, R9
 	ANDNL   R9, R8, R9
 	MOVW    R9, 30(SP)
+	CMPQ    104(DI), $0x04
+	JLE     masksdone1
 	MOVQ    $0x00000004, BX
 	IMULQ   120(DI), BX
 	ADDQ    88(DI), BX
@@ -1221,6 +1245,8 @@ TEXT ·im2colF32S2AVX512(SB), NOSPLIT, $72-8
 	BZHIL   R9, AX, R9
 	ANDNL   R9, R8, R9
 	MOVW    R9, 38(SP)
+	CMPQ    104(DI), $0x05
+	JLE     masksdone1
 	MOVQ    $0x00000005, BX
 	IMULQ   120(DI), BX
 	ADDQ    88(DI), BX
@@ -1342,6 +1368,8 @@ TEXT ·im2colF32S2AVX512(SB), NOSPLIT, $72-8
 	BZHIL   R9, AX, R9
 	ANDNL   R9, R8, R9
 	MOVW    R9, 46(SP)
+	CMPQ    104(DI), $0x06
+	JLE     masksdone1
 	MOVQ    $0x00000006, BX
 	IMULQ   120(DI), BX
 	ADDQ    88(DI), BX
@@ -1463,6 +1491,8 @@ TEXT ·im2colF32S2AVX512(SB), NOSPLIT, $72-8
 	BZHIL   R9, AX, R9
 	ANDNL   R9, R8, R9
 	MOVW    R9, 54(SP)
+	CMPQ    104(DI), $0x07
+	JLE     masksdone1
 	MOVQ    $0x00000007, BX
 	IMULQ   120(DI), BX
 	ADDQ    88(DI), BX
@@ -1584,45 +1614,47 @@ TEXT ·im2colF32S2AVX512(SB), NOSPLIT, $72-8
 	BZHIL   R9, AX, R9
 	ANDNL   R9, R8, R9
 	MOVW    R9, 62(SP)
-	MOVQ    96(DI), BX
-	IMULQ   104(DI), BX
-	MOVQ    48(DI), AX
-	XORQ    DX, DX
-	DIVQ    BX
-	IMUL3Q  $0x00000018, AX, AX
-	ADDQ    24(DI), AX
-	MOVQ    AX, R8
-	MOVQ    DX, AX
-	XORQ    DX, DX
-	DIVQ    104(DI)
-	MOVQ    AX, R11
-	MOVQ    DX, R10
-	MOVQ    (DI), SI
-	MOVQ    56(DI), CX
-	TESTQ   CX, CX
-	JLE     done1
 
-row2:
+masksdone1:
+	MOVQ   96(DI), BX
+	IMULQ  104(DI), BX
+	MOVQ   48(DI), AX
+	XORQ   DX, DX
+	DIVQ   BX
+	IMUL3Q $0x00000018, AX, AX
+	ADDQ   24(DI), AX
+	MOVQ   AX, R8
+	MOVQ   DX, AX
+	XORQ   DX, DX
+	DIVQ   104(DI)
+	MOVQ   AX, R11
+	MOVQ   DX, R10
+	MOVQ   (DI), SI
+	MOVQ   56(DI), CX
+	TESTQ  CX, CX
+	JLE    done2
+
+row3:
 	MOVQ  R11, AX
 	IMULQ 112(DI), AX
 	ADDQ  80(DI), AX
 	XORQ  R9, R9
 	CMPQ  AX, 128(DI)
-	JCC   outside4
+	JCC   outside5
 	IMULQ 136(DI), AX
 	SHLQ  $0x02, AX
 	ADDQ  (R8), AX
 	MOVQ  AX, R9
 
-outside4:
+outside5:
 	MOVQ  R10, R12
 	IMULQ 120(DI), R12
 	ADDQ  88(DI), R12
 	SHLQ  $0x02, R12
 
-k3:
+k4:
 	TESTQ     R9, R9
-	JZ        zerorow5
+	JZ        zerorow6
 	MOVQ      R10, AX
 	SHLQ      $0x03, AX
 	KMOVW     (SP)(AX*1), K1
@@ -1633,7 +1665,7 @@ k3:
 	VPERMT2PS Z1, Z2, Z0
 	VMOVUPS   Z0, K3, (SI)
 	CMPQ      64(DI), $0x10
-	JLE       chunk8
+	JLE       chunk9
 	MOVQ      R10, AX
 	SHLQ      $0x03, AX
 	KMOVW     4(SP)(AX*1), K1
@@ -1644,37 +1676,37 @@ k3:
 	VPERMT2PS Z1, Z2, Z0
 	VMOVUPS   Z0, K3, 64(SI)
 
-chunk8:
-	JMP rowdone6
+chunk9:
+	JMP rowdone7
 
-zerorow5:
+zerorow6:
 	VPXORD  Z0, Z0, Z0
 	KMOVW   64(SP), K3
 	VMOVUPS Z0, K3, (SI)
 	KMOVW   66(SP), K3
 	VMOVUPS Z0, K3, 64(SI)
 
-rowdone6:
+rowdone7:
 	MOVQ 72(DI), AX
 	LEAQ (SI)(AX*4), SI
 	DECQ CX
-	JZ   done1
+	JZ   done2
 	INCQ R10
 	CMPQ R10, 104(DI)
-	JL   samerow9
+	JL   samerow10
 	XORQ R10, R10
 	INCQ R11
 	CMPQ R11, 96(DI)
-	JL   row2
+	JL   row3
 	XORQ R11, R11
 	ADDQ $0x00000018, R8
-	JMP  row2
+	JMP  row3
 
-samerow9:
+samerow10:
 	MOVQ 120(DI), AX
 	LEAQ (R12)(AX*4), R12
-	JMP  k3
+	JMP  k4
 
-done1:
+done2:
 	VZEROUPPER
 	RET
