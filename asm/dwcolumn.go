@@ -63,29 +63,12 @@ func (k dwPlaneKernel) emitColumns(g *gen) {
 		g.VMOVUPS(operand.NewDataAddr(dwPermIdx, 0), k.colIdxEven())
 		g.VMOVUPS(operand.NewDataAddr(dwPermIdx, 64), k.colIdxOdd())
 	}
-	// channel loop state
-	for _, f := range []struct {
-		name string
-		off  int
-	}{{"C", cfC}, {"In", cfInHdr}, {"W", cfW}, {"Bias", cfBias}, {"O", cfOut}, {"Res", cfRes}} {
-		g.MOVQ(a.field(pT, f.name, 0), reg.RAX)
-		g.MOVQ(reg.RAX, local(f.off))
-	}
 	g.MOVQ(a.field(pT, "IH", 0), cIH)
 	g.MOVQ(a.field(pT, "IW", 0), cIWB)
 	g.SHLQ(operand.U8(2), cIWB)
+	chans := channelLoop{c: cfC, inHdr: cfInHdr, w: cfW, bias: cfBias, out: cfOut, res: cfRes}
 	done := g.label("done")
-	g.CMPQ(local(cfC), operand.Imm(0))
-	g.JLE(operand.LabelRef(done))
-
-	chanLoop := g.label("channel")
-	g.Label(chanLoop)
-	g.MOVQ(local(cfW), reg.RAX)
-	for i := range 9 {
-		g.VBROADCASTSS(at(reg.RAX, 4*i), k.w(i))
-	}
-	g.MOVQ(local(cfBias), reg.RAX)
-	g.VBROADCASTSS(at(reg.RAX, 0), k.bias())
+	chanLoop := chans.begin(g, k, done)
 	g.MOVQ(operand.U32(0), local(cfCol))
 
 	colLoop := g.label("column")
@@ -98,20 +81,7 @@ func (k dwPlaneKernel) emitColumns(g *gen) {
 	g.CMPQ(reg.RAX, a.field(pT, "OW", 0))
 	g.JL(operand.LabelRef(colLoop))
 
-	// next channel
-	g.ADDQ(operand.U32(sliceHeader), local(cfInHdr))
-	g.ADDQ(operand.U32(36), local(cfW))
-	g.ADDQ(operand.U32(4), local(cfBias))
-	g.MOVQ(a.field(pT, "OStride", 0), reg.RAX)
-	g.SHLQ(operand.U8(2), reg.RAX)
-	g.ADDQ(reg.RAX, local(cfOut))
-	resOK := g.label("resok")
-	g.CMPQ(local(cfRes), operand.Imm(0))
-	g.JEQ(operand.LabelRef(resOK))
-	g.ADDQ(reg.RAX, local(cfRes))
-	g.Label(resOK)
-	g.DECQ(local(cfC))
-	g.JNZ(operand.LabelRef(chanLoop))
+	chans.next(g, chanLoop)
 	g.Label(done)
 	g.VZEROUPPER()
 	g.RET()

@@ -149,6 +149,55 @@ func (k dwPlaneKernel) unroll() int {
 
 func local(off int) operand.Mem { return at(reg.RSP, off) }
 
+// channelLoop is the channel loop both forms of the plane kernels run:
+// the frame offsets of the current channel's state (channels left, its
+// In slice header, taps, bias, output and residual planes).
+type channelLoop struct{ c, inHdr, w, bias, out, res int }
+
+// begin copies the loop state from the DWConv into the frame, jumps to
+// done when there are no channels, and emits the loop head, which
+// broadcasts the channel's taps and bias into their registers; it
+// returns the head's label.
+func (l channelLoop) begin(g *gen, k dwPlaneKernel, done string) string {
+	a := dwConvStruct
+	for _, f := range []struct {
+		name string
+		off  int
+	}{{"C", l.c}, {"In", l.inHdr}, {"W", l.w}, {"Bias", l.bias}, {"O", l.out}, {"Res", l.res}} {
+		g.MOVQ(a.field(pT, f.name, 0), reg.RAX)
+		g.MOVQ(reg.RAX, local(f.off))
+	}
+	g.CMPQ(local(l.c), operand.Imm(0))
+	g.JLE(operand.LabelRef(done))
+	head := g.label("channel")
+	g.Label(head)
+	g.MOVQ(local(l.w), reg.RAX)
+	for i := range 9 {
+		g.VBROADCASTSS(at(reg.RAX, 4*i), k.w(i))
+	}
+	g.MOVQ(local(l.bias), reg.RAX)
+	g.VBROADCASTSS(at(reg.RAX, 0), k.bias())
+	return head
+}
+
+// next advances the frame to the next channel and jumps to head while
+// channels are left.
+func (l channelLoop) next(g *gen, head string) {
+	g.ADDQ(operand.U32(sliceHeader), local(l.inHdr))
+	g.ADDQ(operand.U32(36), local(l.w))
+	g.ADDQ(operand.U32(4), local(l.bias))
+	g.MOVQ(dwConvStruct.field(pT, "OStride", 0), reg.RAX)
+	g.SHLQ(operand.U8(2), reg.RAX)
+	g.ADDQ(reg.RAX, local(l.out))
+	noRes := g.label("resok")
+	g.CMPQ(local(l.res), operand.Imm(0))
+	g.JEQ(operand.LabelRef(noRes))
+	g.ADDQ(reg.RAX, local(l.res))
+	g.Label(noRes)
+	g.DECQ(local(l.c))
+	g.JNZ(operand.LabelRef(head))
+}
+
 func (k dwPlaneKernel) emit(g *gen) {
 	if k.isa == avx512 {
 		k.emitColumns(g)
@@ -171,31 +220,9 @@ func (k dwPlaneKernel) emit(g *gen) {
 	k.blockPlan(g)
 	k.masks(g)
 
-	// Channel loop state.
-	g.MOVQ(a.field(pT, "C", 0), reg.RAX)
-	g.MOVQ(reg.RAX, local(pfC))
-	g.MOVQ(a.field(pT, "In", 0), reg.RAX)
-	g.MOVQ(reg.RAX, local(pfInHdr))
-	g.MOVQ(a.field(pT, "W", 0), reg.RAX)
-	g.MOVQ(reg.RAX, local(pfW))
-	g.MOVQ(a.field(pT, "Bias", 0), reg.RAX)
-	g.MOVQ(reg.RAX, local(pfBias))
-	g.MOVQ(a.field(pT, "O", 0), reg.RAX)
-	g.MOVQ(reg.RAX, local(pfOutBase))
-	g.MOVQ(a.field(pT, "Res", 0), reg.RAX)
-	g.MOVQ(reg.RAX, local(pfResBase))
+	chans := channelLoop{c: pfC, inHdr: pfInHdr, w: pfW, bias: pfBias, out: pfOutBase, res: pfResBase}
 	done := g.label("done")
-	g.CMPQ(local(pfC), operand.Imm(0))
-	g.JLE(operand.LabelRef(done))
-
-	chanLoop := g.label("channel")
-	g.Label(chanLoop)
-	g.MOVQ(local(pfW), reg.RAX)
-	for i := range 9 {
-		g.VBROADCASTSS(at(reg.RAX, 4*i), k.w(i))
-	}
-	g.MOVQ(local(pfBias), reg.RAX)
-	g.VBROADCASTSS(at(reg.RAX, 0), k.bias())
+	chanLoop := chans.begin(g, k, done)
 	g.VMOVUPS(k.bias(), local(pfBiasV))
 	g.MOVQ(local(pfInHdr), reg.RAX)
 	g.MOVQ(at(reg.RAX, 0), reg.RAX)
@@ -213,20 +240,7 @@ func (k dwPlaneKernel) emit(g *gen) {
 	g.CMPQ(reg.RAX, a.field(pT, "OH", 0))
 	g.JL(operand.LabelRef(rowLoop))
 
-	// next channel
-	g.ADDQ(operand.U32(sliceHeader), local(pfInHdr))
-	g.ADDQ(operand.U32(36), local(pfW))
-	g.ADDQ(operand.U32(4), local(pfBias))
-	g.MOVQ(a.field(pT, "OStride", 0), reg.RAX)
-	g.SHLQ(operand.U8(2), reg.RAX)
-	g.ADDQ(reg.RAX, local(pfOutBase))
-	resOK2 := g.label("resok")
-	g.CMPQ(local(pfResBase), operand.Imm(0))
-	g.JEQ(operand.LabelRef(resOK2))
-	g.ADDQ(reg.RAX, local(pfResBase))
-	g.Label(resOK2)
-	g.DECQ(local(pfC))
-	g.JNZ(operand.LabelRef(chanLoop))
+	chans.next(g, chanLoop)
 	g.Label(done)
 	g.VZEROUPPER()
 	g.RET()

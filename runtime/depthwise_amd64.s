@@ -1183,6 +1183,9 @@ TEXT ·dwconvPlaneF32Minmax3x3s1AVX512(SB), $56-8
 	MOVQ         t+0(FP), DI
 	VBROADCASTSS 216(DI), Z10
 	VBROADCASTSS 220(DI), Z11
+	MOVQ         152(DI), R8
+	MOVQ         160(DI), R9
+	SHLQ         $0x02, R9
 	MOVQ         144(DI), AX
 	MOVQ         AX, (SP)
 	MOVQ         48(DI), AX
@@ -1195,9 +1198,6 @@ TEXT ·dwconvPlaneF32Minmax3x3s1AVX512(SB), $56-8
 	MOVQ         AX, 32(SP)
 	MOVQ         24(DI), AX
 	MOVQ         AX, 40(SP)
-	MOVQ         152(DI), R8
-	MOVQ         160(DI), R9
-	SHLQ         $0x02, R9
 	CMPQ         (SP), $0x00
 	JLE          done1
 
@@ -1448,6 +1448,9 @@ TEXT ·dwconvPlaneF32Minmax3x3s2AVX512(SB), $56-8
 	VBROADCASTSS 220(DI), Z11
 	VMOVUPS      dwPermIdx<>+0(SB), Z12
 	VMOVUPS      dwPermIdx<>+64(SB), Z13
+	MOVQ         152(DI), R8
+	MOVQ         160(DI), R9
+	SHLQ         $0x02, R9
 	MOVQ         144(DI), AX
 	MOVQ         AX, (SP)
 	MOVQ         48(DI), AX
@@ -1460,9 +1463,6 @@ TEXT ·dwconvPlaneF32Minmax3x3s2AVX512(SB), $56-8
 	MOVQ         AX, 32(SP)
 	MOVQ         24(DI), AX
 	MOVQ         AX, 40(SP)
-	MOVQ         152(DI), R8
-	MOVQ         160(DI), R9
-	SHLQ         $0x02, R9
 	CMPQ         (SP), $0x00
 	JLE          done1
 
