@@ -268,9 +268,8 @@ func BenchmarkPoolFor(b *testing.B) {
 	}
 }
 
-// BenchmarkInvertedResidual times MobileNetV2's first three blocks (the
-// stem as the first one's expansion) on one frame, as the online model
-// runs them.
+// BenchmarkInvertedResidual times the MobileNetV2 blocks the online model
+// runs fused (the stem as the first one's expansion) on one frame.
 func BenchmarkInvertedResidual(b *testing.B) {
 	type block struct {
 		name                        string
@@ -281,6 +280,9 @@ func BenchmarkInvertedResidual(b *testing.B) {
 		{"stem_32_16_112", 3, 32, 16, 112, 112, 1, true},
 		{"16_96_24_112_s2", 16, 96, 24, 112, 112, 2, false},
 		{"24_144_24_56", 24, 144, 24, 56, 56, 1, false},
+		{"24_144_32_56_s2", 24, 144, 32, 56, 56, 2, false},
+		{"32_192_32_28", 32, 192, 32, 28, 28, 1, false},
+		{"32_192_64_28_s2", 32, 192, 64, 28, 28, 2, false},
 	} {
 		for _, threads := range benchThreads {
 			b.Run(fmt.Sprintf("%s/threads=%d", bl.name, threads), func(b *testing.B) {
