@@ -399,6 +399,41 @@ func (c *Conv) weightPanels(w *workerState, kern *GemmKernel, g, pi0, pi1, k0 in
 	out []float32, outOff, ldc int, res []float32, resOff, ldr, flags int) {
 	t := &w.tile
 	mr := kern.MR
+	if len(segs) == 1 && segs[0].n == kern.NR && mr == c.packMR {
+		// full-width tiles, one per weight panel: straight to the kernel,
+		// without runTile's per-tile checks (3-5% of the fused MobileNetV2
+		// blocks' time on Zen 5: 16->96->24 on 112x112 596-619 against
+		// 634-650 us, pinned, four interleaved rounds)
+		s := segs[0]
+		t.Flags = flags
+		t.LDC, t.R, t.LDR = ldc, nil, 0
+		withRes := res != nil && flags&TileEpilogue != 0
+		for pi := pi0; pi < pi1; pi++ {
+			co0 := pi * mr
+			if co0+mr > c.coutG {
+				c.weightPanelsGeneral(w, kern, g, pi, pi+1, k0, segs, out, outOff, ldc, res, resOff, ldr, flags)
+				continue
+			}
+			panel := g*c.panels + pi
+			t.A = c.w[(panel*c.k+k0)*mr:]
+			t.Bias = c.bias[panel*mr:]
+			t.C = out[s.c+outOff+co0*ldc:]
+			if withRes {
+				t.R, t.LDR = res[s.r+resOff+co0*ldr:], ldr
+			}
+			kern.Tile(t)
+		}
+		return
+	}
+	c.weightPanelsGeneral(w, kern, g, pi0, pi1, k0, segs, out, outOff, ldc, res, resOff, ldr, flags)
+}
+
+// weightPanelsGeneral is weightPanels for any tiles: partial ones, short
+// last panels and kernels lower than the packed panels go through runTile.
+func (c *Conv) weightPanelsGeneral(w *workerState, kern *GemmKernel, g, pi0, pi1, k0 int, segs []colSeg,
+	out []float32, outOff, ldc int, res []float32, resOff, ldr, flags int) {
+	t := &w.tile
+	mr := kern.MR
 	for pi := pi0; pi < pi1; pi++ {
 		panel := g*c.panels + pi
 		for sub := 0; sub < c.packMR; sub += mr {
