@@ -162,16 +162,21 @@ func BenchmarkDepthwise(b *testing.B) {
 	}
 }
 
+// BenchmarkDense runs the classifiers: ResNet50's over a clip's 8 frames
+// and the online MobileNetV2's over one frame.
 func BenchmarkDense(b *testing.B) {
-	batch, in, out := 8, 2048, 400
-	rng := rand.New(rand.NewPCG(1, 1))
-	packed, _ := PackDenseWeights(randFloats(rng, in*out), out, in, PackNR)
-	d, err := NewDense(batch, in, out, packed, PackNR, randFloats(rng, out), Act{})
-	if err != nil {
-		b.Fatal(err)
+	for _, sh := range []struct{ batch, in, out int }{{8, 2048, 400}, {1, 1280, 27}} {
+		b.Run(fmt.Sprintf("%dx%d->%d", sh.batch, sh.in, sh.out), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(1, 1))
+			packed, _ := PackDenseWeights(randFloats(rng, sh.in*sh.out), sh.out, sh.in, PackNR)
+			d, err := NewDense(sh.batch, sh.in, sh.out, packed, PackNR, randFloats(rng, sh.out), Act{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			x, y := randFloats(rng, sh.batch*sh.in), make([]float32, sh.batch*sh.out)
+			benchRun(b, 1, 2*float64(sh.batch*sh.in*sh.out), func(p *Pool) { d.Run(p, x, y) })
+		})
 	}
-	x, y := randFloats(rng, batch*in), make([]float32, batch*out)
-	benchRun(b, 1, 2*float64(batch*in*out), func(p *Pool) { d.Run(p, x, y) })
 }
 
 // BenchmarkGlobalAveragePool runs the online MobileNetV2's head pooling,

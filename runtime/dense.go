@@ -15,7 +15,7 @@ type Dense struct {
 	w, bias        []float32
 	lo, hi         float32
 	kc             int
-	xp             []float32 // packed x, [row panel][k][MR]
+	xp             []float32 // packed x, [row panel][k][MR]; rows past batch are zero
 	rowPanels      int
 }
 
@@ -62,14 +62,9 @@ func (d *Dense) Run(p *Pool, x, y []float32) {
 		panic(fmt.Sprintf("runtime: dense of %d floats into %d, want %d x %d into %d", len(x), len(y), d.batch, d.in, d.out))
 	}
 	mr, nr := d.kern.MR, d.kern.NR
-	for i := range d.rowPanels * mr {
+	// the padding rows of the last panel stay zero from NewDense
+	for i := range d.batch {
 		panel := d.xp[(i/mr)*mr*d.in:]
-		if i >= d.batch {
-			for k := range d.in {
-				panel[k*mr+i%mr] = 0
-			}
-			continue
-		}
 		for k, v := range x[i*d.in : (i+1)*d.in] {
 			panel[k*mr+i%mr] = v
 		}
