@@ -218,7 +218,31 @@ func (k im2colKernel) masks(g *gen) {
 		g.BZHIL(hi.As32(), all.As32(), hi.As32())
 		g.MOVW(hi.As16(), local(k.outMaskOff(c)))
 	}
-	done := g.label("masksdone")
+	// A run of im2colMaxN pixels whose loads all stay inside the row
+	// (the interior of a wide map, most runs) has full masks:
+	// 0 <= IX and IX + (2*16*loads - 1) + (KW-1)*DW < W, the loads of
+	// the last tap column reaching furthest.
+	done, general := g.label("masksdone"), g.label("masksgeneral")
+	g.CMPQ(a.field(iT, "N", 0), operand.Imm(im2colMaxN))
+	g.JNE(operand.LabelRef(general))
+	g.MOVQ(a.field(iT, "IX", 0), x)
+	g.TESTQ(x, x)
+	g.JS(operand.LabelRef(general))
+	g.MOVQ(a.field(iT, "KW", 0), lo)
+	g.DECQ(lo)
+	g.IMULQ(a.field(iT, "DW", 0), lo)
+	g.LEAQ(mem(x, 2*16*k.loads()-1, lo, 1), x)
+	g.CMPQ(x, a.field(iT, "W", 0))
+	g.JGE(operand.LabelRef(general))
+	for kw := range im2colMaxKW {
+		for c := range 2 {
+			for l := range k.loads() {
+				g.MOVW(all.As16(), local(k.maskOff(kw, c, l)))
+			}
+		}
+	}
+	g.JMP(operand.LabelRef(done))
+	g.Label(general)
 	for kw := range im2colMaxKW {
 		if kw > 0 { // the rest are never read
 			g.CMPQ(a.field(iT, "KW", 0), operand.Imm(uint64(kw)))

@@ -56,6 +56,39 @@ func TestAsmIm2col(t *testing.T) {
 			}
 		}
 	}
+	// full runs at the edges of the kernels' interior test: every load of
+	// the run inside the row, or the last one reaching one column past it
+	for _, level := range asmLevels() {
+		for _, sw := range []int{1, 2} {
+			kern := asmIm2col(level, sw)
+			if kern == nil {
+				continue
+			}
+			for _, kk := range [][2]int{{3, 3}, {1, 1}, {7, 7}} {
+				kh, kw := kk[0], kk[1]
+				const n, h, dh, dw = 32, 4, 1, 1
+				w := 2*16*sw + (kw-1)*dw + 5
+				reach := 2*16*sw - 1 + (kw-1)*dw // the last column the loads read, from IX
+				for _, ix := range []int{-1, 0, 1, w - 1 - reach, w - reach} {
+					bufs := &guardedBufs{t: t, rng: rng, front: ix%2 == 0}
+					a := PackRun{N: n, LDD: n, KH: kh, KW: kw, DH: dh, DW: dw, H: h, W: w, SW: sw, IY: -1, IX: ix}
+					a.Rows = append(a.Rows, bufs.alloc(h*w))
+					a.KN = kh * kw
+					a.Dst = bufs.alloc((a.KN-1)*a.LDD + n)
+					want := append([]float32(nil), a.Dst...)
+					twin := a
+					twin.Dst = want
+					packRunGo(&twin)
+					kern(&a)
+					if i := firstBitDiff(a.Dst, want); i >= 0 {
+						t.Errorf("%s s%d kernel %dx%d IX %d of W %d: Dst[%d] = %g, want %g", level, sw, kh, kw, ix, w, i, a.Dst[i], want[i])
+					}
+					bufs.release()
+					tested++
+				}
+			}
+		}
+	}
 	if tested == 0 {
 		t.Skip("no assembly im2col kernels on this CPU")
 	}

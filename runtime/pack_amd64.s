@@ -46,6 +46,36 @@ TEXT ·im2colF32S1AVX512(SB), NOSPLIT, $40-8
 	CMOVQGT DX, R9
 	BZHIL   R9, AX, R9
 	MOVW    R9, 34(SP)
+	CMPQ    64(DI), $0x20
+	JNE     masksgeneral2
+	MOVQ    88(DI), BX
+	TESTQ   BX, BX
+	JS      masksgeneral2
+	MOVQ    104(DI), R8
+	DECQ    R8
+	IMULQ   120(DI), R8
+	LEAQ    31(BX)(R8*1), BX
+	CMPQ    BX, 136(DI)
+	JGE     masksgeneral2
+	MOVW    AX, (SP)
+	MOVW    AX, 2(SP)
+	MOVW    AX, 4(SP)
+	MOVW    AX, 6(SP)
+	MOVW    AX, 8(SP)
+	MOVW    AX, 10(SP)
+	MOVW    AX, 12(SP)
+	MOVW    AX, 14(SP)
+	MOVW    AX, 16(SP)
+	MOVW    AX, 18(SP)
+	MOVW    AX, 20(SP)
+	MOVW    AX, 22(SP)
+	MOVW    AX, 24(SP)
+	MOVW    AX, 26(SP)
+	MOVW    AX, 28(SP)
+	MOVW    AX, 30(SP)
+	JMP     masksdone1
+
+masksgeneral2:
 	MOVQ    $0x00000000, BX
 	IMULQ   120(DI), BX
 	ADDQ    88(DI), BX
@@ -534,29 +564,29 @@ masksdone1:
 	MOVQ   (DI), SI
 	MOVQ   56(DI), CX
 	TESTQ  CX, CX
-	JLE    done2
+	JLE    done3
 
-row3:
+row4:
 	MOVQ  R11, AX
 	IMULQ 112(DI), AX
 	ADDQ  80(DI), AX
 	XORQ  R9, R9
 	CMPQ  AX, 128(DI)
-	JCC   outside5
+	JCC   outside6
 	IMULQ 136(DI), AX
 	SHLQ  $0x02, AX
 	ADDQ  (R8), AX
 	MOVQ  AX, R9
 
-outside5:
+outside6:
 	MOVQ  R10, R12
 	IMULQ 120(DI), R12
 	ADDQ  88(DI), R12
 	SHLQ  $0x02, R12
 
-k4:
+k5:
 	TESTQ     R9, R9
-	JZ        zerorow6
+	JZ        zerorow7
 	MOVQ      R10, AX
 	SHLQ      $0x02, AX
 	KMOVW     (SP)(AX*1), K1
@@ -564,7 +594,7 @@ k4:
 	VMOVUPS.Z (R9)(R12*1), K1, Z0
 	VMOVUPS   Z0, K3, (SI)
 	CMPQ      64(DI), $0x10
-	JLE       chunk9
+	JLE       chunk10
 	MOVQ      R10, AX
 	SHLQ      $0x02, AX
 	KMOVW     2(SP)(AX*1), K1
@@ -572,38 +602,38 @@ k4:
 	VMOVUPS.Z 64(R9)(R12*1), K1, Z0
 	VMOVUPS   Z0, K3, 64(SI)
 
-chunk9:
-	JMP rowdone7
+chunk10:
+	JMP rowdone8
 
-zerorow6:
+zerorow7:
 	VPXORD  Z0, Z0, Z0
 	KMOVW   32(SP), K3
 	VMOVUPS Z0, K3, (SI)
 	KMOVW   34(SP), K3
 	VMOVUPS Z0, K3, 64(SI)
 
-rowdone7:
+rowdone8:
 	MOVQ 72(DI), AX
 	LEAQ (SI)(AX*4), SI
 	DECQ CX
-	JZ   done2
+	JZ   done3
 	INCQ R10
 	CMPQ R10, 104(DI)
-	JL   samerow10
+	JL   samerow11
 	XORQ R10, R10
 	INCQ R11
 	CMPQ R11, 96(DI)
-	JL   row3
+	JL   row4
 	XORQ R11, R11
 	ADDQ $0x00000018, R8
-	JMP  row3
+	JMP  row4
 
-samerow10:
+samerow11:
 	MOVQ 120(DI), AX
 	LEAQ (R12)(AX*4), R12
-	JMP  k4
+	JMP  k5
 
-done2:
+done3:
 	VZEROUPPER
 	RET
 
@@ -632,6 +662,52 @@ TEXT ·im2colF32S2AVX512(SB), NOSPLIT, $72-8
 	CMOVQGT DX, R9
 	BZHIL   R9, AX, R9
 	MOVW    R9, 66(SP)
+	CMPQ    64(DI), $0x20
+	JNE     masksgeneral2
+	MOVQ    88(DI), BX
+	TESTQ   BX, BX
+	JS      masksgeneral2
+	MOVQ    104(DI), R8
+	DECQ    R8
+	IMULQ   120(DI), R8
+	LEAQ    63(BX)(R8*1), BX
+	CMPQ    BX, 136(DI)
+	JGE     masksgeneral2
+	MOVW    AX, (SP)
+	MOVW    AX, 2(SP)
+	MOVW    AX, 4(SP)
+	MOVW    AX, 6(SP)
+	MOVW    AX, 8(SP)
+	MOVW    AX, 10(SP)
+	MOVW    AX, 12(SP)
+	MOVW    AX, 14(SP)
+	MOVW    AX, 16(SP)
+	MOVW    AX, 18(SP)
+	MOVW    AX, 20(SP)
+	MOVW    AX, 22(SP)
+	MOVW    AX, 24(SP)
+	MOVW    AX, 26(SP)
+	MOVW    AX, 28(SP)
+	MOVW    AX, 30(SP)
+	MOVW    AX, 32(SP)
+	MOVW    AX, 34(SP)
+	MOVW    AX, 36(SP)
+	MOVW    AX, 38(SP)
+	MOVW    AX, 40(SP)
+	MOVW    AX, 42(SP)
+	MOVW    AX, 44(SP)
+	MOVW    AX, 46(SP)
+	MOVW    AX, 48(SP)
+	MOVW    AX, 50(SP)
+	MOVW    AX, 52(SP)
+	MOVW    AX, 54(SP)
+	MOVW    AX, 56(SP)
+	MOVW    AX, 58(SP)
+	MOVW    AX, 60(SP)
+	MOVW    AX, 62(SP)
+	JMP     masksdone1
+
+masksgeneral2:
 	MOVQ    $0x00000000, BX
 	IMULQ   120(DI), BX
 	ADDQ    88(DI), BX
@@ -1632,29 +1708,29 @@ masksdone1:
 	MOVQ   (DI), SI
 	MOVQ   56(DI), CX
 	TESTQ  CX, CX
-	JLE    done2
+	JLE    done3
 
-row3:
+row4:
 	MOVQ  R11, AX
 	IMULQ 112(DI), AX
 	ADDQ  80(DI), AX
 	XORQ  R9, R9
 	CMPQ  AX, 128(DI)
-	JCC   outside5
+	JCC   outside6
 	IMULQ 136(DI), AX
 	SHLQ  $0x02, AX
 	ADDQ  (R8), AX
 	MOVQ  AX, R9
 
-outside5:
+outside6:
 	MOVQ  R10, R12
 	IMULQ 120(DI), R12
 	ADDQ  88(DI), R12
 	SHLQ  $0x02, R12
 
-k4:
+k5:
 	TESTQ     R9, R9
-	JZ        zerorow6
+	JZ        zerorow7
 	MOVQ      R10, AX
 	SHLQ      $0x03, AX
 	KMOVW     (SP)(AX*1), K1
@@ -1665,7 +1741,7 @@ k4:
 	VPERMT2PS Z1, Z2, Z0
 	VMOVUPS   Z0, K3, (SI)
 	CMPQ      64(DI), $0x10
-	JLE       chunk9
+	JLE       chunk10
 	MOVQ      R10, AX
 	SHLQ      $0x03, AX
 	KMOVW     4(SP)(AX*1), K1
@@ -1676,37 +1752,37 @@ k4:
 	VPERMT2PS Z1, Z2, Z0
 	VMOVUPS   Z0, K3, 64(SI)
 
-chunk9:
-	JMP rowdone7
+chunk10:
+	JMP rowdone8
 
-zerorow6:
+zerorow7:
 	VPXORD  Z0, Z0, Z0
 	KMOVW   64(SP), K3
 	VMOVUPS Z0, K3, (SI)
 	KMOVW   66(SP), K3
 	VMOVUPS Z0, K3, 64(SI)
 
-rowdone7:
+rowdone8:
 	MOVQ 72(DI), AX
 	LEAQ (SI)(AX*4), SI
 	DECQ CX
-	JZ   done2
+	JZ   done3
 	INCQ R10
 	CMPQ R10, 104(DI)
-	JL   samerow10
+	JL   samerow11
 	XORQ R10, R10
 	INCQ R11
 	CMPQ R11, 96(DI)
-	JL   row3
+	JL   row4
 	XORQ R11, R11
 	ADDQ $0x00000018, R8
-	JMP  row3
+	JMP  row4
 
-samerow10:
+samerow11:
 	MOVQ 120(DI), AX
 	LEAQ (R12)(AX*4), R12
-	JMP  k4
+	JMP  k5
 
-done2:
+done3:
 	VZEROUPPER
 	RET
