@@ -42,14 +42,7 @@ func TestAsmIm2col(t *testing.T) {
 					a.K0 = rng.IntN(total)
 					a.KN = 1 + rng.IntN(total-a.K0)
 					a.Dst = alloc((a.KN-1)*a.LDD + n)
-					want := append([]float32(nil), a.Dst...)
-					twin := a
-					twin.Dst = want
-					packRunGo(&twin)
-					kern(&a)
-					if i := firstBitDiff(a.Dst, want); i >= 0 {
-						t.Errorf("%s s%d: %+v: Dst[%d] = %g, want %g", level, sw, fmt.Sprint(a.K0, a.KN, a.N, a.IY, a.IX, kh, kw, dh, dw, h, w), i, a.Dst[i], want[i])
-					}
+					checkPackRun(t, kern, a, fmt.Sprintf("%s s%d: %v", level, sw, fmt.Sprint(a.K0, a.KN, a.N, a.IY, a.IX, kh, kw, dh, dw, h, w)))
 					bufs.release()
 					tested++
 				}
@@ -75,14 +68,7 @@ func TestAsmIm2col(t *testing.T) {
 					a.Rows = append(a.Rows, bufs.alloc(h*w))
 					a.KN = kh * kw
 					a.Dst = bufs.alloc((a.KN-1)*a.LDD + n)
-					want := append([]float32(nil), a.Dst...)
-					twin := a
-					twin.Dst = want
-					packRunGo(&twin)
-					kern(&a)
-					if i := firstBitDiff(a.Dst, want); i >= 0 {
-						t.Errorf("%s s%d kernel %dx%d IX %d of W %d: Dst[%d] = %g, want %g", level, sw, kh, kw, ix, w, i, a.Dst[i], want[i])
-					}
+					checkPackRun(t, kern, a, fmt.Sprintf("%s s%d kernel %dx%d IX %d of W %d", level, sw, kh, kw, ix, w))
 					bufs.release()
 					tested++
 				}
@@ -91,5 +77,19 @@ func TestAsmIm2col(t *testing.T) {
 	}
 	if tested == 0 {
 		t.Skip("no assembly im2col kernels on this CPU")
+	}
+}
+
+// checkPackRun runs kern on a and compares Dst bit for bit with what the
+// Go packer writes.
+func checkPackRun(t *testing.T, kern func(*PackRun), a PackRun, name string) {
+	t.Helper()
+	want := append([]float32(nil), a.Dst...)
+	twin := a
+	twin.Dst = want
+	packRunGo(&twin)
+	kern(&a)
+	if i := firstBitDiff(a.Dst, want); i >= 0 {
+		t.Errorf("%s: Dst[%d] = %g, want %g", name, i, a.Dst[i], want[i])
 	}
 }
