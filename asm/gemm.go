@@ -66,9 +66,10 @@ var gemmKernels = []gemmKernel{
 // Their B panels are the weights, [k][NR] per panel of output channels,
 // which a single frame reads once from L3 (the online MobileNetV2's 7x7
 // layers hold 0.4-1.6 MB each): each k step prefetches the panel 2 KB
-// ahead. Measured on the online model (Zen 5, 1 thread, pinned, three
-// interleaved rounds), its 7x7 pointwise layers took 1.17-1.18 ms a frame
-// against 1.26-1.34 ms without; 1 KB and 4 KB ahead gained less.
+// ahead. Measured on the online model (Zen 5, 1 thread, pinned), its 7x7
+// pointwise layers took 1.15-1.25 ms a frame against 1.26-1.34 ms without
+// (four interleaved rounds); in a sweep of distances 2 KB gave 1.17-1.18
+// ms, 1 KB 1.23-1.30 and 4 KB 1.18-1.25.
 var gemmTCKernels = []gemmKernel{
 	{isa: avx512, mr: 12, nr: 32, unroll: 4, bcastRegs: 6, transC: true, prefetchB: 2048},
 	{isa: avx512, mr: 8, nr: 32, unroll: 4, bcastRegs: 6, transC: true, short: true, prefetchB: 2048},
