@@ -127,31 +127,35 @@ func (b *InvertedResidual) Run(p *Pool, in Rows, out, residual []float32) {
 	ohw := b.oh * b.ow
 	checkIn(in, b.frames*b.cin, b.inH*b.inW, "inverted residual")
 	checkOut(out, residual, b.frames*b.cout*ohw, "inverted residual")
-	parts := frameParts(b.frames, b.oh, p.Threads())
-	rowsPer := ceilDiv(b.oh, parts)
-	parts = ceilDiv(b.oh, rowsPer)
+	parts, rowsPer := frameParts(b.frames, b.oh, p.Threads())
 	p.For(b.frames*parts, func(worker, item int) {
 		f, part := item/parts, item%parts
 		b.rows(p, worker, in, out, residual, f, part*rowsPer, min(b.oh, (part+1)*rowsPer))
 	})
 }
 
-// frameParts returns the parts each of frames frames of oh output rows is
-// split into for threads workers. Parts of a frame repeat the expansion
-// of the rows they share, so a frame is split only to give every worker
-// work (none for one worker), into parts of at least 4 rows, and into
-// whole rounds of items: three parts of a 14-row frame on two workers
-// leave one worker two of them (the online MobileNetV2's 28x28 -> 14x14
-// block at 2 threads: 98-101 µs against 86-92 µs in two parts, Zen 5).
-func frameParts(frames, oh, threads int) int {
-	if threads < 2 || frames >= 2*threads {
-		return 1
+// frameParts returns how many parts each of frames frames of oh output
+// rows is split into for threads workers, and the rows of a part (the
+// last may have fewer). Parts of a frame repeat the expansion of the rows
+// they share, so a frame is split only to give every worker work (none
+// for one worker), into parts of at least 4 rows, and into whole rounds
+// of items: three parts of a 14-row frame on two workers leave one worker
+// two of them (the online MobileNetV2's 28x28 -> 14x14 block at 2
+// threads: 98-101 µs against 86-92 µs in two parts, Zen 5). The count is
+// checked after the rows are shared out equally, which can lower it.
+func frameParts(frames, oh, threads int) (parts, rowsPer int) {
+	parts = 1
+	if threads >= 2 && frames < 2*threads {
+		parts = max(1, min(ceilDiv(2*threads, frames), oh/4))
 	}
-	parts := max(1, min(ceilDiv(2*threads, frames), oh/4))
-	for parts > 1 && frames*parts > threads && frames*parts%threads != 0 {
-		parts--
+	for {
+		rowsPer = ceilDiv(oh, parts)
+		n := ceilDiv(oh, rowsPer) // the parts of rowsPer rows
+		if n == 1 || frames*n <= threads || frames*n%threads == 0 {
+			return n, rowsPer
+		}
+		parts = n - 1
 	}
-	return parts
 }
 
 // rows computes output rows [oy0, oy1) of frame f, band by band.

@@ -132,19 +132,22 @@ func firstDiff(a, b []float32) int {
 }
 
 func TestFrameParts(t *testing.T) {
-	for _, c := range []struct{ frames, oh, threads, want int }{
-		{1, 56, 1, 1},  // one worker: no split
-		{1, 56, 2, 4},  // two rounds of two
-		{1, 28, 2, 4},  //
-		{1, 14, 2, 2},  // not 3: one worker would run two of them
-		{1, 7, 2, 1},   // parts of at least 4 rows
-		{1, 14, 3, 3},  //
-		{1, 112, 4, 8}, //
-		{3, 56, 2, 2},  // 6 items in 3 rounds
-		{8, 56, 2, 1},  // frames enough
+	for _, c := range []struct{ frames, oh, threads, parts, rows int }{
+		{1, 56, 1, 1, 56}, // one worker: no split
+		{1, 56, 2, 4, 14}, // two rounds of two
+		{1, 28, 2, 4, 7},
+		{1, 14, 2, 2, 7}, // not 3: one worker would run two of them
+		{1, 7, 2, 1, 7},  // parts of at least 4 rows
+		{1, 14, 3, 3, 5},
+		{1, 112, 4, 8, 14},
+		{1, 34, 4, 4, 9},  // 8 parts of 5 rows would be 7 parts
+		{3, 56, 2, 2, 28}, // 6 items in 3 rounds
+		{8, 56, 2, 1, 56}, // frames enough
 	} {
-		if got := frameParts(c.frames, c.oh, c.threads); got != c.want {
-			t.Errorf("frameParts(%d frames, %d rows, %d threads) = %d, want %d", c.frames, c.oh, c.threads, got, c.want)
+		parts, rows := frameParts(c.frames, c.oh, c.threads)
+		if parts != c.parts || rows != c.rows {
+			t.Errorf("frameParts(%d frames, %d rows, %d threads) = %d parts of %d rows, want %d of %d",
+				c.frames, c.oh, c.threads, parts, rows, c.parts, c.rows)
 		}
 	}
 }
