@@ -42,7 +42,7 @@ type tcPlan struct {
 	// 7x7 (2048->512) the transposed plan stays 10% ahead, as it does for
 	// the online MobileNetV2's single frames.
 	needsDirect bool
-	direct      []bool // runTC's per-frame note that the rows form a matrix
+	direct      []bool // per frame: its input rows form a matrix (set by takesTC)
 }
 
 // tcStoreSteps is the cost of a tile's transposed store in K steps of
@@ -150,29 +150,26 @@ func contiguous(rows Rows, n int) bool {
 }
 
 // takesTC reports whether a run on in with residual (nil for none) takes
-// the transposed plan.
+// the transposed plan, noting in c.tc.direct for runTC which frames'
+// input rows form a matrix.
 func (c *Conv) takesTC(in Rows, residual []float32) bool {
 	t, s := c.tc, c.s
 	if t == nil || (residual != nil && !t.residual) {
 		return false
 	}
-	if t.needsDirect {
-		for f := range s.Frames {
-			if !contiguous(in[f*s.Cin:(f+1)*s.Cin], c.ohw) {
-				return false
-			}
+	for f := range s.Frames {
+		t.direct[f] = contiguous(in[f*s.Cin:(f+1)*s.Cin], c.ohw)
+		if t.needsDirect && !t.direct[f] {
+			return false
 		}
 	}
 	return true
 }
 
-// runTC runs the convolution with the transposed plan.
+// runTC runs the convolution with the transposed plan, after takesTC.
 func (c *Conv) runTC(p *Pool, in Rows, out, res []float32) {
 	t, s := c.tc, c.s
-	direct := t.direct // per frame: input rows form a matrix
-	for f := range s.Frames {
-		direct[f] = contiguous(in[f*s.Cin:(f+1)*s.Cin], c.ohw)
-	}
+	direct := t.direct
 	perFrame := t.tiles * t.nQB
 	p.For(s.Frames*perFrame, func(worker, item int) {
 		f, r := item/perFrame, item%perFrame

@@ -105,6 +105,7 @@ func TestTransposedPlanSameBits(t *testing.T) {
 	defer p.Close()
 	for _, res := range [][]float32{nil, randFloats(rng, s.OutLen())} {
 		tc, pm := make([]float32, s.OutLen()), make([]float32, s.OutLen())
+		conv.takesTC(rows, nil) // notes the frames read in place
 		conv.runTC(p, rows, tc, res)
 		plan := conv.tc
 		conv.tc = nil
