@@ -50,11 +50,21 @@ var (
 
 // emitColumns emits the column-streaming kernel.
 func (k dwPlaneKernel) emitColumns(g *gen) {
-	g.framedFunction(k.GoName(), dwConvStruct, cfFrame,
-		k.GoName()+" is "+k.Name()+": the DWConv contract,",
+	regs := []string{
+		"Registers: Z0..Z8 the nine taps, Z9 the bias, Z10/Z11 Lo/Hi, Z12/Z13 the even/odd",
+		"permutations (stride 2), Z14..Z16 the current input row's tap columns and Z17 its",
+		"next elements, Z18.. the partial sums; K1 the column's valid outputs, K2..K4 the",
+		"valid lanes of its loads; DI *DWConv, SI the input row's window, BX its index,",
+		"R8 IH, R9 IW*4, R10 the Zero row's window, R11 rows left, R12/R13 the output and",
+		"residual rows, DX OW*4, AX the window the loads read (inside the plane or the Zero",
+		"row), CX scratch; the frame holds the channel loop state.",
+	}
+	g.framedFunction(k.GoName(), dwConvStruct, cfFrame, append([]string{
+		k.GoName() + " is " + k.Name() + ": the DWConv contract,",
 		"16 outputs per vector, each plane computed in columns of 16 outputs",
 		"top to bottom; the taps summed in row-major order with fused",
-		"multiply-adds (the first a product), padding read as zeros.")
+		"multiply-adds (the first a product), padding read as zeros."}, regs...)...)
+	g.Comment(regs...)
 	a := dwConvStruct
 	g.Load(g.Param("t"), pT)
 	g.VBROADCASTSS(a.field(pT, "Lo", 0), k.lo())

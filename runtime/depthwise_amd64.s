@@ -1180,6 +1180,13 @@ nildone2:
 // func dwconvPlaneF32Minmax3x3s1AVX512(t *DWConv)
 // Requires: AVX, AVX512F, AVX512VL, BMI, BMI2, CMOV
 TEXT ·dwconvPlaneF32Minmax3x3s1AVX512(SB), $56-8
+	// Registers: Z0..Z8 the nine taps, Z9 the bias, Z10/Z11 Lo/Hi, Z12/Z13 the even/odd
+	// permutations (stride 2), Z14..Z16 the current input row's tap columns and Z17 its
+	// next elements, Z18.. the partial sums; K1 the column's valid outputs, K2..K4 the
+	// valid lanes of its loads; DI *DWConv, SI the input row's window, BX its index,
+	// R8 IH, R9 IW*4, R10 the Zero row's window, R11 rows left, R12/R13 the output and
+	// residual rows, DX OW*4, AX the window the loads read (inside the plane or the Zero
+	// row), CX scratch; the frame holds the channel loop state.
 	MOVQ         t+0(FP), DI
 	VBROADCASTSS 216(DI), Z10
 	VBROADCASTSS 220(DI), Z11
@@ -1443,6 +1450,13 @@ done1:
 // func dwconvPlaneF32Minmax3x3s2AVX512(t *DWConv)
 // Requires: AVX, AVX512F, BMI, BMI2, CMOV
 TEXT ·dwconvPlaneF32Minmax3x3s2AVX512(SB), $56-8
+	// Registers: Z0..Z8 the nine taps, Z9 the bias, Z10/Z11 Lo/Hi, Z12/Z13 the even/odd
+	// permutations (stride 2), Z14..Z16 the current input row's tap columns and Z17 its
+	// next elements, Z18.. the partial sums; K1 the column's valid outputs, K2..K4 the
+	// valid lanes of its loads; DI *DWConv, SI the input row's window, BX its index,
+	// R8 IH, R9 IW*4, R10 the Zero row's window, R11 rows left, R12/R13 the output and
+	// residual rows, DX OW*4, AX the window the loads read (inside the plane or the Zero
+	// row), CX scratch; the frame holds the channel loop state.
 	MOVQ         t+0(FP), DI
 	VBROADCASTSS 216(DI), Z10
 	VBROADCASTSS 220(DI), Z11
