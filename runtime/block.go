@@ -216,6 +216,10 @@ func (b *InvertedResidual) rows(p *Pool, worker int, in Rows, out, res []float32
 				if b.expand.pointwise {
 					b.expand.gemmRows(w, frameIn, eHi*b.w, (in1-eHi)*b.w, E[(eHi-eLo)*b.w:], eStride, nil, 0)
 				} else {
+					e := &b.expand.s
+					y0 := max(0, eHi*e.StrideH-e.PadTop)
+					y1 := min(e.H, (in1-1)*e.StrideH-e.PadTop+(e.KH-1)*e.DilationH+1)
+					w.warm = warmRows(frameIn, y0*e.W, y1*e.W)
 					b.expand.gemmFrame(w, in, f, eHi*b.w, (in1-eHi)*b.w, E[(eHi-eLo)*b.w:], eStride)
 				}
 				eHi = in1
@@ -242,6 +246,27 @@ func (b *InvertedResidual) rows(p *Pool, worker int, in Rows, out, res []float32
 		}
 		b.project.gemmRows(w, dRows, 0, n, o[r0*b.ow:], ohw, rr, ohw)
 	}
+}
+
+// warmRows reads one float per cache line of rows[c][lo:hi] for every c
+// and returns their sum (for the caller to keep, so that the loads stay).
+// A band of the stem expansion runs before its im2col packing: the
+// packing's strided reads across the input channels' rows defeat the
+// hardware prefetchers, and the input frame arrives cold (written by the
+// caller, or read last a frame ago), while these loads stream it into the
+// cache at full speed. Measured on the online MobileNetV2's stem block (1
+// thread, Zen 5 VM): BenchmarkInvertedResidual/stem_32_16_112_cold_input
+// 496-503 -> 386-387 µs (361-366 µs with a warm input, either way), and
+// 0.52 -> 0.43 ms in the model's profile.
+func warmRows(rows Rows, lo, hi int) float32 {
+	var sum float32
+	for _, r := range rows {
+		r = r[lo:hi]
+		for i := 0; i < len(r); i += Align / 4 {
+			sum += r[i]
+		}
+	}
+	return sum
 }
 
 // gemmFrame runs the convolution c (one group) over its output pixels

@@ -151,3 +151,26 @@ func TestFrameParts(t *testing.T) {
 		}
 	}
 }
+
+// TestWarmRows checks that warmRows reads the first float of every cache
+// line's worth of each row's range, ranges ending mid-line included.
+func TestWarmRows(t *testing.T) {
+	rows := make(Rows, 3)
+	for c := range rows {
+		rows[c] = make([]float32, 100)
+		for i := range rows[c] {
+			rows[c][i] = float32(1000*c + i)
+		}
+	}
+	for _, r := range [][2]int{{0, 100}, {0, 0}, {5, 6}, {17, 64}, {84, 100}} {
+		var want float32
+		for c := range rows {
+			for i := r[0]; i < r[1]; i += Align / 4 {
+				want += rows[c][i]
+			}
+		}
+		if got := warmRows(rows, r[0], r[1]); got != want {
+			t.Errorf("warmRows(%d:%d) = %v, want %v", r[0], r[1], got, want)
+		}
+	}
+}

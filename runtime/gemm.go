@@ -44,6 +44,7 @@ type workerState struct {
 	blockE, blockD []float32
 	blockRows      Rows
 	dwPad          []float32 // padded rows of dwConvRows
+	warm           float32   // warmRows' sum, kept so its loads are not dropped
 	_              [128]byte
 }
 
