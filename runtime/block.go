@@ -219,7 +219,9 @@ func (b *InvertedResidual) rows(p *Pool, worker int, in Rows, out, res []float32
 					e := &b.expand.s
 					y0 := max(0, eHi*e.StrideH-e.PadTop)
 					y1 := min(e.H, (in1-1)*e.StrideH-e.PadTop+(e.KH-1)*e.DilationH+1)
-					w.warm = warmRows(frameIn, y0*e.W, y1*e.W)
+					if y0 < y1 { // else the rows' windows lie in the padding
+						w.warm = warmRows(frameIn, y0*e.W, y1*e.W)
+					}
 					b.expand.gemmFrame(w, in, f, eHi*b.w, (in1-eHi)*b.w, E[(eHi-eLo)*b.w:], eStride)
 				}
 				eHi = in1
