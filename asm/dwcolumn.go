@@ -91,10 +91,7 @@ func (k dwPlaneKernel) emitColumns(g *gen) {
 	g.CMPQ(reg.RAX, a.field(pT, "OW", 0))
 	g.JL(operand.LabelRef(colLoop))
 
-	chans.next(g, chanLoop)
-	g.Label(done)
-	g.VZEROUPPER()
-	g.RET()
+	chans.end(g, chanLoop, done)
 }
 
 // Vector registers of the column kernels besides the taps, bias and
@@ -180,7 +177,6 @@ func (k dwPlaneKernel) colMask(g *gen, lo, hi reg.GPPhysical, n int, m reg.Opmas
 
 // columnRows emits the row loop of a column (res: with a residual).
 func (k dwPlaneKernel) columnRows(g *gen, res bool) {
-	a := dwConvStruct
 	if k.stride == 1 {
 		// prologue: input rows 0 and 1 of the window
 		p0, acc := k.colReg(4), k.colReg(5)
@@ -194,20 +190,16 @@ func (k dwPlaneKernel) columnRows(g *gen, res bool) {
 		k.colNextRow(g)
 		// each further input row i ends output row i-2, adds p1 to row
 		// i-1 and starts row i
-		g.MOVQ(a.field(pT, "OH", 0), cLeft)
-		loop := g.label("rows")
-		g.Label(loop)
 		q2, q1, sum := k.colReg(6), k.colReg(7), k.colReg(8)
-		k.colLoadRow(g)
-		k.colPartial(g, 2, q2)
-		g.VADDPS(q2, acc, sum)
-		k.colPartial(g, 1, q1)
-		g.VADDPS(q1, p0, acc)
-		k.colPartial(g, 0, p0)
-		k.colNextRow(g)
-		k.colStore(g, res, sum)
-		g.DECQ(cLeft)
-		g.JNZ(operand.LabelRef(loop))
+		k.colRowLoop(g, res, sum, func() {
+			k.colLoadRow(g)
+			k.colPartial(g, 2, q2)
+			g.VADDPS(q2, acc, sum)
+			k.colPartial(g, 1, q1)
+			g.VADDPS(q1, p0, acc)
+			k.colPartial(g, 0, p0)
+			k.colNextRow(g)
+		})
 		return
 	}
 	// stride 2: input row 2r of the window starts output row r (ky = 0),
@@ -216,18 +208,26 @@ func (k dwPlaneKernel) columnRows(g *gen, res bool) {
 	k.colLoadRow(g)
 	k.colPartial(g, 0, p0)
 	k.colNextRow(g)
-	g.MOVQ(a.field(pT, "OH", 0), cLeft)
+	k.colRowLoop(g, res, sum, func() {
+		k.colLoadRow(g)
+		k.colPartial(g, 1, q)
+		g.VADDPS(q, p0, acc)
+		k.colNextRow(g)
+		k.colLoadRow(g)
+		k.colPartial(g, 2, q)
+		g.VADDPS(q, acc, sum)
+		k.colPartial(g, 0, p0)
+		k.colNextRow(g)
+	})
+}
+
+// colRowLoop emits the loop over a column's OH output rows: body reads the
+// input rows that complete one output row into sum, which is then stored.
+func (k dwPlaneKernel) colRowLoop(g *gen, res bool, sum reg.VecPhysical, body func()) {
+	g.MOVQ(dwConvStruct.field(pT, "OH", 0), cLeft)
 	loop := g.label("rows")
 	g.Label(loop)
-	k.colLoadRow(g)
-	k.colPartial(g, 1, q)
-	g.VADDPS(q, p0, acc)
-	k.colNextRow(g)
-	k.colLoadRow(g)
-	k.colPartial(g, 2, q)
-	g.VADDPS(q, acc, sum)
-	k.colPartial(g, 0, p0)
-	k.colNextRow(g)
+	body()
 	k.colStore(g, res, sum)
 	g.DECQ(cLeft)
 	g.JNZ(operand.LabelRef(loop))

@@ -198,6 +198,15 @@ func (l channelLoop) next(g *gen, head string) {
 	g.JNZ(operand.LabelRef(head))
 }
 
+// end closes the channel loop begun at head and the kernel: done, where
+// begin jumps without channels, is the return.
+func (l channelLoop) end(g *gen, head, done string) {
+	l.next(g, head)
+	g.Label(done)
+	g.VZEROUPPER()
+	g.RET()
+}
+
 func (k dwPlaneKernel) emit(g *gen) {
 	if k.isa == avx512 {
 		k.emitColumns(g)
@@ -240,10 +249,7 @@ func (k dwPlaneKernel) emit(g *gen) {
 	g.CMPQ(reg.RAX, a.field(pT, "OH", 0))
 	g.JL(operand.LabelRef(rowLoop))
 
-	chans.next(g, chanLoop)
-	g.Label(done)
-	g.VZEROUPPER()
-	g.RET()
+	chans.end(g, chanLoop, done)
 }
 
 // blockPlan computes the row's block plan into the frame: head = 1 when
