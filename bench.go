@@ -9,7 +9,7 @@ import (
 	"github.com/tsmc-go/tsmc/codegen"
 	"github.com/tsmc-go/tsmc/ir"
 	"github.com/tsmc-go/tsmc/onnx"
-	"github.com/tsmc-go/tsmc/passes"
+	"github.com/tsmc-go/tsmc/ops"
 )
 
 // FirstDataSet loads the first test_data_set_* folder beside a model and
@@ -81,7 +81,7 @@ func StateFeedback(g *ir.Graph) map[string]string {
 // segment count T; zeros when g has no temporal shift.
 func ClipFrames(g *ir.Graph) (frames, segments int) {
 	for _, n := range g.Nodes {
-		s, ok, err := passes.ShiftOf(n)
+		s, ok, err := ops.ShiftOf(n)
 		if !ok || err != nil || len(n.Inputs) == 0 || n.Inputs[0] == nil || len(n.Inputs[0].Shape) == 0 {
 			continue
 		}

@@ -6,7 +6,7 @@ import (
 	"github.com/dave/jennifer/jen"
 
 	"github.com/tsmc-go/tsmc/ir"
-	"github.com/tsmc-go/tsmc/passes"
+	"github.com/tsmc-go/tsmc/ops"
 	"github.com/tsmc-go/tsmc/runtime"
 )
 
@@ -49,14 +49,14 @@ func findInvertedResiduals(g *ir.Graph) (map[int]*invertedResidual, map[int]bool
 	// output: the chain may keep it to itself.
 	onlyInto := func(v *ir.Value) bool { return consumers[v] == 1 && !g.IsOutput(v) }
 	conv := func(v *ir.Value) *ir.Node {
-		if n := producers[v]; v != nil && n != nil && n.OpName() == passes.Domain+"."+passes.OpConv {
+		if n := producers[v]; v != nil && n != nil && n.OpName() == ops.Domain+"."+ops.OpConv {
 			return n
 		}
 		return nil
 	}
 	blocks, inner := map[int]*invertedResidual{}, map[int]bool{}
 	for i, n := range g.Nodes {
-		if n.OpName() != passes.Domain+"."+passes.OpConv || n.Input(4) != nil || hasShift(n) {
+		if n.OpName() != ops.Domain+"."+ops.OpConv || n.Input(4) != nil || hasShift(n) {
 			continue
 		}
 		dw := conv(n.Input(0))
@@ -85,7 +85,7 @@ func findInvertedResiduals(g *ir.Graph) (map[int]*invertedResidual, map[int]bool
 // hasShift reports whether the tsmc.Conv n reads its input through a
 // shift (an error counts as one: lowerConv reports it).
 func hasShift(n *ir.Node) bool {
-	_, shifted, err := passes.ShiftOf(n)
+	_, shifted, err := ops.ShiftOf(n)
 	return shifted || err != nil
 }
 

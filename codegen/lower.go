@@ -9,7 +9,7 @@ import (
 	"github.com/dave/jennifer/jen"
 
 	"github.com/tsmc-go/tsmc/ir"
-	"github.com/tsmc-go/tsmc/passes"
+	"github.com/tsmc-go/tsmc/ops"
 )
 
 // storageKind says where a tensor lives while the model runs.
@@ -274,13 +274,13 @@ func (p *program) lowerNode(n *ir.Node, i int) (*step, error) {
 	switch n.OpName() {
 	case "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout":
 		return p.alias(n, i)
-	case passes.Domain + "." + passes.OpConv:
+	case ops.Domain + "." + ops.OpConv:
 		return p.lowerConv(n, i)
-	case passes.Domain + "." + passes.OpTemporalShift:
+	case ops.Domain + "." + ops.OpTemporalShift:
 		return p.lowerShift(n, i)
-	case passes.Domain + "." + passes.OpDense:
+	case ops.Domain + "." + ops.OpDense:
 		return p.lowerDense(n, i)
-	case passes.Domain + "." + passes.OpSegmentMean:
+	case ops.Domain + "." + ops.OpSegmentMean:
 		return p.lowerSegmentMean(n, i)
 	case "MaxPool":
 		return p.lowerMaxPool(n, i)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tsmc-go/tsmc/internal/irtest"
 	"github.com/tsmc-go/tsmc/ir"
+	"github.com/tsmc-go/tsmc/ops"
 	"github.com/tsmc-go/tsmc/passes"
 )
 
@@ -19,7 +20,7 @@ type builder struct {
 
 func newBuilder(opset int64) *builder {
 	return &builder{
-		Builder: irtest.New(map[string]int64{"": opset, passes.Domain: 1}),
+		Builder: irtest.New(map[string]int64{"": opset, ops.Domain: 1}),
 		rng:     rand.New(rand.NewPCG(7, 11)),
 	}
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/tsmc-go/tsmc/interp"
 	"github.com/tsmc-go/tsmc/ir"
-	"github.com/tsmc-go/tsmc/passes"
+	"github.com/tsmc-go/tsmc/ops"
 	"github.com/tsmc-go/tsmc/runtime"
 )
 
@@ -56,16 +56,16 @@ func float32Lit(f float32) jen.Code {
 
 // activation is a fused or standalone Relu/Clip.
 type activation struct {
-	kind   string // passes.ActNone, ActRelu, ActClip
+	kind   string // ops.ActNone, ActRelu, ActClip
 	lo, hi float32
 }
 
 // code renders the runtime.Act value.
 func (a activation) code() jen.Code {
 	switch a.kind {
-	case passes.ActRelu:
+	case ops.ActRelu:
 		return jen.Qual(rt, "Relu")
-	case passes.ActClip:
+	case ops.ActClip:
 		return jen.Qual(rt, "Clip").Call(float32Lit(a.lo), float32Lit(a.hi))
 	}
 	return jen.Qual(rt, "Act").Values()
@@ -79,21 +79,21 @@ func clipActivation(n *ir.Node, lo, hi float32) (activation, error) {
 	}
 	switch {
 	case math.IsInf(float64(lo), -1) && math.IsInf(float64(hi), 1):
-		return activation{kind: passes.ActNone}, nil
+		return activation{kind: ops.ActNone}, nil
 	case lo == 0 && math.IsInf(float64(hi), 1):
-		return activation{kind: passes.ActRelu}, nil
+		return activation{kind: ops.ActRelu}, nil
 	}
-	return activation{kind: passes.ActClip, lo: lo, hi: hi}, nil
+	return activation{kind: ops.ActClip, lo: lo, hi: hi}, nil
 }
 
 // fusedActivation reads a tsmc.Conv's "activation" attributes.
 func fusedActivation(n *ir.Node) (activation, error) {
-	switch k := n.AttrString("activation", passes.ActNone); k {
-	case passes.ActNone:
-		return activation{kind: passes.ActNone}, nil
-	case passes.ActRelu:
-		return activation{kind: passes.ActRelu}, nil
-	case passes.ActClip:
+	switch k := n.AttrString("activation", ops.ActNone); k {
+	case ops.ActNone:
+		return activation{kind: ops.ActNone}, nil
+	case ops.ActRelu:
+		return activation{kind: ops.ActRelu}, nil
+	case ops.ActClip:
 		return clipActivation(n, n.AttrFloat("clip_min", float32(math.Inf(-1))), n.AttrFloat("clip_max", float32(math.Inf(1))))
 	default:
 		return activation{}, n.Errorf("unknown fused activation %q", k)
@@ -104,7 +104,7 @@ func fusedActivation(n *ir.Node) (activation, error) {
 // opset 11, as constant inputs from 11 on).
 func (p *program) standaloneActivation(n *ir.Node) (activation, error) {
 	if n.Op == "Relu" {
-		return activation{kind: passes.ActRelu}, nil
+		return activation{kind: ops.ActRelu}, nil
 	}
 	lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
 	if p.g.Opset(n) < 11 {
@@ -187,7 +187,7 @@ func returnErr(n *ir.Node) jen.Code {
 
 // declareShift checks a shift against its input (and state) and declares
 // it as a package-level runtime.TemporalShift; it returns the var's name.
-func declareShift(st *step, n *ir.Node, i int, shift passes.Shift, frames, channels, hw int, state *storage) (string, error) {
+func declareShift(st *step, n *ir.Node, i int, shift ops.Shift, frames, channels, hw int, state *storage) (string, error) {
 	ts := runtime.TemporalShift{Segments: shift.Segments}
 	var ranges []jen.Code
 	for _, rg := range shift.Ranges {
@@ -214,7 +214,7 @@ func declareShift(st *step, n *ir.Node, i int, shift passes.Shift, frames, chann
 
 // newRowTable adds the table of node i's input x (frames x channels rows of
 // hw floats) to st: plain, or seen through shift with an optional state.
-func (p *program) newRowTable(st *step, n *ir.Node, i int, x *storage, frames, channels, hw int, shift *passes.Shift, state *storage) (*rowTable, error) {
+func (p *program) newRowTable(st *step, n *ir.Node, i int, x *storage, frames, channels, hw int, shift *ops.Shift, state *storage) (*rowTable, error) {
 	r := &rowTable{name: fmt.Sprintf("rows%d", i), static: x.kind != inInput && (state == nil || state.kind != inInput)}
 	st.fields = append(st.fields, jen.Id(r.name).Qual(rt, "Rows"))
 	if shift == nil {
@@ -263,7 +263,7 @@ type convSpec struct {
 	depthwise bool
 	weights   *weightEntry
 	bias      *weightEntry
-	shift     *passes.Shift // nil for none
+	shift     *ops.Shift // nil for none
 }
 
 // convShape reads the runtime.ConvShape of the tsmc.Conv n off its input,
@@ -326,7 +326,7 @@ func (p *program) convSpec(n *ir.Node) (*convSpec, error) {
 	if err != nil {
 		return nil, err
 	}
-	shift, shifted, err := passes.ShiftOf(n)
+	shift, shifted, err := ops.ShiftOf(n)
 	if err != nil {
 		return nil, err
 	}
@@ -421,7 +421,7 @@ func (p *program) lowerShift(n *ir.Node, i int) (*step, error) {
 	if x == nil || len(x.Shape) < 2 {
 		return nil, n.Errorf("shift input must be [frames, channels, ...]")
 	}
-	shift, ok, err := passes.ShiftOf(n)
+	shift, ok, err := ops.ShiftOf(n)
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/tsmc-go/tsmc/interp"
 	"github.com/tsmc-go/tsmc/ir"
-	"github.com/tsmc-go/tsmc/passes"
+	"github.com/tsmc-go/tsmc/ops"
 	"github.com/tsmc-go/tsmc/runtime"
 )
 
@@ -121,7 +121,7 @@ func planStream(p *program) (*streamPlan, string) {
 // stateReader is how stateful shifts read one state input.
 type stateReader struct {
 	x     *ir.Value // the shifted activation
-	shift passes.Shift
+	shift ops.Shift
 }
 
 // stateReaders maps every value read as a shift state (input 4 of
@@ -133,15 +133,15 @@ func stateReaders(p *program) (map[*ir.Value]stateReader, string) {
 	for _, n := range p.g.Nodes {
 		var state *ir.Value
 		switch n.OpName() {
-		case passes.Domain + "." + passes.OpConv:
+		case ops.Domain + "." + ops.OpConv:
 			state = n.Input(4)
-		case passes.Domain + "." + passes.OpTemporalShift:
+		case ops.Domain + "." + ops.OpTemporalShift:
 			state = n.Input(1)
 		}
 		if state == nil {
 			continue
 		}
-		shift, ok, err := passes.ShiftOf(n)
+		shift, ok, err := ops.ShiftOf(n)
 		if err != nil || !ok {
 			return nil, fmt.Sprintf("%s reads state %q without a valid shift", n.Describe(), state.Name)
 		}
@@ -158,7 +158,7 @@ func stateReaders(p *program) (map[*ir.Value]stateReader, string) {
 }
 
 // sameShift reports whether two shifts are equal.
-func sameShift(a, b passes.Shift) bool {
+func sameShift(a, b ops.Shift) bool {
 	return a.Segments == b.Segments && slices.Equal(a.Ranges, b.Ranges)
 }
 

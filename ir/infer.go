@@ -21,129 +21,77 @@ type Evaluator func(n *Node, opset int64, inputs []*Tensor) ([]*Tensor, error)
 type InferFunc func(ctx *InferContext, n *Node) error
 
 // Folding limits: a node whose inputs are all known is evaluated at compile
-// time when each output has at most foldLimit elements, or at most
-// foldLimitInt elements for integer and bool outputs (index tensors).
+// time when each output has at most FoldLimit elements, or at most
+// FoldLimitInt elements for integer and bool outputs (index tensors).
 const (
-	foldLimit    = 1 << 16
-	foldLimitInt = 1 << 20
+	FoldLimit    = 1 << 16
+	FoldLimitInt = 1 << 20
 )
 
-// foldable reports whether a value of this type is small enough to be
+// Foldable reports whether a value of this type is small enough to be
 // materialised at compile time.
-func foldable(dt DType, s Shape) bool {
-	limit := foldLimit
+func Foldable(dt DType, s Shape) bool {
+	limit := FoldLimit
 	if dt.IsInt() || dt == Bool {
-		limit = foldLimitInt
+		limit = FoldLimitInt
 	}
 	size := s.Size()
 	return size >= 0 && size <= limit
 }
 
+// OpInfo is what the IR knows of an operator: its shape rule, its cost,
+// and whether its constant float inputs are parameters (weights). Package
+// ops registers every operator's from its table; the IR itself knows none.
+type OpInfo struct {
+	Infer InferFunc
+	// MACs counts the node's multiply-accumulates once shapes are inferred;
+	// nil counts none.
+	MACs CostFunc
+	// Params marks ops whose constant float inputs are weights (ComputeStats).
+	Params bool
+}
+
 type opKey struct{ domain, op string }
 
 var (
-	rulesMu sync.RWMutex
-	rules   = map[opKey]InferFunc{}
+	opsMu sync.RWMutex
+	ops   = map[opKey]OpInfo{}
 )
 
-func init() {
-	for op, fn := range onnxRules {
-		RegisterInfer("", op, fn)
+// RegisterOp sets what the IR knows of op in domain ("" is ai.onnx),
+// replacing any earlier registration.
+func RegisterOp(domain, op string, info OpInfo) {
+	opsMu.Lock()
+	defer opsMu.Unlock()
+	ops[opKey{domainKey(domain), op}] = info
+}
+
+// LookupOp returns the registration of domain.op.
+func LookupOp(domain, op string) (OpInfo, bool) {
+	opsMu.RLock()
+	defer opsMu.RUnlock()
+	info, ok := ops[opKey{domainKey(domain), op}]
+	return info, ok
+}
+
+func domainKey(domain string) string {
+	if domain == "ai.onnx" {
+		return ""
 	}
-}
-
-// onnxRules are the shape rules of the default (ai.onnx) domain.
-var onnxRules = map[string]InferFunc{
-	// Elementwise, same shape and dtype as the first input.
-	"Abs": inferSameAsInput, "Ceil": inferSameAsInput, "Elu": inferSameAsInput,
-	"Erf": inferSameAsInput, "Exp": inferSameAsInput, "Floor": inferSameAsInput,
-	"HardSigmoid": inferSameAsInput, "HardSwish": inferSameAsInput,
-	"Identity": inferSameAsInput, "LeakyRelu": inferSameAsInput,
-	"Log": inferSameAsInput, "Neg": inferSameAsInput,
-	"Reciprocal": inferSameAsInput, "Relu": inferSameAsInput,
-	"Sigmoid": inferSameAsInput, "Sqrt": inferSameAsInput, "Tanh": inferSameAsInput,
-	"Not":     inferNot,
-	"Softmax": inferSoftmax, "LogSoftmax": inferSoftmax,
-	"Dropout":            inferDropout,
-	"BatchNormalization": inferBatchNorm,
-	"Cast":               inferCast,
-	"CastLike":           inferCastLike,
-	"Clip":               inferClip,
-	// Broadcasting.
-	"Add": inferArith, "Sub": inferArith, "Mul": inferArith, "Div": inferArith,
-	"Pow":   inferPow,
-	"Equal": inferCompare, "Less": inferCompare, "Greater": inferCompare,
-	"LessOrEqual": inferCompare, "GreaterOrEqual": inferCompare,
-	"And": inferLogical, "Or": inferLogical, "Xor": inferLogical,
-	"Max": inferVariadic, "Min": inferVariadic, "Sum": inferVariadic, "Mean": inferVariadic,
-	"Where": inferWhere,
-	// Values known at compile time.
-	"Constant":        inferConstant,
-	"ConstantOfShape": inferConstantOfShape,
-	"Shape":           inferShapeOp,
-	"Size":            inferSize,
-	"Range":           inferRange,
-	// Layout.
-	"Reshape":   inferReshape,
-	"Flatten":   inferFlatten,
-	"Transpose": inferTranspose,
-	"Squeeze":   inferSqueeze,
-	"Unsqueeze": inferUnsqueeze,
-	"Concat":    inferConcat,
-	"Split":     inferSplit,
-	"Slice":     inferSlice,
-	"Pad":       inferPad,
-	"Tile":      inferTile,
-	"Expand":    inferExpand,
-	"Gather":    inferGather,
-	"ScatterND": inferScatterND,
-	// Neural network.
-	"Conv":              inferConv,
-	"AveragePool":       inferPool,
-	"MaxPool":           inferPool,
-	"GlobalAveragePool": inferGlobalPool,
-	"GlobalMaxPool":     inferGlobalPool,
-	"Gemm":              inferGemm,
-	"MatMul":            inferMatMul,
-	"ReduceMean":        reduceRule(18),
-	"ReduceMax":         reduceRule(18),
-	"ReduceMin":         reduceRule(18),
-	"ReduceProd":        reduceRule(18),
-	"ReduceSum":         reduceRule(13),
-	"ArgMax":            inferArgReduce,
-	"ArgMin":            inferArgReduce,
-}
-
-// RegisterInfer sets the shape rule of op in domain ("" is ai.onnx),
-// replacing any earlier one. Packages that define their own operators (the
-// "tsmc" domain of fused ops) call it from an init function.
-func RegisterInfer(domain, op string, fn InferFunc) {
-	rulesMu.Lock()
-	defer rulesMu.Unlock()
-	rules[opKey{domain, op}] = fn
-}
-
-func lookupRule(domain, op string) InferFunc {
-	rulesMu.RLock()
-	defer rulesMu.RUnlock()
-	return rules[opKey{domain, op}]
+	return domain
 }
 
 // SupportedOps lists the ops InferShapes knows, sorted: ai.onnx ops by bare
 // name, ops of other domains as "domain.Op".
 func SupportedOps() []string {
-	rulesMu.RLock()
-	defer rulesMu.RUnlock()
-	ops := make([]string, 0, len(rules))
-	for k := range rules {
-		if k.domain == "" {
-			ops = append(ops, k.op)
-		} else {
-			ops = append(ops, k.domain+"."+k.op)
-		}
+	opsMu.RLock()
+	defer opsMu.RUnlock()
+	names := make([]string, 0, len(ops))
+	for k := range ops {
+		names = append(names, domainOp(k.domain, k.op))
 	}
-	sort.Strings(ops)
-	return ops
+	sort.Strings(names)
+	return names
 }
 
 // BindShapes fixes graph input shapes: shapes maps an input name to its full
@@ -431,7 +379,8 @@ func (c *InferContext) inferNode(g *Graph, n *Node) error {
 	if n.Domain == "" && c.Opset <= 0 {
 		return n.Errorf("graph %s imports no version of the ai.onnx opset", g.Name)
 	}
-	rule := lookupRule(n.Domain, n.Op)
+	info, _ := LookupOp(n.Domain, n.Op)
+	rule := info.Infer
 	if rule == nil {
 		return n.Errorf("unsupported op at opset %d (no shape inference rule)", c.Opset)
 	}
@@ -504,7 +453,7 @@ func (c *InferContext) fold(n *Node) error {
 		}
 	}
 	for _, o := range pending {
-		if !foldable(o.DType, o.Shape) {
+		if !Foldable(o.DType, o.Shape) {
 			return unknown(fmt.Sprintf("output %v of %s has %d elements, too many to fold at compile time", o, n.Describe(), o.Shape.Size()), nil)
 		}
 	}

@@ -6,15 +6,7 @@ import (
 	"strings"
 
 	"github.com/tsmc-go/tsmc/ir"
-)
-
-// Input slots of tsmc.Conv.
-const (
-	convX = iota
-	convW
-	convB
-	convResidual
-	convState
+	"github.com/tsmc-go/tsmc/ops"
 )
 
 // FoldBatchNorm folds an inference-mode BatchNormalization into the Conv
@@ -45,7 +37,7 @@ func FoldBatchNorm(g *ir.Graph) error {
 		if !ok {
 			continue
 		}
-		conv.Inputs = []*ir.Value{conv.Inputs[convX], nm.constant(conv.Inputs[convW].Name+"_bn", w), nm.constant(biasName(conv)+"_bn", b)}
+		conv.Inputs = []*ir.Value{conv.Inputs[ops.ConvX], nm.constant(conv.Inputs[ops.ConvW].Name+"_bn", w), nm.constant(biasName(conv)+"_bn", b)}
 		conv.Outputs[0] = bn.Outputs[0]
 		dead[bn] = true
 	}
@@ -66,10 +58,10 @@ func readsAny(g *ir.Graph, users map[*ir.Value][]*ir.Node, vs []*ir.Value) bool 
 // biasName names a conv's bias after the bias it has, or else after its
 // weights ("layer.weight" gives "layer.bias").
 func biasName(conv *ir.Node) string {
-	if b := conv.Input(convB); b != nil {
+	if b := conv.Input(ops.ConvB); b != nil {
 		return b.Name
 	}
-	w := conv.Inputs[convW].Name
+	w := conv.Inputs[ops.ConvW].Name
 	if base, ok := strings.CutSuffix(w, "weight"); ok {
 		return base + "bias"
 	}
@@ -81,8 +73,8 @@ func biasName(conv *ir.Node) string {
 func foldableConv(n *ir.Node) bool {
 	switch {
 	case isOp(n, "Conv"):
-	case isTsmc(n, OpConv):
-		if n.AttrString("activation", ActNone) != ActNone || n.Input(convResidual) != nil || n.Input(convState) != nil {
+	case isTsmc(n, ops.OpConv):
+		if n.AttrString("activation", ops.ActNone) != ops.ActNone || n.Input(ops.ConvResidual) != nil || n.Input(ops.ConvState) != nil {
 			return false
 		}
 		if hasShift(n) {
@@ -91,14 +83,14 @@ func foldableConv(n *ir.Node) bool {
 	default:
 		return false
 	}
-	if len(n.Outputs) != 1 || n.Input(convW) == nil {
+	if len(n.Outputs) != 1 || n.Input(ops.ConvW) == nil {
 		return false
 	}
-	w := float32Const(n.Inputs[convW])
+	w := float32Const(n.Inputs[ops.ConvW])
 	if w == nil || len(w.Shape) < 3 {
 		return false
 	}
-	if b := n.Input(convB); b != nil {
+	if b := n.Input(ops.ConvB); b != nil {
 		if bt := float32Const(b); bt == nil || !bt.Shape.Equal(ir.Shape{w.Shape[0]}) {
 			return false
 		}
@@ -111,7 +103,7 @@ func foldedBatchNorm(bn, conv *ir.Node) (w, b *ir.Tensor, ok bool) {
 	if mode := bn.AttrInt("training_mode", 0); mode != 0 || len(bn.Inputs) != 5 {
 		return nil, nil, false
 	}
-	w0 := conv.Inputs[convW].Const
+	w0 := conv.Inputs[ops.ConvW].Const
 	m := w0.Shape[0]
 	params := make([]*ir.Tensor, 4) // scale, beta, mean, var
 	for i := range params {
@@ -132,7 +124,7 @@ func foldedBatchNorm(bn, conv *ir.Node) (w, b *ir.Tensor, ok bool) {
 			w.F32[i] = float32(float64(w0.F32[i]) * s)
 		}
 		bias := 0.0
-		if cb := conv.Input(convB); cb != nil {
+		if cb := conv.Input(ops.ConvB); cb != nil {
 			bias = float64(cb.Const.F32[o])
 		}
 		b.F32[o] = float32((bias-float64(mean.F32[o]))*s + float64(beta.F32[o]))
@@ -158,7 +150,7 @@ func FuseActivation(g *ir.Graph) error {
 	users := g.Users()
 	dead := map[*ir.Node]bool{}
 	for _, n := range g.Nodes {
-		if isTsmc(n, OpConv) && !dead[n] {
+		if isTsmc(n, ops.OpConv) && !dead[n] {
 			if act := fuseActivationAfter(g, users, n); act != nil {
 				dead[act] = true
 			}
@@ -170,7 +162,7 @@ func FuseActivation(g *ir.Graph) error {
 
 // lowerConv rewrites an ONNX Conv in place as a tsmc.Conv.
 func lowerConv(n *ir.Node, nm *namer) error {
-	x, w := n.Input(convX), n.Input(convW)
+	x, w := n.Input(ops.ConvX), n.Input(ops.ConvW)
 	if x == nil || w == nil {
 		return n.Errorf("conv needs inputs X and W")
 	}
@@ -201,7 +193,7 @@ func lowerConv(n *ir.Node, nm *namer) error {
 	if err != nil {
 		return err
 	}
-	b := n.Input(convB)
+	b := n.Input(ops.ConvB)
 	if b == nil {
 		zeros, err := ir.NewTensor(w.DType, ir.Shape{w.Shape[0]})
 		if err != nil {
@@ -209,7 +201,7 @@ func lowerConv(n *ir.Node, nm *namer) error {
 		}
 		b = nm.constant(biasName(n), zeros)
 	}
-	n.Domain = Domain
+	n.Domain = ops.Domain
 	n.Inputs = []*ir.Value{x, w, b}
 	n.Attrs = map[string]ir.Attr{
 		"strides":      intsAttr(strides...),
@@ -260,7 +252,7 @@ func explicitPads(n *ir.Node, in ir.Shape, kernel, strides, dilations []int64) (
 func activationOf(g *ir.Graph, act *ir.Node) (attrs map[string]ir.Attr, ok bool) {
 	switch {
 	case isOp(act, "Relu"):
-		return map[string]ir.Attr{"activation": stringAttr(ActRelu)}, true
+		return map[string]ir.Attr{"activation": stringAttr(ops.ActRelu)}, true
 	case isOp(act, "Clip"):
 	default:
 		return nil, false
@@ -284,7 +276,7 @@ func activationOf(g *ir.Graph, act *ir.Node) (attrs map[string]ir.Attr, ok bool)
 		}
 	}
 	return map[string]ir.Attr{
-		"activation": stringAttr(ActClip),
+		"activation": stringAttr(ops.ActClip),
 		"clip_min":   floatAttr(lo),
 		"clip_max":   floatAttr(hi),
 	}, true
@@ -293,7 +285,7 @@ func activationOf(g *ir.Graph, act *ir.Node) (attrs map[string]ir.Attr, ok bool)
 // fuseActivationAfter fuses the activation that alone reads conv's output
 // into conv, returning the absorbed node (nil when there is none).
 func fuseActivationAfter(g *ir.Graph, users map[*ir.Value][]*ir.Node, conv *ir.Node) *ir.Node {
-	if conv.AttrString("activation", ActNone) != ActNone {
+	if conv.AttrString("activation", ops.ActNone) != ops.ActNone {
 		return nil
 	}
 	act := soleReader(g, users, conv.Outputs[0])
@@ -349,7 +341,7 @@ func FuseResidualAdd(g *ir.Graph) error {
 		if p := producers[residual]; p != nil && order[p] > order[conv] {
 			resort = true
 		}
-		conv.Inputs = append(conv.Inputs[:convResidual], residual)
+		conv.Inputs = append(conv.Inputs[:ops.ConvResidual], residual)
 		conv.Outputs[0] = add.Outputs[0]
 		producers[add.Outputs[0]] = conv
 		dead[add] = true
@@ -367,8 +359,8 @@ func FuseResidualAdd(g *ir.Graph) error {
 
 // residualFusable reports whether conv can take a residual for add.
 func residualFusable(g *ir.Graph, users map[*ir.Value][]*ir.Node, conv, add *ir.Node) bool {
-	return isTsmc(conv, OpConv) && len(conv.Inputs) == 3 &&
-		conv.AttrString("activation", ActNone) == ActNone &&
+	return isTsmc(conv, ops.OpConv) && len(conv.Inputs) == 3 &&
+		conv.AttrString("activation", ops.ActNone) == ops.ActNone &&
 		soleReader(g, users, conv.Outputs[0]) == add &&
 		sameType(conv.Outputs[0], add.Outputs[0])
 }
@@ -388,10 +380,10 @@ func FuseShift(g *ir.Graph) error {
 	users := g.Users()
 	dead := map[*ir.Node]bool{}
 	for _, ts := range g.Nodes {
-		if !isTsmc(ts, OpTemporalShift) || len(ts.Outputs) != 1 {
+		if !isTsmc(ts, ops.OpTemporalShift) || len(ts.Outputs) != 1 {
 			continue
 		}
-		s, ok, err := ShiftOf(ts)
+		s, ok, err := ops.ShiftOf(ts)
 		if err != nil {
 			return err
 		}
@@ -400,7 +392,7 @@ func FuseShift(g *ir.Graph) error {
 		}
 		y := ts.Outputs[0]
 		for _, u := range uniqueNodes(users[y]) {
-			if isTsmc(u, OpConv) && u.Input(convX) == y && !hasShift(u) {
+			if isTsmc(u, ops.OpConv) && u.Input(ops.ConvX) == y && !hasShift(u) {
 				fuseShiftInto(u, ts, s)
 			}
 		}
@@ -413,14 +405,14 @@ func FuseShift(g *ir.Graph) error {
 }
 
 // fuseShiftInto makes conv read ts's input through shift s.
-func fuseShiftInto(conv, ts *ir.Node, s Shift) {
-	conv.Inputs[convX] = ts.Inputs[0]
+func fuseShiftInto(conv, ts *ir.Node, s ops.Shift) {
+	conv.Inputs[ops.ConvX] = ts.Inputs[0]
 	s.Attrs(conv)
 	if state := ts.Input(1); state != nil {
-		for len(conv.Inputs) <= convState {
+		for len(conv.Inputs) <= ops.ConvState {
 			conv.Inputs = append(conv.Inputs, nil)
 		}
-		conv.Inputs[convState] = state
+		conv.Inputs[ops.ConvState] = state
 	}
 }
 

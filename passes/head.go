@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/tsmc-go/tsmc/ir"
+	"github.com/tsmc-go/tsmc/ops"
 )
 
 // SimplifyHead rewrites the network head into few simple ops, in three
@@ -163,7 +164,7 @@ func fuseDense(g *ir.Graph) {
 				dead[p], x = true, p.Inputs[0]
 			}
 		}
-		n.Domain, n.Op, n.Attrs = Domain, OpDense, nil
+		n.Domain, n.Op, n.Attrs = ops.Domain, ops.OpDense, nil
 		n.Inputs = []*ir.Value{x, w, b}
 	}
 	removeNodes(g, dead)
@@ -276,7 +277,7 @@ func fuseSegmentMean(g *ir.Graph) {
 		if len(in) < 1 || len(out) != len(in)+1 || out[1] <= 0 || out[0]*out[1] != in[0] || !out[2:].Equal(in[1:]) {
 			continue
 		}
-		n.Domain, n.Op = Domain, OpSegmentMean
+		n.Domain, n.Op = ops.Domain, ops.OpSegmentMean
 		n.Inputs = []*ir.Value{r.Inputs[0]}
 		n.Attrs = map[string]ir.Attr{"segments": intAttr(int64(out[1]))}
 		dead[r] = true

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tsmc-go/tsmc/interp"
 	"github.com/tsmc-go/tsmc/ir"
+	"github.com/tsmc-go/tsmc/ops"
 )
 
 // passCase is one before/after test: build a graph, run passes, compare
@@ -423,7 +424,7 @@ func TestFuseShift(t *testing.T) {
 		run:  passes(FuseActivation, FuseShift),
 		build: func(b *builder) {
 			x := b.Input("x", 4, 2, 1, 1) // 2 clips of 2 frames
-			s := b.opIn(Domain, OpTemporalShift, shiftAttrs(2, 0, 1, 1, 1, 2, -1), x)
+			s := b.opIn(ops.Domain, ops.OpTemporalShift, shiftAttrs(2, 0, 1, 1, 1, 2, -1), x)
 			b.Output(conv1x1(b, s, "w", 1, 2, 3, 4))
 		},
 		want: `
@@ -439,7 +440,7 @@ graph t opset(ai.onnx=13)
 		run:  passes(FuseActivation, FuseResidualAdd, FuseShift),
 		build: func(b *builder) {
 			x := b.Input("x", 4, 2, 1, 1)
-			s := b.opIn(Domain, OpTemporalShift, shiftAttrs(2, 0, 1, -1), x)
+			s := b.opIn(ops.Domain, ops.OpTemporalShift, shiftAttrs(2, 0, 1, -1), x)
 			c1 := b.op("Relu", nil, conv1x1(b, s, "w1", 1, 2, 3, 4))
 			c2 := conv1x1(b, c1, "w2", 1, 0, 0, 1)
 			b.Output(b.op("Add", nil, c2, s))
@@ -462,7 +463,7 @@ graph t opset(ai.onnx=13)
 		build: func(b *builder) {
 			x := b.Input("x", 1, 2, 1, 1)
 			state := b.Input("state", 1, 1, 1, 1)
-			s := b.opIn(Domain, OpTemporalShift, shiftAttrs(1, 0, 1, -1), x, state)
+			s := b.opIn(ops.Domain, ops.OpTemporalShift, shiftAttrs(1, 0, 1, -1), x, state)
 			b.Output(conv1x1(b, s, "w", 1, 2, 3, 4))
 		},
 		want: `
@@ -610,22 +611,22 @@ func TestFusedOpShapeRulesRejectBadOperands(t *testing.T) {
 		want  string
 	}{
 		{"residual of the wrong shape", func(b *builder, x, w, bias *ir.Value) {
-			b.opIn(Domain, OpConv, conv, x, w, bias, b.Input("r", 2, 2, 3, 3))
+			b.opIn(ops.Domain, ops.OpConv, conv, x, w, bias, b.Input("r", 2, 2, 3, 3))
 		}, "residual"},
 		{"kernel_shape disagrees with the weights", func(b *builder, x, w, bias *ir.Value) {
-			b.opIn(Domain, OpConv, with(attrs("kernel_shape", []int64{3, 3})), x, w, bias)
+			b.opIn(ops.Domain, ops.OpConv, with(attrs("kernel_shape", []int64{3, 3})), x, w, bias)
 		}, "kernel_shape"},
 		{"shift state of the wrong shape", func(b *builder, x, w, bias *ir.Value) {
-			b.opIn(Domain, OpConv, with(shiftAttrs(2, 0, 1, -1)), x, w, bias, nil, b.Input("s", 1, 2, 2, 2))
+			b.opIn(ops.Domain, ops.OpConv, with(shiftAttrs(2, 0, 1, -1)), x, w, bias, nil, b.Input("s", 1, 2, 2, 2))
 		}, "state"},
 		{"batch not a multiple of the segments", func(b *builder, x, w, bias *ir.Value) {
-			b.opIn(Domain, OpConv, with(shiftAttrs(3, 0, 1, 1)), x, w, bias)
+			b.opIn(ops.Domain, ops.OpConv, with(shiftAttrs(3, 0, 1, 1)), x, w, bias)
 		}, "segments"},
 		{"dense weights of the wrong width", func(b *builder, x, w, bias *ir.Value) {
-			b.opIn(Domain, OpDense, nil, x, b.f32("fc", ir.Shape{2, 3}, 1, 2, 3, 4, 5, 6), bias)
+			b.opIn(ops.Domain, ops.OpDense, nil, x, b.f32("fc", ir.Shape{2, 3}, 1, 2, 3, 4, 5, 6), bias)
 		}, "W [K, C]"},
 		{"segment mean of an uneven batch", func(b *builder, x, w, bias *ir.Value) {
-			b.opIn(Domain, OpSegmentMean, attrs("segments", 3), x)
+			b.opIn(ops.Domain, ops.OpSegmentMean, attrs("segments", 3), x)
 		}, "segments of 3"},
 	}
 	for _, c := range cases {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tsmc-go/tsmc/interp"
 	"github.com/tsmc-go/tsmc/ir"
+	"github.com/tsmc-go/tsmc/ops"
 )
 
 // Pass is one named graph rewrite.
@@ -112,11 +113,11 @@ func ShiftCounts(g *ir.Graph) (materialized, fused int) {
 	seen := map[key]bool{}
 	for _, n := range g.Nodes {
 		switch {
-		case isTsmc(n, OpTemporalShift):
+		case isTsmc(n, ops.OpTemporalShift):
 			materialized++
-		case isTsmc(n, OpConv):
-			if s, ok, err := ShiftOf(n); ok && err == nil {
-				seen[key{n.Input(convX), s.String()}] = true
+		case isTsmc(n, ops.OpConv):
+			if s, ok, err := ops.ShiftOf(n); ok && err == nil {
+				seen[key{n.Input(ops.ConvX), s.String()}] = true
 			}
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tsmc-go/tsmc/interp"
 	"github.com/tsmc-go/tsmc/ir"
+	"github.com/tsmc-go/tsmc/ops"
 )
 
 // randomNet builds random small TSM-like networks: blocks of shift, conv,
@@ -46,10 +47,10 @@ func (r *randomNet) shift(x *ir.Value, c, h, w int) *ir.Value {
 	fold := max(1, c/r.pick(4, 8))
 	if r.rng.IntN(4) == 0 {
 		state := r.b.Input(r.name("state"), r.clips, fold, h, w)
-		return r.b.opIn(Domain, OpTemporalShift, shiftAttrs(r.segments, 0, int64(fold), -1), x, state)
+		return r.b.opIn(ops.Domain, ops.OpTemporalShift, shiftAttrs(r.segments, 0, int64(fold), -1), x, state)
 	}
 	d1, d2 := int64(r.pick(1, -1, 2)), int64(r.pick(-1, 1, -2))
-	return r.b.opIn(Domain, OpTemporalShift, shiftAttrs(r.segments, 0, int64(fold), d1, int64(fold), int64(2*fold), d2), x)
+	return r.b.opIn(ops.Domain, ops.OpTemporalShift, shiftAttrs(r.segments, 0, int64(fold), d1, int64(fold), int64(2*fold), d2), x)
 }
 
 // conv adds a random Conv (and maybe BatchNormalization) from c channels.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/tsmc-go/tsmc/interp"
 	"github.com/tsmc-go/tsmc/ir"
+	"github.com/tsmc-go/tsmc/ops"
 )
 
 // This file holds the small graph-editing helpers the passes share.
@@ -84,7 +85,7 @@ func isOp(n *ir.Node, op string) bool {
 
 // isTsmc reports whether n is tsmc's op.
 func isTsmc(n *ir.Node, op string) bool {
-	return n != nil && n.Op == op && n.Domain == Domain
+	return n != nil && n.Op == op && n.Domain == ops.Domain
 }
 
 // float32Const returns v's data when v is a float32 constant.

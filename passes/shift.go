@@ -6,6 +6,7 @@ import (
 
 	"github.com/tsmc-go/tsmc/interp"
 	"github.com/tsmc-go/tsmc/ir"
+	"github.com/tsmc-go/tsmc/ops"
 )
 
 // This file recognises the temporal shift by abstract interpretation rather
@@ -191,14 +192,14 @@ type shiftCone struct {
 // returns the cone and the shift when it is; otherwise a nil cone and the
 // reason, for tests and debugging. A cone the interpreter fails on is
 // rejected too: the pass only ever leaves such graphs alone.
-func analyzeShift(g *ir.Graph, producers map[*ir.Value]*ir.Node, y *ir.Value) (*shiftCone, Shift, string) {
+func analyzeShift(g *ir.Graph, producers map[*ir.Value]*ir.Node, y *ir.Value) (*shiftCone, ops.Shift, string) {
 	cone, why := collectShiftCone(g, producers, y)
 	if cone == nil {
-		return nil, Shift{}, why
+		return nil, ops.Shift{}, why
 	}
 	src, why := cone.sourceMap(g)
 	if src == nil {
-		return nil, Shift{}, why
+		return nil, ops.Shift{}, why
 	}
 	var sShape ir.Shape
 	if cone.s != nil {
@@ -206,7 +207,7 @@ func analyzeShift(g *ir.Graph, producers map[*ir.Value]*ir.Node, y *ir.Value) (*
 	}
 	shift, why := decodeShift(src, cone.x.Shape, sShape)
 	if why != "" {
-		return nil, Shift{}, why
+		return nil, ops.Shift{}, why
 	}
 	return cone, shift, ""
 }
@@ -447,12 +448,12 @@ const (
 // activation has shape xShape ([N*T, C, ...]) and whose state, if any, has
 // shape sShape ([N, Cs, ...]). It returns a reason when the map is no
 // temporal shift.
-func decodeShift(src []int32, xShape, sShape ir.Shape) (Shift, string) {
+func decodeShift(src []int32, xShape, sShape ir.Shape) (ops.Shift, string) {
 	frames, channels := xShape[0], xShape[1]
 	inner := xShape[2:].Size()
 	rows, why := classifyShiftRows(src, frames, channels, inner, sShape)
 	if rows == nil {
-		return Shift{}, why
+		return ops.Shift{}, why
 	}
 	delta := make([]int, channels)
 	hasState := sShape != nil
@@ -464,7 +465,7 @@ func decodeShift(src []int32, xShape, sShape ir.Shape) (Shift, string) {
 			case rowFromX:
 				d := r.frame - f
 				if known && d != delta[c] {
-					return Shift{}, fmt.Sprintf("channel %d reads frames at offsets %d and %d", c, delta[c], d)
+					return ops.Shift{}, fmt.Sprintf("channel %d reads frames at offsets %d and %d", c, delta[c], d)
 				}
 				delta[c], known = d, true
 			case rowFromS:
@@ -473,23 +474,23 @@ func decodeShift(src []int32, xShape, sShape ir.Shape) (Shift, string) {
 		}
 		if fromState {
 			if known && delta[c] != -1 {
-				return Shift{}, fmt.Sprintf("channel %d reads the state and frame offset %d", c, delta[c])
+				return ops.Shift{}, fmt.Sprintf("channel %d reads the state and frame offset %d", c, delta[c])
 			}
 			delta[c], known = -1, true
 		}
 		if !known {
-			return Shift{}, fmt.Sprintf("channel %d is zero in every frame", c)
+			return ops.Shift{}, fmt.Sprintf("channel %d is zero in every frame", c)
 		}
 		if hasState && delta[c] != 0 && delta[c] != -1 {
-			return Shift{}, fmt.Sprintf("channel %d of a shift with state has offset %d, want -1", c, delta[c])
+			return ops.Shift{}, fmt.Sprintf("channel %d of a shift with state has offset %d, want -1", c, delta[c])
 		}
 	}
-	shift := Shift{Ranges: shiftRanges(delta)}
+	shift := ops.Shift{Ranges: shiftRanges(delta)}
 	if len(shift.Ranges) == 0 {
-		return Shift{}, "no channel is shifted"
+		return ops.Shift{}, "no channel is shifted"
 	}
 	if hasState && sShape[1] != shift.StateChannels() {
-		return Shift{}, fmt.Sprintf("state has %d channels, the shift moves %d", sShape[1], shift.StateChannels())
+		return ops.Shift{}, fmt.Sprintf("state has %d channels, the shift moves %d", sShape[1], shift.StateChannels())
 	}
 	// Prefer the largest segment count: with T = N*T every clip boundary
 	// that the zeros reveal is one, and smaller T only add boundaries.
@@ -502,7 +503,7 @@ func decodeShift(src []int32, xShape, sShape ir.Shape) (Shift, string) {
 			return shift, ""
 		}
 	}
-	return Shift{}, "no segment count makes the zeros fall on clip boundaries (a roll or a mix of frames)"
+	return ops.Shift{}, "no segment count makes the zeros fall on clip boundaries (a roll or a mix of frames)"
 }
 
 // classifyShiftRows checks that each row of Y is all zero or a contiguous
@@ -549,8 +550,8 @@ func classifyShiftRows(src []int32, frames, channels, inner int, sShape ir.Shape
 }
 
 // shiftRanges groups consecutive channels of equal nonzero offset.
-func shiftRanges(delta []int) []ShiftRange {
-	var ranges []ShiftRange
+func shiftRanges(delta []int) []ops.ShiftRange {
+	var ranges []ops.ShiftRange
 	for c, d := range delta {
 		if d == 0 {
 			continue
@@ -559,7 +560,7 @@ func shiftRanges(delta []int) []ShiftRange {
 			ranges[n-1].End++
 			continue
 		}
-		ranges = append(ranges, ShiftRange{Begin: c, End: c + 1, Offset: d})
+		ranges = append(ranges, ops.ShiftRange{Begin: c, End: c + 1, Offset: d})
 	}
 	return ranges
 }
@@ -598,11 +599,11 @@ func shiftRowsMatch(rows []shiftRow, delta []int, segments int, hasState bool) b
 
 // replaceWithShift puts a TemporalShift node where Y's producer was and
 // removes the cone nodes and zero producers nothing reads any more.
-func replaceWithShift(g *ir.Graph, c *shiftCone, s Shift) {
+func replaceWithShift(g *ir.Graph, c *shiftCone, s ops.Shift) {
 	node := &ir.Node{
 		Name:    "TemporalShift_" + c.y.Name,
-		Op:      OpTemporalShift,
-		Domain:  Domain,
+		Op:      ops.OpTemporalShift,
+		Domain:  ops.Domain,
 		Inputs:  []*ir.Value{c.x},
 		Outputs: []*ir.Value{c.y},
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/tsmc-go/tsmc/internal/floatcmp"
 	"github.com/tsmc-go/tsmc/internal/irtest"
 	"github.com/tsmc-go/tsmc/internal/testmodels"
+	"github.com/tsmc-go/tsmc/ops"
 
 	"github.com/tsmc-go/tsmc/interp"
 	"github.com/tsmc-go/tsmc/ir"
@@ -173,7 +174,7 @@ func (b *shiftBuilder) consume(y *ir.Value) *ir.Value { return b.op("Sigmoid", n
 func shiftNodes(g *ir.Graph) []*ir.Node {
 	var out []*ir.Node
 	for _, n := range g.Nodes {
-		if isTsmc(n, OpTemporalShift) {
+		if isTsmc(n, ops.OpTemporalShift) {
 			out = append(out, n)
 		}
 	}
@@ -230,7 +231,7 @@ type shiftCase struct {
 	opset int64
 	// build returns the shift's result and the graph outputs.
 	build func(b *shiftBuilder) (y *ir.Value, outputs []*ir.Value)
-	want  Shift
+	want  ops.Shift
 	state bool // the shift reads a state graph input
 	// left are the ops other than the shift left after recognition.
 	left []string
@@ -246,7 +247,7 @@ func TestRecognizeShiftSpellings(t *testing.T) {
 				y := b.mmactionShift(b.activation(clip, "x"), clip, 2, nil)
 				return y, []*ir.Value{b.consume(y)}
 			},
-			want: Shift{Segments: 4, Ranges: []ShiftRange{{0, 2, 1}, {2, 4, -1}}},
+			want: ops.Shift{Segments: 4, Ranges: []ops.ShiftRange{{Begin: 0, End: 2, Offset: 1}, {Begin: 2, End: 4, Offset: -1}}},
 			left: []string{"Relu", "Sigmoid"},
 		},
 		{
@@ -255,7 +256,7 @@ func TestRecognizeShiftSpellings(t *testing.T) {
 				y := b.mmactionShift(b.activation(single, "x"), single, 1, nil)
 				return y, []*ir.Value{b.consume(y)}
 			},
-			want: Shift{Segments: 8, Ranges: []ShiftRange{{0, 1, 1}, {1, 2, -1}}},
+			want: ops.Shift{Segments: 8, Ranges: []ops.ShiftRange{{Begin: 0, End: 1, Offset: 1}, {Begin: 1, End: 2, Offset: -1}}},
 			left: []string{"Relu", "Sigmoid"},
 		},
 		{
@@ -264,7 +265,7 @@ func TestRecognizeShiftSpellings(t *testing.T) {
 				y := b.officialShift(b.activation(single, "x"), single, 1, nil)
 				return y, []*ir.Value{b.consume(y)}
 			},
-			want: Shift{Segments: 8, Ranges: []ShiftRange{{0, 1, 1}, {1, 2, -1}}},
+			want: ops.Shift{Segments: 8, Ranges: []ops.ShiftRange{{Begin: 0, End: 1, Offset: 1}, {Begin: 1, End: 2, Offset: -1}}},
 			left: []string{"Relu", "Sigmoid"},
 		},
 		{
@@ -273,7 +274,7 @@ func TestRecognizeShiftSpellings(t *testing.T) {
 				y := b.officialShift(b.activation(clip, "x"), clip, 2, nil)
 				return y, []*ir.Value{b.consume(y)}
 			},
-			want: Shift{Segments: 4, Ranges: []ShiftRange{{0, 2, 1}, {2, 4, -1}}},
+			want: ops.Shift{Segments: 4, Ranges: []ops.ShiftRange{{Begin: 0, End: 2, Offset: 1}, {Begin: 2, End: 4, Offset: -1}}},
 			left: []string{"Relu", "Sigmoid"},
 		},
 		{
@@ -283,7 +284,7 @@ func TestRecognizeShiftSpellings(t *testing.T) {
 				y := b.officialShift(b.activation(single, "x"), single, 1, mulZero)
 				return y, []*ir.Value{b.consume(y)}
 			},
-			want: Shift{Segments: 8, Ranges: []ShiftRange{{0, 1, 1}, {1, 2, -1}}},
+			want: ops.Shift{Segments: 8, Ranges: []ops.ShiftRange{{Begin: 0, End: 1, Offset: 1}, {Begin: 1, End: 2, Offset: -1}}},
 			left: []string{"Relu", "Sigmoid"},
 		},
 		{
@@ -296,7 +297,7 @@ func TestRecognizeShiftSpellings(t *testing.T) {
 				y := b.officialShift(b.activation(s, "x"), s, 1, constantOfShape)
 				return y, []*ir.Value{b.consume(y)}
 			},
-			want: Shift{Segments: 8, Ranges: []ShiftRange{{0, 1, 1}, {1, 2, -1}}},
+			want: ops.Shift{Segments: 8, Ranges: []ops.ShiftRange{{Begin: 0, End: 1, Offset: 1}, {Begin: 1, End: 2, Offset: -1}}},
 			left: []string{"Relu", "Sigmoid"},
 		},
 		{
@@ -305,7 +306,7 @@ func TestRecognizeShiftSpellings(t *testing.T) {
 				y := b.padShift(b.activation(clip, "x"), clip, 4, 0)
 				return y, []*ir.Value{b.consume(y)}
 			},
-			want: Shift{Segments: 4, Ranges: []ShiftRange{{0, 4, -1}, {4, 8, 1}}},
+			want: ops.Shift{Segments: 4, Ranges: []ops.ShiftRange{{Begin: 0, End: 4, Offset: -1}, {Begin: 4, End: 8, Offset: 1}}},
 			left: []string{"Relu", "Sigmoid"},
 		},
 		{
@@ -314,7 +315,7 @@ func TestRecognizeShiftSpellings(t *testing.T) {
 				y := b.forwardOnlyShift(b.activation(single, "x"), single)
 				return y, []*ir.Value{b.consume(y)}
 			},
-			want: Shift{Segments: 8, Ranges: []ShiftRange{{0, 2, -1}}},
+			want: ops.Shift{Segments: 8, Ranges: []ops.ShiftRange{{Begin: 0, End: 2, Offset: -1}}},
 			left: []string{"Relu", "Sigmoid"},
 		},
 		{
@@ -323,7 +324,7 @@ func TestRecognizeShiftSpellings(t *testing.T) {
 				y := b.mmactionShift(b.Input("x", clip.N*clip.T, clip.C, clip.H, clip.W), clip, 2, nil)
 				return y, []*ir.Value{y}
 			},
-			want: Shift{Segments: 4, Ranges: []ShiftRange{{0, 2, 1}, {2, 4, -1}}},
+			want: ops.Shift{Segments: 4, Ranges: []ops.ShiftRange{{Begin: 0, End: 2, Offset: 1}, {Begin: 2, End: 4, Offset: -1}}},
 			left: nil,
 		},
 	}
@@ -337,7 +338,7 @@ func TestRecognizeShiftSpellings(t *testing.T) {
 				next := b.slice(x, 1, 0, 2)
 				return y, []*ir.Value{b.consume(y), next}
 			},
-			want: Shift{Segments: 1, Ranges: []ShiftRange{{0, 2, -1}}}, state: true,
+			want: ops.Shift{Segments: 1, Ranges: []ops.ShiftRange{{Begin: 0, End: 2, Offset: -1}}}, state: true,
 			left: []string{"Relu", "Sigmoid", "Slice"},
 		})
 	}
@@ -357,7 +358,7 @@ func TestRecognizeShiftSpellings(t *testing.T) {
 				t.Fatalf("got %d TemporalShift nodes, want 1:\n%s", len(shifts), g.Print())
 			}
 			n := shifts[0]
-			got, _, err := ShiftOf(n)
+			got, _, err := ops.ShiftOf(n)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -493,81 +494,6 @@ func TestShiftRefusesHugeTensors(t *testing.T) {
 	expectShiftUnchanged(t, g, y, "more than 16777216")
 }
 
-func TestTemporalShiftShapeRule(t *testing.T) {
-	tests := []struct {
-		name     string
-		x, state ir.Shape
-		shift    Shift
-		want     string // part of the error, "" for none
-	}{
-		{"offline", ir.Shape{8, 16, 2, 2}, nil, Shift{4, []ShiftRange{{0, 2, 1}, {2, 4, -1}}}, ""},
-		{"online", ir.Shape{2, 16, 2, 2}, ir.Shape{1, 2, 2, 2}, Shift{2, []ShiftRange{{0, 2, -1}}}, ""},
-		{"segments do not divide", ir.Shape{6, 16, 2, 2}, nil, Shift{4, []ShiftRange{{0, 2, 1}}}, "not a multiple"},
-		{"range past the channels", ir.Shape{8, 16, 2, 2}, nil, Shift{8, []ShiftRange{{12, 20, 1}}}, "exceeds"},
-		{"state of wrong channels", ir.Shape{1, 16, 2, 2}, ir.Shape{1, 3, 2, 2}, Shift{1, []ShiftRange{{0, 2, -1}}}, "want [1,2,2,2]"},
-		{"state with a future offset", ir.Shape{1, 16, 2, 2}, ir.Shape{1, 2, 2, 2}, Shift{1, []ShiftRange{{0, 2, 1}}}, "previous frame"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			n := &ir.Node{Name: "ts", Op: OpTemporalShift, Domain: Domain,
-				Inputs: []*ir.Value{{Name: "x", DType: ir.Float32, Shape: tc.x}}, Outputs: []*ir.Value{{Name: "y"}}}
-			if tc.state != nil {
-				n.Inputs = append(n.Inputs, &ir.Value{Name: "s", DType: ir.Float32, Shape: tc.state})
-			}
-			tc.shift.Attrs(n)
-			err := inferTemporalShift(nil, n)
-			switch {
-			case tc.want == "" && err != nil:
-				t.Fatalf("unexpected error: %v", err)
-			case tc.want == "" && !n.Outputs[0].Shape.Equal(tc.x):
-				t.Errorf("output shape %v, want %v", n.Outputs[0].Shape, tc.x)
-			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
-				t.Errorf("error %v, want one mentioning %q", err, tc.want)
-			}
-		})
-	}
-}
-
-func TestTemporalShiftKernel(t *testing.T) {
-	// X[f, c] = 10f + c: two clips of two frames, three channels.
-	x := ir.Float32s(ir.Shape{4, 3, 1, 1}, []float32{0, 1, 2, 10, 11, 12, 20, 21, 22, 30, 31, 32})
-	tests := []struct {
-		name  string
-		shift Shift
-		state *ir.Tensor
-		want  []float32
-	}{
-		{
-			// Channel 0 reads t+1, channel 1 reads t-1, zeros at the
-			// clip boundaries; channel 2 stays.
-			name:  "offline",
-			shift: Shift{2, []ShiftRange{{0, 1, 1}, {1, 2, -1}}},
-			want:  []float32{10, 0, 2, 0, 1, 12, 30, 0, 22, 0, 21, 32},
-		},
-		{
-			// Channels 0 and 2 read t-1, the state at t = 0: state
-			// channel 0 is channel 0, state channel 1 is channel 2.
-			name:  "online",
-			shift: Shift{2, []ShiftRange{{0, 1, -1}, {2, 3, -1}}},
-			state: ir.Float32s(ir.Shape{2, 2, 1, 1}, []float32{-1, -2, -3, -4}),
-			want:  []float32{-1, 1, -2, 0, 11, 2, -3, 21, -4, 20, 31, 22},
-		},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			n := &ir.Node{Name: "ts", Op: OpTemporalShift, Domain: Domain, Outputs: []*ir.Value{{Name: "y"}}}
-			tc.shift.Attrs(n)
-			outs, err := interp.Eval(n, 1, []*ir.Tensor{x, tc.state})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Equal(outs[0].F32, tc.want) {
-				t.Errorf("got %v, want %v", outs[0].F32, tc.want)
-			}
-		})
-	}
-}
-
 // shiftModelDir finds a model folder: the tiny models in testdata, the others
 // where testmodels finds them.
 func shiftModelDir(t *testing.T, name string) string {
@@ -618,12 +544,12 @@ func shiftDataSet(t *testing.T, dir string, k int) (map[string]*ir.Tensor, map[s
 // activation of c channels: offline [0, c/8) reads t+1 and [c/8, c/4)
 // reads t-1 over T segments; online [0, c/8) reads the previous frame
 // from the state.
-func wantModelShift(c, segments int, online bool) Shift {
+func wantModelShift(c, segments int, online bool) ops.Shift {
 	f := c / 8
 	if online {
-		return Shift{Segments: 1, Ranges: []ShiftRange{{0, f, -1}}}
+		return ops.Shift{Segments: 1, Ranges: []ops.ShiftRange{{Begin: 0, End: f, Offset: -1}}}
 	}
-	return Shift{Segments: segments, Ranges: []ShiftRange{{0, f, 1}, {f, 2 * f, -1}}}
+	return ops.Shift{Segments: segments, Ranges: []ops.ShiftRange{{Begin: 0, End: f, Offset: 1}, {Begin: f, End: 2 * f, Offset: -1}}}
 }
 
 // checkModelShifts checks every TemporalShift node of g against the
@@ -634,7 +560,7 @@ func checkModelShifts(t *testing.T, g *ir.Graph, segments int, online bool) []in
 	for _, n := range shiftNodes(g) {
 		x := n.Inputs[0]
 		c := x.Shape[1]
-		got, _, err := ShiftOf(n)
+		got, _, err := ops.ShiftOf(n)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,25 @@
-package ir
+package ops
+
+import "github.com/tsmc-go/tsmc/ir"
+
+// layoutDefs are the ops that move data without arithmetic.
+func layoutDefs() []*Def {
+	return []*Def{
+		{Op: "Reshape", Infer: inferReshape},
+		{Op: "Flatten", Infer: inferFlatten},
+		{Op: "Transpose", Infer: inferTranspose},
+		{Op: "Squeeze", Infer: inferSqueeze},
+		{Op: "Unsqueeze", Infer: inferUnsqueeze},
+		{Op: "Concat", Infer: inferConcat},
+		{Op: "Split", Infer: inferSplit},
+		{Op: "Slice", Infer: inferSlice},
+		{Op: "Pad", Infer: inferPad},
+		{Op: "Tile", Infer: inferTile},
+		{Op: "Expand", Infer: inferExpand},
+		{Op: "Gather", Infer: inferGather},
+		{Op: "ScatterND", Infer: inferScatterND},
+	}
+}
 
 // Shape rules of ops that move data without arithmetic: reshapes,
 // transposes, concatenation, splitting, slicing, padding, gathering.
@@ -6,7 +27,7 @@ package ir
 // inferReshape: the target shape comes from the "shape" attribute before
 // opset 5 and from a known input after. 0 copies the input dim (unless
 // allowzero=1, opset 14), one -1 takes the remaining size.
-func inferReshape(ctx *InferContext, n *Node) error {
+func inferReshape(ctx *ir.InferContext, n *ir.Node) error {
 	var target []int64
 	if ctx.Opset < 5 {
 		if err := arity(n, 1, 1, 1, 1); err != nil {
@@ -35,8 +56,8 @@ func inferReshape(ctx *InferContext, n *Node) error {
 	return nil
 }
 
-func reshapeTarget(n *Node, in Shape, target []int64, allowZero bool) (Shape, error) {
-	out := make(Shape, len(target))
+func reshapeTarget(n *ir.Node, in ir.Shape, target []int64, allowZero bool) (ir.Shape, error) {
+	out := make(ir.Shape, len(target))
 	inferred := -1
 	known := 1
 	hasZero := false
@@ -53,7 +74,7 @@ func reshapeTarget(n *Node, in Shape, target []int64, allowZero bool) (Shape, er
 				return nil, n.Errorf("target shape %v: 0 at index %d copies a dimension the input %v lacks", target, i, in)
 			}
 			out[i] = in[i]
-		case d < -1 || d > MaxElements:
+		case d < -1 || d > ir.MaxElements:
 			return nil, n.Errorf("target shape %v: invalid dimension %d", target, d)
 		default:
 			out[i] = int(d)
@@ -61,7 +82,7 @@ func reshapeTarget(n *Node, in Shape, target []int64, allowZero bool) (Shape, er
 		}
 		var ok bool
 		if known, ok = mulDim(known, out[i]); !ok {
-			return nil, n.Errorf("target shape %v has more than %d elements", target, MaxElements)
+			return nil, n.Errorf("target shape %v has more than %d elements", target, ir.MaxElements)
 		}
 	}
 	total := in.Size()
@@ -80,7 +101,7 @@ func reshapeTarget(n *Node, in Shape, target []int64, allowZero bool) (Shape, er
 }
 
 // inferFlatten: axis in [-r, r] splits the dims into two products.
-func inferFlatten(ctx *InferContext, n *Node) error {
+func inferFlatten(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 1, 1, 1, 1); err != nil {
 		return err
 	}
@@ -93,12 +114,12 @@ func inferFlatten(ctx *InferContext, n *Node) error {
 	if axis < 0 {
 		axis += r
 	}
-	setOutput(n, 0, x.DType, Shape{x.Shape[:axis].Size(), x.Shape[axis:].Size()})
+	setOutput(n, 0, x.DType, ir.Shape{x.Shape[:axis].Size(), x.Shape[axis:].Size()})
 	return nil
 }
 
 // inferTranspose: perm defaults to reversing the dims.
-func inferTranspose(ctx *InferContext, n *Node) error {
+func inferTranspose(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 1, 1, 1, 1); err != nil {
 		return err
 	}
@@ -115,7 +136,7 @@ func inferTranspose(ctx *InferContext, n *Node) error {
 		return n.Errorf("perm %v has %d entries for rank %d", perm, len(perm), r)
 	}
 	seen := make([]bool, r)
-	out := make(Shape, r)
+	out := make(ir.Shape, r)
 	for i, p := range perm {
 		if p < 0 || p >= int64(r) || seen[p] {
 			return n.Errorf("perm %v is not a permutation of 0..%d", perm, r-1)
@@ -129,7 +150,7 @@ func inferTranspose(ctx *InferContext, n *Node) error {
 
 // inferSqueeze: axes from the attribute before opset 13, from an optional
 // known input after; without axes every 1-dim goes.
-func inferSqueeze(ctx *InferContext, n *Node) error {
+func inferSqueeze(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 1, axesMaxInputs(ctx, 13), 1, 1); err != nil {
 		return err
 	}
@@ -155,7 +176,7 @@ func inferSqueeze(ctx *InferContext, n *Node) error {
 			drop[a] = true
 		}
 	}
-	out := Shape{}
+	out := ir.Shape{}
 	for i, d := range x.Shape {
 		if !drop[i] {
 			out = append(out, d)
@@ -167,7 +188,7 @@ func inferSqueeze(ctx *InferContext, n *Node) error {
 
 // inferUnsqueeze: axes (attribute before opset 13, known input after) are
 // positions in the output, negative ones counted from its end.
-func inferUnsqueeze(ctx *InferContext, n *Node) error {
+func inferUnsqueeze(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 1, axesMaxInputs(ctx, 13), 1, 1); err != nil {
 		return err
 	}
@@ -184,7 +205,7 @@ func inferUnsqueeze(ctx *InferContext, n *Node) error {
 	if err != nil {
 		return err
 	}
-	out := make(Shape, rank)
+	out := make(ir.Shape, rank)
 	for _, a := range ax {
 		out[a] = -1
 	}
@@ -203,7 +224,7 @@ func inferUnsqueeze(ctx *InferContext, n *Node) error {
 
 // axesMaxInputs is the input count of an op that takes axes as its second
 // input from opset since.
-func axesMaxInputs(ctx *InferContext, since int64) int {
+func axesMaxInputs(ctx *ir.InferContext, since int64) int {
 	if ctx.Opset >= since {
 		return 2
 	}
@@ -212,12 +233,12 @@ func axesMaxInputs(ctx *InferContext, since int64) int {
 
 // inferConcat: same dtype and rank, dims equal except along axis (which
 // may be negative; before opset 4 it defaults to 1).
-func inferConcat(ctx *InferContext, n *Node) error {
+func inferConcat(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 1, -1, 1, 1); err != nil {
 		return err
 	}
 	axis := int64(1)
-	if a, ok := n.Attrs["axis"]; ok && a.Kind == AttrInt {
+	if a, ok := n.Attrs["axis"]; ok && a.Kind == ir.AttrInt {
 		axis = a.Int
 	} else if ctx.Opset >= 4 {
 		return n.Errorf("missing attribute axis")
@@ -253,7 +274,7 @@ func inferConcat(ctx *InferContext, n *Node) error {
 // inferSplit: sizes from the split attribute (before opset 13) or a known
 // split input, else num_outputs (opset 18, last part smaller), else equal
 // parts, one per output.
-func inferSplit(ctx *InferContext, n *Node) error {
+func inferSplit(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 1, 2, 1, -1); err != nil {
 		return err
 	}
@@ -320,7 +341,7 @@ func inferSplit(ctx *InferContext, n *Node) error {
 
 // inferSlice: starts, ends and axes are attributes before opset 10, known
 // inputs (with optional steps) after. Indices are clamped as the spec says.
-func inferSlice(ctx *InferContext, n *Node) error {
+func inferSlice(ctx *ir.InferContext, n *ir.Node) error {
 	var starts, ends, axes, steps []int64
 	if ctx.Opset < 10 {
 		if err := arity(n, 1, 1, 1, 1); err != nil {
@@ -417,7 +438,7 @@ func sliceLen(d, start, end, step int64) int {
 // inferPad: pads from the attribute before opset 11 ("paddings" in opset
 // 1), from a known input after, optionally for the given axes (opset 18).
 // Negative pads crop.
-func inferPad(ctx *InferContext, n *Node) error {
+func inferPad(ctx *ir.InferContext, n *ir.Node) error {
 	x := n.Input(0)
 	var pads []int64
 	var axes []int
@@ -466,7 +487,7 @@ func inferPad(ctx *InferContext, n *Node) error {
 	out := x.Shape.Clone()
 	for i, a := range axes {
 		begin, end := pads[i], pads[i+len(axes)]
-		if magnitude(begin) > MaxElements || magnitude(end) > MaxElements {
+		if magnitude(begin) > ir.MaxElements || magnitude(end) > ir.MaxElements {
 			return n.Errorf("pads %v: value out of range", pads)
 		}
 		d := int64(out[a]) + begin + end
@@ -481,7 +502,7 @@ func inferPad(ctx *InferContext, n *Node) error {
 
 // inferTile: known repeats, one per dim (Tile-1 before opset 6: a scalar
 // tile count and axis).
-func inferTile(ctx *InferContext, n *Node) error {
+func inferTile(ctx *ir.InferContext, n *ir.Node) error {
 	var reps []int64
 	x := n.Input(0)
 	if ctx.Opset < 6 {
@@ -520,7 +541,7 @@ func inferTile(ctx *InferContext, n *Node) error {
 	if len(reps) != len(x.Shape) {
 		return n.Errorf("repeats %v has %d values for rank %d", reps, len(reps), len(x.Shape))
 	}
-	out := make(Shape, len(reps))
+	out := make(ir.Shape, len(reps))
 	for i, r := range reps {
 		rep, err := toDim(n, r, "repeats")
 		if err != nil {
@@ -528,7 +549,7 @@ func inferTile(ctx *InferContext, n *Node) error {
 		}
 		var ok bool
 		if out[i], ok = mulDim(x.Shape[i], rep); !ok {
-			return n.Errorf("tiling %v by %v exceeds %d elements", x.Shape, reps, MaxElements)
+			return n.Errorf("tiling %v by %v exceeds %d elements", x.Shape, reps, ir.MaxElements)
 		}
 	}
 	setOutput(n, 0, x.DType, out)
@@ -536,7 +557,7 @@ func inferTile(ctx *InferContext, n *Node) error {
 }
 
 // inferExpand broadcasts the input with the known shape input, both ways.
-func inferExpand(ctx *InferContext, n *Node) error {
+func inferExpand(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 2, 2, 1, 1); err != nil {
 		return err
 	}
@@ -544,7 +565,7 @@ func inferExpand(ctx *InferContext, n *Node) error {
 	if err != nil {
 		return err
 	}
-	shape := make(Shape, len(dims))
+	shape := make(ir.Shape, len(dims))
 	for i, d := range dims {
 		if shape[i], err = toDim(n, d, "shape"); err != nil {
 			return err
@@ -561,7 +582,7 @@ func inferExpand(ctx *InferContext, n *Node) error {
 
 // inferGather: data[:axis] + indices + data[axis+1:]. Known indices are
 // checked against the axis size (negative ones count from the end).
-func inferGather(ctx *InferContext, n *Node) error {
+func inferGather(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 2, 2, 1, 1); err != nil {
 		return err
 	}
@@ -581,7 +602,7 @@ func inferGather(ctx *InferContext, n *Node) error {
 			}
 		}
 	}
-	out := append(Shape{}, data.Shape[:ax]...)
+	out := append(ir.Shape{}, data.Shape[:ax]...)
 	out = append(out, idx.Shape...)
 	out = append(out, data.Shape[ax+1:]...)
 	setOutput(n, 0, data.DType, out)
@@ -590,7 +611,7 @@ func inferGather(ctx *InferContext, n *Node) error {
 
 // inferScatterND: the output is the data's type; indices and updates are
 // checked against it.
-func inferScatterND(ctx *InferContext, n *Node) error {
+func inferScatterND(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 3, 3, 1, 1); err != nil {
 		return err
 	}
@@ -609,7 +630,7 @@ func inferScatterND(ctx *InferContext, n *Node) error {
 	if k > len(data.Shape) {
 		return n.Errorf("indices %v of shape %v index %d dims of data with rank %d", idx, idx.Shape, k, len(data.Shape))
 	}
-	want := append(Shape{}, idx.Shape[:q-1]...)
+	want := append(ir.Shape{}, idx.Shape[:q-1]...)
 	want = append(want, data.Shape[k:]...)
 	if !upd.Shape.Equal(want) {
 		return n.Errorf("updates %v has shape %v, want %v", upd, upd.Shape, want)

@@ -1,24 +1,39 @@
-package ir
+package ops
 
-import "math"
+import (
+	"math"
+
+	"github.com/tsmc-go/tsmc/ir"
+)
+
+// sourceDefs are the ops whose values are known at compile time.
+func sourceDefs() []*Def {
+	return []*Def{
+		{Op: "Constant", Infer: inferConstant},
+		{Op: "ConstantOfShape", Infer: inferConstantOfShape},
+		{Op: "Shape", Infer: inferShapeOp},
+		{Op: "Size", Infer: inferSize},
+		{Op: "Range", Infer: inferRange},
+	}
+}
 
 // Shape rules of ops whose output data is known from attributes or shapes
 // alone (Constant, ConstantOfShape, Shape, Size) or whose output shape
 // depends on input values (Range).
 
 // constantAttrs are the attributes of Constant that carry its value.
-var constantAttrs = map[string]AttrKind{
-	"value": AttrTensor, "value_float": AttrFloat, "value_floats": AttrFloats,
-	"value_int": AttrInt, "value_ints": AttrInts,
+var constantAttrs = map[string]ir.AttrKind{
+	"value": ir.AttrTensor, "value_float": ir.AttrFloat, "value_floats": ir.AttrFloats,
+	"value_int": ir.AttrInt, "value_ints": ir.AttrInts,
 	"sparse_value": 0, "value_string": 0, "value_strings": 0,
 }
 
-func inferConstant(ctx *InferContext, n *Node) error {
+func inferConstant(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 0, 0, 1, 1); err != nil {
 		return err
 	}
 	var given []string
-	var t *Tensor
+	var t *ir.Tensor
 	for _, name := range n.AttrNames() {
 		kind, ok := constantAttrs[name]
 		if !ok {
@@ -36,13 +51,13 @@ func inferConstant(ctx *InferContext, n *Node) error {
 		case "value":
 			t = a.Tensor
 		case "value_float":
-			t = Scalar(a.Float)
+			t = ir.Scalar(a.Float)
 		case "value_floats":
-			t = Float32s(Shape{len(a.Floats)}, append([]float32(nil), a.Floats...))
+			t = ir.Float32s(ir.Shape{len(a.Floats)}, append([]float32(nil), a.Floats...))
 		case "value_int":
-			t = Int64s(Shape{}, []int64{a.Int})
+			t = ir.Int64s(ir.Shape{}, []int64{a.Int})
 		case "value_ints":
-			t = Int64s(Shape{len(a.Ints)}, append([]int64(nil), a.Ints...))
+			t = ir.Int64s(ir.Shape{len(a.Ints)}, append([]int64(nil), a.Ints...))
 		}
 	}
 	if len(given) != 1 {
@@ -54,7 +69,7 @@ func inferConstant(ctx *InferContext, n *Node) error {
 	if err := t.Check(); err != nil {
 		return n.Errorf("attribute %s: %v", given[0], err)
 	}
-	setOutput(n, 0, t.DType, append(Shape{}, t.Shape...))
+	setOutput(n, 0, t.DType, append(ir.Shape{}, t.Shape...))
 	ctx.SetKnown(n.Outputs[0], t)
 	return nil
 }
@@ -62,7 +77,7 @@ func inferConstant(ctx *InferContext, n *Node) error {
 // inferConstantOfShape: the shape input must be known; the value attribute
 // (a one-element tensor, default float32 0) gives the dtype. Small results
 // are materialised as known values, large ones only get their shape.
-func inferConstantOfShape(ctx *InferContext, n *Node) error {
+func inferConstantOfShape(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 1, 1, 1, 1); err != nil {
 		return err
 	}
@@ -70,18 +85,18 @@ func inferConstantOfShape(ctx *InferContext, n *Node) error {
 	if err != nil {
 		return err
 	}
-	shape := make(Shape, len(dims))
+	shape := make(ir.Shape, len(dims))
 	for i, d := range dims {
 		if shape[i], err = toDim(n, d, "shape"); err != nil {
 			return err
 		}
 	}
 	if shape.Size() < 0 {
-		return n.Errorf("shape %v has more than %d elements", shape, MaxElements)
+		return n.Errorf("shape %v has more than %d elements", shape, ir.MaxElements)
 	}
-	fill := Scalar(0)
+	fill := ir.Scalar(0)
 	if a, ok := n.Attrs["value"]; ok {
-		if a.Kind != AttrTensor || a.Tensor == nil {
+		if a.Kind != ir.AttrTensor || a.Tensor == nil {
 			return n.Errorf("attribute value must be a tensor")
 		}
 		if err := a.Tensor.Check(); err != nil {
@@ -93,7 +108,7 @@ func inferConstantOfShape(ctx *InferContext, n *Node) error {
 		fill = a.Tensor
 	}
 	setOutput(n, 0, fill.DType, shape)
-	if foldable(fill.DType, shape) {
+	if ir.Foldable(fill.DType, shape) {
 		t, err := splat(fill, shape)
 		if err != nil {
 			return n.Errorf("%v", err)
@@ -105,8 +120,8 @@ func inferConstantOfShape(ctx *InferContext, n *Node) error {
 
 // splat returns a tensor of the given shape with every element equal to
 // the single element of fill.
-func splat(fill *Tensor, shape Shape) (*Tensor, error) {
-	t, err := NewTensor(fill.DType, shape)
+func splat(fill *ir.Tensor, shape ir.Shape) (*ir.Tensor, error) {
+	t, err := ir.NewTensor(fill.DType, shape)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +143,7 @@ func splat(fill *Tensor, shape Shape) (*Tensor, error) {
 // inferShapeOp: the output is the input's shape (from opset 15 the part
 // [start, end), negative values counting from the back, clamped to the
 // rank), always a known value.
-func inferShapeOp(ctx *InferContext, n *Node) error {
+func inferShapeOp(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 1, 1, 1, 1); err != nil {
 		return err
 	}
@@ -149,30 +164,30 @@ func inferShapeOp(ctx *InferContext, n *Node) error {
 	for i := start; i < end; i++ {
 		data = append(data, int64(in[i]))
 	}
-	setOutput(n, 0, Int64, Shape{len(data)})
-	ctx.SetKnown(n.Outputs[0], Int64s(Shape{len(data)}, data))
+	setOutput(n, 0, ir.Int64, ir.Shape{len(data)})
+	ctx.SetKnown(n.Outputs[0], ir.Int64s(ir.Shape{len(data)}, data))
 	return nil
 }
 
-func inferSize(ctx *InferContext, n *Node) error {
+func inferSize(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 1, 1, 1, 1); err != nil {
 		return err
 	}
-	setOutput(n, 0, Int64, Shape{})
-	ctx.SetKnown(n.Outputs[0], Int64s(Shape{}, []int64{int64(n.Inputs[0].Shape.Size())}))
+	setOutput(n, 0, ir.Int64, ir.Shape{})
+	ctx.SetKnown(n.Outputs[0], ir.Int64s(ir.Shape{}, []int64{int64(n.Inputs[0].Shape.Size())}))
 	return nil
 }
 
 // inferRange: start, limit and delta must be known scalars; the length is
 // max(ceil((limit-start)/delta), 0).
-func inferRange(ctx *InferContext, n *Node) error {
+func inferRange(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 3, 3, 1, 1); err != nil {
 		return err
 	}
 	if err := sameDTypes(n, 0, 1, 2); err != nil {
 		return err
 	}
-	var args [3]*Tensor
+	var args [3]*ir.Tensor
 	for i, what := range [...]string{"start", "limit", "delta"} {
 		t, err := ctx.KnownInput(n, i, what)
 		if err != nil {
@@ -192,11 +207,11 @@ func inferRange(ctx *InferContext, n *Node) error {
 			return n.Errorf("delta is 0")
 		}
 		c := rangeCount(start, limit, delta)
-		if c > MaxElements {
-			return n.Errorf("range of %d elements is larger than %d", c, MaxElements)
+		if c > ir.MaxElements {
+			return n.Errorf("range of %d elements is larger than %d", c, ir.MaxElements)
 		}
 		count = int(c)
-	case dt == Float32 || dt == Float64:
+	case dt == ir.Float32 || dt == ir.Float64:
 		start, limit, delta := args[0].Float(0), args[1].Float(0), args[2].Float(0)
 		if delta == 0 {
 			return n.Errorf("delta is 0")
@@ -208,7 +223,7 @@ func inferRange(ctx *InferContext, n *Node) error {
 	default:
 		return n.Errorf("unsupported dtype %v", dt)
 	}
-	setOutput(n, 0, dt, Shape{count})
+	setOutput(n, 0, dt, ir.Shape{count})
 	return nil
 }
 

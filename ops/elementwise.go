@@ -1,9 +1,45 @@
-package ir
+package ops
+
+import "github.com/tsmc-go/tsmc/ir"
+
+// elementwiseDefs are the elementwise and broadcasting ops.
+func elementwiseDefs() []*Def {
+	var ds []*Def
+	for _, op := range []string{"Abs", "Ceil", "Elu", "Erf", "Exp", "Floor", "HardSigmoid", "HardSwish", "LeakyRelu",
+		"Log", "Neg", "Reciprocal", "Relu", "Sigmoid", "Sqrt", "Tanh"} {
+		ds = append(ds, &Def{Op: op, Infer: inferSameAsInput})
+	}
+	for _, op := range []string{"Add", "Sub", "Mul", "Div"} {
+		ds = append(ds, &Def{Op: op, Infer: inferArith})
+	}
+	for _, op := range []string{"Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual"} {
+		ds = append(ds, &Def{Op: op, Infer: inferCompare})
+	}
+	for _, op := range []string{"And", "Or", "Xor"} {
+		ds = append(ds, &Def{Op: op, Infer: inferLogical})
+	}
+	for _, op := range []string{"Max", "Min", "Sum", "Mean"} {
+		ds = append(ds, &Def{Op: op, Infer: inferVariadic})
+	}
+	return append(ds,
+		&Def{Op: "Identity", Infer: inferSameAsInput},
+		&Def{Op: "Not", Infer: inferNot},
+		&Def{Op: "Softmax", Infer: inferSoftmax},
+		&Def{Op: "LogSoftmax", Infer: inferSoftmax},
+		&Def{Op: "Dropout", Infer: inferDropout},
+		&Def{Op: "BatchNormalization", Infer: inferBatchNorm, Params: true},
+		&Def{Op: "Cast", Infer: inferCast},
+		&Def{Op: "CastLike", Infer: inferCastLike},
+		&Def{Op: "Clip", Infer: inferClip},
+		&Def{Op: "Pow", Infer: inferPow},
+		&Def{Op: "Where", Infer: inferWhere},
+	)
+}
 
 // Shape rules of elementwise and broadcasting ops.
 
 // inferSameAsInput gives the single output the type of the single input.
-func inferSameAsInput(ctx *InferContext, n *Node) error {
+func inferSameAsInput(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 1, 1, 1, 1); err != nil {
 		return err
 	}
@@ -12,11 +48,11 @@ func inferSameAsInput(ctx *InferContext, n *Node) error {
 	return nil
 }
 
-func inferNot(ctx *InferContext, n *Node) error {
+func inferNot(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 1, 1, 1, 1); err != nil {
 		return err
 	}
-	if x := n.Inputs[0]; x.DType != Bool {
+	if x := n.Inputs[0]; x.DType != ir.Bool {
 		return n.Errorf("input %v must be bool, has dtype %v", x, x.DType)
 	}
 	return inferSameAsInput(ctx, n)
@@ -24,7 +60,7 @@ func inferNot(ctx *InferContext, n *Node) error {
 
 // inferSoftmax covers Softmax and LogSoftmax: same type, axis checked
 // (default 1 before opset 13, -1 from 13).
-func inferSoftmax(ctx *InferContext, n *Node) error {
+func inferSoftmax(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 1, 1, 1, 1); err != nil {
 		return err
 	}
@@ -40,7 +76,7 @@ func inferSoftmax(ctx *InferContext, n *Node) error {
 
 // inferDropout is the identity at inference; the optional mask output is
 // bool from opset 10 and of the input's dtype before.
-func inferDropout(ctx *InferContext, n *Node) error {
+func inferDropout(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 1, 3, 1, 2); err != nil {
 		return err
 	}
@@ -48,7 +84,7 @@ func inferDropout(ctx *InferContext, n *Node) error {
 	setOutput(n, 0, x.DType, x.Shape.Clone())
 	mask := x.DType
 	if ctx.Opset >= 10 {
-		mask = Bool
+		mask = ir.Bool
 	}
 	setOutput(n, 1, mask, x.Shape.Clone())
 	return nil
@@ -56,7 +92,7 @@ func inferDropout(ctx *InferContext, n *Node) error {
 
 // inferBatchNorm: Y has X's type; the per-channel inputs must have C
 // elements when 1-D; extra (training) outputs are per-channel vectors.
-func inferBatchNorm(ctx *InferContext, n *Node) error {
+func inferBatchNorm(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 5, 5, 1, 5); err != nil {
 		return err
 	}
@@ -74,23 +110,23 @@ func inferBatchNorm(ctx *InferContext, n *Node) error {
 	}
 	setOutput(n, 0, x.DType, x.Shape.Clone())
 	for i := 1; i < len(n.Outputs); i++ {
-		setOutput(n, i, n.Inputs[3].DType, Shape{c})
+		setOutput(n, i, n.Inputs[3].DType, ir.Shape{c})
 	}
 	return nil
 }
 
 // onnxDTypes maps ONNX TensorProto data type codes to ir dtypes; float16 is
 // widened to float32 as the reader does.
-var onnxDTypes = map[int64]DType{
-	1: Float32, 2: Uint8, 3: Int8, 5: Int16, 6: Int32, 7: Int64, 9: Bool, 10: Float32, 11: Float64,
+var onnxDTypes = map[int64]ir.DType{
+	1: ir.Float32, 2: ir.Uint8, 3: ir.Int8, 5: ir.Int16, 6: ir.Int32, 7: ir.Int64, 9: ir.Bool, 10: ir.Float32, 11: ir.Float64,
 }
 
-func inferCast(ctx *InferContext, n *Node) error {
+func inferCast(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 1, 1, 1, 1); err != nil {
 		return err
 	}
 	a, ok := n.Attrs["to"]
-	if !ok || a.Kind != AttrInt {
+	if !ok || a.Kind != ir.AttrInt {
 		return n.Errorf("missing int attribute to")
 	}
 	dt, ok := onnxDTypes[a.Int]
@@ -101,7 +137,7 @@ func inferCast(ctx *InferContext, n *Node) error {
 	return nil
 }
 
-func inferCastLike(ctx *InferContext, n *Node) error {
+func inferCastLike(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 2, 2, 1, 1); err != nil {
 		return err
 	}
@@ -111,7 +147,7 @@ func inferCastLike(ctx *InferContext, n *Node) error {
 
 // inferClip: before opset 11 the bounds are attributes; from 11 they are
 // optional scalar inputs. The bounds need not be known for the shape.
-func inferClip(ctx *InferContext, n *Node) error {
+func inferClip(ctx *ir.InferContext, n *ir.Node) error {
 	maxIn := 1
 	if ctx.Opset >= 11 {
 		maxIn = 3
@@ -138,7 +174,7 @@ func inferClip(ctx *InferContext, n *Node) error {
 // binaryShape is the output shape of a two-input broadcasting op: numpy
 // broadcasting from opset 7, the legacy broadcast and axis attributes
 // before it (B matches a contiguous run of A's dims, by default its tail).
-func binaryShape(ctx *InferContext, n *Node) (Shape, error) {
+func binaryShape(ctx *ir.InferContext, n *ir.Node) (ir.Shape, error) {
 	a, b := n.Inputs[0].Shape, n.Inputs[1].Shape
 	if ctx.Opset >= 7 {
 		return broadcast(n, a, b)
@@ -162,7 +198,7 @@ func binaryShape(ctx *InferContext, n *Node) (Shape, error) {
 }
 
 // inferArith covers Add, Sub, Mul, Div: same-dtype inputs, broadcast.
-func inferArith(ctx *InferContext, n *Node) error {
+func inferArith(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 2, 2, 1, 1); err != nil {
 		return err
 	}
@@ -178,7 +214,7 @@ func inferArith(ctx *InferContext, n *Node) error {
 }
 
 // inferPow: the exponent may have another dtype than the base.
-func inferPow(ctx *InferContext, n *Node) error {
+func inferPow(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 2, 2, 1, 1); err != nil {
 		return err
 	}
@@ -191,7 +227,7 @@ func inferPow(ctx *InferContext, n *Node) error {
 }
 
 // inferCompare covers Equal, Less, Greater and the -OrEqual forms.
-func inferCompare(ctx *InferContext, n *Node) error {
+func inferCompare(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 2, 2, 1, 1); err != nil {
 		return err
 	}
@@ -202,17 +238,17 @@ func inferCompare(ctx *InferContext, n *Node) error {
 	if err != nil {
 		return err
 	}
-	setOutput(n, 0, Bool, s)
+	setOutput(n, 0, ir.Bool, s)
 	return nil
 }
 
 // inferLogical covers And, Or, Xor on bool inputs.
-func inferLogical(ctx *InferContext, n *Node) error {
+func inferLogical(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 2, 2, 1, 1); err != nil {
 		return err
 	}
 	for _, v := range n.Inputs {
-		if v.DType != Bool {
+		if v.DType != ir.Bool {
 			return n.Errorf("input %v must be bool, has dtype %v", v, v.DType)
 		}
 	}
@@ -220,17 +256,17 @@ func inferLogical(ctx *InferContext, n *Node) error {
 	if err != nil {
 		return err
 	}
-	setOutput(n, 0, Bool, s)
+	setOutput(n, 0, ir.Bool, s)
 	return nil
 }
 
 // inferVariadic covers Max, Min, Sum, Mean: any number of same-dtype
 // inputs broadcast together.
-func inferVariadic(ctx *InferContext, n *Node) error {
+func inferVariadic(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 1, -1, 1, 1); err != nil {
 		return err
 	}
-	shapes := make([]Shape, len(n.Inputs))
+	shapes := make([]ir.Shape, len(n.Inputs))
 	idx := make([]int, len(n.Inputs))
 	for i, v := range n.Inputs {
 		if v == nil {
@@ -249,12 +285,12 @@ func inferVariadic(ctx *InferContext, n *Node) error {
 	return nil
 }
 
-func inferWhere(ctx *InferContext, n *Node) error {
+func inferWhere(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 3, 3, 1, 1); err != nil {
 		return err
 	}
 	cond, x, y := n.Inputs[0], n.Inputs[1], n.Inputs[2]
-	if cond.DType != Bool {
+	if cond.DType != ir.Bool {
 		return n.Errorf("condition %v must be bool, has dtype %v", cond, cond.DType)
 	}
 	if err := sameDTypes(n, 1, 2); err != nil {

@@ -1,14 +1,16 @@
-package ir
+package ops
 
 import (
 	"fmt"
 	"math"
+
+	"github.com/tsmc-go/tsmc/ir"
 )
 
 // arity checks the number of inputs and outputs of n: inputs
 // [0, minIn) must be present, at most maxIn inputs (-1: any), and between
 // minOut and maxOut outputs with the first present.
-func arity(n *Node, minIn, maxIn, minOut, maxOut int) error {
+func arity(n *ir.Node, minIn, maxIn, minOut, maxOut int) error {
 	if len(n.Inputs) < minIn || (maxIn >= 0 && len(n.Inputs) > maxIn) {
 		return n.Errorf("has %d inputs, want %s", len(n.Inputs), countRange(minIn, maxIn))
 	}
@@ -37,7 +39,7 @@ func countRange(lo, hi int) string {
 }
 
 // setOutput sets the type of output i of n when that output is present.
-func setOutput(n *Node, i int, dt DType, s Shape) {
+func setOutput(n *ir.Node, i int, dt ir.DType, s ir.Shape) {
 	if i < len(n.Outputs) && n.Outputs[i] != nil {
 		n.Outputs[i].DType = dt
 		n.Outputs[i].Shape = s
@@ -45,8 +47,8 @@ func setOutput(n *Node, i int, dt DType, s Shape) {
 }
 
 // sameDTypes checks that the present inputs of n listed in idx share a dtype.
-func sameDTypes(n *Node, idx ...int) error {
-	var first *Value
+func sameDTypes(n *ir.Node, idx ...int) error {
+	var first *ir.Value
 	for _, i := range idx {
 		v := n.Input(i)
 		if v == nil {
@@ -64,10 +66,10 @@ func sameDTypes(n *Node, idx ...int) error {
 // mulDim multiplies two non-negative sizes, failing when the product
 // exceeds MaxElements.
 func mulDim(a, b int) (int, bool) {
-	if a < 0 || b < 0 || a > MaxElements || b > MaxElements {
+	if a < 0 || b < 0 || a > ir.MaxElements || b > ir.MaxElements {
 		return 0, false
 	}
-	if a != 0 && b > MaxElements/a {
+	if a != 0 && b > ir.MaxElements/a {
 		return 0, false
 	}
 	return a * b, true
@@ -75,15 +77,15 @@ func mulDim(a, b int) (int, bool) {
 
 // toDim converts a shape value read from an attribute or known tensor to a
 // dimension, which must lie in [0, MaxElements].
-func toDim(n *Node, v int64, what string) (int, error) {
-	if v < 0 || v > MaxElements {
-		return 0, n.Errorf("%s: dimension %d out of range [0, %d]", what, v, MaxElements)
+func toDim(n *ir.Node, v int64, what string) (int, error) {
+	if v < 0 || v > ir.MaxElements {
+		return 0, n.Errorf("%s: dimension %d out of range [0, %d]", what, v, ir.MaxElements)
 	}
 	return int(v), nil
 }
 
 // normAxis maps an axis in [-rank, rank-1] to [0, rank-1].
-func normAxis(n *Node, axis int64, rank int, what string) (int, error) {
+func normAxis(n *ir.Node, axis int64, rank int, what string) (int, error) {
 	if axis < -int64(rank) || axis >= int64(rank) {
 		return 0, n.Errorf("%s %d is out of range for rank %d", what, axis, rank)
 	}
@@ -94,7 +96,7 @@ func normAxis(n *Node, axis int64, rank int, what string) (int, error) {
 }
 
 // normAxes normalises a list of axes for the given rank, rejecting repeats.
-func normAxes(n *Node, axes []int64, rank int, what string) ([]int, error) {
+func normAxes(n *ir.Node, axes []int64, rank int, what string) ([]int, error) {
 	out := make([]int, len(axes))
 	seen := make([]bool, rank)
 	for i, a := range axes {
@@ -112,12 +114,12 @@ func normAxes(n *Node, axes []int64, rank int, what string) ([]int, error) {
 }
 
 // broadcast applies numpy's multidirectional broadcasting to shapes.
-func broadcast(n *Node, shapes ...Shape) (Shape, error) {
+func broadcast(n *ir.Node, shapes ...ir.Shape) (ir.Shape, error) {
 	rank := 0
 	for _, s := range shapes {
 		rank = max(rank, len(s))
 	}
-	out := make(Shape, rank)
+	out := make(ir.Shape, rank)
 	for i := range out {
 		out[i] = 1
 	}
@@ -139,7 +141,7 @@ func broadcast(n *Node, shapes ...Shape) (Shape, error) {
 }
 
 // broadcastTo checks that s broadcasts unidirectionally to target.
-func broadcastTo(n *Node, s, target Shape, what string) error {
+func broadcastTo(n *ir.Node, s, target ir.Shape, what string) error {
 	out, err := broadcast(n, s, target)
 	if err != nil || !out.Equal(target) {
 		return n.Errorf("%s of shape %v does not broadcast to %v", what, s, target)
@@ -147,7 +149,7 @@ func broadcastTo(n *Node, s, target Shape, what string) error {
 	return nil
 }
 
-func shapeList(shapes []Shape) string {
+func shapeList(shapes []ir.Shape) string {
 	s := ""
 	for i, sh := range shapes {
 		if i > 0 {
@@ -161,7 +163,7 @@ func shapeList(shapes []Shape) string {
 // axesArg reads an "axes" argument: from input idx when the node's opset is
 // at least since, else from the "axes" attribute. present says whether it
 // was given at all.
-func axesArg(ctx *InferContext, n *Node, since int64, idx int) (axes []int64, present bool, err error) {
+func axesArg(ctx *ir.InferContext, n *ir.Node, since int64, idx int) (axes []int64, present bool, err error) {
 	if ctx.Opset >= since {
 		if n.Input(idx) == nil {
 			return nil, false, nil
@@ -175,7 +177,7 @@ func axesArg(ctx *InferContext, n *Node, since int64, idx int) (axes []int64, pr
 
 // intsAttr reads an ints attribute of count values, each at least lo and
 // at most MaxElements, filling def when the attribute is absent.
-func intsAttr(n *Node, name string, count int, def int64, lo int64) ([]int, error) {
+func intsAttr(n *ir.Node, name string, count int, def int64, lo int64) ([]int, error) {
 	vals, ok := n.AttrInts(name)
 	if !ok {
 		out := make([]int, count)
@@ -189,8 +191,8 @@ func intsAttr(n *Node, name string, count int, def int64, lo int64) ([]int, erro
 	}
 	out := make([]int, count)
 	for i, v := range vals {
-		if v < lo || v > MaxElements {
-			return nil, n.Errorf("attribute %s value %d out of range [%d, %d]", name, v, lo, MaxElements)
+		if v < lo || v > ir.MaxElements {
+			return nil, n.Errorf("attribute %s value %d out of range [%d, %d]", name, v, lo, ir.MaxElements)
 		}
 		out[i] = int(v)
 	}
@@ -221,9 +223,9 @@ func clampInt64(v, lo, hi int64) int64 {
 
 // countFromFloat converts a float element count to an int, rejecting NaN and
 // counts beyond MaxElements; negative counts become 0.
-func countFromFloat(n *Node, f float64, what string) (int, error) {
-	if math.IsNaN(f) || f > MaxElements {
-		return 0, n.Errorf("%s: element count %v is not in [0, %d]", what, f, MaxElements)
+func countFromFloat(n *ir.Node, f float64, what string) (int, error) {
+	if math.IsNaN(f) || f > ir.MaxElements {
+		return 0, n.Errorf("%s: element count %v is not in [0, %d]", what, f, ir.MaxElements)
 	}
 	if f < 0 {
 		return 0, nil
@@ -233,11 +235,11 @@ func countFromFloat(n *Node, f float64, what string) (int, error) {
 
 // int64sToShape converts values to a Shape for comparison; values outside
 // the int range of dims become -1, which never matches a real dim.
-func int64sToShape(vals []int64) Shape {
-	s := make(Shape, len(vals))
+func int64sToShape(vals []int64) ir.Shape {
+	s := make(ir.Shape, len(vals))
 	for i, v := range vals {
 		s[i] = -1
-		if v >= 0 && v <= MaxElements {
+		if v >= 0 && v <= ir.MaxElements {
 			s[i] = int(v)
 		}
 	}

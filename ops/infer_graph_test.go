@@ -1,4 +1,4 @@
-package ir
+package ops
 
 import (
 	"errors"
@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tsmc-go/tsmc/ir"
 )
 
 // intEval is a small evaluator for the int64 shape arithmetic of the tests
@@ -17,13 +19,13 @@ type intEval struct {
 	fail  string // op to fail on
 }
 
-func (e *intEval) eval(n *Node, opset int64, in []*Tensor) ([]*Tensor, error) {
+func (e *intEval) eval(n *ir.Node, opset int64, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	e.calls = append(e.calls, n.Op)
 	if n.Op == e.fail {
 		return nil, errors.New("injected failure")
 	}
 	for _, t := range in {
-		if t != nil && t.DType != Int64 {
+		if t != nil && t.DType != ir.Int64 {
 			return nil, fmt.Errorf("test evaluator handles int64 only, got %v", t.DType)
 		}
 	}
@@ -40,10 +42,10 @@ func (e *intEval) eval(n *Node, opset int64, in []*Tensor) ([]*Tensor, error) {
 			}
 			out[i] = data.I64[j]
 		}
-		return []*Tensor{Int64s(idx.Shape, out)}, nil
+		return []*ir.Tensor{ir.Int64s(idx.Shape, out)}, nil
 	case "Unsqueeze":
 		rank := len(in[0].Shape) + len(in[1].I64)
-		shape := make(Shape, rank)
+		shape := make(ir.Shape, rank)
 		for _, a := range in[1].I64 {
 			if a < 0 {
 				a += int64(rank)
@@ -56,46 +58,46 @@ func (e *intEval) eval(n *Node, opset int64, in []*Tensor) ([]*Tensor, error) {
 				shape[i], rest = rest[0], rest[1:]
 			}
 		}
-		return []*Tensor{Int64s(shape, slices.Clone(in[0].I64))}, nil
+		return []*ir.Tensor{ir.Int64s(shape, slices.Clone(in[0].I64))}, nil
 	case "Concat":
 		var out []int64
 		for _, t := range in {
 			out = append(out, t.I64...)
 		}
-		return []*Tensor{Int64s(Shape{len(out)}, out)}, nil
+		return []*ir.Tensor{ir.Int64s(ir.Shape{len(out)}, out)}, nil
 	}
 	return nil, fmt.Errorf("test evaluator does not run %s", n.Op)
 }
 
 // graphBuilder assembles small multi-node graphs.
-type graphBuilder struct{ g *Graph }
+type graphBuilder struct{ g *ir.Graph }
 
 func newGraphBuilder(opset int64) *graphBuilder {
-	return &graphBuilder{&Graph{Name: "t", Opsets: map[string]int64{"": opset}}}
+	return &graphBuilder{&ir.Graph{Name: "t", Opsets: map[string]int64{"": opset}}}
 }
 
-func (b *graphBuilder) input(name string, v *Value) *Value {
+func (b *graphBuilder) input(name string, v *ir.Value) *ir.Value {
 	v.Name = name
 	b.g.Inputs = append(b.g.Inputs, v)
 	return v
 }
 
-func (b *graphBuilder) constant(name string, v *Value) *Value {
+func (b *graphBuilder) constant(name string, v *ir.Value) *ir.Value {
 	v.Name = name
 	return v
 }
 
 // node adds a node named name with one output of the same name.
-func (b *graphBuilder) node(name, op string, a attrs, inputs ...*Value) *Value {
-	out := &Value{Name: name}
-	b.g.Nodes = append(b.g.Nodes, &Node{Name: name, Op: op, Attrs: a, Inputs: inputs, Outputs: []*Value{out}})
+func (b *graphBuilder) node(name, op string, a attrs, inputs ...*ir.Value) *ir.Value {
+	out := &ir.Value{Name: name}
+	b.g.Nodes = append(b.g.Nodes, &ir.Node{Name: name, Op: op, Attrs: a, Inputs: inputs, Outputs: []*ir.Value{out}})
 	return out
 }
 
 // reshapeByShapeChain builds x f32[2,3,4,5] reshaped to
 // Concat(Unsqueeze(Gather(Shape(x), 0), [0]), [-1]), the pattern PyTorch
 // exports for x.view(x.size(0), -1).
-func reshapeByShapeChain() (*Graph, map[string]*Value) {
+func reshapeByShapeChain() (*ir.Graph, map[string]*ir.Value) {
 	b := newGraphBuilder(13)
 	x := b.input("x", f32(2, 3, 4, 5))
 	shape := b.node("shape", "Shape", nil, x)
@@ -103,8 +105,8 @@ func reshapeByShapeChain() (*Graph, map[string]*Value) {
 	unsq := b.node("unsqueeze", "Unsqueeze", nil, first, b.constant("axes", ints(0)))
 	target := b.node("concat", "Concat", attrs{"axis": aInt(0)}, unsq, b.constant("minus1", ints(-1)))
 	out := b.node("reshape", "Reshape", nil, x, target)
-	b.g.Outputs = []*Value{out}
-	return b.g, map[string]*Value{"shape": shape, "gather": first, "unsqueeze": unsq, "concat": target, "reshape": out}
+	b.g.Outputs = []*ir.Value{out}
+	return b.g, map[string]*ir.Value{"shape": shape, "gather": first, "unsqueeze": unsq, "concat": target, "reshape": out}
 }
 
 func TestInferKnownValueChain(t *testing.T) {
@@ -113,7 +115,7 @@ func TestInferKnownValueChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev := &intEval{}
-	if err := InferShapes(g, ev.eval); err != nil {
+	if err := ir.InferShapes(g, ev.eval); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]string{"shape": "i64[4]", "gather": "i64[]", "unsqueeze": "i64[1]", "concat": "i64[2]", "reshape": "f32[2,60]"}
@@ -128,7 +130,7 @@ func TestInferKnownValueChain(t *testing.T) {
 		t.Errorf("evaluator ran %v, want %v", ev.calls, want)
 	}
 	// Inference can run again (after passes) with the same result.
-	if err := InferShapes(g, ev.eval); err != nil || typeOf(v["reshape"]) != "f32[2,60]" {
+	if err := ir.InferShapes(g, ev.eval); err != nil || typeOf(v["reshape"]) != "f32[2,60]" {
 		t.Errorf("second inference: %v, %s", err, typeOf(v["reshape"]))
 	}
 }
@@ -136,19 +138,19 @@ func TestInferKnownValueChain(t *testing.T) {
 func TestInferKnownValueChainErrors(t *testing.T) {
 	cases := []struct {
 		name string
-		eval func(*intEval) Evaluator
+		eval func(*intEval) ir.Evaluator
 		want []string
 	}{
-		{"no evaluator", func(*intEval) Evaluator { return nil },
+		{"no evaluator", func(*intEval) ir.Evaluator { return nil },
 			[]string{`node "reshape" (Reshape`, "input 1 (shape) %concat is not a known constant", `computed by node "concat"`, "no evaluator"}},
-		{"evaluator fails", func(e *intEval) Evaluator { e.fail = "Concat"; return e.eval },
+		{"evaluator fails", func(e *intEval) ir.Evaluator { e.fail = "Concat"; return e.eval },
 			[]string{`node "reshape"`, `evaluating node "concat" (Concat`, "injected failure"}},
-		{"upstream failure propagates", func(e *intEval) Evaluator { e.fail = "Gather"; return e.eval },
+		{"upstream failure propagates", func(e *intEval) ir.Evaluator { e.fail = "Gather"; return e.eval },
 			[]string{`node "reshape"`, `computed by node "concat" (Concat, domain ai.onnx) from %unsqueeze, which is not known`}},
-		{"evaluator disagrees", func(e *intEval) Evaluator {
-			return func(n *Node, opset int64, in []*Tensor) ([]*Tensor, error) {
+		{"evaluator disagrees", func(e *intEval) ir.Evaluator {
+			return func(n *ir.Node, opset int64, in []*ir.Tensor) ([]*ir.Tensor, error) {
 				if n.Op == "Gather" {
-					return []*Tensor{Int64s(Shape{1}, []int64{2})}, nil
+					return []*ir.Tensor{ir.Int64s(ir.Shape{1}, []int64{2})}, nil
 				}
 				return e.eval(n, opset, in)
 			}
@@ -157,7 +159,7 @@ func TestInferKnownValueChainErrors(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			g, _ := reshapeByShapeChain()
-			err := InferShapes(g, c.eval(&intEval{}))
+			err := ir.InferShapes(g, c.eval(&intEval{}))
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -174,10 +176,10 @@ func TestInferConstantOfShapeFolding(t *testing.T) {
 	t.Run("small values are known without an evaluator", func(t *testing.T) {
 		b := newGraphBuilder(13)
 		x := b.input("x", f32(3, 1))
-		three := b.node("three", "ConstantOfShape", attrs{"value": aTensor(Int64s(Shape{1}, []int64{3}))}, b.constant("one", ints(1)))
+		three := b.node("three", "ConstantOfShape", attrs{"value": aTensor(ir.Int64s(ir.Shape{1}, []int64{3}))}, b.constant("one", ints(1)))
 		out := b.node("reshape", "Reshape", nil, x, three)
-		b.g.Outputs = []*Value{out}
-		if err := InferShapes(b.g, nil); err != nil {
+		b.g.Outputs = []*ir.Value{out}
+		if err := ir.InferShapes(b.g, nil); err != nil {
 			t.Fatal(err)
 		}
 		if got := typeOf(out); got != "f32[3]" {
@@ -190,9 +192,9 @@ func TestInferConstantOfShapeFolding(t *testing.T) {
 		b := newGraphBuilder(13)
 		fill := b.node("fill", "ConstantOfShape", nil, b.constant("size", ints(size)))
 		sum := b.node("sum", "ReduceSum", attrs{"keepdims": aInt(0)}, fill)
-		b.g.Outputs = []*Value{sum}
+		b.g.Outputs = []*ir.Value{sum}
 		ev := &intEval{}
-		if err := InferShapes(b.g, ev.eval); err != nil {
+		if err := ir.InferShapes(b.g, ev.eval); err != nil {
 			t.Fatal(err)
 		}
 		if typeOf(fill) != fmt.Sprintf("f32[%d]", size) || typeOf(sum) != "f32[]" {
@@ -206,43 +208,43 @@ func TestInferConstantOfShapeFolding(t *testing.T) {
 		}
 	})
 	t.Run("large fill is not materialised", func(t *testing.T) {
-		if calls := reduceOfFill(t, foldLimit+1); len(calls) != 0 {
+		if calls := reduceOfFill(t, ir.FoldLimit+1); len(calls) != 0 {
 			t.Errorf("evaluator ran %v, want nothing", calls)
 		}
 	})
 }
 
-func symbolicGraph() *Graph {
-	return &Graph{Name: "t", Opsets: map[string]int64{"": 13}, Inputs: []*Value{
-		{Name: "x", DType: Float32, Shape: Shape{-1, 3, -1, -1}, DimParams: []string{"N", "", "H", "W"}},
-		{Name: "y", DType: Float32, Shape: Shape{-1, 5}, DimParams: []string{"N", ""}},
-		{Name: "z", DType: Int64, Shape: Shape{2}},
+func symbolicGraph() *ir.Graph {
+	return &ir.Graph{Name: "t", Opsets: map[string]int64{"": 13}, Inputs: []*ir.Value{
+		{Name: "x", DType: ir.Float32, Shape: ir.Shape{-1, 3, -1, -1}, DimParams: []string{"N", "", "H", "W"}},
+		{Name: "y", DType: ir.Float32, Shape: ir.Shape{-1, 5}, DimParams: []string{"N", ""}},
+		{Name: "z", DType: ir.Int64, Shape: ir.Shape{2}},
 	}}
 }
 
 func TestBindShapes(t *testing.T) {
 	errCases := []struct {
 		name   string
-		shapes map[string]Shape
+		shapes map[string]ir.Shape
 		want   []string
 		not    []string
 	}{
 		{"nothing bound", nil,
 			[]string{`input "x" dim 0 (N)`, `input "x" dim 2 (H)`, `input "x" dim 3 (W)`, `input "y" dim 0 (N)`},
 			[]string{`"z"`, `"x" dim 1`}},
-		{"one input left", map[string]Shape{"x": {1, 3, 8, 8}}, []string{`input "y" dim 0 (N)`}, []string{`"x" dim`}},
-		{"fixed dim", map[string]Shape{"x": {1, 4, 8, 8}, "y": {1, 5}}, []string{`input "x": dim 1 is fixed to 3`}, nil},
-		{"rank", map[string]Shape{"x": {1, 3, 8}, "y": {1, 5}}, []string{`input "x": shape [1,3,8] has rank 3`}, nil},
-		{"unknown name", map[string]Shape{"q": {1}}, []string{`no graph input named "q" (inputs: x, y, z)`}, nil},
-		{"negative", map[string]Shape{"x": {1, 3, 8, -1}, "y": {1, 5}}, []string{`input "x": dim 3 of [1,3,8,?] must be in [0,`}, nil},
-		{"conflicting dim_param", map[string]Shape{"x": {1, 3, 8, 8}, "y": {2, 5}},
+		{"one input left", map[string]ir.Shape{"x": {1, 3, 8, 8}}, []string{`input "y" dim 0 (N)`}, []string{`"x" dim`}},
+		{"fixed dim", map[string]ir.Shape{"x": {1, 4, 8, 8}, "y": {1, 5}}, []string{`input "x": dim 1 is fixed to 3`}, nil},
+		{"rank", map[string]ir.Shape{"x": {1, 3, 8}, "y": {1, 5}}, []string{`input "x": shape [1,3,8] has rank 3`}, nil},
+		{"unknown name", map[string]ir.Shape{"q": {1}}, []string{`no graph input named "q" (inputs: x, y, z)`}, nil},
+		{"negative", map[string]ir.Shape{"x": {1, 3, 8, -1}, "y": {1, 5}}, []string{`input "x": dim 3 of [1,3,8,?] must be in [0,`}, nil},
+		{"conflicting dim_param", map[string]ir.Shape{"x": {1, 3, 8, 8}, "y": {2, 5}},
 			[]string{`dim_param "N" is bound to 1 at input "x" dim 0 but to 2 at input "y" dim 0`}, nil},
-		{"too large", map[string]Shape{"x": {1 << 20, 3, 1 << 10, 1 << 10}, "y": {1 << 20, 5}}, []string{"more than 4294967296 elements"}, nil},
+		{"too large", map[string]ir.Shape{"x": {1 << 20, 3, 1 << 10, 1 << 10}, "y": {1 << 20, 5}}, []string{"more than 4294967296 elements"}, nil},
 	}
 	for _, c := range errCases {
 		t.Run(c.name, func(t *testing.T) {
 			g := symbolicGraph()
-			err := BindShapes(g, c.shapes)
+			err := ir.BindShapes(g, c.shapes)
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -256,32 +258,32 @@ func TestBindShapes(t *testing.T) {
 					t.Errorf("error %q should not mention %q", err, w)
 				}
 			}
-			if !g.Inputs[0].Shape.Equal(Shape{-1, 3, -1, -1}) {
+			if !g.Inputs[0].Shape.Equal(ir.Shape{-1, 3, -1, -1}) {
 				t.Errorf("failed binding changed x to %v", g.Inputs[0].Shape)
 			}
 		})
 	}
 	t.Run("success", func(t *testing.T) {
 		g := symbolicGraph()
-		if err := BindShapes(g, map[string]Shape{"x": {2, 3, 8, 6}, "y": {2, 5}, "z": {2}}); err != nil {
+		if err := ir.BindShapes(g, map[string]ir.Shape{"x": {2, 3, 8, 6}, "y": {2, 5}, "z": {2}}); err != nil {
 			t.Fatal(err)
 		}
-		for i, want := range []Shape{{2, 3, 8, 6}, {2, 5}, {2}} {
+		for i, want := range []ir.Shape{{2, 3, 8, 6}, {2, 5}, {2}} {
 			if !g.Inputs[i].Shape.Equal(want) {
 				t.Errorf("input %s: %v, want %v", g.Inputs[i].Name, g.Inputs[i].Shape, want)
 			}
 		}
 	})
 	t.Run("unnamed and unknown rank", func(t *testing.T) {
-		g := &Graph{Name: "t", Inputs: []*Value{{Name: "a", DType: Float32, Shape: Shape{-1}}, {Name: "b", DType: Float32}}}
-		err := BindShapes(g, nil)
+		g := &ir.Graph{Name: "t", Inputs: []*ir.Value{{Name: "a", DType: ir.Float32, Shape: ir.Shape{-1}}, {Name: "b", DType: ir.Float32}}}
+		err := ir.BindShapes(g, nil)
 		if err == nil || !strings.Contains(err.Error(), `input "a" dim 0 (unnamed)`) || !strings.Contains(err.Error(), `input "b" has unknown rank`) {
 			t.Fatalf("got %v", err)
 		}
-		if err := BindShapes(g, map[string]Shape{"a": {4}, "b": {2, 2}}); err != nil {
+		if err := ir.BindShapes(g, map[string]ir.Shape{"a": {4}, "b": {2, 2}}); err != nil {
 			t.Fatal(err)
 		}
-		if !g.Inputs[1].Shape.Equal(Shape{2, 2}) {
+		if !g.Inputs[1].Shape.Equal(ir.Shape{2, 2}) {
 			t.Errorf("b bound to %v", g.Inputs[1].Shape)
 		}
 	})
@@ -290,7 +292,7 @@ func TestBindShapes(t *testing.T) {
 func TestInferShapesGraphChecks(t *testing.T) {
 	t.Run("unbound inputs", func(t *testing.T) {
 		g := symbolicGraph()
-		err := InferShapes(g, nil)
+		err := ir.InferShapes(g, nil)
 		if err == nil || !strings.Contains(err.Error(), `input "x" dim 0 (N)`) {
 			t.Fatalf("got %v", err)
 		}
@@ -298,9 +300,9 @@ func TestInferShapesGraphChecks(t *testing.T) {
 	t.Run("declared output disagrees", func(t *testing.T) {
 		b := newGraphBuilder(13)
 		out := b.node("relu", "Relu", nil, b.input("x", f32(1, 10)))
-		out.DType, out.Shape = Float32, Shape{1, 11}
-		b.g.Outputs = []*Value{out}
-		err := InferShapes(b.g, nil)
+		out.DType, out.Shape = ir.Float32, ir.Shape{1, 11}
+		b.g.Outputs = []*ir.Value{out}
+		err := ir.InferShapes(b.g, nil)
 		if err == nil || !strings.Contains(err.Error(), `output "relu" is inferred as f32[1,10] but the model declares f32[1,11]`) {
 			t.Fatalf("got %v", err)
 		}
@@ -308,9 +310,9 @@ func TestInferShapesGraphChecks(t *testing.T) {
 	t.Run("declared symbolic output agrees", func(t *testing.T) {
 		b := newGraphBuilder(13)
 		out := b.node("relu", "Relu", nil, b.input("x", f32(1, 10)))
-		out.DType, out.Shape = Float32, Shape{-1, 10}
-		b.g.Outputs = []*Value{out}
-		if err := InferShapes(b.g, nil); err != nil || typeOf(out) != "f32[1,10]" {
+		out.DType, out.Shape = ir.Float32, ir.Shape{-1, 10}
+		b.g.Outputs = []*ir.Value{out}
+		if err := ir.InferShapes(b.g, nil); err != nil || typeOf(out) != "f32[1,10]" {
 			t.Fatalf("got %v, %s", err, typeOf(out))
 		}
 	})
@@ -318,60 +320,26 @@ func TestInferShapesGraphChecks(t *testing.T) {
 		b := newGraphBuilder(13)
 		b.node("relu", "Relu", nil, b.input("x", f32(2)))
 		b.g.Opsets = nil
-		if err := InferShapes(b.g, nil); err == nil || !strings.Contains(err.Error(), `node "relu" (Relu, domain ai.onnx): graph t imports no version`) {
+		if err := ir.InferShapes(b.g, nil); err == nil || !strings.Contains(err.Error(), `node "relu" (Relu, domain ai.onnx): graph t imports no version`) {
 			t.Fatalf("got %v", err)
 		}
 	})
 	t.Run("unsorted", func(t *testing.T) {
 		b := newGraphBuilder(13)
-		later := &Value{Name: "later"}
+		later := &ir.Value{Name: "later"}
 		b.node("first", "Relu", nil, later)
-		b.g.Nodes = append(b.g.Nodes, &Node{Name: "second", Op: "Relu", Inputs: []*Value{b.input("x", f32(2))}, Outputs: []*Value{later}})
-		if err := InferShapes(b.g, nil); err == nil || !strings.Contains(err.Error(), `node "first"`) || !strings.Contains(err.Error(), "no inferred type") {
+		b.g.Nodes = append(b.g.Nodes, &ir.Node{Name: "second", Op: "Relu", Inputs: []*ir.Value{b.input("x", f32(2))}, Outputs: []*ir.Value{later}})
+		if err := ir.InferShapes(b.g, nil); err == nil || !strings.Contains(err.Error(), `node "first"`) || !strings.Contains(err.Error(), "no inferred type") {
 			t.Fatalf("got %v", err)
 		}
 	})
 }
 
-func TestRegisterInfer(t *testing.T) {
-	const domain, op = "tsmc", "TestDoubleRows"
-	RegisterInfer(domain, op, func(ctx *InferContext, n *Node) error {
-		if err := arity(n, 1, 1, 1, 1); err != nil {
-			return err
-		}
-		x := n.Inputs[0]
-		out := x.Shape.Clone()
-		out[0] *= 2
-		setOutput(n, 0, x.DType, out)
-		return nil
-	})
-	t.Cleanup(func() {
-		rulesMu.Lock()
-		delete(rules, opKey{domain, op})
-		rulesMu.Unlock()
-	})
-	b := newGraphBuilder(13)
-	x := b.input("x", f32(3, 4))
-	out := &Value{Name: "y"}
-	b.g.Nodes = append(b.g.Nodes, &Node{Name: "fused", Op: op, Domain: domain, Inputs: []*Value{x}, Outputs: []*Value{out}})
-	if err := InferShapes(b.g, nil); err != nil {
-		t.Fatal(err)
-	}
-	if typeOf(out) != "f32[6,4]" {
-		t.Errorf("got %s", typeOf(out))
-	}
-	// The same op name in the default domain has no rule.
-	b.g.Nodes[0].Domain = ""
-	if err := InferShapes(b.g, nil); err == nil || !strings.Contains(err.Error(), "no shape inference rule") {
-		t.Errorf("got %v", err)
-	}
-	if ops := SupportedOps(); !slices.Contains(ops, domain+"."+op) {
-		t.Errorf("SupportedOps lacks the registered op: %v", ops)
-	}
-}
-
 func TestSupportedOps(t *testing.T) {
-	ops := SupportedOps()
+	ops := ir.SupportedOps()
+	if !slices.Equal(ops, slices.Sorted(slices.Values(Names()))) {
+		t.Errorf("the IR knows %v, the table holds %v", ops, Names())
+	}
 	if !slices.IsSorted(ops) {
 		t.Errorf("not sorted: %v", ops)
 	}

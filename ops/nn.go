@@ -1,4 +1,62 @@
-package ir
+package ops
+
+import "github.com/tsmc-go/tsmc/ir"
+
+// nnDefs are the neural-network ops: convolution, pooling, matrix
+// products and reductions.
+func nnDefs() []*Def {
+	return []*Def{
+		{Op: "Conv", Infer: inferConv, MACs: convMACs, Params: true},
+		{Op: "AveragePool", Infer: inferPool},
+		{Op: "MaxPool", Infer: inferPool},
+		{Op: "GlobalAveragePool", Infer: inferGlobalPool},
+		{Op: "GlobalMaxPool", Infer: inferGlobalPool},
+		{Op: "Gemm", Infer: inferGemm, MACs: gemmMACs, Params: true},
+		{Op: "MatMul", Infer: inferMatMul, MACs: matMulMACs, Params: true},
+		{Op: "ReduceMean", Infer: reduceRule(18)},
+		{Op: "ReduceMax", Infer: reduceRule(18)},
+		{Op: "ReduceMin", Infer: reduceRule(18)},
+		{Op: "ReduceProd", Infer: reduceRule(18)},
+		{Op: "ReduceSum", Infer: reduceRule(13)},
+		{Op: "ArgMax", Infer: inferArgReduce},
+		{Op: "ArgMin", Infer: inferArgReduce},
+	}
+}
+
+// convMACs: every output element takes C/group * prod(kernel) MACs.
+func convMACs(n *ir.Node) int64 {
+	w := n.Input(1)
+	if w == nil || !w.Shape.Known() || len(w.Shape) < 2 {
+		return 0
+	}
+	perOut := int64(1)
+	for _, d := range w.Shape[1:] {
+		perOut *= int64(d)
+	}
+	return int64(n.Outputs[0].Shape.Size()) * perOut
+}
+
+// gemmMACs: K per output element.
+func gemmMACs(n *ir.Node) int64 {
+	a := n.Input(0)
+	if a == nil || len(a.Shape) != 2 || !a.Shape.Known() {
+		return 0
+	}
+	k := a.Shape[1]
+	if n.AttrInt("transA", 0) != 0 {
+		k = a.Shape[0]
+	}
+	return int64(n.Outputs[0].Shape.Size()) * int64(k)
+}
+
+// matMulMACs: the inner dimension per output element.
+func matMulMACs(n *ir.Node) int64 {
+	a := n.Input(0)
+	if a == nil || len(a.Shape) == 0 || !a.Shape.Known() {
+		return 0
+	}
+	return int64(n.Outputs[0].Shape.Size()) * int64(a.Shape[len(a.Shape)-1])
+}
 
 // Shape rules of convolution, pooling, matrix products and reductions.
 
@@ -11,7 +69,7 @@ type window struct {
 
 // parseWindow reads strides, dilations, pads, auto_pad and (when
 // ceilAllowed) ceil_mode for the given kernel.
-func parseWindow(n *Node, kernel []int, ceilAllowed bool) (*window, error) {
+func parseWindow(n *ir.Node, kernel []int, ceilAllowed bool) (*window, error) {
 	sp := len(kernel)
 	w := &window{kernel: kernel}
 	for i, k := range kernel {
@@ -45,12 +103,12 @@ func parseWindow(n *Node, kernel []int, ceilAllowed bool) (*window, error) {
 // SAME_* gives ceil(in/stride); VALID and explicit pads slide the dilated
 // kernel over the (padded) input, rounding down, or up with ceil_mode where
 // a window that would start inside the end padding is dropped.
-func (w *window) outDims(n *Node, in []int) (Shape, error) {
-	out := make(Shape, len(in))
+func (w *window) outDims(n *ir.Node, in []int) (ir.Shape, error) {
+	out := make(ir.Shape, len(in))
 	for i, d := range in {
 		span, ok := mulDim(w.kernel[i]-1, w.dilations[i])
 		if !ok {
-			return nil, n.Errorf("dilated kernel on spatial axis %d is larger than %d", i, MaxElements)
+			return nil, n.Errorf("dilated kernel on spatial axis %d is larger than %d", i, ir.MaxElements)
 		}
 		extent, s := span+1, w.strides[i]
 		switch w.autoPad {
@@ -80,7 +138,7 @@ func (w *window) outDims(n *Node, in []int) (Shape, error) {
 }
 
 // inferConv: X [N, C, D...], W [M, C/group, K...], optional B [M].
-func inferConv(ctx *InferContext, n *Node) error {
+func inferConv(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 2, 3, 1, 1); err != nil {
 		return err
 	}
@@ -96,7 +154,7 @@ func inferConv(ctx *InferContext, n *Node) error {
 	}
 	group := n.AttrInt("group", 1)
 	c, m := x.Shape[1], w.Shape[0]
-	if group < 1 || group > MaxElements {
+	if group < 1 || group > ir.MaxElements {
 		return n.Errorf("group %d is out of range", group)
 	}
 	if perGroup, ok := mulDim(w.Shape[1], int(group)); !ok || perGroup != c {
@@ -106,10 +164,10 @@ func inferConv(ctx *InferContext, n *Node) error {
 		return n.Errorf("weight %v has %d output channels, not a multiple of group=%d", w.Shape, m, group)
 	}
 	kernel := append([]int(nil), w.Shape[2:]...)
-	if ks, ok := n.AttrInts("kernel_shape"); ok && !Shape(kernel).Equal(int64sToShape(ks)) {
+	if ks, ok := n.AttrInts("kernel_shape"); ok && !ir.Shape(kernel).Equal(int64sToShape(ks)) {
 		return n.Errorf("kernel_shape %v does not match weight shape %v", ks, w.Shape)
 	}
-	if b := n.Input(2); b != nil && !b.Shape.Equal(Shape{m}) {
+	if b := n.Input(2); b != nil && !b.Shape.Equal(ir.Shape{m}) {
 		return n.Errorf("bias %v has shape %v, want [%d]", b, b.Shape, m)
 	}
 	win, err := parseWindow(n, kernel, false)
@@ -120,13 +178,13 @@ func inferConv(ctx *InferContext, n *Node) error {
 	if err != nil {
 		return err
 	}
-	setOutput(n, 0, x.DType, append(Shape{x.Shape[0], m}, spatial...))
+	setOutput(n, 0, x.DType, append(ir.Shape{x.Shape[0], m}, spatial...))
 	return nil
 }
 
 // inferPool covers AveragePool and MaxPool (whose optional second output
 // holds int64 indices).
-func inferPool(ctx *InferContext, n *Node) error {
+func inferPool(ctx *ir.InferContext, n *ir.Node) error {
 	maxOut := 1
 	if n.Op == "MaxPool" {
 		maxOut = 2
@@ -153,14 +211,14 @@ func inferPool(ctx *InferContext, n *Node) error {
 	if err != nil {
 		return err
 	}
-	out := append(Shape{x.Shape[0], x.Shape[1]}, spatial...)
+	out := append(ir.Shape{x.Shape[0], x.Shape[1]}, spatial...)
 	setOutput(n, 0, x.DType, out)
-	setOutput(n, 1, Int64, out.Clone())
+	setOutput(n, 1, ir.Int64, out.Clone())
 	return nil
 }
 
 // inferGlobalPool: [N, C, D...] -> [N, C, 1...].
-func inferGlobalPool(ctx *InferContext, n *Node) error {
+func inferGlobalPool(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 1, 1, 1, 1); err != nil {
 		return err
 	}
@@ -177,7 +235,7 @@ func inferGlobalPool(ctx *InferContext, n *Node) error {
 }
 
 // inferGemm: op(A) [M, K] times op(B) [K, N], plus C broadcast to [M, N].
-func inferGemm(ctx *InferContext, n *Node) error {
+func inferGemm(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 2, 3, 1, 1); err != nil {
 		return err
 	}
@@ -199,7 +257,7 @@ func inferGemm(ctx *InferContext, n *Node) error {
 	if k != kb {
 		return n.Errorf("inner dimensions differ: A %v gives K=%d, B %v gives K=%d", a.Shape, k, b.Shape, kb)
 	}
-	out := Shape{m, cols}
+	out := ir.Shape{m, cols}
 	if c := n.Input(2); c != nil {
 		if err := broadcastTo(n, c.Shape, out, "C"); err != nil {
 			return err
@@ -211,7 +269,7 @@ func inferGemm(ctx *InferContext, n *Node) error {
 
 // inferMatMul follows numpy.matmul: 1-D operands get a dim added and
 // removed again, batch dims broadcast.
-func inferMatMul(ctx *InferContext, n *Node) error {
+func inferMatMul(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 2, 2, 1, 1); err != nil {
 		return err
 	}
@@ -224,10 +282,10 @@ func inferMatMul(ctx *InferContext, n *Node) error {
 	}
 	am, bm := a, b
 	if len(a) == 1 {
-		am = Shape{1, a[0]}
+		am = ir.Shape{1, a[0]}
 	}
 	if len(b) == 1 {
-		bm = Shape{b[0], 1}
+		bm = ir.Shape{b[0], 1}
 	}
 	if am[len(am)-1] != bm[len(bm)-2] {
 		return n.Errorf("inner dimensions differ: %v and %v", a, b)
@@ -249,8 +307,8 @@ func inferMatMul(ctx *InferContext, n *Node) error {
 // reduceRule makes the rule of a Reduce* op whose axes move from attribute
 // to input at opset since. No axes reduces everything, unless
 // noop_with_empty_axes (input form) makes it the identity.
-func reduceRule(since int64) InferFunc {
-	return func(ctx *InferContext, n *Node) error {
+func reduceRule(since int64) ir.InferFunc {
+	return func(ctx *ir.InferContext, n *ir.Node) error {
 		if err := arity(n, 1, axesMaxInputs(ctx, since), 1, 1); err != nil {
 			return err
 		}
@@ -283,8 +341,8 @@ func reduceRule(since int64) InferFunc {
 }
 
 // reducedShape drops (or with keep sets to 1) the dims marked reduced.
-func reducedShape(s Shape, reduced []bool, keep bool) Shape {
-	out := Shape{}
+func reducedShape(s ir.Shape, reduced []bool, keep bool) ir.Shape {
+	out := ir.Shape{}
 	for i, d := range s {
 		switch {
 		case !reduced[i]:
@@ -297,7 +355,7 @@ func reducedShape(s Shape, reduced []bool, keep bool) Shape {
 }
 
 // inferArgReduce covers ArgMax and ArgMin: one axis, int64 output.
-func inferArgReduce(ctx *InferContext, n *Node) error {
+func inferArgReduce(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 1, 1, 1, 1); err != nil {
 		return err
 	}
@@ -308,6 +366,6 @@ func inferArgReduce(ctx *InferContext, n *Node) error {
 	}
 	reduced := make([]bool, len(x.Shape))
 	reduced[ax] = true
-	setOutput(n, 0, Int64, reducedShape(x.Shape, reduced, n.AttrInt("keepdims", 1) != 0))
+	setOutput(n, 0, ir.Int64, reducedShape(x.Shape, reduced, n.AttrInt("keepdims", 1) != 0))
 	return nil
 }

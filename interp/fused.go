@@ -1,0 +1,216 @@
+package interp
+
+import (
+	"fmt"
+
+	"github.com/tsmc-go/tsmc/ir"
+	"github.com/tsmc-go/tsmc/ops"
+)
+
+// This file gives tsmc's fused operators their meaning: reference kernels
+// written as compositions of the ONNX kernels they replace, so that a
+// fused graph computes exactly what the unfused one did.
+
+func init() {
+	Register(ops.Domain, ops.OpTemporalShift, temporalShiftKernel)
+	Register(ops.Domain, ops.OpConv, fusedConvKernel)
+	Register(ops.Domain, ops.OpDense, denseKernel)
+	Register(ops.Domain, ops.OpSegmentMean, segmentMeanKernel)
+}
+
+// onnxOpset is the ai.onnx version of the ops the fused kernels compose;
+// Conv, Gemm, Add, Relu, Clip (bounds as inputs), GlobalAveragePool,
+// Flatten, Reshape and ReduceMean (axes attribute) all have their current
+// form at 13.
+const onnxOpset = 13
+
+// evalOp runs one ONNX kernel on tensors.
+func evalOp(domain, op string, opset int64, attrs map[string]ir.Attr, inputs ...*ir.Tensor) (*ir.Tensor, error) {
+	n := &ir.Node{Name: op, Op: op, Domain: domain, Attrs: attrs, Outputs: []*ir.Value{{Name: "out"}}}
+	for i, t := range inputs {
+		if t == nil {
+			n.Inputs = append(n.Inputs, nil)
+			continue
+		}
+		n.Inputs = append(n.Inputs, &ir.Value{Name: fmt.Sprintf("in%d", i), DType: t.DType, Shape: t.Shape.Clone()})
+	}
+	outs, err := Eval(n, opset, inputs)
+	if err != nil {
+		return nil, err
+	}
+	return outs[0], nil
+}
+
+// convAttrNames are the attributes a tsmc.Conv shares with ONNX Conv.
+var convAttrNames = []string{"strides", "pads", "dilations", "group", "kernel_shape"}
+
+// convKernel computes act(conv(shift(X), W) + B + R): the shift
+// materialised by the TemporalShift kernel, the convolution and bias by
+// the ONNX Conv kernel, then the ONNX Add, Relu or Clip kernels.
+func fusedConvKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, error) {
+	if len(in) < 3 || in[ops.ConvX] == nil || in[ops.ConvW] == nil || in[ops.ConvB] == nil {
+		return nil, fmt.Errorf("needs inputs X, W and B")
+	}
+	x := in[ops.ConvX]
+	if _, shifted := n.AttrInts("shift"); shifted {
+		attrs := map[string]ir.Attr{"segments": n.Attrs["segments"], "shift": n.Attrs["shift"]}
+		var state *ir.Tensor
+		if len(in) > ops.ConvState {
+			state = in[ops.ConvState]
+		}
+		inputs := []*ir.Tensor{x}
+		if state != nil {
+			inputs = append(inputs, state)
+		}
+		var err error
+		if x, err = evalOp(ops.Domain, ops.OpTemporalShift, 1, attrs, inputs...); err != nil {
+			return nil, fmt.Errorf("fused shift: %w", err)
+		}
+	}
+	attrs := map[string]ir.Attr{}
+	for _, k := range convAttrNames {
+		if a, ok := n.Attrs[k]; ok {
+			attrs[k] = a
+		}
+	}
+	y, err := evalOp("", "Conv", onnxOpset, attrs, x, in[ops.ConvW], in[ops.ConvB])
+	if err != nil {
+		return nil, err
+	}
+	if len(in) > ops.ConvResidual && in[ops.ConvResidual] != nil {
+		if !in[ops.ConvResidual].Shape.Equal(y.Shape) {
+			return nil, fmt.Errorf("residual has shape %v, the convolution gives %v", in[ops.ConvResidual].Shape, y.Shape)
+		}
+		if y, err = evalOp("", "Add", onnxOpset, nil, y, in[ops.ConvResidual]); err != nil {
+			return nil, err
+		}
+	}
+	y, err = applyActivation(n, y)
+	if err != nil {
+		return nil, err
+	}
+	return []*ir.Tensor{y}, nil
+}
+
+// applyActivation runs the epilogue activation named by n's attributes.
+func applyActivation(n *ir.Node, y *ir.Tensor) (*ir.Tensor, error) {
+	switch act := n.AttrString("activation", ops.ActNone); act {
+	case ops.ActNone:
+		return y, nil
+	case ops.ActRelu:
+		return evalOp("", "Relu", onnxOpset, nil, y)
+	case ops.ActClip:
+		lo, hi := n.Attrs["clip_min"], n.Attrs["clip_max"]
+		if lo.Kind != ir.AttrFloat || hi.Kind != ir.AttrFloat {
+			return nil, fmt.Errorf("activation clip needs float attributes clip_min and clip_max")
+		}
+		return evalOp("", "Clip", onnxOpset, nil, y, ir.Scalar(lo.Float), ir.Scalar(hi.Float))
+	default:
+		return nil, fmt.Errorf("unknown activation %q", act)
+	}
+}
+
+// denseKernel computes GlobalAveragePool, Flatten and Gemm (transB=1).
+func denseKernel(_ *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, error) {
+	if len(in) != 3 || in[0] == nil || in[1] == nil || in[2] == nil {
+		return nil, fmt.Errorf("needs inputs X, W and B")
+	}
+	x := in[0]
+	if len(x.Shape) > 2 {
+		var err error
+		if x, err = evalOp("", "GlobalAveragePool", onnxOpset, nil, x); err != nil {
+			return nil, err
+		}
+		if x, err = evalOp("", "Flatten", onnxOpset, map[string]ir.Attr{"axis": ir.Attr{Kind: ir.AttrInt, Int: 1}}, x); err != nil {
+			return nil, err
+		}
+	}
+	y, err := evalOp("", "Gemm", onnxOpset, map[string]ir.Attr{"transB": ir.Attr{Kind: ir.AttrInt, Int: 1}}, x, in[1], in[2])
+	if err != nil {
+		return nil, err
+	}
+	return []*ir.Tensor{y}, nil
+}
+
+// segmentMeanKernel views X [N*T, rest...] as [N, T, rest...] and averages
+// over T with the ONNX Reshape and ReduceMean kernels.
+func segmentMeanKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, error) {
+	if len(in) != 1 || in[0] == nil {
+		return nil, fmt.Errorf("needs one input")
+	}
+	x := in[0]
+	t := int(n.AttrInt("segments", 0))
+	if len(x.Shape) < 1 || t <= 0 || x.Shape[0]%t != 0 {
+		return nil, fmt.Errorf("cannot split %v into segments of %d frames", x.Shape, t)
+	}
+	shape := []int64{int64(x.Shape[0] / t), int64(t)}
+	for _, d := range x.Shape[1:] {
+		shape = append(shape, int64(d))
+	}
+	v, err := evalOp("", "Reshape", onnxOpset, nil, x, ir.Int64s(ir.Shape{len(shape)}, shape))
+	if err != nil {
+		return nil, err
+	}
+	y, err := evalOp("", "ReduceMean", onnxOpset, map[string]ir.Attr{"axes": ir.Attr{Kind: ir.AttrInts, Ints: []int64{1}}, "keepdims": ir.Attr{Kind: ir.AttrInt, Int: 0}}, v)
+	if err != nil {
+		return nil, err
+	}
+	return []*ir.Tensor{y}, nil
+}
+
+// temporalShiftKernel computes Y[n*T+t, c] = X[n*T+t+d(c), c] when
+// 0 <= t+d(c) < T, else S_prev[n, state channel of c] when there is a
+// state, else zeros.
+func temporalShiftKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, error) {
+	if len(in) < 1 || in[0] == nil {
+		return nil, fmt.Errorf("needs input X")
+	}
+	s, ok, err := ops.ShiftOf(n)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("has no shift attribute")
+	}
+	x := in[0]
+	var state *ir.Tensor
+	var stateShape ir.Shape
+	if len(in) > 1 && in[1] != nil {
+		state, stateShape = in[1], in[1].Shape
+	}
+	if x.DType != ir.Float32 || state != nil && state.DType != ir.Float32 {
+		return nil, fmt.Errorf("needs float32 tensors")
+	}
+	if err := s.Check(x.Shape, stateShape); err != nil {
+		return nil, err
+	}
+	frames, channels := x.Shape[0], x.Shape[1]
+	inner := x.Shape[2:].Size()
+	offset := make([]int, channels)
+	stateChannel := make([]int, channels)
+	next := 0
+	for _, r := range s.Ranges {
+		for c := r.Begin; c < r.End; c++ {
+			offset[c], stateChannel[c] = r.Offset, next
+			next++
+		}
+	}
+	y, err := ir.NewTensor(ir.Float32, x.Shape)
+	if err != nil {
+		return nil, err
+	}
+	for f := 0; f < frames; f++ {
+		t := f % s.Segments
+		for c := 0; c < channels; c++ {
+			dst := y.F32[(f*channels+c)*inner:][:inner]
+			switch src := t + offset[c]; {
+			case src >= 0 && src < s.Segments:
+				copy(dst, x.F32[((f+offset[c])*channels+c)*inner:][:inner])
+			case state != nil:
+				clip := f / s.Segments
+				copy(dst, state.F32[(clip*next+stateChannel[c])*inner:][:inner])
+			}
+		}
+	}
+	return []*ir.Tensor{y}, nil
+}

@@ -1,0 +1,345 @@
+package ops
+
+import (
+	"fmt"
+
+	"github.com/tsmc-go/tsmc/ir"
+)
+
+// Domain is the operator domain of tsmc's own operators.
+const Domain = "tsmc"
+
+// tsmc's own operators, produced by the passes. Their semantics are defined
+// by the interpreter's reference kernels (interp/fused.go), written as
+// compositions of the ONNX kernels they replace.
+const (
+	// OpTemporalShift: inputs (X [N*T, C, ...], optional S_prev); output Y of
+	// X's shape. Attributes: "segments" T and "shift", a flat list of
+	// triples (c_begin, c_end, offset): channels [c_begin, c_end) of frame t
+	// are read from frame t+offset of the same clip, or are zero where
+	// t+offset falls outside [0, T). Channels in no range read frame t.
+	// With the state input S_prev (online models, T frames per call, every
+	// offset -1), frame -1 is S_prev instead of zeros: S_prev has the
+	// shifted ranges' channels concatenated in range order.
+	OpTemporalShift = "TemporalShift"
+	// OpConv is a convolution with a fused epilogue: inputs (X, W, B,
+	// optional residual R, optional shift state S_prev). It computes
+	// act(conv(shift(X), W) + B + R). Attributes: those of ONNX Conv
+	// (strides, pads, dilations, group, kernel_shape; pads explicit, no
+	// auto_pad), "activation" ("" none, "relu", "clip" with "clip_min" and
+	// "clip_max"), and when a shift is fused, "segments" and "shift" as for
+	// TemporalShift.
+	OpConv = "Conv"
+	// OpDense is the classifier head: global average pooling followed by a
+	// fully connected layer. Inputs (X [N, C, spatial...], W [K, C], B [K]);
+	// output Y [N, K] with Y[n,k] = B[k] + sum_c W[k,c] * mean(X[n,c,...]),
+	// the mean taken over every spatial position (X of rank 2 is used as
+	// is). W is stored output-major, one row of C weights per class.
+	OpDense = "Dense"
+	// OpSegmentMean is the TSN consensus: input X [N*T, rest...], attribute
+	// "segments" T; output Y [N, rest...] with Y[n,...] = (1/T) * sum over
+	// t in [0, T) of X[n*T+t, ...], the average of each clip's T frames.
+	OpSegmentMean = "SegmentMean"
+)
+
+// Input slots of tsmc.Conv.
+const (
+	ConvX = iota
+	ConvW
+	ConvB
+	ConvResidual
+	ConvState
+)
+
+// Activation names of a fused Conv's "activation" attribute.
+const (
+	ActNone = ""
+	ActRelu = "relu" // max(x, 0)
+	ActClip = "clip" // min(max(x, clip_min), clip_max)
+)
+
+// ShiftRange is one triple of a TemporalShift's "shift" attribute.
+type ShiftRange struct {
+	Begin, End int // channel range [Begin, End)
+	Offset     int // frame t reads frame t+Offset
+}
+
+// Shift is the decoded temporal shift of a TemporalShift or fused Conv.
+type Shift struct {
+	Segments int
+	Ranges   []ShiftRange
+}
+
+// Attrs encodes s as node attributes.
+func (s Shift) Attrs(n *ir.Node) {
+	flat := make([]int64, 0, 3*len(s.Ranges))
+	for _, r := range s.Ranges {
+		flat = append(flat, int64(r.Begin), int64(r.End), int64(r.Offset))
+	}
+	n.SetAttr("segments", ir.Attr{Kind: ir.AttrInt, Int: int64(s.Segments)})
+	n.SetAttr("shift", ir.Attr{Kind: ir.AttrInts, Ints: flat})
+}
+
+// ShiftOf decodes the shift attributes of n; ok is false when n has none.
+func ShiftOf(n *ir.Node) (s Shift, ok bool, err error) {
+	flat, has := n.AttrInts("shift")
+	if !has {
+		return Shift{}, false, nil
+	}
+	if len(flat)%3 != 0 {
+		return Shift{}, true, n.Errorf("attribute shift has %d values, want triples", len(flat))
+	}
+	s.Segments = int(n.AttrInt("segments", 0))
+	if s.Segments <= 0 {
+		return Shift{}, true, n.Errorf("attribute segments must be positive, got %d", s.Segments)
+	}
+	prevEnd := 0
+	for i := 0; i < len(flat); i += 3 {
+		r := ShiftRange{int(flat[i]), int(flat[i+1]), int(flat[i+2])}
+		if r.Begin < prevEnd || r.End <= r.Begin {
+			return Shift{}, true, n.Errorf("shift range [%d,%d) is empty or overlaps the previous one", r.Begin, r.End)
+		}
+		prevEnd = r.End
+		s.Ranges = append(s.Ranges, r)
+	}
+	return s, true, nil
+}
+
+// Source returns the frame offset of channel c (0 when it is not shifted).
+func (s Shift) Source(c int) int {
+	for _, r := range s.Ranges {
+		if c >= r.Begin && c < r.End {
+			return r.Offset
+		}
+	}
+	return 0
+}
+
+// StateChannels is the channel count of the state S_prev of a stateful shift.
+func (s Shift) StateChannels() int {
+	n := 0
+	for _, r := range s.Ranges {
+		n += r.End - r.Begin
+	}
+	return n
+}
+
+func (s Shift) String() string {
+	str := fmt.Sprintf("T=%d", s.Segments)
+	for _, r := range s.Ranges {
+		str += fmt.Sprintf(" [%d,%d)%+d", r.Begin, r.End, r.Offset)
+	}
+	return str
+}
+
+// Check checks a shift against the shapes of its input x
+// ([N*T, C, ...]) and optional state (nil, or [N, StateChannels, ...]).
+func (s Shift) Check(x, state ir.Shape) error {
+	if len(x) < 2 {
+		return fmt.Errorf("input has shape %v, want [N*T, C, ...]", x)
+	}
+	if x[0]%s.Segments != 0 {
+		return fmt.Errorf("batch %d is not a multiple of %d segments", x[0], s.Segments)
+	}
+	if n := len(s.Ranges); n > 0 && s.Ranges[n-1].End > x[1] {
+		return fmt.Errorf("shift range [%d,%d) exceeds the %d channels", s.Ranges[n-1].Begin, s.Ranges[n-1].End, x[1])
+	}
+	if state == nil {
+		return nil
+	}
+	for _, r := range s.Ranges {
+		if r.Offset != -1 {
+			return fmt.Errorf("a shift with state must read the previous frame, range [%d,%d) has offset %+d", r.Begin, r.End, r.Offset)
+		}
+	}
+	if want := append(ir.Shape{x[0] / s.Segments, s.StateChannels()}, x[2:]...); !state.Equal(want) {
+		return fmt.Errorf("state has shape %v, want %v", state, want)
+	}
+	return nil
+}
+
+// inferTemporalShift gives the output X's type after checking the operands.
+func inferTemporalShift(_ *ir.InferContext, n *ir.Node) error {
+	if len(n.Inputs) < 1 || len(n.Inputs) > 2 || n.Input(0) == nil || len(n.Outputs) != 1 {
+		return n.Errorf("needs inputs (X, optional S_prev) and one output")
+	}
+	s, ok, err := ShiftOf(n)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return n.Errorf("has no shift attribute")
+	}
+	x := n.Inputs[0]
+	var state ir.Shape
+	if sv := n.Input(1); sv != nil {
+		if sv.DType != x.DType {
+			return n.Errorf("state %v is %v, input %v is %v", sv, sv.DType, x, x.DType)
+		}
+		state = sv.Shape
+	}
+	if err := s.Check(x.Shape, state); err != nil {
+		return n.Errorf("%v", err)
+	}
+	y := n.Outputs[0]
+	y.DType, y.Shape = x.DType, x.Shape.Clone()
+	return nil
+}
+
+// inferConv checks a tsmc.Conv's operands and sets its output type.
+func inferFusedConv(_ *ir.InferContext, n *ir.Node) error {
+	if len(n.Inputs) < 3 || len(n.Inputs) > 5 || n.Input(ConvX) == nil || n.Input(ConvW) == nil || n.Input(ConvB) == nil {
+		return n.Errorf("needs inputs (X, W, B, optional residual, optional shift state)")
+	}
+	x, w, b := n.Inputs[ConvX], n.Inputs[ConvW], n.Inputs[ConvB]
+	spatial := len(w.Shape) - 2
+	if spatial < 1 || len(x.Shape) != len(w.Shape) {
+		return n.Errorf("input %v%v and weight %v%v must both have rank 3 or more", x, x.Shape, w, w.Shape)
+	}
+	group := int(n.AttrInt("group", 1))
+	m := w.Shape[0]
+	if group <= 0 || x.Shape[1] != w.Shape[1]*group || m%group != 0 {
+		return n.Errorf("input has %d channels, weight %v with group %d wants %d", x.Shape[1], w.Shape, group, w.Shape[1]*group)
+	}
+	if !b.Shape.Equal(ir.Shape{m}) {
+		return n.Errorf("bias %v has shape %v, want [%d]", b, b.Shape, m)
+	}
+	ints := func(name string, length int) ([]int64, error) {
+		v, ok := n.AttrInts(name)
+		if !ok || len(v) != length {
+			return nil, n.Errorf("attribute %s must list %d values, got %v", name, length, v)
+		}
+		return v, nil
+	}
+	kernel, err := ints("kernel_shape", spatial)
+	if err != nil {
+		return err
+	}
+	strides, err := ints("strides", spatial)
+	if err != nil {
+		return err
+	}
+	dilations, err := ints("dilations", spatial)
+	if err != nil {
+		return err
+	}
+	pads, err := ints("pads", 2*spatial)
+	if err != nil {
+		return err
+	}
+	out := ir.Shape{x.Shape[0], m}
+	for i := 0; i < spatial; i++ {
+		if kernel[i] != int64(w.Shape[2+i]) {
+			return n.Errorf("kernel_shape %v disagrees with weight shape %v", kernel, w.Shape)
+		}
+		if strides[i] <= 0 || dilations[i] <= 0 || pads[i] < 0 || pads[i+spatial] < 0 {
+			return n.Errorf("strides %v, dilations %v and pads %v must be positive (pads non-negative)", strides, dilations, pads)
+		}
+		span := int64(x.Shape[2+i]) + pads[i] + pads[i+spatial] - (kernel[i]-1)*dilations[i] - 1
+		if span < 0 {
+			return n.Errorf("kernel %v does not fit the padded input %v", kernel, x.Shape)
+		}
+		out = append(out, int(span/strides[i]+1))
+	}
+	if r := n.Input(ConvResidual); r != nil && (!r.Shape.Equal(out) || r.DType != x.DType) {
+		return n.Errorf("residual %v is %s%v, the output is %s%v", r, r.DType, r.Shape, x.DType, out)
+	}
+	if err := checkFusedShift(n, x); err != nil {
+		return err
+	}
+	if a := n.AttrString("activation", ActNone); a != ActNone && a != ActRelu && a != ActClip {
+		return n.Errorf("unknown activation %q", a)
+	}
+	y := n.Outputs[0]
+	y.DType, y.Shape = x.DType, out
+	return nil
+}
+
+// checkFusedShift checks the shift attributes and state of a tsmc.Conv
+// against its input.
+func checkFusedShift(n *ir.Node, x *ir.Value) error {
+	s, ok, err := ShiftOf(n)
+	if err != nil {
+		return err
+	}
+	state := n.Input(ConvState)
+	if !ok {
+		if state != nil {
+			return n.Errorf("has a shift state input but no shift attributes")
+		}
+		return nil
+	}
+	var stateShape ir.Shape
+	if state != nil {
+		if state.DType != x.DType {
+			return n.Errorf("shift state %v is %v, input %v is %v", state, state.DType, x, x.DType)
+		}
+		stateShape = state.Shape
+	}
+	if err := s.Check(x.Shape, stateShape); err != nil {
+		return n.Errorf("fused shift: %v", err)
+	}
+	return nil
+}
+
+// inferDense checks a tsmc.Dense's operands and sets its output type.
+func inferDense(_ *ir.InferContext, n *ir.Node) error {
+	if len(n.Inputs) != 3 || n.Input(0) == nil || n.Input(1) == nil || n.Input(2) == nil {
+		return n.Errorf("needs inputs (X, W, B)")
+	}
+	x, w, b := n.Inputs[0], n.Inputs[1], n.Inputs[2]
+	if len(x.Shape) < 2 || len(w.Shape) != 2 || w.Shape[1] != x.Shape[1] || !b.Shape.Equal(ir.Shape{w.Shape[0]}) {
+		return n.Errorf("input %v, weight %v and bias %v do not fit X [N, C, ...], W [K, C], B [K]", x.Shape, w.Shape, b.Shape)
+	}
+	y := n.Outputs[0]
+	y.DType, y.Shape = x.DType, ir.Shape{x.Shape[0], w.Shape[0]}
+	return nil
+}
+
+// inferSegmentMean sets the output type of a tsmc.SegmentMean.
+func inferSegmentMean(_ *ir.InferContext, n *ir.Node) error {
+	if len(n.Inputs) != 1 || n.Input(0) == nil {
+		return n.Errorf("needs one input")
+	}
+	x := n.Inputs[0]
+	t := int(n.AttrInt("segments", 0))
+	if len(x.Shape) < 1 || t <= 0 || x.Shape[0]%t != 0 {
+		return n.Errorf("cannot split input %v into segments of %d frames", x.Shape, t)
+	}
+	y := n.Outputs[0]
+	y.DType, y.Shape = x.DType, append(ir.Shape{x.Shape[0] / t}, x.Shape[1:]...)
+	return nil
+}
+
+// convMACs is the multiply-accumulate count of a tsmc.Conv: C/group times
+// the kernel size per output element.
+func fusedConvMACs(n *ir.Node) int64 {
+	w, y := n.Input(ConvW), n.Outputs[0]
+	if w == nil || y == nil || !w.Shape.Known() || !y.Shape.Known() || len(w.Shape) < 2 {
+		return 0
+	}
+	per := int64(1)
+	for _, d := range w.Shape[1:] {
+		per *= int64(d)
+	}
+	return int64(y.Shape.Size()) * per
+}
+
+// denseMACs is N*K*C for a tsmc.Dense (the pooling adds are not counted).
+func denseMACs(n *ir.Node) int64 {
+	w, y := n.Input(1), n.Outputs[0]
+	if w == nil || y == nil || !w.Shape.Known() || !y.Shape.Known() || len(w.Shape) != 2 {
+		return 0
+	}
+	return int64(y.Shape.Size()) * int64(w.Shape[1])
+}
+
+// tsmcDefs are tsmc's own operators.
+func tsmcDefs() []*Def {
+	return []*Def{
+		{Domain: Domain, Op: OpTemporalShift, Infer: inferTemporalShift},
+		{Domain: Domain, Op: OpConv, Infer: inferFusedConv, MACs: fusedConvMACs, Params: true},
+		{Domain: Domain, Op: OpDense, Infer: inferDense, MACs: denseMACs, Params: true},
+		{Domain: Domain, Op: OpSegmentMean, Infer: inferSegmentMean},
+	}
+}
