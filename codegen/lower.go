@@ -9,7 +9,6 @@ import (
 	"github.com/dave/jennifer/jen"
 
 	"github.com/tsmc-go/tsmc/ir"
-	"github.com/tsmc-go/tsmc/ops"
 )
 
 // storageKind says where a tensor lives while the model runs.
@@ -31,6 +30,9 @@ type storage struct {
 	live   Interval // steps during which it must stay intact (inArena)
 	offset int      // arena offset in floats, set by plan
 }
+
+// Floats is the buffer's length (ops.Buf).
+func (s *storage) Floats() int { return s.size }
 
 // step is the generated code of one node: Model fields, package-level
 // declarations, statements run once by New, and statements run by every
@@ -76,18 +78,8 @@ func lower(g *ir.Graph) (*program, error) {
 	if err := p.bindPorts(); err != nil {
 		return nil, err
 	}
-	blocks, inner := findInvertedResiduals(g)
 	for i, n := range g.Nodes {
-		if inner[i] {
-			continue // computed by the fused block of a later node
-		}
-		var st *step
-		var err error
-		if b := blocks[i]; b != nil {
-			st, err = p.lowerInvertedResidual(b, i)
-		} else {
-			st, err = p.lowerNode(n, i)
-		}
+		st, err := p.lowerNode(n, i)
 		if err != nil {
 			return nil, err
 		}
@@ -202,25 +194,6 @@ func (p *program) temp(n, i int, v *ir.Value) *storage {
 	return s
 }
 
-// alias makes out share the storage of in: a reshape, no copy.
-func (p *program) alias(n *ir.Node, i int) (*step, error) {
-	in, out := n.Input(0), n.Outputs[0]
-	s, err := p.operand(in, i)
-	if err != nil {
-		return nil, n.Errorf("%v", err)
-	}
-	if out.Shape.Size() != s.size {
-		return nil, n.Errorf("output %v%v does not have the %d elements of its input", out, out.Shape, s.size)
-	}
-	for _, extra := range n.Outputs[1:] {
-		if extra != nil && p.read(extra) {
-			return nil, n.Errorf("output %v is read; only the first output of a reshape can be generated", extra)
-		}
-	}
-	p.store[out] = s
-	return nil, nil
-}
-
 // read reports whether a node or the graph's outputs read v.
 func (p *program) read(v *ir.Value) bool {
 	if p.g.IsOutput(v) {
@@ -264,67 +237,4 @@ func (p *program) memoryPlan() MemoryPlan {
 	}
 	m.PeakBytes = slices.Max(live)
 	return m
-}
-
-// lowerNode dispatches on the op.
-func (p *program) lowerNode(n *ir.Node, i int) (*step, error) {
-	if len(n.Outputs) == 0 || n.Outputs[0] == nil {
-		return nil, n.Errorf("node has no output")
-	}
-	switch n.OpName() {
-	case "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout":
-		return p.alias(n, i)
-	case ops.Domain + "." + ops.OpConv:
-		return p.lowerConv(n, i)
-	case ops.Domain + "." + ops.OpTemporalShift:
-		return p.lowerShift(n, i)
-	case ops.Domain + "." + ops.OpDense:
-		return p.lowerDense(n, i)
-	case ops.Domain + "." + ops.OpSegmentMean:
-		return p.lowerSegmentMean(n, i)
-	case "MaxPool":
-		return p.lowerMaxPool(n, i)
-	case "GlobalAveragePool":
-		return p.lowerGlobalAveragePool(n, i)
-	case "ReduceMean":
-		return p.lowerReduceMean(n, i)
-	case "Add":
-		return p.lowerAdd(n, i)
-	case "Relu", "Clip":
-		return p.lowerActivation(n, i)
-	case "Softmax":
-		return p.lowerSoftmax(n, i)
-	case "Slice":
-		return p.lowerSlice(n, i)
-	case "Concat":
-		return p.lowerConcat(n, i)
-	}
-	return nil, n.Errorf("code generation does not support op %s (supported: tsmc.Conv, tsmc.TemporalShift, tsmc.Dense, tsmc.SegmentMean, "+
-		"MaxPool, GlobalAveragePool, ReduceMean, Add, Relu, Clip, Softmax, Slice, Concat and the reshapes)", n.OpName())
-}
-
-// operands resolves the given inputs of n (nil stays nil) and defines its
-// first output; a read of any other output is an error.
-func (p *program) operands(n *ir.Node, i int, ins ...*ir.Value) ([]*storage, *storage, error) {
-	ss := make([]*storage, len(ins))
-	for k, v := range ins {
-		if v == nil {
-			continue
-		}
-		s, err := p.operand(v, i)
-		if err != nil {
-			return nil, nil, n.Errorf("%v", err)
-		}
-		ss[k] = s
-	}
-	for _, extra := range n.Outputs[1:] {
-		if extra != nil && p.read(extra) {
-			return nil, nil, n.Errorf("output %v is read; generated code computes only the first output", extra)
-		}
-	}
-	out, err := p.define(n.Outputs[0], i)
-	if err != nil {
-		return nil, nil, n.Errorf("%v", err)
-	}
-	return ss, out, nil
 }

@@ -124,20 +124,14 @@ type stateReader struct {
 	shift ops.Shift
 }
 
-// stateReaders maps every value read as a shift state (input 4 of
-// tsmc.Conv, input 1 of tsmc.TemporalShift) to the shift reading it. A
+// stateReaders maps every value read as a shift state (ops.ShiftState)
+// to the shift reading it. A
 // state that is not a graph input, or that two different shifts read, has
 // no streaming form: the reason says so.
 func stateReaders(p *program) (map[*ir.Value]stateReader, string) {
 	readers := map[*ir.Value]stateReader{}
 	for _, n := range p.g.Nodes {
-		var state *ir.Value
-		switch n.OpName() {
-		case ops.Domain + "." + ops.OpConv:
-			state = n.Input(4)
-		case ops.Domain + "." + ops.OpTemporalShift:
-			state = n.Input(1)
-		}
+		x, state := ops.ShiftState(n)
 		if state == nil {
 			continue
 		}
@@ -148,7 +142,7 @@ func stateReaders(p *program) (map[*ir.Value]stateReader, string) {
 		if !slices.Contains(p.g.Inputs, state) {
 			return nil, fmt.Sprintf("state %q of %s is not a graph input", state.Name, n.Describe())
 		}
-		rd := stateReader{x: n.Input(0), shift: shift}
+		rd := stateReader{x: x, shift: shift}
 		if prev, seen := readers[state]; seen && (prev.x != rd.x || !sameShift(prev.shift, rd.shift)) {
 			return nil, fmt.Sprintf("state %q is read by two different shifts", state.Name)
 		}
@@ -170,7 +164,7 @@ func expectedState(s *ir.Value, rd stateReader) ([]int32, string) {
 	if x == nil || len(x.Shape) < 2 || !x.Shape.Known() || x.Shape.Size() >= maxIndexEncoding {
 		return nil, fmt.Sprintf("state %q: the shifted activation has no usable static shape", s.Name)
 	}
-	frames, channels, inner := x.Shape[0], x.Shape[1], product(x.Shape[2:])
+	frames, channels, inner := x.Shape[0], x.Shape[1], x.Shape[2:].Size()
 	T := rd.shift.Segments
 	var chans []int
 	for _, r := range rd.shift.Ranges {
@@ -185,7 +179,7 @@ func expectedState(s *ir.Value, rd stateReader) ([]int32, string) {
 		return nil, fmt.Sprintf("state %q: the shift %s does not divide the %d frames of %q", s.Name, rd.shift, frames, x.Name)
 	}
 	clips := frames / T
-	if len(s.Shape) != len(x.Shape) || s.Shape[0] != clips || s.Shape[1] != len(chans) || product(s.Shape[2:]) != inner {
+	if len(s.Shape) != len(x.Shape) || s.Shape[0] != clips || s.Shape[1] != len(chans) || s.Shape[2:].Size() != inner {
 		return nil, fmt.Sprintf("state %q%v does not fit the shift %s of %q%v", s.Name, s.Shape, rd.shift, x.Name, x.Shape)
 	}
 	want := make([]int32, 0, s.Shape.Size())

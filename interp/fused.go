@@ -16,6 +16,7 @@ func init() {
 	Register(ops.Domain, ops.OpConv, fusedConvKernel)
 	Register(ops.Domain, ops.OpDense, denseKernel)
 	Register(ops.Domain, ops.OpSegmentMean, segmentMeanKernel)
+	Register(ops.Domain, ops.OpInvertedResidual, blockKernel)
 }
 
 // onnxOpset is the ai.onnx version of the ops the fused kernels compose;
@@ -211,6 +212,45 @@ func temporalShiftKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, er
 				copy(dst, state.F32[(clip*next+stateChannel[c])*inner:][:inner])
 			}
 		}
+	}
+	return []*ir.Tensor{y}, nil
+}
+
+// blockKernel runs a tsmc.InvertedResidual's stages one after the other
+// with the tsmc.Conv kernel.
+func blockKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, error) {
+	// The stages are typed from the actual tensors, not from n's values.
+	typed := *n
+	typed.Inputs = make([]*ir.Value, len(n.Inputs))
+	tensorOf := map[*ir.Value]*ir.Tensor{}
+	for i, v := range n.Inputs {
+		if v == nil || i >= len(in) || in[i] == nil {
+			continue
+		}
+		typed.Inputs[i] = &ir.Value{Name: v.Name, DType: in[i].DType, Shape: in[i].Shape.Clone()}
+		tensorOf[typed.Inputs[i]] = in[i]
+	}
+	stages, err := ops.BlockStages(&typed)
+	if err != nil {
+		return nil, err
+	}
+	var y *ir.Tensor
+	for _, s := range stages {
+		if s == nil {
+			continue
+		}
+		args := make([]*ir.Tensor, len(s.Inputs))
+		for i, v := range s.Inputs {
+			if v != nil {
+				args[i] = tensorOf[v]
+			}
+		}
+		outs, err := fusedConvKernel(s, onnxOpset, args)
+		if err != nil {
+			return nil, fmt.Errorf("stage %s: %w", s.Name, err)
+		}
+		y = outs[0]
+		tensorOf[s.Outputs[0]] = y
 	}
 	return []*ir.Tensor{y}, nil
 }

@@ -305,6 +305,12 @@ type InferContext struct {
 	rootCause  map[*Value]string
 }
 
+// ConstContext is the context of an op read outside shape inference, as
+// code generation does: the given opset, and only constants known.
+func ConstContext(opset int64) *InferContext {
+	return &InferContext{Opset: opset, known: map[*Value]*Tensor{}}
+}
+
 // Known returns the data of v when it is known at compile time (a
 // constant, a Shape output, or the result of folding small known inputs),
 // else nil.

@@ -23,10 +23,12 @@ type Def struct {
 	MACs ir.CostFunc
 	// Params marks ops whose constant float inputs are weights.
 	Params bool
-	// Lower emits the node's run-time code; nil for ops that exist at
-	// compile time only (shape arithmetic, constants), which the passes
-	// fold away.
+	// Lower emits the node's run-time code.
 	Lower LowerFunc
+	// Folded marks ops whose values exist at compile time only (constants
+	// and shape arithmetic), which the passes fold away: they have no
+	// lowering.
+	Folded bool
 }
 
 // Name is the op as messages and the README list it: "Op" in ai.onnx,
@@ -46,6 +48,9 @@ func init() {
 		if _, dup := table[d.Name()]; dup {
 			panic("ops: " + d.Name() + " is defined twice")
 		}
+		if d.Folded && d.Lower != nil {
+			panic("ops: " + d.Name() + " is folded but has a lowering")
+		}
 		table[d.Name()] = d
 		ir.RegisterOp(d.Domain, d.Op, ir.OpInfo{Infer: d.Infer, MACs: d.MACs, Params: d.Params})
 	}
@@ -61,6 +66,8 @@ func defs() []*Def {
 	add(sourceDefs()...)
 	add(layoutDefs()...)
 	add(nnDefs()...)
+	add(convDefs()...)
+	add(blockDefs()...)
 	add(tsmcDefs()...)
 	return all
 }
@@ -94,14 +101,14 @@ func Compiled() []string {
 // them into constants, and a graph that still computes one at run time
 // cannot be compiled.
 func Folded() []string {
-	return slices.DeleteFunc(Names(), func(name string) bool { return table[name].Lower != nil })
+	return slices.DeleteFunc(Names(), func(name string) bool { return !table[name].Folded })
 }
 
 // Unsupported is the error for a node code generation cannot lower.
 func Unsupported(n *ir.Node) error {
 	d := Lookup(n)
 	switch {
-	case d == nil:
+	case d == nil || !d.Folded && d.Lower == nil:
 		return n.Errorf("code generation does not support op %s (supported: %s)", n.OpName(), strings.Join(Compiled(), ", "))
 	case d.Lower == nil:
 		var ins []string

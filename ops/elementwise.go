@@ -1,6 +1,12 @@
 package ops
 
-import "github.com/tsmc-go/tsmc/ir"
+import (
+	"math"
+	"slices"
+
+	"github.com/tsmc-go/tsmc/ir"
+	"github.com/tsmc-go/tsmc/runtime"
+)
 
 // elementwiseDefs are the elementwise and broadcasting ops.
 func elementwiseDefs() []*Def {
@@ -9,8 +15,12 @@ func elementwiseDefs() []*Def {
 		"Log", "Neg", "Reciprocal", "Relu", "Sigmoid", "Sqrt", "Tanh"} {
 		ds = append(ds, &Def{Op: op, Infer: inferSameAsInput})
 	}
+	ds[slices.IndexFunc(ds, func(d *Def) bool { return d.Op == "Relu" })].Lower = lowerActivation
 	for _, op := range []string{"Add", "Sub", "Mul", "Div"} {
 		ds = append(ds, &Def{Op: op, Infer: inferArith})
+		if op == "Add" {
+			ds[len(ds)-1].Lower = lowerAdd
+		}
 	}
 	for _, op := range []string{"Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual"} {
 		ds = append(ds, &Def{Op: op, Infer: inferCompare})
@@ -22,15 +32,15 @@ func elementwiseDefs() []*Def {
 		ds = append(ds, &Def{Op: op, Infer: inferVariadic})
 	}
 	return append(ds,
-		&Def{Op: "Identity", Infer: inferSameAsInput},
+		&Def{Op: "Identity", Infer: inferSameAsInput, Lower: lowerAlias},
 		&Def{Op: "Not", Infer: inferNot},
-		&Def{Op: "Softmax", Infer: inferSoftmax},
+		&Def{Op: "Softmax", Infer: inferSoftmax, Lower: lowerSoftmax},
 		&Def{Op: "LogSoftmax", Infer: inferSoftmax},
-		&Def{Op: "Dropout", Infer: inferDropout},
+		&Def{Op: "Dropout", Infer: inferDropout, Lower: lowerAlias},
 		&Def{Op: "BatchNormalization", Infer: inferBatchNorm, Params: true},
 		&Def{Op: "Cast", Infer: inferCast},
 		&Def{Op: "CastLike", Infer: inferCastLike},
-		&Def{Op: "Clip", Infer: inferClip},
+		&Def{Op: "Clip", Infer: inferClip, Lower: lowerActivation},
 		&Def{Op: "Pow", Infer: inferPow},
 		&Def{Op: "Where", Infer: inferWhere},
 	)
@@ -301,5 +311,99 @@ func inferWhere(ctx *ir.InferContext, n *ir.Node) error {
 		return err
 	}
 	setOutput(n, 0, x.DType, s)
+	return nil
+}
+
+// ClipBounds reads the bounds of a Clip: attributes before opset 11,
+// optional scalar constant inputs from 11 on; an absent bound is infinite.
+// ok is false when a bound is not a float32 constant.
+func ClipBounds(n *ir.Node, opset int64) (lo, hi float32, ok bool) {
+	lo, hi = float32(math.Inf(-1)), float32(math.Inf(1))
+	if opset < 11 {
+		return n.AttrFloat("min", -math.MaxFloat32), n.AttrFloat("max", math.MaxFloat32), true
+	}
+	for k, bound := range []*float32{&lo, &hi} {
+		v := n.Input(k + 1)
+		if v == nil {
+			continue
+		}
+		if !v.IsConst() || v.Const.Len() != 1 || v.DType != ir.Float32 {
+			return 0, 0, false
+		}
+		*bound = v.Const.F32[0]
+	}
+	return lo, hi, true
+}
+
+// lowerActivation runs a standalone Relu or Clip.
+func lowerActivation(l Lowering, n *ir.Node) error {
+	act := runtime.Relu
+	if n.Op == "Clip" {
+		lo, hi, ok := ClipBounds(n, l.Opset())
+		if !ok {
+			return n.Errorf("clip bounds must be float32 scalar constants")
+		}
+		var err error
+		if act, err = clipAct(n, lo, hi); err != nil {
+			return err
+		}
+	}
+	x, err := l.In(0)
+	if err != nil {
+		return err
+	}
+	out, err := l.Out(0)
+	if err != nil {
+		return err
+	}
+	l.Run(Fn("Activate", Pool, x, out, act))
+	return nil
+}
+
+// lowerAdd runs an Add of two tensors of one shape.
+func lowerAdd(l Lowering, n *ir.Node) error {
+	a, b := n.Input(0), n.Input(1)
+	if !a.Shape.Equal(b.Shape) || !a.Shape.Equal(n.Outputs[0].Shape) {
+		return n.Errorf("operands %v%v and %v%v: only adds of equal shapes are supported, no broadcasting", a, a.Shape, b, b.Shape)
+	}
+	ins, out, err := operands(l, 0, 1)
+	if err != nil {
+		return err
+	}
+	l.Run(Fn("Add", Pool, ins[0], ins[1], out, runtime.Act{}))
+	return nil
+}
+
+// softmaxRows reads a Softmax's axis as rows of n values: before opset 13
+// the input is flattened at axis (default 1); from 13 on the axis
+// (default -1) must be the last one of more than one element.
+func softmaxRows(n *ir.Node, opset int64) (rows, size int, err error) {
+	x := n.Input(0)
+	def := int64(-1)
+	if opset < 13 {
+		def = 1
+	}
+	rank := len(x.Shape)
+	axis, err := normAxis(n, n.AttrInt("axis", def), max(rank, 1), "axis")
+	if err != nil {
+		return 0, 0, err
+	}
+	if opset >= 13 && x.Shape[axis+1:].Size() != 1 {
+		return 0, 0, n.Errorf("softmax over axis %d of %v: only the last axis is supported", axis, x.Shape)
+	}
+	return x.Shape[:axis].Size(), x.Shape[axis:].Size(), nil
+}
+
+// lowerSoftmax runs Softmax over rows.
+func lowerSoftmax(l Lowering, n *ir.Node) error {
+	rows, size, err := softmaxRows(n, l.Opset())
+	if err != nil {
+		return err
+	}
+	ins, out, err := operands(l, 0)
+	if err != nil {
+		return err
+	}
+	l.Run(Fn("Softmax", ins[0], out, rows, size))
 	return nil
 }

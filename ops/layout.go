@@ -5,14 +5,14 @@ import "github.com/tsmc-go/tsmc/ir"
 // layoutDefs are the ops that move data without arithmetic.
 func layoutDefs() []*Def {
 	return []*Def{
-		{Op: "Reshape", Infer: inferReshape},
-		{Op: "Flatten", Infer: inferFlatten},
+		{Op: "Reshape", Infer: inferReshape, Lower: lowerAlias},
+		{Op: "Flatten", Infer: inferFlatten, Lower: lowerAlias},
 		{Op: "Transpose", Infer: inferTranspose},
-		{Op: "Squeeze", Infer: inferSqueeze},
-		{Op: "Unsqueeze", Infer: inferUnsqueeze},
-		{Op: "Concat", Infer: inferConcat},
+		{Op: "Squeeze", Infer: inferSqueeze, Lower: lowerAlias},
+		{Op: "Unsqueeze", Infer: inferUnsqueeze, Lower: lowerAlias},
+		{Op: "Concat", Infer: inferConcat, Lower: lowerConcat},
 		{Op: "Split", Infer: inferSplit},
-		{Op: "Slice", Infer: inferSlice},
+		{Op: "Slice", Infer: inferSlice, Lower: lowerSlice},
 		{Op: "Pad", Infer: inferPad},
 		{Op: "Tile", Infer: inferTile},
 		{Op: "Expand", Infer: inferExpand},
@@ -342,44 +342,66 @@ func inferSplit(ctx *ir.InferContext, n *ir.Node) error {
 // inferSlice: starts, ends and axes are attributes before opset 10, known
 // inputs (with optional steps) after. Indices are clamped as the spec says.
 func inferSlice(ctx *ir.InferContext, n *ir.Node) error {
+	sl, err := decodeSlice(ctx, n)
+	if err != nil {
+		return err
+	}
+	out := n.Inputs[0].Shape.Clone()
+	for a, c := range sl.count {
+		out[a] = c
+	}
+	setOutput(n, 0, n.Inputs[0].DType, out)
+	return nil
+}
+
+// slicing is a decoded Slice: per axis of the input, the first index taken,
+// the count and the step.
+type slicing struct {
+	start, count, step []int
+}
+
+// decodeSlice reads a Slice's starts, ends, axes and steps (attributes
+// before opset 10, known inputs after) and resolves them against the
+// input's shape.
+func decodeSlice(ctx *ir.InferContext, n *ir.Node) (slicing, error) {
 	var starts, ends, axes, steps []int64
 	if ctx.Opset < 10 {
 		if err := arity(n, 1, 1, 1, 1); err != nil {
-			return err
+			return slicing{}, err
 		}
 		var ok bool
 		if starts, ok = n.AttrInts("starts"); !ok {
-			return n.Errorf("missing attribute starts")
+			return slicing{}, n.Errorf("missing attribute starts")
 		}
 		if ends, ok = n.AttrInts("ends"); !ok {
-			return n.Errorf("missing attribute ends")
+			return slicing{}, n.Errorf("missing attribute ends")
 		}
 		axes, _ = n.AttrInts("axes")
 	} else {
 		if err := arity(n, 3, 5, 1, 1); err != nil {
-			return err
+			return slicing{}, err
 		}
 		var err error
 		if starts, err = ctx.KnownInts(n, 1, "starts"); err != nil {
-			return err
+			return slicing{}, err
 		}
 		if ends, err = ctx.KnownInts(n, 2, "ends"); err != nil {
-			return err
+			return slicing{}, err
 		}
 		if n.Input(3) != nil {
 			if axes, err = ctx.KnownInts(n, 3, "axes"); err != nil {
-				return err
+				return slicing{}, err
 			}
 		}
 		if n.Input(4) != nil {
 			if steps, err = ctx.KnownInts(n, 4, "steps"); err != nil {
-				return err
+				return slicing{}, err
 			}
 		}
 	}
 	x := n.Inputs[0]
 	if len(ends) != len(starts) {
-		return n.Errorf("starts %v and ends %v differ in length", starts, ends)
+		return slicing{}, n.Errorf("starts %v and ends %v differ in length", starts, ends)
 	}
 	if axes == nil {
 		axes = make([]int64, len(starts))
@@ -394,21 +416,39 @@ func inferSlice(ctx *ir.InferContext, n *ir.Node) error {
 		}
 	}
 	if len(axes) != len(starts) || len(steps) != len(starts) {
-		return n.Errorf("starts %v, axes %v and steps %v differ in length", starts, axes, steps)
+		return slicing{}, n.Errorf("starts %v, axes %v and steps %v differ in length", starts, axes, steps)
 	}
 	ax, err := normAxes(n, axes, len(x.Shape), "axes")
 	if err != nil {
-		return err
+		return slicing{}, err
 	}
-	out := x.Shape.Clone()
+	rank := len(x.Shape)
+	sl := slicing{start: make([]int, rank), count: x.Shape.Clone(), step: make([]int, rank)}
+	for a := range sl.step {
+		sl.step[a] = 1
+	}
 	for i, a := range ax {
 		if steps[i] == 0 {
-			return n.Errorf("step for axis %d is 0", a)
+			return slicing{}, n.Errorf("step for axis %d is 0", a)
 		}
-		out[a] = sliceLen(int64(x.Shape[a]), starts[i], ends[i], steps[i])
+		d := int64(x.Shape[a])
+		sl.count[a] = sliceLen(d, starts[i], ends[i], steps[i])
+		sl.start[a] = int(sliceStart(d, starts[i], steps[i]))
+		sl.step[a] = int(max(min(steps[i], d+1), -d-1))
 	}
-	setOutput(n, 0, x.DType, out)
-	return nil
+	return sl, nil
+}
+
+// sliceStart is the first index Slice takes from a dim of size d, clamped
+// as sliceLen clamps it.
+func sliceStart(d, start, step int64) int64 {
+	if start < 0 {
+		start += d
+	}
+	if step > 0 {
+		return clampInt64(start, 0, d)
+	}
+	return clampInt64(start, 0, d-1)
 }
 
 // sliceLen is the number of elements Slice takes from a dim of size d:
@@ -636,5 +676,68 @@ func inferScatterND(ctx *ir.InferContext, n *ir.Node) error {
 		return n.Errorf("updates %v has shape %v, want %v", upd, upd.Shape, want)
 	}
 	setOutput(n, 0, data.DType, data.Shape.Clone())
+	return nil
+}
+
+// lowerAlias lowers a reshape (and Identity, Dropout): the output is a
+// view of the input.
+func lowerAlias(l Lowering, n *ir.Node) error { return l.Alias() }
+
+// lowerSlice lowers a Slice that keeps everything as a view, and one that
+// takes a contiguous range of one axis (the online models' state outputs)
+// as a channel copy.
+func lowerSlice(l Lowering, n *ir.Node) error {
+	sl, err := decodeSlice(ir.ConstContext(l.Opset()), n)
+	if err != nil {
+		return err
+	}
+	in := n.Input(0).Shape
+	axis := -1
+	for a := range in {
+		if sl.count[a] == in[a] && (sl.step[a] == 1 || in[a] <= 1) {
+			continue
+		}
+		if axis >= 0 || sl.step[a] != 1 {
+			return n.Errorf("slice of %v to %v is not one contiguous range of one axis; not supported", in, n.Outputs[0].Shape)
+		}
+		axis = a
+	}
+	if axis < 0 {
+		return l.Alias()
+	}
+	ins, out, err := operands(l, 0)
+	if err != nil {
+		return err
+	}
+	count := sl.count[axis]
+	if count > 0 {
+		l.Run(Fn("CopyChannels", out, count, 0, ins[0], in[axis], sl.start[axis], count, in[:axis].Size(), in[axis+1:].Size()))
+	}
+	return nil
+}
+
+// lowerConcat copies each input into its range of the output's axis.
+func lowerConcat(l Lowering, n *ir.Node) error {
+	shape := n.Outputs[0].Shape
+	axis, err := normAxis(n, n.AttrInt("axis", 1), len(shape), "axis")
+	if err != nil {
+		return err
+	}
+	idx := make([]int, len(n.Inputs))
+	for k := range idx {
+		idx[k] = k
+	}
+	ins, out, err := operands(l, idx...)
+	if err != nil {
+		return err
+	}
+	outer, inner := shape[:axis].Size(), shape[axis+1:].Size()
+	begin := 0
+	for k, v := range n.Inputs {
+		if d := v.Shape[axis]; d > 0 && ins[k].Floats() > 0 {
+			l.Run(Fn("CopyChannels", out, shape[axis], begin, ins[k], d, 0, d, outer, inner))
+		}
+		begin += v.Shape[axis]
+	}
 	return nil
 }

@@ -38,12 +38,13 @@ type Lowering interface {
 	// (*typ, error)) called with args.
 	Object(hint, typ, ctor string, args ...any) Obj
 	// Global declares a package-level variable holding value, a runtime
-	// struct.
-	Global(hint string, value any) Obj
+	// struct; doc says what it is.
+	Global(hint, doc string, value any) Obj
 	// Rows is the row table of x, frames x channels rows of hw floats,
-	// read through shift (nil for none) with its optional state. It is
-	// filled once in New when x never changes address, else every run.
-	Rows(x Buf, frames, channels, hw int, shift *Shift, state Buf) (Obj, error)
+	// read through shift (a runtime.TemporalShift variable, nil for none)
+	// with its optional state. It is filled once in New when x and state
+	// never change address, else before every run.
+	Rows(x Buf, frames, channels, hw int, shift *Obj, state Buf) Obj
 	// Run appends a call to every run, in order.
 	Run(c Call)
 }
@@ -87,3 +88,17 @@ func Method(o Obj, fn string, args ...any) Call { return Call{Recv: &o, Func: fn
 
 // Checked is c returning an error.
 func (c Call) Checked() Call { c.Err = true; return c }
+
+// operands is the memory of the given inputs and of output 0.
+func operands(l Lowering, inputs ...int) ([]Buf, Buf, error) {
+	ins := make([]Buf, len(inputs))
+	for k, i := range inputs {
+		b, err := l.In(i)
+		if err != nil {
+			return nil, nil, err
+		}
+		ins[k] = b
+	}
+	out, err := l.Out(0)
+	return ins, out, err
+}

@@ -1,39 +1,30 @@
 package ops
 
-import "github.com/tsmc-go/tsmc/ir"
+import (
+	"slices"
+
+	"github.com/tsmc-go/tsmc/ir"
+	"github.com/tsmc-go/tsmc/runtime"
+)
 
 // nnDefs are the neural-network ops: convolution, pooling, matrix
 // products and reductions.
 func nnDefs() []*Def {
 	return []*Def{
-		{Op: "Conv", Infer: inferConv, MACs: convMACs, Params: true},
 		{Op: "AveragePool", Infer: inferPool},
-		{Op: "MaxPool", Infer: inferPool},
-		{Op: "GlobalAveragePool", Infer: inferGlobalPool},
+		{Op: "MaxPool", Infer: inferPool, Lower: lowerMaxPool},
+		{Op: "GlobalAveragePool", Infer: inferGlobalPool, Lower: lowerGlobalAveragePool},
 		{Op: "GlobalMaxPool", Infer: inferGlobalPool},
 		{Op: "Gemm", Infer: inferGemm, MACs: gemmMACs, Params: true},
 		{Op: "MatMul", Infer: inferMatMul, MACs: matMulMACs, Params: true},
-		{Op: "ReduceMean", Infer: reduceRule(18)},
-		{Op: "ReduceMax", Infer: reduceRule(18)},
-		{Op: "ReduceMin", Infer: reduceRule(18)},
-		{Op: "ReduceProd", Infer: reduceRule(18)},
-		{Op: "ReduceSum", Infer: reduceRule(13)},
+		{Op: "ReduceMean", Infer: reduceRule(reduceSince["ReduceMean"]), Lower: lowerReduceMean},
+		{Op: "ReduceMax", Infer: reduceRule(reduceSince["ReduceMax"])},
+		{Op: "ReduceMin", Infer: reduceRule(reduceSince["ReduceMin"])},
+		{Op: "ReduceProd", Infer: reduceRule(reduceSince["ReduceProd"])},
+		{Op: "ReduceSum", Infer: reduceRule(reduceSince["ReduceSum"])},
 		{Op: "ArgMax", Infer: inferArgReduce},
 		{Op: "ArgMin", Infer: inferArgReduce},
 	}
-}
-
-// convMACs: every output element takes C/group * prod(kernel) MACs.
-func convMACs(n *ir.Node) int64 {
-	w := n.Input(1)
-	if w == nil || !w.Shape.Known() || len(w.Shape) < 2 {
-		return 0
-	}
-	perOut := int64(1)
-	for _, d := range w.Shape[1:] {
-		perOut *= int64(d)
-	}
-	return int64(n.Outputs[0].Shape.Size()) * perOut
 }
 
 // gemmMACs: K per output element.
@@ -137,49 +128,44 @@ func (w *window) outDims(n *ir.Node, in []int) (ir.Shape, error) {
 	return out, nil
 }
 
-// inferConv: X [N, C, D...], W [M, C/group, K...], optional B [M].
-func inferConv(ctx *ir.InferContext, n *ir.Node) error {
-	if err := arity(n, 2, 3, 1, 1); err != nil {
-		return err
+// explicitPads resolves auto_pad: the pads before and after each spatial
+// axis of input dims in. SAME_* pads so that the output has ceil(in/stride)
+// elements, the odd one at the end (SAME_UPPER) or the beginning
+// (SAME_LOWER).
+func (w *window) explicitPads(in []int) (begin, end []int) {
+	switch w.autoPad {
+	case "VALID":
+		return make([]int, len(in)), make([]int, len(in))
+	case "SAME_UPPER", "SAME_LOWER":
+		begin, end = make([]int, len(in)), make([]int, len(in))
+		for i, d := range in {
+			s := w.strides[i]
+			out := (d + s - 1) / s
+			total := max(0, (out-1)*s+(w.kernel[i]-1)*w.dilations[i]+1-d)
+			small, large := total/2, total-total/2
+			if w.autoPad == "SAME_UPPER" {
+				begin[i], end[i] = small, large
+			} else {
+				begin[i], end[i] = large, small
+			}
+		}
+		return begin, end
 	}
-	x, w := n.Inputs[0], n.Inputs[1]
-	if len(x.Shape) < 3 {
-		return n.Errorf("input %v must have rank >= 3 (N, C, spatial...), has shape %v", x, x.Shape)
+	return w.padBegin, w.padEnd
+}
+
+// Pads returns the explicit pads of the Conv, pool or tsmc.Conv n on input
+// x (begins, then ends, as ONNX lists them), auto_pad resolved.
+func Pads(n *ir.Node, x ir.Shape, kernel []int) ([]int, error) {
+	if len(x) != len(kernel)+2 {
+		return nil, n.Errorf("input %v does not have %d spatial dims", x, len(kernel))
 	}
-	if len(w.Shape) != len(x.Shape) {
-		return n.Errorf("weight %v has shape %v, want rank %d like the input %v", w, w.Shape, len(x.Shape), x.Shape)
-	}
-	if err := sameDTypes(n, 0, 1, 2); err != nil {
-		return err
-	}
-	group := n.AttrInt("group", 1)
-	c, m := x.Shape[1], w.Shape[0]
-	if group < 1 || group > ir.MaxElements {
-		return n.Errorf("group %d is out of range", group)
-	}
-	if perGroup, ok := mulDim(w.Shape[1], int(group)); !ok || perGroup != c {
-		return n.Errorf("weight %v has %d input channels per group with group=%d, but the input %v has %d channels", w.Shape, w.Shape[1], group, x.Shape, c)
-	}
-	if int64(m)%group != 0 {
-		return n.Errorf("weight %v has %d output channels, not a multiple of group=%d", w.Shape, m, group)
-	}
-	kernel := append([]int(nil), w.Shape[2:]...)
-	if ks, ok := n.AttrInts("kernel_shape"); ok && !ir.Shape(kernel).Equal(int64sToShape(ks)) {
-		return n.Errorf("kernel_shape %v does not match weight shape %v", ks, w.Shape)
-	}
-	if b := n.Input(2); b != nil && !b.Shape.Equal(ir.Shape{m}) {
-		return n.Errorf("bias %v has shape %v, want [%d]", b, b.Shape, m)
-	}
-	win, err := parseWindow(n, kernel, false)
+	w, err := parseWindow(n, kernel, false)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	spatial, err := win.outDims(n, x.Shape[2:])
-	if err != nil {
-		return err
-	}
-	setOutput(n, 0, x.DType, append(ir.Shape{x.Shape[0], m}, spatial...))
-	return nil
+	begin, end := w.explicitPads(x[2:])
+	return append(append([]int(nil), begin...), end...), nil
 }
 
 // inferPool covers AveragePool and MaxPool (whose optional second output
@@ -305,40 +291,65 @@ func inferMatMul(ctx *ir.InferContext, n *ir.Node) error {
 }
 
 // reduceRule makes the rule of a Reduce* op whose axes move from attribute
-// to input at opset since. No axes reduces everything, unless
-// noop_with_empty_axes (input form) makes it the identity.
+// to input at opset since.
 func reduceRule(since int64) ir.InferFunc {
 	return func(ctx *ir.InferContext, n *ir.Node) error {
-		if err := arity(n, 1, axesMaxInputs(ctx, since), 1, 1); err != nil {
-			return err
-		}
-		x := n.Inputs[0]
-		axes, _, err := axesArg(ctx, n, since, 1)
+		r, err := decodeReduce(ctx, n, since)
 		if err != nil {
 			return err
 		}
-		reduced := make([]bool, len(x.Shape))
-		if len(axes) == 0 {
-			if ctx.Opset >= since && n.AttrInt("noop_with_empty_axes", 0) != 0 {
-				setOutput(n, 0, x.DType, x.Shape.Clone())
-				return nil
-			}
-			for i := range reduced {
-				reduced[i] = true
-			}
-		} else {
-			ax, err := normAxes(n, axes, len(x.Shape), "axes")
-			if err != nil {
-				return err
-			}
-			for _, a := range ax {
-				reduced[a] = true
-			}
+		x := n.Inputs[0]
+		if r.noop {
+			setOutput(n, 0, x.DType, x.Shape.Clone())
+			return nil
 		}
-		setOutput(n, 0, x.DType, reducedShape(x.Shape, reduced, n.AttrInt("keepdims", 1) != 0))
+		setOutput(n, 0, x.DType, reducedShape(x.Shape, r.axes, r.keep))
 		return nil
 	}
 }
+
+// reduction is a decoded Reduce*: the axes reduced (per input axis), and
+// whether they are kept as 1s; noop when nothing is reduced at all.
+type reduction struct {
+	axes       []bool
+	keep, noop bool
+}
+
+// decodeReduce reads a Reduce* op whose axes move from attribute to input
+// at opset since. No axes reduces everything, unless noop_with_empty_axes
+// (input form) makes it the identity.
+func decodeReduce(ctx *ir.InferContext, n *ir.Node, since int64) (reduction, error) {
+	if err := arity(n, 1, axesMaxInputs(ctx, since), 1, 1); err != nil {
+		return reduction{}, err
+	}
+	x := n.Inputs[0]
+	axes, _, err := axesArg(ctx, n, since, 1)
+	if err != nil {
+		return reduction{}, err
+	}
+	r := reduction{axes: make([]bool, len(x.Shape)), keep: n.AttrInt("keepdims", 1) != 0}
+	if len(axes) == 0 {
+		if ctx.Opset >= since && n.AttrInt("noop_with_empty_axes", 0) != 0 {
+			r.noop = true
+			return r, nil
+		}
+		for i := range r.axes {
+			r.axes[i] = true
+		}
+		return r, nil
+	}
+	ax, err := normAxes(n, axes, len(x.Shape), "axes")
+	if err != nil {
+		return reduction{}, err
+	}
+	for _, a := range ax {
+		r.axes[a] = true
+	}
+	return r, nil
+}
+
+// reduceSince is the opset from which the op's axes are an input.
+var reduceSince = map[string]int64{"ReduceMean": 18, "ReduceMax": 18, "ReduceMin": 18, "ReduceProd": 18, "ReduceSum": 13}
 
 // reducedShape drops (or with keep sets to 1) the dims marked reduced.
 func reducedShape(s ir.Shape, reduced []bool, keep bool) ir.Shape {
@@ -367,5 +378,89 @@ func inferArgReduce(ctx *ir.InferContext, n *ir.Node) error {
 	reduced := make([]bool, len(x.Shape))
 	reduced[ax] = true
 	setOutput(n, 0, ir.Int64, reducedShape(x.Shape, reduced, n.AttrInt("keepdims", 1) != 0))
+	return nil
+}
+
+// lowerMaxPool runs a 2-D MaxPool over every (frame, channel) plane.
+func lowerMaxPool(l Lowering, n *ir.Node) error {
+	x := n.Input(0)
+	if len(x.Shape) != 4 {
+		return n.Errorf("only 2-D max pooling is supported, input shape %v", x.Shape)
+	}
+	kernel, err := intsAttr(n, "kernel_shape", 2, 1, 1)
+	if err != nil {
+		return err
+	}
+	win, err := parseWindow(n, kernel, true)
+	if err != nil {
+		return err
+	}
+	begin, end := win.explicitPads(x.Shape[2:])
+	ps := runtime.PoolShape{
+		Planes: x.Shape[0] * x.Shape[1], H: x.Shape[2], W: x.Shape[3], KH: kernel[0], KW: kernel[1],
+		StrideH: win.strides[0], StrideW: win.strides[1], DilationH: win.dilations[0], DilationW: win.dilations[1],
+		PadTop: begin[0], PadLeft: begin[1], PadBottom: end[0], PadRight: end[1],
+		CeilMode: win.ceil,
+	}
+	if _, err := runtime.NewMaxPool(ps); err != nil {
+		return n.Errorf("%v", err)
+	}
+	if got, want := n.Outputs[0].Shape, (ir.Shape{x.Shape[0], x.Shape[1], ps.OutH(), ps.OutW()}); !got.Equal(want) {
+		return n.Errorf("output shape %v, but the kernel computes %v", got, want)
+	}
+	ins, out, err := operands(l, 0)
+	if err != nil {
+		return err
+	}
+	pool := l.Object("pool", "MaxPool", "NewMaxPool", ps)
+	l.Run(Method(pool, "Run", Pool, ins[0], out))
+	return nil
+}
+
+// lowerGlobalAveragePool averages every (n, c) plane of [N, C, spatial...].
+func lowerGlobalAveragePool(l Lowering, n *ir.Node) error {
+	x := n.Input(0)
+	ins, out, err := operands(l, 0)
+	if err != nil {
+		return err
+	}
+	l.Run(Fn("GlobalAveragePool", Pool, ins[0], out, x.Shape[0]*x.Shape[1], x.Shape[2:].Size()))
+	return nil
+}
+
+// lowerReduceMean runs a ReduceMean over one run of consecutive axes as
+// the mean over the middle of [outer][reduced][inner]; reducing nothing
+// is a view.
+func lowerReduceMean(l Lowering, n *ir.Node) error {
+	r, err := decodeReduce(ir.ConstContext(l.Opset()), n, reduceSince[n.Op])
+	if err != nil {
+		return err
+	}
+	x := n.Input(0).Shape
+	first, last := -1, -1
+	for a, reduced := range r.axes {
+		if reduced && first < 0 {
+			first = a
+		}
+		if reduced {
+			last = a
+		}
+	}
+	if r.noop || first < 0 || x[first:last+1].Size() == 1 {
+		return l.Alias()
+	}
+	if slices.Contains(r.axes[first:last+1], false) {
+		return n.Errorf("reducing axes %v of %v: only consecutive axes are supported", r.axes, x)
+	}
+	return lowerMeanOverMiddle(l, x[:first].Size(), x[first:last+1].Size(), x[last+1:].Size())
+}
+
+// lowerMeanOverMiddle averages x viewed as [outer][r][inner] over r.
+func lowerMeanOverMiddle(l Lowering, outer, r, inner int) error {
+	ins, out, err := operands(l, 0)
+	if err != nil {
+		return err
+	}
+	l.Run(Fn("SegmentMean", ins[0], out, outer, r, inner))
 	return nil
 }

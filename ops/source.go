@@ -9,11 +9,11 @@ import (
 // sourceDefs are the ops whose values are known at compile time.
 func sourceDefs() []*Def {
 	return []*Def{
-		{Op: "Constant", Infer: inferConstant},
-		{Op: "ConstantOfShape", Infer: inferConstantOfShape},
-		{Op: "Shape", Infer: inferShapeOp},
-		{Op: "Size", Infer: inferSize},
-		{Op: "Range", Infer: inferRange},
+		{Op: "Constant", Folded: true, Infer: inferConstant},
+		{Op: "ConstantOfShape", Folded: true, Infer: inferConstantOfShape},
+		{Op: "Shape", Folded: true, Infer: inferShapeOp},
+		{Op: "Size", Folded: true, Infer: inferSize},
+		{Op: "Range", Folded: true, Infer: inferRange},
 	}
 }
 

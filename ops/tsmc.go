@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/tsmc-go/tsmc/ir"
+	"github.com/tsmc-go/tsmc/runtime"
 )
 
 // Domain is the operator domain of tsmc's own operators.
@@ -186,102 +187,6 @@ func inferTemporalShift(_ *ir.InferContext, n *ir.Node) error {
 	return nil
 }
 
-// inferConv checks a tsmc.Conv's operands and sets its output type.
-func inferFusedConv(_ *ir.InferContext, n *ir.Node) error {
-	if len(n.Inputs) < 3 || len(n.Inputs) > 5 || n.Input(ConvX) == nil || n.Input(ConvW) == nil || n.Input(ConvB) == nil {
-		return n.Errorf("needs inputs (X, W, B, optional residual, optional shift state)")
-	}
-	x, w, b := n.Inputs[ConvX], n.Inputs[ConvW], n.Inputs[ConvB]
-	spatial := len(w.Shape) - 2
-	if spatial < 1 || len(x.Shape) != len(w.Shape) {
-		return n.Errorf("input %v%v and weight %v%v must both have rank 3 or more", x, x.Shape, w, w.Shape)
-	}
-	group := int(n.AttrInt("group", 1))
-	m := w.Shape[0]
-	if group <= 0 || x.Shape[1] != w.Shape[1]*group || m%group != 0 {
-		return n.Errorf("input has %d channels, weight %v with group %d wants %d", x.Shape[1], w.Shape, group, w.Shape[1]*group)
-	}
-	if !b.Shape.Equal(ir.Shape{m}) {
-		return n.Errorf("bias %v has shape %v, want [%d]", b, b.Shape, m)
-	}
-	ints := func(name string, length int) ([]int64, error) {
-		v, ok := n.AttrInts(name)
-		if !ok || len(v) != length {
-			return nil, n.Errorf("attribute %s must list %d values, got %v", name, length, v)
-		}
-		return v, nil
-	}
-	kernel, err := ints("kernel_shape", spatial)
-	if err != nil {
-		return err
-	}
-	strides, err := ints("strides", spatial)
-	if err != nil {
-		return err
-	}
-	dilations, err := ints("dilations", spatial)
-	if err != nil {
-		return err
-	}
-	pads, err := ints("pads", 2*spatial)
-	if err != nil {
-		return err
-	}
-	out := ir.Shape{x.Shape[0], m}
-	for i := 0; i < spatial; i++ {
-		if kernel[i] != int64(w.Shape[2+i]) {
-			return n.Errorf("kernel_shape %v disagrees with weight shape %v", kernel, w.Shape)
-		}
-		if strides[i] <= 0 || dilations[i] <= 0 || pads[i] < 0 || pads[i+spatial] < 0 {
-			return n.Errorf("strides %v, dilations %v and pads %v must be positive (pads non-negative)", strides, dilations, pads)
-		}
-		span := int64(x.Shape[2+i]) + pads[i] + pads[i+spatial] - (kernel[i]-1)*dilations[i] - 1
-		if span < 0 {
-			return n.Errorf("kernel %v does not fit the padded input %v", kernel, x.Shape)
-		}
-		out = append(out, int(span/strides[i]+1))
-	}
-	if r := n.Input(ConvResidual); r != nil && (!r.Shape.Equal(out) || r.DType != x.DType) {
-		return n.Errorf("residual %v is %s%v, the output is %s%v", r, r.DType, r.Shape, x.DType, out)
-	}
-	if err := checkFusedShift(n, x); err != nil {
-		return err
-	}
-	if a := n.AttrString("activation", ActNone); a != ActNone && a != ActRelu && a != ActClip {
-		return n.Errorf("unknown activation %q", a)
-	}
-	y := n.Outputs[0]
-	y.DType, y.Shape = x.DType, out
-	return nil
-}
-
-// checkFusedShift checks the shift attributes and state of a tsmc.Conv
-// against its input.
-func checkFusedShift(n *ir.Node, x *ir.Value) error {
-	s, ok, err := ShiftOf(n)
-	if err != nil {
-		return err
-	}
-	state := n.Input(ConvState)
-	if !ok {
-		if state != nil {
-			return n.Errorf("has a shift state input but no shift attributes")
-		}
-		return nil
-	}
-	var stateShape ir.Shape
-	if state != nil {
-		if state.DType != x.DType {
-			return n.Errorf("shift state %v is %v, input %v is %v", state, state.DType, x, x.DType)
-		}
-		stateShape = state.Shape
-	}
-	if err := s.Check(x.Shape, stateShape); err != nil {
-		return n.Errorf("fused shift: %v", err)
-	}
-	return nil
-}
-
 // inferDense checks a tsmc.Dense's operands and sets its output type.
 func inferDense(_ *ir.InferContext, n *ir.Node) error {
 	if len(n.Inputs) != 3 || n.Input(0) == nil || n.Input(1) == nil || n.Input(2) == nil {
@@ -311,20 +216,6 @@ func inferSegmentMean(_ *ir.InferContext, n *ir.Node) error {
 	return nil
 }
 
-// convMACs is the multiply-accumulate count of a tsmc.Conv: C/group times
-// the kernel size per output element.
-func fusedConvMACs(n *ir.Node) int64 {
-	w, y := n.Input(ConvW), n.Outputs[0]
-	if w == nil || y == nil || !w.Shape.Known() || !y.Shape.Known() || len(w.Shape) < 2 {
-		return 0
-	}
-	per := int64(1)
-	for _, d := range w.Shape[1:] {
-		per *= int64(d)
-	}
-	return int64(y.Shape.Size()) * per
-}
-
 // denseMACs is N*K*C for a tsmc.Dense (the pooling adds are not counted).
 func denseMACs(n *ir.Node) int64 {
 	w, y := n.Input(1), n.Outputs[0]
@@ -337,9 +228,94 @@ func denseMACs(n *ir.Node) int64 {
 // tsmcDefs are tsmc's own operators.
 func tsmcDefs() []*Def {
 	return []*Def{
-		{Domain: Domain, Op: OpTemporalShift, Infer: inferTemporalShift},
-		{Domain: Domain, Op: OpConv, Infer: inferFusedConv, MACs: fusedConvMACs, Params: true},
-		{Domain: Domain, Op: OpDense, Infer: inferDense, MACs: denseMACs, Params: true},
-		{Domain: Domain, Op: OpSegmentMean, Infer: inferSegmentMean},
+		{Domain: Domain, Op: OpTemporalShift, Infer: inferTemporalShift, Lower: lowerTemporalShift},
+		{Domain: Domain, Op: OpDense, Infer: inferDense, MACs: denseMACs, Params: true, Lower: lowerDense},
+		{Domain: Domain, Op: OpSegmentMean, Infer: inferSegmentMean, Lower: lowerSegmentMean},
 	}
+}
+
+// shiftVar checks shift against an input of frames x channels rows of hw
+// floats (and its state) and declares it as a runtime.TemporalShift.
+func shiftVar(l Lowering, n *ir.Node, shift Shift, frames, channels, hw int, state Buf) (Obj, error) {
+	ts := runtime.TemporalShift{Segments: shift.Segments}
+	for _, r := range shift.Ranges {
+		ts.Ranges = append(ts.Ranges, runtime.ShiftRange{Begin: r.Begin, End: r.End, Offset: r.Offset})
+	}
+	if err := ts.Validate(frames, channels); err != nil {
+		return Obj{}, n.Errorf("%v", err)
+	}
+	if state != nil {
+		if want := frames / ts.Segments * ts.StateChannels() * hw; state.Floats() != want {
+			return Obj{}, n.Errorf("shift state has %d floats, want %d", state.Floats(), want)
+		}
+	}
+	return l.Global("shift", "the temporal shift "+shift.String(), ts), nil
+}
+
+// lowerTemporalShift materialises a shift that a consumer other than a
+// convolution reads.
+func lowerTemporalShift(l Lowering, n *ir.Node) error {
+	shift, ok, err := ShiftOf(n)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return n.Errorf("temporal shift without a shift attribute")
+	}
+	xv := n.Input(0)
+	x, err := l.In(0)
+	if err != nil {
+		return err
+	}
+	state, err := l.In(1)
+	if err != nil {
+		return err
+	}
+	out, err := l.Out(0)
+	if err != nil {
+		return err
+	}
+	frames, channels, hw := xv.Shape[0], xv.Shape[1], xv.Shape[2:].Size()
+	v, err := shiftVar(l, n, shift, frames, channels, hw, state)
+	if err != nil {
+		return err
+	}
+	l.Run(Method(v, "Apply", out, x, frames, channels, hw, state).Checked())
+	return nil
+}
+
+// lowerDense runs the spatial mean (when X has spatial positions) into a
+// temporary, then the fully connected layer on packed weights.
+func lowerDense(l Lowering, n *ir.Node) error {
+	x, wv, bv := n.Input(0), n.Input(1), n.Input(2)
+	if !wv.IsConst() || wv.DType != ir.Float32 {
+		return n.Errorf("weights %v must be a float32 constant", wv)
+	}
+	batch, in, hw, classes := x.Shape[0], x.Shape[1], x.Shape[2:].Size(), wv.Shape[0]
+	ins, out, err := operands(l, 0)
+	if err != nil {
+		return err
+	}
+	rows := ins[0]
+	if hw != 1 {
+		rows = l.Temp(batch * in)
+		l.Run(Fn("GlobalAveragePool", Pool, ins[0], rows, batch*in, hw))
+	}
+	weights := l.Packed(wv, "dense", runtime.PackedDenseWeightsLen(classes, in, runtime.PackNR), func() ([]float32, error) {
+		return runtime.PackDenseWeights(wv.Const.F32, classes, in, runtime.PackNR)
+	})
+	bias, err := l.Weights(bv)
+	if err != nil {
+		return err
+	}
+	dense := l.Object("dense", "Dense", "NewDense", batch, in, classes, weights, Ident("packNR"), bias, runtime.Act{})
+	l.Run(Method(dense, "Run", Pool, rows, out))
+	return nil
+}
+
+// lowerSegmentMean averages [N*T, rest...] over each clip's T frames.
+func lowerSegmentMean(l Lowering, n *ir.Node) error {
+	x := n.Input(0).Shape
+	t := int(n.AttrInt("segments", 0))
+	return lowerMeanOverMiddle(l, x[0]/t, t, x[1:].Size())
 }

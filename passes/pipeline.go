@@ -37,6 +37,7 @@ var Pipeline = []Pass{
 	{"fuse-residual-add", "fuse Add(conv, residual) and a following Relu or Clip into the conv", FuseResidualAdd},
 	{"fuse-shift", "let convs read through a TemporalShift instead of materialising it", FuseShift},
 	{"simplify-head", "pooling, classifier and segment consensus into GlobalAveragePool, Dense, SegmentMean", SimplifyHead},
+	{"fuse-inverted-residual", "run expansion, depthwise and projection convs as one band-by-band block", FuseInvertedResidual},
 	{"dead-code", "remove nodes whose outputs nobody reads, and their constants", EliminateDeadCode},
 }
 
@@ -102,9 +103,9 @@ func runPass(g *ir.Graph, p Pass) error {
 
 // ShiftCounts counts the temporal shifts of a graph: Materialized is the
 // number of TemporalShift ops, Fused the number of distinct shifts (by
-// shifted input and shift attributes) that tsmc.Conv nodes read through.
-// A shift in the 'block' placement, fused into its convs but still needed
-// by another reader, counts in both.
+// shifted input and shift attributes) that other tsmc ops (convolutions,
+// fused blocks) read through. A shift in the 'block' placement, fused into
+// its convs but still needed by another reader, counts in both.
 func ShiftCounts(g *ir.Graph) (materialized, fused int) {
 	type key struct {
 		x     *ir.Value
@@ -112,13 +113,13 @@ func ShiftCounts(g *ir.Graph) (materialized, fused int) {
 	}
 	seen := map[key]bool{}
 	for _, n := range g.Nodes {
-		switch {
-		case isTsmc(n, ops.OpTemporalShift):
+		if isTsmc(n, ops.OpTemporalShift) {
 			materialized++
-		case isTsmc(n, ops.OpConv):
-			if s, ok, err := ops.ShiftOf(n); ok && err == nil {
-				seen[key{n.Input(ops.ConvX), s.String()}] = true
-			}
+			continue
+		}
+		x, _ := ops.ShiftState(n)
+		if s, ok, err := ops.ShiftOf(n); x != nil && ok && err == nil {
+			seen[key{x, s.String()}] = true
 		}
 	}
 	return materialized, len(seen)

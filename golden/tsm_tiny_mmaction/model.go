@@ -65,10 +65,10 @@ type Outputs struct {
 	Logits []float32 // "logits" [1,10]
 }
 
-// shift7 is the temporal shift of node 7: T=4 [0,2)+1 [2,4)-1.
+// shift7 is the temporal shift T=4 [0,2)+1 [2,4)-1 of node 7.
 var shift7 = runtime.TemporalShift{Segments: 4, Ranges: []runtime.ShiftRange{{Begin: 0, End: 2, Offset: 1}, {Begin: 2, End: 4, Offset: -1}}}
 
-// shift13 is the temporal shift of node 13: T=4 [0,4)+1 [4,8)-1.
+// shift13 is the temporal shift T=4 [0,4)+1 [4,8)-1 of node 13.
 var shift13 = runtime.TemporalShift{Segments: 4, Ranges: []runtime.ShiftRange{{Begin: 0, End: 4, Offset: 1}, {Begin: 4, End: 8, Offset: -1}}}
 
 // Model is the compiled network with its weights, activation arena and
@@ -169,120 +169,120 @@ func New(opts ...Option) (*Model, error) {
 func (m *Model) init() (err error) {
 	a, w := m.act, m.weights
 	// 1: tsmc.Conv "/base/features/features.0/features.0.0/Conv" [4,3,32,32] -> [4,32,16,16]
+	m.rows1 = runtime.NewRows(4, 3)
 	m.conv1, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 3, H: 32, W: 32, Cout: 32, Group: 1, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[0:972:972], packMR, w[976:1008:1008], runtime.Clip(float32(0), float32(6)))
 	if err != nil {
 		return fmt.Errorf("node \"/base/features/features.0/features.0.0/Conv\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows1 = runtime.NewRows(4, 3)
 	// 2: tsmc.Conv "/base/features/features.1/conv/conv.0/Conv" [4,32,16,16] -> [4,32,16,16]
+	m.rows2 = runtime.NewRows(4, 32)
+	m.rows2.SetPlain(a[0:32768:32768], 4, 32, 256)
 	m.conv2, err = runtime.NewDepthwiseConv(runtime.ConvShape{Frames: 4, Cin: 32, H: 16, W: 16, Cout: 32, Group: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[1008:1296:1296], w[1296:1328:1328], runtime.Clip(float32(0), float32(6)))
 	if err != nil {
 		return fmt.Errorf("node \"/base/features/features.1/conv/conv.0/Conv\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows2 = runtime.NewRows(4, 32)
-	m.rows2.SetPlain(a[0:32768:32768], 4, 32, 256)
 	// 3: tsmc.Conv "/base/features/features.1/conv/conv.3/Conv" [4,32,16,16] -> [4,16,16,16]
+	m.rows3 = runtime.NewRows(4, 32)
+	m.rows3.SetPlain(a[32768:65536:65536], 4, 32, 256)
 	m.conv3, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 32, H: 16, W: 16, Cout: 16, Group: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0}, w[1328:2096:2096], packMR, w[2096:2112:2112], runtime.Act{})
 	if err != nil {
 		return fmt.Errorf("node \"/base/features/features.1/conv/conv.3/Conv\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows3 = runtime.NewRows(4, 32)
-	m.rows3.SetPlain(a[32768:65536:65536], 4, 32, 256)
 	// 4: tsmc.Conv "/base/features/features.2/conv/conv.0/Conv" [4,16,16,16] -> [4,96,16,16]
+	m.rows4 = runtime.NewRows(4, 16)
+	m.rows4.SetPlain(a[98304:114688:114688], 4, 16, 256)
 	m.conv4, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 16, H: 16, W: 16, Cout: 96, Group: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0}, w[2112:3648:3648], packMR, w[3648:3744:3744], runtime.Clip(float32(0), float32(6)))
 	if err != nil {
 		return fmt.Errorf("node \"/base/features/features.2/conv/conv.0/Conv\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows4 = runtime.NewRows(4, 16)
-	m.rows4.SetPlain(a[98304:114688:114688], 4, 16, 256)
 	// 5: tsmc.Conv "/base/features/features.2/conv/conv.3/Conv" [4,96,16,16] -> [4,96,8,8]
+	m.rows5 = runtime.NewRows(4, 96)
+	m.rows5.SetPlain(a[0:98304:98304], 4, 96, 256)
 	m.conv5, err = runtime.NewDepthwiseConv(runtime.ConvShape{Frames: 4, Cin: 96, H: 16, W: 16, Cout: 96, Group: 96, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[3744:4608:4608], w[4608:4704:4704], runtime.Clip(float32(0), float32(6)))
 	if err != nil {
 		return fmt.Errorf("node \"/base/features/features.2/conv/conv.3/Conv\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows5 = runtime.NewRows(4, 96)
-	m.rows5.SetPlain(a[0:98304:98304], 4, 96, 256)
 	// 6: tsmc.Conv "/base/features/features.2/conv/conv.6/Conv" [4,96,8,8] -> [4,16,8,8]
+	m.rows6 = runtime.NewRows(4, 96)
+	m.rows6.SetPlain(a[98304:122880:122880], 4, 96, 64)
 	m.conv6, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 96, H: 8, W: 8, Cout: 16, Group: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0}, w[4704:7008:7008], packMR, w[7008:7024:7024], runtime.Act{})
 	if err != nil {
 		return fmt.Errorf("node \"/base/features/features.2/conv/conv.6/Conv\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows6 = runtime.NewRows(4, 96)
-	m.rows6.SetPlain(a[98304:122880:122880], 4, 96, 64)
 	// 7: tsmc.Conv "/base/features/features.3/conv/conv.0/net/Conv" [4,16,8,8] -> [4,96,8,8]
-	m.conv7, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 16, H: 8, W: 8, Cout: 96, Group: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0}, w[7024:8560:8560], packMR, w[8560:8656:8656], runtime.Clip(float32(0), float32(6)))
-	if err != nil {
-		return fmt.Errorf("node \"/base/features/features.3/conv/conv.0/net/Conv\" (Conv, domain tsmc): %w", err)
-	}
 	m.rows7 = runtime.NewRows(4, 16)
 	if err = m.rows7.SetShifted(a[49152:53248:53248], 4, 16, 64, shift7, nil); err != nil {
 		return fmt.Errorf("node \"/base/features/features.3/conv/conv.0/net/Conv\" (Conv, domain tsmc): %w", err)
 	}
+	m.conv7, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 16, H: 8, W: 8, Cout: 96, Group: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0}, w[7024:8560:8560], packMR, w[8560:8656:8656], runtime.Clip(float32(0), float32(6)))
+	if err != nil {
+		return fmt.Errorf("node \"/base/features/features.3/conv/conv.0/net/Conv\" (Conv, domain tsmc): %w", err)
+	}
 	// 8: tsmc.Conv "/base/features/features.3/conv/conv.3/Conv" [4,96,8,8] -> [4,96,8,8]
+	m.rows8 = runtime.NewRows(4, 96)
+	m.rows8.SetPlain(a[0:24576:24576], 4, 96, 64)
 	m.conv8, err = runtime.NewDepthwiseConv(runtime.ConvShape{Frames: 4, Cin: 96, H: 8, W: 8, Cout: 96, Group: 96, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[8656:9520:9520], w[9520:9616:9616], runtime.Clip(float32(0), float32(6)))
 	if err != nil {
 		return fmt.Errorf("node \"/base/features/features.3/conv/conv.3/Conv\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows8 = runtime.NewRows(4, 96)
-	m.rows8.SetPlain(a[0:24576:24576], 4, 96, 64)
 	// 9: tsmc.Conv "/base/features/features.3/conv/conv.6/Conv" [4,96,8,8] [4,16,8,8] -> [4,16,8,8]
+	m.rows9 = runtime.NewRows(4, 96)
+	m.rows9.SetPlain(a[24576:49152:49152], 4, 96, 64)
 	m.conv9, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 96, H: 8, W: 8, Cout: 16, Group: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0}, w[9616:11920:11920], packMR, w[11920:11936:11936], runtime.Act{})
 	if err != nil {
 		return fmt.Errorf("node \"/base/features/features.3/conv/conv.6/Conv\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows9 = runtime.NewRows(4, 96)
-	m.rows9.SetPlain(a[24576:49152:49152], 4, 96, 64)
 	// 10: tsmc.Conv "/base/features/features.4/conv/conv.0/Conv" [4,16,8,8] -> [4,96,8,8]
+	m.rows10 = runtime.NewRows(4, 16)
+	m.rows10.SetPlain(a[53248:57344:57344], 4, 16, 64)
 	m.conv10, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 16, H: 8, W: 8, Cout: 96, Group: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0}, w[11936:13472:13472], packMR, w[13472:13568:13568], runtime.Clip(float32(0), float32(6)))
 	if err != nil {
 		return fmt.Errorf("node \"/base/features/features.4/conv/conv.0/Conv\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows10 = runtime.NewRows(4, 16)
-	m.rows10.SetPlain(a[53248:57344:57344], 4, 16, 64)
 	// 11: tsmc.Conv "/base/features/features.4/conv/conv.3/Conv" [4,96,8,8] -> [4,96,4,4]
+	m.rows11 = runtime.NewRows(4, 96)
+	m.rows11.SetPlain(a[0:24576:24576], 4, 96, 64)
 	m.conv11, err = runtime.NewDepthwiseConv(runtime.ConvShape{Frames: 4, Cin: 96, H: 8, W: 8, Cout: 96, Group: 96, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[13568:14432:14432], w[14432:14528:14528], runtime.Clip(float32(0), float32(6)))
 	if err != nil {
 		return fmt.Errorf("node \"/base/features/features.4/conv/conv.3/Conv\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows11 = runtime.NewRows(4, 96)
-	m.rows11.SetPlain(a[0:24576:24576], 4, 96, 64)
 	// 12: tsmc.Conv "/base/features/features.4/conv/conv.6/Conv" [4,96,4,4] -> [4,32,4,4]
+	m.rows12 = runtime.NewRows(4, 96)
+	m.rows12.SetPlain(a[24576:30720:30720], 4, 96, 16)
 	m.conv12, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 96, H: 4, W: 4, Cout: 32, Group: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0}, w[14528:17984:17984], packMR, w[17984:18016:18016], runtime.Act{})
 	if err != nil {
 		return fmt.Errorf("node \"/base/features/features.4/conv/conv.6/Conv\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows12 = runtime.NewRows(4, 96)
-	m.rows12.SetPlain(a[24576:30720:30720], 4, 96, 16)
 	// 13: tsmc.Conv "/base/features/features.5/conv/conv.0/net/Conv" [4,32,4,4] -> [4,192,4,4]
-	m.conv13, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 32, H: 4, W: 4, Cout: 192, Group: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0}, w[18016:24160:24160], packMR, w[24160:24352:24352], runtime.Clip(float32(0), float32(6)))
-	if err != nil {
-		return fmt.Errorf("node \"/base/features/features.5/conv/conv.0/net/Conv\" (Conv, domain tsmc): %w", err)
-	}
 	m.rows13 = runtime.NewRows(4, 32)
 	if err = m.rows13.SetShifted(a[30720:32768:32768], 4, 32, 16, shift13, nil); err != nil {
 		return fmt.Errorf("node \"/base/features/features.5/conv/conv.0/net/Conv\" (Conv, domain tsmc): %w", err)
 	}
+	m.conv13, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 32, H: 4, W: 4, Cout: 192, Group: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0}, w[18016:24160:24160], packMR, w[24160:24352:24352], runtime.Clip(float32(0), float32(6)))
+	if err != nil {
+		return fmt.Errorf("node \"/base/features/features.5/conv/conv.0/net/Conv\" (Conv, domain tsmc): %w", err)
+	}
 	// 14: tsmc.Conv "/base/features/features.5/conv/conv.3/Conv" [4,192,4,4] -> [4,192,4,4]
+	m.rows14 = runtime.NewRows(4, 192)
+	m.rows14.SetPlain(a[0:12288:12288], 4, 192, 16)
 	m.conv14, err = runtime.NewDepthwiseConv(runtime.ConvShape{Frames: 4, Cin: 192, H: 4, W: 4, Cout: 192, Group: 192, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[24352:26080:26080], w[26080:26272:26272], runtime.Clip(float32(0), float32(6)))
 	if err != nil {
 		return fmt.Errorf("node \"/base/features/features.5/conv/conv.3/Conv\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows14 = runtime.NewRows(4, 192)
-	m.rows14.SetPlain(a[0:12288:12288], 4, 192, 16)
 	// 15: tsmc.Conv "/base/features/features.5/conv/conv.6/Conv" [4,192,4,4] [4,32,4,4] -> [4,32,4,4]
+	m.rows15 = runtime.NewRows(4, 192)
+	m.rows15.SetPlain(a[12288:24576:24576], 4, 192, 16)
 	m.conv15, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 192, H: 4, W: 4, Cout: 32, Group: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0}, w[26272:33184:33184], packMR, w[33184:33216:33216], runtime.Act{})
 	if err != nil {
 		return fmt.Errorf("node \"/base/features/features.5/conv/conv.6/Conv\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows15 = runtime.NewRows(4, 192)
-	m.rows15.SetPlain(a[12288:24576:24576], 4, 192, 16)
 	// 16: tsmc.Conv "/base/features/features.6/features.6.0/Conv" [4,32,4,4] -> [4,64,4,4]
+	m.rows16 = runtime.NewRows(4, 32)
+	m.rows16.SetPlain(a[4096:6144:6144], 4, 32, 16)
 	m.conv16, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 32, H: 4, W: 4, Cout: 64, Group: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0}, w[33216:35520:35520], packMR, w[35520:35584:35584], runtime.Clip(float32(0), float32(6)))
 	if err != nil {
 		return fmt.Errorf("node \"/base/features/features.6/features.6.0/Conv\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows16 = runtime.NewRows(4, 32)
-	m.rows16.SetPlain(a[4096:6144:6144], 4, 32, 16)
 	// 17: tsmc.Dense "/base/classifier/Gemm" [4,64,4,4] -> [4,10]
 	m.dense17, err = runtime.NewDense(4, 64, 10, w[35584:37632:37632], packNR, w[37632:37642:37642], runtime.Act{})
 	if err != nil {

@@ -65,16 +65,16 @@ type Outputs struct {
 	Logits []float32 // "logits" [1,10]
 }
 
-// shift3 is the temporal shift of node 3: T=4 [0,1)+1 [1,2)-1.
+// shift3 is the temporal shift T=4 [0,1)+1 [1,2)-1 of node 3.
 var shift3 = runtime.TemporalShift{Segments: 4, Ranges: []runtime.ShiftRange{{Begin: 0, End: 1, Offset: 1}, {Begin: 1, End: 2, Offset: -1}}}
 
-// shift6 is the temporal shift of node 6: T=4 [0,1)+1 [1,2)-1.
+// shift6 is the temporal shift T=4 [0,1)+1 [1,2)-1 of node 6.
 var shift6 = runtime.TemporalShift{Segments: 4, Ranges: []runtime.ShiftRange{{Begin: 0, End: 1, Offset: 1}, {Begin: 1, End: 2, Offset: -1}}}
 
-// shift9 is the temporal shift of node 9: T=4 [0,2)+1 [2,4)-1.
+// shift9 is the temporal shift T=4 [0,2)+1 [2,4)-1 of node 9.
 var shift9 = runtime.TemporalShift{Segments: 4, Ranges: []runtime.ShiftRange{{Begin: 0, End: 2, Offset: 1}, {Begin: 2, End: 4, Offset: -1}}}
 
-// shift12 is the temporal shift of node 12: T=4 [0,2)+1 [2,4)-1.
+// shift12 is the temporal shift T=4 [0,2)+1 [2,4)-1 of node 12.
 var shift12 = runtime.TemporalShift{Segments: 4, Ranges: []runtime.ShiftRange{{Begin: 0, End: 2, Offset: 1}, {Begin: 2, End: 4, Offset: -1}}}
 
 // Model is the compiled network with its weights, activation arena and
@@ -168,101 +168,101 @@ func New(opts ...Option) (*Model, error) {
 func (m *Model) init() (err error) {
 	a, w := m.act, m.weights
 	// 1: tsmc.Conv "/base/conv1/Conv" [4,3,32,32] -> [4,8,16,16]
+	m.rows1 = runtime.NewRows(4, 3)
 	m.conv1, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 3, H: 32, W: 32, Cout: 8, Group: 1, KH: 7, KW: 7, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, PadTop: 3, PadLeft: 3, PadBottom: 3, PadRight: 3}, w[0:1764:1764], packMR, w[1776:1784:1784], runtime.Relu)
 	if err != nil {
 		return fmt.Errorf("node \"/base/conv1/Conv\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows1 = runtime.NewRows(4, 3)
 	// 2: MaxPool "/base/maxpool/MaxPool" [4,8,16,16] -> [4,8,8,8]
 	m.pool2, err = runtime.NewMaxPool(runtime.PoolShape{Planes: 32, H: 16, W: 16, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1, CeilMode: false})
 	if err != nil {
 		return fmt.Errorf("node \"/base/maxpool/MaxPool\" (MaxPool, domain ai.onnx): %w", err)
 	}
 	// 3: tsmc.Conv "/base/layer1/layer1.0/conv1/net/Conv" [4,8,8,8] -> [4,8,8,8]
-	m.conv3, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 8, H: 8, W: 8, Cout: 8, Group: 1, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[1792:2656:2656], packMR, w[2656:2664:2664], runtime.Relu)
-	if err != nil {
-		return fmt.Errorf("node \"/base/layer1/layer1.0/conv1/net/Conv\" (Conv, domain tsmc): %w", err)
-	}
 	m.rows3 = runtime.NewRows(4, 8)
 	if err = m.rows3.SetShifted(a[8192:10240:10240], 4, 8, 64, shift3, nil); err != nil {
 		return fmt.Errorf("node \"/base/layer1/layer1.0/conv1/net/Conv\" (Conv, domain tsmc): %w", err)
 	}
+	m.conv3, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 8, H: 8, W: 8, Cout: 8, Group: 1, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[1792:2656:2656], packMR, w[2656:2664:2664], runtime.Relu)
+	if err != nil {
+		return fmt.Errorf("node \"/base/layer1/layer1.0/conv1/net/Conv\" (Conv, domain tsmc): %w", err)
+	}
 	// 4: tsmc.Conv "/base/layer1/layer1.0/conv2/Conv" [4,8,8,8] [4,8,8,8] -> [4,8,8,8]
+	m.rows4 = runtime.NewRows(4, 8)
+	m.rows4.SetPlain(a[0:2048:2048], 4, 8, 64)
 	m.conv4, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 8, H: 8, W: 8, Cout: 8, Group: 1, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[2672:3536:3536], packMR, w[3536:3544:3544], runtime.Relu)
 	if err != nil {
 		return fmt.Errorf("node \"/base/layer1/layer1.0/conv2/Conv\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows4 = runtime.NewRows(4, 8)
-	m.rows4.SetPlain(a[0:2048:2048], 4, 8, 64)
 	// 5: tsmc.Conv "/base/layer2/layer2.0/downsample/downsample.0/Conv" [4,8,8,8] -> [4,16,4,4]
+	m.rows5 = runtime.NewRows(4, 8)
+	m.rows5.SetPlain(a[2048:4096:4096], 4, 8, 64)
 	m.conv5, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 8, H: 8, W: 8, Cout: 16, Group: 1, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0}, w[3552:3744:3744], packMR, w[3744:3760:3760], runtime.Act{})
 	if err != nil {
 		return fmt.Errorf("node \"/base/layer2/layer2.0/downsample/downsample.0/Conv\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows5 = runtime.NewRows(4, 8)
-	m.rows5.SetPlain(a[2048:4096:4096], 4, 8, 64)
 	// 6: tsmc.Conv "/base/layer2/layer2.0/conv1/net/Conv" [4,8,8,8] -> [4,16,4,4]
-	m.conv6, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 8, H: 8, W: 8, Cout: 16, Group: 1, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[3760:5488:5488], packMR, w[5488:5504:5504], runtime.Relu)
-	if err != nil {
-		return fmt.Errorf("node \"/base/layer2/layer2.0/conv1/net/Conv\" (Conv, domain tsmc): %w", err)
-	}
 	m.rows6 = runtime.NewRows(4, 8)
 	if err = m.rows6.SetShifted(a[2048:4096:4096], 4, 8, 64, shift6, nil); err != nil {
 		return fmt.Errorf("node \"/base/layer2/layer2.0/conv1/net/Conv\" (Conv, domain tsmc): %w", err)
 	}
+	m.conv6, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 8, H: 8, W: 8, Cout: 16, Group: 1, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[3760:5488:5488], packMR, w[5488:5504:5504], runtime.Relu)
+	if err != nil {
+		return fmt.Errorf("node \"/base/layer2/layer2.0/conv1/net/Conv\" (Conv, domain tsmc): %w", err)
+	}
 	// 7: tsmc.Conv "/base/layer2/layer2.0/conv2/Conv" [4,16,4,4] [4,16,4,4] -> [4,16,4,4]
+	m.rows7 = runtime.NewRows(4, 16)
+	m.rows7.SetPlain(a[1024:2048:2048], 4, 16, 16)
 	m.conv7, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 16, H: 4, W: 4, Cout: 16, Group: 1, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[5504:8960:8960], packMR, w[8960:8976:8976], runtime.Relu)
 	if err != nil {
 		return fmt.Errorf("node \"/base/layer2/layer2.0/conv2/Conv\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows7 = runtime.NewRows(4, 16)
-	m.rows7.SetPlain(a[1024:2048:2048], 4, 16, 16)
 	// 8: tsmc.Conv "/base/layer3/layer3.0/downsample/downsample.0/Conv" [4,16,4,4] -> [4,16,2,2]
+	m.rows8 = runtime.NewRows(4, 16)
+	m.rows8.SetPlain(a[2048:3072:3072], 4, 16, 16)
 	m.conv8, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 16, H: 4, W: 4, Cout: 16, Group: 1, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0}, w[8976:9360:9360], packMR, w[9360:9376:9376], runtime.Act{})
 	if err != nil {
 		return fmt.Errorf("node \"/base/layer3/layer3.0/downsample/downsample.0/Conv\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows8 = runtime.NewRows(4, 16)
-	m.rows8.SetPlain(a[2048:3072:3072], 4, 16, 16)
 	// 9: tsmc.Conv "/base/layer3/layer3.0/conv1/net/Conv" [4,16,4,4] -> [4,16,2,2]
-	m.conv9, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 16, H: 4, W: 4, Cout: 16, Group: 1, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[9376:12832:12832], packMR, w[12832:12848:12848], runtime.Relu)
-	if err != nil {
-		return fmt.Errorf("node \"/base/layer3/layer3.0/conv1/net/Conv\" (Conv, domain tsmc): %w", err)
-	}
 	m.rows9 = runtime.NewRows(4, 16)
 	if err = m.rows9.SetShifted(a[2048:3072:3072], 4, 16, 16, shift9, nil); err != nil {
 		return fmt.Errorf("node \"/base/layer3/layer3.0/conv1/net/Conv\" (Conv, domain tsmc): %w", err)
 	}
+	m.conv9, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 16, H: 4, W: 4, Cout: 16, Group: 1, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[9376:12832:12832], packMR, w[12832:12848:12848], runtime.Relu)
+	if err != nil {
+		return fmt.Errorf("node \"/base/layer3/layer3.0/conv1/net/Conv\" (Conv, domain tsmc): %w", err)
+	}
 	// 10: tsmc.Conv "/base/layer3/layer3.0/conv2/Conv" [4,16,2,2] [4,16,2,2] -> [4,16,2,2]
+	m.rows10 = runtime.NewRows(4, 16)
+	m.rows10.SetPlain(a[256:512:512], 4, 16, 4)
 	m.conv10, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 16, H: 2, W: 2, Cout: 16, Group: 1, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[12848:16304:16304], packMR, w[16304:16320:16320], runtime.Relu)
 	if err != nil {
 		return fmt.Errorf("node \"/base/layer3/layer3.0/conv2/Conv\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows10 = runtime.NewRows(4, 16)
-	m.rows10.SetPlain(a[256:512:512], 4, 16, 4)
 	// 11: tsmc.Conv "/base/layer4/layer4.0/downsample/downsample.0/Conv" [4,16,2,2] -> [4,32,1,1]
+	m.rows11 = runtime.NewRows(4, 16)
+	m.rows11.SetPlain(a[512:768:768], 4, 16, 4)
 	m.conv11, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 16, H: 2, W: 2, Cout: 32, Group: 1, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0}, w[16320:16896:16896], packMR, w[16896:16928:16928], runtime.Act{})
 	if err != nil {
 		return fmt.Errorf("node \"/base/layer4/layer4.0/downsample/downsample.0/Conv\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows11 = runtime.NewRows(4, 16)
-	m.rows11.SetPlain(a[512:768:768], 4, 16, 4)
 	// 12: tsmc.Conv "/base/layer4/layer4.0/conv1/net/Conv" [4,16,2,2] -> [4,32,1,1]
-	m.conv12, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 16, H: 2, W: 2, Cout: 32, Group: 1, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[16928:22112:22112], packMR, w[22112:22144:22144], runtime.Relu)
-	if err != nil {
-		return fmt.Errorf("node \"/base/layer4/layer4.0/conv1/net/Conv\" (Conv, domain tsmc): %w", err)
-	}
 	m.rows12 = runtime.NewRows(4, 16)
 	if err = m.rows12.SetShifted(a[512:768:768], 4, 16, 4, shift12, nil); err != nil {
 		return fmt.Errorf("node \"/base/layer4/layer4.0/conv1/net/Conv\" (Conv, domain tsmc): %w", err)
 	}
+	m.conv12, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 16, H: 2, W: 2, Cout: 32, Group: 1, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[16928:22112:22112], packMR, w[22112:22144:22144], runtime.Relu)
+	if err != nil {
+		return fmt.Errorf("node \"/base/layer4/layer4.0/conv1/net/Conv\" (Conv, domain tsmc): %w", err)
+	}
 	// 13: tsmc.Conv "/base/layer4/layer4.0/conv2/Conv" [4,32,1,1] [4,32,1,1] -> [4,32,1,1]
+	m.rows13 = runtime.NewRows(4, 32)
+	m.rows13.SetPlain(a[128:256:256], 4, 32, 1)
 	m.conv13, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 32, H: 1, W: 1, Cout: 32, Group: 1, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[22144:32512:32512], packMR, w[32512:32544:32544], runtime.Relu)
 	if err != nil {
 		return fmt.Errorf("node \"/base/layer4/layer4.0/conv2/Conv\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows13 = runtime.NewRows(4, 32)
-	m.rows13.SetPlain(a[128:256:256], 4, 32, 1)
 	// 14: tsmc.Dense "/base/fc/Gemm" [4,32,1,1] -> [4,10]
 	m.dense14, err = runtime.NewDense(4, 32, 10, w[32544:33568:33568], packNR, w[33568:33578:33578], runtime.Act{})
 	if err != nil {

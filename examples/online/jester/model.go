@@ -95,13 +95,13 @@ type Outputs struct {
 	O3 []float32 // "o3" [1,3,14,14]
 }
 
-// shift4 is the temporal shift of node 4: T=1 [0,1)-1.
+// shift4 is the temporal shift T=1 [0,1)-1 of node 4.
 var shift4 = runtime.TemporalShift{Segments: 1, Ranges: []runtime.ShiftRange{{Begin: 0, End: 1, Offset: -1}}}
 
-// shift11 is the temporal shift of node 11: T=1 [0,2)-1.
+// shift11 is the temporal shift T=1 [0,2)-1 of node 11.
 var shift11 = runtime.TemporalShift{Segments: 1, Ranges: []runtime.ShiftRange{{Begin: 0, End: 2, Offset: -1}}}
 
-// shift18 is the temporal shift of node 18: T=1 [0,3)-1.
+// shift18 is the temporal shift T=1 [0,3)-1 of node 18.
 var shift18 = runtime.TemporalShift{Segments: 1, Ranges: []runtime.ShiftRange{{Begin: 0, End: 3, Offset: -1}}}
 
 // Model is the compiled network with its weights, activation arena and
@@ -208,134 +208,134 @@ func New(opts ...Option) (*Model, error) {
 func (m *Model) init() (err error) {
 	a, w := m.act, m.weights
 	// 0: tsmc.Conv "/Conv_3_node" [1,3,224,224] -> [1,8,112,112]
+	m.rows0 = runtime.NewRows(1, 3)
 	m.conv0, err = runtime.NewConv(runtime.ConvShape{Frames: 1, Cin: 3, H: 224, W: 224, Cout: 8, Group: 1, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[0:324:324], packMR, w[336:344:344], runtime.Clip(float32(0), float32(6)))
 	if err != nil {
 		return fmt.Errorf("node \"/Conv_3_node\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows0 = runtime.NewRows(1, 3)
 	// 1: tsmc.Conv "/Conv_9_node" [1,8,112,112] -> [1,8,56,56]
+	m.rows1 = runtime.NewRows(1, 8)
+	m.rows1.SetPlain(a[0:100352:100352], 1, 8, 12544)
 	m.conv1, err = runtime.NewDepthwiseConv(runtime.ConvShape{Frames: 1, Cin: 8, H: 112, W: 112, Cout: 8, Group: 8, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[352:424:424], w[432:440:440], runtime.Clip(float32(0), float32(6)))
 	if err != nil {
 		return fmt.Errorf("node \"/Conv_9_node\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows1 = runtime.NewRows(1, 8)
-	m.rows1.SetPlain(a[0:100352:100352], 1, 8, 12544)
 	// 2: tsmc.Conv "/Conv_15_node" [1,8,56,56] -> [1,8,56,56]
+	m.rows2 = runtime.NewRows(1, 8)
+	m.rows2.SetPlain(a[100352:125440:125440], 1, 8, 3136)
 	m.conv2, err = runtime.NewConv(runtime.ConvShape{Frames: 1, Cin: 8, H: 56, W: 56, Cout: 8, Group: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0}, w[448:544:544], packMR, w[544:552:552], runtime.Act{})
 	if err != nil {
 		return fmt.Errorf("node \"/Conv_15_node\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows2 = runtime.NewRows(1, 8)
-	m.rows2.SetPlain(a[100352:125440:125440], 1, 8, 3136)
 	// 4: tsmc.Conv "/Conv_28_node" [1,8,56,56] [1,1,56,56] -> [1,16,56,56]
+	m.rows4 = runtime.NewRows(1, 8)
 	m.conv4, err = runtime.NewConv(runtime.ConvShape{Frames: 1, Cin: 8, H: 56, W: 56, Cout: 16, Group: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0}, w[560:752:752], packMR, w[752:768:768], runtime.Clip(float32(0), float32(6)))
 	if err != nil {
 		return fmt.Errorf("node \"/Conv_28_node\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows4 = runtime.NewRows(1, 8)
 	// 5: tsmc.Conv "/Conv_34_node" [1,16,56,56] -> [1,16,56,56]
+	m.rows5 = runtime.NewRows(1, 16)
+	m.rows5.SetPlain(a[0:50176:50176], 1, 16, 3136)
 	m.conv5, err = runtime.NewDepthwiseConv(runtime.ConvShape{Frames: 1, Cin: 16, H: 56, W: 56, Cout: 16, Group: 16, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[768:912:912], w[912:928:928], runtime.Clip(float32(0), float32(6)))
 	if err != nil {
 		return fmt.Errorf("node \"/Conv_34_node\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows5 = runtime.NewRows(1, 16)
-	m.rows5.SetPlain(a[0:50176:50176], 1, 16, 3136)
 	// 6: tsmc.Conv "/Conv_40_node" [1,16,56,56] [1,8,56,56] -> [1,8,56,56]
+	m.rows6 = runtime.NewRows(1, 16)
+	m.rows6.SetPlain(a[50176:100352:100352], 1, 16, 3136)
 	m.conv6, err = runtime.NewConv(runtime.ConvShape{Frames: 1, Cin: 16, H: 56, W: 56, Cout: 8, Group: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0}, w[928:1120:1120], packMR, w[1120:1128:1128], runtime.Act{})
 	if err != nil {
 		return fmt.Errorf("node \"/Conv_40_node\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows6 = runtime.NewRows(1, 16)
-	m.rows6.SetPlain(a[50176:100352:100352], 1, 16, 3136)
 	// 7: tsmc.Conv "/Conv_44_node" [1,8,56,56] -> [1,16,56,56]
+	m.rows7 = runtime.NewRows(1, 8)
+	m.rows7.SetPlain(a[100352:125440:125440], 1, 8, 3136)
 	m.conv7, err = runtime.NewConv(runtime.ConvShape{Frames: 1, Cin: 8, H: 56, W: 56, Cout: 16, Group: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0}, w[1136:1328:1328], packMR, w[1328:1344:1344], runtime.Clip(float32(0), float32(6)))
 	if err != nil {
 		return fmt.Errorf("node \"/Conv_44_node\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows7 = runtime.NewRows(1, 8)
-	m.rows7.SetPlain(a[100352:125440:125440], 1, 8, 3136)
 	// 8: tsmc.Conv "/Conv_50_node" [1,16,56,56] -> [1,16,28,28]
+	m.rows8 = runtime.NewRows(1, 16)
+	m.rows8.SetPlain(a[0:50176:50176], 1, 16, 3136)
 	m.conv8, err = runtime.NewDepthwiseConv(runtime.ConvShape{Frames: 1, Cin: 16, H: 56, W: 56, Cout: 16, Group: 16, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[1344:1488:1488], w[1488:1504:1504], runtime.Clip(float32(0), float32(6)))
 	if err != nil {
 		return fmt.Errorf("node \"/Conv_50_node\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows8 = runtime.NewRows(1, 16)
-	m.rows8.SetPlain(a[0:50176:50176], 1, 16, 3136)
 	// 9: tsmc.Conv "/Conv_56_node" [1,16,28,28] -> [1,16,28,28]
+	m.rows9 = runtime.NewRows(1, 16)
+	m.rows9.SetPlain(a[50176:62720:62720], 1, 16, 784)
 	m.conv9, err = runtime.NewConv(runtime.ConvShape{Frames: 1, Cin: 16, H: 28, W: 28, Cout: 16, Group: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0}, w[1504:1888:1888], packMR, w[1888:1904:1904], runtime.Act{})
 	if err != nil {
 		return fmt.Errorf("node \"/Conv_56_node\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows9 = runtime.NewRows(1, 16)
-	m.rows9.SetPlain(a[50176:62720:62720], 1, 16, 784)
 	// 11: tsmc.Conv "/Conv_69_node" [1,16,28,28] [1,2,28,28] -> [1,32,28,28]
+	m.rows11 = runtime.NewRows(1, 16)
 	m.conv11, err = runtime.NewConv(runtime.ConvShape{Frames: 1, Cin: 16, H: 28, W: 28, Cout: 32, Group: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0}, w[1904:2480:2480], packMR, w[2480:2512:2512], runtime.Clip(float32(0), float32(6)))
 	if err != nil {
 		return fmt.Errorf("node \"/Conv_69_node\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows11 = runtime.NewRows(1, 16)
 	// 12: tsmc.Conv "/Conv_75_node" [1,32,28,28] -> [1,32,28,28]
+	m.rows12 = runtime.NewRows(1, 32)
+	m.rows12.SetPlain(a[0:25088:25088], 1, 32, 784)
 	m.conv12, err = runtime.NewDepthwiseConv(runtime.ConvShape{Frames: 1, Cin: 32, H: 28, W: 28, Cout: 32, Group: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[2512:2800:2800], w[2800:2832:2832], runtime.Clip(float32(0), float32(6)))
 	if err != nil {
 		return fmt.Errorf("node \"/Conv_75_node\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows12 = runtime.NewRows(1, 32)
-	m.rows12.SetPlain(a[0:25088:25088], 1, 32, 784)
 	// 13: tsmc.Conv "/Conv_81_node" [1,32,28,28] [1,16,28,28] -> [1,16,28,28]
+	m.rows13 = runtime.NewRows(1, 32)
+	m.rows13.SetPlain(a[25088:50176:50176], 1, 32, 784)
 	m.conv13, err = runtime.NewConv(runtime.ConvShape{Frames: 1, Cin: 32, H: 28, W: 28, Cout: 16, Group: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0}, w[2832:3600:3600], packMR, w[3600:3616:3616], runtime.Act{})
 	if err != nil {
 		return fmt.Errorf("node \"/Conv_81_node\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows13 = runtime.NewRows(1, 32)
-	m.rows13.SetPlain(a[25088:50176:50176], 1, 32, 784)
 	// 14: tsmc.Conv "/Conv_85_node" [1,16,28,28] -> [1,32,28,28]
+	m.rows14 = runtime.NewRows(1, 16)
+	m.rows14.SetPlain(a[50176:62720:62720], 1, 16, 784)
 	m.conv14, err = runtime.NewConv(runtime.ConvShape{Frames: 1, Cin: 16, H: 28, W: 28, Cout: 32, Group: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0}, w[3616:4192:4192], packMR, w[4192:4224:4224], runtime.Clip(float32(0), float32(6)))
 	if err != nil {
 		return fmt.Errorf("node \"/Conv_85_node\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows14 = runtime.NewRows(1, 16)
-	m.rows14.SetPlain(a[50176:62720:62720], 1, 16, 784)
 	// 15: tsmc.Conv "/Conv_91_node" [1,32,28,28] -> [1,32,14,14]
+	m.rows15 = runtime.NewRows(1, 32)
+	m.rows15.SetPlain(a[0:25088:25088], 1, 32, 784)
 	m.conv15, err = runtime.NewDepthwiseConv(runtime.ConvShape{Frames: 1, Cin: 32, H: 28, W: 28, Cout: 32, Group: 32, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[4224:4512:4512], w[4512:4544:4544], runtime.Clip(float32(0), float32(6)))
 	if err != nil {
 		return fmt.Errorf("node \"/Conv_91_node\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows15 = runtime.NewRows(1, 32)
-	m.rows15.SetPlain(a[0:25088:25088], 1, 32, 784)
 	// 16: tsmc.Conv "/Conv_97_node" [1,32,14,14] -> [1,24,14,14]
+	m.rows16 = runtime.NewRows(1, 32)
+	m.rows16.SetPlain(a[25088:31360:31360], 1, 32, 196)
 	m.conv16, err = runtime.NewConv(runtime.ConvShape{Frames: 1, Cin: 32, H: 14, W: 14, Cout: 24, Group: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0}, w[4544:5312:5312], packMR, w[5312:5336:5336], runtime.Act{})
 	if err != nil {
 		return fmt.Errorf("node \"/Conv_97_node\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows16 = runtime.NewRows(1, 32)
-	m.rows16.SetPlain(a[25088:31360:31360], 1, 32, 196)
 	// 18: tsmc.Conv "/Conv_110_node" [1,24,14,14] [1,3,14,14] -> [1,48,14,14]
+	m.rows18 = runtime.NewRows(1, 24)
 	m.conv18, err = runtime.NewConv(runtime.ConvShape{Frames: 1, Cin: 24, H: 14, W: 14, Cout: 48, Group: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0}, w[5344:6496:6496], packMR, w[6496:6544:6544], runtime.Clip(float32(0), float32(6)))
 	if err != nil {
 		return fmt.Errorf("node \"/Conv_110_node\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows18 = runtime.NewRows(1, 24)
 	// 19: tsmc.Conv "/Conv_116_node" [1,48,14,14] -> [1,48,14,14]
+	m.rows19 = runtime.NewRows(1, 48)
+	m.rows19.SetPlain(a[0:9408:9408], 1, 48, 196)
 	m.conv19, err = runtime.NewDepthwiseConv(runtime.ConvShape{Frames: 1, Cin: 48, H: 14, W: 14, Cout: 48, Group: 48, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[6544:6976:6976], w[6976:7024:7024], runtime.Clip(float32(0), float32(6)))
 	if err != nil {
 		return fmt.Errorf("node \"/Conv_116_node\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows19 = runtime.NewRows(1, 48)
-	m.rows19.SetPlain(a[0:9408:9408], 1, 48, 196)
 	// 20: tsmc.Conv "/Conv_122_node" [1,48,14,14] [1,24,14,14] -> [1,24,14,14]
+	m.rows20 = runtime.NewRows(1, 48)
+	m.rows20.SetPlain(a[9408:18816:18816], 1, 48, 196)
 	m.conv20, err = runtime.NewConv(runtime.ConvShape{Frames: 1, Cin: 48, H: 14, W: 14, Cout: 24, Group: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0}, w[7024:8176:8176], packMR, w[8176:8200:8200], runtime.Act{})
 	if err != nil {
 		return fmt.Errorf("node \"/Conv_122_node\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows20 = runtime.NewRows(1, 48)
-	m.rows20.SetPlain(a[9408:18816:18816], 1, 48, 196)
 	// 21: tsmc.Conv "/Conv_126_node" [1,24,14,14] -> [1,64,14,14]
+	m.rows21 = runtime.NewRows(1, 24)
+	m.rows21.SetPlain(a[23520:28224:28224], 1, 24, 196)
 	m.conv21, err = runtime.NewConv(runtime.ConvShape{Frames: 1, Cin: 24, H: 14, W: 14, Cout: 64, Group: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0}, w[8208:9936:9936], packMR, w[9936:10000:10000], runtime.Clip(float32(0), float32(6)))
 	if err != nil {
 		return fmt.Errorf("node \"/Conv_126_node\" (Conv, domain tsmc): %w", err)
 	}
-	m.rows21 = runtime.NewRows(1, 24)
-	m.rows21.SetPlain(a[23520:28224:28224], 1, 24, 196)
 	// 22: tsmc.Dense "o0_node" [1,64,14,14] -> [1,27]
 	m.dense22, err = runtime.NewDense(1, 64, 27, w[10000:12048:12048], packNR, w[12048:12075:12075], runtime.Act{})
 	if err != nil {

@@ -8,11 +8,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tsmc-go/tsmc/interp"
 	"github.com/tsmc-go/tsmc/ir"
+	"github.com/tsmc-go/tsmc/ops"
+	"github.com/tsmc-go/tsmc/passes"
 )
 
 // blocksGraph has MobileNetV2 chains large enough to fuse (the expanded
-// tensors over fuseMinBytes): an expansion read through a shift with a
+// tensors of 512 KB or more): an expansion read through a shift with a
 // state input (online), stride 1 with a residual; a chain without
 // expansion at stride 2; and a chain whose expanded tensor is also a graph
 // output, which must stay unfused.
@@ -40,18 +43,33 @@ func blocksGraph(t *testing.T) *ir.Graph {
 	return b.Graph(t)
 }
 
-func TestFindInvertedResiduals(t *testing.T) {
-	g := blocksGraph(t)
-	blocks, inner := findInvertedResiduals(g)
-	got := map[string]string{}
-	for i, b := range blocks {
-		first := "-"
-		if b.expand != nil {
-			first = b.expand.Name
-		}
-		got[g.Nodes[i].Name] = first + " " + b.dw.Name
+// fusedBlocks runs the fusion pass on g and describes the blocks it made:
+// projection name to "expansion depthwise" stage names ("-" for none).
+func fusedBlocks(t *testing.T, g *ir.Graph) map[string]string {
+	t.Helper()
+	if err := passes.FuseInvertedResidual(g); err != nil {
+		t.Fatal(err)
 	}
-	want := map[string]string{"project1": "expand1 dw1", "project2": "- dw2", "project3": "- dw3"}
+	if err := ir.InferShapes(g, interp.Eval); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, n := range g.Nodes {
+		if n.OpName() != ops.Domain+"."+ops.OpInvertedResidual {
+			continue
+		}
+		desc := "- "
+		if n.Input(ops.BlockExpandW) != nil {
+			desc = n.Input(ops.BlockExpandW).Name + " "
+		}
+		got[n.Name] = desc + n.Input(ops.BlockDepthwiseW).Name
+	}
+	return got
+}
+
+func TestFuseInvertedResidual(t *testing.T) {
+	got := fusedBlocks(t, blocksGraph(t))
+	want := map[string]string{"project1": "we1 wd1", "project2": "- wd2", "project3": "- wd3"}
 	if len(got) != len(want) {
 		t.Fatalf("blocks %v, want %v", got, want)
 	}
@@ -60,19 +78,21 @@ func TestFindInvertedResiduals(t *testing.T) {
 			t.Errorf("block at %s: %q, want %q", k, got[k], v)
 		}
 	}
-	if len(inner) != 4 {
-		t.Errorf("%d inner nodes, want 4 (expand1, dw1, dw2, dw3)", len(inner))
-	}
 }
 
-// TestFusedBlocksMatchInterpreter generates blocksGraph with two data sets
-// from the reference interpreter and runs the generated package's tests.
+// TestFusedBlocksMatchInterpreter fuses blocksGraph, generates it with two
+// data sets from the reference interpreter on the unfused graph and runs the
+// generated package's tests.
 func TestFusedBlocksMatchInterpreter(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and tests a generated package")
 	}
 	g := blocksGraph(t)
+	// The expected outputs are the unfused graph's.
 	sets := interpDataSets(t, g, rand.New(rand.NewPCG(7, 5)), "set_a", "set_b")
+	if blocks := fusedBlocks(t, g); len(blocks) != 3 {
+		t.Fatalf("fused %v, want 3 blocks", blocks)
+	}
 	pkg, err := Generate(g, Options{Package: "blocks", DataSets: sets})
 	if err != nil {
 		t.Fatal(err)

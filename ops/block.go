@@ -1,0 +1,203 @@
+package ops
+
+import (
+	"strings"
+
+	"github.com/tsmc-go/tsmc/ir"
+)
+
+// OpInvertedResidual is MobileNetV2's block as one op: an optional
+// expansion convolution (a pointwise one, or the stem before the first
+// block), a 3x3 depthwise convolution and a pointwise projection, run band
+// by band so the expanded tensor never leaves the cache. Inputs (X, We,
+// Be, Wd, Bd, Wp, Bp, optional residual R, optional shift state S), We and
+// Be absent without an expansion; output project(dw(expand(X))) + R. Each
+// stage's tsmc.Conv attributes are stored with its stage's prefix
+// ("expand.strides", "depthwise.activation", ...); the block's shift, read
+// by its first stage, keeps the plain "segments" and "shift".
+const OpInvertedResidual = "InvertedResidual"
+
+// Input slots of tsmc.InvertedResidual.
+const (
+	BlockX = iota
+	BlockExpandW
+	BlockExpandB
+	BlockDepthwiseW
+	BlockDepthwiseB
+	BlockProjectW
+	BlockProjectB
+	BlockResidual
+	BlockState
+)
+
+// Stage prefixes of a tsmc.InvertedResidual's attributes.
+var blockStageNames = [3]string{"expand", "depthwise", "project"}
+
+func blockDefs() []*Def {
+	return []*Def{{Domain: Domain, Op: OpInvertedResidual, Infer: inferBlock, MACs: blockMACs, Params: true, Lower: lowerBlock}}
+}
+
+// BlockAttrs stores the attributes of the tsmc.Conv stages (expand may be
+// nil) on the block node b.
+func BlockAttrs(b, expand, dw, project *ir.Node) {
+	for k, st := range []*ir.Node{expand, dw, project} {
+		if st == nil {
+			continue
+		}
+		for name, a := range st.Attrs {
+			if name == "segments" || name == "shift" {
+				b.SetAttr(name, a)
+				continue
+			}
+			b.SetAttr(blockStageNames[k]+"."+name, a)
+		}
+	}
+}
+
+// BlockStages returns the stages of the tsmc.InvertedResidual n as
+// tsmc.Conv nodes (the expansion nil when there is none), chained through
+// intermediate values typed by tsmc.Conv's shape rule.
+func BlockStages(n *ir.Node) ([3]*ir.Node, error) {
+	var st [3]*ir.Node
+	if len(n.Inputs) < BlockProjectB+1 || len(n.Inputs) > BlockState+1 {
+		return st, n.Errorf("needs inputs (X, We, Be, Wd, Bd, Wp, Bp, optional residual, optional shift state)")
+	}
+	x := n.Input(BlockX)
+	for k, slots := range [3][2]int{{BlockExpandW, BlockExpandB}, {BlockDepthwiseW, BlockDepthwiseB}, {BlockProjectW, BlockProjectB}} {
+		w, b := n.Input(slots[0]), n.Input(slots[1])
+		if w == nil {
+			if k == 0 && b == nil {
+				continue
+			}
+			return st, n.Errorf("stage %s has no weights", blockStageNames[k])
+		}
+		s := &ir.Node{Name: n.Name + "/" + blockStageNames[k], Op: OpConv, Domain: Domain, Inputs: []*ir.Value{x, w, b},
+			Outputs: []*ir.Value{{Name: n.Name + "/" + blockStageNames[k]}}}
+		prefix := blockStageNames[k] + "."
+		for name, a := range n.Attrs {
+			if rest, ok := strings.CutPrefix(name, prefix); ok {
+				s.SetAttr(rest, a)
+			}
+		}
+		first := st[0] == nil && k <= 1
+		if first {
+			if a, ok := n.Attrs["shift"]; ok {
+				s.SetAttr("shift", a)
+				s.SetAttr("segments", n.Attrs["segments"])
+			}
+			if state := n.Input(BlockState); state != nil {
+				s.Inputs = append(s.Inputs, nil, state)
+			}
+		}
+		if k == 2 {
+			if r := n.Input(BlockResidual); r != nil {
+				s.Inputs = append(s.Inputs, r)
+			}
+		}
+		if err := inferFusedConv(nil, s); err != nil {
+			return st, n.Errorf("stage %s: %v", blockStageNames[k], err)
+		}
+		st[k], x = s, s.Outputs[0]
+	}
+	return st, nil
+}
+
+// inferBlock types the block's output as its projection's.
+func inferBlock(_ *ir.InferContext, n *ir.Node) error {
+	st, err := BlockStages(n)
+	if err != nil {
+		return err
+	}
+	y := st[2].Outputs[0]
+	setOutput(n, 0, y.DType, y.Shape)
+	return nil
+}
+
+// blockMACs sums its stages'.
+func blockMACs(n *ir.Node) int64 {
+	st, err := BlockStages(n)
+	if err != nil {
+		return 0
+	}
+	var macs int64
+	for _, s := range st {
+		if s != nil {
+			macs += convMACs(s)
+		}
+	}
+	return macs
+}
+
+// lowerBlock plans the stages' convolutions as usual and runs them as one
+// runtime.InvertedResidual that reads X through a row table (with the
+// first stage's shift and state) and writes the projection's output; the
+// intermediates get no memory.
+func lowerBlock(l Lowering, n *ir.Node) error {
+	st, err := BlockStages(n)
+	if err != nil {
+		return err
+	}
+	var plans [3]*convPlan
+	for k, s := range st {
+		if s == nil {
+			continue
+		}
+		if plans[k], err = planConv(l, s); err != nil {
+			return err
+		}
+	}
+	x, err := l.In(BlockX)
+	if err != nil {
+		return err
+	}
+	residual, err := l.In(BlockResidual)
+	if err != nil {
+		return err
+	}
+	state, err := l.In(BlockState)
+	if err != nil {
+		return err
+	}
+	out, err := l.Out(0)
+	if err != nil {
+		return err
+	}
+	if residual != nil && residual.Floats() != out.Floats() {
+		return n.Errorf("residual has %d floats, the output %d", residual.Floats(), out.Floats())
+	}
+	first := plans[1]
+	if plans[0] != nil {
+		first = plans[0]
+	}
+	rows, err := first.rows(l, n, x, state)
+	if err != nil {
+		return err
+	}
+	args := []any{nil, nil, nil}
+	for k, hint := range []string{"expand", "depthwise", "project"} {
+		if plans[k] != nil {
+			args[k] = plans[k].object(l, hint)
+		}
+	}
+	block := l.Object("block", "InvertedResidual", "NewInvertedResidual", args...)
+	l.Run(Method(block, "Run", Pool, rows, out, residual))
+	return nil
+}
+
+// ShiftState returns the activation a node reads through a stateful
+// shift and the state it reads, or nils: tsmc.TemporalShift, tsmc.Conv and
+// tsmc.InvertedResidual take one.
+func ShiftState(n *ir.Node) (x, state *ir.Value) {
+	if n.Domain != Domain {
+		return nil, nil
+	}
+	switch n.Op {
+	case OpTemporalShift:
+		return n.Input(0), n.Input(1)
+	case OpConv:
+		return n.Input(ConvX), n.Input(ConvState)
+	case OpInvertedResidual:
+		return n.Input(BlockX), n.Input(BlockState)
+	}
+	return nil, nil
+}

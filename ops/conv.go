@@ -1,0 +1,349 @@
+package ops
+
+import (
+	"math"
+
+	"github.com/tsmc-go/tsmc/ir"
+	"github.com/tsmc-go/tsmc/runtime"
+)
+
+// Convolutions: ONNX's Conv and tsmc.Conv, the convolution with a fused
+// shift and epilogue that the passes make of it.
+
+func convDefs() []*Def {
+	return []*Def{
+		{Op: "Conv", Infer: inferConv, MACs: convMACs, Params: true, Lower: lowerConv},
+		{Domain: Domain, Op: OpConv, Infer: inferFusedConv, MACs: convMACs, Params: true, Lower: lowerConv},
+	}
+}
+
+// inferConv: X [N, C, D...], W [M, C/group, K...], optional B [M].
+func inferConv(ctx *ir.InferContext, n *ir.Node) error {
+	if err := arity(n, 2, 3, 1, 1); err != nil {
+		return err
+	}
+	x, w := n.Inputs[0], n.Inputs[1]
+	if len(x.Shape) < 3 {
+		return n.Errorf("input %v must have rank >= 3 (N, C, spatial...), has shape %v", x, x.Shape)
+	}
+	if len(w.Shape) != len(x.Shape) {
+		return n.Errorf("weight %v has shape %v, want rank %d like the input %v", w, w.Shape, len(x.Shape), x.Shape)
+	}
+	if err := sameDTypes(n, 0, 1, 2); err != nil {
+		return err
+	}
+	group := n.AttrInt("group", 1)
+	c, m := x.Shape[1], w.Shape[0]
+	if group < 1 || group > ir.MaxElements {
+		return n.Errorf("group %d is out of range", group)
+	}
+	if perGroup, ok := mulDim(w.Shape[1], int(group)); !ok || perGroup != c {
+		return n.Errorf("weight %v has %d input channels per group with group=%d, but the input %v has %d channels", w.Shape, w.Shape[1], group, x.Shape, c)
+	}
+	if int64(m)%group != 0 {
+		return n.Errorf("weight %v has %d output channels, not a multiple of group=%d", w.Shape, m, group)
+	}
+	kernel := append([]int(nil), w.Shape[2:]...)
+	if ks, ok := n.AttrInts("kernel_shape"); ok && !ir.Shape(kernel).Equal(int64sToShape(ks)) {
+		return n.Errorf("kernel_shape %v does not match weight shape %v", ks, w.Shape)
+	}
+	if b := n.Input(2); b != nil && !b.Shape.Equal(ir.Shape{m}) {
+		return n.Errorf("bias %v has shape %v, want [%d]", b, b.Shape, m)
+	}
+	win, err := parseWindow(n, kernel, false)
+	if err != nil {
+		return err
+	}
+	spatial, err := win.outDims(n, x.Shape[2:])
+	if err != nil {
+		return err
+	}
+	setOutput(n, 0, x.DType, append(ir.Shape{x.Shape[0], m}, spatial...))
+	return nil
+}
+
+// inferFusedConv checks a tsmc.Conv's operands and sets its output type.
+func inferFusedConv(_ *ir.InferContext, n *ir.Node) error {
+	if len(n.Inputs) < 3 || len(n.Inputs) > 5 || n.Input(ConvX) == nil || n.Input(ConvW) == nil || n.Input(ConvB) == nil {
+		return n.Errorf("needs inputs (X, W, B, optional residual, optional shift state)")
+	}
+	x, w, b := n.Inputs[ConvX], n.Inputs[ConvW], n.Inputs[ConvB]
+	spatial := len(w.Shape) - 2
+	if spatial < 1 || len(x.Shape) != len(w.Shape) {
+		return n.Errorf("input %v%v and weight %v%v must both have rank 3 or more", x, x.Shape, w, w.Shape)
+	}
+	group := int(n.AttrInt("group", 1))
+	m := w.Shape[0]
+	if group <= 0 || x.Shape[1] != w.Shape[1]*group || m%group != 0 {
+		return n.Errorf("input has %d channels, weight %v with group %d wants %d", x.Shape[1], w.Shape, group, w.Shape[1]*group)
+	}
+	if !b.Shape.Equal(ir.Shape{m}) {
+		return n.Errorf("bias %v has shape %v, want [%d]", b, b.Shape, m)
+	}
+	ints := func(name string, length int) ([]int64, error) {
+		v, ok := n.AttrInts(name)
+		if !ok || len(v) != length {
+			return nil, n.Errorf("attribute %s must list %d values, got %v", name, length, v)
+		}
+		return v, nil
+	}
+	kernel, err := ints("kernel_shape", spatial)
+	if err != nil {
+		return err
+	}
+	strides, err := ints("strides", spatial)
+	if err != nil {
+		return err
+	}
+	dilations, err := ints("dilations", spatial)
+	if err != nil {
+		return err
+	}
+	pads, err := ints("pads", 2*spatial)
+	if err != nil {
+		return err
+	}
+	out := ir.Shape{x.Shape[0], m}
+	for i := 0; i < spatial; i++ {
+		if kernel[i] != int64(w.Shape[2+i]) {
+			return n.Errorf("kernel_shape %v disagrees with weight shape %v", kernel, w.Shape)
+		}
+		if strides[i] <= 0 || dilations[i] <= 0 || pads[i] < 0 || pads[i+spatial] < 0 {
+			return n.Errorf("strides %v, dilations %v and pads %v must be positive (pads non-negative)", strides, dilations, pads)
+		}
+		span := int64(x.Shape[2+i]) + pads[i] + pads[i+spatial] - (kernel[i]-1)*dilations[i] - 1
+		if span < 0 {
+			return n.Errorf("kernel %v does not fit the padded input %v", kernel, x.Shape)
+		}
+		out = append(out, int(span/strides[i]+1))
+	}
+	if r := n.Input(ConvResidual); r != nil && (!r.Shape.Equal(out) || r.DType != x.DType) {
+		return n.Errorf("residual %v is %s%v, the output is %s%v", r, r.DType, r.Shape, x.DType, out)
+	}
+	if err := checkFusedShift(n, x); err != nil {
+		return err
+	}
+	if a := n.AttrString("activation", ActNone); a != ActNone && a != ActRelu && a != ActClip {
+		return n.Errorf("unknown activation %q", a)
+	}
+	y := n.Outputs[0]
+	y.DType, y.Shape = x.DType, out
+	return nil
+}
+
+// checkFusedShift checks the shift attributes and state of a tsmc.Conv
+// against its input.
+func checkFusedShift(n *ir.Node, x *ir.Value) error {
+	s, ok, err := ShiftOf(n)
+	if err != nil {
+		return err
+	}
+	state := n.Input(ConvState)
+	if !ok {
+		if state != nil {
+			return n.Errorf("has a shift state input but no shift attributes")
+		}
+		return nil
+	}
+	var stateShape ir.Shape
+	if state != nil {
+		if state.DType != x.DType {
+			return n.Errorf("shift state %v is %v, input %v is %v", state, state.DType, x, x.DType)
+		}
+		stateShape = state.Shape
+	}
+	if err := s.Check(x.Shape, stateShape); err != nil {
+		return n.Errorf("fused shift: %v", err)
+	}
+	return nil
+}
+
+// convMACs: every output element takes C/group * prod(kernel) MACs.
+func convMACs(n *ir.Node) int64 {
+	w := n.Input(1)
+	if w == nil || !w.Shape.Known() || len(w.Shape) < 2 {
+		return 0
+	}
+	perOut := int64(1)
+	for _, d := range w.Shape[1:] {
+		perOut *= int64(d)
+	}
+	return int64(n.Outputs[0].Shape.Size()) * perOut
+}
+
+// ConvShape reads the runtime shape of the 2-D Conv or tsmc.Conv n: its
+// input and weight shapes, and its window with auto_pad resolved.
+func ConvShape(n *ir.Node) (runtime.ConvShape, error) {
+	x, w := n.Input(ConvX), n.Input(ConvW)
+	if x == nil || w == nil {
+		return runtime.ConvShape{}, n.Errorf("convolution needs inputs X and W")
+	}
+	if len(x.Shape) != 4 || len(w.Shape) != 4 {
+		return runtime.ConvShape{}, n.Errorf("only 2-D convolutions are supported: input %v, weights %v", x.Shape, w.Shape)
+	}
+	win, err := parseWindow(n, w.Shape[2:], false)
+	if err != nil {
+		return runtime.ConvShape{}, err
+	}
+	begin, end := win.explicitPads(x.Shape[2:])
+	cs := runtime.ConvShape{
+		Frames: x.Shape[0], Cin: x.Shape[1], H: x.Shape[2], W: x.Shape[3],
+		Cout: w.Shape[0], Group: int(n.AttrInt("group", 1)), KH: w.Shape[2], KW: w.Shape[3],
+		StrideH: win.strides[0], StrideW: win.strides[1], DilationH: win.dilations[0], DilationW: win.dilations[1],
+		PadTop: begin[0], PadLeft: begin[1], PadBottom: end[0], PadRight: end[1],
+	}
+	if err := cs.Validate(); err != nil {
+		return runtime.ConvShape{}, n.Errorf("%v", err)
+	}
+	if cs.Group <= 0 || w.Shape[1]*cs.Group != cs.Cin {
+		return runtime.ConvShape{}, n.Errorf("weights %v do not fit %d input channels in %d groups", w.Shape, cs.Cin, cs.Group)
+	}
+	if got, want := n.Outputs[0].Shape, (ir.Shape{cs.Frames, cs.Cout, cs.OutH(), cs.OutW()}); !got.Equal(want) {
+		return runtime.ConvShape{}, n.Errorf("output shape %v, but the kernel computes %v", got, want)
+	}
+	return cs, nil
+}
+
+// Depthwise reports whether the runtime runs cs with its depthwise kernel:
+// one input and one output channel per group.
+func Depthwise(cs runtime.ConvShape) bool {
+	return cs.Group > 1 && cs.Group == cs.Cin && cs.Cout == cs.Cin
+}
+
+// Activation reads the epilogue of a tsmc.Conv (nothing for an ONNX Conv).
+func Activation(n *ir.Node) (runtime.Act, error) {
+	switch k := n.AttrString("activation", ActNone); k {
+	case ActNone:
+		return runtime.Act{}, nil
+	case ActRelu:
+		return runtime.Relu, nil
+	case ActClip:
+		return clipAct(n, n.AttrFloat("clip_min", float32(math.Inf(-1))), n.AttrFloat("clip_max", float32(math.Inf(1))))
+	default:
+		return runtime.Act{}, n.Errorf("unknown fused activation %q", k)
+	}
+}
+
+// clipAct normalises clamp bounds: none is no activation, [0, +Inf) is a
+// ReLU.
+func clipAct(n *ir.Node, lo, hi float32) (runtime.Act, error) {
+	if lo != lo || hi != hi || lo > hi {
+		return runtime.Act{}, n.Errorf("clip bounds [%v, %v] are not an interval", lo, hi)
+	}
+	switch {
+	case math.IsInf(float64(lo), -1) && math.IsInf(float64(hi), 1):
+		return runtime.Act{}, nil
+	case lo == 0 && math.IsInf(float64(hi), 1):
+		return runtime.Relu, nil
+	}
+	return runtime.Clip(lo, hi), nil
+}
+
+// convPlan is a validated convolution with its weights in weights.bin:
+// packed for the GEMM, or raw for the depthwise kernel.
+type convPlan struct {
+	cs            runtime.ConvShape
+	act           runtime.Act
+	depthwise     bool
+	weights, bias Buf
+	shift         *Shift
+}
+
+// planConv validates the Conv or tsmc.Conv n and stores its weights.
+func planConv(l Lowering, n *ir.Node) (*convPlan, error) {
+	cs, err := ConvShape(n)
+	if err != nil {
+		return nil, err
+	}
+	wv, bv := n.Input(ConvW), n.Input(ConvB)
+	if bv != nil && bv.Shape.Size() != cs.Cout {
+		return nil, n.Errorf("bias has %d values, want %d", bv.Shape.Size(), cs.Cout)
+	}
+	act, err := Activation(n)
+	if err != nil {
+		return nil, err
+	}
+	c := &convPlan{cs: cs, act: act, depthwise: Depthwise(cs)}
+	if s, shifted, err := ShiftOf(n); err != nil {
+		return nil, err
+	} else if shifted {
+		c.shift = &s
+	}
+	if !wv.IsConst() || wv.DType != ir.Float32 {
+		return nil, n.Errorf("weights %v must be a float32 constant", wv)
+	}
+	if c.depthwise {
+		if c.weights, err = l.Weights(wv); err != nil {
+			return nil, err
+		}
+	} else {
+		cinG := cs.Cin / cs.Group
+		c.weights = l.Packed(wv, "conv", runtime.PackedConvWeightsLen(cs.Cout, cinG, cs.KH, cs.KW, cs.Group, runtime.PackMR), func() ([]float32, error) {
+			return runtime.PackConvWeights(wv.Const.F32, cs.Cout, cinG, cs.KH, cs.KW, cs.Group, runtime.PackMR)
+		})
+	}
+	if bv != nil {
+		if c.bias, err = l.Weights(bv); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// object plans the runtime convolution in New.
+func (c *convPlan) object(l Lowering, hint string) Obj {
+	if c.depthwise {
+		return l.Object(hint, "DepthwiseConv", "NewDepthwiseConv", c.cs, c.weights, c.bias, c.act)
+	}
+	return l.Object(hint, "Conv", "NewConv", c.cs, c.weights, Ident("packMR"), c.bias, c.act)
+}
+
+// rows is the row table the convolution reads x through, with its shift.
+func (c *convPlan) rows(l Lowering, n *ir.Node, x, state Buf) (Obj, error) {
+	cs := c.cs
+	if c.shift == nil {
+		return l.Rows(x, cs.Frames, cs.Cin, cs.H*cs.W, nil, state), nil
+	}
+	shift, err := shiftVar(l, n, *c.shift, cs.Frames, cs.Cin, cs.H*cs.W, state)
+	if err != nil {
+		return Obj{}, err
+	}
+	return l.Rows(x, cs.Frames, cs.Cin, cs.H*cs.W, &shift, state), nil
+}
+
+// lowerConv runs a convolution as the GEMM on packed weights or the
+// depthwise kernel, reading its input through a row table that carries a
+// fused shift.
+func lowerConv(l Lowering, n *ir.Node) error {
+	c, err := planConv(l, n)
+	if err != nil {
+		return err
+	}
+	x, err := l.In(ConvX)
+	if err != nil {
+		return err
+	}
+	var residual, state Buf
+	if n.Domain == Domain {
+		if residual, err = l.In(ConvResidual); err != nil {
+			return err
+		}
+		if state, err = l.In(ConvState); err != nil {
+			return err
+		}
+	}
+	out, err := l.Out(0)
+	if err != nil {
+		return err
+	}
+	if residual != nil && residual.Floats() != out.Floats() {
+		return n.Errorf("residual has %d floats, the output %d", residual.Floats(), out.Floats())
+	}
+	rows, err := c.rows(l, n, x, state)
+	if err != nil {
+		return err
+	}
+	conv := c.object(l, "conv")
+	l.Run(Method(conv, "Run", Pool, rows, out, residual))
+	return nil
+}

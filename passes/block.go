@@ -1,0 +1,103 @@
+package passes
+
+import (
+	"github.com/tsmc-go/tsmc/ir"
+	"github.com/tsmc-go/tsmc/ops"
+	"github.com/tsmc-go/tsmc/runtime"
+)
+
+// blockMinBytes is the size of the expanded tensor (the depthwise input or,
+// without an expansion, its output) from which FuseInvertedResidual fuses
+// a block: below it the tensors stay in the L2 cache anyway, and three
+// operations parallelise better over channels than one over rows.
+const blockMinBytes = 512 << 10
+
+// FuseInvertedResidual turns chains of tsmc.Conv that the runtime runs as
+// one band-by-band block into a tsmc.InvertedResidual: an optional
+// expansion (any convolution of one group), a 3x3 depthwise convolution
+// and a pointwise projection, each intermediate read by the next stage
+// only, the projection with no shift, the depthwise with neither a shift
+// nor a residual when there is an expansion. Only blocks whose expanded
+// tensor reaches blockMinBytes are fused. The block takes the projection's
+// place in the node order (every input of the chain is computed by then).
+// It assumes inferred shapes and a finished tsmc.Conv epilogue and shift.
+func FuseInvertedResidual(g *ir.Graph) error {
+	producers := g.Producers()
+	users := g.Users()
+	// only reports that v is read once, by a node, and is not a graph
+	// output: the chain may keep it to itself.
+	only := func(v *ir.Value) bool { return soleReader(g, users, v) != nil }
+	conv := func(v *ir.Value) *ir.Node {
+		if n := producers[v]; v != nil && n != nil && isTsmc(n, ops.OpConv) && len(n.Outputs) == 1 {
+			return n
+		}
+		return nil
+	}
+	dead := map[*ir.Node]bool{}
+	fused := map[*ir.Node]bool{} // stages of a block already
+	for i, project := range g.Nodes {
+		if !isTsmc(project, ops.OpConv) || project.Input(ops.ConvState) != nil || hasShift(project) || fused[project] {
+			continue
+		}
+		dw := conv(project.Input(ops.ConvX))
+		if dw == nil || !only(project.Input(ops.ConvX)) || dw.Input(ops.ConvResidual) != nil || fused[dw] {
+			continue
+		}
+		var expand *ir.Node
+		if e := conv(dw.Input(ops.ConvX)); e != nil && only(dw.Input(ops.ConvX)) && e.Input(ops.ConvResidual) == nil &&
+			!hasShift(dw) && dw.Input(ops.ConvState) == nil && !fused[e] {
+			expand = e
+		}
+		if !blockFits(expand, dw, project) && expand != nil {
+			expand = nil // maybe the depthwise and projection alone
+		}
+		if !blockFits(expand, dw, project) || 4*dw.Input(ops.ConvX).Shape.Size() < blockMinBytes {
+			continue
+		}
+		first := dw
+		if expand != nil {
+			first = expand
+		}
+		b := &ir.Node{
+			Name: project.Name, Op: ops.OpInvertedResidual, Domain: ops.Domain,
+			Inputs: []*ir.Value{
+				first.Input(ops.ConvX), nil, nil,
+				dw.Input(ops.ConvW), dw.Input(ops.ConvB),
+				project.Input(ops.ConvW), project.Input(ops.ConvB),
+				project.Input(ops.ConvResidual), first.Input(ops.ConvState),
+			},
+			Outputs: project.Outputs,
+		}
+		if expand != nil {
+			b.Inputs[ops.BlockExpandW], b.Inputs[ops.BlockExpandB] = expand.Input(ops.ConvW), expand.Input(ops.ConvB)
+			dead[expand], fused[expand] = true, true
+		}
+		for len(b.Inputs) > ops.BlockProjectB+1 && b.Inputs[len(b.Inputs)-1] == nil {
+			b.Inputs = b.Inputs[:len(b.Inputs)-1]
+		}
+		ops.BlockAttrs(b, expand, dw, project)
+		dead[dw], fused[dw], fused[project] = true, true, true
+		g.Nodes[i] = b
+	}
+	removeNodes(g, dead)
+	return nil
+}
+
+// blockFits reports whether the runtime runs the chain's shapes as one
+// block.
+func blockFits(expand, dw, project *ir.Node) bool {
+	d, err1 := ops.ConvShape(dw)
+	p, err2 := ops.ConvShape(project)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	var es *runtime.ConvShape
+	if expand != nil {
+		e, err := ops.ConvShape(expand)
+		if err != nil {
+			return false
+		}
+		es = &e
+	}
+	return runtime.CheckInvertedResidual(es, d, p) == nil
+}
