@@ -189,7 +189,7 @@ func lowerConv(n *ir.Node, nm *namer) error {
 	if len(strides) != spatial || len(dilations) != spatial {
 		return n.Errorf("strides %v or dilations %v do not match %d spatial dims", strides, dilations, spatial)
 	}
-	pads, err := explicitPads(n, x.Shape[2:], kernel, strides, dilations)
+	pads, err := ops.Pads(n, x.Shape, w.Shape[2:])
 	if err != nil {
 		return err
 	}
@@ -206,45 +206,11 @@ func lowerConv(n *ir.Node, nm *namer) error {
 	n.Attrs = map[string]ir.Attr{
 		"strides":      intsAttr(strides...),
 		"dilations":    intsAttr(dilations...),
-		"pads":         intsAttr(pads...),
+		"pads":         intsAttr(ints64(pads)...),
 		"kernel_shape": intsAttr(kernel...),
 		"group":        intAttr(n.AttrInt("group", 1)),
 	}
 	return nil
-}
-
-// explicitPads resolves a Conv's auto_pad into explicit begin/end pads.
-func explicitPads(n *ir.Node, in ir.Shape, kernel, strides, dilations []int64) ([]int64, error) {
-	spatial := len(kernel)
-	mode := n.AttrString("auto_pad", "NOTSET")
-	switch mode {
-	case "NOTSET", "":
-		pads, ok := n.AttrInts("pads")
-		if !ok {
-			return make([]int64, 2*spatial), nil
-		}
-		if len(pads) != 2*spatial {
-			return nil, n.Errorf("pads %v do not match %d spatial dims", pads, spatial)
-		}
-		return append([]int64(nil), pads...), nil
-	case "VALID":
-		return make([]int64, 2*spatial), nil
-	case "SAME_UPPER", "SAME_LOWER":
-		pads := make([]int64, 2*spatial)
-		for i := 0; i < spatial; i++ {
-			size := int64(in[i])
-			out := (size + strides[i] - 1) / strides[i]
-			total := max(0, (out-1)*strides[i]+(kernel[i]-1)*dilations[i]+1-size)
-			small, large := total/2, total-total/2
-			if mode == "SAME_UPPER" {
-				pads[i], pads[i+spatial] = small, large
-			} else {
-				pads[i], pads[i+spatial] = large, small
-			}
-		}
-		return pads, nil
-	}
-	return nil, n.Errorf("unknown auto_pad %q", mode)
 }
 
 // activationOf returns the epilogue attributes equivalent to act, a Relu
@@ -442,4 +408,35 @@ func uniqueNodes(ns []*ir.Node) []*ir.Node {
 		}
 	}
 	return out
+}
+
+// ExplicitPads writes the pads of every Conv, MaxPool and AveragePool with
+// an auto_pad as explicit pads (auto_pad resolved against the input's
+// static shape, ops.Pads), so the stages after it read one form.
+func ExplicitPads(g *ir.Graph) error {
+	for _, n := range g.Nodes {
+		if n.Domain != "" || (n.Op != "Conv" && n.Op != "MaxPool" && n.Op != "AveragePool") {
+			continue
+		}
+		if mode := n.AttrString("auto_pad", "NOTSET"); mode == "NOTSET" || mode == "" {
+			continue
+		}
+		x := n.Input(0)
+		var kernel []int
+		if n.Op == "Conv" {
+			kernel = n.Input(1).Shape[2:]
+		} else {
+			ks, _ := n.AttrInts("kernel_shape")
+			for _, k := range ks {
+				kernel = append(kernel, int(k))
+			}
+		}
+		pads, err := ops.Pads(n, x.Shape, kernel)
+		if err != nil {
+			return err
+		}
+		delete(n.Attrs, "auto_pad")
+		n.SetAttr("pads", intsAttr(ints64(pads)...))
+	}
+	return nil
 }

@@ -7,28 +7,41 @@ import (
 	"github.com/tsmc-go/tsmc/ops"
 )
 
-// SimplifyHead rewrites the network head into few simple ops, in three
-// sweeps:
-//
-//  1. A chain of ReduceMean nodes (each the only reader of the previous
-//     one, same keepdims) merges into one; a ReduceMean over exactly the
-//     spatial axes 2.. of a rank-3+ float tensor becomes GlobalAveragePool
-//     (followed by Flatten(axis=1) when keepdims=0). MobileNetV2's
-//     x.mean(3).mean(2) thus becomes GlobalAveragePool + Flatten.
-//  2. Gemm(A, B, C) with constant B (and C, if any, broadcastable to one
-//     row), transA=0, becomes tsmc.Dense with W [K, C] = alpha*B (B
-//     transposed when transB=0) and bias beta*C; when A is a Flatten,
-//     Reshape or Squeeze that only drops trailing 1-dims of a
-//     GlobalAveragePool output, both fold into the Dense (each only when
-//     nothing else reads it).
-//  3. The TSN consensus, Reshape [N*T, rest...] -> [N, T, rest...] then
-//     ReduceMean over axis 1 without keepdims, becomes tsmc.SegmentMean.
-//
-// It assumes inferred shapes; anything not matching stays as it was.
-func SimplifyHead(g *ir.Graph) error {
+// The network head becomes few simple ops in four passes (all assume
+// inferred shapes and leave anything not matching as it was):
+// MergeReduceMeans, PoolReduceMeans, FuseDense and FuseSegmentMean.
+
+// MergeReduceMeans merges a chain of ReduceMean nodes (each the only
+// reader of the previous one, same keepdims) into one: MobileNetV2's
+// x.mean(3).mean(2) becomes one mean over the spatial axes.
+func MergeReduceMeans(g *ir.Graph) error {
 	mergeReduceMeans(g)
+	return nil
+}
+
+// PoolReduceMeans turns a ReduceMean over exactly the spatial axes 2.. of
+// a rank-3+ float tensor into GlobalAveragePool (followed by
+// Flatten(axis=1) when keepdims=0).
+func PoolReduceMeans(g *ir.Graph) error {
 	poolReduceMeans(g)
+	return nil
+}
+
+// FuseDense turns Gemm(A, B, C) with constant B (and C, if any,
+// broadcastable to one row), transA=0, into tsmc.Dense with W [K, C] =
+// alpha*B (B transposed when transB=0) and bias beta*C; when A is a
+// Flatten, Reshape or Squeeze that only drops trailing 1-dims of a
+// GlobalAveragePool output, both fold into the Dense (each only when
+// nothing else reads it).
+func FuseDense(g *ir.Graph) error {
 	fuseDense(g)
+	return nil
+}
+
+// FuseSegmentMean turns the TSN consensus, Reshape [N*T, rest...] -> [N, T,
+// rest...] then ReduceMean over axis 1 without keepdims, into
+// tsmc.SegmentMean.
+func FuseSegmentMean(g *ir.Graph) error {
 	fuseSegmentMean(g)
 	return nil
 }

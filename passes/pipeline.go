@@ -1,6 +1,7 @@
 package passes
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -20,25 +21,71 @@ type Pass struct {
 }
 
 // Pipeline is the optimisation pipeline, in order. After every pass, Run
-// re-infers shapes and verifies the graph. The order matters: folding makes
-// the shift exporters' index tensors and zero buffers constants that
-// recognition needs; BatchNorm sits between a conv and its activation, so
-// it folds first; activations fuse before residual adds so that an
-// activation after the add (ResNet) fuses after the residual; shifts fuse
-// into the finished convs; the last dead-code pass drops what the fusions
-// disconnected.
+// re-infers shapes and verifies the graph. Why the order is what it is
+// stands in passOrder, which a test checks.
 var Pipeline = []Pass{
 	{"fold-constants", "evaluate nodes of constant inputs, and Shape of static shapes, at compile time", FoldConstants},
 	{"remove-identity", "drop Identity, Dropout and reshapes, expands or casts to the same type", RemoveIdentity},
 	{"recognize-shift", "turn data-movement subgraphs that shift channels in time into TemporalShift", RecognizeTemporalShift},
 	{"dead-code", "remove nodes whose outputs nobody reads, and their constants", EliminateDeadCode},
+	{"explicit-pads", "write auto_pad of convs and pools as explicit pads", ExplicitPads},
 	{"fold-batchnorm", "fold BatchNormalization into the preceding Conv's weights and bias", FoldBatchNorm},
 	{"fuse-activation", "make every Conv a tsmc.Conv and fuse a following Relu or Clip", FuseActivation},
 	{"fuse-residual-add", "fuse Add(conv, residual) and a following Relu or Clip into the conv", FuseResidualAdd},
 	{"fuse-shift", "let convs read through a TemporalShift instead of materialising it", FuseShift},
-	{"simplify-head", "pooling, classifier and segment consensus into GlobalAveragePool, Dense, SegmentMean", SimplifyHead},
+	{"merge-reduce-means", "merge chains of ReduceMean into one", MergeReduceMeans},
+	{"pool-reduce-means", "spatial ReduceMean into GlobalAveragePool", PoolReduceMeans},
+	{"fuse-dense", "classifier Gemm (and its pooling) into tsmc.Dense", FuseDense},
+	{"fuse-segment-mean", "segment consensus (Reshape + ReduceMean over time) into tsmc.SegmentMean", FuseSegmentMean},
 	{"fuse-inverted-residual", "run expansion, depthwise and projection convs as one band-by-band block", FuseInvertedResidual},
 	{"dead-code", "remove nodes whose outputs nobody reads, and their constants", EliminateDeadCode},
+}
+
+// passOrder lists the constraints on Pipeline's order: pass a must run
+// before pass b (a's first run before b's last), and why.
+var passOrder = []struct{ a, b, why string }{
+	{"fold-constants", "recognize-shift", "recognition reads the exporters' index tensors and zero buffers as constants"},
+	{"remove-identity", "recognize-shift", "identities inside a shift's data-movement cone hide its form"},
+	{"recognize-shift", "fuse-shift", "only a recognised TemporalShift fuses"},
+	{"explicit-pads", "fuse-activation", "tsmc.Conv takes explicit pads"},
+	{"fold-batchnorm", "fuse-activation", "BatchNormalization sits between a conv and its activation"},
+	{"fuse-activation", "fuse-residual-add", "an activation after the add (ResNet) fuses after the residual"},
+	{"fuse-activation", "fuse-shift", "shifts fuse into tsmc.Conv, which fuse-activation makes"},
+	{"merge-reduce-means", "pool-reduce-means", "MobileNetV2's two means pool only once merged"},
+	{"pool-reduce-means", "fuse-dense", "the Dense folds the GlobalAveragePool before it"},
+	{"fuse-residual-add", "fuse-inverted-residual", "a block's residual is its projection's"},
+	{"fuse-shift", "fuse-inverted-residual", "a block reads its input through its first stage's shift"},
+	{"fuse-inverted-residual", "dead-code", "the last sweep drops what the fusions disconnected"},
+}
+
+func init() {
+	if err := checkOrder(Pipeline); err != nil {
+		panic("passes: " + err.Error())
+	}
+}
+
+// checkOrder reports every constraint of passOrder that pipeline breaks,
+// and constraints naming a pass it lacks.
+func checkOrder(pipeline []Pass) error {
+	var errs []error
+	first, last := map[string]int{}, map[string]int{}
+	for i, p := range pipeline {
+		if _, seen := first[p.Name]; !seen {
+			first[p.Name] = i
+		}
+		last[p.Name] = i
+	}
+	for _, c := range passOrder {
+		a, okA := first[c.a]
+		b, okB := last[c.b]
+		switch {
+		case !okA || !okB:
+			errs = append(errs, fmt.Errorf("pass order constraint %s before %s names a pass the pipeline lacks", c.a, c.b))
+		case a > b:
+			errs = append(errs, fmt.Errorf("pass %s must run before %s: %s", c.a, c.b, c.why))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Options tunes Run.
