@@ -6,6 +6,8 @@ import (
 	"github.com/mmcloughlin/avo/attr"
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
+
+	"github.com/tsmc-go/tsmc/asm/internal/naming"
 )
 
 // dwKernel is a 3x3 depthwise row kernel implementing runtime.DWRow for
@@ -23,13 +25,16 @@ var dwKernels = []dwKernel{
 	{avx2, 1}, {avx2, 2},
 }
 
-func (k dwKernel) Name() string {
-	return fmt.Sprintf("f32_dwconv_minmax_3x3s%d__%s", k.stride, k.isa.name)
+// names returns the descriptor the kernel's contract name and Go name
+// come from.
+func (k dwKernel) names() naming.Kernel {
+	return naming.Kernel{Op: "dwconv", MinMax: true, Shape: fmt.Sprintf("3x3s%d", k.stride), ISA: k.isa.name}
 }
 
-func (k dwKernel) GoName() string {
-	return fmt.Sprintf("dwconvF32Minmax3x3s%d%s", k.stride, k.isa.suffix())
-}
+// Name and GoName return the contract name and the Go name of the
+// assembly function, for the registry template and the documentation.
+func (k dwKernel) Name() string   { return k.names().Name() }
+func (k dwKernel) GoName() string { return k.names().GoName() }
 
 // General-purpose registers of the depthwise kernels.
 var (

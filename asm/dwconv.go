@@ -5,6 +5,8 @@ import (
 
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
+
+	"github.com/tsmc-go/tsmc/asm/internal/naming"
 )
 
 // dwPlaneKernel is a 3x3 depthwise plane kernel implementing
@@ -35,13 +37,16 @@ var dwPlaneKernels = []dwPlaneKernel{
 	{avx2, 1}, {avx2, 2},
 }
 
-func (k dwPlaneKernel) Name() string {
-	return fmt.Sprintf("f32_dwconv_minmax_3x3s%dp__%s", k.stride, k.isa.name)
+// names returns the descriptor the kernel's contract name and Go name
+// come from.
+func (k dwPlaneKernel) names() naming.Kernel {
+	return naming.Kernel{Op: "dwconv", Variant: "Plane", MinMax: true, Shape: fmt.Sprintf("3x3s%d", k.stride), ISA: k.isa.name}
 }
 
-func (k dwPlaneKernel) GoName() string {
-	return fmt.Sprintf("dwconvPlaneF32Minmax3x3s%d%s", k.stride, k.isa.suffix())
-}
+// Name and GoName return the contract name and the Go name of the
+// assembly function, for the registry template and the documentation.
+func (k dwPlaneKernel) Name() string   { return k.names().Name() }
+func (k dwPlaneKernel) GoName() string { return k.names().GoName() }
 
 // Stride is the stride, for the registry template.
 func (k dwPlaneKernel) Stride() int { return k.stride }

@@ -6,6 +6,8 @@ import (
 	"github.com/mmcloughlin/avo/attr"
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
+
+	"github.com/tsmc-go/tsmc/asm/internal/naming"
 )
 
 // Small-plane 3x3 depthwise kernels: runtime.DWConv for the 7x7 and 14x14
@@ -59,19 +61,20 @@ const (
 	dw2RowMaxOH  = 32  // two-row: 16 row pairs
 )
 
-func (k dwSmallKernel) Name() string {
-	if k.stride == 1 {
-		return "f32_dwconv_minmax_3x3s1p_flat__" + k.isa.name
+// names returns the descriptor the kernel's contract name and Go name
+// come from.
+func (k dwSmallKernel) names() naming.Kernel {
+	variant := "Flat"
+	if k.stride == 2 {
+		variant = "2Row"
 	}
-	return "f32_dwconv_minmax_3x3s2p_2row__" + k.isa.name
+	return naming.Kernel{Op: "dwconv", Variant: variant, MinMax: true, Shape: fmt.Sprintf("3x3s%d", k.stride), ISA: k.isa.name}
 }
 
-func (k dwSmallKernel) GoName() string {
-	if k.stride == 1 {
-		return "dwconvFlatF32Minmax3x3s1" + k.isa.suffix()
-	}
-	return "dwconv2RowF32Minmax3x3s2" + k.isa.suffix()
-}
+// Name and GoName return the contract name and the Go name of the
+// assembly function, for the registry template and the documentation.
+func (k dwSmallKernel) Name() string   { return k.names().Name() }
+func (k dwSmallKernel) GoName() string { return k.names().GoName() }
 
 // Fits returns the Go condition on a *DWConv named a under which the
 // kernel runs it, for the registry.

@@ -5,6 +5,8 @@ import (
 
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
+
+	"github.com/tsmc-go/tsmc/asm/internal/naming"
 )
 
 // gemmKernel describes one GEMM micro-kernel implementing runtime.Tile.
@@ -76,21 +78,20 @@ var gemmTCKernels = []gemmKernel{
 	{isa: avx512, mr: 4, nr: 32, unroll: 4, bcastRegs: 4, transC: true, short: true, prefetchB: 2048},
 }
 
-// name returns the contract name, XNNPACK style.
-func (k gemmKernel) Name() string {
+// names returns the descriptor the kernel's contract name and Go name
+// come from.
+func (k gemmKernel) names() naming.Kernel {
+	n := naming.Kernel{Op: "gemm", MinMax: true, Shape: fmt.Sprintf("%dx%d", k.mr, k.nr), ISA: k.isa.name}
 	if k.transC {
-		return fmt.Sprintf("f32_gemm_tc_minmax_%dx%d__%s", k.mr, k.nr, k.isa.name)
+		n.Variant = "TC"
 	}
-	return fmt.Sprintf("f32_gemm_minmax_%dx%d__%s", k.mr, k.nr, k.isa.name)
+	return n
 }
 
-// goName returns the Go name of the assembly function.
-func (k gemmKernel) GoName() string {
-	if k.transC {
-		return fmt.Sprintf("gemmTCF32Minmax%dx%d%s", k.mr, k.nr, k.isa.suffix())
-	}
-	return fmt.Sprintf("gemmF32Minmax%dx%d%s", k.mr, k.nr, k.isa.suffix())
-}
+// Name and GoName return the contract name and the Go name of the
+// assembly function, for the registry template and the documentation.
+func (k gemmKernel) Name() string   { return k.names().Name() }
+func (k gemmKernel) GoName() string { return k.names().GoName() }
 
 func (k gemmKernel) vecs() int { return k.nr / k.isa.lanes } // vectors per row
 

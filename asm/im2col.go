@@ -6,6 +6,8 @@ import (
 	"github.com/mmcloughlin/avo/attr"
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
+
+	"github.com/tsmc-go/tsmc/asm/internal/naming"
 )
 
 // im2colKernel packs the B rows of one run of output pixels for the
@@ -27,9 +29,16 @@ const (
 	im2colMaxN  = 32 // pixels per run: two 16-lane chunks
 )
 
-func (k im2colKernel) Name() string { return fmt.Sprintf("f32_im2col_s%d__avx512", k.stride) }
+// names returns the descriptor the kernel's contract name and Go name
+// come from.
+func (k im2colKernel) names() naming.Kernel {
+	return naming.Kernel{Op: "im2col", Shape: fmt.Sprintf("S%d", k.stride), ISA: avx512.name}
+}
 
-func (k im2colKernel) GoName() string { return fmt.Sprintf("im2colF32S%dAVX512", k.stride) }
+// Name and GoName return the contract name and the Go name of the
+// assembly function, for the registry template and the documentation.
+func (k im2colKernel) Name() string   { return k.names().Name() }
+func (k im2colKernel) GoName() string { return k.names().GoName() }
 
 // Stride is the stride, for the registry template.
 func (k im2colKernel) Stride() int { return k.stride }

@@ -66,6 +66,8 @@ func registry() ([]byte, error) {
 		"Levels":  ls,
 		"Layouts": layouts(tileStruct, dwRowStruct, dwConvStruct, packRunStruct, winoInStruct, winoOutStruct, maxPoolRowStruct),
 		"Im2col":  im2colKernels,
+		"WinoIn":  winoInKernel,
+		"WinoOut": winoOutKernel,
 	})
 	return buf.Bytes(), err
 }
@@ -195,7 +197,7 @@ func asmWinograd(level string) (in func(*WinoIn), out func(*WinoOut)) {
 	if level != ISAAVX512 {
 		return nil, nil
 	}
-	return winoInF2AVX512, winoOutF2AVX512
+	return {{.WinoIn.GoName}}, {{.WinoOut.GoName}} // {{.WinoIn.Name}}, {{.WinoOut.Name}}
 }
 
 ` + layout.Template))

@@ -52,7 +52,7 @@ func dwconvF32Minmax3x3s1AVX2(t *DWRow)
 //go:noescape
 func dwconvF32Minmax3x3s2AVX2(t *DWRow)
 
-// dwconvPlaneF32Minmax3x3s1AVX512 is f32_dwconv_minmax_3x3s1p__avx512: the DWConv contract,
+// dwconvPlaneF32Minmax3x3s1AVX512 is f32_dwconv_plane_minmax_3x3s1__avx512: the DWConv contract,
 // 16 outputs per vector, each plane computed in columns of 16 outputs
 // top to bottom; the taps summed in row-major order with fused
 // multiply-adds (the first a product), padding read as zeros.
@@ -67,7 +67,7 @@ func dwconvF32Minmax3x3s2AVX2(t *DWRow)
 //go:noescape
 func dwconvPlaneF32Minmax3x3s1AVX512(t *DWConv)
 
-// dwconvPlaneF32Minmax3x3s2AVX512 is f32_dwconv_minmax_3x3s2p__avx512: the DWConv contract,
+// dwconvPlaneF32Minmax3x3s2AVX512 is f32_dwconv_plane_minmax_3x3s2__avx512: the DWConv contract,
 // 16 outputs per vector, each plane computed in columns of 16 outputs
 // top to bottom; the taps summed in row-major order with fused
 // multiply-adds (the first a product), padding read as zeros.
@@ -82,7 +82,7 @@ func dwconvPlaneF32Minmax3x3s1AVX512(t *DWConv)
 //go:noescape
 func dwconvPlaneF32Minmax3x3s2AVX512(t *DWConv)
 
-// dwconvPlaneF32Minmax3x3s1AVX2 is f32_dwconv_minmax_3x3s1p__avx2: the DWConv contract at Stride 1,
+// dwconvPlaneF32Minmax3x3s1AVX2 is f32_dwconv_plane_minmax_3x3s1__avx2: the DWConv contract at Stride 1,
 // 8 outputs per vector; the taps summed in row-major order with fused
 // multiply-adds (the first a product), padding read as zeros.
 // Registers: Y0..Y8 the nine taps (the bias and Lo/Hi are in the frame),
@@ -95,7 +95,7 @@ func dwconvPlaneF32Minmax3x3s2AVX512(t *DWConv)
 //go:noescape
 func dwconvPlaneF32Minmax3x3s1AVX2(t *DWConv)
 
-// dwconvPlaneF32Minmax3x3s2AVX2 is f32_dwconv_minmax_3x3s2p__avx2: the DWConv contract at Stride 2,
+// dwconvPlaneF32Minmax3x3s2AVX2 is f32_dwconv_plane_minmax_3x3s2__avx2: the DWConv contract at Stride 2,
 // 8 outputs per vector; the taps summed in row-major order with fused
 // multiply-adds (the first a product), padding read as zeros.
 // Registers: Y0..Y8 the nine taps (the bias and Lo/Hi are in the frame),

@@ -4,7 +4,7 @@
 
 package runtime
 
-// dwconvFlatF32Minmax3x3s1AVX512 is f32_dwconv_minmax_3x3s1p_flat__avx512: the DWConv contract at Stride 1
+// dwconvFlatF32Minmax3x3s1AVX512 is f32_dwconv_flat_minmax_3x3s1__avx512: the DWConv contract at Stride 1
 // for OW == IW and OH*OW <= 256, each plane a flat vector of OH*OW
 // outputs, 16 per register, tap (y, x) a masked load at a constant offset;
 // per kernel row a partial sum (a product, then fused multiply-adds), added
@@ -22,7 +22,7 @@ package runtime
 //go:noescape
 func dwconvFlatF32Minmax3x3s1AVX512(t *DWConv)
 
-// dwconv2RowF32Minmax3x3s2AVX512 is f32_dwconv_minmax_3x3s2p_2row__avx512: the DWConv contract at Stride 2
+// dwconv2RowF32Minmax3x3s2AVX512 is f32_dwconv_2row_minmax_3x3s2__avx512: the DWConv contract at Stride 2
 // for OW <= 7 and OH <= 32, output rows 2v and 2v+1 in the low 2*OW lanes
 // of a register, each tap a two-table permutation of two loaded input rows;
 // per kernel row a partial sum (a product, then fused multiply-adds), added
@@ -39,7 +39,7 @@ func dwconvFlatF32Minmax3x3s1AVX512(t *DWConv)
 //go:noescape
 func dwconv2RowF32Minmax3x3s2AVX512(t *DWConv)
 
-// dwconvFlatF32Minmax3x3s1AVX2 is f32_dwconv_minmax_3x3s1p_flat__avx2: the DWConv contract at Stride 1
+// dwconvFlatF32Minmax3x3s1AVX2 is f32_dwconv_flat_minmax_3x3s1__avx2: the DWConv contract at Stride 1
 // for OW == IW and OH*OW <= 256, each plane a flat vector of OH*OW
 // outputs, 8 per register, tap (y, x) a masked load at a constant offset;
 // per kernel row a partial sum (a product, then fused multiply-adds), added

@@ -86,9 +86,9 @@ func asmDWConv3x3(level string) func(*DWConv) {
 // driver calls it for strides 1 and 2 only.
 func dwConv3x3AVX512(a *DWConv) {
 	if a.Stride == 1 {
-		dwconvPlaneF32Minmax3x3s1AVX512(a) // f32_dwconv_minmax_3x3s1p__avx512
+		dwconvPlaneF32Minmax3x3s1AVX512(a) // f32_dwconv_plane_minmax_3x3s1__avx512
 	} else {
-		dwconvPlaneF32Minmax3x3s2AVX512(a) // f32_dwconv_minmax_3x3s2p__avx512
+		dwconvPlaneF32Minmax3x3s2AVX512(a) // f32_dwconv_plane_minmax_3x3s2__avx512
 	}
 }
 
@@ -96,9 +96,9 @@ func dwConv3x3AVX512(a *DWConv) {
 // driver calls it for strides 1 and 2 only.
 func dwConv3x3AVX2(a *DWConv) {
 	if a.Stride == 1 {
-		dwconvPlaneF32Minmax3x3s1AVX2(a) // f32_dwconv_minmax_3x3s1p__avx2
+		dwconvPlaneF32Minmax3x3s1AVX2(a) // f32_dwconv_plane_minmax_3x3s1__avx2
 	} else {
-		dwconvPlaneF32Minmax3x3s2AVX2(a) // f32_dwconv_minmax_3x3s2p__avx2
+		dwconvPlaneF32Minmax3x3s2AVX2(a) // f32_dwconv_plane_minmax_3x3s2__avx2
 	}
 }
 
@@ -120,9 +120,9 @@ func asmDWConvSmall3x3(level string) func(*DWConv) bool {
 func dwConvSmall3x3AVX512(a *DWConv) bool {
 	switch {
 	case a.Stride == 1 && a.OW == a.IW && a.IH > 0 && a.OH*a.OW <= 256:
-		dwconvFlatF32Minmax3x3s1AVX512(a) // f32_dwconv_minmax_3x3s1p_flat__avx512
+		dwconvFlatF32Minmax3x3s1AVX512(a) // f32_dwconv_flat_minmax_3x3s1__avx512
 	case a.Stride == 2 && a.IH > 0 && a.OW <= 7 && a.OH <= 32:
-		dwconv2RowF32Minmax3x3s2AVX512(a) // f32_dwconv_minmax_3x3s2p_2row__avx512
+		dwconv2RowF32Minmax3x3s2AVX512(a) // f32_dwconv_2row_minmax_3x3s2__avx512
 	default:
 		return false
 	}
@@ -134,7 +134,7 @@ func dwConvSmall3x3AVX512(a *DWConv) bool {
 func dwConvSmall3x3AVX2(a *DWConv) bool {
 	switch {
 	case a.Stride == 1 && a.OW == a.IW && a.IH > 0 && a.OH*a.OW <= 256:
-		dwconvFlatF32Minmax3x3s1AVX2(a) // f32_dwconv_minmax_3x3s1p_flat__avx2
+		dwconvFlatF32Minmax3x3s1AVX2(a) // f32_dwconv_flat_minmax_3x3s1__avx2
 	default:
 		return false
 	}
@@ -162,7 +162,7 @@ func asmWinograd(level string) (in func(*WinoIn), out func(*WinoOut)) {
 	if level != ISAAVX512 {
 		return nil, nil
 	}
-	return winoInF2AVX512, winoOutF2AVX512
+	return winoInF32F2AVX512, winoOutF32F2AVX512 // f32_wino_in_f2__avx512, f32_wino_out_f2__avx512
 }
 
 // asmLayouts are the field offsets of each argument block the assembly

@@ -4,7 +4,7 @@
 
 package runtime
 
-// maxpoolF32S2P1AVX512 is f32_maxpool_3x3s2p1__avx512: the runtime.MaxPoolRow contract.
+// maxpoolF32S2P1AVX512 is f32_maxpool_s2p1__avx512: the runtime.MaxPoolRow contract (3x3 window).
 // Registers: Z0/Z1 the even and odd permutation indices, Z2 -Inf, Z3 the carried
 // odd columns, Z4/Z5 the row maxima of the block's two input vectors, Z6..Z9
 // work; K1/K2 the valid inputs of the two vectors, K3 the valid outputs.

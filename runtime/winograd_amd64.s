@@ -72,9 +72,9 @@ DATA winoZip<>+120(SB)/4, $0x0000000f
 DATA winoZip<>+124(SB)/4, $0x0000001f
 GLOBL winoZip<>(SB), RODATA|NOPTR, $128
 
-// func winoInF2AVX512(t *WinoIn)
+// func winoInF32F2AVX512(t *WinoIn)
 // Requires: AVX, AVX512F, AVX512VL, BMI, BMI2, CMOV
-TEXT ·winoInF2AVX512(SB), NOSPLIT, $72-8
+TEXT ·winoInF32F2AVX512(SB), NOSPLIT, $72-8
 	MOVQ    t+0(FP), DI
 	VMOVUPS winoEvenOdd<>+0(SB), Z30
 	VMOVUPS winoEvenOdd<>+64(SB), Z31
@@ -677,9 +677,9 @@ done1:
 	VZEROUPPER
 	RET
 
-// func winoOutF2AVX512(t *WinoOut)
+// func winoOutF32F2AVX512(t *WinoOut)
 // Requires: AVX, AVX512F, BMI, BMI2, CMOV
-TEXT ·winoOutF2AVX512(SB), NOSPLIT, $16-8
+TEXT ·winoOutF32F2AVX512(SB), NOSPLIT, $16-8
 	MOVQ         t+0(FP), DI
 	MOVQ         120(DI), BX
 	XORQ         AX, AX

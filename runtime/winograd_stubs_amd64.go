@@ -4,7 +4,7 @@
 
 package runtime
 
-// winoInF2AVX512 is f32_winograd_in_f2x2_3x3__avx512: the WinoIn contract,
+// winoInF32F2AVX512 is f32_wino_in_f2__avx512: the WinoIn contract of F(2x2, 3x3),
 // 16 tiles per vector. Registers: Z0..Z15 the row-transformed window rows
 // (row r, column b in Z(4r+b)), Z16..Z22 loads and columns, Z30/Z31 the
 // even/odd permutations, K1..K3 a row's load masks, K4 the tile mask; DI
@@ -13,9 +13,9 @@ package runtime
 // masks and row offsets.
 //
 //go:noescape
-func winoInF2AVX512(t *WinoIn)
+func winoInF32F2AVX512(t *WinoIn)
 
-// winoOutF2AVX512 is f32_winograd_out_f2x2_3x3__avx512: the WinoOut contract,
+// winoOutF32F2AVX512 is f32_wino_out_f2__avx512: the WinoOut contract of F(2x2, 3x3),
 // 16 tiles per vector. Registers: Z0..Z15 the 16 products m(ξ), Z16..Z23 the
 // column sums, Z24..Z27 outputs, Z28 the bias, Z29/Z30 Lo/Hi, Z31 scratch,
 // K1 the tile mask, K2/K3 the store masks of a row; DI *WinoOut, SI M, DX O,
@@ -23,4 +23,4 @@ func winoInF2AVX512(t *WinoIn)
 // AX R11..R13 scratch; the frame holds the masks.
 //
 //go:noescape
-func winoOutF2AVX512(t *WinoOut)
+func winoOutF32F2AVX512(t *WinoOut)

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/tsmc-go/tsmc/asm/internal/naming"
 	. "github.com/tsmc-go/tsmc/asm/neon"
 )
 
@@ -16,11 +17,16 @@ type dwKernel struct {
 // generated from; other strides run the pure-Go row kernel.
 var dwKernels = []dwKernel{{stride: 1}, {stride: 2}}
 
-// Name returns the contract name, XNNPACK style.
-func (k dwKernel) Name() string { return fmt.Sprintf("f32_dwconv_minmax_3x3s%d__neon", k.stride) }
+// names returns the descriptor the kernel's contract name and Go name
+// come from.
+func (k dwKernel) names() naming.Kernel {
+	return naming.Kernel{Op: "dwconv", MinMax: true, Shape: fmt.Sprintf("3x3s%d", k.stride), ISA: isa}
+}
 
-// GoName returns the Go name of the assembly function.
-func (k dwKernel) GoName() string { return fmt.Sprintf("dwconvF32Minmax3x3s%dNEON", k.stride) }
+// Name and GoName return the contract name and the Go name of the
+// assembly function, for the registry template and the documentation.
+func (k dwKernel) Name() string   { return k.names().Name() }
+func (k dwKernel) GoName() string { return k.names().GoName() }
 
 // Stride is the kernel's stride, for the registry template.
 func (k dwKernel) Stride() int { return k.stride }

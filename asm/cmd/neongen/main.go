@@ -30,6 +30,9 @@ const generatedBy = "tsmc/asm/cmd/neongen (go generate ./runtime/)"
 // constraint excludes every generated file from the purego build.
 const constraint = "arm64 && !purego"
 
+// isa is the instruction set of every kernel, as their names end.
+const isa = "neon"
+
 func main() {
 	log.SetFlags(0)
 	log.SetPrefix("neongen: ")
