@@ -579,12 +579,16 @@ func (k gemmKernel) epilogue(g *gen) {
 	}
 }
 
-// Shorts returns the short kernels of main kernel k (same ISA and NR),
-// in increasing MR, for the registry template.
+// Shorts returns the short kernels of kernel k (same table, ISA and NR,
+// fewer rows), in increasing MR, for the registry template.
 func (k gemmKernel) Shorts() []gemmKernel {
+	table := gemmKernels
+	if k.transC {
+		table = gemmTCKernels
+	}
 	var out []gemmKernel
-	for i := len(gemmKernels) - 1; i >= 0; i-- {
-		if s := gemmKernels[i]; s.short && s.isa == k.isa && s.nr == k.nr && s.mr < k.mr {
+	for i := len(table) - 1; i >= 0; i-- {
+		if s := table[i]; s.short && s.isa == k.isa && s.nr == k.nr && s.mr < k.mr {
 			out = append(out, s)
 		}
 	}
@@ -592,6 +596,7 @@ func (k gemmKernel) Shorts() []gemmKernel {
 }
 
 // Accessors for the registry template.
-func (k gemmKernel) MR() int { return k.mr }
-func (k gemmKernel) NR() int { return k.nr }
-func (k gemmKernel) KC() int { return k.kc }
+func (k gemmKernel) MR() int      { return k.mr }
+func (k gemmKernel) NR() int      { return k.nr }
+func (k gemmKernel) KC() int      { return k.kc }
+func (k gemmKernel) TransC() bool { return k.transC }
