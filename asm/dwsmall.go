@@ -12,7 +12,7 @@ import (
 
 // Small-plane 3x3 depthwise kernels: runtime.DWConv for the 7x7 and 14x14
 // planes of MobileNetV2's late layers, where the row-by-row plane kernels
-// (dwconv.go) spend most of a vector on padding lanes and most of their
+// (dwplane.go) spend most of a vector on padding lanes and most of their
 // time on per-row work.
 //
 // The flat kernels (stride 1, OW == IW) treat a channel's output plane as

@@ -66,7 +66,7 @@ func generate(dir string) (map[string][]byte, error) {
 		gemm.Funcs = append(gemm.Funcs, f)
 	}
 	dw := &neon.File{Package: "runtime", Constraint: constraint, GeneratedBy: generatedBy}
-	for _, k := range dwKernels {
+	for _, k := range dwRowKernels {
 		f, err := k.emit(dwRow)
 		if err != nil {
 			return nil, err
