@@ -20,12 +20,14 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/tsmc-go/tsmc/asm/internal/header"
 	"github.com/tsmc-go/tsmc/asm/neon"
 )
 
-// generatedBy names the generator in the "Code generated" header of every
-// file.
-const generatedBy = "tsmc/asm/cmd/neongen (go generate ./runtime/)"
+// generatedBy names the command that regenerates every file, from the
+// repository's root, in its "Code generated" header (go generate
+// ./runtime/ runs it).
+const generatedBy = "command: cd asm && go run ./cmd/neongen -out ../runtime"
 
 // constraint excludes every generated file from the purego build.
 const constraint = "arm64 && !purego"
@@ -57,7 +59,8 @@ func generate(dir string) (map[string][]byte, error) {
 		return nil, err
 	}
 	tile, dwRow := blocks["Tile"], blocks["DWRow"]
-	gemm := &neon.File{Package: "runtime", Constraint: constraint, GeneratedBy: generatedBy}
+	gemm := &neon.File{Package: "runtime", Constraint: constraint, GeneratedBy: generatedBy,
+		Generator: []string{header.Source(gemmKernel.emit)}}
 	for _, k := range gemmKernels {
 		f, err := k.emit(tile)
 		if err != nil {
@@ -65,7 +68,8 @@ func generate(dir string) (map[string][]byte, error) {
 		}
 		gemm.Funcs = append(gemm.Funcs, f)
 	}
-	dw := &neon.File{Package: "runtime", Constraint: constraint, GeneratedBy: generatedBy}
+	dw := &neon.File{Package: "runtime", Constraint: constraint, GeneratedBy: generatedBy,
+		Generator: []string{header.Source(dwRowKernel.emit)}}
 	for _, k := range dwRowKernels {
 		f, err := k.emit(dwRow)
 		if err != nil {
