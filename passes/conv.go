@@ -212,11 +212,11 @@ func lowerConv(n *ir.Node, nm *namer) error {
 	n.Domain = Domain
 	n.Inputs = []*ir.Value{x, w, b}
 	n.Attrs = map[string]ir.Attr{
-		"strides":      intsAttr(strides...),
-		"dilations":    intsAttr(dilations...),
-		"pads":         intsAttr(pads...),
-		"kernel_shape": intsAttr(kernel...),
-		"group":        intAttr(n.AttrInt("group", 1)),
+		"strides":      newIntsAttr(strides...),
+		"dilations":    newIntsAttr(dilations...),
+		"pads":         newIntsAttr(pads...),
+		"kernel_shape": newIntsAttr(kernel...),
+		"group":        newIntAttr(n.AttrInt("group", 1)),
 	}
 	return nil
 }
@@ -260,7 +260,7 @@ func explicitPads(n *ir.Node, in ir.Shape, kernel, strides, dilations []int64) (
 func activationOf(g *ir.Graph, act *ir.Node) (attrs map[string]ir.Attr, ok bool) {
 	switch {
 	case isOp(act, "Relu"):
-		return map[string]ir.Attr{"activation": stringAttr(ActRelu)}, true
+		return map[string]ir.Attr{"activation": newStringAttr(ActRelu)}, true
 	case isOp(act, "Clip"):
 	default:
 		return nil, false
@@ -284,9 +284,9 @@ func activationOf(g *ir.Graph, act *ir.Node) (attrs map[string]ir.Attr, ok bool)
 		}
 	}
 	return map[string]ir.Attr{
-		"activation": stringAttr(ActClip),
-		"clip_min":   floatAttr(lo),
-		"clip_max":   floatAttr(hi),
+		"activation": newStringAttr(ActClip),
+		"clip_min":   newFloatAttr(lo),
+		"clip_max":   newFloatAttr(hi),
 	}, true
 }
 

@@ -109,11 +109,11 @@ func denseKernel(_ *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		if x, err = evalOp("", "GlobalAveragePool", onnxOpset, nil, x); err != nil {
 			return nil, err
 		}
-		if x, err = evalOp("", "Flatten", onnxOpset, map[string]ir.Attr{"axis": intAttr(1)}, x); err != nil {
+		if x, err = evalOp("", "Flatten", onnxOpset, map[string]ir.Attr{"axis": newIntAttr(1)}, x); err != nil {
 			return nil, err
 		}
 	}
-	y, err := evalOp("", "Gemm", onnxOpset, map[string]ir.Attr{"transB": intAttr(1)}, x, in[1], in[2])
+	y, err := evalOp("", "Gemm", onnxOpset, map[string]ir.Attr{"transB": newIntAttr(1)}, x, in[1], in[2])
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +136,7 @@ func segmentMeanKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, erro
 	if err != nil {
 		return nil, err
 	}
-	y, err := evalOp("", "ReduceMean", onnxOpset, map[string]ir.Attr{"axes": intsAttr(1), "keepdims": intAttr(0)}, v)
+	y, err := evalOp("", "ReduceMean", onnxOpset, map[string]ir.Attr{"axes": newIntsAttr(1), "keepdims": newIntAttr(0)}, v)
 	if err != nil {
 		return nil, err
 	}
