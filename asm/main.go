@@ -1,18 +1,21 @@
 // Command asm generates the amd64 assembly kernels of package runtime with
-// avo: the GEMM micro-kernels (AVX2+FMA 6x16, AVX-512 12x32, and the
-// AVX-512 transposed-C ones), the 3x3 depthwise row and plane kernels
-// (stride 1 and 2, both ISAs) and small-plane kernels (flat stride 1, both
-// ISAs; two-row stride 2, AVX-512), the AVX-512 im2col packing kernels,
-// Winograd F(2x2,3x3) transforms and 3x3 stride-2 max-pool row, the clock
-// and FMA throughput probes the benchmarks use, and kernels_amd64.go, the
-// table that registers them with the runtime's CPU dispatch.
+// avo: the GEMM micro-kernels (AVX2+FMA 6x16, AVX-512 12x32 and the
+// AVX-512 transposed-C ones, each with shorter ones for a weight matrix's
+// last rows), the 3x3 depthwise row and plane kernels (stride 1 and 2,
+// both ISAs) and small-plane kernels (flat stride 1, both ISAs; two-row
+// stride 2, AVX-512), the AVX-512 im2col packing kernels, Winograd
+// F(2x2,3x3) transforms and 3x3 stride-2 max-pool row, the clock and FMA
+// throughput probes the benchmarks use, and kernels_amd64.go, the table
+// that registers them with the runtime's CPU dispatch.
 //
 // It is a module of its own so that avo stays out of the runtime's import
-// graph. Run it through go generate (runtime/gen_amd64.go):
+// graph. Run it through go generate (runtime/generate.go), or
+// scripts/regenerate.sh to recreate every generated file:
 //
 //	go generate ./runtime/
 //
-// Output is deterministic: CI regenerates and fails on any difference.
+// Output is deterministic: CI deletes and regenerates every generated file
+// and fails on any difference.
 package main
 
 import (

@@ -5,11 +5,13 @@
 // The argument blocks' field offsets are read from the runtime's own
 // declarations of Tile and DWRow.
 //
-// Run it through go generate (runtime/generate_neon.go):
+// Run it through go generate (runtime/generate_neon.go), or
+// scripts/regenerate.sh to recreate every generated file:
 //
 //	go generate ./runtime/
 //
-// Output is deterministic: CI regenerates and fails on any difference.
+// Output is deterministic: CI deletes and regenerates every generated file
+// and fails on any difference.
 package main
 
 import (
