@@ -13,9 +13,9 @@ import (
 // valid outputs, the valid inputs of each load) are set once per column,
 // so the row loop is loads, shuffles, fused multiply-adds and the
 // epilogue: no per-row pointer arithmetic beyond one add and a select of
-// the Zero row outside the plane. Measured on Zen 5 against the row-pair
-// kernel this replaced (8 channels, L2-resident, 1 thread): see
-// dwPlaneKernels.
+// the Zero row outside the plane. Narrow planes gain most: they have
+// little else to amortise a row-by-row kernel's per-row set-up and edge
+// blocks over.
 //
 // The sums are the contract's: per kernel row y a partial sum (the tap
 // x = 0 a product, x = 1, 2 fused multiply-adds), then (p0 + p1) + p2;

@@ -24,14 +24,7 @@ type dwPlaneKernel struct {
 }
 
 // dwPlaneKernels is the table the plane kernels and their registration
-// are generated from. Measured on Zen 5 (8 channels of MobileNetV2's
-// planes, L2-resident, 1 thread), the AVX-512 column kernels against the
-// row-pair kernels they replaced: stride 1 on 14x14 307 against 848 ns,
-// 28x28 1.22 against 2.24 us, 56x56 4.9 against 6.1 us, 112x112 even;
-// stride 2 from 14x14, 28x28, 56x56 and 112x112 289 ns, 674 ns, 2.64 us,
-// 9.09 us against 574 ns, 1.51 us, 4.38 us, 11.8 us. The row-pair kernels
-// paid for each row's pointer set-up and edge blocks, which narrow planes
-// have little else to amortise over.
+// are generated from.
 var dwPlaneKernels = []dwPlaneKernel{
 	{avx512, 1}, {avx512, 2},
 	{avx2, 1}, {avx2, 2},

@@ -53,8 +53,8 @@ var dwSmallKernels = []dwSmallKernel{
 }
 
 // Shape limits of the small-plane kernels (their frames hold per-vector
-// masks for at most this many vectors; measured on Zen 5, the flat
-// kernels beat the plane kernels up to 16x16 and 20x20 but not 24x24).
+// masks for at most this many vectors; past 20x20 the flat kernels lose
+// to the plane kernels).
 const (
 	dwFlatMaxOut = 256 // flat: the most outputs per plane, OH*OW
 	dw2RowMaxOW  = 7   // two-row: 2*OW+1 input columns fit 16 lanes
@@ -125,9 +125,9 @@ const (
 
 // slotSize is the size of a vector's mask slot. AVX-512 masks are
 // 16-bit words packed four to a quadword, which one KMOVQ loads and
-// KSHIFTRQ unpacks (measured on Zen 5, faster than a KMOVW from memory
-// per mask): two-row, [out, row 0, row 1, row 2] [row 3, row 4]; flat,
-// padded to a vector so that the vector's data offset indexes it,
+// KSHIFTRQ unpacks (faster than a KMOVW from memory per mask): two-row,
+// [out, row 0, row 1, row 2] [row 3, row 4]; flat, padded to a vector so
+// that the vector's data offset indexes it,
 // [out, col 0, col 1, col 2] for interior vectors, then for the others
 // [out, tap (0,0), (1,0), (2,0)] [(0,1), (1,1), (2,1)] [(0,2), (1,2),
 // (2,2)], the taps of a column together. AVX2 masks are vectors: out,
@@ -736,7 +736,7 @@ func (k dwSmallKernel) tap(g *gen, y, x int, v reg.VecPhysical) {
 // under the column masks with zeroing: three loads instead of nine. A
 // boundary vector loads each tap under its own mask (rows and columns),
 // so that nothing outside the plane is read (masking the rows' loads
-// instead, a KMOVD per row, measured slower). The taps go column by
+// instead, a KMOVD per row, is slower). The taps go column by
 // column, the three partial sums' chains interleaved, then the epilogue.
 // K1 gets the slot's first or second quadword, the output mask in its
 // low word.

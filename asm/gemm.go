@@ -35,17 +35,17 @@ type gemmKernel struct {
 }
 
 // gemmKernels is the table every GEMM kernel, its registration and its
-// documentation are generated from, best first within a level. Measured
-// on Zen 5 (L1-resident panels, K = 256): the 12x32 AVX-512 kernel runs
-// about 210 GFLOP/s with 6 broadcast registers, 195 with embedded
-// broadcasts (26 loads per 24 FMAs instead of 14 saturate the load
-// ports); prefetching the next tile's rows under TileRowsB gains up to
-// 15% in the pointwise convolutions, whose B rows are 256 strided streams.
+// documentation are generated from, best first within a level. The
+// 12x32 AVX-512 kernel rotates its A broadcasts through registers rather
+// than using embedded broadcasts, whose 26 loads per 24 FMAs (instead of
+// 14) saturate the load ports; prefetching the next tile's rows under
+// TileRowsB serves the pointwise convolutions, whose B rows are 256
+// strided streams.
 //
 // The short kernels cover the row counts the last panel of the models'
 // channel counts leaves (64 = 5*12+4, 32 = 2*12+8; with 6-row AVX2
-// panels, 16 = 2*6+4, 32 = 5*6+2): MobileNetV2's projections to 16, 32
-// and 64 channels computed 12-33% padding rows.
+// panels, 16 = 2*6+4, 32 = 5*6+2), which would otherwise be computed as
+// padding rows (MobileNetV2's projections to 16, 32 and 64 channels).
 var gemmKernels = []gemmKernel{
 	{isa: avx512, mr: 12, nr: 32, kc: 256, unroll: 4, bcastRegs: 6, prefetchRows: true},
 	{isa: avx512, mr: 8, nr: 32, kc: 256, unroll: 4, bcastRegs: 6, prefetchRows: true, short: true},
@@ -68,10 +68,7 @@ var gemmKernels = []gemmKernel{
 // Their B panels are the weights, [k][NR] per panel of output channels,
 // which a single frame reads once from L3 (the online MobileNetV2's 7x7
 // layers hold 0.4-1.6 MB each): each k step prefetches the panel 2 KB
-// ahead. Measured on the online model (Zen 5, 1 thread, pinned), its 7x7
-// pointwise layers took 1.15-1.25 ms a frame against 1.26-1.34 ms without
-// (four interleaved rounds); in a sweep of distances 2 KB gave 1.17-1.18
-// ms, 1 KB 1.23-1.30 and 4 KB 1.18-1.25.
+// ahead, the best of the distances tried (1, 2 and 4 KB).
 var gemmTCKernels = []gemmKernel{
 	{isa: avx512, mr: 12, nr: 32, unroll: 4, bcastRegs: 6, transC: true, prefetchB: 2048},
 	{isa: avx512, mr: 8, nr: 32, unroll: 4, bcastRegs: 6, transC: true, short: true, prefetchB: 2048},
@@ -252,7 +249,7 @@ func (k gemmKernel) emit(g *gen) {
 	g.Label(zero)
 	// The tile's C lines are written only after the K loop: touching them
 	// now overlaps their misses with it (outputs larger than the caches
-	// otherwise stall the stores, e.g. 4x in the 27-deep stem convolutions).
+	// otherwise stall the stores, most in the 27-deep stem convolutions).
 	k.forRows(g, "C", "LDC", func(i int, row reg.Register) {
 		for off := 0; off < nv*vb; off += 64 {
 			g.PREFETCHT0(at(row, off))
@@ -264,9 +261,9 @@ func (k gemmKernel) emit(g *gen) {
 		}
 	}
 	g.Label(kstart)
-	// Likewise the residual rows the epilogue will read: a pointwise
-	// convolution with a small K (ResNet50's 64 -> 256 expansions) spent
-	// 45% of its time waiting for them.
+	// Likewise the residual rows the epilogue will read, which a pointwise
+	// convolution with a small K (ResNet50's 64 -> 256 expansions) would
+	// otherwise wait for.
 	noRes := g.label("nores")
 	g.TESTQ(operand.U32(tileEpilogue), gFlags)
 	g.JZ(operand.LabelRef(noRes))
