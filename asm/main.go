@@ -22,7 +22,6 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
-	"go/format"
 	"log"
 	"os"
 	"path/filepath"
@@ -35,7 +34,7 @@ import (
 	"github.com/mmcloughlin/avo/printer"
 	"github.com/mmcloughlin/avo/reg"
 
-	"github.com/tsmc-go/tsmc/asm/internal/header"
+	"github.com/tsmc-go/tsmc/asm/internal/genfile"
 )
 
 // generatedBy names the command that regenerates every file, from the
@@ -82,7 +81,7 @@ func main() {
 	if err != nil {
 		log.Fatalf("registry: %v", err)
 	}
-	if err := write(filepath.Join(*out, "kernels_amd64.go"), src); err != nil {
+	if err := genfile.Write(filepath.Join(*out, "kernels_amd64.go"), src); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -92,14 +91,14 @@ func main() {
 func generate(dir string, f asmFile) error {
 	ctx := build.NewContext()
 	ctx.ConstraintExpr(avoConstraint)
-	g := &gen{Context: ctx, sources: map[string]bool{header.Source(f.build): true}}
+	g := &gen{Context: ctx, sources: map[string]bool{genfile.Source(f.build): true}}
 	f.build(g)
 	var sources []string
 	for s := range g.sources {
 		sources = append(sources, s)
 	}
 	slices.Sort(sources)
-	hdr := header.Lines(generatedBy, sources)
+	hdr := genfile.Header(generatedBy, sources)
 	file, err := ctx.Result()
 	if err != nil {
 		return err
@@ -122,7 +121,7 @@ func generate(dir string, f asmFile) error {
 		if b, err = replaceHeader(b, hdr); err != nil {
 			return fmt.Errorf("%s: %v", p.path, err)
 		}
-		if err := write(p.path, b); err != nil {
+		if err := genfile.Write(p.path, b); err != nil {
 			return err
 		}
 	}
@@ -139,19 +138,6 @@ func replaceHeader(b []byte, hdr string) ([]byte, error) {
 	return append([]byte(hdr), rest...), nil
 }
 
-func write(path string, b []byte) error {
-	if filepath.Ext(path) == ".go" {
-		var err error
-		if b, err = format.Source(b); err != nil {
-			return fmt.Errorf("%s: %v", path, err)
-		}
-	}
-	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, b) {
-		return nil // unchanged: keep the file's timestamp
-	}
-	return os.WriteFile(path, b, 0o644)
-}
-
 // gen wraps an avo build context with the helpers the kernels share.
 type gen struct {
 	*build.Context
@@ -165,7 +151,7 @@ type gen struct {
 // function starts a NOSPLIT assembly function taking one pointer to the
 // argument block a, with doc lines for its Go stub.
 func (g *gen) function(name string, a *argStruct, doc ...string) {
-	g.sources[header.Caller(1)] = true
+	g.sources[genfile.Caller(1)] = true
 	g.Function(name)
 	g.Attributes(attr.NOSPLIT)
 	g.Pragma("noescape")
@@ -179,7 +165,7 @@ func (g *gen) function(name string, a *argStruct, doc ...string) {
 // is not NOSPLIT: a frame beyond the nosplit limit makes the function
 // check its stack like a Go function.
 func (g *gen) framedFunction(name string, a *argStruct, frame int, doc ...string) {
-	g.sources[header.Caller(1)] = true
+	g.sources[genfile.Caller(1)] = true
 	g.Function(name)
 	g.Pragma("noescape")
 	g.Doc(doc...)

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"text/template"
 
-	"github.com/tsmc-go/tsmc/asm/internal/header"
+	"github.com/tsmc-go/tsmc/asm/internal/genfile"
 	"github.com/tsmc-go/tsmc/asm/internal/layout"
 )
 
@@ -65,7 +65,7 @@ func registry() ([]byte, error) {
 	}
 	var buf bytes.Buffer
 	err := registryTemplate.Execute(&buf, map[string]any{
-		"Header":  header.Lines(generatedBy, []string{header.Source(registry)}),
+		"Header":  genfile.Header(generatedBy, []string{genfile.Source(registry)}),
 		"Build":   constraint,
 		"Gemm":    append(gemmKernels[:len(gemmKernels):len(gemmKernels)], gemmTCKernels...),
 		"DW":      dwRowKernels,

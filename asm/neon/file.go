@@ -7,7 +7,7 @@ import (
 	"go/format"
 	"strings"
 
-	"github.com/tsmc-go/tsmc/asm/internal/header"
+	"github.com/tsmc-go/tsmc/asm/internal/genfile"
 )
 
 // File is a set of assembly functions printed as one .s file and one Go
@@ -30,7 +30,7 @@ func (f *File) Err() error {
 }
 
 func (f *File) header(b *bytes.Buffer) {
-	fmt.Fprintf(b, "%s\n//go:build %s\n\n", header.Lines(f.GeneratedBy, f.Generator), f.Constraint)
+	fmt.Fprintf(b, "%s\n//go:build %s\n\n", genfile.Header(f.GeneratedBy, f.Generator), f.Constraint)
 }
 
 // mnemonicWidth is the column where operands start.

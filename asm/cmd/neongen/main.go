@@ -15,14 +15,12 @@
 package main
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
 	"log"
-	"os"
 	"path/filepath"
 
-	"github.com/tsmc-go/tsmc/asm/internal/header"
+	"github.com/tsmc-go/tsmc/asm/internal/genfile"
 	"github.com/tsmc-go/tsmc/asm/neon"
 )
 
@@ -47,7 +45,7 @@ func main() {
 		log.Fatal(err)
 	}
 	for _, name := range sortedKeys(files) {
-		if err := write(filepath.Join(*out, name), files[name]); err != nil {
+		if err := genfile.Write(filepath.Join(*out, name), files[name]); err != nil {
 			log.Fatal(err)
 		}
 	}
@@ -62,7 +60,7 @@ func generate(dir string) (map[string][]byte, error) {
 	}
 	tile, dwRow := blocks["Tile"], blocks["DWRow"]
 	gemm := &neon.File{Package: "runtime", Constraint: constraint, GeneratedBy: generatedBy,
-		Generator: []string{header.Source(gemmKernel.emit)}}
+		Generator: []string{genfile.Source(gemmKernel.emit)}}
 	for _, k := range gemmKernels {
 		f, err := k.emit(tile)
 		if err != nil {
@@ -71,7 +69,7 @@ func generate(dir string) (map[string][]byte, error) {
 		gemm.Funcs = append(gemm.Funcs, f)
 	}
 	dw := &neon.File{Package: "runtime", Constraint: constraint, GeneratedBy: generatedBy,
-		Generator: []string{header.Source(dwRowKernel.emit)}}
+		Generator: []string{genfile.Source(dwRowKernel.emit)}}
 	for _, k := range dwRowKernels {
 		f, err := k.emit(dwRow)
 		if err != nil {
@@ -98,13 +96,4 @@ func generate(dir string) (map[string][]byte, error) {
 	}
 	files["kernels_arm64.go"] = reg
 	return files, nil
-}
-
-// write writes b to path unless the file already holds it (keeping its
-// timestamp).
-func write(path string, b []byte) error {
-	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, b) {
-		return nil
-	}
-	return os.WriteFile(path, b, 0o644)
 }

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"text/template"
 
-	"github.com/tsmc-go/tsmc/asm/internal/header"
+	"github.com/tsmc-go/tsmc/asm/internal/genfile"
 	"github.com/tsmc-go/tsmc/asm/internal/layout"
 )
 
@@ -20,7 +20,7 @@ func registry(tile, dwRow *argBlock) ([]byte, error) {
 	}
 	var buf bytes.Buffer
 	err := registryTemplate.Execute(&buf, map[string]any{
-		"Header":  header.Lines(generatedBy, []string{header.Source(registry)}),
+		"Header":  genfile.Header(generatedBy, []string{genfile.Source(registry)}),
 		"Build":   constraint,
 		"Gemm":    gemmKernels,
 		"DW":      dwRowKernels,
