@@ -100,9 +100,9 @@ func (k dwRowKernel) emit(g *gen) {
 		fmt.Sprintf("%d outputs per vector; the taps summed in row-major order with fused", k.isa.lanes),
 		"multiply-adds (the first a product); tails masked, never reading outside the rows.",
 	}
-	g.function(k.GoName(), dwRowStruct, append(doc, k.registerDoc()...)...)
+	g.function(k.GoName(), dwRowBlock, append(doc, k.registerDoc()...)...)
 	g.Comment(k.registerDoc()...)
-	a := dwRowStruct
+	a := dwRowBlock
 	g.Load(g.Param("t"), dT)
 	g.MOVQ(a.field(dT, "W", 0), reg.RAX)
 	for i := range 9 {

@@ -285,11 +285,11 @@ func (k dwSmallKernel) emit(g *gen) {
 	}
 	doc = append(doc, "per kernel row a partial sum (a product, then fused multiply-adds), added",
 		"as (p0+p1)+p2, padding read as zeros.")
-	g.framedFunction(k.GoName(), dwConvStruct, k.frameSize(), append(doc, k.registerDoc()...)...) // the mask slots
+	g.framedFunction(k.GoName(), dwConvBlock, k.frameSize(), append(doc, k.registerDoc()...)...) // the mask slots
 	g.Comment(k.registerDoc()...)
 	g.Load(g.Param("t"), sT)
 	done := g.label("done")
-	g.CMPQ(dwConvStruct.field(sT, "C", 0), operand.Imm(0))
+	g.CMPQ(dwConvBlock.field(sT, "C", 0), operand.Imm(0))
 	g.JLE(operand.LabelRef(done))
 	switch {
 	case k.stride == 2:
@@ -321,7 +321,7 @@ func (k dwSmallKernel) bcast(g *gen, r reg.GPPhysical, v reg.VecPhysical) {
 // masks 0 <= col-PadLeft+x < IW and the mask of tap (y, x): the output
 // mask, 0 <= r-PadTop+y < IH and column x's (unsigned compares).
 func (k dwSmallKernel) flatMasks512(g *gen) {
-	a := dwConvStruct
+	a := dwConvBlock
 	ax, cx := reg.RAX, reg.RCX
 	z := k.isa.regs
 	n, iwf, iw, ih, half, step, p := z[13], z[14], z[15], z[16], z[17], z[24], z[25]
@@ -411,7 +411,7 @@ func (k dwSmallKernel) flatTapWord(y, x int) int {
 // PadLeft < IH*IW, so that only the columns need masks (an input inside
 // the plane whose column is inside the row is inside its row too).
 func (k dwSmallKernel) flatInterior(g *gen) {
-	a := dwConvStruct
+	a := dwConvBlock
 	ax, bx, cx := reg.RAX, reg.RBX, reg.RCX
 	// v0 = ceil((PadTop*IW + PadLeft) / 16), at most the vectors
 	g.MOVQ(a.field(sT, "PadTop", 0), ax)
@@ -442,7 +442,7 @@ func (k dwSmallKernel) flatInterior(g *gen) {
 // flatRowOffsets stores the byte offsets of tap rows y = 0, 1, 2 from an
 // output's own position: 4*((y-PadTop)*IW - PadLeft).
 func (k dwSmallKernel) flatRowOffsets(g *gen) {
-	a := dwConvStruct
+	a := dwConvBlock
 	ax := reg.RAX
 	for y := range 3 {
 		g.MOVQ(operand.U32(y), ax)
@@ -458,7 +458,7 @@ func (k dwSmallKernel) flatRowOffsets(g *gen) {
 // lane masks: unsigned u < n as minu(u, n-1) == u, the constants
 // broadcast into the frame.
 func (k dwSmallKernel) flatMasks2(g *gen) {
-	a := dwConvStruct
+	a := dwConvBlock
 	ax, cx := reg.RAX, reg.RCX
 	y := k.isa.regs
 	c := func(i int) operand.Mem { return local(sfConst + 32*i) }
@@ -547,7 +547,7 @@ func (k dwSmallKernel) flatMasks2(g *gen) {
 // The permutation of tap column x takes lane l < OW from input 2l+x of
 // the first register and lane OW+l from input 2l+x of the second.
 func (k dwSmallKernel) pairMasks(g *gen) {
-	a := dwConvStruct
+	a := dwConvBlock
 	ax, bx, cx, dx, si, cols, all := reg.RAX, reg.RBX, reg.RCX, reg.RDX, reg.RSI, reg.R10, reg.R11
 	g.MOVL(operand.U32(0xffff), all.As32())
 	// columns [PadLeft, min(IW+PadLeft, 16))
@@ -626,7 +626,7 @@ func (k dwSmallKernel) pairMasks(g *gen) {
 // bias, its input pointers, and its vectors (with and without a
 // residual).
 func (k dwSmallKernel) channels(g *gen) {
-	a := dwConvStruct
+	a := dwConvBlock
 	ax := reg.RAX
 	g.VBROADCASTSS(a.field(sT, "Lo", 0), k.lo())
 	g.VBROADCASTSS(a.field(sT, "Hi", 0), k.hi())

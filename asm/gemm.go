@@ -175,9 +175,9 @@ func (k gemmKernel) emitTC(g *gen) {
 		"and the freed accumulators are the transposition's temporaries; K1 masks MR lanes.",
 		"DI *Tile, SI A (then R), BX B (then C), CX k steps left, R8/R12 LDA/3*LDA bytes",
 		"(then LDR), R9/R13 LDB/3*LDB bytes (then LDC), AX/DX column offsets and scratch.")
-	g.function(k.GoName(), tileStruct, append(doc, regs...)...)
+	g.function(k.GoName(), tileBlock, append(doc, regs...)...)
 	g.Comment(regs...)
-	tile := tileStruct
+	tile := tileBlock
 
 	loadTileA(g)
 	for i := range k.mr {
@@ -228,9 +228,9 @@ func (k gemmKernel) emit(g *gen) {
 		fmt.Sprintf("%s is %s: the Tile contract for a %dx%d tile,", k.GoName(), k.Name(), k.mr, k.nr),
 		fmt.Sprintf("fused multiply-adds over k in increasing order, K unrolled by %d.", k.unroll),
 	}
-	g.function(k.GoName(), tileStruct, append(doc, k.registerDoc()...)...)
+	g.function(k.GoName(), tileBlock, append(doc, k.registerDoc()...)...)
 	g.Comment(k.registerDoc()...)
-	tile := tileStruct
+	tile := tileBlock
 	nv, vb := k.vecs(), k.isa.bytes()
 
 	loadTileA(g)
@@ -407,17 +407,17 @@ func (k gemmKernel) transposeStore(g *gen, v int, res bool, lo, hi, zero reg.Vec
 // 3*LDA) in bytes from it.
 func loadTileA(g *gen) {
 	g.Load(g.Param("t"), gT)
-	g.MOVQ(tileStruct.field(gT, "A", 0), gA)
-	g.MOVQ(tileStruct.field(gT, "K", 0), gK)
-	g.MOVQ(tileStruct.field(gT, "LDA", 0), gLDA)
+	g.MOVQ(tileBlock.field(gT, "A", 0), gA)
+	g.MOVQ(tileBlock.field(gT, "K", 0), gK)
+	g.MOVQ(tileBlock.field(gT, "LDA", 0), gLDA)
 	g.SHLQ(operand.U8(2), gLDA)
 	g.LEAQ(mem(gLDA, 0, gLDA, 2), gLDA3)
 }
 
 // loadTileB loads the packed B panel and LDB (and 3*LDB) in bytes.
 func loadTileB(g *gen) {
-	g.MOVQ(tileStruct.field(gT, "B", 0), gB)
-	g.MOVQ(tileStruct.field(gT, "LDB", 0), gLDB)
+	g.MOVQ(tileBlock.field(gT, "B", 0), gB)
+	g.MOVQ(tileBlock.field(gT, "LDB", 0), gLDB)
 	g.SHLQ(operand.U8(2), gLDB)
 	g.LEAQ(mem(gLDB, 0, gLDB, 2), gLDB3)
 }
@@ -426,8 +426,8 @@ func loadTileB(g *gen) {
 // matrix field (C or R) whose leading dimension is the field ld (floats).
 func (k gemmKernel) forRows(g *gen, matrix, ld string, body func(i int, row reg.Register)) {
 	row, step := gTmp[1], gTmp[0]
-	g.MOVQ(tileStruct.field(gT, matrix, 0), row)
-	g.MOVQ(tileStruct.field(gT, ld, 0), step)
+	g.MOVQ(tileBlock.field(gT, matrix, 0), row)
+	g.MOVQ(tileBlock.field(gT, ld, 0), step)
 	g.SHLQ(operand.U8(2), step)
 	for i := range k.mr {
 		body(i, row)
@@ -536,7 +536,7 @@ func (k gemmKernel) step(g *gen, rowsB bool, u int) {
 // (a NaN sum stays NaN).
 func (k gemmKernel) epilogue(g *gen) {
 	nv, vb := k.vecs(), k.isa.bytes()
-	tile := tileStruct
+	tile := tileBlock
 	bias := gTmp[0]
 	g.MOVQ(tile.field(gT, "Bias", 0), bias)
 	for i := range k.mr {

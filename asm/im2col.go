@@ -82,7 +82,7 @@ func buildPack(g *gen) {
 }
 
 func (k im2colKernel) emit(g *gen) {
-	a := packRunStruct
+	a := packRunBlock
 	g.function(k.GoName(), a,
 		fmt.Sprintf("%s is %s: the PackRun contract at SW = %d, for", k.GoName(), k.Name(), k.stride),
 		fmt.Sprintf("KW <= %d and N <= %d. Registers: Z0/Z1 loaded inputs, Z2 the even-lane", im2colMaxKW, im2colMaxN),
@@ -175,7 +175,7 @@ func (k im2colKernel) packRow(g *gen) {
 	for c := range 2 {
 		skip := g.label("chunk")
 		if c == 1 {
-			g.CMPQ(packRunStruct.field(iT, "N", 0), operand.Imm(16))
+			g.CMPQ(packRunBlock.field(iT, "N", 0), operand.Imm(16))
 			g.JLE(operand.LabelRef(skip))
 		}
 		// the masks of (kw, c): the frame at kw*stride of the per-kw block
@@ -210,7 +210,7 @@ func (k im2colKernel) packRow(g *gen) {
 // the chunk's loads: the input lanes l with 0 <= x+l < W (x the load's
 // first column) that feed pixels below N; and each chunk's store mask.
 func (k im2colKernel) masks(g *gen) {
-	a := packRunStruct
+	a := packRunBlock
 	x, lo, hi, n, zr, all := reg.RBX, reg.R8, reg.R9, reg.R13, reg.R12, reg.RAX
 	g.XORQ(zr, zr)
 	g.MOVL(operand.U32(0xffff), all.As32())

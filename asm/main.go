@@ -150,7 +150,7 @@ type gen struct {
 
 // function starts a NOSPLIT assembly function taking one pointer to the
 // argument block a, with doc lines for its Go stub.
-func (g *gen) function(name string, a *argStruct, doc ...string) {
+func (g *gen) function(name string, a *argBlock, doc ...string) {
 	g.sources[genfile.Caller(1)] = true
 	g.Function(name)
 	g.Attributes(attr.NOSPLIT)
@@ -164,7 +164,7 @@ func (g *gen) function(name string, a *argStruct, doc ...string) {
 // frame bytes taking one pointer to a, with doc lines for its Go stub. It
 // is not NOSPLIT: a frame beyond the nosplit limit makes the function
 // check its stack like a Go function.
-func (g *gen) framedFunction(name string, a *argStruct, frame int, doc ...string) {
+func (g *gen) framedFunction(name string, a *argBlock, frame int, doc ...string) {
 	g.sources[genfile.Caller(1)] = true
 	g.Function(name)
 	g.Pragma("noescape")

@@ -8,9 +8,9 @@ import (
 	"github.com/tsmc-go/tsmc/asm/internal/naming"
 )
 
-// maxPoolRowStruct mirrors runtime.MaxPoolRow, the 3x3 stride-2 max-pool
+// maxPoolRowBlock mirrors runtime.MaxPoolRow, the 3x3 stride-2 max-pool
 // row contract.
-var maxPoolRowStruct = newArgStruct("MaxPoolRow",
+var maxPoolRowBlock = newArgBlock("MaxPoolRow",
 	field("O", f32Slice), field("R0", f32Slice), field("R1", f32Slice), field("R2", f32Slice),
 )
 
@@ -46,11 +46,11 @@ func emitMaxPoolRow(g *gen) {
 		"work; K1/K2 the valid inputs of the two vectors, K3 the valid outputs.",
 		"SI/R8/R9 the three rows, DI O, CX outputs left, DX inputs left, AX/BX scratch.",
 	}
-	g.function(name, maxPoolRowStruct, append([]string{
+	g.function(name, maxPoolRowBlock, append([]string{
 		name + " is " + maxPoolKernel.Name() + ": the runtime.MaxPoolRow contract (3x3 window).",
 	}, regs...)...)
 	g.Comment(regs...)
-	a := maxPoolRowStruct
+	a := maxPoolRowBlock
 	t := reg.RDI
 	g.Load(g.Param("t"), t)
 	rows := []reg.GPPhysical{reg.RSI, reg.R8, reg.R9}

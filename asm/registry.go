@@ -9,7 +9,7 @@ import (
 )
 
 // layouts lists the field offsets of the argument blocks.
-func layouts(blocks ...*argStruct) []layout.Block {
+func layouts(blocks ...*argBlock) []layout.Block {
 	var ls []layout.Block
 	for _, a := range blocks {
 		ls = append(ls, layout.New(a.name, a.order, a.offsets))
@@ -70,7 +70,7 @@ func registry() ([]byte, error) {
 		"Gemm":    append(gemmKernels[:len(gemmKernels):len(gemmKernels)], gemmTCKernels...),
 		"DW":      dwRowKernels,
 		"Levels":  ls,
-		"Layouts": layouts(tileStruct, dwRowStruct, dwConvStruct, packRunStruct, winoInStruct, winoOutStruct, maxPoolRowStruct),
+		"Layouts": layouts(tileBlock, dwRowBlock, dwConvBlock, packRunBlock, winoInBlock, winoOutBlock, maxPoolRowBlock),
 		"Im2col":  im2colKernels,
 		"WinoIn":  winoInKernel,
 		"WinoOut": winoOutKernel,

@@ -75,7 +75,7 @@ const (
 )
 
 func winoIn(g *gen) {
-	a := winoInStruct
+	a := winoInBlock
 	g.function(winoInKernel.GoName(), a,
 		winoInKernel.GoName()+" is "+winoInKernel.Name()+": the WinoIn contract of F(2x2, 3x3),",
 		"16 tiles per vector. Registers: Z0..Z15 the row-transformed window rows",
@@ -210,7 +210,7 @@ const (
 )
 
 func winoOut(g *gen) {
-	a := winoOutStruct
+	a := winoOutBlock
 	g.function(winoOutKernel.GoName(), a,
 		winoOutKernel.GoName()+" is "+winoOutKernel.Name()+": the WinoOut contract of F(2x2, 3x3),",
 		"16 tiles per vector. Registers: Z0..Z15 the 16 products m(ξ), Z16..Z23 the",
