@@ -46,7 +46,7 @@ func buildClock(g *gen) {
 		isa *vecISA
 		acc int
 	}{{avx2, 12}, {avx512, 24}} {
-		name := "fmaLoop" + p.isa.suffix()
+		name := "fmaLoop" + p.isa.Suffix()
 		start(name, fmt.Sprintf("%s runs n iterations of %d independent %d-lane FMAs (%d accumulators).",
 			name, 4*p.acc, p.isa.lanes, p.acc))
 		src := p.isa.regs[p.acc]

@@ -13,9 +13,9 @@ import (
 // valid outputs, the valid inputs of each load) are set once per column,
 // so the row loop is loads, shuffles, fused multiply-adds and the
 // epilogue: no per-row pointer arithmetic beyond one add and a select of
-// the Zero row outside the plane. Measured on Zen 5 against the row-pair
-// kernel this replaced (8 channels, L2-resident, 1 thread): see
-// dwPlaneKernels.
+// the Zero row outside the plane. Narrow planes gain most: they have
+// little else to amortise a row-by-row kernel's per-row set-up and edge
+// blocks over.
 //
 // The sums are the contract's: per kernel row y a partial sum (the tap
 // x = 0 a product, x = 1, 2 fused multiply-adds), then (p0 + p1) + p2;
@@ -59,13 +59,13 @@ func (k dwPlaneKernel) emitColumns(g *gen) {
 		"residual rows, DX OW*4, AX the window the loads read (inside the plane or the Zero",
 		"row), CX scratch; the frame holds the channel loop state.",
 	}
-	g.framedFunction(k.GoName(), dwConvStruct, cfFrame, append([]string{
+	g.framedFunction(k.GoName(), dwConvBlock, cfFrame, append([]string{
 		k.GoName() + " is " + k.Name() + ": the DWConv contract,",
 		"16 outputs per vector, each plane computed in columns of 16 outputs",
 		"top to bottom; the taps summed in row-major order with fused",
 		"multiply-adds (the first a product), padding read as zeros."}, regs...)...)
 	g.Comment(regs...)
-	a := dwConvStruct
+	a := dwConvBlock
 	g.Load(g.Param("t"), pT)
 	g.VBROADCASTSS(a.field(pT, "Lo", 0), k.lo())
 	g.VBROADCASTSS(a.field(pT, "Hi", 0), k.hi())
@@ -106,7 +106,7 @@ func (k dwPlaneKernel) colReg(i int) reg.VecPhysical { return k.isa.regs[14+i] }
 // output cfCol of the current channel and sets its masks: K1 the valid
 // outputs, K2.. the valid lanes of each load (k.loadOffsets()).
 func (k dwPlaneKernel) columnSetup(g *gen) {
-	a := dwConvStruct
+	a := dwConvBlock
 	ax, cx := reg.RAX, reg.RCX
 	// window column bx = col*S - PadLeft, in cx
 	g.MOVQ(local(cfCol), cx)
@@ -224,7 +224,7 @@ func (k dwPlaneKernel) columnRows(g *gen, res bool) {
 // colRowLoop emits the loop over a column's OH output rows: body reads the
 // input rows that complete one output row into sum, which is then stored.
 func (k dwPlaneKernel) colRowLoop(g *gen, res bool, sum reg.VecPhysical, body func()) {
-	g.MOVQ(dwConvStruct.field(pT, "OH", 0), cLeft)
+	g.MOVQ(dwConvBlock.field(pT, "OH", 0), cLeft)
 	loop := g.label("rows")
 	g.Label(loop)
 	body()

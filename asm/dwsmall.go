@@ -6,11 +6,13 @@ import (
 	"github.com/mmcloughlin/avo/attr"
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
+
+	"github.com/tsmc-go/tsmc/asm/internal/naming"
 )
 
 // Small-plane 3x3 depthwise kernels: runtime.DWConv for the 7x7 and 14x14
 // planes of MobileNetV2's late layers, where the row-by-row plane kernels
-// (dwconv.go) spend most of a vector on padding lanes and most of their
+// (dwplane.go) spend most of a vector on padding lanes and most of their
 // time on per-row work.
 //
 // The flat kernels (stride 1, OW == IW) treat a channel's output plane as
@@ -51,27 +53,28 @@ var dwSmallKernels = []dwSmallKernel{
 }
 
 // Shape limits of the small-plane kernels (their frames hold per-vector
-// masks for at most this many vectors; measured on Zen 5, the flat
-// kernels beat the plane kernels up to 16x16 and 20x20 but not 24x24).
+// masks for at most this many vectors; past 20x20 the flat kernels lose
+// to the plane kernels).
 const (
 	dwFlatMaxOut = 256 // flat: the most outputs per plane, OH*OW
 	dw2RowMaxOW  = 7   // two-row: 2*OW+1 input columns fit 16 lanes
 	dw2RowMaxOH  = 32  // two-row: 16 row pairs
 )
 
-func (k dwSmallKernel) Name() string {
-	if k.stride == 1 {
-		return "f32_dwconv_minmax_3x3s1p_flat__" + k.isa.name
+// names returns the descriptor the kernel's contract name and Go name
+// come from.
+func (k dwSmallKernel) names() naming.Kernel {
+	variant := "Flat"
+	if k.stride == 2 {
+		variant = "2Row"
 	}
-	return "f32_dwconv_minmax_3x3s2p_2row__" + k.isa.name
+	return naming.Kernel{Op: "dwconv", Variant: variant, MinMax: true, Shape: fmt.Sprintf("3x3s%d", k.stride), ISA: k.isa.name}
 }
 
-func (k dwSmallKernel) GoName() string {
-	if k.stride == 1 {
-		return "dwconvFlatF32Minmax3x3s1" + k.isa.suffix()
-	}
-	return "dwconv2RowF32Minmax3x3s2" + k.isa.suffix()
-}
+// Name and GoName return the contract name and the Go name of the
+// assembly function, for the registry template and the documentation.
+func (k dwSmallKernel) Name() string   { return k.names().Name() }
+func (k dwSmallKernel) GoName() string { return k.names().GoName() }
 
 // Fits returns the Go condition on a *DWConv named a under which the
 // kernel runs it, for the registry.
@@ -122,9 +125,9 @@ const (
 
 // slotSize is the size of a vector's mask slot. AVX-512 masks are
 // 16-bit words packed four to a quadword, which one KMOVQ loads and
-// KSHIFTRQ unpacks (measured on Zen 5, faster than a KMOVW from memory
-// per mask): two-row, [out, row 0, row 1, row 2] [row 3, row 4]; flat,
-// padded to a vector so that the vector's data offset indexes it,
+// KSHIFTRQ unpacks (faster than a KMOVW from memory per mask): two-row,
+// [out, row 0, row 1, row 2] [row 3, row 4]; flat, padded to a vector so
+// that the vector's data offset indexes it,
 // [out, col 0, col 1, col 2] for interior vectors, then for the others
 // [out, tap (0,0), (1,0), (2,0)] [(0,1), (1,1), (2,1)] [(0,2), (1,2),
 // (2,2)], the taps of a column together. AVX2 masks are vectors: out,
@@ -282,11 +285,11 @@ func (k dwSmallKernel) emit(g *gen) {
 	}
 	doc = append(doc, "per kernel row a partial sum (a product, then fused multiply-adds), added",
 		"as (p0+p1)+p2, padding read as zeros.")
-	g.framedFunction(k.GoName(), dwConvStruct, k.frameSize(), append(doc, k.registerDoc()...)...) // the mask slots
+	g.framedFunction(k.GoName(), dwConvBlock, k.frameSize(), append(doc, k.registerDoc()...)...) // the mask slots
 	g.Comment(k.registerDoc()...)
 	g.Load(g.Param("t"), sT)
 	done := g.label("done")
-	g.CMPQ(dwConvStruct.field(sT, "C", 0), operand.Imm(0))
+	g.CMPQ(dwConvBlock.field(sT, "C", 0), operand.Imm(0))
 	g.JLE(operand.LabelRef(done))
 	switch {
 	case k.stride == 2:
@@ -318,7 +321,7 @@ func (k dwSmallKernel) bcast(g *gen, r reg.GPPhysical, v reg.VecPhysical) {
 // masks 0 <= col-PadLeft+x < IW and the mask of tap (y, x): the output
 // mask, 0 <= r-PadTop+y < IH and column x's (unsigned compares).
 func (k dwSmallKernel) flatMasks512(g *gen) {
-	a := dwConvStruct
+	a := dwConvBlock
 	ax, cx := reg.RAX, reg.RCX
 	z := k.isa.regs
 	n, iwf, iw, ih, half, step, p := z[13], z[14], z[15], z[16], z[17], z[24], z[25]
@@ -408,7 +411,7 @@ func (k dwSmallKernel) flatTapWord(y, x int) int {
 // PadLeft < IH*IW, so that only the columns need masks (an input inside
 // the plane whose column is inside the row is inside its row too).
 func (k dwSmallKernel) flatInterior(g *gen) {
-	a := dwConvStruct
+	a := dwConvBlock
 	ax, bx, cx := reg.RAX, reg.RBX, reg.RCX
 	// v0 = ceil((PadTop*IW + PadLeft) / 16), at most the vectors
 	g.MOVQ(a.field(sT, "PadTop", 0), ax)
@@ -439,7 +442,7 @@ func (k dwSmallKernel) flatInterior(g *gen) {
 // flatRowOffsets stores the byte offsets of tap rows y = 0, 1, 2 from an
 // output's own position: 4*((y-PadTop)*IW - PadLeft).
 func (k dwSmallKernel) flatRowOffsets(g *gen) {
-	a := dwConvStruct
+	a := dwConvBlock
 	ax := reg.RAX
 	for y := range 3 {
 		g.MOVQ(operand.U32(y), ax)
@@ -455,7 +458,7 @@ func (k dwSmallKernel) flatRowOffsets(g *gen) {
 // lane masks: unsigned u < n as minu(u, n-1) == u, the constants
 // broadcast into the frame.
 func (k dwSmallKernel) flatMasks2(g *gen) {
-	a := dwConvStruct
+	a := dwConvBlock
 	ax, cx := reg.RAX, reg.RCX
 	y := k.isa.regs
 	c := func(i int) operand.Mem { return local(sfConst + 32*i) }
@@ -544,7 +547,7 @@ func (k dwSmallKernel) flatMasks2(g *gen) {
 // The permutation of tap column x takes lane l < OW from input 2l+x of
 // the first register and lane OW+l from input 2l+x of the second.
 func (k dwSmallKernel) pairMasks(g *gen) {
-	a := dwConvStruct
+	a := dwConvBlock
 	ax, bx, cx, dx, si, cols, all := reg.RAX, reg.RBX, reg.RCX, reg.RDX, reg.RSI, reg.R10, reg.R11
 	g.MOVL(operand.U32(0xffff), all.As32())
 	// columns [PadLeft, min(IW+PadLeft, 16))
@@ -623,7 +626,7 @@ func (k dwSmallKernel) pairMasks(g *gen) {
 // bias, its input pointers, and its vectors (with and without a
 // residual).
 func (k dwSmallKernel) channels(g *gen) {
-	a := dwConvStruct
+	a := dwConvBlock
 	ax := reg.RAX
 	g.VBROADCASTSS(a.field(sT, "Lo", 0), k.lo())
 	g.VBROADCASTSS(a.field(sT, "Hi", 0), k.hi())
@@ -733,7 +736,7 @@ func (k dwSmallKernel) tap(g *gen, y, x int, v reg.VecPhysical) {
 // under the column masks with zeroing: three loads instead of nine. A
 // boundary vector loads each tap under its own mask (rows and columns),
 // so that nothing outside the plane is read (masking the rows' loads
-// instead, a KMOVD per row, measured slower). The taps go column by
+// instead, a KMOVD per row, is slower). The taps go column by
 // column, the three partial sums' chains interleaved, then the epilogue.
 // K1 gets the slot's first or second quadword, the output mask in its
 // low word.

@@ -5,6 +5,8 @@ import (
 
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
+
+	"github.com/tsmc-go/tsmc/asm/internal/naming"
 )
 
 // gemmKernel describes one GEMM micro-kernel implementing runtime.Tile.
@@ -33,17 +35,17 @@ type gemmKernel struct {
 }
 
 // gemmKernels is the table every GEMM kernel, its registration and its
-// documentation are generated from, best first within a level. Measured
-// on Zen 5 (L1-resident panels, K = 256): the 12x32 AVX-512 kernel runs
-// about 210 GFLOP/s with 6 broadcast registers, 195 with embedded
-// broadcasts (26 loads per 24 FMAs instead of 14 saturate the load
-// ports); prefetching the next tile's rows under TileRowsB gains up to
-// 15% in the pointwise convolutions, whose B rows are 256 strided streams.
+// documentation are generated from, best first within a level. The
+// 12x32 AVX-512 kernel rotates its A broadcasts through registers rather
+// than using embedded broadcasts, whose 26 loads per 24 FMAs (instead of
+// 14) saturate the load ports; prefetching the next tile's rows under
+// TileRowsB serves the pointwise convolutions, whose B rows are 256
+// strided streams.
 //
 // The short kernels cover the row counts the last panel of the models'
 // channel counts leaves (64 = 5*12+4, 32 = 2*12+8; with 6-row AVX2
-// panels, 16 = 2*6+4, 32 = 5*6+2): MobileNetV2's projections to 16, 32
-// and 64 channels computed 12-33% padding rows.
+// panels, 16 = 2*6+4, 32 = 5*6+2), which would otherwise be computed as
+// padding rows (MobileNetV2's projections to 16, 32 and 64 channels).
 var gemmKernels = []gemmKernel{
 	{isa: avx512, mr: 12, nr: 32, kc: 256, unroll: 4, bcastRegs: 6, prefetchRows: true},
 	{isa: avx512, mr: 8, nr: 32, kc: 256, unroll: 4, bcastRegs: 6, prefetchRows: true, short: true},
@@ -66,31 +68,27 @@ var gemmKernels = []gemmKernel{
 // Their B panels are the weights, [k][NR] per panel of output channels,
 // which a single frame reads once from L3 (the online MobileNetV2's 7x7
 // layers hold 0.4-1.6 MB each): each k step prefetches the panel 2 KB
-// ahead. Measured on the online model (Zen 5, 1 thread, pinned), its 7x7
-// pointwise layers took 1.15-1.25 ms a frame against 1.26-1.34 ms without
-// (four interleaved rounds); in a sweep of distances 2 KB gave 1.17-1.18
-// ms, 1 KB 1.23-1.30 and 4 KB 1.18-1.25.
+// ahead, the best of the distances tried (1, 2 and 4 KB).
 var gemmTCKernels = []gemmKernel{
 	{isa: avx512, mr: 12, nr: 32, unroll: 4, bcastRegs: 6, transC: true, prefetchB: 2048},
 	{isa: avx512, mr: 8, nr: 32, unroll: 4, bcastRegs: 6, transC: true, short: true, prefetchB: 2048},
 	{isa: avx512, mr: 4, nr: 32, unroll: 4, bcastRegs: 4, transC: true, short: true, prefetchB: 2048},
 }
 
-// name returns the contract name, XNNPACK style.
-func (k gemmKernel) Name() string {
+// names returns the descriptor the kernel's contract name and Go name
+// come from.
+func (k gemmKernel) names() naming.Kernel {
+	n := naming.Kernel{Op: "gemm", MinMax: true, Shape: fmt.Sprintf("%dx%d", k.mr, k.nr), ISA: k.isa.name}
 	if k.transC {
-		return fmt.Sprintf("f32_gemm_tc_minmax_%dx%d__%s", k.mr, k.nr, k.isa.name)
+		n.Variant = "TC"
 	}
-	return fmt.Sprintf("f32_gemm_minmax_%dx%d__%s", k.mr, k.nr, k.isa.name)
+	return n
 }
 
-// goName returns the Go name of the assembly function.
-func (k gemmKernel) GoName() string {
-	if k.transC {
-		return fmt.Sprintf("gemmTCF32Minmax%dx%d%s", k.mr, k.nr, k.isa.suffix())
-	}
-	return fmt.Sprintf("gemmF32Minmax%dx%d%s", k.mr, k.nr, k.isa.suffix())
-}
+// Name and GoName return the contract name and the Go name of the
+// assembly function, for the registry template and the documentation.
+func (k gemmKernel) Name() string   { return k.names().Name() }
+func (k gemmKernel) GoName() string { return k.names().GoName() }
 
 func (k gemmKernel) vecs() int { return k.nr / k.isa.lanes } // vectors per row
 
@@ -177,9 +175,9 @@ func (k gemmKernel) emitTC(g *gen) {
 		"and the freed accumulators are the transposition's temporaries; K1 masks MR lanes.",
 		"DI *Tile, SI A (then R), BX B (then C), CX k steps left, R8/R12 LDA/3*LDA bytes",
 		"(then LDR), R9/R13 LDB/3*LDB bytes (then LDC), AX/DX column offsets and scratch.")
-	g.function(k.GoName(), tileStruct, append(doc, regs...)...)
+	g.function(k.GoName(), tileBlock, append(doc, regs...)...)
 	g.Comment(regs...)
-	tile := tileStruct
+	tile := tileBlock
 
 	loadTileA(g)
 	for i := range k.mr {
@@ -230,9 +228,9 @@ func (k gemmKernel) emit(g *gen) {
 		fmt.Sprintf("%s is %s: the Tile contract for a %dx%d tile,", k.GoName(), k.Name(), k.mr, k.nr),
 		fmt.Sprintf("fused multiply-adds over k in increasing order, K unrolled by %d.", k.unroll),
 	}
-	g.function(k.GoName(), tileStruct, append(doc, k.registerDoc()...)...)
+	g.function(k.GoName(), tileBlock, append(doc, k.registerDoc()...)...)
 	g.Comment(k.registerDoc()...)
-	tile := tileStruct
+	tile := tileBlock
 	nv, vb := k.vecs(), k.isa.bytes()
 
 	loadTileA(g)
@@ -251,7 +249,7 @@ func (k gemmKernel) emit(g *gen) {
 	g.Label(zero)
 	// The tile's C lines are written only after the K loop: touching them
 	// now overlaps their misses with it (outputs larger than the caches
-	// otherwise stall the stores, e.g. 4x in the 27-deep stem convolutions).
+	// otherwise stall the stores, most in the 27-deep stem convolutions).
 	k.forRows(g, "C", "LDC", func(i int, row reg.Register) {
 		for off := 0; off < nv*vb; off += 64 {
 			g.PREFETCHT0(at(row, off))
@@ -263,9 +261,9 @@ func (k gemmKernel) emit(g *gen) {
 		}
 	}
 	g.Label(kstart)
-	// Likewise the residual rows the epilogue will read: a pointwise
-	// convolution with a small K (ResNet50's 64 -> 256 expansions) spent
-	// 45% of its time waiting for them.
+	// Likewise the residual rows the epilogue will read, which a pointwise
+	// convolution with a small K (ResNet50's 64 -> 256 expansions) would
+	// otherwise wait for.
 	noRes := g.label("nores")
 	g.TESTQ(operand.U32(tileEpilogue), gFlags)
 	g.JZ(operand.LabelRef(noRes))
@@ -409,17 +407,17 @@ func (k gemmKernel) transposeStore(g *gen, v int, res bool, lo, hi, zero reg.Vec
 // 3*LDA) in bytes from it.
 func loadTileA(g *gen) {
 	g.Load(g.Param("t"), gT)
-	g.MOVQ(tileStruct.field(gT, "A", 0), gA)
-	g.MOVQ(tileStruct.field(gT, "K", 0), gK)
-	g.MOVQ(tileStruct.field(gT, "LDA", 0), gLDA)
+	g.MOVQ(tileBlock.field(gT, "A", 0), gA)
+	g.MOVQ(tileBlock.field(gT, "K", 0), gK)
+	g.MOVQ(tileBlock.field(gT, "LDA", 0), gLDA)
 	g.SHLQ(operand.U8(2), gLDA)
 	g.LEAQ(mem(gLDA, 0, gLDA, 2), gLDA3)
 }
 
 // loadTileB loads the packed B panel and LDB (and 3*LDB) in bytes.
 func loadTileB(g *gen) {
-	g.MOVQ(tileStruct.field(gT, "B", 0), gB)
-	g.MOVQ(tileStruct.field(gT, "LDB", 0), gLDB)
+	g.MOVQ(tileBlock.field(gT, "B", 0), gB)
+	g.MOVQ(tileBlock.field(gT, "LDB", 0), gLDB)
 	g.SHLQ(operand.U8(2), gLDB)
 	g.LEAQ(mem(gLDB, 0, gLDB, 2), gLDB3)
 }
@@ -428,8 +426,8 @@ func loadTileB(g *gen) {
 // matrix field (C or R) whose leading dimension is the field ld (floats).
 func (k gemmKernel) forRows(g *gen, matrix, ld string, body func(i int, row reg.Register)) {
 	row, step := gTmp[1], gTmp[0]
-	g.MOVQ(tileStruct.field(gT, matrix, 0), row)
-	g.MOVQ(tileStruct.field(gT, ld, 0), step)
+	g.MOVQ(tileBlock.field(gT, matrix, 0), row)
+	g.MOVQ(tileBlock.field(gT, ld, 0), step)
 	g.SHLQ(operand.U8(2), step)
 	for i := range k.mr {
 		body(i, row)
@@ -538,7 +536,7 @@ func (k gemmKernel) step(g *gen, rowsB bool, u int) {
 // (a NaN sum stays NaN).
 func (k gemmKernel) epilogue(g *gen) {
 	nv, vb := k.vecs(), k.isa.bytes()
-	tile := tileStruct
+	tile := tileBlock
 	bias := gTmp[0]
 	g.MOVQ(tile.field(gT, "Bias", 0), bias)
 	for i := range k.mr {
@@ -578,12 +576,16 @@ func (k gemmKernel) epilogue(g *gen) {
 	}
 }
 
-// Shorts returns the short kernels of main kernel k (same ISA and NR),
-// in increasing MR, for the registry template.
+// Shorts returns the short kernels of kernel k (same table, ISA and NR,
+// fewer rows), in increasing MR, for the registry template.
 func (k gemmKernel) Shorts() []gemmKernel {
+	table := gemmKernels
+	if k.transC {
+		table = gemmTCKernels
+	}
 	var out []gemmKernel
-	for i := len(gemmKernels) - 1; i >= 0; i-- {
-		if s := gemmKernels[i]; s.short && s.isa == k.isa && s.nr == k.nr && s.mr < k.mr {
+	for i := len(table) - 1; i >= 0; i-- {
+		if s := table[i]; s.short && s.isa == k.isa && s.nr == k.nr && s.mr < k.mr {
 			out = append(out, s)
 		}
 	}
@@ -591,6 +593,7 @@ func (k gemmKernel) Shorts() []gemmKernel {
 }
 
 // Accessors for the registry template.
-func (k gemmKernel) MR() int { return k.mr }
-func (k gemmKernel) NR() int { return k.nr }
-func (k gemmKernel) KC() int { return k.kc }
+func (k gemmKernel) MR() int      { return k.mr }
+func (k gemmKernel) NR() int      { return k.nr }
+func (k gemmKernel) KC() int      { return k.kc }
+func (k gemmKernel) TransC() bool { return k.transC }

@@ -6,6 +6,8 @@ import (
 	"github.com/mmcloughlin/avo/attr"
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
+
+	"github.com/tsmc-go/tsmc/asm/internal/naming"
 )
 
 // im2colKernel packs the B rows of one run of output pixels for the
@@ -27,9 +29,16 @@ const (
 	im2colMaxN  = 32 // pixels per run: two 16-lane chunks
 )
 
-func (k im2colKernel) Name() string { return fmt.Sprintf("f32_im2col_s%d__avx512", k.stride) }
+// names returns the descriptor the kernel's contract name and Go name
+// come from.
+func (k im2colKernel) names() naming.Kernel {
+	return naming.Kernel{Op: "im2col", Shape: fmt.Sprintf("S%d", k.stride), ISA: avx512.name}
+}
 
-func (k im2colKernel) GoName() string { return fmt.Sprintf("im2colF32S%dAVX512", k.stride) }
+// Name and GoName return the contract name and the Go name of the
+// assembly function, for the registry template and the documentation.
+func (k im2colKernel) Name() string   { return k.names().Name() }
+func (k im2colKernel) GoName() string { return k.names().GoName() }
 
 // Stride is the stride, for the registry template.
 func (k im2colKernel) Stride() int { return k.stride }
@@ -73,7 +82,7 @@ func buildPack(g *gen) {
 }
 
 func (k im2colKernel) emit(g *gen) {
-	a := packRunStruct
+	a := packRunBlock
 	g.function(k.GoName(), a,
 		fmt.Sprintf("%s is %s: the PackRun contract at SW = %d, for", k.GoName(), k.Name(), k.stride),
 		fmt.Sprintf("KW <= %d and N <= %d. Registers: Z0/Z1 loaded inputs, Z2 the even-lane", im2colMaxKW, im2colMaxN),
@@ -166,7 +175,7 @@ func (k im2colKernel) packRow(g *gen) {
 	for c := range 2 {
 		skip := g.label("chunk")
 		if c == 1 {
-			g.CMPQ(packRunStruct.field(iT, "N", 0), operand.Imm(16))
+			g.CMPQ(packRunBlock.field(iT, "N", 0), operand.Imm(16))
 			g.JLE(operand.LabelRef(skip))
 		}
 		// the masks of (kw, c): the frame at kw*stride of the per-kw block
@@ -201,7 +210,7 @@ func (k im2colKernel) packRow(g *gen) {
 // the chunk's loads: the input lanes l with 0 <= x+l < W (x the load's
 // first column) that feed pixels below N; and each chunk's store mask.
 func (k im2colKernel) masks(g *gen) {
-	a := packRunStruct
+	a := packRunBlock
 	x, lo, hi, n, zr, all := reg.RBX, reg.R8, reg.R9, reg.R13, reg.R12, reg.RAX
 	g.XORQ(zr, zr)
 	g.MOVL(operand.U32(0xffff), all.As32())

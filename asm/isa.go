@@ -3,6 +3,8 @@ package main
 import (
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
+
+	"github.com/tsmc-go/tsmc/asm/internal/naming"
 )
 
 // vecISA is a vector instruction-set level the kernels are written for.
@@ -19,16 +21,8 @@ func (v *vecISA) bytes() int { return 4 * v.lanes }
 // Name returns the level's name, for the registry template.
 func (v *vecISA) Name() string { return v.name }
 
-// Suffix returns the level as it ends Go function names.
-func (v *vecISA) Suffix() string { return v.suffix() }
-
-// suffix returns the level as it ends Go function names.
-func (v *vecISA) suffix() string {
-	if v == avx512 {
-		return "AVX512"
-	}
-	return "AVX2"
-}
+// Suffix returns the level as it ends Go function names: "AVX512".
+func (v *vecISA) Suffix() string { return naming.ISASuffix(v.name) }
 
 var (
 	// avx2 is AVX2 + FMA3: 16 YMM registers. X15 is the zero register of

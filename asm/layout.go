@@ -20,20 +20,20 @@ var runtimePkg = types.NewPackage("github.com/tsmc-go/tsmc/runtime", "runtime")
 
 var sizes = types.SizesFor("gc", "amd64")
 
-// argStruct is a mirrored argument block.
-type argStruct struct {
+// argBlock is a mirrored argument block.
+type argBlock struct {
 	name    string // Go type name in package runtime
 	typ     *types.Named
 	offsets map[string]int
 	order   []string
 }
 
-func newArgStruct(name string, fields ...*types.Var) *argStruct {
+func newArgBlock(name string, fields ...*types.Var) *argBlock {
 	st := types.NewStruct(fields, nil)
 	tn := types.NewTypeName(token.NoPos, runtimePkg, name, nil)
 	named := types.NewNamed(tn, st, nil)
 	runtimePkg.Scope().Insert(tn)
-	a := &argStruct{name: name, typ: named, offsets: map[string]int{}}
+	a := &argBlock{name: name, typ: named, offsets: map[string]int{}}
 	offs := sizes.Offsetsof(fields)
 	for i, f := range fields {
 		a.offsets[f.Name()] = int(offs[i])
@@ -44,7 +44,7 @@ func newArgStruct(name string, fields ...*types.Var) *argStruct {
 
 // field returns the memory operand of field name (plus extra bytes) of the
 // block base points to.
-func (a *argStruct) field(base reg.Register, name string, extra int) operand.Mem {
+func (a *argBlock) field(base reg.Register, name string, extra int) operand.Mem {
 	off, ok := a.offsets[name]
 	if !ok {
 		panic(fmt.Sprintf("%s has no field %s", a.name, name))
@@ -53,7 +53,7 @@ func (a *argStruct) field(base reg.Register, name string, extra int) operand.Mem
 }
 
 // signature returns the signature func(t *<name>).
-func (a *argStruct) signature() *gotypes.Signature {
+func (a *argBlock) signature() *gotypes.Signature {
 	param := types.NewVar(token.NoPos, runtimePkg, "t", types.NewPointer(a.typ))
 	return gotypes.NewSignature(runtimePkg, types.NewSignatureType(nil, nil, nil, types.NewTuple(param), nil, false))
 }
@@ -68,8 +68,8 @@ var (
 	f32      = types.Typ[types.Float32]
 )
 
-// tileStruct mirrors runtime.Tile, the GEMM micro-kernel contract.
-var tileStruct = newArgStruct("Tile",
+// tileBlock mirrors runtime.Tile, the GEMM micro-kernel contract.
+var tileBlock = newArgBlock("Tile",
 	field("A", f32Slice), field("B", f32Slice), field("C", f32Slice), field("Bias", f32Slice), field("R", f32Slice),
 	field("K", intT), field("LDA", intT), field("LDB", intT), field("LDC", intT), field("LDR", intT),
 	field("Lo", f32), field("Hi", f32),
@@ -88,16 +88,16 @@ const (
 // sliceHeader is the size of a slice header (pointer, len, cap).
 const sliceHeader = 24
 
-// dwRowStruct mirrors runtime.DWRow, the 3x3 depthwise row contract.
-var dwRowStruct = newArgStruct("DWRow",
+// dwRowBlock mirrors runtime.DWRow, the 3x3 depthwise row contract.
+var dwRowBlock = newArgBlock("DWRow",
 	field("O", f32Slice), field("R0", f32Slice), field("R1", f32Slice), field("R2", f32Slice), field("Res", f32Slice),
 	field("W", types.NewPointer(types.NewArray(f32, 9))),
 	field("Stride", intT),
 	field("Bias", f32), field("Lo", f32), field("Hi", f32),
 )
 
-// dwConvStruct mirrors runtime.DWConv, the 3x3 depthwise plane contract.
-var dwConvStruct = newArgStruct("DWConv",
+// dwConvBlock mirrors runtime.DWConv, the 3x3 depthwise plane contract.
+var dwConvBlock = newArgBlock("DWConv",
 	field("O", f32Slice), field("Res", f32Slice), field("In", types.NewSlice(f32Slice)), field("Zero", f32Slice),
 	field("W", f32Slice), field("Bias", f32Slice),
 	field("C", intT), field("IH", intT), field("IW", intT), field("OH", intT), field("OW", intT), field("OStride", intT),
@@ -105,8 +105,8 @@ var dwConvStruct = newArgStruct("DWConv",
 	field("Lo", f32), field("Hi", f32),
 )
 
-// packRunStruct mirrors runtime.PackRun, the im2col packing contract.
-var packRunStruct = newArgStruct("PackRun",
+// packRunBlock mirrors runtime.PackRun, the im2col packing contract.
+var packRunBlock = newArgBlock("PackRun",
 	field("Dst", f32Slice), field("Rows", types.NewSlice(f32Slice)),
 	field("K0", intT), field("KN", intT), field("N", intT), field("LDD", intT),
 	field("IY", intT), field("IX", intT),
@@ -114,15 +114,15 @@ var packRunStruct = newArgStruct("PackRun",
 	field("H", intT), field("W", intT), field("SW", intT),
 )
 
-// winoInStruct mirrors runtime.WinoIn, the Winograd input transform.
-var winoInStruct = newArgStruct("WinoIn",
+// winoInBlock mirrors runtime.WinoIn, the Winograd input transform.
+var winoInBlock = newArgBlock("WinoIn",
 	field("V", f32Slice), field("Rows", types.NewSlice(f32Slice)),
 	field("C", intT), field("H", intT), field("W", intT), field("N", intT),
 	field("IY", intT), field("IX", intT), field("SXi", intT), field("SC", intT),
 )
 
-// winoOutStruct mirrors runtime.WinoOut, the Winograd output transform.
-var winoOutStruct = newArgStruct("WinoOut",
+// winoOutBlock mirrors runtime.WinoOut, the Winograd output transform.
+var winoOutBlock = newArgBlock("WinoOut",
 	field("O", f32Slice), field("Res", f32Slice), field("M", f32Slice), field("Bias", f32Slice),
 	field("C", intT), field("H", intT), field("W", intT), field("N", intT),
 	field("OY", intT), field("OX", intT), field("OStride", intT), field("SXi", intT), field("SC", intT),

@@ -4,18 +4,24 @@ import (
 	"github.com/mmcloughlin/avo/attr"
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
+
+	"github.com/tsmc-go/tsmc/asm/internal/naming"
 )
 
-// maxPoolRowStruct mirrors runtime.MaxPoolRow, the 3x3 stride-2 max-pool
+// maxPoolRowBlock mirrors runtime.MaxPoolRow, the 3x3 stride-2 max-pool
 // row contract.
-var maxPoolRowStruct = newArgStruct("MaxPoolRow",
+var maxPoolRowBlock = newArgBlock("MaxPoolRow",
 	field("O", f32Slice), field("R0", f32Slice), field("R1", f32Slice), field("R2", f32Slice),
 )
 
 var maxPoolPermIdx = operand.NewStaticSymbol("maxPoolPermIdx")
 
-// buildMaxPool emits f32_maxpool_3x3s2p1__avx512: one output row of a 3x3
-// max pool of stride 2 with one column of padding on the left.
+// maxPoolKernel is the descriptor the row kernel's contract and Go names
+// come from.
+var maxPoolKernel = naming.Kernel{Op: "maxpool", Shape: "S2P1", ISA: avx512.name}
+
+// buildMaxPool emits the max-pool row kernel: one output row of a 3x3 max
+// pool of stride 2 with one column of padding on the left.
 func buildMaxPool(g *gen) {
 	g.StaticGlobal(maxPoolPermIdx.Name)
 	g.DataAttributes(attr.RODATA | attr.NOPTR)
@@ -33,18 +39,18 @@ func buildMaxPool(g *gen) {
 // columns shifted by one lane, the previous block's last odd column
 // carried in. Max is VMAXPS (with a NaN the second operand wins).
 func emitMaxPoolRow(g *gen) {
-	const name = "maxpoolF32S2P1AVX512"
+	name := maxPoolKernel.GoName()
 	regs := []string{
 		"Registers: Z0/Z1 the even and odd permutation indices, Z2 -Inf, Z3 the carried",
 		"odd columns, Z4/Z5 the row maxima of the block's two input vectors, Z6..Z9",
 		"work; K1/K2 the valid inputs of the two vectors, K3 the valid outputs.",
 		"SI/R8/R9 the three rows, DI O, CX outputs left, DX inputs left, AX/BX scratch.",
 	}
-	g.function(name, maxPoolRowStruct, append([]string{
-		name + " is f32_maxpool_3x3s2p1__avx512: the runtime.MaxPoolRow contract.",
+	g.function(name, maxPoolRowBlock, append([]string{
+		name + " is " + maxPoolKernel.Name() + ": the runtime.MaxPoolRow contract (3x3 window).",
 	}, regs...)...)
 	g.Comment(regs...)
-	a := maxPoolRowStruct
+	a := maxPoolRowBlock
 	t := reg.RDI
 	g.Load(g.Param("t"), t)
 	rows := []reg.GPPhysical{reg.RSI, reg.R8, reg.R9}

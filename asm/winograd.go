@@ -4,6 +4,8 @@ import (
 	"github.com/mmcloughlin/avo/attr"
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
+
+	"github.com/tsmc-go/tsmc/asm/internal/naming"
 )
 
 // The Winograd F(2x2, 3x3) transforms of runtime.WinoIn and WinoOut, on
@@ -12,6 +14,13 @@ import (
 // and odd lanes of 34 consecutive floats (two permutations, and VALIGND
 // for the columns two further); the output's two columns per tile are
 // interleaved back the same way.
+
+// The transforms' descriptors, which their contract and Go names come
+// from.
+var (
+	winoInKernel  = naming.Kernel{Op: "wino", Variant: "In", Shape: "F2", ISA: avx512.name}
+	winoOutKernel = naming.Kernel{Op: "wino", Variant: "Out", Shape: "F2", ISA: avx512.name}
+)
 
 var (
 	winoEvenOdd = operand.NewStaticSymbol("winoEvenOdd") // even lanes 0..30, then odd 1..31, of two registers
@@ -66,9 +75,9 @@ const (
 )
 
 func winoIn(g *gen) {
-	a := winoInStruct
-	g.function("winoInF2AVX512", a,
-		"winoInF2AVX512 is f32_winograd_in_f2x2_3x3__avx512: the WinoIn contract,",
+	a := winoInBlock
+	g.function(winoInKernel.GoName(), a,
+		winoInKernel.GoName()+" is "+winoInKernel.Name()+": the WinoIn contract of F(2x2, 3x3),",
 		"16 tiles per vector. Registers: Z0..Z15 the row-transformed window rows",
 		"(row r, column b in Z(4r+b)), Z16..Z22 loads and columns, Z30/Z31 the",
 		"even/odd permutations, K1..K3 a row's load masks, K4 the tile mask; DI",
@@ -201,9 +210,9 @@ const (
 )
 
 func winoOut(g *gen) {
-	a := winoOutStruct
-	g.function("winoOutF2AVX512", a,
-		"winoOutF2AVX512 is f32_winograd_out_f2x2_3x3__avx512: the WinoOut contract,",
+	a := winoOutBlock
+	g.function(winoOutKernel.GoName(), a,
+		winoOutKernel.GoName()+" is "+winoOutKernel.Name()+": the WinoOut contract of F(2x2, 3x3),",
 		"16 tiles per vector. Registers: Z0..Z15 the 16 products m(ξ), Z16..Z23 the",
 		"column sums, Z24..Z27 outputs, Z28 the bias, Z29/Z30 Lo/Hi, Z31 scratch,",
 		"K1 the tile mask, K2/K3 the store masks of a row; DI *WinoOut, SI M, DX O,",

@@ -204,11 +204,11 @@ func lowerConv(n *ir.Node, nm *namer) error {
 	n.Domain = ops.Domain
 	n.Inputs = []*ir.Value{x, w, b}
 	n.Attrs = map[string]ir.Attr{
-		"strides":      intsAttr(strides...),
-		"dilations":    intsAttr(dilations...),
-		"pads":         intsAttr(ints64(pads)...),
-		"kernel_shape": intsAttr(kernel...),
-		"group":        intAttr(n.AttrInt("group", 1)),
+		"strides":      newIntsAttr(strides...),
+		"dilations":    newIntsAttr(dilations...),
+		"pads":         newIntsAttr(ints64(pads)...),
+		"kernel_shape": newIntsAttr(kernel...),
+		"group":        newIntAttr(n.AttrInt("group", 1)),
 	}
 	return nil
 }
@@ -218,7 +218,7 @@ func lowerConv(n *ir.Node, nm *namer) error {
 func activationOf(g *ir.Graph, act *ir.Node) (attrs map[string]ir.Attr, ok bool) {
 	switch {
 	case isOp(act, "Relu"):
-		return map[string]ir.Attr{"activation": stringAttr(ops.ActRelu)}, true
+		return map[string]ir.Attr{"activation": newStringAttr(ops.ActRelu)}, true
 	case isOp(act, "Clip"):
 	default:
 		return nil, false
@@ -242,9 +242,9 @@ func activationOf(g *ir.Graph, act *ir.Node) (attrs map[string]ir.Attr, ok bool)
 		}
 	}
 	return map[string]ir.Attr{
-		"activation": stringAttr(ops.ActClip),
-		"clip_min":   floatAttr(lo),
-		"clip_max":   floatAttr(hi),
+		"activation": newStringAttr(ops.ActClip),
+		"clip_min":   newFloatAttr(lo),
+		"clip_max":   newFloatAttr(hi),
 	}, true
 }
 
@@ -436,7 +436,7 @@ func ExplicitPads(g *ir.Graph) error {
 			return err
 		}
 		delete(n.Attrs, "auto_pad")
-		n.SetAttr("pads", intsAttr(ints64(pads)...))
+		n.SetAttr("pads", newIntsAttr(ints64(pads)...))
 	}
 	return nil
 }

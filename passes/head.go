@@ -72,7 +72,7 @@ func reduceMeanAxes(n *ir.Node) (axes []int, keep bool, ok bool) {
 // setReduceMeanAxes rewrites n's axes in the form n's opset uses.
 func setReduceMeanAxes(g *ir.Graph, nm *namer, n *ir.Node, axes []int) {
 	if g.Opset(n) < 18 {
-		n.SetAttr("axes", intsAttr(ints64(axes)...))
+		n.SetAttr("axes", newIntsAttr(ints64(axes)...))
 		n.Inputs = n.Inputs[:1]
 		return
 	}
@@ -142,7 +142,7 @@ func poolReduceMeans(g *ir.Graph) {
 		n.Outputs[0] = pooled
 		flatten := &ir.Node{Name: nm.fresh(n.Name + "_flatten"), Op: "Flatten",
 			Inputs: []*ir.Value{pooled}, Outputs: []*ir.Value{out},
-			Attrs: map[string]ir.Attr{"axis": intAttr(1)}}
+			Attrs: map[string]ir.Attr{"axis": newIntAttr(1)}}
 		nodes = append(nodes, flatten)
 	}
 	g.Nodes = nodes
@@ -292,7 +292,7 @@ func fuseSegmentMean(g *ir.Graph) {
 		}
 		n.Domain, n.Op = ops.Domain, ops.OpSegmentMean
 		n.Inputs = []*ir.Value{r.Inputs[0]}
-		n.Attrs = map[string]ir.Attr{"segments": intAttr(int64(out[1]))}
+		n.Attrs = map[string]ir.Attr{"segments": newIntAttr(int64(out[1]))}
 		dead[r] = true
 	}
 	removeNodes(g, dead)

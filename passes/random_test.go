@@ -66,11 +66,11 @@ func (r *randomNet) conv(x *ir.Value, c, h int) (y *ir.Value, cout, hout int) {
 	switch pad := r.pick(0, 1, 2); {
 	case k == 1:
 	case pad == 0:
-		a["pads"] = intsAttr(1, 1, 1, 1)
+		a["pads"] = newIntsAttr(1, 1, 1, 1)
 	case pad == 1:
-		a["auto_pad"] = stringAttr("SAME_UPPER")
+		a["auto_pad"] = newStringAttr("SAME_UPPER")
 	default:
-		a["pads"] = intsAttr(1, 0, 1, 2) // asymmetric, same total
+		a["pads"] = newIntsAttr(1, 0, 1, 2) // asymmetric, same total
 	}
 	scale := 1 / math.Sqrt(float64(c/group*k*k))
 	inputs := []*ir.Value{x, r.tensor("w", ir.Shape{cout, c / group, k, k}, -scale, scale)}

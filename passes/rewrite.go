@@ -150,11 +150,13 @@ func ints64(v []int) []int64 {
 	return out
 }
 
-func intsAttr(v ...int64) ir.Attr  { return ir.Attr{Kind: ir.AttrInts, Ints: v} }
-func intAttr(v int64) ir.Attr      { return ir.Attr{Kind: ir.AttrInt, Int: v} }
-func floatAttr(v float32) ir.Attr  { return ir.Attr{Kind: ir.AttrFloat, Float: v} }
-func stringAttr(v string) ir.Attr  { return ir.Attr{Kind: ir.AttrString, String: v} }
-func sameType(a, b *ir.Value) bool { return a.DType == b.DType && a.Shape.Equal(b.Shape) }
+// newIntsAttr, newIntAttr, newFloatAttr and newStringAttr build the
+// attributes the passes set on the nodes they make.
+func newIntsAttr(v ...int64) ir.Attr { return ir.Attr{Kind: ir.AttrInts, Ints: v} }
+func newIntAttr(v int64) ir.Attr     { return ir.Attr{Kind: ir.AttrInt, Int: v} }
+func newFloatAttr(v float32) ir.Attr { return ir.Attr{Kind: ir.AttrFloat, Float: v} }
+func newStringAttr(v string) ir.Attr { return ir.Attr{Kind: ir.AttrString, String: v} }
+func sameType(a, b *ir.Value) bool   { return a.DType == b.DType && a.Shape.Equal(b.Shape) }
 
 // evalOp runs one operator on tensors through the interpreter, for kernels
 // that are compositions of simpler operators. The node it builds carries

@@ -62,14 +62,14 @@ func (b *shiftBuilder) reshape(x *ir.Value, shape ...int64) *ir.Value {
 func (b *shiftBuilder) slice(x *ir.Value, axis, start, end int64) *ir.Value {
 	if b.opset < 10 {
 		return b.op("Slice", map[string]ir.Attr{
-			"axes": intsAttr(axis), "starts": intsAttr(start), "ends": intsAttr(end),
+			"axes": newIntsAttr(axis), "starts": newIntsAttr(start), "ends": newIntsAttr(end),
 		}, x)
 	}
 	return b.op("Slice", nil, x, b.ints(start), b.ints(end), b.ints(axis))
 }
 
 func (b *shiftBuilder) concat(axis int64, xs ...*ir.Value) *ir.Value {
-	return b.op("Concat", map[string]ir.Attr{"axis": intAttr(axis)}, xs...)
+	return b.op("Concat", map[string]ir.Attr{"axis": newIntAttr(axis)}, xs...)
 }
 
 func (b *shiftBuilder) pad(x *ir.Value, value float32, pads ...int64) *ir.Value {

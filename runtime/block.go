@@ -29,10 +29,10 @@ type InvertedResidual struct {
 }
 
 // blockBudget bounds a worker's expanded rows plus depthwise outputs, in
-// floats (1.5 MB). Measured on Zen 5 (1 MB L2), larger bands beat bands
-// that fit L2: each band costs partial GEMM panels at its edges and a
-// depthwise call, and the rows stream well from L3; small maps run whole
-// planes as one band.
+// floats (1.5 MB, more than a 1 MB L2): bands larger than L2 are faster
+// than bands that fit it, as each band costs partial GEMM panels at its
+// edges and a depthwise call, and the rows stream well from L3; small maps
+// run whole planes as one band.
 const blockBudget = 384 << 10
 
 // NewInvertedResidual plans the block expand (nil for none) -> dw ->
@@ -140,9 +140,8 @@ func (b *InvertedResidual) Run(p *Pool, in Rows, out, residual []float32) {
 // they share, so a frame is split only to give every worker work (none
 // for one worker), into parts of at least 4 rows, and into whole rounds
 // of items: three parts of a 14-row frame on two workers leave one worker
-// two of them (the online MobileNetV2's 28x28 -> 14x14 block at 2
-// threads: 98-101 µs against 86-92 µs in two parts, Zen 5). The count is
-// checked after the rows are shared out equally, which can lower it.
+// two of them, slower than two parts. The count is checked after the rows
+// are shared out equally, which can lower it.
 func frameParts(frames, oh, threads int) (parts, rowsPer int) {
 	parts = 1
 	if threads >= 2 && frames < 2*threads {
@@ -256,10 +255,8 @@ func (b *InvertedResidual) rows(p *Pool, worker int, in Rows, out, res []float32
 // packing's strided reads across the input channels' rows defeat the
 // hardware prefetchers, and the input frame arrives cold (written by the
 // caller, or read last a frame ago), while these loads stream it into the
-// cache at full speed. Measured on the online MobileNetV2's stem block (1
-// thread, Zen 5 VM): BenchmarkInvertedResidual/stem_32_16_112_cold_input
-// 496-503 -> 386-387 µs (361-366 µs with a warm input, either way), and
-// 0.52 -> 0.43 ms in the model's profile.
+// cache at full speed (BenchmarkInvertedResidual's cold-input stem case
+// shows the difference).
 func warmRows(rows Rows, lo, hi int) float32 {
 	var sum float32
 	for _, r := range rows {

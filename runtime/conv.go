@@ -180,8 +180,8 @@ func NewConv(s ConvShape, packed []float32, packMR int, bias []float32, act Act)
 	}
 	// Work items are (group, pixel block, output-channel block). Splitting
 	// the pixels is free; splitting the output channels makes every block
-	// pack the same B again, so pixel blocks shrink first (down to minNC),
-	// and only then are the output channels split.
+	// pack the same B again, so pixel blocks shrink first (down to
+	// minNCPanels panels), and only then are the output channels split.
 	nc := min(max(nr, bBudget/c.kc/nr*nr), maxNC)
 	if want := ceilDiv(targetItems, s.Group); ceilDiv(c.pixels, nc) < want {
 		nc = max(min(nc, minNCPanels*nr), ceilDiv(ceilDiv(c.pixels, want), nr)*nr)
@@ -194,9 +194,8 @@ func NewConv(s ConvShape, packed []float32, packMR int, bias []float32, act Act)
 	c.packAll = c.nCB > 1 && c.k*c.nc <= reuseBudget
 	// An im2col convolution whose B block is too deep for that, which
 	// every output-channel block would pack again, takes pixel blocks of
-	// one panel instead, packed once for all K and shared: measured on
-	// Zen 5, ResNet50's 3x3 stride-2 512->512 on 14x14 at 8 frames went
-	// from 95 to 126 GFLOP/s and its 7x7 stem from 134 to 150.
+	// one panel instead, packed once for all K and shared (ResNet50's
+	// deep 3x3 convolutions and its 7x7 stem).
 	if !c.pointwise && !c.packAll && c.k*nr <= narrowBudget {
 		c.pixelBlocks(nr)
 		c.packAll = c.nCB > 1
@@ -401,9 +400,8 @@ func (c *Conv) weightPanels(w *workerState, kern *GemmKernel, g, pi0, pi1, k0 in
 	mr := kern.MR
 	if len(segs) == 1 && segs[0].n == kern.NR && mr == c.packMR {
 		// full-width tiles, one per weight panel: straight to the kernel,
-		// without runTile's per-tile checks (3-5% of the fused MobileNetV2
-		// blocks' time on Zen 5: 16->96->24 on 112x112 596-619 against
-		// 634-650 us, pinned, four interleaved rounds)
+		// without runTile's per-tile checks (a few percent of the fused
+		// MobileNetV2 blocks' time)
 		s := segs[0]
 		t.Flags = flags
 		t.LDC, t.R, t.LDR = ldc, nil, 0

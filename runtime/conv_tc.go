@@ -36,11 +36,8 @@ type tcPlan struct {
 	// as one matrix; through a shift (rows from other frames) runs take
 	// the pixel-major plan. Set for several frames of more than 8x8:
 	// there each transposed tile packs its K input rows again, while the
-	// pixel-major kernel reads shifted rows in place. Measured on Zen 5 at
-	// 8 frames through ResNet50's shift: 512->128 on 28x28 7.06 -> 4.46
-	// ms and 1024->256 on 14x14 5.42 -> 4.74 ms with pixel-major, while on
-	// 7x7 (2048->512) the transposed plan stays 10% ahead, as it does for
-	// the online MobileNetV2's single frames.
+	// pixel-major kernel reads shifted rows in place; on 7x7 maps, and
+	// for single frames, the transposed plan stays ahead.
 	needsDirect bool
 	direct      []bool // per frame: its input rows form a matrix (set by takesTC)
 }
@@ -54,8 +51,8 @@ const (
 )
 
 // tcMaxPixels is the largest map (pixels per frame) the transposed plan
-// is considered for: 32x32, the largest measured (MobileNetV2's 28x28
-// projections gain 18%).
+// is considered for: 32x32, which covers MobileNetV2's 28x28 projections;
+// no larger map has been measured.
 const tcMaxPixels = 1024
 
 // newTCPlan returns the transposed plan of c when a kernel exists and the
@@ -78,11 +75,9 @@ func newTCPlan(c *Conv) *tcPlan {
 	// On small maps the pixel-major plan also pays for packing and
 	// scratch tiles at every frame edge inside a panel: count 10% there.
 	// With several frames of 14x14 or more, pixel-major blocks span whole
-	// frames, while each transposed tile streams the weights again:
-	// measured on Zen 5 at 8 frames, the transposed plan then wins only
-	// when the weights are at least twice as deep as they are wide
-	// (512->1024 on 14x14: 163 against 180 GFLOP/s; on 7x7 maps 320->1280
-	// runs 180 against 158).
+	// frames, while each transposed tile streams the weights again: the
+	// transposed plan then wins only when the weights are at least twice
+	// as deep as they are wide.
 	severalLarge := s.Frames > 1 && c.ohw > 64
 	manyFrames := severalLarge && c.k < 2*c.coutG
 	wins := func(steps int) bool {

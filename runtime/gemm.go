@@ -15,8 +15,8 @@ type colSeg struct {
 //
 // Workers write their states all the time (tile arguments, plans), so a
 // state must share no cache line with another's: the padding keeps the
-// allocator's neighbours away. Without it two workers' items of one
-// MobileNetV2 block took about 10% longer side by side than alone.
+// allocator's neighbours away, which would otherwise slow two workers'
+// items side by side.
 type workerState struct {
 	_     [128]byte
 	buf   []float32 // packing buffer

@@ -43,7 +43,7 @@ const (
 // The field layout is part of the assembly contract (offsets in bytes on
 // 64-bit targets: A 0, B 24, C 48, Bias 72, R 96, K 120, LDA 128, LDB 136,
 // LDC 144, LDR 152, Lo 160, Hi 164, Flags 168, BRows 176, BOff 200);
-// kernel_test.go checks it. A slice is (pointer, len, cap).
+// TestTileLayout checks it. A slice is (pointer, len, cap).
 type Tile struct {
 	A, B, C, Bias, R      []float32
 	K, LDA, LDB, LDC, LDR int
@@ -54,7 +54,8 @@ type Tile struct {
 }
 
 // GemmKernel describes a micro-kernel. Names state the contract in the
-// XNNPACK way: f32_gemm_minmax_<MR>x<NR>__<isa>.
+// XNNPACK way: f32_gemm_minmax_<MR>x<NR>__<isa>, f32_gemm_tc_minmax_...
+// for the transposed-C kernels.
 type GemmKernel struct {
 	Name   string
 	MR, NR int

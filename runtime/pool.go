@@ -20,9 +20,7 @@ import (
 // so that consecutive items touch neighbouring data (frames, pixel rows,
 // channel blocks), so in a balanced loop a worker reads what it wrote in
 // the loop before instead of pulling it from the other core's cache, and
-// stealing still evens out workers of unequal speed. Measured on the
-// online MobileNetV2 at 2 threads (Zen 5 VM): 3.28-3.46 ms a frame against
-// 3.68-3.86 with one shared counter.
+// stealing still evens out workers of unequal speed.
 //
 // Parking is a store-then-load on each side: a helper marks itself parked
 // and reloads the loop generation; For publishes the generation and then
@@ -55,12 +53,8 @@ type Pool struct {
 
 // mailbox is what a loop hands one worker, on cache lines of its own: a
 // helper that sees the new loop word finds its range and the body on the
-// same line. Crossing between the cores of a virtual machine costs about
-// half a microsecond a cache line here (a ping-pong round trip took 1.0
-// µs on the Zen 5 VM), and with the loop word, the ranges and the body on
-// three lines a helper waited for three of them in a row before its first
-// item: an empty loop (BenchmarkPoolFor) took 2.0 µs at 2 threads, and
-// takes 1.2-1.4 µs with the mailboxes.
+// same line, so it waits for one line to cross between cores before its
+// first item, not one each for the loop word, its range and the body.
 type mailbox struct {
 	_ [64]byte
 	// loop is the generation << 16 | the number of helpers taking part
@@ -94,9 +88,8 @@ func (b *mailbox) take(front bool) (int, bool) {
 }
 
 // helperSpin is how long a helper polls for the next loop before it
-// parks. Waking a parked helper took about 100 µs here (traced in a
-// MobileNetV2 block whose helper had parked while worker 0 finished), so
-// a helper waits longer than that first.
+// parks: longer than waking a parked helper takes (about 100 µs), so that
+// a loop following soon after does not pay for the wake-up.
 const helperSpin = 200 * time.Microsecond
 
 // NewPool returns a pool of threads workers; threads <= 0 means

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/tsmc-go/tsmc/asm/internal/naming"
 	. "github.com/tsmc-go/tsmc/asm/neon"
 )
 
@@ -23,11 +24,16 @@ var gemmKernels = []gemmKernel{
 	{mr: 12, nr: 8, kc: 256},
 }
 
-// Name returns the contract name, XNNPACK style.
-func (k gemmKernel) Name() string { return fmt.Sprintf("f32_gemm_minmax_%dx%d__neon", k.mr, k.nr) }
+// names returns the descriptor the kernel's contract name and Go name
+// come from.
+func (k gemmKernel) names() naming.Kernel {
+	return naming.Kernel{Op: "gemm", MinMax: true, Shape: fmt.Sprintf("%dx%d", k.mr, k.nr), ISA: isa}
+}
 
-// GoName returns the Go name of the assembly function.
-func (k gemmKernel) GoName() string { return fmt.Sprintf("gemmF32Minmax%dx%dNEON", k.mr, k.nr) }
+// Name and GoName return the contract name and the Go name of the
+// assembly function, for the registry template and the documentation.
+func (k gemmKernel) Name() string   { return k.names().Name() }
+func (k gemmKernel) GoName() string { return k.names().GoName() }
 
 // MR, NR and KC are the tile and K block, for the registry template.
 func (k gemmKernel) MR() int { return k.mr }

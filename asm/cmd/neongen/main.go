@@ -5,30 +5,35 @@
 // The argument blocks' field offsets are read from the runtime's own
 // declarations of Tile and DWRow.
 //
-// Run it through go generate (runtime/generate_neon.go):
+// Run it through go generate (runtime/generate_neon.go), or
+// scripts/regenerate.sh to recreate every generated file:
 //
 //	go generate ./runtime/
 //
-// Output is deterministic: CI regenerates and fails on any difference.
+// Output is deterministic: CI deletes and regenerates every generated file
+// and fails on any difference.
 package main
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
 	"log"
-	"os"
 	"path/filepath"
 
+	"github.com/tsmc-go/tsmc/asm/internal/genfile"
 	"github.com/tsmc-go/tsmc/asm/neon"
 )
 
-// generatedBy names the generator in the "Code generated" header of every
-// file.
-const generatedBy = "tsmc/asm/cmd/neongen (go generate ./runtime/)"
+// generatedBy names the command that regenerates every file, from the
+// repository's root, in its "Code generated" header (go generate
+// ./runtime/ runs it).
+const generatedBy = "command: cd asm && go run ./cmd/neongen -out ../runtime"
 
 // constraint excludes every generated file from the purego build.
 const constraint = "arm64 && !purego"
+
+// isa is the instruction set of every kernel, as their names end.
+const isa = "neon"
 
 func main() {
 	log.SetFlags(0)
@@ -40,7 +45,7 @@ func main() {
 		log.Fatal(err)
 	}
 	for _, name := range sortedKeys(files) {
-		if err := write(filepath.Join(*out, name), files[name]); err != nil {
+		if err := genfile.Write(filepath.Join(*out, name), files[name]); err != nil {
 			log.Fatal(err)
 		}
 	}
@@ -54,7 +59,8 @@ func generate(dir string) (map[string][]byte, error) {
 		return nil, err
 	}
 	tile, dwRow := blocks["Tile"], blocks["DWRow"]
-	gemm := &neon.File{Package: "runtime", Constraint: constraint, GeneratedBy: generatedBy}
+	gemm := &neon.File{Package: "runtime", Constraint: constraint, GeneratedBy: generatedBy,
+		Generator: []string{genfile.Source(gemmKernel.emit)}}
 	for _, k := range gemmKernels {
 		f, err := k.emit(tile)
 		if err != nil {
@@ -62,8 +68,9 @@ func generate(dir string) (map[string][]byte, error) {
 		}
 		gemm.Funcs = append(gemm.Funcs, f)
 	}
-	dw := &neon.File{Package: "runtime", Constraint: constraint, GeneratedBy: generatedBy}
-	for _, k := range dwKernels {
+	dw := &neon.File{Package: "runtime", Constraint: constraint, GeneratedBy: generatedBy,
+		Generator: []string{genfile.Source(dwRowKernel.emit)}}
+	for _, k := range dwRowKernels {
 		f, err := k.emit(dwRow)
 		if err != nil {
 			return nil, err
@@ -89,13 +96,4 @@ func generate(dir string) (map[string][]byte, error) {
 	}
 	files["kernels_arm64.go"] = reg
 	return files, nil
-}
-
-// write writes b to path unless the file already holds it (keeping its
-// timestamp).
-func write(path string, b []byte) error {
-	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, b) {
-		return nil
-	}
-	return os.WriteFile(path, b, 0o644)
 }

@@ -3,27 +3,33 @@ package main
 import (
 	"fmt"
 
+	"github.com/tsmc-go/tsmc/asm/internal/naming"
 	. "github.com/tsmc-go/tsmc/asm/neon"
 )
 
-// dwKernel describes a NEON depthwise 3x3 row kernel implementing
+// dwRowKernel describes a NEON depthwise 3x3 row kernel implementing
 // runtime.DWRow at one stride.
-type dwKernel struct {
+type dwRowKernel struct {
 	stride int
 }
 
-// dwKernels is the table the depthwise kernels and their dispatch are
+// dwRowKernels is the table the depthwise kernels and their dispatch are
 // generated from; other strides run the pure-Go row kernel.
-var dwKernels = []dwKernel{{stride: 1}, {stride: 2}}
+var dwRowKernels = []dwRowKernel{{stride: 1}, {stride: 2}}
 
-// Name returns the contract name, XNNPACK style.
-func (k dwKernel) Name() string { return fmt.Sprintf("f32_dwconv_minmax_3x3s%d__neon", k.stride) }
+// names returns the descriptor the kernel's contract name and Go name
+// come from.
+func (k dwRowKernel) names() naming.Kernel {
+	return naming.Kernel{Op: "dwconv", MinMax: true, Shape: fmt.Sprintf("3x3s%d", k.stride), ISA: isa}
+}
 
-// GoName returns the Go name of the assembly function.
-func (k dwKernel) GoName() string { return fmt.Sprintf("dwconvF32Minmax3x3s%dNEON", k.stride) }
+// Name and GoName return the contract name and the Go name of the
+// assembly function, for the registry template and the documentation.
+func (k dwRowKernel) Name() string   { return k.names().Name() }
+func (k dwRowKernel) GoName() string { return k.names().GoName() }
 
 // Stride is the kernel's stride, for the registry template.
-func (k dwKernel) Stride() int { return k.stride }
+func (k dwRowKernel) Stride() int { return k.stride }
 
 // dwStage is one loop of a row kernel: blocks of groups x lanes outputs,
 // each group of lanes outputs one accumulator (one dependent chain of nine
@@ -64,7 +70,7 @@ func tap(t int) Elem {
 	return V(t / 4).S(t % 4)
 }
 
-func (k dwKernel) doc() []string {
+func (k dwRowKernel) doc() []string {
 	lines := []string{
 		fmt.Sprintf("%s is %s: the DWRow contract at Stride %d,", k.GoName(), k.Name(), k.stride),
 		"4 outputs per vector, up to 8 vectors interleaved; the taps summed in",
@@ -83,7 +89,7 @@ func (k dwKernel) doc() []string {
 }
 
 // emit writes the kernel into a new function.
-func (k dwKernel) emit(row *argBlock) (*Func, error) {
+func (k dwRowKernel) emit(row *argBlock) (*Func, error) {
 	f := NewFunc(k.GoName(), []Param{{Name: "t", Type: "*DWRow"}}, k.doc()...)
 	f.Comment(k.doc()[4:]...)
 	fld := func(name string, extra int) Mem { return At(dT, row.off(name, extra)) }
@@ -115,7 +121,7 @@ func (k dwKernel) emit(row *argBlock) (*Func, error) {
 }
 
 // stage emits the loop of one stage.
-func (k dwKernel) stage(f *Func, s dwStage, last bool) {
+func (k dwRowKernel) stage(f *Func, s dwStage, last bool) {
 	name := fmt.Sprintf("%dx%d", s.groups, s.lanes)
 	loop, next, clamp := Label("loop"+name), Label("next"+name), Label("clamp"+name)
 	if last {

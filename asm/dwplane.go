@@ -5,6 +5,8 @@ import (
 
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
+
+	"github.com/tsmc-go/tsmc/asm/internal/naming"
 )
 
 // dwPlaneKernel is a 3x3 depthwise plane kernel implementing
@@ -22,26 +24,22 @@ type dwPlaneKernel struct {
 }
 
 // dwPlaneKernels is the table the plane kernels and their registration
-// are generated from. Measured on Zen 5 (8 channels of MobileNetV2's
-// planes, L2-resident, 1 thread), the AVX-512 column kernels against the
-// row-pair kernels they replaced: stride 1 on 14x14 307 against 848 ns,
-// 28x28 1.22 against 2.24 us, 56x56 4.9 against 6.1 us, 112x112 even;
-// stride 2 from 14x14, 28x28, 56x56 and 112x112 289 ns, 674 ns, 2.64 us,
-// 9.09 us against 574 ns, 1.51 us, 4.38 us, 11.8 us. The row-pair kernels
-// paid for each row's pointer set-up and edge blocks, which narrow planes
-// have little else to amortise over.
+// are generated from.
 var dwPlaneKernels = []dwPlaneKernel{
 	{avx512, 1}, {avx512, 2},
 	{avx2, 1}, {avx2, 2},
 }
 
-func (k dwPlaneKernel) Name() string {
-	return fmt.Sprintf("f32_dwconv_minmax_3x3s%dp__%s", k.stride, k.isa.name)
+// names returns the descriptor the kernel's contract name and Go name
+// come from.
+func (k dwPlaneKernel) names() naming.Kernel {
+	return naming.Kernel{Op: "dwconv", Variant: "Plane", MinMax: true, Shape: fmt.Sprintf("3x3s%d", k.stride), ISA: k.isa.name}
 }
 
-func (k dwPlaneKernel) GoName() string {
-	return fmt.Sprintf("dwconvPlaneF32Minmax3x3s%d%s", k.stride, k.isa.suffix())
-}
+// Name and GoName return the contract name and the Go name of the
+// assembly function, for the registry template and the documentation.
+func (k dwPlaneKernel) Name() string   { return k.names().Name() }
+func (k dwPlaneKernel) GoName() string { return k.names().GoName() }
 
 // Stride is the stride, for the registry template.
 func (k dwPlaneKernel) Stride() int { return k.stride }
@@ -159,7 +157,7 @@ type channelLoop struct{ c, inHdr, w, bias, out, res int }
 // broadcasts the channel's taps and bias into their registers; it
 // returns the head's label.
 func (l channelLoop) begin(g *gen, k dwPlaneKernel, done string) string {
-	a := dwConvStruct
+	a := dwConvBlock
 	for _, f := range []struct {
 		name string
 		off  int
@@ -186,7 +184,7 @@ func (l channelLoop) next(g *gen, head string) {
 	g.ADDQ(operand.U32(sliceHeader), local(l.inHdr))
 	g.ADDQ(operand.U32(36), local(l.w))
 	g.ADDQ(operand.U32(4), local(l.bias))
-	g.MOVQ(dwConvStruct.field(pT, "OStride", 0), reg.RAX)
+	g.MOVQ(dwConvBlock.field(pT, "OStride", 0), reg.RAX)
 	g.SHLQ(operand.U8(2), reg.RAX)
 	g.ADDQ(reg.RAX, local(l.out))
 	noRes := g.label("resok")
@@ -217,9 +215,9 @@ func (k dwPlaneKernel) emit(g *gen) {
 		fmt.Sprintf("%d outputs per vector; the taps summed in row-major order with fused", k.isa.lanes),
 		"multiply-adds (the first a product), padding read as zeros.",
 	}
-	g.framedFunction(k.GoName(), dwConvStruct, k.frameSize(), append(doc, k.registerDoc()...)...)
+	g.framedFunction(k.GoName(), dwConvBlock, k.frameSize(), append(doc, k.registerDoc()...)...)
 	g.Comment(k.registerDoc()...)
-	a := dwConvStruct
+	a := dwConvBlock
 	g.Load(g.Param("t"), pT)
 
 	g.VBROADCASTSS(a.field(pT, "Lo", 0), k.lo())
@@ -259,7 +257,7 @@ func (k dwPlaneKernel) emit(g *gen) {
 // b_i = i*L*S - PadLeft; it is interior when (i+1)*L <= OW and
 // b_i + reach < IW, i.e. i <= (IW-1+PadLeft-reach) / (L*S) (floor).
 func (k dwPlaneKernel) blockPlan(g *gen) {
-	a := dwConvStruct
+	a := dwConvBlock
 	l := k.isa.lanes
 	logL, logLS := log2(l), log2(l*k.stride)
 	ax, bx, cx, dx := reg.RAX, reg.RBX, reg.RCX, reg.RDX
@@ -312,7 +310,7 @@ func log2(n int) uint8 {
 // mask of a load at offset o of n lanes has the lanes j < n with
 // 0 <= b+o+j < IW, b the block's first window column.
 func (k dwPlaneKernel) masks(g *gen) {
-	a := dwConvStruct
+	a := dwConvBlock
 	l := k.isa.lanes
 	blk, s, lo, hi, zr, tmp := reg.RBX, reg.RSI, reg.R8, reg.R9, reg.R12, reg.R13
 	g.XORQ(zr, zr)
@@ -377,7 +375,7 @@ func (k dwPlaneKernel) storeMask(g *gen, lo, hi reg.GPPhysical, n int, zr reg.GP
 // rowPass emits a pass over the current output row: row pointers, the
 // blocks, then the frame advanced to the next row.
 func (k dwPlaneKernel) rowPass(g *gen) {
-	a := dwConvStruct
+	a := dwConvBlock
 	k.rowPointers(g)
 	g.MOVQ(local(pfOut), dOutCol)
 	g.MOVQ(local(pfRes), dResCol)
@@ -398,7 +396,7 @@ func (k dwPlaneKernel) rowPass(g *gen) {
 // PadTop + i of the plane, or the Zero row outside [0, IH); minus PadLeft
 // floats.
 func (k dwPlaneKernel) rowPointers(g *gen) {
-	a := dwConvStruct
+	a := dwConvBlock
 	ax, cx, dx := reg.RAX, reg.RCX, reg.RDX
 	g.MOVQ(local(pfRow), ax)
 	if k.stride == 2 {
