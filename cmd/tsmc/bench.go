@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/tsmc-go/tsmc"
+	"github.com/tsmc-go/tsmc/internal/ort"
 	"github.com/tsmc-go/tsmc/ir"
 	"github.com/tsmc-go/tsmc/runtime/modelrun"
-	"github.com/tsmc-go/tsmc/tools/ort"
 )
 
 // addBuildFlags registers the flags of the verbs that build and run
@@ -143,7 +143,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	warmup := fs.Int("warmup", 2, "untimed runs after the first one")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	profile := fs.Bool("profile", false, "time every kernel of the generated code over the timed runs and list them")
-	withORT := fs.Bool("ort", false, "also time onnxruntime (tools/ort) on the same inputs, threads and runs, and compare its outputs")
+	withORT := fs.Bool("ort", false, "also time onnxruntime (internal/ort) on the same inputs, threads and runs, and compare its outputs")
 	shapes := addShapeFlag(fs)
 	builder := addBuildFlags(fs)
 	if err := parse(fs, args, 1, "MODEL.onnx"); err != nil {
@@ -226,11 +226,11 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// findORT checks that onnxruntime can run, pointing tools/ort at the tsmc
+// findORT checks that onnxruntime can run, pointing internal/ort at the tsmc
 // module's node_modules when the working directory has none.
 func findORT(src tsmc.ModuleSource) error {
 	if _, err := ort.NodeModules(); err != nil && src.Dir != "" {
-		modules := filepath.Join(src.Dir, "tools", "ort", "node_modules")
+		modules := filepath.Join(src.Dir, "internal", "ort", "node_modules")
 		if _, statErr := os.Stat(filepath.Join(modules, "onnxruntime-node")); statErr == nil {
 			os.Setenv("ORT_NODE_MODULES", modules)
 		}

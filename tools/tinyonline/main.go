@@ -8,7 +8,7 @@
 // onnxruntime: test_data_set_0 is frame 0 with zero states, test_data_set_1
 // frame 1 fed the states frame 0 returned.
 //
-// It needs onnxruntime (npm ci --prefix tools/ort). Run from the module root:
+// It needs onnxruntime (npm ci --prefix internal/ort). Run from the module root:
 //
 //	go run ./tools/tinyonline [-o testdata/tsm_tiny_online]
 package main
@@ -23,8 +23,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/tsmc-go/tsmc/internal/ort"
 	"github.com/tsmc-go/tsmc/ir"
-	"github.com/tsmc-go/tsmc/tools/ort"
 )
 
 func main() {
