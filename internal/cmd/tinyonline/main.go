@@ -10,7 +10,7 @@
 //
 // It needs onnxruntime (npm ci --prefix internal/ort). Run from the module root:
 //
-//	go run ./tools/tinyonline [-o testdata/tsm_tiny_online]
+//	go run ./internal/cmd/tinyonline [-o testdata/tsm_tiny_online]
 package main
 
 import (
@@ -124,7 +124,7 @@ func runOnce(model string, inputs map[string]*ir.Tensor) (map[string][]float32, 
 // writeMeta writes meta.json as the other test models have it.
 func writeMeta(dir string, m *model) error {
 	meta := map[string]any{"name": "tsm_tiny_online", "opset": opset, "inputs": map[string][]int{}, "outputs": map[string][]int{},
-		"note": "written by go run ./tools/tinyonline; expected outputs from onnxruntime"}
+		"note": "written by go run ./internal/cmd/tinyonline; expected outputs from onnxruntime"}
 	for _, in := range m.inputs {
 		meta["inputs"].(map[string][]int)[in.name] = in.shape
 	}
@@ -413,5 +413,5 @@ func (m *model) encode() []byte {
 	for _, o := range m.outputs {
 		g = g.bytes(12, valueInfo(o))
 	}
-	return msg{}.varint(1, 8).str(2, "tsmc tools/tinyonline").bytes(7, g).bytes(8, msg{}.str(1, "").varint(2, opset))
+	return msg{}.varint(1, 8).str(2, "tsmc internal/cmd/tinyonline").bytes(7, g).bytes(8, msg{}.str(1, "").varint(2, opset))
 }
