@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"slices"
 
-	"github.com/tsmc-go/tsmc/codegen"
 	"github.com/tsmc-go/tsmc/ir"
 	"github.com/tsmc-go/tsmc/onnx"
 	"github.com/tsmc-go/tsmc/passes"
@@ -60,20 +59,6 @@ func BenchInputs(g *ir.Graph, ds *onnx.DataSet) (map[string]*ir.Tensor, error) {
 		inputs[in.Name] = t
 	}
 	return inputs, nil
-}
-
-// StateFeedback pairs the state outputs of a streaming model with the
-// state inputs they feed on the next call (output name to input name):
-// the pairs of the generated package's Stream, found by data flow
-// (codegen.StreamStates). It is empty for a model without one, or when g
-// cannot be lowered (Build reports why). A built Program has the same
-// pairs in Program.Feedback without lowering g again.
-func StateFeedback(g *ir.Graph) map[string]string {
-	states, err := codegen.StreamStates(g)
-	if err != nil {
-		return map[string]string{}
-	}
-	return feedbackPairs(states)
 }
 
 // ClipFrames returns how many frames one run of g processes (N*T, the

@@ -1,12 +1,12 @@
 package tsmc_test
 
 import (
-	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/tsmc-go/tsmc"
+	"github.com/tsmc-go/tsmc/internal/verifytest"
 	"github.com/tsmc-go/tsmc/ir"
 	"github.com/tsmc-go/tsmc/onnx"
 )
@@ -29,7 +29,7 @@ func TestSummarizeTimes(t *testing.T) {
 	}
 }
 
-func TestClipFramesAndNoState(t *testing.T) {
+func TestClipFrames(t *testing.T) {
 	g, err := tsmc.Optimize(filepath.Join("testdata", "tsm_tiny_official", "model.onnx"), nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -38,28 +38,11 @@ func TestClipFramesAndNoState(t *testing.T) {
 	if frames, segments := tsmc.ClipFrames(g); frames != 4 || segments != 4 {
 		t.Errorf("ClipFrames = %d, %d; want 4 frames of 4 segments", frames, segments)
 	}
-	if fb := tsmc.StateFeedback(g); len(fb) != 0 {
-		t.Errorf("an offline model has no state, got feedback %v", fb)
-	}
-}
-
-// TestStateFeedbackOnline pairs the online model's new buffers o1..o10
-// with its buffer inputs i1..i10.
-func TestStateFeedbackOnline(t *testing.T) {
-	g, err := tsmc.Optimize(sharedModel(t, "tsm_mobilenetv2_jester_online"), nil, nil)
+	online, err := tsmc.Optimize(verifytest.SharedModel(t, "tsm_mobilenetv2_jester_online"), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fb := tsmc.StateFeedback(g)
-	if len(fb) != 10 {
-		t.Errorf("%d pairs, want 10: %v", len(fb), fb)
-	}
-	for k := 1; k <= 10; k++ {
-		if in := fb[fmt.Sprintf("o%d", k)]; in != fmt.Sprintf("i%d", k) {
-			t.Errorf("o%d feeds %q, want i%d", k, in, k)
-		}
-	}
-	if frames, segments := tsmc.ClipFrames(g); frames != 1 || segments != 1 {
+	if frames, segments := tsmc.ClipFrames(online); frames != 1 || segments != 1 {
 		t.Errorf("ClipFrames = %d, %d; one call of the online model is one frame", frames, segments)
 	}
 }
