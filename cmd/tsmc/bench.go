@@ -166,7 +166,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	path := fs.Arg(0)
-	ds, dsDir, err := tsmc.FirstDataSet(path)
+	ds, dsDir, err := firstDataSet(path)
 	if err != nil {
 		return err
 	}
@@ -176,7 +176,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	optimize := time.Since(start)
-	inputs, err := tsmc.BenchInputs(g, ds)
+	inputs, err := benchInputs(g, ds)
 	if err != nil {
 		return fmt.Errorf("%s: %w", dsDir, err)
 	}
@@ -204,12 +204,12 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	t := tsmc.SummarizeTimes(res.TimesMs)
+	t := summarizeTimes(res.TimesMs)
 	rep.Threads, rep.ISA, rep.TimesMs, rep.MedianMs, rep.MinMs = res.Threads, res.ISA, res.TimesMs, t.MedianMs, t.MinMs
 	if *profile {
 		rep.Profile = profileReport(res.Profile, *iters, t.MedianMs)
 	}
-	rep.Frames, rep.Segments = tsmc.ClipFrames(g)
+	rep.Frames, rep.Segments = clipFrames(g)
 	if rep.Frames > 0 {
 		rep.PerFrameMs, rep.PerFrameMinMs = t.MedianMs/float64(rep.Frames), t.MinMs/float64(rep.Frames)
 	}
@@ -249,7 +249,7 @@ func benchORT(path string, g *ir.Graph, inputs map[string]*ir.Tensor, res *progr
 	if err != nil {
 		return nil, err
 	}
-	t := tsmc.SummarizeTimes(o.TimesMs)
+	t := summarizeTimes(o.TimesMs)
 	r := &ORTFigures{ORTMedianMs: t.MedianMs, ORTMinMs: t.MinMs, ORTTimesMs: o.TimesMs, OutputRelErr: map[string]float64{}}
 	if t.MedianMs > 0 && t.MinMs > 0 {
 		r.Ratio, r.RatioMin = rep.MedianMs/t.MedianMs, rep.MinMs/t.MinMs

@@ -1,4 +1,4 @@
-package tsmc_test
+package main
 
 import (
 	"path/filepath"
@@ -22,42 +22,42 @@ func TestSummarizeTimes(t *testing.T) {
 		{[]float64{4, 8, 2, 6}, 5, 2},
 	}
 	for _, c := range cases {
-		got := tsmc.SummarizeTimes(c.ms)
+		got := summarizeTimes(c.ms)
 		if got.MedianMs != c.med || got.MinMs != c.min {
-			t.Errorf("SummarizeTimes(%v) = %+v, want median %g, min %g", c.ms, got, c.med, c.min)
+			t.Errorf("summarizeTimes(%v) = %+v, want median %g, min %g", c.ms, got, c.med, c.min)
 		}
 	}
 }
 
 func TestClipFrames(t *testing.T) {
-	g, err := tsmc.Optimize(filepath.Join("testdata", "tsm_tiny_official", "model.onnx"), nil, nil)
+	g, err := tsmc.Optimize(filepath.Join("..", "..", "testdata", "tsm_tiny_official", "model.onnx"), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The input [1,12,32,32] is one clip of 4 RGB frames.
-	if frames, segments := tsmc.ClipFrames(g); frames != 4 || segments != 4 {
-		t.Errorf("ClipFrames = %d, %d; want 4 frames of 4 segments", frames, segments)
+	if frames, segments := clipFrames(g); frames != 4 || segments != 4 {
+		t.Errorf("clipFrames = %d, %d; want 4 frames of 4 segments", frames, segments)
 	}
 	online, err := tsmc.Optimize(verifytest.SharedModel(t, "tsm_mobilenetv2_jester_online"), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if frames, segments := tsmc.ClipFrames(online); frames != 1 || segments != 1 {
-		t.Errorf("ClipFrames = %d, %d; one call of the online model is one frame", frames, segments)
+	if frames, segments := clipFrames(online); frames != 1 || segments != 1 {
+		t.Errorf("clipFrames = %d, %d; one call of the online model is one frame", frames, segments)
 	}
 }
 
 func TestBenchInputs(t *testing.T) {
-	path := filepath.Join("testdata", "tsm_tiny_mmaction", "model.onnx")
+	path := filepath.Join("..", "..", "testdata", "tsm_tiny_mmaction", "model.onnx")
 	g, err := tsmc.Optimize(path, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := tsmc.BenchInputs(g, nil)
+	a, err := benchInputs(g, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := tsmc.BenchInputs(g, nil)
+	b, err := benchInputs(g, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,16 +76,16 @@ func TestBenchInputs(t *testing.T) {
 		t.Errorf("random inputs span [%g, %g], want most of [-1, 1)", lo, hi)
 	}
 
-	ds, _, err := tsmc.FirstDataSet(path)
+	ds, _, err := firstDataSet(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := tsmc.BenchInputs(g, ds)
+	got, err := benchInputs(g, ds)
 	if err != nil || got["input"] != ds.Inputs[0] {
 		t.Errorf("data set inputs: %v, %v", got, err)
 	}
 	bad := &onnx.DataSet{Inputs: []*ir.Tensor{ir.Float32s(ir.Shape{1, 12, 16, 16}, make([]float32, 12*16*16))}, InputNames: []string{"input"}}
-	if _, err := tsmc.BenchInputs(g, bad); err == nil || !strings.Contains(err.Error(), "[1,12,16,16]") {
+	if _, err := benchInputs(g, bad); err == nil || !strings.Contains(err.Error(), "[1,12,16,16]") {
 		t.Errorf("a data set of another shape: error %v", err)
 	}
 }
