@@ -47,7 +47,7 @@ func Compile(modelPath string, opts CompileOptions) (*codegen.Package, error) {
 		cgOpts.Package = codegen.PackageName(cgOpts.Model)
 	}
 	for i, ds := range sets {
-		cds, err := dataSetInGraphOrder(g, ds)
+		cds, err := DataSetInGraphOrder(g, ds)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", opts.DataSets[i], err)
 		}
@@ -89,10 +89,11 @@ func Optimize(modelPath string, shapes map[string]ir.Shape, sample *onnx.DataSet
 	return g, nil
 }
 
-// dataSetInGraphOrder orders a data set's tensors as the graph's inputs
-// and outputs, by the names stored in them where there are names; outputs
-// the data set does not give stay nil.
-func dataSetInGraphOrder(g *ir.Graph, ds *onnx.DataSet) (codegen.DataSet, error) {
+// DataSetInGraphOrder orders a data set's tensors as the graph's inputs
+// and outputs, by the names stored in them where there are names (else by
+// position): the form of Compile's golden data sets, and the inputs that
+// run g. Outputs the data set does not give stay nil.
+func DataSetInGraphOrder(g *ir.Graph, ds *onnx.DataSet) (codegen.DataSet, error) {
 	order := func(what string, vs []*ir.Value, names []string, ts []*ir.Tensor) ([]*ir.Tensor, error) {
 		if len(ts) > len(vs) {
 			return nil, fmt.Errorf("%d %ss, the model has %d", len(ts), what, len(vs))

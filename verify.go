@@ -198,7 +198,7 @@ func (v *verifier) check(dir string) ([]OutputCheck, error) {
 // engine returns the engine for one binding of input shapes, preparing the
 // graph once per distinct binding.
 func (v *verifier) engine(shapes map[string]ir.Shape) (Engine, *ir.Graph, error) {
-	key := FormatShapes(shapes)
+	key := fmt.Sprint(shapes) // fmt prints a map sorted by key
 	if v.graphs == nil {
 		v.graphs = map[string]*ir.Graph{}
 	}

@@ -14,9 +14,9 @@ import (
 
 	"github.com/tsmc-go/tsmc"
 	"github.com/tsmc-go/tsmc/codegen"
+	"github.com/tsmc-go/tsmc/internal/ort"
 	"github.com/tsmc-go/tsmc/ir"
 	"github.com/tsmc-go/tsmc/onnx"
-	"github.com/tsmc-go/tsmc/tools/ort"
 )
 
 // onlineModel is the TSM online demo's network: one frame and ten shift

@@ -11,7 +11,7 @@ import (
 	_ "github.com/owulveryck/onnx-go/backend/testbackend/onnx" // registers the ONNX node tests
 	"gorgonia.org/tensor"
 
-	"github.com/tsmc-go/tsmc/internal/floatcmp"
+	"github.com/tsmc-go/tsmc/internal/tensorcmp"
 	"github.com/tsmc-go/tsmc/ir"
 	"github.com/tsmc-go/tsmc/onnx"
 )
@@ -90,7 +90,7 @@ func runConformanceCase(t *testing.T, tc *testbackend.TestCase) {
 					t.Fatalf("output %s: element %d is %v, want %v", o.Name, j, got.Float(j), want.Float(j))
 				}
 			}
-		} else if e := floatcmp.Tensors(got, want); e > 1e-4 {
+		} else if e := tensorcmp.RelErr(got, want); e > 1e-4 {
 			t.Fatalf("output %s: relative error %.3g > 1e-4", o.Name, e)
 		}
 	}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tsmc-go/tsmc/internal/floatcmp"
+	"github.com/tsmc-go/tsmc/internal/tensorcmp"
 	"github.com/tsmc-go/tsmc/ir"
 )
 
@@ -139,7 +139,7 @@ func expectTensor(t *testing.T, what string, got, want *ir.Tensor) {
 	}
 	tol := 1e-6
 	if !want.DType.IsInt() && want.DType != ir.Bool {
-		if e := floatcmp.Tensors(got, want); e > tol {
+		if e := tensorcmp.RelErr(got, want); e > tol {
 			t.Fatalf("%s: relative error %.3g\n got %v\nwant %v", what, e, values(got), values(want))
 		}
 		return

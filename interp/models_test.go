@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tsmc-go/tsmc/internal/floatcmp"
+	"github.com/tsmc-go/tsmc/internal/tensorcmp"
 	"github.com/tsmc-go/tsmc/internal/testmodels"
 
 	"github.com/tsmc-go/tsmc/ir"
@@ -51,7 +51,7 @@ func runModel(t *testing.T, dir string) {
 			if !got.Shape.Equal(want.Shape) {
 				t.Fatalf("%s: output %s has shape %v, want %v", set, o.Name, got.Shape, want.Shape)
 			}
-			if e := floatcmp.Tensors(got, want); e > 1e-4 {
+			if e := tensorcmp.RelErr(got, want); e > 1e-4 {
 				t.Errorf("%s: output %s: relative error %.3g > 1e-4", set, o.Name, e)
 			} else {
 				t.Logf("%s: output %s: relative error %.3g", filepath.Base(set), o.Name, e)

@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/tsmc-go/tsmc/internal/floatcmp"
+	"github.com/tsmc-go/tsmc/internal/tensorcmp"
 	"github.com/tsmc-go/tsmc/ir"
 )
 
@@ -124,7 +124,7 @@ func expectTensorTol(t *testing.T, what string, got, want *ir.Tensor, tol float6
 	if !got.Shape.Equal(want.Shape) {
 		t.Fatalf("%s: got shape %v, want %v", what, got.Shape, want.Shape)
 	}
-	if e := floatcmp.Tensors(got, want); e > tol {
+	if e := tensorcmp.RelErr(got, want); e > tol {
 		t.Fatalf("%s: relative error %.3g > %g", what, e, tol)
 	}
 }

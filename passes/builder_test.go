@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tsmc-go/tsmc/internal/floatcmp"
 	"github.com/tsmc-go/tsmc/internal/irtest"
+	"github.com/tsmc-go/tsmc/internal/tensorcmp"
 	"github.com/tsmc-go/tsmc/ir"
 )
 
@@ -82,7 +82,7 @@ func sameOutputs(t *testing.T, g *ir.Graph, before, after map[string]*ir.Tensor,
 		if want == nil || got == nil {
 			t.Fatalf("output %d (%s before, %s after) missing", i, outNames[i], o.Name)
 		}
-		if e := floatcmp.Tensors(got, want); e > tol {
+		if e := tensorcmp.RelErr(got, want); e > tol {
 			t.Errorf("output %s: relative error %.3g after the passes, want <= %g", o.Name, e, tol)
 		}
 	}

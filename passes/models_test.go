@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tsmc-go/tsmc/internal/floatcmp"
 	"github.com/tsmc-go/tsmc/internal/irtest"
+	"github.com/tsmc-go/tsmc/internal/tensorcmp"
 	"github.com/tsmc-go/tsmc/internal/testmodels"
 
 	"github.com/tsmc-go/tsmc/interp"
@@ -155,7 +155,7 @@ func checkPipelineOnModel(t *testing.T, dir string) {
 			if got == nil {
 				t.Fatalf("%s: output %s missing after the pipeline", sets[i], o.Name)
 			}
-			eBefore, eWant := floatcmp.Tensors(got, before), floatcmp.Tensors(got, want)
+			eBefore, eWant := tensorcmp.RelErr(got, before), tensorcmp.RelErr(got, want)
 			if eBefore > 1e-5 {
 				t.Errorf("%s: output %s differs from the unoptimised graph's by %.3g (> 1e-5)", sets[i], o.Name, eBefore)
 			}

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tsmc-go/tsmc/internal/floatcmp"
 	"github.com/tsmc-go/tsmc/internal/irtest"
+	"github.com/tsmc-go/tsmc/internal/tensorcmp"
 	"github.com/tsmc-go/tsmc/internal/testmodels"
 	"github.com/tsmc-go/tsmc/ops"
 
@@ -204,7 +204,7 @@ func shiftOutputsRelErr(t *testing.T, got, want map[string]*ir.Tensor) float64 {
 		if g == nil || !g.Shape.Equal(w.Shape) || g.Len() != w.Len() {
 			t.Fatalf("output %q: got %v, want shape %v", name, g, w.Shape)
 		}
-		worst = max(worst, floatcmp.Tensors(g, w))
+		worst = max(worst, tensorcmp.RelErr(g, w))
 	}
 	return worst
 }

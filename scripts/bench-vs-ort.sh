@@ -14,7 +14,7 @@
 #   scripts/bench-vs-ort.sh [-n N] [-r R] [MODEL_NAME...]
 #
 # Models come from $TSMC_MODELS, else ../shared/models beside the module.
-# Needs the onnxruntime runner set up (README: npm ci --prefix tools/ort).
+# Needs the onnxruntime runner set up (README: npm ci --prefix internal/ort).
 # Timings are only meaningful on an otherwise idle machine.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

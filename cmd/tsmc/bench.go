@@ -15,29 +15,30 @@ import (
 	"time"
 
 	"github.com/tsmc-go/tsmc"
+	"github.com/tsmc-go/tsmc/internal/ort"
 	"github.com/tsmc-go/tsmc/ir"
+	"github.com/tsmc-go/tsmc/program"
 	"github.com/tsmc-go/tsmc/runtime/modelrun"
-	"github.com/tsmc-go/tsmc/tools/ort"
 )
 
 // addBuildFlags registers the flags of the verbs that build and run
 // generated code (-threads, -keep, -tsmc-root); the returned function makes
 // the Builder once the flags are parsed.
-func addBuildFlags(fs *flag.FlagSet) func() (*tsmc.Builder, error) {
+func addBuildFlags(fs *flag.FlagSet) func() (*program.Builder, error) {
 	threads := fs.Int("threads", 0, "worker threads of the compiled model (0: GOMAXPROCS)")
 	keep := fs.Bool("keep", false, "keep the temporary module and binary built from the generated code, and say where")
-	root := fs.String("tsmc-root", "", "the tsmc module `DIR` generated code is built against (default $"+tsmc.RootEnv+", else found from this binary)")
+	root := fs.String("tsmc-root", "", "the tsmc module `DIR` generated code is built against (default $"+program.RootEnv+", else found from this binary)")
 	goarch := fs.String("goarch", "", "cross-compile the generated code for `GOARCH` and run it through -exec (arm64: under qemu-aarch64)")
 	execCmd := fs.String("exec", "", "`COMMAND` that runs binaries built for -goarch (default for arm64: qemu-aarch64)")
-	return func() (*tsmc.Builder, error) {
+	return func() (*program.Builder, error) {
 		if *threads < 0 {
 			return nil, usageError{fmt.Sprintf("-threads %d: want 0 or more", *threads)}
 		}
-		src, err := tsmc.LocateModule(*root)
+		src, err := program.LocateModule(*root)
 		if err != nil {
 			return nil, err
 		}
-		b := &tsmc.Builder{Module: src, Keep: *keep, Threads: *threads, GOARCH: *goarch}
+		b := &program.Builder{Module: src, Keep: *keep, Threads: *threads, GOARCH: *goarch}
 		switch {
 		case *execCmd != "":
 			b.Exec = strings.Fields(*execCmd)
@@ -143,7 +144,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	warmup := fs.Int("warmup", 2, "untimed runs after the first one")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	profile := fs.Bool("profile", false, "time every kernel of the generated code over the timed runs and list them")
-	withORT := fs.Bool("ort", false, "also time onnxruntime (tools/ort) on the same inputs, threads and runs, and compare its outputs")
+	withORT := fs.Bool("ort", false, "also time onnxruntime (internal/ort) on the same inputs, threads and runs, and compare its outputs")
 	shapes := addShapeFlag(fs)
 	builder := addBuildFlags(fs)
 	if err := parse(fs, args, 1, "MODEL.onnx"); err != nil {
@@ -165,7 +166,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	path := fs.Arg(0)
-	ds, dsDir, err := tsmc.FirstDataSet(path)
+	ds, dsDir, err := firstDataSet(path)
 	if err != nil {
 		return err
 	}
@@ -175,7 +176,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	optimize := time.Since(start)
-	inputs, err := tsmc.BenchInputs(g, ds)
+	inputs, err := benchInputs(g, ds)
 	if err != nil {
 		return fmt.Errorf("%s: %w", dsDir, err)
 	}
@@ -198,17 +199,17 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	// an online model is timed as it is used, frame by frame through its
 	// Stream (the state stays inside); onnxruntime gets the states fed back
 	rep.Stream = len(rep.Feedback) > 0 && p.HasStream()
-	res, err := p.Bench(inputs, tsmc.BenchOptions{Threads: b.Threads, Warmup: *warmup, Iters: *iters,
+	res, err := p.Bench(inputs, program.BenchOptions{Threads: b.Threads, Warmup: *warmup, Iters: *iters,
 		Feedback: rep.Feedback, Profile: *profile, Stream: rep.Stream})
 	if err != nil {
 		return err
 	}
-	t := tsmc.SummarizeTimes(res.TimesMs)
+	t := summarizeTimes(res.TimesMs)
 	rep.Threads, rep.ISA, rep.TimesMs, rep.MedianMs, rep.MinMs = res.Threads, res.ISA, res.TimesMs, t.MedianMs, t.MinMs
 	if *profile {
 		rep.Profile = profileReport(res.Profile, *iters, t.MedianMs)
 	}
-	rep.Frames, rep.Segments = tsmc.ClipFrames(g)
+	rep.Frames, rep.Segments = clipFrames(g)
 	if rep.Frames > 0 {
 		rep.PerFrameMs, rep.PerFrameMinMs = t.MedianMs/float64(rep.Frames), t.MinMs/float64(rep.Frames)
 	}
@@ -226,11 +227,11 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// findORT checks that onnxruntime can run, pointing tools/ort at the tsmc
+// findORT checks that onnxruntime can run, pointing internal/ort at the tsmc
 // module's node_modules when the working directory has none.
-func findORT(src tsmc.ModuleSource) error {
+func findORT(src program.ModuleSource) error {
 	if _, err := ort.NodeModules(); err != nil && src.Dir != "" {
-		modules := filepath.Join(src.Dir, "tools", "ort", "node_modules")
+		modules := filepath.Join(src.Dir, "internal", "ort", "node_modules")
 		if _, statErr := os.Stat(filepath.Join(modules, "onnxruntime-node")); statErr == nil {
 			os.Setenv("ORT_NODE_MODULES", modules)
 		}
@@ -240,7 +241,7 @@ func findORT(src tsmc.ModuleSource) error {
 
 // benchORT runs onnxruntime like the compiled run (inputs, threads, warm-up,
 // runs, feedback) and compares the first run's outputs.
-func benchORT(path string, g *ir.Graph, inputs map[string]*ir.Tensor, res *tsmc.BenchResult, rep benchReport) (*ORTFigures, error) {
+func benchORT(path string, g *ir.Graph, inputs map[string]*ir.Tensor, res *program.BenchResult, rep benchReport) (*ORTFigures, error) {
 	o, err := ort.Run(ort.Request{
 		Model: path, Inputs: inputs, Threads: rep.Threads,
 		Warmup: rep.Warmup, Iters: rep.Iters, Feedback: rep.Feedback,
@@ -248,7 +249,7 @@ func benchORT(path string, g *ir.Graph, inputs map[string]*ir.Tensor, res *tsmc.
 	if err != nil {
 		return nil, err
 	}
-	t := tsmc.SummarizeTimes(o.TimesMs)
+	t := summarizeTimes(o.TimesMs)
 	r := &ORTFigures{ORTMedianMs: t.MedianMs, ORTMinMs: t.MinMs, ORTTimesMs: o.TimesMs, OutputRelErr: map[string]float64{}}
 	if t.MedianMs > 0 && t.MinMs > 0 {
 		r.Ratio, r.RatioMin = rep.MedianMs/t.MedianMs, rep.MinMs/t.MinMs

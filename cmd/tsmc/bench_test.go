@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tsmc-go/tsmc/tools/ort"
+	"github.com/tsmc-go/tsmc/internal/ort"
 )
 
 // TestVerifyCompiledByDefault runs verify without -engine: it must build

@@ -16,9 +16,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
+	"strconv"
 	"strings"
 
-	"github.com/tsmc-go/tsmc"
 	"github.com/tsmc-go/tsmc/ir"
 )
 
@@ -133,15 +134,54 @@ func capitalize(s string) string {
 // shapeFlags collects repeated -shape NAME=D0xD1... flags.
 type shapeFlags map[string]ir.Shape
 
-func (s shapeFlags) String() string { return tsmc.FormatShapes(s) }
+func (s shapeFlags) String() string { return formatShapes(s) }
 
 func (s shapeFlags) Set(v string) error {
-	name, shape, err := tsmc.ParseShape(v)
+	name, shape, err := parseShape(v)
 	if err != nil {
 		return err
 	}
 	s[name] = shape
 	return nil
+}
+
+// parseShape parses a -shape flag value "NAME=D0xD1x..." (a scalar is
+// "NAME=").
+func parseShape(s string) (string, ir.Shape, error) {
+	name, dims, ok := strings.Cut(s, "=")
+	if !ok || name == "" {
+		return "", nil, fmt.Errorf("bad shape %q: want NAME=D0xD1x...", s)
+	}
+	shape := ir.Shape{}
+	if dims == "" {
+		return name, shape, nil
+	}
+	for _, d := range strings.Split(dims, "x") {
+		n, err := strconv.Atoi(d)
+		if err != nil || n < 0 {
+			return "", nil, fmt.Errorf("bad shape %q: dimension %q is not a non-negative integer", s, d)
+		}
+		shape = append(shape, n)
+	}
+	return name, shape, nil
+}
+
+// formatShapes renders bound shapes as -shape flags, sorted by name.
+func formatShapes(shapes map[string]ir.Shape) string {
+	names := make([]string, 0, len(shapes))
+	for n := range shapes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var parts []string
+	for _, n := range names {
+		dims := make([]string, len(shapes[n]))
+		for i, d := range shapes[n] {
+			dims[i] = strconv.Itoa(d)
+		}
+		parts = append(parts, "-shape "+n+"="+strings.Join(dims, "x"))
+	}
+	return strings.Join(parts, " ")
 }
 
 // addShapeFlag registers -shape on fs.

@@ -223,3 +223,20 @@ func TestUnsupportedOp(t *testing.T) {
 		}
 	}
 }
+
+func TestParseAndFormatShapes(t *testing.T) {
+	shapes := shapeFlags{}
+	for _, v := range []string{"x=1x12x32x32", "state=", "a=0x3"} {
+		if err := shapes.Set(v); err != nil {
+			t.Fatalf("-shape %s: %v", v, err)
+		}
+	}
+	if got, want := shapes.String(), "-shape a=0x3 -shape state= -shape x=1x12x32x32"; got != want {
+		t.Errorf("formatted %q, want %q", got, want)
+	}
+	for _, bad := range []string{"x", "=1x2", "x=1x-2", "x=1xx2", "x=ax2"} {
+		if _, _, err := parseShape(bad); err == nil || !strings.Contains(err.Error(), "bad shape") {
+			t.Errorf("-shape %s: error %v, want a bad shape", bad, err)
+		}
+	}
+}

@@ -5,8 +5,9 @@
 // raw little-endian float32 files, runs the Model once and writes that
 // run's outputs, times further runs, and prints a Response as one JSON line.
 //
-// The compiler side (package tsmc) writes the Request and reads the
-// Response with these same types.
+// The compiler side (package program, github.com/tsmc-go/tsmc/program)
+// writes the main and the Request and reads the Response with these same
+// types.
 package modelrun
 
 import (

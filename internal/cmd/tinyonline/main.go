@@ -8,9 +8,9 @@
 // onnxruntime: test_data_set_0 is frame 0 with zero states, test_data_set_1
 // frame 1 fed the states frame 0 returned.
 //
-// It needs onnxruntime (npm ci --prefix tools/ort). Run from the module root:
+// It needs onnxruntime (npm ci --prefix internal/ort). Run from the module root:
 //
-//	go run ./tools/tinyonline [-o testdata/tsm_tiny_online]
+//	go run ./internal/cmd/tinyonline [-o testdata/tsm_tiny_online]
 package main
 
 import (
@@ -23,8 +23,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/tsmc-go/tsmc/internal/ort"
 	"github.com/tsmc-go/tsmc/ir"
-	"github.com/tsmc-go/tsmc/tools/ort"
 )
 
 func main() {
@@ -124,7 +124,7 @@ func runOnce(model string, inputs map[string]*ir.Tensor) (map[string][]float32, 
 // writeMeta writes meta.json as the other test models have it.
 func writeMeta(dir string, m *model) error {
 	meta := map[string]any{"name": "tsm_tiny_online", "opset": opset, "inputs": map[string][]int{}, "outputs": map[string][]int{},
-		"note": "written by go run ./tools/tinyonline; expected outputs from onnxruntime"}
+		"note": "written by go run ./internal/cmd/tinyonline; expected outputs from onnxruntime"}
 	for _, in := range m.inputs {
 		meta["inputs"].(map[string][]int)[in.name] = in.shape
 	}
@@ -413,5 +413,5 @@ func (m *model) encode() []byte {
 	for _, o := range m.outputs {
 		g = g.bytes(12, valueInfo(o))
 	}
-	return msg{}.varint(1, 8).str(2, "tsmc tools/tinyonline").bytes(7, g).bytes(8, msg{}.str(1, "").varint(2, opset))
+	return msg{}.varint(1, 8).str(2, "tsmc internal/cmd/tinyonline").bytes(7, g).bytes(8, msg{}.str(1, "").varint(2, opset))
 }

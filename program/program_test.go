@@ -1,6 +1,7 @@
-package tsmc_test
+package program
 
 import (
+	"fmt"
 	"maps"
 	"os"
 	"os/exec"
@@ -9,12 +10,80 @@ import (
 	"testing"
 
 	"github.com/tsmc-go/tsmc"
+	"github.com/tsmc-go/tsmc/codegen"
 	"github.com/tsmc-go/tsmc/internal/testmodels"
+	"github.com/tsmc-go/tsmc/internal/verifytest"
 	"github.com/tsmc-go/tsmc/ir"
+	"github.com/tsmc-go/tsmc/onnx"
 	"github.com/tsmc-go/tsmc/passes"
 )
 
 func optimise(g *ir.Graph) error { return passes.Run(g, passes.Options{}) }
+
+// bundledModel returns the model.onnx of a model in the module's testdata.
+func bundledModel(name string) string {
+	return filepath.Join("..", "testdata", name, "model.onnx")
+}
+
+// optimisedWithInputs optimises a bundled model and returns it with its
+// first data set's inputs by name.
+func optimisedWithInputs(t *testing.T, name string) (*ir.Graph, map[string]*ir.Tensor, *onnx.DataSet) {
+	t.Helper()
+	path := bundledModel(name)
+	ds, err := onnx.LoadDataSet(filepath.Join(filepath.Dir(path), "test_data_set_0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := tsmc.Optimize(path, nil, ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ordered, err := tsmc.DataSetInGraphOrder(g, ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inputs := map[string]*ir.Tensor{}
+	for i, in := range g.Inputs {
+		inputs[in.Name] = ordered.Inputs[i]
+	}
+	return g, inputs, ds
+}
+
+// stateFeedback pairs the state outputs of a streaming model with the
+// state inputs they feed on the next call, as codegen.StreamStates finds
+// them without generating code; empty for a model without a Stream.
+func stateFeedback(g *ir.Graph) map[string]string {
+	states, err := codegen.StreamStates(g)
+	if err != nil {
+		return map[string]string{}
+	}
+	return feedbackPairs(states)
+}
+
+// TestStateFeedback: an offline model has no state; the online
+// MobileNetV2's new buffers o1..o10 feed its buffer inputs i1..i10.
+func TestStateFeedback(t *testing.T) {
+	g, err := tsmc.Optimize(bundledModel("tsm_tiny_official"), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fb := stateFeedback(g); len(fb) != 0 {
+		t.Errorf("an offline model has no state, got feedback %v", fb)
+	}
+	online, err := tsmc.Optimize(verifytest.SharedModel(t, "tsm_mobilenetv2_jester_online"), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fb := stateFeedback(online)
+	if len(fb) != 10 {
+		t.Errorf("%d pairs, want 10: %v", len(fb), fb)
+	}
+	for k := 1; k <= 10; k++ {
+		if in := fb[fmt.Sprintf("o%d", k)]; in != fmt.Sprintf("i%d", k) {
+			t.Errorf("o%d feeds %q, want i%d", k, in, k)
+		}
+	}
+}
 
 // emptyDir fails the test unless dir holds nothing.
 func emptyDir(t *testing.T, dir string) {
@@ -33,10 +102,10 @@ func emptyDir(t *testing.T, dir string) {
 // builds is left.
 func TestCompiledEngineVerifiesTinyModels(t *testing.T) {
 	tmp := t.TempDir()
-	b := &tsmc.Builder{TempDir: tmp, Threads: 2}
+	b := &Builder{TempDir: tmp, Threads: 2}
 	for _, name := range []string{"tsm_tiny_official", "tsm_tiny_mmaction"} {
 		t.Run(name, func(t *testing.T) {
-			checkModel(t, filepath.Join("testdata", name, "model.onnx"), tsmc.VerifyOptions{RTol: 1e-4, Engine: b.Engine, Transform: optimise})
+			verifytest.Check(t, bundledModel(name), tsmc.VerifyOptions{RTol: 1e-4, Engine: b.Engine, Transform: optimise})
 		})
 	}
 	emptyDir(t, tmp)
@@ -45,28 +114,13 @@ func TestCompiledEngineVerifiesTinyModels(t *testing.T) {
 // TestProgramBench runs the compiled tiny model with timing and checks the
 // result against a lone run.
 func TestProgramBench(t *testing.T) {
-	path := filepath.Join("testdata", "tsm_tiny_official", "model.onnx")
-	ds, dir, err := tsmc.FirstDataSet(path)
-	if err != nil || ds == nil {
-		t.Fatalf("first data set: %v, %v", ds, err)
-	}
-	if filepath.Base(dir) != "test_data_set_0" {
-		t.Errorf("first data set %s", dir)
-	}
-	g, err := tsmc.Optimize(path, nil, ds)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g, inputs, ds := optimisedWithInputs(t, "tsm_tiny_official")
 	tmp := t.TempDir()
-	p, err := (&tsmc.Builder{TempDir: tmp}).Build(g)
+	p, err := (&Builder{TempDir: tmp}).Build(g)
 	if err != nil {
 		t.Fatal(err)
 	}
-	inputs, err := tsmc.BenchInputs(g, ds)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := p.Bench(inputs, tsmc.BenchOptions{Threads: 1, Warmup: 1, Iters: 3})
+	res, err := p.Bench(inputs, BenchOptions{Threads: 1, Warmup: 1, Iters: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,35 +146,23 @@ func TestProgramBench(t *testing.T) {
 // TestProgramBenchStream times the tiny online model through its Stream:
 // the offline tiny model has none, and asking it for one is an error.
 func TestProgramBenchStream(t *testing.T) {
-	build := func(name string) (*tsmc.Program, map[string]*ir.Tensor, *ir.Graph) {
-		path := filepath.Join("testdata", name, "model.onnx")
-		ds, _, err := tsmc.FirstDataSet(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		g, err := tsmc.Optimize(path, nil, ds)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := (&tsmc.Builder{TempDir: t.TempDir()}).Build(g)
+	build := func(name string) (*Program, map[string]*ir.Tensor, *ir.Graph) {
+		g, inputs, _ := optimisedWithInputs(t, name)
+		p, err := (&Builder{TempDir: t.TempDir()}).Build(g)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { p.Close() })
-		inputs, err := tsmc.BenchInputs(g, ds)
-		if err != nil {
-			t.Fatal(err)
-		}
 		return p, inputs, g
 	}
 	p, inputs, g := build("tsm_tiny_online")
 	if !p.HasStream() {
 		t.Fatal("the online model's package has no Stream")
 	}
-	if fb, want := p.Feedback(), tsmc.StateFeedback(g); len(fb) == 0 || !maps.Equal(fb, want) {
-		t.Errorf("Program.Feedback %v, want StateFeedback's %v", fb, want)
+	if fb, want := p.Feedback(), stateFeedback(g); len(fb) == 0 || !maps.Equal(fb, want) {
+		t.Errorf("Program.Feedback %v, want stateFeedback's %v", fb, want)
 	}
-	res, err := p.Bench(inputs, tsmc.BenchOptions{Threads: 1, Warmup: 1, Iters: 3, Feedback: p.Feedback(), Stream: true})
+	res, err := p.Bench(inputs, BenchOptions{Threads: 1, Warmup: 1, Iters: 3, Feedback: p.Feedback(), Stream: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,18 +173,18 @@ func TestProgramBenchStream(t *testing.T) {
 	if off.HasStream() || len(off.Feedback()) != 0 {
 		t.Errorf("the offline model's package has a Stream (feedback %v)", off.Feedback())
 	}
-	if _, err := off.Bench(offInputs, tsmc.BenchOptions{Iters: 1, Stream: true}); err == nil || !strings.Contains(err.Error(), "no Stream") {
+	if _, err := off.Bench(offInputs, BenchOptions{Iters: 1, Stream: true}); err == nil || !strings.Contains(err.Error(), "no Stream") {
 		t.Errorf("Stream bench of an offline model: error %v, want one saying it has no Stream", err)
 	}
 }
 
 func TestLocateModule(t *testing.T) {
-	t.Setenv(tsmc.RootEnv, "")
-	src, err := tsmc.LocateModule("")
+	t.Setenv(RootEnv, "")
+	src, err := LocateModule("")
 	if err != nil {
 		t.Fatal(err)
 	}
-	here, err := filepath.Abs(".")
+	here, err := filepath.Abs("..")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,16 +196,16 @@ func TestLocateModule(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(other, "go.mod"), []byte("module example.com/other\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tsmc.LocateModule(other); err == nil || !strings.Contains(err.Error(), "example.com/other") {
+	if _, err := LocateModule(other); err == nil || !strings.Contains(err.Error(), "example.com/other") {
 		t.Errorf("a folder of another module: error %v, want one naming its module", err)
 	}
-	t.Setenv(tsmc.RootEnv, t.TempDir())
-	if _, err := tsmc.LocateModule(""); err == nil || !strings.Contains(err.Error(), "go.mod") {
-		t.Errorf("%s without a go.mod: error %v", tsmc.RootEnv, err)
+	t.Setenv(RootEnv, t.TempDir())
+	if _, err := LocateModule(""); err == nil || !strings.Contains(err.Error(), "go.mod") {
+		t.Errorf("%s without a go.mod: error %v", RootEnv, err)
 	}
-	t.Setenv(tsmc.RootEnv, here)
-	if src, err := tsmc.LocateModule(""); err != nil || src.Dir != here {
-		t.Errorf("%s=%s: %+v, %v", tsmc.RootEnv, here, src, err)
+	t.Setenv(RootEnv, here)
+	if src, err := LocateModule(""); err != nil || src.Dir != here {
+		t.Errorf("%s=%s: %+v, %v", RootEnv, here, src, err)
 	}
 }
 
@@ -186,12 +228,12 @@ func TestBuildErrorIsShown(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	g, err := tsmc.Optimize(filepath.Join("testdata", "tsm_tiny_mmaction", "model.onnx"), nil, nil)
+	g, err := tsmc.Optimize(bundledModel("tsm_tiny_mmaction"), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tmp := t.TempDir()
-	_, err = (&tsmc.Builder{Module: tsmc.ModuleSource{Dir: fake}, TempDir: tmp}).Build(g)
+	_, err = (&Builder{Module: ModuleSource{Dir: fake}, TempDir: tmp}).Build(g)
 	if err == nil {
 		t.Fatal("built against an empty runtime")
 	}
@@ -206,13 +248,13 @@ func TestBuildErrorIsShown(t *testing.T) {
 // TestCompiledSharedModels checks the generated code of every shared model
 // on its data sets (ResNet50 not under -short).
 func TestCompiledSharedModels(t *testing.T) {
-	b := &tsmc.Builder{TempDir: t.TempDir()}
+	b := &Builder{TempDir: t.TempDir()}
 	for _, name := range []string{
 		"tsm_mobilenetv2_k400_8f_official", "tsm_mobilenetv2_k400_8f_mmaction",
 		"tsm_mobilenetv2_jester_online", "tsm_resnet50_k400_8f_mmaction",
 	} {
 		t.Run(name, func(t *testing.T) {
-			checkModel(t, sharedModel(t, name), tsmc.VerifyOptions{RTol: 1e-4, Engine: b.Engine, Transform: optimise})
+			verifytest.Check(t, verifytest.SharedModel(t, name), tsmc.VerifyOptions{RTol: 1e-4, Engine: b.Engine, Transform: optimise})
 		})
 	}
 	emptyDir(t, b.TempDir)
@@ -225,12 +267,8 @@ func TestCompiledEngineArm64(t *testing.T) {
 	if _, err := exec.LookPath("qemu-aarch64"); err != nil {
 		t.Skipf("qemu-aarch64 not found (Debian: apt-get install qemu-user): %v", err)
 	}
-	b := &tsmc.Builder{TempDir: t.TempDir(), GOARCH: "arm64", Exec: []string{"qemu-aarch64"}}
-	models := []string{
-		filepath.Join("testdata", "tsm_tiny_official", "model.onnx"),
-		filepath.Join("testdata", "tsm_tiny_mmaction", "model.onnx"),
-		filepath.Join("testdata", "tsm_tiny_online", "model.onnx"),
-	}
+	b := &Builder{TempDir: t.TempDir(), GOARCH: "arm64", Exec: []string{"qemu-aarch64"}}
+	models := []string{bundledModel("tsm_tiny_official"), bundledModel("tsm_tiny_mmaction"), bundledModel("tsm_tiny_online")}
 	if !testing.Short() {
 		online := filepath.Join(testmodels.Dir(), "tsm_mobilenetv2_jester_online", "model.onnx")
 		if _, err := os.Stat(online); err == nil {
@@ -241,7 +279,7 @@ func TestCompiledEngineArm64(t *testing.T) {
 	}
 	for _, path := range models {
 		t.Run(filepath.Base(filepath.Dir(path)), func(t *testing.T) {
-			checkModel(t, path, tsmc.VerifyOptions{RTol: 1e-4, Engine: b.Engine, Transform: optimise})
+			verifytest.Check(t, path, tsmc.VerifyOptions{RTol: 1e-4, Engine: b.Engine, Transform: optimise})
 		})
 	}
 }

@@ -1,4 +1,4 @@
-package tsmc
+package main
 
 import (
 	"fmt"
@@ -6,15 +6,15 @@ import (
 	"path/filepath"
 	"slices"
 
-	"github.com/tsmc-go/tsmc/codegen"
+	"github.com/tsmc-go/tsmc"
 	"github.com/tsmc-go/tsmc/ir"
 	"github.com/tsmc-go/tsmc/onnx"
 	"github.com/tsmc-go/tsmc/ops"
 )
 
-// FirstDataSet loads the first test_data_set_* folder beside a model and
+// firstDataSet loads the first test_data_set_* folder beside a model and
 // returns it with its folder; nil and "" when there is none.
-func FirstDataSet(modelPath string) (*onnx.DataSet, string, error) {
+func firstDataSet(modelPath string) (*onnx.DataSet, string, error) {
 	dirs, err := onnx.DataSetDirs(filepath.Dir(modelPath))
 	if err != nil || len(dirs) == 0 {
 		return nil, "", err
@@ -26,10 +26,10 @@ func FirstDataSet(modelPath string) (*onnx.DataSet, string, error) {
 	return ds, dirs[0], nil
 }
 
-// BenchInputs returns the inputs a benchmark runs g on, by name: those of
+// benchInputs returns the inputs a benchmark runs g on, by name: those of
 // the data set when one is given (they must fit the graph's shapes), else
 // deterministic pseudo-random values in [-1, 1).
-func BenchInputs(g *ir.Graph, ds *onnx.DataSet) (map[string]*ir.Tensor, error) {
+func benchInputs(g *ir.Graph, ds *onnx.DataSet) (map[string]*ir.Tensor, error) {
 	inputs := map[string]*ir.Tensor{}
 	if ds == nil {
 		rng := rand.New(rand.NewSource(1))
@@ -45,7 +45,7 @@ func BenchInputs(g *ir.Graph, ds *onnx.DataSet) (map[string]*ir.Tensor, error) {
 		}
 		return inputs, nil
 	}
-	ordered, err := dataSetInGraphOrder(g, ds)
+	ordered, err := tsmc.DataSetInGraphOrder(g, ds)
 	if err != nil {
 		return nil, err
 	}
@@ -62,24 +62,10 @@ func BenchInputs(g *ir.Graph, ds *onnx.DataSet) (map[string]*ir.Tensor, error) {
 	return inputs, nil
 }
 
-// StateFeedback pairs the state outputs of a streaming model with the
-// state inputs they feed on the next call (output name to input name):
-// the pairs of the generated package's Stream, found by data flow
-// (codegen.StreamStates). It is empty for a model without one, or when g
-// cannot be lowered (Build reports why). A built Program has the same
-// pairs in Program.Feedback without lowering g again.
-func StateFeedback(g *ir.Graph) map[string]string {
-	states, err := codegen.StreamStates(g)
-	if err != nil {
-		return map[string]string{}
-	}
-	return feedbackPairs(states)
-}
-
-// ClipFrames returns how many frames one run of g processes (N*T, the
+// clipFrames returns how many frames one run of g processes (N*T, the
 // leading dimension of the first temporally shifted tensor) and the
 // segment count T; zeros when g has no temporal shift.
-func ClipFrames(g *ir.Graph) (frames, segments int) {
+func clipFrames(g *ir.Graph) (frames, segments int) {
 	for _, n := range g.Nodes {
 		s, ok, err := ops.ShiftOf(n)
 		if !ok || err != nil || len(n.Inputs) == 0 || n.Inputs[0] == nil || len(n.Inputs[0].Shape) == 0 {
@@ -90,16 +76,16 @@ func ClipFrames(g *ir.Graph) (frames, segments int) {
 	return 0, 0
 }
 
-// Timings summarises run times in milliseconds.
-type Timings struct {
+// timings summarises run times in milliseconds.
+type timings struct {
 	MedianMs, MinMs float64
 }
 
-// SummarizeTimes returns the median (the mean of the middle two for an
+// summarizeTimes returns the median (the mean of the middle two for an
 // even count) and the minimum of run times; zeros for none.
-func SummarizeTimes(ms []float64) Timings {
+func summarizeTimes(ms []float64) timings {
 	if len(ms) == 0 {
-		return Timings{}
+		return timings{}
 	}
 	s := slices.Clone(ms)
 	slices.Sort(s)
@@ -107,5 +93,5 @@ func SummarizeTimes(ms []float64) Timings {
 	if len(s)%2 == 0 {
 		med = (s[len(s)/2-1] + med) / 2
 	}
-	return Timings{MedianMs: med, MinMs: s[0]}
+	return timings{MedianMs: med, MinMs: s[0]}
 }

@@ -1,4 +1,4 @@
-package tsmc
+package program
 
 import (
 	"bufio"
@@ -64,7 +64,8 @@ func LocateModule(dir string) (ModuleSource, error) {
 		return ModuleSource{Dir: abs}, nil
 	}
 	if _, file, _, ok := goruntime.Caller(0); ok && filepath.IsAbs(file) {
-		if d := filepath.Dir(file); checkModuleDir(d) == nil {
+		// file is program/module.go in the module folder
+		if d := filepath.Dir(filepath.Dir(file)); checkModuleDir(d) == nil {
 			return ModuleSource{Dir: d}, nil
 		}
 	}

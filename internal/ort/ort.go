@@ -1,7 +1,8 @@
 // Package ort runs models with onnxruntime (CPU), tsmc's reference engine and
-// the speed to beat, through Node.js and the onnxruntime-node package
-// (`npm install --prefix tools/ort`). It needs no cgo: the runner script is
-// embedded and talks to the Go side through files.
+// the speed to beat, through Node.js and the onnxruntime-node package that
+// package.json here names (README, Set-up: `npm ci --prefix internal/ort`).
+// It needs no cgo: the runner script is embedded and talks to the Go side
+// through files.
 package ort
 
 import (
@@ -46,7 +47,7 @@ type Result struct {
 }
 
 // NodeModules finds the node_modules folder holding onnxruntime-node:
-// $ORT_NODE_MODULES, else tools/ort/node_modules in the working directory
+// $ORT_NODE_MODULES, else internal/ort/node_modules in the working directory
 // or one of its parents.
 func NodeModules() (string, error) {
 	if d := os.Getenv("ORT_NODE_MODULES"); d != "" {
@@ -57,13 +58,13 @@ func NodeModules() (string, error) {
 		return "", err
 	}
 	for {
-		cand := filepath.Join(dir, "tools", "ort", "node_modules")
+		cand := filepath.Join(dir, "internal", "ort", "node_modules")
 		if _, err := os.Stat(filepath.Join(cand, "onnxruntime-node")); err == nil {
 			return cand, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", errors.New("onnxruntime-node not found: run `npm install --prefix tools/ort` in the tsmc checkout or set ORT_NODE_MODULES")
+			return "", errors.New("onnxruntime-node not found: run `npm ci --prefix internal/ort --ignore-scripts --no-audit --no-fund` in the tsmc checkout or set ORT_NODE_MODULES")
 		}
 		dir = parent
 	}

@@ -1,4 +1,11 @@
-package tsmc
+// Package program builds the Go package tsmc generates for a model into an
+// executable and runs it: the generated package and a small main (package
+// runtime/modelrun) in a temporary module that requires tsmc, built once
+// with the go command and run in a subprocess per call. tsmc verify checks
+// generated code through it (Builder.Engine is a tsmc.NewEngine) and tsmc
+// bench times it (Program.Bench). LocateModule finds the tsmc module the
+// build needs.
+package program
 
 import (
 	"bytes"
@@ -16,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tsmc-go/tsmc"
 	"github.com/tsmc-go/tsmc/codegen"
 	"github.com/tsmc-go/tsmc/ir"
 	"github.com/tsmc-go/tsmc/runtime"
@@ -25,8 +33,8 @@ import (
 // Builder compiles optimised graphs into programs: the generated package
 // plus a small main (package runtime/modelrun), in a temporary module that
 // requires tsmc, built once with the go command and then run once per
-// call. Its Engine method is a NewEngine, so Verify can check the
-// generated code.
+// call. Its Engine method is a tsmc.NewEngine, so tsmc.Verify can check
+// the generated code.
 type Builder struct {
 	// Module is the tsmc module the generated code is built against; the
 	// zero value means LocateModule("").
@@ -101,9 +109,9 @@ const runnerStep = `
 		},
 		FrameInput: %q,`
 
-// Engine builds a program for g; it is a NewEngine. The program is an
-// io.Closer, which Verify closes when done.
-func (b *Builder) Engine(g *ir.Graph) (Engine, error) {
+// Engine builds a program for g; it is a tsmc.NewEngine. The program is an
+// io.Closer, which tsmc.Verify closes when done.
+func (b *Builder) Engine(g *ir.Graph) (tsmc.Engine, error) {
 	p, err := b.Build(g)
 	if err != nil {
 		return nil, err
@@ -127,7 +135,7 @@ func (b *Builder) Build(g *ir.Graph) (*Program, error) {
 	}
 	name := g.Name
 	if g.Source != "" {
-		name = ModelName(g.Source)
+		name = tsmc.ModelName(g.Source)
 	}
 	start := time.Now()
 	pkg, err := codegen.Generate(g, codegen.Options{Package: "model", Model: name})
