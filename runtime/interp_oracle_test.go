@@ -1,0 +1,121 @@
+package runtime
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/tsmc-go/tsmc/internal/floatcmp"
+	"github.com/tsmc-go/tsmc/interp"
+	"github.com/tsmc-go/tsmc/ir"
+)
+
+// The interpreter as the oracle of the GEMM, pooling and N-d convolution
+// kernels: a test builds one node, runs it through interp.Eval and
+// compares.
+
+// oracleOpset is the ai.onnx opset the oracle's nodes are evaluated at
+// (dilations and ceil_mode of the pools need 10 and 19).
+const oracleOpset = 19
+
+// interpEval evaluates a node of op with attrs on inputs (nil: an omitted
+// optional input) and returns its first output.
+func interpEval(t *testing.T, op string, attrs map[string]ir.Attr, inputs ...*ir.Tensor) *ir.Tensor {
+	t.Helper()
+	n := &ir.Node{Name: "oracle", Op: op, Attrs: attrs, Outputs: []*ir.Value{{Name: "y"}}}
+	for i, in := range inputs {
+		var v *ir.Value
+		if in != nil {
+			v = &ir.Value{Name: fmt.Sprintf("x%d", i)}
+		}
+		n.Inputs = append(n.Inputs, v)
+	}
+	outs, err := interp.Eval(n, oracleOpset, inputs)
+	if err != nil {
+		t.Fatalf("interpreter: %v", err)
+	}
+	return outs[0]
+}
+
+func tensorF32(shape []int, v []float32) *ir.Tensor { return ir.Float32s(ir.Shape(shape), v) }
+
+func attrInts(v ...int) ir.Attr {
+	a := ir.Attr{Kind: ir.AttrInts, Ints: []int64{}}
+	for _, x := range v {
+		a.Ints = append(a.Ints, int64(x))
+	}
+	return a
+}
+
+func attrInt(v int) ir.Attr       { return ir.Attr{Kind: ir.AttrInt, Int: int64(v)} }
+func attrFloat(v float32) ir.Attr { return ir.Attr{Kind: ir.AttrFloat, Float: v} }
+
+func attrBool(b bool) ir.Attr {
+	if b {
+		return attrInt(1)
+	}
+	return attrInt(0)
+}
+
+// shapeLen is the element count of shape, 1 for a scalar.
+func shapeLen(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
+
+// offsetFloats returns n floats starting off floats (0..15) past a 64-byte
+// boundary, filled with fill(i).
+func offsetFloats(n, off int, fill func(i int) float32) []float32 {
+	buf := AlignedFloats(n + off)[off:]
+	for i := range buf {
+		buf[i] = fill(i)
+	}
+	return buf
+}
+
+// randOffsetFloats is offsetFloats of normal random values at a random
+// offset.
+func randOffsetFloats(rng *rand.Rand, n int) []float32 {
+	return offsetFloats(n, rng.IntN(AlignFloats), func(int) float32 { return float32(rng.NormFloat64()) })
+}
+
+// oracleTol is the relative error (floatcmp) allowed against the
+// interpreter: the kernels sum in float32 in another order (blocked
+// fused multiply-adds, separable window sums) than the interpreter
+// (float32 axpy rows, float64 window sums), which over K <= 1000 terms
+// of random normal data stays below 1e-6 of the largest output; 1e-5
+// leaves room for the worst draws.
+const oracleTol = 1e-5
+
+// nanFloats returns n NaNs at a random offset: an output buffer in which
+// every value a kernel fails to write shows.
+func nanFloats(rng *rand.Rand, n int) []float32 {
+	return offsetFloats(n, rng.IntN(AlignFloats), func(int) float32 { return float32(math.NaN()) })
+}
+
+// checkOracle calls run, which computes the operation under test and
+// returns its output, on pools of 1, 2 and 3 workers, and checks each
+// result against the interpreter's want within oracleTol, and every
+// thread count bit for bit against one.
+func checkOracle(t *testing.T, name string, want *ir.Tensor, run func(p *Pool) []float32) {
+	t.Helper()
+	var first []float32
+	for _, threads := range []int{1, 2, 3} {
+		p := NewPool(threads)
+		got := run(p)
+		p.Close()
+		if e := floatcmp.Slices(got, want.F32); !(e <= oracleTol) {
+			t.Errorf("%s/threads=%d: relative error %.3g against the interpreter > %g", name, threads, e, oracleTol)
+			return
+		}
+		if first == nil {
+			first = got
+		} else if !floatcmp.SameBits(first, got) {
+			t.Errorf("%s: %d threads differ from 1 thread", name, threads)
+		}
+	}
+}
