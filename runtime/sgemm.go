@@ -29,6 +29,9 @@ const (
 // Lanes are the rows of op(A) or the columns of op(B), depth is K.
 type panelPacker interface {
 	packPanels(dst []float32, b, l0, nl, k0, kn, w int)
+	// source identifies member b's matrix: members of one source read the
+	// same values
+	source(b int) int
 }
 
 // gemmOperand is the A or the B side of a gemmPlan: panels packed at
@@ -39,10 +42,11 @@ type gemmOperand struct {
 	width  int
 	off    []int // nil: every member reads the same panels
 	pack   panelPacker
-	// whole: pack has all of a single-member operand packed into packed
-	// (panels of the kernel's MR or NR) before the items run, because
-	// several blocks would each pack it again
+	// whole: pack has all of the operand packed into packed (panels of
+	// the kernel's MR or NR, member b's at off[b]) before the items run,
+	// one copy per distinct matrix, the one of member reps[i] at i
 	whole bool
+	reps  []int
 }
 
 // panel returns the compile-time panel holding lane l (a multiple of the
@@ -123,19 +127,37 @@ shrink:
 	return g
 }
 
-// wholeBudget bounds an operand packed whole per run (floats, 4 MB).
+// wholeBudget bounds the floats of an operand packed whole per run (4 MB).
 const wholeBudget = 1 << 20
 
-// packWhole makes op, a run-time operand of lanes x k reused by the
-// blocks of the other side, packed whole per run into a buffer of the
-// plan when it fits wholeBudget. The buffer's padding lanes stay zero
-// from its allocation.
+// packWhole makes op, a run-time operand of lanes x k per member, packed
+// whole per run into a buffer of the plan when blocks would pack the same
+// panels again (reused: several blocks of the other side) or members
+// share a matrix, and the distinct matrices fit wholeBudget. The
+// buffer's padding lanes stay zero from its allocation.
 func (g *gemmPlan) packWhole(op *gemmOperand, lanes, w int, reused bool) {
-	if op.packed != nil || g.batch != 1 || !reused || g.k == 0 || ceilDiv(lanes, w)*w*g.k > wholeBudget {
+	if op.packed != nil || g.k == 0 || lanes == 0 {
 		return
 	}
-	op.whole, op.width, op.off = true, w, nil
-	op.packed = AlignedFloats(ceilDiv(lanes, w) * w * g.k)
+	size := ceilDiv(lanes, w) * w * g.k
+	slot := map[int]int{} // member's source -> its panels in the buffer
+	var reps []int        // a member of each distinct source
+	off := make([]int, g.batch)
+	for b := range g.batch {
+		src := op.pack.source(b)
+		i, ok := slot[src]
+		if !ok {
+			i = len(reps)
+			slot[src] = i
+			reps = append(reps, b)
+		}
+		off[b] = i * size
+	}
+	if !reused && len(reps) == g.batch || len(reps)*size > wholeBudget {
+		return
+	}
+	op.whole, op.width, op.off, op.reps = true, w, off, reps
+	op.packed = AlignedFloats(len(reps) * size)
 }
 
 // prepare sets up the operands for the blocks chosen: call it once, after
@@ -145,46 +167,43 @@ func (g *gemmPlan) prepare() {
 	g.packWhole(&g.b, g.n, g.kern.NR, g.nMB > 1)
 }
 
-// packWholeOperands packs the operands marked whole, in items of
-// about wholeChunk floats.
+// packWholeOperands packs the operands marked whole, each distinct
+// matrix in items of about wholeChunk floats.
 func (g *gemmPlan) packWholeOperands(p *Pool) {
 	const wholeChunk = 32 << 10
 	type part struct {
-		op    *gemmOperand
-		lanes int
-		per   int // panels per item
+		op         *gemmOperand
+		lanes, per int // per: panels per item
+		items      int // per matrix
 	}
-	var parts [2]part
-	items := 0
-	for i, side := range []struct {
+	var parts []part
+	total := 0
+	for _, side := range []struct {
 		op    *gemmOperand
 		lanes int
 	}{{&g.a, g.m}, {&g.b, g.n}} {
 		if !side.op.whole {
 			continue
 		}
-		w := side.op.width
-		per := max(1, wholeChunk/(w*g.k))
-		parts[i] = part{side.op, side.lanes, per}
-		items += ceilDiv(ceilDiv(side.lanes, w), per)
+		per := max(1, wholeChunk/(side.op.width*g.k))
+		pt := part{side.op, side.lanes, per, ceilDiv(ceilDiv(side.lanes, side.op.width), per)}
+		parts = append(parts, pt)
+		total += pt.items * len(pt.op.reps)
 	}
-	if items == 0 {
+	if total == 0 {
 		return
 	}
-	p.For(items, func(_, item int) {
+	p.For(total, func(_, item int) {
 		for _, pt := range parts {
-			if pt.op == nil {
-				continue
-			}
-			w := pt.op.width
-			n := ceilDiv(ceilDiv(pt.lanes, w), pt.per)
-			if item >= n {
+			if n := pt.items * len(pt.op.reps); item >= n {
 				item -= n
 				continue
 			}
-			l0 := item * pt.per * w
+			w, b := pt.op.width, pt.op.reps[item/pt.items]
+			l0 := item % pt.items * pt.per * w
 			nl := min(pt.per*w, pt.lanes-l0)
-			pt.op.pack.packPanels(pt.op.packed[l0*g.k:][:ceilDiv(nl, w)*w*g.k], 0, l0, nl, 0, g.k, w)
+			dst := pt.op.packed[pt.op.off[b]+l0*g.k:][:ceilDiv(nl, w)*w*g.k]
+			pt.op.pack.packPanels(dst, b, l0, nl, 0, g.k, w)
 			return
 		}
 	})
@@ -312,6 +331,8 @@ type matrixPanels struct {
 	scale     float32
 	off       []int
 }
+
+func (mp *matrixPanels) source(b int) int { return memberOff(mp.off, b) }
 
 func (mp *matrixPanels) packPanels(dst []float32, b, l0, nl, k0, kn, w int) {
 	base := memberOff(mp.off, b)
