@@ -21,14 +21,14 @@ const (
 	minItemMACs = 1 << 17
 )
 
-// panelPacker packs one operand of a gemmPlan at run time. packPanels
-// writes lanes [l0, l0+nl) at depths [k0, k0+kn) of batch member b into
+// panelPacker packs one operand of a gemmPlan at run time, as worker w
+// (whose argument blocks it may use). packPanels writes lanes [l0, l0+nl) at depths [k0, k0+kn) of batch member b into
 // dst as panels of w lanes: lane l0+q*w+i at depth k0+d goes to
 // dst[(q*kn+d)*w+i]; the lanes of the last panel past nl are not
 // written (the driver zeroes them, or keeps them zero).
 // Lanes are the rows of op(A) or the columns of op(B), depth is K.
 type panelPacker interface {
-	packPanels(dst []float32, b, l0, nl, k0, kn, w int)
+	packPanels(w *workerState, dst []float32, b, l0, nl, k0, kn, width int)
 	// source identifies member b's matrix: members of one source read the
 	// same values
 	source(b int) int
@@ -193,7 +193,7 @@ func (g *gemmPlan) packWholeOperands(p *Pool) {
 	if total == 0 {
 		return
 	}
-	p.For(total, func(_, item int) {
+	p.For(total, func(worker, item int) {
 		for _, pt := range parts {
 			if n := pt.items * len(pt.op.reps); item >= n {
 				item -= n
@@ -203,7 +203,7 @@ func (g *gemmPlan) packWholeOperands(p *Pool) {
 			l0 := item % pt.items * pt.per * w
 			nl := min(pt.per*w, pt.lanes-l0)
 			dst := pt.op.packed[pt.op.off[b]+l0*g.k:][:ceilDiv(nl, w)*w*g.k]
-			pt.op.pack.packPanels(dst, b, l0, nl, 0, g.k, w)
+			pt.op.pack.packPanels(p.state(worker, 0, 0, 0), dst, b, l0, nl, 0, g.k, w)
 			return
 		}
 	})
@@ -286,11 +286,11 @@ func (g *gemmPlan) item(p *Pool, worker, item int, c, res []float32) {
 	for k0 := 0; k0 < g.k; k0 += g.kc {
 		kn := min(g.kc, g.k-k0)
 		if g.b.packed == nil {
-			g.b.pack.packPanels(bufB[:nPan*nr*kn], b, j0, nj, k0, kn, nr)
+			g.b.pack.packPanels(w, bufB[:nPan*nr*kn], b, j0, nj, k0, kn, nr)
 			zeroPanelTail(bufB[:nPan*nr*kn], nj, kn, nr)
 		}
 		if g.a.packed == nil {
-			g.a.pack.packPanels(bufA[:mPan*mr*kn], b, i0, mi, k0, kn, mr)
+			g.a.pack.packPanels(w, bufA[:mPan*mr*kn], b, i0, mi, k0, kn, mr)
 			zeroPanelTail(bufA[:mPan*mr*kn], mi, kn, mr)
 		}
 		flags := kBlockFlags(k0, kn, g.k)
@@ -334,7 +334,7 @@ type matrixPanels struct {
 
 func (mp *matrixPanels) source(b int) int { return memberOff(mp.off, b) }
 
-func (mp *matrixPanels) packPanels(dst []float32, b, l0, nl, k0, kn, w int) {
+func (mp *matrixPanels) packPanels(_ *workerState, dst []float32, b, l0, nl, k0, kn, w int) {
 	base := memberOff(mp.off, b)
 	if mp.laneMajor {
 		packLaneMajor(dst, mp.data[base+l0*mp.ld+k0:], mp.ld, nl, kn, w, mp.scale)
