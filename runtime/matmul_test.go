@@ -166,6 +166,8 @@ func TestGemm(t *testing.T) {
 	specs = append(specs,
 		GemmSpec{M: 8, N: 400, K: 2048, TransB: true, Alpha: 1, Beta: 1, C: []int{400}}, // a classifier
 		GemmSpec{M: 37, N: 45, K: 0, Alpha: 1, Beta: 0.5, C: []int{37, 1}, Act: Relu},
+		GemmSpec{M: 37, N: 45, K: 0, Alpha: 1, Beta: 0.5, C: []int{37, 45}},
+		GemmSpec{M: 37, N: 45, K: 0, Alpha: 1, Beta: 1, C: []int{45}},
 		GemmSpec{M: 1, N: 1, K: 1, Alpha: 1, Beta: 1, C: []int{}},
 	)
 	for si, s := range specs {

@@ -21,12 +21,13 @@ const (
 	minItemMACs = 1 << 17
 )
 
-// panelPacker packs one operand of a gemmPlan at run time, as worker w
-// (whose argument blocks it may use). packPanels writes lanes [l0, l0+nl) at depths [k0, k0+kn) of batch member b into
-// dst as panels of w lanes: lane l0+q*w+i at depth k0+d goes to
-// dst[(q*kn+d)*w+i]; the lanes of the last panel past nl are not
-// written (the driver zeroes them, or keeps them zero).
-// Lanes are the rows of op(A) or the columns of op(B), depth is K.
+// panelPacker packs one operand of a gemmPlan at run time. packPanels,
+// run by the worker whose state is w (its argument blocks are free to
+// use), writes lanes [l0, l0+nl) at depths [k0, k0+kn) of batch member b
+// into dst as panels of width lanes: lane l0+q*width+i at depth k0+d goes
+// to dst[(q*kn+d)*width+i]; the lanes of the last panel past nl are not
+// written (the driver zeroes them, or keeps them zero). Lanes are the
+// rows of op(A) or the columns of op(B), depth is K.
 type panelPacker interface {
 	packPanels(w *workerState, dst []float32, b, l0, nl, k0, kn, width int)
 	// source identifies member b's matrix: members of one source read the
