@@ -15,9 +15,9 @@ import (
 // kernels: a test builds one node, runs it through interp.Eval and
 // compares.
 
-// oracleOpset is the ai.onnx opset the oracle's nodes are evaluated at
+// interpOpset is the ai.onnx opset the oracle's nodes are evaluated at
 // (dilations and ceil_mode of the pools need 10 and 19).
-const oracleOpset = 19
+const interpOpset = 19
 
 // interpEval evaluates a node of op with attrs on inputs (nil: an omitted
 // optional input) and returns its first output.
@@ -31,7 +31,7 @@ func interpEval(t *testing.T, op string, attrs map[string]ir.Attr, inputs ...*ir
 		}
 		n.Inputs = append(n.Inputs, v)
 	}
-	outs, err := interp.Eval(n, oracleOpset, inputs)
+	outs, err := interp.Eval(n, interpOpset, inputs)
 	if err != nil {
 		t.Fatalf("interpreter: %v", err)
 	}
