@@ -454,12 +454,7 @@ func (c *Conv) weightPanelsGeneral(w *workerState, kern *GemmKernel, g, pi0, pi1
 func (c *Conv) packB(buf []float32, in Rows, g int, w *workerState, k0, kn, np int) {
 	s := c.s
 	nr := c.kern.NR
-	if tail := len(buf)/kn - np; tail > 0 { // zero the padding columns of the last panel
-		last := buf[len(buf)-kn*nr:]
-		for k := range kn {
-			clear(last[k*nr+nr-tail : (k+1)*nr])
-		}
-	}
+	zeroPanelTail(buf, np, kn, nr) // the padding columns of the last panel
 	for _, r := range w.runs {
 		if w.direct[r.j/nr] >= 0 {
 			continue

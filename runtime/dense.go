@@ -63,12 +63,7 @@ func (d *Dense) Run(p *Pool, x, y []float32) {
 	}
 	mr, nr := d.kern.MR, d.kern.NR
 	// the padding rows of the last panel stay zero from NewDense
-	for i := range d.batch {
-		panel := d.xp[(i/mr)*mr*d.in:]
-		for k, v := range x[i*d.in : (i+1)*d.in] {
-			panel[k*mr+i%mr] = v
-		}
-	}
+	packLaneMajor(d.xp, x, d.in, d.batch, d.in, mr, 1)
 	zero := ZeroRow(mr)
 	p.For(ceilDiv(d.out, nr), func(worker, item int) {
 		w := p.state(worker, 0, mr, nr)

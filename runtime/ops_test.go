@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/tsmc-go/tsmc/internal/floatcmp"
+	"github.com/tsmc-go/tsmc/interp"
+	"github.com/tsmc-go/tsmc/ir"
 )
 
 func refMaxPool(s PoolShape, x []float32) []float64 {
@@ -73,6 +75,45 @@ func TestMaxPool(t *testing.T) {
 	}
 	if _, err := NewMaxPool(PoolShape{Planes: 1, H: 4, W: 4, KH: 2, KW: 2, PadTop: 2}); err == nil {
 		t.Error("pad as large as the window accepted")
+	}
+}
+
+// TestPoolOutSize checks PoolOutSize against the interpreter's output
+// shape of a 1-D MaxPool over a grid of windows, both rounding modes: 0
+// where the interpreter refuses the window as larger than the padded
+// input. In ceil mode a window starting in the end padding is dropped
+// even when nothing was rounded up (in 8, kernel 1, pads 1 and 1 give
+// 9, not 10).
+func TestPoolOutSize(t *testing.T) {
+	x := ir.Float32s(ir.Shape{1, 1, 8}, make([]float32, 8))
+	for in := 1; in <= 8; in++ {
+		x.Shape[2], x.F32 = in, make([]float32, in)
+		for k := 1; k <= 4; k++ {
+			for st := 1; st <= 3; st++ {
+				for d := 1; d <= 2; d++ {
+					for pb := range 4 {
+						for pe := range 4 {
+							for _, ceil := range []bool{false, true} {
+								n := &ir.Node{Name: "pool", Op: "MaxPool", Inputs: []*ir.Value{{Name: "x"}}, Outputs: []*ir.Value{{Name: "y"}},
+									Attrs: map[string]ir.Attr{"kernel_shape": attrInts(k), "strides": attrInts(st), "dilations": attrInts(d),
+										"pads": attrInts(pb, pe), "ceil_mode": attrBool(ceil)}}
+								want := 0
+								if outs, err := interp.Eval(n, interpOpset, []*ir.Tensor{x}); err == nil {
+									want = outs[0].Shape[2]
+								}
+								if got := PoolOutSize(in, k, st, d, pb, pe, ceil); got != want {
+									t.Errorf("in %d kernel %d stride %d dilation %d pads %d,%d ceil %v: %d, the interpreter %d", in, k, st, d, pb, pe, ceil, got, want)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	// a window one longer than the padded input, stride 2
+	if _, err := NewMaxPool(PoolShape{Planes: 1, H: 3, W: 3, KH: 4, KW: 1, StrideH: 2}); err == nil {
+		t.Error("MaxPool with a window larger than the padded input: no error")
 	}
 }
 

@@ -29,13 +29,18 @@ func (s PoolShape) normalized() PoolShape {
 // PoolOutSize returns the output size of a pooling window along one axis,
 // the ONNX rule: the dilated kernel slides over the padded input, rounding
 // down, or up with ceil mode, where a window starting inside the end
-// padding is dropped.
+// padding is dropped (also when nothing was rounded up, as in PyTorch,
+// onnxruntime and the interpreter: an end pad as wide as the window). It
+// is 0 when the window is larger than the padded input.
 func PoolOutSize(in, kernel, stride, dilation, padBegin, padEnd int, ceil bool) int {
 	extent := (kernel-1)*dilation + 1
 	padded := in + padBegin + padEnd
+	if padded < extent {
+		return 0
+	}
 	o := (padded-extent)/stride + 1
-	if ceil && (padded-extent)%stride != 0 {
-		o++
+	if ceil {
+		o = (padded-extent+stride-1)/stride + 1
 		if (o-1)*stride >= in+padBegin {
 			o--
 		}
