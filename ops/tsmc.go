@@ -11,7 +11,7 @@ import (
 const Domain = "tsmc"
 
 // tsmc's own operators, produced by the passes. Their semantics are defined
-// by the interpreter's reference kernels (interp/fused.go), written as
+// by their reference kernels for the interpreter (reference.go), written as
 // compositions of the ONNX kernels they replace.
 const (
 	// OpTemporalShift: inputs (X [N*T, C, ...], optional S_prev); output Y of

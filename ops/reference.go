@@ -1,10 +1,10 @@
-package interp
+package ops
 
 import (
 	"fmt"
 
+	"github.com/tsmc-go/tsmc/interp"
 	"github.com/tsmc-go/tsmc/ir"
-	"github.com/tsmc-go/tsmc/ops"
 )
 
 // This file gives tsmc's fused operators their meaning: reference kernels
@@ -12,11 +12,11 @@ import (
 // fused graph computes exactly what the unfused one did.
 
 func init() {
-	Register(ops.Domain, ops.OpTemporalShift, temporalShiftKernel)
-	Register(ops.Domain, ops.OpConv, fusedConvKernel)
-	Register(ops.Domain, ops.OpDense, denseKernel)
-	Register(ops.Domain, ops.OpSegmentMean, segmentMeanKernel)
-	Register(ops.Domain, ops.OpInvertedResidual, blockKernel)
+	interp.Register(Domain, OpTemporalShift, temporalShiftKernel)
+	interp.Register(Domain, OpConv, fusedConvKernel)
+	interp.Register(Domain, OpDense, denseKernel)
+	interp.Register(Domain, OpSegmentMean, segmentMeanKernel)
+	interp.Register(Domain, OpInvertedResidual, blockKernel)
 }
 
 // onnxOpset is the ai.onnx version of the ops the fused kernels compose;
@@ -35,7 +35,7 @@ func evalOp(domain, op string, opset int64, attrs map[string]ir.Attr, inputs ...
 		}
 		n.Inputs = append(n.Inputs, &ir.Value{Name: fmt.Sprintf("in%d", i), DType: t.DType, Shape: t.Shape.Clone()})
 	}
-	outs, err := Eval(n, opset, inputs)
+	outs, err := interp.Eval(n, opset, inputs)
 	if err != nil {
 		return nil, err
 	}
@@ -49,22 +49,22 @@ var convAttrNames = []string{"strides", "pads", "dilations", "group", "kernel_sh
 // materialised by the TemporalShift kernel, the convolution and bias by
 // the ONNX Conv kernel, then the ONNX Add, Relu or Clip kernels.
 func fusedConvKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, error) {
-	if len(in) < 3 || in[ops.ConvX] == nil || in[ops.ConvW] == nil || in[ops.ConvB] == nil {
+	if len(in) < 3 || in[ConvX] == nil || in[ConvW] == nil || in[ConvB] == nil {
 		return nil, fmt.Errorf("needs inputs X, W and B")
 	}
-	x := in[ops.ConvX]
+	x := in[ConvX]
 	if _, shifted := n.AttrInts("shift"); shifted {
 		attrs := map[string]ir.Attr{"segments": n.Attrs["segments"], "shift": n.Attrs["shift"]}
 		var state *ir.Tensor
-		if len(in) > ops.ConvState {
-			state = in[ops.ConvState]
+		if len(in) > ConvState {
+			state = in[ConvState]
 		}
 		inputs := []*ir.Tensor{x}
 		if state != nil {
 			inputs = append(inputs, state)
 		}
 		var err error
-		if x, err = evalOp(ops.Domain, ops.OpTemporalShift, 1, attrs, inputs...); err != nil {
+		if x, err = evalOp(Domain, OpTemporalShift, 1, attrs, inputs...); err != nil {
 			return nil, fmt.Errorf("fused shift: %w", err)
 		}
 	}
@@ -74,15 +74,15 @@ func fusedConvKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, error)
 			attrs[k] = a
 		}
 	}
-	y, err := evalOp("", "Conv", onnxOpset, attrs, x, in[ops.ConvW], in[ops.ConvB])
+	y, err := evalOp("", "Conv", onnxOpset, attrs, x, in[ConvW], in[ConvB])
 	if err != nil {
 		return nil, err
 	}
-	if len(in) > ops.ConvResidual && in[ops.ConvResidual] != nil {
-		if !in[ops.ConvResidual].Shape.Equal(y.Shape) {
-			return nil, fmt.Errorf("residual has shape %v, the convolution gives %v", in[ops.ConvResidual].Shape, y.Shape)
+	if len(in) > ConvResidual && in[ConvResidual] != nil {
+		if !in[ConvResidual].Shape.Equal(y.Shape) {
+			return nil, fmt.Errorf("residual has shape %v, the convolution gives %v", in[ConvResidual].Shape, y.Shape)
 		}
-		if y, err = evalOp("", "Add", onnxOpset, nil, y, in[ops.ConvResidual]); err != nil {
+		if y, err = evalOp("", "Add", onnxOpset, nil, y, in[ConvResidual]); err != nil {
 			return nil, err
 		}
 	}
@@ -95,12 +95,12 @@ func fusedConvKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, error)
 
 // applyActivation runs the epilogue activation named by n's attributes.
 func applyActivation(n *ir.Node, y *ir.Tensor) (*ir.Tensor, error) {
-	switch act := n.AttrString("activation", ops.ActNone); act {
-	case ops.ActNone:
+	switch act := n.AttrString("activation", ActNone); act {
+	case ActNone:
 		return y, nil
-	case ops.ActRelu:
+	case ActRelu:
 		return evalOp("", "Relu", onnxOpset, nil, y)
-	case ops.ActClip:
+	case ActClip:
 		lo, hi := n.Attrs["clip_min"], n.Attrs["clip_max"]
 		if lo.Kind != ir.AttrFloat || hi.Kind != ir.AttrFloat {
 			return nil, fmt.Errorf("activation clip needs float attributes clip_min and clip_max")
@@ -166,7 +166,7 @@ func temporalShiftKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, er
 	if len(in) < 1 || in[0] == nil {
 		return nil, fmt.Errorf("needs input X")
 	}
-	s, ok, err := ops.ShiftOf(n)
+	s, ok, err := ShiftOf(n)
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +230,7 @@ func blockKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		typed.Inputs[i] = &ir.Value{Name: v.Name, DType: in[i].DType, Shape: in[i].Shape.Clone()}
 		tensorOf[typed.Inputs[i]] = in[i]
 	}
-	stages, err := ops.BlockStages(&typed)
+	stages, err := BlockStages(&typed)
 	if err != nil {
 		return nil, err
 	}
