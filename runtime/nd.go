@@ -1,0 +1,309 @@
+package runtime
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Shape arithmetic shared by the generic N-d kernels (layout, elementwise,
+// reductions). Their constructors take shapes as []int, row-major, rank 0
+// being a scalar; size-0 dimensions are allowed and give empty tensors.
+
+// maxElements bounds the elements of any tensor a plan accepts.
+const maxElements = 1 << 40
+
+// shapeSize returns the number of elements of shape, or an error for a
+// negative dimension or a product above maxElements.
+func shapeSize(shape []int) (int, error) {
+	n := 1
+	for _, d := range shape {
+		if d < 0 {
+			return 0, fmt.Errorf("shape %v has a negative dimension", shape)
+		}
+		if d != 0 && n > maxElements/d {
+			return 0, fmt.Errorf("shape %v has more than 2^40 elements", shape)
+		}
+		n *= d
+	}
+	return n, nil
+}
+
+// product multiplies dims (already validated).
+func product(dims []int) int {
+	n := 1
+	for _, d := range dims {
+		n *= d
+	}
+	return n
+}
+
+// stridesOf returns the row-major strides of shape.
+func stridesOf(shape []int) []int {
+	s := make([]int, len(shape))
+	n := 1
+	for i := len(shape) - 1; i >= 0; i-- {
+		s[i] = n
+		n *= shape[i]
+	}
+	return s
+}
+
+// normAxis maps axis in [-rank, rank) to [0, rank).
+func normAxis(axis, rank int) (int, error) {
+	if axis < -rank || axis >= rank {
+		return 0, fmt.Errorf("axis %d is out of range for rank %d", axis, rank)
+	}
+	if axis < 0 {
+		axis += rank
+	}
+	return axis, nil
+}
+
+// broadcastShape returns the numpy broadcast of shapes.
+func broadcastShape(shapes ...[]int) ([]int, error) {
+	rank := 0
+	for _, s := range shapes {
+		if _, err := shapeSize(s); err != nil {
+			return nil, err
+		}
+		rank = max(rank, len(s))
+	}
+	out := make([]int, rank)
+	for i := range out {
+		out[i] = 1
+	}
+	for _, s := range shapes {
+		lead := rank - len(s)
+		for i, d := range s {
+			switch o := out[lead+i]; {
+			case d == o || d == 1:
+			case o == 1:
+				out[lead+i] = d
+			default:
+				return nil, fmt.Errorf("shapes %v do not broadcast together (axis %d: %d against %d)", shapes, lead+i, o, d)
+			}
+		}
+	}
+	if _, err := shapeSize(out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// broadcastStrides returns the strides that read a row-major tensor of
+// shape in as the broadcast shape out: 0 along broadcast axes.
+func broadcastStrides(in, out []int) []int {
+	s := make([]int, len(out))
+	inStrides := stridesOf(in)
+	lead := len(out) - len(in)
+	for i, d := range in {
+		if d != 1 {
+			s[lead+i] = inStrides[i]
+		}
+	}
+	return s
+}
+
+// mergeDims simplifies a loop nest over dims in which operand k reads at
+// Σ idx[d]*strides[k][d]: it drops dims of size 1 and merges each dim
+// into the next where every operand steps through both as through one
+// (strides[k][d] == strides[k][d+1]*dims[d+1]). The result has rank >= 1
+// (a lone dim of size 1 with stride 0 when nothing is left). A dense
+// output is one more operand with the row-major strides of dims.
+func mergeDims(dims []int, strides ...[]int) ([]int, [][]int) {
+	md := []int{}
+	ms := make([][]int, len(strides))
+	for k := range ms {
+		ms[k] = []int{}
+	}
+	for d, n := range dims {
+		if n == 1 {
+			continue
+		}
+		last := len(md) - 1
+		merge := last >= 0
+		for k := range strides {
+			merge = merge && ms[k][last] == strides[k][d]*n
+		}
+		if merge {
+			md[last] *= n
+			for k := range strides {
+				ms[k][last] = strides[k][d]
+			}
+			continue
+		}
+		md = append(md, n)
+		for k := range strides {
+			ms[k] = append(ms[k], strides[k][d])
+		}
+	}
+	if len(md) == 0 {
+		md = append(md, 1)
+		for k := range ms {
+			ms[k] = append(ms[k], 0)
+		}
+	}
+	return md, ms
+}
+
+// odometer walks the index space of dims in row-major order and keeps
+// one offset per operand, Σ idx[d]*strides[k][d].
+type odometer struct {
+	dims    []int
+	strides [][]int
+	idx     []int
+	off     []int
+}
+
+func newOdometer(dims []int, strides [][]int) *odometer {
+	return &odometer{dims: dims, strides: strides, idx: make([]int, len(dims)), off: make([]int, len(strides))}
+}
+
+// seek moves to the i-th index of the walk.
+func (o *odometer) seek(i int) {
+	clear(o.off)
+	for d := len(o.dims) - 1; d >= 0; d-- {
+		o.idx[d] = i % o.dims[d]
+		i /= o.dims[d]
+		for k, s := range o.strides {
+			o.off[k] += o.idx[d] * s[d]
+		}
+	}
+}
+
+// next moves to the following index (after the last: back to the first).
+func (o *odometer) next() {
+	for d := len(o.dims) - 1; d >= 0; d-- {
+		o.idx[d]++
+		for k, s := range o.strides {
+			o.off[k] += s[d]
+		}
+		if o.idx[d] < o.dims[d] {
+			return
+		}
+		o.idx[d] = 0
+		for k, s := range o.strides {
+			o.off[k] -= s[d] * o.dims[d]
+		}
+	}
+}
+
+// view is a copy into a dense row-major output from a strided view of the
+// input: out[i] = in[base + Σ idx[d]*strides[d]] for i the row-major
+// index of idx in dims. Transpose, Slice, Expand and Tile are views. When
+// the output's last dim steps through the input by more than one float
+// and another dim steps by exactly one (a transpose), the copy runs in
+// square blocks so that both sides use whole cache lines.
+type view struct {
+	n       int   // output elements
+	base    int   // input offset of the first element
+	dims    []int // merged
+	strides []int // input strides along dims
+	t       int   // the dim of input stride 1 for a blocked copy, or -1
+}
+
+// transposeBlock is the side of the square blocks of a blocked copy: 16
+// floats, one 64-byte cache line.
+const transposeBlock = 16
+
+func newView(dims, strides []int, base int) view {
+	md, ms := mergeDims(dims, strides, stridesOf(dims))
+	v := view{n: product(dims), base: base, dims: md, strides: ms[0], t: -1}
+	last := len(md) - 1
+	if s := v.strides[last]; s != 0 && s != 1 && md[last] > 1 {
+		v.t = slices.Index(v.strides[:last], 1)
+	}
+	return v
+}
+
+func (v *view) run(p *Pool, in, out []float32) {
+	if v.n == 0 {
+		return
+	}
+	if v.t >= 0 {
+		v.runBlocked(p, in, out)
+		return
+	}
+	last := len(v.dims) - 1
+	inner, s := v.dims[last], v.strides[last]
+	outer := [][]int{v.strides[:last]}
+	p.For(ceilDiv(v.n, ewChunk), func(_, item int) {
+		i0, i1 := item*ewChunk, min(v.n, (item+1)*ewChunk)
+		od := newOdometer(v.dims[:last], outer)
+		od.seek(i0 / inner)
+		col := i0 % inner
+		for i := i0; i < i1; {
+			n := min(inner-col, i1-i)
+			o := out[i : i+n]
+			at := v.base + od.off[0] + col*s
+			switch s {
+			case 1:
+				copy(o, in[at:at+n])
+			case 0:
+				x := in[at]
+				for j := range o {
+					o[j] = x
+				}
+			default:
+				for j := range o {
+					o[j] = in[at]
+					at += s
+				}
+			}
+			i += n
+			col = 0
+			od.next()
+		}
+	})
+}
+
+// runBlocked copies in blocks of transposeBlock x transposeBlock over the
+// dim t (input stride 1) and the last dim (output stride 1); an item is a
+// run of consecutive (outer index, block of t) pairs.
+func (v *view) runBlocked(p *Pool, in, out []float32) {
+	last := len(v.dims) - 1
+	outStrides := stridesOf(v.dims)
+	var od, os, ins []int // the other dims, their output and input strides
+	for d := range last {
+		if d != v.t {
+			od = append(od, v.dims[d])
+			os = append(os, outStrides[d])
+			ins = append(ins, v.strides[d])
+		}
+	}
+	T, M, ot, s := v.dims[v.t], v.dims[last], outStrides[v.t], v.strides[last]
+	tBlocks := ceilDiv(T, transposeBlock)
+	pairs := product(od) * tBlocks
+	perItem := max(1, ewChunk/(transposeBlock*M))
+	p.For(ceilDiv(pairs, perItem), func(_, item int) {
+		q0, q1 := item*perItem, min(pairs, (item+1)*perItem)
+		w := newOdometer(od, [][]int{os, ins})
+		w.seek(q0 / tBlocks)
+		for q := q0; q < q1; q++ {
+			tb := q % tBlocks
+			if q > q0 && tb == 0 {
+				w.next()
+			}
+			t0, t1 := tb*transposeBlock, min(T, (tb+1)*transposeBlock)
+			for m0 := 0; m0 < M; m0 += transposeBlock {
+				m1 := min(M, m0+transposeBlock)
+				for t := t0; t < t1; t++ {
+					o := out[w.off[0]+t*ot+m0 : w.off[0]+t*ot+m1]
+					at := v.base + w.off[1] + t + m0*s
+					for j := range o {
+						o[j] = in[at]
+						at += s
+					}
+				}
+			}
+		}
+	})
+}
+
+// checkLen panics unless a slice handed to a Run method has the planned
+// length: only a code-generator bug can cause that.
+func checkLen(op, what string, got, want int) {
+	if got != want {
+		panic(fmt.Sprintf("runtime: %s: %s has %d floats, want %d", op, what, got, want))
+	}
+}
