@@ -1,0 +1,448 @@
+package runtime
+
+import (
+	"fmt"
+	"math"
+	"slices"
+)
+
+// operand is what an elementwise kernel reads of one input along a
+// segment of the output: a vector of the segment's length, or (v nil) one
+// value broadcast over it.
+type operand struct {
+	v []float32
+	s float32
+}
+
+// bcast is the loop nest of an elementwise op with numpy broadcasting:
+// the output's dims with broadcast-compatible neighbours merged and each
+// input's strides along them (0 where it is broadcast). A run calls a
+// segment function on runs of the output along the last merged dim, so
+// same-shape inputs are one flat loop, a scalar input is a broadcast
+// value, and [N,C,H,W] * [1,C,1,1] is rows of H*W against one value each.
+type bcast struct {
+	in      [][]int
+	out     []int
+	n       int
+	dims    []int
+	strides [][]int
+}
+
+func newBcast(shapes ...[]int) (bcast, error) {
+	out, err := broadcastShape(shapes...)
+	if err != nil {
+		return bcast{}, err
+	}
+	strides := make([][]int, len(shapes))
+	in := make([][]int, len(shapes))
+	for k, s := range shapes {
+		strides[k] = broadcastStrides(s, out)
+		in[k] = slices.Clone(s)
+	}
+	b := bcast{in: in, out: out, n: product(out)}
+	b.dims, b.strides = mergeDims(out, strides...)
+	if last := len(b.dims) - 1; b.dims[last] == 1 { // a single element: read as vectors of one
+		for k := range b.strides {
+			b.strides[k][last] = 1
+		}
+	}
+	return b, nil
+}
+
+func (b *bcast) check(op string, ins [][]float32, out []float32) {
+	checkLen(op, "input count", len(ins), len(b.in))
+	for k, in := range ins {
+		checkLen(op, fmt.Sprintf("input %d", k), len(in), product(b.in[k]))
+	}
+	checkLen(op, "out", len(out), b.n)
+}
+
+// run calls seg(o, args) over segments o of out that cover it, args[k]
+// being input k's values along o; items are chunks of ewChunk outputs.
+func (b *bcast) run(p *Pool, ins [][]float32, out []float32, seg func(o []float32, args []operand)) {
+	last := len(b.dims) - 1
+	inner := b.dims[last]
+	outer := make([][]int, len(ins))
+	for k := range ins {
+		outer[k] = b.strides[k][:last]
+	}
+	p.For(ceilDiv(b.n, ewChunk), func(_, item int) {
+		i0, i1 := item*ewChunk, min(b.n, (item+1)*ewChunk)
+		od := newOdometer(b.dims[:last], outer)
+		od.seek(i0 / inner)
+		col := i0 % inner
+		args := make([]operand, len(ins))
+		for i := i0; i < i1; {
+			n := min(inner-col, i1-i)
+			for k, in := range ins {
+				if b.strides[k][last] == 0 {
+					args[k] = operand{s: in[od.off[k]]}
+				} else {
+					at := od.off[k] + col
+					args[k] = operand{v: in[at : at+n]}
+				}
+			}
+			seg(out[i:i+n], args)
+			i += n
+			col = 0
+			od.next()
+		}
+	})
+}
+
+// BinaryKind names an elementwise function of two tensors.
+type BinaryKind uint8
+
+// Binary functions of a and b. Comparisons and logical ops give 1 for
+// true and 0 for false; logical ops read any nonzero as true. Max and Min
+// propagate NaN (Go's max and min; the interpreter's math.Max differs
+// only in max(NaN, +Inf) = +Inf).
+const (
+	BinaryAdd            BinaryKind = iota // a + b
+	BinarySub                              // a - b
+	BinaryMul                              // a * b
+	BinaryDiv                              // a / b
+	BinaryPow                              // a^b, computed in float64
+	BinaryMax                              // max(a, b)
+	BinaryMin                              // min(a, b)
+	BinaryPRelu                            // a < 0 ? a*b : a; b is the slope, its shape must broadcast to a's
+	BinaryEqual                            // a == b
+	BinaryLess                             // a < b
+	BinaryLessOrEqual                      // a <= b
+	BinaryGreater                          // a > b
+	BinaryGreaterOrEqual                   // a >= b
+	BinaryAnd                              // a && b
+	BinaryOr                               // a || b
+	BinaryXor                              // a != b as bools
+	binaryKinds
+)
+
+var binaryNames = [binaryKinds]string{"add", "sub", "mul", "div", "pow", "max", "min", "prelu",
+	"equal", "less", "less_or_equal", "greater", "greater_or_equal", "and", "or", "xor"}
+
+func (k BinaryKind) String() string {
+	if k < binaryKinds {
+		return binaryNames[k]
+	}
+	return fmt.Sprintf("binary(%d)", k)
+}
+
+// binLoops are the loops of one binary function: both inputs vectors,
+// the second a broadcast value, the first a broadcast value.
+type binLoops struct {
+	vv func(o, a, b []float32)
+	vs func(o, a []float32, b float32)
+	sv func(o []float32, a float32, b []float32)
+	f  func(a, b float32) float32
+}
+
+// zipVV, zipVS and zipSV inline, with their function: each loop of
+// binaryLoops is compiled with the function in its body.
+func zipVV(o, a, b []float32, f func(x, y float32) float32) {
+	a, b = a[:len(o)], b[:len(o)]
+	for i := range o {
+		o[i] = f(a[i], b[i])
+	}
+}
+
+func zipVS(o, a []float32, b float32, f func(x, y float32) float32) {
+	a = a[:len(o)]
+	for i := range o {
+		o[i] = f(a[i], b)
+	}
+}
+
+func zipSV(o []float32, a float32, b []float32, f func(x, y float32) float32) {
+	b = b[:len(o)]
+	for i := range o {
+		o[i] = f(a, b[i])
+	}
+}
+
+func add32(a, b float32) float32 { return a + b }
+func sub32(a, b float32) float32 { return a - b }
+func mul32(a, b float32) float32 { return a * b }
+func div32(a, b float32) float32 { return a / b }
+func pow32(a, b float32) float32 { return float32(math.Pow(float64(a), float64(b))) }
+func max32(a, b float32) float32 { return max(a, b) }
+func min32(a, b float32) float32 { return min(a, b) }
+func prelu32(a, b float32) float32 {
+	if a < 0 {
+		return a * b
+	}
+	return a
+}
+func eq32(a, b float32) float32  { return b2f(a == b) }
+func lt32(a, b float32) float32  { return b2f(a < b) }
+func le32(a, b float32) float32  { return b2f(a <= b) }
+func gt32(a, b float32) float32  { return b2f(a > b) }
+func ge32(a, b float32) float32  { return b2f(a >= b) }
+func and32(a, b float32) float32 { return b2f(a != 0 && b != 0) }
+func or32(a, b float32) float32  { return b2f(a != 0 || b != 0) }
+func xor32(a, b float32) float32 { return b2f((a != 0) != (b != 0)) }
+
+var binaryLoops = [binaryKinds]binLoops{
+	BinaryAdd:            {func(o, a, b []float32) { zipVV(o, a, b, add32) }, func(o, a []float32, b float32) { zipVS(o, a, b, add32) }, func(o []float32, a float32, b []float32) { zipSV(o, a, b, add32) }, add32},
+	BinarySub:            {func(o, a, b []float32) { zipVV(o, a, b, sub32) }, func(o, a []float32, b float32) { zipVS(o, a, b, sub32) }, func(o []float32, a float32, b []float32) { zipSV(o, a, b, sub32) }, sub32},
+	BinaryMul:            {func(o, a, b []float32) { zipVV(o, a, b, mul32) }, func(o, a []float32, b float32) { zipVS(o, a, b, mul32) }, func(o []float32, a float32, b []float32) { zipSV(o, a, b, mul32) }, mul32},
+	BinaryDiv:            {func(o, a, b []float32) { zipVV(o, a, b, div32) }, func(o, a []float32, b float32) { zipVS(o, a, b, div32) }, func(o []float32, a float32, b []float32) { zipSV(o, a, b, div32) }, div32},
+	BinaryPow:            {func(o, a, b []float32) { zipVV(o, a, b, pow32) }, func(o, a []float32, b float32) { zipVS(o, a, b, pow32) }, func(o []float32, a float32, b []float32) { zipSV(o, a, b, pow32) }, pow32},
+	BinaryMax:            {func(o, a, b []float32) { zipVV(o, a, b, max32) }, func(o, a []float32, b float32) { zipVS(o, a, b, max32) }, func(o []float32, a float32, b []float32) { zipSV(o, a, b, max32) }, max32},
+	BinaryMin:            {func(o, a, b []float32) { zipVV(o, a, b, min32) }, func(o, a []float32, b float32) { zipVS(o, a, b, min32) }, func(o []float32, a float32, b []float32) { zipSV(o, a, b, min32) }, min32},
+	BinaryPRelu:          {func(o, a, b []float32) { zipVV(o, a, b, prelu32) }, func(o, a []float32, b float32) { zipVS(o, a, b, prelu32) }, func(o []float32, a float32, b []float32) { zipSV(o, a, b, prelu32) }, prelu32},
+	BinaryEqual:          {func(o, a, b []float32) { zipVV(o, a, b, eq32) }, func(o, a []float32, b float32) { zipVS(o, a, b, eq32) }, func(o []float32, a float32, b []float32) { zipSV(o, a, b, eq32) }, eq32},
+	BinaryLess:           {func(o, a, b []float32) { zipVV(o, a, b, lt32) }, func(o, a []float32, b float32) { zipVS(o, a, b, lt32) }, func(o []float32, a float32, b []float32) { zipSV(o, a, b, lt32) }, lt32},
+	BinaryLessOrEqual:    {func(o, a, b []float32) { zipVV(o, a, b, le32) }, func(o, a []float32, b float32) { zipVS(o, a, b, le32) }, func(o []float32, a float32, b []float32) { zipSV(o, a, b, le32) }, le32},
+	BinaryGreater:        {func(o, a, b []float32) { zipVV(o, a, b, gt32) }, func(o, a []float32, b float32) { zipVS(o, a, b, gt32) }, func(o []float32, a float32, b []float32) { zipSV(o, a, b, gt32) }, gt32},
+	BinaryGreaterOrEqual: {func(o, a, b []float32) { zipVV(o, a, b, ge32) }, func(o, a []float32, b float32) { zipVS(o, a, b, ge32) }, func(o []float32, a float32, b []float32) { zipSV(o, a, b, ge32) }, ge32},
+	BinaryAnd:            {func(o, a, b []float32) { zipVV(o, a, b, and32) }, func(o, a []float32, b float32) { zipVS(o, a, b, and32) }, func(o []float32, a float32, b []float32) { zipSV(o, a, b, and32) }, and32},
+	BinaryOr:             {func(o, a, b []float32) { zipVV(o, a, b, or32) }, func(o, a []float32, b float32) { zipVS(o, a, b, or32) }, func(o []float32, a float32, b []float32) { zipSV(o, a, b, or32) }, or32},
+	BinaryXor:            {func(o, a, b []float32) { zipVV(o, a, b, xor32) }, func(o, a []float32, b float32) { zipVS(o, a, b, xor32) }, func(o []float32, a float32, b []float32) { zipSV(o, a, b, xor32) }, xor32},
+}
+
+// apply computes o = f(a, b) for one segment.
+func (l *binLoops) apply(o []float32, a, b operand) {
+	switch {
+	case a.v != nil && b.v != nil:
+		l.vv(o, a.v, b.v)
+	case a.v != nil:
+		l.vs(o, a.v, b.s)
+	case b.v != nil:
+		l.sv(o, a.s, b.v)
+	default:
+		v := l.f(a.s, b.s)
+		for i := range o {
+			o[i] = v
+		}
+	}
+}
+
+// Binary applies an elementwise function of two tensors with numpy
+// broadcasting (ONNX Add, Sub, Mul, Div, Pow, Max, Min, PRelu, Equal,
+// Less, LessOrEqual, Greater, GreaterOrEqual, And, Or, Xor; bools are 0/1
+// floats).
+//
+//	NewBinary(kind BinaryKind, a, b []int) (*Binary, error)
+//	(*Binary).Run(p *Pool, a, b, out []float32)
+//
+// a and b are the inputs' shapes; the output has their broadcast shape
+// (for PRelu, a's shape: the slope b broadcasts to it). out may alias an
+// input of the output's shape.
+type Binary struct {
+	kind  BinaryKind
+	bc    bcast
+	loops *binLoops
+}
+
+// NewBinary plans kind over inputs of shapes a and b.
+func NewBinary(kind BinaryKind, a, b []int) (*Binary, error) {
+	if kind >= binaryKinds {
+		return nil, fmt.Errorf("binary: unknown kind %d", kind)
+	}
+	bc, err := newBcast(a, b)
+	if err != nil {
+		return nil, fmt.Errorf("%v: %w", kind, err)
+	}
+	if kind == BinaryPRelu && !slices.Equal(bc.out, a) {
+		return nil, fmt.Errorf("prelu: slope of shape %v does not broadcast to the input's %v", b, a)
+	}
+	return &Binary{kind: kind, bc: bc, loops: &binaryLoops[kind]}, nil
+}
+
+// Shape returns the output shape.
+func (b *Binary) Shape() []int { return slices.Clone(b.bc.out) }
+
+func (b *Binary) profileName() string {
+	return fmt.Sprintf("%v %v, %v -> %v", b.kind, b.bc.in[0], b.bc.in[1], b.bc.out)
+}
+func (b *Binary) profileFLOPs() float64 { return float64(b.bc.n) }
+
+// Run computes out = f(a, b).
+func (b *Binary) Run(p *Pool, x, y, out []float32) {
+	defer profileDone(b, profileStart())
+	ins := [][]float32{x, y}
+	b.bc.check(b.kind.String(), ins, out)
+	b.bc.run(p, ins, out, func(o []float32, args []operand) { b.loops.apply(o, args[0], args[1]) })
+}
+
+// VariadicKind names a function of any number of tensors.
+type VariadicKind uint8
+
+// Variadic functions (ONNX Sum, Mean, Max, Min).
+const (
+	VariadicSum VariadicKind = iota
+	VariadicMean
+	VariadicMax
+	VariadicMin
+)
+
+func (k VariadicKind) String() string {
+	switch k {
+	case VariadicSum:
+		return "sum"
+	case VariadicMean:
+		return "mean"
+	case VariadicMax:
+		return "max"
+	case VariadicMin:
+		return "min"
+	}
+	return fmt.Sprintf("variadic(%d)", k)
+}
+
+// Variadic folds a binary function over one or more tensors with numpy
+// broadcasting, left to right as a chain of Binary ops would (float32
+// rounding after each step); Mean divides the sum by the count.
+//
+//	NewVariadic(kind VariadicKind, shapes [][]int) (*Variadic, error)
+//	(*Variadic).Run(p *Pool, ins [][]float32, out []float32)
+//
+// out must not overlap the inputs.
+type Variadic struct {
+	kind  VariadicKind
+	bc    bcast
+	loops *binLoops
+}
+
+// NewVariadic plans kind over inputs of the given shapes.
+func NewVariadic(kind VariadicKind, shapes [][]int) (*Variadic, error) {
+	var loops *binLoops
+	switch kind {
+	case VariadicSum, VariadicMean:
+		loops = &binaryLoops[BinaryAdd]
+	case VariadicMax:
+		loops = &binaryLoops[BinaryMax]
+	case VariadicMin:
+		loops = &binaryLoops[BinaryMin]
+	default:
+		return nil, fmt.Errorf("variadic: unknown kind %d", kind)
+	}
+	if len(shapes) == 0 {
+		return nil, fmt.Errorf("%v: no inputs", kind)
+	}
+	bc, err := newBcast(shapes...)
+	if err != nil {
+		return nil, fmt.Errorf("%v: %w", kind, err)
+	}
+	return &Variadic{kind: kind, bc: bc, loops: loops}, nil
+}
+
+// Shape returns the output shape.
+func (v *Variadic) Shape() []int { return slices.Clone(v.bc.out) }
+
+func (v *Variadic) profileName() string {
+	return fmt.Sprintf("%v of %d -> %v", v.kind, len(v.bc.in), v.bc.out)
+}
+func (v *Variadic) profileFLOPs() float64 { return float64(v.bc.n * len(v.bc.in)) }
+
+// Run computes out = f(ins[0], ins[1], ...).
+func (v *Variadic) Run(p *Pool, ins [][]float32, out []float32) {
+	defer profileDone(v, profileStart())
+	v.bc.check(v.kind.String(), ins, out)
+	count := float32(len(ins))
+	v.bc.run(p, ins, out, func(o []float32, args []operand) {
+		if a := args[0]; a.v != nil {
+			copy(o, a.v)
+		} else {
+			for i := range o {
+				o[i] = a.s
+			}
+		}
+		for _, a := range args[1:] {
+			v.loops.apply(o, operand{v: o}, a)
+		}
+		if v.kind == VariadicMean {
+			binaryLoops[BinaryDiv].vs(o, o, count)
+		}
+	})
+}
+
+// Where selects between two tensors by a condition, with numpy
+// broadcasting of all three (ONNX Where): out = cond != 0 ? x : y, the
+// condition being a bool stored as 0/1 floats.
+//
+//	NewWhere(cond, x, y []int) (*Where, error)
+//	(*Where).Run(p *Pool, cond, x, y, out []float32)
+//
+// out may alias an input of the output's shape.
+type Where struct {
+	bc bcast
+}
+
+// NewWhere plans a selection over inputs of the given shapes.
+func NewWhere(cond, x, y []int) (*Where, error) {
+	bc, err := newBcast(cond, x, y)
+	if err != nil {
+		return nil, fmt.Errorf("where: %w", err)
+	}
+	return &Where{bc: bc}, nil
+}
+
+// Shape returns the output shape.
+func (w *Where) Shape() []int { return slices.Clone(w.bc.out) }
+
+func (w *Where) profileName() string {
+	return fmt.Sprintf("where %v, %v, %v -> %v", w.bc.in[0], w.bc.in[1], w.bc.in[2], w.bc.out)
+}
+func (w *Where) profileFLOPs() float64 { return 0 }
+
+// Run computes out = cond ? x : y.
+func (w *Where) Run(p *Pool, cond, x, y, out []float32) {
+	defer profileDone(w, profileStart())
+	ins := [][]float32{cond, x, y}
+	w.bc.check("where", ins, out)
+	w.bc.run(p, ins, out, func(o []float32, args []operand) {
+		c, a, b := args[0], args[1], args[2]
+		if c.v == nil {
+			if c.s == 0 {
+				a = b
+			}
+			if a.v != nil {
+				copy(o, a.v)
+			} else {
+				for i := range o {
+					o[i] = a.s
+				}
+			}
+			return
+		}
+		cv := c.v[:len(o)]
+		switch {
+		case a.v != nil && b.v != nil:
+			av, bv := a.v[:len(o)], b.v[:len(o)]
+			for i := range o {
+				if cv[i] != 0 {
+					o[i] = av[i]
+				} else {
+					o[i] = bv[i]
+				}
+			}
+		case a.v != nil:
+			av := a.v[:len(o)]
+			for i := range o {
+				if cv[i] != 0 {
+					o[i] = av[i]
+				} else {
+					o[i] = b.s
+				}
+			}
+		case b.v != nil:
+			bv := b.v[:len(o)]
+			for i := range o {
+				if cv[i] != 0 {
+					o[i] = a.s
+				} else {
+					o[i] = bv[i]
+				}
+			}
+		default:
+			for i := range o {
+				if cv[i] != 0 {
+					o[i] = a.s
+				} else {
+					o[i] = b.s
+				}
+			}
+		}
+	})
+}
