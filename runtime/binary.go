@@ -16,22 +16,31 @@ type operand struct {
 
 // bcast is the loop nest of an elementwise op with numpy broadcasting:
 // the output's dims with broadcast-compatible neighbours merged and each
-// input's strides along them (0 where it is broadcast). A run calls a
-// segment function on runs of the output along the last merged dim, so
-// same-shape inputs are one flat loop, a scalar input is a broadcast
-// value, and [N,C,H,W] * [1,C,1,1] is rows of H*W against one value each.
+// input's strides along them (0 where it is broadcast). A run calls the
+// owner's segment function on runs of the output along the last merged
+// dim, so same-shape inputs are one flat loop, a scalar input is a
+// broadcast value, and [N,C,H,W] * [1,C,1,1] is rows of H*W against one
+// value each.
 type bcast struct {
 	in      [][]int
 	out     []int
 	n       int
 	dims    []int
 	strides [][]int
+	outer   [][]int // strides[k] but the last dim
+	op      string  // the owner's name, for panics
+	// seg computes one segment of the output from args[k], input k's
+	// values along it; set by the owner when it is planned
+	seg func(o []float32, args []operand)
+	// args[w] holds worker w's segment arguments (sized by the first run
+	// on a pool of that many workers: a slice handed to seg escapes)
+	args [][]operand
 }
 
-func newBcast(shapes ...[]int) (bcast, error) {
+func newBcast(shapes ...[]int) (*bcast, error) {
 	out, err := broadcastShape(shapes...)
 	if err != nil {
-		return bcast{}, err
+		return nil, err
 	}
 	strides := make([][]int, len(shapes))
 	in := make([][]int, len(shapes))
@@ -39,50 +48,54 @@ func newBcast(shapes ...[]int) (bcast, error) {
 		strides[k] = broadcastStrides(s, out)
 		in[k] = slices.Clone(s)
 	}
-	b := bcast{in: in, out: out, n: product(out)}
+	b := &bcast{in: in, out: out, n: product(out)}
 	b.dims, b.strides = mergeDims(out, strides...)
-	if last := len(b.dims) - 1; b.dims[last] == 1 { // a single element: read as vectors of one
-		for k := range b.strides {
+	last := len(b.dims) - 1
+	for k := range b.strides {
+		if b.dims[last] == 1 { // a single element: read as vectors of one
 			b.strides[k][last] = 1
 		}
+		b.outer = append(b.outer, b.strides[k][:last])
 	}
 	return b, nil
 }
 
+// check panics unless ins and out have the planned lengths.
 func (b *bcast) check(op string, ins [][]float32, out []float32) {
 	checkLen(op, "input count", len(ins), len(b.in))
 	for k, in := range ins {
-		checkLen(op, fmt.Sprintf("input %d", k), len(in), product(b.in[k]))
+		checkLenOf(op, "input", k, len(in), product(b.in[k]))
 	}
 	checkLen(op, "out", len(out), b.n)
 }
 
-// run calls seg(o, args) over segments o of out that cover it, args[k]
-// being input k's values along o; items are chunks of ewChunk outputs.
-func (b *bcast) run(p *Pool, ins [][]float32, out []float32, seg func(o []float32, args []operand)) {
+// run calls b.seg over segments of out that cover it; items are chunks
+// of ewChunk outputs.
+func (b *bcast) run(p *Pool, ins [][]float32, out []float32) {
+	b.check(b.op, ins, out)
 	last := len(b.dims) - 1
 	inner := b.dims[last]
-	outer := make([][]int, len(ins))
-	for k := range ins {
-		outer[k] = b.strides[k][:last]
+	for len(b.args) < p.Threads() {
+		b.args = append(b.args, make([]operand, len(ins)))
 	}
-	p.For(ceilDiv(b.n, ewChunk), func(_, item int) {
+	p.For(ceilDiv(b.n, ewChunk), func(worker, item int) {
 		i0, i1 := item*ewChunk, min(b.n, (item+1)*ewChunk)
-		od := newOdometer(b.dims[:last], outer)
+		var od odometer
+		od.init(b.dims[:last], b.outer)
 		od.seek(i0 / inner)
 		col := i0 % inner
-		args := make([]operand, len(ins))
+		args := b.args[worker]
 		for i := i0; i < i1; {
 			n := min(inner-col, i1-i)
 			for k, in := range ins {
 				if b.strides[k][last] == 0 {
-					args[k] = operand{s: in[od.off[k]]}
+					args[k] = operand{s: in[od.off(k)]}
 				} else {
-					at := od.off[k] + col
+					at := od.off(k) + col
 					args[k] = operand{v: in[at : at+n]}
 				}
 			}
-			seg(out[i:i+n], args)
+			b.seg(out[i:i+n], args)
 			i += n
 			col = 0
 			od.next()
@@ -229,9 +242,9 @@ func (l *binLoops) apply(o []float32, a, b operand) {
 // (for PRelu, a's shape: the slope b broadcasts to it). out may alias an
 // input of the output's shape.
 type Binary struct {
-	kind  BinaryKind
-	bc    bcast
-	loops *binLoops
+	kind BinaryKind
+	bc   *bcast
+	ins  [2][]float32 // the running call's inputs
 }
 
 // NewBinary plans kind over inputs of shapes a and b.
@@ -246,7 +259,10 @@ func NewBinary(kind BinaryKind, a, b []int) (*Binary, error) {
 	if kind == BinaryPRelu && !slices.Equal(bc.out, a) {
 		return nil, fmt.Errorf("prelu: slope of shape %v does not broadcast to the input's %v", b, a)
 	}
-	return &Binary{kind: kind, bc: bc, loops: &binaryLoops[kind]}, nil
+	loops := &binaryLoops[kind]
+	bc.op = kind.String()
+	bc.seg = func(o []float32, args []operand) { loops.apply(o, args[0], args[1]) }
+	return &Binary{kind: kind, bc: bc}, nil
 }
 
 // Shape returns the output shape.
@@ -260,9 +276,9 @@ func (b *Binary) profileFLOPs() float64 { return float64(b.bc.n) }
 // Run computes out = f(a, b).
 func (b *Binary) Run(p *Pool, x, y, out []float32) {
 	defer profileDone(b, profileStart())
-	ins := [][]float32{x, y}
-	b.bc.check(b.kind.String(), ins, out)
-	b.bc.run(p, ins, out, func(o []float32, args []operand) { b.loops.apply(o, args[0], args[1]) })
+	b.ins = [2][]float32{x, y}
+	b.bc.run(p, b.ins[:], out)
+	b.ins = [2][]float32{}
 }
 
 // VariadicKind names a function of any number of tensors.
@@ -299,9 +315,8 @@ func (k VariadicKind) String() string {
 //
 // out must not overlap the inputs.
 type Variadic struct {
-	kind  VariadicKind
-	bc    bcast
-	loops *binLoops
+	kind VariadicKind
+	bc   *bcast
 }
 
 // NewVariadic plans kind over inputs of the given shapes.
@@ -324,7 +339,24 @@ func NewVariadic(kind VariadicKind, shapes [][]int) (*Variadic, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%v: %w", kind, err)
 	}
-	return &Variadic{kind: kind, bc: bc, loops: loops}, nil
+	count := float32(len(shapes))
+	bc.op = kind.String()
+	bc.seg = func(o []float32, args []operand) {
+		if a := args[0]; a.v != nil {
+			copy(o, a.v)
+		} else {
+			for i := range o {
+				o[i] = a.s
+			}
+		}
+		for _, a := range args[1:] {
+			loops.apply(o, operand{v: o}, a)
+		}
+		if kind == VariadicMean {
+			binaryLoops[BinaryDiv].vs(o, o, count)
+		}
+	}
+	return &Variadic{kind: kind, bc: bc}, nil
 }
 
 // Shape returns the output shape.
@@ -338,23 +370,7 @@ func (v *Variadic) profileFLOPs() float64 { return float64(v.bc.n * len(v.bc.in)
 // Run computes out = f(ins[0], ins[1], ...).
 func (v *Variadic) Run(p *Pool, ins [][]float32, out []float32) {
 	defer profileDone(v, profileStart())
-	v.bc.check(v.kind.String(), ins, out)
-	count := float32(len(ins))
-	v.bc.run(p, ins, out, func(o []float32, args []operand) {
-		if a := args[0]; a.v != nil {
-			copy(o, a.v)
-		} else {
-			for i := range o {
-				o[i] = a.s
-			}
-		}
-		for _, a := range args[1:] {
-			v.loops.apply(o, operand{v: o}, a)
-		}
-		if v.kind == VariadicMean {
-			binaryLoops[BinaryDiv].vs(o, o, count)
-		}
-	})
+	v.bc.run(p, ins, out)
 }
 
 // Where selects between two tensors by a condition, with numpy
@@ -366,7 +382,8 @@ func (v *Variadic) Run(p *Pool, ins [][]float32, out []float32) {
 //
 // out may alias an input of the output's shape.
 type Where struct {
-	bc bcast
+	bc  *bcast
+	ins [3][]float32 // the running call's inputs
 }
 
 // NewWhere plans a selection over inputs of the given shapes.
@@ -375,6 +392,7 @@ func NewWhere(cond, x, y []int) (*Where, error) {
 	if err != nil {
 		return nil, fmt.Errorf("where: %w", err)
 	}
+	bc.op, bc.seg = "where", whereSegment
 	return &Where{bc: bc}, nil
 }
 
@@ -389,60 +407,63 @@ func (w *Where) profileFLOPs() float64 { return 0 }
 // Run computes out = cond ? x : y.
 func (w *Where) Run(p *Pool, cond, x, y, out []float32) {
 	defer profileDone(w, profileStart())
-	ins := [][]float32{cond, x, y}
-	w.bc.check("where", ins, out)
-	w.bc.run(p, ins, out, func(o []float32, args []operand) {
-		c, a, b := args[0], args[1], args[2]
-		if c.v == nil {
-			if c.s == 0 {
-				a = b
+	w.ins = [3][]float32{cond, x, y}
+	w.bc.run(p, w.ins[:], out)
+	w.ins = [3][]float32{}
+}
+
+// whereSegment is one segment of Where: args are the condition, x and y.
+func whereSegment(o []float32, args []operand) {
+	c, a, b := args[0], args[1], args[2]
+	if c.v == nil {
+		if c.s == 0 {
+			a = b
+		}
+		if a.v != nil {
+			copy(o, a.v)
+		} else {
+			for i := range o {
+				o[i] = a.s
 			}
-			if a.v != nil {
-				copy(o, a.v)
+		}
+		return
+	}
+	cv := c.v[:len(o)]
+	switch {
+	case a.v != nil && b.v != nil:
+		av, bv := a.v[:len(o)], b.v[:len(o)]
+		for i := range o {
+			if cv[i] != 0 {
+				o[i] = av[i]
 			} else {
-				for i := range o {
-					o[i] = a.s
-				}
-			}
-			return
-		}
-		cv := c.v[:len(o)]
-		switch {
-		case a.v != nil && b.v != nil:
-			av, bv := a.v[:len(o)], b.v[:len(o)]
-			for i := range o {
-				if cv[i] != 0 {
-					o[i] = av[i]
-				} else {
-					o[i] = bv[i]
-				}
-			}
-		case a.v != nil:
-			av := a.v[:len(o)]
-			for i := range o {
-				if cv[i] != 0 {
-					o[i] = av[i]
-				} else {
-					o[i] = b.s
-				}
-			}
-		case b.v != nil:
-			bv := b.v[:len(o)]
-			for i := range o {
-				if cv[i] != 0 {
-					o[i] = a.s
-				} else {
-					o[i] = bv[i]
-				}
-			}
-		default:
-			for i := range o {
-				if cv[i] != 0 {
-					o[i] = a.s
-				} else {
-					o[i] = b.s
-				}
+				o[i] = bv[i]
 			}
 		}
-	})
+	case a.v != nil:
+		av := a.v[:len(o)]
+		for i := range o {
+			if cv[i] != 0 {
+				o[i] = av[i]
+			} else {
+				o[i] = b.s
+			}
+		}
+	case b.v != nil:
+		bv := b.v[:len(o)]
+		for i := range o {
+			if cv[i] != 0 {
+				o[i] = a.s
+			} else {
+				o[i] = bv[i]
+			}
+		}
+	default:
+		for i := range o {
+			if cv[i] != 0 {
+				o[i] = a.s
+			} else {
+				o[i] = b.s
+			}
+		}
+	}
 }

@@ -200,41 +200,43 @@ func (s *ScatterND) Run(p *Pool, data, updates, out []float32) {
 	if s.block == 0 {
 		return
 	}
-	scatter := func(b int) {
-		o, u := out[s.offs[b]:s.offs[b]+s.block], updates[b*s.block:(b+1)*s.block]
-		switch s.red {
-		case ScatterNone:
-			copy(o, u)
-		case ScatterAdd:
-			for i, v := range u {
-				o[i] += v
-			}
-		case ScatterMul:
-			for i, v := range u {
-				o[i] *= v
-			}
-		case ScatterMax:
-			for i, v := range u {
-				o[i] = max(o[i], v)
-			}
-		case ScatterMin:
-			for i, v := range u {
-				o[i] = min(o[i], v)
-			}
-		}
-	}
 	if s.repeated {
 		for b := range s.offs {
-			scatter(b)
+			s.scatter(out, updates, b)
 		}
 		return
 	}
 	perItem := max(1, ewChunk/s.block)
 	p.For(ceilDiv(len(s.offs), perItem), func(_, item int) {
 		for b := item * perItem; b < min(len(s.offs), (item+1)*perItem); b++ {
-			scatter(b)
+			s.scatter(out, updates, b)
 		}
 	})
+}
+
+// scatter applies update block b.
+func (s *ScatterND) scatter(out, updates []float32, b int) {
+	o, u := out[s.offs[b]:s.offs[b]+s.block], updates[b*s.block:(b+1)*s.block]
+	switch s.red {
+	case ScatterNone:
+		copy(o, u)
+	case ScatterAdd:
+		for i, v := range u {
+			o[i] += v
+		}
+	case ScatterMul:
+		for i, v := range u {
+			o[i] *= v
+		}
+	case ScatterMax:
+		for i, v := range u {
+			o[i] = max(o[i], v)
+		}
+	case ScatterMin:
+		for i, v := range u {
+			o[i] = min(o[i], v)
+		}
+	}
 }
 
 // PadMode is how Pad fills the border.
@@ -388,13 +390,14 @@ func (pd *Pad) Run(p *Pool, x, out []float32) {
 	perItem := max(1, ewChunk/inner)
 	p.For(ceilDiv(rows, perItem), func(_, item int) {
 		q0, q1 := item*perItem, min(rows, (item+1)*perItem)
-		od := newOdometer(pd.dims[:last], nil)
+		var od odometer
+		od.init(pd.dims[:last], nil)
 		od.seek(q0)
 		for q := q0; q < q1; q++ {
 			o := out[q*inner : (q+1)*inner]
 			base := 0
-			for d, i := range od.idx {
-				if s := pd.src[d][i]; s >= 0 && base >= 0 {
+			for d := range last {
+				if s := pd.src[d][od.idx(d)]; s >= 0 && base >= 0 {
 					base += s
 				} else {
 					base = -1
@@ -547,41 +550,43 @@ func (s *Split) Run(p *Pool, x []float32, outs [][]float32) {
 }
 
 // axisCopy moves parts [outer][sizes[k]][inner] to or from their places
-// along the axis of a whole [outer][Σ sizes][inner].
+// along the axis of a whole [outer][Σ sizes][inner]; an item is a run of
+// outer rows of one part.
 type axisCopy struct {
 	axis, outer, inner int
 	sizes, begins      []int
 	total              int // Σ sizes
+	items              []axisSpan
 }
+
+// axisSpan is the outer rows [f0, f1) of a part.
+type axisSpan struct{ part, f0, f1 int }
 
 func newAxisCopy(whole []int, axis int, sizes []int) axisCopy {
 	ac := axisCopy{axis: axis, outer: product(whole[:axis]), inner: product(whole[axis+1:]), sizes: slices.Clone(sizes)}
-	for _, n := range sizes {
+	for k, n := range sizes {
 		ac.begins = append(ac.begins, ac.total)
 		ac.total += n
-	}
-	return ac
-}
-
-// run copies the parts into whole (join) or whole into the parts; an
-// item is a run of outer rows of one part.
-func (ac *axisCopy) run(p *Pool, op string, parts [][]float32, whole []float32, join bool) {
-	checkLen(op, "part count", len(parts), len(ac.sizes))
-	checkLen(op, "whole", len(whole), ac.outer*ac.total*ac.inner)
-	type span struct{ part, f0, f1 int }
-	var items []span
-	for k, n := range ac.sizes {
-		checkLen(op, fmt.Sprintf("part %d", k), len(parts[k]), ac.outer*n*ac.inner)
 		if n*ac.inner == 0 {
 			continue
 		}
 		per := max(1, ewChunk/(n*ac.inner))
 		for f := 0; f < ac.outer; f += per {
-			items = append(items, span{k, f, min(ac.outer, f+per)})
+			ac.items = append(ac.items, axisSpan{k, f, min(ac.outer, f+per)})
 		}
 	}
-	p.For(len(items), func(_, item int) {
-		it := items[item]
+	return ac
+}
+
+// run copies the parts into whole (join) or whole into the parts.
+func (ac *axisCopy) run(p *Pool, op string, parts [][]float32, whole []float32, join bool) {
+	checkLen(op, "part count", len(parts), len(ac.sizes))
+	checkLen(op, "whole", len(whole), ac.outer*ac.total*ac.inner)
+	for k, n := range ac.sizes {
+		checkLenOf(op, "part", k, len(parts[k]), ac.outer*n*ac.inner)
+	}
+	p.For(len(ac.items), func(_, item int) {
+		it := ac.items[item]
 		n := ac.sizes[it.part]
 		w := whole[it.f0*ac.total*ac.inner : it.f1*ac.total*ac.inner]
 		pt := parts[it.part][it.f0*n*ac.inner : it.f1*n*ac.inner]

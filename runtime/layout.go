@@ -17,7 +17,7 @@ import (
 // axes).
 type Transpose struct {
 	in, out []int
-	v       view
+	v       *view
 }
 
 // NewTranspose plans the transpose of a tensor of the given shape.
@@ -70,7 +70,7 @@ func (t *Transpose) Run(p *Pool, x, out []float32) {
 // clamping here); an axis with count 0 may have any start and step.
 type Slice struct {
 	in, out []int
-	v       view
+	v       *view
 }
 
 // NewSlice plans a slice of a tensor of the given shape.
@@ -125,7 +125,7 @@ func (s *Slice) Run(p *Pool, x, out []float32) {
 //	(*Expand).Run(p *Pool, x, out []float32)
 type Expand struct {
 	in, out []int
-	v       view
+	v       *view
 }
 
 // NewExpand plans the broadcast of a tensor of the given shape to target.
@@ -160,7 +160,7 @@ func (e *Expand) Run(p *Pool, x, out []float32) {
 //	(*Repeat).Run(p *Pool, x, out []float32)
 type Repeat struct {
 	in, out []int
-	v       view
+	v       *view
 }
 
 // NewRepeat plans the tiling of a tensor of the given shape.

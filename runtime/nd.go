@@ -146,44 +146,70 @@ func mergeDims(dims []int, strides ...[]int) ([]int, [][]int) {
 	return md, ms
 }
 
+// odometerInline is the most dims plus operands an odometer holds
+// without allocating.
+const odometerInline = 16
+
 // odometer walks the index space of dims in row-major order and keeps
-// one offset per operand, Σ idx[d]*strides[k][d].
+// one offset per operand, Σ idx[d]*strides[k][d]. It is a value that
+// lives on its loop's stack (declare it, then init it).
 type odometer struct {
 	dims    []int
 	strides [][]int
-	idx     []int
-	off     []int
+	inline  [odometerInline]int // the indices, then the offsets
+	heap    []int               // instead of inline when they do not fit
 }
 
-func newOdometer(dims []int, strides [][]int) *odometer {
-	return &odometer{dims: dims, strides: strides, idx: make([]int, len(dims)), off: make([]int, len(strides))}
+func (o *odometer) init(dims []int, strides [][]int) {
+	o.dims, o.strides, o.heap = dims, strides, nil
+	if len(dims)+len(strides) > odometerInline {
+		o.heap = make([]int, len(dims)+len(strides))
+	}
 }
+
+// buf returns the indices followed by the offsets.
+func (o *odometer) buf() []int {
+	if o.heap != nil {
+		return o.heap
+	}
+	return o.inline[:len(o.dims)+len(o.strides)]
+}
+
+// off returns operand k's offset.
+func (o *odometer) off(k int) int { return o.buf()[len(o.dims)+k] }
+
+// idx returns the index along dim d.
+func (o *odometer) idx(d int) int { return o.buf()[d] }
 
 // seek moves to the i-th index of the walk.
 func (o *odometer) seek(i int) {
-	clear(o.off)
+	b := o.buf()
+	idx, off := b[:len(o.dims)], b[len(o.dims):]
+	clear(off)
 	for d := len(o.dims) - 1; d >= 0; d-- {
-		o.idx[d] = i % o.dims[d]
+		idx[d] = i % o.dims[d]
 		i /= o.dims[d]
 		for k, s := range o.strides {
-			o.off[k] += o.idx[d] * s[d]
+			off[k] += idx[d] * s[d]
 		}
 	}
 }
 
 // next moves to the following index (after the last: back to the first).
 func (o *odometer) next() {
+	b := o.buf()
+	idx, off := b[:len(o.dims)], b[len(o.dims):]
 	for d := len(o.dims) - 1; d >= 0; d-- {
-		o.idx[d]++
+		idx[d]++
 		for k, s := range o.strides {
-			o.off[k] += s[d]
+			off[k] += s[d]
 		}
-		if o.idx[d] < o.dims[d] {
+		if idx[d] < o.dims[d] {
 			return
 		}
-		o.idx[d] = 0
+		idx[d] = 0
 		for k, s := range o.strides {
-			o.off[k] -= s[d] * o.dims[d]
+			off[k] -= s[d] * o.dims[d]
 		}
 	}
 }
@@ -199,20 +225,46 @@ type view struct {
 	base    int   // input offset of the first element
 	dims    []int // merged
 	strides []int // input strides along dims
-	t       int   // the dim of input stride 1 for a blocked copy, or -1
+	outer   [][]int
+	// a blocked copy: t is the dim of input stride 1 (-1: not blocked);
+	// the other dims but the last, and their output and input strides
+	t           int
+	bDims       []int
+	bStrides    [][]int
+	tStride     int // output stride of dim t
+	tBlocks     int
+	pairs       int // (other index, block of t) pairs
+	pairsInItem int
 }
 
 // transposeBlock is the side of the square blocks of a blocked copy: 16
 // floats, one 64-byte cache line.
 const transposeBlock = 16
 
-func newView(dims, strides []int, base int) view {
+func newView(dims, strides []int, base int) *view {
 	md, ms := mergeDims(dims, strides, stridesOf(dims))
-	v := view{n: product(dims), base: base, dims: md, strides: ms[0], t: -1}
 	last := len(md) - 1
+	v := &view{n: product(dims), base: base, dims: md, strides: ms[0], outer: [][]int{ms[0][:last]}, t: -1}
 	if s := v.strides[last]; s != 0 && s != 1 && md[last] > 1 {
 		v.t = slices.Index(v.strides[:last], 1)
 	}
+	if v.t < 0 {
+		return v
+	}
+	outStrides := stridesOf(md)
+	var os, ins []int
+	for d := range last {
+		if d != v.t {
+			v.bDims = append(v.bDims, md[d])
+			os = append(os, outStrides[d])
+			ins = append(ins, v.strides[d])
+		}
+	}
+	v.bStrides = [][]int{os, ins}
+	v.tStride = outStrides[v.t]
+	v.tBlocks = ceilDiv(md[v.t], transposeBlock)
+	v.pairs = product(v.bDims) * v.tBlocks
+	v.pairsInItem = max(1, ewChunk/(transposeBlock*md[last]))
 	return v
 }
 
@@ -226,16 +278,16 @@ func (v *view) run(p *Pool, in, out []float32) {
 	}
 	last := len(v.dims) - 1
 	inner, s := v.dims[last], v.strides[last]
-	outer := [][]int{v.strides[:last]}
 	p.For(ceilDiv(v.n, ewChunk), func(_, item int) {
 		i0, i1 := item*ewChunk, min(v.n, (item+1)*ewChunk)
-		od := newOdometer(v.dims[:last], outer)
+		var od odometer
+		od.init(v.dims[:last], v.outer)
 		od.seek(i0 / inner)
 		col := i0 % inner
 		for i := i0; i < i1; {
 			n := min(inner-col, i1-i)
 			o := out[i : i+n]
-			at := v.base + od.off[0] + col*s
+			at := v.base + od.off(0) + col*s
 			switch s {
 			case 1:
 				copy(o, in[at:at+n])
@@ -259,37 +311,27 @@ func (v *view) run(p *Pool, in, out []float32) {
 
 // runBlocked copies in blocks of transposeBlock x transposeBlock over the
 // dim t (input stride 1) and the last dim (output stride 1); an item is a
-// run of consecutive (outer index, block of t) pairs.
+// run of consecutive (other index, block of t) pairs.
 func (v *view) runBlocked(p *Pool, in, out []float32) {
 	last := len(v.dims) - 1
-	outStrides := stridesOf(v.dims)
-	var od, os, ins []int // the other dims, their output and input strides
-	for d := range last {
-		if d != v.t {
-			od = append(od, v.dims[d])
-			os = append(os, outStrides[d])
-			ins = append(ins, v.strides[d])
-		}
-	}
-	T, M, ot, s := v.dims[v.t], v.dims[last], outStrides[v.t], v.strides[last]
-	tBlocks := ceilDiv(T, transposeBlock)
-	pairs := product(od) * tBlocks
-	perItem := max(1, ewChunk/(transposeBlock*M))
-	p.For(ceilDiv(pairs, perItem), func(_, item int) {
-		q0, q1 := item*perItem, min(pairs, (item+1)*perItem)
-		w := newOdometer(od, [][]int{os, ins})
-		w.seek(q0 / tBlocks)
+	T, M, ot, s := v.dims[v.t], v.dims[last], v.tStride, v.strides[last]
+	p.For(ceilDiv(v.pairs, v.pairsInItem), func(_, item int) {
+		q0, q1 := item*v.pairsInItem, min(v.pairs, (item+1)*v.pairsInItem)
+		var w odometer
+		w.init(v.bDims, v.bStrides)
+		w.seek(q0 / v.tBlocks)
 		for q := q0; q < q1; q++ {
-			tb := q % tBlocks
+			tb := q % v.tBlocks
 			if q > q0 && tb == 0 {
 				w.next()
 			}
+			oo, io := w.off(0), v.base+w.off(1)
 			t0, t1 := tb*transposeBlock, min(T, (tb+1)*transposeBlock)
 			for m0 := 0; m0 < M; m0 += transposeBlock {
 				m1 := min(M, m0+transposeBlock)
 				for t := t0; t < t1; t++ {
-					o := out[w.off[0]+t*ot+m0 : w.off[0]+t*ot+m1]
-					at := v.base + w.off[1] + t + m0*s
+					o := out[oo+t*ot+m0 : oo+t*ot+m1]
+					at := io + t + m0*s
 					for j := range o {
 						o[j] = in[at]
 						at += s
@@ -305,5 +347,12 @@ func (v *view) runBlocked(p *Pool, in, out []float32) {
 func checkLen(op, what string, got, want int) {
 	if got != want {
 		panic(fmt.Sprintf("runtime: %s: %s has %d floats, want %d", op, what, got, want))
+	}
+}
+
+// checkLenOf is checkLen for the k-th of a list of slices.
+func checkLenOf(op, what string, k, got, want int) {
+	if got != want {
+		checkLen(op, fmt.Sprintf("%s %d", what, k), got, want)
 	}
 }

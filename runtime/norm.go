@@ -95,17 +95,6 @@ func normalize(x, out []float32, eps float64, scale, bias []float32, w int) {
 	}
 }
 
-// normItems runs body over groups [0, groups) of n values each, several
-// groups an item.
-func normItems(p *Pool, groups, n int, body func(g int)) {
-	perItem := max(1, ewChunk/max(1, n))
-	p.For(ceilDiv(groups, perItem), func(_, item int) {
-		for g := item * perItem; g < min(groups, (item+1)*perItem); g++ {
-			body(g)
-		}
-	})
-}
-
 // LayerNorm normalises a tensor over its trailing axes from axis on (ONNX
 // LayerNormalization, inference: the Mean and InvStdDev outputs are not
 // produced): each of the rows [outer][n] becomes (x-mean)/√(var+ε) *
@@ -158,8 +147,11 @@ func (l *LayerNorm) Run(p *Pool, x, scale, bias, out []float32) {
 	if l.n == 0 {
 		return
 	}
-	normItems(p, l.outer, l.n, func(r int) {
-		normalize(x[r*l.n:(r+1)*l.n], out[r*l.n:(r+1)*l.n], l.eps, scale, bias, 1)
+	perItem := max(1, ewChunk/l.n)
+	p.For(ceilDiv(l.outer, perItem), func(_, item int) {
+		for r := item * perItem; r < min(l.outer, (item+1)*perItem); r++ {
+			normalize(x[r*l.n:(r+1)*l.n], out[r*l.n:(r+1)*l.n], l.eps, scale, bias, 1)
+		}
 	})
 }
 
@@ -208,8 +200,12 @@ func (in *InstanceNorm) Run(p *Pool, x, scale, bias, out []float32) {
 	if in.plane == 0 {
 		return
 	}
-	normItems(p, in.images*in.channels, in.plane, func(pl int) {
-		c := pl % in.channels
-		normalize(x[pl*in.plane:(pl+1)*in.plane], out[pl*in.plane:(pl+1)*in.plane], in.eps, scale[c:c+1], bias[c:c+1], 0)
+	planes := in.images * in.channels
+	perItem := max(1, ewChunk/in.plane)
+	p.For(ceilDiv(planes, perItem), func(_, item int) {
+		for pl := item * perItem; pl < min(planes, (item+1)*perItem); pl++ {
+			c := pl % in.channels
+			normalize(x[pl*in.plane:(pl+1)*in.plane], out[pl*in.plane:(pl+1)*in.plane], in.eps, scale[c:c+1], bias[c:c+1], 0)
+		}
 	})
 }

@@ -157,6 +157,14 @@ type Reduce struct {
 	dims    []int // merged dims
 	red     []bool
 	strides []int // input strides of dims
+	// The loops: with the innermost dim reduced (rows), each output folds
+	// runs of run floats at the reduced odometer's offsets (rd, rs); with
+	// it kept (columns), blocks of the cols innermost outputs fold
+	// vectors. kd and ks are the other kept dims and their input strides.
+	columns   bool
+	run, cols int
+	kd, rd    []int
+	ks, rs    [][]int
 }
 
 // NewReduce plans a reduction of a tensor of the given shape.
@@ -198,6 +206,25 @@ func NewReduce(kind ReduceKind, shape, axes []int) (*Reduce, error) {
 			r.dims, r.red, r.strides = append(r.dims, n), append(r.red, reduced[d]), append(r.strides, strides[d])
 		}
 	}
+	var ks, rs []int
+	for d, n := range r.dims {
+		if r.red[d] {
+			r.rd, rs = append(r.rd, n), append(rs, r.strides[d])
+		} else {
+			r.kd, ks = append(r.kd, n), append(ks, r.strides[d])
+		}
+	}
+	r.columns = len(r.dims) > 0 && !r.red[len(r.dims)-1]
+	r.run, r.cols = 1, 1
+	switch {
+	case r.columns:
+		r.cols = r.kd[len(r.kd)-1]
+		r.kd, ks = r.kd[:len(r.kd)-1], ks[:len(ks)-1]
+	case len(r.rd) > 0:
+		r.run = r.rd[len(r.rd)-1]
+		r.rd, rs = r.rd[:len(r.rd)-1], rs[:len(rs)-1]
+	}
+	r.ks, r.rs = [][]int{ks}, [][]int{rs}
 	return r, nil
 }
 
@@ -241,46 +268,33 @@ func (r *Reduce) Run(p *Pool, x, out []float32) {
 		}
 		return
 	}
-	// the kept and the reduced dims, with their input strides
-	var kd, ks, rd, rs []int
-	for d, n := range r.dims {
-		if r.red[d] {
-			rd, rs = append(rd, n), append(rs, r.strides[d])
-		} else {
-			kd, ks = append(kd, n), append(ks, r.strides[d])
-		}
-	}
-	if len(r.dims) == 0 || r.red[len(r.dims)-1] {
-		r.runRows(p, x, out, kd, ks, rd, rs)
+	if r.columns {
+		r.runColumns(p, x, out)
 	} else {
-		r.runColumns(p, x, out, kd, ks, rd, rs)
+		r.runRows(p, x, out)
 	}
 }
 
 // runRows reduces one output at a time: the innermost reduced dim is a
 // contiguous run, the other reduced dims an odometer.
-func (r *Reduce) runRows(p *Pool, x, out []float32, kd, ks, rd, rs []int) {
-	run := 1
-	if len(rd) > 0 {
-		run = rd[len(rd)-1]
-		rd, rs = rd[:len(rd)-1], rs[:len(rs)-1]
-	}
-	runs := product(rd)
+func (r *Reduce) runRows(p *Pool, x, out []float32) {
+	runs := product(r.rd)
 	perItem := max(1, ewChunk/r.count)
 	p.For(ceilDiv(len(out), perItem), func(_, item int) {
 		i0, i1 := item*perItem, min(len(out), (item+1)*perItem)
-		ko := newOdometer(kd, [][]int{ks})
-		ro := newOdometer(rd, [][]int{rs})
+		var ko, ro odometer
+		ko.init(r.kd, r.ks)
+		ro.init(r.rd, r.rs)
 		ko.seek(i0)
 		for i := i0; i < i1; i++ {
-			base := ko.off[0]
+			base := ko.off(0)
 			ko.next()
 			pass := func(f fold, shift float64) float64 {
 				acc := f.init()
 				ro.seek(0)
 				for range runs {
-					at := base + ro.off[0]
-					acc = f.foldRun(acc, x[at:at+run], shift)
+					at := base + ro.off(0)
+					acc = f.foldRun(acc, x[at:at+r.run], shift)
 					ro.next()
 				}
 				return acc
@@ -298,17 +312,17 @@ func (r *Reduce) runRows(p *Pool, x, out []float32, kd, ks, rd, rs []int) {
 
 // runColumns reduces reduceBlock outputs along the kept innermost dim at
 // a time, folding whole rows of the input into a vector of accumulators.
-func (r *Reduce) runColumns(p *Pool, x, out []float32, kd, ks, rd, rs []int) {
-	cols := kd[len(kd)-1]
-	kd, ks = kd[:len(kd)-1], ks[:len(ks)-1]
+func (r *Reduce) runColumns(p *Pool, x, out []float32) {
+	cols, runs := r.cols, product(r.rd)
 	blocks := ceilDiv(cols, reduceBlock)
-	pairs := product(kd) * blocks // (outer output row, column block)
+	pairs := product(r.kd) * blocks // (outer output row, column block)
 	perItem := max(1, ewChunk/(r.count*min(cols, reduceBlock)))
 	p.For(ceilDiv(pairs, perItem), func(_, item int) {
 		var accBuf, shiftBuf [reduceBlock]float64
 		q0, q1 := item*perItem, min(pairs, (item+1)*perItem)
-		ko := newOdometer(kd, [][]int{ks})
-		ro := newOdometer(rd, [][]int{rs})
+		var ko, ro odometer
+		ko.init(r.kd, r.ks)
+		ro.init(r.rd, r.rs)
 		ko.seek(q0 / blocks)
 		for q := q0; q < q1; q++ {
 			b := q % blocks
@@ -317,14 +331,14 @@ func (r *Reduce) runColumns(p *Pool, x, out []float32, kd, ks, rd, rs []int) {
 			}
 			c0, c1 := b*reduceBlock, min(cols, (b+1)*reduceBlock)
 			acc, shift := accBuf[:c1-c0], shiftBuf[:c1-c0]
-			base := ko.off[0] + c0
+			base := ko.off(0) + c0
 			pass := func(f fold) {
 				for j := range acc {
 					acc[j] = f.init()
 				}
 				ro.seek(0)
-				for range product(rd) {
-					at := base + ro.off[0]
+				for range runs {
+					at := base + ro.off(0)
 					f.foldVec(acc, x[at:at+len(acc)], shift)
 					ro.next()
 				}
