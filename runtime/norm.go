@@ -60,6 +60,12 @@ func (c *ChannelAffine) Run(p *Pool, x, out []float32) {
 		for pl := item * perItem; pl < min(planes, (item+1)*perItem); pl++ {
 			s, b := c.scale[pl%c.channels], c.shift[pl%c.channels]
 			xs, os := x[pl*c.inner:(pl+1)*c.inner], out[pl*c.inner:(pl+1)*c.inner]
+			if c.act.Kind == ActNone {
+				for i, v := range xs {
+					os[i] = v*s + b
+				}
+				continue
+			}
 			for i, v := range xs {
 				os[i] = clamp(v*s+b, lo, hi)
 			}

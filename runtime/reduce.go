@@ -360,9 +360,13 @@ func (r *Reduce) runColumns(p *Pool, x, out []float32) {
 // as [outer][n][inner] (ONNX Softmax and LogSoftmax from opset 13; the
 // older ones, which normalise over all axes from axis on, are shape
 // [outer][n] with axis 1). The maximum is subtracted first and the sums
-// run in float64, the interpreter's formula:
+// run in float64:
 //
 //	softmax: e^(x-max) / Σe^(x-max)    log: (x-max) - ln Σe^(x-max)
+//
+// Softmax keeps each e^(x-max) rounded to float32 between the sum and the
+// division (one exponential per element instead of two), so it is within
+// an ulp of the interpreter's; LogSoftmax is its formula exactly.
 //
 //	NewSoftmaxAxis(shape []int, axis int, log bool) (*SoftmaxAxis, error)
 //	(*SoftmaxAxis).Run(p *Pool, x, out []float32)
@@ -423,23 +427,33 @@ func (s *SoftmaxAxis) Run(p *Pool, x, out []float32) {
 			for j := range s.n {
 				foldMax.foldVec(top, x[row(j):], nil)
 			}
-			for j := range s.n {
-				foldExpShift.foldVec(sum, x[row(j):], top)
-			}
 			if s.log {
+				for j := range s.n {
+					foldExpShift.foldVec(sum, x[row(j):], top)
+				}
 				for c := range sum {
 					sum[c] = math.Log(sum[c])
 				}
+				for j := range s.n {
+					xs, os := x[row(j):row(j)+len(top)], out[row(j):row(j)+len(top)]
+					for c, v := range xs {
+						os[c] = float32(float64(v) - top[c] - sum[c])
+					}
+				}
+				continue
 			}
-			for j := range s.n {
+			for j := range s.n { // out holds e^(x-max) until the division
 				xs, os := x[row(j):row(j)+len(top)], out[row(j):row(j)+len(top)]
 				for c, v := range xs {
-					d := float64(v) - top[c]
-					if s.log {
-						os[c] = float32(d - sum[c])
-					} else {
-						os[c] = float32(math.Exp(d) / sum[c])
-					}
+					e := math.Exp(float64(v) - top[c])
+					sum[c] += e
+					os[c] = float32(e)
+				}
+			}
+			for j := range s.n {
+				os := out[row(j) : row(j)+len(top)]
+				for c, e := range os {
+					os[c] = float32(float64(e) / sum[c])
 				}
 			}
 		}
