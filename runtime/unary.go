@@ -9,8 +9,8 @@ import (
 type UnaryKind uint8
 
 // Unary functions; the parameters NewUnary takes are listed with each.
-// Transcendental functions compute in float64 and round once (what the
-// interpreter does), so results are within one float32 ulp of exact.
+// Transcendental functions compute in float64 and round once, as the
+// interpreter does, so results are within one float32 ulp of exact.
 const (
 	UnaryRelu        UnaryKind = iota // max(x, 0)
 	UnaryNeg                          // -x
@@ -31,7 +31,7 @@ const (
 	UnarySoftplus                     // ln(1+e^x), without overflow for large x
 	UnaryErf                          // erf x
 	UnaryGelu                         // x/2 * (1+erf(x/√2)), as x/2 * erfc(-x/√2)
-	UnaryGeluTanh                     // x/2 * (1+tanh(√(2/π)*(x+0.044715x³))), Gelu's approximate="tanh"
+	UnaryGeluTanh                     // x/2 * (1+tanh(√(2/π)*(x+0.044715x³))), as x*sigmoid(2z): Gelu's approximate="tanh"
 	UnaryClip                         // (lo, hi): min(max(x, lo), hi)
 	UnarySiLU                         // x * sigmoid(x), the fused Sigmoid-Mul
 	UnaryMish                         // x * tanh(softplus(x))
@@ -126,6 +126,17 @@ func softplus64(x float64) float64 {
 	return math.Log1p(math.Exp(x))
 }
 
+// mish64 is x * tanh(ln(1+e^x)) = x * n/(n+2) with n = e^x (e^x + 2),
+// free of cancellation; beyond x = 20 the factor is 1 in float64.
+func mish64(x float64) float64 {
+	if x > 20 {
+		return x
+	}
+	e := math.Exp(x)
+	n := e * (e + 2)
+	return x * n / (n + 2)
+}
+
 // unaryLoop returns the loop of kind with its parameters bound.
 func unaryLoop(kind UnaryKind, params []float32) func(o, x []float32) {
 	var a, b float64
@@ -203,10 +214,10 @@ func unaryLoop(kind UnaryKind, params []float32) func(o, x []float32) {
 		return func(o, x []float32) {
 			mapF(o, x, f64(func(v float64) float64 { return 0.5 * v * math.Erfc(-v/math.Sqrt2) }))
 		}
-	case UnaryGeluTanh:
-		k := math.Sqrt(2 / math.Pi)
+	case UnaryGeluTanh: // (1+tanh z)/2 = sigmoid(2z)
+		k := 2 * math.Sqrt(2/math.Pi)
 		return func(o, x []float32) {
-			mapF(o, x, f64(func(v float64) float64 { return 0.5 * v * (1 + math.Tanh(k*(v+0.044715*v*v*v))) }))
+			mapF(o, x, f64(func(v float64) float64 { return v * sigmoid64(k*(v+0.044715*v*v*v)) }))
 		}
 	case UnaryClip:
 		lo, hi := params[0], params[1]
@@ -216,9 +227,7 @@ func unaryLoop(kind UnaryKind, params []float32) func(o, x []float32) {
 			mapF(o, x, f64(func(v float64) float64 { return v / (1 + math.Exp(-v)) }))
 		}
 	case UnaryMish:
-		return func(o, x []float32) {
-			mapF(o, x, f64(func(v float64) float64 { return v * math.Tanh(softplus64(v)) }))
-		}
+		return func(o, x []float32) { mapF(o, x, f64(mish64)) }
 	case UnaryNot:
 		return func(o, x []float32) { mapF(o, x, func(v float32) float32 { return b2f(v == 0) }) }
 	}

@@ -72,7 +72,7 @@ func checkUlps(t *testing.T, name string, x, got []float32, want func(i int) flo
 
 // unaryRefs are float64 references of the unary functions the
 // interpreter does not have, written from the ONNX definitions with
-// the cancellation-free forms of e^x-1, 1+erf and ln(1+e^x).
+// the cancellation-free forms of e^x-1, 1+erf, 1+tanh and ln(1+e^x).
 var unaryRefs = map[UnaryKind]func(x float64, p []float64) float64{
 	UnaryHardSigmoid: func(x float64, p []float64) float64 { return math.Max(0, math.Min(1, p[0]*x+p[1])) },
 	UnaryHardSwish:   func(x float64, _ []float64) float64 { return x * math.Max(0, math.Min(1, x/6+0.5)) },
@@ -97,8 +97,8 @@ var unaryRefs = map[UnaryKind]func(x float64, p []float64) float64{
 	UnarySoftplus: func(x float64, _ []float64) float64 { return math.Max(x, 0) + math.Log1p(math.Exp(-math.Abs(x))) },
 	UnaryErf:      func(x float64, _ []float64) float64 { return math.Erf(x) },
 	UnaryGelu:     func(x float64, _ []float64) float64 { return x * math.Erfc(-x/math.Sqrt2) / 2 },
-	UnaryGeluTanh: func(x float64, _ []float64) float64 {
-		return x / 2 * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(x+0.044715*x*x*x)))
+	UnaryGeluTanh: func(x float64, _ []float64) float64 { // x/2 * (1+tanh z) = x / (1+e^-2z)
+		return x / (1 + math.Exp(-2*math.Sqrt(2/math.Pi)*(x+0.044715*x*x*x)))
 	},
 	UnarySiLU: func(x float64, _ []float64) float64 { return x / (1 + math.Exp(-x)) },
 	UnaryMish: func(x float64, _ []float64) float64 {
