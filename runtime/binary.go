@@ -6,21 +6,24 @@ import (
 	"slices"
 )
 
-// operand is what an elementwise kernel reads of one input along a
-// segment of the output: a vector of the segment's length, or (v nil) one
-// value broadcast over it.
+// operand is where an elementwise kernel reads one input along a segment
+// of the output, rows x cols contiguous floats: row r, column j is
+// v[r*rs + j*cs], cs being 1 (a row of the input) or 0 (a broadcast
+// value).
 type operand struct {
-	v []float32
-	s float32
+	v      []float32
+	rs, cs int
 }
 
 // bcast is the loop nest of an elementwise op with numpy broadcasting:
 // the output's dims with broadcast-compatible neighbours merged and each
 // input's strides along them (0 where it is broadcast). A run calls the
-// owner's segment function on runs of the output along the last merged
-// dim, so same-shape inputs are one flat loop, a scalar input is a
-// broadcast value, and [N,C,H,W] * [1,C,1,1] is rows of H*W against one
-// value each.
+// owner's segment function on blocks of the output: whole rows of the
+// last merged dim, as many as fit in the item and the second-to-last
+// dim's run, or a part of one row. Same-shape inputs are one flat run, a
+// scalar is a stride-0 operand, [N,C,H,W] * [1,C,1,1] is rows of H*W
+// against one value each and [R,4] + [4] blocks of rows reading the
+// same four values, with no per-element index arithmetic.
 type bcast struct {
 	in      [][]int
 	out     []int
@@ -29,9 +32,9 @@ type bcast struct {
 	strides [][]int
 	outer   [][]int // strides[k] but the last dim
 	op      string  // the owner's name, for panics
-	// seg computes one segment of the output from args[k], input k's
-	// values along it; set by the owner when it is planned
-	seg func(o []float32, args []operand)
+	// seg computes one block of the output, rows of cols floats, from
+	// args[k], input k's operand; set by the owner when it is planned
+	seg func(o []float32, cols int, args []operand)
 	// args[w] holds worker w's segment arguments (sized by the first run
 	// on a pool of that many workers: a slice handed to seg escapes)
 	args [][]operand
@@ -52,9 +55,6 @@ func newBcast(shapes ...[]int) (*bcast, error) {
 	b.dims, b.strides = mergeDims(out, strides...)
 	last := len(b.dims) - 1
 	for k := range b.strides {
-		if b.dims[last] == 1 { // a single element: read as vectors of one
-			b.strides[k][last] = 1
-		}
 		b.outer = append(b.outer, b.strides[k][:last])
 	}
 	return b, nil
@@ -69,8 +69,8 @@ func (b *bcast) check(op string, ins [][]float32, out []float32) {
 	checkLen(op, "out", len(out), b.n)
 }
 
-// run calls b.seg over segments of out that cover it; items are chunks
-// of ewChunk outputs.
+// run calls b.seg over blocks of out that cover it; items are chunks of
+// ewChunk outputs.
 func (b *bcast) run(p *Pool, ins [][]float32, out []float32) {
 	b.check(b.op, ins, out)
 	last := len(b.dims) - 1
@@ -86,19 +86,22 @@ func (b *bcast) run(p *Pool, ins [][]float32, out []float32) {
 		col := i0 % inner
 		args := b.args[worker]
 		for i := i0; i < i1; {
-			n := min(inner-col, i1-i)
-			for k, in := range ins {
-				if b.strides[k][last] == 0 {
-					args[k] = operand{s: in[od.off(k)]}
-				} else {
-					at := od.off(k) + col
-					args[k] = operand{v: in[at : at+n]}
-				}
+			rows, cols := 1, min(inner-col, i1-i)
+			if col == 0 && last > 0 && i1-i >= 2*inner {
+				rows, cols = min((i1-i)/inner, b.dims[last-1]-od.idx(last-1)), inner
 			}
-			b.seg(out[i:i+n], args)
-			i += n
+			for k, in := range ins {
+				rs := 0
+				if last > 0 {
+					rs = b.strides[k][last-1]
+				}
+				cs := b.strides[k][last]
+				args[k] = operand{v: in[od.off(k)+col*cs:], rs: rs, cs: cs}
+			}
+			b.seg(out[i:i+rows*cols], cols, args)
+			i += rows * cols
 			col = 0
-			od.next()
+			od.advance(rows)
 		}
 	})
 }
@@ -140,8 +143,8 @@ func (k BinaryKind) String() string {
 	return fmt.Sprintf("binary(%d)", k)
 }
 
-// binLoops are the loops of one binary function: both inputs vectors,
-// the second a broadcast value, the first a broadcast value.
+// binLoops are the loops of one binary function over a row: both inputs
+// vectors, the second a broadcast value, the first a broadcast value.
 type binLoops struct {
 	vv func(o, a, b []float32)
 	vs func(o, a []float32, b float32)
@@ -213,19 +216,23 @@ var binaryLoops = [binaryKinds]binLoops{
 	BinaryXor:            {func(o, a, b []float32) { zipVV(o, a, b, xor32) }, func(o, a []float32, b float32) { zipVS(o, a, b, xor32) }, func(o []float32, a float32, b []float32) { zipSV(o, a, b, xor32) }, xor32},
 }
 
-// apply computes o = f(a, b) for one segment.
-func (l *binLoops) apply(o []float32, a, b operand) {
-	switch {
-	case a.v != nil && b.v != nil:
-		l.vv(o, a.v, b.v)
-	case a.v != nil:
-		l.vs(o, a.v, b.s)
-	case b.v != nil:
-		l.sv(o, a.s, b.v)
-	default:
-		v := l.f(a.s, b.s)
-		for i := range o {
-			o[i] = v
+// block sets o = f(a, b) over a block of rows of cols floats, a row at a
+// time in the loop that fits the operands.
+func (l *binLoops) block(o []float32, cols int, a, b operand) {
+	for r := 0; r*cols < len(o); r++ {
+		row, av, bv := o[r*cols:(r+1)*cols], a.v[r*a.rs:], b.v[r*b.rs:]
+		switch {
+		case a.cs == 1 && b.cs == 1:
+			l.vv(row, av, bv)
+		case a.cs == 1:
+			l.vs(row, av, bv[0])
+		case b.cs == 1:
+			l.sv(row, av[0], bv)
+		default:
+			v := l.f(av[0], bv[0])
+			for i := range row {
+				row[i] = v
+			}
 		}
 	}
 }
@@ -259,9 +266,9 @@ func NewBinary(kind BinaryKind, a, b []int) (*Binary, error) {
 	if kind == BinaryPRelu && !slices.Equal(bc.out, a) {
 		return nil, fmt.Errorf("prelu: slope of shape %v does not broadcast to the input's %v", b, a)
 	}
-	loops := &binaryLoops[kind]
 	bc.op = kind.String()
-	bc.seg = func(o []float32, args []operand) { loops.apply(o, args[0], args[1]) }
+	loops := &binaryLoops[kind]
+	bc.seg = func(o []float32, cols int, args []operand) { loops.block(o, cols, args[0], args[1]) }
 	return &Binary{kind: kind, bc: bc}, nil
 }
 
@@ -341,19 +348,25 @@ func NewVariadic(kind VariadicKind, shapes [][]int) (*Variadic, error) {
 	}
 	count := float32(len(shapes))
 	bc.op = kind.String()
-	bc.seg = func(o []float32, args []operand) {
-		if a := args[0]; a.v != nil {
-			copy(o, a.v)
-		} else {
-			for i := range o {
-				o[i] = a.s
+	bc.seg = func(o []float32, cols int, args []operand) {
+		for r, a := 0, args[0]; r*cols < len(o); r++ {
+			row, v := o[r*cols:(r+1)*cols], a.v[r*a.rs:]
+			if a.cs == 1 {
+				copy(row, v)
+				continue
+			}
+			for i := range row {
+				row[i] = v[0]
 			}
 		}
+		acc := operand{v: o, rs: cols, cs: 1}
 		for _, a := range args[1:] {
-			loops.apply(o, operand{v: o}, a)
+			loops.block(o, cols, acc, a)
 		}
 		if kind == VariadicMean {
-			binaryLoops[BinaryDiv].vs(o, o, count)
+			for i := range o {
+				o[i] /= count
+			}
 		}
 	}
 	return &Variadic{kind: kind, bc: bc}, nil
@@ -412,58 +425,21 @@ func (w *Where) Run(p *Pool, cond, x, y, out []float32) {
 	w.ins = [3][]float32{}
 }
 
-// whereSegment is one segment of Where: args are the condition, x and y.
-func whereSegment(o []float32, args []operand) {
+// whereSegment is one block of Where: args are the condition, x and y.
+func whereSegment(o []float32, cols int, args []operand) {
 	c, a, b := args[0], args[1], args[2]
-	if c.v == nil {
-		if c.s == 0 {
-			a = b
-		}
-		if a.v != nil {
-			copy(o, a.v)
-		} else {
-			for i := range o {
-				o[i] = a.s
-			}
-		}
-		return
-	}
-	cv := c.v[:len(o)]
-	switch {
-	case a.v != nil && b.v != nil:
-		av, bv := a.v[:len(o)], b.v[:len(o)]
-		for i := range o {
-			if cv[i] != 0 {
-				o[i] = av[i]
+	for r := 0; r*cols < len(o); r++ {
+		row := o[r*cols : (r+1)*cols]
+		ic, ia, ib := r*c.rs, r*a.rs, r*b.rs
+		for j := range row {
+			if c.v[ic] != 0 {
+				row[j] = a.v[ia]
 			} else {
-				o[i] = bv[i]
+				row[j] = b.v[ib]
 			}
-		}
-	case a.v != nil:
-		av := a.v[:len(o)]
-		for i := range o {
-			if cv[i] != 0 {
-				o[i] = av[i]
-			} else {
-				o[i] = b.s
-			}
-		}
-	case b.v != nil:
-		bv := b.v[:len(o)]
-		for i := range o {
-			if cv[i] != 0 {
-				o[i] = a.s
-			} else {
-				o[i] = bv[i]
-			}
-		}
-	default:
-		for i := range o {
-			if cv[i] != 0 {
-				o[i] = a.s
-			} else {
-				o[i] = b.s
-			}
+			ic += c.cs
+			ia += a.cs
+			ib += b.cs
 		}
 	}
 }

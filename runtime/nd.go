@@ -214,6 +214,19 @@ func (o *odometer) next() {
 	}
 }
 
+// advance moves n >= 1 steps on; the first n-1 must not leave the
+// innermost dim's current run.
+func (o *odometer) advance(n int) {
+	if d := len(o.dims) - 1; d >= 0 && n > 1 {
+		b := o.buf()
+		b[d] += n - 1
+		for k, s := range o.strides {
+			b[len(o.dims)+k] += (n - 1) * s[d]
+		}
+	}
+	o.next()
+}
+
 // view is a copy into a dense row-major output from a strided view of the
 // input: out[i] = in[base + Σ idx[d]*strides[d]] for i the row-major
 // index of idx in dims. Transpose, Slice, Expand and Tile are views. When
