@@ -90,6 +90,20 @@
 // fit; Run methods panic on slice lengths that do not match their plan,
 // which only a code-generator bug can cause.
 //
+// # Generic N-d kernels
+//
+// Every other float32 ONNX op lowers onto planned objects whose
+// constructors take static shapes ([]int, row-major, rank 0 a scalar;
+// axes may be negative) and return errors for anything that does not fit,
+// and whose Run methods take the pool and flat slices: layout
+// ([Transpose], [Slice], [Expand], [Repeat] for Tile, [Gather],
+// [ScatterND], [Pad], [Concat], [Split]), elementwise ([Unary], [Binary]
+// with numpy broadcasting, [Variadic], [Where]; bools are 0/1 floats),
+// reductions ([Reduce], [SoftmaxAxis]) and normalisation
+// ([ChannelAffine], [LayerNorm], [InstanceNorm]). Their constructors
+// merge the axes that move together, so the loops run over at most a few
+// strided dims; each is checked against the interpreter.
+//
 // # Determinism and concurrency
 //
 // Work is split into fixed items; an item's result never depends on which

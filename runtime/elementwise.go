@@ -105,6 +105,12 @@ func CopyChannels(dst []float32, dstChannels, dstBegin int, src []float32, srcCh
 	if t0 := profileStart(); !t0.IsZero() {
 		defer profileDone(fmt.Sprintf("copy channels %dx[%d of %d -> %d,%d]", frames, n, srcChannels, dstChannels, hw), t0)
 	}
+	copyChannels(dst, dstChannels, dstBegin, src, srcChannels, srcBegin, n, frames, hw)
+}
+
+// copyChannels is CopyChannels without the checks and the profile, for
+// the kernels built on it (Concat, Split).
+func copyChannels(dst []float32, dstChannels, dstBegin int, src []float32, srcChannels, srcBegin, n, frames, hw int) {
 	for f := range frames {
 		copy(dst[(f*dstChannels+dstBegin)*hw:][:n*hw], src[(f*srcChannels+srcBegin)*hw:][:n*hw])
 	}
