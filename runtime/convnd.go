@@ -173,6 +173,17 @@ func PackConvNdWeights(w []float32, s ConvNdShape, mr int) ([]float32, error) {
 	return PackConvWeights(w, s.Cout, s.Cin/g, 1, shapeProduct(s.Kernel), g, mr)
 }
 
+// PackConvNdWeightsTo is PackConvNdWeights into dst, which has
+// PackedConvNdWeightsLen values: the per-run packing of weights that are
+// run-time tensors.
+func PackConvNdWeightsTo(dst, w []float32, s ConvNdShape, mr int) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	g := s.group()
+	return packConvWeightsTo(dst, w, s.Cout, s.Cin/g, 1, shapeProduct(s.Kernel), g, mr)
+}
+
 // ConvNd is a convolution of 1 to 3 spatial axes planned for a fixed
 // shape: on Conv when the shape is a 2-D one (Conv2D), else as a GEMM per
 // image and group, weights packed at compile time against im2col panels
@@ -191,6 +202,13 @@ type ConvNd struct {
 // rejects and on weights or a bias of the wrong length.
 func NewConvNd(s ConvNdShape, packed []float32, packMR int, bias []float32, act Act) (*ConvNd, error) {
 	return newConvNd(s, packed, packMR, bias, act, true)
+}
+
+// NewConvNdRunTimeWeights plans a convolution whose weights are a run-time
+// tensor: the GEMM plan reads packed, which PackConvNdWeightsTo fills
+// before every Run, and adds no bias.
+func NewConvNdRunTimeWeights(s ConvNdShape, packed []float32, packMR int, act Act) (*ConvNd, error) {
+	return newConvNd(s, packed, packMR, nil, act, false)
 }
 
 // newConvNd plans the convolution, on Conv when via2D allows and the

@@ -271,3 +271,38 @@ func BenchmarkConvNd(b *testing.B) {
 		})
 	}
 }
+
+func TestConvNdRunTimeWeights(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 2))
+	for range 40 {
+		c := randConvNd(rng)
+		c.bias, c.residual = false, false
+		s := c.s
+		packed := make([]float32, PackedConvNdWeightsLen(s, PackMR))
+		conv, err := NewConvNdRunTimeWeights(s, packed, PackMR, c.act)
+		if err != nil {
+			t.Fatalf("%v: %v", c, err)
+		}
+		if conv.conv != nil {
+			t.Fatalf("%v: run-time weights took the 2-D plan, which transforms weights once", c)
+		}
+		// Two runs with different weights packed into the same buffer.
+		for run := range 2 {
+			x := randOffsetFloats(rng, s.InLen())
+			w := randFloats(rng, s.Cout*s.Cin/s.group()*shapeProduct(s.Kernel))
+			if err := PackConvNdWeightsTo(packed, w, s, PackMR); err != nil {
+				t.Fatal(err)
+			}
+			want, scale := convNdWant(t, c, x, w, nil, nil)
+			checkOracleScaled(t, fmt.Sprintf("%v/run %d", c, run), want, scale, func(p *Pool) []float32 {
+				out := nanFloats(rng, s.OutLen())
+				conv.Run(p, x, out, nil)
+				return out
+			})
+		}
+	}
+	s := ConvNdShape{Batch: 1, Cin: 2, Cout: 2, In: []int{4}, Kernel: []int{3}}
+	if err := PackConvNdWeightsTo(make([]float32, 3), make([]float32, 12), s, PackMR); err == nil {
+		t.Error("packing into a buffer of the wrong size: no error")
+	}
+}

@@ -73,6 +73,43 @@ func (c *ChannelAffine) Run(p *Pool, x, out []float32) {
 	})
 }
 
+// BatchNorm is an inference-mode BatchNormalization whose parameters are
+// run-time tensors: every Run folds them into a per-channel affine.
+//
+//	NewBatchNorm(outer, channels, inner int, epsilon float32) (*BatchNorm, error)
+//	(*BatchNorm).Run(p *Pool, x, scale, bias, mean, variance, out []float32)
+//
+// Run must not be called concurrently on one BatchNorm.
+type BatchNorm struct {
+	affine *ChannelAffine
+	eps    float64
+}
+
+// NewBatchNorm plans a BatchNormalization of x viewed as
+// [outer][channels][inner].
+func NewBatchNorm(outer, channels, inner int, epsilon float32) (*BatchNorm, error) {
+	zeros := make([]float32, max(channels, 0))
+	a, err := NewChannelAffine(outer, channels, inner, zeros, zeros, Act{})
+	if err != nil {
+		return nil, fmt.Errorf("batch norm: %w", err)
+	}
+	return &BatchNorm{affine: a, eps: float64(epsilon)}, nil
+}
+
+// Run computes out = (x-mean)/√(variance+ε)*scale + bias per channel, each
+// parameter holding one value per channel.
+func (b *BatchNorm) Run(p *Pool, x, scale, bias, mean, variance, out []float32) {
+	c := b.affine.channels
+	for _, v := range [][]float32{scale, bias, mean, variance} {
+		checkLen("batch norm", "parameter", len(v), c)
+	}
+	for i := range c {
+		s := float64(scale[i]) / math.Sqrt(float64(variance[i])+b.eps)
+		b.affine.scale[i], b.affine.shift[i] = float32(s), float32(float64(bias[i])-float64(mean[i])*s)
+	}
+	b.affine.Run(p, x, out)
+}
+
 // normalize writes (x-mean)/√(var+eps) * scale[i] + bias[i] over one
 // group of values, mean and variance computed in float64 in two passes;
 // scale and bias are nil for 1 and 0, else have len(x) values or one

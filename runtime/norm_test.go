@@ -209,3 +209,32 @@ func TestInstanceNorm(t *testing.T) {
 	_, err = NewInstanceNorm([]int{2, 3, 4}, -1)
 	mustErr(t, "instancenorm with a negative epsilon", err)
 }
+
+func TestBatchNormRunTimeParameters(t *testing.T) {
+	ps := oraclePools(t)
+	rng := rand.New(rand.NewPCG(16, 2))
+	for range 30 {
+		shape := append([]int{1 + rng.IntN(3), 1 + rng.IntN(9)}, randShape(rng, rng.IntN(4), 9, false)...)
+		c := shape[1]
+		eps := float32(1e-3)
+		bn, err := NewBatchNorm(shape[0], c, product(shape[2:]), eps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := fmt.Sprintf("batchnorm %v", shape)
+		// Two runs with different parameters: each run folds its own.
+		for range 2 {
+			gamma, beta, mean, variance := randData(rng, c), randData(rng, c), randData(rng, c), randData(rng, c)
+			for j := range variance {
+				variance[j] = variance[j]*variance[j] + 0.01
+			}
+			x := randData(rng, product(shape))
+			want := evalOp(t, "BatchNormalization", irtest.Attrs("epsilon", eps), 1, f32Tensor(shape, x),
+				f32Tensor([]int{c}, gamma), f32Tensor([]int{c}, beta), f32Tensor([]int{c}, mean), f32Tensor([]int{c}, variance))[0]
+			got := runPools(t, name, ps, want.Len(), func(p *Pool, o []float32) { bn.Run(p, x, gamma, beta, mean, variance, o) })
+			checkNear(t, name, shape, got, want, 1e-5)
+		}
+	}
+	_, err := NewBatchNorm(2, 3, -4, 1e-5)
+	mustErr(t, "batch norm with a negative size", err)
+}

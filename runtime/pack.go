@@ -27,17 +27,27 @@ func PackedConvWeightsLen(cout, cinPerGroup, kh, kw, group, mr int) int {
 // zero-padded. Codegen calls it at compile time (mr = PackMR) and embeds
 // the result.
 func PackConvWeights(w []float32, cout, cinPerGroup, kh, kw, group, mr int) ([]float32, error) {
+	out := make([]float32, max(0, PackedConvWeightsLen(cout, cinPerGroup, kh, kw, group, mr)))
+	return out, packConvWeightsTo(out, w, cout, cinPerGroup, kh, kw, group, mr)
+}
+
+// packConvWeightsTo is PackConvWeights into out, which has
+// PackedConvWeightsLen values.
+func packConvWeightsTo(out, w []float32, cout, cinPerGroup, kh, kw, group, mr int) error {
 	if cout <= 0 || cinPerGroup <= 0 || kh <= 0 || kw <= 0 || group <= 0 || mr <= 0 || cout%group != 0 {
-		return nil, fmt.Errorf("runtime: cannot pack conv weights of %d outputs, %d inputs per group, %dx%d kernel, %d groups, panel %d",
+		return fmt.Errorf("runtime: cannot pack conv weights of %d outputs, %d inputs per group, %dx%d kernel, %d groups, panel %d",
 			cout, cinPerGroup, kh, kw, group, mr)
 	}
 	k := cinPerGroup * kh * kw
 	if len(w) != cout*k {
-		return nil, fmt.Errorf("runtime: conv weights have %d values, want %d x %d x %d x %d", len(w), cout, cinPerGroup, kh, kw)
+		return fmt.Errorf("runtime: conv weights have %d values, want %d x %d x %d x %d", len(w), cout, cinPerGroup, kh, kw)
 	}
+	if want := PackedConvWeightsLen(cout, cinPerGroup, kh, kw, group, mr); len(out) != want {
+		return fmt.Errorf("runtime: packed conv weights have room for %d values, want %d", len(out), want)
+	}
+	clear(out)
 	coutG := cout / group
 	panels := ceilDiv(coutG, mr)
-	out := make([]float32, PackedConvWeightsLen(cout, cinPerGroup, kh, kw, group, mr))
 	for g := range group {
 		for p := range panels {
 			panel := out[(g*panels+p)*k*mr:][:k*mr]
@@ -53,7 +63,7 @@ func PackConvWeights(w []float32, cout, cinPerGroup, kh, kw, group, mr int) ([]f
 			}
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // PackedDenseWeightsLen returns the length of PackDenseWeights' result.
