@@ -2,18 +2,11 @@ package interp
 
 import (
 	"fmt"
-	"math"
-	"sort"
 	"strings"
 	"testing"
 
-	"github.com/owulveryck/onnx-go/backend/testbackend"
-	_ "github.com/owulveryck/onnx-go/backend/testbackend/onnx" // registers the ONNX node tests
-	"gorgonia.org/tensor"
-
-	"github.com/tsmc-go/tsmc/internal/tensorcmp"
+	"github.com/tsmc-go/tsmc/internal/conformance"
 	"github.com/tsmc-go/tsmc/ir"
-	"github.com/tsmc-go/tsmc/onnx"
 )
 
 // conformanceSkips lists the backend test cases of supported ops that are
@@ -24,137 +17,46 @@ var conformanceSkips = map[string]string{}
 // TestConformance runs the ONNX backend node tests (as packaged by onnx-go)
 // of every supported op through the onnx reader and Run.
 func TestConformance(t *testing.T) {
-	var ops []string
+	run, passed, skipped, ops := 0, 0, 0, 0
 	for _, op := range Supported() {
-		if !strings.Contains(op, ".") && len(testbackend.GetOpTypeTests(op)) > 0 {
-			ops = append(ops, op)
+		titles := conformance.Titles(op)
+		if strings.Contains(op, ".") || len(titles) == 0 {
+			continue
 		}
-	}
-	run, passed, skipped := 0, 0, 0
-	for _, op := range ops {
-		cases := testbackend.GetOpTypeTests(op)
-		sort.Slice(cases, func(i, j int) bool { return cases[i]().Title < cases[j]().Title })
-		for _, newCase := range cases {
-			tc := newCase()
-			if reason, ok := conformanceSkips[tc.Title]; ok {
+		ops++
+		for _, title := range titles {
+			if reason, ok := conformanceSkips[title]; ok {
 				skipped++
-				t.Logf("skip %s/%s: %s", op, tc.Title, reason)
+				t.Logf("skip %s/%s: %s", op, title, reason)
 				continue
 			}
 			run++
-			if t.Run(op+"/"+tc.Title, func(t *testing.T) { runConformanceCase(t, tc) }) {
+			if t.Run(op+"/"+title, func(t *testing.T) { runConformanceCase(t, op, title) }) {
 				passed++
 			}
 		}
 	}
-	summary := fmt.Sprintf("conformance: %d passed / %d run (%d ops), %d skipped as out of scope", passed, run, len(ops), skipped)
+	summary := fmt.Sprintf("conformance: %d passed / %d run (%d ops), %d skipped as out of scope", passed, run, ops, skipped)
 	t.Log(summary)
 	fmt.Println(summary)
 }
 
-func runConformanceCase(t *testing.T, tc *testbackend.TestCase) {
-	g, err := onnx.Decode(tc.ModelB, "")
-	if err != nil {
-		t.Fatalf("reading the model: %v", err)
-	}
-	if len(g.Inputs) != len(tc.Input) {
-		t.Fatalf("graph has %d inputs, the test gives %d", len(g.Inputs), len(tc.Input))
-	}
-	inputs := map[string]*ir.Tensor{}
-	for i, in := range g.Inputs {
-		x, err := fromGorgonia(tc.Input[i], in)
-		if err != nil {
-			t.Fatalf("input %d: %v", i, err)
-		}
-		inputs[in.Name] = x
-	}
-	outs, err := Run(g, inputs)
+func runConformanceCase(t *testing.T, op, title string) {
+	c, err := conformance.Load(op, title)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(g.Outputs) != len(tc.ExpectedOutput) {
-		t.Fatalf("graph has %d outputs, the test expects %d", len(g.Outputs), len(tc.ExpectedOutput))
+	inputs := map[string]*ir.Tensor{}
+	for i, in := range c.Graph.Inputs {
+		inputs[in.Name] = c.Inputs[i]
 	}
-	for i, o := range g.Outputs {
-		want, err := fromGorgonia(tc.ExpectedOutput[i], o)
-		if err != nil {
-			t.Fatalf("expected output %d: %v", i, err)
-		}
-		got := outs[o.Name]
-		if got.DType != want.DType || !got.Shape.Equal(want.Shape) {
-			t.Fatalf("output %s: %v%v, want %v%v", o.Name, got.DType, got.Shape, want.DType, want.Shape)
-		}
-		if got.DType.IsInt() || got.DType == ir.Bool {
-			for j := range want.Len() {
-				if got.Float(j) != want.Float(j) {
-					t.Fatalf("output %s: element %d is %v, want %v", o.Name, j, got.Float(j), want.Float(j))
-				}
-			}
-		} else if e := tensorcmp.RelErr(got, want); e > 1e-4 {
-			t.Fatalf("output %s: relative error %.3g > 1e-4", o.Name, e)
+	outs, err := Run(c.Graph, inputs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, o := range c.Graph.Outputs {
+		if err := conformance.Check(outs[o.Name], c.Outputs[i]); err != nil {
+			t.Fatalf("output %s: %v", o.Name, err)
 		}
 	}
-}
-
-// fromGorgonia converts a gorgonia tensor to an ir.Tensor for the graph
-// input or output v. onnx-go's generated cases store 0-d tensors with shape
-// [1] and some integer tensors as float32; the tensor is given v's declared
-// rank-0 shape and integer dtype when its data fits them, so the comparison
-// with our outputs can be strict.
-func fromGorgonia(x tensor.Tensor, v *ir.Value) (*ir.Tensor, error) {
-	shape := ir.Shape(append([]int{}, x.Shape()...))
-	var out *ir.Tensor
-	switch data := x.Data().(type) {
-	case []float32:
-		out = &ir.Tensor{DType: ir.Float32, F32: data}
-	case float32:
-		out = &ir.Tensor{DType: ir.Float32, F32: []float32{data}}
-	case []float64:
-		out = &ir.Tensor{DType: ir.Float64, F64: data}
-	case float64:
-		out = &ir.Tensor{DType: ir.Float64, F64: []float64{data}}
-	case []int64:
-		out = &ir.Tensor{DType: ir.Int64, I64: data}
-	case int64:
-		out = &ir.Tensor{DType: ir.Int64, I64: []int64{data}}
-	case []int32:
-		out = &ir.Tensor{DType: ir.Int32, I64: widen(data)}
-	case int32:
-		out = &ir.Tensor{DType: ir.Int32, I64: []int64{int64(data)}}
-	case []int:
-		out = &ir.Tensor{DType: ir.Int64, I64: widen(data)}
-	case []bool:
-		out = &ir.Tensor{DType: ir.Bool, B: data}
-	case bool:
-		out = &ir.Tensor{DType: ir.Bool, B: []bool{data}}
-	default:
-		return nil, fmt.Errorf("unsupported gorgonia data %T", data)
-	}
-	out.Shape = shape
-	if out.Len() == 1 && v.Shape != nil && len(v.Shape) == 0 {
-		out.Shape = ir.Shape{}
-	}
-	if v.DType.IsInt() && !out.DType.IsInt() {
-		ints := make([]int64, out.Len())
-		for i := range ints {
-			f := out.Float(i)
-			if f != math.Trunc(f) {
-				return nil, fmt.Errorf("%q is declared %v but the test data holds %v", v.Name, v.DType, f)
-			}
-			ints[i] = int64(f)
-		}
-		out = &ir.Tensor{DType: v.DType, Shape: out.Shape, I64: ints}
-	}
-	if v.DType.IsInt() && out.DType.IsInt() {
-		out.DType = v.DType
-	}
-	return out, out.Check()
-}
-
-func widen[T int32 | int](v []T) []int64 {
-	out := make([]int64, len(v))
-	for i, x := range v {
-		out[i] = int64(x)
-	}
-	return out
 }
