@@ -160,8 +160,8 @@ func (p *program) operand(v *ir.Value, i int) (*storage, error) {
 		if !v.IsConst() {
 			return nil, fmt.Errorf("value %q is read before it is computed", v.Name)
 		}
-		if v.DType != ir.Float32 {
-			return nil, fmt.Errorf("constant %q has dtype %v, want float32", v.Name, v.DType)
+		if v.DType != ir.Float32 && v.DType != ir.Bool {
+			return nil, fmt.Errorf("constant %q has dtype %v; only float32 and bool tensors are read at run time", v.Name, v.DType)
 		}
 		s = &storage{kind: inWeights, size: v.Const.Len(), weight: p.weights.raw(v)}
 		p.store[v] = s
@@ -172,10 +172,11 @@ func (p *program) operand(v *ir.Value, i int) (*storage, error) {
 	return s, nil
 }
 
-// define gives the output v of step i a fresh arena buffer.
+// define gives the output v of step i a fresh arena buffer. Bool tensors
+// live in the arena as float32 0s and 1s.
 func (p *program) define(v *ir.Value, i int) (*storage, error) {
-	if v.DType != ir.Float32 {
-		return nil, fmt.Errorf("output %q has dtype %v; only float32 tensors are computed at run time", v.Name, v.DType)
+	if v.DType != ir.Float32 && v.DType != ir.Bool {
+		return nil, fmt.Errorf("output %q has dtype %v; only float32 and bool tensors are computed at run time", v.Name, v.DType)
 	}
 	if !v.Shape.Known() {
 		return nil, fmt.Errorf("output %q has unknown shape %v", v.Name, v.Shape)

@@ -148,12 +148,12 @@ func TestPlanOfTinyModels(t *testing.T) {
 func TestUnsupportedOpIsAnError(t *testing.T) {
 	b := newBuilder(13)
 	x := b.Input("x", 1, 4, 2, 2)
-	b.Output(b.op("the_transpose", "Transpose", attrs("perm", []int64{0, 2, 3, 1}), x))
+	b.Output(b.op("as_float", "Cast", attrs("to", 1), b.op("the_argmax", "ArgMax", attrs("axis", 1), x)))
 	_, err := Generate(b.Graph(t), Options{Package: "m"})
 	if err == nil {
-		t.Fatal("no error for Transpose")
+		t.Fatal("no error for ArgMax")
 	}
-	for _, want := range []string{`"the_transpose"`, "Transpose", "not support"} {
+	for _, want := range []string{`"the_argmax"`, "ArgMax", "not support", "Transpose"} { // the list of supported ops
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %s", err, want)
 		}
@@ -161,36 +161,35 @@ func TestUnsupportedOpIsAnError(t *testing.T) {
 }
 
 func TestUnsupportedFormsAreErrors(t *testing.T) {
-	cases := map[string]func(b *builder){
-		"broadcasting Add": func(b *builder) {
+	cases := map[string]struct {
+		build func(b *builder)
+		want  string
+	}{
+		"cast to int64 at run time": {func(b *builder) {
 			x := b.Input("x", 2, 3)
-			b.Output(b.op("bad_add", "Add", nil, x, b.random("row", 3)))
-		},
-		"strided Slice": func(b *builder) {
-			x := b.Input("x", 2, 6)
-			b.Output(b.op("bad_slice", "Slice", nil, x, b.ints("s", 0), b.ints("e", 6), b.ints("a", 1), b.ints("st", 2)))
-		},
-		"ReduceMean over axes 1 and 3": func(b *builder) {
-			x := b.Input("x", 2, 3, 4, 5)
-			b.Output(b.op("bad_mean", "ReduceMean", attrs("axes", []int64{1, 3}), x))
-		},
-		"3-D convolution": func(b *builder) {
-			x := b.Input("x", 1, 2, 3, 3, 3)
-			b.Output(b.op("bad_conv", "tsmc.Conv", attrs("kernel_shape", []int64{1, 1, 1}, "strides", []int64{1, 1, 1},
-				"dilations", []int64{1, 1, 1}, "pads", []int64{0, 0, 0, 0, 0, 0}, "group", 1), x, b.random("w", 2, 2, 1, 1, 1), b.random("b", 2)))
-		},
+			c := b.op("to_int", "Cast", attrs("to", 7), x)
+			b.Output(b.op("bad_cast", "Cast", attrs("to", 1), c))
+		}, "only casts to float32"},
+		"max pool indices": {func(b *builder) {
+			x := b.Input("x", 1, 2, 4, 4)
+			y := b.op("bad_pool", "MaxPool", attrs("kernel_shape", []int64{2, 2}), x)
+			n := b.G.Nodes[len(b.G.Nodes)-1]
+			idx := &ir.Value{Name: "indices"}
+			n.Outputs = append(n.Outputs, idx)
+			b.Output(y, b.op("as_float", "Cast", attrs("to", 1), idx))
+		}, "Indices"},
 	}
-	for name, build := range cases {
+	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			b := newBuilder(13)
-			build(b)
+			c.build(b)
 			g := b.Graph(t)
 			_, err := Generate(g, Options{Package: "m"})
 			if err == nil {
 				t.Fatal("no error")
 			}
-			if node := g.Nodes[len(g.Nodes)-1].Name; !strings.Contains(err.Error(), node) {
-				t.Errorf("error %q does not name node %s", err, node)
+			if !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %q does not say %q", err, c.want)
 			}
 		})
 	}

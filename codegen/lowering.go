@@ -230,6 +230,14 @@ func (e *emitter) arg(a any) jen.Code {
 		return mfield(v.Name)
 	case ops.Ident:
 		return jen.Id(string(v))
+	case ops.Named:
+		return jen.Qual(rt, string(v))
+	case []ops.Buf:
+		elems := make([]jen.Code, len(v))
+		for k, b := range v {
+			elems[k] = e.arg(b)
+		}
+		return jen.Index().Index().Float32().Values(elems...)
 	case runtime.Act:
 		return actCode(v)
 	}
@@ -254,6 +262,9 @@ func actCode(a runtime.Act) jen.Code {
 // of the runtime package (every field, in order).
 func literal(v reflect.Value) jen.Code {
 	t := v.Type()
+	if act, ok := v.Interface().(runtime.Act); ok {
+		return actCode(act)
+	}
 	switch t.Kind() {
 	case reflect.Bool:
 		return jen.Lit(v.Bool())
@@ -299,8 +310,12 @@ func fields(v reflect.Value) []jen.Code {
 	return out
 }
 
-// typeCode names a type of the runtime package or a predeclared one.
+// typeCode names a type of the runtime package, a predeclared one or a
+// slice of them.
 func typeCode(t reflect.Type) *jen.Statement {
+	if t.Kind() == reflect.Slice && t.Name() == "" {
+		return jen.Index().Add(typeCode(t.Elem()))
+	}
 	if t.PkgPath() == "" {
 		return jen.Id(t.Name())
 	}

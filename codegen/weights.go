@@ -47,9 +47,21 @@ func (t *weightTable) add(v *ir.Value, layout string, n int, data func() ([]floa
 	return e
 }
 
-// raw adds the float32 constant v as it is.
+// raw adds the float32 constant v as it is, or the bool constant v as 0s
+// and 1s.
 func (t *weightTable) raw(v *ir.Value) *weightEntry {
-	return t.add(v, "raw", v.Const.Len(), func() ([]float32, error) { return v.Const.F32, nil })
+	return t.add(v, "raw", v.Const.Len(), func() ([]float32, error) {
+		if v.DType == ir.Bool {
+			f := make([]float32, v.Const.Len())
+			for k := range f {
+				if v.Const.Float(k) != 0 {
+					f[k] = 1
+				}
+			}
+			return f, nil
+		}
+		return v.Const.F32, nil
+	})
 }
 
 // bytes renders weights.bin: every entry at its offset, little-endian

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"math"
+	"slices"
 
 	"github.com/tsmc-go/tsmc/ir"
 	"github.com/tsmc-go/tsmc/runtime"
@@ -171,37 +172,64 @@ func convMACs(n *ir.Node) int64 {
 	return int64(n.Outputs[0].Shape.Size()) * perOut
 }
 
-// ConvShape reads the runtime shape of the 2-D Conv or tsmc.Conv n: its
-// input and weight shapes, and its window with auto_pad resolved.
+// ConvShape reads the runtime shape of the Conv or tsmc.Conv n that runs
+// as a 2-D convolution: a 2-D one, or one of 1 or 3 spatial axes that is
+// exactly a 2-D one (runtime.ConvNdShape.Conv2D).
 func ConvShape(n *ir.Node) (runtime.ConvShape, error) {
-	x, w := n.Input(ConvX), n.Input(ConvW)
-	if x == nil || w == nil {
-		return runtime.ConvShape{}, n.Errorf("convolution needs inputs X and W")
-	}
-	if len(x.Shape) != 4 || len(w.Shape) != 4 {
-		return runtime.ConvShape{}, n.Errorf("only 2-D convolutions are supported: input %v, weights %v", x.Shape, w.Shape)
-	}
-	win, err := parseWindow(n, w.Shape[2:], false)
+	cs, nd, err := convShapes(n)
 	if err != nil {
 		return runtime.ConvShape{}, err
 	}
-	begin, end := win.explicitPads(x.Shape[2:])
-	cs := runtime.ConvShape{
-		Frames: x.Shape[0], Cin: x.Shape[1], H: x.Shape[2], W: x.Shape[3],
-		Cout: w.Shape[0], Group: int(n.AttrInt("group", 1)), KH: w.Shape[2], KW: w.Shape[3],
-		StrideH: win.strides[0], StrideW: win.strides[1], DilationH: win.dilations[0], DilationW: win.dilations[1],
-		PadTop: begin[0], PadLeft: begin[1], PadBottom: end[0], PadRight: end[1],
-	}
-	if err := cs.Validate(); err != nil {
-		return runtime.ConvShape{}, n.Errorf("%v", err)
-	}
-	if cs.Group <= 0 || w.Shape[1]*cs.Group != cs.Cin {
-		return runtime.ConvShape{}, n.Errorf("weights %v do not fit %d input channels in %d groups", w.Shape, cs.Cin, cs.Group)
-	}
-	if got, want := n.Outputs[0].Shape, (ir.Shape{cs.Frames, cs.Cout, cs.OutH(), cs.OutW()}); !got.Equal(want) {
-		return runtime.ConvShape{}, n.Errorf("output shape %v, but the kernel computes %v", got, want)
+	if nd != nil {
+		return runtime.ConvShape{}, n.Errorf("the %d-D convolution of input %v and weights %v is not a 2-D one", len(nd.In), n.Input(ConvX).Shape, n.Input(ConvW).Shape)
 	}
 	return cs, nil
+}
+
+// convShapes reads the runtime shape of the Conv or tsmc.Conv n: a
+// ConvShape when it runs as a 2-D convolution, else its ConvNdShape.
+func convShapes(n *ir.Node) (runtime.ConvShape, *runtime.ConvNdShape, error) {
+	x, w := n.Input(ConvX), n.Input(ConvW)
+	if x == nil || w == nil {
+		return runtime.ConvShape{}, nil, n.Errorf("convolution needs inputs X and W")
+	}
+	if len(x.Shape) < 3 || len(w.Shape) != len(x.Shape) {
+		return runtime.ConvShape{}, nil, n.Errorf("input %v and weights %v are not [N, C, spatial...] and [M, C/group, kernel...]", x.Shape, w.Shape)
+	}
+	win, err := parseWindow(n, w.Shape[2:], false)
+	if err != nil {
+		return runtime.ConvShape{}, nil, err
+	}
+	begin, end := win.explicitPads(x.Shape[2:])
+	group := int(n.AttrInt("group", 1))
+	if group <= 0 || w.Shape[1]*group != x.Shape[1] {
+		return runtime.ConvShape{}, nil, n.Errorf("weights %v do not fit %d input channels in %d groups", w.Shape, x.Shape[1], group)
+	}
+	nd := runtime.ConvNdShape{
+		Batch: x.Shape[0], Cin: x.Shape[1], Cout: w.Shape[0], Group: group,
+		In: x.Shape[2:], Kernel: w.Shape[2:], Strides: win.strides, Dilations: win.dilations, PadsBegin: begin, PadsEnd: end,
+	}
+	if err := nd.Validate(); err != nil {
+		return runtime.ConvShape{}, nil, n.Errorf("%v", err)
+	}
+	if got, want := n.Outputs[0].Shape, append(ir.Shape{nd.Batch, nd.Cout}, nd.Out()...); !got.Equal(want) {
+		return runtime.ConvShape{}, nil, n.Errorf("output shape %v, but the kernel computes %v", got, want)
+	}
+	if len(nd.In) == 2 { // as it is: the 2-D kernels plan on its real H and W
+		return runtime.ConvShape{
+			Frames: nd.Batch, Cin: nd.Cin, H: nd.In[0], W: nd.In[1], Cout: nd.Cout, Group: group, KH: nd.Kernel[0], KW: nd.Kernel[1],
+			StrideH: nd.Strides[0], StrideW: nd.Strides[1], DilationH: nd.Dilations[0], DilationW: nd.Dilations[1],
+			PadTop: begin[0], PadLeft: begin[1], PadBottom: end[0], PadRight: end[1],
+		}, nil, nil
+	}
+	cs, ok := nd.Conv2D()
+	if !ok {
+		return runtime.ConvShape{}, &nd, nil
+	}
+	if err := cs.Validate(); err != nil {
+		return runtime.ConvShape{}, nil, n.Errorf("%v", err)
+	}
+	return cs, nil, nil
 }
 
 // Depthwise reports whether the runtime runs cs with its depthwise kernel:
@@ -240,9 +268,11 @@ func clipAct(n *ir.Node, lo, hi float32) (runtime.Act, error) {
 }
 
 // convPlan is a validated convolution with its weights in weights.bin:
-// packed for the GEMM, or raw for the depthwise kernel.
+// packed for the GEMM, or raw for the depthwise kernel. nd is the shape of
+// one that is not a 2-D convolution, run as runtime.ConvNd.
 type convPlan struct {
 	cs            runtime.ConvShape
+	nd            *runtime.ConvNdShape
 	act           runtime.Act
 	depthwise     bool
 	weights, bias Buf
@@ -251,9 +281,12 @@ type convPlan struct {
 
 // planConv validates the Conv or tsmc.Conv n and stores its weights.
 func planConv(l Lowering, n *ir.Node) (*convPlan, error) {
-	cs, err := ConvShape(n)
+	cs, nd, err := convShapes(n)
 	if err != nil {
 		return nil, err
+	}
+	if nd != nil {
+		cs.Cout = nd.Cout
 	}
 	wv, bv := n.Input(ConvW), n.Input(ConvB)
 	if bv != nil && bv.Shape.Size() != cs.Cout {
@@ -263,7 +296,7 @@ func planConv(l Lowering, n *ir.Node) (*convPlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &convPlan{cs: cs, act: act, depthwise: Depthwise(cs)}
+	c := &convPlan{cs: cs, nd: nd, act: act, depthwise: nd == nil && Depthwise(cs)}
 	if s, shifted, err := ShiftOf(n); err != nil {
 		return nil, err
 	} else if shifted {
@@ -272,11 +305,19 @@ func planConv(l Lowering, n *ir.Node) (*convPlan, error) {
 	if !wv.IsConst() || wv.DType != ir.Float32 {
 		return nil, n.Errorf("weights %v must be a float32 constant", wv)
 	}
-	if c.depthwise {
+	switch {
+	case nd != nil:
+		if c.shift != nil {
+			return nil, n.Errorf("a shift fused into a %d-D convolution that is not a 2-D one is not supported", len(nd.In))
+		}
+		c.weights = l.Packed(wv, "convnd", runtime.PackedConvNdWeightsLen(*nd, runtime.PackMR), func() ([]float32, error) {
+			return runtime.PackConvNdWeights(wv.Const.F32, *nd, runtime.PackMR)
+		})
+	case c.depthwise:
 		if c.weights, err = l.Weights(wv); err != nil {
 			return nil, err
 		}
-	} else {
+	default:
 		cinG := cs.Cin / cs.Group
 		c.weights = l.Packed(wv, "conv", runtime.PackedConvWeightsLen(cs.Cout, cinG, cs.KH, cs.KW, cs.Group, runtime.PackMR), func() ([]float32, error) {
 			return runtime.PackConvWeights(wv.Const.F32, cs.Cout, cinG, cs.KH, cs.KW, cs.Group, runtime.PackMR)
@@ -292,6 +333,9 @@ func planConv(l Lowering, n *ir.Node) (*convPlan, error) {
 
 // object plans the runtime convolution in New.
 func (c *convPlan) object(l Lowering, hint string) Obj {
+	if c.nd != nil {
+		return l.Object(hint, "ConvNd", "NewConvNd", *c.nd, c.weights, Ident("packMR"), c.bias, c.act)
+	}
 	if c.depthwise {
 		return l.Object(hint, "DepthwiseConv", "NewDepthwiseConv", c.cs, c.weights, c.bias, c.act)
 	}
@@ -313,8 +357,12 @@ func (c *convPlan) rows(l Lowering, n *ir.Node, x, state Buf) (Obj, error) {
 
 // lowerConv runs a convolution as the GEMM on packed weights or the
 // depthwise kernel, reading its input through a row table that carries a
-// fused shift.
+// fused shift; one whose weights are a run-time tensor packs them every
+// run.
 func lowerConv(l Lowering, n *ir.Node) error {
+	if w := n.Input(ConvW); !w.IsConst() {
+		return lowerRunTimeWeightsConv(l, n)
+	}
 	c, err := planConv(l, n)
 	if err != nil {
 		return err
@@ -339,11 +387,79 @@ func lowerConv(l Lowering, n *ir.Node) error {
 	if residual != nil && residual.Floats() != out.Floats() {
 		return n.Errorf("residual has %d floats, the output %d", residual.Floats(), out.Floats())
 	}
+	if c.nd != nil {
+		conv := c.object(l, "conv")
+		l.Run(Method(conv, "Run", Pool, x, out, residual))
+		return nil
+	}
 	rows, err := c.rows(l, n, x, state)
 	if err != nil {
 		return err
 	}
 	conv := c.object(l, "conv")
 	l.Run(Method(conv, "Run", Pool, rows, out, residual))
+	return nil
+}
+
+// lowerRunTimeWeightsConv runs a convolution whose weights are computed at
+// run time (an ONNX Conv of two inputs): they are packed into a temporary
+// before every run of the GEMM plan.
+func lowerRunTimeWeightsConv(l Lowering, n *ir.Node) error {
+	_, nd, err := convShapes(n)
+	if err != nil {
+		return err
+	}
+	if nd == nil {
+		x, w := n.Input(ConvX).Shape, n.Input(ConvW).Shape
+		win, err := parseWindow(n, w[2:], false)
+		if err != nil {
+			return err
+		}
+		begin, end := win.explicitPads(x[2:])
+		nd = &runtime.ConvNdShape{Batch: x[0], Cin: x[1], Cout: w[0], Group: int(n.AttrInt("group", 1)),
+			In: x[2:], Kernel: w[2:], Strides: win.strides, Dilations: win.dilations, PadsBegin: begin, PadsEnd: end}
+	}
+	if _, shifted := n.AttrInts("shift"); shifted || (n.Domain == Domain && (n.Input(ConvResidual) != nil || n.Input(ConvState) != nil)) {
+		return n.Errorf("a convolution with run-time weights takes no fused shift or residual")
+	}
+	act, err := Activation(n)
+	if err != nil {
+		return err
+	}
+	if b := n.Input(ConvB); b != nil && !b.IsConst() {
+		return n.Errorf("bias %v must be a constant", b)
+	}
+	var bias Buf
+	if b := n.Input(ConvB); b != nil && slices.ContainsFunc(b.Const.F32, func(v float32) bool { return v != 0 }) {
+		if bias, err = l.Weights(b); err != nil {
+			return err
+		}
+	}
+	ins, out, err := operands(l, ConvX, ConvW)
+	if err != nil {
+		return err
+	}
+	packed := l.Temp(runtime.PackedConvNdWeightsLen(*nd, runtime.PackMR))
+	convAct := act
+	if bias != nil {
+		convAct = runtime.Act{} // after the bias
+	}
+	conv := l.Object("conv", "ConvNd", "NewConvNdRunTimeWeights", *nd, packed, Ident("packMR"), convAct)
+	l.Run(Fn("PackConvNdWeightsTo", packed, ins[1], *nd, Ident("packMR")).Checked())
+	l.Run(Method(conv, "Run", Pool, ins[0], out, nil))
+	if bias == nil {
+		return nil
+	}
+	shape := []int(n.Outputs[0].Shape)
+	bshape := make([]int, len(shape))
+	for i := range bshape {
+		bshape[i] = 1
+	}
+	bshape[1] = shape[1]
+	add := l.Object("bias", "Binary", "NewBinary", Named("BinaryAdd"), shape, bshape)
+	l.Run(Method(add, "Run", Pool, out, bias, out))
+	if act != (runtime.Act{}) {
+		l.Run(Fn("Activate", Pool, out, out, act))
+	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"maps"
 	"math"
 	"slices"
 
@@ -11,39 +12,72 @@ import (
 // elementwiseDefs are the elementwise and broadcasting ops.
 func elementwiseDefs() []*Def {
 	var ds []*Def
-	for _, op := range []string{"Abs", "Ceil", "Elu", "Erf", "Exp", "Floor", "HardSigmoid", "HardSwish", "LeakyRelu",
-		"Log", "Neg", "Reciprocal", "Relu", "Sigmoid", "Sqrt", "Tanh"} {
-		ds = append(ds, &Def{Op: op, Infer: inferSameAsInput})
+	for _, op := range slices.Sorted(maps.Keys(unaryOps)) {
+		ds = append(ds, &Def{Op: op, Infer: inferSameAsInput, Lower: lowerUnary})
 	}
-	ds[slices.IndexFunc(ds, func(d *Def) bool { return d.Op == "Relu" })].Lower = lowerActivation
 	for _, op := range []string{"Add", "Sub", "Mul", "Div"} {
-		ds = append(ds, &Def{Op: op, Infer: inferArith})
-		if op == "Add" {
-			ds[len(ds)-1].Lower = lowerAdd
-		}
+		ds = append(ds, &Def{Op: op, Infer: inferArith, Lower: lowerBinary})
 	}
 	for _, op := range []string{"Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual"} {
-		ds = append(ds, &Def{Op: op, Infer: inferCompare})
+		ds = append(ds, &Def{Op: op, Infer: inferCompare, Lower: lowerBinary})
 	}
 	for _, op := range []string{"And", "Or", "Xor"} {
-		ds = append(ds, &Def{Op: op, Infer: inferLogical})
+		ds = append(ds, &Def{Op: op, Infer: inferLogical, Lower: lowerBinary})
 	}
 	for _, op := range []string{"Max", "Min", "Sum", "Mean"} {
-		ds = append(ds, &Def{Op: op, Infer: inferVariadic})
+		ds = append(ds, &Def{Op: op, Infer: inferVariadic, Lower: lowerVariadic})
 	}
 	return append(ds,
+		&Def{Op: "Relu", Infer: inferSameAsInput, Lower: lowerActivation},
+		&Def{Op: "Gelu", Infer: inferSameAsInput, Lower: lowerUnary},
 		&Def{Op: "Identity", Infer: inferSameAsInput, Lower: lowerAlias},
-		&Def{Op: "Not", Infer: inferNot},
+		&Def{Op: "Not", Infer: inferNot, Lower: lowerUnary},
 		&Def{Op: "Softmax", Infer: inferSoftmax, Lower: lowerSoftmax},
-		&Def{Op: "LogSoftmax", Infer: inferSoftmax},
+		&Def{Op: "LogSoftmax", Infer: inferSoftmax, Lower: lowerSoftmax},
 		&Def{Op: "Dropout", Infer: inferDropout, Lower: lowerAlias},
-		&Def{Op: "BatchNormalization", Infer: inferBatchNorm, Params: true},
-		&Def{Op: "Cast", Infer: inferCast},
-		&Def{Op: "CastLike", Infer: inferCastLike},
+		&Def{Op: "BatchNormalization", Infer: inferBatchNorm, Params: true, Lower: lowerBatchNorm},
+		&Def{Op: "Cast", Infer: inferCast, Lower: lowerCast},
+		&Def{Op: "CastLike", Infer: inferCastLike, Lower: lowerCast},
 		&Def{Op: "Clip", Infer: inferClip, Lower: lowerActivation},
-		&Def{Op: "Pow", Infer: inferPow},
-		&Def{Op: "Where", Infer: inferWhere},
+		&Def{Op: "Pow", Infer: inferPow, Lower: lowerBinary},
+		&Def{Op: "PRelu", Infer: inferPRelu, Lower: lowerBinary},
+		&Def{Op: "Where", Infer: inferWhere, Lower: lowerWhere},
 	)
+}
+
+// unaryOp is a runtime.Unary kind and the attributes that are its
+// parameters, with their defaults.
+type unaryOp struct {
+	kind   Named
+	params []attrDefault
+}
+
+type attrDefault struct {
+	name string
+	def  float32
+}
+
+// unaryOps are the unary ops runtime.Unary runs (Gelu picks its kind by
+// its approximate attribute; Relu and Clip run as runtime.Activate).
+var unaryOps = map[string]unaryOp{
+	"Abs":         {kind: "UnaryAbs"},
+	"Ceil":        {kind: "UnaryCeil"},
+	"Elu":         {kind: "UnaryElu", params: []attrDefault{{"alpha", 1}}},
+	"Erf":         {kind: "UnaryErf"},
+	"Exp":         {kind: "UnaryExp"},
+	"Floor":       {kind: "UnaryFloor"},
+	"HardSigmoid": {kind: "UnaryHardSigmoid", params: []attrDefault{{"alpha", 0.2}, {"beta", 0.5}}},
+	"HardSwish":   {kind: "UnaryHardSwish"},
+	"LeakyRelu":   {kind: "UnaryLeakyRelu", params: []attrDefault{{"alpha", 0.01}}},
+	"Log":         {kind: "UnaryLog"},
+	"Mish":        {kind: "UnaryMish"},
+	"Neg":         {kind: "UnaryNeg"},
+	"Reciprocal":  {kind: "UnaryReciprocal"},
+	"Selu":        {kind: "UnarySelu", params: []attrDefault{{"alpha", 1.67326319217681884765625}, {"gamma", 1.05070102214813232421875}}},
+	"Sigmoid":     {kind: "UnarySigmoid"},
+	"Softplus":    {kind: "UnarySoftplus"},
+	"Sqrt":        {kind: "UnarySqrt"},
+	"Tanh":        {kind: "UnaryTanh"},
 }
 
 // Shape rules of elementwise and broadcasting ops.
@@ -207,6 +241,23 @@ func binaryShape(ctx *ir.InferContext, n *ir.Node) (ir.Shape, error) {
 	return a.Clone(), nil
 }
 
+// inferPRelu: the output is X's type; the slope broadcasts to X
+// (unidirectionally, from opset 7).
+func inferPRelu(ctx *ir.InferContext, n *ir.Node) error {
+	if err := arity(n, 2, 2, 1, 1); err != nil {
+		return err
+	}
+	if err := sameDTypes(n, 0, 1); err != nil {
+		return err
+	}
+	x, slope := n.Inputs[0], n.Inputs[1]
+	if err := broadcastTo(n, slope.Shape, x.Shape, "slope"); err != nil {
+		return err
+	}
+	setOutput(n, 0, x.DType, x.Shape.Clone())
+	return nil
+}
+
 // inferArith covers Add, Sub, Mul, Div: same-dtype inputs, broadcast.
 func inferArith(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 2, 2, 1, 1); err != nil {
@@ -360,24 +411,179 @@ func lowerActivation(l Lowering, n *ir.Node) error {
 	return nil
 }
 
-// lowerAdd runs an Add of two tensors of one shape.
-func lowerAdd(l Lowering, n *ir.Node) error {
-	a, b := n.Input(0), n.Input(1)
-	if !a.Shape.Equal(b.Shape) || !a.Shape.Equal(n.Outputs[0].Shape) {
-		return n.Errorf("operands %v%v and %v%v: only adds of equal shapes are supported, no broadcasting", a, a.Shape, b, b.Shape)
+// lowerUnary runs a unary op as a runtime.Unary.
+func lowerUnary(l Lowering, n *ir.Node) error {
+	var kind Named
+	var params []any
+	switch n.Op {
+	case "Not":
+		kind = "UnaryNot"
+	case "Gelu":
+		switch a := n.AttrString("approximate", "none"); a {
+		case "none":
+			kind = "UnaryGelu"
+		case "tanh":
+			kind = "UnaryGeluTanh"
+		default:
+			return n.Errorf("unknown approximate %q (want none or tanh)", a)
+		}
+	default:
+		u := unaryOps[n.Op]
+		kind = u.kind
+		for _, p := range u.params {
+			params = append(params, n.AttrFloat(p.name, p.def))
+		}
 	}
+	ins, out, err := operands(l, 0)
+	if err != nil {
+		return err
+	}
+	u := l.Object("unary", "Unary", "NewUnary", append([]any{kind, out.Floats()}, params...)...)
+	l.Run(Method(u, "Run", Pool, ins[0], out))
+	return nil
+}
+
+// binaryKinds are the runtime.Binary kinds of the two-operand ops.
+var binaryKinds = map[string]Named{
+	"Add": "BinaryAdd", "Sub": "BinarySub", "Mul": "BinaryMul", "Div": "BinaryDiv", "Pow": "BinaryPow",
+	"Max": "BinaryMax", "Min": "BinaryMin", "Sum": "BinaryAdd", "PRelu": "BinaryPRelu",
+	"Equal": "BinaryEqual", "Less": "BinaryLess", "LessOrEqual": "BinaryLessOrEqual",
+	"Greater": "BinaryGreater", "GreaterOrEqual": "BinaryGreaterOrEqual",
+	"And": "BinaryAnd", "Or": "BinaryOr", "Xor": "BinaryXor",
+}
+
+// binaryOperandShapes are the shapes of a two-input op's operands as
+// numpy broadcasting reads them: the legacy broadcast of opsets before 7
+// (B matching a run of A's dims at axis) becomes B with trailing 1s.
+func binaryOperandShapes(n *ir.Node, opset int64) (a, b ir.Shape) {
+	a, b = n.Input(0).Shape, n.Input(1).Shape
+	if opset >= 7 || n.Op == "PRelu" || n.AttrInt("broadcast", 0) == 0 {
+		return a, b
+	}
+	axis := int(n.AttrInt("axis", int64(len(a)-len(b))))
+	aligned := b.Clone()
+	for len(aligned) < len(a)-axis {
+		aligned = append(aligned, 1)
+	}
+	return a, aligned
+}
+
+// lowerBinary runs a two-input op: an Add of equal shapes as runtime.Add,
+// anything else as a broadcasting runtime.Binary.
+func lowerBinary(l Lowering, n *ir.Node) error {
+	a, b := binaryOperandShapes(n, l.Opset())
 	ins, out, err := operands(l, 0, 1)
 	if err != nil {
 		return err
 	}
-	l.Run(Fn("Add", Pool, ins[0], ins[1], out, runtime.Act{}))
+	if n.Op == "Add" && a.Equal(b) {
+		l.Run(Fn("Add", Pool, ins[0], ins[1], out, runtime.Act{}))
+		return nil
+	}
+	if n.Op == "Pow" && n.Input(1).DType != ir.Float32 {
+		return n.Errorf("exponent %v is %v; only float32 exponents are computed at run time", n.Input(1), n.Input(1).DType)
+	}
+	bin := l.Object("binary", "Binary", "NewBinary", binaryKinds[n.Op], []int(a), []int(b))
+	l.Run(Method(bin, "Run", Pool, ins[0], ins[1], out))
 	return nil
 }
 
-// softmaxRows reads a Softmax's axis as rows of n values: before opset 13
-// the input is flattened at axis (default 1); from 13 on the axis
-// (default -1) must be the last one of more than one element.
-func softmaxRows(n *ir.Node, opset int64) (rows, size int, err error) {
+// lowerVariadic runs Max, Min, Sum and Mean: one input is a view, two a
+// runtime.Binary (Mean excepted), more a runtime.Variadic.
+func lowerVariadic(l Lowering, n *ir.Node) error {
+	switch k := len(n.Inputs); {
+	case k == 1:
+		return l.Alias()
+	case k == 2 && n.Op != "Mean":
+		return lowerBinary(l, n)
+	}
+	idx := make([]int, len(n.Inputs))
+	shapes := make([][]int, len(n.Inputs))
+	for k, v := range n.Inputs {
+		idx[k], shapes[k] = k, v.Shape
+	}
+	ins, out, err := operands(l, idx...)
+	if err != nil {
+		return err
+	}
+	v := l.Object("variadic", "Variadic", "NewVariadic", Named("Variadic"+n.Op), shapes)
+	l.Run(Method(v, "Run", Pool, ins, out))
+	return nil
+}
+
+// lowerWhere runs a broadcasting runtime.Where (bools are 0/1 floats).
+func lowerWhere(l Lowering, n *ir.Node) error {
+	ins, out, err := operands(l, 0, 1, 2)
+	if err != nil {
+		return err
+	}
+	w := l.Object("where", "Where", "NewWhere", []int(n.Input(0).Shape), []int(n.Input(1).Shape), []int(n.Input(2).Shape))
+	l.Run(Method(w, "Run", Pool, ins[0], ins[1], ins[2], out))
+	return nil
+}
+
+// lowerCast lowers the casts that keep run-time values as they are stored:
+// to float32 from float32 or bool (bools are 0/1 floats), and bool to bool.
+func lowerCast(l Lowering, n *ir.Node) error {
+	from, to := n.Input(0).DType, n.Outputs[0].DType
+	if to == from || (to == ir.Float32 && from == ir.Bool) {
+		return l.Alias()
+	}
+	return n.Errorf("casting %v to %v: only casts to float32 from float32 or bool are computed at run time", from, to)
+}
+
+// lowerBatchNorm runs an inference-mode BatchNormalization that no
+// convolution absorbed as a per-channel affine: its scale and shift
+// computed at compile time from constant parameters, or every run
+// (runtime.BatchNorm) from run-time ones.
+func lowerBatchNorm(l Lowering, n *ir.Node) error {
+	x := n.Input(0).Shape
+	c := x[1]
+	eps := n.AttrFloat("epsilon", 1e-5)
+	if len(n.Outputs) > 1 && slices.ContainsFunc(n.Outputs[1:], func(v *ir.Value) bool { return v != nil }) {
+		return n.Errorf("the training-mode outputs of BatchNormalization are not computed")
+	}
+	var params [4][]float32 // scale, bias, mean, var
+	for k := range params {
+		if v := n.Input(k + 1); v.IsConst() && v.DType == ir.Float32 {
+			params[k] = v.Const.F32
+		}
+	}
+	if params[0] == nil || params[1] == nil || params[2] == nil || params[3] == nil {
+		ins, out, err := operands(l, 0, 1, 2, 3, 4)
+		if err != nil {
+			return err
+		}
+		bn := l.Object("batchnorm", "BatchNorm", "NewBatchNorm", x[0], c, x[2:].Size(), eps)
+		l.Run(Method(bn, "Run", Pool, ins[0], ins[1], ins[2], ins[3], ins[4], out))
+		return nil
+	}
+	scale, shift := make([]float32, c), make([]float32, c)
+	for i := range c {
+		s := float64(params[0][i]) / math.Sqrt(float64(params[3][i])+float64(eps))
+		scale[i], shift[i] = float32(s), float32(float64(params[1][i])-float64(params[2][i])*s)
+	}
+	sv, err := l.Weights(ir.NewConst(n.Outputs[0].Name+"_scale", ir.Float32s(ir.Shape{c}, scale)))
+	if err != nil {
+		return err
+	}
+	hv, err := l.Weights(ir.NewConst(n.Outputs[0].Name+"_shift", ir.Float32s(ir.Shape{c}, shift)))
+	if err != nil {
+		return err
+	}
+	ins, out, err := operands(l, 0)
+	if err != nil {
+		return err
+	}
+	a := l.Object("affine", "ChannelAffine", "NewChannelAffine", x[0], c, x[2:].Size(), sv, hv, runtime.Act{})
+	l.Run(Method(a, "Run", Pool, ins[0], out))
+	return nil
+}
+
+// softmaxAxis reads a Softmax's axis as [outer][size][inner]: before opset
+// 13 the input is flattened at axis (default 1), so inner is 1; from 13 on
+// the axis (default -1) is one axis.
+func softmaxAxis(n *ir.Node, opset int64) (outer, size, inner int, err error) {
 	x := n.Input(0)
 	def := int64(-1)
 	if opset < 13 {
@@ -386,17 +592,18 @@ func softmaxRows(n *ir.Node, opset int64) (rows, size int, err error) {
 	rank := len(x.Shape)
 	axis, err := normAxis(n, n.AttrInt("axis", def), max(rank, 1), "axis")
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
-	if opset >= 13 && x.Shape[axis+1:].Size() != 1 {
-		return 0, 0, n.Errorf("softmax over axis %d of %v: only the last axis is supported", axis, x.Shape)
+	if opset >= 13 {
+		return x.Shape[:axis].Size(), x.Shape[axis], x.Shape[axis+1:].Size(), nil
 	}
-	return x.Shape[:axis].Size(), x.Shape[axis:].Size(), nil
+	return x.Shape[:axis].Size(), x.Shape[axis:].Size(), 1, nil
 }
 
-// lowerSoftmax runs Softmax over rows.
+// lowerSoftmax runs Softmax and LogSoftmax: rows along the last axis as
+// runtime.Softmax, any other axis as a runtime.SoftmaxAxis.
 func lowerSoftmax(l Lowering, n *ir.Node) error {
-	rows, size, err := softmaxRows(n, l.Opset())
+	outer, size, inner, err := softmaxAxis(n, l.Opset())
 	if err != nil {
 		return err
 	}
@@ -404,6 +611,11 @@ func lowerSoftmax(l Lowering, n *ir.Node) error {
 	if err != nil {
 		return err
 	}
-	l.Run(Fn("Softmax", ins[0], out, rows, size))
+	if n.Op == "Softmax" && inner == 1 {
+		l.Run(Fn("Softmax", ins[0], out, outer, size))
+		return nil
+	}
+	sm := l.Object("softmax", "SoftmaxAxis", "NewSoftmaxAxis", []int{outer, size, inner}, 1, n.Op == "LogSoftmax")
+	l.Run(Method(sm, "Run", Pool, ins[0], out))
 	return nil
 }

@@ -7,17 +7,17 @@ func layoutDefs() []*Def {
 	return []*Def{
 		{Op: "Reshape", Infer: inferReshape, Lower: lowerAlias},
 		{Op: "Flatten", Infer: inferFlatten, Lower: lowerAlias},
-		{Op: "Transpose", Infer: inferTranspose},
+		{Op: "Transpose", Infer: inferTranspose, Lower: lowerTranspose},
 		{Op: "Squeeze", Infer: inferSqueeze, Lower: lowerAlias},
 		{Op: "Unsqueeze", Infer: inferUnsqueeze, Lower: lowerAlias},
 		{Op: "Concat", Infer: inferConcat, Lower: lowerConcat},
-		{Op: "Split", Infer: inferSplit},
+		{Op: "Split", Infer: inferSplit, Lower: lowerSplit},
 		{Op: "Slice", Infer: inferSlice, Lower: lowerSlice},
-		{Op: "Pad", Infer: inferPad},
-		{Op: "Tile", Infer: inferTile},
-		{Op: "Expand", Infer: inferExpand},
-		{Op: "Gather", Infer: inferGather},
-		{Op: "ScatterND", Infer: inferScatterND},
+		{Op: "Pad", Infer: inferPad, Lower: lowerPad},
+		{Op: "Tile", Infer: inferTile, Lower: lowerTile},
+		{Op: "Expand", Infer: inferExpand, Lower: lowerExpand},
+		{Op: "Gather", Infer: inferGather, Lower: lowerGather},
+		{Op: "ScatterND", Infer: inferScatterND, Lower: lowerScatterND},
 	}
 }
 
@@ -124,28 +124,41 @@ func inferTranspose(ctx *ir.InferContext, n *ir.Node) error {
 		return err
 	}
 	x := n.Inputs[0]
-	r := len(x.Shape)
-	perm, ok := n.AttrInts("perm")
-	if !ok {
-		perm = make([]int64, r)
-		for i := range perm {
-			perm[i] = int64(r - 1 - i)
-		}
+	perm, err := decodePerm(n)
+	if err != nil {
+		return err
 	}
-	if len(perm) != r {
-		return n.Errorf("perm %v has %d entries for rank %d", perm, len(perm), r)
-	}
-	seen := make([]bool, r)
-	out := make(ir.Shape, r)
+	out := make(ir.Shape, len(perm))
 	for i, p := range perm {
-		if p < 0 || p >= int64(r) || seen[p] {
-			return n.Errorf("perm %v is not a permutation of 0..%d", perm, r-1)
-		}
-		seen[p] = true
 		out[i] = x.Shape[p]
 	}
 	setOutput(n, 0, x.DType, out)
 	return nil
+}
+
+// decodePerm reads a Transpose's perm, reversing the dims by default.
+func decodePerm(n *ir.Node) ([]int, error) {
+	r := len(n.Inputs[0].Shape)
+	raw, ok := n.AttrInts("perm")
+	if !ok {
+		raw = make([]int64, r)
+		for i := range raw {
+			raw[i] = int64(r - 1 - i)
+		}
+	}
+	if len(raw) != r {
+		return nil, n.Errorf("perm %v has %d entries for rank %d", raw, len(raw), r)
+	}
+	seen := make([]bool, r)
+	perm := make([]int, r)
+	for i, p := range raw {
+		if p < 0 || p >= int64(r) || seen[p] {
+			return nil, n.Errorf("perm %v is not a permutation of 0..%d", raw, r-1)
+		}
+		seen[p] = true
+		perm[i] = int(p)
+	}
+	return perm, nil
 }
 
 // inferSqueeze: axes from the attribute before opset 13, from an optional
@@ -480,57 +493,14 @@ func sliceLen(d, start, end, step int64) int {
 // Negative pads crop.
 func inferPad(ctx *ir.InferContext, n *ir.Node) error {
 	x := n.Input(0)
-	var pads []int64
-	var axes []int
-	if ctx.Opset < 11 {
-		if err := arity(n, 1, 1, 1, 1); err != nil {
-			return err
-		}
-		name := "pads"
-		if ctx.Opset < 2 {
-			name = "paddings"
-		}
-		var ok bool
-		if pads, ok = n.AttrInts(name); !ok {
-			return n.Errorf("missing attribute %s", name)
-		}
-	} else {
-		if err := arity(n, 2, 4, 1, 1); err != nil {
-			return err
-		}
-		var err error
-		if pads, err = ctx.KnownInts(n, 1, "pads"); err != nil {
-			return err
-		}
-		if v := n.Input(2); v != nil && v.DType != x.DType {
-			return n.Errorf("constant_value %v has dtype %v, want %v", v, v.DType, x.DType)
-		}
-		if ctx.Opset >= 18 && n.Input(3) != nil {
-			a, err := ctx.KnownInts(n, 3, "axes")
-			if err != nil {
-				return err
-			}
-			if axes, err = normAxes(n, a, len(x.Shape), "axes"); err != nil {
-				return err
-			}
-		}
+	pads, err := decodePads(ctx, n)
+	if err != nil {
+		return err
 	}
-	if axes == nil {
-		axes = make([]int, len(x.Shape))
-		for i := range axes {
-			axes[i] = i
-		}
-	}
-	if len(pads) != 2*len(axes) {
-		return n.Errorf("pads %v has %d values, want %d", pads, len(pads), 2*len(axes))
-	}
+	r := len(x.Shape)
 	out := x.Shape.Clone()
-	for i, a := range axes {
-		begin, end := pads[i], pads[i+len(axes)]
-		if magnitude(begin) > ir.MaxElements || magnitude(end) > ir.MaxElements {
-			return n.Errorf("pads %v: value out of range", pads)
-		}
-		d := int64(out[a]) + begin + end
+	for a := range out {
+		d := int64(out[a]) + int64(pads[a]) + int64(pads[a+r])
 		if d < 0 {
 			return n.Errorf("pads %v make axis %d of size %d negative", pads, a, out[a])
 		}
@@ -538,6 +508,67 @@ func inferPad(ctx *ir.InferContext, n *ir.Node) error {
 	}
 	setOutput(n, 0, x.DType, out)
 	return nil
+}
+
+// decodePads reads a Pad's pads (attribute before opset 11, "paddings" in
+// opset 1, a known input after, for the given axes from opset 18) as
+// begins then ends of every axis of the input.
+func decodePads(ctx *ir.InferContext, n *ir.Node) ([]int, error) {
+	x := n.Input(0)
+	var pads []int64
+	var axes []int
+	if ctx.Opset < 11 {
+		if err := arity(n, 1, 1, 1, 1); err != nil {
+			return nil, err
+		}
+		name := "pads"
+		if ctx.Opset < 2 {
+			name = "paddings"
+		}
+		var ok bool
+		if pads, ok = n.AttrInts(name); !ok {
+			return nil, n.Errorf("missing attribute %s", name)
+		}
+	} else {
+		if err := arity(n, 2, 4, 1, 1); err != nil {
+			return nil, err
+		}
+		var err error
+		if pads, err = ctx.KnownInts(n, 1, "pads"); err != nil {
+			return nil, err
+		}
+		if v := n.Input(2); v != nil && v.DType != x.DType {
+			return nil, n.Errorf("constant_value %v has dtype %v, want %v", v, v.DType, x.DType)
+		}
+		if ctx.Opset >= 18 && n.Input(3) != nil {
+			a, err := ctx.KnownInts(n, 3, "axes")
+			if err != nil {
+				return nil, err
+			}
+			if axes, err = normAxes(n, a, len(x.Shape), "axes"); err != nil {
+				return nil, err
+			}
+		}
+	}
+	r := len(x.Shape)
+	if axes == nil {
+		axes = make([]int, r)
+		for i := range axes {
+			axes[i] = i
+		}
+	}
+	if len(pads) != 2*len(axes) {
+		return nil, n.Errorf("pads %v has %d values, want %d", pads, len(pads), 2*len(axes))
+	}
+	full := make([]int, 2*r)
+	for i, a := range axes {
+		begin, end := pads[i], pads[i+len(axes)]
+		if magnitude(begin) > ir.MaxElements || magnitude(end) > ir.MaxElements {
+			return nil, n.Errorf("pads %v: value out of range", pads)
+		}
+		full[a], full[a+r] = int(begin), int(end)
+	}
+	return full, nil
 }
 
 // inferTile: known repeats, one per dim (Tile-1 before opset 6: a scalar
@@ -683,24 +714,24 @@ func inferScatterND(ctx *ir.InferContext, n *ir.Node) error {
 // view of the input.
 func lowerAlias(l Lowering, n *ir.Node) error { return l.Alias() }
 
-// lowerSlice lowers a Slice that keeps everything as a view, and one that
+// lowerSlice lowers a Slice that keeps everything as a view, one that
 // takes a contiguous range of one axis (the online models' state outputs)
-// as a channel copy.
+// as a channel copy, and any other as a runtime.Slice.
 func lowerSlice(l Lowering, n *ir.Node) error {
 	sl, err := decodeSlice(ir.ConstContext(l.Opset()), n)
 	if err != nil {
 		return err
 	}
 	in := n.Input(0).Shape
-	axis := -1
+	axis, ranges := -1, 0
 	for a := range in {
 		if sl.count[a] == in[a] && (sl.step[a] == 1 || in[a] <= 1) {
 			continue
 		}
-		if axis >= 0 || sl.step[a] != 1 {
-			return n.Errorf("slice of %v to %v is not one contiguous range of one axis; not supported", in, n.Outputs[0].Shape)
+		axis, ranges = a, ranges+1
+		if sl.step[a] != 1 {
+			ranges = 2 // not a range
 		}
-		axis = a
 	}
 	if axis < 0 {
 		return l.Alias()
@@ -709,10 +740,16 @@ func lowerSlice(l Lowering, n *ir.Node) error {
 	if err != nil {
 		return err
 	}
-	count := sl.count[axis]
-	if count > 0 {
-		l.Run(Fn("CopyChannels", out, count, 0, ins[0], in[axis], sl.start[axis], count, in[:axis].Size(), in[axis+1:].Size()))
+	if out.Floats() == 0 {
+		return nil
 	}
+	if ranges == 1 {
+		count := sl.count[axis]
+		l.Run(Fn("CopyChannels", out, count, 0, ins[0], in[axis], sl.start[axis], count, in[:axis].Size(), in[axis+1:].Size()))
+		return nil
+	}
+	s := l.Object("slice", "Slice", "NewSlice", []int(in), sl.start, sl.count, sl.step)
+	l.Run(Method(s, "Run", Pool, ins[0], out))
 	return nil
 }
 
@@ -739,5 +776,154 @@ func lowerConcat(l Lowering, n *ir.Node) error {
 		}
 		begin += v.Shape[axis]
 	}
+	return nil
+}
+
+// lowerTranspose runs a runtime.Transpose.
+func lowerTranspose(l Lowering, n *ir.Node) error {
+	perm, err := decodePerm(n)
+	if err != nil {
+		return err
+	}
+	ins, out, err := operands(l, 0)
+	if err != nil {
+		return err
+	}
+	t := l.Object("transpose", "Transpose", "NewTranspose", []int(n.Input(0).Shape), perm)
+	l.Run(Method(t, "Run", Pool, ins[0], out))
+	return nil
+}
+
+// lowerSplit copies each output's range of the split axis, read off the
+// inferred output shapes.
+func lowerSplit(l Lowering, n *ir.Node) error {
+	in := n.Input(0).Shape
+	axis, err := normAxis(n, n.AttrInt("axis", 0), len(in), "axis")
+	if err != nil {
+		return err
+	}
+	x, err := l.In(0)
+	if err != nil {
+		return err
+	}
+	outer, inner := in[:axis].Size(), in[axis+1:].Size()
+	begin := 0
+	for k, v := range n.Outputs {
+		if v == nil {
+			continue
+		}
+		out, err := l.Out(k)
+		if err != nil {
+			return err
+		}
+		if d := v.Shape[axis]; out.Floats() > 0 {
+			l.Run(Fn("CopyChannels", out, d, 0, x, in[axis], begin, d, outer, inner))
+		}
+		begin += v.Shape[axis]
+	}
+	return nil
+}
+
+// padModes are the runtime.Pad modes of Pad's mode attribute.
+var padModes = map[string]Named{"constant": "PadConstant", "reflect": "PadReflect", "edge": "PadEdge", "wrap": "PadWrap"}
+
+// lowerPad runs a runtime.Pad.
+func lowerPad(l Lowering, n *ir.Node) error {
+	ctx := ir.ConstContext(l.Opset())
+	pads, err := decodePads(ctx, n)
+	if err != nil {
+		return err
+	}
+	mode, ok := padModes[n.AttrString("mode", "constant")]
+	if !ok {
+		return n.Errorf("unknown mode %q", n.AttrString("mode", ""))
+	}
+	value := n.AttrFloat("value", 0)
+	if l.Opset() >= 11 && n.Input(2) != nil {
+		t := ctx.Known(n.Input(2))
+		if t == nil || t.Len() != 1 || t.DType != ir.Float32 {
+			return n.Errorf("constant_value %v must be a float32 scalar constant", n.Input(2))
+		}
+		value = t.F32[0]
+	}
+	ins, out, err := operands(l, 0)
+	if err != nil {
+		return err
+	}
+	p := l.Object("pad", "Pad", "NewPad", []int(n.Input(0).Shape), pads, mode, value)
+	l.Run(Method(p, "Run", Pool, ins[0], out))
+	return nil
+}
+
+// lowerTile runs a runtime.Repeat; the repeats are read off the inferred
+// output shape.
+func lowerTile(l Lowering, n *ir.Node) error {
+	in, outShape := n.Input(0).Shape, n.Outputs[0].Shape
+	reps := make([]int, len(in))
+	for a := range in {
+		reps[a] = 1
+		if in[a] > 0 {
+			reps[a] = outShape[a] / in[a]
+		}
+	}
+	ins, out, err := operands(l, 0)
+	if err != nil {
+		return err
+	}
+	r := l.Object("tile", "Repeat", "NewRepeat", []int(in), reps)
+	l.Run(Method(r, "Run", Pool, ins[0], out))
+	return nil
+}
+
+// lowerExpand runs a runtime.Expand to the inferred output shape.
+func lowerExpand(l Lowering, n *ir.Node) error {
+	ins, out, err := operands(l, 0)
+	if err != nil {
+		return err
+	}
+	e := l.Object("expand", "Expand", "NewExpand", []int(n.Input(0).Shape), []int(n.Outputs[0].Shape))
+	l.Run(Method(e, "Run", Pool, ins[0], out))
+	return nil
+}
+
+// lowerGather runs a runtime.Gather of constant indices.
+func lowerGather(l Lowering, n *ir.Node) error {
+	data, idx := n.Input(0), n.Input(1)
+	axis, err := normAxis(n, n.AttrInt("axis", 0), len(data.Shape), "axis")
+	if err != nil {
+		return err
+	}
+	if !idx.IsConst() {
+		return n.Errorf("indices %v must be a constant: gathering at run-time indices is not supported", idx)
+	}
+	ins, out, err := operands(l, 0)
+	if err != nil {
+		return err
+	}
+	g := l.Object("gather", "Gather", "NewGather", []int(data.Shape), axis, idx.Const.I64, []int(idx.Shape))
+	l.Run(Method(g, "Run", Pool, ins[0], out))
+	return nil
+}
+
+// scatterReductions are the runtime reductions of ScatterND's reduction
+// attribute.
+var scatterReductions = map[string]Named{"none": "ScatterNone", "add": "ScatterAdd", "mul": "ScatterMul", "max": "ScatterMax", "min": "ScatterMin"}
+
+// lowerScatterND runs a runtime.ScatterND of constant indices.
+func lowerScatterND(l Lowering, n *ir.Node) error {
+	data, idx := n.Input(0), n.Input(1)
+	if !idx.IsConst() {
+		return n.Errorf("indices %v must be a constant: scattering to run-time indices is not supported", idx)
+	}
+	red, ok := scatterReductions[n.AttrString("reduction", "none")]
+	if !ok {
+		return n.Errorf("unknown reduction %q", n.AttrString("reduction", ""))
+	}
+	ins, out, err := operands(l, 0, 2)
+	if err != nil {
+		return err
+	}
+	s := l.Object("scatter", "ScatterND", "NewScatterND", []int(data.Shape), idx.Const.I64, []int(idx.Shape), red)
+	l.Run(Method(s, "Run", Pool, ins[0], ins[1], out))
 	return nil
 }

@@ -11,9 +11,9 @@ type LowerFunc func(l Lowering, n *ir.Node) error
 // Lowering is what code generation offers an op's lowering: memory for its
 // operands, weights in weights.bin, runtime objects planned once when the
 // Model is made, and the calls of a run. Code generation renders the calls
-// as Go; the arguments of a call are Bufs (a tensor's floats), Objs,
-// Pool, Ident, or Go values (ints, float32s, bools, strings, []int and the
-// runtime package's structs, rendered as literals).
+// as Go; the arguments of a call are Bufs (a tensor's floats), []Buf,
+// Objs, Pool, Ident, Named, or Go values (ints, float32s, bools, strings,
+// slices and the runtime package's structs, rendered as literals).
 type Lowering interface {
 	// Opset is the version of the node's domain.
 	Opset() int64
@@ -65,6 +65,10 @@ type Obj struct {
 
 // Ident is a name the generated package declares (packMR, packNR).
 type Ident string
+
+// Named is a constant or variable of the runtime package
+// (runtime.UnaryHardSwish).
+type Named string
 
 // Pool is the argument that passes the Model's worker pool.
 var Pool = poolArg{}

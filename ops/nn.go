@@ -11,17 +11,22 @@ import (
 // products and reductions.
 func nnDefs() []*Def {
 	return []*Def{
-		{Op: "AveragePool", Infer: inferPool},
-		{Op: "MaxPool", Infer: inferPool, Lower: lowerMaxPool},
+		{Op: "AveragePool", Infer: inferPool, Lower: lowerPool},
+		{Op: "MaxPool", Infer: inferPool, Lower: lowerPool},
 		{Op: "GlobalAveragePool", Infer: inferGlobalPool, Lower: lowerGlobalAveragePool},
-		{Op: "GlobalMaxPool", Infer: inferGlobalPool},
-		{Op: "Gemm", Infer: inferGemm, MACs: gemmMACs, Params: true},
-		{Op: "MatMul", Infer: inferMatMul, MACs: matMulMACs, Params: true},
+		{Op: "GlobalMaxPool", Infer: inferGlobalPool, Lower: lowerGlobalMaxPool},
+		{Op: "Gemm", Infer: inferGemm, MACs: gemmMACs, Params: true, Lower: lowerGemm},
+		{Op: "MatMul", Infer: inferMatMul, MACs: matMulMACs, Params: true, Lower: lowerMatMul},
 		{Op: "ReduceMean", Infer: reduceRule(reduceSince["ReduceMean"]), Lower: lowerReduceMean},
-		{Op: "ReduceMax", Infer: reduceRule(reduceSince["ReduceMax"])},
-		{Op: "ReduceMin", Infer: reduceRule(reduceSince["ReduceMin"])},
-		{Op: "ReduceProd", Infer: reduceRule(reduceSince["ReduceProd"])},
-		{Op: "ReduceSum", Infer: reduceRule(reduceSince["ReduceSum"])},
+		{Op: "ReduceMax", Infer: reduceRule(reduceSince["ReduceMax"]), Lower: lowerReduce},
+		{Op: "ReduceMin", Infer: reduceRule(reduceSince["ReduceMin"]), Lower: lowerReduce},
+		{Op: "ReduceProd", Infer: reduceRule(reduceSince["ReduceProd"]), Lower: lowerReduce},
+		{Op: "ReduceSum", Infer: reduceRule(reduceSince["ReduceSum"]), Lower: lowerReduce},
+		{Op: "ReduceSumSquare", Infer: reduceRule(reduceSince["ReduceSumSquare"]), Lower: lowerReduce},
+		{Op: "ReduceL1", Infer: reduceRule(reduceSince["ReduceL1"]), Lower: lowerReduce},
+		{Op: "ReduceL2", Infer: reduceRule(reduceSince["ReduceL2"]), Lower: lowerReduce},
+		{Op: "ReduceLogSum", Infer: reduceRule(reduceSince["ReduceLogSum"]), Lower: lowerReduce},
+		{Op: "ReduceLogSumExp", Infer: reduceRule(reduceSince["ReduceLogSumExp"]), Lower: lowerReduce},
 		{Op: "ArgMax", Infer: inferArgReduce},
 		{Op: "ArgMin", Infer: inferArgReduce},
 	}
@@ -349,7 +354,8 @@ func decodeReduce(ctx *ir.InferContext, n *ir.Node, since int64) (reduction, err
 }
 
 // reduceSince is the opset from which the op's axes are an input.
-var reduceSince = map[string]int64{"ReduceMean": 18, "ReduceMax": 18, "ReduceMin": 18, "ReduceProd": 18, "ReduceSum": 13}
+var reduceSince = map[string]int64{"ReduceMean": 18, "ReduceMax": 18, "ReduceMin": 18, "ReduceProd": 18, "ReduceSum": 13,
+	"ReduceSumSquare": 18, "ReduceL1": 18, "ReduceL2": 18, "ReduceLogSum": 18, "ReduceLogSumExp": 18}
 
 // reducedShape drops (or with keep sets to 1) the dims marked reduced.
 func reducedShape(s ir.Shape, reduced []bool, keep bool) ir.Shape {
@@ -381,13 +387,15 @@ func inferArgReduce(ctx *ir.InferContext, n *ir.Node) error {
 	return nil
 }
 
-// lowerMaxPool runs a 2-D MaxPool over every (frame, channel) plane.
-func lowerMaxPool(l Lowering, n *ir.Node) error {
+// lowerPool runs MaxPool and AveragePool: a 2-D max pool the row kernels
+// take as runtime.MaxPool, any other over 1, 2 or 3 spatial axes as
+// runtime.MaxPoolNd or runtime.AveragePoolNd.
+func lowerPool(l Lowering, n *ir.Node) error {
 	x := n.Input(0)
-	if len(x.Shape) != 4 {
-		return n.Errorf("only 2-D max pooling is supported, input shape %v", x.Shape)
+	if len(n.Outputs) > 1 && n.Outputs[1] != nil {
+		return n.Errorf("the Indices output of MaxPool is not computed at run time")
 	}
-	kernel, err := intsAttr(n, "kernel_shape", 2, 1, 1)
+	kernel, err := intsAttr(n, "kernel_shape", len(x.Shape)-2, 1, 1)
 	if err != nil {
 		return err
 	}
@@ -396,24 +404,53 @@ func lowerMaxPool(l Lowering, n *ir.Node) error {
 		return err
 	}
 	begin, end := win.explicitPads(x.Shape[2:])
-	ps := runtime.PoolShape{
-		Planes: x.Shape[0] * x.Shape[1], H: x.Shape[2], W: x.Shape[3], KH: kernel[0], KW: kernel[1],
-		StrideH: win.strides[0], StrideW: win.strides[1], DilationH: win.dilations[0], DilationW: win.dilations[1],
-		PadTop: begin[0], PadLeft: begin[1], PadBottom: end[0], PadRight: end[1],
-		CeilMode: win.ceil,
+	nd := runtime.PoolNdShape{
+		Planes: x.Shape[0] * x.Shape[1], In: x.Shape[2:], Kernel: kernel, Strides: win.strides, Dilations: win.dilations,
+		PadsBegin: begin, PadsEnd: end, CeilMode: win.ceil,
 	}
-	if _, err := runtime.NewMaxPool(ps); err != nil {
+	if err := nd.Validate(); err != nil {
 		return n.Errorf("%v", err)
 	}
-	if got, want := n.Outputs[0].Shape, (ir.Shape{x.Shape[0], x.Shape[1], ps.OutH(), ps.OutW()}); !got.Equal(want) {
+	if got, want := n.Outputs[0].Shape, append(ir.Shape{x.Shape[0], x.Shape[1]}, nd.Out()...); !got.Equal(want) {
 		return n.Errorf("output shape %v, but the kernel computes %v", got, want)
 	}
 	ins, out, err := operands(l, 0)
 	if err != nil {
 		return err
 	}
-	pool := l.Object("pool", "MaxPool", "NewMaxPool", ps)
+	if n.Op == "AveragePool" {
+		if n.AttrInt("count_include_pad", 0) != 0 && l.Opset() < 7 {
+			return n.Errorf("count_include_pad is not an attribute of AveragePool at opset %d", l.Opset())
+		}
+		pool := l.Object("pool", "AveragePoolNd", "NewAveragePoolNd", nd, n.AttrInt("count_include_pad", 0) != 0)
+		l.Run(Method(pool, "Run", Pool, ins[0], out))
+		return nil
+	}
+	if len(kernel) == 2 {
+		ps := runtime.PoolShape{
+			Planes: nd.Planes, H: nd.In[0], W: nd.In[1], KH: kernel[0], KW: kernel[1],
+			StrideH: win.strides[0], StrideW: win.strides[1], DilationH: win.dilations[0], DilationW: win.dilations[1],
+			PadTop: begin[0], PadLeft: begin[1], PadBottom: end[0], PadRight: end[1], CeilMode: win.ceil,
+		}
+		if _, err := runtime.NewMaxPool(ps); err == nil {
+			pool := l.Object("pool", "MaxPool", "NewMaxPool", ps)
+			l.Run(Method(pool, "Run", Pool, ins[0], out))
+			return nil
+		}
+	}
+	pool := l.Object("pool", "MaxPoolNd", "NewMaxPoolNd", nd)
 	l.Run(Method(pool, "Run", Pool, ins[0], out))
+	return nil
+}
+
+// lowerGlobalMaxPool takes the maximum of every (n, c) plane.
+func lowerGlobalMaxPool(l Lowering, n *ir.Node) error {
+	x := n.Input(0)
+	ins, out, err := operands(l, 0)
+	if err != nil {
+		return err
+	}
+	l.Run(Fn("GlobalMaxPool", Pool, ins[0], out, x.Shape[0]*x.Shape[1], x.Shape[2:].Size()))
 	return nil
 }
 
@@ -429,8 +466,8 @@ func lowerGlobalAveragePool(l Lowering, n *ir.Node) error {
 }
 
 // lowerReduceMean runs a ReduceMean over one run of consecutive axes as
-// the mean over the middle of [outer][reduced][inner]; reducing nothing
-// is a view.
+// the mean over the middle of [outer][reduced][inner], any other as a
+// runtime.Reduce; reducing nothing is a view.
 func lowerReduceMean(l Lowering, n *ir.Node) error {
 	r, err := decodeReduce(ir.ConstContext(l.Opset()), n, reduceSince[n.Op])
 	if err != nil {
@@ -450,9 +487,34 @@ func lowerReduceMean(l Lowering, n *ir.Node) error {
 		return l.Alias()
 	}
 	if slices.Contains(r.axes[first:last+1], false) {
-		return n.Errorf("reducing axes %v of %v: only consecutive axes are supported", r.axes, x)
+		return lowerReduce(l, n)
 	}
 	return lowerMeanOverMiddle(l, x[:first].Size(), x[first:last+1].Size(), x[last+1:].Size())
+}
+
+// lowerReduce runs a Reduce* op as a runtime.Reduce (keepdims is a view of
+// its output).
+func lowerReduce(l Lowering, n *ir.Node) error {
+	r, err := decodeReduce(ir.ConstContext(l.Opset()), n, reduceSince[n.Op])
+	if err != nil {
+		return err
+	}
+	if r.noop {
+		return l.Alias()
+	}
+	var axes []int
+	for a, reduced := range r.axes {
+		if reduced {
+			axes = append(axes, a)
+		}
+	}
+	ins, out, err := operands(l, 0)
+	if err != nil {
+		return err
+	}
+	red := l.Object("reduce", "Reduce", "NewReduce", Named(n.Op), []int(n.Input(0).Shape), axes)
+	l.Run(Method(red, "Run", Pool, ins[0], out))
+	return nil
 }
 
 // lowerMeanOverMiddle averages x viewed as [outer][r][inner] over r.
@@ -462,5 +524,71 @@ func lowerMeanOverMiddle(l Lowering, outer, r, inner int) error {
 		return err
 	}
 	l.Run(Fn("SegmentMean", ins[0], out, outer, r, inner))
+	return nil
+}
+
+// lowerGemm runs ONNX Gemm as a runtime.Gemm, a constant B packed at
+// compile time.
+func lowerGemm(l Lowering, n *ir.Node) error {
+	a, b, c := n.Input(0), n.Input(1), n.Input(2)
+	spec := runtime.GemmSpec{
+		M: n.Outputs[0].Shape[0], N: n.Outputs[0].Shape[1],
+		TransA: n.AttrInt("transA", 0) != 0, TransB: n.AttrInt("transB", 0) != 0,
+		Alpha: n.AttrFloat("alpha", 1), Beta: n.AttrFloat("beta", 1),
+	}
+	spec.K = a.Shape[1]
+	if spec.TransA {
+		spec.K = a.Shape[0]
+	}
+	if c != nil {
+		spec.C = c.Shape
+	}
+	ins, out, err := operands(l, 0)
+	if err != nil {
+		return err
+	}
+	cBuf, err := l.In(2)
+	if err != nil {
+		return err
+	}
+	if b.IsConst() && b.DType == ir.Float32 {
+		packed := l.Packed(b, "gemm", runtime.PackedGemmBLen(spec.K, spec.N, runtime.PackNR), func() ([]float32, error) {
+			return runtime.PackGemmB(b.Const.F32, spec.K, spec.N, 0, spec.TransB, runtime.PackNR)
+		})
+		g := l.Object("gemm", "Gemm", "NewGemmPackedB", spec, packed, Ident("packNR"))
+		l.Run(Method(g, "Run", Pool, ins[0], nil, cBuf, out))
+		return nil
+	}
+	bBuf, err := l.In(1)
+	if err != nil {
+		return err
+	}
+	g := l.Object("gemm", "Gemm", "NewGemm", spec)
+	l.Run(Method(g, "Run", Pool, ins[0], bBuf, cBuf, out))
+	return nil
+}
+
+// lowerMatMul runs a runtime.MatMul with numpy batch broadcasting, a
+// constant B packed at compile time.
+func lowerMatMul(l Lowering, n *ir.Node) error {
+	a, b := n.Input(0), n.Input(1)
+	ins, out, err := operands(l, 0)
+	if err != nil {
+		return err
+	}
+	if b.IsConst() && b.DType == ir.Float32 {
+		packed := l.Packed(b, "matmul", runtime.PackedMatMulBLen(b.Shape, runtime.PackNR), func() ([]float32, error) {
+			return runtime.PackMatMulB(b.Const.F32, b.Shape, runtime.PackNR)
+		})
+		mm := l.Object("matmul", "MatMul", "NewMatMulPackedB", []int(a.Shape), []int(b.Shape), packed, Ident("packNR"))
+		l.Run(Method(mm, "Run", Pool, ins[0], nil, out))
+		return nil
+	}
+	bBuf, err := l.In(1)
+	if err != nil {
+		return err
+	}
+	mm := l.Object("matmul", "MatMul", "NewMatMul", []int(a.Shape), []int(b.Shape))
+	l.Run(Method(mm, "Run", Pool, ins[0], bBuf, out))
 	return nil
 }
