@@ -262,6 +262,9 @@ func (d *drawing) edges(id string, n *ir.Node) []string {
 			attrs = fmt.Sprintf(" [style=dashed, color=%q, fontcolor=%q, penwidth=1.5, label=%s]", colourShift, colourShift, quote(shiftLabel(shift, state != nil)))
 		case in == state:
 			attrs = fmt.Sprintf(" [style=dashed, color=%q, fontcolor=%q, label=%s]", colourShift, colourShift, quote("state: frame t-1"))
+			if x, ok := d.ids[shifted]; ok { // rank the state beside the node, not among the graph's first inputs
+				edges = append(edges, x+" -> "+from+" [style=invis]")
+			}
 		case in == residual:
 			attrs = fmt.Sprintf(" [color=%q, fontcolor=%q, label=%s]", colourResidual, colourResidual, quote("+ residual"))
 		}

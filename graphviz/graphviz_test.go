@@ -188,6 +188,25 @@ func TestTinyOfficialPicture(t *testing.T) {
 	}
 }
 
+// TestOnlinePicture checks how an online model's shifts are drawn: the
+// shifted input and the state input enter the convolution as dashed
+// edges, the state ranked beside it rather than among the first inputs.
+func TestOnlinePicture(t *testing.T) {
+	g := optimised(t, filepath.Join("..", "testdata", "tsm_tiny_online", "model.onnx"))
+	dot := draw(t, g, Options{})
+	for _, want := range []string{
+		`a run: 1 frame of a stream`,
+		`n2 -> n4 [style=dashed, color="#c0392b", fontcolor="#c0392b", penwidth=1.5, label="shift T=1\n[0,1) ← t-1 (state)"];`,
+		`in1 -> n4 [style=dashed, color="#c0392b", fontcolor="#c0392b", label="state: frame t-1"];`,
+		`n2 -> in1 [style=invis];`,
+		`n3 -> out1;`,
+	} {
+		if !strings.Contains(dot, want) {
+			t.Errorf("the picture lacks\n\t%s\nin\n%s", want, dot)
+		}
+	}
+}
+
 // blockGraph is a MobileNetV2 chain large enough for the pipeline to fuse
 // into a tsmc.InvertedResidual: an expansion read through a temporal
 // shift of 8 frames, a 3x3 depthwise convolution and a projection with a
