@@ -18,6 +18,7 @@ import (
 
 	"github.com/tsmc-go/tsmc/ir"
 	"github.com/tsmc-go/tsmc/ops"
+	"github.com/tsmc-go/tsmc/runtime"
 )
 
 // Options adjust the picture.
@@ -218,7 +219,7 @@ func (d *drawing) describe(title string, n *ir.Node) ([]string, error) {
 		if n.Input(ops.ConvResidual) != nil {
 			epi = append(epi, "+ residual")
 		}
-		if act.Kind != 0 {
+		if act.Kind != runtime.ActNone {
 			epi = append(epi, act.String())
 		}
 		if len(epi) > 0 {
