@@ -59,7 +59,7 @@ func (g *Graph) ComputeStats() Stats {
 				}
 			}
 		}
-		s.MACs += nodeMACs(n)
+		s.MACs += n.MACs()
 	}
 	for _, c := range g.Constants() {
 		s.ConstBytes += c.Const.Bytes()
@@ -67,8 +67,9 @@ func (g *Graph) ComputeStats() Stats {
 	return s
 }
 
-// nodeMACs is the multiply-accumulate count of one node, 0 when unknown.
-func nodeMACs(n *Node) int64 {
+// MACs is the multiply-accumulate count of the node from its op's cost
+// rule, 0 when the op has none or the output shape is not known.
+func (n *Node) MACs() int64 {
 	info, _ := LookupOp(n.Domain, n.Op)
 	if info.MACs == nil || len(n.Outputs) == 0 || n.Outputs[0] == nil || !n.Outputs[0].Shape.Known() {
 		return 0

@@ -1,15 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/tsmc-go/tsmc"
 	"github.com/tsmc-go/tsmc/codegen"
+	"github.com/tsmc-go/tsmc/graphviz"
 	"github.com/tsmc-go/tsmc/ir"
 	"github.com/tsmc-go/tsmc/passes"
 )
@@ -56,15 +59,21 @@ func runInspect(args []string, stdout, stderr io.Writer) error {
 	runPasses := fs.Bool("passes", true, "run the optimisation pipeline; -passes=false shows the graph as imported")
 	after := fs.String("after", "", "stop the pipeline after the pass `NAME` ("+strings.Join(passes.PassNames(), ", ")+")")
 	printGraph := fs.Bool("print", false, "print the graph as IR text instead of the summary")
+	printDot := fs.Bool("dot", false, "print the graph as a Graphviz DOT picture instead of the summary")
+	svg := fs.String("svg", "", "also render the picture into the SVG `FILE` (needs Graphviz's dot command)")
+	profile := fs.String("profile", "", "with -dot or -svg: give each node its share of a run from the `FILE` that tsmc bench -profile -json wrote")
 	shapes := addShapeFlag(fs)
 	if err := parse(fs, args, 1, "MODEL.onnx"); err != nil {
 		return err
 	}
-	if *printGraph && *asJSON {
-		return usageError{"-print and -json exclude each other"}
+	if n := countTrue(*printGraph, *asJSON, *printDot); n > 1 {
+		return usageError{"-print, -json and -dot exclude each other"}
 	}
 	if *after != "" && !*runPasses {
 		return usageError{"-after needs the pipeline; drop -passes=false"}
+	}
+	if *profile != "" && (!*printDot && *svg == "" || *after != "" || !*runPasses) {
+		return usageError{"-profile needs -dot or -svg and the whole pipeline (no -after, no -passes=false)"}
 	}
 	if *after != "" && !slices.Contains(passes.PassNames(), *after) {
 		return usageError{fmt.Sprintf("-after: no pass named %q (passes: %s)", *after, strings.Join(passes.PassNames(), ", "))}
@@ -92,6 +101,12 @@ func runInspect(args []string, stdout, stderr io.Writer) error {
 	if *printGraph {
 		_, err := io.WriteString(stdout, g.Print())
 		return err
+	}
+	if *printDot || *svg != "" {
+		done, err := drawGraph(g, path, *profile, *svg, *printDot, stdout, stderr)
+		if err != nil || done {
+			return err
+		}
 	}
 	r := newInspectReport(path, g)
 	r.Passes, r.Shifts, r.ConstantBytesBefore = applied, shifts, constBefore
@@ -204,4 +219,69 @@ func siCount(n int64) string {
 		return fmt.Sprintf("%.3f M (%d)", float64(n)/1e6, n)
 	}
 	return fmt.Sprint(n)
+}
+
+func countTrue(flags ...bool) int {
+	n := 0
+	for _, f := range flags {
+		if f {
+			n++
+		}
+	}
+	return n
+}
+
+// drawGraph draws g for -dot (to stdout) and -svg (into svgPath), with the
+// profile in the file profilePath when given; done says that the picture
+// replaces the summary.
+func drawGraph(g *ir.Graph, path, profilePath, svgPath string, printDot bool, stdout, stderr io.Writer) (done bool, err error) {
+	opts := graphviz.Options{Title: path}
+	if profilePath != "" {
+		if opts.Profile, err = readProfile(profilePath); err != nil {
+			return false, err
+		}
+	}
+	var dot bytes.Buffer
+	if err := graphviz.Write(&dot, g, opts); err != nil {
+		return false, fmt.Errorf("%s: %w", path, err)
+	}
+	if svgPath != "" {
+		warnings, err := graphviz.WriteSVG(svgPath, dot.Bytes())
+		if err != nil {
+			return false, fmt.Errorf("-svg %s: %w", svgPath, err)
+		}
+		if warnings != "" {
+			fmt.Fprintln(stderr, warnings)
+		}
+	}
+	if !printDot {
+		return false, nil
+	}
+	_, err = stdout.Write(dot.Bytes())
+	return true, err
+}
+
+// readProfile reads the kernel profile of a tsmc bench -profile -json
+// report.
+func readProfile(path string) (graphviz.Profile, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return graphviz.Profile{}, fmt.Errorf("-profile: %w", err)
+	}
+	var rep benchReport
+	if err := json.Unmarshal(data, &rep); err != nil {
+		return graphviz.Profile{}, fmt.Errorf("-profile %s: not a tsmc bench -json report: %w", path, err)
+	}
+	if len(rep.Profile) == 0 {
+		return graphviz.Profile{}, fmt.Errorf("-profile %s: the report has no profile; make it with tsmc bench -profile -json", path)
+	}
+	p := graphviz.Profile{RunMs: rep.MedianMs}
+	for _, l := range rep.Profile {
+		k := graphviz.Kernel{Name: l.Op, Calls: l.Calls, Ms: l.MsPerRun, Percent: l.Percent}
+		if l.Calls > 0 { // GFLOP/s is FLOPs x calls / time
+			k.FLOPs = l.GFLOPs * 1e6 * l.MsPerRun / l.Calls
+		}
+		p.Kernels = append(p.Kernels, k)
+	}
+	return p, nil
 }

@@ -3,7 +3,7 @@
 //
 // Usage:
 //
-//	tsmc inspect [-json | -print] [-passes=false | -after PASS] [-shape NAME=D0xD1...] MODEL.onnx
+//	tsmc inspect [-json | -print | -dot] [-svg FILE] [-profile BENCH.json] [-passes=false | -after PASS] [-shape NAME=D0xD1...] MODEL.onnx
 //	tsmc verify  [-engine compiled|interp] [-passes=false] [-shape ...] [-rtol 1e-4] [-threads N] [-json] MODEL.onnx [DATASET_DIR...]
 //	tsmc compile [-o DIR] [-pkg NAME] [-shape ...] [-testdata DIR]... MODEL.onnx
 //	tsmc bench   [-threads N] [-n ITERS] [-warmup W] [-ort] [-shape ...] [-json] MODEL.onnx
@@ -33,7 +33,7 @@ var commands []command
 
 func init() {
 	commands = []command{
-		{"inspect", "[-json | -print] [-passes=false | -after PASS] [-shape NAME=D0xD1...] MODEL.onnx", "optimise a model and print its inputs, outputs, ops, shifts, parameters and MACs", runInspect},
+		{"inspect", "[-json | -print | -dot] [-svg FILE] [-profile BENCH.json] [-passes=false | -after PASS] [-shape NAME=D0xD1...] MODEL.onnx", "optimise a model and print its inputs, outputs, ops, shifts, parameters and MACs, or draw its graph", runInspect},
 		{"verify", "[-engine compiled|interp] [-passes=false] [-shape ...] [-rtol 1e-4] [-threads N] [-json] MODEL.onnx [DATASET_DIR...]", "compile a model, run the generated code (or the interpreter) on its test data sets and compare every output", runVerify},
 		{"compile", "[-o DIR] [-pkg NAME] [-shape ...] [-testdata DIR]... MODEL.onnx", "generate a standalone Go package that runs the model", runCompile},
 		{"bench", "[-threads N] [-n ITERS] [-warmup W] [-ort] [-shape ...] [-json] MODEL.onnx", "compile a model, build the generated code and time it (beside onnxruntime with -ort)", runBench},
