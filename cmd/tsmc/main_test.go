@@ -201,7 +201,7 @@ func tensorProto(name string, dims []int) []byte {
 	return protowire.AppendBytes(b, packed)
 }
 
-// TestUnsupportedOp renames the tiny model's Relu ops to Gelu, which tsmc
+// TestUnsupportedOp renames the tiny model's Relu ops to Celu, which tsmc
 // does not support: the error must name the node, op type, domain and opset.
 func TestUnsupportedOp(t *testing.T) {
 	path := copyModel(t)
@@ -209,7 +209,7 @@ func TestUnsupportedOp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data = bytes.ReplaceAll(data, []byte("Relu"), []byte("Gelu"))
+	data = bytes.ReplaceAll(data, []byte("Relu"), []byte("Celu"))
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +217,7 @@ func TestUnsupportedOp(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("exit %d, want 1", code)
 	}
-	for _, want := range []string{path, `"/base/relu/Gelu"`, "Gelu", "domain ai.onnx", "opset 13", "unsupported op"} {
+	for _, want := range []string{path, `"/base/relu/Celu"`, "Celu", "domain ai.onnx", "opset 13", "unsupported op"} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("error %q does not mention %q", errOut, want)
 		}
