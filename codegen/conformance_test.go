@@ -108,22 +108,14 @@ func compilable(c *conformance.Case) string {
 	return ""
 }
 
-// compileCase turns c's non-float32 inputs into constants, optimises the
+// compileCase binds c's non-float32 inputs as constants, optimises the
 // graph, generates package pkg into dir and returns the run-time inputs.
 func compileCase(c *conformance.Case, dir, pkg string) (map[string][]float32, error) {
 	g := c.Graph
 	in := map[string][]float32{}
-	var runtimeInputs []*ir.Value
-	for i, v := range g.Inputs {
-		if v.DType == ir.Float32 {
-			runtimeInputs = append(runtimeInputs, v)
-			in[v.Name] = c.Inputs[i].F32
-			continue
-		}
-		v.Const = c.Inputs[i]
-		v.Shape = c.Inputs[i].Shape.Clone()
+	for name, t := range c.BindArguments() {
+		in[name] = t.F32
 	}
-	g.Inputs = runtimeInputs
 	if err := ir.InferShapes(g, interp.Eval); err != nil {
 		return nil, err
 	}

@@ -156,3 +156,22 @@ func widen[T int32 | int](v []T) []int64 {
 	}
 	return out
 }
+
+// BindArguments makes every input that is not float32 (the op's shape
+// arguments: axes, pads, indices, target shapes) a constant of the graph,
+// as exporters write them, and returns the run-time inputs by name.
+func (c *Case) BindArguments() map[string]*ir.Tensor {
+	runtime := map[string]*ir.Tensor{}
+	var kept []*ir.Value
+	for i, v := range c.Graph.Inputs {
+		if v.DType == ir.Float32 {
+			kept = append(kept, v)
+			runtime[v.Name] = c.Inputs[i]
+			continue
+		}
+		v.Const = c.Inputs[i]
+		v.Shape = c.Inputs[i].Shape.Clone()
+	}
+	c.Graph.Inputs = kept
+	return runtime
+}
