@@ -193,7 +193,23 @@ type shiftCone struct {
 // reason, for tests and debugging. A cone the interpreter fails on is
 // rejected too: the pass only ever leaves such graphs alone.
 func analyzeShift(g *ir.Graph, producers map[*ir.Value]*ir.Node, y *ir.Value) (*shiftCone, ops.Shift, string) {
-	cone, why := collectShiftCone(g, producers, y)
+	cone, shift, why := analyzeShiftCone(g, producers, y, false)
+	if cone == nil {
+		// The activation may itself come out of layout ops (a 5-D block
+		// viewed back as frames): the shift starts at the nearest value
+		// of y's shape.
+		if c, s, w := analyzeShiftCone(g, producers, y, true); c != nil {
+			return c, s, ""
+		} else if w != why {
+			why += "; from the nearest value of its shape: " + w
+		}
+	}
+	return cone, shift, why
+}
+
+// analyzeShiftCone is analyzeShift on the cone collectShiftCone walks.
+func analyzeShiftCone(g *ir.Graph, producers map[*ir.Value]*ir.Node, y *ir.Value, stopAtShape bool) (*shiftCone, ops.Shift, string) {
+	cone, why := collectShiftCone(g, producers, y, stopAtShape)
 	if cone == nil {
 		return nil, ops.Shift{}, why
 	}
@@ -215,8 +231,9 @@ func analyzeShift(g *ir.Graph, producers map[*ir.Value]*ir.Node, y *ir.Value) (*
 // collectShiftCone walks back from y through data-movement ops and checks
 // the cone's shape before any evaluation: one activation leaf X of y's
 // shape, optionally one graph input S, zero constants on the data path,
-// tensors small enough to encode.
-func collectShiftCone(g *ir.Graph, producers map[*ir.Value]*ir.Node, y *ir.Value) (*shiftCone, string) {
+// tensors small enough to encode. With stopAtShape, a run-time value of y's
+// type ends the walk as a leaf too.
+func collectShiftCone(g *ir.Graph, producers map[*ir.Value]*ir.Node, y *ir.Value, stopAtShape bool) (*shiftCone, string) {
 	first := producers[y]
 	if first == nil {
 		return nil, "not produced by a node"
@@ -246,7 +263,7 @@ func collectShiftCone(g *ir.Graph, producers map[*ir.Value]*ir.Node, y *ir.Value
 		if p != nil {
 			m, ok = classifyMovement(p)
 		}
-		if !ok {
+		if !ok || stopAtShape && v != y && v.DType == y.DType && v.Shape.Equal(y.Shape) {
 			leaves = append(leaves, v)
 			continue
 		}
