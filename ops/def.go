@@ -68,6 +68,7 @@ func defs() []*Def {
 	add(nnDefs()...)
 	add(convDefs()...)
 	add(blockDefs()...)
+	add(temporalPoolDefs()...)
 	add(tsmcDefs()...)
 	return all
 }

@@ -49,4 +49,3 @@ func ReplaceReadmeList(readme string) (string, error) {
 	}
 	return readme[:begin+len(readmeMarkers[0])] + "\n" + Markdown() + "\n" + readme[end:], nil
 }
-

@@ -17,6 +17,7 @@ func init() {
 	interp.Register(Domain, OpDense, denseKernel)
 	interp.Register(Domain, OpSegmentMean, segmentMeanKernel)
 	interp.Register(Domain, OpInvertedResidual, blockKernel)
+	interp.Register(Domain, OpTemporalPool, temporalPoolKernel)
 }
 
 // onnxOpset is the ai.onnx version of the ops the fused kernels compose;

@@ -26,6 +26,7 @@ type Pass struct {
 var Pipeline = []Pass{
 	{"fold-constants", "evaluate nodes of constant inputs, and Shape of static shapes, at compile time", FoldConstants},
 	{"remove-identity", "drop Identity, Dropout and reshapes, expands or casts to the same type", RemoveIdentity},
+	{"recognize-temporal-pool", "turn max pooling over time, however viewed, into TemporalPool", RecognizeTemporalPool},
 	{"recognize-shift", "turn data-movement subgraphs that shift channels in time into TemporalShift", RecognizeTemporalShift},
 	{"dead-code", "remove nodes whose outputs nobody reads, and their constants", EliminateDeadCode},
 	{"explicit-pads", "write auto_pad of convs and pools as explicit pads", ExplicitPads},
@@ -47,6 +48,8 @@ var passOrder = []struct{ a, b, why string }{
 	{"fold-constants", "recognize-shift", "recognition reads the exporters' index tensors and zero buffers as constants"},
 	{"remove-identity", "recognize-shift", "identities inside a shift's data-movement cone hide its form"},
 	{"recognize-shift", "fuse-shift", "only a recognised TemporalShift fuses"},
+	{"fold-constants", "recognize-temporal-pool", "the views around the pool need constant shapes"},
+	{"recognize-temporal-pool", "recognize-shift", "a shift after a temporal pool starts at the pool's frames"},
 	{"explicit-pads", "fuse-activation", "tsmc.Conv takes explicit pads"},
 	{"fold-batchnorm", "fuse-activation", "BatchNormalization sits between a conv and its activation"},
 	{"fuse-activation", "fuse-residual-add", "an activation after the add (ResNet) fuses after the residual"},
