@@ -1,4 +1,4 @@
-package interp
+package interp_test
 
 import (
 	"os"
@@ -9,20 +9,22 @@ import (
 	"github.com/tsmc-go/tsmc/internal/tensorcmp"
 	"github.com/tsmc-go/tsmc/internal/testmodels"
 
+	"github.com/tsmc-go/tsmc/interp"
 	"github.com/tsmc-go/tsmc/ir"
 	"github.com/tsmc-go/tsmc/onnx"
+	_ "github.com/tsmc-go/tsmc/ops" // the shape rules
 )
 
 // runModel runs every test data set of the model in dir and checks the
-// outputs to a relative error of 1e-4. Shapes are inferred first (with Eval
-// folding shape arithmetic), so Run also checks every node's output against
-// its inferred dtype and shape.
+// outputs to a relative error of 1e-4. Shapes are inferred first by the
+// operator table's rules (with Eval folding shape arithmetic), so Run also
+// checks every node's output against its inferred dtype and shape.
 func runModel(t *testing.T, dir string) {
 	g, err := onnx.Load(filepath.Join(dir, "model.onnx"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ir.InferShapes(g, Eval); err != nil {
+	if err := ir.InferShapes(g, interp.Eval); err != nil {
 		t.Fatalf("shape inference: %v", err)
 	}
 	sets, err := onnx.DataSetDirs(dir)
@@ -42,7 +44,7 @@ func runModel(t *testing.T, dir string) {
 			inputs[in.Name] = ds.Inputs[i]
 		}
 		start := time.Now()
-		outs, err := Run(g, inputs)
+		outs, err := interp.Run(g, inputs)
 		if err != nil {
 			t.Fatalf("%s: %v", set, err)
 		}
