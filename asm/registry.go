@@ -29,6 +29,8 @@ func registry() ([]byte, error) {
 		DW   []dwRowKernel
 		DWP  []dwPlaneKernel
 		DWS  []dwSmallKernel
+		// Im2col are the level's packing kernels
+		Im2col []im2colKernel
 	}
 	var ls []level
 	for i, l := range levels {
@@ -61,6 +63,11 @@ func registry() ([]byte, error) {
 				lv.DWS = append(lv.DWS, k)
 			}
 		}
+		for _, k := range im2colKernels {
+			if k.isa == l {
+				lv.Im2col = append(lv.Im2col, k)
+			}
+		}
 		ls = append(ls, lv)
 	}
 	var buf bytes.Buffer
@@ -71,7 +78,6 @@ func registry() ([]byte, error) {
 		"DW":      dwRowKernels,
 		"Levels":  ls,
 		"Layouts": layouts(tileBlock, dwRowBlock, dwConvBlock, packRunBlock, winoInBlock, winoOutBlock, maxPoolRowBlock),
-		"Im2col":  im2colKernels,
 		"WinoIn":  winoInKernel,
 		"WinoOut": winoOutKernel,
 	})
@@ -196,18 +202,21 @@ func dwConvSmall3x3{{.ISA.Suffix}}(a *DWConv) bool {
 }
 {{end}}{{end}}
 // asmIm2col returns the assembly im2col packing kernel of level for
-// horizontal stride sw, or nil.
-func asmIm2col(level string, sw int) func(*PackRun) {
-	if level != ISAAVX512 {
-		return nil
-	}
-	switch sw {
+// horizontal stride sw and the most pixels it packs per call (PackRun.N),
+// or nil.
+func asmIm2col(level string, sw int) (func(*PackRun), int) {
+	switch level {
+{{- range .Levels}}{{if .Im2col}}
+	case {{.ISA.Level}}:
+		switch sw {
 {{- range .Im2col}}
-	case {{.Stride}}:
-		return {{.GoName}} // {{.Name}}
+		case {{.Stride}}:
+			return {{.GoName}}, {{.MaxN}} // {{.Name}}
 {{- end}}
+		}
+{{- end}}{{end}}
 	}
-	return nil
+	return nil, 0
 }
 
 // asmWinograd returns the assembly Winograd F(2x2,3x3) transforms of

@@ -43,8 +43,9 @@ func archDWConvSmall3x3(level string) func(*DWConv) bool {
 }
 
 // archIm2col returns the assembly im2col packing kernel of level for
-// horizontal stride sw (generated, kernels_amd64.go), or nil.
-func archIm2col(level string, sw int) func(*PackRun) {
+// horizontal stride sw and the most pixels it packs per call (generated,
+// kernels_amd64.go), or nil.
+func archIm2col(level string, sw int) (func(*PackRun), int) {
 	return asmIm2col(level, sw)
 }
 
