@@ -29,8 +29,10 @@ func registry() ([]byte, error) {
 		DW   []dwRowKernel
 		DWP  []dwPlaneKernel
 		DWS  []dwSmallKernel
-		// Im2col are the level's packing kernels
+		// Im2col are the level's packing kernels, Wino its Winograd
+		// transforms, if any
 		Im2col []im2colKernel
+		Wino   *winoKernels
 	}
 	var ls []level
 	for i, l := range levels {
@@ -68,6 +70,11 @@ func registry() ([]byte, error) {
 				lv.Im2col = append(lv.Im2col, k)
 			}
 		}
+		for _, k := range winoLevels {
+			if k.isa == l {
+				lv.Wino = &k
+			}
+		}
 		ls = append(ls, lv)
 	}
 	var buf bytes.Buffer
@@ -78,8 +85,6 @@ func registry() ([]byte, error) {
 		"DW":      dwRowKernels,
 		"Levels":  ls,
 		"Layouts": layouts(tileBlock, dwRowBlock, dwConvBlock, packRunBlock, winoInBlock, winoOutBlock, maxPoolRowBlock),
-		"WinoIn":  winoInKernel,
-		"WinoOut": winoOutKernel,
 	})
 	return buf.Bytes(), err
 }
@@ -220,12 +225,16 @@ func asmIm2col(level string, sw int) (func(*PackRun), int) {
 }
 
 // asmWinograd returns the assembly Winograd F(2x2,3x3) transforms of
-// level, or nils.
-func asmWinograd(level string) (in func(*WinoIn), out func(*WinoOut)) {
-	if level != ISAAVX512 {
-		return nil, nil
+// level and the most tiles they take per call (WinoIn.N, WinoOut.N), or
+// nils.
+func asmWinograd(level string) (in func(*WinoIn), out func(*WinoOut), tiles int) {
+	switch level {
+{{- range .Levels}}{{if .Wino}}
+	case {{.ISA.Level}}:
+		{{with .Wino}}return {{.In.GoName}}, {{.Out.GoName}}, {{.Tiles}} // {{.In.Name}}, {{.Out.Name}}{{end}}
+{{- end}}{{end}}
 	}
-	return {{.WinoIn.GoName}}, {{.WinoOut.GoName}} // {{.WinoIn.Name}}, {{.WinoOut.Name}}
+	return nil, nil, 0
 }
 
 ` + layout.Template))

@@ -49,8 +49,8 @@ func archIm2col(level string, sw int) (func(*PackRun), int) {
 	return asmIm2col(level, sw)
 }
 
-// archWinograd returns the assembly Winograd transforms of level
-// (generated, kernels_amd64.go), or nils.
-func archWinograd(level string) (func(*WinoIn), func(*WinoOut)) {
+// archWinograd returns the assembly Winograd transforms of level and the
+// most tiles they take per call (generated, kernels_amd64.go), or nils.
+func archWinograd(level string) (func(*WinoIn), func(*WinoOut), int) {
 	return asmWinograd(level)
 }

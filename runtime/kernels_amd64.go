@@ -181,12 +181,16 @@ func asmIm2col(level string, sw int) (func(*PackRun), int) {
 }
 
 // asmWinograd returns the assembly Winograd F(2x2,3x3) transforms of
-// level, or nils.
-func asmWinograd(level string) (in func(*WinoIn), out func(*WinoOut)) {
-	if level != ISAAVX512 {
-		return nil, nil
+// level and the most tiles they take per call (WinoIn.N, WinoOut.N), or
+// nils.
+func asmWinograd(level string) (in func(*WinoIn), out func(*WinoOut), tiles int) {
+	switch level {
+	case ISAAVX512:
+		return winoInF32F2AVX512, winoOutF32F2AVX512, 16 // f32_wino_in_f2__avx512, f32_wino_out_f2__avx512
+	case ISAAVX2:
+		return winoInF32F2AVX2, winoOutF32F2AVX2, 8 // f32_wino_in_f2__avx2, f32_wino_out_f2__avx2
 	}
-	return winoInF32F2AVX512, winoOutF32F2AVX512 // f32_wino_in_f2__avx512, f32_wino_out_f2__avx512
+	return nil, nil, 0
 }
 
 // asmLayouts are the field offsets of each argument block the assembly
