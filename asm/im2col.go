@@ -11,28 +11,32 @@ import (
 )
 
 // im2colKernel packs the B rows of one run of output pixels for the
-// convolution GEMM (runtime.PackRun) with AVX-512 masked loads: per k one
-// or two masked 16-lane loads (stride 2: two, and a permutation of their
-// even lanes) and a masked store per 16 pixels. The padding is the masked
-// lanes and the rows outside the plane; the masks of each tap column are
-// computed once per call.
+// convolution GEMM (runtime.PackRun) with masked loads: per k, for each
+// vector of pixels, one masked load (stride 1) or two and a shuffle of
+// their even lanes (stride 2), and a masked store. The padding is the
+// masked lanes and the rows outside the plane; the masks of each tap
+// column are computed once per call. A run spans up to im2colChunks
+// vectors: 32 pixels on AVX-512 (its 32-wide GEMM panels), 16 on AVX2
+// (the 16-wide panels of its 6x16 kernel).
 type im2colKernel struct {
+	isa    *vecISA
 	stride int // horizontal stride, 1 or 2
 }
 
 // im2colKernels is the table the packing kernels are generated from.
-var im2colKernels = []im2colKernel{{1}, {2}}
+var im2colKernels = []im2colKernel{{avx512, 1}, {avx512, 2}, {avx2, 1}, {avx2, 2}}
 
-// Limits of the contract the masks are precomputed for.
+// Limits of the contract the masks are precomputed for: the kernel width
+// and the vectors of pixels per run.
 const (
-	im2colMaxKW = 8  // kernel width
-	im2colMaxN  = 32 // pixels per run: two 16-lane chunks
+	im2colMaxKW  = 8
+	im2colChunks = 2
 )
 
 // names returns the descriptor the kernel's contract name and Go name
 // come from.
 func (k im2colKernel) names() naming.Kernel {
-	return naming.Kernel{Op: "im2col", Shape: fmt.Sprintf("S%d", k.stride), ISA: avx512.name}
+	return naming.Kernel{Op: "im2col", Shape: fmt.Sprintf("S%d", k.stride), ISA: k.isa.name}
 }
 
 // Name and GoName return the contract name and the Go name of the
@@ -43,20 +47,71 @@ func (k im2colKernel) GoName() string { return k.names().GoName() }
 // Stride is the stride, for the registry template.
 func (k im2colKernel) Stride() int { return k.stride }
 
-// loads is the number of 16-lane loads per chunk of 16 pixels.
+// MaxN is the most pixels per run (PackRun.N), for the registry template.
+func (k im2colKernel) MaxN() int { return im2colChunks * k.isa.lanes }
+
+// loads is the number of vector loads per chunk of a vector of pixels.
 func (k im2colKernel) loads() int { return k.stride }
 
-// Stack frame: per tap column kw and chunk c, the load masks (16-bit
-// words), then the store mask of each chunk.
+// Stack frame: per tap column kw and chunk c, the load masks, then the
+// store mask of each chunk.
 func (k im2colKernel) maskOff(kw, c, load int) int {
-	return 2 * ((kw*2+c)*k.loads() + load)
+	return k.isa.maskBytes() * ((kw*im2colChunks+c)*k.loads() + load)
 }
 
-func (k im2colKernel) outMaskOff(c int) int { return k.maskOff(im2colMaxKW, 0, 0) + 2*c }
+// kwBytes is the size of a tap column's masks.
+func (k im2colKernel) kwBytes() int { return k.maskOff(1, 0, 0) }
 
-func (k im2colKernel) frameSize() int { return (k.outMaskOff(2) + 7) &^ 7 }
+func (k im2colKernel) outMaskOff(c int) int {
+	return k.maskOff(im2colMaxKW, 0, 0) + k.isa.maskBytes()*c
+}
 
-var im2colPermIdx = operand.NewStaticSymbol("im2colEvenIdx")
+func (k im2colKernel) frameSize() int { return (k.outMaskOff(im2colChunks) + 7) &^ 7 }
+
+// Vector registers: the loaded inputs, the masks of a chunk's loads and
+// its store; AVX-512 keeps the even-lane permutation in Z2.
+func (k im2colKernel) in(l int) reg.VecPhysical { return k.isa.regs[l] }
+
+func (k im2colKernel) loadMask(l int) reg.Register {
+	if k.isa == avx512 {
+		return []reg.OpmaskPhysical{reg.K1, reg.K2}[l]
+	}
+	return k.isa.regs[2+l]
+}
+
+func (k im2colKernel) storeMask() reg.Register {
+	if k.isa == avx512 {
+		return reg.K3
+	}
+	return k.isa.regs[4]
+}
+
+// registerDoc returns the end of the documentation's second line and its
+// third line, which name the vector registers.
+func (k im2colKernel) registerDoc() (string, string) {
+	if k.isa == avx512 {
+		return " Registers: Z0/Z1 loaded inputs, Z2 the even-lane",
+			"permutation, K1/K2 load masks, K3 the store mask; DI *PackRun, SI the B row,"
+	}
+	return " Registers: Y0/Y1 loaded inputs, Y2/Y3 load masks, Y4",
+		"the store mask (Y15 untouched); DI *PackRun, SI the B row,"
+}
+
+// evenLanes sets the first input register to the even lanes of the two
+// loaded ones (the pixels of a stride-2 chunk).
+func (k im2colKernel) evenLanes(g *gen) {
+	if k.isa == avx512 {
+		g.VPERMT2PS(k.in(1), reg.Z2, k.in(0))
+		return
+	}
+	g.VSHUFPS(operand.U8(0x88), k.in(1), k.in(0), k.in(0)) // lanes 0, 2 of each 128-bit half of both
+	g.VPERMPD(operand.U8(0xd8), k.in(0), k.in(0))          // the halves' pairs in order
+}
+
+var (
+	im2colPermIdx   = operand.NewStaticSymbol("im2colEvenIdx")
+	im2colLaneMasks = operand.NewStaticSymbol("im2colLaneMasks")
+)
 
 // General-purpose registers of the packing kernels.
 var (
@@ -76,6 +131,7 @@ func buildPack(g *gen) {
 	for i := range 16 { // even elements 0..30 of two registers
 		g.AppendDatum(operand.U32(2 * i))
 	}
+	emitLaneMasks(g, im2colLaneMasks)
 	for _, k := range im2colKernels {
 		k.emit(g)
 	}
@@ -83,16 +139,18 @@ func buildPack(g *gen) {
 
 func (k im2colKernel) emit(g *gen) {
 	a := packRunBlock
-	g.function(k.GoName(), a,
+	regs2, regs3 := k.registerDoc()
+	doc := []string{
 		fmt.Sprintf("%s is %s: the PackRun contract at SW = %d, for", k.GoName(), k.Name(), k.stride),
-		fmt.Sprintf("KW <= %d and N <= %d. Registers: Z0/Z1 loaded inputs, Z2 the even-lane", im2colMaxKW, im2colMaxN),
-		"permutation, K1/K2 load masks, K3 the store mask; DI *PackRun, SI the B row,",
+		fmt.Sprintf("KW <= %d and N <= %d.", im2colMaxKW, k.MaxN()) + regs2,
+		regs3,
 		"R8 the channel's row header, R9 the input row (0 outside the plane), CX rows left,",
 		"R10/R11 kw/kh, R12 the tap column in bytes, AX BX DX R13 scratch; the frame holds",
-		"the masks of every tap column and chunk.")
-	g.AllocLocal(k.frameSize())
+		"the masks of every tap column and chunk.",
+	}
+	g.localFunction(k.GoName(), a, k.frameSize(), doc...)
 	g.Load(g.Param("t"), iT)
-	if k.stride == 2 {
+	if k.isa == avx512 && k.stride == 2 {
 		g.VMOVUPS(operand.NewDataAddr(im2colPermIdx, 0), reg.Z2)
 	}
 	k.masks(g)
@@ -166,42 +224,41 @@ func (k im2colKernel) emit(g *gen) {
 	g.RET()
 }
 
-// packRow writes one B row: the N pixels of tap (row iRow, column iX), in
-// chunks of 16.
+// packRow writes one B row: the N pixels of tap (row iRow, column iX), a
+// vector at a time.
 func (k im2colKernel) packRow(g *gen) {
+	vb := k.isa.bytes()
 	zeroRow, next := g.label("zerorow"), g.label("rowdone")
 	g.TESTQ(iRow, iRow)
 	g.JZ(operand.LabelRef(zeroRow))
-	for c := range 2 {
+	for c := range im2colChunks {
 		skip := g.label("chunk")
-		if c == 1 {
-			g.CMPQ(packRunBlock.field(iT, "N", 0), operand.Imm(16))
+		if c > 0 {
+			g.CMPQ(packRunBlock.field(iT, "N", 0), operand.Imm(uint64(c*k.isa.lanes)))
 			g.JLE(operand.LabelRef(skip))
 		}
 		// the masks of (kw, c): the frame at kw*stride of the per-kw block
 		g.MOVQ(iKW, reg.RAX)
-		g.SHLQ(operand.U8(log2(2*2*k.loads())), reg.RAX) // bytes per kw
+		g.SHLQ(operand.U8(log2(k.kwBytes())), reg.RAX)
 		for l := range k.loads() {
-			g.KMOVW(mem(reg.RSP, k.maskOff(0, c, l), reg.RAX, 1), []reg.OpmaskPhysical{reg.K1, reg.K2}[l])
+			k.isa.loadMask(g, mem(reg.RSP, k.maskOff(0, c, l), reg.RAX, 1), k.loadMask(l))
 		}
-		g.KMOVW(local(k.outMaskOff(c)), reg.K3)
-		src := func(l int) operand.Mem { return mem(iRow, 64*(c*k.stride+l), iX, 1) }
-		if k.stride == 1 {
-			g.VMOVUPS_Z(src(0), reg.K1, reg.Z0)
-		} else {
-			g.VMOVUPS_Z(src(0), reg.K1, reg.Z0)
-			g.VMOVUPS_Z(src(1), reg.K2, reg.Z1)
-			g.VPERMT2PS(reg.Z1, reg.Z2, reg.Z0) // the even lanes of Z1:Z0
+		k.isa.loadMask(g, local(k.outMaskOff(c)), k.storeMask())
+		for l := range k.loads() {
+			k.isa.maskedLoad(g, mem(iRow, vb*(c*k.stride+l), iX, 1), k.loadMask(l), k.in(l))
 		}
-		g.VMOVUPS(reg.Z0, reg.K3, at(iDst, 64*c))
+		if k.stride == 2 {
+			k.evenLanes(g)
+		}
+		k.isa.maskedStore(g, k.in(0), k.storeMask(), at(iDst, vb*c))
 		g.Label(skip)
 	}
 	g.JMP(operand.LabelRef(next))
 	g.Label(zeroRow)
-	g.VPXORD(reg.Z0, reg.Z0, reg.Z0)
-	for c := range 2 {
-		g.KMOVW(local(k.outMaskOff(c)), reg.K3)
-		g.VMOVUPS(reg.Z0, reg.K3, at(iDst, 64*c))
+	g.zero(k.in(0))
+	for c := range im2colChunks {
+		k.isa.loadMask(g, local(k.outMaskOff(c)), k.storeMask())
+		k.isa.maskedStore(g, k.in(0), k.storeMask(), at(iDst, vb*c))
 	}
 	g.Label(next)
 }
@@ -211,28 +268,29 @@ func (k im2colKernel) packRow(g *gen) {
 // first column) that feed pixels below N; and each chunk's store mask.
 func (k im2colKernel) masks(g *gen) {
 	a := packRunBlock
-	x, lo, hi, n, zr, all := reg.RBX, reg.R8, reg.R9, reg.R13, reg.R12, reg.RAX
+	lanes := k.isa.lanes
+	x, lo, hi, n, zr, base := reg.RBX, reg.R8, reg.R9, reg.R13, reg.R12, reg.RAX
+	t0, t1 := k.in(0), k.in(1) // AVX2 scratch, before the loads
 	g.XORQ(zr, zr)
-	g.MOVL(operand.U32(0xffff), all.As32())
+	k.isa.maskBase(g, im2colLaneMasks, base)
 	clampTo := func(r reg.GPPhysical, limit operand.Op) {
 		g.maxQ(r, zr)
 		g.MOVQ(limit, reg.RDX)
 		g.minQ(r, reg.RDX)
 	}
-	for c := range 2 {
-		// pixels of the chunk: clamp(N - 16c, 0, 16)
+	for c := range im2colChunks {
+		// pixels of the chunk: clamp(N - lanes*c, 0, lanes)
 		g.MOVQ(a.field(iT, "N", 0), hi)
-		g.SUBQ(operand.U32(16*c), hi)
-		clampTo(hi, operand.U32(16))
-		g.BZHIL(hi.As32(), all.As32(), hi.As32())
-		g.MOVW(hi.As16(), local(k.outMaskOff(c)))
+		g.SUBQ(operand.U32(lanes*c), hi)
+		clampTo(hi, operand.U32(lanes))
+		k.isa.firstLanes(g, hi, base, t0, local(k.outMaskOff(c)))
 	}
-	// A run of im2colMaxN pixels whose loads all stay inside the row
-	// (the interior of a wide map, most runs) has full masks:
-	// 0 <= IX and IX + (2*16*loads - 1) + (KW-1)*DW < W, the loads of
-	// the last tap column reaching furthest.
+	// A run of MaxN pixels whose loads all stay inside the row (the
+	// interior of a wide map, most runs) has full masks: 0 <= IX and
+	// IX + (MaxN*stride - 1) + (KW-1)*DW < W, the loads of the last tap
+	// column reaching furthest.
 	done, general := g.label("masksdone"), g.label("masksgeneral")
-	g.CMPQ(a.field(iT, "N", 0), operand.Imm(im2colMaxN))
+	g.CMPQ(a.field(iT, "N", 0), operand.Imm(uint64(k.MaxN())))
 	g.JNE(operand.LabelRef(general))
 	g.MOVQ(a.field(iT, "IX", 0), x)
 	g.TESTQ(x, x)
@@ -240,13 +298,13 @@ func (k im2colKernel) masks(g *gen) {
 	g.MOVQ(a.field(iT, "KW", 0), lo)
 	g.DECQ(lo)
 	g.IMULQ(a.field(iT, "DW", 0), lo)
-	g.LEAQ(mem(x, 2*16*k.loads()-1, lo, 1), x)
+	g.LEAQ(mem(x, k.MaxN()*k.loads()-1, lo, 1), x)
 	g.CMPQ(x, a.field(iT, "W", 0))
 	g.JGE(operand.LabelRef(general))
 	for kw := range im2colMaxKW {
-		for c := range 2 {
+		for c := range im2colChunks {
 			for l := range k.loads() {
-				g.MOVW(all.As16(), local(k.maskOff(kw, c, l)))
+				k.isa.allLanes(g, base, t0, local(k.maskOff(kw, c, l)))
 			}
 		}
 	}
@@ -257,25 +315,25 @@ func (k im2colKernel) masks(g *gen) {
 			g.CMPQ(a.field(iT, "KW", 0), operand.Imm(uint64(kw)))
 			g.JLE(operand.LabelRef(done))
 		}
-		for c := range 2 {
+		for c := range im2colChunks {
 			for l := range k.loads() {
 				// first input column of the load
 				g.MOVQ(operand.U32(kw), x)
 				g.IMULQ(a.field(iT, "DW", 0), x)
 				g.ADDQ(a.field(iT, "IX", 0), x)
-				if off := 16 * (c*k.stride + l); off > 0 {
+				if off := lanes * (c*k.stride + l); off > 0 {
 					g.ADDQ(operand.U32(off), x)
 				}
-				// lanes feeding pixels: k.stride*(N-16c) - 16l, clamped to [0, 16]
+				// lanes feeding pixels: stride*(N-lanes*c) - lanes*l, clamped to [0, lanes]
 				g.MOVQ(a.field(iT, "N", 0), n)
-				g.SUBQ(operand.U32(16*c), n)
+				g.SUBQ(operand.U32(lanes*c), n)
 				if k.stride == 2 {
 					g.SHLQ(operand.U8(1), n)
 				}
 				if l > 0 {
-					g.SUBQ(operand.U32(16*l), n)
+					g.SUBQ(operand.U32(lanes*l), n)
 				}
-				clampTo(n, operand.U32(16))
+				clampTo(n, operand.U32(lanes))
 				// valid lanes [-x, W-x), within [0, n)
 				g.MOVQ(x, lo)
 				g.NEGQ(lo)
@@ -283,10 +341,7 @@ func (k im2colKernel) masks(g *gen) {
 				g.MOVQ(a.field(iT, "W", 0), hi)
 				g.SUBQ(x, hi)
 				clampTo(hi, n)
-				g.BZHIL(lo.As32(), all.As32(), lo.As32())
-				g.BZHIL(hi.As32(), all.As32(), hi.As32())
-				g.ANDNL(hi.As32(), lo.As32(), hi.As32())
-				g.MOVW(hi.As16(), local(k.maskOff(kw, c, l)))
+				k.isa.laneRange(g, lo, hi, base, t0, t1, local(k.maskOff(kw, c, l)))
 			}
 		}
 	}

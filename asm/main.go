@@ -3,10 +3,11 @@
 // AVX-512 transposed-C ones, each with shorter ones for a weight matrix's
 // last rows), the 3x3 depthwise row and plane kernels (stride 1 and 2,
 // both ISAs) and small-plane kernels (flat stride 1, both ISAs; two-row
-// stride 2, AVX-512), the AVX-512 im2col packing kernels, Winograd
-// F(2x2,3x3) transforms and 3x3 stride-2 max-pool row, the clock and FMA
-// throughput probes the benchmarks use, and kernels_amd64.go, the table
-// that registers them with the runtime's CPU dispatch.
+// stride 2, AVX-512), the im2col packing kernels and Winograd F(2x2,3x3)
+// transforms (both ISAs), the AVX-512 3x3 stride-2 max-pool row, the
+// clock and FMA throughput probes the benchmarks use, and
+// kernels_amd64.go, the table that registers them with the runtime's CPU
+// dispatch.
 //
 // It is a module of its own so that avo stays out of the runtime's import
 // graph. Run it through go generate (runtime/generate.go), or
@@ -144,20 +145,15 @@ type gen struct {
 	labels int // labels made in the current function
 	// sources are the generator source files of the file being built:
 	// its build function's, and each function's emitter's (the caller of
-	// function or framedFunction), from the repository's root
+	// function, framedFunction or localFunction), from the repository's
+	// root
 	sources map[string]bool
 }
 
 // function starts a NOSPLIT assembly function taking one pointer to the
 // argument block a, with doc lines for its Go stub.
 func (g *gen) function(name string, a *argBlock, doc ...string) {
-	g.sources[genfile.Caller(1)] = true
-	g.Function(name)
-	g.Attributes(attr.NOSPLIT)
-	g.Pragma("noescape")
-	g.Doc(doc...)
-	g.Signature(a.signature())
-	g.labels = 0
+	g.start(genfile.Caller(1), name, a, true, doc)
 }
 
 // framedFunction starts an assembly function with a local frame of
@@ -165,13 +161,37 @@ func (g *gen) function(name string, a *argBlock, doc ...string) {
 // is not NOSPLIT: a frame beyond the nosplit limit makes the function
 // check its stack like a Go function.
 func (g *gen) framedFunction(name string, a *argBlock, frame int, doc ...string) {
-	g.sources[genfile.Caller(1)] = true
+	g.start(genfile.Caller(1), name, a, false, doc)
+	g.AllocLocal(frame)
+}
+
+// nosplitFrame is the largest local frame localFunction leaves NOSPLIT,
+// well inside the linker's nosplit budget (800 bytes less the callers'
+// frames in a chain of NOSPLIT functions).
+const nosplitFrame = 256
+
+// localFunction starts an assembly function with a local frame of frame
+// bytes taking one pointer to a, with doc lines for its Go stub: NOSPLIT
+// (function) for a frame of up to nosplitFrame bytes, checking its stack
+// (framedFunction) for a larger one, such as the vector masks of an AVX2
+// kernel.
+func (g *gen) localFunction(name string, a *argBlock, frame int, doc ...string) {
+	g.start(genfile.Caller(1), name, a, frame <= nosplitFrame, doc)
+	g.AllocLocal(frame)
+}
+
+// start starts the function name emitted from the generator source file
+// src.
+func (g *gen) start(src, name string, a *argBlock, nosplit bool, doc []string) {
+	g.sources[src] = true
 	g.Function(name)
+	if nosplit {
+		g.Attributes(attr.NOSPLIT)
+	}
 	g.Pragma("noescape")
 	g.Doc(doc...)
 	g.Signature(a.signature())
 	g.labels = 0
-	g.AllocLocal(frame)
 }
 
 // ifNotNil emits body twice, specialised: body(true) runs when the

@@ -29,6 +29,10 @@ func registry() ([]byte, error) {
 		DW   []dwRowKernel
 		DWP  []dwPlaneKernel
 		DWS  []dwSmallKernel
+		// Im2col are the level's packing kernels, Wino its Winograd
+		// transforms, if any
+		Im2col []im2colKernel
+		Wino   *winoKernels
 	}
 	var ls []level
 	for i, l := range levels {
@@ -61,6 +65,16 @@ func registry() ([]byte, error) {
 				lv.DWS = append(lv.DWS, k)
 			}
 		}
+		for _, k := range im2colKernels {
+			if k.isa == l {
+				lv.Im2col = append(lv.Im2col, k)
+			}
+		}
+		for _, k := range winoLevels {
+			if k.isa == l {
+				lv.Wino = &k
+			}
+		}
 		ls = append(ls, lv)
 	}
 	var buf bytes.Buffer
@@ -71,9 +85,6 @@ func registry() ([]byte, error) {
 		"DW":      dwRowKernels,
 		"Levels":  ls,
 		"Layouts": layouts(tileBlock, dwRowBlock, dwConvBlock, packRunBlock, winoInBlock, winoOutBlock, maxPoolRowBlock),
-		"Im2col":  im2colKernels,
-		"WinoIn":  winoInKernel,
-		"WinoOut": winoOutKernel,
 	})
 	return buf.Bytes(), err
 }
@@ -196,27 +207,34 @@ func dwConvSmall3x3{{.ISA.Suffix}}(a *DWConv) bool {
 }
 {{end}}{{end}}
 // asmIm2col returns the assembly im2col packing kernel of level for
-// horizontal stride sw, or nil.
-func asmIm2col(level string, sw int) func(*PackRun) {
-	if level != ISAAVX512 {
-		return nil
-	}
-	switch sw {
+// horizontal stride sw and the most pixels it packs per call (PackRun.N),
+// or nil.
+func asmIm2col(level string, sw int) (func(*PackRun), int) {
+	switch level {
+{{- range .Levels}}{{if .Im2col}}
+	case {{.ISA.Level}}:
+		switch sw {
 {{- range .Im2col}}
-	case {{.Stride}}:
-		return {{.GoName}} // {{.Name}}
+		case {{.Stride}}:
+			return {{.GoName}}, {{.MaxN}} // {{.Name}}
 {{- end}}
+		}
+{{- end}}{{end}}
 	}
-	return nil
+	return nil, 0
 }
 
 // asmWinograd returns the assembly Winograd F(2x2,3x3) transforms of
-// level, or nils.
-func asmWinograd(level string) (in func(*WinoIn), out func(*WinoOut)) {
-	if level != ISAAVX512 {
-		return nil, nil
+// level and the most tiles they take per call (WinoIn.N, WinoOut.N), or
+// nils.
+func asmWinograd(level string) (in func(*WinoIn), out func(*WinoOut), tiles int) {
+	switch level {
+{{- range .Levels}}{{if .Wino}}
+	case {{.ISA.Level}}:
+		{{with .Wino}}return {{.In.GoName}}, {{.Out.GoName}}, {{.Tiles}} // {{.In.Name}}, {{.Out.Name}}{{end}}
+{{- end}}{{end}}
 	}
-	return {{.WinoIn.GoName}}, {{.WinoOut.GoName}} // {{.WinoIn.Name}}, {{.WinoOut.Name}}
+	return nil, nil, 0
 }
 
 ` + layout.Template))

@@ -343,6 +343,10 @@ type BenchOptions struct {
 	// Stream times the package's Stream.Step (HasStream) instead of Run
 	// with Feedback.
 	Stream bool
+	// ISA, when not empty, is the instruction-set level the kernels run
+	// at ($TSMC_ISA of the run: a lower level than the CPU's best, to time
+	// the kernels of CPUs without it); BenchResult.ISA says which ran.
+	ISA string
 }
 
 // BenchResult is the outcome of Program.Bench.
@@ -405,6 +409,9 @@ func (p *Program) Bench(inputs map[string]*ir.Tensor, o BenchOptions) (*BenchRes
 	argv := append(append(slices.Clone(p.exec), p.bin), reqFile)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if o.ISA != "" {
+		cmd.Env = append(os.Environ(), "TSMC_ISA="+o.ISA)
+	}
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("the compiled model failed (%v): %s", err, strings.TrimSpace(stderr.String()))
 	}

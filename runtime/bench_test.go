@@ -61,6 +61,8 @@ func BenchmarkConv(b *testing.B) {
 	shapes := []shape{
 		{name: "resnet_1x1_256x64_56", s: ConvShape{Frames: 1, Cin: 256, H: 56, W: 56, Cout: 64, KH: 1, KW: 1}},
 		{name: "resnet_3x3_64x64_56", s: same(ConvShape{Frames: 1, Cin: 64, H: 56, W: 56, Cout: 64}, 3)},
+		{name: "resnet_3x3_128x128_28", s: same(ConvShape{Frames: 1, Cin: 128, H: 28, W: 28, Cout: 128}, 3)},
+		{name: "resnet_3x3_256x256_14", s: same(ConvShape{Frames: 1, Cin: 256, H: 14, W: 14, Cout: 256}, 3)},
 		{name: "resnet_1x1_1024x256_14", s: ConvShape{Frames: 1, Cin: 1024, H: 14, W: 14, Cout: 256, KH: 1, KW: 1}},
 		{name: "resnet_3x3_512x512_7_8f", s: same(ConvShape{Frames: 8, Cin: 512, H: 7, W: 7, Cout: 512}, 3)},
 		{name: "resnet_stem_7x7s2", s: ConvShape{Frames: 1, Cin: 3, H: 224, W: 224, Cout: 64, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadTop: 3, PadLeft: 3, PadBottom: 3, PadRight: 3}},

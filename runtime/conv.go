@@ -97,20 +97,19 @@ type Conv struct {
 	pointwise           bool
 	epoch               uint64 // Run count, keys packed B blocks to one run
 	// im2col packs the runs of the convolution (nil: packB in Go); it
-	// takes runs of up to im2colMaxN pixels
-	im2col func(*PackRun)
-	wino   *winograd // the Winograd plan, or nil
-	tc     *tcPlan   // the transposed-C plan, or nil
+	// takes runs of up to im2colN pixels
+	im2col  func(*PackRun)
+	im2colN int
+	wino    *winograd // the Winograd plan, or nil
+	tc      *tcPlan   // the transposed-C plan, or nil
 	// packAll: the B block is packed for all K at once and reused by the
 	// output-channel blocks of a worker
 	packAll bool
 }
 
-// Limits of the assembly im2col kernels (PackRun).
-const (
-	im2colMaxKW = 8
-	im2colMaxN  = 32
-)
+// im2colMaxKW is the widest kernel the assembly im2col kernels take
+// (PackRun).
+const im2colMaxKW = 8
 
 // packKey identifies the packed B block a worker holds: conv, run, group
 // and pixel block.
@@ -169,8 +168,8 @@ func NewConv(s ConvShape, packed []float32, packMR int, bias []float32, act Act)
 	c.pixels = s.Frames * c.ohw
 	c.pointwise = s.KH == 1 && s.KW == 1 && s.StrideH == 1 && s.StrideW == 1 &&
 		s.PadTop == 0 && s.PadLeft == 0 && s.PadBottom == 0 && s.PadRight == 0
-	if s.KW <= im2colMaxKW && c.kern.NR <= im2colMaxN {
-		c.im2col = archIm2col(isa, s.StrideW)
+	if k, n := archIm2col(isa, s.StrideW); k != nil && s.KW <= im2colMaxKW && c.kern.NR <= n {
+		c.im2col, c.im2colN = k, n
 	}
 
 	nr := c.kern.NR
@@ -462,7 +461,7 @@ func (c *Conv) packB(buf []float32, in Rows, g int, w *workerState, k0, kn, np i
 		dst := buf[(r.j/nr)*kn*nr+r.j%nr:]
 		base := r.f*s.Cin + g*c.cinG
 		kern := c.im2col
-		if kern == nil || r.n > im2colMaxN {
+		if kern == nil || r.n > c.im2colN {
 			kern = packRunGo
 		}
 		a := &w.pack

@@ -186,7 +186,7 @@ func (c *Conv) runTC(p *Pool, in Rows, out, res []float32) {
 			*a = PackRun{Dst: w.buf[:(c.k-1)*mr+m], Rows: rows, K0: 0, KN: c.k, N: m, LDD: mr,
 				IX: p0, KH: 1, KW: 1, DH: 1, DW: 1, H: 1, W: c.ohw, SW: 1}
 			pack := c.im2col
-			if pack == nil {
+			if pack == nil || m > c.im2colN {
 				pack = packRunGo
 			}
 			pack(a)

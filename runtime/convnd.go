@@ -247,8 +247,8 @@ func newConvNd(s ConvNdShape, packed []float32, packMR int, bias []float32, act 
 	c.panel = newConvNdPanels(s)
 	k, os := c.panel.k, c.panel.outSize
 	kern := GemmKernelForA(packMR)
-	if kern.NR <= im2colMaxN && c.panel.win[2].kernel <= im2colMaxKW {
-		c.panel.im2col = archIm2col(isa, c.panel.win[2].stride)
+	if k, n := archIm2col(isa, c.panel.win[2].stride); k != nil && kern.NR <= n && c.panel.win[2].kernel <= im2colMaxKW {
+		c.panel.im2col, c.panel.im2colMaxN = k, n
 	}
 	plan := newGemmPlan(coutG, os, k, s.Batch*g, kern)
 	plan.ldc, plan.ldr = os, os
@@ -323,6 +323,8 @@ type convNdPanels struct {
 	rows     Rows // the same, set per run
 	hw       int
 	im2col   func(*PackRun) // the assembly packing kernel, or nil
+	// im2colMaxN is the longest run im2col takes.
+	im2colMaxN int
 }
 
 func newConvNdPanels(s ConvNdShape) *convNdPanels {
@@ -390,7 +392,7 @@ func (cp *convNdPanels) packPanels(ws *workerState, dst []float32, b, l0, nl, k0
 			IY: oy*h.stride - h.padBegin, IX: ox*w.stride - w.padBegin,
 			KH: h.kernel, KW: w.kernel, DH: h.dilation, DW: w.dilation, H: h.in, W: w.in, SW: w.stride}
 		kern := cp.im2col
-		if kern == nil || n > im2colMaxN {
+		if kern == nil || n > cp.im2colMaxN {
 			kern = packRunGo
 		}
 		kern(a)

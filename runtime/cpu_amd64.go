@@ -43,13 +43,14 @@ func archDWConvSmall3x3(level string) func(*DWConv) bool {
 }
 
 // archIm2col returns the assembly im2col packing kernel of level for
-// horizontal stride sw (generated, kernels_amd64.go), or nil.
-func archIm2col(level string, sw int) func(*PackRun) {
+// horizontal stride sw and the most pixels it packs per call (generated,
+// kernels_amd64.go), or nil.
+func archIm2col(level string, sw int) (func(*PackRun), int) {
 	return asmIm2col(level, sw)
 }
 
-// archWinograd returns the assembly Winograd transforms of level
-// (generated, kernels_amd64.go), or nils.
-func archWinograd(level string) (func(*WinoIn), func(*WinoOut)) {
+// archWinograd returns the assembly Winograd transforms of level and the
+// most tiles they take per call (generated, kernels_amd64.go), or nils.
+func archWinograd(level string) (func(*WinoIn), func(*WinoOut), int) {
 	return asmWinograd(level)
 }

@@ -36,14 +36,15 @@ func archDWConvSmall3x3(level string) func(*DWConv) bool {
 	return nil
 }
 
-// archIm2col returns the im2col packing kernel of level: none on arm64
-// yet, so convolutions pack in Go.
-func archIm2col(level string, sw int) func(*PackRun) {
-	return nil
+// archIm2col returns the im2col packing kernel of level and the most
+// pixels it packs per call: none on arm64 yet, so convolutions pack in Go.
+func archIm2col(level string, sw int) (func(*PackRun), int) {
+	return nil, 0
 }
 
-// archWinograd returns the Winograd transforms of level: none on arm64
-// yet, so 3x3 convolutions run as im2col GEMMs.
-func archWinograd(level string) (func(*WinoIn), func(*WinoOut)) {
-	return nil, nil
+// archWinograd returns the Winograd transforms of level and the most
+// tiles they take per call: none on arm64 yet, so 3x3 convolutions run as
+// im2col GEMMs.
+func archWinograd(level string) (func(*WinoIn), func(*WinoOut), int) {
+	return nil, nil, 0
 }

@@ -14,6 +14,6 @@ func archDWConv3x3(level string) func(*DWConv) { return nil }
 
 func archDWConvSmall3x3(level string) func(*DWConv) bool { return nil }
 
-func archIm2col(level string, sw int) func(*PackRun) { return nil }
+func archIm2col(level string, sw int) (func(*PackRun), int) { return nil, 0 }
 
-func archWinograd(level string) (func(*WinoIn), func(*WinoOut)) { return nil, nil }
+func archWinograd(level string) (func(*WinoIn), func(*WinoOut), int) { return nil, nil, 0 }

@@ -30,20 +30,21 @@
 // (or no copy at all on kernels that read B from the rows, see TileRowsB),
 // an im2col gather that applies padding, stride and dilation otherwise.
 //
-// On AVX-512, 3x3 stride-1 convolutions with padding 1 run as Winograd
-// F(2x2, 3x3) instead ([WinoIn], [WinoOut]: 16 GEMMs over the input
-// channels between an input and an output transform), and MobileNetV2's
-// expand -> depthwise -> project chains run fused ([InvertedResidual]),
-// band by band, so their wide intermediates never go to memory. Depthwise
-// 3x3 convolutions run whole planes per call ([DWConv]), reading the
-// padding as zeros; planes of up to 256 outputs (MobileNetV2's 7x7 and
-// 14x14) run as one flat vector each, and stride-2 planes of up to 7
-// output columns two output rows per vector. Pointwise convolutions on
-// small maps (up to 32x32, chiefly one frame at a time) run transposed:
-// a frame's pixels as the tile's rows, read straight from the input rows,
-// and 32 output channels as its vectorised columns; the kernel transposes
-// the tile in registers before storing it (see GemmKernel.TransC). Both
-// plans give the same bits, so the cost model may pick either.
+// On amd64 (AVX-512 and AVX2), 3x3 stride-1 convolutions with padding 1
+// run as Winograd F(2x2, 3x3) instead ([WinoIn], [WinoOut]: 16 GEMMs over
+// the input channels between an input and an output transform), and
+// MobileNetV2's expand -> depthwise -> project chains run fused
+// ([InvertedResidual]), band by band, so their wide intermediates never go
+// to memory. Depthwise 3x3 convolutions run whole planes per call
+// ([DWConv]), reading the padding as zeros; planes of up to 256 outputs
+// (MobileNetV2's 7x7 and 14x14) run as one flat vector each, and stride-2
+// planes of up to 7 output columns two output rows per vector. Pointwise
+// convolutions on small maps (up to 32x32, chiefly one frame at a time)
+// run transposed: a frame's pixels as the tile's rows, read straight from
+// the input rows, and 32 output channels as its vectorised columns; the
+// kernel transposes the tile in registers before storing it (see
+// GemmKernel.TransC). Both plans give the same bits, so the cost model may
+// pick either.
 //
 // A micro-kernel ([GemmKernel], contract in [Tile]) computes one MR x NR
 // tile. Each output element is one float32 accumulator summed over k in

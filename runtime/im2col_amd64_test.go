@@ -8,21 +8,22 @@ import (
 	"testing"
 )
 
-// TestAsmIm2col runs the im2col kernels over kernel sizes up to 8x8 with
-// dilations, windows starting left of, inside and right of the plane,
-// above and below it, runs of 1..32 pixels, K ranges starting mid-kernel,
-// against packRunGo: identical copies, the other Dst columns untouched,
-// input rows and Dst against guard pages (before or after them).
+// TestAsmIm2col runs the im2col kernels of every level (AVX-512, AVX2)
+// over kernel sizes up to 8x8 with dilations, windows starting left of,
+// inside and right of the plane, above and below it, runs of 1 to the
+// kernel's most pixels (32, 16), K ranges starting mid-kernel, against
+// packRunGo: identical copies, the other Dst columns untouched, input
+// rows and Dst against guard pages (before or after them).
 func TestAsmIm2col(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 5))
 	tested := 0
 	for _, level := range asmLevels() {
 		for _, sw := range []int{1, 2} {
-			kern := asmIm2col(level, sw)
+			kern, maxN := asmIm2col(level, sw)
 			if kern == nil {
 				continue
 			}
-			for n := 1; n <= 32; n++ {
+			for n := 1; n <= maxN; n++ {
 				for _, kk := range [][2]int{{1, 1}, {3, 3}, {7, 7}, {1, 8}, {3, 2}} {
 					kh, kw := kk[0], kk[1]
 					h, w := 1+rng.IntN(9), 1+rng.IntN(70)
@@ -53,15 +54,15 @@ func TestAsmIm2col(t *testing.T) {
 	// the run inside the row, or the last one reaching one column past it
 	for _, level := range asmLevels() {
 		for _, sw := range []int{1, 2} {
-			kern := asmIm2col(level, sw)
+			kern, n := asmIm2col(level, sw)
 			if kern == nil {
 				continue
 			}
 			for _, kk := range [][2]int{{3, 3}, {1, 1}, {7, 7}} {
 				kh, kw := kk[0], kk[1]
-				const n, h, dh, dw = 32, 4, 1, 1
-				w := 2*16*sw + (kw-1)*dw + 5
-				reach := 2*16*sw - 1 + (kw-1)*dw // the last column the loads read, from IX
+				const h, dh, dw = 4, 1, 1
+				w := n*sw + (kw-1)*dw + 5
+				reach := n*sw - 1 + (kw-1)*dw // the last column the loads read, from IX
 				for _, ix := range []int{-1, 0, 1, w - 1 - reach, w - reach} {
 					bufs := &guardedBufs{t: t, rng: rng, front: ix%2 == 0}
 					a := PackRun{N: n, LDD: n, KH: kh, KW: kw, DH: dh, DW: dw, H: h, W: w, SW: sw, IY: -1, IX: ix}
@@ -91,5 +92,42 @@ func checkPackRun(t *testing.T, kern func(*PackRun), a PackRun, name string) {
 	kern(&a)
 	if i := firstBitDiff(a.Dst, want); i >= 0 {
 		t.Errorf("%s: Dst[%d] = %g, want %g", name, i, a.Dst[i], want[i])
+	}
+}
+
+// TestIm2colConv runs the convolutions of convCases that pack their B
+// panels at every level with im2col kernels (AVX-512 for its 32-wide GEMM
+// panels, AVX2 for the 16-wide panels of its 6x16 kernel) against the
+// reference, weights packed for every CPU and for the level's kernel.
+func TestIm2colConv(t *testing.T) {
+	tested := 0
+	for _, level := range asmLevels() {
+		withISA(level, func() {
+			for ci, c := range convCases() {
+				s := c.s.normalized()
+				if k, _ := archIm2col(level, s.StrideW); k == nil || s.KW > im2colMaxKW {
+					continue
+				}
+				mrs := []int{PackMR}
+				if mr := GemmKernelForA(PackMR).MR; mr != PackMR {
+					mrs = append(mrs, mr)
+				}
+				for _, packMR := range mrs {
+					rng := rand.New(rand.NewPCG(uint64(ci), 7))
+					name := fmt.Sprintf("%s/case%d/%v/mr=%d", level, ci, s, packMR)
+					conv := checkConvCase(t, name, c, packMR, rng)
+					if conv.pointwise {
+						continue
+					}
+					if conv.im2col == nil {
+						t.Errorf("%s: packs without the im2col kernel", name)
+					}
+					tested++
+				}
+			}
+		})
+	}
+	if tested == 0 {
+		t.Skip("no assembly im2col kernels on this CPU")
 	}
 }

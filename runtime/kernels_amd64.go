@@ -158,27 +158,39 @@ func dwConvSmall3x3AVX2(a *DWConv) bool {
 }
 
 // asmIm2col returns the assembly im2col packing kernel of level for
-// horizontal stride sw, or nil.
-func asmIm2col(level string, sw int) func(*PackRun) {
-	if level != ISAAVX512 {
-		return nil
+// horizontal stride sw and the most pixels it packs per call (PackRun.N),
+// or nil.
+func asmIm2col(level string, sw int) (func(*PackRun), int) {
+	switch level {
+	case ISAAVX512:
+		switch sw {
+		case 1:
+			return im2colF32S1AVX512, 32 // f32_im2col_s1__avx512
+		case 2:
+			return im2colF32S2AVX512, 32 // f32_im2col_s2__avx512
+		}
+	case ISAAVX2:
+		switch sw {
+		case 1:
+			return im2colF32S1AVX2, 16 // f32_im2col_s1__avx2
+		case 2:
+			return im2colF32S2AVX2, 16 // f32_im2col_s2__avx2
+		}
 	}
-	switch sw {
-	case 1:
-		return im2colF32S1AVX512 // f32_im2col_s1__avx512
-	case 2:
-		return im2colF32S2AVX512 // f32_im2col_s2__avx512
-	}
-	return nil
+	return nil, 0
 }
 
 // asmWinograd returns the assembly Winograd F(2x2,3x3) transforms of
-// level, or nils.
-func asmWinograd(level string) (in func(*WinoIn), out func(*WinoOut)) {
-	if level != ISAAVX512 {
-		return nil, nil
+// level and the most tiles they take per call (WinoIn.N, WinoOut.N), or
+// nils.
+func asmWinograd(level string) (in func(*WinoIn), out func(*WinoOut), tiles int) {
+	switch level {
+	case ISAAVX512:
+		return winoInF32F2AVX512, winoOutF32F2AVX512, 16 // f32_wino_in_f2__avx512, f32_wino_out_f2__avx512
+	case ISAAVX2:
+		return winoInF32F2AVX2, winoOutF32F2AVX2, 8 // f32_wino_in_f2__avx2, f32_wino_out_f2__avx2
 	}
-	return winoInF32F2AVX512, winoOutF32F2AVX512 // f32_wino_in_f2__avx512, f32_wino_out_f2__avx512
+	return nil, nil, 0
 }
 
 // asmLayouts are the field offsets of each argument block the assembly

@@ -103,8 +103,9 @@ func PackDenseWeights(w []float32, out, in, nr int) ([]float32, error) {
 // outside it (the padding). Only those N floats of each Dst row are
 // written. IY and IX are the window origin of the run's first pixel
 // (oy*StrideH - PadTop, ox*StrideW - PadLeft). A kernel is specialised
-// for one SW; the AVX-512 kernels take KW <= 8 and N <= 32. The field
-// layout is part of the assembly contract (asm/layout.go mirrors it).
+// for one SW; the assembly kernels take KW <= 8 and N up to two vectors
+// (32 on AVX-512, 16 on AVX2). The field layout is part of the assembly
+// contract (asm/layout.go mirrors it).
 type PackRun struct {
 	Dst            []float32
 	Rows           [][]float32

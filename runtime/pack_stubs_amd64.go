@@ -24,3 +24,23 @@ func im2colF32S1AVX512(t *PackRun)
 //
 //go:noescape
 func im2colF32S2AVX512(t *PackRun)
+
+// im2colF32S1AVX2 is f32_im2col_s1__avx2: the PackRun contract at SW = 1, for
+// KW <= 8 and N <= 16. Registers: Y0/Y1 loaded inputs, Y2/Y3 load masks, Y4
+// the store mask (Y15 untouched); DI *PackRun, SI the B row,
+// R8 the channel's row header, R9 the input row (0 outside the plane), CX rows left,
+// R10/R11 kw/kh, R12 the tap column in bytes, AX BX DX R13 scratch; the frame holds
+// the masks of every tap column and chunk.
+//
+//go:noescape
+func im2colF32S1AVX2(t *PackRun)
+
+// im2colF32S2AVX2 is f32_im2col_s2__avx2: the PackRun contract at SW = 2, for
+// KW <= 8 and N <= 16. Registers: Y0/Y1 loaded inputs, Y2/Y3 load masks, Y4
+// the store mask (Y15 untouched); DI *PackRun, SI the B row,
+// R8 the channel's row header, R9 the input row (0 outside the plane), CX rows left,
+// R10/R11 kw/kh, R12 the tap column in bytes, AX BX DX R13 scratch; the frame holds
+// the masks of every tap column and chunk.
+//
+//go:noescape
+func im2colF32S2AVX2(t *PackRun)

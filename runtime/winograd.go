@@ -7,7 +7,7 @@ package runtime
 // construction); then, for each of the 16 positions ξ of the transformed
 // tile, M_ξ = U_ξ·V_ξ is a GEMM over the input channels (the usual
 // micro-kernel, weights as A, tiles as B columns), and the output tile is
-// Aᵀ·M·A, plus bias and residual, clamped. Tiles run over all frames, 32
+// Aᵀ·M·A, plus bias and residual, clamped. Tiles run over all frames, NR
 // per B panel, so small maps still fill panels.
 //
 //	Bᵀ = | 1  0 -1  0 |   G = |  1    0    0  |   Aᵀ = | 1  1  1  0 |
@@ -23,7 +23,8 @@ package runtime
 //	V[(4a+b)*SXi + c*SC + i] = row a of (t0-t2, t1+t2, t2-t1, t1-t3), column b
 //
 // each entry one float32 subtraction or addition of the two before it.
-// N <= 16. The field layout is part of the assembly contract.
+// N is at most the kernel's tiles per call (a vector's lanes: 16 on
+// AVX-512, 8 on AVX2). The field layout is part of the assembly contract.
 type WinoIn struct {
 	V               []float32
 	Rows            [][]float32
@@ -39,8 +40,9 @@ type WinoIn struct {
 //	o := c*OStride + (OY+a)*W + OX+2i+b
 //	O[o] = min(max(y(a, b) + Bias[c] (+ Res[o]), Lo), Hi)
 //
-// for the outputs inside the H x W plane. N <= 16. The field layout is
-// part of the assembly contract.
+// for the outputs inside the H x W plane. N is at most the kernel's tiles
+// per call, as for WinoIn. The field layout is part of the assembly
+// contract.
 type WinoOut struct {
 	O, Res, M, Bias          []float32
 	C, H, W, N               int
@@ -108,6 +110,7 @@ func winoOutGo(a *WinoOut) {
 type winograd struct {
 	in      func(*WinoIn)
 	out     func(*WinoOut)
+	maxN    int       // tiles per call of in and out
 	u       []float32 // transformed weights: per ξ, A panels [panel][ci][MR]
 	tx, ty  int       // tiles per row and per column of a frame
 	tiles   int       // over all frames
@@ -116,23 +119,26 @@ type winograd struct {
 }
 
 // winogradTileBlock is the number of tiles a work item transforms and
-// multiplies (two B panels of the 32-wide kernel).
+// multiplies (two B panels of the 32-wide AVX-512 kernel, four of the
+// 16-wide AVX2 one).
 const winogradTileBlock = 64
 
 // newWinograd plans c (3x3, stride 1, padding 1, one group) as Winograd
-// F(2x2, 3x3) when this CPU has the transforms, or returns nil.
+// F(2x2, 3x3) when this CPU has the transforms, or returns nil. The GEMMs
+// run on c's kernel, whose MR divides the packed panels' (a 6-row AVX2
+// kernel runs each 12-row panel as two halves).
 func newWinograd(c *Conv) *winograd {
 	s := c.s
 	if s.KH != 3 || s.KW != 3 || s.StrideH != 1 || s.StrideW != 1 || s.DilationH != 1 || s.DilationW != 1 ||
 		s.PadTop != 1 || s.PadLeft != 1 || s.PadBottom != 1 || s.PadRight != 1 || s.Group != 1 ||
-		c.kern.MR != c.packMR || c.kern.NR > 32 {
+		c.packMR%c.kern.MR != 0 || c.kern.NR > 32 {
 		return nil
 	}
-	in, out := archWinograd(isa)
+	in, out, maxN := archWinograd(isa)
 	if in == nil || out == nil {
 		return nil
 	}
-	wg := &winograd{in: in, out: out, tx: ceilDiv(s.W, 2), ty: ceilDiv(s.H, 2)}
+	wg := &winograd{in: in, out: out, maxN: maxN, tx: ceilDiv(s.W, 2), ty: ceilDiv(s.H, 2)}
 	wg.tiles = s.Frames * wg.tx * wg.ty
 	wg.nt = winogradTileBlock
 	if ceilDiv(wg.tiles, wg.nt) < targetItems {
@@ -190,7 +196,7 @@ func (c *Conv) runWinograd(p *Pool, worker, item int, in Rows, out, res []float3
 			f, r := t/perFrame, t%perFrame
 			ty, tx := r/wg.tx, r%wg.tx
 			pos := t - t0
-			n := min(wg.tx-tx, 16, nr-pos%nr, t1-t)
+			n := min(wg.tx-tx, wg.maxN, nr-pos%nr, t1-t)
 			fn(f, ty, tx, pos, n)
 			t += n
 		}
@@ -218,9 +224,12 @@ func (c *Conv) runWinograd(p *Pool, worker, item int, in Rows, out, res []float3
 				}
 				t.B = v[xi*sxi+(jp*s.Cin+k0)*nr:]
 				for pi := range c.panels {
-					t.A = wg.u[((xi*c.panels+pi)*s.Cin+k0)*c.packMR:]
-					t.C = m[(xi*wg.coutPad+pi*c.packMR)*wg.nt+jp*nr:]
-					kern.Tile(t)
+					// the panel's rows kern.MR at a time, up to the last output channel
+					for co0 := pi * c.packMR; co0 < min((pi+1)*c.packMR, s.Cout); co0 += kern.MR {
+						t.A = wg.u[((xi*c.panels+pi)*s.Cin+k0)*c.packMR+co0-pi*c.packMR:]
+						t.C = m[(xi*wg.coutPad+co0)*wg.nt+jp*nr:]
+						kern.Tile(t)
+					}
 				}
 			}
 		}

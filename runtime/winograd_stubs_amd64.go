@@ -25,3 +25,25 @@ func winoInF32F2AVX512(t *WinoIn)
 //
 //go:noescape
 func winoOutF32F2AVX512(t *WinoOut)
+
+// winoInF32F2AVX2 is f32_wino_in_f2__avx2: the WinoIn contract of F(2x2, 3x3),
+// 8 tiles per vector. Registers: Y0..Y7 the row-transformed window rows, two
+// at a time (row r, column b in Y(4*(r/2)+b)), Y8..Y12 loads, masks and
+// columns, Y13 the tile mask (Y14 and Y15 untouched); DI *WinoIn, SI the
+// channel's plane header, DX the plane, R8 V, R10 the V entry, CX channels
+// left, R9 the ξ stride in bytes, AX BX R11..R13 scratch; the frame holds the
+// masks and row offsets.
+//
+//go:noescape
+func winoInF32F2AVX2(t *WinoIn)
+
+// winoOutF32F2AVX2 is f32_wino_out_f2__avx2: the WinoOut contract of F(2x2, 3x3),
+// 8 tiles per vector. Registers: Y0..Y7 the column sums, then the outputs and
+// output rows, Y8..Y11 a column of products m(ξ), then scratch (Y9 the store
+// mask, Y10 the bias), Y12 the tile mask, Y13/Y14 Lo/Hi (Y15 untouched); DI
+// *WinoOut, SI M, DX O, BX Res, R8 Bias, CX channels left, R9 the ξ stride in
+// bytes, R10 W bytes, R11/R12 4 and 12 ξ strides, AX R13 scratch; the frame
+// holds the masks.
+//
+//go:noescape
+func winoOutF32F2AVX2(t *WinoOut)

@@ -18,6 +18,7 @@ import (
 	"github.com/tsmc-go/tsmc/internal/ort"
 	"github.com/tsmc-go/tsmc/ir"
 	"github.com/tsmc-go/tsmc/program"
+	"github.com/tsmc-go/tsmc/runtime"
 	"github.com/tsmc-go/tsmc/runtime/modelrun"
 )
 
@@ -87,7 +88,20 @@ type benchReport struct {
 	BuildMs         float64 `json:"build_ms"`
 	ArenaBytes      int64   `json:"arena_bytes"`
 	ActivationBytes int64   `json:"activation_bytes"`
+	// Levels are the runs at the other kernel levels -isa named.
+	Levels []levelTimes `json:"levels,omitempty"`
 	*ORTFigures
+}
+
+// levelTimes are the figures of a run at a kernel level -isa named
+// beside the first.
+type levelTimes struct {
+	ISA        string    `json:"isa"`
+	MedianMs   float64   `json:"median_ms"`
+	MinMs      float64   `json:"min_ms"`
+	PerFrameMs float64   `json:"per_frame_ms,omitempty"`
+	TimesMs    []float64 `json:"times_ms"`
+	Ratio      float64   `json:"ratio,omitempty"` // the median over onnxruntime's, with -ort
 }
 
 // ORTFigures (exported for JSON decoding of the embedded pointer) is the onnxruntime half of a bench -ort report.
@@ -145,6 +159,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	profile := fs.Bool("profile", false, "time every kernel of the generated code over the timed runs and list them")
 	withORT := fs.Bool("ort", false, "also time onnxruntime (internal/ort) on the same inputs, threads and runs, and compare its outputs")
+	isaList := fs.String("isa", isaDefault, "time the model at each of the comma-separated kernel `LEVELS`: "+isaDefault+
+		" (the CPU's best, or $TSMC_ISA's) or a level to force, such as avx2 on an AVX-512 CPU; -profile and -ort's outputs are of the first")
 	shapes := addShapeFlag(fs)
 	builder := addBuildFlags(fs)
 	if err := parse(fs, args, 1, "MODEL.onnx"); err != nil {
@@ -155,6 +171,10 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	if *iters < 1 || *warmup < 0 {
 		return usageError{fmt.Sprintf("-n %d -warmup %d: want at least one timed run and no negative warm-up", *iters, *warmup)}
+	}
+	levels, err := parseLevels(*isaList)
+	if err != nil {
+		return err
 	}
 	b, err := builder()
 	if err != nil {
@@ -199,8 +219,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	// an online model is timed as it is used, frame by frame through its
 	// Stream (the state stays inside); onnxruntime gets the states fed back
 	rep.Stream = len(rep.Feedback) > 0 && p.HasStream()
-	res, err := p.Bench(inputs, program.BenchOptions{Threads: b.Threads, Warmup: *warmup, Iters: *iters,
-		Feedback: rep.Feedback, Profile: *profile, Stream: rep.Stream})
+	opts := program.BenchOptions{Threads: b.Threads, Warmup: *warmup, Iters: *iters,
+		Feedback: rep.Feedback, Profile: *profile, Stream: rep.Stream}
+	res, err := benchAt(p, inputs, opts, levels[0])
 	if err != nil {
 		return err
 	}
@@ -213,9 +234,27 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if rep.Frames > 0 {
 		rep.PerFrameMs, rep.PerFrameMinMs = t.MedianMs/float64(rep.Frames), t.MinMs/float64(rep.Frames)
 	}
+	opts.Profile = false
+	for _, l := range levels[1:] {
+		r, err := benchAt(p, inputs, opts, l)
+		if err != nil {
+			return err
+		}
+		t := summarizeTimes(r.TimesMs)
+		lt := levelTimes{ISA: r.ISA, MedianMs: t.MedianMs, MinMs: t.MinMs, TimesMs: r.TimesMs}
+		if rep.Frames > 0 {
+			lt.PerFrameMs = t.MedianMs / float64(rep.Frames)
+		}
+		rep.Levels = append(rep.Levels, lt)
+	}
 	if *withORT {
 		if rep.ORTFigures, err = benchORT(path, g, inputs, res, rep); err != nil {
 			return err
+		}
+		for i := range rep.Levels {
+			if rep.ORTMedianMs > 0 {
+				rep.Levels[i].Ratio = rep.Levels[i].MedianMs / rep.ORTMedianMs
+			}
 		}
 	}
 	if *asJSON {
@@ -225,6 +264,40 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	printBench(stdout, rep)
 	return nil
+}
+
+// isaDefault names, in -isa, the level the compiled model picks itself.
+const isaDefault = "default"
+
+// parseLevels splits -isa's list, checking each name.
+func parseLevels(list string) ([]string, error) {
+	known := []string{isaDefault, runtime.ISAAVX512, runtime.ISAAVX2, runtime.ISANEON, runtime.ISAGeneric}
+	var levels []string
+	for _, l := range strings.Split(list, ",") {
+		l = strings.TrimSpace(l)
+		if !slices.Contains(known, l) {
+			return nil, usageError{fmt.Sprintf("-isa %s: %q is not one of %s", list, l, strings.Join(known, ", "))}
+		}
+		levels = append(levels, l)
+	}
+	return levels, nil
+}
+
+// benchAt runs p's benchmark with the kernels at level (isaDefault: the
+// level the model picks), and fails when the CPU has no such level (the
+// runtime then runs its best instead).
+func benchAt(p *program.Program, inputs map[string]*ir.Tensor, o program.BenchOptions, level string) (*program.BenchResult, error) {
+	if level != isaDefault {
+		o.ISA = level
+	}
+	res, err := p.Bench(inputs, o)
+	if err != nil {
+		return nil, err
+	}
+	if level != isaDefault && res.ISA != level {
+		return nil, fmt.Errorf("-isa %s: this CPU has no %s level; the kernels ran at %s", level, level, res.ISA)
+	}
+	return res, nil
 }
 
 // findORT checks that onnxruntime can run, pointing internal/ort at the tsmc
@@ -299,6 +372,14 @@ func printBench(w io.Writer, r benchReport) {
 	}
 	fmt.Fprintf(w, "tsmc      median %.2f ms, min %.2f ms per run%s; %d threads, %s kernels, %d runs after %d warm-up%s\n",
 		r.MedianMs, r.MinMs, perFrame(r.MedianMs), r.Threads, r.ISA, r.Iters, r.Warmup, how)
+	for _, l := range r.Levels {
+		fmt.Fprintf(w, "%-9s median %.2f ms, min %.2f ms per run%s; %.2f x the %s median",
+			l.ISA, l.MedianMs, l.MinMs, perFrame(l.MedianMs), l.MedianMs/r.MedianMs, r.ISA)
+		if l.Ratio > 0 {
+			fmt.Fprintf(w, ", %.2f x onnxruntime's", l.Ratio)
+		}
+		fmt.Fprintln(w)
+	}
 	if len(r.Profile) > 0 {
 		printProfile(w, r.Profile)
 	}

@@ -2,11 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	goruntime "runtime"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/tsmc-go/tsmc/internal/ort"
+	"github.com/tsmc-go/tsmc/runtime"
 )
 
 // TestVerifyCompiledByDefault runs verify without -engine: it must build
@@ -120,6 +122,35 @@ func TestBenchAgainstORT(t *testing.T) {
 	}
 }
 
+// TestBenchISALevels checks -isa: the model timed at its own level and,
+// beside it, at the pure-Go one every CPU has (JSON and text), and an
+// error for a level this CPU lacks instead of figures of another.
+func TestBenchISALevels(t *testing.T) {
+	r := benchJSON(t, "-isa", "default,generic", "-n", "2", "-warmup", "0", "-threads", "1", tinyModel)
+	if len(r.Levels) != 1 {
+		t.Fatalf("levels %+v: want the generic run", r.Levels)
+	}
+	l := r.Levels[0]
+	if l.ISA != runtime.ISAGeneric || len(l.TimesMs) != 2 || !(l.MinMs > 0 && l.MinMs <= l.MedianMs) || l.PerFrameMs != l.MedianMs/4 {
+		t.Errorf("generic run %+v: want 2 times, 0 < min <= median, a quarter of the median per frame", l)
+	}
+	if r.ISA == "" || len(r.TimesMs) != 2 {
+		t.Errorf("first run at %q with %d times", r.ISA, len(r.TimesMs))
+	}
+	code, out, errOut := tsmcRun("bench", "-isa", "generic", "-n", "1", "-warmup", "0", tinyModel)
+	if code != 0 || !strings.Contains(out, "generic kernels") {
+		t.Errorf("-isa generic: exit %d:\n%s%s", code, out, errOut)
+	}
+	lacking := runtime.ISANEON
+	if goruntime.GOARCH == "arm64" {
+		lacking = runtime.ISAAVX2
+	}
+	code, out, errOut = tsmcRun("bench", "-isa", "default,"+lacking, "-n", "1", "-warmup", "0", tinyModel)
+	if code != 1 || !strings.Contains(errOut, "this CPU has no "+lacking+" level") {
+		t.Errorf("-isa default,%s: exit %d, want 1 and the missing level named:\n%s%s", lacking, code, out, errOut)
+	}
+}
+
 func TestBenchAndVerifyUsage(t *testing.T) {
 	for _, args := range [][]string{
 		{"bench"},
@@ -127,6 +158,7 @@ func TestBenchAndVerifyUsage(t *testing.T) {
 		{"bench", "-warmup", "-1", tinyModel},
 		{"bench", "-threads", "-2", tinyModel},
 		{"bench", tinyModel, tinyModel},
+		{"bench", "-isa", "avx2,sse", tinyModel},
 		{"verify", "-passes=false", tinyModel},
 		{"verify", "-engine", "nope", tinyModel},
 	} {
