@@ -13,8 +13,8 @@ func nnDefs() []*Def {
 	return []*Def{
 		{Op: "AveragePool", Infer: inferPool, Lower: lowerPool},
 		{Op: "MaxPool", Infer: inferPool, Lower: lowerPool},
-		{Op: "GlobalAveragePool", Infer: inferGlobalPool, Lower: lowerGlobalAveragePool},
-		{Op: "GlobalMaxPool", Infer: inferGlobalPool, Lower: lowerGlobalMaxPool},
+		{Op: "GlobalAveragePool", Infer: inferGlobalPool, Lower: lowerGlobalPool},
+		{Op: "GlobalMaxPool", Infer: inferGlobalPool, Lower: lowerGlobalPool},
 		{Op: "Gemm", Infer: inferGemm, MACs: gemmMACs, Params: true, Lower: lowerGemm},
 		{Op: "MatMul", Infer: inferMatMul, MACs: matMulMACs, Params: true, Lower: lowerMatMul},
 		{Op: "ReduceMean", Infer: reduceRule(reduceSince["ReduceMean"]), Lower: lowerReduceMean},
@@ -443,25 +443,15 @@ func lowerPool(l Lowering, n *ir.Node) error {
 	return nil
 }
 
-// lowerGlobalMaxPool takes the maximum of every (n, c) plane.
-func lowerGlobalMaxPool(l Lowering, n *ir.Node) error {
+// lowerGlobalPool averages (GlobalAveragePool) or takes the maximum of
+// (GlobalMaxPool) every (n, c) plane of [N, C, spatial...].
+func lowerGlobalPool(l Lowering, n *ir.Node) error {
 	x := n.Input(0)
 	ins, out, err := operands(l, 0)
 	if err != nil {
 		return err
 	}
-	l.Run(Fn("GlobalMaxPool", Pool, ins[0], out, x.Shape[0]*x.Shape[1], x.Shape[2:].Size()))
-	return nil
-}
-
-// lowerGlobalAveragePool averages every (n, c) plane of [N, C, spatial...].
-func lowerGlobalAveragePool(l Lowering, n *ir.Node) error {
-	x := n.Input(0)
-	ins, out, err := operands(l, 0)
-	if err != nil {
-		return err
-	}
-	l.Run(Fn("GlobalAveragePool", Pool, ins[0], out, x.Shape[0]*x.Shape[1], x.Shape[2:].Size()))
+	l.Run(Fn(n.Op, Pool, ins[0], out, x.Shape[0]*x.Shape[1], x.Shape[2:].Size()))
 	return nil
 }
 
