@@ -26,6 +26,7 @@ func init() {
 		"Mean":               variadicKernel(binaryOps["Add"], true),
 		"Min":                variadicKernel(binaryOps["Min"], false),
 		"Not":                notKernel,
+		"PRelu":              preluKernel,
 		"Pad":                padKernel,
 		"Range":              rangeKernel,
 		"Reshape":            reshapeKernel,
@@ -46,6 +47,9 @@ func init() {
 	}
 	for op, u := range unaryOps {
 		Register("", op, unaryKernel(u))
+	}
+	for op, a := range activations {
+		Register("", op, activationKernel(a))
 	}
 	for _, op := range []string{"Add", "Sub", "Mul", "Div", "Pow"} {
 		Register("", op, binaryKernel(binaryOps[op]))

@@ -62,6 +62,8 @@ var onnxRules = map[string]InferFunc{
 	"Log": inferSameAsInput, "Neg": inferSameAsInput,
 	"Reciprocal": inferSameAsInput, "Relu": inferSameAsInput,
 	"Sigmoid": inferSameAsInput, "Sqrt": inferSameAsInput, "Tanh": inferSameAsInput,
+	"Gelu": inferSameAsInput, "Selu": inferSameAsInput,
+	"Softplus": inferSameAsInput, "Softsign": inferSameAsInput,
 	"Not":     inferNot,
 	"Softmax": inferSoftmax, "LogSoftmax": inferSoftmax,
 	"Dropout":            inferDropout,
@@ -69,6 +71,8 @@ var onnxRules = map[string]InferFunc{
 	"Cast":               inferCast,
 	"CastLike":           inferCastLike,
 	"Clip":               inferClip,
+	// Activations and normalizations with parameter inputs.
+	"PRelu": inferPRelu,
 	// Broadcasting.
 	"Add": inferArith, "Sub": inferArith, "Mul": inferArith, "Div": inferArith,
 	"Pow":   inferPow,

@@ -311,3 +311,21 @@ func inferArgReduce(ctx *InferContext, n *Node) error {
 	setOutput(n, 0, Int64, reducedShape(x.Shape, reduced, n.AttrInt("keepdims", 1) != 0))
 	return nil
 }
+
+// inferPRelu: Y has X's type; slope must broadcast to X.
+func inferPRelu(ctx *InferContext, n *Node) error {
+	if err := arity(n, 2, 2, 1, 1); err != nil {
+		return err
+	}
+	if err := sameDTypes(n, 0, 1); err != nil {
+		return err
+	}
+	x := n.Inputs[0]
+	if s := n.Inputs[1].Shape; ctx.Opset >= 7 || s.Size() != 1 {
+		if err := broadcastTo(n, s, x.Shape, "slope"); err != nil {
+			return err
+		}
+	}
+	setOutput(n, 0, x.DType, x.Shape.Clone())
+	return nil
+}

@@ -142,6 +142,17 @@ func TestInferBatchNormalization(t *testing.T) {
 	})
 }
 
+func TestInferActivationNorms(t *testing.T) {
+	runOpCases(t, []opCase{
+		{name: "PRelu channel slope", op: "PRelu", opset: 16, in: []*Value{f32(2, 3, 4, 4), f32(3, 1, 1)},
+			want: []string{"f32[2,3,4,4]"}},
+		{name: "PRelu slope too big", op: "PRelu", opset: 16, in: []*Value{f32(3, 4), f32(2, 3, 4)},
+			err: "slope of shape [2,3,4] does not broadcast to [3,4]"},
+		{name: "PRelu opset 6 one slope", op: "PRelu", opset: 6, in: []*Value{f32(3, 4), f32(1, 1, 1)},
+			want: []string{"f32[3,4]"}},
+	})
+}
+
 func TestInferCast(t *testing.T) {
 	want := map[int64]string{1: "f32", 2: "u8", 3: "i8", 5: "i16", 6: "i32", 7: "i64", 9: "bool", 10: "f32", 11: "f64"}
 	var cases []opCase
