@@ -42,6 +42,9 @@ func init() {
 		"Transpose":          transposeKernel,
 		"Unsqueeze":          unsqueezeKernel,
 		"Where":              whereKernel,
+
+		"InstanceNormalization": instanceNormKernel,
+		"LayerNormalization":    layerNormKernel,
 	} {
 		Register("", op, k)
 	}

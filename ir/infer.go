@@ -72,7 +72,9 @@ var onnxRules = map[string]InferFunc{
 	"CastLike":           inferCastLike,
 	"Clip":               inferClip,
 	// Activations and normalizations with parameter inputs.
-	"PRelu": inferPRelu,
+	"PRelu":                 inferPRelu,
+	"InstanceNormalization": inferInstanceNorm,
+	"LayerNormalization":    inferLayerNorm,
 	// Broadcasting.
 	"Add": inferArith, "Sub": inferArith, "Mul": inferArith, "Div": inferArith,
 	"Pow":   inferPow,

@@ -329,3 +329,40 @@ func inferPRelu(ctx *InferContext, n *Node) error {
 	setOutput(n, 0, x.DType, x.Shape.Clone())
 	return nil
 }
+
+// inferInstanceNorm: Y has the input's type (N x C x spatial).
+func inferInstanceNorm(ctx *InferContext, n *Node) error {
+	if err := arity(n, 3, 3, 1, 1); err != nil {
+		return err
+	}
+	x := n.Inputs[0]
+	if len(x.Shape) < 3 {
+		return n.Errorf("input %v must be N x C x spatial, has shape %v", x, x.Shape)
+	}
+	setOutput(n, 0, x.DType, x.Shape.Clone())
+	return nil
+}
+
+// inferLayerNorm: Y has X's type; the optional Mean and InvStdDev keep X's
+// rank with size 1 from axis on, in stash_type's dtype (float32 only).
+func inferLayerNorm(ctx *InferContext, n *Node) error {
+	if err := arity(n, 2, 3, 1, 3); err != nil {
+		return err
+	}
+	x := n.Inputs[0]
+	axis, err := normAxis(n, n.AttrInt("axis", -1), len(x.Shape), "axis")
+	if err != nil {
+		return err
+	}
+	if stash := n.AttrInt("stash_type", 1); stash != 1 {
+		return n.Errorf("stash_type %d is not supported (only 1, float32)", stash)
+	}
+	stats := x.Shape[:axis].Clone()
+	for range x.Shape[axis:] {
+		stats = append(stats, 1)
+	}
+	setOutput(n, 0, x.DType, x.Shape.Clone())
+	setOutput(n, 1, Float32, stats)
+	setOutput(n, 2, Float32, stats.Clone())
+	return nil
+}

@@ -150,6 +150,18 @@ func TestInferActivationNorms(t *testing.T) {
 			err: "slope of shape [2,3,4] does not broadcast to [3,4]"},
 		{name: "PRelu opset 6 one slope", op: "PRelu", opset: 6, in: []*Value{f32(3, 4), f32(1, 1, 1)},
 			want: []string{"f32[3,4]"}},
+		{name: "InstanceNormalization", op: "InstanceNormalization", opset: 6,
+			in: []*Value{f32(2, 3, 5), f32(3), f32(3)}, want: []string{"f32[2,3,5]"}},
+		{name: "InstanceNormalization 2-D", op: "InstanceNormalization", opset: 6,
+			in: []*Value{f32(2, 3), f32(3), f32(3)}, err: "must be N x C x spatial"},
+		{name: "LayerNormalization stats", op: "LayerNormalization", opset: 17, attrs: attrs{"axis": aInt(-2)},
+			in: []*Value{f32(2, 3, 4), f32(3, 4), nil}, want: []string{"f32[2,3,4]", "f32[2,1,1]", "f32[2,1,1]"}},
+		{name: "LayerNormalization axis 0", op: "LayerNormalization", opset: 17, attrs: attrs{"axis": aInt(0)},
+			in: []*Value{f32(2, 3), f32(2, 3), f32(3)}, want: []string{"f32[2,3]", "f32[1,1]"}},
+		{name: "LayerNormalization bad axis", op: "LayerNormalization", opset: 17, attrs: attrs{"axis": aInt(2)},
+			in: []*Value{f32(2, 3), f32(3)}, err: "axis 2 is out of range for rank 2"},
+		{name: "LayerNormalization stash double", op: "LayerNormalization", opset: 17, attrs: attrs{"stash_type": aInt(11)},
+			in: []*Value{f32(2, 3), f32(3)}, err: "stash_type 11 is not supported"},
 	})
 }
 
