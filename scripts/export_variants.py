@@ -46,6 +46,8 @@ from onnx import numpy_helper
 warnings.filterwarnings("ignore")
 
 OPSET = 13
+ATTENTION_STD = 2.0  # of the non-local blocks' softmax logits on random clips
+CALIBRATION_CLIPS = 16
 FOLD_DIV = 8  # the shifted fraction: c/8 channels each way
 
 
@@ -123,12 +125,26 @@ class NonLocal3d(nn.Module):
         self.g = nn.Sequential(nn.Conv3d(channels, self.inner, 1), nn.MaxPool3d((1, 2, 2)))
         self.conv_out = nn.Sequential(nn.Conv3d(self.inner, channels, 1, bias=False), nn.BatchNorm3d(channels))
 
+    def logits(self, x):
+        n = x.size(0)
+        theta = self.theta(x).view(n, self.inner, -1).permute(0, 2, 1)
+        return torch.matmul(theta, self.phi(x).view(n, self.inner, -1))
+
+    def set_sharpness(self, x, std=ATTENTION_STD):
+        """Scales theta and phi so that the attention logits on x have the
+        given standard deviation. Random weights otherwise give a softmax
+        that is uniform (the block then adds a spatially constant map,
+        whose BatchNorm amplifies clip-to-clip noise) or saturated (float32
+        rounding then moves the outputs by 1e-3 between engines)."""
+        k = (std / self.logits(x).std().item()) ** 0.5
+        for conv in (self.theta, self.phi[0]):
+            conv.weight.mul_(k)
+            conv.bias.mul_(k)
+
     def forward(self, x):
         n = x.size(0)
         g = self.g(x).view(n, self.inner, -1).permute(0, 2, 1)
-        theta = self.theta(x).view(n, self.inner, -1).permute(0, 2, 1)
-        phi = self.phi(x).view(n, self.inner, -1)
-        weight = torch.matmul(theta, phi).softmax(dim=-1)
+        weight = self.logits(x).softmax(dim=-1)
         y = torch.matmul(weight, g).permute(0, 2, 1).contiguous()
         y = y.reshape(n, self.inner, *x.size()[2:])
         return x + self.conv_out(y)
@@ -440,22 +456,37 @@ class OnlineResNeXt(nn.Module):
 
 # ---- calibration, export, test data -------------------------------------------------
 
-def calibrate(model, batch, steps=4):
-    """Random affine BatchNorm parameters, then running statistics averaged
-    over steps random batches in training mode, so activations keep
-    realistic scales through the depth."""
-    for m in model.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm):
-            m.reset_running_stats()
-            m.momentum = None  # cumulative average
-            with torch.no_grad():
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.uniform_(-0.2, 0.2)
-    model.train()
-    with torch.no_grad():
-        for _ in range(steps):
-            model(*batch())
+def calibrate(model, batch):
+    """Random affine BatchNorm parameters, then running statistics measured
+    in one pass in eval mode: each BatchNorm takes the per-channel mean and
+    variance of its input over the random batch, after every earlier one
+    has been set, so at inference each normalises to unit variance what it
+    sees and activations keep realistic scales through the depth (training
+    mode's batch statistics are not quite those inference sees). Non-local
+    blocks get their attention sharpness set in the same pass. Their output
+    varies more from clip to clip than within one, so the batch must hold
+    enough clips (CALIBRATION_CLIPS): with 4, the variances behind them are
+    underestimated and a ResNet50's activations grow 30-fold by layer4."""
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    hooks = [m.register_forward_pre_hook(lambda m, inputs: m.set_sharpness(inputs[0]))
+             for m in model.modules() if isinstance(m, NonLocal3d)]
+
+    def measure(m, inputs):
+        x = inputs[0]
+        dims = [0] + list(range(2, x.dim()))
+        m.running_mean.copy_(x.mean(dims))
+        m.running_var.copy_(x.var(dims, unbiased=False))
+
+    for m in bns:
+        with torch.no_grad():
+            m.weight.uniform_(0.5, 1.5)
+            m.bias.uniform_(-0.2, 0.2)
+        hooks.append(m.register_forward_pre_hook(measure))
     model.eval()
+    with torch.no_grad():
+        model(*batch())
+    for h in hooks:
+        h.remove()
 
 
 def write_tensor(path, array, name):
@@ -501,7 +532,7 @@ def random_clip(seed, segments, size, batch=1):
 def offline(out, name, about, model, segments, size, seed):
     """Calibrates and exports a clip model; set 0 and set 1 are two
     random clips."""
-    calibrate(model, lambda: (torch.randn(2, segments * 3, size, size),))
+    calibrate(model, lambda: (torch.randn(CALIBRATION_CLIPS, segments * 3, size, size),))
     feeds = [[random_clip(seed + 1, segments, size)], [random_clip(seed + 2, segments, size)]]
     export(out, name, model, feeds, ["input"], ["logits"], about)
 
@@ -510,7 +541,7 @@ def online_resnext(out, name, about, classes, size, seed):
     torch.manual_seed(seed)
     net = OnlineResNeXt(classes)
     shapes = net.state_shapes(size)
-    calibrate(net, lambda: (torch.randn(4, 3, size, size), *[torch.randn(4, *s[1:]) for s in shapes]))
+    calibrate(net, lambda: (torch.randn(16, 3, size, size), *[torch.randn(16, *s[1:]) for s in shapes]))
     g = torch.Generator().manual_seed(seed + 1)
     frames = [torch.randn(1, 3, size, size, generator=g) for _ in range(2)]
     zeros = [torch.zeros(s) for s in shapes]
