@@ -56,13 +56,13 @@ func init() {
 var onnxRules = map[string]InferFunc{
 	// Elementwise, same shape and dtype as the first input.
 	"Abs": inferSameAsInput, "Ceil": inferSameAsInput, "Elu": inferSameAsInput,
-	"Erf": inferSameAsInput, "Exp": inferSameAsInput, "Floor": inferSameAsInput,
-	"HardSigmoid": inferSameAsInput, "HardSwish": inferSameAsInput,
+	"Erf": since(9, inferSameAsInput), "Exp": inferSameAsInput, "Floor": inferSameAsInput,
+	"HardSigmoid": inferSameAsInput, "HardSwish": since(14, inferSameAsInput),
 	"Identity": inferSameAsInput, "LeakyRelu": inferSameAsInput,
 	"Log": inferSameAsInput, "Neg": inferSameAsInput,
 	"Reciprocal": inferSameAsInput, "Relu": inferSameAsInput,
 	"Sigmoid": inferSameAsInput, "Sqrt": inferSameAsInput, "Tanh": inferSameAsInput,
-	"Gelu": inferSameAsInput, "Selu": inferSameAsInput,
+	"Gelu": since(20, inferSameAsInput), "Selu": inferSameAsInput,
 	"Softplus": inferSameAsInput, "Softsign": inferSameAsInput,
 	"Not":     inferNot,
 	"Softmax": inferSoftmax, "LogSoftmax": inferSoftmax,
@@ -74,7 +74,7 @@ var onnxRules = map[string]InferFunc{
 	// Activations and normalizations with parameter inputs.
 	"PRelu":                 inferPRelu,
 	"InstanceNormalization": inferInstanceNorm,
-	"LayerNormalization":    inferLayerNorm,
+	"LayerNormalization":    since(17, inferLayerNorm),
 	// Broadcasting.
 	"Add": inferArith, "Sub": inferArith, "Mul": inferArith, "Div": inferArith,
 	"Pow":   inferPow,

@@ -160,6 +160,12 @@ func TestInferActivationNorms(t *testing.T) {
 			in: []*Value{f32(2, 3), f32(2, 3), f32(3)}, want: []string{"f32[2,3]", "f32[1,1]"}},
 		{name: "LayerNormalization bad axis", op: "LayerNormalization", opset: 17, attrs: attrs{"axis": aInt(2)},
 			in: []*Value{f32(2, 3), f32(3)}, err: "axis 2 is out of range for rank 2"},
+		{name: "LayerNormalization opset 16", op: "LayerNormalization", opset: 16,
+			in: []*Value{f32(2, 3), f32(3)}, err: "unsupported op at opset 16 (defined from opset 17)"},
+		{name: "Gelu opset 20", op: "Gelu", opset: 20, in: []*Value{f32(2, 3)}, want: []string{"f32[2,3]"}},
+		{name: "Gelu opset 13", op: "Gelu", opset: 13, in: []*Value{f32(2, 3)}, err: "defined from opset 20"},
+		{name: "HardSwish opset 13", op: "HardSwish", opset: 13, in: []*Value{f32(2, 3)}, err: "defined from opset 14"},
+		{name: "Erf opset 8", op: "Erf", opset: 8, in: []*Value{f32(2, 3)}, err: "defined from opset 9"},
 		{name: "LayerNormalization stash double", op: "LayerNormalization", opset: 17, attrs: attrs{"stash_type": aInt(11)},
 			in: []*Value{f32(2, 3), f32(3)}, err: "stash_type 11 is not supported"},
 	})

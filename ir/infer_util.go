@@ -36,6 +36,17 @@ func countRange(lo, hi int) string {
 	return fmt.Sprintf("%d to %d", lo, hi)
 }
 
+// since wraps the rule of an op that ONNX defines from opset first on;
+// nodes of older opsets are unsupported.
+func since(first int64, rule InferFunc) InferFunc {
+	return func(ctx *InferContext, n *Node) error {
+		if ctx.Opset < first {
+			return n.Errorf("unsupported op at opset %d (defined from opset %d)", ctx.Opset, first)
+		}
+		return rule(ctx, n)
+	}
+}
+
 // setOutput sets the type of output i of n when that output is present.
 func setOutput(n *Node, i int, dt DType, s Shape) {
 	if i < len(n.Outputs) && n.Outputs[i] != nil {
