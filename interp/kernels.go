@@ -26,6 +26,7 @@ func init() {
 		"Mean":               variadicKernel(binaryOps["Add"], true),
 		"Min":                variadicKernel(binaryOps["Min"], false),
 		"Not":                notKernel,
+		"PRelu":              preluKernel,
 		"Pad":                padKernel,
 		"Range":              rangeKernel,
 		"Reshape":            reshapeKernel,
@@ -41,11 +42,17 @@ func init() {
 		"Transpose":          transposeKernel,
 		"Unsqueeze":          unsqueezeKernel,
 		"Where":              whereKernel,
+
+		"InstanceNormalization": instanceNormKernel,
+		"LayerNormalization":    layerNormKernel,
 	} {
 		Register("", op, k)
 	}
 	for op, u := range unaryOps {
 		Register("", op, unaryKernel(u))
+	}
+	for op, a := range activations {
+		Register("", op, activationKernel(a))
 	}
 	for _, op := range []string{"Add", "Sub", "Mul", "Div", "Pow"} {
 		Register("", op, binaryKernel(binaryOps[op]))

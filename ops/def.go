@@ -66,6 +66,7 @@ func defs() []*Def {
 	add(sourceDefs()...)
 	add(layoutDefs()...)
 	add(nnDefs()...)
+	add(normDefs()...)
 	add(convDefs()...)
 	add(blockDefs()...)
 	add(temporalPoolDefs()...)

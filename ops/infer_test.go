@@ -585,3 +585,32 @@ func TestInferNodeChecks(t *testing.T) {
 		{name: "too many outputs", op: "Relu", in: []*ir.Value{f32(2)}, outs: 2, err: "has 2 outputs, want 1"},
 	})
 }
+
+func TestInferActivationNorms(t *testing.T) {
+	runOpCases(t, []opCase{
+		{name: "PRelu channel slope", op: "PRelu", opset: 16, in: []*ir.Value{f32(2, 3, 4, 4), f32(3, 1, 1)},
+			want: []string{"f32[2,3,4,4]"}},
+		{name: "PRelu slope too big", op: "PRelu", opset: 16, in: []*ir.Value{f32(3, 4), f32(2, 3, 4)},
+			err: "slope of shape [2,3,4] does not broadcast to [3,4]"},
+		{name: "PRelu opset 6 one slope", op: "PRelu", opset: 6, in: []*ir.Value{f32(3, 4), f32(1, 1, 1)},
+			want: []string{"f32[3,4]"}},
+		{name: "InstanceNormalization", op: "InstanceNormalization", opset: 6,
+			in: []*ir.Value{f32(2, 3, 5), f32(3), f32(3)}, want: []string{"f32[2,3,5]"}},
+		{name: "InstanceNormalization 2-D", op: "InstanceNormalization", opset: 6,
+			in: []*ir.Value{f32(2, 3), f32(3), f32(3)}, err: "must be N x C x spatial"},
+		{name: "LayerNormalization stats", op: "LayerNormalization", opset: 17, attrs: attrs{"axis": aInt(-2)},
+			in: []*ir.Value{f32(2, 3, 4), f32(3, 4), nil}, want: []string{"f32[2,3,4]", "f32[2,1,1]", "f32[2,1,1]"}},
+		{name: "LayerNormalization axis 0", op: "LayerNormalization", opset: 17, attrs: attrs{"axis": aInt(0)},
+			in: []*ir.Value{f32(2, 3), f32(2, 3), f32(3)}, want: []string{"f32[2,3]", "f32[1,1]"}},
+		{name: "LayerNormalization bad axis", op: "LayerNormalization", opset: 17, attrs: attrs{"axis": aInt(2)},
+			in: []*ir.Value{f32(2, 3), f32(3)}, err: "axis 2 is out of range for rank 2"},
+		{name: "LayerNormalization opset 16", op: "LayerNormalization", opset: 16,
+			in: []*ir.Value{f32(2, 3), f32(3)}, err: "unsupported op at opset 16 (defined from opset 17)"},
+		{name: "Gelu opset 20", op: "Gelu", opset: 20, in: []*ir.Value{f32(2, 3)}, want: []string{"f32[2,3]"}},
+		{name: "Gelu opset 13", op: "Gelu", opset: 13, in: []*ir.Value{f32(2, 3)}, err: "defined from opset 20"},
+		{name: "HardSwish opset 13", op: "HardSwish", opset: 13, in: []*ir.Value{f32(2, 3)}, err: "defined from opset 14"},
+		{name: "Erf opset 8", op: "Erf", opset: 8, in: []*ir.Value{f32(2, 3)}, err: "defined from opset 9"},
+		{name: "LayerNormalization stash double", op: "LayerNormalization", opset: 17, attrs: attrs{"stash_type": aInt(11)},
+			in: []*ir.Value{f32(2, 3), f32(3)}, err: "stash_type 11 is not supported"},
+	})
+}

@@ -38,6 +38,17 @@ func countRange(lo, hi int) string {
 	return fmt.Sprintf("%d to %d", lo, hi)
 }
 
+// since wraps the rule of an op that ONNX defines from opset first on;
+// nodes of older opsets are unsupported.
+func since(first int64, rule ir.InferFunc) ir.InferFunc {
+	return func(ctx *ir.InferContext, n *ir.Node) error {
+		if ctx.Opset < first {
+			return n.Errorf("unsupported op at opset %d (defined from opset %d)", ctx.Opset, first)
+		}
+		return rule(ctx, n)
+	}
+}
+
 // setOutput sets the type of output i of n when that output is present.
 func setOutput(n *ir.Node, i int, dt ir.DType, s ir.Shape) {
 	if i < len(n.Outputs) && n.Outputs[i] != nil {
