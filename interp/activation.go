@@ -64,6 +64,7 @@ var activations = map[string]activation{
 		}, nil
 	}},
 	"Softplus": {1, fixed(softplus)},
+	"Mish":     {18, fixed(func(x float64) float64 { return x * math.Tanh(softplus(x)) })},
 	"Softsign": {1, fixed(func(x float64) float64 { return x / (1 + math.Abs(x)) })},
 	"Gelu": {20, func(n *ir.Node) (func(float64) float64, error) {
 		switch a := n.AttrString("approximate", "none"); a {

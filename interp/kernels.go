@@ -5,7 +5,10 @@ func init() {
 	for op, k := range map[string]Kernel{
 		"AveragePool":        poolKernel(false),
 		"BatchNormalization": batchNormKernel,
+		"ArgMax":             argReduceKernel(true),
+		"ArgMin":             argReduceKernel(false),
 		"Cast":               castKernel,
+		"CastLike":           castLikeKernel,
 		"Clip":               clipKernel,
 		"Concat":             concatKernel,
 		"Constant":           constantKernel,
