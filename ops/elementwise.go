@@ -77,6 +77,7 @@ var unaryOps = map[string]unaryOp{
 	"Selu":        {kind: "UnarySelu", params: []attrDefault{{"alpha", 1.67326319217681884765625}, {"gamma", 1.05070102214813232421875}}},
 	"Sigmoid":     {kind: "UnarySigmoid"},
 	"Softplus":    {kind: "UnarySoftplus"},
+	"Softsign":    {kind: "UnarySoftsign"},
 	"Sqrt":        {kind: "UnarySqrt"},
 	"Tanh":        {kind: "UnaryTanh"},
 }
