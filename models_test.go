@@ -6,12 +6,21 @@ import (
 
 	"github.com/tsmc-go/tsmc"
 	"github.com/tsmc-go/tsmc/internal/verifytest"
+	"github.com/tsmc-go/tsmc/ir"
+	"github.com/tsmc-go/tsmc/passes"
 )
 
+// TestGoldenTinyModels runs every tiny model of testdata through the
+// interpreter, as imported and after the optimisation pipeline.
 func TestGoldenTinyModels(t *testing.T) {
-	for _, name := range []string{"tsm_tiny_official", "tsm_tiny_mmaction"} {
-		t.Run(name, func(t *testing.T) {
-			verifytest.Check(t, filepath.Join("testdata", name, "model.onnx"), tsmc.VerifyOptions{RTol: 1e-4})
+	paths, err := filepath.Glob(filepath.Join("testdata", "*", "model.onnx"))
+	if err != nil || len(paths) < 8 {
+		t.Fatalf("testdata holds %d models (%v), want the 8 tiny ones", len(paths), err)
+	}
+	for _, path := range paths {
+		t.Run(filepath.Base(filepath.Dir(path)), func(t *testing.T) {
+			verifytest.Check(t, path, tsmc.VerifyOptions{RTol: 1e-4})
+			verifytest.Check(t, path, tsmc.VerifyOptions{RTol: 1e-4, Transform: func(g *ir.Graph) error { return passes.Run(g, passes.Options{}) }})
 		})
 	}
 }

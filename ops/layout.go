@@ -827,24 +827,34 @@ func lowerSplit(l Lowering, n *ir.Node) error {
 // padModes are the runtime.Pad modes of Pad's mode attribute.
 var padModes = map[string]Named{"constant": "PadConstant", "reflect": "PadReflect", "edge": "PadEdge", "wrap": "PadWrap"}
 
+// PadArgs reads a Pad node as a constant-free rewrite needs it: its pads
+// (begins then ends of every axis), its mode and its constant value.
+func PadArgs(n *ir.Node, opset int64) (pads []int, mode string, value float32, err error) {
+	ctx := ir.ConstContext(opset)
+	if pads, err = decodePads(ctx, n); err != nil {
+		return nil, "", 0, err
+	}
+	mode = n.AttrString("mode", "constant")
+	value = n.AttrFloat("value", 0)
+	if opset >= 11 && n.Input(2) != nil {
+		t := ctx.Known(n.Input(2))
+		if t == nil || t.Len() != 1 || t.DType != ir.Float32 {
+			return nil, "", 0, n.Errorf("constant_value %v must be a float32 scalar constant", n.Input(2))
+		}
+		value = t.F32[0]
+	}
+	return pads, mode, value, nil
+}
+
 // lowerPad runs a runtime.Pad.
 func lowerPad(l Lowering, n *ir.Node) error {
-	ctx := ir.ConstContext(l.Opset())
-	pads, err := decodePads(ctx, n)
+	pads, modeName, value, err := PadArgs(n, l.Opset())
 	if err != nil {
 		return err
 	}
-	mode, ok := padModes[n.AttrString("mode", "constant")]
+	mode, ok := padModes[modeName]
 	if !ok {
-		return n.Errorf("unknown mode %q", n.AttrString("mode", ""))
-	}
-	value := n.AttrFloat("value", 0)
-	if l.Opset() >= 11 && n.Input(2) != nil {
-		t := ctx.Known(n.Input(2))
-		if t == nil || t.Len() != 1 || t.DType != ir.Float32 {
-			return n.Errorf("constant_value %v must be a float32 scalar constant", n.Input(2))
-		}
-		value = t.F32[0]
+		return n.Errorf("unknown mode %q", modeName)
 	}
 	ins, out, err := operands(l, 0)
 	if err != nil {

@@ -440,3 +440,56 @@ func ExplicitPads(g *ir.Graph) error {
 	}
 	return nil
 }
+
+// FoldPad folds a zero constant Pad of the spatial axes into the Conv or
+// AveragePool that alone reads it: its pads grow by the Pad's. An
+// AveragePool then counts the padding (count_include_pad), as it counted
+// the Pad's zeros; one that already pads without counting is left alone.
+// torch exports AvgPool2d(padding) and padded convolutions that way. It
+// assumes explicit pads (explicit-pads) and folded constants.
+func FoldPad(g *ir.Graph) error {
+	users := g.Users()
+	dead := map[*ir.Node]bool{}
+	for _, pad := range g.Nodes {
+		if !isOp(pad, "Pad") {
+			continue
+		}
+		reader := soleReader(g, users, pad.Outputs[0])
+		if reader == nil || reader.Input(0) != pad.Outputs[0] || !(isOp(reader, "Conv") || isOp(reader, "AveragePool")) {
+			continue
+		}
+		x := pad.Input(0)
+		p, mode, value, err := ops.PadArgs(pad, g.Opset(pad))
+		if err != nil || mode != "constant" || value != 0 || len(x.Shape) < 3 {
+			continue
+		}
+		rank := len(x.Shape)
+		if p[0] != 0 || p[1] != 0 || p[rank] != 0 || p[rank+1] != 0 || slices.ContainsFunc(p, func(v int) bool { return v < 0 }) {
+			continue
+		}
+		old, ok := reader.AttrInts("pads")
+		if !ok {
+			old = make([]int64, 2*(rank-2))
+		}
+		if len(old) != 2*(rank-2) || reader.AttrString("auto_pad", "NOTSET") != "NOTSET" {
+			continue
+		}
+		if isOp(reader, "AveragePool") && reader.AttrInt("count_include_pad", 0) == 0 && slices.ContainsFunc(old, func(v int64) bool { return v != 0 }) {
+			continue
+		}
+		sp := rank - 2
+		merged := make([]int64, 2*sp)
+		for a := range sp {
+			merged[a] = old[a] + int64(p[2+a])
+			merged[sp+a] = old[sp+a] + int64(p[rank+2+a])
+		}
+		reader.SetAttr("pads", newIntsAttr(merged...))
+		if isOp(reader, "AveragePool") {
+			reader.SetAttr("count_include_pad", newIntAttr(1))
+		}
+		reader.Inputs[0] = x
+		dead[pad] = true
+	}
+	removeNodes(g, dead)
+	return nil
+}

@@ -25,6 +25,19 @@ func bundledModel(name string) string {
 	return filepath.Join("..", "testdata", name, "model.onnx")
 }
 
+// tinyModels lists the models of testdata.
+func tinyModels(t *testing.T) []string {
+	paths, err := filepath.Glob(bundledModel("*"))
+	if err != nil || len(paths) < 8 {
+		t.Fatalf("testdata holds %d models (%v), want the 8 tiny ones", len(paths), err)
+	}
+	var names []string
+	for _, p := range paths {
+		names = append(names, filepath.Base(filepath.Dir(p)))
+	}
+	return names
+}
+
 // optimisedWithInputs optimises a bundled model and returns it with its
 // first data set's inputs by name.
 func optimisedWithInputs(t *testing.T, name string) (*ir.Graph, map[string]*ir.Tensor, *onnx.DataSet) {
@@ -97,13 +110,14 @@ func emptyDir(t *testing.T, dir string) {
 	}
 }
 
-// TestCompiledEngineVerifiesTinyModels builds the generated code of both
-// tiny models and checks it on their data sets, then that nothing of the
-// builds is left.
+// TestCompiledEngineVerifiesTinyModels builds the generated code of every
+// tiny model of testdata (the TSM variants too: temporal pool, non-local
+// blocks, MobileNetV3, EfficientNet, online ResNeXt) and checks it on
+// their data sets, then that nothing of the builds is left.
 func TestCompiledEngineVerifiesTinyModels(t *testing.T) {
 	tmp := t.TempDir()
 	b := &Builder{TempDir: tmp, Threads: 2}
-	for _, name := range []string{"tsm_tiny_official", "tsm_tiny_mmaction"} {
+	for _, name := range tinyModels(t) {
 		t.Run(name, func(t *testing.T) {
 			verifytest.Check(t, bundledModel(name), tsmc.VerifyOptions{RTol: 1e-4, Engine: b.Engine, Transform: optimise})
 		})
