@@ -119,6 +119,9 @@ func Generate(g *ir.Graph, opts Options) (*Package, error) {
 	if opts.Package == "" || PackageName(opts.Package) != opts.Package {
 		return nil, fmt.Errorf("package name %q is not a valid Go package name (try %q)", opts.Package, PackageName(opts.Package))
 	}
+	if len(g.Outputs) == 0 {
+		return nil, fmt.Errorf("graph %s has no outputs: its package would compute nothing", g.Name)
+	}
 	p, err := lower(g)
 	if err != nil {
 		return nil, err
