@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"slices"
@@ -50,60 +52,71 @@ type inspectReport struct {
 	MemoryError     string `json:"memory_error,omitempty"`
 }
 
-func runInspect(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("inspect", stderr)
-	asJSON := fs.Bool("json", false, "print one JSON object")
-	runPasses := fs.Bool("passes", true, "run the optimisation pipeline; -passes=false shows the graph as imported")
-	after := fs.String("after", "", "stop the pipeline after the pass `NAME` ("+strings.Join(passes.PassNames(), ", ")+")")
-	printGraph := fs.Bool("print", false, "print the graph as IR text instead of the summary")
-	shapes := addShapeFlag(fs)
-	if err := parse(fs, args, 1, "MODEL.onnx"); err != nil {
-		return err
-	}
-	if *printGraph && *asJSON {
+// inspectOptions are the flags of tsmc inspect.
+type inspectOptions struct {
+	json, passes, print bool
+	after               string
+	shapes              shapeFlags
+}
+
+func inspectFlags(fs *flag.FlagSet) verb {
+	o := &inspectOptions{}
+	fs.BoolVar(&o.json, "json", false, "print one JSON object")
+	fs.BoolVar(&o.passes, "passes", true, "run the optimisation pipeline; -passes=false shows the graph as imported")
+	fs.StringVar(&o.after, "after", "", "stop the pipeline after the pass `NAME` ("+strings.Join(passes.PassNames(), ", ")+")")
+	fs.BoolVar(&o.print, "print", false, "print the graph as IR text instead of the summary")
+	o.shapes = addShapeFlag(fs)
+	return o.run
+}
+
+func (o *inspectOptions) run(ctx context.Context, args []string, stdout, _ io.Writer) error {
+	path := args[0]
+	if o.print && o.json {
 		return usageError{"-print and -json exclude each other"}
 	}
-	if *after != "" && !*runPasses {
+	if o.after != "" && !o.passes {
 		return usageError{"-after needs the pipeline; drop -passes=false"}
 	}
-	if *after != "" && !slices.Contains(passes.PassNames(), *after) {
-		return usageError{fmt.Sprintf("-after: no pass named %q (passes: %s)", *after, strings.Join(passes.PassNames(), ", "))}
+	if o.after != "" && !slices.Contains(passes.PassNames(), o.after) {
+		return usageError{fmt.Sprintf("-after: no pass named %q (passes: %s)", o.after, strings.Join(passes.PassNames(), ", "))}
 	}
-	path := fs.Arg(0)
-	g, err := tsmc.Load(path, shapes)
+	g, err := tsmc.Load(path, o.shapes)
 	if err != nil {
 		return err
 	}
 	constBefore := g.ComputeStats().ConstBytes
 	var applied []string
 	shifts := 0
-	if *runPasses {
-		err := passes.Run(g, passes.Options{StopAfter: *after, AfterPass: func(p passes.Pass, g *ir.Graph) error {
+	if o.passes {
+		err := passes.Run(g, passes.Options{StopAfter: o.after, AfterPass: func(p passes.Pass, g *ir.Graph) error {
 			applied = append(applied, p.Name)
 			if p.Name == "recognize-shift" {
 				shifts, _ = passes.ShiftCounts(g)
 			}
-			return nil
+			return ctx.Err()
 		}})
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
 	}
-	if *printGraph {
+	if o.print {
 		_, err := io.WriteString(stdout, g.Print())
 		return err
 	}
 	r := newInspectReport(path, g)
 	r.Passes, r.Shifts, r.ConstantBytesBefore = applied, shifts, constBefore
 	_, r.FusedShifts = passes.ShiftCounts(g)
-	if *runPasses && *after == "" {
+	if o.passes && o.after == "" {
 		if m, err := codegen.PlanMemory(g); err != nil {
 			r.MemoryError = err.Error()
 		} else {
 			r.ArenaBytes, r.ActivationBytes = m.ArenaBytes, m.ActivationBytes
 		}
 	}
-	if *asJSON {
+	if o.json {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(r)
