@@ -99,8 +99,8 @@ type ORTFigures struct {
 	RatioMin float64 `json:"ratio_min"`
 	// RelErr is the largest relative error of tsmc's outputs against
 	// onnxruntime's on the first run; OutputRelErr per output.
-	RelErr       float64            `json:"ort_rel_err"`
-	OutputRelErr map[string]float64 `json:"ort_output_rel_err"`
+	RelErr       jsonNumber            `json:"ort_rel_err"`
+	OutputRelErr map[string]jsonNumber `json:"ort_output_rel_err"`
 }
 
 // layerTime is one kernel's share of a run under -profile.
@@ -251,7 +251,7 @@ func benchORT(ctx context.Context, path string, g *ir.Graph, inputs map[string]*
 		return nil, err
 	}
 	t := summarizeTimes(o.TimesMs)
-	r := &ORTFigures{ORTMedianMs: t.MedianMs, ORTMinMs: t.MinMs, ORTTimesMs: o.TimesMs, OutputRelErr: map[string]float64{}}
+	r := &ORTFigures{ORTMedianMs: t.MedianMs, ORTMinMs: t.MinMs, ORTTimesMs: o.TimesMs, OutputRelErr: map[string]jsonNumber{}}
 	if t.MedianMs > 0 && t.MinMs > 0 {
 		r.Ratio, r.RatioMin = rep.MedianMs/t.MedianMs, rep.MinMs/t.MinMs
 	}
@@ -268,8 +268,8 @@ func benchORT(ctx context.Context, path string, g *ir.Graph, inputs map[string]*
 		if err != nil {
 			return nil, fmt.Errorf("output %q against onnxruntime: %w", out.Name, err)
 		}
-		r.OutputRelErr[out.Name] = e
-		r.RelErr = max(r.RelErr, e)
+		r.OutputRelErr[out.Name] = jsonNumber(e)
+		r.RelErr = max(r.RelErr, jsonNumber(e))
 	}
 	return r, nil
 }

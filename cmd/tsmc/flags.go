@@ -260,3 +260,40 @@ func modelFirst(args []string) error {
 	}
 	return nil
 }
+
+// jsonNumber is a float64 that JSON carries even when it is not finite (a
+// relative error against a NaN is +Inf): NaN and the infinities become the
+// strings "NaN", "Infinity" and "-Infinity", as the protobuf JSON mapping
+// spells them; finite values stay numbers.
+type jsonNumber float64
+
+func (x jsonNumber) MarshalJSON() ([]byte, error) {
+	f := float64(x)
+	switch {
+	case math.IsNaN(f):
+		return []byte(`"NaN"`), nil
+	case math.IsInf(f, 1):
+		return []byte(`"Infinity"`), nil
+	case math.IsInf(f, -1):
+		return []byte(`"-Infinity"`), nil
+	}
+	return strconv.AppendFloat(nil, f, 'g', -1, 64), nil
+}
+
+func (x *jsonNumber) UnmarshalJSON(b []byte) error {
+	switch string(b) {
+	case `"NaN"`:
+		*x = jsonNumber(math.NaN())
+	case `"Infinity"`:
+		*x = jsonNumber(math.Inf(1))
+	case `"-Infinity"`:
+		*x = jsonNumber(math.Inf(-1))
+	default:
+		f, err := strconv.ParseFloat(string(b), 64)
+		if err != nil {
+			return fmt.Errorf("%s is not a number", b)
+		}
+		*x = jsonNumber(f)
+	}
+	return nil
+}

@@ -24,12 +24,12 @@ type verifyReport struct {
 }
 
 type dataSetReport struct {
-	Dir     string             `json:"dir"`
-	Passed  bool               `json:"passed"`
-	MaxErr  float64            `json:"max_rel_err"`
-	Outputs map[string]float64 `json:"outputs,omitempty"`
-	Error   string             `json:"error,omitempty"`
-	Millis  float64            `json:"ms"`
+	Dir     string                `json:"dir"`
+	Passed  bool                  `json:"passed"`
+	MaxErr  jsonNumber            `json:"max_rel_err"`
+	Outputs map[string]jsonNumber `json:"outputs,omitempty"`
+	Error   string                `json:"error,omitempty"`
+	Millis  float64               `json:"ms"`
 }
 
 func verifyFlags(fs *flag.FlagSet) verb {
@@ -69,13 +69,13 @@ func verifyFlags(fs *flag.FlagSet) verb {
 		}
 		rep := verifyReport{Model: path, Engine: *engine, RTol: *rtol}
 		for _, r := range results {
-			d := dataSetReport{Dir: r.Dir, Passed: r.Passed, MaxErr: r.MaxErr, Millis: float64(r.Duration.Microseconds()) / 1000}
+			d := dataSetReport{Dir: r.Dir, Passed: r.Passed, MaxErr: jsonNumber(r.MaxErr), Millis: float64(r.Duration.Microseconds()) / 1000}
 			if r.Err != nil {
 				d.Error = r.Err.Error()
 			} else {
-				d.Outputs = map[string]float64{}
+				d.Outputs = map[string]jsonNumber{}
 				for _, o := range r.Outputs {
-					d.Outputs[o.Name] = o.RelErr
+					d.Outputs[o.Name] = jsonNumber(o.RelErr)
 				}
 			}
 			if r.Passed {
