@@ -240,6 +240,9 @@ func modelAndDataSets(args []string) error {
 		return err
 	}
 	for _, a := range args[1:] {
+		if strings.HasSuffix(a, ".onnx") {
+			return fmt.Errorf("%s names a model, not a data set folder: one model at a time", a)
+		}
 		if info, err := os.Stat(a); err == nil && !info.IsDir() {
 			return fmt.Errorf("%s is a file, not a data set folder: one model at a time", a)
 		}

@@ -270,7 +270,9 @@ func TestHelpAndArguments(t *testing.T) {
 		wantRun(t, 2, []string{"tsmc " + verb + ": missing MODEL.onnx"}, verb)
 		wantRun(t, 2, []string{"tsmc " + verb + ": flag -json after the model: flags go before MODEL.onnx"}, verb, tinyModel, "-json")
 	}
-	wantRun(t, 2, []string{"tsmc verify: " + other + " is a file, not a data set folder: one model at a time"}, "verify", tinyModel, other)
+	wantRun(t, 2, []string{"tsmc verify: " + other + " names a model, not a data set folder: one model at a time"}, "verify", tinyModel, other)
+	wantRun(t, 2, []string{"tsmc verify: missing.onnx names a model"}, "verify", tinyModel, "missing.onnx")
+	wantRun(t, 2, []string{"tsmc verify: " + filepath.Join(filepath.Dir(other), "meta.json") + " is a file, not a data set folder"}, "verify", tinyModel, filepath.Join(filepath.Dir(other), "meta.json"))
 }
 
 // Case 10: NaN or infinite weights compile, with a warning naming the
