@@ -39,4 +39,3 @@ func TestRegisterOp(t *testing.T) {
 		t.Errorf("SupportedOps lacks the registered op: %v", names)
 	}
 }
-
