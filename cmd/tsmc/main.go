@@ -83,8 +83,9 @@ func main() {
 
 // run runs the command line args and returns the exit status: 0 on
 // success, 1 when the command failed, 2 for a usage error, and 128 plus
-// the signal number (130 for SIGINT, 143 for SIGTERM) when ctx was
-// cancelled by a signal (130 for any other cancellation).
+// the signal number (130 for SIGINT, 143 for SIGTERM) when a signal
+// cancelled ctx before the verb finished (130 for any other
+// cancellation).
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		usage(stderr)
@@ -117,7 +118,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	err = run(ctx, fs.Args(), stdout, stderr)
-	if ctx.Err() != nil {
+	if err != nil && ctx.Err() != nil { // cut short: whatever failed, the signal is why
 		fmt.Fprintf(stderr, "tsmc %s: %v\n", c.name, context.Cause(ctx))
 		return interruptedStatus(ctx)
 	}
