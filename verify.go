@@ -1,6 +1,7 @@
 package tsmc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -37,12 +38,17 @@ func InterpEngine(g *ir.Graph) (Engine, error) {
 	}), nil
 }
 
+// DefaultRTol is the largest relative error Verify accepts unless told
+// otherwise.
+const DefaultRTol = 1e-4
+
 // VerifyOptions configures Verify.
 type VerifyOptions struct {
 	// Shapes binds input shapes; inputs left out with symbolic dims take
 	// their shape from each data set.
 	Shapes map[string]ir.Shape
-	// RTol is the largest relative error accepted (default 1e-4).
+	// RTol is the largest relative error accepted: 0 means DefaultRTol,
+	// anything else must be finite and positive.
 	RTol float64
 	// DataSets are the folders to check; empty means every
 	// test_data_set_* beside the model.
@@ -73,11 +79,22 @@ type DataSetResult struct {
 // Verify runs each data set of a model through an engine and compares every
 // output with the expected one: relative error = max|got-want| / max|want|.
 // It returns an error only when the model itself cannot be read; problems
-// with one data set are reported in its result. Engines that are
+// with one data set are reported in its result, and a data set without
+// expected outputs fails (it would compare nothing). Engines that are
 // io.Closers are closed before Verify returns.
 func Verify(modelPath string, opts VerifyOptions) ([]DataSetResult, error) {
-	if opts.RTol == 0 {
-		opts.RTol = 1e-4
+	return VerifyContext(context.Background(), modelPath, opts)
+}
+
+// VerifyContext is Verify that stops when ctx is done, returning the
+// results of the data sets checked so far and ctx's error; engines should
+// stop their runs on ctx too (program.Builder.EngineContext does).
+func VerifyContext(ctx context.Context, modelPath string, opts VerifyOptions) ([]DataSetResult, error) {
+	switch {
+	case opts.RTol == 0:
+		opts.RTol = DefaultRTol
+	case !(opts.RTol > 0) || math.IsInf(opts.RTol, 1):
+		return nil, fmt.Errorf("relative tolerance %v: want a finite number above 0", opts.RTol)
 	}
 	if opts.Engine == nil {
 		opts.Engine = InterpEngine
@@ -101,10 +118,16 @@ func Verify(modelPath string, opts VerifyOptions) ([]DataSetResult, error) {
 	defer v.close()
 	var results []DataSetResult
 	for _, dir := range dirs {
+		if err := ctx.Err(); err != nil {
+			return results, err
+		}
 		start := time.Now()
 		r := DataSetResult{Dir: dir}
 		r.Outputs, r.Err = v.check(dir)
 		r.Duration = time.Since(start)
+		if err := ctx.Err(); err != nil {
+			return results, err // a check cut short is no result
+		}
 		if r.Err == nil {
 			r.Passed = true
 			for _, o := range r.Outputs {
@@ -144,6 +167,9 @@ func (v *verifier) check(dir string) ([]OutputCheck, error) {
 	}
 	if len(ds.Inputs) != len(v.inputs) {
 		return nil, fmt.Errorf("%s: %d inputs, the model takes %d", dir, len(ds.Inputs), len(v.inputs))
+	}
+	if len(ds.Outputs) == 0 {
+		return nil, fmt.Errorf("%s: no expected outputs (output_N.pb), so nothing to compare", dir)
 	}
 	inputs := map[string]*ir.Tensor{}
 	shapes := map[string]ir.Shape{}

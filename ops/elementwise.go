@@ -126,6 +126,9 @@ func inferDropout(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 1, 3, 1, 2); err != nil {
 		return err
 	}
+	if err := attrsBecameInputs(n, ctx.Opset, 12, "ratio"); err != nil {
+		return err
+	}
 	x := n.Inputs[0]
 	setOutput(n, 0, x.DType, x.Shape.Clone())
 	mask := x.DType
@@ -199,6 +202,9 @@ func inferClip(ctx *ir.InferContext, n *ir.Node) error {
 		maxIn = 3
 	}
 	if err := arity(n, 1, maxIn, 1, 1); err != nil {
+		return err
+	}
+	if err := attrsBecameInputs(n, ctx.Opset, 11, "min", "max"); err != nil {
 		return err
 	}
 	x := n.Inputs[0]

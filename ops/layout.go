@@ -41,6 +41,9 @@ func inferReshape(ctx *ir.InferContext, n *ir.Node) error {
 		if err := arity(n, 2, 2, 1, 1); err != nil {
 			return err
 		}
+		if err := attrsBecameInputs(n, ctx.Opset, 5, "shape"); err != nil {
+			return err
+		}
 		var err error
 		if target, err = ctx.KnownInts(n, 1, "shape"); err != nil {
 			return err
@@ -291,6 +294,9 @@ func inferSplit(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 1, 2, 1, -1); err != nil {
 		return err
 	}
+	if err := attrsBecameInputs(n, ctx.Opset, 13, "split"); err != nil {
+		return err
+	}
 	x := n.Inputs[0]
 	ax, err := normAxis(n, n.AttrInt("axis", 0), len(x.Shape), "axis")
 	if err != nil {
@@ -392,6 +398,9 @@ func decodeSlice(ctx *ir.InferContext, n *ir.Node) (slicing, error) {
 		axes, _ = n.AttrInts("axes")
 	} else {
 		if err := arity(n, 3, 5, 1, 1); err != nil {
+			return slicing{}, err
+		}
+		if err := attrsBecameInputs(n, ctx.Opset, 10, "starts", "ends", "axes"); err != nil {
 			return slicing{}, err
 		}
 		var err error
@@ -531,6 +540,9 @@ func decodePads(ctx *ir.InferContext, n *ir.Node) ([]int, error) {
 		}
 	} else {
 		if err := arity(n, 2, 4, 1, 1); err != nil {
+			return nil, err
+		}
+		if err := attrsBecameInputs(n, ctx.Opset, 11, "pads", "value"); err != nil {
 			return nil, err
 		}
 		var err error

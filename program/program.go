@@ -9,13 +9,13 @@ package program
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"go/format"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	goruntime "runtime"
 	"slices"
@@ -25,6 +25,7 @@ import (
 
 	"github.com/tsmc-go/tsmc"
 	"github.com/tsmc-go/tsmc/codegen"
+	"github.com/tsmc-go/tsmc/internal/subprocess"
 	"github.com/tsmc-go/tsmc/ir"
 	"github.com/tsmc-go/tsmc/runtime"
 	"github.com/tsmc-go/tsmc/runtime/modelrun"
@@ -67,7 +68,8 @@ type Program struct {
 	Threads int
 
 	dir, bin string
-	exec     []string // wrapper command the binary runs under, if any
+	exec     []string        // wrapper command the binary runs under, if any
+	ctx      context.Context // stops the program's runs
 	keep     bool
 	// feedback pairs the state outputs of the package's Stream with the
 	// inputs they feed (nil without a Stream); frame is Step's input
@@ -112,16 +114,35 @@ const runnerStep = `
 // Engine builds a program for g; it is a tsmc.NewEngine. The program is an
 // io.Closer, which tsmc.Verify closes when done.
 func (b *Builder) Engine(g *ir.Graph) (tsmc.Engine, error) {
-	p, err := b.Build(g)
-	if err != nil {
-		return nil, err
+	return b.EngineContext(context.Background())(g)
+}
+
+// EngineContext is Engine for builds and runs that ctx stops (see
+// BuildContext), for tsmc.VerifyContext.
+func (b *Builder) EngineContext(ctx context.Context) tsmc.NewEngine {
+	return func(g *ir.Graph) (tsmc.Engine, error) {
+		p, err := b.BuildContext(ctx, g)
+		if err != nil {
+			return nil, err
+		}
+		return p, nil
 	}
-	return p, nil
 }
 
 // Build generates the package of an optimised graph and builds it with its
 // runner into an executable.
 func (b *Builder) Build(g *ir.Graph) (*Program, error) {
+	return b.BuildContext(context.Background(), g)
+}
+
+// BuildContext is Build under ctx, which then also stops the program's
+// runs: when ctx is done, the go command and a running program are
+// interrupted (then killed if they linger), the call returns ctx's error,
+// and a build cut short removes its folder (unless Keep).
+func (b *Builder) BuildContext(ctx context.Context, g *ir.Graph) (*Program, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	src := b.Module
 	if src == (ModuleSource{}) {
 		var err error
@@ -144,7 +165,7 @@ func (b *Builder) Build(g *ir.Graph) (*Program, error) {
 	}
 	p := &Program{
 		Inputs: g.Inputs, Outputs: g.Outputs, Memory: pkg.Memory,
-		Generate: time.Since(start), Threads: b.Threads, keep: b.Keep,
+		Generate: time.Since(start), Threads: b.Threads, keep: b.Keep, ctx: ctx,
 		feedback: feedbackPairs(pkg.Stream), frame: frameInput(pkg, g),
 	}
 	if p.dir, err = os.MkdirTemp(b.TempDir, "tsmc-build-"); err != nil {
@@ -157,19 +178,28 @@ func (b *Builder) Build(g *ir.Graph) (*Program, error) {
 		}
 	}()
 	srcDir := filepath.Join(p.dir, "src")
-	if err := writeRunnerModule(srcDir, pkg, p.frame, src, goCmd); err != nil {
+	if err := writeRunnerModule(ctx, srcDir, pkg, p.frame, src, goCmd); err != nil {
 		return nil, err
 	}
 	p.bin = filepath.Join(p.dir, "model"+exeSuffix())
 	start = time.Now()
-	cmd := exec.Command(goCmd, "build", "-mod=mod", "-o", p.bin, ".")
+	// the go command's work folder goes inside the build folder: an
+	// interrupted go build leaves it behind, and then it goes with ours
+	goTmp := filepath.Join(p.dir, "gotmp")
+	if err := os.Mkdir(goTmp, 0o755); err != nil {
+		return nil, err
+	}
+	cmd := subprocess.Command(ctx, goCmd, "build", "-mod=mod", "-o", p.bin, ".")
 	cmd.Dir = srcDir
-	cmd.Env = append(os.Environ(), "GOWORK=off")
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOTMPDIR="+goTmp)
 	if b.GOARCH != "" {
 		cmd.Env = append(cmd.Env, "GOARCH="+b.GOARCH, "CGO_ENABLED=0")
 	}
 	p.exec = b.Exec
 	if out, err := cmd.CombinedOutput(); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		where := "rerun with -keep (Builder.Keep) to keep the generated module"
 		if b.Keep {
 			where = "the generated module is in " + srcDir
@@ -183,6 +213,9 @@ func (b *Builder) Build(g *ir.Graph) (*Program, error) {
 			return nil, err
 		}
 	}
+	if err := os.RemoveAll(goTmp); err != nil {
+		return nil, err
+	}
 	built = true
 	return p, nil
 }
@@ -191,8 +224,8 @@ func (b *Builder) Build(g *ir.Graph) (*Program, error) {
 // (replaced by its folder when there is one), tsmc's go.sum, the runner's
 // main.go (timing Stream.Step on the input frame when there is one) and
 // the generated package in model/.
-func writeRunnerModule(dir string, pkg *codegen.Package, frame string, src ModuleSource, goCmd string) error {
-	if err := pkg.Write(filepath.Join(dir, "model")); err != nil {
+func writeRunnerModule(ctx context.Context, dir string, pkg *codegen.Package, frame string, src ModuleSource, goCmd string) error {
+	if err := pkg.WriteContext(ctx, filepath.Join(dir, "model"), codegen.WriteOptions{}); err != nil {
 		return err
 	}
 	var goVersion string
@@ -210,8 +243,11 @@ func writeRunnerModule(dir string, pkg *codegen.Package, frame string, src Modul
 		}
 	}
 	if goVersion == "" {
-		out, err := exec.Command(goCmd, "env", "GOVERSION").Output()
+		out, err := subprocess.Command(ctx, goCmd, "env", "GOVERSION").Output()
 		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 			return fmt.Errorf("go env GOVERSION: %w", err)
 		}
 		goVersion = languageVersion(string(out))
@@ -407,12 +443,22 @@ func (p *Program) Bench(inputs map[string]*ir.Tensor, o BenchOptions) (*BenchRes
 	}
 	var stdout, stderr bytes.Buffer
 	argv := append(append(slices.Clone(p.exec), p.bin), reqFile)
-	cmd := exec.Command(argv[0], argv[1:]...)
+	ctx := p.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	cmd := subprocess.Command(ctx, argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if o.ISA != "" {
 		cmd.Env = append(os.Environ(), "TSMC_ISA="+o.ISA)
 	}
 	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		return nil, fmt.Errorf("the compiled model failed (%v): %s", err, strings.TrimSpace(stderr.String()))
 	}
 	var resp modelrun.Response

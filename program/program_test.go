@@ -1,6 +1,8 @@
 package program
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -8,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tsmc-go/tsmc"
 	"github.com/tsmc-go/tsmc/codegen"
@@ -295,5 +298,56 @@ func TestCompiledEngineArm64(t *testing.T) {
 		t.Run(filepath.Base(filepath.Dir(path)), func(t *testing.T) {
 			verifytest.Check(t, path, tsmc.VerifyOptions{RTol: 1e-4, Engine: b.Engine, Transform: optimise})
 		})
+	}
+}
+
+// TestBuildStopsWhenCancelled cancels a build while the go command runs:
+// the build returns the context's error, and neither its folder nor the
+// go command's work folder is left in the temporary folder.
+func TestBuildStopsWhenCancelled(t *testing.T) {
+	g, _, _ := optimisedWithInputs(t, "tsm_tiny_official")
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp) // not where the go command makes its work folder, which Build chooses
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	started := make(chan struct{})
+	go func() {
+		defer close(started)
+		for ctx.Err() == nil { // until go build has made its work folder
+			if m, _ := filepath.Glob(filepath.Join(tmp, "tsmc-build-*", "gotmp", "go-build*")); len(m) > 0 {
+				cancel()
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	p, err := (&Builder{TempDir: tmp}).BuildContext(ctx, g)
+	<-started
+	if err == nil {
+		p.Close()
+		t.Skip("the build finished before it could be cancelled")
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v, want context.Canceled", err)
+	}
+	emptyDir(t, tmp)
+}
+
+// TestRunStopsWhenCancelled: a program built under a context that is then
+// cancelled does not run, and says why.
+func TestRunStopsWhenCancelled(t *testing.T) {
+	g, inputs, _ := optimisedWithInputs(t, "tsm_tiny_official")
+	ctx, cancel := context.WithCancel(context.Background())
+	p, err := (&Builder{TempDir: t.TempDir()}).BuildContext(ctx, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if _, err := p.Run(inputs); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if _, err := p.Run(inputs); !errors.Is(err, context.Canceled) {
+		t.Errorf("a run after the context ended: error %v, want context.Canceled", err)
 	}
 }
