@@ -1,0 +1,87 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// TestVPDPBUSDByHand pins encodings to those llvm-mc prints for the same
+// instructions (llvm-mc -triple=x86_64 -mattr=+avx512vnni,+avxvnni
+// -show-encoding, Intel syntax "vpdpbusd dst, u, s"), independently of the
+// decoder, register fields at their extremes.
+func TestVPDPBUSDByHand(t *testing.T) {
+	for _, c := range []struct {
+		s, u, dst reg.VecPhysical
+		code      []byte
+	}{
+		{reg.Z2, reg.Z1, reg.Z0, []byte{0x62, 0xf2, 0x75, 0x48, 0x50, 0xc2}},
+		{reg.Z8, reg.Z16, reg.Z31, []byte{0x62, 0x42, 0x7d, 0x40, 0x50, 0xf8}},
+		{reg.Z17, reg.Z31, reg.Z7, []byte{0x62, 0xb2, 0x05, 0x40, 0x50, 0xf9}},
+		{reg.Z30, reg.Z9, reg.Z24, []byte{0x62, 0x02, 0x35, 0x48, 0x50, 0xc6}},
+		{reg.Y9, reg.Y14, reg.Y3, []byte{0xc4, 0xc2, 0x0d, 0x50, 0xd9}},
+		{reg.Y15, reg.Y0, reg.Y15, []byte{0xc4, 0x42, 0x7d, 0x50, 0xff}},
+		{reg.Y1, reg.Y7, reg.Y8, []byte{0xc4, 0x62, 0x45, 0x50, 0xc1}},
+	} {
+		e, err := vpdpbusd(c.s, c.u, c.dst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(e.code) != string(c.code) {
+			t.Errorf("%s: % x, want % x", e.text, e.code, c.code)
+		}
+		if err := e.verify(); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// TestVPDPBUSDExhaustive decodes every register combination of both
+// encodings.
+func TestVPDPBUSDExhaustive(t *testing.T) {
+	n := 0
+	for _, regs := range [][]reg.VecPhysical{avx512.regs, avx2.regs} {
+		for _, d := range regs {
+			for _, u := range regs {
+				for _, s := range regs {
+					e, err := vpdpbusd(s, u, d)
+					if err == nil {
+						err = e.verify()
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					n++
+				}
+			}
+		}
+	}
+	t.Logf("%d encodings decoded", n)
+}
+
+func TestEncodedCatchesWrongCode(t *testing.T) {
+	e, err := vpdpbusd(reg.Z2, reg.Z1, reg.Z0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := []encoded{
+		{append([]byte(nil), e.code...), "VPDPBUSD Z1, Z2, Z0", classEVEX}, // operands swapped
+		{e.code[:5], e.text, classEVEX},                                    // truncated
+		{e.code, e.text, classVEX3},                                        // wrong encoding
+	}
+	flipped := append([]byte(nil), e.code...)
+	flipped[5] ^= 1 // another register
+	bad = append(bad, encoded{flipped, e.text, classEVEX})
+	for _, b := range bad {
+		if b.verify() == nil {
+			t.Errorf("% x verified as %q", b.code, b.text)
+		}
+	}
+	if _, err := vpdpbusd(reg.Y1, reg.Y2, reg.Z3); err == nil {
+		t.Error("mixed sizes encoded")
+	}
+	if _, err := vpdpbusd(reg.X1, reg.X2, reg.X3); err == nil {
+		t.Error("XMM registers encoded")
+	}
+}
+
