@@ -63,6 +63,7 @@ var asmFiles = []asmFile{
 	{"winograd", buildWinograd},
 	{"clock", buildClock},
 	{"maxpool", buildMaxPool},
+	{"qgemm", buildQGemm},
 }
 
 func main() {

@@ -70,12 +70,41 @@ func registry() ([]byte, error) {
 		"Gemm":    append(gemmKernels[:len(gemmKernels):len(gemmKernels)], gemmTCKernels...),
 		"DW":      dwRowKernels,
 		"Levels":  ls,
-		"Layouts": layouts(tileBlock, dwRowBlock, dwConvBlock, packRunBlock, winoInBlock, winoOutBlock, maxPoolRowBlock),
+		"Layouts": layouts(tileBlock, dwRowBlock, dwConvBlock, packRunBlock, winoInBlock, winoOutBlock, maxPoolRowBlock, qtileBlock),
+		"QGemm":   qgemmKernels,
+		"QLevels": qLevels(),
 		"Im2col":  im2colKernels,
 		"WinoIn":  winoInKernel,
 		"WinoOut": winoOutKernel,
 	})
 	return buf.Bytes(), err
+}
+
+// qLevel is an int8 level and its GEMM kernels (not the short ones):
+// its own, then AVX2's, which every CPU of the level has.
+type qLevel struct {
+	ISA  *qISA
+	Gemm []qgemmKernel
+}
+
+func qLevels() []qLevel {
+	var ls []qLevel
+	for _, l := range []*qISA{avx512vnni, avxvnni, qavx2} {
+		lv := qLevel{ISA: l}
+		isas := []*qISA{l, qavx2}
+		if l == qavx2 {
+			isas = isas[:1]
+		}
+		for _, isa := range isas {
+			for _, k := range qgemmKernels {
+				if k.isa == isa && !k.short {
+					lv.Gemm = append(lv.Gemm, k)
+				}
+			}
+		}
+		ls = append(ls, lv)
+	}
+	return ls
 }
 
 var registryTemplate = template.Must(template.New("registry").Parse(`{{.Header}}
@@ -96,6 +125,28 @@ var (
 	}
 {{- end}}
 )
+
+// The int8 GEMM kernels.
+var (
+{{- range .QGemm}}
+	{{.GoName}}Kernel = &QGemmKernel{Name: "{{.Name}}", MR: {{.MR}}, NR: {{.NR}}, {{if .Weights7Bit}}Weights7Bit: true, {{end}}Tile: {{.GoName}}
+	{{- with .Shorts}},
+		Short: []*QGemmKernel{ {{- range $i, $s := .}}{{if $i}}, {{end}}{{$s.GoName}}Kernel{{end -}} }{{end -}}
+	}
+{{- end}}
+)
+
+// asmQGemmKernels returns the int8 GEMM kernels usable at int8 level
+// level, best first.
+func asmQGemmKernels(level string) []*QGemmKernel {
+	switch level {
+{{- range .QLevels}}
+	case {{.ISA.Level}}:
+		return []*QGemmKernel{ {{- range $i, $k := .Gemm}}{{if $i}}, {{end}}{{$k.GoName}}Kernel{{end -}} }
+{{- end}}
+	}
+	return nil
+}
 
 // asmGemmKernels returns the assembly GEMM kernels usable at level, best
 // first.

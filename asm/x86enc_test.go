@@ -1,6 +1,11 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/mmcloughlin/avo/reg"
@@ -85,3 +90,53 @@ func TestEncodedCatchesWrongCode(t *testing.T) {
 	}
 }
 
+// TestEncodedInGeneratedFiles decodes every encoded instruction of the
+// committed assembly (runtime/*_amd64.s): the bytes of the LONG, WORD and
+// BYTE lines after each "// encoded:" comment must disassemble to it.
+func TestEncodedInGeneratedFiles(t *testing.T) {
+	files, err := filepath.Glob("../runtime/*_amd64.s")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no assembly in ../runtime: %v", err)
+	}
+	data := regexp.MustCompile(`^\s*(LONG|WORD|BYTE)\s+\$0x([0-9a-f]+)$`)
+	n := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(string(b), "\n")
+		for i, l := range lines {
+			_, text, ok := strings.Cut(strings.TrimSpace(l), "// "+encodedPrefix)
+			if !ok {
+				continue
+			}
+			var code []byte
+			for _, d := range lines[i+1:] {
+				m := data.FindStringSubmatch(d)
+				if m == nil {
+					break
+				}
+				v, _ := strconv.ParseUint(m[2], 16, 32)
+				size := map[string]int{"LONG": 4, "WORD": 2, "BYTE": 1}[m[1]]
+				for j := range size {
+					code = append(code, byte(v>>(8*j)))
+				}
+			}
+			class := classVEX3
+			if len(code) > 0 && code[0] == byte(classEVEX) {
+				class = classEVEX
+			}
+			if len(code) == 0 {
+				t.Errorf("%s:%d: %s has no code", f, i+1, text)
+			} else if err := (encoded{code, text, class}).verify(); err != nil {
+				t.Errorf("%s:%d: %v", f, i+1, err)
+			}
+			n++
+		}
+	}
+	if n < 100 {
+		t.Errorf("only %d encoded instructions in the generated files", n)
+	}
+	t.Logf("%d encoded instructions decoded", n)
+}

@@ -17,6 +17,28 @@ func archLevels() []string {
 	return append(levels, ISAGeneric)
 }
 
+// archQLevels returns the int8 levels this CPU supports, best first.
+func archQLevels() []string {
+	var levels []string
+	x := cpu.X86
+	if x.HasAVX512F && x.HasAVX512VL && x.HasAVX512VNNI && x.HasAVX2 {
+		levels = append(levels, ISAAVX512VNNI)
+	}
+	if x.HasAVXVNNI && x.HasAVX2 {
+		levels = append(levels, ISAAVXVNNI)
+	}
+	if x.HasAVX2 {
+		levels = append(levels, ISAAVX2)
+	}
+	return append(levels, ISAGeneric)
+}
+
+// archQGemmKernels returns the int8 GEMM kernels of int8 level level,
+// best first (generated, kernels_amd64.go).
+func archQGemmKernels(level string) []*QGemmKernel {
+	return asmQGemmKernels(level)
+}
+
 // archGemmKernels returns the assembly GEMM kernels of level, best first:
 // the avo-generated AVX-512 (12x32) and AVX2 (6x16) kernels listed in the
 // generated kernels_amd64.go.

@@ -12,6 +12,12 @@ func archLevels() []string {
 	return []string{ISAGeneric}
 }
 
+// archQLevels returns the int8 levels this CPU supports, best first.
+func archQLevels() []string { return []string{ISAGeneric} }
+
+// archQGemmKernels returns the int8 GEMM kernels of int8 level level.
+func archQGemmKernels(level string) []*QGemmKernel { return nil }
+
 // archGemmKernels returns the assembly GEMM kernels of level, best first:
 // the NEON 12x8 kernel listed in the generated kernels_arm64.go.
 func archGemmKernels(level string) []*GemmKernel {

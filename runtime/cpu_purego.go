@@ -8,6 +8,10 @@ func archLevels() []string { return []string{ISAGeneric} }
 
 func archGemmKernels(level string) []*GemmKernel { return nil }
 
+func archQLevels() []string { return []string{ISAGeneric} }
+
+func archQGemmKernels(level string) []*QGemmKernel { return nil }
+
 func archDWRow3x3(level string) func(*DWRow) { return nil }
 
 func archDWConv3x3(level string) func(*DWConv) { return nil }

@@ -1,0 +1,161 @@
+//go:build (amd64 || arm64) && !purego
+
+package runtime
+
+import (
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// The int8 assembly kernels against their twin, qgemmTileGo: the QTile
+// contract has one exact result (integer accumulation, float32 steps
+// rounded one by one), so every kernel must match it bit for bit.
+
+// asmQLevels returns the int8 assembly levels this CPU runs, best first.
+func asmQLevels() []string {
+	return slices.DeleteFunc(archQLevels(), func(l string) bool { return l == ISAGeneric })
+}
+
+// asmQGemmOnThisCPU returns every int8 assembly GEMM kernel this CPU runs,
+// short ones included.
+func asmQGemmOnThisCPU() []*QGemmKernel {
+	var ks []*QGemmKernel
+	for _, l := range asmQLevels() {
+		for _, k := range archQGemmKernels(l) {
+			for _, k := range append([]*QGemmKernel{k}, k.Short...) {
+				if !slices.Contains(ks, k) {
+					ks = append(ks, k)
+				}
+			}
+		}
+	}
+	return ks
+}
+
+// withQISA runs fn with the int8 kernels of level selected, as
+// TSMC_ISA=level would select them at init.
+func withQISA(level string, fn func()) {
+	saved := qisa
+	defer selectQKernels(saved)
+	selectQKernels(level)
+	fn()
+}
+
+// randQTile returns a tile for kernel k with random operands: K4 quads,
+// A panels of lda bytes per quad, C and R rows of ldc and ldr bytes, and
+// scales that spread the outputs over the byte range.
+func randQTile(rng *rand.Rand, k *QGemmKernel, k4, lda, ldc, ldr int, res bool) *QTile {
+	t := &QTile{K4: k4, LDA: lda, LDC: ldc, LDR: ldr}
+	t.A = make([]int8, max(1, k4)*lda)
+	for i := range t.A {
+		if k.Weights7Bit {
+			t.A[i] = int8(rng.IntN(129) - 64)
+		} else {
+			t.A[i] = int8(rng.IntN(256) - 128)
+		}
+	}
+	t.B = make([]uint8, max(1, k4)*4*k.NR)
+	for i := range t.B {
+		t.B[i] = uint8(rng.IntN(256))
+	}
+	t.Offset = make([]int32, k.MR)
+	t.Scale = make([]float32, k.MR)
+	for i := range k.MR {
+		t.Offset[i] = int32(rng.IntN(1<<20) - 1<<19)
+		t.Scale[i] = float32((0.5 + rng.Float64()) * 100 / (float64(max(1, k4)) * 2000 * 64))
+	}
+	t.C = make([]uint8, (k.MR-1)*ldc+k.NR)
+	rq := QRequant{Zero: uint8(rng.IntN(256)), Lo: uint8(rng.IntN(40)), Hi: uint8(215 + rng.IntN(41))}
+	if res {
+		rq.Add = &QAdd{ConvScale: 0.02, ConvZero: uint8(rng.IntN(256)), ResScale: 0.015 + 0.01*rng.Float32(),
+			ResZero: uint8(rng.IntN(256)), OutScale: 0.025 + 0.01*rng.Float32()}
+		t.R = make([]uint8, (k.MR-1)*ldr+k.NR)
+		for i := range t.R {
+			t.R[i] = uint8(rng.IntN(256))
+		}
+	}
+	rq.setEpilogue(t)
+	return t
+}
+
+func TestQGemmKernelsAgainstTwin(t *testing.T) {
+	ks := asmQGemmOnThisCPU()
+	if len(ks) == 0 {
+		t.Skip("no int8 assembly kernels on this CPU")
+	}
+	for ki, k := range ks {
+		rng := rand.New(rand.NewPCG(uint64(ki), 99))
+		n := 0
+		for _, k4 := range []int{0, 1, 2, 3, 4, 5, 7, 8, 9, 16, 33, 80} {
+			for _, res := range []bool{false, true} {
+				for _, lda := range []int{4 * k.MR, 4*k.MR + 4*rng.IntN(3)} {
+					ldc, ldr := k.NR+rng.IntN(5), k.NR+rng.IntN(5)
+					tile := randQTile(rng, k, k4, lda, ldc, ldr, res)
+					want := *tile
+					want.C = slices.Clone(tile.C)
+					qgemmTileGo(&want, k.MR, k.NR, k.SignedB)
+					k.Tile(tile)
+					for i := range k.MR {
+						for j := range k.NR {
+							if g, w := tile.C[i*ldc+j], want.C[i*ldc+j]; g != w {
+								t.Fatalf("%s, K4 %d, LDA %d, residual %v: C[%d][%d] = %d, twin %d", k.Name, k4, lda, res, i, j, g, w)
+							}
+						}
+					}
+					// bytes between the rows are not the kernel's
+					for i := range len(tile.C) {
+						if i%ldc >= k.NR && tile.C[i] != 0 {
+							t.Fatalf("%s: wrote C[%d] outside the tile", k.Name, i)
+						}
+					}
+					n++
+				}
+			}
+		}
+		t.Logf("%s: %d tiles", k.Name, n)
+	}
+}
+
+// TestQConvLevels runs the convolution cases at every int8 level of this
+// CPU against the reference, and checks that each level runs its own
+// kernels.
+func TestQConvLevels(t *testing.T) {
+	p := NewPool(2)
+	defer p.Close()
+	for _, level := range archQLevels() {
+		withQISA(level, func() {
+			seen := map[string]bool{}
+			for ci, c := range qconvCases() {
+				rng := rand.New(rand.NewPCG(uint64(ci), 23))
+				x, w, bias, rq, res := qconvData(rng, c)
+				got, kern := runQConv(t, p, c, x, w, bias, rq, res)
+				want := qconvRef(c.s, x, w, bias, c.inZero, rq, res)
+				if i := firstByteDiff(got, want); i >= 0 {
+					t.Fatalf("level %s, %v (%s): output %d is %d, want %d", level, c, kern, i, got[i], want[i])
+				}
+				seen[kern] = true
+			}
+			for kern := range seen {
+				if !strings.HasSuffix(kern, "__"+level) && !strings.HasSuffix(kern, "__go") &&
+					!(level != ISAAVX2 && strings.HasSuffix(kern, "__avx2")) {
+					t.Errorf("level %s ran %s", level, kern)
+				}
+			}
+			if level != ISAGeneric && !seenSuffix(seen, "__"+level) {
+				t.Errorf("level %s never ran its kernels: %v", level, seen)
+			}
+			t.Logf("level %s: %v", level, seen)
+		})
+	}
+}
+
+func seenSuffix(seen map[string]bool, suffix string) bool {
+	for k := range seen {
+		if strings.HasSuffix(k, suffix) {
+			return true
+		}
+	}
+	return false
+}
