@@ -64,6 +64,7 @@ var asmFiles = []asmFile{
 	{"clock", buildClock},
 	{"maxpool", buildMaxPool},
 	{"qgemm", buildQGemm},
+	{"qpack", buildQPack},
 }
 
 func main() {

@@ -70,7 +70,8 @@ func registry() ([]byte, error) {
 		"Gemm":    append(gemmKernels[:len(gemmKernels):len(gemmKernels)], gemmTCKernels...),
 		"DW":      dwRowKernels,
 		"Levels":  ls,
-		"Layouts": layouts(tileBlock, dwRowBlock, dwConvBlock, packRunBlock, winoInBlock, winoOutBlock, maxPoolRowBlock, qtileBlock),
+		"Layouts": layouts(tileBlock, dwRowBlock, dwConvBlock, packRunBlock, winoInBlock, winoOutBlock, maxPoolRowBlock, qtileBlock, qpackBlock),
+		"QPack":   qpackKernel,
 		"QGemm":   qgemmKernels,
 		"QLevels": qLevels(),
 		"Im2col":  im2colKernels,
@@ -144,6 +145,15 @@ func asmQGemmKernels(level string) []*QGemmKernel {
 	case {{.ISA.Level}}:
 		return []*QGemmKernel{ {{- range $i, $k := .Gemm}}{{if $i}}, {{end}}{{$k.GoName}}Kernel{{end -}} }
 {{- end}}
+	}
+	return nil
+}
+
+// asmQPack returns the int8 packing kernel of int8 level level, or nil.
+func asmQPack(level string) func(*QPack) {
+	switch level {
+	case ISAAVX512VNNI, ISAAVXVNNI, ISAAVX2:
+		return {{.QPack.GoName}} // {{.QPack.Name}}
 	}
 	return nil
 }

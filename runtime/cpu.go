@@ -91,6 +91,10 @@ func init() {
 func selectQKernels(level string) {
 	qisa = level
 	qgemmKernels = archQGemmKernels(level)
+	qpack = qpackGo
+	if k := archQPack(level); k != nil {
+		qpack = k
+	}
 }
 
 // selectKernels sets the kernel variables to the kernels of level (tests

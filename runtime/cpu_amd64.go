@@ -39,6 +39,10 @@ func archQGemmKernels(level string) []*QGemmKernel {
 	return asmQGemmKernels(level)
 }
 
+// archQPack returns the int8 packing kernel of int8 level level
+// (generated, kernels_amd64.go), or nil.
+func archQPack(level string) func(*QPack) { return asmQPack(level) }
+
 // archGemmKernels returns the assembly GEMM kernels of level, best first:
 // the avo-generated AVX-512 (12x32) and AVX2 (6x16) kernels listed in the
 // generated kernels_amd64.go.

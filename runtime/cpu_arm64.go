@@ -18,6 +18,9 @@ func archQLevels() []string { return []string{ISAGeneric} }
 // archQGemmKernels returns the int8 GEMM kernels of int8 level level.
 func archQGemmKernels(level string) []*QGemmKernel { return nil }
 
+// archQPack returns the int8 packing kernel of int8 level level, or nil.
+func archQPack(level string) func(*QPack) { return nil }
+
 // archGemmKernels returns the assembly GEMM kernels of level, best first:
 // the NEON 12x8 kernel listed in the generated kernels_arm64.go.
 func archGemmKernels(level string) []*GemmKernel {

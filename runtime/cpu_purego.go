@@ -21,3 +21,5 @@ func archDWConvSmall3x3(level string) func(*DWConv) bool { return nil }
 func archIm2col(level string, sw int) func(*PackRun) { return nil }
 
 func archWinograd(level string) (func(*WinoIn), func(*WinoOut)) { return nil, nil }
+
+func archQPack(level string) func(*QPack) { return nil }

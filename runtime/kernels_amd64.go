@@ -56,6 +56,15 @@ func asmQGemmKernels(level string) []*QGemmKernel {
 	return nil
 }
 
+// asmQPack returns the int8 packing kernel of int8 level level, or nil.
+func asmQPack(level string) func(*QPack) {
+	switch level {
+	case ISAAVX512VNNI, ISAAVXVNNI, ISAAVX2:
+		return packQU8x4c4AVX2 // qu8_pack_x4c4__avx2
+	}
+	return nil
+}
+
 // asmGemmKernels returns the assembly GEMM kernels usable at level, best
 // first.
 func asmGemmKernels(level string) []*GemmKernel {
@@ -335,5 +344,16 @@ var asmLayouts = map[string]map[string]uintptr{
 		"S1":     200,
 		"SR":     204,
 		"SC":     208,
+	},
+	"QPack": {
+		"Dst":  0,
+		"Rows": 24,
+		"Off":  48,
+		"Q":    56,
+		"J0":   64,
+		"N":    72,
+		"NR":   80,
+		"LDD":  88,
+		"Flip": 96,
 	},
 }

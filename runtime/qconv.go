@@ -30,7 +30,8 @@ type QConv struct {
 	k, k4, cinG, coutG, panels int
 	ow, ohw, pixels            int
 	pointwise                  bool
-	nc, nJB, nCB, cbPanels     int // pixel block, pixel blocks, channel blocks and their panels
+	nc, nJB, nCB, cbPanels     int    // pixel block, pixel blocks, channel blocks and their panels
+	epoch                      uint64 // Run count: a packed block is reused within one run only
 }
 
 // Blocking of QConv: a pixel block's packed activations (all of K) stay
@@ -136,6 +137,7 @@ func (c *QConv) Run(p *Pool, in QRows, out, residual []uint8) {
 		panic(fmt.Sprintf("runtime: qconv output has %d bytes (residual %d, expected: %v), want %d",
 			len(out), len(residual), c.res, s.Frames*s.Cout*c.ohw))
 	}
+	c.epoch++
 	p.For(s.Group*c.nJB*c.nCB, func(worker, item int) {
 		c.item(p, worker, item, in, out, residual)
 	})
@@ -158,6 +160,17 @@ type qWorkerState struct {
 	tile       QTile
 	tmpC, tmpR []uint8 // scratch tiles
 	segs       []colSeg
+	// packed identifies the block buf holds: the channel blocks of a
+	// pixel block, consecutive items, share one packing
+	packed qPackKey
+}
+
+// qPackKey identifies a packed pixel block: convolution, run, group and
+// block.
+type qPackKey struct {
+	c     *QConv
+	epoch uint64
+	g, jb int
 }
 
 // qstate returns worker's int8 state with a packing buffer of at least n
@@ -170,6 +183,7 @@ func (p *Pool) qstate(worker, n, mr, nr int) *qWorkerState {
 	w := ws.q
 	if len(w.buf) < n {
 		w.buf = make([]uint8, n+63)
+		w.packed = qPackKey{}
 	}
 	if len(w.tmpC) < mr*nr {
 		w.tmpC, w.tmpR = make([]uint8, mr*nr), make([]uint8, mr*nr)
@@ -191,7 +205,10 @@ func (c *QConv) item(p *Pool, worker, item int, in QRows, out, res []uint8) {
 	if kern.SignedB {
 		flip = 0x80
 	}
-	c.packB(w.buf[:nPan*panelBytes], in, g, p0, np, flip)
+	if key := (qPackKey{c, c.epoch, g, jb}); w.packed != key {
+		c.packB(w.buf[:nPan*panelBytes], in, g, p0, np, flip)
+		w.packed = key
+	}
 	t := &w.tile
 	*t = c.ep
 	t.K4, t.LDA = c.k4, 4*c.packMR
@@ -220,32 +237,40 @@ func (c *QConv) item(p *Pool, worker, item int, in QRows, out, res []uint8) {
 				t.Offset = c.offset[panel*c.packMR+sub:]
 				t.Scale = c.scale[panel*c.packMR+sub:]
 				m := min(kern.MR, c.coutG-co0)
-				if full && m == kern.MR {
+				k := kern
+				if m < k.MR {
+					k = shortQKernel(k, m)
+				}
+				if full && m == k.MR {
 					s := w.segs[0]
 					t.C, t.LDC = out[s.c+co0*c.ohw:], c.ohw
 					t.R, t.LDR = nil, 0
 					if res != nil {
 						t.R, t.LDR = res[s.r+co0*c.ohw:], c.ohw
 					}
-					kern.Tile(t)
+					k.Tile(t)
 					continue
 				}
-				c.partialTile(w, kern, m, co0, out, res)
+				c.partialTile(w, k, m, co0, out, res)
 			}
 		}
 	}
 }
 
-// partialTile runs a tile of m valid rows (output channels from co0 of
-// the group) and the columns of w.segs through the scratch tile, on the
-// smallest kernel that holds m rows.
-func (c *QConv) partialTile(w *qWorkerState, kern *QGemmKernel, m, co0 int, out, res []uint8) {
-	for _, s := range kern.Short {
+// shortQKernel returns the smallest of k and its short kernels that
+// holds m rows.
+func shortQKernel(k *QGemmKernel, m int) *QGemmKernel {
+	for _, s := range k.Short {
 		if s.MR >= m {
-			kern = s
-			break
+			return s
 		}
 	}
+	return k
+}
+
+// partialTile runs kern on a tile of m valid rows (output channels from
+// co0 of the group) and the columns of w.segs through the scratch tile.
+func (c *QConv) partialTile(w *qWorkerState, kern *QGemmKernel, m, co0 int, out, res []uint8) {
 	nr := kern.NR
 	t := &w.tile
 	tc := w.tmpC[:kern.MR*nr]
@@ -281,46 +306,95 @@ func (c *QConv) packB(buf []uint8, in QRows, g, p0, np int, flip uint8) {
 	for j := 0; j < np; {
 		p := p0 + j
 		f, q := p/c.ohw, p%c.ohw
-		n := min(c.ohw-q, np-j, nr-j%nr)
-		dst := buf[(j/nr)*panelBytes:][:panelBytes]
 		rows := in[f*s.Cin+g*c.cinG:][:c.cinG]
 		if c.pointwise {
-			c.packPointwise(dst, rows, j%nr, q, n, flip)
-		} else {
-			for e := j + n; j < e; {
-				q := (p0 + j) % c.ohw
-				oy, ox := q/c.ow, q%c.ow
-				m := min(c.ow-ox, e-j)
-				c.packIm2col(dst, rows, j%nr, oy, ox, m, flip)
-				j += m
-			}
+			// one run per frame, across panels
+			n := min(c.ohw-q, np-j)
+			c.packPointwise(buf, panelBytes, rows, j, q, n, flip)
+			j += n
 			continue
 		}
-		j += n
+		dst := buf[(j/nr)*panelBytes:][:panelBytes]
+		for e := j + min(c.ohw-q, np-j, nr-j%nr); j < e; {
+			q := (p0 + j) % c.ohw
+			oy, ox := q/c.ow, q%c.ow
+			m := min(c.ow-ox, e-j)
+			c.packIm2col(dst, rows, j%nr, oy, ox, m, flip)
+			j += m
+		}
+	}
+}
+
+// QPack is the argument block of the int8 packing kernels: they
+// interleave activation rows four by four into the quads of the packed B
+// operand (Q quads of k, N pixels across panels). For q < Q, x < N and
+// t < 4:
+//
+//	Dst[q*4*NR + ((J0+x)/NR)*LDD + 4*((J0+x)%NR) + t] = Rows[4q+t][Off+x] ^ Flip
+//
+// Dst starts in the panel of column J0 (J0 < NR); J0, N and NR are
+// multiples of 16 and LDD, the panel size in bytes, at least 4*Q*NR. The
+// field layout is part of the assembly contract.
+type QPack struct {
+	Dst            []uint8
+	Rows           [][]uint8
+	Off, Q         int
+	J0, N, NR, LDD int
+	Flip           uint32 // the flip byte in all four bytes
+}
+
+// qpack is the packing kernel of the selected int8 level (selectQKernels).
+var qpack = qpackGo
+
+// qpackGo implements QPack in Go, for any J0 and N (tails included).
+func qpackGo(a *QPack) {
+	nr := a.NR
+	for q := range a.Q {
+		r0, r1, r2, r3 := a.Rows[4*q][a.Off:][:a.N], a.Rows[4*q+1][a.Off:][:a.N], a.Rows[4*q+2][a.Off:][:a.N], a.Rows[4*q+3][a.Off:][:a.N]
+		for x := 0; x < a.N; {
+			col := (a.J0 + x) % nr
+			n := min(nr-col, a.N-x)
+			d := a.Dst[q*4*nr+((a.J0+x)/nr)*a.LDD+4*col:][: 4*n : 4*n]
+			for i := range n {
+				v := uint32(r0[x+i]) | uint32(r1[x+i])<<8 | uint32(r2[x+i])<<16 | uint32(r3[x+i])<<24
+				binary.LittleEndian.PutUint32(d[4*i:], v^a.Flip)
+			}
+			x += n
+		}
 	}
 }
 
 // packPointwise packs pixels q0..q0+n of rows (one frame's input
-// channels of the group) into panel columns j0.. of dst.
-func (c *QConv) packPointwise(dst []uint8, rows [][]uint8, j0, q0, n int, flip uint8) {
+// channels of the group) into block columns j0.. of buf (panels of
+// panelBytes): the 16-aligned middle of the whole quads with the level's
+// kernel, the edges and a last partial quad (padded with the zero point)
+// in Go.
+func (c *QConv) packPointwise(buf []uint8, panelBytes int, rows [][]uint8, j0, q0, n int, flip uint8) {
 	nr := c.kern.NR
-	pad := constRow(n, c.inZero)
-	f32 := uint32(flip) * 0x01010101
-	for qd := range c.k4 {
-		var r [4][]uint8
-		for t := range r {
-			if k := 4*qd + t; k < len(rows) {
-				r[t] = rows[k][q0 : q0+n : q0+n]
-			} else {
-				r[t] = pad
-			}
+	head := min(n, (16-j0%16)%16)
+	body := (n - head) &^ 15
+	if nr%16 != 0 {
+		head, body = n, 0
+	}
+	whole := len(rows) / 4
+	a := QPack{NR: nr, LDD: panelBytes, Flip: uint32(flip) * 0x01010101}
+	pack := func(dst []uint8, rows [][]uint8, quads, x, m int, kern func(*QPack)) {
+		if m == 0 || quads == 0 {
+			return
 		}
-		r0, r1, r2, r3 := r[0], r[1][:len(r[0])], r[2][:len(r[0])], r[3][:len(r[0])]
-		d := dst[qd*4*nr+4*j0:][: 4*n : 4*n]
-		for x := range r0 {
-			v := uint32(r0[x]) | uint32(r1[x])<<8 | uint32(r2[x])<<16 | uint32(r3[x])<<24
-			binary.LittleEndian.PutUint32(d[4*x:], v^f32)
-		}
+		col := j0 + x
+		a.Dst, a.Rows, a.Off, a.Q = dst[(col/nr)*panelBytes:], rows, q0+x, quads
+		a.J0, a.N = col%nr, m
+		kern(&a)
+	}
+	pack(buf, rows, whole, 0, head, qpackGo)
+	pack(buf, rows, whole, head, body, qpack)
+	pack(buf, rows, whole, head+body, n-head-body, qpackGo)
+	if rest := rows[4*whole:]; len(rest) > 0 {
+		pad := constRow(q0+n, c.inZero)
+		last := [][]uint8{pad, pad, pad, pad}
+		copy(last, rest)
+		pack(buf[whole*4*nr:], last, 1, 0, n, qpackGo)
 	}
 }
 

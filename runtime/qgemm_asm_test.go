@@ -159,3 +159,51 @@ func seenSuffix(seen map[string]bool, suffix string) bool {
 	}
 	return false
 }
+
+func TestQPackKernel(t *testing.T) {
+	var kern func(*QPack)
+	for _, l := range asmQLevels() {
+		if k := archQPack(l); k != nil {
+			kern = k
+		}
+	}
+	if kern == nil {
+		t.Skip("no int8 packing kernel on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	n := 0
+	for _, nr := range []int{16, 32} {
+		for j0 := 0; j0 < nr; j0 += 16 {
+			for _, np := range []int{16, 32, 48, 64, 112} {
+				for _, q := range []int{1, 2, 5} {
+					flip := []uint32{0, 0x80808080}[n%2]
+					off := rng.IntN(7)
+					ldd := 4*q*nr + 4*rng.IntN(3)
+					panels := (j0+np+nr-1)/nr + 1
+					a := QPack{Off: off, Q: q, J0: j0, N: np, NR: nr, LDD: ldd, Flip: flip}
+					a.Rows = make([][]uint8, 4*q)
+					for i := range a.Rows {
+						a.Rows[i] = make([]uint8, off+np+rng.IntN(5))
+						for x := range a.Rows[i] {
+							a.Rows[i][x] = uint8(rng.IntN(256))
+						}
+					}
+					want := make([]uint8, panels*ldd)
+					for i := range want {
+						want[i] = uint8(rng.IntN(256))
+					}
+					got := slices.Clone(want)
+					a.Dst = want
+					qpackGo(&a)
+					a.Dst = got
+					kern(&a)
+					if i := firstByteDiff(got, want); i >= 0 {
+						t.Fatalf("NR %d, J0 %d, N %d, Q %d, LDD %d, flip %#x: byte %d is %d, want %d", nr, j0, np, q, ldd, flip, i, got[i], want[i])
+					}
+					n++
+				}
+			}
+		}
+	}
+	t.Logf("%d packings", n)
+}
