@@ -39,6 +39,9 @@ func archQGemmKernels(level string) []*QGemmKernel {
 	return asmQGemmKernels(level)
 }
 
+// qpackChunk is the pixel step of the packing kernel (QPack).
+const qpackChunk = 16
+
 // archQPack returns the int8 packing kernel of int8 level level
 // (generated, kernels_amd64.go), or nil.
 func archQPack(level string) func(*QPack) { return asmQPack(level) }

@@ -23,3 +23,5 @@ func archIm2col(level string, sw int) func(*PackRun) { return nil }
 func archWinograd(level string) (func(*WinoIn), func(*WinoOut)) { return nil, nil }
 
 func archQPack(level string) func(*QPack) { return nil }
+
+const qpackChunk = 16

@@ -333,8 +333,9 @@ func (c *QConv) packB(buf []uint8, in QRows, g, p0, np int, flip uint8) {
 //	Dst[q*4*NR + ((J0+x)/NR)*LDD + 4*((J0+x)%NR) + t] = Rows[4q+t][Off+x] ^ Flip
 //
 // Dst starts in the panel of column J0 (J0 < NR); J0, N and NR are
-// multiples of 16 and LDD, the panel size in bytes, at least 4*Q*NR. The
-// field layout is part of the assembly contract.
+// multiples of the kernel's step, qpackChunk (16 on amd64, 8 on arm64),
+// and LDD, the panel size in bytes, is at least 4*Q*NR. The field layout
+// is part of the assembly contract.
 type QPack struct {
 	Dst            []uint8
 	Rows           [][]uint8
@@ -366,14 +367,14 @@ func qpackGo(a *QPack) {
 
 // packPointwise packs pixels q0..q0+n of rows (one frame's input
 // channels of the group) into block columns j0.. of buf (panels of
-// panelBytes): the 16-aligned middle of the whole quads with the level's
-// kernel, the edges and a last partial quad (padded with the zero point)
-// in Go.
+// panelBytes): the middle of the whole quads, aligned to the kernel's
+// step, with the level's kernel, the edges and a last partial quad
+// (padded with the zero point) in Go.
 func (c *QConv) packPointwise(buf []uint8, panelBytes int, rows [][]uint8, j0, q0, n int, flip uint8) {
 	nr := c.kern.NR
-	head := min(n, (16-j0%16)%16)
-	body := (n - head) &^ 15
-	if nr%16 != 0 {
+	head := min(n, (qpackChunk-j0%qpackChunk)%qpackChunk)
+	body := (n - head) / qpackChunk * qpackChunk
+	if nr%qpackChunk != 0 {
 		head, body = n, 0
 	}
 	whole := len(rows) / 4

@@ -1,0 +1,386 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/tsmc-go/tsmc/asm/internal/naming"
+	. "github.com/tsmc-go/tsmc/asm/neon"
+)
+
+// The int8 GEMM kernels (runtime.QTile) and the packing kernel
+// (runtime.QPack) on NEON. Both GEMM kernels multiply signed by signed,
+// so they take the activations XOR 0x80 (QGemmKernel.SignedB).
+
+// qgemmKernel describes a NEON int8 GEMM micro-kernel: an mr x 8 tile,
+// two int32 vectors of 4 pixels per row.
+type qgemmKernel struct {
+	mr int
+	// sdot: SDOT by element (the dot-product extension, level neondot);
+	// else SMULL/SMULL2 (8-bit products widened to 16 bits, exact for
+	// any int8 operands) and SADALP (pairs summed into int32), level
+	// neon: the fallback of cores without the extension
+	sdot  bool
+	short bool
+}
+
+const qnr = 8 // pixels per tile
+
+// qgemmKernels is the table the NEON int8 kernels and their registration
+// are generated from, best first. SDOT 12x8: 24 accumulators, 3 weight
+// vectors used lane by lane (4 rows each), 2 activation vectors; a quad
+// is 24 SDOTs (384 multiply-adds) for 5 vector loads. SMULL 4x8: per row
+// and quad a DUP of the row's 4 weights, 4 SMULL(2) and 4 SADALP into
+// pair accumulators (two int32 per pixel, added pairwise at the end), 16
+// of them.
+var qgemmKernels = []qgemmKernel{
+	{mr: 12, sdot: true},
+	{mr: 8, sdot: true, short: true},
+	{mr: 4, sdot: true, short: true},
+	{mr: 4},
+}
+
+func (k qgemmKernel) level() string {
+	if k.sdot {
+		return "neondot"
+	}
+	return "neon"
+}
+
+func (k qgemmKernel) names() naming.Kernel {
+	return naming.Kernel{Type: "qu8_qc8w", Op: "gemm", MinMax: true, Requant: "fp32",
+		Shape: fmt.Sprintf("%dx%dc4", k.mr, qnr), ISA: k.level()}
+}
+
+// Name and GoName return the contract name and the Go name of the
+// assembly function; MR, NR and Level feed the registry template.
+func (k qgemmKernel) Name() string   { return k.names().Name() }
+func (k qgemmKernel) GoName() string { return k.names().GoName() }
+func (k qgemmKernel) MR() int        { return k.mr }
+func (k qgemmKernel) NR() int        { return qnr }
+func (k qgemmKernel) Short() bool    { return k.short }
+func (k qgemmKernel) Level() string  { return k.level() }
+
+// Shorts returns the short kernels of k (same instructions, fewer rows),
+// in increasing MR.
+func (k qgemmKernel) Shorts() []qgemmKernel {
+	var out []qgemmKernel
+	for i := len(qgemmKernels) - 1; i >= 0; i-- {
+		if s := qgemmKernels[i]; s.short && s.sdot == k.sdot && s.mr < k.mr {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// accs is the number of accumulator registers per row.
+func (k qgemmKernel) accs() int {
+	if k.sdot {
+		return 2
+	}
+	return 4
+}
+
+// acc returns accumulator v of row i: the last registers, row by row.
+func (k qgemmKernel) acc(i, v int) V { return V(32 - k.mr*k.accs() + i*k.accs() + v) }
+
+// General-purpose registers of the int8 kernels.
+const (
+	qT     = X0  // *QTile
+	qA     = X1  // A, advancing by LDA per quad
+	qB     = X2  // B, advancing by 32 bytes per quad
+	qK     = X3  // quads left
+	qLDA   = X4  // LDA bytes
+	qC     = X5  // the C row
+	qLDC   = X6  // LDC bytes
+	qR     = X7  // the R row
+	qLDR   = X8  // LDR bytes
+	qAddr  = X9  // an address
+	qLo1   = X10 // &t.Lo1, &t.Hi1, &t.S1, &t.ZeroR, &t.SR, &t.SC
+	qHi1   = X11
+	qS1    = X12
+	qZeroR = X13
+	qSR    = X14
+	qSC    = X15
+)
+
+func (k qgemmKernel) doc() []string {
+	lines := []string{fmt.Sprintf("%s is %s: the QTile contract for a %dx%d tile", k.GoName(), k.Name(), k.mr, qnr)}
+	if k.sdot {
+		lines = append(lines,
+			"(SignedB), SDOT by element: weights V0.. (4 rows a vector, a row a lane),",
+			fmt.Sprintf("activations V%d/V%d, accumulators V%d..V31 (row i in 2 from V%d+2*i).", k.mr/4, k.mr/4+1, k.acc(0, 0), k.acc(0, 0)))
+	} else {
+		lines = append(lines,
+			"(SignedB), SMULL/SMULL2 + SADALP: weights V0 (a row a lane), activations",
+			"V1/V2, the row's weights replicated V3, products V4/V5, pair accumulators",
+			fmt.Sprintf("V%d..V31 (row i in 4 from V%d+4*i: two int32 per pixel, ADDP at the end).", k.acc(0, 0), k.acc(0, 0)))
+	}
+	return append(lines,
+		"R0 *QTile, R1 A, R2 B, R3 quads left, R4 LDA bytes, R5/R6 the C row and LDC,",
+		"R7/R8 the R row and LDR, R9 an address, R10..R15 the residual constants' addresses.")
+}
+
+// emit writes the kernel into a new function.
+func (k qgemmKernel) emit(t *argBlock) (*Func, error) {
+	if k.mr%4 != 0 || k.mr > 12 || !k.sdot && k.mr != 4 {
+		return nil, fmt.Errorf("%s: unsupported tile", k.Name())
+	}
+	f := NewFunc(k.GoName(), []Param{{Name: "t", Type: "*QTile"}}, k.doc()...)
+	f.Comment(k.doc()[1:]...)
+	fld := func(name string) Mem { return At(qT, t.off(name, 0)) }
+	f.MOVD(f.Param("t"), qT)
+	f.MOVD(fld("A"), qA)
+	f.MOVD(fld("B"), qB)
+	f.MOVD(fld("K4"), qK)
+	f.MOVD(fld("LDA"), qLDA)
+	aVecs := k.mr / 4
+	a := make([]Vec, aVecs)
+	for v := range a {
+		a[v] = V(v).B16()
+	}
+
+	if k.sdot {
+		f.Comment("Accumulators start at Offset[i].")
+		f.MOVD(fld("Offset"), qAddr)
+		f.VLD1(At(qAddr, 0), s4(a)...)
+		for i := range k.mr {
+			for v := range 2 {
+				f.VDUP(V(i/4).S(i%4), k.acc(i, v).S4())
+			}
+		}
+		b0, b1 := V(aVecs), V(aVecs+1)
+		f.Label("quad")
+		f.CBZ(qK, "epilogue")
+		f.VLD1(PostReg(qA, qLDA), a...)
+		f.VLD1(PostImm(qB, 32), b0.B16(), b1.B16())
+		for i := range k.mr {
+			f.VSDOT(V(i/4).B4(i%4), b0.B16(), k.acc(i, 0).S4())
+			f.VSDOT(V(i/4).B4(i%4), b1.B16(), k.acc(i, 1).S4())
+		}
+		f.SUBS(Imm(1), qK, qK)
+		f.B("quad")
+		f.Label("epilogue")
+		rows := make([][2]V, k.mr)
+		for i := range rows {
+			rows[i] = [2]V{k.acc(i, 0), k.acc(i, 1)}
+		}
+		k.epilogue(f, t, rows, []V{V0, V1, V2, V3, V4, V5, V6, V7})
+		f.RET()
+		return f, f.Err()
+	}
+
+	for i := range k.mr {
+		for v := range 4 {
+			f.VMOVI(0, k.acc(i, v).B16())
+		}
+	}
+	w, p0, p1 := V3, V4, V5
+	f.Label("quad")
+	f.CBZ(qK, "reduce")
+	f.VLD1(PostReg(qA, qLDA), V0.B16())
+	f.VLD1(PostImm(qB, 32), V1.B16(), V2.B16())
+	for i := range k.mr {
+		f.VDUP(V0.S(i), w.S4())
+		f.VSMULL(w.B8(), V1.B8(), p0.H8())
+		f.VSMULL(w.B16(), V1.B16(), p1.H8())
+		f.VSADALP(p0.H8(), k.acc(i, 0).S4())
+		f.VSADALP(p1.H8(), k.acc(i, 1).S4())
+		f.VSMULL(w.B8(), V2.B8(), p0.H8())
+		f.VSMULL(w.B16(), V2.B16(), p1.H8())
+		f.VSADALP(p0.H8(), k.acc(i, 2).S4())
+		f.VSADALP(p1.H8(), k.acc(i, 3).S4())
+	}
+	f.SUBS(Imm(1), qK, qK)
+	f.B("quad")
+	f.Label("reduce")
+	f.Comment("Pairs to pixels (ADDP), plus Offset[i].")
+	f.MOVD(fld("Offset"), qAddr)
+	f.VLD1(At(qAddr, 0), V0.S4())
+	rows := make([][2]V, k.mr)
+	for i := range rows {
+		f.VADDP(k.acc(i, 1).S4(), k.acc(i, 0).S4(), k.acc(i, 0).S4())
+		f.VADDP(k.acc(i, 3).S4(), k.acc(i, 2).S4(), k.acc(i, 2).S4())
+		f.VDUP(V0.S(i), w.S4())
+		f.VADD(w.S4(), k.acc(i, 0).S4(), k.acc(i, 0).S4())
+		f.VADD(w.S4(), k.acc(i, 2).S4(), k.acc(i, 2).S4())
+		rows[i] = [2]V{k.acc(i, 0), k.acc(i, 2)}
+	}
+	k.epilogue(f, t, rows, []V{V0, V1, V2, V3, V4, V5, V6, V7})
+	f.RET()
+	return f, f.Err()
+}
+
+// s4 returns the registers of vs as 4S.
+func s4(vs []Vec) []Vec {
+	out := make([]Vec, len(vs))
+	for i, v := range vs {
+		out[i] = v.Reg.S4()
+	}
+	return out
+}
+
+// epilogue requantises rows (each row's two int32 vectors, pixels 0..3
+// and 4..7) and stores 8 bytes per row (QTile), with a residual version
+// and a plain one; free holds 8 registers: the scales (3), Lo, Hi, Zero
+// and two temporaries.
+func (k qgemmKernel) epilogue(f *Func, t *argBlock, rows [][2]V, free []V) {
+	fld := func(name string) Mem { return At(qT, t.off(name, 0)) }
+	addr := func(name string, r GP) { f.ADD(Imm(t.off(name, 0)), qT, r) }
+	scales := make([]Vec, (len(rows)+3)/4)
+	for i := range scales {
+		scales[i] = free[i].S4()
+	}
+	lo, hi, zp, t0, t1 := free[3], free[4], free[5], free[6], free[7]
+	f.MOVD(fld("Scale"), qAddr)
+	f.VLD1(At(qAddr, 0), scales...)
+	for _, c := range []struct {
+		field string
+		r     V
+	}{{"Lo", lo}, {"Hi", hi}, {"Zero", zp}} {
+		addr(c.field, qAddr)
+		f.VLD1R(At(qAddr, 0), c.r.S4())
+	}
+	f.MOVD(fld("C"), qC)
+	f.MOVD(fld("LDC"), qLDC)
+	f.MOVD(fld("R"), qR)
+	f.MOVD(fld("LDR"), qLDR)
+	for i, c := range []string{"Lo1", "Hi1", "S1", "ZeroR", "SR", "SC"} {
+		addr(c, []GP{qLo1, qHi1, qS1, qZeroR, qSR, qSC}[i])
+	}
+	bcast := func(r GP) Vec { // a residual constant in every lane of t0
+		f.VLD1R(At(r, 0), t0.S4())
+		return t0.S4()
+	}
+	for _, res := range []bool{true, false} {
+		if res {
+			f.CBZ(qR, "plain")
+		} else {
+			f.Label("plain")
+		}
+		for i, row := range rows {
+			for v, r := range row {
+				x := r.S4()
+				f.VSCVTF(x, x)
+				f.VFMUL(V(i/4).S(i%4), x, x)
+				if res {
+					// d = round(clamp(v, Lo1, Hi1)); v = (d*S1 + (R - ZeroR)*SR) / SC
+					f.VFMAX(bcast(qLo1), x, x)
+					f.VFMIN(bcast(qHi1), x, x)
+					f.VFRINTN(x, x)
+					f.VFMUL(bcast(qS1), x, x)
+					f.FMOVS(At(qR, 4*v), t1.F())
+					f.VUXTL(t1.B8(), t1.H8())
+					f.VUXTL(t1.H4(), t1.S4())
+					f.VSUB(bcast(qZeroR), t1.S4(), t1.S4())
+					f.VSCVTF(t1.S4(), t1.S4())
+					f.VFMUL(bcast(qSR), t1.S4(), t1.S4())
+					f.VFADD(t1.S4(), x, x)
+					f.VFDIV(bcast(qSC), x, x)
+				}
+				f.VFMAX(lo.S4(), x, x)
+				f.VFMIN(hi.S4(), x, x)
+				f.VFCVTNS(x, x)
+				f.VADD(zp.S4(), x, x)
+			}
+			// 8 int32 lanes within 0..255 to 8 bytes
+			f.VXTN(row[0].S4(), row[0].H4())
+			f.VXTN(row[1].S4(), row[0].H8())
+			f.VXTN(row[0].H8(), row[0].B8())
+			f.VST1(At(qC, 0), row[0].B8())
+			f.ADD(qLDC, qC, qC)
+			if res {
+				f.ADD(qLDR, qR, qR)
+			}
+		}
+		if res {
+			f.RET()
+		}
+	}
+}
+
+// Registers of the packing kernel.
+const (
+	pT    = X0 // *QPack
+	pDst  = X1 // the destination of the chunk
+	pLeft = X2 // pixels left in the quad
+	pCol  = X3 // the column in the panel
+	pNR   = X4
+	pGap  = X5 // LDD - 4*NR
+	pHdr  = X6 // the Rows headers of the quad
+	pBase = X7 // the quad's first destination
+	pQ    = X8 // quads left
+	pOff  = X9
+	pN    = X10
+	pJ0   = X11
+	pTmp  = X12
+)
+
+// pRows are the four rows of a quad, advancing.
+var pRows = [4]GP{X13, X14, X15, X16}
+
+var qpackKernel = naming.Kernel{Type: "qu8", Op: "pack", Shape: "x4c4", ISA: isa}
+
+// emitQPack writes the packing kernel: per quad and 8 pixels, four 8-byte
+// row loads, the flip and one ST4, which interleaves them into the 8
+// pixels' quads.
+func emitQPack(t *argBlock) (*Func, error) {
+	doc := []string{
+		fmt.Sprintf("%s is %s: the QPack contract, 8 pixels a step (J0, N and NR multiples", qpackKernel.GoName(), qpackKernel.Name()),
+		"of 8). Registers: V0..V3 a step's rows, V4 the flip; R13..R16 the rows,",
+		"R1 the destination, R2 pixels left, R3 the column, R6 the Rows headers.",
+	}
+	f := NewFunc(qpackKernel.GoName(), []Param{{Name: "t", Type: "*QPack"}}, doc...)
+	f.Comment(doc[1:]...)
+	fld := func(name string) Mem { return At(pT, t.off(name, 0)) }
+	f.MOVD(f.Param("t"), pT)
+	f.MOVD(fld("Q"), pQ)
+	f.MOVD(fld("N"), pN)
+	f.CBZ(pQ, "done")
+	f.CBZ(pN, "done")
+	f.MOVD(fld("Rows"), pHdr)
+	f.MOVD(fld("Off"), pOff)
+	f.MOVD(fld("J0"), pJ0)
+	f.MOVD(fld("NR"), pNR)
+	f.MOVD(fld("LDD"), pGap)
+	f.LSL(2, pNR, pTmp)
+	f.SUB(pTmp, pGap, pGap)
+	f.MOVD(fld("Dst"), pBase)
+	f.LSL(2, pJ0, pTmp)
+	f.ADD(pTmp, pBase, pBase)
+	f.ADD(Imm(t.off("Flip", 0)), pT, pTmp)
+	f.VLD1R(At(pTmp, 0), V4.S4())
+	f.Label("quad")
+	for i, r := range pRows {
+		f.MOVD(At(pHdr, 24*i), r)
+		f.ADD(pOff, r, r)
+	}
+	f.MOVD(pBase, pDst)
+	f.MOVD(pJ0, pCol)
+	f.MOVD(pN, pLeft)
+	f.Label("chunk")
+	for i, r := range pRows {
+		f.VLD1(PostImm(r, 8), V(i).B8())
+	}
+	for i := range 4 {
+		f.VEOR(V4.B16(), V(i).B16(), V(i).B16())
+	}
+	f.VST4(PostImm(pDst, 32), V0.B8(), V1.B8(), V2.B8(), V3.B8())
+	f.ADD(Imm(8), pCol, pCol)
+	f.CMP(pNR, pCol)
+	f.BNE("next")
+	f.Comment("next panel")
+	f.ADD(pGap, pDst, pDst)
+	f.MOVD(Imm(0), pCol)
+	f.Label("next")
+	f.SUBS(Imm(8), pLeft, pLeft)
+	f.BNE("chunk")
+	f.Comment("next quad: 4*NR bytes further in the panel, four rows further")
+	f.LSL(2, pNR, pTmp)
+	f.ADD(pTmp, pBase, pBase)
+	f.ADD(Imm(4*24), pHdr, pHdr)
+	f.SUBS(Imm(1), pQ, pQ)
+	f.BNE("quad")
+	f.Label("done")
+	f.RET()
+	return f, f.Err()
+}
