@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"os"
 	"slices"
 	"testing"
 )
@@ -35,4 +36,20 @@ func TestCapLevels(t *testing.T) {
 			t.Errorf("capLevels(%v, %q) = %v, want %v", c.list, c.want, got, c.got)
 		}
 	}
+}
+
+// TestISAForced checks that TSMC_ISA selected the levels CI forces (it
+// is read at init; the test reads what init chose).
+func TestISAForced(t *testing.T) {
+	want := os.Getenv("TSMC_ISA")
+	if want == "" {
+		t.Skip("TSMC_ISA is not set")
+	}
+	if got, exp := ISA(), capLevels(archLevels(), want)[0]; got != exp {
+		t.Errorf("TSMC_ISA=%s: ISA() = %s, want %s", want, got, exp)
+	}
+	if got, exp := QISA(), capLevels(archQLevels(), want)[0]; got != exp {
+		t.Errorf("TSMC_ISA=%s: QISA() = %s, want %s", want, got, exp)
+	}
+	t.Logf("TSMC_ISA=%s: float32 %s, int8 %s", want, ISA(), QISA())
 }
