@@ -65,6 +65,7 @@ var asmFiles = []asmFile{
 	{"maxpool", buildMaxPool},
 	{"qgemm", buildQGemm},
 	{"qpack", buildQPack},
+	{"qdw", buildQDW},
 }
 
 func main() {

@@ -70,7 +70,8 @@ func registry() ([]byte, error) {
 		"Gemm":    append(gemmKernels[:len(gemmKernels):len(gemmKernels)], gemmTCKernels...),
 		"DW":      dwRowKernels,
 		"Levels":  ls,
-		"Layouts": layouts(tileBlock, dwRowBlock, dwConvBlock, packRunBlock, winoInBlock, winoOutBlock, maxPoolRowBlock, qtileBlock, qpackBlock),
+		"Layouts": layouts(tileBlock, dwRowBlock, dwConvBlock, packRunBlock, winoInBlock, winoOutBlock, maxPoolRowBlock, qtileBlock, qpackBlock, qdwConvBlock),
+		"QDW":     qdwConvKernel,
 		"QPack":   qpackKernel,
 		"QGemm":   qgemmKernels,
 		"QLevels": qLevels(),
@@ -154,6 +155,15 @@ func asmQPack(level string) func(*QPack) {
 	switch level {
 	case ISAAVX512VNNI, ISAAVXVNNI, ISAAVX2:
 		return {{.QPack.GoName}} // {{.QPack.Name}}
+	}
+	return nil
+}
+
+// asmQDWConv returns the int8 depthwise kernel of int8 level level, or
+// nil; the caller checks AVX512_VBMI, AVX512BW and BMI2.
+func asmQDWConv(level string) func(*QDWConv) {
+	if level == ISAAVX512VNNI {
+		return {{.QDW.GoName}} // {{.QDW.Name}}
 	}
 	return nil
 }

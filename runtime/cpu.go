@@ -95,6 +95,7 @@ func selectQKernels(level string) {
 	if k := archQPack(level); k != nil {
 		qpack = k
 	}
+	qdwConv = archQDWConv(level)
 }
 
 // selectKernels sets the kernel variables to the kernels of level (tests

@@ -46,6 +46,18 @@ const qpackChunk = 16
 // (generated, kernels_amd64.go), or nil.
 func archQPack(level string) func(*QPack) { return asmQPack(level) }
 
+// archQDWConv returns the int8 depthwise kernel of int8 level
+// level (generated, kernels_amd64.go), or nil for the pure-Go one. The
+// AVX-512 kernel also needs VPERMB (AVX512_VBMI), masked byte stores
+// (AVX512BW) and BZHI.
+func archQDWConv(level string) func(*QDWConv) {
+	x := cpu.X86
+	if !x.HasAVX512VBMI || !x.HasAVX512BW || !x.HasBMI2 {
+		return nil
+	}
+	return asmQDWConv(level)
+}
+
 // archGemmKernels returns the assembly GEMM kernels of level, best first:
 // the avo-generated AVX-512 (12x32) and AVX2 (6x16) kernels listed in the
 // generated kernels_amd64.go.

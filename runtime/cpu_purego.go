@@ -25,3 +25,5 @@ func archWinograd(level string) (func(*WinoIn), func(*WinoOut)) { return nil, ni
 func archQPack(level string) func(*QPack) { return nil }
 
 const qpackChunk = 16
+
+func archQDWConv(level string) func(*QDWConv) { return nil }

@@ -65,6 +65,15 @@ func asmQPack(level string) func(*QPack) {
 	return nil
 }
 
+// asmQDWConv returns the int8 depthwise kernel of int8 level level, or
+// nil; the caller checks AVX512_VBMI, AVX512BW and BMI2.
+func asmQDWConv(level string) func(*QDWConv) {
+	if level == ISAAVX512VNNI {
+		return dwconvQU8Minmax3x4AVX512VNNI // qu8_qc8w_dwconv_minmax_fp32_3x4__avx512vnni
+	}
+	return nil
+}
+
 // asmGemmKernels returns the assembly GEMM kernels usable at level, best
 // first.
 func asmGemmKernels(level string) []*GemmKernel {
@@ -355,5 +364,24 @@ var asmLayouts = map[string]map[string]uintptr{
 		"NR":   80,
 		"LDD":  88,
 		"Flip": 96,
+	},
+	"QDWConv": {
+		"O":       0,
+		"In":      24,
+		"W":       48,
+		"Offset":  72,
+		"Scale":   96,
+		"C":       120,
+		"IH":      128,
+		"IW":      136,
+		"OH":      144,
+		"OW":      152,
+		"Stride":  160,
+		"PadTop":  168,
+		"PadLeft": 176,
+		"InZero":  184,
+		"Zero":    188,
+		"Lo":      192,
+		"Hi":      196,
 	},
 }

@@ -71,3 +71,44 @@ func benchOps(b *testing.B, ops float64, run func(p *Pool)) {
 	}
 	b.ReportMetric(ops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOP/s")
 }
+
+// mbv2Depthwise are the depthwise 3x3 convolutions of the online
+// MobileNetV2 (one frame, padding 1): channels, input size, stride.
+var mbv2Depthwise = []struct{ c, hw, stride int }{
+	{32, 112, 1}, {96, 112, 2}, {144, 56, 1}, {144, 56, 2}, {192, 28, 1}, {192, 28, 2},
+	{384, 14, 1}, {576, 14, 1}, {576, 14, 2}, {960, 7, 1},
+}
+
+// BenchmarkQDepthwise times the int8 and the float32 depthwise
+// convolution (ReLU6) on each depthwise shape of the online MobileNetV2,
+// one after the other, one worker:
+//
+//	taskset -c 1 go test -run '^$' -bench QDepthwise -count 5 ./runtime/
+func BenchmarkQDepthwise(b *testing.B) {
+	for _, sh := range mbv2Depthwise {
+		s := ConvShape{Frames: 1, Cin: sh.c, Cout: sh.c, Group: sh.c, H: sh.hw, W: sh.hw, KH: 3, KW: 3,
+			StrideH: sh.stride, StrideW: sh.stride, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}
+		name := fmt.Sprintf("C%d_%dx%d_s%d", sh.c, sh.hw, sh.hw, sh.stride)
+		rng := rand.New(rand.NewPCG(3, 4))
+		b.Run(name+"/f32", func(b *testing.B) {
+			d, err := NewDepthwiseConv(s, randFloats(rng, 9*s.Cin), randFloats(rng, s.Cin), Clip(0, 6))
+			if err != nil {
+				b.Fatal(err)
+			}
+			in := PlainRows(randFloats(rng, s.InLen()), 1, s.Cin, s.H*s.W)
+			out := make([]float32, s.OutLen())
+			benchOps(b, s.FLOPs(), func(p *Pool) { d.Run(p, in, out, nil) })
+		})
+		b.Run(name+"/int8", func(b *testing.B) {
+			c := qconvCase{s: s, inZero: 128, relu6: true}
+			x, w, bias, rq, _ := qconvData(rng, c)
+			d, err := NewQDepthwiseConv(s, w, bias, c.inZero, rq)
+			if err != nil {
+				b.Fatal(err)
+			}
+			in := PlainQRows(x, 1, s.Cin, s.H*s.W)
+			out := make([]uint8, s.OutLen())
+			benchOps(b, s.FLOPs(), func(p *Pool) { d.Run(p, in, out) })
+		})
+	}
+}

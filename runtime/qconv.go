@@ -160,6 +160,7 @@ type qWorkerState struct {
 	tile       QTile
 	tmpC, tmpR []uint8 // scratch tiles
 	segs       []colSeg
+	dw         QDWConv // the depthwise kernels' argument block
 	// packed identifies the block buf holds: the channel blocks of a
 	// pixel block, consecutive items, share one packing
 	packed qPackKey

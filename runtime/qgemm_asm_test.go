@@ -213,3 +213,64 @@ func TestQPackKernel(t *testing.T) {
 	}
 	t.Logf("%d packings", n)
 }
+
+// TestQDWConvKernels checks each level's int8 depthwise kernel against
+// qdwConvGo on random planes (shapes, paddings, strides, channels), then
+// the depthwise shapes at every level against the reference.
+func TestQDWConvKernels(t *testing.T) {
+	n := 0
+	for _, level := range asmQLevels() {
+		kern := archQDWConv(level)
+		if kern == nil {
+			continue
+		}
+		rng := rand.New(rand.NewPCG(7, 8))
+		for _, stride := range []int{1, 2} {
+			for _, iw := range []int{1, 2, 5, 15, 16, 17, 31, 33, 56, 63, 64, 65, 112, 130} {
+				ih := 1 + rng.IntN(5)
+				pt, pl := rng.IntN(3), rng.IntN(3)
+				oh := max(1, (ih+pt+rng.IntN(3)-3)/stride+1)
+				ow := max(1, (iw+pl+rng.IntN(3)-3)/stride+1)
+				ch := 1 + rng.IntN(3)
+				a := QDWConv{C: ch, IH: ih, IW: iw, OH: oh, OW: ow, Stride: stride, PadTop: pt, PadLeft: pl,
+					InZero: int32(rng.IntN(256)), Zero: int32(rng.IntN(256))}
+				a.Lo, a.Hi = float32(-a.Zero+int32(rng.IntN(30))), float32(255-a.Zero-int32(rng.IntN(30)))
+				for range ch {
+					row := make([]uint8, ih*iw)
+					for i := range row {
+						row[i] = uint8(rng.IntN(256))
+					}
+					a.In = append(a.In, row)
+					a.Offset = append(a.Offset, int32(rng.IntN(20000)-10000))
+					a.Scale = append(a.Scale, float32(0.002+0.002*rng.Float64()))
+					for range 12 {
+						a.W = append(a.W, int8(rng.IntN(256)-128))
+					}
+				}
+				want := make([]uint8, ch*oh*ow+16)
+				for i := range want {
+					want[i] = uint8(rng.IntN(256))
+				}
+				got := slices.Clone(want)
+				a.O = want[:ch*oh*ow]
+				qdwConvGo(&a)
+				a.O = got[:ch*oh*ow]
+				kern(&a)
+				if i := firstByteDiff(got, want); i >= 0 {
+					t.Fatalf("level %s, stride %d, %d channels %dx%d -> %dx%d, pads %d,%d: byte %d is %d, want %d",
+						level, stride, ch, ih, iw, oh, ow, pt, pl, i, got[i], want[i])
+				}
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		t.Skip("no int8 depthwise kernel on this CPU")
+	}
+	p := NewPool(2)
+	defer p.Close()
+	for _, level := range archQLevels() {
+		withQISA(level, func() { runQDepthwise(t, p) })
+	}
+	t.Logf("%d kernel calls", n)
+}
