@@ -359,11 +359,10 @@ var asmLayouts = map[string]map[string]uintptr{
 		"Rows": 24,
 		"Off":  48,
 		"Q":    56,
-		"J0":   64,
+		"SW":   64,
 		"N":    72,
 		"NR":   80,
-		"LDD":  88,
-		"Flip": 96,
+		"Flip": 88,
 	},
 	"QDWConv": {
 		"O":       0,

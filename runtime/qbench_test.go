@@ -112,3 +112,46 @@ func BenchmarkQDepthwise(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkQConvIm2col times the int8 and the float32 convolution on the
+// im2col shapes of the models: MobileNetV2's stem and a ResNet50 3x3.
+func BenchmarkQConvIm2col(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		s    ConvShape
+	}{
+		{"S_mbv2_stem_3x3s2", ConvShape{Frames: 1, Cin: 3, H: 224, W: 224, Cout: 32, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}},
+		{"S_resnet_3x3_64_56", ConvShape{Frames: 1, Cin: 64, H: 56, W: 56, Cout: 64, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}},
+	} {
+		s := c.s
+		rng := rand.New(rand.NewPCG(1, 2))
+		b.Run(c.name+"/f32", func(b *testing.B) {
+			packed, err := PackConvWeights(randFloats(rng, s.Cout*s.Cin*9), s.Cout, s.Cin, 3, 3, 1, PackMR)
+			if err != nil {
+				b.Fatal(err)
+			}
+			conv, err := NewConv(s, packed, PackMR, randFloats(rng, s.Cout), Relu)
+			if err != nil {
+				b.Fatal(err)
+			}
+			in := PlainRows(randFloats(rng, s.InLen()), 1, s.Cin, s.H*s.W)
+			out := make([]float32, s.OutLen())
+			benchOps(b, s.FLOPs(), func(p *Pool) { conv.Run(p, in, out, nil) })
+		})
+		b.Run(c.name+"/int8", func(b *testing.B) {
+			qc := qconvCase{s: s, packMR: PackQMR, inZero: 128}
+			x, w, bias, rq, _ := qconvData(rng, qc)
+			packed, sums, err := PackQConvWeights(w, s.Cout, s.Cin, 3, 3, 1, PackQMR)
+			if err != nil {
+				b.Fatal(err)
+			}
+			conv, err := NewQConv(s, packed, sums, PackQMR, bias, qc.inZero, rq)
+			if err != nil {
+				b.Fatal(err)
+			}
+			in := PlainQRows(x, 1, s.Cin, s.H*s.W)
+			out := make([]uint8, s.OutLen())
+			benchOps(b, s.FLOPs(), func(p *Pool) { conv.Run(p, in, out, nil) })
+		})
+	}
+}

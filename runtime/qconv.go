@@ -30,8 +30,9 @@ type QConv struct {
 	k, k4, cinG, coutG, panels int
 	ow, ohw, pixels            int
 	pointwise                  bool
-	nc, nJB, nCB, cbPanels     int    // pixel block, pixel blocks, channel blocks and their panels
-	epoch                      uint64 // Run count: a packed block is reused within one run only
+	nc, nJB, nCB, cbPanels     int     // pixel block, pixel blocks, channel blocks and their panels
+	epoch                      uint64  // Run count: a packed block is reused within one run only
+	zero                       []uint8 // H*W (at least OW) zero points: padding rows
 }
 
 // Blocking of QConv: a pixel block's packed activations (all of K) stay
@@ -52,8 +53,8 @@ func NewQConv(s ConvShape, packed []int8, sums []int32, packMR int, bias []int32
 	}
 	c := &QConv{s: s, packMR: packMR, w: packed, inZero: inZero, res: rq.Add != nil}
 	c.cinG, c.coutG = s.Cin/s.Group, s.Cout/s.Group
-	c.k = c.cinG * s.KH * s.KW
-	c.k4 = ceilDiv(c.k, 4)
+	c.k = qconvK(c.cinG, s.KH, s.KW)
+	c.k4 = c.k / 4
 	if packMR <= 0 {
 		return nil, fmt.Errorf("%v: int8 weight panels of %d rows", s, packMR)
 	}
@@ -93,6 +94,7 @@ func NewQConv(s ConvShape, packed []int8, sums []int32, packMR int, bias []int32
 	c.ow = s.OutW()
 	c.ohw = s.OutH() * c.ow
 	c.pixels = s.Frames * c.ohw
+	c.zero = constRow(max(s.H*s.W, c.ow), inZero)
 	c.pointwise = s.KH == 1 && s.KW == 1 && s.StrideH == 1 && s.StrideW == 1 &&
 		s.PadTop == 0 && s.PadLeft == 0 && s.PadBottom == 0 && s.PadRight == 0
 	c.blocks()
@@ -160,7 +162,9 @@ type qWorkerState struct {
 	tile       QTile
 	tmpC, tmpR []uint8 // scratch tiles
 	segs       []colSeg
-	dw         QDWConv // the depthwise kernels' argument block
+	rows       [][]uint8 // the packer's row table
+	pack       QPack     // the packing kernels' argument block
+	dw         QDWConv   // the depthwise kernels' argument block
 	// packed identifies the block buf holds: the channel blocks of a
 	// pixel block, consecutive items, share one packing
 	packed qPackKey
@@ -207,7 +211,7 @@ func (c *QConv) item(p *Pool, worker, item int, in QRows, out, res []uint8) {
 		flip = 0x80
 	}
 	if key := (qPackKey{c, c.epoch, g, jb}); w.packed != key {
-		c.packB(w.buf[:nPan*panelBytes], in, g, p0, np, flip)
+		c.packB(w, w.buf[:nPan*panelBytes], in, g, p0, np, flip)
 		w.packed = key
 	}
 	t := &w.tile
@@ -297,13 +301,12 @@ func (c *QConv) partialTile(w *qWorkerState, kern *QGemmKernel, m, co0 int, out,
 // packB packs the activations of the np pixels from p0 (group g) into
 // buf: panel jp at jp*K4*4*NR, for each quad q of k the 4 bytes of each
 // of the NR pixels (B[q*4*NR + 4*j + t] = X[4q+t][pixel j]), XOR flip.
-// k past K reads the input zero point (its weights are zero), padding
-// pixels of an im2col read it too (x - zero = 0), and pixel columns past
-// np are left as they are (their outputs are never stored).
-func (c *QConv) packB(buf []uint8, in QRows, g, p0, np int, flip uint8) {
-	nr := c.kern.NR
+// The padding channels of a quad read the input zero point (their weights
+// are zero), so do the padding pixels of an im2col (x - zero = 0); pixel
+// columns past np are left as they are (their outputs are never stored).
+func (c *QConv) packB(w *qWorkerState, buf []uint8, in QRows, g, p0, np int, flip uint8) {
 	s := c.s
-	panelBytes := c.k4 * 4 * nr
+	panelBytes := c.k4 * 4 * c.kern.NR
 	for j := 0; j < np; {
 		p := p0 + j
 		f, q := p/c.ohw, p%c.ohw
@@ -311,129 +314,134 @@ func (c *QConv) packB(buf []uint8, in QRows, g, p0, np int, flip uint8) {
 		if c.pointwise {
 			// one run per frame, across panels
 			n := min(c.ohw-q, np-j)
-			c.packPointwise(buf, panelBytes, rows, j, q, n, flip)
+			c.packQuads(w, buf, panelBytes, c.quadRows(w, rows, 0, s.H*s.W), q, 1, j, n, flip)
 			j += n
 			continue
 		}
-		dst := buf[(j/nr)*panelBytes:][:panelBytes]
-		for e := j + min(c.ohw-q, np-j, nr-j%nr); j < e; {
-			q := (p0 + j) % c.ohw
-			oy, ox := q/c.ow, q%c.ow
-			m := min(c.ow-ox, e-j)
-			c.packIm2col(dst, rows, j%nr, oy, ox, m, flip)
-			j += m
+		oy, ox := q/c.ow, q%c.ow
+		n := min(c.ow-ox, np-j) // a run along an output row, across panels
+		c.packIm2col(w, buf, panelBytes, rows, j, oy, ox, n, flip)
+		j += n
+	}
+}
+
+// quadRows returns the cin4 row slices of one tap, bytes [start, end) of
+// the input channels and zero-point rows for the padding channels, in
+// w's table.
+func (c *QConv) quadRows(w *qWorkerState, rows [][]uint8, start, end int) [][]uint8 {
+	s := c.s
+	cin4 := c.k / (s.KH * s.KW)
+	w.rows = w.rows[:0]
+	for ci := range cin4 {
+		if ci < len(rows) {
+			w.rows = append(w.rows, rows[ci][start:end])
+		} else {
+			w.rows = append(w.rows, c.zero[:end-start])
+		}
+	}
+	return w.rows
+}
+
+// zeroRows returns cin4 rows of n zero points, in w's table.
+func (c *QConv) zeroRows(w *qWorkerState, n int) [][]uint8 {
+	cin4 := c.k / (c.s.KH * c.s.KW)
+	zero := c.zero[:n]
+	w.rows = w.rows[:0]
+	for range cin4 {
+		w.rows = append(w.rows, zero)
+	}
+	return w.rows
+}
+
+// packIm2col packs output pixels ox..ox+n of output row oy into block
+// columns j0.. of buf: tap (ky, kx) reads input row oy*SH - PadTop +
+// ky*DH, columns ox*SW - PadLeft + kx*DW + x*SW of each channel, or the
+// zero point outside the input.
+func (c *QConv) packIm2col(w *qWorkerState, buf []uint8, panelBytes int, rows [][]uint8, j0, oy, ox, n int, flip uint8) {
+	s := c.s
+	nr := c.kern.NR
+	cq := c.k / (s.KH * s.KW) / 4 // channel quads per tap
+	for ky := range s.KH {
+		iy := oy*s.StrideH - s.PadTop + ky*s.DilationH
+		for kx := range s.KW {
+			dst := buf[(ky*s.KW+kx)*cq*4*nr:]
+			if iy < 0 || iy >= s.H {
+				c.packQuads(w, dst, panelBytes, c.zeroRows(w, n), 0, 1, j0, n, flip)
+				continue
+			}
+			// pixels lo..hi read inside the row: 0 <= ix0 + x*SW < W
+			ix0 := ox*s.StrideW - s.PadLeft + kx*s.DilationW
+			lo := 0
+			if ix0 < 0 {
+				lo = min(n, ceilDiv(-ix0, s.StrideW))
+			}
+			hi := max(lo, min(n, ceilDiv(s.W-ix0, s.StrideW)))
+			if lo > 0 {
+				c.packQuads(w, dst, panelBytes, c.zeroRows(w, lo), 0, 1, j0, lo, flip)
+			}
+			if hi > lo {
+				c.packQuads(w, dst, panelBytes, c.quadRows(w, rows, iy*s.W, (iy+1)*s.W), ix0+lo*s.StrideW, s.StrideW, j0+lo, hi-lo, flip)
+			}
+			if hi < n {
+				c.packQuads(w, dst, panelBytes, c.zeroRows(w, n-hi), 0, 1, j0+hi, n-hi, flip)
+			}
 		}
 	}
 }
 
 // QPack is the argument block of the int8 packing kernels: they
 // interleave activation rows four by four into the quads of the packed B
-// operand (Q quads of k, N pixels across panels). For q < Q, x < N and
-// t < 4:
+// operand, for Q quads of k and N pixels of one panel. For q < Q, x < N
+// and t < 4:
 //
-//	Dst[q*4*NR + ((J0+x)/NR)*LDD + 4*((J0+x)%NR) + t] = Rows[4q+t][Off+x] ^ Flip
+//	Dst[q*4*NR + 4*x + t] = Rows[4q+t][Off + x*SW] ^ Flip
 //
-// Dst starts in the panel of column J0 (J0 < NR); J0, N and NR are
-// multiples of the kernel's step, qpackChunk (16 on amd64, 8 on arm64),
-// and LDD, the panel size in bytes, is at least 4*Q*NR. The field layout
-// is part of the assembly contract.
+// N is at least the kernel's step, qpackChunk (16 on amd64, 8 on arm64):
+// the kernels write whole steps, the last one overlapping the one before
+// it where N is not a multiple (the bytes it writes again are the same).
+// SW is 1 or 2 and the rows hold Off + SW*N bytes. The field layout is
+// part of the assembly contract.
 type QPack struct {
-	Dst            []uint8
-	Rows           [][]uint8
-	Off, Q         int
-	J0, N, NR, LDD int
-	Flip           uint32 // the flip byte in all four bytes
+	Dst        []uint8
+	Rows       [][]uint8
+	Off, Q, SW int
+	N, NR      int
+	Flip       uint32 // the flip byte in all four bytes
 }
 
 // qpack is the packing kernel of the selected int8 level (selectQKernels).
 var qpack = qpackGo
 
-// qpackGo implements QPack in Go, for any J0 and N (tails included).
+// qpackGo implements QPack in Go, for any N and SW.
 func qpackGo(a *QPack) {
-	nr := a.NR
 	for q := range a.Q {
-		r0, r1, r2, r3 := a.Rows[4*q][a.Off:][:a.N], a.Rows[4*q+1][a.Off:][:a.N], a.Rows[4*q+2][a.Off:][:a.N], a.Rows[4*q+3][a.Off:][:a.N]
-		for x := 0; x < a.N; {
-			col := (a.J0 + x) % nr
-			n := min(nr-col, a.N-x)
-			d := a.Dst[q*4*nr+((a.J0+x)/nr)*a.LDD+4*col:][: 4*n : 4*n]
-			for i := range n {
-				v := uint32(r0[x+i]) | uint32(r1[x+i])<<8 | uint32(r2[x+i])<<16 | uint32(r3[x+i])<<24
-				binary.LittleEndian.PutUint32(d[4*i:], v^a.Flip)
-			}
-			x += n
+		r0, r1, r2, r3 := a.Rows[4*q][a.Off:], a.Rows[4*q+1][a.Off:], a.Rows[4*q+2][a.Off:], a.Rows[4*q+3][a.Off:]
+		d := a.Dst[q*4*a.NR:][: 4*a.N : 4*a.N]
+		for x := range a.N {
+			o := x * a.SW
+			v := uint32(r0[o]) | uint32(r1[o])<<8 | uint32(r2[o])<<16 | uint32(r3[o])<<24
+			binary.LittleEndian.PutUint32(d[4*x:], v^a.Flip)
 		}
 	}
 }
 
-// packPointwise packs pixels q0..q0+n of rows (one frame's input
-// channels of the group) into block columns j0.. of buf (panels of
-// panelBytes): the middle of the whole quads, aligned to the kernel's
-// step, with the level's kernel, the edges and a last partial quad
-// (padded with the zero point) in Go.
-func (c *QConv) packPointwise(buf []uint8, panelBytes int, rows [][]uint8, j0, q0, n int, flip uint8) {
+// packQuads packs pixels x < n of the quads of rows (Rows[4q+t][off +
+// x*sw]) into block columns j0.. of buf (panels of panelBytes), a call a
+// panel: the level's kernel where a panel gets at least its step, Go
+// elsewhere.
+func (c *QConv) packQuads(w *qWorkerState, buf []uint8, panelBytes int, rows [][]uint8, off, sw, j0, n int, flip uint8) {
 	nr := c.kern.NR
-	head := min(n, (qpackChunk-j0%qpackChunk)%qpackChunk)
-	body := (n - head) / qpackChunk * qpackChunk
-	if nr%qpackChunk != 0 {
-		head, body = n, 0
-	}
-	whole := len(rows) / 4
-	a := QPack{NR: nr, LDD: panelBytes, Flip: uint32(flip) * 0x01010101}
-	pack := func(dst []uint8, rows [][]uint8, quads, x, m int, kern func(*QPack)) {
-		if m == 0 || quads == 0 {
-			return
-		}
+	a := &w.pack
+	*a = QPack{NR: nr, Flip: uint32(flip) * 0x01010101, Rows: rows, Q: len(rows) / 4, SW: sw}
+	for x := 0; x < n; {
 		col := j0 + x
-		a.Dst, a.Rows, a.Off, a.Q = dst[(col/nr)*panelBytes:], rows, q0+x, quads
-		a.J0, a.N = col%nr, m
-		kern(&a)
-	}
-	pack(buf, rows, whole, 0, head, qpackGo)
-	pack(buf, rows, whole, head, body, qpack)
-	pack(buf, rows, whole, head+body, n-head-body, qpackGo)
-	if rest := rows[4*whole:]; len(rest) > 0 {
-		pad := constRow(q0+n, c.inZero)
-		last := [][]uint8{pad, pad, pad, pad}
-		copy(last, rest)
-		pack(buf[whole*4*nr:], last, 1, 0, n, qpackGo)
-	}
-}
-
-// packIm2col packs output pixels ox..ox+n of output row oy into panel
-// columns j0.. of dst: k = ci*KH*KW + ky*KW + kx reads input row oy*SH -
-// PadTop + ky*DH, column ox*SW - PadLeft + kx*DW + x*SW of channel ci, or
-// the zero point outside the input.
-func (c *QConv) packIm2col(dst []uint8, rows [][]uint8, j0, oy, ox, n int, flip uint8) {
-	s := c.s
-	nr := c.kern.NR
-	khw := s.KH * s.KW
-	zero := c.inZero ^ flip
-	for k := range c.k4 * 4 {
-		d := dst[(k/4)*4*nr+4*j0+k%4:]
-		if k >= c.k {
-			for x := range n {
-				d[4*x] = zero
-			}
-			continue
+		m := min(n-x, nr-col%nr) // to the panel's end
+		a.Dst, a.Off, a.N = buf[(col/nr)*panelBytes+4*(col%nr):], off+x*sw, m
+		if m >= qpackChunk && sw <= 2 {
+			qpack(a)
+		} else {
+			qpackGo(a)
 		}
-		ci, ky, kx := k/khw, k%khw/s.KW, k%s.KW
-		iy := oy*s.StrideH - s.PadTop + ky*s.DilationH
-		if iy < 0 || iy >= s.H {
-			for x := range n {
-				d[4*x] = zero
-			}
-			continue
-		}
-		row := rows[ci][iy*s.W : (iy+1)*s.W]
-		ix := ox*s.StrideW - s.PadLeft + kx*s.DilationW
-		for x := range n {
-			if ix >= 0 && ix < s.W {
-				d[4*x] = row[ix] ^ flip
-			} else {
-				d[4*x] = zero
-			}
-			ix += s.StrideW
-		}
+		x += m
 	}
 }

@@ -176,40 +176,53 @@ func qgemmTileGo(t *QTile, mr, nr int, signedB bool) {
 
 // PackedQConvWeightsLen returns the length of PackQConvWeights' result.
 func PackedQConvWeightsLen(cout, cinPerGroup, kh, kw, group, mr int) int {
-	return group * ceilDiv(cout/group, mr) * mr * ceilDiv(cinPerGroup*kh*kw, 4) * 4
+	return group * ceilDiv(cout/group, mr) * mr * qconvK(cinPerGroup, kh, kw)
 }
+
+// qconvK returns the depth of the int8 convolution GEMM: the taps times
+// the input channels padded to a multiple of 4.
+func qconvK(cinPerGroup, kh, kw int) int { return kh * kw * ceilDiv(cinPerGroup, 4) * 4 }
 
 // PackQConvWeights packs ONNX int8 convolution weights w
 // [cout][cinPerGroup][kh][kw] (zero point 0) into the A operand of the int8
-// convolution GEMM: per group, panels of mr output channels; within a
-// panel, for each quad of k = ci*kh*kw + y*kw + x, the 4 weights of each
-// of the mr channels, channel after channel (A[q*4*mr + 4*i + t] is
-// channel i's weight for k = 4q+t); k past the end and the channels of a
-// partial last panel are zero. It also returns each output channel's
-// weight sum, which the zero-point correction needs (NewQConv). Codegen
-// calls it at compile time with mr = PackQMR and embeds both.
+// convolution GEMM. Its k runs over the taps, and within a tap over the
+// input channels padded to a multiple of 4 (k = (y*kw + x)*cin4 + ci), so
+// that a quad of k is one tap of four channels: the packer then reads four
+// input rows side by side, as for a pointwise convolution. Per group,
+// panels of mr output channels; within a panel, for each quad q of k, the
+// 4 weights of each of the mr channels, channel after channel
+// (A[q*4*mr + 4*i + t] is channel i's weight for k = 4q+t); padding
+// channels and the channels of a partial last panel are zero. It also
+// returns each output channel's weight sum, which the zero-point
+// correction needs (NewQConv). Codegen calls it at compile time with
+// mr = PackQMR and embeds both.
 func PackQConvWeights(w []int8, cout, cinPerGroup, kh, kw, group, mr int) (packed []int8, sums []int32, err error) {
 	if cout <= 0 || cinPerGroup <= 0 || kh <= 0 || kw <= 0 || group <= 0 || mr <= 0 || cout%group != 0 {
 		return nil, nil, fmt.Errorf("runtime: cannot pack int8 conv weights of %d outputs, %d inputs per group, %dx%d kernel, %d groups, panel %d",
 			cout, cinPerGroup, kh, kw, group, mr)
 	}
-	k := cinPerGroup * kh * kw
-	if len(w) != cout*k {
+	khw := kh * kw
+	if len(w) != cout*cinPerGroup*khw {
 		return nil, nil, fmt.Errorf("runtime: int8 conv weights have %d values, want %d x %d x %d x %d", len(w), cout, cinPerGroup, kh, kw)
 	}
-	k4 := ceilDiv(k, 4)
+	k := qconvK(cinPerGroup, kh, kw)
+	cin4 := k / khw
 	coutG := cout / group
 	panels := ceilDiv(coutG, mr)
 	packed = make([]int8, PackedQConvWeightsLen(cout, cinPerGroup, kh, kw, group, mr))
 	sums = make([]int32, cout)
 	for co := range cout {
 		g, o := co/coutG, co%coutG
-		panel := packed[(g*panels+o/mr)*k4*4*mr:][:k4*4*mr]
+		panel := packed[(g*panels+o/mr)*k*mr:][:k*mr]
 		i := o % mr
 		var s int32
-		for kk, v := range w[co*k : (co+1)*k] {
-			panel[(kk/4)*4*mr+4*i+kk%4] = v
-			s += int32(v)
+		for ci := range cinPerGroup {
+			for tap := range khw {
+				v := w[(co*cinPerGroup+ci)*khw+tap]
+				kk := tap*cin4 + ci
+				panel[(kk/4)*4*mr+4*i+kk%4] = v
+				s += int32(v)
+			}
 		}
 		sums[co] = s
 	}

@@ -2352,65 +2352,131 @@ plain:
 
 // func packQU8x4c4NEON(t *QPack)
 TEXT ·packQU8x4c4NEON(SB), NOSPLIT, $0-8
-	// of 8). Registers: V0..V3 a step's rows, V4 the flip; R13..R16 the rows,
-	// R1 the destination, R2 pixels left, R3 the column, R6 the Rows headers.
+	// Registers: V0..V3 a step's rows, V4 the flip, V5 a row's 16 bytes (SW 2);
+	// R13..R16 the rows, R1 the destination, R2 the step's first pixel, R3 the
+	// last one (N-8), R6 the Rows headers, R7 the quad's destination, R8 quads left.
 	MOVD     t+0(FP), R0
 	MOVD     56(R0), R8
-	MOVD     72(R0), R10
 	CBZ      R8, done
-	CBZ      R10, done
+	MOVD     72(R0), R3
+	SUB      $8, R3, R3
+	CMP      $0, R3
+	BLT      done
 	MOVD     24(R0), R6
-	MOVD     48(R0), R9
-	MOVD     64(R0), R11
-	MOVD     80(R0), R4
-	MOVD     88(R0), R5
-	LSL      $2, R4, R12
-	SUB      R12, R5, R5
 	MOVD     (R0), R7
-	LSL      $2, R11, R12
-	ADD      R12, R7, R7
-	ADD      $96, R0, R12
+	ADD      $88, R0, R12
 	VLD1R    (R12), [V4.S4]
+	MOVD     64(R0), R12
+	CMP      $2, R12
+	BEQ      sw2
 
-quad:
+quad1:
+	MOVD     $0, R2
+
+chunk1:
 	MOVD     (R6), R13
-	ADD      R9, R13, R13
+	MOVD     48(R0), R12
+	ADD      R12, R13, R13
+	ADD      R2, R13, R13
 	MOVD     24(R6), R14
-	ADD      R9, R14, R14
+	MOVD     48(R0), R12
+	ADD      R12, R14, R14
+	ADD      R2, R14, R14
 	MOVD     48(R6), R15
-	ADD      R9, R15, R15
+	MOVD     48(R0), R12
+	ADD      R12, R15, R15
+	ADD      R2, R15, R15
 	MOVD     72(R6), R16
-	ADD      R9, R16, R16
-	MOVD     R7, R1
-	MOVD     R11, R3
-	MOVD     R10, R2
-
-chunk:
-	VLD1.P   8(R13), [V0.B8]
-	VLD1.P   8(R14), [V1.B8]
-	VLD1.P   8(R15), [V2.B8]
-	VLD1.P   8(R16), [V3.B8]
+	MOVD     48(R0), R12
+	ADD      R12, R16, R16
+	ADD      R2, R16, R16
+	LSL      $2, R2, R12
+	ADD      R12, R7, R1
+	VLD1     (R13), [V0.B8]
+	VLD1     (R14), [V1.B8]
+	VLD1     (R15), [V2.B8]
+	VLD1     (R16), [V3.B8]
 	VEOR     V4.B16, V0.B16, V0.B16
 	VEOR     V4.B16, V1.B16, V1.B16
 	VEOR     V4.B16, V2.B16, V2.B16
 	VEOR     V4.B16, V3.B16, V3.B16
-	VST4.P   [V0.B8, V1.B8, V2.B8, V3.B8], 32(R1)
-	ADD      $8, R3, R3
-	CMP      R4, R3
-	BNE      next
-	// next panel
-	ADD      R5, R1, R1
-	MOVD     $0, R3
+	VST4     [V0.B8, V1.B8, V2.B8, V3.B8], (R1)
+	CMP      R3, R2
+	BGE      next1
+	ADD      $8, R2, R2
+	CMP      R3, R2
+	BLT      chunk1
+	MOVD     R3, R2
+	B        chunk1
 
-next:
-	SUBS     $8, R2, R2
-	BNE      chunk
-	// next quad: 4*NR bytes further in the panel, four rows further
-	LSL      $2, R4, R12
+next1:
+	// next quad: 4*NR bytes further, four rows further
+	MOVD     80(R0), R12
+	LSL      $2, R12, R12
 	ADD      R12, R7, R7
 	ADD      $96, R6, R6
 	SUBS     $1, R8, R8
-	BNE      quad
+	BNE      quad1
+	B        done
+
+sw2:
+
+quad2:
+	MOVD     $0, R2
+
+chunk2:
+	MOVD     (R6), R13
+	MOVD     48(R0), R12
+	ADD      R12, R13, R13
+	ADD      R2, R13, R13
+	ADD      R2, R13, R13
+	MOVD     24(R6), R14
+	MOVD     48(R0), R12
+	ADD      R12, R14, R14
+	ADD      R2, R14, R14
+	ADD      R2, R14, R14
+	MOVD     48(R6), R15
+	MOVD     48(R0), R12
+	ADD      R12, R15, R15
+	ADD      R2, R15, R15
+	ADD      R2, R15, R15
+	MOVD     72(R6), R16
+	MOVD     48(R0), R12
+	ADD      R12, R16, R16
+	ADD      R2, R16, R16
+	ADD      R2, R16, R16
+	LSL      $2, R2, R12
+	ADD      R12, R7, R1
+	VLD1     (R13), [V5.B16]
+	VUZP1    V5.B16, V5.B16, V0.B16
+	VLD1     (R14), [V5.B16]
+	VUZP1    V5.B16, V5.B16, V1.B16
+	VLD1     (R15), [V5.B16]
+	VUZP1    V5.B16, V5.B16, V2.B16
+	VLD1     (R16), [V5.B16]
+	VUZP1    V5.B16, V5.B16, V3.B16
+	VEOR     V4.B16, V0.B16, V0.B16
+	VEOR     V4.B16, V1.B16, V1.B16
+	VEOR     V4.B16, V2.B16, V2.B16
+	VEOR     V4.B16, V3.B16, V3.B16
+	VST4     [V0.B8, V1.B8, V2.B8, V3.B8], (R1)
+	CMP      R3, R2
+	BGE      next2
+	ADD      $8, R2, R2
+	CMP      R3, R2
+	BLT      chunk2
+	MOVD     R3, R2
+	B        chunk2
+
+next2:
+	// next quad: 4*NR bytes further, four rows further
+	MOVD     80(R0), R12
+	LSL      $2, R12, R12
+	ADD      R12, R7, R7
+	ADD      $96, R6, R6
+	SUBS     $1, R8, R8
+	BNE      quad2
+	B        done
 
 done:
 	RET

@@ -42,9 +42,10 @@ func gemmQU8Minmax4x8c4NEONDOT(t *QTile)
 //go:noescape
 func gemmQU8Minmax4x8c4NEON(t *QTile)
 
-// packQU8x4c4NEON is qu8_pack_x4c4__neon: the QPack contract, 8 pixels a step (J0, N and NR multiples
-// of 8). Registers: V0..V3 a step's rows, V4 the flip; R13..R16 the rows,
-// R1 the destination, R2 pixels left, R3 the column, R6 the Rows headers.
+// packQU8x4c4NEON is qu8_pack_x4c4__neon: the QPack contract, 8 pixels a step.
+// Registers: V0..V3 a step's rows, V4 the flip, V5 a row's 16 bytes (SW 2);
+// R13..R16 the rows, R1 the destination, R2 the step's first pixel, R3 the
+// last one (N-8), R6 the Rows headers, R7 the quad's destination, R8 quads left.
 //
 //go:noescape
 func packQU8x4c4NEON(t *QPack)

@@ -6,39 +6,45 @@
 #include "textflag.h"
 
 // func packQU8x4c4AVX2(t *QPack)
-// Requires: AVX, AVX2
+// Requires: AVX, AVX2, CMOV
 TEXT ·packQU8x4c4AVX2(SB), NOSPLIT, $0-8
-	// Registers: X0..X3 the rows' 16 bytes, then the quads; X4..X7 the byte pairs;
-	// X8 the flip. R11 *QPack, SI/R8/R9/R10 the quad's rows, DI the destination,
-	// CX pixels left, DX the column in the panel, R13 the Rows headers, AX the
-	// quad's first destination, BX quads left.
+	// Registers: X0..X3 the rows' 16 bytes (SW 2: the even ones of 32), then the
+	// quads; X4..X7 the byte pairs; X8 the flip, Y9 0x00ff words. R11 *QPack,
+	// SI/R8/R9/R10 the quad's rows at the step, DI the step's destination, CX the
+	// step's first pixel, DX its last possible one (N-16), R13 the Rows headers,
+	// AX the quad's destination, BX quads left, R12 scratch.
 	MOVQ         t+0(FP), R11
 	MOVQ         56(R11), BX
 	TESTQ        BX, BX
 	JLE          done1
-	MOVQ         72(R11), CX
-	TESTQ        CX, CX
-	JLE          done1
+	MOVQ         72(R11), DX
+	SUBQ         $0x00000010, DX
+	JL           done1
 	MOVQ         24(R11), R13
-	MOVQ         64(R11), DX
 	MOVQ         (R11), AX
-	LEAQ         (AX)(DX*4), AX
-	VPBROADCASTD 96(R11), X8
+	VPBROADCASTD 88(R11), X8
+	VPCMPEQW     Y9, Y9, Y9
+	VPSRLW       $0x08, Y9, Y9
+	CMPQ         64(R11), $0x02
+	JE           sw2_2
 
-quad2:
-	MOVQ (R13), SI
-	ADDQ 48(R11), SI
-	MOVQ 24(R13), R8
-	ADDQ 48(R11), R8
-	MOVQ 48(R13), R9
-	ADDQ 48(R11), R9
-	MOVQ 72(R13), R10
-	ADDQ 48(R11), R10
-	MOVQ AX, DI
-	MOVQ 64(R11), DX
-	MOVQ 72(R11), CX
+quad3:
+	XORQ CX, CX
 
-chunk3:
+chunk4:
+	MOVQ       (R13), SI
+	ADDQ       48(R11), SI
+	LEAQ       (SI)(CX*1), SI
+	MOVQ       24(R13), R8
+	ADDQ       48(R11), R8
+	LEAQ       (R8)(CX*1), R8
+	MOVQ       48(R13), R9
+	ADDQ       48(R11), R9
+	LEAQ       (R9)(CX*1), R9
+	MOVQ       72(R13), R10
+	ADDQ       48(R11), R10
+	LEAQ       (R10)(CX*1), R10
+	LEAQ       (AX)(CX*4), DI
 	VMOVDQU    (SI), X0
 	VMOVDQU    (R8), X1
 	VMOVDQU    (R9), X2
@@ -59,31 +65,83 @@ chunk3:
 	VMOVDQU    X2, 32(DI)
 	VPXOR      X8, X3, X3
 	VMOVDQU    X3, 48(DI)
-	ADDQ       $0x00000010, SI
-	ADDQ       $0x00000010, R8
-	ADDQ       $0x00000010, R9
-	ADDQ       $0x00000010, R10
-	ADDQ       $0x00000040, DI
-	ADDQ       $0x00000010, DX
-	CMPQ       DX, 80(R11)
-	JNE        next4
+	CMPQ       CX, DX
+	JGE        next5
+	ADDQ       $0x00000010, CX
+	CMPQ       CX, DX
+	CMOVQGT    DX, CX
+	JMP        chunk4
 
-	// next panel: dst += LDD - 4*NR
-	ADDQ 88(R11), DI
-	SHLQ $0x02, DX
-	SUBQ DX, DI
-	XORQ DX, DX
-
-next4:
-	SUBQ $0x00000010, CX
-	JG   chunk3
-
-	// next quad: 4*NR bytes further in the panel, four rows further
-	MOVQ 80(R11), DI
-	LEAQ (AX)(DI*4), AX
+next5:
+	// next quad: 4*NR bytes further, four rows further
+	MOVQ 80(R11), R12
+	LEAQ (AX)(R12*4), AX
 	ADDQ $0x00000060, R13
 	DECQ BX
-	JNZ  quad2
+	JNZ  quad3
+	JMP  done1
+
+sw2_2:
+quad6:
+	XORQ CX, CX
+
+chunk7:
+	MOVQ       (R13), SI
+	ADDQ       48(R11), SI
+	LEAQ       (SI)(CX*2), SI
+	MOVQ       24(R13), R8
+	ADDQ       48(R11), R8
+	LEAQ       (R8)(CX*2), R8
+	MOVQ       48(R13), R9
+	ADDQ       48(R11), R9
+	LEAQ       (R9)(CX*2), R9
+	MOVQ       72(R13), R10
+	ADDQ       48(R11), R10
+	LEAQ       (R10)(CX*2), R10
+	LEAQ       (AX)(CX*4), DI
+	VPAND      (SI), Y9, Y0
+	VPACKUSWB  Y0, Y0, Y0
+	VPERMQ     $0x08, Y0, Y0
+	VPAND      (R8), Y9, Y1
+	VPACKUSWB  Y1, Y1, Y1
+	VPERMQ     $0x08, Y1, Y1
+	VPAND      (R9), Y9, Y2
+	VPACKUSWB  Y2, Y2, Y2
+	VPERMQ     $0x08, Y2, Y2
+	VPAND      (R10), Y9, Y3
+	VPACKUSWB  Y3, Y3, Y3
+	VPERMQ     $0x08, Y3, Y3
+	VPUNPCKLBW X1, X0, X4
+	VPUNPCKHBW X1, X0, X5
+	VPUNPCKLBW X3, X2, X6
+	VPUNPCKHBW X3, X2, X7
+	VPUNPCKLWD X6, X4, X0
+	VPUNPCKHWD X6, X4, X1
+	VPUNPCKLWD X7, X5, X2
+	VPUNPCKHWD X7, X5, X3
+	VPXOR      X8, X0, X0
+	VMOVDQU    X0, (DI)
+	VPXOR      X8, X1, X1
+	VMOVDQU    X1, 16(DI)
+	VPXOR      X8, X2, X2
+	VMOVDQU    X2, 32(DI)
+	VPXOR      X8, X3, X3
+	VMOVDQU    X3, 48(DI)
+	CMPQ       CX, DX
+	JGE        next8
+	ADDQ       $0x00000010, CX
+	CMPQ       CX, DX
+	CMOVQGT    DX, CX
+	JMP        chunk7
+
+next8:
+	// next quad: 4*NR bytes further, four rows further
+	MOVQ 80(R11), R12
+	LEAQ (AX)(R12*4), AX
+	ADDQ $0x00000060, R13
+	DECQ BX
+	JNZ  quad6
 
 done1:
+	VZEROUPPER
 	RET

@@ -180,6 +180,9 @@ func (f *Func) BLT(l Label) { f.native("BLT", l) }
 // BGE branches to l if the last comparison was signed greater or equal.
 func (f *Func) BGE(l Label) { f.native("BGE", l) }
 
+// BEQ branches to l if the last flag-setting result was zero.
+func (f *Func) BEQ(l Label) { f.native("BEQ", l) }
+
 // CBZ branches to l if r is zero.
 func (f *Func) CBZ(r GP, l Label) { f.native("CBZ", r, l) }
 
@@ -284,6 +287,10 @@ func (f *Func) VADD(m, n, d Vec) { f.native("VADD", m, n, d) }
 
 // VSUB sets d = n - m lane-wise (integer).
 func (f *Func) VSUB(m, n, d Vec) { f.native("VSUB", m, n, d) }
+
+// VUZP1 sets d to the even-numbered elements of the concatenation n:m
+// (UZP1).
+func (f *Func) VUZP1(m, n, d Vec) { f.native("VUZP1", m, n, d) }
 
 // VADDP sets d to the pairwise sums of the concatenation n:m (integer
 // ADDP).

@@ -301,85 +301,97 @@ func (k qgemmKernel) epilogue(f *Func, t *argBlock, rows [][2]V, free []V) {
 // Registers of the packing kernel.
 const (
 	pT    = X0 // *QPack
-	pDst  = X1 // the destination of the chunk
-	pLeft = X2 // pixels left in the quad
-	pCol  = X3 // the column in the panel
-	pNR   = X4
-	pGap  = X5 // LDD - 4*NR
+	pDst  = X1 // the step's destination
+	pX0   = X2 // the step's first pixel
+	pLast = X3 // the last step's first pixel, N-8
 	pHdr  = X6 // the Rows headers of the quad
-	pBase = X7 // the quad's first destination
+	pBase = X7 // the quad's destination
 	pQ    = X8 // quads left
-	pOff  = X9
-	pN    = X10
-	pJ0   = X11
 	pTmp  = X12
 )
 
-// pRows are the four rows of a quad, advancing.
+// pRows are the four rows of a quad at the step.
 var pRows = [4]GP{X13, X14, X15, X16}
 
 var qpackKernel = naming.Kernel{Type: "qu8", Op: "pack", Shape: "x4c4", ISA: isa}
 
-// emitQPack writes the packing kernel: per quad and 8 pixels, four 8-byte
-// row loads, the flip and one ST4, which interleaves them into the 8
-// pixels' quads.
+// emitQPack writes the packing kernel: per quad and 8 pixels, four row
+// loads of 8 bytes (SW 2: 16, their even bytes kept by UZP1), the flip and
+// one ST4, which interleaves them into the 8 pixels' quads; the last step
+// starts 8 pixels before the end.
 func emitQPack(t *argBlock) (*Func, error) {
 	doc := []string{
-		fmt.Sprintf("%s is %s: the QPack contract, 8 pixels a step (J0, N and NR multiples", qpackKernel.GoName(), qpackKernel.Name()),
-		"of 8). Registers: V0..V3 a step's rows, V4 the flip; R13..R16 the rows,",
-		"R1 the destination, R2 pixels left, R3 the column, R6 the Rows headers.",
+		fmt.Sprintf("%s is %s: the QPack contract, 8 pixels a step.", qpackKernel.GoName(), qpackKernel.Name()),
+		"Registers: V0..V3 a step's rows, V4 the flip, V5 a row's 16 bytes (SW 2);",
+		"R13..R16 the rows, R1 the destination, R2 the step's first pixel, R3 the",
+		"last one (N-8), R6 the Rows headers, R7 the quad's destination, R8 quads left.",
 	}
 	f := NewFunc(qpackKernel.GoName(), []Param{{Name: "t", Type: "*QPack"}}, doc...)
 	f.Comment(doc[1:]...)
 	fld := func(name string) Mem { return At(pT, t.off(name, 0)) }
 	f.MOVD(f.Param("t"), pT)
 	f.MOVD(fld("Q"), pQ)
-	f.MOVD(fld("N"), pN)
 	f.CBZ(pQ, "done")
-	f.CBZ(pN, "done")
+	f.MOVD(fld("N"), pLast)
+	f.SUB(Imm(8), pLast, pLast)
+	f.CMP(Imm(0), pLast)
+	f.BLT("done")
 	f.MOVD(fld("Rows"), pHdr)
-	f.MOVD(fld("Off"), pOff)
-	f.MOVD(fld("J0"), pJ0)
-	f.MOVD(fld("NR"), pNR)
-	f.MOVD(fld("LDD"), pGap)
-	f.LSL(2, pNR, pTmp)
-	f.SUB(pTmp, pGap, pGap)
 	f.MOVD(fld("Dst"), pBase)
-	f.LSL(2, pJ0, pTmp)
-	f.ADD(pTmp, pBase, pBase)
 	f.ADD(Imm(t.off("Flip", 0)), pT, pTmp)
 	f.VLD1R(At(pTmp, 0), V4.S4())
-	f.Label("quad")
-	for i, r := range pRows {
-		f.MOVD(At(pHdr, 24*i), r)
-		f.ADD(pOff, r, r)
+	f.MOVD(fld("SW"), pTmp)
+	f.CMP(Imm(2), pTmp)
+	f.BEQ("sw2")
+	for _, sw := range []int{1, 2} {
+		l := func(name string) Label { return Label(fmt.Sprintf("%s%d", name, sw)) }
+		if sw == 2 {
+			f.Label("sw2")
+		}
+		f.Label(l("quad"))
+		f.MOVD(Imm(0), pX0)
+		f.Label(l("chunk"))
+		for i, r := range pRows {
+			f.MOVD(At(pHdr, 24*i), r)
+			f.MOVD(fld("Off"), pTmp)
+			f.ADD(pTmp, r, r)
+			f.ADD(pX0, r, r)
+			if sw == 2 {
+				f.ADD(pX0, r, r)
+			}
+		}
+		f.LSL(2, pX0, pTmp)
+		f.ADD(pTmp, pBase, pDst)
+		for i, r := range pRows {
+			if sw == 1 {
+				f.VLD1(At(r, 0), V(i).B8())
+				continue
+			}
+			f.VLD1(At(r, 0), V5.B16())
+			f.VUZP1(V5.B16(), V5.B16(), V(i).B16())
+		}
+		for i := range 4 {
+			f.VEOR(V4.B16(), V(i).B16(), V(i).B16())
+		}
+		f.VST4(At(pDst, 0), V0.B8(), V1.B8(), V2.B8(), V3.B8())
+		// the next step: 8 pixels further, the last one at N-8
+		f.CMP(pLast, pX0)
+		f.BGE(l("next"))
+		f.ADD(Imm(8), pX0, pX0)
+		f.CMP(pLast, pX0)
+		f.BLT(l("chunk"))
+		f.MOVD(pLast, pX0)
+		f.B(l("chunk"))
+		f.Label(l("next"))
+		f.Comment("next quad: 4*NR bytes further, four rows further")
+		f.MOVD(fld("NR"), pTmp)
+		f.LSL(2, pTmp, pTmp)
+		f.ADD(pTmp, pBase, pBase)
+		f.ADD(Imm(4*24), pHdr, pHdr)
+		f.SUBS(Imm(1), pQ, pQ)
+		f.BNE(l("quad"))
+		f.B("done")
 	}
-	f.MOVD(pBase, pDst)
-	f.MOVD(pJ0, pCol)
-	f.MOVD(pN, pLeft)
-	f.Label("chunk")
-	for i, r := range pRows {
-		f.VLD1(PostImm(r, 8), V(i).B8())
-	}
-	for i := range 4 {
-		f.VEOR(V4.B16(), V(i).B16(), V(i).B16())
-	}
-	f.VST4(PostImm(pDst, 32), V0.B8(), V1.B8(), V2.B8(), V3.B8())
-	f.ADD(Imm(8), pCol, pCol)
-	f.CMP(pNR, pCol)
-	f.BNE("next")
-	f.Comment("next panel")
-	f.ADD(pGap, pDst, pDst)
-	f.MOVD(Imm(0), pCol)
-	f.Label("next")
-	f.SUBS(Imm(8), pLeft, pLeft)
-	f.BNE("chunk")
-	f.Comment("next quad: 4*NR bytes further in the panel, four rows further")
-	f.LSL(2, pNR, pTmp)
-	f.ADD(pTmp, pBase, pBase)
-	f.ADD(Imm(4*24), pHdr, pHdr)
-	f.SUBS(Imm(1), pQ, pQ)
-	f.BNE("quad")
 	f.Label("done")
 	f.RET()
 	return f, f.Err()
