@@ -255,25 +255,24 @@ func PlainQRows(x []uint8, frames, channels, hw int) QRows {
 	return r
 }
 
-var qzeros struct {
+var qconst struct {
 	sync.Mutex
-	buf []uint8
+	rows [256][]uint8
 }
 
 // constRow returns n bytes of value v shared by every caller, never to be
 // written (padding rows of the packers).
 func constRow(n int, v uint8) []uint8 {
-	qzeros.Lock()
-	defer qzeros.Unlock()
-	if len(qzeros.buf) < 256*n {
-		qzeros.buf = make([]uint8, 256*max(n, 1024))
-		m := len(qzeros.buf) / 256
-		for b := range 256 {
-			for i := range m {
-				qzeros.buf[b*m+i] = uint8(b)
-			}
-		}
+	qconst.Lock()
+	defer qconst.Unlock()
+	if r := qconst.rows[v]; len(r) >= n {
+		return r[:n:n]
 	}
-	m := len(qzeros.buf) / 256
-	return qzeros.buf[int(v)*m:][:n:n]
+	// the old row stays valid for its holders
+	r := make([]uint8, max(n, 4096))
+	for i := range r {
+		r[i] = v
+	}
+	qconst.rows[v] = r
+	return r[:n:n]
 }
