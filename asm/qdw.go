@@ -17,6 +17,7 @@ var qdwConvBlock = newArgBlock("QDWConv",
 	field("C", intT), field("IH", intT), field("IW", intT), field("OH", intT), field("OW", intT), field("Stride", intT),
 	field("PadTop", intT), field("PadLeft", intT),
 	field("InZero", i32), field("Zero", i32), field("Lo", f32), field("Hi", f32),
+	field("Scratch", u8Slice),
 )
 
 // qdwConvKernel is the descriptor of the depthwise kernel's names: 3

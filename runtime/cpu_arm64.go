@@ -36,9 +36,15 @@ const qpackChunk = 8
 // (generated, kernels_arm64.go), or nil.
 func archQPack(level string) func(*QPack) { return asmQPack(level) }
 
-// archQDWConv returns the int8 depthwise kernel of int8 level
-// level, or nil for the pure-Go one.
-func archQDWConv(level string) func(*QDWConv) { return nil }
+// archQDWConv returns the int8 depthwise kernel of int8 level level:
+// the SDOT plane kernel with the dot-product extension, else nil for the
+// pure-Go one.
+func archQDWConv(level string) func(*QDWConv) {
+	if level == ISANEONDOT {
+		return qdwConvNEON
+	}
+	return nil
+}
 
 // archGemmKernels returns the assembly GEMM kernels of level, best first:
 // the NEON 12x8 kernel listed in the generated kernels_arm64.go.

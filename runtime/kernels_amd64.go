@@ -382,5 +382,6 @@ var asmLayouts = map[string]map[string]uintptr{
 		"Zero":    188,
 		"Lo":      192,
 		"Hi":      196,
+		"Scratch": 200,
 	},
 }

@@ -36,7 +36,8 @@ type QDepthwiseConv struct {
 // multiply, half to even; Lo and Hi are the clamp minus Zero). W holds
 // int8 taps, zero past the kernel's width. The kernels read the planes
 // in place (the AVX-512 one with masked loads, which never touch bytes
-// outside them). The field layout is part of the assembly contract.
+// outside them) or copy them with their padding into Scratch (NEON). The
+// field layout is part of the assembly contract.
 type QDWConv struct {
 	O                         []uint8
 	In                        [][]uint8
@@ -47,6 +48,9 @@ type QDWConv struct {
 	PadTop, PadLeft           int
 	InZero, Zero              int32
 	Lo, Hi                    float32
+	// Scratch is working memory for kernels that copy a plane with its
+	// padding (qdwScratchLen bytes; the others ignore it)
+	Scratch []uint8
 }
 
 // qdwConv is the kernel of the selected int8 level, or nil
@@ -162,8 +166,10 @@ func (d *QDepthwiseConv) Run(p *Pool, in QRows, out []uint8) {
 			}
 			return
 		}
-		a := &p.qstate(worker, 0, 0, 0).dw
-		*a = QDWConv{O: out[(f*s.Cin+c0)*ohw : (f*s.Cin+c1)*ohw], In: in[f*s.Cin+c0 : f*s.Cin+c1],
+		w := p.qstate(worker, qdwScratchLen(d.oh, d.ow, s.StrideW), 0, 0)
+		w.packed = qPackKey{} // buf no longer holds a packed block
+		a := &w.dw
+		*a = QDWConv{Scratch: w.buf, O: out[(f*s.Cin+c0)*ohw : (f*s.Cin+c1)*ohw], In: in[f*s.Cin+c0 : f*s.Cin+c1],
 			W: d.quads[12*c0 : 12*c1], Offset: d.offset[c0:c1], Scale: d.scales[c0:c1],
 			C: c1 - c0, IH: s.H, IW: s.W, OH: d.oh, OW: d.ow, Stride: s.StrideW, PadTop: s.PadTop, PadLeft: s.PadLeft,
 			InZero: int32(d.inZero), Zero: d.ep.Zero, Lo: d.ep.Lo, Hi: d.ep.Hi}
@@ -173,6 +179,58 @@ func (d *QDepthwiseConv) Run(p *Pool, in QRows, out []uint8) {
 			qdwConvGo(a)
 		}
 	})
+}
+
+// QDWPlane is the argument block of the NEON int8 depthwise kernel (on
+// arm64; qdwConvNEON runs QDWConv on it): one
+// channel whose input plane was copied with its padding (the input zero
+// point) around it, In rows LDI bytes apart. For oy < OH and ox < OW8:
+//
+//	acc = Offset + Σ_{r<3} Σ_{k<4} int8(In[(oy*Stride + r)*LDI + ox*Stride + k] ^ 0x80) * W[4r+k]
+//	O[oy*OW8 + ox] = round(clamp(float32(acc)*Scale, Lo, Hi)) + Zero
+//
+// with the QTile rounding; the activations are flipped to int8 for SDOT,
+// so Offset holds the bias, less the input zero point and plus 128 times
+// the taps' sum. OW8 is a multiple of 8 (the kernel stores 8 outputs a
+// step), In is readable 16*Stride bytes from every step's first tap. Idx
+// holds the TBL indices of Stride: byte 4p+t is p*Stride+t. The field
+// layout is part of the assembly contract.
+type QDWPlane struct {
+	O, In                []uint8
+	W                    [16]int8
+	Idx                  [32]uint8
+	OH, OW8, LDI, Stride int
+	Offset               int32
+	Scale                float32
+	Zero                 int32
+	Lo, Hi               float32
+}
+
+// qdwIdx are the TBL indices of strides 1 and 2.
+var qdwIdx = func() (idx [2][32]uint8) {
+	for s := range idx {
+		for i := range 32 {
+			idx[s][i] = uint8(i/4*(s+1) + i%4)
+		}
+	}
+	return idx
+}()
+
+// qdwScratchLen is the scratch a QDWConv kernel may use: a plane padded
+// for OH x OW outputs at stride and an output plane of rows padded to 8
+// (the layout of QDWPlane, which qdwPlaneLayout spells out).
+func qdwScratchLen(oh, ow, stride int) int {
+	ldi, rows, ow8 := qdwPlaneLayout(oh, ow, stride)
+	return ldi*rows + oh*ow8
+}
+
+// qdwPlaneLayout returns the row length and rows of a padded input
+// plane for OH x OW outputs at stride, and the padded output row length:
+// 8-output steps load 16 (stride 1) or 32 (stride 2) bytes from the
+// step's first tap.
+func qdwPlaneLayout(oh, ow, stride int) (ldi, rows, ow8 int) {
+	ow8 = ceilDiv(ow, 8) * 8
+	return (ow8-8)*stride + 16*stride, (oh-1)*stride + 3, ow8
 }
 
 // direct computes channel c of any other shape tap by tap, skipping the

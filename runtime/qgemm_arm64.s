@@ -2480,3 +2480,155 @@ next2:
 
 done:
 	RET
+
+// func dwconvPlaneQU8Minmax3x4NEONDOT(t *QDWPlane)
+TEXT ·dwconvPlaneQU8Minmax3x4NEONDOT(SB), NOSPLIT, $0-8
+	// Registers: V0 the taps (3 lanes of 4 bytes), V1 0x80 bytes, V2/V3 the TBL indices,
+	// V4 Offset, V5 Scale, V6/V7 Lo/Hi, V8 Zero, V16/V17 the 8 accumulators, V20/V21
+	// a row's bytes, V22/V23 their quads. R1 the output row, R2 the input row, R3 rows
+	// left, R4 outputs left in the row, R5/R6 the step's input and output, R7 LDI,
+	// R9 a tap row, R10 scratch.
+	MOVD     t+0(FP), R0
+	ADD      $48, R0, R10
+	VLD1     (R10), [V0.B16]
+	ADD      $64, R0, R10
+	VLD1     (R10), [V2.B16, V3.B16]
+	VMOVI    $128, V1.B16
+	ADD      $128, R0, R10
+	VLD1R    (R10), [V4.S4]
+	ADD      $132, R0, R10
+	VLD1R    (R10), [V5.S4]
+	ADD      $140, R0, R10
+	VLD1R    (R10), [V6.S4]
+	ADD      $144, R0, R10
+	VLD1R    (R10), [V7.S4]
+	ADD      $136, R0, R10
+	VLD1R    (R10), [V8.S4]
+	MOVD     (R0), R1
+	MOVD     24(R0), R2
+	MOVD     96(R0), R3
+	MOVD     112(R0), R7
+	CBZ      R3, done
+	MOVD     120(R0), R10
+	CMP      $2, R10
+	BEQ      s2_row
+
+s1_row:
+	MOVD     R2, R5
+	MOVD     R1, R6
+	MOVD     104(R0), R4
+
+s1_step:
+	VMOV     V4.B16, V16.B16
+	VMOV     V4.B16, V17.B16
+	MOVD     R5, R9
+	VLD1     (R9), [V20.B16]
+	VTBL     V2.B16, [V20.B16], V22.B16
+	VTBL     V3.B16, [V20.B16], V23.B16
+	VEOR     V1.B16, V22.B16, V22.B16
+	VEOR     V1.B16, V23.B16, V23.B16
+	WORD     $0x4f80e2d0 // SDOT V16.4S, V22.16B, V0.4B[0]
+	WORD     $0x4f80e2f1 // SDOT V17.4S, V23.16B, V0.4B[0]
+	ADD      R7, R9, R9
+	VLD1     (R9), [V20.B16]
+	VTBL     V2.B16, [V20.B16], V22.B16
+	VTBL     V3.B16, [V20.B16], V23.B16
+	VEOR     V1.B16, V22.B16, V22.B16
+	VEOR     V1.B16, V23.B16, V23.B16
+	WORD     $0x4fa0e2d0 // SDOT V16.4S, V22.16B, V0.4B[1]
+	WORD     $0x4fa0e2f1 // SDOT V17.4S, V23.16B, V0.4B[1]
+	ADD      R7, R9, R9
+	VLD1     (R9), [V20.B16]
+	VTBL     V2.B16, [V20.B16], V22.B16
+	VTBL     V3.B16, [V20.B16], V23.B16
+	VEOR     V1.B16, V22.B16, V22.B16
+	VEOR     V1.B16, V23.B16, V23.B16
+	WORD     $0x4f80ead0 // SDOT V16.4S, V22.16B, V0.4B[2]
+	WORD     $0x4f80eaf1 // SDOT V17.4S, V23.16B, V0.4B[2]
+	WORD     $0x4e21da10 // SCVTF V16.4S, V16.4S
+	WORD     $0x6e25de10 // FMUL V16.4S, V16.4S, V5.4S
+	WORD     $0x4e26f610 // FMAX V16.4S, V16.4S, V6.4S
+	WORD     $0x4ea7f610 // FMIN V16.4S, V16.4S, V7.4S
+	WORD     $0x4e21aa10 // FCVTNS V16.4S, V16.4S
+	VADD     V8.S4, V16.S4, V16.S4
+	WORD     $0x4e21da31 // SCVTF V17.4S, V17.4S
+	WORD     $0x6e25de31 // FMUL V17.4S, V17.4S, V5.4S
+	WORD     $0x4e26f631 // FMAX V17.4S, V17.4S, V6.4S
+	WORD     $0x4ea7f631 // FMIN V17.4S, V17.4S, V7.4S
+	WORD     $0x4e21aa31 // FCVTNS V17.4S, V17.4S
+	VADD     V8.S4, V17.S4, V17.S4
+	WORD     $0x0e612a10 // XTN V16.4H, V16.4S
+	WORD     $0x4e612a30 // XTN2 V16.8H, V17.4S
+	WORD     $0x0e212a10 // XTN V16.8B, V16.8H
+	VST1.P   [V16.B8], 8(R6)
+	ADD      $8, R5, R5
+	SUBS     $8, R4, R4
+	BNE      s1_step
+	MOVD     104(R0), R10
+	ADD      R10, R1, R1
+	ADD      R7, R2, R2
+	SUBS     $1, R3, R3
+	BNE      s1_row
+	B        done
+
+s2_row:
+	MOVD     R2, R5
+	MOVD     R1, R6
+	MOVD     104(R0), R4
+
+s2_step:
+	VMOV     V4.B16, V16.B16
+	VMOV     V4.B16, V17.B16
+	MOVD     R5, R9
+	VLD1     (R9), [V20.B16, V21.B16]
+	VTBL     V2.B16, [V20.B16, V21.B16], V22.B16
+	VTBL     V3.B16, [V20.B16, V21.B16], V23.B16
+	VEOR     V1.B16, V22.B16, V22.B16
+	VEOR     V1.B16, V23.B16, V23.B16
+	WORD     $0x4f80e2d0 // SDOT V16.4S, V22.16B, V0.4B[0]
+	WORD     $0x4f80e2f1 // SDOT V17.4S, V23.16B, V0.4B[0]
+	ADD      R7, R9, R9
+	VLD1     (R9), [V20.B16, V21.B16]
+	VTBL     V2.B16, [V20.B16, V21.B16], V22.B16
+	VTBL     V3.B16, [V20.B16, V21.B16], V23.B16
+	VEOR     V1.B16, V22.B16, V22.B16
+	VEOR     V1.B16, V23.B16, V23.B16
+	WORD     $0x4fa0e2d0 // SDOT V16.4S, V22.16B, V0.4B[1]
+	WORD     $0x4fa0e2f1 // SDOT V17.4S, V23.16B, V0.4B[1]
+	ADD      R7, R9, R9
+	VLD1     (R9), [V20.B16, V21.B16]
+	VTBL     V2.B16, [V20.B16, V21.B16], V22.B16
+	VTBL     V3.B16, [V20.B16, V21.B16], V23.B16
+	VEOR     V1.B16, V22.B16, V22.B16
+	VEOR     V1.B16, V23.B16, V23.B16
+	WORD     $0x4f80ead0 // SDOT V16.4S, V22.16B, V0.4B[2]
+	WORD     $0x4f80eaf1 // SDOT V17.4S, V23.16B, V0.4B[2]
+	WORD     $0x4e21da10 // SCVTF V16.4S, V16.4S
+	WORD     $0x6e25de10 // FMUL V16.4S, V16.4S, V5.4S
+	WORD     $0x4e26f610 // FMAX V16.4S, V16.4S, V6.4S
+	WORD     $0x4ea7f610 // FMIN V16.4S, V16.4S, V7.4S
+	WORD     $0x4e21aa10 // FCVTNS V16.4S, V16.4S
+	VADD     V8.S4, V16.S4, V16.S4
+	WORD     $0x4e21da31 // SCVTF V17.4S, V17.4S
+	WORD     $0x6e25de31 // FMUL V17.4S, V17.4S, V5.4S
+	WORD     $0x4e26f631 // FMAX V17.4S, V17.4S, V6.4S
+	WORD     $0x4ea7f631 // FMIN V17.4S, V17.4S, V7.4S
+	WORD     $0x4e21aa31 // FCVTNS V17.4S, V17.4S
+	VADD     V8.S4, V17.S4, V17.S4
+	WORD     $0x0e612a10 // XTN V16.4H, V16.4S
+	WORD     $0x4e612a30 // XTN2 V16.8H, V17.4S
+	WORD     $0x0e212a10 // XTN V16.8B, V16.8H
+	VST1.P   [V16.B8], 8(R6)
+	ADD      $16, R5, R5
+	SUBS     $8, R4, R4
+	BNE      s2_step
+	MOVD     104(R0), R10
+	ADD      R10, R1, R1
+	ADD      R7, R2, R2
+	ADD      R7, R2, R2
+	SUBS     $1, R3, R3
+	BNE      s2_row
+	B        done
+
+done:
+	RET

@@ -224,7 +224,8 @@ func TestQDWConvKernels(t *testing.T) {
 				ow := max(1, (iw+pl+rng.IntN(3)-3)/stride+1)
 				ch := 1 + rng.IntN(3)
 				a := QDWConv{C: ch, IH: ih, IW: iw, OH: oh, OW: ow, Stride: stride, PadTop: pt, PadLeft: pl,
-					InZero: int32(rng.IntN(256)), Zero: int32(rng.IntN(256))}
+					InZero: int32(rng.IntN(256)), Zero: int32(rng.IntN(256)),
+					Scratch: make([]uint8, qdwScratchLen(oh, ow, stride))}
 				a.Lo, a.Hi = float32(-a.Zero+int32(rng.IntN(30))), float32(255-a.Zero-int32(rng.IntN(30)))
 				for range ch {
 					row := make([]uint8, ih*iw)

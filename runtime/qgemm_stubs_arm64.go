@@ -49,3 +49,13 @@ func gemmQU8Minmax4x8c4NEON(t *QTile)
 //
 //go:noescape
 func packQU8x4c4NEON(t *QPack)
+
+// dwconvPlaneQU8Minmax3x4NEONDOT is qu8_qc8w_dwconv_plane_minmax_fp32_3x4__neondot: the QDWPlane contract.
+// Registers: V0 the taps (3 lanes of 4 bytes), V1 0x80 bytes, V2/V3 the TBL indices,
+// V4 Offset, V5 Scale, V6/V7 Lo/Hi, V8 Zero, V16/V17 the 8 accumulators, V20/V21
+// a row's bytes, V22/V23 their quads. R1 the output row, R2 the input row, R3 rows
+// left, R4 outputs left in the row, R5/R6 the step's input and output, R7 LDI,
+// R9 a tap row, R10 scratch.
+//
+//go:noescape
+func dwconvPlaneQU8Minmax3x4NEONDOT(t *QDWPlane)

@@ -288,6 +288,13 @@ func (f *Func) VADD(m, n, d Vec) { f.native("VADD", m, n, d) }
 // VSUB sets d = n - m lane-wise (integer).
 func (f *Func) VSUB(m, n, d Vec) { f.native("VSUB", m, n, d) }
 
+// VTBL sets each byte of d to the byte of the table (1 to 4 consecutive
+// 16B registers) its index byte in idx names, or 0 past the table (TBL).
+func (f *Func) VTBL(idx Vec, table []Vec, d Vec) { f.native("VTBL", idx, vlist(table), d) }
+
+// VMOV copies register n to d (a vector move; 16B operands).
+func (f *Func) VMOV(n, d Vec) { f.native("VMOV", n, d) }
+
 // VUZP1 sets d to the even-numbered elements of the concatenation n:m
 // (UZP1).
 func (f *Func) VUZP1(m, n, d Vec) { f.native("VUZP1", m, n, d) }

@@ -396,3 +396,107 @@ func emitQPack(t *argBlock) (*Func, error) {
 	f.RET()
 	return f, f.Err()
 }
+
+var qdwPlaneKernel = naming.Kernel{Type: "qu8_qc8w", Op: "dwconv", Variant: "Plane", MinMax: true, Requant: "fp32",
+	Shape: "3x4", ISA: "neondot"}
+
+// emitQDWPlane writes the depthwise plane kernel: per output row and 8
+// outputs, for each of the 3 kernel rows a 16-byte (stride 2: 32-byte)
+// load of the padded input row, TBL to the 8 outputs' tap quads (two
+// vectors), the flip to int8 and two SDOTs by the row's taps; then the
+// QTile requantisation of the 8 and an 8-byte store.
+func emitQDWPlane(t *argBlock) (*Func, error) {
+	doc := []string{
+		fmt.Sprintf("%s is %s: the QDWPlane contract.", qdwPlaneKernel.GoName(), qdwPlaneKernel.Name()),
+		"Registers: V0 the taps (3 lanes of 4 bytes), V1 0x80 bytes, V2/V3 the TBL indices,",
+		"V4 Offset, V5 Scale, V6/V7 Lo/Hi, V8 Zero, V16/V17 the 8 accumulators, V20/V21",
+		"a row's bytes, V22/V23 their quads. R1 the output row, R2 the input row, R3 rows",
+		"left, R4 outputs left in the row, R5/R6 the step's input and output, R7 LDI,",
+		"R9 a tap row, R10 scratch.",
+	}
+	f := NewFunc(qdwPlaneKernel.GoName(), []Param{{Name: "t", Type: "*QDWPlane"}}, doc...)
+	f.Comment(doc[1:]...)
+	const (
+		dT, dO, dIn, dRows, dLeft, dStepIn, dStepOut, dLDI, dTap, dTmp = X0, X1, X2, X3, X4, X5, X6, X7, X9, X10
+	)
+	fld := func(name string) Mem { return At(dT, t.off(name, 0)) }
+	addr := func(name string) { f.ADD(Imm(t.off(name, 0)), dT, dTmp) }
+	f.MOVD(f.Param("t"), dT)
+	addr("W")
+	f.VLD1(At(dTmp, 0), V0.B16())
+	addr("Idx")
+	f.VLD1(At(dTmp, 0), V2.B16(), V3.B16())
+	f.VMOVI(128, V1.B16())
+	for _, c := range []struct {
+		field string
+		r     V
+	}{{"Offset", V4}, {"Scale", V5}, {"Lo", V6}, {"Hi", V7}, {"Zero", V8}} {
+		addr(c.field)
+		f.VLD1R(At(dTmp, 0), c.r.S4())
+	}
+	f.MOVD(fld("O"), dO)
+	f.MOVD(fld("In"), dIn)
+	f.MOVD(fld("OH"), dRows)
+	f.MOVD(fld("LDI"), dLDI)
+	f.CBZ(dRows, "done")
+	f.MOVD(fld("Stride"), dTmp)
+	f.CMP(Imm(2), dTmp)
+	f.BEQ("s2_row")
+	for _, stride := range []int{1, 2} {
+		l := func(name string) Label { return Label(fmt.Sprintf("s%d_%s", stride, name)) }
+		f.Label(l("row"))
+		f.MOVD(dIn, dStepIn)
+		f.MOVD(dO, dStepOut)
+		f.MOVD(fld("OW8"), dLeft)
+		f.Label(l("step"))
+		f.VMOV(V4.B16(), V16.B16())
+		f.VMOV(V4.B16(), V17.B16())
+		for r := range 3 {
+			switch r {
+			case 0:
+				f.MOVD(dStepIn, dTap)
+			default:
+				f.ADD(dLDI, dTap, dTap)
+			}
+			table := []Vec{V20.B16()}
+			if stride == 2 {
+				table = append(table, V21.B16())
+			}
+			f.VLD1(At(dTap, 0), table...)
+			f.VTBL(V2.B16(), table, V22.B16())
+			f.VTBL(V3.B16(), table, V23.B16())
+			f.VEOR(V1.B16(), V22.B16(), V22.B16())
+			f.VEOR(V1.B16(), V23.B16(), V23.B16())
+			f.VSDOT(V0.B4(r), V22.B16(), V16.S4())
+			f.VSDOT(V0.B4(r), V23.B16(), V17.S4())
+		}
+		for _, a := range []V{V16, V17} {
+			x := a.S4()
+			f.VSCVTF(x, x)
+			f.VFMUL(V5.S4(), x, x)
+			f.VFMAX(V6.S4(), x, x)
+			f.VFMIN(V7.S4(), x, x)
+			f.VFCVTNS(x, x)
+			f.VADD(V8.S4(), x, x)
+		}
+		f.VXTN(V16.S4(), V16.H4())
+		f.VXTN(V17.S4(), V16.H8())
+		f.VXTN(V16.H8(), V16.B8())
+		f.VST1(PostImm(dStepOut, 8), V16.B8())
+		f.ADD(Imm(8*stride), dStepIn, dStepIn)
+		f.SUBS(Imm(8), dLeft, dLeft)
+		f.BNE(l("step"))
+		f.MOVD(fld("OW8"), dTmp)
+		f.ADD(dTmp, dO, dO)
+		f.ADD(dLDI, dIn, dIn)
+		if stride == 2 {
+			f.ADD(dLDI, dIn, dIn)
+		}
+		f.SUBS(Imm(1), dRows, dRows)
+		f.BNE(l("row"))
+		f.B("done")
+	}
+	f.Label("done")
+	f.RET()
+	return f, f.Err()
+}

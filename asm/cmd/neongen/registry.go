@@ -13,9 +13,9 @@ import (
 // registry returns kernels_arm64.go: the GEMM kernels and the depthwise
 // row kernel of the NEON level, and the argument-block offsets the
 // assembly was generated for.
-func registry(tile, dwRow, qtile, qpack *argBlock) ([]byte, error) {
+func registry(tile, dwRow, qtile, qpack, qdwPlane *argBlock) ([]byte, error) {
 	var layouts []layout.Block
-	for _, a := range []*argBlock{tile, dwRow, qtile, qpack} {
+	for _, a := range []*argBlock{tile, dwRow, qtile, qpack, qdwPlane} {
 		layouts = append(layouts, layout.New(a.name, a.order, a.offsets))
 	}
 	var buf bytes.Buffer
