@@ -324,3 +324,56 @@ func TestQConvErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestQRowsSetShifted checks the int8 row table of a temporal shift: rows
+// moved by the ranges, the zero point where the frame is outside the
+// clip, and the state where an online shift has one.
+func TestQRowsSetShifted(t *testing.T) {
+	const frames, channels, hw, zero = 4, 6, 3, 77
+	x := make([]uint8, frames*channels*hw)
+	for i := range x {
+		x[i] = uint8(i)
+	}
+	s := TemporalShift{Segments: 2, Ranges: []ShiftRange{{0, 2, -1}, {2, 3, 1}}}
+	r := make(QRows, frames*channels)
+	if err := r.SetShifted(x, frames, channels, hw, s, nil, zero); err != nil {
+		t.Fatal(err)
+	}
+	state := make([]uint8, frames/2*s.StateChannels()*hw)
+	for i := range state {
+		state[i] = 200 + uint8(i)
+	}
+	rs := make(QRows, frames*channels)
+	if err := rs.SetShifted(x, frames, channels, hw, s, state, zero); err != nil {
+		t.Fatal(err)
+	}
+	for f := range frames {
+		clip, tt := f/2, f%2
+		for c := range channels {
+			src := tt
+			switch {
+			case c < 2:
+				src = tt - 1
+			case c < 3:
+				src = tt + 1
+			}
+			want := func(withState bool) []uint8 {
+				switch {
+				case src >= 0 && src < 2:
+					i := ((clip*2+src)*channels + c) * hw
+					return x[i : i+hw]
+				case src == -1 && withState:
+					i := (clip*s.StateChannels() + c) * hw
+					return state[i : i+hw]
+				}
+				return []uint8{zero, zero, zero}
+			}
+			if string(r[f*channels+c]) != string(want(false)) || string(rs[f*channels+c]) != string(want(true)) {
+				t.Errorf("frame %d channel %d: rows %v / %v, want %v / %v", f, c, r[f*channels+c], rs[f*channels+c], want(false), want(true))
+			}
+		}
+	}
+	if err := r.SetShifted(x[1:], frames, channels, hw, s, nil, zero); err == nil {
+		t.Error("a short input was accepted")
+	}
+}

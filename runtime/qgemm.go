@@ -255,6 +255,17 @@ func PlainQRows(x []uint8, frames, channels, hw int) QRows {
 	return r
 }
 
+// SetShifted points r, a table for frames x channels, at x
+// [frames][channels][hw] as seen through s (Rows.SetShifted): a frame
+// outside the clip reads zero, the tensor's zero point, the int8 zero.
+// state is nil or the state buffer of an online shift.
+func (r QRows) SetShifted(x []uint8, frames, channels, hw int, s TemporalShift, state []uint8, zero uint8) error {
+	if len(r) != frames*channels {
+		return fmt.Errorf("row table has %d rows, want %d frames x %d channels", len(r), frames, channels)
+	}
+	return visitShift(s, x, frames, channels, hw, state, constRow(hw, zero), func(i int, row []uint8) { r[i] = row })
+}
+
 var qconst struct {
 	sync.Mutex
 	rows [256][]uint8
