@@ -157,7 +157,10 @@ func checkQIn(in QRows, rows, n int, op string) {
 }
 
 // qWorkerState is what a pool worker reuses across int8 kernel calls.
+// Like workerState it is padded so that no two workers' states share a
+// cache line: the argument blocks are written for every tile.
 type qWorkerState struct {
+	_          [128]byte
 	buf        []uint8 // packed activations
 	tile       QTile
 	tmpC, tmpR []uint8 // scratch tiles
@@ -168,6 +171,7 @@ type qWorkerState struct {
 	// packed identifies the block buf holds: the channel blocks of a
 	// pixel block, consecutive items, share one packing
 	packed qPackKey
+	_      [128]byte
 }
 
 // qPackKey identifies a packed pixel block: convolution, run, group and
