@@ -64,6 +64,9 @@ var asmFiles = []asmFile{
 	{"winograd", buildWinograd},
 	{"clock", buildClock},
 	{"maxpool", buildMaxPool},
+	{"qgemm", buildQGemm},
+	{"qpack", buildQPack},
+	{"qdw", buildQDW},
 }
 
 func main() {

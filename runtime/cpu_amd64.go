@@ -17,6 +17,47 @@ func archLevels() []string {
 	return append(levels, ISAGeneric)
 }
 
+// archQLevels returns the int8 levels this CPU supports, best first.
+func archQLevels() []string {
+	var levels []string
+	x := cpu.X86
+	if x.HasAVX512F && x.HasAVX512VL && x.HasAVX512VNNI && x.HasAVX2 {
+		levels = append(levels, ISAAVX512VNNI)
+	}
+	if x.HasAVXVNNI && x.HasAVX2 {
+		levels = append(levels, ISAAVXVNNI)
+	}
+	if x.HasAVX2 {
+		levels = append(levels, ISAAVX2)
+	}
+	return append(levels, ISAGeneric)
+}
+
+// archQGemmKernels returns the int8 GEMM kernels of int8 level level,
+// best first (generated, kernels_amd64.go).
+func archQGemmKernels(level string) []*QGemmKernel {
+	return asmQGemmKernels(level)
+}
+
+// qpackChunk is the pixel step of the packing kernel (QPack).
+const qpackChunk = 16
+
+// archQPack returns the int8 packing kernel of int8 level level
+// (generated, kernels_amd64.go), or nil.
+func archQPack(level string) func(*QPack) { return asmQPack(level) }
+
+// archQDWConv returns the int8 depthwise kernel of int8 level
+// level (generated, kernels_amd64.go), or nil for the pure-Go one. The
+// AVX-512 kernel also needs VPERMB (AVX512_VBMI), masked byte stores
+// (AVX512BW) and BZHI.
+func archQDWConv(level string) func(*QDWConv) {
+	x := cpu.X86
+	if !x.HasAVX512VBMI || !x.HasAVX512BW || !x.HasBMI2 {
+		return nil
+	}
+	return asmQDWConv(level)
+}
+
 // archGemmKernels returns the assembly GEMM kernels of level, best first:
 // the avo-generated AVX-512 (12x32) and AVX2 (6x16) kernels listed in the
 // generated kernels_amd64.go.

@@ -43,8 +43,9 @@ type workerState struct {
 	// InvertedResidual: expanded rows, depthwise outputs, their row tables
 	blockE, blockD []float32
 	blockRows      Rows
-	dwPad          []float32 // padded rows of dwConvRows
-	warm           float32   // warmRows' sum, kept so its loads are not dropped
+	dwPad          []float32     // padded rows of dwConvRows
+	warm           float32       // warmRows' sum, kept so its loads are not dropped
+	q              *qWorkerState // the int8 kernels' state (qconv.go)
 	_              [128]byte
 }
 

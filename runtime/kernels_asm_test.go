@@ -139,7 +139,8 @@ func TestAsmLayout(t *testing.T) {
 	types := map[string]reflect.Type{
 		"Tile": reflect.TypeFor[Tile](), "DWRow": reflect.TypeFor[DWRow](), "DWConv": reflect.TypeFor[DWConv](),
 		"PackRun": reflect.TypeFor[PackRun](), "WinoIn": reflect.TypeFor[WinoIn](), "WinoOut": reflect.TypeFor[WinoOut](),
-		"MaxPoolRow": reflect.TypeFor[MaxPoolRow](),
+		"MaxPoolRow": reflect.TypeFor[MaxPoolRow](), "QTile": reflect.TypeFor[QTile](),
+		"QPack": reflect.TypeFor[QPack](), "QDWConv": reflect.TypeFor[QDWConv](), "QDWPlane": reflect.TypeFor[QDWPlane](),
 	}
 	for _, name := range []string{"Tile", "DWRow"} {
 		if asmLayouts[name] == nil {
