@@ -238,6 +238,7 @@ func (b *InvertedResidual) rows(p *Pool, worker int, in Rows, out, res []float32
 			w.dwPad = dwConvRows(a, w.dwPad, &w.dwRow)
 		}
 		n := (r1 - r0) * b.ow
+		b.dw.tail.apply(w, D, b.ce, n, dStride)
 		for c := range b.ce {
 			dRows[c] = D[c*dStride : c*dStride+n]
 		}

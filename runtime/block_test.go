@@ -68,12 +68,14 @@ func TestInvertedResidual(t *testing.T) {
 			}
 			return conv
 		}
+		// MobileNetV2's ReLU6, MobileNetV3's HardSwish, EfficientNet's SiLU
+		act := []Act{Clip(0, 6), HardSwish(1.0/6, 0.5), SiLU}[ci%3]
 		if c.expand {
-			expand = newConv(es, Clip(0, 6))
+			expand = newConv(es, act)
 		}
 		ds := ConvShape{Frames: c.frames, Cin: c.ce, Cout: c.ce, Group: c.ce, H: c.h, W: c.w, KH: 3, KW: 3,
 			StrideH: c.stride, StrideW: c.stride, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}
-		dw, err := NewDepthwiseConv(ds, randFloats(rng, 9*c.ce), randFloats(rng, c.ce), Clip(0, 6))
+		dw, err := NewDepthwiseConv(ds, randFloats(rng, 9*c.ce), randFloats(rng, c.ce), act)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,6 +13,7 @@ type DepthwiseConv struct {
 	s       ConvShape
 	w, bias []float32
 	lo, hi  float32
+	tail    actTail // the activation's elementwise part, applied to finished rows
 	oh, ow  int
 	perItem int // channels per work item
 	// planes: the shape fits the DWConv contract, so a plane kernel runs
@@ -45,6 +46,7 @@ func NewDepthwiseConv(s ConvShape, w, bias []float32, act Act) (*DepthwiseConv, 
 		d.bias = make([]float32, s.Cin)
 	}
 	d.lo, d.hi = act.Bounds()
+	d.tail = act.tail()
 	const itemFLOPs = 1 << 16
 	d.perItem = max(1, min(s.Cin, itemFLOPs/(2*d.oh*d.ow*s.KH*s.KW)))
 	d.planes = dwPlanes(s)
@@ -66,7 +68,8 @@ func dwPlanes(s ConvShape) bool {
 func (d *DepthwiseConv) profileName() string   { return "depthwise " + d.s.String() }
 func (d *DepthwiseConv) profileFLOPs() float64 { return d.s.FLOPs() }
 
-// Run computes out = act(dwconv(in) + bias + residual) with in the row table
+// Run computes out = act(dwconv(in) + bias + residual), the activation
+// applied to each output plane or row as it is finished, with in the row table
 // (Frames x C rows of H*W floats), out [Frames][C][OH*OW] and residual nil or
 // shaped like out.
 func (d *DepthwiseConv) Run(p *Pool, in Rows, out, residual []float32) {
@@ -91,6 +94,7 @@ func (d *DepthwiseConv) Run(p *Pool, in Rows, out, residual []float32) {
 				a.Res = residual[o0:o1]
 			}
 			runDWConv(a, kern)
+			d.tail.apply(w, out[o0:o1], 1, o1-o0, 0)
 		})
 		return
 	}
@@ -106,15 +110,17 @@ func (d *DepthwiseConv) Run(p *Pool, in Rows, out, residual []float32) {
 			if residual != nil {
 				res = residual[plane : plane+ohw]
 			}
-			d.plane(out[plane:plane+ohw], in[f*s.Cin+c], c, res, w.buf[:padded], &w.dwRow)
+			d.plane(w, out[plane:plane+ohw], in[f*s.Cin+c], c, res, w.buf[:padded])
 		}
 	})
 }
 
 // plane computes one output channel plane. The input plane is first
 // copied into buf with its zero padding around it (unless it has none),
-// so that every tap of every output is inside the plane.
-func (d *DepthwiseConv) plane(out, in []float32, c int, res, buf []float32, a *DWRow) {
+// so that every tap of every output is inside the plane; w holds the
+// kernels' argument blocks.
+func (d *DepthwiseConv) plane(w *workerState, out, in []float32, c int, res, buf []float32) {
+	a := &w.dwRow
 	s := d.s
 	pw := s.W + s.PadLeft + s.PadRight
 	src := in
@@ -133,12 +139,12 @@ func (d *DepthwiseConv) plane(out, in []float32, c int, res, buf []float32, a *D
 		clear(buf[(s.PadTop+s.H)*pw:])
 		src = buf
 	}
-	w := d.w[c*s.KH*s.KW : (c+1)*s.KH*s.KW]
+	taps := d.w[c*s.KH*s.KW : (c+1)*s.KH*s.KW]
 	bias := d.bias[c]
 	fast := s.KH == 3 && s.KW == 3 && s.DilationH == 1 && s.DilationW == 1
 	*a = DWRow{Stride: s.StrideW, Bias: bias, Lo: d.lo, Hi: d.hi}
 	if fast {
-		a.W = (*[9]float32)(w)
+		a.W = (*[9]float32)(taps)
 	}
 	for oy := range d.oh {
 		o := out[oy*d.ow : (oy+1)*d.ow]
@@ -150,18 +156,19 @@ func (d *DepthwiseConv) plane(out, in []float32, c int, res, buf []float32, a *D
 		if fast {
 			a.O, a.R0, a.R1, a.R2, a.Res = o, top[:pw], top[pw:2*pw], top[2*pw:3*pw], r
 			dwRow3x3(a)
-			continue
-		}
-		d.rowGeneric(o, top, pw, w)
-		if r != nil {
-			for i, v := range o {
-				o[i] = clamp(v+bias+r[i], d.lo, d.hi)
-			}
 		} else {
-			for i, v := range o {
-				o[i] = clamp(v+bias, d.lo, d.hi)
+			d.rowGeneric(o, top, pw, taps)
+			if r != nil {
+				for i, v := range o {
+					o[i] = clamp(v+bias+r[i], d.lo, d.hi)
+				}
+			} else {
+				for i, v := range o {
+					o[i] = clamp(v+bias, d.lo, d.hi)
+				}
 			}
 		}
+		d.tail.apply(w, o, 1, len(o), 0)
 	}
 }
 

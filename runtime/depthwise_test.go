@@ -35,6 +35,12 @@ func TestDepthwiseConv(t *testing.T) {
 		{s: pad(dw(1, 20, 14, 14, 3, 2), 1, 1, 1, 1), act: Clip(0, 6), bias: true},
 		{s: pad(dw(2, 6, 5, 12, 3, 1), 1, 1, 1, 1), bias: true, residual: true},
 		{s: pad(dw(1, 5, 9, 13, 3, 2), 0, 1, 1, 0), act: Relu, bias: true, residual: true},
+		// the activations applied after the kernels, on each path
+		{s: pad(dw(2, 5, 9, 11, 3, 1), 1, 1, 1, 1), act: SiLU, bias: true, residual: true},
+		{s: pad(dw(2, 24, 14, 14, 3, 2), 1, 1, 1, 1), act: HardSwish(1.0/6, 0.5), bias: true, shift: true},
+		{s: pad(dw(1, 3, 12, 13, 5, 2), 2, 1, 2, 3), act: Sigmoid, bias: true},
+		{s: pad(dw(2, 6, 5, 12, 3, 1), 1, 1, 1, 1), act: HardSigmoid(0.2, 0.5), bias: true, residual: true},
+		{s: pad(dw(2, 7, 11, 10, 5, 1), 2, 2, 2, 2), act: HardSwish(1.0/6, 0.5), bias: true, residual: true},
 	}
 	for ci, c := range cases {
 		s := c.s.normalized()

@@ -36,6 +36,7 @@ type workerState struct {
 	dwRow   DWRow
 	pack    PackRun
 	maxPool MaxPoolRow
+	act     ActRows
 	// Winograd: the transforms' argument blocks and the products M
 	winoIn  WinoIn
 	winoOut WinoOut

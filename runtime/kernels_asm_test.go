@@ -392,6 +392,8 @@ func TestDriversAtEveryISA(t *testing.T) {
 					t.Errorf("at %s the conv runs %s", level, conv.Kernel())
 				}
 				TestConv(t)
+				TestConvTailActivations(t)
+				TestActKernels(t)
 				TestDepthwiseConv(t)
 				TestDWRowKernels(t)
 				TestInvertedResidual(t)

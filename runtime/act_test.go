@@ -1,0 +1,134 @@
+package runtime
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+	"unsafe"
+)
+
+// TestActRowsLayout pins the ActRows field offsets the assembly kernels
+// read.
+func TestActRowsLayout(t *testing.T) {
+	var a ActRows
+	if unsafe.Sizeof(uintptr(0)) != 8 {
+		t.Skip("offsets documented for 64-bit targets")
+	}
+	for name, got := range map[string][2]uintptr{
+		"X": {unsafe.Offsetof(a.X), 0}, "Rows": {unsafe.Offsetof(a.Rows), 24}, "Cols": {unsafe.Offsetof(a.Cols), 32},
+		"LD": {unsafe.Offsetof(a.LD), 40}, "Alpha": {unsafe.Offsetof(a.Alpha), 48}, "Beta": {unsafe.Offsetof(a.Beta), 52},
+	} {
+		if got[0] != got[1] {
+			t.Errorf("ActRows.%s at offset %d, documented %d", name, got[0], got[1])
+		}
+	}
+}
+
+// actInputs returns n inputs that cover the activations' interesting
+// ranges: around zero, the hard kinds' corners, large values of both
+// signs (where e^-|x| underflows) and the specials.
+func actInputs(rng *rand.Rand, n int) []float32 {
+	special := []float32{0, float32(math.Copysign(0, -1)), 3, -3, 2.5, -2.5, 1e-30, -1e-30, 80, -80, 87.5, -87.5, 88.8, -88.8,
+		100, -100, 1e20, -1e20, math.MaxFloat32, -math.MaxFloat32, float32(math.Inf(1)), float32(math.Inf(-1))}
+	x := make([]float32, n)
+	for i := range x {
+		switch r := rng.IntN(10); {
+		case r == 0:
+			x[i] = special[rng.IntN(len(special))]
+		case r < 4:
+			x[i] = float32(rng.NormFloat64() * 30)
+		default:
+			x[i] = float32(rng.NormFloat64() * 3)
+		}
+	}
+	return x
+}
+
+// checkActValue compares one activation output with the float64
+// reference: within 8 float32 ulps of it relative to max(|want|, 2^-64)
+// (below that, both are zero for every purpose).
+func checkActValue(a Act, x, got float32) error {
+	want := refAct(a, float64(x))
+	if math.IsNaN(want) || math.IsNaN(float64(got)) {
+		if math.IsNaN(want) != math.IsNaN(float64(got)) {
+			return fmt.Errorf("%v(%g) = %g, want %g", a, x, got, want)
+		}
+		return nil
+	}
+	if math.IsInf(want, 0) {
+		if float64(got) != want {
+			return fmt.Errorf("%v(%g) = %g, want %g", a, x, got, want)
+		}
+		return nil
+	}
+	if d := math.Abs(float64(got) - want); d > 8*0x1p-24*math.Max(math.Abs(want), 0x1p-64) {
+		return fmt.Errorf("%v(%g) = %g, want %g (off by %.3g relative)", a, x, got, want, d/math.Abs(want))
+	}
+	return nil
+}
+
+// TestActKernels runs the activation kernels in use and the pure-Go ones
+// over blocks of many shapes against the float64 definitions, checking
+// that the elements between rows are left alone.
+func TestActKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	kernels := map[string]*[actKinds]func(*ActRows){"in use (" + ISA() + ")": &actKernels, "go": &actGoKernels}
+	for kname, ks := range kernels {
+		for _, a := range append(tailActs, HardSwish(0.25, -0.3), HardSigmoid(-2, 1)) {
+			kern := ks[a.Kind]
+			for _, sh := range [][3]int{{1, 1, 1}, {1, 7, 7}, {1, 16, 16}, {1, 17, 17}, {1, 100, 100}, {3, 5, 9}, {4, 32, 40},
+				{2, 33, 33}, {12, 32, 196}, {5, 12, 49}, {3, 64, 64}, {1, 1000, 1000}, {7, 31, 31}} {
+				rows, cols, ld := sh[0], sh[1], sh[2]
+				name := fmt.Sprintf("%s/%v/%dx%d/ld=%d", kname, a, rows, cols, ld)
+				x := actInputs(rng, (rows-1)*ld+cols+3)
+				got := append([]float32(nil), x...)
+				kern(&ActRows{X: got[:(rows-1)*ld+cols], Rows: rows, Cols: cols, LD: ld, Alpha: a.Alpha, Beta: a.Beta})
+				for i := range x {
+					if r, j := i/ld, i%ld; r < rows && j < cols && i < (rows-1)*ld+cols {
+						if err := checkActValue(a, x[i], got[i]); err != nil {
+							t.Fatalf("%s: element %d: %v", name, i, err)
+						}
+					} else if math.Float32bits(got[i]) != math.Float32bits(x[i]) {
+						t.Fatalf("%s: element %d outside the block changed from %g to %g", name, i, x[i], got[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestActivate runs the standalone activation (and Add's epilogue) with
+// every tail kind at every thread count.
+func TestActivate(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{1, 13, ewChunk + 77} {
+		x, y := actInputs(rng, n), randFloats(rng, n)
+		for _, a := range tailActs {
+			want, wantAdd := make([]float64, n), make([]float64, n)
+			for i := range x {
+				want[i] = refAct(a, float64(x[i]))
+				wantAdd[i] = refAct(a, float64(x[i]+y[i]))
+			}
+			for i := range want { // the comparisons are relative to the largest value
+				if math.IsInf(want[i], 0) || math.IsNaN(want[i]) || math.Abs(want[i]) > 1e6 {
+					x[i], want[i], wantAdd[i] = 0, refAct(a, 0), refAct(a, float64(y[i]))
+				}
+			}
+			name := fmt.Sprintf("%v/n=%d", a, n)
+			checkAtThreads(t, name, n, want, func(p *Pool, out []float32) { Activate(p, x, out, a) })
+			checkAtThreads(t, "add/"+name, n, wantAdd, func(p *Pool, out []float32) { Add(p, x, y, out, a) })
+		}
+	}
+}
+
+func TestActValidate(t *testing.T) {
+	for _, a := range []Act{HardSwish(float32(math.NaN()), 0.5), HardSigmoid(0.2, float32(math.Inf(1))), {Kind: actKinds}} {
+		if err := a.validate(); err == nil {
+			t.Errorf("%v accepted", a)
+		}
+	}
+	if _, err := NewChannelAffine(1, 2, 3, make([]float32, 2), nil, SiLU); err == nil {
+		t.Error("channel affine accepted silu")
+	}
+}
