@@ -4,7 +4,8 @@
 // last rows), the 3x3 depthwise row and plane kernels (stride 1 and 2,
 // both ISAs) and small-plane kernels (flat stride 1, both ISAs; two-row
 // stride 2, AVX-512), the AVX-512 im2col packing kernels, Winograd
-// F(2x2,3x3) transforms and 3x3 stride-2 max-pool row, the clock and FMA
+// F(2x2,3x3) transforms and 3x3 stride-2 max-pool row, the activation
+// kernels (sigmoid, SiLU, HardSigmoid, HardSwish; both ISAs), the clock and FMA
 // throughput probes the benchmarks use, and kernels_amd64.go, the table
 // that registers them with the runtime's CPU dispatch.
 //
@@ -63,6 +64,7 @@ var asmFiles = []asmFile{
 	{"winograd", buildWinograd},
 	{"clock", buildClock},
 	{"maxpool", buildMaxPool},
+	{"act", buildAct},
 }
 
 func main() {

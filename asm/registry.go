@@ -70,7 +70,8 @@ func registry() ([]byte, error) {
 		"Gemm":    append(gemmKernels[:len(gemmKernels):len(gemmKernels)], gemmTCKernels...),
 		"DW":      dwRowKernels,
 		"Levels":  ls,
-		"Layouts": layouts(tileBlock, dwRowBlock, dwConvBlock, packRunBlock, winoInBlock, winoOutBlock, maxPoolRowBlock),
+		"Layouts": layouts(tileBlock, dwRowBlock, dwConvBlock, packRunBlock, winoInBlock, winoOutBlock, maxPoolRowBlock, actRowsBlock),
+		"Act":     actKernels,
 		"Im2col":  im2colKernels,
 		"WinoIn":  winoInKernel,
 		"WinoOut": winoOutKernel,
@@ -208,6 +209,21 @@ func asmIm2col(level string, sw int) func(*PackRun) {
 {{- end}}
 	}
 	return nil
+}
+
+// asmActKernels returns the assembly activation kernels of level by
+// kind (nil for the kinds without one).
+func asmActKernels(level string) (k [actKinds]func(*ActRows)) {
+	switch level {
+{{- range .Levels}}
+	case {{.ISA.Level}}:
+{{- $isa := .ISA}}
+{{- range $.Act}}{{if eq .ISAName $isa.Name}}
+		k[{{.Kind}}] = {{.GoName}} // {{.Name}}
+{{- end}}{{end}}
+{{- end}}
+	}
+	return k
 }
 
 // asmWinograd returns the assembly Winograd F(2x2,3x3) transforms of

@@ -80,12 +80,13 @@ func TestActKernels(t *testing.T) {
 			for _, sh := range [][3]int{{1, 1, 1}, {1, 7, 7}, {1, 16, 16}, {1, 17, 17}, {1, 100, 100}, {3, 5, 9}, {4, 32, 40},
 				{2, 33, 33}, {12, 32, 196}, {5, 12, 49}, {3, 64, 64}, {1, 1000, 1000}, {7, 31, 31}} {
 				rows, cols, ld := sh[0], sh[1], sh[2]
-				name := fmt.Sprintf("%s/%v/%dx%d/ld=%d", kname, a, rows, cols, ld)
-				x := actInputs(rng, (rows-1)*ld+cols+3)
+				off := rng.IntN(5) // misaligned starts too
+				name := fmt.Sprintf("%s/%v/%dx%d/ld=%d/off=%d", kname, a, rows, cols, ld, off)
+				x := actInputs(rng, off+(rows-1)*ld+cols+3)
 				got := append([]float32(nil), x...)
-				kern(&ActRows{X: got[:(rows-1)*ld+cols], Rows: rows, Cols: cols, LD: ld, Alpha: a.Alpha, Beta: a.Beta})
+				kern(&ActRows{X: got[off : off+(rows-1)*ld+cols], Rows: rows, Cols: cols, LD: ld, Alpha: a.Alpha, Beta: a.Beta})
 				for i := range x {
-					if r, j := i/ld, i%ld; r < rows && j < cols && i < (rows-1)*ld+cols {
+					if r, j := (i-off)/ld, (i-off)%ld; i >= off && r < rows && j < cols && i-off < (rows-1)*ld+cols {
 						if err := checkActValue(a, x[i], got[i]); err != nil {
 							t.Fatalf("%s: element %d: %v", name, i, err)
 						}
@@ -130,5 +131,25 @@ func TestActValidate(t *testing.T) {
 	}
 	if _, err := NewChannelAffine(1, 2, 3, make([]float32, 2), nil, SiLU); err == nil {
 		t.Error("channel affine accepted silu")
+	}
+}
+
+// BenchmarkActKernels times the activation kernels in use and the pure-Go
+// ones on a tile-sized block (12 rows of 32) and a 14x14 plane's 196.
+func BenchmarkActKernels(b *testing.B) {
+	for _, a := range tailActs {
+		for _, sh := range [][3]int{{12, 32, 196}, {1, 196, 196}} {
+			for kname, ks := range map[string]*[actKinds]func(*ActRows){ISA(): &actKernels, "go": &actGoKernels} {
+				b.Run(fmt.Sprintf("%v/%dx%d/%s", a, sh[0], sh[1], kname), func(b *testing.B) {
+					x := actInputs(rand.New(rand.NewPCG(1, 2)), (sh[0]-1)*sh[2]+sh[1])
+					arg := &ActRows{X: x, Rows: sh[0], Cols: sh[1], LD: sh[2], Alpha: a.Alpha, Beta: a.Beta}
+					kern := ks[a.Kind]
+					for b.Loop() {
+						kern(arg)
+					}
+					b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*sh[0]*sh[1]), "ns/float")
+				})
+			}
+		}
 	}
 }

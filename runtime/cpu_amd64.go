@@ -53,3 +53,9 @@ func archIm2col(level string, sw int) func(*PackRun) {
 func archWinograd(level string) (func(*WinoIn), func(*WinoOut)) {
 	return asmWinograd(level)
 }
+
+// archActKernels returns the assembly activation kernels of level by kind
+// (generated, kernels_amd64.go), nil where there is none.
+func archActKernels(level string) [actKinds]func(*ActRows) {
+	return asmActKernels(level)
+}

@@ -17,3 +17,5 @@ func archDWConvSmall3x3(level string) func(*DWConv) bool { return nil }
 func archIm2col(level string, sw int) func(*PackRun) { return nil }
 
 func archWinograd(level string) (func(*WinoIn), func(*WinoOut)) { return nil, nil }
+
+func archActKernels(level string) [actKinds]func(*ActRows) { return [actKinds]func(*ActRows){} }

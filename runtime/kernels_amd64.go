@@ -172,6 +172,24 @@ func asmIm2col(level string, sw int) func(*PackRun) {
 	return nil
 }
 
+// asmActKernels returns the assembly activation kernels of level by
+// kind (nil for the kinds without one).
+func asmActKernels(level string) (k [actKinds]func(*ActRows)) {
+	switch level {
+	case ISAAVX512:
+		k[ActSigmoid] = vsigmoidF32RowsAVX512      // f32_vsigmoid_rows__avx512
+		k[ActSiLU] = vsiluF32RowsAVX512            // f32_vsilu_rows__avx512
+		k[ActHardSigmoid] = vhsigmoidF32RowsAVX512 // f32_vhsigmoid_rows__avx512
+		k[ActHardSwish] = vhswishF32RowsAVX512     // f32_vhswish_rows__avx512
+	case ISAAVX2:
+		k[ActSigmoid] = vsigmoidF32RowsAVX2      // f32_vsigmoid_rows__avx2
+		k[ActSiLU] = vsiluF32RowsAVX2            // f32_vsilu_rows__avx2
+		k[ActHardSigmoid] = vhsigmoidF32RowsAVX2 // f32_vhsigmoid_rows__avx2
+		k[ActHardSwish] = vhswishF32RowsAVX2     // f32_vhswish_rows__avx2
+	}
+	return k
+}
+
 // asmWinograd returns the assembly Winograd F(2x2,3x3) transforms of
 // level, or nils.
 func asmWinograd(level string) (in func(*WinoIn), out func(*WinoOut)) {
@@ -284,5 +302,13 @@ var asmLayouts = map[string]map[string]uintptr{
 		"R0": 24,
 		"R1": 48,
 		"R2": 72,
+	},
+	"ActRows": {
+		"X":     0,
+		"Rows":  24,
+		"Cols":  32,
+		"LD":    40,
+		"Alpha": 48,
+		"Beta":  52,
 	},
 }

@@ -139,7 +139,7 @@ func TestAsmLayout(t *testing.T) {
 	types := map[string]reflect.Type{
 		"Tile": reflect.TypeFor[Tile](), "DWRow": reflect.TypeFor[DWRow](), "DWConv": reflect.TypeFor[DWConv](),
 		"PackRun": reflect.TypeFor[PackRun](), "WinoIn": reflect.TypeFor[WinoIn](), "WinoOut": reflect.TypeFor[WinoOut](),
-		"MaxPoolRow": reflect.TypeFor[MaxPoolRow](),
+		"MaxPoolRow": reflect.TypeFor[MaxPoolRow](), "ActRows": reflect.TypeFor[ActRows](),
 	}
 	for _, name := range []string{"Tile", "DWRow"} {
 		if asmLayouts[name] == nil {
