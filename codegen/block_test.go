@@ -18,7 +18,8 @@ import (
 // tensors of 512 KB or more): an expansion read through a shift with a
 // state input (online), stride 1 with a residual; a chain without
 // expansion at stride 2; and a chain whose expanded tensor is also a graph
-// output, which must stay unfused.
+// output, which must stay unfused (its stages with MobileNetV3's and
+// EfficientNet's activations).
 func blocksGraph(t *testing.T) *ir.Graph {
 	b := newBuilder(13)
 	x := b.Input("x", 2, 32, 64, 64)
@@ -29,14 +30,15 @@ func blocksGraph(t *testing.T) *ir.Graph {
 			"group", group, "kernel_shape", []int64{int64(k), int64(k)}}, act...)...)
 	}
 	relu6 := []any{"activation", "clip", "clip_min", float32(0), "clip_max", float32(6)}
+	hswish := []any{"activation", "hardswish", "act_alpha", float32(1.0 / 6), "act_beta", float32(0.5)}
 	e1 := b.op("expand1", "tsmc.Conv", conv(1, 1, 0, 1, append(relu6, "segments", 1, "shift", []int64{0, 4, -1})...),
 		x, b.random("we1", 96, 32, 1, 1), b.random("be1", 96), nil, state)
 	d1 := b.op("dw1", "tsmc.Conv", conv(96, 1, 1, 3, relu6...), e1, b.random("wd1", 96, 1, 3, 3), b.random("bd1", 96))
 	p1 := b.op("project1", "tsmc.Conv", conv(1, 1, 0, 1), d1, b.random("wp1", 32, 96, 1, 1), b.random("bp1", 32), x)
 	d2 := b.op("dw2", "tsmc.Conv", conv(32, 2, 1, 3, relu6...), p1, b.random("wd2", 32, 1, 3, 3), b.random("bd2", 32))
 	p2 := b.op("project2", "tsmc.Conv", conv(1, 1, 0, 1), d2, b.random("wp2", 24, 32, 1, 1), b.random("bp2", 24))
-	e3 := b.op("expand3", "tsmc.Conv", conv(1, 1, 0, 1, relu6...), p2, b.random("we3", 144, 24, 1, 1), b.random("be3", 144))
-	d3 := b.op("dw3", "tsmc.Conv", conv(144, 1, 1, 3, relu6...), e3, b.random("wd3", 144, 1, 3, 3), b.random("bd3", 144))
+	e3 := b.op("expand3", "tsmc.Conv", conv(1, 1, 0, 1, hswish...), p2, b.random("we3", 144, 24, 1, 1), b.random("be3", 144))
+	d3 := b.op("dw3", "tsmc.Conv", conv(144, 1, 1, 3, "activation", "silu"), e3, b.random("wd3", 144, 1, 3, 3), b.random("bd3", 144))
 	p3 := b.op("project3", "tsmc.Conv", conv(1, 1, 0, 1), d3, b.random("wp3", 8, 144, 1, 1), b.random("bp3", 8))
 	next := b.op("next_state", "Slice", nil, x, b.ints("s0", 0), b.ints("e0", 4), b.ints("a0", 1))
 	b.Output(p3, e3, next)

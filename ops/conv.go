@@ -1,7 +1,6 @@
 package ops
 
 import (
-	"math"
 	"slices"
 
 	"github.com/tsmc-go/tsmc/ir"
@@ -124,8 +123,8 @@ func inferFusedConv(_ *ir.InferContext, n *ir.Node) error {
 	if err := checkFusedShift(n, x); err != nil {
 		return err
 	}
-	if a := n.AttrString("activation", ActNone); a != ActNone && a != ActRelu && a != ActClip {
-		return n.Errorf("unknown activation %q", a)
+	if _, err := Activation(n); err != nil {
+		return err
 	}
 	y := n.Outputs[0]
 	y.DType, y.Shape = x.DType, out
@@ -236,35 +235,6 @@ func convShapes(n *ir.Node) (runtime.ConvShape, *runtime.ConvNdShape, error) {
 // one input and one output channel per group.
 func Depthwise(cs runtime.ConvShape) bool {
 	return cs.Group > 1 && cs.Group == cs.Cin && cs.Cout == cs.Cin
-}
-
-// Activation reads the epilogue of a tsmc.Conv (nothing for an ONNX Conv).
-func Activation(n *ir.Node) (runtime.Act, error) {
-	switch k := n.AttrString("activation", ActNone); k {
-	case ActNone:
-		return runtime.Act{}, nil
-	case ActRelu:
-		return runtime.Relu, nil
-	case ActClip:
-		return clipAct(n, n.AttrFloat("clip_min", float32(math.Inf(-1))), n.AttrFloat("clip_max", float32(math.Inf(1))))
-	default:
-		return runtime.Act{}, n.Errorf("unknown fused activation %q", k)
-	}
-}
-
-// clipAct normalises clamp bounds: none is no activation, [0, +Inf) is a
-// ReLU.
-func clipAct(n *ir.Node, lo, hi float32) (runtime.Act, error) {
-	if lo != lo || hi != hi || lo > hi {
-		return runtime.Act{}, n.Errorf("clip bounds [%v, %v] are not an interval", lo, hi)
-	}
-	switch {
-	case math.IsInf(float64(lo), -1) && math.IsInf(float64(hi), 1):
-		return runtime.Act{}, nil
-	case lo == 0 && math.IsInf(float64(hi), 1):
-		return runtime.Relu, nil
-	}
-	return runtime.Clip(lo, hi), nil
 }
 
 // convPlan is a validated convolution with its weights in weights.bin:

@@ -70,6 +70,7 @@ func defs() []*Def {
 	add(blockDefs()...)
 	add(temporalPoolDefs()...)
 	add(tsmcDefs()...)
+	add(activationDefs()...)
 	return all
 }
 
