@@ -21,7 +21,10 @@ const (
 	ActSigmoid     = "sigmoid"     // Sigmoid: 1/(1+e^-x)
 	ActSiLU        = "silu"        // Mul(x, Sigmoid(x))
 	ActHardSigmoid = "hardsigmoid" // HardSigmoid with alpha act_alpha, beta act_beta
-	ActHardSwish   = "hardswish"   // Mul(x, HardSigmoid(x)), alpha act_alpha, beta act_beta
+	// ActHardSwish is Mul(x, HardSigmoid(x)) with alpha act_alpha and
+	// beta act_beta; without them, ONNX HardSwish (alpha 1/6, beta 1/2,
+	// the product rounded once).
+	ActHardSwish = "hardswish"
 )
 
 // OpActivation is a standalone fused activation: input X, output
@@ -49,6 +52,9 @@ func Activation(n *ir.Node) (runtime.Act, error) {
 	case ActSiLU:
 		return runtime.SiLU, nil
 	case ActHardSigmoid, ActHardSwish:
+		if k == ActHardSwish && onnxHardSwish(n) {
+			return runtime.HardSwish(1.0/6, 0.5), nil
+		}
 		alpha, beta, err := hardParams(n)
 		if err != nil {
 			return runtime.Act{}, err
@@ -60,6 +66,14 @@ func Activation(n *ir.Node) (runtime.Act, error) {
 	default:
 		return runtime.Act{}, n.Errorf("unknown fused activation %q", k)
 	}
+}
+
+// onnxHardSwish reports whether a hardswish activation is ONNX HardSwish:
+// it has neither act_alpha nor act_beta.
+func onnxHardSwish(n *ir.Node) bool {
+	_, a := n.Attrs["act_alpha"]
+	_, b := n.Attrs["act_beta"]
+	return !a && !b
 }
 
 // hardParams reads the HardSigmoid parameters of a hardsigmoid or

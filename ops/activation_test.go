@@ -42,11 +42,31 @@ func eval(t *testing.T, op string, attrs map[string]ir.Attr, in ...*ir.Tensor) *
 	return y
 }
 
+// hardSwishOp is ONNX HardSwish of x: by its definition in float64, and
+// the interpreter's kernel when it has one.
+func hardSwishOp(t *testing.T, x *ir.Tensor) *ir.Tensor {
+	h := ir.Float32s(x.Shape, make([]float32, x.Len()))
+	for i, v := range x.F32 {
+		v := float64(v)
+		h.F32[i] = float32(v * math.Max(0, math.Min(1, v/6+0.5)))
+	}
+	if slices.Contains(interp.Supported(), "HardSwish") {
+		got, err := evalOp("", "HardSwish", 14, nil, x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !floatcmp.SameBits(got.F32, h.F32) {
+			t.Fatalf("the interpreter's HardSwish differs from the ONNX definition")
+		}
+	}
+	return h
+}
+
 // TestActivationKernelIsTheONNXOps: each activation of tsmc.Activation
 // (and so of a fused convolution's epilogue) gives bit for bit what the
 // ONNX ops it replaces give in the interpreter: Sigmoid; Mul(x,
 // Sigmoid(x)); HardSigmoid (the ONNX definition in float64, and the
-// interpreter's kernel when it has one); Mul(x, HardSigmoid(x)).
+// interpreter's kernel when it has one); Mul(x, HardSigmoid(x)); HardSwish.
 func TestActivationKernelIsTheONNXOps(t *testing.T) {
 	x := activationInputs()
 	hard := func(alpha, beta float32) *ir.Tensor {
@@ -77,6 +97,7 @@ func TestActivationKernelIsTheONNXOps(t *testing.T) {
 		{"hardswish", params(ActHardSwish, 1.0/6, 0.5), eval(t, "Mul", nil, x, hard(1.0/6, 0.5))},
 		{"hardswish other", params(ActHardSwish, -0.25, 0.125), eval(t, "Mul", nil, x, hard(-0.25, 0.125))},
 		{"relu", map[string]ir.Attr{"activation": strAttr(ActRelu)}, eval(t, "Relu", nil, x)},
+		{"onnx hardswish", map[string]ir.Attr{"activation": strAttr(ActHardSwish)}, hardSwishOp(t, x)},
 	} {
 		outs, err := interp.Eval(activationNode(c.attrs), 1, []*ir.Tensor{x})
 		if err != nil {
@@ -101,6 +122,7 @@ func TestActivationAttributes(t *testing.T) {
 		{attrs: map[string]ir.Attr{"activation": strAttr(ActHardSigmoid), "act_alpha": floatAttr(0.2), "act_beta": floatAttr(0.5)},
 			want: runtime.HardSigmoid(0.2, 0.5)},
 		{attrs: map[string]ir.Attr{"activation": strAttr(ActHardSwish), "act_alpha": floatAttr(0.25)}, err: true},
+		{attrs: map[string]ir.Attr{"activation": strAttr(ActHardSwish)}, want: runtime.HardSwish(1.0/6, 0.5)},
 		{attrs: map[string]ir.Attr{"activation": strAttr(ActHardSigmoid), "act_alpha": floatAttr(float32(math.NaN())), "act_beta": floatAttr(0)}, err: true},
 		{attrs: map[string]ir.Attr{"activation": strAttr(ActHardSigmoid), "act_alpha": {Kind: ir.AttrInt, Int: 1}, "act_beta": floatAttr(0)}, err: true},
 		{attrs: map[string]ir.Attr{"activation": strAttr("gelu")}, err: true},

@@ -98,7 +98,7 @@ func fusedConvKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, error)
 
 // applyActivation runs the epilogue activation named by n's attributes
 // as the ONNX ops it replaces: Relu, Clip, Sigmoid, Mul of x and
-// Sigmoid(x), HardSigmoid, Mul of x and HardSigmoid(x).
+// Sigmoid(x), HardSigmoid, Mul of x and HardSigmoid(x), HardSwish.
 func applyActivation(n *ir.Node, y *ir.Tensor) (*ir.Tensor, error) {
 	switch act := n.AttrString("activation", ActNone); act {
 	case ActNone:
@@ -118,6 +118,9 @@ func applyActivation(n *ir.Node, y *ir.Tensor) (*ir.Tensor, error) {
 		}
 		return evalOp("", "Mul", onnxOpset, nil, y, s)
 	case ActHardSigmoid, ActHardSwish:
+		if act == ActHardSwish && onnxHardSwish(n) {
+			return hardSwish(y)
+		}
 		alpha, beta, err := hardParams(n)
 		if err != nil {
 			return nil, err
@@ -146,6 +149,23 @@ func hardSigmoid(x *ir.Tensor, alpha, beta float32) (*ir.Tensor, error) {
 	a, b := float64(alpha), float64(beta)
 	for i, v := range x.F32 {
 		y.F32[i] = float32(math.Max(0, math.Min(1, a*float64(v)+b)))
+	}
+	return y, nil
+}
+
+// hardSwish is ONNX HardSwish, x * max(0, min(1, x/6 + 1/2)), computed
+// in float64 and rounded to float32 once.
+func hardSwish(x *ir.Tensor) (*ir.Tensor, error) {
+	if x.DType != ir.Float32 {
+		return nil, fmt.Errorf("hardswish of a %v tensor, want float32", x.DType)
+	}
+	y, err := ir.NewTensor(ir.Float32, x.Shape)
+	if err != nil {
+		return nil, err
+	}
+	for i, v := range x.F32 {
+		v := float64(v)
+		y.F32[i] = float32(v * math.Max(0, math.Min(1, v/6+0.5)))
 	}
 	return y, nil
 }
