@@ -5,7 +5,9 @@
 // both ISAs) and small-plane kernels (flat stride 1, both ISAs; two-row
 // stride 2, AVX-512), the AVX-512 im2col packing kernels, Winograd
 // F(2x2,3x3) transforms and 3x3 stride-2 max-pool row, the activation
-// kernels (sigmoid, SiLU, HardSigmoid, HardSwish; both ISAs), the clock and FMA
+// kernels (sigmoid, SiLU, HardSigmoid, HardSwish; both ISAs), the
+// depthwise tap kernels (any kernel size, stride and dilation; both
+// ISAs), the clock and FMA
 // throughput probes the benchmarks use, and kernels_amd64.go, the table
 // that registers them with the runtime's CPU dispatch.
 //
@@ -65,6 +67,7 @@ var asmFiles = []asmFile{
 	{"clock", buildClock},
 	{"maxpool", buildMaxPool},
 	{"act", buildAct},
+	{"dwtaps", buildDWTaps},
 }
 
 func main() {

@@ -70,8 +70,9 @@ func registry() ([]byte, error) {
 		"Gemm":    append(gemmKernels[:len(gemmKernels):len(gemmKernels)], gemmTCKernels...),
 		"DW":      dwRowKernels,
 		"Levels":  ls,
-		"Layouts": layouts(tileBlock, dwRowBlock, dwConvBlock, packRunBlock, winoInBlock, winoOutBlock, maxPoolRowBlock, actRowsBlock),
+		"Layouts": layouts(tileBlock, dwRowBlock, dwConvBlock, packRunBlock, winoInBlock, winoOutBlock, maxPoolRowBlock, actRowsBlock, dwTapsBlock),
 		"Act":     actKernels,
+		"DWTaps":  dwTapsKernels,
 		"Im2col":  im2colKernels,
 		"WinoIn":  winoInKernel,
 		"WinoOut": winoOutKernel,
@@ -206,6 +207,20 @@ func asmIm2col(level string, sw int) func(*PackRun) {
 {{- range .Im2col}}
 	case {{.Stride}}:
 		return {{.GoName}} // {{.Name}}
+{{- end}}
+	}
+	return nil
+}
+
+// asmDWTaps returns the assembly depthwise tap kernel of level, or nil.
+func asmDWTaps(level string) func(*DWTaps) {
+	switch level {
+{{- range .Levels}}
+{{- $isa := .ISA}}
+{{- range $.DWTaps}}{{if eq .ISAName $isa.Name}}
+	case {{$isa.Level}}:
+		return {{.GoName}} // {{.Name}}
+{{- end}}{{end}}
 {{- end}}
 	}
 	return nil

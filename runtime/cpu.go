@@ -54,6 +54,10 @@ func selectKernels(level string) {
 	}
 	dwConv3x3 = archDWConv3x3(level)
 	dwConvSmall3x3 = archDWConvSmall3x3(level)
+	dwTaps = dwTapsGo
+	if k := archDWTaps(level); k != nil {
+		dwTaps = k
+	}
 	actKernels = actGoKernels
 	for kind, k := range archActKernels(level) {
 		if k != nil {

@@ -59,3 +59,9 @@ func archWinograd(level string) (func(*WinoIn), func(*WinoOut)) {
 func archActKernels(level string) [actKinds]func(*ActRows) {
 	return asmActKernels(level)
 }
+
+// archDWTaps returns the assembly depthwise tap kernel of level
+// (generated, kernels_amd64.go), or nil for the pure-Go one.
+func archDWTaps(level string) func(*DWTaps) {
+	return asmDWTaps(level)
+}

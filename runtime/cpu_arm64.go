@@ -53,3 +53,9 @@ func archWinograd(level string) (func(*WinoIn), func(*WinoOut)) {
 func archActKernels(level string) [actKinds]func(*ActRows) {
 	return [actKinds]func(*ActRows){}
 }
+
+// archDWTaps returns the depthwise tap kernel of level: none on arm64
+// yet, so those convolutions run the pure-Go one.
+func archDWTaps(level string) func(*DWTaps) {
+	return nil
+}

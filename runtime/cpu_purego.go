@@ -19,3 +19,5 @@ func archIm2col(level string, sw int) func(*PackRun) { return nil }
 func archWinograd(level string) (func(*WinoIn), func(*WinoOut)) { return nil, nil }
 
 func archActKernels(level string) [actKinds]func(*ActRows) { return [actKinds]func(*ActRows){} }
+
+func archDWTaps(level string) func(*DWTaps) { return nil }

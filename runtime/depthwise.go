@@ -4,7 +4,8 @@ import "fmt"
 
 // DepthwiseConv is a depthwise convolution (Group == Cin == Cout) planned
 // for a fixed shape: each channel's plane is convolved with its own KHxKW
-// filter, row by row, the inner loops running along W. The input is read
+// filter, by the 3x3 plane or row kernels, or for other kernel sizes and
+// dilations by the tap kernel (dwtaps.go). The input is read
 // through a row table, so a temporal shift fuses here too. Per output
 // element the taps are summed in an order fixed by the shape (so results
 // do not depend on the thread count), then bias and the residual are added
@@ -19,7 +20,8 @@ type DepthwiseConv struct {
 	// planes: the shape fits the DWConv contract, so a plane kernel runs
 	// it (when the CPU has one) without a padded copy of the input
 	planes bool
-	zero   []float32 // a zero input row for the plane kernel
+	zero   []float32  // a zero input row for the plane kernel
+	taps   *dwTapPlan // the plan on the tap kernel (shapes other than 3x3 undilated), or nil
 }
 
 // NewDepthwiseConv plans a depthwise convolution: w holds the ONNX weights
@@ -51,6 +53,9 @@ func NewDepthwiseConv(s ConvShape, w, bias []float32, act Act) (*DepthwiseConv, 
 	d.perItem = max(1, min(s.Cin, itemFLOPs/(2*d.oh*d.ow*s.KH*s.KW)))
 	d.planes = dwPlanes(s)
 	d.zero = ZeroRow(s.W)
+	if !(s.KH == 3 && s.KW == 3 && s.DilationH == 1 && s.DilationW == 1) {
+		d.taps = newDWTapPlan(s)
+	}
 	return d, nil
 }
 
@@ -98,6 +103,10 @@ func (d *DepthwiseConv) Run(p *Pool, in Rows, out, residual []float32) {
 		})
 		return
 	}
+	if d.taps != nil {
+		d.runTaps(p, in, out, residual)
+		return
+	}
 	pw := s.W + s.PadLeft + s.PadRight
 	padded := (s.H + s.PadTop + s.PadBottom) * pw
 	p.For(s.Frames*perFrame, func(worker, item int) {
@@ -115,10 +124,10 @@ func (d *DepthwiseConv) Run(p *Pool, in Rows, out, residual []float32) {
 	})
 }
 
-// plane computes one output channel plane. The input plane is first
-// copied into buf with its zero padding around it (unless it has none),
-// so that every tap of every output is inside the plane; w holds the
-// kernels' argument blocks.
+// plane computes one output channel plane of a 3x3 undilated convolution
+// with the row kernel. The input plane is first copied into buf with its
+// zero padding around it (unless it has none), so that every tap of every
+// output is inside the plane; w holds the kernels' argument blocks.
 func (d *DepthwiseConv) plane(w *workerState, out, in []float32, c int, res, buf []float32) {
 	a := &w.dwRow
 	s := d.s
@@ -139,13 +148,7 @@ func (d *DepthwiseConv) plane(w *workerState, out, in []float32, c int, res, buf
 		clear(buf[(s.PadTop+s.H)*pw:])
 		src = buf
 	}
-	taps := d.w[c*s.KH*s.KW : (c+1)*s.KH*s.KW]
-	bias := d.bias[c]
-	fast := s.KH == 3 && s.KW == 3 && s.DilationH == 1 && s.DilationW == 1
-	*a = DWRow{Stride: s.StrideW, Bias: bias, Lo: d.lo, Hi: d.hi}
-	if fast {
-		a.W = (*[9]float32)(taps)
-	}
+	*a = DWRow{Stride: s.StrideW, Bias: d.bias[c], Lo: d.lo, Hi: d.hi, W: (*[9]float32)(d.w[9*c : 9*c+9])}
 	for oy := range d.oh {
 		o := out[oy*d.ow : (oy+1)*d.ow]
 		var r []float32
@@ -153,21 +156,8 @@ func (d *DepthwiseConv) plane(w *workerState, out, in []float32, c int, res, buf
 			r = res[oy*d.ow : (oy+1)*d.ow]
 		}
 		top := src[oy*s.StrideH*pw:]
-		if fast {
-			a.O, a.R0, a.R1, a.R2, a.Res = o, top[:pw], top[pw:2*pw], top[2*pw:3*pw], r
-			dwRow3x3(a)
-		} else {
-			d.rowGeneric(o, top, pw, taps)
-			if r != nil {
-				for i, v := range o {
-					o[i] = clamp(v+bias+r[i], d.lo, d.hi)
-				}
-			} else {
-				for i, v := range o {
-					o[i] = clamp(v+bias, d.lo, d.hi)
-				}
-			}
-		}
+		a.O, a.R0, a.R1, a.R2, a.Res = o, top[:pw], top[pw:2*pw], top[2*pw:3*pw], r
+		dwRow3x3(a)
 		d.tail.apply(w, o, 1, len(o), 0)
 	}
 }
@@ -317,20 +307,4 @@ func dwConvRows(a *DWConv, pad []float32, r *DWRow) []float32 {
 		}
 	}
 	return pad
-}
-
-// rowGeneric computes the raw sums of one output row for any kernel,
-// stride and dilation; top is the padded plane from the window's first row.
-func (d *DepthwiseConv) rowGeneric(o, top []float32, pw int, w []float32) {
-	s := d.s
-	for j := range o {
-		var acc float32
-		for kh := range s.KH {
-			row := top[kh*s.DilationH*pw:]
-			for kw := range s.KW {
-				acc += w[kh*s.KW+kw] * row[j*s.StrideW+kw*s.DilationW]
-			}
-		}
-		o[j] = acc
-	}
 }

@@ -37,6 +37,7 @@ type workerState struct {
 	pack    PackRun
 	maxPool MaxPoolRow
 	act     ActRows
+	taps    DWTaps
 	// Winograd: the transforms' argument blocks and the products M
 	winoIn  WinoIn
 	winoOut WinoOut

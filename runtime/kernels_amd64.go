@@ -172,6 +172,17 @@ func asmIm2col(level string, sw int) func(*PackRun) {
 	return nil
 }
 
+// asmDWTaps returns the assembly depthwise tap kernel of level, or nil.
+func asmDWTaps(level string) func(*DWTaps) {
+	switch level {
+	case ISAAVX512:
+		return dwconvTapsF32Minmax4x16AVX512 // f32_dwconv_taps_minmax_4x16__avx512
+	case ISAAVX2:
+		return dwconvTapsF32Minmax4x8AVX2 // f32_dwconv_taps_minmax_4x8__avx2
+	}
+	return nil
+}
+
 // asmActKernels returns the assembly activation kernels of level by
 // kind (nil for the kinds without one).
 func asmActKernels(level string) (k [actKinds]func(*ActRows)) {
@@ -310,5 +321,19 @@ var asmLayouts = map[string]map[string]uintptr{
 		"LD":    40,
 		"Alpha": 48,
 		"Beta":  52,
+	},
+	"DWTaps": {
+		"O":       0,
+		"In":      24,
+		"W":       48,
+		"Off":     72,
+		"Bias":    96,
+		"C":       120,
+		"N":       128,
+		"T":       136,
+		"OStride": 144,
+		"IStride": 152,
+		"Lo":      160,
+		"Hi":      164,
 	},
 }

@@ -140,6 +140,7 @@ func TestAsmLayout(t *testing.T) {
 		"Tile": reflect.TypeFor[Tile](), "DWRow": reflect.TypeFor[DWRow](), "DWConv": reflect.TypeFor[DWConv](),
 		"PackRun": reflect.TypeFor[PackRun](), "WinoIn": reflect.TypeFor[WinoIn](), "WinoOut": reflect.TypeFor[WinoOut](),
 		"MaxPoolRow": reflect.TypeFor[MaxPoolRow](), "ActRows": reflect.TypeFor[ActRows](),
+		"DWTaps": reflect.TypeFor[DWTaps](),
 	}
 	for _, name := range []string{"Tile", "DWRow"} {
 		if asmLayouts[name] == nil {
@@ -395,6 +396,7 @@ func TestDriversAtEveryISA(t *testing.T) {
 				TestConvTailActivations(t)
 				TestActKernels(t)
 				TestDepthwiseConv(t)
+				TestDWTapsKernels(t)
 				TestDWRowKernels(t)
 				TestInvertedResidual(t)
 				TestDense(t)
