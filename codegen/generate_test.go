@@ -65,7 +65,13 @@ func allOpsGraph(t *testing.T) *ir.Graph {
 	sig := b.op("conv_sigmoid", "tsmc.Conv", conv(1, 1, 1, "kernel_shape", []int64{3, 3}, "activation", "sigmoid"),
 		hsig, b.random("wsg", 6, 6, 3, 3), b.random("bsg", 6))
 	act := b.op("activation", "tsmc.Activation", attrs("activation", "silu"), sig)
-	b.Output(probs, features, online, relu, nextState, act)
+	// a squeeze-and-excitation block's convolutions over the pooled 1x1
+	// maps, which run as dense layers
+	seReduce := b.op("se_reduce", "tsmc.Conv", conv(1, 1, 0, "kernel_shape", []int64{1, 1}, "activation", "silu"),
+		gp, b.random("wse1", 3, 11, 1, 1), b.random("bse1", 3))
+	seExpand := b.op("se_expand", "tsmc.Conv", conv(1, 1, 0, append([]any{"kernel_shape", []int64{1, 1}}, hard("hardsigmoid", 1.0/6)...)...),
+		seReduce, b.random("wse2", 11, 3, 1, 1), b.random("bse2", 11))
+	b.Output(probs, features, online, relu, nextState, act, seExpand)
 	return b.Graph(t)
 }
 
@@ -125,6 +131,13 @@ func TestGeneratedCodeMatchesInterpreter(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	if err := pkg.Write(filepath.Join(dir, "allops")); err != nil {
 		t.Fatal(err)
+	}
+	src, err := os.ReadFile(filepath.Join(dir, "allops", "model.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(src), "runtime.NewDense("); n != 3 {
+		t.Errorf("generated code plans %d dense layers, want 3 (tsmc.Dense and the two convolutions over 1x1 maps)", n)
 	}
 	target := "./" + filepath.ToSlash(filepath.Join(dir, "allops"))
 	test := []string{"test", "-v", "-count=1", target}

@@ -142,7 +142,7 @@ func lowerBlock(l Lowering, n *ir.Node) error {
 		if s == nil {
 			continue
 		}
-		if plans[k], err = planConv(l, s); err != nil {
+		if plans[k], err = planConv(l, s, false); err != nil {
 			return err
 		}
 	}
