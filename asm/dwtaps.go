@@ -19,15 +19,17 @@ var dwTapsBlock = newArgBlock("DWTaps",
 )
 
 // dwTapsKernel is a depthwise tap kernel of the runtime.DWTaps contract:
-// per channel, runs of unroll vectors of outputs (each tap's weight
-// broadcast once for them, its inputs read as memory operands of the
-// fused multiply-adds), then single vectors, then a masked rest.
+// per channel, blocks of unroll vectors of outputs (each tap's weight
+// broadcast once for the block, its inputs the memory operands of the
+// fused multiply-adds: unroll independent chains), then one block of the
+// vectors left, the last one masked. A small plane (7x7: 73 flattened
+// outputs) is one block: its 25 taps run over all of its vectors at once.
 type dwTapsKernel struct {
 	isa    *vecISA
 	unroll int
 }
 
-var dwTapsKernels = []dwTapsKernel{{avx512, 4}, {avx2, 4}}
+var dwTapsKernels = []dwTapsKernel{{avx512, 8}, {avx2, 8}}
 
 func (k dwTapsKernel) names() naming.Kernel {
 	return naming.Kernel{Op: "dwconv", Variant: "Taps", MinMax: true, Shape: fmt.Sprintf("%dx%d", k.unroll, k.isa.lanes), ISA: k.isa.name}
@@ -89,14 +91,14 @@ func (k dwTapsKernel) mask() reg.VecPhysical     { return k.isa.regs[k.unroll+5]
 func (k dwTapsKernel) emit(g *gen) {
 	name := k.GoName()
 	doc := []string{
-		fmt.Sprintf("%s is %s: the runtime.DWTaps contract, %d vectors of %d outputs per", name, k.Name(), k.unroll, k.isa.lanes),
-		"step, then single vectors, then a masked rest; each tap's weight broadcast once per step,",
-		"its inputs the memory operands of the fused multiply-adds.",
+		fmt.Sprintf("%s is %s: the runtime.DWTaps contract, blocks of %d vectors of %d outputs,", name, k.Name(), k.unroll, k.isa.lanes),
+		"then one block of the vectors left, the last masked; each tap's weight broadcast once per",
+		"block, its inputs the memory operands of the fused multiply-adds.",
 		fmt.Sprintf("Registers: %s.. the accumulators, then the weight, the bias, Lo, Hi (and on AVX2",
 			k.acc(0).Asm()),
 		"an input and the tail mask); DI *DWTaps, R8 channels left, SI/DX/R11/R12 the channel's",
 		"input, output, weights and bias, R9 Off, R10 T, AX the output offset in bytes, CX",
-		"outputs left, BX the tap, R13 its inputs; K1 the tail mask on AVX-512.",
+		"outputs left, BX the tap, R13 its inputs; K1 the last vector's mask on AVX-512.",
 	}
 	g.function(name, dwTapsBlock, doc...)
 	g.Comment(doc[3:]...)
@@ -115,43 +117,61 @@ func (k dwTapsKernel) emit(g *gen) {
 	g.VBROADCASTSS(a.field(tT, "Lo", 0), k.lo())
 	g.VBROADCASTSS(a.field(tT, "Hi", 0), k.hi())
 
-	lanes, vb := k.isa.lanes, k.isa.bytes()
-	channel := g.label("channel")
+	lanes, vb, u := k.isa.lanes, k.isa.bytes(), k.unroll
+	channel, nextChannel := g.label("channel"), g.label("nextchannel")
 	g.Label(channel)
 	g.VBROADCASTSS(at(tBias, 0), k.bias())
 	g.XORQ(tQ, tQ)
 	g.MOVQ(a.field(tT, "N", 0), tLeft)
-	// steps of unroll vectors, then single vectors
-	for _, n := range []int{k.unroll, 1} {
-		step, next := g.label("step"), g.label("stepdone")
-		g.Label(step)
-		g.CMPQ(tLeft, operand.Imm(uint64(n*lanes)))
-		g.JL(operand.LabelRef(next))
-		k.sums(g, n, false)
-		for i := range n {
-			k.clampStore(g, k.acc(i), i*vb, false)
-		}
-		g.ADDQ(operand.U32(n*vb), tQ)
-		g.SUBQ(operand.U32(n*lanes), tLeft)
-		g.JMP(operand.LabelRef(step))
-		g.Label(next)
+	// whole blocks
+	block, rest := g.label("block"), g.label("rest")
+	g.Label(block)
+	g.CMPQ(tLeft, operand.Imm(uint64(u*lanes)))
+	g.JL(operand.LabelRef(rest))
+	k.sums(g, u, false)
+	for i := range u {
+		k.clampStore(g, k.acc(i), i*vb, false)
 	}
-	// the masked rest
-	nextChannel := g.label("nextchannel")
+	g.ADDQ(operand.U32(u*vb), tQ)
+	g.SUBQ(operand.U32(u*lanes), tLeft)
+	g.JMP(operand.LabelRef(block))
+	// the rest: r = ceil(left/lanes) vectors, the last one masked to
+	// left - (r-1)*lanes lanes
+	g.Label(rest)
 	g.TESTQ(tLeft, tLeft)
 	g.JLE(operand.LabelRef(nextChannel))
+	g.MOVQ(tLeft, tTap)
+	g.ANDQ(operand.U32(lanes-1), tTap) // lanes of the last vector, 0 for all
+	g.MOVQ(operand.U32(lanes), tSource)
+	g.TESTQ(tTap, tTap)
+	g.CMOVQEQ(tSource, tTap)
 	if k.isa == avx512 {
 		g.MOVL(operand.U32(0xffff), tSource.As32())
-		g.BZHIL(tLeft.As32(), tSource.As32(), tSource.As32())
+		g.BZHIL(tTap.As32(), tSource.As32(), tSource.As32())
 		g.KMOVW(tSource.As32(), reg.K1)
 	} else {
 		g.LEAQ(operand.NewDataAddr(dwTapsMaskTable, 32), tSource)
-		g.SHLQ(operand.U8(2), tLeft)
-		g.SUBQ(tLeft, tSource)
+		g.SHLQ(operand.U8(2), tTap)
+		g.SUBQ(tTap, tSource)
 		g.VMOVUPS(at(tSource, 0), k.mask())
 	}
-	k.sums(g, 1, true)
-	k.clampStore(g, k.acc(0), 0, true)
+	// dispatch on the vector count, left in (0, u*lanes)
+	labels := make([]string, u+1)
+	for r := 1; r <= u; r++ {
+		labels[r] = g.label(fmt.Sprintf("rest%d", r))
+	}
+	for r := 1; r < u; r++ {
+		g.CMPQ(tLeft, operand.Imm(uint64(r*lanes)))
+		g.JLE(operand.LabelRef(labels[r]))
+	}
+	for r := u; r >= 1; r-- {
+		g.Label(labels[r])
+		k.sums(g, r, true)
+		for i := range r {
+			k.clampStore(g, k.acc(i), i*vb, i == r-1)
+		}
+		g.JMP(operand.LabelRef(nextChannel))
+	}
 	// the next channel
 	g.Label(nextChannel)
 	g.MOVQ(a.field(tT, "IStride", 0), tSource)
@@ -168,8 +188,8 @@ func (k dwTapsKernel) emit(g *gen) {
 }
 
 // sums sets accumulators 0..n-1 to the bias plus the taps' products for
-// the n vectors of outputs from tQ (masked: one vector, its lanes past
-// the rest not read).
+// the n vectors of outputs from tQ (masked: the last vector's lanes past
+// the mask not read).
 func (k dwTapsKernel) sums(g *gen, n int, masked bool) {
 	for i := range n {
 		g.VMOVAPS(k.bias(), k.acc(i))
@@ -184,12 +204,12 @@ func (k dwTapsKernel) sums(g *gen, n int, masked bool) {
 	vb := k.isa.bytes()
 	for i := range n {
 		switch {
-		case !masked:
+		case !masked || i < n-1:
 			g.VFMADD231PS(at(tSource, i*vb), k.wt(), k.acc(i))
 		case k.isa == avx512:
-			g.VFMADD231PS(at(tSource, 0), k.wt(), reg.K1, k.acc(i))
+			g.VFMADD231PS(at(tSource, i*vb), k.wt(), reg.K1, k.acc(i))
 		default:
-			g.VMASKMOVPS(at(tSource, 0), k.mask(), k.tmp())
+			g.VMASKMOVPS(at(tSource, i*vb), k.mask(), k.tmp())
 			g.VFMADD231PS(k.tmp(), k.wt(), k.acc(i))
 		}
 	}

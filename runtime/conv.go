@@ -487,12 +487,16 @@ func (c *Conv) packB(buf []float32, in Rows, g int, w *workerState, k0, kn, np i
 }
 
 // copyFloats copies src to d (same length) with fixed-size moves for the
-// panel widths of the kernels, where a copy call would cost more than the
-// copy.
+// panel widths of the kernels and the rows of 7x7 and 14x14 maps, where a
+// copy call would cost more than the copy.
 func copyFloats(d, src []float32) {
 	switch len(d) {
+	case 7:
+		*(*[7]float32)(d) = *(*[7]float32)(src)
 	case 8:
 		*(*[8]float32)(d) = *(*[8]float32)(src)
+	case 14:
+		*(*[14]float32)(d) = *(*[14]float32)(src)
 	case 16:
 		*(*[16]float32)(d) = *(*[16]float32)(src)
 	case 32:

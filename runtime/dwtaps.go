@@ -69,6 +69,22 @@ type dwTapPlan struct {
 	outSize int   // floats of a channel's flattened outputs (n, rounded up)
 	n       int   // flattened outputs per channel: (OH-1)*pw + (OW-1)*SW + 1
 	off     []int // the taps' offsets, row-major
+	rowAt   []int // where input row iy goes in the phase planes (fill)
+	// bufs[worker] holds a work item's phase planes, then its flattened
+	// outputs. Made zero, it keeps the padding zero: runs write the
+	// planes' interiors only.
+	bufs [][]float32
+}
+
+// buf returns worker's buffer for items of perItem channels.
+func (t *dwTapPlan) buf(worker, perItem int) []float32 {
+	for len(t.bufs) <= worker {
+		t.bufs = append(t.bufs, nil)
+	}
+	if t.bufs[worker] == nil {
+		t.bufs[worker] = AlignedFloats(perItem * (t.inSize + t.outSize))
+	}
+	return t.bufs[worker]
 }
 
 // newDWTapPlan plans the (normalized) depthwise shape s on the tap kernel.
@@ -84,35 +100,27 @@ func newDWTapPlan(s ConvShape) *dwTapPlan {
 			t.off = append(t.off, ((y%s.StrideH)*t.phs+y/s.StrideH)*t.pw+kx*s.DilationW)
 		}
 	}
+	for iy := range s.H {
+		r := iy + s.PadTop
+		t.rowAt = append(t.rowAt, ((r%s.StrideH)*t.phs+r/s.StrideH)*t.pw+s.PadLeft)
+	}
 	return t
 }
 
-// fill writes the phase planes of the input plane in (H x W) into dst,
-// zeros in the padding and past the padded plane.
+// fill writes the input plane in (H x W) into the interiors of the phase
+// planes in dst, whose padding is zero: input row iy is padded row
+// iy+PadTop, row (iy+PadTop)/SH of phase (iy+PadTop) mod SH.
 func (t *dwTapPlan) fill(s ConvShape, dst, in []float32) {
-	for py := range s.StrideH {
-		plane := dst[py*t.phs*t.pw:][:t.phs*t.pw]
-		for i := range t.phs {
-			row := plane[i*t.pw : (i+1)*t.pw]
-			iy := i*s.StrideH + py - s.PadTop
-			if iy < 0 || iy >= s.H {
-				clear(row)
-				continue
-			}
-			for j := range s.PadLeft { // pads are a few floats: no memclr call
-				row[j] = 0
-			}
-			copy(row[s.PadLeft:], in[iy*s.W:(iy+1)*s.W])
-			for j := s.PadLeft + s.W; j < t.pw; j++ {
-				row[j] = 0
-			}
-		}
+	w := s.W
+	in = in[:len(t.rowAt)*w]
+	for iy, at := range t.rowAt {
+		copyFloats(dst[at:at+w], in[iy*w:iy*w+w])
 	}
 }
 
 // runTaps runs the convolution on the tap kernel: per work item (a frame's
 // channels c0..c1) the phase planes and the flattened outputs in the
-// worker's buffer, then each output row copied out (the residual added
+// worker's buffer (tp.buf), then each output row copied out (the residual added
 // and the clamp applied here when there is one) and the activation's
 // elementwise part applied to the finished planes.
 func (d *DepthwiseConv) runTaps(p *Pool, in Rows, out, residual []float32) {
@@ -123,9 +131,9 @@ func (d *DepthwiseConv) runTaps(p *Pool, in Rows, out, residual []float32) {
 		f, c0 := item/perFrame, item%perFrame*d.perItem
 		c1 := min(s.Cin, c0+d.perItem)
 		nc := c1 - c0
-		w := p.state(worker, nc*(tp.inSize+tp.outSize), 0, 0)
-		w.packed = packKey{} // buf no longer holds a packed B block
-		planes, flat := w.buf[:nc*tp.inSize], w.buf[nc*tp.inSize:nc*(tp.inSize+tp.outSize)]
+		w := p.state(worker, 0, 0, 0)
+		buf := tp.buf(worker, d.perItem)
+		planes, flat := buf[:nc*tp.inSize], buf[d.perItem*tp.inSize:][:nc*tp.outSize]
 		for c := range nc {
 			tp.fill(s, planes[c*tp.inSize:(c+1)*tp.inSize], in[f*s.Cin+c0+c])
 		}
@@ -145,7 +153,7 @@ func (d *DepthwiseConv) runTaps(p *Pool, in Rows, out, residual []float32) {
 				row := src[oy*tp.pw:][:(d.ow-1)*s.StrideW+1]
 				switch {
 				case s.StrideW == 1:
-					copy(o, row)
+					copyFloats(o, row)
 				default:
 					for i := range o {
 						o[i] = row[i*s.StrideW]

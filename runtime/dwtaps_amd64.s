@@ -23,13 +23,13 @@ DATA dwTapsMaskTable<>+56(SB)/4, $0x00000000
 DATA dwTapsMaskTable<>+60(SB)/4, $0x00000000
 GLOBL dwTapsMaskTable<>(SB), RODATA|NOPTR, $64
 
-// func dwconvTapsF32Minmax4x16AVX512(t *DWTaps)
-// Requires: AVX, AVX512F, BMI2
-TEXT ·dwconvTapsF32Minmax4x16AVX512(SB), NOSPLIT, $0-8
+// func dwconvTapsF32Minmax8x16AVX512(t *DWTaps)
+// Requires: AVX, AVX512F, BMI2, CMOV
+TEXT ·dwconvTapsF32Minmax8x16AVX512(SB), NOSPLIT, $0-8
 	// Registers: Z0.. the accumulators, then the weight, the bias, Lo, Hi (and on AVX2
 	// an input and the tail mask); DI *DWTaps, R8 channels left, SI/DX/R11/R12 the channel's
 	// input, output, weights and bias, R9 Off, R10 T, AX the output offset in bytes, CX
-	// outputs left, BX the tap, R13 its inputs; K1 the tail mask on AVX-512.
+	// outputs left, BX the tap, R13 its inputs; K1 the last vector's mask on AVX-512.
 	MOVQ         t+0(FP), DI
 	MOVQ         120(DI), R8
 	TESTQ        R8, R8
@@ -40,97 +40,379 @@ TEXT ·dwconvTapsF32Minmax4x16AVX512(SB), NOSPLIT, $0-8
 	MOVQ         96(DI), R12
 	MOVQ         72(DI), R9
 	MOVQ         136(DI), R10
-	VBROADCASTSS 160(DI), Z6
-	VBROADCASTSS 164(DI), Z7
+	VBROADCASTSS 160(DI), Z10
+	VBROADCASTSS 164(DI), Z11
 
 channel2:
-	VBROADCASTSS (R12), Z5
+	VBROADCASTSS (R12), Z9
 	XORQ         AX, AX
 	MOVQ         128(DI), CX
 
-step3:
-	CMPQ    CX, $0x40
-	JL      stepdone4
-	VMOVAPS Z5, Z0
-	VMOVAPS Z5, Z1
-	VMOVAPS Z5, Z2
-	VMOVAPS Z5, Z3
+block4:
+	CMPQ    CX, $0x80
+	JL      rest5
+	VMOVAPS Z9, Z0
+	VMOVAPS Z9, Z1
+	VMOVAPS Z9, Z2
+	VMOVAPS Z9, Z3
+	VMOVAPS Z9, Z4
+	VMOVAPS Z9, Z5
+	VMOVAPS Z9, Z6
+	VMOVAPS Z9, Z7
 	XORQ    BX, BX
 
-tap5:
+tap6:
 	MOVQ         (R9)(BX*8), R13
 	LEAQ         (SI)(R13*4), R13
 	ADDQ         AX, R13
-	VBROADCASTSS (R11)(BX*4), Z4
-	VFMADD231PS  (R13), Z4, Z0
-	VFMADD231PS  64(R13), Z4, Z1
-	VFMADD231PS  128(R13), Z4, Z2
-	VFMADD231PS  192(R13), Z4, Z3
+	VBROADCASTSS (R11)(BX*4), Z8
+	VFMADD231PS  (R13), Z8, Z0
+	VFMADD231PS  64(R13), Z8, Z1
+	VFMADD231PS  128(R13), Z8, Z2
+	VFMADD231PS  192(R13), Z8, Z3
+	VFMADD231PS  256(R13), Z8, Z4
+	VFMADD231PS  320(R13), Z8, Z5
+	VFMADD231PS  384(R13), Z8, Z6
+	VFMADD231PS  448(R13), Z8, Z7
 	INCQ         BX
 	CMPQ         BX, R10
-	JL           tap5
-	VMAXPS       Z0, Z6, Z0
-	VMINPS       Z0, Z7, Z0
+	JL           tap6
+	VMAXPS       Z0, Z10, Z0
+	VMINPS       Z0, Z11, Z0
 	VMOVUPS      Z0, (DX)(AX*1)
-	VMAXPS       Z1, Z6, Z1
-	VMINPS       Z1, Z7, Z1
+	VMAXPS       Z1, Z10, Z1
+	VMINPS       Z1, Z11, Z1
 	VMOVUPS      Z1, 64(DX)(AX*1)
-	VMAXPS       Z2, Z6, Z2
-	VMINPS       Z2, Z7, Z2
+	VMAXPS       Z2, Z10, Z2
+	VMINPS       Z2, Z11, Z2
 	VMOVUPS      Z2, 128(DX)(AX*1)
-	VMAXPS       Z3, Z6, Z3
-	VMINPS       Z3, Z7, Z3
+	VMAXPS       Z3, Z10, Z3
+	VMINPS       Z3, Z11, Z3
 	VMOVUPS      Z3, 192(DX)(AX*1)
-	ADDQ         $0x00000100, AX
-	SUBQ         $0x00000040, CX
-	JMP          step3
+	VMAXPS       Z4, Z10, Z4
+	VMINPS       Z4, Z11, Z4
+	VMOVUPS      Z4, 256(DX)(AX*1)
+	VMAXPS       Z5, Z10, Z5
+	VMINPS       Z5, Z11, Z5
+	VMOVUPS      Z5, 320(DX)(AX*1)
+	VMAXPS       Z6, Z10, Z6
+	VMINPS       Z6, Z11, Z6
+	VMOVUPS      Z6, 384(DX)(AX*1)
+	VMAXPS       Z7, Z10, Z7
+	VMINPS       Z7, Z11, Z7
+	VMOVUPS      Z7, 448(DX)(AX*1)
+	ADDQ         $0x00000200, AX
+	SUBQ         $0x00000080, CX
+	JMP          block4
 
-stepdone4:
-step6:
-	CMPQ    CX, $0x10
-	JL      stepdone7
-	VMOVAPS Z5, Z0
-	XORQ    BX, BX
-
-tap8:
-	MOVQ         (R9)(BX*8), R13
-	LEAQ         (SI)(R13*4), R13
-	ADDQ         AX, R13
-	VBROADCASTSS (R11)(BX*4), Z4
-	VFMADD231PS  (R13), Z4, Z0
-	INCQ         BX
-	CMPQ         BX, R10
-	JL           tap8
-	VMAXPS       Z0, Z6, Z0
-	VMINPS       Z0, Z7, Z0
-	VMOVUPS      Z0, (DX)(AX*1)
-	ADDQ         $0x00000040, AX
-	SUBQ         $0x00000010, CX
-	JMP          step6
-
-stepdone7:
+rest5:
 	TESTQ   CX, CX
-	JLE     nextchannel9
+	JLE     nextchannel3
+	MOVQ    CX, BX
+	ANDQ    $0x0000000f, BX
+	MOVQ    $0x00000010, R13
+	TESTQ   BX, BX
+	CMOVQEQ R13, BX
 	MOVL    $0x0000ffff, R13
-	BZHIL   CX, R13, R13
+	BZHIL   BX, R13, R13
 	KMOVW   R13, K1
-	VMOVAPS Z5, Z0
+	CMPQ    CX, $0x10
+	JLE     rest17
+	CMPQ    CX, $0x20
+	JLE     rest28
+	CMPQ    CX, $0x30
+	JLE     rest39
+	CMPQ    CX, $0x40
+	JLE     rest410
+	CMPQ    CX, $0x50
+	JLE     rest511
+	CMPQ    CX, $0x60
+	JLE     rest612
+	CMPQ    CX, $0x70
+	JLE     rest713
+	VMOVAPS Z9, Z0
+	VMOVAPS Z9, Z1
+	VMOVAPS Z9, Z2
+	VMOVAPS Z9, Z3
+	VMOVAPS Z9, Z4
+	VMOVAPS Z9, Z5
+	VMOVAPS Z9, Z6
+	VMOVAPS Z9, Z7
 	XORQ    BX, BX
 
-tap10:
+tap15:
 	MOVQ         (R9)(BX*8), R13
 	LEAQ         (SI)(R13*4), R13
 	ADDQ         AX, R13
-	VBROADCASTSS (R11)(BX*4), Z4
-	VFMADD231PS  (R13), Z4, K1, Z0
+	VBROADCASTSS (R11)(BX*4), Z8
+	VFMADD231PS  (R13), Z8, Z0
+	VFMADD231PS  64(R13), Z8, Z1
+	VFMADD231PS  128(R13), Z8, Z2
+	VFMADD231PS  192(R13), Z8, Z3
+	VFMADD231PS  256(R13), Z8, Z4
+	VFMADD231PS  320(R13), Z8, Z5
+	VFMADD231PS  384(R13), Z8, Z6
+	VFMADD231PS  448(R13), Z8, K1, Z7
 	INCQ         BX
 	CMPQ         BX, R10
-	JL           tap10
-	VMAXPS       Z0, Z6, Z0
-	VMINPS       Z0, Z7, Z0
+	JL           tap15
+	VMAXPS       Z0, Z10, Z0
+	VMINPS       Z0, Z11, Z0
+	VMOVUPS      Z0, (DX)(AX*1)
+	VMAXPS       Z1, Z10, Z1
+	VMINPS       Z1, Z11, Z1
+	VMOVUPS      Z1, 64(DX)(AX*1)
+	VMAXPS       Z2, Z10, Z2
+	VMINPS       Z2, Z11, Z2
+	VMOVUPS      Z2, 128(DX)(AX*1)
+	VMAXPS       Z3, Z10, Z3
+	VMINPS       Z3, Z11, Z3
+	VMOVUPS      Z3, 192(DX)(AX*1)
+	VMAXPS       Z4, Z10, Z4
+	VMINPS       Z4, Z11, Z4
+	VMOVUPS      Z4, 256(DX)(AX*1)
+	VMAXPS       Z5, Z10, Z5
+	VMINPS       Z5, Z11, Z5
+	VMOVUPS      Z5, 320(DX)(AX*1)
+	VMAXPS       Z6, Z10, Z6
+	VMINPS       Z6, Z11, Z6
+	VMOVUPS      Z6, 384(DX)(AX*1)
+	VMAXPS       Z7, Z10, Z7
+	VMINPS       Z7, Z11, Z7
+	VMOVUPS      Z7, K1, 448(DX)(AX*1)
+	JMP          nextchannel3
+
+rest713:
+	VMOVAPS Z9, Z0
+	VMOVAPS Z9, Z1
+	VMOVAPS Z9, Z2
+	VMOVAPS Z9, Z3
+	VMOVAPS Z9, Z4
+	VMOVAPS Z9, Z5
+	VMOVAPS Z9, Z6
+	XORQ    BX, BX
+
+tap16:
+	MOVQ         (R9)(BX*8), R13
+	LEAQ         (SI)(R13*4), R13
+	ADDQ         AX, R13
+	VBROADCASTSS (R11)(BX*4), Z8
+	VFMADD231PS  (R13), Z8, Z0
+	VFMADD231PS  64(R13), Z8, Z1
+	VFMADD231PS  128(R13), Z8, Z2
+	VFMADD231PS  192(R13), Z8, Z3
+	VFMADD231PS  256(R13), Z8, Z4
+	VFMADD231PS  320(R13), Z8, Z5
+	VFMADD231PS  384(R13), Z8, K1, Z6
+	INCQ         BX
+	CMPQ         BX, R10
+	JL           tap16
+	VMAXPS       Z0, Z10, Z0
+	VMINPS       Z0, Z11, Z0
+	VMOVUPS      Z0, (DX)(AX*1)
+	VMAXPS       Z1, Z10, Z1
+	VMINPS       Z1, Z11, Z1
+	VMOVUPS      Z1, 64(DX)(AX*1)
+	VMAXPS       Z2, Z10, Z2
+	VMINPS       Z2, Z11, Z2
+	VMOVUPS      Z2, 128(DX)(AX*1)
+	VMAXPS       Z3, Z10, Z3
+	VMINPS       Z3, Z11, Z3
+	VMOVUPS      Z3, 192(DX)(AX*1)
+	VMAXPS       Z4, Z10, Z4
+	VMINPS       Z4, Z11, Z4
+	VMOVUPS      Z4, 256(DX)(AX*1)
+	VMAXPS       Z5, Z10, Z5
+	VMINPS       Z5, Z11, Z5
+	VMOVUPS      Z5, 320(DX)(AX*1)
+	VMAXPS       Z6, Z10, Z6
+	VMINPS       Z6, Z11, Z6
+	VMOVUPS      Z6, K1, 384(DX)(AX*1)
+	JMP          nextchannel3
+
+rest612:
+	VMOVAPS Z9, Z0
+	VMOVAPS Z9, Z1
+	VMOVAPS Z9, Z2
+	VMOVAPS Z9, Z3
+	VMOVAPS Z9, Z4
+	VMOVAPS Z9, Z5
+	XORQ    BX, BX
+
+tap17:
+	MOVQ         (R9)(BX*8), R13
+	LEAQ         (SI)(R13*4), R13
+	ADDQ         AX, R13
+	VBROADCASTSS (R11)(BX*4), Z8
+	VFMADD231PS  (R13), Z8, Z0
+	VFMADD231PS  64(R13), Z8, Z1
+	VFMADD231PS  128(R13), Z8, Z2
+	VFMADD231PS  192(R13), Z8, Z3
+	VFMADD231PS  256(R13), Z8, Z4
+	VFMADD231PS  320(R13), Z8, K1, Z5
+	INCQ         BX
+	CMPQ         BX, R10
+	JL           tap17
+	VMAXPS       Z0, Z10, Z0
+	VMINPS       Z0, Z11, Z0
+	VMOVUPS      Z0, (DX)(AX*1)
+	VMAXPS       Z1, Z10, Z1
+	VMINPS       Z1, Z11, Z1
+	VMOVUPS      Z1, 64(DX)(AX*1)
+	VMAXPS       Z2, Z10, Z2
+	VMINPS       Z2, Z11, Z2
+	VMOVUPS      Z2, 128(DX)(AX*1)
+	VMAXPS       Z3, Z10, Z3
+	VMINPS       Z3, Z11, Z3
+	VMOVUPS      Z3, 192(DX)(AX*1)
+	VMAXPS       Z4, Z10, Z4
+	VMINPS       Z4, Z11, Z4
+	VMOVUPS      Z4, 256(DX)(AX*1)
+	VMAXPS       Z5, Z10, Z5
+	VMINPS       Z5, Z11, Z5
+	VMOVUPS      Z5, K1, 320(DX)(AX*1)
+	JMP          nextchannel3
+
+rest511:
+	VMOVAPS Z9, Z0
+	VMOVAPS Z9, Z1
+	VMOVAPS Z9, Z2
+	VMOVAPS Z9, Z3
+	VMOVAPS Z9, Z4
+	XORQ    BX, BX
+
+tap18:
+	MOVQ         (R9)(BX*8), R13
+	LEAQ         (SI)(R13*4), R13
+	ADDQ         AX, R13
+	VBROADCASTSS (R11)(BX*4), Z8
+	VFMADD231PS  (R13), Z8, Z0
+	VFMADD231PS  64(R13), Z8, Z1
+	VFMADD231PS  128(R13), Z8, Z2
+	VFMADD231PS  192(R13), Z8, Z3
+	VFMADD231PS  256(R13), Z8, K1, Z4
+	INCQ         BX
+	CMPQ         BX, R10
+	JL           tap18
+	VMAXPS       Z0, Z10, Z0
+	VMINPS       Z0, Z11, Z0
+	VMOVUPS      Z0, (DX)(AX*1)
+	VMAXPS       Z1, Z10, Z1
+	VMINPS       Z1, Z11, Z1
+	VMOVUPS      Z1, 64(DX)(AX*1)
+	VMAXPS       Z2, Z10, Z2
+	VMINPS       Z2, Z11, Z2
+	VMOVUPS      Z2, 128(DX)(AX*1)
+	VMAXPS       Z3, Z10, Z3
+	VMINPS       Z3, Z11, Z3
+	VMOVUPS      Z3, 192(DX)(AX*1)
+	VMAXPS       Z4, Z10, Z4
+	VMINPS       Z4, Z11, Z4
+	VMOVUPS      Z4, K1, 256(DX)(AX*1)
+	JMP          nextchannel3
+
+rest410:
+	VMOVAPS Z9, Z0
+	VMOVAPS Z9, Z1
+	VMOVAPS Z9, Z2
+	VMOVAPS Z9, Z3
+	XORQ    BX, BX
+
+tap19:
+	MOVQ         (R9)(BX*8), R13
+	LEAQ         (SI)(R13*4), R13
+	ADDQ         AX, R13
+	VBROADCASTSS (R11)(BX*4), Z8
+	VFMADD231PS  (R13), Z8, Z0
+	VFMADD231PS  64(R13), Z8, Z1
+	VFMADD231PS  128(R13), Z8, Z2
+	VFMADD231PS  192(R13), Z8, K1, Z3
+	INCQ         BX
+	CMPQ         BX, R10
+	JL           tap19
+	VMAXPS       Z0, Z10, Z0
+	VMINPS       Z0, Z11, Z0
+	VMOVUPS      Z0, (DX)(AX*1)
+	VMAXPS       Z1, Z10, Z1
+	VMINPS       Z1, Z11, Z1
+	VMOVUPS      Z1, 64(DX)(AX*1)
+	VMAXPS       Z2, Z10, Z2
+	VMINPS       Z2, Z11, Z2
+	VMOVUPS      Z2, 128(DX)(AX*1)
+	VMAXPS       Z3, Z10, Z3
+	VMINPS       Z3, Z11, Z3
+	VMOVUPS      Z3, K1, 192(DX)(AX*1)
+	JMP          nextchannel3
+
+rest39:
+	VMOVAPS Z9, Z0
+	VMOVAPS Z9, Z1
+	VMOVAPS Z9, Z2
+	XORQ    BX, BX
+
+tap20:
+	MOVQ         (R9)(BX*8), R13
+	LEAQ         (SI)(R13*4), R13
+	ADDQ         AX, R13
+	VBROADCASTSS (R11)(BX*4), Z8
+	VFMADD231PS  (R13), Z8, Z0
+	VFMADD231PS  64(R13), Z8, Z1
+	VFMADD231PS  128(R13), Z8, K1, Z2
+	INCQ         BX
+	CMPQ         BX, R10
+	JL           tap20
+	VMAXPS       Z0, Z10, Z0
+	VMINPS       Z0, Z11, Z0
+	VMOVUPS      Z0, (DX)(AX*1)
+	VMAXPS       Z1, Z10, Z1
+	VMINPS       Z1, Z11, Z1
+	VMOVUPS      Z1, 64(DX)(AX*1)
+	VMAXPS       Z2, Z10, Z2
+	VMINPS       Z2, Z11, Z2
+	VMOVUPS      Z2, K1, 128(DX)(AX*1)
+	JMP          nextchannel3
+
+rest28:
+	VMOVAPS Z9, Z0
+	VMOVAPS Z9, Z1
+	XORQ    BX, BX
+
+tap21:
+	MOVQ         (R9)(BX*8), R13
+	LEAQ         (SI)(R13*4), R13
+	ADDQ         AX, R13
+	VBROADCASTSS (R11)(BX*4), Z8
+	VFMADD231PS  (R13), Z8, Z0
+	VFMADD231PS  64(R13), Z8, K1, Z1
+	INCQ         BX
+	CMPQ         BX, R10
+	JL           tap21
+	VMAXPS       Z0, Z10, Z0
+	VMINPS       Z0, Z11, Z0
+	VMOVUPS      Z0, (DX)(AX*1)
+	VMAXPS       Z1, Z10, Z1
+	VMINPS       Z1, Z11, Z1
+	VMOVUPS      Z1, K1, 64(DX)(AX*1)
+	JMP          nextchannel3
+
+rest17:
+	VMOVAPS Z9, Z0
+	XORQ    BX, BX
+
+tap22:
+	MOVQ         (R9)(BX*8), R13
+	LEAQ         (SI)(R13*4), R13
+	ADDQ         AX, R13
+	VBROADCASTSS (R11)(BX*4), Z8
+	VFMADD231PS  (R13), Z8, K1, Z0
+	INCQ         BX
+	CMPQ         BX, R10
+	JL           tap22
+	VMAXPS       Z0, Z10, Z0
+	VMINPS       Z0, Z11, Z0
 	VMOVUPS      Z0, K1, (DX)(AX*1)
 
-nextchannel9:
+nextchannel3:
 	MOVQ 152(DI), R13
 	LEAQ (SI)(R13*4), SI
 	MOVQ 144(DI), R13
@@ -144,13 +426,13 @@ done1:
 	VZEROUPPER
 	RET
 
-// func dwconvTapsF32Minmax4x8AVX2(t *DWTaps)
-// Requires: AVX, FMA3
-TEXT ·dwconvTapsF32Minmax4x8AVX2(SB), NOSPLIT, $0-8
+// func dwconvTapsF32Minmax8x8AVX2(t *DWTaps)
+// Requires: AVX, CMOV, FMA3
+TEXT ·dwconvTapsF32Minmax8x8AVX2(SB), NOSPLIT, $0-8
 	// Registers: Y0.. the accumulators, then the weight, the bias, Lo, Hi (and on AVX2
 	// an input and the tail mask); DI *DWTaps, R8 channels left, SI/DX/R11/R12 the channel's
 	// input, output, weights and bias, R9 Off, R10 T, AX the output offset in bytes, CX
-	// outputs left, BX the tap, R13 its inputs; K1 the tail mask on AVX-512.
+	// outputs left, BX the tap, R13 its inputs; K1 the last vector's mask on AVX-512.
 	MOVQ         t+0(FP), DI
 	MOVQ         120(DI), R8
 	TESTQ        R8, R8
@@ -161,99 +443,388 @@ TEXT ·dwconvTapsF32Minmax4x8AVX2(SB), NOSPLIT, $0-8
 	MOVQ         96(DI), R12
 	MOVQ         72(DI), R9
 	MOVQ         136(DI), R10
-	VBROADCASTSS 160(DI), Y6
-	VBROADCASTSS 164(DI), Y7
+	VBROADCASTSS 160(DI), Y10
+	VBROADCASTSS 164(DI), Y11
 
 channel2:
-	VBROADCASTSS (R12), Y5
+	VBROADCASTSS (R12), Y9
 	XORQ         AX, AX
 	MOVQ         128(DI), CX
 
-step3:
-	CMPQ    CX, $0x20
-	JL      stepdone4
-	VMOVAPS Y5, Y0
-	VMOVAPS Y5, Y1
-	VMOVAPS Y5, Y2
-	VMOVAPS Y5, Y3
+block4:
+	CMPQ    CX, $0x40
+	JL      rest5
+	VMOVAPS Y9, Y0
+	VMOVAPS Y9, Y1
+	VMOVAPS Y9, Y2
+	VMOVAPS Y9, Y3
+	VMOVAPS Y9, Y4
+	VMOVAPS Y9, Y5
+	VMOVAPS Y9, Y6
+	VMOVAPS Y9, Y7
 	XORQ    BX, BX
 
-tap5:
+tap6:
 	MOVQ         (R9)(BX*8), R13
 	LEAQ         (SI)(R13*4), R13
 	ADDQ         AX, R13
-	VBROADCASTSS (R11)(BX*4), Y4
-	VFMADD231PS  (R13), Y4, Y0
-	VFMADD231PS  32(R13), Y4, Y1
-	VFMADD231PS  64(R13), Y4, Y2
-	VFMADD231PS  96(R13), Y4, Y3
+	VBROADCASTSS (R11)(BX*4), Y8
+	VFMADD231PS  (R13), Y8, Y0
+	VFMADD231PS  32(R13), Y8, Y1
+	VFMADD231PS  64(R13), Y8, Y2
+	VFMADD231PS  96(R13), Y8, Y3
+	VFMADD231PS  128(R13), Y8, Y4
+	VFMADD231PS  160(R13), Y8, Y5
+	VFMADD231PS  192(R13), Y8, Y6
+	VFMADD231PS  224(R13), Y8, Y7
 	INCQ         BX
 	CMPQ         BX, R10
-	JL           tap5
-	VMAXPS       Y0, Y6, Y0
-	VMINPS       Y0, Y7, Y0
+	JL           tap6
+	VMAXPS       Y0, Y10, Y0
+	VMINPS       Y0, Y11, Y0
 	VMOVUPS      Y0, (DX)(AX*1)
-	VMAXPS       Y1, Y6, Y1
-	VMINPS       Y1, Y7, Y1
+	VMAXPS       Y1, Y10, Y1
+	VMINPS       Y1, Y11, Y1
 	VMOVUPS      Y1, 32(DX)(AX*1)
-	VMAXPS       Y2, Y6, Y2
-	VMINPS       Y2, Y7, Y2
+	VMAXPS       Y2, Y10, Y2
+	VMINPS       Y2, Y11, Y2
 	VMOVUPS      Y2, 64(DX)(AX*1)
-	VMAXPS       Y3, Y6, Y3
-	VMINPS       Y3, Y7, Y3
+	VMAXPS       Y3, Y10, Y3
+	VMINPS       Y3, Y11, Y3
 	VMOVUPS      Y3, 96(DX)(AX*1)
-	ADDQ         $0x00000080, AX
-	SUBQ         $0x00000020, CX
-	JMP          step3
+	VMAXPS       Y4, Y10, Y4
+	VMINPS       Y4, Y11, Y4
+	VMOVUPS      Y4, 128(DX)(AX*1)
+	VMAXPS       Y5, Y10, Y5
+	VMINPS       Y5, Y11, Y5
+	VMOVUPS      Y5, 160(DX)(AX*1)
+	VMAXPS       Y6, Y10, Y6
+	VMINPS       Y6, Y11, Y6
+	VMOVUPS      Y6, 192(DX)(AX*1)
+	VMAXPS       Y7, Y10, Y7
+	VMINPS       Y7, Y11, Y7
+	VMOVUPS      Y7, 224(DX)(AX*1)
+	ADDQ         $0x00000100, AX
+	SUBQ         $0x00000040, CX
+	JMP          block4
 
-stepdone4:
-step6:
-	CMPQ    CX, $0x08
-	JL      stepdone7
-	VMOVAPS Y5, Y0
-	XORQ    BX, BX
-
-tap8:
-	MOVQ         (R9)(BX*8), R13
-	LEAQ         (SI)(R13*4), R13
-	ADDQ         AX, R13
-	VBROADCASTSS (R11)(BX*4), Y4
-	VFMADD231PS  (R13), Y4, Y0
-	INCQ         BX
-	CMPQ         BX, R10
-	JL           tap8
-	VMAXPS       Y0, Y6, Y0
-	VMINPS       Y0, Y7, Y0
-	VMOVUPS      Y0, (DX)(AX*1)
-	ADDQ         $0x00000020, AX
-	SUBQ         $0x00000008, CX
-	JMP          step6
-
-stepdone7:
+rest5:
 	TESTQ   CX, CX
-	JLE     nextchannel9
+	JLE     nextchannel3
+	MOVQ    CX, BX
+	ANDQ    $0x00000007, BX
+	MOVQ    $0x00000008, R13
+	TESTQ   BX, BX
+	CMOVQEQ R13, BX
 	LEAQ    dwTapsMaskTable<>+32(SB), R13
-	SHLQ    $0x02, CX
-	SUBQ    CX, R13
-	VMOVUPS (R13), Y9
-	VMOVAPS Y5, Y0
+	SHLQ    $0x02, BX
+	SUBQ    BX, R13
+	VMOVUPS (R13), Y13
+	CMPQ    CX, $0x08
+	JLE     rest17
+	CMPQ    CX, $0x10
+	JLE     rest28
+	CMPQ    CX, $0x18
+	JLE     rest39
+	CMPQ    CX, $0x20
+	JLE     rest410
+	CMPQ    CX, $0x28
+	JLE     rest511
+	CMPQ    CX, $0x30
+	JLE     rest612
+	CMPQ    CX, $0x38
+	JLE     rest713
+	VMOVAPS Y9, Y0
+	VMOVAPS Y9, Y1
+	VMOVAPS Y9, Y2
+	VMOVAPS Y9, Y3
+	VMOVAPS Y9, Y4
+	VMOVAPS Y9, Y5
+	VMOVAPS Y9, Y6
+	VMOVAPS Y9, Y7
 	XORQ    BX, BX
 
-tap10:
+tap15:
 	MOVQ         (R9)(BX*8), R13
 	LEAQ         (SI)(R13*4), R13
 	ADDQ         AX, R13
-	VBROADCASTSS (R11)(BX*4), Y4
-	VMASKMOVPS   (R13), Y9, Y8
-	VFMADD231PS  Y8, Y4, Y0
+	VBROADCASTSS (R11)(BX*4), Y8
+	VFMADD231PS  (R13), Y8, Y0
+	VFMADD231PS  32(R13), Y8, Y1
+	VFMADD231PS  64(R13), Y8, Y2
+	VFMADD231PS  96(R13), Y8, Y3
+	VFMADD231PS  128(R13), Y8, Y4
+	VFMADD231PS  160(R13), Y8, Y5
+	VFMADD231PS  192(R13), Y8, Y6
+	VMASKMOVPS   224(R13), Y13, Y12
+	VFMADD231PS  Y12, Y8, Y7
 	INCQ         BX
 	CMPQ         BX, R10
-	JL           tap10
-	VMAXPS       Y0, Y6, Y0
-	VMINPS       Y0, Y7, Y0
-	VMASKMOVPS   Y0, Y9, (DX)(AX*1)
+	JL           tap15
+	VMAXPS       Y0, Y10, Y0
+	VMINPS       Y0, Y11, Y0
+	VMOVUPS      Y0, (DX)(AX*1)
+	VMAXPS       Y1, Y10, Y1
+	VMINPS       Y1, Y11, Y1
+	VMOVUPS      Y1, 32(DX)(AX*1)
+	VMAXPS       Y2, Y10, Y2
+	VMINPS       Y2, Y11, Y2
+	VMOVUPS      Y2, 64(DX)(AX*1)
+	VMAXPS       Y3, Y10, Y3
+	VMINPS       Y3, Y11, Y3
+	VMOVUPS      Y3, 96(DX)(AX*1)
+	VMAXPS       Y4, Y10, Y4
+	VMINPS       Y4, Y11, Y4
+	VMOVUPS      Y4, 128(DX)(AX*1)
+	VMAXPS       Y5, Y10, Y5
+	VMINPS       Y5, Y11, Y5
+	VMOVUPS      Y5, 160(DX)(AX*1)
+	VMAXPS       Y6, Y10, Y6
+	VMINPS       Y6, Y11, Y6
+	VMOVUPS      Y6, 192(DX)(AX*1)
+	VMAXPS       Y7, Y10, Y7
+	VMINPS       Y7, Y11, Y7
+	VMASKMOVPS   Y7, Y13, 224(DX)(AX*1)
+	JMP          nextchannel3
 
-nextchannel9:
+rest713:
+	VMOVAPS Y9, Y0
+	VMOVAPS Y9, Y1
+	VMOVAPS Y9, Y2
+	VMOVAPS Y9, Y3
+	VMOVAPS Y9, Y4
+	VMOVAPS Y9, Y5
+	VMOVAPS Y9, Y6
+	XORQ    BX, BX
+
+tap16:
+	MOVQ         (R9)(BX*8), R13
+	LEAQ         (SI)(R13*4), R13
+	ADDQ         AX, R13
+	VBROADCASTSS (R11)(BX*4), Y8
+	VFMADD231PS  (R13), Y8, Y0
+	VFMADD231PS  32(R13), Y8, Y1
+	VFMADD231PS  64(R13), Y8, Y2
+	VFMADD231PS  96(R13), Y8, Y3
+	VFMADD231PS  128(R13), Y8, Y4
+	VFMADD231PS  160(R13), Y8, Y5
+	VMASKMOVPS   192(R13), Y13, Y12
+	VFMADD231PS  Y12, Y8, Y6
+	INCQ         BX
+	CMPQ         BX, R10
+	JL           tap16
+	VMAXPS       Y0, Y10, Y0
+	VMINPS       Y0, Y11, Y0
+	VMOVUPS      Y0, (DX)(AX*1)
+	VMAXPS       Y1, Y10, Y1
+	VMINPS       Y1, Y11, Y1
+	VMOVUPS      Y1, 32(DX)(AX*1)
+	VMAXPS       Y2, Y10, Y2
+	VMINPS       Y2, Y11, Y2
+	VMOVUPS      Y2, 64(DX)(AX*1)
+	VMAXPS       Y3, Y10, Y3
+	VMINPS       Y3, Y11, Y3
+	VMOVUPS      Y3, 96(DX)(AX*1)
+	VMAXPS       Y4, Y10, Y4
+	VMINPS       Y4, Y11, Y4
+	VMOVUPS      Y4, 128(DX)(AX*1)
+	VMAXPS       Y5, Y10, Y5
+	VMINPS       Y5, Y11, Y5
+	VMOVUPS      Y5, 160(DX)(AX*1)
+	VMAXPS       Y6, Y10, Y6
+	VMINPS       Y6, Y11, Y6
+	VMASKMOVPS   Y6, Y13, 192(DX)(AX*1)
+	JMP          nextchannel3
+
+rest612:
+	VMOVAPS Y9, Y0
+	VMOVAPS Y9, Y1
+	VMOVAPS Y9, Y2
+	VMOVAPS Y9, Y3
+	VMOVAPS Y9, Y4
+	VMOVAPS Y9, Y5
+	XORQ    BX, BX
+
+tap17:
+	MOVQ         (R9)(BX*8), R13
+	LEAQ         (SI)(R13*4), R13
+	ADDQ         AX, R13
+	VBROADCASTSS (R11)(BX*4), Y8
+	VFMADD231PS  (R13), Y8, Y0
+	VFMADD231PS  32(R13), Y8, Y1
+	VFMADD231PS  64(R13), Y8, Y2
+	VFMADD231PS  96(R13), Y8, Y3
+	VFMADD231PS  128(R13), Y8, Y4
+	VMASKMOVPS   160(R13), Y13, Y12
+	VFMADD231PS  Y12, Y8, Y5
+	INCQ         BX
+	CMPQ         BX, R10
+	JL           tap17
+	VMAXPS       Y0, Y10, Y0
+	VMINPS       Y0, Y11, Y0
+	VMOVUPS      Y0, (DX)(AX*1)
+	VMAXPS       Y1, Y10, Y1
+	VMINPS       Y1, Y11, Y1
+	VMOVUPS      Y1, 32(DX)(AX*1)
+	VMAXPS       Y2, Y10, Y2
+	VMINPS       Y2, Y11, Y2
+	VMOVUPS      Y2, 64(DX)(AX*1)
+	VMAXPS       Y3, Y10, Y3
+	VMINPS       Y3, Y11, Y3
+	VMOVUPS      Y3, 96(DX)(AX*1)
+	VMAXPS       Y4, Y10, Y4
+	VMINPS       Y4, Y11, Y4
+	VMOVUPS      Y4, 128(DX)(AX*1)
+	VMAXPS       Y5, Y10, Y5
+	VMINPS       Y5, Y11, Y5
+	VMASKMOVPS   Y5, Y13, 160(DX)(AX*1)
+	JMP          nextchannel3
+
+rest511:
+	VMOVAPS Y9, Y0
+	VMOVAPS Y9, Y1
+	VMOVAPS Y9, Y2
+	VMOVAPS Y9, Y3
+	VMOVAPS Y9, Y4
+	XORQ    BX, BX
+
+tap18:
+	MOVQ         (R9)(BX*8), R13
+	LEAQ         (SI)(R13*4), R13
+	ADDQ         AX, R13
+	VBROADCASTSS (R11)(BX*4), Y8
+	VFMADD231PS  (R13), Y8, Y0
+	VFMADD231PS  32(R13), Y8, Y1
+	VFMADD231PS  64(R13), Y8, Y2
+	VFMADD231PS  96(R13), Y8, Y3
+	VMASKMOVPS   128(R13), Y13, Y12
+	VFMADD231PS  Y12, Y8, Y4
+	INCQ         BX
+	CMPQ         BX, R10
+	JL           tap18
+	VMAXPS       Y0, Y10, Y0
+	VMINPS       Y0, Y11, Y0
+	VMOVUPS      Y0, (DX)(AX*1)
+	VMAXPS       Y1, Y10, Y1
+	VMINPS       Y1, Y11, Y1
+	VMOVUPS      Y1, 32(DX)(AX*1)
+	VMAXPS       Y2, Y10, Y2
+	VMINPS       Y2, Y11, Y2
+	VMOVUPS      Y2, 64(DX)(AX*1)
+	VMAXPS       Y3, Y10, Y3
+	VMINPS       Y3, Y11, Y3
+	VMOVUPS      Y3, 96(DX)(AX*1)
+	VMAXPS       Y4, Y10, Y4
+	VMINPS       Y4, Y11, Y4
+	VMASKMOVPS   Y4, Y13, 128(DX)(AX*1)
+	JMP          nextchannel3
+
+rest410:
+	VMOVAPS Y9, Y0
+	VMOVAPS Y9, Y1
+	VMOVAPS Y9, Y2
+	VMOVAPS Y9, Y3
+	XORQ    BX, BX
+
+tap19:
+	MOVQ         (R9)(BX*8), R13
+	LEAQ         (SI)(R13*4), R13
+	ADDQ         AX, R13
+	VBROADCASTSS (R11)(BX*4), Y8
+	VFMADD231PS  (R13), Y8, Y0
+	VFMADD231PS  32(R13), Y8, Y1
+	VFMADD231PS  64(R13), Y8, Y2
+	VMASKMOVPS   96(R13), Y13, Y12
+	VFMADD231PS  Y12, Y8, Y3
+	INCQ         BX
+	CMPQ         BX, R10
+	JL           tap19
+	VMAXPS       Y0, Y10, Y0
+	VMINPS       Y0, Y11, Y0
+	VMOVUPS      Y0, (DX)(AX*1)
+	VMAXPS       Y1, Y10, Y1
+	VMINPS       Y1, Y11, Y1
+	VMOVUPS      Y1, 32(DX)(AX*1)
+	VMAXPS       Y2, Y10, Y2
+	VMINPS       Y2, Y11, Y2
+	VMOVUPS      Y2, 64(DX)(AX*1)
+	VMAXPS       Y3, Y10, Y3
+	VMINPS       Y3, Y11, Y3
+	VMASKMOVPS   Y3, Y13, 96(DX)(AX*1)
+	JMP          nextchannel3
+
+rest39:
+	VMOVAPS Y9, Y0
+	VMOVAPS Y9, Y1
+	VMOVAPS Y9, Y2
+	XORQ    BX, BX
+
+tap20:
+	MOVQ         (R9)(BX*8), R13
+	LEAQ         (SI)(R13*4), R13
+	ADDQ         AX, R13
+	VBROADCASTSS (R11)(BX*4), Y8
+	VFMADD231PS  (R13), Y8, Y0
+	VFMADD231PS  32(R13), Y8, Y1
+	VMASKMOVPS   64(R13), Y13, Y12
+	VFMADD231PS  Y12, Y8, Y2
+	INCQ         BX
+	CMPQ         BX, R10
+	JL           tap20
+	VMAXPS       Y0, Y10, Y0
+	VMINPS       Y0, Y11, Y0
+	VMOVUPS      Y0, (DX)(AX*1)
+	VMAXPS       Y1, Y10, Y1
+	VMINPS       Y1, Y11, Y1
+	VMOVUPS      Y1, 32(DX)(AX*1)
+	VMAXPS       Y2, Y10, Y2
+	VMINPS       Y2, Y11, Y2
+	VMASKMOVPS   Y2, Y13, 64(DX)(AX*1)
+	JMP          nextchannel3
+
+rest28:
+	VMOVAPS Y9, Y0
+	VMOVAPS Y9, Y1
+	XORQ    BX, BX
+
+tap21:
+	MOVQ         (R9)(BX*8), R13
+	LEAQ         (SI)(R13*4), R13
+	ADDQ         AX, R13
+	VBROADCASTSS (R11)(BX*4), Y8
+	VFMADD231PS  (R13), Y8, Y0
+	VMASKMOVPS   32(R13), Y13, Y12
+	VFMADD231PS  Y12, Y8, Y1
+	INCQ         BX
+	CMPQ         BX, R10
+	JL           tap21
+	VMAXPS       Y0, Y10, Y0
+	VMINPS       Y0, Y11, Y0
+	VMOVUPS      Y0, (DX)(AX*1)
+	VMAXPS       Y1, Y10, Y1
+	VMINPS       Y1, Y11, Y1
+	VMASKMOVPS   Y1, Y13, 32(DX)(AX*1)
+	JMP          nextchannel3
+
+rest17:
+	VMOVAPS Y9, Y0
+	XORQ    BX, BX
+
+tap22:
+	MOVQ         (R9)(BX*8), R13
+	LEAQ         (SI)(R13*4), R13
+	ADDQ         AX, R13
+	VBROADCASTSS (R11)(BX*4), Y8
+	VMASKMOVPS   (R13), Y13, Y12
+	VFMADD231PS  Y12, Y8, Y0
+	INCQ         BX
+	CMPQ         BX, R10
+	JL           tap22
+	VMAXPS       Y0, Y10, Y0
+	VMINPS       Y0, Y11, Y0
+	VMASKMOVPS   Y0, Y13, (DX)(AX*1)
+
+nextchannel3:
 	MOVQ 152(DI), R13
 	LEAQ (SI)(R13*4), SI
 	MOVQ 144(DI), R13

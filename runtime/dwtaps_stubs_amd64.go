@@ -5,24 +5,24 @@
 
 package runtime
 
-// dwconvTapsF32Minmax4x16AVX512 is f32_dwconv_taps_minmax_4x16__avx512: the runtime.DWTaps contract, 4 vectors of 16 outputs per
-// step, then single vectors, then a masked rest; each tap's weight broadcast once per step,
-// its inputs the memory operands of the fused multiply-adds.
+// dwconvTapsF32Minmax8x16AVX512 is f32_dwconv_taps_minmax_8x16__avx512: the runtime.DWTaps contract, blocks of 8 vectors of 16 outputs,
+// then one block of the vectors left, the last masked; each tap's weight broadcast once per
+// block, its inputs the memory operands of the fused multiply-adds.
 // Registers: Z0.. the accumulators, then the weight, the bias, Lo, Hi (and on AVX2
 // an input and the tail mask); DI *DWTaps, R8 channels left, SI/DX/R11/R12 the channel's
 // input, output, weights and bias, R9 Off, R10 T, AX the output offset in bytes, CX
-// outputs left, BX the tap, R13 its inputs; K1 the tail mask on AVX-512.
+// outputs left, BX the tap, R13 its inputs; K1 the last vector's mask on AVX-512.
 //
 //go:noescape
-func dwconvTapsF32Minmax4x16AVX512(t *DWTaps)
+func dwconvTapsF32Minmax8x16AVX512(t *DWTaps)
 
-// dwconvTapsF32Minmax4x8AVX2 is f32_dwconv_taps_minmax_4x8__avx2: the runtime.DWTaps contract, 4 vectors of 8 outputs per
-// step, then single vectors, then a masked rest; each tap's weight broadcast once per step,
-// its inputs the memory operands of the fused multiply-adds.
+// dwconvTapsF32Minmax8x8AVX2 is f32_dwconv_taps_minmax_8x8__avx2: the runtime.DWTaps contract, blocks of 8 vectors of 8 outputs,
+// then one block of the vectors left, the last masked; each tap's weight broadcast once per
+// block, its inputs the memory operands of the fused multiply-adds.
 // Registers: Y0.. the accumulators, then the weight, the bias, Lo, Hi (and on AVX2
 // an input and the tail mask); DI *DWTaps, R8 channels left, SI/DX/R11/R12 the channel's
 // input, output, weights and bias, R9 Off, R10 T, AX the output offset in bytes, CX
-// outputs left, BX the tap, R13 its inputs; K1 the tail mask on AVX-512.
+// outputs left, BX the tap, R13 its inputs; K1 the last vector's mask on AVX-512.
 //
 //go:noescape
-func dwconvTapsF32Minmax4x8AVX2(t *DWTaps)
+func dwconvTapsF32Minmax8x8AVX2(t *DWTaps)

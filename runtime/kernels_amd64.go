@@ -176,9 +176,9 @@ func asmIm2col(level string, sw int) func(*PackRun) {
 func asmDWTaps(level string) func(*DWTaps) {
 	switch level {
 	case ISAAVX512:
-		return dwconvTapsF32Minmax4x16AVX512 // f32_dwconv_taps_minmax_4x16__avx512
+		return dwconvTapsF32Minmax8x16AVX512 // f32_dwconv_taps_minmax_8x16__avx512
 	case ISAAVX2:
-		return dwconvTapsF32Minmax4x8AVX2 // f32_dwconv_taps_minmax_4x8__avx2
+		return dwconvTapsF32Minmax8x8AVX2 // f32_dwconv_taps_minmax_8x8__avx2
 	}
 	return nil
 }
