@@ -280,10 +280,16 @@ func (k actKernel) compute(g *gen, sets ...actRegs) {
 		each(func(s actRegs) { g.VORPS(k.cst("sign"), s.x, s.v1) })
 		each(func(s actRegs) { g.VCMPPS(operand.U8(0x15), k.cst("expMin"), s.v1, s.v4) })
 	}
-	// n = round(y*log2e) (v2): y*log2e + 1.5·2^23 - 1.5·2^23
-	each(func(s actRegs) { g.VMOVUPS(k.cst("round"), s.v2) })
-	each(func(s actRegs) { g.VFMADD231PS(k.cst("log2e"), s.v1, s.v2) })
-	each(func(s actRegs) { g.VSUBPS(k.cst("round"), s.v2, s.v2) })
+	// n = round(y*log2e) (v2), to nearest even: VRNDSCALEPS on AVX-512,
+	// else y*log2e + 1.5·2^23 - 1.5·2^23
+	if k.isa == avx512 {
+		each(func(s actRegs) { g.VMULPS(k.cst("log2e"), s.v1, s.v2) })
+		each(func(s actRegs) { g.VRNDSCALEPS(operand.U8(0), s.v2, s.v2) })
+	} else {
+		each(func(s actRegs) { g.VMOVUPS(k.cst("round"), s.v2) })
+		each(func(s actRegs) { g.VFMADD231PS(k.cst("log2e"), s.v1, s.v2) })
+		each(func(s actRegs) { g.VSUBPS(k.cst("round"), s.v2, s.v2) })
+	}
 	// r = y - n*ln2hi - n*ln2lo (v3)
 	each(func(s actRegs) { g.VMOVAPS(s.v1, s.v3) })
 	each(func(s actRegs) { g.VFNMADD231PS(k.cst("ln2hi"), s.v2, s.v3) })
@@ -295,19 +301,28 @@ func (k actKernel) compute(g *gen, sets ...actRegs) {
 	}
 	each(func(s actRegs) { g.VFMADD213PS(k.oneV(), s.v3, s.v1) })
 	each(func(s actRegs) { g.VFMADD213PS(k.oneV(), s.v3, s.v1) })
-	// z = p·2^n, 0 where flushed (v1)
-	each(func(s actRegs) { g.VCVTPS2DQ(s.v2, s.v2) })
-	each(func(s actRegs) { g.VPADDD(k.cst("i127"), s.v2, s.v2) })
-	each(func(s actRegs) { g.VPSLLD(operand.U8(23), s.v2, s.v2) })
+	// z = p·2^n, 0 where flushed (v1): VSCALEFPS on AVX-512, else 2^n
+	// made in the exponent bits
 	if k.isa == avx512 {
-		each(func(s actRegs) { g.VMULPS_Z(s.v2, s.v1, s.kKeep, s.v1) })
+		each(func(s actRegs) { g.VSCALEFPS_Z(s.v2, s.v1, s.kKeep, s.v1) })
 	} else {
+		each(func(s actRegs) { g.VCVTPS2DQ(s.v2, s.v2) })
+		each(func(s actRegs) { g.VPADDD(k.cst("i127"), s.v2, s.v2) })
+		each(func(s actRegs) { g.VPSLLD(operand.U8(23), s.v2, s.v2) })
 		each(func(s actRegs) { g.VMULPS(s.v2, s.v1, s.v1) })
 		each(func(s actRegs) { g.VANDPS(s.v4, s.v1, s.v1) })
 	}
-	// s = 1/(1+z) (v3), times z where x < 0
+	// s = 1/(1+z) (v3), times z where x < 0: on AVX-512 the 14-bit
+	// reciprocal and a Newton step, r' = r + r(1 - dr) (relative error
+	// below 2^-27 before rounding), a division on AVX2
 	each(func(s actRegs) { g.VADDPS(k.oneV(), s.v1, s.v5) })
-	each(func(s actRegs) { g.VDIVPS(s.v5, k.oneV(), s.v3) })
+	if k.isa == avx512 {
+		each(func(s actRegs) { g.VRCP14PS(s.v5, s.v3) })
+		each(func(s actRegs) { g.VFNMADD213PS(k.oneV(), s.v3, s.v5) }) // v5 = 1 - d*r
+		each(func(s actRegs) { g.VFMADD231PS(s.v5, s.v3, s.v3) })     // r += r*(1 - d*r)
+	} else {
+		each(func(s actRegs) { g.VDIVPS(s.v5, k.oneV(), s.v3) })
+	}
 	if k.isa == avx512 {
 		each(func(s actRegs) { g.VCMPPS(operand.U8(0x11), k.zeroV(), s.x, s.kNeg) })
 		each(func(s actRegs) { g.VMULPS(s.v1, s.v3, s.kNeg, s.v3) })
