@@ -39,7 +39,7 @@ var Pipeline = []Pass{
 	{"pool-reduce-means", "spatial ReduceMean into GlobalAveragePool", PoolReduceMeans},
 	{"fuse-dense", "classifier Gemm (and its pooling) into tsmc.Dense", FuseDense},
 	{"fuse-segment-mean", "segment consensus (Reshape + ReduceMean over time) into tsmc.SegmentMean", FuseSegmentMean},
-	{"fuse-inverted-residual", "run expansion, depthwise and projection convs as one band-by-band block", FuseInvertedResidual},
+	{"fuse-inverted-residual", "run expansion, depthwise and projection convs (or the first two) as one band-by-band block", FuseInvertedResidual},
 	{"dead-code", "remove nodes whose outputs nobody reads, and their constants", EliminateDeadCode},
 }
 
