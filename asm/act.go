@@ -82,7 +82,9 @@ var (
 	actMaskTable = operand.NewStaticSymbol("actMaskTable")
 )
 
-// buildAct emits the constants and the activation kernels.
+// buildAct emits the constants, the activation kernels and the
+// row-times-constant kernels (the channel scale of squeeze-and-excitation
+// blocks).
 func buildAct(g *gen) {
 	g.StaticGlobal(actConsts.Name)
 	g.DataAttributes(attr.RODATA | attr.NOPTR)
@@ -101,6 +103,9 @@ func buildAct(g *gen) {
 		g.AppendDatum(operand.U32(v))
 	}
 	for _, k := range actKernels {
+		k.emit(g)
+	}
+	for _, k := range mulRowsKernels {
 		k.emit(g)
 	}
 }
@@ -319,7 +324,7 @@ func (k actKernel) compute(g *gen, sets ...actRegs) {
 	if k.isa == avx512 {
 		each(func(s actRegs) { g.VRCP14PS(s.v5, s.v3) })
 		each(func(s actRegs) { g.VFNMADD213PS(k.oneV(), s.v3, s.v5) }) // v5 = 1 - d*r
-		each(func(s actRegs) { g.VFMADD231PS(s.v5, s.v3, s.v3) })     // r += r*(1 - d*r)
+		each(func(s actRegs) { g.VFMADD231PS(s.v5, s.v3, s.v3) })      // r += r*(1 - d*r)
 	} else {
 		each(func(s actRegs) { g.VDIVPS(s.v5, k.oneV(), s.v3) })
 	}
@@ -334,4 +339,106 @@ func (k actKernel) compute(g *gen, sets ...actRegs) {
 	if k.timesX() {
 		each(func(s actRegs) { g.VMULPS(s.x, s.v3, s.v3) })
 	}
+}
+
+// mulRowsBlock mirrors runtime.MulRows, the row-times-constant contract.
+var mulRowsBlock = newArgBlock("MulRows",
+	field("O", f32Slice), field("X", f32Slice), field("C", f32Slice),
+	field("Rows", intT), field("Cols", intT), field("XRS", intT), field("CRS", intT),
+)
+
+// mulRowsKernel is a kernel of the runtime.MulRows contract: each row of
+// X times its constant, four vectors per step, then one, then the
+// masked rest.
+type mulRowsKernel struct{ isa *vecISA }
+
+var mulRowsKernels = []mulRowsKernel{{avx512}, {avx2}}
+
+func (k mulRowsKernel) names() naming.Kernel {
+	return naming.Kernel{Op: "vmulc", Shape: "Rows", ISA: k.isa.name}
+}
+
+// Name, GoName and ISAName are for the registry template.
+func (k mulRowsKernel) Name() string    { return k.names().Name() }
+func (k mulRowsKernel) GoName() string  { return k.names().GoName() }
+func (k mulRowsKernel) ISAName() string { return k.isa.name }
+
+func (k mulRowsKernel) emit(g *gen) {
+	name := k.GoName()
+	doc := []string{
+		fmt.Sprintf("%s is %s: the runtime.MulRows contract.", name, k.Name()),
+		"Registers: DI *MulRows, SI the row of X, R9 the row of O, R11 the constant,",
+		"R8 rows left, CX columns left, AX/BX scratch; the constant broadcast in the",
+		"fifth vector register, the first four the products, the sixth the AVX2 tail mask.",
+	}
+	g.function(name, mulRowsBlock, doc...)
+	g.Comment(doc[1:]...)
+	a := mulRowsBlock
+	t, x, o, c, rows, left := reg.RDI, reg.RSI, reg.R9, reg.R11, reg.R8, reg.RCX
+	g.Load(g.Param("t"), t)
+	done := g.label("done")
+	g.MOVQ(a.field(t, "Rows", 0), rows)
+	g.TESTQ(rows, rows)
+	g.JLE(operand.LabelRef(done))
+	g.MOVQ(a.field(t, "X", 0), x)
+	g.MOVQ(a.field(t, "O", 0), o)
+	g.MOVQ(a.field(t, "C", 0), c)
+	v, lanes, vb := k.isa.regs, k.isa.lanes, k.isa.bytes()
+	cv, mask := v[4], v[5]
+	row, step, single, tail, next := g.label("row"), g.label("step"), g.label("single"), g.label("tail"), g.label("next")
+	g.Label(row)
+	g.VBROADCASTSS(at(c, 0), cv)
+	g.MOVQ(a.field(t, "Cols", 0), left)
+	g.XORQ(reg.RAX, reg.RAX) // byte offset in the row
+	g.Label(step)
+	g.CMPQ(left, operand.Imm(uint64(4*lanes)))
+	g.JL(operand.LabelRef(single))
+	for i := range 4 {
+		g.VMULPS(mem(x, i*vb, reg.RAX, 1), cv, v[i])
+	}
+	for i := range 4 {
+		g.VMOVUPS(v[i], mem(o, i*vb, reg.RAX, 1))
+	}
+	g.ADDQ(operand.U32(4*vb), reg.RAX)
+	g.SUBQ(operand.U32(4*lanes), left)
+	g.JMP(operand.LabelRef(step))
+	g.Label(single)
+	g.CMPQ(left, operand.Imm(uint64(lanes)))
+	g.JL(operand.LabelRef(tail))
+	g.VMULPS(mem(x, 0, reg.RAX, 1), cv, v[0])
+	g.VMOVUPS(v[0], mem(o, 0, reg.RAX, 1))
+	g.ADDQ(operand.U32(vb), reg.RAX)
+	g.SUBQ(operand.U32(lanes), left)
+	g.JMP(operand.LabelRef(single))
+	g.Label(tail)
+	g.TESTQ(left, left)
+	g.JLE(operand.LabelRef(next))
+	if k.isa == avx512 {
+		g.MOVL(operand.U32(0xffff), reg.EBX)
+		g.BZHIL(left.As32(), reg.EBX, reg.EBX)
+		g.KMOVW(reg.EBX, reg.K1)
+		g.VMOVUPS_Z(mem(x, 0, reg.RAX, 1), reg.K1, v[0])
+		g.VMULPS(v[0], cv, v[0])
+		g.VMOVUPS(v[0], reg.K1, mem(o, 0, reg.RAX, 1))
+	} else {
+		g.LEAQ(operand.NewDataAddr(actMaskTable, 32), reg.RBX)
+		g.SHLQ(operand.U8(2), left)
+		g.SUBQ(left, reg.RBX)
+		g.VMOVUPS(at(reg.RBX, 0), mask)
+		g.VMASKMOVPS(mem(x, 0, reg.RAX, 1), mask, v[0])
+		g.VMULPS(v[0], cv, v[0])
+		g.VMASKMOVPS(v[0], mask, mem(o, 0, reg.RAX, 1))
+	}
+	g.Label(next)
+	g.MOVQ(a.field(t, "XRS", 0), reg.RAX)
+	g.LEAQ(mem(x, 0, reg.RAX, 4), x)
+	g.MOVQ(a.field(t, "Cols", 0), reg.RAX)
+	g.LEAQ(mem(o, 0, reg.RAX, 4), o)
+	g.MOVQ(a.field(t, "CRS", 0), reg.RAX)
+	g.LEAQ(mem(c, 0, reg.RAX, 4), c)
+	g.DECQ(rows)
+	g.JNZ(operand.LabelRef(row))
+	g.Label(done)
+	g.VZEROUPPER()
+	g.RET()
 }

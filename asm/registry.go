@@ -70,7 +70,8 @@ func registry() ([]byte, error) {
 		"Gemm":    append(gemmKernels[:len(gemmKernels):len(gemmKernels)], gemmTCKernels...),
 		"DW":      dwRowKernels,
 		"Levels":  ls,
-		"Layouts": layouts(tileBlock, dwRowBlock, dwConvBlock, packRunBlock, winoInBlock, winoOutBlock, maxPoolRowBlock, actRowsBlock, dwTapsBlock),
+		"Layouts": layouts(tileBlock, dwRowBlock, dwConvBlock, packRunBlock, winoInBlock, winoOutBlock, maxPoolRowBlock, actRowsBlock, dwTapsBlock, mulRowsBlock),
+		"MulRows": mulRowsKernels,
 		"Act":     actKernels,
 		"DWTaps":  dwTapsKernels,
 		"Im2col":  im2colKernels,
@@ -207,6 +208,21 @@ func asmIm2col(level string, sw int) func(*PackRun) {
 {{- range .Im2col}}
 	case {{.Stride}}:
 		return {{.GoName}} // {{.Name}}
+{{- end}}
+	}
+	return nil
+}
+
+// asmMulRows returns the assembly row-times-constant kernel of level, or
+// nil.
+func asmMulRows(level string) func(*MulRows) {
+	switch level {
+{{- range .Levels}}
+{{- $isa := .ISA}}
+{{- range $.MulRows}}{{if eq .ISAName $isa.Name}}
+	case {{$isa.Level}}:
+		return {{.GoName}} // {{.Name}}
+{{- end}}{{end}}
 {{- end}}
 	}
 	return nil

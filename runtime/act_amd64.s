@@ -1236,3 +1236,138 @@ next6:
 done1:
 	VZEROUPPER
 	RET
+
+// func vmulcF32RowsAVX512(t *MulRows)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·vmulcF32RowsAVX512(SB), NOSPLIT, $0-8
+	// Registers: DI *MulRows, SI the row of X, R9 the row of O, R11 the constant,
+	// R8 rows left, CX columns left, AX/BX scratch; the constant broadcast in the
+	// fifth vector register, the first four the products, the sixth the AVX2 tail mask.
+	MOVQ  t+0(FP), DI
+	MOVQ  72(DI), R8
+	TESTQ R8, R8
+	JLE   done1
+	MOVQ  24(DI), SI
+	MOVQ  (DI), R9
+	MOVQ  48(DI), R11
+
+row2:
+	VBROADCASTSS (R11), Z4
+	MOVQ         80(DI), CX
+	XORQ         AX, AX
+
+step3:
+	CMPQ    CX, $0x40
+	JL      single4
+	VMULPS  (SI)(AX*1), Z4, Z0
+	VMULPS  64(SI)(AX*1), Z4, Z1
+	VMULPS  128(SI)(AX*1), Z4, Z2
+	VMULPS  192(SI)(AX*1), Z4, Z3
+	VMOVUPS Z0, (R9)(AX*1)
+	VMOVUPS Z1, 64(R9)(AX*1)
+	VMOVUPS Z2, 128(R9)(AX*1)
+	VMOVUPS Z3, 192(R9)(AX*1)
+	ADDQ    $0x00000100, AX
+	SUBQ    $0x00000040, CX
+	JMP     step3
+
+single4:
+	CMPQ    CX, $0x10
+	JL      tail5
+	VMULPS  (SI)(AX*1), Z4, Z0
+	VMOVUPS Z0, (R9)(AX*1)
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, CX
+	JMP     single4
+
+tail5:
+	TESTQ     CX, CX
+	JLE       next6
+	MOVL      $0x0000ffff, BX
+	BZHIL     CX, BX, BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (SI)(AX*1), K1, Z0
+	VMULPS    Z0, Z4, Z0
+	VMOVUPS   Z0, K1, (R9)(AX*1)
+
+next6:
+	MOVQ 88(DI), AX
+	LEAQ (SI)(AX*4), SI
+	MOVQ 80(DI), AX
+	LEAQ (R9)(AX*4), R9
+	MOVQ 96(DI), AX
+	LEAQ (R11)(AX*4), R11
+	DECQ R8
+	JNZ  row2
+
+done1:
+	VZEROUPPER
+	RET
+
+// func vmulcF32RowsAVX2(t *MulRows)
+// Requires: AVX
+TEXT ·vmulcF32RowsAVX2(SB), NOSPLIT, $0-8
+	// Registers: DI *MulRows, SI the row of X, R9 the row of O, R11 the constant,
+	// R8 rows left, CX columns left, AX/BX scratch; the constant broadcast in the
+	// fifth vector register, the first four the products, the sixth the AVX2 tail mask.
+	MOVQ  t+0(FP), DI
+	MOVQ  72(DI), R8
+	TESTQ R8, R8
+	JLE   done1
+	MOVQ  24(DI), SI
+	MOVQ  (DI), R9
+	MOVQ  48(DI), R11
+
+row2:
+	VBROADCASTSS (R11), Y4
+	MOVQ         80(DI), CX
+	XORQ         AX, AX
+
+step3:
+	CMPQ    CX, $0x20
+	JL      single4
+	VMULPS  (SI)(AX*1), Y4, Y0
+	VMULPS  32(SI)(AX*1), Y4, Y1
+	VMULPS  64(SI)(AX*1), Y4, Y2
+	VMULPS  96(SI)(AX*1), Y4, Y3
+	VMOVUPS Y0, (R9)(AX*1)
+	VMOVUPS Y1, 32(R9)(AX*1)
+	VMOVUPS Y2, 64(R9)(AX*1)
+	VMOVUPS Y3, 96(R9)(AX*1)
+	ADDQ    $0x00000080, AX
+	SUBQ    $0x00000020, CX
+	JMP     step3
+
+single4:
+	CMPQ    CX, $0x08
+	JL      tail5
+	VMULPS  (SI)(AX*1), Y4, Y0
+	VMOVUPS Y0, (R9)(AX*1)
+	ADDQ    $0x00000020, AX
+	SUBQ    $0x00000008, CX
+	JMP     single4
+
+tail5:
+	TESTQ      CX, CX
+	JLE        next6
+	LEAQ       actMaskTable<>+32(SB), BX
+	SHLQ       $0x02, CX
+	SUBQ       CX, BX
+	VMOVUPS    (BX), Y5
+	VMASKMOVPS (SI)(AX*1), Y5, Y0
+	VMULPS     Y0, Y4, Y0
+	VMASKMOVPS Y0, Y5, (R9)(AX*1)
+
+next6:
+	MOVQ 88(DI), AX
+	LEAQ (SI)(AX*4), SI
+	MOVQ 80(DI), AX
+	LEAQ (R9)(AX*4), R9
+	MOVQ 96(DI), AX
+	LEAQ (R11)(AX*4), R11
+	DECQ R8
+	JNZ  row2
+
+done1:
+	VZEROUPPER
+	RET

@@ -76,3 +76,19 @@ func vhsigmoidF32RowsAVX2(t *ActRows)
 //
 //go:noescape
 func vhswishF32RowsAVX2(t *ActRows)
+
+// vmulcF32RowsAVX512 is f32_vmulc_rows__avx512: the runtime.MulRows contract.
+// Registers: DI *MulRows, SI the row of X, R9 the row of O, R11 the constant,
+// R8 rows left, CX columns left, AX/BX scratch; the constant broadcast in the
+// fifth vector register, the first four the products, the sixth the AVX2 tail mask.
+//
+//go:noescape
+func vmulcF32RowsAVX512(t *MulRows)
+
+// vmulcF32RowsAVX2 is f32_vmulc_rows__avx2: the runtime.MulRows contract.
+// Registers: DI *MulRows, SI the row of X, R9 the row of O, R11 the constant,
+// R8 rows left, CX columns left, AX/BX scratch; the constant broadcast in the
+// fifth vector register, the first four the products, the sixth the AVX2 tail mask.
+//
+//go:noescape
+func vmulcF32RowsAVX2(t *MulRows)

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"unsafe"
+
+	"github.com/tsmc-go/tsmc/internal/floatcmp"
 )
 
 // TestActRowsLayout pins the ActRows field offsets the assembly kernels
@@ -149,6 +151,53 @@ func BenchmarkActKernels(b *testing.B) {
 					}
 					b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*sh[0]*sh[1]), "ns/float")
 				})
+			}
+		}
+	}
+}
+
+// TestMulRowsKernels runs the row-times-constant kernel in use against
+// the Go one over row lengths (every tail), row strides, shared
+// constants and in place; products are exact, so they must agree bit for
+// bit, and nothing past the rows may be written.
+func TestMulRowsKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 13))
+	for _, c := range []struct{ rows, cols, xrs, crs int }{
+		{1, 1, 1, 1}, {3, 7, 7, 1}, {2, 16, 20, 2}, {5, 17, 17, 0}, {4, 49, 49, 1}, {2, 63, 64, 3}, {3, 64, 64, 1},
+		{2, 65, 70, 1}, {1, 196, 196, 1}, {7, 200, 210, 2}, {1, 3136, 3136, 1},
+	} {
+		name := fmt.Sprintf("%+v", c)
+		x := randFloats(rng, (c.rows-1)*c.xrs+c.cols)
+		cs := randFloats(rng, (c.rows-1)*c.crs+1)
+		run := func(kern func(*MulRows), inPlace bool) []float32 {
+			o := make([]float32, c.rows*c.cols+5)
+			for i := range o {
+				o[i] = 1e30
+			}
+			src := x
+			if inPlace && c.xrs == c.cols {
+				src = append([]float32(nil), x...)
+				o = append(src, o[len(src):]...)
+			}
+			kern(&MulRows{O: o[:c.rows*c.cols], X: src, C: cs, Rows: c.rows, Cols: c.cols, XRS: c.xrs, CRS: c.crs})
+			for _, v := range o[c.rows*c.cols:] {
+				if v != 1e30 {
+					t.Fatalf("%s: wrote past the rows", name)
+				}
+			}
+			return o[:c.rows*c.cols]
+		}
+		want := run(mulRowsGo, false)
+		for r := range c.rows {
+			for j := range c.cols {
+				if want[r*c.cols+j] != x[r*c.xrs+j]*cs[r*c.crs] {
+					t.Fatalf("%s: the Go kernel is wrong at row %d column %d", name, r, j)
+				}
+			}
+		}
+		for _, inPlace := range []bool{false, true} {
+			if got := run(mulRows, inPlace); !floatcmp.SameBits(got, want) {
+				t.Errorf("%s in place %v: the kernel in use differs from the Go one", name, inPlace)
 			}
 		}
 	}

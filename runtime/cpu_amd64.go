@@ -65,3 +65,9 @@ func archActKernels(level string) [actKinds]func(*ActRows) {
 func archDWTaps(level string) func(*DWTaps) {
 	return asmDWTaps(level)
 }
+
+// archMulRows returns the assembly row-times-constant kernel of level
+// (generated, kernels_amd64.go), or nil for the pure-Go one.
+func archMulRows(level string) func(*MulRows) {
+	return asmMulRows(level)
+}

@@ -59,3 +59,9 @@ func archActKernels(level string) [actKinds]func(*ActRows) {
 func archDWTaps(level string) func(*DWTaps) {
 	return nil
 }
+
+// archMulRows returns the row-times-constant kernel of level: none on
+// arm64 yet.
+func archMulRows(level string) func(*MulRows) {
+	return nil
+}

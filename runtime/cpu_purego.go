@@ -21,3 +21,5 @@ func archWinograd(level string) (func(*WinoIn), func(*WinoOut)) { return nil, ni
 func archActKernels(level string) [actKinds]func(*ActRows) { return [actKinds]func(*ActRows){} }
 
 func archDWTaps(level string) func(*DWTaps) { return nil }
+
+func archMulRows(level string) func(*MulRows) { return nil }

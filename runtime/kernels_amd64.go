@@ -172,6 +172,18 @@ func asmIm2col(level string, sw int) func(*PackRun) {
 	return nil
 }
 
+// asmMulRows returns the assembly row-times-constant kernel of level, or
+// nil.
+func asmMulRows(level string) func(*MulRows) {
+	switch level {
+	case ISAAVX512:
+		return vmulcF32RowsAVX512 // f32_vmulc_rows__avx512
+	case ISAAVX2:
+		return vmulcF32RowsAVX2 // f32_vmulc_rows__avx2
+	}
+	return nil
+}
+
 // asmDWTaps returns the assembly depthwise tap kernel of level, or nil.
 func asmDWTaps(level string) func(*DWTaps) {
 	switch level {
@@ -335,5 +347,14 @@ var asmLayouts = map[string]map[string]uintptr{
 		"IStride": 152,
 		"Lo":      160,
 		"Hi":      164,
+	},
+	"MulRows": {
+		"O":    0,
+		"X":    24,
+		"C":    48,
+		"Rows": 72,
+		"Cols": 80,
+		"XRS":  88,
+		"CRS":  96,
 	},
 }

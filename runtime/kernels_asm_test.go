@@ -140,7 +140,7 @@ func TestAsmLayout(t *testing.T) {
 		"Tile": reflect.TypeFor[Tile](), "DWRow": reflect.TypeFor[DWRow](), "DWConv": reflect.TypeFor[DWConv](),
 		"PackRun": reflect.TypeFor[PackRun](), "WinoIn": reflect.TypeFor[WinoIn](), "WinoOut": reflect.TypeFor[WinoOut](),
 		"MaxPoolRow": reflect.TypeFor[MaxPoolRow](), "ActRows": reflect.TypeFor[ActRows](),
-		"DWTaps": reflect.TypeFor[DWTaps](),
+		"DWTaps": reflect.TypeFor[DWTaps](), "MulRows": reflect.TypeFor[MulRows](),
 	}
 	for _, name := range []string{"Tile", "DWRow"} {
 		if asmLayouts[name] == nil {
@@ -395,6 +395,7 @@ func TestDriversAtEveryISA(t *testing.T) {
 				TestConv(t)
 				TestConvTailActivations(t)
 				TestActKernels(t)
+				TestMulRowsKernels(t)
 				TestDepthwiseConv(t)
 				TestDWTapsKernels(t)
 				TestDWRowKernels(t)
