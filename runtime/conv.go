@@ -409,6 +409,7 @@ func (c *Conv) weightPanels(w *workerState, kern *GemmKernel, g, pi0, pi1, k0 in
 		t.Flags = flags
 		t.LDC, t.R, t.LDR = ldc, nil, 0
 		withRes := res != nil && flags&TileEpilogue != 0
+		full := pi0 // the full panels run here: pi0..full
 		for pi := pi0; pi < pi1; pi++ {
 			co0 := pi * mr
 			if co0+mr > c.coutG {
@@ -423,9 +424,11 @@ func (c *Conv) weightPanels(w *workerState, kern *GemmKernel, g, pi0, pi1, k0 in
 				t.R, t.LDR = res[s.r+resOff+co0*ldr:], ldr
 			}
 			kern.Tile(t)
-			if flags&TileEpilogue != 0 {
-				c.tail.apply(w, t.C, mr, s.n, ldc)
-			}
+			full = pi + 1
+		}
+		// the tiles of this B panel, still in the caches, in one call
+		if flags&TileEpilogue != 0 && full > pi0 {
+			c.tail.apply(w, out[s.c+outOff+pi0*mr*ldc:], (full-pi0)*mr, s.n, ldc)
 		}
 		return
 	}
