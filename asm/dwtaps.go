@@ -46,7 +46,8 @@ func (k dwTapsKernel) ISAName() string { return k.isa.name }
 // AVX2 mask table: 8 lanes of -1, then 8 of 0 (as actMaskTable).
 var dwTapsMaskTable = operand.NewStaticSymbol("dwTapsMaskTable")
 
-// buildDWTaps emits the tap kernels.
+// buildDWTaps emits the tap kernels and the row copies that fill and
+// empty their planes.
 func buildDWTaps(g *gen) {
 	g.StaticGlobal(dwTapsMaskTable.Name)
 	g.DataAttributes(attr.RODATA | attr.NOPTR)
@@ -57,7 +58,15 @@ func buildDWTaps(g *gen) {
 		}
 		g.AppendDatum(operand.U32(v))
 	}
+	g.StaticGlobal(copyEvenIdx.Name)
+	g.DataAttributes(attr.RODATA | attr.NOPTR)
+	for i := range 16 {
+		g.AppendDatum(operand.U32(2 * i))
+	}
 	for _, k := range dwTapsKernels {
+		k.emit(g)
+	}
+	for _, k := range copyRowsKernels {
 		k.emit(g)
 	}
 }
@@ -232,4 +241,180 @@ func (k dwTapsKernel) clampStore(g *gen, acc reg.VecPhysical, disp int, masked b
 	default:
 		g.VMASKMOVPS(acc, k.mask(), dst)
 	}
+}
+
+// copyRowsBlock mirrors runtime.CopyRows, the strided row copy the tap
+// kernel's planes are filled and emptied with.
+var copyRowsBlock = newArgBlock("CopyRows",
+	field("Dst", f32Slice), field("Src", f32Slice),
+	field("Rows", intT), field("Cols", intT), field("DLD", intT), field("SLD", intT), field("SS", intT),
+	field("Planes", intT), field("DPS", intT), field("SPS", intT),
+)
+
+// copyRowsKernel is a kernel of the runtime.CopyRows contract for source
+// column strides 1 and (AVX-512) 2: per row, vectors of outputs, the last
+// masked; at stride 2 two source vectors per output vector, their even
+// lanes picked by a two-source permute.
+type copyRowsKernel struct{ isa *vecISA }
+
+var copyRowsKernels = []copyRowsKernel{{avx512}, {avx2}}
+
+func (k copyRowsKernel) names() naming.Kernel {
+	return naming.Kernel{Op: "copy", Shape: "Rows", ISA: k.isa.name}
+}
+
+// Name, GoName, ISAName and Strided are for the registry template.
+func (k copyRowsKernel) Name() string    { return k.names().Name() }
+func (k copyRowsKernel) GoName() string  { return k.names().GoName() }
+func (k copyRowsKernel) ISAName() string { return k.isa.name }
+func (k copyRowsKernel) Strided() bool   { return k.isa == avx512 }
+
+// copyEvenIdx are VPERMT2PS indices picking lanes 0, 2, ..., 30 of two
+// vectors.
+var copyEvenIdx = operand.NewStaticSymbol("copyEvenIdx")
+
+func (k copyRowsKernel) emit(g *gen) {
+	name := k.GoName()
+	strides := "1"
+	if k.Strided() {
+		strides = "1 and 2"
+	}
+	doc := []string{
+		fmt.Sprintf("%s is %s: the runtime.CopyRows contract at source column stride %s.", name, k.Name(), strides),
+		"Registers: DI *CopyRows, SI the source row, R9 the destination row, R8 rows left,",
+		"R13 planes left, CX columns left, AX the column offset in bytes, BX scratch,",
+		"R10-R12 the stride-2 masks' counts; the first vector",
+		"registers the data, the fifth the even-lane indices, the sixth the AVX2 tail mask.",
+	}
+	g.function(name, copyRowsBlock, doc...)
+	g.Comment(doc[1:]...)
+	a := copyRowsBlock
+	t, src, dst, rows := reg.RDI, reg.RSI, reg.R9, reg.R8
+	g.Load(g.Param("t"), t)
+	done := g.label("done")
+	g.MOVQ(a.field(t, "Rows", 0), rows)
+	g.TESTQ(rows, rows)
+	g.JLE(operand.LabelRef(done))
+	g.MOVQ(a.field(t, "Src", 0), src)
+	g.MOVQ(a.field(t, "Dst", 0), dst)
+	g.MOVQ(a.field(t, "Planes", 0), reg.R13)
+	g.TESTQ(reg.R13, reg.R13)
+	g.JLE(operand.LabelRef(done))
+	idx := k.isa.regs[4]
+	if k.Strided() {
+		strided := g.label("strided")
+		g.CMPQ(a.field(t, "SS", 0), operand.Imm(2))
+		g.JEQ(operand.LabelRef(strided))
+		k.rowLoop(g, 1, done)
+		g.Label(strided)
+		g.VMOVUPS(operand.NewDataAddr(copyEvenIdx, 0), idx)
+		k.rowLoop(g, 2, done)
+	} else {
+		k.rowLoop(g, 1, done)
+	}
+	g.Label(done)
+	g.VZEROUPPER()
+	g.RET()
+}
+
+// rowLoop emits the loop over the rows at source column stride ss,
+// jumping to done at the end.
+func (k copyRowsKernel) rowLoop(g *gen, ss int, done string) {
+	a := copyRowsBlock
+	t, src, dst, rows, left := reg.RDI, reg.RSI, reg.R9, reg.R8, reg.RCX
+	v, lanes, vb := k.isa.regs, k.isa.lanes, k.isa.bytes()
+	idx, mask := v[4], v[5]
+	row, step, tail, next := g.label("row"), g.label("step"), g.label("tail"), g.label("next")
+	g.Label(row)
+	g.MOVQ(a.field(t, "Cols", 0), left)
+	g.XORQ(reg.RAX, reg.RAX) // destination column offset in bytes
+	g.Label(step)
+	g.CMPQ(left, operand.Imm(uint64(lanes)))
+	g.JL(operand.LabelRef(tail))
+	if ss == 1 {
+		g.VMOVUPS(mem(src, 0, reg.RAX, 1), v[0])
+	} else {
+		k.strideLoads(g)
+		g.VPERMT2PS(v[1], idx, v[0])
+	}
+	g.VMOVUPS(v[0], mem(dst, 0, reg.RAX, 1))
+	g.ADDQ(operand.U32(vb), reg.RAX)
+	g.SUBQ(operand.U32(lanes), left)
+	g.JMP(operand.LabelRef(step))
+	g.Label(tail)
+	g.TESTQ(left, left)
+	g.JLE(operand.LabelRef(next))
+	if k.isa == avx512 {
+		g.MOVL(operand.U32(0xffff), reg.EBX)
+		g.BZHIL(left.As32(), reg.EBX, reg.EBX)
+		g.KMOVW(reg.EBX, reg.K1)
+		if ss == 1 {
+			g.VMOVUPS_Z(mem(src, 0, reg.RAX, 1), reg.K1, v[0])
+		} else {
+			k.strideLoads(g)
+			g.VPERMT2PS(v[1], idx, v[0])
+		}
+		g.VMOVUPS(v[0], reg.K1, mem(dst, 0, reg.RAX, 1))
+	} else {
+		g.LEAQ(operand.NewDataAddr(dwTapsMaskTable, 32), reg.RBX)
+		g.SHLQ(operand.U8(2), left)
+		g.SUBQ(left, reg.RBX)
+		g.VMOVUPS(at(reg.RBX, 0), mask)
+		g.VMASKMOVPS(mem(src, 0, reg.RAX, 1), mask, v[0])
+		g.VMASKMOVPS(v[0], mask, mem(dst, 0, reg.RAX, 1))
+	}
+	g.Label(next)
+	g.MOVQ(a.field(t, "SLD", 0), reg.RAX)
+	g.LEAQ(mem(src, 0, reg.RAX, 4), src)
+	g.MOVQ(a.field(t, "DLD", 0), reg.RAX)
+	g.LEAQ(mem(dst, 0, reg.RAX, 4), dst)
+	g.DECQ(rows)
+	g.JNZ(operand.LabelRef(row))
+	// the next plane: from the plane's start, DPS and SPS on
+	g.DECQ(reg.R13)
+	g.JZ(operand.LabelRef(done))
+	g.MOVQ(a.field(t, "Rows", 0), rows)
+	g.MOVQ(a.field(t, "SLD", 0), reg.RAX)
+	g.IMULQ(rows, reg.RAX)
+	g.SHLQ(operand.U8(2), reg.RAX)
+	g.SUBQ(reg.RAX, src)
+	g.MOVQ(a.field(t, "SPS", 0), reg.RAX)
+	g.LEAQ(mem(src, 0, reg.RAX, 4), src)
+	g.MOVQ(a.field(t, "DLD", 0), reg.RAX)
+	g.IMULQ(rows, reg.RAX)
+	g.SHLQ(operand.U8(2), reg.RAX)
+	g.SUBQ(reg.RAX, dst)
+	g.MOVQ(a.field(t, "DPS", 0), reg.RAX)
+	g.LEAQ(mem(dst, 0, reg.RAX, 4), dst)
+	g.JMP(operand.LabelRef(row))
+}
+
+// strideLoads loads the source columns 2j.. of the outputs from the
+// destination offset AX (bytes; the source offset is 2*AX) into V0 and
+// V1, masked (K2, K3) to the 2m-1 columns the m = min(CX, 16) outputs
+// read, so nothing past the row is touched.
+func (k copyRowsKernel) strideLoads(g *gen) {
+	v := k.isa.regs
+	src, left := reg.RSI, reg.RCX
+	m, t16, n := reg.R11, reg.R10, reg.R12
+	g.MOVQ(left, m)
+	g.MOVQ(operand.U32(16), t16)
+	g.CMPQ(m, t16)
+	g.CMOVQGT(t16, m)
+	g.LEAQ(mem(m, -1, m, 1), m) // 2m-1 source columns
+	g.MOVQ(m, n)
+	g.CMPQ(n, t16)
+	g.CMOVQGT(t16, n)
+	g.MOVL(operand.U32(0xffff), reg.EBX)
+	g.BZHIL(n.As32(), reg.EBX, reg.EBX)
+	g.KMOVW(reg.EBX, reg.K2)
+	g.SUBQ(t16, m)
+	g.XORQ(n, n)
+	g.CMPQ(m, n)
+	g.CMOVQLT(n, m)
+	g.MOVL(operand.U32(0xffff), reg.EBX)
+	g.BZHIL(m.As32(), reg.EBX, reg.EBX)
+	g.KMOVW(reg.EBX, reg.K3)
+	g.VMOVUPS_Z(mem(src, 0, reg.RAX, 2), reg.K2, v[0])
+	g.VMOVUPS_Z(mem(src, 64, reg.RAX, 2), reg.K3, v[1])
 }

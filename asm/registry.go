@@ -70,8 +70,9 @@ func registry() ([]byte, error) {
 		"Gemm":    append(gemmKernels[:len(gemmKernels):len(gemmKernels)], gemmTCKernels...),
 		"DW":      dwRowKernels,
 		"Levels":  ls,
-		"Layouts": layouts(tileBlock, dwRowBlock, dwConvBlock, packRunBlock, winoInBlock, winoOutBlock, maxPoolRowBlock, actRowsBlock, dwTapsBlock, mulRowsBlock),
+		"Layouts": layouts(tileBlock, dwRowBlock, dwConvBlock, packRunBlock, winoInBlock, winoOutBlock, maxPoolRowBlock, actRowsBlock, dwTapsBlock, mulRowsBlock, copyRowsBlock),
 		"MulRows": mulRowsKernels,
+		"Copy":    copyRowsKernels,
 		"Act":     actKernels,
 		"DWTaps":  dwTapsKernels,
 		"Im2col":  im2colKernels,
@@ -226,6 +227,21 @@ func asmMulRows(level string) func(*MulRows) {
 {{- end}}
 	}
 	return nil
+}
+
+// asmCopyRows returns the assembly row copy of level and the source
+// column strides it takes (1, or 1 and 2), or nil.
+func asmCopyRows(level string) (k func(*CopyRows), maxStride int) {
+	switch level {
+{{- range .Levels}}
+{{- $isa := .ISA}}
+{{- range $.Copy}}{{if eq .ISAName $isa.Name}}
+	case {{$isa.Level}}:
+		return {{.GoName}}, {{if .Strided}}2{{else}}1{{end}} // {{.Name}}
+{{- end}}{{end}}
+{{- end}}
+	}
+	return nil, 0
 }
 
 // asmDWTaps returns the assembly depthwise tap kernel of level, or nil.

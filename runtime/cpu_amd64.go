@@ -71,3 +71,9 @@ func archDWTaps(level string) func(*DWTaps) {
 func archMulRows(level string) func(*MulRows) {
 	return asmMulRows(level)
 }
+
+// archCopyRows returns the assembly row copy of level and the largest
+// source column stride it takes (generated, kernels_amd64.go), or nil.
+func archCopyRows(level string) (func(*CopyRows), int) {
+	return asmCopyRows(level)
+}

@@ -65,3 +65,8 @@ func archDWTaps(level string) func(*DWTaps) {
 func archMulRows(level string) func(*MulRows) {
 	return nil
 }
+
+// archCopyRows returns the row copy of level: none on arm64 yet.
+func archCopyRows(level string) (func(*CopyRows), int) {
+	return nil, 0
+}

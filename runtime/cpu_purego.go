@@ -23,3 +23,5 @@ func archActKernels(level string) [actKinds]func(*ActRows) { return [actKinds]fu
 func archDWTaps(level string) func(*DWTaps) { return nil }
 
 func archMulRows(level string) func(*MulRows) { return nil }
+
+func archCopyRows(level string) (func(*CopyRows), int) { return nil, 0 }

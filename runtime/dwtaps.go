@@ -1,20 +1,23 @@
 package runtime
 
-import "math"
+import (
+	"math"
+	"unsafe"
+)
 
 // Depthwise convolutions other than the undilated 3x3 ones (5x5 in
 // MobileNetV3 and EfficientNet, 7x7, dilated ones, any stride) run as sums
 // of taps over flattened planes. A channel's input plane is copied with
-// its padding, its rows split by the vertical stride into phase planes:
-// phase py holds the padded rows py, py+SH, .... Output row oy then reads
-// tap (ky, kx) at row oy + ky*DH/SH of phase (ky*DH) mod SH, column
-// x + kx*DW for x = ox*SW; with the outputs flattened at the padded width
-// every tap is one constant offset, and the kernel computes contiguous
-// runs of outputs as Bias plus a sum of shifted input runs times a
-// weight. Every column x is computed, and the row copied out keeps
-// x = 0, SW, 2SW, ... below OW*SW: a horizontal stride of 2 computes twice
-// the sums, and costs less than splitting columns (a gather per input)
-// in the layers that have one.
+// its padding and split by stride into phase planes: phase (py, px) holds
+// the padded rows py, py+SH, ... and columns px, px+SW, .... Output
+// (oy, ox) then reads tap (ky, kx) at row oy + ky*DH/SH and column
+// ox + kx*DW/SW of phase ((ky*DH) mod SH, (kx*DW) mod SW), so with the
+// outputs flattened at the phase planes' width every tap is one constant
+// offset: the kernel computes contiguous runs of outputs as Bias plus a
+// sum of shifted input runs times a weight, the columns past OW of each
+// row computed and dropped. The planes are filled and the output rows
+// copied out by the strided row copy (CopyRows), a call per channel and
+// phase: its stride-2 form splits the columns of a row.
 
 // DWTaps is the argument block of the depthwise tap kernel, which
 // computes C flattened planes of N outputs, for c < C and q < N:
@@ -64,12 +67,12 @@ func dwTapsGo(a *DWTaps) {
 
 // dwTapPlan is a depthwise convolution's plan on the tap kernel.
 type dwTapPlan struct {
-	phs, pw int   // rows of a phase plane, columns of the padded plane
-	inSize  int   // floats of a channel's phase planes
-	outSize int   // floats of a channel's flattened outputs (n, rounded up)
-	n       int   // flattened outputs per channel: (OH-1)*pw + (OW-1)*SW + 1
-	off     []int // the taps' offsets, row-major
-	rowAt   []int // where input row iy goes in the phase planes (fill)
+	phs, pws int      // rows and columns of a phase plane
+	inSize   int      // floats of a channel's phase planes
+	outSize  int      // floats of a channel's flattened outputs (n, rounded up)
+	n        int      // flattened outputs per channel: (OH-1)*pws + OW
+	off      []int    // the taps' offsets, row-major
+	fills    []dwFill // the copies of a channel's input into its phase planes
 	// bufs[worker] holds a work item's phase planes, then its flattened
 	// outputs. Made zero, it keeps the padding zero: runs write the
 	// planes' interiors only.
@@ -87,34 +90,73 @@ func (t *dwTapPlan) buf(worker, perItem int) []float32 {
 	return t.bufs[worker]
 }
 
+// dwFill is the copy of a channel's input rows and columns of one phase
+// into its phase plane: the copy's shape, and the offsets of its first
+// element in the channel's phase planes and in its input plane.
+type dwFill struct {
+	copy           CopyRows
+	dstOff, srcOff int
+}
+
 // newDWTapPlan plans the (normalized) depthwise shape s on the tap kernel.
 func newDWTapPlan(s ConvShape) *dwTapPlan {
-	ph := s.H + s.PadTop + s.PadBottom
-	t := &dwTapPlan{phs: ceilDiv(ph, s.StrideH), pw: s.W + s.PadLeft + s.PadRight}
-	t.inSize = s.StrideH * t.phs * t.pw
-	t.n = (s.OutH()-1)*t.pw + (s.OutW()-1)*s.StrideW + 1
+	ph, pw := s.H+s.PadTop+s.PadBottom, s.W+s.PadLeft+s.PadRight
+	t := &dwTapPlan{phs: ceilDiv(ph, s.StrideH), pws: ceilDiv(pw, s.StrideW)}
+	t.inSize = s.StrideH * s.StrideW * t.phs * t.pws
+	t.n = (s.OutH()-1)*t.pws + s.OutW()
 	t.outSize = AlignUp(t.n)
 	for ky := range s.KH {
 		for kx := range s.KW {
-			y := ky * s.DilationH
-			t.off = append(t.off, ((y%s.StrideH)*t.phs+y/s.StrideH)*t.pw+kx*s.DilationW)
+			y, x := ky*s.DilationH, kx*s.DilationW
+			phase := (y%s.StrideH)*s.StrideW + x%s.StrideW
+			t.off = append(t.off, phase*t.phs*t.pws+(y/s.StrideH)*t.pws+x/s.StrideW)
 		}
 	}
-	for iy := range s.H {
-		r := iy + s.PadTop
-		t.rowAt = append(t.rowAt, ((r%s.StrideH)*t.phs+r/s.StrideH)*t.pw+s.PadLeft)
+	// phase (py, px) holds the input rows iy ≡ py - PadTop and columns
+	// ix ≡ px - PadLeft (mod the stride), from the first such iy0, ix0
+	first := func(p, pad, stride int) int { return ((p-pad)%stride + stride) % stride }
+	for py := range s.StrideH {
+		iy0 := first(py, s.PadTop, s.StrideH)
+		for px := range s.StrideW {
+			ix0 := first(px, s.PadLeft, s.StrideW)
+			if iy0 >= s.H || ix0 >= s.W {
+				continue
+			}
+			phase := py*s.StrideW + px
+			t.fills = append(t.fills, dwFill{
+				copy: CopyRows{Rows: ceilDiv(s.H-iy0, s.StrideH), Cols: ceilDiv(s.W-ix0, s.StrideW),
+					DLD: t.pws, SLD: s.StrideH * s.W, SS: s.StrideW},
+				dstOff: phase*t.phs*t.pws + (iy0+s.PadTop)/s.StrideH*t.pws + (ix0+s.PadLeft)/s.StrideW,
+				srcOff: iy0*s.W + ix0,
+			})
+		}
 	}
 	return t
 }
 
-// fill writes the input plane in (H x W) into the interiors of the phase
-// planes in dst, whose padding is zero: input row iy is padded row
-// iy+PadTop, row (iy+PadTop)/SH of phase (iy+PadTop) mod SH.
-func (t *dwTapPlan) fill(s ConvShape, dst, in []float32) {
-	w := s.W
-	in = in[:len(t.rowAt)*w]
-	for iy, at := range t.rowAt {
-		copyFloats(dst[at:at+w], in[iy*w:iy*w+w])
+// fill writes the input planes in (H x W each) into the interiors of
+// their channels' phase planes in dst, whose padding is zero, through a's
+// argument block: a copy per phase for all the channels when their planes
+// lie hw floats apart in one buffer, else a copy per channel and phase.
+func (t *dwTapPlan) fill(a *CopyRows, dst []float32, in Rows, hw int) {
+	if contiguous(in, hw) { // the rows' union is one slice
+		t.fillPlanes(a, dst, unsafe.Slice(unsafe.SliceData(in[0]), len(in)*hw), len(in), hw)
+		return
+	}
+	for c, plane := range in {
+		t.fillPlanes(a, dst[c*t.inSize:(c+1)*t.inSize], plane, 1, hw)
+	}
+}
+
+// fillPlanes fills the phase planes of n channels whose input planes
+// start hw floats apart in in.
+func (t *dwTapPlan) fillPlanes(a *CopyRows, dst, in []float32, n, hw int) {
+	for _, f := range t.fills {
+		*a = f.copy
+		a.Planes, a.DPS, a.SPS = n, t.inSize, hw
+		a.Dst = dst[f.dstOff : (n-1)*t.inSize+f.dstOff+(a.Rows-1)*a.DLD+a.Cols]
+		a.Src = in[f.srcOff : (n-1)*hw+f.srcOff+(a.Rows-1)*a.SLD+(a.Cols-1)*a.SS+1]
+		copyRows(a)
 	}
 }
 
@@ -134,9 +176,7 @@ func (d *DepthwiseConv) runTaps(p *Pool, in Rows, out, residual []float32) {
 		w := p.state(worker, 0, 0, 0)
 		buf := tp.buf(worker, d.perItem)
 		planes, flat := buf[:nc*tp.inSize], buf[d.perItem*tp.inSize:][:nc*tp.outSize]
-		for c := range nc {
-			tp.fill(s, planes[c*tp.inSize:(c+1)*tp.inSize], in[f*s.Cin+c0+c])
-		}
+		tp.fill(&w.copy, planes, in[f*s.Cin+c0:f*s.Cin+c1], s.H*s.W)
 		lo, hi := d.lo, d.hi
 		if residual != nil { // clamped after the residual
 			lo, hi = float32(math.Inf(-1)), float32(math.Inf(1))
@@ -146,27 +186,66 @@ func (d *DepthwiseConv) runTaps(p *Pool, in Rows, out, residual []float32) {
 			C: nc, N: tp.n, T: len(tp.off), OStride: tp.outSize, IStride: tp.inSize, Lo: lo, Hi: hi}
 		dwTaps(a)
 		o0 := (f*s.Cin + c0) * ohw
-		for c := range nc {
-			src := flat[c*tp.outSize:]
-			for oy := range d.oh {
-				o := out[o0+c*ohw+oy*d.ow:][:d.ow]
-				row := src[oy*tp.pw:][:(d.ow-1)*s.StrideW+1]
-				switch {
-				case s.StrideW == 1:
-					copyFloats(o, row)
-				default:
-					for i := range o {
-						o[i] = row[i*s.StrideW]
-					}
-				}
-				if residual != nil {
-					r := residual[o0+c*ohw+oy*d.ow:][:d.ow]
-					for i, v := range o {
-						o[i] = clamp(v+r[i], d.lo, d.hi)
-					}
-				}
+		cp := &w.copy
+		*cp = CopyRows{Dst: out[o0 : o0+nc*ohw], Src: flat[:(nc-1)*tp.outSize+tp.n],
+			Rows: d.oh, Cols: d.ow, DLD: d.ow, SLD: tp.pws, SS: 1, Planes: nc, DPS: ohw, SPS: tp.outSize}
+		copyRows(cp)
+		if residual != nil {
+			o, r := out[o0:o0+nc*ohw], residual[o0:o0+nc*ohw]
+			for i, v := range o {
+				o[i] = clamp(v+r[i], d.lo, d.hi)
 			}
 		}
 		d.tail.apply(w, out[o0:o0+nc*ohw], 1, nc*ohw, 0)
 	})
+}
+
+// CopyRows is the argument block of the strided row copy: for p <
+// Planes, r < Rows, j < Cols,
+//
+//	Dst[p*DPS + r*DLD + j] = Src[p*SPS + r*SLD + j*SS]
+//
+// Planes, Rows, Cols and SS are positive and the rows do not overlap. The
+// field layout is part of the assembly contract (offsets in bytes on
+// 64-bit targets: Dst 0, Src 24, Rows 48, Cols 56, DLD 64, SLD 72, SS 80,
+// Planes 88, DPS 96, SPS 104).
+type CopyRows struct {
+	Dst, Src                 []float32
+	Rows, Cols, DLD, SLD, SS int
+	Planes, DPS, SPS         int
+}
+
+// copyRowsAsm is the assembly row copy in use, for source column strides
+// up to copyRowsMaxSS (nil: none).
+var (
+	copyRowsAsm   func(*CopyRows)
+	copyRowsMaxSS int
+)
+
+// copyRows runs a on the assembly kernel when it takes its stride, else
+// in Go.
+func copyRows(a *CopyRows) {
+	if copyRowsAsm != nil && a.SS <= copyRowsMaxSS {
+		copyRowsAsm(a)
+		return
+	}
+	copyRowsGo(a)
+}
+
+// copyRowsGo implements CopyRows in Go.
+func copyRowsGo(a *CopyRows) {
+	for p := range a.Planes {
+		for r := range a.Rows {
+			d := a.Dst[p*a.DPS+r*a.DLD:][:a.Cols]
+			s := a.Src[p*a.SPS+r*a.SLD:]
+			if a.SS == 1 {
+				copy(d, s[:a.Cols])
+				continue
+			}
+			s = s[:(a.Cols-1)*a.SS+1]
+			for j := range d {
+				d[j] = s[j*a.SS]
+			}
+		}
+	}
 }

@@ -23,6 +23,24 @@ DATA dwTapsMaskTable<>+56(SB)/4, $0x00000000
 DATA dwTapsMaskTable<>+60(SB)/4, $0x00000000
 GLOBL dwTapsMaskTable<>(SB), RODATA|NOPTR, $64
 
+DATA copyEvenIdx<>+0(SB)/4, $0x00000000
+DATA copyEvenIdx<>+4(SB)/4, $0x00000002
+DATA copyEvenIdx<>+8(SB)/4, $0x00000004
+DATA copyEvenIdx<>+12(SB)/4, $0x00000006
+DATA copyEvenIdx<>+16(SB)/4, $0x00000008
+DATA copyEvenIdx<>+20(SB)/4, $0x0000000a
+DATA copyEvenIdx<>+24(SB)/4, $0x0000000c
+DATA copyEvenIdx<>+28(SB)/4, $0x0000000e
+DATA copyEvenIdx<>+32(SB)/4, $0x00000010
+DATA copyEvenIdx<>+36(SB)/4, $0x00000012
+DATA copyEvenIdx<>+40(SB)/4, $0x00000014
+DATA copyEvenIdx<>+44(SB)/4, $0x00000016
+DATA copyEvenIdx<>+48(SB)/4, $0x00000018
+DATA copyEvenIdx<>+52(SB)/4, $0x0000001a
+DATA copyEvenIdx<>+56(SB)/4, $0x0000001c
+DATA copyEvenIdx<>+60(SB)/4, $0x0000001e
+GLOBL copyEvenIdx<>(SB), RODATA|NOPTR, $64
+
 // func dwconvTapsF32Minmax8x16AVX512(t *DWTaps)
 // Requires: AVX, AVX512F, BMI2, CMOV
 TEXT ·dwconvTapsF32Minmax8x16AVX512(SB), NOSPLIT, $0-8
@@ -833,6 +851,232 @@ nextchannel3:
 	ADDQ $0x00000004, R12
 	DECQ R8
 	JNZ  channel2
+
+done1:
+	VZEROUPPER
+	RET
+
+// func copyF32RowsAVX512(t *CopyRows)
+// Requires: AVX, AVX512F, BMI2, CMOV
+TEXT ·copyF32RowsAVX512(SB), NOSPLIT, $0-8
+	// Registers: DI *CopyRows, SI the source row, R9 the destination row, R8 rows left,
+	// R13 planes left, CX columns left, AX the column offset in bytes, BX scratch,
+	// R10-R12 the stride-2 masks' counts; the first vector
+	// registers the data, the fifth the even-lane indices, the sixth the AVX2 tail mask.
+	MOVQ  t+0(FP), DI
+	MOVQ  48(DI), R8
+	TESTQ R8, R8
+	JLE   done1
+	MOVQ  24(DI), SI
+	MOVQ  (DI), R9
+	MOVQ  88(DI), R13
+	TESTQ R13, R13
+	JLE   done1
+	CMPQ  80(DI), $0x02
+	JEQ   strided2
+
+row3:
+	MOVQ 56(DI), CX
+	XORQ AX, AX
+
+step4:
+	CMPQ    CX, $0x10
+	JL      tail5
+	VMOVUPS (SI)(AX*1), Z0
+	VMOVUPS Z0, (R9)(AX*1)
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, CX
+	JMP     step4
+
+tail5:
+	TESTQ     CX, CX
+	JLE       next6
+	MOVL      $0x0000ffff, BX
+	BZHIL     CX, BX, BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (SI)(AX*1), K1, Z0
+	VMOVUPS   Z0, K1, (R9)(AX*1)
+
+next6:
+	MOVQ  72(DI), AX
+	LEAQ  (SI)(AX*4), SI
+	MOVQ  64(DI), AX
+	LEAQ  (R9)(AX*4), R9
+	DECQ  R8
+	JNZ   row3
+	DECQ  R13
+	JZ    done1
+	MOVQ  48(DI), R8
+	MOVQ  72(DI), AX
+	IMULQ R8, AX
+	SHLQ  $0x02, AX
+	SUBQ  AX, SI
+	MOVQ  104(DI), AX
+	LEAQ  (SI)(AX*4), SI
+	MOVQ  64(DI), AX
+	IMULQ R8, AX
+	SHLQ  $0x02, AX
+	SUBQ  AX, R9
+	MOVQ  96(DI), AX
+	LEAQ  (R9)(AX*4), R9
+	JMP   row3
+
+strided2:
+	VMOVUPS copyEvenIdx<>+0(SB), Z4
+
+row7:
+	MOVQ 56(DI), CX
+	XORQ AX, AX
+
+step8:
+	CMPQ      CX, $0x10
+	JL        tail9
+	MOVQ      CX, R11
+	MOVQ      $0x00000010, R10
+	CMPQ      R11, R10
+	CMOVQGT   R10, R11
+	LEAQ      -1(R11)(R11*1), R11
+	MOVQ      R11, R12
+	CMPQ      R12, R10
+	CMOVQGT   R10, R12
+	MOVL      $0x0000ffff, BX
+	BZHIL     R12, BX, BX
+	KMOVW     BX, K2
+	SUBQ      R10, R11
+	XORQ      R12, R12
+	CMPQ      R11, R12
+	CMOVQLT   R12, R11
+	MOVL      $0x0000ffff, BX
+	BZHIL     R11, BX, BX
+	KMOVW     BX, K3
+	VMOVUPS.Z (SI)(AX*2), K2, Z0
+	VMOVUPS.Z 64(SI)(AX*2), K3, Z1
+	VPERMT2PS Z1, Z4, Z0
+	VMOVUPS   Z0, (R9)(AX*1)
+	ADDQ      $0x00000040, AX
+	SUBQ      $0x00000010, CX
+	JMP       step8
+
+tail9:
+	TESTQ     CX, CX
+	JLE       next10
+	MOVL      $0x0000ffff, BX
+	BZHIL     CX, BX, BX
+	KMOVW     BX, K1
+	MOVQ      CX, R11
+	MOVQ      $0x00000010, R10
+	CMPQ      R11, R10
+	CMOVQGT   R10, R11
+	LEAQ      -1(R11)(R11*1), R11
+	MOVQ      R11, R12
+	CMPQ      R12, R10
+	CMOVQGT   R10, R12
+	MOVL      $0x0000ffff, BX
+	BZHIL     R12, BX, BX
+	KMOVW     BX, K2
+	SUBQ      R10, R11
+	XORQ      R12, R12
+	CMPQ      R11, R12
+	CMOVQLT   R12, R11
+	MOVL      $0x0000ffff, BX
+	BZHIL     R11, BX, BX
+	KMOVW     BX, K3
+	VMOVUPS.Z (SI)(AX*2), K2, Z0
+	VMOVUPS.Z 64(SI)(AX*2), K3, Z1
+	VPERMT2PS Z1, Z4, Z0
+	VMOVUPS   Z0, K1, (R9)(AX*1)
+
+next10:
+	MOVQ  72(DI), AX
+	LEAQ  (SI)(AX*4), SI
+	MOVQ  64(DI), AX
+	LEAQ  (R9)(AX*4), R9
+	DECQ  R8
+	JNZ   row7
+	DECQ  R13
+	JZ    done1
+	MOVQ  48(DI), R8
+	MOVQ  72(DI), AX
+	IMULQ R8, AX
+	SHLQ  $0x02, AX
+	SUBQ  AX, SI
+	MOVQ  104(DI), AX
+	LEAQ  (SI)(AX*4), SI
+	MOVQ  64(DI), AX
+	IMULQ R8, AX
+	SHLQ  $0x02, AX
+	SUBQ  AX, R9
+	MOVQ  96(DI), AX
+	LEAQ  (R9)(AX*4), R9
+	JMP   row7
+
+done1:
+	VZEROUPPER
+	RET
+
+// func copyF32RowsAVX2(t *CopyRows)
+// Requires: AVX
+TEXT ·copyF32RowsAVX2(SB), NOSPLIT, $0-8
+	// Registers: DI *CopyRows, SI the source row, R9 the destination row, R8 rows left,
+	// R13 planes left, CX columns left, AX the column offset in bytes, BX scratch,
+	// R10-R12 the stride-2 masks' counts; the first vector
+	// registers the data, the fifth the even-lane indices, the sixth the AVX2 tail mask.
+	MOVQ  t+0(FP), DI
+	MOVQ  48(DI), R8
+	TESTQ R8, R8
+	JLE   done1
+	MOVQ  24(DI), SI
+	MOVQ  (DI), R9
+	MOVQ  88(DI), R13
+	TESTQ R13, R13
+	JLE   done1
+
+row2:
+	MOVQ 56(DI), CX
+	XORQ AX, AX
+
+step3:
+	CMPQ    CX, $0x08
+	JL      tail4
+	VMOVUPS (SI)(AX*1), Y0
+	VMOVUPS Y0, (R9)(AX*1)
+	ADDQ    $0x00000020, AX
+	SUBQ    $0x00000008, CX
+	JMP     step3
+
+tail4:
+	TESTQ      CX, CX
+	JLE        next5
+	LEAQ       dwTapsMaskTable<>+32(SB), BX
+	SHLQ       $0x02, CX
+	SUBQ       CX, BX
+	VMOVUPS    (BX), Y5
+	VMASKMOVPS (SI)(AX*1), Y5, Y0
+	VMASKMOVPS Y0, Y5, (R9)(AX*1)
+
+next5:
+	MOVQ  72(DI), AX
+	LEAQ  (SI)(AX*4), SI
+	MOVQ  64(DI), AX
+	LEAQ  (R9)(AX*4), R9
+	DECQ  R8
+	JNZ   row2
+	DECQ  R13
+	JZ    done1
+	MOVQ  48(DI), R8
+	MOVQ  72(DI), AX
+	IMULQ R8, AX
+	SHLQ  $0x02, AX
+	SUBQ  AX, SI
+	MOVQ  104(DI), AX
+	LEAQ  (SI)(AX*4), SI
+	MOVQ  64(DI), AX
+	IMULQ R8, AX
+	SHLQ  $0x02, AX
+	SUBQ  AX, R9
+	MOVQ  96(DI), AX
+	LEAQ  (R9)(AX*4), R9
+	JMP   row2
 
 done1:
 	VZEROUPPER

@@ -70,3 +70,49 @@ func TestDWTapsKernels(t *testing.T) {
 		}
 	}
 }
+
+// TestCopyRowsKernels runs the row copy in use against the Go one over
+// column counts (every tail), strides 1 and 2, pitches and row counts;
+// nothing outside the destination rows may be written.
+func TestCopyRowsKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(14, 15))
+	for _, ss := range []int{1, 2, 3} {
+		for _, c := range []struct{ planes, rows, cols, dld, sld int }{
+			{1, 1, 1, 1, 1}, {1, 3, 7, 9, 7}, {2, 2, 15, 15, 40}, {1, 4, 16, 18, 33}, {3, 2, 17, 17, 35}, {1, 5, 31, 32, 64},
+			{1, 1, 32, 32, 64}, {4, 3, 33, 40, 70}, {1, 2, 56, 60, 112}, {2, 1, 100, 100, 200}, {5, 7, 7, 7, 11},
+		} {
+			name := fmt.Sprintf("ss=%d/%+v", ss, c)
+			sld := max(c.sld, (c.cols-1)*ss+1)
+			sps, dps := c.rows*sld+3, c.rows*c.dld+2
+			src := randFloats(rng, (c.planes-1)*sps+(c.rows-1)*sld+(c.cols-1)*ss+1)
+			run := func(kern func(*CopyRows)) []float32 {
+				n := (c.planes-1)*dps + (c.rows-1)*c.dld + c.cols
+				d := make([]float32, n+5)
+				for i := range d {
+					d[i] = 1e30
+				}
+				kern(&CopyRows{Dst: d[:n], Src: src, Rows: c.rows, Cols: c.cols, DLD: c.dld, SLD: sld, SS: ss,
+					Planes: c.planes, DPS: dps, SPS: sps})
+				for i, v := range d {
+					if p, q := i/dps, i%dps; (p >= c.planes || q/c.dld >= c.rows || q%c.dld >= c.cols) && v != 1e30 {
+						t.Fatalf("%s: wrote outside the rows at %d", name, i)
+					}
+				}
+				return d
+			}
+			want := run(copyRowsGo)
+			for p := range c.planes {
+				for r := range c.rows {
+					for j := range c.cols {
+						if want[p*dps+r*c.dld+j] != src[p*sps+r*sld+j*ss] {
+							t.Fatalf("%s: the Go copy is wrong at %d, %d, %d", name, p, r, j)
+						}
+					}
+				}
+			}
+			if got := run(copyRows); !floatcmp.SameBits(got, want) {
+				t.Errorf("%s: the copy in use differs from the Go one", name)
+			}
+		}
+	}
+}

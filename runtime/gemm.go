@@ -38,6 +38,7 @@ type workerState struct {
 	maxPool MaxPoolRow
 	act     ActRows
 	taps    DWTaps
+	copy    CopyRows
 	// Winograd: the transforms' argument blocks and the products M
 	winoIn  WinoIn
 	winoOut WinoOut

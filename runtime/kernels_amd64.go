@@ -184,6 +184,18 @@ func asmMulRows(level string) func(*MulRows) {
 	return nil
 }
 
+// asmCopyRows returns the assembly row copy of level and the source
+// column strides it takes (1, or 1 and 2), or nil.
+func asmCopyRows(level string) (k func(*CopyRows), maxStride int) {
+	switch level {
+	case ISAAVX512:
+		return copyF32RowsAVX512, 2 // f32_copy_rows__avx512
+	case ISAAVX2:
+		return copyF32RowsAVX2, 1 // f32_copy_rows__avx2
+	}
+	return nil, 0
+}
+
 // asmDWTaps returns the assembly depthwise tap kernel of level, or nil.
 func asmDWTaps(level string) func(*DWTaps) {
 	switch level {
@@ -356,5 +368,17 @@ var asmLayouts = map[string]map[string]uintptr{
 		"Cols": 80,
 		"XRS":  88,
 		"CRS":  96,
+	},
+	"CopyRows": {
+		"Dst":    0,
+		"Src":    24,
+		"Rows":   48,
+		"Cols":   56,
+		"DLD":    64,
+		"SLD":    72,
+		"SS":     80,
+		"Planes": 88,
+		"DPS":    96,
+		"SPS":    104,
 	},
 }

@@ -141,6 +141,7 @@ func TestAsmLayout(t *testing.T) {
 		"PackRun": reflect.TypeFor[PackRun](), "WinoIn": reflect.TypeFor[WinoIn](), "WinoOut": reflect.TypeFor[WinoOut](),
 		"MaxPoolRow": reflect.TypeFor[MaxPoolRow](), "ActRows": reflect.TypeFor[ActRows](),
 		"DWTaps": reflect.TypeFor[DWTaps](), "MulRows": reflect.TypeFor[MulRows](),
+		"CopyRows": reflect.TypeFor[CopyRows](),
 	}
 	for _, name := range []string{"Tile", "DWRow"} {
 		if asmLayouts[name] == nil {
@@ -398,6 +399,7 @@ func TestDriversAtEveryISA(t *testing.T) {
 				TestMulRowsKernels(t)
 				TestDepthwiseConv(t)
 				TestDWTapsKernels(t)
+				TestCopyRowsKernels(t)
 				TestDWRowKernels(t)
 				TestInvertedResidual(t)
 				TestDense(t)
