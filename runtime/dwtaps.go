@@ -79,11 +79,9 @@ type dwTapPlan struct {
 	bufs [][]float32
 }
 
-// buf returns worker's buffer for items of perItem channels.
+// buf returns worker's buffer for items of perItem channels; the run
+// sized t.bufs for its pool first (workers only fill their own entry).
 func (t *dwTapPlan) buf(worker, perItem int) []float32 {
-	for len(t.bufs) <= worker {
-		t.bufs = append(t.bufs, nil)
-	}
 	if t.bufs[worker] == nil {
 		t.bufs[worker] = AlignedFloats(perItem * (t.inSize + t.outSize))
 	}
@@ -169,6 +167,9 @@ func (d *DepthwiseConv) runTaps(p *Pool, in Rows, out, residual []float32) {
 	s, tp := d.s, d.taps
 	ohw := d.oh * d.ow
 	perFrame := ceilDiv(s.Cin, d.perItem)
+	for len(tp.bufs) < p.Threads() {
+		tp.bufs = append(tp.bufs, nil)
+	}
 	p.For(s.Frames*perFrame, func(worker, item int) {
 		f, c0 := item/perFrame, item%perFrame*d.perItem
 		c1 := min(s.Cin, c0+d.perItem)
