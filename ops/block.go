@@ -108,9 +108,9 @@ func BlockStages(n *ir.Node) ([3]*ir.Node, error) {
 	return st, nil
 }
 
-// blockOutput is the last stage of a block: the projection, or the
-// depthwise convolution of a block without one.
-func blockOutput(st [3]*ir.Node) *ir.Node {
+// BlockOutput is the last of a block's stages (BlockStages): the
+// projection, or the depthwise convolution of a block without one.
+func BlockOutput(st [3]*ir.Node) *ir.Node {
 	if st[2] != nil {
 		return st[2]
 	}
@@ -123,7 +123,7 @@ func inferBlock(_ *ir.InferContext, n *ir.Node) error {
 	if err != nil {
 		return err
 	}
-	y := blockOutput(st).Outputs[0]
+	y := BlockOutput(st).Outputs[0]
 	setOutput(n, 0, y.DType, y.Shape)
 	return nil
 }
