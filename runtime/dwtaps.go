@@ -16,8 +16,9 @@ import (
 // offset: the kernel computes contiguous runs of outputs as Bias plus a
 // sum of shifted input runs times a weight, the columns past OW of each
 // row computed and dropped. The planes are filled and the output rows
-// copied out by the strided row copy (CopyRows), a call per channel and
-// phase: its stride-2 form splits the columns of a row.
+// copied out by the strided row copy (CopyRows), a call per phase for a
+// work item's channels (per channel and phase when a shift scatters their
+// input planes): its stride-2 form splits the columns of a row.
 
 // DWTaps is the argument block of the depthwise tap kernel, which
 // computes C flattened planes of N outputs, for c < C and q < N:
