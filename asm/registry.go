@@ -84,11 +84,15 @@ func registry() ([]byte, error) {
 		"Gemm":    append(gemmKernels[:len(gemmKernels):len(gemmKernels)], gemmTCKernels...),
 		"DW":      dwRowKernels,
 		"Levels":  ls,
-		"Layouts": layouts(tileBlock, dwRowBlock, dwConvBlock, packRunBlock, winoInBlock, winoOutBlock, maxPoolRowBlock, qtileBlock, qpackBlock, qdwConvBlock),
+		"Layouts": layouts(tileBlock, dwRowBlock, dwConvBlock, packRunBlock, winoInBlock, winoOutBlock, maxPoolRowBlock, qtileBlock, qpackBlock, qdwConvBlock, actRowsBlock, dwTapsBlock, mulRowsBlock, copyRowsBlock),
 		"QDW":     qdwConvKernel,
 		"QPack":   qpackKernel,
 		"QGemm":   qgemmKernels,
 		"QLevels": qLevels(),
+		"MulRows": mulRowsKernels,
+		"Copy":    copyRowsKernels,
+		"Act":     actKernels,
+		"DWTaps":  dwTapsKernels,
 	})
 	return buf.Bytes(), err
 }
@@ -293,6 +297,65 @@ func asmIm2col(level string, sw int) (func(*PackRun), int) {
 {{- end}}{{end}}
 	}
 	return nil, 0
+}
+
+// asmMulRows returns the assembly row-times-constant kernel of level, or
+// nil.
+func asmMulRows(level string) func(*MulRows) {
+	switch level {
+{{- range .Levels}}
+{{- $isa := .ISA}}
+{{- range $.MulRows}}{{if eq .ISAName $isa.Name}}
+	case {{$isa.Level}}:
+		return {{.GoName}} // {{.Name}}
+{{- end}}{{end}}
+{{- end}}
+	}
+	return nil
+}
+
+// asmCopyRows returns the assembly row copy of level and the source
+// column strides it takes (1, or 1 and 2), or nil.
+func asmCopyRows(level string) (k func(*CopyRows), maxStride int) {
+	switch level {
+{{- range .Levels}}
+{{- $isa := .ISA}}
+{{- range $.Copy}}{{if eq .ISAName $isa.Name}}
+	case {{$isa.Level}}:
+		return {{.GoName}}, {{if .Strided}}2{{else}}1{{end}} // {{.Name}}
+{{- end}}{{end}}
+{{- end}}
+	}
+	return nil, 0
+}
+
+// asmDWTaps returns the assembly depthwise tap kernel of level, or nil.
+func asmDWTaps(level string) func(*DWTaps) {
+	switch level {
+{{- range .Levels}}
+{{- $isa := .ISA}}
+{{- range $.DWTaps}}{{if eq .ISAName $isa.Name}}
+	case {{$isa.Level}}:
+		return {{.GoName}} // {{.Name}}
+{{- end}}{{end}}
+{{- end}}
+	}
+	return nil
+}
+
+// asmActKernels returns the assembly activation kernels of level by
+// kind (nil for the kinds without one).
+func asmActKernels(level string) (k [actKinds]func(*ActRows)) {
+	switch level {
+{{- range .Levels}}
+	case {{.ISA.Level}}:
+{{- $isa := .ISA}}
+{{- range $.Act}}{{if eq .ISAName $isa.Name}}
+		k[{{.Kind}}] = {{.GoName}} // {{.Name}}
+{{- end}}{{end}}
+{{- end}}
+	}
+	return k
 }
 
 // asmWinograd returns the assembly Winograd F(2x2,3x3) transforms of

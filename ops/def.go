@@ -71,6 +71,7 @@ func defs() []*Def {
 	add(blockDefs()...)
 	add(temporalPoolDefs()...)
 	add(tsmcDefs()...)
+	add(activationDefs()...)
 	return all
 }
 

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/tsmc-go/tsmc/interp"
 	"github.com/tsmc-go/tsmc/ir"
@@ -18,6 +19,7 @@ func init() {
 	interp.Register(Domain, OpSegmentMean, segmentMeanKernel)
 	interp.Register(Domain, OpInvertedResidual, blockKernel)
 	interp.Register(Domain, OpTemporalPool, temporalPoolKernel)
+	interp.Register(Domain, OpActivation, activationKernel)
 }
 
 // onnxOpset is the ai.onnx version of the ops the fused kernels compose;
@@ -94,7 +96,9 @@ func fusedConvKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, error)
 	return []*ir.Tensor{y}, nil
 }
 
-// applyActivation runs the epilogue activation named by n's attributes.
+// applyActivation runs the epilogue activation named by n's attributes
+// as the ONNX ops it replaces: Relu, Clip, Sigmoid, Mul of x and
+// Sigmoid(x), HardSigmoid, Mul of x and HardSigmoid(x), HardSwish.
 func applyActivation(n *ir.Node, y *ir.Tensor) (*ir.Tensor, error) {
 	switch act := n.AttrString("activation", ActNone); act {
 	case ActNone:
@@ -107,9 +111,75 @@ func applyActivation(n *ir.Node, y *ir.Tensor) (*ir.Tensor, error) {
 			return nil, fmt.Errorf("activation clip needs float attributes clip_min and clip_max")
 		}
 		return evalOp("", "Clip", onnxOpset, nil, y, ir.Scalar(lo.Float), ir.Scalar(hi.Float))
+	case ActSigmoid, ActSiLU:
+		s, err := evalOp("", "Sigmoid", onnxOpset, nil, y)
+		if err != nil || act == ActSigmoid {
+			return s, err
+		}
+		return evalOp("", "Mul", onnxOpset, nil, y, s)
+	case ActHardSigmoid, ActHardSwish:
+		if act == ActHardSwish && onnxHardSwish(n) {
+			return hardSwish(y)
+		}
+		alpha, beta, err := hardParams(n)
+		if err != nil {
+			return nil, err
+		}
+		h, err := hardSigmoid(y, alpha, beta)
+		if err != nil || act == ActHardSigmoid {
+			return h, err
+		}
+		return evalOp("", "Mul", onnxOpset, nil, y, h)
 	default:
 		return nil, fmt.Errorf("unknown activation %q", act)
 	}
+}
+
+// hardSigmoid is ONNX HardSigmoid, max(0, min(1, alpha*x + beta)),
+// computed the way the interpreter computes elementwise ops: in float64,
+// rounded to float32 once (NaN stays NaN).
+func hardSigmoid(x *ir.Tensor, alpha, beta float32) (*ir.Tensor, error) {
+	if x.DType != ir.Float32 {
+		return nil, fmt.Errorf("hardsigmoid of a %v tensor, want float32", x.DType)
+	}
+	y, err := ir.NewTensor(ir.Float32, x.Shape)
+	if err != nil {
+		return nil, err
+	}
+	a, b := float64(alpha), float64(beta)
+	for i, v := range x.F32 {
+		y.F32[i] = float32(math.Max(0, math.Min(1, a*float64(v)+b)))
+	}
+	return y, nil
+}
+
+// hardSwish is ONNX HardSwish, x * max(0, min(1, x/6 + 1/2)), computed
+// in float64 and rounded to float32 once.
+func hardSwish(x *ir.Tensor) (*ir.Tensor, error) {
+	if x.DType != ir.Float32 {
+		return nil, fmt.Errorf("hardswish of a %v tensor, want float32", x.DType)
+	}
+	y, err := ir.NewTensor(ir.Float32, x.Shape)
+	if err != nil {
+		return nil, err
+	}
+	for i, v := range x.F32 {
+		v := float64(v)
+		y.F32[i] = float32(v * math.Max(0, math.Min(1, v/6+0.5)))
+	}
+	return y, nil
+}
+
+// activationKernel computes a tsmc.Activation: its activation applied to X.
+func activationKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, error) {
+	if len(in) != 1 || in[0] == nil {
+		return nil, fmt.Errorf("needs one input")
+	}
+	y, err := applyActivation(n, in[0])
+	if err != nil {
+		return nil, err
+	}
+	return []*ir.Tensor{y}, nil
 }
 
 // denseKernel computes GlobalAveragePool, Flatten and Gemm (transB=1).

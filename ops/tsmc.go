@@ -27,9 +27,10 @@ const (
 	// optional residual R, optional shift state S_prev). It computes
 	// act(conv(shift(X), W) + B + R). Attributes: those of ONNX Conv
 	// (strides, pads, dilations, group, kernel_shape; pads explicit, no
-	// auto_pad), "activation" ("" none, "relu", "clip" with "clip_min" and
-	// "clip_max"), and when a shift is fused, "segments" and "shift" as for
-	// TemporalShift.
+	// auto_pad), "activation" with its parameters (activation.go: "" none,
+	// "relu", "clip" with "clip_min" and "clip_max", "sigmoid", "silu",
+	// "hardsigmoid" and "hardswish" with "act_alpha" and "act_beta"), and
+	// when a shift is fused, "segments" and "shift" as for TemporalShift.
 	OpConv = "Conv"
 	// OpDense is the classifier head: global average pooling followed by a
 	// fully connected layer. Inputs (X [N, C, spatial...], W [K, C], B [K]);
@@ -50,13 +51,6 @@ const (
 	ConvB
 	ConvResidual
 	ConvState
-)
-
-// Activation names of a fused Conv's "activation" attribute.
-const (
-	ActNone = ""
-	ActRelu = "relu" // max(x, 0)
-	ActClip = "clip" // min(max(x, clip_min), clip_max)
 )
 
 // ShiftRange is one triple of a TemporalShift's "shift" attribute.

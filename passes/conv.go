@@ -134,9 +134,11 @@ func foldedBatchNorm(bn, conv *ir.Node) (w, b *ir.Tensor, ok bool) {
 
 // FuseActivation turns every ONNX Conv into tsmc.Conv (explicit pads,
 // kernel_shape, and a bias input, zeros when the model had none), then
-// fuses a Relu or a Clip with constant bounds (attribute form before opset
-// 11, input form after) that is the only reader of a conv's output into
-// the conv's epilogue. It assumes inferred shapes; a Conv whose weight
+// fuses the activation that alone reads a conv's output into the conv's
+// epilogue: a Relu, a Clip with constant bounds (attribute form before
+// opset 11, input form after), a Sigmoid, a HardSigmoid, a HardSwish, or
+// SiLU and HardSwish spelled as x·Sigmoid(x) and x·HardSigmoid(x)
+// (fuseActivationAfter). It assumes inferred shapes; a Conv whose weight
 // shape is unknown is an error.
 func FuseActivation(g *ir.Graph) error {
 	nm := newNamer(g)
@@ -151,7 +153,7 @@ func FuseActivation(g *ir.Graph) error {
 	dead := map[*ir.Node]bool{}
 	for _, n := range g.Nodes {
 		if isTsmc(n, ops.OpConv) && !dead[n] {
-			if act := fuseActivationAfter(g, users, n); act != nil {
+			for _, act := range fuseActivationAfter(g, users, n) {
 				dead[act] = true
 			}
 		}
@@ -213,68 +215,12 @@ func lowerConv(n *ir.Node, nm *namer) error {
 	return nil
 }
 
-// activationOf returns the epilogue attributes equivalent to act, a Relu
-// or a Clip with constant bounds; ok is false for anything else.
-func activationOf(g *ir.Graph, act *ir.Node) (attrs map[string]ir.Attr, ok bool) {
-	switch {
-	case isOp(act, "Relu"):
-		return map[string]ir.Attr{"activation": newStringAttr(ops.ActRelu)}, true
-	case isOp(act, "Clip"):
-	default:
-		return nil, false
-	}
-	var lo, hi float32
-	if g.Opset(act) < 11 {
-		lo = act.AttrFloat("min", -math.MaxFloat32)
-		hi = act.AttrFloat("max", math.MaxFloat32)
-	} else {
-		lo, hi = float32(math.Inf(-1)), float32(math.Inf(1))
-		for i, bound := range []*float32{&lo, &hi} {
-			v := act.Input(i + 1)
-			if v == nil {
-				continue
-			}
-			f, known := scalarConst(v)
-			if !known {
-				return nil, false
-			}
-			*bound = f
-		}
-	}
-	return map[string]ir.Attr{
-		"activation": newStringAttr(ops.ActClip),
-		"clip_min":   newFloatAttr(lo),
-		"clip_max":   newFloatAttr(hi),
-	}, true
-}
-
-// fuseActivationAfter fuses the activation that alone reads conv's output
-// into conv, returning the absorbed node (nil when there is none).
-func fuseActivationAfter(g *ir.Graph, users map[*ir.Value][]*ir.Node, conv *ir.Node) *ir.Node {
-	if conv.AttrString("activation", ops.ActNone) != ops.ActNone {
-		return nil
-	}
-	act := soleReader(g, users, conv.Outputs[0])
-	if act == nil || act.Input(0) != conv.Outputs[0] || len(act.Outputs) != 1 {
-		return nil
-	}
-	attrs, ok := activationOf(g, act)
-	if !ok || !sameType(act.Outputs[0], conv.Outputs[0]) {
-		return nil
-	}
-	for k, a := range attrs {
-		conv.SetAttr(k, a)
-	}
-	conv.Outputs[0] = act.Outputs[0]
-	return act
-}
-
 // FuseResidualAdd fuses Add(conv, R) into the conv's epilogue when conv is
 // a tsmc.Conv with no activation or residual yet whose output only the Add
 // reads, and R has the Add's dtype and shape (no broadcasting): the conv
-// takes R as its residual input and writes the Add's output. A Relu or
-// Clip that then alone reads the result fuses after it (bias, residual,
-// activation, in that order). When both operands qualify, the conv that
+// takes R as its residual input and writes the Add's output. An
+// activation that then alone reads the result fuses after it as in
+// FuseActivation (bias, residual, activation, in that order). When both operands qualify, the conv that
 // comes later in node order is chosen, so R is already computed. Nodes are
 // re-sorted when the residual is computed after the conv. It assumes
 // fuse-activation has made the convs tsmc.Conv and inferred shapes.
@@ -311,9 +257,11 @@ func FuseResidualAdd(g *ir.Graph) error {
 		conv.Outputs[0] = add.Outputs[0]
 		producers[add.Outputs[0]] = conv
 		dead[add] = true
-		if act := fuseActivationAfter(g, users, conv); act != nil {
-			producers[act.Outputs[0]] = conv
-			dead[act] = true
+		if absorbed := fuseActivationAfter(g, users, conv); absorbed != nil {
+			producers[conv.Outputs[0]] = conv
+			for _, n := range absorbed {
+				dead[n] = true
+			}
 		}
 	}
 	removeNodes(g, dead)

@@ -19,6 +19,9 @@ type passCase struct {
 	run   []func(*ir.Graph) error
 	build func(b *builder)
 	want  string
+	// exact: the outputs after the passes must equal those before bit
+	// for bit (else within 1e-6)
+	exact bool
 }
 
 func runPassCases(t *testing.T, cases []passCase) {
@@ -57,7 +60,11 @@ func runPassCases(t *testing.T, cases []passCase) {
 			if err != nil {
 				t.Fatalf("after the passes: %v", err)
 			}
-			sameOutputs(t, g, before, after, names, 1e-6)
+			tol := 1e-6
+			if c.exact {
+				tol = 0
+			}
+			sameOutputs(t, g, before, after, names, tol)
 		})
 	}
 }

@@ -111,4 +111,19 @@ func selectKernels(level string) {
 	}
 	dwConv3x3 = archDWConv3x3(level)
 	dwConvSmall3x3 = archDWConvSmall3x3(level)
+	copyRowsAsm, copyRowsMaxSS = archCopyRows(level)
+	mulRows = mulRowsGo
+	if k := archMulRows(level); k != nil {
+		mulRows = k
+	}
+	dwTaps = dwTapsGo
+	if k := archDWTaps(level); k != nil {
+		dwTaps = k
+	}
+	actKernels = actGoKernels
+	for kind, k := range archActKernels(level) {
+		if k != nil {
+			actKernels[kind] = k
+		}
+	}
 }

@@ -95,3 +95,27 @@ func archIm2col(level string, sw int) (func(*PackRun), int) {
 func archWinograd(level string) (func(*WinoIn), func(*WinoOut), int) {
 	return asmWinograd(level)
 }
+
+// archActKernels returns the assembly activation kernels of level by kind
+// (generated, kernels_amd64.go), nil where there is none.
+func archActKernels(level string) [actKinds]func(*ActRows) {
+	return asmActKernels(level)
+}
+
+// archDWTaps returns the assembly depthwise tap kernel of level
+// (generated, kernels_amd64.go), or nil for the pure-Go one.
+func archDWTaps(level string) func(*DWTaps) {
+	return asmDWTaps(level)
+}
+
+// archMulRows returns the assembly row-times-constant kernel of level
+// (generated, kernels_amd64.go), or nil for the pure-Go one.
+func archMulRows(level string) func(*MulRows) {
+	return asmMulRows(level)
+}
+
+// archCopyRows returns the assembly row copy of level and the largest
+// source column stride it takes (generated, kernels_amd64.go), or nil.
+func archCopyRows(level string) (func(*CopyRows), int) {
+	return asmCopyRows(level)
+}

@@ -82,3 +82,26 @@ func archIm2col(level string, sw int) (func(*PackRun), int) {
 func archWinograd(level string) (func(*WinoIn), func(*WinoOut), int) {
 	return nil, nil, 0
 }
+
+// archActKernels returns the activation kernels of level: none on arm64
+// yet, so activations run the pure-Go kernels.
+func archActKernels(level string) [actKinds]func(*ActRows) {
+	return [actKinds]func(*ActRows){}
+}
+
+// archDWTaps returns the depthwise tap kernel of level: none on arm64
+// yet, so those convolutions run the pure-Go one.
+func archDWTaps(level string) func(*DWTaps) {
+	return nil
+}
+
+// archMulRows returns the row-times-constant kernel of level: none on
+// arm64 yet.
+func archMulRows(level string) func(*MulRows) {
+	return nil
+}
+
+// archCopyRows returns the row copy of level: none on arm64 yet.
+func archCopyRows(level string) (func(*CopyRows), int) {
+	return nil, 0
+}

@@ -27,3 +27,11 @@ func archQPack(level string) func(*QPack) { return nil }
 const qpackChunk = 16
 
 func archQDWConv(level string) func(*QDWConv) { return nil }
+
+func archActKernels(level string) [actKinds]func(*ActRows) { return [actKinds]func(*ActRows){} }
+
+func archDWTaps(level string) func(*DWTaps) { return nil }
+
+func archMulRows(level string) func(*MulRows) { return nil }
+
+func archCopyRows(level string) (func(*CopyRows), int) { return nil, 0 }

@@ -36,6 +36,9 @@ type workerState struct {
 	dwRow   DWRow
 	pack    PackRun
 	maxPool MaxPoolRow
+	act     ActRows
+	taps    DWTaps
+	copy    CopyRows
 	// Winograd: the transforms' argument blocks and the products M
 	winoIn  WinoIn
 	winoOut WinoOut

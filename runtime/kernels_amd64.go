@@ -228,6 +228,59 @@ func asmIm2col(level string, sw int) (func(*PackRun), int) {
 	return nil, 0
 }
 
+// asmMulRows returns the assembly row-times-constant kernel of level, or
+// nil.
+func asmMulRows(level string) func(*MulRows) {
+	switch level {
+	case ISAAVX512:
+		return vmulcF32RowsAVX512 // f32_vmulc_rows__avx512
+	case ISAAVX2:
+		return vmulcF32RowsAVX2 // f32_vmulc_rows__avx2
+	}
+	return nil
+}
+
+// asmCopyRows returns the assembly row copy of level and the source
+// column strides it takes (1, or 1 and 2), or nil.
+func asmCopyRows(level string) (k func(*CopyRows), maxStride int) {
+	switch level {
+	case ISAAVX512:
+		return copyF32RowsAVX512, 2 // f32_copy_rows__avx512
+	case ISAAVX2:
+		return copyF32RowsAVX2, 1 // f32_copy_rows__avx2
+	}
+	return nil, 0
+}
+
+// asmDWTaps returns the assembly depthwise tap kernel of level, or nil.
+func asmDWTaps(level string) func(*DWTaps) {
+	switch level {
+	case ISAAVX512:
+		return dwconvTapsF32Minmax8x16AVX512 // f32_dwconv_taps_minmax_8x16__avx512
+	case ISAAVX2:
+		return dwconvTapsF32Minmax8x8AVX2 // f32_dwconv_taps_minmax_8x8__avx2
+	}
+	return nil
+}
+
+// asmActKernels returns the assembly activation kernels of level by
+// kind (nil for the kinds without one).
+func asmActKernels(level string) (k [actKinds]func(*ActRows)) {
+	switch level {
+	case ISAAVX512:
+		k[ActSigmoid] = vsigmoidF32RowsAVX512      // f32_vsigmoid_rows__avx512
+		k[ActSiLU] = vsiluF32RowsAVX512            // f32_vsilu_rows__avx512
+		k[ActHardSigmoid] = vhsigmoidF32RowsAVX512 // f32_vhsigmoid_rows__avx512
+		k[ActHardSwish] = vhswishF32RowsAVX512     // f32_vhswish_rows__avx512
+	case ISAAVX2:
+		k[ActSigmoid] = vsigmoidF32RowsAVX2      // f32_vsigmoid_rows__avx2
+		k[ActSiLU] = vsiluF32RowsAVX2            // f32_vsilu_rows__avx2
+		k[ActHardSigmoid] = vhsigmoidF32RowsAVX2 // f32_vhsigmoid_rows__avx2
+		k[ActHardSwish] = vhswishF32RowsAVX2     // f32_vhswish_rows__avx2
+	}
+	return k
+}
+
 // asmWinograd returns the assembly Winograd F(2x2,3x3) transforms of
 // level and the most tiles they take per call (WinoIn.N, WinoOut.N), or
 // nils.
@@ -395,5 +448,48 @@ var asmLayouts = map[string]map[string]uintptr{
 		"Lo":      192,
 		"Hi":      196,
 		"Scratch": 200,
+	},
+	"ActRows": {
+		"X":     0,
+		"Rows":  24,
+		"Cols":  32,
+		"LD":    40,
+		"Alpha": 48,
+		"Beta":  52,
+	},
+	"DWTaps": {
+		"O":       0,
+		"In":      24,
+		"W":       48,
+		"Off":     72,
+		"Bias":    96,
+		"C":       120,
+		"N":       128,
+		"T":       136,
+		"OStride": 144,
+		"IStride": 152,
+		"Lo":      160,
+		"Hi":      164,
+	},
+	"MulRows": {
+		"O":    0,
+		"X":    24,
+		"C":    48,
+		"Rows": 72,
+		"Cols": 80,
+		"XRS":  88,
+		"CRS":  96,
+	},
+	"CopyRows": {
+		"Dst":    0,
+		"Src":    24,
+		"Rows":   48,
+		"Cols":   56,
+		"DLD":    64,
+		"SLD":    72,
+		"SS":     80,
+		"Planes": 88,
+		"DPS":    96,
+		"SPS":    104,
 	},
 }

@@ -30,7 +30,7 @@ func NewChannelAffine(outer, channels, inner int, scale, shift []float32, act Ac
 	if len(scale) != channels || shift != nil && len(shift) != channels {
 		return nil, fmt.Errorf("channel affine of %d channels: %d scales and %d shifts", channels, len(scale), len(shift))
 	}
-	if err := act.validate(); err != nil {
+	if err := act.validateClamp(); err != nil {
 		return nil, fmt.Errorf("channel affine: %w", err)
 	}
 	if shift == nil {
