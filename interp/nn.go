@@ -228,7 +228,7 @@ func convKernel(n *ir.Node, opset int64, inputs []*ir.Tensor) ([]*ir.Tensor, err
 // im2col writes the patch matrix of one image's channels into col: row
 // (c, kz, ky, kx) holds, for every output position, the input value under
 // that kernel tap, or 0 in the padding.
-func im2col(col, x []float32, channels int, g grid3) {
+func im2col[T number](col, x []T, channels int, g grid3) {
 	height, width := g[1].in, g[2].in
 	outSize := g.outSize()
 	row := 0
