@@ -78,6 +78,7 @@ func defs() []*Def {
 	add(temporalPoolDefs()...)
 	add(tsmcDefs()...)
 	add(quantDefs()...)
+	add(qconvDefs()...)
 	return all
 }
 
