@@ -259,3 +259,13 @@ func TestRequantize(t *testing.T) {
 		t.Errorf("Multiplier = %v", got)
 	}
 }
+
+func TestIntMaxPool(t *testing.T) {
+	// A 2x2 max pool with padding 1 at stride 2 over [[1, 200], [3, 4]]:
+	// padding never wins.
+	x := u8s(ir.Shape{1, 1, 2, 2}, 1, 200, 3, 4)
+	at := attrs{"kernel_shape": aInts(2, 2), "pads": aInts(1, 1, 1, 1), "strides": aInts(2, 2)}
+	evalExact(t, "uint8", "MaxPool", "", 12, at, []*ir.Tensor{x}, u8s(ir.Shape{1, 1, 2, 2}, 1, 200, 3, 4))
+	evalExact(t, "int8", "MaxPool", "", 12, attrs{"kernel_shape": aInts(2, 2)}, []*ir.Tensor{i8s(ir.Shape{1, 1, 2, 2}, -128, -5, -7, -9)}, i8s(ir.Shape{1, 1, 1, 1}, -5))
+	evalFails(t, "opset 11", "MaxPool", "", 11, at, []*ir.Tensor{x}, "from opset 12")
+}
