@@ -647,10 +647,11 @@ func qlinearMatMulKernel(n *ir.Node, opset int64, inputs []*ir.Tensor) ([]*ir.Te
 
 // qlinearAddKernel is com.microsoft QLinearAdd: C = saturate(round((A_scale
 // (A - A_zero_point) + B_scale (B - B_zero_point)) / C_scale) +
-// C_zero_point), with numpy broadcasting; the float arithmetic is the
-// literal reading of DequantizeLinear, Add and QuantizeLinear in float32.
-// onnxruntime's kernel rescales with multiply-adds instead and can differ
-// by one step where the sum falls within rounding error of a tie.
+// C_zero_point) with numpy broadcasting, computed as onnxruntime computes
+// it (AddRescaled; an operand that is one value along the innermost axis
+// takes AddRescaledScalar's form). The literal float32 reading of
+// DequantizeLinear, Add and QuantizeLinear can differ from it by one step
+// where the sum lies within rounding error of a tie.
 func qlinearAddKernel(n *ir.Node, opset int64, inputs []*ir.Tensor) ([]*ir.Tensor, error) {
 	for i, name := range map[int]string{0: "A", 1: "A_scale", 3: "B", 4: "B_scale", 6: "C_scale"} {
 		if optional(inputs, i) == nil {
@@ -689,19 +690,102 @@ func qlinearAddKernel(n *ir.Node, opset int64, inputs []*ir.Tensor) ([]*ir.Tenso
 		return nil, err
 	}
 	lo, hi, _ := QuantRange(a.DType)
+	r := NewRescale(sc[0], zp[0], sc[1], zp[1], sc[2], zp[2], lo, hi)
+	// onnxruntime adds along the innermost axis; an operand that has one
+	// value there is its scalar case.
+	innerScalar := func(t *ir.Tensor) bool {
+		return len(shape) > 0 && t.Len() < c.Len() && (len(t.Shape) == 0 || t.Shape[len(t.Shape)-1] == 1) && shape[len(shape)-1] > 1 || t.Len() == 1 && c.Len() > 1
+	}
+	aScalar, bScalar := innerScalar(a), innerScalar(b)
 	strides := [][]int{broadcastStrides(a.Shape, shape), broadcastStrides(b.Shape, shape)}
 	forEachBroadcast(shape, strides, func(i int, o []int) {
-		c.I64[i] = AddQuantized(a.I64[o[0]], zp[0], sc[0], b.I64[o[1]], zp[1], sc[1], sc[2], zp[2], lo, hi)
+		av, bv := a.I64[o[0]], b.I64[o[1]]
+		switch {
+		case aScalar && !bScalar:
+			c.I64[i] = r.AddScalarA(av, bv)
+		case bScalar && !aScalar:
+			c.I64[i] = r.AddScalarB(av, bv)
+		default:
+			c.I64[i] = r.Add(av, bv)
+		}
 	})
 	return []*ir.Tensor{c}, nil
 }
 
-// AddQuantized is the sum of two quantised values requantised: the float32
-// reading of DequantizeLinear, Add and QuantizeLinear,
-// Quantize(Dequantize(a) + Dequantize(b)).
-func AddQuantized(a, aZero int64, aScale float32, b, bZero int64, bScale float32, yScale float32, yZero, lo, hi int64) int64 {
-	sum := float32(Dequantize(a, aZero, aScale) + Dequantize(b, bZero, bScale))
-	return Quantize(sum, yScale, yZero, lo, hi)
+// Rescale is onnxruntime's quantised sum of two quantised values (its
+// QLinearAdd, the same on every x86 CPU with AVX2 and, through NEON's
+// fused multiply-add, on arm64): with the ratios rA = a_scale / y_scale
+// and rB = b_scale / y_scale and the fixed part F = y_zero_point -
+// fma(rA, a_zero_point, rB × b_zero_point),
+//
+//	y = saturate(roundHalfEven(fma(a, rA, fma(b, rB, F))))
+//
+// every operation in float32, each fma rounded once (FMA32). tsmc's
+// quantised sums (tsmc.QAdd, a tsmc.QConv's residual) are this rule, so
+// that they reproduce onnxruntime's results on QDQ models.
+type Rescale struct {
+	RatioA, RatioB, Fixed float32
+	Lo, Hi                int64
+}
+
+// NewRescale is the rule of a sum of A (aScale, aZero) and B (bScale,
+// bZero) into Y (yScale, yZero) saturated to [lo, hi].
+func NewRescale(aScale float32, aZero int64, bScale float32, bZero int64, yScale float32, yZero, lo, hi int64) Rescale {
+	ra, rb := float32(aScale/yScale), float32(bScale/yScale)
+	fixed := float32(float32(yZero) - FMA32(ra, float32(aZero), float32(rb*float32(bZero))))
+	return Rescale{RatioA: ra, RatioB: rb, Fixed: fixed, Lo: lo, Hi: hi}
+}
+
+func (r Rescale) saturate(v float32) int64 {
+	return saturateRounded(math.RoundToEven(float64(v)), 0, r.Lo, r.Hi)
+}
+
+// Add is the sum of a and b.
+func (r Rescale) Add(a, b int64) int64 {
+	return r.saturate(FMA32(float32(a), r.RatioA, FMA32(float32(b), r.RatioB, r.Fixed)))
+}
+
+// AddScalarA and AddScalarB are the sum when a (or b) is one value
+// broadcast along the innermost axis: onnxruntime folds it into the
+// fixed part with a multiply and an add, then one fma.
+func (r Rescale) AddScalarA(a, b int64) int64 {
+	fixed := float32(r.Fixed + float32(float32(a)*r.RatioA))
+	return r.saturate(FMA32(float32(b), r.RatioB, fixed))
+}
+
+func (r Rescale) AddScalarB(a, b int64) int64 {
+	fixed := float32(r.Fixed + float32(float32(b)*r.RatioB))
+	return r.saturate(FMA32(float32(a), r.RatioA, fixed))
+}
+
+// FMA32 is x × y + z rounded once to float32, as a fused multiply-add
+// instruction computes it. The product of two float32s is exact in
+// float64; the sum is rounded to float64 and then to float32, and where
+// that double rounding lands exactly on a float32 tie the sum's exact
+// error decides the side.
+func FMA32(x, y, z float32) float32 {
+	p := float64(x) * float64(y)
+	s := p + float64(z)
+	r := float32(s)
+	if float64(r) == s || math.IsInf(s, 0) || math.IsNaN(s) {
+		return r
+	}
+	// The error of the float64 sum (TwoSum), exact.
+	bv := s - p
+	e := (p - (s - bv)) + (float64(z) - bv)
+	if e == 0 {
+		return r
+	}
+	// The float32 neighbour of s on the other side of r.
+	other := math.Nextafter32(r, float32(math.Copysign(math.Inf(1), s-float64(r))))
+	if mid := (float64(r) + float64(other)) / 2; s != mid {
+		return r // not a tie: the float64 rounding cannot have crossed it
+	}
+	// s is exactly halfway; the exact value lies on e's side of it.
+	if (e > 0) == (other > r) {
+		return other
+	}
+	return r
 }
 
 // qgemmKernel is com.microsoft QGemm: Y = alpha × A' × B' + C over the

@@ -27,8 +27,7 @@ type ortCase struct {
 	name string
 	out  *ir.Value
 	// step is the output's quantisation step where onnxruntime may differ
-	// by one (its QLinearAdd rescales with multiply-adds, so sums within
-	// rounding error of a tie can round the other way); 0 demands equality.
+	// by one; 0 demands equality.
 	step float32
 }
 
@@ -274,8 +273,37 @@ func (m *ortModel) addAdds(count int) {
 		zc := lo + 64 + r.Int64N(hi-lo-127)
 		y := m.b.Node(m.name("add"), interp.MSDomain, "QLinearAdd", nil, a, irtest.Scale(m.name("s"), sa), irtest.Zero(m.name("z"), dt, za),
 			b, irtest.Scale(m.name("s"), sb), irtest.Zero(m.name("z"), dt, zb), irtest.Scale(m.name("s"), sc), irtest.Zero(m.name("z"), dt, zc))
-		m.dequantized(fmt.Sprintf("QLinearAdd %d (%v %v+%v)", i, dt, shape, bshape), y, sc, zc, dt, sc)
+		m.dequantized(fmt.Sprintf("QLinearAdd %d (%v %v+%v)", i, dt, shape, bshape), y, sc, zc, dt, 0)
 	}
+}
+
+// addAllPairsAdd adds a QLinearAdd of every pair of uint8 values with
+// scales whose sums fall on exact ties (rA = 1, rB = 0.5) and an odd zero
+// point: onnxruntime rounds after adding the zero point.
+func (m *ortModel) addAllPairsAdd() {
+	const n = 256 * 256
+	feeds := [2]*ir.Tensor{}
+	vals := [2]*ir.Value{}
+	params := [2]struct {
+		s float32
+		z int64
+	}{{0.5, 10}, {0.25, 3}}
+	for k := range feeds {
+		v := m.b.Input(m.name("x"), n)
+		t, _ := ir.NewTensor(ir.Float32, ir.Shape{n})
+		for i := range t.F32 {
+			q := int64(i / 256)
+			if k == 1 {
+				q = int64(i % 256)
+			}
+			t.F32[i] = interp.Dequantize(q, params[k].z, params[k].s)
+		}
+		m.feeds[v.Name] = t
+		vals[k] = m.b.Node(m.name("q"), "", "QuantizeLinear", nil, v, irtest.Scale(m.name("s"), params[k].s), irtest.Zero(m.name("z"), ir.Uint8, params[k].z))
+	}
+	y := m.b.Node(m.name("add"), interp.MSDomain, "QLinearAdd", nil, vals[0], irtest.Scale(m.name("s"), 0.5), irtest.Zero(m.name("z"), ir.Uint8, 10),
+		vals[1], irtest.Scale(m.name("s"), 0.25), irtest.Zero(m.name("z"), ir.Uint8, 3), irtest.Scale(m.name("s"), 0.5), irtest.Zero(m.name("z"), ir.Uint8, 5))
+	m.dequantized("QLinearAdd of every pair at exact ties", y, 0.5, 5, ir.Uint8, 0)
 }
 
 // addQDQ adds QuantizeLinear and DequantizeLinear round trips: per
@@ -317,6 +345,7 @@ func TestQuantizedOpsAgainstORT(t *testing.T) {
 			m.addConvs(24)
 			m.addMatMuls(8)
 			m.addAdds(8)
+			m.addAllPairsAdd()
 			m.run(t)
 		})
 	}

@@ -17,15 +17,20 @@ import (
 // constant inputs. Their meaning is their reference kernels' (qreference.go):
 //
 //	acc[m]  = B[m] + Σ (X - x_zero_point) × (W - w_zero_points[m])   (exact, int32)
-//	y       = clamp(roundHalfEven(float32(acc) × (x_scale × w_scales[m]) / y_scale) + y_zero_point, y_min, y_max)
+//	y       = clamp(roundHalfEven(float32(acc) × m[m]) + y_zero_point, y_min, y_max),  m[m] = (x_scale × w_scales[m]) / y_scale
 //	Y       = y, or with a residual R:
-//	Y       = clamp(roundHalfEven((float32(y - y_zero_point) × y_scale + float32(R - r_zero_point) × r_scale) / out_scale) + out_zero_point, out_min, out_max)
+//	Y       = clamp(roundHalfEven(fma(a, rA, fma(b, rB, F))), out_min, out_max)
 //
-// The convolution stage is onnxruntime's QLinearConv rule (interp.Requantize,
-// the multiplier rounded to float32 once per channel); the residual stage is
-// the literal float32 reading of DequantizeLinear, Add and QuantizeLinear
-// (interp.AddQuantized), bit for bit. Clamp bounds are integers in the
-// output's quantised domain, already within its type's range.
+// where (a, b) = (y, R), or (R, y) with residual_first = 1, rA and rB
+// their scales over out_scale and F = out_zero_point - fma(rA,
+// a_zero_point, rB × b_zero_point), all in float32 with single-rounding
+// fused multiply-adds. Both stages are onnxruntime's arithmetic: its
+// QLinearConv (interp.Requantize) and its QLinearAdd (interp.Rescale), so
+// that a QDQ model runs here as it runs there. The literal float reading
+// of the QDQ pattern (float32 DequantizeLinear, Conv or Add,
+// QuantizeLinear) agrees with both except by one step where the exact
+// value lies within its rounding error of a tie (tested). Clamp bounds are
+// integers in the quantised domain, already within the type's range.
 const (
 	// OpQConv is a quantised convolution with its epilogue. Inputs (X,
 	// W, B, optional residual R, optional shift state S; tsmc.Conv's
@@ -37,7 +42,8 @@ const (
 	// w_zero_points (one value, or one per output channel), y_scale,
 	// y_zero_point, y_min, y_max, output_type ("u8" or "i8", Y's type),
 	// and with R r_scale, r_zero_point, out_scale, out_zero_point,
-	// out_min, out_max. A fused temporal shift has tsmc.Conv's "segments"
+	// out_min, out_max and residual_first (1 when R is the sum's first
+	// operand). A fused temporal shift has tsmc.Conv's "segments"
 	// and "shift"; its vacated rows read x_zero_point (real zero).
 	OpQConv = "QConv"
 	// OpQDense is a quantised fully connected layer (no pooling: a
@@ -45,11 +51,11 @@ const (
 	// int32 [N]): W output-major; Y [..., N]. Attributes as tsmc.QConv's
 	// without geometry and residual.
 	OpQDense = "QDense"
-	// OpQAdd is a quantised sum of two tensors of one shape and type:
-	// Y = clamp(roundHalfEven((float32(A - a_zero_point) × a_scale +
-	// float32(B - b_zero_point) × b_scale) / y_scale) + y_zero_point,
-	// y_min, y_max). Attributes a_scale, a_zero_point, b_scale,
-	// b_zero_point, y_scale, y_zero_point, y_min, y_max, output_type.
+	// OpQAdd is a quantised sum of two tensors of one shape and type,
+	// Y = clamp(roundHalfEven(fma(A, rA, fma(B, rB, F))), y_min, y_max)
+	// as for tsmc.QConv's residual. Attributes a_scale, a_zero_point,
+	// b_scale, b_zero_point, y_scale, y_zero_point, y_min, y_max,
+	// output_type.
 	OpQAdd = "QAdd"
 )
 
@@ -82,8 +88,10 @@ type QuantSpec struct {
 	Y Requant
 	// Residual and Out describe a tsmc.QConv's fused residual: R's
 	// parameters and the sum's requantisation; nil without one.
-	Residual *QParams
-	Out      *Requant
+	// ResidualFirst says R is the sum's first operand.
+	Residual      *QParams
+	Out           *Requant
+	ResidualFirst bool
 	// Output is Y's type.
 	Output ir.DType
 }
@@ -111,6 +119,11 @@ func (s QuantSpec) Attrs(n *ir.Node) {
 	if s.Residual != nil {
 		setQ("r", *s.Residual)
 		setR("out", *s.Out)
+		first := int64(0)
+		if s.ResidualFirst {
+			first = 1
+		}
+		n.SetAttr("residual_first", ir.Attr{Kind: ir.AttrInt, Int: first})
 	}
 	n.SetAttr("output_type", ir.Attr{Kind: ir.AttrString, String: s.Output.String()})
 }
@@ -166,6 +179,7 @@ func QuantSpecOf(n *ir.Node) (QuantSpec, error) {
 	if _, ok := n.Attrs["out_scale"]; ok {
 		r, o := getQ("r"), getR("out")
 		s.Residual, s.Out = &r, &o
+		s.ResidualFirst = n.AttrInt("residual_first", 0) != 0
 	}
 	switch t := n.AttrString("output_type", ""); t {
 	case "u8":

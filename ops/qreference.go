@@ -10,8 +10,8 @@ import (
 // Reference kernels of tsmc's quantised operators, made of the
 // interpreter's quantised primitives: the integer convolution of
 // ConvInteger and QLinearConv (interp.IntConv), MatMulInteger, the
-// requantisation rule of QLinearConv (interp.Requantize) and the float32
-// reading of a quantised sum (interp.AddQuantized).
+// requantisation rule of QLinearConv (interp.Requantize) and the quantised
+// sum of QLinearAdd (interp.Rescale).
 
 func init() {
 	interp.Register(Domain, OpQConv, qconvKernel)
@@ -83,14 +83,18 @@ func qconvKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		return nil, err
 	}
 	if len(in) > ConvResidual && in[ConvResidual] != nil {
-		if y, err = quantizedSum(y, s.Y.QParams, in[ConvResidual], *s.Residual, *s.Out, s.Output); err != nil {
+		a, ap, b, bp := y, s.Y.QParams, in[ConvResidual], *s.Residual
+		if s.ResidualFirst {
+			a, ap, b, bp = b, bp, a, ap
+		}
+		if y, err = quantizedSum(a, ap, b, bp, *s.Out, s.Output); err != nil {
 			return nil, fmt.Errorf("residual: %w", err)
 		}
 	}
 	return []*ir.Tensor{y}, nil
 }
 
-// quantizedSum is interp.AddQuantized over two tensors of one shape.
+// quantizedSum is the interp.Rescale sum of two tensors of one shape.
 func quantizedSum(a *ir.Tensor, ap QParams, b *ir.Tensor, bp QParams, out Requant, dt ir.DType) (*ir.Tensor, error) {
 	if !a.Shape.Equal(b.Shape) {
 		return nil, fmt.Errorf("operands %v%v and %v%v differ", a.DType, a.Shape, b.DType, b.Shape)
@@ -99,8 +103,9 @@ func quantizedSum(a *ir.Tensor, ap QParams, b *ir.Tensor, bp QParams, out Requan
 	if err != nil {
 		return nil, err
 	}
+	r := interp.NewRescale(ap.Scale, ap.Zero, bp.Scale, bp.Zero, out.Scale, out.Zero, out.Min, out.Max)
 	for i := range y.I64 {
-		y.I64[i] = interp.AddQuantized(a.I64[i], ap.Zero, ap.Scale, b.I64[i], bp.Zero, bp.Scale, out.Scale, out.Zero, out.Min, out.Max)
+		y.I64[i] = r.Add(a.I64[i], b.I64[i])
 	}
 	return y, nil
 }
@@ -141,7 +146,7 @@ func qdenseKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	return []*ir.Tensor{y}, nil
 }
 
-// qaddKernel is interp.AddQuantized elementwise.
+// qaddKernel is the interp.Rescale sum elementwise.
 func qaddKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	if len(in) != 2 || in[0] == nil || in[1] == nil {
 		return nil, fmt.Errorf("needs inputs A and B")

@@ -564,8 +564,9 @@ func (f *qdqFuser) add(n *ir.Node) {
 // FuseQuantizedResidual fuses a tsmc.QAdd into the tsmc.QConv (with no
 // residual yet) that computes one of its operands when nothing else reads
 // that conv's output: the conv takes the other operand as its residual R,
-// with the QAdd's parameters as r_ and out_ attributes, and writes the
-// QAdd's output. When both operands qualify, the conv later in node order
+// with the QAdd's parameters as r_ and out_ attributes (and
+// residual_first when R was the sum's first operand: the sum's rounding
+// depends on the order), and writes the QAdd's output. When both operands qualify, the conv later in node order
 // is chosen, so R is computed before it. It assumes FuseQDQ made the ops.
 func FuseQuantizedResidual(g *ir.Graph) error {
 	producers, users := g.Producers(), g.Users()
@@ -585,6 +586,7 @@ func FuseQuantizedResidual(g *ir.Graph) error {
 		var conv *ir.Node
 		var residual *ir.Value
 		var rp ops.QParams
+		first := false
 		for i, v := range add.Inputs {
 			c := producers[v]
 			if !isTsmc(c, ops.OpQConv) || len(c.Inputs) > ops.ConvResidual && c.Input(ops.ConvResidual) != nil || soleReader(g, users, v) != add || add.Inputs[1-i] == v {
@@ -593,6 +595,7 @@ func FuseQuantizedResidual(g *ir.Graph) error {
 			if conv == nil || order[c] > order[conv] {
 				conv, residual = c, add.Inputs[1-i]
 				rp = [2]ops.QParams{as.X, as.B}[1-i]
+				first = i == 1
 			}
 		}
 		if conv == nil {
@@ -614,7 +617,7 @@ func FuseQuantizedResidual(g *ir.Graph) error {
 		}
 		conv.Inputs[ops.ConvResidual] = residual
 		out := as.Y
-		cs.Residual, cs.Out, cs.Output = &rp, &out, as.Output
+		cs.Residual, cs.Out, cs.Output, cs.ResidualFirst = &rp, &out, as.Output, first
 		cs.Attrs(conv)
 		conv.Outputs[0] = add.Outputs[0]
 		producers[add.Outputs[0]] = conv
