@@ -21,7 +21,7 @@ type Def struct {
 	// MACs counts multiply-accumulates of a node with known shapes; nil
 	// counts none.
 	MACs ir.CostFunc
-	// Params marks ops whose constant float inputs are weights.
+	// Params marks ops whose constant inputs are weights.
 	Params bool
 	// Lower emits the node's run-time code.
 	Lower LowerFunc
