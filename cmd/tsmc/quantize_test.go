@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -57,8 +58,18 @@ func TestQuantizeWritesQDQModel(t *testing.T) {
 	}
 	// inspect reads it and shows the quantised graph.
 	code, stdout, errOut = tsmcRun("inspect", out)
-	if code != 0 || !strings.Contains(stdout, "tsmc.QConv:12") {
+	if code != 0 || !strings.Contains(stdout, "tsmc.QConv:12") || !strings.Contains(stdout, "int8     ") || !strings.Contains(stdout, " i8 + ") {
 		t.Errorf("inspect exit %d: %s%s", code, stdout, errOut)
+	}
+	code, stdout, _ = tsmcRun("inspect", "-json", out)
+	var rep inspectReport
+	if err := json.Unmarshal([]byte(stdout), &rep); code != 0 || err != nil || rep.Quantized == nil {
+		t.Fatalf("inspect -json: exit %d, %v: %s", code, err, stdout)
+	}
+	// int8 weights (and a few int32 biases) take about a quarter of float32.
+	q := rep.Quantized
+	if w := q.WeightBytes["i8"] + q.WeightBytes["i32"]; w*3 > q.WeightBytesFloat32 || q.Ops["tsmc.QConv"] != 12 || q.ActivationBytes["u8"] == 0 {
+		t.Errorf("quantised summary %+v", q)
 	}
 }
 
