@@ -227,9 +227,13 @@ func (h *histogram) entropy() [2]float64 {
 	return [2]float64{math.Max(h.lo, -t), math.Min(h.hi, t)}
 }
 
-// clippedKL is the divergence between the first n bins of hist (the
-// rest folded into the last) and that distribution quantised to levels
-// bins and expanded back over the nonzero bins.
+// clippedKL is the divergence between P, the first n bins of hist with
+// the rest (the clipped outliers) folded into the last, and Q, the same n
+// bins without the outliers quantised to levels bins, each level's count
+// spread over the bins where P is nonzero: clipping costs what the
+// outliers weigh, fewer levels per bin cost resolution. Bins where P has
+// mass and Q none get a small floor, so clipping everything there is
+// costly, not impossible.
 func clippedKL(hist []float64, n, levels int) float64 {
 	p := make([]float64, n)
 	copy(p, hist[:n])
@@ -242,18 +246,13 @@ func clippedKL(hist []float64, n, levels int) float64 {
 		sum, nonzero := 0.0, 0
 		for k := a; k < b; k++ {
 			sum += hist[k]
-			if hist[k] != 0 {
+			if p[k] != 0 {
 				nonzero++
 			}
 		}
-		if b == n { // the folded outliers belong to the last level
-			for _, c := range hist[n:] {
-				sum += c
-			}
-		}
 		for k := a; k < b; k++ {
-			if hist[k] != 0 || (b == n && k == n-1 && p[k] != 0) {
-				q[k] = sum / float64(max(nonzero, 1))
+			if p[k] != 0 {
+				q[k] = sum / float64(nonzero)
 			}
 		}
 	}
@@ -265,15 +264,13 @@ func clippedKL(hist []float64, n, levels int) float64 {
 	if ps == 0 || qs == 0 {
 		return math.Inf(1)
 	}
+	const floor = 1e-6
 	kl := 0.0
 	for k := range p {
 		if p[k] == 0 {
 			continue
 		}
-		if q[k] == 0 {
-			return math.Inf(1)
-		}
-		pk, qk := p[k]/ps, q[k]/qs
+		pk, qk := p[k]/ps, math.Max(q[k]/qs, floor)
 		kl += pk * math.Log(pk/qk)
 	}
 	return kl
