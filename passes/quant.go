@@ -450,7 +450,7 @@ func (f *qdqFuser) bias(b *ir.Value, name string, xScale float32, wScales []floa
 	return f.nm.constant(b.Name+"_q", t), true
 }
 
-// spec assembles a tsmc quantised op's parameters.
+// weightSpec assembles the parameters of a tsmc quantised op with weights.
 func weightSpec(x quantParams, scales []float32, zeros []int64, y ops.Requant, out ir.DType) ops.QuantSpec {
 	return ops.QuantSpec{X: x.QParams, WScales: slices.Clone(scales), WZeros: slices.Clone(zeros), Y: y, Output: out}
 }
