@@ -36,3 +36,32 @@ func TestGoldenSharedModels(t *testing.T) {
 		})
 	}
 }
+
+// TestQuantizedTinyModel checks the bundled QDQ model against
+// onnxruntime's outputs: after the passes (tsmc's int8 ops, onnxruntime's
+// arithmetic) the logits agree but for the float32 rounding of the final
+// mean over frames; read literally (float DequantizeLinear, Conv, Add,
+// QuantizeLinear) within one quantisation step.
+func TestQuantizedTinyModel(t *testing.T) {
+	path := filepath.Join("testdata", "quantized", "tsm_tiny_official", "model.onnx")
+	for _, c := range []struct {
+		name      string
+		transform func(*ir.Graph) error
+		steps     float64
+	}{
+		{"int8 ops", func(g *ir.Graph) error { return passes.Run(g, passes.Options{}) }, 1e-3},
+		{"as imported", nil, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			results, err := tsmc.Verify(path, tsmc.VerifyOptions{Transform: c.transform, QuantSteps: c.steps})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range results {
+				if r.Err != nil || !r.Passed || len(r.Outputs) != 1 || r.Outputs[0].Step == 0 {
+					t.Errorf("%s: %v, passed %v, outputs %+v", r.Dir, r.Err, r.Passed, r.Outputs)
+				}
+			}
+		})
+	}
+}

@@ -58,13 +58,27 @@ type VerifyOptions struct {
 	// Transform, when set, rewrites each prepared graph before the engine
 	// is built (the optimisation pipeline, for instance).
 	Transform func(*ir.Graph) error
+	// QuantSteps is the tolerance of a quantised model's outputs, in
+	// quantisation steps (default 1): an output that the model computes by
+	// a DequantizeLinear of one scale (then, maybe, reshapes and means)
+	// passes when every element is within QuantSteps of that scale of the
+	// expected one. Two int8 engines that agree but for rounding at
+	// near-ties differ by a step; the relative error says nothing there.
+	QuantSteps float64
 }
 
 // OutputCheck is the comparison of one output.
 type OutputCheck struct {
 	Name   string
 	RelErr float64
+	// Step is the quantisation step of a quantised output (0 for others)
+	// and Steps the largest difference in steps.
+	Step, Steps float64
 }
+
+// stepSlack absorbs the float32 rounding of dequantised values when a
+// difference is counted in steps.
+const stepSlack = 1e-4
 
 // DataSetResult is the outcome of one data set.
 type DataSetResult struct {
@@ -99,6 +113,9 @@ func VerifyContext(ctx context.Context, modelPath string, opts VerifyOptions) ([
 	if opts.Engine == nil {
 		opts.Engine = InterpEngine
 	}
+	if opts.QuantSteps == 0 {
+		opts.QuantSteps = 1
+	}
 	dirs := opts.DataSets
 	if len(dirs) == 0 {
 		var err error
@@ -114,7 +131,12 @@ func VerifyContext(ctx context.Context, modelPath string, opts VerifyOptions) ([
 	if err != nil {
 		return nil, err
 	}
-	v := &verifier{path: modelPath, opts: opts, inputs: raw.Inputs, engines: map[string]Engine{}}
+	v := &verifier{path: modelPath, opts: opts, inputs: raw.Inputs, engines: map[string]Engine{}, steps: map[string]float64{}}
+	for _, o := range raw.Outputs {
+		if s, ok := quantizationStep(raw, o); ok {
+			v.steps[o.Name] = s
+		}
+	}
 	defer v.close()
 	var results []DataSetResult
 	for _, dir := range dirs {
@@ -132,7 +154,10 @@ func VerifyContext(ctx context.Context, modelPath string, opts VerifyOptions) ([
 			r.Passed = true
 			for _, o := range r.Outputs {
 				r.MaxErr = math.Max(r.MaxErr, o.RelErr)
-				if !(o.RelErr <= opts.RTol) {
+				switch {
+				case o.Step > 0:
+					r.Passed = r.Passed && o.Steps <= opts.QuantSteps+stepSlack
+				case !(o.RelErr <= opts.RTol):
 					r.Passed = false
 				}
 			}
@@ -148,6 +173,8 @@ type verifier struct {
 	inputs  []*ir.Value // graph inputs as read, with symbolic dims
 	engines map[string]Engine
 	graphs  map[string]*ir.Graph
+	// steps are the quantisation steps of quantised outputs, by name.
+	steps map[string]float64
 }
 
 // close closes the engines that hold resources.
@@ -216,7 +243,17 @@ func (v *verifier) check(dir string) ([]OutputCheck, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: output %q: %v", dir, name, err)
 		}
-		checks = append(checks, OutputCheck{Name: name, RelErr: e})
+		c := OutputCheck{Name: name, RelErr: e}
+		if step, ok := v.steps[name]; ok {
+			c.Step = step
+			for j := 0; j < want.Len(); j++ {
+				d := math.Abs(got.Float(j)-want.Float(j)) / step
+				if d > c.Steps || math.IsNaN(d) {
+					c.Steps = d
+				}
+			}
+		}
+		checks = append(checks, c)
 	}
 	return checks, nil
 }
@@ -275,4 +312,36 @@ func RelativeError(got, want *ir.Tensor) (float64, error) {
 		return 0, errors.New("element count differs from the shape")
 	}
 	return floatcmp.RelErr(n, got.Float, want.Float), nil
+}
+
+// stepThrough are the ops a quantised output may pass through after its
+// DequantizeLinear and keep its step as the bound of a difference: they
+// move values or average them.
+var stepThrough = map[string]bool{
+	"Reshape": true, "Flatten": true, "Squeeze": true, "Unsqueeze": true, "Transpose": true, "Identity": true,
+	"Slice": true, "Gather": true, "ReduceMean": true, "GlobalAveragePool": true, "AveragePool": true,
+}
+
+// quantizationStep finds the quantisation step of output o of the graph
+// as read: the scale of the per-tensor DequantizeLinear it comes from
+// through data movement and means.
+func quantizationStep(g *ir.Graph, o *ir.Value) (float64, bool) {
+	producers := g.Producers()
+	for v := o; ; {
+		n := producers[v]
+		switch {
+		case n == nil || n.Domain != "" && n.Domain != "ai.onnx" && n.Domain != interp.MSDomain:
+			return 0, false
+		case n.Op == "DequantizeLinear":
+			s := n.Input(1)
+			if s == nil || !s.IsConst() || s.Const.DType != ir.Float32 || s.Const.Len() != 1 || !(s.Const.F32[0] > 0) {
+				return 0, false
+			}
+			return float64(s.Const.F32[0]), true
+		case stepThrough[n.Op] && n.Domain != interp.MSDomain:
+			v = n.Input(0)
+		default:
+			return 0, false
+		}
+	}
 }

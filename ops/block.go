@@ -200,8 +200,8 @@ func lowerBlock(l Lowering, n *ir.Node) error {
 }
 
 // ShiftState returns the activation a node reads through a stateful
-// shift and the state it reads, or nils: tsmc.TemporalShift, tsmc.Conv and
-// tsmc.InvertedResidual take one.
+// shift and the state it reads, or nils: tsmc.TemporalShift, tsmc.Conv,
+// tsmc.QConv and tsmc.InvertedResidual take one.
 func ShiftState(n *ir.Node) (x, state *ir.Value) {
 	if n.Domain != Domain {
 		return nil, nil
@@ -209,7 +209,7 @@ func ShiftState(n *ir.Node) (x, state *ir.Value) {
 	switch n.Op {
 	case OpTemporalShift:
 		return n.Input(0), n.Input(1)
-	case OpConv:
+	case OpConv, OpQConv:
 		return n.Input(ConvX), n.Input(ConvState)
 	case OpInvertedResidual:
 		return n.Input(BlockX), n.Input(BlockState)

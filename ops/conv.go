@@ -22,44 +22,56 @@ func inferConv(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 2, 3, 1, 1); err != nil {
 		return err
 	}
-	x, w := n.Inputs[0], n.Inputs[1]
-	if len(x.Shape) < 3 {
-		return n.Errorf("input %v must have rank >= 3 (N, C, spatial...), has shape %v", x, x.Shape)
-	}
-	if len(w.Shape) != len(x.Shape) {
-		return n.Errorf("weight %v has shape %v, want rank %d like the input %v", w, w.Shape, len(x.Shape), x.Shape)
-	}
 	if err := sameDTypes(n, 0, 1, 2); err != nil {
 		return err
+	}
+	x := n.Inputs[0]
+	out, err := convOutput(n, x, n.Inputs[1], n.Input(2))
+	if err != nil {
+		return err
+	}
+	setOutput(n, 0, x.DType, out)
+	return nil
+}
+
+// convOutput checks the shapes of a convolution's input x [N, C, D...],
+// weights w [M, C/group, K...] and optional bias b [M] against n's window
+// attributes and returns the output shape [N, M, D'...]. Conv and the
+// quantised convolutions share it.
+func convOutput(n *ir.Node, x, w, b *ir.Value) (ir.Shape, error) {
+	if len(x.Shape) < 3 {
+		return nil, n.Errorf("input %v must have rank >= 3 (N, C, spatial...), has shape %v", x, x.Shape)
+	}
+	if len(w.Shape) != len(x.Shape) {
+		return nil, n.Errorf("weight %v has shape %v, want rank %d like the input %v", w, w.Shape, len(x.Shape), x.Shape)
 	}
 	group := n.AttrInt("group", 1)
 	c, m := x.Shape[1], w.Shape[0]
 	if group < 1 || group > ir.MaxElements {
-		return n.Errorf("group %d is out of range", group)
+		return nil, n.Errorf("group %d is out of range", group)
 	}
 	if perGroup, ok := mulDim(w.Shape[1], int(group)); !ok || perGroup != c {
-		return n.Errorf("weight %v has %d input channels per group with group=%d, but the input %v has %d channels", w.Shape, w.Shape[1], group, x.Shape, c)
+		return nil, n.Errorf("weight %v has %d input channels per group with group=%d, but the input %v has %d channels", w.Shape, w.Shape[1], group, x.Shape, c)
 	}
 	if int64(m)%group != 0 {
-		return n.Errorf("weight %v has %d output channels, not a multiple of group=%d", w.Shape, m, group)
+		return nil, n.Errorf("weight %v has %d output channels, not a multiple of group=%d", w.Shape, m, group)
 	}
 	kernel := append([]int(nil), w.Shape[2:]...)
 	if ks, ok := n.AttrInts("kernel_shape"); ok && !ir.Shape(kernel).Equal(int64sToShape(ks)) {
-		return n.Errorf("kernel_shape %v does not match weight shape %v", ks, w.Shape)
+		return nil, n.Errorf("kernel_shape %v does not match weight shape %v", ks, w.Shape)
 	}
-	if b := n.Input(2); b != nil && !b.Shape.Equal(ir.Shape{m}) {
-		return n.Errorf("bias %v has shape %v, want [%d]", b, b.Shape, m)
+	if b != nil && !b.Shape.Equal(ir.Shape{m}) {
+		return nil, n.Errorf("bias %v has shape %v, want [%d]", b, b.Shape, m)
 	}
 	win, err := parseWindow(n, kernel, false)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	spatial, err := win.outDims(n, x.Shape[2:])
 	if err != nil {
-		return err
+		return nil, err
 	}
-	setOutput(n, 0, x.DType, append(ir.Shape{x.Shape[0], m}, spatial...))
-	return nil
+	return append(ir.Shape{x.Shape[0], m}, spatial...), nil
 }
 
 // inferFusedConv checks a tsmc.Conv's operands and sets its output type.

@@ -232,7 +232,7 @@ func segmentMeanKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, erro
 
 // temporalShiftKernel computes Y[n*T+t, c] = X[n*T+t+d(c), c] when
 // 0 <= t+d(c) < T, else S_prev[n, state channel of c] when there is a
-// state, else zeros.
+// state, else zeros (a quantised shift's fill).
 func temporalShiftKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	if len(in) < 1 || in[0] == nil {
 		return nil, fmt.Errorf("needs input X")
@@ -245,13 +245,17 @@ func temporalShiftKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, er
 		return nil, fmt.Errorf("has no shift attribute")
 	}
 	x := in[0]
+	fill, err := ShiftFill(n, x.DType)
+	if err != nil {
+		return nil, err
+	}
 	var state *ir.Tensor
 	var stateShape ir.Shape
 	if len(in) > 1 && in[1] != nil {
 		state, stateShape = in[1], in[1].Shape
 	}
-	if x.DType != ir.Float32 || state != nil && state.DType != ir.Float32 {
-		return nil, fmt.Errorf("needs float32 tensors")
+	if state != nil && state.DType != x.DType {
+		return nil, fmt.Errorf("state is %v, X is %v", state.DType, x.DType)
 	}
 	if err := s.Check(x.Shape, stateShape); err != nil {
 		return nil, err
@@ -267,20 +271,34 @@ func temporalShiftKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, er
 			next++
 		}
 	}
-	y, err := ir.NewTensor(ir.Float32, x.Shape)
+	y, err := ir.NewTensor(x.DType, x.Shape)
 	if err != nil {
 		return nil, err
+	}
+	// copyRow copies row src of from (X or the state) into row dst of y,
+	// or fills it.
+	copyRow := func(dst int, from *ir.Tensor, src int) {
+		switch {
+		case y.DType == ir.Float32 && from != nil:
+			copy(y.F32[dst*inner:][:inner], from.F32[src*inner:][:inner])
+		case from != nil:
+			copy(y.I64[dst*inner:][:inner], from.I64[src*inner:][:inner])
+		case y.DType != ir.Float32:
+			for i := range y.I64[dst*inner:][:inner] {
+				y.I64[dst*inner+i] = fill
+			}
+		}
 	}
 	for f := 0; f < frames; f++ {
 		t := f % s.Segments
 		for c := 0; c < channels; c++ {
-			dst := y.F32[(f*channels+c)*inner:][:inner]
 			switch src := t + offset[c]; {
 			case src >= 0 && src < s.Segments:
-				copy(dst, x.F32[((f+offset[c])*channels+c)*inner:][:inner])
+				copyRow(f*channels+c, x, (f+offset[c])*channels+c)
 			case state != nil:
-				clip := f / s.Segments
-				copy(dst, state.F32[(clip*next+stateChannel[c])*inner:][:inner])
+				copyRow(f*channels+c, state, f/s.Segments*next+stateChannel[c])
+			default:
+				copyRow(f*channels+c, nil, 0)
 			}
 		}
 	}

@@ -165,11 +165,33 @@ func FuseActivation(g *ir.Graph) error {
 // lowerConv rewrites an ONNX Conv in place as a tsmc.Conv.
 func lowerConv(n *ir.Node, nm *namer) error {
 	x, w := n.Input(ops.ConvX), n.Input(ops.ConvW)
+	attrs, err := convGeometry(n, x, w)
+	if err != nil {
+		return err
+	}
+	b := n.Input(ops.ConvB)
+	if b == nil {
+		zeros, err := ir.NewTensor(w.DType, ir.Shape{w.Shape[0]})
+		if err != nil {
+			return n.Errorf("bias: %v", err)
+		}
+		b = nm.constant(biasName(n), zeros)
+	}
+	n.Domain = ops.Domain
+	n.Inputs = []*ir.Value{x, w, b}
+	n.Attrs = attrs
+	return nil
+}
+
+// convGeometry is the window of a convolution of x by w (n's attributes)
+// as tsmc's convolutions take it: explicit pads, kernel_shape, strides,
+// dilations and group.
+func convGeometry(n *ir.Node, x, w *ir.Value) (map[string]ir.Attr, error) {
 	if x == nil || w == nil {
-		return n.Errorf("conv needs inputs X and W")
+		return nil, n.Errorf("conv needs inputs X and W")
 	}
 	if !w.Shape.Known() || len(w.Shape) < 3 || !x.Shape.Known() || len(x.Shape) != len(w.Shape) {
-		return n.Errorf("conv weight %v%v or input %v%v has no usable static shape", w, w.Shape, x, x.Shape)
+		return nil, n.Errorf("conv weight %v%v or input %v%v has no usable static shape", w, w.Shape, x, x.Shape)
 	}
 	spatial := len(w.Shape) - 2
 	kernel := ints64(w.Shape[2:])
@@ -189,30 +211,19 @@ func lowerConv(n *ir.Node, nm *namer) error {
 		dilations = ones()
 	}
 	if len(strides) != spatial || len(dilations) != spatial {
-		return n.Errorf("strides %v or dilations %v do not match %d spatial dims", strides, dilations, spatial)
+		return nil, n.Errorf("strides %v or dilations %v do not match %d spatial dims", strides, dilations, spatial)
 	}
 	pads, err := ops.Pads(n, x.Shape, w.Shape[2:])
 	if err != nil {
-		return err
+		return nil, err
 	}
-	b := n.Input(ops.ConvB)
-	if b == nil {
-		zeros, err := ir.NewTensor(w.DType, ir.Shape{w.Shape[0]})
-		if err != nil {
-			return n.Errorf("bias: %v", err)
-		}
-		b = nm.constant(biasName(n), zeros)
-	}
-	n.Domain = ops.Domain
-	n.Inputs = []*ir.Value{x, w, b}
-	n.Attrs = map[string]ir.Attr{
+	return map[string]ir.Attr{
 		"strides":      newIntsAttr(strides...),
 		"dilations":    newIntsAttr(dilations...),
 		"pads":         newIntsAttr(ints64(pads)...),
 		"kernel_shape": newIntsAttr(kernel...),
 		"group":        newIntAttr(n.AttrInt("group", 1)),
-	}
-	return nil
+	}, nil
 }
 
 // FuseResidualAdd fuses Add(conv, R) into the conv's epilogue when conv is
@@ -279,8 +290,9 @@ func residualFusable(g *ir.Graph, users map[*ir.Value][]*ir.Node, conv, add *ir.
 		sameType(conv.Outputs[0], add.Outputs[0])
 }
 
-// FuseShift fuses each TemporalShift into the tsmc.Conv nodes that read
-// its output as their data input X: such a conv reads the shift's input
+// FuseShift fuses each TemporalShift into the tsmc.Conv nodes (and the
+// tsmc.QConv nodes whose x_zero_point is the quantised shift's fill) that
+// read its output as their data input X: such a conv reads the shift's input
 // directly and carries the shift's "segments" and "shift" attributes (and,
 // for the stateful online form, the state S_prev as input 4), so no
 // shifted tensor is ever materialised for it. Convs that already have a
@@ -305,8 +317,15 @@ func FuseShift(g *ir.Graph) error {
 			continue
 		}
 		y := ts.Outputs[0]
+		fill, err := ops.ShiftFill(ts, ts.Inputs[0].DType)
+		if err != nil {
+			return err
+		}
 		for _, u := range uniqueNodes(users[y]) {
-			if isTsmc(u, ops.OpConv) && u.Input(ops.ConvX) == y && !hasShift(u) {
+			if u.Input(ops.ConvX) != y || hasShift(u) {
+				continue
+			}
+			if isTsmc(u, ops.OpConv) || isTsmc(u, ops.OpQConv) && quantizedZero(u) == fill {
 				fuseShiftInto(u, ts, s)
 			}
 		}
@@ -316,6 +335,16 @@ func FuseShift(g *ir.Graph) error {
 	}
 	removeNodes(g, dead)
 	return nil
+}
+
+// quantizedZero is a tsmc.QConv's x_zero_point, or -1 << 62 (no fill)
+// when its attributes do not read.
+func quantizedZero(conv *ir.Node) int64 {
+	s, err := ops.QuantSpecOf(conv)
+	if err != nil {
+		return -1 << 62
+	}
+	return s.X.Zero
 }
 
 // fuseShiftInto makes conv read ts's input through shift s.

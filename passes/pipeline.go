@@ -31,6 +31,10 @@ var Pipeline = []Pass{
 	{"dead-code", "remove nodes whose outputs nobody reads, and their constants", EliminateDeadCode},
 	{"explicit-pads", "write auto_pad of convs and pools as explicit pads", ExplicitPads},
 	{"fold-pad", "fold a zero Pad into the Conv or AveragePool that reads it", FoldPad},
+	{"quantize-movement", "run data movement, shifts and max pools between DequantizeLinear and QuantizeLinear on the quantised tensors", QuantizeMovement},
+	{"dead-code", "remove nodes whose outputs nobody reads, and their constants", EliminateDeadCode},
+	{"fuse-qdq", "turn DequantizeLinear -> Conv/Gemm/MatMul/Add (-> Relu/Clip) -> QuantizeLinear into tsmc.QConv, tsmc.QDense, tsmc.QAdd", FuseQDQ},
+	{"fuse-quantized-residual", "fuse a tsmc.QAdd into the tsmc.QConv that computes one operand", FuseQuantizedResidual},
 	{"fold-batchnorm", "fold BatchNormalization into the preceding Conv's weights and bias", FoldBatchNorm},
 	{"fuse-activation", "make every Conv a tsmc.Conv and fuse a following activation (Relu, Clip, SiLU, HardSwish, ...)", FuseActivation},
 	{"fuse-residual-add", "fuse Add(conv, residual) and a following activation into the conv", FuseResidualAdd},
@@ -66,6 +70,12 @@ var passOrder = []struct{ a, b, why string }{
 	{"fuse-residual-add", "fuse-inverted-residual", "a block's residual is its projection's"},
 	{"fuse-shift", "fuse-inverted-residual", "a block reads its input through its first stage's shift"},
 	{"fuse-inverted-residual", "dead-code", "the last sweep drops what the fusions disconnected"},
+	{"recognize-shift", "quantize-movement", "the shift moves int8 rows only once it is one TemporalShift"},
+	{"quantize-movement", "fuse-qdq", "a conv reads a quantised shift's output through a DequantizeLinear only once the shift runs on int8"},
+	{"fuse-qdq", "fuse-quantized-residual", "the residual sum is a tsmc.QAdd only after fuse-qdq"},
+	{"fuse-qdq", "fold-batchnorm", "fuse-qdq folds the weights it leaves, which BatchNorm folding needs as constants"},
+	{"fuse-qdq", "fuse-activation", "fuse-activation turns every ONNX Conv into tsmc.Conv, which fuse-qdq no longer sees"},
+	{"fold-constants", "fuse-qdq", "quantised weights, zero points and scales must be constants"},
 }
 
 func init() {

@@ -53,6 +53,9 @@ type inspectReport struct {
 	ArenaBytes      int64  `json:"arena_bytes,omitempty"`
 	ActivationBytes int64  `json:"activation_bytes,omitempty"`
 	MemoryError     string `json:"memory_error,omitempty"`
+	// Quantized describes a quantised graph's int8 ops, weights and
+	// activations.
+	Quantized *quantInfo `json:"quantized,omitempty"`
 }
 
 // inspectOptions are the flags of tsmc inspect.
@@ -123,6 +126,7 @@ func (o *inspectOptions) run(ctx context.Context, args []string, stdout, stderr 
 	}
 	r := newInspectReport(path, g)
 	r.Passes, r.Shifts, r.ConstantBytesBefore = applied, shifts, constBefore
+	r.Quantized = quantSummary(g)
 	_, r.FusedShifts = passes.ShiftCounts(g)
 	if o.passes && o.after == "" {
 		if m, err := codegen.PlanMemory(g); err != nil {
@@ -201,6 +205,7 @@ func printInspect(w io.Writer, r inspectReport, st ir.Stats) {
 		fmt.Fprintf(w, "consts   %s\n", byteSize(r.ConstantBytes))
 	}
 	fmt.Fprintf(w, "MACs     %s\n", siCount(r.MACs))
+	printQuant(w, r.Quantized)
 	switch {
 	case r.MemoryError != "":
 		fmt.Fprintf(w, "memory   no plan: %s\n", r.MemoryError)

@@ -150,6 +150,7 @@ func printDataSet(w io.Writer, r tsmc.DataSetResult, rtol float64) {
 				fmt.Fprintf(w, " %s=%.3g", o.Name, o.RelErr)
 			}
 		}
+		printSteps(w, r.Outputs)
 		fmt.Fprintf(w, " %.0f ms\n", float64(r.Duration.Microseconds())/1000)
 	}
 }
