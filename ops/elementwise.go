@@ -621,7 +621,7 @@ func lowerSoftmax(l Lowering, n *ir.Node) error {
 		return err
 	}
 	if n.Op == "Softmax" && inner == 1 {
-		l.Run(Fn("Softmax", ins[0], out, outer, size))
+		l.Run(Fn("Softmax", Pool, ins[0], out, outer, size))
 		return nil
 	}
 	sm := l.Object("softmax", "SoftmaxAxis", "NewSoftmaxAxis", []int{outer, size, inner}, 1, n.Op == "LogSoftmax")
