@@ -92,18 +92,23 @@ func Softmax(p *Pool, x, out []float32, rows, n int) {
 	}
 	per := max(1, ewChunk/n)
 	p.For(ceilDiv(rows, per), func(worker, item int) {
-		w := p.state(worker, 0, 0, 0)
-		for r := item * per; r < min(rows, (item+1)*per); r++ {
-			xs, os := x[r*n:(r+1)*n], out[r*n:(r+1)*n]
-			m := maxFloats(xs)
-			copy(os, xs)
-			w.act = ActRows{X: os, Rows: 1, Cols: n, LD: n, Beta: -m}
-			actKernels[actExpShift](&w.act)
-			w.scale[0] = 1 / w.act.Sum
-			w.mul = MulRows{O: os, X: os, C: w.scale[:], Rows: 1, Cols: n, XRS: n}
-			mulRows(&w.mul)
-		}
+		r0, r1 := item*per, min(rows, (item+1)*per)
+		softmaxRows(p.state(worker, 0, 0, 0), x[r0*n:r1*n], out[r0*n:r1*n], r1-r0, n)
 	})
+}
+
+// softmaxRows is Softmax of rows of x on one worker, w.
+func softmaxRows(w *workerState, x, out []float32, rows, n int) {
+	for r := range rows {
+		xs, os := x[r*n:(r+1)*n], out[r*n:(r+1)*n]
+		m := maxFloats(xs)
+		copy(os, xs)
+		w.act = ActRows{X: os, Rows: 1, Cols: n, LD: n, Beta: -m}
+		actKernels[actExpShift](&w.act)
+		w.scale[0] = 1 / w.act.Sum
+		w.mul = MulRows{O: os, X: os, C: w.scale[:], Rows: 1, Cols: n, XRS: n}
+		mulRows(&w.mul)
+	}
 }
 
 // maxFloats is the largest of x (not empty), NaNs left out, over four
