@@ -25,9 +25,9 @@ type Attention struct {
 	scores [2]*gemmPlan
 	// mix[0] and mix[1] are the same for the products with VT; each
 	// worker runs a copy of them (mixes) whose B operand reads its scratch.
-	mix    [2]*gemmPlan
-	q, k   [2]*matrixPanels
-	vt     *matrixPanels
+	mix   [2]*gemmPlan
+	q, k  [2]*matrixPanels
+	vt    *matrixPanels
 	mixes [][2]*gemmPlan
 	bufs  [][]float32 // per worker: a block's scores
 	// order[item] is the part and the place among its members of the

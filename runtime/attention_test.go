@@ -47,7 +47,7 @@ func TestAttention(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	for _, c := range []struct {
 		batch, d, m, n, e int
-		scale            float32
+		scale             float32
 	}{
 		{1, 1, 1, 1, 1, 1},
 		{1, 4, 5, 3, 2, 1},
