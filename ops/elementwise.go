@@ -628,3 +628,14 @@ func lowerSoftmax(l Lowering, n *ir.Node) error {
 	l.Run(Method(sm, "Run", Pool, ins[0], out))
 	return nil
 }
+
+// SoftmaxLastAxis reports whether a Softmax (of known input shape)
+// normalises along its input's last axis alone.
+func SoftmaxLastAxis(n *ir.Node, opset int64) bool {
+	x := n.Input(0)
+	if x == nil || len(x.Shape) == 0 || !x.Shape.Known() {
+		return false
+	}
+	_, size, inner, err := softmaxAxis(n, opset)
+	return err == nil && inner == 1 && size == x.Shape[len(x.Shape)-1]
+}
