@@ -125,16 +125,9 @@ func gemmKernel(n *ir.Node, opset int64, inputs []*ir.Tensor) ([]*ir.Tensor, err
 			return nil, err
 		}
 	}
-	var err error
-	if n.AttrInt("transA", 0) != 0 {
-		if a, err = transpose(a, []int{1, 0}); err != nil {
-			return nil, err
-		}
-	}
-	if n.AttrInt("transB", 0) != 0 {
-		if b, err = transpose(b, []int{1, 0}); err != nil {
-			return nil, err
-		}
+	a, b, err := gemmOperands(n, a, b)
+	if err != nil {
+		return nil, err
 	}
 	m, k, n2 := a.Shape[0], a.Shape[1], b.Shape[1]
 	if b.Shape[0] != k {
@@ -219,4 +212,21 @@ func matmulKernel(n *ir.Node, opset int64, inputs []*ir.Tensor) ([]*ir.Tensor, e
 		shape = append(shape, cols)
 	}
 	return []*ir.Tensor{reshaped(out, shape)}, nil
+}
+
+// gemmOperands returns a Gemm's matrices A and B (rank 2) transposed as
+// its transA and transB say.
+func gemmOperands(n *ir.Node, a, b *ir.Tensor) (*ir.Tensor, *ir.Tensor, error) {
+	var err error
+	if n.AttrInt("transA", 0) != 0 {
+		if a, err = transpose(a, []int{1, 0}); err != nil {
+			return nil, nil, err
+		}
+	}
+	if n.AttrInt("transB", 0) != 0 {
+		if b, err = transpose(b, []int{1, 0}); err != nil {
+			return nil, nil, err
+		}
+	}
+	return a, b, nil
 }

@@ -148,16 +148,11 @@ func convKernel(n *ir.Node, opset int64, inputs []*ir.Tensor) ([]*ir.Tensor, err
 	if err := requireRank(w, len(x.Shape), "W"); err != nil {
 		return nil, err
 	}
-	group := int(n.AttrInt("group", 1))
-	batch, channels := x.Shape[0], x.Shape[1]
-	maps, groupChannels := w.Shape[0], w.Shape[1]
-	if group < 1 || channels != groupChannels*group || maps%group != 0 {
-		return nil, fmt.Errorf("X has %d channels and W is %v: does not fit group %d", channels, w.Shape, group)
+	group, ws, shape, err := convGeometry(n, x, w, "X", "W")
+	if err != nil {
+		return nil, err
 	}
-	kernel := w.Shape[2:]
-	if ks, ok := n.AttrInts("kernel_shape"); ok && !ir.Shape(toInts(ks)).Equal(kernel) {
-		return nil, fmt.Errorf("kernel_shape %v does not match W %v", ks, w.Shape)
-	}
+	batch, channels, maps, groupChannels := x.Shape[0], x.Shape[1], w.Shape[0], w.Shape[1]
 	if b != nil {
 		if err := requireFloat32(b, "B"); err != nil {
 			return nil, err
@@ -165,14 +160,6 @@ func convKernel(n *ir.Node, opset int64, inputs []*ir.Tensor) ([]*ir.Tensor, err
 		if !b.Shape.Equal(ir.Shape{maps}) {
 			return nil, fmt.Errorf("B has shape %v, want [%d]", b.Shape, maps)
 		}
-	}
-	ws, err := windows(n, x.Shape[2:], kernel, false)
-	if err != nil {
-		return nil, err
-	}
-	shape := ir.Shape{batch, maps}
-	for _, w := range ws {
-		shape = append(shape, w.out)
 	}
 	y, err := alloc(ir.Float32, shape)
 	if err != nil {
@@ -622,4 +609,27 @@ func globalPoolKernel(op reduceOp) Kernel {
 		out, err := reduce(x, axes, true, op)
 		return []*ir.Tensor{out}, err
 	}
+}
+
+// convGeometry checks a convolution's group and kernel_shape against x
+// and w (named xName and wName in errors) and returns the group, the
+// windows and the output shape [N, M, spatial...].
+func convGeometry(n *ir.Node, x, w *ir.Tensor, xName, wName string) (group int, ws []window, shape ir.Shape, err error) {
+	group = int(n.AttrInt("group", 1))
+	channels, maps, groupChannels := x.Shape[1], w.Shape[0], w.Shape[1]
+	if group < 1 || channels != groupChannels*group || maps%group != 0 {
+		return 0, nil, nil, fmt.Errorf("%s has %d channels and %s is %v: does not fit group %d", xName, channels, wName, w.Shape, group)
+	}
+	kernel := w.Shape[2:]
+	if ks, ok := n.AttrInts("kernel_shape"); ok && !ir.Shape(toInts(ks)).Equal(kernel) {
+		return 0, nil, nil, fmt.Errorf("kernel_shape %v does not match %s %v", ks, wName, w.Shape)
+	}
+	if ws, err = windows(n, x.Shape[2:], kernel, false); err != nil {
+		return 0, nil, nil, err
+	}
+	shape = ir.Shape{x.Shape[0], maps}
+	for _, w := range ws {
+		shape = append(shape, w.out)
+	}
+	return group, ws, shape, nil
 }

@@ -343,26 +343,13 @@ func IntConv(n *ir.Node, x *ir.Tensor, xZero int64, w *ir.Tensor, wZero []int64)
 	if err := requireRank(w, len(x.Shape), "w"); err != nil {
 		return nil, err
 	}
-	group := int(n.AttrInt("group", 1))
-	batch, channels := x.Shape[0], x.Shape[1]
-	maps, groupChannels := w.Shape[0], w.Shape[1]
-	if group < 1 || channels != groupChannels*group || maps%group != 0 {
-		return nil, fmt.Errorf("x has %d channels and w is %v: does not fit group %d", channels, w.Shape, group)
-	}
-	if len(wZero) != 1 && len(wZero) != maps {
-		return nil, fmt.Errorf("%d weight zero points for %d output channels", len(wZero), maps)
-	}
-	kernel := w.Shape[2:]
-	if ks, ok := n.AttrInts("kernel_shape"); ok && !ir.Shape(toInts(ks)).Equal(kernel) {
-		return nil, fmt.Errorf("kernel_shape %v does not match w %v", ks, w.Shape)
-	}
-	ws, err := windows(n, x.Shape[2:], kernel, false)
+	group, ws, shape, err := convGeometry(n, x, w, "x", "w")
 	if err != nil {
 		return nil, err
 	}
-	shape := ir.Shape{batch, maps}
-	for _, w := range ws {
-		shape = append(shape, w.out)
+	batch, channels, maps, groupChannels := x.Shape[0], x.Shape[1], w.Shape[0], w.Shape[1]
+	if len(wZero) != 1 && len(wZero) != maps {
+		return nil, fmt.Errorf("%d weight zero points for %d output channels", len(wZero), maps)
 	}
 	acc, err := alloc(ir.Int32, shape)
 	if err != nil {
@@ -809,16 +796,9 @@ func qgemmKernel(n *ir.Node, opset int64, inputs []*ir.Tensor) ([]*ir.Tensor, er
 			return nil, err
 		}
 	}
-	var err error
-	if n.AttrInt("transA", 0) != 0 {
-		if a, err = transpose(a, []int{1, 0}); err != nil {
-			return nil, err
-		}
-	}
-	if n.AttrInt("transB", 0) != 0 {
-		if b, err = transpose(b, []int{1, 0}); err != nil {
-			return nil, err
-		}
+	a, b, err := gemmOperands(n, a, b)
+	if err != nil {
+		return nil, err
 	}
 	cols := b.Shape[1]
 	aScale, err := scalarScale(inputs[1], "a_scale")
