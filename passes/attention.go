@@ -59,7 +59,7 @@ func FuseAttention(g *ir.Graph) error {
 		var before, after []*ir.Node
 		qt := transposedInput(g, nm, producers, a, &before)
 		vt := transposedInput(g, nm, producers, c, &before)
-		att := &ir.Node{Name: nm.fresh(mm2.Name + "_attention"), Domain: ops.Domain, Op: ops.OpAttention,
+		att := &ir.Node{Name: nm.Fresh(mm2.Name + "_attention"), Domain: ops.Domain, Op: ops.OpAttention,
 			Inputs: []*ir.Value{qt, b, vt}, Attrs: map[string]ir.Attr{}}
 		if scale != 1 {
 			att.Attrs["scale"] = newFloatAttr(scale)
@@ -68,7 +68,7 @@ func FuseAttention(g *ir.Graph) error {
 			att.Outputs = []*ir.Value{t.Outputs[0]}
 			dead[t] = true
 		} else {
-			yt := &ir.Value{Name: nm.fresh(y.Name + "_t"), DType: ir.Float32, Shape: swapLast(y.Shape)}
+			yt := &ir.Value{Name: nm.Fresh(y.Name + "_t"), DType: ir.Float32, Shape: swapLast(y.Shape)}
 			att.Outputs = []*ir.Value{yt}
 			after = append(after, swapNode(nm, yt, y))
 		}
@@ -117,14 +117,14 @@ func transposedInput(g *ir.Graph, nm *namer, producers map[*ir.Value]*ir.Node, v
 	if t := producers[v]; t != nil && isLastAxesSwap(t) {
 		return t.Inputs[0]
 	}
-	out := &ir.Value{Name: nm.fresh(v.Name + "_t"), DType: v.DType, Shape: swapLast(v.Shape)}
+	out := &ir.Value{Name: nm.Fresh(v.Name + "_t"), DType: v.DType, Shape: swapLast(v.Shape)}
 	*added = append(*added, swapNode(nm, v, out))
 	return out
 }
 
 // swapNode is a Transpose of the last two axes from in to out.
 func swapNode(nm *namer, in, out *ir.Value) *ir.Node {
-	return &ir.Node{Name: nm.fresh(out.Name + "_transpose"), Op: "Transpose", Inputs: []*ir.Value{in}, Outputs: []*ir.Value{out},
+	return &ir.Node{Name: nm.Fresh(out.Name + "_transpose"), Op: "Transpose", Inputs: []*ir.Value{in}, Outputs: []*ir.Value{out},
 		Attrs: map[string]ir.Attr{"perm": newIntsAttr(ints64(swapPerm(len(in.Shape)))...)}}
 }
 

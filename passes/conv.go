@@ -37,7 +37,7 @@ func FoldBatchNorm(g *ir.Graph) error {
 		if !ok {
 			continue
 		}
-		conv.Inputs = []*ir.Value{conv.Inputs[ops.ConvX], nm.constant(conv.Inputs[ops.ConvW].Name+"_bn", w), nm.constant(biasName(conv)+"_bn", b)}
+		conv.Inputs = []*ir.Value{conv.Inputs[ops.ConvX], nm.Constant(conv.Inputs[ops.ConvW].Name+"_bn", w), nm.Constant(biasName(conv)+"_bn", b)}
 		conv.Outputs[0] = bn.Outputs[0]
 		dead[bn] = true
 	}
@@ -175,7 +175,7 @@ func lowerConv(n *ir.Node, nm *namer) error {
 		if err != nil {
 			return n.Errorf("bias: %v", err)
 		}
-		b = nm.constant(biasName(n), zeros)
+		b = nm.Constant(biasName(n), zeros)
 	}
 	n.Domain = ops.Domain
 	n.Inputs = []*ir.Value{x, w, b}

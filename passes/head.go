@@ -77,7 +77,7 @@ func setReduceMeanAxes(g *ir.Graph, nm *namer, n *ir.Node, axes []int) {
 		return
 	}
 	delete(n.Attrs, "axes")
-	c := nm.constant(n.Outputs[0].Name+"_axes", ir.Int64s(ir.Shape{len(axes)}, ints64(axes)))
+	c := nm.Constant(n.Outputs[0].Name+"_axes", ir.Int64s(ir.Shape{len(axes)}, ints64(axes)))
 	n.Inputs = []*ir.Value{n.Inputs[0], c}
 }
 
@@ -138,9 +138,9 @@ func poolReduceMeans(g *ir.Graph) {
 		for range x.Shape[2:] {
 			pooledShape = append(pooledShape, 1)
 		}
-		pooled := &ir.Value{Name: nm.fresh(out.Name + "_pooled"), DType: out.DType, Shape: pooledShape}
+		pooled := &ir.Value{Name: nm.Fresh(out.Name + "_pooled"), DType: out.DType, Shape: pooledShape}
 		n.Outputs[0] = pooled
-		flatten := &ir.Node{Name: nm.fresh(n.Name + "_flatten"), Op: "Flatten",
+		flatten := &ir.Node{Name: nm.Fresh(n.Name + "_flatten"), Op: "Flatten",
 			Inputs: []*ir.Value{pooled}, Outputs: []*ir.Value{out},
 			Attrs: map[string]ir.Attr{"axis": newIntAttr(1)}}
 		nodes = append(nodes, flatten)
@@ -240,7 +240,7 @@ func denseParams(n *ir.Node, nm *namer) (w, b *ir.Value, ok bool) {
 				wt.F32[i*c+j] = alpha * v
 			}
 		}
-		w = nm.constant(base+"_weight", wt)
+		w = nm.Constant(base+"_weight", wt)
 	}
 	if cv != nil && beta == 1 && cv.Const.Shape.Equal(ir.Shape{k}) {
 		return w, cv, true
@@ -255,7 +255,7 @@ func denseParams(n *ir.Node, nm *namer) (w, b *ir.Value, ok bool) {
 			bias.F32[i] = beta * v
 		}
 	}
-	return w, nm.constant(base+"_bias", bias), true
+	return w, nm.Constant(base+"_bias", bias), true
 }
 
 // rowBroadcast reports whether a bias of shape s is the same for every row

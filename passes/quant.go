@@ -199,7 +199,7 @@ func (m *mover) quantize(v *ir.Value, p quantParams) (*ir.Value, bool) {
 		for i, f := range v.Const.F32 {
 			t.I64[i] = p.quantize(f)
 		}
-		return m.nm.constant(v.Name+"_q", t), true
+		return m.nm.Constant(v.Name+"_q", t), true
 	}
 	n := m.producers[v]
 	if isDQ(n) && sameQuant(n, p) {
@@ -210,13 +210,13 @@ func (m *mover) quantize(v *ir.Value, p quantParams) (*ir.Value, bool) {
 		for i := range t.I64 {
 			t.I64[i] = p.Zero
 		}
-		return m.nm.constant(v.Name+"_q", t), true
+		return m.nm.Constant(v.Name+"_q", t), true
 	}
 	if !m.movable(n) {
 		// A leaf: quantise it where it is.
-		out := &ir.Value{Name: m.nm.fresh(v.Name + "_q"), DType: p.dtype, Shape: v.Shape.Clone()}
+		out := &ir.Value{Name: m.nm.Fresh(v.Name + "_q"), DType: p.dtype, Shape: v.Shape.Clone()}
 		m.added = append(m.added, &ir.Node{Name: out.Name, Op: "QuantizeLinear",
-			Inputs:  []*ir.Value{v, m.nm.constant(out.Name+"_scale", ir.Scalar(p.Scale)), m.nm.constant(out.Name+"_zero_point", &ir.Tensor{DType: p.dtype, Shape: ir.Shape{}, I64: []int64{p.Zero}})},
+			Inputs:  []*ir.Value{v, m.nm.Constant(out.Name+"_scale", ir.Scalar(p.Scale)), m.nm.Constant(out.Name+"_zero_point", &ir.Tensor{DType: p.dtype, Shape: ir.Shape{}, I64: []int64{p.Zero}})},
 			Outputs: []*ir.Value{out}})
 		return out, true
 	}
@@ -252,7 +252,7 @@ func (m *mover) quantize(v *ir.Value, p quantParams) (*ir.Value, bool) {
 		if o == nil || isOp(n, "MaxPool") && i > 0 {
 			continue
 		}
-		c := &ir.Value{Name: m.nm.fresh(o.Name + "_q"), DType: p.dtype, Shape: o.Shape.Clone()}
+		c := &ir.Value{Name: m.nm.Fresh(o.Name + "_q"), DType: p.dtype, Shape: o.Shape.Clone()}
 		clone.Outputs[i] = c
 		m.memo[moveKey{o, math.Float32bits(p.Scale), p.Zero, p.dtype}] = c
 		if o == v {
@@ -417,7 +417,7 @@ func (f *qdqFuser) replace(n, q *ir.Node, absorbed []*ir.Node, pattern *ir.Node)
 func (f *qdqFuser) bias(b *ir.Value, name string, xScale float32, wScales []float32, channels int) (*ir.Value, bool) {
 	t := &ir.Tensor{DType: ir.Int32, Shape: ir.Shape{channels}, I64: make([]int64, channels)}
 	if b == nil {
-		return f.nm.constant(name, t), true
+		return f.nm.Constant(name, t), true
 	}
 	real := make([]float64, channels) // the bias in float, or nil when already in units
 	if dq := f.producers[b]; isDQ(dq) {
@@ -447,7 +447,7 @@ func (f *qdqFuser) bias(b *ir.Value, name string, xScale float32, wScales []floa
 		unit := float64(float32(xScale * wScales[min(m, len(wScales)-1)]))
 		t.I64[m] = int64(math.Max(math.MinInt32, math.Min(math.MaxInt32, math.RoundToEven(r/unit))))
 	}
-	return f.nm.constant(b.Name+"_q", t), true
+	return f.nm.Constant(b.Name+"_q", t), true
 }
 
 // weightSpec assembles the parameters of a tsmc quantised op with weights.
@@ -511,7 +511,7 @@ func (f *qdqFuser) dense(n *ir.Node) {
 		if err != nil {
 			return
 		}
-		w = f.nm.constant(w.Name+"_t", t)
+		w = f.nm.Constant(w.Name+"_t", t)
 	}
 	channels := w.Shape[0]
 	if len(ws) != 1 && len(ws) != channels {

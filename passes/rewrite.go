@@ -2,7 +2,6 @@ package passes
 
 import (
 	"fmt"
-	"strconv"
 
 	"github.com/tsmc-go/tsmc/interp"
 	"github.com/tsmc-go/tsmc/ir"
@@ -12,45 +11,9 @@ import (
 // This file holds the small graph-editing helpers the passes share.
 
 // namer hands out value names unused in a graph.
-type namer struct{ used map[string]bool }
+type namer = ir.Namer
 
-func newNamer(g *ir.Graph) *namer {
-	nm := &namer{used: map[string]bool{}}
-	for _, v := range g.Inputs {
-		nm.used[v.Name] = true
-	}
-	for _, v := range g.Outputs {
-		nm.used[v.Name] = true
-	}
-	for _, n := range g.Nodes {
-		for _, v := range n.Inputs {
-			if v != nil {
-				nm.used[v.Name] = true
-			}
-		}
-		for _, v := range n.Outputs {
-			if v != nil {
-				nm.used[v.Name] = true
-			}
-		}
-	}
-	return nm
-}
-
-// fresh returns base, or base_2, base_3, ... when base is taken.
-func (nm *namer) fresh(base string) string {
-	name := base
-	for i := 2; nm.used[name]; i++ {
-		name = base + "_" + strconv.Itoa(i)
-	}
-	nm.used[name] = true
-	return name
-}
-
-// constant returns a new constant value named after base.
-func (nm *namer) constant(base string, t *ir.Tensor) *ir.Value {
-	return ir.NewConst(nm.fresh(base), t)
-}
+func newNamer(g *ir.Graph) *namer { return ir.NewNamer(g) }
 
 // removeNodes drops the nodes in dead, keeping the order of the rest.
 func removeNodes(g *ir.Graph, dead map[*ir.Node]bool) {

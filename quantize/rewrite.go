@@ -2,7 +2,6 @@ package quantize
 
 import (
 	"math"
-	"strconv"
 
 	"github.com/tsmc-go/tsmc/interp"
 	"github.com/tsmc-go/tsmc/ir"
@@ -16,41 +15,11 @@ const weightRange = 127
 
 // editor adds nodes and fresh names to a graph.
 type editor struct {
-	g    *ir.Graph
-	used map[string]bool
+	g *ir.Graph
+	*ir.Namer
 }
 
-func newEditor(g *ir.Graph) *editor {
-	e := &editor{g: g, used: map[string]bool{}}
-	mark := func(vs []*ir.Value) {
-		for _, v := range vs {
-			if v != nil {
-				e.used[v.Name] = true
-			}
-		}
-	}
-	mark(g.Inputs)
-	mark(g.Outputs)
-	for _, n := range g.Nodes {
-		mark(n.Inputs)
-		mark(n.Outputs)
-	}
-	return e
-}
-
-// name returns base, or base_2, base_3, ... when taken.
-func (e *editor) name(base string) string {
-	n := base
-	for i := 2; e.used[n]; i++ {
-		n = base + "_" + strconv.Itoa(i)
-	}
-	e.used[n] = true
-	return n
-}
-
-func (e *editor) constant(base string, t *ir.Tensor) *ir.Value {
-	return ir.NewConst(e.name(base), t)
-}
+func newEditor(g *ir.Graph) *editor { return &editor{g: g, Namer: ir.NewNamer(g)} }
 
 // scaleZero makes the scale and zero point inputs of a Q/DQ pair: scalars
 // for one value, 1-D otherwise.
@@ -59,17 +28,17 @@ func (e *editor) scaleZero(base string, scales []float32, dt ir.DType, zeros []i
 	if len(scales) == 1 {
 		shape = ir.Shape{}
 	}
-	s := e.constant(base+"_scale", ir.Float32s(shape, scales))
-	z := e.constant(base+"_zero_point", &ir.Tensor{DType: dt, Shape: shape.Clone(), I64: zeros})
+	s := e.Constant(base+"_scale", ir.Float32s(shape, scales))
+	z := e.Constant(base+"_zero_point", &ir.Tensor{DType: dt, Shape: shape.Clone(), I64: zeros})
 	return s, z
 }
 
 // dequantized makes a DequantizeLinear of the constant q (per axis when
 // scales has more than one value) and returns its float output.
 func (e *editor) dequantized(base string, q *ir.Tensor, scales []float32, axis int) (*ir.Value, *ir.Node) {
-	qv := e.constant(base+"_quantized", q)
+	qv := e.Constant(base+"_quantized", q)
 	s, z := e.scaleZero(base, scales, q.DType, make([]int64, len(scales)))
-	out := &ir.Value{Name: e.name(base + "_dequantized")}
+	out := &ir.Value{Name: e.Fresh(base + "_dequantized")}
 	n := &ir.Node{Name: out.Name, Op: "DequantizeLinear", Inputs: []*ir.Value{qv, s, z}, Outputs: []*ir.Value{out}}
 	if len(scales) > 1 {
 		n.SetAttr("axis", ir.Attr{Kind: ir.AttrInt, Int: int64(axis)})
@@ -154,9 +123,9 @@ func rewrite(g *ir.Graph, pl *quantPlan, ranges map[int][2]float64, res *Result)
 	for _, v := range pl.points {
 		p := params[pl.class[v]]
 		s, z := e.scaleZero(v.Name, []float32{p.scale}, ir.Uint8, []int64{p.zero})
-		quantized := &ir.Value{Name: e.name(v.Name + "_quantized")}
+		quantized := &ir.Value{Name: e.Fresh(v.Name + "_quantized")}
 		if isInput[v] {
-			deq := &ir.Value{Name: e.name(v.Name + "_dequantized")}
+			deq := &ir.Value{Name: e.Fresh(v.Name + "_dequantized")}
 			for _, n := range g.Nodes {
 				for i, in := range n.Inputs {
 					if in == v {
@@ -169,7 +138,7 @@ func rewrite(g *ir.Graph, pl *quantPlan, ranges map[int][2]float64, res *Result)
 				&ir.Node{Name: deq.Name, Op: "DequantizeLinear", Inputs: []*ir.Value{quantized, s, z}, Outputs: []*ir.Value{deq}})
 			continue
 		}
-		raw := &ir.Value{Name: e.name(v.Name + "_float")}
+		raw := &ir.Value{Name: e.Fresh(v.Name + "_float")}
 		prod := producers[v]
 		for i, o := range prod.Outputs {
 			if o == v {
