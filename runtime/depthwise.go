@@ -21,11 +21,21 @@ type DepthwiseConv struct {
 	zero   []float32 // a zero input row for the plane kernel
 }
 
-// NewDepthwiseConv plans a depthwise convolution: w holds the ONNX weights
-// [C][1][KH][KW] as they are, bias has C values or is nil.
+// NewDepthwiseConv plans a depthwise convolution by the default rules:
+// NewDepthwiseConvPlan with the zero Plan.
 func NewDepthwiseConv(s ConvShape, w, bias []float32, act Act) (*DepthwiseConv, error) {
+	return NewDepthwiseConvPlan(s, w, bias, act, Plan{})
+}
+
+// NewDepthwiseConvPlan plans a depthwise convolution: w holds the ONNX
+// weights [C][1][KH][KW] as they are, bias has C values or is nil; plan
+// sets the channels per work item (Plan.Channels).
+func NewDepthwiseConvPlan(s ConvShape, w, bias []float32, act Act, plan Plan) (*DepthwiseConv, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
+	}
+	if err := plan.checkFields("depthwise convolution", "channels"); err != nil {
+		return nil, fmt.Errorf("%v: %w", s, err)
 	}
 	s = s.normalized()
 	if s.Group != s.Cin || s.Cout != s.Cin {
@@ -45,8 +55,10 @@ func NewDepthwiseConv(s ConvShape, w, bias []float32, act Act) (*DepthwiseConv, 
 		d.bias = make([]float32, s.Cin)
 	}
 	d.lo, d.hi = act.Bounds()
-	const itemFLOPs = 1 << 16
-	d.perItem = max(1, min(s.Cin, itemFLOPs/(2*d.oh*d.ow*s.KH*s.KW)))
+	d.perItem = max(1, min(s.Cin, rules.DWItemFLOPs/(2*d.oh*d.ow*s.KH*s.KW)))
+	if plan.Channels > 0 {
+		d.perItem = min(s.Cin, plan.Channels)
+	}
 	d.planes = dwPlanes(s)
 	d.zero = ZeroRow(s.W)
 	return d, nil
@@ -54,6 +66,9 @@ func NewDepthwiseConv(s ConvShape, w, bias []float32, act Act) (*DepthwiseConv, 
 
 // Shape returns the planned shape.
 func (d *DepthwiseConv) Shape() ConvShape { return d.s }
+
+// Plan returns the plan the convolution runs, every choice explicit.
+func (d *DepthwiseConv) Plan() Plan { return Plan{Channels: d.perItem} }
 
 // dwPlanes reports whether the (normalized) depthwise shape s fits the
 // DWConv contract of the plane kernels.

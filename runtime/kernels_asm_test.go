@@ -396,6 +396,10 @@ func TestDriversAtEveryISA(t *testing.T) {
 				TestDWRowKernels(t)
 				TestInvertedResidual(t)
 				TestDense(t)
+				TestEveryConvPlan(t)
+				TestEveryDepthwisePlan(t)
+				TestEveryBlockPlan(t)
+				TestEveryDensePlan(t)
 			})
 		})
 	}
