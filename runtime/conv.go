@@ -15,6 +15,9 @@ type ConvShape struct {
 	PadTop, PadLeft, PadBottom, PadRight int
 }
 
+// Normalized returns s with zero strides, dilations and group set to 1.
+func (s ConvShape) Normalized() ConvShape { return s.normalized() }
+
 func (s ConvShape) normalized() ConvShape {
 	one := func(v *int) {
 		if *v == 0 {
@@ -315,6 +318,7 @@ func (c *Conv) profileFLOPs() float64 { return c.s.FLOPs() }
 func (c *Conv) Kernel() string { return c.kern.Name }
 
 // Winograd reports whether the convolution runs as Winograd F(2x2, 3x3).
+// A convolution's plans give the same bits unless they differ in this.
 func (c *Conv) Winograd() bool { return c.wino != nil }
 
 // Run computes out = act(conv(in) + bias + residual). in is the row table

@@ -400,6 +400,7 @@ func TestDriversAtEveryISA(t *testing.T) {
 				TestEveryDepthwisePlan(t)
 				TestEveryBlockPlan(t)
 				TestEveryDensePlan(t)
+				TestPlansSameBits(t)
 			})
 		})
 	}

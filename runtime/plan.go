@@ -137,15 +137,29 @@ type TunedPlan struct {
 type TunedPlans []TunedPlan
 
 // For returns the plan tuned for the kernels' ISA level (ISA) and the
-// given thread count, else the zero Plan: the default rules.
+// given thread count, else the one tuned at this level for the nearest
+// thread count (the fewer threads of two as near), else the zero Plan:
+// the default rules. The plans of a layer at one level must agree on
+// Winograd (Conv.Winograd), so that its results do not depend on the
+// thread count.
 func (t TunedPlans) For(threads int) Plan {
-	for _, tp := range t {
-		if tp.ISA == isa && tp.Threads == threads {
-			return tp.Plan
+	best := -1
+	for i, tp := range t {
+		if tp.ISA != isa {
+			continue
+		}
+		d := intAbs(tp.Threads - threads)
+		if best < 0 || d < intAbs(t[best].Threads-threads) || d == intAbs(t[best].Threads-threads) && tp.Threads < t[best].Threads {
+			best = i
 		}
 	}
-	return Plan{}
+	if best < 0 {
+		return Plan{}
+	}
+	return t[best].Plan
 }
+
+func intAbs(v int) int { return max(v, -v) }
 
 // Rules are the thresholds the default plans are chosen by. Sizes are in
 // floats.

@@ -303,10 +303,17 @@ func TestTunedPlansFor(t *testing.T) {
 		{ISA: ISA(), Threads: 1, Plan: Plan{Channels: 2}},
 		{ISA: ISA(), Threads: 2, Plan: Plan{Channels: 3}},
 	}
-	for threads, want := range map[int]Plan{1: {Channels: 2}, 2: {Channels: 3}, 3: {}} {
+	for threads, want := range map[int]Plan{1: {Channels: 2}, 2: {Channels: 3}, 3: {Channels: 3}, 8: {Channels: 3}} {
 		if got := tuned.For(threads); got != want {
 			t.Errorf("For(%d) = %v, want %v", threads, got, want)
 		}
+	}
+	tuned = append(tuned, TunedPlan{ISA: ISA(), Threads: 4, Plan: Plan{Channels: 4}})
+	if got := tuned.For(3); got != (Plan{Channels: 3}) {
+		t.Errorf("For(3) between 2 and 4 threads = %v, want the 2 threads' plan", got)
+	}
+	if got := (TunedPlans{{ISA: "other", Threads: 1, Plan: Plan{Channels: 1}}}).For(1); got != (Plan{}) {
+		t.Errorf("For at a level without plans = %v, want the default", got)
 	}
 }
 
@@ -335,5 +342,43 @@ func TestDefaultPlanUnchanged(t *testing.T) {
 		if !floatcmp.SameBits(a, b) {
 			t.Errorf("%v: plan %v differs from the default", s, def.Plan())
 		}
+	}
+}
+
+// TestPlansSameBits checks that a convolution's plans give the same bits
+// as each other unless they differ in Winograd (Conv.Winograd): the
+// algorithms of one class sum every output in the same order, whatever
+// the kernel and blocks. Generated code relies on it for results that do
+// not depend on the thread count its plans were tuned for.
+func TestPlansSameBits(t *testing.T) {
+	for ci, c := range planConvCases() {
+		s := c.s.normalized()
+		rng := rand.New(rand.NewPCG(uint64(ci), 83))
+		rows, _ := convInput(t, rng, c)
+		cinG := s.Cin / s.Group
+		packed, _ := PackConvWeights(randFloats(rng, s.Cout*cinG*s.KH*s.KW), s.Cout, cinG, s.KH, s.KW, s.Group, PackMR)
+		bias := randFloats(rng, s.Cout)
+		var res []float32
+		if c.residual {
+			res = randFloats(rng, s.OutLen())
+		}
+		first := map[bool][]float32{}
+		firstPlan := map[bool]Plan{}
+		p := NewPool(2)
+		for _, plan := range ConvPlans(s, PackMR) {
+			conv, err := NewConvPlan(s, packed, PackMR, bias, c.act, plan)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := make([]float32, s.OutLen())
+			conv.Run(p, rows, out, res)
+			wino := conv.Winograd()
+			if want, ok := first[wino]; !ok {
+				first[wino], firstPlan[wino] = out, plan
+			} else if i := firstDiff(out, want); i >= 0 {
+				t.Errorf("%v: plan %v gives out[%d] = %g, plan %v %g", s, plan, i, out[i], firstPlan[wino], want[i])
+			}
+		}
+		p.Close()
 	}
 }
