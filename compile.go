@@ -22,6 +22,9 @@ type CompileOptions struct {
 	// DataSets are ONNX test data set folders (input_N.pb, output_N.pb)
 	// for the generated golden test.
 	DataSets []string
+	// Tuning gives the tuned plans of the planned layers (tuning records,
+	// tuning.NewPlanner); nil: the default rules' plans.
+	Tuning codegen.Planner
 }
 
 // Compile reads a model, binds its shapes, runs the optimisation pipeline
@@ -42,7 +45,7 @@ func Compile(modelPath string, opts CompileOptions) (*codegen.Package, error) {
 	if err != nil {
 		return nil, err
 	}
-	cgOpts := codegen.Options{Package: opts.Package, Model: ModelName(modelPath)}
+	cgOpts := codegen.Options{Package: opts.Package, Model: ModelName(modelPath), Tuning: opts.Tuning}
 	if cgOpts.Package == "" {
 		cgOpts.Package = codegen.PackageName(cgOpts.Model)
 	}

@@ -53,6 +53,8 @@ type Builder struct {
 	// qemu-aarch64 for arm64 under user-mode emulation.
 	GOARCH string
 	Exec   []string
+	// Tuning gives the generated code's tuned plans (codegen.Options).
+	Tuning codegen.Planner
 }
 
 // Program is a generated model built into an executable. Close removes it.
@@ -122,14 +124,7 @@ func (b *Builder) Engine(g *ir.Graph) (tsmc.Engine, error) {
 // Build generates the package of an optimised graph and builds it with its
 // runner into an executable.
 func (b *Builder) Build(g *ir.Graph) (*Program, error) {
-	src := b.Module
-	if src == (ModuleSource{}) {
-		var err error
-		if src, err = LocateModule(""); err != nil {
-			return nil, err
-		}
-	}
-	goCmd, err := goCommand()
+	src, goCmd, err := b.source()
 	if err != nil {
 		return nil, err
 	}
@@ -138,63 +133,96 @@ func (b *Builder) Build(g *ir.Graph) (*Program, error) {
 		name = tsmc.ModelName(g.Source)
 	}
 	start := time.Now()
-	pkg, err := codegen.Generate(g, codegen.Options{Package: "model", Model: name})
+	pkg, err := codegen.Generate(g, codegen.Options{Package: "model", Model: name, Tuning: b.Tuning})
 	if err != nil {
 		return nil, err
 	}
 	p := &Program{
 		Inputs: g.Inputs, Outputs: g.Outputs, Memory: pkg.Memory,
-		Generate: time.Since(start), Threads: b.Threads, keep: b.Keep,
+		Generate: time.Since(start), Threads: b.Threads, keep: b.Keep, exec: b.Exec,
 		feedback: feedbackPairs(pkg.Stream), frame: frameInput(pkg, g),
 	}
-	if p.dir, err = os.MkdirTemp(b.TempDir, "tsmc-build-"); err != nil {
+	p.dir, p.bin, p.Build, err = b.buildMain(src, goCmd, "model", name, func(srcDir string) error {
+		if err := pkg.Write(filepath.Join(srcDir, "model")); err != nil {
+			return err
+		}
+		step := ""
+		if p.frame != "" {
+			step = fmt.Sprintf(runnerStep, p.frame)
+		}
+		return writeModule(srcDir, fmt.Sprintf(runnerMain, step), src, goCmd)
+	})
+	if err != nil {
 		return nil, err
+	}
+	return p, nil
+}
+
+// buildMain makes a build folder, writes a module into its src/ with
+// write and builds that module's main package into a binary named bin,
+// for b's GOARCH. Unless b keeps it, src/ is removed after the build, and
+// the whole folder when the build fails; what names the code in errors.
+func (b *Builder) buildMain(src ModuleSource, goCmd, bin, what string, write func(srcDir string) error) (string, string, time.Duration, error) {
+	dir, err := os.MkdirTemp(b.TempDir, "tsmc-build-")
+	if err != nil {
+		return "", "", 0, err
 	}
 	built := false
 	defer func() {
 		if !built && !b.Keep {
-			os.RemoveAll(p.dir)
+			os.RemoveAll(dir)
 		}
 	}()
-	srcDir := filepath.Join(p.dir, "src")
-	if err := writeRunnerModule(srcDir, pkg, p.frame, src, goCmd); err != nil {
-		return nil, err
+	srcDir := filepath.Join(dir, "src")
+	if err := os.MkdirAll(srcDir, 0o755); err != nil {
+		return "", "", 0, err
 	}
-	p.bin = filepath.Join(p.dir, "model"+exeSuffix())
-	start = time.Now()
-	cmd := exec.Command(goCmd, "build", "-mod=mod", "-o", p.bin, ".")
+	if err := write(srcDir); err != nil {
+		return "", "", 0, err
+	}
+	binPath := filepath.Join(dir, bin+exeSuffix())
+	start := time.Now()
+	cmd := exec.Command(goCmd, "build", "-mod=mod", "-o", binPath, ".")
 	cmd.Dir = srcDir
 	cmd.Env = append(os.Environ(), "GOWORK=off")
 	if b.GOARCH != "" {
 		cmd.Env = append(cmd.Env, "GOARCH="+b.GOARCH, "CGO_ENABLED=0")
 	}
-	p.exec = b.Exec
 	if out, err := cmd.CombinedOutput(); err != nil {
 		where := "rerun with -keep (Builder.Keep) to keep the generated module"
 		if b.Keep {
 			where = "the generated module is in " + srcDir
 		}
-		return nil, fmt.Errorf("go build of the code generated for %s failed (%v); %s:\n%s",
-			name, err, where, indent(out))
+		return "", "", 0, fmt.Errorf("go build of the code generated for %s failed (%v); %s:\n%s",
+			what, err, where, indent(out))
 	}
-	p.Build = time.Since(start)
+	took := time.Since(start)
 	if !b.Keep {
 		if err := os.RemoveAll(srcDir); err != nil {
-			return nil, err
+			return "", "", 0, err
 		}
 	}
 	built = true
-	return p, nil
+	return dir, binPath, took, nil
 }
 
-// writeRunnerModule writes the temporary module: go.mod requiring tsmc
-// (replaced by its folder when there is one), tsmc's go.sum, the runner's
-// main.go (timing Stream.Step on the input frame when there is one) and
-// the generated package in model/.
-func writeRunnerModule(dir string, pkg *codegen.Package, frame string, src ModuleSource, goCmd string) error {
-	if err := pkg.Write(filepath.Join(dir, "model")); err != nil {
-		return err
+// source returns the tsmc module and go command the Builder builds with.
+func (b *Builder) source() (ModuleSource, string, error) {
+	src := b.Module
+	if src == (ModuleSource{}) {
+		var err error
+		if src, err = LocateModule(""); err != nil {
+			return ModuleSource{}, "", err
+		}
 	}
+	goCmd, err := goCommand()
+	return src, goCmd, err
+}
+
+// writeModule writes the files of the temporary module into dir: go.mod
+// requiring tsmc (replaced by its folder when there is one), tsmc's
+// go.sum and main.go, the program's main package (formatted).
+func writeModule(dir, mainSrc string, src ModuleSource, goCmd string) error {
 	var goVersion string
 	var sum []byte
 	version := src.Version
@@ -221,11 +249,7 @@ func writeRunnerModule(dir string, pkg *codegen.Package, frame string, src Modul
 	if src.Dir != "" {
 		fmt.Fprintf(&mod, "\nreplace %s => %s\n", ModulePath, strconv.Quote(src.Dir))
 	}
-	step := ""
-	if frame != "" {
-		step = fmt.Sprintf(runnerStep, frame)
-	}
-	main, err := format.Source(fmt.Appendf(nil, runnerMain, step))
+	main, err := format.Source([]byte(mainSrc))
 	if err != nil {
 		return fmt.Errorf("runner main: %w", err)
 	}

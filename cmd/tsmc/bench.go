@@ -163,6 +163,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		" (the CPU's best, or $TSMC_ISA's) or a level to force, such as avx2 on an AVX-512 CPU; -profile and -ort's outputs are of the first")
 	shapes := addShapeFlag(fs)
 	builder := addBuildFlags(fs)
+	tuned := addTuningFlag(fs)
 	if err := parse(fs, args, 1, "MODEL.onnx"); err != nil {
 		return err
 	}
@@ -178,6 +179,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	b, err := builder()
 	if err != nil {
+		return err
+	}
+	if b.Tuning, err = tuned(); err != nil {
 		return err
 	}
 	if *withORT {

@@ -26,7 +26,12 @@ func runCompile(args []string, stdout, stderr io.Writer) error {
 	var dataSets dirFlags
 	fs.Var(&dataSets, "testdata", "ONNX test data set `DIR` (input_N.pb, output_N.pb) for the generated golden test (repeatable)")
 	shapes := addShapeFlag(fs)
+	tuned := addTuningFlag(fs)
 	if err := parse(fs, args, 1, "MODEL.onnx"); err != nil {
+		return err
+	}
+	planner, err := tuned()
+	if err != nil {
 		return err
 	}
 	if fs.NArg() > 1 {
@@ -45,7 +50,7 @@ func runCompile(args []string, stdout, stderr io.Writer) error {
 		}
 		name = codegen.PackageName(filepath.Base(abs))
 	}
-	pkg, err := tsmc.Compile(path, tsmc.CompileOptions{Shapes: shapes, Package: name, DataSets: dataSets})
+	pkg, err := tsmc.Compile(path, tsmc.CompileOptions{Shapes: shapes, Package: name, DataSets: dataSets, Tuning: planner})
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@
 //	tsmc verify  [-engine compiled|interp] [-passes=false] [-shape ...] [-rtol 1e-4] [-threads N] [-json] MODEL.onnx [DATASET_DIR...]
 //	tsmc compile [-o DIR] [-pkg NAME] [-shape ...] [-testdata DIR]... MODEL.onnx
 //	tsmc bench   [-threads N] [-n ITERS] [-warmup W] [-ort] [-shape ...] [-json] MODEL.onnx
+//	tsmc tune    [-threads N] [-budget DURATION] [-o FILE] [-shape ...] [-goarch arm64 [-exec CMD]] MODEL.onnx
 //	tsmc help [VERB]
 package main
 
@@ -37,6 +38,7 @@ func init() {
 		{"verify", "[-engine compiled|interp] [-passes=false] [-shape ...] [-rtol 1e-4] [-threads N] [-json] MODEL.onnx [DATASET_DIR...]", "compile a model, run the generated code (or the interpreter) on its test data sets and compare every output", runVerify},
 		{"compile", "[-o DIR] [-pkg NAME] [-shape ...] [-testdata DIR]... MODEL.onnx", "generate a standalone Go package that runs the model", runCompile},
 		{"bench", "[-threads N] [-n ITERS] [-warmup W] [-ort] [-shape ...] [-json] MODEL.onnx", "compile a model, build the generated code and time it (beside onnxruntime with -ort)", runBench},
+		{"tune", tuneArgs, "time the candidate plans of every convolution, fused block and dense layer on this machine and keep the fastest as tuning records", runTune},
 		{"help", "[VERB]", "show help for tsmc or one verb", runHelp},
 	}
 }

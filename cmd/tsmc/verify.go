@@ -38,6 +38,7 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 	runPasses := fs.Bool("passes", true, "check the graph the optimisation pipeline leaves; -passes=false checks it as imported (interp only)")
 	shapes := addShapeFlag(fs)
 	builder := addBuildFlags(fs)
+	tuned := addTuningFlag(fs)
 	if err := parse(fs, args, 1, "MODEL.onnx"); err != nil {
 		return err
 	}
@@ -51,6 +52,9 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 		}
 		b, err := builder()
 		if err != nil {
+			return err
+		}
+		if b.Tuning, err = tuned(); err != nil {
 			return err
 		}
 		newEngine = b.Engine
