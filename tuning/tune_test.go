@@ -1,6 +1,7 @@
 package tuning
 
 import (
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -20,7 +21,24 @@ func TestTuneAndCompile(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the tuning program and a generated package")
 	}
-	path := filepath.Join("..", "testdata", "tsm_tiny_mmaction", "model.onnx")
+	tuneAndCompile(t, "tsm_tiny_mmaction", &program.Builder{})
+}
+
+// TestTuneArm64 does the same for arm64 under qemu user emulation: the
+// tuning program and the generated code are cross-compiled and run
+// through qemu-aarch64 (correctness only: emulated timings mean nothing).
+func TestTuneArm64(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the tuning program and a generated package under qemu")
+	}
+	if _, err := exec.LookPath("qemu-aarch64"); err != nil {
+		t.Skip("no qemu-aarch64 (Debian: apt-get install qemu-user)")
+	}
+	tuneAndCompile(t, "tsm_tiny_official", &program.Builder{GOARCH: "arm64", Exec: []string{"qemu-aarch64"}})
+}
+
+func tuneAndCompile(t *testing.T, model string, b *program.Builder) {
+	path := filepath.Join("..", "testdata", model, "model.onnx")
 	ds, err := onnx.LoadDataSet(filepath.Join(filepath.Dir(path), "test_data_set_0"))
 	if err != nil {
 		t.Fatal(err)
@@ -29,19 +47,25 @@ func TestTuneAndCompile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Tune(g, Options{Builder: &program.Builder{}, Threads: 2, Budget: time.Second})
+	rep, err := Tune(g, Options{Builder: b, Threads: 2, Budget: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if rep.Layers == 0 || rep.Signatures == 0 || len(rep.Records) != rep.Signatures || rep.DefaultMs <= 0 {
 		t.Fatalf("report %+v", rep)
 	}
+	isa := runtime.ISA()
+	if b.GOARCH == "arm64" {
+		isa = runtime.ISANEON
+	}
 	for _, r := range rep.Records {
-		if r.Version != runtime.PlanVersion || r.Threads != 2 || r.ISA != runtime.ISA() || r.CPU == "" || r.Measured < 2 {
+		if r.Version != runtime.PlanVersion || r.Threads != 2 || r.ISA != isa || r.CPU == "" || r.Measured < 2 {
 			t.Errorf("record %+v", r)
 		}
 	}
-	p, err := (&program.Builder{Tuning: NewPlanner(rep.Records, "")}).Build(g)
+	tuned := *b
+	tuned.Tuning = NewPlanner(rep.Records, "")
+	p, err := tuned.Build(g)
 	if err != nil {
 		t.Fatal(err)
 	}
