@@ -195,12 +195,23 @@ type Rules struct {
 	BlockBudget, BlockMinBytes, BlockMinPartRows int
 }
 
-// rules are the default rules in use (tests switch them).
+// rules are the default rules in use.
 var rules = fittedRules
 
 // DefaultRules returns the default rules: fitted to this CPU family by
-// internal/cmd/fitrules (rules_fitted.go).
+// internal/cmd/fitrules (rules_fitted.go), unless SetDefaultRules
+// changed them.
 func DefaultRules() Rules { return rules }
+
+// SetDefaultRules makes r the default rules of the layers planned from
+// now on and returns the rules it replaces: for fitting the rules
+// (internal/cmd/fitrules) and tests. It must not run while layers are
+// planned.
+func SetDefaultRules(r Rules) Rules {
+	old := rules
+	rules = r
+	return old
+}
 
 // maxNC is the largest pixel block any plan takes.
 const maxNC = 2048

@@ -3,6 +3,7 @@ package tunerun
 import (
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/tsmc-go/tsmc/runtime"
@@ -17,7 +18,7 @@ import (
 // the layer before it, so warm).
 type Bench struct {
 	w     Workload
-	pool  *runtime.Pool
+	rng   *rand.Rand // nil: a description only (Describe), all data zeros
 	flush []float32
 	warm  runtime.Rows
 	// the per-item sums of the flush and of the input read, kept so that
@@ -28,16 +29,54 @@ type Bench struct {
 
 // layer is a workload built with one plan.
 type layer struct {
-	run  func()
+	run  func(*runtime.Pool)
 	plan runtime.Plan // every choice explicit
+	// transposed: a convolution the rules planned transposed takes
+	// that plan on this input (Conv.RunsTransposed)
+	transposed bool
+	blk        *runtime.InvertedResidual // a block, whose parts follow the threads
 }
 
 // flushChunk is the floats a flush work item reads.
 const flushChunk = 16 << 10
 
-// NewBench prepares w on pool with random weights and inputs;
-// flushBytes is the data streamed between timed calls.
-func NewBench(w Workload, pool *runtime.Pool, flushBytes int) (*Bench, error) {
+// flushBuf is the data every Bench streams through the caches (only
+// read, so one buffer serves them all).
+var flushBuf struct {
+	sync.Mutex
+	buf []float32
+}
+
+// flushBuffer returns n floats of the shared flush buffer.
+func flushBuffer(n int) []float32 {
+	flushBuf.Lock()
+	defer flushBuf.Unlock()
+	if len(flushBuf.buf) < n {
+		flushBuf.buf = runtime.AlignedFloats(runtime.AlignUp(n))
+		for i := range flushBuf.buf {
+			flushBuf.buf[i] = 1
+		}
+	}
+	return flushBuf.buf[:n]
+}
+
+// NewBench prepares w with random weights and inputs; flushBytes is the
+// data streamed between timed calls.
+func NewBench(w Workload, flushBytes int) (*Bench, error) {
+	return newBench(w, flushBytes, rand.New(rand.NewPCG(1, uint64(len(w.Key())))))
+}
+
+// Describe says what w runs for plan at threads workers (Bench.Runs),
+// without making its data: a layer over shared zeros, never run.
+func Describe(w Workload, plan runtime.Plan, threads int) (string, error) {
+	b, err := newBench(w, 0, nil)
+	if err != nil {
+		return "", err
+	}
+	return b.Runs(plan, threads)
+}
+
+func newBench(w Workload, flushBytes int, rng *rand.Rand) (*Bench, error) {
 	if err := w.Validate(); err != nil {
 		return nil, err
 	}
@@ -45,24 +84,20 @@ func NewBench(w Workload, pool *runtime.Pool, flushBytes int) (*Bench, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Bench{w: w, pool: pool}
+	b := &Bench{w: w, rng: rng}
 	if n := flushBytes / 4; n > 0 {
-		b.flush = runtime.AlignedFloats(runtime.AlignUp(n))
-		for i := range b.flush {
-			b.flush[i] = 1
-		}
+		b.flush = flushBuffer(n)
 		b.sums = make([]float32, (len(b.flush)+flushChunk-1)/flushChunk)
 	}
-	rng := rand.New(rand.NewPCG(1, uint64(len(w.Key()))))
 	switch w.Op {
 	case OpConv:
-		err = b.conv(rng, acts[0])
+		err = b.conv(acts[0])
 	case OpDepthwise:
-		err = b.depthwise(rng, acts[0])
+		err = b.depthwise(acts[0])
 	case OpBlock:
-		err = b.block(rng, acts)
+		err = b.block(acts)
 	case OpDense:
-		err = b.dense(rng, acts[0])
+		err = b.dense(acts[0])
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%v: %w", w, err)
@@ -70,26 +105,45 @@ func NewBench(w Workload, pool *runtime.Pool, flushBytes int) (*Bench, error) {
 	return b, nil
 }
 
-func randFloats(rng *rand.Rand, n int) []float32 {
+// floats returns n random floats, uniform in [-1, 1) (random enough for
+// timing, and quick to make for large weights), or for a description
+// shared zeros.
+func (b *Bench) floats(n int) []float32 {
+	if b.rng == nil {
+		return runtime.ZeroRow(n)
+	}
 	v := runtime.AlignedFloats(n)
+	x := b.rng.Uint64() | 1
 	for i := range v {
-		v[i] = float32(rng.NormFloat64())
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		v[i] = float32(int32(x>>32)) / (1 << 31)
 	}
 	return v
 }
 
+// output returns an output buffer of n floats (shared zeros for a
+// description, which never runs).
+func (b *Bench) output(n int) []float32 {
+	if b.rng == nil {
+		return runtime.ZeroRow(n)
+	}
+	return runtime.AlignedFloats(n)
+}
+
 // input returns the row table of a convolution input of s, read through
 // the workload's shift and state.
-func (b *Bench) input(rng *rand.Rand, s runtime.ConvShape) (runtime.Rows, error) {
+func (b *Bench) input(s runtime.ConvShape) (runtime.Rows, error) {
 	hw := s.H * s.W
-	x := randFloats(rng, s.InLen())
+	x := b.floats(s.InLen())
 	rows := runtime.NewRows(s.Frames, s.Cin)
 	if b.w.Shift == nil {
 		rows.SetPlain(x, s.Frames, s.Cin, hw)
 	} else {
 		var state []float32
 		if b.w.State {
-			state = randFloats(rng, s.Frames/b.w.Shift.Segments*b.w.Shift.StateChannels()*hw)
+			state = b.floats(s.Frames / b.w.Shift.Segments * b.w.Shift.StateChannels() * hw)
 		}
 		if err := rows.SetShifted(x, s.Frames, s.Cin, hw, *b.w.Shift, state); err != nil {
 			return nil, err
@@ -99,69 +153,72 @@ func (b *Bench) input(rng *rand.Rand, s runtime.ConvShape) (runtime.Rows, error)
 	return rows, nil
 }
 
-func (b *Bench) residual(rng *rand.Rand, n int) []float32 {
+func (b *Bench) residual(n int) []float32 {
 	if !b.w.Residual {
 		return nil
 	}
-	return randFloats(rng, n)
+	return b.floats(n)
 }
 
 // packedConv returns random weights of s packed for the GEMM.
-func packedConv(rng *rand.Rand, s runtime.ConvShape) ([]float32, error) {
+func (b *Bench) packedConv(s runtime.ConvShape) ([]float32, error) {
 	s = s.Normalized()
 	cinG := s.Cin / s.Group
-	return runtime.PackConvWeights(randFloats(rng, s.Cout*cinG*s.KH*s.KW), s.Cout, cinG, s.KH, s.KW, s.Group, runtime.PackMR)
+	if b.rng == nil {
+		return runtime.ZeroRow(runtime.PackedConvWeightsLen(s.Cout, cinG, s.KH, s.KW, s.Group, runtime.PackMR)), nil
+	}
+	return runtime.PackConvWeights(b.floats(s.Cout*cinG*s.KH*s.KW), s.Cout, cinG, s.KH, s.KW, s.Group, runtime.PackMR)
 }
 
-func (b *Bench) conv(rng *rand.Rand, act runtime.Act) error {
+func (b *Bench) conv(act runtime.Act) error {
 	s := *b.w.Shape
-	rows, err := b.input(rng, s)
+	rows, err := b.input(s)
 	if err != nil {
 		return err
 	}
-	packed, err := packedConv(rng, s)
+	packed, err := b.packedConv(s)
 	if err != nil {
 		return err
 	}
-	bias, out, res := randFloats(rng, s.Cout), runtime.AlignedFloats(s.OutLen()), b.residual(rng, s.OutLen())
+	bias, out, res := b.floats(s.Cout), b.output(s.OutLen()), b.residual(s.OutLen())
 	b.build = func(plan runtime.Plan) (*layer, error) {
 		c, err := runtime.NewConvPlan(s, packed, runtime.PackMR, bias, act, plan)
 		if err != nil {
 			return nil, err
 		}
-		return &layer{run: func() { c.Run(b.pool, rows, out, res) }, plan: c.Plan()}, nil
+		return &layer{run: func(p *runtime.Pool) { c.Run(p, rows, out, res) }, plan: c.Plan(), transposed: c.RunsTransposed(rows, res)}, nil
 	}
 	return nil
 }
 
-func (b *Bench) depthwise(rng *rand.Rand, act runtime.Act) error {
+func (b *Bench) depthwise(act runtime.Act) error {
 	s := b.w.Shape.Normalized()
-	rows, err := b.input(rng, s)
+	rows, err := b.input(s)
 	if err != nil {
 		return err
 	}
-	w, bias := randFloats(rng, s.Cin*s.KH*s.KW), randFloats(rng, s.Cin)
-	out, res := runtime.AlignedFloats(s.OutLen()), b.residual(rng, s.OutLen())
+	w, bias := b.floats(s.Cin*s.KH*s.KW), b.floats(s.Cin)
+	out, res := b.output(s.OutLen()), b.residual(s.OutLen())
 	b.build = func(plan runtime.Plan) (*layer, error) {
 		d, err := runtime.NewDepthwiseConvPlan(s, w, bias, act, plan)
 		if err != nil {
 			return nil, err
 		}
-		return &layer{run: func() { d.Run(b.pool, rows, out, res) }, plan: d.Plan()}, nil
+		return &layer{run: func(p *runtime.Pool) { d.Run(p, rows, out, res) }, plan: d.Plan()}, nil
 	}
 	return nil
 }
 
-func (b *Bench) block(rng *rand.Rand, acts []runtime.Act) error {
+func (b *Bench) block(acts []runtime.Act) error {
 	if len(acts) != 3 {
 		return fmt.Errorf("a block has 3 activations, got %q", b.w.Act)
 	}
 	conv := func(s runtime.ConvShape, act runtime.Act) (*runtime.Conv, error) {
-		packed, err := packedConv(rng, s)
+		packed, err := b.packedConv(s)
 		if err != nil {
 			return nil, err
 		}
-		return runtime.NewConv(s, packed, runtime.PackMR, randFloats(rng, s.Cout), act)
+		return runtime.NewConv(s, packed, runtime.PackMR, b.floats(s.Cout), act)
 	}
 	first := *b.w.Shape
 	var expand *runtime.Conv
@@ -172,12 +229,12 @@ func (b *Bench) block(rng *rand.Rand, acts []runtime.Act) error {
 		}
 		first = *e
 	}
-	rows, err := b.input(rng, first)
+	rows, err := b.input(first)
 	if err != nil {
 		return err
 	}
 	d := b.w.Shape.Normalized()
-	dw, err := runtime.NewDepthwiseConv(d, randFloats(rng, d.Cin*9), randFloats(rng, d.Cin), acts[1])
+	dw, err := runtime.NewDepthwiseConv(d, b.floats(d.Cin*9), b.floats(d.Cin), acts[1])
 	if err != nil {
 		return err
 	}
@@ -186,40 +243,40 @@ func (b *Bench) block(rng *rand.Rand, acts []runtime.Act) error {
 		return err
 	}
 	n := b.w.Project.OutLen()
-	out, res := runtime.AlignedFloats(n), b.residual(rng, n)
+	out, res := b.output(n), b.residual(n)
 	b.build = func(plan runtime.Plan) (*layer, error) {
 		blk, err := runtime.NewInvertedResidualPlan(expand, dw, project, plan)
 		if err != nil {
 			return nil, err
 		}
-		return &layer{run: func() { blk.Run(b.pool, rows, out, res) }, plan: blk.Plan(b.pool.Threads())}, nil
+		return &layer{run: func(p *runtime.Pool) { blk.Run(p, rows, out, res) }, plan: blk.Plan(0), blk: blk}, nil
 	}
 	return nil
 }
 
-func (b *Bench) dense(rng *rand.Rand, act runtime.Act) error {
+func (b *Bench) dense(act runtime.Act) error {
 	d := *b.w.Dense
-	packed, err := runtime.PackDenseWeights(randFloats(rng, d.Out*d.In), d.Out, d.In, runtime.PackNR)
+	packed, err := runtime.PackDenseWeights(b.floats(d.Out*d.In), d.Out, d.In, runtime.PackNR)
 	if err != nil {
 		return err
 	}
-	x, y, bias := randFloats(rng, d.Batch*d.In), runtime.AlignedFloats(d.Batch*d.Out), randFloats(rng, d.Out)
+	x, y, bias := b.floats(d.Batch*d.In), b.output(d.Batch*d.Out), b.floats(d.Out)
 	b.warm = runtime.Rows{x}
 	b.build = func(plan runtime.Plan) (*layer, error) {
 		l, err := runtime.NewDensePlan(d.Batch, d.In, d.Out, packed, runtime.PackNR, bias, act, plan)
 		if err != nil {
 			return nil, err
 		}
-		return &layer{run: func() { l.Run(b.pool, x, y) }, plan: l.Plan()}, nil
+		return &layer{run: func(p *runtime.Pool) { l.Run(p, x, y) }, plan: l.Plan()}, nil
 	}
 	return nil
 }
 
-// prepare streams the flush buffer through the workers' caches, then
-// reads the layer's input rows.
-func (b *Bench) prepare() {
+// prepare streams the flush buffer through the caches of pool's workers,
+// then reads the layer's input rows.
+func (b *Bench) prepare(pool *runtime.Pool) {
 	if b.flush != nil {
-		b.pool.For(len(b.sums), func(_, i int) {
+		pool.For(len(b.sums), func(_, i int) {
 			chunk := b.flush[i*flushChunk : min(len(b.flush), (i+1)*flushChunk)]
 			var s float32
 			for j := 0; j < len(chunk); j += runtime.AlignFloats {
@@ -234,7 +291,7 @@ func (b *Bench) prepare() {
 	if len(b.warmSums) < items {
 		b.warmSums = make([]float32, items)
 	}
-	b.pool.For(items, func(_, i int) {
+	pool.For(items, func(_, i int) {
 		var s float32
 		for _, r := range rows[i*per : min(len(rows), (i+1)*per)] {
 			for j := 0; j < len(r); j += runtime.AlignFloats {
@@ -245,55 +302,100 @@ func (b *Bench) prepare() {
 	})
 }
 
-// timeOnce prepares the caches and times one call of l in milliseconds.
-func (b *Bench) timeOnce(l *layer) float64 {
-	b.prepare()
+// timeOnce prepares the caches and times one call of l on pool in
+// milliseconds.
+func (b *Bench) timeOnce(pool *runtime.Pool, l *layer) float64 {
+	b.prepare(pool)
 	start := time.Now()
-	l.run()
+	l.run(pool)
 	return float64(time.Since(start).Nanoseconds()) / 1e6
 }
 
-// Time builds the layer with each plan, then times rounds calls of each,
-// interleaved (one call of every plan per round, so that a busy spell of
-// the machine touches them alike), and returns each plan's fastest call
-// in milliseconds.
-func (b *Bench) Time(plans []runtime.Plan, rounds int) ([]float64, error) {
+// Time builds the layer with each plan, then times rounds calls of each on
+// pool, interleaved (one call of every plan per round, so that a busy
+// spell of the machine touches them alike), and returns each plan's
+// fastest call in milliseconds.
+func (b *Bench) Time(pool *runtime.Pool, plans []runtime.Plan, rounds int) ([]float64, error) {
 	layers := make([]*layer, len(plans))
 	for i, p := range plans {
 		var err error
 		if layers[i], err = b.build(p); err != nil {
 			return nil, fmt.Errorf("plan %v: %w", p, err)
 		}
-		layers[i].run() // the first call allocates the workers' buffers
 	}
-	ms := make([]float64, len(plans))
+	return b.time(pool, layers, rounds), nil
+}
+
+// TimeRules is Time for the default plans of each of rules (each layer
+// planned with runtime.SetDefaultRules): for fitting the rules.
+func (b *Bench) TimeRules(pool *runtime.Pool, rules []runtime.Rules, rounds int) ([]float64, error) {
+	layers := make([]*layer, len(rules))
+	for i, r := range rules {
+		old := runtime.SetDefaultRules(r)
+		l, err := b.build(runtime.Plan{})
+		runtime.SetDefaultRules(old)
+		if err != nil {
+			return nil, err
+		}
+		layers[i] = l
+	}
+	return b.time(pool, layers, rounds), nil
+}
+
+func (b *Bench) time(pool *runtime.Pool, layers []*layer, rounds int) []float64 {
+	for _, l := range layers {
+		l.run(pool) // the first call allocates the workers' buffers
+	}
+	ms := make([]float64, len(layers))
 	for r := range max(1, rounds) {
 		for i, l := range layers {
-			t := b.timeOnce(l)
+			t := b.timeOnce(pool, l)
 			if r == 0 || t < ms[i] {
 				ms[i] = t
 			}
 		}
 	}
-	return ms, nil
+	return ms
 }
 
-// Resolved returns the plan the layer runs for plan, every choice
-// explicit.
-func (b *Bench) Resolved(plan runtime.Plan) (runtime.Plan, error) {
+// Resolved returns the plan the layer runs for plan at threads workers,
+// every choice explicit.
+func (b *Bench) Resolved(plan runtime.Plan, threads int) (runtime.Plan, error) {
 	l, err := b.build(plan)
 	if err != nil {
 		return runtime.Plan{}, err
 	}
+	if l.blk != nil {
+		return l.blk.Plan(threads), nil
+	}
 	return l.plan, nil
 }
 
-// flushMs times the flush and input read of prepare, in milliseconds.
-func (b *Bench) flushMs() float64 {
+// Runs describes what the layer runs for plan at threads workers: its
+// plan with every choice explicit, and for a transposed plan whether this
+// input takes it. Plans with one description run alike.
+func (b *Bench) Runs(plan runtime.Plan, threads int) (string, error) {
+	l, err := b.build(plan)
+	if err != nil {
+		return "", err
+	}
+	if l.blk != nil {
+		l.plan = l.blk.Plan(threads)
+	}
+	desc := l.plan.String()
+	if l.plan.Algo == runtime.AlgoTransposed && !l.transposed {
+		desc += " (run pixel-major)"
+	}
+	return desc, nil
+}
+
+// flushMs times the flush and input read of prepare on pool, in
+// milliseconds.
+func (b *Bench) flushMs(pool *runtime.Pool) float64 {
 	best := 0.0
 	for i := range 3 {
 		start := time.Now()
-		b.prepare()
+		b.prepare(pool)
 		t := float64(time.Since(start).Nanoseconds()) / 1e6
 		if i == 0 || t < best {
 			best = t

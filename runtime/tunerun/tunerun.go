@@ -126,11 +126,11 @@ func Run(req Request, emit func(Event) error) error {
 	errs := make([]error, len(req.Workloads))
 	total := 0.0
 	for i, w := range req.Workloads {
-		b, err := NewBench(w, pool, req.FlushBytes)
+		b, err := NewBench(w, req.FlushBytes)
 		if err == nil {
 			var ms []float64
-			if ms, err = b.Time([]runtime.Plan{{}}, 1); err == nil {
-				est[i] = (ms[0] + b.flushMs()) * float64(searchSize(w.Plans()))
+			if ms, err = b.Time(pool, []runtime.Plan{{}}, 1); err == nil {
+				est[i] = (ms[0] + b.flushMs(pool)) * float64(searchSize(w.Plans()))
 			}
 		}
 		errs[i] = err
@@ -246,14 +246,14 @@ func searchSize(plans []runtime.Plan) int {
 // than tuneMargin. Every plan's time is its fastest call over all the
 // rounds it was timed in.
 func tune(w Workload, pool *runtime.Pool, flushBytes, rounds int, res *Result) error {
-	b, err := NewBench(w, pool, flushBytes)
+	b, err := NewBench(w, flushBytes)
 	if err != nil {
 		return err
 	}
 	plans := w.Plans()
 	best := map[runtime.Plan]float64{}
 	measure := func(cands []runtime.Plan) (runtime.Plan, error) {
-		ms, err := b.Time(cands, rounds)
+		ms, err := b.Time(pool, cands, rounds)
 		if err != nil {
 			return runtime.Plan{}, err
 		}
@@ -277,7 +277,7 @@ func tune(w Workload, pool *runtime.Pool, flushBytes, rounds int, res *Result) e
 	}
 	if cur == (runtime.Plan{}) && len(first) > 1 {
 		// go on from the rules' algorithm, with the rules' blocking
-		r, err := b.Resolved(cur)
+		r, err := b.Resolved(cur, pool.Threads())
 		if err != nil {
 			return err
 		}
@@ -299,7 +299,7 @@ func tune(w Workload, pool *runtime.Pool, flushBytes, rounds int, res *Result) e
 		res.Plan, res.Ms = cur, best[cur]
 	}
 	res.Ms, res.DefaultMs = roundMs(res.Ms), roundMs(res.DefaultMs)
-	r, err := b.Resolved(res.Plan)
+	r, err := b.Resolved(res.Plan, pool.Threads())
 	res.Winograd = r.Algo == runtime.AlgoWinograd
 	return err
 }

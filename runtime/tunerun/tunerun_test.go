@@ -60,11 +60,11 @@ func TestRun(t *testing.T) {
 		if r.Measured < 2 || r.DefaultMs <= 0 || r.Ms <= 0 || (r.Plan == runtime.Plan{}) != (r.Ms == r.DefaultMs) {
 			t.Errorf("%v: result %+v", ws[i], r)
 		}
-		b, err := NewBench(ws[i], pool, 0)
+		b, err := NewBench(ws[i], 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := b.Time([]runtime.Plan{r.Plan}, 1); err != nil {
+		if _, err := b.Time(pool, []runtime.Plan{r.Plan}, 1); err != nil {
 			t.Errorf("%v: the tuned plan %v does not build: %v", ws[i], r.Plan, err)
 		}
 	}
