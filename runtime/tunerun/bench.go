@@ -3,14 +3,16 @@ package tunerun
 import (
 	"fmt"
 	"math/rand/v2"
+	goruntime "runtime"
 	"sync"
 	"time"
 
 	"github.com/tsmc-go/tsmc/runtime"
 )
 
-// Bench times the plans of one workload on this machine, on random data,
-// with the caches as a model run leaves them for the layer: before each
+// Bench times the plans of one workload on this machine, on random data
+// (on one worker in CPU time, see timeOnce), with the caches as a model
+// run leaves them for the layer: before each
 // timed call it streams FlushBytes of other data through every worker's
 // caches (the rest of the model's weights and activations, which a run
 // reads between two calls of the layer, so that large weights come from
@@ -303,9 +305,19 @@ func (b *Bench) prepare(pool *runtime.Pool) {
 }
 
 // timeOnce prepares the caches and times one call of l on pool in
-// milliseconds.
+// milliseconds. On one worker (which runs on the calling goroutine,
+// locked to its thread by time) it counts the thread's CPU time where
+// the system has a clock for it: on a shared machine the time the thread
+// waits for a CPU is no part of the layer's.
 func (b *Bench) timeOnce(pool *runtime.Pool, l *layer) float64 {
 	b.prepare(pool)
+	if pool.Threads() == 1 {
+		if start, ok := threadCPU(); ok {
+			l.run(pool)
+			end, _ := threadCPU()
+			return float64(end-start) / 1e6
+		}
+	}
 	start := time.Now()
 	l.run(pool)
 	return float64(time.Since(start).Nanoseconds()) / 1e6
@@ -343,6 +355,8 @@ func (b *Bench) TimeRules(pool *runtime.Pool, rules []runtime.Rules, rounds int)
 }
 
 func (b *Bench) time(pool *runtime.Pool, layers []*layer, rounds int) []float64 {
+	goruntime.LockOSThread()
+	defer goruntime.UnlockOSThread()
 	for _, l := range layers {
 		l.run(pool) // the first call allocates the workers' buffers
 	}
