@@ -1,8 +1,10 @@
 package tsmc
 
 import (
+	"context"
 	"fmt"
 	"maps"
+	"math"
 	"path/filepath"
 	"strings"
 
@@ -25,13 +27,25 @@ type CompileOptions struct {
 	// Tuning gives the tuned plans of the planned layers (tuning records,
 	// tuning.NewPlanner); nil: the default rules' plans.
 	Tuning codegen.Planner
+	// Warn, when set, is told what is suspect but compiles (weights that
+	// are NaN or infinite, see NonFiniteWeights), one message per call.
+	Warn func(msg string)
 }
 
 // Compile reads a model, binds its shapes, runs the optimisation pipeline
 // and generates its Go package in memory (Package.Write puts it on disk).
 func Compile(modelPath string, opts CompileOptions) (*codegen.Package, error) {
+	return CompileContext(context.Background(), modelPath, opts)
+}
+
+// CompileContext is Compile that stops, with ctx's error, when ctx is
+// done: between the data sets it reads and between passes.
+func CompileContext(ctx context.Context, modelPath string, opts CompileOptions) (*codegen.Package, error) {
 	sets := make([]*onnx.DataSet, len(opts.DataSets))
 	for i, dir := range opts.DataSets {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		var err error
 		if sets[i], err = onnx.LoadDataSet(dir); err != nil {
 			return nil, err
@@ -41,7 +55,7 @@ func Compile(modelPath string, opts CompileOptions) (*codegen.Package, error) {
 	if len(sets) > 0 {
 		sample = sets[0]
 	}
-	g, err := Optimize(modelPath, opts.Shapes, sample)
+	g, err := optimize(ctx, modelPath, opts.Shapes, sample, opts.Warn)
 	if err != nil {
 		return nil, err
 	}
@@ -68,9 +82,27 @@ func Compile(modelPath string, opts CompileOptions) (*codegen.Package, error) {
 // unbound take their size from the sample data set's inputs, when given)
 // and runs the optimisation pipeline: the graph code generation takes.
 func Optimize(modelPath string, shapes map[string]ir.Shape, sample *onnx.DataSet) (*ir.Graph, error) {
+	return optimize(context.Background(), modelPath, shapes, sample, nil)
+}
+
+// OptimizeContext is Optimize that stops between passes, with ctx's
+// error, when ctx is done.
+func OptimizeContext(ctx context.Context, modelPath string, shapes map[string]ir.Shape, sample *onnx.DataSet) (*ir.Graph, error) {
+	return optimize(ctx, modelPath, shapes, sample, nil)
+}
+
+func optimize(ctx context.Context, modelPath string, shapes map[string]ir.Shape, sample *onnx.DataSet, warn func(string)) (*ir.Graph, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	g, err := onnx.Load(modelPath)
 	if err != nil {
 		return nil, err
+	}
+	if warn != nil {
+		for _, w := range NonFiniteWeights(g) {
+			warn(modelPath + ": " + w)
+		}
 	}
 	shapes = maps.Clone(shapes)
 	if shapes == nil {
@@ -86,10 +118,53 @@ func Optimize(modelPath string, shapes map[string]ir.Shape, sample *onnx.DataSet
 	if err := Prepare(g, shapes); err != nil {
 		return nil, fmt.Errorf("%s: %w", modelPath, err)
 	}
-	if err := passes.Run(g, passes.Options{}); err != nil {
+	stop := func(passes.Pass, *ir.Graph) error { return ctx.Err() }
+	if err := passes.Run(g, passes.Options{AfterPass: stop}); err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
 		return nil, fmt.Errorf("%s: %w", modelPath, err)
 	}
 	return g, nil
+}
+
+// NonFiniteWeights describes each float constant of g (a weight, as the
+// model stores it) that holds NaN or infinite values: its name, type and
+// how many of its values are which. Such a model compiles, but every
+// output the constant reaches is likely NaN.
+func NonFiniteWeights(g *ir.Graph) []string {
+	var msgs []string
+	for _, v := range g.Constants() {
+		t := v.Const
+		if t.DType != ir.Float32 {
+			continue
+		}
+		var nan, posInf, negInf int
+		for _, x := range t.F32 {
+			switch {
+			case x != x:
+				nan++
+			case math.IsInf(float64(x), 1):
+				posInf++
+			case math.IsInf(float64(x), -1):
+				negInf++
+			}
+		}
+		if nan+posInf+negInf == 0 {
+			continue
+		}
+		var parts []string
+		for _, c := range []struct {
+			n    int
+			what string
+		}{{nan, "NaN"}, {posInf, "+Inf"}, {negInf, "-Inf"}} {
+			if c.n > 0 {
+				parts = append(parts, fmt.Sprintf("%d %s", c.n, c.what))
+			}
+		}
+		msgs = append(msgs, fmt.Sprintf("weight %q (%s%v) holds %s among its %d values", v.Name, t.DType, t.Shape, strings.Join(parts, ", "), len(t.F32)))
+	}
+	return msgs
 }
 
 // DataSetInGraphOrder orders a data set's tensors as the graph's inputs

@@ -14,7 +14,8 @@
 //   - codegen: Compile optimises a model, and package codegen lowers the
 //     graph to calls of the runtime's kernels with a static memory plan
 //     and generates the package in memory (model.go, the packed weights
-//     and, given data sets, a golden test); Package.Write puts it on disk.
+//     and, given data sets, a golden test); Package.Write puts it on disk,
+//     into a folder it owns through a manifest of what it wrote there.
 //   - runtime: the generated package imports tsmc's runtime (kernels,
 //     arena, worker pool) and the standard library only.
 //
@@ -23,6 +24,10 @@
 // relative error, max|got-want| / max|want|. InterpEngine is the reference
 // interpreter; package program builds the generated code and runs it
 // (program.Builder.Engine), as tsmc verify does.
+//
+// CompileContext, OptimizeContext and VerifyContext stop when their
+// context is done (program.Builder.BuildContext stops the go command and
+// the generated program alike), which is how tsmc handles Ctrl-C.
 //
 // The tsmc command (cmd/tsmc) is a thin layer over this package and
 // package program.

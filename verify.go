@@ -1,6 +1,7 @@
 package tsmc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -37,12 +38,17 @@ func InterpEngine(g *ir.Graph) (Engine, error) {
 	}), nil
 }
 
+// DefaultRTol is the largest relative error Verify accepts unless told
+// otherwise.
+const DefaultRTol = 1e-4
+
 // VerifyOptions configures Verify.
 type VerifyOptions struct {
 	// Shapes binds input shapes; inputs left out with symbolic dims take
 	// their shape from each data set.
 	Shapes map[string]ir.Shape
-	// RTol is the largest relative error accepted (default 1e-4).
+	// RTol is the largest relative error accepted: 0 means DefaultRTol,
+	// anything else must be finite and positive.
 	RTol float64
 	// DataSets are the folders to check; empty means every
 	// test_data_set_* beside the model.
@@ -52,13 +58,27 @@ type VerifyOptions struct {
 	// Transform, when set, rewrites each prepared graph before the engine
 	// is built (the optimisation pipeline, for instance).
 	Transform func(*ir.Graph) error
+	// QuantSteps is the tolerance of a quantised model's outputs, in
+	// quantisation steps (default 1): an output that the model computes by
+	// a DequantizeLinear of one scale (then, maybe, reshapes and means)
+	// passes when every element is within QuantSteps of that scale of the
+	// expected one. Two int8 engines that agree but for rounding at
+	// near-ties differ by a step; the relative error says nothing there.
+	QuantSteps float64
 }
 
 // OutputCheck is the comparison of one output.
 type OutputCheck struct {
 	Name   string
 	RelErr float64
+	// Step is the quantisation step of a quantised output (0 for others)
+	// and Steps the largest difference in steps.
+	Step, Steps float64
 }
+
+// stepSlack absorbs the float32 rounding of dequantised values when a
+// difference is counted in steps.
+const stepSlack = 1e-4
 
 // DataSetResult is the outcome of one data set.
 type DataSetResult struct {
@@ -73,14 +93,28 @@ type DataSetResult struct {
 // Verify runs each data set of a model through an engine and compares every
 // output with the expected one: relative error = max|got-want| / max|want|.
 // It returns an error only when the model itself cannot be read; problems
-// with one data set are reported in its result. Engines that are
+// with one data set are reported in its result, and a data set without
+// expected outputs fails (it would compare nothing). Engines that are
 // io.Closers are closed before Verify returns.
 func Verify(modelPath string, opts VerifyOptions) ([]DataSetResult, error) {
-	if opts.RTol == 0 {
-		opts.RTol = 1e-4
+	return VerifyContext(context.Background(), modelPath, opts)
+}
+
+// VerifyContext is Verify that stops when ctx is done, returning the
+// results of the data sets checked so far and ctx's error; engines should
+// stop their runs on ctx too (program.Builder.EngineContext does).
+func VerifyContext(ctx context.Context, modelPath string, opts VerifyOptions) ([]DataSetResult, error) {
+	switch {
+	case opts.RTol == 0:
+		opts.RTol = DefaultRTol
+	case !(opts.RTol > 0) || math.IsInf(opts.RTol, 1):
+		return nil, fmt.Errorf("relative tolerance %v: want a finite number above 0", opts.RTol)
 	}
 	if opts.Engine == nil {
 		opts.Engine = InterpEngine
+	}
+	if opts.QuantSteps == 0 {
+		opts.QuantSteps = 1
 	}
 	dirs := opts.DataSets
 	if len(dirs) == 0 {
@@ -97,19 +131,33 @@ func Verify(modelPath string, opts VerifyOptions) ([]DataSetResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &verifier{path: modelPath, opts: opts, inputs: raw.Inputs, engines: map[string]Engine{}}
+	v := &verifier{path: modelPath, opts: opts, inputs: raw.Inputs, engines: map[string]Engine{}, steps: map[string]float64{}}
+	for _, o := range raw.Outputs {
+		if s, ok := quantizationStep(raw, o); ok {
+			v.steps[o.Name] = s
+		}
+	}
 	defer v.close()
 	var results []DataSetResult
 	for _, dir := range dirs {
+		if err := ctx.Err(); err != nil {
+			return results, err
+		}
 		start := time.Now()
 		r := DataSetResult{Dir: dir}
 		r.Outputs, r.Err = v.check(dir)
 		r.Duration = time.Since(start)
+		if err := ctx.Err(); err != nil {
+			return results, err // a check cut short is no result
+		}
 		if r.Err == nil {
 			r.Passed = true
 			for _, o := range r.Outputs {
 				r.MaxErr = math.Max(r.MaxErr, o.RelErr)
-				if !(o.RelErr <= opts.RTol) {
+				switch {
+				case o.Step > 0:
+					r.Passed = r.Passed && o.Steps <= opts.QuantSteps+stepSlack
+				case !(o.RelErr <= opts.RTol):
 					r.Passed = false
 				}
 			}
@@ -125,6 +173,8 @@ type verifier struct {
 	inputs  []*ir.Value // graph inputs as read, with symbolic dims
 	engines map[string]Engine
 	graphs  map[string]*ir.Graph
+	// steps are the quantisation steps of quantised outputs, by name.
+	steps map[string]float64
 }
 
 // close closes the engines that hold resources.
@@ -144,6 +194,9 @@ func (v *verifier) check(dir string) ([]OutputCheck, error) {
 	}
 	if len(ds.Inputs) != len(v.inputs) {
 		return nil, fmt.Errorf("%s: %d inputs, the model takes %d", dir, len(ds.Inputs), len(v.inputs))
+	}
+	if len(ds.Outputs) == 0 {
+		return nil, fmt.Errorf("%s: no expected outputs (output_N.pb), so nothing to compare", dir)
 	}
 	inputs := map[string]*ir.Tensor{}
 	shapes := map[string]ir.Shape{}
@@ -190,7 +243,17 @@ func (v *verifier) check(dir string) ([]OutputCheck, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: output %q: %v", dir, name, err)
 		}
-		checks = append(checks, OutputCheck{Name: name, RelErr: e})
+		c := OutputCheck{Name: name, RelErr: e}
+		if step, ok := v.steps[name]; ok {
+			c.Step = step
+			for j := 0; j < want.Len(); j++ {
+				d := math.Abs(got.Float(j)-want.Float(j)) / step
+				if d > c.Steps || math.IsNaN(d) {
+					c.Steps = d
+				}
+			}
+		}
+		checks = append(checks, c)
 	}
 	return checks, nil
 }
@@ -249,4 +312,36 @@ func RelativeError(got, want *ir.Tensor) (float64, error) {
 		return 0, errors.New("element count differs from the shape")
 	}
 	return floatcmp.RelErr(n, got.Float, want.Float), nil
+}
+
+// stepThrough are the ops a quantised output may pass through after its
+// DequantizeLinear and keep its step as the bound of a difference: they
+// move values or average them.
+var stepThrough = map[string]bool{
+	"Reshape": true, "Flatten": true, "Squeeze": true, "Unsqueeze": true, "Transpose": true, "Identity": true,
+	"Slice": true, "Gather": true, "ReduceMean": true, "GlobalAveragePool": true, "AveragePool": true,
+}
+
+// quantizationStep finds the quantisation step of output o of the graph
+// as read: the scale of the per-tensor DequantizeLinear it comes from
+// through data movement and means.
+func quantizationStep(g *ir.Graph, o *ir.Value) (float64, bool) {
+	producers := g.Producers()
+	for v := o; ; {
+		n := producers[v]
+		switch {
+		case n == nil || n.Domain != "" && n.Domain != "ai.onnx" && n.Domain != interp.MSDomain:
+			return 0, false
+		case n.Op == "DequantizeLinear":
+			s := n.Input(1)
+			if s == nil || !s.IsConst() || s.Const.DType != ir.Float32 || s.Const.Len() != 1 || !(s.Const.F32[0] > 0) {
+				return 0, false
+			}
+			return float64(s.Const.F32[0]), true
+		case stepThrough[n.Op] && n.Domain != interp.MSDomain:
+			v = n.Input(0)
+		default:
+			return 0, false
+		}
+	}
 }

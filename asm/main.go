@@ -5,9 +5,11 @@
 // both ISAs) and small-plane kernels (flat stride 1, both ISAs; two-row
 // stride 2, AVX-512), the im2col packing kernels and Winograd F(2x2,3x3)
 // transforms (both ISAs), the AVX-512 3x3 stride-2 max-pool row, the
-// clock and FMA throughput probes the benchmarks use, and
-// kernels_amd64.go, the table that registers them with the runtime's CPU
-// dispatch.
+// activation kernels (sigmoid, SiLU, HardSigmoid, HardSwish; both ISAs),
+// the depthwise tap kernels (any kernel size, stride and dilation; both
+// ISAs), the int8 kernels, the clock and FMA throughput probes the
+// benchmarks use, and kernels_amd64.go, the table that registers them
+// with the runtime's CPU dispatch.
 //
 // It is a module of its own so that avo stays out of the runtime's import
 // graph. Run it through go generate (runtime/generate.go), or
@@ -64,6 +66,11 @@ var asmFiles = []asmFile{
 	{"winograd", buildWinograd},
 	{"clock", buildClock},
 	{"maxpool", buildMaxPool},
+	{"qgemm", buildQGemm},
+	{"qpack", buildQPack},
+	{"qdw", buildQDW},
+	{"act", buildAct},
+	{"dwtaps", buildDWTaps},
 }
 
 func main() {

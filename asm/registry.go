@@ -84,9 +84,44 @@ func registry() ([]byte, error) {
 		"Gemm":    append(gemmKernels[:len(gemmKernels):len(gemmKernels)], gemmTCKernels...),
 		"DW":      dwRowKernels,
 		"Levels":  ls,
-		"Layouts": layouts(tileBlock, dwRowBlock, dwConvBlock, packRunBlock, winoInBlock, winoOutBlock, maxPoolRowBlock),
+		"Layouts": layouts(tileBlock, dwRowBlock, dwConvBlock, packRunBlock, winoInBlock, winoOutBlock, maxPoolRowBlock, qtileBlock, qpackBlock, qdwConvBlock, actRowsBlock, dwTapsBlock, mulRowsBlock, copyRowsBlock),
+		"QDW":     qdwConvKernel,
+		"QPack":   qpackKernel,
+		"QGemm":   qgemmKernels,
+		"QLevels": qLevels(),
+		"MulRows": mulRowsKernels,
+		"Copy":    copyRowsKernels,
+		"Act":     actKernels,
+		"DWTaps":  dwTapsKernels,
 	})
 	return buf.Bytes(), err
+}
+
+// qLevel is an int8 level and its GEMM kernels (not the short ones):
+// its own, then AVX2's, which every CPU of the level has.
+type qLevel struct {
+	ISA  *qISA
+	Gemm []qgemmKernel
+}
+
+func qLevels() []qLevel {
+	var ls []qLevel
+	for _, l := range []*qISA{avx512vnni, avxvnni, qavx2} {
+		lv := qLevel{ISA: l}
+		isas := []*qISA{l, qavx2}
+		if l == qavx2 {
+			isas = isas[:1]
+		}
+		for _, isa := range isas {
+			for _, k := range qgemmKernels {
+				if k.isa == isa && !k.short {
+					lv.Gemm = append(lv.Gemm, k)
+				}
+			}
+		}
+		ls = append(ls, lv)
+	}
+	return ls
 }
 
 var registryTemplate = template.Must(template.New("registry").Parse(`{{.Header}}
@@ -107,6 +142,46 @@ var (
 	}
 {{- end}}
 )
+
+// The int8 GEMM kernels.
+var (
+{{- range .QGemm}}
+	{{.GoName}}Kernel = &QGemmKernel{Name: "{{.Name}}", MR: {{.MR}}, NR: {{.NR}}, {{if .Weights7Bit}}Weights7Bit: true, {{end}}Tile: {{.GoName}}
+	{{- with .Shorts}},
+		Short: []*QGemmKernel{ {{- range $i, $s := .}}{{if $i}}, {{end}}{{$s.GoName}}Kernel{{end -}} }{{end -}}
+	}
+{{- end}}
+)
+
+// asmQGemmKernels returns the int8 GEMM kernels usable at int8 level
+// level, best first.
+func asmQGemmKernels(level string) []*QGemmKernel {
+	switch level {
+{{- range .QLevels}}
+	case {{.ISA.Level}}:
+		return []*QGemmKernel{ {{- range $i, $k := .Gemm}}{{if $i}}, {{end}}{{$k.GoName}}Kernel{{end -}} }
+{{- end}}
+	}
+	return nil
+}
+
+// asmQPack returns the int8 packing kernel of int8 level level, or nil.
+func asmQPack(level string) func(*QPack) {
+	switch level {
+	case ISAAVX512VNNI, ISAAVXVNNI, ISAAVX2:
+		return {{.QPack.GoName}} // {{.QPack.Name}}
+	}
+	return nil
+}
+
+// asmQDWConv returns the int8 depthwise kernel of int8 level level, or
+// nil; the caller checks AVX512_VBMI, AVX512BW and BMI2.
+func asmQDWConv(level string) func(*QDWConv) {
+	if level == ISAAVX512VNNI {
+		return {{.QDW.GoName}} // {{.QDW.Name}}
+	}
+	return nil
+}
 
 // asmGemmKernels returns the assembly GEMM kernels usable at level, best
 // first.
@@ -222,6 +297,65 @@ func asmIm2col(level string, sw int) (func(*PackRun), int) {
 {{- end}}{{end}}
 	}
 	return nil, 0
+}
+
+// asmMulRows returns the assembly row-times-constant kernel of level, or
+// nil.
+func asmMulRows(level string) func(*MulRows) {
+	switch level {
+{{- range .Levels}}
+{{- $isa := .ISA}}
+{{- range $.MulRows}}{{if eq .ISAName $isa.Name}}
+	case {{$isa.Level}}:
+		return {{.GoName}} // {{.Name}}
+{{- end}}{{end}}
+{{- end}}
+	}
+	return nil
+}
+
+// asmCopyRows returns the assembly row copy of level and the source
+// column strides it takes (1, or 1 and 2), or nil.
+func asmCopyRows(level string) (k func(*CopyRows), maxStride int) {
+	switch level {
+{{- range .Levels}}
+{{- $isa := .ISA}}
+{{- range $.Copy}}{{if eq .ISAName $isa.Name}}
+	case {{$isa.Level}}:
+		return {{.GoName}}, {{if .Strided}}2{{else}}1{{end}} // {{.Name}}
+{{- end}}{{end}}
+{{- end}}
+	}
+	return nil, 0
+}
+
+// asmDWTaps returns the assembly depthwise tap kernel of level, or nil.
+func asmDWTaps(level string) func(*DWTaps) {
+	switch level {
+{{- range .Levels}}
+{{- $isa := .ISA}}
+{{- range $.DWTaps}}{{if eq .ISAName $isa.Name}}
+	case {{$isa.Level}}:
+		return {{.GoName}} // {{.Name}}
+{{- end}}{{end}}
+{{- end}}
+	}
+	return nil
+}
+
+// asmActKernels returns the assembly activation kernels of level by
+// kind (nil for the kinds without one).
+func asmActKernels(level string) (k [actKinds]func(*ActRows)) {
+	switch level {
+{{- range .Levels}}
+	case {{.ISA.Level}}:
+{{- $isa := .ISA}}
+{{- range $.Act}}{{if eq .ISAName $isa.Name}}
+		k[{{.Kind}}] = {{.GoName}} // {{.Name}}
+{{- end}}{{end}}
+{{- end}}
+	}
+	return k
 }
 
 // asmWinograd returns the assembly Winograd F(2x2,3x3) transforms of

@@ -147,7 +147,14 @@ func (p *program) streamStates() []StreamState {
 // cannot be lowered are errors naming the node and op.
 func Generate(g *ir.Graph, opts Options) (*Package, error) {
 	if opts.Package == "" || PackageName(opts.Package) != opts.Package {
-		return nil, fmt.Errorf("package name %q is not a valid Go package name (try %q)", opts.Package, PackageName(opts.Package))
+		why := "is not a valid Go package name"
+		if opts.Package == "main" {
+			why = "names a command, which no package can import"
+		}
+		return nil, fmt.Errorf("package name %q %s (try %q)", opts.Package, why, PackageName(opts.Package))
+	}
+	if len(g.Outputs) == 0 {
+		return nil, fmt.Errorf("graph %s has no outputs: its package would compute nothing", g.Name)
 	}
 	p, err := lower(g, opts.Tuning)
 	if err != nil {

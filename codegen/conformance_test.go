@@ -31,9 +31,10 @@ type conformanceResult struct {
 	Err     string
 }
 
-// TestConformanceCompiled runs the ONNX backend node tests of every op
-// code generation lowers through the pipeline and generated code: every
-// case is compiled into a package of one program, which runs them all.
+// TestConformanceCompiled runs the ONNX backend node tests of every ONNX
+// op of the table (the interpreter's ops) through the pipeline and
+// generated code: every case is compiled into a package of one program,
+// which runs them all.
 // Inputs that are not float32 are the shape arguments of the op (axes,
 // pads, indices): they become constants, as they are in exported models.
 // A case the generated code cannot take (non-float32 outputs) is skipped
@@ -51,8 +52,14 @@ func TestConformanceCompiled(t *testing.T) {
 	var cases []compiledCase
 	skipped := map[string]string{}
 	inputs := map[string]map[string][]float32{}
-	for _, op := range ops.Compiled() {
-		for _, title := range conformance.Titles(op) {
+	opsRun := 0
+	for _, op := range ops.Names() {
+		titles := conformance.Titles(op)
+		if strings.Contains(op, ".") || len(titles) == 0 {
+			continue
+		}
+		opsRun++
+		for _, title := range titles {
 			c, err := conformance.Load(op, title)
 			if err != nil {
 				t.Errorf("%s/%s: %v", op, title, err)
@@ -87,7 +94,7 @@ func TestConformanceCompiled(t *testing.T) {
 	for _, name := range names {
 		t.Logf("skip %s: %s", name, skipped[name])
 	}
-	summary := fmt.Sprintf("compiled conformance: %d passed / %d run (%d ops), %d skipped", passed, len(cases), len(ops.Compiled()), len(skipped))
+	summary := fmt.Sprintf("compiled conformance: %d passed / %d run (%d ops), %d skipped", passed, len(cases), opsRun, len(skipped))
 	t.Log(summary)
 	fmt.Println(summary)
 }

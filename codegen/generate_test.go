@@ -52,7 +52,26 @@ func allOpsGraph(t *testing.T) *ir.Graph {
 	onlineShift := b.op("online_shift", "tsmc.TemporalShift", attrs("segments", 2, "shift", []int64{0, 2, -1}), x, state)
 	relu := b.op("relu", "Relu", nil, onlineShift)
 	nextState := b.op("next_state", "Slice", nil, x, b.ints("s0", 0), b.ints("e0", 2), b.ints("a0", 1))
-	b.Output(probs, features, online, relu, nextState)
+	// the epilogues applied after the kernels, and a standalone one
+	hard := func(kind string, alpha float32) []any {
+		return []any{"activation", kind, "act_alpha", alpha, "act_beta", float32(0.5)}
+	}
+	silu := b.op("conv_silu", "tsmc.Conv", conv(1, 1, 0, "kernel_shape", []int64{1, 1}, "activation", "silu"),
+		d1, b.random("ws", 6, 8, 1, 1), b.random("bs", 6))
+	hswish := b.op("dw_hardswish", "tsmc.Conv", conv(6, 1, 2, append([]any{"kernel_shape", []int64{5, 5}}, hard("hardswish", 1.0/6)...)...),
+		silu, b.random("wh", 6, 1, 5, 5), b.random("bh", 6))
+	hsig := b.op("conv_hardsigmoid", "tsmc.Conv", conv(1, 1, 0, append([]any{"kernel_shape", []int64{1, 1}}, hard("hardsigmoid", 0.2)...)...),
+		hswish, b.random("wgt", 6, 6, 1, 1), b.random("bgt", 6))
+	sig := b.op("conv_sigmoid", "tsmc.Conv", conv(1, 1, 1, "kernel_shape", []int64{3, 3}, "activation", "sigmoid"),
+		hsig, b.random("wsg", 6, 6, 3, 3), b.random("bsg", 6))
+	act := b.op("activation", "tsmc.Activation", attrs("activation", "silu"), sig)
+	// a squeeze-and-excitation block's convolutions over the pooled 1x1
+	// maps, which run as dense layers
+	seReduce := b.op("se_reduce", "tsmc.Conv", conv(1, 1, 0, "kernel_shape", []int64{1, 1}, "activation", "silu"),
+		gp, b.random("wse1", 3, 11, 1, 1), b.random("bse1", 3))
+	seExpand := b.op("se_expand", "tsmc.Conv", conv(1, 1, 0, append([]any{"kernel_shape", []int64{1, 1}}, hard("hardsigmoid", 1.0/6)...)...),
+		seReduce, b.random("wse2", 11, 3, 1, 1), b.random("bse2", 11))
+	b.Output(probs, features, online, relu, nextState, act, seExpand)
 	return b.Graph(t)
 }
 
@@ -112,6 +131,13 @@ func TestGeneratedCodeMatchesInterpreter(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	if err := pkg.Write(filepath.Join(dir, "allops")); err != nil {
 		t.Fatal(err)
+	}
+	src, err := os.ReadFile(filepath.Join(dir, "allops", "model.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(src), "runtime.NewDense("); n != 3 {
+		t.Errorf("generated code plans %d dense layers, want 3 (tsmc.Dense and the two convolutions over 1x1 maps)", n)
 	}
 	target := "./" + filepath.ToSlash(filepath.Join(dir, "allops"))
 	test := []string{"test", "-v", "-count=1", target}

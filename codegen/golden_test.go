@@ -2,6 +2,7 @@ package codegen_test
 
 import (
 	"bytes"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/tsmc-go/tsmc"
+	"github.com/tsmc-go/tsmc/codegen"
 )
 
 // TestGoldenPackagesAreUpToDate regenerates the committed packages of
@@ -26,7 +28,13 @@ func TestGoldenPackagesAreUpToDate(t *testing.T) {
 				t.Fatal(err)
 			}
 			dir := filepath.Join("..", "golden", name)
-			for file, want := range pkg.Files {
+			manifest, err := pkg.Manifest()
+			if err != nil {
+				t.Fatal(err)
+			}
+			files := maps.Clone(pkg.Files)
+			files[codegen.ManifestName] = manifest
+			for file, want := range files {
 				got, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(file)))
 				if err != nil {
 					t.Errorf("%v (run go generate ./golden/)", err)

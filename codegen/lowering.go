@@ -270,6 +270,14 @@ func actCode(a runtime.Act) jen.Code {
 		return jen.Qual(rt, "Relu")
 	case runtime.ActClip:
 		return jen.Qual(rt, "Clip").Call(float32Lit(a.Min), float32Lit(a.Max))
+	case runtime.ActSigmoid:
+		return jen.Qual(rt, "Sigmoid")
+	case runtime.ActSiLU:
+		return jen.Qual(rt, "SiLU")
+	case runtime.ActHardSigmoid:
+		return jen.Qual(rt, "HardSigmoid").Call(float32Lit(a.Alpha), float32Lit(a.Beta))
+	case runtime.ActHardSwish:
+		return jen.Qual(rt, "HardSwish").Call(float32Lit(a.Alpha), float32Lit(a.Beta))
 	}
 	return jen.Qual(rt, "Act").Values()
 }

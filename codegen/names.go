@@ -45,7 +45,7 @@ func unexported(ident string) string {
 
 // PackageName turns a folder name into a Go package name: lower case,
 // letters, digits and underscores, not starting with a digit, not a
-// keyword.
+// keyword, not main (a command, which no package can import).
 func PackageName(folder string) string {
 	var b strings.Builder
 	for _, r := range strings.ToLower(folder) {
@@ -57,7 +57,7 @@ func PackageName(folder string) string {
 		}
 	}
 	s := strings.Trim(b.String(), "_")
-	if s == "" || unicode.IsDigit([]rune(s)[0]) || token.IsKeyword(s) {
+	if s == "" || unicode.IsDigit([]rune(s)[0]) || token.IsKeyword(s) || s == "main" {
 		s = "model" + s
 	}
 	return s

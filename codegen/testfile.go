@@ -9,9 +9,9 @@ import (
 
 // The generated model_test.go describes the model to the shared test suite
 // of runtime/modeltest, so every generated package runs the same, reviewed
-// tests (data sets, concurrent runs, input errors, a benchmark) without
-// carrying a copy of them. It is a template: it reads like the file it
-// produces.
+// tests (data sets, concurrent runs, input errors, Close, a benchmark)
+// without carrying a copy of them. It is a template: it reads like the
+// file it produces.
 var testTemplate = template.Must(template.New("model_test.go").Parse(`// {{.Header}}
 
 package {{.Package}}
@@ -48,6 +48,9 @@ func TestConcurrentRuns(t *testing.T) { suite.TestConcurrentRuns(t) }
 
 // TestInputErrors checks that bad inputs are errors, not panics.
 func TestInputErrors(t *testing.T) { suite.TestInputErrors(t) }
+
+// TestClose checks that Close stops the threads and a closed Model runs.
+func TestClose(t *testing.T) { suite.TestClose(t) }
 
 // BenchmarkRun times one run on the first data set's inputs.
 func BenchmarkRun(b *testing.B) { suite.BenchmarkRun(b) }

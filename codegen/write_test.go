@@ -2,7 +2,9 @@ package codegen
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -61,7 +63,7 @@ func TestGenerateIsDeterministic(t *testing.T) {
 	if err := b.Write(dirB); err != nil {
 		t.Fatal(err)
 	}
-	if !sameFiles(readTree(t, dirA), readTree(t, dirB)) || !sameFiles(readTree(t, dirA), a.Files) {
+	if !sameFiles(readTree(t, dirA), readTree(t, dirB)) || !sameFiles(withoutManifest(readTree(t, dirA)), a.Files) {
 		t.Error("written packages differ from each other or from the generated files")
 	}
 	model := string(a.Files["model.go"])
@@ -113,28 +115,68 @@ func TestFailedWriteLeavesNoFolder(t *testing.T) {
 	}
 }
 
+// withoutManifest drops the manifest from a tree read by readTree.
+func withoutManifest(files map[string][]byte) map[string][]byte {
+	files = maps.Clone(files)
+	delete(files, ManifestName)
+	return files
+}
+
+// writeTree writes files (slash paths) under dir.
+func writeTree(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, data := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// fakePackage is a package of the given files (contents are their names).
+func fakePackage(name string, files ...string) *Package {
+	pkg := &Package{Name: name, Files: map[string][]byte{}}
+	for _, f := range files {
+		pkg.Files[f] = []byte("package " + name + " // " + f + "\n")
+	}
+	return pkg
+}
+
+// online and offline are the files of an online model's package and of an
+// offline one's: a recompile from the first to the second must leave
+// exactly the second.
+var (
+	online  = fakePackage("m", "model.go", "weights.bin", "model_test.go", "stream_test.go", "testdata/set_0/input_0.bin", "testdata/set_0/output_0.bin", "testdata/set_1/input_0.bin")
+	offline = fakePackage("m", "model.go", "weights.bin", "model_test.go", "testdata/other/input_0.bin")
+)
+
+func mustWrite(t *testing.T, pkg *Package, dir string, o WriteOptions) {
+	t.Helper()
+	if err := pkg.WriteContext(context.Background(), dir, o); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestFailedRewriteKeepsTheOldPackage(t *testing.T) {
 	pkg := generateTiny(t)
 	parent := t.TempDir()
 	dir := filepath.Join(parent, "tiny")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	old := map[string][]byte{"model.go": []byte("package old\n"), "weights.bin": []byte("old"), "own.go": []byte("package tiny\n")}
-	for name, data := range old {
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	old := fakePackage("tiny", "model.go", "weights.bin")
+	mustWrite(t, old, dir, WriteOptions{})
+	writeTree(t, dir, map[string]string{"own.go": "package tiny\n"})
+	before := readTree(t, dir)
 	failOn(t, "weights.bin")
 	if err := pkg.Write(dir); err == nil {
 		t.Fatal("no error from a failing write")
 	}
-	if !sameFiles(readTree(t, dir), old) {
+	if !sameFiles(readTree(t, dir), before) {
 		t.Error("a failed rewrite changed the existing package")
 	}
 	if left := leftovers(t, parent, "tiny"); len(left) != 0 {
-		t.Errorf("a failed rewrite left %v behind", left)
+		t.Errorf("a failed rewrite left %v beside the package", left)
 	}
 
 	failWrite = nil
@@ -142,11 +184,11 @@ func TestFailedRewriteKeepsTheOldPackage(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := readTree(t, dir)
-	if !bytes.Equal(got["own.go"], old["own.go"]) {
+	if string(got["own.go"]) != "package tiny\n" {
 		t.Error("rewriting the package touched a file it does not generate")
 	}
 	delete(got, "own.go")
-	if !sameFiles(got, pkg.Files) {
+	if !sameFiles(withoutManifest(got), pkg.Files) {
 		t.Error("the rewritten package differs from the generated files")
 	}
 	if left := leftovers(t, parent, "tiny"); len(left) != 0 {
@@ -154,21 +196,177 @@ func TestFailedRewriteKeepsTheOldPackage(t *testing.T) {
 	}
 }
 
-func TestReplaceRollsBack(t *testing.T) {
-	src, dst := t.TempDir(), t.TempDir()
-	for _, f := range []struct{ dir, name, data string }{
-		{src, "a.go", "new a"}, {dst, "a.go", "old a"}, {dst, "b.go", "old b"},
-	} {
-		if err := os.WriteFile(filepath.Join(f.dir, f.name), []byte(f.data), 0o644); err != nil {
-			t.Fatal(err)
+// TestRewriteRemovesItsStaleFiles recompiles a folder of an online model's
+// package as an offline one: the stream test and the data sets of the
+// first go, the user's files (even inside the old data set folders) stay,
+// and the folder then holds what a write into an empty folder gives.
+func TestRewriteRemovesItsStaleFiles(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "m")
+	mustWrite(t, online, dir, WriteOptions{})
+	mine := map[string]string{"own.go": "package m\n", "notes.txt": "mine", "testdata/set_1/notes.txt": "mine too"}
+	writeTree(t, dir, mine)
+	mustWrite(t, offline, dir, WriteOptions{})
+
+	fresh := filepath.Join(t.TempDir(), "m")
+	mustWrite(t, offline, fresh, WriteOptions{})
+	want := readTree(t, fresh)
+	for name, data := range mine {
+		want[name] = []byte(data)
+	}
+	if got := readTree(t, dir); !sameFiles(got, want) {
+		t.Errorf("after recompiling: %v, want %v", sortedNames(got), sortedNames(want))
+	}
+	if _, err := os.Stat(filepath.Join(dir, "testdata", "set_0")); err == nil {
+		t.Error("the emptied data set folder testdata/set_0 is still there")
+	}
+	if left := leftovers(t, dir, append(sortedNames(want), "testdata")...); len(left) != 0 {
+		t.Errorf("the rewrite left %v in the folder", left)
+	}
+}
+
+// TestWriteRefusesFilesItDidNotWrite: a hand-written model.go (no
+// manifest lists it) and a generated file changed since are left alone
+// with an error naming them, unless forced.
+func TestWriteRefusesFilesItDidNotWrite(t *testing.T) {
+	t.Run("not written by tsmc", func(t *testing.T) {
+		dir := t.TempDir()
+		writeTree(t, dir, map[string]string{"model.go": "package m // mine\n"})
+		before := readTree(t, dir)
+		err := offline.Write(dir)
+		if err == nil || !strings.Contains(err.Error(), "model.go (not listed in .tsmc-manifest)") || !strings.Contains(err.Error(), "-force") {
+			t.Fatalf("error %v; want one naming model.go and -force", err)
+		}
+		if !sameFiles(readTree(t, dir), before) {
+			t.Error("a refused write changed the folder")
+		}
+		mustWrite(t, offline, dir, WriteOptions{Force: true})
+		if got := readTree(t, dir); !bytes.Equal(got["model.go"], offline.Files["model.go"]) {
+			t.Error("-force did not overwrite model.go")
+		}
+	})
+	t.Run("changed since", func(t *testing.T) {
+		dir := t.TempDir()
+		mustWrite(t, online, dir, WriteOptions{})
+		writeTree(t, dir, map[string]string{"weights.bin": "edited", "stream_test.go": "package m // edited\n"})
+		before := readTree(t, dir)
+		err := offline.Write(dir)
+		for _, want := range []string{"weights.bin (changed since tsmc wrote it)", "stream_test.go (left by the last write, and changed since tsmc wrote it)"} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("error %v; want it to say %q", err, want)
+			}
+		}
+		if !sameFiles(readTree(t, dir), before) {
+			t.Error("a refused write changed the folder")
+		}
+		mustWrite(t, offline, dir, WriteOptions{Force: true})
+		if _, err := os.Stat(filepath.Join(dir, "stream_test.go")); err == nil {
+			t.Error("-force kept the stale stream_test.go")
+		}
+	})
+	t.Run("broken manifest", func(t *testing.T) {
+		dir := t.TempDir()
+		writeTree(t, dir, map[string]string{ManifestName: "{"})
+		if err := offline.Write(dir); err == nil || !strings.Contains(err.Error(), "not a manifest tsmc wrote") {
+			t.Errorf("error %v; want a complaint about the manifest", err)
+		}
+		writeTree(t, dir, map[string]string{ManifestName: `{"generator": "tsmc", "files": {"../escape.go": "sha256:00"}}`})
+		if err := offline.Write(dir); err == nil || !strings.Contains(err.Error(), "not a file of the folder") {
+			t.Errorf("error %v; want a complaint about ../escape.go", err)
+		}
+		mustWrite(t, offline, dir, WriteOptions{Force: true})
+	})
+	t.Run("in the way", func(t *testing.T) {
+		dir := t.TempDir()
+		writeTree(t, dir, map[string]string{"weights.bin/x": "a folder", "testdata": "a file"})
+		err := offline.WriteContext(context.Background(), dir, WriteOptions{Force: true})
+		for _, want := range []string{"weights.bin (a folder is in the way)", "testdata/other/input_0.bin (testdata is not a folder)"} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("error %v; want it to say %q", err, want)
+			}
+		}
+	})
+}
+
+// TestWriteRefusesAnotherPackage: Go files of another package would make
+// the folder unbuildable, -force or not; programs kept out of the build
+// with //go:build ignore and external tests are fine.
+func TestWriteRefusesAnotherPackage(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{
+		"main.go":     "package main\n",
+		"gen.go":      "//go:build ignore\n\npackage main\n",
+		"api_test.go": "package m_test\n",
+		"broken.go":   "not go",
+		"_skip.go":    "package skipped\n",
+	})
+	for _, force := range []bool{false, true} {
+		err := offline.WriteContext(context.Background(), dir, WriteOptions{Force: force})
+		if err == nil || !strings.Contains(err.Error(), "main.go (package main), broken.go") && !strings.Contains(err.Error(), "broken.go (no package clause tsmc can read), main.go (package main)") {
+			t.Fatalf("-force=%v: error %v; want it to name main.go and broken.go", force, err)
+		}
+		if strings.Contains(err.Error(), "gen.go") || strings.Contains(err.Error(), "api_test.go") {
+			t.Errorf("-force=%v: error %v names a file the build does not read as another package", force, err)
 		}
 	}
-	// b.go is missing from src, so its move fails after a.go was replaced.
-	if err := replaceUnits(src, dst, []string{"a.go", "b.go"}); err == nil {
-		t.Fatal("no error for a missing unit")
+	if _, err := os.Stat(filepath.Join(dir, "model.go")); err == nil {
+		t.Error("a refused write wrote model.go")
+	}
+}
+
+// TestWriteStopsWhenCancelled: a write whose context ends before its
+// files are in place leaves neither a temporary folder nor a change.
+func TestWriteStopsWhenCancelled(t *testing.T) {
+	for _, existing := range []bool{false, true} {
+		parent := t.TempDir()
+		dir := filepath.Join(parent, "m")
+		if existing {
+			mustWrite(t, online, dir, WriteOptions{})
+		}
+		var before map[string][]byte
+		if existing {
+			before = readTree(t, dir)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		failWrite = func(name string) error {
+			if name == "weights.bin" {
+				cancel()
+			}
+			return nil
+		}
+		err := offline.WriteContext(ctx, dir, WriteOptions{})
+		failWrite = nil
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("existing=%v: error %v, want context.Canceled", existing, err)
+		}
+		if existing {
+			if !sameFiles(readTree(t, dir), before) {
+				t.Error("a cancelled rewrite changed the package")
+			}
+			if left := leftovers(t, dir, sortedNames(before)...); len(left) != 1 || left[0] != "testdata" {
+				t.Errorf("a cancelled rewrite left %v in the folder", left)
+			}
+		} else if left := leftovers(t, parent); len(left) != 0 {
+			t.Errorf("a cancelled write left %v", left)
+		}
+	}
+}
+
+func TestReplaceRollsBack(t *testing.T) {
+	src, dst, backup := t.TempDir(), t.TempDir(), t.TempDir()
+	writeTree(t, src, map[string]string{"a.go": "new a"})
+	writeTree(t, dst, map[string]string{"a.go": "old a", "b.go": "old b", "stale.go": "stale"})
+	// b.go is missing from src, so its move fails after a.go was replaced
+	// and stale.go moved aside; sub/c.go's folder is made on the way.
+	writeTree(t, src, map[string]string{"sub/c.go": "new c"})
+	if err := replaceFiles(src, dst, backup, []string{"a.go", "sub/c.go", "b.go"}, []string{"stale.go"}); err == nil {
+		t.Fatal("no error for a missing file")
 	}
 	got := readTree(t, dst)
-	if string(got["a.go"]) != "old a" || string(got["b.go"]) != "old b" {
+	want := map[string][]byte{"a.go": []byte("old a"), "b.go": []byte("old b"), "stale.go": []byte("stale")}
+	if !sameFiles(got, want) {
 		t.Errorf("after a failed replace: %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(dst, "sub")); err == nil {
+		t.Error("the folder a failed replace made is still there")
 	}
 }

@@ -168,7 +168,8 @@ func (d *drawing) node(i int, n *ir.Node) ([]string, error) {
 	return edges, nil
 }
 
-// block writes a tsmc.InvertedResidual as a cluster of its stages.
+// block writes a tsmc.InvertedResidual as a cluster of its stages (two
+// without a projection).
 func (d *drawing) block(i int, n *ir.Node, t NodeTime, timed bool) ([]string, error) {
 	stages, err := ops.BlockStages(n)
 	if err != nil {
@@ -201,7 +202,7 @@ func (d *drawing) block(i int, n *ir.Node, t NodeTime, timed bool) ([]string, er
 		d.ids[st.Outputs[0]] = sid
 	}
 	d.b.WriteString("  }\n")
-	d.ids[n.Outputs[0]] = d.ids[stages[2].Outputs[0]]
+	d.ids[n.Outputs[0]] = d.ids[ops.BlockOutput(stages).Outputs[0]]
 	return edges, nil
 }
 

@@ -269,6 +269,48 @@ func TestBlockCluster(t *testing.T) {
 	}
 }
 
+// TestBlockWithoutProjection: an expansion and depthwise convolution
+// fused before a squeeze-and-excitation block are a cluster of two
+// stages, the depthwise one feeding the pool and the scale.
+func TestBlockWithoutProjection(t *testing.T) {
+	b := irtest.New(map[string]int64{"": 13})
+	rng := rand.New(rand.NewPCG(4, 4))
+	random := func(name string, shape ...int) *ir.Value {
+		v := make([]float32, ir.Shape(shape).Size())
+		for i := range v {
+			v[i] = rng.Float32() - 0.5
+		}
+		return ir.NewConst(name, ir.Float32s(shape, v))
+	}
+	conv := func(group, k int, act ...any) map[string]ir.Attr {
+		p := int64(k / 2)
+		return irtest.Attrs(append([]any{"strides", []int64{1, 1}, "dilations", []int64{1, 1}, "pads", []int64{p, p, p, p},
+			"group", group, "kernel_shape", []int64{int64(k), int64(k)}}, act...)...)
+	}
+	x := b.Input("x", 8, 16, 32, 32)
+	e := b.Node("expand", ops.Domain, ops.OpConv, conv(1, 1, "activation", "silu"), x, random("we", 64, 16, 1, 1), random("be", 64))
+	d := b.Node("dw", ops.Domain, ops.OpConv, conv(64, 3, "activation", "silu"), e, random("wd", 64, 1, 3, 3), random("bd", 64))
+	pool := b.Node("pool", "", "GlobalAveragePool", nil, d)
+	b.Output(b.Node("scale", "", "Mul", nil, d, pool))
+	g := b.Graph(t)
+	if err := passes.Run(g, passes.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if g.Nodes[0].OpName() != ops.Domain+"."+ops.OpInvertedResidual {
+		t.Fatalf("the pipeline fused no block:\n%s", g.Print())
+	}
+	dot := draw(t, g, Options{})
+	checkPicture(t, g, dot)
+	for _, want := range []string{"subgraph cluster_n0 {", "n0_expand -> n0_depthwise;", "n0_depthwise -> n1;", "epilogue: silu"} {
+		if !strings.Contains(dot, want) {
+			t.Errorf("the picture lacks\n\t%s\nin\n%s", want, dot)
+		}
+	}
+	if strings.Contains(dot, "n0_project") {
+		t.Errorf("the picture draws a projection the block has not:\n%s", dot)
+	}
+}
+
 // TestSharedModels draws every shared model (when present) and renders it.
 func TestSharedModels(t *testing.T) {
 	for name, dir := range testmodels.All(t) {

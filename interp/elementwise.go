@@ -394,21 +394,8 @@ func clipKernel(n *ir.Node, opset int64, inputs []*ir.Tensor) ([]*ir.Tensor, err
 	return []*ir.Tensor{out}, err
 }
 
-// castKernel converts to the dtype of attribute "to": floats to integers
-// truncate toward zero and wrap to the target width; anything non-zero is
-// true.
-func castKernel(n *ir.Node, opset int64, inputs []*ir.Tensor) ([]*ir.Tensor, error) {
-	if err := required(inputs, "input"); err != nil {
-		return nil, err
-	}
-	x := inputs[0]
-	if _, ok := n.Attrs["to"]; !ok {
-		return nil, errors.New("missing attribute to")
-	}
-	to, err := dtypeFromONNX(n.AttrInt("to", 0))
-	if err != nil {
-		return nil, err
-	}
+// castTo converts x to dtype to, as Cast does.
+func castTo(x *ir.Tensor, to ir.DType) (*ir.Tensor, error) {
 	out, err := alloc(to, x.Shape)
 	if err != nil {
 		return nil, err
@@ -430,6 +417,40 @@ func castKernel(n *ir.Node, opset int64, inputs []*ir.Tensor) ([]*ir.Tensor, err
 		case to == ir.Bool:
 			out.B[i] = x.Float(i) != 0
 		}
+	}
+	return out, nil
+}
+
+// castLikeKernel is Cast to the dtype of the second input.
+func castLikeKernel(n *ir.Node, opset int64, inputs []*ir.Tensor) ([]*ir.Tensor, error) {
+	if err := required(inputs, "input", "target_type"); err != nil {
+		return nil, err
+	}
+	out, err := castTo(inputs[0], inputs[1].DType)
+	if err != nil {
+		return nil, err
+	}
+	return []*ir.Tensor{out}, nil
+}
+
+// castKernel converts to the dtype of attribute "to": floats to integers
+// truncate toward zero and wrap to the target width; anything non-zero is
+// true.
+func castKernel(n *ir.Node, opset int64, inputs []*ir.Tensor) ([]*ir.Tensor, error) {
+	if err := required(inputs, "input"); err != nil {
+		return nil, err
+	}
+	x := inputs[0]
+	if _, ok := n.Attrs["to"]; !ok {
+		return nil, errors.New("missing attribute to")
+	}
+	to, err := dtypeFromONNX(n.AttrInt("to", 0))
+	if err != nil {
+		return nil, err
+	}
+	out, err := castTo(x, to)
+	if err != nil {
+		return nil, err
 	}
 	return []*ir.Tensor{out}, nil
 }

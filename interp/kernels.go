@@ -5,12 +5,17 @@ func init() {
 	for op, k := range map[string]Kernel{
 		"AveragePool":        poolKernel(false),
 		"BatchNormalization": batchNormKernel,
+		"ArgMax":             argReduceKernel(true),
+		"ArgMin":             argReduceKernel(false),
 		"Cast":               castKernel,
+		"CastLike":           castLikeKernel,
 		"Clip":               clipKernel,
 		"Concat":             concatKernel,
 		"Constant":           constantKernel,
 		"ConstantOfShape":    constantOfShapeKernel,
 		"Conv":               convKernel,
+		"ConvInteger":        convIntegerKernel,
+		"DequantizeLinear":   dequantizeLinearKernel,
 		"Dropout":            dropoutKernel,
 		"Expand":             expandKernel,
 		"Flatten":            flattenKernel,
@@ -21,12 +26,17 @@ func init() {
 		"Identity":           identityKernel,
 		"LogSoftmax":         softmaxKernel(true),
 		"MatMul":             matmulKernel,
+		"MatMulInteger":      matmulIntegerKernel,
 		"Max":                variadicKernel(binaryOps["Max"], false),
 		"MaxPool":            poolKernel(true),
 		"Mean":               variadicKernel(binaryOps["Add"], true),
 		"Min":                variadicKernel(binaryOps["Min"], false),
 		"Not":                notKernel,
+		"PRelu":              preluKernel,
 		"Pad":                padKernel,
+		"QLinearConv":        qlinearConvKernel,
+		"QLinearMatMul":      qlinearMatMulKernel,
+		"QuantizeLinear":     quantizeLinearKernel,
 		"Range":              rangeKernel,
 		"Reshape":            reshapeKernel,
 		"ScatterND":          scatterNDKernel,
@@ -41,11 +51,17 @@ func init() {
 		"Transpose":          transposeKernel,
 		"Unsqueeze":          unsqueezeKernel,
 		"Where":              whereKernel,
+
+		"InstanceNormalization": instanceNormKernel,
+		"LayerNormalization":    layerNormKernel,
 	} {
 		Register("", op, k)
 	}
 	for op, u := range unaryOps {
 		Register("", op, unaryKernel(u))
+	}
+	for op, a := range activations {
+		Register("", op, activationKernel(a))
 	}
 	for _, op := range []string{"Add", "Sub", "Mul", "Div", "Pow"} {
 		Register("", op, binaryKernel(binaryOps[op]))

@@ -52,9 +52,14 @@ const (
 	parallelWork = 1 << 16
 )
 
+// number is an element type the matrix product runs on: float32, or int32
+// for the integer products of quantised ops (wrapping on overflow as
+// onnxruntime's int32 accumulators do).
+type number interface{ float32 | int32 }
+
 // matmulAdd computes c += a × b for row-major a (m×k), b (k×n) and c (m×n).
 // With parallel set, rows of c are split among goroutines.
-func matmulAdd(m, n, k int, a, b, c []float32, parallel bool) {
+func matmulAdd[T number](m, n, k int, a, b, c []T, parallel bool) {
 	if parallel && m > 1 && m*n*k >= parallelWork {
 		parallelFor(m, func(lo, hi int) { matmulRows(lo, hi, n, k, a, b, c) })
 		return
@@ -65,7 +70,7 @@ func matmulAdd(m, n, k int, a, b, c []float32, parallel bool) {
 // matmulRows computes rows [lo, hi) of c += a × b: for each row of c it
 // adds a[i][p] times row p of b, four rows of b per pass (axpy4), blocked
 // so the rows of b being read stay in cache.
-func matmulRows(lo, hi, n, k int, a, b, c []float32) {
+func matmulRows[T number](lo, hi, n, k int, a, b, c []T) {
 	for j0 := 0; j0 < n; j0 += colBlock {
 		j1 := min(j0+colBlock, n)
 		for p0 := 0; p0 < k; p0 += depthBlock {
@@ -73,7 +78,7 @@ func matmulRows(lo, hi, n, k int, a, b, c []float32) {
 			for i := lo; i < hi; i++ {
 				ci := c[i*n+j0 : i*n+j1]
 				ai := a[i*k : (i+1)*k]
-				bRow := func(p int) []float32 { return b[p*n+j0 : p*n+j1] }
+				bRow := func(p int) []T { return b[p*n+j0 : p*n+j1] }
 				p := p0
 				for ; p+4 <= p1; p += 4 {
 					axpy4(ci, ai[p], ai[p+1], ai[p+2], ai[p+3], bRow(p), bRow(p+1), bRow(p+2), bRow(p+3))
@@ -87,7 +92,7 @@ func matmulRows(lo, hi, n, k int, a, b, c []float32) {
 }
 
 // axpy4 computes c += a0*b0 + a1*b1 + a2*b2 + a3*b3 elementwise.
-func axpy4(c []float32, a0, a1, a2, a3 float32, b0, b1, b2, b3 []float32) {
+func axpy4[T number](c []T, a0, a1, a2, a3 T, b0, b1, b2, b3 []T) {
 	b0, b1, b2, b3 = b0[:len(c)], b1[:len(c)], b2[:len(c)], b3[:len(c)]
 	for j := range c {
 		c[j] += a0*b0[j] + a1*b1[j] + a2*b2[j] + a3*b3[j]
@@ -95,7 +100,7 @@ func axpy4(c []float32, a0, a1, a2, a3 float32, b0, b1, b2, b3 []float32) {
 }
 
 // axpy computes c += a*b elementwise.
-func axpy(c []float32, a float32, b []float32) {
+func axpy[T number](c []T, a T, b []T) {
 	b = b[:len(c)]
 	for j := range c {
 		c[j] += a * b[j]

@@ -64,7 +64,11 @@ func runModel(t *testing.T, dir string) {
 }
 
 func TestTinyModels(t *testing.T) {
-	for _, name := range []string{"tsm_tiny_official", "tsm_tiny_mmaction"} {
+	for _, name := range []string{
+		"tsm_tiny_official", "tsm_tiny_mmaction",
+		"tsm_tiny_temporalpool", "tsm_tiny_nonlocal", "tsm_tiny_mobilenetv3",
+		"tsm_tiny_efficientnet", "tsm_tiny_resnext_online",
+	} {
 		t.Run(name, func(t *testing.T) { runModel(t, filepath.Join("..", "testdata", name)) })
 	}
 }

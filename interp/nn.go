@@ -228,7 +228,7 @@ func convKernel(n *ir.Node, opset int64, inputs []*ir.Tensor) ([]*ir.Tensor, err
 // im2col writes the patch matrix of one image's channels into col: row
 // (c, kz, ky, kx) holds, for every output position, the input value under
 // that kernel tap, or 0 in the padding.
-func im2col(col, x []float32, channels int, g grid3) {
+func im2col[T number](col, x []T, channels int, g grid3) {
 	height, width := g[1].in, g[2].in
 	outSize := g.outSize()
 	row := 0
@@ -270,6 +270,9 @@ func poolKernel(isMax bool) Kernel {
 			return nil, err
 		}
 		x := inputs[0]
+		if _, _, quantized := QuantRange(x.DType); isMax && quantized && x.DType != ir.Int32 {
+			return intMaxPool(n, opset, x)
+		}
 		if err := spatialInput(x, "X"); err != nil {
 			return nil, err
 		}
@@ -311,6 +314,31 @@ func poolKernel(isMax bool) Kernel {
 		}
 		return outs, nil
 	}
+}
+
+// intMaxPool is MaxPool of an 8- or 16-bit integer tensor (opset 12 and
+// later): the float32 kernel on the exactly converted values.
+func intMaxPool(n *ir.Node, opset int64, x *ir.Tensor) ([]*ir.Tensor, error) {
+	if opset < 12 {
+		return nil, fmt.Errorf("MaxPool takes %v tensors from opset 12", x.DType)
+	}
+	xf, err := alloc(ir.Float32, x.Shape)
+	if err != nil {
+		return nil, err
+	}
+	for i, v := range x.I64 {
+		xf.F32[i] = float32(v)
+	}
+	outs, err := poolKernel(true)(n, opset, []*ir.Tensor{xf})
+	if err != nil {
+		return nil, err
+	}
+	y := &ir.Tensor{DType: x.DType, Shape: outs[0].Shape, I64: make([]int64, outs[0].Len())}
+	for i, v := range outs[0].F32 {
+		y.I64[i] = int64(v)
+	}
+	outs[0] = y
+	return outs, nil
 }
 
 // pool computes one N x C plane of a pooling. MaxPool's indices are flat

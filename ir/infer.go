@@ -47,7 +47,7 @@ type OpInfo struct {
 	// MACs counts the node's multiply-accumulates once shapes are inferred;
 	// nil counts none.
 	MACs CostFunc
-	// Params marks ops whose constant float inputs are weights (ComputeStats).
+	// Params marks ops whose constant inputs are weights (ComputeStats).
 	Params bool
 }
 

@@ -8,9 +8,10 @@ type Stats struct {
 	// ("domain.Op" outside the default domain).
 	Nodes int
 	Ops   map[string]int
-	// Params counts the elements of the float constants that feed weight
-	// inputs of ops registered with Params;
-	// ParamBytes is their size as stored at run time.
+	// Params counts the elements of the constants that feed ops
+	// registered with Params (their weights and biases: float32, or int8
+	// and int32 in a quantised graph); ParamBytes is their size as stored
+	// at run time.
 	Params     int64
 	ParamBytes int64
 	// ConstBytes is the size of all constant data: initializers and the
@@ -45,7 +46,7 @@ func (g *Graph) ComputeStats() Stats {
 		s.Ops[name]++
 		if info, _ := LookupOp(n.Domain, n.Op); info.Params {
 			for _, in := range n.Inputs {
-				if in.IsConst() && (in.DType == Float32 || in.DType == Float64) && !seenParam[in] {
+				if in.IsConst() && in.DType != Bool && !seenParam[in] {
 					seenParam[in] = true
 					s.Params += int64(in.Const.Len())
 					s.ParamBytes += in.Const.Bytes()

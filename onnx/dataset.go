@@ -74,6 +74,9 @@ func LoadDataSet(dir string) (*DataSet, error) {
 		}
 		for kind, byIndex := range files {
 			if i, ok := numberedName(e.Name(), kind+"_", ".pb"); ok {
+				if other, dup := byIndex[i]; dup {
+					return nil, fmt.Errorf("%s: %s and %s are both %s %d", dir, other, e.Name(), kind, i)
+				}
 				byIndex[i] = e.Name()
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/tsmc-go/tsmc/ir"
@@ -151,4 +152,95 @@ func TestWriteFuzzCorpus(t *testing.T) {
 			write("FuzzDecodeTensor", fmt.Sprintf("case_%02d", i), c.m)
 		}
 	}
+}
+
+// dataSetFiles are the names FuzzLoadDataSet chooses its files from: the
+// numbered files of a data set, with gaps, two spellings of one number,
+// near misses, a folder where a file is expected and a file external
+// data can name.
+var dataSetFiles = []string{
+	"input_0.pb", "input_1.pb", "input_2.pb", "output_0.pb", "output_1.pb",
+	"input_00.pb", "output_x.pb", "input_0.pb.bak", "input_3.pb/", fuzzWeights,
+}
+
+// writeDataSet writes into dir the files of dataSetFiles that present
+// selects (bit k for file k), the k-th present file holding contents[k%3];
+// it returns how many input and output files it wrote.
+func writeDataSet(t *testing.T, dir string, present uint16, contents [3][]byte) (inputs, outputs int) {
+	k := 0
+	for i, name := range dataSetFiles {
+		if present&(1<<i) == 0 {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		var err error
+		if strings.HasSuffix(name, "/") {
+			err = os.Mkdir(p, 0o755)
+		} else {
+			err = os.WriteFile(p, contents[k%3], 0o644)
+			k++
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := numberedName(name, "input_", ".pb"); ok {
+			inputs++
+		}
+		if _, ok := numberedName(name, "output_", ".pb"); ok {
+			outputs++
+		}
+	}
+	return inputs, outputs
+}
+
+// FuzzLoadDataSet writes a data set folder of chosen files and contents
+// and reads it: never a panic, and a data set read holds one valid tensor
+// per numbered file, with its name.
+func FuzzLoadDataSet(f *testing.F) {
+	for _, dir := range append(tinyModels, "../testdata/tsm_tiny_online") {
+		sets, _ := filepath.Glob(filepath.Join(dir, "test_data_set_*"))
+		for _, set := range sets {
+			in, err := os.ReadFile(filepath.Join(set, "input_0.pb"))
+			if err != nil {
+				f.Fatal(err)
+			}
+			out, err := os.ReadFile(filepath.Join(set, "output_0.pb"))
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(uint16(1<<0|1<<3), in, out, []byte{})                 // input_0, output_0
+			f.Add(uint16(1<<0|1<<1|1<<3|1<<4), in, out, in)             // two of each
+			f.Add(uint16(1<<0|1<<2|1<<3), in, in, out)                  // a gap
+			f.Add(uint16(1<<0|1<<5|1<<3), in, in, out)                  // input 0 twice
+			f.Add(uint16(1<<0|1<<3|1<<6|1<<7|1<<8), in, out, in)        // near misses
+			f.Add(uint16(1<<0|1<<3), in[:len(in)/2], out[:7], []byte{}) // truncated
+		}
+	}
+	for _, c := range tensorCases() {
+		f.Add(uint16(1<<0|1<<9), []byte(c.m), make([]byte, 64), []byte{}) // external data in weights.bin
+	}
+	f.Fuzz(func(t *testing.T, present uint16, a, b, c []byte) {
+		dir := t.TempDir()
+		inputs, outputs := writeDataSet(t, dir, present, [3][]byte{a, b, c})
+		noRecoveredPanics(t, func() {
+			ds, err := LoadDataSet(dir)
+			if err != nil {
+				if !strings.Contains(err.Error(), dir) {
+					t.Errorf("error %q does not name the folder", err)
+				}
+				return
+			}
+			if len(ds.Inputs) != inputs || len(ds.Outputs) != outputs || len(ds.InputNames) != inputs || len(ds.OutputNames) != outputs {
+				t.Fatalf("%d inputs and %d outputs (%d and %d names) from %d input and %d output files",
+					len(ds.Inputs), len(ds.Outputs), len(ds.InputNames), len(ds.OutputNames), inputs, outputs)
+			}
+			for _, ts := range [][]*ir.Tensor{ds.Inputs, ds.Outputs} {
+				for i, tt := range ts {
+					if err := tt.Check(); err != nil {
+						t.Fatalf("tensor %d fails Check: %v", i, err)
+					}
+				}
+			}
+		})
+	})
 }

@@ -13,7 +13,10 @@ import (
 // block), a 3x3 depthwise convolution and a pointwise projection, run band
 // by band so the expanded tensor never leaves the cache. Inputs (X, We,
 // Be, Wd, Bd, Wp, Bp, optional residual R, optional shift state S), We and
-// Be absent without an expansion; output project(dw(expand(X))) + R. Each
+// Be absent without an expansion, Wp and Bp (and R) absent without a
+// projection (the expansion and depthwise convolution of a block whose
+// squeeze-and-excitation reads the depthwise output; one of the two must
+// be there); output project(dw(expand(X))) + R. Each
 // stage's tsmc.Conv attributes are stored with its stage's prefix
 // ("expand.strides", "depthwise.activation", ...); the block's shift, read
 // by its first stage, keeps the plain "segments" and "shift".
@@ -68,7 +71,7 @@ func BlockStages(n *ir.Node) ([3]*ir.Node, error) {
 	for k, slots := range [3][2]int{{BlockExpandW, BlockExpandB}, {BlockDepthwiseW, BlockDepthwiseB}, {BlockProjectW, BlockProjectB}} {
 		w, b := n.Input(slots[0]), n.Input(slots[1])
 		if w == nil {
-			if k == 0 && b == nil {
+			if k != 1 && b == nil {
 				continue
 			}
 			return st, n.Errorf("stage %s has no weights", blockStageNames[k])
@@ -101,16 +104,28 @@ func BlockStages(n *ir.Node) ([3]*ir.Node, error) {
 		}
 		st[k], x = s, s.Outputs[0]
 	}
+	if st[2] == nil && (st[0] == nil || n.Input(BlockResidual) != nil) {
+		return st, n.Errorf("a block without a projection needs an expansion and takes no residual")
+	}
 	return st, nil
 }
 
-// inferBlock types the block's output as its projection's.
+// BlockOutput is the last of a block's stages (BlockStages): the
+// projection, or the depthwise convolution of a block without one.
+func BlockOutput(st [3]*ir.Node) *ir.Node {
+	if st[2] != nil {
+		return st[2]
+	}
+	return st[1]
+}
+
+// inferBlock types the block's output as its last stage's.
 func inferBlock(_ *ir.InferContext, n *ir.Node) error {
 	st, err := BlockStages(n)
 	if err != nil {
 		return err
 	}
-	y := st[2].Outputs[0]
+	y := BlockOutput(st).Outputs[0]
 	setOutput(n, 0, y.DType, y.Shape)
 	return nil
 }
@@ -144,7 +159,7 @@ func lowerBlock(l Lowering, n *ir.Node) error {
 		if s == nil {
 			continue
 		}
-		if plans[k], err = planConv(l, s); err != nil {
+		if plans[k], err = planConv(l, s, false); err != nil {
 			return err
 		}
 	}
@@ -211,8 +226,8 @@ func lowerBlock(l Lowering, n *ir.Node) error {
 }
 
 // ShiftState returns the activation a node reads through a stateful
-// shift and the state it reads, or nils: tsmc.TemporalShift, tsmc.Conv and
-// tsmc.InvertedResidual take one.
+// shift and the state it reads, or nils: tsmc.TemporalShift, tsmc.Conv,
+// tsmc.QConv and tsmc.InvertedResidual take one.
 func ShiftState(n *ir.Node) (x, state *ir.Value) {
 	if n.Domain != Domain {
 		return nil, nil
@@ -220,7 +235,7 @@ func ShiftState(n *ir.Node) (x, state *ir.Value) {
 	switch n.Op {
 	case OpTemporalShift:
 		return n.Input(0), n.Input(1)
-	case OpConv:
+	case OpConv, OpQConv:
 		return n.Input(ConvX), n.Input(ConvState)
 	case OpInvertedResidual:
 		return n.Input(BlockX), n.Input(BlockState)

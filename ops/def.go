@@ -21,7 +21,7 @@ type Def struct {
 	// MACs counts multiply-accumulates of a node with known shapes; nil
 	// counts none.
 	MACs ir.CostFunc
-	// Params marks ops whose constant float inputs are weights.
+	// Params marks ops whose constant inputs are weights.
 	Params bool
 	// Lower emits the node's run-time code.
 	Lower LowerFunc
@@ -29,6 +29,10 @@ type Def struct {
 	// and shape arithmetic), which the passes fold away: they have no
 	// lowering.
 	Folded bool
+	// Quantized marks the ops of quantised models, ONNX's and tsmc's: read,
+	// inferred and interpreted; code generation lowers none of them yet
+	// (the int8 kernels they need are under way).
+	Quantized bool
 }
 
 // Name is the op as messages and the README list it: "Op" in ai.onnx,
@@ -51,6 +55,9 @@ func init() {
 		if d.Folded && d.Lower != nil {
 			panic("ops: " + d.Name() + " is folded but has a lowering")
 		}
+		if d.Quantized && (d.Lower != nil || d.Folded) {
+			panic("ops: " + d.Name() + " is quantised but has a lowering or is folded")
+		}
 		table[d.Name()] = d
 		ir.RegisterOp(d.Domain, d.Op, ir.OpInfo{Infer: d.Infer, MACs: d.MACs, Params: d.Params})
 	}
@@ -66,10 +73,14 @@ func defs() []*Def {
 	add(sourceDefs()...)
 	add(layoutDefs()...)
 	add(nnDefs()...)
+	add(normDefs()...)
 	add(convDefs()...)
 	add(blockDefs()...)
 	add(temporalPoolDefs()...)
 	add(tsmcDefs()...)
+	add(activationDefs()...)
+	add(quantDefs()...)
+	add(qconvDefs()...)
 	return all
 }
 
@@ -109,6 +120,8 @@ func Folded() []string {
 func Unsupported(n *ir.Node) error {
 	d := Lookup(n)
 	switch {
+	case d != nil && d.Quantized:
+		return n.Errorf("code generation does not lower quantised ops yet (%s): the interpreter runs them (tsmc verify -engine interp)", n.OpName())
 	case d == nil || !d.Folded && d.Lower == nil:
 		return n.Errorf("code generation does not support op %s (supported: %s)", n.OpName(), strings.Join(Compiled(), ", "))
 	case d.Lower == nil:

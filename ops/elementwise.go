@@ -13,7 +13,7 @@ import (
 func elementwiseDefs() []*Def {
 	var ds []*Def
 	for _, op := range slices.Sorted(maps.Keys(unaryOps)) {
-		ds = append(ds, &Def{Op: op, Infer: inferSameAsInput, Lower: lowerUnary})
+		ds = append(ds, &Def{Op: op, Infer: since(unaryOps[op].since, inferSameAsInput), Lower: lowerUnary})
 	}
 	for _, op := range []string{"Add", "Sub", "Mul", "Div"} {
 		ds = append(ds, &Def{Op: op, Infer: inferArith, Lower: lowerBinary})
@@ -29,7 +29,7 @@ func elementwiseDefs() []*Def {
 	}
 	return append(ds,
 		&Def{Op: "Relu", Infer: inferSameAsInput, Lower: lowerActivation},
-		&Def{Op: "Gelu", Infer: inferSameAsInput, Lower: lowerUnary},
+		&Def{Op: "Gelu", Infer: since(20, inferSameAsInput), Lower: lowerUnary},
 		&Def{Op: "Identity", Infer: inferSameAsInput, Lower: lowerAlias},
 		&Def{Op: "Not", Infer: inferNot, Lower: lowerUnary},
 		&Def{Op: "Softmax", Infer: inferSoftmax, Lower: lowerSoftmax},
@@ -50,6 +50,7 @@ func elementwiseDefs() []*Def {
 type unaryOp struct {
 	kind   Named
 	params []attrDefault
+	since  int64 // the first opset that defines the op
 }
 
 type attrDefault struct {
@@ -63,19 +64,20 @@ var unaryOps = map[string]unaryOp{
 	"Abs":         {kind: "UnaryAbs"},
 	"Ceil":        {kind: "UnaryCeil"},
 	"Elu":         {kind: "UnaryElu", params: []attrDefault{{"alpha", 1}}},
-	"Erf":         {kind: "UnaryErf"},
+	"Erf":         {kind: "UnaryErf", since: 9},
 	"Exp":         {kind: "UnaryExp"},
 	"Floor":       {kind: "UnaryFloor"},
 	"HardSigmoid": {kind: "UnaryHardSigmoid", params: []attrDefault{{"alpha", 0.2}, {"beta", 0.5}}},
-	"HardSwish":   {kind: "UnaryHardSwish"},
+	"HardSwish":   {kind: "UnaryHardSwish", since: 14},
 	"LeakyRelu":   {kind: "UnaryLeakyRelu", params: []attrDefault{{"alpha", 0.01}}},
 	"Log":         {kind: "UnaryLog"},
-	"Mish":        {kind: "UnaryMish"},
+	"Mish":        {kind: "UnaryMish", since: 18},
 	"Neg":         {kind: "UnaryNeg"},
 	"Reciprocal":  {kind: "UnaryReciprocal"},
 	"Selu":        {kind: "UnarySelu", params: []attrDefault{{"alpha", 1.67326319217681884765625}, {"gamma", 1.05070102214813232421875}}},
 	"Sigmoid":     {kind: "UnarySigmoid"},
 	"Softplus":    {kind: "UnarySoftplus"},
+	"Softsign":    {kind: "UnarySoftsign"},
 	"Sqrt":        {kind: "UnarySqrt"},
 	"Tanh":        {kind: "UnaryTanh"},
 }
@@ -122,6 +124,9 @@ func inferSoftmax(ctx *ir.InferContext, n *ir.Node) error {
 // bool from opset 10 and of the input's dtype before.
 func inferDropout(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 1, 3, 1, 2); err != nil {
+		return err
+	}
+	if err := attrsBecameInputs(n, ctx.Opset, 12, "ratio"); err != nil {
 		return err
 	}
 	x := n.Inputs[0]
@@ -199,6 +204,9 @@ func inferClip(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 1, maxIn, 1, 1); err != nil {
 		return err
 	}
+	if err := attrsBecameInputs(n, ctx.Opset, 11, "min", "max"); err != nil {
+		return err
+	}
 	x := n.Inputs[0]
 	for i, v := range n.Inputs[1:] {
 		if v == nil {
@@ -241,8 +249,7 @@ func binaryShape(ctx *ir.InferContext, n *ir.Node) (ir.Shape, error) {
 	return a.Clone(), nil
 }
 
-// inferPRelu: the output is X's type; the slope broadcasts to X
-// (unidirectionally, from opset 7).
+// inferPRelu: Y has X's type; slope must broadcast to X.
 func inferPRelu(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 2, 2, 1, 1); err != nil {
 		return err
@@ -250,9 +257,11 @@ func inferPRelu(ctx *ir.InferContext, n *ir.Node) error {
 	if err := sameDTypes(n, 0, 1); err != nil {
 		return err
 	}
-	x, slope := n.Inputs[0], n.Inputs[1]
-	if err := broadcastTo(n, slope.Shape, x.Shape, "slope"); err != nil {
-		return err
+	x := n.Inputs[0]
+	if s := n.Inputs[1].Shape; ctx.Opset >= 7 || s.Size() != 1 {
+		if err := broadcastTo(n, s, x.Shape, "slope"); err != nil {
+			return err
+		}
 	}
 	setOutput(n, 0, x.DType, x.Shape.Clone())
 	return nil

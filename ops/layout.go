@@ -41,6 +41,9 @@ func inferReshape(ctx *ir.InferContext, n *ir.Node) error {
 		if err := arity(n, 2, 2, 1, 1); err != nil {
 			return err
 		}
+		if err := attrsBecameInputs(n, ctx.Opset, 5, "shape"); err != nil {
+			return err
+		}
 		var err error
 		if target, err = ctx.KnownInts(n, 1, "shape"); err != nil {
 			return err
@@ -291,6 +294,9 @@ func inferSplit(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 1, 2, 1, -1); err != nil {
 		return err
 	}
+	if err := attrsBecameInputs(n, ctx.Opset, 13, "split"); err != nil {
+		return err
+	}
 	x := n.Inputs[0]
 	ax, err := normAxis(n, n.AttrInt("axis", 0), len(x.Shape), "axis")
 	if err != nil {
@@ -392,6 +398,9 @@ func decodeSlice(ctx *ir.InferContext, n *ir.Node) (slicing, error) {
 		axes, _ = n.AttrInts("axes")
 	} else {
 		if err := arity(n, 3, 5, 1, 1); err != nil {
+			return slicing{}, err
+		}
+		if err := attrsBecameInputs(n, ctx.Opset, 10, "starts", "ends", "axes"); err != nil {
 			return slicing{}, err
 		}
 		var err error
@@ -531,6 +540,9 @@ func decodePads(ctx *ir.InferContext, n *ir.Node) ([]int, error) {
 		}
 	} else {
 		if err := arity(n, 2, 4, 1, 1); err != nil {
+			return nil, err
+		}
+		if err := attrsBecameInputs(n, ctx.Opset, 11, "pads", "value"); err != nil {
 			return nil, err
 		}
 		var err error
@@ -827,24 +839,34 @@ func lowerSplit(l Lowering, n *ir.Node) error {
 // padModes are the runtime.Pad modes of Pad's mode attribute.
 var padModes = map[string]Named{"constant": "PadConstant", "reflect": "PadReflect", "edge": "PadEdge", "wrap": "PadWrap"}
 
+// PadArgs reads a Pad node as a constant-free rewrite needs it: its pads
+// (begins then ends of every axis), its mode and its constant value.
+func PadArgs(n *ir.Node, opset int64) (pads []int, mode string, value float32, err error) {
+	ctx := ir.ConstContext(opset)
+	if pads, err = decodePads(ctx, n); err != nil {
+		return nil, "", 0, err
+	}
+	mode = n.AttrString("mode", "constant")
+	value = n.AttrFloat("value", 0)
+	if opset >= 11 && n.Input(2) != nil {
+		t := ctx.Known(n.Input(2))
+		if t == nil || t.Len() != 1 || t.DType != ir.Float32 {
+			return nil, "", 0, n.Errorf("constant_value %v must be a float32 scalar constant", n.Input(2))
+		}
+		value = t.F32[0]
+	}
+	return pads, mode, value, nil
+}
+
 // lowerPad runs a runtime.Pad.
 func lowerPad(l Lowering, n *ir.Node) error {
-	ctx := ir.ConstContext(l.Opset())
-	pads, err := decodePads(ctx, n)
+	pads, modeName, value, err := PadArgs(n, l.Opset())
 	if err != nil {
 		return err
 	}
-	mode, ok := padModes[n.AttrString("mode", "constant")]
+	mode, ok := padModes[modeName]
 	if !ok {
-		return n.Errorf("unknown mode %q", n.AttrString("mode", ""))
-	}
-	value := n.AttrFloat("value", 0)
-	if l.Opset() >= 11 && n.Input(2) != nil {
-		t := ctx.Known(n.Input(2))
-		if t == nil || t.Len() != 1 || t.DType != ir.Float32 {
-			return n.Errorf("constant_value %v must be a float32 scalar constant", n.Input(2))
-		}
-		value = t.F32[0]
+		return n.Errorf("unknown mode %q", modeName)
 	}
 	ins, out, err := operands(l, 0)
 	if err != nil {

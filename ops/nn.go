@@ -13,8 +13,8 @@ func nnDefs() []*Def {
 	return []*Def{
 		{Op: "AveragePool", Infer: inferPool, Lower: lowerPool},
 		{Op: "MaxPool", Infer: inferPool, Lower: lowerPool},
-		{Op: "GlobalAveragePool", Infer: inferGlobalPool, Lower: lowerGlobalAveragePool},
-		{Op: "GlobalMaxPool", Infer: inferGlobalPool, Lower: lowerGlobalMaxPool},
+		{Op: "GlobalAveragePool", Infer: inferGlobalPool, Lower: lowerGlobalPool},
+		{Op: "GlobalMaxPool", Infer: inferGlobalPool, Lower: lowerGlobalPool},
 		{Op: "Gemm", Infer: inferGemm, MACs: gemmMACs, Params: true, Lower: lowerGemm},
 		{Op: "MatMul", Infer: inferMatMul, MACs: matMulMACs, Params: true, Lower: lowerMatMul},
 		{Op: "ReduceMean", Infer: reduceRule(reduceSince["ReduceMean"]), Lower: lowerReduceMean},
@@ -230,12 +230,23 @@ func inferGemm(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 2, 3, 1, 1); err != nil {
 		return err
 	}
-	a, b := n.Inputs[0], n.Inputs[1]
-	if len(a.Shape) != 2 || len(b.Shape) != 2 {
-		return n.Errorf("inputs must be matrices, have shapes %v and %v", a.Shape, b.Shape)
-	}
 	if err := sameDTypes(n, 0, 1, 2); err != nil {
 		return err
+	}
+	out, err := gemmOutput(n, n.Inputs[0], n.Inputs[1], n.Input(2))
+	if err != nil {
+		return err
+	}
+	setOutput(n, 0, n.Inputs[0].DType, out)
+	return nil
+}
+
+// gemmOutput checks the matrices a and b (transposed as transA and transB
+// say) and the optional c that broadcasts to the result, and returns the
+// result's shape [M, N]. Gemm and QGemm share it.
+func gemmOutput(n *ir.Node, a, b, c *ir.Value) (ir.Shape, error) {
+	if len(a.Shape) != 2 || len(b.Shape) != 2 {
+		return nil, n.Errorf("inputs must be matrices, have shapes %v and %v", a.Shape, b.Shape)
 	}
 	m, k := a.Shape[0], a.Shape[1]
 	if n.AttrInt("transA", 0) != 0 {
@@ -246,16 +257,15 @@ func inferGemm(ctx *ir.InferContext, n *ir.Node) error {
 		kb, cols = cols, kb
 	}
 	if k != kb {
-		return n.Errorf("inner dimensions differ: A %v gives K=%d, B %v gives K=%d", a.Shape, k, b.Shape, kb)
+		return nil, n.Errorf("inner dimensions differ: A %v gives K=%d, B %v gives K=%d", a.Shape, k, b.Shape, kb)
 	}
 	out := ir.Shape{m, cols}
-	if c := n.Input(2); c != nil {
+	if c != nil {
 		if err := broadcastTo(n, c.Shape, out, "C"); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	setOutput(n, 0, a.DType, out)
-	return nil
+	return out, nil
 }
 
 // inferMatMul follows numpy.matmul: 1-D operands get a dim added and
@@ -267,9 +277,19 @@ func inferMatMul(ctx *ir.InferContext, n *ir.Node) error {
 	if err := sameDTypes(n, 0, 1); err != nil {
 		return err
 	}
-	a, b := n.Inputs[0].Shape, n.Inputs[1].Shape
+	out, err := matMulOutput(n, n.Inputs[0].Shape, n.Inputs[1].Shape)
+	if err != nil {
+		return err
+	}
+	setOutput(n, 0, n.Inputs[0].DType, out)
+	return nil
+}
+
+// matMulOutput is the shape numpy.matmul gives operands of shapes a and b.
+// MatMul and the quantised products share it.
+func matMulOutput(n *ir.Node, a, b ir.Shape) (ir.Shape, error) {
 	if len(a) == 0 || len(b) == 0 {
-		return n.Errorf("inputs must have rank >= 1, have shapes %v and %v", a, b)
+		return nil, n.Errorf("inputs must have rank >= 1, have shapes %v and %v", a, b)
 	}
 	am, bm := a, b
 	if len(a) == 1 {
@@ -279,11 +299,11 @@ func inferMatMul(ctx *ir.InferContext, n *ir.Node) error {
 		bm = ir.Shape{b[0], 1}
 	}
 	if am[len(am)-1] != bm[len(bm)-2] {
-		return n.Errorf("inner dimensions differ: %v and %v", a, b)
+		return nil, n.Errorf("inner dimensions differ: %v and %v", a, b)
 	}
 	out, err := broadcast(n, am[:len(am)-2], bm[:len(bm)-2])
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(a) > 1 {
 		out = append(out, am[len(am)-2])
@@ -291,8 +311,7 @@ func inferMatMul(ctx *ir.InferContext, n *ir.Node) error {
 	if len(b) > 1 {
 		out = append(out, bm[len(bm)-1])
 	}
-	setOutput(n, 0, n.Inputs[0].DType, out)
-	return nil
+	return out, nil
 }
 
 // reduceRule makes the rule of a Reduce* op whose axes move from attribute
@@ -443,25 +462,15 @@ func lowerPool(l Lowering, n *ir.Node) error {
 	return nil
 }
 
-// lowerGlobalMaxPool takes the maximum of every (n, c) plane.
-func lowerGlobalMaxPool(l Lowering, n *ir.Node) error {
+// lowerGlobalPool averages (GlobalAveragePool) or takes the maximum of
+// (GlobalMaxPool) every (n, c) plane of [N, C, spatial...].
+func lowerGlobalPool(l Lowering, n *ir.Node) error {
 	x := n.Input(0)
 	ins, out, err := operands(l, 0)
 	if err != nil {
 		return err
 	}
-	l.Run(Fn("GlobalMaxPool", Pool, ins[0], out, x.Shape[0]*x.Shape[1], x.Shape[2:].Size()))
-	return nil
-}
-
-// lowerGlobalAveragePool averages every (n, c) plane of [N, C, spatial...].
-func lowerGlobalAveragePool(l Lowering, n *ir.Node) error {
-	x := n.Input(0)
-	ins, out, err := operands(l, 0)
-	if err != nil {
-		return err
-	}
-	l.Run(Fn("GlobalAveragePool", Pool, ins[0], out, x.Shape[0]*x.Shape[1], x.Shape[2:].Size()))
+	l.Run(Fn(n.Op, Pool, ins[0], out, x.Shape[0]*x.Shape[1], x.Shape[2:].Size()))
 	return nil
 }
 

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/tsmc-go/tsmc/interp"
 	"github.com/tsmc-go/tsmc/ir"
@@ -18,6 +19,7 @@ func init() {
 	interp.Register(Domain, OpSegmentMean, segmentMeanKernel)
 	interp.Register(Domain, OpInvertedResidual, blockKernel)
 	interp.Register(Domain, OpTemporalPool, temporalPoolKernel)
+	interp.Register(Domain, OpActivation, activationKernel)
 }
 
 // onnxOpset is the ai.onnx version of the ops the fused kernels compose;
@@ -94,7 +96,9 @@ func fusedConvKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, error)
 	return []*ir.Tensor{y}, nil
 }
 
-// applyActivation runs the epilogue activation named by n's attributes.
+// applyActivation runs the epilogue activation named by n's attributes
+// as the ONNX ops it replaces: Relu, Clip, Sigmoid, Mul of x and
+// Sigmoid(x), HardSigmoid, Mul of x and HardSigmoid(x), HardSwish.
 func applyActivation(n *ir.Node, y *ir.Tensor) (*ir.Tensor, error) {
 	switch act := n.AttrString("activation", ActNone); act {
 	case ActNone:
@@ -107,9 +111,75 @@ func applyActivation(n *ir.Node, y *ir.Tensor) (*ir.Tensor, error) {
 			return nil, fmt.Errorf("activation clip needs float attributes clip_min and clip_max")
 		}
 		return evalOp("", "Clip", onnxOpset, nil, y, ir.Scalar(lo.Float), ir.Scalar(hi.Float))
+	case ActSigmoid, ActSiLU:
+		s, err := evalOp("", "Sigmoid", onnxOpset, nil, y)
+		if err != nil || act == ActSigmoid {
+			return s, err
+		}
+		return evalOp("", "Mul", onnxOpset, nil, y, s)
+	case ActHardSigmoid, ActHardSwish:
+		if act == ActHardSwish && onnxHardSwish(n) {
+			return hardSwish(y)
+		}
+		alpha, beta, err := hardParams(n)
+		if err != nil {
+			return nil, err
+		}
+		h, err := hardSigmoid(y, alpha, beta)
+		if err != nil || act == ActHardSigmoid {
+			return h, err
+		}
+		return evalOp("", "Mul", onnxOpset, nil, y, h)
 	default:
 		return nil, fmt.Errorf("unknown activation %q", act)
 	}
+}
+
+// hardSigmoid is ONNX HardSigmoid, max(0, min(1, alpha*x + beta)),
+// computed the way the interpreter computes elementwise ops: in float64,
+// rounded to float32 once (NaN stays NaN).
+func hardSigmoid(x *ir.Tensor, alpha, beta float32) (*ir.Tensor, error) {
+	if x.DType != ir.Float32 {
+		return nil, fmt.Errorf("hardsigmoid of a %v tensor, want float32", x.DType)
+	}
+	y, err := ir.NewTensor(ir.Float32, x.Shape)
+	if err != nil {
+		return nil, err
+	}
+	a, b := float64(alpha), float64(beta)
+	for i, v := range x.F32 {
+		y.F32[i] = float32(math.Max(0, math.Min(1, a*float64(v)+b)))
+	}
+	return y, nil
+}
+
+// hardSwish is ONNX HardSwish, x * max(0, min(1, x/6 + 1/2)), computed
+// in float64 and rounded to float32 once.
+func hardSwish(x *ir.Tensor) (*ir.Tensor, error) {
+	if x.DType != ir.Float32 {
+		return nil, fmt.Errorf("hardswish of a %v tensor, want float32", x.DType)
+	}
+	y, err := ir.NewTensor(ir.Float32, x.Shape)
+	if err != nil {
+		return nil, err
+	}
+	for i, v := range x.F32 {
+		v := float64(v)
+		y.F32[i] = float32(v * math.Max(0, math.Min(1, v/6+0.5)))
+	}
+	return y, nil
+}
+
+// activationKernel computes a tsmc.Activation: its activation applied to X.
+func activationKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, error) {
+	if len(in) != 1 || in[0] == nil {
+		return nil, fmt.Errorf("needs one input")
+	}
+	y, err := applyActivation(n, in[0])
+	if err != nil {
+		return nil, err
+	}
+	return []*ir.Tensor{y}, nil
 }
 
 // denseKernel computes GlobalAveragePool, Flatten and Gemm (transB=1).
@@ -162,7 +232,7 @@ func segmentMeanKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, erro
 
 // temporalShiftKernel computes Y[n*T+t, c] = X[n*T+t+d(c), c] when
 // 0 <= t+d(c) < T, else S_prev[n, state channel of c] when there is a
-// state, else zeros.
+// state, else zeros (a quantised shift's fill).
 func temporalShiftKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	if len(in) < 1 || in[0] == nil {
 		return nil, fmt.Errorf("needs input X")
@@ -175,13 +245,17 @@ func temporalShiftKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, er
 		return nil, fmt.Errorf("has no shift attribute")
 	}
 	x := in[0]
+	fill, err := ShiftFill(n, x.DType)
+	if err != nil {
+		return nil, err
+	}
 	var state *ir.Tensor
 	var stateShape ir.Shape
 	if len(in) > 1 && in[1] != nil {
 		state, stateShape = in[1], in[1].Shape
 	}
-	if x.DType != ir.Float32 || state != nil && state.DType != ir.Float32 {
-		return nil, fmt.Errorf("needs float32 tensors")
+	if state != nil && state.DType != x.DType {
+		return nil, fmt.Errorf("state is %v, X is %v", state.DType, x.DType)
 	}
 	if err := s.Check(x.Shape, stateShape); err != nil {
 		return nil, err
@@ -197,20 +271,34 @@ func temporalShiftKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, er
 			next++
 		}
 	}
-	y, err := ir.NewTensor(ir.Float32, x.Shape)
+	y, err := ir.NewTensor(x.DType, x.Shape)
 	if err != nil {
 		return nil, err
+	}
+	// copyRow copies row src of from (X or the state) into row dst of y,
+	// or fills it.
+	copyRow := func(dst int, from *ir.Tensor, src int) {
+		switch {
+		case y.DType == ir.Float32 && from != nil:
+			copy(y.F32[dst*inner:][:inner], from.F32[src*inner:][:inner])
+		case from != nil:
+			copy(y.I64[dst*inner:][:inner], from.I64[src*inner:][:inner])
+		case y.DType != ir.Float32:
+			for i := range y.I64[dst*inner:][:inner] {
+				y.I64[dst*inner+i] = fill
+			}
+		}
 	}
 	for f := 0; f < frames; f++ {
 		t := f % s.Segments
 		for c := 0; c < channels; c++ {
-			dst := y.F32[(f*channels+c)*inner:][:inner]
 			switch src := t + offset[c]; {
 			case src >= 0 && src < s.Segments:
-				copy(dst, x.F32[((f+offset[c])*channels+c)*inner:][:inner])
+				copyRow(f*channels+c, x, (f+offset[c])*channels+c)
 			case state != nil:
-				clip := f / s.Segments
-				copy(dst, state.F32[(clip*next+stateChannel[c])*inner:][:inner])
+				copyRow(f*channels+c, state, f/s.Segments*next+stateChannel[c])
+			default:
+				copyRow(f*channels+c, nil, 0)
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package ops
 import (
 	"fmt"
 
+	"github.com/tsmc-go/tsmc/interp"
 	"github.com/tsmc-go/tsmc/ir"
 	"github.com/tsmc-go/tsmc/runtime"
 	"github.com/tsmc-go/tsmc/runtime/tunerun"
@@ -22,15 +23,18 @@ const (
 	// t+offset falls outside [0, T). Channels in no range read frame t.
 	// With the state input S_prev (online models, T frames per call, every
 	// offset -1), frame -1 is S_prev instead of zeros: S_prev has the
-	// shifted ranges' channels concatenated in range order.
+	// shifted ranges' channels concatenated in range order. X may be
+	// float32 or quantised (uint8, int8); a quantised shift's vacated
+	// rows hold the attribute "fill" (its zero point: real zero).
 	OpTemporalShift = "TemporalShift"
 	// OpConv is a convolution with a fused epilogue: inputs (X, W, B,
 	// optional residual R, optional shift state S_prev). It computes
 	// act(conv(shift(X), W) + B + R). Attributes: those of ONNX Conv
 	// (strides, pads, dilations, group, kernel_shape; pads explicit, no
-	// auto_pad), "activation" ("" none, "relu", "clip" with "clip_min" and
-	// "clip_max"), and when a shift is fused, "segments" and "shift" as for
-	// TemporalShift.
+	// auto_pad), "activation" with its parameters (activation.go: "" none,
+	// "relu", "clip" with "clip_min" and "clip_max", "sigmoid", "silu",
+	// "hardsigmoid" and "hardswish" with "act_alpha" and "act_beta"), and
+	// when a shift is fused, "segments" and "shift" as for TemporalShift.
 	OpConv = "Conv"
 	// OpDense is the classifier head: global average pooling followed by a
 	// fully connected layer. Inputs (X [N, C, spatial...], W [K, C], B [K]);
@@ -51,13 +55,6 @@ const (
 	ConvB
 	ConvResidual
 	ConvState
-)
-
-// Activation names of a fused Conv's "activation" attribute.
-const (
-	ActNone = ""
-	ActRelu = "relu" // max(x, 0)
-	ActClip = "clip" // min(max(x, clip_min), clip_max)
 )
 
 // ShiftRange is one triple of a TemporalShift's "shift" attribute.
@@ -182,6 +179,9 @@ func inferTemporalShift(_ *ir.InferContext, n *ir.Node) error {
 		return n.Errorf("has no shift attribute")
 	}
 	x := n.Inputs[0]
+	if _, err := ShiftFill(n, x.DType); err != nil {
+		return err
+	}
 	var state ir.Shape
 	if sv := n.Input(1); sv != nil {
 		if sv.DType != x.DType {
@@ -195,6 +195,31 @@ func inferTemporalShift(_ *ir.InferContext, n *ir.Node) error {
 	y := n.Outputs[0]
 	y.DType, y.Shape = x.DType, x.Shape.Clone()
 	return nil
+}
+
+// ShiftFill is the value the vacated rows of n's shift hold for an input
+// of dtype dt: 0 for float32, the "fill" attribute (default 0) for a
+// quantised input, which must lie in dt's range.
+func ShiftFill(n *ir.Node, dt ir.DType) (int64, error) {
+	fill, has := n.Attrs["fill"]
+	switch {
+	case dt == ir.Float32:
+		if has {
+			return 0, n.Errorf("a float32 shift fills with zeros; the fill attribute is for quantised inputs")
+		}
+		return 0, nil
+	case dt == ir.Uint8 || dt == ir.Int8:
+	default:
+		return 0, n.Errorf("shifts float32, uint8 or int8 tensors, not %v", dt)
+	}
+	if !has {
+		return 0, nil
+	}
+	lo, hi, _ := interp.QuantRange(dt)
+	if fill.Kind != ir.AttrInt || fill.Int < lo || fill.Int > hi {
+		return 0, n.Errorf("fill %v is not an integer in %v's range", fill.Int, dt)
+	}
+	return fill.Int, nil
 }
 
 // inferDense checks a tsmc.Dense's operands and sets its output type.

@@ -38,6 +38,17 @@ func countRange(lo, hi int) string {
 	return fmt.Sprintf("%d to %d", lo, hi)
 }
 
+// since wraps the rule of an op that ONNX defines from opset first on;
+// nodes of older opsets are unsupported.
+func since(first int64, rule ir.InferFunc) ir.InferFunc {
+	return func(ctx *ir.InferContext, n *ir.Node) error {
+		if ctx.Opset < first {
+			return n.Errorf("unsupported op at opset %d (defined from opset %d)", ctx.Opset, first)
+		}
+		return rule(ctx, n)
+	}
+}
+
 // setOutput sets the type of output i of n when that output is present.
 func setOutput(n *ir.Node, i int, dt ir.DType, s ir.Shape) {
 	if i < len(n.Outputs) && n.Outputs[i] != nil {
@@ -160,11 +171,31 @@ func shapeList(shapes []ir.Shape) string {
 	return s
 }
 
+// attrsBecameInputs rejects a node that carries, at an opset from since on,
+// an attribute the op took before since and takes as an input from then:
+// attrs[i] became input i+1. Read by the opset's rules the attribute would
+// be ignored, and the node would silently compute something else than its
+// exporter meant (a ReduceMean over every axis, say).
+func attrsBecameInputs(n *ir.Node, opset, since int64, attrs ...string) error {
+	if opset < since {
+		return nil
+	}
+	for i, a := range attrs {
+		if _, ok := n.Attrs[a]; ok {
+			return n.Errorf("attribute %s is not valid at opset %d: from opset %d %s takes it as input %d", a, opset, since, n.Op, i+1)
+		}
+	}
+	return nil
+}
+
 // axesArg reads an "axes" argument: from input idx when the node's opset is
-// at least since, else from the "axes" attribute. present says whether it
-// was given at all.
+// at least since (where an axes attribute is an error), else from the
+// "axes" attribute. present says whether it was given at all.
 func axesArg(ctx *ir.InferContext, n *ir.Node, since int64, idx int) (axes []int64, present bool, err error) {
 	if ctx.Opset >= since {
+		if err := attrsBecameInputs(n, ctx.Opset, since, "axes"); err != nil {
+			return nil, false, err
+		}
 		if n.Input(idx) == nil {
 			return nil, false, nil
 		}

@@ -17,7 +17,10 @@ import (
 // the caches anyway, and three operations parallelise better over
 // channels than one over rows. The block takes the projection's
 // place in the node order (every input of the chain is computed by then).
-// It assumes inferred shapes and a finished tsmc.Conv epilogue and shift.
+// An expansion and depthwise convolution left over, whose output other
+// nodes read (a squeeze-and-excitation block's pool and scale), become a
+// block without a projection in the depthwise convolution's place. It
+// assumes inferred shapes and a finished tsmc.Conv epilogue and shift.
 func FuseInvertedResidual(g *ir.Graph) error {
 	producers := g.Producers()
 	users := g.Users()
@@ -76,25 +79,47 @@ func FuseInvertedResidual(g *ir.Graph) error {
 		dead[dw], fused[dw], fused[project] = true, true, true
 		g.Nodes[i] = b
 	}
+	for i, dw := range g.Nodes {
+		if !isTsmc(dw, ops.OpConv) || fused[dw] || dw.Input(ops.ConvResidual) != nil || hasShift(dw) || dw.Input(ops.ConvState) != nil {
+			continue
+		}
+		expand := conv(dw.Input(ops.ConvX))
+		if expand == nil || fused[expand] || !only(dw.Input(ops.ConvX)) || expand.Input(ops.ConvResidual) != nil ||
+			!blockFits(expand, dw, nil) || 4*dw.Input(ops.ConvX).Shape.Size() < runtime.DefaultRules().BlockMinBytes {
+			continue
+		}
+		b := &ir.Node{
+			Name: dw.Name, Op: ops.OpInvertedResidual, Domain: ops.Domain,
+			Inputs: []*ir.Value{expand.Input(ops.ConvX), expand.Input(ops.ConvW), expand.Input(ops.ConvB),
+				dw.Input(ops.ConvW), dw.Input(ops.ConvB), nil, nil, nil, expand.Input(ops.ConvState)},
+			Outputs: dw.Outputs,
+		}
+		for len(b.Inputs) > ops.BlockProjectB+1 && b.Inputs[len(b.Inputs)-1] == nil {
+			b.Inputs = b.Inputs[:len(b.Inputs)-1]
+		}
+		ops.BlockAttrs(b, expand, dw, nil)
+		dead[expand], fused[expand], fused[dw] = true, true, true
+		g.Nodes[i] = b
+	}
 	removeNodes(g, dead)
 	return nil
 }
 
 // blockFits reports whether the runtime runs the chain's shapes as one
-// block.
+// block (expand or project nil for none).
 func blockFits(expand, dw, project *ir.Node) bool {
-	d, err1 := ops.ConvShape(dw)
-	p, err2 := ops.ConvShape(project)
-	if err1 != nil || err2 != nil {
+	d, err := ops.ConvShape(dw)
+	if err != nil {
 		return false
 	}
-	var es *runtime.ConvShape
-	if expand != nil {
-		e, err := ops.ConvShape(expand)
-		if err != nil {
-			return false
+	shape := func(n *ir.Node) (*runtime.ConvShape, bool) {
+		if n == nil {
+			return nil, true
 		}
-		es = &e
+		s, err := ops.ConvShape(n)
+		return &s, err == nil
 	}
-	return runtime.CheckInvertedResidual(es, d, p) == nil
+	es, ok1 := shape(expand)
+	ps, ok2 := shape(project)
+	return ok1 && ok2 && runtime.CheckInvertedResidual(es, d, ps) == nil
 }

@@ -134,9 +134,11 @@ func foldedBatchNorm(bn, conv *ir.Node) (w, b *ir.Tensor, ok bool) {
 
 // FuseActivation turns every ONNX Conv into tsmc.Conv (explicit pads,
 // kernel_shape, and a bias input, zeros when the model had none), then
-// fuses a Relu or a Clip with constant bounds (attribute form before opset
-// 11, input form after) that is the only reader of a conv's output into
-// the conv's epilogue. It assumes inferred shapes; a Conv whose weight
+// fuses the activation that alone reads a conv's output into the conv's
+// epilogue: a Relu, a Clip with constant bounds (attribute form before
+// opset 11, input form after), a Sigmoid, a HardSigmoid, a HardSwish, or
+// SiLU and HardSwish spelled as x·Sigmoid(x) and x·HardSigmoid(x)
+// (fuseActivationAfter). It assumes inferred shapes; a Conv whose weight
 // shape is unknown is an error.
 func FuseActivation(g *ir.Graph) error {
 	nm := newNamer(g)
@@ -151,7 +153,7 @@ func FuseActivation(g *ir.Graph) error {
 	dead := map[*ir.Node]bool{}
 	for _, n := range g.Nodes {
 		if isTsmc(n, ops.OpConv) && !dead[n] {
-			if act := fuseActivationAfter(g, users, n); act != nil {
+			for _, act := range fuseActivationAfter(g, users, n) {
 				dead[act] = true
 			}
 		}
@@ -163,11 +165,33 @@ func FuseActivation(g *ir.Graph) error {
 // lowerConv rewrites an ONNX Conv in place as a tsmc.Conv.
 func lowerConv(n *ir.Node, nm *namer) error {
 	x, w := n.Input(ops.ConvX), n.Input(ops.ConvW)
+	attrs, err := convGeometry(n, x, w)
+	if err != nil {
+		return err
+	}
+	b := n.Input(ops.ConvB)
+	if b == nil {
+		zeros, err := ir.NewTensor(w.DType, ir.Shape{w.Shape[0]})
+		if err != nil {
+			return n.Errorf("bias: %v", err)
+		}
+		b = nm.constant(biasName(n), zeros)
+	}
+	n.Domain = ops.Domain
+	n.Inputs = []*ir.Value{x, w, b}
+	n.Attrs = attrs
+	return nil
+}
+
+// convGeometry is the window of a convolution of x by w (n's attributes)
+// as tsmc's convolutions take it: explicit pads, kernel_shape, strides,
+// dilations and group.
+func convGeometry(n *ir.Node, x, w *ir.Value) (map[string]ir.Attr, error) {
 	if x == nil || w == nil {
-		return n.Errorf("conv needs inputs X and W")
+		return nil, n.Errorf("conv needs inputs X and W")
 	}
 	if !w.Shape.Known() || len(w.Shape) < 3 || !x.Shape.Known() || len(x.Shape) != len(w.Shape) {
-		return n.Errorf("conv weight %v%v or input %v%v has no usable static shape", w, w.Shape, x, x.Shape)
+		return nil, n.Errorf("conv weight %v%v or input %v%v has no usable static shape", w, w.Shape, x, x.Shape)
 	}
 	spatial := len(w.Shape) - 2
 	kernel := ints64(w.Shape[2:])
@@ -187,94 +211,27 @@ func lowerConv(n *ir.Node, nm *namer) error {
 		dilations = ones()
 	}
 	if len(strides) != spatial || len(dilations) != spatial {
-		return n.Errorf("strides %v or dilations %v do not match %d spatial dims", strides, dilations, spatial)
+		return nil, n.Errorf("strides %v or dilations %v do not match %d spatial dims", strides, dilations, spatial)
 	}
 	pads, err := ops.Pads(n, x.Shape, w.Shape[2:])
 	if err != nil {
-		return err
+		return nil, err
 	}
-	b := n.Input(ops.ConvB)
-	if b == nil {
-		zeros, err := ir.NewTensor(w.DType, ir.Shape{w.Shape[0]})
-		if err != nil {
-			return n.Errorf("bias: %v", err)
-		}
-		b = nm.constant(biasName(n), zeros)
-	}
-	n.Domain = ops.Domain
-	n.Inputs = []*ir.Value{x, w, b}
-	n.Attrs = map[string]ir.Attr{
+	return map[string]ir.Attr{
 		"strides":      newIntsAttr(strides...),
 		"dilations":    newIntsAttr(dilations...),
 		"pads":         newIntsAttr(ints64(pads)...),
 		"kernel_shape": newIntsAttr(kernel...),
 		"group":        newIntAttr(n.AttrInt("group", 1)),
-	}
-	return nil
-}
-
-// activationOf returns the epilogue attributes equivalent to act, a Relu
-// or a Clip with constant bounds; ok is false for anything else.
-func activationOf(g *ir.Graph, act *ir.Node) (attrs map[string]ir.Attr, ok bool) {
-	switch {
-	case isOp(act, "Relu"):
-		return map[string]ir.Attr{"activation": newStringAttr(ops.ActRelu)}, true
-	case isOp(act, "Clip"):
-	default:
-		return nil, false
-	}
-	var lo, hi float32
-	if g.Opset(act) < 11 {
-		lo = act.AttrFloat("min", -math.MaxFloat32)
-		hi = act.AttrFloat("max", math.MaxFloat32)
-	} else {
-		lo, hi = float32(math.Inf(-1)), float32(math.Inf(1))
-		for i, bound := range []*float32{&lo, &hi} {
-			v := act.Input(i + 1)
-			if v == nil {
-				continue
-			}
-			f, known := scalarConst(v)
-			if !known {
-				return nil, false
-			}
-			*bound = f
-		}
-	}
-	return map[string]ir.Attr{
-		"activation": newStringAttr(ops.ActClip),
-		"clip_min":   newFloatAttr(lo),
-		"clip_max":   newFloatAttr(hi),
-	}, true
-}
-
-// fuseActivationAfter fuses the activation that alone reads conv's output
-// into conv, returning the absorbed node (nil when there is none).
-func fuseActivationAfter(g *ir.Graph, users map[*ir.Value][]*ir.Node, conv *ir.Node) *ir.Node {
-	if conv.AttrString("activation", ops.ActNone) != ops.ActNone {
-		return nil
-	}
-	act := soleReader(g, users, conv.Outputs[0])
-	if act == nil || act.Input(0) != conv.Outputs[0] || len(act.Outputs) != 1 {
-		return nil
-	}
-	attrs, ok := activationOf(g, act)
-	if !ok || !sameType(act.Outputs[0], conv.Outputs[0]) {
-		return nil
-	}
-	for k, a := range attrs {
-		conv.SetAttr(k, a)
-	}
-	conv.Outputs[0] = act.Outputs[0]
-	return act
+	}, nil
 }
 
 // FuseResidualAdd fuses Add(conv, R) into the conv's epilogue when conv is
 // a tsmc.Conv with no activation or residual yet whose output only the Add
 // reads, and R has the Add's dtype and shape (no broadcasting): the conv
-// takes R as its residual input and writes the Add's output. A Relu or
-// Clip that then alone reads the result fuses after it (bias, residual,
-// activation, in that order). When both operands qualify, the conv that
+// takes R as its residual input and writes the Add's output. An
+// activation that then alone reads the result fuses after it as in
+// FuseActivation (bias, residual, activation, in that order). When both operands qualify, the conv that
 // comes later in node order is chosen, so R is already computed. Nodes are
 // re-sorted when the residual is computed after the conv. It assumes
 // fuse-activation has made the convs tsmc.Conv and inferred shapes.
@@ -311,9 +268,11 @@ func FuseResidualAdd(g *ir.Graph) error {
 		conv.Outputs[0] = add.Outputs[0]
 		producers[add.Outputs[0]] = conv
 		dead[add] = true
-		if act := fuseActivationAfter(g, users, conv); act != nil {
-			producers[act.Outputs[0]] = conv
-			dead[act] = true
+		if absorbed := fuseActivationAfter(g, users, conv); absorbed != nil {
+			producers[conv.Outputs[0]] = conv
+			for _, n := range absorbed {
+				dead[n] = true
+			}
 		}
 	}
 	removeNodes(g, dead)
@@ -331,8 +290,9 @@ func residualFusable(g *ir.Graph, users map[*ir.Value][]*ir.Node, conv, add *ir.
 		sameType(conv.Outputs[0], add.Outputs[0])
 }
 
-// FuseShift fuses each TemporalShift into the tsmc.Conv nodes that read
-// its output as their data input X: such a conv reads the shift's input
+// FuseShift fuses each TemporalShift into the tsmc.Conv nodes (and the
+// tsmc.QConv nodes whose x_zero_point is the quantised shift's fill) that
+// read its output as their data input X: such a conv reads the shift's input
 // directly and carries the shift's "segments" and "shift" attributes (and,
 // for the stateful online form, the state S_prev as input 4), so no
 // shifted tensor is ever materialised for it. Convs that already have a
@@ -357,8 +317,15 @@ func FuseShift(g *ir.Graph) error {
 			continue
 		}
 		y := ts.Outputs[0]
+		fill, err := ops.ShiftFill(ts, ts.Inputs[0].DType)
+		if err != nil {
+			return err
+		}
 		for _, u := range uniqueNodes(users[y]) {
-			if isTsmc(u, ops.OpConv) && u.Input(ops.ConvX) == y && !hasShift(u) {
+			if u.Input(ops.ConvX) != y || hasShift(u) {
+				continue
+			}
+			if isTsmc(u, ops.OpConv) || isTsmc(u, ops.OpQConv) && quantizedZero(u) == fill {
 				fuseShiftInto(u, ts, s)
 			}
 		}
@@ -368,6 +335,16 @@ func FuseShift(g *ir.Graph) error {
 	}
 	removeNodes(g, dead)
 	return nil
+}
+
+// quantizedZero is a tsmc.QConv's x_zero_point, or -1 << 62 (no fill)
+// when its attributes do not read.
+func quantizedZero(conv *ir.Node) int64 {
+	s, err := ops.QuantSpecOf(conv)
+	if err != nil {
+		return -1 << 62
+	}
+	return s.X.Zero
 }
 
 // fuseShiftInto makes conv read ts's input through shift s.
@@ -438,5 +415,58 @@ func ExplicitPads(g *ir.Graph) error {
 		delete(n.Attrs, "auto_pad")
 		n.SetAttr("pads", newIntsAttr(ints64(pads)...))
 	}
+	return nil
+}
+
+// FoldPad folds a zero constant Pad of the spatial axes into the Conv or
+// AveragePool that alone reads it: its pads grow by the Pad's. An
+// AveragePool then counts the padding (count_include_pad), as it counted
+// the Pad's zeros; one that already pads without counting is left alone.
+// torch exports AvgPool2d(padding) and padded convolutions that way. It
+// assumes explicit pads (explicit-pads) and folded constants.
+func FoldPad(g *ir.Graph) error {
+	users := g.Users()
+	dead := map[*ir.Node]bool{}
+	for _, pad := range g.Nodes {
+		if !isOp(pad, "Pad") {
+			continue
+		}
+		reader := soleReader(g, users, pad.Outputs[0])
+		if reader == nil || reader.Input(0) != pad.Outputs[0] || !(isOp(reader, "Conv") || isOp(reader, "AveragePool")) {
+			continue
+		}
+		x := pad.Input(0)
+		p, mode, value, err := ops.PadArgs(pad, g.Opset(pad))
+		if err != nil || mode != "constant" || value != 0 || len(x.Shape) < 3 {
+			continue
+		}
+		rank := len(x.Shape)
+		if p[0] != 0 || p[1] != 0 || p[rank] != 0 || p[rank+1] != 0 || slices.ContainsFunc(p, func(v int) bool { return v < 0 }) {
+			continue
+		}
+		old, ok := reader.AttrInts("pads")
+		if !ok {
+			old = make([]int64, 2*(rank-2))
+		}
+		if len(old) != 2*(rank-2) || reader.AttrString("auto_pad", "NOTSET") != "NOTSET" {
+			continue
+		}
+		if isOp(reader, "AveragePool") && reader.AttrInt("count_include_pad", 0) == 0 && slices.ContainsFunc(old, func(v int64) bool { return v != 0 }) {
+			continue
+		}
+		sp := rank - 2
+		merged := make([]int64, 2*sp)
+		for a := range sp {
+			merged[a] = old[a] + int64(p[2+a])
+			merged[sp+a] = old[sp+a] + int64(p[rank+2+a])
+		}
+		reader.SetAttr("pads", newIntsAttr(merged...))
+		if isOp(reader, "AveragePool") {
+			reader.SetAttr("count_include_pad", newIntAttr(1))
+		}
+		reader.Inputs[0] = x
+		dead[pad] = true
+	}
+	removeNodes(g, dead)
 	return nil
 }

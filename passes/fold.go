@@ -32,9 +32,23 @@ var nondeterministic = map[string]bool{
 // It assumes inferred shapes and sorted nodes; outputs keep their names.
 // Large results are folded only when they are splats or no larger than the
 // inputs (see foldElements).
+//
+// A DequantizeLinear of constants that only convolutions and matrix
+// products read stays: those are a quantised model's weights, which
+// FuseQDQ takes as they are (and folds itself when it cannot).
 func FoldConstants(g *ir.Graph) error {
+	return foldConstants(g, false)
+}
+
+// foldConstants is FoldConstants; with dequantize set it folds the
+// dequantised weights too.
+func foldConstants(g *ir.Graph, dequantize bool) error {
+	users := g.Users()
 	dead := map[*ir.Node]bool{}
 	for _, n := range g.Nodes {
+		if !dequantize && isDQ(n) && quantizedWeights(g, users, n) {
+			continue
+		}
 		outs, err := foldNode(g, n)
 		if err != nil {
 			return err
@@ -51,6 +65,21 @@ func FoldConstants(g *ir.Graph) error {
 	}
 	removeNodes(g, dead)
 	return nil
+}
+
+// quantizedWeights reports whether the DequantizeLinear dq dequantises
+// weights: only Conv, Gemm and MatMul read its output.
+func quantizedWeights(g *ir.Graph, users map[*ir.Value][]*ir.Node, dq *ir.Node) bool {
+	out := dq.Outputs[0]
+	if out == nil || g.IsOutput(out) || len(users[out]) == 0 {
+		return false
+	}
+	for _, u := range users[out] {
+		if !isOp(u, "Conv") && !isOp(u, "Gemm") && !isOp(u, "MatMul") {
+			return false
+		}
+	}
+	return true
 }
 
 // foldNode returns the outputs of n when it can be folded, else nil.

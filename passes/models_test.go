@@ -25,6 +25,11 @@ var modelShifts = map[string]int{
 	"tsm_mobilenetv2_k400_8f_mmaction": 10,
 	"tsm_mobilenetv2_jester_online":    10,
 	"tsm_resnet50_k400_8f_mmaction":    16,
+	"tsm_tiny_temporalpool":            4,
+	"tsm_tiny_nonlocal":                6,
+	"tsm_tiny_mobilenetv3":             3,
+	"tsm_tiny_efficientnet":            2,
+	"tsm_tiny_resnext_online":          5,
 }
 
 // spelledShiftOps are the ops exporters write shifts and BatchNorm with;

@@ -19,6 +19,9 @@ type passCase struct {
 	run   []func(*ir.Graph) error
 	build func(b *builder)
 	want  string
+	// exact: the outputs after the passes must equal those before bit
+	// for bit (else within 1e-6)
+	exact bool
 }
 
 func runPassCases(t *testing.T, cases []passCase) {
@@ -57,7 +60,11 @@ func runPassCases(t *testing.T, cases []passCase) {
 			if err != nil {
 				t.Fatalf("after the passes: %v", err)
 			}
-			sameOutputs(t, g, before, after, names, 1e-6)
+			tol := 1e-6
+			if c.exact {
+				tol = 0
+			}
+			sameOutputs(t, g, before, after, names, tol)
 		})
 	}
 }
@@ -648,4 +655,58 @@ func TestFusedOpShapeRulesRejectBadOperands(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestFoldPad(t *testing.T) {
+	runPassCases(t, []passCase{{
+		name: "zero pad into an average pool that counts it",
+		run:  passes(FoldPad),
+		build: func(b *builder) {
+			x := b.Input("x", 1, 2, 4, 4)
+			p := b.op("Pad", nil, x, b.i64("pads", 0, 0, 1, 1, 0, 0, 1, 1))
+			b.Output(b.op("AveragePool", attrs("kernel_shape", []int64{3, 3}, "strides", []int64{2, 2}), p))
+		},
+		want: `
+graph t opset(ai.onnx=13)
+  input %x: f32[1,2,4,4]
+  %averagepool: f32[1,2,2,2] = AveragePool(%x) {count_include_pad=1, kernel_shape=[3,3], pads=[1,1,1,1], strides=[2,2]}
+  output %averagepool
+`,
+	}, {
+		name: "asymmetric zero pad into a conv's pads",
+		run:  passes(FoldPad),
+		build: func(b *builder) {
+			x := b.Input("x", 1, 2, 3, 3)
+			p := b.op("Pad", nil, x, b.i64("pads", 0, 0, 0, 1, 0, 0, 1, 0))
+			b.Output(b.op("Conv", attrs("pads", []int64{1, 0, 1, 0}), p, b.f32("w", ir.Shape{1, 2, 1, 1}, 1, 2)))
+		},
+		want: `
+graph t opset(ai.onnx=13)
+  input %x: f32[1,2,3,3]
+  const %w: f32[1,2,1,1] = {1,2}
+  %conv: f32[1,1,6,4] = Conv(%x, %w) {pads=[1,1,2,0]}
+  output %conv
+`,
+	}, {
+		name: "a reflect pad and a pad of the channels stay",
+		run:  passes(FoldPad),
+		build: func(b *builder) {
+			x := b.Input("x", 1, 2, 3, 3)
+			p := b.op("Pad", attrs("mode", "reflect"), x, b.i64("pads", 0, 0, 1, 1, 0, 0, 1, 1))
+			q := b.op("Pad", nil, x, b.i64("pads2", 0, 1, 0, 0, 0, 0, 0, 0))
+			b.Output(b.op("AveragePool", attrs("kernel_shape", []int64{2, 2}), p), b.op("AveragePool", attrs("kernel_shape", []int64{2, 2}), q))
+		},
+		want: `
+graph t opset(ai.onnx=13)
+  input %x: f32[1,2,3,3]
+  const %pads: i64[8] = {0,0,1,1,0,0,1,1}
+  const %pads2: i64[8] = {0,1,0,0,0,0,0,0}
+  %pad: f32[1,2,5,5] = Pad(%x, %pads) {mode="reflect"}
+  %pad2: f32[1,3,3,3] = Pad(%x, %pads2)
+  %averagepool: f32[1,2,4,4] = AveragePool(%pad) {kernel_shape=[2,2]}
+  %averagepool2: f32[1,3,2,2] = AveragePool(%pad2) {kernel_shape=[2,2]}
+  output %averagepool
+  output %averagepool2
+`,
+	}})
 }

@@ -111,7 +111,7 @@ var trivialMovement = map[string]bool{
 // Pads that are not constant padding with zero and ScatterNDs that reduce
 // are not data movement.
 func classifyMovement(n *ir.Node) (movement, bool) {
-	if n.Domain != "" && n.Domain != "ai.onnx" {
+	if n == nil || n.Domain != "" && n.Domain != "ai.onnx" {
 		return movement{}, false
 	}
 	var m movement
@@ -186,6 +186,9 @@ type shiftCone struct {
 	x, s  *ir.Value // s is nil for offline shifts
 	nodes []*ir.Node
 	moves map[*ir.Node]movement
+	// fill is what the zeros of a quantised (uint8 or int8) cone hold:
+	// the one value of its constants and zero producers.
+	fill int64
 }
 
 // analyzeShift tests whether the cone producing y is a temporal shift. It
@@ -245,6 +248,8 @@ func collectShiftCone(g *ir.Graph, producers map[*ir.Value]*ir.Node, y *ir.Value
 	var leaves []*ir.Value
 	seen := map[*ir.Value]bool{}
 	stack := []*ir.Value{y}
+	quantized := y.DType == ir.Uint8 || y.DType == ir.Int8
+	fills := map[int64]bool{}
 	for len(stack) > 0 {
 		v := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
@@ -253,7 +258,13 @@ func collectShiftCone(g *ir.Graph, producers map[*ir.Value]*ir.Node, y *ir.Value
 		}
 		seen[v] = true
 		if v.IsConst() {
-			if !isZeroConst(v) {
+			f, splat := v.Const.IsSplat()
+			switch {
+			case quantized && splat && v.DType == y.DType:
+				fills[int64(f)] = true
+			case quantized:
+				return nil, fmt.Sprintf("constant %v on the data path of a %v cone is not one %v value", v, y.DType, y.DType)
+			case !isZeroConst(v):
 				return nil, fmt.Sprintf("constant %v on the data path is not all zeros", v)
 			}
 			continue
@@ -271,6 +282,9 @@ func collectShiftCone(g *ir.Graph, producers map[*ir.Value]*ir.Node, y *ir.Value
 			continue
 		}
 		moves[p] = m
+		if m.kind == moveZeros {
+			fills[0] = true
+		}
 		if m.kind == moveData {
 			for _, i := range m.data {
 				if in := p.Input(i); in != nil {
@@ -290,7 +304,13 @@ func collectShiftCone(g *ir.Graph, producers map[*ir.Value]*ir.Node, y *ir.Value
 	if x == nil {
 		return nil, why
 	}
+	if len(fills) > 1 {
+		return nil, fmt.Sprintf("the zeros of the %v cone hold %d different values", y.DType, len(fills))
+	}
 	cone := &shiftCone{y: y, x: x, s: s, moves: moves}
+	for f := range fills {
+		cone.fill = f
+	}
 	for _, n := range g.Nodes {
 		if _, ok := moves[n]; ok {
 			cone.nodes = append(cone.nodes, n)
@@ -305,11 +325,19 @@ func collectShiftCone(g *ir.Graph, producers map[*ir.Value]*ir.Node, y *ir.Value
 }
 
 // pickShiftSources names the cone's leaves: X, an activation of y's shape
-// and dtype, and optionally S, a graph input (the online state).
+// and dtype (float32, or quantised: uint8 or int8), and optionally S, a
+// graph input (the online state) or, in a quantised cone, the
+// QuantizeLinear of one.
 func pickShiftSources(g *ir.Graph, y *ir.Value, leaves []*ir.Value) (x, s *ir.Value, why string) {
-	isInput := func(v *ir.Value) bool { return slices.Contains(g.Inputs, v) }
+	producers := g.Producers()
+	isInput := func(v *ir.Value) bool {
+		if q := producers[v]; isQ(q) && v.DType != ir.Float32 {
+			v = q.Inputs[0]
+		}
+		return slices.Contains(g.Inputs, v)
+	}
 	fitsX := func(v *ir.Value) bool {
-		return v.DType == ir.Float32 && v.DType == y.DType && len(v.Shape) >= 2 && v.Shape.Equal(y.Shape)
+		return (v.DType == ir.Float32 || v.DType == ir.Uint8 || v.DType == ir.Int8) && v.DType == y.DType && len(v.Shape) >= 2 && v.Shape.Equal(y.Shape)
 	}
 	switch len(leaves) {
 	case 1:
@@ -334,7 +362,7 @@ func pickShiftSources(g *ir.Graph, y *ir.Value, leaves []*ir.Value) (x, s *ir.Va
 		return nil, nil, fmt.Sprintf("reads %d run-time values, want one activation and at most one state input", len(leaves))
 	}
 	if !fitsX(x) {
-		return nil, nil, fmt.Sprintf("source %v is %v%v, result %v is %v%v: want the same float32 shape of rank >= 2",
+		return nil, nil, fmt.Sprintf("source %v is %v%v, result %v is %v%v: want the same shape of rank >= 2 and type (float32, uint8 or int8)",
 			x, x.DType, x.Shape, y, y.DType, y.Shape)
 	}
 	if s != nil {
@@ -416,6 +444,7 @@ func (c *shiftCone) evaluate(g *ir.Graph, enc func(int) float32) ([]float32, err
 		offset += len(data)
 		env[v] = ir.Float32s(v.Shape, data)
 	}
+	quantized := c.y.DType != ir.Float32
 	for _, n := range c.nodes {
 		var outs []*ir.Tensor
 		if c.moves[n].kind == moveZeros {
@@ -424,14 +453,18 @@ func (c *shiftCone) evaluate(g *ir.Graph, enc func(int) float32) ([]float32, err
 				if o == nil {
 					continue
 				}
+				dt := o.DType
+				if quantized {
+					dt = ir.Float32 // the encodings are float32
+				}
 				var err error
-				if outs[i], err = ir.NewTensor(o.DType, o.Shape); err != nil {
+				if outs[i], err = ir.NewTensor(dt, o.Shape); err != nil {
 					return nil, n.Errorf("%v", err)
 				}
 			}
 		} else {
 			var err error
-			if outs, err = interp.EvalWith(n, g.Opset(n), env); err != nil {
+			if outs, err = c.evalNode(g, n, env, quantized); err != nil {
 				return nil, err
 			}
 		}
@@ -446,6 +479,34 @@ func (c *shiftCone) evaluate(g *ir.Graph, enc func(int) float32) ([]float32, err
 		return nil, fmt.Errorf("evaluating the cone of %v gave no float32 tensor of shape %v", c.y, c.x.Shape)
 	}
 	return y.F32, nil
+}
+
+// evalNode runs one cone node on the encodings in env. In a quantised
+// cone the constants on the data path (its zeros, whatever value holds
+// them) are float32 zeros, like the encodings.
+func (c *shiftCone) evalNode(g *ir.Graph, n *ir.Node, env map[*ir.Value]*ir.Tensor, quantized bool) ([]*ir.Tensor, error) {
+	if !quantized {
+		return interp.EvalWith(n, g.Opset(n), env)
+	}
+	args := make([]*ir.Tensor, len(n.Inputs))
+	for i, v := range n.Inputs {
+		switch {
+		case v == nil:
+		case v.IsConst() && slices.Contains(c.moves[n].data, i):
+			z, err := ir.NewTensor(ir.Float32, v.Shape)
+			if err != nil {
+				return nil, n.Errorf("%v", err)
+			}
+			args[i] = z
+		case v.IsConst():
+			args[i] = v.Const
+		default:
+			if args[i] = env[v]; args[i] == nil {
+				return nil, n.Errorf("input %v is not evaluated", v)
+			}
+		}
+	}
+	return interp.Eval(n, g.Opset(n), args)
 }
 
 // shiftRow is what one row (frame, channel) of Y holds.
@@ -628,6 +689,9 @@ func replaceWithShift(g *ir.Graph, c *shiftCone, s ops.Shift) {
 		node.Inputs = append(node.Inputs, c.s)
 	}
 	s.Attrs(node)
+	if c.x.DType != ir.Float32 {
+		node.SetAttr("fill", newIntAttr(c.fill))
+	}
 	at := 0
 	for i, n := range g.Nodes {
 		for j, o := range n.Outputs {

@@ -9,13 +9,13 @@ package program
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"go/format"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	goruntime "runtime"
 	"slices"
@@ -25,6 +25,7 @@ import (
 
 	"github.com/tsmc-go/tsmc"
 	"github.com/tsmc-go/tsmc/codegen"
+	"github.com/tsmc-go/tsmc/internal/subprocess"
 	"github.com/tsmc-go/tsmc/ir"
 	"github.com/tsmc-go/tsmc/runtime"
 	"github.com/tsmc-go/tsmc/runtime/modelrun"
@@ -69,7 +70,8 @@ type Program struct {
 	Threads int
 
 	dir, bin string
-	exec     []string // wrapper command the binary runs under, if any
+	exec     []string        // wrapper command the binary runs under, if any
+	ctx      context.Context // stops the program's runs
 	keep     bool
 	// feedback pairs the state outputs of the package's Stream with the
 	// inputs they feed (nil without a Stream); frame is Step's input
@@ -114,16 +116,35 @@ const runnerStep = `
 // Engine builds a program for g; it is a tsmc.NewEngine. The program is an
 // io.Closer, which tsmc.Verify closes when done.
 func (b *Builder) Engine(g *ir.Graph) (tsmc.Engine, error) {
-	p, err := b.Build(g)
-	if err != nil {
-		return nil, err
+	return b.EngineContext(context.Background())(g)
+}
+
+// EngineContext is Engine for builds and runs that ctx stops (see
+// BuildContext), for tsmc.VerifyContext.
+func (b *Builder) EngineContext(ctx context.Context) tsmc.NewEngine {
+	return func(g *ir.Graph) (tsmc.Engine, error) {
+		p, err := b.BuildContext(ctx, g)
+		if err != nil {
+			return nil, err
+		}
+		return p, nil
 	}
-	return p, nil
 }
 
 // Build generates the package of an optimised graph and builds it with its
 // runner into an executable.
 func (b *Builder) Build(g *ir.Graph) (*Program, error) {
+	return b.BuildContext(context.Background(), g)
+}
+
+// BuildContext is Build under ctx, which then also stops the program's
+// runs: when ctx is done, the go command and a running program are
+// interrupted (then killed if they linger), the call returns ctx's error,
+// and a build cut short removes its folder (unless Keep).
+func (b *Builder) BuildContext(ctx context.Context, g *ir.Graph) (*Program, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	src, goCmd, err := b.source()
 	if err != nil {
 		return nil, err
@@ -139,18 +160,18 @@ func (b *Builder) Build(g *ir.Graph) (*Program, error) {
 	}
 	p := &Program{
 		Inputs: g.Inputs, Outputs: g.Outputs, Memory: pkg.Memory,
-		Generate: time.Since(start), Threads: b.Threads, keep: b.Keep, exec: b.Exec,
+		Generate: time.Since(start), Threads: b.Threads, keep: b.Keep, exec: b.Exec, ctx: ctx,
 		feedback: feedbackPairs(pkg.Stream), frame: frameInput(pkg, g),
 	}
-	p.dir, p.bin, p.Build, err = b.buildMain(src, goCmd, "model", name, func(srcDir string) error {
-		if err := pkg.Write(filepath.Join(srcDir, "model")); err != nil {
+	p.dir, p.bin, p.Build, err = b.buildMain(ctx, src, goCmd, "model", name, func(srcDir string) error {
+		if err := pkg.WriteContext(ctx, filepath.Join(srcDir, "model"), codegen.WriteOptions{}); err != nil {
 			return err
 		}
 		step := ""
 		if p.frame != "" {
 			step = fmt.Sprintf(runnerStep, p.frame)
 		}
-		return writeModule(srcDir, fmt.Sprintf(runnerMain, step), src, goCmd)
+		return writeModule(ctx, srcDir, fmt.Sprintf(runnerMain, step), src, goCmd)
 	})
 	if err != nil {
 		return nil, err
@@ -160,9 +181,13 @@ func (b *Builder) Build(g *ir.Graph) (*Program, error) {
 
 // buildMain makes a build folder, writes a module into its src/ with
 // write and builds that module's main package into a binary named bin,
-// for b's GOARCH. Unless b keeps it, src/ is removed after the build, and
-// the whole folder when the build fails; what names the code in errors.
-func (b *Builder) buildMain(src ModuleSource, goCmd, bin, what string, write func(srcDir string) error) (string, string, time.Duration, error) {
+// for b's GOARCH, under ctx (see BuildContext). Unless b keeps it, src/
+// is removed after the build, and the whole folder when the build fails;
+// what names the code in errors.
+func (b *Builder) buildMain(ctx context.Context, src ModuleSource, goCmd, bin, what string, write func(srcDir string) error) (string, string, time.Duration, error) {
+	if err := ctx.Err(); err != nil {
+		return "", "", 0, err
+	}
 	dir, err := os.MkdirTemp(b.TempDir, "tsmc-build-")
 	if err != nil {
 		return "", "", 0, err
@@ -182,13 +207,22 @@ func (b *Builder) buildMain(src ModuleSource, goCmd, bin, what string, write fun
 	}
 	binPath := filepath.Join(dir, bin+exeSuffix())
 	start := time.Now()
-	cmd := exec.Command(goCmd, "build", "-mod=mod", "-o", binPath, ".")
+	// the go command's work folder goes inside the build folder: an
+	// interrupted go build leaves it behind, and then it goes with ours
+	goTmp := filepath.Join(dir, "gotmp")
+	if err := os.Mkdir(goTmp, 0o755); err != nil {
+		return "", "", 0, err
+	}
+	cmd := subprocess.Command(ctx, goCmd, "build", "-mod=mod", "-o", binPath, ".")
 	cmd.Dir = srcDir
-	cmd.Env = append(os.Environ(), "GOWORK=off")
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOTMPDIR="+goTmp)
 	if b.GOARCH != "" {
 		cmd.Env = append(cmd.Env, "GOARCH="+b.GOARCH, "CGO_ENABLED=0")
 	}
 	if out, err := cmd.CombinedOutput(); err != nil {
+		if ctx.Err() != nil {
+			return "", "", 0, ctx.Err()
+		}
 		where := "rerun with -keep (Builder.Keep) to keep the generated module"
 		if b.Keep {
 			where = "the generated module is in " + srcDir
@@ -201,6 +235,9 @@ func (b *Builder) buildMain(src ModuleSource, goCmd, bin, what string, write fun
 		if err := os.RemoveAll(srcDir); err != nil {
 			return "", "", 0, err
 		}
+	}
+	if err := os.RemoveAll(goTmp); err != nil {
+		return "", "", 0, err
 	}
 	built = true
 	return dir, binPath, took, nil
@@ -222,7 +259,7 @@ func (b *Builder) source() (ModuleSource, string, error) {
 // writeModule writes the files of the temporary module into dir: go.mod
 // requiring tsmc (replaced by its folder when there is one), tsmc's
 // go.sum and main.go, the program's main package (formatted).
-func writeModule(dir, mainSrc string, src ModuleSource, goCmd string) error {
+func writeModule(ctx context.Context, dir, mainSrc string, src ModuleSource, goCmd string) error {
 	var goVersion string
 	var sum []byte
 	version := src.Version
@@ -238,8 +275,11 @@ func writeModule(dir, mainSrc string, src ModuleSource, goCmd string) error {
 		}
 	}
 	if goVersion == "" {
-		out, err := exec.Command(goCmd, "env", "GOVERSION").Output()
+		out, err := subprocess.Command(ctx, goCmd, "env", "GOVERSION").Output()
 		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 			return fmt.Errorf("go env GOVERSION: %w", err)
 		}
 		goVersion = languageVersion(string(out))
@@ -431,12 +471,22 @@ func (p *Program) Bench(inputs map[string]*ir.Tensor, o BenchOptions) (*BenchRes
 	}
 	var stdout, stderr bytes.Buffer
 	argv := append(append(slices.Clone(p.exec), p.bin), reqFile)
-	cmd := exec.Command(argv[0], argv[1:]...)
+	ctx := p.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	cmd := subprocess.Command(ctx, argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if o.ISA != "" {
 		cmd.Env = append(os.Environ(), "TSMC_ISA="+o.ISA)
 	}
 	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		return nil, fmt.Errorf("the compiled model failed (%v): %s", err, strings.TrimSpace(stderr.String()))
 	}
 	var resp modelrun.Response

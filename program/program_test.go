@@ -1,6 +1,8 @@
 package program
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -8,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tsmc-go/tsmc"
 	"github.com/tsmc-go/tsmc/codegen"
@@ -23,6 +26,19 @@ func optimise(g *ir.Graph) error { return passes.Run(g, passes.Options{}) }
 // bundledModel returns the model.onnx of a model in the module's testdata.
 func bundledModel(name string) string {
 	return filepath.Join("..", "testdata", name, "model.onnx")
+}
+
+// tinyModels lists the models of testdata.
+func tinyModels(t *testing.T) []string {
+	paths, err := filepath.Glob(bundledModel("*"))
+	if err != nil || len(paths) < 8 {
+		t.Fatalf("testdata holds %d models (%v), want the 8 tiny ones", len(paths), err)
+	}
+	var names []string
+	for _, p := range paths {
+		names = append(names, filepath.Base(filepath.Dir(p)))
+	}
+	return names
 }
 
 // optimisedWithInputs optimises a bundled model and returns it with its
@@ -97,13 +113,14 @@ func emptyDir(t *testing.T, dir string) {
 	}
 }
 
-// TestCompiledEngineVerifiesTinyModels builds the generated code of both
-// tiny models and checks it on their data sets, then that nothing of the
-// builds is left.
+// TestCompiledEngineVerifiesTinyModels builds the generated code of every
+// tiny model of testdata (the TSM variants too: temporal pool, non-local
+// blocks, MobileNetV3, EfficientNet, online ResNeXt) and checks it on
+// their data sets, then that nothing of the builds is left.
 func TestCompiledEngineVerifiesTinyModels(t *testing.T) {
 	tmp := t.TempDir()
 	b := &Builder{TempDir: tmp, Threads: 2}
-	for _, name := range []string{"tsm_tiny_official", "tsm_tiny_mmaction"} {
+	for _, name := range tinyModels(t) {
 		t.Run(name, func(t *testing.T) {
 			verifytest.Check(t, bundledModel(name), tsmc.VerifyOptions{RTol: 1e-4, Engine: b.Engine, Transform: optimise})
 		})
@@ -281,5 +298,56 @@ func TestCompiledEngineArm64(t *testing.T) {
 		t.Run(filepath.Base(filepath.Dir(path)), func(t *testing.T) {
 			verifytest.Check(t, path, tsmc.VerifyOptions{RTol: 1e-4, Engine: b.Engine, Transform: optimise})
 		})
+	}
+}
+
+// TestBuildStopsWhenCancelled cancels a build while the go command runs:
+// the build returns the context's error, and neither its folder nor the
+// go command's work folder is left in the temporary folder.
+func TestBuildStopsWhenCancelled(t *testing.T) {
+	g, _, _ := optimisedWithInputs(t, "tsm_tiny_official")
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp) // not where the go command makes its work folder, which Build chooses
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	started := make(chan struct{})
+	go func() {
+		defer close(started)
+		for ctx.Err() == nil { // until go build has made its work folder
+			if m, _ := filepath.Glob(filepath.Join(tmp, "tsmc-build-*", "gotmp", "go-build*")); len(m) > 0 {
+				cancel()
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	p, err := (&Builder{TempDir: tmp}).BuildContext(ctx, g)
+	<-started
+	if err == nil {
+		p.Close()
+		t.Skip("the build finished before it could be cancelled")
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v, want context.Canceled", err)
+	}
+	emptyDir(t, tmp)
+}
+
+// TestRunStopsWhenCancelled: a program built under a context that is then
+// cancelled does not run, and says why.
+func TestRunStopsWhenCancelled(t *testing.T) {
+	g, inputs, _ := optimisedWithInputs(t, "tsm_tiny_official")
+	ctx, cancel := context.WithCancel(context.Background())
+	p, err := (&Builder{TempDir: t.TempDir()}).BuildContext(ctx, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if _, err := p.Run(inputs); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if _, err := p.Run(inputs); !errors.Is(err, context.Canceled) {
+		t.Errorf("a run after the context ended: error %v, want context.Canceled", err)
 	}
 }

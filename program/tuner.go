@@ -3,15 +3,16 @@ package program
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/tsmc-go/tsmc/internal/subprocess"
 	"github.com/tsmc-go/tsmc/runtime/tunerun"
 )
 
@@ -34,19 +35,21 @@ type Tuner struct {
 
 	dir, bin string
 	exec     []string
+	ctx      context.Context
 	keep     bool
 	runs     int
 }
 
-// BuildTuner builds the tuning program.
-func (b *Builder) BuildTuner() (*Tuner, error) {
+// BuildTuner builds the tuning program under ctx, which then also stops
+// its runs (as BuildContext's).
+func (b *Builder) BuildTuner(ctx context.Context) (*Tuner, error) {
 	src, goCmd, err := b.source()
 	if err != nil {
 		return nil, err
 	}
-	t := &Tuner{exec: b.Exec, keep: b.Keep}
-	t.dir, t.bin, t.Build, err = b.buildMain(src, goCmd, "tune", "the tuning program", func(srcDir string) error {
-		return writeModule(srcDir, tunerMain, src, goCmd)
+	t := &Tuner{exec: b.Exec, keep: b.Keep, ctx: ctx}
+	t.dir, t.bin, t.Build, err = b.buildMain(ctx, src, goCmd, "tune", "the tuning program", func(srcDir string) error {
+		return writeModule(ctx, srcDir, tunerMain, src, goCmd)
 	})
 	if err != nil {
 		return nil, err
@@ -85,7 +88,7 @@ func (t *Tuner) Run(req tunerun.Request, event func(tunerun.Event) error) error 
 	}
 	defer os.Remove(reqFile)
 	argv := append(append(slices.Clone(t.exec), t.bin), reqFile)
-	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd := subprocess.Command(t.ctx, argv[0], argv[1:]...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
@@ -114,6 +117,9 @@ func (t *Tuner) Run(req tunerun.Request, event func(tunerun.Event) error) error 
 		return eventErr
 	}
 	if err := cmd.Wait(); err != nil {
+		if t.ctx.Err() != nil {
+			return t.ctx.Err()
+		}
 		return fmt.Errorf("the tuning program failed (%v): %s", err, strings.TrimSpace(stderr.String()))
 	}
 	return sc.Err()

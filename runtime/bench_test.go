@@ -129,10 +129,11 @@ func BenchmarkConv(b *testing.B) {
 }
 
 func BenchmarkDepthwise(b *testing.B) {
-	dw := func(c, hw, stride int) ConvShape {
-		return ConvShape{Frames: 1, Cin: c, Cout: c, Group: c, H: hw, W: hw, KH: 3, KW: 3, StrideH: stride, StrideW: stride,
-			PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}
+	dwK := func(c, hw, stride, k int) ConvShape {
+		return ConvShape{Frames: 1, Cin: c, Cout: c, Group: c, H: hw, W: hw, KH: k, KW: k, StrideH: stride, StrideW: stride,
+			PadTop: k / 2, PadLeft: k / 2, PadBottom: k / 2, PadRight: k / 2}
 	}
+	dw := func(c, hw, stride int) ConvShape { return dwK(c, hw, stride, 3) }
 	for _, sh := range []struct {
 		name string
 		s    ConvShape
@@ -147,13 +148,19 @@ func BenchmarkDepthwise(b *testing.B) {
 		{"mbv2_576_14_s1", dw(576, 14, 1)},
 		{"mbv2_576_14_s2", dw(576, 14, 2)},
 		{"mbv2_960_7_s1", dw(960, 7, 1)},
+		// MobileNetV3-Large's and EfficientNet-B0's 5x5 layers
+		{"mbv3_5x5_72_56_s2", dwK(72, 56, 2, 5)},
+		{"mbv3_5x5_120_28_s1", dwK(120, 28, 1, 5)},
+		{"mbv3_5x5_672_14_s2", dwK(672, 14, 2, 5)},
+		{"mbv3_5x5_960_7_s1", dwK(960, 7, 1, 5)},
+		{"effb0_5x5_672_14_s1", dwK(672, 14, 1, 5)},
 	} {
 		for _, threads := range benchThreads {
 			b.Run(fmt.Sprintf("%s/threads=%d", sh.name, threads), func(b *testing.B) {
 				s := sh.s.normalized()
 				rng := rand.New(rand.NewPCG(1, 1))
 				rows := PlainRows(randFloats(rng, s.InLen()), s.Frames, s.Cin, s.H*s.W)
-				d, err := NewDepthwiseConv(s, randFloats(rng, s.Cin*9), randFloats(rng, s.Cin), Clip(0, 6))
+				d, err := NewDepthwiseConv(s, randFloats(rng, s.Cin*s.KH*s.KW), randFloats(rng, s.Cin), Clip(0, 6))
 				if err != nil {
 					b.Fatal(err)
 				}

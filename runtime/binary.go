@@ -33,8 +33,9 @@ type bcast struct {
 	outer   [][]int // strides[k] but the last dim
 	op      string  // the owner's name, for panics
 	// seg computes one block of the output, rows of cols floats, from
-	// args[k], input k's operand; set by the owner when it is planned
-	seg func(o []float32, cols int, args []operand)
+	// args[k], input k's operand, on the pool worker given; set by the
+	// owner when it is planned
+	seg func(worker int, o []float32, cols int, args []operand)
 	// args[w] holds worker w's segment arguments (sized by the first run
 	// on a pool of that many workers: a slice handed to seg escapes)
 	args [][]operand
@@ -98,7 +99,7 @@ func (b *bcast) run(p *Pool, ins [][]float32, out []float32) {
 				cs := b.strides[k][last]
 				args[k] = operand{v: in[od.off(k)+col*cs:], rs: rs, cs: cs}
 			}
-			b.seg(out[i:i+rows*cols], cols, args)
+			b.seg(worker, out[i:i+rows*cols], cols, args)
 			i += rows * cols
 			col = 0
 			od.advance(rows)
@@ -252,6 +253,29 @@ type Binary struct {
 	kind BinaryKind
 	bc   *bcast
 	ins  [2][]float32 // the running call's inputs
+	// args[worker] is the MulRows argument block of Mul's blocks of rows
+	// against one value each (a call through the kernel variable must not
+	// allocate)
+	args []MulRows
+}
+
+// mulBlock is Mul's block function: rows that are each a row of one input
+// times one value of the other (a squeeze-and-excitation block's channel
+// scale) run on the row-times-constant kernel, the rest as the other
+// kinds do.
+func (b *Binary) mulBlock(worker int, o []float32, cols int, args []operand) {
+	x, c := args[0], args[1]
+	if x.cs == 0 && c.cs == 1 {
+		x, c = c, x
+	}
+	if x.cs != 1 || c.cs != 0 {
+		binaryLoops[BinaryMul].block(o, cols, args[0], args[1])
+		return
+	}
+	rows := len(o) / cols
+	a := &b.args[worker]
+	*a = MulRows{O: o, X: x.v[:(rows-1)*x.rs+cols], C: c.v[:(rows-1)*c.rs+1], Rows: rows, Cols: cols, XRS: x.rs, CRS: c.rs}
+	mulRows(a)
 }
 
 // NewBinary plans kind over inputs of shapes a and b.
@@ -268,8 +292,12 @@ func NewBinary(kind BinaryKind, a, b []int) (*Binary, error) {
 	}
 	bc.op = kind.String()
 	loops := &binaryLoops[kind]
-	bc.seg = func(o []float32, cols int, args []operand) { loops.block(o, cols, args[0], args[1]) }
-	return &Binary{kind: kind, bc: bc}, nil
+	bc.seg = func(_ int, o []float32, cols int, args []operand) { loops.block(o, cols, args[0], args[1]) }
+	bin := &Binary{kind: kind, bc: bc}
+	if kind == BinaryMul {
+		bc.seg = bin.mulBlock
+	}
+	return bin, nil
 }
 
 // Shape returns the output shape.
@@ -283,6 +311,9 @@ func (b *Binary) profileFLOPs() float64 { return float64(b.bc.n) }
 // Run computes out = f(a, b).
 func (b *Binary) Run(p *Pool, x, y, out []float32) {
 	defer profileDone(b, profileStart())
+	for len(b.args) < p.Threads() {
+		b.args = append(b.args, MulRows{})
+	}
 	b.ins = [2][]float32{x, y}
 	b.bc.run(p, b.ins[:], out)
 	b.ins = [2][]float32{}
@@ -348,7 +379,7 @@ func NewVariadic(kind VariadicKind, shapes [][]int) (*Variadic, error) {
 	}
 	count := float32(len(shapes))
 	bc.op = kind.String()
-	bc.seg = func(o []float32, cols int, args []operand) {
+	bc.seg = func(_ int, o []float32, cols int, args []operand) {
 		for r, a := 0, args[0]; r*cols < len(o); r++ {
 			row, v := o[r*cols:(r+1)*cols], a.v[r*a.rs:]
 			if a.cs == 1 {
@@ -426,7 +457,7 @@ func (w *Where) Run(p *Pool, cond, x, y, out []float32) {
 }
 
 // whereSegment is one block of Where: args are the condition, x and y.
-func whereSegment(o []float32, cols int, args []operand) {
+func whereSegment(_ int, o []float32, cols int, args []operand) {
 	c, a, b := args[0], args[1], args[2]
 	for r := 0; r*cols < len(o); r++ {
 		row := o[r*cols : (r+1)*cols]
@@ -440,6 +471,33 @@ func whereSegment(o []float32, cols int, args []operand) {
 			ic += c.cs
 			ia += a.cs
 			ib += b.cs
+		}
+	}
+}
+
+// MulRows is the argument block of the row-times-constant kernel (a
+// channel scale, Mul of [N,C,H,W] and [N,C,1,1]): for r < Rows, j < Cols,
+//
+//	O[r*Cols + j] = X[r*XRS + j] * C[r*CRS]
+//
+// Rows and Cols are positive; O may alias X when XRS is Cols. The field
+// layout is part of the assembly contract (offsets in bytes on 64-bit
+// targets: O 0, X 24, C 48, Rows 72, Cols 80, XRS 88, CRS 96).
+type MulRows struct {
+	O, X, C              []float32
+	Rows, Cols, XRS, CRS int
+}
+
+// mulRows is the row-times-constant kernel in use: the pure-Go one
+// unless an architecture file selected an assembly kernel at init.
+var mulRows = mulRowsGo
+
+// mulRowsGo implements MulRows in Go.
+func mulRowsGo(a *MulRows) {
+	for r := range a.Rows {
+		o, x, c := a.O[r*a.Cols:(r+1)*a.Cols], a.X[r*a.XRS:r*a.XRS+a.Cols], a.C[r*a.CRS]
+		for j, v := range x {
+			o[j] = v * c
 		}
 	}
 }

@@ -61,6 +61,11 @@ func broadcastPairs(rng *rand.Rand, count int) [][2][]int {
 		{{}, {70000}},
 		{{70001}, {70001}},
 		{{2, 1, 30, 40}, {2, 50, 1, 1}},
+		// squeeze-and-excitation channel scales (the row-times-constant
+		// kernel for Mul), one spanning several items of work
+		{{8, 96, 7, 7}, {8, 96, 1, 1}},
+		{{3, 24, 1, 1}, {3, 24, 5, 6}},
+		{{2, 40, 70, 71}, {2, 40, 1, 1}},
 		{{}, {}},
 		{{0, 3}, {1, 3}},
 	}

@@ -15,11 +15,14 @@ import "fmt"
 // the expanded rows stay in the worker's caches. Every output element is
 // computed exactly as the three separate operations compute it (the same
 // kernels and summation orders; an expansion that runs as Winograd on its
-// own runs as im2col here), for any split into bands and parts.
+// own runs as im2col here), for any split into bands and parts. Without a
+// projection (a squeeze-and-excitation block reads the depthwise output
+// whole) the block is the expansion and the depthwise convolution, which
+// writes the output: the expanded tensor still never leaves the caches.
 type InvertedResidual struct {
 	expand  *Conv // nil: the depthwise convolution reads the block input
 	dw      *DepthwiseConv
-	project *Conv
+	project *Conv // nil: the output is the depthwise convolution's
 
 	frames, cin, ce, cout int
 	inH, inW              int // the block input's size (the expansion's input)
@@ -36,7 +39,8 @@ func NewInvertedResidual(expand *Conv, dw *DepthwiseConv, project *Conv) (*Inver
 }
 
 // NewInvertedResidualPlan plans the block expand (nil for none) -> dw ->
-// project. expand and project must be pointwise (1x1, stride 1, no
+// project (nil for none, when there is an expansion). expand may be any
+// convolution of one group, project must be pointwise (1x1, stride 1, no
 // padding, one group) and dw a 3x3 depthwise convolution of stride 1 or 2
 // whose padding the plane kernels take; their shapes must chain. plan
 // sets the output rows per band and the parts per frame (Plan.Band,
@@ -46,23 +50,29 @@ func NewInvertedResidual(expand *Conv, dw *DepthwiseConv, project *Conv) (*Inver
 // and a depthwise call, and the rows stream well from L3; small maps run
 // whole planes as one band.
 func NewInvertedResidualPlan(expand *Conv, dw *DepthwiseConv, project *Conv, plan Plan) (*InvertedResidual, error) {
-	if dw == nil || project == nil {
-		return nil, fmt.Errorf("inverted residual: missing depthwise or projection convolution")
+	if dw == nil || (project == nil && expand == nil) {
+		return nil, fmt.Errorf("inverted residual: missing depthwise convolution, or both the expansion and the projection")
 	}
 	if err := plan.checkFields("fused block", "band", "parts"); err != nil {
 		return nil, fmt.Errorf("inverted residual: %w", err)
 	}
-	var es *ConvShape
+	var es, ps *ConvShape
 	if expand != nil {
 		es = &expand.s
 	}
-	if err := CheckInvertedResidual(es, dw.s, project.s); err != nil {
+	if project != nil {
+		ps = &project.s
+	}
+	if err := CheckInvertedResidual(es, dw.s, ps); err != nil {
 		return nil, err
 	}
-	d, pr := dw.s, project.s
+	d := dw.s
 	b := &InvertedResidual{expand: expand, dw: dw, project: project,
-		frames: d.Frames, cin: d.Cin, ce: d.Cin, cout: pr.Cout,
+		frames: d.Frames, cin: d.Cin, ce: d.Cin, cout: d.Cin,
 		inH: d.H, inW: d.W, h: d.H, w: d.W, oh: dw.oh, ow: dw.ow, stride: d.StrideH}
+	if project != nil {
+		b.cout = project.s.Cout
+	}
 	if expand != nil {
 		b.cin, b.inH, b.inW = expand.s.Cin, expand.s.H, expand.s.W
 	}
@@ -81,12 +91,12 @@ func NewInvertedResidualPlan(expand *Conv, dw *DepthwiseConv, project *Conv, pla
 }
 
 // CheckInvertedResidual reports whether convolutions of these shapes form
-// a block NewInvertedResidual takes (expand nil for none): expand any
-// convolution of one group, project pointwise (1x1, stride 1, no padding,
-// one group), dw a 3x3 depthwise convolution the plane kernels run, the
-// shapes chained.
-func CheckInvertedResidual(expand *ConvShape, dw, project ConvShape) error {
-	d, pr := dw.normalized(), project.normalized()
+// a block NewInvertedResidual takes (expand or project nil for none, not
+// both): expand any convolution of one group, project pointwise (1x1,
+// stride 1, no padding, one group), dw a 3x3 depthwise convolution the
+// plane kernels run, the shapes chained.
+func CheckInvertedResidual(expand *ConvShape, dw ConvShape, project *ConvShape) error {
+	d := dw.normalized()
 	pointwise := func(s ConvShape) bool {
 		s = s.normalized()
 		return s.KH == 1 && s.KW == 1 && s.StrideH == 1 && s.StrideW == 1 && s.Group == 1 &&
@@ -98,8 +108,14 @@ func CheckInvertedResidual(expand *ConvShape, dw, project ConvShape) error {
 	if d.Group != d.Cin || d.Cout != d.Cin || !dwPlanes(d) {
 		return fmt.Errorf("inverted residual: %v is not a 3x3 depthwise convolution of stride 1 or 2 with padding of at most 2", d)
 	}
-	if !pointwise(pr) || pr.Frames != d.Frames || pr.H != d.OutH() || pr.W != d.OutW() || pr.Cin != d.Cin {
-		return fmt.Errorf("inverted residual: projection %v does not follow %v as a pointwise convolution", pr, d)
+	if project == nil && expand == nil {
+		return fmt.Errorf("inverted residual: %v has neither an expansion nor a projection", d)
+	}
+	if project != nil {
+		pr := project.normalized()
+		if !pointwise(pr) || pr.Frames != d.Frames || pr.H != d.OutH() || pr.W != d.OutW() || pr.Cin != d.Cin {
+			return fmt.Errorf("inverted residual: projection %v does not follow %v as a pointwise convolution", pr, d)
+		}
 	}
 	if expand != nil {
 		e := expand.normalized()
@@ -115,7 +131,10 @@ func CheckInvertedResidual(expand *ConvShape, dw, project ConvShape) error {
 
 // FLOPs returns 2 x the multiply-adds of one run.
 func (b *InvertedResidual) FLOPs() float64 {
-	f := b.dw.s.FLOPs() + b.project.s.FLOPs()
+	f := b.dw.s.FLOPs()
+	if b.project != nil {
+		f += b.project.s.FLOPs()
+	}
 	if b.expand != nil {
 		f += b.expand.s.FLOPs()
 	}
@@ -127,19 +146,27 @@ func (b *InvertedResidual) profileName() string {
 	if b.expand != nil {
 		s += fmt.Sprintf(" -> %d", b.ce)
 	}
-	return s + fmt.Sprintf(" -> dw s%d [%d,%d,%d] -> %d", b.stride, b.ce, b.oh, b.ow, b.cout)
+	s += fmt.Sprintf(" -> dw s%d [%d,%d,%d]", b.stride, b.ce, b.oh, b.ow)
+	if b.project != nil {
+		s += fmt.Sprintf(" -> %d", b.cout)
+	}
+	return s
 }
 
 func (b *InvertedResidual) profileFLOPs() float64 { return b.FLOPs() }
 
-// Run computes out = project(dw(expand(in))) + residual with in the row
-// table of the block input (Frames x Cin rows, read through any fused
-// shift), out [Frames][Cout][OH*OW] and residual nil or shaped like out.
+// Run computes out = project(dw(expand(in))) + residual (without a
+// projection, dw(expand(in)) and residual nil) with in the row table of
+// the block input (Frames x Cin rows, read through any fused shift), out
+// [Frames][Cout][OH*OW] and residual nil or shaped like out.
 func (b *InvertedResidual) Run(p *Pool, in Rows, out, residual []float32) {
 	defer profileDone(b, profileStart())
 	ohw := b.oh * b.ow
 	checkIn(in, b.frames*b.cin, b.inH*b.inW, "inverted residual")
 	checkOut(out, residual, b.frames*b.cout*ohw, "inverted residual")
+	if residual != nil && b.project == nil {
+		panic("runtime: inverted residual without a projection takes no residual")
+	}
 	parts, rowsPer := b.frameParts(p.Threads())
 	p.For(b.frames*parts, func(worker, item int) {
 		f, part := item/parts, item%parts
@@ -190,8 +217,10 @@ func frameParts(frames, oh, threads, minRows int) (parts, rowsPer int) {
 
 // rows computes output rows [oy0, oy1) of frame f, band by band.
 func (b *InvertedResidual) rows(p *Pool, worker int, in Rows, out, res []float32, f, oy0, oy1 int) {
-	kern := b.project.kern
-	w := p.state(worker, b.project.tailBuf(), kern.MR, kern.NR)
+	w := p.state(worker, 0, 0, 0)
+	if pr := b.project; pr != nil {
+		w = p.state(worker, pr.tailBuf(), pr.kern.MR, pr.kern.NR)
+	}
 	if e := b.expand; e != nil {
 		n := e.tailBuf()
 		if !e.pointwise {
@@ -204,7 +233,7 @@ func (b *InvertedResidual) rows(p *Pool, worker int, in Rows, out, res []float32
 	if b.expand != nil && len(w.blockE) < b.ce*eStride {
 		w.blockE = AlignedFloats(AlignUp(b.ce * eStride))
 	}
-	if len(w.blockD) < b.ce*dStride {
+	if len(w.blockD) < b.ce*dStride && b.project != nil {
 		w.blockD = AlignedFloats(AlignUp(b.ce * dStride))
 	}
 	if len(w.blockRows) < 2*b.ce {
@@ -230,6 +259,9 @@ func (b *InvertedResidual) rows(p *Pool, worker int, in Rows, out, res []float32
 		*a = DWConv{O: D, Zero: b.dw.zero, W: b.dw.w, Bias: b.dw.bias,
 			C: b.ce, IW: b.w, OH: r1 - r0, OW: b.ow, OStride: dStride,
 			Stride: b.stride, PadLeft: s.PadLeft, Lo: b.dw.lo, Hi: b.dw.hi}
+		if b.project == nil { // the band goes straight to the output
+			a.O, a.OStride = o[r0*b.ow:], ohw
+		}
 		if b.expand != nil {
 			if in0 >= eLo && in0 < eHi { // keep the rows the last band expanded
 				if in0 > eLo {
@@ -269,6 +301,11 @@ func (b *InvertedResidual) rows(p *Pool, worker int, in Rows, out, res []float32
 			w.dwPad = dwConvRows(a, w.dwPad, &w.dwRow)
 		}
 		n := (r1 - r0) * b.ow
+		if b.project == nil {
+			b.dw.tail.apply(w, o[r0*b.ow:], b.ce, n, ohw)
+			continue
+		}
+		b.dw.tail.apply(w, D, b.ce, n, dStride)
 		for c := range b.ce {
 			dRows[c] = D[c*dStride : c*dStride+n]
 		}

@@ -18,7 +18,8 @@ func TestInvertedResidual(t *testing.T) {
 	type blockCase struct {
 		frames, cin, ce, cout, h, w, stride int
 		expand, residual, shift             bool
-		ek, es                              int // expansion kernel and stride (0: 1x1)
+		ek, es                              int  // expansion kernel and stride (0: 1x1)
+		noProject                           bool // the block ends with the depthwise convolution
 	}
 	cases := []blockCase{
 		{frames: 2, cin: 8, ce: 48, cout: 8, h: 9, w: 11, stride: 1, expand: true, residual: true},
@@ -35,6 +36,10 @@ func TestInvertedResidual(t *testing.T) {
 		{frames: 2, cin: 3, ce: 32, cout: 16, h: 40, w: 39, stride: 1, expand: true, ek: 3, es: 2},
 		{frames: 1, cin: 3, ce: 24, cout: 8, h: 9, w: 10, stride: 2, expand: true, ek: 3, es: 2, shift: true},
 		{frames: 2, cin: 8, ce: 24, cout: 8, h: 12, w: 13, stride: 1, expand: true, ek: 3, es: 1, residual: true},
+		// no projection (a squeeze-and-excitation block reads the output)
+		{frames: 2, cin: 16, ce: 96, cout: 96, h: 40, w: 40, stride: 2, expand: true, noProject: true},
+		{frames: 3, cin: 24, ce: 144, cout: 144, h: 14, w: 15, stride: 1, expand: true, shift: true, noProject: true},
+		{frames: 1, cin: 3, ce: 32, cout: 32, h: 20, w: 21, stride: 1, expand: true, ek: 3, es: 2, noProject: true},
 	}
 	for ci, c := range cases {
 		name := fmt.Sprintf("%s/case%d/%+v", ISA(), ci, c)
@@ -68,17 +73,22 @@ func TestInvertedResidual(t *testing.T) {
 			}
 			return conv
 		}
+		// MobileNetV2's ReLU6, MobileNetV3's HardSwish, EfficientNet's SiLU
+		act := []Act{Clip(0, 6), HardSwish(1.0/6, 0.5), SiLU}[ci%3]
 		if c.expand {
-			expand = newConv(es, Clip(0, 6))
+			expand = newConv(es, act)
 		}
 		ds := ConvShape{Frames: c.frames, Cin: c.ce, Cout: c.ce, Group: c.ce, H: c.h, W: c.w, KH: 3, KW: 3,
 			StrideH: c.stride, StrideW: c.stride, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}
-		dw, err := NewDepthwiseConv(ds, randFloats(rng, 9*c.ce), randFloats(rng, c.ce), Clip(0, 6))
+		dw, err := NewDepthwiseConv(ds, randFloats(rng, 9*c.ce), randFloats(rng, c.ce), act)
 		if err != nil {
 			t.Fatal(err)
 		}
 		oh, ow := ds.OutH(), ds.OutW()
-		project := newConv(ConvShape{Frames: c.frames, Cin: c.ce, H: oh, W: ow, Cout: c.cout, KH: 1, KW: 1}, Act{})
+		var project *Conv
+		if !c.noProject {
+			project = newConv(ConvShape{Frames: c.frames, Cin: c.ce, H: oh, W: ow, Cout: c.cout, KH: 1, KW: 1}, Act{})
+		}
 		var res []float32
 		if c.residual {
 			res = randFloats(rng, c.frames*c.cout*oh*ow)
@@ -97,6 +107,10 @@ func TestInvertedResidual(t *testing.T) {
 				e := make([]float32, c.frames*c.ce*c.h*c.w)
 				expand.Run(p, rows, e, nil)
 				dwIn = PlainRows(e, c.frames, c.ce, c.h*c.w)
+			}
+			if project == nil {
+				dw.Run(p, dwIn, want, nil)
+				return
 			}
 			d := make([]float32, c.frames*c.ce*oh*ow)
 			dw.Run(p, dwIn, d, nil)
@@ -119,6 +133,17 @@ func TestInvertedResidual(t *testing.T) {
 				t.Errorf("%s threads=%d: relative difference %.3g from the unfused ops", name, threads, e)
 			}
 		}
+	}
+}
+
+func TestInvertedResidualNeedsExpansionOrProjection(t *testing.T) {
+	ds := ConvShape{Frames: 1, Cin: 8, Cout: 8, Group: 8, H: 6, W: 6, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}
+	dw, err := NewDepthwiseConv(ds, make([]float32, 72), nil, Act{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewInvertedResidual(nil, dw, nil); err == nil {
+		t.Error("a block of a depthwise convolution alone accepted")
 	}
 }
 

@@ -91,6 +91,7 @@ type Conv struct {
 	w      []float32 // packed weights
 	bias   []float32 // bias padded to the packed panels
 	lo, hi float32
+	tail   actTail // the activation's elementwise part, applied to finished tiles
 
 	k, kc, nc           int // GEMM depth, its block, pixel block
 	frameNC             int // pixel block of gemmFrame (fused blocks)
@@ -163,6 +164,7 @@ func NewConvPlan(s ConvShape, packed []float32, packMR int, bias []float32, act 
 		c.bias[(g*c.panels+o/packMR)*packMR+o%packMR] = v
 	}
 	c.lo, c.hi = act.Bounds()
+	c.tail = act.tail()
 	if k, n := archIm2col(isa, s.StrideW); k != nil && s.KW <= im2colMaxKW && c.kern.NR <= n {
 		c.im2col, c.im2colN = k, n
 	}
@@ -321,7 +323,8 @@ func (c *Conv) Kernel() string { return c.kern.Name }
 // A convolution's plans give the same bits unless they differ in this.
 func (c *Conv) Winograd() bool { return c.wino != nil }
 
-// Run computes out = act(conv(in) + bias + residual). in is the row table
+// Run computes out = act(conv(in) + bias + residual), the activation
+// applied to each output tile as it is finished. in is the row table
 // of the input (Frames x Cin rows of H*W floats), out is [Frames][Cout][OH*OW],
 // residual is nil or shaped like out and must not alias it. Mismatched
 // lengths are a code-generator bug and panic.
@@ -497,6 +500,7 @@ func (c *Conv) weightPanels(w *workerState, kern *GemmKernel, g, pi0, pi1, k0 in
 		t.Flags = flags
 		t.LDC, t.R, t.LDR = ldc, nil, 0
 		withRes := res != nil && flags&TileEpilogue != 0
+		full := pi0 // the full panels run here: pi0..full
 		for pi := pi0; pi < pi1; pi++ {
 			co0 := pi * mr
 			if co0+mr > c.coutG {
@@ -511,6 +515,11 @@ func (c *Conv) weightPanels(w *workerState, kern *GemmKernel, g, pi0, pi1, k0 in
 				t.R, t.LDR = res[s.r+resOff+co0*ldr:], ldr
 			}
 			kern.Tile(t)
+			full = pi + 1
+		}
+		// the tiles of this B panel, still in the caches, in one call
+		if flags&TileEpilogue != 0 && full > pi0 {
+			c.tail.apply(w, out[s.c+outOff+pi0*mr*ldc:], (full-pi0)*mr, s.n, ldc)
 		}
 		return
 	}
@@ -532,7 +541,11 @@ func (c *Conv) weightPanelsGeneral(w *workerState, kern *GemmKernel, g, pi0, pi1
 			}
 			t.A = c.w[(panel*c.k+k0)*c.packMR+sub:]
 			t.Bias = c.bias[panel*c.packMR+sub:]
-			w.runTile(kern, min(mr, c.coutG-co0), segs, out, outOff+co0*ldc, ldc, res, resOff+co0*ldr, ldr, flags)
+			m := min(mr, c.coutG-co0)
+			w.runTile(kern, m, segs, out, outOff+co0*ldc, ldc, res, resOff+co0*ldr, ldr, flags)
+			if flags&TileEpilogue != 0 {
+				c.tail.applySegs(w, out, outOff+co0*ldc, ldc, m, segs)
+			}
 		}
 	}
 }
@@ -568,12 +581,16 @@ func (c *Conv) packB(buf []float32, in Rows, g int, w *workerState, k0, kn, np i
 }
 
 // copyFloats copies src to d (same length) with fixed-size moves for the
-// panel widths of the kernels, where a copy call would cost more than the
-// copy.
+// panel widths of the kernels and the rows of 7x7 and 14x14 maps, where a
+// copy call would cost more than the copy.
 func copyFloats(d, src []float32) {
 	switch len(d) {
+	case 7:
+		*(*[7]float32)(d) = *(*[7]float32)(src)
 	case 8:
 		*(*[8]float32)(d) = *(*[8]float32)(src)
+	case 14:
+		*(*[14]float32)(d) = *(*[14]float32)(src)
 	case 16:
 		*(*[16]float32)(d) = *(*[16]float32)(src)
 	case 32:

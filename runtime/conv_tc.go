@@ -217,6 +217,7 @@ func (c *Conv) runTC(p *Pool, in Rows, out, res []float32) {
 					tl.R, tl.LDR = res[at:], c.ohw
 				}
 				kern.Tile(tl)
+				c.tail.apply(w, out[at:], n, m, c.ohw)
 				continue
 			}
 			// partial tile: through the scratch tile, [NR][MR]
@@ -234,6 +235,7 @@ func (c *Conv) runTC(p *Pool, in Rows, out, res []float32) {
 			for j := range n {
 				copy(out[at+j*c.ohw:][:m], tc[j*mr:j*mr+m])
 			}
+			c.tail.apply(w, out[at:], n, m, c.ohw)
 		}
 	})
 }

@@ -180,3 +180,37 @@ func TestConvRerunsSeeNewInput(t *testing.T) {
 		}
 	})
 }
+
+// TestConvTailActivations runs the convolution cases, a transposed-C one
+// and a Winograd-shaped one with the activations the drivers apply to
+// finished tiles (SiLU, HardSwish, Sigmoid, HardSigmoid), checking that
+// every plan the level has took one of them.
+func TestConvTailActivations(t *testing.T) {
+	pad1 := ConvShape{KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}
+	winoShape := pad1
+	winoShape.Frames, winoShape.Cin, winoShape.H, winoShape.W, winoShape.Cout = 2, 16, 9, 11, 24
+	cases := append(convCases(),
+		convCase{s: ConvShape{Frames: 1, Cin: 320, H: 7, W: 7, Cout: 100, KH: 1, KW: 1}, bias: true, residual: true},
+		convCase{s: winoShape, bias: true, residual: true},
+		convCase{s: ConvShape{Frames: 8, Cin: 96, H: 14, W: 14, Cout: 40, KH: 1, KW: 1}, bias: true, shift: true})
+	var tc, wino, pixelMajor bool
+	for ci, c := range cases {
+		c.act = tailActs[ci%len(tailActs)]
+		for _, packMR := range []int{PackMR, 6} {
+			rng := rand.New(rand.NewPCG(uint64(ci), uint64(packMR)+100))
+			conv := checkConvCase(t, fmt.Sprintf("case%d/%v/act=%v/mr=%d", ci, c.s.normalized(), c.act, packMR), c, packMR, rng)
+			tc = tc || conv.tc != nil
+			wino = wino || conv.Winograd()
+			pixelMajor = pixelMajor || (conv.tc == nil && !conv.Winograd())
+		}
+	}
+	if gemmTC != nil && !tc {
+		t.Error("no case took the transposed-C plan")
+	}
+	if in, _, _ := archWinograd(isa); in != nil && !wino {
+		t.Error("no case ran as Winograd")
+	}
+	if !pixelMajor {
+		t.Error("no case took the pixel-major plan")
+	}
+}

@@ -253,6 +253,7 @@ func newConvNd(s ConvNdShape, packed []float32, packMR int, bias []float32, act 
 	plan := newGemmPlan(coutG, os, k, s.Batch*g, kern)
 	plan.ldc, plan.ldr = os, os
 	plan.lo, plan.hi = act.Bounds()
+	plan.tail = act.tail()
 	panels := ceilDiv(coutG, packMR)
 	aOff, cOff := make([]int, plan.batch), make([]int, plan.batch)
 	pad := plan.paddedRows()

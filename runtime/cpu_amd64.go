@@ -17,6 +17,47 @@ func archLevels() []string {
 	return append(levels, ISAGeneric)
 }
 
+// archQLevels returns the int8 levels this CPU supports, best first.
+func archQLevels() []string {
+	var levels []string
+	x := cpu.X86
+	if x.HasAVX512F && x.HasAVX512VL && x.HasAVX512VNNI && x.HasAVX2 {
+		levels = append(levels, ISAAVX512VNNI)
+	}
+	if x.HasAVXVNNI && x.HasAVX2 {
+		levels = append(levels, ISAAVXVNNI)
+	}
+	if x.HasAVX2 {
+		levels = append(levels, ISAAVX2)
+	}
+	return append(levels, ISAGeneric)
+}
+
+// archQGemmKernels returns the int8 GEMM kernels of int8 level level,
+// best first (generated, kernels_amd64.go).
+func archQGemmKernels(level string) []*QGemmKernel {
+	return asmQGemmKernels(level)
+}
+
+// qpackChunk is the pixel step of the packing kernel (QPack).
+const qpackChunk = 16
+
+// archQPack returns the int8 packing kernel of int8 level level
+// (generated, kernels_amd64.go), or nil.
+func archQPack(level string) func(*QPack) { return asmQPack(level) }
+
+// archQDWConv returns the int8 depthwise kernel of int8 level
+// level (generated, kernels_amd64.go), or nil for the pure-Go one. The
+// AVX-512 kernel also needs VPERMB (AVX512_VBMI), masked byte stores
+// (AVX512BW) and BZHI.
+func archQDWConv(level string) func(*QDWConv) {
+	x := cpu.X86
+	if !x.HasAVX512VBMI || !x.HasAVX512BW || !x.HasBMI2 {
+		return nil
+	}
+	return asmQDWConv(level)
+}
+
 // archGemmKernels returns the assembly GEMM kernels of level, best first:
 // the avo-generated AVX-512 (12x32) and AVX2 (6x16) kernels listed in the
 // generated kernels_amd64.go.
@@ -53,4 +94,28 @@ func archIm2col(level string, sw int) (func(*PackRun), int) {
 // most tiles they take per call (generated, kernels_amd64.go), or nils.
 func archWinograd(level string) (func(*WinoIn), func(*WinoOut), int) {
 	return asmWinograd(level)
+}
+
+// archActKernels returns the assembly activation kernels of level by kind
+// (generated, kernels_amd64.go), nil where there is none.
+func archActKernels(level string) [actKinds]func(*ActRows) {
+	return asmActKernels(level)
+}
+
+// archDWTaps returns the assembly depthwise tap kernel of level
+// (generated, kernels_amd64.go), or nil for the pure-Go one.
+func archDWTaps(level string) func(*DWTaps) {
+	return asmDWTaps(level)
+}
+
+// archMulRows returns the assembly row-times-constant kernel of level
+// (generated, kernels_amd64.go), or nil for the pure-Go one.
+func archMulRows(level string) func(*MulRows) {
+	return asmMulRows(level)
+}
+
+// archCopyRows returns the assembly row copy of level and the largest
+// source column stride it takes (generated, kernels_amd64.go), or nil.
+func archCopyRows(level string) (func(*CopyRows), int) {
+	return asmCopyRows(level)
 }

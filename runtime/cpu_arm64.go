@@ -12,6 +12,40 @@ func archLevels() []string {
 	return []string{ISAGeneric}
 }
 
+// archQLevels returns the int8 levels this CPU supports, best first:
+// neondot with the dot-product extension (SDOT; x/sys/cpu calls it
+// ASIMDDP), neon without it.
+func archQLevels() []string {
+	if !cpu.ARM64.HasASIMD {
+		return []string{ISAGeneric}
+	}
+	if cpu.ARM64.HasASIMDDP {
+		return []string{ISANEONDOT, ISANEON, ISAGeneric}
+	}
+	return []string{ISANEON, ISAGeneric}
+}
+
+// archQGemmKernels returns the int8 GEMM kernels of int8 level level,
+// best first (generated, kernels_arm64.go).
+func archQGemmKernels(level string) []*QGemmKernel { return asmQGemmKernels(level) }
+
+// qpackChunk is the pixel step of the packing kernel (QPack).
+const qpackChunk = 8
+
+// archQPack returns the int8 packing kernel of int8 level level
+// (generated, kernels_arm64.go), or nil.
+func archQPack(level string) func(*QPack) { return asmQPack(level) }
+
+// archQDWConv returns the int8 depthwise kernel of int8 level level:
+// the SDOT plane kernel with the dot-product extension, else nil for the
+// pure-Go one.
+func archQDWConv(level string) func(*QDWConv) {
+	if level == ISANEONDOT {
+		return qdwConvNEON
+	}
+	return nil
+}
+
 // archGemmKernels returns the assembly GEMM kernels of level, best first:
 // the NEON 12x8 kernel listed in the generated kernels_arm64.go.
 func archGemmKernels(level string) []*GemmKernel {
@@ -47,4 +81,27 @@ func archIm2col(level string, sw int) (func(*PackRun), int) {
 // im2col GEMMs.
 func archWinograd(level string) (func(*WinoIn), func(*WinoOut), int) {
 	return nil, nil, 0
+}
+
+// archActKernels returns the activation kernels of level: none on arm64
+// yet, so activations run the pure-Go kernels.
+func archActKernels(level string) [actKinds]func(*ActRows) {
+	return [actKinds]func(*ActRows){}
+}
+
+// archDWTaps returns the depthwise tap kernel of level: none on arm64
+// yet, so those convolutions run the pure-Go one.
+func archDWTaps(level string) func(*DWTaps) {
+	return nil
+}
+
+// archMulRows returns the row-times-constant kernel of level: none on
+// arm64 yet.
+func archMulRows(level string) func(*MulRows) {
+	return nil
+}
+
+// archCopyRows returns the row copy of level: none on arm64 yet.
+func archCopyRows(level string) (func(*CopyRows), int) {
+	return nil, 0
 }

@@ -14,6 +14,7 @@ type Dense struct {
 	kern           *GemmKernel
 	w, bias        []float32
 	lo, hi         float32
+	tail           actTail
 	kc             int
 	xp             []float32 // packed x, [row panel][k][MR]; rows past batch are zero
 	rowPanels      int
@@ -48,6 +49,7 @@ func NewDensePlan(batch, in, out int, packed []float32, packNR int, bias []float
 	}
 	d := &Dense{batch: batch, in: in, out: out, packNR: packNR, kern: GemmKernelForB(packNR), w: packed, bias: bias}
 	d.lo, d.hi = act.Bounds()
+	d.tail = act.tail()
 	d.kc = in
 	if kc := d.kern.KC; kc > 0 && in > kc {
 		d.kc = ceilDiv(in, ceilDiv(in, kc))
@@ -107,7 +109,11 @@ func (d *Dense) columns(w *workerState, y []float32, o0 int, zero []float32) {
 		t.K, t.B = kn, b[k0*d.packNR:]
 		for rp := range d.rowPanels {
 			t.A = d.xp[(rp*d.in+k0)*mr:]
-			w.runTile(d.kern, min(mr, d.batch-rp*mr), segs[:], y, rp*mr*d.out, d.out, d.bias, 0, 0, flags)
+			m := min(mr, d.batch-rp*mr)
+			w.runTile(d.kern, m, segs[:], y, rp*mr*d.out, d.out, d.bias, 0, 0, flags)
+			if flags&TileEpilogue != 0 {
+				d.tail.applySegs(w, y, rp*mr*d.out, d.out, m, segs[:])
+			}
 		}
 	}
 }

@@ -4,7 +4,8 @@ import "fmt"
 
 // DepthwiseConv is a depthwise convolution (Group == Cin == Cout) planned
 // for a fixed shape: each channel's plane is convolved with its own KHxKW
-// filter, row by row, the inner loops running along W. The input is read
+// filter, by the 3x3 plane or row kernels, or for other kernel sizes and
+// dilations by the tap kernel (dwtaps.go). The input is read
 // through a row table, so a temporal shift fuses here too. Per output
 // element the taps are summed in an order fixed by the shape (so results
 // do not depend on the thread count), then bias and the residual are added
@@ -13,12 +14,14 @@ type DepthwiseConv struct {
 	s       ConvShape
 	w, bias []float32
 	lo, hi  float32
+	tail    actTail // the activation's elementwise part, applied to finished rows
 	oh, ow  int
 	perItem int // channels per work item
 	// planes: the shape fits the DWConv contract, so a plane kernel runs
 	// it (when the CPU has one) without a padded copy of the input
 	planes bool
-	zero   []float32 // a zero input row for the plane kernel
+	zero   []float32  // a zero input row for the plane kernel
+	taps   *dwTapPlan // the plan on the tap kernel (shapes other than 3x3 undilated, or AlgoTaps), or nil
 }
 
 // NewDepthwiseConv plans a depthwise convolution by the default rules:
@@ -29,15 +32,25 @@ func NewDepthwiseConv(s ConvShape, w, bias []float32, act Act) (*DepthwiseConv, 
 
 // NewDepthwiseConvPlan plans a depthwise convolution: w holds the ONNX
 // weights [C][1][KH][KW] as they are, bias has C values or is nil; plan
-// sets the channels per work item (Plan.Channels).
+// sets the kernel (Plan.Algo: AlgoDirect, the default for 3x3 undilated
+// shapes, or AlgoTaps) and the channels per work item (Plan.Channels).
 func NewDepthwiseConvPlan(s ConvShape, w, bias []float32, act Act, plan Plan) (*DepthwiseConv, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	if err := plan.checkFields("depthwise convolution", "channels"); err != nil {
+	if err := plan.checkFields("depthwise convolution", "algo", "channels"); err != nil {
 		return nil, fmt.Errorf("%v: %w", s, err)
 	}
 	s = s.normalized()
+	switch plan.Algo {
+	case "", AlgoTaps:
+	case AlgoDirect:
+		if !dwDirect(s) {
+			return nil, fmt.Errorf("%v: plan %v: the direct kernels take 3x3 undilated depthwise convolutions", s, plan)
+		}
+	default:
+		return nil, fmt.Errorf("%v: plan %v: a depthwise convolution runs %q or %q", s, plan, AlgoDirect, AlgoTaps)
+	}
 	if s.Group != s.Cin || s.Cout != s.Cin {
 		return nil, fmt.Errorf("%v: not depthwise (need group == Cin == Cout)", s)
 	}
@@ -55,12 +68,17 @@ func NewDepthwiseConvPlan(s ConvShape, w, bias []float32, act Act, plan Plan) (*
 		d.bias = make([]float32, s.Cin)
 	}
 	d.lo, d.hi = act.Bounds()
+	d.tail = act.tail()
 	d.perItem = max(1, min(s.Cin, rules.DWItemFLOPs/(2*d.oh*d.ow*s.KH*s.KW)))
 	if plan.Channels > 0 {
 		d.perItem = min(s.Cin, plan.Channels)
 	}
 	d.planes = dwPlanes(s)
 	d.zero = ZeroRow(s.W)
+	if !dwDirect(s) || plan.Algo == AlgoTaps {
+		d.taps = newDWTapPlan(s)
+		d.planes = false
+	}
 	return d, nil
 }
 
@@ -68,7 +86,18 @@ func NewDepthwiseConvPlan(s ConvShape, w, bias []float32, act Act, plan Plan) (*
 func (d *DepthwiseConv) Shape() ConvShape { return d.s }
 
 // Plan returns the plan the convolution runs, every choice explicit.
-func (d *DepthwiseConv) Plan() Plan { return Plan{Channels: d.perItem} }
+func (d *DepthwiseConv) Plan() Plan {
+	if d.taps != nil {
+		return Plan{Algo: AlgoTaps, Channels: d.perItem}
+	}
+	return Plan{Algo: AlgoDirect, Channels: d.perItem}
+}
+
+// dwDirect reports whether the direct 3x3 kernels (plane or row) take the
+// (normalized) depthwise shape s; the tap kernel takes every shape.
+func dwDirect(s ConvShape) bool {
+	return s.KH == 3 && s.KW == 3 && s.DilationH == 1 && s.DilationW == 1
+}
 
 // dwPlanes reports whether the (normalized) depthwise shape s fits the
 // DWConv contract of the plane kernels.
@@ -81,7 +110,8 @@ func dwPlanes(s ConvShape) bool {
 func (d *DepthwiseConv) profileName() string   { return "depthwise " + d.s.String() }
 func (d *DepthwiseConv) profileFLOPs() float64 { return d.s.FLOPs() }
 
-// Run computes out = act(dwconv(in) + bias + residual) with in the row table
+// Run computes out = act(dwconv(in) + bias + residual), the activation
+// applied to each output plane or row as it is finished, with in the row table
 // (Frames x C rows of H*W floats), out [Frames][C][OH*OW] and residual nil or
 // shaped like out.
 func (d *DepthwiseConv) Run(p *Pool, in Rows, out, residual []float32) {
@@ -106,7 +136,12 @@ func (d *DepthwiseConv) Run(p *Pool, in Rows, out, residual []float32) {
 				a.Res = residual[o0:o1]
 			}
 			runDWConv(a, kern)
+			d.tail.apply(w, out[o0:o1], 1, o1-o0, 0)
 		})
+		return
+	}
+	if d.taps != nil {
+		d.runTaps(p, in, out, residual)
 		return
 	}
 	pw := s.W + s.PadLeft + s.PadRight
@@ -121,15 +156,17 @@ func (d *DepthwiseConv) Run(p *Pool, in Rows, out, residual []float32) {
 			if residual != nil {
 				res = residual[plane : plane+ohw]
 			}
-			d.plane(out[plane:plane+ohw], in[f*s.Cin+c], c, res, w.buf[:padded], &w.dwRow)
+			d.plane(w, out[plane:plane+ohw], in[f*s.Cin+c], c, res, w.buf[:padded])
 		}
 	})
 }
 
-// plane computes one output channel plane. The input plane is first
-// copied into buf with its zero padding around it (unless it has none),
-// so that every tap of every output is inside the plane.
-func (d *DepthwiseConv) plane(out, in []float32, c int, res, buf []float32, a *DWRow) {
+// plane computes one output channel plane of a 3x3 undilated convolution
+// with the row kernel. The input plane is first copied into buf with its
+// zero padding around it (unless it has none), so that every tap of every
+// output is inside the plane; w holds the kernels' argument blocks.
+func (d *DepthwiseConv) plane(w *workerState, out, in []float32, c int, res, buf []float32) {
+	a := &w.dwRow
 	s := d.s
 	pw := s.W + s.PadLeft + s.PadRight
 	src := in
@@ -148,13 +185,7 @@ func (d *DepthwiseConv) plane(out, in []float32, c int, res, buf []float32, a *D
 		clear(buf[(s.PadTop+s.H)*pw:])
 		src = buf
 	}
-	w := d.w[c*s.KH*s.KW : (c+1)*s.KH*s.KW]
-	bias := d.bias[c]
-	fast := s.KH == 3 && s.KW == 3 && s.DilationH == 1 && s.DilationW == 1
-	*a = DWRow{Stride: s.StrideW, Bias: bias, Lo: d.lo, Hi: d.hi}
-	if fast {
-		a.W = (*[9]float32)(w)
-	}
+	*a = DWRow{Stride: s.StrideW, Bias: d.bias[c], Lo: d.lo, Hi: d.hi, W: (*[9]float32)(d.w[9*c : 9*c+9])}
 	for oy := range d.oh {
 		o := out[oy*d.ow : (oy+1)*d.ow]
 		var r []float32
@@ -162,21 +193,9 @@ func (d *DepthwiseConv) plane(out, in []float32, c int, res, buf []float32, a *D
 			r = res[oy*d.ow : (oy+1)*d.ow]
 		}
 		top := src[oy*s.StrideH*pw:]
-		if fast {
-			a.O, a.R0, a.R1, a.R2, a.Res = o, top[:pw], top[pw:2*pw], top[2*pw:3*pw], r
-			dwRow3x3(a)
-			continue
-		}
-		d.rowGeneric(o, top, pw, w)
-		if r != nil {
-			for i, v := range o {
-				o[i] = clamp(v+bias+r[i], d.lo, d.hi)
-			}
-		} else {
-			for i, v := range o {
-				o[i] = clamp(v+bias, d.lo, d.hi)
-			}
-		}
+		a.O, a.R0, a.R1, a.R2, a.Res = o, top[:pw], top[pw:2*pw], top[2*pw:3*pw], r
+		dwRow3x3(a)
+		d.tail.apply(w, o, 1, len(o), 0)
 	}
 }
 
@@ -325,20 +344,4 @@ func dwConvRows(a *DWConv, pad []float32, r *DWRow) []float32 {
 		}
 	}
 	return pad
-}
-
-// rowGeneric computes the raw sums of one output row for any kernel,
-// stride and dilation; top is the padded plane from the window's first row.
-func (d *DepthwiseConv) rowGeneric(o, top []float32, pw int, w []float32) {
-	s := d.s
-	for j := range o {
-		var acc float32
-		for kh := range s.KH {
-			row := top[kh*s.DilationH*pw:]
-			for kw := range s.KW {
-				acc += w[kh*s.KW+kw] * row[j*s.StrideW+kw*s.DilationW]
-			}
-		}
-		o[j] = acc
-	}
 }

@@ -35,6 +35,23 @@ func TestDepthwiseConv(t *testing.T) {
 		{s: pad(dw(1, 20, 14, 14, 3, 2), 1, 1, 1, 1), act: Clip(0, 6), bias: true},
 		{s: pad(dw(2, 6, 5, 12, 3, 1), 1, 1, 1, 1), bias: true, residual: true},
 		{s: pad(dw(1, 5, 9, 13, 3, 2), 0, 1, 1, 0), act: Relu, bias: true, residual: true},
+		// the activations applied after the kernels, on each path
+		{s: pad(dw(2, 5, 9, 11, 3, 1), 1, 1, 1, 1), act: SiLU, bias: true, residual: true},
+		{s: pad(dw(2, 24, 14, 14, 3, 2), 1, 1, 1, 1), act: HardSwish(1.0/6, 0.5), bias: true, shift: true},
+		{s: pad(dw(1, 3, 12, 13, 5, 2), 2, 1, 2, 3), act: Sigmoid, bias: true},
+		{s: pad(dw(2, 6, 5, 12, 3, 1), 1, 1, 1, 1), act: HardSigmoid(0.2, 0.5), bias: true, residual: true},
+		{s: pad(dw(2, 7, 11, 10, 5, 1), 2, 2, 2, 2), act: HardSwish(1.0/6, 0.5), bias: true, residual: true},
+		// the tap kernel: MobileNetV3's and EfficientNet's 5x5 layers,
+		// 7x7, strides and dilations of each axis, thread-splitting channels
+		{s: pad(dw(2, 20, 7, 7, 5, 1), 2, 2, 2, 2), act: SiLU, bias: true},
+		{s: pad(dw(1, 6, 56, 56, 5, 2), 2, 2, 2, 2), act: HardSwish(1.0/6, 0.5), bias: true},
+		{s: pad(dw(1, 50, 14, 14, 5, 2), 2, 2, 2, 2), act: Relu, bias: true},
+		{s: pad(dw(2, 9, 13, 11, 7, 1), 3, 3, 3, 3), act: Relu, bias: true, residual: true},
+		{s: pad(dw(4, 16, 9, 9, 5, 1), 2, 2, 2, 2), act: Clip(0, 6), bias: true, residual: true, shift: true},
+		{s: pad(dw(2, 16, 6, 7, 5, 1), 2, 2, 2, 2), bias: true, shift: true, state: true},
+		{s: pad(ConvShape{Frames: 1, Cin: 5, Cout: 5, Group: 5, H: 15, W: 12, KH: 5, KW: 3, StrideH: 2, StrideW: 1}, 2, 1, 1, 1), act: Sigmoid, bias: true},
+		{s: pad(ConvShape{Frames: 1, Cin: 4, Cout: 4, Group: 4, H: 17, W: 16, KH: 3, KW: 3, StrideH: 2, StrideW: 3, DilationH: 2, DilationW: 2}, 2, 2, 2, 2), bias: true},
+		{s: dw(1, 3, 9, 9, 5, 3)},
 	}
 	for ci, c := range cases {
 		s := c.s.normalized()

@@ -105,6 +105,31 @@
 // merge the axes that move together, so the loops run over at most a few
 // strided dims; each is checked against the interpreter.
 //
+// # int8
+//
+// Quantised activations are uint8 with a per-tensor scale and zero point
+// (int8 tensors are carried as uint8 with zero point + 128: S8ToU8);
+// weights are int8, symmetric per output channel. [QConv] runs
+// QLinearConv (and the QDQ Conv pattern) as an int8 GEMM per group over
+// quads of k, output channels as rows and pixels as columns: the weights
+// packed at compile time by [PackQConvWeights] (panels of [PackQMR]
+// rows; k tap by tap over the input channels padded to 4), the
+// activations packed per pixel block through [QPack]. Its epilogue
+// ([QTile], [QRequant]) adds the bias less the input zero point times the
+// weight sums, multiplies by the channel's float32 scale, clamps (ReLU and
+// ReLU6 as the clamp of [QuantBounds]), rounds half to even and adds the
+// output zero point, with an optional residual add that quantises the
+// convolution's output first and then adds as QLinearAdd does: MLAS's
+// rules, so results are onnxruntime's bit for bit, and the same on every
+// kernel and thread count. [QDepthwiseConv], [QMaxPool] and [QAvgPool]
+// complete the set. A dense layer is a 1x1 QConv with one-pixel frames.
+//
+// The int8 kernels have their own levels ([QISA]): AVX-512 VNNI (VPDPBUSD
+// on ZMM, and the VBMI depthwise kernel), AVX-VNNI (VPDPBUSD on YMM), AVX2
+// (VPMADDUBSW: 7-bit weights, or each weight split in two), NEON with the
+// dot-product extension (SDOT) and without it (SMULL), and pure Go, the
+// twin every kernel is tested against bit for bit.
+//
 // # Determinism and concurrency
 //
 // Work is split into fixed items; an item's result never depends on which

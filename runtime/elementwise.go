@@ -17,16 +17,20 @@ func Add(p *Pool, a, b, out []float32, act Act) {
 		defer profileDone(fmt.Sprintf("add [%d] %v", len(out), act), t0)
 	}
 	lo, hi := act.Bounds()
-	p.For(ceilDiv(len(out), ewChunk), func(_, item int) {
+	tail := act.tail()
+	p.For(ceilDiv(len(out), ewChunk), func(worker, item int) {
 		i0, i1 := item*ewChunk, min(len(out), (item+1)*ewChunk)
 		a, b, o := a[i0:i1], b[i0:i1], out[i0:i1]
 		for i := range o {
 			o[i] = clamp(a[i]+b[i], lo, hi)
 		}
+		if tail.kern != nil {
+			tail.apply(p.state(worker, 0, 0, 0), o, 1, len(o), 0)
+		}
 	})
 }
 
-// Activate computes out = act(x) elementwise (a standalone Relu or Clip);
+// Activate computes out = act(x) elementwise (a standalone activation);
 // out may alias x.
 func Activate(p *Pool, x, out []float32, act Act) {
 	if len(x) != len(out) {
@@ -36,9 +40,15 @@ func Activate(p *Pool, x, out []float32, act Act) {
 		defer profileDone(fmt.Sprintf("activation [%d] %v", len(out), act), t0)
 	}
 	lo, hi := act.Bounds()
-	p.For(ceilDiv(len(out), ewChunk), func(_, item int) {
+	tail := act.tail()
+	p.For(ceilDiv(len(out), ewChunk), func(worker, item int) {
 		i0, i1 := item*ewChunk, min(len(out), (item+1)*ewChunk)
 		x, o := x[i0:i1], out[i0:i1]
+		if tail.kern != nil {
+			copy(o, x)
+			tail.apply(p.state(worker, 0, 0, 0), o, 1, len(o), 0)
+			return
+		}
 		for i := range o {
 			o[i] = clamp(x[i], lo, hi)
 		}

@@ -36,6 +36,9 @@ type workerState struct {
 	dwRow   DWRow
 	pack    PackRun
 	maxPool MaxPoolRow
+	act     ActRows
+	taps    DWTaps
+	copy    CopyRows
 	// Winograd: the transforms' argument blocks and the products M
 	winoIn  WinoIn
 	winoOut WinoOut
@@ -43,8 +46,9 @@ type workerState struct {
 	// InvertedResidual: expanded rows, depthwise outputs, their row tables
 	blockE, blockD []float32
 	blockRows      Rows
-	dwPad          []float32 // padded rows of dwConvRows
-	warm           float32   // warmRows' sum, kept so its loads are not dropped
+	dwPad          []float32     // padded rows of dwConvRows
+	warm           float32       // warmRows' sum, kept so its loads are not dropped
+	q              *qWorkerState // the int8 kernels' state (qconv.go)
 	_              [128]byte
 }
 

@@ -26,6 +26,54 @@ var (
 	gemmTCF32Minmax4x32AVX512Kernel = &GemmKernel{Name: "f32_gemm_tc_minmax_4x32__avx512", MR: 4, NR: 32, TransC: true, Tile: gemmTCF32Minmax4x32AVX512}
 )
 
+// The int8 GEMM kernels.
+var (
+	gemmQU8Minmax12x32c4AVX512VNNIKernel = &QGemmKernel{Name: "qu8_qc8w_gemm_minmax_fp32_12x32c4__avx512vnni", MR: 12, NR: 32, Tile: gemmQU8Minmax12x32c4AVX512VNNI,
+		Short: []*QGemmKernel{gemmQU8Minmax4x32c4AVX512VNNIKernel, gemmQU8Minmax8x32c4AVX512VNNIKernel}}
+	gemmQU8Minmax8x32c4AVX512VNNIKernel = &QGemmKernel{Name: "qu8_qc8w_gemm_minmax_fp32_8x32c4__avx512vnni", MR: 8, NR: 32, Tile: gemmQU8Minmax8x32c4AVX512VNNI,
+		Short: []*QGemmKernel{gemmQU8Minmax4x32c4AVX512VNNIKernel}}
+	gemmQU8Minmax4x32c4AVX512VNNIKernel = &QGemmKernel{Name: "qu8_qc8w_gemm_minmax_fp32_4x32c4__avx512vnni", MR: 4, NR: 32, Tile: gemmQU8Minmax4x32c4AVX512VNNI}
+	gemmQU8Minmax6x16c4AVXVNNIKernel    = &QGemmKernel{Name: "qu8_qc8w_gemm_minmax_fp32_6x16c4__avxvnni", MR: 6, NR: 16, Tile: gemmQU8Minmax6x16c4AVXVNNI,
+		Short: []*QGemmKernel{gemmQU8Minmax2x16c4AVXVNNIKernel, gemmQU8Minmax4x16c4AVXVNNIKernel}}
+	gemmQU8Minmax4x16c4AVXVNNIKernel = &QGemmKernel{Name: "qu8_qc8w_gemm_minmax_fp32_4x16c4__avxvnni", MR: 4, NR: 16, Tile: gemmQU8Minmax4x16c4AVXVNNI,
+		Short: []*QGemmKernel{gemmQU8Minmax2x16c4AVXVNNIKernel}}
+	gemmQU8Minmax2x16c4AVXVNNIKernel = &QGemmKernel{Name: "qu8_qc8w_gemm_minmax_fp32_2x16c4__avxvnni", MR: 2, NR: 16, Tile: gemmQU8Minmax2x16c4AVXVNNI}
+	gemmW7QU8Minmax4x16c4AVX2Kernel  = &QGemmKernel{Name: "qu8_qc8w_gemm_w7_minmax_fp32_4x16c4__avx2", MR: 4, NR: 16, Weights7Bit: true, Tile: gemmW7QU8Minmax4x16c4AVX2}
+	gemmQU8Minmax4x16c4AVX2Kernel    = &QGemmKernel{Name: "qu8_qc8w_gemm_minmax_fp32_4x16c4__avx2", MR: 4, NR: 16, Tile: gemmQU8Minmax4x16c4AVX2}
+)
+
+// asmQGemmKernels returns the int8 GEMM kernels usable at int8 level
+// level, best first.
+func asmQGemmKernels(level string) []*QGemmKernel {
+	switch level {
+	case ISAAVX512VNNI:
+		return []*QGemmKernel{gemmQU8Minmax12x32c4AVX512VNNIKernel, gemmW7QU8Minmax4x16c4AVX2Kernel, gemmQU8Minmax4x16c4AVX2Kernel}
+	case ISAAVXVNNI:
+		return []*QGemmKernel{gemmQU8Minmax6x16c4AVXVNNIKernel, gemmW7QU8Minmax4x16c4AVX2Kernel, gemmQU8Minmax4x16c4AVX2Kernel}
+	case ISAAVX2:
+		return []*QGemmKernel{gemmW7QU8Minmax4x16c4AVX2Kernel, gemmQU8Minmax4x16c4AVX2Kernel}
+	}
+	return nil
+}
+
+// asmQPack returns the int8 packing kernel of int8 level level, or nil.
+func asmQPack(level string) func(*QPack) {
+	switch level {
+	case ISAAVX512VNNI, ISAAVXVNNI, ISAAVX2:
+		return packQU8x4c4AVX2 // qu8_pack_x4c4__avx2
+	}
+	return nil
+}
+
+// asmQDWConv returns the int8 depthwise kernel of int8 level level, or
+// nil; the caller checks AVX512_VBMI, AVX512BW and BMI2.
+func asmQDWConv(level string) func(*QDWConv) {
+	if level == ISAAVX512VNNI {
+		return dwconvQU8Minmax3x4AVX512VNNI // qu8_qc8w_dwconv_minmax_fp32_3x4__avx512vnni
+	}
+	return nil
+}
+
 // asmGemmKernels returns the assembly GEMM kernels usable at level, best
 // first.
 func asmGemmKernels(level string) []*GemmKernel {
@@ -180,6 +228,59 @@ func asmIm2col(level string, sw int) (func(*PackRun), int) {
 	return nil, 0
 }
 
+// asmMulRows returns the assembly row-times-constant kernel of level, or
+// nil.
+func asmMulRows(level string) func(*MulRows) {
+	switch level {
+	case ISAAVX512:
+		return vmulcF32RowsAVX512 // f32_vmulc_rows__avx512
+	case ISAAVX2:
+		return vmulcF32RowsAVX2 // f32_vmulc_rows__avx2
+	}
+	return nil
+}
+
+// asmCopyRows returns the assembly row copy of level and the source
+// column strides it takes (1, or 1 and 2), or nil.
+func asmCopyRows(level string) (k func(*CopyRows), maxStride int) {
+	switch level {
+	case ISAAVX512:
+		return copyF32RowsAVX512, 2 // f32_copy_rows__avx512
+	case ISAAVX2:
+		return copyF32RowsAVX2, 1 // f32_copy_rows__avx2
+	}
+	return nil, 0
+}
+
+// asmDWTaps returns the assembly depthwise tap kernel of level, or nil.
+func asmDWTaps(level string) func(*DWTaps) {
+	switch level {
+	case ISAAVX512:
+		return dwconvTapsF32Minmax8x16AVX512 // f32_dwconv_taps_minmax_8x16__avx512
+	case ISAAVX2:
+		return dwconvTapsF32Minmax8x8AVX2 // f32_dwconv_taps_minmax_8x8__avx2
+	}
+	return nil
+}
+
+// asmActKernels returns the assembly activation kernels of level by
+// kind (nil for the kinds without one).
+func asmActKernels(level string) (k [actKinds]func(*ActRows)) {
+	switch level {
+	case ISAAVX512:
+		k[ActSigmoid] = vsigmoidF32RowsAVX512      // f32_vsigmoid_rows__avx512
+		k[ActSiLU] = vsiluF32RowsAVX512            // f32_vsilu_rows__avx512
+		k[ActHardSigmoid] = vhsigmoidF32RowsAVX512 // f32_vhsigmoid_rows__avx512
+		k[ActHardSwish] = vhswishF32RowsAVX512     // f32_vhswish_rows__avx512
+	case ISAAVX2:
+		k[ActSigmoid] = vsigmoidF32RowsAVX2      // f32_vsigmoid_rows__avx2
+		k[ActSiLU] = vsiluF32RowsAVX2            // f32_vsilu_rows__avx2
+		k[ActHardSigmoid] = vhsigmoidF32RowsAVX2 // f32_vhsigmoid_rows__avx2
+		k[ActHardSwish] = vhswishF32RowsAVX2     // f32_vhswish_rows__avx2
+	}
+	return k
+}
+
 // asmWinograd returns the assembly Winograd F(2x2,3x3) transforms of
 // level and the most tiles they take per call (WinoIn.N, WinoOut.N), or
 // nils.
@@ -296,5 +397,99 @@ var asmLayouts = map[string]map[string]uintptr{
 		"R0": 24,
 		"R1": 48,
 		"R2": 72,
+	},
+	"QTile": {
+		"A":      0,
+		"B":      24,
+		"C":      48,
+		"R":      72,
+		"Offset": 96,
+		"Scale":  120,
+		"K4":     144,
+		"LDA":    152,
+		"LDC":    160,
+		"LDR":    168,
+		"Zero":   176,
+		"Lo":     180,
+		"Hi":     184,
+		"ZeroR":  188,
+		"Lo1":    192,
+		"Hi1":    196,
+		"S1":     200,
+		"SR":     204,
+		"SC":     208,
+	},
+	"QPack": {
+		"Dst":  0,
+		"Rows": 24,
+		"Off":  48,
+		"Q":    56,
+		"SW":   64,
+		"N":    72,
+		"NR":   80,
+		"Flip": 88,
+	},
+	"QDWConv": {
+		"O":       0,
+		"In":      24,
+		"W":       48,
+		"Offset":  72,
+		"Scale":   96,
+		"C":       120,
+		"IH":      128,
+		"IW":      136,
+		"OH":      144,
+		"OW":      152,
+		"Stride":  160,
+		"PadTop":  168,
+		"PadLeft": 176,
+		"InZero":  184,
+		"Zero":    188,
+		"Lo":      192,
+		"Hi":      196,
+		"Scratch": 200,
+	},
+	"ActRows": {
+		"X":     0,
+		"Rows":  24,
+		"Cols":  32,
+		"LD":    40,
+		"Alpha": 48,
+		"Beta":  52,
+	},
+	"DWTaps": {
+		"O":       0,
+		"In":      24,
+		"W":       48,
+		"Off":     72,
+		"Bias":    96,
+		"C":       120,
+		"N":       128,
+		"T":       136,
+		"OStride": 144,
+		"IStride": 152,
+		"Lo":      160,
+		"Hi":      164,
+	},
+	"MulRows": {
+		"O":    0,
+		"X":    24,
+		"C":    48,
+		"Rows": 72,
+		"Cols": 80,
+		"XRS":  88,
+		"CRS":  96,
+	},
+	"CopyRows": {
+		"Dst":    0,
+		"Src":    24,
+		"Rows":   48,
+		"Cols":   56,
+		"DLD":    64,
+		"SLD":    72,
+		"SS":     80,
+		"Planes": 88,
+		"DPS":    96,
+		"SPS":    104,
 	},
 }

@@ -11,6 +11,36 @@ var (
 	gemmF32Minmax12x8NEONKernel = &GemmKernel{Name: "f32_gemm_minmax_12x8__neon", MR: 12, NR: 8, KC: 256, RowsB: true, Tile: gemmF32Minmax12x8NEON}
 )
 
+// The int8 GEMM kernels: SDOT (neondot) and SMULL (neon).
+var (
+	gemmQU8Minmax12x8c4NEONDOTKernel = &QGemmKernel{Name: "qu8_qc8w_gemm_minmax_fp32_12x8c4__neondot", MR: 12, NR: 8, SignedB: true, Tile: gemmQU8Minmax12x8c4NEONDOT,
+		Short: []*QGemmKernel{gemmQU8Minmax4x8c4NEONDOTKernel, gemmQU8Minmax8x8c4NEONDOTKernel}}
+	gemmQU8Minmax8x8c4NEONDOTKernel = &QGemmKernel{Name: "qu8_qc8w_gemm_minmax_fp32_8x8c4__neondot", MR: 8, NR: 8, SignedB: true, Tile: gemmQU8Minmax8x8c4NEONDOT,
+		Short: []*QGemmKernel{gemmQU8Minmax4x8c4NEONDOTKernel}}
+	gemmQU8Minmax4x8c4NEONDOTKernel = &QGemmKernel{Name: "qu8_qc8w_gemm_minmax_fp32_4x8c4__neondot", MR: 4, NR: 8, SignedB: true, Tile: gemmQU8Minmax4x8c4NEONDOT}
+	gemmQU8Minmax4x8c4NEONKernel    = &QGemmKernel{Name: "qu8_qc8w_gemm_minmax_fp32_4x8c4__neon", MR: 4, NR: 8, SignedB: true, Tile: gemmQU8Minmax4x8c4NEON}
+)
+
+// asmQGemmKernels returns the int8 GEMM kernels usable at int8 level
+// level, best first.
+func asmQGemmKernels(level string) []*QGemmKernel {
+	switch level {
+	case ISANEONDOT:
+		return []*QGemmKernel{gemmQU8Minmax12x8c4NEONDOTKernel, gemmQU8Minmax4x8c4NEONKernel}
+	case ISANEON:
+		return []*QGemmKernel{gemmQU8Minmax4x8c4NEONKernel}
+	}
+	return nil
+}
+
+// asmQPack returns the int8 packing kernel of int8 level level, or nil.
+func asmQPack(level string) func(*QPack) {
+	if level == ISANEONDOT || level == ISANEON {
+		return packQU8x4c4NEON // qu8_pack_x4c4__neon
+	}
+	return nil
+}
+
 // asmGemmKernels returns the assembly GEMM kernels usable at level, best
 // first.
 func asmGemmKernels(level string) []*GemmKernel {
@@ -72,6 +102,52 @@ var asmLayouts = map[string]map[string]uintptr{
 		"W":      120,
 		"Stride": 128,
 		"Bias":   136,
+		"Lo":     140,
+		"Hi":     144,
+	},
+	"QTile": {
+		"A":      0,
+		"B":      24,
+		"C":      48,
+		"R":      72,
+		"Offset": 96,
+		"Scale":  120,
+		"K4":     144,
+		"LDA":    152,
+		"LDC":    160,
+		"LDR":    168,
+		"Zero":   176,
+		"Lo":     180,
+		"Hi":     184,
+		"ZeroR":  188,
+		"Lo1":    192,
+		"Hi1":    196,
+		"S1":     200,
+		"SR":     204,
+		"SC":     208,
+	},
+	"QPack": {
+		"Dst":  0,
+		"Rows": 24,
+		"Off":  48,
+		"Q":    56,
+		"SW":   64,
+		"N":    72,
+		"NR":   80,
+		"Flip": 88,
+	},
+	"QDWPlane": {
+		"O":      0,
+		"In":     24,
+		"W":      48,
+		"Idx":    64,
+		"OH":     96,
+		"OW8":    104,
+		"LDI":    112,
+		"Stride": 120,
+		"Offset": 128,
+		"Scale":  132,
+		"Zero":   136,
 		"Lo":     140,
 		"Hi":     144,
 	},

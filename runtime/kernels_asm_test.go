@@ -139,7 +139,10 @@ func TestAsmLayout(t *testing.T) {
 	types := map[string]reflect.Type{
 		"Tile": reflect.TypeFor[Tile](), "DWRow": reflect.TypeFor[DWRow](), "DWConv": reflect.TypeFor[DWConv](),
 		"PackRun": reflect.TypeFor[PackRun](), "WinoIn": reflect.TypeFor[WinoIn](), "WinoOut": reflect.TypeFor[WinoOut](),
-		"MaxPoolRow": reflect.TypeFor[MaxPoolRow](),
+		"MaxPoolRow": reflect.TypeFor[MaxPoolRow](), "QTile": reflect.TypeFor[QTile](),
+		"QPack": reflect.TypeFor[QPack](), "QDWConv": reflect.TypeFor[QDWConv](), "QDWPlane": reflect.TypeFor[QDWPlane](),
+		"ActRows": reflect.TypeFor[ActRows](), "DWTaps": reflect.TypeFor[DWTaps](), "MulRows": reflect.TypeFor[MulRows](),
+		"CopyRows": reflect.TypeFor[CopyRows](),
 	}
 	for _, name := range []string{"Tile", "DWRow"} {
 		if asmLayouts[name] == nil {
@@ -392,7 +395,12 @@ func TestDriversAtEveryISA(t *testing.T) {
 					t.Errorf("at %s the conv runs %s", level, conv.Kernel())
 				}
 				TestConv(t)
+				TestConvTailActivations(t)
+				TestActKernels(t)
+				TestMulRowsKernels(t)
 				TestDepthwiseConv(t)
+				TestDWTapsKernels(t)
+				TestCopyRowsKernels(t)
 				TestDWRowKernels(t)
 				TestInvertedResidual(t)
 				TestDense(t)

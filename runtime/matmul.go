@@ -343,6 +343,7 @@ func newGemm(s GemmSpec, packedB []float32, packNR int) (*Gemm, error) {
 	plan := newGemmPlan(s.M, s.N, s.K, 1, kern)
 	plan.a, plan.b = gemmOperand{pack: a}, bo
 	plan.lo, plan.hi = s.Act.Bounds()
+	plan.tail = s.Act.tail()
 	plan.bias = ZeroRow(plan.paddedRows())
 	if g.useC {
 		// a C of one column is the bias; any other the residual

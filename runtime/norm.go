@@ -30,7 +30,7 @@ func NewChannelAffine(outer, channels, inner int, scale, shift []float32, act Ac
 	if len(scale) != channels || shift != nil && len(shift) != channels {
 		return nil, fmt.Errorf("channel affine of %d channels: %d scales and %d shifts", channels, len(scale), len(shift))
 	}
-	if err := act.validate(); err != nil {
+	if err := act.validateClamp(); err != nil {
 		return nil, fmt.Errorf("channel affine: %w", err)
 	}
 	if shift == nil {
@@ -113,13 +113,13 @@ func (b *BatchNorm) Run(p *Pool, x, scale, bias, mean, variance, out []float32) 
 // normalize writes (x-mean)/√(var+eps) * scale[i] + bias[i] over one
 // group of values, mean and variance computed in float64 in two passes;
 // scale and bias are nil for 1 and 0, else have len(x) values or one
-// value (w), which applies to all.
-func normalize(x, out []float32, eps float64, scale, bias []float32, w int) {
+// value (w), which applies to all. It returns the mean and 1/√(var+eps).
+func normalize(x, out []float32, eps float64, scale, bias []float32, w int) (mean, invStdDev float64) {
 	var sum float64
 	for _, v := range x {
 		sum += float64(v)
 	}
-	mean := sum / float64(len(x))
+	mean = sum / float64(len(x))
 	var sq float64
 	for _, v := range x {
 		d := float64(v) - mean
@@ -136,15 +136,18 @@ func normalize(x, out []float32, eps float64, scale, bias []float32, w int) {
 		}
 		out[i] = float32(y)
 	}
+	return mean, inv
 }
 
 // LayerNorm normalises a tensor over its trailing axes from axis on (ONNX
-// LayerNormalization, inference: the Mean and InvStdDev outputs are not
-// produced): each of the rows [outer][n] becomes (x-mean)/√(var+ε) *
-// scale + bias, mean and (biased) variance computed in float64.
+// LayerNormalization): each of the rows [outer][n] becomes
+// (x-mean)/√(var+ε) * scale + bias, mean and (biased) variance computed in
+// float64; RunStats also writes each row's mean and 1/√(var+ε), ONNX's
+// optional Mean and InvStdDev outputs.
 //
 //	NewLayerNorm(shape []int, axis int, epsilon float32) (*LayerNorm, error)
 //	(*LayerNorm).Run(p *Pool, x, scale, bias, out []float32)
+//	(*LayerNorm).RunStats(p *Pool, x, scale, bias, out, mean, invStdDev []float32)
 //
 // axis may be negative. scale and bias have n values (the normalised
 // shape's product; a broadcastable scale is expanded by the caller) or
@@ -178,7 +181,18 @@ func (l *LayerNorm) profileFLOPs() float64 { return 0 }
 
 // Run normalises the rows of x into out.
 func (l *LayerNorm) Run(p *Pool, x, scale, bias, out []float32) {
+	l.RunStats(p, x, scale, bias, out, nil, nil)
+}
+
+// RunStats is Run that also writes each row's mean and inverse standard
+// deviation into mean and invStdDev (outer values each; nil for none).
+func (l *LayerNorm) RunStats(p *Pool, x, scale, bias, out, mean, invStdDev []float32) {
 	defer profileDone(l, profileStart())
+	for _, s := range [][]float32{mean, invStdDev} {
+		if s != nil {
+			checkLen("layernorm", "statistics", len(s), l.outer)
+		}
+	}
 	checkLen("layernorm", "x", len(x), l.outer*l.n)
 	checkLen("layernorm", "out", len(out), l.outer*l.n)
 	if scale != nil {
@@ -193,7 +207,13 @@ func (l *LayerNorm) Run(p *Pool, x, scale, bias, out []float32) {
 	perItem := max(1, ewChunk/l.n)
 	p.For(ceilDiv(l.outer, perItem), func(_, item int) {
 		for r := item * perItem; r < min(l.outer, (item+1)*perItem); r++ {
-			normalize(x[r*l.n:(r+1)*l.n], out[r*l.n:(r+1)*l.n], l.eps, scale, bias, 1)
+			m, inv := normalize(x[r*l.n:(r+1)*l.n], out[r*l.n:(r+1)*l.n], l.eps, scale, bias, 1)
+			if mean != nil {
+				mean[r] = float32(m)
+			}
+			if invStdDev != nil {
+				invStdDev[r] = float32(inv)
+			}
 		}
 	})
 }

@@ -238,3 +238,31 @@ func TestBatchNormRunTimeParameters(t *testing.T) {
 	_, err := NewBatchNorm(2, 3, -4, 1e-5)
 	mustErr(t, "batch norm with a negative size", err)
 }
+
+// TestLayerNormStats checks RunStats' Mean and InvStdDev against the
+// interpreter's LayerNormalization outputs.
+func TestLayerNormStats(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 2))
+	for range 30 {
+		rank := 1 + rng.IntN(4)
+		shape := randShape(rng, rank, 7, false)
+		axis := rng.IntN(rank)
+		n := product(shape[axis:])
+		x, scale := randData(rng, product(shape)), randData(rng, n)
+		ln, err := NewLayerNorm(shape, axis, 1e-5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outer := product(shape[:axis])
+		out, mean, inv := make([]float32, len(x)), make([]float32, outer), make([]float32, outer)
+		p := NewPool(2)
+		ln.RunStats(p, x, scale, nil, out, mean, inv)
+		p.Close()
+		want := evalOp(t, "LayerNormalization", irtest.Attrs("axis", axis, "epsilon", float32(1e-5)), 3,
+			f32Tensor(shape, x), f32Tensor(shape[axis:], scale))
+		name := fmt.Sprintf("layernorm stats %v axis %d", shape, axis)
+		checkNear(t, name, shape, out, want[0], 1e-5)
+		checkNear(t, name+" mean", []int(want[1].Shape), mean, want[1], 1e-5)
+		checkNear(t, name+" invstddev", []int(want[2].Shape), inv, want[2], 1e-5)
+	}
+}

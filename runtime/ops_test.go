@@ -162,6 +162,8 @@ func TestDense(t *testing.T) {
 		{13, 300, 50, PackNR, Relu, true},
 		{3, 5, 7, 8, Clip(-0.5, 0.5), false},
 		{7, 33, 16, 16, Act{}, true},
+		{8, 1280, 400, PackNR, HardSwish(1.0/6, 0.5), true},
+		{13, 60, 45, 8, SiLU, false},
 	} {
 		rng := rand.New(rand.NewPCG(uint64(ci), 11))
 		x := randFloats(rng, c.batch*c.in)

@@ -31,6 +31,13 @@ const (
 	AlgoTransposed ConvAlgo = "transposed"
 	// AlgoWinograd is Winograd F(2x2, 3x3) (winograd.go).
 	AlgoWinograd ConvAlgo = "winograd"
+	// AlgoDirect runs a 3x3 undilated depthwise convolution on the plane
+	// or row kernels (depthwise.go).
+	AlgoDirect ConvAlgo = "direct"
+	// AlgoTaps runs a depthwise convolution on the tap kernel (dwtaps.go),
+	// the only one for other kernel sizes and dilations. It sums the taps
+	// in another order than AlgoDirect.
+	AlgoTaps ConvAlgo = "taps"
 )
 
 // PackMode says how a pixel-major GEMM packs its B blocks.
@@ -53,7 +60,8 @@ const (
 //     ChannelBlocks (output-channel blocks per pixel block), Pack, Tiles
 //     (Winograd tiles per work item, rounded up to NR) and Panels
 //     (transposed: output-channel panels per work item).
-//   - DepthwiseConv: Channels per work item.
+//   - DepthwiseConv: Algo (AlgoDirect or AlgoTaps) and Channels per work
+//     item.
 //   - InvertedResidual: Band (output rows per band) and Parts (work items
 //     per frame).
 //   - Dense: Columns (output columns per work item, rounded up to NR).
@@ -285,15 +293,25 @@ func ConvPlans(s ConvShape, packMR int) []Plan {
 // (its products need 16 x Cout x tiles floats).
 const winoMaxTiles = 64
 
-// DepthwisePlans lists the plans NewDepthwiseConvPlan takes for s.
+// DepthwisePlans lists the plans NewDepthwiseConvPlan takes for s: the
+// zero plan first, then each kernel that takes s (the tap kernel, and
+// for a 3x3 undilated shape the direct ones) with each count of channels
+// per item.
 func DepthwisePlans(s ConvShape) []Plan {
 	if s.Validate() != nil {
 		return nil
 	}
-	var plans []Plan
-	for _, c := range pow2s(1, s.normalized().Cin) {
-		if c <= s.Cin {
-			plans = append(plans, Plan{Channels: c})
+	s = s.normalized()
+	algos := []ConvAlgo{AlgoTaps}
+	if dwDirect(s) {
+		algos = []ConvAlgo{AlgoDirect, AlgoTaps}
+	}
+	plans := []Plan{{}}
+	for _, algo := range algos {
+		for _, c := range pow2s(1, s.Cin) {
+			if c <= s.Cin {
+				plans = append(plans, Plan{Algo: algo, Channels: c})
+			}
 		}
 	}
 	return plans

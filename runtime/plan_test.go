@@ -162,12 +162,14 @@ func TestEveryDepthwisePlan(t *testing.T) {
 func TestEveryBlockPlan(t *testing.T) {
 	type blockCase struct {
 		frames, cin, ce, cout, h, w, stride int
-		expand, residual                    bool
+		expand, residual, noProject         bool
 	}
 	for ci, c := range []blockCase{
 		{frames: 2, cin: 8, ce: 48, cout: 8, h: 9, w: 11, stride: 1, expand: true, residual: true},
 		{frames: 1, cin: 16, ce: 40, cout: 24, h: 12, w: 10, stride: 2, expand: true},
 		{frames: 3, cin: 24, ce: 24, cout: 16, h: 6, w: 7, stride: 1},
+		// a squeeze-and-excitation block's expansion and depthwise stage
+		{frames: 2, cin: 8, ce: 32, cout: 32, h: 10, w: 9, stride: 2, expand: true, noProject: true},
 	} {
 		rng := rand.New(rand.NewPCG(uint64(ci), 71))
 		inC := c.cin
@@ -194,8 +196,11 @@ func TestEveryBlockPlan(t *testing.T) {
 			e, _ := interpConv(t, es, rows, we, be, nil, Clip(0, 6))
 			dwRows = PlainRows(e.F32, c.frames, c.ce, c.h*c.w)
 		}
-		d, _ := interpConv(t, ds, dwRows, wd, bd, nil, Clip(0, 6))
-		want, scale := interpConv(t, ps, PlainRows(d.F32, c.frames, c.ce, oh*ow), wp, bp, res, Act{})
+		d, scale := interpConv(t, ds, dwRows, wd, bd, nil, Clip(0, 6))
+		want := d
+		if !c.noProject {
+			want, scale = interpConv(t, ps, PlainRows(d.F32, c.frames, c.ce, oh*ow), wp, bp, res, Act{})
+		}
 		newConv := func(s ConvShape, w, b []float32, act Act) *Conv {
 			packed, _ := PackConvWeights(w, s.Cout, s.Cin, 1, 1, 1, PackMR)
 			conv, err := NewConv(s, packed, PackMR, b, act)
@@ -212,7 +217,10 @@ func TestEveryBlockPlan(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		project := newConv(ps, wp, bp, Act{})
+		var project *Conv
+		if !c.noProject {
+			project = newConv(ps, wp, bp, Act{})
+		}
 		for _, plan := range BlockPlans(oh) {
 			b, err := NewInvertedResidualPlan(expand, dw, project, plan)
 			if err != nil {

@@ -26,9 +26,20 @@ func refAct(a Act, v float64) float64 {
 		return math.Max(v, 0)
 	case ActClip:
 		return math.Min(math.Max(v, float64(a.Min)), float64(a.Max))
+	case ActSigmoid:
+		return 1 / (1 + math.Exp(-v))
+	case ActSiLU:
+		return v / (1 + math.Exp(-v))
+	case ActHardSigmoid:
+		return math.Max(0, math.Min(1, float64(a.Alpha)*v+float64(a.Beta)))
+	case ActHardSwish:
+		return v * math.Max(0, math.Min(1, float64(a.Alpha)*v+float64(a.Beta)))
 	}
 	return v
 }
+
+// tailActs are the activations the drivers apply after the kernels.
+var tailActs = []Act{SiLU, HardSwish(1.0/6, 0.5), Sigmoid, HardSigmoid(0.2, 0.5)}
 
 // refConv is the direct convolution of the input seen through rows
 // ([frame*Cin+c] -> H*W plane), ONNX weights w [Cout][Cin/G][KH][KW].

@@ -118,7 +118,7 @@ func (r Rows) SetShifted(x []float32, frames, channels, hw int, s TemporalShift,
 	if len(r) != frames*channels {
 		return fmt.Errorf("row table has %d rows, want %d frames x %d channels", len(r), frames, channels)
 	}
-	return s.visit(x, frames, channels, hw, state, func(i int, row []float32) { r[i] = row })
+	return visitShift(s, x, frames, channels, hw, state, ZeroRow(hw), func(i int, row []float32) { r[i] = row })
 }
 
 // Apply materialises the shift: dst [frames][channels][hw] receives x as
@@ -128,24 +128,24 @@ func (s TemporalShift) Apply(dst, x []float32, frames, channels, hw int, state [
 	if len(dst) != frames*channels*hw || len(x) != len(dst) {
 		return fmt.Errorf("temporal shift of %d floats into %d does not fit %d frames x %d channels x %d", len(x), len(dst), frames, channels, hw)
 	}
-	return s.visit(x, frames, channels, hw, state, func(i int, row []float32) { copy(dst[i*hw:(i+1)*hw], row) })
+	return visitShift(s, x, frames, channels, hw, state, ZeroRow(hw), func(i int, row []float32) { copy(dst[i*hw:(i+1)*hw], row) })
 }
 
-// visit validates s and calls fn(f*channels+c, row) with the source row of
-// every channel c of every frame f.
-func (s TemporalShift) visit(x []float32, frames, channels, hw int, state []float32, fn func(int, []float32)) error {
+// visitShift validates s and calls fn(f*channels+c, row) with the source
+// row of every channel c of every frame f; zero (hw values) is the row of
+// a frame outside the clip: float32 zeros, or an int8 tensor's zero point.
+func visitShift[E float32 | uint8](s TemporalShift, x []E, frames, channels, hw int, state, zero []E, fn func(int, []E)) error {
 	if err := s.Validate(frames, channels); err != nil {
 		return err
 	}
 	if len(x) != frames*channels*hw {
-		return fmt.Errorf("shift input has %d floats, want %d frames x %d channels x %d", len(x), frames, channels, hw)
+		return fmt.Errorf("shift input has %d values, want %d frames x %d channels x %d", len(x), frames, channels, hw)
 	}
 	sc := s.StateChannels()
 	if state != nil && len(state) != frames/s.Segments*sc*hw {
-		return fmt.Errorf("shift state has %d floats, want %d clips x %d channels x %d", len(state), frames/s.Segments, sc, hw)
+		return fmt.Errorf("shift state has %d values, want %d clips x %d channels x %d", len(state), frames/s.Segments, sc, hw)
 	}
-	zero := ZeroRow(hw)
-	row := func(i int, buf []float32) []float32 { return buf[i*hw : (i+1)*hw : (i+1)*hw] }
+	row := func(i int, buf []E) []E { return buf[i*hw : (i+1)*hw : (i+1)*hw] }
 	T := s.Segments
 	for f := range frames {
 		clip, t := f/T, f%T

@@ -66,7 +66,7 @@ func memberOff(offs []int, b int) int {
 
 // gemmPlan computes, for each of batch members b,
 //
-//	C_b[i][j] = clamp(beta·C_b[i][j] + Σ_k op(A_b)[i][k]·op(B_b)[k][j] + bias_b[i] + R_b[i*ldr+j], lo, hi)
+//	C_b[i][j] = tail(clamp(beta·C_b[i][j] + Σ_k op(A_b)[i][k]·op(B_b)[k][j] + bias_b[i] + R_b[i*ldr+j], lo, hi))
 //
 // for i < m, j < n, with C_b at cOff[b] (row stride ldc), R_b (when a
 // residual is given) at the same offset with row stride ldr (0: one row
@@ -86,6 +86,7 @@ type gemmPlan struct {
 	bias           []float32 // padded so that every tile reads MR values
 	biasOff        []int
 	lo, hi         float32
+	tail           actTail // the activation's elementwise part, applied to finished tiles
 }
 
 // newGemmPlan plans the blocks of a batch of m x n x k products on kern;
@@ -244,6 +245,9 @@ func (g *gemmPlan) epilogueOnly(c, res []float32) {
 				}
 				row[j] = clamp(v, g.lo, g.hi)
 			}
+			if g.tail.kern != nil {
+				g.tail.kern(&ActRows{X: row, Rows: 1, Cols: len(row), Alpha: g.tail.alpha, Beta: g.tail.beta})
+			}
 		}
 	}
 }
@@ -317,6 +321,9 @@ func (g *gemmPlan) item(p *Pool, worker, item int, c, res []float32) {
 				}
 				t.Bias = bias[i:]
 				w.runTile(kern, min(mr, g.m-i), segs[:], cb, i*g.ldc, g.ldc, rb, i*g.ldr, g.ldr, flags)
+				if flags&TileEpilogue != 0 {
+					g.tail.applySegs(w, cb, i*g.ldc, g.ldc, min(mr, g.m-i), segs[:])
+				}
 			}
 		}
 	}

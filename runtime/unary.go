@@ -35,13 +35,14 @@ const (
 	UnaryClip                         // (lo, hi): min(max(x, lo), hi)
 	UnarySiLU                         // x * sigmoid(x), the fused Sigmoid-Mul
 	UnaryMish                         // x * tanh(softplus(x))
+	UnarySoftsign                     // x / (1+|x|)
 	UnaryNot                          // x == 0 ? 1 : 0, on bools stored as 0/1 floats
 	unaryKinds
 )
 
 var unaryNames = [unaryKinds]string{"relu", "neg", "abs", "exp", "log", "sqrt", "reciprocal", "floor", "ceil",
 	"tanh", "sigmoid", "hardsigmoid", "hardswish", "leakyrelu", "elu", "selu", "softplus", "erf", "gelu",
-	"gelu_tanh", "clip", "silu", "mish", "not"}
+	"gelu_tanh", "clip", "silu", "mish", "softsign", "not"}
 
 // unaryParams is the number of parameters each kind takes (the others
 // take none).
@@ -228,6 +229,8 @@ func unaryLoop(kind UnaryKind, params []float32) func(o, x []float32) {
 		}
 	case UnaryMish:
 		return func(o, x []float32) { mapF(o, x, f64(mish64)) }
+	case UnarySoftsign:
+		return func(o, x []float32) { mapF(o, x, f64(func(v float64) float64 { return v / (1 + math.Abs(v)) })) }
 	case UnaryNot:
 		return func(o, x []float32) { mapF(o, x, func(v float32) float32 { return b2f(v == 0) }) }
 	}

@@ -104,6 +104,7 @@ var unaryRefs = map[UnaryKind]func(x float64, p []float64) float64{
 	UnaryMish: func(x float64, _ []float64) float64 {
 		return x * math.Tanh(math.Max(x, 0)+math.Log1p(math.Exp(-math.Abs(x))))
 	},
+	UnarySoftsign: func(x float64, _ []float64) float64 { return x / (1 + math.Abs(x)) },
 }
 
 // unaryOps are the unary kinds the interpreter runs, by ONNX op.
@@ -191,6 +192,8 @@ func TestUnaryValues(t *testing.T) {
 		{UnarySoftplus, nil, 1000, 1000},
 		{UnarySoftplus, nil, -200, 1.383896526736738e-87},
 		{UnaryMish, nil, 1, 0.8650983882673103},
+		{UnarySoftsign, nil, 3, 0.75},
+		{UnarySoftsign, nil, -1, -0.5},
 		{UnarySelu, []float32{1.67326319217681884765625, 1.05070102214813232421875}, -1, -1.1113307378125625},
 		{UnarySelu, []float32{1.67326319217681884765625, 1.05070102214813232421875}, 2, 2.1014020442962646},
 		{UnaryElu, []float32{1}, -1, math.Exp(-1) - 1},

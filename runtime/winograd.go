@@ -255,5 +255,11 @@ func (c *Conv) runWinograd(p *Pool, worker, item int, in Rows, out, res []float3
 		*wo = WinoOut{O: o, Res: r, M: m[pos:], Bias: c.bias[:s.Cout], C: s.Cout, H: s.H, W: s.W, N: n,
 			OY: 2 * ty, OX: 2 * tx, OStride: ohw, SXi: wg.coutPad * wg.nt, SC: wg.nt, Lo: c.lo, Hi: c.hi}
 		wg.out(wo)
+		if c.tail.kern != nil {
+			rows, cols := min(2, s.H-2*ty), min(2*n, s.W-2*tx)
+			for co := range s.Cout {
+				c.tail.apply(w, o[co*ohw+2*ty*s.W+2*tx:], rows, cols, s.W)
+			}
+		}
 	})
 }

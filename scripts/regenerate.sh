@@ -15,7 +15,8 @@
 # A file no generator writes any more, such as the assembly of a removed
 # kernel, is therefore gone afterwards: `git status` shows it deleted, and
 # CI (.ci/run) fails on that as on any other difference. Files without the
-# header (weights.bin, data sets, hand-written code) are never deleted.
+# header (weights.bin, data sets, hand-written code) are never deleted; tsmc
+# compile replaces those it wrote, as its manifest (.tsmc-manifest) lists.
 #
 #   scripts/regenerate.sh
 set -euo pipefail

@@ -180,9 +180,9 @@ func WriteFile(path string, recs []Record) error {
 // the code is for, "" for none) is taken, else the one whose CPU name
 // sorts first. A layer's results must not depend on the thread count
 // (runtime.TunedPlans.For), so at each ISA level its convolution plans
-// take Winograd or not as the plan of the most threads does: a plan of
-// fewer threads that differs becomes that algorithm with the default
-// blocking. Layers whose records all name the default plan get none.
+// take Winograd or not, and its depthwise plans the tap kernel or not,
+// as the plan of the most threads does: a plan of fewer threads that
+// differs becomes that algorithm with the default blocking. Layers whose records all name the default plan get none.
 type Planner struct {
 	plans map[string]runtime.TunedPlans
 }
@@ -223,10 +223,18 @@ func NewPlanner(recs []Record, cpu string) *Planner {
 			plan := r.Plan
 			// rs[j] is the record of the most threads at r's level
 			j := slices.IndexFunc(rs, func(q Record) bool { return q.ISA == r.ISA })
-			if ref := rs[j]; i != j && r.Workload.Op == tunerun.OpConv && r.Winograd != ref.Winograd {
+			ref := rs[j]
+			switch {
+			case i == j:
+			case r.Workload.Op == tunerun.OpConv && r.Winograd != ref.Winograd:
 				plan = runtime.Plan{Algo: runtime.AlgoGEMM}
 				if ref.Winograd {
 					plan.Algo = runtime.AlgoWinograd
+				}
+			case r.Workload.Op == tunerun.OpDepthwise && dwTaps(r) != dwTaps(ref):
+				plan = runtime.Plan{Algo: runtime.AlgoDirect}
+				if dwTaps(ref) {
+					plan.Algo = runtime.AlgoTaps
 				}
 			}
 			tuned = tuned || plan != (runtime.Plan{})
@@ -240,6 +248,15 @@ func NewPlanner(recs []Record, cpu string) *Planner {
 		}
 	}
 	return p
+}
+
+// dwTaps reports whether a depthwise record's plan runs on the tap
+// kernel, which sums in another order than the direct 3x3 kernels (the
+// default where they take the shape).
+func dwTaps(r Record) bool {
+	s := r.Workload.Shape
+	direct := s != nil && s.KH == 3 && s.KW == 3 && s.DilationH <= 1 && s.DilationW <= 1
+	return r.Plan.Algo == runtime.AlgoTaps || !direct
 }
 
 // Plans returns the tuned plans of w, sorted by ISA level and threads.

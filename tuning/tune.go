@@ -1,6 +1,7 @@
 package tuning
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -15,6 +16,8 @@ import (
 
 // Options configures Tune.
 type Options struct {
+	// Context, when set, stops the build and the tuning runs.
+	Context context.Context
 	// Builder builds the tuning program: the tsmc module, GOARCH and the
 	// command that runs it (Exec), Keep.
 	Builder *program.Builder
@@ -86,7 +89,11 @@ func Tune(g *ir.Graph, o Options) (*Report, error) {
 	if b == nil {
 		b = &program.Builder{}
 	}
-	tuner, err := b.BuildTuner()
+	ctx := o.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	tuner, err := b.BuildTuner(ctx)
 	if err != nil {
 		return nil, err
 	}

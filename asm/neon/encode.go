@@ -14,11 +14,18 @@ type Encoded struct {
 	Text string
 }
 
-// Verify decodes the word with golang.org/x/arch/arm64/arm64asm and
+// Verify decodes the word with golang.org/x/arch/arm64/arm64asm (the
+// dot-product instructions, which it predates, with decodeDot) and
 // reports an error unless the disassembly is e.Text.
 func (e Encoded) Verify() error {
 	var b [4]byte
 	binary.LittleEndian.PutUint32(b[:], e.Word)
+	if text, ok := decodeDot(e.Word); ok {
+		if text != e.Text {
+			return fmt.Errorf("%08x disassembles to %q, emitted as %q", e.Word, text, e.Text)
+		}
+		return nil
+	}
 	in, err := arm64asm.Decode(b[:])
 	if err != nil {
 		return fmt.Errorf("%08x (%s) does not decode: %v", e.Word, e.Text, err)

@@ -68,6 +68,8 @@ func TestFuncErrors(t *testing.T) {
 		"mixed list":           func(f *Func) { f.VST1(At(X0, 0), V0.S4(), V1.B16()) },
 		"five registers":       func(f *Func) { f.VLD1(At(X0, 0), V0.S4(), V1.S4(), V2.S4(), V3.S4(), V4.S4()) },
 		"VLD2 of one":          func(f *Func) { f.VLD2(At(X0, 0), V0.S4()) },
+		"VST4 of three":        func(f *Func) { f.VST4(At(X0, 0), V0.B16(), V1.B16(), V2.B16()) },
+		"SDOT of a float lane": func(f *Func) { f.VSDOT(V0.S(1), V1.B16(), V2.S4()) },
 		"undefined label":      func(f *Func) { f.B("nowhere") },
 		"label twice":          func(f *Func) { f.Label("a"); f.Label("a") },
 		"bad lane":             func(f *Func) { f.VFMLA(V0.S(5), V1.S4(), V2.S4()) },

@@ -180,6 +180,9 @@ func (f *Func) BLT(l Label) { f.native("BLT", l) }
 // BGE branches to l if the last comparison was signed greater or equal.
 func (f *Func) BGE(l Label) { f.native("BGE", l) }
 
+// BEQ branches to l if the last flag-setting result was zero.
+func (f *Func) BEQ(l Label) { f.native("BEQ", l) }
+
 // CBZ branches to l if r is zero.
 func (f *Func) CBZ(r GP, l Label) { f.native("CBZ", r, l) }
 
@@ -276,3 +279,89 @@ func (f *Func) VFMLA(m Op, n, d Vec) {
 		f.errorf("VFMLA: operand %s is not a vector or an element", m.goAsm())
 	}
 }
+
+// Integer SIMD the Go assembler knows.
+
+// VADD sets d = n + m lane-wise (integer).
+func (f *Func) VADD(m, n, d Vec) { f.native("VADD", m, n, d) }
+
+// VSUB sets d = n - m lane-wise (integer).
+func (f *Func) VSUB(m, n, d Vec) { f.native("VSUB", m, n, d) }
+
+// VTBL sets each byte of d to the byte of the table (1 to 4 consecutive
+// 16B registers) its index byte in idx names, or 0 past the table (TBL).
+func (f *Func) VTBL(idx Vec, table []Vec, d Vec) { f.native("VTBL", idx, vlist(table), d) }
+
+// VMOV copies register n to d (a vector move; 16B operands).
+func (f *Func) VMOV(n, d Vec) { f.native("VMOV", n, d) }
+
+// VUZP1 sets d to the even-numbered elements of the concatenation n:m
+// (UZP1).
+func (f *Func) VUZP1(m, n, d Vec) { f.native("VUZP1", m, n, d) }
+
+// VADDP sets d to the pairwise sums of the concatenation n:m (integer
+// ADDP).
+func (f *Func) VADDP(m, n, d Vec) { f.native("VADDP", m, n, d) }
+
+// VUXTL zero-extends the low half of n to lanes of twice the width
+// (UXTL: 8B to 8H, 4H to 4S).
+func (f *Func) VUXTL(n, d Vec) { f.native("VUXTL", n, d) }
+
+// VUXTL2 zero-extends the high half of n (UXTL2: 16B to 8H, 8H to 4S).
+func (f *Func) VUXTL2(n, d Vec) { f.native("VUXTL2", n, d) }
+
+// VST4 stores 4 registers interleaved: element i of each register in
+// turn (ST4; the registers consecutive).
+func (f *Func) VST4(m Mem, regs ...Vec) {
+	if len(regs) != 4 {
+		f.errorf("VST4 takes 4 registers, got %d", len(regs))
+	}
+	f.native("VST4", vlist(regs), m)
+}
+
+// FMOVD loads 64 bits into lane 0 of a register, zeroing the rest
+// (memory to F), or stores lane 0 (F to memory).
+func (f *Func) FMOVD(src, dst Op) { f.native("FMOVD", src, dst) }
+
+// Integer, conversion and dot-product SIMD, encoded.
+
+// VSDOT sets d.4S += the signed dot products of the byte quads of n and
+// m, m a vector or a lane of four bytes (by element).
+func (f *Func) VSDOT(m Op, n, d Vec) { f.dot("VSDOT", EncodeSDOT, EncodeSDOTElem, m, n, d) }
+
+// VUDOT is VSDOT for unsigned bytes.
+func (f *Func) VUDOT(m Op, n, d Vec) { f.dot("VUDOT", EncodeUDOT, EncodeUDOTElem, m, n, d) }
+
+func (f *Func) dot(name string, vec func(m, n, d Vec) (Encoded, error), elem func(m ElemB4, n, d Vec) (Encoded, error), m Op, n, d Vec) {
+	switch m := m.(type) {
+	case Vec:
+		f.word(vec(m, n, d))
+	case ElemB4:
+		f.word(elem(m, n, d))
+	default:
+		f.errorf("%s: operand %s is not a vector or a byte-quad element", name, m.goAsm())
+	}
+}
+
+// VSMULL sets d.8H to the signed products of the low halves of n and m
+// (8B), or of their high halves when n and m are 16B (SMULL2).
+func (f *Func) VSMULL(m, n, d Vec) { f.word(EncodeSMULL(m, n, d)) }
+
+// VSADALP adds the sums of adjacent pairs of n.8H to d.4S.
+func (f *Func) VSADALP(n, d Vec) { f.word(EncodeSADALP(n, d)) }
+
+// VSCVTF converts n.4S from int32 to float32.
+func (f *Func) VSCVTF(n, d Vec) { f.word(EncodeSCVTF(n, d)) }
+
+// VFCVTNS converts n.4S from float32 to int32, rounding half to even.
+func (f *Func) VFCVTNS(n, d Vec) { f.word(EncodeFCVTNS(n, d)) }
+
+// VFRINTN rounds n.4S to integral float32 values, half to even.
+func (f *Func) VFRINTN(n, d Vec) { f.word(EncodeFRINTN(n, d)) }
+
+// VXTN narrows n's lanes to half their width into d (XTN 4H <- 4S, XTN2
+// 8H <- 4S into the high half, XTN 8B <- 8H).
+func (f *Func) VXTN(n, d Vec) { f.word(EncodeXTN(n, d)) }
+
+// VFDIV sets d = n / m lane-wise (4S).
+func (f *Func) VFDIV(m, n, d Vec) { f.word(EncodeFDIV(m, n, d)) }

@@ -112,6 +112,9 @@ const (
 	S2                     // two float32 lanes in the low half (ARM 2S, Go S2)
 	B16                    // sixteen bytes (ARM 16B, Go B16)
 	D2                     // two 64-bit lanes (ARM 2D, Go D2)
+	B8                     // eight bytes in the low half (ARM 8B, Go B8)
+	H8                     // eight 16-bit lanes (ARM 8H, Go H8)
+	H4                     // four 16-bit lanes in the low half (ARM 4H, Go H4)
 )
 
 var arrangementNames = [...]struct{ arm, goAsm string }{
@@ -119,6 +122,9 @@ var arrangementNames = [...]struct{ arm, goAsm string }{
 	S2:  {"2S", "S2"},
 	B16: {"16B", "B16"},
 	D2:  {"2D", "D2"},
+	B8:  {"8B", "B8"},
+	H8:  {"8H", "H8"},
+	H4:  {"4H", "H4"},
 }
 
 // Vec is a register with an arrangement: V3.S4 in Go syntax, V3.4S in ARM.
@@ -138,6 +144,19 @@ func (v V) B16() Vec { return Vec{v, B16} }
 
 // D2 returns v as two 64-bit lanes.
 func (v V) D2() Vec { return Vec{v, D2} }
+
+// B8 returns the low half of v as eight bytes.
+func (v V) B8() Vec { return Vec{v, B8} }
+
+// H8 returns v as eight 16-bit lanes.
+func (v V) H8() Vec { return Vec{v, H8} }
+
+// H4 returns the low half of v as four 16-bit lanes.
+func (v V) H4() Vec { return Vec{v, H4} }
+
+// B4 returns 32-bit lane i of v seen as four bytes, the element operand
+// of SDOT and UDOT by element (SDOT V4.4S, V5.16B, V2.4B[1]).
+func (v V) B4(i int) ElemB4 { return ElemB4{v, i} }
 
 // S returns float32 lane i of v, the element operand of the by-element
 // instructions (FMLA V8.4S, V3.4S, V0.S[1]).
@@ -173,6 +192,19 @@ func (e Elem) goAsm() string { return e.String() }
 
 // String returns the operand in ARM syntax.
 func (e Elem) String() string { return fmt.Sprintf("V%d.S[%d]", e.Reg, e.Lane) }
+
+// ElemB4 is a 32-bit lane of a register seen as four bytes: V2.4B[1].
+// The Go assembler has no such operand (only encoded instructions take
+// it).
+type ElemB4 struct {
+	Reg  V
+	Lane int
+}
+
+func (e ElemB4) goAsm() string { return e.String() }
+
+// String returns the operand in ARM syntax.
+func (e ElemB4) String() string { return fmt.Sprintf("V%d.4B[%d]", e.Reg, e.Lane) }
 
 // F is the scalar view of a SIMD register in Go syntax (F0..F31).
 type F V

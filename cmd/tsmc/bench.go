@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tsmc-go/tsmc"
+	"github.com/tsmc-go/tsmc/codegen"
 	"github.com/tsmc-go/tsmc/internal/ort"
 	"github.com/tsmc-go/tsmc/ir"
 	"github.com/tsmc-go/tsmc/program"
@@ -26,15 +28,12 @@ import (
 // generated code (-threads, -keep, -tsmc-root); the returned function makes
 // the Builder once the flags are parsed.
 func addBuildFlags(fs *flag.FlagSet) func() (*program.Builder, error) {
-	threads := fs.Int("threads", 0, "worker threads of the compiled model (0: GOMAXPROCS)")
+	threads := intFlag(fs, "threads", 0, 0, maxThreads, "`N` worker threads of the compiled model, 0 for GOMAXPROCS")
 	keep := fs.Bool("keep", false, "keep the temporary module and binary built from the generated code, and say where")
 	root := fs.String("tsmc-root", "", "the tsmc module `DIR` generated code is built against (default $"+program.RootEnv+", else found from this binary)")
 	goarch := fs.String("goarch", "", "cross-compile the generated code for `GOARCH` and run it through -exec (arm64: under qemu-aarch64)")
 	execCmd := fs.String("exec", "", "`COMMAND` that runs binaries built for -goarch (default for arm64: qemu-aarch64)")
 	return func() (*program.Builder, error) {
-		if *threads < 0 {
-			return nil, usageError{fmt.Sprintf("-threads %d: want 0 or more", *threads)}
-		}
 		src, err := program.LocateModule(*root)
 		if err != nil {
 			return nil, err
@@ -115,8 +114,8 @@ type ORTFigures struct {
 	RatioMin float64 `json:"ratio_min"`
 	// RelErr is the largest relative error of tsmc's outputs against
 	// onnxruntime's on the first run; OutputRelErr per output.
-	RelErr       float64            `json:"ort_rel_err"`
-	OutputRelErr map[string]float64 `json:"ort_output_rel_err"`
+	RelErr       jsonNumber            `json:"ort_rel_err"`
+	OutputRelErr map[string]jsonNumber `json:"ort_output_rel_err"`
 }
 
 // layerTime is one kernel's share of a run under -profile.
@@ -152,50 +151,55 @@ func printProfile(w io.Writer, layers []layerTime) {
 	}
 }
 
-func runBench(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench", stderr)
-	iters := fs.Int("n", 10, "timed runs")
-	warmup := fs.Int("warmup", 2, "untimed runs after the first one")
-	asJSON := fs.Bool("json", false, "print one JSON object")
-	profile := fs.Bool("profile", false, "time every kernel of the generated code over the timed runs and list them")
-	withORT := fs.Bool("ort", false, "also time onnxruntime (internal/ort) on the same inputs, threads and runs, and compare its outputs")
-	isaList := fs.String("isa", isaDefault, "time the model at each of the comma-separated kernel `LEVELS`: "+isaDefault+
+// benchOptions are the flags of tsmc bench.
+type benchOptions struct {
+	iters, warmup      *int
+	json, profile, ort bool
+	isa                string
+	shapes             shapeFlags
+	builder            func() (*program.Builder, error)
+	tuned              func() (codegen.Planner, error)
+}
+
+func benchFlags(fs *flag.FlagSet) verb {
+	o := &benchOptions{}
+	o.iters = intFlag(fs, "n", 10, 1, maxRuns, "`RUNS` timed")
+	o.warmup = intFlag(fs, "warmup", 2, 0, maxRuns, "untimed `RUNS` after the first one")
+	fs.BoolVar(&o.json, "json", false, "print one JSON object")
+	fs.BoolVar(&o.profile, "profile", false, "time every kernel of the generated code over the timed runs and list them")
+	fs.BoolVar(&o.ort, "ort", false, "also time onnxruntime (internal/ort) on the same inputs, threads and runs, and compare its outputs")
+	fs.StringVar(&o.isa, "isa", isaDefault, "time the model at each of the comma-separated kernel `LEVELS`: "+isaDefault+
 		" (the CPU's best, or $TSMC_ISA's) or a level to force, such as avx2 on an AVX-512 CPU; -profile and -ort's outputs are of the first")
-	shapes := addShapeFlag(fs)
-	builder := addBuildFlags(fs)
-	tuned := addTuningFlag(fs)
-	if err := parse(fs, args, 1, "MODEL.onnx"); err != nil {
-		return err
-	}
-	if fs.NArg() > 1 {
-		return usageError{fmt.Sprintf("one model at a time, got %d arguments", fs.NArg())}
-	}
-	if *iters < 1 || *warmup < 0 {
-		return usageError{fmt.Sprintf("-n %d -warmup %d: want at least one timed run and no negative warm-up", *iters, *warmup)}
-	}
-	levels, err := parseLevels(*isaList)
+	o.shapes = addShapeFlag(fs)
+	o.builder = addBuildFlags(fs)
+	o.tuned = addTuningFlag(fs)
+	return o.run
+}
+
+func (o *benchOptions) run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	path := args[0]
+	levels, err := parseLevels(o.isa)
 	if err != nil {
 		return err
 	}
-	b, err := builder()
+	b, err := o.builder()
 	if err != nil {
 		return err
 	}
-	if b.Tuning, err = tuned(); err != nil {
+	if b.Tuning, err = o.tuned(); err != nil {
 		return err
 	}
-	if *withORT {
+	if o.ort {
 		if err := findORT(b.Module); err != nil {
 			return fmt.Errorf("-ort: %w", err)
 		}
 	}
-	path := fs.Arg(0)
 	ds, dsDir, err := firstDataSet(path)
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	g, err := tsmc.Optimize(path, shapes, ds)
+	g, err := tsmc.OptimizeContext(ctx, path, o.shapes, ds)
 	if err != nil {
 		return err
 	}
@@ -204,13 +208,13 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", dsDir, err)
 	}
-	p, err := b.Build(g)
+	p, err := b.BuildContext(ctx, g)
 	if err != nil {
 		return err
 	}
 	defer p.Close()
 	rep := benchReport{
-		Model: path, Inputs: "random", Feedback: p.Feedback(), Iters: *iters, Warmup: *warmup,
+		Model: path, Inputs: "random", Feedback: p.Feedback(), Iters: *o.iters, Warmup: *o.warmup,
 		OptimizeMs: millis(optimize), GenerateMs: millis(p.Generate), BuildMs: millis(p.Build),
 		ArenaBytes: p.Memory.ArenaBytes, ActivationBytes: p.Memory.ActivationBytes,
 	}
@@ -218,21 +222,21 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		rep.Inputs = dsDir
 	}
 	if dir := p.KeptDir(); dir != "" {
-		fmt.Fprintf(os.Stderr, "kept      %s (generated module in src/)\n", dir)
+		fmt.Fprintf(stderr, "kept      %s (generated module in src/)\n", dir)
 	}
 	// an online model is timed as it is used, frame by frame through its
 	// Stream (the state stays inside); onnxruntime gets the states fed back
 	rep.Stream = len(rep.Feedback) > 0 && p.HasStream()
-	opts := program.BenchOptions{Threads: b.Threads, Warmup: *warmup, Iters: *iters,
-		Feedback: rep.Feedback, Profile: *profile, Stream: rep.Stream}
+	opts := program.BenchOptions{Threads: b.Threads, Warmup: *o.warmup, Iters: *o.iters,
+		Feedback: rep.Feedback, Profile: o.profile, Stream: rep.Stream}
 	res, err := benchAt(p, inputs, opts, levels[0])
 	if err != nil {
 		return err
 	}
 	t := summarizeTimes(res.TimesMs)
 	rep.Threads, rep.ISA, rep.TimesMs, rep.MedianMs, rep.MinMs = res.Threads, res.ISA, res.TimesMs, t.MedianMs, t.MinMs
-	if *profile {
-		rep.Profile = profileReport(res.Profile, *iters, t.MedianMs)
+	if o.profile {
+		rep.Profile = profileReport(res.Profile, *o.iters, t.MedianMs)
 	}
 	rep.Frames, rep.Segments = clipFrames(g)
 	if rep.Frames > 0 {
@@ -251,8 +255,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		}
 		rep.Levels = append(rep.Levels, lt)
 	}
-	if *withORT {
-		if rep.ORTFigures, err = benchORT(path, g, inputs, res, rep); err != nil {
+	if o.ort {
+		if rep.ORTFigures, err = benchORT(ctx, path, g, inputs, res, rep); err != nil {
 			return err
 		}
 		for i := range rep.Levels {
@@ -261,7 +265,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}
-	if *asJSON {
+	if o.json {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
@@ -318,8 +322,8 @@ func findORT(src program.ModuleSource) error {
 
 // benchORT runs onnxruntime like the compiled run (inputs, threads, warm-up,
 // runs, feedback) and compares the first run's outputs.
-func benchORT(path string, g *ir.Graph, inputs map[string]*ir.Tensor, res *program.BenchResult, rep benchReport) (*ORTFigures, error) {
-	o, err := ort.Run(ort.Request{
+func benchORT(ctx context.Context, path string, g *ir.Graph, inputs map[string]*ir.Tensor, res *program.BenchResult, rep benchReport) (*ORTFigures, error) {
+	o, err := ort.RunContext(ctx, ort.Request{
 		Model: path, Inputs: inputs, Threads: rep.Threads,
 		Warmup: rep.Warmup, Iters: rep.Iters, Feedback: rep.Feedback,
 	})
@@ -327,7 +331,7 @@ func benchORT(path string, g *ir.Graph, inputs map[string]*ir.Tensor, res *progr
 		return nil, err
 	}
 	t := summarizeTimes(o.TimesMs)
-	r := &ORTFigures{ORTMedianMs: t.MedianMs, ORTMinMs: t.MinMs, ORTTimesMs: o.TimesMs, OutputRelErr: map[string]float64{}}
+	r := &ORTFigures{ORTMedianMs: t.MedianMs, ORTMinMs: t.MinMs, ORTTimesMs: o.TimesMs, OutputRelErr: map[string]jsonNumber{}}
 	if t.MedianMs > 0 && t.MinMs > 0 {
 		r.Ratio, r.RatioMin = rep.MedianMs/t.MedianMs, rep.MinMs/t.MinMs
 	}
@@ -344,8 +348,8 @@ func benchORT(path string, g *ir.Graph, inputs map[string]*ir.Tensor, res *progr
 		if err != nil {
 			return nil, fmt.Errorf("output %q against onnxruntime: %w", out.Name, err)
 		}
-		r.OutputRelErr[out.Name] = e
-		r.RelErr = max(r.RelErr, e)
+		r.OutputRelErr[out.Name] = jsonNumber(e)
+		r.RelErr = max(r.RelErr, jsonNumber(e))
 	}
 	return r, nil
 }

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -51,74 +53,89 @@ type inspectReport struct {
 	ArenaBytes      int64  `json:"arena_bytes,omitempty"`
 	ActivationBytes int64  `json:"activation_bytes,omitempty"`
 	MemoryError     string `json:"memory_error,omitempty"`
+	// Quantized describes a quantised graph's int8 ops, weights and
+	// activations.
+	Quantized *quantInfo `json:"quantized,omitempty"`
 }
 
-func runInspect(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("inspect", stderr)
-	asJSON := fs.Bool("json", false, "print one JSON object")
-	runPasses := fs.Bool("passes", true, "run the optimisation pipeline; -passes=false shows the graph as imported")
-	after := fs.String("after", "", "stop the pipeline after the pass `NAME` ("+strings.Join(passes.PassNames(), ", ")+")")
-	printGraph := fs.Bool("print", false, "print the graph as IR text instead of the summary")
-	printDot := fs.Bool("dot", false, "print the graph as a Graphviz DOT picture instead of the summary")
-	svg := fs.String("svg", "", "also render the picture into the SVG `FILE` (needs Graphviz's dot command)")
-	profile := fs.String("profile", "", "with -dot or -svg: give each node its share of a run from the `FILE` that tsmc bench -profile -json wrote")
-	shapes := addShapeFlag(fs)
-	if err := parse(fs, args, 1, "MODEL.onnx"); err != nil {
-		return err
-	}
-	if n := countTrue(*printGraph, *asJSON, *printDot); n > 1 {
+// inspectOptions are the flags of tsmc inspect.
+type inspectOptions struct {
+	json, passes, print, dot bool
+	after, svg, profile      string
+	shapes                   shapeFlags
+}
+
+func inspectFlags(fs *flag.FlagSet) verb {
+	o := &inspectOptions{}
+	fs.BoolVar(&o.json, "json", false, "print one JSON object")
+	fs.BoolVar(&o.passes, "passes", true, "run the optimisation pipeline; -passes=false shows the graph as imported")
+	fs.StringVar(&o.after, "after", "", "stop the pipeline after the pass `NAME` ("+strings.Join(passes.PassNames(), ", ")+")")
+	fs.BoolVar(&o.print, "print", false, "print the graph as IR text instead of the summary")
+	fs.BoolVar(&o.dot, "dot", false, "print the graph as a Graphviz DOT picture instead of the summary")
+	fs.StringVar(&o.svg, "svg", "", "also render the picture into the SVG `FILE` (needs Graphviz's dot command)")
+	fs.StringVar(&o.profile, "profile", "", "with -dot or -svg: give each node its share of a run from the `FILE` that tsmc bench -profile -json wrote")
+	o.shapes = addShapeFlag(fs)
+	return o.run
+}
+
+func (o *inspectOptions) run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	path := args[0]
+	if n := countTrue(o.print, o.json, o.dot); n > 1 {
 		return usageError{"-print, -json and -dot exclude each other"}
 	}
-	if *after != "" && !*runPasses {
+	if o.after != "" && !o.passes {
 		return usageError{"-after needs the pipeline; drop -passes=false"}
 	}
-	if *profile != "" && (!*printDot && *svg == "" || *after != "" || !*runPasses) {
+	if o.profile != "" && (!o.dot && o.svg == "" || o.after != "" || !o.passes) {
 		return usageError{"-profile needs -dot or -svg and the whole pipeline (no -after, no -passes=false)"}
 	}
-	if *after != "" && !slices.Contains(passes.PassNames(), *after) {
-		return usageError{fmt.Sprintf("-after: no pass named %q (passes: %s)", *after, strings.Join(passes.PassNames(), ", "))}
+	if o.after != "" && !slices.Contains(passes.PassNames(), o.after) {
+		return usageError{fmt.Sprintf("-after: no pass named %q (passes: %s)", o.after, strings.Join(passes.PassNames(), ", "))}
 	}
-	path := fs.Arg(0)
-	g, err := tsmc.Load(path, shapes)
+	g, err := tsmc.Load(path, o.shapes)
 	if err != nil {
 		return err
 	}
 	constBefore := g.ComputeStats().ConstBytes
 	var applied []string
 	shifts := 0
-	if *runPasses {
-		err := passes.Run(g, passes.Options{StopAfter: *after, AfterPass: func(p passes.Pass, g *ir.Graph) error {
+	if o.passes {
+		err := passes.Run(g, passes.Options{StopAfter: o.after, AfterPass: func(p passes.Pass, g *ir.Graph) error {
 			applied = append(applied, p.Name)
 			if p.Name == "recognize-shift" {
 				shifts, _ = passes.ShiftCounts(g)
 			}
-			return nil
+			return ctx.Err()
 		}})
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
 	}
-	if *printGraph {
+	if o.print {
 		_, err := io.WriteString(stdout, g.Print())
 		return err
 	}
-	if *printDot || *svg != "" {
-		done, err := drawGraph(g, path, *profile, *svg, *printDot, stdout, stderr)
+	if o.dot || o.svg != "" {
+		done, err := drawGraph(g, path, o.profile, o.svg, o.dot, stdout, stderr)
 		if err != nil || done {
 			return err
 		}
 	}
 	r := newInspectReport(path, g)
 	r.Passes, r.Shifts, r.ConstantBytesBefore = applied, shifts, constBefore
+	r.Quantized = quantSummary(g)
 	_, r.FusedShifts = passes.ShiftCounts(g)
-	if *runPasses && *after == "" {
+	if o.passes && o.after == "" {
 		if m, err := codegen.PlanMemory(g); err != nil {
 			r.MemoryError = err.Error()
 		} else {
 			r.ArenaBytes, r.ActivationBytes = m.ArenaBytes, m.ActivationBytes
 		}
 	}
-	if *asJSON {
+	if o.json {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(r)
@@ -188,6 +205,7 @@ func printInspect(w io.Writer, r inspectReport, st ir.Stats) {
 		fmt.Fprintf(w, "consts   %s\n", byteSize(r.ConstantBytes))
 	}
 	fmt.Fprintf(w, "MACs     %s\n", siCount(r.MACs))
+	printQuant(w, r.Quantized)
 	switch {
 	case r.MemoryError != "":
 		fmt.Fprintf(w, "memory   no plan: %s\n", r.MemoryError)

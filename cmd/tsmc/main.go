@@ -1,45 +1,50 @@
 // Command tsmc compiles ONNX exports of TSM video networks into standalone
-// Go packages, and inspects and verifies models on the way.
+// Go packages, and inspects, verifies and times models on the way.
 //
-// Usage:
-//
-//	tsmc inspect [-json | -print | -dot] [-svg FILE] [-profile BENCH.json] [-passes=false | -after PASS] [-shape NAME=D0xD1...] MODEL.onnx
-//	tsmc verify  [-engine compiled|interp] [-passes=false] [-shape ...] [-rtol 1e-4] [-threads N] [-json] MODEL.onnx [DATASET_DIR...]
-//	tsmc compile [-o DIR] [-pkg NAME] [-shape ...] [-testdata DIR]... MODEL.onnx
-//	tsmc bench   [-threads N] [-n ITERS] [-warmup W] [-ort] [-shape ...] [-json] MODEL.onnx
-//	tsmc tune    [-threads N] [-budget DURATION] [-o FILE] [-shape ...] [-goarch arm64 [-exec CMD]] MODEL.onnx
-//	tsmc help [VERB]
+// Run `tsmc help` for the verbs and `tsmc help VERB` for a verb's flags;
+// both are printed from the flag sets themselves, which README's "Command
+// line" section describes (a test keeps the two in step).
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"sort"
-	"strconv"
+	"os/signal"
 	"strings"
-
-	"github.com/tsmc-go/tsmc/ir"
+	"syscall"
 )
 
-// command is one verb of the CLI.
+// command is one verb of the CLI. flags registers its flags on a flag set
+// and returns the function that runs the verb once they are parsed: the
+// flag set is the one source of the verb's usage.
 type command struct {
-	name, args, summary string
-	run                 func(args []string, stdout, stderr io.Writer) error
+	name string
+	// args names the positional arguments, for the synopsis.
+	args    string
+	summary string
+	flags   func(fs *flag.FlagSet) verb
+	// positional checks the positional arguments (see oneModel).
+	positional func(args []string) error
 }
+
+// verb runs a command with its parsed flags and positional arguments. It
+// stops, returning ctx's error, when ctx is done.
+type verb func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 var commands []command
 
 func init() {
 	commands = []command{
-		{"inspect", "[-json | -print | -dot] [-svg FILE] [-profile BENCH.json] [-passes=false | -after PASS] [-shape NAME=D0xD1...] MODEL.onnx", "optimise a model and print its inputs, outputs, ops, shifts, parameters and MACs, or draw its graph", runInspect},
-		{"verify", "[-engine compiled|interp] [-passes=false] [-shape ...] [-rtol 1e-4] [-threads N] [-json] MODEL.onnx [DATASET_DIR...]", "compile a model, run the generated code (or the interpreter) on its test data sets and compare every output", runVerify},
-		{"compile", "[-o DIR] [-pkg NAME] [-shape ...] [-testdata DIR]... MODEL.onnx", "generate a standalone Go package that runs the model", runCompile},
-		{"bench", "[-threads N] [-n ITERS] [-warmup W] [-ort] [-shape ...] [-json] MODEL.onnx", "compile a model, build the generated code and time it (beside onnxruntime with -ort)", runBench},
-		{"tune", tuneArgs, "time the candidate plans of every convolution, fused block and dense layer on this machine and keep the fastest as tuning records", runTune},
-		{"help", "[VERB]", "show help for tsmc or one verb", runHelp},
+		{"inspect", "MODEL.onnx", "optimise a model and print its inputs, outputs, ops, shifts, parameters and MACs, or draw its graph", inspectFlags, oneModel},
+		{"compile", "MODEL.onnx", "generate a standalone Go package that runs the model", compileFlags, oneModel},
+		{"verify", "MODEL.onnx [DATASET_DIR...]", "compile a model, run the generated code (or the interpreter) on its test data sets and compare every output", verifyFlags, modelAndDataSets},
+		{"bench", "MODEL.onnx", "compile a model, build the generated code and time it (beside onnxruntime with -ort)", benchFlags, oneModel},
+		{"quantize", "MODEL.onnx", "quantise a model to int8 (QDQ) from calibration data and compare it with float32", quantizeFlags, oneModel},
+		{"tune", "MODEL.onnx", "time the candidate plans of every convolution, fused block and dense layer on this machine and keep the fastest as tuning records", tuneFlags, oneModel},
 	}
 }
 
@@ -47,83 +52,181 @@ func init() {
 // already printed.
 var errFailed = errors.New("failed")
 
-func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
-}
-
-func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		usage(stderr)
-		return 2
-	}
-	for _, c := range commands {
-		if c.name == args[0] {
-			err := c.run(args[1:], stdout, stderr)
-			switch {
-			case err == nil:
-				return 0
-			case errors.Is(err, flag.ErrHelp):
-				return 0
-			case errors.Is(err, errFailed):
-				return 1
-			case errors.As(err, new(usageError)):
-				fmt.Fprintf(stderr, "tsmc %s: %v\n", c.name, err)
-				return 2
-			default:
-				fmt.Fprintf(stderr, "tsmc %s: %v\n", c.name, err)
-				return 1
-			}
-		}
-	}
-	fmt.Fprintf(stderr, "tsmc: unknown verb %q\n", args[0])
-	usage(stderr)
-	return 2
-}
-
+// usageError is a mistake in the command line: exit status 2.
 type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
+// signalError is the cause of a context cancelled by a signal.
+type signalError struct{ sig os.Signal }
+
+func (e signalError) Error() string {
+	switch e.sig {
+	case os.Interrupt:
+		return "interrupted"
+	case syscall.SIGTERM:
+		return "terminated"
+	}
+	return "stopped by " + e.sig.String()
+}
+
+func main() {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		sig := <-sigs
+		// a second signal ends the process at once, as without tsmc's handler
+		signal.Reset(os.Interrupt, syscall.SIGTERM)
+		cancel(signalError{sig})
+	}()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run runs the command line args and returns the exit status: 0 on
+// success, 1 when the command failed, 2 for a usage error, and 128 plus
+// the signal number (130 for SIGINT, 143 for SIGTERM) when a signal
+// cancelled ctx before the verb finished (130 for any other
+// cancellation).
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "-h", "-help", "--help":
+		usage(stdout)
+		return 0
+	case "help":
+		return runHelp(args[1:], stdout, stderr)
+	}
+	c, ok := lookup(args[0])
+	if !ok {
+		fmt.Fprintf(stderr, "tsmc: unknown verb %q\n\n", args[0])
+		usage(stderr)
+		return 2
+	}
+	fs, run := newFlagSet(c, stderr)
+	err := fs.Parse(args[1:])
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case err != nil:
+		return 2 // the flag package printed the error and the usage
+	}
+	if err := c.positional(fs.Args()); err != nil {
+		fmt.Fprintf(stderr, "tsmc %s: %v\n", c.name, err)
+		fmt.Fprintf(stderr, "usage: %s\n", strings.Join(synopsis(c), "\n"))
+		return 2
+	}
+	err = run(ctx, fs.Args(), stdout, stderr)
+	if err != nil && ctx.Err() != nil { // cut short: whatever failed, the signal is why
+		fmt.Fprintf(stderr, "tsmc %s: %v\n", c.name, context.Cause(ctx))
+		return interruptedStatus(ctx)
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errFailed):
+		return 1
+	case errors.As(err, new(usageError)):
+		fmt.Fprintf(stderr, "tsmc %s: %v\n", c.name, err)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "tsmc %s: %v\n", c.name, err)
+		return 1
+	}
+}
+
+// interruptedStatus is the exit status of a run cut short by ctx: 128
+// plus the number of the signal that cancelled it, as shells report a
+// process killed by it.
+func interruptedStatus(ctx context.Context) int {
+	var s signalError
+	if errors.As(context.Cause(ctx), &s) {
+		if n, ok := s.sig.(syscall.Signal); ok {
+			return 128 + int(n)
+		}
+	}
+	return 128 + int(syscall.SIGINT)
+}
+
+func lookup(name string) (command, bool) {
+	for _, c := range commands {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+// runHelp prints the usage of tsmc, or of the verb named.
+func runHelp(args []string, stdout, stderr io.Writer) int {
+	switch len(args) {
+	case 0:
+		usage(stdout)
+		return 0
+	case 1:
+		if c, ok := lookup(args[0]); ok {
+			verbUsage(stdout, c)
+			return 0
+		}
+		if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+			usage(stdout)
+			return 0
+		}
+		fmt.Fprintf(stderr, "tsmc help: unknown verb %q (verbs: %s)\n", args[0], strings.Join(verbNames(), ", "))
+	default:
+		fmt.Fprintf(stderr, "tsmc help: one verb at a time, got %q\n", args)
+	}
+	return 2
+}
+
+func verbNames() []string {
+	var names []string
+	for _, c := range commands {
+		names = append(names, c.name)
+	}
+	return names
+}
+
+// usage prints tsmc's usage: every verb's synopsis, from its flags.
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "tsmc compiles ONNX exports of TSM video networks into standalone Go packages.")
-	fmt.Fprintln(w, "\nUsage:")
+	fmt.Fprintf(w, "\nUsage:\n\n%s\n", synopses("    "))
+	fmt.Fprintln(w, "Verbs:")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  tsmc %-8s %s\n", c.name, c.args)
+		fmt.Fprintf(w, "    %-8s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nVerbs:")
-	for _, c := range commands {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
-	}
-	fmt.Fprintln(w, "\nRun 'tsmc VERB -h' for a verb's flags.")
+	fmt.Fprintln(w, "\nRun 'tsmc help VERB' (or 'tsmc VERB -h') for a verb's flags.")
 }
 
-func runHelp(args []string, stdout, _ io.Writer) error {
-	if len(args) == 0 {
-		usage(stdout)
-		return nil
-	}
+// synopses is the synopsis of every verb and of help, each line indented.
+func synopses(indent string) string {
+	var b strings.Builder
+	b.WriteString(indent + "tsmc help [VERB]\n")
 	for _, c := range commands {
-		if c.name == args[0] && c.name != "help" {
-			return c.run([]string{"-h"}, stdout, stdout)
+		for _, line := range synopsis(c) {
+			b.WriteString(indent + line + "\n")
 		}
 	}
-	usage(stdout)
-	return nil
+	return b.String()
 }
 
-// newFlagSet returns a flag set whose usage names the verb and its arguments.
-func newFlagSet(verb string, out io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("tsmc "+verb, flag.ContinueOnError)
+// verbUsage prints one verb's synopsis, summary and flags.
+func verbUsage(w io.Writer, c command) {
+	fmt.Fprintf(w, "Usage:\n\n    %s\n\n%s.\n\nFlags:\n", strings.Join(synopsis(c), "\n    "), capitalize(c.summary))
+	fs, _ := newFlagSet(c, w)
+	fs.PrintDefaults()
+}
+
+// newFlagSet returns the verb's flag set, printing errors and usage to
+// out, and the verb that runs with its flags once parsed.
+func newFlagSet(c command, out io.Writer) (*flag.FlagSet, verb) {
+	fs := flag.NewFlagSet("tsmc "+c.name, flag.ContinueOnError)
 	fs.SetOutput(out)
-	for _, c := range commands {
-		if c.name == verb {
-			fs.Usage = func() {
-				fmt.Fprintf(out, "Usage: tsmc %s %s\n\n%s.\n\nFlags:\n", c.name, c.args, capitalize(c.summary))
-				fs.PrintDefaults()
-			}
-		}
-	}
-	return fs
+	fs.Usage = func() { verbUsage(out, c) }
+	return fs, c.flags(fs)
 }
 
 func capitalize(s string) string {
@@ -131,79 +234,4 @@ func capitalize(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
-}
-
-// shapeFlags collects repeated -shape NAME=D0xD1... flags.
-type shapeFlags map[string]ir.Shape
-
-func (s shapeFlags) String() string { return formatShapes(s) }
-
-func (s shapeFlags) Set(v string) error {
-	name, shape, err := parseShape(v)
-	if err != nil {
-		return err
-	}
-	s[name] = shape
-	return nil
-}
-
-// parseShape parses a -shape flag value "NAME=D0xD1x..." (a scalar is
-// "NAME=").
-func parseShape(s string) (string, ir.Shape, error) {
-	name, dims, ok := strings.Cut(s, "=")
-	if !ok || name == "" {
-		return "", nil, fmt.Errorf("bad shape %q: want NAME=D0xD1x...", s)
-	}
-	shape := ir.Shape{}
-	if dims == "" {
-		return name, shape, nil
-	}
-	for _, d := range strings.Split(dims, "x") {
-		n, err := strconv.Atoi(d)
-		if err != nil || n < 0 {
-			return "", nil, fmt.Errorf("bad shape %q: dimension %q is not a non-negative integer", s, d)
-		}
-		shape = append(shape, n)
-	}
-	return name, shape, nil
-}
-
-// formatShapes renders bound shapes as -shape flags, sorted by name.
-func formatShapes(shapes map[string]ir.Shape) string {
-	names := make([]string, 0, len(shapes))
-	for n := range shapes {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var parts []string
-	for _, n := range names {
-		dims := make([]string, len(shapes[n]))
-		for i, d := range shapes[n] {
-			dims[i] = strconv.Itoa(d)
-		}
-		parts = append(parts, "-shape "+n+"="+strings.Join(dims, "x"))
-	}
-	return strings.Join(parts, " ")
-}
-
-// addShapeFlag registers -shape on fs.
-func addShapeFlag(fs *flag.FlagSet) shapeFlags {
-	s := shapeFlags{}
-	fs.Var(s, "shape", "bind an input's shape, `NAME=D0xD1x...` (repeatable); symbolic dims must all be bound")
-	return s
-}
-
-// parse parses flags and requires at least min positional arguments.
-func parse(fs *flag.FlagSet, args []string, min int, what string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err.Error()}
-	}
-	if fs.NArg() < min {
-		fs.Usage()
-		return usageError{"missing " + what}
-	}
-	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"math"
 	"math/rand"
@@ -18,7 +19,7 @@ const tinyModel = "../../testdata/tsm_tiny_official/model.onnx"
 // tsmcRun runs the CLI in-process and returns its exit code and output.
 func tsmcRun(args ...string) (int, string, string) {
 	var stdout, stderr bytes.Buffer
-	code := run(args, &stdout, &stderr)
+	code := run(context.Background(), args, &stdout, &stderr)
 	return code, stdout.String(), stderr.String()
 }
 

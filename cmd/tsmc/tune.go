@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,49 +11,46 @@ import (
 
 	"github.com/tsmc-go/tsmc"
 	"github.com/tsmc-go/tsmc/codegen"
+	"github.com/tsmc-go/tsmc/program"
 	"github.com/tsmc-go/tsmc/runtime"
 	"github.com/tsmc-go/tsmc/runtime/tunerun"
 	"github.com/tsmc-go/tsmc/tuning"
 )
 
-// tuneArgs is the usage line of tsmc tune.
-const tuneArgs = "[-threads N] [-budget DURATION] [-o FILE] [-shape ...] [-goarch arm64 [-exec CMD]] MODEL.onnx"
-
-func runTune(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("tune", stderr)
-	budget := fs.Duration("budget", tuning.DefaultBudget, "time the measurements may take; each plan is timed in more rounds when it allows")
+func tuneFlags(fs *flag.FlagSet) verb {
+	budget := fs.Duration("budget", tuning.DefaultBudget, "`DURATION` the measurements may take; each plan is timed in more rounds when it allows")
 	out := fs.String("o", "", "records `FILE` to merge the new records into (created when absent; default: print them)")
 	shapes := addShapeFlag(fs)
 	builder := addBuildFlags(fs)
-	if err := parse(fs, args, 1, "MODEL.onnx"); err != nil {
-		return err
+	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		if *budget <= 0 {
+			return usageError{fmt.Sprintf("-budget %v: want a positive duration", *budget)}
+		}
+		return tune(ctx, args[0], *budget, *out, shapes, builder, stdout, stderr)
 	}
-	if fs.NArg() > 1 {
-		return usageError{fmt.Sprintf("one model at a time, got %d arguments", fs.NArg())}
-	}
-	if *budget < 0 {
-		return usageError{fmt.Sprintf("-budget %v: want a positive duration", *budget)}
-	}
+}
+
+// tune tunes the model at path and prints or merges the records.
+func tune(ctx context.Context, path string, budget time.Duration, out string, shapes shapeFlags, builder func() (*program.Builder, error), stdout, stderr io.Writer) error {
 	b, err := builder()
 	if err != nil {
 		return err
 	}
 	var old []tuning.Record
-	if *out != "" {
-		if old, err = tuning.ReadFile(*out); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if out != "" {
+		if old, err = tuning.ReadFile(out); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
 	}
-	path := fs.Arg(0)
 	ds, _, err := firstDataSet(path)
 	if err != nil {
 		return err
 	}
-	g, err := tsmc.Optimize(path, shapes, ds)
+	g, err := tsmc.OptimizeContext(ctx, path, shapes, ds)
 	if err != nil {
 		return err
 	}
-	rep, err := tuning.Tune(g, tuning.Options{Builder: b, Threads: b.Threads, Budget: *budget,
+	rep, err := tuning.Tune(g, tuning.Options{Context: ctx, Builder: b, Threads: b.Threads, Budget: budget,
 		Progress: stderr, Terminal: isTerminal(stderr)})
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
@@ -69,14 +67,14 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "layers    %.2f ms per run with the default plans, %.2f ms tuned (%.0f%% less), as measured\n",
 			rep.DefaultMs, rep.TunedMs, 100*(1-rep.TunedMs/rep.DefaultMs))
 	}
-	if *out == "" {
+	if out == "" {
 		return tuning.Write(stdout, rep.Records)
 	}
 	all := tuning.Merge(old, rep.Records)
-	if err := tuning.WriteFile(*out, all); err != nil {
+	if err := tuning.WriteFile(out, all); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "records   %s: %d records\n", *out, len(all))
+	fmt.Fprintf(stderr, "records   %s: %d records\n", out, len(all))
 	return nil
 }
 

@@ -6,7 +6,11 @@ package conformance
 import (
 	"fmt"
 	"math"
+	"path/filepath"
+	goruntime "runtime"
 	"sort"
+	"strings"
+	"sync"
 
 	"github.com/owulveryck/onnx-go/backend/testbackend"
 	_ "github.com/owulveryck/onnx-go/backend/testbackend/onnx" // registers the ONNX node tests
@@ -28,11 +32,48 @@ type Case struct {
 // Name is "Op/Title".
 func (c *Case) Name() string { return c.Op + "/" + c.Title }
 
+// The node tests come from two places: onnx-go's generated suite, and, for
+// ops that suite has no cases for, the ONNX project's own single-node tests
+// kept in testdata/onnxnode (see its README), whose titles are their
+// folder names.
+
+// nodeSuite maps an op to its folders in testdata/onnxnode.
+var nodeSuite = sync.OnceValues(func() (map[string][]string, error) {
+	_, file, _, _ := goruntime.Caller(0)
+	dirs, err := filepath.Glob(filepath.Join(filepath.Dir(file), "testdata", "onnxnode", "test_*"))
+	if err != nil {
+		return nil, err
+	}
+	byOp := map[string][]string{}
+	for _, dir := range dirs {
+		g, err := onnx.Load(filepath.Join(dir, "model.onnx"))
+		if err != nil {
+			return nil, err
+		}
+		if len(g.Nodes) != 1 {
+			return nil, fmt.Errorf("%s: %d nodes, want one", dir, len(g.Nodes))
+		}
+		op := g.Nodes[0].Op
+		if len(testbackend.GetOpTypeTests(op)) > 0 {
+			return nil, fmt.Errorf("%s: onnx-go has cases for %s now; drop the copy", dir, op)
+		}
+		byOp[op] = append(byOp[op], dir)
+	}
+	return byOp, nil
+})
+
 // Titles lists the node tests of op, sorted.
 func Titles(op string) []string {
 	var titles []string
 	for _, newCase := range testbackend.GetOpTypeTests(op) {
 		titles = append(titles, newCase().Title)
+	}
+	suite, err := nodeSuite()
+	if err != nil {
+		panic(err) // the committed test data is broken
+	}
+	for _, dir := range suite[op] {
+		titles = append(titles, filepath.Base(dir))
 	}
 	sort.Strings(titles)
 	return titles
@@ -41,6 +82,9 @@ func Titles(op string) []string {
 // Load reads the node test of op with the given title: its model decoded
 // afresh and its tensors converted to the graph's declared types.
 func Load(op, title string) (*Case, error) {
+	if strings.HasPrefix(title, "test_") {
+		return loadNodeSuite(op, title)
+	}
 	for _, newCase := range testbackend.GetOpTypeTests(op) {
 		tc := newCase()
 		if tc.Title != title {
@@ -70,6 +114,32 @@ func Load(op, title string) (*Case, error) {
 			c.Outputs = append(c.Outputs, x)
 		}
 		return c, nil
+	}
+	return nil, fmt.Errorf("no node test %s/%s", op, title)
+}
+
+// loadNodeSuite reads a case of testdata/onnxnode.
+func loadNodeSuite(op, title string) (*Case, error) {
+	suite, err := nodeSuite()
+	if err != nil {
+		return nil, err
+	}
+	for _, dir := range suite[op] {
+		if filepath.Base(dir) != title {
+			continue
+		}
+		g, err := onnx.Load(filepath.Join(dir, "model.onnx"))
+		if err != nil {
+			return nil, err
+		}
+		ds, err := onnx.LoadDataSet(filepath.Join(dir, "test_data_set_0"))
+		if err != nil {
+			return nil, err
+		}
+		if len(ds.Inputs) != len(g.Inputs) || len(ds.Outputs) != len(g.Outputs) {
+			return nil, fmt.Errorf("%s: %d inputs and %d outputs for a graph of %d and %d", dir, len(ds.Inputs), len(ds.Outputs), len(g.Inputs), len(g.Outputs))
+		}
+		return &Case{Op: op, Title: title, Graph: g, Inputs: ds.Inputs, Outputs: ds.Outputs}, nil
 	}
 	return nil, fmt.Errorf("no node test %s/%s", op, title)
 }

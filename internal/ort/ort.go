@@ -6,6 +6,7 @@
 package ort
 
 import (
+	"context"
 	_ "embed"
 	"encoding/binary"
 	"encoding/json"
@@ -17,6 +18,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/tsmc-go/tsmc/internal/subprocess"
 	"github.com/tsmc-go/tsmc/ir"
 )
 
@@ -81,6 +83,15 @@ func Available() error {
 
 // Run executes a request.
 func Run(req Request) (*Result, error) {
+	return RunContext(context.Background(), req)
+}
+
+// RunContext is Run that ctx stops: node is interrupted (then killed if it
+// lingers), its temporary folder removed, and ctx's error returned.
+func RunContext(ctx context.Context, req Request) (*Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	modules, err := NodeModules()
 	if err != nil {
 		return nil, err
@@ -128,9 +139,12 @@ func Run(req Request) (*Result, error) {
 	if err := os.WriteFile(reqFile, data, 0o644); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command("node", script, reqFile)
+	cmd := subprocess.Command(ctx, "node", script, reqFile)
 	cmd.Env = append(os.Environ(), "ORT_NODE_MODULES="+modules)
 	out, err := cmd.Output()
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
 	if err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {

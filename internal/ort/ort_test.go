@@ -1,8 +1,12 @@
 package ort
 
 import (
+	"context"
+	"errors"
+	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/tsmc-go/tsmc/ir"
 	"github.com/tsmc-go/tsmc/onnx"
@@ -52,5 +56,52 @@ func TestRunMatchesDataSet(t *testing.T) {
 	}
 	if res.Iters != 3 || len(res.TimesMs) != 3 || res.MedianMs <= 0 {
 		t.Errorf("timings %+v", res)
+	}
+}
+
+// TestRunStopsWhenCancelled cancels a long onnxruntime session: node is
+// interrupted, RunContext returns the context's error, and its temporary
+// folder is gone.
+func TestRunStopsWhenCancelled(t *testing.T) {
+	if err := Available(); err != nil {
+		t.Skipf("onnxruntime not available: %v", err)
+	}
+	modules, err := NodeModules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("ORT_NODE_MODULES", modules) // found from here, before TMPDIR moves
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	dir := filepath.Join("..", "..", "testdata", "tsm_tiny_mmaction")
+	ds, err := onnx.LoadDataSet(filepath.Join(dir, "test_data_set_0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		for ctx.Err() == nil { // until the request is written and node starts on it
+			if m, _ := filepath.Glob(filepath.Join(tmp, "tsmc-ort-*", "request.json")); len(m) > 0 {
+				cancel()
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	_, err = RunContext(ctx, Request{
+		Model:  filepath.Join(dir, "model.onnx"),
+		Inputs: map[string]*ir.Tensor{ds.InputNames[0]: ds.Inputs[0]},
+		Iters:  1_000_000,
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v, want context.Canceled", err)
+	}
+	left, err := os.ReadDir(tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range left {
+		t.Errorf("left behind: %s", e.Name())
 	}
 }

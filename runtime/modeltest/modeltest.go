@@ -8,11 +8,15 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tsmc-go/tsmc/internal/floatcmp"
-	"github.com/tsmc-go/tsmc/runtime"
+	tsmcruntime "github.com/tsmc-go/tsmc/runtime"
 )
 
 // Model is the generic face of a generated Model.
@@ -23,7 +27,7 @@ type Model interface {
 
 // Suite describes a generated model package to its tests.
 type Suite struct {
-	Inputs, Outputs []runtime.TensorSpec
+	Inputs, Outputs []tsmcruntime.TensorSpec
 	// DataSets are folders under testdata/ with input_K.bin for Inputs[K]
 	// and output_K.bin for Outputs[K] (absent when not checked), raw
 	// little-endian float32.
@@ -41,7 +45,7 @@ func ReadFloats(tb testing.TB, path string, want int) []float32 {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	v, err := runtime.DecodeFloats(b)
+	v, err := tsmcruntime.DecodeFloats(b)
 	if err != nil {
 		tb.Fatalf("%s: %v", path, err)
 	}
@@ -188,27 +192,129 @@ func (s *Suite) TestConcurrentRuns(t *testing.T) {
 	}
 }
 
-// TestInputErrors checks that wrongly sized, missing and unknown inputs
-// are errors, not panics.
+// TestInputErrors checks that wrongly sized, nil, missing and unknown
+// inputs are errors that say what is wrong, not panics, and that the
+// Model runs as before after them.
 func (s *Suite) TestInputErrors(t *testing.T) {
 	m := s.newModel(t, 0)
 	in := s.SampleInputs(t)
+	want, err := m.Infer(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect := func(t *testing.T, inputs map[string][]float32, msg string) {
+		t.Helper()
+		if _, err := m.Infer(inputs); err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("error %v; want one saying %q", err, msg)
+		}
+	}
 	for _, spec := range s.Inputs {
+		n := spec.Len()
+		wrongLen := func(values int) string {
+			return fmt.Sprintf("input %s: got %d values, want %d for shape %v", spec.Name, values, n, spec.Shape)
+		}
+		with := func(v []float32) map[string][]float32 {
+			bad := maps.Clone(in)
+			bad[spec.Name] = v
+			return bad
+		}
+		t.Run(spec.Name+"/one too long", func(t *testing.T) { expect(t, with(append(slices.Clip(in[spec.Name]), 0)), wrongLen(n+1)) })
+		t.Run(spec.Name+"/one too short", func(t *testing.T) { expect(t, with(in[spec.Name][:n-1]), wrongLen(n-1)) })
+		t.Run(spec.Name+"/nil", func(t *testing.T) { expect(t, with(nil), wrongLen(0)) })
+		t.Run(spec.Name+"/missing", func(t *testing.T) {
+			bad := maps.Clone(in)
+			delete(bad, spec.Name)
+			expect(t, bad, fmt.Sprintf("missing input %q", spec.Name))
+		})
+	}
+	t.Run("unknown", func(t *testing.T) {
 		bad := maps.Clone(in)
-		bad[spec.Name] = append(in[spec.Name][:len(in[spec.Name]):len(in[spec.Name])], 0)
-		if _, err := m.Infer(bad); err == nil {
-			t.Errorf("input %q one float too long: no error", spec.Name)
-		}
-		delete(bad, spec.Name)
-		if _, err := m.Infer(bad); err == nil {
-			t.Errorf("input %q missing: no error", spec.Name)
+		bad["no such input"] = nil
+		expect(t, bad, `unknown input "no such input"`)
+	})
+	t.Run("no inputs", func(t *testing.T) { expect(t, nil, fmt.Sprintf("missing input %q", s.Inputs[0].Name)) })
+	got, err := m.Infer(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, w := range want {
+		if !floatcmp.SameBits(got[name], w) {
+			t.Errorf("output %q after the failed runs differs from before them", name)
 		}
 	}
-	bad := maps.Clone(in)
-	bad["no such input"] = nil
-	if _, err := m.Infer(bad); err == nil {
-		t.Error("unknown input: no error")
+}
+
+// TestClose checks what the Model documentation says of Close: it stops
+// the worker threads (the goroutine count returns to what it was before
+// New), may be called twice and while other goroutines run the Model, and
+// a closed Model still runs, giving the same outputs bit for bit.
+func (s *Suite) TestClose(t *testing.T) {
+	before := runtime.NumGoroutine()
+	m, err := s.New(4)
+	if err != nil {
+		t.Fatal(err)
 	}
+	in := s.SampleInputs(t)
+	want, err := m.Infer(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same := func(got map[string][]float32) error {
+		for name, w := range want {
+			if !floatcmp.SameBits(got[name], w) {
+				return fmt.Errorf("output %q differs from the open Model's", name)
+			}
+		}
+		return nil
+	}
+	const goroutines, runs = 4, 3
+	errs := make(chan error, goroutines*runs+1)
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Go(func() {
+			for r := range runs {
+				got, err := m.Infer(in)
+				if err == nil {
+					err = same(got)
+				}
+				if err != nil {
+					errs <- err
+				}
+				if g == 0 && r == 1 {
+					m.Close()
+				}
+			}
+		})
+	}
+	wg.Go(m.Close)
+	wg.Wait()
+	m.Close()
+	close(errs)
+	for err := range errs {
+		t.Errorf("with Close alongside: %v", err)
+	}
+	got, err := m.Infer(in)
+	if err == nil {
+		err = same(got)
+	}
+	if err != nil {
+		t.Errorf("closed: %v", err)
+	}
+	if after := SettledGoroutines(before); after > before {
+		t.Errorf("%d goroutines after Close, %d before New: the worker threads did not stop", after, before)
+	}
+}
+
+// SettledGoroutines waits, yielding, for the goroutine count to come down
+// to want (goroutines that were told to stop take a moment to end), and
+// returns it; it gives up after many tries.
+func SettledGoroutines(want int) int {
+	n := runtime.NumGoroutine()
+	for i := 0; i < 10000 && n > want; i++ {
+		time.Sleep(time.Millisecond)
+		n = runtime.NumGoroutine()
+	}
+	return n
 }
 
 // BenchmarkRun times one run on the sample inputs.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -344,8 +345,9 @@ func (s *Suite) TestConcurrentStreams(t *testing.T) {
 	}
 }
 
-// TestInputErrors checks that a frame of the wrong length is an error,
-// not a panic, and leaves the Stream's state as it was.
+// TestInputErrors checks that a frame of the wrong length (one float too
+// many or too few, or nil) is an error that says so, not a panic, and
+// leaves the Stream's state as it was.
 func (s *Suite) TestInputErrors(t *testing.T) {
 	m := s.newModel(t, 0)
 	frames := s.SampleFrames(t, 2)
@@ -354,15 +356,25 @@ func (s *Suite) TestInputErrors(t *testing.T) {
 	if _, err := st.Step(frames[0]); err != nil {
 		t.Fatal(err)
 	}
-	for j := range s.Frames {
-		bad := append([][]float32{}, frames[1]...)
-		bad[j] = append(bad[j][:len(bad[j]):len(bad[j])], 0)
-		if _, err := st.Step(bad); err == nil {
-			t.Errorf("input %q one float too long: no error", s.Inputs[s.Frames[j]].Name)
-		}
-		bad[j] = bad[j][:len(bad[j])-2]
-		if _, err := st.Step(bad); err == nil {
-			t.Errorf("input %q one float too short: no error", s.Inputs[s.Frames[j]].Name)
+	for j, in := range s.Frames {
+		spec := s.Inputs[in]
+		n := spec.Len()
+		for _, c := range []struct {
+			name  string
+			frame []float32
+		}{
+			{"one too long", append(slices.Clip(frames[1][j]), 0)},
+			{"one too short", frames[1][j][:n-1]},
+			{"nil", nil},
+		} {
+			t.Run(spec.Name+"/"+c.name, func(t *testing.T) {
+				bad := slices.Clone(frames[1])
+				bad[j] = c.frame
+				msg := fmt.Sprintf("input %s: got %d values, want %d for shape %v", spec.Name, len(c.frame), n, spec.Shape)
+				if _, err := st.Step(bad); err == nil || !strings.Contains(err.Error(), msg) {
+					t.Errorf("error %v; want one saying %q", err, msg)
+				}
+			})
 		}
 	}
 	got, err := st.Step(frames[1])
@@ -371,6 +383,35 @@ func (s *Suite) TestInputErrors(t *testing.T) {
 	}
 	if err := compare([][][]float32{got}, want[1:]); err != nil {
 		t.Errorf("frame 1 after failed Steps: %v", err)
+	}
+}
+
+// TestAfterClose checks that Streams outlive their Model's worker threads:
+// after Close, a Stream begun before it and one begun after both step on,
+// on the calling goroutine, with a lone Stream's results bit for bit.
+func (s *Suite) TestAfterClose(t *testing.T) {
+	m := s.newModel(t, 2)
+	frames := s.SampleFrames(t, 3)
+	want := s.reference(t, m, frames)
+	early := m.NewStream()
+	first, err := early.Step(frames[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	rest, err := run(early, frames[1:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := compare(append([][][]float32{first}, rest...), want); err != nil {
+		t.Errorf("a Stream stepped across Close: %v", err)
+	}
+	late, err := run(m.NewStream(), frames)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := compare(late, want); err != nil {
+		t.Errorf("a Stream of a closed Model: %v", err)
 	}
 }
 

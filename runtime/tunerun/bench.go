@@ -240,11 +240,14 @@ func (b *Bench) block(acts []runtime.Act) error {
 	if err != nil {
 		return err
 	}
-	project, err := conv(*b.w.Project, acts[2])
-	if err != nil {
-		return err
+	var project *runtime.Conv
+	n := d.OutLen()
+	if pr := b.w.Project; pr != nil {
+		if project, err = conv(*pr, acts[2]); err != nil {
+			return err
+		}
+		n = pr.OutLen()
 	}
-	n := b.w.Project.OutLen()
 	out, res := b.output(n), b.residual(n)
 	b.build = func(plan runtime.Plan) (*layer, error) {
 		blk, err := runtime.NewInvertedResidualPlan(expand, dw, project, plan)

@@ -87,8 +87,11 @@ func (w Workload) String() string {
 		if w.Expand != nil {
 			fmt.Fprintf(&b, " expand %dx[%d,%d,%d] -> %d", w.Expand.Frames, w.Expand.Cin, w.Expand.H, w.Expand.W, w.Expand.Cout)
 		}
-		if w.Shape != nil && w.Project != nil {
-			fmt.Fprintf(&b, " dw s%d [%d,%d,%d] -> %d", w.Shape.Normalized().StrideH, w.Shape.Cin, w.Shape.H, w.Shape.W, w.Project.Cout)
+		if w.Shape != nil {
+			fmt.Fprintf(&b, " dw s%d [%d,%d,%d]", w.Shape.Normalized().StrideH, w.Shape.Cin, w.Shape.H, w.Shape.W)
+		}
+		if w.Project != nil {
+			fmt.Fprintf(&b, " -> %d", w.Project.Cout)
 		}
 	case OpDense:
 		if w.Dense != nil {
@@ -124,10 +127,13 @@ func (w Workload) Validate() error {
 			return err
 		}
 	case OpBlock:
-		if w.Shape == nil || w.Project == nil {
-			return fmt.Errorf("block workload without its depthwise and projection stages")
+		if w.Shape == nil || (w.Project == nil && w.Expand == nil) {
+			return fmt.Errorf("block workload without its depthwise stage, or with neither an expansion nor a projection")
 		}
-		if err := runtime.CheckInvertedResidual(w.Expand, *w.Shape, *w.Project); err != nil {
+		if w.Residual && w.Project == nil {
+			return fmt.Errorf("block workload with a residual but no projection")
+		}
+		if err := runtime.CheckInvertedResidual(w.Expand, *w.Shape, w.Project); err != nil {
 			return err
 		}
 	case OpDense:
@@ -165,7 +171,10 @@ func (w Workload) FLOPs() float64 {
 	case OpConv, OpDepthwise:
 		return w.Shape.FLOPs()
 	case OpBlock:
-		f := w.Shape.FLOPs() + w.Project.FLOPs()
+		f := w.Shape.FLOPs()
+		if w.Project != nil {
+			f += w.Project.FLOPs()
+		}
 		if w.Expand != nil {
 			f += w.Expand.FLOPs()
 		}

@@ -1,9 +1,11 @@
 // Command neongen generates the arm64 NEON kernels of package runtime
 // with the emitter of package neon: the GEMM micro-kernel (12x8), the 3x3
-// depthwise row kernels (stride 1 and 2), their Go stubs, and
-// kernels_arm64.go, which registers them with the runtime's CPU dispatch.
-// The argument blocks' field offsets are read from the runtime's own
-// declarations of Tile and DWRow.
+// depthwise row kernels (stride 1 and 2), the int8 GEMM kernels (SDOT
+// 12x8 and its short ones, SMULL 4x8), packing kernel and depthwise plane
+// kernel (SDOT), their Go stubs,
+// and kernels_arm64.go, which registers them with the runtime's CPU
+// dispatch. The argument blocks' field offsets are read from the
+// runtime's own declarations of Tile, DWRow, QTile, QPack and QDWPlane.
 //
 // Run it through go generate (runtime/generate_neon.go), or
 // scripts/regenerate.sh to recreate every generated file:
@@ -54,11 +56,11 @@ func main() {
 // generate returns the generated files by name, reading the argument
 // block layouts from package runtime in dir.
 func generate(dir string) (map[string][]byte, error) {
-	blocks, err := readArgBlocks(dir, "Tile", "DWRow")
+	blocks, err := readArgBlocks(dir, "Tile", "DWRow", "QTile", "QPack", "QDWPlane")
 	if err != nil {
 		return nil, err
 	}
-	tile, dwRow := blocks["Tile"], blocks["DWRow"]
+	tile, dwRow, qtile, qpack := blocks["Tile"], blocks["DWRow"], blocks["QTile"], blocks["QPack"]
 	gemm := &neon.File{Package: "runtime", Constraint: constraint, GeneratedBy: generatedBy,
 		Generator: []string{genfile.Source(gemmKernel.emit)}}
 	for _, k := range gemmKernels {
@@ -77,8 +79,26 @@ func generate(dir string) (map[string][]byte, error) {
 		}
 		dw.Funcs = append(dw.Funcs, f)
 	}
+	q := &neon.File{Package: "runtime", Constraint: constraint, GeneratedBy: generatedBy,
+		Generator: []string{genfile.Source(qgemmKernel.emit)}}
+	for _, k := range qgemmKernels {
+		f, err := k.emit(qtile)
+		if err != nil {
+			return nil, err
+		}
+		q.Funcs = append(q.Funcs, f)
+	}
+	f, err := emitQPack(qpack)
+	if err != nil {
+		return nil, err
+	}
+	q.Funcs = append(q.Funcs, f)
+	if f, err = emitQDWPlane(blocks["QDWPlane"]); err != nil {
+		return nil, err
+	}
+	q.Funcs = append(q.Funcs, f)
 	files := map[string][]byte{}
-	for name, file := range map[string]*neon.File{"gemm": gemm, "depthwise": dw} {
+	for name, file := range map[string]*neon.File{"gemm": gemm, "depthwise": dw, "qgemm": q} {
 		asm, err := file.Asm()
 		if err != nil {
 			return nil, err
@@ -90,7 +110,7 @@ func generate(dir string) (map[string][]byte, error) {
 		files[name+"_arm64.s"] = asm
 		files[name+"_stubs_arm64.go"] = stubs
 	}
-	reg, err := registry(tile, dwRow)
+	reg, err := registry(tile, dwRow, qtile, qpack, blocks["QDWPlane"])
 	if err != nil {
 		return nil, fmt.Errorf("registry: %v", err)
 	}

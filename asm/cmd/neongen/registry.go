@@ -13,9 +13,9 @@ import (
 // registry returns kernels_arm64.go: the GEMM kernels and the depthwise
 // row kernel of the NEON level, and the argument-block offsets the
 // assembly was generated for.
-func registry(tile, dwRow *argBlock) ([]byte, error) {
+func registry(tile, dwRow, qtile, qpack, qdwPlane *argBlock) ([]byte, error) {
 	var layouts []layout.Block
-	for _, a := range []*argBlock{tile, dwRow} {
+	for _, a := range []*argBlock{tile, dwRow, qtile, qpack, qdwPlane} {
 		layouts = append(layouts, layout.New(a.name, a.order, a.offsets))
 	}
 	var buf bytes.Buffer
@@ -24,6 +24,8 @@ func registry(tile, dwRow *argBlock) ([]byte, error) {
 		"Build":   constraint,
 		"Gemm":    gemmKernels,
 		"DW":      dwRowKernels,
+		"QGemm":   qgemmKernels,
+		"QPack":   qpackKernel,
 		"Layouts": layouts,
 	})
 	if err != nil {
@@ -55,6 +57,36 @@ var (
 	{{.GoName}}Kernel = &GemmKernel{Name: "{{.Name}}", MR: {{.MR}}, NR: {{.NR}}, KC: {{.KC}}, RowsB: true, Tile: {{.GoName}}}
 {{- end}}
 )
+
+// The int8 GEMM kernels: SDOT (neondot) and SMULL (neon).
+var (
+{{- range .QGemm}}
+	{{.GoName}}Kernel = &QGemmKernel{Name: "{{.Name}}", MR: {{.MR}}, NR: {{.NR}}, SignedB: true, Tile: {{.GoName}}
+	{{- with .Shorts}},
+		Short: []*QGemmKernel{ {{- range $i, $s := .}}{{if $i}}, {{end}}{{$s.GoName}}Kernel{{end -}} }{{end -}}
+	}
+{{- end}}
+)
+
+// asmQGemmKernels returns the int8 GEMM kernels usable at int8 level
+// level, best first.
+func asmQGemmKernels(level string) []*QGemmKernel {
+	switch level {
+	case ISANEONDOT:
+		return []*QGemmKernel{ {{- range $i, $k := .QGemm}}{{if not $k.Short}}{{$k.GoName}}Kernel, {{end}}{{end -}} }
+	case ISANEON:
+		return []*QGemmKernel{ {{- range $i, $k := .QGemm}}{{if and (not $k.Short) (eq $k.Level "neon")}}{{$k.GoName}}Kernel{{end}}{{end -}} }
+	}
+	return nil
+}
+
+// asmQPack returns the int8 packing kernel of int8 level level, or nil.
+func asmQPack(level string) func(*QPack) {
+	if level == ISANEONDOT || level == ISANEON {
+		return {{.QPack.GoName}} // {{.QPack.Name}}
+	}
+	return nil
+}
 
 // asmGemmKernels returns the assembly GEMM kernels usable at level, best
 // first.

@@ -17,6 +17,10 @@ func TestNames(t *testing.T) {
 			"f32_im2col_s1__avx512", "im2colF32S1AVX512"},
 		{Kernel{Op: "gemm", MinMax: true, Shape: "12x8", ISA: "neon"},
 			"f32_gemm_minmax_12x8__neon", "gemmF32Minmax12x8NEON"},
+		{Kernel{Type: "qu8_qc8w", Op: "gemm", MinMax: true, Requant: "fp32", Shape: "12x32c4", ISA: "avx512vnni"},
+			"qu8_qc8w_gemm_minmax_fp32_12x32c4__avx512vnni", "gemmQU8Minmax12x32c4AVX512VNNI"},
+		{Kernel{Type: "qu8_qc8w", Op: "gemm", Variant: "W7", MinMax: true, Requant: "fp32", Shape: "4x16c4", ISA: "avx2"},
+			"qu8_qc8w_gemm_w7_minmax_fp32_4x16c4__avx2", "gemmW7QU8Minmax4x16c4AVX2"},
 	} {
 		if got := c.k.Name(); got != c.name {
 			t.Errorf("%+v: Name %q, want %q", c.k, got, c.name)

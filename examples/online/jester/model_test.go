@@ -36,5 +36,8 @@ func TestConcurrentRuns(t *testing.T) { suite.TestConcurrentRuns(t) }
 // TestInputErrors checks that bad inputs are errors, not panics.
 func TestInputErrors(t *testing.T) { suite.TestInputErrors(t) }
 
+// TestClose checks that Close stops the threads and a closed Model runs.
+func TestClose(t *testing.T) { suite.TestClose(t) }
+
 // BenchmarkRun times one run on the first data set's inputs.
 func BenchmarkRun(b *testing.B) { suite.BenchmarkRun(b) }

@@ -66,5 +66,8 @@ func TestConcurrentStreams(t *testing.T) { streamSuite.TestConcurrentStreams(t) 
 // TestStreamInputErrors checks that bad frames are errors, not panics.
 func TestStreamInputErrors(t *testing.T) { streamSuite.TestInputErrors(t) }
 
+// TestStreamAfterClose checks that Streams step on after Close.
+func TestStreamAfterClose(t *testing.T) { streamSuite.TestAfterClose(t) }
+
 // BenchmarkStep times one Step (threads: GOMAXPROCS, set with -cpu).
 func BenchmarkStep(b *testing.B) { streamSuite.BenchmarkStep(b) }

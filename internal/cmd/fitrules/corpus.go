@@ -109,7 +109,7 @@ func (b *builder) chain(cin, ce, cout, h, w, ek, es, s int, residual, shifted bo
 	if shifted {
 		c.block.Shift, c.block.State = b.shift(cin), b.online
 	}
-	if runtime.CheckInvertedResidual(expand, d, p) != nil {
+	if runtime.CheckInvertedResidual(expand, d, &p) != nil {
 		// not a block the runtime fuses: its stages
 		for _, st := range c.stages {
 			b.m.groups = append(b.m.groups, group{layer: st})

@@ -1,0 +1,420 @@
+package main
+
+import (
+	"fmt"
+	"go/types"
+
+	"github.com/mmcloughlin/avo/attr"
+	"github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+
+	"github.com/tsmc-go/tsmc/asm/internal/naming"
+)
+
+// dwTapsBlock mirrors runtime.DWTaps, the depthwise tap kernel contract.
+var dwTapsBlock = newArgBlock("DWTaps",
+	field("O", f32Slice), field("In", f32Slice), field("W", f32Slice), field("Off", types.NewSlice(intT)), field("Bias", f32Slice),
+	field("C", intT), field("N", intT), field("T", intT), field("OStride", intT), field("IStride", intT),
+	field("Lo", f32), field("Hi", f32),
+)
+
+// dwTapsKernel is a depthwise tap kernel of the runtime.DWTaps contract:
+// per channel, blocks of unroll vectors of outputs (each tap's weight
+// broadcast once for the block, its inputs the memory operands of the
+// fused multiply-adds: unroll independent chains), then one block of the
+// vectors left, the last one masked. A small plane (7x7: 73 flattened
+// outputs) is one block: its 25 taps run over all of its vectors at once.
+type dwTapsKernel struct {
+	isa    *vecISA
+	unroll int
+}
+
+var dwTapsKernels = []dwTapsKernel{{avx512, 8}, {avx2, 8}}
+
+func (k dwTapsKernel) names() naming.Kernel {
+	return naming.Kernel{Op: "dwconv", Variant: "Taps", MinMax: true, Shape: fmt.Sprintf("%dx%d", k.unroll, k.isa.lanes), ISA: k.isa.name}
+}
+
+// Name and GoName return the contract name and the Go name of the
+// assembly function, for the registry template.
+func (k dwTapsKernel) Name() string   { return k.names().Name() }
+func (k dwTapsKernel) GoName() string { return k.names().GoName() }
+
+// ISAName is the kernel's level, for the registry template.
+func (k dwTapsKernel) ISAName() string { return k.isa.name }
+
+// AVX2 mask table: 8 lanes of -1, then 8 of 0 (as actMaskTable).
+var dwTapsMaskTable = operand.NewStaticSymbol("dwTapsMaskTable")
+
+// buildDWTaps emits the tap kernels and the row copies that fill and
+// empty their planes.
+func buildDWTaps(g *gen) {
+	g.StaticGlobal(dwTapsMaskTable.Name)
+	g.DataAttributes(attr.RODATA | attr.NOPTR)
+	for i := range 16 {
+		v := uint32(0)
+		if i < 8 {
+			v = 0xffffffff
+		}
+		g.AppendDatum(operand.U32(v))
+	}
+	g.StaticGlobal(copyEvenIdx.Name)
+	g.DataAttributes(attr.RODATA | attr.NOPTR)
+	for i := range 16 {
+		g.AppendDatum(operand.U32(2 * i))
+	}
+	for _, k := range dwTapsKernels {
+		k.emit(g)
+	}
+	for _, k := range copyRowsKernels {
+		k.emit(g)
+	}
+}
+
+// Registers of the tap kernels.
+var (
+	tT      = reg.RDI // *DWTaps
+	tChans  = reg.R8  // channels left
+	tIn     = reg.RSI // the channel's input
+	tOut    = reg.RDX // the channel's output
+	tW      = reg.R11 // the channel's weights
+	tBias   = reg.R12 // the channel's bias
+	tOffs   = reg.R9  // Off
+	tTaps   = reg.R10 // T
+	tQ      = reg.RAX // the current output, in bytes from the channel's first
+	tLeft   = reg.RCX // outputs left in the channel
+	tTap    = reg.RBX // the current tap
+	tSource = reg.R13 // the current tap's inputs
+)
+
+// Vector registers: accumulators from 0, then the tap's weight, the
+// bias, Lo and Hi, and on AVX2 a loaded input and the tail mask.
+func (k dwTapsKernel) acc(i int) reg.VecPhysical { return k.isa.regs[i] }
+func (k dwTapsKernel) wt() reg.VecPhysical       { return k.isa.regs[k.unroll] }
+func (k dwTapsKernel) bias() reg.VecPhysical     { return k.isa.regs[k.unroll+1] }
+func (k dwTapsKernel) lo() reg.VecPhysical       { return k.isa.regs[k.unroll+2] }
+func (k dwTapsKernel) hi() reg.VecPhysical       { return k.isa.regs[k.unroll+3] }
+func (k dwTapsKernel) tmp() reg.VecPhysical      { return k.isa.regs[k.unroll+4] }
+func (k dwTapsKernel) mask() reg.VecPhysical     { return k.isa.regs[k.unroll+5] }
+
+func (k dwTapsKernel) emit(g *gen) {
+	name := k.GoName()
+	doc := []string{
+		fmt.Sprintf("%s is %s: the runtime.DWTaps contract, blocks of %d vectors of %d outputs,", name, k.Name(), k.unroll, k.isa.lanes),
+		"then one block of the vectors left, the last masked; each tap's weight broadcast once per",
+		"block, its inputs the memory operands of the fused multiply-adds.",
+		fmt.Sprintf("Registers: %s.. the accumulators, then the weight, the bias, Lo, Hi (and on AVX2",
+			k.acc(0).Asm()),
+		"an input and the tail mask); DI *DWTaps, R8 channels left, SI/DX/R11/R12 the channel's",
+		"input, output, weights and bias, R9 Off, R10 T, AX the output offset in bytes, CX",
+		"outputs left, BX the tap, R13 its inputs; K1 the last vector's mask on AVX-512.",
+	}
+	g.function(name, dwTapsBlock, doc...)
+	g.Comment(doc[3:]...)
+	a := dwTapsBlock
+	g.Load(g.Param("t"), tT)
+	done := g.label("done")
+	g.MOVQ(a.field(tT, "C", 0), tChans)
+	g.TESTQ(tChans, tChans)
+	g.JLE(operand.LabelRef(done))
+	g.MOVQ(a.field(tT, "In", 0), tIn)
+	g.MOVQ(a.field(tT, "O", 0), tOut)
+	g.MOVQ(a.field(tT, "W", 0), tW)
+	g.MOVQ(a.field(tT, "Bias", 0), tBias)
+	g.MOVQ(a.field(tT, "Off", 0), tOffs)
+	g.MOVQ(a.field(tT, "T", 0), tTaps)
+	g.VBROADCASTSS(a.field(tT, "Lo", 0), k.lo())
+	g.VBROADCASTSS(a.field(tT, "Hi", 0), k.hi())
+
+	lanes, vb, u := k.isa.lanes, k.isa.bytes(), k.unroll
+	channel, nextChannel := g.label("channel"), g.label("nextchannel")
+	g.Label(channel)
+	g.VBROADCASTSS(at(tBias, 0), k.bias())
+	g.XORQ(tQ, tQ)
+	g.MOVQ(a.field(tT, "N", 0), tLeft)
+	// whole blocks
+	block, rest := g.label("block"), g.label("rest")
+	g.Label(block)
+	g.CMPQ(tLeft, operand.Imm(uint64(u*lanes)))
+	g.JL(operand.LabelRef(rest))
+	k.sums(g, u, false)
+	for i := range u {
+		k.clampStore(g, k.acc(i), i*vb, false)
+	}
+	g.ADDQ(operand.U32(u*vb), tQ)
+	g.SUBQ(operand.U32(u*lanes), tLeft)
+	g.JMP(operand.LabelRef(block))
+	// the rest: r = ceil(left/lanes) vectors, the last one masked to
+	// left - (r-1)*lanes lanes
+	g.Label(rest)
+	g.TESTQ(tLeft, tLeft)
+	g.JLE(operand.LabelRef(nextChannel))
+	g.MOVQ(tLeft, tTap)
+	g.ANDQ(operand.U32(lanes-1), tTap) // lanes of the last vector, 0 for all
+	g.MOVQ(operand.U32(lanes), tSource)
+	g.TESTQ(tTap, tTap)
+	g.CMOVQEQ(tSource, tTap)
+	if k.isa == avx512 {
+		g.MOVL(operand.U32(0xffff), tSource.As32())
+		g.BZHIL(tTap.As32(), tSource.As32(), tSource.As32())
+		g.KMOVW(tSource.As32(), reg.K1)
+	} else {
+		g.LEAQ(operand.NewDataAddr(dwTapsMaskTable, 32), tSource)
+		g.SHLQ(operand.U8(2), tTap)
+		g.SUBQ(tTap, tSource)
+		g.VMOVUPS(at(tSource, 0), k.mask())
+	}
+	// dispatch on the vector count, left in (0, u*lanes)
+	labels := make([]string, u+1)
+	for r := 1; r <= u; r++ {
+		labels[r] = g.label(fmt.Sprintf("rest%d", r))
+	}
+	for r := 1; r < u; r++ {
+		g.CMPQ(tLeft, operand.Imm(uint64(r*lanes)))
+		g.JLE(operand.LabelRef(labels[r]))
+	}
+	for r := u; r >= 1; r-- {
+		g.Label(labels[r])
+		k.sums(g, r, true)
+		for i := range r {
+			k.clampStore(g, k.acc(i), i*vb, i == r-1)
+		}
+		g.JMP(operand.LabelRef(nextChannel))
+	}
+	// the next channel
+	g.Label(nextChannel)
+	g.MOVQ(a.field(tT, "IStride", 0), tSource)
+	g.LEAQ(mem(tIn, 0, tSource, 4), tIn)
+	g.MOVQ(a.field(tT, "OStride", 0), tSource)
+	g.LEAQ(mem(tOut, 0, tSource, 4), tOut)
+	g.LEAQ(mem(tW, 0, tTaps, 4), tW)
+	g.ADDQ(operand.U32(4), tBias)
+	g.DECQ(tChans)
+	g.JNZ(operand.LabelRef(channel))
+	g.Label(done)
+	g.VZEROUPPER()
+	g.RET()
+}
+
+// sums sets accumulators 0..n-1 to the bias plus the taps' products for
+// the n vectors of outputs from tQ (masked: the last vector's lanes past
+// the mask not read).
+func (k dwTapsKernel) sums(g *gen, n int, masked bool) {
+	for i := range n {
+		g.VMOVAPS(k.bias(), k.acc(i))
+	}
+	tap := g.label("tap")
+	g.XORQ(tTap, tTap)
+	g.Label(tap)
+	g.MOVQ(mem(tOffs, 0, tTap, 8), tSource)
+	g.LEAQ(mem(tIn, 0, tSource, 4), tSource)
+	g.ADDQ(tQ, tSource)
+	g.VBROADCASTSS(mem(tW, 0, tTap, 4), k.wt())
+	vb := k.isa.bytes()
+	for i := range n {
+		switch {
+		case !masked || i < n-1:
+			g.VFMADD231PS(at(tSource, i*vb), k.wt(), k.acc(i))
+		case k.isa == avx512:
+			g.VFMADD231PS(at(tSource, i*vb), k.wt(), reg.K1, k.acc(i))
+		default:
+			g.VMASKMOVPS(at(tSource, i*vb), k.mask(), k.tmp())
+			g.VFMADD231PS(k.tmp(), k.wt(), k.acc(i))
+		}
+	}
+	g.INCQ(tTap)
+	g.CMPQ(tTap, tTaps)
+	g.JL(operand.LabelRef(tap))
+}
+
+// clampStore clamps acc to [Lo, Hi] and stores it at the output vector
+// disp bytes past tQ (masked: the rest's lanes only).
+func (k dwTapsKernel) clampStore(g *gen, acc reg.VecPhysical, disp int, masked bool) {
+	g.VMAXPS(acc, k.lo(), acc)
+	g.VMINPS(acc, k.hi(), acc)
+	dst := mem(tOut, disp, tQ, 1)
+	switch {
+	case !masked:
+		g.VMOVUPS(acc, dst)
+	case k.isa == avx512:
+		g.VMOVUPS(acc, reg.K1, dst)
+	default:
+		g.VMASKMOVPS(acc, k.mask(), dst)
+	}
+}
+
+// copyRowsBlock mirrors runtime.CopyRows, the strided row copy the tap
+// kernel's planes are filled and emptied with.
+var copyRowsBlock = newArgBlock("CopyRows",
+	field("Dst", f32Slice), field("Src", f32Slice),
+	field("Rows", intT), field("Cols", intT), field("DLD", intT), field("SLD", intT), field("SS", intT),
+	field("Planes", intT), field("DPS", intT), field("SPS", intT),
+)
+
+// copyRowsKernel is a kernel of the runtime.CopyRows contract for source
+// column strides 1 and (AVX-512) 2: per row, vectors of outputs, the last
+// masked; at stride 2 two source vectors per output vector, their even
+// lanes picked by a two-source permute.
+type copyRowsKernel struct{ isa *vecISA }
+
+var copyRowsKernels = []copyRowsKernel{{avx512}, {avx2}}
+
+func (k copyRowsKernel) names() naming.Kernel {
+	return naming.Kernel{Op: "copy", Shape: "Rows", ISA: k.isa.name}
+}
+
+// Name, GoName, ISAName and Strided are for the registry template.
+func (k copyRowsKernel) Name() string    { return k.names().Name() }
+func (k copyRowsKernel) GoName() string  { return k.names().GoName() }
+func (k copyRowsKernel) ISAName() string { return k.isa.name }
+func (k copyRowsKernel) Strided() bool   { return k.isa == avx512 }
+
+// copyEvenIdx are VPERMT2PS indices picking lanes 0, 2, ..., 30 of two
+// vectors.
+var copyEvenIdx = operand.NewStaticSymbol("copyEvenIdx")
+
+func (k copyRowsKernel) emit(g *gen) {
+	name := k.GoName()
+	strides := "1"
+	if k.Strided() {
+		strides = "1 and 2"
+	}
+	doc := []string{
+		fmt.Sprintf("%s is %s: the runtime.CopyRows contract at source column stride %s.", name, k.Name(), strides),
+		"Registers: DI *CopyRows, SI the source row, R9 the destination row, R8 rows left,",
+		"R13 planes left, CX columns left, AX the column offset in bytes, BX scratch,",
+		"R10-R12 the stride-2 masks' counts; the first vector",
+		"registers the data, the fifth the even-lane indices, the sixth the AVX2 tail mask.",
+	}
+	g.function(name, copyRowsBlock, doc...)
+	g.Comment(doc[1:]...)
+	a := copyRowsBlock
+	t, src, dst, rows := reg.RDI, reg.RSI, reg.R9, reg.R8
+	g.Load(g.Param("t"), t)
+	done := g.label("done")
+	g.MOVQ(a.field(t, "Rows", 0), rows)
+	g.TESTQ(rows, rows)
+	g.JLE(operand.LabelRef(done))
+	g.MOVQ(a.field(t, "Src", 0), src)
+	g.MOVQ(a.field(t, "Dst", 0), dst)
+	g.MOVQ(a.field(t, "Planes", 0), reg.R13)
+	g.TESTQ(reg.R13, reg.R13)
+	g.JLE(operand.LabelRef(done))
+	idx := k.isa.regs[4]
+	if k.Strided() {
+		strided := g.label("strided")
+		g.CMPQ(a.field(t, "SS", 0), operand.Imm(2))
+		g.JEQ(operand.LabelRef(strided))
+		k.rowLoop(g, 1, done)
+		g.Label(strided)
+		g.VMOVUPS(operand.NewDataAddr(copyEvenIdx, 0), idx)
+		k.rowLoop(g, 2, done)
+	} else {
+		k.rowLoop(g, 1, done)
+	}
+	g.Label(done)
+	g.VZEROUPPER()
+	g.RET()
+}
+
+// rowLoop emits the loop over the rows at source column stride ss,
+// jumping to done at the end.
+func (k copyRowsKernel) rowLoop(g *gen, ss int, done string) {
+	a := copyRowsBlock
+	t, src, dst, rows, left := reg.RDI, reg.RSI, reg.R9, reg.R8, reg.RCX
+	v, lanes, vb := k.isa.regs, k.isa.lanes, k.isa.bytes()
+	idx, mask := v[4], v[5]
+	row, step, tail, next := g.label("row"), g.label("step"), g.label("tail"), g.label("next")
+	g.Label(row)
+	g.MOVQ(a.field(t, "Cols", 0), left)
+	g.XORQ(reg.RAX, reg.RAX) // destination column offset in bytes
+	g.Label(step)
+	g.CMPQ(left, operand.Imm(uint64(lanes)))
+	g.JL(operand.LabelRef(tail))
+	if ss == 1 {
+		g.VMOVUPS(mem(src, 0, reg.RAX, 1), v[0])
+	} else {
+		k.strideLoads(g)
+		g.VPERMT2PS(v[1], idx, v[0])
+	}
+	g.VMOVUPS(v[0], mem(dst, 0, reg.RAX, 1))
+	g.ADDQ(operand.U32(vb), reg.RAX)
+	g.SUBQ(operand.U32(lanes), left)
+	g.JMP(operand.LabelRef(step))
+	g.Label(tail)
+	g.TESTQ(left, left)
+	g.JLE(operand.LabelRef(next))
+	if k.isa == avx512 {
+		g.MOVL(operand.U32(0xffff), reg.EBX)
+		g.BZHIL(left.As32(), reg.EBX, reg.EBX)
+		g.KMOVW(reg.EBX, reg.K1)
+		if ss == 1 {
+			g.VMOVUPS_Z(mem(src, 0, reg.RAX, 1), reg.K1, v[0])
+		} else {
+			k.strideLoads(g)
+			g.VPERMT2PS(v[1], idx, v[0])
+		}
+		g.VMOVUPS(v[0], reg.K1, mem(dst, 0, reg.RAX, 1))
+	} else {
+		g.LEAQ(operand.NewDataAddr(dwTapsMaskTable, 32), reg.RBX)
+		g.SHLQ(operand.U8(2), left)
+		g.SUBQ(left, reg.RBX)
+		g.VMOVUPS(at(reg.RBX, 0), mask)
+		g.VMASKMOVPS(mem(src, 0, reg.RAX, 1), mask, v[0])
+		g.VMASKMOVPS(v[0], mask, mem(dst, 0, reg.RAX, 1))
+	}
+	g.Label(next)
+	g.MOVQ(a.field(t, "SLD", 0), reg.RAX)
+	g.LEAQ(mem(src, 0, reg.RAX, 4), src)
+	g.MOVQ(a.field(t, "DLD", 0), reg.RAX)
+	g.LEAQ(mem(dst, 0, reg.RAX, 4), dst)
+	g.DECQ(rows)
+	g.JNZ(operand.LabelRef(row))
+	// the next plane: from the plane's start, DPS and SPS on
+	g.DECQ(reg.R13)
+	g.JZ(operand.LabelRef(done))
+	g.MOVQ(a.field(t, "Rows", 0), rows)
+	g.MOVQ(a.field(t, "SLD", 0), reg.RAX)
+	g.IMULQ(rows, reg.RAX)
+	g.SHLQ(operand.U8(2), reg.RAX)
+	g.SUBQ(reg.RAX, src)
+	g.MOVQ(a.field(t, "SPS", 0), reg.RAX)
+	g.LEAQ(mem(src, 0, reg.RAX, 4), src)
+	g.MOVQ(a.field(t, "DLD", 0), reg.RAX)
+	g.IMULQ(rows, reg.RAX)
+	g.SHLQ(operand.U8(2), reg.RAX)
+	g.SUBQ(reg.RAX, dst)
+	g.MOVQ(a.field(t, "DPS", 0), reg.RAX)
+	g.LEAQ(mem(dst, 0, reg.RAX, 4), dst)
+	g.JMP(operand.LabelRef(row))
+}
+
+// strideLoads loads the source columns 2j.. of the outputs from the
+// destination offset AX (bytes; the source offset is 2*AX) into V0 and
+// V1, masked (K2, K3) to the 2m-1 columns the m = min(CX, 16) outputs
+// read, so nothing past the row is touched.
+func (k copyRowsKernel) strideLoads(g *gen) {
+	v := k.isa.regs
+	src, left := reg.RSI, reg.RCX
+	m, t16, n := reg.R11, reg.R10, reg.R12
+	g.MOVQ(left, m)
+	g.MOVQ(operand.U32(16), t16)
+	g.CMPQ(m, t16)
+	g.CMOVQGT(t16, m)
+	g.LEAQ(mem(m, -1, m, 1), m) // 2m-1 source columns
+	g.MOVQ(m, n)
+	g.CMPQ(n, t16)
+	g.CMOVQGT(t16, n)
+	g.MOVL(operand.U32(0xffff), reg.EBX)
+	g.BZHIL(n.As32(), reg.EBX, reg.EBX)
+	g.KMOVW(reg.EBX, reg.K2)
+	g.SUBQ(t16, m)
+	g.XORQ(n, n)
+	g.CMPQ(m, n)
+	g.CMOVQLT(n, m)
+	g.MOVL(operand.U32(0xffff), reg.EBX)
+	g.BZHIL(m.As32(), reg.EBX, reg.EBX)
+	g.KMOVW(reg.EBX, reg.K3)
+	g.VMOVUPS_Z(mem(src, 0, reg.RAX, 2), reg.K2, v[0])
+	g.VMOVUPS_Z(mem(src, 64, reg.RAX, 2), reg.K3, v[1])
+}

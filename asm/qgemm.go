@@ -1,0 +1,466 @@
+package main
+
+import (
+	"fmt"
+	"go/types"
+
+	"github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+
+	"github.com/tsmc-go/tsmc/asm/internal/naming"
+)
+
+// The int8 GEMM micro-kernels (runtime.QTile): uint8 activations times
+// int8 weights, both packed in quads of k, int32 accumulators, and the
+// float32 requantisation epilogue.
+
+// qISA is an instruction-set level of the int8 kernels.
+type qISA struct {
+	name  string  // kernel name suffix and runtime level: "avx512vnni"
+	Level string  // the runtime's level constant
+	vec   *vecISA // the vector registers
+	dot   string  // how a quad step multiplies: "vnni" (VPDPBUSD) or "madd" (VPMADDUBSW + VPMADDWD)
+}
+
+// Name returns the level's name, for the registry template.
+func (q *qISA) Name() string { return q.name }
+
+// Suffix returns the level as it ends Go function names.
+func (q *qISA) Suffix() string { return naming.ISASuffix(q.name) }
+
+var (
+	// avx512vnni: VPDPBUSD on ZMM (AVX512_VNNI), EVEX-encoded.
+	avx512vnni = &qISA{name: "avx512vnni", Level: "ISAAVX512VNNI", vec: avx512, dot: "vnni"}
+	// avxvnni: VPDPBUSD on YMM, VEX-encoded (AVX-VNNI).
+	avxvnni = &qISA{name: "avxvnni", Level: "ISAAVXVNNI", vec: avx2, dot: "vnni"}
+	// qavx2: VPMADDUBSW (u8 x s8 pairs summed into int16, saturating)
+	// then VPMADDWD by ones (pairs of int16 into int32).
+	qavx2 = &qISA{name: "avx2", Level: "ISAAVX2", vec: avx2, dot: "madd"}
+)
+
+// qgemmKernel describes an int8 GEMM micro-kernel implementing
+// runtime.QTile.
+type qgemmKernel struct {
+	isa    *qISA
+	mr, nr int
+	unroll int  // quads per loop iteration
+	short  bool // a kernel for the last, partial row panel (QGemmKernel.Short)
+	// AVX2 only. VPMADDUBSW sums two u8 x s8 products into an int16 with
+	// saturation: 255*127*2 overflows. MLAS runs it so anyway (the
+	// weights' range is the quantiser's business: reduce_range); tsmc
+	// never saturates. w7: the kernel is exact for weights in [-64, 64]
+	// (|255*64*2| < 2^15) and drivers pick it only for those; split: each
+	// weight w is split into wa = clamp(w, -64, 64) and wb = w - wa, both
+	// in 7 bits, and both halves multiplied: exact for all weights at
+	// twice the multiplies.
+	w7, split bool
+}
+
+// qgemmKernels is the table every int8 GEMM kernel and its registration
+// are generated from, best first within a level.
+//
+// AVX-512 VNNI 12x32: 24 ZMM accumulators, 2 activation vectors and 6
+// registers the weight broadcasts rotate through (VPBROADCASTD from
+// memory is a load, no shuffle); a quad step is 24 VPDPBUSD (1536
+// multiply-adds) for 14 loads. AVX-VNNI 6x16 is the same on 16 YMM
+// registers (12 accumulators, 2 activation vectors, 1 broadcast). AVX2
+// needs a temporary and a vector of int16 ones per step (and, split, two
+// more halves and two clamp constants), so it takes 4 rows.
+var qgemmKernels = []qgemmKernel{
+	{isa: avx512vnni, mr: 12, nr: 32, unroll: 4},
+	{isa: avx512vnni, mr: 8, nr: 32, unroll: 4, short: true},
+	{isa: avx512vnni, mr: 4, nr: 32, unroll: 4, short: true},
+	{isa: avxvnni, mr: 6, nr: 16, unroll: 4},
+	{isa: avxvnni, mr: 4, nr: 16, unroll: 4, short: true},
+	{isa: avxvnni, mr: 2, nr: 16, unroll: 4, short: true},
+	{isa: qavx2, mr: 4, nr: 16, unroll: 4, w7: true},
+	{isa: qavx2, mr: 4, nr: 16, unroll: 2, split: true},
+}
+
+// names returns the descriptor the kernel's contract and Go names come
+// from.
+func (k qgemmKernel) names() naming.Kernel {
+	n := naming.Kernel{Type: "qu8_qc8w", Op: "gemm", MinMax: true, Requant: "fp32",
+		Shape: fmt.Sprintf("%dx%dc4", k.mr, k.nr), ISA: k.isa.name}
+	if k.w7 {
+		n.Variant = "W7"
+	}
+	return n
+}
+
+// Name and GoName return the contract name and the Go name of the
+// assembly function, for the registry template and the documentation.
+func (k qgemmKernel) Name() string   { return k.names().Name() }
+func (k qgemmKernel) GoName() string { return k.names().GoName() }
+
+// Accessors for the registry template.
+func (k qgemmKernel) MR() int           { return k.mr }
+func (k qgemmKernel) NR() int           { return k.nr }
+func (k qgemmKernel) Weights7Bit() bool { return k.w7 }
+func (k qgemmKernel) ISA() *qISA        { return k.isa }
+func (k qgemmKernel) Shorts() []qgemmKernel {
+	var out []qgemmKernel
+	for i := len(qgemmKernels) - 1; i >= 0; i-- {
+		if s := qgemmKernels[i]; s.short && s.isa == k.isa && s.nr == k.nr && s.mr < k.mr {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+var (
+	i8Slice  = types.NewSlice(types.Typ[types.Int8])
+	u8Slice  = types.NewSlice(types.Typ[types.Uint8])
+	i32Slice = types.NewSlice(types.Typ[types.Int32])
+	i32      = types.Typ[types.Int32]
+)
+
+// qtileBlock mirrors runtime.QTile, the int8 GEMM micro-kernel contract.
+var qtileBlock = newArgBlock("QTile",
+	field("A", i8Slice), field("B", u8Slice), field("C", u8Slice), field("R", u8Slice),
+	field("Offset", i32Slice), field("Scale", f32Slice),
+	field("K4", intT), field("LDA", intT), field("LDC", intT), field("LDR", intT),
+	field("Zero", i32), field("Lo", f32), field("Hi", f32),
+	field("ZeroR", i32), field("Lo1", f32), field("Hi1", f32),
+	field("S1", f32), field("SR", f32), field("SC", f32),
+)
+
+func (k qgemmKernel) vecs() int   { return k.nr / k.isa.vec.lanes }
+func (k qgemmKernel) vbytes() int { return k.isa.vec.bytes() }
+
+// Registers: the accumulators first, row by row, then the activation
+// vectors, then the weight broadcasts (and AVX2's temporaries).
+func (k qgemmKernel) acc(i, v int) reg.VecPhysical { return k.isa.vec.regs[i*k.vecs()+v] }
+func (k qgemmKernel) bvec(v int) reg.VecPhysical   { return k.isa.vec.regs[k.mr*k.vecs()+v] }
+func (k qgemmKernel) extra(i int) reg.VecPhysical  { return k.isa.vec.regs[k.mr*k.vecs()+k.vecs()+i] }
+
+// bcastRegs is the number of registers the weight broadcasts rotate
+// through: all the rest on AVX-512, one on the YMM levels.
+func (k qgemmKernel) bcastRegs() int {
+	if k.isa.vec == avx512 {
+		return len(k.isa.vec.regs) - k.mr*k.vecs() - k.vecs()
+	}
+	return 1
+}
+
+// AVX2 registers after the broadcast: a temporary, int16 ones, and for
+// split the second half and the clamp constants +64 and -64.
+func (k qgemmKernel) tmp() reg.VecPhysical  { return k.extra(1) }
+func (k qgemmKernel) ones() reg.VecPhysical { return k.extra(2) }
+func (k qgemmKernel) wa() reg.VecPhysical   { return k.extra(3) }
+func (k qgemmKernel) p64() reg.VecPhysical  { return k.extra(4) }
+func (k qgemmKernel) m64() reg.VecPhysical  { return k.extra(5) }
+
+// used is the number of vector registers the K loop takes.
+func (k qgemmKernel) used() int {
+	n := k.mr*k.vecs() + k.vecs() + k.bcastRegs()
+	switch {
+	case k.split:
+		n += 5
+	case k.isa.dot == "madd":
+		n += 2
+	}
+	return n
+}
+
+// General-purpose registers of the int8 GEMM kernels.
+var (
+	qT     = reg.RDI // *QTile
+	qA     = reg.RSI // A, advancing by LDA per quad
+	qB     = reg.RBX // B, advancing by 4*NR per quad
+	qK     = reg.RCX // quads left
+	qLDA   = reg.R8  // LDA bytes
+	qLDA3  = reg.R9  // 3*LDA bytes
+	qC     = reg.R10 // the C row of the epilogue
+	qLDC   = reg.R11
+	qR     = reg.R12 // the R row
+	qLDR   = reg.R13
+	qScale = reg.RDX // Scale (Offset at the start)
+	qTmp   = reg.RAX
+)
+
+func (k qgemmKernel) registerDoc() []string {
+	nv := k.vecs()
+	lines := []string{
+		fmt.Sprintf("Registers: %s..%s accumulate the %dx%d tile (row i in %d registers from %s+%d*i),",
+			k.acc(0, 0).Asm(), k.acc(k.mr-1, nv-1).Asm(), k.mr, k.nr, nv, k.acc(0, 0).Asm(), nv),
+		fmt.Sprintf("%s..%s hold the activations of a quad, %s..%s the weight broadcasts;",
+			k.bvec(0).Asm(), k.bvec(nv-1).Asm(), k.extra(0).Asm(), k.extra(k.bcastRegs()-1).Asm()),
+	}
+	switch {
+	case k.split:
+		lines = append(lines, fmt.Sprintf("%s a product, %s int16 ones, %s the first weight half (the broadcast becomes the second), %s/%s +64/-64;",
+			k.tmp().Asm(), k.ones().Asm(), k.wa().Asm(), k.p64().Asm(), k.m64().Asm()))
+	case k.isa.dot == "madd":
+		lines = append(lines, fmt.Sprintf("%s a product, %s int16 ones;", k.tmp().Asm(), k.ones().Asm()))
+	}
+	if k.isa.vec == avx2 {
+		lines = append(lines, "the epilogue uses the registers after the accumulators; Y15 (X15) is clobbered:",
+			"it is scratch in ABI0 and the caller re-zeroes it.")
+	}
+	return append(lines,
+		"DI *QTile, SI A, BX B, CX quads left, R8/R9 LDA/3*LDA bytes, DX Offset then Scale,",
+		"R10/R11 the C row and LDC, R12/R13 the R row and LDR, AX scratch.")
+}
+
+// buildQGemm emits every int8 GEMM kernel of the table.
+func buildQGemm(g *gen) {
+	for _, k := range qgemmKernels {
+		k.emit(g)
+	}
+}
+
+func (k qgemmKernel) doc() []string {
+	var how string
+	switch {
+	case k.isa.dot == "vnni":
+		how = "VPDPBUSD (encoded)"
+	case k.split:
+		how = "each weight split into two 7-bit halves, VPMADDUBSW + VPMADDWD on each: exact for all weights"
+	default:
+		how = "VPMADDUBSW + VPMADDWD: exact for weights in [-64, 64] only (Weights7Bit)"
+	}
+	return []string{
+		fmt.Sprintf("%s is %s: the QTile contract for a %dx%d tile,", k.GoName(), k.Name(), k.mr, k.nr),
+		fmt.Sprintf("quads multiplied by %s, %d quads per iteration.", how, k.unroll),
+	}
+}
+
+func (k qgemmKernel) emit(g *gen) {
+	if k.used() > len(k.isa.vec.regs) || k.isa.vec == avx2 && k.nr != 16 {
+		panic(fmt.Sprintf("%s: %d registers, NR %d", k.Name(), k.used(), k.nr))
+	}
+	g.function(k.GoName(), qtileBlock, append(k.doc(), k.registerDoc()...)...)
+	g.Comment(k.registerDoc()...)
+	t := qtileBlock
+	nv := k.vecs()
+	g.Load(g.Param("t"), qT)
+	g.MOVQ(t.field(qT, "A", 0), qA)
+	g.MOVQ(t.field(qT, "B", 0), qB)
+	g.MOVQ(t.field(qT, "K4", 0), qK)
+	g.MOVQ(t.field(qT, "LDA", 0), qLDA)
+	g.LEAQ(mem(qLDA, 0, qLDA, 2), qLDA3)
+
+	g.Comment("Accumulators start at Offset[i].")
+	g.MOVQ(t.field(qT, "Offset", 0), qScale)
+	for i := range k.mr {
+		g.VPBROADCASTD(at(qScale, 4*i), k.acc(i, 0))
+		for v := 1; v < nv; v++ {
+			k.move(g, k.acc(i, 0), k.acc(i, v))
+		}
+	}
+	if k.isa.dot == "madd" {
+		g.Comment("int16 ones for VPMADDWD")
+		g.VPCMPEQW(k.ones(), k.ones(), k.ones())
+		g.VPSRLW(operand.U8(15), k.ones(), k.ones())
+	}
+	if k.split {
+		g.Comment("the clamp bounds +64 and -64 as bytes")
+		g.VPCMPEQB(k.p64(), k.p64(), k.p64())
+		g.VPABSB(k.p64(), k.p64())
+		g.VPSLLW(operand.U8(6), k.p64(), k.p64())
+		g.VPXOR(k.m64(), k.m64(), k.m64())
+		g.VPSUBB(k.p64(), k.m64(), k.m64())
+	}
+	k.kloop(g)
+	k.epilogue(g)
+	g.VZEROUPPER()
+	g.RET()
+}
+
+// move copies vector register src to dst.
+func (k qgemmKernel) move(g *gen, src, dst reg.VecPhysical) {
+	if k.isa.vec == avx512 {
+		g.VMOVDQA32(src, dst)
+	} else {
+		g.VMOVDQA(src, dst)
+	}
+}
+
+// kloop emits the quad loop: unrolled steps while at least k.unroll quads
+// remain, then single steps.
+func (k qgemmKernel) kloop(g *gen) {
+	body, tail, tail1, done := g.label("qbody"), g.label("qtail"), g.label("qtail1_"), g.label("qdone")
+	quad := 4 * k.nr // B bytes per quad
+	g.CMPQ(qK, operand.Imm(uint64(k.unroll)))
+	g.JL(operand.LabelRef(tail))
+	g.Label(body)
+	for u := range k.unroll {
+		k.step(g, u)
+	}
+	g.LEAQ(mem(qA, 0, qLDA, uint8(k.unroll)), qA)
+	g.ADDQ(operand.U32(quad*k.unroll), qB)
+	g.SUBQ(operand.U32(k.unroll), qK)
+	g.CMPQ(qK, operand.Imm(uint64(k.unroll)))
+	g.JGE(operand.LabelRef(body))
+	g.Label(tail)
+	g.TESTQ(qK, qK)
+	g.JLE(operand.LabelRef(done))
+	g.Label(tail1)
+	k.step(g, 0)
+	g.ADDQ(qLDA, qA)
+	g.ADDQ(operand.U32(quad), qB)
+	g.DECQ(qK)
+	g.JNZ(operand.LabelRef(tail1))
+	g.Label(done)
+}
+
+// step emits quad u of an unrolled body: load the activations, then per
+// row broadcast the row's 4 weights and multiply-add them into the row's
+// accumulators.
+func (k qgemmKernel) step(g *gen, u int) {
+	nv, vb := k.vecs(), k.vbytes()
+	for v := range nv {
+		if k.isa.vec == avx512 {
+			g.VMOVDQU32(at(qB, u*4*k.nr+v*vb), k.bvec(v))
+		} else {
+			g.VMOVDQU(at(qB, u*4*k.nr+v*vb), k.bvec(v))
+		}
+	}
+	for i := range k.mr {
+		w := k.extra((u*k.mr + i) % k.bcastRegs())
+		g.VPBROADCASTD(stepMem(qA, qLDA, qLDA3, u, 4*i), w)
+		if k.split {
+			// wa = clamp(w, -64, 64), then w -= wa
+			g.VPMAXSB(k.m64(), w, k.wa())
+			g.VPMINSB(k.p64(), k.wa(), k.wa())
+			g.VPSUBB(k.wa(), w, w)
+		}
+		for v := range nv {
+			switch {
+			case k.isa.dot == "vnni":
+				g.encode(vpdpbusd(w, k.bvec(v), k.acc(i, v)))
+			case k.split:
+				k.madd(g, k.wa(), k.bvec(v), k.acc(i, v))
+				k.madd(g, w, k.bvec(v), k.acc(i, v))
+			default:
+				k.madd(g, w, k.bvec(v), k.acc(i, v))
+			}
+		}
+	}
+}
+
+// madd adds to acc the quad dot products of unsigned b and signed w
+// through int16 pairs (VPMADDUBSW, Go operand order: signed, unsigned,
+// destination).
+func (k qgemmKernel) madd(g *gen, w, b, acc reg.VecPhysical) {
+	g.VPMADDUBSW(w, b, k.tmp())
+	g.VPMADDWD(k.ones(), k.tmp(), k.tmp())
+	g.VPADDD(k.tmp(), acc, acc)
+}
+
+// epilogue requantises the accumulators row by row and stores the bytes
+// (QTile): a residual (R != nil) and a plain version.
+func (k qgemmKernel) epilogue(g *gen) {
+	t := qtileBlock
+	free := k.isa.vec.regs[k.mr*k.vecs():]
+	g.MOVQ(t.field(qT, "Scale", 0), qScale)
+	g.MOVQ(t.field(qT, "C", 0), qC)
+	g.MOVQ(t.field(qT, "LDC", 0), qLDC)
+	g.MOVQ(t.field(qT, "R", 0), qR)
+	g.MOVQ(t.field(qT, "LDR", 0), qLDR)
+	lo, hi := free[0], free[1]
+	g.VBROADCASTSS(t.field(qT, "Lo", 0), lo)
+	g.VBROADCASTSS(t.field(qT, "Hi", 0), hi)
+	g.ifNotNil(qR, func(res bool) {
+		if k.isa.vec == avx512 {
+			k.epilogueZ(g, res, lo, hi, free[2:])
+		} else {
+			k.epilogueY(g, res, lo, hi, free[2:])
+		}
+	})
+}
+
+// epilogueZ is the ZMM epilogue: the scales, the residual's scales and
+// zero point are memory broadcasts; Lo1, Hi1 and Zero stay in registers.
+func (k qgemmKernel) epilogueZ(g *gen, res bool, lo, hi reg.VecPhysical, free []reg.VecPhysical) {
+	t := qtileBlock
+	nv := k.vecs()
+	zp, lo1, hi1, r := free[0], free[1], free[2], free[3]
+	g.VPBROADCASTD(t.field(qT, "Zero", 0), zp)
+	if res {
+		g.VBROADCASTSS(t.field(qT, "Lo1", 0), lo1)
+		g.VBROADCASTSS(t.field(qT, "Hi1", 0), hi1)
+	}
+	for i := range k.mr {
+		for v := range nv {
+			a := k.acc(i, v)
+			g.VCVTDQ2PS(a, a)
+			g.VMULPS_BCST(at(qScale, 4*i), a, a)
+			if res {
+				// d = round(clamp(v, Lo1, Hi1)); v = (d*S1 + (R - ZeroR)*SR) / SC
+				g.VMAXPS(lo1, a, a)
+				g.VMINPS(hi1, a, a)
+				g.VRNDSCALEPS(operand.U8(0), a, a)
+				g.VMULPS_BCST(t.field(qT, "S1", 0), a, a)
+				g.VPMOVZXBD(at(qR, v*16), r)
+				g.VPSUBD_BCST(t.field(qT, "ZeroR", 0), r, r)
+				g.VCVTDQ2PS(r, r)
+				g.VMULPS_BCST(t.field(qT, "SR", 0), r, r)
+				g.VADDPS(r, a, a)
+				g.VDIVPS_BCST(t.field(qT, "SC", 0), a, a)
+			}
+			g.VMAXPS(lo, a, a)
+			g.VMINPS(hi, a, a)
+			g.VCVTPS2DQ(a, a)
+			g.VPADDD(zp, a, a)
+			g.VPMOVDB(a, at(qC, v*16))
+		}
+		if i < k.mr-1 {
+			g.ADDQ(qLDC, qC)
+			if res {
+				g.ADDQ(qLDR, qR)
+			}
+		}
+	}
+}
+
+// epilogueY is the YMM epilogue (NR 16: a row is two vectors, packed to
+// 16 bytes together); with two free registers besides Lo and Hi, the
+// other constants are broadcast when needed.
+func (k qgemmKernel) epilogueY(g *gen, res bool, lo, hi reg.VecPhysical, free []reg.VecPhysical) {
+	t := qtileBlock
+	t0, t1 := free[0], free[1]
+	bcastMem := func(m operand.Mem) reg.VecPhysical {
+		g.VBROADCASTSS(m, t0)
+		return t0
+	}
+	bcast := func(field string) reg.VecPhysical { return bcastMem(t.field(qT, field, 0)) }
+	for i := range k.mr {
+		for v := range 2 {
+			a := k.acc(i, v)
+			g.VCVTDQ2PS(a, a)
+			g.VMULPS(bcastMem(at(qScale, 4*i)), a, a)
+			if res {
+				g.VMAXPS(bcast("Lo1"), a, a)
+				g.VMINPS(bcast("Hi1"), a, a)
+				g.VROUNDPS(operand.U8(0), a, a)
+				g.VMULPS(bcast("S1"), a, a)
+				g.VPMOVZXBD(at(qR, v*8), t1)
+				g.VPSUBD(bcast("ZeroR"), t1, t1)
+				g.VCVTDQ2PS(t1, t1)
+				g.VMULPS(bcast("SR"), t1, t1)
+				g.VADDPS(t1, a, a)
+				g.VDIVPS(bcast("SC"), a, a)
+			}
+			g.VMAXPS(lo, a, a)
+			g.VMINPS(hi, a, a)
+			g.VCVTPS2DQ(a, a)
+			g.VPADDD(bcast("Zero"), a, a)
+		}
+		// int32 lanes (all within 0..255) to bytes: a0 a1 packed to words
+		// lane by lane, the 64-bit quarters put in order, the halves to bytes
+		a0, a1 := k.acc(i, 0), k.acc(i, 1)
+		g.VPACKSSDW(a1, a0, a0)
+		g.VPERMQ(operand.U8(0xd8), a0, a0)
+		g.VEXTRACTI128(operand.U8(1), a0, a1.AsX())
+		g.VPACKUSWB(a1.AsX(), a0.AsX(), a0.AsX())
+		g.VMOVDQU(a0.AsX(), at(qC, 0))
+		if i < k.mr-1 {
+			g.ADDQ(qLDC, qC)
+			if res {
+				g.ADDQ(qLDR, qR)
+			}
+		}
+	}
+}

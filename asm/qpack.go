@@ -1,0 +1,125 @@
+package main
+
+import (
+	"go/types"
+
+	"github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+
+	"github.com/tsmc-go/tsmc/asm/internal/naming"
+)
+
+// qpackBlock mirrors runtime.QPack, the int8 packing contract.
+var qpackBlock = newArgBlock("QPack",
+	field("Dst", u8Slice), field("Rows", types.NewSlice(u8Slice)),
+	field("Off", intT), field("Q", intT), field("SW", intT),
+	field("N", intT), field("NR", intT),
+	field("Flip", types.Typ[types.Uint32]),
+)
+
+// qpackKernel is the descriptor of the packing kernel's names. It uses
+// AVX (VEX-encoded 128-bit) instructions only, so every int8 level of
+// amd64 runs it.
+var qpackKernel = naming.Kernel{Type: "qu8", Op: "pack", Shape: "x4c4", ISA: "avx2"}
+
+// buildQPack emits the packing kernel: per quad and 16 pixels, four
+// 16-byte row loads (SW 2: the even bytes of 32), two rounds of unpacks
+// (the bytes of rows 0/1 and 2/3, then their words) giving the 16 pixels'
+// quads in order, the flip, four stores; the last step starts 16 pixels
+// before the end.
+func buildQPack(g *gen) {
+	name := qpackKernel.GoName()
+	regs := []string{
+		"Registers: X0..X3 the rows' 16 bytes (SW 2: the even ones of 32), then the",
+		"quads; X4..X7 the byte pairs; X8 the flip, Y9 0x00ff words. R11 *QPack,",
+		"SI/R8/R9/R10 the quad's rows at the step, DI the step's destination, CX the",
+		"step's first pixel, DX its last possible one (N-16), R13 the Rows headers,",
+		"AX the quad's destination, BX quads left, R12 scratch.",
+	}
+	g.function(name, qpackBlock, append([]string{
+		name + " is " + qpackKernel.Name() + ": the runtime.QPack contract.",
+	}, regs...)...)
+	g.Comment(regs...)
+	a := qpackBlock
+	t := reg.R11
+	g.Load(g.Param("t"), t)
+	rows := []reg.GPPhysical{reg.RSI, reg.R8, reg.R9, reg.R10}
+	dst, x0, last, hdr, base, quads, tmp := reg.RDI, reg.RCX, reg.RDX, reg.R13, reg.RAX, reg.RBX, reg.R12
+	done := g.label("done")
+	g.MOVQ(a.field(t, "Q", 0), quads)
+	g.TESTQ(quads, quads)
+	g.JLE(operand.LabelRef(done))
+	g.MOVQ(a.field(t, "N", 0), last)
+	g.SUBQ(operand.U32(16), last)
+	g.JL(operand.LabelRef(done))
+	g.MOVQ(a.field(t, "Rows", 0), hdr)
+	g.MOVQ(a.field(t, "Dst", 0), base)
+	g.VPBROADCASTD(a.field(t, "Flip", 0), reg.X8)
+	g.VPCMPEQW(reg.Y9, reg.Y9, reg.Y9)
+	g.VPSRLW(operand.U8(8), reg.Y9, reg.Y9) // 0x00ff in every word: the even bytes
+	x := []reg.VecPhysical{reg.X0, reg.X1, reg.X2, reg.X3}
+	s2 := g.label("sw2_")
+	g.CMPQ(a.field(t, "SW", 0), operand.Imm(2))
+	g.JE(operand.LabelRef(s2))
+	for _, sw := range []int{1, 2} {
+		if sw == 2 {
+			g.Label(s2)
+		}
+		quad, chunk, next := g.label("quad"), g.label("chunk"), g.label("next")
+		g.Label(quad)
+		g.XORQ(x0, x0)
+		g.Label(chunk)
+		// the step's rows: Rows[4q+i] + Off + x0*SW, its destination base + 4*x0
+		for i, r := range rows {
+			g.MOVQ(at(hdr, sliceHeader*i), r)
+			g.ADDQ(a.field(t, "Off", 0), r)
+			g.LEAQ(mem(r, 0, x0, uint8(sw)), r)
+		}
+		g.LEAQ(mem(base, 0, x0, 4), dst)
+		for i, r := range rows {
+			if sw == 1 {
+				g.VMOVDQU(at(r, 0), x[i])
+				continue
+			}
+			// 32 bytes, the even ones kept: their words masked to the low
+			// byte, packed within the 128-bit lanes, the lanes' low halves
+			// joined
+			y := x[i].AsY()
+			g.VPAND(at(r, 0), reg.Y9, y)
+			g.VPACKUSWB(y, y, y)
+			g.VPERMQ(operand.U8(0x08), y, y)
+		}
+		// Go operand order: VPUNPCKLBW b, a, dst interleaves a's and b's
+		// low bytes, a's first.
+		g.VPUNPCKLBW(reg.X1, reg.X0, reg.X4) // pixels 0..7: r0 r1
+		g.VPUNPCKHBW(reg.X1, reg.X0, reg.X5) // pixels 8..15
+		g.VPUNPCKLBW(reg.X3, reg.X2, reg.X6) // r2 r3
+		g.VPUNPCKHBW(reg.X3, reg.X2, reg.X7)
+		g.VPUNPCKLWD(reg.X6, reg.X4, reg.X0) // quads of pixels 0..3
+		g.VPUNPCKHWD(reg.X6, reg.X4, reg.X1) // 4..7
+		g.VPUNPCKLWD(reg.X7, reg.X5, reg.X2) // 8..11
+		g.VPUNPCKHWD(reg.X7, reg.X5, reg.X3) // 12..15
+		for i, r := range x {
+			g.VPXOR(reg.X8, r, r)
+			g.VMOVDQU(r, at(dst, 16*i))
+		}
+		// the next step: 16 pixels further, the last one at N-16
+		g.CMPQ(x0, last)
+		g.JGE(operand.LabelRef(next))
+		g.ADDQ(operand.U32(16), x0)
+		g.CMPQ(x0, last)
+		g.CMOVQGT(last, x0)
+		g.JMP(operand.LabelRef(chunk))
+		g.Label(next)
+		g.Comment("next quad: 4*NR bytes further, four rows further")
+		g.MOVQ(a.field(t, "NR", 0), tmp)
+		g.LEAQ(mem(base, 0, tmp, 4), base)
+		g.ADDQ(operand.U32(4*sliceHeader), hdr)
+		g.DECQ(quads)
+		g.JNZ(operand.LabelRef(quad))
+		g.JMP(operand.LabelRef(done))
+	}
+	g.Label(done)
+	g.VZEROUPPER()
+	g.RET()
+}

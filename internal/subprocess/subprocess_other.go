@@ -1,0 +1,9 @@
+//go:build !unix
+
+package subprocess
+
+import "os/exec"
+
+// interruptGroup leaves cmd's Cancel killing it: there is no interrupt to
+// send.
+func interruptGroup(*exec.Cmd) {}

@@ -1,0 +1,226 @@
+package ops
+
+import (
+	"github.com/tsmc-go/tsmc/interp"
+	"github.com/tsmc-go/tsmc/ir"
+)
+
+// The quantised operators of ONNX and of onnxruntime's com.microsoft
+// domain: the pair that quantised (QDQ) models are written with,
+// QuantizeLinear and DequantizeLinear, and the operator form (QLinearConv,
+// QLinearMatMul, ConvInteger, MatMulInteger, QLinearAdd, QGemm). They are
+// read, inferred and interpreted (interp/quant.go holds their kernels);
+// code generation does not lower them yet: the int8 kernels they need are
+// being written, and the passes turn QDQ patterns into tsmc's quantised
+// ops (qconv.go), which will lower onto them.
+
+func quantDefs() []*Def {
+	q := func(domain, op string, infer ir.InferFunc, macs ir.CostFunc) *Def {
+		return &Def{Domain: domain, Op: op, Infer: infer, MACs: macs, Params: macs != nil, Quantized: true}
+	}
+	return []*Def{
+		q("", "QuantizeLinear", inferQuantizeLinear, nil),
+		q("", "DequantizeLinear", inferDequantizeLinear, nil),
+		q(interp.MSDomain, "QuantizeLinear", inferQuantizeLinear, nil),
+		q(interp.MSDomain, "DequantizeLinear", inferDequantizeLinear, nil),
+		q("", "ConvInteger", inferConvInteger, inputConvMACs(1)),
+		q("", "QLinearConv", inferQLinearConv, inputConvMACs(3)),
+		q("", "MatMulInteger", inferMatMulInteger, matMulMACs),
+		q("", "QLinearMatMul", inferQLinearMatMul, matMulMACs),
+		q(interp.MSDomain, "QLinearAdd", inferQLinearAdd, nil),
+		q(interp.MSDomain, "QGemm", inferQGemm, gemmMACs),
+	}
+}
+
+// quantized checks that input i of n is an 8-bit quantised tensor.
+func quantized(n *ir.Node, i int) error {
+	v := n.Input(i)
+	if v == nil || v.DType != ir.Uint8 && v.DType != ir.Int8 {
+		return n.Errorf("input %d %v must be uint8 or int8, is %v", i, v, dtypeOf(v))
+	}
+	return nil
+}
+
+func dtypeOf(v *ir.Value) ir.DType {
+	if v == nil {
+		return ir.Undefined
+	}
+	return v.DType
+}
+
+// QuantizeLinear: y has x's shape and the zero point's dtype, else (opset
+// 21) output_dtype's, else uint8.
+func inferQuantizeLinear(ctx *ir.InferContext, n *ir.Node) error {
+	if err := arity(n, 2, 3, 1, 1); err != nil {
+		return err
+	}
+	x := n.Inputs[0]
+	if x.DType != ir.Float32 {
+		return n.Errorf("input %v must be f32, is %v", x, x.DType)
+	}
+	dt := ir.Uint8
+	if z := n.Input(2); z != nil {
+		dt = z.DType
+	} else if code := n.AttrInt("output_dtype", 0); ctx.Opset >= 21 && code != 0 {
+		switch code {
+		case 2:
+			dt = ir.Uint8
+		case 3:
+			dt = ir.Int8
+		case 5:
+			dt = ir.Int16
+		default:
+			return n.Errorf("output_dtype %d is not uint8 (2), int8 (3) or int16 (5)", code)
+		}
+	}
+	if dt != ir.Uint8 && dt != ir.Int8 && dt != ir.Int16 {
+		return n.Errorf("cannot quantise to %v (uint8, int8 or int16)", dt)
+	}
+	setOutput(n, 0, dt, x.Shape.Clone())
+	return nil
+}
+
+// DequantizeLinear: y is f32 of x's shape.
+func inferDequantizeLinear(ctx *ir.InferContext, n *ir.Node) error {
+	if err := arity(n, 2, 3, 1, 1); err != nil {
+		return err
+	}
+	x := n.Inputs[0]
+	if _, _, ok := interp.QuantRange(x.DType); !ok {
+		return n.Errorf("input %v must be uint8, int8, int16 or int32, is %v", x, x.DType)
+	}
+	setOutput(n, 0, ir.Float32, x.Shape.Clone())
+	return nil
+}
+
+// ConvInteger: (x, w, optional x_zero_point, w_zero_point) -> int32.
+func inferConvInteger(ctx *ir.InferContext, n *ir.Node) error {
+	if err := arity(n, 2, 4, 1, 1); err != nil {
+		return err
+	}
+	for _, i := range []int{0, 1} {
+		if err := quantized(n, i); err != nil {
+			return err
+		}
+	}
+	out, err := convOutput(n, n.Inputs[0], n.Inputs[1], nil)
+	if err != nil {
+		return err
+	}
+	setOutput(n, 0, ir.Int32, out)
+	return nil
+}
+
+// QLinearConv: (x, x_scale, x_zero_point, w, w_scale, w_zero_point,
+// y_scale, y_zero_point, optional B) -> the zero point's dtype.
+func inferQLinearConv(ctx *ir.InferContext, n *ir.Node) error {
+	if err := arity(n, 8, 9, 1, 1); err != nil {
+		return err
+	}
+	for _, i := range []int{0, 3, 7} {
+		if err := quantized(n, i); err != nil {
+			return err
+		}
+	}
+	out, err := convOutput(n, n.Inputs[0], n.Inputs[3], n.Input(8))
+	if err != nil {
+		return err
+	}
+	setOutput(n, 0, n.Inputs[7].DType, out)
+	return nil
+}
+
+// inputConvMACs counts a convolution's MACs with its weights at input w.
+func inputConvMACs(w int) ir.CostFunc {
+	return func(n *ir.Node) int64 {
+		wv := n.Input(w)
+		if wv == nil || !wv.Shape.Known() || len(wv.Shape) < 2 {
+			return 0
+		}
+		perOut := int64(wv.Shape[1:].Size())
+		return int64(n.Outputs[0].Shape.Size()) * perOut
+	}
+}
+
+// MatMulInteger: (A, B, optional zero points) -> int32.
+func inferMatMulInteger(ctx *ir.InferContext, n *ir.Node) error {
+	if err := arity(n, 2, 4, 1, 1); err != nil {
+		return err
+	}
+	for _, i := range []int{0, 1} {
+		if err := quantized(n, i); err != nil {
+			return err
+		}
+	}
+	out, err := matMulOutput(n, n.Inputs[0].Shape, n.Inputs[1].Shape)
+	if err != nil {
+		return err
+	}
+	setOutput(n, 0, ir.Int32, out)
+	return nil
+}
+
+// QLinearMatMul: (a, a_scale, a_zero_point, b, b_scale, b_zero_point,
+// y_scale, y_zero_point) -> the zero point's dtype.
+func inferQLinearMatMul(ctx *ir.InferContext, n *ir.Node) error {
+	if err := arity(n, 8, 8, 1, 1); err != nil {
+		return err
+	}
+	for _, i := range []int{0, 3, 7} {
+		if err := quantized(n, i); err != nil {
+			return err
+		}
+	}
+	out, err := matMulOutput(n, n.Inputs[0].Shape, n.Inputs[3].Shape)
+	if err != nil {
+		return err
+	}
+	setOutput(n, 0, n.Inputs[7].DType, out)
+	return nil
+}
+
+// QLinearAdd: (A, A_scale, A_zero_point, B, B_scale, B_zero_point,
+// C_scale, C_zero_point) -> A's dtype, broadcast.
+func inferQLinearAdd(ctx *ir.InferContext, n *ir.Node) error {
+	if err := arity(n, 7, 8, 1, 1); err != nil {
+		return err
+	}
+	for _, i := range []int{0, 3} {
+		if err := quantized(n, i); err != nil {
+			return err
+		}
+	}
+	out, err := broadcast(n, n.Inputs[0].Shape, n.Inputs[3].Shape)
+	if err != nil {
+		return err
+	}
+	setOutput(n, 0, n.Inputs[0].DType, out)
+	return nil
+}
+
+// QGemm: (A, a_scale, a_zero_point, B, b_scale, b_zero_point, optional C,
+// optional y_scale, optional y_zero_point) -> y_zero_point's dtype, or f32
+// without it.
+func inferQGemm(ctx *ir.InferContext, n *ir.Node) error {
+	if err := arity(n, 6, 9, 1, 1); err != nil {
+		return err
+	}
+	for _, i := range []int{0, 3} {
+		if err := quantized(n, i); err != nil {
+			return err
+		}
+	}
+	out, err := gemmOutput(n, n.Inputs[0], n.Inputs[3], n.Input(6))
+	if err != nil {
+		return err
+	}
+	dt := ir.Float32
+	if z := n.Input(8); z != nil {
+		if err := quantized(n, 8); err != nil {
+			return err
+		}
+		dt = z.DType
+	}
+	setOutput(n, 0, dt, out)
+	return nil
+}

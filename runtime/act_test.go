@@ -1,0 +1,204 @@
+package runtime
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+	"unsafe"
+
+	"github.com/tsmc-go/tsmc/internal/floatcmp"
+)
+
+// TestActRowsLayout pins the ActRows field offsets the assembly kernels
+// read.
+func TestActRowsLayout(t *testing.T) {
+	var a ActRows
+	if unsafe.Sizeof(uintptr(0)) != 8 {
+		t.Skip("offsets documented for 64-bit targets")
+	}
+	for name, got := range map[string][2]uintptr{
+		"X": {unsafe.Offsetof(a.X), 0}, "Rows": {unsafe.Offsetof(a.Rows), 24}, "Cols": {unsafe.Offsetof(a.Cols), 32},
+		"LD": {unsafe.Offsetof(a.LD), 40}, "Alpha": {unsafe.Offsetof(a.Alpha), 48}, "Beta": {unsafe.Offsetof(a.Beta), 52},
+	} {
+		if got[0] != got[1] {
+			t.Errorf("ActRows.%s at offset %d, documented %d", name, got[0], got[1])
+		}
+	}
+}
+
+// actInputs returns n inputs that cover the activations' interesting
+// ranges: around zero, the hard kinds' corners, large values of both
+// signs (where e^-|x| underflows) and the specials.
+func actInputs(rng *rand.Rand, n int) []float32 {
+	special := []float32{0, float32(math.Copysign(0, -1)), 3, -3, 2.5, -2.5, 1e-30, -1e-30, 80, -80, 87.5, -87.5, 88.8, -88.8,
+		100, -100, 1e20, -1e20, math.MaxFloat32, -math.MaxFloat32, float32(math.Inf(1)), float32(math.Inf(-1))}
+	x := make([]float32, n)
+	for i := range x {
+		switch r := rng.IntN(10); {
+		case r == 0:
+			x[i] = special[rng.IntN(len(special))]
+		case r < 4:
+			x[i] = float32(rng.NormFloat64() * 30)
+		default:
+			x[i] = float32(rng.NormFloat64() * 3)
+		}
+	}
+	return x
+}
+
+// checkActValue compares one activation output with the float64
+// reference: within 8 float32 ulps of it relative to max(|want|, 2^-64)
+// (below that, both are zero for every purpose).
+func checkActValue(a Act, x, got float32) error {
+	want := refAct(a, float64(x))
+	if math.IsNaN(want) || math.IsNaN(float64(got)) {
+		if math.IsNaN(want) != math.IsNaN(float64(got)) {
+			return fmt.Errorf("%v(%g) = %g, want %g", a, x, got, want)
+		}
+		return nil
+	}
+	if math.IsInf(want, 0) {
+		if float64(got) != want {
+			return fmt.Errorf("%v(%g) = %g, want %g", a, x, got, want)
+		}
+		return nil
+	}
+	if d := math.Abs(float64(got) - want); d > 8*0x1p-24*math.Max(math.Abs(want), 0x1p-64) {
+		return fmt.Errorf("%v(%g) = %g, want %g (off by %.3g relative)", a, x, got, want, d/math.Abs(want))
+	}
+	return nil
+}
+
+// TestActKernels runs the activation kernels in use and the pure-Go ones
+// over blocks of many shapes against the float64 definitions, checking
+// that the elements between rows are left alone.
+func TestActKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	kernels := map[string]*[actKinds]func(*ActRows){"in use (" + ISA() + ")": &actKernels, "go": &actGoKernels}
+	for kname, ks := range kernels {
+		for _, a := range append(tailActs, HardSwish(0.25, -0.3), HardSigmoid(-2, 1)) {
+			kern := ks[a.Kind]
+			for _, sh := range [][3]int{{1, 1, 1}, {1, 7, 7}, {1, 16, 16}, {1, 17, 17}, {1, 100, 100}, {3, 5, 9}, {4, 32, 40},
+				{2, 33, 33}, {12, 32, 196}, {5, 12, 49}, {3, 64, 64}, {1, 1000, 1000}, {7, 31, 31}} {
+				rows, cols, ld := sh[0], sh[1], sh[2]
+				off := rng.IntN(5) // misaligned starts too
+				name := fmt.Sprintf("%s/%v/%dx%d/ld=%d/off=%d", kname, a, rows, cols, ld, off)
+				x := actInputs(rng, off+(rows-1)*ld+cols+3)
+				got := append([]float32(nil), x...)
+				kern(&ActRows{X: got[off : off+(rows-1)*ld+cols], Rows: rows, Cols: cols, LD: ld, Alpha: a.Alpha, Beta: a.Beta})
+				for i := range x {
+					if r, j := (i-off)/ld, (i-off)%ld; i >= off && r < rows && j < cols && i-off < (rows-1)*ld+cols {
+						if err := checkActValue(a, x[i], got[i]); err != nil {
+							t.Fatalf("%s: element %d: %v", name, i, err)
+						}
+					} else if math.Float32bits(got[i]) != math.Float32bits(x[i]) {
+						t.Fatalf("%s: element %d outside the block changed from %g to %g", name, i, x[i], got[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestActivate runs the standalone activation (and Add's epilogue) with
+// every tail kind at every thread count.
+func TestActivate(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{1, 13, ewChunk + 77} {
+		x, y := actInputs(rng, n), randFloats(rng, n)
+		for _, a := range tailActs {
+			want, wantAdd := make([]float64, n), make([]float64, n)
+			for i := range x {
+				want[i] = refAct(a, float64(x[i]))
+				wantAdd[i] = refAct(a, float64(x[i]+y[i]))
+			}
+			for i := range want { // the comparisons are relative to the largest value
+				if math.IsInf(want[i], 0) || math.IsNaN(want[i]) || math.Abs(want[i]) > 1e6 {
+					x[i], want[i], wantAdd[i] = 0, refAct(a, 0), refAct(a, float64(y[i]))
+				}
+			}
+			name := fmt.Sprintf("%v/n=%d", a, n)
+			checkAtThreads(t, name, n, want, func(p *Pool, out []float32) { Activate(p, x, out, a) })
+			checkAtThreads(t, "add/"+name, n, wantAdd, func(p *Pool, out []float32) { Add(p, x, y, out, a) })
+		}
+	}
+}
+
+func TestActValidate(t *testing.T) {
+	for _, a := range []Act{HardSwish(float32(math.NaN()), 0.5), HardSigmoid(0.2, float32(math.Inf(1))), {Kind: actKinds}} {
+		if err := a.validate(); err == nil {
+			t.Errorf("%v accepted", a)
+		}
+	}
+	if _, err := NewChannelAffine(1, 2, 3, make([]float32, 2), nil, SiLU); err == nil {
+		t.Error("channel affine accepted silu")
+	}
+}
+
+// BenchmarkActKernels times the activation kernels in use and the pure-Go
+// ones on a tile-sized block (12 rows of 32) and a 14x14 plane's 196.
+func BenchmarkActKernels(b *testing.B) {
+	for _, a := range tailActs {
+		for _, sh := range [][3]int{{12, 32, 196}, {1, 196, 196}} {
+			for kname, ks := range map[string]*[actKinds]func(*ActRows){ISA(): &actKernels, "go": &actGoKernels} {
+				b.Run(fmt.Sprintf("%v/%dx%d/%s", a, sh[0], sh[1], kname), func(b *testing.B) {
+					x := actInputs(rand.New(rand.NewPCG(1, 2)), (sh[0]-1)*sh[2]+sh[1])
+					arg := &ActRows{X: x, Rows: sh[0], Cols: sh[1], LD: sh[2], Alpha: a.Alpha, Beta: a.Beta}
+					kern := ks[a.Kind]
+					for b.Loop() {
+						kern(arg)
+					}
+					b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*sh[0]*sh[1]), "ns/float")
+				})
+			}
+		}
+	}
+}
+
+// TestMulRowsKernels runs the row-times-constant kernel in use against
+// the Go one over row lengths (every tail), row strides, shared
+// constants and in place; products are exact, so they must agree bit for
+// bit, and nothing past the rows may be written.
+func TestMulRowsKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 13))
+	for _, c := range []struct{ rows, cols, xrs, crs int }{
+		{1, 1, 1, 1}, {3, 7, 7, 1}, {2, 16, 20, 2}, {5, 17, 17, 0}, {4, 49, 49, 1}, {2, 63, 64, 3}, {3, 64, 64, 1},
+		{2, 65, 70, 1}, {1, 196, 196, 1}, {7, 200, 210, 2}, {1, 3136, 3136, 1},
+	} {
+		name := fmt.Sprintf("%+v", c)
+		x := randFloats(rng, (c.rows-1)*c.xrs+c.cols)
+		cs := randFloats(rng, (c.rows-1)*c.crs+1)
+		run := func(kern func(*MulRows), inPlace bool) []float32 {
+			o := make([]float32, c.rows*c.cols+5)
+			for i := range o {
+				o[i] = 1e30
+			}
+			src := x
+			if inPlace && c.xrs == c.cols {
+				src = append([]float32(nil), x...)
+				o = append(src, o[len(src):]...)
+			}
+			kern(&MulRows{O: o[:c.rows*c.cols], X: src, C: cs, Rows: c.rows, Cols: c.cols, XRS: c.xrs, CRS: c.crs})
+			for _, v := range o[c.rows*c.cols:] {
+				if v != 1e30 {
+					t.Fatalf("%s: wrote past the rows", name)
+				}
+			}
+			return o[:c.rows*c.cols]
+		}
+		want := run(mulRowsGo, false)
+		for r := range c.rows {
+			for j := range c.cols {
+				if want[r*c.cols+j] != x[r*c.xrs+j]*cs[r*c.crs] {
+					t.Fatalf("%s: the Go kernel is wrong at row %d column %d", name, r, j)
+				}
+			}
+		}
+		for _, inPlace := range []bool{false, true} {
+			if got := run(mulRows, inPlace); !floatcmp.SameBits(got, want) {
+				t.Errorf("%s in place %v: the kernel in use differs from the Go one", name, inPlace)
+			}
+		}
+	}
+}

@@ -1,0 +1,157 @@
+package runtime
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// mbv2Pointwise are the pointwise convolutions of the online MobileNetV2
+// (one 224x224 frame): Cin -> Cout at HxW, each shape once.
+var mbv2Pointwise = []struct{ cin, cout, hw int }{
+	{32, 16, 112}, {16, 96, 112}, {96, 24, 56}, {24, 144, 56}, {144, 24, 56},
+	{144, 32, 28}, {32, 192, 28}, {192, 32, 28}, {192, 64, 14}, {64, 384, 14},
+	{384, 64, 14}, {384, 96, 14}, {96, 576, 14}, {576, 96, 14}, {576, 160, 7},
+	{160, 960, 7}, {960, 160, 7}, {960, 320, 7}, {320, 1280, 7},
+}
+
+// BenchmarkQConvPointwise times the int8 and the float32 convolution on
+// each pointwise shape of the online MobileNetV2, one after the other
+// (run it pinned, with -count, on a quiet machine):
+//
+//	taskset -c 1 go test -run '^$' -bench QConvPointwise -count 5 ./runtime/
+//
+// GOP/s counts 2 operations per multiply-add for both.
+func BenchmarkQConvPointwise(b *testing.B) {
+	for _, sh := range mbv2Pointwise {
+		s := ConvShape{Frames: 1, Cin: sh.cin, H: sh.hw, W: sh.hw, Cout: sh.cout, KH: 1, KW: 1}
+		name := fmt.Sprintf("M%d_K%d_N%d", sh.cout, sh.cin, sh.hw*sh.hw)
+		rng := rand.New(rand.NewPCG(1, 2))
+		b.Run(name+"/f32", func(b *testing.B) {
+			w := randFloats(rng, s.Cout*s.Cin)
+			packed, err := PackConvWeights(w, s.Cout, s.Cin, 1, 1, 1, PackMR)
+			if err != nil {
+				b.Fatal(err)
+			}
+			conv, err := NewConv(s, packed, PackMR, randFloats(rng, s.Cout), Relu)
+			if err != nil {
+				b.Fatal(err)
+			}
+			in := PlainRows(randFloats(rng, s.InLen()), 1, s.Cin, s.H*s.W)
+			out := make([]float32, s.OutLen())
+			benchOps(b, s.FLOPs(), func(p *Pool) { conv.Run(p, in, out, nil) })
+		})
+		b.Run(name+"/int8", func(b *testing.B) {
+			c := qconvCase{s: s, packMR: PackQMR, inZero: 128}
+			x, w, bias, rq, _ := qconvData(rng, c)
+			packed, sums, err := PackQConvWeights(w, s.Cout, s.Cin, 1, 1, 1, PackQMR)
+			if err != nil {
+				b.Fatal(err)
+			}
+			conv, err := NewQConv(s, packed, sums, PackQMR, bias, c.inZero, rq)
+			if err != nil {
+				b.Fatal(err)
+			}
+			in := PlainQRows(x, 1, s.Cin, s.H*s.W)
+			out := make([]uint8, s.OutLen())
+			b.Logf("%s", conv.Kernel())
+			benchOps(b, s.FLOPs(), func(p *Pool) { conv.Run(p, in, out, nil) })
+		})
+	}
+}
+
+// benchOps times run on one worker and reports GOP/s.
+func benchOps(b *testing.B, ops float64, run func(p *Pool)) {
+	p := NewPool(1)
+	defer p.Close()
+	run(p)
+	b.ResetTimer()
+	for range b.N {
+		run(p)
+	}
+	b.ReportMetric(ops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOP/s")
+}
+
+// mbv2Depthwise are the depthwise 3x3 convolutions of the online
+// MobileNetV2 (one frame, padding 1): channels, input size, stride.
+var mbv2Depthwise = []struct{ c, hw, stride int }{
+	{32, 112, 1}, {96, 112, 2}, {144, 56, 1}, {144, 56, 2}, {192, 28, 1}, {192, 28, 2},
+	{384, 14, 1}, {576, 14, 1}, {576, 14, 2}, {960, 7, 1},
+}
+
+// BenchmarkQDepthwise times the int8 and the float32 depthwise
+// convolution (ReLU6) on each depthwise shape of the online MobileNetV2,
+// one after the other, one worker:
+//
+//	taskset -c 1 go test -run '^$' -bench QDepthwise -count 5 ./runtime/
+func BenchmarkQDepthwise(b *testing.B) {
+	for _, sh := range mbv2Depthwise {
+		s := ConvShape{Frames: 1, Cin: sh.c, Cout: sh.c, Group: sh.c, H: sh.hw, W: sh.hw, KH: 3, KW: 3,
+			StrideH: sh.stride, StrideW: sh.stride, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}
+		name := fmt.Sprintf("C%d_%dx%d_s%d", sh.c, sh.hw, sh.hw, sh.stride)
+		rng := rand.New(rand.NewPCG(3, 4))
+		b.Run(name+"/f32", func(b *testing.B) {
+			d, err := NewDepthwiseConv(s, randFloats(rng, 9*s.Cin), randFloats(rng, s.Cin), Clip(0, 6))
+			if err != nil {
+				b.Fatal(err)
+			}
+			in := PlainRows(randFloats(rng, s.InLen()), 1, s.Cin, s.H*s.W)
+			out := make([]float32, s.OutLen())
+			benchOps(b, s.FLOPs(), func(p *Pool) { d.Run(p, in, out, nil) })
+		})
+		b.Run(name+"/int8", func(b *testing.B) {
+			c := qconvCase{s: s, inZero: 128, relu6: true}
+			x, w, bias, rq, _ := qconvData(rng, c)
+			d, err := NewQDepthwiseConv(s, w, bias, c.inZero, rq)
+			if err != nil {
+				b.Fatal(err)
+			}
+			in := PlainQRows(x, 1, s.Cin, s.H*s.W)
+			out := make([]uint8, s.OutLen())
+			benchOps(b, s.FLOPs(), func(p *Pool) { d.Run(p, in, out) })
+		})
+	}
+}
+
+// BenchmarkQConvIm2col times the int8 and the float32 convolution on the
+// im2col shapes of the models: MobileNetV2's stem and a ResNet50 3x3.
+func BenchmarkQConvIm2col(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		s    ConvShape
+	}{
+		{"S_mbv2_stem_3x3s2", ConvShape{Frames: 1, Cin: 3, H: 224, W: 224, Cout: 32, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}},
+		{"S_resnet_3x3_64_56", ConvShape{Frames: 1, Cin: 64, H: 56, W: 56, Cout: 64, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}},
+	} {
+		s := c.s
+		rng := rand.New(rand.NewPCG(1, 2))
+		b.Run(c.name+"/f32", func(b *testing.B) {
+			packed, err := PackConvWeights(randFloats(rng, s.Cout*s.Cin*9), s.Cout, s.Cin, 3, 3, 1, PackMR)
+			if err != nil {
+				b.Fatal(err)
+			}
+			conv, err := NewConv(s, packed, PackMR, randFloats(rng, s.Cout), Relu)
+			if err != nil {
+				b.Fatal(err)
+			}
+			in := PlainRows(randFloats(rng, s.InLen()), 1, s.Cin, s.H*s.W)
+			out := make([]float32, s.OutLen())
+			benchOps(b, s.FLOPs(), func(p *Pool) { conv.Run(p, in, out, nil) })
+		})
+		b.Run(c.name+"/int8", func(b *testing.B) {
+			qc := qconvCase{s: s, packMR: PackQMR, inZero: 128}
+			x, w, bias, rq, _ := qconvData(rng, qc)
+			packed, sums, err := PackQConvWeights(w, s.Cout, s.Cin, 3, 3, 1, PackQMR)
+			if err != nil {
+				b.Fatal(err)
+			}
+			conv, err := NewQConv(s, packed, sums, PackQMR, bias, qc.inZero, rq)
+			if err != nil {
+				b.Fatal(err)
+			}
+			in := PlainQRows(x, 1, s.Cin, s.H*s.W)
+			out := make([]uint8, s.OutLen())
+			benchOps(b, s.FLOPs(), func(p *Pool) { conv.Run(p, in, out, nil) })
+		})
+	}
+}

@@ -1,0 +1,205 @@
+package runtime
+
+import (
+	"fmt"
+	"math"
+)
+
+// QMaxPool is a max pooling of uint8 planes planned for a fixed shape.
+// The input's scale and zero point carry over to the output: quantisation
+// is monotonic, so the largest byte is the quantised maximum (ONNX MaxPool
+// on uint8, as onnxruntime runs the DQ -> MaxPool -> Q pattern). Padding
+// never wins: windows are clipped to the input.
+type QMaxPool struct {
+	s      PoolShape
+	oh, ow int
+}
+
+// NewQMaxPool plans a max pooling.
+func NewQMaxPool(s PoolShape) (*QMaxPool, error) {
+	if err := s.validate(); err != nil {
+		return nil, err
+	}
+	s = s.normalized()
+	return &QMaxPool{s: s, oh: s.OutH(), ow: s.OutW()}, nil
+}
+
+// validate reports shapes the pooling kernels cannot run.
+func (s PoolShape) validate() error {
+	n := s.normalized()
+	switch {
+	case n.Planes <= 0 || n.H <= 0 || n.W <= 0 || n.KH <= 0 || n.KW <= 0:
+		return fmt.Errorf("pool %+v: sizes must be positive", s)
+	case n.StrideH < 0 || n.StrideW < 0 || n.DilationH < 0 || n.DilationW < 0 ||
+		n.PadTop < 0 || n.PadLeft < 0 || n.PadBottom < 0 || n.PadRight < 0:
+		return fmt.Errorf("pool %+v: negative stride, dilation or padding", s)
+	case n.OutH() <= 0 || n.OutW() <= 0:
+		return fmt.Errorf("pool %+v: window larger than the padded input", s)
+	}
+	return nil
+}
+
+// Shape returns the planned shape.
+func (m *QMaxPool) Shape() PoolShape { return m.s }
+
+func (m *QMaxPool) profileName() string   { return fmt.Sprintf("qmaxpool %+v", m.s) }
+func (m *QMaxPool) profileFLOPs() float64 { return 0 }
+
+// Run pools x [Planes][H*W] into out [Planes][OH*OW].
+func (m *QMaxPool) Run(p *Pool, x, out []uint8) {
+	defer profileDone(m, profileStart())
+	s := m.s
+	hw, ohw := s.H*s.W, m.oh*m.ow
+	if len(x) != s.Planes*hw || len(out) != s.Planes*ohw {
+		panic(fmt.Sprintf("runtime: qmaxpool of %d bytes into %d, want %d into %d", len(x), len(out), s.Planes*hw, s.Planes*ohw))
+	}
+	p.For(s.Planes, func(_, c int) {
+		in, o := x[c*hw:][:hw], out[c*ohw:][:ohw]
+		for oy := range m.oh {
+			y0, y1 := poolWindow(oy, s.StrideH, s.PadTop, s.KH, s.DilationH, s.H)
+			for ox := range m.ow {
+				x0, x1 := poolWindow(ox, s.StrideW, s.PadLeft, s.KW, s.DilationW, s.W)
+				var v uint8
+				for y := y0; y < y1; y += s.DilationH {
+					row := in[y*s.W : (y+1)*s.W]
+					for x := x0; x < x1; x += s.DilationW {
+						v = max(v, row[x])
+					}
+				}
+				o[oy*m.ow+ox] = v
+			}
+		}
+	})
+}
+
+// poolWindow returns the window of output o along an axis, clipped to
+// the input [0, n): the first tap inside and the end (taps step by
+// dilation).
+func poolWindow(o, stride, pad, k, dilation, n int) (first, end int) {
+	start := o*stride - pad
+	first = start
+	if first < 0 {
+		first += (-first + dilation - 1) / dilation * dilation
+	}
+	return first, min(start+(k-1)*dilation+1, n)
+}
+
+// QAvgPool is a quantised average pooling planned for a fixed shape:
+// onnxruntime's QLinearAveragePool and QLinearGlobalAveragePool
+// (com.microsoft), as onnxruntime computes them on x86, bit for bit.
+//
+// A window covering the whole plane without padding (the global average
+// pool, which onnxruntime routes to QLinearGlobalAveragePool) sums the
+// bytes in int32 and requantises as a convolution does (QTile): with n
+// the plane size and scale = inScale / (outScale * float32(n)),
+//
+//	out = clamp(round(float32(Σx - inZero*n) * scale), -outZero, 255-outZero) + outZero
+//
+// Any other window dequantises each byte, inScale * float32(x - inZero),
+// sums them in float32 row by row, divides by the count (the window's
+// size with countIncludePad, else its taps inside the input) and
+// quantises: out = saturate(round(float32(avg/outScale) + outZero)), the
+// zero point added before rounding, as onnxruntime does there. (An int8
+// tensor seen as uint8 adds zero+128 instead of zero: the same but in rare
+// half-way cases.)
+type QAvgPool struct {
+	s               PoolShape
+	oh, ow          int
+	countIncludePad bool
+	global          bool
+	deq             [256]float32 // the dequantised bytes
+	outScale        float32
+	outZero         uint8
+	inZero          uint8
+	gscale          float32 // global: inScale / (outScale * n)
+	gtile           QTile   // global: the requantisation
+}
+
+// NewQAvgPool plans an average pooling from input (scale, zero point)
+// to output (scale, zero point). Dilation is not supported (nor by
+// onnxruntime).
+func NewQAvgPool(s PoolShape, countIncludePad bool, inScale float32, inZero uint8, outScale float32, outZero uint8) (*QAvgPool, error) {
+	if err := s.validate(); err != nil {
+		return nil, err
+	}
+	s = s.normalized()
+	if s.DilationH != 1 || s.DilationW != 1 {
+		return nil, fmt.Errorf("pool %+v: a dilated average pooling", s)
+	}
+	if !validScale(inScale) || !validScale(outScale) {
+		return nil, fmt.Errorf("pool %+v: scales %g, %g are not positive and finite", s, inScale, outScale)
+	}
+	a := &QAvgPool{s: s, oh: s.OutH(), ow: s.OutW(), countIncludePad: countIncludePad,
+		outScale: outScale, outZero: outZero, inZero: inZero}
+	a.global = s.KH == s.H && s.KW == s.W && s.PadTop == 0 && s.PadLeft == 0 && s.PadBottom == 0 && s.PadRight == 0
+	if a.global {
+		n := s.H * s.W
+		if n >= 1<<24 {
+			return nil, fmt.Errorf("pool %+v: planes of %d values", s, n)
+		}
+		a.gscale = inScale / float32(outScale*float32(n))
+		if !(a.gscale >= 0x1p-32 && a.gscale < 256) {
+			return nil, fmt.Errorf("pool %+v: scale ratio %g outside [2^-32, 256)", s, a.gscale)
+		}
+		rq := QRequant{Zero: outZero, Lo: 0, Hi: 255}
+		rq.setEpilogue(&a.gtile)
+	}
+	for b := range a.deq {
+		a.deq[b] = inScale * float32(int32(b)-int32(inZero))
+	}
+	return a, nil
+}
+
+// Shape returns the planned shape.
+func (a *QAvgPool) Shape() PoolShape { return a.s }
+
+func (a *QAvgPool) profileName() string   { return fmt.Sprintf("qavgpool %+v", a.s) }
+func (a *QAvgPool) profileFLOPs() float64 { return 0 }
+
+// Run pools x [Planes][H*W] into out [Planes][OH*OW].
+func (a *QAvgPool) Run(p *Pool, x, out []uint8) {
+	defer profileDone(a, profileStart())
+	s := a.s
+	hw, ohw := s.H*s.W, a.oh*a.ow
+	if len(x) != s.Planes*hw || len(out) != s.Planes*ohw {
+		panic(fmt.Sprintf("runtime: qavgpool of %d bytes into %d, want %d into %d", len(x), len(out), s.Planes*hw, s.Planes*ohw))
+	}
+	if a.global {
+		p.For(s.Planes, func(_, c int) {
+			acc := -int32(a.inZero) * int32(hw)
+			for _, v := range x[c*hw:][:hw] {
+				acc += int32(v)
+			}
+			out[c] = a.gtile.requant(acc, a.gscale, false, 0)
+		})
+		return
+	}
+	p.For(s.Planes, func(_, c int) {
+		in, o := x[c*hw:][:hw], out[c*ohw:][:ohw]
+		for oy := range a.oh {
+			y0, y1 := poolWindow(oy, s.StrideH, s.PadTop, s.KH, 1, s.H)
+			for ox := range a.ow {
+				x0, x1 := poolWindow(ox, s.StrideW, s.PadLeft, s.KW, 1, s.W)
+				var sum float32
+				for y := y0; y < y1; y++ {
+					for _, v := range in[y*s.W+x0 : y*s.W+x1] {
+						sum += a.deq[v]
+					}
+				}
+				n := (y1 - y0) * (x1 - x0)
+				if a.countIncludePad {
+					n = s.KH * s.KW
+				}
+				o[oy*a.ow+ox] = a.quantize(sum / float32(n))
+			}
+		}
+	})
+}
+
+// quantize is onnxruntime's quantize_value of QLinearAveragePool:
+// saturate(nearbyint(y/scale + zero)).
+func (a *QAvgPool) quantize(y float32) uint8 {
+	v := float32(y/a.outScale) + float32(a.outZero)
+	r := math.RoundToEven(float64(v))
+	return uint8(min(max(r, 0), 255))
+}
