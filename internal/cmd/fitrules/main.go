@@ -7,7 +7,7 @@
 // result to runtime/rules_fitted.go. Run it from the module root on an
 // otherwise idle machine, and commit the file with the report it prints:
 //
-//	go run ./internal/cmd/fitrules [-threads 1,2] [-rounds 3] [-quick] [-o runtime/rules_fitted.go]
+//	go run ./internal/cmd/fitrules [-threads 1,2] [-rounds 3] [-quick | -every N] [-o runtime/rules_fitted.go]
 //
 // A model's time is the sum of its layers' (a chain fused into a block or
 // run as its stages, by Rules.BlockMinBytes); the fit minimises the mean
@@ -60,6 +60,7 @@ func main() {
 	threadList := flag.String("threads", "1,2", "comma-separated thread counts the corpus is timed at")
 	rounds := flag.Int("rounds", 3, "timed calls of each plan (its fastest counts)")
 	quick := flag.Bool("quick", false, "a corpus of one configuration per family (a check that the fit runs)")
+	every := flag.Int("every", 1, "fit to every `N`th model of the corpus only (a shorter fit)")
 	margin := flag.Float64("margin", 0.003, "the least gain of the mean relative time for which a threshold moves")
 	out := flag.String("o", "runtime/rules_fitted.go", "the Go file to write the fitted rules to")
 	flag.Parse()
@@ -75,7 +76,14 @@ func main() {
 	for _, t := range threads {
 		f.pools[t] = runtime.NewPool(t)
 	}
-	f.models = corpus(*quick)
+	if *every < 1 {
+		fail(fmt.Errorf("-every %d: want a positive count", *every))
+	}
+	for i, m := range corpus(*quick) {
+		if i%*every == 0 {
+			f.models = append(f.models, m)
+		}
+	}
 	start := time.Now()
 	base := runtime.DefaultRules()
 	for _, t := range threads {
