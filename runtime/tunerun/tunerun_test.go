@@ -119,7 +119,8 @@ func TestKeyAndString(t *testing.T) {
 }
 
 func TestParseAct(t *testing.T) {
-	for _, a := range []runtime.Act{{}, runtime.Relu, runtime.Clip(0, 6), runtime.Clip(-1.5, 2.25)} {
+	for _, a := range []runtime.Act{{}, runtime.Relu, runtime.Clip(0, 6), runtime.Clip(-1.5, 2.25), runtime.Sigmoid, runtime.SiLU,
+		runtime.HardSigmoid(0.2, 0.5), runtime.HardSwish(1.0/6, 0.5)} {
 		got, err := ParseAct(a.String())
 		if err != nil || got != a {
 			t.Errorf("ParseAct(%q) = %v, %v", a.String(), got, err)

@@ -206,10 +206,23 @@ func ParseAct(s string) (runtime.Act, error) {
 		return runtime.Act{}, nil
 	case "relu":
 		return runtime.Relu, nil
+	case "sigmoid":
+		return runtime.Sigmoid, nil
+	case "silu":
+		return runtime.SiLU, nil
 	}
-	var lo, hi float32
-	if _, err := fmt.Sscanf(s, "clip(%g,%g)", &lo, &hi); err != nil {
-		return runtime.Act{}, fmt.Errorf("activation %q: want none, relu or clip(LO,HI)", s)
+	var a, b float32
+	for _, f := range []struct {
+		format string
+		act    func(a, b float32) runtime.Act
+	}{
+		{"clip(%g,%g)", runtime.Clip},
+		{"hardsigmoid(%g,%g)", runtime.HardSigmoid},
+		{"hardswish(%g,%g)", runtime.HardSwish},
+	} {
+		if _, err := fmt.Sscanf(s, f.format, &a, &b); err == nil {
+			return f.act(a, b), nil
+		}
 	}
-	return runtime.Clip(lo, hi), nil
+	return runtime.Act{}, fmt.Errorf("activation %q: want none, relu, sigmoid, silu, clip(LO,HI), hardsigmoid(A,B) or hardswish(A,B)", s)
 }
