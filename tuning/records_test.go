@@ -138,3 +138,42 @@ func TestPlanner(t *testing.T) {
 		t.Errorf("a layer whose records name the default got %v", p)
 	}
 }
+
+// TestPlannerDepthwise checks that a depthwise layer's plans at one level
+// agree with the plan of the most threads on the tap kernel, which sums in
+// another order than the direct 3x3 kernels, and that a shape only the
+// tap kernel takes keeps its plans.
+func TestPlannerDepthwise(t *testing.T) {
+	dw := func(k int) tunerun.Workload {
+		p := k / 2
+		s := runtime.ConvShape{Frames: 2, Cin: 16, H: 9, W: 9, Cout: 16, Group: 16, KH: k, KW: k,
+			PadTop: p, PadLeft: p, PadBottom: p, PadRight: p}.Normalized()
+		return tunerun.Workload{Op: tunerun.OpDepthwise, Shape: &s, Act: "relu"}
+	}
+	taps4 := runtime.Plan{Algo: runtime.AlgoTaps, Channels: 4}
+	recs := []Record{
+		record(dw(3), "avx512", 1, "cpu A", taps4),
+		record(dw(3), "avx512", 2, "cpu A", runtime.Plan{Channels: 8}),
+		record(dw(3), "avx2", 1, "cpu A", runtime.Plan{Channels: 2}),
+		record(dw(3), "avx2", 2, "cpu A", taps4),
+		record(dw(5), "avx512", 1, "cpu A", taps4),
+		record(dw(5), "avx512", 2, "cpu A", runtime.Plan{}),
+	}
+	p := NewPlanner(recs, "cpu A")
+	want := runtime.TunedPlans{
+		{ISA: "avx2", Threads: 1, Plan: runtime.Plan{Algo: runtime.AlgoTaps}},
+		{ISA: "avx2", Threads: 2, Plan: taps4},
+		{ISA: "avx512", Threads: 1, Plan: runtime.Plan{Algo: runtime.AlgoDirect}},
+		{ISA: "avx512", Threads: 2, Plan: runtime.Plan{Channels: 8}},
+	}
+	if got := p.Plans(dw(3)); !slices.Equal(got, want) {
+		t.Errorf("3x3 plans:\n%v\nwant\n%v", got, want)
+	}
+	want = runtime.TunedPlans{
+		{ISA: "avx512", Threads: 1, Plan: taps4},
+		{ISA: "avx512", Threads: 2, Plan: runtime.Plan{}},
+	}
+	if got := p.Plans(dw(5)); !slices.Equal(got, want) {
+		t.Errorf("5x5 plans:\n%v\nwant\n%v", got, want)
+	}
+}
