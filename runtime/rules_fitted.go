@@ -2,21 +2,22 @@
 
 package runtime
 
-// fittedRules are the default rules before any fit: the thresholds found
-// on the shared models.
+// fittedRules are the default rules fitted on AMD EPYC over 7 corpus models
+// at [1 2] threads: their mean model time is 0.975 of the rules the fit
+// started from.
 var fittedRules = Rules{
 	BBudget:          64 << 10,
-	MaxNC:            2048,
+	MaxNC:            2 << 10,
 	TargetItems:      16,
 	MinNCPanels:      4,
 	ReuseBudget:      128 << 10,
 	NarrowBudget:     256 << 10,
 	TCWeight:         100,
-	TCMaxPixels:      1024,
+	TCMaxPixels:      1 << 10,
 	WinoMinFill:      0,
 	WinoTileBlock:    64,
-	DWItemFLOPs:      1 << 16,
+	DWItemFLOPs:      64 << 10,
 	BlockBudget:      384 << 10,
-	BlockMinBytes:    512 << 10,
+	BlockMinBytes:    2 << 20,
 	BlockMinPartRows: 4,
 }
