@@ -14,7 +14,7 @@ import (
 // actRowsBlock mirrors runtime.ActRows, the activation kernels' contract.
 var actRowsBlock = newArgBlock("ActRows",
 	field("X", f32Slice), field("Rows", intT), field("Cols", intT), field("LD", intT),
-	field("Alpha", f32), field("Beta", f32),
+	field("Alpha", f32), field("Beta", f32), field("Sum", f32),
 )
 
 // actKernel is an activation kernel of the runtime.ActRows contract: one
@@ -22,12 +22,12 @@ var actRowsBlock = newArgBlock("ActRows",
 // per step, then one, then the masked rest of the row.
 type actKernel struct {
 	isa  *vecISA
-	kind string // "sigmoid", "silu", "hsigmoid", "hswish"
+	kind string // "sigmoid", "silu", "hsigmoid", "hswish", "exp" (e^(x+beta), softmax's)
 }
 
 var actKernels = []actKernel{
-	{avx512, "sigmoid"}, {avx512, "silu"}, {avx512, "hsigmoid"}, {avx512, "hswish"},
-	{avx2, "sigmoid"}, {avx2, "silu"}, {avx2, "hsigmoid"}, {avx2, "hswish"},
+	{avx512, "sigmoid"}, {avx512, "silu"}, {avx512, "hsigmoid"}, {avx512, "hswish"}, {avx512, "exp"},
+	{avx2, "sigmoid"}, {avx2, "silu"}, {avx2, "hsigmoid"}, {avx2, "hswish"}, {avx2, "exp"},
 }
 
 func (k actKernel) names() naming.Kernel {
@@ -42,7 +42,7 @@ func (k actKernel) GoName() string { return k.names().GoName() }
 // Kind returns the runtime's ActKind constant of the kernel, for the
 // registry template.
 func (k actKernel) Kind() string {
-	return map[string]string{"sigmoid": "ActSigmoid", "silu": "ActSiLU", "hsigmoid": "ActHardSigmoid", "hswish": "ActHardSwish"}[k.kind]
+	return map[string]string{"sigmoid": "ActSigmoid", "silu": "ActSiLU", "hsigmoid": "ActHardSigmoid", "hswish": "ActHardSwish", "exp": "actExpShift"}[k.kind]
 }
 
 // ISAName is the kernel's level, for the registry template.
@@ -174,6 +174,9 @@ func (k actKernel) emit(g *gen) {
 	a := actRowsBlock
 	g.Load(g.Param("t"), aT)
 	done := g.label("done")
+	if k.kind == "exp" {
+		g.zero(k.sum())
+	}
 	g.MOVQ(a.field(aT, "Rows", 0), aRows)
 	g.TESTQ(aRows, aRows)
 	g.JLE(operand.LabelRef(done))
@@ -187,6 +190,8 @@ func (k actKernel) emit(g *gen) {
 	}
 	if k.hard() {
 		g.VBROADCASTSS(a.field(aT, "Alpha", 0), k.alpha())
+	}
+	if k.hard() || k.kind == "exp" {
 		g.VBROADCASTSS(a.field(aT, "Beta", 0), k.beta())
 	}
 	g.zero(k.zeroV())
@@ -207,6 +212,10 @@ func (k actKernel) emit(g *gen) {
 	k.compute(g, s0, s1)
 	g.VMOVUPS(k.result(s0), at(aPtr, 0))
 	g.VMOVUPS(k.result(s1), at(aPtr, vb))
+	if k.kind == "exp" {
+		g.VADDPS(k.result(s0), k.sum(), k.sum())
+		g.VADDPS(k.result(s1), k.sum(), k.sum())
+	}
 	g.ADDQ(operand.U32(2*vb), aPtr)
 	g.SUBQ(operand.U32(2*lanes), aLeft)
 	g.JMP(operand.LabelRef(pair))
@@ -217,6 +226,9 @@ func (k actKernel) emit(g *gen) {
 	g.VMOVUPS(at(aPtr, 0), s0.x)
 	k.compute(g, s0)
 	g.VMOVUPS(k.result(s0), at(aPtr, 0))
+	if k.kind == "exp" {
+		g.VADDPS(k.result(s0), k.sum(), k.sum())
+	}
 	g.ADDQ(operand.U32(vb), aPtr)
 	g.SUBQ(operand.U32(lanes), aLeft)
 	// the rest of the row, masked
@@ -230,6 +242,9 @@ func (k actKernel) emit(g *gen) {
 		g.VMOVUPS_Z(at(aPtr, 0), reg.K1, s0.x)
 		k.compute(g, s0)
 		g.VMOVUPS(k.result(s0), reg.K1, at(aPtr, 0))
+		if k.kind == "exp" {
+			g.VADDPS(k.result(s0), k.sum(), reg.K1, k.sum())
+		}
 	} else {
 		m := s1.x
 		g.LEAQ(operand.NewDataAddr(actMaskTable, 32), aTmp)
@@ -239,19 +254,46 @@ func (k actKernel) emit(g *gen) {
 		g.VMASKMOVPS(at(aPtr, 0), m, s0.x)
 		k.compute(g, s0)
 		g.VMASKMOVPS(k.result(s0), m, at(aPtr, 0))
+		if k.kind == "exp" {
+			g.VANDPS(m, k.result(s0), k.result(s0))
+			g.VADDPS(k.result(s0), k.sum(), k.sum())
+		}
 	}
 	g.Label(next)
 	g.ADDQ(aLD, aRow)
 	g.DECQ(aRows)
 	g.JNZ(operand.LabelRef(row))
 	g.Label(done)
+	if k.kind == "exp" {
+		g.sumLanes(k.sum(), k.isa.regs[0])
+		g.VMOVSS(k.sum().AsX(), a.field(aT, "Sum", 0))
+	}
 	g.VZEROUPPER()
 	g.RET()
 }
 
+// sumLanes adds the lanes of r into its first, halving: the upper 256
+// bits (on ZMM), 128, 64, then 32; tmp is clobbered.
+func (g *gen) sumLanes(r, tmp reg.VecPhysical) {
+	if r.Size() == 64 {
+		g.VEXTRACTF64X4(operand.U8(1), r, tmp.AsY())
+		g.VADDPS(tmp.AsY(), r.AsY(), r.AsY())
+	}
+	g.VEXTRACTF128(operand.U8(1), r.AsY(), tmp.AsX())
+	g.VADDPS(tmp.AsX(), r.AsX(), r.AsX())
+	g.VMOVHLPS(r.AsX(), tmp.AsX(), tmp.AsX())
+	g.VADDPS(tmp.AsX(), r.AsX(), r.AsX())
+	g.VMOVSHDUP(r.AsX(), tmp.AsX())
+	g.VADDSS(tmp.AsX(), r.AsX(), r.AsX())
+}
+
+// sum is the exp kernel's accumulator of its results (alpha's register,
+// which the exp kind does not read).
+func (k actKernel) sum() reg.VecPhysical { return k.isa.regs[12] }
+
 // result is the register holding a vector's result after compute.
 func (k actKernel) result(s actRegs) reg.VecPhysical {
-	if k.hard() {
+	if k.hard() || k.kind == "exp" {
 		return s.v1
 	}
 	return s.v3
@@ -277,12 +319,19 @@ func (k actKernel) compute(g *gen, sets ...actRegs) {
 		}
 		return
 	}
-	// y = -|x| (v1); keep = !(y < expMin), NaN kept (kKeep or v4)
-	if k.isa == avx512 {
+	// y = -|x|, or x + beta for exp (v1); keep = !(y < expMin), NaN
+	// kept (kKeep or v4)
+	switch {
+	case k.kind == "exp":
+		each(func(s actRegs) { g.VADDPS(k.beta(), s.x, s.v1) })
+	case k.isa == avx512:
 		each(func(s actRegs) { g.VPORD(k.cst("sign"), s.x, s.v1) })
+	default:
+		each(func(s actRegs) { g.VORPS(k.cst("sign"), s.x, s.v1) })
+	}
+	if k.isa == avx512 {
 		each(func(s actRegs) { g.VCMPPS(operand.U8(0x15), k.cst("expMin"), s.v1, s.kKeep) })
 	} else {
-		each(func(s actRegs) { g.VORPS(k.cst("sign"), s.x, s.v1) })
 		each(func(s actRegs) { g.VCMPPS(operand.U8(0x15), k.cst("expMin"), s.v1, s.v4) })
 	}
 	// n = round(y*log2e) (v2), to nearest even: VRNDSCALEPS on AVX-512,
@@ -316,6 +365,9 @@ func (k actKernel) compute(g *gen, sets ...actRegs) {
 		each(func(s actRegs) { g.VPSLLD(operand.U8(23), s.v2, s.v2) })
 		each(func(s actRegs) { g.VMULPS(s.v2, s.v1, s.v1) })
 		each(func(s actRegs) { g.VANDPS(s.v4, s.v1, s.v1) })
+	}
+	if k.kind == "exp" {
+		return
 	}
 	// s = 1/(1+z) (v3), times z where x < 0: on AVX-512 the 14-bit
 	// reciprocal and a Newton step, r' = r + r(1 - dr) (relative error

@@ -66,6 +66,14 @@ func kernelsOf(n *ir.Node) (planned, other []string) {
 		return []string{"inverted residual"}, nil
 	case "MaxPool":
 		return []string{"maxpool"}, nil
+	case ops.Domain + "." + ops.OpAttention:
+		return []string{"attention"}, nil
+	case "MatMul":
+		return []string{"matmul"}, nil
+	case "Softmax":
+		return nil, []string{"softmax"}
+	case "Transpose":
+		return nil, []string{"transpose"}
 	case ops.Domain + "." + ops.OpDense:
 		if x := n.Input(0); x != nil && x.Shape[2:].Size() != 1 {
 			other = []string{"global average pool"}
@@ -89,7 +97,7 @@ func kernelsOf(n *ir.Node) (planned, other []string) {
 }
 
 // plannedKinds are the kinds of the planned kernels.
-var plannedKinds = []string{"conv", "depthwise conv", "inverted residual", "maxpool", "dense"}
+var plannedKinds = []string{"conv", "depthwise conv", "inverted residual", "maxpool", "dense", "attention", "matmul"}
 
 // kindOf is the kind of a kernel: the words of its name before the first
 // one that gives a size.

@@ -77,6 +77,7 @@ func defs() []*Def {
 	add(convDefs()...)
 	add(blockDefs()...)
 	add(temporalPoolDefs()...)
+	add(attentionDefs()...)
 	add(tsmcDefs()...)
 	add(activationDefs()...)
 	add(quantDefs()...)

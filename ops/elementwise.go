@@ -621,10 +621,21 @@ func lowerSoftmax(l Lowering, n *ir.Node) error {
 		return err
 	}
 	if n.Op == "Softmax" && inner == 1 {
-		l.Run(Fn("Softmax", ins[0], out, outer, size))
+		l.Run(Fn("Softmax", Pool, ins[0], out, outer, size))
 		return nil
 	}
 	sm := l.Object("softmax", "SoftmaxAxis", "NewSoftmaxAxis", []int{outer, size, inner}, 1, n.Op == "LogSoftmax")
 	l.Run(Method(sm, "Run", Pool, ins[0], out))
 	return nil
+}
+
+// SoftmaxLastAxis reports whether a Softmax (of known input shape)
+// normalises along its input's last axis alone.
+func SoftmaxLastAxis(n *ir.Node, opset int64) bool {
+	x := n.Input(0)
+	if x == nil || len(x.Shape) == 0 || !x.Shape.Known() {
+		return false
+	}
+	_, size, inner, err := softmaxAxis(n, opset)
+	return err == nil && inner == 1 && size == x.Shape[len(x.Shape)-1]
 }

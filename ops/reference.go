@@ -20,6 +20,7 @@ func init() {
 	interp.Register(Domain, OpInvertedResidual, blockKernel)
 	interp.Register(Domain, OpTemporalPool, temporalPoolKernel)
 	interp.Register(Domain, OpActivation, activationKernel)
+	interp.Register(Domain, OpAttention, attentionKernel)
 }
 
 // onnxOpset is the ai.onnx version of the ops the fused kernels compose;

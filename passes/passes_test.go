@@ -1,6 +1,7 @@
 package passes
 
 import (
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -641,6 +642,15 @@ func TestFusedOpShapeRulesRejectBadOperands(t *testing.T) {
 		{"segment mean of an uneven batch", func(b *builder, x, w, bias *ir.Value) {
 			b.opIn(ops.Domain, ops.OpSegmentMean, attrs("segments", 3), x)
 		}, "segments of 3"},
+		{"attention keys of other channels than the queries", func(b *builder, x, w, bias *ir.Value) {
+			b.opIn(ops.Domain, ops.OpAttention, nil, b.Input("qt", 2, 4, 5), b.Input("k", 2, 3, 7), b.Input("vt", 2, 6, 7))
+		}, "[..., D, M], [..., D, N], [..., E, N]"},
+		{"attention of other leading dims", func(b *builder, x, w, bias *ir.Value) {
+			b.opIn(ops.Domain, ops.OpAttention, nil, b.Input("qt", 2, 4, 5), b.Input("k", 3, 4, 7), b.Input("vt", 2, 6, 7))
+		}, "leading dims differ"},
+		{"attention scale not finite", func(b *builder, x, w, bias *ir.Value) {
+			b.opIn(ops.Domain, ops.OpAttention, attrs("scale", float32(math.Inf(1))), b.Input("qt", 4, 5), b.Input("k", 4, 7), b.Input("vt", 6, 7))
+		}, "scale"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -44,6 +44,7 @@ var Pipeline = []Pass{
 	{"pool-reduce-means", "spatial ReduceMean into GlobalAveragePool", PoolReduceMeans},
 	{"fuse-dense", "classifier Gemm (and its pooling) into tsmc.Dense", FuseDense},
 	{"fuse-segment-mean", "segment consensus (Reshape + ReduceMean over time) into tsmc.SegmentMean", FuseSegmentMean},
+	{"fuse-attention", "run MatMul -> Softmax -> MatMul (a non-local block's attention) as one tsmc.Attention by blocks of rows, absorbing the transposes around it", FuseAttention},
 	{"fuse-inverted-residual", "run expansion, depthwise and projection convs (or the first two) as one band-by-band block", FuseInvertedResidual},
 	{"dead-code", "remove nodes whose outputs nobody reads, and their constants", EliminateDeadCode},
 }
@@ -70,6 +71,8 @@ var passOrder = []struct{ a, b, why string }{
 	{"fuse-residual-add", "fuse-inverted-residual", "a block's residual is its projection's"},
 	{"fuse-shift", "fuse-inverted-residual", "a block reads its input through its first stage's shift"},
 	{"fuse-inverted-residual", "dead-code", "the last sweep drops what the fusions disconnected"},
+	{"fold-constants", "fuse-attention", "the scores' scale must be a constant"},
+	{"fuse-attention", "dead-code", "the transposes the attention reads past are left unread"},
 	{"recognize-shift", "quantize-movement", "the shift moves int8 rows only once it is one TemporalShift"},
 	{"quantize-movement", "fuse-qdq", "a conv reads a quantised shift's output through a DequantizeLinear only once the shift runs on int8"},
 	{"fuse-qdq", "fuse-quantized-residual", "the residual sum is a tsmc.QAdd only after fuse-qdq"},

@@ -20,6 +20,9 @@ const (
 	ActSiLU                       // x * sigmoid(x) (Swish)
 	ActHardSigmoid                // max(0, min(1, Alpha*x + Beta))
 	ActHardSwish                  // x * hardsigmoid(x; Alpha, Beta)
+	// actExpShift is e^(x + Beta) for x + Beta <= 0: not an activation,
+	// the kernel of Softmax (Beta minus the row's maximum)
+	actExpShift
 	actKinds
 )
 
@@ -146,11 +149,14 @@ func clamp(v, lo, hi float32) float32 {
 // float32 ulps; NaN stays NaN. HardSigmoid is min(max(Alpha*x+Beta, 0), 1)
 // with Alpha*x+Beta rounded once, HardSwish x times it. The field layout is part of the assembly
 // contract (offsets in bytes on 64-bit targets: X 0, Rows 24, Cols 32,
-// LD 40, Alpha 48, Beta 52).
+// LD 40, Alpha 48, Beta 52, Sum 56).
 type ActRows struct {
 	X              []float32
 	Rows, Cols, LD int
 	Alpha, Beta    float32
+	// Sum is set by the exp kind (softmax's) to the sum of its results,
+	// in the kernel's order; the other kinds leave it.
+	Sum float32
 }
 
 // Constants of the activation kernels' e^y (ActRows).
@@ -240,10 +246,24 @@ func actHardSwishGo(a *ActRows) {
 	}
 }
 
+func actExpShiftGo(a *ActRows) {
+	beta := a.Beta
+	var sum float32
+	for r := range a.Rows {
+		row := a.X[r*a.LD : r*a.LD+a.Cols]
+		for j, v := range row {
+			row[j] = expNeg32(v + beta)
+		}
+		sum += sumFloats(row)
+	}
+	a.Sum = sum
+}
+
 // actGoKernels are the pure-Go activation kernels by kind (nil for the
 // clamps).
 var actGoKernels = [actKinds]func(*ActRows){
 	ActSigmoid: actSigmoidGo, ActSiLU: actSiLUGo, ActHardSigmoid: actHardSigmoidGo, ActHardSwish: actHardSwishGo,
+	actExpShift: actExpShiftGo,
 }
 
 // actKernels are the activation kernels in use by kind: the assembly ones

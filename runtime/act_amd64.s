@@ -757,6 +757,157 @@ done1:
 	VZEROUPPER
 	RET
 
+// func vexpF32RowsAVX512(t *ActRows)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·vexpF32RowsAVX512(SB), NOSPLIT, $0-8
+	// Registers: DI *ActRows, SI the row, R8 rows left, R10 the row stride in bytes,
+	// AX the current vector, CX columns left, BX scratch; per vector in flight six
+	// work registers from Z0; alpha, beta, zero and one in the
+	// 12th to 15th; on AVX-512 the constants from Z16, K1 the tail mask.
+	MOVQ         t+0(FP), DI
+	VPXORD       Z12, Z12, Z12
+	MOVQ         24(DI), R8
+	TESTQ        R8, R8
+	JLE          done1
+	MOVQ         (DI), SI
+	MOVQ         40(DI), R10
+	SHLQ         $0x02, R10
+	VMOVUPS      actConsts<>+0(SB), Z16
+	VMOVUPS      actConsts<>+64(SB), Z17
+	VMOVUPS      actConsts<>+128(SB), Z18
+	VMOVUPS      actConsts<>+192(SB), Z19
+	VMOVUPS      actConsts<>+256(SB), Z20
+	VMOVUPS      actConsts<>+320(SB), Z21
+	VMOVUPS      actConsts<>+384(SB), Z22
+	VMOVUPS      actConsts<>+448(SB), Z23
+	VMOVUPS      actConsts<>+512(SB), Z24
+	VMOVUPS      actConsts<>+576(SB), Z25
+	VMOVUPS      actConsts<>+640(SB), Z26
+	VMOVUPS      actConsts<>+704(SB), Z27
+	VMOVUPS      actConsts<>+768(SB), Z28
+	VMOVUPS      actConsts<>+832(SB), Z29
+	VBROADCASTSS 52(DI), Z13
+	VPXORD       Z14, Z14, Z14
+	VMOVUPS      actConsts<>+768(SB), Z15
+
+row2:
+	MOVQ SI, AX
+	MOVQ 32(DI), CX
+
+pair3:
+	CMPQ         CX, $0x20
+	JL           single4
+	VMOVUPS      (AX), Z0
+	VMOVUPS      64(AX), Z6
+	VADDPS       Z13, Z0, Z1
+	VADDPS       Z13, Z6, Z7
+	VCMPPS       $0x15, Z17, Z1, K2
+	VCMPPS       $0x15, Z17, Z7, K4
+	VMULPS       Z18, Z1, Z2
+	VMULPS       Z18, Z7, Z8
+	VRNDSCALEPS  $0x00, Z2, Z2
+	VRNDSCALEPS  $0x00, Z8, Z8
+	VMOVAPS      Z1, Z3
+	VMOVAPS      Z7, Z9
+	VFNMADD231PS Z20, Z2, Z3
+	VFNMADD231PS Z20, Z8, Z9
+	VFNMADD231PS Z21, Z2, Z3
+	VFNMADD231PS Z21, Z8, Z9
+	VMOVUPS      Z22, Z1
+	VMOVUPS      Z22, Z7
+	VFMADD213PS  Z23, Z3, Z1
+	VFMADD213PS  Z23, Z9, Z7
+	VFMADD213PS  Z24, Z3, Z1
+	VFMADD213PS  Z24, Z9, Z7
+	VFMADD213PS  Z25, Z3, Z1
+	VFMADD213PS  Z25, Z9, Z7
+	VFMADD213PS  Z26, Z3, Z1
+	VFMADD213PS  Z26, Z9, Z7
+	VFMADD213PS  Z27, Z3, Z1
+	VFMADD213PS  Z27, Z9, Z7
+	VFMADD213PS  Z15, Z3, Z1
+	VFMADD213PS  Z15, Z9, Z7
+	VFMADD213PS  Z15, Z3, Z1
+	VFMADD213PS  Z15, Z9, Z7
+	VSCALEFPS.Z  Z2, Z1, K2, Z1
+	VSCALEFPS.Z  Z8, Z7, K4, Z7
+	VMOVUPS      Z1, (AX)
+	VMOVUPS      Z7, 64(AX)
+	VADDPS       Z1, Z12, Z12
+	VADDPS       Z7, Z12, Z12
+	ADDQ         $0x00000080, AX
+	SUBQ         $0x00000020, CX
+	JMP          pair3
+
+single4:
+	CMPQ         CX, $0x10
+	JL           tail5
+	VMOVUPS      (AX), Z0
+	VADDPS       Z13, Z0, Z1
+	VCMPPS       $0x15, Z17, Z1, K2
+	VMULPS       Z18, Z1, Z2
+	VRNDSCALEPS  $0x00, Z2, Z2
+	VMOVAPS      Z1, Z3
+	VFNMADD231PS Z20, Z2, Z3
+	VFNMADD231PS Z21, Z2, Z3
+	VMOVUPS      Z22, Z1
+	VFMADD213PS  Z23, Z3, Z1
+	VFMADD213PS  Z24, Z3, Z1
+	VFMADD213PS  Z25, Z3, Z1
+	VFMADD213PS  Z26, Z3, Z1
+	VFMADD213PS  Z27, Z3, Z1
+	VFMADD213PS  Z15, Z3, Z1
+	VFMADD213PS  Z15, Z3, Z1
+	VSCALEFPS.Z  Z2, Z1, K2, Z1
+	VMOVUPS      Z1, (AX)
+	VADDPS       Z1, Z12, Z12
+	ADDQ         $0x00000040, AX
+	SUBQ         $0x00000010, CX
+
+tail5:
+	TESTQ        CX, CX
+	JLE          next6
+	MOVL         $0x0000ffff, BX
+	BZHIL        CX, BX, BX
+	KMOVW        BX, K1
+	VMOVUPS.Z    (AX), K1, Z0
+	VADDPS       Z13, Z0, Z1
+	VCMPPS       $0x15, Z17, Z1, K2
+	VMULPS       Z18, Z1, Z2
+	VRNDSCALEPS  $0x00, Z2, Z2
+	VMOVAPS      Z1, Z3
+	VFNMADD231PS Z20, Z2, Z3
+	VFNMADD231PS Z21, Z2, Z3
+	VMOVUPS      Z22, Z1
+	VFMADD213PS  Z23, Z3, Z1
+	VFMADD213PS  Z24, Z3, Z1
+	VFMADD213PS  Z25, Z3, Z1
+	VFMADD213PS  Z26, Z3, Z1
+	VFMADD213PS  Z27, Z3, Z1
+	VFMADD213PS  Z15, Z3, Z1
+	VFMADD213PS  Z15, Z3, Z1
+	VSCALEFPS.Z  Z2, Z1, K2, Z1
+	VMOVUPS      Z1, K1, (AX)
+	VADDPS       Z1, Z12, K1, Z12
+
+next6:
+	ADDQ R10, SI
+	DECQ R8
+	JNZ  row2
+
+done1:
+	VEXTRACTF64X4 $0x01, Z12, Y0
+	VADDPS        Y0, Y12, Y12
+	VEXTRACTF128  $0x01, Y12, X0
+	VADDPS        X0, X12, X12
+	VMOVHLPS      X12, X0, X0
+	VADDPS        X0, X12, X12
+	VMOVSHDUP     X12, X0
+	VADDSS        X0, X12, X12
+	VMOVSS        X12, 56(DI)
+	VZEROUPPER
+	RET
+
 // func vsigmoidF32RowsAVX2(t *ActRows)
 // Requires: AVX, AVX2, FMA3
 TEXT ·vsigmoidF32RowsAVX2(SB), NOSPLIT, $0-8
@@ -1234,6 +1385,163 @@ next6:
 	JNZ  row2
 
 done1:
+	VZEROUPPER
+	RET
+
+// func vexpF32RowsAVX2(t *ActRows)
+// Requires: AVX, AVX2, FMA3
+TEXT ·vexpF32RowsAVX2(SB), NOSPLIT, $0-8
+	// Registers: DI *ActRows, SI the row, R8 rows left, R10 the row stride in bytes,
+	// AX the current vector, CX columns left, BX scratch; per vector in flight six
+	// work registers from Y0; alpha, beta, zero and one in the
+	// 12th to 15th; on AVX-512 the constants from Z16, K1 the tail mask.
+	MOVQ         t+0(FP), DI
+	VXORPS       Y12, Y12, Y12
+	MOVQ         24(DI), R8
+	TESTQ        R8, R8
+	JLE          done1
+	MOVQ         (DI), SI
+	MOVQ         40(DI), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS 52(DI), Y13
+	VXORPS       Y14, Y14, Y14
+	VMOVUPS      actConsts<>+768(SB), Y15
+
+row2:
+	MOVQ SI, AX
+	MOVQ 32(DI), CX
+
+pair3:
+	CMPQ         CX, $0x10
+	JL           single4
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y6
+	VADDPS       Y13, Y0, Y1
+	VADDPS       Y13, Y6, Y7
+	VCMPPS       $0x15, actConsts<>+64(SB), Y1, Y4
+	VCMPPS       $0x15, actConsts<>+64(SB), Y7, Y10
+	VMOVUPS      actConsts<>+192(SB), Y2
+	VMOVUPS      actConsts<>+192(SB), Y8
+	VFMADD231PS  actConsts<>+128(SB), Y1, Y2
+	VFMADD231PS  actConsts<>+128(SB), Y7, Y8
+	VSUBPS       actConsts<>+192(SB), Y2, Y2
+	VSUBPS       actConsts<>+192(SB), Y8, Y8
+	VMOVAPS      Y1, Y3
+	VMOVAPS      Y7, Y9
+	VFNMADD231PS actConsts<>+256(SB), Y2, Y3
+	VFNMADD231PS actConsts<>+256(SB), Y8, Y9
+	VFNMADD231PS actConsts<>+320(SB), Y2, Y3
+	VFNMADD231PS actConsts<>+320(SB), Y8, Y9
+	VMOVUPS      actConsts<>+384(SB), Y1
+	VMOVUPS      actConsts<>+384(SB), Y7
+	VFMADD213PS  actConsts<>+448(SB), Y3, Y1
+	VFMADD213PS  actConsts<>+448(SB), Y9, Y7
+	VFMADD213PS  actConsts<>+512(SB), Y3, Y1
+	VFMADD213PS  actConsts<>+512(SB), Y9, Y7
+	VFMADD213PS  actConsts<>+576(SB), Y3, Y1
+	VFMADD213PS  actConsts<>+576(SB), Y9, Y7
+	VFMADD213PS  actConsts<>+640(SB), Y3, Y1
+	VFMADD213PS  actConsts<>+640(SB), Y9, Y7
+	VFMADD213PS  actConsts<>+704(SB), Y3, Y1
+	VFMADD213PS  actConsts<>+704(SB), Y9, Y7
+	VFMADD213PS  Y15, Y3, Y1
+	VFMADD213PS  Y15, Y9, Y7
+	VFMADD213PS  Y15, Y3, Y1
+	VFMADD213PS  Y15, Y9, Y7
+	VCVTPS2DQ    Y2, Y2
+	VCVTPS2DQ    Y8, Y8
+	VPADDD       actConsts<>+832(SB), Y2, Y2
+	VPADDD       actConsts<>+832(SB), Y8, Y8
+	VPSLLD       $0x17, Y2, Y2
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y2, Y1, Y1
+	VMULPS       Y8, Y7, Y7
+	VANDPS       Y4, Y1, Y1
+	VANDPS       Y10, Y7, Y7
+	VMOVUPS      Y1, (AX)
+	VMOVUPS      Y7, 32(AX)
+	VADDPS       Y1, Y12, Y12
+	VADDPS       Y7, Y12, Y12
+	ADDQ         $0x00000040, AX
+	SUBQ         $0x00000010, CX
+	JMP          pair3
+
+single4:
+	CMPQ         CX, $0x08
+	JL           tail5
+	VMOVUPS      (AX), Y0
+	VADDPS       Y13, Y0, Y1
+	VCMPPS       $0x15, actConsts<>+64(SB), Y1, Y4
+	VMOVUPS      actConsts<>+192(SB), Y2
+	VFMADD231PS  actConsts<>+128(SB), Y1, Y2
+	VSUBPS       actConsts<>+192(SB), Y2, Y2
+	VMOVAPS      Y1, Y3
+	VFNMADD231PS actConsts<>+256(SB), Y2, Y3
+	VFNMADD231PS actConsts<>+320(SB), Y2, Y3
+	VMOVUPS      actConsts<>+384(SB), Y1
+	VFMADD213PS  actConsts<>+448(SB), Y3, Y1
+	VFMADD213PS  actConsts<>+512(SB), Y3, Y1
+	VFMADD213PS  actConsts<>+576(SB), Y3, Y1
+	VFMADD213PS  actConsts<>+640(SB), Y3, Y1
+	VFMADD213PS  actConsts<>+704(SB), Y3, Y1
+	VFMADD213PS  Y15, Y3, Y1
+	VFMADD213PS  Y15, Y3, Y1
+	VCVTPS2DQ    Y2, Y2
+	VPADDD       actConsts<>+832(SB), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y2, Y1, Y1
+	VANDPS       Y4, Y1, Y1
+	VMOVUPS      Y1, (AX)
+	VADDPS       Y1, Y12, Y12
+	ADDQ         $0x00000020, AX
+	SUBQ         $0x00000008, CX
+
+tail5:
+	TESTQ        CX, CX
+	JLE          next6
+	LEAQ         actMaskTable<>+32(SB), BX
+	SHLQ         $0x02, CX
+	SUBQ         CX, BX
+	VMOVUPS      (BX), Y6
+	VMASKMOVPS   (AX), Y6, Y0
+	VADDPS       Y13, Y0, Y1
+	VCMPPS       $0x15, actConsts<>+64(SB), Y1, Y4
+	VMOVUPS      actConsts<>+192(SB), Y2
+	VFMADD231PS  actConsts<>+128(SB), Y1, Y2
+	VSUBPS       actConsts<>+192(SB), Y2, Y2
+	VMOVAPS      Y1, Y3
+	VFNMADD231PS actConsts<>+256(SB), Y2, Y3
+	VFNMADD231PS actConsts<>+320(SB), Y2, Y3
+	VMOVUPS      actConsts<>+384(SB), Y1
+	VFMADD213PS  actConsts<>+448(SB), Y3, Y1
+	VFMADD213PS  actConsts<>+512(SB), Y3, Y1
+	VFMADD213PS  actConsts<>+576(SB), Y3, Y1
+	VFMADD213PS  actConsts<>+640(SB), Y3, Y1
+	VFMADD213PS  actConsts<>+704(SB), Y3, Y1
+	VFMADD213PS  Y15, Y3, Y1
+	VFMADD213PS  Y15, Y3, Y1
+	VCVTPS2DQ    Y2, Y2
+	VPADDD       actConsts<>+832(SB), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y2, Y1, Y1
+	VANDPS       Y4, Y1, Y1
+	VMASKMOVPS   Y1, Y6, (AX)
+	VANDPS       Y6, Y1, Y1
+	VADDPS       Y1, Y12, Y12
+
+next6:
+	ADDQ R10, SI
+	DECQ R8
+	JNZ  row2
+
+done1:
+	VEXTRACTF128 $0x01, Y12, X0
+	VADDPS       X0, X12, X12
+	VMOVHLPS     X12, X0, X0
+	VADDPS       X0, X12, X12
+	VMOVSHDUP    X12, X0
+	VADDSS       X0, X12, X12
+	VMOVSS       X12, 56(DI)
 	VZEROUPPER
 	RET
 

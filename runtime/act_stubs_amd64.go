@@ -41,6 +41,15 @@ func vhsigmoidF32RowsAVX512(t *ActRows)
 //go:noescape
 func vhswishF32RowsAVX512(t *ActRows)
 
+// vexpF32RowsAVX512 is f32_vexp_rows__avx512: the runtime.ActRows contract, exp.
+// Registers: DI *ActRows, SI the row, R8 rows left, R10 the row stride in bytes,
+// AX the current vector, CX columns left, BX scratch; per vector in flight six
+// work registers from Z0; alpha, beta, zero and one in the
+// 12th to 15th; on AVX-512 the constants from Z16, K1 the tail mask.
+//
+//go:noescape
+func vexpF32RowsAVX512(t *ActRows)
+
 // vsigmoidF32RowsAVX2 is f32_vsigmoid_rows__avx2: the runtime.ActRows contract, sigmoid.
 // Registers: DI *ActRows, SI the row, R8 rows left, R10 the row stride in bytes,
 // AX the current vector, CX columns left, BX scratch; per vector in flight six
@@ -76,6 +85,15 @@ func vhsigmoidF32RowsAVX2(t *ActRows)
 //
 //go:noescape
 func vhswishF32RowsAVX2(t *ActRows)
+
+// vexpF32RowsAVX2 is f32_vexp_rows__avx2: the runtime.ActRows contract, exp.
+// Registers: DI *ActRows, SI the row, R8 rows left, R10 the row stride in bytes,
+// AX the current vector, CX columns left, BX scratch; per vector in flight six
+// work registers from Y0; alpha, beta, zero and one in the
+// 12th to 15th; on AVX-512 the constants from Z16, K1 the tail mask.
+//
+//go:noescape
+func vexpF32RowsAVX2(t *ActRows)
 
 // vmulcF32RowsAVX512 is f32_vmulc_rows__avx512: the runtime.MulRows contract.
 // Registers: DI *MulRows, SI the row of X, R9 the row of O, R11 the constant,

@@ -154,6 +154,8 @@ func BenchmarkDepthwise(b *testing.B) {
 		{"mbv3_5x5_672_14_s2", dwK(672, 14, 2, 5)},
 		{"mbv3_5x5_960_7_s1", dwK(960, 7, 1, 5)},
 		{"effb0_5x5_672_14_s1", dwK(672, 14, 1, 5)},
+		{"effb0_5x5_144_56_s2", dwK(144, 56, 2, 5)},
+		{"effb0_5x5_240_28_s1", dwK(240, 28, 1, 5)},
 	} {
 		for _, threads := range benchThreads {
 			b.Run(fmt.Sprintf("%s/threads=%d", sh.name, threads), func(b *testing.B) {

@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"fmt"
-	"math"
 )
 
 // elementwise loops split into items of this many floats.
@@ -78,28 +77,95 @@ func SegmentMean(x, out []float32, clips, segments, n int) {
 }
 
 // Softmax computes the softmax of each of the rows of n values of x into
-// out (which may alias x), subtracting the row maximum first.
-func Softmax(x, out []float32, rows, n int) {
+// out (which may alias x): e^(x - max) and their sum by the exp kernel
+// (actExpShift; a NaN in a row makes the row NaN), times the sum's
+// reciprocal by the row-times-constant kernel. Rows are shared among the workers.
+func Softmax(p *Pool, x, out []float32, rows, n int) {
 	if len(x) != rows*n || len(out) != rows*n {
 		panic(fmt.Sprintf("runtime: softmax of %d floats into %d, want %d x %d", len(x), len(out), rows, n))
 	}
+	if t0 := profileStart(); !t0.IsZero() {
+		defer profileDone(fmt.Sprintf("softmax %dx[%d]", rows, n), t0)
+	}
+	if rows == 0 || n == 0 {
+		return
+	}
+	per := max(1, ewChunk/n)
+	p.For(ceilDiv(rows, per), func(worker, item int) {
+		r0, r1 := item*per, min(rows, (item+1)*per)
+		softmaxRows(p.state(worker, 0, 0, 0), x[r0*n:r1*n], out[r0*n:r1*n], r1-r0, n)
+	})
+}
+
+// softmaxRows is Softmax of rows of x on one worker, w.
+func softmaxRows(w *workerState, x, out []float32, rows, n int) {
 	for r := range rows {
 		xs, os := x[r*n:(r+1)*n], out[r*n:(r+1)*n]
-		m := float32(math.Inf(-1))
-		for _, v := range xs {
-			m = max(m, v)
+		m := maxFloats(xs)
+		copy(os, xs)
+		w.act = ActRows{X: os, Rows: 1, Cols: n, LD: n, Beta: -m}
+		actKernels[actExpShift](&w.act)
+		w.scale[0] = 1 / w.act.Sum
+		w.mul = MulRows{O: os, X: os, C: w.scale[:], Rows: 1, Cols: n, XRS: n}
+		mulRows(&w.mul)
+	}
+}
+
+// maxFloats is the largest of x (not empty), NaNs left out, over four
+// partial maxima: the comparisons branch, rarely taken on data past its
+// first values, where the max builtin's NaN handling makes a chain of
+// dependent branches.
+func maxFloats(x []float32) float32 {
+	m0, m1, m2, m3 := x[0], x[0], x[0], x[0]
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		v := x[i : i+4 : i+4]
+		if v[0] > m0 {
+			m0 = v[0]
 		}
-		var sum float64
-		for i, v := range xs {
-			e := float32(math.Exp(float64(v - m)))
-			os[i] = e
-			sum += float64(e)
+		if v[1] > m1 {
+			m1 = v[1]
 		}
-		inv := float32(1 / sum)
-		for i := range os {
-			os[i] *= inv
+		if v[2] > m2 {
+			m2 = v[2]
+		}
+		if v[3] > m3 {
+			m3 = v[3]
 		}
 	}
+	for _, v := range x[i:] {
+		if v > m0 {
+			m0 = v
+		}
+	}
+	for _, v := range [3]float32{m1, m2, m3} {
+		if v > m0 {
+			m0 = v
+		}
+	}
+	return m0
+}
+
+// sumFloats sums x in eight interleaved float32 partial sums, added
+// pairwise at the end.
+func sumFloats(x []float32) float32 {
+	var s [8]float32
+	i := 0
+	for ; i+8 <= len(x); i += 8 {
+		v := x[i : i+8 : i+8]
+		s[0] += v[0]
+		s[1] += v[1]
+		s[2] += v[2]
+		s[3] += v[3]
+		s[4] += v[4]
+		s[5] += v[5]
+		s[6] += v[6]
+		s[7] += v[7]
+	}
+	for j, v := range x[i:] {
+		s[j] += v
+	}
+	return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
 }
 
 // CopyChannels copies channels [srcBegin, srcBegin+n) of every frame of src

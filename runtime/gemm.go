@@ -37,6 +37,8 @@ type workerState struct {
 	pack    PackRun
 	maxPool MaxPoolRow
 	act     ActRows
+	mul     MulRows
+	scale   [1]float32 // mul's constant
 	taps    DWTaps
 	copy    CopyRows
 	// Winograd: the transforms' argument blocks and the products M

@@ -272,11 +272,13 @@ func asmActKernels(level string) (k [actKinds]func(*ActRows)) {
 		k[ActSiLU] = vsiluF32RowsAVX512            // f32_vsilu_rows__avx512
 		k[ActHardSigmoid] = vhsigmoidF32RowsAVX512 // f32_vhsigmoid_rows__avx512
 		k[ActHardSwish] = vhswishF32RowsAVX512     // f32_vhswish_rows__avx512
+		k[actExpShift] = vexpF32RowsAVX512         // f32_vexp_rows__avx512
 	case ISAAVX2:
 		k[ActSigmoid] = vsigmoidF32RowsAVX2      // f32_vsigmoid_rows__avx2
 		k[ActSiLU] = vsiluF32RowsAVX2            // f32_vsilu_rows__avx2
 		k[ActHardSigmoid] = vhsigmoidF32RowsAVX2 // f32_vhsigmoid_rows__avx2
 		k[ActHardSwish] = vhswishF32RowsAVX2     // f32_vhswish_rows__avx2
+		k[actExpShift] = vexpF32RowsAVX2         // f32_vexp_rows__avx2
 	}
 	return k
 }
@@ -456,6 +458,7 @@ var asmLayouts = map[string]map[string]uintptr{
 		"LD":    40,
 		"Alpha": 48,
 		"Beta":  52,
+		"Sum":   56,
 	},
 	"DWTaps": {
 		"O":       0,

@@ -249,6 +249,8 @@ func BenchmarkMatMul(b *testing.B) {
 	}{
 		{"nonlocal_theta_phi", []int{2, 1568, 256}, []int{2, 256, 392}, false},
 		{"nonlocal_attn_g", []int{2, 1568, 392}, []int{2, 392, 256}, false},
+		{"nonlocal_56_theta_phi", []int{1, 6272, 256}, []int{1, 256, 1568}, false},
+		{"nonlocal_56_attn_g", []int{1, 6272, 1568}, []int{1, 1568, 256}, false},
 		{"linear_8x196x768_packed", []int{8, 196, 768}, []int{768, 768}, true},
 	} {
 		x, w := randFloats(rng, shapeProduct(c.a)), randFloats(rng, shapeProduct(c.b))

@@ -254,8 +254,44 @@ func TestElementwise(t *testing.T) {
 		}
 	}
 	sm := make([]float32, rows*cols)
-	Softmax(x, sm, rows, cols)
+	Softmax(p, x, sm, rows, cols)
 	checkClose(t, "softmax", sm, want, 1e-6)
+}
+
+// TestSoftmaxRows checks Softmax over rows of many lengths (the exp
+// kernel's vector steps and masked tails) at 1, 2 and 3 threads, in
+// place too, against the float64 definition.
+func TestSoftmaxRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, sh := range [][2]int{{1, 1}, {3, 7}, {5, 16}, {2, 17}, {4, 31}, {3, 33}, {7, 100}, {33, 1568}, {2, 5000}, {3000, 12}} {
+		rows, n := sh[0], sh[1]
+		x := randFloats(rng, rows*n)
+		for i := range x {
+			x[i] *= 30 // spread: some e^(x-max) far below one, some flushed
+		}
+		want := make([]float64, rows*n)
+		for r := range rows {
+			row := x[r*n : (r+1)*n]
+			m := math.Inf(-1)
+			for _, v := range row {
+				m = math.Max(m, float64(v))
+			}
+			var sum float64
+			for _, v := range row {
+				sum += math.Exp(float64(v) - m)
+			}
+			for i, v := range row {
+				want[r*n+i] = math.Exp(float64(v)-m) / sum
+			}
+		}
+		name := fmt.Sprintf("softmax/%dx%d", rows, n)
+		checkAtThreads(t, name, rows*n, want, func(p *Pool, out []float32) { Softmax(p, x, out, rows, n) })
+		inPlace := append([]float32(nil), x...)
+		p := NewPool(2)
+		Softmax(p, inPlace, inPlace, rows, n)
+		p.Close()
+		checkClose(t, name+"/in place", inPlace, want, 1e-5)
+	}
 }
 
 func TestCopyChannels(t *testing.T) {
@@ -299,4 +335,13 @@ func TestSum8Order(t *testing.T) {
 			t.Errorf("sum8 of %d floats = %g, want %g", n, got, want)
 		}
 	}
+}
+
+// BenchmarkSoftmax times the attention softmax of a non-local block at
+// 56x56 over 8 frames, keys pooled (rows of 1568), 512 of its rows.
+func BenchmarkSoftmax(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	rows, n := 512, 1568
+	x, out := randFloats(rng, rows*n), make([]float32, rows*n)
+	benchRun(b, 1, 0, func(p *Pool) { Softmax(p, x, out, rows, n) })
 }

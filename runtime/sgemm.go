@@ -165,8 +165,29 @@ func (g *gemmPlan) packWhole(op *gemmOperand, lanes, w int, reused bool) {
 // prepare sets up the operands for the blocks chosen: call it once, after
 // the operands are set.
 func (g *gemmPlan) prepare() {
-	g.packWhole(&g.a, g.m, g.kern.MR, g.nNB > 1)
 	g.packWhole(&g.b, g.n, g.kern.NR, g.nMB > 1)
+	if g.b.packed != nil && g.a.packed == nil {
+		g.widenColumns()
+	}
+	g.packWhole(&g.a, g.m, g.kern.MR, g.nNB > 1)
+}
+
+// widenColumns makes column blocks as wide as the items allow when B is
+// packed before the items run and A is packed per item: bBudget bounds a
+// B block only where an item packs it, and every column block packs the
+// item's A block again.
+func (g *gemmPlan) widenColumns() {
+	if g.m == 0 || g.n == 0 || g.batch == 0 || g.k == 0 {
+		return
+	}
+	nNB := 1
+	for g.batch*g.nMB*nNB < targetItems && ceilDiv(g.n, nNB*2) >= minNCPanels*g.kern.NR &&
+		min(g.mc, g.m)*ceilDiv(g.n, nNB*2)*g.k >= minItemMACs {
+		nNB *= 2
+	}
+	nNB = min(nNB, g.nNB)
+	g.nc = ceilDiv(ceilDiv(g.n, nNB), g.kern.NR) * g.kern.NR
+	g.nNB = ceilDiv(g.n, g.nc)
 }
 
 // packWholeOperands packs the operands marked whole, each distinct
@@ -359,10 +380,24 @@ func (mp *matrixPanels) packPanels(_ *workerState, dst []float32, b, l0, nl, k0,
 func packLaneMajor(dst, src []float32, ld, nl, kn, w int, scale float32) {
 	for d0 := 0; d0 < kn; d0 += packChunk {
 		dn := min(packChunk, kn-d0)
-		for i := range nl {
-			panel := dst[(i/w*kn+d0)*w+i%w:]
-			for d, v := range src[i*ld+d0 : i*ld+d0+dn] {
-				panel[d*w] = v * scale
+		for q := 0; q*w < nl; q++ {
+			n := min(w, nl-q*w)
+			panel := dst[(q*kn+d0)*w:]
+			i := 0
+			for ; i+4 <= n; i += 4 {
+				l := (q*w + i) * ld
+				r0, r1 := src[l+d0:][:dn], src[l+ld+d0:][:dn]
+				r2, r3 := src[l+2*ld+d0:][:dn], src[l+3*ld+d0:][:dn]
+				for d := range dn {
+					o := panel[d*w+i:][:4]
+					o[0], o[1], o[2], o[3] = r0[d]*scale, r1[d]*scale, r2[d]*scale, r3[d]*scale
+				}
+			}
+			for ; i < n; i++ {
+				r := src[(q*w+i)*ld+d0:][:dn]
+				for d, v := range r {
+					panel[d*w+i] = v * scale
+				}
 			}
 		}
 	}

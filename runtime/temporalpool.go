@@ -65,9 +65,7 @@ func TemporalMaxPool(p *Pool, s TemporalPoolShape, x, out []float32) {
 		for t := first + 1; t < last; t++ {
 			src := x[(c*s.Frames+t)*s.FrameSize+i0:][:len(dst)]
 			for i, v := range src {
-				if v > dst[i] {
-					dst[i] = v
-				}
+				dst[i] = max(dst[i], v)
 			}
 		}
 	})

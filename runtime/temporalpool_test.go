@@ -72,3 +72,12 @@ func TestTemporalMaxPool(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkTemporalMaxPool pools ResNet50's layer1 output (8 frames of
+// 256x56x56) to 4 frames, as the official code's temporal pool does.
+func BenchmarkTemporalMaxPool(b *testing.B) {
+	s := TemporalPoolShape{Clips: 1, Frames: 8, FrameSize: 256 * 56 * 56, Kernel: 3, Stride: 2, PadBegin: 1, PadEnd: 1}
+	rng := rand.New(rand.NewPCG(5, 8))
+	x, out := randFloats(rng, s.Frames*s.FrameSize), make([]float32, s.Out()*s.FrameSize)
+	benchRun(b, 1, temporalPoolOp(s).profileFLOPs(), func(p *Pool) { TemporalMaxPool(p, s, x, out) })
+}
