@@ -173,7 +173,7 @@ func (g *gemmPlan) prepare() {
 }
 
 // widenColumns makes column blocks as wide as the items allow when B is
-// packed before the items run and A is packed per item: bBudget bounds a
+// packed before the items run and A is packed per item: Rules.BBudget bounds a
 // B block only where an item packs it, and every column block packs the
 // item's A block again.
 func (g *gemmPlan) widenColumns() {
@@ -181,7 +181,7 @@ func (g *gemmPlan) widenColumns() {
 		return
 	}
 	nNB := 1
-	for g.batch*g.nMB*nNB < targetItems && ceilDiv(g.n, nNB*2) >= minNCPanels*g.kern.NR &&
+	for g.batch*g.nMB*nNB < rules.TargetItems && ceilDiv(g.n, nNB*2) >= rules.MinNCPanels*g.kern.NR &&
 		min(g.mc, g.m)*ceilDiv(g.n, nNB*2)*g.k >= minItemMACs {
 		nNB *= 2
 	}
