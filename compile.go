@@ -24,6 +24,9 @@ type CompileOptions struct {
 	// DataSets are ONNX test data set folders (input_N.pb, output_N.pb)
 	// for the generated golden test.
 	DataSets []string
+	// Tuning gives the tuned plans of the planned layers (tuning records,
+	// tuning.NewPlanner); nil: the default rules' plans.
+	Tuning codegen.Planner
 	// Warn, when set, is told what is suspect but compiles (weights that
 	// are NaN or infinite, see NonFiniteWeights), one message per call.
 	Warn func(msg string)
@@ -56,7 +59,7 @@ func CompileContext(ctx context.Context, modelPath string, opts CompileOptions) 
 	if err != nil {
 		return nil, err
 	}
-	cgOpts := codegen.Options{Package: opts.Package, Model: ModelName(modelPath)}
+	cgOpts := codegen.Options{Package: opts.Package, Model: ModelName(modelPath), Tuning: opts.Tuning}
 	if cgOpts.Package == "" {
 		cgOpts.Package = codegen.PackageName(cgOpts.Model)
 	}

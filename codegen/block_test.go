@@ -12,6 +12,7 @@ import (
 	"github.com/tsmc-go/tsmc/ir"
 	"github.com/tsmc-go/tsmc/ops"
 	"github.com/tsmc-go/tsmc/passes"
+	"github.com/tsmc-go/tsmc/runtime"
 )
 
 // blocksGraph has MobileNetV2 chains large enough to fuse (the expanded
@@ -58,6 +59,11 @@ func blocksGraph(t *testing.T) *ir.Graph {
 // projection name to "expansion depthwise" stage names ("-" for none).
 func fusedBlocks(t *testing.T, g *ir.Graph) map[string]string {
 	t.Helper()
+	// blocksGraph's chains are sized for a fusion threshold of 512 KB,
+	// whatever the fitted rules say
+	r := runtime.DefaultRules()
+	r.BlockMinBytes = 512 << 10
+	defer runtime.SetDefaultRules(runtime.SetDefaultRules(r))
 	if err := passes.FuseInvertedResidual(g); err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/tsmc-go/tsmc/ir"
 	"github.com/tsmc-go/tsmc/passes"
 	"github.com/tsmc-go/tsmc/runtime"
+	"github.com/tsmc-go/tsmc/runtime/tunerun"
 )
 
 // Options configures Generate.
@@ -31,6 +32,35 @@ type Options struct {
 	// DataSets, when given, are written to testdata/ and checked by the
 	// generated model_test.go.
 	DataSets []DataSet
+	// Tuning gives the tuned plans of the planned layers (tuning
+	// records); nil: every layer takes the default rules' plan.
+	Tuning Planner
+}
+
+// Planner gives the tuned plans of a planned layer, one per ISA level and
+// thread count it was tuned for (none: the default rules' plan). The
+// plans must not depend on anything but w, so that generated code is
+// deterministic.
+type Planner interface {
+	Plans(w tunerun.Workload) runtime.TunedPlans
+}
+
+// Layer is a planned layer of a graph: a convolution, depthwise
+// convolution, fused block or dense layer whose plan tsmc tune measures.
+type Layer struct {
+	Node     string // the node's name
+	Index    int    // its place in the graph
+	Workload tunerun.Workload
+}
+
+// Layers lowers g without writing code and returns its planned layers in
+// graph order, and the bytes a run reads: the weights plus the arena.
+func Layers(g *ir.Graph) ([]Layer, int64, error) {
+	p, err := lower(g, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	return p.layers, 4*int64(p.weights.size) + p.memoryPlan().ArenaBytes, nil
 }
 
 // DataSet is one set of inputs and expected outputs, in graph order.
@@ -83,7 +113,7 @@ type StreamState struct {
 // PlanMemory lowers g without writing code and returns its memory plan
 // (what tsmc inspect reports).
 func PlanMemory(g *ir.Graph) (MemoryPlan, error) {
-	p, err := lower(g)
+	p, err := lower(g, nil)
 	if err != nil {
 		return MemoryPlan{}, err
 	}
@@ -94,7 +124,7 @@ func PlanMemory(g *ir.Graph) (MemoryPlan, error) {
 // inputs of its Stream paired with the outputs that carry their next
 // value (Package.Stream), nil when g has no Stream.
 func StreamStates(g *ir.Graph) ([]StreamState, error) {
-	p, err := lower(g)
+	p, err := lower(g, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +156,7 @@ func Generate(g *ir.Graph, opts Options) (*Package, error) {
 	if len(g.Outputs) == 0 {
 		return nil, fmt.Errorf("graph %s has no outputs: its package would compute nothing", g.Name)
 	}
-	p, err := lower(g)
+	p, err := lower(g, opts.Tuning)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +167,7 @@ func Generate(g *ir.Graph, opts Options) (*Package, error) {
 	sum := summary{
 		model: opts.Model, inputs: p.inputs, outputs: p.outputs, stats: g.ComputeStats(),
 		fused: fused, materialized: materialized, memory: p.memoryPlan(), weightBytes: 4 * int64(p.weights.size),
-		stream: p.streamDoc(),
+		stream: p.streamDoc(), tuning: p.tuningDoc(opts.Tuning != nil),
 	}
 	if sum.model == "" {
 		sum.model = g.Name
@@ -170,6 +200,26 @@ func Generate(g *ir.Graph, opts Options) (*Package, error) {
 		pkg.Stream = p.streamStates()
 	}
 	return pkg, nil
+}
+
+// tuningDoc says which layers took tuned plans, when the package was
+// compiled with tuning records.
+func (p *program) tuningDoc(tuning bool) string {
+	if !tuning {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Tuning: %d of the %d planned layers take tuned plans (tsmc tune),\n", len(p.tuned), len(p.layers))
+	b.WriteString("each for the ISA level and thread count it was measured at (other\n")
+	b.WriteString("levels and thread counts take the default rules' plan):\n\n")
+	for _, t := range p.tuned {
+		fmt.Fprintf(&b, "\t%d %s %q:\n", t.index, t.node.OpName(), t.node.Name)
+		for _, tp := range t.plans {
+			fmt.Fprintf(&b, "\t\t%s, %d threads: %v\n", tp.ISA, tp.Threads, tp.Plan)
+		}
+	}
+	b.WriteString("\n")
+	return b.String()
 }
 
 // checkDataSets checks that every data set fits the compiled shapes.
@@ -256,6 +306,7 @@ type summary struct {
 	memory          MemoryPlan
 	weightBytes     int64
 	stream          string // streamDoc
+	tuning          string // tuningDoc
 }
 
 // packageDoc is the package comment of model.go.
@@ -287,6 +338,7 @@ func (s summary) packageDoc(pkg string) string {
 	}
 	fmt.Fprintf(&b, "\tout, err := m.Run(%s)\n\n", strings.Join(params, ", "))
 	b.WriteString(s.stream)
+	b.WriteString(s.tuning)
 	b.WriteString("A Model may be used from several goroutines; its runs take turns (see Model).")
 	return b.String()
 }

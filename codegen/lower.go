@@ -9,6 +9,8 @@ import (
 	"github.com/dave/jennifer/jen"
 
 	"github.com/tsmc-go/tsmc/ir"
+	"github.com/tsmc-go/tsmc/runtime"
+	"github.com/tsmc-go/tsmc/runtime/tunerun"
 )
 
 // storageKind says where a tensor lives while the model runs.
@@ -68,13 +70,27 @@ type program struct {
 	// or nil; streamWhy says why a model with shift states has none.
 	stream    *streamPlan
 	streamWhy string
+	// planner gives the tuned plans of planned layers (nil: none);
+	// layers lists every planned layer, tuned those that took a plan
+	planner Planner
+	layers  []Layer
+	tuned   []tunedLayer
+}
+
+// tunedLayer is a planned layer that took tuned plans.
+type tunedLayer struct {
+	index    int
+	node     *ir.Node
+	workload tunerun.Workload
+	plans    runtime.TunedPlans
 }
 
 // lower turns every node of an optimised graph into runtime calls and
-// plans the arena. It needs static shapes; a node it cannot lower is an
-// error naming the node and op.
-func lower(g *ir.Graph) (*program, error) {
-	p := &program{g: g, weights: newWeightTable(), store: map[*ir.Value]*storage{}}
+// plans the arena, with the tuned plans planner gives (nil for none). It
+// needs static shapes; a node it cannot lower is an error naming the
+// node and op.
+func lower(g *ir.Graph, planner Planner) (*program, error) {
+	p := &program{g: g, weights: newWeightTable(), store: map[*ir.Value]*storage{}, planner: planner}
 	if err := p.bindPorts(); err != nil {
 		return nil, err
 	}

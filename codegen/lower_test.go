@@ -88,7 +88,7 @@ func TestReshapesAlias(t *testing.T) {
 	sq := b.op("unsqueeze", "Unsqueeze", nil, r, b.ints("axes", 0))
 	r2 := b.op("relu2", "Relu", nil, sq)
 	b.Output(r2)
-	p, err := lower(b.Graph(t))
+	p, err := lower(b.Graph(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func tinyModel(name string) string {
 func TestPlanOfTinyModels(t *testing.T) {
 	for _, name := range tinyModels {
 		t.Run(name, func(t *testing.T) {
-			p, err := lower(loadOptimised(t, tinyModel(name)))
+			p, err := lower(loadOptimised(t, tinyModel(name)), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -215,7 +215,7 @@ func TestIdentifiers(t *testing.T) {
 		v := b.Input(name, 2)
 		b.Output(b.op("relu_"+name, "Relu", nil, v))
 	}
-	p, err := lower(b.Graph(t))
+	p, err := lower(b.Graph(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

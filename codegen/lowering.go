@@ -9,6 +9,7 @@ import (
 	"github.com/tsmc-go/tsmc/ir"
 	"github.com/tsmc-go/tsmc/ops"
 	"github.com/tsmc-go/tsmc/runtime"
+	"github.com/tsmc-go/tsmc/runtime/tunerun"
 )
 
 // nodeLowering is the ops.Lowering of node i: it gives the op's operands
@@ -172,6 +173,19 @@ func (l *nodeLowering) Global(hint, doc string, value any) ops.Obj {
 	return o
 }
 
+func (l *nodeLowering) Tuned(w tunerun.Workload) (ops.Obj, bool) {
+	l.p.layers = append(l.p.layers, Layer{Node: l.n.Name, Index: l.i, Workload: w})
+	if l.p.planner == nil {
+		return ops.Obj{}, false
+	}
+	plans := l.p.planner.Plans(w)
+	if len(plans) == 0 {
+		return ops.Obj{}, false
+	}
+	l.p.tuned = append(l.p.tuned, tunedLayer{index: l.i, node: l.n, workload: w, plans: plans})
+	return l.Global("tuned", "the plans tsmc tune measured fastest for the layer "+w.String()+",", plans), true
+}
+
 func (l *nodeLowering) Rows(x ops.Buf, frames, channels, hw int, shift *ops.Obj, state ops.Buf) ops.Obj {
 	r := newRowTable(l.st, l.n, l.name("rows"), x.(*storage), frames, channels, hw, shift, storageOrNil(state))
 	l.setup = append(l.setup, func(e *emitter) []jen.Code { return r.setup(e, frames, channels) })
@@ -240,6 +254,8 @@ func (e *emitter) arg(a any) jen.Code {
 		return jen.Index().Index().Float32().Values(elems...)
 	case runtime.Act:
 		return actCode(v)
+	case ops.PlanFor:
+		return e.arg(v.Tuned).(*jen.Statement).Dot("For").Call(e.pool().(*jen.Statement).Dot("Threads").Call())
 	}
 	if a == ops.Pool {
 		return e.pool()
@@ -273,6 +289,9 @@ func literal(v reflect.Value) jen.Code {
 	if act, ok := v.Interface().(runtime.Act); ok {
 		return actCode(act)
 	}
+	if _, ok := v.Interface().(runtime.Plan); ok {
+		return typeCode(t).Values(setFields(v)...)
+	}
 	switch t.Kind() {
 	case reflect.Bool:
 		return jen.Lit(v.Bool())
@@ -293,7 +312,7 @@ func literal(v reflect.Value) jen.Code {
 		for k := range elems {
 			elems[k] = elided(v.Index(k))
 		}
-		return jen.Index().Add(typeCode(t.Elem())).Values(elems...)
+		return typeCode(t).Values(elems...)
 	case reflect.Struct:
 		return typeCode(t).Values(fields(v)...)
 	}
@@ -306,6 +325,18 @@ func elided(v reflect.Value) jen.Code {
 		return jen.Values(fields(v)...)
 	}
 	return literal(v)
+}
+
+// setFields renders the exported fields of a struct that are not zero
+// (a plan's: the zero ones are the default rules').
+func setFields(v reflect.Value) []jen.Code {
+	var out []jen.Code
+	for k := range v.NumField() {
+		if f := v.Type().Field(k); f.IsExported() && !v.Field(k).IsZero() {
+			out = append(out, jen.Id(f.Name).Op(":").Add(literal(v.Field(k))))
+		}
+	}
+	return out
 }
 
 func fields(v reflect.Value) []jen.Code {

@@ -62,7 +62,7 @@ func onlineGraph(t *testing.T, frames int, wrongChannel, features bool) *ir.Grap
 
 func TestPlanStreamPairsByDataFlow(t *testing.T) {
 	for _, frames := range []int{1, 2} {
-		p, err := lower(onlineGraph(t, frames, false, false))
+		p, err := lower(onlineGraph(t, frames, false, false), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,7 +87,7 @@ func TestPlanStreamPairsByDataFlow(t *testing.T) {
 }
 
 func TestPlanStreamRejects(t *testing.T) {
-	p, err := lower(onlineGraph(t, 1, true, false))
+	p, err := lower(onlineGraph(t, 1, true, false), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestPlanStreamRejects(t *testing.T) {
 	// The all-ops graph's state output holds every frame, not the last of
 	// each clip: no Stream, and the package doc says why.
 	all := allOpsGraph(t)
-	if p, err = lower(all); err != nil {
+	if p, err = lower(all, nil); err != nil {
 		t.Fatal(err)
 	}
 	if p.stream != nil || p.streamWhy == "" {
@@ -113,7 +113,7 @@ func TestPlanStreamRejects(t *testing.T) {
 	// A model without state has no Stream and nothing to say about it.
 	b := newBuilder(13)
 	b.Output(b.op("relu", "Relu", nil, b.Input("x", 1, 4)))
-	if p, err = lower(b.Graph(t)); err != nil {
+	if p, err = lower(b.Graph(t), nil); err != nil {
 		t.Fatal(err)
 	}
 	if p.stream != nil || p.streamWhy != "" {

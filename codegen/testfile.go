@@ -40,6 +40,9 @@ var suite = modeltest.Suite{
 // TestDataSets compares every output of every data set.
 func TestDataSets(t *testing.T) { suite.TestDataSets(t) }
 
+// TestThreadCounts checks that the outputs are the same at every thread count.
+func TestThreadCounts(t *testing.T) { suite.TestThreadCounts(t) }
+
 // TestConcurrentRuns runs the Model from several goroutines (use -race).
 func TestConcurrentRuns(t *testing.T) { suite.TestConcurrentRuns(t) }
 

@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"github.com/tsmc-go/tsmc/ir"
+	"github.com/tsmc-go/tsmc/runtime"
+	"github.com/tsmc-go/tsmc/runtime/tunerun"
 )
 
 // OpInvertedResidual is MobileNetV2's block as one op: an optional
@@ -189,12 +191,36 @@ func lowerBlock(l Lowering, n *ir.Node) error {
 		return err
 	}
 	args := []any{nil, nil, nil}
+	w := tunerun.Workload{Op: tunerun.OpBlock, Residual: residual != nil, State: state != nil}
+	var acts []string
 	for k, hint := range []string{"expand", "depthwise", "project"} {
-		if plans[k] != nil {
-			args[k] = plans[k].object(l, hint)
+		if plans[k] == nil {
+			acts = append(acts, runtime.Act{}.String())
+			continue
+		}
+		args[k] = plans[k].object(l, hint, nil)
+		acts = append(acts, plans[k].act.String())
+		cs := plans[k].cs.Normalized()
+		switch k {
+		case 0:
+			w.Expand = &cs
+		case 1:
+			w.Shape = &cs
+		case 2:
+			w.Project = &cs
 		}
 	}
-	block := l.Object("block", "InvertedResidual", "NewInvertedResidual", args...)
+	w.Act = strings.Join(acts, ";")
+	if first.shift != nil {
+		ts := first.shift.runtime()
+		w.Shift = &ts
+	}
+	ctor := "NewInvertedResidual"
+	if tuned, ok := l.Tuned(w); ok {
+		ctor = "NewInvertedResidualPlan"
+		args = append(args, PlanFor{tuned})
+	}
+	block := l.Object("block", "InvertedResidual", ctor, args...)
 	l.Run(Method(block, "Run", Pool, rows, out, residual))
 	return nil
 }

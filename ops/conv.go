@@ -5,6 +5,7 @@ import (
 
 	"github.com/tsmc-go/tsmc/ir"
 	"github.com/tsmc-go/tsmc/runtime"
+	"github.com/tsmc-go/tsmc/runtime/tunerun"
 )
 
 // Convolutions: ONNX's Conv and tsmc.Conv, the convolution with a fused
@@ -332,16 +333,47 @@ func planConv(l Lowering, n *ir.Node, mayBeDense bool) (*convPlan, error) {
 	return c, nil
 }
 
-// object plans the runtime convolution in New.
-func (c *convPlan) object(l Lowering, hint string) Obj {
+// workload is the signature of the convolution as a planned layer, with
+// its epilogue's residual and its input's shift and state.
+func (c *convPlan) workload(residual, state bool) tunerun.Workload {
+	cs := c.cs.Normalized()
+	if c.dense {
+		return tunerun.Workload{Op: tunerun.OpDense, Dense: &tunerun.DenseShape{Batch: cs.Frames, In: cs.Cin, Out: cs.Cout}, Act: c.act.String()}
+	}
+	w := tunerun.Workload{Op: tunerun.OpConv, Shape: &cs, Act: c.act.String(), Residual: residual, State: state}
+	if c.depthwise {
+		w.Op = tunerun.OpDepthwise
+	}
+	if c.shift != nil {
+		ts := c.shift.runtime()
+		w.Shift = &ts
+	}
+	return w
+}
+
+// object plans the runtime convolution in New. w is its signature as a
+// planned layer, or nil for a stage of a fused block (which plans the
+// block instead).
+func (c *convPlan) object(l Lowering, hint string, w *tunerun.Workload) Obj {
 	if c.nd != nil {
 		return l.Object(hint, "ConvNd", "NewConvNd", *c.nd, c.weights, Ident("packMR"), c.bias, c.act)
 	}
-	if c.depthwise {
-		return l.Object(hint, "DepthwiseConv", "NewDepthwiseConv", c.cs, c.weights, c.bias, c.act)
+	var tuned Obj
+	ok := false
+	if w != nil {
+		tuned, ok = l.Tuned(*w)
 	}
-	if c.dense {
+	switch {
+	case c.depthwise && ok:
+		return l.Object(hint, "DepthwiseConv", "NewDepthwiseConvPlan", c.cs, c.weights, c.bias, c.act, PlanFor{tuned})
+	case c.depthwise:
+		return l.Object(hint, "DepthwiseConv", "NewDepthwiseConv", c.cs, c.weights, c.bias, c.act)
+	case c.dense && ok:
+		return l.Object(hint, "Dense", "NewDensePlan", c.cs.Frames, c.cs.Cin, c.cs.Cout, c.weights, Ident("packNR"), c.bias, c.act, PlanFor{tuned})
+	case c.dense:
 		return l.Object(hint, "Dense", "NewDense", c.cs.Frames, c.cs.Cin, c.cs.Cout, c.weights, Ident("packNR"), c.bias, c.act)
+	case ok:
+		return l.Object(hint, "Conv", "NewConvPlan", c.cs, c.weights, Ident("packMR"), c.bias, c.act, PlanFor{tuned})
 	}
 	return l.Object(hint, "Conv", "NewConv", c.cs, c.weights, Ident("packMR"), c.bias, c.act)
 }
@@ -392,19 +424,21 @@ func lowerConv(l Lowering, n *ir.Node) error {
 		return n.Errorf("residual has %d floats, the output %d", residual.Floats(), out.Floats())
 	}
 	if c.nd != nil {
-		conv := c.object(l, "conv")
+		conv := c.object(l, "conv", nil)
 		l.Run(Method(conv, "Run", Pool, x, out, residual))
 		return nil
 	}
 	if c.dense {
-		l.Run(Method(c.object(l, "dense"), "Run", Pool, x, out))
+		w := c.workload(false, false)
+		l.Run(Method(c.object(l, "dense", &w), "Run", Pool, x, out))
 		return nil
 	}
 	rows, err := c.rows(l, n, x, state)
 	if err != nil {
 		return err
 	}
-	conv := c.object(l, "conv")
+	w := c.workload(residual != nil, state != nil)
+	conv := c.object(l, "conv", &w)
 	l.Run(Method(conv, "Run", Pool, rows, out, residual))
 	return nil
 }

@@ -1,6 +1,9 @@
 package ops
 
-import "github.com/tsmc-go/tsmc/ir"
+import (
+	"github.com/tsmc-go/tsmc/ir"
+	"github.com/tsmc-go/tsmc/runtime/tunerun"
+)
 
 // LowerFunc turns one node into run-time code through l: it asks for its
 // operands' memory, plans runtime objects and lists the calls every run
@@ -45,6 +48,12 @@ type Lowering interface {
 	// with its optional state. It is filled once in New when x and state
 	// never change address, else before every run.
 	Rows(x Buf, frames, channels, hw int, shift *Obj, state Buf) Obj
+	// Tuned declares, when tuning records name the planned layer w, a
+	// package-level variable holding its tuned plans
+	// (runtime.TunedPlans): the layer's constructor then takes
+	// PlanFor{tuned}. Code generation lists every layer it is asked
+	// about: the layers tsmc tune measures.
+	Tuned(w tunerun.Workload) (tuned Obj, ok bool)
 	// Run appends a call to every run, in order.
 	Run(c Call)
 }
@@ -69,6 +78,11 @@ type Ident string
 // Named is a constant or variable of the runtime package
 // (runtime.UnaryHardSwish).
 type Named string
+
+// PlanFor is the argument that passes a layer's tuned plan (Lowering.Tuned)
+// for the kernels' ISA level and the Model's thread count:
+// Tuned.For(threads), a runtime.Plan.
+type PlanFor struct{ Tuned Obj }
 
 // Pool is the argument that passes the Model's worker pool.
 var Pool = poolArg{}

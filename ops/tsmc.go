@@ -6,6 +6,7 @@ import (
 	"github.com/tsmc-go/tsmc/interp"
 	"github.com/tsmc-go/tsmc/ir"
 	"github.com/tsmc-go/tsmc/runtime"
+	"github.com/tsmc-go/tsmc/runtime/tunerun"
 )
 
 // Domain is the operator domain of tsmc's own operators.
@@ -66,6 +67,15 @@ type ShiftRange struct {
 type Shift struct {
 	Segments int
 	Ranges   []ShiftRange
+}
+
+// runtime returns s as the runtime's TemporalShift.
+func (s Shift) runtime() runtime.TemporalShift {
+	ts := runtime.TemporalShift{Segments: s.Segments}
+	for _, r := range s.Ranges {
+		ts.Ranges = append(ts.Ranges, runtime.ShiftRange{Begin: r.Begin, End: r.End, Offset: r.Offset})
+	}
+	return ts
 }
 
 // Attrs encodes s as node attributes.
@@ -262,10 +272,7 @@ func tsmcDefs() []*Def {
 // shiftVar checks shift against an input of frames x channels rows of hw
 // floats (and its state) and declares it as a runtime.TemporalShift.
 func shiftVar(l Lowering, n *ir.Node, shift Shift, frames, channels, hw int, state Buf) (Obj, error) {
-	ts := runtime.TemporalShift{Segments: shift.Segments}
-	for _, r := range shift.Ranges {
-		ts.Ranges = append(ts.Ranges, runtime.ShiftRange{Begin: r.Begin, End: r.End, Offset: r.Offset})
-	}
+	ts := shift.runtime()
 	if err := ts.Validate(frames, channels); err != nil {
 		return Obj{}, n.Errorf("%v", err)
 	}
@@ -333,7 +340,13 @@ func lowerDense(l Lowering, n *ir.Node) error {
 	if err != nil {
 		return err
 	}
-	dense := l.Object("dense", "Dense", "NewDense", batch, in, classes, weights, Ident("packNR"), bias, runtime.Act{})
+	var dense Obj
+	w := tunerun.Workload{Op: tunerun.OpDense, Dense: &tunerun.DenseShape{Batch: batch, In: in, Out: classes}, Act: runtime.Act{}.String()}
+	if tuned, ok := l.Tuned(w); ok {
+		dense = l.Object("dense", "Dense", "NewDensePlan", batch, in, classes, weights, Ident("packNR"), bias, runtime.Act{}, PlanFor{tuned})
+	} else {
+		dense = l.Object("dense", "Dense", "NewDense", batch, in, classes, weights, Ident("packNR"), bias, runtime.Act{})
+	}
 	l.Run(Method(dense, "Run", Pool, rows, out))
 	return nil
 }

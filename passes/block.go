@@ -6,19 +6,16 @@ import (
 	"github.com/tsmc-go/tsmc/runtime"
 )
 
-// blockMinBytes is the size of the expanded tensor (the depthwise input or,
-// without an expansion, its output) from which FuseInvertedResidual fuses
-// a block: below it the tensors stay in the L2 cache anyway, and three
-// operations parallelise better over channels than one over rows.
-const blockMinBytes = 512 << 10
-
 // FuseInvertedResidual turns chains of tsmc.Conv that the runtime runs as
 // one band-by-band block into a tsmc.InvertedResidual: an optional
 // expansion (any convolution of one group), a 3x3 depthwise convolution
 // and a pointwise projection, each intermediate read by the next stage
 // only, the projection with no shift, the depthwise with neither a shift
 // nor a residual when there is an expansion. Only blocks whose expanded
-// tensor reaches blockMinBytes are fused. The block takes the projection's
+// tensor (the depthwise input) reaches the default rules' BlockMinBytes
+// are fused (runtime.Rules, fitted per CPU): below it the tensors stay in
+// the caches anyway, and three operations parallelise better over
+// channels than one over rows. The block takes the projection's
 // place in the node order (every input of the chain is computed by then).
 // An expansion and depthwise convolution left over, whose output other
 // nodes read (a squeeze-and-excitation block's pool and scale), become a
@@ -54,7 +51,7 @@ func FuseInvertedResidual(g *ir.Graph) error {
 		if !blockFits(expand, dw, project) && expand != nil {
 			expand = nil // maybe the depthwise and projection alone
 		}
-		if !blockFits(expand, dw, project) || 4*dw.Input(ops.ConvX).Shape.Size() < blockMinBytes {
+		if !blockFits(expand, dw, project) || 4*dw.Input(ops.ConvX).Shape.Size() < runtime.DefaultRules().BlockMinBytes {
 			continue
 		}
 		first := dw
@@ -88,7 +85,7 @@ func FuseInvertedResidual(g *ir.Graph) error {
 		}
 		expand := conv(dw.Input(ops.ConvX))
 		if expand == nil || fused[expand] || !only(dw.Input(ops.ConvX)) || expand.Input(ops.ConvResidual) != nil ||
-			!blockFits(expand, dw, nil) || 4*dw.Input(ops.ConvX).Shape.Size() < blockMinBytes {
+			!blockFits(expand, dw, nil) || 4*dw.Input(ops.ConvX).Shape.Size() < runtime.DefaultRules().BlockMinBytes {
 			continue
 		}
 		b := &ir.Node{

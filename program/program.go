@@ -54,6 +54,8 @@ type Builder struct {
 	// qemu-aarch64 for arm64 under user-mode emulation.
 	GOARCH string
 	Exec   []string
+	// Tuning gives the generated code's tuned plans (codegen.Options).
+	Tuning codegen.Planner
 }
 
 // Program is a generated model built into an executable. Close removes it.
@@ -143,14 +145,7 @@ func (b *Builder) BuildContext(ctx context.Context, g *ir.Graph) (*Program, erro
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	src := b.Module
-	if src == (ModuleSource{}) {
-		var err error
-		if src, err = LocateModule(""); err != nil {
-			return nil, err
-		}
-	}
-	goCmd, err := goCommand()
+	src, goCmd, err := b.source()
 	if err != nil {
 		return nil, err
 	}
@@ -159,75 +154,112 @@ func (b *Builder) BuildContext(ctx context.Context, g *ir.Graph) (*Program, erro
 		name = tsmc.ModelName(g.Source)
 	}
 	start := time.Now()
-	pkg, err := codegen.Generate(g, codegen.Options{Package: "model", Model: name})
+	pkg, err := codegen.Generate(g, codegen.Options{Package: "model", Model: name, Tuning: b.Tuning})
 	if err != nil {
 		return nil, err
 	}
 	p := &Program{
 		Inputs: g.Inputs, Outputs: g.Outputs, Memory: pkg.Memory,
-		Generate: time.Since(start), Threads: b.Threads, keep: b.Keep, ctx: ctx,
+		Generate: time.Since(start), Threads: b.Threads, keep: b.Keep, exec: b.Exec, ctx: ctx,
 		feedback: feedbackPairs(pkg.Stream), frame: frameInput(pkg, g),
 	}
-	if p.dir, err = os.MkdirTemp(b.TempDir, "tsmc-build-"); err != nil {
+	p.dir, p.bin, p.Build, err = b.buildMain(ctx, src, goCmd, "model", name, func(srcDir string) error {
+		if err := pkg.WriteContext(ctx, filepath.Join(srcDir, "model"), codegen.WriteOptions{}); err != nil {
+			return err
+		}
+		step := ""
+		if p.frame != "" {
+			step = fmt.Sprintf(runnerStep, p.frame)
+		}
+		return writeModule(ctx, srcDir, fmt.Sprintf(runnerMain, step), src, goCmd)
+	})
+	if err != nil {
 		return nil, err
+	}
+	return p, nil
+}
+
+// buildMain makes a build folder, writes a module into its src/ with
+// write and builds that module's main package into a binary named bin,
+// for b's GOARCH, under ctx (see BuildContext). Unless b keeps it, src/
+// is removed after the build, and the whole folder when the build fails;
+// what names the code in errors.
+func (b *Builder) buildMain(ctx context.Context, src ModuleSource, goCmd, bin, what string, write func(srcDir string) error) (string, string, time.Duration, error) {
+	if err := ctx.Err(); err != nil {
+		return "", "", 0, err
+	}
+	dir, err := os.MkdirTemp(b.TempDir, "tsmc-build-")
+	if err != nil {
+		return "", "", 0, err
 	}
 	built := false
 	defer func() {
 		if !built && !b.Keep {
-			os.RemoveAll(p.dir)
+			os.RemoveAll(dir)
 		}
 	}()
-	srcDir := filepath.Join(p.dir, "src")
-	if err := writeRunnerModule(ctx, srcDir, pkg, p.frame, src, goCmd); err != nil {
-		return nil, err
+	srcDir := filepath.Join(dir, "src")
+	if err := os.MkdirAll(srcDir, 0o755); err != nil {
+		return "", "", 0, err
 	}
-	p.bin = filepath.Join(p.dir, "model"+exeSuffix())
-	start = time.Now()
+	if err := write(srcDir); err != nil {
+		return "", "", 0, err
+	}
+	binPath := filepath.Join(dir, bin+exeSuffix())
+	start := time.Now()
 	// the go command's work folder goes inside the build folder: an
 	// interrupted go build leaves it behind, and then it goes with ours
-	goTmp := filepath.Join(p.dir, "gotmp")
+	goTmp := filepath.Join(dir, "gotmp")
 	if err := os.Mkdir(goTmp, 0o755); err != nil {
-		return nil, err
+		return "", "", 0, err
 	}
-	cmd := subprocess.Command(ctx, goCmd, "build", "-mod=mod", "-o", p.bin, ".")
+	cmd := subprocess.Command(ctx, goCmd, "build", "-mod=mod", "-o", binPath, ".")
 	cmd.Dir = srcDir
 	cmd.Env = append(os.Environ(), "GOWORK=off", "GOTMPDIR="+goTmp)
 	if b.GOARCH != "" {
 		cmd.Env = append(cmd.Env, "GOARCH="+b.GOARCH, "CGO_ENABLED=0")
 	}
-	p.exec = b.Exec
 	if out, err := cmd.CombinedOutput(); err != nil {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return "", "", 0, ctx.Err()
 		}
 		where := "rerun with -keep (Builder.Keep) to keep the generated module"
 		if b.Keep {
 			where = "the generated module is in " + srcDir
 		}
-		return nil, fmt.Errorf("go build of the code generated for %s failed (%v); %s:\n%s",
-			name, err, where, indent(out))
+		return "", "", 0, fmt.Errorf("go build of the code generated for %s failed (%v); %s:\n%s",
+			what, err, where, indent(out))
 	}
-	p.Build = time.Since(start)
+	took := time.Since(start)
 	if !b.Keep {
 		if err := os.RemoveAll(srcDir); err != nil {
-			return nil, err
+			return "", "", 0, err
 		}
 	}
 	if err := os.RemoveAll(goTmp); err != nil {
-		return nil, err
+		return "", "", 0, err
 	}
 	built = true
-	return p, nil
+	return dir, binPath, took, nil
 }
 
-// writeRunnerModule writes the temporary module: go.mod requiring tsmc
-// (replaced by its folder when there is one), tsmc's go.sum, the runner's
-// main.go (timing Stream.Step on the input frame when there is one) and
-// the generated package in model/.
-func writeRunnerModule(ctx context.Context, dir string, pkg *codegen.Package, frame string, src ModuleSource, goCmd string) error {
-	if err := pkg.WriteContext(ctx, filepath.Join(dir, "model"), codegen.WriteOptions{}); err != nil {
-		return err
+// source returns the tsmc module and go command the Builder builds with.
+func (b *Builder) source() (ModuleSource, string, error) {
+	src := b.Module
+	if src == (ModuleSource{}) {
+		var err error
+		if src, err = LocateModule(""); err != nil {
+			return ModuleSource{}, "", err
+		}
 	}
+	goCmd, err := goCommand()
+	return src, goCmd, err
+}
+
+// writeModule writes the files of the temporary module into dir: go.mod
+// requiring tsmc (replaced by its folder when there is one), tsmc's
+// go.sum and main.go, the program's main package (formatted).
+func writeModule(ctx context.Context, dir, mainSrc string, src ModuleSource, goCmd string) error {
 	var goVersion string
 	var sum []byte
 	version := src.Version
@@ -257,11 +289,7 @@ func writeRunnerModule(ctx context.Context, dir string, pkg *codegen.Package, fr
 	if src.Dir != "" {
 		fmt.Fprintf(&mod, "\nreplace %s => %s\n", ModulePath, strconv.Quote(src.Dir))
 	}
-	step := ""
-	if frame != "" {
-		step = fmt.Sprintf(runnerStep, frame)
-	}
-	main, err := format.Source(fmt.Appendf(nil, runnerMain, step))
+	main, err := format.Source([]byte(mainSrc))
 	if err != nil {
 		return fmt.Errorf("runner main: %w", err)
 	}

@@ -29,23 +29,32 @@ type InvertedResidual struct {
 	h, w, oh, ow, stride  int
 	band                  int // output rows per band
 	eRows                 int // input rows of a band: (band-1)*stride + 3
+	parts                 int // work items per frame (0: frameParts' rule)
 }
 
-// blockBudget bounds a worker's expanded rows plus depthwise outputs, in
-// floats (1.5 MB, more than a 1 MB L2): bands larger than L2 are faster
-// than bands that fit it, as each band costs partial GEMM panels at its
-// edges and a depthwise call, and the rows stream well from L3; small maps
-// run whole planes as one band.
-const blockBudget = 384 << 10
+// NewInvertedResidual plans the block by the default rules:
+// NewInvertedResidualPlan with the zero Plan.
+func NewInvertedResidual(expand *Conv, dw *DepthwiseConv, project *Conv) (*InvertedResidual, error) {
+	return NewInvertedResidualPlan(expand, dw, project, Plan{})
+}
 
-// NewInvertedResidual plans the block expand (nil for none) -> dw ->
+// NewInvertedResidualPlan plans the block expand (nil for none) -> dw ->
 // project (nil for none, when there is an expansion). expand may be any
 // convolution of one group, project must be pointwise (1x1, stride 1, no
 // padding, one group) and dw a 3x3 depthwise convolution of stride 1 or 2
-// whose padding the plane kernels take; their shapes must chain.
-func NewInvertedResidual(expand *Conv, dw *DepthwiseConv, project *Conv) (*InvertedResidual, error) {
+// whose padding the plane kernels take; their shapes must chain. plan
+// sets the output rows per band and the parts per frame (Plan.Band,
+// Plan.Parts). By default a worker's expanded rows plus depthwise
+// outputs fill Rules.BlockBudget: bands larger than L2 are faster than
+// bands that fit it, as each band costs partial GEMM panels at its edges
+// and a depthwise call, and the rows stream well from L3; small maps run
+// whole planes as one band.
+func NewInvertedResidualPlan(expand *Conv, dw *DepthwiseConv, project *Conv, plan Plan) (*InvertedResidual, error) {
 	if dw == nil || (project == nil && expand == nil) {
 		return nil, fmt.Errorf("inverted residual: missing depthwise convolution, or both the expansion and the projection")
+	}
+	if err := plan.checkFields("fused block", "band", "parts"); err != nil {
+		return nil, fmt.Errorf("inverted residual: %w", err)
 	}
 	var es, ps *ConvShape
 	if expand != nil {
@@ -71,8 +80,12 @@ func NewInvertedResidual(expand *Conv, dw *DepthwiseConv, project *Conv) (*Inver
 	if expand != nil {
 		perRow += b.ce * b.stride * b.w // expanded rows per output row
 	}
-	b.band = max(1, min(b.oh, blockBudget/perRow))
+	b.band = max(1, min(b.oh, rules.BlockBudget/perRow))
+	if plan.Band > 0 {
+		b.band = min(b.oh, plan.Band)
+	}
 	b.band = ceilDiv(b.oh, ceilDiv(b.oh, b.band)) // equal bands, no sliver at the end
+	b.parts = min(b.oh, plan.Parts)
 	b.eRows = (b.band-1)*b.stride + 3
 	return b, nil
 }
@@ -154,25 +167,43 @@ func (b *InvertedResidual) Run(p *Pool, in Rows, out, residual []float32) {
 	if residual != nil && b.project == nil {
 		panic("runtime: inverted residual without a projection takes no residual")
 	}
-	parts, rowsPer := frameParts(b.frames, b.oh, p.Threads())
+	parts, rowsPer := b.frameParts(p.Threads())
 	p.For(b.frames*parts, func(worker, item int) {
 		f, part := item/parts, item%parts
 		b.rows(p, worker, in, out, residual, f, part*rowsPer, min(b.oh, (part+1)*rowsPer))
 	})
 }
 
+// Plan returns the plan the block runs, every choice explicit (the parts
+// for the given thread count).
+func (b *InvertedResidual) Plan(threads int) Plan {
+	parts, _ := b.frameParts(threads)
+	return Plan{Band: b.band, Parts: parts}
+}
+
+// frameParts returns the parts of a frame for threads workers (the plan's,
+// else frameParts') and the output rows of a part (the last may have
+// fewer).
+func (b *InvertedResidual) frameParts(threads int) (parts, rowsPer int) {
+	if b.parts > 0 {
+		rowsPer = ceilDiv(b.oh, b.parts)
+		return ceilDiv(b.oh, rowsPer), rowsPer
+	}
+	return frameParts(b.frames, b.oh, threads, rules.BlockMinPartRows)
+}
+
 // frameParts returns how many parts each of frames frames of oh output
 // rows is split into for threads workers, and the rows of a part (the
 // last may have fewer). Parts of a frame repeat the expansion of the rows
 // they share, so a frame is split only to give every worker work (none
-// for one worker), into parts of at least 4 rows, and into whole rounds
-// of items: three parts of a 14-row frame on two workers leave one worker
-// two of them, slower than two parts. The count is checked after the rows
-// are shared out equally, which can lower it.
-func frameParts(frames, oh, threads int) (parts, rowsPer int) {
+// for one worker), into parts of at least minRows rows, and into whole
+// rounds of items: three parts of a 14-row frame on two workers leave one
+// worker two of them, slower than two parts. The count is checked after
+// the rows are shared out equally, which can lower it.
+func frameParts(frames, oh, threads, minRows int) (parts, rowsPer int) {
 	parts = 1
 	if threads >= 2 && frames < 2*threads {
-		parts = max(1, min(ceilDiv(2*threads, frames), oh/4))
+		parts = max(1, min(ceilDiv(2*threads, frames), oh/minRows))
 	}
 	for {
 		rowsPer = ceilDiv(oh, parts)

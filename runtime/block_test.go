@@ -169,7 +169,7 @@ func TestFrameParts(t *testing.T) {
 		{3, 56, 2, 2, 28}, // 6 items in 3 rounds
 		{8, 56, 2, 1, 56}, // frames enough
 	} {
-		parts, rows := frameParts(c.frames, c.oh, c.threads)
+		parts, rows := frameParts(c.frames, c.oh, c.threads, 4)
 		if parts != c.parts || rows != c.rows {
 			t.Errorf("frameParts(%d frames, %d rows, %d threads) = %d parts of %d rows, want %d of %d",
 				c.frames, c.oh, c.threads, parts, rows, c.parts, c.rows)

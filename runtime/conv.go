@@ -15,6 +15,9 @@ type ConvShape struct {
 	PadTop, PadLeft, PadBottom, PadRight int
 }
 
+// Normalized returns s with zero strides, dilations and group set to 1.
+func (s ConvShape) Normalized() ConvShape { return s.normalized() }
+
 func (s ConvShape) normalized() ConvShape {
 	one := func(v *int) {
 		if *v == 0 {
@@ -120,37 +123,34 @@ type packKey struct {
 	g, jb int
 }
 
-// Blocking parameters (floats). bBudget is the packed B block (KC x NC)
-// kept in L2 (1 MB on Zen 4, leaving room for A and C); targetItems the
-// number of work items a convolution is split into when it can be,
-// enough to balance a few workers; minNCPanels the fewest B panels a pixel
-// block is cut down to for that. A B block of up to reuseBudget floats is
-// packed as a single K block when output-channel blocks can share it.
-const (
-	bBudget     = 64 << 10
-	maxNC       = 2048
-	minNCPanels = 4
-	targetItems = 16
-	reuseBudget = 128 << 10
-	// narrowBudget bounds K x NR for pixel blocks of one panel (1 MB)
-	narrowBudget = 256 << 10
-)
-
-// NewConv plans a convolution. packed holds the weights packed by
-// PackConvWeights with panel height packMR; bias has Cout values or is nil;
-// act is fused into the epilogue.
+// NewConv plans a convolution by the default rules: NewConvPlan with the
+// zero Plan.
 func NewConv(s ConvShape, packed []float32, packMR int, bias []float32, act Act) (*Conv, error) {
+	return NewConvPlan(s, packed, packMR, bias, act, Plan{})
+}
+
+// NewConvPlan plans a convolution. packed holds the weights packed by
+// PackConvWeights with panel height packMR; bias has Cout values or is
+// nil; act is fused into the epilogue; plan chooses the algorithm,
+// micro-kernel and blocking (its zero fields by the default rules). A
+// plan the shape or this CPU cannot run is an error.
+func NewConvPlan(s ConvShape, packed []float32, packMR int, bias []float32, act Act, plan Plan) (*Conv, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
 	if err := act.validate(); err != nil {
 		return nil, fmt.Errorf("%v: %w", s, err)
 	}
+	if err := plan.checkFields("convolution", "algo", "kernel", "pixel_block", "channel_blocks", "pack", "tiles", "panels"); err != nil {
+		return nil, fmt.Errorf("%v: %w", s, err)
+	}
 	s = s.normalized()
-	c := &Conv{s: s, packMR: packMR, kern: GemmKernelForA(packMR)}
-	c.cinG, c.coutG = s.Cin/s.Group, s.Cout/s.Group
-	c.k = c.cinG * s.KH * s.KW
-	c.panels = ceilDiv(c.coutG, packMR)
+	kern, err := convKernel(plan.Kernel, packMR)
+	if err != nil {
+		return nil, fmt.Errorf("%v: %w", s, err)
+	}
+	c := &Conv{s: s, packMR: packMR, kern: kern}
+	c.derive()
 	if want := PackedConvWeightsLen(s.Cout, c.cinG, s.KH, s.KW, s.Group, packMR); len(packed) != want {
 		return nil, fmt.Errorf("%v: packed weights have %d values, want %d", s, len(packed), want)
 	}
@@ -165,15 +165,79 @@ func NewConv(s ConvShape, packed []float32, packMR int, bias []float32, act Act)
 	}
 	c.lo, c.hi = act.Bounds()
 	c.tail = act.tail()
+	if k, n := archIm2col(isa, s.StrideW); k != nil && s.KW <= im2colMaxKW && c.kern.NR <= n {
+		c.im2col, c.im2colN = k, n
+	}
+	if err := c.setPlan(plan, rules); err != nil {
+		return nil, fmt.Errorf("%v: %w", s, err)
+	}
+	return c, nil
+}
+
+// derive sets the sizes that follow from the shape and packing.
+func (c *Conv) derive() {
+	s := c.s
+	c.cinG, c.coutG = s.Cin/s.Group, s.Cout/s.Group
+	c.k = c.cinG * s.KH * s.KW
+	c.panels = ceilDiv(c.coutG, c.packMR)
 	c.ow = s.OutW()
 	c.ohw = s.OutH() * c.ow
 	c.pixels = s.Frames * c.ohw
 	c.pointwise = s.KH == 1 && s.KW == 1 && s.StrideH == 1 && s.StrideW == 1 &&
 		s.PadTop == 0 && s.PadLeft == 0 && s.PadBottom == 0 && s.PadRight == 0
-	if k, n := archIm2col(isa, s.StrideW); k != nil && s.KW <= im2colMaxKW && c.kern.NR <= n {
-		c.im2col, c.im2colN = k, n
-	}
+}
 
+// setPlan chooses the algorithm and blocking: p's fields, else r's.
+func (c *Conv) setPlan(p Plan, r Rules) error {
+	algo := p.Algo
+	switch algo {
+	case "":
+		switch {
+		case winogradFits(c) && winogradPays(c, r):
+			algo = AlgoWinograd
+		case tcFits(c) && p.Kernel == "":
+			// the transposed plan's cost model decides (newTCPlan)
+		default:
+			algo = AlgoGEMM
+		}
+	case AlgoGEMM:
+	case AlgoWinograd:
+		if !winogradFits(c) {
+			return fmt.Errorf("plan %v: Winograd F(2x2, 3x3) needs a 3x3 stride-1 convolution with padding 1, one group and the transforms on this CPU", p)
+		}
+	case AlgoTransposed:
+		if !tcFits(c) {
+			return fmt.Errorf("plan %v: the transposed plan needs a pointwise convolution of one group and a transposed-C kernel on this CPU", p)
+		}
+		if p.Kernel != "" {
+			return fmt.Errorf("plan %v: the transposed plan runs on its own kernel", p)
+		}
+	default:
+		return fmt.Errorf("plan %v: unknown algorithm %q", p, algo)
+	}
+	if algo != AlgoWinograd && p.Tiles != 0 {
+		return fmt.Errorf("plan %v: tiles are for Winograd plans", p)
+	}
+	if algo != AlgoTransposed && algo != "" && p.Panels != 0 {
+		return fmt.Errorf("plan %v: panels are for transposed plans", p)
+	}
+	// The GEMM blocks: the plan of AlgoGEMM, and the one fused blocks
+	// (gemmFrame, gemmRows) and a transposed plan's fallbacks use.
+	c.gemmBlocks(p, r)
+	switch algo {
+	case AlgoWinograd:
+		c.wino = newWinograd(c, p.Tiles, r)
+	case AlgoTransposed:
+		c.tc = newTCPlan(c, p.Panels, true, r)
+	case "":
+		c.tc = newTCPlan(c, p.Panels, false, r)
+	}
+	return nil
+}
+
+// gemmBlocks sets the pixel-major GEMM's blocks from p, else from r.
+func (c *Conv) gemmBlocks(p Plan, r Rules) {
+	s := c.s
 	nr := c.kern.NR
 	c.kc = c.k
 	if kc := c.kern.KC; kc > 0 && c.k > kc {
@@ -182,41 +246,68 @@ func NewConv(s ConvShape, packed []float32, packMR int, bias []float32, act Act)
 	// Work items are (group, pixel block, output-channel block). Splitting
 	// the pixels is free; splitting the output channels makes every block
 	// pack the same B again, so pixel blocks shrink first (down to
-	// minNCPanels panels), and only then are the output channels split.
-	nc := min(max(nr, bBudget/c.kc/nr*nr), maxNC)
-	if want := ceilDiv(targetItems, s.Group); ceilDiv(c.pixels, nc) < want {
-		nc = max(min(nc, minNCPanels*nr), ceilDiv(ceilDiv(c.pixels, want), nr)*nr)
+	// MinNCPanels panels), and only then are the output channels split.
+	nc := ceilDiv(min(p.PixelBlock, maxNC), nr) * nr
+	if nc == 0 {
+		nc = min(max(nr, r.BBudget/c.kc/nr*nr), r.MaxNC)
+		if want := ceilDiv(r.TargetItems, s.Group); ceilDiv(c.pixels, nc) < want {
+			nc = max(min(nc, r.MinNCPanels*nr), ceilDiv(ceilDiv(c.pixels, want), nr)*nr)
+		}
 	}
-	c.pixelBlocks(nc)
+	c.pixelBlocks(nc, p.ChannelBlocks, r)
 	c.frameNC = c.nc
-	// Output-channel blocks share one packing of their B block when it
-	// fits the budget: all K rows are packed at once (the kernel still
-	// runs K blocks of kc, whose B panels stay in L1).
-	c.packAll = c.nCB > 1 && c.k*c.nc <= reuseBudget
-	// An im2col convolution whose B block is too deep for that, which
-	// every output-channel block would pack again, takes pixel blocks of
-	// one panel instead, packed once for all K and shared (ResNet50's
-	// deep 3x3 convolutions and its 7x7 stem).
-	if !c.pointwise && !c.packAll && c.k*nr <= narrowBudget {
-		c.pixelBlocks(nr)
-		c.packAll = c.nCB > 1
+	switch p.Pack {
+	case PackShared:
+		c.packAll = true
+	case PackPerK:
+		c.packAll = false
+	default:
+		// Output-channel blocks share one packing of their B block when
+		// it fits the budget: all K rows are packed at once (the kernel
+		// still runs K blocks of kc, whose B panels stay in L1).
+		c.packAll = c.nCB > 1 && c.k*c.nc <= r.ReuseBudget
+		// An im2col convolution whose B block is too deep for that,
+		// which every output-channel block would pack again, takes pixel
+		// blocks of one panel instead, packed once for all K and shared
+		// (ResNet50's deep 3x3 convolutions and its 7x7 stem).
+		if p.PixelBlock == 0 && !c.pointwise && !c.packAll && c.k*nr <= r.NarrowBudget {
+			c.pixelBlocks(nr, p.ChannelBlocks, r)
+			c.packAll = c.nCB > 1
+		}
 	}
-	c.wino = newWinograd(c)
-	c.tc = newTCPlan(c)
-	return c, nil
 }
 
 // pixelBlocks splits the pixels into balanced blocks of at most nc (a
-// multiple of the kernel's NR), then the output channels into as many
-// blocks as targetItems wants beside them.
-func (c *Conv) pixelBlocks(nc int) {
+// multiple of the kernel's NR), then the output channels into cb blocks
+// (0: as many as TargetItems wants beside them).
+func (c *Conv) pixelBlocks(nc, cb int, r Rules) {
 	nr := c.kern.NR
 	c.nJB = ceilDiv(c.pixels, nc)
 	c.nc = ceilDiv(ceilDiv(c.pixels, c.nJB), nr) * nr // balance the blocks
 	c.nJB = ceilDiv(c.pixels, c.nc)
-	c.nCB = min(c.panels, max(1, ceilDiv(targetItems, c.s.Group*c.nJB)))
+	c.nCB = min(c.panels, max(1, ceilDiv(r.TargetItems, c.s.Group*c.nJB)))
+	if cb > 0 {
+		c.nCB = min(c.panels, cb)
+	}
 	c.cbPanels = ceilDiv(c.panels, c.nCB)
 	c.nCB = ceilDiv(c.panels, c.cbPanels)
+}
+
+// Plan returns the plan the convolution runs with every choice explicit
+// (a transposed plan the rules chose may still run a call pixel-major,
+// see takesTC).
+func (c *Conv) Plan() Plan {
+	switch {
+	case c.wino != nil:
+		return Plan{Algo: AlgoWinograd, Kernel: c.kern.Name, Tiles: c.wino.nt}
+	case c.tc != nil:
+		return Plan{Algo: AlgoTransposed, Panels: c.tc.perQB}
+	}
+	p := Plan{Algo: AlgoGEMM, Kernel: c.kern.Name, PixelBlock: c.nc, ChannelBlocks: c.nCB, Pack: PackPerK}
+	if c.packAll {
+		p.Pack = PackShared
+	}
+	return p
 }
 
 // Shape returns the planned shape.
@@ -229,6 +320,7 @@ func (c *Conv) profileFLOPs() float64 { return c.s.FLOPs() }
 func (c *Conv) Kernel() string { return c.kern.Name }
 
 // Winograd reports whether the convolution runs as Winograd F(2x2, 3x3).
+// A convolution's plans give the same bits unless they differ in this.
 func (c *Conv) Winograd() bool { return c.wino != nil }
 
 // Run computes out = act(conv(in) + bias + residual), the activation

@@ -50,19 +50,22 @@ const (
 	tcResidualSteps = 3
 )
 
-// tcMaxPixels is the largest map (pixels per frame) the transposed plan
-// is considered for: 32x32, which covers MobileNetV2's 28x28 projections;
-// no larger map has been measured.
-const tcMaxPixels = 1024
+// tcFits reports whether c can run transposed: a pointwise convolution
+// of one group on a CPU with a transposed-C kernel.
+func tcFits(c *Conv) bool {
+	return gemmTC != nil && c.pointwise && c.s.Group == 1
+}
 
-// newTCPlan returns the transposed plan of c when a kernel exists and the
-// cost model prefers it to the pixel-major plan, else nil. It repacks the
-// weights (packed at compile time for the pixel-major kernels) into
-// panels of the kernel's NR output channels.
-func newTCPlan(c *Conv) *tcPlan {
+// newTCPlan returns the transposed plan of c (tcFits) with panels output
+// panels per work item (0: r's rule). Unless explicit, it returns nil
+// where r's cost model prefers the pixel-major plan, and the plan then
+// runs only the calls it pays for (takesTC). It repacks the weights
+// (packed at compile time for the pixel-major kernels) into panels of the
+// kernel's NR output channels.
+func newTCPlan(c *Conv, panels int, explicit bool, r Rules) *tcPlan {
 	k := gemmTC
 	s := c.s
-	if k == nil || !c.pointwise || s.Group != 1 || c.wino != nil {
+	if !tcFits(c) {
 		return nil
 	}
 	mr, nr := k.MR, k.NR
@@ -81,13 +84,13 @@ func newTCPlan(c *Conv) *tcPlan {
 	severalLarge := s.Frames > 1 && c.ohw > 64
 	manyFrames := severalLarge && c.k < 2*c.coutG
 	wins := func(steps int) bool {
-		return c.ohw <= tcMaxPixels && !manyFrames && 9*transposed(steps) < 10*pixelMajor
+		return c.ohw <= r.TCMaxPixels && !manyFrames && 90*transposed(steps) < r.TCWeight*pixelMajor
 	}
-	if !wins(tcStoreSteps) {
+	if !explicit && !wins(tcStoreSteps) {
 		return nil
 	}
 	t := &tcPlan{kern: k, panels: ceilDiv(c.coutG, nr), tiles: ceilDiv(c.ohw, mr),
-		residual: wins(tcStoreSteps + tcResidualSteps), needsDirect: severalLarge, direct: make([]bool, s.Frames)}
+		residual: explicit || wins(tcStoreSteps+tcResidualSteps), needsDirect: !explicit && severalLarge, direct: make([]bool, s.Frames)}
 	t.w = AlignedFloats(t.panels * c.k * nr)
 	for co := range c.coutG {
 		src := c.w[(co/c.packMR)*c.k*c.packMR+co%c.packMR:]
@@ -102,7 +105,10 @@ func newTCPlan(c *Conv) *tcPlan {
 	}
 	// enough work items to balance a few workers, each a pixel tile
 	// against a block of panels
-	t.perQB = max(1, t.panels*s.Frames*t.tiles/targetItems)
+	t.perQB = max(1, t.panels*s.Frames*t.tiles/r.TargetItems)
+	if panels > 0 {
+		t.perQB = panels
+	}
 	t.perQB = min(t.perQB, t.panels)
 	t.nQB = ceilDiv(t.panels, t.perQB)
 	return t
@@ -160,6 +166,11 @@ func (c *Conv) takesTC(in Rows, residual []float32) bool {
 	}
 	return true
 }
+
+// RunsTransposed reports whether a run on in with residual (nil for
+// none) takes the transposed plan: a plan the rules chose takes it only
+// where it pays (takesTC).
+func (c *Conv) RunsTransposed(in Rows, residual []float32) bool { return c.takesTC(in, residual) }
 
 // runTC runs the convolution with the transposed plan, after takesTC.
 func (c *Conv) runTC(p *Pool, in Rows, out, res []float32) {

@@ -21,16 +21,36 @@ type DepthwiseConv struct {
 	// it (when the CPU has one) without a padded copy of the input
 	planes bool
 	zero   []float32  // a zero input row for the plane kernel
-	taps   *dwTapPlan // the plan on the tap kernel (shapes other than 3x3 undilated), or nil
+	taps   *dwTapPlan // the plan on the tap kernel (shapes other than 3x3 undilated, or AlgoTaps), or nil
 }
 
-// NewDepthwiseConv plans a depthwise convolution: w holds the ONNX weights
-// [C][1][KH][KW] as they are, bias has C values or is nil.
+// NewDepthwiseConv plans a depthwise convolution by the default rules:
+// NewDepthwiseConvPlan with the zero Plan.
 func NewDepthwiseConv(s ConvShape, w, bias []float32, act Act) (*DepthwiseConv, error) {
+	return NewDepthwiseConvPlan(s, w, bias, act, Plan{})
+}
+
+// NewDepthwiseConvPlan plans a depthwise convolution: w holds the ONNX
+// weights [C][1][KH][KW] as they are, bias has C values or is nil; plan
+// sets the kernel (Plan.Algo: AlgoDirect, the default for 3x3 undilated
+// shapes, or AlgoTaps) and the channels per work item (Plan.Channels).
+func NewDepthwiseConvPlan(s ConvShape, w, bias []float32, act Act, plan Plan) (*DepthwiseConv, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
+	if err := plan.checkFields("depthwise convolution", "algo", "channels"); err != nil {
+		return nil, fmt.Errorf("%v: %w", s, err)
+	}
 	s = s.normalized()
+	switch plan.Algo {
+	case "", AlgoTaps:
+	case AlgoDirect:
+		if !dwDirect(s) {
+			return nil, fmt.Errorf("%v: plan %v: the direct kernels take 3x3 undilated depthwise convolutions", s, plan)
+		}
+	default:
+		return nil, fmt.Errorf("%v: plan %v: a depthwise convolution runs %q or %q", s, plan, AlgoDirect, AlgoTaps)
+	}
 	if s.Group != s.Cin || s.Cout != s.Cin {
 		return nil, fmt.Errorf("%v: not depthwise (need group == Cin == Cout)", s)
 	}
@@ -49,18 +69,35 @@ func NewDepthwiseConv(s ConvShape, w, bias []float32, act Act) (*DepthwiseConv, 
 	}
 	d.lo, d.hi = act.Bounds()
 	d.tail = act.tail()
-	const itemFLOPs = 1 << 16
-	d.perItem = max(1, min(s.Cin, itemFLOPs/(2*d.oh*d.ow*s.KH*s.KW)))
+	d.perItem = max(1, min(s.Cin, rules.DWItemFLOPs/(2*d.oh*d.ow*s.KH*s.KW)))
+	if plan.Channels > 0 {
+		d.perItem = min(s.Cin, plan.Channels)
+	}
 	d.planes = dwPlanes(s)
 	d.zero = ZeroRow(s.W)
-	if !(s.KH == 3 && s.KW == 3 && s.DilationH == 1 && s.DilationW == 1) {
+	if !dwDirect(s) || plan.Algo == AlgoTaps {
 		d.taps = newDWTapPlan(s)
+		d.planes = false
 	}
 	return d, nil
 }
 
 // Shape returns the planned shape.
 func (d *DepthwiseConv) Shape() ConvShape { return d.s }
+
+// Plan returns the plan the convolution runs, every choice explicit.
+func (d *DepthwiseConv) Plan() Plan {
+	if d.taps != nil {
+		return Plan{Algo: AlgoTaps, Channels: d.perItem}
+	}
+	return Plan{Algo: AlgoDirect, Channels: d.perItem}
+}
+
+// dwDirect reports whether the direct 3x3 kernels (plane or row) take the
+// (normalized) depthwise shape s; the tap kernel takes every shape.
+func dwDirect(s ConvShape) bool {
+	return s.KH == 3 && s.KW == 3 && s.DilationH == 1 && s.DilationW == 1
+}
 
 // dwPlanes reports whether the (normalized) depthwise shape s fits the
 // DWConv contract of the plane kernels.

@@ -404,6 +404,11 @@ func TestDriversAtEveryISA(t *testing.T) {
 				TestDWRowKernels(t)
 				TestInvertedResidual(t)
 				TestDense(t)
+				TestEveryConvPlan(t)
+				TestEveryDepthwisePlan(t)
+				TestEveryBlockPlan(t)
+				TestEveryDensePlan(t)
+				TestPlansSameBits(t)
 			})
 		})
 	}

@@ -41,10 +41,15 @@ type Pool struct {
 	// boxes[w] is worker w's mailbox; boxes[0] holds worker 0's range
 	boxes []mailbox
 	wake  []chan struct{} // wake[w-1]: a token per unpark of helper w
-	busy  struct {
+	// join is the current loop's generation << 32 | joinClosed once the
+	// loop's items are all taken | the helpers working on it: a helper
+	// joins a loop (one more) before it takes items and leaves it after,
+	// and For waits only for the helpers that joined, so that a helper
+	// the system has not run yet (a shared machine) holds up no loop
+	join struct {
 		_ [64]byte
-		n atomic.Int32 // helpers still working on the current loop
-		_ [60]byte
+		w atomic.Uint64
+		_ [56]byte
 	}
 
 	scratch [][]float32
@@ -112,6 +117,23 @@ func (p *Pool) Threads() int { return p.threads }
 
 const loopHelpersBits = 16
 
+// joinClosed marks a loop in Pool.join that helpers may no longer join.
+const joinClosed = 1 << 31
+
+// joinLoop joins the loop of generation gen for a helper, unless For
+// has closed it or moved on.
+func (p *Pool) joinLoop(gen uint64) bool {
+	for {
+		v := p.join.w.Load()
+		if v>>32 != gen&(1<<32-1) || v&joinClosed != 0 {
+			return false
+		}
+		if p.join.w.CompareAndSwap(v, v+1) {
+			return true
+		}
+	}
+}
+
 // closedLoop is the loop word of a closed pool.
 const closedLoop = ^uint64(0)
 
@@ -123,9 +145,9 @@ func (p *Pool) helperLoop(worker int) {
 		if cur == closedLoop {
 			return
 		}
-		if worker <= int(cur&(1<<loopHelpersBits-1)) {
+		if worker <= int(cur&(1<<loopHelpersBits-1)) && p.joinLoop(cur>>loopHelpersBits) {
 			p.work(worker, int(cur&(1<<loopHelpersBits-1))+1)
-			p.busy.n.Add(-1)
+			p.join.w.Add(^uint64(0)) // leave
 		}
 	}
 }
@@ -211,7 +233,7 @@ func (p *Pool) For(n int, body func(worker, item int)) {
 		return
 	}
 	p.gen++
-	p.busy.n.Store(int32(helpers))
+	p.join.w.Store((p.gen & (1<<32 - 1)) << 32)
 	for w := range helpers + 1 { // published to each helper by its loop Swap
 		b := &p.boxes[w]
 		b.body = body
@@ -221,7 +243,15 @@ func (p *Pool) For(n int, body func(worker, item int)) {
 		}
 	}
 	p.work(0, helpers+1)
-	for spins := 0; p.busy.n.Load() != 0; spins++ {
+	// every item is taken: close the loop to helpers that have not
+	// joined it, and wait for those that have
+	for {
+		v := p.join.w.Load()
+		if p.join.w.CompareAndSwap(v, v|joinClosed) {
+			break
+		}
+	}
+	for spins := 0; p.join.w.Load()&(joinClosed-1) != 0; spins++ {
 		if spins > 1<<10 {
 			goruntime.Gosched()
 		}

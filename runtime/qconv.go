@@ -103,17 +103,17 @@ func NewQConv(s ConvShape, packed []int8, sums []int32, packMR int, bias []int32
 
 // blocks splits the pixels into blocks whose packed activations fit
 // qBBudget, smaller when that leaves too few work items, then the output
-// channels into as many blocks as targetItems wants beside them.
+// channels into as many blocks as Rules.TargetItems wants beside them.
 func (c *QConv) blocks() {
 	nr := c.kern.NR
 	nc := min(max(nr, qBBudget/(4*c.k4)/nr*nr), maxNC)
-	if want := ceilDiv(targetItems, c.s.Group); ceilDiv(c.pixels, nc) < want {
-		nc = max(min(nc, minNCPanels*nr), ceilDiv(ceilDiv(c.pixels, want), nr)*nr)
+	if want := ceilDiv(rules.TargetItems, c.s.Group); ceilDiv(c.pixels, nc) < want {
+		nc = max(min(nc, rules.MinNCPanels*nr), ceilDiv(ceilDiv(c.pixels, want), nr)*nr)
 	}
 	c.nJB = ceilDiv(c.pixels, nc)
 	c.nc = ceilDiv(ceilDiv(c.pixels, c.nJB), nr) * nr
 	c.nJB = ceilDiv(c.pixels, c.nc)
-	c.nCB = min(c.panels, max(1, ceilDiv(targetItems, c.s.Group*c.nJB)))
+	c.nCB = min(c.panels, max(1, ceilDiv(rules.TargetItems, c.s.Group*c.nJB)))
 	c.cbPanels = ceilDiv(c.panels, c.nCB)
 	c.nCB = ceilDiv(c.panels, c.cbPanels)
 }

@@ -10,8 +10,8 @@ import (
 // operand layout: each side is either panels packed at compile time or a
 // panelPacker that packs a block into the worker's buffer per run.
 
-// Blocking of gemmPlan besides Conv's bBudget, maxNC, minNCPanels and
-// targetItems (conv.go): aBudget bounds the packed A block (MC x KC),
+// Blocking of gemmPlan besides the Rules' BBudget, MaxNC, MinNCPanels
+// and TargetItems (plan.go): aBudget bounds the packed A block (MC x KC),
 // which streams from L2 past each B panel; minItemMACs is the least work
 // an item is cut down to for more parallel items (about the cost of
 // handing an item to another worker, 1-2 µs, ten times over).
@@ -92,7 +92,7 @@ type gemmPlan struct {
 // newGemmPlan plans the blocks of a batch of m x n x k products on kern;
 // callers set the operands, strides, bias and bounds. Work items are
 // (member, column block, row block); blocks start as large as the cache
-// budgets allow and shrink, columns first, until there are targetItems
+// budgets allow and shrink, columns first, until there are TargetItems
 // items or an item would fall below minItemMACs.
 func newGemmPlan(m, n, k, batch int, kern *GemmKernel) *gemmPlan {
 	mr, nr := kern.MR, kern.NR
@@ -105,13 +105,13 @@ func newGemmPlan(m, n, k, batch int, kern *GemmKernel) *gemmPlan {
 	if m == 0 || n == 0 || batch == 0 {
 		return g
 	}
-	nc := min(max(nr, bBudget/g.kc/nr*nr), maxNC, ceilDiv(n, nr)*nr)
+	nc := min(max(nr, rules.BBudget/g.kc/nr*nr), rules.MaxNC, ceilDiv(n, nr)*nr)
 	mc := min(max(mr, aBudget/g.kc/mr*mr), maxMC, ceilDiv(m, mr)*mr)
 shrink:
-	for batch*ceilDiv(m, mc)*ceilDiv(n, nc) < targetItems {
+	for batch*ceilDiv(m, mc)*ceilDiv(n, nc) < rules.TargetItems {
 		half := func(v, unit int) int { return ceilDiv(ceilDiv(v, 2), unit) * unit }
 		switch {
-		case nc > minNCPanels*nr && min(mc, m)*half(nc, nr)*max(k, 1) >= minItemMACs:
+		case nc > rules.MinNCPanels*nr && min(mc, m)*half(nc, nr)*max(k, 1) >= minItemMACs:
 			nc = half(nc, nr)
 		case mc > 2*mr && half(mc, mr)*min(nc, n)*max(k, 1) >= minItemMACs:
 			mc = half(mc, mr)
@@ -173,7 +173,7 @@ func (g *gemmPlan) prepare() {
 }
 
 // widenColumns makes column blocks as wide as the items allow when B is
-// packed before the items run and A is packed per item: bBudget bounds a
+// packed before the items run and A is packed per item: Rules.BBudget bounds a
 // B block only where an item packs it, and every column block packs the
 // item's A block again.
 func (g *gemmPlan) widenColumns() {
@@ -181,7 +181,7 @@ func (g *gemmPlan) widenColumns() {
 		return
 	}
 	nNB := 1
-	for g.batch*g.nMB*nNB < targetItems && ceilDiv(g.n, nNB*2) >= minNCPanels*g.kern.NR &&
+	for g.batch*g.nMB*nNB < rules.TargetItems && ceilDiv(g.n, nNB*2) >= rules.MinNCPanels*g.kern.NR &&
 		min(g.mc, g.m)*ceilDiv(g.n, nNB*2)*g.k >= minItemMACs {
 		nNB *= 2
 	}

@@ -118,31 +118,42 @@ type winograd struct {
 	coutPad int       // output channels rounded up to whole panels
 }
 
-// winogradTileBlock is the number of tiles a work item transforms and
-// multiplies (two B panels of the 32-wide AVX-512 kernel, four of the
-// 16-wide AVX2 one).
-const winogradTileBlock = 64
-
-// newWinograd plans c (3x3, stride 1, padding 1, one group) as Winograd
-// F(2x2, 3x3) when this CPU has the transforms, or returns nil. The GEMMs
-// run on c's kernel, whose MR divides the packed panels' (a 6-row AVX2
-// kernel runs each 12-row panel as two halves).
-func newWinograd(c *Conv) *winograd {
+// winogradFits reports whether c's shape runs as Winograd F(2x2, 3x3) on
+// this CPU: 3x3, stride 1, padding 1, one group, the transforms at this
+// ISA level, and a kernel whose MR divides the packed panels' (a 6-row
+// AVX2 kernel runs each 12-row panel as two halves).
+func winogradFits(c *Conv) bool {
 	s := c.s
 	if s.KH != 3 || s.KW != 3 || s.StrideH != 1 || s.StrideW != 1 || s.DilationH != 1 || s.DilationW != 1 ||
 		s.PadTop != 1 || s.PadLeft != 1 || s.PadBottom != 1 || s.PadRight != 1 || s.Group != 1 ||
-		c.packMR%c.kern.MR != 0 || c.kern.NR > 32 {
-		return nil
+		c.kern == nil || c.packMR%c.kern.MR != 0 || c.kern.NR > 32 {
+		return false
 	}
+	in, out, _ := archWinograd(isa)
+	return in != nil && out != nil
+}
+
+// winogradPays is the default rule: Winograd unless too many of the
+// tiles' outputs fall outside the map (r.WinoMinFill).
+func winogradPays(c *Conv, r Rules) bool {
+	s := c.s
+	tiles := ceilDiv(s.H, 2) * ceilDiv(s.W, 2)
+	return 100*s.H*s.W >= r.WinoMinFill*4*tiles
+}
+
+// newWinograd plans c (winogradFits) as Winograd F(2x2, 3x3) with nt
+// tiles per work item (rounded up to the kernel's NR; 0: r's rule).
+func newWinograd(c *Conv, nt int, r Rules) *winograd {
+	s := c.s
 	in, out, maxN := archWinograd(isa)
-	if in == nil || out == nil {
-		return nil
-	}
 	wg := &winograd{in: in, out: out, maxN: maxN, tx: ceilDiv(s.W, 2), ty: ceilDiv(s.H, 2)}
 	wg.tiles = s.Frames * wg.tx * wg.ty
-	wg.nt = winogradTileBlock
-	if ceilDiv(wg.tiles, wg.nt) < targetItems {
-		wg.nt = c.kern.NR
+	wg.nt = ceilDiv(nt, c.kern.NR) * c.kern.NR
+	if wg.nt == 0 {
+		wg.nt = r.WinoTileBlock
+		if ceilDiv(wg.tiles, wg.nt) < r.TargetItems {
+			wg.nt = c.kern.NR
+		}
 	}
 	wg.coutPad = c.panels * c.packMR
 	// U = G·g·Gᵀ from the packed weights ([panel][ci*9 + kh*3 + kw][MR])

@@ -11,7 +11,9 @@
 # machine this was written on differ by about 24% in speed, so an
 # unpinned pair of runs compared whichever CPUs the two processes got.
 #
-#   scripts/bench-vs-ort.sh [-n N] [-r R] [MODEL_NAME...]
+#   scripts/bench-vs-ort.sh [-n N] [-r R] [-t RECORDS] [MODEL_NAME...]
+#
+# With -t, tsmc runs with the tuning records of RECORDS (bench -tuning).
 #
 # Models come from $TSMC_MODELS, else ../shared/models beside the module.
 # Needs the onnxruntime runner set up (README: npm ci --prefix internal/ort).
@@ -21,10 +23,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 models=${TSMC_MODELS:-$root/../shared/models}
 n=20
 r=3
-while getopts n:r: opt; do
+tuning=()
+while getopts n:r:t: opt; do
 	case $opt in
 	n) n=$OPTARG ;;
 	r) r=$OPTARG ;;
+	t) tuning=(-tuning "$(cd "$(dirname "$OPTARG")" && pwd)/$(basename "$OPTARG")") ;;
 	*) exit 2 ;;
 	esac
 done
@@ -44,7 +48,7 @@ for rep in $(seq "$r"); do
 			if [ "$t" = 1 ] && command -v taskset >/dev/null; then
 				pin=(taskset -c $(((rep - 1) % $(nproc))))
 			fi
-			out=$("${pin[@]}" "$tmp/tsmc" bench -ort -n "$n" -threads "$t" "$models/$m/model.onnx" 2>&1) || {
+			out=$("${pin[@]}" "$tmp/tsmc" bench -ort -n "$n" -threads "$t" "${tuning[@]}" "$models/$m/model.onnx" 2>&1) || {
 				echo "$m threads=$t failed:"
 				echo "$out"
 				exit 1

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tsmc-go/tsmc"
+	"github.com/tsmc-go/tsmc/codegen"
 	"github.com/tsmc-go/tsmc/internal/ort"
 	"github.com/tsmc-go/tsmc/ir"
 	"github.com/tsmc-go/tsmc/program"
@@ -157,6 +158,7 @@ type benchOptions struct {
 	isa                string
 	shapes             shapeFlags
 	builder            func() (*program.Builder, error)
+	tuned              func() (codegen.Planner, error)
 }
 
 func benchFlags(fs *flag.FlagSet) verb {
@@ -170,6 +172,7 @@ func benchFlags(fs *flag.FlagSet) verb {
 		" (the CPU's best, or $TSMC_ISA's) or a level to force, such as avx2 on an AVX-512 CPU; -profile and -ort's outputs are of the first")
 	o.shapes = addShapeFlag(fs)
 	o.builder = addBuildFlags(fs)
+	o.tuned = addTuningFlag(fs)
 	return o.run
 }
 
@@ -181,6 +184,9 @@ func (o *benchOptions) run(ctx context.Context, args []string, stdout, stderr io
 	}
 	b, err := o.builder()
 	if err != nil {
+		return err
+	}
+	if b.Tuning, err = o.tuned(); err != nil {
 		return err
 	}
 	if o.ort {

@@ -20,8 +20,13 @@ func compileFlags(fs *flag.FlagSet) verb {
 	var dataSets dirFlags
 	fs.Var(&dataSets, "testdata", "ONNX test data set `DIR` (input_N.pb, output_N.pb) for the generated golden test (repeatable)")
 	shapes := addShapeFlag(fs)
+	tuned := addTuningFlag(fs)
 	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		path := args[0]
+		planner, err := tuned()
+		if err != nil {
+			return err
+		}
 		dir := *out
 		if dir == "" {
 			name := tsmc.ModelName(path)
@@ -39,7 +44,7 @@ func compileFlags(fs *flag.FlagSet) verb {
 			name = codegen.PackageName(filepath.Base(abs))
 		}
 		warn := func(msg string) { fmt.Fprintf(stderr, "tsmc compile: warning: %s\n", msg) }
-		pkg, err := tsmc.CompileContext(ctx, path, tsmc.CompileOptions{Shapes: shapes, Package: name, DataSets: dataSets, Warn: warn})
+		pkg, err := tsmc.CompileContext(ctx, path, tsmc.CompileOptions{Shapes: shapes, Package: name, DataSets: dataSets, Warn: warn, Tuning: planner})
 		if err != nil {
 			return err
 		}

@@ -261,7 +261,7 @@ func TestHelpAndArguments(t *testing.T) {
 		}
 	}
 	wantRun(t, 0, []string{"tsmc bench", "-warmup RUNS", "untimed RUNS after the first one (0 to 1000000)"}, "help", "bench")
-	wantRun(t, 2, []string{`tsmc help: unknown verb "nosuch" (verbs: inspect, compile, verify, bench, quantize)`}, "help", "nosuch")
+	wantRun(t, 2, []string{`tsmc help: unknown verb "nosuch" (verbs: inspect, compile, verify, bench, quantize, tune)`}, "help", "nosuch")
 	wantRun(t, 2, []string{"tsmc help: one verb at a time"}, "help", "bench", "verify")
 	wantRun(t, 2, []string{`tsmc: unknown verb "frobnicate"`}, "frobnicate")
 	other := "../../testdata/tsm_tiny_mmaction/model.onnx"

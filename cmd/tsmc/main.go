@@ -44,6 +44,7 @@ func init() {
 		{"verify", "MODEL.onnx [DATASET_DIR...]", "compile a model, run the generated code (or the interpreter) on its test data sets and compare every output", verifyFlags, modelAndDataSets},
 		{"bench", "MODEL.onnx", "compile a model, build the generated code and time it (beside onnxruntime with -ort)", benchFlags, oneModel},
 		{"quantize", "MODEL.onnx", "quantise a model to int8 (QDQ) from calibration data and compare it with float32", quantizeFlags, oneModel},
+		{"tune", "MODEL.onnx", "time the candidate plans of every convolution, fused block and dense layer on this machine and keep the fastest as tuning records", tuneFlags, oneModel},
 	}
 }
 

@@ -39,6 +39,7 @@ func verifyFlags(fs *flag.FlagSet) verb {
 	runPasses := fs.Bool("passes", true, "check the graph the optimisation pipeline leaves; -passes=false checks it as imported (interp only)")
 	shapes := addShapeFlag(fs)
 	builder := addBuildFlags(fs)
+	tuned := addTuningFlag(fs)
 	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		var newEngine tsmc.NewEngine
 		switch *engine {
@@ -50,6 +51,9 @@ func verifyFlags(fs *flag.FlagSet) verb {
 			}
 			b, err := builder()
 			if err != nil {
+				return err
+			}
+			if b.Tuning, err = tuned(); err != nil {
 				return err
 			}
 			newEngine = b.EngineContext(ctx)

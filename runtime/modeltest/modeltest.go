@@ -131,6 +131,30 @@ func (s *Suite) TestDataSets(t *testing.T) {
 	}
 }
 
+// TestThreadCounts checks that the outputs do not depend on the thread
+// count: the sample inputs' outputs at 1, 2 and 3 threads are the same
+// bits (every plan fixes its summation order, and the tuned plans of a
+// layer agree on its algorithm).
+func (s *Suite) TestThreadCounts(t *testing.T) {
+	in := s.SampleInputs(t)
+	var want map[string][]float32
+	for _, threads := range []int{1, 2, 3} {
+		got, err := s.newModel(t, threads).Infer(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want == nil {
+			want = got
+			continue
+		}
+		for name, w := range want {
+			if !floatcmp.SameBits(got[name], w) {
+				t.Errorf("output %q at %d threads differs from 1 thread's", name, threads)
+			}
+		}
+	}
+}
+
 // TestConcurrentRuns checks what the Model documentation promises: runs
 // from several goroutines are safe (run it with -race) and each gives
 // exactly the outputs of a lone run.
