@@ -133,7 +133,8 @@ func qrequant(n *ir.Node, s QuantSpec, cout int) (runtime.QRequant, error) {
 		return rq, n.Errorf("the convolution's own clamp [%d, %d] before its fused residual add is not supported", s.Y.Min, s.Y.Max)
 	}
 	rq.Add = &runtime.QAdd{ConvScale: s.Y.Scale, ConvZero: rq.Zero,
-		ResScale: s.Residual.Scale, ResZero: u8Param(dt, s.Residual.Zero), OutScale: s.Out.Scale}
+		ResScale: s.Residual.Scale, ResZero: u8Param(dt, s.Residual.Zero), OutScale: s.Out.Scale,
+		ResidualFirst: s.ResidualFirst}
 	rq.Zero, rq.Lo, rq.Hi = u8Param(dt, s.Out.Zero), u8Param(dt, s.Out.Min), u8Param(dt, s.Out.Max)
 	return rq, nil
 }

@@ -3,6 +3,8 @@ package runtime
 import (
 	"fmt"
 	"unsafe"
+
+	"github.com/tsmc-go/tsmc/runtime/fma"
 )
 
 // Quantised tensors in generated code. A generated package keeps one
@@ -106,8 +108,10 @@ func (r QRows) SetPlain(x []uint8, frames, channels, hw int) {
 
 // QAddOp is a quantised elementwise sum of two uint8 tensors of one
 // shape, each with its own scale and zero point, requantised to the
-// output's as a convolution's fused residual add is (QRequant with Add):
-// out = clamp(round((AScale*(a - AZero) + BScale*(b - BZero)) / OutScale) + Zero, Lo, Hi).
+// output's as a convolution's fused residual add is (QRequant with Add,
+// onnxruntime's QLinearAdd): with rA = AScale/OutScale, rB =
+// BScale/OutScale and F = Zero - fma(rA, AZero, rB*BZero),
+// out = clamp(round(fma(a, rA, fma(b, rB, F))), Lo, Hi).
 type QAddOp struct {
 	AScale, BScale, OutScale float32
 	AZero, BZero, Zero       uint8
@@ -122,15 +126,15 @@ func (q QAddOp) Run(p *Pool, a, b, out []uint8) {
 	if t0 := profileStart(); !t0.IsZero() {
 		defer profileDone(fmt.Sprintf("quantised add [%d]", len(out)), t0)
 	}
-	lo, hi := float32(int32(q.Lo)-int32(q.Zero)), float32(int32(q.Hi)-int32(q.Zero))
+	lo, hi := float32(q.Lo), float32(q.Hi)
+	ra, rb := q.AScale/q.OutScale, q.BScale/q.OutScale
+	f := float32(q.Zero) - fma.F32(ra, float32(q.AZero), float32(rb*float32(q.BZero)))
 	p.For(ceilDiv(len(out), quantChunk), func(_, item int) {
 		i0 := item * quantChunk
 		i1 := min(len(out), i0+quantChunk)
 		for i := i0; i < i1; i++ {
-			x := float32(float32(int32(a[i])-int32(q.AZero)) * q.AScale)
-			y := float32(float32(int32(b[i])-int32(q.BZero)) * q.BScale)
-			v := float32(x+y) / q.OutScale
-			out[i] = uint8(rne(clamp(v, lo, hi)) + int32(q.Zero))
+			v := fma.F32(float32(a[i]), ra, fma.F32(float32(b[i]), rb, f))
+			out[i] = uint8(rne(clamp(v, lo, hi)))
 		}
 	})
 }
