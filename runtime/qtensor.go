@@ -53,20 +53,33 @@ func Quantize(p *Pool, x []float32, out []uint8, scale float32, zero uint8) {
 	if t0 := profileStart(); !t0.IsZero() {
 		defer profileDone(fmt.Sprintf("quantize [%d]", len(x)), t0)
 	}
-	lo, hi := float32(-int32(zero)), float32(255-int32(zero))
-	z := int32(zero)
 	p.For(ceilDiv(len(x), quantChunk), func(_, item int) {
 		i0 := item * quantChunk
 		src := x[i0:min(len(x), i0+quantChunk)]
-		dst := out[i0:][:len(src)]
-		for i, v := range src {
-			q := v / scale
-			if q != q { // NaN, as QuantizeU8
-				q = lo
-			}
-			dst[i] = uint8(rne(clamp(q, lo, hi)) + z)
-		}
+		quantizeU8s(out[i0:][:len(src)], src, scale, zero)
 	})
+}
+
+// rneMagic is 1.5 * 2^23: for |v| <= 2^22, (v + rneMagic) - rneMagic in
+// float32 is v rounded half to even.
+const rneMagic = 0x1.8p23
+
+// quantizeU8s is QuantizeU8 of every value of src.
+func quantizeU8s(dst []uint8, src []float32, scale float32, zero uint8) {
+	lo, hi := float32(-int32(zero)), float32(255-int32(zero))
+	z := int32(zero)
+	dst = dst[:len(src)]
+	for i, v := range src {
+		q := v / scale
+		if !(q >= lo) { // NaN too, as QuantizeU8
+			q = lo
+		}
+		if q > hi {
+			q = hi
+		}
+		q = float32(q+rneMagic) - rneMagic
+		dst[i] = uint8(int32(q) + z)
+	}
 }
 
 // Dequantize writes the ONNX DequantizeLinear of the uint8 tensor q,
