@@ -35,7 +35,7 @@ var Pipeline = []Pass{
 	{"dead-code", "remove nodes whose outputs nobody reads, and their constants", EliminateDeadCode},
 	{"fuse-qdq", "turn DequantizeLinear -> Conv/Gemm/MatMul/Add (-> Relu/Clip) -> QuantizeLinear into tsmc.QConv, tsmc.QDense, tsmc.QAdd", FuseQDQ},
 	{"fuse-quantized-residual", "fuse a tsmc.QAdd into the tsmc.QConv that computes one operand", FuseQuantizedResidual},
-	{"dequantize-late", "move a DequantizeLinear past the reshapes, transposes and slices that read it", DequantizeLate},
+	{"dequantize-late", "move a DequantizeLinear past a reshape, transpose or slice that makes a graph output", DequantizeLate},
 	{"fold-batchnorm", "fold BatchNormalization into the preceding Conv's weights and bias", FoldBatchNorm},
 	{"fuse-activation", "make every Conv a tsmc.Conv and fuse a following activation (Relu, Clip, SiLU, HardSwish, ...)", FuseActivation},
 	{"fuse-residual-add", "fuse Add(conv, residual) and a following activation into the conv", FuseResidualAdd},

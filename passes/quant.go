@@ -628,20 +628,22 @@ func FuseQuantizedResidual(g *ir.Graph) error {
 }
 
 // DequantizeLate moves a DequantizeLinear of per-tensor parameters past
-// the reshapes, transposes and slices that read its output: movement(DQ(x))
-// becomes DQ(movement(x)), the result keeping its value (a graph output
-// its name). DequantizeLinear is elementwise, so it commutes with them
-// exactly. The state outputs of an online QDQ model are slices of a
+// a reshape, transpose or slice that reads its output and makes a graph
+// output: movement(DQ(x)) becomes DQ(movement(x)), the output keeping its
+// value and name. DequantizeLinear is elementwise, so it commutes with
+// them exactly. The state outputs of an online QDQ model are slices of a
 // dequantised activation: they then dequantise the channels they keep,
-// not the whole activation. The first DQ stays for its other readers;
-// dead-code drops it when none is left.
+// not the whole activation. (Movement inside the graph stays: later
+// passes match it on float32, the classifier's consensus for one.) The
+// first DQ stays for its other readers; dead-code drops it when none is
+// left.
 func DequantizeLate(g *ir.Graph) error {
 	nm := newNamer(g)
 	producers := g.Producers()
 	var added []*ir.Node
 	for _, n := range g.Nodes {
 		switch {
-		case len(n.Outputs) != 1 || n.Domain != "" && n.Domain != "ai.onnx":
+		case len(n.Outputs) != 1 || n.Domain != "" && n.Domain != "ai.onnx" || !g.IsOutput(n.Outputs[0]):
 			continue
 		case isOp(n, "Slice"), isOp(n, "Reshape"), isOp(n, "Flatten"), isOp(n, "Squeeze"), isOp(n, "Unsqueeze"), isOp(n, "Transpose"):
 		default:
