@@ -88,27 +88,36 @@ func (m *QMaxPool) Run(p *Pool, x, out []uint8) {
 }
 
 // maxRows pools one plane without dilation: the rows of an output row's
-// window are reduced to one (8 bytes at a time), then each output column
-// takes the maximum of its window of that row.
+// window are reduced to one, then that row's windows of KW bytes
+// (full[i] = max(row[i : i+KW])), both 8 bytes at a time; each output
+// column reads its full window there, or its clipped one at the edges.
 func (m *QMaxPool) maxRows(in, o []uint8) {
 	s := m.s
-	var stack [1024]uint8
-	row := stack[:]
-	if s.W > len(row) {
-		row = make([]uint8, s.W)
+	var stack [2048]uint8
+	buf := stack[:]
+	if 2*s.W > len(buf) {
+		buf = make([]uint8, 2*s.W)
 	}
-	row = row[:s.W]
+	row, full := buf[:s.W], buf[s.W:][:max(0, s.W-s.KW+1)]
 	for oy := range m.oh {
 		y0, y1 := poolWindow(oy, s.StrideH, s.PadTop, s.KH, 1, s.H)
 		copy(row, in[y0*s.W:][:s.W])
 		for y := y0 + 1; y < y1; y++ {
 			maxBytes(row, in[y*s.W:][:s.W])
 		}
+		copy(full, row)
+		for k := 1; k < s.KW; k++ {
+			maxBytes(full, row[k:])
+		}
 		orow := o[oy*m.ow:][:m.ow]
 		for ox := range orow {
-			w := row[m.cols[2*ox]:m.cols[2*ox+1]]
-			v := w[0]
-			for _, b := range w[1:] {
+			x0, x1 := int(m.cols[2*ox]), int(m.cols[2*ox+1])
+			if x1-x0 == s.KW {
+				orow[ox] = full[x0]
+				continue
+			}
+			v := row[x0]
+			for _, b := range row[x0+1 : x1] {
 				v = max(v, b)
 			}
 			orow[ox] = v
