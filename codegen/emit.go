@@ -40,7 +40,7 @@ func (e *emitter) slice(s *storage) jen.Code {
 	case s.kind == inWeights && s.elem == elemF32:
 		return e.weight(s.weight)
 	case s.kind == inWeights:
-		view := map[elemType]string{elemI8: "wb", elemI32: "wi", elemU8: "wu"}[s.elem]
+		view := map[elemType]string{elemI8: "wb", elemI32: "wi"}[s.elem]
 		e.used[view] = true
 		return bounds(jen.Id(view), s.weight.Offset*4/s.elem.width(), s.n)
 	case s.kind == inInput:
@@ -91,7 +91,7 @@ func (e *emitter) locals() []jen.Code {
 		}
 	}
 	// byte views of the arena and of weights.bin
-	for _, l := range []struct{ name, fn, field string }{{"ab", "Bytes", "act"}, {"wu", "Bytes", "weights"}, {"wb", "Int8s", "weights"}, {"wi", "Int32s", "weights"}} {
+	for _, l := range []struct{ name, fn, field string }{{"ab", "Bytes", "act"}, {"wb", "Int8s", "weights"}, {"wi", "Int32s", "weights"}} {
 		if e.used[l.name] {
 			names = append(names, jen.Id(l.name))
 			values = append(values, jen.Qual(rt, l.fn).Call(mfield(l.field)))

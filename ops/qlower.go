@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/tsmc-go/tsmc/interp"
@@ -32,7 +33,7 @@ func scalarQParams(n *ir.Node, dt ir.DType) (float32, uint8, error) {
 		return 0, 0, n.Errorf("scale %v must be one float32 constant: code generation quantises per tensor", sv)
 	}
 	scale := sv.Const.F32[0]
-	if !(scale > 0) || scale > 3.4028234e38 {
+	if !(scale > 0) || scale > math.MaxFloat32 {
 		return 0, 0, n.Errorf("scale %v is not positive and finite", scale)
 	}
 	var zero int64

@@ -330,9 +330,9 @@ func (m *Model) run(out *Outputs, input []float32) (err error) {
 	runtime.Quantize(p, a[128:256:256], ab[0:128:128], float32(0.018864036), 0)
 	// 19: tsmc.QDense "/base/fc/Gemm" [4,32] -> [4,10]
 	m.qconv19.Run(p, m.rows19, ab[192:232:232], nil)
-	// 21: DequantizeLinear "/Reshape_1_output_0_dequantized" [1,4,10] -> [1,4,10]
+	// 20: DequantizeLinear "/base/fc/Gemm_output_0_dequantize" [4,10] -> [4,10]
 	runtime.Dequantize(p, ab[192:232:232], a[0:40:40], float32(0.015237485), 107)
-	// 22: ReduceMean "/ReduceMean" [1,4,10] -> [1,10]
+	// 21: tsmc.SegmentMean "/ReduceMean" [4,10] -> [1,10]
 	runtime.SegmentMean(a[0:40:40], a[48:58:58], 1, 4, 10)
 	out.Logits = slices.Clone(a[48:58:58])
 	return nil
