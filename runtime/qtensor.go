@@ -64,11 +64,25 @@ func Quantize(p *Pool, x []float32, out []uint8, scale float32, zero uint8) {
 // float32 is v rounded half to even.
 const rneMagic = 0x1.8p23
 
-// quantizeU8s is QuantizeU8 of every value of src.
+// quantizeKernel is the contract of the quantisation kernels: dst[i] =
+// uint8(round(min(max(src[i]/scale, lo), hi)) + zero) for i < n, n a
+// positive multiple of 8, a NaN quotient taking lo.
+type quantizeKernel func(dst *uint8, src *float32, n int, scale, lo, hi float32, zero int32)
+
+// quantizeAsm is the kernel of the selected int8 level, or nil
+// (selectQKernels).
+var quantizeAsm quantizeKernel
+
+// quantizeU8s is QuantizeU8 of every value of src: the level's kernel
+// over whole steps of 8, Go for the rest.
 func quantizeU8s(dst []uint8, src []float32, scale float32, zero uint8) {
 	lo, hi := float32(-int32(zero)), float32(255-int32(zero))
 	z := int32(zero)
 	dst = dst[:len(src)]
+	if n := len(src) &^ 7; quantizeAsm != nil && n > 0 {
+		quantizeAsm(&dst[0], &src[0], n, scale, lo, hi, z)
+		dst, src = dst[n:], src[n:]
+	}
 	for i, v := range src {
 		q := v / scale
 		if !(q >= lo) { // NaN too, as QuantizeU8
