@@ -69,6 +69,7 @@ var asmFiles = []asmFile{
 	{"qgemm", buildQGemm},
 	{"qpack", buildQPack},
 	{"qdw", buildQDW},
+	{"quant", buildQuant},
 	{"act", buildAct},
 	{"dwtaps", buildDWTaps},
 }

@@ -121,8 +121,8 @@ var qtileBlock = newArgBlock("QTile",
 	field("Offset", i32Slice), field("Scale", f32Slice),
 	field("K4", intT), field("LDA", intT), field("LDC", intT), field("LDR", intT),
 	field("Zero", i32), field("Lo", f32), field("Hi", f32),
-	field("ZeroR", i32), field("Lo1", f32), field("Hi1", f32),
-	field("S1", f32), field("SR", f32), field("SC", f32),
+	field("ZeroC", i32), field("Lo1", f32), field("Hi1", f32),
+	field("S1", f32), field("SR", f32), field("F", f32), field("Swap", i32),
 )
 
 func (k qgemmKernel) vecs() int   { return k.nr / k.isa.vec.lanes }
@@ -372,15 +372,17 @@ func (k qgemmKernel) epilogue(g *gen) {
 }
 
 // epilogueZ is the ZMM epilogue: the scales, the residual's scales and
-// zero point are memory broadcasts; Lo1, Hi1 and Zero stay in registers.
+// fixed term are memory broadcasts; Lo1, Hi1 and Zero stay in registers
+// (a residual tile has its zero point in F, not in Zero).
 func (k qgemmKernel) epilogueZ(g *gen, res bool, lo, hi reg.VecPhysical, free []reg.VecPhysical) {
 	t := qtileBlock
 	nv := k.vecs()
 	zp, lo1, hi1, r := free[0], free[1], free[2], free[3]
-	g.VPBROADCASTD(t.field(qT, "Zero", 0), zp)
 	if res {
 		g.VBROADCASTSS(t.field(qT, "Lo1", 0), lo1)
 		g.VBROADCASTSS(t.field(qT, "Hi1", 0), hi1)
+	} else {
+		g.VPBROADCASTD(t.field(qT, "Zero", 0), zp)
 	}
 	for i := range k.mr {
 		for v := range nv {
@@ -388,22 +390,30 @@ func (k qgemmKernel) epilogueZ(g *gen, res bool, lo, hi reg.VecPhysical, free []
 			g.VCVTDQ2PS(a, a)
 			g.VMULPS_BCST(at(qScale, 4*i), a, a)
 			if res {
-				// d = round(clamp(v, Lo1, Hi1)); v = (d*S1 + (R - ZeroR)*SR) / SC
+				// y = round(clamp(v, Lo1, Hi1)) + ZeroC; x = (R - y) & Swap;
+				// v = fma(y + x, S1, fma(R - x, SR, F))
+				x := zp
 				g.VMAXPS(lo1, a, a)
 				g.VMINPS(hi1, a, a)
-				g.VRNDSCALEPS(operand.U8(0), a, a)
-				g.VMULPS_BCST(t.field(qT, "S1", 0), a, a)
+				g.VCVTPS2DQ(a, a)
+				g.VPADDD_BCST(t.field(qT, "ZeroC", 0), a, a)
 				g.VPMOVZXBD(at(qR, v*16), r)
-				g.VPSUBD_BCST(t.field(qT, "ZeroR", 0), r, r)
+				g.VPSUBD(a, r, x)
+				g.VPANDD_BCST(t.field(qT, "Swap", 0), x, x)
+				g.VPADDD(x, a, a)
+				g.VPSUBD(x, r, r)
+				g.VCVTDQ2PS(a, a)
 				g.VCVTDQ2PS(r, r)
-				g.VMULPS_BCST(t.field(qT, "SR", 0), r, r)
-				g.VADDPS(r, a, a)
-				g.VDIVPS_BCST(t.field(qT, "SC", 0), a, a)
+				g.VBROADCASTSS(t.field(qT, "SR", 0), x)
+				g.VFMADD213PS_BCST(t.field(qT, "F", 0), x, r)
+				g.VFMADD132PS_BCST(t.field(qT, "S1", 0), r, a)
 			}
 			g.VMAXPS(lo, a, a)
 			g.VMINPS(hi, a, a)
 			g.VCVTPS2DQ(a, a)
-			g.VPADDD(zp, a, a)
+			if !res {
+				g.VPADDD(zp, a, a)
+			}
 			g.VPMOVDB(a, at(qC, v*16))
 		}
 		if i < k.mr-1 {
@@ -432,21 +442,32 @@ func (k qgemmKernel) epilogueY(g *gen, res bool, lo, hi reg.VecPhysical, free []
 			g.VCVTDQ2PS(a, a)
 			g.VMULPS(bcastMem(at(qScale, 4*i)), a, a)
 			if res {
+				// as epilogueZ, Lo and Hi borrowed as temporaries and
+				// loaded again for the clamp
+				x := lo
 				g.VMAXPS(bcast("Lo1"), a, a)
 				g.VMINPS(bcast("Hi1"), a, a)
-				g.VROUNDPS(operand.U8(0), a, a)
-				g.VMULPS(bcast("S1"), a, a)
+				g.VCVTPS2DQ(a, a)
+				g.VPADDD(bcast("ZeroC"), a, a)
 				g.VPMOVZXBD(at(qR, v*8), t1)
-				g.VPSUBD(bcast("ZeroR"), t1, t1)
+				g.VPSUBD(a, t1, x)
+				g.VPAND(bcast("Swap"), x, x)
+				g.VPADDD(x, a, a)
+				g.VPSUBD(x, t1, t1)
+				g.VCVTDQ2PS(a, a)
 				g.VCVTDQ2PS(t1, t1)
-				g.VMULPS(bcast("SR"), t1, t1)
-				g.VADDPS(t1, a, a)
-				g.VDIVPS(bcast("SC"), a, a)
+				g.VBROADCASTSS(t.field(qT, "F", 0), hi)
+				g.VFMADD213PS(hi, bcast("SR"), t1)
+				g.VFMADD213PS(t1, bcast("S1"), a)
+				g.VBROADCASTSS(t.field(qT, "Lo", 0), lo)
+				g.VBROADCASTSS(t.field(qT, "Hi", 0), hi)
 			}
 			g.VMAXPS(lo, a, a)
 			g.VMINPS(hi, a, a)
 			g.VCVTPS2DQ(a, a)
-			g.VPADDD(bcast("Zero"), a, a)
+			if !res {
+				g.VPADDD(bcast("Zero"), a, a)
+			}
 		}
 		// int32 lanes (all within 0..255) to bytes: a0 a1 packed to words
 		// lane by lane, the 64-bit quarters put in order, the halves to bytes

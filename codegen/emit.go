@@ -36,11 +36,18 @@ func (e *emitter) slice(s *storage) jen.Code {
 	if expr, ok := e.override[s]; ok {
 		return expr()
 	}
-	switch s.kind {
-	case inWeights:
+	switch {
+	case s.kind == inWeights && s.elem == elemF32:
 		return e.weight(s.weight)
-	case inInput:
+	case s.kind == inWeights:
+		view := map[elemType]string{elemI8: "wb", elemI32: "wi"}[s.elem]
+		e.used[view] = true
+		return bounds(jen.Id(view), s.weight.Offset*4/s.elem.width(), s.n)
+	case s.kind == inInput:
 		return jen.Id(e.p.inputs[s.input].param)
+	case s.elem == elemU8:
+		e.used["ab"] = true
+		return bounds(jen.Id("ab"), 4*s.offset, s.n)
 	}
 	e.used["a"] = true
 	return bounds(jen.Id("a"), s.offset, s.size)
@@ -81,6 +88,13 @@ func (e *emitter) locals() []jen.Code {
 		if e.used[l.name] {
 			names = append(names, jen.Id(l.name))
 			values = append(values, mfield(l.field))
+		}
+	}
+	// byte views of the arena and of weights.bin
+	for _, l := range []struct{ name, fn, field string }{{"ab", "Bytes", "act"}, {"wb", "Int8s", "weights"}, {"wi", "Int32s", "weights"}} {
+		if e.used[l.name] {
+			names = append(names, jen.Id(l.name))
+			values = append(values, jen.Qual(rt, l.fn).Call(mfield(l.field)))
 		}
 	}
 	if len(names) == 0 {

@@ -13,13 +13,20 @@ import (
 	"github.com/tsmc-go/tsmc/codegen"
 )
 
+// goldenModels are the packages of golden/ and their models in testdata.
+var goldenModels = map[string]string{
+	"tsm_tiny_official":      "tsm_tiny_official",
+	"tsm_tiny_mmaction":      "tsm_tiny_mmaction",
+	"tsm_tiny_official_int8": filepath.Join("quantized", "tsm_tiny_official"),
+}
+
 // TestGoldenPackagesAreUpToDate regenerates the committed packages of
 // golden/ in memory (as its go:generate lines do) and compares them with
 // the files on disk; go test ./golden/... runs their own tests.
 func TestGoldenPackagesAreUpToDate(t *testing.T) {
-	for _, name := range []string{"tsm_tiny_official", "tsm_tiny_mmaction"} {
+	for name, model := range goldenModels {
 		t.Run(name, func(t *testing.T) {
-			model := filepath.Join("..", "testdata", name)
+			model := filepath.Join("..", "testdata", model)
 			pkg, err := tsmc.Compile(filepath.Join(model, "model.onnx"), tsmc.CompileOptions{
 				Package:  name,
 				DataSets: []string{filepath.Join(model, "test_data_set_0"), filepath.Join(model, "test_data_set_1")},
@@ -59,12 +66,12 @@ func TestGoldenPackagesPass(t *testing.T) {
 	if err != nil {
 		t.Fatalf("go test ../golden/...: %v\n%s", err, out)
 	}
-	for _, name := range []string{"tsm_tiny_official", "tsm_tiny_mmaction"} {
+	for name := range goldenModels {
 		if !strings.Contains(string(out), "ok  \tgithub.com/tsmc-go/tsmc/golden/"+name) {
 			t.Errorf("golden/%s did not pass:\n%s", name, out)
 		}
 	}
-	if n := strings.Count(string(out), "relative error"); n != 4 {
-		t.Errorf("%d outputs checked against data sets, want 4 (two sets of two models):\n%s", n, out)
+	if n := strings.Count(string(out), "relative error"); n != 2*len(goldenModels) {
+		t.Errorf("%d outputs checked against data sets, want %d (two sets of each model):\n%s", n, 2*len(goldenModels), out)
 	}
 }

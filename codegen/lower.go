@@ -22,10 +22,35 @@ const (
 	inWeights                    // a constant in weights.bin
 )
 
+// elemType is how generated code sees a tensor's memory.
+type elemType uint8
+
+const (
+	elemF32 elemType = iota // float32 (and bool as 0s and 1s)
+	elemU8                  // uint8 activations (int8 ones with the sign bit flipped)
+	elemI8                  // int8 weights
+	elemI32                 // int32 weights and biases
+)
+
+// width is the size of an element in bytes.
+func (t elemType) width() int {
+	switch t {
+	case elemU8, elemI8:
+		return 1
+	}
+	return 4
+}
+
+// floatsFor is the number of floats that hold n elements of t.
+func floatsFor(t elemType, n int) int { return (n*t.width() + 3) / 4 }
+
 // storage is the memory of one tensor, shared by the tensors that alias it
-// (reshapes and the like).
+// (reshapes and the like). A tensor of bytes takes whole floats of the
+// arena or weights.bin.
 type storage struct {
 	kind   storageKind
+	elem   elemType
+	n      int // elements
 	size   int // floats
 	input  int // graph input index (inInput)
 	weight *weightEntry
@@ -33,8 +58,11 @@ type storage struct {
 	offset int      // arena offset in floats, set by plan
 }
 
-// Floats is the buffer's length (ops.Buf).
+// Floats is the buffer's length in floats (ops.Buf).
 func (s *storage) Floats() int { return s.size }
+
+// Len is the buffer's length in elements (ops.Buf).
+func (s *storage) Len() int { return s.n }
 
 // step is the generated code of one node: Model fields, package-level
 // declarations, statements run once by New, and statements run by every
@@ -142,7 +170,7 @@ func (p *program) bindPorts() error {
 			return err
 		}
 		p.inputs = append(p.inputs, pt)
-		p.store[v] = &storage{kind: inInput, size: v.Shape.Size(), input: i}
+		p.store[v] = &storage{kind: inInput, n: v.Shape.Size(), size: v.Shape.Size(), input: i}
 	}
 	for _, v := range p.g.Outputs {
 		pt, err := name(v, "output")
@@ -179,7 +207,7 @@ func (p *program) operand(v *ir.Value, i int) (*storage, error) {
 		if v.DType != ir.Float32 && v.DType != ir.Bool {
 			return nil, fmt.Errorf("constant %q has dtype %v; only float32 and bool tensors are read at run time", v.Name, v.DType)
 		}
-		s = &storage{kind: inWeights, size: v.Const.Len(), weight: p.weights.raw(v)}
+		s = &storage{kind: inWeights, n: v.Const.Len(), size: v.Const.Len(), weight: p.weights.raw(v)}
 		p.store[v] = s
 	}
 	if s.kind == inArena {
@@ -189,21 +217,29 @@ func (p *program) operand(v *ir.Value, i int) (*storage, error) {
 }
 
 // define gives the output v of step i a fresh arena buffer. Bool tensors
-// live in the arena as float32 0s and 1s.
+// live in the arena as float32 0s and 1s, uint8 and int8 ones as bytes
+// (int8 with the sign bit flipped: the runtime's uint8 form).
 func (p *program) define(v *ir.Value, i int) (*storage, error) {
-	if v.DType != ir.Float32 && v.DType != ir.Bool {
-		return nil, fmt.Errorf("output %q has dtype %v; only float32 and bool tensors are computed at run time", v.Name, v.DType)
+	elem := elemF32
+	switch v.DType {
+	case ir.Float32, ir.Bool:
+	case ir.Uint8, ir.Int8:
+		elem = elemU8
+	default:
+		return nil, fmt.Errorf("output %q has dtype %v; only float32, bool, uint8 and int8 tensors are computed at run time", v.Name, v.DType)
 	}
 	if !v.Shape.Known() {
 		return nil, fmt.Errorf("output %q has unknown shape %v", v.Name, v.Shape)
 	}
-	return p.temp(v.Shape.Size(), i, v), nil
+	s := p.temp(floatsFor(elem, v.Shape.Size()), i, v)
+	s.elem, s.n = elem, v.Shape.Size()
+	return s, nil
 }
 
 // temp adds an arena buffer of n floats live from step i; v, if not nil,
 // is the tensor it holds.
 func (p *program) temp(n, i int, v *ir.Value) *storage {
-	s := &storage{kind: inArena, size: n, live: Interval{Size: n, Start: i, End: i}}
+	s := &storage{kind: inArena, n: n, size: n, live: Interval{Size: n, Start: i, End: i}}
 	p.arena = append(p.arena, s)
 	if v != nil {
 		p.store[v] = s

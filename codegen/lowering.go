@@ -1,8 +1,10 @@
 package codegen
 
 import (
+	"encoding/binary"
 	"fmt"
 	"reflect"
+	"slices"
 
 	"github.com/dave/jennifer/jen"
 
@@ -36,6 +38,13 @@ func (p *program) lowerNode(n *ir.Node, i int) (*step, error) {
 	d := ops.Lookup(n)
 	if d == nil || d.Lower == nil {
 		return nil, ops.Unsupported(n)
+	}
+	if !d.Int8 {
+		for _, v := range slices.Concat(n.Inputs, n.Outputs) {
+			if v != nil && !v.IsConst() && (v.DType == ir.Uint8 || v.DType == ir.Int8) {
+				return nil, n.Errorf("code generation runs %s on float32 tensors only, %v is %v", n.OpName(), v, v.DType)
+			}
+		}
 	}
 	l := &nodeLowering{p: p, n: n, i: i, st: &step{}, defined: map[int]bool{}, names: map[string]bool{}}
 	if err := d.Lower(l, n); err != nil {
@@ -111,8 +120,8 @@ func (l *nodeLowering) Alias() error {
 	if err != nil {
 		return l.n.Errorf("%v", err)
 	}
-	if out.Shape.Size() != s.size {
-		return l.n.Errorf("output %v%v does not have the %d elements of its input", out, out.Shape, s.size)
+	if out.Shape.Size() != s.n {
+		return l.n.Errorf("output %v%v does not have the %d elements of its input", out, out.Shape, s.n)
 	}
 	l.p.store[out] = s
 	l.defined[0] = true
@@ -136,7 +145,37 @@ func (l *nodeLowering) Weights(v *ir.Value) (ops.Buf, error) {
 }
 
 func (l *nodeLowering) Packed(v *ir.Value, layout string, floats int, pack func() ([]float32, error)) ops.Buf {
-	return &storage{kind: inWeights, size: floats, weight: l.p.weights.add(v, layout, floats, pack)}
+	return &storage{kind: inWeights, n: floats, size: floats, weight: l.p.weights.add(v, layout, floats, pack)}
+}
+
+func (l *nodeLowering) Int8s(v *ir.Value, layout string, n int, data func() ([]int8, error)) ops.Buf {
+	w := l.p.weights.addBytes(v, layout, n, func() ([]byte, error) {
+		d, err := data()
+		if err != nil {
+			return nil, err
+		}
+		b := make([]byte, len(d))
+		for k, x := range d {
+			b[k] = byte(x)
+		}
+		return b, nil
+	})
+	return &storage{kind: inWeights, elem: elemI8, n: n, size: floatsFor(elemI8, n), weight: w}
+}
+
+func (l *nodeLowering) Int32s(v *ir.Value, layout string, n int, data func() ([]int32, error)) ops.Buf {
+	w := l.p.weights.addBytes(v, layout, 4*n, func() ([]byte, error) {
+		d, err := data()
+		if err != nil {
+			return nil, err
+		}
+		b := make([]byte, 0, 4*len(d))
+		for _, x := range d {
+			b = binary.LittleEndian.AppendUint32(b, uint32(x))
+		}
+		return b, nil
+	})
+	return &storage{kind: inWeights, elem: elemI32, n: n, size: n, weight: w}
 }
 
 // name makes a Model field or variable name unique within the step:
@@ -186,8 +225,8 @@ func (l *nodeLowering) Tuned(w tunerun.Workload) (ops.Obj, bool) {
 	return l.Global("tuned", "the plans tsmc tune measured fastest for the layer "+w.String()+",", plans), true
 }
 
-func (l *nodeLowering) Rows(x ops.Buf, frames, channels, hw int, shift *ops.Obj, state ops.Buf) ops.Obj {
-	r := newRowTable(l.st, l.n, l.name("rows"), x.(*storage), frames, channels, hw, shift, storageOrNil(state))
+func (l *nodeLowering) Rows(x ops.Buf, frames, channels, hw int, shift *ops.Obj, state ops.Buf, fill uint8) ops.Obj {
+	r := newRowTable(l.st, l.n, l.name("rows"), x.(*storage), frames, channels, hw, shift, storageOrNil(state), fill)
 	l.setup = append(l.setup, func(e *emitter) []jen.Code { return r.setup(e, frames, channels) })
 	l.run = append(l.run, r.run)
 	return ops.Obj{Name: r.name}
@@ -300,6 +339,13 @@ func literal(v reflect.Value) jen.Code {
 			return jen.Lit(int(v.Int()))
 		}
 		return jen.Qual(rt, t.Name()).Call(jen.Lit(int(v.Int())))
+	case reflect.Uint8:
+		return jen.Lit(int(v.Uint())) // an untyped constant: fields and parameters give the type
+	case reflect.Pointer:
+		if v.IsNil() {
+			return jen.Nil()
+		}
+		return jen.Op("&").Add(literal(v.Elem()))
 	case reflect.Float32:
 		return float32Lit(float32(v.Float()))
 	case reflect.String:

@@ -53,19 +53,26 @@ func returnErr(n *ir.Node) jen.Code {
 
 // rowTable is the row table a convolution reads its input through. It is
 // filled once in New when the input lives in the arena or the weights, and
-// on every run when it is (or reads) a graph input.
+// on every run when it is (or reads) a graph input. The table of a
+// quantised input is a runtime.QRows.
 type rowTable struct {
 	name   string
 	static bool
+	quant  bool
 	fill   func(e *emitter) []jen.Code
 }
 
 // newRowTable adds the table of a node's input x (frames x channels rows
-// of hw floats) to st: plain, or seen through shift (a runtime.TemporalShift
-// variable) with an optional state.
-func newRowTable(st *step, n *ir.Node, name string, x *storage, frames, channels, hw int, shift *ops.Obj, state *storage) *rowTable {
-	r := &rowTable{name: name, static: x.kind != inInput && (state == nil || state.kind != inInput)}
-	st.fields = append(st.fields, jen.Id(r.name).Qual(rt, "Rows"))
+// of hw values) to st: plain, or seen through shift (a runtime.TemporalShift
+// variable) with an optional state; the vacated rows of a quantised
+// input's shift read fill.
+func newRowTable(st *step, n *ir.Node, name string, x *storage, frames, channels, hw int, shift *ops.Obj, state *storage, fill uint8) *rowTable {
+	r := &rowTable{name: name, static: x.kind != inInput && (state == nil || state.kind != inInput), quant: x.elem == elemU8}
+	typ := "Rows"
+	if r.quant {
+		typ = "QRows"
+	}
+	st.fields = append(st.fields, jen.Id(r.name).Qual(rt, typ))
 	if shift == nil {
 		r.fill = func(e *emitter) []jen.Code {
 			return []jen.Code{mfield(r.name).Dot("SetPlain").Call(e.slice(x), jen.Lit(frames), jen.Lit(channels), jen.Lit(hw))}
@@ -73,10 +80,12 @@ func newRowTable(st *step, n *ir.Node, name string, x *storage, frames, channels
 		return r
 	}
 	r.fill = func(e *emitter) []jen.Code {
+		args := []jen.Code{e.slice(x), jen.Lit(frames), jen.Lit(channels), jen.Lit(hw), e.arg(*shift), e.sliceOrNil(state)}
+		if r.quant {
+			args = append(args, jen.Lit(int(fill)))
+		}
 		return []jen.Code{
-			jen.If(jen.Err().Op("=").Add(mfield(r.name)).Dot("SetShifted").Call(
-				e.slice(x), jen.Lit(frames), jen.Lit(channels), jen.Lit(hw), e.arg(*shift), e.sliceOrNil(state),
-			), jen.Err().Op("!=").Nil()).Block(returnErr(n)),
+			jen.If(jen.Err().Op("=").Add(mfield(r.name)).Dot("SetShifted").Call(args...), jen.Err().Op("!=").Nil()).Block(returnErr(n)),
 		}
 	}
 	return r
@@ -84,7 +93,11 @@ func newRowTable(st *step, n *ir.Node, name string, x *storage, frames, channels
 
 // setupRows allocates the table in New and fills it there when static.
 func (r *rowTable) setup(e *emitter, frames, channels int) []jen.Code {
-	code := []jen.Code{mfield(r.name).Op("=").Qual(rt, "NewRows").Call(jen.Lit(frames), jen.Lit(channels))}
+	ctor := "NewRows"
+	if r.quant {
+		ctor = "NewQRows"
+	}
+	code := []jen.Code{mfield(r.name).Op("=").Qual(rt, ctor).Call(jen.Lit(frames), jen.Lit(channels))}
 	if r.static {
 		code = append(code, r.fill(e)...)
 	}

@@ -125,15 +125,20 @@ type stateReader struct {
 }
 
 // stateReaders maps every value read as a shift state (ops.ShiftState)
-// to the shift reading it. A
-// state that is not a graph input, or that two different shifts read, has
-// no streaming form: the reason says so.
+// to the shift reading it; a quantised shift's state is the graph input
+// its QuantizeLinear reads (a QDQ model's states are float32 at its
+// boundary). A state that is not a graph input, or that two different
+// shifts read, has no streaming form: the reason says so.
 func stateReaders(p *program) (map[*ir.Value]stateReader, string) {
 	readers := map[*ir.Value]stateReader{}
+	producers := p.g.Producers()
 	for _, n := range p.g.Nodes {
 		x, state := ops.ShiftState(n)
 		if state == nil {
 			continue
+		}
+		if q := producers[state]; q != nil && q.Op == "QuantizeLinear" && slices.Contains(p.g.Inputs, q.Inputs[0]) {
+			state = q.Inputs[0]
 		}
 		shift, ok, err := ops.ShiftOf(n)
 		if err != nil || !ok {
@@ -199,10 +204,12 @@ func expectedState(s *ir.Value, rd stateReader) ([]int32, string) {
 const maxIndexEncoding = 1 << 24
 
 // movementOps are the ops a state output's cone may consist of: the data
-// movement that code generation lowers.
+// movement that code generation lowers, and the DequantizeLinear of a
+// quantised state output, which maps each element to one.
 var movementOps = map[string]bool{
 	"Slice": true, "Concat": true,
 	"Reshape": true, "Flatten": true, "Squeeze": true, "Unsqueeze": true, "Identity": true, "Dropout": true,
+	"DequantizeLinear": true,
 }
 
 // coneSources evaluates the data-movement cone that produces y from x and
@@ -254,6 +261,10 @@ func coneSources(g *ir.Graph, y, x *ir.Value) []int32 {
 	env := map[*ir.Value]*ir.Tensor{x: ir.Float32s(x.Shape, enc)}
 	for _, n := range g.Nodes {
 		if !cone[n] {
+			continue
+		}
+		if n.Op == "DequantizeLinear" { // one element to one: the encoding passes
+			env[n.Outputs[0]] = env[n.Inputs[0]]
 			continue
 		}
 		outs, err := interp.EvalWith(n, g.Opset(n), env)

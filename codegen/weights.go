@@ -12,6 +12,9 @@ import (
 type weightEntry struct {
 	Offset, Len int
 	data        func() ([]float32, error)
+	// raw, for entries of int8 or int32 values, makes their bytes
+	// (little-endian), at most 4*Len
+	raw func() ([]byte, error)
 }
 
 // weightKey identifies an entry: a constant in one layout.
@@ -47,6 +50,22 @@ func (t *weightTable) add(v *ir.Value, layout string, n int, data func() ([]floa
 	return e
 }
 
+// addBytes returns the entry of v in the given layout, n bytes made by
+// raw, adding it when new.
+func (t *weightTable) addBytes(v *ir.Value, layout string, n int, raw func() ([]byte, error)) *weightEntry {
+	e := t.add(v, layout, (n+3)/4, nil)
+	if e.data == nil && e.raw == nil {
+		e.raw = func() ([]byte, error) {
+			b, err := raw()
+			if err == nil && len(b) != n {
+				err = fmt.Errorf("%d bytes, planned %d", len(b), n)
+			}
+			return b, err
+		}
+	}
+	return e
+}
+
 // raw adds the float32 constant v as it is, or the bool constant v as 0s
 // and 1s.
 func (t *weightTable) raw(v *ir.Value) *weightEntry {
@@ -68,7 +87,12 @@ func (t *weightTable) raw(v *ir.Value) *weightEntry {
 // float32, zeros in the alignment gaps.
 func (t *weightTable) bytes() ([]byte, error) {
 	all := make([]float32, t.size)
+	var raws []*weightEntry
 	for _, e := range t.entries {
+		if e.raw != nil {
+			raws = append(raws, e)
+			continue
+		}
 		d, err := e.data()
 		if err != nil {
 			return nil, err
@@ -78,5 +102,13 @@ func (t *weightTable) bytes() ([]byte, error) {
 		}
 		copy(all[e.Offset:], d)
 	}
-	return runtime.EncodeFloats(make([]byte, 0, 4*len(all)), all), nil
+	out := runtime.EncodeFloats(make([]byte, 0, 4*len(all)), all)
+	for _, e := range raws {
+		b, err := e.raw()
+		if err != nil {
+			return nil, fmt.Errorf("weights at %d: %w", e.Offset, err)
+		}
+		copy(out[4*e.Offset:], b)
+	}
+	return out, nil
 }

@@ -16,7 +16,7 @@ func TestGeneratedPackagesImportNoCompiler(t *testing.T) {
 	if err != nil {
 		t.Skipf("no go command: %v", err)
 	}
-	generated := []string{"./tsm_tiny_official", "./tsm_tiny_mmaction", "../examples/online/jester"}
+	generated := []string{"./tsm_tiny_official", "./tsm_tiny_mmaction", "./tsm_tiny_official_int8", "../examples/online/jester"}
 	args := append([]string{"list", "-deps", "-test", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}"}, generated...)
 	out, err := exec.Command(goCmd, args...).Output()
 	if err != nil {

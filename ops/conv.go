@@ -382,13 +382,13 @@ func (c *convPlan) object(l Lowering, hint string, w *tunerun.Workload) Obj {
 func (c *convPlan) rows(l Lowering, n *ir.Node, x, state Buf) (Obj, error) {
 	cs := c.cs
 	if c.shift == nil {
-		return l.Rows(x, cs.Frames, cs.Cin, cs.H*cs.W, nil, state), nil
+		return l.Rows(x, cs.Frames, cs.Cin, cs.H*cs.W, nil, state, 0), nil
 	}
 	shift, err := shiftVar(l, n, *c.shift, cs.Frames, cs.Cin, cs.H*cs.W, state)
 	if err != nil {
 		return Obj{}, err
 	}
-	return l.Rows(x, cs.Frames, cs.Cin, cs.H*cs.W, &shift, state), nil
+	return l.Rows(x, cs.Frames, cs.Cin, cs.H*cs.W, &shift, state, 0), nil
 }
 
 // lowerConv runs a convolution as the GEMM on packed weights or the

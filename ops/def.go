@@ -29,10 +29,15 @@ type Def struct {
 	// and shape arithmetic), which the passes fold away: they have no
 	// lowering.
 	Folded bool
-	// Quantized marks the ops of quantised models, ONNX's and tsmc's: read,
-	// inferred and interpreted; code generation lowers none of them yet
-	// (the int8 kernels they need are under way).
+	// Quantized marks the ops of quantised models, ONNX's and tsmc's. Code
+	// generation lowers QuantizeLinear, DequantizeLinear and tsmc's
+	// quantised ops; the operator form (QLinearConv, ...) is read,
+	// inferred and interpreted only.
 	Quantized bool
+	// Int8 marks the ops whose lowering also takes uint8 and int8
+	// tensors (quantised activations, bytes in the arena); the others
+	// lower float32 and bool tensors only.
+	Int8 bool
 }
 
 // Name is the op as messages and the README list it: "Op" in ai.onnx,
@@ -55,8 +60,8 @@ func init() {
 		if d.Folded && d.Lower != nil {
 			panic("ops: " + d.Name() + " is folded but has a lowering")
 		}
-		if d.Quantized && (d.Lower != nil || d.Folded) {
-			panic("ops: " + d.Name() + " is quantised but has a lowering or is folded")
+		if d.Quantized && d.Folded {
+			panic("ops: " + d.Name() + " is quantised but folded")
 		}
 		table[d.Name()] = d
 		ir.RegisterOp(d.Domain, d.Op, ir.OpInfo{Infer: d.Infer, MACs: d.MACs, Params: d.Params})
@@ -121,8 +126,8 @@ func Folded() []string {
 func Unsupported(n *ir.Node) error {
 	d := Lookup(n)
 	switch {
-	case d != nil && d.Quantized:
-		return n.Errorf("code generation does not lower quantised ops yet (%s): the interpreter runs them (tsmc verify -engine interp)", n.OpName())
+	case d != nil && d.Quantized && d.Lower == nil:
+		return n.Errorf("code generation does not lower %s: it compiles QDQ models, whose patterns the passes turn into tsmc.QConv, tsmc.QDense and tsmc.QAdd; the interpreter runs it (tsmc verify -engine interp)", n.OpName())
 	case d == nil || !d.Folded && d.Lower == nil:
 		return n.Errorf("code generation does not support op %s (supported: %s)", n.OpName(), strings.Join(Compiled(), ", "))
 	case d.Lower == nil:

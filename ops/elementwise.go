@@ -30,7 +30,7 @@ func elementwiseDefs() []*Def {
 	return append(ds,
 		&Def{Op: "Relu", Infer: inferSameAsInput, Lower: lowerActivation},
 		&Def{Op: "Gelu", Infer: since(20, inferSameAsInput), Lower: lowerUnary},
-		&Def{Op: "Identity", Infer: inferSameAsInput, Lower: lowerAlias},
+		&Def{Op: "Identity", Infer: inferSameAsInput, Lower: lowerAlias, Int8: true},
 		&Def{Op: "Not", Infer: inferNot, Lower: lowerUnary},
 		&Def{Op: "Softmax", Infer: inferSoftmax, Lower: lowerSoftmax},
 		&Def{Op: "LogSoftmax", Infer: inferSoftmax, Lower: lowerSoftmax},

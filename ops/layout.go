@@ -5,14 +5,14 @@ import "github.com/tsmc-go/tsmc/ir"
 // layoutDefs are the ops that move data without arithmetic.
 func layoutDefs() []*Def {
 	return []*Def{
-		{Op: "Reshape", Infer: inferReshape, Lower: lowerAlias},
-		{Op: "Flatten", Infer: inferFlatten, Lower: lowerAlias},
+		{Op: "Reshape", Infer: inferReshape, Lower: lowerAlias, Int8: true},
+		{Op: "Flatten", Infer: inferFlatten, Lower: lowerAlias, Int8: true},
 		{Op: "Transpose", Infer: inferTranspose, Lower: lowerTranspose},
-		{Op: "Squeeze", Infer: inferSqueeze, Lower: lowerAlias},
-		{Op: "Unsqueeze", Infer: inferUnsqueeze, Lower: lowerAlias},
-		{Op: "Concat", Infer: inferConcat, Lower: lowerConcat},
+		{Op: "Squeeze", Infer: inferSqueeze, Lower: lowerAlias, Int8: true},
+		{Op: "Unsqueeze", Infer: inferUnsqueeze, Lower: lowerAlias, Int8: true},
+		{Op: "Concat", Infer: inferConcat, Lower: lowerConcat, Int8: true},
 		{Op: "Split", Infer: inferSplit, Lower: lowerSplit},
-		{Op: "Slice", Infer: inferSlice, Lower: lowerSlice},
+		{Op: "Slice", Infer: inferSlice, Lower: lowerSlice, Int8: true},
 		{Op: "Pad", Infer: inferPad, Lower: lowerPad},
 		{Op: "Tile", Infer: inferTile, Lower: lowerTile},
 		{Op: "Expand", Infer: inferExpand, Lower: lowerExpand},
@@ -728,7 +728,8 @@ func lowerAlias(l Lowering, n *ir.Node) error { return l.Alias() }
 
 // lowerSlice lowers a Slice that keeps everything as a view, one that
 // takes a contiguous range of one axis (the online models' state outputs)
-// as a channel copy, and any other as a runtime.Slice.
+// as a channel copy (of floats or bytes), and any other as a
+// runtime.Slice (float32 only).
 func lowerSlice(l Lowering, n *ir.Node) error {
 	sl, err := decodeSlice(ir.ConstContext(l.Opset()), n)
 	if err != nil {
@@ -760,12 +761,16 @@ func lowerSlice(l Lowering, n *ir.Node) error {
 		l.Run(Fn("CopyChannels", out, count, 0, ins[0], in[axis], sl.start[axis], count, in[:axis].Size(), in[axis+1:].Size()))
 		return nil
 	}
+	if quantByte(n.Input(0).DType) {
+		return n.Errorf("a quantised Slice that is not a range of one axis is not supported")
+	}
 	s := l.Object("slice", "Slice", "NewSlice", []int(in), sl.start, sl.count, sl.step)
 	l.Run(Method(s, "Run", Pool, ins[0], out))
 	return nil
 }
 
-// lowerConcat copies each input into its range of the output's axis.
+// lowerConcat copies each input into its range of the output's axis (of
+// floats or bytes).
 func lowerConcat(l Lowering, n *ir.Node) error {
 	shape := n.Outputs[0].Shape
 	axis, err := normAxis(n, n.AttrInt("axis", 1), len(shape), "axis")

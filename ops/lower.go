@@ -43,11 +43,16 @@ type Lowering interface {
 	// Global declares a package-level variable holding value, a runtime
 	// struct; doc says what it is.
 	Global(hint, doc string, value any) Obj
+	// Int8s and Int32s store int8 or int32 values in weights.bin: n
+	// of them, made by data when the file is written.
+	Int8s(v *ir.Value, layout string, n int, data func() ([]int8, error)) Buf
+	Int32s(v *ir.Value, layout string, n int, data func() ([]int32, error)) Buf
 	// Rows is the row table of x, frames x channels rows of hw floats,
 	// read through shift (a runtime.TemporalShift variable, nil for none)
 	// with its optional state. It is filled once in New when x and state
-	// never change address, else before every run.
-	Rows(x Buf, frames, channels, hw int, shift *Obj, state Buf) Obj
+	// never change address, else before every run. For a quantised x
+	// (uint8 bytes) it is a runtime.QRows whose vacated rows read fill.
+	Rows(x Buf, frames, channels, hw int, shift *Obj, state Buf, fill uint8) Obj
 	// Tuned declares, when tuning records name the planned layer w, a
 	// package-level variable holding its tuned plans
 	// (runtime.TunedPlans): the layer's constructor then takes
@@ -59,10 +64,14 @@ type Lowering interface {
 }
 
 // Buf is a tensor's memory: an arena buffer, a graph input or a
-// weights.bin entry.
+// weights.bin entry, of float32 values or (quantised tensors and their
+// weights) of uint8, int8 or int32 ones.
 type Buf interface {
-	// Floats is its length.
+	// Floats is its length in floats: of a tensor of bytes, the whole
+	// floats it takes.
 	Floats() int
+	// Len is its length in elements.
+	Len() int
 }
 
 // Obj names a value the generated code holds: a Model field or, when

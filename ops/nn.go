@@ -12,7 +12,7 @@ import (
 func nnDefs() []*Def {
 	return []*Def{
 		{Op: "AveragePool", Infer: inferPool, Lower: lowerPool},
-		{Op: "MaxPool", Infer: inferPool, Lower: lowerPool},
+		{Op: "MaxPool", Infer: inferPool, Lower: lowerPool, Int8: true},
 		{Op: "GlobalAveragePool", Infer: inferGlobalPool, Lower: lowerGlobalPool},
 		{Op: "GlobalMaxPool", Infer: inferGlobalPool, Lower: lowerGlobalPool},
 		{Op: "Gemm", Infer: inferGemm, MACs: gemmMACs, Params: true, Lower: lowerGemm},
@@ -445,17 +445,29 @@ func lowerPool(l Lowering, n *ir.Node) error {
 		l.Run(Method(pool, "Run", Pool, ins[0], out))
 		return nil
 	}
+	quant := quantByte(x.DType)
 	if len(kernel) == 2 {
 		ps := runtime.PoolShape{
 			Planes: nd.Planes, H: nd.In[0], W: nd.In[1], KH: kernel[0], KW: kernel[1],
 			StrideH: win.strides[0], StrideW: win.strides[1], DilationH: win.dilations[0], DilationW: win.dilations[1],
 			PadTop: begin[0], PadLeft: begin[1], PadBottom: end[0], PadRight: end[1], CeilMode: win.ceil,
 		}
+		if quant { // the largest byte is the quantised maximum
+			if _, err := runtime.NewQMaxPool(ps); err != nil {
+				return n.Errorf("%v", err)
+			}
+			pool := l.Object("pool", "QMaxPool", "NewQMaxPool", ps)
+			l.Run(Method(pool, "Run", Pool, ins[0], out))
+			return nil
+		}
 		if _, err := runtime.NewMaxPool(ps); err == nil {
 			pool := l.Object("pool", "MaxPool", "NewMaxPool", ps)
 			l.Run(Method(pool, "Run", Pool, ins[0], out))
 			return nil
 		}
+	}
+	if quant {
+		return n.Errorf("a quantised max pooling over %d spatial axes is not supported (2 are)", len(kernel))
 	}
 	pool := l.Object("pool", "MaxPoolNd", "NewMaxPoolNd", nd)
 	l.Run(Method(pool, "Run", Pool, ins[0], out))

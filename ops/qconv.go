@@ -204,9 +204,9 @@ func QuantSpecOf(n *ir.Node) (QuantSpec, error) {
 // qconvDefs are tsmc's quantised operators.
 func qconvDefs() []*Def {
 	return []*Def{
-		{Domain: Domain, Op: OpQConv, Infer: inferQConv, MACs: convMACs, Params: true, Quantized: true},
-		{Domain: Domain, Op: OpQDense, Infer: inferQDense, MACs: qdenseMACs, Params: true, Quantized: true},
-		{Domain: Domain, Op: OpQAdd, Infer: inferQAdd, Quantized: true},
+		{Domain: Domain, Op: OpQConv, Infer: inferQConv, MACs: convMACs, Params: true, Quantized: true, Int8: true, Lower: lowerQConv},
+		{Domain: Domain, Op: OpQDense, Infer: inferQDense, MACs: qdenseMACs, Params: true, Quantized: true, Int8: true, Lower: lowerQDense},
+		{Domain: Domain, Op: OpQAdd, Infer: inferQAdd, Quantized: true, Int8: true, Lower: lowerQAdd},
 	}
 }
 

@@ -9,20 +9,25 @@ import (
 // domain: the pair that quantised (QDQ) models are written with,
 // QuantizeLinear and DequantizeLinear, and the operator form (QLinearConv,
 // QLinearMatMul, ConvInteger, MatMulInteger, QLinearAdd, QGemm). They are
-// read, inferred and interpreted (interp/quant.go holds their kernels);
-// code generation does not lower them yet: the int8 kernels they need are
-// being written, and the passes turn QDQ patterns into tsmc's quantised
-// ops (qconv.go), which will lower onto them.
+// read, inferred and interpreted (interp/quant.go holds their kernels).
+// The passes turn QDQ patterns into tsmc's quantised ops (qconv.go), and
+// code generation lowers those and the QuantizeLinear and
+// DequantizeLinear left at the float32 boundary (qlower.go); the operator
+// form is not compiled.
 
 func quantDefs() []*Def {
 	q := func(domain, op string, infer ir.InferFunc, macs ir.CostFunc) *Def {
 		return &Def{Domain: domain, Op: op, Infer: infer, MACs: macs, Params: macs != nil, Quantized: true}
 	}
+	lowered := func(d *Def, lower LowerFunc) *Def {
+		d.Lower, d.Int8 = lower, true
+		return d
+	}
 	return []*Def{
-		q("", "QuantizeLinear", inferQuantizeLinear, nil),
-		q("", "DequantizeLinear", inferDequantizeLinear, nil),
-		q(interp.MSDomain, "QuantizeLinear", inferQuantizeLinear, nil),
-		q(interp.MSDomain, "DequantizeLinear", inferDequantizeLinear, nil),
+		lowered(q("", "QuantizeLinear", inferQuantizeLinear, nil), lowerQuantizeLinear),
+		lowered(q("", "DequantizeLinear", inferDequantizeLinear, nil), lowerDequantizeLinear),
+		lowered(q(interp.MSDomain, "QuantizeLinear", inferQuantizeLinear, nil), lowerQuantizeLinear),
+		lowered(q(interp.MSDomain, "DequantizeLinear", inferDequantizeLinear, nil), lowerDequantizeLinear),
 		q("", "ConvInteger", inferConvInteger, inputConvMACs(1)),
 		q("", "QLinearConv", inferQLinearConv, inputConvMACs(3)),
 		q("", "MatMulInteger", inferMatMulInteger, matMulMACs),

@@ -9,12 +9,14 @@ import (
 // those that exist at compile time only, the ones the interpreter and
 // shape inference know but code generation does not, and tsmc's own.
 func Markdown() string {
-	var compiled, folded, inferOnly, quantized, own, ownQuantized []string
+	var compiled, folded, inferOnly, quantCompiled, quantized, own, ownQuantized []string
 	for _, name := range Names() {
 		d := table[name]
 		switch {
 		case d.Quantized && d.Domain == Domain:
 			ownQuantized = append(ownQuantized, "`"+name+"`")
+		case d.Quantized && d.Lower != nil:
+			quantCompiled = append(quantCompiled, name)
 		case d.Quantized:
 			quantized = append(quantized, name)
 		case d.Domain != "":
@@ -36,9 +38,10 @@ func Markdown() string {
 	list("Compiled to generated code", compiled)
 	list("Folded at compile time (their inputs must be known then)", folded)
 	list("Read, inferred and interpreted, but not compiled (integer outputs)", inferOnly)
-	list("Quantised, read, inferred and interpreted; not compiled yet (the passes turn QDQ patterns into tsmc's quantised ops, whose int8 kernels are under way)", quantized)
+	list("Quantised, compiled per tensor (at a QDQ model's float32 boundary; the passes fuse the others into tsmc's quantised ops)", quantCompiled)
+	list("Quantised, read, inferred and interpreted, but not compiled (the operator form; the passes turn QDQ patterns into tsmc's quantised ops)", quantized)
 	list("tsmc's own operators, made by the passes", own)
-	list("tsmc's quantised operators, made by the passes of QDQ patterns; interpreted, not compiled yet", ownQuantized)
+	list("tsmc's quantised operators, made by the passes of QDQ patterns, compiled onto the int8 kernels", ownQuantized)
 	return strings.TrimRight(b.String(), "\n") + "\n"
 }
 

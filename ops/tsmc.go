@@ -263,7 +263,7 @@ func denseMACs(n *ir.Node) int64 {
 // tsmcDefs are tsmc's own operators.
 func tsmcDefs() []*Def {
 	return []*Def{
-		{Domain: Domain, Op: OpTemporalShift, Infer: inferTemporalShift, Lower: lowerTemporalShift},
+		{Domain: Domain, Op: OpTemporalShift, Infer: inferTemporalShift, Lower: lowerTemporalShift, Int8: true},
 		{Domain: Domain, Op: OpDense, Infer: inferDense, MACs: denseMACs, Params: true, Lower: lowerDense},
 		{Domain: Domain, Op: OpSegmentMean, Infer: inferSegmentMean, Lower: lowerSegmentMean},
 	}
@@ -277,8 +277,8 @@ func shiftVar(l Lowering, n *ir.Node, shift Shift, frames, channels, hw int, sta
 		return Obj{}, n.Errorf("%v", err)
 	}
 	if state != nil {
-		if want := frames / ts.Segments * ts.StateChannels() * hw; state.Floats() != want {
-			return Obj{}, n.Errorf("shift state has %d floats, want %d", state.Floats(), want)
+		if want := frames / ts.Segments * ts.StateChannels() * hw; state.Len() != want {
+			return Obj{}, n.Errorf("shift state has %d values, want %d", state.Len(), want)
 		}
 	}
 	return l.Global("shift", "the temporal shift "+shift.String(), ts), nil
@@ -311,6 +311,14 @@ func lowerTemporalShift(l Lowering, n *ir.Node) error {
 	v, err := shiftVar(l, n, shift, frames, channels, hw, state)
 	if err != nil {
 		return err
+	}
+	if quantByte(xv.DType) {
+		fill, err := ShiftFill(n, xv.DType)
+		if err != nil {
+			return err
+		}
+		l.Run(Method(v, "ApplyQ", out, x, frames, channels, hw, state, u8Param(xv.DType, fill)).Checked())
+		return nil
 	}
 	l.Run(Method(v, "Apply", out, x, frames, channels, hw, state).Checked())
 	return nil

@@ -35,6 +35,7 @@ var Pipeline = []Pass{
 	{"dead-code", "remove nodes whose outputs nobody reads, and their constants", EliminateDeadCode},
 	{"fuse-qdq", "turn DequantizeLinear -> Conv/Gemm/MatMul/Add (-> Relu/Clip) -> QuantizeLinear into tsmc.QConv, tsmc.QDense, tsmc.QAdd", FuseQDQ},
 	{"fuse-quantized-residual", "fuse a tsmc.QAdd into the tsmc.QConv that computes one operand", FuseQuantizedResidual},
+	{"dequantize-late", "move a DequantizeLinear past a reshape, transpose or slice that makes a graph output", DequantizeLate},
 	{"fold-batchnorm", "fold BatchNormalization into the preceding Conv's weights and bias", FoldBatchNorm},
 	{"fuse-activation", "make every Conv a tsmc.Conv and fuse a following activation (Relu, Clip, SiLU, HardSwish, ...)", FuseActivation},
 	{"fuse-residual-add", "fuse Add(conv, residual) and a following activation into the conv", FuseResidualAdd},
@@ -79,6 +80,8 @@ var passOrder = []struct{ a, b, why string }{
 	{"fuse-qdq", "fold-batchnorm", "fuse-qdq folds the weights it leaves, which BatchNorm folding needs as constants"},
 	{"fuse-qdq", "fuse-activation", "fuse-activation turns every ONNX Conv into tsmc.Conv, which fuse-qdq no longer sees"},
 	{"fold-constants", "fuse-qdq", "quantised weights, zero points and scales must be constants"},
+	{"fuse-qdq", "dequantize-late", "a DequantizeLinear that a quantised op reads through movement fuses into it first"},
+	{"dequantize-late", "dead-code", "the DequantizeLinear it leaves without readers goes"},
 }
 
 func init() {

@@ -626,3 +626,47 @@ func FuseQuantizedResidual(g *ir.Graph) error {
 	removeNodes(g, dead)
 	return g.Sort()
 }
+
+// DequantizeLate moves a DequantizeLinear of per-tensor parameters past
+// a reshape, transpose or slice that reads its output and makes a graph
+// output: movement(DQ(x)) becomes DQ(movement(x)), the output keeping its
+// value and name. DequantizeLinear is elementwise, so it commutes with
+// them exactly. The state outputs of an online QDQ model are slices of a
+// dequantised activation: they then dequantise the channels they keep,
+// not the whole activation. (Movement inside the graph stays: later
+// passes match it on float32, the classifier's consensus for one.) The
+// first DQ stays for its other readers; dead-code drops it when none is
+// left.
+func DequantizeLate(g *ir.Graph) error {
+	nm := newNamer(g)
+	producers := g.Producers()
+	var added []*ir.Node
+	for _, n := range g.Nodes {
+		switch {
+		case len(n.Outputs) != 1 || n.Domain != "" && n.Domain != "ai.onnx" || !g.IsOutput(n.Outputs[0]):
+			continue
+		case isOp(n, "Slice"), isOp(n, "Reshape"), isOp(n, "Flatten"), isOp(n, "Squeeze"), isOp(n, "Unsqueeze"), isOp(n, "Transpose"):
+		default:
+			continue
+		}
+		if mv, ok := classifyMovement(n); !ok || !slices.Equal(mv.data, []int{0}) {
+			continue
+		}
+		dq := producers[n.Inputs[0]]
+		p, ok := tensorQuant(dq)
+		if !ok || !isDQ(dq) || !n.Outputs[0].Shape.Known() {
+			continue
+		}
+		out := n.Outputs[0]
+		moved := &ir.Value{Name: nm.Fresh(out.Name + "_q"), DType: p.dtype, Shape: out.Shape.Clone()}
+		n.Inputs[0], n.Outputs[0] = dq.Inputs[0], moved
+		late := &ir.Node{Name: out.Name + "_dequantized", Op: dq.Op, Domain: dq.Domain, Attrs: map[string]ir.Attr{},
+			Inputs: append([]*ir.Value{moved}, dq.Inputs[1:]...), Outputs: []*ir.Value{out}}
+		for k, a := range dq.Attrs {
+			late.Attrs[k] = a
+		}
+		added = append(added, late)
+	}
+	g.Nodes = append(g.Nodes, added...)
+	return g.Sort()
+}

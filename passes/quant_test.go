@@ -165,6 +165,9 @@ func TestQDQShiftOnlineState(t *testing.T) {
 	if d := maxAbsDiff(before[next.Name], after[next.Name]); d != 0 {
 		t.Errorf("state output differs by %v", d)
 	}
+	if dq := g.Producers()[next]; !isDQ(dq) || !isOp(g.Producers()[dq.Inputs[0]], "Slice") || dq.Inputs[0].DType != ir.Uint8 {
+		t.Errorf("want the state output dequantised after its slice (dequantize-late):\n%s", g.Print())
+	}
 }
 
 // TestInt8MovementShift: exporters that move uint8 rows themselves

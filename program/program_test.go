@@ -128,6 +128,23 @@ func TestCompiledEngineVerifiesTinyModels(t *testing.T) {
 	emptyDir(t, tmp)
 }
 
+// TestCompiledEngineVerifiesQuantizedModels builds the generated code of
+// the quantised models of testdata (QDQ models with onnxruntime's
+// outputs) and checks it on their data sets: every output element within
+// one quantisation step of onnxruntime's, as tsmc verify requires.
+func TestCompiledEngineVerifiesQuantizedModels(t *testing.T) {
+	paths, err := filepath.Glob(filepath.Join("..", "testdata", "quantized", "*", "model.onnx"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no quantised models in testdata (%v)", err)
+	}
+	b := &Builder{TempDir: t.TempDir(), Threads: 2}
+	for _, path := range paths {
+		t.Run(filepath.Base(filepath.Dir(path)), func(t *testing.T) {
+			verifytest.Check(t, path, tsmc.VerifyOptions{RTol: 1e-4, Engine: b.Engine, Transform: optimise})
+		})
+	}
+}
+
 // TestProgramBench runs the compiled tiny model with timing and checks the
 // result against a lone run.
 func TestProgramBench(t *testing.T) {

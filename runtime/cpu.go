@@ -96,6 +96,7 @@ func selectQKernels(level string) {
 		qpack = k
 	}
 	qdwConv = archQDWConv(level)
+	quantizeAsm = archQuantize(level)
 }
 
 // selectKernels sets the kernel variables to the kernels of level (tests

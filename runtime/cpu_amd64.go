@@ -39,8 +39,18 @@ func archQGemmKernels(level string) []*QGemmKernel {
 	return asmQGemmKernels(level)
 }
 
-// qpackChunk is the pixel step of the packing kernel (QPack).
-const qpackChunk = 16
+// qpackChunk is the shortest run of pixels the packing kernel (QPack)
+// takes: its smaller step (runs of 16 or more take steps of 16).
+const qpackChunk = 8
+
+// archQuantize returns the quantisation kernel of int8 level level
+// (quantizeU8x8AVX2 at every level with AVX2), or nil.
+func archQuantize(level string) quantizeKernel {
+	if level == ISAGeneric {
+		return nil
+	}
+	return quantizeU8x8AVX2
+}
 
 // archQPack returns the int8 packing kernel of int8 level level
 // (generated, kernels_amd64.go), or nil.

@@ -24,6 +24,8 @@ func archWinograd(level string) (func(*WinoIn), func(*WinoOut), int) { return ni
 
 func archQPack(level string) func(*QPack) { return nil }
 
+func archQuantize(level string) quantizeKernel { return nil }
+
 const qpackChunk = 16
 
 func archQDWConv(level string) func(*QDWConv) { return nil }

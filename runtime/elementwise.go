@@ -172,7 +172,7 @@ func sumFloats(x []float32) float32 {
 // ([frames][srcChannels][hw]) to channels [dstBegin, dstBegin+n) of dst
 // ([frames][dstChannels][hw]): a channel Slice, one input of a Concat, or
 // the next state of an online shift.
-func CopyChannels(dst []float32, dstChannels, dstBegin int, src []float32, srcChannels, srcBegin, n, frames, hw int) {
+func CopyChannels[E float32 | uint8](dst []E, dstChannels, dstBegin int, src []E, srcChannels, srcBegin, n, frames, hw int) {
 	if len(dst) != frames*dstChannels*hw || len(src) != frames*srcChannels*hw ||
 		dstBegin < 0 || srcBegin < 0 || n < 0 || dstBegin+n > dstChannels || srcBegin+n > srcChannels {
 		panic(fmt.Sprintf("runtime: copy of channels [%d,+%d) of %d floats to [%d,+%d) of %d floats does not fit %d frames of %d and %d channels x %d",
@@ -186,7 +186,7 @@ func CopyChannels(dst []float32, dstChannels, dstBegin int, src []float32, srcCh
 
 // copyChannels is CopyChannels without the checks and the profile, for
 // the kernels built on it (Concat, Split).
-func copyChannels(dst []float32, dstChannels, dstBegin int, src []float32, srcChannels, srcBegin, n, frames, hw int) {
+func copyChannels[E float32 | uint8](dst []E, dstChannels, dstBegin int, src []E, srcChannels, srcBegin, n, frames, hw int) {
 	for f := range frames {
 		copy(dst[(f*dstChannels+dstBegin)*hw:][:n*hw], src[(f*srcChannels+srcBegin)*hw:][:n*hw])
 	}

@@ -400,9 +400,10 @@ func (c *QConv) packIm2col(w *qWorkerState, buf []uint8, panelBytes int, rows []
 //
 //	Dst[q*4*NR + 4*x + t] = Rows[4q+t][Off + x*SW] ^ Flip
 //
-// N is at least the kernel's step, qpackChunk (16 on amd64, 8 on arm64):
-// the kernels write whole steps, the last one overlapping the one before
-// it where N is not a multiple (the bytes it writes again are the same).
+// N is at least qpackChunk (8): the kernels write whole steps (amd64:
+// 16 pixels, or 8 for runs shorter than 16; arm64: 8), the last one
+// overlapping the one before it where N is not a multiple (the bytes it
+// writes again are the same).
 // SW is 1 or 2 and the rows hold Off + SW*N bytes. The field layout is
 // part of the assembly contract.
 type QPack struct {

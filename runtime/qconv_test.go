@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/tsmc-go/tsmc/interp"
 )
 
 // The int8 convolution against a reference written from the ONNX
@@ -60,17 +62,18 @@ func qconvRef(s ConvShape, x []uint8, w []int8, bias []int32, inZero uint8, rq Q
 }
 
 // requantRef is the ONNX requantisation of accumulator acc: round half to
-// even of acc*scale, saturate, and for a residual add QLinearAdd's
-// formula on the saturated convolution output y.
+// even of acc*scale, saturate, and for a residual add the interpreter's
+// QLinearAdd (onnxruntime's) on the saturated convolution output y.
 func requantRef(acc int32, scale float32, rq QRequant, r uint8) uint8 {
 	sat := func(v, lo, hi int64) int64 { return min(max(v, lo), hi) }
 	round := func(v float32) int64 { return int64(math.RoundToEven(float64(v))) }
 	v := float32(acc) * scale
 	if a := rq.Add; a != nil {
 		y := sat(round(v)+int64(a.ConvZero), 0, 255)
-		fa := float32(float32(y-int64(a.ConvZero)) * a.ConvScale)
-		fb := float32(float32(int64(r)-int64(a.ResZero)) * a.ResScale)
-		v = float32(fa+fb) / a.OutScale
+		if a.ResidualFirst {
+			return uint8(interp.NewRescale(a.ResScale, int64(a.ResZero), a.ConvScale, int64(a.ConvZero), a.OutScale, int64(rq.Zero), int64(rq.Lo), int64(rq.Hi)).Add(int64(r), y))
+		}
+		return uint8(interp.NewRescale(a.ConvScale, int64(a.ConvZero), a.ResScale, int64(a.ResZero), a.OutScale, int64(rq.Zero), int64(rq.Lo), int64(rq.Hi)).Add(y, int64(r)))
 	}
 	return uint8(sat(round(v)+int64(rq.Zero), int64(rq.Lo), int64(rq.Hi)))
 }
@@ -212,7 +215,7 @@ func qconvData(rng *rand.Rand, c qconvCase) (x []uint8, w []int8, bias []int32, 
 	if c.residual {
 		rq.Add = &QAdd{ConvScale: 0.02 * float32(0.5+rng.Float64()), ConvZero: uint8(rng.IntN(256)),
 			ResScale: 0.02 * float32(0.5+rng.Float64()), ResZero: uint8(rng.IntN(256)),
-			OutScale: 0.03 * float32(0.5+rng.Float64())}
+			OutScale: 0.03 * float32(0.5+rng.Float64()), ResidualFirst: rng.IntN(2) == 0}
 		res = make([]uint8, s.OutLen())
 		for i := range res {
 			res[i] = uint8(rng.IntN(256))

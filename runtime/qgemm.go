@@ -28,8 +28,10 @@ const PackQMR = 12
 //	acc = Offset[i] + Σ_{q < K4} Σ_{t < 4} A[q*LDA + 4*i + t] * B[q*4*NR + 4*j + t]
 //	v = float32(acc) * Scale[i]
 //	if R != nil {                     // fused residual add (QRequant.Add)
-//		d = round(clamp(v, Lo1, Hi1))  // the convolution's output minus its zero point
-//		v = (float32(d)*S1 + float32(R[i*LDR+j] - ZeroR)*SR) / SC
+//		y = round(clamp(v, Lo1, Hi1)) + ZeroC  // the convolution's output, int32
+//		r = int32(R[i*LDR+j])
+//		x = (r - y) & Swap                     // Swap 0 or -1: (p, q) = (y, r) or (r, y)
+//		v = fma(float32(y + x), S1, fma(float32(r - x), SR, F))
 //	}
 //	C[i*LDC+j] = round(clamp(v, Lo, Hi)) + Zero
 //
@@ -38,8 +40,8 @@ const PackQMR = 12
 // per quad, except for kernels with SignedB, whose B holds the
 // activations XOR 0x80 read as int8 (the driver packs it so and adds
 // 128*Σw to Offset: SDOT multiplies signed by signed). acc is int32 with
-// wrap-around; every float32 operation is rounded on its own (no fused
-// multiply-add), round is half to even, and Lo, Hi, Lo1 and Hi1 are
+// wrap-around; every float32 operation is rounded on its own, fma (a
+// fused multiply-add) once, round is half to even, and Lo, Hi, Lo1 and Hi1 are
 // integers, so clamping before rounding equals saturating after it. The
 // result is therefore exact and the same on every CPU, and it is
 // onnxruntime's (QRequant). The kernel computes and stores the full MR x NR
@@ -57,9 +59,10 @@ type QTile struct {
 	K4, LDA, LDC, LDR int
 	Zero              int32   // output zero point
 	Lo, Hi            float32 // output clamp minus Zero
-	ZeroR             int32   // residual zero point
+	ZeroC             int32   // ConvZero
 	Lo1, Hi1          float32 // -ConvZero, 255-ConvZero
-	S1, SR, SC        float32 // ConvScale, ResScale, OutScale
+	S1, SR, F         float32 // the operands' scales over OutScale, the fixed term
+	Swap              int32   // -1: the residual is the first operand, else 0
 }
 
 // QGemmKernel describes an int8 GEMM micro-kernel. Names follow XNNPACK:

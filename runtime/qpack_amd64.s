@@ -8,30 +8,31 @@
 // func packQU8x4c4AVX2(t *QPack)
 // Requires: AVX, AVX2, CMOV
 TEXT ·packQU8x4c4AVX2(SB), NOSPLIT, $0-8
-	// Registers: X0..X3 the rows' 16 bytes (SW 2: the even ones of 32), then the
-	// quads; X4..X7 the byte pairs; X8 the flip, Y9 0x00ff words. R11 *QPack,
-	// SI/R8/R9/R10 the quad's rows at the step, DI the step's destination, CX the
-	// step's first pixel, DX its last possible one (N-16), R13 the Rows headers,
-	// AX the quad's destination, BX quads left, R12 scratch.
+	// Registers: X0..X3 the rows' 16 (or 8) bytes (SW 2: the even ones of twice
+	// as many), then the quads; X4..X7 the byte pairs; X8 the flip, Y9 0x00ff
+	// words. R11 *QPack, SI/R8/R9/R10 the quad's rows at the step, DI the step's
+	// destination, CX the step's first pixel, DX its last possible one (N-16 or
+	// N-8), R13 the Rows headers, AX the quad's destination, BX quads left, R12
+	// scratch.
 	MOVQ         t+0(FP), R11
 	MOVQ         56(R11), BX
 	TESTQ        BX, BX
 	JLE          done1
-	MOVQ         72(R11), DX
-	SUBQ         $0x00000010, DX
-	JL           done1
 	MOVQ         24(R11), R13
 	MOVQ         (R11), AX
 	VPBROADCASTD 88(R11), X8
 	VPCMPEQW     Y9, Y9, Y9
 	VPSRLW       $0x08, Y9, Y9
+	MOVQ         72(R11), DX
+	SUBQ         $0x00000010, DX
+	JL           short2
 	CMPQ         64(R11), $0x02
-	JE           sw2_2
+	JE           sw2_3
 
-quad3:
+quad4:
 	XORQ CX, CX
 
-chunk4:
+chunk5:
 	MOVQ       (R13), SI
 	ADDQ       48(R11), SI
 	LEAQ       (SI)(CX*1), SI
@@ -50,8 +51,8 @@ chunk4:
 	VMOVDQU    (R9), X2
 	VMOVDQU    (R10), X3
 	VPUNPCKLBW X1, X0, X4
-	VPUNPCKHBW X1, X0, X5
 	VPUNPCKLBW X3, X2, X6
+	VPUNPCKHBW X1, X0, X5
 	VPUNPCKHBW X3, X2, X7
 	VPUNPCKLWD X6, X4, X0
 	VPUNPCKHWD X6, X4, X1
@@ -66,26 +67,26 @@ chunk4:
 	VPXOR      X8, X3, X3
 	VMOVDQU    X3, 48(DI)
 	CMPQ       CX, DX
-	JGE        next5
+	JGE        next6
 	ADDQ       $0x00000010, CX
 	CMPQ       CX, DX
 	CMOVQGT    DX, CX
-	JMP        chunk4
+	JMP        chunk5
 
-next5:
+next6:
 	// next quad: 4*NR bytes further, four rows further
 	MOVQ 80(R11), R12
 	LEAQ (AX)(R12*4), AX
 	ADDQ $0x00000060, R13
 	DECQ BX
-	JNZ  quad3
+	JNZ  quad4
 	JMP  done1
 
-sw2_2:
-quad6:
+sw2_3:
+quad7:
 	XORQ CX, CX
 
-chunk7:
+chunk8:
 	MOVQ       (R13), SI
 	ADDQ       48(R11), SI
 	LEAQ       (SI)(CX*2), SI
@@ -112,8 +113,8 @@ chunk7:
 	VPACKUSWB  Y3, Y3, Y3
 	VPERMQ     $0x08, Y3, Y3
 	VPUNPCKLBW X1, X0, X4
-	VPUNPCKHBW X1, X0, X5
 	VPUNPCKLBW X3, X2, X6
+	VPUNPCKHBW X1, X0, X5
 	VPUNPCKHBW X3, X2, X7
 	VPUNPCKLWD X6, X4, X0
 	VPUNPCKHWD X6, X4, X1
@@ -128,19 +129,120 @@ chunk7:
 	VPXOR      X8, X3, X3
 	VMOVDQU    X3, 48(DI)
 	CMPQ       CX, DX
-	JGE        next8
+	JGE        next9
 	ADDQ       $0x00000010, CX
 	CMPQ       CX, DX
 	CMOVQGT    DX, CX
-	JMP        chunk7
+	JMP        chunk8
 
-next8:
+next9:
 	// next quad: 4*NR bytes further, four rows further
 	MOVQ 80(R11), R12
 	LEAQ (AX)(R12*4), AX
 	ADDQ $0x00000060, R13
 	DECQ BX
-	JNZ  quad6
+	JNZ  quad7
+	JMP  done1
+
+short2:
+	ADDQ $0x00000008, DX
+	JL   done1
+	CMPQ 64(R11), $0x02
+	JE   sw2_10
+
+quad11:
+	XORQ CX, CX
+
+chunk12:
+	MOVQ       (R13), SI
+	ADDQ       48(R11), SI
+	LEAQ       (SI)(CX*1), SI
+	MOVQ       24(R13), R8
+	ADDQ       48(R11), R8
+	LEAQ       (R8)(CX*1), R8
+	MOVQ       48(R13), R9
+	ADDQ       48(R11), R9
+	LEAQ       (R9)(CX*1), R9
+	MOVQ       72(R13), R10
+	ADDQ       48(R11), R10
+	LEAQ       (R10)(CX*1), R10
+	LEAQ       (AX)(CX*4), DI
+	VMOVQ      (SI), X0
+	VMOVQ      (R8), X1
+	VMOVQ      (R9), X2
+	VMOVQ      (R10), X3
+	VPUNPCKLBW X1, X0, X4
+	VPUNPCKLBW X3, X2, X6
+	VPUNPCKLWD X6, X4, X0
+	VPUNPCKHWD X6, X4, X1
+	VPXOR      X8, X0, X0
+	VMOVDQU    X0, (DI)
+	VPXOR      X8, X1, X1
+	VMOVDQU    X1, 16(DI)
+	CMPQ       CX, DX
+	JGE        next13
+	ADDQ       $0x00000008, CX
+	CMPQ       CX, DX
+	CMOVQGT    DX, CX
+	JMP        chunk12
+
+next13:
+	// next quad: 4*NR bytes further, four rows further
+	MOVQ 80(R11), R12
+	LEAQ (AX)(R12*4), AX
+	ADDQ $0x00000060, R13
+	DECQ BX
+	JNZ  quad11
+	JMP  done1
+
+sw2_10:
+quad14:
+	XORQ CX, CX
+
+chunk15:
+	MOVQ       (R13), SI
+	ADDQ       48(R11), SI
+	LEAQ       (SI)(CX*2), SI
+	MOVQ       24(R13), R8
+	ADDQ       48(R11), R8
+	LEAQ       (R8)(CX*2), R8
+	MOVQ       48(R13), R9
+	ADDQ       48(R11), R9
+	LEAQ       (R9)(CX*2), R9
+	MOVQ       72(R13), R10
+	ADDQ       48(R11), R10
+	LEAQ       (R10)(CX*2), R10
+	LEAQ       (AX)(CX*4), DI
+	VPAND      (SI), X9, X0
+	VPACKUSWB  X0, X0, X0
+	VPAND      (R8), X9, X1
+	VPACKUSWB  X1, X1, X1
+	VPAND      (R9), X9, X2
+	VPACKUSWB  X2, X2, X2
+	VPAND      (R10), X9, X3
+	VPACKUSWB  X3, X3, X3
+	VPUNPCKLBW X1, X0, X4
+	VPUNPCKLBW X3, X2, X6
+	VPUNPCKLWD X6, X4, X0
+	VPUNPCKHWD X6, X4, X1
+	VPXOR      X8, X0, X0
+	VMOVDQU    X0, (DI)
+	VPXOR      X8, X1, X1
+	VMOVDQU    X1, 16(DI)
+	CMPQ       CX, DX
+	JGE        next16
+	ADDQ       $0x00000008, CX
+	CMPQ       CX, DX
+	CMOVQGT    DX, CX
+	JMP        chunk15
+
+next16:
+	// next quad: 4*NR bytes further, four rows further
+	MOVQ 80(R11), R12
+	LEAQ (AX)(R12*4), AX
+	ADDQ $0x00000060, R13
+	DECQ BX
+	JNZ  quad14
 
 done1:
 	VZEROUPPER

@@ -6,11 +6,12 @@
 package runtime
 
 // packQU8x4c4AVX2 is qu8_pack_x4c4__avx2: the runtime.QPack contract.
-// Registers: X0..X3 the rows' 16 bytes (SW 2: the even ones of 32), then the
-// quads; X4..X7 the byte pairs; X8 the flip, Y9 0x00ff words. R11 *QPack,
-// SI/R8/R9/R10 the quad's rows at the step, DI the step's destination, CX the
-// step's first pixel, DX its last possible one (N-16), R13 the Rows headers,
-// AX the quad's destination, BX quads left, R12 scratch.
+// Registers: X0..X3 the rows' 16 (or 8) bytes (SW 2: the even ones of twice
+// as many), then the quads; X4..X7 the byte pairs; X8 the flip, Y9 0x00ff
+// words. R11 *QPack, SI/R8/R9/R10 the quad's rows at the step, DI the step's
+// destination, CX the step's first pixel, DX its last possible one (N-16 or
+// N-8), R13 the Rows headers, AX the quad's destination, BX quads left, R12
+// scratch.
 //
 //go:noescape
 func packQU8x4c4AVX2(t *QPack)

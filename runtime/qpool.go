@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 )
@@ -13,6 +14,9 @@ import (
 type QMaxPool struct {
 	s      PoolShape
 	oh, ow int
+	// cols holds the clipped window [first, end) of every output column
+	// (no dilation: the rows path, maxRows)
+	cols []int32
 }
 
 // NewQMaxPool plans a max pooling.
@@ -21,7 +25,14 @@ func NewQMaxPool(s PoolShape) (*QMaxPool, error) {
 		return nil, err
 	}
 	s = s.normalized()
-	return &QMaxPool{s: s, oh: s.OutH(), ow: s.OutW()}, nil
+	m := &QMaxPool{s: s, oh: s.OutH(), ow: s.OutW()}
+	if s.DilationH == 1 && s.DilationW == 1 {
+		for ox := range m.ow {
+			x0, x1 := poolWindow(ox, s.StrideW, s.PadLeft, s.KW, 1, s.W)
+			m.cols = append(m.cols, int32(x0), int32(x1))
+		}
+	}
+	return m, nil
 }
 
 // validate reports shapes the pooling kernels cannot run.
@@ -53,6 +64,10 @@ func (m *QMaxPool) Run(p *Pool, x, out []uint8) {
 	if len(x) != s.Planes*hw || len(out) != s.Planes*ohw {
 		panic(fmt.Sprintf("runtime: qmaxpool of %d bytes into %d, want %d into %d", len(x), len(out), s.Planes*hw, s.Planes*ohw))
 	}
+	if m.cols != nil {
+		p.For(s.Planes, func(_, c int) { m.maxRows(x[c*hw:][:hw], out[c*ohw:][:ohw]) })
+		return
+	}
 	p.For(s.Planes, func(_, c int) {
 		in, o := x[c*hw:][:hw], out[c*ohw:][:ohw]
 		for oy := range m.oh {
@@ -70,6 +85,68 @@ func (m *QMaxPool) Run(p *Pool, x, out []uint8) {
 			}
 		}
 	})
+}
+
+// maxRows pools one plane without dilation: the rows of an output row's
+// window are reduced to one, then that row's windows of KW bytes
+// (full[i] = max(row[i : i+KW])), both 8 bytes at a time; each output
+// column reads its full window there, or its clipped one at the edges.
+func (m *QMaxPool) maxRows(in, o []uint8) {
+	s := m.s
+	var stack [2048]uint8
+	buf := stack[:]
+	if 2*s.W > len(buf) {
+		buf = make([]uint8, 2*s.W)
+	}
+	row, full := buf[:s.W], buf[s.W:][:max(0, s.W-s.KW+1)]
+	for oy := range m.oh {
+		y0, y1 := poolWindow(oy, s.StrideH, s.PadTop, s.KH, 1, s.H)
+		copy(row, in[y0*s.W:][:s.W])
+		for y := y0 + 1; y < y1; y++ {
+			maxBytes(row, in[y*s.W:][:s.W])
+		}
+		copy(full, row)
+		for k := 1; k < s.KW; k++ {
+			maxBytes(full, row[k:])
+		}
+		orow := o[oy*m.ow:][:m.ow]
+		for ox := range orow {
+			x0, x1 := int(m.cols[2*ox]), int(m.cols[2*ox+1])
+			if x1-x0 == s.KW {
+				orow[ox] = full[x0]
+				continue
+			}
+			v := row[x0]
+			for _, b := range row[x0+1 : x1] {
+				v = max(v, b)
+			}
+			orow[ox] = v
+		}
+	}
+}
+
+// maxBytes sets dst[i] = max(dst[i], src[i]), 8 bytes at a time.
+func maxBytes(dst, src []uint8) {
+	src = src[:len(dst)]
+	i := 0
+	for ; i+8 <= len(dst); i += 8 {
+		a, b := binary.LittleEndian.Uint64(dst[i:]), binary.LittleEndian.Uint64(src[i:])
+		binary.LittleEndian.PutUint64(dst[i:], maxU8x8(a, b))
+	}
+	for ; i < len(dst); i++ {
+		dst[i] = max(dst[i], src[i])
+	}
+}
+
+// maxU8x8 is the bytewise unsigned maximum of two words: per byte, the
+// low 7 bits compare through (a|0x80) - (b&0x7f), which never borrows
+// across bytes, and the top bits decide where they differ.
+func maxU8x8(a, b uint64) uint64 {
+	const high = 0x8080808080808080
+	d := (a | high) - (b &^ high)
+	ge := (a&^b | ^(a^b)&d) & high // the top bit of every byte where a >= b
+	mask := (ge >> 7) * 0xff
+	return a&mask | b&^mask
 }
 
 // poolWindow returns the window of output o along an axis, clipped to

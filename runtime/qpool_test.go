@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -89,6 +90,31 @@ func qpoolShapes() []PoolShape {
 		{Planes: 3, H: 1, W: 1, KH: 1, KW: 1},
 		{Planes: 2, H: 5, W: 6, KH: 3, KW: 3, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2},
 		{Planes: 2, H: 10, W: 10, KH: 3, KW: 3, DilationH: 2, DilationW: 3, PadTop: 1, PadLeft: 2},
+		{Planes: 5, H: 23, W: 29, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1},
+		{Planes: 2, H: 9, W: 1100, KH: 2, KW: 3, StrideH: 1, StrideW: 1},
+	}
+}
+
+// maxU8x8 against the bytewise maximum, on random words and on words of
+// the byte pairs that decide it (equal, top bits equal, differing by 1).
+func TestMaxU8x8(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	edges := []uint8{0, 1, 0x7f, 0x80, 0x81, 0xfe, 0xff}
+	for k := range 200000 {
+		var a, b [8]uint8
+		for i := range a {
+			if k%2 == 0 {
+				a[i], b[i] = edges[rng.IntN(len(edges))], edges[rng.IntN(len(edges))]
+			} else {
+				a[i], b[i] = uint8(rng.IntN(256)), uint8(rng.IntN(256))
+			}
+		}
+		got := maxU8x8(binary.LittleEndian.Uint64(a[:]), binary.LittleEndian.Uint64(b[:]))
+		for i := range a {
+			if w := max(a[i], b[i]); uint8(got>>(8*i)) != w {
+				t.Fatalf("max(%v, %v) byte %d = %d, want %d", a, b, i, uint8(got>>(8*i)), w)
+			}
+		}
 	}
 }
 

@@ -3,6 +3,8 @@ package runtime
 import (
 	"fmt"
 	"math"
+
+	"github.com/tsmc-go/tsmc/runtime/fma"
 )
 
 // Quantised tensors.
@@ -102,14 +104,16 @@ func rne(v float32) int32 { return int32(math.RoundToEven(float64(v))) }
 // Q): Scale[c] then maps to the convolution's own output (Add.ConvScale,
 // Add.ConvZero), which is quantised as the QDQ graph quantises it, and
 // the sum is quantised to the output (Add.OutScale, Zero), clamped to
-// [Lo, Hi]:
+// [Lo, Hi]. With (a, b) = (y, r), or (r, y) when Add.ResidualFirst, and
+// rA, rB their scales over OutScale:
 //
 //	y = saturate(round(acc * Scale[c]) + ConvZero)          // the convolution's output
-//	out = clamp(round((ConvScale*(y - ConvZero) + ResScale*(r - ResZero)) / OutScale) + Zero, Lo, Hi)
+//	F = Zero - fma(rA, zeroA, rB*zeroB)
+//	out = clamp(round(fma(a, rA, fma(b, rB, F))), Lo, Hi)
 //
-// in float32 exactly as onnxruntime's QLinearAdd (MLAS, x86) evaluates
-// it: each product rounded, then the sum, then the quotient. Fusing only
-// skips storing y.
+// in float32 with single-rounding fused multiply-adds, exactly as
+// onnxruntime's QLinearAdd (MLAS, AVX2 and AVX-512) evaluates it. Fusing
+// only skips storing y.
 type QRequant struct {
 	Scale  []float32 // per output channel, or a single value for all
 	Zero   uint8     // output zero point
@@ -125,6 +129,9 @@ type QAdd struct {
 	ResScale  float32 // the residual's
 	ResZero   uint8
 	OutScale  float32 // the sum's (its zero point and clamp are QRequant's)
+	// ResidualFirst: the residual is the sum's first operand (the
+	// order of its fused multiply-adds)
+	ResidualFirst bool
 }
 
 // validate checks r for cout output channels.
@@ -163,10 +170,20 @@ func (r *QRequant) scale(c int) float32 {
 func (r *QRequant) setEpilogue(t *QTile) {
 	t.Zero = int32(r.Zero)
 	t.Lo, t.Hi = float32(int32(r.Lo)-int32(r.Zero)), float32(int32(r.Hi)-int32(r.Zero))
-	t.Lo1, t.Hi1, t.ZeroR, t.S1, t.SR, t.SC = 0, 0, 0, 0, 0, 0
+	t.Lo1, t.Hi1, t.ZeroC, t.S1, t.SR, t.F, t.Swap = 0, 0, 0, 0, 0, 0, 0
 	if a := r.Add; a != nil {
 		t.Lo1, t.Hi1 = float32(-int32(a.ConvZero)), float32(255-int32(a.ConvZero))
-		t.ZeroR, t.S1, t.SR, t.SC = int32(a.ResZero), a.ConvScale, a.ResScale, a.OutScale
+		t.ZeroC = int32(a.ConvZero)
+		rc, rr := a.ConvScale/a.OutScale, a.ResScale/a.OutScale
+		za, zb := float32(a.ConvZero), float32(a.ResZero)
+		t.S1, t.SR = rc, rr
+		if a.ResidualFirst {
+			t.S1, t.SR, za, zb = rr, rc, zb, za
+			t.Swap = -1
+		}
+		t.F = float32(r.Zero) - fma.F32(t.S1, za, float32(t.SR*zb))
+		// the zero point is in F: the clamp is of the result itself
+		t.Zero, t.Lo, t.Hi = 0, float32(r.Lo), float32(r.Hi)
 	}
 }
 
@@ -176,10 +193,10 @@ func (r *QRequant) setEpilogue(t *QTile) {
 func (t *QTile) requant(acc int32, s float32, res bool, r uint8) uint8 {
 	v := float32(acc) * s
 	if res {
-		d := rne(clamp(v, t.Lo1, t.Hi1))
-		a := float32(float32(d) * t.S1)
-		b := float32(float32(int32(r)-t.ZeroR) * t.SR)
-		v = float32(a+b) / t.SC
+		y := rne(clamp(v, t.Lo1, t.Hi1)) + t.ZeroC
+		ri := int32(r)
+		x := (ri - y) & t.Swap
+		v = fma.F32(float32(y+x), t.S1, fma.F32(float32(ri-x), t.SR, t.F))
 	}
 	return uint8(rne(clamp(v, t.Lo, t.Hi)) + t.Zero)
 }

@@ -131,6 +131,15 @@ func (s TemporalShift) Apply(dst, x []float32, frames, channels, hw int, state [
 	return visitShift(s, x, frames, channels, hw, state, ZeroRow(hw), func(i int, row []float32) { copy(dst[i*hw:(i+1)*hw], row) })
 }
 
+// ApplyQ is Apply for a quantised tensor (uint8 bytes), whose vacated rows
+// hold fill, its zero point.
+func (s TemporalShift) ApplyQ(dst, x []uint8, frames, channels, hw int, state []uint8, fill uint8) error {
+	if len(dst) != frames*channels*hw || len(x) != len(dst) {
+		return fmt.Errorf("temporal shift of %d bytes into %d does not fit %d frames x %d channels x %d", len(x), len(dst), frames, channels, hw)
+	}
+	return visitShift(s, x, frames, channels, hw, state, constRow(hw, fill), func(i int, row []uint8) { copy(dst[i*hw:(i+1)*hw], row) })
+}
+
 // visitShift validates s and calls fn(f*channels+c, row) with the source
 // row of every channel c of every frame f; zero (hw values) is the row of
 // a frame outside the clip: float32 zeros, or an int8 tensor's zero point.

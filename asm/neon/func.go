@@ -288,6 +288,9 @@ func (f *Func) VADD(m, n, d Vec) { f.native("VADD", m, n, d) }
 // VSUB sets d = n - m lane-wise (integer).
 func (f *Func) VSUB(m, n, d Vec) { f.native("VSUB", m, n, d) }
 
+// VAND sets d = n & m (B8 or B16 operands).
+func (f *Func) VAND(m, n, d Vec) { f.native("VAND", m, n, d) }
+
 // VTBL sets each byte of d to the byte of the table (1 to 4 consecutive
 // 16B registers) its index byte in idx names, or 0 past the table (TBL).
 func (f *Func) VTBL(idx Vec, table []Vec, d Vec) { f.native("VTBL", idx, vlist(table), d) }

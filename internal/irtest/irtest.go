@@ -85,6 +85,8 @@ func Attrs(kv ...any) map[string]ir.Attr {
 			m[name] = ir.Attr{Kind: ir.AttrString, String: v}
 		case []int64:
 			m[name] = ir.Attr{Kind: ir.AttrInts, Ints: v}
+		case []float32:
+			m[name] = ir.Attr{Kind: ir.AttrFloats, Floats: v}
 		case *ir.Tensor:
 			m[name] = ir.Attr{Kind: ir.AttrTensor, Tensor: v}
 		default:

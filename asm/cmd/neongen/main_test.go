@@ -48,7 +48,7 @@ func TestGenerate(t *testing.T) {
 	}
 	reg := string(files["kernels_arm64.go"])
 	for _, want := range []string{`"f32_gemm_minmax_12x8__neon"`, `dwconvF32Minmax3x3s1NEON\(a\)`, `dwconvF32Minmax3x3s2NEON\(a\)`, `"BOff": +200,`, `"Hi": +144,`,
-		`"qu8_qc8w_gemm_minmax_fp32_12x8c4__neondot"`, `"qu8_qc8w_gemm_minmax_fp32_4x8c4__neon"`, `packQU8x4c4NEON\b`, `"SC": +208,`} {
+		`"qu8_qc8w_gemm_minmax_fp32_12x8c4__neondot"`, `"qu8_qc8w_gemm_minmax_fp32_4x8c4__neon"`, `packQU8x4c4NEON\b`, `"F": +208,`} {
 		if !regexp.MustCompile(want).MatchString(reg) {
 			t.Errorf("kernels_arm64.go lacks %s", want)
 		}

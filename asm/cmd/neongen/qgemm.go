@@ -95,12 +95,13 @@ const (
 	qR     = X7  // the R row
 	qLDR   = X8  // LDR bytes
 	qAddr  = X9  // an address
-	qLo1   = X10 // &t.Lo1, &t.Hi1, &t.S1, &t.ZeroR, &t.SR, &t.SC
+	qLo1   = X10 // &t.Lo1, &t.Hi1, &t.S1, &t.ZeroC, &t.SR, &t.F, &t.Swap
 	qHi1   = X11
 	qS1    = X12
-	qZeroR = X13
+	qZeroC = X13
 	qSR    = X14
-	qSC    = X15
+	qF     = X15
+	qSwap  = X16
 )
 
 func (k qgemmKernel) doc() []string {
@@ -244,8 +245,8 @@ func (k qgemmKernel) epilogue(f *Func, t *argBlock, rows [][2]V, free []V) {
 	f.MOVD(fld("LDC"), qLDC)
 	f.MOVD(fld("R"), qR)
 	f.MOVD(fld("LDR"), qLDR)
-	for i, c := range []string{"Lo1", "Hi1", "S1", "ZeroR", "SR", "SC"} {
-		addr(c, []GP{qLo1, qHi1, qS1, qZeroR, qSR, qSC}[i])
+	for i, c := range []string{"Lo1", "Hi1", "S1", "ZeroC", "SR", "F", "Swap"} {
+		addr(c, []GP{qLo1, qHi1, qS1, qZeroC, qSR, qF, qSwap}[i])
 	}
 	bcast := func(r GP) Vec { // a residual constant in every lane of t0
 		f.VLD1R(At(r, 0), t0.S4())
@@ -263,24 +264,35 @@ func (k qgemmKernel) epilogue(f *Func, t *argBlock, rows [][2]V, free []V) {
 				f.VSCVTF(x, x)
 				f.VFMUL(V(i/4).S(i%4), x, x)
 				if res {
-					// d = round(clamp(v, Lo1, Hi1)); v = (d*S1 + (R - ZeroR)*SR) / SC
+					// y = round(clamp(v, Lo1, Hi1)) + ZeroC; d = (R - y) & Swap;
+					// v = fma(y + d, S1, fma(R - d, SR, F)), accumulated in zp
+					// (a residual tile's Zero is 0: its zero point is in F)
+					d := zp.S4()
 					f.VFMAX(bcast(qLo1), x, x)
 					f.VFMIN(bcast(qHi1), x, x)
-					f.VFRINTN(x, x)
-					f.VFMUL(bcast(qS1), x, x)
+					f.VFCVTNS(x, x)
+					f.VADD(bcast(qZeroC), x, x)
 					f.FMOVS(At(qR, 4*v), t1.F())
 					f.VUXTL(t1.B8(), t1.H8())
 					f.VUXTL(t1.H4(), t1.S4())
-					f.VSUB(bcast(qZeroR), t1.S4(), t1.S4())
+					f.VSUB(x, t1.S4(), d)
+					bcast(qSwap)
+					f.VAND(t0.B16(), zp.B16(), zp.B16())
+					f.VADD(d, x, x)
+					f.VSUB(d, t1.S4(), t1.S4())
+					f.VSCVTF(x, x)
 					f.VSCVTF(t1.S4(), t1.S4())
-					f.VFMUL(bcast(qSR), t1.S4(), t1.S4())
-					f.VFADD(t1.S4(), x, x)
-					f.VFDIV(bcast(qSC), x, x)
+					f.VLD1R(At(qF, 0), d)
+					f.VFMLA(bcast(qSR), t1.S4(), d)
+					f.VFMLA(bcast(qS1), x, d)
+					f.VMOV(zp.B16(), r.B16())
 				}
 				f.VFMAX(lo.S4(), x, x)
 				f.VFMIN(hi.S4(), x, x)
 				f.VFCVTNS(x, x)
-				f.VADD(zp.S4(), x, x)
+				if !res {
+					f.VADD(zp.S4(), x, x)
+				}
 			}
 			// 8 int32 lanes within 0..255 to 8 bytes
 			f.VXTN(row[0].S4(), row[0].H4())

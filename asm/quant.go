@@ -1,0 +1,64 @@
+package main
+
+import (
+	"github.com/mmcloughlin/avo/attr"
+	"github.com/mmcloughlin/avo/gotypes"
+	"github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// buildQuant emits quantizeU8x8AVX2, runtime.Quantize's kernel (the ONNX
+// QuantizeLinear of float32 values to uint8) 8 values a step: the
+// division by the scale, MAXPS against lo (which returns lo for NaN, as
+// the Go rule does), MINPS against hi, CVTPS2DQ (rounding half to even),
+// the zero point added, the int32 lanes packed to bytes.
+func buildQuant(g *gen) {
+	sig, err := gotypes.ParseSignature("func(dst *uint8, src *float32, n int, scale, lo, hi float32, zero int32)")
+	if err != nil {
+		panic(err)
+	}
+	g.Function("quantizeU8x8AVX2")
+	g.Attributes(attr.NOSPLIT)
+	g.Doc("quantizeU8x8AVX2 sets dst[i] = uint8(round(min(max(src[i]/scale, lo), hi)) + zero)",
+		"for i < n, n a positive multiple of 8 (NaN quotients take lo): runtime.Quantize's rule.")
+	g.Signature(sig)
+	g.labels = 0
+	dst, src, n := reg.RDI, reg.RSI, reg.RCX
+	g.Load(g.Param("dst"), dst)
+	g.Load(g.Param("src"), src)
+	g.Load(g.Param("n"), n)
+	scale, lo, hi, zero := reg.Y8, reg.Y9, reg.Y10, reg.Y11
+	addr := func(name string) operand.Mem {
+		b, err := g.Param(name).Resolve()
+		if err != nil {
+			panic(err)
+		}
+		return b.Addr
+	}
+	g.VBROADCASTSS(addr("scale"), scale)
+	g.VBROADCASTSS(addr("lo"), lo)
+	g.VBROADCASTSS(addr("hi"), hi)
+	g.Load(g.Param("zero"), reg.R8)
+	g.VMOVD(reg.R8.As32(), zero.AsX())
+	g.VPBROADCASTD(zero.AsX(), zero)
+	loop := g.label("loop")
+	g.Label(loop)
+	g.VMOVUPS(operand.Mem{Base: src}, reg.Y0)
+	g.VDIVPS(scale, reg.Y0, reg.Y0)
+	// Go operand order: VMAXPS b, a, dst is Intel's MAXPS dst, a, b, which
+	// returns b when either is NaN
+	g.VMAXPS(lo, reg.Y0, reg.Y0)
+	g.VMINPS(hi, reg.Y0, reg.Y0)
+	g.VCVTPS2DQ(reg.Y0, reg.Y0)
+	g.VPADDD(zero, reg.Y0, reg.Y0)
+	g.VEXTRACTI128(operand.U8(1), reg.Y0, reg.X1)
+	g.VPACKSSDW(reg.X1, reg.X0, reg.X0)
+	g.VPACKUSWB(reg.X0, reg.X0, reg.X0)
+	g.VMOVQ(reg.X0, operand.Mem{Base: dst})
+	g.ADDQ(operand.U32(32), src)
+	g.ADDQ(operand.U32(8), dst)
+	g.SUBQ(operand.U32(8), n)
+	g.JNZ(operand.LabelRef(loop))
+	g.VZEROUPPER()
+	g.RET()
+}
