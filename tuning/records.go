@@ -34,20 +34,7 @@ type Record struct {
 	Version int `json:"version"`
 	// Workload is the layer's signature.
 	Workload tunerun.Workload `json:"workload"`
-	// ISA, Threads and CPU say what it was measured at and on.
-	ISA     string `json:"isa"`
-	Threads int    `json:"threads"`
-	CPU     string `json:"cpu"`
-	// Plan is the fastest plan (the zero plan: the default rules'), Ms
-	// its time and DefaultMs the default plan's, in ms per call with the
-	// caches as a run leaves them; Measured counts the plans timed.
-	Plan      runtime.Plan `json:"plan"`
-	Ms        float64      `json:"ms"`
-	DefaultMs float64      `json:"default_ms"`
-	Measured  int          `json:"measured"`
-	// Winograd says that the plan runs the convolution as Winograd,
-	// which sets the bits of its results (runtime.Conv.Winograd).
-	Winograd bool `json:"winograd,omitempty"`
+	tunerun.Measurement
 }
 
 // id is what makes two records the same measurement target.

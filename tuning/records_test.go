@@ -16,8 +16,8 @@ func convWorkload(cin int) tunerun.Workload {
 }
 
 func record(w tunerun.Workload, isa string, threads int, cpu string, plan runtime.Plan) Record {
-	return Record{Version: runtime.PlanVersion, Workload: w, ISA: isa, Threads: threads, CPU: cpu, Plan: plan,
-		Ms: 1, DefaultMs: 2, Measured: 5, Winograd: plan.Algo == runtime.AlgoWinograd}
+	return Record{Version: runtime.PlanVersion, Workload: w, Measurement: tunerun.Measurement{ISA: isa, Threads: threads, CPU: cpu,
+		Plan: plan, Ms: 1, DefaultMs: 2, Measured: 5, Winograd: plan.Algo == runtime.AlgoWinograd}}
 }
 
 func sampleRecords() []Record {
@@ -27,7 +27,7 @@ func sampleRecords() []Record {
 		record(convWorkload(8), "avx512", 1, "cpu A", runtime.Plan{}),
 		record(convWorkload(8), "avx2", 1, "cpu B", gemm),
 		{Version: runtime.PlanVersion, Workload: tunerun.Workload{Op: tunerun.OpDense, Dense: &tunerun.DenseShape{Batch: 2, In: 8, Out: 40}},
-			ISA: "avx512", Threads: 2, CPU: "cpu A", Plan: runtime.Plan{Columns: 64}, Ms: 0.5, DefaultMs: 0.6, Measured: 3},
+			Measurement: tunerun.Measurement{ISA: "avx512", Threads: 2, CPU: "cpu A", Plan: runtime.Plan{Columns: 64}, Ms: 0.5, DefaultMs: 0.6, Measured: 3}},
 	}
 }
 

@@ -113,8 +113,7 @@ func Tune(g *ir.Graph, o Options) (*Report, error) {
 		if r.Error != "" {
 			return fmt.Errorf("tuning %v: %s", w, r.Error)
 		}
-		rec := Record{Version: runtime.PlanVersion, Workload: w, ISA: r.ISA, Threads: r.Threads, CPU: r.CPU,
-			Plan: r.Plan, Ms: r.Ms, DefaultMs: r.DefaultMs, Measured: r.Measured, Winograd: r.Winograd}
+		rec := Record{Version: runtime.PlanVersion, Workload: w, Measurement: r.Measurement}
 		rep.Records = append(rep.Records, rec)
 		rep.TunedMs += float64(uses[r.Index]) * r.Ms
 		rep.DefaultMs += float64(uses[r.Index]) * r.DefaultMs

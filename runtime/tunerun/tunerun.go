@@ -56,17 +56,16 @@ type Event struct {
 	Result *Result `json:"result,omitempty"`
 }
 
-// Result is the outcome of tuning one workload.
-type Result struct {
-	// Index is the workload's place in the Request.
-	Index int `json:"index"`
-	// ISA, Threads and CPU say what it was tuned on.
+// Measurement is what tuning a workload measured, as results and tuning
+// records (package tuning) carry it.
+type Measurement struct {
+	// ISA, Threads and CPU say what it was measured at and on.
 	ISA     string `json:"isa"`
 	Threads int    `json:"threads"`
 	CPU     string `json:"cpu"`
-	// Plan is the fastest plan (the zero plan when the default rules'
-	// plan was), Ms its fastest call and DefaultMs the zero plan's, in
-	// milliseconds; Measured counts the plans timed.
+	// Plan is the fastest plan (the zero plan: the default rules'), Ms
+	// its time and DefaultMs the default plan's, in ms per call with the
+	// caches as a run leaves them; Measured counts the plans timed.
 	Plan      runtime.Plan `json:"plan"`
 	Ms        float64      `json:"ms"`
 	DefaultMs float64      `json:"default_ms"`
@@ -74,6 +73,13 @@ type Result struct {
 	// Winograd says that the plan runs a convolution as Winograd
 	// (runtime.Conv.Winograd), which sets the bits of its results.
 	Winograd bool `json:"winograd,omitempty"`
+}
+
+// Result is the outcome of tuning one workload.
+type Result struct {
+	// Index is the workload's place in the Request.
+	Index int `json:"index"`
+	Measurement
 	// Error says why the workload could not be tuned.
 	Error string `json:"error,omitempty"`
 }
@@ -142,7 +148,7 @@ func Run(req Request, emit func(Event) error) error {
 	}
 	start, left := time.Now(), total
 	for i, w := range req.Workloads {
-		res := &Result{Index: i, ISA: runtime.ISA(), Threads: req.Threads, CPU: cpu}
+		res := &Result{Index: i, Measurement: Measurement{ISA: runtime.ISA(), Threads: req.Threads, CPU: cpu}}
 		if errs[i] == nil {
 			// the rounds the rest of the budget allows
 			spent := float64(time.Since(start).Milliseconds())
