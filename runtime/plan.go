@@ -361,5 +361,8 @@ func convKernel(name string, packMR int) (*GemmKernel, error) {
 			return k, nil
 		}
 	}
+	if k := GemmKernelForA(packMR); k.Name == name { // a pure-Go one
+		return k, nil
+	}
 	return nil, fmt.Errorf("no GEMM kernel %s at ISA level %s", name, isa)
 }
