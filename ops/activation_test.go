@@ -35,7 +35,7 @@ func activationInputs() *ir.Tensor {
 // eval runs one ONNX op of opset 13 through the interpreter.
 func eval(t *testing.T, op string, attrs map[string]ir.Attr, in ...*ir.Tensor) *ir.Tensor {
 	t.Helper()
-	y, err := evalOp("", op, onnxOpset, attrs, in...)
+	y, err := EvalOp("", op, onnxOpset, attrs, in...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func hardSwishOp(t *testing.T, x *ir.Tensor) *ir.Tensor {
 		h.F32[i] = float32(v * math.Max(0, math.Min(1, v/6+0.5)))
 	}
 	if slices.Contains(interp.Supported(), "HardSwish") {
-		got, err := evalOp("", "HardSwish", 14, nil, x)
+		got, err := EvalOp("", "HardSwish", 14, nil, x)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -129,33 +129,33 @@ func attentionKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, error)
 	}
 	swap[r-2], swap[r-1] = swap[r-1], swap[r-2]
 	perm := map[string]ir.Attr{"perm": {Kind: ir.AttrInts, Ints: swap}}
-	q, err := evalOp("", "Transpose", onnxOpset, perm, in[0])
+	q, err := EvalOp("", "Transpose", onnxOpset, perm, in[0])
 	if err != nil {
 		return nil, err
 	}
-	s, err := evalOp("", "MatMul", onnxOpset, nil, q, in[1])
+	s, err := EvalOp("", "MatMul", onnxOpset, nil, q, in[1])
 	if err != nil {
 		return nil, err
 	}
 	if scale != 1 {
 		c := &ir.Tensor{DType: ir.Float32, Shape: ir.Shape{}, F32: []float32{scale}}
-		if s, err = evalOp("", "Mul", onnxOpset, nil, s, c); err != nil {
+		if s, err = EvalOp("", "Mul", onnxOpset, nil, s, c); err != nil {
 			return nil, err
 		}
 	}
-	p, err := evalOp("", "Softmax", onnxOpset, map[string]ir.Attr{"axis": {Kind: ir.AttrInt, Int: -1}}, s)
+	p, err := EvalOp("", "Softmax", onnxOpset, map[string]ir.Attr{"axis": {Kind: ir.AttrInt, Int: -1}}, s)
 	if err != nil {
 		return nil, err
 	}
-	v, err := evalOp("", "Transpose", onnxOpset, perm, in[2])
+	v, err := EvalOp("", "Transpose", onnxOpset, perm, in[2])
 	if err != nil {
 		return nil, err
 	}
-	y, err := evalOp("", "MatMul", onnxOpset, nil, p, v)
+	y, err := EvalOp("", "MatMul", onnxOpset, nil, p, v)
 	if err != nil {
 		return nil, err
 	}
-	yt, err := evalOp("", "Transpose", onnxOpset, perm, y)
+	yt, err := EvalOp("", "Transpose", onnxOpset, perm, y)
 	if err != nil {
 		return nil, err
 	}

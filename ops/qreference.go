@@ -61,7 +61,7 @@ func qconvKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		if len(in) > ConvState && in[ConvState] != nil {
 			inputs = append(inputs, in[ConvState])
 		}
-		if x, err = evalOp(Domain, OpTemporalShift, 1, attrs, inputs...); err != nil {
+		if x, err = EvalOp(Domain, OpTemporalShift, 1, attrs, inputs...); err != nil {
 			return nil, fmt.Errorf("fused shift: %w", err)
 		}
 	}
@@ -121,7 +121,7 @@ func qdenseKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		return nil, err
 	}
 	x, w := in[0], in[1]
-	wt, err := evalOp("", "Transpose", onnxOpset, map[string]ir.Attr{"perm": {Kind: ir.AttrInts, Ints: []int64{1, 0}}}, w)
+	wt, err := EvalOp("", "Transpose", onnxOpset, map[string]ir.Attr{"perm": {Kind: ir.AttrInts, Ints: []int64{1, 0}}}, w)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +132,7 @@ func qdenseKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		}
 		return &ir.Tensor{DType: dt, Shape: shape, I64: v}
 	}
-	acc, err := evalOp("", "MatMulInteger", onnxOpset, nil, x, wt, zeros(x.DType, []int64{s.X.Zero}), zeros(w.DType, s.WZeros))
+	acc, err := EvalOp("", "MatMulInteger", onnxOpset, nil, x, wt, zeros(x.DType, []int64{s.X.Zero}), zeros(w.DType, s.WZeros))
 	if err != nil {
 		return nil, err
 	}

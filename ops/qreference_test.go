@@ -101,7 +101,7 @@ func (c qconvCase) node(extra map[string]ir.Attr) *ir.Node {
 func (c qconvCase) qlinearConv(t *testing.T, x *ir.Tensor) *ir.Tensor {
 	t.Helper()
 	s := c.spec
-	y, err := evalOp("", "QLinearConv", 10, c.attrs, x, f32s(s.X.Scale), qints(x.DType, s.X.Zero),
+	y, err := EvalOp("", "QLinearConv", 10, c.attrs, x, f32s(s.X.Scale), qints(x.DType, s.X.Zero),
 		c.w, f32s(s.WScales...), qints(ir.Int8, s.WZeros...), f32s(s.Y.Scale), qints(s.Output, s.Y.Zero), c.b)
 	if err != nil {
 		t.Fatal(err)
@@ -144,7 +144,7 @@ func TestQConvIsQLinearConv(t *testing.T) {
 		rp := QParams{Scale: c.spec.Y.Scale * (0.5 + r.Float32()), Zero: olo + 100 + r.Int64N(56)}
 		out := Requant{QParams{(c.spec.Y.Scale + rp.Scale) * 0.8, olo + 90 + r.Int64N(70)}, olo, ohi}
 		c.spec.Residual, c.spec.Out = &rp, &out
-		sum, err := evalOp(interp.MSDomain, "QLinearAdd", 1, nil, want, f32s(c.spec.Y.Scale), qints(c.spec.Output, c.spec.Y.Zero),
+		sum, err := EvalOp(interp.MSDomain, "QLinearAdd", 1, nil, want, f32s(c.spec.Y.Scale), qints(c.spec.Output, c.spec.Y.Zero),
 			res, f32s(rp.Scale), qints(c.spec.Output, rp.Zero), f32s(out.Scale), qints(c.spec.Output, out.Zero))
 		if err != nil {
 			t.Fatal(err)
@@ -191,12 +191,12 @@ func TestQConvFusedShift(t *testing.T) {
 func literalQDQConv(t *testing.T, c qconvCase) *ir.Tensor {
 	t.Helper()
 	s := c.spec
-	x, err := evalOp("", "DequantizeLinear", 13, nil, c.x, f32s(s.X.Scale), qints(c.x.DType, s.X.Zero))
+	x, err := EvalOp("", "DequantizeLinear", 13, nil, c.x, f32s(s.X.Scale), qints(c.x.DType, s.X.Zero))
 	if err != nil {
 		t.Fatal(err)
 	}
 	axis0 := map[string]ir.Attr{"axis": {Kind: ir.AttrInt, Int: 0}}
-	w, err := evalOp("", "DequantizeLinear", 13, axis0, c.w, f32s(s.WScales...), qints(ir.Int8, s.WZeros...))
+	w, err := EvalOp("", "DequantizeLinear", 13, axis0, c.w, f32s(s.WScales...), qints(ir.Int8, s.WZeros...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,15 +204,15 @@ func literalQDQConv(t *testing.T, c qconvCase) *ir.Tensor {
 	for m, ws := range s.WScales {
 		bscale[m] = float32(s.X.Scale * ws)
 	}
-	b, err := evalOp("", "DequantizeLinear", 13, axis0, c.b, f32s(bscale...), qints(ir.Int32, make([]int64, len(bscale))...))
+	b, err := EvalOp("", "DequantizeLinear", 13, axis0, c.b, f32s(bscale...), qints(ir.Int32, make([]int64, len(bscale))...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	y, err := evalOp("", "Conv", 13, c.attrs, x, w, b)
+	y, err := EvalOp("", "Conv", 13, c.attrs, x, w, b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := evalOp("", "QuantizeLinear", 13, nil, y, f32s(s.Y.Scale), qints(s.Output, s.Y.Zero))
+	q, err := EvalOp("", "QuantizeLinear", 13, nil, y, f32s(s.Y.Scale), qints(s.Output, s.Y.Zero))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,7 +316,7 @@ func TestQAddRule(t *testing.T) {
 		n := &ir.Node{Name: "qadd", Op: OpQAdd, Domain: Domain, Outputs: []*ir.Value{{Name: "y"}}}
 		s.Attrs(n)
 		got := evalNode(t, n, a, b)
-		want, err := evalOp(interp.MSDomain, "QLinearAdd", 1, nil, a, f32s(s.X.Scale), qints(dt, s.X.Zero), b, f32s(s.B.Scale), qints(dt, s.B.Zero), f32s(s.Y.Scale), qints(dt, s.Y.Zero))
+		want, err := EvalOp(interp.MSDomain, "QLinearAdd", 1, nil, a, f32s(s.X.Scale), qints(dt, s.X.Zero), b, f32s(s.B.Scale), qints(dt, s.B.Zero), f32s(s.Y.Scale), qints(dt, s.Y.Zero))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -326,13 +326,13 @@ func TestQAddRule(t *testing.T) {
 		if err := tensorcmp.Equal(got, want); err != nil {
 			t.Fatalf("case %d against QLinearAdd: %v", i, err)
 		}
-		da, _ := evalOp("", "DequantizeLinear", 13, nil, a, f32s(s.X.Scale), qints(dt, s.X.Zero))
-		db, _ := evalOp("", "DequantizeLinear", 13, nil, b, f32s(s.B.Scale), qints(dt, s.B.Zero))
-		sum, _ := evalOp("", "Add", 13, nil, da, db)
+		da, _ := EvalOp("", "DequantizeLinear", 13, nil, a, f32s(s.X.Scale), qints(dt, s.X.Zero))
+		db, _ := EvalOp("", "DequantizeLinear", 13, nil, b, f32s(s.B.Scale), qints(dt, s.B.Zero))
+		sum, _ := EvalOp("", "Add", 13, nil, da, db)
 		if i%2 == 1 {
-			sum, _ = evalOp("", "Relu", 13, nil, sum)
+			sum, _ = EvalOp("", "Relu", 13, nil, sum)
 		}
-		lit, err := evalOp("", "QuantizeLinear", 13, nil, sum, f32s(s.Y.Scale), qints(dt, s.Y.Zero))
+		lit, err := EvalOp("", "QuantizeLinear", 13, nil, sum, f32s(s.Y.Scale), qints(dt, s.Y.Zero))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -376,7 +376,7 @@ func TestQDenseIsQGemm(t *testing.T) {
 		n := &ir.Node{Name: "qdense", Op: OpQDense, Domain: Domain, Outputs: []*ir.Value{{Name: "y"}}}
 		s.Attrs(n)
 		got := evalNode(t, n, x, w, b)
-		want, err := evalOp(interp.MSDomain, "QGemm", 1, map[string]ir.Attr{"transB": {Kind: ir.AttrInt, Int: 1}}, x, f32s(s.X.Scale), qints(ir.Uint8, s.X.Zero),
+		want, err := EvalOp(interp.MSDomain, "QGemm", 1, map[string]ir.Attr{"transB": {Kind: ir.AttrInt, Int: 1}}, x, f32s(s.X.Scale), qints(ir.Uint8, s.X.Zero),
 			w, f32s(s.WScales...), qints(ir.Int8, s.WZeros...), b, f32s(s.Y.Scale), qints(ir.Uint8, s.Y.Zero))
 		if err != nil {
 			t.Fatal(err)

@@ -29,8 +29,9 @@ func init() {
 // form at 13.
 const onnxOpset = 13
 
-// evalOp runs one ONNX kernel on tensors.
-func evalOp(domain, op string, opset int64, attrs map[string]ir.Attr, inputs ...*ir.Tensor) (*ir.Tensor, error) {
+// EvalOp runs one kernel of the interpreter on tensors, for kernels
+// composed of simpler ones and for passes that transform constants.
+func EvalOp(domain, op string, opset int64, attrs map[string]ir.Attr, inputs ...*ir.Tensor) (*ir.Tensor, error) {
 	n := &ir.Node{Name: op, Op: op, Domain: domain, Attrs: attrs, Outputs: []*ir.Value{{Name: "out"}}}
 	for i, t := range inputs {
 		if t == nil {
@@ -68,7 +69,7 @@ func fusedConvKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, error)
 			inputs = append(inputs, state)
 		}
 		var err error
-		if x, err = evalOp(Domain, OpTemporalShift, 1, attrs, inputs...); err != nil {
+		if x, err = EvalOp(Domain, OpTemporalShift, 1, attrs, inputs...); err != nil {
 			return nil, fmt.Errorf("fused shift: %w", err)
 		}
 	}
@@ -78,7 +79,7 @@ func fusedConvKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, error)
 			attrs[k] = a
 		}
 	}
-	y, err := evalOp("", "Conv", onnxOpset, attrs, x, in[ConvW], in[ConvB])
+	y, err := EvalOp("", "Conv", onnxOpset, attrs, x, in[ConvW], in[ConvB])
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +87,7 @@ func fusedConvKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, error)
 		if !in[ConvResidual].Shape.Equal(y.Shape) {
 			return nil, fmt.Errorf("residual has shape %v, the convolution gives %v", in[ConvResidual].Shape, y.Shape)
 		}
-		if y, err = evalOp("", "Add", onnxOpset, nil, y, in[ConvResidual]); err != nil {
+		if y, err = EvalOp("", "Add", onnxOpset, nil, y, in[ConvResidual]); err != nil {
 			return nil, err
 		}
 	}
@@ -105,19 +106,19 @@ func applyActivation(n *ir.Node, y *ir.Tensor) (*ir.Tensor, error) {
 	case ActNone:
 		return y, nil
 	case ActRelu:
-		return evalOp("", "Relu", onnxOpset, nil, y)
+		return EvalOp("", "Relu", onnxOpset, nil, y)
 	case ActClip:
 		lo, hi := n.Attrs["clip_min"], n.Attrs["clip_max"]
 		if lo.Kind != ir.AttrFloat || hi.Kind != ir.AttrFloat {
 			return nil, fmt.Errorf("activation clip needs float attributes clip_min and clip_max")
 		}
-		return evalOp("", "Clip", onnxOpset, nil, y, ir.Scalar(lo.Float), ir.Scalar(hi.Float))
+		return EvalOp("", "Clip", onnxOpset, nil, y, ir.Scalar(lo.Float), ir.Scalar(hi.Float))
 	case ActSigmoid, ActSiLU:
-		s, err := evalOp("", "Sigmoid", onnxOpset, nil, y)
+		s, err := EvalOp("", "Sigmoid", onnxOpset, nil, y)
 		if err != nil || act == ActSigmoid {
 			return s, err
 		}
-		return evalOp("", "Mul", onnxOpset, nil, y, s)
+		return EvalOp("", "Mul", onnxOpset, nil, y, s)
 	case ActHardSigmoid, ActHardSwish:
 		if act == ActHardSwish && onnxHardSwish(n) {
 			return hardSwish(y)
@@ -130,7 +131,7 @@ func applyActivation(n *ir.Node, y *ir.Tensor) (*ir.Tensor, error) {
 		if err != nil || act == ActHardSigmoid {
 			return h, err
 		}
-		return evalOp("", "Mul", onnxOpset, nil, y, h)
+		return EvalOp("", "Mul", onnxOpset, nil, y, h)
 	default:
 		return nil, fmt.Errorf("unknown activation %q", act)
 	}
@@ -191,14 +192,14 @@ func denseKernel(_ *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	x := in[0]
 	if len(x.Shape) > 2 {
 		var err error
-		if x, err = evalOp("", "GlobalAveragePool", onnxOpset, nil, x); err != nil {
+		if x, err = EvalOp("", "GlobalAveragePool", onnxOpset, nil, x); err != nil {
 			return nil, err
 		}
-		if x, err = evalOp("", "Flatten", onnxOpset, map[string]ir.Attr{"axis": ir.Attr{Kind: ir.AttrInt, Int: 1}}, x); err != nil {
+		if x, err = EvalOp("", "Flatten", onnxOpset, map[string]ir.Attr{"axis": ir.Attr{Kind: ir.AttrInt, Int: 1}}, x); err != nil {
 			return nil, err
 		}
 	}
-	y, err := evalOp("", "Gemm", onnxOpset, map[string]ir.Attr{"transB": ir.Attr{Kind: ir.AttrInt, Int: 1}}, x, in[1], in[2])
+	y, err := EvalOp("", "Gemm", onnxOpset, map[string]ir.Attr{"transB": ir.Attr{Kind: ir.AttrInt, Int: 1}}, x, in[1], in[2])
 	if err != nil {
 		return nil, err
 	}
@@ -220,11 +221,11 @@ func segmentMeanKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, erro
 	for _, d := range x.Shape[1:] {
 		shape = append(shape, int64(d))
 	}
-	v, err := evalOp("", "Reshape", onnxOpset, nil, x, ir.Int64s(ir.Shape{len(shape)}, shape))
+	v, err := EvalOp("", "Reshape", onnxOpset, nil, x, ir.Int64s(ir.Shape{len(shape)}, shape))
 	if err != nil {
 		return nil, err
 	}
-	y, err := evalOp("", "ReduceMean", onnxOpset, map[string]ir.Attr{"axes": ir.Attr{Kind: ir.AttrInts, Ints: []int64{1}}, "keepdims": ir.Attr{Kind: ir.AttrInt, Int: 0}}, v)
+	y, err := EvalOp("", "ReduceMean", onnxOpset, map[string]ir.Attr{"axes": ir.Attr{Kind: ir.AttrInts, Ints: []int64{1}}, "keepdims": ir.Attr{Kind: ir.AttrInt, Int: 0}}, v)
 	if err != nil {
 		return nil, err
 	}

@@ -507,7 +507,7 @@ func (f *qdqFuser) dense(n *ir.Node) {
 		return
 	}
 	if !transB { // tsmc.QDense stores W output-major, [N, K]
-		t, err := evalOp("", "Transpose", 13, map[string]ir.Attr{"perm": newIntsAttr(1, 0)}, w.Const)
+		t, err := ops.EvalOp("", "Transpose", 13, map[string]ir.Attr{"perm": newIntsAttr(1, 0)}, w.Const)
 		if err != nil {
 			return
 		}

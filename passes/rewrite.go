@@ -1,9 +1,7 @@
 package passes
 
 import (
-	"fmt"
 
-	"github.com/tsmc-go/tsmc/interp"
 	"github.com/tsmc-go/tsmc/ir"
 	"github.com/tsmc-go/tsmc/ops"
 )
@@ -121,21 +119,3 @@ func newFloatAttr(v float32) ir.Attr { return ir.Attr{Kind: ir.AttrFloat, Float:
 func newStringAttr(v string) ir.Attr { return ir.Attr{Kind: ir.AttrString, String: v} }
 func sameType(a, b *ir.Value) bool   { return a.DType == b.DType && a.Shape.Equal(b.Shape) }
 
-// evalOp runs one operator on tensors through the interpreter, for kernels
-// that are compositions of simpler operators. The node it builds carries
-// placeholder values so kernels may inspect inputs and outputs.
-func evalOp(domain, op string, opset int64, attrs map[string]ir.Attr, inputs ...*ir.Tensor) (*ir.Tensor, error) {
-	n := &ir.Node{Name: op, Op: op, Domain: domain, Attrs: attrs, Outputs: []*ir.Value{{Name: "out"}}}
-	for i, t := range inputs {
-		if t == nil {
-			n.Inputs = append(n.Inputs, nil)
-			continue
-		}
-		n.Inputs = append(n.Inputs, &ir.Value{Name: fmt.Sprintf("in%d", i), DType: t.DType, Shape: t.Shape.Clone()})
-	}
-	outs, err := interp.Eval(n, opset, inputs)
-	if err != nil {
-		return nil, err
-	}
-	return outs[0], nil
-}
