@@ -93,15 +93,7 @@ func buildAct(g *gen) {
 			g.AppendDatum(operand.U32(c.bits))
 		}
 	}
-	g.StaticGlobal(actMaskTable.Name)
-	g.DataAttributes(attr.RODATA | attr.NOPTR)
-	for i := range 16 {
-		v := uint32(0)
-		if i < 8 {
-			v = 0xffffffff
-		}
-		g.AppendDatum(operand.U32(v))
-	}
+	g.maskTable(actMaskTable)
 	for _, k := range actKernels {
 		k.emit(g)
 	}
@@ -236,9 +228,7 @@ func (k actKernel) emit(g *gen) {
 	g.TESTQ(aLeft, aLeft)
 	g.JLE(operand.LabelRef(next))
 	if k.isa == avx512 {
-		g.MOVL(operand.U32(0xffff), aTmp.As32())
-		g.BZHIL(aLeft.As32(), aTmp.As32(), aTmp.As32())
-		g.KMOVW(aTmp.As32(), reg.K1)
+		g.firstLanes(aLeft, aTmp, reg.K1)
 		g.VMOVUPS_Z(at(aPtr, 0), reg.K1, s0.x)
 		k.compute(g, s0)
 		g.VMOVUPS(k.result(s0), reg.K1, at(aPtr, 0))
@@ -247,10 +237,7 @@ func (k actKernel) emit(g *gen) {
 		}
 	} else {
 		m := s1.x
-		g.LEAQ(operand.NewDataAddr(actMaskTable, 32), aTmp)
-		g.SHLQ(operand.U8(2), aLeft)
-		g.SUBQ(aLeft, aTmp)
-		g.VMOVUPS(at(aTmp, 0), m)
+		g.firstLanesAVX2(actMaskTable, aLeft, aTmp, m)
 		g.VMASKMOVPS(at(aPtr, 0), m, s0.x)
 		k.compute(g, s0)
 		g.VMASKMOVPS(k.result(s0), m, at(aPtr, 0))
@@ -466,17 +453,12 @@ func (k mulRowsKernel) emit(g *gen) {
 	g.TESTQ(left, left)
 	g.JLE(operand.LabelRef(next))
 	if k.isa == avx512 {
-		g.MOVL(operand.U32(0xffff), reg.EBX)
-		g.BZHIL(left.As32(), reg.EBX, reg.EBX)
-		g.KMOVW(reg.EBX, reg.K1)
+		g.firstLanes(left, reg.RBX, reg.K1)
 		g.VMOVUPS_Z(mem(x, 0, reg.RAX, 1), reg.K1, v[0])
 		g.VMULPS(v[0], cv, v[0])
 		g.VMOVUPS(v[0], reg.K1, mem(o, 0, reg.RAX, 1))
 	} else {
-		g.LEAQ(operand.NewDataAddr(actMaskTable, 32), reg.RBX)
-		g.SHLQ(operand.U8(2), left)
-		g.SUBQ(left, reg.RBX)
-		g.VMOVUPS(at(reg.RBX, 0), mask)
+		g.firstLanesAVX2(actMaskTable, left, reg.RBX, mask)
 		g.VMASKMOVPS(mem(x, 0, reg.RAX, 1), mask, v[0])
 		g.VMULPS(v[0], cv, v[0])
 		g.VMASKMOVPS(v[0], mask, mem(o, 0, reg.RAX, 1))

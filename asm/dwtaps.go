@@ -49,15 +49,7 @@ var dwTapsMaskTable = operand.NewStaticSymbol("dwTapsMaskTable")
 // buildDWTaps emits the tap kernels and the row copies that fill and
 // empty their planes.
 func buildDWTaps(g *gen) {
-	g.StaticGlobal(dwTapsMaskTable.Name)
-	g.DataAttributes(attr.RODATA | attr.NOPTR)
-	for i := range 16 {
-		v := uint32(0)
-		if i < 8 {
-			v = 0xffffffff
-		}
-		g.AppendDatum(operand.U32(v))
-	}
+	g.maskTable(dwTapsMaskTable)
 	g.StaticGlobal(copyEvenIdx.Name)
 	g.DataAttributes(attr.RODATA | attr.NOPTR)
 	for i := range 16 {
@@ -155,14 +147,9 @@ func (k dwTapsKernel) emit(g *gen) {
 	g.TESTQ(tTap, tTap)
 	g.CMOVQEQ(tSource, tTap)
 	if k.isa == avx512 {
-		g.MOVL(operand.U32(0xffff), tSource.As32())
-		g.BZHIL(tTap.As32(), tSource.As32(), tSource.As32())
-		g.KMOVW(tSource.As32(), reg.K1)
+		g.firstLanes(tTap, tSource, reg.K1)
 	} else {
-		g.LEAQ(operand.NewDataAddr(dwTapsMaskTable, 32), tSource)
-		g.SHLQ(operand.U8(2), tTap)
-		g.SUBQ(tTap, tSource)
-		g.VMOVUPS(at(tSource, 0), k.mask())
+		g.firstLanesAVX2(dwTapsMaskTable, tTap, tSource, k.mask())
 	}
 	// dispatch on the vector count, left in (0, u*lanes)
 	labels := make([]string, u+1)
@@ -345,9 +332,7 @@ func (k copyRowsKernel) rowLoop(g *gen, ss int, done string) {
 	g.TESTQ(left, left)
 	g.JLE(operand.LabelRef(next))
 	if k.isa == avx512 {
-		g.MOVL(operand.U32(0xffff), reg.EBX)
-		g.BZHIL(left.As32(), reg.EBX, reg.EBX)
-		g.KMOVW(reg.EBX, reg.K1)
+		g.firstLanes(left, reg.RBX, reg.K1)
 		if ss == 1 {
 			g.VMOVUPS_Z(mem(src, 0, reg.RAX, 1), reg.K1, v[0])
 		} else {
@@ -356,10 +341,7 @@ func (k copyRowsKernel) rowLoop(g *gen, ss int, done string) {
 		}
 		g.VMOVUPS(v[0], reg.K1, mem(dst, 0, reg.RAX, 1))
 	} else {
-		g.LEAQ(operand.NewDataAddr(dwTapsMaskTable, 32), reg.RBX)
-		g.SHLQ(operand.U8(2), left)
-		g.SUBQ(left, reg.RBX)
-		g.VMOVUPS(at(reg.RBX, 0), mask)
+		g.firstLanesAVX2(dwTapsMaskTable, left, reg.RBX, mask)
 		g.VMASKMOVPS(mem(src, 0, reg.RAX, 1), mask, v[0])
 		g.VMASKMOVPS(v[0], mask, mem(dst, 0, reg.RAX, 1))
 	}

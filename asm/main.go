@@ -249,3 +249,35 @@ func (g *gen) label(what string) string {
 	g.labels++
 	return fmt.Sprintf("%s%d", what, g.labels)
 }
+
+// maskTable emits sym, the AVX2 lane-mask table of a file: 8 lanes of -1,
+// then 8 of 0 (firstLanesAVX2 reads it).
+func (g *gen) maskTable(sym operand.Symbol) {
+	g.StaticGlobal(sym.Name)
+	g.DataAttributes(attr.RODATA | attr.NOPTR)
+	for i := range 16 {
+		v := uint32(0)
+		if i < 8 {
+			v = 0xffffffff
+		}
+		g.AppendDatum(operand.U32(v))
+	}
+}
+
+// firstLanes sets the AVX-512 mask k to the first n (at most 16) lanes,
+// through tmp.
+func (g *gen) firstLanes(n, tmp reg.GPPhysical, k reg.OpmaskPhysical) {
+	g.MOVL(operand.U32(0xffff), tmp.As32())
+	g.BZHIL(n.As32(), tmp.As32(), tmp.As32())
+	g.KMOVW(tmp.As32(), k)
+}
+
+// firstLanesAVX2 loads m with the mask of the first n (at most 8) lanes,
+// the 8 lanes of table (maskTable) from 8-n on; n is scaled to bytes and
+// tmp clobbered.
+func (g *gen) firstLanesAVX2(table operand.Symbol, n, tmp reg.GPPhysical, m reg.VecPhysical) {
+	g.LEAQ(operand.NewDataAddr(table, 32), tmp)
+	g.SHLQ(operand.U8(2), n)
+	g.SUBQ(n, tmp)
+	g.VMOVUPS(at(tmp, 0), m)
+}
