@@ -19,20 +19,15 @@ usage: scripts/export_shapes.py [--only NAME] OUT
 Needs Debian's python3-torch and python3-onnx: run with /usr/bin/python3.
 """
 import argparse
-import json
-import math
-import os
 import warnings
 
-import numpy as np
-import onnx
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from onnx import numpy_helper
+
+from export_variants import calibrate, export
 
 warnings.filterwarnings("ignore")
-OPSET = 13
 FOLD_DIV = 8
 
 
@@ -194,68 +189,13 @@ class Clip(nn.Module):
         return y.view(-1, self.segments, y.shape[-1]).mean(dim=1)
 
 
-def calibrate(model, batch):
-    """Random affine BatchNorm parameters, then each BatchNorm's running
-    statistics measured on its input over a random batch, in order."""
-    bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
-    hooks = []
-
-    def measure(m, inputs):
-        x = inputs[0]
-        m.running_mean.copy_(x.mean((0, 2, 3)))
-        m.running_var.copy_(x.var((0, 2, 3), unbiased=False))
-
-    for m in bns:
-        with torch.no_grad():
-            m.weight.uniform_(0.5, 1.5)
-            m.bias.uniform_(-0.2, 0.2)
-        hooks.append(m.register_forward_pre_hook(measure))
-    model.eval()
-    with torch.no_grad():
-        model(*batch())
-    for h in hooks:
-        h.remove()
-
-
-def write_tensor(path, array, name):
-    with open(path, "wb") as f:
-        f.write(numpy_helper.from_array(np.ascontiguousarray(array), name).SerializeToString())
-
-
-def export(out, name, about, model, feeds, in_names, out_names):
-    d = os.path.join(out, name)
-    os.makedirs(d, exist_ok=True)
-    path = os.path.join(d, "model.onnx")
-    torch.onnx.export(model, tuple(feeds[0]), path, opset_version=OPSET, input_names=in_names,
-                      output_names=out_names, do_constant_folding=True, training=torch.onnx.TrainingMode.EVAL)
-    meta = {"name": name, "about": about, "opset": OPSET, "inputs": {}, "outputs": {}}
-    for s, feed in enumerate(feeds):
-        with torch.no_grad():
-            outs = model(*feed)
-        outs = outs if isinstance(outs, tuple) else (outs,)
-        sd = os.path.join(d, f"test_data_set_{s}")
-        os.makedirs(sd, exist_ok=True)
-        for i, (n, t) in enumerate(zip(in_names, feed)):
-            write_tensor(os.path.join(sd, f"input_{i}.pb"), t.numpy(), n)
-            meta["inputs"][n] = list(t.shape)
-        for i, (n, t) in enumerate(zip(out_names, outs)):
-            write_tensor(os.path.join(sd, f"output_{i}.pb"), t.numpy(), n)
-            meta["outputs"][n] = list(t.shape)
-    meta["bytes"] = os.path.getsize(path)
-    meta["ops"] = sorted({n.op_type for n in onnx.load(path).graph.node})
-    with open(os.path.join(d, "meta.json"), "w") as f:
-        json.dump(meta, f, indent=1)
-        f.write("\n")
-    print(f"{name}: {meta['bytes'] / 1e6:.1f} MB, ops {meta['ops']}", flush=True)
-
-
 def offline(out, name, about, build, segments, size, batch, seed):
     torch.manual_seed(seed)
     net = Clip(build(), segments)
     calibrate(net, lambda: (torch.randn(4, segments * 3, size, size),))
     g = torch.Generator().manual_seed(seed + 1)
     feeds = [[torch.randn(batch, segments * 3, size, size, generator=g)] for _ in range(2)]
-    export(out, name, about, net, feeds, ["input"], ["logits"])
+    export(out, name, net, feeds, ["input"], ["logits"], about)
 
 
 def online(out, name, about, size, classes, seed):
@@ -268,8 +208,8 @@ def online(out, name, about, size, classes, seed):
     with torch.no_grad():
         first = net(f0, *bufs)
     k = len(bufs)
-    export(out, name, about, net, [[f0, *bufs], [f1, *first[1:]]],
-           [f"i{i}" for i in range(k + 1)], [f"o{i}" for i in range(k + 1)])
+    export(out, name, net, [[f0, *bufs], [f1, *first[1:]]],
+           [f"i{i}" for i in range(k + 1)], [f"o{i}" for i in range(k + 1)], about)
 
 
 JOBS = {
