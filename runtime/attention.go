@@ -25,11 +25,11 @@ type Attention struct {
 	scores [2]*gemmPlan
 	// mix[0] and mix[1] are the same for the products with VT; each
 	// worker runs a copy of them (mixes) whose B operand reads its scratch.
-	mix   [2]*gemmPlan
-	q, k  [2]*matrixPanels
-	vt    *matrixPanels
-	mixes [][2]*gemmPlan
-	bufs  [][]float32 // per worker: a block's scores
+	mix [2]*gemmPlan
+	// q, k and v read the operands of each part's plans
+	q, k, v [2]*matrixPanels
+	mixes   [][2]*gemmPlan
+	bufs    [][]float32 // per worker: a block's scores
 	// order[item] is the part and the place among its members of the
 	// block a work item computes
 	order [][2]int
@@ -55,21 +55,33 @@ func NewAttention(batch, d, m, n, e int, scale float32) (*Attention, error) {
 	unit := kern.MR * kern.NR / gcd(kern.MR, kern.NR)
 	a.rows = min(max(unit, attentionScratch/n/unit*unit), ceilDiv(m, unit)*unit)
 	a.blocks = ceilDiv(m, a.rows)
-	a.vt = &matrixPanels{ld: n, laneMajor: true, scale: 1, off: memberOffsets(batch, e*n)}
+	// the blocks of each part, member*blocks + block, and the part and
+	// place of each work item's block
+	var members [2][]int
+	for b := range batch {
+		for blk := range a.blocks {
+			part := 0
+			if blk == a.blocks-1 && m%a.rows != 0 {
+				part = 1
+			}
+			a.order = append(a.order, [2]int{part, len(members[part])})
+			members[part] = append(members[part], b*a.blocks+blk)
+		}
+	}
 	for part, rows := range a.blockRows() {
 		if rows == 0 {
 			continue
 		}
-		members := a.partMembers(part)
-		qOff, kOff, yOff := make([]int, len(members)), make([]int, len(members)), make([]int, len(members))
-		for i, mb := range members {
+		ms := members[part]
+		qOff, kOff, vOff, yOff := make([]int, len(ms)), make([]int, len(ms)), make([]int, len(ms)), make([]int, len(ms))
+		for i, mb := range ms {
 			b, blk := mb/a.blocks, mb%a.blocks
-			qOff[i], kOff[i], yOff[i] = b*d*m+blk*a.rows, b*d*n, b*e*m+blk*a.rows
+			qOff[i], kOff[i], vOff[i], yOff[i] = b*d*m+blk*a.rows, b*d*n, b*e*n, b*e*m+blk*a.rows
 		}
 		// scores [rows x n] = (scale·Q block) [rows x d] · K [d x n]
 		a.q[part] = &matrixPanels{ld: m, scale: scale, off: qOff}
 		a.k[part] = &matrixPanels{ld: n, scale: 1, off: kOff}
-		s := newGemmPlan(rows, n, d, len(members), kern)
+		s := newGemmPlan(rows, n, d, len(ms), kern)
 		s.a, s.b = gemmOperand{pack: a.q[part]}, gemmOperand{pack: a.k[part]}
 		s.ldc = n
 		s.bias = ZeroRow(s.paddedRows())
@@ -79,13 +91,9 @@ func NewAttention(batch, d, m, n, e int, scale float32) (*Attention, error) {
 		}
 		a.scores[part] = s
 		// YT columns [e x rows] = VT [e x n] · P block^T [n x rows]
-		vt := *a.vt
-		vt.off = make([]int, len(members))
-		for i, mb := range members {
-			vt.off[i] = mb / a.blocks * e * n
-		}
-		x := newGemmPlan(e, rows, n, len(members), kern)
-		x.a, x.b = gemmOperand{pack: &vt}, gemmOperand{pack: &matrixPanels{ld: n, laneMajor: true, scale: 1}}
+		a.v[part] = &matrixPanels{ld: n, laneMajor: true, scale: 1, off: vOff}
+		x := newGemmPlan(e, rows, n, len(ms), kern)
+		x.a, x.b = gemmOperand{pack: a.v[part]}, gemmOperand{pack: &matrixPanels{ld: n, laneMajor: true, scale: 1}}
 		x.cOff, x.ldc = yOff, m
 		x.bias = ZeroRow(x.paddedRows())
 		x.packWhole(&x.a, e, kern.MR, true)
@@ -95,28 +103,7 @@ func NewAttention(batch, d, m, n, e int, scale float32) (*Attention, error) {
 		}
 		a.mix[part] = x
 	}
-	index := [2]int{}
-	short := m%a.rows != 0
-	for range batch {
-		for blk := range a.blocks {
-			part := 0
-			if blk == a.blocks-1 && short {
-				part = 1
-			}
-			a.order = append(a.order, [2]int{part, index[part]})
-			index[part]++
-		}
-	}
 	return a, nil
-}
-
-// memberOffsets returns the offsets of batch members of size floats.
-func memberOffsets(batch, size int) []int {
-	off := make([]int, batch)
-	for b := range off {
-		off[b] = b * size
-	}
-	return off
 }
 
 // blockRows returns the rows of the full blocks and of the last one when
@@ -129,22 +116,6 @@ func (a *Attention) blockRows() [2]int {
 		return [2]int{a.rows, r}
 	}
 	return [2]int{a.rows, 0}
-}
-
-// partMembers lists the blocks (member*blocks + block) of part 0 (the
-// full blocks) or 1 (the short last one).
-func (a *Attention) partMembers(part int) []int {
-	var ms []int
-	short := a.m%a.rows != 0
-	for b := range a.batch {
-		for blk := range a.blocks {
-			last := blk == a.blocks-1 && short
-			if (part == 1) == last {
-				ms = append(ms, b*a.blocks+blk)
-			}
-		}
-	}
-	return ms
 }
 
 // Shape returns YT's shape per member, [E, M].
@@ -190,7 +161,7 @@ func (a *Attention) Run(p *Pool, qt, k, vt, yt []float32) {
 			continue
 		}
 		a.q[part].data, a.k[part].data = qt, k
-		a.mix[part].a.pack.(*matrixPanels).data = vt
+		a.v[part].data = vt
 		a.scores[part].packWholeOperands(p)
 		a.mix[part].packWholeOperands(p)
 	}
