@@ -1,7 +1,6 @@
 package passes
 
 import (
-
 	"github.com/tsmc-go/tsmc/ir"
 	"github.com/tsmc-go/tsmc/ops"
 )
@@ -118,4 +117,3 @@ func newIntAttr(v int64) ir.Attr     { return ir.Attr{Kind: ir.AttrInt, Int: v} 
 func newFloatAttr(v float32) ir.Attr { return ir.Attr{Kind: ir.AttrFloat, Float: v} }
 func newStringAttr(v string) ir.Attr { return ir.Attr{Kind: ir.AttrString, String: v} }
 func sameType(a, b *ir.Value) bool   { return a.DType == b.DType && a.Shape.Equal(b.Shape) }
-
