@@ -383,7 +383,7 @@ func (k actKernel) compute(g *gen, sets ...actRegs) {
 // mulRowsBlock mirrors runtime.MulRows, the row-times-constant contract.
 var mulRowsBlock = newArgBlock("MulRows",
 	field("O", f32Slice), field("X", f32Slice), field("C", f32Slice),
-	field("Rows", intT), field("Cols", intT), field("XRS", intT), field("CRS", intT),
+	field("Rows", intT), field("Cols", intT), field("XRS", intT), field("CRS", intT), field("ORS", intT),
 )
 
 // mulRowsKernel is a kernel of the runtime.MulRows contract: each row of
@@ -428,6 +428,11 @@ func (k mulRowsKernel) emit(g *gen) {
 	g.Label(row)
 	g.VBROADCASTSS(at(c, 0), cv)
 	g.MOVQ(a.field(t, "Cols", 0), left)
+	// The two lines after the row's columns: what the next call reads of
+	// this row when the rows are runs of a wider matrix (a convolution
+	// packing its B panels), the next row's start when they are one.
+	g.PREFETCHT0(mem(x, 0, left, 4))
+	g.PREFETCHT0(mem(x, 64, left, 4))
 	g.XORQ(reg.RAX, reg.RAX) // byte offset in the row
 	g.Label(step)
 	g.CMPQ(left, operand.Imm(uint64(4*lanes)))
@@ -466,7 +471,7 @@ func (k mulRowsKernel) emit(g *gen) {
 	g.Label(next)
 	g.MOVQ(a.field(t, "XRS", 0), reg.RAX)
 	g.LEAQ(mem(x, 0, reg.RAX, 4), x)
-	g.MOVQ(a.field(t, "Cols", 0), reg.RAX)
+	g.MOVQ(a.field(t, "ORS", 0), reg.RAX)
 	g.LEAQ(mem(o, 0, reg.RAX, 4), o)
 	g.MOVQ(a.field(t, "CRS", 0), reg.RAX)
 	g.LEAQ(mem(c, 0, reg.RAX, 4), c)

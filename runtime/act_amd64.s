@@ -1546,7 +1546,7 @@ done1:
 	RET
 
 // func vmulcF32RowsAVX512(t *MulRows)
-// Requires: AVX, AVX512F, BMI2
+// Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·vmulcF32RowsAVX512(SB), NOSPLIT, $0-8
 	// Registers: DI *MulRows, SI the row of X, R9 the row of O, R11 the constant,
 	// R8 rows left, CX columns left, AX/BX scratch; the constant broadcast in the
@@ -1562,6 +1562,8 @@ TEXT ·vmulcF32RowsAVX512(SB), NOSPLIT, $0-8
 row2:
 	VBROADCASTSS (R11), Z4
 	MOVQ         80(DI), CX
+	PREFETCHT0   (SI)(CX*4)
+	PREFETCHT0   64(SI)(CX*4)
 	XORQ         AX, AX
 
 step3:
@@ -1601,7 +1603,7 @@ tail5:
 next6:
 	MOVQ 88(DI), AX
 	LEAQ (SI)(AX*4), SI
-	MOVQ 80(DI), AX
+	MOVQ 104(DI), AX
 	LEAQ (R9)(AX*4), R9
 	MOVQ 96(DI), AX
 	LEAQ (R11)(AX*4), R11
@@ -1613,7 +1615,7 @@ done1:
 	RET
 
 // func vmulcF32RowsAVX2(t *MulRows)
-// Requires: AVX
+// Requires: AVX, MMX+
 TEXT ·vmulcF32RowsAVX2(SB), NOSPLIT, $0-8
 	// Registers: DI *MulRows, SI the row of X, R9 the row of O, R11 the constant,
 	// R8 rows left, CX columns left, AX/BX scratch; the constant broadcast in the
@@ -1629,6 +1631,8 @@ TEXT ·vmulcF32RowsAVX2(SB), NOSPLIT, $0-8
 row2:
 	VBROADCASTSS (R11), Y4
 	MOVQ         80(DI), CX
+	PREFETCHT0   (SI)(CX*4)
+	PREFETCHT0   64(SI)(CX*4)
 	XORQ         AX, AX
 
 step3:
@@ -1669,7 +1673,7 @@ tail5:
 next6:
 	MOVQ 88(DI), AX
 	LEAQ (SI)(AX*4), SI
-	MOVQ 80(DI), AX
+	MOVQ 104(DI), AX
 	LEAQ (R9)(AX*4), R9
 	MOVQ 96(DI), AX
 	LEAQ (R11)(AX*4), R11

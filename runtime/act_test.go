@@ -157,35 +157,42 @@ func BenchmarkActKernels(b *testing.B) {
 }
 
 // TestMulRowsKernels runs the row-times-constant kernel in use against
-// the Go one over row lengths (every tail), row strides, shared
-// constants and in place; products are exact, so they must agree bit for
-// bit, and nothing past the rows may be written.
+// the Go one over row lengths (every tail), input and output row strides,
+// shared constants and in place; products are exact, so they must agree
+// bit for bit, and nothing outside the output rows may be written.
 func TestMulRowsKernels(t *testing.T) {
 	rng := rand.New(rand.NewPCG(12, 13))
-	for _, c := range []struct{ rows, cols, xrs, crs int }{
-		{1, 1, 1, 1}, {3, 7, 7, 1}, {2, 16, 20, 2}, {5, 17, 17, 0}, {4, 49, 49, 1}, {2, 63, 64, 3}, {3, 64, 64, 1},
-		{2, 65, 70, 1}, {1, 196, 196, 1}, {7, 200, 210, 2}, {1, 3136, 3136, 1},
+	for _, c := range []struct{ rows, cols, xrs, crs, ors int }{
+		{1, 1, 1, 1, 1}, {3, 7, 7, 1, 7}, {2, 16, 20, 2, 16}, {5, 17, 17, 0, 17}, {4, 49, 49, 1, 49}, {2, 63, 64, 3, 63},
+		{3, 64, 64, 1, 64}, {2, 65, 70, 1, 65}, {1, 196, 196, 1, 196}, {7, 200, 210, 2, 200}, {1, 3136, 3136, 1, 3136},
+		{6, 5, 32, 1, 32}, {9, 32, 32, 1, 32}, {4, 31, 40, 0, 33}, {3, 13, 13, 1, 16},
 	} {
 		name := fmt.Sprintf("%+v", c)
 		x := randFloats(rng, (c.rows-1)*c.xrs+c.cols)
 		cs := randFloats(rng, (c.rows-1)*c.crs+1)
+		olen := (c.rows-1)*c.ors + c.cols
+		inRow := func(i int) bool { return i < olen && i%c.ors < c.cols }
 		run := func(kern func(*MulRows), inPlace bool) []float32 {
-			o := make([]float32, c.rows*c.cols+5)
+			o := make([]float32, olen+5)
 			for i := range o {
 				o[i] = 1e30
 			}
 			src := x
-			if inPlace && c.xrs == c.cols {
+			if inPlace {
 				src = append([]float32(nil), x...)
 				o = append(src, o[len(src):]...)
 			}
-			kern(&MulRows{O: o[:c.rows*c.cols], X: src, C: cs, Rows: c.rows, Cols: c.cols, XRS: c.xrs, CRS: c.crs})
-			for _, v := range o[c.rows*c.cols:] {
-				if v != 1e30 {
-					t.Fatalf("%s: wrote past the rows", name)
+			kern(&MulRows{O: o[:olen], X: src, C: cs, Rows: c.rows, Cols: c.cols, XRS: c.xrs, CRS: c.crs, ORS: c.ors})
+			for i, v := range o {
+				if !inRow(i) && v != 1e30 && !(inPlace && i < len(x) && v == x[i]) {
+					t.Fatalf("%s: wrote outside the rows at %d", name, i)
 				}
 			}
-			return o[:c.rows*c.cols]
+			got := make([]float32, 0, c.rows*c.cols)
+			for r := range c.rows {
+				got = append(got, o[r*c.ors:r*c.ors+c.cols]...)
+			}
+			return got
 		}
 		want := run(mulRowsGo, false)
 		for r := range c.rows {
@@ -196,6 +203,9 @@ func TestMulRowsKernels(t *testing.T) {
 			}
 		}
 		for _, inPlace := range []bool{false, true} {
+			if inPlace && c.xrs != c.ors {
+				continue
+			}
 			if got := run(mulRows, inPlace); !floatcmp.SameBits(got, want) {
 				t.Errorf("%s in place %v: the kernel in use differs from the Go one", name, inPlace)
 			}

@@ -252,10 +252,10 @@ func BenchmarkPackB(b *testing.B) {
 					np := min(c.nc, c.pixels-p0)
 					nPan := ceilDiv(np, nr)
 					w := p.state(0, c.kc*nPan*nr, c.kern.MR, nr)
-					c.plan(w, p0, np)
+					c.plan(w, p0, np, true)
 					for k0 := 0; k0 < c.k; k0 += c.kc {
 						kn := min(c.kc, c.k-k0)
-						c.packB(w.buf[:kn*nPan*nr], rows, 0, w, k0, kn, np)
+						c.packB(w.buf[:kn*nPan*nr], rows, nil, 0, w, k0, kn, np)
 						floats += kn * nPan * nr
 					}
 				}

@@ -274,7 +274,7 @@ func (b *Binary) mulBlock(worker int, o []float32, cols int, args []operand) {
 	}
 	rows := len(o) / cols
 	a := &b.args[worker]
-	*a = MulRows{O: o, X: x.v[:(rows-1)*x.rs+cols], C: c.v[:(rows-1)*c.rs+1], Rows: rows, Cols: cols, XRS: x.rs, CRS: c.rs}
+	*a = MulRows{O: o, X: x.v[:(rows-1)*x.rs+cols], C: c.v[:(rows-1)*c.rs+1], Rows: rows, Cols: cols, XRS: x.rs, CRS: c.rs, ORS: cols}
 	mulRows(a)
 }
 
@@ -478,14 +478,14 @@ func whereSegment(_ int, o []float32, cols int, args []operand) {
 // MulRows is the argument block of the row-times-constant kernel (a
 // channel scale, Mul of [N,C,H,W] and [N,C,1,1]): for r < Rows, j < Cols,
 //
-//	O[r*Cols + j] = X[r*XRS + j] * C[r*CRS]
+//	O[r*ORS + j] = X[r*XRS + j] * C[r*CRS]
 //
-// Rows and Cols are positive; O may alias X when XRS is Cols. The field
+// Rows and Cols are positive; O may alias X when XRS is ORS. The field
 // layout is part of the assembly contract (offsets in bytes on 64-bit
-// targets: O 0, X 24, C 48, Rows 72, Cols 80, XRS 88, CRS 96).
+// targets: O 0, X 24, C 48, Rows 72, Cols 80, XRS 88, CRS 96, ORS 104).
 type MulRows struct {
-	O, X, C              []float32
-	Rows, Cols, XRS, CRS int
+	O, X, C                   []float32
+	Rows, Cols, XRS, CRS, ORS int
 }
 
 // mulRows is the row-times-constant kernel in use: the pure-Go one
@@ -495,7 +495,7 @@ var mulRows = mulRowsGo
 // mulRowsGo implements MulRows in Go.
 func mulRowsGo(a *MulRows) {
 	for r := range a.Rows {
-		o, x, c := a.O[r*a.Cols:(r+1)*a.Cols], a.X[r*a.XRS:r*a.XRS+a.Cols], a.C[r*a.CRS]
+		o, x, c := a.O[r*a.ORS:r*a.ORS+a.Cols], a.X[r*a.XRS:r*a.XRS+a.Cols], a.C[r*a.CRS]
 		for j, v := range x {
 			o[j] = v * c
 		}

@@ -348,7 +348,7 @@ func (c *Conv) gemmFrame(w *workerState, in Rows, f, q0, n int, out []float32, l
 	base := f*c.s.Cout*c.ohw + q0
 	for j0 := 0; j0 < n; j0 += c.frameNC {
 		np := min(c.frameNC, n-j0)
-		c.plan(w, f*c.ohw+q0+j0, np)
+		c.plan(w, f*c.ohw+q0+j0, np, true)
 		for i := range w.segs {
 			w.segs[i].c -= base
 			w.segs[i].r = w.segs[i].c
@@ -356,7 +356,7 @@ func (c *Conv) gemmFrame(w *workerState, in Rows, f, q0, n int, out []float32, l
 		nPan := ceilDiv(np, nr)
 		for k0 := 0; k0 < c.k; k0 += c.kc {
 			kn := min(c.kc, c.k-k0)
-			c.packB(w.buf[:kn*nPan*nr], in, 0, w, k0, kn, np)
+			c.packB(w.buf[:kn*nPan*nr], in, nil, 0, w, k0, kn, np)
 			flags := kBlockFlags(k0, kn, c.k)
 			t.K = kn
 			for jp := range nPan {

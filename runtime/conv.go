@@ -1,6 +1,9 @@
 package runtime
 
-import "fmt"
+import (
+	"fmt"
+	"unsafe"
+)
 
 // ConvShape is the static shape of a convolution over a batch of frames.
 // Zero strides, dilations and group mean 1.
@@ -345,7 +348,38 @@ func (c *Conv) Run(p *Pool, in Rows, out, residual []float32) {
 		return
 	}
 	p.For(s.Group*c.nJB*c.nCB, func(worker, item int) {
-		c.item(p, worker, item, in, out, residual)
+		c.item(p, worker, item, in, nil, out, residual)
+	})
+}
+
+// ScaleFoldPays reports whether RunScaled on s pays against a scaled
+// input written out for Run: where the input map is larger than any the
+// transposed plan takes (Rules.TCMaxPixels), so the scaled tensor would
+// leave the caches while the pixel-major plan scales its panels in them,
+// and not of Winograd's shape, whose plan RunScaled gives up. On smaller
+// maps the scaled tensor stays in the caches, and writing it costs less
+// than the transposed plan would lose.
+func ScaleFoldPays(s ConvShape) bool {
+	s = s.normalized()
+	return s.H*s.W > rules.TCMaxPixels && !winogradShape(s)
+}
+
+// RunScaled is Run on the input scaled per frame and channel: input row
+// f*Cin+ci is read times scale[f*Cin+ci] (a squeeze-and-excitation
+// block's gate, folded into this convolution's packing instead of
+// written out as a tensor). It runs the pixel-major GEMM plan, which
+// packs every B panel and scales it there.
+func (c *Conv) RunScaled(p *Pool, in Rows, scale, out, residual []float32) {
+	defer profileDone(c, profileStart())
+	s := c.s
+	checkIn(in, s.Frames*s.Cin, s.H*s.W, "conv")
+	checkOut(out, residual, s.Frames*s.Cout*c.ohw, "conv")
+	if len(scale) != s.Frames*s.Cin {
+		panic(fmt.Sprintf("runtime: conv scale has %d values, want %d", len(scale), s.Frames*s.Cin))
+	}
+	c.epoch++
+	p.For(s.Group*c.nJB*c.nCB, func(worker, item int) {
+		c.item(p, worker, item, in, scale, out, residual)
 	})
 }
 
@@ -374,8 +408,9 @@ type pixelRun struct {
 }
 
 // plan fills w.runs (packing runs), w.segs/w.segAt (output segments of
-// each panel) and w.direct for the block of np pixels from p0.
-func (c *Conv) plan(w *workerState, p0, np int) {
+// each panel) and w.direct for the block of np pixels from p0; unless
+// direct, every panel is packed.
+func (c *Conv) plan(w *workerState, p0, np int, direct bool) {
 	nr := c.kern.NR
 	w.runs, w.segs, w.segAt, w.direct = w.runs[:0], w.segs[:0], w.segAt[:0], w.direct[:0]
 	for j := 0; j < np; {
@@ -404,14 +439,14 @@ func (c *Conv) plan(w *workerState, p0, np int) {
 	for jp := range len(w.segAt) - 1 {
 		d := -1
 		// a pointwise panel has one run per segment, in the same order
-		if s0 := w.segAt[jp]; c.pointwise && c.kern.RowsB && w.segAt[jp+1]-s0 == 1 && w.segs[s0].n == nr {
+		if s0 := w.segAt[jp]; direct && c.pointwise && c.kern.RowsB && w.segAt[jp+1]-s0 == 1 && w.segs[s0].n == nr {
 			d = s0
 		}
 		w.direct = append(w.direct, d)
 	}
 }
 
-func (c *Conv) item(p *Pool, worker, item int, in Rows, out, res []float32) {
+func (c *Conv) item(p *Pool, worker, item int, in Rows, scale, out, res []float32) {
 	kern := c.kern
 	mr, nr := kern.MR, kern.NR
 	g, r := item/(c.nJB*c.nCB), item%(c.nJB*c.nCB)
@@ -430,11 +465,11 @@ func (c *Conv) item(p *Pool, worker, item int, in Rows, out, res []float32) {
 	key := packKey{c, c.epoch, g, jb}
 	reuse := c.packAll && w.packed == key
 	if !reuse {
-		c.plan(w, p0, np)
+		c.plan(w, p0, np, scale == nil)
 		w.packed = packKey{}
 		if c.packAll {
 			w.packed = key
-			c.packB(w.buf[:c.k*nPan*nr], in, g, w, 0, c.k, np)
+			c.packB(w.buf[:c.k*nPan*nr], in, scale, g, w, 0, c.k, np)
 		}
 	}
 	t := &w.tile
@@ -446,7 +481,7 @@ func (c *Conv) item(p *Pool, worker, item int, in Rows, out, res []float32) {
 		// the K block in the packed panels of panelRows rows
 		panelRows, bOff := c.k, k0*nr
 		if !c.packAll {
-			c.packB(w.buf[:kn*nPan*nr], in, g, w, k0, kn, np)
+			c.packB(w.buf[:kn*nPan*nr], in, scale, g, w, k0, kn, np)
 			panelRows, bOff = kn, 0
 		}
 		flags := kBlockFlags(k0, kn, c.k)
@@ -554,8 +589,9 @@ func (c *Conv) weightPanelsGeneral(w *workerState, kern *GemmKernel, g, pi0, pi1
 // w.runs) into buf: panel jp at buf[jp*kn*NR:], for each k NR contiguous
 // pixels; columns past np are zero. Panels the kernel reads directly from
 // the rows are skipped. Interior runs are fixed-size copies; runs touching
-// the padding go through gatherStrided.
-func (c *Conv) packB(buf []float32, in Rows, g int, w *workerState, k0, kn, np int) {
+// the padding go through gatherStrided. With a scale (RunScaled), each
+// packed run is multiplied by its frame's channel scales.
+func (c *Conv) packB(buf []float32, in Rows, scale []float32, g int, w *workerState, k0, kn, np int) {
 	s := c.s
 	nr := c.kern.NR
 	zeroPanelTail(buf, np, kn, nr) // the padding columns of the last panel
@@ -569,6 +605,14 @@ func (c *Conv) packB(buf []float32, in Rows, g int, w *workerState, k0, kn, np i
 		if kern == nil || r.n > c.im2colN {
 			kern = packRunGo
 		}
+		if scale != nil && c.pointwise && contiguous(in[base+k0:base+k0+kn], c.ohw) {
+			// packed and scaled in one pass over the input
+			x := unsafe.Slice(unsafe.SliceData(in[base+k0]), kn*c.ohw) // the rows, verified contiguous
+			w.mul = MulRows{O: dst[:(kn-1)*nr+r.n], X: x[r.ox : (kn-1)*c.ohw+r.ox+r.n],
+				C: scale[base+k0:], Rows: kn, Cols: r.n, XRS: c.ohw, CRS: 1, ORS: nr}
+			mulRows(&w.mul)
+			continue
+		}
 		a := &w.pack
 		*a = PackRun{Dst: dst[:(kn-1)*nr+r.n], Rows: in[base : base+c.cinG], K0: k0, KN: kn, N: r.n, LDD: nr,
 			IY: r.oy*s.StrideH - s.PadTop, IX: r.ox*s.StrideW - s.PadLeft,
@@ -577,6 +621,29 @@ func (c *Conv) packB(buf []float32, in Rows, g int, w *workerState, k0, kn, np i
 			a.IX, a.H, a.W = r.ox, 1, c.ohw
 		}
 		kern(a)
+		if scale != nil {
+			c.scaleRun(w, a.Dst, scale[base:base+c.cinG], k0, kn, r.n)
+		}
+	}
+}
+
+// scaleRun multiplies the packed rows k0..k0+kn of a run of n pixels in
+// dst (rows NR apart) by the scales of their input channels: KH*KW rows
+// per channel.
+func (c *Conv) scaleRun(w *workerState, dst, scale []float32, k0, kn, n int) {
+	nr := c.kern.NR
+	khw := c.s.KH * c.s.KW
+	m := &w.mul
+	for k := k0; k < k0+kn; {
+		ci := k / khw
+		rows, crs := min(k0+kn, (ci+1)*khw)-k, 0
+		if khw == 1 { // one row per channel: the whole run in one call
+			rows, crs = kn, 1
+		}
+		o := dst[(k-k0)*nr : (k-k0+rows-1)*nr+n]
+		*m = MulRows{O: o, X: o, C: scale[ci:], Rows: rows, Cols: n, XRS: nr, CRS: crs, ORS: nr}
+		mulRows(m)
+		k += rows
 	}
 }
 

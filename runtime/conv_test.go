@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/tsmc-go/tsmc/internal/floatcmp"
 )
 
 type convCase struct {
@@ -105,6 +107,67 @@ func checkConvCase(t *testing.T, name string, c convCase, packMR int, rng *rand.
 	want := refConv(s, rows, w, bias, res, c.act)
 	checkAtThreads(t, name, s.OutLen(), want, func(p *Pool, out []float32) { conv.Run(p, rows, out, res) })
 	return conv
+}
+
+// TestConvRunScaled runs RunScaled against the reference on the input
+// scaled beforehand, and bit for bit against the pixel-major plan's Run
+// on that input, for every unshifted case (Winograd and transposed ones
+// among them) and weight packings.
+func TestConvRunScaled(t *testing.T) {
+	extra := []convCase{
+		{s: ConvShape{Frames: 3, Cin: 40, H: 7, W: 7, Cout: 64, KH: 1, KW: 1}, bias: true, residual: true},
+		{s: ConvShape{Frames: 2, Cin: 96, H: 14, W: 14, Cout: 24, KH: 1, KW: 1}, bias: true},
+		{s: ConvShape{Frames: 2, Cin: 700, H: 4, W: 5, Cout: 40, KH: 1, KW: 1}, act: Relu},
+	}
+	for ci, c := range append(convCases(), extra...) {
+		if c.shift {
+			continue
+		}
+		for _, packMR := range []int{PackMR, 5} {
+			name := fmt.Sprintf("case%d/%v/mr=%d", ci, c.s.normalized(), packMR)
+			rng := rand.New(rand.NewPCG(uint64(ci), 77))
+			s := c.s.normalized()
+			hw := s.H * s.W
+			x := randFloats(rng, s.Frames*s.Cin*hw)
+			scale := randFloats(rng, s.Frames*s.Cin)
+			scaled := make([]float32, len(x))
+			for i, v := range x {
+				scaled[i] = v * scale[i/hw]
+			}
+			rows, scaledRows := NewRows(s.Frames, s.Cin), NewRows(s.Frames, s.Cin)
+			rows.SetPlain(x, s.Frames, s.Cin, hw)
+			scaledRows.SetPlain(scaled, s.Frames, s.Cin, hw)
+			w := randFloats(rng, s.Cout*s.Cin/s.Group*s.KH*s.KW)
+			var bias, res []float32
+			if c.bias {
+				bias = randFloats(rng, s.Cout)
+			}
+			if c.residual {
+				res = randFloats(rng, s.OutLen())
+			}
+			packed, err := PackConvWeights(w, s.Cout, s.Cin/s.Group, s.KH, s.KW, s.Group, packMR)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conv, err := NewConv(c.s, packed, packMR, bias, c.act)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			gemm, err := NewConvPlan(c.s, packed, packMR, bias, c.act, Plan{Algo: AlgoGEMM})
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			want := refConv(s, scaledRows, w, bias, res, c.act)
+			checkAtThreads(t, name, s.OutLen(), want, func(p *Pool, out []float32) {
+				conv.RunScaled(p, rows, scale, out, res)
+				plain := make([]float32, len(out))
+				gemm.Run(p, scaledRows, plain, res)
+				if !floatcmp.SameBits(out, plain) {
+					t.Errorf("%s: RunScaled differs from the GEMM plan on the scaled input", name)
+				}
+			})
+		}
+	}
 }
 
 func TestConvRejectsBadInput(t *testing.T) {

@@ -106,7 +106,7 @@ func softmaxRows(w *workerState, x, out []float32, rows, n int) {
 		w.act = ActRows{X: os, Rows: 1, Cols: n, LD: n, Beta: -m}
 		actKernels[actExpShift](&w.act)
 		w.scale[0] = 1 / w.act.Sum
-		w.mul = MulRows{O: os, X: os, C: w.scale[:], Rows: 1, Cols: n, XRS: n}
+		w.mul = MulRows{O: os, X: os, C: w.scale[:], Rows: 1, Cols: n, XRS: n, ORS: n}
 		mulRows(&w.mul)
 	}
 }

@@ -483,6 +483,7 @@ var asmLayouts = map[string]map[string]uintptr{
 		"Cols": 80,
 		"XRS":  88,
 		"CRS":  96,
+		"ORS":  104,
 	},
 	"CopyRows": {
 		"Dst":    0,

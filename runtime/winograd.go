@@ -123,14 +123,18 @@ type winograd struct {
 // ISA level, and a kernel whose MR divides the packed panels' (a 6-row
 // AVX2 kernel runs each 12-row panel as two halves).
 func winogradFits(c *Conv) bool {
-	s := c.s
-	if s.KH != 3 || s.KW != 3 || s.StrideH != 1 || s.StrideW != 1 || s.DilationH != 1 || s.DilationW != 1 ||
-		s.PadTop != 1 || s.PadLeft != 1 || s.PadBottom != 1 || s.PadRight != 1 || s.Group != 1 ||
-		c.kern == nil || c.packMR%c.kern.MR != 0 || c.kern.NR > 32 {
+	if !winogradShape(c.s) || c.kern == nil || c.packMR%c.kern.MR != 0 || c.kern.NR > 32 {
 		return false
 	}
 	in, out, _ := archWinograd(isa)
 	return in != nil && out != nil
+}
+
+// winogradShape reports whether s is a convolution Winograd F(2x2, 3x3)
+// computes: 3x3, stride 1, padding 1, one group.
+func winogradShape(s ConvShape) bool {
+	return s.KH == 3 && s.KW == 3 && s.StrideH == 1 && s.StrideW == 1 && s.DilationH == 1 && s.DilationW == 1 &&
+		s.PadTop == 1 && s.PadLeft == 1 && s.PadBottom == 1 && s.PadRight == 1 && s.Group == 1
 }
 
 // winogradPays is the default rule: Winograd unless too many of the
