@@ -21,7 +21,8 @@ import (
 // expansion at stride 2; and a chain whose expanded tensor is also a graph
 // output, which must stay unfused (its stages with MobileNetV3's and
 // EfficientNet's activations); and a squeeze-and-excitation block between
-// a depthwise convolution and its projection.
+// a depthwise convolution and its projection (on a map large enough for
+// the projection to take the channel scale, runtime.ScaleFoldPays).
 func blocksGraph(t *testing.T) *ir.Graph {
 	b := newBuilder(13)
 	x := b.Input("x", 2, 32, 64, 64)
@@ -44,8 +45,8 @@ func blocksGraph(t *testing.T) *ir.Graph {
 	p3 := b.op("project3", "tsmc.Conv", conv(1, 1, 0, 1), d3, b.random("wp3", 8, 144, 1, 1), b.random("bp3", 8))
 	// a squeeze-and-excitation block between the depthwise convolution and
 	// the projection: the expansion and depthwise convolution fuse alone
-	e4 := b.op("expand4", "tsmc.Conv", conv(1, 1, 0, 1, hswish...), p2, b.random("we4", 96, 24, 1, 1), b.random("be4", 96))
-	d4 := b.op("dw4", "tsmc.Conv", conv(96, 2, 1, 3, "activation", "silu"), e4, b.random("wd4", 96, 1, 3, 3), b.random("bd4", 96))
+	e4 := b.op("expand4", "tsmc.Conv", conv(1, 1, 0, 1, hswish...), p1, b.random("we4", 96, 32, 1, 1), b.random("be4", 96))
+	d4 := b.op("dw4", "tsmc.Conv", conv(96, 1, 1, 3, "activation", "silu"), e4, b.random("wd4", 96, 1, 3, 3), b.random("bd4", 96))
 	pool := b.op("se_pool", "GlobalAveragePool", nil, d4)
 	gate := b.op("se_gate", "tsmc.Conv", conv(1, 1, 0, 1, "activation", "sigmoid"), pool, b.random("wg4", 96, 96, 1, 1), b.random("bg4", 96))
 	scaled := b.op("se_scale", "Mul", nil, d4, gate)
@@ -97,9 +98,9 @@ func TestFuseInvertedResidual(t *testing.T) {
 	}
 }
 
-// TestFusedBlocksMatchInterpreter fuses blocksGraph, generates it with two
-// data sets from the reference interpreter on the unfused graph and runs the
-// generated package's tests.
+// TestFusedBlocksMatchInterpreter fuses blocksGraph (the blocks and the
+// channel scale), generates it with two data sets from the reference
+// interpreter on the unfused graph and runs the generated package's tests.
 func TestFusedBlocksMatchInterpreter(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and tests a generated package")
@@ -107,6 +108,9 @@ func TestFusedBlocksMatchInterpreter(t *testing.T) {
 	g := blocksGraph(t)
 	// The expected outputs are the unfused graph's.
 	sets := interpDataSets(t, g, rand.New(rand.NewPCG(7, 5)), "set_a", "set_b")
+	if err := passes.FuseChannelScale(g); err != nil {
+		t.Fatal(err)
+	}
 	if blocks := fusedBlocks(t, g); len(blocks) != 4 {
 		t.Fatalf("fused %v, want 4 blocks", blocks)
 	}
@@ -128,6 +132,15 @@ func TestFusedBlocksMatchInterpreter(t *testing.T) {
 	}
 	if n := strings.Count(string(src), "runtime.NewInvertedResidual("); n != 4 {
 		t.Errorf("generated code builds %d fused blocks, want 4", n)
+	}
+	scaled := map[string]bool{} // the calls, once each (the run is written out more than once)
+	for _, line := range strings.Split(string(src), "\n") {
+		if strings.Contains(line, ".RunScaled(") {
+			scaled[strings.TrimSpace(line)] = true
+		}
+	}
+	if len(scaled) != 1 {
+		t.Errorf("generated code runs %d convolutions on a channel scale, want 1", len(scaled))
 	}
 	target := "./" + filepath.ToSlash(filepath.Join(dir, "blocks"))
 	out, err := exec.Command("go", "test", "-count=1", target).CombinedOutput()

@@ -216,6 +216,9 @@ func (d *drawing) describe(title string, n *ir.Node) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
+		if n.Input(ops.ConvScale) != nil {
+			lines = append(lines, "input × channel scale")
+		}
 		var epi []string
 		if n.Input(ops.ConvResidual) != nil {
 			epi = append(epi, "+ residual")
@@ -243,14 +246,15 @@ func (d *drawing) describe(title string, n *ir.Node) ([]string, error) {
 
 // edges returns the edges into the DOT node id from the producers of n's
 // run-time inputs: the shifted input as a dashed red edge labelled with
-// the shift, a residual and a shift state labelled as such.
+// the shift, a residual, a shift state and a channel scale labelled as
+// such.
 func (d *drawing) edges(id string, n *ir.Node) []string {
 	shifted, state := ops.ShiftState(n)
 	shift, hasShift, err := ops.ShiftOf(n)
 	hasShift = hasShift && err == nil // the verifier has checked the shift
-	var residual *ir.Value
+	var residual, scale *ir.Value
 	if n.Domain == ops.Domain && n.Op == ops.OpConv {
-		residual = n.Input(ops.ConvResidual)
+		residual, scale = n.Input(ops.ConvResidual), n.Input(ops.ConvScale)
 	}
 	var edges []string
 	for _, in := range n.Inputs {
@@ -269,6 +273,8 @@ func (d *drawing) edges(id string, n *ir.Node) []string {
 			}
 		case in == residual:
 			attrs = fmt.Sprintf(" [color=%q, fontcolor=%q, label=%s]", colourResidual, colourResidual, quote("+ residual"))
+		case in == scale:
+			attrs = fmt.Sprintf(" [label=%s]", quote("× channel scale"))
 		}
 		edges = append(edges, from+" -> "+id+attrs)
 	}

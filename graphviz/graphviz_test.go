@@ -58,12 +58,12 @@ func statement(t *testing.T, dot, id string) string {
 // DOT node per IR node (a cluster of stages per block) labelled with its
 // op, output shape and MACs, constants as annotations rather than nodes,
 // a dashed shift edge per fused shift, a residual edge per fused
-// residual, the graph's inputs and outputs; then that dot renders it (or
+// residual, a scale edge per channel scale, the graph's inputs and outputs; then that dot renders it (or
 // it skips the rest of the test).
 func checkPicture(t *testing.T, g *ir.Graph, dot string) {
 	t.Helper()
 	clip := clipOf(g)
-	nodes, shifts, residuals := len(g.Inputs)+len(g.Outputs), 0, 0
+	nodes, shifts, residuals, scales := len(g.Inputs)+len(g.Outputs), 0, 0, 0
 	for i, n := range g.Nodes {
 		id := fmt.Sprintf("n%d", i)
 		if _, ok, _ := ops.ShiftOf(n); ok {
@@ -105,6 +105,10 @@ func checkPicture(t *testing.T, g *ir.Graph, dot string) {
 			want = append(want, "+ residual")
 			residuals++
 		}
+		if n.OpName() == ops.Domain+"."+ops.OpConv && n.Input(ops.ConvScale) != nil {
+			want = append(want, "input × channel scale")
+			scales++
+		}
 		for _, w := range want {
 			if !strings.Contains(s, w) {
 				t.Errorf("node %d (%s): label lacks %q: %s", i, n.Describe(), w, s)
@@ -129,6 +133,9 @@ func checkPicture(t *testing.T, g *ir.Graph, dot string) {
 	}
 	if got := strings.Count(dot, `label="+ residual"]`); got != residuals {
 		t.Errorf("%d residual edges, want %d", got, residuals)
+	}
+	if got := strings.Count(dot, `label="× channel scale"]`); got != scales {
+		t.Errorf("%d channel scale edges, want %d", got, scales)
 	}
 	render(t, dot)
 }
@@ -159,7 +166,7 @@ func render(t *testing.T, dot string) {
 
 // TestTinyModels draws the bundled models and checks their pictures.
 func TestTinyModels(t *testing.T) {
-	for _, name := range []string{"tsm_tiny_official", "tsm_tiny_mmaction", "tsm_tiny_online"} {
+	for _, name := range []string{"tsm_tiny_official", "tsm_tiny_mmaction", "tsm_tiny_online", "tsm_tiny_efficientnet"} {
 		t.Run(name, func(t *testing.T) {
 			g := optimised(t, filepath.Join("..", "testdata", name, "model.onnx"))
 			dot := draw(t, g, Options{Title: name})
@@ -271,7 +278,8 @@ func TestBlockCluster(t *testing.T) {
 
 // TestBlockWithoutProjection: an expansion and depthwise convolution
 // fused before a squeeze-and-excitation block are a cluster of two
-// stages, the depthwise one feeding the pool and the scale.
+// stages, the depthwise one feeding the pool and the projection, which
+// takes the pool's channel scale.
 func TestBlockWithoutProjection(t *testing.T) {
 	b := irtest.New(map[string]int64{"": 13})
 	rng := rand.New(rand.NewPCG(4, 4))
@@ -287,11 +295,12 @@ func TestBlockWithoutProjection(t *testing.T) {
 		return irtest.Attrs(append([]any{"strides", []int64{1, 1}, "dilations", []int64{1, 1}, "pads", []int64{p, p, p, p},
 			"group", group, "kernel_shape", []int64{int64(k), int64(k)}}, act...)...)
 	}
-	x := b.Input("x", 8, 16, 32, 32)
+	x := b.Input("x", 8, 16, 32, 40)
 	e := b.Node("expand", ops.Domain, ops.OpConv, conv(1, 1, "activation", "silu"), x, random("we", 64, 16, 1, 1), random("be", 64))
 	d := b.Node("dw", ops.Domain, ops.OpConv, conv(64, 3, "activation", "silu"), e, random("wd", 64, 1, 3, 3), random("bd", 64))
 	pool := b.Node("pool", "", "GlobalAveragePool", nil, d)
-	b.Output(b.Node("scale", "", "Mul", nil, d, pool))
+	scaled := b.Node("scale", "", "Mul", nil, d, pool)
+	b.Output(b.Node("project", ops.Domain, ops.OpConv, conv(1, 1), scaled, random("wp", 16, 64, 1, 1), random("bp", 16)))
 	g := b.Graph(t)
 	if err := passes.Run(g, passes.Options{}); err != nil {
 		t.Fatal(err)
@@ -301,7 +310,8 @@ func TestBlockWithoutProjection(t *testing.T) {
 	}
 	dot := draw(t, g, Options{})
 	checkPicture(t, g, dot)
-	for _, want := range []string{"subgraph cluster_n0 {", "n0_expand -> n0_depthwise;", "n0_depthwise -> n1;", "epilogue: silu"} {
+	for _, want := range []string{"subgraph cluster_n0 {", "n0_expand -> n0_depthwise;", "n0_depthwise -> n1;", "epilogue: silu",
+		"n0_depthwise -> n2;", `n1 -> n2 [label="× channel scale"];`, "input × channel scale"} {
 		if !strings.Contains(dot, want) {
 			t.Errorf("the picture lacks\n\t%s\nin\n%s", want, dot)
 		}

@@ -77,8 +77,8 @@ func convOutput(n *ir.Node, x, w, b *ir.Value) (ir.Shape, error) {
 
 // inferFusedConv checks a tsmc.Conv's operands and sets its output type.
 func inferFusedConv(_ *ir.InferContext, n *ir.Node) error {
-	if len(n.Inputs) < 3 || len(n.Inputs) > 5 || n.Input(ConvX) == nil || n.Input(ConvW) == nil || n.Input(ConvB) == nil {
-		return n.Errorf("needs inputs (X, W, B, optional residual, optional shift state)")
+	if len(n.Inputs) < 3 || len(n.Inputs) > 6 || n.Input(ConvX) == nil || n.Input(ConvW) == nil || n.Input(ConvB) == nil {
+		return n.Errorf("needs inputs (X, W, B, optional residual, optional shift state, optional channel scale)")
 	}
 	x, w, b := n.Inputs[ConvX], n.Inputs[ConvW], n.Inputs[ConvB]
 	spatial := len(w.Shape) - 2
@@ -136,6 +136,9 @@ func inferFusedConv(_ *ir.InferContext, n *ir.Node) error {
 	if err := checkFusedShift(n, x); err != nil {
 		return err
 	}
+	if err := checkChannelScale(n, x); err != nil {
+		return err
+	}
 	if _, err := Activation(n); err != nil {
 		return err
 	}
@@ -169,6 +172,48 @@ func checkFusedShift(n *ir.Node, x *ir.Value) error {
 		return n.Errorf("fused shift: %v", err)
 	}
 	return nil
+}
+
+// channelScaleShape is the shape of a channel scale of x [N, C, spatial...]:
+// [N, C, 1...].
+func channelScaleShape(x ir.Shape) ir.Shape {
+	s := ir.Shape{x[0], x[1]}
+	for range x[2:] {
+		s = append(s, 1)
+	}
+	return s
+}
+
+// checkChannelScale checks the channel scale input of a tsmc.Conv, if
+// any, against its input x.
+func checkChannelScale(n *ir.Node, x *ir.Value) error {
+	g := n.Input(ConvScale)
+	if g == nil {
+		return nil
+	}
+	if _, shifted := n.AttrInts("shift"); shifted {
+		return n.Errorf("channel scale %v and a fused shift do not combine", g)
+	}
+	if want := channelScaleShape(x.Shape); g.DType != x.DType || !g.Shape.Equal(want) {
+		return n.Errorf("channel scale %v is %s%v, want %s%v", g, g.DType, g.Shape, x.DType, want)
+	}
+	return nil
+}
+
+// TakesChannelScale reports whether the tsmc.Conv n can read its input
+// times a channel scale of shape [N, C, 1...] (ConvScale), and it pays
+// (runtime.ScaleFoldPays): a 2-D convolution on the GEMM with constant
+// weights, no shift and not depthwise or a dense layer. The scale is
+// applied as its B panels are packed.
+func TakesChannelScale(n *ir.Node) bool {
+	if n.Domain != Domain || n.Op != OpConv || n.Input(ConvScale) != nil || n.Input(ConvState) != nil {
+		return false
+	}
+	if _, shifted := n.AttrInts("shift"); shifted || !n.Input(ConvW).IsConst() || n.Input(ConvX).DType != ir.Float32 {
+		return false
+	}
+	cs, nd, err := convShapes(n)
+	return err == nil && nd == nil && !Depthwise(cs) && !denseShape(cs) && runtime.ScaleFoldPays(cs)
 }
 
 // convMACs: every output element takes C/group * prod(kernel) MACs.
@@ -407,12 +452,15 @@ func lowerConv(l Lowering, n *ir.Node) error {
 	if err != nil {
 		return err
 	}
-	var residual, state Buf
+	var residual, state, scale Buf
 	if n.Domain == Domain {
 		if residual, err = l.In(ConvResidual); err != nil {
 			return err
 		}
 		if state, err = l.In(ConvState); err != nil {
+			return err
+		}
+		if scale, err = l.In(ConvScale); err != nil {
 			return err
 		}
 	}
@@ -436,6 +484,14 @@ func lowerConv(l Lowering, n *ir.Node) error {
 	rows, err := c.rows(l, n, x, state)
 	if err != nil {
 		return err
+	}
+	if scale != nil {
+		if c.depthwise || c.dense || c.shift != nil {
+			return n.Errorf("a channel scale needs a convolution on the GEMM without a shift (see TakesChannelScale)")
+		}
+		// the GEMM plan the scaled run takes is the rules' own: not tuned
+		l.Run(Method(c.object(l, "conv", nil), "RunScaled", Pool, rows, scale, out, residual))
+		return nil
 	}
 	w := c.workload(residual != nil, state != nil)
 	conv := c.object(l, "conv", &w)

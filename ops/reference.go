@@ -50,8 +50,9 @@ func EvalOp(domain, op string, opset int64, attrs map[string]ir.Attr, inputs ...
 // convAttrNames are the attributes a tsmc.Conv shares with ONNX Conv.
 var convAttrNames = []string{"strides", "pads", "dilations", "group", "kernel_shape"}
 
-// convKernel computes act(conv(shift(X), W) + B + R): the shift
-// materialised by the TemporalShift kernel, the convolution and bias by
+// convKernel computes act(conv(shift(X) * G, W) + B + R): the shift
+// materialised by the TemporalShift kernel, the channel scale G by Mul,
+// the convolution and bias by
 // the ONNX Conv kernel, then the ONNX Add, Relu or Clip kernels.
 func fusedConvKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	if len(in) < 3 || in[ConvX] == nil || in[ConvW] == nil || in[ConvB] == nil {
@@ -71,6 +72,12 @@ func fusedConvKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, error)
 		var err error
 		if x, err = EvalOp(Domain, OpTemporalShift, 1, attrs, inputs...); err != nil {
 			return nil, fmt.Errorf("fused shift: %w", err)
+		}
+	}
+	if len(in) > ConvScale && in[ConvScale] != nil {
+		var err error
+		if x, err = EvalOp("", "Mul", onnxOpset, nil, x, in[ConvScale]); err != nil {
+			return nil, fmt.Errorf("channel scale: %w", err)
 		}
 	}
 	attrs := map[string]ir.Attr{}

@@ -28,8 +28,10 @@ const (
 	// rows hold the attribute "fill" (its zero point: real zero).
 	OpTemporalShift = "TemporalShift"
 	// OpConv is a convolution with a fused epilogue: inputs (X, W, B,
-	// optional residual R, optional shift state S_prev). It computes
-	// act(conv(shift(X), W) + B + R). Attributes: those of ONNX Conv
+	// optional residual R, optional shift state S_prev, optional channel
+	// scale G). It computes act(conv(shift(X), W) + B + R), or with G
+	// [N, C, 1...] (a squeeze-and-excitation gate, never with a shift)
+	// act(conv(X * G, W) + B + R). Attributes: those of ONNX Conv
 	// (strides, pads, dilations, group, kernel_shape; pads explicit, no
 	// auto_pad), "activation" with its parameters (activation.go: "" none,
 	// "relu", "clip" with "clip_min" and "clip_max", "sigmoid", "silu",
@@ -55,6 +57,7 @@ const (
 	ConvB
 	ConvResidual
 	ConvState
+	ConvScale
 )
 
 // ShiftRange is one triple of a TemporalShift's "shift" attribute.

@@ -36,7 +36,7 @@ func FuseInvertedResidual(g *ir.Graph) error {
 	dead := map[*ir.Node]bool{}
 	fused := map[*ir.Node]bool{} // stages of a block already
 	for i, project := range g.Nodes {
-		if !isTsmc(project, ops.OpConv) || project.Input(ops.ConvState) != nil || hasShift(project) || fused[project] {
+		if !isTsmc(project, ops.OpConv) || project.Input(ops.ConvState) != nil || project.Input(ops.ConvScale) != nil || hasShift(project) || fused[project] {
 			continue
 		}
 		dw := conv(project.Input(ops.ConvX))

@@ -627,6 +627,12 @@ func TestFusedOpShapeRulesRejectBadOperands(t *testing.T) {
 		{"residual of the wrong shape", func(b *builder, x, w, bias *ir.Value) {
 			b.opIn(ops.Domain, ops.OpConv, conv, x, w, bias, b.Input("r", 2, 2, 3, 3))
 		}, "residual"},
+		{"channel scale of the wrong shape", func(b *builder, x, w, bias *ir.Value) {
+			b.opIn(ops.Domain, ops.OpConv, conv, x, w, bias, nil, nil, b.Input("g", 2, 2, 2, 1))
+		}, "channel scale"},
+		{"channel scale with a shift", func(b *builder, x, w, bias *ir.Value) {
+			b.opIn(ops.Domain, ops.OpConv, with(shiftAttrs(2, 0, 1, 1)), x, w, bias, nil, nil, b.Input("g", 2, 2, 1, 1))
+		}, "do not combine"},
 		{"kernel_shape disagrees with the weights", func(b *builder, x, w, bias *ir.Value) {
 			b.opIn(ops.Domain, ops.OpConv, with(attrs("kernel_shape", []int64{3, 3})), x, w, bias)
 		}, "kernel_shape"},
