@@ -31,9 +31,13 @@ type Def struct {
 	Folded bool
 	// Quantized marks the ops of quantised models, ONNX's and tsmc's. Code
 	// generation lowers QuantizeLinear, DequantizeLinear and tsmc's
-	// quantised ops; the operator form (QLinearConv, ...) is read,
-	// inferred and interpreted only.
+	// quantised ops; the operator form (QLinearConv, ...) has no lowering
+	// of its own.
 	Quantized bool
+	// Becomes names the tsmc op the passes make of this one when its
+	// parameters are constants (fuse-qlinear: QLinearConv becomes
+	// tsmc.QConv), which code generation then lowers.
+	Becomes string
 	// Int8 marks the ops whose lowering also takes uint8 and int8
 	// tensors (quantised activations, bytes in the arena); the others
 	// lower float32 and bool tensors only.
@@ -126,8 +130,10 @@ func Folded() []string {
 func Unsupported(n *ir.Node) error {
 	d := Lookup(n)
 	switch {
+	case d != nil && d.Becomes != "":
+		return n.Errorf("code generation does not lower %s: the pass fuse-qlinear makes a %s of it only when its scales, zero points, weights and bias are constants (per tensor for activations, per tensor or per output channel for weights) and its operands are 8-bit; the interpreter runs it (tsmc verify -engine interp)", n.OpName(), d.Becomes)
 	case d != nil && d.Quantized && d.Lower == nil:
-		return n.Errorf("code generation does not lower %s: it compiles QDQ models, whose patterns the passes turn into tsmc.QConv, tsmc.QDense and tsmc.QAdd; the interpreter runs it (tsmc verify -engine interp)", n.OpName())
+		return n.Errorf("code generation does not lower %s: it compiles QDQ models and the operator form, which the passes turn into tsmc.QConv, tsmc.QDense and tsmc.QAdd; the interpreter runs it (tsmc verify -engine interp)", n.OpName())
 	case d == nil || !d.Folded && d.Lower == nil:
 		return n.Errorf("code generation does not support op %s (supported: %s)", n.OpName(), strings.Join(Compiled(), ", "))
 	case d.Lower == nil:

@@ -352,3 +352,22 @@ func TestSupportedOps(t *testing.T) {
 		}
 	}
 }
+
+// TestBecomesNamesALoweredOp: an op the passes turn into a tsmc one
+// names a tsmc op that code generation lowers.
+func TestBecomesNamesALoweredOp(t *testing.T) {
+	n := 0
+	for _, name := range Names() {
+		d := table[name]
+		if d.Becomes == "" {
+			continue
+		}
+		n++
+		if to, ok := table[d.Becomes]; !ok || to.Lower == nil || d.Lower != nil {
+			t.Errorf("%s becomes %s, which is no lowered op of the table (or has a lowering itself)", name, d.Becomes)
+		}
+	}
+	if n == 0 {
+		t.Error("no op becomes a tsmc one")
+	}
+}

@@ -10,14 +10,19 @@ import (
 // QuantizeLinear and DequantizeLinear, and the operator form (QLinearConv,
 // QLinearMatMul, ConvInteger, MatMulInteger, QLinearAdd, QGemm). They are
 // read, inferred and interpreted (interp/quant.go holds their kernels).
-// The passes turn QDQ patterns into tsmc's quantised ops (qconv.go), and
-// code generation lowers those and the QuantizeLinear and
-// DequantizeLinear left at the float32 boundary (qlower.go); the operator
-// form is not compiled.
+// The passes turn QDQ patterns and the operator form into tsmc's
+// quantised ops (qconv.go), and code generation lowers those and the
+// QuantizeLinear and DequantizeLinear left at the float32 boundary
+// (qlower.go). ConvInteger and MatMulInteger, whose int32 outputs no
+// kernel writes, are not compiled.
 
 func quantDefs() []*Def {
 	q := func(domain, op string, infer ir.InferFunc, macs ir.CostFunc) *Def {
 		return &Def{Domain: domain, Op: op, Infer: infer, MACs: macs, Params: macs != nil, Quantized: true}
+	}
+	becomes := func(d *Def, op string) *Def {
+		d.Becomes = Domain + "." + op
+		return d
 	}
 	lowered := func(d *Def, lower LowerFunc) *Def {
 		d.Lower, d.Int8 = lower, true
@@ -29,11 +34,11 @@ func quantDefs() []*Def {
 		lowered(q(interp.MSDomain, "QuantizeLinear", inferQuantizeLinear, nil), lowerQuantizeLinear),
 		lowered(q(interp.MSDomain, "DequantizeLinear", inferDequantizeLinear, nil), lowerDequantizeLinear),
 		q("", "ConvInteger", inferConvInteger, inputConvMACs(1)),
-		q("", "QLinearConv", inferQLinearConv, inputConvMACs(3)),
+		becomes(q("", "QLinearConv", inferQLinearConv, inputConvMACs(3)), OpQConv),
 		q("", "MatMulInteger", inferMatMulInteger, matMulMACs),
-		q("", "QLinearMatMul", inferQLinearMatMul, matMulMACs),
-		q(interp.MSDomain, "QLinearAdd", inferQLinearAdd, nil),
-		q(interp.MSDomain, "QGemm", inferQGemm, gemmMACs),
+		becomes(q("", "QLinearMatMul", inferQLinearMatMul, matMulMACs), OpQDense),
+		becomes(q(interp.MSDomain, "QLinearAdd", inferQLinearAdd, nil), OpQAdd),
+		becomes(q(interp.MSDomain, "QGemm", inferQGemm, gemmMACs), OpQDense),
 	}
 }
 

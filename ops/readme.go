@@ -9,7 +9,7 @@ import (
 // those that exist at compile time only, the ones the interpreter and
 // shape inference know but code generation does not, and tsmc's own.
 func Markdown() string {
-	var compiled, folded, inferOnly, quantCompiled, quantized, own, ownQuantized []string
+	var compiled, folded, inferOnly, quantCompiled, quantFused, quantized, own, ownQuantized []string
 	for _, name := range Names() {
 		d := table[name]
 		switch {
@@ -17,6 +17,8 @@ func Markdown() string {
 			ownQuantized = append(ownQuantized, "`"+name+"`")
 		case d.Quantized && d.Lower != nil:
 			quantCompiled = append(quantCompiled, name)
+		case d.Quantized && d.Becomes != "":
+			quantFused = append(quantFused, name+" (→ `"+d.Becomes+"`)")
 		case d.Quantized:
 			quantized = append(quantized, name)
 		case d.Domain != "":
@@ -39,9 +41,10 @@ func Markdown() string {
 	list("Folded at compile time (their inputs must be known then)", folded)
 	list("Read, inferred and interpreted, but not compiled (integer outputs)", inferOnly)
 	list("Quantised, compiled per tensor (at a QDQ model's float32 boundary; the passes fuse the others into tsmc's quantised ops)", quantCompiled)
-	list("Quantised, read, inferred and interpreted, but not compiled (the operator form; the passes turn QDQ patterns into tsmc's quantised ops)", quantized)
+	list("Quantised, compiled as the tsmc op the pass fuse-qlinear makes of them (the operator form, with constant scales, zero points and weights)", quantFused)
+	list("Quantised, read, inferred and interpreted, but not compiled (int32 outputs)", quantized)
 	list("tsmc's own operators, made by the passes", own)
-	list("tsmc's quantised operators, made by the passes of QDQ patterns, compiled onto the int8 kernels", ownQuantized)
+	list("tsmc's quantised operators, made by the passes of QDQ patterns and the operator form, compiled onto the int8 kernels", ownQuantized)
 	return strings.TrimRight(b.String(), "\n") + "\n"
 }
 

@@ -34,7 +34,9 @@ var Pipeline = []Pass{
 	{"quantize-movement", "run data movement, shifts and max pools between DequantizeLinear and QuantizeLinear on the quantised tensors", QuantizeMovement},
 	{"dead-code", "remove nodes whose outputs nobody reads, and their constants", EliminateDeadCode},
 	{"fuse-qdq", "turn DequantizeLinear -> Conv/Gemm/MatMul/Add (-> Relu/Clip) -> QuantizeLinear into tsmc.QConv, tsmc.QDense, tsmc.QAdd", FuseQDQ},
+	{"fuse-qlinear", "turn the operator form (QLinearConv, QLinearMatMul, QGemm, QLinearAdd) into tsmc.QConv, tsmc.QDense, tsmc.QAdd", FuseQLinear},
 	{"fuse-quantized-residual", "fuse a tsmc.QAdd into the tsmc.QConv that computes one operand", FuseQuantizedResidual},
+	{"center-weights", "rewrite 8-bit weights with zero points as int8 weights without, where they fit", CenterWeights},
 	{"dequantize-late", "move a DequantizeLinear past a reshape, transpose or slice that makes a graph output", DequantizeLate},
 	{"fold-batchnorm", "fold BatchNormalization into the preceding Conv's weights and bias", FoldBatchNorm},
 	{"fuse-activation", "make every Conv a tsmc.Conv and fuse a following activation (Relu, Clip, SiLU, HardSwish, ...)", FuseActivation},
@@ -86,6 +88,10 @@ var passOrder = []struct{ a, b, why string }{
 	{"fold-constants", "fuse-qdq", "quantised weights, zero points and scales must be constants"},
 	{"fuse-qdq", "dequantize-late", "a DequantizeLinear that a quantised op reads through movement fuses into it first"},
 	{"dequantize-late", "dead-code", "the DequantizeLinear it leaves without readers goes"},
+	{"fold-constants", "fuse-qlinear", "the operator form's scales, zero points, weights and bias must be constants"},
+	{"fuse-qlinear", "fuse-quantized-residual", "a QLinearAdd is a tsmc.QAdd only after fuse-qlinear"},
+	{"fuse-qdq", "center-weights", "the weights it centres are tsmc.QConv's and tsmc.QDense's"},
+	{"fuse-qlinear", "center-weights", "so are those of the operator form"},
 }
 
 func init() {

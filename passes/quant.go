@@ -49,11 +49,17 @@ func tensorQuant(n *ir.Node) (quantParams, bool) {
 	default:
 		return q, false
 	}
-	if q.dtype != ir.Uint8 && q.dtype != ir.Int8 || n.AttrInt("block_size", 0) != 0 {
+	if n.AttrInt("block_size", 0) != 0 {
 		return q, false
 	}
-	scale, zero := n.Input(1), n.Input(2)
-	if !scale.IsConst() || scale.Const.DType != ir.Float32 || scale.Const.Len() != 1 {
+	return constParams(n.Input(1), n.Input(2), q.dtype)
+}
+
+// constParams reads a constant per-tensor scale (positive, finite) and
+// zero point (nil: 0) of a tensor of dtype, uint8 or int8.
+func constParams(scale, zero *ir.Value, dtype ir.DType) (quantParams, bool) {
+	q := quantParams{dtype: dtype}
+	if dtype != ir.Uint8 && dtype != ir.Int8 || !scale.IsConst() || scale.Const.DType != ir.Float32 || scale.Const.Len() != 1 {
 		return q, false
 	}
 	q.Scale = scale.Const.F32[0]
@@ -61,7 +67,7 @@ func tensorQuant(n *ir.Node) (quantParams, bool) {
 		return q, false
 	}
 	if zero != nil {
-		if !zero.IsConst() || zero.Const.Len() != 1 || zero.Const.DType != q.dtype {
+		if !zero.IsConst() || zero.Const.Len() != 1 || zero.Const.DType != dtype {
 			return q, false
 		}
 		q.Zero = zero.Const.I64[0]

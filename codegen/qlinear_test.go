@@ -1,0 +1,124 @@
+package codegen
+
+import (
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/tsmc-go/tsmc/internal/irtest"
+	"github.com/tsmc-go/tsmc/internal/tensorcmp"
+	"github.com/tsmc-go/tsmc/interp"
+	"github.com/tsmc-go/tsmc/ir"
+	"github.com/tsmc-go/tsmc/ops"
+	"github.com/tsmc-go/tsmc/passes"
+)
+
+// qlinearGraph is a model in onnxruntime's operator form, float32 in and
+// out: QuantizeLinear, QLinearConv with per-channel int8 weights and a
+// bias, QLinearConv with uint8 weights of zero point 128 (older
+// quantisers' form), QLinearAdd, Flatten, QLinearMatMul with per-column
+// scales, QGemm with transposed weights and a bias, DequantizeLinear.
+func qlinearGraph(t *testing.T) *ir.Graph {
+	b := &builder{Builder: irtest.New(map[string]int64{"": 13, ops.Domain: 1, interp.MSDomain: 1}), rng: rand.New(rand.NewPCG(3, 8))}
+	rng := rand.New(rand.NewPCG(5, 2))
+	tensor := func(name string, dt ir.DType, shape []int, lo, hi int) *ir.Value {
+		v := &ir.Tensor{DType: dt, Shape: ir.Shape(shape), I64: make([]int64, ir.Shape(shape).Size())}
+		for i := range v.I64 {
+			v.I64[i] = int64(lo + rng.IntN(hi-lo+1))
+		}
+		return ir.NewConst(name, v)
+	}
+	scalar8 := func(name string, dt ir.DType, v int) *ir.Value { return tensor(name, dt, nil, v, v) }
+	scales := func(name string, n int) *ir.Value {
+		s := make([]float32, n)
+		for i := range s {
+			s[i] = 0.004 * float32(0.5+rng.Float64())
+		}
+		return ir.NewConst(name, ir.Float32s(ir.Shape{n}, s))
+	}
+	conv := attrs("kernel_shape", []int64{3, 3}, "pads", []int64{1, 1, 1, 1})
+	x := b.Input("x", 2, 4, 6, 6)
+	xq := b.op("xq", "QuantizeLinear", nil, x, b.scalar("xs", 0.02), scalar8("xz", ir.Uint8, 128))
+	c1 := b.op("c1", "QLinearConv", conv, xq, b.scalar("xs1", 0.02), scalar8("xz1", ir.Uint8, 128),
+		tensor("w1", ir.Int8, []int{8, 4, 3, 3}, -127, 127), scales("ws1", 8), tensor("wz1", ir.Int8, []int{8}, 0, 0),
+		b.scalar("ys1", 0.05), scalar8("yz1", ir.Uint8, 30), tensor("b1", ir.Int32, []int{8}, -2000, 2000))
+	c2 := b.op("c2", "QLinearConv", conv, c1, b.scalar("xs2", 0.05), scalar8("xz2", ir.Uint8, 30),
+		tensor("w2", ir.Uint8, []int{8, 8, 3, 3}, 0, 255), b.scalar("ws2", 0.003), scalar8("wz2", ir.Uint8, 128),
+		b.scalar("ys2", 0.06), scalar8("yz2", ir.Uint8, 120))
+	sum := b.Node("sum", interp.MSDomain, "QLinearAdd", nil, c2, b.scalar("as", 0.06), scalar8("az", ir.Uint8, 120),
+		c1, b.scalar("bs", 0.05), scalar8("bz", ir.Uint8, 30), b.scalar("cs", 0.07), scalar8("cz", ir.Uint8, 100))
+	flat := b.op("flat", "Flatten", attrs("axis", 1), sum)
+	mm := b.op("mm", "QLinearMatMul", nil, flat, b.scalar("ms", 0.07), scalar8("mz", ir.Uint8, 100),
+		tensor("wm", ir.Int8, []int{288, 10}, -127, 127), scales("wms", 10), tensor("wmz", ir.Int8, []int{10}, 0, 0),
+		b.scalar("mys", 0.3), scalar8("myz", ir.Int8, -3))
+	gemm := b.Node("gemm", interp.MSDomain, "QGemm", attrs("transB", 1), flat, b.scalar("gs", 0.07), scalar8("gz", ir.Uint8, 100),
+		tensor("wg", ir.Int8, []int{5, 288}, -127, 127), b.scalar("wgs", 0.002), scalar8("wgz", ir.Int8, 0),
+		tensor("bg", ir.Int32, []int{5}, -3000, 3000), b.scalar("gys", 0.4), scalar8("gyz", ir.Uint8, 128))
+	b.Output(
+		b.op("mm_f", "DequantizeLinear", nil, mm, b.scalar("mfs", 0.3), scalar8("mfz", ir.Int8, -3)),
+		b.op("gemm_f", "DequantizeLinear", nil, gemm, b.scalar("gfs", 0.4), scalar8("gfz", ir.Uint8, 128)),
+		b.op("sum_f", "DequantizeLinear", nil, sum, b.scalar("sfs", 0.07), scalar8("sfz", ir.Uint8, 100)))
+	return b.Graph(t)
+}
+
+// TestOperatorFormCompiles runs the pipeline on the operator-form model:
+// every quantised op becomes a tsmc one with centred int8 weights and the
+// interpreter computes the same bytes before and after; then the
+// generated package matches the interpreter's data sets.
+func TestOperatorFormCompiles(t *testing.T) {
+	g := qlinearGraph(t)
+	rng := rand.New(rand.NewPCG(9, 9))
+	sets := interpDataSets(t, g, rng, "set_a", "set_b")
+	if err := passes.Run(g, passes.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, n := range g.Nodes {
+		count[n.OpName()]++
+		if w := n.Input(1); (n.Op == ops.OpQConv || n.Op == ops.OpQDense) && n.Domain == ops.Domain && w.DType != ir.Int8 {
+			t.Errorf("%s: weights %v are %v, want centred int8", n.Describe(), w, w.DType)
+		}
+	}
+	want := map[string]int{"QuantizeLinear": 1, "tsmc.QConv": 2, "tsmc.QDense": 2, "Flatten": 1, "DequantizeLinear": 3}
+	for op, n := range count {
+		if want[op] != n && op != "tsmc.QAdd" {
+			t.Errorf("after the passes: %d %s, want %d (ops %v)", n, op, want[op], count)
+		}
+	}
+	for _, ds := range sets {
+		in := map[string]*ir.Tensor{}
+		for i, v := range g.Inputs {
+			in[v.Name] = ds.Inputs[i]
+		}
+		got, err := interp.Run(g, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range g.Outputs {
+			if err := tensorcmp.Equal(got[v.Name], ds.Outputs[i]); err != nil {
+				t.Errorf("%s: output %s differs after the passes: %v", ds.Name, v.Name, err)
+			}
+		}
+	}
+	if testing.Short() {
+		return
+	}
+	pkg, err := Generate(g, Options{Package: "qlinear", DataSets: sets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp(".", "_qlinear")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := pkg.Write(filepath.Join(dir, "qlinear")); err != nil {
+		t.Fatal(err)
+	}
+	target := "./" + filepath.ToSlash(filepath.Join(dir, "qlinear"))
+	if out, err := exec.Command("go", "test", "-count=1", target).CombinedOutput(); err != nil {
+		t.Fatalf("go test: %v\n%s", err, out)
+	}
+}
