@@ -25,7 +25,9 @@ const maxShiftCone = 1 << 24
 //
 // It assumes shapes are inferred and constants folded (index tensors,
 // reshape targets and slice bounds are constant values). For every value Y
-// read by a compute op or listed as a graph output it collects the cone of
+// read by a compute op or listed as a graph output (then for those of rank
+// 3 or more that more data movement reads, as a channel split after the
+// shift) it collects the cone of
 // data-movement ops (Reshape, Slice, Concat, ScatterND, Pad, Transpose,
 // Expand, ...) that produces Y, evaluates it twice on index encodings of its
 // one activation input X (and, for online models, one graph input S, the
@@ -40,11 +42,21 @@ const maxShiftCone = 1 << 24
 // The new node takes Y's place; the cone's nodes and the zero producers
 // feeding it are removed once nothing else reads them.
 func RecognizeTemporalShift(g *ir.Graph) error {
-	producers := g.Producers()
-	for _, y := range shiftCandidates(g) {
-		if cone, shift, _ := analyzeShift(g, producers, y); cone != nil {
-			replaceWithShift(g, cone, shift)
-			producers = g.Producers()
+	tried := map[*ir.Value]bool{}
+	// First the values compute ops read; then, for a shift whose output
+	// more data movement reads (ShuffleNet's channel split after it), the
+	// values of frames' shape inside longer movement chains.
+	for _, inside := range []bool{false, true} {
+		producers := g.Producers()
+		for _, y := range shiftCandidates(g, inside) {
+			if tried[y] || producers[y] == nil {
+				continue
+			}
+			tried[y] = true
+			if cone, shift, _ := analyzeShift(g, producers, y); cone != nil {
+				replaceWithShift(g, cone, shift)
+				producers = g.Producers()
+			}
 		}
 	}
 	return g.Verify()
@@ -52,14 +64,24 @@ func RecognizeTemporalShift(g *ir.Graph) error {
 
 // shiftCandidates lists, in node order, the values produced by a
 // data-movement op and read by a compute op (arithmetic Subs included) or
-// listed as graph outputs.
-func shiftCandidates(g *ir.Graph) []*ir.Value {
+// listed as graph outputs; with inside, also those read by another
+// data-movement op, when of rank 3 or more (frames of channels).
+func shiftCandidates(g *ir.Graph, inside bool) []*ir.Value {
 	wanted := map[*ir.Value]bool{}
 	for _, o := range g.Outputs {
 		wanted[o] = true
 	}
 	for _, n := range g.Nodes {
-		if m, ok := classifyMovement(n); ok && !(isOp(n, "Sub") && m.kind == moveData) {
+		m, ok := classifyMovement(n)
+		if ok && !(isOp(n, "Sub") && m.kind == moveData) {
+			if !inside || m.kind != moveData {
+				continue
+			}
+			for _, i := range m.data {
+				if in := n.Input(i); in != nil && len(in.Shape) >= 3 {
+					wanted[in] = true
+				}
+			}
 			continue
 		}
 		for _, in := range n.Inputs {

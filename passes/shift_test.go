@@ -327,6 +327,21 @@ func TestRecognizeShiftSpellings(t *testing.T) {
 			want: ops.Shift{Segments: 4, Ranges: []ops.ShiftRange{{Begin: 0, End: 2, Offset: 1}, {Begin: 2, End: 4, Offset: -1}}},
 			left: nil,
 		},
+		{
+			// ShuffleNet: a channel shuffle before the shift and the
+			// channel split after it are data movement too
+			name: "between a channel shuffle and a channel split", opset: 13,
+			build: func(b *shiftBuilder) (*ir.Value, []*ir.Value) {
+				x := b.activation(clip, "x")
+				nt, c, h, w := int64(clip.N*clip.T), int64(clip.C), int64(clip.H), int64(clip.W)
+				shuffled := b.reshape(b.op("Transpose", attrs("perm", []int64{0, 2, 1, 3, 4}), b.reshape(x, nt, 2, c/2, h, w)), nt, c, h, w)
+				y := b.officialShift(shuffled, clip, 2, nil)
+				left, right := b.slice(y, 1, 0, c/2), b.slice(y, 1, c/2, c)
+				return y, []*ir.Value{b.concat(1, b.consume(right), left)}
+			},
+			want: ops.Shift{Segments: 4, Ranges: []ops.ShiftRange{{Begin: 0, End: 2, Offset: 1}, {Begin: 2, End: 4, Offset: -1}}},
+			left: []string{"Concat", "Relu", "Reshape", "Reshape", "Sigmoid", "Slice", "Slice", "Transpose"},
+		},
 	}
 	for _, online := range []int64{10, 13} {
 		tests = append(tests, shiftCase{
