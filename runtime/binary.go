@@ -181,6 +181,20 @@ func sub32(a, b float32) float32 { return a - b }
 func mul32(a, b float32) float32 { return a * b }
 func div32(a, b float32) float32 { return a / b }
 func pow32(a, b float32) float32 { return float32(math.Pow(float64(a), float64(b))) }
+
+// powVS is Pow of a tensor and one exponent. Squares (a LayerNorm's
+// variance, as exporters spell it) are a*a: the float64 product of two
+// float32 values is exact, so pow32's one rounding gives the same bits.
+func powVS(o, a []float32, b float32) {
+	if b != 2 {
+		zipVS(o, a, b, pow32)
+		return
+	}
+	a = a[:len(o)]
+	for i, v := range a {
+		o[i] = v * v
+	}
+}
 func max32(a, b float32) float32 { return max(a, b) }
 func min32(a, b float32) float32 { return min(a, b) }
 func prelu32(a, b float32) float32 {
@@ -203,7 +217,7 @@ var binaryLoops = [binaryKinds]binLoops{
 	BinarySub:            {func(o, a, b []float32) { zipVV(o, a, b, sub32) }, func(o, a []float32, b float32) { zipVS(o, a, b, sub32) }, func(o []float32, a float32, b []float32) { zipSV(o, a, b, sub32) }, sub32},
 	BinaryMul:            {func(o, a, b []float32) { zipVV(o, a, b, mul32) }, func(o, a []float32, b float32) { zipVS(o, a, b, mul32) }, func(o []float32, a float32, b []float32) { zipSV(o, a, b, mul32) }, mul32},
 	BinaryDiv:            {func(o, a, b []float32) { zipVV(o, a, b, div32) }, func(o, a []float32, b float32) { zipVS(o, a, b, div32) }, func(o []float32, a float32, b []float32) { zipSV(o, a, b, div32) }, div32},
-	BinaryPow:            {func(o, a, b []float32) { zipVV(o, a, b, pow32) }, func(o, a []float32, b float32) { zipVS(o, a, b, pow32) }, func(o []float32, a float32, b []float32) { zipSV(o, a, b, pow32) }, pow32},
+	BinaryPow:            {func(o, a, b []float32) { zipVV(o, a, b, pow32) }, powVS, func(o []float32, a float32, b []float32) { zipSV(o, a, b, pow32) }, pow32},
 	BinaryMax:            {func(o, a, b []float32) { zipVV(o, a, b, max32) }, func(o, a []float32, b float32) { zipVS(o, a, b, max32) }, func(o []float32, a float32, b []float32) { zipSV(o, a, b, max32) }, max32},
 	BinaryMin:            {func(o, a, b []float32) { zipVV(o, a, b, min32) }, func(o, a []float32, b float32) { zipVS(o, a, b, min32) }, func(o []float32, a float32, b []float32) { zipSV(o, a, b, min32) }, min32},
 	BinaryPRelu:          {func(o, a, b []float32) { zipVV(o, a, b, prelu32) }, func(o, a []float32, b float32) { zipVS(o, a, b, prelu32) }, func(o []float32, a float32, b []float32) { zipSV(o, a, b, prelu32) }, prelu32},

@@ -231,3 +231,31 @@ func TestWhere(t *testing.T) {
 	_, err := NewWhere([]int{2}, []int{3}, []int{1})
 	mustErr(t, "where [2], [3], [1]", err)
 }
+
+// TestPowSquare: Pow by one exponent of 2 takes the a*a path, which must
+// give pow32's bits for every value (specials, subnormals, large ones,
+// random ones); other exponents still go through pow32.
+func TestPowSquare(t *testing.T) {
+	p := NewPool(1)
+	defer p.Close()
+	inf := float32(math.Inf(1))
+	x := []float32{0, float32(math.Copysign(0, -1)), 1, -1, inf, -inf, float32(math.NaN()), math.MaxFloat32, -math.MaxFloat32,
+		math.SmallestNonzeroFloat32, 1e-20, 1e-30, 1.8446743e19, -3.4e19}
+	rng := rand.New(rand.NewPCG(3, 3))
+	for range 5000 {
+		x = append(x, math.Float32frombits(rng.Uint32()))
+	}
+	for _, e := range []float32{2, 3, 0.5} {
+		bin, err := NewBinary(BinaryPow, []int{len(x)}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]float32, len(x))
+		bin.Run(p, x, []float32{e}, got)
+		for i, v := range x {
+			if w := pow32(v, e); math.Float32bits(got[i]) != math.Float32bits(w) && !(got[i] != got[i] && w != w) {
+				t.Fatalf("pow(%g, %g) = %g, want %g", v, e, got[i], w)
+			}
+		}
+	}
+}
