@@ -2,9 +2,7 @@ package codegen
 
 import (
 	"math/rand/v2"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -118,18 +116,8 @@ func TestFusedBlocksMatchInterpreter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir, err := os.MkdirTemp(".", "_blocks")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := pkg.Write(filepath.Join(dir, "blocks")); err != nil {
-		t.Fatal(err)
-	}
-	src, err := os.ReadFile(filepath.Join(dir, "blocks", "model.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	target := WriteGenerated(t, pkg)
+	src := pkg.Files["model.go"]
 	if n := strings.Count(string(src), "runtime.NewInvertedResidual("); n != 4 {
 		t.Errorf("generated code builds %d fused blocks, want 4", n)
 	}
@@ -142,7 +130,6 @@ func TestFusedBlocksMatchInterpreter(t *testing.T) {
 	if len(scaled) != 1 {
 		t.Errorf("generated code runs %d convolutions on a channel scale, want 1", len(scaled))
 	}
-	target := "./" + filepath.ToSlash(filepath.Join(dir, "blocks"))
 	out, err := exec.Command("go", "test", "-count=1", target).CombinedOutput()
 	if err != nil {
 		t.Fatalf("go test: %v\n%s", err, out)

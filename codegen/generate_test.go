@@ -2,9 +2,6 @@ package codegen
 
 import (
 	"math/rand/v2"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -122,33 +119,8 @@ func TestGeneratedCodeMatchesInterpreter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Inside the module (so that the runtime import resolves), in a folder
-	// that ./... patterns skip.
-	dir, err := os.MkdirTemp(".", "_allops")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := pkg.Write(filepath.Join(dir, "allops")); err != nil {
-		t.Fatal(err)
-	}
-	src, err := os.ReadFile(filepath.Join(dir, "allops", "model.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := strings.Count(string(src), "runtime.NewDense("); n != 3 {
+	if n := strings.Count(string(pkg.Files["model.go"]), "runtime.NewDense("); n != 3 {
 		t.Errorf("generated code plans %d dense layers, want 3 (tsmc.Dense and the two convolutions over 1x1 maps)", n)
 	}
-	target := "./" + filepath.ToSlash(filepath.Join(dir, "allops"))
-	test := []string{"test", "-v", "-count=1", target}
-	if cgo, err := exec.Command("go", "env", "CGO_ENABLED").Output(); err == nil && strings.TrimSpace(string(cgo)) == "1" {
-		test = append(test, "-race") // the race detector needs cgo
-	}
-	for _, args := range [][]string{{"vet", target}, test} {
-		out, err := exec.Command("go", args...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("go %v: %v\n%s", args, err, out)
-		}
-		t.Logf("go %v:\n%s", args, out)
-	}
+	t.Logf("go test:\n%s", GoTestGenerated(t, pkg))
 }

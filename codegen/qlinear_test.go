@@ -2,9 +2,7 @@ package codegen
 
 import (
 	"math/rand/v2"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/tsmc-go/tsmc/internal/irtest"
@@ -23,21 +21,11 @@ import (
 func qlinearGraph(t *testing.T) *ir.Graph {
 	b := &builder{Builder: irtest.New(map[string]int64{"": 13, ops.Domain: 1, interp.MSDomain: 1}), rng: rand.New(rand.NewPCG(3, 8))}
 	rng := rand.New(rand.NewPCG(5, 2))
-	tensor := func(name string, dt ir.DType, shape []int, lo, hi int) *ir.Value {
-		v := &ir.Tensor{DType: dt, Shape: ir.Shape(shape), I64: make([]int64, ir.Shape(shape).Size())}
-		for i := range v.I64 {
-			v.I64[i] = int64(lo + rng.IntN(hi-lo+1))
-		}
-		return ir.NewConst(name, v)
+	tensor := func(name string, dt ir.DType, shape []int, lo, hi int64) *ir.Value {
+		return irtest.RandomInts(rng, name, dt, shape, lo, hi)
 	}
-	scalar8 := func(name string, dt ir.DType, v int) *ir.Value { return tensor(name, dt, nil, v, v) }
-	scales := func(name string, n int) *ir.Value {
-		s := make([]float32, n)
-		for i := range s {
-			s[i] = 0.004 * float32(0.5+rng.Float64())
-		}
-		return ir.NewConst(name, ir.Float32s(ir.Shape{n}, s))
-	}
+	scalar8 := func(name string, dt ir.DType, v int64) *ir.Value { return irtest.Zero(name, dt, v) }
+	scales := func(name string, n int) *ir.Value { return irtest.Scale(name, irtest.RandomScales(rng, 0.004, n)...) }
 	conv := attrs("kernel_shape", []int64{3, 3}, "pads", []int64{1, 1, 1, 1})
 	x := b.Input("x", 2, 4, 6, 6)
 	xq := b.op("xq", "QuantizeLinear", nil, x, b.scalar("xs", 0.02), scalar8("xz", ir.Uint8, 128))
@@ -109,16 +97,7 @@ func TestOperatorFormCompiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir, err := os.MkdirTemp(".", "_qlinear")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := pkg.Write(filepath.Join(dir, "qlinear")); err != nil {
-		t.Fatal(err)
-	}
-	target := "./" + filepath.ToSlash(filepath.Join(dir, "qlinear"))
-	if out, err := exec.Command("go", "test", "-count=1", target).CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "test", "-count=1", WriteGenerated(t, pkg)).CombinedOutput(); err != nil {
 		t.Fatalf("go test: %v\n%s", err, out)
 	}
 }

@@ -2,9 +2,7 @@ package codegen
 
 import (
 	"math/rand/v2"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -109,24 +107,13 @@ func TestGeneratedQuantizedCodeMatchesInterpreter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir, err := os.MkdirTemp(".", "_allq")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := pkg.Write(filepath.Join(dir, "allq")); err != nil {
-		t.Fatal(err)
-	}
-	src, err := os.ReadFile(filepath.Join(dir, "allq", "model.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	target := WriteGenerated(t, pkg)
+	src := pkg.Files["model.go"]
 	for _, want := range []string{"runtime.NewQConv(", "runtime.NewQDepthwiseConv(", "runtime.NewQMaxPool(", "runtime.Quantize(", "runtime.Dequantize(", ".ApplyQ(", "runtime.QAddOp{", "ResidualFirst: true"} {
 		if !strings.Contains(string(src), want) {
 			t.Errorf("generated code has no %s", want)
 		}
 	}
-	target := "./" + filepath.ToSlash(filepath.Join(dir, "allq"))
 	for _, args := range [][]string{{"vet", target}, {"test", "-v", "-count=1", target}} {
 		out, err := exec.Command("go", args...).CombinedOutput()
 		if err != nil {

@@ -2,9 +2,7 @@ package codegen
 
 import (
 	"math/rand/v2"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -108,15 +106,7 @@ func testTunedPackage(t *testing.T, g *ir.Graph, layers string, wants []string) 
 			t.Errorf("generated code lacks %q", want)
 		}
 	}
-	dir, err := os.MkdirTemp(".", "_tuned")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := pkg.Write(filepath.Join(dir, "tuned")); err != nil {
-		t.Fatal(err)
-	}
-	target := "./" + filepath.ToSlash(filepath.Join(dir, "tuned"))
+	target := WriteGenerated(t, pkg)
 	out, err := exec.Command("go", "test", "-count=1", "-run", "TestDataSets|TestThreadCounts", "-v", target).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "--- PASS: TestThreadCounts") {
 		t.Fatalf("go test: %v\n%s", err, out)

@@ -6,7 +6,6 @@ import (
 
 	"github.com/tsmc-go/tsmc/internal/irtest"
 	"github.com/tsmc-go/tsmc/internal/tensorcmp"
-	"github.com/tsmc-go/tsmc/interp"
 	"github.com/tsmc-go/tsmc/ir"
 	"github.com/tsmc-go/tsmc/ops"
 )
@@ -19,17 +18,11 @@ import (
 func TestQLinearLeftoversAndCentring(t *testing.T) {
 	b := irtest.New(map[string]int64{"": 13})
 	rng := rand.New(rand.NewPCG(2, 7))
-	tensor := func(name string, dt ir.DType, shape []int, lo, hi int) *ir.Value {
-		v := &ir.Tensor{DType: dt, Shape: ir.Shape(shape), I64: make([]int64, ir.Shape(shape).Size())}
-		for i := range v.I64 {
-			v.I64[i] = int64(lo + rng.IntN(hi-lo+1))
-		}
-		return ir.NewConst(name, v)
+	tensor := func(name string, dt ir.DType, shape []int, lo, hi int64) *ir.Value {
+		return irtest.RandomInts(rng, name, dt, shape, lo, hi)
 	}
-	f32 := func(name string, v float32) *ir.Value {
-		return ir.NewConst(name, ir.Float32s(ir.Shape{}, []float32{v}))
-	}
-	u8 := func(name string, v int) *ir.Value { return tensor(name, ir.Uint8, nil, v, v) }
+	f32 := func(name string, v float32) *ir.Value { return irtest.Scale(name, v) }
+	u8 := func(name string, v int64) *ir.Value { return irtest.Zero(name, ir.Uint8, v) }
 	x := b.Input("x", 1, 3, 5, 5)
 	xq := b.Node("xq", "", "QuantizeLinear", nil, x, f32("xs", 0.02), u8("xz", 128))
 	qconv := func(name string, w, ws, wz, ys *ir.Value) *ir.Value {
@@ -48,21 +41,7 @@ func TestQLinearLeftoversAndCentring(t *testing.T) {
 	centred := qconv("centred", tensor("wc", ir.Int8, []int{4, 3, 1, 1}, -100, 100), f32("wcs", 0.003), tensor("wcz", ir.Int8, nil, 20, 20), f32("wcy", 0.05))
 	b.Output(wide, dyn, centred)
 	g := b.Graph(t)
-	feeds := map[string]*ir.Tensor{"x": ir.Float32s(ir.Shape{1, 3, 5, 5}, make([]float32, 75)), "s": ir.Float32s(ir.Shape{1}, []float32{-0.05})}
-	for i := range feeds["x"].F32 {
-		feeds["x"].F32[i] = rng.Float32()*4 - 2
-	}
-	before, err := interp.Run(g, feeds)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := Run(g, Options{}); err != nil {
-		t.Fatal(err)
-	}
-	after, err := interp.Run(g, feeds)
-	if err != nil {
-		t.Fatal(err)
-	}
+	before, after := runQuantPipeline(t, g, 2)
 	for _, v := range g.Outputs {
 		if err := tensorcmp.Equal(after[v.Name], before[v.Name]); err != nil {
 			t.Errorf("output %s changed: %v", v.Name, err)

@@ -80,16 +80,12 @@ func TestConv(t *testing.T) {
 	}
 }
 
-// checkConvCase plans case c with weights packed in panels of packMR and
-// random data from rng, runs it at every thread count of withPools
-// against the reference (every output written, all thread counts bit for
-// bit the same) and returns the planned convolution.
-func checkConvCase(t *testing.T, name string, c convCase, packMR int, rng *rand.Rand) *Conv {
+// convOperands returns random weights for case c, packed in panels of
+// packMR too, and its bias and residual (nil where it has none).
+func convOperands(t *testing.T, rng *rand.Rand, c convCase, packMR int) (w, packed, bias, res []float32) {
 	t.Helper()
 	s := c.s.normalized()
-	rows, _ := convInput(t, rng, c)
-	w := randFloats(rng, s.Cout*s.Cin/s.Group*s.KH*s.KW)
-	var bias, res []float32
+	w = randFloats(rng, s.Cout*s.Cin/s.Group*s.KH*s.KW)
 	if c.bias {
 		bias = randFloats(rng, s.Cout)
 	}
@@ -100,6 +96,18 @@ func checkConvCase(t *testing.T, name string, c convCase, packMR int, rng *rand.
 	if err != nil {
 		t.Fatal(err)
 	}
+	return w, packed, bias, res
+}
+
+// checkConvCase plans case c with weights packed in panels of packMR and
+// random data from rng, runs it at every thread count of withPools
+// against the reference (every output written, all thread counts bit for
+// bit the same) and returns the planned convolution.
+func checkConvCase(t *testing.T, name string, c convCase, packMR int, rng *rand.Rand) *Conv {
+	t.Helper()
+	s := c.s.normalized()
+	rows, _ := convInput(t, rng, c)
+	w, packed, bias, res := convOperands(t, rng, c, packMR)
 	conv, err := NewConv(c.s, packed, packMR, bias, c.act)
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
@@ -137,18 +145,7 @@ func TestConvRunScaled(t *testing.T) {
 			rows, scaledRows := NewRows(s.Frames, s.Cin), NewRows(s.Frames, s.Cin)
 			rows.SetPlain(x, s.Frames, s.Cin, hw)
 			scaledRows.SetPlain(scaled, s.Frames, s.Cin, hw)
-			w := randFloats(rng, s.Cout*s.Cin/s.Group*s.KH*s.KW)
-			var bias, res []float32
-			if c.bias {
-				bias = randFloats(rng, s.Cout)
-			}
-			if c.residual {
-				res = randFloats(rng, s.OutLen())
-			}
-			packed, err := PackConvWeights(w, s.Cout, s.Cin/s.Group, s.KH, s.KW, s.Group, packMR)
-			if err != nil {
-				t.Fatal(err)
-			}
+			w, packed, bias, res := convOperands(t, rng, c, packMR)
 			conv, err := NewConv(c.s, packed, packMR, bias, c.act)
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
