@@ -168,6 +168,10 @@ type qWorkerState struct {
 	rows       [][]uint8 // the packer's row table
 	pack       QPack     // the packing kernels' argument block
 	dw         QDWConv   // the depthwise kernels' argument block
+	// QInvertedResidual: expanded rows, depthwise outputs, their row
+	// tables
+	blockE, blockD []uint8
+	blockRows      QRows
 	// packed identifies the block buf holds: the channel blocks of a
 	// pixel block, consecutive items, share one packing
 	packed qPackKey
@@ -234,34 +238,44 @@ func (c *QConv) item(p *Pool, worker, item int, in QRows, out, res []uint8) {
 			w.segs = append(w.segs, colSeg{j: j % nr, n: n, c: off, r: off})
 			j += n
 		}
-		full := len(w.segs) == 1 && w.segs[0].n == nr
-		for pi := pi0; pi < pi1; pi++ {
-			panel := g*c.panels + pi
-			for sub := 0; sub < c.packMR; sub += kern.MR {
-				co0 := pi*c.packMR + sub
-				if co0 >= c.coutG {
-					break
-				}
-				t.A = c.w[panel*c.k4*4*c.packMR+4*sub:]
-				t.Offset = c.offset[panel*c.packMR+sub:]
-				t.Scale = c.scale[panel*c.packMR+sub:]
-				m := min(kern.MR, c.coutG-co0)
-				k := kern
-				if m < k.MR {
-					k = shortQKernel(k, m)
-				}
-				if full && m == k.MR {
-					s := w.segs[0]
-					t.C, t.LDC = out[s.c+co0*c.ohw:], c.ohw
-					t.R, t.LDR = nil, 0
-					if res != nil {
-						t.R, t.LDR = res[s.r+co0*c.ohw:], c.ohw
-					}
-					k.Tile(t)
-					continue
-				}
-				c.partialTile(w, k, m, co0, out, res)
+		c.tiles(w, g, pi0, pi1, out, c.ohw, res, c.ohw)
+	}
+}
+
+// tiles runs the weight panels [pi0, pi1) of group g on the packed panel
+// in w.tile.B, for the output segments w.segs: output channel co (of the
+// group) of a segment's pixel j at out[seg.c + co*ldc + j], its residual
+// at res[seg.r + co*ldr + j].
+func (c *QConv) tiles(w *qWorkerState, g, pi0, pi1 int, out []uint8, ldc int, res []uint8, ldr int) {
+	kern := c.kern
+	t := &w.tile
+	full := len(w.segs) == 1 && w.segs[0].n == kern.NR
+	for pi := pi0; pi < pi1; pi++ {
+		panel := g*c.panels + pi
+		for sub := 0; sub < c.packMR; sub += kern.MR {
+			co0 := pi*c.packMR + sub
+			if co0 >= c.coutG {
+				break
 			}
+			t.A = c.w[panel*c.k4*4*c.packMR+4*sub:]
+			t.Offset = c.offset[panel*c.packMR+sub:]
+			t.Scale = c.scale[panel*c.packMR+sub:]
+			m := min(kern.MR, c.coutG-co0)
+			k := kern
+			if m < k.MR {
+				k = shortQKernel(k, m)
+			}
+			if full && m == k.MR {
+				s := w.segs[0]
+				t.C, t.LDC = out[s.c+co0*ldc:], ldc
+				t.R, t.LDR = nil, 0
+				if res != nil {
+					t.R, t.LDR = res[s.r+co0*ldr:], ldr
+				}
+				k.Tile(t)
+				continue
+			}
+			c.partialTile(w, k, m, co0, out, ldc, res, ldr)
 		}
 	}
 }
@@ -279,7 +293,7 @@ func shortQKernel(k *QGemmKernel, m int) *QGemmKernel {
 
 // partialTile runs kern on a tile of m valid rows (output channels from
 // co0 of the group) and the columns of w.segs through the scratch tile.
-func (c *QConv) partialTile(w *qWorkerState, kern *QGemmKernel, m, co0 int, out, res []uint8) {
+func (c *QConv) partialTile(w *qWorkerState, kern *QGemmKernel, m, co0 int, out []uint8, ldc int, res []uint8, ldr int) {
 	nr := kern.NR
 	t := &w.tile
 	tc := w.tmpC[:kern.MR*nr]
@@ -289,7 +303,7 @@ func (c *QConv) partialTile(w *qWorkerState, kern *QGemmKernel, m, co0 int, out,
 		tr := w.tmpR[:kern.MR*nr]
 		for _, s := range w.segs {
 			for i := range m {
-				copy(tr[i*nr+s.j:][:s.n], res[s.r+(co0+i)*c.ohw:][:s.n])
+				copy(tr[i*nr+s.j:][:s.n], res[s.r+(co0+i)*ldr:][:s.n])
 			}
 		}
 		t.R, t.LDR = tr, nr
@@ -297,7 +311,7 @@ func (c *QConv) partialTile(w *qWorkerState, kern *QGemmKernel, m, co0 int, out,
 	kern.Tile(t)
 	for _, s := range w.segs {
 		for i := range m {
-			copy(out[s.c+(co0+i)*c.ohw:][:s.n], tc[i*nr+s.j:][:s.n])
+			copy(out[s.c+(co0+i)*ldc:][:s.n], tc[i*nr+s.j:][:s.n])
 		}
 	}
 }
