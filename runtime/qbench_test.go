@@ -228,3 +228,22 @@ func BenchmarkQInvertedResidual(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDequantize times Dequantize on the sizes of MobileNetV2's
+// last feature map (1280x7x7, one frame and eight), one worker, at each
+// int8 level.
+func BenchmarkDequantize(b *testing.B) {
+	for _, n := range []int{62720, 501760} {
+		q, out := make([]uint8, n), make([]float32, n)
+		for i := range q {
+			q[i] = uint8(i * 7)
+		}
+		for _, level := range archQLevels() {
+			b.Run(fmt.Sprintf("%d/%s", n, level), func(b *testing.B) {
+				withQISA(level, func() {
+					benchOps(b, float64(n), func(p *Pool) { Dequantize(p, q, out, 0.03, 9) })
+				})
+			})
+		}
+	}
+}
