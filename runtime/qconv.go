@@ -360,51 +360,61 @@ func (c *QConv) quadRows(w *qWorkerState, rows [][]uint8, start, end int) [][]ui
 	return w.rows
 }
 
-// zeroRows returns cin4 rows of n zero points, in w's table.
-func (c *QConv) zeroRows(w *qWorkerState, n int) [][]uint8 {
-	cin4 := c.k / (c.s.KH * c.s.KW)
-	zero := c.zero[:n]
-	w.rows = w.rows[:0]
-	for range cin4 {
-		w.rows = append(w.rows, zero)
-	}
-	return w.rows
-}
-
 // packIm2col packs output pixels ox..ox+n of output row oy into block
 // columns j0.. of buf: tap (ky, kx) reads input row oy*SH - PadTop +
 // ky*DH, columns ox*SW - PadLeft + kx*DW + x*SW of each channel, or the
-// zero point outside the input.
+// zero point outside the input. The pixels whose every tap lies within
+// the row's columns take one packing call for all their taps (a stem's
+// taps hold one quad each: a call a tap would cost more than its bytes),
+// the others one call each.
 func (c *QConv) packIm2col(w *qWorkerState, buf []uint8, panelBytes int, rows [][]uint8, j0, oy, ox, n int, flip uint8) {
 	s := c.s
-	nr := c.kern.NR
-	cq := c.k / (s.KH * s.KW) / 4 // channel quads per tap
+	lo, hi := 0, n // the interior pixels
+	for kx := range s.KW {
+		ix0 := ox*s.StrideW - s.PadLeft + kx*s.DilationW
+		if ix0 < 0 {
+			lo = max(lo, ceilDiv(-ix0, s.StrideW))
+		}
+		hi = min(hi, ceilDiv(s.W-ix0, s.StrideW))
+	}
+	lo = min(lo, n)
+	hi = max(lo, hi)
+	for x := range lo {
+		c.packTaps(w, buf, panelBytes, rows, j0+x, oy, ox+x, 1, flip)
+	}
+	if hi > lo {
+		c.packTaps(w, buf, panelBytes, rows, j0+lo, oy, ox+lo, hi-lo, flip)
+	}
+	for x := hi; x < n; x++ {
+		c.packTaps(w, buf, panelBytes, rows, j0+x, oy, ox+x, 1, flip)
+	}
+}
+
+// packTaps packs every tap of n output pixels from ox of output row oy
+// into block columns j0.. of buf in one call: each tap of the first pixel
+// must lie within its row's columns or outside the input, and so must
+// the other pixels' alike (one pixel always qualifies). Taps outside read
+// zero-point rows.
+func (c *QConv) packTaps(w *qWorkerState, buf []uint8, panelBytes int, rows [][]uint8, j0, oy, ox, n int, flip uint8) {
+	s := c.s
+	cin4 := c.k / (s.KH * s.KW)
+	zero := c.zero[:min(len(c.zero), s.StrideW*n)]
+	w.rows = w.rows[:0]
 	for ky := range s.KH {
 		iy := oy*s.StrideH - s.PadTop + ky*s.DilationH
 		for kx := range s.KW {
-			dst := buf[(ky*s.KW+kx)*cq*4*nr:]
-			if iy < 0 || iy >= s.H {
-				c.packQuads(w, dst, panelBytes, c.zeroRows(w, n), 0, 1, j0, n, flip)
-				continue
-			}
-			// pixels lo..hi read inside the row: 0 <= ix0 + x*SW < W
-			ix0 := ox*s.StrideW - s.PadLeft + kx*s.DilationW
-			lo := 0
-			if ix0 < 0 {
-				lo = min(n, ceilDiv(-ix0, s.StrideW))
-			}
-			hi := max(lo, min(n, ceilDiv(s.W-ix0, s.StrideW)))
-			if lo > 0 {
-				c.packQuads(w, dst, panelBytes, c.zeroRows(w, lo), 0, 1, j0, lo, flip)
-			}
-			if hi > lo {
-				c.packQuads(w, dst, panelBytes, c.quadRows(w, rows, iy*s.W, (iy+1)*s.W), ix0+lo*s.StrideW, s.StrideW, j0+lo, hi-lo, flip)
-			}
-			if hi < n {
-				c.packQuads(w, dst, panelBytes, c.zeroRows(w, n-hi), 0, 1, j0+hi, n-hi, flip)
+			ix := ox*s.StrideW - s.PadLeft + kx*s.DilationW
+			inside := iy >= 0 && iy < s.H && ix >= 0 && ix < s.W
+			for ci := range cin4 {
+				if inside && ci < len(rows) {
+					w.rows = append(w.rows, rows[ci][iy*s.W+ix:(iy+1)*s.W])
+				} else {
+					w.rows = append(w.rows, zero)
+				}
 			}
 		}
 	}
+	c.packQuads(w, buf, panelBytes, w.rows, 0, s.StrideW, j0, n, flip)
 }
 
 // QPack is the argument block of the int8 packing kernels: they
