@@ -16,7 +16,7 @@ import (
 )
 
 // qblocksGraph has quantised MobileNetV2 chains whose expanded tensors
-// reach runtime.QBlockMinBytes: an expansion read through a shift with a
+// reach runtime.QBlockMinFrameBytes per frame: an expansion read through a shift with a
 // state input, at stride 1 with a residual add (the block input); an
 // int8 one whose expansion is a 3x3 stride-2 stem, at stride 2; a
 // depthwise convolution of a quantised graph input and its projection;

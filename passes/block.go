@@ -21,8 +21,8 @@ import (
 // nodes read (a squeeze-and-excitation block's pool and scale), become a
 // block without a projection in the depthwise convolution's place.
 // Chains of tsmc.QConv become a tsmc.QInvertedResidual the same way (with
-// a projection always), from runtime.QBlockMinBytes of expanded int8
-// tensor. It assumes inferred shapes and a finished tsmc.Conv epilogue
+// a projection always), from runtime.QBlockMinFrameBytes of expanded
+// int8 bytes per frame. It assumes inferred shapes and a finished tsmc.Conv epilogue
 // and shift.
 func FuseInvertedResidual(g *ir.Graph) error {
 	producers := g.Producers()
@@ -55,8 +55,7 @@ func FuseInvertedResidual(g *ir.Graph) error {
 			if !blockFits(expand, dw, project) && expand != nil {
 				expand = nil // maybe the depthwise and projection alone
 			}
-			x := dw.Input(ops.ConvX)
-			if !blockFits(expand, dw, project) || x.DType.Size()*x.Shape.Size() < k.minBytes() {
+			if !blockFits(expand, dw, project) || !k.large(dw.Input(ops.ConvX)) {
 				continue
 			}
 			first := dw
@@ -121,10 +120,10 @@ func FuseInvertedResidual(g *ir.Graph) error {
 // stages and of tsmc.QConv stages.
 var blockKinds = []struct {
 	conv, block string
-	minBytes    func() int // the smallest expanded tensor fused, in bytes
+	large       func(expanded *ir.Value) bool // whether the expanded tensor is large enough to fuse
 }{
-	{ops.OpConv, ops.OpInvertedResidual, func() int { return runtime.DefaultRules().BlockMinBytes }},
-	{ops.OpQConv, ops.OpQInvertedResidual, func() int { return runtime.QBlockMinBytes }},
+	{ops.OpConv, ops.OpInvertedResidual, func(e *ir.Value) bool { return 4*e.Shape.Size() >= runtime.DefaultRules().BlockMinBytes }},
+	{ops.OpQConv, ops.OpQInvertedResidual, func(e *ir.Value) bool { return e.Shape[2:].Size()*e.Shape[1] >= runtime.QBlockMinFrameBytes }},
 }
 
 // blockFits reports whether the runtime runs the chain's shapes as one

@@ -30,12 +30,15 @@ type QInvertedResidual struct {
 // bytes: they stay in its L2 with the packed activations of the GEMMs.
 const qBlockBudget = 256 << 10
 
-// QBlockMinBytes is the expanded tensor size (bytes) from which the
-// compiler fuses a quantised block (passes.FuseInvertedResidual): a
-// core's L2. A smaller tensor makes its round trip through L2 unfused,
-// where three operations split over channels parallelise better than
-// one over rows.
-const QBlockMinBytes = 1 << 20
+// QBlockMinFrameBytes is the expanded bytes per frame from which the
+// compiler fuses a quantised block (passes.FuseInvertedResidual): the
+// blocks of MobileNetV2's 112x112 and 56x56 maps, whose unfused
+// intermediates crowd a core's L2 (and cross between the cores' caches
+// when a frame is split between workers). The smaller ones stay in L2
+// unfused, where the three operations split finely over channels and
+// pixels, while a fused block's bands pay partial GEMM panels at their
+// edges.
+const QBlockMinFrameBytes = 384 << 10
 
 // NewQInvertedResidual plans the block by the default rules:
 // NewQInvertedResidualPlan with the zero Plan.
