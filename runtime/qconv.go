@@ -363,12 +363,17 @@ func (c *QConv) quadRows(w *qWorkerState, rows [][]uint8, start, end int) [][]ui
 // packIm2col packs output pixels ox..ox+n of output row oy into block
 // columns j0.. of buf: tap (ky, kx) reads input row oy*SH - PadTop +
 // ky*DH, columns ox*SW - PadLeft + kx*DW + x*SW of each channel, or the
-// zero point outside the input. The pixels whose every tap lies within
-// the row's columns take one packing call for all their taps (a stem's
-// taps hold one quad each: a call a tap would cost more than its bytes),
-// the others one call each.
+// zero point outside the input. When a tap holds few channels (a stem's
+// one quad), a call a tap would cost more than its bytes: the pixels
+// whose every tap lies within the row's columns then take one packing
+// call for all their taps, the others one call each. Taps of many
+// channels take a call each (packIm2colTaps).
 func (c *QConv) packIm2col(w *qWorkerState, buf []uint8, panelBytes int, rows [][]uint8, j0, oy, ox, n int, flip uint8) {
 	s := c.s
+	if c.k/(s.KH*s.KW) > mergedTapChannels {
+		c.packIm2colTaps(w, buf, panelBytes, rows, j0, oy, ox, n, flip)
+		return
+	}
 	lo, hi := 0, n // the interior pixels
 	for kx := range s.KW {
 		ix0 := ox*s.StrideW - s.PadLeft + kx*s.DilationW
@@ -389,6 +394,10 @@ func (c *QConv) packIm2col(w *qWorkerState, buf []uint8, panelBytes int, rows []
 		c.packTaps(w, buf, panelBytes, rows, j0+x, oy, ox+x, 1, flip)
 	}
 }
+
+// mergedTapChannels is the most (padded) channels a tap has for
+// packIm2col to pack its taps together.
+const mergedTapChannels = 8
 
 // packTaps packs every tap of n output pixels from ox of output row oy
 // into block columns j0.. of buf in one call: each tap of the first pixel
@@ -415,6 +424,51 @@ func (c *QConv) packTaps(w *qWorkerState, buf []uint8, panelBytes int, rows [][]
 		}
 	}
 	c.packQuads(w, buf, panelBytes, w.rows, 0, s.StrideW, j0, n, flip)
+}
+
+// packIm2colTaps is packIm2col one call a tap: each call streams a run
+// of the tap's rows, which pays once a tap holds many channels.
+func (c *QConv) packIm2colTaps(w *qWorkerState, buf []uint8, panelBytes int, rows [][]uint8, j0, oy, ox, n int, flip uint8) {
+	s := c.s
+	nr := c.kern.NR
+	cq := c.k / (s.KH * s.KW) / 4 // channel quads per tap
+	for ky := range s.KH {
+		iy := oy*s.StrideH - s.PadTop + ky*s.DilationH
+		for kx := range s.KW {
+			dst := buf[(ky*s.KW+kx)*cq*4*nr:]
+			if iy < 0 || iy >= s.H {
+				c.packQuads(w, dst, panelBytes, c.zeroRows(w, n), 0, 1, j0, n, flip)
+				continue
+			}
+			// pixels lo..hi read inside the row: 0 <= ix0 + x*SW < W
+			ix0 := ox*s.StrideW - s.PadLeft + kx*s.DilationW
+			lo := 0
+			if ix0 < 0 {
+				lo = min(n, ceilDiv(-ix0, s.StrideW))
+			}
+			hi := max(lo, min(n, ceilDiv(s.W-ix0, s.StrideW)))
+			if lo > 0 {
+				c.packQuads(w, dst, panelBytes, c.zeroRows(w, lo), 0, 1, j0, lo, flip)
+			}
+			if hi > lo {
+				c.packQuads(w, dst, panelBytes, c.quadRows(w, rows, iy*s.W, (iy+1)*s.W), ix0+lo*s.StrideW, s.StrideW, j0+lo, hi-lo, flip)
+			}
+			if hi < n {
+				c.packQuads(w, dst, panelBytes, c.zeroRows(w, n-hi), 0, 1, j0+hi, n-hi, flip)
+			}
+		}
+	}
+}
+
+// zeroRows returns cin4 rows of n zero points, in w's table.
+func (c *QConv) zeroRows(w *qWorkerState, n int) [][]uint8 {
+	cin4 := c.k / (c.s.KH * c.s.KW)
+	zero := c.zero[:n]
+	w.rows = w.rows[:0]
+	for range cin4 {
+		w.rows = append(w.rows, zero)
+	}
+	return w.rows
 }
 
 // QPack is the argument block of the int8 packing kernels: they
