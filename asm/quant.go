@@ -7,12 +7,18 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-// buildQuant emits quantizeU8x8AVX2, runtime.Quantize's kernel (the ONNX
+// buildQuant emits quantizeU8x8AVX2 and dequantizeU8x16AVX2.
+func buildQuant(g *gen) {
+	buildQuantize(g)
+	buildDequantize(g)
+}
+
+// buildQuantize emits quantizeU8x8AVX2, runtime.Quantize's kernel (the ONNX
 // QuantizeLinear of float32 values to uint8) 8 values a step: the
 // division by the scale, MAXPS against lo (which returns lo for NaN, as
 // the Go rule does), MINPS against hi, CVTPS2DQ (rounding half to even),
 // the zero point added, the int32 lanes packed to bytes.
-func buildQuant(g *gen) {
+func buildQuantize(g *gen) {
 	sig, err := gotypes.ParseSignature("func(dst *uint8, src *float32, n int, scale, lo, hi float32, zero int32)")
 	if err != nil {
 		panic(err)
@@ -58,6 +64,52 @@ func buildQuant(g *gen) {
 	g.ADDQ(operand.U32(32), src)
 	g.ADDQ(operand.U32(8), dst)
 	g.SUBQ(operand.U32(8), n)
+	g.JNZ(operand.LabelRef(loop))
+	g.VZEROUPPER()
+	g.RET()
+}
+
+// buildDequantize emits dequantizeU8x16AVX2, runtime.Dequantize's kernel
+// (the ONNX DequantizeLinear of uint8 values to float32) 16 values a
+// step: the bytes widened to int32, the zero point subtracted, the
+// differences converted (exactly) and multiplied by the scale, one
+// rounding as in DequantizeU8.
+func buildDequantize(g *gen) {
+	sig, err := gotypes.ParseSignature("func(dst *float32, src *uint8, n int, scale float32, zero int32)")
+	if err != nil {
+		panic(err)
+	}
+	g.Function("dequantizeU8x16AVX2")
+	g.Attributes(attr.NOSPLIT)
+	g.Doc("dequantizeU8x16AVX2 sets dst[i] = float32(int32(src[i])-zero) * scale for i < n,",
+		"n a positive multiple of 16: runtime.Dequantize's rule.")
+	g.Signature(sig)
+	g.labels = 0
+	dst, src, n := reg.RDI, reg.RSI, reg.RCX
+	g.Load(g.Param("dst"), dst)
+	g.Load(g.Param("src"), src)
+	g.Load(g.Param("n"), n)
+	scale, zero := reg.Y8, reg.Y9
+	b, err := g.Param("scale").Resolve()
+	if err != nil {
+		panic(err)
+	}
+	g.VBROADCASTSS(b.Addr, scale)
+	g.Load(g.Param("zero"), reg.R8)
+	g.VMOVD(reg.R8.As32(), zero.AsX())
+	g.VPBROADCASTD(zero.AsX(), zero)
+	loop := g.label("loop")
+	g.Label(loop)
+	for i, y := range []reg.VecPhysical{reg.Y0, reg.Y1} {
+		g.VPMOVZXBD(operand.Mem{Base: src, Disp: 8 * i}, y)
+		g.VPSUBD(zero, y, y)
+		g.VCVTDQ2PS(y, y)
+		g.VMULPS(scale, y, y)
+		g.VMOVUPS(y, operand.Mem{Base: dst, Disp: 32 * i})
+	}
+	g.ADDQ(operand.U32(16), src)
+	g.ADDQ(operand.U32(64), dst)
+	g.SUBQ(operand.U32(16), n)
 	g.JNZ(operand.LabelRef(loop))
 	g.VZEROUPPER()
 	g.RET()

@@ -17,47 +17,62 @@ import (
 // uint8 MaxPool, a channel Slice and a Concat of bytes, Flatten,
 // tsmc.QDense to int8, the materialised uint8 shift and
 // DequantizeLinear.
+// qbuilder adds the constants and attributes of quantised ops to a
+// builder.
+type qbuilder struct {
+	*builder
+	rng *rand.Rand
+}
+
+func (b qbuilder) u8(name string, v int64) *ir.Value {
+	return ir.NewConst(name, &ir.Tensor{DType: ir.Uint8, Shape: ir.Shape{}, I64: []int64{v}})
+}
+
+func (b qbuilder) i8(name string, v int64) *ir.Value {
+	return ir.NewConst(name, &ir.Tensor{DType: ir.Int8, Shape: ir.Shape{}, I64: []int64{v}})
+}
+
+// weights are random symmetric int8 weights.
+func (b qbuilder) weights(name string, shape ...int) *ir.Value {
+	w := &ir.Tensor{DType: ir.Int8, Shape: ir.Shape(shape), I64: make([]int64, ir.Shape(shape).Size())}
+	for i := range w.I64 {
+		w.I64[i] = int64(b.rng.IntN(255) - 127)
+	}
+	return ir.NewConst(name, w)
+}
+
+func (b qbuilder) bias(name string, n int) *ir.Value {
+	v := &ir.Tensor{DType: ir.Int32, Shape: ir.Shape{n}, I64: make([]int64, n)}
+	for i := range v.I64 {
+		v.I64[i] = int64(b.rng.IntN(4001) - 2000)
+	}
+	return ir.NewConst(name, v)
+}
+
+func (b qbuilder) scales(n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = 0.004 * float32(0.5+b.rng.Float64())
+	}
+	return s
+}
+
+// qattrs are a quantised op's attributes: input (scale, zero), m
+// weight scales, output (scale, zero, clamp, type), then any others.
+func (b qbuilder) qattrs(xs float32, xz int64, m int, ys float32, yz, lo, hi int64, typ string, extra ...any) map[string]ir.Attr {
+	return attrs(append([]any{"x_scale", xs, "x_zero_point", int(xz), "w_scales", b.scales(m), "w_zero_points", make([]int64, m),
+		"y_scale", ys, "y_zero_point", int(yz), "y_min", int(lo), "y_max", int(hi), "output_type", typ}, extra...)...)
+}
+
+// qconvGeom is a square convolution's geometry attributes.
+func qconvGeom(group, stride, pad, k int) []any {
+	s, p, kk := int64(stride), int64(pad), int64(k)
+	return []any{"strides", []int64{s, s}, "dilations", []int64{1, 1}, "pads", []int64{p, p, p, p}, "group", group, "kernel_shape", []int64{kk, kk}}
+}
+
 func allQuantOpsGraph(t *testing.T) *ir.Graph {
-	b := newBuilder(13)
-	rng := rand.New(rand.NewPCG(5, 9))
-	u8 := func(name string, v int64) *ir.Value {
-		return ir.NewConst(name, &ir.Tensor{DType: ir.Uint8, Shape: ir.Shape{}, I64: []int64{v}})
-	}
-	i8 := func(name string, v int64) *ir.Value {
-		return ir.NewConst(name, &ir.Tensor{DType: ir.Int8, Shape: ir.Shape{}, I64: []int64{v}})
-	}
-	weights := func(name string, shape ...int) *ir.Value {
-		w := &ir.Tensor{DType: ir.Int8, Shape: ir.Shape(shape), I64: make([]int64, ir.Shape(shape).Size())}
-		for i := range w.I64 {
-			w.I64[i] = int64(rng.IntN(255) - 127)
-		}
-		return ir.NewConst(name, w)
-	}
-	bias := func(name string, n int) *ir.Value {
-		v := &ir.Tensor{DType: ir.Int32, Shape: ir.Shape{n}, I64: make([]int64, n)}
-		for i := range v.I64 {
-			v.I64[i] = int64(rng.IntN(4001) - 2000)
-		}
-		return ir.NewConst(name, v)
-	}
-	scales := func(n int) []float32 {
-		s := make([]float32, n)
-		for i := range s {
-			s[i] = 0.004 * float32(0.5+rng.Float64())
-		}
-		return s
-	}
-	zeros := func(n int) []int64 { return make([]int64, n) }
-	// a quantised op's attributes: input (scale, zero), weights, output
-	// (scale, zero, clamp, type), then any others
-	qattrs := func(xs float32, xz int64, m int, ys float32, yz, lo, hi int64, typ string, extra ...any) map[string]ir.Attr {
-		return attrs(append([]any{"x_scale", xs, "x_zero_point", int(xz), "w_scales", scales(m), "w_zero_points", zeros(m),
-			"y_scale", ys, "y_zero_point", int(yz), "y_min", int(lo), "y_max", int(hi), "output_type", typ}, extra...)...)
-	}
-	conv := func(group, stride, pad, k int) []any {
-		s, p, kk := int64(stride), int64(pad), int64(k)
-		return []any{"strides", []int64{s, s}, "dilations", []int64{1, 1}, "pads", []int64{p, p, p, p}, "group", group, "kernel_shape", []int64{kk, kk}}
-	}
+	b := qbuilder{newBuilder(13), rand.New(rand.NewPCG(5, 9))}
+	u8, i8, weights, bias, qattrs, conv := b.u8, b.i8, b.weights, b.bias, b.qattrs, qconvGeom
 
 	x := b.Input("x", 4, 8, 6, 6)
 	state := b.Input("state", 2, 2, 6, 6)

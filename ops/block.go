@@ -22,6 +22,14 @@ import (
 // by its first stage, keeps the plain "segments" and "shift".
 const OpInvertedResidual = "InvertedResidual"
 
+// OpQInvertedResidual is the quantised block: tsmc.InvertedResidual's
+// inputs and attribute scheme with tsmc.QConv stages (their attributes
+// under the stage prefixes, "expand.x_scale", ...), the expansion
+// optional, the projection not; output project(dw(expand(X))) with the
+// projection's fused residual add. It runs band by band on the int8
+// kernels, to the bytes of the three tsmc.QConv.
+const OpQInvertedResidual = "QInvertedResidual"
+
 // Input slots of tsmc.InvertedResidual.
 const (
 	BlockX = iota
@@ -39,7 +47,10 @@ const (
 var blockStageNames = [3]string{"expand", "depthwise", "project"}
 
 func blockDefs() []*Def {
-	return []*Def{{Domain: Domain, Op: OpInvertedResidual, Infer: inferBlock, MACs: blockMACs, Params: true, Lower: lowerBlock}}
+	return []*Def{
+		{Domain: Domain, Op: OpInvertedResidual, Infer: inferBlock, MACs: blockMACs, Params: true, Lower: lowerBlock},
+		{Domain: Domain, Op: OpQInvertedResidual, Infer: inferBlock, MACs: blockMACs, Params: true, Quantized: true, Int8: true, Lower: lowerQBlock},
+	}
 }
 
 // BlockAttrs stores the attributes of the tsmc.Conv stages (expand may be
@@ -60,10 +71,15 @@ func BlockAttrs(b, expand, dw, project *ir.Node) {
 }
 
 // BlockStages returns the stages of the tsmc.InvertedResidual n as
-// tsmc.Conv nodes (the expansion nil when there is none), chained through
-// intermediate values typed by tsmc.Conv's shape rule.
+// tsmc.Conv nodes (of a tsmc.QInvertedResidual, tsmc.QConv nodes; the
+// expansion nil when there is none), chained through intermediate values
+// typed by the stage op's shape rule.
 func BlockStages(n *ir.Node) ([3]*ir.Node, error) {
 	var st [3]*ir.Node
+	stageOp, infer := OpConv, inferFusedConv
+	if n.Op == OpQInvertedResidual {
+		stageOp, infer = OpQConv, inferQConv
+	}
 	if len(n.Inputs) < BlockProjectB+1 || len(n.Inputs) > BlockState+1 {
 		return st, n.Errorf("needs inputs (X, We, Be, Wd, Bd, Wp, Bp, optional residual, optional shift state)")
 	}
@@ -76,7 +92,7 @@ func BlockStages(n *ir.Node) ([3]*ir.Node, error) {
 			}
 			return st, n.Errorf("stage %s has no weights", blockStageNames[k])
 		}
-		s := &ir.Node{Name: n.Name + "/" + blockStageNames[k], Op: OpConv, Domain: Domain, Inputs: []*ir.Value{x, w, b},
+		s := &ir.Node{Name: n.Name + "/" + blockStageNames[k], Op: stageOp, Domain: Domain, Inputs: []*ir.Value{x, w, b},
 			Outputs: []*ir.Value{{Name: n.Name + "/" + blockStageNames[k]}}}
 		prefix := blockStageNames[k] + "."
 		for name, a := range n.Attrs {
@@ -99,13 +115,16 @@ func BlockStages(n *ir.Node) ([3]*ir.Node, error) {
 				s.Inputs = append(s.Inputs, r)
 			}
 		}
-		if err := inferFusedConv(nil, s); err != nil {
+		if err := infer(nil, s); err != nil {
 			return st, n.Errorf("stage %s: %v", blockStageNames[k], err)
 		}
 		st[k], x = s, s.Outputs[0]
 	}
 	if st[2] == nil && (st[0] == nil || n.Input(BlockResidual) != nil) {
 		return st, n.Errorf("a block without a projection needs an expansion and takes no residual")
+	}
+	if st[2] == nil && stageOp == OpQConv {
+		return st, n.Errorf("a quantised block needs a projection")
 	}
 	return st, nil
 }
@@ -225,6 +244,74 @@ func lowerBlock(l Lowering, n *ir.Node) error {
 	return nil
 }
 
+// lowerQBlock plans the stages' quantised convolutions as lowerQConv
+// does and runs them as one runtime.QInvertedResidual that reads X
+// through a row table (with the first stage's shift and state) and
+// writes the projection's output; the intermediates get no memory.
+func lowerQBlock(l Lowering, n *ir.Node) error {
+	st, err := BlockStages(n)
+	if err != nil {
+		return err
+	}
+	var plans [3]*qconvPlan
+	for k, s := range st {
+		if s == nil {
+			continue
+		}
+		spec, err := QuantSpecOf(s)
+		if err != nil {
+			return err
+		}
+		cs, nd, err := convShapes(s)
+		if err != nil {
+			return err
+		}
+		if nd != nil {
+			return s.Errorf("a quantised %d-D convolution that is not a 2-D one is not supported", len(nd.In))
+		}
+		if plans[k], err = planQConv(l, s, cs, s.Input(ConvW), s.Input(ConvB), spec); err != nil {
+			return err
+		}
+		if plans[k].depthwise != (k == 1) {
+			return s.Errorf("stage %s of a quantised block must be %s", blockStageNames[k], map[bool]string{true: "depthwise", false: "a convolution of one group"}[k == 1])
+		}
+	}
+	x, err := l.In(BlockX)
+	if err != nil {
+		return err
+	}
+	residual, err := l.In(BlockResidual)
+	if err != nil {
+		return err
+	}
+	state, err := l.In(BlockState)
+	if err != nil {
+		return err
+	}
+	out, err := l.Out(0)
+	if err != nil {
+		return err
+	}
+	if residual != nil && residual.Len() != out.Len() {
+		return n.Errorf("residual has %d values, the output %d", residual.Len(), out.Len())
+	}
+	first, firstNode := plans[1], st[1]
+	if plans[0] != nil {
+		first, firstNode = plans[0], st[0]
+	}
+	rows, err := qconvRows(l, firstNode, first, x, state)
+	if err != nil {
+		return err
+	}
+	args := []any{nil, plans[1].object(l), plans[2].object(l)}
+	if plans[0] != nil {
+		args[0] = plans[0].object(l)
+	}
+	block := l.Object("qblock", "QInvertedResidual", "NewQInvertedResidual", args...)
+	l.Run(Method(block, "Run", Pool, rows, out, residual))
+	return nil
+}
+
 // ShiftState returns the activation a node reads through a stateful
 // shift and the state it reads, or nils: tsmc.TemporalShift, tsmc.Conv,
 // tsmc.QConv and tsmc.InvertedResidual take one.
@@ -237,7 +324,7 @@ func ShiftState(n *ir.Node) (x, state *ir.Value) {
 		return n.Input(0), n.Input(1)
 	case OpConv, OpQConv:
 		return n.Input(ConvX), n.Input(ConvState)
-	case OpInvertedResidual:
+	case OpInvertedResidual, OpQInvertedResidual:
 		return n.Input(BlockX), n.Input(BlockState)
 	}
 	return nil, nil

@@ -236,18 +236,9 @@ func lowerQConv(l Lowering, n *ir.Node) error {
 	if residual != nil && residual.Len() != out.Len() {
 		return n.Errorf("residual has %d values, the output %d", residual.Len(), out.Len())
 	}
-	hw := cs.H * cs.W
-	var rows Obj
-	if shift, shifted, err := ShiftOf(n); err != nil {
+	rows, err := qconvRows(l, n, c, x, state)
+	if err != nil {
 		return err
-	} else if shifted {
-		v, err := shiftVar(l, n, shift, cs.Frames, cs.Cin, hw, state)
-		if err != nil {
-			return err
-		}
-		rows = l.Rows(x, cs.Frames, cs.Cin, hw, &v, state, c.inZero)
-	} else {
-		rows = l.Rows(x, cs.Frames, cs.Cin, hw, nil, nil, 0)
 	}
 	conv := c.object(l)
 	if c.depthwise {
@@ -256,6 +247,26 @@ func lowerQConv(l Lowering, n *ir.Node) error {
 	}
 	l.Run(Method(conv, "Run", Pool, rows, out, residual))
 	return nil
+}
+
+// qconvRows is the row table the quantised convolution c (node n) reads
+// x through: with n's fused shift (its vacated rows the input's zero
+// point) and state, if any.
+func qconvRows(l Lowering, n *ir.Node, c *qconvPlan, x, state Buf) (Obj, error) {
+	cs := c.cs
+	hw := cs.H * cs.W
+	shift, shifted, err := ShiftOf(n)
+	if err != nil {
+		return Obj{}, err
+	}
+	if !shifted {
+		return l.Rows(x, cs.Frames, cs.Cin, hw, nil, nil, 0), nil
+	}
+	v, err := shiftVar(l, n, shift, cs.Frames, cs.Cin, hw, state)
+	if err != nil {
+		return Obj{}, err
+	}
+	return l.Rows(x, cs.Frames, cs.Cin, hw, &v, state, c.inZero), nil
 }
 
 // lowerQDense runs a tsmc.QDense as a 1x1 quantised convolution over

@@ -18,6 +18,7 @@ func init() {
 	interp.Register(Domain, OpDense, denseKernel)
 	interp.Register(Domain, OpSegmentMean, segmentMeanKernel)
 	interp.Register(Domain, OpInvertedResidual, blockKernel)
+	interp.Register(Domain, OpQInvertedResidual, blockKernel)
 	interp.Register(Domain, OpTemporalPool, temporalPoolKernel)
 	interp.Register(Domain, OpActivation, activationKernel)
 	interp.Register(Domain, OpAttention, attentionKernel)
@@ -315,7 +316,7 @@ func temporalShiftKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, er
 }
 
 // blockKernel runs a tsmc.InvertedResidual's stages one after the other
-// with the tsmc.Conv kernel.
+// with the tsmc.Conv kernel (a tsmc.QInvertedResidual's with tsmc.QConv's).
 func blockKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	// The stages are typed from the actual tensors, not from n's values.
 	typed := *n
@@ -343,7 +344,11 @@ func blockKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, error) {
 				args[i] = tensorOf[v]
 			}
 		}
-		outs, err := fusedConvKernel(s, onnxOpset, args)
+		kernel := fusedConvKernel
+		if s.Op == OpQConv {
+			kernel = qconvKernel
+		}
+		outs, err := kernel(s, onnxOpset, args)
 		if err != nil {
 			return nil, fmt.Errorf("stage %s: %w", s.Name, err)
 		}

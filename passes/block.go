@@ -19,65 +19,76 @@ import (
 // place in the node order (every input of the chain is computed by then).
 // An expansion and depthwise convolution left over, whose output other
 // nodes read (a squeeze-and-excitation block's pool and scale), become a
-// block without a projection in the depthwise convolution's place. It
-// assumes inferred shapes and a finished tsmc.Conv epilogue and shift.
+// block without a projection in the depthwise convolution's place.
+// Chains of tsmc.QConv become a tsmc.QInvertedResidual the same way (with
+// a projection always), from runtime.QBlockMinFrameBytes of expanded
+// int8 bytes per frame. It assumes inferred shapes and a finished tsmc.Conv epilogue
+// and shift.
 func FuseInvertedResidual(g *ir.Graph) error {
 	producers := g.Producers()
 	users := g.Users()
 	// only reports that v is read once, by a node, and is not a graph
 	// output: the chain may keep it to itself.
 	only := func(v *ir.Value) bool { return soleReader(g, users, v) != nil }
+	dead := map[*ir.Node]bool{}
+	fused := map[*ir.Node]bool{} // stages of a block already
+	for _, k := range blockKinds {
+		conv := func(v *ir.Value) *ir.Node {
+			if n := producers[v]; v != nil && n != nil && isTsmc(n, k.conv) && len(n.Outputs) == 1 {
+				return n
+			}
+			return nil
+		}
+		for i, project := range g.Nodes {
+			if !isTsmc(project, k.conv) || project.Input(ops.ConvState) != nil || project.Input(ops.ConvScale) != nil || hasShift(project) || fused[project] {
+				continue
+			}
+			dw := conv(project.Input(ops.ConvX))
+			if dw == nil || !only(project.Input(ops.ConvX)) || dw.Input(ops.ConvResidual) != nil || fused[dw] {
+				continue
+			}
+			var expand *ir.Node
+			if e := conv(dw.Input(ops.ConvX)); e != nil && only(dw.Input(ops.ConvX)) && e.Input(ops.ConvResidual) == nil &&
+				!hasShift(dw) && dw.Input(ops.ConvState) == nil && !fused[e] {
+				expand = e
+			}
+			if !blockFits(expand, dw, project) && expand != nil {
+				expand = nil // maybe the depthwise and projection alone
+			}
+			if !blockFits(expand, dw, project) || !k.large(dw.Input(ops.ConvX)) {
+				continue
+			}
+			first := dw
+			if expand != nil {
+				first = expand
+			}
+			b := &ir.Node{
+				Name: project.Name, Op: k.block, Domain: ops.Domain,
+				Inputs: []*ir.Value{
+					first.Input(ops.ConvX), nil, nil,
+					dw.Input(ops.ConvW), dw.Input(ops.ConvB),
+					project.Input(ops.ConvW), project.Input(ops.ConvB),
+					project.Input(ops.ConvResidual), first.Input(ops.ConvState),
+				},
+				Outputs: project.Outputs,
+			}
+			if expand != nil {
+				b.Inputs[ops.BlockExpandW], b.Inputs[ops.BlockExpandB] = expand.Input(ops.ConvW), expand.Input(ops.ConvB)
+				dead[expand], fused[expand] = true, true
+			}
+			for len(b.Inputs) > ops.BlockProjectB+1 && b.Inputs[len(b.Inputs)-1] == nil {
+				b.Inputs = b.Inputs[:len(b.Inputs)-1]
+			}
+			ops.BlockAttrs(b, expand, dw, project)
+			dead[dw], fused[dw], fused[project] = true, true, true
+			g.Nodes[i] = b
+		}
+	}
 	conv := func(v *ir.Value) *ir.Node {
 		if n := producers[v]; v != nil && n != nil && isTsmc(n, ops.OpConv) && len(n.Outputs) == 1 {
 			return n
 		}
 		return nil
-	}
-	dead := map[*ir.Node]bool{}
-	fused := map[*ir.Node]bool{} // stages of a block already
-	for i, project := range g.Nodes {
-		if !isTsmc(project, ops.OpConv) || project.Input(ops.ConvState) != nil || project.Input(ops.ConvScale) != nil || hasShift(project) || fused[project] {
-			continue
-		}
-		dw := conv(project.Input(ops.ConvX))
-		if dw == nil || !only(project.Input(ops.ConvX)) || dw.Input(ops.ConvResidual) != nil || fused[dw] {
-			continue
-		}
-		var expand *ir.Node
-		if e := conv(dw.Input(ops.ConvX)); e != nil && only(dw.Input(ops.ConvX)) && e.Input(ops.ConvResidual) == nil &&
-			!hasShift(dw) && dw.Input(ops.ConvState) == nil && !fused[e] {
-			expand = e
-		}
-		if !blockFits(expand, dw, project) && expand != nil {
-			expand = nil // maybe the depthwise and projection alone
-		}
-		if !blockFits(expand, dw, project) || 4*dw.Input(ops.ConvX).Shape.Size() < runtime.DefaultRules().BlockMinBytes {
-			continue
-		}
-		first := dw
-		if expand != nil {
-			first = expand
-		}
-		b := &ir.Node{
-			Name: project.Name, Op: ops.OpInvertedResidual, Domain: ops.Domain,
-			Inputs: []*ir.Value{
-				first.Input(ops.ConvX), nil, nil,
-				dw.Input(ops.ConvW), dw.Input(ops.ConvB),
-				project.Input(ops.ConvW), project.Input(ops.ConvB),
-				project.Input(ops.ConvResidual), first.Input(ops.ConvState),
-			},
-			Outputs: project.Outputs,
-		}
-		if expand != nil {
-			b.Inputs[ops.BlockExpandW], b.Inputs[ops.BlockExpandB] = expand.Input(ops.ConvW), expand.Input(ops.ConvB)
-			dead[expand], fused[expand] = true, true
-		}
-		for len(b.Inputs) > ops.BlockProjectB+1 && b.Inputs[len(b.Inputs)-1] == nil {
-			b.Inputs = b.Inputs[:len(b.Inputs)-1]
-		}
-		ops.BlockAttrs(b, expand, dw, project)
-		dead[dw], fused[dw], fused[project] = true, true, true
-		g.Nodes[i] = b
 	}
 	for i, dw := range g.Nodes {
 		if !isTsmc(dw, ops.OpConv) || fused[dw] || dw.Input(ops.ConvResidual) != nil || hasShift(dw) || dw.Input(ops.ConvState) != nil {
@@ -103,6 +114,16 @@ func FuseInvertedResidual(g *ir.Graph) error {
 	}
 	removeNodes(g, dead)
 	return nil
+}
+
+// blockKinds are the blocks FuseInvertedResidual makes: of tsmc.Conv
+// stages and of tsmc.QConv stages.
+var blockKinds = []struct {
+	conv, block string
+	large       func(expanded *ir.Value) bool // whether the expanded tensor is large enough to fuse
+}{
+	{ops.OpConv, ops.OpInvertedResidual, func(e *ir.Value) bool { return 4*e.Shape.Size() >= runtime.DefaultRules().BlockMinBytes }},
+	{ops.OpQConv, ops.OpQInvertedResidual, func(e *ir.Value) bool { return e.Shape[2:].Size()*e.Shape[1] >= runtime.QBlockMinFrameBytes }},
 }
 
 // blockFits reports whether the runtime runs the chain's shapes as one

@@ -49,7 +49,7 @@ var Pipeline = []Pass{
 	{"fuse-dense", "classifier Gemm (and its pooling) into tsmc.Dense", FuseDense},
 	{"fuse-segment-mean", "segment consensus (Reshape + ReduceMean over time) into tsmc.SegmentMean", FuseSegmentMean},
 	{"fuse-attention", "run MatMul -> Softmax -> MatMul (a non-local block's attention) as one tsmc.Attention by blocks of rows, absorbing the transposes around it", FuseAttention},
-	{"fuse-inverted-residual", "run expansion, depthwise and projection convs (or the first two) as one band-by-band block", FuseInvertedResidual},
+	{"fuse-inverted-residual", "run expansion, depthwise and projection convs (or the first two), float32 or int8, as one band-by-band block", FuseInvertedResidual},
 	{"dead-code", "remove nodes whose outputs nobody reads, and their constants", EliminateDeadCode},
 }
 

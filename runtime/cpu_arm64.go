@@ -32,8 +32,8 @@ func archQGemmKernels(level string) []*QGemmKernel { return asmQGemmKernels(leve
 // qpackChunk is the pixel step of the packing kernel (QPack).
 const qpackChunk = 8
 
-// archQuantize: arm64 quantises in Go.
-func archQuantize(level string) quantizeKernel { return nil }
+// archQuantize: arm64 quantises and dequantises in Go.
+func archQuantize(level string) (quantizeKernel, dequantizeKernel) { return nil, nil }
 
 // archQPack returns the int8 packing kernel of int8 level level
 // (generated, kernels_arm64.go), or nil.

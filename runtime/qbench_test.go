@@ -155,3 +155,95 @@ func BenchmarkQConvIm2col(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkQInvertedResidual times the int8 inverted residual blocks of
+// MobileNetV2 fused (QInvertedResidual) and as their three operations,
+// for one frame (the online model) and eight (a clip), at 1 and 2
+// threads:
+//
+//	go test -run '^$' -bench QInvertedResidual -count 5 ./runtime/
+func BenchmarkQInvertedResidual(b *testing.B) {
+	type block struct {
+		cin, ce, cout, hw, stride int
+		stem                      bool
+	}
+	for _, bl := range []block{
+		{3, 32, 16, 112, 1, true}, {16, 96, 24, 112, 2, false}, {24, 144, 24, 56, 1, false},
+		{24, 144, 32, 56, 2, false}, {32, 192, 32, 28, 1, false}, {32, 192, 64, 28, 2, false},
+		{64, 384, 64, 14, 1, false}, {96, 576, 96, 14, 1, false}, {96, 576, 160, 14, 2, false},
+		{160, 960, 160, 7, 1, false},
+	} {
+		for _, frames := range []int{1, 8} {
+			rng := rand.New(rand.NewPCG(1, 1))
+			newQConv := func(s ConvShape) *QConv {
+				c := qconvCase{s: s, packMR: PackQMR, inZero: 3, relu6: true}
+				_, w, bias, rq, _ := qconvData(rng, c)
+				packed, sums, err := PackQConvWeights(w, s.Cout, s.Cin, s.KH, s.KW, 1, PackQMR)
+				if err != nil {
+					b.Fatal(err)
+				}
+				conv, err := NewQConv(s, packed, sums, PackQMR, bias, c.inZero, rq)
+				if err != nil {
+					b.Fatal(err)
+				}
+				return conv
+			}
+			es := ConvShape{Frames: frames, Cin: bl.cin, H: bl.hw, W: bl.hw, Cout: bl.ce, KH: 1, KW: 1}
+			if bl.stem {
+				es = ConvShape{Frames: frames, Cin: bl.cin, H: 2 * bl.hw, W: 2 * bl.hw, Cout: bl.ce, KH: 3, KW: 3,
+					StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}
+			}
+			ds := ConvShape{Frames: frames, Cin: bl.ce, Cout: bl.ce, Group: bl.ce, H: bl.hw, W: bl.hw, KH: 3, KW: 3,
+				StrideH: bl.stride, StrideW: bl.stride, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}
+			dc := qconvCase{s: ds, inZero: 3, relu6: true}
+			_, dw8, dbias, drq, _ := qconvData(rng, dc)
+			dw, err := NewQDepthwiseConv(ds, dw8, dbias, dc.inZero, drq)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ps := ConvShape{Frames: frames, Cin: bl.ce, H: ds.OutH(), W: ds.OutW(), Cout: bl.cout, KH: 1, KW: 1}
+			expand, project := newQConv(es), newQConv(ps)
+			blk, err := NewQInvertedResidual(expand, dw, project)
+			if err != nil {
+				b.Fatal(err)
+			}
+			x := make([]uint8, es.InLen())
+			in := PlainQRows(x, frames, es.Cin, es.H*es.W)
+			e, d, out := make([]uint8, ds.InLen()), make([]uint8, ds.OutLen()), make([]uint8, ps.OutLen())
+			eRows, dRows := PlainQRows(e, frames, ds.Cin, ds.H*ds.W), PlainQRows(d, frames, ps.Cin, ps.H*ps.W)
+			flops := es.FLOPs() + ds.FLOPs() + ps.FLOPs()
+			name := fmt.Sprintf("%d_%d_%d_%d_s%d/frames=%d", bl.cin, bl.ce, bl.cout, bl.hw, bl.stride, frames)
+			for _, threads := range benchThreads {
+				b.Run(fmt.Sprintf("%s/threads=%d/fused", name, threads), func(b *testing.B) {
+					benchRun(b, threads, flops, func(p *Pool) { blk.Run(p, in, out, nil) })
+				})
+				b.Run(fmt.Sprintf("%s/threads=%d/unfused", name, threads), func(b *testing.B) {
+					benchRun(b, threads, flops, func(p *Pool) {
+						expand.Run(p, in, e, nil)
+						dw.Run(p, eRows, d)
+						project.Run(p, dRows, out, nil)
+					})
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkDequantize times Dequantize on the sizes of MobileNetV2's
+// last feature map (1280x7x7, one frame and eight), one worker, at each
+// int8 level.
+func BenchmarkDequantize(b *testing.B) {
+	for _, n := range []int{62720, 501760} {
+		q, out := make([]uint8, n), make([]float32, n)
+		for i := range q {
+			q[i] = uint8(i * 7)
+		}
+		for _, level := range archQLevels() {
+			b.Run(fmt.Sprintf("%d/%s", n, level), func(b *testing.B) {
+				withQISA(level, func() {
+					benchOps(b, float64(n), func(p *Pool) { Dequantize(p, q, out, 0.03, 9) })
+				})
+			})
+		}
+	}
+}

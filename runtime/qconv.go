@@ -168,6 +168,10 @@ type qWorkerState struct {
 	rows       [][]uint8 // the packer's row table
 	pack       QPack     // the packing kernels' argument block
 	dw         QDWConv   // the depthwise kernels' argument block
+	// QInvertedResidual: expanded rows, depthwise outputs, their row
+	// tables
+	blockE, blockD []uint8
+	blockRows      QRows
 	// packed identifies the block buf holds: the channel blocks of a
 	// pixel block, consecutive items, share one packing
 	packed qPackKey
@@ -234,34 +238,44 @@ func (c *QConv) item(p *Pool, worker, item int, in QRows, out, res []uint8) {
 			w.segs = append(w.segs, colSeg{j: j % nr, n: n, c: off, r: off})
 			j += n
 		}
-		full := len(w.segs) == 1 && w.segs[0].n == nr
-		for pi := pi0; pi < pi1; pi++ {
-			panel := g*c.panels + pi
-			for sub := 0; sub < c.packMR; sub += kern.MR {
-				co0 := pi*c.packMR + sub
-				if co0 >= c.coutG {
-					break
-				}
-				t.A = c.w[panel*c.k4*4*c.packMR+4*sub:]
-				t.Offset = c.offset[panel*c.packMR+sub:]
-				t.Scale = c.scale[panel*c.packMR+sub:]
-				m := min(kern.MR, c.coutG-co0)
-				k := kern
-				if m < k.MR {
-					k = shortQKernel(k, m)
-				}
-				if full && m == k.MR {
-					s := w.segs[0]
-					t.C, t.LDC = out[s.c+co0*c.ohw:], c.ohw
-					t.R, t.LDR = nil, 0
-					if res != nil {
-						t.R, t.LDR = res[s.r+co0*c.ohw:], c.ohw
-					}
-					k.Tile(t)
-					continue
-				}
-				c.partialTile(w, k, m, co0, out, res)
+		c.tiles(w, g, pi0, pi1, out, c.ohw, res, c.ohw)
+	}
+}
+
+// tiles runs the weight panels [pi0, pi1) of group g on the packed panel
+// in w.tile.B, for the output segments w.segs: output channel co (of the
+// group) of a segment's pixel j at out[seg.c + co*ldc + j], its residual
+// at res[seg.r + co*ldr + j].
+func (c *QConv) tiles(w *qWorkerState, g, pi0, pi1 int, out []uint8, ldc int, res []uint8, ldr int) {
+	kern := c.kern
+	t := &w.tile
+	full := len(w.segs) == 1 && w.segs[0].n == kern.NR
+	for pi := pi0; pi < pi1; pi++ {
+		panel := g*c.panels + pi
+		for sub := 0; sub < c.packMR; sub += kern.MR {
+			co0 := pi*c.packMR + sub
+			if co0 >= c.coutG {
+				break
 			}
+			t.A = c.w[panel*c.k4*4*c.packMR+4*sub:]
+			t.Offset = c.offset[panel*c.packMR+sub:]
+			t.Scale = c.scale[panel*c.packMR+sub:]
+			m := min(kern.MR, c.coutG-co0)
+			k := kern
+			if m < k.MR {
+				k = shortQKernel(k, m)
+			}
+			if full && m == k.MR {
+				s := w.segs[0]
+				t.C, t.LDC = out[s.c+co0*ldc:], ldc
+				t.R, t.LDR = nil, 0
+				if res != nil {
+					t.R, t.LDR = res[s.r+co0*ldr:], ldr
+				}
+				k.Tile(t)
+				continue
+			}
+			c.partialTile(w, k, m, co0, out, ldc, res, ldr)
 		}
 	}
 }
@@ -279,7 +293,7 @@ func shortQKernel(k *QGemmKernel, m int) *QGemmKernel {
 
 // partialTile runs kern on a tile of m valid rows (output channels from
 // co0 of the group) and the columns of w.segs through the scratch tile.
-func (c *QConv) partialTile(w *qWorkerState, kern *QGemmKernel, m, co0 int, out, res []uint8) {
+func (c *QConv) partialTile(w *qWorkerState, kern *QGemmKernel, m, co0 int, out []uint8, ldc int, res []uint8, ldr int) {
 	nr := kern.NR
 	t := &w.tile
 	tc := w.tmpC[:kern.MR*nr]
@@ -289,7 +303,7 @@ func (c *QConv) partialTile(w *qWorkerState, kern *QGemmKernel, m, co0 int, out,
 		tr := w.tmpR[:kern.MR*nr]
 		for _, s := range w.segs {
 			for i := range m {
-				copy(tr[i*nr+s.j:][:s.n], res[s.r+(co0+i)*c.ohw:][:s.n])
+				copy(tr[i*nr+s.j:][:s.n], res[s.r+(co0+i)*ldr:][:s.n])
 			}
 		}
 		t.R, t.LDR = tr, nr
@@ -297,7 +311,7 @@ func (c *QConv) partialTile(w *qWorkerState, kern *QGemmKernel, m, co0 int, out,
 	kern.Tile(t)
 	for _, s := range w.segs {
 		for i := range m {
-			copy(out[s.c+(co0+i)*c.ohw:][:s.n], tc[i*nr+s.j:][:s.n])
+			copy(out[s.c+(co0+i)*ldc:][:s.n], tc[i*nr+s.j:][:s.n])
 		}
 	}
 }
@@ -346,22 +360,75 @@ func (c *QConv) quadRows(w *qWorkerState, rows [][]uint8, start, end int) [][]ui
 	return w.rows
 }
 
-// zeroRows returns cin4 rows of n zero points, in w's table.
-func (c *QConv) zeroRows(w *qWorkerState, n int) [][]uint8 {
-	cin4 := c.k / (c.s.KH * c.s.KW)
-	zero := c.zero[:n]
-	w.rows = w.rows[:0]
-	for range cin4 {
-		w.rows = append(w.rows, zero)
-	}
-	return w.rows
-}
-
 // packIm2col packs output pixels ox..ox+n of output row oy into block
 // columns j0.. of buf: tap (ky, kx) reads input row oy*SH - PadTop +
 // ky*DH, columns ox*SW - PadLeft + kx*DW + x*SW of each channel, or the
-// zero point outside the input.
+// zero point outside the input. When a tap holds few channels (a stem's
+// one quad), a call a tap would cost more than its bytes: the pixels
+// whose every tap lies within the row's columns then take one packing
+// call for all their taps, the others one call each. Taps of many
+// channels take a call each (packIm2colTaps).
 func (c *QConv) packIm2col(w *qWorkerState, buf []uint8, panelBytes int, rows [][]uint8, j0, oy, ox, n int, flip uint8) {
+	s := c.s
+	if c.k/(s.KH*s.KW) > mergedTapChannels {
+		c.packIm2colTaps(w, buf, panelBytes, rows, j0, oy, ox, n, flip)
+		return
+	}
+	lo, hi := 0, n // the interior pixels
+	for kx := range s.KW {
+		ix0 := ox*s.StrideW - s.PadLeft + kx*s.DilationW
+		if ix0 < 0 {
+			lo = max(lo, ceilDiv(-ix0, s.StrideW))
+		}
+		hi = min(hi, ceilDiv(s.W-ix0, s.StrideW))
+	}
+	lo = min(lo, n)
+	hi = max(lo, hi)
+	for x := range lo {
+		c.packTaps(w, buf, panelBytes, rows, j0+x, oy, ox+x, 1, flip)
+	}
+	if hi > lo {
+		c.packTaps(w, buf, panelBytes, rows, j0+lo, oy, ox+lo, hi-lo, flip)
+	}
+	for x := hi; x < n; x++ {
+		c.packTaps(w, buf, panelBytes, rows, j0+x, oy, ox+x, 1, flip)
+	}
+}
+
+// mergedTapChannels is the most (padded) channels a tap has for
+// packIm2col to pack its taps together.
+const mergedTapChannels = 8
+
+// packTaps packs every tap of n output pixels from ox of output row oy
+// into block columns j0.. of buf in one call: each tap of the first pixel
+// must lie within its row's columns or outside the input, and so must
+// the other pixels' alike (one pixel always qualifies). Taps outside read
+// zero-point rows.
+func (c *QConv) packTaps(w *qWorkerState, buf []uint8, panelBytes int, rows [][]uint8, j0, oy, ox, n int, flip uint8) {
+	s := c.s
+	cin4 := c.k / (s.KH * s.KW)
+	zero := c.zero[:min(len(c.zero), s.StrideW*n)]
+	w.rows = w.rows[:0]
+	for ky := range s.KH {
+		iy := oy*s.StrideH - s.PadTop + ky*s.DilationH
+		for kx := range s.KW {
+			ix := ox*s.StrideW - s.PadLeft + kx*s.DilationW
+			inside := iy >= 0 && iy < s.H && ix >= 0 && ix < s.W
+			for ci := range cin4 {
+				if inside && ci < len(rows) {
+					w.rows = append(w.rows, rows[ci][iy*s.W+ix:(iy+1)*s.W])
+				} else {
+					w.rows = append(w.rows, zero)
+				}
+			}
+		}
+	}
+	c.packQuads(w, buf, panelBytes, w.rows, 0, s.StrideW, j0, n, flip)
+}
+
+// packIm2colTaps is packIm2col one call a tap: each call streams a run
+// of the tap's rows, which pays once a tap holds many channels.
+func (c *QConv) packIm2colTaps(w *qWorkerState, buf []uint8, panelBytes int, rows [][]uint8, j0, oy, ox, n int, flip uint8) {
 	s := c.s
 	nr := c.kern.NR
 	cq := c.k / (s.KH * s.KW) / 4 // channel quads per tap
@@ -391,6 +458,17 @@ func (c *QConv) packIm2col(w *qWorkerState, buf []uint8, panelBytes int, rows []
 			}
 		}
 	}
+}
+
+// zeroRows returns cin4 rows of n zero points, in w's table.
+func (c *QConv) zeroRows(w *qWorkerState, n int) [][]uint8 {
+	cin4 := c.k / (c.s.KH * c.s.KW)
+	zero := c.zero[:n]
+	w.rows = w.rows[:0]
+	for range cin4 {
+		w.rows = append(w.rows, zero)
+	}
+	return w.rows
 }
 
 // QPack is the argument block of the int8 packing kernels: they

@@ -168,6 +168,14 @@ func qconvCases() []qconvCase {
 	add(ConvShape{Frames: 1, Cin: 4, H: 5, W: 5, Cout: 9, KH: 2, KW: 2, StrideH: 2, StrideW: 2}, 5)
 	add(ConvShape{Frames: 2, Cin: 12, H: 4, W: 4, Cout: 12, KH: 1, KW: 1, Group: 3}, PackQMR)
 	add(ConvShape{Frames: 2, Cin: 16, H: 5, W: 3, Cout: 20, KH: 1, KW: 1}, 4)
+	// one-row planes, a stem's wide rows, taps of a few channels (packed
+	// together inside the rows)
+	add(ConvShape{Frames: 1, Cin: 3, H: 1, W: 5, Cout: 4, KH: 1, KW: 3, StrideH: 1, StrideW: 2, PadLeft: 1, PadRight: 1}, PackQMR)
+	add(ConvShape{Frames: 1, Cin: 3, H: 1, W: 6, Cout: 5, KH: 1, KW: 2, StrideW: 2}, PackQMR)
+	add(ConvShape{Frames: 1, Cin: 3, H: 12, W: 90, Cout: 32, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, PackQMR)
+	add(ConvShape{Frames: 1, Cin: 7, H: 9, W: 41, Cout: 13, KH: 3, KW: 3, DilationH: 2, DilationW: 3, PadTop: 2, PadLeft: 3, PadBottom: 2, PadRight: 3}, PackQMR)
+	// taps of many channels, packed a tap at a time
+	add(ConvShape{Frames: 2, Cin: 20, H: 7, W: 19, Cout: 16, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, PackQMR)
 	return cs
 }
 

@@ -34,15 +34,6 @@ func asmQGemmOnThisCPU() []*QGemmKernel {
 	return ks
 }
 
-// withQISA runs fn with the int8 kernels of level selected, as
-// TSMC_ISA=level would select them at init.
-func withQISA(level string, fn func()) {
-	saved := qisa
-	defer selectQKernels(saved)
-	selectQKernels(level)
-	fn()
-}
-
 // randQTile returns a tile for kernel k with random operands: K4 quads,
 // A panels of lda bytes per quad, C and R rows of ldc and ldr bytes, and
 // scales that spread the outputs over the byte range.

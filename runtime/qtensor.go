@@ -105,18 +105,33 @@ func Dequantize(p *Pool, q []uint8, out []float32, scale float32, zero uint8) {
 	if t0 := profileStart(); !t0.IsZero() {
 		defer profileDone(fmt.Sprintf("dequantize [%d]", len(q)), t0)
 	}
-	var table [256]float32
-	for b := range table {
-		table[b] = DequantizeU8(uint8(b), scale, zero)
-	}
 	p.For(ceilDiv(len(q), quantChunk), func(_, item int) {
 		i0 := item * quantChunk
 		src := q[i0:min(len(q), i0+quantChunk)]
-		dst := out[i0:][:len(src)]
-		for i, v := range src {
-			dst[i] = table[v]
-		}
+		dequantizeU8s(out[i0:][:len(src)], src, scale, zero)
 	})
+}
+
+// dequantizeKernel is the contract of the dequantisation kernels: dst[i]
+// = float32(int32(src[i])-zero) * scale for i < n, n a positive multiple
+// of 16.
+type dequantizeKernel func(dst *float32, src *uint8, n int, scale float32, zero int32)
+
+// dequantizeAsm is the kernel of the selected int8 level, or nil
+// (selectQKernels).
+var dequantizeAsm dequantizeKernel
+
+// dequantizeU8s is DequantizeU8 of every value of src: the level's
+// kernel over whole steps of 16, Go for the rest.
+func dequantizeU8s(dst []float32, src []uint8, scale float32, zero uint8) {
+	dst = dst[:len(src)]
+	if n := len(src) &^ 15; dequantizeAsm != nil && n > 0 {
+		dequantizeAsm(&dst[0], &src[0], n, scale, int32(zero))
+		dst, src = dst[n:], src[n:]
+	}
+	for i, v := range src {
+		dst[i] = DequantizeU8(v, scale, zero)
+	}
 }
 
 // NewQRows allocates a row table of frames x channels rows.

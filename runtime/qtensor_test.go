@@ -8,15 +8,30 @@ import (
 	"github.com/tsmc-go/tsmc/interp"
 )
 
+// withQISA runs fn with the int8 kernels of level selected, as
+// TSMC_ISA=level would select them at init.
+func withQISA(level string, fn func()) {
+	saved := qisa
+	defer selectQKernels(saved)
+	selectQKernels(level)
+	fn()
+}
+
 // Quantize and Dequantize against the scalar rules over random values,
 // exact halves, saturation, NaN and infinities, at every length from 0
-// to past a work item and on 1 and 3 threads.
+// to past a work item and on 1 and 3 threads, at every int8 level.
 func TestQuantizeDequantize(t *testing.T) {
+	for _, level := range archQLevels() {
+		withQISA(level, func() { testQuantizeDequantize(t) })
+	}
+}
+
+func testQuantizeDequantize(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	special := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0, -0.5, 0.5, 1e30, -1e30}
 	for _, threads := range []int{1, 3} {
 		p := NewPool(threads)
-		for _, n := range []int{0, 1, 7, 100, quantChunk - 1, quantChunk + 5, 3*quantChunk + 1} {
+		for _, n := range []int{0, 1, 7, 15, 16, 17, 31, 100, quantChunk - 1, quantChunk + 5, 3*quantChunk + 1} {
 			x := make([]float32, n)
 			scale := float32(0.01 + rng.Float64()*0.05)
 			zero := uint8(rng.IntN(256))
@@ -45,7 +60,7 @@ func TestQuantizeDequantize(t *testing.T) {
 			Dequantize(p, q, d, scale, zero)
 			for i, b := range q {
 				if want := DequantizeU8(b, scale, zero); d[i] != want {
-					t.Fatalf("n %d: Dequantize(%d) = %g, want %g", n, b, d[i], want)
+					t.Fatalf("%s, n %d: Dequantize(%d) = %g, want %g", QISA(), n, b, d[i], want)
 				}
 			}
 		}

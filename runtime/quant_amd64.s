@@ -35,3 +35,32 @@ loop1:
 	JNZ          loop1
 	VZEROUPPER
 	RET
+
+// func dequantizeU8x16AVX2(dst *float32, src *uint8, n int, scale float32, zero int32)
+// Requires: AVX, AVX2
+TEXT ·dequantizeU8x16AVX2(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS scale+24(FP), Y8
+	MOVLQSX      zero+28(FP), R8
+	VMOVD        R8, X9
+	VPBROADCASTD X9, Y9
+
+loop1:
+	VPMOVZXBD (SI), Y0
+	VPSUBD    Y9, Y0, Y0
+	VCVTDQ2PS Y0, Y0
+	VMULPS    Y8, Y0, Y0
+	VMOVUPS   Y0, (DI)
+	VPMOVZXBD 8(SI), Y1
+	VPSUBD    Y9, Y1, Y1
+	VCVTDQ2PS Y1, Y1
+	VMULPS    Y8, Y1, Y1
+	VMOVUPS   Y1, 32(DI)
+	ADDQ      $0x00000010, SI
+	ADDQ      $0x00000040, DI
+	SUBQ      $0x00000010, CX
+	JNZ       loop1
+	VZEROUPPER
+	RET
