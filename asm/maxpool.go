@@ -20,15 +20,107 @@ var maxPoolPermIdx = operand.NewStaticSymbol("maxPoolPermIdx")
 // come from.
 var maxPoolKernel = naming.Kernel{Op: "maxpool", Shape: "S2P1", ISA: avx512.name}
 
-// buildMaxPool emits the max-pool row kernel: one output row of a 3x3 max
-// pool of stride 2 with one column of padding on the left.
+// qmaxPoolRowBlock mirrors runtime.QMaxPoolRow, its uint8 twin.
+var qmaxPoolRowBlock = newArgBlock("QMaxPoolRow",
+	field("O", u8Slice), field("R0", u8Slice), field("R1", u8Slice), field("R2", u8Slice),
+)
+
+var qmaxPoolPrevIdx = operand.NewStaticSymbol("qmaxPoolPrevIdx")
+
+var qmaxPoolKernel = naming.Kernel{Type: "u8", Op: "maxpool", Shape: "S2P1", ISA: avx512.name}
+
+// buildMaxPool emits the max-pool row kernels: one output row of a 3x3
+// max pool of stride 2 with one column of padding on the left, of
+// float32 and of uint8 values.
 func buildMaxPool(g *gen) {
 	g.StaticGlobal(maxPoolPermIdx.Name)
 	g.DataAttributes(attr.RODATA | attr.NOPTR)
 	for i := range 32 { // even indices 0..30, then odd 1..31
 		g.AppendDatum(operand.U32(2*(i%16) + i/16))
 	}
+	g.StaticGlobal(qmaxPoolPrevIdx.Name)
+	g.DataAttributes(attr.RODATA | attr.NOPTR)
+	for j := range 32 { // word j-1 of the second table, the first's last word for j = 0
+		g.AppendDatum(operand.U16(31 + j))
+	}
 	emitMaxPoolRow(g)
+	emitQMaxPoolRow(g)
+}
+
+// emitQMaxPoolRow: the MaxPoolRow contract on bytes. Per block of 32
+// outputs it takes the row-wise max of the 64 input columns 2x0..2x0+63
+// (zero past the row's end: no byte is below it), views them as 32 words
+// whose low bytes are the even columns and high bytes the odd ones, and
+// takes column 2x-1 from the odd columns one word up, the previous
+// block's last carried in (zero at the row's start: column -1 is
+// padding); the words' maxima pack back to bytes.
+func emitQMaxPoolRow(g *gen) {
+	name := qmaxPoolKernel.GoName()
+	regs := []string{
+		"Registers: Z0 the permutation index of column 2x-1, Z1 the words' low-byte mask,",
+		"Z2 the carried odd columns, Z3 the rows' maximum, Z4..Z7 work; K1 the valid",
+		"inputs, K2 the valid outputs. SI/R8/R9 the three rows, R10 O, CX outputs left,",
+		"DX inputs left, AX/BX scratch.",
+	}
+	g.function(name, qmaxPoolRowBlock, append([]string{
+		name + " is " + qmaxPoolKernel.Name() + ": the runtime.QMaxPoolRow contract (3x3 window).",
+	}, regs...)...)
+	g.Comment(regs...)
+	a := qmaxPoolRowBlock
+	t := reg.RDI
+	g.Load(g.Param("t"), t)
+	rows := []reg.GPPhysical{reg.RSI, reg.R8, reg.R9}
+	for i, f := range []string{"R0", "R1", "R2"} {
+		g.MOVQ(a.field(t, f, 0), rows[i])
+	}
+	out, left, inLeft, tmp := reg.R10, reg.RCX, reg.RDX, reg.RAX
+	g.MOVQ(a.field(t, "R0", 8), inLeft)
+	g.MOVQ(a.field(t, "O", 8), left)
+	g.MOVQ(a.field(t, "O", 0), out)
+	idx, low, carry, v, w, even, odd := reg.Z0, reg.Z1, reg.Z2, reg.Z3, reg.Z4, reg.Z5, reg.Z6
+	g.VMOVDQU64(operand.NewDataAddr(qmaxPoolPrevIdx, 0), idx)
+	g.MOVL(operand.U32(0x00ff00ff), tmp.As32())
+	g.VPBROADCASTD(tmp.As32(), low)
+	g.VPXORD(carry, carry, carry)
+
+	loop, done := g.label("block"), g.label("done")
+	g.Label(loop)
+	g.TESTQ(left, left)
+	g.JLE(operand.LabelRef(done))
+	// K1: input lanes min(max(inLeft, 0), 64); K2: output lanes min(left, 32)
+	g.MOVQ(inLeft, reg.RBX)
+	g.XORL(tmp.As32(), tmp.As32())
+	g.maxQ(reg.RBX, tmp)
+	g.MOVQ(operand.I32(-1), tmp)
+	g.BZHIQ(reg.RBX, tmp, tmp)
+	g.KMOVQ(tmp, reg.K1)
+	g.MOVL(operand.U32(0xffffffff), tmp.As32())
+	g.BZHIL(left.As32(), tmp.As32(), tmp.As32())
+	g.KMOVD(tmp.As32(), reg.K2)
+	g.VMOVDQU8_Z(at(rows[0], 0), reg.K1, v)
+	for _, r := range rows[1:] {
+		g.VMOVDQU8_Z(at(r, 0), reg.K1, w)
+		g.VPMAXUB(w, v, v)
+	}
+	g.VPANDD(low, v, even)
+	g.VPSRLW(operand.U8(8), v, odd)
+	g.VPMAXUW(odd, even, even)
+	// column 2x-1: the odd columns one word up, the carried one in word 0
+	g.VMOVDQA64(carry, w)
+	g.VPERMT2W(odd, idx, w)
+	g.VMOVDQA64(odd, carry)
+	g.VPMAXUW(w, even, even)
+	g.VPMOVWB(even, reg.K2, at(out, 0))
+	for _, r := range rows {
+		g.ADDQ(operand.U32(64), r)
+	}
+	g.ADDQ(operand.U32(32), out)
+	g.SUBQ(operand.U32(32), left)
+	g.SUBQ(operand.U32(64), inLeft)
+	g.JMP(operand.LabelRef(loop))
+	g.Label(done)
+	g.VZEROUPPER()
+	g.RET()
 }
 
 // emitMaxPoolRow: O[x] = max over rows r of R_r[2x-1], R_r[2x], R_r[2x+1]

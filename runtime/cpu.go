@@ -106,6 +106,7 @@ func selectKernels(level string) {
 	gemmKernels = archGemmKernels(level)
 	gemmTC = archGemmTC(level)
 	maxPoolRow = archMaxPoolRow(level)
+	qmaxPoolRow = archQMaxPoolRow(level)
 	dwRow3x3 = dwRow3x3Go
 	if k := archDWRow3x3(level); k != nil {
 		dwRow3x3 = k

@@ -39,6 +39,40 @@ DATA maxPoolPermIdx<>+120(SB)/4, $0x0000001d
 DATA maxPoolPermIdx<>+124(SB)/4, $0x0000001f
 GLOBL maxPoolPermIdx<>(SB), RODATA|NOPTR, $128
 
+DATA qmaxPoolPrevIdx<>+0(SB)/2, $0x001f
+DATA qmaxPoolPrevIdx<>+2(SB)/2, $0x0020
+DATA qmaxPoolPrevIdx<>+4(SB)/2, $0x0021
+DATA qmaxPoolPrevIdx<>+6(SB)/2, $0x0022
+DATA qmaxPoolPrevIdx<>+8(SB)/2, $0x0023
+DATA qmaxPoolPrevIdx<>+10(SB)/2, $0x0024
+DATA qmaxPoolPrevIdx<>+12(SB)/2, $0x0025
+DATA qmaxPoolPrevIdx<>+14(SB)/2, $0x0026
+DATA qmaxPoolPrevIdx<>+16(SB)/2, $0x0027
+DATA qmaxPoolPrevIdx<>+18(SB)/2, $0x0028
+DATA qmaxPoolPrevIdx<>+20(SB)/2, $0x0029
+DATA qmaxPoolPrevIdx<>+22(SB)/2, $0x002a
+DATA qmaxPoolPrevIdx<>+24(SB)/2, $0x002b
+DATA qmaxPoolPrevIdx<>+26(SB)/2, $0x002c
+DATA qmaxPoolPrevIdx<>+28(SB)/2, $0x002d
+DATA qmaxPoolPrevIdx<>+30(SB)/2, $0x002e
+DATA qmaxPoolPrevIdx<>+32(SB)/2, $0x002f
+DATA qmaxPoolPrevIdx<>+34(SB)/2, $0x0030
+DATA qmaxPoolPrevIdx<>+36(SB)/2, $0x0031
+DATA qmaxPoolPrevIdx<>+38(SB)/2, $0x0032
+DATA qmaxPoolPrevIdx<>+40(SB)/2, $0x0033
+DATA qmaxPoolPrevIdx<>+42(SB)/2, $0x0034
+DATA qmaxPoolPrevIdx<>+44(SB)/2, $0x0035
+DATA qmaxPoolPrevIdx<>+46(SB)/2, $0x0036
+DATA qmaxPoolPrevIdx<>+48(SB)/2, $0x0037
+DATA qmaxPoolPrevIdx<>+50(SB)/2, $0x0038
+DATA qmaxPoolPrevIdx<>+52(SB)/2, $0x0039
+DATA qmaxPoolPrevIdx<>+54(SB)/2, $0x003a
+DATA qmaxPoolPrevIdx<>+56(SB)/2, $0x003b
+DATA qmaxPoolPrevIdx<>+58(SB)/2, $0x003c
+DATA qmaxPoolPrevIdx<>+60(SB)/2, $0x003d
+DATA qmaxPoolPrevIdx<>+62(SB)/2, $0x003e
+GLOBL qmaxPoolPrevIdx<>(SB), RODATA|NOPTR, $64
+
 // func maxpoolF32S2P1AVX512(t *MaxPoolRow)
 // Requires: AVX, AVX512F, BMI2, CMOV
 TEXT ·maxpoolF32S2P1AVX512(SB), NOSPLIT, $0-8
@@ -125,6 +159,63 @@ block1:
 	SUBQ      $0x00000010, CX
 	SUBQ      $0x00000020, DX
 	JMP       block1
+
+done2:
+	VZEROUPPER
+	RET
+
+// func maxpoolU8S2P1AVX512(t *QMaxPoolRow)
+// Requires: AVX, AVX512BW, AVX512F, BMI2, CMOV
+TEXT ·maxpoolU8S2P1AVX512(SB), NOSPLIT, $0-8
+	// Registers: Z0 the permutation index of column 2x-1, Z1 the words' low-byte mask,
+	// Z2 the carried odd columns, Z3 the rows' maximum, Z4..Z7 work; K1 the valid
+	// inputs, K2 the valid outputs. SI/R8/R9 the three rows, R10 O, CX outputs left,
+	// DX inputs left, AX/BX scratch.
+	MOVQ         t+0(FP), DI
+	MOVQ         24(DI), SI
+	MOVQ         48(DI), R8
+	MOVQ         72(DI), R9
+	MOVQ         32(DI), DX
+	MOVQ         8(DI), CX
+	MOVQ         (DI), R10
+	VMOVDQU64    qmaxPoolPrevIdx<>+0(SB), Z0
+	MOVL         $0x00ff00ff, AX
+	VPBROADCASTD AX, Z1
+	VPXORD       Z2, Z2, Z2
+
+block1:
+	TESTQ      CX, CX
+	JLE        done2
+	MOVQ       DX, BX
+	XORL       AX, AX
+	CMPQ       BX, AX
+	CMOVQLT    AX, BX
+	MOVQ       $-1, AX
+	BZHIQ      BX, AX, AX
+	KMOVQ      AX, K1
+	MOVL       $0xffffffff, AX
+	BZHIL      CX, AX, AX
+	KMOVD      AX, K2
+	VMOVDQU8.Z (SI), K1, Z3
+	VMOVDQU8.Z (R8), K1, Z4
+	VPMAXUB    Z4, Z3, Z3
+	VMOVDQU8.Z (R9), K1, Z4
+	VPMAXUB    Z4, Z3, Z3
+	VPANDD     Z1, Z3, Z5
+	VPSRLW     $0x08, Z3, Z6
+	VPMAXUW    Z6, Z5, Z5
+	VMOVDQA64  Z2, Z4
+	VPERMT2W   Z6, Z0, Z4
+	VMOVDQA64  Z6, Z2
+	VPMAXUW    Z4, Z5, Z5
+	VPMOVWB    Z5, K2, (R10)
+	ADDQ       $0x00000040, SI
+	ADDQ       $0x00000040, R8
+	ADDQ       $0x00000040, R9
+	ADDQ       $0x00000020, R10
+	SUBQ       $0x00000020, CX
+	SUBQ       $0x00000040, DX
+	JMP        block1
 
 done2:
 	VZEROUPPER

@@ -13,3 +13,12 @@ package runtime
 //
 //go:noescape
 func maxpoolF32S2P1AVX512(t *MaxPoolRow)
+
+// maxpoolU8S2P1AVX512 is u8_maxpool_s2p1__avx512: the runtime.QMaxPoolRow contract (3x3 window).
+// Registers: Z0 the permutation index of column 2x-1, Z1 the words' low-byte mask,
+// Z2 the carried odd columns, Z3 the rows' maximum, Z4..Z7 work; K1 the valid
+// inputs, K2 the valid outputs. SI/R8/R9 the three rows, R10 O, CX outputs left,
+// DX inputs left, AX/BX scratch.
+//
+//go:noescape
+func maxpoolU8S2P1AVX512(t *QMaxPoolRow)

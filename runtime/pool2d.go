@@ -104,8 +104,7 @@ func NewMaxPool(s PoolShape) (*MaxPool, error) {
 		return nil, fmt.Errorf("maxpool %+v: window larger than the padded input", s)
 	}
 	m := &MaxPool{s: n, oh: n.OutH(), ow: n.OutW()}
-	m.rows3x3s2 = n.KH == 3 && n.KW == 3 && n.StrideH == 2 && n.StrideW == 2 && n.DilationH == 1 && n.DilationW == 1 &&
-		n.PadLeft == 1 && n.PadTop <= 1 && n.PadBottom <= 1
+	m.rows3x3s2 = rows3x3s2(n)
 	return m, nil
 }
 
@@ -154,12 +153,28 @@ func (m *MaxPool) rowsPlane(kern func(*MaxPoolRow), a *MaxPoolRow, out, x []floa
 	s := m.s
 	row := func(y int) []float32 { return x[y*s.W : (y+1)*s.W] }
 	for oy := range m.oh {
-		top := oy*2 - s.PadTop
-		lo, hi := max(0, top), min(s.H-1, top+2)
-		pick := func(y int) []float32 { return row(min(max(y, lo), hi)) }
-		a.O, a.R0, a.R1, a.R2 = out[oy*m.ow:(oy+1)*m.ow], pick(top), pick(top+1), pick(top+2)
+		r0, r1, r2 := windowRows3(oy, s.PadTop, s.H)
+		a.O, a.R0, a.R1, a.R2 = out[oy*m.ow:(oy+1)*m.ow], row(r0), row(r1), row(r2)
 		kern(a)
 	}
+}
+
+// rows3x3s2 reports whether s (normalized) fits the 3x3 stride-2 row
+// kernels' contract: one column of padding on the left, at most one row
+// above and below.
+func rows3x3s2(s PoolShape) bool {
+	return s.KH == 3 && s.KW == 3 && s.StrideH == 2 && s.StrideW == 2 && s.DilationH == 1 && s.DilationW == 1 &&
+		s.PadLeft == 1 && s.PadTop <= 1 && s.PadBottom <= 1
+}
+
+// windowRows3 returns the rows of output row oy's 3-row stride-2 window
+// in a plane of h rows, a row above or below the plane replaced by the
+// window's first or last row inside (max is idempotent).
+func windowRows3(oy, padTop, h int) (r0, r1, r2 int) {
+	top := oy*2 - padTop
+	lo, hi := max(0, top), min(h-1, top+2)
+	pick := func(y int) int { return min(max(y, lo), hi) }
+	return pick(top), pick(top + 1), pick(top + 2)
 }
 
 // plane pools one plane: per output row, the maximum over the window's

@@ -17,7 +17,22 @@ type QMaxPool struct {
 	// cols holds the clipped window [first, end) of every output column
 	// (no dilation: the rows path, maxRows)
 	cols []int32
+	// rows3x3s2: the shape fits the QMaxPoolRow contract
+	rows3x3s2 bool
 }
+
+// QMaxPoolRow is MaxPoolRow on bytes: for x < len(O),
+//
+//	O[x] = max over the rows R0, R1, R2 of their columns 2x-1, 2x, 2x+1
+//
+// where columns outside [0, len(R0)) do not count. Layout (bytes): O 0,
+// R0 24, R1 48, R2 72.
+type QMaxPoolRow struct {
+	O, R0, R1, R2 []uint8
+}
+
+// qmaxPoolRow is the uint8 3x3 stride-2 row kernel in use, or nil.
+var qmaxPoolRow func(*QMaxPoolRow)
 
 // NewQMaxPool plans a max pooling.
 func NewQMaxPool(s PoolShape) (*QMaxPool, error) {
@@ -26,6 +41,7 @@ func NewQMaxPool(s PoolShape) (*QMaxPool, error) {
 	}
 	s = s.normalized()
 	m := &QMaxPool{s: s, oh: s.OutH(), ow: s.OutW()}
+	m.rows3x3s2 = rows3x3s2(s)
 	if s.DilationH == 1 && s.DilationW == 1 {
 		for ox := range m.ow {
 			x0, x1 := poolWindow(ox, s.StrideW, s.PadLeft, s.KW, 1, s.W)
@@ -63,6 +79,18 @@ func (m *QMaxPool) Run(p *Pool, x, out []uint8) {
 	hw, ohw := s.H*s.W, m.oh*m.ow
 	if len(x) != s.Planes*hw || len(out) != s.Planes*ohw {
 		panic(fmt.Sprintf("runtime: qmaxpool of %d bytes into %d, want %d into %d", len(x), len(out), s.Planes*hw, s.Planes*ohw))
+	}
+	if kern := qmaxPoolRow; kern != nil && m.rows3x3s2 {
+		p.For(s.Planes, func(_, c int) {
+			var a QMaxPoolRow
+			in, o := x[c*hw:][:hw], out[c*ohw:][:ohw]
+			for oy := range m.oh {
+				r0, r1, r2 := windowRows3(oy, s.PadTop, s.H)
+				a = QMaxPoolRow{O: o[oy*m.ow:][:m.ow], R0: in[r0*s.W:][:s.W], R1: in[r1*s.W:][:s.W], R2: in[r2*s.W:][:s.W]}
+				kern(&a)
+			}
+		})
+		return
 	}
 	if m.cols != nil {
 		p.For(s.Planes, func(_, c int) { m.maxRows(x[c*hw:][:hw], out[c*ohw:][:ohw]) })

@@ -190,3 +190,51 @@ func TestQAvgPool(t *testing.T) {
 	}
 	t.Logf("%d poolings", n)
 }
+
+// TestQMaxPoolRowKernel runs 3x3 stride-2 pools through the row kernel
+// in use against the reference over widths across the kernel's 32-output
+// and 64-input blocks, heights, the top, bottom and right padding, and
+// bytes at both ends of the range.
+func TestQMaxPoolRowKernel(t *testing.T) {
+	if qmaxPoolRow == nil {
+		t.Skipf("no uint8 max-pool row kernel at level %s", isa)
+	}
+	p := NewPool(2)
+	defer p.Close()
+	rng := rand.New(rand.NewPCG(6, 6))
+	n := 0
+	for w := 1; w <= 140; w++ {
+		for _, h := range []int{1, 2, 3, 4, 7, 10} {
+			for _, pads := range [][3]int{{1, 1, 1}, {0, 0, 0}, {1, 0, 1}, {0, 1, 0}} {
+				s := PoolShape{Planes: 2, H: h, W: w, KH: 3, KW: 3, StrideH: 2, StrideW: 2,
+					PadTop: pads[0], PadLeft: 1, PadBottom: pads[1], PadRight: pads[2]}
+				if s.normalized().OutH() <= 0 || s.normalized().OutW() <= 0 {
+					continue
+				}
+				m, err := NewQMaxPool(s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !m.rows3x3s2 {
+					t.Fatalf("%+v does not take the row kernel", s)
+				}
+				x := make([]uint8, s.Planes*h*w)
+				for j := range x {
+					x[j] = []uint8{0, 255, uint8(rng.IntN(256))}[rng.IntN(3)]
+				}
+				got := make([]uint8, s.Planes*m.oh*m.ow+7)
+				m.Run(p, x, got[:s.Planes*m.oh*m.ow])
+				if j := firstByteDiff(got[:s.Planes*m.oh*m.ow], qmaxPoolRef(s, x)); j >= 0 {
+					t.Fatalf("%+v: output %d differs", s, j)
+				}
+				for _, b := range got[s.Planes*m.oh*m.ow:] {
+					if b != 0 {
+						t.Fatalf("%+v: wrote past the output", s)
+					}
+				}
+				n++
+			}
+		}
+	}
+	t.Logf("%d shapes", n)
+}
