@@ -201,10 +201,10 @@ func (c *Conv) setPlan(p Plan, r Rules) error {
 	switch algo {
 	case "":
 		switch {
+		case phaseFits(c) && c.cinG <= r.PhaseMaxCin && c.k >= r.PhaseMinK:
+			algo = AlgoPhase
 		case winogradFits(c) && winogradPays(c, r):
 			algo = AlgoWinograd
-		case phaseFits(c) && c.cinG <= r.PhaseMaxCin && c.s.KH*c.s.KW >= r.PhaseMinTaps:
-			algo = AlgoPhase
 		case tcFits(c) && p.Kernel == "":
 			// the transposed plan's cost model decides (newTCPlan)
 		default:

@@ -206,9 +206,11 @@ type Rules struct {
 	// BlockMinPartRows the fewest output rows of a frame part.
 	BlockBudget, BlockMinBytes, BlockMinPartRows int
 	// A convolution of at most PhaseMaxCin input channels per group and
-	// at least PhaseMinTaps taps (KH x KW) runs as AlgoPhase by default:
-	// a stem whose im2col packing costs as much as its multiply-adds.
-	PhaseMaxCin, PhaseMinTaps int
+	// a GEMM depth (input channels per group x taps) of at least
+	// PhaseMinK runs as AlgoPhase by default: a stem, whose im2col
+	// packing costs as much as its multiply-adds, or a 3x3 layer too
+	// narrow for Winograd's transforms to pay.
+	PhaseMaxCin, PhaseMinK int
 }
 
 // rules are the default rules in use.

@@ -20,6 +20,6 @@ var fittedRules = Rules{
 	BlockBudget:      384 << 10,
 	BlockMinBytes:    2 << 20,
 	BlockMinPartRows: 4,
-	PhaseMaxCin:      4,
-	PhaseMinTaps:     25,
+	PhaseMaxCin:      32,
+	PhaseMinK:        64,
 }
