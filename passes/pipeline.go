@@ -47,6 +47,7 @@ var Pipeline = []Pass{
 	{"fuse-segment-mean", "segment consensus (Reshape + ReduceMean over time) into tsmc.SegmentMean", FuseSegmentMean},
 	{"fuse-attention", "run MatMul -> Softmax -> MatMul (a non-local block's attention) as one tsmc.Attention by blocks of rows, absorbing the transposes around it", FuseAttention},
 	{"fuse-inverted-residual", "run expansion, depthwise and projection convs (or the first two) as one band-by-band block", FuseInvertedResidual},
+	{"fuse-max-pool", "fuse a MaxPool into the convolution whose output only it reads, to pool it band by band", FuseMaxPool},
 	{"dead-code", "remove nodes whose outputs nobody reads, and their constants", EliminateDeadCode},
 }
 
@@ -72,6 +73,8 @@ var passOrder = []struct{ a, b, why string }{
 	{"fuse-residual-add", "fuse-inverted-residual", "a block's residual is its projection's"},
 	{"fuse-shift", "fuse-inverted-residual", "a block reads its input through its first stage's shift"},
 	{"fuse-inverted-residual", "dead-code", "the last sweep drops what the fusions disconnected"},
+	{"fuse-residual-add", "fuse-max-pool", "a pooled convolution takes no residual, so a residual fuses first"},
+	{"fuse-shift", "fuse-max-pool", "a shift fuses into the convolution before its pool does"},
 	{"fold-constants", "fuse-attention", "the scores' scale must be a constant"},
 	{"fuse-attention", "dead-code", "the transposes the attention reads past are left unread"},
 	{"recognize-shift", "quantize-movement", "the shift moves int8 rows only once it is one TemporalShift"},

@@ -351,6 +351,11 @@ func (c *Conv) Winograd() bool { return c.wino != nil }
 // lengths are a code-generator bug and panic.
 func (c *Conv) Run(p *Pool, in Rows, out, residual []float32) {
 	defer profileDone(c, profileStart())
+	c.run(p, in, out, residual)
+}
+
+// run is Run without the profile.
+func (c *Conv) run(p *Pool, in Rows, out, residual []float32) {
 	s := c.s
 	checkIn(in, s.Frames*s.Cin, s.H*s.W, "conv")
 	checkOut(out, residual, s.Frames*s.Cout*c.ohw, "conv")

@@ -96,12 +96,26 @@ func newPhasePlan(c *Conv, band int, r Rules) *phasePlan {
 
 // runPhase runs work item item (group, frame, band) of an AlgoPhase plan.
 func (c *Conv) runPhase(p *Pool, worker, item int, in Rows, out, res []float32) {
-	s, ph, kern := c.s, c.phase, c.kern
-	nr := kern.NR
+	s, ph := c.s, c.phase
 	g, r := item/(s.Frames*ph.bands), item%(s.Frames*ph.bands)
 	f, b := r/ph.bands, r%ph.bands
 	oy0 := b * ph.band
 	n := min(ph.band, s.OutH()-oy0)
+	obuf := c.phaseBand(p, worker, g, f, oy0, n, in, res)
+	at := (f*s.Cout+g*c.coutG)*c.ohw + oy0*c.ow
+	for co := range c.coutG {
+		for y := range n {
+			copy(out[at+co*c.ohw+y*c.ow:][:c.ow], obuf[co*ph.ldo+y*ph.wp:][:c.ow])
+		}
+	}
+}
+
+// phaseBand computes output rows oy0..oy0+n-1 (n at most the plan's
+// band) of group g of frame f into the worker's output buffer, which it
+// returns: output channel co's row oy0+y at co*ldo + y*wp.
+func (c *Conv) phaseBand(p *Pool, worker, g, f, oy0, n int, in Rows, res []float32) []float32 {
+	s, ph, kern := c.s, c.phase, c.kern
+	nr := kern.NR
 	// the worker's buffer: phase planes, output band, residual band, packed B
 	obufLen := c.coutG * ph.ldo
 	rbufLen := 0
@@ -167,11 +181,7 @@ func (c *Conv) runPhase(p *Pool, worker, item int, in Rows, out, res []float32) 
 		}
 	}
 	w.segs = segs
-	for co := range c.coutG {
-		for y := range n {
-			copy(out[at+co*c.ohw+y*c.ow:][:c.ow], obuf[co*ph.ldo+y*ph.wp:][:c.ow])
-		}
-	}
+	return obuf
 }
 
 // splitPhases writes the phase rows of the group's input planes src that
