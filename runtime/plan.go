@@ -208,8 +208,7 @@ type Rules struct {
 	// A convolution of at most PhaseMaxCin input channels per group and
 	// a GEMM depth (input channels per group x taps) of at least
 	// PhaseMinK runs as AlgoPhase by default: a stem, whose im2col
-	// packing costs as much as its multiply-adds, or a 3x3 layer too
-	// narrow for Winograd's transforms to pay.
+	// packing costs as much as its multiply-adds.
 	PhaseMaxCin, PhaseMinK int
 }
 

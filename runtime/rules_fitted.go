@@ -20,6 +20,6 @@ var fittedRules = Rules{
 	BlockBudget:      384 << 10,
 	BlockMinBytes:    2 << 20,
 	BlockMinPartRows: 4,
-	PhaseMaxCin:      32,
+	PhaseMaxCin:      4,
 	PhaseMinK:        64,
 }
