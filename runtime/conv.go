@@ -201,7 +201,7 @@ func (c *Conv) setPlan(p Plan, r Rules) error {
 	switch algo {
 	case "":
 		switch {
-		case phaseFits(c) && c.cinG <= r.PhaseMaxCin && c.k >= r.PhaseMinK:
+		case phaseFits(c) && c.cinG <= r.PhaseMaxCin && c.k >= r.PhaseMinK && c.coutG <= r.PhaseMaxCout:
 			algo = AlgoPhase
 		case winogradFits(c) && winogradPays(c, r):
 			algo = AlgoWinograd

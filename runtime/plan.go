@@ -205,11 +205,13 @@ type Rules struct {
 	// which the compiler fuses a block (passes.FuseInvertedResidual);
 	// BlockMinPartRows the fewest output rows of a frame part.
 	BlockBudget, BlockMinBytes, BlockMinPartRows int
-	// A convolution of at most PhaseMaxCin input channels per group and
-	// a GEMM depth (input channels per group x taps) of at least
-	// PhaseMinK runs as AlgoPhase by default: a stem, whose im2col
-	// packing costs as much as its multiply-adds.
-	PhaseMaxCin, PhaseMinK int
+	// A convolution of at most PhaseMaxCin input channels and
+	// PhaseMaxCout output channels per group and a GEMM depth (input
+	// channels per group x taps) of at least PhaseMinK runs as AlgoPhase
+	// by default: a narrow stem, whose im2col packing costs as much as
+	// its multiply-adds (with more output channels the packing is shared
+	// by more of them, and the phase plan's B reads from L2 cost more).
+	PhaseMaxCin, PhaseMinK, PhaseMaxCout int
 }
 
 // rules are the default rules in use.

@@ -22,4 +22,5 @@ var fittedRules = Rules{
 	BlockMinPartRows: 4,
 	PhaseMaxCin:      4,
 	PhaseMinK:        64,
+	PhaseMaxCout:     32,
 }

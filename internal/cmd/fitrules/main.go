@@ -56,6 +56,7 @@ var params = []param{
 	{"BlockMinPartRows", []int{2, 4, 8}},
 	{"PhaseMaxCin", []int{0, 4, 16, 32, 64}},
 	{"PhaseMinK", []int{1, 64, 128, 256}},
+	{"PhaseMaxCout", []int{16, 32, 64, math.MaxInt32}},
 }
 
 func main() {
