@@ -226,6 +226,11 @@ func (d *drawing) describe(title string, n *ir.Node) ([]string, error) {
 		if act.Kind != runtime.ActNone {
 			epi = append(epi, act.String())
 		}
+		if p, ok, err := ops.PoolOf(n); err != nil {
+			return nil, err
+		} else if ok {
+			epi = append(epi, fmt.Sprintf("max pool %d×%d stride %d", p.Kernel[0], p.Kernel[1], p.Strides[0]))
+		}
 		if len(epi) > 0 {
 			lines = append(lines, "epilogue: "+strings.Join(epi, ", "))
 		}

@@ -182,11 +182,11 @@ func TestTinyOfficialPicture(t *testing.T) {
 	dot := draw(t, g, Options{Title: "tsm_tiny_official"})
 	for _, want := range []string{
 		`in0 [shape=ellipse, fillcolor="#fff2cc", label="input \"input\"\n1 clip × 12×32×32"];`,
-		`n1 [fillcolor="#dbe9f6", tooltip="/base/conv1/Conv", label="#1 tsmc.Conv 7×7 stride 2\nepilogue: relu\n→ 4 frames × 8×16×16\n1.2 M MACs\nweights 8×3×7×7 + 8 (4.6 KiB)"];`,
-		`n2 -> n3 [style=dashed, color="#c0392b", fontcolor="#c0392b", penwidth=1.5, label="shift T=4\n[0,1) ← t+1\n[1,2) ← t-1"];`,
-		`n2 -> n4 [color="#1f5fa8", fontcolor="#1f5fa8", label="+ residual"];`,
-		`n15 [fillcolor="#eadcf2", tooltip="/ReduceMean", label="#15 tsmc.SegmentMean\n→ 1 clip × 10"];`,
-		`n15 -> out0;`,
+		`n1 [fillcolor="#dbe9f6", tooltip="/base/conv1/Conv", label="#1 tsmc.Conv 7×7 stride 2\nepilogue: relu, max pool 3×3 stride 2\n→ 4 frames × 8×8×8\n1.2 M MACs\nweights 8×3×7×7 + 8 (4.6 KiB)"];`,
+		`n1 -> n2 [style=dashed, color="#c0392b", fontcolor="#c0392b", penwidth=1.5, label="shift T=4\n[0,1) ← t+1\n[1,2) ← t-1"];`,
+		`n1 -> n3 [color="#1f5fa8", fontcolor="#1f5fa8", label="+ residual"];`,
+		`n14 [fillcolor="#eadcf2", tooltip="/ReduceMean", label="#14 tsmc.SegmentMean\n→ 1 clip × 10"];`,
+		`n14 -> out0;`,
 		`a run: 1 clip of T=4 frames`,
 	} {
 		if !strings.Contains(dot, want) {

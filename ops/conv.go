@@ -142,6 +142,9 @@ func inferFusedConv(_ *ir.InferContext, n *ir.Node) error {
 	if _, err := Activation(n); err != nil {
 		return err
 	}
+	if out, err = pooledShape(n, out); err != nil {
+		return err
+	}
 	y := n.Outputs[0]
 	y.DType, y.Shape = x.DType, out
 	return nil
@@ -194,6 +197,9 @@ func checkChannelScale(n *ir.Node, x *ir.Value) error {
 	if _, shifted := n.AttrInts("shift"); shifted {
 		return n.Errorf("channel scale %v and a fused shift do not combine", g)
 	}
+	if _, pooled, _ := PoolOf(n); pooled {
+		return n.Errorf("channel scale %v and a fused max pool do not combine", g)
+	}
 	if want := channelScaleShape(x.Shape); g.DType != x.DType || !g.Shape.Equal(want) {
 		return n.Errorf("channel scale %v is %s%v, want %s%v", g, g.DType, g.Shape, x.DType, want)
 	}
@@ -212,11 +218,15 @@ func TakesChannelScale(n *ir.Node) bool {
 	if _, shifted := n.AttrInts("shift"); shifted || !n.Input(ConvW).IsConst() || n.Input(ConvX).DType != ir.Float32 {
 		return false
 	}
+	if _, pooled, err := PoolOf(n); pooled || err != nil {
+		return false
+	}
 	cs, nd, err := convShapes(n)
 	return err == nil && nd == nil && !Depthwise(cs) && !denseShape(cs) && runtime.ScaleFoldPays(cs)
 }
 
-// convMACs: every output element takes C/group * prod(kernel) MACs.
+// convMACs: every output element of the convolution (before a fused
+// pool) takes C/group * prod(kernel) MACs.
 func convMACs(n *ir.Node) int64 {
 	w := n.Input(1)
 	if w == nil || !w.Shape.Known() || len(w.Shape) < 2 {
@@ -226,7 +236,15 @@ func convMACs(n *ir.Node) int64 {
 	for _, d := range w.Shape[1:] {
 		perOut *= int64(d)
 	}
-	return int64(n.Outputs[0].Shape.Size()) * perOut
+	outs := int64(n.Outputs[0].Shape.Size())
+	if _, pooled, _ := PoolOf(n); pooled {
+		cs, err := ConvShape(n)
+		if err != nil {
+			return 0
+		}
+		outs = int64(cs.OutLen())
+	}
+	return outs * perOut
 }
 
 // ConvShape reads the runtime shape of the Conv or tsmc.Conv n that runs
@@ -269,7 +287,11 @@ func convShapes(n *ir.Node) (runtime.ConvShape, *runtime.ConvNdShape, error) {
 	if err := nd.Validate(); err != nil {
 		return runtime.ConvShape{}, nil, n.Errorf("%v", err)
 	}
-	if got, want := n.Outputs[0].Shape, append(ir.Shape{nd.Batch, nd.Cout}, nd.Out()...); !got.Equal(want) {
+	want, err := pooledShape(n, append(ir.Shape{nd.Batch, nd.Cout}, nd.Out()...))
+	if err != nil {
+		return runtime.ConvShape{}, nil, err
+	}
+	if got := n.Outputs[0].Shape; !got.Equal(want) {
 		return runtime.ConvShape{}, nil, n.Errorf("output shape %v, but the kernel computes %v", got, want)
 	}
 	if len(nd.In) == 2 { // as it is: the 2-D kernels plan on its real H and W
@@ -444,9 +466,16 @@ func lowerConv(l Lowering, n *ir.Node) error {
 	if w := n.Input(ConvW); !w.IsConst() {
 		return lowerRunTimeWeightsConv(l, n)
 	}
-	c, err := planConv(l, n, n.Input(ConvResidual) == nil && n.Input(ConvState) == nil)
+	pool, pooled, err := PoolOf(n)
 	if err != nil {
 		return err
+	}
+	c, err := planConv(l, n, !pooled && n.Input(ConvResidual) == nil && n.Input(ConvState) == nil)
+	if err != nil {
+		return err
+	}
+	if pooled && (c.nd != nil || c.depthwise) {
+		return n.Errorf("a max pool fuses only into a 2-D convolution run as a GEMM")
 	}
 	x, err := l.In(ConvX)
 	if err != nil {
@@ -486,8 +515,8 @@ func lowerConv(l Lowering, n *ir.Node) error {
 		return err
 	}
 	if scale != nil {
-		if c.depthwise || c.dense || c.shift != nil {
-			return n.Errorf("a channel scale needs a convolution on the GEMM without a shift (see TakesChannelScale)")
+		if c.depthwise || c.dense || c.shift != nil || pooled {
+			return n.Errorf("a channel scale needs a convolution on the GEMM without a shift or a fused pool (see TakesChannelScale)")
 		}
 		// the GEMM plan the scaled run takes is the rules' own: not tuned
 		l.Run(Method(c.object(l, "conv", nil), "RunScaled", Pool, rows, scale, out, residual))
@@ -495,6 +524,14 @@ func lowerConv(l Lowering, n *ir.Node) error {
 	}
 	w := c.workload(residual != nil, state != nil)
 	conv := c.object(l, "conv", &w)
+	if pooled {
+		// the convolution's output, for the plans that do not pool band by band
+		tmp := l.Temp(c.cs.OutLen())
+		ps := pool.Shape(c.cs.Frames*c.cs.Cout, c.cs.OutH(), c.cs.OutW())
+		pc := l.Object("pooled", "PooledConv", "NewPooledConv", conv, ps)
+		l.Run(Method(pc, "Run", Pool, rows, out, tmp))
+		return nil
+	}
 	l.Run(Method(conv, "Run", Pool, rows, out, residual))
 	return nil
 }

@@ -103,6 +103,13 @@ func fusedConvKernel(n *ir.Node, _ int64, in []*ir.Tensor) ([]*ir.Tensor, error)
 	if err != nil {
 		return nil, err
 	}
+	if pool, pooled, err := PoolOf(n); err != nil {
+		return nil, err
+	} else if pooled {
+		if y, err = EvalOp("", "MaxPool", onnxOpset, pool.Attrs(), y); err != nil {
+			return nil, fmt.Errorf("fused max pool: %w", err)
+		}
+	}
 	return []*ir.Tensor{y}, nil
 }
 

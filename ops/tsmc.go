@@ -36,7 +36,10 @@ const (
 	// auto_pad), "activation" with its parameters (activation.go: "" none,
 	// "relu", "clip" with "clip_min" and "clip_max", "sigmoid", "silu",
 	// "hardsigmoid" and "hardswish" with "act_alpha" and "act_beta"), and
-	// when a shift is fused, "segments" and "shift" as for TemporalShift.
+	// when a shift is fused, "segments" and "shift" as for TemporalShift;
+	// with a fused max pool (no residual then), "pool_kernel",
+	// "pool_strides" and "pool_pads" (convpool.go): the output is then
+	// the pooled one.
 	OpConv = "Conv"
 	// OpDense is the classifier head: global average pooling followed by a
 	// fully connected layer. Inputs (X [N, C, spatial...], W [K, C], B [K]);

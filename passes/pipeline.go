@@ -50,6 +50,7 @@ var Pipeline = []Pass{
 	{"fuse-segment-mean", "segment consensus (Reshape + ReduceMean over time) into tsmc.SegmentMean", FuseSegmentMean},
 	{"fuse-attention", "run MatMul -> Softmax -> MatMul (a non-local block's attention) as one tsmc.Attention by blocks of rows, absorbing the transposes around it", FuseAttention},
 	{"fuse-inverted-residual", "run expansion, depthwise and projection convs (or the first two), float32 or int8, as one band-by-band block", FuseInvertedResidual},
+	{"fuse-max-pool", "fuse a MaxPool into the convolution whose output only it reads, to pool it band by band", FuseMaxPool},
 	{"dead-code", "remove nodes whose outputs nobody reads, and their constants", EliminateDeadCode},
 }
 
@@ -78,6 +79,9 @@ var passOrder = []struct{ a, b, why string }{
 	{"fuse-activation", "fuse-channel-scale", "the channel scale is an input of tsmc.Conv, which fuse-activation makes"},
 	{"fuse-shift", "fuse-channel-scale", "a convolution reading through a shift takes no channel scale, and the shift's reader must be known first"},
 	{"fuse-channel-scale", "fuse-inverted-residual", "a block does not take a projection with a channel scale: it must see the scale folded"},
+	{"fuse-residual-add", "fuse-max-pool", "a pooled convolution takes no residual, so a residual fuses first"},
+	{"fuse-shift", "fuse-max-pool", "a shift fuses into the convolution before its pool does"},
+	{"fuse-channel-scale", "fuse-max-pool", "a pooled convolution takes no channel scale: it must see the scale folded"},
 	{"fold-constants", "fuse-attention", "the scores' scale must be a constant"},
 	{"fuse-attention", "dead-code", "the transposes the attention reads past are left unread"},
 	{"recognize-shift", "quantize-movement", "the shift moves int8 rows only once it is one TemporalShift"},

@@ -66,6 +66,8 @@ func BenchmarkConv(b *testing.B) {
 		{name: "resnet_1x1_1024x256_14", s: ConvShape{Frames: 1, Cin: 1024, H: 14, W: 14, Cout: 256, KH: 1, KW: 1}},
 		{name: "resnet_3x3_512x512_7_8f", s: same(ConvShape{Frames: 8, Cin: 512, H: 7, W: 7, Cout: 512}, 3)},
 		{name: "resnet_stem_7x7s2", s: ConvShape{Frames: 1, Cin: 3, H: 224, W: 224, Cout: 64, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadTop: 3, PadLeft: 3, PadBottom: 3, PadRight: 3}},
+		{name: "tsm_stem_7x7s2_32_112_16f", s: ConvShape{Frames: 16, Cin: 3, H: 112, W: 112, Cout: 32, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadTop: 3, PadLeft: 3, PadBottom: 3, PadRight: 3}},
+		{name: "tsm_stem_7x7s2_64_96_16f", s: ConvShape{Frames: 16, Cin: 3, H: 96, W: 96, Cout: 64, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadTop: 3, PadLeft: 3, PadBottom: 3, PadRight: 3}},
 		{name: "mbv2_stem_3x3s2", s: s2(ConvShape{Frames: 1, Cin: 3, H: 224, W: 224, Cout: 32})},
 		{name: "mbv2_1x1_32x16_112", s: ConvShape{Frames: 1, Cin: 32, H: 112, W: 112, Cout: 16, KH: 1, KW: 1}},
 		{name: "mbv2_1x1_16x96_112", s: ConvShape{Frames: 1, Cin: 16, H: 112, W: 112, Cout: 96, KH: 1, KW: 1}},

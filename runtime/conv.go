@@ -107,8 +107,13 @@ type Conv struct {
 	// takes runs of up to im2colN pixels
 	im2col  func(*PackRun)
 	im2colN int
-	wino    *winograd // the Winograd plan, or nil
-	tc      *tcPlan   // the transposed-C plan, or nil
+	wino    *winograd  // the Winograd plan, or nil
+	tc      *tcPlan    // the transposed-C plan, or nil
+	phase   *phasePlan // the stride-phase plan, or nil
+	// split is the packing kernel of stride StrideW that splits the input
+	// into phase planes in runs of up to splitN pixels (nil: packRunGo)
+	split  func(*PackRun)
+	splitN int
 	// packAll: the B block is packed for all K at once and reused by the
 	// output-channel blocks of a worker
 	packAll bool
@@ -144,7 +149,7 @@ func NewConvPlan(s ConvShape, packed []float32, packMR int, bias []float32, act 
 	if err := act.validate(); err != nil {
 		return nil, fmt.Errorf("%v: %w", s, err)
 	}
-	if err := plan.checkFields("convolution", "algo", "kernel", "pixel_block", "channel_blocks", "pack", "tiles", "panels"); err != nil {
+	if err := plan.checkFields("convolution", "algo", "kernel", "pixel_block", "channel_blocks", "pack", "tiles", "panels", "band"); err != nil {
 		return nil, fmt.Errorf("%v: %w", s, err)
 	}
 	s = s.normalized()
@@ -168,8 +173,11 @@ func NewConvPlan(s ConvShape, packed []float32, packMR int, bias []float32, act 
 	}
 	c.lo, c.hi = act.Bounds()
 	c.tail = act.tail()
-	if k, n := archIm2col(isa, s.StrideW); k != nil && s.KW <= im2colMaxKW && c.kern.NR <= n {
-		c.im2col, c.im2colN = k, n
+	if k, n := archIm2col(isa, s.StrideW); k != nil {
+		c.split, c.splitN = k, n
+		if s.KW <= im2colMaxKW && c.kern.NR <= n {
+			c.im2col, c.im2colN = k, n
+		}
 	}
 	if err := c.setPlan(plan, rules); err != nil {
 		return nil, fmt.Errorf("%v: %w", s, err)
@@ -196,6 +204,8 @@ func (c *Conv) setPlan(p Plan, r Rules) error {
 	switch algo {
 	case "":
 		switch {
+		case phaseFits(c) && c.cinG <= r.PhaseMaxCin && c.k >= r.PhaseMinK && c.coutG <= r.PhaseMaxCout:
+			algo = AlgoPhase
 		case winogradFits(c) && winogradPays(c, r):
 			algo = AlgoWinograd
 		case tcFits(c) && p.Kernel == "":
@@ -204,6 +214,10 @@ func (c *Conv) setPlan(p Plan, r Rules) error {
 			algo = AlgoGEMM
 		}
 	case AlgoGEMM:
+	case AlgoPhase:
+		if !phaseFits(c) {
+			return fmt.Errorf("plan %v: the phase plan is for convolutions other than pointwise ones of stride 1", p)
+		}
 	case AlgoWinograd:
 		if !winogradFits(c) {
 			return fmt.Errorf("plan %v: Winograd F(2x2, 3x3) needs a 3x3 stride-1 convolution with padding 1, one group and the transforms on this CPU", p)
@@ -224,6 +238,9 @@ func (c *Conv) setPlan(p Plan, r Rules) error {
 	if algo != AlgoTransposed && algo != "" && p.Panels != 0 {
 		return fmt.Errorf("plan %v: panels are for transposed plans", p)
 	}
+	if algo != AlgoPhase && p.Band != 0 {
+		return fmt.Errorf("plan %v: bands are for phase plans", p)
+	}
 	// The GEMM blocks: the plan of AlgoGEMM, and the one fused blocks
 	// (gemmFrame, gemmRows) and a transposed plan's fallbacks use.
 	c.gemmBlocks(p, r)
@@ -232,6 +249,8 @@ func (c *Conv) setPlan(p Plan, r Rules) error {
 		c.wino = newWinograd(c, p.Tiles, r)
 	case AlgoTransposed:
 		c.tc = newTCPlan(c, p.Panels, true, r)
+	case AlgoPhase:
+		c.phase = newPhasePlan(c, p.Band, r)
 	case "":
 		c.tc = newTCPlan(c, p.Panels, false, r)
 	}
@@ -305,6 +324,8 @@ func (c *Conv) Plan() Plan {
 		return Plan{Algo: AlgoWinograd, Kernel: c.kern.Name, Tiles: c.wino.nt}
 	case c.tc != nil:
 		return Plan{Algo: AlgoTransposed, Panels: c.tc.perQB}
+	case c.phase != nil:
+		return Plan{Algo: AlgoPhase, Kernel: c.kern.Name, Band: c.phase.band}
 	}
 	p := Plan{Algo: AlgoGEMM, Kernel: c.kern.Name, PixelBlock: c.nc, ChannelBlocks: c.nCB, Pack: PackPerK}
 	if c.packAll {
@@ -333,10 +354,21 @@ func (c *Conv) Winograd() bool { return c.wino != nil }
 // lengths are a code-generator bug and panic.
 func (c *Conv) Run(p *Pool, in Rows, out, residual []float32) {
 	defer profileDone(c, profileStart())
+	c.run(p, in, out, residual)
+}
+
+// run is Run without the profile.
+func (c *Conv) run(p *Pool, in Rows, out, residual []float32) {
 	s := c.s
 	checkIn(in, s.Frames*s.Cin, s.H*s.W, "conv")
 	checkOut(out, residual, s.Frames*s.Cout*c.ohw, "conv")
 	c.epoch++ // the input may have changed: no packed block of an earlier run is reused
+	if ph := c.phase; ph != nil {
+		p.For(s.Group*s.Frames*ph.bands, func(worker, item int) {
+			c.runPhase(p, worker, item, in, out, residual)
+		})
+		return
+	}
 	if c.takesTC(in, residual) {
 		c.runTC(p, in, out, residual)
 		return

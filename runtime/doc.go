@@ -29,6 +29,11 @@
 // k, NR contiguous values): a straight copy for 1x1 stride-1 convolutions
 // (or no copy at all on kernels that read B from the rows, see TileRowsB),
 // an im2col gather that applies padding, stride and dilation otherwise.
+// Convolutions of few input channels (a stem, a narrow 3x3 layer) skip
+// packing too: the phase plan (AlgoPhase) splits a band of the input into
+// the stride phases its taps read, padding written out, so that each tap
+// of a run of output pixels is a contiguous run the kernel reads through
+// TileRowsB; it sums in the same order as the im2col GEMM.
 //
 // On amd64 (AVX-512 and AVX2), 3x3 stride-1 convolutions with padding 1
 // run as Winograd F(2x2, 3x3) instead ([WinoIn], [WinoOut]: 16 GEMMs over

@@ -48,6 +48,7 @@ type workerState struct {
 	// InvertedResidual: expanded rows, depthwise outputs, their row tables
 	blockE, blockD []float32
 	blockRows      Rows
+	tab            Rows          // a phase plan's row table of B (conv_phase.go)
 	dwPad          []float32     // padded rows of dwConvRows
 	warm           float32       // warmRows' sum, kept so its loads are not dropped
 	q              *qWorkerState // the int8 kernels' state (qconv.go)

@@ -31,6 +31,9 @@ const (
 	AlgoTransposed ConvAlgo = "transposed"
 	// AlgoWinograd is Winograd F(2x2, 3x3) (winograd.go).
 	AlgoWinograd ConvAlgo = "winograd"
+	// AlgoPhase is the pixel-major GEMM reading B in place from a
+	// stride-phase split of the input (conv_phase.go).
+	AlgoPhase ConvAlgo = "phase"
 	// AlgoDirect runs a 3x3 undilated depthwise convolution on the plane
 	// or row kernels (depthwise.go).
 	AlgoDirect ConvAlgo = "direct"
@@ -59,7 +62,8 @@ const (
 //     PixelBlock (pixels per GEMM block, rounded up to the kernel's NR),
 //     ChannelBlocks (output-channel blocks per pixel block), Pack, Tiles
 //     (Winograd tiles per work item, rounded up to NR) and Panels
-//     (transposed: output-channel panels per work item).
+//     (transposed: output-channel panels per work item), Band (phase:
+//     output rows per work item).
 //   - DepthwiseConv: Algo (AlgoDirect or AlgoTaps) and Channels per work
 //     item.
 //   - InvertedResidual: Band (output rows per band) and Parts (work items
@@ -201,6 +205,13 @@ type Rules struct {
 	// which the compiler fuses a block (passes.FuseInvertedResidual);
 	// BlockMinPartRows the fewest output rows of a frame part.
 	BlockBudget, BlockMinBytes, BlockMinPartRows int
+	// A convolution of at most PhaseMaxCin input channels and
+	// PhaseMaxCout output channels per group and a GEMM depth (input
+	// channels per group x taps) of at least PhaseMinK runs as AlgoPhase
+	// by default: a narrow stem, whose im2col packing costs as much as
+	// its multiply-adds (with more output channels the packing is shared
+	// by more of them, and the phase plan's B reads from L2 cost more).
+	PhaseMaxCin, PhaseMinK, PhaseMaxCout int
 }
 
 // rules are the default rules in use.
@@ -278,6 +289,17 @@ func ConvPlans(s ConvShape, packMR int) []Plan {
 				if nt <= 4*winoMaxTiles {
 					plans = append(plans, Plan{Algo: AlgoWinograd, Kernel: kn, Tiles: nt})
 				}
+			}
+		}
+	}
+	for _, kn := range kernels {
+		probe.kern = def
+		if kn != "" {
+			probe.kern, _ = convKernel(kn, packMR)
+		}
+		if phaseFits(probe) {
+			for _, band := range pow2s(1, s.OutH()) {
+				plans = append(plans, Plan{Algo: AlgoPhase, Kernel: kn, Band: band})
 			}
 		}
 	}

@@ -111,6 +111,14 @@ func NewMaxPool(s PoolShape) (*MaxPool, error) {
 // Shape returns the planned shape.
 func (m *MaxPool) Shape() PoolShape { return m.s }
 
+// colLen is the length of plane's column maxima of a window row, with
+// -Inf in the padding: PadLeft before the row and enough after it for the
+// last window.
+func (m *MaxPool) colLen() int {
+	s := m.s
+	return max(s.PadLeft+s.W, (m.ow-1)*s.StrideW+(s.KW-1)*s.DilationW+1)
+}
+
 func (m *MaxPool) profileName() string {
 	s := m.s
 	return fmt.Sprintf("maxpool %dx[%d,%d] -> [%d,%d], kernel %dx%d, stride %d,%d", s.Planes, s.H, s.W, m.oh, m.ow, s.KH, s.KW, s.StrideH, s.StrideW)
@@ -121,6 +129,11 @@ func (m *MaxPool) profileFLOPs() float64 { return 0 }
 // vertical max over the window's rows, then a horizontal max along it.
 func (m *MaxPool) Run(p *Pool, x, out []float32) {
 	defer profileDone(m, profileStart())
+	m.run(p, x, out)
+}
+
+// run is Run without the profile.
+func (m *MaxPool) run(p *Pool, x, out []float32) {
 	s := m.s
 	hw, ohw := s.H*s.W, m.oh*m.ow
 	if len(x) != s.Planes*hw || len(out) != s.Planes*ohw {
@@ -131,29 +144,27 @@ func (m *MaxPool) Run(p *Pool, x, out []float32) {
 		p.For(ceilDiv(s.Planes, perItem), func(worker, item int) {
 			a := &p.state(worker, 0, 0, 0).maxPool
 			for pl := item * perItem; pl < min(s.Planes, (item+1)*perItem); pl++ {
-				m.rowsPlane(kern, a, out[pl*ohw:(pl+1)*ohw], x[pl*hw:(pl+1)*hw])
+				m.rowsPlane(kern, a, out[pl*ohw:(pl+1)*ohw], x[pl*hw:(pl+1)*hw], 0, s.W, 0, m.oh)
 			}
 		})
 		return
 	}
-	// the column maxima of a window row, with -Inf in the padding: PadLeft
-	// before the row and enough after it for the last window
-	colLen := max(s.PadLeft+s.W, (m.ow-1)*s.StrideW+(s.KW-1)*s.DilationW+1)
 	p.For(ceilDiv(s.Planes, perItem), func(worker, item int) {
-		col := p.Scratch(worker, colLen)
+		col := p.Scratch(worker, m.colLen())
 		for pl := item * perItem; pl < min(s.Planes, (item+1)*perItem); pl++ {
-			m.plane(out[pl*ohw:(pl+1)*ohw], x[pl*hw:(pl+1)*hw], col)
+			m.plane(out[pl*ohw:(pl+1)*ohw], x[pl*hw:(pl+1)*hw], col, 0, s.W, 0, m.oh)
 		}
 	})
 }
 
-// rowsPlane pools one plane through the row kernel: a window row above
-// or below the plane is replaced by the window's first or last row inside.
-func (m *MaxPool) rowsPlane(kern func(*MaxPoolRow), a *MaxPoolRow, out, x []float32) {
+// rowsPlane pools output rows oy0..oy1-1 of one plane through the row
+// kernel: a window row above or below the plane is replaced by the
+// window's first or last row inside. Input row y is x[(y-y0)*ld:][:W].
+func (m *MaxPool) rowsPlane(kern func(*MaxPoolRow), a *MaxPoolRow, out, x []float32, y0, ld, oy0, oy1 int) {
 	s := m.s
-	row := func(y int) []float32 { return x[y*s.W : (y+1)*s.W] }
-	for oy := range m.oh {
+	for oy := oy0; oy < oy1; oy++ {
 		r0, r1, r2 := windowRows3(oy, s.PadTop, s.H)
+		row := func(y int) []float32 { return x[(y-y0)*ld:][:s.W] }
 		a.O, a.R0, a.R1, a.R2 = out[oy*m.ow:(oy+1)*m.ow], row(r0), row(r1), row(r2)
 		kern(a)
 	}
@@ -177,24 +188,25 @@ func windowRows3(oy, padTop, h int) (r0, r1, r2 int) {
 	return pick(top), pick(top + 1), pick(top + 2)
 }
 
-// plane pools one plane: per output row, the maximum over the window's
-// rows inside the plane into col (between -Inf pads), then the maximum
-// over the window's columns.
-func (m *MaxPool) plane(out, x, col []float32) {
+// plane pools output rows oy0..oy1-1 of one plane: per output row, the
+// maximum over the window's rows inside the plane into col (between -Inf
+// pads), then the maximum over the window's columns. Input row y is
+// x[(y-y0)*ld:][:W].
+func (m *MaxPool) plane(out, x, col []float32, y0, ld, oy0, oy1 int) {
 	s := m.s
 	negInf := float32(math.Inf(-1))
 	for i := range col {
 		col[i] = negInf
 	}
 	c := col[s.PadLeft : s.PadLeft+s.W]
-	for oy := range m.oh {
+	for oy := oy0; oy < oy1; oy++ {
 		first := true
 		for kh := range s.KH {
 			iy := oy*s.StrideH - s.PadTop + kh*s.DilationH
 			if iy < 0 || iy >= s.H {
 				continue
 			}
-			row := x[iy*s.W : (iy+1)*s.W]
+			row := x[(iy-y0)*ld:][:s.W]
 			if first {
 				copy(c, row)
 				first = false

@@ -20,4 +20,7 @@ var fittedRules = Rules{
 	BlockBudget:      384 << 10,
 	BlockMinBytes:    2 << 20,
 	BlockMinPartRows: 4,
+	PhaseMaxCin:      4,
+	PhaseMinK:        64,
+	PhaseMaxCout:     32,
 }

@@ -133,7 +133,7 @@ func TestWinogradConv(t *testing.T) {
 					res = randFloats(rng, s.OutLen())
 				}
 				packed, _ := PackConvWeights(w, s.Cout, s.Cin, 3, 3, 1, PackMR)
-				conv, err := NewConv(c.s, packed, PackMR, bias, c.act)
+				conv, err := NewConvPlan(c.s, packed, PackMR, bias, c.act, Plan{Algo: AlgoWinograd})
 				if err != nil {
 					t.Fatal(err)
 				}

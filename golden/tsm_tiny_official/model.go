@@ -65,17 +65,17 @@ type Outputs struct {
 	Logits []float32 // "logits" [1,10]
 }
 
-// shift3 is the temporal shift T=4 [0,1)+1 [1,2)-1 of node 3.
-var shift3 = runtime.TemporalShift{Segments: 4, Ranges: []runtime.ShiftRange{{Begin: 0, End: 1, Offset: 1}, {Begin: 1, End: 2, Offset: -1}}}
+// shift2 is the temporal shift T=4 [0,1)+1 [1,2)-1 of node 2.
+var shift2 = runtime.TemporalShift{Segments: 4, Ranges: []runtime.ShiftRange{{Begin: 0, End: 1, Offset: 1}, {Begin: 1, End: 2, Offset: -1}}}
 
-// shift6 is the temporal shift T=4 [0,1)+1 [1,2)-1 of node 6.
-var shift6 = runtime.TemporalShift{Segments: 4, Ranges: []runtime.ShiftRange{{Begin: 0, End: 1, Offset: 1}, {Begin: 1, End: 2, Offset: -1}}}
+// shift5 is the temporal shift T=4 [0,1)+1 [1,2)-1 of node 5.
+var shift5 = runtime.TemporalShift{Segments: 4, Ranges: []runtime.ShiftRange{{Begin: 0, End: 1, Offset: 1}, {Begin: 1, End: 2, Offset: -1}}}
 
-// shift9 is the temporal shift T=4 [0,2)+1 [2,4)-1 of node 9.
-var shift9 = runtime.TemporalShift{Segments: 4, Ranges: []runtime.ShiftRange{{Begin: 0, End: 2, Offset: 1}, {Begin: 2, End: 4, Offset: -1}}}
+// shift8 is the temporal shift T=4 [0,2)+1 [2,4)-1 of node 8.
+var shift8 = runtime.TemporalShift{Segments: 4, Ranges: []runtime.ShiftRange{{Begin: 0, End: 2, Offset: 1}, {Begin: 2, End: 4, Offset: -1}}}
 
-// shift12 is the temporal shift T=4 [0,2)+1 [2,4)-1 of node 12.
-var shift12 = runtime.TemporalShift{Segments: 4, Ranges: []runtime.ShiftRange{{Begin: 0, End: 2, Offset: 1}, {Begin: 2, End: 4, Offset: -1}}}
+// shift11 is the temporal shift T=4 [0,2)+1 [2,4)-1 of node 11.
+var shift11 = runtime.TemporalShift{Segments: 4, Ranges: []runtime.ShiftRange{{Begin: 0, End: 2, Offset: 1}, {Begin: 2, End: 4, Offset: -1}}}
 
 // Model is the compiled network with its weights, activation arena and
 // worker pool. A Model may be used from several goroutines: calls of Run
@@ -90,7 +90,9 @@ type Model struct {
 
 	rows1   runtime.Rows
 	conv1   *runtime.Conv
-	pool2   *runtime.MaxPool
+	pooled1 *runtime.PooledConv
+	rows2   runtime.Rows
+	conv2   *runtime.Conv
 	rows3   runtime.Rows
 	conv3   *runtime.Conv
 	rows4   runtime.Rows
@@ -111,9 +113,7 @@ type Model struct {
 	conv11  *runtime.Conv
 	rows12  runtime.Rows
 	conv12  *runtime.Conv
-	rows13  runtime.Rows
-	conv13  *runtime.Conv
-	dense14 *runtime.Dense
+	dense13 *runtime.Dense
 }
 
 // Option configures New.
@@ -167,104 +167,103 @@ func New(opts ...Option) (*Model, error) {
 // the arena.
 func (m *Model) init() (err error) {
 	a, w := m.act, m.weights
-	// 1: tsmc.Conv "/base/conv1/Conv" [4,3,32,32] -> [4,8,16,16]
+	// 1: tsmc.Conv "/base/conv1/Conv" [4,3,32,32] -> [4,8,8,8]
 	m.rows1 = runtime.NewRows(4, 3)
 	m.conv1, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 3, H: 32, W: 32, Cout: 8, Group: 1, KH: 7, KW: 7, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, PadTop: 3, PadLeft: 3, PadBottom: 3, PadRight: 3}, w[0:1764:1764], packMR, w[1776:1784:1784], runtime.Relu)
 	if err != nil {
 		return fmt.Errorf("node \"/base/conv1/Conv\" (Conv, domain tsmc): %w", err)
 	}
-	// 2: MaxPool "/base/maxpool/MaxPool" [4,8,16,16] -> [4,8,8,8]
-	m.pool2, err = runtime.NewMaxPool(runtime.PoolShape{Planes: 32, H: 16, W: 16, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1, CeilMode: false})
+	m.pooled1, err = runtime.NewPooledConv(m.conv1, runtime.PoolShape{Planes: 32, H: 16, W: 16, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 0, DilationW: 0, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1, CeilMode: false})
 	if err != nil {
-		return fmt.Errorf("node \"/base/maxpool/MaxPool\" (MaxPool, domain ai.onnx): %w", err)
+		return fmt.Errorf("node \"/base/conv1/Conv\" (Conv, domain tsmc): %w", err)
 	}
-	// 3: tsmc.Conv "/base/layer1/layer1.0/conv1/net/Conv" [4,8,8,8] -> [4,8,8,8]
+	// 2: tsmc.Conv "/base/layer1/layer1.0/conv1/net/Conv" [4,8,8,8] -> [4,8,8,8]
+	m.rows2 = runtime.NewRows(4, 8)
+	if err = m.rows2.SetShifted(a[8192:10240:10240], 4, 8, 64, shift2, nil); err != nil {
+		return fmt.Errorf("node \"/base/layer1/layer1.0/conv1/net/Conv\" (Conv, domain tsmc): %w", err)
+	}
+	m.conv2, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 8, H: 8, W: 8, Cout: 8, Group: 1, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[1792:2656:2656], packMR, w[2656:2664:2664], runtime.Relu)
+	if err != nil {
+		return fmt.Errorf("node \"/base/layer1/layer1.0/conv1/net/Conv\" (Conv, domain tsmc): %w", err)
+	}
+	// 3: tsmc.Conv "/base/layer1/layer1.0/conv2/Conv" [4,8,8,8] [4,8,8,8] -> [4,8,8,8]
 	m.rows3 = runtime.NewRows(4, 8)
-	if err = m.rows3.SetShifted(a[8192:10240:10240], 4, 8, 64, shift3, nil); err != nil {
-		return fmt.Errorf("node \"/base/layer1/layer1.0/conv1/net/Conv\" (Conv, domain tsmc): %w", err)
-	}
-	m.conv3, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 8, H: 8, W: 8, Cout: 8, Group: 1, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[1792:2656:2656], packMR, w[2656:2664:2664], runtime.Relu)
-	if err != nil {
-		return fmt.Errorf("node \"/base/layer1/layer1.0/conv1/net/Conv\" (Conv, domain tsmc): %w", err)
-	}
-	// 4: tsmc.Conv "/base/layer1/layer1.0/conv2/Conv" [4,8,8,8] [4,8,8,8] -> [4,8,8,8]
-	m.rows4 = runtime.NewRows(4, 8)
-	m.rows4.SetPlain(a[0:2048:2048], 4, 8, 64)
-	m.conv4, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 8, H: 8, W: 8, Cout: 8, Group: 1, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[2672:3536:3536], packMR, w[3536:3544:3544], runtime.Relu)
+	m.rows3.SetPlain(a[0:2048:2048], 4, 8, 64)
+	m.conv3, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 8, H: 8, W: 8, Cout: 8, Group: 1, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[2672:3536:3536], packMR, w[3536:3544:3544], runtime.Relu)
 	if err != nil {
 		return fmt.Errorf("node \"/base/layer1/layer1.0/conv2/Conv\" (Conv, domain tsmc): %w", err)
 	}
-	// 5: tsmc.Conv "/base/layer2/layer2.0/downsample/downsample.0/Conv" [4,8,8,8] -> [4,16,4,4]
-	m.rows5 = runtime.NewRows(4, 8)
-	m.rows5.SetPlain(a[2048:4096:4096], 4, 8, 64)
-	m.conv5, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 8, H: 8, W: 8, Cout: 16, Group: 1, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0}, w[3552:3744:3744], packMR, w[3744:3760:3760], runtime.Act{})
+	// 4: tsmc.Conv "/base/layer2/layer2.0/downsample/downsample.0/Conv" [4,8,8,8] -> [4,16,4,4]
+	m.rows4 = runtime.NewRows(4, 8)
+	m.rows4.SetPlain(a[2048:4096:4096], 4, 8, 64)
+	m.conv4, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 8, H: 8, W: 8, Cout: 16, Group: 1, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0}, w[3552:3744:3744], packMR, w[3744:3760:3760], runtime.Act{})
 	if err != nil {
 		return fmt.Errorf("node \"/base/layer2/layer2.0/downsample/downsample.0/Conv\" (Conv, domain tsmc): %w", err)
 	}
-	// 6: tsmc.Conv "/base/layer2/layer2.0/conv1/net/Conv" [4,8,8,8] -> [4,16,4,4]
-	m.rows6 = runtime.NewRows(4, 8)
-	if err = m.rows6.SetShifted(a[2048:4096:4096], 4, 8, 64, shift6, nil); err != nil {
+	// 5: tsmc.Conv "/base/layer2/layer2.0/conv1/net/Conv" [4,8,8,8] -> [4,16,4,4]
+	m.rows5 = runtime.NewRows(4, 8)
+	if err = m.rows5.SetShifted(a[2048:4096:4096], 4, 8, 64, shift5, nil); err != nil {
 		return fmt.Errorf("node \"/base/layer2/layer2.0/conv1/net/Conv\" (Conv, domain tsmc): %w", err)
 	}
-	m.conv6, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 8, H: 8, W: 8, Cout: 16, Group: 1, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[3760:5488:5488], packMR, w[5488:5504:5504], runtime.Relu)
+	m.conv5, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 8, H: 8, W: 8, Cout: 16, Group: 1, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[3760:5488:5488], packMR, w[5488:5504:5504], runtime.Relu)
 	if err != nil {
 		return fmt.Errorf("node \"/base/layer2/layer2.0/conv1/net/Conv\" (Conv, domain tsmc): %w", err)
 	}
-	// 7: tsmc.Conv "/base/layer2/layer2.0/conv2/Conv" [4,16,4,4] [4,16,4,4] -> [4,16,4,4]
-	m.rows7 = runtime.NewRows(4, 16)
-	m.rows7.SetPlain(a[1024:2048:2048], 4, 16, 16)
-	m.conv7, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 16, H: 4, W: 4, Cout: 16, Group: 1, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[5504:8960:8960], packMR, w[8960:8976:8976], runtime.Relu)
+	// 6: tsmc.Conv "/base/layer2/layer2.0/conv2/Conv" [4,16,4,4] [4,16,4,4] -> [4,16,4,4]
+	m.rows6 = runtime.NewRows(4, 16)
+	m.rows6.SetPlain(a[1024:2048:2048], 4, 16, 16)
+	m.conv6, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 16, H: 4, W: 4, Cout: 16, Group: 1, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[5504:8960:8960], packMR, w[8960:8976:8976], runtime.Relu)
 	if err != nil {
 		return fmt.Errorf("node \"/base/layer2/layer2.0/conv2/Conv\" (Conv, domain tsmc): %w", err)
 	}
-	// 8: tsmc.Conv "/base/layer3/layer3.0/downsample/downsample.0/Conv" [4,16,4,4] -> [4,16,2,2]
-	m.rows8 = runtime.NewRows(4, 16)
-	m.rows8.SetPlain(a[2048:3072:3072], 4, 16, 16)
-	m.conv8, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 16, H: 4, W: 4, Cout: 16, Group: 1, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0}, w[8976:9360:9360], packMR, w[9360:9376:9376], runtime.Act{})
+	// 7: tsmc.Conv "/base/layer3/layer3.0/downsample/downsample.0/Conv" [4,16,4,4] -> [4,16,2,2]
+	m.rows7 = runtime.NewRows(4, 16)
+	m.rows7.SetPlain(a[2048:3072:3072], 4, 16, 16)
+	m.conv7, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 16, H: 4, W: 4, Cout: 16, Group: 1, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0}, w[8976:9360:9360], packMR, w[9360:9376:9376], runtime.Act{})
 	if err != nil {
 		return fmt.Errorf("node \"/base/layer3/layer3.0/downsample/downsample.0/Conv\" (Conv, domain tsmc): %w", err)
 	}
-	// 9: tsmc.Conv "/base/layer3/layer3.0/conv1/net/Conv" [4,16,4,4] -> [4,16,2,2]
-	m.rows9 = runtime.NewRows(4, 16)
-	if err = m.rows9.SetShifted(a[2048:3072:3072], 4, 16, 16, shift9, nil); err != nil {
+	// 8: tsmc.Conv "/base/layer3/layer3.0/conv1/net/Conv" [4,16,4,4] -> [4,16,2,2]
+	m.rows8 = runtime.NewRows(4, 16)
+	if err = m.rows8.SetShifted(a[2048:3072:3072], 4, 16, 16, shift8, nil); err != nil {
 		return fmt.Errorf("node \"/base/layer3/layer3.0/conv1/net/Conv\" (Conv, domain tsmc): %w", err)
 	}
-	m.conv9, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 16, H: 4, W: 4, Cout: 16, Group: 1, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[9376:12832:12832], packMR, w[12832:12848:12848], runtime.Relu)
+	m.conv8, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 16, H: 4, W: 4, Cout: 16, Group: 1, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[9376:12832:12832], packMR, w[12832:12848:12848], runtime.Relu)
 	if err != nil {
 		return fmt.Errorf("node \"/base/layer3/layer3.0/conv1/net/Conv\" (Conv, domain tsmc): %w", err)
 	}
-	// 10: tsmc.Conv "/base/layer3/layer3.0/conv2/Conv" [4,16,2,2] [4,16,2,2] -> [4,16,2,2]
-	m.rows10 = runtime.NewRows(4, 16)
-	m.rows10.SetPlain(a[256:512:512], 4, 16, 4)
-	m.conv10, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 16, H: 2, W: 2, Cout: 16, Group: 1, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[12848:16304:16304], packMR, w[16304:16320:16320], runtime.Relu)
+	// 9: tsmc.Conv "/base/layer3/layer3.0/conv2/Conv" [4,16,2,2] [4,16,2,2] -> [4,16,2,2]
+	m.rows9 = runtime.NewRows(4, 16)
+	m.rows9.SetPlain(a[256:512:512], 4, 16, 4)
+	m.conv9, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 16, H: 2, W: 2, Cout: 16, Group: 1, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[12848:16304:16304], packMR, w[16304:16320:16320], runtime.Relu)
 	if err != nil {
 		return fmt.Errorf("node \"/base/layer3/layer3.0/conv2/Conv\" (Conv, domain tsmc): %w", err)
 	}
-	// 11: tsmc.Conv "/base/layer4/layer4.0/downsample/downsample.0/Conv" [4,16,2,2] -> [4,32,1,1]
-	m.rows11 = runtime.NewRows(4, 16)
-	m.rows11.SetPlain(a[512:768:768], 4, 16, 4)
-	m.conv11, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 16, H: 2, W: 2, Cout: 32, Group: 1, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0}, w[16320:16896:16896], packMR, w[16896:16928:16928], runtime.Act{})
+	// 10: tsmc.Conv "/base/layer4/layer4.0/downsample/downsample.0/Conv" [4,16,2,2] -> [4,32,1,1]
+	m.rows10 = runtime.NewRows(4, 16)
+	m.rows10.SetPlain(a[512:768:768], 4, 16, 4)
+	m.conv10, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 16, H: 2, W: 2, Cout: 32, Group: 1, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, PadTop: 0, PadLeft: 0, PadBottom: 0, PadRight: 0}, w[16320:16896:16896], packMR, w[16896:16928:16928], runtime.Act{})
 	if err != nil {
 		return fmt.Errorf("node \"/base/layer4/layer4.0/downsample/downsample.0/Conv\" (Conv, domain tsmc): %w", err)
 	}
-	// 12: tsmc.Conv "/base/layer4/layer4.0/conv1/net/Conv" [4,16,2,2] -> [4,32,1,1]
-	m.rows12 = runtime.NewRows(4, 16)
-	if err = m.rows12.SetShifted(a[512:768:768], 4, 16, 4, shift12, nil); err != nil {
+	// 11: tsmc.Conv "/base/layer4/layer4.0/conv1/net/Conv" [4,16,2,2] -> [4,32,1,1]
+	m.rows11 = runtime.NewRows(4, 16)
+	if err = m.rows11.SetShifted(a[512:768:768], 4, 16, 4, shift11, nil); err != nil {
 		return fmt.Errorf("node \"/base/layer4/layer4.0/conv1/net/Conv\" (Conv, domain tsmc): %w", err)
 	}
-	m.conv12, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 16, H: 2, W: 2, Cout: 32, Group: 1, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[16928:22112:22112], packMR, w[22112:22144:22144], runtime.Relu)
+	m.conv11, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 16, H: 2, W: 2, Cout: 32, Group: 1, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[16928:22112:22112], packMR, w[22112:22144:22144], runtime.Relu)
 	if err != nil {
 		return fmt.Errorf("node \"/base/layer4/layer4.0/conv1/net/Conv\" (Conv, domain tsmc): %w", err)
 	}
-	// 13: tsmc.Conv "/base/layer4/layer4.0/conv2/Conv" [4,32,1,1] [4,32,1,1] -> [4,32,1,1]
-	m.rows13 = runtime.NewRows(4, 32)
-	m.rows13.SetPlain(a[128:256:256], 4, 32, 1)
-	m.conv13, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 32, H: 1, W: 1, Cout: 32, Group: 1, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[22144:32512:32512], packMR, w[32512:32544:32544], runtime.Relu)
+	// 12: tsmc.Conv "/base/layer4/layer4.0/conv2/Conv" [4,32,1,1] [4,32,1,1] -> [4,32,1,1]
+	m.rows12 = runtime.NewRows(4, 32)
+	m.rows12.SetPlain(a[128:256:256], 4, 32, 1)
+	m.conv12, err = runtime.NewConv(runtime.ConvShape{Frames: 4, Cin: 32, H: 1, W: 1, Cout: 32, Group: 1, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, w[22144:32512:32512], packMR, w[32512:32544:32544], runtime.Relu)
 	if err != nil {
 		return fmt.Errorf("node \"/base/layer4/layer4.0/conv2/Conv\" (Conv, domain tsmc): %w", err)
 	}
-	// 14: tsmc.Dense "/base/fc/Gemm" [4,32,1,1] -> [4,10]
-	m.dense14, err = runtime.NewDense(4, 32, 10, w[32544:33568:33568], packNR, w[33568:33578:33578], runtime.Act{})
+	// 13: tsmc.Dense "/base/fc/Gemm" [4,32,1,1] -> [4,10]
+	m.dense13, err = runtime.NewDense(4, 32, 10, w[32544:33568:33568], packNR, w[33568:33578:33578], runtime.Act{})
 	if err != nil {
 		return fmt.Errorf("node \"/base/fc/Gemm\" (Dense, domain tsmc): %w", err)
 	}
@@ -290,36 +289,34 @@ func (m *Model) Run(input []float32) (Outputs, error) {
 // run computes every node in order and copies the outputs out of the arena.
 func (m *Model) run(out *Outputs, input []float32) (err error) {
 	p, a := m.pool, m.act
-	// 1: tsmc.Conv "/base/conv1/Conv" [4,3,32,32] -> [4,8,16,16]
+	// 1: tsmc.Conv "/base/conv1/Conv" [4,3,32,32] -> [4,8,8,8]
 	m.rows1.SetPlain(input, 4, 3, 1024)
-	m.conv1.Run(p, m.rows1, a[0:8192:8192], nil)
-	// 2: MaxPool "/base/maxpool/MaxPool" [4,8,16,16] -> [4,8,8,8]
-	m.pool2.Run(p, a[0:8192:8192], a[8192:10240:10240])
-	// 3: tsmc.Conv "/base/layer1/layer1.0/conv1/net/Conv" [4,8,8,8] -> [4,8,8,8]
-	m.conv3.Run(p, m.rows3, a[0:2048:2048], nil)
-	// 4: tsmc.Conv "/base/layer1/layer1.0/conv2/Conv" [4,8,8,8] [4,8,8,8] -> [4,8,8,8]
-	m.conv4.Run(p, m.rows4, a[2048:4096:4096], a[8192:10240:10240])
-	// 5: tsmc.Conv "/base/layer2/layer2.0/downsample/downsample.0/Conv" [4,8,8,8] -> [4,16,4,4]
-	m.conv5.Run(p, m.rows5, a[0:1024:1024], nil)
-	// 6: tsmc.Conv "/base/layer2/layer2.0/conv1/net/Conv" [4,8,8,8] -> [4,16,4,4]
-	m.conv6.Run(p, m.rows6, a[1024:2048:2048], nil)
-	// 7: tsmc.Conv "/base/layer2/layer2.0/conv2/Conv" [4,16,4,4] [4,16,4,4] -> [4,16,4,4]
-	m.conv7.Run(p, m.rows7, a[2048:3072:3072], a[0:1024:1024])
-	// 8: tsmc.Conv "/base/layer3/layer3.0/downsample/downsample.0/Conv" [4,16,4,4] -> [4,16,2,2]
-	m.conv8.Run(p, m.rows8, a[0:256:256], nil)
-	// 9: tsmc.Conv "/base/layer3/layer3.0/conv1/net/Conv" [4,16,4,4] -> [4,16,2,2]
-	m.conv9.Run(p, m.rows9, a[256:512:512], nil)
-	// 10: tsmc.Conv "/base/layer3/layer3.0/conv2/Conv" [4,16,2,2] [4,16,2,2] -> [4,16,2,2]
-	m.conv10.Run(p, m.rows10, a[512:768:768], a[0:256:256])
-	// 11: tsmc.Conv "/base/layer4/layer4.0/downsample/downsample.0/Conv" [4,16,2,2] -> [4,32,1,1]
-	m.conv11.Run(p, m.rows11, a[0:128:128], nil)
-	// 12: tsmc.Conv "/base/layer4/layer4.0/conv1/net/Conv" [4,16,2,2] -> [4,32,1,1]
-	m.conv12.Run(p, m.rows12, a[128:256:256], nil)
-	// 13: tsmc.Conv "/base/layer4/layer4.0/conv2/Conv" [4,32,1,1] [4,32,1,1] -> [4,32,1,1]
-	m.conv13.Run(p, m.rows13, a[256:384:384], a[0:128:128])
-	// 14: tsmc.Dense "/base/fc/Gemm" [4,32,1,1] -> [4,10]
-	m.dense14.Run(p, a[256:384:384], a[0:40:40])
-	// 15: tsmc.SegmentMean "/ReduceMean" [4,10] -> [1,10]
+	m.pooled1.Run(p, m.rows1, a[8192:10240:10240], a[0:8192:8192])
+	// 2: tsmc.Conv "/base/layer1/layer1.0/conv1/net/Conv" [4,8,8,8] -> [4,8,8,8]
+	m.conv2.Run(p, m.rows2, a[0:2048:2048], nil)
+	// 3: tsmc.Conv "/base/layer1/layer1.0/conv2/Conv" [4,8,8,8] [4,8,8,8] -> [4,8,8,8]
+	m.conv3.Run(p, m.rows3, a[2048:4096:4096], a[8192:10240:10240])
+	// 4: tsmc.Conv "/base/layer2/layer2.0/downsample/downsample.0/Conv" [4,8,8,8] -> [4,16,4,4]
+	m.conv4.Run(p, m.rows4, a[0:1024:1024], nil)
+	// 5: tsmc.Conv "/base/layer2/layer2.0/conv1/net/Conv" [4,8,8,8] -> [4,16,4,4]
+	m.conv5.Run(p, m.rows5, a[1024:2048:2048], nil)
+	// 6: tsmc.Conv "/base/layer2/layer2.0/conv2/Conv" [4,16,4,4] [4,16,4,4] -> [4,16,4,4]
+	m.conv6.Run(p, m.rows6, a[2048:3072:3072], a[0:1024:1024])
+	// 7: tsmc.Conv "/base/layer3/layer3.0/downsample/downsample.0/Conv" [4,16,4,4] -> [4,16,2,2]
+	m.conv7.Run(p, m.rows7, a[0:256:256], nil)
+	// 8: tsmc.Conv "/base/layer3/layer3.0/conv1/net/Conv" [4,16,4,4] -> [4,16,2,2]
+	m.conv8.Run(p, m.rows8, a[256:512:512], nil)
+	// 9: tsmc.Conv "/base/layer3/layer3.0/conv2/Conv" [4,16,2,2] [4,16,2,2] -> [4,16,2,2]
+	m.conv9.Run(p, m.rows9, a[512:768:768], a[0:256:256])
+	// 10: tsmc.Conv "/base/layer4/layer4.0/downsample/downsample.0/Conv" [4,16,2,2] -> [4,32,1,1]
+	m.conv10.Run(p, m.rows10, a[0:128:128], nil)
+	// 11: tsmc.Conv "/base/layer4/layer4.0/conv1/net/Conv" [4,16,2,2] -> [4,32,1,1]
+	m.conv11.Run(p, m.rows11, a[128:256:256], nil)
+	// 12: tsmc.Conv "/base/layer4/layer4.0/conv2/Conv" [4,32,1,1] [4,32,1,1] -> [4,32,1,1]
+	m.conv12.Run(p, m.rows12, a[256:384:384], a[0:128:128])
+	// 13: tsmc.Dense "/base/fc/Gemm" [4,32,1,1] -> [4,10]
+	m.dense13.Run(p, a[256:384:384], a[0:40:40])
+	// 14: tsmc.SegmentMean "/ReduceMean" [4,10] -> [1,10]
 	runtime.SegmentMean(a[0:40:40], a[48:58:58], 1, 4, 10)
 	out.Logits = slices.Clone(a[48:58:58])
 	return nil

@@ -54,6 +54,9 @@ var params = []param{
 	{"BlockBudget", []int{96 << 10, 192 << 10, 384 << 10, 768 << 10}},
 	{"BlockMinBytes", []int{0, 128 << 10, 512 << 10, 2 << 20, math.MaxInt32}},
 	{"BlockMinPartRows", []int{2, 4, 8}},
+	{"PhaseMaxCin", []int{0, 4, 16, 32, 64}},
+	{"PhaseMinK", []int{1, 64, 128, 256}},
+	{"PhaseMaxCout", []int{16, 32, 64, math.MaxInt32}},
 }
 
 func main() {
