@@ -47,6 +47,35 @@ func buildMaxPool(g *gen) {
 	emitQMaxPoolRow(g)
 }
 
+// maxPoolRowRegs are a max-pool row kernel's arguments: the three rows,
+// O, the outputs left (len(O)), the inputs left (len(R0)) and a scratch
+// register.
+type maxPoolRowRegs struct {
+	rows                   []reg.GPPhysical
+	out, left, inLeft, tmp reg.GPPhysical
+}
+
+// beginMaxPoolRow declares the row kernel k of the runtime contract
+// (block, the MaxPoolRow layout), documented by regs, and loads its
+// arguments.
+func beginMaxPoolRow(g *gen, k naming.Kernel, block *argBlock, contract string, regs []string) maxPoolRowRegs {
+	name := k.GoName()
+	g.function(name, block, append([]string{
+		name + " is " + k.Name() + ": the runtime." + contract + " contract (3x3 window).",
+	}, regs...)...)
+	g.Comment(regs...)
+	t := reg.RDI
+	g.Load(g.Param("t"), t)
+	r := maxPoolRowRegs{rows: []reg.GPPhysical{reg.RSI, reg.R8, reg.R9}, out: reg.R10, left: reg.RCX, inLeft: reg.RDX, tmp: reg.RAX}
+	for i, f := range []string{"R0", "R1", "R2"} {
+		g.MOVQ(block.field(t, f, 0), r.rows[i])
+	}
+	g.MOVQ(block.field(t, "R0", 8), r.inLeft)
+	g.MOVQ(block.field(t, "O", 8), r.left)
+	g.MOVQ(block.field(t, "O", 0), r.out)
+	return r
+}
+
 // emitQMaxPoolRow: the MaxPoolRow contract on bytes. Per block of 32
 // outputs it takes the row-wise max of the 64 input columns 2x0..2x0+63
 // (zero past the row's end: no byte is below it), views them as 32 words
@@ -55,28 +84,13 @@ func buildMaxPool(g *gen) {
 // block's last carried in (zero at the row's start: column -1 is
 // padding); the words' maxima pack back to bytes.
 func emitQMaxPoolRow(g *gen) {
-	name := qmaxPoolKernel.GoName()
-	regs := []string{
+	r := beginMaxPoolRow(g, qmaxPoolKernel, qmaxPoolRowBlock, "QMaxPoolRow", []string{
 		"Registers: Z0 the permutation index of column 2x-1, Z1 the words' low-byte mask,",
 		"Z2 the carried odd columns, Z3 the rows' maximum, Z4..Z7 work; K1 the valid",
 		"inputs, K2 the valid outputs. SI/R8/R9 the three rows, R10 O, CX outputs left,",
 		"DX inputs left, AX/BX scratch.",
-	}
-	g.function(name, qmaxPoolRowBlock, append([]string{
-		name + " is " + qmaxPoolKernel.Name() + ": the runtime.QMaxPoolRow contract (3x3 window).",
-	}, regs...)...)
-	g.Comment(regs...)
-	a := qmaxPoolRowBlock
-	t := reg.RDI
-	g.Load(g.Param("t"), t)
-	rows := []reg.GPPhysical{reg.RSI, reg.R8, reg.R9}
-	for i, f := range []string{"R0", "R1", "R2"} {
-		g.MOVQ(a.field(t, f, 0), rows[i])
-	}
-	out, left, inLeft, tmp := reg.R10, reg.RCX, reg.RDX, reg.RAX
-	g.MOVQ(a.field(t, "R0", 8), inLeft)
-	g.MOVQ(a.field(t, "O", 8), left)
-	g.MOVQ(a.field(t, "O", 0), out)
+	})
+	rows, out, left, inLeft, tmp := r.rows, r.out, r.left, r.inLeft, r.tmp
 	idx, low, carry, v, w, even, odd := reg.Z0, reg.Z1, reg.Z2, reg.Z3, reg.Z4, reg.Z5, reg.Z6
 	g.VMOVDQU64(operand.NewDataAddr(qmaxPoolPrevIdx, 0), idx)
 	g.MOVL(operand.U32(0x00ff00ff), tmp.As32())
@@ -131,28 +145,13 @@ func emitQMaxPoolRow(g *gen) {
 // columns shifted by one lane, the previous block's last odd column
 // carried in. Max is VMAXPS (with a NaN the second operand wins).
 func emitMaxPoolRow(g *gen) {
-	name := maxPoolKernel.GoName()
-	regs := []string{
+	r := beginMaxPoolRow(g, maxPoolKernel, maxPoolRowBlock, "MaxPoolRow", []string{
 		"Registers: Z0/Z1 the even and odd permutation indices, Z2 -Inf, Z3 the carried",
 		"odd columns, Z4/Z5 the row maxima of the block's two input vectors, Z6..Z9",
 		"work; K1/K2 the valid inputs of the two vectors, K3 the valid outputs.",
-		"SI/R8/R9 the three rows, DI O, CX outputs left, DX inputs left, AX/BX scratch.",
-	}
-	g.function(name, maxPoolRowBlock, append([]string{
-		name + " is " + maxPoolKernel.Name() + ": the runtime.MaxPoolRow contract (3x3 window).",
-	}, regs...)...)
-	g.Comment(regs...)
-	a := maxPoolRowBlock
-	t := reg.RDI
-	g.Load(g.Param("t"), t)
-	rows := []reg.GPPhysical{reg.RSI, reg.R8, reg.R9}
-	for i, f := range []string{"R0", "R1", "R2"} {
-		g.MOVQ(a.field(t, f, 0), rows[i])
-	}
-	out, left, inLeft, tmp := reg.R10, reg.RCX, reg.RDX, reg.RAX
-	g.MOVQ(a.field(t, "R0", 8), inLeft) // len(R0)
-	g.MOVQ(a.field(t, "O", 8), left)    // len(O)
-	g.MOVQ(a.field(t, "O", 0), out)
+		"SI/R8/R9 the three rows, R10 O, CX outputs left, DX inputs left, AX/BX scratch.",
+	})
+	rows, out, left, inLeft, tmp := r.rows, r.out, r.left, r.inLeft, r.tmp
 	idxEven, idxOdd, negInf, carry := reg.Z0, reg.Z1, reg.Z2, reg.Z3
 	v0, v1, w0, w1, even, odd := reg.Z4, reg.Z5, reg.Z6, reg.Z7, reg.Z8, reg.Z9
 	g.VMOVUPS(operand.NewDataAddr(maxPoolPermIdx, 0), idxEven)

@@ -9,7 +9,7 @@ package runtime
 // Registers: Z0/Z1 the even and odd permutation indices, Z2 -Inf, Z3 the carried
 // odd columns, Z4/Z5 the row maxima of the block's two input vectors, Z6..Z9
 // work; K1/K2 the valid inputs of the two vectors, K3 the valid outputs.
-// SI/R8/R9 the three rows, DI O, CX outputs left, DX inputs left, AX/BX scratch.
+// SI/R8/R9 the three rows, R10 O, CX outputs left, DX inputs left, AX/BX scratch.
 //
 //go:noescape
 func maxpoolF32S2P1AVX512(t *MaxPoolRow)
