@@ -19,31 +19,13 @@ func buildQuant(g *gen) {
 // the Go rule does), MINPS against hi, CVTPS2DQ (rounding half to even),
 // the zero point added, the int32 lanes packed to bytes.
 func buildQuantize(g *gen) {
-	sig, err := gotypes.ParseSignature("func(dst *uint8, src *float32, n int, scale, lo, hi float32, zero int32)")
-	if err != nil {
-		panic(err)
-	}
-	g.Function("quantizeU8x8AVX2")
-	g.Attributes(attr.NOSPLIT)
-	g.Doc("quantizeU8x8AVX2 sets dst[i] = uint8(round(min(max(src[i]/scale, lo), hi)) + zero)",
+	dst, src, n := beginConversion(g, "quantizeU8x8AVX2", "func(dst *uint8, src *float32, n int, scale, lo, hi float32, zero int32)",
+		"quantizeU8x8AVX2 sets dst[i] = uint8(round(min(max(src[i]/scale, lo), hi)) + zero)",
 		"for i < n, n a positive multiple of 8 (NaN quotients take lo): runtime.Quantize's rule.")
-	g.Signature(sig)
-	g.labels = 0
-	dst, src, n := reg.RDI, reg.RSI, reg.RCX
-	g.Load(g.Param("dst"), dst)
-	g.Load(g.Param("src"), src)
-	g.Load(g.Param("n"), n)
 	scale, lo, hi, zero := reg.Y8, reg.Y9, reg.Y10, reg.Y11
-	addr := func(name string) operand.Mem {
-		b, err := g.Param(name).Resolve()
-		if err != nil {
-			panic(err)
-		}
-		return b.Addr
-	}
-	g.VBROADCASTSS(addr("scale"), scale)
-	g.VBROADCASTSS(addr("lo"), lo)
-	g.VBROADCASTSS(addr("hi"), hi)
+	g.VBROADCASTSS(paramAddr(g, "scale"), scale)
+	g.VBROADCASTSS(paramAddr(g, "lo"), lo)
+	g.VBROADCASTSS(paramAddr(g, "hi"), hi)
 	g.Load(g.Param("zero"), reg.R8)
 	g.VMOVD(reg.R8.As32(), zero.AsX())
 	g.VPBROADCASTD(zero.AsX(), zero)
@@ -69,32 +51,45 @@ func buildQuantize(g *gen) {
 	g.RET()
 }
 
+// beginConversion declares the conversion kernel name of signature sig
+// (dst, src and n first) with its doc lines and loads dst, src and n.
+func beginConversion(g *gen, name, sig string, doc ...string) (dst, src, n reg.GPPhysical) {
+	s, err := gotypes.ParseSignature(sig)
+	if err != nil {
+		panic(err)
+	}
+	g.Function(name)
+	g.Attributes(attr.NOSPLIT)
+	g.Doc(doc...)
+	g.Signature(s)
+	g.labels = 0
+	dst, src, n = reg.RDI, reg.RSI, reg.RCX
+	g.Load(g.Param("dst"), dst)
+	g.Load(g.Param("src"), src)
+	g.Load(g.Param("n"), n)
+	return dst, src, n
+}
+
+// paramAddr is the stack address of the current function's parameter.
+func paramAddr(g *gen, name string) operand.Mem {
+	b, err := g.Param(name).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return b.Addr
+}
+
 // buildDequantize emits dequantizeU8x16AVX2, runtime.Dequantize's kernel
 // (the ONNX DequantizeLinear of uint8 values to float32) 16 values a
 // step: the bytes widened to int32, the zero point subtracted, the
 // differences converted (exactly) and multiplied by the scale, one
 // rounding as in DequantizeU8.
 func buildDequantize(g *gen) {
-	sig, err := gotypes.ParseSignature("func(dst *float32, src *uint8, n int, scale float32, zero int32)")
-	if err != nil {
-		panic(err)
-	}
-	g.Function("dequantizeU8x16AVX2")
-	g.Attributes(attr.NOSPLIT)
-	g.Doc("dequantizeU8x16AVX2 sets dst[i] = float32(int32(src[i])-zero) * scale for i < n,",
+	dst, src, n := beginConversion(g, "dequantizeU8x16AVX2", "func(dst *float32, src *uint8, n int, scale float32, zero int32)",
+		"dequantizeU8x16AVX2 sets dst[i] = float32(int32(src[i])-zero) * scale for i < n,",
 		"n a positive multiple of 16: runtime.Dequantize's rule.")
-	g.Signature(sig)
-	g.labels = 0
-	dst, src, n := reg.RDI, reg.RSI, reg.RCX
-	g.Load(g.Param("dst"), dst)
-	g.Load(g.Param("src"), src)
-	g.Load(g.Param("n"), n)
 	scale, zero := reg.Y8, reg.Y9
-	b, err := g.Param("scale").Resolve()
-	if err != nil {
-		panic(err)
-	}
-	g.VBROADCASTSS(b.Addr, scale)
+	g.VBROADCASTSS(paramAddr(g, "scale"), scale)
 	g.Load(g.Param("zero"), reg.R8)
 	g.VMOVD(reg.R8.As32(), zero.AsX())
 	g.VPBROADCASTD(zero.AsX(), zero)

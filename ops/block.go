@@ -182,24 +182,9 @@ func lowerBlock(l Lowering, n *ir.Node) error {
 			return err
 		}
 	}
-	x, err := l.In(BlockX)
+	x, residual, state, out, err := blockOperands(l, n)
 	if err != nil {
 		return err
-	}
-	residual, err := l.In(BlockResidual)
-	if err != nil {
-		return err
-	}
-	state, err := l.In(BlockState)
-	if err != nil {
-		return err
-	}
-	out, err := l.Out(0)
-	if err != nil {
-		return err
-	}
-	if residual != nil && residual.Floats() != out.Floats() {
-		return n.Errorf("residual has %d floats, the output %d", residual.Floats(), out.Floats())
 	}
 	first := plans[1]
 	if plans[0] != nil {
@@ -244,6 +229,28 @@ func lowerBlock(l Lowering, n *ir.Node) error {
 	return nil
 }
 
+// blockOperands returns the run-time operands of the block n, float32 or
+// quantised: its input, residual and shift state (nil when absent) and
+// its output.
+func blockOperands(l Lowering, n *ir.Node) (x, residual, state, out Buf, err error) {
+	if x, err = l.In(BlockX); err != nil {
+		return
+	}
+	if residual, err = l.In(BlockResidual); err != nil {
+		return
+	}
+	if state, err = l.In(BlockState); err != nil {
+		return
+	}
+	if out, err = l.Out(0); err != nil {
+		return
+	}
+	if residual != nil && residual.Len() != out.Len() {
+		err = n.Errorf("residual has %d values, the output %d", residual.Len(), out.Len())
+	}
+	return
+}
+
 // lowerQBlock plans the stages' quantised convolutions as lowerQConv
 // does and runs them as one runtime.QInvertedResidual that reads X
 // through a row table (with the first stage's shift and state) and
@@ -276,24 +283,9 @@ func lowerQBlock(l Lowering, n *ir.Node) error {
 			return s.Errorf("stage %s of a quantised block must be %s", blockStageNames[k], map[bool]string{true: "depthwise", false: "a convolution of one group"}[k == 1])
 		}
 	}
-	x, err := l.In(BlockX)
+	x, residual, state, out, err := blockOperands(l, n)
 	if err != nil {
 		return err
-	}
-	residual, err := l.In(BlockResidual)
-	if err != nil {
-		return err
-	}
-	state, err := l.In(BlockState)
-	if err != nil {
-		return err
-	}
-	out, err := l.Out(0)
-	if err != nil {
-		return err
-	}
-	if residual != nil && residual.Len() != out.Len() {
-		return n.Errorf("residual has %d values, the output %d", residual.Len(), out.Len())
 	}
 	first, firstNode := plans[1], st[1]
 	if plans[0] != nil {

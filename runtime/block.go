@@ -263,17 +263,7 @@ func (b *InvertedResidual) rows(p *Pool, worker int, in Rows, out, res []float32
 			a.O, a.OStride = o[r0*b.ow:], ohw
 		}
 		if b.expand != nil {
-			if in0 >= eLo && in0 < eHi { // keep the rows the last band expanded
-				if in0 > eLo {
-					for c := range b.ce {
-						e := E[c*eStride:]
-						copy(e, e[(in0-eLo)*b.w:(eHi-eLo)*b.w])
-					}
-				}
-				eLo = in0
-			} else {
-				eLo, eHi = in0, in0
-			}
+			eLo, eHi = slideBand(E, b.ce, eStride, b.w, in0, eLo, eHi)
 			if in1 > eHi {
 				if b.expand.pointwise {
 					b.expand.gemmRows(w, frameIn, eHi*b.w, (in1-eHi)*b.w, E[(eHi-eLo)*b.w:], eStride, nil, 0)
@@ -315,6 +305,23 @@ func (b *InvertedResidual) rows(p *Pool, worker int, in Rows, out, res []float32
 		}
 		b.project.gemmRows(w, dRows, 0, n, o[r0*b.ow:], ohw, rr, ohw)
 	}
+}
+
+// slideBand keeps in E (ce channels eStride apart, rows of w values)
+// the expanded rows [eLo, eHi) that a band starting at input row in0
+// still reads, moved to the buffer's start, and returns the rows E then
+// holds; a band starting past them empties it.
+func slideBand[T float32 | uint8](E []T, ce, eStride, w, in0, eLo, eHi int) (int, int) {
+	if in0 < eLo || in0 >= eHi {
+		return in0, in0
+	}
+	if in0 > eLo {
+		for c := range ce {
+			e := E[c*eStride:]
+			copy(e, e[(in0-eLo)*w:(eHi-eLo)*w])
+		}
+	}
+	return in0, eHi
 }
 
 // warmRows reads one float per cache line of rows[c][lo:hi] for every c

@@ -181,17 +181,7 @@ func (b *QInvertedResidual) rows(p *Pool, worker int, in QRows, out, res []uint8
 		top := r0*b.stride - s.PadTop // the first window row, maybe above the plane
 		in0, in1 := max(0, top), min(b.h, (r1-1)*b.stride-s.PadTop+3)
 		if b.expand != nil {
-			if in0 >= eLo && in0 < eHi { // keep the rows the last band expanded
-				if in0 > eLo {
-					for c := range b.ce {
-						e := E[c*eStride:]
-						copy(e, e[(in0-eLo)*b.w:(eHi-eLo)*b.w])
-					}
-				}
-				eLo = in0
-			} else {
-				eLo, eHi = in0, in0
-			}
+			eLo, eHi = slideBand(E, b.ce, eStride, b.w, in0, eLo, eHi)
 			if in1 > eHi {
 				b.expand.span(w, in, f, eHi*b.w, (in1-eHi)*b.w, false, E[(eHi-eLo)*b.w:], eStride, nil, 0)
 				eHi = in1
