@@ -23,13 +23,40 @@ type InvertedResidual struct {
 	expand  *Conv // nil: the depthwise convolution reads the block input
 	dw      *DepthwiseConv
 	project *Conv // nil: the output is the depthwise convolution's
+	blockGeometry
+}
 
+// blockGeometry is the shape and band plan of a fused block, float32 or
+// int8.
+type blockGeometry struct {
 	frames, cin, ce, cout int
 	inH, inW              int // the block input's size (the expansion's input)
 	h, w, oh, ow, stride  int
 	band                  int // output rows per band
 	eRows                 int // input rows of a band: (band-1)*stride + 3
 	parts                 int // work items per frame (0: frameParts' rule)
+}
+
+// newBlockGeometry returns the geometry of a block around the depthwise
+// convolution d with an expansion of shape e (nil for none) and cout
+// outputs, its bands sized so that the expanded rows and depthwise
+// outputs of one (in elements) fit budget, or the plan's.
+func newBlockGeometry(d ConvShape, oh, ow int, e *ConvShape, cout, budget int, plan Plan) blockGeometry {
+	b := blockGeometry{frames: d.Frames, cin: d.Cin, ce: d.Cin, cout: cout,
+		inH: d.H, inW: d.W, h: d.H, w: d.W, oh: oh, ow: ow, stride: d.StrideH}
+	perRow := b.ce * b.ow // depthwise outputs per output row
+	if e != nil {
+		b.cin, b.inH, b.inW = e.Cin, e.H, e.W
+		perRow += b.ce * b.stride * b.w // expanded rows per output row
+	}
+	b.band = max(1, min(b.oh, budget/perRow))
+	if plan.Band > 0 {
+		b.band = min(b.oh, plan.Band)
+	}
+	b.band = ceilDiv(b.oh, ceilDiv(b.oh, b.band)) // equal bands, no sliver at the end
+	b.parts = min(b.oh, plan.Parts)
+	b.eRows = (b.band-1)*b.stride + 3
+	return b
 }
 
 // NewInvertedResidual plans the block by the default rules:
@@ -66,27 +93,12 @@ func NewInvertedResidualPlan(expand *Conv, dw *DepthwiseConv, project *Conv, pla
 	if err := CheckInvertedResidual(es, dw.s, ps); err != nil {
 		return nil, err
 	}
-	d := dw.s
-	b := &InvertedResidual{expand: expand, dw: dw, project: project,
-		frames: d.Frames, cin: d.Cin, ce: d.Cin, cout: d.Cin,
-		inH: d.H, inW: d.W, h: d.H, w: d.W, oh: dw.oh, ow: dw.ow, stride: d.StrideH}
+	cout := dw.s.Cin
 	if project != nil {
-		b.cout = project.s.Cout
+		cout = project.s.Cout
 	}
-	if expand != nil {
-		b.cin, b.inH, b.inW = expand.s.Cin, expand.s.H, expand.s.W
-	}
-	perRow := b.ce * b.ow // depthwise outputs per output row
-	if expand != nil {
-		perRow += b.ce * b.stride * b.w // expanded rows per output row
-	}
-	b.band = max(1, min(b.oh, rules.BlockBudget/perRow))
-	if plan.Band > 0 {
-		b.band = min(b.oh, plan.Band)
-	}
-	b.band = ceilDiv(b.oh, ceilDiv(b.oh, b.band)) // equal bands, no sliver at the end
-	b.parts = min(b.oh, plan.Parts)
-	b.eRows = (b.band-1)*b.stride + 3
+	b := &InvertedResidual{expand: expand, dw: dw, project: project,
+		blockGeometry: newBlockGeometry(dw.s, dw.oh, dw.ow, es, cout, rules.BlockBudget, plan)}
 	return b, nil
 }
 
@@ -176,7 +188,7 @@ func (b *InvertedResidual) Run(p *Pool, in Rows, out, residual []float32) {
 
 // Plan returns the plan the block runs, every choice explicit (the parts
 // for the given thread count).
-func (b *InvertedResidual) Plan(threads int) Plan {
+func (b *blockGeometry) Plan(threads int) Plan {
 	parts, _ := b.frameParts(threads)
 	return Plan{Band: b.band, Parts: parts}
 }
@@ -184,7 +196,7 @@ func (b *InvertedResidual) Plan(threads int) Plan {
 // frameParts returns the parts of a frame for threads workers (the plan's,
 // else frameParts') and the output rows of a part (the last may have
 // fewer).
-func (b *InvertedResidual) frameParts(threads int) (parts, rowsPer int) {
+func (b *blockGeometry) frameParts(threads int) (parts, rowsPer int) {
 	if b.parts > 0 {
 		rowsPer = ceilDiv(b.oh, b.parts)
 		return ceilDiv(b.oh, rowsPer), rowsPer

@@ -17,13 +17,7 @@ type QInvertedResidual struct {
 	expand  *QConv // nil: the depthwise convolution reads the block input
 	dw      *QDepthwiseConv
 	project *QConv
-
-	frames, cin, ce, cout int
-	inH, inW              int // the block input's size (the expansion's input)
-	h, w, oh, ow, stride  int
-	band                  int // output rows per band
-	eRows                 int // input rows of a band: (band-1)*stride + 3
-	parts                 int // work items per frame (0: frameParts' rule)
+	blockGeometry
 }
 
 // qBlockBudget bounds a worker's expanded rows plus depthwise outputs in
@@ -69,24 +63,8 @@ func NewQInvertedResidualPlan(expand *QConv, dw *QDepthwiseConv, project *QConv,
 	if !dw.planes {
 		return nil, fmt.Errorf("quantised inverted residual: %v is not run by the int8 depthwise kernels", dw.s)
 	}
-	d := dw.s
 	b := &QInvertedResidual{expand: expand, dw: dw, project: project,
-		frames: d.Frames, cin: d.Cin, ce: d.Cin, cout: project.s.Cout,
-		inH: d.H, inW: d.W, h: d.H, w: d.W, oh: dw.oh, ow: dw.ow, stride: d.StrideH}
-	if expand != nil {
-		b.cin, b.inH, b.inW = expand.s.Cin, expand.s.H, expand.s.W
-	}
-	perRow := b.ce * b.ow // depthwise outputs per output row
-	if expand != nil {
-		perRow += b.ce * b.stride * b.w // expanded rows per output row
-	}
-	b.band = max(1, min(b.oh, qBlockBudget/perRow))
-	if plan.Band > 0 {
-		b.band = min(b.oh, plan.Band)
-	}
-	b.band = ceilDiv(b.oh, ceilDiv(b.oh, b.band)) // equal bands, no sliver at the end
-	b.parts = min(b.oh, plan.Parts)
-	b.eRows = (b.band-1)*b.stride + 3
+		blockGeometry: newBlockGeometry(dw.s, dw.oh, dw.ow, es, project.s.Cout, qBlockBudget, plan)}
 	return b, nil
 }
 
@@ -104,21 +82,6 @@ func (b *QInvertedResidual) profileFLOPs() float64 {
 		f += b.expand.s.FLOPs()
 	}
 	return f
-}
-
-// Plan returns the plan the block runs, every choice explicit (the parts
-// for the given thread count).
-func (b *QInvertedResidual) Plan(threads int) Plan {
-	parts, _ := b.frameParts(threads)
-	return Plan{Band: b.band, Parts: parts}
-}
-
-func (b *QInvertedResidual) frameParts(threads int) (parts, rowsPer int) {
-	if b.parts > 0 {
-		rowsPer = ceilDiv(b.oh, b.parts)
-		return ceilDiv(b.oh, rowsPer), rowsPer
-	}
-	return frameParts(b.frames, b.oh, threads, rules.BlockMinPartRows)
 }
 
 // Run computes out = project(dw(expand(in))) with the projection's
