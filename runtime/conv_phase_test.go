@@ -35,19 +35,7 @@ func TestPhasePlanMatchesGEMM(t *testing.T) {
 		s := c.s.normalized()
 		rng := rand.New(rand.NewPCG(uint64(ci), 97))
 		rows, _ := convInput(t, rng, c)
-		cinG := s.Cin / s.Group
-		w := randFloats(rng, s.Cout*cinG*s.KH*s.KW)
-		packed, err := PackConvWeights(w, s.Cout, cinG, s.KH, s.KW, s.Group, PackMR)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var bias, res []float32
-		if c.bias {
-			bias = randFloats(rng, s.Cout)
-		}
-		if c.residual {
-			res = randFloats(rng, s.OutLen())
-		}
+		w, packed, bias, res := convOperands(t, rng, c, PackMR)
 		want, scale := interpConv(t, s, rows, w, bias, res, c.act)
 		kernels := map[string]bool{}
 		for _, plan := range ConvPlans(s, PackMR) {
