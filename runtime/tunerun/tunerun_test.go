@@ -57,7 +57,11 @@ func TestRun(t *testing.T) {
 		if r == nil || r.Index != i || r.Error != "" || r.ISA != runtime.ISA() || r.Threads != 2 || r.CPU == "" {
 			t.Fatalf("result %d: %+v", i, r)
 		}
-		if r.Measured < 2 || r.DefaultMs <= 0 || r.Ms <= 0 || (r.Plan == runtime.Plan{}) != (r.Ms == r.DefaultMs) {
+		// a plan other than the default is kept only when faster; both
+		// times are rounded to 0.1 µs, so on the tiniest layers they may
+		// then read the same
+		def := r.Plan == runtime.Plan{}
+		if r.Measured < 2 || r.DefaultMs <= 0 || r.Ms <= 0 || def && r.Ms != r.DefaultMs || !def && r.Ms > r.DefaultMs {
 			t.Errorf("%v: result %+v", ws[i], r)
 		}
 		b, err := NewBench(ws[i], 0)
