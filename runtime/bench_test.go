@@ -89,6 +89,13 @@ func BenchmarkConv(b *testing.B) {
 		{name: "resnet_1x1s2_1024x2048_14_8f", s: ConvShape{Frames: 8, Cin: 1024, H: 14, W: 14, Cout: 2048, KH: 1, KW: 1, StrideH: 2, StrideW: 2}},
 		{name: "resnet_1x1s2_256x512_56_8f", s: ConvShape{Frames: 8, Cin: 256, H: 56, W: 56, Cout: 512, KH: 1, KW: 1, StrideH: 2, StrideW: 2}},
 		{name: "resnet_3x3s2_128x128_56_8f", s: s2(ConvShape{Frames: 8, Cin: 128, H: 56, W: 56, Cout: 128})},
+		// ResNet18-TSM shapes of issue 16: 16 frames of narrow maps, and two clips of 8 frames at 96x96
+		{name: "narrow_3x3_256x256_4_16f", s: same(ConvShape{Frames: 16, Cin: 256, H: 4, W: 4, Cout: 256}, 3)},
+		{name: "narrow_3x3_32x32_28_16f", s: same(ConvShape{Frames: 16, Cin: 32, H: 28, W: 28, Cout: 32}, 3)},
+		{name: "narrow_3x3_128x128_7_16f", s: same(ConvShape{Frames: 16, Cin: 128, H: 7, W: 7, Cout: 128}, 3)},
+		{name: "narrow_3x3s2_32x64_28_16f", s: s2(ConvShape{Frames: 16, Cin: 32, H: 28, W: 28, Cout: 64})},
+		{name: "narrow_3x3s2_128x256_7_16f", s: s2(ConvShape{Frames: 16, Cin: 128, H: 7, W: 7, Cout: 256})},
+		{name: "r18_3x3_512x512_3_16f", s: same(ConvShape{Frames: 16, Cin: 512, H: 3, W: 3, Cout: 512}, 3)},
 		// MobileNetV2 one frame (the online model): 7x7 and 14x14 maps
 		{name: "mbv2_1x1_320x1280_7", s: ConvShape{Frames: 1, Cin: 320, H: 7, W: 7, Cout: 1280, KH: 1, KW: 1}},
 		{name: "mbv2_1x1_960x160_7_residual", s: ConvShape{Frames: 1, Cin: 960, H: 7, W: 7, Cout: 160, KH: 1, KW: 1}, residual: true},
