@@ -37,7 +37,7 @@ func BenchmarkQConvPointwise(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			in := PlainRows(randFloats(rng, s.InLen()), 1, s.Cin, s.H*s.W)
+			in := PlainRows(randFloats(rng, s.InLen()), s.Frames, s.Cin, s.H*s.W)
 			out := make([]float32, s.OutLen())
 			benchOps(b, s.FLOPs(), func(p *Pool) { conv.Run(p, in, out, nil) })
 		})
@@ -52,7 +52,7 @@ func BenchmarkQConvPointwise(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			in := PlainQRows(x, 1, s.Cin, s.H*s.W)
+			in := PlainQRows(x, s.Frames, s.Cin, s.H*s.W)
 			out := make([]uint8, s.OutLen())
 			b.Logf("%s", conv.Kernel())
 			benchOps(b, s.FLOPs(), func(p *Pool) { conv.Run(p, in, out, nil) })
@@ -95,7 +95,7 @@ func BenchmarkQDepthwise(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			in := PlainRows(randFloats(rng, s.InLen()), 1, s.Cin, s.H*s.W)
+			in := PlainRows(randFloats(rng, s.InLen()), s.Frames, s.Cin, s.H*s.W)
 			out := make([]float32, s.OutLen())
 			benchOps(b, s.FLOPs(), func(p *Pool) { d.Run(p, in, out, nil) })
 		})
@@ -106,7 +106,7 @@ func BenchmarkQDepthwise(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			in := PlainQRows(x, 1, s.Cin, s.H*s.W)
+			in := PlainQRows(x, s.Frames, s.Cin, s.H*s.W)
 			out := make([]uint8, s.OutLen())
 			benchOps(b, s.FLOPs(), func(p *Pool) { d.Run(p, in, out) })
 		})
@@ -122,6 +122,9 @@ func BenchmarkQConvIm2col(b *testing.B) {
 	}{
 		{"S_mbv2_stem_3x3s2", ConvShape{Frames: 1, Cin: 3, H: 224, W: 224, Cout: 32, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}},
 		{"S_resnet_3x3_64_56", ConvShape{Frames: 1, Cin: 64, H: 56, W: 56, Cout: 64, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}},
+		{"S_resnet_3x3_256_14_8f", ConvShape{Frames: 8, Cin: 256, H: 14, W: 14, Cout: 256, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}},
+		{"S_resnet_3x3s2_128_56_8f", ConvShape{Frames: 8, Cin: 128, H: 56, W: 56, Cout: 128, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}},
+		{"S_resnet_3x3_512_7_8f", ConvShape{Frames: 8, Cin: 512, H: 7, W: 7, Cout: 512, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}},
 	} {
 		s := c.s
 		rng := rand.New(rand.NewPCG(1, 2))
@@ -134,7 +137,7 @@ func BenchmarkQConvIm2col(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			in := PlainRows(randFloats(rng, s.InLen()), 1, s.Cin, s.H*s.W)
+			in := PlainRows(randFloats(rng, s.InLen()), s.Frames, s.Cin, s.H*s.W)
 			out := make([]float32, s.OutLen())
 			benchOps(b, s.FLOPs(), func(p *Pool) { conv.Run(p, in, out, nil) })
 		})
@@ -149,7 +152,7 @@ func BenchmarkQConvIm2col(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			in := PlainQRows(x, 1, s.Cin, s.H*s.W)
+			in := PlainQRows(x, s.Frames, s.Cin, s.H*s.W)
 			out := make([]uint8, s.OutLen())
 			benchOps(b, s.FLOPs(), func(p *Pool) { conv.Run(p, in, out, nil) })
 		})

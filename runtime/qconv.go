@@ -30,9 +30,10 @@ type QConv struct {
 	k, k4, cinG, coutG, panels int
 	ow, ohw, pixels            int
 	pointwise                  bool
-	nc, nJB, nCB, cbPanels     int     // pixel block, pixel blocks, channel blocks and their panels
-	epoch                      uint64  // Run count: a packed block is reused within one run only
-	zero                       []uint8 // H*W (at least OW) zero points: padding rows
+	nc, nJB, nCB, cbPanels     int      // pixel block, pixel blocks, channel blocks and their panels
+	epoch                      uint64   // Run count: a packed block is reused within one run only
+	zero                       []uint8  // H*W (at least OW) zero points: padding rows
+	padded                     *qPadded // the padded input (usePadded), made by the first Run
 }
 
 // Blocking of QConv: a pixel block's packed activations (all of K) stay
@@ -140,9 +141,21 @@ func (c *QConv) Run(p *Pool, in QRows, out, residual []uint8) {
 			len(out), len(residual), c.res, s.Frames*s.Cout*c.ohw))
 	}
 	c.epoch++
+	if c.usePadded() {
+		c.pad(p, in, c.flip())
+	}
 	p.For(s.Group*c.nJB*c.nCB, func(worker, item int) {
 		c.item(p, worker, item, in, out, residual)
 	})
+}
+
+// flip is the byte the kernel's B operand is XORed with: 0x80 for a
+// kernel that takes signed activations.
+func (c *QConv) flip() uint8 {
+	if c.kern.SignedB {
+		return 0x80
+	}
+	return 0
 }
 
 func checkQIn(in QRows, rows, n int, op string) {
@@ -214,12 +227,12 @@ func (c *QConv) item(p *Pool, worker, item int, in QRows, out, res []uint8) {
 	nPan := ceilDiv(np, nr)
 	panelBytes := c.k4 * 4 * nr
 	w := p.qstate(worker, nPan*panelBytes, kern.MR, nr)
-	var flip uint8
-	if kern.SignedB {
-		flip = 0x80
-	}
 	if key := (qPackKey{c, c.epoch, g, jb}); w.packed != key {
-		c.packB(w, w.buf[:nPan*panelBytes], in, g, p0, np, flip)
+		if c.padded != nil {
+			c.packPadded(w.buf[:nPan*panelBytes], p0, np)
+		} else {
+			c.packB(w, w.buf[:nPan*panelBytes], in, g, p0, np, c.flip())
+		}
 		w.packed = key
 	}
 	t := &w.tile

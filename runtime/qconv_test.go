@@ -176,6 +176,13 @@ func qconvCases() []qconvCase {
 	add(ConvShape{Frames: 1, Cin: 7, H: 9, W: 41, Cout: 13, KH: 3, KW: 3, DilationH: 2, DilationW: 3, PadTop: 2, PadLeft: 3, PadBottom: 2, PadRight: 3}, PackQMR)
 	// taps of many channels, packed a tap at a time
 	add(ConvShape{Frames: 2, Cin: 20, H: 7, W: 19, Cout: 16, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, PackQMR)
+	// from the padded input: output rows across panels, maps narrower
+	// than a packing step, padding channels, uneven padding, dilation
+	add(ConvShape{Frames: 3, Cin: 36, H: 9, W: 13, Cout: 30, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, PackQMR)
+	add(ConvShape{Frames: 2, Cin: 13, H: 5, W: 5, Cout: 12, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, PackQMR)
+	add(ConvShape{Frames: 2, Cin: 12, H: 8, W: 11, Cout: 20, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadBottom: 2, PadLeft: 1}, PackQMR)
+	add(ConvShape{Frames: 1, Cin: 16, H: 10, W: 12, Cout: 8, KH: 3, KW: 3, DilationH: 2, DilationW: 2, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2}, PackQMR)
+	add(ConvShape{Frames: 2, Cin: 40, H: 6, W: 6, Cout: 24, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, PackQMR)
 	return cs
 }
 
