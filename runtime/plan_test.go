@@ -57,6 +57,7 @@ func planConvCases() []convCase {
 		{s: ConvShape{Frames: 3, Cin: 17, H: 5, W: 6, Cout: 30, KH: 1, KW: 1}, act: clip6, bias: true},
 		{s: ConvShape{Frames: 1, Cin: 300, H: 3, W: 4, Cout: 13, KH: 1, KW: 1}, residual: true},
 		{s: pads1(ConvShape{Frames: 2, Cin: 9, H: 6, W: 7, Cout: 26, KH: 3, KW: 3}), act: Relu, bias: true, residual: true, shift: true},
+		{s: pads1(ConvShape{Frames: 2, Cin: 272, H: 3, W: 5, Cout: 40, KH: 3, KW: 3}), act: clip6, bias: true, residual: true},
 		{s: pads1(ConvShape{Frames: 2, Cin: 16, H: 3, W: 3, Cout: 12, KH: 3, KW: 3}), bias: true, shift: true, state: true},
 		{s: pads1(ConvShape{Frames: 2, Cin: 10, H: 9, W: 8, Cout: 14, KH: 3, KW: 3, StrideH: 2, StrideW: 2}), act: Relu, bias: true},
 		{s: ConvShape{Frames: 2, Cin: 3, H: 14, W: 13, Cout: 16, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadTop: 3, PadLeft: 3, PadBottom: 3, PadRight: 3}, act: Relu, bias: true},
