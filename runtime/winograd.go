@@ -197,10 +197,11 @@ func (c *Conv) runWinograd(p *Pool, worker, item int, in Rows, out, res []float3
 	t0 := item * wg.nt
 	t1 := min(wg.tiles, t0+wg.nt)
 	np := ceilDiv(t1-t0, nr) // B panels
-	sxi := np * s.Cin * nr   // V: [ξ][panel][ci][NR]
+	sxi := np*s.Cin*nr + 16  // V: [ξ][panel][ci][NR], the planes a cache line apart from 4 KiB multiples
 	w := p.state(worker, 16*sxi, kern.MR, nr)
-	w.packed = packKey{} // buf now holds transformed tiles
-	if n := 16 * wg.coutPad * wg.nt; len(w.wino) < n {
+	w.packed = packKey{}         // buf now holds transformed tiles
+	mxi := wg.coutPad*wg.nt + 16 // M: [ξ][co][nt], planes apart as V's
+	if n := 16 * mxi; len(w.wino) < n {
 		w.wino = AlignedFloats(AlignUp(n))
 	}
 	v, m := w.buf[:16*sxi], w.wino
@@ -242,7 +243,7 @@ func (c *Conv) runWinograd(p *Pool, worker, item int, in Rows, out, res []float3
 					// the panel's rows kern.MR at a time, up to the last output channel
 					for co0 := pi * c.packMR; co0 < min((pi+1)*c.packMR, s.Cout); co0 += kern.MR {
 						t.A = wg.u[((xi*c.panels+pi)*s.Cin+k0)*c.packMR+co0-pi*c.packMR:]
-						t.C = m[(xi*wg.coutPad+co0)*wg.nt+jp*nr:]
+						t.C = m[xi*mxi+co0*wg.nt+jp*nr:]
 						kern.Tile(t)
 					}
 				}
@@ -257,7 +258,7 @@ func (c *Conv) runWinograd(p *Pool, worker, item int, in Rows, out, res []float3
 			r = res[f*s.Cout*ohw : (f+1)*s.Cout*ohw]
 		}
 		*wo = WinoOut{O: o, Res: r, M: m[pos:], Bias: c.bias[:s.Cout], C: s.Cout, H: s.H, W: s.W, N: n,
-			OY: 2 * ty, OX: 2 * tx, OStride: ohw, SXi: wg.coutPad * wg.nt, SC: wg.nt, Lo: c.lo, Hi: c.hi}
+			OY: 2 * ty, OX: 2 * tx, OStride: ohw, SXi: mxi, SC: wg.nt, Lo: c.lo, Hi: c.hi}
 		wg.out(wo)
 		if c.tail.kern != nil {
 			rows, cols := min(2, s.H-2*ty), min(2*n, s.W-2*tx)
