@@ -6,75 +6,102 @@ package runtime
 // panel's end), more than the GEMM on the maps of ResNet's 3x3 layers.
 // Instead, Run interleaves the input by channel quads once, with its
 // padding written out as the zero point, so that every tap of a run of
-// output pixels is, per quad, one contiguous copy.
+// output pixels is, per quad, one contiguous copy. For a horizontal
+// stride of 2 each padded row is stored as its even columns, then its odd
+// ones: a tap's every other pixel is then contiguous too.
 
-// qPadded is a convolution's padded input: [frame][quad][HP][WP][4]
-// bytes, XOR the kernel's flip.
+// qPadded is a convolution's padded input: [frame][quad][HP][phase][WH][4]
+// bytes, XOR the kernel's flip, where padded column x is in phase x % SW
+// at x / SW.
 type qPadded struct {
 	buf    []uint8
 	hp, wp int // padded height and width
+	wh     int // columns per phase: wp / SW rounded up
+	phases int // SW
 	quads  int // channel quads per frame (c.k4 / taps)
 }
 
-// usePadded reports whether c packs from a padded input: an im2col
-// convolution of stride 1 and one group whose taps hold more channels
-// than packTaps merges. (With stride 2 a tap's pixels are every other
-// one, and a gather of them cost more than the packing it replaced.)
+// usePadded reports whether c packs from a padded input: a convolution
+// of more than one tap, one group and a horizontal stride of 1 or 2 whose
+// taps hold more channels than packTaps merges. (A strided 1x1 reads a
+// quarter of its input, which the row packer gathers for less than a
+// padded copy of all of it costs.)
 func (c *QConv) usePadded() bool {
 	s := c.s
-	return !c.pointwise && s.Group == 1 && s.StrideW == 1 && c.k/(s.KH*s.KW) > mergedTapChannels
+	return s.KH*s.KW > 1 && s.Group == 1 && s.StrideW <= 2 && c.k/(s.KH*s.KW) > mergedTapChannels
 }
 
-// pad writes in into c.pad, a frame a work item.
+// pad writes in into c.padded, a frame a work item.
 func (c *QConv) pad(p *Pool, in QRows, flip uint8) {
 	s := c.s
 	pd := c.padded
 	if pd == nil {
-		pd = &qPadded{hp: s.H + s.PadTop + s.PadBottom, wp: s.W + s.PadLeft + s.PadRight, quads: c.k / (s.KH * s.KW) / 4}
-		pd.buf = make([]uint8, s.Frames*pd.quads*pd.hp*pd.wp*4)
+		pd = &qPadded{hp: s.H + s.PadTop + s.PadBottom, wp: s.W + s.PadLeft + s.PadRight, phases: s.StrideW,
+			quads: c.k / (s.KH * s.KW) / 4}
+		pd.wh = ceilDiv(pd.wp, pd.phases)
+		pd.buf = make([]uint8, s.Frames*pd.quads*pd.hp*pd.phases*pd.wh*4)
 		c.padded = pd
 	}
-	plane := pd.hp * pd.wp * 4
+	rowBytes := pd.phases * pd.wh * 4
+	plane := pd.hp * rowBytes
+	zero := c.inZero ^ flip
+	fill := func(b []uint8) {
+		for i := range b {
+			b[i] = zero
+		}
+	}
 	p.For(s.Frames, func(worker, f int) {
 		w := p.qstate(worker, 0, c.kern.MR, c.kern.NR)
 		frame := pd.buf[f*pd.quads*plane : (f+1)*pd.quads*plane]
-		zero := uint32(c.inZero^flip) * 0x01010101
+		// phase ph holds input columns x0, x0+SW, ... (n of them) at
+		// columns lo.. of the phase; the rest of it is padding
+		type span struct{ x0, n, lo int }
+		var spans [2]span
+		for ph := range pd.phases {
+			x0 := ((ph-s.PadLeft)%pd.phases + pd.phases) % pd.phases
+			n := max(0, ceilDiv(s.W-x0, pd.phases))
+			spans[ph] = span{x0, n, (x0 + s.PadLeft) / pd.phases}
+		}
 		for q := range pd.quads {
 			pl := frame[q*plane : (q+1)*plane]
-			fill := func(b []uint8) {
-				for i := 0; i+4 <= len(b); i += 4 {
-					b[i], b[i+1], b[i+2], b[i+3] = uint8(zero), uint8(zero), uint8(zero), uint8(zero)
-				}
-			}
-			fill(pl[:s.PadTop*pd.wp*4])
-			fill(pl[(s.PadTop+s.H)*pd.wp*4:])
+			fill(pl[:s.PadTop*rowBytes])
+			fill(pl[(s.PadTop+s.H)*rowBytes:])
 			for y := range s.H {
-				row := pl[(s.PadTop+y)*pd.wp*4:][:pd.wp*4]
-				fill(row[:s.PadLeft*4])
-				fill(row[(s.PadLeft+s.W)*4:])
+				row := pl[(s.PadTop+y)*rowBytes:][:rowBytes]
+				for ph, sp := range spans[:pd.phases] {
+					fill(row[ph*pd.wh*4:][:sp.lo*4])
+					fill(row[(ph*pd.wh+sp.lo+sp.n)*4 : (ph+1)*pd.wh*4])
+				}
 			}
 		}
 		rows := in[f*s.Cin : (f+1)*s.Cin]
 		a := &w.pack
 		for y := range s.H {
-			*a = QPack{Dst: frame[((s.PadTop+y)*pd.wp+s.PadLeft)*4:], Rows: c.quadRows(w, rows, y*s.W, (y+1)*s.W),
-				Q: pd.quads, SW: 1, N: s.W, NR: pd.hp * pd.wp, Flip: uint32(flip) * 0x01010101}
-			if s.W >= qpackChunk {
-				qpack(a)
-			} else {
+			quads := c.quadRows(w, rows, y*s.W, (y+1)*s.W)
+			for ph, sp := range spans[:pd.phases] {
+				dst := frame[(s.PadTop+y)*rowBytes+(ph*pd.wh+sp.lo)*4:]
+				*a = QPack{Dst: dst, Rows: quads, Off: sp.x0, Q: pd.quads, SW: pd.phases, N: sp.n,
+					NR: plane / 4, Flip: uint32(flip) * 0x01010101}
+				// the kernels read the rows to Off + SW*N
+				if fast := min(sp.n, (s.W-sp.x0)/pd.phases); fast >= qpackChunk {
+					a.N = fast
+					qpack(a)
+					a.Dst, a.Off, a.N = dst[4*fast:], sp.x0+fast*pd.phases, sp.n-fast
+				}
 				qpackGo(a)
 			}
 		}
 	})
 }
 
-// packPadded packs pixels p0..p0+np of the B block from c.pad into buf,
-// laid out as packB's.
+// packPadded packs pixels p0..p0+np of the B block from c.padded into
+// buf, laid out as packB's.
 func (c *QConv) packPadded(buf []uint8, p0, np int) {
 	s, pd := c.s, c.padded
 	nr := c.kern.NR
 	panelBytes := c.k4 * 4 * nr
-	plane := pd.hp * pd.wp * 4
+	rowBytes := pd.phases * pd.wh * 4
+	plane := pd.hp * rowBytes
 	for j := 0; j < np; {
 		p := p0 + j
 		f, q := p/c.ohw, p%c.ohw
@@ -83,9 +110,11 @@ func (c *QConv) packPadded(buf []uint8, p0, np int) {
 		dst := buf[(j/nr)*panelBytes+4*(j%nr):]
 		frame := pd.buf[f*pd.quads*plane:]
 		for ky := range s.KH {
-			py := oy*s.StrideH + ky*s.DilationH
+			row := frame[(oy*s.StrideH+ky*s.DilationH)*rowBytes:]
 			for kx := range s.KW {
-				src := frame[(py*pd.wp+ox+kx*s.DilationW)*4:]
+				// padded column SW*(ox+x) + kx*DW: phase kx*DW % SW
+				dx := kx * s.DilationW
+				src := row[((dx%pd.phases)*pd.wh+ox+dx/pd.phases)*4:]
 				d := dst[(ky*s.KW+kx)*pd.quads*4*nr:]
 				for qd := range pd.quads {
 					copy(d[qd*4*nr:][:4*n], src[qd*plane:][:4*n])

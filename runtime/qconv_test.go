@@ -183,6 +183,9 @@ func qconvCases() []qconvCase {
 	add(ConvShape{Frames: 2, Cin: 12, H: 8, W: 11, Cout: 20, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadBottom: 2, PadLeft: 1}, PackQMR)
 	add(ConvShape{Frames: 1, Cin: 16, H: 10, W: 12, Cout: 8, KH: 3, KW: 3, DilationH: 2, DilationW: 2, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2}, PackQMR)
 	add(ConvShape{Frames: 2, Cin: 40, H: 6, W: 6, Cout: 24, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, PackQMR)
+	add(ConvShape{Frames: 2, Cin: 24, H: 9, W: 13, Cout: 16, KH: 1, KW: 1, StrideH: 2, StrideW: 2}, PackQMR)
+	add(ConvShape{Frames: 1, Cin: 16, H: 9, W: 37, Cout: 12, KH: 3, KW: 5, StrideW: 2, DilationW: 2, PadLeft: 4, PadRight: 3}, PackQMR)
+	add(ConvShape{Frames: 2, Cin: 36, H: 11, W: 35, Cout: 40, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, PackQMR)
 	return cs
 }
 
@@ -393,5 +396,46 @@ func TestQRowsSetShifted(t *testing.T) {
 	}
 	if err := r.SetShifted(x[1:], frames, channels, hw, s, nil, zero); err == nil {
 		t.Error("a short input was accepted")
+	}
+}
+
+// TestQConvPaddedRuns checks that the cases meant for the padded input
+// take it, at strides 1 and 2, and that a second run with another input
+// rewrites it.
+func TestQConvPaddedRuns(t *testing.T) {
+	p := NewPool(2)
+	defer p.Close()
+	strides := map[int]bool{}
+	for ci, c := range qconvCases() {
+		s := c.s.normalized()
+		rng := rand.New(rand.NewPCG(uint64(ci), 29))
+		x, w, bias, rq, res := qconvData(rng, c)
+		packed, sums, err := PackQConvWeights(w, s.Cout, s.Cin/s.Group, s.KH, s.KW, s.Group, c.packMR)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conv, err := NewQConv(c.s, packed, sums, c.packMR, bias, c.inZero, rq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !conv.usePadded() {
+			continue
+		}
+		strides[s.StrideW] = true
+		x2, _, _, _, _ := qconvData(rng, c)
+		for run, in := range [][]uint8{x, x2} {
+			out := make([]uint8, s.OutLen())
+			conv.Run(p, PlainQRows(in, s.Frames, s.Cin, s.H*s.W), out, res)
+			if conv.padded == nil {
+				t.Fatalf("%v: no padded input after a run", c)
+			}
+			want := qconvRef(c.s, in, w, bias, c.inZero, rq, res)
+			if i := firstByteDiff(out, want); i >= 0 {
+				t.Fatalf("%v, run %d: output %d is %d, want %d", c, run, i, out[i], want[i])
+			}
+		}
+	}
+	if !strides[1] || !strides[2] {
+		t.Errorf("padded cases ran at strides %v, want 1 and 2", strides)
 	}
 }
