@@ -247,14 +247,7 @@ func qconvData(rng *rand.Rand, c qconvCase) (x []uint8, w []int8, bias []int32, 
 func runQConv(t *testing.T, p *Pool, c qconvCase, x []uint8, w []int8, bias []int32, rq QRequant, res []uint8) ([]uint8, string) {
 	t.Helper()
 	s := c.s.normalized()
-	packed, sums, err := PackQConvWeights(w, s.Cout, s.Cin/s.Group, s.KH, s.KW, s.Group, c.packMR)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conv, err := NewQConv(c.s, packed, sums, c.packMR, bias, c.inZero, rq)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conv := planQConv(t, c, w, bias, rq)
 	out := make([]uint8, s.OutLen())
 	conv.Run(p, PlainQRows(x, s.Frames, s.Cin, s.H*s.W), out, res)
 	return out, conv.Kernel()
@@ -399,6 +392,21 @@ func TestQRowsSetShifted(t *testing.T) {
 	}
 }
 
+// planQConv packs w and plans case c.
+func planQConv(t *testing.T, c qconvCase, w []int8, bias []int32, rq QRequant) *QConv {
+	t.Helper()
+	s := c.s.normalized()
+	packed, sums, err := PackQConvWeights(w, s.Cout, s.Cin/s.Group, s.KH, s.KW, s.Group, c.packMR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv, err := NewQConv(c.s, packed, sums, c.packMR, bias, c.inZero, rq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conv
+}
+
 // TestQConvPaddedRuns checks that the cases meant for the padded input
 // take it, at strides 1 and 2, and that a second run with another input
 // rewrites it.
@@ -410,14 +418,7 @@ func TestQConvPaddedRuns(t *testing.T) {
 		s := c.s.normalized()
 		rng := rand.New(rand.NewPCG(uint64(ci), 29))
 		x, w, bias, rq, res := qconvData(rng, c)
-		packed, sums, err := PackQConvWeights(w, s.Cout, s.Cin/s.Group, s.KH, s.KW, s.Group, c.packMR)
-		if err != nil {
-			t.Fatal(err)
-		}
-		conv, err := NewQConv(c.s, packed, sums, c.packMR, bias, c.inZero, rq)
-		if err != nil {
-			t.Fatal(err)
-		}
+		conv := planQConv(t, c, w, bias, rq)
 		if !conv.usePadded() {
 			continue
 		}
