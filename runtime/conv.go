@@ -508,6 +508,7 @@ func (c *Conv) item(p *Pool, worker, item int, in Rows, scale, out, res []float3
 	t.LDA, t.LDB, t.Lo, t.Hi = c.packMR, nr, c.lo, c.hi
 	pi0 := cb * c.cbPanels
 	pi1 := min(c.panels, pi0+c.cbPanels)
+	useAcc := c.accTiles(w, nPan, pi0, pi1)
 	for k0 := 0; k0 < c.k; k0 += c.kc {
 		kn := min(c.kc, c.k-k0)
 		// the K block in the packed panels of panelRows rows
@@ -533,9 +534,52 @@ func (c *Conv) item(p *Pool, worker, item int, in Rows, scale, out, res []float3
 			}
 			segs := w.segs[w.segAt[jp]:w.segAt[jp+1]]
 			row := g * c.coutG * c.ohw
+			if useAcc {
+				w.accCur = nil
+				if slot := w.accSlot[jp]; slot >= 0 {
+					w.accCur = w.acc[slot*w.accPanels*c.packMR*nr:]
+				}
+			}
 			c.weightPanels(w, kern, g, pi0, pi1, k0, segs, out, row, c.ohw, res, row, c.ohw, fl)
 		}
 	}
+	w.accCur = nil
+}
+
+// accBudget bounds the floats of a worker's accumulator tiles (see
+// workerState.acc).
+const accBudget = 32 << 10
+
+// accTiles sets up w's accumulator tiles for the item of nPan B panels
+// (planned in w.segs) and weight panels [pi0, pi1), and reports whether
+// the item uses them: when it runs more than one K block and the B
+// panels whose tiles do not go straight to the output (panels crossing
+// a frame's end, or short ones) have accumulators within accBudget.
+func (c *Conv) accTiles(w *workerState, nPan, pi0, pi1 int) bool {
+	if c.kc >= c.k {
+		return false
+	}
+	nr := c.kern.NR
+	w.accSlot = w.accSlot[:0]
+	slots := 0
+	for jp := range nPan {
+		segs := w.segs[w.segAt[jp]:w.segAt[jp+1]]
+		slot := -1
+		if w.direct[jp] < 0 && (len(segs) != 1 || segs[0].n != nr) {
+			slot = slots
+			slots++
+		}
+		w.accSlot = append(w.accSlot, slot)
+	}
+	n := slots * (pi1 - pi0) * c.packMR * nr
+	if slots == 0 || n > accBudget {
+		return false
+	}
+	if len(w.acc) < n {
+		w.acc = AlignedFloats(AlignUp(n))
+	}
+	w.accPi0, w.accPanels = pi0, pi1-pi0
+	return true
 }
 
 // kBlockFlags returns the Tile flags of the K block [k0, k0+kn) of a
@@ -609,7 +653,12 @@ func (c *Conv) weightPanelsGeneral(w *workerState, kern *GemmKernel, g, pi0, pi1
 			t.A = c.w[(panel*c.k+k0)*c.packMR+sub:]
 			t.Bias = c.bias[panel*c.packMR+sub:]
 			m := min(mr, c.coutG-co0)
-			w.runTile(kern, m, segs, out, outOff+co0*ldc, ldc, res, resOff+co0*ldr, ldr, flags)
+			if w.accCur != nil {
+				acc := w.accCur[((pi-w.accPi0)*c.packMR+sub)*kern.NR:]
+				w.runTileAcc(kern, m, acc, segs, out, outOff+co0*ldc, ldc, res, resOff+co0*ldr, ldr, flags)
+			} else {
+				w.runTile(kern, m, segs, out, outOff+co0*ldc, ldc, res, resOff+co0*ldr, ldr, flags)
+			}
 			if flags&TileEpilogue != 0 {
 				c.tail.applySegs(w, out, outOff+co0*ldc, ldc, m, segs)
 			}

@@ -35,6 +35,9 @@ func convCases() []convCase {
 		{s: ConvShape{Frames: 2, Cin: 16, H: 6, W: 6, Cout: 12, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, bias: true, shift: true, state: true},
 		{s: ConvShape{Frames: 1, Cin: 3, H: 17, W: 15, Cout: 32, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, act: clip6, bias: true},
 		{s: ConvShape{Frames: 2, Cin: 40, H: 7, W: 7, Cout: 9, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, act: Relu},
+		// strided, deep enough for several K blocks, every panel straddling frames
+		{s: ConvShape{Frames: 3, Cin: 72, H: 7, W: 7, Cout: 27, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, act: Relu, bias: true, residual: true},
+		{s: ConvShape{Frames: 5, Cin: 300, H: 6, W: 5, Cout: 26, KH: 1, KW: 1, StrideH: 2, StrideW: 2}, bias: true, residual: true},
 		// stem-like 7x7 stride 2 pad 3, asymmetric pads, dilation, rectangular kernels
 		{s: ConvShape{Frames: 2, Cin: 3, H: 20, W: 18, Cout: 8, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadTop: 3, PadLeft: 3, PadBottom: 3, PadRight: 3}, act: Relu, bias: true},
 		{s: ConvShape{Frames: 1, Cin: 6, H: 8, W: 9, Cout: 10, KH: 3, KW: 2, PadTop: 2, PadLeft: 0, PadBottom: 1, PadRight: 3}, bias: true},

@@ -30,6 +30,17 @@ type workerState struct {
 	// kernel reads that panel straight from the input rows, or -1
 	direct []int
 	packed packKey // the B block buf holds, when reusable
+	// acc holds, while a convolution's K blocks run, the partial tiles
+	// of its B panels that do not go straight to the output, so that
+	// they accumulate there instead of being copied out and back in for
+	// every K block: the tile of weight panel pi (from accPi0) and row
+	// sub of B panel jp (panels of packMR rows, tiles NR wide) is at
+	// acc[((accSlot[jp]*accPanels+pi-accPi0)*packMR+sub)*NR:]; accCur is
+	// B panel jp's slice of acc, nil for none (conv.go)
+	acc               []float32
+	accSlot           []int
+	accCur            []float32
+	accPi0, accPanels int
 	// argument blocks of the depthwise, packing and max-pool kernels,
 	// here so that calls through the kernel variables do not allocate
 	dw      DWConv
@@ -118,9 +129,48 @@ func (w *workerState) runTile(k *GemmKernel, m int, segs []colSeg, out []float32
 		t.R, t.LDR = tr, nr
 	}
 	k.Tile(t)
+	scatterTile(tc, nr, m, segs, out, cRow, ldc)
+}
+
+// scatterTile copies the m rows (nr apart in tc) of a tile's column
+// segments to the output: row i of segment s at out[s.c+cRow+i*ldc:].
+func scatterTile(tc []float32, nr, m int, segs []colSeg, out []float32, cRow, ldc int) {
 	for _, s := range segs {
 		for i := range m {
-			copy(out[s.c+cRow+i*ldc:][:s.n], tc[i*nr+s.j:][:s.n])
+			copyFloats(out[s.c+cRow+i*ldc:][:s.n], tc[i*nr+s.j:][:s.n])
 		}
+	}
+}
+
+// runTileAcc is runTile for a tile that takes part in a GEMM of several
+// K blocks: a tile that does not go straight to the output accumulates
+// in acc (MR x NR floats, the same for each K block of the tile) and is
+// copied out only after the last K block, the one with the epilogue.
+func (w *workerState) runTileAcc(k *GemmKernel, m int, acc []float32, segs []colSeg, out []float32, cRow, ldc int, res []float32, rRow, ldr int, flags int) {
+	if m < k.MR {
+		k = shortFor(k, m)
+	}
+	if m == k.MR && len(segs) == 1 && segs[0].n == k.NR {
+		w.runTile(k, m, segs, out, cRow, ldc, res, rRow, ldr, flags)
+		return
+	}
+	nr := k.NR
+	t := &w.tile
+	t.Flags = flags
+	t.C, t.LDC = acc[:k.MR*nr], nr
+	t.R, t.LDR = nil, 0
+	epilogue := flags&TileEpilogue != 0
+	if res != nil && epilogue {
+		tr := w.tmpR[:k.MR*nr]
+		for _, s := range segs {
+			for i := range m {
+				copyFloats(tr[i*nr+s.j:][:s.n], res[s.r+rRow+i*ldr:][:s.n])
+			}
+		}
+		t.R, t.LDR = tr, nr
+	}
+	k.Tile(t)
+	if epilogue {
+		scatterTile(acc, nr, m, segs, out, cRow, ldc)
 	}
 }
