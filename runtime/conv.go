@@ -547,8 +547,8 @@ func (c *Conv) item(p *Pool, worker, item int, in Rows, scale, out, res []float3
 }
 
 // accBudget bounds the floats of a worker's accumulator tiles (see
-// workerState.acc).
-const accBudget = 32 << 10
+// workerState.acc); a variable for the tests of the path without them.
+var accBudget = 32 << 10
 
 // accTiles sets up w's accumulator tiles for the item of nPan B panels
 // (planned in w.segs) and weight panels [pi0, pi1), and reports whether

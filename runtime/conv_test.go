@@ -83,6 +83,24 @@ func TestConv(t *testing.T) {
 	}
 }
 
+// TestConvWithoutAccumulators runs the cases of several K blocks with no
+// room for accumulator tiles, so that their partial tiles go through the
+// scratch tile block after block.
+func TestConvWithoutAccumulators(t *testing.T) {
+	defer func(b int) { accBudget = b }(accBudget)
+	accBudget = 0
+	deep := 0
+	for ci, c := range convCases() {
+		rng := rand.New(rand.NewPCG(uint64(ci), 5))
+		if conv := checkConvCase(t, fmt.Sprintf("case%d/%v", ci, c.s.normalized()), c, PackMR, rng); conv.kc < conv.k {
+			deep++
+		}
+	}
+	if deep == 0 && GemmKernelForA(PackMR).KC > 0 {
+		t.Fatal("no case of several K blocks")
+	}
+}
+
 // convOperands returns random weights for case c, packed in panels of
 // packMR too, and its bias and residual (nil where it has none).
 func convOperands(t *testing.T, rng *rand.Rand, c convCase, packMR int) (w, packed, bias, res []float32) {
