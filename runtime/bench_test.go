@@ -145,6 +145,44 @@ func BenchmarkConv(b *testing.B) {
 	}
 }
 
+// BenchmarkPooledConv runs the stems of issue 16 with their 3x3 stride-2
+// max pool fused, on the default plan (FLOPs are the convolution's).
+func BenchmarkPooledConv(b *testing.B) {
+	stem := func(frames, hw, cout int) ConvShape {
+		return ConvShape{Frames: frames, Cin: 3, H: hw, W: hw, Cout: cout, KH: 7, KW: 7, StrideH: 2, StrideW: 2,
+			PadTop: 3, PadLeft: 3, PadBottom: 3, PadRight: 3}
+	}
+	for _, sh := range []struct {
+		name string
+		s    ConvShape
+	}{
+		{"resnet_stem_7x7s2", stem(1, 224, 64)},
+		{"tsm_stem_7x7s2_32_112_16f", stem(16, 112, 32)},
+		{"tsm_stem_7x7s2_64_96_16f", stem(16, 96, 64)},
+	} {
+		for _, threads := range benchThreads {
+			b.Run(fmt.Sprintf("%s/threads=%d", sh.name, threads), func(b *testing.B) {
+				s := sh.s.normalized()
+				rng := rand.New(rand.NewPCG(1, 1))
+				rows := PlainRows(randFloats(rng, s.InLen()), s.Frames, s.Cin, s.H*s.W)
+				packed, _ := PackConvWeights(randFloats(rng, s.Cout*s.Cin*s.KH*s.KW), s.Cout, s.Cin, s.KH, s.KW, 1, PackMR)
+				conv, err := NewConv(s, packed, PackMR, randFloats(rng, s.Cout), Relu)
+				if err != nil {
+					b.Fatal(err)
+				}
+				ps := PoolShape{Planes: s.Frames * s.Cout, H: s.OutH(), W: s.OutW(), KH: 3, KW: 3, StrideH: 2, StrideW: 2,
+					PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}
+				pc, err := NewPooledConv(conv, ps)
+				if err != nil {
+					b.Fatal(err)
+				}
+				out, tmp := make([]float32, ps.Planes*pc.mp.oh*pc.mp.ow), make([]float32, s.OutLen())
+				benchRun(b, threads, s.FLOPs(), func(p *Pool) { pc.Run(p, rows, out, tmp) })
+			})
+		}
+	}
+}
+
 func BenchmarkDepthwise(b *testing.B) {
 	dwK := func(c, hw, stride, k int) ConvShape {
 		return ConvShape{Frames: 1, Cin: c, Cout: c, Group: c, H: hw, W: hw, KH: k, KW: k, StrideH: stride, StrideW: stride,

@@ -198,6 +198,22 @@ func (c *Conv) splitPhases(w *workerState, buf []float32, src Rows, oy0, n int) 
 		pack, chunk = packRunGo, ph.wp
 	}
 	a := &w.pack
+	if len(ph.pys) == s.StrideH && len(ph.pxs) == s.StrideW && s.StrideW <= im2colMaxKW {
+		// Every phase is used, so plane (ci, py, px) is row
+		// (ci*StrideH + py)*StrideW + px of a run of a StrideH x StrideW
+		// kernel of dilation 1: one call packs a run of every plane.
+		for r := range rows {
+			for x0 := 0; x0 < ph.wp; x0 += chunk {
+				m := min(chunk, ph.wp-x0)
+				d := r*ph.wp + x0
+				*a = PackRun{Dst: buf[d : d+(c.cinG*s.StrideH*s.StrideW-1)*ph.planeLen+m], Rows: src, K0: 0, KN: c.cinG * s.StrideH * s.StrideW,
+					N: m, LDD: ph.planeLen, IY: (oy0+r)*s.StrideH - s.PadTop, IX: x0*s.StrideW - s.PadLeft,
+					KH: s.StrideH, KW: s.StrideW, DH: 1, DW: 1, H: s.H, W: s.W, SW: s.StrideW}
+				pack(a)
+			}
+		}
+		return
+	}
 	for iy, py := range ph.pys {
 		for ix, px := range ph.pxs {
 			plane := (iy*len(ph.pxs) + ix) * ph.planeLen
