@@ -110,6 +110,9 @@ type Conv struct {
 	wino    *winograd  // the Winograd plan, or nil
 	tc      *tcPlan    // the transposed-C plan, or nil
 	phase   *phasePlan // the stride-phase plan, or nil
+	// ruledAlgo, ruledBand: the plan left the algorithm, the phase band
+	// to the rules (a fused pool may choose them again: NewPooledConv)
+	ruledAlgo, ruledBand bool
 	// split is the packing kernel of stride StrideW that splits the input
 	// into phase planes in runs of up to splitN pixels (nil: packRunGo)
 	split  func(*PackRun)
@@ -204,7 +207,7 @@ func (c *Conv) setPlan(p Plan, r Rules) error {
 	switch algo {
 	case "":
 		switch {
-		case phaseFits(c) && c.cinG <= r.PhaseMaxCin && c.k >= r.PhaseMinK && c.coutG <= r.PhaseMaxCout:
+		case c.phaseStem(r) && c.coutG <= r.PhaseMaxCout:
 			algo = AlgoPhase
 		case winogradFits(c) && winogradPays(c, r):
 			algo = AlgoWinograd
@@ -241,6 +244,7 @@ func (c *Conv) setPlan(p Plan, r Rules) error {
 	if algo != AlgoPhase && p.Band != 0 {
 		return fmt.Errorf("plan %v: bands are for phase plans", p)
 	}
+	c.ruledAlgo, c.ruledBand = p.Algo == "", p.Band == 0
 	// The GEMM blocks: the plan of AlgoGEMM, and the one fused blocks
 	// (gemmFrame, gemmRows) and a transposed plan's fallbacks use.
 	c.gemmBlocks(p, r)

@@ -46,6 +46,13 @@ func phases(k, d, s int) ([]int, int) {
 // pointwise one of stride 1, which reads its rows in place anyway.
 func phaseFits(c *Conv) bool { return !c.pointwise && c.kern != nil }
 
+// phaseStem reports whether c is a stem the rules run as AlgoPhase but
+// for its output channels (Rules.PhaseMaxCout): few input channels, a
+// deep GEMM.
+func (c *Conv) phaseStem(r Rules) bool {
+	return phaseFits(c) && c.cinG <= r.PhaseMaxCin && c.k >= r.PhaseMinK
+}
+
 // newPhasePlan plans c as AlgoPhase with band output rows per work item
 // (0: as many as keep the buffers within r.BBudget and give r.TargetItems
 // items).

@@ -7,13 +7,29 @@ import "fmt"
 // computes the convolution rows a band of pooled rows reads into its
 // cache-resident output buffer and pools them from there, so the
 // convolution's output never goes to memory; other plans run the
-// convolution into a temporary and pool that. The results are the
-// convolution's and the max pool's, bit for bit.
+// convolution into a temporary and pool that. Where the plan left them
+// to the rules, a stem runs on the phase plan up to pooledPhaseMaxCout
+// output channels, in bands for the pool (pooledBandScale). The results
+// are the convolution's and the max pool's, bit for bit.
 type PooledConv struct {
 	c       *Conv
 	mp      *MaxPool
 	pb, nPB int // pooled rows per work item of the phase plan, items per frame and group
 }
+
+// pooledPhaseMaxCout is the most output channels per group of a stem
+// (Conv.phaseStem) that runs as AlgoPhase with a fused max pool where
+// the rules chose the plan, beyond Rules.PhaseMaxCout of the bare
+// convolution: pooling each band while it is in the caches spares the
+// output's round trip through memory, which the im2col GEMM pays.
+const pooledPhaseMaxCout = 64
+
+// pooledBandScale scales Rules.BBudget for the rules' band of a phase
+// plan with a fused pool: each band computes again a convolution row
+// (the pool windows overlap) and splits again the phase rows its taps
+// reach past it, while the pool reads the output band once, right after
+// the GEMM wrote it.
+const pooledBandScale = 4
 
 // NewPooledConv fuses the max pool s over c's output (Planes = Frames x
 // Cout planes of OH x OW, stride and kernel at least 1, no dilation, no
@@ -30,12 +46,19 @@ func NewPooledConv(c *Conv, s PoolShape) (*PooledConv, error) {
 		return nil, fmt.Errorf("%v: %w", cs, err)
 	}
 	pc := &PooledConv{c: c, mp: mp}
-	if ph := c.phase; ph != nil {
-		// pooled rows whose windows' rows fit the plan's band
-		if ph.band < n.KH {
-			c.phase = newPhasePlan(c, n.KH, rules)
-			ph = c.phase
+	if c.phase != nil || c.ruledAlgo && c.phaseStem(rules) && c.coutG <= max(rules.PhaseMaxCout, pooledPhaseMaxCout) {
+		band := 0 // the rules' band, unless the plan gave one
+		if !c.ruledBand {
+			band = c.phase.band
 		}
+		r := rules
+		r.BBudget *= pooledBandScale
+		ph := newPhasePlan(c, band, r)
+		if ph.band < n.KH {
+			// pooled rows whose windows' rows fit the plan's band
+			ph = newPhasePlan(c, n.KH, r)
+		}
+		c.wino, c.tc, c.phase = nil, nil, ph
 		pc.pb = (ph.band-n.KH)/n.StrideH + 1
 		pc.nPB = ceilDiv(mp.oh, pc.pb)
 		pc.pb = ceilDiv(mp.oh, pc.nPB)

@@ -68,3 +68,76 @@ func TestEveryPooledConvPlan(t *testing.T) {
 		}
 	}
 }
+
+// TestPooledConvDefault checks the plans a fused pool chooses again: a
+// stem of more output channels than Rules.PhaseMaxCout, which the rules
+// run as the im2col GEMM alone, runs as the phase plan under the pool
+// with the rules' algorithm and band, and keeps a plan that gave them;
+// against the interpreter and bit for bit against the convolution and
+// the max pool run apart (checkOracle runs it at 1 to 3 threads).
+func TestPooledConvDefault(t *testing.T) {
+	ps := PoolShape{KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}
+	for ci, c := range []convCase{
+		{s: ConvShape{Frames: 2, Cin: 3, H: 37, W: 41, Cout: 40, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadTop: 3, PadLeft: 3, PadBottom: 3, PadRight: 3}, act: Relu, bias: true},
+		{s: ConvShape{Frames: 3, Cin: 3, H: 30, W: 30, Cout: 64, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadTop: 3, PadLeft: 3, PadBottom: 3, PadRight: 3}, bias: true},
+		{s: ConvShape{Frames: 1, Cin: 4, H: 20, W: 26, Cout: 33, KH: 5, KW: 5, StrideH: 2, StrideW: 2, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2}, act: Relu},
+	} {
+		s := c.s.normalized()
+		if s.Cout <= rules.PhaseMaxCout || s.Cout > pooledPhaseMaxCout {
+			t.Fatalf("%v: want a stem wider than Rules.PhaseMaxCout %d, at most %d", s, rules.PhaseMaxCout, pooledPhaseMaxCout)
+		}
+		ps := ps
+		ps.Planes, ps.H, ps.W = s.Frames*s.Cout, s.OutH(), s.OutW()
+		mp, err := NewMaxPool(ps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(uint64(ci), 5))
+		rows, _ := convInput(t, rng, c)
+		w, packed, bias, _ := convOperands(t, rng, c, PackMR)
+		y, _ := interpConv(t, s, rows, w, bias, nil, c.act)
+		want := interpEval(t, "MaxPool", map[string]ir.Attr{
+			"kernel_shape": attrInts(ps.KH, ps.KW), "strides": attrInts(ps.StrideH, ps.StrideW),
+			"pads": attrInts(ps.PadTop, ps.PadLeft, ps.PadBottom, ps.PadRight)}, y)
+		for _, tc := range []struct {
+			plan Plan
+			algo ConvAlgo
+			band int // 0: any
+		}{
+			{Plan{}, AlgoPhase, 0},
+			{Plan{Algo: AlgoGEMM}, AlgoGEMM, 0},
+			{Plan{Algo: AlgoPhase, Band: 5}, AlgoPhase, 5},
+			{Plan{Algo: AlgoPhase, Band: 1}, AlgoPhase, ps.KH},
+		} {
+			conv, err := NewConvPlan(s, packed, PackMR, bias, c.act, tc.plan)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.plan.Algo == "" && conv.Plan().Algo == AlgoPhase {
+				t.Fatalf("%v: the rules run the bare convolution as %v: the test wants a stem they do not", s, conv.Plan())
+			}
+			full, ref := make([]float32, s.OutLen()), make([]float32, ps.Planes*mp.oh*mp.ow)
+			p := NewPool(1)
+			conv.Run(p, rows, full, nil)
+			mp.Run(p, full, ref)
+			p.Close()
+			pc, err := NewPooledConv(conv, ps)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := pc.Plan()
+			if got.Algo != tc.algo || tc.band != 0 && got.Band != tc.band {
+				t.Errorf("%v: plan %v under the pool runs %v, want %s band %d", s, tc.plan, got, tc.algo, tc.band)
+			}
+			name := fmt.Sprintf("%s/%v/plan %v under the pool", ISA(), s, got)
+			checkOracle(t, name, want, func(p *Pool) []float32 {
+				out := nanFloats(rng, len(ref))
+				pc.Run(p, rows, out, nanFloats(rng, s.OutLen()))
+				if i := firstDiff(out, ref); i >= 0 {
+					t.Errorf("%s: out[%d] = %g, apart %g", name, i, out[i], ref[i])
+				}
+				return out
+			})
+		}
+	}
+}
