@@ -12,6 +12,7 @@ import (
 // row contract.
 var maxPoolRowBlock = newArgBlock("MaxPoolRow",
 	field("O", f32Slice), field("R0", f32Slice), field("R1", f32Slice), field("R2", f32Slice),
+	field("N", intT), field("LD", intT), field("LDO", intT),
 )
 
 var maxPoolPermIdx = operand.NewStaticSymbol("maxPoolPermIdx")
@@ -51,8 +52,8 @@ func buildMaxPool(g *gen) {
 // O, the outputs left (len(O)), the inputs left (len(R0)) and a scratch
 // register.
 type maxPoolRowRegs struct {
-	rows                   []reg.GPPhysical
-	out, left, inLeft, tmp reg.GPPhysical
+	rows                      []reg.GPPhysical
+	t, out, left, inLeft, tmp reg.GPPhysical
 }
 
 // beginMaxPoolRow declares the row kernel k of the runtime contract
@@ -66,7 +67,7 @@ func beginMaxPoolRow(g *gen, k naming.Kernel, block *argBlock, contract string, 
 	g.Comment(regs...)
 	t := reg.RDI
 	g.Load(g.Param("t"), t)
-	r := maxPoolRowRegs{rows: []reg.GPPhysical{reg.RSI, reg.R8, reg.R9}, out: reg.R10, left: reg.RCX, inLeft: reg.RDX, tmp: reg.RAX}
+	r := maxPoolRowRegs{rows: []reg.GPPhysical{reg.RSI, reg.R8, reg.R9}, t: t, out: reg.R10, left: reg.RCX, inLeft: reg.RDX, tmp: reg.RAX}
 	for i, f := range []string{"R0", "R1", "R2"} {
 		g.MOVQ(block.field(t, f, 0), r.rows[i])
 	}
@@ -137,37 +138,75 @@ func emitQMaxPoolRow(g *gen) {
 	g.RET()
 }
 
-// emitMaxPoolRow: O[x] = max over rows r of R_r[2x-1], R_r[2x], R_r[2x+1]
-// for x < len(O), where column -1 and columns from len(R0) on are -Inf.
-// Per block of 16 outputs it takes the row-wise max of the 32 input
-// columns 2x0..2x0+31 (masked at the right edge), splits them into even
-// and odd columns with two permutes, and takes column 2x-1 from the odd
-// columns shifted by one lane, the previous block's last odd column
-// carried in. Max is VMAXPS (with a NaN the second operand wins).
+// emitMaxPoolRow: for y < N and x < len(O), O[y*LDO + x] = max over rows
+// r of R_r[2y*LD + 2x-1], R_r[2y*LD + 2x], R_r[2y*LD + 2x+1], where column
+// -1 and columns from len(R0) on are -Inf. Per block of 16 outputs it
+// takes the row-wise max of the 32 input columns 2x0..2x0+31 (masked at
+// the right edge), splits them into even and odd columns with two
+// permutes, and takes column 2x-1 from the odd columns shifted by one
+// lane, the previous block's last odd column carried in. Max is VMAXPS
+// (with a NaN the second operand wins). After a row's blocks the rows
+// and O step on to the next output row.
 func emitMaxPoolRow(g *gen) {
 	r := beginMaxPoolRow(g, maxPoolKernel, maxPoolRowBlock, "MaxPoolRow", []string{
 		"Registers: Z0/Z1 the even and odd permutation indices, Z2 -Inf, Z3 the carried",
 		"odd columns, Z4/Z5 the row maxima of the block's two input vectors, Z6..Z9",
 		"work; K1/K2 the valid inputs of the two vectors, K3 the valid outputs.",
-		"SI/R8/R9 the three rows, R10 O, CX outputs left, DX inputs left, AX/BX scratch.",
+		"SI/R8/R9 the three rows, R10 O, CX outputs left, DX inputs left, R11 output",
+		"rows left, R12/R13 the step of the rows and O from a row's end to the next",
+		"row, AX/BX scratch.",
 	})
-	rows, out, left, inLeft, tmp := r.rows, r.out, r.left, r.inLeft, r.tmp
+	t, rows, out, left, inLeft, tmp := r.t, r.rows, r.out, r.left, r.inLeft, r.tmp
+	rowsLeft, stepIn, stepOut := reg.R11, reg.R12, reg.R13
 	idxEven, idxOdd, negInf, carry := reg.Z0, reg.Z1, reg.Z2, reg.Z3
 	v0, v1, w0, w1, even, odd := reg.Z4, reg.Z5, reg.Z6, reg.Z7, reg.Z8, reg.Z9
 	g.VMOVUPS(operand.NewDataAddr(maxPoolPermIdx, 0), idxEven)
 	g.VMOVUPS(operand.NewDataAddr(maxPoolPermIdx, 64), idxOdd)
 	g.MOVL(operand.U32(0xff800000), tmp.As32()) // -Inf
 	g.VPBROADCASTD(tmp.As32(), negInf)
-	g.VMOVAPS(negInf, carry)
+	// a row's blocks: B = ceil(len(O)/16); each steps the rows 128 bytes
+	// and O 64, so the next row is 8*LD - 128*B and 4*LDO - 64*B on
+	g.MOVQ(maxPoolRowBlock.field(t, "N", 0), rowsLeft)
+	g.LEAQ(mem(left, 15, nil, 0), tmp)
+	g.SHRQ(operand.U8(4), tmp)
+	g.MOVQ(maxPoolRowBlock.field(t, "LD", 0), stepIn)
+	g.SHLQ(operand.U8(3), stepIn)
+	g.MOVQ(tmp, reg.RBX)
+	g.SHLQ(operand.U8(7), reg.RBX)
+	g.SUBQ(reg.RBX, stepIn)
+	g.MOVQ(maxPoolRowBlock.field(t, "LDO", 0), stepOut)
+	g.SHLQ(operand.U8(2), stepOut)
+	g.SHLQ(operand.U8(6), tmp)
+	g.SUBQ(tmp, stepOut)
 
+	row, end := g.label("row"), g.label("end")
+	g.Label(row)
+	g.TESTQ(rowsLeft, rowsLeft)
+	g.JLE(operand.LabelRef(end))
+	g.MOVQ(maxPoolRowBlock.field(t, "O", 8), left)
+	g.MOVQ(maxPoolRowBlock.field(t, "R0", 8), inLeft)
+	g.VMOVAPS(negInf, carry)
 	loop, done := g.label("block"), g.label("done")
 	g.Label(loop)
 	g.TESTQ(left, left)
 	g.JLE(operand.LabelRef(done))
 	// K1, K2: the valid lanes of the block's 32 inputs; K3 of its outputs
+	// (all of them inside a row: no masks to compute)
+	masked, load := g.label("masked"), g.label("load")
+	g.CMPQ(inLeft, operand.U32(32))
+	g.JLT(operand.LabelRef(masked))
+	g.CMPQ(left, operand.U32(16))
+	g.JLT(operand.LabelRef(masked))
+	for _, k := range []reg.OpmaskPhysical{reg.K1, reg.K2, reg.K3} {
+		g.KXNORW(k, k, k)
+	}
+	g.JMP(operand.LabelRef(load))
+	g.Label(masked)
 	maskOf := func(n reg.GPPhysical, k reg.OpmaskPhysical) {
 		// k = lanes min(max(n, 0), 16): (1 << n) - 1 via BZHI of all ones
-		g.MOVQ(n, reg.RBX)
+		if n != reg.RBX {
+			g.MOVQ(n, reg.RBX)
+		}
 		g.MOVL(operand.U32(16), tmp.As32())
 		g.minQ(reg.RBX, tmp)
 		g.XORL(tmp.As32(), tmp.As32())
@@ -177,9 +216,10 @@ func emitMaxPoolRow(g *gen) {
 		g.KMOVW(tmp.As32(), k)
 	}
 	maskOf(inLeft, reg.K1)
-	g.LEAQ(mem(inLeft, -16, nil, 0), reg.R11)
-	maskOf(reg.R11, reg.K2)
+	g.LEAQ(mem(inLeft, -16, nil, 0), reg.RBX)
+	maskOf(reg.RBX, reg.K2)
 	maskOf(left, reg.K3)
+	g.Label(load)
 	for v, dst := range []reg.VecPhysical{v0, v1} {
 		k := []reg.OpmaskPhysical{reg.K1, reg.K2}[v]
 		g.VMOVAPS(negInf, dst)
@@ -208,6 +248,13 @@ func emitMaxPoolRow(g *gen) {
 	g.SUBQ(operand.U32(32), inLeft)
 	g.JMP(operand.LabelRef(loop))
 	g.Label(done)
+	for _, r := range rows {
+		g.ADDQ(stepIn, r)
+	}
+	g.ADDQ(stepOut, out)
+	g.DECQ(rowsLeft)
+	g.JMP(operand.LabelRef(row))
+	g.Label(end)
 	g.VZEROUPPER()
 	g.RET()
 }

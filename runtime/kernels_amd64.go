@@ -395,10 +395,13 @@ var asmLayouts = map[string]map[string]uintptr{
 		"Hi":      172,
 	},
 	"MaxPoolRow": {
-		"O":  0,
-		"R0": 24,
-		"R1": 48,
-		"R2": 72,
+		"O":   0,
+		"R0":  24,
+		"R1":  48,
+		"R2":  72,
+		"N":   96,
+		"LD":  104,
+		"LDO": 112,
 	},
 	"QTile": {
 		"A":      0,

@@ -79,7 +79,9 @@ TEXT ·maxpoolF32S2P1AVX512(SB), NOSPLIT, $0-8
 	// Registers: Z0/Z1 the even and odd permutation indices, Z2 -Inf, Z3 the carried
 	// odd columns, Z4/Z5 the row maxima of the block's two input vectors, Z6..Z9
 	// work; K1/K2 the valid inputs of the two vectors, K3 the valid outputs.
-	// SI/R8/R9 the three rows, R10 O, CX outputs left, DX inputs left, AX/BX scratch.
+	// SI/R8/R9 the three rows, R10 O, CX outputs left, DX inputs left, R11 output
+	// rows left, R12/R13 the step of the rows and O from a row's end to the next
+	// row, AX/BX scratch.
 	MOVQ         t+0(FP), DI
 	MOVQ         24(DI), SI
 	MOVQ         48(DI), R8
@@ -91,42 +93,71 @@ TEXT ·maxpoolF32S2P1AVX512(SB), NOSPLIT, $0-8
 	VMOVUPS      maxPoolPermIdx<>+64(SB), Z1
 	MOVL         $0xff800000, AX
 	VPBROADCASTD AX, Z2
-	VMOVAPS      Z2, Z3
+	MOVQ         96(DI), R11
+	LEAQ         15(CX), AX
+	SHRQ         $0x04, AX
+	MOVQ         104(DI), R12
+	SHLQ         $0x03, R12
+	MOVQ         AX, BX
+	SHLQ         $0x07, BX
+	SUBQ         BX, R12
+	MOVQ         112(DI), R13
+	SHLQ         $0x02, R13
+	SHLQ         $0x06, AX
+	SUBQ         AX, R13
 
-block1:
-	TESTQ     CX, CX
-	JLE       done2
-	MOVQ      DX, BX
-	MOVL      $0x00000010, AX
-	CMPQ      BX, AX
-	CMOVQGT   AX, BX
-	XORL      AX, AX
-	CMPQ      BX, AX
-	CMOVQLT   AX, BX
-	MOVL      $0x0000ffff, AX
-	BZHIL     BX, AX, AX
-	KMOVW     AX, K1
-	LEAQ      -16(DX), R11
-	MOVQ      R11, BX
-	MOVL      $0x00000010, AX
-	CMPQ      BX, AX
-	CMOVQGT   AX, BX
-	XORL      AX, AX
-	CMPQ      BX, AX
-	CMOVQLT   AX, BX
-	MOVL      $0x0000ffff, AX
-	BZHIL     BX, AX, AX
-	KMOVW     AX, K2
-	MOVQ      CX, BX
-	MOVL      $0x00000010, AX
-	CMPQ      BX, AX
-	CMOVQGT   AX, BX
-	XORL      AX, AX
-	CMPQ      BX, AX
-	CMOVQLT   AX, BX
-	MOVL      $0x0000ffff, AX
-	BZHIL     BX, AX, AX
-	KMOVW     AX, K3
+row1:
+	TESTQ   R11, R11
+	JLE     end2
+	MOVQ    8(DI), CX
+	MOVQ    32(DI), DX
+	VMOVAPS Z2, Z3
+
+block3:
+	TESTQ  CX, CX
+	JLE    done4
+	CMPQ   DX, $0x00000020
+	JLT    masked5
+	CMPQ   CX, $0x00000010
+	JLT    masked5
+	KXNORW K1, K1, K1
+	KXNORW K2, K2, K2
+	KXNORW K3, K3, K3
+	JMP    load6
+
+masked5:
+	MOVQ    DX, BX
+	MOVL    $0x00000010, AX
+	CMPQ    BX, AX
+	CMOVQGT AX, BX
+	XORL    AX, AX
+	CMPQ    BX, AX
+	CMOVQLT AX, BX
+	MOVL    $0x0000ffff, AX
+	BZHIL   BX, AX, AX
+	KMOVW   AX, K1
+	LEAQ    -16(DX), BX
+	MOVL    $0x00000010, AX
+	CMPQ    BX, AX
+	CMOVQGT AX, BX
+	XORL    AX, AX
+	CMPQ    BX, AX
+	CMOVQLT AX, BX
+	MOVL    $0x0000ffff, AX
+	BZHIL   BX, AX, AX
+	KMOVW   AX, K2
+	MOVQ    CX, BX
+	MOVL    $0x00000010, AX
+	CMPQ    BX, AX
+	CMOVQGT AX, BX
+	XORL    AX, AX
+	CMPQ    BX, AX
+	CMOVQLT AX, BX
+	MOVL    $0x0000ffff, AX
+	BZHIL   BX, AX, AX
+	KMOVW   AX, K3
+
+load6:
 	VMOVAPS   Z2, Z4
 	VMOVUPS   (SI), K1, Z4
 	VMOVAPS   Z2, Z7
@@ -158,9 +189,17 @@ block1:
 	ADDQ      $0x00000040, R10
 	SUBQ      $0x00000010, CX
 	SUBQ      $0x00000020, DX
-	JMP       block1
+	JMP       block3
 
-done2:
+done4:
+	ADDQ R12, SI
+	ADDQ R12, R8
+	ADDQ R12, R9
+	ADDQ R13, R10
+	DECQ R11
+	JMP  row1
+
+end2:
 	VZEROUPPER
 	RET
 

@@ -11,57 +11,61 @@ import (
 
 // maxPoolRowTwin is the MaxPoolRow contract in Go.
 func maxPoolRowTwin(a *MaxPoolRow) {
-	for x := range a.O {
-		acc := float32(math.Inf(-1))
-		for _, r := range [][]float32{a.R0, a.R1, a.R2} {
-			for c := 2*x - 1; c <= 2*x+1; c++ {
-				if c >= 0 && c < len(r) && r[c] > acc {
-					acc = r[c]
+	o := a.O[:cap(a.O)]
+	rows := [][]float32{a.R0[:cap(a.R0)], a.R1[:cap(a.R1)], a.R2[:cap(a.R2)]}
+	for y := range a.N {
+		for x := range a.O {
+			acc := float32(math.Inf(-1))
+			for _, r := range rows {
+				for c := 2*x - 1; c <= 2*x+1; c++ {
+					if c >= 0 && c < len(a.R0) && r[2*y*a.LD+c] > acc {
+						acc = r[2*y*a.LD+c]
+					}
 				}
 			}
+			o[y*a.LDO+x] = acc
 		}
-		a.O[x] = acc
 	}
 }
 
 // TestAsmMaxPoolRow runs the row kernel over input widths 1..80, every
 // output count the contract allows for them (pads on the right, ceil
-// mode), misaligned rows, and values including infinities: equal to the
-// twin, and nothing written past len(O).
+// mode), 0 to 3 output rows at input and output pitches past the rows,
+// misaligned rows, and values including infinities: equal to the twin,
+// and nothing written but the outputs.
 func TestAsmMaxPoolRow(t *testing.T) {
 	kern := archMaxPoolRow(ISAAVX512)
 	if kern == nil || archLevels()[0] != ISAAVX512 {
 		t.Skip("no AVX-512 max-pool kernel on this CPU")
 	}
 	rng := rand.New(rand.NewPCG(4, 4))
+	const canary = 12345
 	for w := 1; w <= 80; w++ {
 		for ow := 1; ow <= (w+2)/2; ow++ {
+			n := rng.IntN(4)
+			ld, ldo := w+rng.IntN(9), ow+rng.IntN(5)
+			span := max(0, 2*(n-1))*ld + w // the floats the rows of n outputs span
 			row := func() []float32 {
 				o := rng.IntN(16)
-				r := randFloats(rng, o+w)[o:]
+				r := randFloats(rng, o+span)[o:]
 				if rng.IntN(4) == 0 {
-					r[rng.IntN(w)] = float32(math.Inf(2*rng.IntN(2) - 1))
+					r[rng.IntN(span)] = float32(math.Inf(2*rng.IntN(2) - 1))
 				}
-				return r
+				return r[:w]
 			}
-			a := MaxPoolRow{R0: row(), R1: row(), R2: row()}
-			buf := make([]float32, ow+17)
+			a := MaxPoolRow{R0: row(), R1: row(), R2: row(), N: n, LD: ld, LDO: ldo}
+			buf := make([]float32, max(0, n-1)*ldo+ow+17)
 			for i := range buf {
-				buf[i] = 12345
+				buf[i] = canary
 			}
-			a.O = buf[:ow]
 			want := a
-			want.O = make([]float32, ow)
+			wantBuf := append([]float32(nil), buf...)
+			a.O, want.O = buf[:ow], wantBuf[:ow]
 			maxPoolRowTwin(&want)
 			kern(&a)
-			for x := range ow {
-				if a.O[x] != want.O[x] {
-					t.Fatalf("w=%d ow=%d: O[%d] = %g, want %g", w, ow, x, a.O[x], want.O[x])
-				}
-			}
-			for i := ow; i < len(buf); i++ {
-				if buf[i] != 12345 {
-					t.Fatalf("w=%d ow=%d: wrote past the outputs at %d", w, ow, i)
+			for i := range buf {
+				if buf[i] != wantBuf[i] {
+					t.Fatalf("w=%d ow=%d n=%d ld=%d ldo=%d: O[%d] = %g, want %g (%g: not an output)", w, ow, n, ld, ldo, i, buf[i], wantBuf[i], float32(canary))
 				}
 			}
 		}

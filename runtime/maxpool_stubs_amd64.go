@@ -9,7 +9,9 @@ package runtime
 // Registers: Z0/Z1 the even and odd permutation indices, Z2 -Inf, Z3 the carried
 // odd columns, Z4/Z5 the row maxima of the block's two input vectors, Z6..Z9
 // work; K1/K2 the valid inputs of the two vectors, K3 the valid outputs.
-// SI/R8/R9 the three rows, R10 O, CX outputs left, DX inputs left, AX/BX scratch.
+// SI/R8/R9 the three rows, R10 O, CX outputs left, DX inputs left, R11 output
+// rows left, R12/R13 the step of the rows and O from a row's end to the next
+// row, AX/BX scratch.
 //
 //go:noescape
 func maxpoolF32S2P1AVX512(t *MaxPoolRow)

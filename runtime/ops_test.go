@@ -43,6 +43,14 @@ func TestMaxPool(t *testing.T) {
 		{Planes: 1, H: 7, W: 8, KH: 3, KW: 2, StrideH: 2, StrideW: 3, PadTop: 1, PadLeft: 0, PadBottom: 2, PadRight: 1, CeilMode: true},
 		{Planes: 2, H: 9, W: 9, KH: 2, KW: 2, DilationH: 2, DilationW: 2},
 		{Planes: 70, H: 20, W: 20, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1},
+		// the row kernel's: windows in the padding above or below, or not,
+		// runs of inner windows of every length
+		{Planes: 3, H: 13, W: 15, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 0, PadLeft: 1, PadBottom: 1, PadRight: 0, CeilMode: true},
+		{Planes: 2, H: 14, W: 33, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1},
+		{Planes: 2, H: 3, W: 5, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1},
+		{Planes: 2, H: 2, W: 4, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1},
+		{Planes: 2, H: 1, W: 7, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1},
+		{Planes: 2, H: 4, W: 3, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadLeft: 1, PadBottom: 1},
 	}
 	for ci, s := range cases {
 		rng := rand.New(rand.NewPCG(uint64(ci), 3))

@@ -71,18 +71,22 @@ type MaxPool struct {
 }
 
 // MaxPoolRow is the argument block of the 3x3 stride-2 max-pool row
-// kernel: for x < len(O),
+// kernel: for N output rows y and x < len(O),
 //
-//	O[x] = max over the rows R0, R1, R2 of their columns 2x-1, 2x, 2x+1
+//	O[y*LDO + x] = max over the rows R0, R1, R2 of their columns
+//	               2y*LD + 2x-1, 2y*LD + 2x, 2y*LD + 2x+1
 //
-// where columns outside [0, len(R0)) do not count (one column of padding
-// on the left; any on the right). The rows have the same length; a
-// window row in the padding is passed as a repeat of one inside (max is
-// idempotent). The comparisons are VMAXPS's: with a NaN the later
-// operand wins, where Go's max would give NaN. Layout (bytes): O 0, R0
-// 24, R1 48, R2 72.
+// where columns outside [0, len(R0)) of a row do not count (one column
+// of padding on the left; any on the right). The rows have the same
+// length; the slices hold the first output row's, and the caller sees
+// that the later rows' lie inside their arrays. A window row in the
+// padding is passed as a repeat of one inside (max is idempotent), one
+// output row at a time. The comparisons are VMAXPS's: with a NaN the
+// later operand wins, where Go's max would give NaN. Layout (bytes): O
+// 0, R0 24, R1 48, R2 72, N 96, LD 104, LDO 112.
 type MaxPoolRow struct {
 	O, R0, R1, R2 []float32
+	N, LD, LDO    int
 }
 
 // maxPoolRow is the 3x3 stride-2 row kernel in use, or nil: then every
@@ -159,14 +163,25 @@ func (m *MaxPool) run(p *Pool, x, out []float32) {
 
 // rowsPlane pools output rows oy0..oy1-1 of one plane through the row
 // kernel: a window row above or below the plane is replaced by the
-// window's first or last row inside. Input row y is x[(y-y0)*ld:][:W].
+// window's first or last row inside, and the rows whose windows lie
+// inside the plane go in one call. Input row y is x[(y-y0)*ld:][:W].
 func (m *MaxPool) rowsPlane(kern func(*MaxPoolRow), a *MaxPoolRow, out, x []float32, y0, ld, oy0, oy1 int) {
 	s := m.s
-	for oy := oy0; oy < oy1; oy++ {
+	a.LD, a.LDO = ld, m.ow
+	inner := (s.H + s.PadTop - 3) / 2 // the last output row whose window is inside
+	for oy := oy0; oy < oy1; {
 		r0, r1, r2 := windowRows3(oy, s.PadTop, s.H)
+		n := 1
+		if r0 == oy*2-s.PadTop && oy <= inner {
+			n = min(oy1-1, inner) - oy + 1
+		}
+		// the kernel steps past the slices: the last output row's lie inside
+		_ = x[(r2-y0+2*(n-1))*ld+s.W-1]
+		_ = out[(oy+n)*m.ow-1]
 		row := func(y int) []float32 { return x[(y-y0)*ld:][:s.W] }
-		a.O, a.R0, a.R1, a.R2 = out[oy*m.ow:(oy+1)*m.ow], row(r0), row(r1), row(r2)
+		a.O, a.R0, a.R1, a.R2, a.N = out[oy*m.ow:][:m.ow], row(r0), row(r1), row(r2), n
 		kern(a)
+		oy += n
 	}
 }
 
