@@ -157,6 +157,7 @@ func BenchmarkPooledConv(b *testing.B) {
 		s    ConvShape
 	}{
 		{"resnet_stem_7x7s2", stem(1, 224, 64)},
+		{"resnet_stem_7x7s2_8f", stem(8, 224, 64)},
 		{"tsm_stem_7x7s2_32_112_16f", stem(16, 112, 32)},
 		{"tsm_stem_7x7s2_64_96_16f", stem(16, 96, 64)},
 	} {
