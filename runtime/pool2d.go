@@ -168,11 +168,12 @@ func (m *MaxPool) run(p *Pool, x, out []float32) {
 func (m *MaxPool) rowsPlane(kern func(*MaxPoolRow), a *MaxPoolRow, out, x []float32, y0, ld, oy0, oy1 int) {
 	s := m.s
 	a.LD, a.LDO = ld, m.ow
-	inner := (s.H + s.PadTop - 3) / 2 // the last output row whose window is inside
 	for oy := oy0; oy < oy1; {
 		r0, r1, r2 := windowRows3(oy, s.PadTop, s.H)
 		n := 1
-		if r0 == oy*2-s.PadTop && oy <= inner {
+		if top := oy*2 - s.PadTop; r0 == top && r2 == top+2 {
+			// inside the plane, and so are the windows down to row inner
+			inner := (s.H + s.PadTop - 3) / 2
 			n = min(oy1-1, inner) - oy + 1
 		}
 		// the kernel steps past the slices: the last output row's lie inside
