@@ -523,15 +523,17 @@ func lowerConv(l Lowering, n *ir.Node) error {
 		return nil
 	}
 	w := c.workload(residual != nil, state != nil)
-	conv := c.object(l, "conv", &w)
 	if pooled {
+		ps := pool.Shape(c.cs.Frames*c.cs.Cout, c.cs.OutH(), c.cs.OutW())
+		w.Pool = &ps
+		conv := c.object(l, "conv", &w)
 		// the convolution's output, for the plans that do not pool band by band
 		tmp := l.Temp(c.cs.OutLen())
-		ps := pool.Shape(c.cs.Frames*c.cs.Cout, c.cs.OutH(), c.cs.OutW())
 		pc := l.Object("pooled", "PooledConv", "NewPooledConv", conv, ps)
 		l.Run(Method(pc, "Run", Pool, rows, out, tmp))
 		return nil
 	}
+	conv := c.object(l, "conv", &w)
 	l.Run(Method(conv, "Run", Pool, rows, out, residual))
 	return nil
 }

@@ -183,6 +183,22 @@ func (b *Bench) conv(act runtime.Act) error {
 		return err
 	}
 	bias, out, res := b.floats(s.Cout), b.output(s.OutLen()), b.residual(s.OutLen())
+	if ps := b.w.Pool; ps != nil {
+		// the convolution's output is the pool's temporary
+		pooled := b.output(ps.Planes * ps.OutH() * ps.OutW())
+		b.build = func(plan runtime.Plan) (*layer, error) {
+			c, err := runtime.NewConvPlan(s, packed, runtime.PackMR, bias, act, plan)
+			if err != nil {
+				return nil, err
+			}
+			pc, err := runtime.NewPooledConv(c, *ps)
+			if err != nil {
+				return nil, err
+			}
+			return &layer{run: func(p *runtime.Pool) { pc.Run(p, rows, pooled, out) }, plan: c.Plan()}, nil
+		}
+		return nil
+	}
 	b.build = func(plan runtime.Plan) (*layer, error) {
 		c, err := runtime.NewConvPlan(s, packed, runtime.PackMR, bias, act, plan)
 		if err != nil {

@@ -22,6 +22,10 @@ func smallWorkloads() []Workload {
 		{Op: OpBlock, Expand: &runtime.ConvShape{Frames: 2, Cin: 8, H: 8, W: 8, Cout: 24, KH: 1, KW: 1}, Shape: dw,
 			Project: &runtime.ConvShape{Frames: 2, Cin: 24, H: 8, W: 8, Cout: 8, KH: 1, KW: 1}, Act: "clip(0,6);clip(0,6);none", Residual: true},
 		{Op: OpDense, Dense: &DenseShape{Batch: 4, In: 40, Out: 70}},
+		// a stem with its max pool fused
+		{Op: OpConv, Shape: &runtime.ConvShape{Frames: 2, Cin: 3, H: 20, W: 18, Cout: 40, KH: 7, KW: 7, StrideH: 2, StrideW: 2,
+			PadTop: 3, PadLeft: 3, PadBottom: 3, PadRight: 3}, Act: "relu",
+			Pool: &runtime.PoolShape{Planes: 80, H: 10, W: 9, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}},
 	}
 }
 

@@ -33,6 +33,9 @@ type Workload struct {
 	// for none); State says that frame -1 reads a state buffer (online).
 	Shift *runtime.TemporalShift `json:"shift,omitempty"`
 	State bool                   `json:"state,omitempty"`
+	// Pool is the max pool fused into a convolution's output (OpConv;
+	// nil for none): a stem pooled band by band runs unlike a bare one.
+	Pool *runtime.PoolShape `json:"pool,omitempty"`
 }
 
 // DenseShape is the size of a dense layer.
@@ -106,6 +109,9 @@ func (w Workload) String() string {
 	if w.Residual {
 		b.WriteString(", residual")
 	}
+	if w.Pool != nil {
+		b.WriteString(", max pool fused")
+	}
 	if w.Shift != nil {
 		b.WriteString(", shifted")
 		if w.State {
@@ -145,6 +151,9 @@ func (w Workload) Validate() error {
 	}
 	if w.State && w.Shift == nil {
 		return fmt.Errorf("%s workload with a state but no shift", w.Op)
+	}
+	if w.Pool != nil && (w.Op != OpConv || w.Residual) {
+		return fmt.Errorf("%s workload with a fused max pool: only a convolution without a residual takes one", w.Op)
 	}
 	return nil
 }
