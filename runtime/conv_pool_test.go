@@ -56,14 +56,7 @@ func TestEveryPooledConvPlan(t *testing.T) {
 					t.Fatalf("%v plan %v pool %+v: %v", s, plan, ps, err)
 				}
 				name := fmt.Sprintf("%s/%v/plan %v/pool %dx%d s%d,%d", ISA(), s, pc.Plan(), ps.KH, ps.KW, ps.StrideH, ps.StrideW)
-				checkOracle(t, name, want, func(p *Pool) []float32 {
-					out := nanFloats(rng, len(ref))
-					pc.Run(p, rows, out, nanFloats(rng, s.OutLen()))
-					if i := firstDiff(out, ref); i >= 0 {
-						t.Errorf("%s: out[%d] = %g, apart %g", name, i, out[i], ref[i])
-					}
-					return out
-				})
+				checkPooledConv(t, name, pc, rows, want, ref, rng)
 			}
 		}
 	}
@@ -130,14 +123,22 @@ func TestPooledConvDefault(t *testing.T) {
 				t.Errorf("%v: plan %v under the pool runs %v, want %s band %d", s, tc.plan, got, tc.algo, tc.band)
 			}
 			name := fmt.Sprintf("%s/%v/plan %v under the pool", ISA(), s, got)
-			checkOracle(t, name, want, func(p *Pool) []float32 {
-				out := nanFloats(rng, len(ref))
-				pc.Run(p, rows, out, nanFloats(rng, s.OutLen()))
-				if i := firstDiff(out, ref); i >= 0 {
-					t.Errorf("%s: out[%d] = %g, apart %g", name, i, out[i], ref[i])
-				}
-				return out
-			})
+			checkPooledConv(t, name, pc, rows, want, ref, rng)
 		}
 	}
+}
+
+// checkPooledConv runs pc on rows at every thread count of checkOracle
+// against the interpreter's want, and bit for bit against ref, the
+// convolution and the pool run apart.
+func checkPooledConv(t *testing.T, name string, pc *PooledConv, rows Rows, want *ir.Tensor, ref []float32, rng *rand.Rand) {
+	t.Helper()
+	checkOracle(t, name, want, func(p *Pool) []float32 {
+		out := nanFloats(rng, len(ref))
+		pc.Run(p, rows, out, nanFloats(rng, pc.c.s.OutLen()))
+		if i := firstDiff(out, ref); i >= 0 {
+			t.Errorf("%s: out[%d] = %g, apart %g", name, i, out[i], ref[i])
+		}
+		return out
+	})
 }

@@ -111,25 +111,32 @@ func (w *workerState) runTile(k *GemmKernel, m int, segs []colSeg, out []float32
 	nr := k.NR
 	tc := w.tmpC[:k.MR*nr]
 	if flags&TileAccumulate != 0 {
-		for _, s := range segs {
-			for i := range m {
-				copy(tc[i*nr+s.j:][:s.n], out[s.c+cRow+i*ldc:][:s.n])
-			}
-		}
+		gatherTile(tc, nr, m, segs, out, cRow, ldc, false)
 	}
 	t.C, t.LDC = tc, nr
 	t.R, t.LDR = nil, 0
 	if res != nil && flags&TileEpilogue != 0 {
 		tr := w.tmpR[:k.MR*nr]
-		for _, s := range segs {
-			for i := range m {
-				copy(tr[i*nr+s.j:][:s.n], res[s.r+rRow+i*ldr:][:s.n])
-			}
-		}
+		gatherTile(tr, nr, m, segs, res, rRow, ldr, true)
 		t.R, t.LDR = tr, nr
 	}
 	k.Tile(t)
 	scatterTile(tc, nr, m, segs, out, cRow, ldc)
+}
+
+// gatherTile copies the m rows of a tile's column segments from src into
+// dst (rows nr apart): row i of segment s from src[s.c+row+i*ld:], or
+// from src[s.r+row+i*ld:] for a residual.
+func gatherTile(dst []float32, nr, m int, segs []colSeg, src []float32, row, ld int, residual bool) {
+	for _, s := range segs {
+		off := s.c
+		if residual {
+			off = s.r
+		}
+		for i := range m {
+			copyFloats(dst[i*nr+s.j:][:s.n], src[off+row+i*ld:][:s.n])
+		}
+	}
 }
 
 // scatterTile copies the m rows (nr apart in tc) of a tile's column
@@ -162,11 +169,7 @@ func (w *workerState) runTileAcc(k *GemmKernel, m int, acc []float32, segs []col
 	epilogue := flags&TileEpilogue != 0
 	if res != nil && epilogue {
 		tr := w.tmpR[:k.MR*nr]
-		for _, s := range segs {
-			for i := range m {
-				copyFloats(tr[i*nr+s.j:][:s.n], res[s.r+rRow+i*ldr:][:s.n])
-			}
-		}
+		gatherTile(tr, nr, m, segs, res, rRow, ldr, true)
 		t.R, t.LDR = tr, nr
 	}
 	k.Tile(t)
