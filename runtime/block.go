@@ -255,11 +255,7 @@ func (b *InvertedResidual) rows(p *Pool, worker int, in Rows, out, res []float32
 	dwIn, dRows := w.blockRows[:b.ce], w.blockRows[b.ce:2*b.ce]
 	frameIn := in[f*b.cin : (f+1)*b.cin]
 	ohw := b.oh * b.ow
-	o := out[f*b.cout*ohw : (f+1)*b.cout*ohw]
-	var r []float32
-	if res != nil {
-		r = res[f*b.cout*ohw : (f+1)*b.cout*ohw]
-	}
+	o, r := frame(out, f, b.cout*ohw), frame(res, f, b.cout*ohw)
 	s := b.dw.s
 	eLo, eHi := 0, 0                                   // the input rows E holds
 	band := ceilDiv(oy1-oy0, ceilDiv(oy1-oy0, b.band)) // equal bands within the part

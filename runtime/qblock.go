@@ -130,11 +130,7 @@ func (b *QInvertedResidual) rows(p *Pool, worker int, in QRows, out, res []uint8
 	dwIn, dRows := w.blockRows[:b.ce], w.blockRows[b.ce:2*b.ce]
 	frameIn := in[f*b.cin : (f+1)*b.cin]
 	ohw := b.oh * b.ow
-	o := out[f*b.cout*ohw : (f+1)*b.cout*ohw]
-	var r []uint8
-	if res != nil {
-		r = res[f*b.cout*ohw : (f+1)*b.cout*ohw]
-	}
+	o, r := frame(out, f, b.cout*ohw), frame(res, f, b.cout*ohw)
 	d := b.dw
 	s := d.s
 	eLo, eHi := 0, 0                                   // the input rows E holds

@@ -28,3 +28,12 @@ func (t TensorSpec) Check(data []float32) error {
 }
 
 func (t TensorSpec) String() string { return fmt.Sprintf("%s%v", t.Name, t.Shape) }
+
+// frame returns frame f of x, frames of n values each, or nil for a nil x
+// (an absent residual).
+func frame[T any](x []T, f, n int) []T {
+	if x == nil {
+		return nil
+	}
+	return x[f*n : (f+1)*n]
+}

@@ -252,11 +252,7 @@ func (c *Conv) runWinograd(p *Pool, worker, item int, in Rows, out, res []float3
 	}
 	wo := &w.winoOut
 	segments(func(f, ty, tx, pos, n int) {
-		o := out[f*s.Cout*ohw : (f+1)*s.Cout*ohw]
-		var r []float32
-		if res != nil {
-			r = res[f*s.Cout*ohw : (f+1)*s.Cout*ohw]
-		}
+		o, r := frame(out, f, s.Cout*ohw), frame(res, f, s.Cout*ohw)
 		*wo = WinoOut{O: o, Res: r, M: m[pos:], Bias: c.bias[:s.Cout], C: s.Cout, H: s.H, W: s.W, N: n,
 			OY: 2 * ty, OX: 2 * tx, OStride: ohw, SXi: mxi, SC: wg.nt, Lo: c.lo, Hi: c.hi}
 		wg.out(wo)
