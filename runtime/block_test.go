@@ -8,6 +8,39 @@ import (
 	"github.com/tsmc-go/tsmc/internal/floatcmp"
 )
 
+// blockCase is a fused inverted residual block of the float32 and int8
+// block tests: an optional expansion (1x1, or a stem's kxk of stride es)
+// of cin channels to ce, a 3x3 depthwise convolution of stride on h x w,
+// and an optional projection to cout.
+type blockCase struct {
+	frames, cin, ce, cout, h, w, stride int
+	expand, residual, shift             bool
+	ek, es                              int  // expansion kernel and stride (0: 1x1)
+	noProject                           bool // the block ends with the depthwise convolution
+}
+
+// shapes returns the block's expansion and depthwise shapes, and its
+// input's channels and plane size.
+func (c blockCase) shapes() (es, ds ConvShape, inC, inHW int) {
+	es = ConvShape{Frames: c.frames, Cin: c.cin, H: c.h, W: c.w, Cout: c.ce, KH: 1, KW: 1}
+	if c.ek > 0 {
+		es = ConvShape{Frames: c.frames, Cin: c.cin, H: c.h * c.es, W: c.w * c.es, Cout: c.ce, KH: c.ek, KW: c.ek,
+			StrideH: c.es, StrideW: c.es, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}
+	}
+	ds = ConvShape{Frames: c.frames, Cin: c.ce, Cout: c.ce, Group: c.ce, H: c.h, W: c.w, KH: 3, KW: 3,
+		StrideH: c.stride, StrideW: c.stride, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}
+	if !c.expand {
+		return es, ds, c.ce, c.h * c.w
+	}
+	return es, ds, c.cin, es.H * es.W
+}
+
+// temporalShift is the shift a shifted case reads its input of inC
+// channels through.
+func (c blockCase) temporalShift(inC int) TemporalShift {
+	return TemporalShift{Segments: c.frames, Ranges: []ShiftRange{{0, max(1, inC/8), 1}, {max(1, inC/8), max(2, inC/4), -1}}}
+}
+
 // TestInvertedResidual runs fused blocks against their three operations
 // run one after the other: bit-identical where the depthwise plane kernel
 // is the one the unfused convolution uses (and the expansion is not run as
@@ -15,12 +48,6 @@ import (
 // thread count (a frame is split into parts at 2 and 3 threads).
 // TestDriversAtEveryISA runs it at every ISA level.
 func TestInvertedResidual(t *testing.T) {
-	type blockCase struct {
-		frames, cin, ce, cout, h, w, stride int
-		expand, residual, shift             bool
-		ek, es                              int  // expansion kernel and stride (0: 1x1)
-		noProject                           bool // the block ends with the depthwise convolution
-	}
 	cases := []blockCase{
 		{frames: 2, cin: 8, ce: 48, cout: 8, h: 9, w: 11, stride: 1, expand: true, residual: true},
 		{frames: 1, cin: 16, ce: 96, cout: 24, h: 40, w: 40, stride: 2, expand: true},
@@ -45,22 +72,11 @@ func TestInvertedResidual(t *testing.T) {
 		name := fmt.Sprintf("%s/case%d/%+v", ISA(), ci, c)
 		rng := rand.New(rand.NewPCG(uint64(ci), 21))
 		var expand *Conv
-		inC := c.cin
-		if !c.expand {
-			inC = c.ce
-		}
-		inH, inW := c.h, c.w
-		es := ConvShape{Frames: c.frames, Cin: c.cin, H: c.h, W: c.w, Cout: c.ce, KH: 1, KW: 1}
-		if c.ek > 0 {
-			es = ConvShape{Frames: c.frames, Cin: c.cin, H: c.h * c.es, W: c.w * c.es, Cout: c.ce, KH: c.ek, KW: c.ek,
-				StrideH: c.es, StrideW: c.es, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}
-			inH, inW = es.H, es.W
-		}
-		x := randFloats(rng, c.frames*inC*inH*inW)
-		rows := PlainRows(x, c.frames, inC, inH*inW)
+		es, ds, inC, inHW := c.shapes()
+		x := randFloats(rng, c.frames*inC*inHW)
+		rows := PlainRows(x, c.frames, inC, inHW)
 		if c.shift {
-			ts := TemporalShift{Segments: c.frames, Ranges: []ShiftRange{{0, max(1, inC/8), 1}, {max(1, inC/8), max(2, inC/4), -1}}}
-			if err := rows.SetShifted(x, c.frames, inC, inH*inW, ts, nil); err != nil {
+			if err := rows.SetShifted(x, c.frames, inC, inHW, c.temporalShift(inC), nil); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -78,8 +94,6 @@ func TestInvertedResidual(t *testing.T) {
 		if c.expand {
 			expand = newConv(es, act)
 		}
-		ds := ConvShape{Frames: c.frames, Cin: c.ce, Cout: c.ce, Group: c.ce, H: c.h, W: c.w, KH: 3, KW: 3,
-			StrideH: c.stride, StrideW: c.stride, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}
 		dw, err := NewDepthwiseConv(ds, randFloats(rng, 9*c.ce), randFloats(rng, c.ce), act)
 		if err != nil {
 			t.Fatal(err)

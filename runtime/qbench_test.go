@@ -44,14 +44,7 @@ func BenchmarkQConvPointwise(b *testing.B) {
 		b.Run(name+"/int8", func(b *testing.B) {
 			c := qconvCase{s: s, packMR: PackQMR, inZero: 128}
 			x, w, bias, rq, _ := qconvData(rng, c)
-			packed, sums, err := PackQConvWeights(w, s.Cout, s.Cin, 1, 1, 1, PackQMR)
-			if err != nil {
-				b.Fatal(err)
-			}
-			conv, err := NewQConv(s, packed, sums, PackQMR, bias, c.inZero, rq)
-			if err != nil {
-				b.Fatal(err)
-			}
+			conv := planQConv(b, c, w, bias, rq)
 			in := PlainQRows(x, s.Frames, s.Cin, s.H*s.W)
 			out := make([]uint8, s.OutLen())
 			b.Logf("%s", conv.Kernel())
@@ -144,14 +137,7 @@ func BenchmarkQConvIm2col(b *testing.B) {
 		b.Run(c.name+"/int8", func(b *testing.B) {
 			qc := qconvCase{s: s, packMR: PackQMR, inZero: 128}
 			x, w, bias, rq, _ := qconvData(rng, qc)
-			packed, sums, err := PackQConvWeights(w, s.Cout, s.Cin, 3, 3, 1, PackQMR)
-			if err != nil {
-				b.Fatal(err)
-			}
-			conv, err := NewQConv(s, packed, sums, PackQMR, bias, qc.inZero, rq)
-			if err != nil {
-				b.Fatal(err)
-			}
+			conv := planQConv(b, qc, w, bias, rq)
 			in := PlainQRows(x, s.Frames, s.Cin, s.H*s.W)
 			out := make([]uint8, s.OutLen())
 			benchOps(b, s.FLOPs(), func(p *Pool) { conv.Run(p, in, out, nil) })
@@ -181,15 +167,7 @@ func BenchmarkQInvertedResidual(b *testing.B) {
 			newQConv := func(s ConvShape) *QConv {
 				c := qconvCase{s: s, packMR: PackQMR, inZero: 3, relu6: true}
 				_, w, bias, rq, _ := qconvData(rng, c)
-				packed, sums, err := PackQConvWeights(w, s.Cout, s.Cin, s.KH, s.KW, 1, PackQMR)
-				if err != nil {
-					b.Fatal(err)
-				}
-				conv, err := NewQConv(s, packed, sums, PackQMR, bias, c.inZero, rq)
-				if err != nil {
-					b.Fatal(err)
-				}
-				return conv
+				return planQConv(b, c, w, bias, rq)
 			}
 			es := ConvShape{Frames: frames, Cin: bl.cin, H: bl.hw, W: bl.hw, Cout: bl.ce, KH: 1, KW: 1}
 			if bl.stem {

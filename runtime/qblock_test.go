@@ -12,12 +12,7 @@ import (
 // bands of one row up to whole planes, parts of one row up to whole
 // frames.
 func TestQInvertedResidual(t *testing.T) {
-	type qblockCase struct {
-		frames, cin, ce, cout, h, w, stride int
-		expand, residual, shift             bool
-		ek, es                              int // expansion kernel and stride (0: 1x1)
-	}
-	cases := []qblockCase{
+	cases := []blockCase{
 		{frames: 2, cin: 8, ce: 48, cout: 8, h: 9, w: 11, stride: 1, expand: true, residual: true},
 		{frames: 1, cin: 16, ce: 96, cout: 24, h: 40, w: 40, stride: 2, expand: true},
 		{frames: 1, cin: 24, ce: 144, cout: 24, h: 37, w: 33, stride: 1, expand: true, residual: true},
@@ -39,28 +34,15 @@ func TestQInvertedResidual(t *testing.T) {
 			for ci, c := range cases {
 				name := fmt.Sprintf("%s/case%d/%+v", level, ci, c)
 				rng := rand.New(rand.NewPCG(uint64(ci), 23))
-				inC := c.cin
-				if !c.expand {
-					inC = c.ce
-				}
-				es := ConvShape{Frames: c.frames, Cin: c.cin, H: c.h, W: c.w, Cout: c.ce, KH: 1, KW: 1}
-				if c.ek > 0 {
-					es = ConvShape{Frames: c.frames, Cin: c.cin, H: c.h * c.es, W: c.w * c.es, Cout: c.ce, KH: c.ek, KW: c.ek,
-						StrideH: c.es, StrideW: c.es, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}
-				}
-				inH, inW := c.h, c.w
-				if c.expand {
-					inH, inW = es.H, es.W
-				}
-				x := make([]uint8, c.frames*inC*inH*inW)
+				es, ds, inC, inHW := c.shapes()
+				x := make([]uint8, c.frames*inC*inHW)
 				for i := range x {
 					x[i] = uint8(rng.IntN(256))
 				}
 				inZero := uint8(rng.IntN(256))
-				rows := PlainQRows(x, c.frames, inC, inH*inW)
+				rows := PlainQRows(x, c.frames, inC, inHW)
 				if c.shift {
-					ts := TemporalShift{Segments: c.frames, Ranges: []ShiftRange{{0, max(1, inC/8), 1}, {max(1, inC/8), max(2, inC/4), -1}}}
-					if err := rows.SetShifted(x, c.frames, inC, inH*inW, ts, nil, inZero); err != nil {
+					if err := rows.SetShifted(x, c.frames, inC, inHW, c.temporalShift(inC), nil, inZero); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -71,27 +53,13 @@ func TestQInvertedResidual(t *testing.T) {
 					_, w, bias, rq, res := qconvData(rng, qc)
 					return qc, w, bias, rq, res
 				}
-				newQConv := func(qc qconvCase, w []int8, bias []int32, rq QRequant) *QConv {
-					s := qc.s.normalized()
-					packed, sums, err := PackQConvWeights(w, s.Cout, s.Cin, s.KH, s.KW, 1, PackQMR)
-					if err != nil {
-						t.Fatal(err)
-					}
-					conv, err := NewQConv(qc.s, packed, sums, PackQMR, bias, qc.inZero, rq)
-					if err != nil {
-						t.Fatal(err)
-					}
-					return conv
-				}
 				var expand *QConv
 				dwZero := inZero
 				if c.expand {
 					qc, w, bias, rq, _ := stage(es, inZero, false, true)
-					expand = newQConv(qc, w, bias, rq)
+					expand = planQConv(t, qc, w, bias, rq)
 					dwZero = rq.Zero
 				}
-				ds := ConvShape{Frames: c.frames, Cin: c.ce, Cout: c.ce, Group: c.ce, H: c.h, W: c.w, KH: 3, KW: 3,
-					StrideH: c.stride, StrideW: c.stride, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}
 				dqc, dw8, dbias, drq, _ := stage(ds, dwZero, false, true)
 				dw, err := NewQDepthwiseConv(ds, dw8, dbias, dqc.inZero, drq)
 				if err != nil {
@@ -99,7 +67,7 @@ func TestQInvertedResidual(t *testing.T) {
 				}
 				oh, ow := ds.OutH(), ds.OutW()
 				pqc, pw, pbias, prq, res := stage(ConvShape{Frames: c.frames, Cin: c.ce, H: oh, W: ow, Cout: c.cout, KH: 1, KW: 1}, drq.Zero, c.residual, false)
-				project := newQConv(pqc, pw, pbias, prq)
+				project := planQConv(t, pqc, pw, pbias, prq)
 
 				// the three operations one after the other
 				want := make([]uint8, c.frames*c.cout*oh*ow)

@@ -393,7 +393,7 @@ func TestQRowsSetShifted(t *testing.T) {
 }
 
 // planQConv packs w and plans case c.
-func planQConv(t *testing.T, c qconvCase, w []int8, bias []int32, rq QRequant) *QConv {
+func planQConv(t testing.TB, c qconvCase, w []int8, bias []int32, rq QRequant) *QConv {
 	t.Helper()
 	s := c.s.normalized()
 	packed, sums, err := PackQConvWeights(w, s.Cout, s.Cin/s.Group, s.KH, s.KW, s.Group, c.packMR)
