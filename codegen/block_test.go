@@ -2,7 +2,6 @@ package codegen
 
 import (
 	"math/rand/v2"
-	"os/exec"
 	"strings"
 	"testing"
 
@@ -69,9 +68,15 @@ func fusedBlocks(t *testing.T, g *ir.Graph) map[string]string {
 	if err := ir.InferShapes(g, interp.Eval); err != nil {
 		t.Fatal(err)
 	}
+	return blockNodes(g, ops.OpInvertedResidual)
+}
+
+// blockNodes describes g's nodes of the block op: node name to
+// "expansion depthwise" weight names ("-" for no expansion).
+func blockNodes(g *ir.Graph, op string) map[string]string {
 	got := map[string]string{}
 	for _, n := range g.Nodes {
-		if n.OpName() != ops.Domain+"."+ops.OpInvertedResidual {
+		if n.OpName() != ops.Domain+"."+op {
 			continue
 		}
 		desc := "- "
@@ -83,9 +88,9 @@ func fusedBlocks(t *testing.T, g *ir.Graph) map[string]string {
 	return got
 }
 
-func TestFuseInvertedResidual(t *testing.T) {
-	got := fusedBlocks(t, blocksGraph(t))
-	want := map[string]string{"project1": "we1 wd1", "project2": "- wd2", "project3": "- wd3", "dw4": "we4 wd4"}
+// checkBlocks compares the blocks a fusion made with want.
+func checkBlocks(t *testing.T, got, want map[string]string) {
+	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("blocks %v, want %v", got, want)
 	}
@@ -94,6 +99,11 @@ func TestFuseInvertedResidual(t *testing.T) {
 			t.Errorf("block at %s: %q, want %q", k, got[k], v)
 		}
 	}
+}
+
+func TestFuseInvertedResidual(t *testing.T) {
+	checkBlocks(t, fusedBlocks(t, blocksGraph(t)),
+		map[string]string{"project1": "we1 wd1", "project2": "- wd2", "project3": "- wd3", "dw4": "we4 wd4"})
 }
 
 // TestFusedBlocksMatchInterpreter fuses blocksGraph (the blocks and the
@@ -116,7 +126,6 @@ func TestFusedBlocksMatchInterpreter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	target := WriteGenerated(t, pkg)
 	src := pkg.Files["model.go"]
 	if n := strings.Count(string(src), "runtime.NewInvertedResidual("); n != 4 {
 		t.Errorf("generated code builds %d fused blocks, want 4", n)
@@ -130,8 +139,5 @@ func TestFusedBlocksMatchInterpreter(t *testing.T) {
 	if len(scaled) != 1 {
 		t.Errorf("generated code runs %d convolutions on a channel scale, want 1", len(scaled))
 	}
-	out, err := exec.Command("go", "test", "-count=1", target).CombinedOutput()
-	if err != nil {
-		t.Fatalf("go test: %v\n%s", err, out)
-	}
+	goTestPackage(t, pkg)
 }

@@ -2,7 +2,6 @@ package codegen
 
 import (
 	"math/rand/v2"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -69,34 +68,15 @@ func fusedQBlocks(t *testing.T, g *ir.Graph) map[string]string {
 	if err := ir.InferShapes(g, interp.Eval); err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]string{}
-	for _, n := range g.Nodes {
-		if n.OpName() == ops.Domain+"."+ops.OpInvertedResidual {
-			t.Errorf("quantised convolutions fused into a float32 block %s", n.Name)
-		}
-		if n.OpName() != ops.Domain+"."+ops.OpQInvertedResidual {
-			continue
-		}
-		desc := "- "
-		if n.Input(ops.BlockExpandW) != nil {
-			desc = n.Input(ops.BlockExpandW).Name + " "
-		}
-		got[n.Name] = desc + n.Input(ops.BlockDepthwiseW).Name
+	for name := range blockNodes(g, ops.OpInvertedResidual) {
+		t.Errorf("quantised convolutions fused into a float32 block %s", name)
 	}
-	return got
+	return blockNodes(g, ops.OpQInvertedResidual)
 }
 
 func TestFuseQuantizedInvertedResidual(t *testing.T) {
-	got := fusedQBlocks(t, qblocksGraph(t))
-	want := map[string]string{"project1": "we1 wd1", "project2": "we2 wd2", "project3": "- wd3"}
-	if len(got) != len(want) {
-		t.Fatalf("blocks %v, want %v", got, want)
-	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("block at %s: %q, want %q", k, got[k], v)
-		}
-	}
+	checkBlocks(t, fusedQBlocks(t, qblocksGraph(t)),
+		map[string]string{"project1": "we1 wd1", "project2": "we2 wd2", "project3": "- wd3"})
 }
 
 // TestFusedQBlocksMatchInterpreter fuses qblocksGraph, generates it with
@@ -135,13 +115,9 @@ func TestFusedQBlocksMatchInterpreter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	target := WriteGenerated(t, pkg)
 	src := pkg.Files["model.go"]
 	if n := strings.Count(string(src), "runtime.NewQInvertedResidual("); n != 3 {
 		t.Errorf("generated code builds %d fused quantised blocks, want 3", n)
 	}
-	out, err := exec.Command("go", "test", "-count=1", target).CombinedOutput()
-	if err != nil {
-		t.Fatalf("go test: %v\n%s", err, out)
-	}
+	goTestPackage(t, pkg)
 }

@@ -2,7 +2,6 @@ package codegen
 
 import (
 	"math/rand/v2"
-	"os/exec"
 	"testing"
 
 	"github.com/tsmc-go/tsmc/internal/irtest"
@@ -97,7 +96,5 @@ func TestOperatorFormCompiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command("go", "test", "-count=1", WriteGenerated(t, pkg)).CombinedOutput(); err != nil {
-		t.Fatalf("go test: %v\n%s", err, out)
-	}
+	goTestPackage(t, pkg)
 }

@@ -175,6 +175,19 @@ func WriteGenerated(tb testing.TB, pkg *Package) string {
 	return "./" + filepath.ToSlash(filepath.Join(dir, pkg.Name))
 }
 
+// goTestPackage writes pkg out and runs go test on it (the tests it
+// generates: data sets, thread counts, bad inputs), failing t with the
+// output if they fail; it returns that output.
+func goTestPackage(t *testing.T, pkg *Package, args ...string) string {
+	t.Helper()
+	target := WriteGenerated(t, pkg)
+	out, err := exec.Command("go", append(append([]string{"test", "-count=1"}, args...), target)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go test: %v\n%s", err, out)
+	}
+	return string(out)
+}
+
 // GoTestGenerated (exported for codegen_test) writes pkg with
 // WriteGenerated, vets it and runs its tests (under -race where cgo
 // allows) with the given extra arguments, and returns the test output.

@@ -2,7 +2,6 @@ package codegen
 
 import (
 	"math/rand/v2"
-	"os/exec"
 	"strings"
 	"testing"
 
@@ -106,9 +105,7 @@ func testTunedPackage(t *testing.T, g *ir.Graph, layers string, wants []string) 
 			t.Errorf("generated code lacks %q", want)
 		}
 	}
-	target := WriteGenerated(t, pkg)
-	out, err := exec.Command("go", "test", "-count=1", "-run", "TestDataSets|TestThreadCounts", "-v", target).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS: TestThreadCounts") {
-		t.Fatalf("go test: %v\n%s", err, out)
+	if out := goTestPackage(t, pkg, "-run", "TestDataSets|TestThreadCounts", "-v"); !strings.Contains(out, "--- PASS: TestThreadCounts") {
+		t.Fatalf("go test ran no TestThreadCounts:\n%s", out)
 	}
 }
