@@ -77,6 +77,20 @@ func beginMaxPoolRow(g *gen, k naming.Kernel, block *argBlock, contract string, 
 	return r
 }
 
+// nextBlock ends a block of the row loop: the rows advance inBytes and
+// the output outBytes, outputs and inputs left drop by outs and ins, and
+// the loop starts again; done follows.
+func (r maxPoolRowRegs) nextBlock(g *gen, inBytes, outBytes, outs, ins uint32, loop, done string) {
+	for _, row := range r.rows {
+		g.ADDQ(operand.U32(inBytes), row)
+	}
+	g.ADDQ(operand.U32(outBytes), r.out)
+	g.SUBQ(operand.U32(outs), r.left)
+	g.SUBQ(operand.U32(ins), r.inLeft)
+	g.JMP(operand.LabelRef(loop))
+	g.Label(done)
+}
+
 // emitQMaxPoolRow: the MaxPoolRow contract on bytes. Per block of 32
 // outputs it takes the row-wise max of the 64 input columns 2x0..2x0+63
 // (zero past the row's end: no byte is below it), views them as 32 words
@@ -126,14 +140,7 @@ func emitQMaxPoolRow(g *gen) {
 	g.VMOVDQA64(odd, carry)
 	g.VPMAXUW(w, even, even)
 	g.VPMOVWB(even, reg.K2, at(out, 0))
-	for _, r := range rows {
-		g.ADDQ(operand.U32(64), r)
-	}
-	g.ADDQ(operand.U32(32), out)
-	g.SUBQ(operand.U32(32), left)
-	g.SUBQ(operand.U32(64), inLeft)
-	g.JMP(operand.LabelRef(loop))
-	g.Label(done)
+	r.nextBlock(g, 64, 32, 32, 64, loop, done)
 	g.VZEROUPPER()
 	g.RET()
 }
@@ -240,14 +247,7 @@ func emitMaxPoolRow(g *gen) {
 	g.VMAXPS(odd, even, even)
 	g.VMAXPS(w0, even, even)
 	g.VMOVUPS(even, reg.K3, at(out, 0))
-	for _, r := range rows {
-		g.ADDQ(operand.U32(128), r)
-	}
-	g.ADDQ(operand.U32(64), out)
-	g.SUBQ(operand.U32(16), left)
-	g.SUBQ(operand.U32(32), inLeft)
-	g.JMP(operand.LabelRef(loop))
-	g.Label(done)
+	r.nextBlock(g, 128, 64, 16, 32, loop, done)
 	for _, r := range rows {
 		g.ADDQ(stepIn, r)
 	}

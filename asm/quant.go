@@ -26,9 +26,7 @@ func buildQuantize(g *gen) {
 	g.VBROADCASTSS(paramAddr(g, "scale"), scale)
 	g.VBROADCASTSS(paramAddr(g, "lo"), lo)
 	g.VBROADCASTSS(paramAddr(g, "hi"), hi)
-	g.Load(g.Param("zero"), reg.R8)
-	g.VMOVD(reg.R8.As32(), zero.AsX())
-	g.VPBROADCASTD(zero.AsX(), zero)
+	g.VPBROADCASTD(paramAddr(g, "zero"), zero)
 	loop := g.label("loop")
 	g.Label(loop)
 	g.VMOVUPS(operand.Mem{Base: src}, reg.Y0)
@@ -90,9 +88,7 @@ func buildDequantize(g *gen) {
 		"n a positive multiple of 16: runtime.Dequantize's rule.")
 	scale, zero := reg.Y8, reg.Y9
 	g.VBROADCASTSS(paramAddr(g, "scale"), scale)
-	g.Load(g.Param("zero"), reg.R8)
-	g.VMOVD(reg.R8.As32(), zero.AsX())
-	g.VPBROADCASTD(zero.AsX(), zero)
+	g.VPBROADCASTD(paramAddr(g, "zero"), zero)
 	loop := g.label("loop")
 	g.Label(loop)
 	for i, y := range []reg.VecPhysical{reg.Y0, reg.Y1} {
