@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tsmc-go/tsmc/internal/tensorcmp"
 	"github.com/tsmc-go/tsmc/interp"
 	"github.com/tsmc-go/tsmc/ir"
 )
@@ -103,6 +104,28 @@ func interpDataSets(t *testing.T, g *ir.Graph, rng *rand.Rand, names ...string) 
 		sets = append(sets, ds)
 	}
 	return sets
+}
+
+// checkInterpAgain runs the interpreter on g (a graph after passes) for
+// every data set and wants its outputs exactly: what was, where
+// fused, runs the same arithmetic.
+func checkInterpAgain(t *testing.T, g *ir.Graph, sets []DataSet) {
+	t.Helper()
+	for _, ds := range sets {
+		in := map[string]*ir.Tensor{}
+		for i, v := range g.Inputs {
+			in[v.Name] = ds.Inputs[i]
+		}
+		got, err := interp.Run(g, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range g.Outputs {
+			if err := tensorcmp.Equal(got[v.Name], ds.Outputs[i]); err != nil {
+				t.Errorf("%s: output %s differs after the passes: %v", ds.Name, v.Name, err)
+			}
+		}
+	}
 }
 
 // TestGeneratedCodeMatchesInterpreter generates the all-ops graph with two

@@ -2,7 +2,6 @@ package codegen
 
 import (
 	"math/rand/v2"
-	"slices"
 	"strings"
 	"testing"
 
@@ -96,21 +95,7 @@ func TestFusedQBlocksMatchInterpreter(t *testing.T) {
 	if blocks := fusedQBlocks(t, fused); len(blocks) != 3 {
 		t.Fatalf("fused %v, want 3 blocks", blocks)
 	}
-	for _, ds := range sets {
-		in := map[string]*ir.Tensor{}
-		for i, v := range fused.Inputs {
-			in[v.Name] = ds.Inputs[i]
-		}
-		outs, err := interp.Run(fused, in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, v := range fused.Outputs {
-			if got := outs[v.Name]; got == nil || !slices.Equal(got.F32, ds.Outputs[i].F32) {
-				t.Errorf("%s: the fused graph's interpreter output %s differs from the unfused one's", ds.Name, v.Name)
-			}
-		}
-	}
+	checkInterpAgain(t, fused, sets)
 	pkg, err := Generate(fused, Options{Package: "qblocks", DataSets: sets})
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/tsmc-go/tsmc/internal/irtest"
-	"github.com/tsmc-go/tsmc/internal/tensorcmp"
 	"github.com/tsmc-go/tsmc/interp"
 	"github.com/tsmc-go/tsmc/ir"
 	"github.com/tsmc-go/tsmc/ops"
@@ -74,21 +73,7 @@ func TestOperatorFormCompiles(t *testing.T) {
 			t.Errorf("after the passes: %d %s, want %d (ops %v)", n, op, want[op], count)
 		}
 	}
-	for _, ds := range sets {
-		in := map[string]*ir.Tensor{}
-		for i, v := range g.Inputs {
-			in[v.Name] = ds.Inputs[i]
-		}
-		got, err := interp.Run(g, in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, v := range g.Outputs {
-			if err := tensorcmp.Equal(got[v.Name], ds.Outputs[i]); err != nil {
-				t.Errorf("%s: output %s differs after the passes: %v", ds.Name, v.Name, err)
-			}
-		}
-	}
+	checkInterpAgain(t, g, sets)
 	if testing.Short() {
 		return
 	}
