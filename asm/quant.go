@@ -26,7 +26,7 @@ func buildQuantize(g *gen) {
 	g.VBROADCASTSS(paramAddr(g, "scale"), scale)
 	g.VBROADCASTSS(paramAddr(g, "lo"), lo)
 	g.VBROADCASTSS(paramAddr(g, "hi"), hi)
-	g.VPBROADCASTD(paramAddr(g, "zero"), zero)
+	broadcastZero(g, zero)
 	loop := g.label("loop")
 	g.Label(loop)
 	g.VMOVUPS(operand.Mem{Base: src}, reg.Y0)
@@ -68,6 +68,15 @@ func beginConversion(g *gen, name, sig string, doc ...string) (dst, src, n reg.G
 	return dst, src, n
 }
 
+// broadcastZero loads the int32 argument zero into every lane of y (by
+// way of R8: vet's asmdecl takes a VPBROADCASTD from the frame for a
+// vector-sized load).
+func broadcastZero(g *gen, y reg.VecPhysical) {
+	g.Load(g.Param("zero"), reg.R8)
+	g.VMOVD(reg.R8.As32(), y.AsX())
+	g.VPBROADCASTD(y.AsX(), y)
+}
+
 // paramAddr is the stack address of the current function's parameter.
 func paramAddr(g *gen, name string) operand.Mem {
 	b, err := g.Param(name).Resolve()
@@ -88,7 +97,7 @@ func buildDequantize(g *gen) {
 		"n a positive multiple of 16: runtime.Dequantize's rule.")
 	scale, zero := reg.Y8, reg.Y9
 	g.VBROADCASTSS(paramAddr(g, "scale"), scale)
-	g.VPBROADCASTD(paramAddr(g, "zero"), zero)
+	broadcastZero(g, zero)
 	loop := g.label("loop")
 	g.Label(loop)
 	for i, y := range []reg.VecPhysical{reg.Y0, reg.Y1} {

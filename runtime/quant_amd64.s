@@ -14,7 +14,9 @@ TEXT ·quantizeU8x8AVX2(SB), NOSPLIT, $0-40
 	VBROADCASTSS scale+24(FP), Y8
 	VBROADCASTSS lo+28(FP), Y9
 	VBROADCASTSS hi+32(FP), Y10
-	VPBROADCASTD zero+36(FP), Y11
+	MOVLQSX      zero+36(FP), R8
+	VMOVD        R8, X11
+	VPBROADCASTD X11, Y11
 
 loop1:
 	VMOVUPS      (SI), Y0
@@ -41,7 +43,9 @@ TEXT ·dequantizeU8x16AVX2(SB), NOSPLIT, $0-32
 	MOVQ         src+8(FP), SI
 	MOVQ         n+16(FP), CX
 	VBROADCASTSS scale+24(FP), Y8
-	VPBROADCASTD zero+28(FP), Y9
+	MOVLQSX      zero+28(FP), R8
+	VMOVD        R8, X9
+	VPBROADCASTD X9, Y9
 
 loop1:
 	VPMOVZXBD (SI), Y0
