@@ -1,5 +1,7 @@
 package runtime
 
+import "unsafe"
+
 // The padded input of an int8 im2col convolution. Packing a tap straight
 // from the input rows costs a row table and up to three packing calls
 // per output row, tap and panel (the padding's zero points, the row, the
@@ -95,32 +97,37 @@ func (c *QConv) pad(p *Pool, in QRows, flip uint8) {
 }
 
 // packPadded packs pixels p0..p0+np of the B block from c.padded into
-// buf, laid out as packB's.
+// buf, laid out as packB's. A quad's 4 bytes of a pixel are moved as one
+// float32 (CopyRows copies bits): per tap column and run of output
+// pixels, one copy of every quad's run for the kernel's rows.
 func (c *QConv) packPadded(buf []uint8, p0, np int) {
 	s, pd := c.s, c.padded
 	nr := c.kern.NR
-	panelBytes := c.k4 * 4 * nr
-	rowBytes := pd.phases * pd.wh * 4
-	plane := pd.hp * rowBytes
+	panelWords := c.k4 * nr
+	rowWords := pd.phases * pd.wh
+	planeWords := pd.hp * rowWords
+	dstAll, srcAll := words(buf), words(pd.buf)
+	a := &CopyRows{Planes: s.KH, Rows: pd.quads, SS: 1, DLD: nr, SLD: planeWords,
+		DPS: s.KW * pd.quads * nr, SPS: s.DilationH * rowWords}
 	for j := 0; j < np; {
 		p := p0 + j
 		f, q := p/c.ohw, p%c.ohw
 		oy, ox := q/c.ow, q%c.ow
 		n := min(c.ow-ox, np-j, nr-j%nr) // along an output row, within a panel
-		dst := buf[(j/nr)*panelBytes+4*(j%nr):]
-		frame := pd.buf[f*pd.quads*plane:]
-		for ky := range s.KH {
-			row := frame[(oy*s.StrideH+ky*s.DilationH)*rowBytes:]
-			for kx := range s.KW {
-				// padded column SW*(ox+x) + kx*DW: phase kx*DW % SW
-				dx := kx * s.DilationW
-				src := row[((dx%pd.phases)*pd.wh+ox+dx/pd.phases)*4:]
-				d := dst[(ky*s.KW+kx)*pd.quads*4*nr:]
-				for qd := range pd.quads {
-					copy(d[qd*4*nr:][:4*n], src[qd*plane:][:4*n])
-				}
-			}
+		dst := dstAll[(j/nr)*panelWords+j%nr:]
+		row := srcAll[f*pd.quads*planeWords+oy*s.StrideH*rowWords:]
+		for kx := range s.KW {
+			// padded column SW*(ox+x) + kx*DW: phase kx*DW % SW
+			dx := kx * s.DilationW
+			a.Dst, a.Src, a.Cols = dst[kx*pd.quads*nr:], row[(dx%pd.phases)*pd.wh+ox+dx/pd.phases:], n
+			copyRows(a)
 		}
 		j += n
 	}
+}
+
+// words views b, whose length is a multiple of 4, as float32 words for
+// the float32 copy kernels (bits are moved, never computed on).
+func words(b []uint8) []float32 {
+	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/4)
 }
