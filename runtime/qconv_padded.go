@@ -24,13 +24,12 @@ type qPadded struct {
 }
 
 // usePadded reports whether c packs from a padded input: a convolution
-// of more than one tap, one group and a horizontal stride of 1 or 2 whose
-// taps hold more channels than packTaps merges. (A strided 1x1 reads a
-// quarter of its input, which the row packer gathers for less than a
-// padded copy of all of it costs.)
+// of more than one tap, one group and a horizontal stride of 1 or 2. (A
+// strided 1x1 reads a quarter of its input, which the row packer gathers
+// for less than a padded copy of all of it costs.)
 func (c *QConv) usePadded() bool {
 	s := c.s
-	return s.KH*s.KW > 1 && s.Group == 1 && s.StrideW <= 2 && c.k/(s.KH*s.KW) > mergedTapChannels
+	return s.KH*s.KW > 1 && s.Group == 1 && s.StrideW <= 2
 }
 
 // pad writes in into c.padded, a frame a work item.
