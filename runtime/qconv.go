@@ -185,6 +185,7 @@ type qWorkerState struct {
 	// tables
 	blockE, blockD []uint8
 	blockRows      QRows
+	quads          []uint8 // QConv.pad: a frame's planes interleaved by quads
 	// packed identifies the block buf holds: the channel blocks of a
 	// pixel block, consecutive items, share one packing
 	packed qPackKey

@@ -32,7 +32,8 @@ func (c *QConv) usePadded() bool {
 	return s.KH*s.KW > 1 && s.Group == 1 && s.StrideW <= 2
 }
 
-// pad writes in into c.padded, a frame a work item.
+// pad writes in into c.padded, a frame a work item. The padding is
+// written once, when the buffer is made: Run only rewrites the inside.
 func (c *QConv) pad(p *Pool, in QRows, flip uint8) {
 	s := c.s
 	pd := c.padded
@@ -41,56 +42,44 @@ func (c *QConv) pad(p *Pool, in QRows, flip uint8) {
 			quads: c.k / (s.KH * s.KW) / 4}
 		pd.wh = ceilDiv(pd.wp, pd.phases)
 		pd.buf = make([]uint8, s.Frames*pd.quads*pd.hp*pd.phases*pd.wh*4)
+		for i := range pd.buf {
+			pd.buf[i] = c.inZero ^ flip
+		}
 		c.padded = pd
 	}
 	rowBytes := pd.phases * pd.wh * 4
 	plane := pd.hp * rowBytes
-	zero := c.inZero ^ flip
-	fill := func(b []uint8) {
-		for i := range b {
-			b[i] = zero
-		}
+	// phase ph holds input columns x0, x0+SW, ... (n of them) at columns
+	// lo.. of the phase; the rest of it is padding
+	type span struct{ x0, n, lo int }
+	var spans [2]span
+	for ph := range pd.phases {
+		x0 := ((ph-s.PadLeft)%pd.phases + pd.phases) % pd.phases
+		n := max(0, ceilDiv(s.W-x0, pd.phases))
+		spans[ph] = span{x0, n, (x0 + s.PadLeft) / pd.phases}
 	}
+	hw := s.H * s.W
 	p.For(s.Frames, func(worker, f int) {
 		w := p.qstate(worker, 0, c.kern.MR, c.kern.NR)
-		frame := pd.buf[f*pd.quads*plane : (f+1)*pd.quads*plane]
-		// phase ph holds input columns x0, x0+SW, ... (n of them) at
-		// columns lo.. of the phase; the rest of it is padding
-		type span struct{ x0, n, lo int }
-		var spans [2]span
-		for ph := range pd.phases {
-			x0 := ((ph-s.PadLeft)%pd.phases + pd.phases) % pd.phases
-			n := max(0, ceilDiv(s.W-x0, pd.phases))
-			spans[ph] = span{x0, n, (x0 + s.PadLeft) / pd.phases}
+		// interleave the frame's planes by quads in one packing call,
+		// then copy their rows into the padded planes, a call a phase
+		if len(w.quads) < pd.quads*hw*4 {
+			w.quads = make([]uint8, pd.quads*hw*4)
 		}
-		for q := range pd.quads {
-			pl := frame[q*plane : (q+1)*plane]
-			fill(pl[:s.PadTop*rowBytes])
-			fill(pl[(s.PadTop+s.H)*rowBytes:])
-			for y := range s.H {
-				row := pl[(s.PadTop+y)*rowBytes:][:rowBytes]
-				for ph, sp := range spans[:pd.phases] {
-					fill(row[ph*pd.wh*4:][:sp.lo*4])
-					fill(row[(ph*pd.wh+sp.lo+sp.n)*4 : (ph+1)*pd.wh*4])
-				}
-			}
-		}
-		rows := in[f*s.Cin : (f+1)*s.Cin]
+		tmp := w.quads[:pd.quads*hw*4]
 		a := &w.pack
-		for y := range s.H {
-			quads := c.quadRows(w, rows, y*s.W, (y+1)*s.W)
-			for ph, sp := range spans[:pd.phases] {
-				dst := frame[(s.PadTop+y)*rowBytes+(ph*pd.wh+sp.lo)*4:]
-				*a = QPack{Dst: dst, Rows: quads, Off: sp.x0, Q: pd.quads, SW: pd.phases, N: sp.n,
-					NR: plane / 4, Flip: uint32(flip) * 0x01010101}
-				// the kernels read the rows to Off + SW*N
-				if fast := min(sp.n, (s.W-sp.x0)/pd.phases); fast >= qpackChunk {
-					a.N = fast
-					qpack(a)
-					a.Dst, a.Off, a.N = dst[4*fast:], sp.x0+fast*pd.phases, sp.n-fast
-				}
-				qpackGo(a)
-			}
+		*a = QPack{Dst: tmp, Rows: c.quadRows(w, in[f*s.Cin:(f+1)*s.Cin], 0, hw), Q: pd.quads, SW: 1, N: hw,
+			NR: hw, Flip: uint32(flip) * 0x01010101}
+		if hw >= qpackChunk {
+			qpack(a)
+		} else {
+			qpackGo(a)
+		}
+		frame := words(pd.buf[f*pd.quads*plane : (f+1)*pd.quads*plane])
+		for ph, sp := range spans[:pd.phases] {
+			copyRows(&CopyRows{Dst: frame[s.PadTop*rowBytes/4+ph*pd.wh+sp.lo:], Src: words(tmp)[sp.x0:],
+				Planes: pd.quads, Rows: s.H, Cols: sp.n, DPS: plane / 4, DLD: rowBytes / 4,
+				SPS: hw, SLD: s.W, SS: pd.phases})
 		}
 	})
 }
