@@ -24,6 +24,7 @@ var maxPoolKernel = naming.Kernel{Op: "maxpool", Shape: "S2P1", ISA: avx512.name
 // qmaxPoolRowBlock mirrors runtime.QMaxPoolRow, its uint8 twin.
 var qmaxPoolRowBlock = newArgBlock("QMaxPoolRow",
 	field("O", u8Slice), field("R0", u8Slice), field("R1", u8Slice), field("R2", u8Slice),
+	field("N", intT), field("LD", intT), field("LDO", intT),
 )
 
 var qmaxPoolPrevIdx = operand.NewStaticSymbol("qmaxPoolPrevIdx")
@@ -97,21 +98,43 @@ func (r maxPoolRowRegs) nextBlock(g *gen, inBytes, outBytes, outs, ins uint32, l
 // whose low bytes are the even columns and high bytes the odd ones, and
 // takes column 2x-1 from the odd columns one word up, the previous
 // block's last carried in (zero at the row's start: column -1 is
-// padding); the words' maxima pack back to bytes.
+// padding); the words' maxima pack back to bytes. After a row's blocks
+// the rows and O step on to the next output row.
 func emitQMaxPoolRow(g *gen) {
 	r := beginMaxPoolRow(g, qmaxPoolKernel, qmaxPoolRowBlock, "QMaxPoolRow", []string{
 		"Registers: Z0 the permutation index of column 2x-1, Z1 the words' low-byte mask,",
 		"Z2 the carried odd columns, Z3 the rows' maximum, Z4..Z7 work; K1 the valid",
 		"inputs, K2 the valid outputs. SI/R8/R9 the three rows, R10 O, CX outputs left,",
-		"DX inputs left, AX/BX scratch.",
+		"DX inputs left, R11 output rows left, R12/R13 the step of the rows and O from",
+		"a row's end to the next row, AX/BX scratch.",
 	})
-	rows, out, left, inLeft, tmp := r.rows, r.out, r.left, r.inLeft, r.tmp
+	t, rows, out, left, inLeft, tmp := r.t, r.rows, r.out, r.left, r.inLeft, r.tmp
+	rowsLeft, stepIn, stepOut := reg.R11, reg.R12, reg.R13
 	idx, low, carry, v, w, even, odd := reg.Z0, reg.Z1, reg.Z2, reg.Z3, reg.Z4, reg.Z5, reg.Z6
 	g.VMOVDQU64(operand.NewDataAddr(qmaxPoolPrevIdx, 0), idx)
 	g.MOVL(operand.U32(0x00ff00ff), tmp.As32())
 	g.VPBROADCASTD(tmp.As32(), low)
-	g.VPXORD(carry, carry, carry)
+	// a row's blocks: B = ceil(len(O)/32); each steps the rows 64 bytes
+	// and O 32, so the next row is 2*LD - 64*B and LDO - 32*B on
+	g.MOVQ(qmaxPoolRowBlock.field(t, "N", 0), rowsLeft)
+	g.LEAQ(mem(left, 31, nil, 0), tmp)
+	g.SHRQ(operand.U8(5), tmp)
+	g.MOVQ(qmaxPoolRowBlock.field(t, "LD", 0), stepIn)
+	g.SHLQ(operand.U8(1), stepIn)
+	g.MOVQ(tmp, reg.RBX)
+	g.SHLQ(operand.U8(6), reg.RBX)
+	g.SUBQ(reg.RBX, stepIn)
+	g.MOVQ(qmaxPoolRowBlock.field(t, "LDO", 0), stepOut)
+	g.SHLQ(operand.U8(5), tmp)
+	g.SUBQ(tmp, stepOut)
 
+	row, end := g.label("row"), g.label("end")
+	g.Label(row)
+	g.TESTQ(rowsLeft, rowsLeft)
+	g.JLE(operand.LabelRef(end))
+	g.MOVQ(qmaxPoolRowBlock.field(t, "O", 8), left)
+	g.MOVQ(qmaxPoolRowBlock.field(t, "R0", 8), inLeft)
+	g.VPXORD(carry, carry, carry)
 	loop, done := g.label("block"), g.label("done")
 	g.Label(loop)
 	g.TESTQ(left, left)
@@ -141,6 +164,13 @@ func emitQMaxPoolRow(g *gen) {
 	g.VPMAXUW(w, even, even)
 	g.VPMOVWB(even, reg.K2, at(out, 0))
 	r.nextBlock(g, 64, 32, 32, 64, loop, done)
+	for _, r := range rows {
+		g.ADDQ(stepIn, r)
+	}
+	g.ADDQ(stepOut, out)
+	g.DECQ(rowsLeft)
+	g.JMP(operand.LabelRef(row))
+	g.Label(end)
 	g.VZEROUPPER()
 	g.RET()
 }

@@ -43,15 +43,16 @@ type workerState struct {
 	accPi0, accPanels int
 	// argument blocks of the depthwise, packing and max-pool kernels,
 	// here so that calls through the kernel variables do not allocate
-	dw      DWConv
-	dwRow   DWRow
-	pack    PackRun
-	maxPool MaxPoolRow
-	act     ActRows
-	mul     MulRows
-	scale   [1]float32 // mul's constant
-	taps    DWTaps
-	copy    CopyRows
+	dw       DWConv
+	dwRow    DWRow
+	pack     PackRun
+	maxPool  MaxPoolRow
+	qmaxPool QMaxPoolRow
+	act      ActRows
+	mul      MulRows
+	scale    [1]float32 // mul's constant
+	taps     DWTaps
+	copy     CopyRows
 	// Winograd: the transforms' argument blocks and the products M
 	winoIn  WinoIn
 	winoOut WinoOut

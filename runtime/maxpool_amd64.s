@@ -209,7 +209,8 @@ TEXT ·maxpoolU8S2P1AVX512(SB), NOSPLIT, $0-8
 	// Registers: Z0 the permutation index of column 2x-1, Z1 the words' low-byte mask,
 	// Z2 the carried odd columns, Z3 the rows' maximum, Z4..Z7 work; K1 the valid
 	// inputs, K2 the valid outputs. SI/R8/R9 the three rows, R10 O, CX outputs left,
-	// DX inputs left, AX/BX scratch.
+	// DX inputs left, R11 output rows left, R12/R13 the step of the rows and O from
+	// a row's end to the next row, AX/BX scratch.
 	MOVQ         t+0(FP), DI
 	MOVQ         24(DI), SI
 	MOVQ         48(DI), R8
@@ -220,11 +221,28 @@ TEXT ·maxpoolU8S2P1AVX512(SB), NOSPLIT, $0-8
 	VMOVDQU64    qmaxPoolPrevIdx<>+0(SB), Z0
 	MOVL         $0x00ff00ff, AX
 	VPBROADCASTD AX, Z1
-	VPXORD       Z2, Z2, Z2
+	MOVQ         96(DI), R11
+	LEAQ         31(CX), AX
+	SHRQ         $0x05, AX
+	MOVQ         104(DI), R12
+	SHLQ         $0x01, R12
+	MOVQ         AX, BX
+	SHLQ         $0x06, BX
+	SUBQ         BX, R12
+	MOVQ         112(DI), R13
+	SHLQ         $0x05, AX
+	SUBQ         AX, R13
 
-block1:
+row1:
+	TESTQ  R11, R11
+	JLE    end2
+	MOVQ   8(DI), CX
+	MOVQ   32(DI), DX
+	VPXORD Z2, Z2, Z2
+
+block3:
 	TESTQ      CX, CX
-	JLE        done2
+	JLE        done4
 	MOVQ       DX, BX
 	XORL       AX, AX
 	CMPQ       BX, AX
@@ -254,8 +272,16 @@ block1:
 	ADDQ       $0x00000020, R10
 	SUBQ       $0x00000020, CX
 	SUBQ       $0x00000040, DX
-	JMP        block1
+	JMP        block3
 
-done2:
+done4:
+	ADDQ R12, SI
+	ADDQ R12, R8
+	ADDQ R12, R9
+	ADDQ R13, R10
+	DECQ R11
+	JMP  row1
+
+end2:
 	VZEROUPPER
 	RET

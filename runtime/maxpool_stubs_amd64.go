@@ -20,7 +20,8 @@ func maxpoolF32S2P1AVX512(t *MaxPoolRow)
 // Registers: Z0 the permutation index of column 2x-1, Z1 the words' low-byte mask,
 // Z2 the carried odd columns, Z3 the rows' maximum, Z4..Z7 work; K1 the valid
 // inputs, K2 the valid outputs. SI/R8/R9 the three rows, R10 O, CX outputs left,
-// DX inputs left, AX/BX scratch.
+// DX inputs left, R11 output rows left, R12/R13 the step of the rows and O from
+// a row's end to the next row, AX/BX scratch.
 //
 //go:noescape
 func maxpoolU8S2P1AVX512(t *QMaxPoolRow)

@@ -162,12 +162,26 @@ func (m *MaxPool) run(p *Pool, x, out []float32) {
 }
 
 // rowsPlane pools output rows oy0..oy1-1 of one plane through the row
-// kernel: a window row above or below the plane is replaced by the
-// window's first or last row inside, and the rows whose windows lie
-// inside the plane go in one call. Input row y is x[(y-y0)*ld:][:W].
+// kernel (see rowRuns3). Input row y is x[(y-y0)*ld:][:W].
 func (m *MaxPool) rowsPlane(kern func(*MaxPoolRow), a *MaxPoolRow, out, x []float32, y0, ld, oy0, oy1 int) {
 	s := m.s
 	a.LD, a.LDO = ld, m.ow
+	rowRuns3(s, oy0, oy1, func(oy, r0, r1, r2, n int) {
+		// the kernel steps past the slices: the last output row's lie inside
+		_ = x[(r2-y0+2*(n-1))*ld+s.W-1]
+		_ = out[(oy+n)*m.ow-1]
+		row := func(y int) []float32 { return x[(y-y0)*ld:][:s.W] }
+		a.O, a.R0, a.R1, a.R2, a.N = out[oy*m.ow:][:m.ow], row(r0), row(r1), row(r2), n
+		kern(a)
+	})
+}
+
+// rowRuns3 splits output rows oy0..oy1-1 of a 3x3 stride-2 pool into the
+// calls of a row kernel: run(oy, r0, r1, r2, n) pools n output rows from
+// oy, the first's window rows r0..r2. A window row above or below the
+// plane is replaced by the window's first or last row inside (a call of
+// its own); the rows whose windows lie inside the plane go in one call.
+func rowRuns3(s PoolShape, oy0, oy1 int, run func(oy, r0, r1, r2, n int)) {
 	for oy := oy0; oy < oy1; {
 		r0, r1, r2 := windowRows3(oy, s.PadTop, s.H)
 		n := 1
@@ -176,12 +190,7 @@ func (m *MaxPool) rowsPlane(kern func(*MaxPoolRow), a *MaxPoolRow, out, x []floa
 			inner := (s.H + s.PadTop - 3) / 2
 			n = min(oy1-1, inner) - oy + 1
 		}
-		// the kernel steps past the slices: the last output row's lie inside
-		_ = x[(r2-y0+2*(n-1))*ld+s.W-1]
-		_ = out[(oy+n)*m.ow-1]
-		row := func(y int) []float32 { return x[(y-y0)*ld:][:s.W] }
-		a.O, a.R0, a.R1, a.R2, a.N = out[oy*m.ow:][:m.ow], row(r0), row(r1), row(r2), n
-		kern(a)
+		run(oy, r0, r1, r2, n)
 		oy += n
 	}
 }

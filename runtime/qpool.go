@@ -21,14 +21,14 @@ type QMaxPool struct {
 	rows3x3s2 bool
 }
 
-// QMaxPoolRow is MaxPoolRow on bytes: for x < len(O),
+// QMaxPoolRow is MaxPoolRow on bytes: for y < N and x < len(O),
 //
-//	O[x] = max over the rows R0, R1, R2 of their columns 2x-1, 2x, 2x+1
+//	O[y*LDO + x] = max over the rows r of R_r[2y*LD + 2x-1], R_r[2y*LD + 2x], R_r[2y*LD + 2x+1]
 //
-// where columns outside [0, len(R0)) do not count. Layout (bytes): O 0,
-// R0 24, R1 48, R2 72.
+// where columns outside [0, len(R0)) do not count.
 type QMaxPoolRow struct {
 	O, R0, R1, R2 []uint8
+	N, LD, LDO    int
 }
 
 // qmaxPoolRow is the uint8 3x3 stride-2 row kernel in use, or nil.
@@ -81,14 +81,17 @@ func (m *QMaxPool) Run(p *Pool, x, out []uint8) {
 		panic(fmt.Sprintf("runtime: qmaxpool of %d bytes into %d, want %d into %d", len(x), len(out), s.Planes*hw, s.Planes*ohw))
 	}
 	if kern := qmaxPoolRow; kern != nil && m.rows3x3s2 {
-		p.For(s.Planes, func(_, c int) {
-			var a QMaxPoolRow
+		p.For(s.Planes, func(worker, c int) {
+			a := &p.state(worker, 0, 0, 0).qmaxPool
 			in, o := x[c*hw:][:hw], out[c*ohw:][:ohw]
-			for oy := range m.oh {
-				r0, r1, r2 := windowRows3(oy, s.PadTop, s.H)
-				a = QMaxPoolRow{O: o[oy*m.ow:][:m.ow], R0: in[r0*s.W:][:s.W], R1: in[r1*s.W:][:s.W], R2: in[r2*s.W:][:s.W]}
-				kern(&a)
-			}
+			rowRuns3(s, 0, m.oh, func(oy, r0, r1, r2, n int) {
+				// the kernel steps past the slices: the last output row's lie inside
+				_ = in[(r2+2*(n-1))*s.W+s.W-1]
+				_ = o[(oy+n)*m.ow-1]
+				row := func(y int) []uint8 { return in[y*s.W:][:s.W] }
+				*a = QMaxPoolRow{O: o[oy*m.ow:][:m.ow], R0: row(r0), R1: row(r1), R2: row(r2), N: n, LD: s.W, LDO: m.ow}
+				kern(a)
+			})
 		})
 		return
 	}

@@ -204,7 +204,7 @@ func TestQMaxPoolRowKernel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(6, 6))
 	n := 0
 	for w := 1; w <= 140; w++ {
-		for _, h := range []int{1, 2, 3, 4, 7, 10} {
+		for _, h := range []int{1, 2, 3, 4, 7, 10, 23} {
 			for _, pads := range [][3]int{{1, 1, 1}, {0, 0, 0}, {1, 0, 1}, {0, 1, 0}} {
 				s := PoolShape{Planes: 2, H: h, W: w, KH: 3, KW: 3, StrideH: 2, StrideW: 2,
 					PadTop: pads[0], PadLeft: 1, PadBottom: pads[1], PadRight: pads[2]}
