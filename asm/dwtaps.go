@@ -270,7 +270,7 @@ func (k copyRowsKernel) emit(g *gen) {
 		fmt.Sprintf("%s is %s: the runtime.CopyRows contract at source column stride %s.", name, k.Name(), strides),
 		"Registers: DI *CopyRows, SI the source row, R9 the destination row, R8 rows left,",
 		"R13 planes left, CX columns left, AX the column offset in bytes, BX scratch,",
-		"R10-R12 the stride-2 masks' counts; the first vector",
+		"R10-R12 the stride-2 masks' counts (short rows: R10/R11 the row strides in bytes); the first vector",
 		"registers the data, the fifth the even-lane indices, the sixth the AVX2 tail mask.",
 	}
 	g.function(name, copyRowsBlock, doc...)
@@ -292,6 +292,7 @@ func (k copyRowsKernel) emit(g *gen) {
 		strided := g.label("strided")
 		g.CMPQ(a.field(t, "SS", 0), operand.Imm(2))
 		g.JEQ(operand.LabelRef(strided))
+		k.shortRowLoop(g, done)
 		k.rowLoop(g, 1, done)
 		g.Label(strided)
 		g.VMOVUPS(operand.NewDataAddr(copyEvenIdx, 0), idx)
@@ -352,7 +353,43 @@ func (k copyRowsKernel) rowLoop(g *gen, ss int, done string) {
 	g.LEAQ(mem(dst, 0, reg.RAX, 4), dst)
 	g.DECQ(rows)
 	g.JNZ(operand.LabelRef(row))
-	// the next plane: from the plane's start, DPS and SPS on
+	nextPlane(g, row, done)
+}
+
+// shortRowLoop emits the AVX-512 loop for rows of at most 16 columns at
+// source column stride 1: one masked vector a row, its mask and the row
+// strides computed once. Longer rows go on to the code that follows.
+func (k copyRowsKernel) shortRowLoop(g *gen, done string) {
+	a := copyRowsBlock
+	t, src, dst, rows := reg.RDI, reg.RSI, reg.R9, reg.R8
+	sld, dld := reg.R10, reg.R11
+	row, long := g.label("shortrow"), g.label("long")
+	g.MOVQ(a.field(t, "Cols", 0), reg.RCX)
+	g.CMPQ(reg.RCX, operand.Imm(16))
+	g.JG(operand.LabelRef(long))
+	g.firstLanes(reg.RCX, reg.RBX, reg.K1)
+	g.MOVQ(a.field(t, "SLD", 0), sld)
+	g.SHLQ(operand.U8(2), sld)
+	g.MOVQ(a.field(t, "DLD", 0), dld)
+	g.SHLQ(operand.U8(2), dld)
+	g.Label(row)
+	g.VMOVUPS_Z(at(src, 0), reg.K1, k.isa.regs[0])
+	g.VMOVUPS(k.isa.regs[0], reg.K1, at(dst, 0))
+	g.ADDQ(sld, src)
+	g.ADDQ(dld, dst)
+	g.DECQ(rows)
+	g.JNZ(operand.LabelRef(row))
+	nextPlane(g, row, done)
+	g.Label(long)
+}
+
+// nextPlane ends a plane's rows: to done after the last plane, else the
+// rows (R8) start again, the source (SI) and destination (R9) rows move
+// from the plane's start SPS and DPS on, and the loop goes back to row.
+// AX is clobbered.
+func nextPlane(g *gen, row, done string) {
+	a := copyRowsBlock
+	t, src, dst, rows := reg.RDI, reg.RSI, reg.R9, reg.R8
 	g.DECQ(reg.R13)
 	g.JZ(operand.LabelRef(done))
 	g.MOVQ(a.field(t, "Rows", 0), rows)

@@ -861,7 +861,7 @@ done1:
 TEXT ·copyF32RowsAVX512(SB), NOSPLIT, $0-8
 	// Registers: DI *CopyRows, SI the source row, R9 the destination row, R8 rows left,
 	// R13 planes left, CX columns left, AX the column offset in bytes, BX scratch,
-	// R10-R12 the stride-2 masks' counts; the first vector
+	// R10-R12 the stride-2 masks' counts (short rows: R10/R11 the row strides in bytes); the first vector
 	// registers the data, the fifth the even-lane indices, the sixth the AVX2 tail mask.
 	MOVQ  t+0(FP), DI
 	MOVQ  48(DI), R8
@@ -874,36 +874,71 @@ TEXT ·copyF32RowsAVX512(SB), NOSPLIT, $0-8
 	JLE   done1
 	CMPQ  80(DI), $0x02
 	JEQ   strided2
+	MOVQ  56(DI), CX
+	CMPQ  CX, $0x10
+	JG    long4
+	MOVL  $0x0000ffff, BX
+	BZHIL CX, BX, BX
+	KMOVW BX, K1
+	MOVQ  72(DI), R10
+	SHLQ  $0x02, R10
+	MOVQ  64(DI), R11
+	SHLQ  $0x02, R11
 
-row3:
+shortrow3:
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS   Z0, K1, (R9)
+	ADDQ      R10, SI
+	ADDQ      R11, R9
+	DECQ      R8
+	JNZ       shortrow3
+	DECQ      R13
+	JZ        done1
+	MOVQ      48(DI), R8
+	MOVQ      72(DI), AX
+	IMULQ     R8, AX
+	SHLQ      $0x02, AX
+	SUBQ      AX, SI
+	MOVQ      104(DI), AX
+	LEAQ      (SI)(AX*4), SI
+	MOVQ      64(DI), AX
+	IMULQ     R8, AX
+	SHLQ      $0x02, AX
+	SUBQ      AX, R9
+	MOVQ      96(DI), AX
+	LEAQ      (R9)(AX*4), R9
+	JMP       shortrow3
+
+long4:
+row5:
 	MOVQ 56(DI), CX
 	XORQ AX, AX
 
-step4:
+step6:
 	CMPQ    CX, $0x10
-	JL      tail5
+	JL      tail7
 	VMOVUPS (SI)(AX*1), Z0
 	VMOVUPS Z0, (R9)(AX*1)
 	ADDQ    $0x00000040, AX
 	SUBQ    $0x00000010, CX
-	JMP     step4
+	JMP     step6
 
-tail5:
+tail7:
 	TESTQ     CX, CX
-	JLE       next6
+	JLE       next8
 	MOVL      $0x0000ffff, BX
 	BZHIL     CX, BX, BX
 	KMOVW     BX, K1
 	VMOVUPS.Z (SI)(AX*1), K1, Z0
 	VMOVUPS   Z0, K1, (R9)(AX*1)
 
-next6:
+next8:
 	MOVQ  72(DI), AX
 	LEAQ  (SI)(AX*4), SI
 	MOVQ  64(DI), AX
 	LEAQ  (R9)(AX*4), R9
 	DECQ  R8
-	JNZ   row3
+	JNZ   row5
 	DECQ  R13
 	JZ    done1
 	MOVQ  48(DI), R8
@@ -919,18 +954,18 @@ next6:
 	SUBQ  AX, R9
 	MOVQ  96(DI), AX
 	LEAQ  (R9)(AX*4), R9
-	JMP   row3
+	JMP   row5
 
 strided2:
 	VMOVUPS copyEvenIdx<>+0(SB), Z4
 
-row7:
+row9:
 	MOVQ 56(DI), CX
 	XORQ AX, AX
 
-step8:
+step10:
 	CMPQ      CX, $0x10
-	JL        tail9
+	JL        tail11
 	MOVQ      CX, R11
 	MOVQ      $0x00000010, R10
 	CMPQ      R11, R10
@@ -955,11 +990,11 @@ step8:
 	VMOVUPS   Z0, (R9)(AX*1)
 	ADDQ      $0x00000040, AX
 	SUBQ      $0x00000010, CX
-	JMP       step8
+	JMP       step10
 
-tail9:
+tail11:
 	TESTQ     CX, CX
-	JLE       next10
+	JLE       next12
 	MOVL      $0x0000ffff, BX
 	BZHIL     CX, BX, BX
 	KMOVW     BX, K1
@@ -986,13 +1021,13 @@ tail9:
 	VPERMT2PS Z1, Z4, Z0
 	VMOVUPS   Z0, K1, (R9)(AX*1)
 
-next10:
+next12:
 	MOVQ  72(DI), AX
 	LEAQ  (SI)(AX*4), SI
 	MOVQ  64(DI), AX
 	LEAQ  (R9)(AX*4), R9
 	DECQ  R8
-	JNZ   row7
+	JNZ   row9
 	DECQ  R13
 	JZ    done1
 	MOVQ  48(DI), R8
@@ -1008,7 +1043,7 @@ next10:
 	SUBQ  AX, R9
 	MOVQ  96(DI), AX
 	LEAQ  (R9)(AX*4), R9
-	JMP   row7
+	JMP   row9
 
 done1:
 	VZEROUPPER
@@ -1019,7 +1054,7 @@ done1:
 TEXT ·copyF32RowsAVX2(SB), NOSPLIT, $0-8
 	// Registers: DI *CopyRows, SI the source row, R9 the destination row, R8 rows left,
 	// R13 planes left, CX columns left, AX the column offset in bytes, BX scratch,
-	// R10-R12 the stride-2 masks' counts; the first vector
+	// R10-R12 the stride-2 masks' counts (short rows: R10/R11 the row strides in bytes); the first vector
 	// registers the data, the fifth the even-lane indices, the sixth the AVX2 tail mask.
 	MOVQ  t+0(FP), DI
 	MOVQ  48(DI), R8

@@ -180,6 +180,7 @@ type qWorkerState struct {
 	segs       []colSeg
 	rows       [][]uint8 // the packer's row table
 	pack       QPack     // the packing kernels' argument block
+	copy       CopyRows  // the row copies' argument block (packing from the padded input)
 	dw         QDWConv   // the depthwise kernels' argument block
 	// QInvertedResidual: expanded rows, depthwise outputs, their row
 	// tables
@@ -230,7 +231,7 @@ func (c *QConv) item(p *Pool, worker, item int, in QRows, out, res []uint8) {
 	w := p.qstate(worker, nPan*panelBytes, kern.MR, nr)
 	if key := (qPackKey{c, c.epoch, g, jb}); w.packed != key {
 		if c.padded != nil {
-			c.packPadded(w.buf[:nPan*panelBytes], p0, np)
+			c.packPadded(w, w.buf[:nPan*panelBytes], p0, np)
 		} else {
 			c.packB(w, w.buf[:nPan*panelBytes], in, g, p0, np, c.flip())
 		}

@@ -21,6 +21,9 @@ type qPadded struct {
 	wh     int // columns per phase: wp / SW rounded up
 	phases int // SW
 	quads  int // channel quads per frame (c.k4 / taps)
+	// colOff is, per tap column kx, the offset in the padded row of
+	// output column 0's input: padded column kx*DW, in phase kx*DW % SW
+	colOff []int
 }
 
 // usePadded reports whether c packs from a padded input: a convolution
@@ -41,6 +44,10 @@ func (c *QConv) pad(p *Pool, in QRows, flip uint8) {
 		pd = &qPadded{hp: s.H + s.PadTop + s.PadBottom, wp: s.W + s.PadLeft + s.PadRight, phases: s.StrideW,
 			quads: c.k / (s.KH * s.KW) / 4}
 		pd.wh = ceilDiv(pd.wp, pd.phases)
+		for kx := range s.KW {
+			dx := kx * s.DilationW
+			pd.colOff = append(pd.colOff, (dx%pd.phases)*pd.wh+dx/pd.phases)
+		}
 		pd.buf = make([]uint8, s.Frames*pd.quads*pd.hp*pd.phases*pd.wh*4)
 		for i := range pd.buf {
 			pd.buf[i] = c.inZero ^ flip
@@ -77,40 +84,59 @@ func (c *QConv) pad(p *Pool, in QRows, flip uint8) {
 		}
 		frame := words(pd.buf[f*pd.quads*plane : (f+1)*pd.quads*plane])
 		for ph, sp := range spans[:pd.phases] {
-			copyRows(&CopyRows{Dst: frame[s.PadTop*rowBytes/4+ph*pd.wh+sp.lo:], Src: words(tmp)[sp.x0:],
+			w.copy = CopyRows{Dst: frame[s.PadTop*rowBytes/4+ph*pd.wh+sp.lo:], Src: words(tmp)[sp.x0:],
 				Planes: pd.quads, Rows: s.H, Cols: sp.n, DPS: plane / 4, DLD: rowBytes / 4,
-				SPS: hw, SLD: s.W, SS: pd.phases})
+				SPS: hw, SLD: s.W, SS: pd.phases}
+			copyRows(&w.copy)
 		}
 	})
 }
 
 // packPadded packs pixels p0..p0+np of the B block from c.padded into
 // buf, laid out as packB's. A quad's 4 bytes of a pixel are moved as one
-// float32 (CopyRows copies bits): per tap column and run of output
-// pixels, one copy of every quad's run for the kernel's rows.
-func (c *QConv) packPadded(buf []uint8, p0, np int) {
+// float32 (CopyRows copies bits). The pixels go in runs along an output
+// row within a panel, or of whole output rows of a frame where a panel
+// holds several (small maps). A run of one row takes a copy per tap
+// column, of its quads' rows for every tap row; a run of rows a copy per
+// tap, of every quad's rows, so that each quad's line of the panel is
+// written in one go.
+func (c *QConv) packPadded(w *qWorkerState, buf []uint8, p0, np int) {
 	s, pd := c.s, c.padded
 	nr := c.kern.NR
 	panelWords := c.k4 * nr
 	rowWords := pd.phases * pd.wh
 	planeWords := pd.hp * rowWords
 	dstAll, srcAll := words(buf), words(pd.buf)
-	a := &CopyRows{Planes: s.KH, Rows: pd.quads, SS: 1, DLD: nr, SLD: planeWords,
-		DPS: s.KW * pd.quads * nr, SPS: s.DilationH * rowWords}
+	a := &w.copy
 	for j := 0; j < np; {
 		p := p0 + j
 		f, q := p/c.ohw, p%c.ohw
 		oy, ox := q/c.ow, q%c.ow
 		n := min(c.ow-ox, np-j, nr-j%nr) // along an output row, within a panel
-		dst := dstAll[(j/nr)*panelWords+j%nr:]
-		row := srcAll[f*pd.quads*planeWords+oy*s.StrideH*rowWords:]
-		for kx := range s.KW {
-			// padded column SW*(ox+x) + kx*DW: phase kx*DW % SW
-			dx := kx * s.DilationW
-			a.Dst, a.Src, a.Cols = dst[kx*pd.quads*nr:], row[(dx%pd.phases)*pd.wh+ox+dx/pd.phases:], n
-			copyRows(a)
+		rows := 1
+		if ox == 0 && n == c.ow {
+			rows = max(1, min((nr-j%nr)/c.ow, (np-j)/c.ow, s.OutH()-oy))
 		}
-		j += n
+		dst := dstAll[(j/nr)*panelWords+j%nr:]
+		src := srcAll[f*pd.quads*planeWords+oy*s.StrideH*rowWords+ox:]
+		if rows == 1 {
+			*a = CopyRows{Planes: s.KH, Rows: pd.quads, Cols: n, SS: 1, DLD: nr, SLD: planeWords,
+				DPS: s.KW * pd.quads * nr, SPS: s.DilationH * rowWords}
+			for kx, off := range pd.colOff {
+				a.Dst, a.Src = dst[kx*pd.quads*nr:], src[off:]
+				copyRows(a)
+			}
+		} else {
+			*a = CopyRows{Planes: pd.quads, Rows: rows, Cols: n, SS: 1, DLD: n, SLD: s.StrideH * rowWords,
+				DPS: nr, SPS: planeWords}
+			for ky := range s.KH {
+				for kx, off := range pd.colOff {
+					a.Dst, a.Src = dst[(ky*s.KW+kx)*pd.quads*nr:], src[ky*s.DilationH*rowWords+off:]
+					copyRows(a)
+				}
+			}
+		}
+		j += rows * n
 	}
 }
 
