@@ -591,9 +591,9 @@ func contains(list []int, v int) bool {
 	return false
 }
 
-// globalPoolKernel averages (or maxes) over all spatial axes, keeping them
-// as size 1.
-func globalPoolKernel(op reduceOp) Kernel {
+// globalPoolKernel averages (mean: as onnxruntime does in float32,
+// mean32) or maxes over all spatial axes, keeping them as size 1.
+func globalPoolKernel(op reduceOp, mean bool) Kernel {
 	return func(n *ir.Node, opset int64, inputs []*ir.Tensor) ([]*ir.Tensor, error) {
 		if err := required(inputs, "X"); err != nil {
 			return nil, err
@@ -607,8 +607,33 @@ func globalPoolKernel(op reduceOp) Kernel {
 		}
 		axes := seq(len(x.Shape))[2:]
 		out, err := reduce(x, axes, true, op)
+		if err == nil && mean {
+			hw := x.Shape[2:].Size()
+			for i := range out.F32 {
+				out.F32[i] = mean32(x.F32[i*hw : (i+1)*hw])
+			}
+		}
 		return []*ir.Tensor{out}, err
 	}
+}
+
+// mean32 is the mean of v as onnxruntime's x86 build computes a float32
+// GlobalAveragePool: float32 sums in 4 lanes (lane l takes v[l], v[l+4],
+// ... of the whole groups of four), the lanes added as (0+2) + (1+3), the
+// remaining values added in turn, the sum divided by len(v). A QDQ model
+// quantises the mean again, where a last-bit difference from onnxruntime
+// could round to another step.
+func mean32(v []float32) float32 {
+	var lanes [4]float32
+	whole := len(v) / 4 * 4
+	for i, x := range v[:whole] {
+		lanes[i%4] += x
+	}
+	s := (lanes[0] + lanes[2]) + (lanes[1] + lanes[3])
+	for _, x := range v[whole:] {
+		s += x
+	}
+	return s / float32(len(v))
 }
 
 // convGeometry checks a convolution's group and kernel_shape against x

@@ -137,3 +137,27 @@ func maxAbs(v []float32) float64 {
 	}
 	return m
 }
+
+// TestGlobalAveragePoolBitsAgainstInterp checks that GlobalAveragePool
+// and the interpreter sum a float32 plane in the same order (onnxruntime's,
+// see sum4), bit for bit, over plane sizes across the four lanes' tails.
+func TestGlobalAveragePoolBitsAgainstInterp(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	p := NewPool(2)
+	defer p.Close()
+	for _, hw := range []int{1, 2, 3, 4, 5, 7, 9, 16, 49, 63, 196, 3136} {
+		planes := 5
+		x := randOffsetFloats(rng, planes*hw)
+		for i := range x {
+			x[i] *= float32(int(1) << (i % 16)) // magnitudes far apart, so the order shows
+		}
+		got := nanFloats(rng, planes)
+		GlobalAveragePool(p, x, got, planes, hw)
+		want := interpEval(t, "GlobalAveragePool", nil, tensorF32([]int{1, planes, hw, 1}, x))
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want.F32[i]) {
+				t.Fatalf("hw=%d plane %d: %g, the interpreter %g", hw, i, got[i], want.F32[i])
+			}
+		}
+	}
+}

@@ -325,22 +325,27 @@ func TestCopyChannels(t *testing.T) {
 	}
 }
 
-// TestSum8Order pins sum8's summation order bit for bit: lane l takes
-// v[l], v[l+8], ..., the lanes then added ((0+4)+(2+6)) + ((1+5)+(3+7)).
-func TestSum8Order(t *testing.T) {
+// TestSum4Order pins sum4's summation order bit for bit: lane l takes
+// v[l], v[l+4], ... of the whole groups of four, the lanes are added as
+// (0+2) + (1+3), then the rest in turn.
+func TestSum4Order(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for n := range 60 {
 		v := randFloats(rng, n)
 		for i := range v {
 			v[i] *= float32(int(1) << (i % 20)) // magnitudes far apart, so the order shows
 		}
-		var l [8]float32
-		for i, x := range v {
-			l[i%8] += x
+		var l [4]float32
+		whole := n / 4 * 4
+		for i, x := range v[:whole] {
+			l[i%4] += x
 		}
-		want := ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]))
-		if got := sum8(v); math.Float32bits(got) != math.Float32bits(want) {
-			t.Errorf("sum8 of %d floats = %g, want %g", n, got, want)
+		want := (l[0] + l[2]) + (l[1] + l[3])
+		for _, x := range v[whole:] {
+			want += x
+		}
+		if got := sum4(v); math.Float32bits(got) != math.Float32bits(want) {
+			t.Errorf("sum4 of %d floats = %g, want %g", n, got, want)
 		}
 	}
 }

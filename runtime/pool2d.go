@@ -267,8 +267,10 @@ func (m *MaxPool) plane(out, x, col []float32, y0, ld, oy0, oy1 int) {
 }
 
 // GlobalAveragePool computes out[i] = mean of x[i*hw:(i+1)*hw] for each of
-// the planes. Sums use 8 float32 lanes combined in a fixed order (what a
-// SIMD twin computes).
+// the planes, summed as onnxruntime's x86 build sums it (sum4) and divided
+// by hw: in a QDQ model the mean is quantised again, and a sum that
+// differed from onnxruntime's in its last bit could round to another
+// step there.
 func GlobalAveragePool(p *Pool, x, out []float32, planes, hw int) {
 	if len(x) != planes*hw || len(out) != planes || hw <= 0 {
 		panic(fmt.Sprintf("runtime: global average pool of %d floats into %d, want %d x %d", len(x), len(out), planes, hw))
@@ -277,54 +279,32 @@ func GlobalAveragePool(p *Pool, x, out []float32, planes, hw int) {
 		defer profileDone(fmt.Sprintf("global average pool %dx[%d]", planes, hw), t0)
 	}
 	perItem := max(1, (1<<15)/hw)
-	inv := 1 / float32(hw)
+	n := float32(hw)
 	p.For(ceilDiv(planes, perItem), func(_, item int) {
 		for i := item * perItem; i < min(planes, (item+1)*perItem); i++ {
-			out[i] = sum8(x[i*hw:(i+1)*hw]) * inv
+			out[i] = sum4(x[i*hw:(i+1)*hw]) / n
 		}
 	})
 }
 
-// sum8 sums v in 8 lanes, lane l taking v[l], v[l+8], ..., then the lanes
-// pairwise: ((0+4)+(2+6)) + ((1+5)+(3+7)). The lanes are separate
-// variables, which the compiler keeps in registers (an array would live
-// on the stack, every addition a load and a store).
-func sum8(v []float32) float32 {
-	var l0, l1, l2, l3, l4, l5, l6, l7 float32
+// sum4 sums v in 4 lanes, lane l taking v[l], v[l+4], ... up to the last
+// whole group of four, then adds the lanes as (0+2) + (1+3), then the
+// remaining floats one by one: the order of onnxruntime's (MLAS) float
+// global pooling on x86. The lanes are separate variables, which the
+// compiler keeps in registers.
+func sum4(v []float32) float32 {
+	var l0, l1, l2, l3 float32
 	i := 0
-	for ; i+8 <= len(v); i += 8 {
-		c := v[i : i+8 : i+8]
+	for ; i+4 <= len(v); i += 4 {
+		c := v[i : i+4 : i+4]
 		l0 += c[0]
 		l1 += c[1]
 		l2 += c[2]
 		l3 += c[3]
-		l4 += c[4]
-		l5 += c[5]
-		l6 += c[6]
-		l7 += c[7]
 	}
-	// the tail, at most 7 floats, goes to lanes 0, 1, ... in turn
-	switch t := v[i:]; len(t) {
-	case 7:
-		l6 += t[6]
-		fallthrough
-	case 6:
-		l5 += t[5]
-		fallthrough
-	case 5:
-		l4 += t[4]
-		fallthrough
-	case 4:
-		l3 += t[3]
-		fallthrough
-	case 3:
-		l2 += t[2]
-		fallthrough
-	case 2:
-		l1 += t[1]
-		fallthrough
-	case 1:
-		l0 += t[0]
+	s := (l0 + l2) + (l1 + l3)
+	for _, x := range v[i:] {
+		s += x
 	}
-	return ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))
+	return s
 }
