@@ -83,3 +83,52 @@ func TestOperatorFormCompiles(t *testing.T) {
 	}
 	goTestPackage(t, pkg)
 }
+
+// TestQuantizedMovementCompiles: data movement between a DequantizeLinear
+// and a QuantizeLinear of the same parameters runs on the quantised bytes
+// after quantize-movement (a transpose, as in a non-local block, a
+// gather, a one-axis slice, an expand and a strided slice), and a zero
+// Pad stays in float32; the generated package matches the
+// interpreter's data sets.
+func TestQuantizedMovementCompiles(t *testing.T) {
+	b := newBuilder(13)
+	s, z := b.scalar("s", 0.03), irtest.Zero("z", ir.Uint8, 100)
+	x := b.Input("x", 2, 3, 4, 5)
+	dq := b.op("dq", "DequantizeLinear", nil, b.op("xq", "QuantizeLinear", nil, x, s, z), s, z)
+	tr := b.op("tr", "Transpose", attrs("perm", []int64{0, 2, 3, 1}), dq)                                  // [2,4,5,3]
+	ga := b.op("ga", "Gather", attrs("axis", 2), tr, b.ints("gi", 4, 0, 2))                                // [2,4,3,3]
+	one := b.op("one", "Slice", nil, ga, b.ints("os", 1), b.ints("oe", 2), b.ints("oa", 1))                // [2,1,3,3]
+	ex := b.op("ex", "Expand", nil, one, b.ints("es", 2, 4, 3, 3))                                         // [2,4,3,3]
+	st := b.op("st", "Slice", nil, ex, b.ints("ss", 0), b.ints("se", 3), b.ints("sa", 3), b.ints("sp", 2)) // [2,4,3,2]
+	moved := b.op("moved_q", "QuantizeLinear", nil, st, s, z)
+	pd := b.op("pd", "Pad", nil, b.op("moved_dq", "DequantizeLinear", nil, moved, s, z), b.ints("pads", 0, 0, 1, 1, 0, 0, 1, 1))
+	padded := b.op("padded_q", "QuantizeLinear", nil, pd, s, z)
+	b.Output(b.op("moved", "DequantizeLinear", nil, moved, s, z), b.op("padded", "DequantizeLinear", nil, padded, s, z))
+	g := b.Graph(t)
+	sets := interpDataSets(t, g, rand.New(rand.NewPCG(4, 4)), "set_a", "set_b")
+	if err := passes.Run(g, passes.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range g.Nodes {
+		want := ir.Uint8
+		switch n.Op {
+		case "Transpose", "Gather", "Slice", "Expand":
+		case "Pad":
+			want = ir.Float32
+		default:
+			continue
+		}
+		if dt := n.Inputs[0].DType; dt != want {
+			t.Errorf("after the passes %s runs on %v, want %v", n.Describe(), dt, want)
+		}
+	}
+	checkInterpAgain(t, g, sets)
+	if testing.Short() {
+		return
+	}
+	pkg, err := Generate(g, Options{Package: "qmove", DataSets: sets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	goTestPackage(t, pkg)
+}

@@ -7,16 +7,16 @@ func layoutDefs() []*Def {
 	return []*Def{
 		{Op: "Reshape", Infer: inferReshape, Lower: lowerAlias, Int8: true},
 		{Op: "Flatten", Infer: inferFlatten, Lower: lowerAlias, Int8: true},
-		{Op: "Transpose", Infer: inferTranspose, Lower: lowerTranspose},
+		{Op: "Transpose", Infer: inferTranspose, Lower: lowerTranspose, Int8: true},
 		{Op: "Squeeze", Infer: inferSqueeze, Lower: lowerAlias, Int8: true},
 		{Op: "Unsqueeze", Infer: inferUnsqueeze, Lower: lowerAlias, Int8: true},
 		{Op: "Concat", Infer: inferConcat, Lower: lowerConcat, Int8: true},
-		{Op: "Split", Infer: inferSplit, Lower: lowerSplit},
+		{Op: "Split", Infer: inferSplit, Lower: lowerSplit, Int8: true},
 		{Op: "Slice", Infer: inferSlice, Lower: lowerSlice, Int8: true},
 		{Op: "Pad", Infer: inferPad, Lower: lowerPad},
-		{Op: "Tile", Infer: inferTile, Lower: lowerTile},
-		{Op: "Expand", Infer: inferExpand, Lower: lowerExpand},
-		{Op: "Gather", Infer: inferGather, Lower: lowerGather},
+		{Op: "Tile", Infer: inferTile, Lower: lowerTile, Int8: true},
+		{Op: "Expand", Infer: inferExpand, Lower: lowerExpand, Int8: true},
+		{Op: "Gather", Infer: inferGather, Lower: lowerGather, Int8: true},
 		{Op: "ScatterND", Infer: inferScatterND, Lower: lowerScatterND},
 	}
 }
@@ -761,11 +761,8 @@ func lowerSlice(l Lowering, n *ir.Node) error {
 		l.Run(Fn("CopyChannels", out, count, 0, ins[0], in[axis], sl.start[axis], count, in[:axis].Size(), in[axis+1:].Size()))
 		return nil
 	}
-	if quantByte(n.Input(0).DType) {
-		return n.Errorf("a quantised Slice that is not a range of one axis is not supported")
-	}
 	s := l.Object("slice", "Slice", "NewSlice", []int(in), sl.start, sl.count, sl.step)
-	l.Run(Method(s, "Run", Pool, ins[0], out))
+	l.Run(Method(s, runMethod(n), Pool, ins[0], out))
 	return nil
 }
 
@@ -796,6 +793,15 @@ func lowerConcat(l Lowering, n *ir.Node) error {
 	return nil
 }
 
+// runMethod is the Run method of the runtime's data movement objects
+// for n's data: RunBytes on a quantised tensor.
+func runMethod(n *ir.Node) string {
+	if quantByte(n.Input(0).DType) {
+		return "RunBytes"
+	}
+	return "Run"
+}
+
 // lowerTranspose runs a runtime.Transpose.
 func lowerTranspose(l Lowering, n *ir.Node) error {
 	perm, err := decodePerm(n)
@@ -807,7 +813,7 @@ func lowerTranspose(l Lowering, n *ir.Node) error {
 		return err
 	}
 	t := l.Object("transpose", "Transpose", "NewTranspose", []int(n.Input(0).Shape), perm)
-	l.Run(Method(t, "Run", Pool, ins[0], out))
+	l.Run(Method(t, runMethod(n), Pool, ins[0], out))
 	return nil
 }
 
@@ -898,7 +904,7 @@ func lowerTile(l Lowering, n *ir.Node) error {
 		return err
 	}
 	r := l.Object("tile", "Repeat", "NewRepeat", []int(in), reps)
-	l.Run(Method(r, "Run", Pool, ins[0], out))
+	l.Run(Method(r, runMethod(n), Pool, ins[0], out))
 	return nil
 }
 
@@ -909,7 +915,7 @@ func lowerExpand(l Lowering, n *ir.Node) error {
 		return err
 	}
 	e := l.Object("expand", "Expand", "NewExpand", []int(n.Input(0).Shape), []int(n.Outputs[0].Shape))
-	l.Run(Method(e, "Run", Pool, ins[0], out))
+	l.Run(Method(e, runMethod(n), Pool, ins[0], out))
 	return nil
 }
 
@@ -928,7 +934,7 @@ func lowerGather(l Lowering, n *ir.Node) error {
 		return err
 	}
 	g := l.Object("gather", "Gather", "NewGather", []int(data.Shape), axis, idx.Const.I64, []int(idx.Shape))
-	l.Run(Method(g, "Run", Pool, ins[0], out))
+	l.Run(Method(g, runMethod(n), Pool, ins[0], out))
 	return nil
 }
 

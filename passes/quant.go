@@ -155,8 +155,10 @@ type mover struct {
 }
 
 // movable reports whether Q commutes with n: data movement (not the ops
-// that only make zeros, which quantized handles), max pooling without
-// its indices, the float temporal shift.
+// that only make zeros, which quantized handles) that code generation
+// runs on bytes (Pad and ScatterND, whose fill values are arithmetic on
+// the scale, stay in float32), max pooling without its indices, the
+// float temporal shift.
 func (m *mover) movable(n *ir.Node) bool {
 	switch {
 	case n == nil:
@@ -167,7 +169,8 @@ func (m *mover) movable(n *ir.Node) bool {
 		return len(n.Outputs) == 1 || n.Outputs[1] == nil || len(m.g.Users()[n.Outputs[1]]) == 0 && !m.g.IsOutput(n.Outputs[1])
 	}
 	mv, ok := classifyMovement(n)
-	return ok && mv.kind == moveData && !isOp(n, "Sub")
+	d := ops.Lookup(n)
+	return ok && mv.kind == moveData && !isOp(n, "Sub") && d != nil && d.Int8
 }
 
 // dataInputs lists the inputs of a movable node that carry its data.

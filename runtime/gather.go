@@ -13,6 +13,7 @@ import (
 //
 //	NewGather(shape []int, axis int, indices []int64, indicesShape []int) (*Gather, error)
 //	(*Gather).Run(p *Pool, x, out []float32)
+//	(*Gather).RunBytes(p *Pool, x, out []uint8)
 //
 // axis may be negative (counted from the end); so may indices, in
 // [-dim, dim), ONNX's rule.
@@ -64,7 +65,12 @@ func (g *Gather) profileName() string {
 func (g *Gather) profileFLOPs() float64 { return 0 }
 
 // Run writes the gathered entries of x to out (which must not overlap x).
-func (g *Gather) Run(p *Pool, x, out []float32) {
+func (g *Gather) Run(p *Pool, x, out []float32) { gatherRun(g, p, x, out) }
+
+// RunBytes is Run on bytes (a quantised tensor).
+func (g *Gather) RunBytes(p *Pool, x, out []uint8) { gatherRun(g, p, x, out) }
+
+func gatherRun[E float32 | uint8](g *Gather, p *Pool, x, out []E) {
 	defer profileDone(g, profileStart())
 	checkLen("gather", "x", len(x), g.outer*g.dim*g.inner)
 	rows := g.outer * len(g.idx)

@@ -12,6 +12,7 @@ import (
 //
 //	NewTranspose(shape, perm []int) (*Transpose, error)
 //	(*Transpose).Run(p *Pool, x, out []float32)
+//	(*Transpose).RunBytes(p *Pool, x, out []uint8)
 //
 // perm must be a permutation of 0..len(shape)-1 (no default, no negative
 // axes).
@@ -50,11 +51,18 @@ func (t *Transpose) profileName() string   { return fmt.Sprintf("transpose %v ->
 func (t *Transpose) profileFLOPs() float64 { return 0 }
 
 // Run writes the transpose of x to out (which must not overlap x).
-func (t *Transpose) Run(p *Pool, x, out []float32) {
-	defer profileDone(t, profileStart())
-	checkLen("transpose", "x", len(x), t.v.n)
-	checkLen("transpose", "out", len(out), t.v.n)
-	t.v.run(p, x, out)
+func (t *Transpose) Run(p *Pool, x, out []float32) { runView(p, t, "transpose", t.v.n, t.v, x, out) }
+
+// RunBytes is Run on bytes (a quantised tensor).
+func (t *Transpose) RunBytes(p *Pool, x, out []uint8) { runView(p, t, "transpose", t.v.n, t.v, x, out) }
+
+// runView is the Run of the view ops: op (named name) copies the view v
+// of x (inLen elements) to out.
+func runView[E float32 | uint8](p *Pool, op any, name string, inLen int, v *view, x, out []E) {
+	defer profileDone(op, profileStart())
+	checkLen(name, "x", len(x), inLen)
+	checkLen(name, "out", len(out), v.n)
+	viewRun(v, p, x, out)
 }
 
 // Slice copies a strided window of a tensor (ONNX Slice with its
@@ -63,6 +71,7 @@ func (t *Transpose) Run(p *Pool, x, out []float32) {
 //
 //	NewSlice(shape, starts, counts, steps []int) (*Slice, error)
 //	(*Slice).Run(p *Pool, x, out []float32)
+//	(*Slice).RunBytes(p *Pool, x, out []uint8)
 //
 // Every list has one entry per axis; an axis that is not sliced has start
 // 0, count shape[d] and step 1. Every index read must lie inside the axis:
@@ -110,12 +119,10 @@ func (s *Slice) profileName() string   { return fmt.Sprintf("slice %v -> %v", s.
 func (s *Slice) profileFLOPs() float64 { return 0 }
 
 // Run writes the slice of x to out (which must not overlap x).
-func (s *Slice) Run(p *Pool, x, out []float32) {
-	defer profileDone(s, profileStart())
-	checkLen("slice", "x", len(x), product(s.in))
-	checkLen("slice", "out", len(out), s.v.n)
-	s.v.run(p, x, out)
-}
+func (s *Slice) Run(p *Pool, x, out []float32) { runView(p, s, "slice", product(s.in), s.v, x, out) }
+
+// RunBytes is Run on bytes (a quantised tensor).
+func (s *Slice) RunBytes(p *Pool, x, out []uint8) { runView(p, s, "slice", product(s.in), s.v, x, out) }
 
 // Expand broadcasts a tensor to a shape by the numpy rules (ONNX Expand):
 // the output shape is the broadcast of the input shape and the target
@@ -123,6 +130,7 @@ func (s *Slice) Run(p *Pool, x, out []float32) {
 //
 //	NewExpand(shape, target []int) (*Expand, error)
 //	(*Expand).Run(p *Pool, x, out []float32)
+//	(*Expand).RunBytes(p *Pool, x, out []uint8)
 type Expand struct {
 	in, out []int
 	v       *view
@@ -144,11 +152,11 @@ func (e *Expand) profileName() string   { return fmt.Sprintf("expand %v -> %v", 
 func (e *Expand) profileFLOPs() float64 { return 0 }
 
 // Run writes x broadcast to out (which must not overlap x).
-func (e *Expand) Run(p *Pool, x, out []float32) {
-	defer profileDone(e, profileStart())
-	checkLen("expand", "x", len(x), product(e.in))
-	checkLen("expand", "out", len(out), e.v.n)
-	e.v.run(p, x, out)
+func (e *Expand) Run(p *Pool, x, out []float32) { runView(p, e, "expand", product(e.in), e.v, x, out) }
+
+// RunBytes is Run on bytes (a quantised tensor).
+func (e *Expand) RunBytes(p *Pool, x, out []uint8) {
+	runView(p, e, "expand", product(e.in), e.v, x, out)
 }
 
 // Repeat is ONNX Tile (the name Tile belongs to the GEMM micro-kernel's
@@ -158,6 +166,7 @@ func (e *Expand) Run(p *Pool, x, out []float32) {
 //
 //	NewRepeat(shape, repeats []int) (*Repeat, error)
 //	(*Repeat).Run(p *Pool, x, out []float32)
+//	(*Repeat).RunBytes(p *Pool, x, out []uint8)
 type Repeat struct {
 	in, out []int
 	v       *view
@@ -196,9 +205,7 @@ func (r *Repeat) profileName() string   { return fmt.Sprintf("tile %v -> %v", r.
 func (r *Repeat) profileFLOPs() float64 { return 0 }
 
 // Run writes x tiled to out (which must not overlap x).
-func (r *Repeat) Run(p *Pool, x, out []float32) {
-	defer profileDone(r, profileStart())
-	checkLen("tile", "x", len(x), product(r.in))
-	checkLen("tile", "out", len(out), r.v.n)
-	r.v.run(p, x, out)
-}
+func (r *Repeat) Run(p *Pool, x, out []float32) { runView(p, r, "tile", product(r.in), r.v, x, out) }
+
+// RunBytes is Run on bytes (a quantised tensor).
+func (r *Repeat) RunBytes(p *Pool, x, out []uint8) { runView(p, r, "tile", product(r.in), r.v, x, out) }

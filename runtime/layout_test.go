@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/tsmc-go/tsmc/internal/irtest"
@@ -422,4 +423,76 @@ func TestConcatSplit(t *testing.T) {
 	mustErr(t, "split with a negative size", err)
 	_, err = NewSplit([]int{2, 3}, -3, []int{2})
 	mustErr(t, "split on axis -3 of rank 2", err)
+}
+
+// TestDataMovementOnBytes runs the data movement ops on bytes (RunBytes,
+// a quantised tensor's) against their float32 Run on the same values,
+// over random shapes: transposes (blocked and not), slices, expands,
+// tiles and gathers.
+func TestDataMovementOnBytes(t *testing.T) {
+	p := NewPool(3)
+	defer p.Close()
+	rng := rand.New(rand.NewPCG(8, 9))
+	check := func(name string, n, outLen int, run func(x, out []float32), runBytes func(x, out []uint8)) {
+		t.Helper()
+		b, f := make([]uint8, n), make([]float32, n)
+		for i := range b {
+			b[i] = uint8(rng.IntN(256))
+			f[i] = float32(b[i])
+		}
+		gotB, gotF := make([]uint8, outLen), make([]float32, outLen)
+		run(f, gotF)
+		runBytes(b, gotB)
+		for i := range gotB {
+			if float32(gotB[i]) != gotF[i] {
+				t.Fatalf("%s: byte %d is %d, the float32 run has %g", name, i, gotB[i], gotF[i])
+			}
+		}
+	}
+	for range 60 {
+		rank := 1 + rng.IntN(4)
+		shape := randShape(rng, rank, 40, false)
+		n := product(shape)
+		tr, err := NewTranspose(shape, rng.Perm(rank))
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(fmt.Sprintf("transpose %v", shape), n, n,
+			func(x, out []float32) { tr.Run(p, x, out) }, func(x, out []uint8) { tr.RunBytes(p, x, out) })
+		starts, counts, steps, target, reps := make([]int, rank), make([]int, rank), make([]int, rank), slices.Clone(shape), make([]int, rank)
+		for d, s := range shape {
+			steps[d] = 1 + rng.IntN(2)
+			starts[d] = rng.IntN(s)
+			counts[d] = 1 + (s-1-starts[d])/steps[d]
+			reps[d] = 1 + rng.IntN(2)
+		}
+		sl, err := NewSlice(shape, starts, counts, steps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(fmt.Sprintf("slice %v", shape), n, product(counts),
+			func(x, out []float32) { sl.Run(p, x, out) }, func(x, out []uint8) { sl.RunBytes(p, x, out) })
+		one := slices.Clone(shape)
+		one[rng.IntN(rank)] = 1
+		ex, err := NewExpand(one, target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(fmt.Sprintf("expand %v", one), product(one), n,
+			func(x, out []float32) { ex.Run(p, x, out) }, func(x, out []uint8) { ex.RunBytes(p, x, out) })
+		rp, err := NewRepeat(shape, reps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(fmt.Sprintf("tile %v by %v", shape, reps), n, product(rp.Shape()),
+			func(x, out []float32) { rp.Run(p, x, out) }, func(x, out []uint8) { rp.RunBytes(p, x, out) })
+		axis := rng.IntN(rank)
+		idx := []int64{int64(rng.IntN(shape[axis])), int64(-1 - rng.IntN(shape[axis]))}
+		ga, err := NewGather(shape, axis, idx, []int{2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(fmt.Sprintf("gather %v axis %d", shape, axis), n, product(ga.Shape()),
+			func(x, out []float32) { ga.Run(p, x, out) }, func(x, out []uint8) { ga.RunBytes(p, x, out) })
+	}
 }

@@ -281,12 +281,13 @@ func newView(dims, strides []int, base int) *view {
 	return v
 }
 
-func (v *view) run(p *Pool, in, out []float32) {
+// viewRun copies the view of in to out, of floats or bytes.
+func viewRun[E float32 | uint8](v *view, p *Pool, in, out []E) {
 	if v.n == 0 {
 		return
 	}
 	if v.t >= 0 {
-		v.runBlocked(p, in, out)
+		viewRunBlocked(v, p, in, out)
 		return
 	}
 	last := len(v.dims) - 1
@@ -322,10 +323,10 @@ func (v *view) run(p *Pool, in, out []float32) {
 	})
 }
 
-// runBlocked copies in blocks of transposeBlock x transposeBlock over the
+// viewRunBlocked copies in blocks of transposeBlock x transposeBlock over the
 // dim t (input stride 1) and the last dim (output stride 1); an item is a
 // run of consecutive (other index, block of t) pairs.
-func (v *view) runBlocked(p *Pool, in, out []float32) {
+func viewRunBlocked[E float32 | uint8](v *view, p *Pool, in, out []E) {
 	last := len(v.dims) - 1
 	T, M, ot, s := v.dims[v.t], v.dims[last], v.tStride, v.strides[last]
 	p.For(ceilDiv(v.pairs, v.pairsInItem), func(_, item int) {
