@@ -22,6 +22,14 @@ type QDepthwiseConv struct {
 	planes  bool
 	scales  []float32 // per channel
 	perItem int
+	// other shapes: the float32 depthwise convolution on the input minus
+	// its zero point with the weights as floats, exact (see exactFloat),
+	// then the requantisation of its sums; nil where it would not be
+	// exact (direct then runs them in Go)
+	viaFloat *DepthwiseConv
+	bias     []int32   // per channel (viaFloat)
+	xf, yf   []float32 // viaFloat's input and output
+	xRows    Rows
 }
 
 // QDWConv is the argument block of the int8 depthwise kernels: C
@@ -131,6 +139,21 @@ func NewQDepthwiseConv(s ConvShape, w []int8, bias []int32, inZero uint8, rq QRe
 			}
 		}
 	}
+	if !d.planes && exactFloat(w, khw) {
+		fw := make([]float32, len(w))
+		for i, v := range w {
+			fw[i] = float32(v)
+		}
+		f, err := NewDepthwiseConv(s, fw, nil, Act{})
+		if err != nil {
+			return nil, err
+		}
+		d.viaFloat = f
+		d.bias = make([]int32, s.Cin)
+		if bias != nil {
+			copy(d.bias, bias)
+		}
+	}
 	d.scales = make([]float32, s.Cin)
 	for c := range d.scales {
 		d.scales[c] = rq.scale(c)
@@ -155,6 +178,10 @@ func (d *QDepthwiseConv) Run(p *Pool, in QRows, out []uint8) {
 	ohw := d.oh * d.ow
 	if len(out) != s.Frames*s.Cin*ohw {
 		panic(fmt.Sprintf("runtime: qdepthwise output has %d bytes, want %d", len(out), s.Frames*s.Cin*ohw))
+	}
+	if d.viaFloat != nil {
+		d.runViaFloat(p, in, out)
+		return
 	}
 	perFrame := ceilDiv(s.Cin, d.perItem)
 	p.For(s.Frames*perFrame, func(worker, item int) {
@@ -257,4 +284,51 @@ func (d *QDepthwiseConv) direct(o, in []uint8, c int) {
 			o[oy*d.ow+ox] = d.ep.requant(acc, scale, false, 0)
 		}
 	}
+}
+
+// exactFloat reports whether a float32 depthwise convolution computes the
+// int8 one exactly: every product of an input minus its zero point (at
+// most 255 in magnitude) and a weight, and every partial sum of them, is
+// an integer below 2^24 in magnitude, which float32 holds exactly
+// whatever the order of the additions.
+func exactFloat(w []int8, khw int) bool {
+	for c := 0; c < len(w); c += khw {
+		var sum int
+		for _, v := range w[c : c+khw] {
+			sum += max(int(v), -int(v))
+		}
+		if 255*sum >= 1<<24 {
+			return false
+		}
+	}
+	return true
+}
+
+// runViaFloat runs the convolution on the float32 depthwise kernels: the
+// input minus its zero point as floats (the padding then adds nothing),
+// the exact sums, then per channel the bias and the requantisation.
+func (d *QDepthwiseConv) runViaFloat(p *Pool, in QRows, out []uint8) {
+	s := d.s
+	hw, ohw := s.H*s.W, d.oh*d.ow
+	if d.xf == nil {
+		d.xf = make([]float32, s.Frames*s.Cin*hw)
+		d.yf = make([]float32, s.Frames*s.Cin*ohw)
+		d.xRows = PlainRows(d.xf, s.Frames, s.Cin, hw)
+	}
+	planes := s.Frames * s.Cin
+	p.For(ceilDiv(planes, d.perItem), func(_, item int) {
+		for pl := item * d.perItem; pl < min(planes, (item+1)*d.perItem); pl++ {
+			dequantizeU8s(d.xf[pl*hw:(pl+1)*hw], in[pl], 1, d.inZero)
+		}
+	})
+	d.viaFloat.Run(p, d.xRows, d.yf, nil)
+	p.For(ceilDiv(planes, d.perItem), func(_, item int) {
+		for pl := item * d.perItem; pl < min(planes, (item+1)*d.perItem); pl++ {
+			c := pl % s.Cin
+			o, acc := out[pl*ohw:(pl+1)*ohw], d.yf[pl*ohw:(pl+1)*ohw]
+			for i, v := range acc {
+				o[i] = d.ep.requant(int32(v)+d.bias[c], d.scales[c], false, 0)
+			}
+		}
+	})
 }

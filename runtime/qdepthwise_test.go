@@ -29,6 +29,9 @@ func qdwShapes() []ConvShape {
 		ConvShape{Frames: 1, Cin: 5, Cout: 5, Group: 5, H: 8, W: 9, KH: 3, KW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1},
 		ConvShape{Frames: 1, Cin: 4, Cout: 4, Group: 4, H: 8, W: 9, KH: 3, KW: 4, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 2, PadBottom: 1, PadRight: 1},
 		ConvShape{Frames: 1, Cin: 4, Cout: 4, Group: 4, H: 9, W: 9, KH: 5, KW: 5, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2},
+		ConvShape{Frames: 3, Cin: 19, Cout: 19, Group: 19, H: 15, W: 13, KH: 5, KW: 5, StrideH: 2, StrideW: 2, PadTop: 2, PadLeft: 2, PadBottom: 1, PadRight: 2},
+		ConvShape{Frames: 2, Cin: 7, Cout: 7, Group: 7, H: 7, W: 7, KH: 7, KW: 7, PadTop: 3, PadLeft: 3, PadBottom: 3, PadRight: 3},
+		ConvShape{Frames: 1, Cin: 5, Cout: 5, Group: 5, H: 12, W: 12, KH: 5, KW: 5, DilationH: 2, DilationW: 2, PadTop: 4, PadLeft: 4, PadBottom: 4, PadRight: 4},
 		ConvShape{Frames: 1, Cin: 4, Cout: 4, Group: 4, H: 9, W: 9, KH: 3, KW: 3, DilationH: 2, DilationW: 2, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2},
 		ConvShape{Frames: 2, Cin: 6, Cout: 6, Group: 6, H: 10, W: 11, KH: 3, KW: 3, StrideH: 3, StrideW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1},
 	)
@@ -54,7 +57,7 @@ func runQDepthwise(t *testing.T, p *Pool) map[string]bool {
 			if i := firstByteDiff(got, want); i >= 0 {
 				t.Fatalf("%v, input zero %d, relu6 %v (planes %v): output %d is %d, want %d", s, c.inZero, relu6, d.planes, i, got[i], want[i])
 			}
-			paths[map[bool]string{true: "planes", false: "direct"}[d.planes]] = true
+			paths[d.path()] = true
 		}
 	}
 	return paths
@@ -64,8 +67,51 @@ func TestQDepthwiseConv(t *testing.T) {
 	p := NewPool(2)
 	defer p.Close()
 	paths := runQDepthwise(t, p)
-	if !paths["planes"] || !paths["direct"] {
+	if !paths["planes"] || !paths["float"] {
 		t.Errorf("paths taken: %v", paths)
+	}
+}
+
+// path names the way d runs: the int8 plane kernels, the exact float32
+// convolution or the Go loop.
+func (d *QDepthwiseConv) path() string {
+	switch {
+	case d.planes:
+		return "planes"
+	case d.viaFloat != nil:
+		return "float"
+	}
+	return "direct"
+}
+
+// TestQDepthwiseDirect runs a kernel whose sums float32 might not hold
+// exactly (23x23 taps of weight ±127: 255·Σ|w| over 2^24), which takes
+// the Go loop, and checks it and a 5x5 one at the limit's other side
+// against the reference.
+func TestQDepthwiseDirect(t *testing.T) {
+	p := NewPool(2)
+	defer p.Close()
+	rng := rand.New(rand.NewPCG(7, 23))
+	for _, k := range []int{5, 23} {
+		s := ConvShape{Frames: 2, Cin: 3, Cout: 3, Group: 3, H: 24, W: 25, KH: k, KW: k,
+			PadTop: k / 2, PadLeft: k / 2, PadBottom: k / 2, PadRight: k / 2}
+		c := qconvCase{s: s, inZero: 7}
+		x, w, bias, rq, _ := qconvData(rng, c)
+		for i := range w {
+			w[i] = []int8{-127, 127}[rng.IntN(2)]
+		}
+		d, err := NewQDepthwiseConv(s, w, bias, c.inZero, rq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[int]string{5: "float", 23: "direct"}[k]; d.path() != want {
+			t.Errorf("%dx%d: path %s, want %s", k, k, d.path(), want)
+		}
+		got := make([]uint8, s.OutLen())
+		d.Run(p, PlainQRows(x, s.Frames, s.Cin, s.H*s.W), got)
+		if i := firstByteDiff(got, qconvRef(s, x, w, bias, c.inZero, rq, nil)); i >= 0 {
+			t.Fatalf("%v: output %d differs", s, i)
+		}
 	}
 }
 
