@@ -7,21 +7,27 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-// buildQuant emits quantizeU8x8AVX2 and dequantizeU8x16AVX2.
+// buildQuant emits quantizeU8x8AVX2, requantizeU8x8AVX2 and
+// dequantizeU8x16AVX2.
 func buildQuant(g *gen) {
-	buildQuantize(g)
+	buildToBytes(g, "quantizeU8x8AVX2", g.VDIVPS,
+		"quantizeU8x8AVX2 sets dst[i] = uint8(round(min(max(src[i]/scale, lo), hi)) + zero)",
+		"for i < n, n a positive multiple of 8 (NaN quotients take lo): runtime.Quantize's rule.")
+	buildToBytes(g, "requantizeU8x8AVX2", g.VMULPS,
+		"requantizeU8x8AVX2 sets dst[i] = uint8(round(min(max(src[i]*scale, lo), hi)) + zero)",
+		"for i < n, n a positive multiple of 8: the int8 kernels' requantisation (QTile) of",
+		"sums held as floats.")
 	buildDequantize(g)
 }
 
-// buildQuantize emits quantizeU8x8AVX2, runtime.Quantize's kernel (the ONNX
-// QuantizeLinear of float32 values to uint8) 8 values a step: the
-// division by the scale, MAXPS against lo (which returns lo for NaN, as
-// the Go rule does), MINPS against hi, CVTPS2DQ (rounding half to even),
-// the zero point added, the int32 lanes packed to bytes.
-func buildQuantize(g *gen) {
-	dst, src, n := beginConversion(g, "quantizeU8x8AVX2", "func(dst *uint8, src *float32, n int, scale, lo, hi float32, zero int32)",
-		"quantizeU8x8AVX2 sets dst[i] = uint8(round(min(max(src[i]/scale, lo), hi)) + zero)",
-		"for i < n, n a positive multiple of 8 (NaN quotients take lo): runtime.Quantize's rule.")
+// buildToBytes emits name, a conversion of float32 values to uint8 8
+// values a step: op (the division of runtime.Quantize, the ONNX
+// QuantizeLinear, or the multiplication of a requantisation) by the
+// scale, MAXPS against lo (which returns lo for NaN, as the Go rule
+// does), MINPS against hi, CVTPS2DQ (rounding half to even), the zero
+// point added, the int32 lanes packed to bytes.
+func buildToBytes(g *gen, name string, op func(ops ...operand.Op), doc ...string) {
+	dst, src, n := beginConversion(g, name, "func(dst *uint8, src *float32, n int, scale, lo, hi float32, zero int32)", doc...)
 	scale, lo, hi, zero := reg.Y8, reg.Y9, reg.Y10, reg.Y11
 	g.VBROADCASTSS(paramAddr(g, "scale"), scale)
 	g.VBROADCASTSS(paramAddr(g, "lo"), lo)
@@ -30,7 +36,7 @@ func buildQuantize(g *gen) {
 	loop := g.label("loop")
 	g.Label(loop)
 	g.VMOVUPS(operand.Mem{Base: src}, reg.Y0)
-	g.VDIVPS(scale, reg.Y0, reg.Y0)
+	op(scale, reg.Y0, reg.Y0)
 	// Go operand order: VMAXPS b, a, dst is Intel's MAXPS dst, a, b, which
 	// returns b when either is NaN
 	g.VMAXPS(lo, reg.Y0, reg.Y0)

@@ -96,7 +96,7 @@ func selectQKernels(level string) {
 		qpack = k
 	}
 	qdwConv = archQDWConv(level)
-	quantizeAsm, dequantizeAsm = archQuantize(level)
+	quantizeAsm, requantizeAsm, dequantizeAsm = archQuantize(level)
 }
 
 // selectKernels sets the kernel variables to the kernels of level (tests

@@ -43,14 +43,15 @@ func archQGemmKernels(level string) []*QGemmKernel {
 // takes: its smaller step (runs of 16 or more take steps of 16).
 const qpackChunk = 8
 
-// archQuantize returns the quantisation and dequantisation kernels of
-// int8 level level (quantizeU8x8AVX2 and dequantizeU8x16AVX2 at every
-// level with AVX2), or nils.
-func archQuantize(level string) (quantizeKernel, dequantizeKernel) {
+// archQuantize returns the quantisation, requantisation and
+// dequantisation kernels of int8 level level (quantizeU8x8AVX2,
+// requantizeU8x8AVX2 and dequantizeU8x16AVX2 at every level with AVX2),
+// or nils.
+func archQuantize(level string) (quantizeKernel, quantizeKernel, dequantizeKernel) {
 	if level == ISAGeneric {
-		return nil, nil
+		return nil, nil, nil
 	}
-	return quantizeU8x8AVX2, dequantizeU8x16AVX2
+	return quantizeU8x8AVX2, requantizeU8x8AVX2, dequantizeU8x16AVX2
 }
 
 // archQPack returns the int8 packing kernel of int8 level level

@@ -33,7 +33,9 @@ func archQGemmKernels(level string) []*QGemmKernel { return asmQGemmKernels(leve
 const qpackChunk = 8
 
 // archQuantize: arm64 quantises and dequantises in Go.
-func archQuantize(level string) (quantizeKernel, dequantizeKernel) { return nil, nil }
+func archQuantize(level string) (quantizeKernel, quantizeKernel, dequantizeKernel) {
+	return nil, nil, nil
+}
 
 // archQPack returns the int8 packing kernel of int8 level level
 // (generated, kernels_arm64.go), or nil.

@@ -24,7 +24,9 @@ func archWinograd(level string) (func(*WinoIn), func(*WinoOut), int) { return ni
 
 func archQPack(level string) func(*QPack) { return nil }
 
-func archQuantize(level string) (quantizeKernel, dequantizeKernel) { return nil, nil }
+func archQuantize(level string) (quantizeKernel, quantizeKernel, dequantizeKernel) {
+	return nil, nil, nil
+}
 
 const qpackChunk = 16
 

@@ -27,7 +27,6 @@ type QDepthwiseConv struct {
 	// then the requantisation of its sums; nil where it would not be
 	// exact (direct then runs them in Go)
 	viaFloat *DepthwiseConv
-	bias     []int32   // per channel (viaFloat)
 	xf, yf   []float32 // viaFloat's input and output
 	xRows    Rows
 }
@@ -139,20 +138,19 @@ func NewQDepthwiseConv(s ConvShape, w []int8, bias []int32, inZero uint8, rq QRe
 			}
 		}
 	}
-	if !d.planes && exactFloat(w, khw) {
-		fw := make([]float32, len(w))
+	if !d.planes && exactFloat(w, bias, khw) {
+		fw, fb := make([]float32, len(w)), make([]float32, s.Cin)
 		for i, v := range w {
 			fw[i] = float32(v)
 		}
-		f, err := NewDepthwiseConv(s, fw, nil, Act{})
+		for c := range bias {
+			fb[c] = float32(bias[c])
+		}
+		f, err := NewDepthwiseConv(s, fw, fb, Act{})
 		if err != nil {
 			return nil, err
 		}
 		d.viaFloat = f
-		d.bias = make([]int32, s.Cin)
-		if bias != nil {
-			copy(d.bias, bias)
-		}
 	}
 	d.scales = make([]float32, s.Cin)
 	for c := range d.scales {
@@ -288,16 +286,20 @@ func (d *QDepthwiseConv) direct(o, in []uint8, c int) {
 
 // exactFloat reports whether a float32 depthwise convolution computes the
 // int8 one exactly: every product of an input minus its zero point (at
-// most 255 in magnitude) and a weight, and every partial sum of them, is
-// an integer below 2^24 in magnitude, which float32 holds exactly
-// whatever the order of the additions.
-func exactFloat(w []int8, khw int) bool {
-	for c := 0; c < len(w); c += khw {
+// most 255 in magnitude) and a weight, and every partial sum of them and
+// the bias, is an integer below 2^24 in magnitude, which float32 holds
+// exactly whatever the order of the additions.
+func exactFloat(w []int8, bias []int32, khw int) bool {
+	for c := 0; c < len(w)/khw; c++ {
 		var sum int
-		for _, v := range w[c : c+khw] {
+		for _, v := range w[c*khw : (c+1)*khw] {
 			sum += max(int(v), -int(v))
 		}
-		if 255*sum >= 1<<24 {
+		sum *= 255
+		if bias != nil {
+			sum += max(int(bias[c]), -int(bias[c]))
+		}
+		if sum >= 1<<24 {
 			return false
 		}
 	}
@@ -306,7 +308,7 @@ func exactFloat(w []int8, khw int) bool {
 
 // runViaFloat runs the convolution on the float32 depthwise kernels: the
 // input minus its zero point as floats (the padding then adds nothing),
-// the exact sums, then per channel the bias and the requantisation.
+// the exact sums with the bias, then per channel the requantisation.
 func (d *QDepthwiseConv) runViaFloat(p *Pool, in QRows, out []uint8) {
 	s := d.s
 	hw, ohw := s.H*s.W, d.oh*d.ow
@@ -324,11 +326,7 @@ func (d *QDepthwiseConv) runViaFloat(p *Pool, in QRows, out []uint8) {
 	d.viaFloat.Run(p, d.xRows, d.yf, nil)
 	p.For(ceilDiv(planes, d.perItem), func(_, item int) {
 		for pl := item * d.perItem; pl < min(planes, (item+1)*d.perItem); pl++ {
-			c := pl % s.Cin
-			o, acc := out[pl*ohw:(pl+1)*ohw], d.yf[pl*ohw:(pl+1)*ohw]
-			for i, v := range acc {
-				o[i] = d.ep.requant(int32(v)+d.bias[c], d.scales[c], false, 0)
-			}
+			requantizeU8s(out[pl*ohw:(pl+1)*ohw], d.yf[pl*ohw:(pl+1)*ohw], d.scales[pl%s.Cin], d.ep.Lo, d.ep.Hi, d.ep.Zero)
 		}
 	})
 }

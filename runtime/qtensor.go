@@ -70,8 +70,9 @@ const rneMagic = 0x1.8p23
 type quantizeKernel func(dst *uint8, src *float32, n int, scale, lo, hi float32, zero int32)
 
 // quantizeAsm is the kernel of the selected int8 level, or nil
-// (selectQKernels).
-var quantizeAsm quantizeKernel
+// (selectQKernels); requantizeAsm is its twin that multiplies by the
+// scale (requantizeU8s).
+var quantizeAsm, requantizeAsm quantizeKernel
 
 // quantizeU8s is QuantizeU8 of every value of src: the level's kernel
 // over whole steps of 8, Go for the rest.
@@ -93,6 +94,21 @@ func quantizeU8s(dst []uint8, src []float32, scale float32, zero uint8) {
 		}
 		q = float32(q+rneMagic) - rneMagic
 		dst[i] = uint8(int32(q) + z)
+	}
+}
+
+// requantizeU8s sets dst[i] = round(clamp(src[i]*scale, lo, hi)) + zero,
+// the int8 kernels' requantisation (QTile, without a residual) of sums
+// held exactly as floats: the level's kernel over whole steps of 8, Go
+// for the rest. lo and hi are integers, the clamp minus zero.
+func requantizeU8s(dst []uint8, src []float32, scale, lo, hi float32, zero int32) {
+	dst = dst[:len(src)]
+	if n := len(src) &^ 7; requantizeAsm != nil && n > 0 {
+		requantizeAsm(&dst[0], &src[0], n, scale, lo, hi, zero)
+		dst, src = dst[n:], src[n:]
+	}
+	for i, v := range src {
+		dst[i] = uint8(rne(clamp(v*scale, lo, hi)) + zero)
 	}
 }
 

@@ -56,6 +56,24 @@ func testQuantizeDequantize(t *testing.T) {
 					t.Fatalf("n %d: Quantize(%g / %g + %d) = %d, interp %d", n, v, scale, zero, q[i], want)
 				}
 			}
+			// requantizeU8s against QTile's rule on integer sums held as
+			// floats, clamps narrower than the bytes' range included
+			ep := QTile{Zero: int32(zero), Lo: float32(-int32(zero)), Hi: float32(255 - int32(zero))}
+			if n%2 == 1 {
+				ep.Lo, ep.Hi = max(ep.Lo, -20), min(ep.Hi, 100)
+			}
+			acc := make([]float32, n)
+			for i := range acc {
+				acc[i] = float32(rng.IntN(1<<21) - 1<<20)
+			}
+			rs := float32(1e-4 + rng.Float64()*1e-3)
+			r := make([]uint8, n)
+			requantizeU8s(r, acc, rs, ep.Lo, ep.Hi, ep.Zero)
+			for i, v := range acc {
+				if want := ep.requant(int32(v), rs, false, 0); r[i] != want {
+					t.Fatalf("%s, n %d: requantize(%g * %g) = %d, want %d", QISA(), n, v, rs, r[i], want)
+				}
+			}
 			d := make([]float32, n)
 			Dequantize(p, q, d, scale, zero)
 			for i, b := range q {

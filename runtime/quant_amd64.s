@@ -36,6 +36,37 @@ loop1:
 	VZEROUPPER
 	RET
 
+// func requantizeU8x8AVX2(dst *uint8, src *float32, n int, scale float32, lo float32, hi float32, zero int32)
+// Requires: AVX, AVX2
+TEXT ·requantizeU8x8AVX2(SB), NOSPLIT, $0-40
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS scale+24(FP), Y8
+	VBROADCASTSS lo+28(FP), Y9
+	VBROADCASTSS hi+32(FP), Y10
+	MOVLQSX      zero+36(FP), R8
+	VMOVD        R8, X11
+	VPBROADCASTD X11, Y11
+
+loop1:
+	VMOVUPS      (SI), Y0
+	VMULPS       Y8, Y0, Y0
+	VMAXPS       Y9, Y0, Y0
+	VMINPS       Y10, Y0, Y0
+	VCVTPS2DQ    Y0, Y0
+	VPADDD       Y11, Y0, Y0
+	VEXTRACTI128 $0x01, Y0, X1
+	VPACKSSDW    X1, X0, X0
+	VPACKUSWB    X0, X0, X0
+	VMOVQ        X0, (DI)
+	ADDQ         $0x00000020, SI
+	ADDQ         $0x00000008, DI
+	SUBQ         $0x00000008, CX
+	JNZ          loop1
+	VZEROUPPER
+	RET
+
 // func dequantizeU8x16AVX2(dst *float32, src *uint8, n int, scale float32, zero int32)
 // Requires: AVX, AVX2
 TEXT ·dequantizeU8x16AVX2(SB), NOSPLIT, $0-32

@@ -9,6 +9,11 @@ package runtime
 // for i < n, n a positive multiple of 8 (NaN quotients take lo): runtime.Quantize's rule.
 func quantizeU8x8AVX2(dst *uint8, src *float32, n int, scale float32, lo float32, hi float32, zero int32)
 
+// requantizeU8x8AVX2 sets dst[i] = uint8(round(min(max(src[i]*scale, lo), hi)) + zero)
+// for i < n, n a positive multiple of 8: the int8 kernels' requantisation (QTile) of
+// sums held as floats.
+func requantizeU8x8AVX2(dst *uint8, src *float32, n int, scale float32, lo float32, hi float32, zero int32)
+
 // dequantizeU8x16AVX2 sets dst[i] = float32(int32(src[i])-zero) * scale for i < n,
 // n a positive multiple of 16: runtime.Dequantize's rule.
 func dequantizeU8x16AVX2(dst *float32, src *uint8, n int, scale float32, zero int32)
