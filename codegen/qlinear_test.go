@@ -132,3 +132,49 @@ func TestQuantizedMovementCompiles(t *testing.T) {
 	}
 	goTestPackage(t, pkg)
 }
+
+// TestQLookupCompiles: elementwise functions of one quantised tensor
+// become tables (fuse-qlookup): x·Sigmoid(x) to uint8, HardSwish times a
+// scalar to int8; a per-channel product and a function of two quantised
+// tensors stay in float32. The interpreter gives the same bytes after the
+// passes, and the generated package matches it.
+func TestQLookupCompiles(t *testing.T) {
+	b := newBuilder(14)
+	s, z := b.scalar("s", 0.05), irtest.Zero("z", ir.Uint8, 120)
+	x := b.Input("x", 2, 4, 5, 6)
+	dq := b.op("dq", "DequantizeLinear", nil, b.op("xq", "QuantizeLinear", nil, x, s, z), s, z)
+	silu := b.op("silu", "Mul", nil, dq, b.op("sig", "Sigmoid", nil, dq))
+	hs := b.op("hs3", "Mul", nil, b.op("hs", "HardSwish", nil, dq), b.scalar("three", 3))
+	perChannel := b.op("pc", "Mul", nil, dq, b.random("gain", 1, 4, 1, 1))
+	dq2 := b.op("dq2", "DequantizeLinear", nil, b.op("x2q", "QuantizeLinear", nil, b.op("neg", "Neg", nil, x), s, z), s, z)
+	two := b.op("two", "Add", nil, b.op("tanh", "Tanh", nil, dq), dq2)
+	q := func(name string, v *ir.Value, scale float32, zero *ir.Value) *ir.Value {
+		sc := b.scalar(name+"_s", scale)
+		return b.op(name, "DequantizeLinear", nil, b.op(name+"_q", "QuantizeLinear", nil, v, sc, zero), sc, zero)
+	}
+	b.Output(q("silu_out", silu, 0.03, irtest.Zero("z1", ir.Uint8, 10)), q("hs_out", hs, 0.07, irtest.Zero("z2", ir.Int8, -5)),
+		q("pc_out", perChannel, 0.04, irtest.Zero("z3", ir.Uint8, 128)), q("two_out", two, 0.05, irtest.Zero("z4", ir.Uint8, 128)))
+	g := b.Graph(t)
+	sets := interpDataSets(t, g, rand.New(rand.NewPCG(6, 1)), "set_a", "set_b")
+	if err := passes.Run(g, passes.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	tables := map[string]bool{}
+	for _, n := range g.Nodes {
+		if n.Op == ops.OpQLookup {
+			tables[n.Name] = true
+		}
+	}
+	if !tables["silu_out_q"] || !tables["hs_out_q"] || tables["pc_out_q"] || tables["two_out_q"] || len(tables) != 2 {
+		t.Errorf("tables made for %v, want silu_out_q and hs_out_q", tables)
+	}
+	checkInterpAgain(t, g, sets)
+	if testing.Short() {
+		return
+	}
+	pkg, err := Generate(g, Options{Package: "qlookup", DataSets: sets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	goTestPackage(t, pkg)
+}

@@ -91,6 +91,7 @@ func defs() []*Def {
 	add(activationDefs()...)
 	add(quantDefs()...)
 	add(qconvDefs()...)
+	add(qlookupDefs()...)
 	return all
 }
 

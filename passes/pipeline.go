@@ -42,6 +42,7 @@ var Pipeline = []Pass{
 	{"fuse-activation", "make every Conv a tsmc.Conv and fuse a following activation (Relu, Clip, SiLU, HardSwish, ...)", FuseActivation},
 	{"fuse-residual-add", "fuse Add(conv, residual) and a following activation into the conv", FuseResidualAdd},
 	{"fuse-gated-activation", "turn the x·Sigmoid(x) and x·HardSigmoid(x) left into one tsmc.Activation", FuseGatedActivation},
+	{"fuse-qlookup", "turn DequantizeLinear -> elementwise ops -> QuantizeLinear into a tsmc.QLookup table of the 256 bytes", FuseQLookup},
 	{"fuse-shift", "let convs read through a TemporalShift instead of materialising it", FuseShift},
 	{"fuse-channel-scale", "let a conv scale its input by a squeeze-and-excitation gate as it packs it, instead of a Mul writing the product", FuseChannelScale},
 	{"merge-reduce-means", "merge chains of ReduceMean into one", MergeReduceMeans},
@@ -96,6 +97,9 @@ var passOrder = []struct{ a, b, why string }{
 	{"fuse-qlinear", "fuse-quantized-residual", "a QLinearAdd is a tsmc.QAdd only after fuse-qlinear"},
 	{"fuse-qdq", "center-weights", "the weights it centres are tsmc.QConv's and tsmc.QDense's"},
 	{"fuse-qlinear", "center-weights", "so are those of the operator form"},
+	{"fuse-gated-activation", "fuse-qlookup", "x·Sigmoid(x) is one elementwise op, and a table, once fused"},
+	{"quantize-movement", "fuse-qlookup", "a table's DequantizeLinear must read the quantised tensor, not a float32 move of it"},
+	{"fuse-qlookup", "dead-code", "the float32 ops a table replaces are left unread"},
 }
 
 func init() {

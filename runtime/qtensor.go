@@ -196,3 +196,30 @@ func (q QAddOp) Run(p *Pool, a, b, out []uint8) {
 		}
 	})
 }
+
+// QLookup is an elementwise function of a quantised tensor as a table
+// (tsmc.QLookup): out[i] = Table[x[i]], in runtime bytes. Table has 256
+// entries.
+type QLookup struct {
+	Table []uint8
+}
+
+func (q *QLookup) profileName() string   { return "qlookup" }
+func (q *QLookup) profileFLOPs() float64 { return 0 }
+
+// Run maps x through the table into out (which may be x).
+func (q *QLookup) Run(p *Pool, x, out []uint8) {
+	defer profileDone(q, profileStart())
+	if len(x) != len(out) || len(q.Table) != 256 {
+		panic(fmt.Sprintf("runtime: qlookup of %d bytes into %d through a table of %d", len(x), len(out), len(q.Table)))
+	}
+	t := (*[256]uint8)(q.Table)
+	p.For(ceilDiv(len(x), quantChunk), func(_, item int) {
+		i0 := item * quantChunk
+		src := x[i0:min(len(x), i0+quantChunk)]
+		dst := out[i0:][:len(src)]
+		for i, b := range src {
+			dst[i] = t[b]
+		}
+	})
+}
