@@ -1,6 +1,8 @@
 package main
 
 import (
+	"math/bits"
+
 	"github.com/mmcloughlin/avo/attr"
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
@@ -55,6 +57,9 @@ func buildMaxPool(g *gen) {
 type maxPoolRowRegs struct {
 	rows                      []reg.GPPhysical
 	t, out, left, inLeft, tmp reg.GPPhysical
+	// the output rows left and the steps of the rows and O from a row's
+	// end to the next row's start (rowSteps)
+	rowsLeft, stepIn, stepOut reg.GPPhysical
 }
 
 // beginMaxPoolRow declares the row kernel k of the runtime contract
@@ -68,7 +73,8 @@ func beginMaxPoolRow(g *gen, k naming.Kernel, block *argBlock, contract string, 
 	g.Comment(regs...)
 	t := reg.RDI
 	g.Load(g.Param("t"), t)
-	r := maxPoolRowRegs{rows: []reg.GPPhysical{reg.RSI, reg.R8, reg.R9}, t: t, out: reg.R10, left: reg.RCX, inLeft: reg.RDX, tmp: reg.RAX}
+	r := maxPoolRowRegs{rows: []reg.GPPhysical{reg.RSI, reg.R8, reg.R9}, t: t, out: reg.R10, left: reg.RCX, inLeft: reg.RDX, tmp: reg.RAX,
+		rowsLeft: reg.R11, stepIn: reg.R12, stepOut: reg.R13}
 	for i, f := range []string{"R0", "R1", "R2"} {
 		g.MOVQ(block.field(t, f, 0), r.rows[i])
 	}
@@ -92,6 +98,55 @@ func (r maxPoolRowRegs) nextBlock(g *gen, inBytes, outBytes, outs, ins uint32, l
 	g.Label(done)
 }
 
+// rowSteps loads the output rows left (N) and the steps from a row's end
+// to the next row: a row takes B = ceil(len(O)/outs) blocks (outs a power
+// of two), each stepping the rows 2*outs elements of 1<<es bytes and O
+// outs, so the next row is 2*LD - 2*outs*B and LDO - outs*B elements on.
+func (r maxPoolRowRegs) rowSteps(g *gen, block *argBlock, outs int, es uint8) {
+	lg := uint8(bits.Len(uint(outs)) - 1)
+	g.MOVQ(block.field(r.t, "N", 0), r.rowsLeft)
+	g.LEAQ(mem(r.left, outs-1, nil, 0), r.tmp)
+	g.SHRQ(operand.U8(lg), r.tmp) // B
+	g.MOVQ(block.field(r.t, "LD", 0), r.stepIn)
+	g.SHLQ(operand.U8(1+es), r.stepIn)
+	g.MOVQ(r.tmp, reg.RBX)
+	g.SHLQ(operand.U8(lg+1+es), reg.RBX)
+	g.SUBQ(reg.RBX, r.stepIn)
+	g.MOVQ(block.field(r.t, "LDO", 0), r.stepOut)
+	if es > 0 {
+		g.SHLQ(operand.U8(es), r.stepOut)
+	}
+	g.SHLQ(operand.U8(lg+es), r.tmp)
+	g.SUBQ(r.tmp, r.stepOut)
+}
+
+// beginRow starts an output row: to end when none is left, else the
+// outputs and inputs left reloaded from len(O) and len(R0). It returns
+// the row's label and end's.
+func (r maxPoolRowRegs) beginRow(g *gen, block *argBlock) (row, end string) {
+	row, end = g.label("row"), g.label("end")
+	g.Label(row)
+	g.TESTQ(r.rowsLeft, r.rowsLeft)
+	g.JLE(operand.LabelRef(end))
+	g.MOVQ(block.field(r.t, "O", 8), r.left)
+	g.MOVQ(block.field(r.t, "R0", 8), r.inLeft)
+	return row, end
+}
+
+// endRow ends an output row: the rows and O step to the next one and the
+// loop starts again; end follows, and the kernel returns.
+func (r maxPoolRowRegs) endRow(g *gen, row, end string) {
+	for _, in := range r.rows {
+		g.ADDQ(r.stepIn, in)
+	}
+	g.ADDQ(r.stepOut, r.out)
+	g.DECQ(r.rowsLeft)
+	g.JMP(operand.LabelRef(row))
+	g.Label(end)
+	g.VZEROUPPER()
+	g.RET()
+}
+
 // emitQMaxPoolRow: the MaxPoolRow contract on bytes. Per block of 32
 // outputs it takes the row-wise max of the 64 input columns 2x0..2x0+63
 // (zero past the row's end: no byte is below it), views them as 32 words
@@ -108,32 +163,13 @@ func emitQMaxPoolRow(g *gen) {
 		"DX inputs left, R11 output rows left, R12/R13 the step of the rows and O from",
 		"a row's end to the next row, AX/BX scratch.",
 	})
-	t, rows, out, left, inLeft, tmp := r.t, r.rows, r.out, r.left, r.inLeft, r.tmp
-	rowsLeft, stepIn, stepOut := reg.R11, reg.R12, reg.R13
+	rows, out, left, inLeft, tmp := r.rows, r.out, r.left, r.inLeft, r.tmp
 	idx, low, carry, v, w, even, odd := reg.Z0, reg.Z1, reg.Z2, reg.Z3, reg.Z4, reg.Z5, reg.Z6
 	g.VMOVDQU64(operand.NewDataAddr(qmaxPoolPrevIdx, 0), idx)
 	g.MOVL(operand.U32(0x00ff00ff), tmp.As32())
 	g.VPBROADCASTD(tmp.As32(), low)
-	// a row's blocks: B = ceil(len(O)/32); each steps the rows 64 bytes
-	// and O 32, so the next row is 2*LD - 64*B and LDO - 32*B on
-	g.MOVQ(qmaxPoolRowBlock.field(t, "N", 0), rowsLeft)
-	g.LEAQ(mem(left, 31, nil, 0), tmp)
-	g.SHRQ(operand.U8(5), tmp)
-	g.MOVQ(qmaxPoolRowBlock.field(t, "LD", 0), stepIn)
-	g.SHLQ(operand.U8(1), stepIn)
-	g.MOVQ(tmp, reg.RBX)
-	g.SHLQ(operand.U8(6), reg.RBX)
-	g.SUBQ(reg.RBX, stepIn)
-	g.MOVQ(qmaxPoolRowBlock.field(t, "LDO", 0), stepOut)
-	g.SHLQ(operand.U8(5), tmp)
-	g.SUBQ(tmp, stepOut)
-
-	row, end := g.label("row"), g.label("end")
-	g.Label(row)
-	g.TESTQ(rowsLeft, rowsLeft)
-	g.JLE(operand.LabelRef(end))
-	g.MOVQ(qmaxPoolRowBlock.field(t, "O", 8), left)
-	g.MOVQ(qmaxPoolRowBlock.field(t, "R0", 8), inLeft)
+	r.rowSteps(g, qmaxPoolRowBlock, 32, 0)
+	row, end := r.beginRow(g, qmaxPoolRowBlock)
 	g.VPXORD(carry, carry, carry)
 	loop, done := g.label("block"), g.label("done")
 	g.Label(loop)
@@ -164,15 +200,7 @@ func emitQMaxPoolRow(g *gen) {
 	g.VPMAXUW(w, even, even)
 	g.VPMOVWB(even, reg.K2, at(out, 0))
 	r.nextBlock(g, 64, 32, 32, 64, loop, done)
-	for _, r := range rows {
-		g.ADDQ(stepIn, r)
-	}
-	g.ADDQ(stepOut, out)
-	g.DECQ(rowsLeft)
-	g.JMP(operand.LabelRef(row))
-	g.Label(end)
-	g.VZEROUPPER()
-	g.RET()
+	r.endRow(g, row, end)
 }
 
 // emitMaxPoolRow: for y < N and x < len(O), O[y*LDO + x] = max over rows
@@ -193,35 +221,15 @@ func emitMaxPoolRow(g *gen) {
 		"rows left, R12/R13 the step of the rows and O from a row's end to the next",
 		"row, AX/BX scratch.",
 	})
-	t, rows, out, left, inLeft, tmp := r.t, r.rows, r.out, r.left, r.inLeft, r.tmp
-	rowsLeft, stepIn, stepOut := reg.R11, reg.R12, reg.R13
+	rows, out, left, inLeft, tmp := r.rows, r.out, r.left, r.inLeft, r.tmp
 	idxEven, idxOdd, negInf, carry := reg.Z0, reg.Z1, reg.Z2, reg.Z3
 	v0, v1, w0, w1, even, odd := reg.Z4, reg.Z5, reg.Z6, reg.Z7, reg.Z8, reg.Z9
 	g.VMOVUPS(operand.NewDataAddr(maxPoolPermIdx, 0), idxEven)
 	g.VMOVUPS(operand.NewDataAddr(maxPoolPermIdx, 64), idxOdd)
 	g.MOVL(operand.U32(0xff800000), tmp.As32()) // -Inf
 	g.VPBROADCASTD(tmp.As32(), negInf)
-	// a row's blocks: B = ceil(len(O)/16); each steps the rows 128 bytes
-	// and O 64, so the next row is 8*LD - 128*B and 4*LDO - 64*B on
-	g.MOVQ(maxPoolRowBlock.field(t, "N", 0), rowsLeft)
-	g.LEAQ(mem(left, 15, nil, 0), tmp)
-	g.SHRQ(operand.U8(4), tmp)
-	g.MOVQ(maxPoolRowBlock.field(t, "LD", 0), stepIn)
-	g.SHLQ(operand.U8(3), stepIn)
-	g.MOVQ(tmp, reg.RBX)
-	g.SHLQ(operand.U8(7), reg.RBX)
-	g.SUBQ(reg.RBX, stepIn)
-	g.MOVQ(maxPoolRowBlock.field(t, "LDO", 0), stepOut)
-	g.SHLQ(operand.U8(2), stepOut)
-	g.SHLQ(operand.U8(6), tmp)
-	g.SUBQ(tmp, stepOut)
-
-	row, end := g.label("row"), g.label("end")
-	g.Label(row)
-	g.TESTQ(rowsLeft, rowsLeft)
-	g.JLE(operand.LabelRef(end))
-	g.MOVQ(maxPoolRowBlock.field(t, "O", 8), left)
-	g.MOVQ(maxPoolRowBlock.field(t, "R0", 8), inLeft)
+	r.rowSteps(g, maxPoolRowBlock, 16, 2)
+	row, end := r.beginRow(g, maxPoolRowBlock)
 	g.VMOVAPS(negInf, carry)
 	loop, done := g.label("block"), g.label("done")
 	g.Label(loop)
@@ -278,13 +286,5 @@ func emitMaxPoolRow(g *gen) {
 	g.VMAXPS(w0, even, even)
 	g.VMOVUPS(even, reg.K3, at(out, 0))
 	r.nextBlock(g, 128, 64, 16, 32, loop, done)
-	for _, r := range rows {
-		g.ADDQ(stepIn, r)
-	}
-	g.ADDQ(stepOut, out)
-	g.DECQ(rowsLeft)
-	g.JMP(operand.LabelRef(row))
-	g.Label(end)
-	g.VZEROUPPER()
-	g.RET()
+	r.endRow(g, row, end)
 }
