@@ -73,15 +73,7 @@ func TestOperatorFormCompiles(t *testing.T) {
 			t.Errorf("after the passes: %d %s, want %d (ops %v)", n, op, want[op], count)
 		}
 	}
-	checkInterpAgain(t, g, sets)
-	if testing.Short() {
-		return
-	}
-	pkg, err := Generate(g, Options{Package: "qlinear", DataSets: sets})
-	if err != nil {
-		t.Fatal(err)
-	}
-	goTestPackage(t, pkg)
+	checkGenerated(t, g, sets, "qlinear")
 }
 
 // TestQuantizedMovementCompiles: data movement between a DequantizeLinear
@@ -122,15 +114,7 @@ func TestQuantizedMovementCompiles(t *testing.T) {
 			t.Errorf("after the passes %s runs on %v, want %v", n.Describe(), dt, want)
 		}
 	}
-	checkInterpAgain(t, g, sets)
-	if testing.Short() {
-		return
-	}
-	pkg, err := Generate(g, Options{Package: "qmove", DataSets: sets})
-	if err != nil {
-		t.Fatal(err)
-	}
-	goTestPackage(t, pkg)
+	checkGenerated(t, g, sets, "qmove")
 }
 
 // TestQLookupCompiles: elementwise functions of one quantised tensor
@@ -168,13 +152,21 @@ func TestQLookupCompiles(t *testing.T) {
 	if !tables["silu_out_q"] || !tables["hs_out_q"] || tables["pc_out_q"] || tables["two_out_q"] || len(tables) != 2 {
 		t.Errorf("tables made for %v, want silu_out_q and hs_out_q", tables)
 	}
+	checkGenerated(t, g, sets, "qlookup")
+}
+
+// checkGenerated checks a graph the passes have run on against the data
+// sets the interpreter made before them (checkInterpAgain), then, unless
+// -short, generates package pkg with them and runs its tests.
+func checkGenerated(t *testing.T, g *ir.Graph, sets []DataSet, pkg string) {
+	t.Helper()
 	checkInterpAgain(t, g, sets)
 	if testing.Short() {
 		return
 	}
-	pkg, err := Generate(g, Options{Package: "qlookup", DataSets: sets})
+	p, err := Generate(g, Options{Package: pkg, DataSets: sets})
 	if err != nil {
 		t.Fatal(err)
 	}
-	goTestPackage(t, pkg)
+	goTestPackage(t, p)
 }
