@@ -239,9 +239,11 @@ var copyRowsBlock = newArgBlock("CopyRows",
 )
 
 // copyRowsKernel is a kernel of the runtime.CopyRows contract for source
-// column strides 1 and (AVX-512) 2: per row, vectors of outputs, the last
+// column stride 1 and (AVX-512) 2: per row, vectors of outputs, the last
 // masked; at stride 2 two source vectors per output vector, their even
-// lanes picked by a two-source permute.
+// lanes picked by a two-source permute. The masks and strides depend on
+// the call only, so they are set once, and a row of a narrow map (a
+// tap's run of output pixels) costs a few instructions.
 type copyRowsKernel struct{ isa *vecISA }
 
 var copyRowsKernels = []copyRowsKernel{{avx512}, {avx2}}
@@ -260,6 +262,22 @@ func (k copyRowsKernel) Strided() bool   { return k.isa == avx512 }
 // vectors.
 var copyEvenIdx = operand.NewStaticSymbol("copyEvenIdx")
 
+// Registers of the row copy.
+var (
+	crT      = reg.RDI // *CopyRows
+	crSrc    = reg.RSI // the source row
+	crDst    = reg.R9  // the destination row
+	crRows   = reg.R8  // rows left in the plane
+	crPlanes = reg.R13 // planes left
+	crLeft   = reg.RCX // whole vectors left in the row
+	crOff    = reg.RAX // the destination column offset in bytes
+	crSLD    = reg.R10 // SLD in bytes
+	crDLD    = reg.R11 // DLD in bytes
+	crFull   = reg.R12 // whole vectors per row
+	crSrc0   = reg.RDX // the plane's first source row
+	crDst0   = reg.RBX // the plane's first destination row
+)
+
 func (k copyRowsKernel) emit(g *gen) {
 	name := k.GoName()
 	strides := "1"
@@ -269,35 +287,42 @@ func (k copyRowsKernel) emit(g *gen) {
 	doc := []string{
 		fmt.Sprintf("%s is %s: the runtime.CopyRows contract at source column stride %s.", name, k.Name(), strides),
 		"Registers: DI *CopyRows, SI the source row, R9 the destination row, R8 rows left,",
-		"R13 planes left, CX columns left, AX the column offset in bytes, BX scratch,",
-		"R10-R12 the stride-2 masks' counts (short rows: R10/R11 the row strides in bytes); the first vector",
-		"registers the data, the fifth the even-lane indices, the sixth the AVX2 tail mask.",
+		"R13 planes left, CX whole vectors left, AX the column offset in bytes, R10/R11 SLD/DLD",
+		"in bytes, R12 whole vectors per row, DX/BX the plane's first rows; the first vector",
+	}
+	if k.isa == avx512 {
+		doc = append(doc, "registers the data, the fifth the even-lane indices; K1 the tail's store mask,",
+			"K2/K3 its stride-2 load masks, K4/K5 a whole vector's.")
+	} else {
+		doc = append(doc, "registers the data, the sixth the tail mask.")
 	}
 	g.function(name, copyRowsBlock, doc...)
 	g.Comment(doc[1:]...)
 	a := copyRowsBlock
-	t, src, dst, rows := reg.RDI, reg.RSI, reg.R9, reg.R8
-	g.Load(g.Param("t"), t)
 	done := g.label("done")
-	g.MOVQ(a.field(t, "Rows", 0), rows)
-	g.TESTQ(rows, rows)
+	g.Load(g.Param("t"), crT)
+	g.MOVQ(a.field(crT, "Rows", 0), crRows)
+	g.TESTQ(crRows, crRows)
 	g.JLE(operand.LabelRef(done))
-	g.MOVQ(a.field(t, "Src", 0), src)
-	g.MOVQ(a.field(t, "Dst", 0), dst)
-	g.MOVQ(a.field(t, "Planes", 0), reg.R13)
-	g.TESTQ(reg.R13, reg.R13)
+	g.MOVQ(a.field(crT, "Planes", 0), crPlanes)
+	g.TESTQ(crPlanes, crPlanes)
 	g.JLE(operand.LabelRef(done))
-	idx := k.isa.regs[4]
+	g.MOVQ(a.field(crT, "SLD", 0), crSLD)
+	g.SHLQ(operand.U8(2), crSLD)
+	g.MOVQ(a.field(crT, "DLD", 0), crDLD)
+	g.SHLQ(operand.U8(2), crDLD)
 	if k.Strided() {
 		strided := g.label("strided")
-		g.CMPQ(a.field(t, "SS", 0), operand.Imm(2))
+		g.CMPQ(a.field(crT, "SS", 0), operand.Imm(2))
 		g.JEQ(operand.LabelRef(strided))
-		k.shortRowLoop(g, done)
+		k.masks(g, 1)
 		k.rowLoop(g, 1, done)
 		g.Label(strided)
-		g.VMOVUPS(operand.NewDataAddr(copyEvenIdx, 0), idx)
+		g.VMOVUPS(operand.NewDataAddr(copyEvenIdx, 0), k.isa.regs[4])
+		k.masks(g, 2)
 		k.rowLoop(g, 2, done)
 	} else {
+		k.masks(g, 1)
 		k.rowLoop(g, 1, done)
 	}
 	g.Label(done)
@@ -305,135 +330,101 @@ func (k copyRowsKernel) emit(g *gen) {
 	g.RET()
 }
 
-// rowLoop emits the loop over the rows at source column stride ss,
-// jumping to done at the end.
+// masks sets the whole vectors per row (crFull) and the masks of the
+// row's tail of m = Cols mod lanes outputs at source column stride ss:
+// its store mask, and at stride 2 the masks of its 2m-1 source columns
+// and those of a whole vector's 31, so nothing past a row is read.
+func (k copyRowsKernel) masks(g *gen, ss int) {
+	a := copyRowsBlock
+	lanes := k.isa.lanes
+	m, t := crOff, crLeft // scratch until the rows
+	g.MOVQ(a.field(crT, "Cols", 0), crFull)
+	g.MOVQ(crFull, m)
+	g.ANDQ(operand.U32(lanes-1), m)
+	g.SHRQ(operand.U8(log2(lanes)), crFull)
+	if k.isa != avx512 {
+		g.firstLanesAVX2(dwTapsMaskTable, m, t, k.isa.regs[5])
+		return
+	}
+	g.firstLanes(m, t, reg.K1)
+	if ss == 1 {
+		return
+	}
+	// the tail's 2m-1 source columns (none when m is 0): the first
+	// vector's min(2m-1, 16), the second's the rest
+	sixteen, zero := crSrc0, crDst0
+	g.MOVQ(operand.U32(16), sixteen)
+	g.XORQ(zero, zero)
+	g.LEAQ(mem(m, -1, m, 1), m)
+	g.MOVQ(m, t)
+	g.clampQ(t, zero, sixteen)
+	g.firstLanes(t, crDst, reg.K2)
+	g.SUBQ(sixteen, m)
+	g.maxQ(m, zero)
+	g.firstLanes(m, crDst, reg.K3)
+	g.MOVL(operand.U32(0xffff), crDst0.As32())
+	g.KMOVW(crDst0.As32(), reg.K4)
+	g.MOVL(operand.U32(0x7fff), crDst0.As32())
+	g.KMOVW(crDst0.As32(), reg.K5)
+}
+
+// rowLoop emits the loop over the planes and rows at source column
+// stride ss, jumping to done at the end.
 func (k copyRowsKernel) rowLoop(g *gen, ss int, done string) {
 	a := copyRowsBlock
-	t, src, dst, rows, left := reg.RDI, reg.RSI, reg.R9, reg.R8, reg.RCX
-	v, lanes, vb := k.isa.regs, k.isa.lanes, k.isa.bytes()
+	v, vb := k.isa.regs, k.isa.bytes()
 	idx, mask := v[4], v[5]
-	row, step, tail, next := g.label("row"), g.label("step"), g.label("tail"), g.label("next")
+	plane, row, step, tail, next := g.label("plane"), g.label("row"), g.label("step"), g.label("tail"), g.label("next")
+	g.MOVQ(a.field(crT, "Src", 0), crSrc)
+	g.MOVQ(a.field(crT, "Dst", 0), crDst)
+	g.Label(plane)
+	g.MOVQ(crSrc, crSrc0)
+	g.MOVQ(crDst, crDst0)
+	g.MOVQ(a.field(crT, "Rows", 0), crRows)
 	g.Label(row)
-	g.MOVQ(a.field(t, "Cols", 0), left)
-	g.XORQ(reg.RAX, reg.RAX) // destination column offset in bytes
+	g.XORQ(crOff, crOff)
+	g.MOVQ(crFull, crLeft)
+	g.TESTQ(crLeft, crLeft)
+	g.JZ(operand.LabelRef(tail))
 	g.Label(step)
-	g.CMPQ(left, operand.Imm(uint64(lanes)))
-	g.JL(operand.LabelRef(tail))
 	if ss == 1 {
-		g.VMOVUPS(mem(src, 0, reg.RAX, 1), v[0])
+		g.VMOVUPS(mem(crSrc, 0, crOff, 1), v[0])
 	} else {
-		k.strideLoads(g)
+		g.VMOVUPS_Z(mem(crSrc, 0, crOff, 2), reg.K4, v[0])
+		g.VMOVUPS_Z(mem(crSrc, 64, crOff, 2), reg.K5, v[1])
 		g.VPERMT2PS(v[1], idx, v[0])
 	}
-	g.VMOVUPS(v[0], mem(dst, 0, reg.RAX, 1))
-	g.ADDQ(operand.U32(vb), reg.RAX)
-	g.SUBQ(operand.U32(lanes), left)
-	g.JMP(operand.LabelRef(step))
+	g.VMOVUPS(v[0], mem(crDst, 0, crOff, 1))
+	g.ADDQ(operand.U32(vb), crOff)
+	g.DECQ(crLeft)
+	g.JNZ(operand.LabelRef(step))
 	g.Label(tail)
-	g.TESTQ(left, left)
-	g.JLE(operand.LabelRef(next))
 	if k.isa == avx512 {
-		g.firstLanes(left, reg.RBX, reg.K1)
+		g.KORTESTW(reg.K1, reg.K1)
+		g.JZ(operand.LabelRef(next))
 		if ss == 1 {
-			g.VMOVUPS_Z(mem(src, 0, reg.RAX, 1), reg.K1, v[0])
+			g.VMOVUPS_Z(mem(crSrc, 0, crOff, 1), reg.K1, v[0])
 		} else {
-			k.strideLoads(g)
+			g.VMOVUPS_Z(mem(crSrc, 0, crOff, 2), reg.K2, v[0])
+			g.VMOVUPS_Z(mem(crSrc, 64, crOff, 2), reg.K3, v[1])
 			g.VPERMT2PS(v[1], idx, v[0])
 		}
-		g.VMOVUPS(v[0], reg.K1, mem(dst, 0, reg.RAX, 1))
+		g.VMOVUPS(v[0], reg.K1, mem(crDst, 0, crOff, 1))
 	} else {
-		g.firstLanesAVX2(dwTapsMaskTable, left, reg.RBX, mask)
-		g.VMASKMOVPS(mem(src, 0, reg.RAX, 1), mask, v[0])
-		g.VMASKMOVPS(v[0], mask, mem(dst, 0, reg.RAX, 1))
+		g.VMASKMOVPS(mem(crSrc, 0, crOff, 1), mask, v[0])
+		g.VMASKMOVPS(v[0], mask, mem(crDst, 0, crOff, 1))
 	}
 	g.Label(next)
-	g.MOVQ(a.field(t, "SLD", 0), reg.RAX)
-	g.LEAQ(mem(src, 0, reg.RAX, 4), src)
-	g.MOVQ(a.field(t, "DLD", 0), reg.RAX)
-	g.LEAQ(mem(dst, 0, reg.RAX, 4), dst)
-	g.DECQ(rows)
+	g.ADDQ(crSLD, crSrc)
+	g.ADDQ(crDLD, crDst)
+	g.DECQ(crRows)
 	g.JNZ(operand.LabelRef(row))
-	nextPlane(g, row, done)
-}
-
-// shortRowLoop emits the AVX-512 loop for rows of at most 16 columns at
-// source column stride 1: one masked vector a row, its mask and the row
-// strides computed once. Longer rows go on to the code that follows.
-func (k copyRowsKernel) shortRowLoop(g *gen, done string) {
-	a := copyRowsBlock
-	t, src, dst, rows := reg.RDI, reg.RSI, reg.R9, reg.R8
-	sld, dld := reg.R10, reg.R11
-	row, long := g.label("shortrow"), g.label("long")
-	g.MOVQ(a.field(t, "Cols", 0), reg.RCX)
-	g.CMPQ(reg.RCX, operand.Imm(16))
-	g.JG(operand.LabelRef(long))
-	g.firstLanes(reg.RCX, reg.RBX, reg.K1)
-	g.MOVQ(a.field(t, "SLD", 0), sld)
-	g.SHLQ(operand.U8(2), sld)
-	g.MOVQ(a.field(t, "DLD", 0), dld)
-	g.SHLQ(operand.U8(2), dld)
-	g.Label(row)
-	g.VMOVUPS_Z(at(src, 0), reg.K1, k.isa.regs[0])
-	g.VMOVUPS(k.isa.regs[0], reg.K1, at(dst, 0))
-	g.ADDQ(sld, src)
-	g.ADDQ(dld, dst)
-	g.DECQ(rows)
-	g.JNZ(operand.LabelRef(row))
-	nextPlane(g, row, done)
-	g.Label(long)
-}
-
-// nextPlane ends a plane's rows: to done after the last plane, else the
-// rows (R8) start again, the source (SI) and destination (R9) rows move
-// from the plane's start SPS and DPS on, and the loop goes back to row.
-// AX is clobbered.
-func nextPlane(g *gen, row, done string) {
-	a := copyRowsBlock
-	t, src, dst, rows := reg.RDI, reg.RSI, reg.R9, reg.R8
-	g.DECQ(reg.R13)
+	// the next plane: SPS and DPS from the plane's first rows
+	g.DECQ(crPlanes)
 	g.JZ(operand.LabelRef(done))
-	g.MOVQ(a.field(t, "Rows", 0), rows)
-	g.MOVQ(a.field(t, "SLD", 0), reg.RAX)
-	g.IMULQ(rows, reg.RAX)
-	g.SHLQ(operand.U8(2), reg.RAX)
-	g.SUBQ(reg.RAX, src)
-	g.MOVQ(a.field(t, "SPS", 0), reg.RAX)
-	g.LEAQ(mem(src, 0, reg.RAX, 4), src)
-	g.MOVQ(a.field(t, "DLD", 0), reg.RAX)
-	g.IMULQ(rows, reg.RAX)
-	g.SHLQ(operand.U8(2), reg.RAX)
-	g.SUBQ(reg.RAX, dst)
-	g.MOVQ(a.field(t, "DPS", 0), reg.RAX)
-	g.LEAQ(mem(dst, 0, reg.RAX, 4), dst)
-	g.JMP(operand.LabelRef(row))
-}
-
-// strideLoads loads the source columns 2j.. of the outputs from the
-// destination offset AX (bytes; the source offset is 2*AX) into V0 and
-// V1, masked (K2, K3) to the 2m-1 columns the m = min(CX, 16) outputs
-// read, so nothing past the row is touched.
-func (k copyRowsKernel) strideLoads(g *gen) {
-	v := k.isa.regs
-	src, left := reg.RSI, reg.RCX
-	m, t16, n := reg.R11, reg.R10, reg.R12
-	g.MOVQ(left, m)
-	g.MOVQ(operand.U32(16), t16)
-	g.CMPQ(m, t16)
-	g.CMOVQGT(t16, m)
-	g.LEAQ(mem(m, -1, m, 1), m) // 2m-1 source columns
-	g.MOVQ(m, n)
-	g.CMPQ(n, t16)
-	g.CMOVQGT(t16, n)
-	g.MOVL(operand.U32(0xffff), reg.EBX)
-	g.BZHIL(n.As32(), reg.EBX, reg.EBX)
-	g.KMOVW(reg.EBX, reg.K2)
-	g.SUBQ(t16, m)
-	g.XORQ(n, n)
-	g.CMPQ(m, n)
-	g.CMOVQLT(n, m)
-	g.MOVL(operand.U32(0xffff), reg.EBX)
-	g.BZHIL(m.As32(), reg.EBX, reg.EBX)
-	g.KMOVW(reg.EBX, reg.K3)
-	g.VMOVUPS_Z(mem(src, 0, reg.RAX, 2), reg.K2, v[0])
-	g.VMOVUPS_Z(mem(src, 64, reg.RAX, 2), reg.K3, v[1])
+	g.MOVQ(a.field(crT, "SPS", 0), crSrc)
+	g.LEAQ(mem(crSrc0, 0, crSrc, 4), crSrc)
+	g.MOVQ(a.field(crT, "DPS", 0), crDst)
+	g.LEAQ(mem(crDst0, 0, crDst, 4), crDst)
+	g.JMP(operand.LabelRef(plane))
 }

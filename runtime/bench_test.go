@@ -46,11 +46,13 @@ func BenchmarkConv(b *testing.B) {
 		return s
 	}
 	// shifted: the input goes through a TSM shift (which should cost
-	// nothing); residual: a residual is added in the epilogue
+	// nothing); residual: a residual is added in the epilogue; cold: the
+	// calls take turns over inputs larger together than the core's L2,
+	// as a layer reads what earlier layers wrote
 	type shape struct {
-		name              string
-		s                 ConvShape
-		shifted, residual bool
+		name                    string
+		s                       ConvShape
+		shifted, residual, cold bool
 	}
 	shift := ConvShape{Frames: 8, Cin: 256, H: 56, W: 56, Cout: 64, KH: 1, KW: 1}
 	s2 := func(s ConvShape) ConvShape {
@@ -99,6 +101,14 @@ func BenchmarkConv(b *testing.B) {
 		{name: "r18_3x3s2_64x128_24_16f", s: s2(ConvShape{Frames: 16, Cin: 64, H: 24, W: 24, Cout: 128})},
 		{name: "r18_3x3s2_128x256_12_16f", s: s2(ConvShape{Frames: 16, Cin: 128, H: 12, W: 12, Cout: 256})},
 		{name: "r18_3x3s2_256x512_6_16f", s: s2(ConvShape{Frames: 16, Cin: 256, H: 6, W: 6, Cout: 512})},
+		{name: "narrow_3x3s2_32x64_28_16f_cold", s: s2(ConvShape{Frames: 16, Cin: 32, H: 28, W: 28, Cout: 64}), cold: true},
+		{name: "narrow_3x3s2_64x128_14_16f_cold", s: s2(ConvShape{Frames: 16, Cin: 64, H: 14, W: 14, Cout: 128}), cold: true},
+		{name: "narrow_3x3s2_128x256_7_16f_cold", s: s2(ConvShape{Frames: 16, Cin: 128, H: 7, W: 7, Cout: 256}), cold: true},
+		{name: "narrow_1x1s2_32x64_28_16f_cold", s: ConvShape{Frames: 16, Cin: 32, H: 28, W: 28, Cout: 64, KH: 1, KW: 1, StrideH: 2, StrideW: 2}, cold: true},
+		{name: "narrow_1x1s2_64x128_14_16f_cold", s: ConvShape{Frames: 16, Cin: 64, H: 14, W: 14, Cout: 128, KH: 1, KW: 1, StrideH: 2, StrideW: 2}, cold: true},
+		{name: "narrow_1x1s2_128x256_7_16f_cold", s: ConvShape{Frames: 16, Cin: 128, H: 7, W: 7, Cout: 256, KH: 1, KW: 1, StrideH: 2, StrideW: 2}, cold: true},
+		{name: "narrow_1x1s2_64x128_14_16f", s: ConvShape{Frames: 16, Cin: 64, H: 14, W: 14, Cout: 128, KH: 1, KW: 1, StrideH: 2, StrideW: 2}},
+		{name: "narrow_1x1s2_128x256_7_16f", s: ConvShape{Frames: 16, Cin: 128, H: 7, W: 7, Cout: 256, KH: 1, KW: 1, StrideH: 2, StrideW: 2}},
 		{name: "narrow_1x1s2_32x64_28_16f", s: ConvShape{Frames: 16, Cin: 32, H: 28, W: 28, Cout: 64, KH: 1, KW: 1, StrideH: 2, StrideW: 2}},
 		{name: "r18_1x1s2_64x128_24_16f", s: ConvShape{Frames: 16, Cin: 64, H: 24, W: 24, Cout: 128, KH: 1, KW: 1, StrideH: 2, StrideW: 2}},
 		{name: "r18_1x1s2_128x256_12_16f", s: ConvShape{Frames: 16, Cin: 128, H: 12, W: 12, Cout: 256, KH: 1, KW: 1, StrideH: 2, StrideW: 2}},
@@ -139,7 +149,15 @@ func BenchmarkConv(b *testing.B) {
 					b.Fatal(err)
 				}
 				out := make([]float32, s.OutLen())
-				benchRun(b, threads, s.FLOPs(), func(p *Pool) { conv.Run(p, rows, out, res) })
+				ins := []Rows{rows}
+				for sh.cold && len(ins)*s.InLen() < 8<<20 {
+					ins = append(ins, PlainRows(randFloats(rng, s.InLen()), s.Frames, s.Cin, s.H*s.W))
+				}
+				call := 0
+				benchRun(b, threads, s.FLOPs(), func(p *Pool) {
+					conv.Run(p, ins[call%len(ins)], out, res)
+					call++
+				})
 			})
 		}
 	}

@@ -120,6 +120,11 @@ type Conv struct {
 	// packAll: the B block is packed for all K at once and reused by the
 	// output-channel blocks of a worker
 	packAll bool
+	// sub is the pointwise convolution a strided 1x1 one runs on its
+	// subsampled input, subBuf and subRows that input (conv_sub.go)
+	sub     *Conv
+	subBuf  []float32
+	subRows Rows
 }
 
 // im2colMaxKW is the widest kernel the assembly im2col kernels take
@@ -181,6 +186,12 @@ func NewConvPlan(s ConvShape, packed []float32, packMR int, bias []float32, act 
 		if s.KW <= im2colMaxKW && c.kern.NR <= n {
 			c.im2col, c.im2colN = k, n
 		}
+	}
+	if subsampleFits(s) && plan.Algo != AlgoPhase {
+		if err := c.newSubsampled(packed, bias, act, plan); err != nil {
+			return nil, fmt.Errorf("%v: %w", s, err)
+		}
+		return c, nil
 	}
 	if err := c.setPlan(plan, rules); err != nil {
 		return nil, fmt.Errorf("%v: %w", s, err)
@@ -324,6 +335,8 @@ func (c *Conv) pixelBlocks(nc, cb int, r Rules) {
 // see takesTC).
 func (c *Conv) Plan() Plan {
 	switch {
+	case c.sub != nil:
+		return c.sub.Plan()
 	case c.wino != nil:
 		return Plan{Algo: AlgoWinograd, Kernel: c.kern.Name, Tiles: c.wino.nt}
 	case c.tc != nil:
@@ -345,7 +358,12 @@ func (c *Conv) profileName() string   { return c.s.String() }
 func (c *Conv) profileFLOPs() float64 { return c.s.FLOPs() }
 
 // Kernel returns the name of the micro-kernel in use.
-func (c *Conv) Kernel() string { return c.kern.Name }
+func (c *Conv) Kernel() string {
+	if c.sub != nil {
+		return c.sub.Kernel()
+	}
+	return c.kern.Name
+}
 
 // Winograd reports whether the convolution runs as Winograd F(2x2, 3x3).
 // A convolution's plans give the same bits unless they differ in this.
@@ -367,6 +385,11 @@ func (c *Conv) run(p *Pool, in Rows, out, residual []float32) {
 	checkIn(in, s.Frames*s.Cin, s.H*s.W, "conv")
 	checkOut(out, residual, s.Frames*s.Cout*c.ohw, "conv")
 	c.epoch++ // the input may have changed: no packed block of an earlier run is reused
+	if c.sub != nil {
+		c.subsample(p, in)
+		c.sub.run(p, c.subRows, out, residual)
+		return
+	}
 	if ph := c.phase; ph != nil {
 		p.For(s.Group*s.Frames*ph.bands, func(worker, item int) {
 			c.runPhase(p, worker, item, in, out, residual)
@@ -413,8 +436,18 @@ func (c *Conv) RunScaled(p *Pool, in Rows, scale, out, residual []float32) {
 	if len(scale) != s.Frames*s.Cin {
 		panic(fmt.Sprintf("runtime: conv scale has %d values, want %d", len(scale), s.Frames*s.Cin))
 	}
+	if c.sub != nil {
+		c.subsample(p, in)
+		c.sub.runScaled(p, c.subRows, scale, out, residual)
+		return
+	}
+	c.runScaled(p, in, scale, out, residual)
+}
+
+// runScaled is RunScaled after its checks, without the profile.
+func (c *Conv) runScaled(p *Pool, in Rows, scale, out, residual []float32) {
 	c.epoch++
-	p.For(s.Group*c.nJB*c.nCB, func(worker, item int) {
+	p.For(c.s.Group*c.nJB*c.nCB, func(worker, item int) {
 		c.item(p, worker, item, in, scale, out, residual)
 	})
 }
@@ -501,6 +534,9 @@ func (c *Conv) item(p *Pool, worker, item int, in Rows, scale, out, res []float3
 	key := packKey{c, c.epoch, g, jb}
 	reuse := c.packAll && w.packed == key
 	if !reuse {
+		if c.s.KH*c.s.KW > 1 {
+			c.readAhead(w, in, g, p0, np)
+		}
 		c.plan(w, p0, np, scale == nil)
 		w.packed = packKey{}
 		if c.packAll {
@@ -777,4 +813,30 @@ func gatherStrided(d, src []float32, x0, stride int) {
 	for j := lo; j < hi; j++ {
 		d[j] = src[x0+j*stride]
 	}
+}
+
+// readAhead reads a float of every cache line of the input rows that
+// the block of np pixels from p0 (group g) packs, row after row of each
+// channel: a stream the hardware prefetcher follows, where the packing
+// gathers from every channel's rows at once and would wait on each line
+// an earlier layer pushed out of the core's caches. (A strided 1x1
+// convolution, which gathers every other row, is better off without.)
+func (c *Conv) readAhead(w *workerState, in Rows, g, p0, np int) {
+	s := c.s
+	const line = 16 // floats per 64-byte cache line
+	var sum float32
+	for p := p0; p < p0+np; {
+		f, q := p/c.ohw, p%c.ohw
+		n := min(c.ohw-q, p0+np-p)
+		// the input rows of output rows q/OW .. (q+n-1)/OW of frame f
+		y0 := max(0, q/c.ow*s.StrideH-s.PadTop)
+		y1 := min(s.H, (q+n-1)/c.ow*s.StrideH-s.PadTop+(s.KH-1)*s.DilationH+1)
+		for _, r := range in[f*s.Cin+g*c.cinG:][:c.cinG] {
+			for i := y0 * s.W; i < y1*s.W; i += line {
+				sum += r[i]
+			}
+		}
+		p += n
+	}
+	w.sink = sum
 }

@@ -1,5 +1,7 @@
 package runtime
 
+import "unsafe"
+
 // phasePlan runs a convolution as a GEMM whose B operand is read in place
 // from a stride-phase split of the input (AlgoPhase). Each input plane is
 // split into phase planes, one per pair of row and column phases the taps
@@ -15,15 +17,16 @@ package runtime
 // past a row's end are not stored). The taps are summed in the order and
 // K blocks of the GEMM plan, so both give the same bits.
 type phasePlan struct {
-	band, bands int   // output rows per work item, bands per frame
-	wp          int   // phase plane pitch: OW plus the widest tap offset
-	dy          int   // the tallest tap offset, in phase rows
-	rows        int   // phase rows per plane in a buffer: band + dy
-	pys, pxs    []int // the row and column phases the taps use
-	planeLen    int   // rows * wp
-	bufLen      int   // the group's phase planes plus what a tile reads past them
-	ldo         int   // the pitch of an output channel's band in the output buffer
-	off         []int // per GEMM row k: where tap k's run of output pixel (0, 0) starts in the buffer
+	band, bands int       // output rows per work item, bands per frame
+	wp          int       // phase plane pitch: OW plus the widest tap offset
+	dy          int       // the tallest tap offset, in phase rows
+	rows        int       // phase rows per plane in a buffer: band + dy
+	pys, pxs    []int     // the row and column phases the taps use
+	planeLen    int       // rows * wp
+	bufLen      int       // the group's phase planes plus what a tile reads past them
+	ldo         int       // the pitch of an output channel's band in the output buffer
+	off         []int     // per GEMM row k: where tap k's run of output pixel (0, 0) starts in the buffer
+	zero        []float32 // wp zeros, the source of the padding
 }
 
 // phases returns the distinct values of i*d mod s for i < k, ascending,
@@ -65,6 +68,7 @@ func newPhasePlan(c *Conv, band int, r Rules) *phasePlan {
 	ph.pys, dy = phases(s.KH, s.DilationH, s.StrideH)
 	ph.pxs, dx = phases(s.KW, s.DilationW, s.StrideW)
 	ph.wp, ph.dy = c.ow+dx, dy
+	ph.zero = ZeroRow(ph.wp)
 	if band <= 0 {
 		// the most rows within the budget, then fewer for enough items
 		planes := c.cinG * len(ph.pys) * len(ph.pxs)
@@ -110,11 +114,9 @@ func (c *Conv) runPhase(p *Pool, worker, item int, in Rows, out, res []float32) 
 	n := min(ph.band, s.OutH()-oy0)
 	obuf := c.phaseBand(p, worker, g, f, oy0, n, in, res)
 	at := (f*s.Cout+g*c.coutG)*c.ohw + oy0*c.ow
-	for co := range c.coutG {
-		for y := range n {
-			copy(out[at+co*c.ohw+y*c.ow:][:c.ow], obuf[co*ph.ldo+y*ph.wp:][:c.ow])
-		}
-	}
+	w := &p.ws[worker].copy
+	*w = CopyRows{Dst: out[at:], Src: obuf, Planes: c.coutG, Rows: n, Cols: c.ow, DPS: c.ohw, DLD: c.ow, SPS: ph.ldo, SLD: ph.wp, SS: 1}
+	copyRows(w)
 }
 
 // phaseBand computes output rows oy0..oy0+n-1 (n at most the plan's
@@ -192,47 +194,54 @@ func (c *Conv) phaseBand(p *Pool, worker, g, f, oy0, n int, in Rows, res []float
 }
 
 // splitPhases writes the phase rows of the group's input planes src that
-// output rows oy0..oy0+n-1 read into buf, with zeros for the padding. The
-// rest of buf (the rows past a short last band, the slack) only reaches
-// output columns that are not stored.
+// output rows oy0..oy0+n-1 read into buf, with zeros for the padding: per
+// phase plane, the rows and columns inside the input in one strided copy
+// of every channel's, then the padding around them. The rest of buf (the
+// rows past a short last band, the slack) only reaches output columns
+// that are not stored.
 func (c *Conv) splitPhases(w *workerState, buf []float32, src Rows, oy0, n int) {
 	s, ph := c.s, c.phase
 	rows := n + ph.dy
-	ld := len(ph.pys) * len(ph.pxs) * ph.planeLen // from one channel's plane to the next
-	pack := c.split
-	chunk := c.splitN
-	if pack == nil {
-		pack, chunk = packRunGo, ph.wp
+	ld := len(ph.pys) * len(ph.pxs) * ph.planeLen // from one channel's planes to the next
+	hw := s.H * s.W
+	planes := 1
+	if contiguous(src, hw) {
+		planes = c.cinG
 	}
-	a := &w.pack
-	if len(ph.pys) == s.StrideH && len(ph.pxs) == s.StrideW && s.StrideW <= im2colMaxKW {
-		// Every phase is used, so plane (ci, py, px) is row
-		// (ci*StrideH + py)*StrideW + px of a run of a StrideH x StrideW
-		// kernel of dilation 1: one call packs a run of every plane.
-		for r := range rows {
-			for x0 := 0; x0 < ph.wp; x0 += chunk {
-				m := min(chunk, ph.wp-x0)
-				d := r*ph.wp + x0
-				*a = PackRun{Dst: buf[d : d+(c.cinG*s.StrideH*s.StrideW-1)*ph.planeLen+m], Rows: src, K0: 0, KN: c.cinG * s.StrideH * s.StrideW,
-					N: m, LDD: ph.planeLen, IY: (oy0+r)*s.StrideH - s.PadTop, IX: x0*s.StrideW - s.PadLeft,
-					KH: s.StrideH, KW: s.StrideW, DH: 1, DW: 1, H: s.H, W: s.W, SW: s.StrideW}
-				pack(a)
-			}
+	a := &w.copy
+	fill := func(dst []float32, rows, cols int) { // zeros into rows x cols of every channel
+		if rows > 0 && cols > 0 {
+			*a = CopyRows{Dst: dst, Src: ph.zero, Planes: c.cinG, Rows: rows, Cols: cols, DPS: ld, DLD: ph.wp, SS: 1}
+			copyRows(a)
 		}
-		return
 	}
 	for iy, py := range ph.pys {
+		// phase rows r of input row y = (oy0+r)*SH + py - PadTop in [0, H)
+		y0 := oy0*s.StrideH + py - s.PadTop
+		rlo := min(rows, max(0, ceilDiv(-y0, s.StrideH)))
+		rhi := max(rlo, min(rows, ceilDiv(s.H-y0, s.StrideH)))
 		for ix, px := range ph.pxs {
-			plane := (iy*len(ph.pxs) + ix) * ph.planeLen
-			for r := range rows {
-				y := (oy0+r)*s.StrideH + py - s.PadTop
-				for x0 := 0; x0 < ph.wp; x0 += chunk {
-					m := min(chunk, ph.wp-x0)
-					d := plane + r*ph.wp + x0
-					*a = PackRun{Dst: buf[d : d+(c.cinG-1)*ld+m], Rows: src, K0: 0, KN: c.cinG, N: m, LDD: ld,
-						IY: y, IX: x0*s.StrideW + px - s.PadLeft, KH: 1, KW: 1, DH: 1, DW: 1, H: s.H, W: s.W, SW: s.StrideW}
-					pack(a)
+			plane := buf[(iy*len(ph.pxs)+ix)*ph.planeLen:]
+			// phase columns x of input column x*SW + px - PadLeft in [0, W)
+			x0 := px - s.PadLeft
+			clo := min(ph.wp, max(0, ceilDiv(-x0, s.StrideW)))
+			chi := max(clo, min(ph.wp, ceilDiv(s.W-x0, s.StrideW)))
+			fill(plane, rlo, ph.wp)
+			fill(plane[rhi*ph.wp:], rows-rhi, ph.wp)
+			fill(plane[rlo*ph.wp:], rhi-rlo, clo)
+			fill(plane[rlo*ph.wp+chi:], rhi-rlo, ph.wp-chi)
+			if rhi == rlo || chi == clo {
+				continue
+			}
+			at := (y0+rlo*s.StrideH)*s.W + x0 + clo*s.StrideW
+			for ci := 0; ci < c.cinG; ci += planes {
+				x := src[ci]
+				if planes > 1 {
+					x = unsafe.Slice(unsafe.SliceData(src[0]), c.cinG*hw) // verified contiguous
 				}
+				*a = CopyRows{Dst: plane[ci*ld+rlo*ph.wp+clo:], Src: x[at:], Planes: planes, Rows: rhi - rlo, Cols: chi - clo,
+					DPS: ld, DLD: ph.wp, SPS: hw, SLD: s.StrideH * s.W, SS: s.StrideW}
+				copyRows(a)
 			}
 		}
 	}

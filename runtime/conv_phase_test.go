@@ -24,6 +24,9 @@ func phaseCases() []convCase {
 		{s: ConvShape{Frames: 2, Cin: 16, H: 9, W: 11, Cout: 20, KH: 1, KW: 1, StrideH: 2, StrideW: 2}, bias: true},
 		{s: pads(ConvShape{Frames: 1, Cin: 12, H: 8, W: 36, Cout: 18, Group: 3, KH: 3, KW: 3, StrideH: 1, StrideW: 1}, 1, 1, 1, 1), act: Relu, bias: true},
 		{s: pads(ConvShape{Frames: 2, Cin: 5, H: 6, W: 5, Cout: 4, KH: 3, KW: 3, StrideH: 2, StrideW: 3}, 1, 1, 1, 1)},
+		// phase planes of padding only: a map narrower and shorter than the pads
+		{s: pads(ConvShape{Frames: 2, Cin: 3, H: 2, W: 1, Cout: 5, KH: 7, KW: 7, StrideH: 2, StrideW: 2}, 3, 3, 3, 3), act: Relu, bias: true},
+		{s: pads(ConvShape{Frames: 3, Cin: 16, H: 28, W: 28, Cout: 14, KH: 3, KW: 3, StrideH: 2, StrideW: 2}, 1, 1, 1, 1), bias: true, shift: true},
 	}
 }
 

@@ -170,7 +170,12 @@ func (c *Conv) takesTC(in Rows, residual []float32) bool {
 // RunsTransposed reports whether a run on in with residual (nil for
 // none) takes the transposed plan: a plan the rules chose takes it only
 // where it pays (takesTC).
-func (c *Conv) RunsTransposed(in Rows, residual []float32) bool { return c.takesTC(in, residual) }
+func (c *Conv) RunsTransposed(in Rows, residual []float32) bool {
+	if c.sub != nil {
+		return c.sub.takesTC(c.subRows, residual)
+	}
+	return c.takesTC(in, residual)
+}
 
 // runTC runs the convolution with the transposed plan, after takesTC.
 func (c *Conv) runTC(p *Pool, in Rows, out, res []float32) {

@@ -29,6 +29,11 @@ func convCases() []convCase {
 		{s: ConvShape{Frames: 5, Cin: 4, H: 1, W: 1, Cout: 13, KH: 1, KW: 1}, bias: true},
 		// 1x1 stride 2 (ResNet downsample)
 		{s: ConvShape{Frames: 2, Cin: 24, H: 9, W: 11, Cout: 20, KH: 1, KW: 1, StrideH: 2, StrideW: 2}, bias: true},
+		// strided 1x1s, run pointwise on their subsampled input: a shift,
+		// uneven strides and groups, a row, panels over 14x14 frames
+		{s: ConvShape{Frames: 4, Cin: 32, H: 9, W: 10, Cout: 36, Group: 2, KH: 1, KW: 1, StrideH: 3, StrideW: 2}, act: Relu, bias: true, residual: true, shift: true},
+		{s: ConvShape{Frames: 2, Cin: 8, H: 1, W: 9, Cout: 5, KH: 1, KW: 1, StrideH: 2, StrideW: 2}, bias: true},
+		{s: ConvShape{Frames: 3, Cin: 40, H: 28, W: 27, Cout: 64, KH: 1, KW: 1, StrideH: 2, StrideW: 2}, act: Relu, bias: true, residual: true},
 		// 3x3 pad 1, stride 1 and 2
 		{s: ConvShape{Frames: 2, Cin: 8, H: 9, W: 10, Cout: 16, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, act: Relu, bias: true, residual: true},
 		{s: ConvShape{Frames: 4, Cin: 16, H: 6, W: 6, Cout: 13, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, act: Relu, bias: true, shift: true},

@@ -860,190 +860,143 @@ done1:
 // Requires: AVX, AVX512F, BMI2, CMOV
 TEXT ·copyF32RowsAVX512(SB), NOSPLIT, $0-8
 	// Registers: DI *CopyRows, SI the source row, R9 the destination row, R8 rows left,
-	// R13 planes left, CX columns left, AX the column offset in bytes, BX scratch,
-	// R10-R12 the stride-2 masks' counts (short rows: R10/R11 the row strides in bytes); the first vector
-	// registers the data, the fifth the even-lane indices, the sixth the AVX2 tail mask.
+	// R13 planes left, CX whole vectors left, AX the column offset in bytes, R10/R11 SLD/DLD
+	// in bytes, R12 whole vectors per row, DX/BX the plane's first rows; the first vector
+	// registers the data, the fifth the even-lane indices; K1 the tail's store mask,
+	// K2/K3 its stride-2 load masks, K4/K5 a whole vector's.
 	MOVQ  t+0(FP), DI
 	MOVQ  48(DI), R8
 	TESTQ R8, R8
 	JLE   done1
-	MOVQ  24(DI), SI
-	MOVQ  (DI), R9
 	MOVQ  88(DI), R13
 	TESTQ R13, R13
 	JLE   done1
-	CMPQ  80(DI), $0x02
-	JEQ   strided2
-	MOVQ  56(DI), CX
-	CMPQ  CX, $0x10
-	JG    long4
-	MOVL  $0x0000ffff, BX
-	BZHIL CX, BX, BX
-	KMOVW BX, K1
 	MOVQ  72(DI), R10
 	SHLQ  $0x02, R10
 	MOVQ  64(DI), R11
 	SHLQ  $0x02, R11
+	CMPQ  80(DI), $0x02
+	JEQ   strided2
+	MOVQ  56(DI), R12
+	MOVQ  R12, AX
+	ANDQ  $0x0000000f, AX
+	SHRQ  $0x04, R12
+	MOVL  $0x0000ffff, CX
+	BZHIL AX, CX, CX
+	KMOVW CX, K1
+	MOVQ  24(DI), SI
+	MOVQ  (DI), R9
 
-shortrow3:
-	VMOVUPS.Z (SI), K1, Z0
-	VMOVUPS   Z0, K1, (R9)
-	ADDQ      R10, SI
-	ADDQ      R11, R9
-	DECQ      R8
-	JNZ       shortrow3
-	DECQ      R13
-	JZ        done1
-	MOVQ      48(DI), R8
-	MOVQ      72(DI), AX
-	IMULQ     R8, AX
-	SHLQ      $0x02, AX
-	SUBQ      AX, SI
-	MOVQ      104(DI), AX
-	LEAQ      (SI)(AX*4), SI
-	MOVQ      64(DI), AX
-	IMULQ     R8, AX
-	SHLQ      $0x02, AX
-	SUBQ      AX, R9
-	MOVQ      96(DI), AX
-	LEAQ      (R9)(AX*4), R9
-	JMP       shortrow3
+plane3:
+	MOVQ SI, DX
+	MOVQ R9, BX
+	MOVQ 48(DI), R8
 
-long4:
-row5:
-	MOVQ 56(DI), CX
-	XORQ AX, AX
+row4:
+	XORQ  AX, AX
+	MOVQ  R12, CX
+	TESTQ CX, CX
+	JZ    tail6
 
-step6:
-	CMPQ    CX, $0x10
-	JL      tail7
+step5:
 	VMOVUPS (SI)(AX*1), Z0
 	VMOVUPS Z0, (R9)(AX*1)
 	ADDQ    $0x00000040, AX
-	SUBQ    $0x00000010, CX
-	JMP     step6
+	DECQ    CX
+	JNZ     step5
 
-tail7:
-	TESTQ     CX, CX
-	JLE       next8
-	MOVL      $0x0000ffff, BX
-	BZHIL     CX, BX, BX
-	KMOVW     BX, K1
+tail6:
+	KORTESTW  K1, K1
+	JZ        next7
 	VMOVUPS.Z (SI)(AX*1), K1, Z0
 	VMOVUPS   Z0, K1, (R9)(AX*1)
 
-next8:
-	MOVQ  72(DI), AX
-	LEAQ  (SI)(AX*4), SI
-	MOVQ  64(DI), AX
-	LEAQ  (R9)(AX*4), R9
-	DECQ  R8
-	JNZ   row5
-	DECQ  R13
-	JZ    done1
-	MOVQ  48(DI), R8
-	MOVQ  72(DI), AX
-	IMULQ R8, AX
-	SHLQ  $0x02, AX
-	SUBQ  AX, SI
-	MOVQ  104(DI), AX
-	LEAQ  (SI)(AX*4), SI
-	MOVQ  64(DI), AX
-	IMULQ R8, AX
-	SHLQ  $0x02, AX
-	SUBQ  AX, R9
-	MOVQ  96(DI), AX
-	LEAQ  (R9)(AX*4), R9
-	JMP   row5
+next7:
+	ADDQ R10, SI
+	ADDQ R11, R9
+	DECQ R8
+	JNZ  row4
+	DECQ R13
+	JZ   done1
+	MOVQ 104(DI), SI
+	LEAQ (DX)(SI*4), SI
+	MOVQ 96(DI), R9
+	LEAQ (BX)(R9*4), R9
+	JMP  plane3
 
 strided2:
 	VMOVUPS copyEvenIdx<>+0(SB), Z4
+	MOVQ    56(DI), R12
+	MOVQ    R12, AX
+	ANDQ    $0x0000000f, AX
+	SHRQ    $0x04, R12
+	MOVL    $0x0000ffff, CX
+	BZHIL   AX, CX, CX
+	KMOVW   CX, K1
+	MOVQ    $0x00000010, DX
+	XORQ    BX, BX
+	LEAQ    -1(AX)(AX*1), AX
+	MOVQ    AX, CX
+	CMPQ    CX, BX
+	CMOVQLT BX, CX
+	CMPQ    CX, DX
+	CMOVQGT DX, CX
+	MOVL    $0x0000ffff, R9
+	BZHIL   CX, R9, R9
+	KMOVW   R9, K2
+	SUBQ    DX, AX
+	CMPQ    AX, BX
+	CMOVQLT BX, AX
+	MOVL    $0x0000ffff, R9
+	BZHIL   AX, R9, R9
+	KMOVW   R9, K3
+	MOVL    $0x0000ffff, BX
+	KMOVW   BX, K4
+	MOVL    $0x00007fff, BX
+	KMOVW   BX, K5
+	MOVQ    24(DI), SI
+	MOVQ    (DI), R9
+
+plane8:
+	MOVQ SI, DX
+	MOVQ R9, BX
+	MOVQ 48(DI), R8
 
 row9:
-	MOVQ 56(DI), CX
-	XORQ AX, AX
+	XORQ  AX, AX
+	MOVQ  R12, CX
+	TESTQ CX, CX
+	JZ    tail11
 
 step10:
-	CMPQ      CX, $0x10
-	JL        tail11
-	MOVQ      CX, R11
-	MOVQ      $0x00000010, R10
-	CMPQ      R11, R10
-	CMOVQGT   R10, R11
-	LEAQ      -1(R11)(R11*1), R11
-	MOVQ      R11, R12
-	CMPQ      R12, R10
-	CMOVQGT   R10, R12
-	MOVL      $0x0000ffff, BX
-	BZHIL     R12, BX, BX
-	KMOVW     BX, K2
-	SUBQ      R10, R11
-	XORQ      R12, R12
-	CMPQ      R11, R12
-	CMOVQLT   R12, R11
-	MOVL      $0x0000ffff, BX
-	BZHIL     R11, BX, BX
-	KMOVW     BX, K3
-	VMOVUPS.Z (SI)(AX*2), K2, Z0
-	VMOVUPS.Z 64(SI)(AX*2), K3, Z1
+	VMOVUPS.Z (SI)(AX*2), K4, Z0
+	VMOVUPS.Z 64(SI)(AX*2), K5, Z1
 	VPERMT2PS Z1, Z4, Z0
 	VMOVUPS   Z0, (R9)(AX*1)
 	ADDQ      $0x00000040, AX
-	SUBQ      $0x00000010, CX
-	JMP       step10
+	DECQ      CX
+	JNZ       step10
 
 tail11:
-	TESTQ     CX, CX
-	JLE       next12
-	MOVL      $0x0000ffff, BX
-	BZHIL     CX, BX, BX
-	KMOVW     BX, K1
-	MOVQ      CX, R11
-	MOVQ      $0x00000010, R10
-	CMPQ      R11, R10
-	CMOVQGT   R10, R11
-	LEAQ      -1(R11)(R11*1), R11
-	MOVQ      R11, R12
-	CMPQ      R12, R10
-	CMOVQGT   R10, R12
-	MOVL      $0x0000ffff, BX
-	BZHIL     R12, BX, BX
-	KMOVW     BX, K2
-	SUBQ      R10, R11
-	XORQ      R12, R12
-	CMPQ      R11, R12
-	CMOVQLT   R12, R11
-	MOVL      $0x0000ffff, BX
-	BZHIL     R11, BX, BX
-	KMOVW     BX, K3
+	KORTESTW  K1, K1
+	JZ        next12
 	VMOVUPS.Z (SI)(AX*2), K2, Z0
 	VMOVUPS.Z 64(SI)(AX*2), K3, Z1
 	VPERMT2PS Z1, Z4, Z0
 	VMOVUPS   Z0, K1, (R9)(AX*1)
 
 next12:
-	MOVQ  72(DI), AX
-	LEAQ  (SI)(AX*4), SI
-	MOVQ  64(DI), AX
-	LEAQ  (R9)(AX*4), R9
-	DECQ  R8
-	JNZ   row9
-	DECQ  R13
-	JZ    done1
-	MOVQ  48(DI), R8
-	MOVQ  72(DI), AX
-	IMULQ R8, AX
-	SHLQ  $0x02, AX
-	SUBQ  AX, SI
-	MOVQ  104(DI), AX
-	LEAQ  (SI)(AX*4), SI
-	MOVQ  64(DI), AX
-	IMULQ R8, AX
-	SHLQ  $0x02, AX
-	SUBQ  AX, R9
-	MOVQ  96(DI), AX
-	LEAQ  (R9)(AX*4), R9
-	JMP   row9
+	ADDQ R10, SI
+	ADDQ R11, R9
+	DECQ R8
+	JNZ  row9
+	DECQ R13
+	JZ   done1
+	MOVQ 104(DI), SI
+	LEAQ (DX)(SI*4), SI
+	MOVQ 96(DI), R9
+	LEAQ (BX)(R9*4), R9
+	JMP  plane8
 
 done1:
 	VZEROUPPER
@@ -1053,65 +1006,63 @@ done1:
 // Requires: AVX
 TEXT ·copyF32RowsAVX2(SB), NOSPLIT, $0-8
 	// Registers: DI *CopyRows, SI the source row, R9 the destination row, R8 rows left,
-	// R13 planes left, CX columns left, AX the column offset in bytes, BX scratch,
-	// R10-R12 the stride-2 masks' counts (short rows: R10/R11 the row strides in bytes); the first vector
-	// registers the data, the fifth the even-lane indices, the sixth the AVX2 tail mask.
-	MOVQ  t+0(FP), DI
-	MOVQ  48(DI), R8
-	TESTQ R8, R8
-	JLE   done1
-	MOVQ  24(DI), SI
-	MOVQ  (DI), R9
-	MOVQ  88(DI), R13
-	TESTQ R13, R13
-	JLE   done1
+	// R13 planes left, CX whole vectors left, AX the column offset in bytes, R10/R11 SLD/DLD
+	// in bytes, R12 whole vectors per row, DX/BX the plane's first rows; the first vector
+	// registers the data, the sixth the tail mask.
+	MOVQ    t+0(FP), DI
+	MOVQ    48(DI), R8
+	TESTQ   R8, R8
+	JLE     done1
+	MOVQ    88(DI), R13
+	TESTQ   R13, R13
+	JLE     done1
+	MOVQ    72(DI), R10
+	SHLQ    $0x02, R10
+	MOVQ    64(DI), R11
+	SHLQ    $0x02, R11
+	MOVQ    56(DI), R12
+	MOVQ    R12, AX
+	ANDQ    $0x00000007, AX
+	SHRQ    $0x03, R12
+	LEAQ    dwTapsMaskTable<>+32(SB), CX
+	SHLQ    $0x02, AX
+	SUBQ    AX, CX
+	VMOVUPS (CX), Y5
+	MOVQ    24(DI), SI
+	MOVQ    (DI), R9
 
-row2:
-	MOVQ 56(DI), CX
-	XORQ AX, AX
+plane2:
+	MOVQ SI, DX
+	MOVQ R9, BX
+	MOVQ 48(DI), R8
 
-step3:
-	CMPQ    CX, $0x08
-	JL      tail4
+row3:
+	XORQ  AX, AX
+	MOVQ  R12, CX
+	TESTQ CX, CX
+	JZ    tail5
+
+step4:
 	VMOVUPS (SI)(AX*1), Y0
 	VMOVUPS Y0, (R9)(AX*1)
 	ADDQ    $0x00000020, AX
-	SUBQ    $0x00000008, CX
-	JMP     step3
+	DECQ    CX
+	JNZ     step4
 
-tail4:
-	TESTQ      CX, CX
-	JLE        next5
-	LEAQ       dwTapsMaskTable<>+32(SB), BX
-	SHLQ       $0x02, CX
-	SUBQ       CX, BX
-	VMOVUPS    (BX), Y5
+tail5:
 	VMASKMOVPS (SI)(AX*1), Y5, Y0
 	VMASKMOVPS Y0, Y5, (R9)(AX*1)
-
-next5:
-	MOVQ  72(DI), AX
-	LEAQ  (SI)(AX*4), SI
-	MOVQ  64(DI), AX
-	LEAQ  (R9)(AX*4), R9
-	DECQ  R8
-	JNZ   row2
-	DECQ  R13
-	JZ    done1
-	MOVQ  48(DI), R8
-	MOVQ  72(DI), AX
-	IMULQ R8, AX
-	SHLQ  $0x02, AX
-	SUBQ  AX, SI
-	MOVQ  104(DI), AX
-	LEAQ  (SI)(AX*4), SI
-	MOVQ  64(DI), AX
-	IMULQ R8, AX
-	SHLQ  $0x02, AX
-	SUBQ  AX, R9
-	MOVQ  96(DI), AX
-	LEAQ  (R9)(AX*4), R9
-	JMP   row2
+	ADDQ       R10, SI
+	ADDQ       R11, R9
+	DECQ       R8
+	JNZ        row3
+	DECQ       R13
+	JZ         done1
+	MOVQ       104(DI), SI
+	LEAQ       (DX)(SI*4), SI
+	MOVQ       96(DI), R9
+	LEAQ       (BX)(R9*4), R9
+	JMP        plane2
 
 done1:
 	VZEROUPPER

@@ -29,18 +29,19 @@ func dwconvTapsF32Minmax8x8AVX2(t *DWTaps)
 
 // copyF32RowsAVX512 is f32_copy_rows__avx512: the runtime.CopyRows contract at source column stride 1 and 2.
 // Registers: DI *CopyRows, SI the source row, R9 the destination row, R8 rows left,
-// R13 planes left, CX columns left, AX the column offset in bytes, BX scratch,
-// R10-R12 the stride-2 masks' counts (short rows: R10/R11 the row strides in bytes); the first vector
-// registers the data, the fifth the even-lane indices, the sixth the AVX2 tail mask.
+// R13 planes left, CX whole vectors left, AX the column offset in bytes, R10/R11 SLD/DLD
+// in bytes, R12 whole vectors per row, DX/BX the plane's first rows; the first vector
+// registers the data, the fifth the even-lane indices; K1 the tail's store mask,
+// K2/K3 its stride-2 load masks, K4/K5 a whole vector's.
 //
 //go:noescape
 func copyF32RowsAVX512(t *CopyRows)
 
 // copyF32RowsAVX2 is f32_copy_rows__avx2: the runtime.CopyRows contract at source column stride 1.
 // Registers: DI *CopyRows, SI the source row, R9 the destination row, R8 rows left,
-// R13 planes left, CX columns left, AX the column offset in bytes, BX scratch,
-// R10-R12 the stride-2 masks' counts (short rows: R10/R11 the row strides in bytes); the first vector
-// registers the data, the fifth the even-lane indices, the sixth the AVX2 tail mask.
+// R13 planes left, CX whole vectors left, AX the column offset in bytes, R10/R11 SLD/DLD
+// in bytes, R12 whole vectors per row, DX/BX the plane's first rows; the first vector
+// registers the data, the sixth the tail mask.
 //
 //go:noescape
 func copyF32RowsAVX2(t *CopyRows)

@@ -81,6 +81,7 @@ func TestCopyRowsKernels(t *testing.T) {
 			{1, 1, 1, 1, 1}, {1, 3, 7, 9, 7}, {2, 2, 15, 15, 40}, {1, 4, 16, 18, 33}, {3, 2, 17, 17, 35}, {1, 5, 31, 32, 64},
 			{1, 1, 32, 32, 64}, {4, 3, 33, 40, 70}, {1, 2, 56, 60, 112}, {2, 1, 100, 100, 200}, {5, 7, 7, 7, 11},
 			{3, 4, 3, 3, 5}, {6, 2, 4, 32, 6}, {2, 9, 12, 12, 14},
+			{32, 3, 14, 96, 30}, {3, 14, 14, 15, 56}, {2, 3, 47, 50, 95}, {2, 2, 63, 64, 130}, {6, 1, 4, 32, 9},
 		} {
 			name := fmt.Sprintf("ss=%d/%+v", ss, c)
 			sld := max(c.sld, (c.cols-1)*ss+1)
@@ -114,6 +115,40 @@ func TestCopyRowsKernels(t *testing.T) {
 			if got := run(copyRows); !floatcmp.SameBits(got, want) {
 				t.Errorf("%s: the copy in use differs from the Go one", name)
 			}
+		}
+	}
+	// one source row copied to every row and plane (SLD and SPS 0), as
+	// the padding of the phase split is written
+	for _, cols := range []int{1, 3, 16, 21, 40} {
+		src := randFloats(rng, cols)
+		d := make([]float32, 3*5*cols)
+		copyRows(&CopyRows{Dst: d, Src: src, Planes: 3, Rows: 5, Cols: cols, DPS: 5 * cols, DLD: cols, SS: 1})
+		for i, v := range d {
+			if v != src[i%cols] {
+				t.Fatalf("cols %d: row copied with SLD 0 differs at %d", cols, i)
+			}
+		}
+	}
+}
+
+// BenchmarkCopyRows times the row copy on the rows of narrow maps: a
+// frame of 32 planes of 28 rows split into its column phases (stride 2)
+// or copied into a padded plane (stride 1), ns per row.
+func BenchmarkCopyRows(b *testing.B) {
+	src := make([]float32, 32*28*28)
+	dst := make([]float32, 32*30*30+64)
+	for _, ss := range []int{1, 2} {
+		for _, cols := range []int{7, 14, 28} {
+			if cols*ss > 28 {
+				continue
+			}
+			b.Run(fmt.Sprintf("ss=%d/cols=%d", ss, cols), func(b *testing.B) {
+				a := &CopyRows{Dst: dst[31:], Src: src, Planes: 32, Rows: 28 / ss, Cols: cols, DPS: 900, DLD: 30, SPS: 784, SLD: 28 * ss, SS: ss}
+				for range b.N {
+					copyRows(a)
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*a.Planes*a.Rows), "ns/row")
+			})
 		}
 	}
 }

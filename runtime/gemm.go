@@ -30,6 +30,7 @@ type workerState struct {
 	// kernel reads that panel straight from the input rows, or -1
 	direct []int
 	packed packKey // the B block buf holds, when reusable
+	sink   float32 // what readAhead read, so that its loads stay
 	// acc holds, while a convolution's K blocks run, the partial tiles
 	// of its B panels that do not go straight to the output, so that
 	// they accumulate there instead of being copied out and back in for

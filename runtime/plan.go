@@ -303,7 +303,8 @@ func ConvPlans(s ConvShape, packMR int) []Plan {
 			}
 		}
 	}
-	if tcFits(probe) {
+	if tcFits(probe) || subsampleFits(s) && gemmTC != nil && s.Group == 1 {
+		// a strided 1x1 convolution runs transposed on its subsampled input
 		for _, pn := range pow2s(1, ceilDiv(probe.coutG, gemmTC.NR)) {
 			plans = append(plans, Plan{Algo: AlgoTransposed, Panels: pn})
 		}

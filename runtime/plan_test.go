@@ -62,6 +62,7 @@ func planConvCases() []convCase {
 		{s: pads1(ConvShape{Frames: 2, Cin: 10, H: 9, W: 8, Cout: 14, KH: 3, KW: 3, StrideH: 2, StrideW: 2}), act: Relu, bias: true},
 		{s: ConvShape{Frames: 2, Cin: 3, H: 14, W: 13, Cout: 16, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadTop: 3, PadLeft: 3, PadBottom: 3, PadRight: 3}, act: Relu, bias: true},
 		{s: ConvShape{Frames: 2, Cin: 12, H: 7, W: 9, Cout: 16, KH: 1, KW: 1, StrideH: 2, StrideW: 2}, bias: true},
+		{s: ConvShape{Frames: 3, Cin: 16, H: 8, W: 13, Cout: 26, Group: 2, KH: 1, KW: 1, StrideH: 2, StrideW: 3}, act: Relu, residual: true, shift: true},
 		// deep enough for K blocks, panels straddling frames: the accumulator tiles
 		{s: pads1(ConvShape{Frames: 3, Cin: 36, H: 7, W: 5, Cout: 29, KH: 3, KW: 3, StrideH: 2, StrideW: 2}), act: Relu, bias: true, residual: true},
 		{s: pads1(ConvShape{Frames: 1, Cin: 8, H: 5, W: 6, Cout: 24, Group: 2, KH: 3, KW: 3}), act: Relu, bias: true, residual: true},
