@@ -34,7 +34,7 @@ const (
 const OpActivation = "Activation"
 
 func activationDefs() []*Def {
-	return []*Def{{Domain: Domain, Op: OpActivation, Infer: inferActivation, Lower: lowerFusedActivation}}
+	return []*Def{{Domain: Domain, Op: OpActivation, Infer: inferActivation, Lower: lowerFusedActivation, Elementwise: true}}
 }
 
 // Activation reads the fused activation of a tsmc op (nothing for an ONNX

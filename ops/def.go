@@ -42,6 +42,11 @@ type Def struct {
 	// tensors (quantised activations, bytes in the arena); the others
 	// lower float32 and bool tensors only.
 	Int8 bool
+	// Elementwise marks the float ops whose every output element is a
+	// function of the same element of each input (a scalar operand
+	// broadcast), whatever the shape: fuse-qlookup may run them on the
+	// 256 values of a byte.
+	Elementwise bool
 }
 
 // Name is the op as messages and the README list it: "Op" in ai.onnx,

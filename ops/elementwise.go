@@ -13,10 +13,10 @@ import (
 func elementwiseDefs() []*Def {
 	var ds []*Def
 	for _, op := range slices.Sorted(maps.Keys(unaryOps)) {
-		ds = append(ds, &Def{Op: op, Infer: since(unaryOps[op].since, inferSameAsInput), Lower: lowerUnary})
+		ds = append(ds, &Def{Op: op, Infer: since(unaryOps[op].since, inferSameAsInput), Lower: lowerUnary, Elementwise: true})
 	}
 	for _, op := range []string{"Add", "Sub", "Mul", "Div"} {
-		ds = append(ds, &Def{Op: op, Infer: inferArith, Lower: lowerBinary})
+		ds = append(ds, &Def{Op: op, Infer: inferArith, Lower: lowerBinary, Elementwise: true})
 	}
 	for _, op := range []string{"Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual"} {
 		ds = append(ds, &Def{Op: op, Infer: inferCompare, Lower: lowerBinary})
@@ -25,11 +25,11 @@ func elementwiseDefs() []*Def {
 		ds = append(ds, &Def{Op: op, Infer: inferLogical, Lower: lowerBinary})
 	}
 	for _, op := range []string{"Max", "Min", "Sum", "Mean"} {
-		ds = append(ds, &Def{Op: op, Infer: inferVariadic, Lower: lowerVariadic})
+		ds = append(ds, &Def{Op: op, Infer: inferVariadic, Lower: lowerVariadic, Elementwise: true})
 	}
 	return append(ds,
-		&Def{Op: "Relu", Infer: inferSameAsInput, Lower: lowerActivation},
-		&Def{Op: "Gelu", Infer: since(20, inferSameAsInput), Lower: lowerUnary},
+		&Def{Op: "Relu", Infer: inferSameAsInput, Lower: lowerActivation, Elementwise: true},
+		&Def{Op: "Gelu", Infer: since(20, inferSameAsInput), Lower: lowerUnary, Elementwise: true},
 		&Def{Op: "Identity", Infer: inferSameAsInput, Lower: lowerAlias, Int8: true},
 		&Def{Op: "Not", Infer: inferNot, Lower: lowerUnary},
 		&Def{Op: "Softmax", Infer: inferSoftmax, Lower: lowerSoftmax},
@@ -38,8 +38,8 @@ func elementwiseDefs() []*Def {
 		&Def{Op: "BatchNormalization", Infer: inferBatchNorm, Params: true, Lower: lowerBatchNorm},
 		&Def{Op: "Cast", Infer: inferCast, Lower: lowerCast},
 		&Def{Op: "CastLike", Infer: inferCastLike, Lower: lowerCast},
-		&Def{Op: "Clip", Infer: inferClip, Lower: lowerActivation},
-		&Def{Op: "Pow", Infer: inferPow, Lower: lowerBinary},
+		&Def{Op: "Clip", Infer: inferClip, Lower: lowerActivation, Elementwise: true},
+		&Def{Op: "Pow", Infer: inferPow, Lower: lowerBinary, Elementwise: true},
 		&Def{Op: "PRelu", Infer: inferPRelu, Lower: lowerBinary},
 		&Def{Op: "Where", Infer: inferWhere, Lower: lowerWhere},
 	)

@@ -38,14 +38,10 @@ func FuseQLookup(g *ir.Graph) error {
 	return g.Sort()
 }
 
-// lookupOps are the elementwise ops of a table's cone: ONNX's, and
-// tsmc.Activation.
-var lookupOps = map[string]bool{
-	"Sigmoid": true, "Tanh": true, "Relu": true, "LeakyRelu": true, "Elu": true, "Selu": true,
-	"HardSigmoid": true, "HardSwish": true, "Softplus": true, "Clip": true, "Exp": true, "Log": true,
-	"Neg": true, "Abs": true, "Sqrt": true, "Erf": true, "Gelu": true, "Mish": true,
-	"Add": true, "Sub": true, "Mul": true, "Div": true, "Max": true, "Min": true, "Pow": true,
-	ops.Domain + "." + ops.OpActivation: true,
+// elementwise reports whether the op table marks n's op elementwise.
+func elementwise(n *ir.Node) bool {
+	d := ops.Lookup(n)
+	return d != nil && d.Elementwise
 }
 
 // lookupCone returns the DequantizeLinear that v is an elementwise
@@ -73,7 +69,7 @@ func lookupCone(v *ir.Value, producers map[*ir.Value]*ir.Node) (*ir.Node, []*ir.
 			return true
 		case seen[n]:
 			return true
-		case !lookupOps[n.OpName()] || len(n.Outputs) != 1 || v.DType != ir.Float32:
+		case !elementwise(n) || len(n.Outputs) != 1 || v.DType != ir.Float32:
 			return false
 		}
 		seen[n] = true
