@@ -591,9 +591,10 @@ func contains(list []int, v int) bool {
 	return false
 }
 
-// globalPoolKernel averages (mean: as onnxruntime does in float32,
-// mean32) or maxes over all spatial axes, keeping them as size 1.
-func globalPoolKernel(op reduceOp, mean bool) Kernel {
+// globalPoolKernel reduces each plane of X (all spatial axes) to one
+// value by plane, keeping the axes as size 1: mean32 for
+// GlobalAveragePool, max32 for GlobalMaxPool.
+func globalPoolKernel(plane func(v []float32) float32) Kernel {
 	return func(n *ir.Node, opset int64, inputs []*ir.Tensor) ([]*ir.Tensor, error) {
 		if err := required(inputs, "X"); err != nil {
 			return nil, err
@@ -605,16 +606,29 @@ func globalPoolKernel(op reduceOp, mean bool) Kernel {
 		if len(x.Shape) < 3 {
 			return nil, fmt.Errorf("X must be N x C x spatial, got shape %v", x.Shape)
 		}
-		axes := seq(len(x.Shape))[2:]
-		out, err := reduce(x, axes, true, op)
-		if err == nil && mean {
-			hw := x.Shape[2:].Size()
-			for i := range out.F32 {
-				out.F32[i] = mean32(x.F32[i*hw : (i+1)*hw])
-			}
+		shape := x.Shape.Clone()
+		for a := 2; a < len(shape); a++ {
+			shape[a] = 1
 		}
-		return []*ir.Tensor{out}, err
+		out, err := alloc(ir.Float32, shape)
+		if err != nil {
+			return nil, err
+		}
+		hw := x.Shape[2:].Size()
+		for i := range out.F32 {
+			out.F32[i] = plane(x.F32[i*hw : (i+1)*hw])
+		}
+		return []*ir.Tensor{out}, nil
 	}
+}
+
+// max32 is the largest of v, NaN if any is (-Inf for none).
+func max32(v []float32) float32 {
+	m := float32(math.Inf(-1))
+	for _, x := range v {
+		m = max(m, x)
+	}
+	return m
 }
 
 // mean32 is the mean of v as onnxruntime's x86 build computes a float32
