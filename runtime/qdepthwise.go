@@ -22,12 +22,12 @@ type QDepthwiseConv struct {
 	planes  bool
 	scales  []float32 // per channel
 	perItem int
-	// other shapes: the float32 depthwise convolution on the input minus
-	// its zero point with the weights as floats, exact (see exactFloat),
-	// then the requantisation of its sums; nil where it would not be
-	// exact (direct then runs them in Go)
+	// other shapes: the float32 depthwise convolution of one frame on
+	// the input minus its zero point with the weights as floats, exact
+	// (see exactFloat), then the requantisation of its sums; nil where it
+	// would not be exact (direct then runs them in Go)
 	viaFloat *DepthwiseConv
-	xf, yf   []float32 // viaFloat's input and output
+	xf, yf   []float32 // a frame of viaFloat's input and output
 	xRows    Rows
 }
 
@@ -146,7 +146,9 @@ func NewQDepthwiseConv(s ConvShape, w []int8, bias []int32, inZero uint8, rq QRe
 		for c := range bias {
 			fb[c] = float32(bias[c])
 		}
-		f, err := NewDepthwiseConv(s, fw, fb, Act{})
+		frame := s
+		frame.Frames = 1
+		f, err := NewDepthwiseConv(frame, fw, fb, Act{})
 		if err != nil {
 			return nil, err
 		}
@@ -306,27 +308,31 @@ func exactFloat(w []int8, bias []int32, khw int) bool {
 	return true
 }
 
-// runViaFloat runs the convolution on the float32 depthwise kernels: the
-// input minus its zero point as floats (the padding then adds nothing),
-// the exact sums with the bias, then per channel the requantisation.
+// runViaFloat runs the convolution a frame at a time on the float32
+// depthwise kernels: the frame's input minus its zero point as floats
+// (the padding then adds nothing), the exact sums with the bias, then per
+// channel the requantisation.
 func (d *QDepthwiseConv) runViaFloat(p *Pool, in QRows, out []uint8) {
 	s := d.s
 	hw, ohw := s.H*s.W, d.oh*d.ow
 	if d.xf == nil {
-		d.xf = make([]float32, s.Frames*s.Cin*hw)
-		d.yf = make([]float32, s.Frames*s.Cin*ohw)
-		d.xRows = PlainRows(d.xf, s.Frames, s.Cin, hw)
+		d.xf = make([]float32, s.Cin*hw)
+		d.yf = make([]float32, s.Cin*ohw)
+		d.xRows = PlainRows(d.xf, 1, s.Cin, hw)
 	}
-	planes := s.Frames * s.Cin
-	p.For(ceilDiv(planes, d.perItem), func(_, item int) {
-		for pl := item * d.perItem; pl < min(planes, (item+1)*d.perItem); pl++ {
-			dequantizeU8s(d.xf[pl*hw:(pl+1)*hw], in[pl], 1, d.inZero)
-		}
-	})
-	d.viaFloat.Run(p, d.xRows, d.yf, nil)
-	p.For(ceilDiv(planes, d.perItem), func(_, item int) {
-		for pl := item * d.perItem; pl < min(planes, (item+1)*d.perItem); pl++ {
-			requantizeU8s(out[pl*ohw:(pl+1)*ohw], d.yf[pl*ohw:(pl+1)*ohw], d.scales[pl%s.Cin], d.ep.Lo, d.ep.Hi, d.ep.Zero)
-		}
-	})
+	items := ceilDiv(s.Cin, d.perItem)
+	for f := range s.Frames {
+		p.For(items, func(_, item int) {
+			for c := item * d.perItem; c < min(s.Cin, (item+1)*d.perItem); c++ {
+				dequantizeU8s(d.xf[c*hw:(c+1)*hw], in[f*s.Cin+c], 1, d.inZero)
+			}
+		})
+		d.viaFloat.Run(p, d.xRows, d.yf, nil)
+		o := out[f*s.Cin*ohw : (f+1)*s.Cin*ohw]
+		p.For(items, func(_, item int) {
+			for c := item * d.perItem; c < min(s.Cin, (item+1)*d.perItem); c++ {
+				requantizeU8s(o[c*ohw:(c+1)*ohw], d.yf[c*ohw:(c+1)*ohw], d.scales[c], d.ep.Lo, d.ep.Hi, d.ep.Zero)
+			}
+		})
+	}
 }
