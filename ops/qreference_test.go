@@ -427,3 +427,42 @@ func TestQuantSpecErrors(t *testing.T) {
 		t.Errorf("round trip: %+v, %v", back, err)
 	}
 }
+
+// TestQLookup: tsmc.QLookup maps each value through its table, indexed
+// from the input type's least value (int8 input to uint8 output here);
+// attributes and inputs it cannot run are errors naming what is wrong.
+func TestQLookup(t *testing.T) {
+	table := make([]int64, 256)
+	for i := range table {
+		table[i] = int64(255 - i)
+	}
+	node := func() *ir.Node {
+		n := &ir.Node{Name: "lut", Op: OpQLookup, Domain: Domain, Inputs: []*ir.Value{{Name: "x", DType: ir.Int8, Shape: ir.Shape{2, 2}}},
+			Outputs: []*ir.Value{{Name: "y"}}}
+		n.SetAttr("table", ir.Attr{Kind: ir.AttrInts, Ints: table})
+		n.SetAttr("output_type", ir.Attr{Kind: ir.AttrString, String: "u8"})
+		return n
+	}
+	got := evalNode(t, node(), &ir.Tensor{DType: ir.Int8, Shape: ir.Shape{2, 2}, I64: []int64{-128, -1, 0, 127}})
+	if got.DType != ir.Uint8 || fmt.Sprint(got.I64) != "[255 128 127 0]" {
+		t.Errorf("lookup: %v %v, want u8 [255 128 127 0]", got.DType, got.I64)
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(n *ir.Node)
+		want   string
+	}{
+		{"short table", func(n *ir.Node) { n.Attrs["table"] = ir.Attr{Kind: ir.AttrInts, Ints: table[:255]} }, "256 values, has 255"},
+		{"value outside type", func(n *ir.Node) {
+			n.Attrs["table"] = ir.Attr{Kind: ir.AttrInts, Ints: append(append([]int64{}, table[:255]...), 256)}
+		}, "table[255] = 256 is outside u8"},
+		{"bad type", func(n *ir.Node) { n.Attrs["output_type"] = ir.Attr{Kind: ir.AttrString, String: "f32"} }, "not u8 or i8"},
+		{"float input", func(n *ir.Node) { n.Inputs[0].DType = ir.Float32 }, "must be uint8 or int8"},
+	} {
+		n := node()
+		tc.change(n)
+		if err := inferQLookup(nil, n); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
