@@ -19,7 +19,7 @@ import (
 func FuseQLookup(g *ir.Graph) error {
 	producers := g.Producers()
 	for i, q := range g.Nodes {
-		if _, ok := tensorQuant(q); !ok || q.Outputs[0] == nil {
+		if _, ok := tensorQuant(q); !ok || !isQ(q) || q.Outputs[0] == nil {
 			continue
 		}
 		dq, cone, ok := lookupCone(q.Inputs[0], producers)
