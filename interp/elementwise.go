@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/tsmc-go/tsmc/ir"
+	"github.com/tsmc-go/tsmc/runtime/fma"
 )
 
 // Elementwise kernels compute float32 and float64 in float64 and round once,
@@ -15,6 +16,9 @@ import (
 type unaryOp struct {
 	float func(x float64) float64
 	int   func(x int64) int64 // nil when the op is defined on floats only
+	// f32, where set, is the function on float32 tensors, when it is
+	// defined by its float32 arithmetic rather than as float rounded
+	f32 func(x float32) float32
 }
 
 func relu(x float64) float64 {
@@ -32,17 +36,19 @@ func abs(x int64) int64 {
 }
 
 var unaryOps = map[string]unaryOp{
-	"Relu":       {relu, func(x int64) int64 { return max(x, 0) }},
-	"Neg":        {func(x float64) float64 { return -x }, func(x int64) int64 { return -x }},
-	"Abs":        {math.Abs, abs},
-	"Exp":        {math.Exp, nil},
-	"Log":        {math.Log, nil},
-	"Sqrt":       {math.Sqrt, nil},
-	"Tanh":       {math.Tanh, nil},
-	"Floor":      {math.Floor, nil},
-	"Ceil":       {math.Ceil, nil},
-	"Reciprocal": {func(x float64) float64 { return 1 / x }, nil},
-	"Sigmoid":    {func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }, nil},
+	"Relu":       {relu, func(x int64) int64 { return max(x, 0) }, nil},
+	"Neg":        {func(x float64) float64 { return -x }, func(x int64) int64 { return -x }, nil},
+	"Abs":        {math.Abs, abs, nil},
+	"Exp":        {math.Exp, nil, nil},
+	"Log":        {math.Log, nil, nil},
+	"Sqrt":       {math.Sqrt, nil, nil},
+	"Tanh":       {math.Tanh, nil, nil},
+	"Floor":      {math.Floor, nil, nil},
+	"Ceil":       {math.Ceil, nil, nil},
+	"Reciprocal": {func(x float64) float64 { return 1 / x }, nil, nil},
+	// Sigmoid on float32 is onnxruntime's, whose rounding decides
+	// quantised gates (fma.Sigmoid)
+	"Sigmoid": {func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }, nil, fma.Sigmoid},
 }
 
 func (op unaryOp) apply(x *ir.Tensor) (*ir.Tensor, error) {
@@ -51,6 +57,10 @@ func (op unaryOp) apply(x *ir.Tensor) (*ir.Tensor, error) {
 		return nil, err
 	}
 	switch {
+	case x.DType == ir.Float32 && op.f32 != nil:
+		for i, v := range x.F32 {
+			out.F32[i] = op.f32(v)
+		}
 	case x.DType == ir.Float32:
 		for i, v := range x.F32 {
 			out.F32[i] = float32(op.float(float64(v)))

@@ -350,3 +350,26 @@ func TestQuantizedOpsAgainstORT(t *testing.T) {
 		})
 	}
 }
+
+// TestSigmoidAgainstORT checks that the float32 Sigmoid is onnxruntime's
+// bit for bit (fma.Sigmoid), on its own over the clamp range and beyond,
+// in a length that leaves its kernel a masked tail, and as the gate of a
+// quantised product (squeeze-and-excitation), where one rounding apart
+// would be a step apart.
+func TestSigmoidAgainstORT(t *testing.T) {
+	requireORT(t)
+	m := newORTModel(13, 5)
+	for i, n := range []int{1 << 16, 1003} {
+		x := m.input(ir.Shape{n}, 24)
+		y := m.b.Node(m.name("y"), "", "Sigmoid", nil, x)
+		m.b.Output(y)
+		m.cases = append(m.cases, ortCase{name: fmt.Sprintf("Sigmoid %d", i), out: y})
+	}
+	q, scale, zero := m.quantized(ir.Shape{2, 64, 49}, ir.Uint8)
+	x := m.b.Node(m.name("dq"), "", "DequantizeLinear", nil, q, irtest.Scale(m.name("s"), scale), irtest.Zero(m.name("z"), ir.Uint8, zero))
+	gate := m.b.Node(m.name("g"), "", "Sigmoid", nil, m.input(ir.Shape{2, 64, 1}, 6))
+	prod := m.b.Node(m.name("p"), "", "Mul", nil, x, gate)
+	pq := m.b.Node(m.name("q"), "", "QuantizeLinear", nil, prod, irtest.Scale(m.name("s"), scale/2), irtest.Zero(m.name("z"), ir.Uint8, 0))
+	m.dequantized("gated product", pq, scale/2, 0, ir.Uint8, 0)
+	m.run(t)
+}

@@ -3,6 +3,8 @@ package runtime
 import (
 	"fmt"
 	"math"
+
+	"github.com/tsmc-go/tsmc/runtime/fma"
 )
 
 // UnaryKind names an elementwise function of one tensor.
@@ -171,7 +173,7 @@ func unaryLoop(kind UnaryKind, params []float32) func(o, x []float32) {
 	case UnaryTanh:
 		return func(o, x []float32) { mapF(o, x, f64(math.Tanh)) }
 	case UnarySigmoid:
-		return func(o, x []float32) { mapF(o, x, f64(sigmoid64)) }
+		return func(o, x []float32) { mapF(o, x, fma.Sigmoid) }
 	case UnaryHardSigmoid:
 		return func(o, x []float32) {
 			mapF(o, x, f64(func(v float64) float64 { return max(0, min(1, a*v+b)) }))
@@ -225,7 +227,7 @@ func unaryLoop(kind UnaryKind, params []float32) func(o, x []float32) {
 		return func(o, x []float32) { mapF(o, x, func(v float32) float32 { return min(max(v, lo), hi) }) }
 	case UnarySiLU:
 		return func(o, x []float32) {
-			mapF(o, x, f64(func(v float64) float64 { return v / (1 + math.Exp(-v)) }))
+			mapF(o, x, func(v float32) float32 { return v * fma.Sigmoid(v) })
 		}
 	case UnaryMish:
 		return func(o, x []float32) { mapF(o, x, f64(mish64)) }

@@ -1,6 +1,8 @@
-// Package fma computes float32 fused multiply-adds exactly, in Go: the
-// rounding of the int8 kernels' epilogue (package runtime) and of
-// onnxruntime's quantised sum (package interp), in one place for both.
+// Package fma computes float32 fused multiply-adds exactly, in Go, and
+// the float32 functions built on them that must round as onnxruntime's
+// kernels do: the int8 kernels' epilogue (package runtime), onnxruntime's
+// quantised sum and its sigmoid (packages interp and runtime), in one
+// place for both.
 package fma
 
 import "math"
