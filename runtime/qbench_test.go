@@ -122,6 +122,8 @@ func BenchmarkQConvIm2col(b *testing.B) {
 		{"S_narrow_3x3s2_32_28_16f", ConvShape{Frames: 16, Cin: 32, H: 28, W: 28, Cout: 64, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}},
 		{"S_narrow_3x3_256_4_16f", ConvShape{Frames: 16, Cin: 256, H: 4, W: 4, Cout: 256, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}},
 		{"S_r18_96_3x3_512_3_16f", ConvShape{Frames: 16, Cin: 512, H: 3, W: 3, Cout: 512, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}},
+		{"S_r18_96_3x3_64_24_16f", ConvShape{Frames: 16, Cin: 64, H: 24, W: 24, Cout: 64, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}},
+		{"S_r18_96_3x3_128_12_16f", ConvShape{Frames: 16, Cin: 128, H: 12, W: 12, Cout: 128, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}},
 		{"S_resnet_3x3_512_7_8f", ConvShape{Frames: 8, Cin: 512, H: 7, W: 7, Cout: 512, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}},
 	} {
 		s := c.s
