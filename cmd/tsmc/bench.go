@@ -123,6 +123,7 @@ type layerTime struct {
 	Op       string  `json:"op"`
 	Calls    float64 `json:"calls_per_run"`
 	MsPerRun float64 `json:"ms_per_run"`
+	MinMs    float64 `json:"min_ms"` // the fastest call
 	Percent  float64 `json:"percent"`
 	GFLOPs   float64 `json:"gflops"`
 }
@@ -133,7 +134,7 @@ func profileReport(ops []modelrun.OpTime, iters int, medianMs float64) []layerTi
 	out := make([]layerTime, len(ops))
 	for i, o := range ops {
 		per := o.Ms / float64(iters)
-		out[i] = layerTime{Op: o.Op, Calls: float64(o.Calls) / float64(iters), MsPerRun: per, GFLOPs: o.GFLOPs}
+		out[i] = layerTime{Op: o.Op, Calls: float64(o.Calls) / float64(iters), MsPerRun: per, MinMs: o.MinMs, GFLOPs: o.GFLOPs}
 		if medianMs > 0 {
 			out[i].Percent = 100 * per / medianMs
 		}
@@ -145,9 +146,9 @@ func profileReport(ops []modelrun.OpTime, iters int, medianMs float64) []layerTi
 func printProfile(w io.Writer, layers []layerTime) {
 	sorted := slices.Clone(layers)
 	slices.SortStableFunc(sorted, func(a, b layerTime) int { return cmp.Compare(b.MsPerRun, a.MsPerRun) })
-	fmt.Fprintf(w, "profile   %d kernels, most time first (ms per run, %% of the median run, GFLOP/s):\n", len(sorted))
+	fmt.Fprintf(w, "profile   %d kernels, most time first (ms per run, %% of the median run, GFLOP/s, fastest call):\n", len(sorted))
 	for _, l := range sorted {
-		fmt.Fprintf(w, "  %8.3f ms %5.1f%% %7.1f GFLOP/s  %s\n", l.MsPerRun, l.Percent, l.GFLOPs, l.Op)
+		fmt.Fprintf(w, "  %8.3f ms %5.1f%% %7.1f GFLOP/s %8.3f ms  %s\n", l.MsPerRun, l.Percent, l.GFLOPs, l.MinMs, l.Op)
 	}
 }
 

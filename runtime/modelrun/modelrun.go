@@ -73,6 +73,7 @@ type OpTime struct {
 	Op     string  `json:"op"`
 	Calls  int     `json:"calls"`
 	Ms     float64 `json:"ms"`
+	MinMs  float64 `json:"min_ms"` // the fastest call
 	GFLOPs float64 `json:"gflops"`
 }
 
@@ -197,7 +198,7 @@ func Run(spec Spec, req Request) (*Response, error) {
 	}
 	if req.Profile {
 		for _, o := range runtime.StopProfile() {
-			resp.Profile = append(resp.Profile, OpTime{Op: o.Op, Calls: o.Calls, Ms: millis(o.Time), GFLOPs: o.GFLOPs()})
+			resp.Profile = append(resp.Profile, OpTime{Op: o.Op, Calls: o.Calls, Ms: millis(o.Time), MinMs: millis(o.Min), GFLOPs: o.GFLOPs()})
 		}
 	}
 	return resp, nil
