@@ -52,6 +52,11 @@ type Report struct {
 	// TunedMs and DefaultMs sum the tuned and the default plans' times
 	// over the model's planned layers: the run time the tuning saves.
 	TunedMs, DefaultMs float64
+	// Calls counts the timed calls, Disturbed those that ran with a
+	// worker off its CPU; Busy counts the signatures whose workers had
+	// too little of their CPUs to be tuned, which keep the default plan
+	// (tunerun.Result).
+	Calls, Disturbed, Busy int
 }
 
 // Tune measures the plans of every planned layer of the optimised graph
@@ -115,6 +120,11 @@ func Tune(g *ir.Graph, o Options) (*Report, error) {
 		}
 		rec := Record{Version: runtime.PlanVersion, Workload: w, Measurement: r.Measurement}
 		rep.Records = append(rep.Records, rec)
+		rep.Calls += r.Calls
+		rep.Disturbed += r.Disturbed
+		if r.OnCPU > 0 && r.OnCPU < tunerun.MinOnCPU {
+			rep.Busy++
+		}
 		rep.TunedMs += float64(uses[r.Index]) * r.Ms
 		rep.DefaultMs += float64(uses[r.Index]) * r.DefaultMs
 		bar.done(r.Index, rec)
