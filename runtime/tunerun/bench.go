@@ -333,7 +333,8 @@ func (b *Bench) prepare(pool *runtime.Pool) {
 // process's threads over the call is below undisturbedShare of threads x
 // its wall time. Idle workers poll for work, so an undisturbed call
 // keeps every worker on its CPU throughout. A disturbed call is timed
-// again, up to disturbedRetries times.
+// again, up to disturbedRetries times while at most half the layer's
+// calls were disturbed.
 const (
 	undisturbedShare = 0.9
 	disturbedRetries = 3
@@ -370,7 +371,9 @@ func (b *Bench) timeOnce(pool *runtime.Pool, l *layer, clocks *cpuClocks) (float
 			return ms, true
 		}
 		b.disturbed++
-		if try == disturbedRetries {
+		if try == disturbedRetries || 2*b.disturbed > b.calls {
+			// most calls were disturbed: the machine is busy, and
+			// retrying would only spend the budget
 			return ms, false
 		}
 	}
