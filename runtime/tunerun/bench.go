@@ -28,8 +28,9 @@ type Bench struct {
 	sums, warmSums []float32
 	build          func(runtime.Plan) (*layer, error)
 	// calls counts the timed calls, disturbed those of them that ran
-	// disturbed (timeOnce); cpuNs is the process's CPU time and wallNs
-	// threads x the wall time over the timed calls (OnCPU)
+	// disturbed (timeOnce); cpuNs is the CPU time of the process's
+	// threads and wallNs threads x the wall time over the timed calls
+	// (OnCPU)
 	calls, disturbed int
 	cpuNs, wallNs    int64
 }
@@ -380,8 +381,9 @@ func (b *Bench) timeOnce(pool *runtime.Pool, l *layer, clocks *cpuClocks) (float
 }
 
 // OnCPU returns the share of their CPUs the workers had over the timed
-// calls so far: 1 when no other process took them, 0.5 when one of two workers
-// was off its CPU throughout; 1 where the system has no CPU clock.
+// calls so far: 1 when no other process took them, 0.5 when one of two
+// workers was off its CPU throughout; 1 where the system has no CPU
+// clocks.
 func (b *Bench) OnCPU() float64 {
 	if b.wallNs == 0 {
 		return 1
@@ -425,6 +427,15 @@ type timing struct {
 	clean bool
 }
 
+// faster reports whether t beats u: an undisturbed timing beats a
+// disturbed one, else the faster wins.
+func (t timing) faster(u timing) bool {
+	if t.clean != u.clean {
+		return t.clean
+	}
+	return t.ms < u.ms
+}
+
 func fastest(ts []timing) []float64 {
 	ms := make([]float64, len(ts))
 	for i, t := range ts {
@@ -445,9 +456,8 @@ func (b *Bench) time(pool *runtime.Pool, layers []*layer, rounds int) []timing {
 	for r := range max(1, rounds) {
 		for i, l := range layers {
 			ms, clean := b.timeOnce(pool, l, clocks)
-			t := &ts[i]
-			if r == 0 || clean && (!t.clean || ms < t.ms) || !clean && !t.clean && ms < t.ms {
-				t.ms, t.clean = ms, clean
+			if t := (timing{ms, clean}); r == 0 || t.faster(ts[i]) {
+				ts[i] = t
 			}
 		}
 	}

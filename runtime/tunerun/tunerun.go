@@ -329,15 +329,6 @@ func tune(w Workload, pool *runtime.Pool, flushBytes, rounds int, res *Result) e
 	return err
 }
 
-// faster reports whether t beats u: an undisturbed timing beats a
-// disturbed one, else the faster wins.
-func (t timing) faster(u timing) bool {
-	if t.clean != u.clean {
-		return t.clean
-	}
-	return t.ms < u.ms
-}
-
 // confirm times plan p against the zero plan afresh, interleaved, the
 // zero plan twice in each round (before and after p), and reports
 // whether p wins: both have undisturbed calls and p's fastest beats the
