@@ -89,7 +89,22 @@ type benchReport struct {
 	ActivationBytes int64   `json:"activation_bytes"`
 	// Levels are the runs at the other kernel levels -isa named.
 	Levels []levelTimes `json:"levels,omitempty"`
+	// Default is the model with its default plans, timed beside the
+	// tuned one with -ab.
+	Default *defaultFigures `json:"default,omitempty"`
 	*ORTFigures
+}
+
+// defaultFigures are the figures of the model with its default plans
+// (-ab); Ratio and RatioMin are the tuned model's median and minimum over
+// these.
+type defaultFigures struct {
+	MedianMs float64     `json:"median_ms"`
+	MinMs    float64     `json:"min_ms"`
+	TimesMs  []float64   `json:"times_ms"`
+	Ratio    float64     `json:"ratio"`
+	RatioMin float64     `json:"ratio_min"`
+	Profile  []layerTime `json:"profile,omitempty"`
 }
 
 // levelTimes are the figures of a run at a kernel level -isa named
@@ -152,10 +167,24 @@ func printProfile(w io.Writer, layers []layerTime) {
 	}
 }
 
+// printCompared lists each kernel's fastest call with the tuned plans
+// and with the default ones (-ab), in the order they run.
+func printCompared(w io.Writer, tuned, def []layerTime) {
+	fmt.Fprintln(w, "tuned     fastest call per kernel with the tuned and the default plans (ms), in run order:")
+	for i, l := range tuned {
+		mark := ""
+		if r := l.MinMs / def[i].MinMs; def[i].MinMs > 0 && (r < 0.97 || r > 1.03) {
+			mark = fmt.Sprintf(" %+.0f%%", 100*(r-1))
+		}
+		fmt.Fprintf(w, "  %8.3f %8.3f%6s  %s\n", l.MinMs, def[i].MinMs, mark, l.Op)
+	}
+}
+
 // benchOptions are the flags of tsmc bench.
 type benchOptions struct {
 	iters, warmup      *int
 	json, profile, ort bool
+	ab                 bool
 	isa                string
 	shapes             shapeFlags
 	builder            func() (*program.Builder, error)
@@ -168,6 +197,8 @@ func benchFlags(fs *flag.FlagSet) verb {
 	o.warmup = intFlag(fs, "warmup", 2, 0, maxRuns, "untimed `RUNS` after the first one")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object")
 	fs.BoolVar(&o.profile, "profile", false, "time every kernel of the generated code over the timed runs and list them")
+	fs.BoolVar(&o.ab, "ab", false, "with -tuning: also time the model with its default plans in the same process, the two taking turns"+
+		" in blocks of 3 runs, and print tuned over default (with -profile, kernel by kernel)")
 	fs.BoolVar(&o.ort, "ort", false, "also time onnxruntime (internal/ort) on the same inputs, threads and runs, and compare its outputs")
 	fs.StringVar(&o.isa, "isa", isaDefault, "time the model at each of the comma-separated kernel `LEVELS`: "+isaDefault+
 		" (the CPU's best, or $TSMC_ISA's) or a level to force, such as avx2 on an AVX-512 CPU; -profile and -ort's outputs are of the first")
@@ -189,6 +220,9 @@ func (o *benchOptions) run(ctx context.Context, args []string, stdout, stderr io
 	}
 	if b.Tuning, err = o.tuned(); err != nil {
 		return err
+	}
+	if o.ab && b.Tuning == nil {
+		return usageError{"-ab compares the tuned plans with the default ones: it needs -tuning"}
 	}
 	if o.ort {
 		if err := findORT(b.Module); err != nil {
@@ -228,8 +262,11 @@ func (o *benchOptions) run(ctx context.Context, args []string, stdout, stderr io
 	// an online model is timed as it is used, frame by frame through its
 	// Stream (the state stays inside); onnxruntime gets the states fed back
 	rep.Stream = len(rep.Feedback) > 0 && p.HasStream()
+	if o.ab && len(rep.Feedback) > 0 {
+		return fmt.Errorf("-ab: %s feeds outputs back as inputs; -ab times models without state only", path)
+	}
 	opts := program.BenchOptions{Threads: b.Threads, Warmup: *o.warmup, Iters: *o.iters,
-		Feedback: rep.Feedback, Profile: o.profile, Stream: rep.Stream}
+		Feedback: rep.Feedback, Profile: o.profile, Stream: rep.Stream, Compare: o.ab}
 	res, err := benchAt(p, inputs, opts, levels[0])
 	if err != nil {
 		return err
@@ -239,11 +276,21 @@ func (o *benchOptions) run(ctx context.Context, args []string, stdout, stderr io
 	if o.profile {
 		rep.Profile = profileReport(res.Profile, *o.iters, t.MedianMs)
 	}
+	if o.ab {
+		d := summarizeTimes(res.DefaultTimesMs)
+		rep.Default = &defaultFigures{MedianMs: d.MedianMs, MinMs: d.MinMs, TimesMs: res.DefaultTimesMs}
+		if d.MedianMs > 0 && d.MinMs > 0 {
+			rep.Default.Ratio, rep.Default.RatioMin = t.MedianMs/d.MedianMs, t.MinMs/d.MinMs
+		}
+		if o.profile {
+			rep.Default.Profile = profileReport(res.DefaultProfile, *o.iters, d.MedianMs)
+		}
+	}
 	rep.Frames, rep.Segments = clipFrames(g)
 	if rep.Frames > 0 {
 		rep.PerFrameMs, rep.PerFrameMinMs = t.MedianMs/float64(rep.Frames), t.MinMs/float64(rep.Frames)
 	}
-	opts.Profile = false
+	opts.Profile, opts.Compare = false, false
 	for _, l := range levels[1:] {
 		r, err := benchAt(p, inputs, opts, l)
 		if err != nil {
@@ -389,8 +436,15 @@ func printBench(w io.Writer, r benchReport) {
 		}
 		fmt.Fprintln(w)
 	}
+	if d := r.Default; d != nil {
+		fmt.Fprintf(w, "default   median %.2f ms, min %.2f ms per run with the default plans in the same process (blocks of 3 runs"+
+			" taking turns); tuned/default %.3f (median), %.3f (min)\n", d.MedianMs, d.MinMs, d.Ratio, d.RatioMin)
+	}
 	if len(r.Profile) > 0 {
 		printProfile(w, r.Profile)
+	}
+	if r.Default != nil && len(r.Default.Profile) == len(r.Profile) && len(r.Profile) > 0 {
+		printCompared(w, r.Profile, r.Default.Profile)
 	}
 	if r.ORTFigures == nil {
 		return
