@@ -407,6 +407,9 @@ type BenchOptions struct {
 	// Stream times the package's Stream.Step (HasStream) instead of Run
 	// with Feedback.
 	Stream bool
+	// Compare also times the model with its default plans in the same
+	// process (modelrun.Request.Compare).
+	Compare bool
 	// ISA, when not empty, is the instruction-set level the kernels run
 	// at ($TSMC_ISA of the run: a lower level than the CPU's best, to time
 	// the kernels of CPUs without it); BenchResult.ISA says which ran.
@@ -429,6 +432,10 @@ type BenchResult struct {
 	// Profile is each kernel's total over the timed runs, in the order the
 	// kernels first ran (with BenchOptions.Profile).
 	Profile []modelrun.OpTime
+	// DefaultTimesMs and DefaultProfile are the model's with its default
+	// plans (BenchOptions.Compare).
+	DefaultTimesMs []float64
+	DefaultProfile []modelrun.OpTime
 }
 
 // Bench runs the program once on the inputs, keeping that run's outputs,
@@ -444,7 +451,7 @@ func (p *Program) Bench(inputs map[string]*ir.Tensor, o BenchOptions) (*BenchRes
 		return nil, fmt.Errorf("bench: the generated package has no Stream")
 	}
 	req := modelrun.Request{OutDir: filepath.Join(dir, "out"), Threads: o.Threads, Warmup: o.Warmup, Iters: o.Iters,
-		Feedback: o.Feedback, Profile: o.Profile, Stream: o.Stream}
+		Feedback: o.Feedback, Profile: o.Profile, Stream: o.Stream, Compare: o.Compare}
 	names := make([]string, 0, len(inputs))
 	for name := range inputs {
 		names = append(names, name)
@@ -495,6 +502,7 @@ func (p *Program) Bench(inputs map[string]*ir.Tensor, o BenchOptions) (*BenchRes
 	}
 	res := &BenchResult{
 		Outputs: map[string]*ir.Tensor{}, Threads: resp.Threads, ISA: resp.ISA, TimesMs: resp.TimesMs, Profile: resp.Profile,
+		DefaultTimesMs: resp.DefaultTimesMs, DefaultProfile: resp.DefaultProfile,
 		New: msDuration(resp.NewMs), First: msDuration(resp.FirstMs),
 	}
 	for _, f := range resp.Outputs {

@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"strings"
+	"sync/atomic"
 )
 
 // Plans: how a layer runs. Every planned layer (Conv, DepthwiseConv,
@@ -155,6 +156,9 @@ type TunedPlans []TunedPlan
 // Winograd (Conv.Winograd), so that its results do not depend on the
 // thread count.
 func (t TunedPlans) For(threads int) Plan {
+	if tunedOff.Load() {
+		return Plan{}
+	}
 	best := -1
 	for i, tp := range t {
 		if tp.ISA != isa {
@@ -172,6 +176,15 @@ func (t TunedPlans) For(threads int) Plan {
 }
 
 func intAbs(v int) int { return max(v, -v) }
+
+// tunedOff makes TunedPlans.For return the zero Plan (UseTunedPlans).
+var tunedOff atomic.Bool
+
+// UseTunedPlans sets whether the layers planned from now on take their
+// tuned plans (TunedPlans.For; the default) or the default rules', and
+// returns the setting it replaces: for timing a model with its default
+// plans beside its tuned ones in one process (tsmc bench -ab).
+func UseTunedPlans(on bool) bool { return !tunedOff.Swap(!on) }
 
 // Rules are the thresholds the default plans are chosen by. Sizes are in
 // floats.

@@ -315,6 +315,16 @@ func TestTunedPlansFor(t *testing.T) {
 	if got := (TunedPlans{{ISA: "other", Threads: 1, Plan: Plan{Channels: 1}}}).For(1); got != (Plan{}) {
 		t.Errorf("For at a level without plans = %v, want the default", got)
 	}
+	if !UseTunedPlans(false) {
+		t.Error("tuned plans were off before")
+	}
+	got := tuned.For(2)
+	if UseTunedPlans(true) {
+		t.Error("UseTunedPlans(false) did not turn them off")
+	}
+	if got != (Plan{}) || tuned.For(2) != (Plan{Channels: 3}) {
+		t.Errorf("For(2) with tuned plans off = %v, then on = %v; want the default, then the tuned plan", got, tuned.For(2))
+	}
 }
 
 // TestDefaultPlanUnchanged checks that the zero plan and the rules'

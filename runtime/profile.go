@@ -13,6 +13,7 @@ type OpTime struct {
 	Op    string        // what ran: kind and shape, e.g. "conv 8x[64,56,56] -> 64, kernel 3x3, ..."
 	Calls int           // calls recorded
 	Time  time.Duration // wall time of those calls
+	Min   time.Duration // the fastest of those calls
 	FLOPs float64       // 2 x multiply-adds of one call, 0 for data movement
 }
 
@@ -100,6 +101,9 @@ func profileDone(op any, t0 time.Time) {
 		}
 		p.ops[op] = o
 		p.order = append(p.order, op)
+	}
+	if o.Calls == 0 || d < o.Min {
+		o.Min = d
 	}
 	o.Calls++
 	o.Time += d

@@ -29,7 +29,8 @@ func TestProfile(t *testing.T) {
 	if len(ops) != 2 {
 		t.Fatalf("profile has %d ops, want 2: %+v", len(ops), ops)
 	}
-	if ops[0].Op != s.String() || ops[0].Calls != 2 || ops[0].FLOPs != s.FLOPs() || ops[0].Time <= 0 {
+	if ops[0].Op != s.String() || ops[0].Calls != 2 || ops[0].FLOPs != s.FLOPs() || ops[0].Time <= 0 ||
+		ops[0].Min <= 0 || 2*ops[0].Min > ops[0].Time {
 		t.Errorf("conv entry %+v", ops[0])
 	}
 	if !strings.HasPrefix(ops[1].Op, "add [150]") || ops[1].Calls != 2 || ops[1].FLOPs != 0 {

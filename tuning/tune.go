@@ -42,7 +42,8 @@ const maxFlushBytes = 64 << 20
 
 // Report is the outcome of Tune.
 type Report struct {
-	// Records are the new records, one per distinct signature.
+	// Records are the new records, one per distinct signature but
+	// those timed on a busy machine (Busy).
 	Records []Record
 	// Layers counts the model's planned layers, Signatures the distinct
 	// ones among them.
@@ -52,6 +53,11 @@ type Report struct {
 	// TunedMs and DefaultMs sum the tuned and the default plans' times
 	// over the model's planned layers: the run time the tuning saves.
 	TunedMs, DefaultMs float64
+	// Calls counts the timed calls, Disturbed those that ran with a
+	// worker off its CPU; Busy counts the signatures whose workers had
+	// too little of their CPUs to be tuned (tunerun.Result), which get
+	// no record.
+	Calls, Disturbed, Busy int
 }
 
 // Tune measures the plans of every planned layer of the optimised graph
@@ -114,10 +120,18 @@ func Tune(g *ir.Graph, o Options) (*Report, error) {
 			return fmt.Errorf("tuning %v: %s", w, r.Error)
 		}
 		rec := Record{Version: runtime.PlanVersion, Workload: w, Measurement: r.Measurement}
-		rep.Records = append(rep.Records, rec)
+		rep.Calls += r.Calls
+		rep.Disturbed += r.Disturbed
+		if r.OnCPU > 0 && r.OnCPU < tunerun.MinOnCPU {
+			// timed on a busy machine: no record, so that merging
+			// keeps an earlier one
+			rep.Busy++
+		} else {
+			rep.Records = append(rep.Records, rec)
+		}
 		rep.TunedMs += float64(uses[r.Index]) * r.Ms
 		rep.DefaultMs += float64(uses[r.Index]) * r.DefaultMs
-		bar.done(r.Index, rec)
+		bar.done(r.Index, rec, r.OnCPU)
 		return nil
 	})
 	bar.finish()
@@ -150,13 +164,16 @@ func (p *progress) estimate(est []float64) {
 	p.draw("")
 }
 
-func (p *progress) done(i int, r Record) {
+func (p *progress) done(i int, r Record, onCPU float64) {
 	p.n++
 	if i < len(p.est) {
 		p.doneMs += p.est[i]
 	}
 	gain := ""
-	if r.Plan != (runtime.Plan{}) && r.Ms > 0 {
+	switch {
+	case onCPU > 0 && onCPU < tunerun.MinOnCPU:
+		gain = fmt.Sprintf(" (busy: the workers had %.0f%% of their CPUs; no record)", 100*onCPU)
+	case r.Plan != (runtime.Plan{}) && r.Ms > 0:
 		gain = fmt.Sprintf(" (%.0f%% faster)", 100*(r.DefaultMs/r.Ms-1))
 	}
 	p.draw(fmt.Sprintf("%v: %v%s", p.workloads[i], r.Plan, gain))

@@ -89,7 +89,22 @@ type benchReport struct {
 	ActivationBytes int64   `json:"activation_bytes"`
 	// Levels are the runs at the other kernel levels -isa named.
 	Levels []levelTimes `json:"levels,omitempty"`
+	// Default is the model with its default plans, timed beside the
+	// tuned one with -ab.
+	Default *defaultFigures `json:"default,omitempty"`
 	*ORTFigures
+}
+
+// defaultFigures are the figures of the model with its default plans
+// (-ab); Ratio and RatioMin are the tuned model's median and minimum over
+// these.
+type defaultFigures struct {
+	MedianMs float64     `json:"median_ms"`
+	MinMs    float64     `json:"min_ms"`
+	TimesMs  []float64   `json:"times_ms"`
+	Ratio    float64     `json:"ratio"`
+	RatioMin float64     `json:"ratio_min"`
+	Profile  []layerTime `json:"profile,omitempty"`
 }
 
 // levelTimes are the figures of a run at a kernel level -isa named
@@ -123,6 +138,7 @@ type layerTime struct {
 	Op       string  `json:"op"`
 	Calls    float64 `json:"calls_per_run"`
 	MsPerRun float64 `json:"ms_per_run"`
+	MinMs    float64 `json:"min_ms"` // the fastest call
 	Percent  float64 `json:"percent"`
 	GFLOPs   float64 `json:"gflops"`
 }
@@ -133,7 +149,7 @@ func profileReport(ops []modelrun.OpTime, iters int, medianMs float64) []layerTi
 	out := make([]layerTime, len(ops))
 	for i, o := range ops {
 		per := o.Ms / float64(iters)
-		out[i] = layerTime{Op: o.Op, Calls: float64(o.Calls) / float64(iters), MsPerRun: per, GFLOPs: o.GFLOPs}
+		out[i] = layerTime{Op: o.Op, Calls: float64(o.Calls) / float64(iters), MsPerRun: per, MinMs: o.MinMs, GFLOPs: o.GFLOPs}
 		if medianMs > 0 {
 			out[i].Percent = 100 * per / medianMs
 		}
@@ -145,9 +161,22 @@ func profileReport(ops []modelrun.OpTime, iters int, medianMs float64) []layerTi
 func printProfile(w io.Writer, layers []layerTime) {
 	sorted := slices.Clone(layers)
 	slices.SortStableFunc(sorted, func(a, b layerTime) int { return cmp.Compare(b.MsPerRun, a.MsPerRun) })
-	fmt.Fprintf(w, "profile   %d kernels, most time first (ms per run, %% of the median run, GFLOP/s):\n", len(sorted))
+	fmt.Fprintf(w, "profile   %d kernels, most time first (ms per run, %% of the median run, GFLOP/s, fastest call):\n", len(sorted))
 	for _, l := range sorted {
-		fmt.Fprintf(w, "  %8.3f ms %5.1f%% %7.1f GFLOP/s  %s\n", l.MsPerRun, l.Percent, l.GFLOPs, l.Op)
+		fmt.Fprintf(w, "  %8.3f ms %5.1f%% %7.1f GFLOP/s %8.3f ms  %s\n", l.MsPerRun, l.Percent, l.GFLOPs, l.MinMs, l.Op)
+	}
+}
+
+// printCompared lists each kernel's fastest call with the tuned plans
+// and with the default ones (-ab), in the order they run.
+func printCompared(w io.Writer, tuned, def []layerTime) {
+	fmt.Fprintln(w, "tuned     fastest call per kernel with the tuned and the default plans (ms), in run order:")
+	for i, l := range tuned {
+		mark := ""
+		if r := l.MinMs / def[i].MinMs; def[i].MinMs > 0 && (r < 0.97 || r > 1.03) {
+			mark = fmt.Sprintf(" %+.0f%%", 100*(r-1))
+		}
+		fmt.Fprintf(w, "  %8.3f %8.3f%6s  %s\n", l.MinMs, def[i].MinMs, mark, l.Op)
 	}
 }
 
@@ -155,6 +184,7 @@ func printProfile(w io.Writer, layers []layerTime) {
 type benchOptions struct {
 	iters, warmup      *int
 	json, profile, ort bool
+	ab                 bool
 	isa                string
 	shapes             shapeFlags
 	builder            func() (*program.Builder, error)
@@ -167,6 +197,8 @@ func benchFlags(fs *flag.FlagSet) verb {
 	o.warmup = intFlag(fs, "warmup", 2, 0, maxRuns, "untimed `RUNS` after the first one")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object")
 	fs.BoolVar(&o.profile, "profile", false, "time every kernel of the generated code over the timed runs and list them")
+	fs.BoolVar(&o.ab, "ab", false, "with -tuning: also time the model with its default plans in the same process, the two taking turns"+
+		" in blocks of 3 runs, and print tuned over default (with -profile, kernel by kernel)")
 	fs.BoolVar(&o.ort, "ort", false, "also time onnxruntime (internal/ort) on the same inputs, threads and runs, and compare its outputs")
 	fs.StringVar(&o.isa, "isa", isaDefault, "time the model at each of the comma-separated kernel `LEVELS`: "+isaDefault+
 		" (the CPU's best, or $TSMC_ISA's) or a level to force, such as avx2 on an AVX-512 CPU; -profile and -ort's outputs are of the first")
@@ -188,6 +220,9 @@ func (o *benchOptions) run(ctx context.Context, args []string, stdout, stderr io
 	}
 	if b.Tuning, err = o.tuned(); err != nil {
 		return err
+	}
+	if o.ab && b.Tuning == nil {
+		return usageError{"-ab compares the tuned plans with the default ones: it needs -tuning"}
 	}
 	if o.ort {
 		if err := findORT(b.Module); err != nil {
@@ -227,8 +262,11 @@ func (o *benchOptions) run(ctx context.Context, args []string, stdout, stderr io
 	// an online model is timed as it is used, frame by frame through its
 	// Stream (the state stays inside); onnxruntime gets the states fed back
 	rep.Stream = len(rep.Feedback) > 0 && p.HasStream()
+	if o.ab && len(rep.Feedback) > 0 {
+		return fmt.Errorf("-ab: %s feeds outputs back as inputs; -ab times models without state only", path)
+	}
 	opts := program.BenchOptions{Threads: b.Threads, Warmup: *o.warmup, Iters: *o.iters,
-		Feedback: rep.Feedback, Profile: o.profile, Stream: rep.Stream}
+		Feedback: rep.Feedback, Profile: o.profile, Stream: rep.Stream, Compare: o.ab}
 	res, err := benchAt(p, inputs, opts, levels[0])
 	if err != nil {
 		return err
@@ -238,11 +276,21 @@ func (o *benchOptions) run(ctx context.Context, args []string, stdout, stderr io
 	if o.profile {
 		rep.Profile = profileReport(res.Profile, *o.iters, t.MedianMs)
 	}
+	if o.ab {
+		d := summarizeTimes(res.DefaultTimesMs)
+		rep.Default = &defaultFigures{MedianMs: d.MedianMs, MinMs: d.MinMs, TimesMs: res.DefaultTimesMs}
+		if d.MedianMs > 0 && d.MinMs > 0 {
+			rep.Default.Ratio, rep.Default.RatioMin = t.MedianMs/d.MedianMs, t.MinMs/d.MinMs
+		}
+		if o.profile {
+			rep.Default.Profile = profileReport(res.DefaultProfile, *o.iters, d.MedianMs)
+		}
+	}
 	rep.Frames, rep.Segments = clipFrames(g)
 	if rep.Frames > 0 {
 		rep.PerFrameMs, rep.PerFrameMinMs = t.MedianMs/float64(rep.Frames), t.MinMs/float64(rep.Frames)
 	}
-	opts.Profile = false
+	opts.Profile, opts.Compare = false, false
 	for _, l := range levels[1:] {
 		r, err := benchAt(p, inputs, opts, l)
 		if err != nil {
@@ -388,8 +436,15 @@ func printBench(w io.Writer, r benchReport) {
 		}
 		fmt.Fprintln(w)
 	}
+	if d := r.Default; d != nil {
+		fmt.Fprintf(w, "default   median %.2f ms, min %.2f ms per run with the default plans in the same process (blocks of 3 runs"+
+			" taking turns); tuned/default %.3f (median), %.3f (min)\n", d.MedianMs, d.MinMs, d.Ratio, d.RatioMin)
+	}
 	if len(r.Profile) > 0 {
 		printProfile(w, r.Profile)
+	}
+	if r.Default != nil && len(r.Default.Profile) == len(r.Profile) && len(r.Profile) > 0 {
+		printCompared(w, r.Profile, r.Default.Profile)
 	}
 	if r.ORTFigures == nil {
 		return

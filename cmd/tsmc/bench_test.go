@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	goruntime "runtime"
 	"slices"
 	"strings"
@@ -169,5 +171,34 @@ func TestBenchAndVerifyUsage(t *testing.T) {
 	code, _, errOut := tsmcRun("verify", "-tsmc-root", t.TempDir(), tinyModel)
 	if code != 1 || !strings.Contains(errOut, "not the tsmc module folder") {
 		t.Errorf("-tsmc-root without tsmc: exit %d: %s", code, errOut)
+	}
+}
+
+// TestBenchAB checks -ab: the model with its tuned plans and with its
+// default ones timed in one process, each kernel listed under both; and
+// that -ab without -tuning is a usage error.
+func TestBenchAB(t *testing.T) {
+	records := filepath.Join(t.TempDir(), "tuning.jsonl")
+	if err := os.WriteFile(records, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := benchJSON(t, "-ab", "-profile", "-tuning", records, "-n", "4", "-threads", "1", tinyModel)
+	d := r.Default
+	if d == nil || len(d.TimesMs) != 4 || d.MedianMs <= 0 || d.Ratio != r.MedianMs/d.MedianMs || len(d.Profile) != len(r.Profile) {
+		t.Fatalf("default figures %+v beside tuned median %g and %d kernels", d, r.MedianMs, len(r.Profile))
+	}
+	for i, l := range d.Profile {
+		if l.Op != r.Profile[i].Op || l.MinMs <= 0 || l.MinMs > l.MsPerRun {
+			t.Errorf("default kernel %+v beside tuned %+v", l, r.Profile[i])
+		}
+	}
+	_, out, _ := tsmcRun("bench", "-ab", "-profile", "-tuning", records, "-n", "2", tinyModel)
+	for _, want := range []string{"default   median", "tuned/default", "fastest call per kernel with the tuned and the default plans"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text report lacks %q:\n%s", want, out)
+		}
+	}
+	if code, _, errOut := tsmcRun("bench", "-ab", tinyModel); code != 2 || !strings.Contains(errOut, "-tuning") {
+		t.Errorf("-ab without -tuning: exit %d, %q", code, errOut)
 	}
 }

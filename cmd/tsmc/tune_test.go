@@ -3,6 +3,8 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -17,6 +19,7 @@ func TestTuneThenCompile(t *testing.T) {
 	}
 	tmp := t.TempDir()
 	records := filepath.Join(tmp, "tuning.jsonl")
+	busy := 0 // signatures timed while other processes held the CPUs: no record
 	for _, threads := range []string{"1", "2"} {
 		code, _, errOut := tsmcRun("tune", "-threads", threads, "-budget", "1s", "-o", records, tinyModel)
 		if code != 0 {
@@ -27,14 +30,24 @@ func TestTuneThenCompile(t *testing.T) {
 				t.Errorf("tune -threads %s printed %q, without %q", threads, errOut, want)
 			}
 		}
+		if m := busyLine.FindStringSubmatch(errOut); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			busy += n
+		}
 	}
 	data, err := os.ReadFile(records)
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	if len(lines) != 26 || !strings.Contains(string(data), `"threads":1`) || !strings.Contains(string(data), `"threads":2`) {
-		t.Errorf("%d records, want 13 layers at 1 and 2 threads:\n%s", len(lines), data)
+	var lines []string
+	if s := strings.TrimSpace(string(data)); s != "" {
+		lines = strings.Split(s, "\n")
+	}
+	if len(lines)+busy != 26 {
+		t.Errorf("%d records and %d signatures timed busy, want 13 layers at 1 and 2 threads:\n%s", len(lines), busy, data)
+	}
+	if len(lines) == 0 {
+		t.Skip("the machine was too busy for any record")
 	}
 	var srcs []string
 	for _, dir := range []string{"a", "b"} {
@@ -55,6 +68,10 @@ func TestTuneThenCompile(t *testing.T) {
 		t.Error("the package documentation does not say which layers are tuned")
 	}
 }
+
+// busyLine is tune's warning that some signatures were timed on a busy
+// machine; its first group counts them.
+var busyLine = regexp.MustCompile(`busy .*: (\d+) of \d+ signatures`)
 
 func TestTuneErrors(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.jsonl")

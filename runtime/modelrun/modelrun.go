@@ -66,13 +66,24 @@ type Request struct {
 	// form an online model is used in, instead of Infer with Feedback;
 	// the first run, whose outputs are written, is still an Infer.
 	Stream bool `json:"stream,omitempty"`
+	// Compare also builds the Model with its default plans (its layers
+	// without their tuned ones, runtime.UseTunedPlans) and times both,
+	// their runs alternating in blocks of compareBlock: Iters runs of
+	// each. Not with Stream or Feedback.
+	Compare bool `json:"compare,omitempty"`
 }
+
+// compareBlock is how many runs of one Model follow each other when
+// Request.Compare alternates two: after the other's runs, the first of a
+// block finds less of its data in the caches.
+const compareBlock = 3
 
 // OpTime is one kernel's share of the timed runs (runtime.OpTime).
 type OpTime struct {
 	Op     string  `json:"op"`
 	Calls  int     `json:"calls"`
 	Ms     float64 `json:"ms"`
+	MinMs  float64 `json:"min_ms"` // the fastest call
 	GFLOPs float64 `json:"gflops"`
 }
 
@@ -93,6 +104,10 @@ type Response struct {
 	// Profile lists the kernels in the order they first ran, with their
 	// total time over the timed runs, when the request asked for it.
 	Profile []OpTime `json:"profile,omitempty"`
+	// DefaultTimesMs and DefaultProfile are those of the Model with its
+	// default plans (Request.Compare).
+	DefaultTimesMs []float64 `json:"default_times_ms,omitempty"`
+	DefaultProfile []OpTime  `json:"default_profile,omitempty"`
 }
 
 // Main runs the request named by the first command-line argument and
@@ -137,6 +152,9 @@ func Run(spec Spec, req Request) (*Response, error) {
 	}
 	if err := checkFeedback(spec, req.Feedback); err != nil {
 		return nil, err
+	}
+	if req.Compare && (req.Stream || len(req.Feedback) > 0) {
+		return nil, fmt.Errorf("compare: not for a model whose outputs are fed back")
 	}
 	start := time.Now()
 	m, err := spec.New(req.Threads)
@@ -184,6 +202,9 @@ func Run(spec Spec, req Request) (*Response, error) {
 		}
 	}
 	resp.TimesMs = make([]float64, 0, req.Iters)
+	if req.Compare {
+		return resp, compare(spec, req, m, inputs, resp)
+	}
 	if req.Profile {
 		runtime.StartProfile()
 	}
@@ -197,10 +218,85 @@ func Run(spec Spec, req Request) (*Response, error) {
 	}
 	if req.Profile {
 		for _, o := range runtime.StopProfile() {
-			resp.Profile = append(resp.Profile, OpTime{Op: o.Op, Calls: o.Calls, Ms: millis(o.Time), GFLOPs: o.GFLOPs()})
+			resp.Profile = append(resp.Profile, OpTime{Op: o.Op, Calls: o.Calls, Ms: millis(o.Time), MinMs: millis(o.Min), GFLOPs: o.GFLOPs()})
 		}
 	}
 	return resp, nil
+}
+
+// compare builds the Model with its default plans beside the tuned m
+// (already warmed up), then times both on inputs, Iters runs of each in
+// blocks of compareBlock, the block that goes first alternating.
+func compare(spec Spec, req Request, m Model, inputs map[string][]float32, resp *Response) error {
+	was := runtime.UseTunedPlans(false)
+	d, err := spec.New(req.Threads)
+	runtime.UseTunedPlans(was)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	for i := 0; i <= req.Warmup; i++ { // its first run and warm-up
+		if _, err := d.Infer(inputs); err != nil {
+			return err
+		}
+	}
+	models := [2]Model{m, d}
+	resp.DefaultTimesMs = make([]float64, 0, req.Iters)
+	times := [2]*[]float64{&resp.TimesMs, &resp.DefaultTimesMs}
+	profiles := [2]*[]OpTime{&resp.Profile, &resp.DefaultProfile}
+	for done, block := 0, 0; done < req.Iters; block++ {
+		n := min(compareBlock, req.Iters-done)
+		for k := range 2 {
+			side := k ^ block&1
+			for range n {
+				if req.Profile {
+					runtime.StartProfile()
+				}
+				start := time.Now()
+				_, err := models[side].Infer(inputs)
+				ms := millis(time.Since(start))
+				ops := runtime.StopProfile()
+				if err != nil {
+					return err
+				}
+				*times[side] = append(*times[side], ms)
+				if req.Profile {
+					if err := addProfile(profiles[side], ops); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		done += n
+	}
+	return nil
+}
+
+// addProfile adds one run's kernel times to the totals of the runs
+// before it (which ran the same kernels in the same order).
+func addProfile(total *[]OpTime, run []runtime.OpTime) error {
+	if *total == nil {
+		*total = make([]OpTime, len(run))
+		for i, o := range run {
+			(*total)[i] = OpTime{Op: o.Op, MinMs: millis(o.Min)}
+		}
+	}
+	if len(run) != len(*total) {
+		return fmt.Errorf("compare: a run called %d kernels, the first %d", len(run), len(*total))
+	}
+	for i, o := range run {
+		t := &(*total)[i]
+		if o.Op != t.Op {
+			return fmt.Errorf("compare: kernel %d of a run is %s, of the first %s", i, o.Op, t.Op)
+		}
+		t.Calls += o.Calls
+		t.Ms += millis(o.Time)
+		t.MinMs = min(t.MinMs, millis(o.Min))
+		if t.Ms > 0 {
+			t.GFLOPs = o.FLOPs * float64(t.Calls) / t.Ms / 1e6
+		}
+	}
+	return nil
 }
 
 func millis(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }

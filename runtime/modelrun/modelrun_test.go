@@ -212,3 +212,71 @@ func TestRunTimesTheStream(t *testing.T) {
 		t.Errorf("Stream without NewStep: error %v, want one saying the model has no Stream", err)
 	}
 }
+
+// planned is a model that knows whether it was built with tuned plans
+// and runs one profiled kernel per Infer.
+type planned struct {
+	tuned bool
+	log   *[]bool // which model ran, in order
+	pool  *runtime.Pool
+	buf   []float32
+}
+
+func (p *planned) Infer(in map[string][]float32) (map[string][]float32, error) {
+	*p.log = append(*p.log, p.tuned)
+	runtime.Add(p.pool, p.buf, p.buf, p.buf, runtime.Act{})
+	return map[string][]float32{"y": in["x"]}, nil
+}
+
+func (p *planned) Threads() int { return 1 }
+func (p *planned) Close()       { p.pool.Close() }
+
+// TestRunCompares checks Request.Compare: a second model built with the
+// default plans, both timed Iters times in alternating blocks, each with
+// its own profile; and that it refuses fed-back outputs.
+func TestRunCompares(t *testing.T) {
+	dir := t.TempDir()
+	var log []bool
+	tuned := runtime.TunedPlans{{ISA: runtime.ISA(), Threads: 1, Plan: runtime.Plan{Channels: 7}}}
+	spec := Spec{
+		Inputs:  []runtime.TensorSpec{{Name: "x", Shape: []int{2}}},
+		Outputs: []runtime.TensorSpec{{Name: "y", Shape: []int{2}}},
+		New: func(int) (Model, error) {
+			return &planned{tuned: tuned.For(1) != runtime.Plan{}, log: &log, pool: runtime.NewPool(1), buf: make([]float32, 64)}, nil
+		},
+	}
+	req := Request{Inputs: []File{writeFloats(t, dir, "x", 1, 2)}, Warmup: 1, Iters: 7, Compare: true, Profile: true}
+	resp, err := Run(spec, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the tuned model's first run and warm-up, the default one's, then
+	// blocks of 3, the first model of a block alternating
+	want := "TT DD TTTDDD DDDTTT TD"
+	var got strings.Builder
+	for i, tuned := range log {
+		if i == 2 || i == 4 || i == 10 || i == 16 {
+			got.WriteByte(' ')
+		}
+		c := byte('D')
+		if tuned {
+			c = 'T'
+		}
+		got.WriteByte(c)
+	}
+	if got.String() != want {
+		t.Errorf("runs %s, want %s", got.String(), want)
+	}
+	if len(resp.TimesMs) != 7 || len(resp.DefaultTimesMs) != 7 {
+		t.Errorf("%d and %d times, want 7 of each", len(resp.TimesMs), len(resp.DefaultTimesMs))
+	}
+	for _, p := range [][]OpTime{resp.Profile, resp.DefaultProfile} {
+		if len(p) != 1 || p[0].Calls != 7 || !strings.HasPrefix(p[0].Op, "add") || p[0].MinMs <= 0 || p[0].MinMs*7 > p[0].Ms {
+			t.Errorf("profile %+v, want the add kernel's 7 calls", p)
+		}
+	}
+	req.Feedback = map[string]string{"y": "x"}
+	if _, err := Run(spec, req); err == nil || !strings.Contains(err.Error(), "fed back") {
+		t.Errorf("Compare with feedback: error %v", err)
+	}
+}

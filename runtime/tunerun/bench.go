@@ -27,6 +27,12 @@ type Bench struct {
 	// their loads stay
 	sums, warmSums []float32
 	build          func(runtime.Plan) (*layer, error)
+	// calls counts the timed calls, disturbed those of them that ran
+	// disturbed (timeOnce); cpuNs is the CPU time of the process's
+	// threads and wallNs threads x the wall time over the timed calls
+	// (OnCPU)
+	calls, disturbed int
+	cpuNs, wallNs    int64
 }
 
 // layer is a workload built with one plan.
@@ -323,38 +329,79 @@ func (b *Bench) prepare(pool *runtime.Pool) {
 	})
 }
 
+// A timed call is disturbed when some of its workers were off their CPU
+// for part of it (another process ran there): the CPU time of the
+// process's threads over the call is below undisturbedShare of threads x
+// its wall time. Idle workers poll for work, so an undisturbed call
+// keeps every worker on its CPU throughout. A disturbed call is timed
+// again, up to disturbedRetries times while at most half the layer's
+// calls were disturbed.
+const (
+	undisturbedShare = 0.9
+	disturbedRetries = 3
+)
+
 // timeOnce prepares the caches and times one call of l on pool in
-// milliseconds. On one worker (which runs on the calling goroutine,
-// locked to its thread by time) it counts the thread's CPU time where
-// the system has a clock for it: on a shared machine the time the thread
-// waits for a CPU is no part of the layer's.
-func (b *Bench) timeOnce(pool *runtime.Pool, l *layer) float64 {
-	b.prepare(pool)
-	if pool.Threads() == 1 {
-		if start, ok := threadCPU(); ok {
-			l.run(pool)
-			end, _ := threadCPU()
-			return float64(end-start) / 1e6
+// milliseconds, and reports whether the call ran undisturbed (where the
+// system has no CPU clocks every call does). On one worker (which runs on
+// the calling goroutine, locked to its thread by time) the time is the
+// thread's CPU time where the system has a clock for it, else the wall
+// time.
+func (b *Bench) timeOnce(pool *runtime.Pool, l *layer, clocks *cpuClocks) (float64, bool) {
+	threads := int64(pool.Threads())
+	for try := 0; ; try++ {
+		b.prepare(pool)
+		cpu0, hasCPU := clocks.sum()
+		th0, hasThread := threadCPU()
+		start := time.Now()
+		l.run(pool)
+		wall := time.Since(start).Nanoseconds()
+		th1, _ := threadCPU()
+		cpu1, _ := clocks.sum()
+		ms := float64(wall) / 1e6
+		if threads == 1 && hasThread {
+			ms = float64(th1-th0) / 1e6
+		}
+		b.calls++
+		if !hasCPU {
+			return ms, true
+		}
+		b.cpuNs += cpu1 - cpu0
+		b.wallNs += threads * wall
+		if float64(cpu1-cpu0) >= undisturbedShare*float64(threads*wall) {
+			return ms, true
+		}
+		b.disturbed++
+		if try == disturbedRetries || 2*b.disturbed > b.calls {
+			// most calls were disturbed: the machine is busy, and
+			// retrying would only spend the budget
+			return ms, false
 		}
 	}
-	start := time.Now()
-	l.run(pool)
-	return float64(time.Since(start).Nanoseconds()) / 1e6
+}
+
+// OnCPU returns the share of their CPUs the workers had over the timed
+// calls so far: 1 when no other process took them, 0.5 when one of two
+// workers was off its CPU throughout; 1 where the system has no CPU
+// clocks.
+func (b *Bench) OnCPU() float64 {
+	if b.wallNs == 0 {
+		return 1
+	}
+	return min(1, float64(b.cpuNs)/float64(b.wallNs))
 }
 
 // Time builds the layer with each plan, then times rounds calls of each on
 // pool, interleaved (one call of every plan per round, so that a busy
 // spell of the machine touches them alike), and returns each plan's
-// fastest call in milliseconds.
+// fastest call in milliseconds: its fastest undisturbed call (timeOnce)
+// when it had one.
 func (b *Bench) Time(pool *runtime.Pool, plans []runtime.Plan, rounds int) ([]float64, error) {
-	layers := make([]*layer, len(plans))
-	for i, p := range plans {
-		var err error
-		if layers[i], err = b.build(p); err != nil {
-			return nil, fmt.Errorf("plan %v: %w", p, err)
-		}
+	ts, err := b.timePlans(pool, plans, rounds)
+	if err != nil {
+		return nil, err
 	}
-	return b.time(pool, layers, rounds), nil
+	return fastest(ts), nil
 }
 
 // TimeRules is Time for the default plans of each of rules (each layer
@@ -370,25 +417,63 @@ func (b *Bench) TimeRules(pool *runtime.Pool, rules []runtime.Rules, rounds int)
 		}
 		layers[i] = l
 	}
-	return b.time(pool, layers, rounds), nil
+	return fastest(b.time(pool, layers, rounds)), nil
 }
 
-func (b *Bench) time(pool *runtime.Pool, layers []*layer, rounds int) []float64 {
+// timing is a plan's fastest call over some rounds: of its undisturbed
+// calls when it had any (clean), else of all.
+type timing struct {
+	ms    float64
+	clean bool
+}
+
+// faster reports whether t beats u: an undisturbed timing beats a
+// disturbed one, else the faster wins.
+func (t timing) faster(u timing) bool {
+	if t.clean != u.clean {
+		return t.clean
+	}
+	return t.ms < u.ms
+}
+
+func fastest(ts []timing) []float64 {
+	ms := make([]float64, len(ts))
+	for i, t := range ts {
+		ms[i] = t.ms
+	}
+	return ms
+}
+
+// time times rounds calls of each layer, interleaved.
+func (b *Bench) time(pool *runtime.Pool, layers []*layer, rounds int) []timing {
 	goruntime.LockOSThread()
 	defer goruntime.UnlockOSThread()
 	for _, l := range layers {
 		l.run(pool) // the first call allocates the workers' buffers
 	}
-	ms := make([]float64, len(layers))
+	ts := make([]timing, len(layers))
+	clocks := processClocks()
 	for r := range max(1, rounds) {
 		for i, l := range layers {
-			t := b.timeOnce(pool, l)
-			if r == 0 || t < ms[i] {
-				ms[i] = t
+			ms, clean := b.timeOnce(pool, l, clocks)
+			if t := (timing{ms, clean}); r == 0 || t.faster(ts[i]) {
+				ts[i] = t
 			}
 		}
 	}
-	return ms
+	return ts
+}
+
+// timePlans is time for plans.
+func (b *Bench) timePlans(pool *runtime.Pool, plans []runtime.Plan, rounds int) ([]timing, error) {
+	layers := make([]*layer, len(plans))
+	for i, p := range plans {
+		var err error
+		if layers[i], err = b.build(p); err != nil {
+			return nil, fmt.Errorf("plan %v: %w", p, err)
+		}
+	}
+	return b.time(pool, layers, rounds), nil
 }
 
 // Resolved returns the plan the layer runs for plan at threads workers,

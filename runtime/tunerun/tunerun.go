@@ -80,6 +80,14 @@ type Result struct {
 	// Index is the workload's place in the Request.
 	Index int `json:"index"`
 	Measurement
+	// Calls counts the timed calls, Disturbed those that ran with a
+	// worker off its CPU (another process ran there; they are timed
+	// again, and a plan with no undisturbed call is not kept).
+	// OnCPU is the share of their CPUs the workers had over the timing
+	// (Bench.OnCPU); below MinOnCPU the zero plan is kept.
+	Calls     int     `json:"calls,omitempty"`
+	Disturbed int     `json:"disturbed,omitempty"`
+	OnCPU     float64 `json:"on_cpu,omitempty"`
 	// Error says why the workload could not be tuned.
 	Error string `json:"error,omitempty"`
 }
@@ -247,30 +255,31 @@ func searchSize(plans []runtime.Plan) int {
 
 // tune searches the plans of w: first the algorithm and kernel (each
 // with the rules' blocking), then each field of the plan in turn with
-// the others fixed at the best so far, then the best against the zero
-// plan once more. The zero plan stays unless the best runs otherwise and
-// beats it by more than tuneMargin. Every plan's time is its fastest call over all the
-// rounds it was timed in.
+// the others fixed at the best so far; every plan's time in the search
+// is its fastest call over all the rounds it was timed in. Then it
+// confirms the best (confirm): the zero plan stays unless the best runs
+// otherwise and wins there.
 func tune(w Workload, pool *runtime.Pool, flushBytes, rounds int, res *Result) error {
 	b, err := NewBench(w, flushBytes)
 	if err != nil {
 		return err
 	}
+	defer func() { res.Calls, res.Disturbed, res.OnCPU = b.calls, b.disturbed, roundShare(b.OnCPU()) }()
 	plans := w.Plans()
-	best := map[runtime.Plan]float64{}
+	best := map[runtime.Plan]timing{}
 	measure := func(cands []runtime.Plan) (runtime.Plan, error) {
-		ms, err := b.Time(pool, cands, rounds)
+		ts, err := b.timePlans(pool, cands, rounds)
 		if err != nil {
 			return runtime.Plan{}, err
 		}
 		for i, p := range cands {
-			if old, ok := best[p]; !ok || ms[i] < old {
-				best[p] = ms[i]
+			if old, ok := best[p]; !ok || ts[i].faster(old) {
+				best[p] = ts[i]
 			}
 		}
 		win := cands[0]
 		for _, p := range cands[1:] {
-			if best[p] < best[win] {
+			if best[p].faster(best[win]) {
 				win = p
 			}
 		}
@@ -296,28 +305,77 @@ func tune(w Workload, pool *runtime.Pool, flushBytes, rounds int, res *Result) e
 			}
 		}
 	}
-	if _, err := measure([]runtime.Plan{{}, cur}); err != nil {
-		return err
-	}
-	res.DefaultMs, res.Measured = best[runtime.Plan{}], len(best)
-	res.Plan, res.Ms = runtime.Plan{}, res.DefaultMs
+	res.Measured = len(best)
+	res.Plan = runtime.Plan{}
 	same, err := samePlan(b, cur, runtime.Plan{}, pool.Threads())
 	if err != nil {
 		return err
 	}
-	if !same && best[cur] < (1-tuneMargin)*res.DefaultMs {
-		res.Plan, res.Ms = cur, best[cur]
+	ms, defaultMs := best[runtime.Plan{}].ms, best[runtime.Plan{}].ms
+	if !same {
+		var keep bool
+		if keep, ms, defaultMs, err = confirm(b, pool, cur, max(rounds, confirmRounds)); err != nil {
+			return err
+		}
+		if keep && b.OnCPU() >= MinOnCPU {
+			res.Plan = cur
+		} else {
+			ms = defaultMs
+		}
 	}
-	res.Ms, res.DefaultMs = roundMs(res.Ms), roundMs(res.DefaultMs)
+	res.Ms, res.DefaultMs = roundMs(ms), roundMs(defaultMs)
 	r, err := b.Resolved(res.Plan, pool.Threads())
 	res.Winograd = r.Algo == runtime.AlgoWinograd
 	return err
 }
 
+// confirm times plan p against the zero plan afresh, interleaved, the
+// zero plan twice in each round (before and after p), and reports
+// whether p wins: both have undisturbed calls and p's fastest beats the
+// zero plan's (the faster of its two) by more than tuneMargin and by
+// more than twice the two zero-plan timings differ (the noise of this
+// comparison, measured). It returns p's time and the zero plan's.
+func confirm(b *Bench, pool *runtime.Pool, p runtime.Plan, rounds int) (keep bool, ms, defaultMs float64, err error) {
+	ts, err := b.timePlans(pool, []runtime.Plan{{}, p, {}}, rounds)
+	if err != nil {
+		return false, 0, 0, err
+	}
+	keep, ms, defaultMs = wins(ts[0], ts[1], ts[2])
+	return keep, ms, defaultMs, nil
+}
+
+// wins is confirm's verdict on a plan's timing tuned between two of the
+// zero plan's, before and after, and the plan's time and the zero
+// plan's (the faster of its two).
+func wins(before, tuned, after timing) (keep bool, ms, defaultMs float64) {
+	def := before
+	if after.faster(before) {
+		def = after
+	}
+	noise := math.Abs(before.ms-after.ms) / math.Min(before.ms, after.ms)
+	margin := max(tuneMargin, 2*noise)
+	keep = before.clean && after.clean && tuned.clean && tuned.ms < (1-margin)*def.ms
+	return keep, tuned.ms, def.ms
+}
+
+// MinOnCPU is the least share of their CPUs the workers must have had
+// over a layer's timing (Bench.OnCPU) for a plan other than the zero
+// plan to be kept: with less, another process took a worker's CPU for
+// a good part of it, and the plans were timed on fewer CPUs than they
+// are tuned for (plans of many small work items then win, which lose
+// with all the workers).
+const MinOnCPU = 0.9
+
+// roundShare rounds a share to two digits.
+func roundShare(x float64) float64 { return math.Round(x*100) / 100 }
+
 // tuneMargin is how much faster than the default a plan must be to be
-// kept: less is within the noise of a shared machine (5% between two
-// timings of one plan at load average 10 on 2 cores, in CPU time).
+// kept at least, when the two timings of the default agree better than
+// that: less is within the noise of a shared machine.
 const tuneMargin = 0.03
+
+// confirmRounds is the least number of rounds of confirm.
+const confirmRounds = 3
 
 // samePlan reports whether plans p and q run alike on b's layer (a plan
 // that spells out the default's choices is the default).

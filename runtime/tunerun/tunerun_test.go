@@ -149,3 +149,30 @@ func TestCPUModel(t *testing.T) {
 		t.Errorf("arm: %q", got)
 	}
 }
+
+// TestWins checks confirm's verdict: a plan is kept only when every
+// timing is undisturbed and it beats the faster zero-plan timing by more
+// than tuneMargin and twice the two zero-plan timings' difference.
+func TestWins(t *testing.T) {
+	clean := func(ms float64) timing { return timing{ms: ms, clean: true} }
+	for _, c := range []struct {
+		before, tuned, after timing
+		keep                 bool
+		defaultMs            float64
+	}{
+		{clean(1), clean(0.9), clean(1), true, 1},
+		{clean(1.02), clean(0.9), clean(1), true, 1},
+		{clean(1), clean(0.98), clean(1), false, 1},       // within tuneMargin
+		{clean(1.06), clean(0.9), clean(1), false, 1},     // within twice the zero plan's spread
+		{clean(1.2), clean(0.55), clean(1), true, 1},      // beyond it
+		{clean(1), timing{ms: 0.5}, clean(1), false, 1},   // the plan disturbed
+		{timing{ms: 0.9}, clean(0.5), clean(1), false, 1}, // a zero-plan timing disturbed
+		{clean(1), clean(1.1), clean(1), false, 1},        // slower
+		{timing{ms: 0.8}, clean(0.5), clean(1), false, 1}, // the undisturbed zero-plan timing counts
+	} {
+		keep, ms, def := wins(c.before, c.tuned, c.after)
+		if keep != c.keep || ms != c.tuned.ms || def != c.defaultMs {
+			t.Errorf("wins(%v, %v, %v) = %v, %v, %v; want %v, %v, %v", c.before, c.tuned, c.after, keep, ms, def, c.keep, c.tuned.ms, c.defaultMs)
+		}
+	}
+}
