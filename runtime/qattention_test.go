@@ -1,0 +1,110 @@
+package runtime
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// refQAttention is NewQAttention's definition: the scores exactly as
+// defined (int64 sums, float32 conversion and products), the softmax and
+// the product with vt in float64.
+func refQAttention(batch, d, m, n, e int, scale, qScale float32, qZero uint8, kScale float32, kZero uint8, qt, k []uint8, vt []float32) []float64 {
+	yt := make([]float64, batch*e*m)
+	s := make([]float64, n)
+	mult := qScale * kScale
+	for b := range batch {
+		q, kb, v := qt[b*d*m:], k[b*d*n:], vt[b*e*n:]
+		for i := range m {
+			top := math.Inf(-1)
+			for j := range n {
+				var acc int64
+				for c := range d {
+					acc += (int64(q[c*m+i]) - int64(qZero)) * (int64(kb[c*n+j]) - int64(kZero))
+				}
+				x := float32(acc) * mult
+				if scale != 1 {
+					x *= scale
+				}
+				s[j] = float64(x)
+				top = math.Max(top, s[j])
+			}
+			var sum float64
+			for j := range n {
+				s[j] = math.Exp(s[j] - top)
+				sum += s[j]
+			}
+			for c := range e {
+				var acc float64
+				for j := range n {
+					acc += float64(v[c*n+j]) * s[j] / sum
+				}
+				yt[b*e*m+c*m+i] = acc
+			}
+		}
+	}
+	return yt
+}
+
+func randBytes(rng *rand.Rand, n int) []uint8 {
+	out := make([]uint8, n)
+	for i := range out {
+		out[i] = uint8(rng.UintN(256))
+	}
+	return out
+}
+
+// TestQAttention checks the attention of quantised queries and keys
+// against its definition at 1, 2 and 3 threads, with the selected int8
+// kernel and the pure-Go one: depths not a multiple of 4, rows and keys
+// past the kernels' tiles, short last blocks, several members, zero
+// points at the ends of the range, scales.
+func TestQAttention(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	kernels := []*QFGemmKernel{qfgemmKernel}
+	if qfgemmKernel != qfgemmGo {
+		kernels = append(kernels, qfgemmGo)
+	}
+	defer func(k *QFGemmKernel) { qfgemmKernel = k }(qfgemmKernel)
+	for _, kern := range kernels {
+		qfgemmKernel = kern
+		for _, c := range []struct {
+			batch, d, m, n, e int
+			scale             float32
+			zq, zk            uint8
+		}{
+			{1, 1, 1, 1, 1, 1, 0, 0},
+			{1, 4, 5, 3, 2, 1, 128, 128},
+			{2, 7, 37, 9, 8, 0.5, 255, 3},
+			{1, 16, 128, 33, 8, 1, 134, 127},
+			{3, 5, 100, 17, 33, 0.125, 0, 255},
+			{1, 35, 300, 400, 24, 1, 131, 137},
+			{2, 12, 250, 1568, 16, 0.0625, 120, 10},
+			{1, 64, 61, 200, 64, 1, 200, 60},
+		} {
+			qt, k, vt := randBytes(rng, c.batch*c.d*c.m), randBytes(rng, c.batch*c.d*c.n), randFloats(rng, c.batch*c.e*c.n)
+			// scores of a few units
+			qs, ks := float32(1/math.Sqrt(float64(c.d)))/64, float32(1.0/64)
+			a, err := NewQAttention(c.batch, c.d, c.m, c.n, c.e, c.scale, qs, c.zq, ks, c.zk)
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := fmt.Sprintf("%s: qattention b=%d d=%d m=%d n=%d e=%d scale=%g zq=%d zk=%d (blocks of %d)", kern.Name, c.batch, c.d, c.m, c.n, c.e, c.scale, c.zq, c.zk, a.rows)
+			want := refQAttention(c.batch, c.d, c.m, c.n, c.e, c.scale, qs, c.zq, ks, c.zk, qt, k, vt)
+			checkAtThreads(t, name, len(want), want, func(p *Pool, out []float32) { a.RunQ(p, qt, k, vt, out) })
+		}
+	}
+}
+
+func TestQAttentionErrors(t *testing.T) {
+	if _, err := NewQAttention(1, 1, 1, 1, 1, 1, 0, 0, 1, 0); err == nil {
+		t.Error("zero scale accepted")
+	}
+	if _, err := NewQAttention(1, maxQAttentionDepth+1, 1, 1, 1, 1, 1, 0, 1, 0); err == nil {
+		t.Error("depth past int32 accepted")
+	}
+	if _, err := NewQAttention(1, 1, 0, 1, 1, 1, 1, 0, 1, 0); err == nil {
+		t.Error("no queries accepted")
+	}
+}
