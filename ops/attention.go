@@ -32,7 +32,7 @@ import (
 const OpAttention = "Attention"
 
 func attentionDefs() []*Def {
-	return []*Def{{Domain: Domain, Op: OpAttention, Infer: inferAttention, MACs: attentionMACs, Lower: lowerAttention}}
+	return []*Def{{Domain: Domain, Op: OpAttention, Infer: inferAttention, MACs: attentionMACs, Lower: lowerAttention, Int8: true}}
 }
 
 // attentionDims are the sizes of an attention: batch members (the
@@ -165,7 +165,8 @@ func attentionMACs(n *ir.Node) int64 {
 	return int64(dd.batch) * int64(dd.m) * int64(dd.n) * int64(dd.d+dd.e)
 }
 
-// lowerAttention runs a runtime.Attention.
+// lowerAttention runs a runtime.Attention, of NewQAttention in the
+// quantised form.
 func lowerAttention(l Lowering, n *ir.Node) error {
 	scale, err := AttentionScale(n)
 	if err != nil {
@@ -175,9 +176,20 @@ func lowerAttention(l Lowering, n *ir.Node) error {
 	if err != nil {
 		return err
 	}
+	aq, quantised, err := AttentionQuantOf(n)
+	if err != nil {
+		return err
+	}
 	ins, out, err := operands(l, 0, 1, 2)
 	if err != nil {
 		return err
+	}
+	if quantised {
+		// generated code holds int8 tensors as uint8 (u8Param)
+		att := l.Object("attention", "Attention", "NewQAttention", dd.batch, dd.d, dd.m, dd.n, dd.e, scale,
+			aq.Q.Scale, u8Param(aq.QType, aq.Q.Zero), aq.K.Scale, u8Param(aq.KType, aq.K.Zero))
+		l.Run(Method(att, "RunQ", Pool, ins[0], ins[1], ins[2], out))
+		return nil
 	}
 	att := l.Object("attention", "Attention", "NewAttention", dd.batch, dd.d, dd.m, dd.n, dd.e, scale)
 	l.Run(Method(att, "Run", Pool, ins[0], ins[1], ins[2], out))

@@ -156,3 +156,71 @@ func swapLast(s ir.Shape) ir.Shape {
 }
 
 func isFinite32(v float32) bool { return v-v == 0 }
+
+// QuantizeAttention gives a float32 tsmc.Attention whose queries and
+// keys are both dequantised tensors its quantised form, as onnxruntime
+// makes MatMulIntegerToFloat of a MatMul between two DequantizeLinear
+// outputs: the scores become the exact integer product of the quantised
+// tensors (see ops.OpAttention). An operand qualifies when it comes out
+// of a DequantizeLinear of per-tensor uint8 or int8 parameters through
+// data movement and max pooling only (the ops QuantizeMovement moves),
+// every leaf of that cone a DequantizeLinear of the same parameters:
+// DequantizeLinear is elementwise and monotone, so the cone run on the
+// quantised tensor and dequantised equals the float32 cone exactly. The
+// pass clones the cone on the quantised tensors (QuantizeMovement's
+// mover) and sets the attention's parameters; the float32 cone stays for
+// other readers, and dead-code drops what nobody reads. The values stay
+// float32: the second product and the softmax are float32 computations.
+func QuantizeAttention(g *ir.Graph) error {
+	m := &mover{g: g, nm: newNamer(g), producers: g.Producers(), memo: map[moveKey]*ir.Value{}}
+	for _, n := range g.Nodes {
+		if !isTsmc(n, ops.OpAttention) || n.Input(0).DType != ir.Float32 || n.Input(1).DType != ir.Float32 {
+			continue
+		}
+		qp, okQ := m.dequantizedCone(n.Inputs[0])
+		kp, okK := m.dequantizedCone(n.Inputs[1])
+		if !okQ || !okK {
+			continue
+		}
+		q, okQ := m.quantized(n.Inputs[0], qp)
+		k, okK := m.quantized(n.Inputs[1], kp)
+		if !okQ || !okK {
+			return n.Errorf("cannot clone the movement of its dequantised operands")
+		}
+		n.Inputs[0], n.Inputs[1] = q, k
+		n.SetAttr("q_scale", newFloatAttr(qp.Scale))
+		n.SetAttr("q_zero_point", newIntAttr(qp.Zero))
+		n.SetAttr("k_scale", newFloatAttr(kp.Scale))
+		n.SetAttr("k_zero_point", newIntAttr(kp.Zero))
+	}
+	g.Nodes = append(g.Nodes, m.added...)
+	return g.Sort()
+}
+
+// dequantizedCone reports whether v is made from DequantizeLinear
+// outputs of one set of per-tensor parameters by ops the mover clones
+// (movable), and returns those parameters. Constants and the ops that
+// only make zeros do not qualify.
+func (m *mover) dequantizedCone(v *ir.Value) (quantParams, bool) {
+	n := m.producers[v]
+	if isDQ(n) {
+		return tensorQuant(n)
+	}
+	if v.DType != ir.Float32 || !m.movable(n) {
+		return quantParams{}, false
+	}
+	var p quantParams
+	found := false
+	for _, i := range dataInputs(n) {
+		in := n.Input(i)
+		if in == nil {
+			continue
+		}
+		q, ok := m.dequantizedCone(in)
+		if !ok || found && !q.same(p) {
+			return quantParams{}, false
+		}
+		p, found = q, true
+	}
+	return p, found
+}
