@@ -84,10 +84,11 @@ func registry() ([]byte, error) {
 		"Gemm":    append(gemmKernels[:len(gemmKernels):len(gemmKernels)], gemmTCKernels...),
 		"DW":      dwRowKernels,
 		"Levels":  ls,
-		"Layouts": layouts(tileBlock, dwRowBlock, dwConvBlock, packRunBlock, winoInBlock, winoOutBlock, maxPoolRowBlock, qtileBlock, qpackBlock, qdwConvBlock, actRowsBlock, dwTapsBlock, mulRowsBlock, copyRowsBlock),
+		"Layouts": layouts(tileBlock, dwRowBlock, dwConvBlock, packRunBlock, winoInBlock, winoOutBlock, maxPoolRowBlock, qtileBlock, qftileBlock, qpackBlock, qdwConvBlock, actRowsBlock, dwTapsBlock, mulRowsBlock, copyRowsBlock),
 		"QDW":     qdwConvKernel,
 		"QPack":   qpackKernel,
 		"QGemm":   qgemmKernels,
+		"QFGemm":  qfgemmKernels,
 		"QLevels": qLevels(),
 		"MulRows": mulRowsKernels,
 		"Copy":    copyRowsKernels,
@@ -160,6 +161,25 @@ func asmQGemmKernels(level string) []*QGemmKernel {
 {{- range .QLevels}}
 	case {{.ISA.Level}}:
 		return []*QGemmKernel{ {{- range $i, $k := .Gemm}}{{if $i}}, {{end}}{{$k.GoName}}Kernel{{end -}} }
+{{- end}}
+	}
+	return nil
+}
+
+// The int8 GEMM kernels with a float32 result.
+var (
+{{- range .QFGemm}}
+	{{.GoName}}Kernel = &QFGemmKernel{Name: "{{.Name}}", MR: {{.MR}}, NR: {{.NR}}, Tile: {{.GoName}}}
+{{- end}}
+)
+
+// asmQFGemmKernel returns the int8 GEMM kernel with a float32 result of
+// int8 level level, or nil.
+func asmQFGemmKernel(level string) *QFGemmKernel {
+	switch level {
+{{- range .QFGemm}}
+	case {{.ISA.Level}}:
+		return {{.GoName}}Kernel
 {{- end}}
 	}
 	return nil

@@ -91,6 +91,10 @@ func init() {
 func selectQKernels(level string) {
 	qisa = level
 	qgemmKernels = archQGemmKernels(level)
+	qfgemmKernel = qfgemmGo
+	if k := archQFGemmKernel(level); k != nil {
+		qfgemmKernel = k
+	}
 	qpack = qpackGo
 	if k := archQPack(level); k != nil {
 		qpack = k

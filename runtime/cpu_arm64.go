@@ -29,6 +29,10 @@ func archQLevels() []string {
 // best first (generated, kernels_arm64.go).
 func archQGemmKernels(level string) []*QGemmKernel { return asmQGemmKernels(level) }
 
+// archQFGemmKernel: arm64 has no int8 GEMM kernel with a float32 result
+// yet; the pure-Go one runs.
+func archQFGemmKernel(level string) *QFGemmKernel { return nil }
+
 // qpackChunk is the pixel step of the packing kernel (QPack).
 const qpackChunk = 8
 

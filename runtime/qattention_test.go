@@ -56,16 +56,19 @@ func randBytes(rng *rand.Rand, n int) []uint8 {
 }
 
 // TestQAttention checks the attention of quantised queries and keys
-// against its definition at 1, 2 and 3 threads, with the selected int8
-// kernel and the pure-Go one: depths not a multiple of 4, rows and keys
+// against its definition at 1, 2 and 3 threads, with the int8 kernel of
+// every level this CPU runs and the pure-Go one: depths not a multiple of 4, rows and keys
 // past the kernels' tiles, short last blocks, several members, zero
 // points at the ends of the range, scales.
 func TestQAttention(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
-	kernels := []*QFGemmKernel{qfgemmKernel}
-	if qfgemmKernel != qfgemmGo {
-		kernels = append(kernels, qfgemmGo)
+	var kernels []*QFGemmKernel
+	for _, l := range archQLevels() {
+		if k := archQFGemmKernel(l); k != nil {
+			kernels = append(kernels, k)
+		}
 	}
+	kernels = append(kernels, qfgemmGo)
 	defer func(k *QFGemmKernel) { qfgemmKernel = k }(qfgemmKernel)
 	for _, kern := range kernels {
 		qfgemmKernel = kern
@@ -106,5 +109,56 @@ func TestQAttentionErrors(t *testing.T) {
 	}
 	if _, err := NewQAttention(1, 1, 0, 1, 1, 1, 1, 0, 1, 0); err == nil {
 		t.Error("no queries accepted")
+	}
+}
+
+// TestQScoresExact checks the integer scores themselves bit for bit
+// against their definition, float32(Σ (q-zq)(k-zk)) · (qScale·kScale),
+// for every kernel: the softmax is blind to a row's constant, which a
+// wrong key zero point adds.
+func TestQScoresExact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	var kernels []*QFGemmKernel
+	for _, l := range archQLevels() {
+		if k := archQFGemmKernel(l); k != nil {
+			kernels = append(kernels, k)
+		}
+	}
+	defer func(k *QFGemmKernel) { qfgemmKernel = k }(qfgemmKernel)
+	for _, kern := range append(kernels, qfgemmGo) {
+		qfgemmKernel = kern
+		for _, c := range [][7]int{{1, 3, 5, 7, 1, 0, 255}, {2, 13, 200, 45, 3, 134, 127}, {1, 256, 97, 33, 2, 255, 0}} {
+			batch, d, m, n, e, zq, zk := c[0], c[1], c[2], c[3], c[4], uint8(c[5]), uint8(c[6])
+			qs, ks := float32(0.0503), float32(0.0497)
+			a, err := NewQAttention(batch, d, m, n, e, 1, qs, zq, ks, zk)
+			if err != nil {
+				t.Fatal(err)
+			}
+			qt, k := randBytes(rng, batch*d*m), randBytes(rng, batch*d*n)
+			a.qs.prepare(1, a.rows)
+			for b := range batch {
+				for c := range a.qs.panels {
+					a.qs.packKeys(k, b, c, d, n)
+				}
+			}
+			buf := make([]float32, a.rows*n)
+			for b := range batch {
+				for r0 := 0; r0 < m; r0 += a.rows {
+					rows := min(a.rows, m-r0)
+					a.qs.scores(0, qt, b, r0, rows, d, m, n, buf)
+					for i := range rows {
+						for j := range n {
+							var acc int32
+							for ch := range d {
+								acc += (int32(qt[b*d*m+ch*m+r0+i]) - int32(zq)) * (int32(k[b*d*n+ch*n+j]) - int32(zk))
+							}
+							if want := float32(acc) * (qs * ks); buf[i*n+j] != want {
+								t.Fatalf("%s: member %d score [%d][%d] = %v, want %v", kern.Name, b, r0+i, j, buf[i*n+j], want)
+							}
+						}
+					}
+				}
+			}
+		}
 	}
 }

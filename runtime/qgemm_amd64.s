@@ -5632,3 +5632,1421 @@ nil5:
 nildone6:
 	VZEROUPPER
 	RET
+
+// func gemmQS812x32c4AVX512VNNI(t *QFTile)
+// Requires: AVX, AVX512F
+TEXT ·gemmQS812x32c4AVX512VNNI(SB), NOSPLIT, $0-8
+	// Registers: Z0..Z23 accumulate the 12x32 tile (row i in 2 registers from Z0+2*i),
+	// Z24..Z25 hold the activations of a quad, Z26..Z31 the weight broadcasts;
+	// DI *QFTile, SI A, BX B, CX quads left, R8/R9 LDA/3*LDA bytes, DX Offset,
+	// R10/R11 the C row and LDC bytes, R12 Col.
+	MOVQ t+0(FP), DI
+	MOVQ (DI), SI
+	MOVQ 24(DI), BX
+	MOVQ 120(DI), CX
+	MOVQ 128(DI), R8
+	LEAQ (R8)(R8*2), R9
+
+	// Accumulators start at Offset[i].
+	MOVQ         72(DI), DX
+	VPBROADCASTD (DX), Z0
+	VMOVDQA32    Z0, Z1
+	VPBROADCASTD 4(DX), Z2
+	VMOVDQA32    Z2, Z3
+	VPBROADCASTD 8(DX), Z4
+	VMOVDQA32    Z4, Z5
+	VPBROADCASTD 12(DX), Z6
+	VMOVDQA32    Z6, Z7
+	VPBROADCASTD 16(DX), Z8
+	VMOVDQA32    Z8, Z9
+	VPBROADCASTD 20(DX), Z10
+	VMOVDQA32    Z10, Z11
+	VPBROADCASTD 24(DX), Z12
+	VMOVDQA32    Z12, Z13
+	VPBROADCASTD 28(DX), Z14
+	VMOVDQA32    Z14, Z15
+	VPBROADCASTD 32(DX), Z16
+	VMOVDQA32    Z16, Z17
+	VPBROADCASTD 36(DX), Z18
+	VMOVDQA32    Z18, Z19
+	VPBROADCASTD 40(DX), Z20
+	VMOVDQA32    Z20, Z21
+	VPBROADCASTD 44(DX), Z22
+	VMOVDQA32    Z22, Z23
+	CMPQ         CX, $0x04
+	JL           qtail2
+
+qbody1:
+	VMOVDQU32    (BX), Z24
+	VMOVDQU32    64(BX), Z25
+	VPBROADCASTD (SI), Z26
+
+	// encoded: VPDPBUSD Z26, Z24, Z0
+	LONG $0x403d9262
+	WORD $0xc250
+
+	// encoded: VPDPBUSD Z26, Z25, Z1
+	LONG         $0x40359262
+	WORD         $0xca50
+	VPBROADCASTD 4(SI), Z27
+
+	// encoded: VPDPBUSD Z27, Z24, Z2
+	LONG $0x403d9262
+	WORD $0xd350
+
+	// encoded: VPDPBUSD Z27, Z25, Z3
+	LONG         $0x40359262
+	WORD         $0xdb50
+	VPBROADCASTD 8(SI), Z28
+
+	// encoded: VPDPBUSD Z28, Z24, Z4
+	LONG $0x403d9262
+	WORD $0xe450
+
+	// encoded: VPDPBUSD Z28, Z25, Z5
+	LONG         $0x40359262
+	WORD         $0xec50
+	VPBROADCASTD 12(SI), Z29
+
+	// encoded: VPDPBUSD Z29, Z24, Z6
+	LONG $0x403d9262
+	WORD $0xf550
+
+	// encoded: VPDPBUSD Z29, Z25, Z7
+	LONG         $0x40359262
+	WORD         $0xfd50
+	VPBROADCASTD 16(SI), Z30
+
+	// encoded: VPDPBUSD Z30, Z24, Z8
+	LONG $0x403d1262
+	WORD $0xc650
+
+	// encoded: VPDPBUSD Z30, Z25, Z9
+	LONG         $0x40351262
+	WORD         $0xce50
+	VPBROADCASTD 20(SI), Z31
+
+	// encoded: VPDPBUSD Z31, Z24, Z10
+	LONG $0x403d1262
+	WORD $0xd750
+
+	// encoded: VPDPBUSD Z31, Z25, Z11
+	LONG         $0x40351262
+	WORD         $0xdf50
+	VPBROADCASTD 24(SI), Z26
+
+	// encoded: VPDPBUSD Z26, Z24, Z12
+	LONG $0x403d1262
+	WORD $0xe250
+
+	// encoded: VPDPBUSD Z26, Z25, Z13
+	LONG         $0x40351262
+	WORD         $0xea50
+	VPBROADCASTD 28(SI), Z27
+
+	// encoded: VPDPBUSD Z27, Z24, Z14
+	LONG $0x403d1262
+	WORD $0xf350
+
+	// encoded: VPDPBUSD Z27, Z25, Z15
+	LONG         $0x40351262
+	WORD         $0xfb50
+	VPBROADCASTD 32(SI), Z28
+
+	// encoded: VPDPBUSD Z28, Z24, Z16
+	LONG $0x403d8262
+	WORD $0xc450
+
+	// encoded: VPDPBUSD Z28, Z25, Z17
+	LONG         $0x40358262
+	WORD         $0xcc50
+	VPBROADCASTD 36(SI), Z29
+
+	// encoded: VPDPBUSD Z29, Z24, Z18
+	LONG $0x403d8262
+	WORD $0xd550
+
+	// encoded: VPDPBUSD Z29, Z25, Z19
+	LONG         $0x40358262
+	WORD         $0xdd50
+	VPBROADCASTD 40(SI), Z30
+
+	// encoded: VPDPBUSD Z30, Z24, Z20
+	LONG $0x403d8262
+	WORD $0xe650
+
+	// encoded: VPDPBUSD Z30, Z25, Z21
+	LONG         $0x40358262
+	WORD         $0xee50
+	VPBROADCASTD 44(SI), Z31
+
+	// encoded: VPDPBUSD Z31, Z24, Z22
+	LONG $0x403d8262
+	WORD $0xf750
+
+	// encoded: VPDPBUSD Z31, Z25, Z23
+	LONG         $0x40358262
+	WORD         $0xff50
+	VMOVDQU32    128(BX), Z24
+	VMOVDQU32    192(BX), Z25
+	VPBROADCASTD (SI)(R8*1), Z26
+
+	// encoded: VPDPBUSD Z26, Z24, Z0
+	LONG $0x403d9262
+	WORD $0xc250
+
+	// encoded: VPDPBUSD Z26, Z25, Z1
+	LONG         $0x40359262
+	WORD         $0xca50
+	VPBROADCASTD 4(SI)(R8*1), Z27
+
+	// encoded: VPDPBUSD Z27, Z24, Z2
+	LONG $0x403d9262
+	WORD $0xd350
+
+	// encoded: VPDPBUSD Z27, Z25, Z3
+	LONG         $0x40359262
+	WORD         $0xdb50
+	VPBROADCASTD 8(SI)(R8*1), Z28
+
+	// encoded: VPDPBUSD Z28, Z24, Z4
+	LONG $0x403d9262
+	WORD $0xe450
+
+	// encoded: VPDPBUSD Z28, Z25, Z5
+	LONG         $0x40359262
+	WORD         $0xec50
+	VPBROADCASTD 12(SI)(R8*1), Z29
+
+	// encoded: VPDPBUSD Z29, Z24, Z6
+	LONG $0x403d9262
+	WORD $0xf550
+
+	// encoded: VPDPBUSD Z29, Z25, Z7
+	LONG         $0x40359262
+	WORD         $0xfd50
+	VPBROADCASTD 16(SI)(R8*1), Z30
+
+	// encoded: VPDPBUSD Z30, Z24, Z8
+	LONG $0x403d1262
+	WORD $0xc650
+
+	// encoded: VPDPBUSD Z30, Z25, Z9
+	LONG         $0x40351262
+	WORD         $0xce50
+	VPBROADCASTD 20(SI)(R8*1), Z31
+
+	// encoded: VPDPBUSD Z31, Z24, Z10
+	LONG $0x403d1262
+	WORD $0xd750
+
+	// encoded: VPDPBUSD Z31, Z25, Z11
+	LONG         $0x40351262
+	WORD         $0xdf50
+	VPBROADCASTD 24(SI)(R8*1), Z26
+
+	// encoded: VPDPBUSD Z26, Z24, Z12
+	LONG $0x403d1262
+	WORD $0xe250
+
+	// encoded: VPDPBUSD Z26, Z25, Z13
+	LONG         $0x40351262
+	WORD         $0xea50
+	VPBROADCASTD 28(SI)(R8*1), Z27
+
+	// encoded: VPDPBUSD Z27, Z24, Z14
+	LONG $0x403d1262
+	WORD $0xf350
+
+	// encoded: VPDPBUSD Z27, Z25, Z15
+	LONG         $0x40351262
+	WORD         $0xfb50
+	VPBROADCASTD 32(SI)(R8*1), Z28
+
+	// encoded: VPDPBUSD Z28, Z24, Z16
+	LONG $0x403d8262
+	WORD $0xc450
+
+	// encoded: VPDPBUSD Z28, Z25, Z17
+	LONG         $0x40358262
+	WORD         $0xcc50
+	VPBROADCASTD 36(SI)(R8*1), Z29
+
+	// encoded: VPDPBUSD Z29, Z24, Z18
+	LONG $0x403d8262
+	WORD $0xd550
+
+	// encoded: VPDPBUSD Z29, Z25, Z19
+	LONG         $0x40358262
+	WORD         $0xdd50
+	VPBROADCASTD 40(SI)(R8*1), Z30
+
+	// encoded: VPDPBUSD Z30, Z24, Z20
+	LONG $0x403d8262
+	WORD $0xe650
+
+	// encoded: VPDPBUSD Z30, Z25, Z21
+	LONG         $0x40358262
+	WORD         $0xee50
+	VPBROADCASTD 44(SI)(R8*1), Z31
+
+	// encoded: VPDPBUSD Z31, Z24, Z22
+	LONG $0x403d8262
+	WORD $0xf750
+
+	// encoded: VPDPBUSD Z31, Z25, Z23
+	LONG         $0x40358262
+	WORD         $0xff50
+	VMOVDQU32    256(BX), Z24
+	VMOVDQU32    320(BX), Z25
+	VPBROADCASTD (SI)(R8*2), Z26
+
+	// encoded: VPDPBUSD Z26, Z24, Z0
+	LONG $0x403d9262
+	WORD $0xc250
+
+	// encoded: VPDPBUSD Z26, Z25, Z1
+	LONG         $0x40359262
+	WORD         $0xca50
+	VPBROADCASTD 4(SI)(R8*2), Z27
+
+	// encoded: VPDPBUSD Z27, Z24, Z2
+	LONG $0x403d9262
+	WORD $0xd350
+
+	// encoded: VPDPBUSD Z27, Z25, Z3
+	LONG         $0x40359262
+	WORD         $0xdb50
+	VPBROADCASTD 8(SI)(R8*2), Z28
+
+	// encoded: VPDPBUSD Z28, Z24, Z4
+	LONG $0x403d9262
+	WORD $0xe450
+
+	// encoded: VPDPBUSD Z28, Z25, Z5
+	LONG         $0x40359262
+	WORD         $0xec50
+	VPBROADCASTD 12(SI)(R8*2), Z29
+
+	// encoded: VPDPBUSD Z29, Z24, Z6
+	LONG $0x403d9262
+	WORD $0xf550
+
+	// encoded: VPDPBUSD Z29, Z25, Z7
+	LONG         $0x40359262
+	WORD         $0xfd50
+	VPBROADCASTD 16(SI)(R8*2), Z30
+
+	// encoded: VPDPBUSD Z30, Z24, Z8
+	LONG $0x403d1262
+	WORD $0xc650
+
+	// encoded: VPDPBUSD Z30, Z25, Z9
+	LONG         $0x40351262
+	WORD         $0xce50
+	VPBROADCASTD 20(SI)(R8*2), Z31
+
+	// encoded: VPDPBUSD Z31, Z24, Z10
+	LONG $0x403d1262
+	WORD $0xd750
+
+	// encoded: VPDPBUSD Z31, Z25, Z11
+	LONG         $0x40351262
+	WORD         $0xdf50
+	VPBROADCASTD 24(SI)(R8*2), Z26
+
+	// encoded: VPDPBUSD Z26, Z24, Z12
+	LONG $0x403d1262
+	WORD $0xe250
+
+	// encoded: VPDPBUSD Z26, Z25, Z13
+	LONG         $0x40351262
+	WORD         $0xea50
+	VPBROADCASTD 28(SI)(R8*2), Z27
+
+	// encoded: VPDPBUSD Z27, Z24, Z14
+	LONG $0x403d1262
+	WORD $0xf350
+
+	// encoded: VPDPBUSD Z27, Z25, Z15
+	LONG         $0x40351262
+	WORD         $0xfb50
+	VPBROADCASTD 32(SI)(R8*2), Z28
+
+	// encoded: VPDPBUSD Z28, Z24, Z16
+	LONG $0x403d8262
+	WORD $0xc450
+
+	// encoded: VPDPBUSD Z28, Z25, Z17
+	LONG         $0x40358262
+	WORD         $0xcc50
+	VPBROADCASTD 36(SI)(R8*2), Z29
+
+	// encoded: VPDPBUSD Z29, Z24, Z18
+	LONG $0x403d8262
+	WORD $0xd550
+
+	// encoded: VPDPBUSD Z29, Z25, Z19
+	LONG         $0x40358262
+	WORD         $0xdd50
+	VPBROADCASTD 40(SI)(R8*2), Z30
+
+	// encoded: VPDPBUSD Z30, Z24, Z20
+	LONG $0x403d8262
+	WORD $0xe650
+
+	// encoded: VPDPBUSD Z30, Z25, Z21
+	LONG         $0x40358262
+	WORD         $0xee50
+	VPBROADCASTD 44(SI)(R8*2), Z31
+
+	// encoded: VPDPBUSD Z31, Z24, Z22
+	LONG $0x403d8262
+	WORD $0xf750
+
+	// encoded: VPDPBUSD Z31, Z25, Z23
+	LONG         $0x40358262
+	WORD         $0xff50
+	VMOVDQU32    384(BX), Z24
+	VMOVDQU32    448(BX), Z25
+	VPBROADCASTD (SI)(R9*1), Z26
+
+	// encoded: VPDPBUSD Z26, Z24, Z0
+	LONG $0x403d9262
+	WORD $0xc250
+
+	// encoded: VPDPBUSD Z26, Z25, Z1
+	LONG         $0x40359262
+	WORD         $0xca50
+	VPBROADCASTD 4(SI)(R9*1), Z27
+
+	// encoded: VPDPBUSD Z27, Z24, Z2
+	LONG $0x403d9262
+	WORD $0xd350
+
+	// encoded: VPDPBUSD Z27, Z25, Z3
+	LONG         $0x40359262
+	WORD         $0xdb50
+	VPBROADCASTD 8(SI)(R9*1), Z28
+
+	// encoded: VPDPBUSD Z28, Z24, Z4
+	LONG $0x403d9262
+	WORD $0xe450
+
+	// encoded: VPDPBUSD Z28, Z25, Z5
+	LONG         $0x40359262
+	WORD         $0xec50
+	VPBROADCASTD 12(SI)(R9*1), Z29
+
+	// encoded: VPDPBUSD Z29, Z24, Z6
+	LONG $0x403d9262
+	WORD $0xf550
+
+	// encoded: VPDPBUSD Z29, Z25, Z7
+	LONG         $0x40359262
+	WORD         $0xfd50
+	VPBROADCASTD 16(SI)(R9*1), Z30
+
+	// encoded: VPDPBUSD Z30, Z24, Z8
+	LONG $0x403d1262
+	WORD $0xc650
+
+	// encoded: VPDPBUSD Z30, Z25, Z9
+	LONG         $0x40351262
+	WORD         $0xce50
+	VPBROADCASTD 20(SI)(R9*1), Z31
+
+	// encoded: VPDPBUSD Z31, Z24, Z10
+	LONG $0x403d1262
+	WORD $0xd750
+
+	// encoded: VPDPBUSD Z31, Z25, Z11
+	LONG         $0x40351262
+	WORD         $0xdf50
+	VPBROADCASTD 24(SI)(R9*1), Z26
+
+	// encoded: VPDPBUSD Z26, Z24, Z12
+	LONG $0x403d1262
+	WORD $0xe250
+
+	// encoded: VPDPBUSD Z26, Z25, Z13
+	LONG         $0x40351262
+	WORD         $0xea50
+	VPBROADCASTD 28(SI)(R9*1), Z27
+
+	// encoded: VPDPBUSD Z27, Z24, Z14
+	LONG $0x403d1262
+	WORD $0xf350
+
+	// encoded: VPDPBUSD Z27, Z25, Z15
+	LONG         $0x40351262
+	WORD         $0xfb50
+	VPBROADCASTD 32(SI)(R9*1), Z28
+
+	// encoded: VPDPBUSD Z28, Z24, Z16
+	LONG $0x403d8262
+	WORD $0xc450
+
+	// encoded: VPDPBUSD Z28, Z25, Z17
+	LONG         $0x40358262
+	WORD         $0xcc50
+	VPBROADCASTD 36(SI)(R9*1), Z29
+
+	// encoded: VPDPBUSD Z29, Z24, Z18
+	LONG $0x403d8262
+	WORD $0xd550
+
+	// encoded: VPDPBUSD Z29, Z25, Z19
+	LONG         $0x40358262
+	WORD         $0xdd50
+	VPBROADCASTD 40(SI)(R9*1), Z30
+
+	// encoded: VPDPBUSD Z30, Z24, Z20
+	LONG $0x403d8262
+	WORD $0xe650
+
+	// encoded: VPDPBUSD Z30, Z25, Z21
+	LONG         $0x40358262
+	WORD         $0xee50
+	VPBROADCASTD 44(SI)(R9*1), Z31
+
+	// encoded: VPDPBUSD Z31, Z24, Z22
+	LONG $0x403d8262
+	WORD $0xf750
+
+	// encoded: VPDPBUSD Z31, Z25, Z23
+	LONG $0x40358262
+	WORD $0xff50
+	LEAQ (SI)(R8*4), SI
+	ADDQ $0x00000200, BX
+	SUBQ $0x00000004, CX
+	CMPQ CX, $0x04
+	JGE  qbody1
+
+qtail2:
+	TESTQ CX, CX
+	JLE   qdone4
+
+qtail1_3:
+	VMOVDQU32    (BX), Z24
+	VMOVDQU32    64(BX), Z25
+	VPBROADCASTD (SI), Z26
+
+	// encoded: VPDPBUSD Z26, Z24, Z0
+	LONG $0x403d9262
+	WORD $0xc250
+
+	// encoded: VPDPBUSD Z26, Z25, Z1
+	LONG         $0x40359262
+	WORD         $0xca50
+	VPBROADCASTD 4(SI), Z27
+
+	// encoded: VPDPBUSD Z27, Z24, Z2
+	LONG $0x403d9262
+	WORD $0xd350
+
+	// encoded: VPDPBUSD Z27, Z25, Z3
+	LONG         $0x40359262
+	WORD         $0xdb50
+	VPBROADCASTD 8(SI), Z28
+
+	// encoded: VPDPBUSD Z28, Z24, Z4
+	LONG $0x403d9262
+	WORD $0xe450
+
+	// encoded: VPDPBUSD Z28, Z25, Z5
+	LONG         $0x40359262
+	WORD         $0xec50
+	VPBROADCASTD 12(SI), Z29
+
+	// encoded: VPDPBUSD Z29, Z24, Z6
+	LONG $0x403d9262
+	WORD $0xf550
+
+	// encoded: VPDPBUSD Z29, Z25, Z7
+	LONG         $0x40359262
+	WORD         $0xfd50
+	VPBROADCASTD 16(SI), Z30
+
+	// encoded: VPDPBUSD Z30, Z24, Z8
+	LONG $0x403d1262
+	WORD $0xc650
+
+	// encoded: VPDPBUSD Z30, Z25, Z9
+	LONG         $0x40351262
+	WORD         $0xce50
+	VPBROADCASTD 20(SI), Z31
+
+	// encoded: VPDPBUSD Z31, Z24, Z10
+	LONG $0x403d1262
+	WORD $0xd750
+
+	// encoded: VPDPBUSD Z31, Z25, Z11
+	LONG         $0x40351262
+	WORD         $0xdf50
+	VPBROADCASTD 24(SI), Z26
+
+	// encoded: VPDPBUSD Z26, Z24, Z12
+	LONG $0x403d1262
+	WORD $0xe250
+
+	// encoded: VPDPBUSD Z26, Z25, Z13
+	LONG         $0x40351262
+	WORD         $0xea50
+	VPBROADCASTD 28(SI), Z27
+
+	// encoded: VPDPBUSD Z27, Z24, Z14
+	LONG $0x403d1262
+	WORD $0xf350
+
+	// encoded: VPDPBUSD Z27, Z25, Z15
+	LONG         $0x40351262
+	WORD         $0xfb50
+	VPBROADCASTD 32(SI), Z28
+
+	// encoded: VPDPBUSD Z28, Z24, Z16
+	LONG $0x403d8262
+	WORD $0xc450
+
+	// encoded: VPDPBUSD Z28, Z25, Z17
+	LONG         $0x40358262
+	WORD         $0xcc50
+	VPBROADCASTD 36(SI), Z29
+
+	// encoded: VPDPBUSD Z29, Z24, Z18
+	LONG $0x403d8262
+	WORD $0xd550
+
+	// encoded: VPDPBUSD Z29, Z25, Z19
+	LONG         $0x40358262
+	WORD         $0xdd50
+	VPBROADCASTD 40(SI), Z30
+
+	// encoded: VPDPBUSD Z30, Z24, Z20
+	LONG $0x403d8262
+	WORD $0xe650
+
+	// encoded: VPDPBUSD Z30, Z25, Z21
+	LONG         $0x40358262
+	WORD         $0xee50
+	VPBROADCASTD 44(SI), Z31
+
+	// encoded: VPDPBUSD Z31, Z24, Z22
+	LONG $0x403d8262
+	WORD $0xf750
+
+	// encoded: VPDPBUSD Z31, Z25, Z23
+	LONG $0x40358262
+	WORD $0xff50
+	ADDQ R8, SI
+	ADDQ $0x00000080, BX
+	DECQ CX
+	JNZ  qtail1_3
+
+qdone4:
+	VBROADCASTSS 144(DI), Z24
+	MOVQ         48(DI), R10
+	MOVQ         136(DI), R11
+	SHLQ         $0x02, R11
+	MOVQ         96(DI), R12
+	VPADDD       (R12), Z0, Z0
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z24, Z0, Z0
+	VMOVUPS      Z0, (R10)
+	VPADDD       64(R12), Z1, Z1
+	VCVTDQ2PS    Z1, Z1
+	VMULPS       Z24, Z1, Z1
+	VMOVUPS      Z1, 64(R10)
+	ADDQ         R11, R10
+	VPADDD       (R12), Z2, Z2
+	VCVTDQ2PS    Z2, Z2
+	VMULPS       Z24, Z2, Z2
+	VMOVUPS      Z2, (R10)
+	VPADDD       64(R12), Z3, Z3
+	VCVTDQ2PS    Z3, Z3
+	VMULPS       Z24, Z3, Z3
+	VMOVUPS      Z3, 64(R10)
+	ADDQ         R11, R10
+	VPADDD       (R12), Z4, Z4
+	VCVTDQ2PS    Z4, Z4
+	VMULPS       Z24, Z4, Z4
+	VMOVUPS      Z4, (R10)
+	VPADDD       64(R12), Z5, Z5
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       Z24, Z5, Z5
+	VMOVUPS      Z5, 64(R10)
+	ADDQ         R11, R10
+	VPADDD       (R12), Z6, Z6
+	VCVTDQ2PS    Z6, Z6
+	VMULPS       Z24, Z6, Z6
+	VMOVUPS      Z6, (R10)
+	VPADDD       64(R12), Z7, Z7
+	VCVTDQ2PS    Z7, Z7
+	VMULPS       Z24, Z7, Z7
+	VMOVUPS      Z7, 64(R10)
+	ADDQ         R11, R10
+	VPADDD       (R12), Z8, Z8
+	VCVTDQ2PS    Z8, Z8
+	VMULPS       Z24, Z8, Z8
+	VMOVUPS      Z8, (R10)
+	VPADDD       64(R12), Z9, Z9
+	VCVTDQ2PS    Z9, Z9
+	VMULPS       Z24, Z9, Z9
+	VMOVUPS      Z9, 64(R10)
+	ADDQ         R11, R10
+	VPADDD       (R12), Z10, Z10
+	VCVTDQ2PS    Z10, Z10
+	VMULPS       Z24, Z10, Z10
+	VMOVUPS      Z10, (R10)
+	VPADDD       64(R12), Z11, Z11
+	VCVTDQ2PS    Z11, Z11
+	VMULPS       Z24, Z11, Z11
+	VMOVUPS      Z11, 64(R10)
+	ADDQ         R11, R10
+	VPADDD       (R12), Z12, Z12
+	VCVTDQ2PS    Z12, Z12
+	VMULPS       Z24, Z12, Z12
+	VMOVUPS      Z12, (R10)
+	VPADDD       64(R12), Z13, Z13
+	VCVTDQ2PS    Z13, Z13
+	VMULPS       Z24, Z13, Z13
+	VMOVUPS      Z13, 64(R10)
+	ADDQ         R11, R10
+	VPADDD       (R12), Z14, Z14
+	VCVTDQ2PS    Z14, Z14
+	VMULPS       Z24, Z14, Z14
+	VMOVUPS      Z14, (R10)
+	VPADDD       64(R12), Z15, Z15
+	VCVTDQ2PS    Z15, Z15
+	VMULPS       Z24, Z15, Z15
+	VMOVUPS      Z15, 64(R10)
+	ADDQ         R11, R10
+	VPADDD       (R12), Z16, Z16
+	VCVTDQ2PS    Z16, Z16
+	VMULPS       Z24, Z16, Z16
+	VMOVUPS      Z16, (R10)
+	VPADDD       64(R12), Z17, Z17
+	VCVTDQ2PS    Z17, Z17
+	VMULPS       Z24, Z17, Z17
+	VMOVUPS      Z17, 64(R10)
+	ADDQ         R11, R10
+	VPADDD       (R12), Z18, Z18
+	VCVTDQ2PS    Z18, Z18
+	VMULPS       Z24, Z18, Z18
+	VMOVUPS      Z18, (R10)
+	VPADDD       64(R12), Z19, Z19
+	VCVTDQ2PS    Z19, Z19
+	VMULPS       Z24, Z19, Z19
+	VMOVUPS      Z19, 64(R10)
+	ADDQ         R11, R10
+	VPADDD       (R12), Z20, Z20
+	VCVTDQ2PS    Z20, Z20
+	VMULPS       Z24, Z20, Z20
+	VMOVUPS      Z20, (R10)
+	VPADDD       64(R12), Z21, Z21
+	VCVTDQ2PS    Z21, Z21
+	VMULPS       Z24, Z21, Z21
+	VMOVUPS      Z21, 64(R10)
+	ADDQ         R11, R10
+	VPADDD       (R12), Z22, Z22
+	VCVTDQ2PS    Z22, Z22
+	VMULPS       Z24, Z22, Z22
+	VMOVUPS      Z22, (R10)
+	VPADDD       64(R12), Z23, Z23
+	VCVTDQ2PS    Z23, Z23
+	VMULPS       Z24, Z23, Z23
+	VMOVUPS      Z23, 64(R10)
+	VZEROUPPER
+	RET
+
+// func gemmQS86x16c4AVXVNNI(t *QFTile)
+// Requires: AVX, AVX2
+TEXT ·gemmQS86x16c4AVXVNNI(SB), NOSPLIT, $0-8
+	// Registers: Y0..Y11 accumulate the 6x16 tile (row i in 2 registers from Y0+2*i),
+	// Y12..Y13 hold the activations of a quad, Y14..Y14 the weight broadcasts;
+	// the epilogue uses the registers after the accumulators; Y15 (X15) is clobbered:
+	// it is scratch in ABI0 and the caller re-zeroes it.
+	// DI *QFTile, SI A, BX B, CX quads left, R8/R9 LDA/3*LDA bytes, DX Offset,
+	// R10/R11 the C row and LDC bytes, R12 Col.
+	MOVQ t+0(FP), DI
+	MOVQ (DI), SI
+	MOVQ 24(DI), BX
+	MOVQ 120(DI), CX
+	MOVQ 128(DI), R8
+	LEAQ (R8)(R8*2), R9
+
+	// Accumulators start at Offset[i].
+	MOVQ         72(DI), DX
+	VPBROADCASTD (DX), Y0
+	VMOVDQA      Y0, Y1
+	VPBROADCASTD 4(DX), Y2
+	VMOVDQA      Y2, Y3
+	VPBROADCASTD 8(DX), Y4
+	VMOVDQA      Y4, Y5
+	VPBROADCASTD 12(DX), Y6
+	VMOVDQA      Y6, Y7
+	VPBROADCASTD 16(DX), Y8
+	VMOVDQA      Y8, Y9
+	VPBROADCASTD 20(DX), Y10
+	VMOVDQA      Y10, Y11
+	CMPQ         CX, $0x04
+	JL           qtail2
+
+qbody1:
+	VMOVDQU      (BX), Y12
+	VMOVDQU      32(BX), Y13
+	VPBROADCASTD (SI), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y0
+	LONG $0x501dc2c4
+	BYTE $0xc6
+
+	// encoded: VPDPBUSD Y14, Y13, Y1
+	LONG         $0x5015c2c4
+	BYTE         $0xce
+	VPBROADCASTD 4(SI), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y2
+	LONG $0x501dc2c4
+	BYTE $0xd6
+
+	// encoded: VPDPBUSD Y14, Y13, Y3
+	LONG         $0x5015c2c4
+	BYTE         $0xde
+	VPBROADCASTD 8(SI), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y4
+	LONG $0x501dc2c4
+	BYTE $0xe6
+
+	// encoded: VPDPBUSD Y14, Y13, Y5
+	LONG         $0x5015c2c4
+	BYTE         $0xee
+	VPBROADCASTD 12(SI), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y6
+	LONG $0x501dc2c4
+	BYTE $0xf6
+
+	// encoded: VPDPBUSD Y14, Y13, Y7
+	LONG         $0x5015c2c4
+	BYTE         $0xfe
+	VPBROADCASTD 16(SI), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y8
+	LONG $0x501d42c4
+	BYTE $0xc6
+
+	// encoded: VPDPBUSD Y14, Y13, Y9
+	LONG         $0x501542c4
+	BYTE         $0xce
+	VPBROADCASTD 20(SI), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y10
+	LONG $0x501d42c4
+	BYTE $0xd6
+
+	// encoded: VPDPBUSD Y14, Y13, Y11
+	LONG         $0x501542c4
+	BYTE         $0xde
+	VMOVDQU      64(BX), Y12
+	VMOVDQU      96(BX), Y13
+	VPBROADCASTD (SI)(R8*1), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y0
+	LONG $0x501dc2c4
+	BYTE $0xc6
+
+	// encoded: VPDPBUSD Y14, Y13, Y1
+	LONG         $0x5015c2c4
+	BYTE         $0xce
+	VPBROADCASTD 4(SI)(R8*1), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y2
+	LONG $0x501dc2c4
+	BYTE $0xd6
+
+	// encoded: VPDPBUSD Y14, Y13, Y3
+	LONG         $0x5015c2c4
+	BYTE         $0xde
+	VPBROADCASTD 8(SI)(R8*1), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y4
+	LONG $0x501dc2c4
+	BYTE $0xe6
+
+	// encoded: VPDPBUSD Y14, Y13, Y5
+	LONG         $0x5015c2c4
+	BYTE         $0xee
+	VPBROADCASTD 12(SI)(R8*1), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y6
+	LONG $0x501dc2c4
+	BYTE $0xf6
+
+	// encoded: VPDPBUSD Y14, Y13, Y7
+	LONG         $0x5015c2c4
+	BYTE         $0xfe
+	VPBROADCASTD 16(SI)(R8*1), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y8
+	LONG $0x501d42c4
+	BYTE $0xc6
+
+	// encoded: VPDPBUSD Y14, Y13, Y9
+	LONG         $0x501542c4
+	BYTE         $0xce
+	VPBROADCASTD 20(SI)(R8*1), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y10
+	LONG $0x501d42c4
+	BYTE $0xd6
+
+	// encoded: VPDPBUSD Y14, Y13, Y11
+	LONG         $0x501542c4
+	BYTE         $0xde
+	VMOVDQU      128(BX), Y12
+	VMOVDQU      160(BX), Y13
+	VPBROADCASTD (SI)(R8*2), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y0
+	LONG $0x501dc2c4
+	BYTE $0xc6
+
+	// encoded: VPDPBUSD Y14, Y13, Y1
+	LONG         $0x5015c2c4
+	BYTE         $0xce
+	VPBROADCASTD 4(SI)(R8*2), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y2
+	LONG $0x501dc2c4
+	BYTE $0xd6
+
+	// encoded: VPDPBUSD Y14, Y13, Y3
+	LONG         $0x5015c2c4
+	BYTE         $0xde
+	VPBROADCASTD 8(SI)(R8*2), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y4
+	LONG $0x501dc2c4
+	BYTE $0xe6
+
+	// encoded: VPDPBUSD Y14, Y13, Y5
+	LONG         $0x5015c2c4
+	BYTE         $0xee
+	VPBROADCASTD 12(SI)(R8*2), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y6
+	LONG $0x501dc2c4
+	BYTE $0xf6
+
+	// encoded: VPDPBUSD Y14, Y13, Y7
+	LONG         $0x5015c2c4
+	BYTE         $0xfe
+	VPBROADCASTD 16(SI)(R8*2), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y8
+	LONG $0x501d42c4
+	BYTE $0xc6
+
+	// encoded: VPDPBUSD Y14, Y13, Y9
+	LONG         $0x501542c4
+	BYTE         $0xce
+	VPBROADCASTD 20(SI)(R8*2), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y10
+	LONG $0x501d42c4
+	BYTE $0xd6
+
+	// encoded: VPDPBUSD Y14, Y13, Y11
+	LONG         $0x501542c4
+	BYTE         $0xde
+	VMOVDQU      192(BX), Y12
+	VMOVDQU      224(BX), Y13
+	VPBROADCASTD (SI)(R9*1), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y0
+	LONG $0x501dc2c4
+	BYTE $0xc6
+
+	// encoded: VPDPBUSD Y14, Y13, Y1
+	LONG         $0x5015c2c4
+	BYTE         $0xce
+	VPBROADCASTD 4(SI)(R9*1), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y2
+	LONG $0x501dc2c4
+	BYTE $0xd6
+
+	// encoded: VPDPBUSD Y14, Y13, Y3
+	LONG         $0x5015c2c4
+	BYTE         $0xde
+	VPBROADCASTD 8(SI)(R9*1), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y4
+	LONG $0x501dc2c4
+	BYTE $0xe6
+
+	// encoded: VPDPBUSD Y14, Y13, Y5
+	LONG         $0x5015c2c4
+	BYTE         $0xee
+	VPBROADCASTD 12(SI)(R9*1), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y6
+	LONG $0x501dc2c4
+	BYTE $0xf6
+
+	// encoded: VPDPBUSD Y14, Y13, Y7
+	LONG         $0x5015c2c4
+	BYTE         $0xfe
+	VPBROADCASTD 16(SI)(R9*1), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y8
+	LONG $0x501d42c4
+	BYTE $0xc6
+
+	// encoded: VPDPBUSD Y14, Y13, Y9
+	LONG         $0x501542c4
+	BYTE         $0xce
+	VPBROADCASTD 20(SI)(R9*1), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y10
+	LONG $0x501d42c4
+	BYTE $0xd6
+
+	// encoded: VPDPBUSD Y14, Y13, Y11
+	LONG $0x501542c4
+	BYTE $0xde
+	LEAQ (SI)(R8*4), SI
+	ADDQ $0x00000100, BX
+	SUBQ $0x00000004, CX
+	CMPQ CX, $0x04
+	JGE  qbody1
+
+qtail2:
+	TESTQ CX, CX
+	JLE   qdone4
+
+qtail1_3:
+	VMOVDQU      (BX), Y12
+	VMOVDQU      32(BX), Y13
+	VPBROADCASTD (SI), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y0
+	LONG $0x501dc2c4
+	BYTE $0xc6
+
+	// encoded: VPDPBUSD Y14, Y13, Y1
+	LONG         $0x5015c2c4
+	BYTE         $0xce
+	VPBROADCASTD 4(SI), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y2
+	LONG $0x501dc2c4
+	BYTE $0xd6
+
+	// encoded: VPDPBUSD Y14, Y13, Y3
+	LONG         $0x5015c2c4
+	BYTE         $0xde
+	VPBROADCASTD 8(SI), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y4
+	LONG $0x501dc2c4
+	BYTE $0xe6
+
+	// encoded: VPDPBUSD Y14, Y13, Y5
+	LONG         $0x5015c2c4
+	BYTE         $0xee
+	VPBROADCASTD 12(SI), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y6
+	LONG $0x501dc2c4
+	BYTE $0xf6
+
+	// encoded: VPDPBUSD Y14, Y13, Y7
+	LONG         $0x5015c2c4
+	BYTE         $0xfe
+	VPBROADCASTD 16(SI), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y8
+	LONG $0x501d42c4
+	BYTE $0xc6
+
+	// encoded: VPDPBUSD Y14, Y13, Y9
+	LONG         $0x501542c4
+	BYTE         $0xce
+	VPBROADCASTD 20(SI), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y10
+	LONG $0x501d42c4
+	BYTE $0xd6
+
+	// encoded: VPDPBUSD Y14, Y13, Y11
+	LONG $0x501542c4
+	BYTE $0xde
+	ADDQ R8, SI
+	ADDQ $0x00000040, BX
+	DECQ CX
+	JNZ  qtail1_3
+
+qdone4:
+	VBROADCASTSS 144(DI), Y12
+	MOVQ         48(DI), R10
+	MOVQ         136(DI), R11
+	SHLQ         $0x02, R11
+	MOVQ         96(DI), R12
+	VPADDD       (R12), Y0, Y0
+	VCVTDQ2PS    Y0, Y0
+	VMULPS       Y12, Y0, Y0
+	VMOVUPS      Y0, (R10)
+	VPADDD       32(R12), Y1, Y1
+	VCVTDQ2PS    Y1, Y1
+	VMULPS       Y12, Y1, Y1
+	VMOVUPS      Y1, 32(R10)
+	ADDQ         R11, R10
+	VPADDD       (R12), Y2, Y2
+	VCVTDQ2PS    Y2, Y2
+	VMULPS       Y12, Y2, Y2
+	VMOVUPS      Y2, (R10)
+	VPADDD       32(R12), Y3, Y3
+	VCVTDQ2PS    Y3, Y3
+	VMULPS       Y12, Y3, Y3
+	VMOVUPS      Y3, 32(R10)
+	ADDQ         R11, R10
+	VPADDD       (R12), Y4, Y4
+	VCVTDQ2PS    Y4, Y4
+	VMULPS       Y12, Y4, Y4
+	VMOVUPS      Y4, (R10)
+	VPADDD       32(R12), Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	VMULPS       Y12, Y5, Y5
+	VMOVUPS      Y5, 32(R10)
+	ADDQ         R11, R10
+	VPADDD       (R12), Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VMULPS       Y12, Y6, Y6
+	VMOVUPS      Y6, (R10)
+	VPADDD       32(R12), Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VMULPS       Y12, Y7, Y7
+	VMOVUPS      Y7, 32(R10)
+	ADDQ         R11, R10
+	VPADDD       (R12), Y8, Y8
+	VCVTDQ2PS    Y8, Y8
+	VMULPS       Y12, Y8, Y8
+	VMOVUPS      Y8, (R10)
+	VPADDD       32(R12), Y9, Y9
+	VCVTDQ2PS    Y9, Y9
+	VMULPS       Y12, Y9, Y9
+	VMOVUPS      Y9, 32(R10)
+	ADDQ         R11, R10
+	VPADDD       (R12), Y10, Y10
+	VCVTDQ2PS    Y10, Y10
+	VMULPS       Y12, Y10, Y10
+	VMOVUPS      Y10, (R10)
+	VPADDD       32(R12), Y11, Y11
+	VCVTDQ2PS    Y11, Y11
+	VMULPS       Y12, Y11, Y11
+	VMOVUPS      Y11, 32(R10)
+	VZEROUPPER
+	RET
+
+// func gemmQS84x16c4AVX2(t *QFTile)
+// Requires: AVX, AVX2
+TEXT ·gemmQS84x16c4AVX2(SB), NOSPLIT, $0-8
+	// Registers: Y0..Y7 accumulate the 4x16 tile (row i in 2 registers from Y0+2*i),
+	// Y8..Y9 hold the activations of a quad, Y10..Y10 the weight broadcasts;
+	// Y11 a product, Y12 int16 ones, Y13 the first weight half (the broadcast becomes the second), Y14/Y15 +64/-64;
+	// the epilogue uses the registers after the accumulators; Y15 (X15) is clobbered:
+	// it is scratch in ABI0 and the caller re-zeroes it.
+	// DI *QFTile, SI A, BX B, CX quads left, R8/R9 LDA/3*LDA bytes, DX Offset,
+	// R10/R11 the C row and LDC bytes, R12 Col.
+	MOVQ t+0(FP), DI
+	MOVQ (DI), SI
+	MOVQ 24(DI), BX
+	MOVQ 120(DI), CX
+	MOVQ 128(DI), R8
+	LEAQ (R8)(R8*2), R9
+
+	// Accumulators start at Offset[i].
+	MOVQ         72(DI), DX
+	VPBROADCASTD (DX), Y0
+	VMOVDQA      Y0, Y1
+	VPBROADCASTD 4(DX), Y2
+	VMOVDQA      Y2, Y3
+	VPBROADCASTD 8(DX), Y4
+	VMOVDQA      Y4, Y5
+	VPBROADCASTD 12(DX), Y6
+	VMOVDQA      Y6, Y7
+
+	// int16 ones for VPMADDWD
+	VPCMPEQW Y12, Y12, Y12
+	VPSRLW   $0x0f, Y12, Y12
+
+	// the clamp bounds +64 and -64 as bytes
+	VPCMPEQB Y14, Y14, Y14
+	VPABSB   Y14, Y14
+	VPSLLW   $0x06, Y14, Y14
+	VPXOR    Y15, Y15, Y15
+	VPSUBB   Y14, Y15, Y15
+	CMPQ     CX, $0x02
+	JL       qtail2
+
+qbody1:
+	VMOVDQU      (BX), Y8
+	VMOVDQU      32(BX), Y9
+	VPBROADCASTD (SI), Y10
+	VPMAXSB      Y15, Y10, Y13
+	VPMINSB      Y14, Y13, Y13
+	VPSUBB       Y13, Y10, Y10
+	VPMADDUBSW   Y13, Y8, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y0, Y0
+	VPMADDUBSW   Y10, Y8, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y0, Y0
+	VPMADDUBSW   Y13, Y9, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y1, Y1
+	VPMADDUBSW   Y10, Y9, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y1, Y1
+	VPBROADCASTD 4(SI), Y10
+	VPMAXSB      Y15, Y10, Y13
+	VPMINSB      Y14, Y13, Y13
+	VPSUBB       Y13, Y10, Y10
+	VPMADDUBSW   Y13, Y8, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y2, Y2
+	VPMADDUBSW   Y10, Y8, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y2, Y2
+	VPMADDUBSW   Y13, Y9, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y3, Y3
+	VPMADDUBSW   Y10, Y9, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y3, Y3
+	VPBROADCASTD 8(SI), Y10
+	VPMAXSB      Y15, Y10, Y13
+	VPMINSB      Y14, Y13, Y13
+	VPSUBB       Y13, Y10, Y10
+	VPMADDUBSW   Y13, Y8, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y4, Y4
+	VPMADDUBSW   Y10, Y8, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y4, Y4
+	VPMADDUBSW   Y13, Y9, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y5, Y5
+	VPMADDUBSW   Y10, Y9, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y5, Y5
+	VPBROADCASTD 12(SI), Y10
+	VPMAXSB      Y15, Y10, Y13
+	VPMINSB      Y14, Y13, Y13
+	VPSUBB       Y13, Y10, Y10
+	VPMADDUBSW   Y13, Y8, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y6, Y6
+	VPMADDUBSW   Y10, Y8, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y6, Y6
+	VPMADDUBSW   Y13, Y9, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VPMADDUBSW   Y10, Y9, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VMOVDQU      64(BX), Y8
+	VMOVDQU      96(BX), Y9
+	VPBROADCASTD (SI)(R8*1), Y10
+	VPMAXSB      Y15, Y10, Y13
+	VPMINSB      Y14, Y13, Y13
+	VPSUBB       Y13, Y10, Y10
+	VPMADDUBSW   Y13, Y8, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y0, Y0
+	VPMADDUBSW   Y10, Y8, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y0, Y0
+	VPMADDUBSW   Y13, Y9, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y1, Y1
+	VPMADDUBSW   Y10, Y9, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y1, Y1
+	VPBROADCASTD 4(SI)(R8*1), Y10
+	VPMAXSB      Y15, Y10, Y13
+	VPMINSB      Y14, Y13, Y13
+	VPSUBB       Y13, Y10, Y10
+	VPMADDUBSW   Y13, Y8, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y2, Y2
+	VPMADDUBSW   Y10, Y8, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y2, Y2
+	VPMADDUBSW   Y13, Y9, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y3, Y3
+	VPMADDUBSW   Y10, Y9, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y3, Y3
+	VPBROADCASTD 8(SI)(R8*1), Y10
+	VPMAXSB      Y15, Y10, Y13
+	VPMINSB      Y14, Y13, Y13
+	VPSUBB       Y13, Y10, Y10
+	VPMADDUBSW   Y13, Y8, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y4, Y4
+	VPMADDUBSW   Y10, Y8, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y4, Y4
+	VPMADDUBSW   Y13, Y9, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y5, Y5
+	VPMADDUBSW   Y10, Y9, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y5, Y5
+	VPBROADCASTD 12(SI)(R8*1), Y10
+	VPMAXSB      Y15, Y10, Y13
+	VPMINSB      Y14, Y13, Y13
+	VPSUBB       Y13, Y10, Y10
+	VPMADDUBSW   Y13, Y8, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y6, Y6
+	VPMADDUBSW   Y10, Y8, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y6, Y6
+	VPMADDUBSW   Y13, Y9, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VPMADDUBSW   Y10, Y9, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	LEAQ         (SI)(R8*2), SI
+	ADDQ         $0x00000080, BX
+	SUBQ         $0x00000002, CX
+	CMPQ         CX, $0x02
+	JGE          qbody1
+
+qtail2:
+	TESTQ CX, CX
+	JLE   qdone4
+
+qtail1_3:
+	VMOVDQU      (BX), Y8
+	VMOVDQU      32(BX), Y9
+	VPBROADCASTD (SI), Y10
+	VPMAXSB      Y15, Y10, Y13
+	VPMINSB      Y14, Y13, Y13
+	VPSUBB       Y13, Y10, Y10
+	VPMADDUBSW   Y13, Y8, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y0, Y0
+	VPMADDUBSW   Y10, Y8, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y0, Y0
+	VPMADDUBSW   Y13, Y9, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y1, Y1
+	VPMADDUBSW   Y10, Y9, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y1, Y1
+	VPBROADCASTD 4(SI), Y10
+	VPMAXSB      Y15, Y10, Y13
+	VPMINSB      Y14, Y13, Y13
+	VPSUBB       Y13, Y10, Y10
+	VPMADDUBSW   Y13, Y8, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y2, Y2
+	VPMADDUBSW   Y10, Y8, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y2, Y2
+	VPMADDUBSW   Y13, Y9, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y3, Y3
+	VPMADDUBSW   Y10, Y9, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y3, Y3
+	VPBROADCASTD 8(SI), Y10
+	VPMAXSB      Y15, Y10, Y13
+	VPMINSB      Y14, Y13, Y13
+	VPSUBB       Y13, Y10, Y10
+	VPMADDUBSW   Y13, Y8, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y4, Y4
+	VPMADDUBSW   Y10, Y8, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y4, Y4
+	VPMADDUBSW   Y13, Y9, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y5, Y5
+	VPMADDUBSW   Y10, Y9, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y5, Y5
+	VPBROADCASTD 12(SI), Y10
+	VPMAXSB      Y15, Y10, Y13
+	VPMINSB      Y14, Y13, Y13
+	VPSUBB       Y13, Y10, Y10
+	VPMADDUBSW   Y13, Y8, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y6, Y6
+	VPMADDUBSW   Y10, Y8, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y6, Y6
+	VPMADDUBSW   Y13, Y9, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	VPMADDUBSW   Y10, Y9, Y11
+	VPMADDWD     Y12, Y11, Y11
+	VPADDD       Y11, Y7, Y7
+	ADDQ         R8, SI
+	ADDQ         $0x00000040, BX
+	DECQ         CX
+	JNZ          qtail1_3
+
+qdone4:
+	VBROADCASTSS 144(DI), Y8
+	MOVQ         48(DI), R10
+	MOVQ         136(DI), R11
+	SHLQ         $0x02, R11
+	MOVQ         96(DI), R12
+	VPADDD       (R12), Y0, Y0
+	VCVTDQ2PS    Y0, Y0
+	VMULPS       Y8, Y0, Y0
+	VMOVUPS      Y0, (R10)
+	VPADDD       32(R12), Y1, Y1
+	VCVTDQ2PS    Y1, Y1
+	VMULPS       Y8, Y1, Y1
+	VMOVUPS      Y1, 32(R10)
+	ADDQ         R11, R10
+	VPADDD       (R12), Y2, Y2
+	VCVTDQ2PS    Y2, Y2
+	VMULPS       Y8, Y2, Y2
+	VMOVUPS      Y2, (R10)
+	VPADDD       32(R12), Y3, Y3
+	VCVTDQ2PS    Y3, Y3
+	VMULPS       Y8, Y3, Y3
+	VMOVUPS      Y3, 32(R10)
+	ADDQ         R11, R10
+	VPADDD       (R12), Y4, Y4
+	VCVTDQ2PS    Y4, Y4
+	VMULPS       Y8, Y4, Y4
+	VMOVUPS      Y4, (R10)
+	VPADDD       32(R12), Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	VMULPS       Y8, Y5, Y5
+	VMOVUPS      Y5, 32(R10)
+	ADDQ         R11, R10
+	VPADDD       (R12), Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VMULPS       Y8, Y6, Y6
+	VMOVUPS      Y6, (R10)
+	VPADDD       32(R12), Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VMULPS       Y8, Y7, Y7
+	VMOVUPS      Y7, 32(R10)
+	VZEROUPPER
+	RET
