@@ -174,7 +174,8 @@ func checkGenerated(t *testing.T, g *ir.Graph, sets []DataSet, pkg string) {
 
 // TestQuantizedAttentionCompiles: a non-local attention between
 // dequantised queries (uint8, through a reshape and a transpose) and keys
-// (int8, through a max pool and a reshape), scores scaled, becomes one
+// (int8, through a max pool over frames' planes, kernel [1, 2, 2], and a
+// reshape), values float32 through the same pool, scores scaled, becomes one
 // tsmc.Attention on the quantised tensors (quantize-attention) whose
 // scores are the exact integer product. That changes only the rounding of
 // the scores: the interpreter's outputs after the passes stay within
@@ -183,18 +184,19 @@ func checkGenerated(t *testing.T, g *ir.Graph, sets []DataSet, pkg string) {
 func TestQuantizedAttentionCompiles(t *testing.T) {
 	b := newBuilder(13)
 	q := b.Input("q", 1, 6, 10, 4)
-	k := b.Input("k", 1, 6, 10, 4)
-	v := b.Input("v", 1, 5, 10)
+	k := b.Input("k", 1, 6, 2, 10, 4)
+	v := b.Input("v", 1, 5, 2, 10, 4)
 	qs, qz := b.scalar("qs", 0.011), irtest.Zero("qz", ir.Uint8, 131)
 	ks, kz := b.scalar("ks", 0.009), irtest.Zero("kz", ir.Int8, -3)
 	qd := b.op("qd", "DequantizeLinear", nil, b.op("qq", "QuantizeLinear", nil, q, qs, qz), qs, qz)
 	kd := b.op("kd", "DequantizeLinear", nil, b.op("kq", "QuantizeLinear", nil, k, ks, kz), ks, kz)
 	theta := b.op("theta_t", "Transpose", attrs("perm", []int64{0, 2, 1}), b.op("theta", "Reshape", nil, qd, b.ints("qshape", 1, 6, 40)))
-	pooled := b.op("pool", "MaxPool", attrs("kernel_shape", []int64{2, 2}, "strides", []int64{2, 2}), kd)
-	phi := b.op("phi", "Reshape", nil, pooled, b.ints("kshape", 1, 6, 10))
+	pool := attrs("kernel_shape", []int64{1, 2, 2}, "strides", []int64{1, 2, 2})
+	phi := b.op("phi", "Reshape", nil, b.op("pool", "MaxPool", pool, kd), b.ints("kshape", 1, 6, 20))
+	gv := b.op("gv", "Reshape", nil, b.op("vpool", "MaxPool", pool, v), b.ints("vshape", 1, 5, 20))
 	scores := b.op("scaled", "Mul", nil, b.op("scores", "MatMul", nil, theta, phi), b.scalar("half", 0.5))
 	probs := b.op("probs", "Softmax", attrs("axis", -1), scores)
-	y := b.op("y", "MatMul", nil, probs, b.op("g", "Transpose", attrs("perm", []int64{0, 2, 1}), v))
+	y := b.op("y", "MatMul", nil, probs, b.op("g", "Transpose", attrs("perm", []int64{0, 2, 1}), gv))
 	b.Output(y)
 	g := b.Graph(t)
 	before := interpDataSets(t, g, rand.New(rand.NewPCG(8, 3)), "set_a", "set_b")
