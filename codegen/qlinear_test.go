@@ -175,7 +175,7 @@ func checkGenerated(t *testing.T, g *ir.Graph, sets []DataSet, pkg string) {
 // TestQuantizedAttentionCompiles: a non-local attention between
 // dequantised queries (uint8, through a reshape and a transpose) and keys
 // (int8, through a max pool over frames' planes, kernel [1, 2, 2], and a
-// reshape), values float32 through the same pool, scores scaled, becomes one
+// reshape), values dequantised through the same pool, scores scaled, becomes one
 // tsmc.Attention on the quantised tensors (quantize-attention) whose
 // scores are the exact integer product. That changes only the rounding of
 // the scores: the interpreter's outputs after the passes stay within
@@ -186,6 +186,8 @@ func TestQuantizedAttentionCompiles(t *testing.T) {
 	q := b.Input("q", 1, 6, 10, 4)
 	k := b.Input("k", 1, 6, 2, 10, 4)
 	v := b.Input("v", 1, 5, 2, 10, 4)
+	vs, vz := b.scalar("vs", 0.013), irtest.Zero("vz", ir.Uint8, 120)
+	vd := b.op("vd", "DequantizeLinear", nil, b.op("vq", "QuantizeLinear", nil, v, vs, vz), vs, vz)
 	qs, qz := b.scalar("qs", 0.011), irtest.Zero("qz", ir.Uint8, 131)
 	ks, kz := b.scalar("ks", 0.009), irtest.Zero("kz", ir.Int8, -3)
 	qd := b.op("qd", "DequantizeLinear", nil, b.op("qq", "QuantizeLinear", nil, q, qs, qz), qs, qz)
@@ -193,7 +195,7 @@ func TestQuantizedAttentionCompiles(t *testing.T) {
 	theta := b.op("theta_t", "Transpose", attrs("perm", []int64{0, 2, 1}), b.op("theta", "Reshape", nil, qd, b.ints("qshape", 1, 6, 40)))
 	pool := attrs("kernel_shape", []int64{1, 2, 2}, "strides", []int64{1, 2, 2})
 	phi := b.op("phi", "Reshape", nil, b.op("pool", "MaxPool", pool, kd), b.ints("kshape", 1, 6, 20))
-	gv := b.op("gv", "Reshape", nil, b.op("vpool", "MaxPool", pool, v), b.ints("vshape", 1, 5, 20))
+	gv := b.op("gv", "Reshape", nil, b.op("vpool", "MaxPool", pool, vd), b.ints("vshape", 1, 5, 20))
 	scores := b.op("scaled", "Mul", nil, b.op("scores", "MatMul", nil, theta, phi), b.scalar("half", 0.5))
 	probs := b.op("probs", "Softmax", attrs("axis", -1), scores)
 	y := b.op("y", "MatMul", nil, probs, b.op("g", "Transpose", attrs("perm", []int64{0, 2, 1}), gv))
@@ -211,6 +213,10 @@ func TestQuantizedAttentionCompiles(t *testing.T) {
 	}
 	if len(att) != 1 {
 		t.Fatalf("after the passes %d tsmc.Attention, want 1", len(att))
+	}
+	producers := g.Producers()
+	if dq := producers[att[0].Inputs[2]]; dq == nil || dq.Op != "DequantizeLinear" || producers[dq.Inputs[0]] == nil || producers[dq.Inputs[0]].Op != "Reshape" {
+		t.Errorf("%s: the values are not dequantised after their pool and reshape", att[0].Describe())
 	}
 	aq, quantised, err := ops.AttentionQuantOf(att[0])
 	want := ops.AttentionQuant{QType: ir.Uint8, KType: ir.Int8, Q: ops.QParams{Scale: 0.011, Zero: 131}, K: ops.QParams{Scale: 0.009, Zero: -3}}

@@ -170,7 +170,11 @@ func isFinite32(v float32) bool { return v-v == 0 }
 // pass clones the cone on the quantised tensors (QuantizeMovement's
 // mover) and sets the attention's parameters; the float32 cone stays for
 // other readers, and dead-code drops what nobody reads. The values stay
-// float32: the second product and the softmax are float32 computations.
+// float32 (the second product and the softmax are float32 computations),
+// but when they are such a cone too it runs on the quantised tensor and
+// one DequantizeLinear follows it, which is exact for the same reason:
+// the non-local block's pooled values are dequantised after pooling, a
+// quarter of the elements.
 func QuantizeAttention(g *ir.Graph) error {
 	m := &mover{g: g, nm: newNamer(g), producers: g.Producers(), memo: map[moveKey]*ir.Value{}}
 	for _, n := range g.Nodes {
@@ -188,6 +192,11 @@ func QuantizeAttention(g *ir.Graph) error {
 			return n.Errorf("cannot clone the movement of its dequantised operands")
 		}
 		n.Inputs[0], n.Inputs[1] = q, k
+		if vp, ok := m.dequantizedCone(n.Inputs[2]); ok && !isDQ(m.producers[n.Inputs[2]]) {
+			if qv, ok := m.quantized(n.Inputs[2], vp); ok {
+				n.Inputs[2] = m.dequantize(qv, vp, n.Inputs[2])
+			}
+		}
 		n.SetAttr("q_scale", newFloatAttr(qp.Scale))
 		n.SetAttr("q_zero_point", newIntAttr(qp.Zero))
 		n.SetAttr("k_scale", newFloatAttr(kp.Scale))
@@ -223,4 +232,14 @@ func (m *mover) dequantizedCone(v *ir.Value) (quantParams, bool) {
 		p, found = q, true
 	}
 	return p, found
+}
+
+// dequantize appends a DequantizeLinear of q with parameters p, a value
+// like v, and returns its output.
+func (m *mover) dequantize(q *ir.Value, p quantParams, v *ir.Value) *ir.Value {
+	out := &ir.Value{Name: m.nm.Fresh(v.Name + "_dequantized"), DType: ir.Float32, Shape: v.Shape.Clone()}
+	m.added = append(m.added, &ir.Node{Name: out.Name, Op: "DequantizeLinear",
+		Inputs:  []*ir.Value{q, m.nm.Constant(out.Name+"_scale", ir.Scalar(p.Scale)), m.nm.Constant(out.Name+"_zero_point", &ir.Tensor{DType: p.dtype, Shape: ir.Shape{}, I64: []int64{p.Zero}})},
+		Outputs: []*ir.Value{out}})
+	return out
 }
