@@ -14,7 +14,10 @@ import (
 // transposed, K = B, VT = C transposed) and writes YT: where A or C is a
 // Transpose of the last two axes its input is read instead, and where
 // the result's only reader is such a Transpose the attention writes that
-// reader's output, as in a non-local block; elsewhere Transposes are
+// reader's output, as in a non-local block (also when a per-tensor
+// QuantizeLinear sits between them, as quantize-movement leaves a QDQ
+// non-local block: the QuantizeLinear, elementwise, then quantises the
+// attention's output into the Transpose's); elsewhere Transposes are
 // added. The operands must be float32 of one rank with equal leading dims
 // (no broadcasting), the intermediate values read once.
 func FuseAttention(g *ir.Graph) error {
@@ -67,6 +70,13 @@ func FuseAttention(g *ir.Graph) error {
 		if t := soleReader(g, users, y); t != nil && isLastAxesSwap(t) {
 			att.Outputs = []*ir.Value{t.Outputs[0]}
 			dead[t] = true
+		} else if q, t := quantizedSwap(g, users, y); t != nil {
+			// Q(y) swapped is Q(y swapped): Q reads the attention's output
+			// and writes the swap's
+			yt := &ir.Value{Name: nm.Fresh(y.Name + "_t"), DType: ir.Float32, Shape: swapLast(y.Shape)}
+			att.Outputs = []*ir.Value{yt}
+			q.Inputs[0], q.Outputs[0] = yt, t.Outputs[0]
+			dead[t] = true
 		} else {
 			yt := &ir.Value{Name: nm.Fresh(y.Name + "_t"), DType: ir.Float32, Shape: swapLast(y.Shape)}
 			att.Outputs = []*ir.Value{yt}
@@ -90,6 +100,20 @@ func FuseAttention(g *ir.Graph) error {
 	}
 	g.Nodes = nodes
 	return nil
+}
+
+// quantizedSwap returns y's sole reader q when it is a QuantizeLinear of
+// per-tensor parameters whose output's sole reader t swaps the last two
+// axes (as quantize-movement leaves a non-local block's output), and t.
+func quantizedSwap(g *ir.Graph, users map[*ir.Value][]*ir.Node, y *ir.Value) (q, t *ir.Node) {
+	q = soleReader(g, users, y)
+	if _, ok := tensorQuant(q); !ok || !isQ(q) || q.Inputs[0] != y {
+		return nil, nil
+	}
+	if t = soleReader(g, users, q.Outputs[0]); t == nil || !isLastAxesSwap(t) {
+		return nil, nil
+	}
+	return q, t
 }
 
 // attentionOperands checks the shapes of MatMul(A, B) and MatMul(·, C)

@@ -3,6 +3,7 @@ package passes
 import (
 	"testing"
 
+	"github.com/tsmc-go/tsmc/internal/irtest"
 	"github.com/tsmc-go/tsmc/ir"
 )
 
@@ -24,6 +25,28 @@ graph t opset(ai.onnx=13)
   input %k: f32[2,4,3]
   input %vt: f32[2,6,3]
   %transpose3: f32[2,6,5] = tsmc.Attention(%qt, %k, %vt) {scale=0.5}
+  output %transpose3
+`,
+	}, {
+		name:  "QDQ non-local block: the QuantizeLinear before the byte transpose quantises the attention's output",
+		run:   passes(FuseAttention, EliminateDeadCode),
+		exact: true,
+		build: func(b *builder) {
+			qt, k, vt := b.Input("qt", 2, 4, 5), b.Input("k", 2, 4, 3), b.Input("vt", 2, 6, 3)
+			s := b.op("MatMul", nil, b.op("Transpose", swap, qt), k)
+			y := b.op("MatMul", nil, b.op("Softmax", attrs("axis", -1), s), b.op("Transpose", swap, vt))
+			q := b.op("QuantizeLinear", nil, y, b.f32("ys", ir.Shape{}, 0.01), irtest.Zero("yz", ir.Uint8, 7))
+			b.Output(b.op("Transpose", swap, q))
+		},
+		want: `
+graph t opset(ai.onnx=13)
+  input %qt: f32[2,4,5]
+  input %k: f32[2,4,3]
+  input %vt: f32[2,6,3]
+  const %ys: f32[] = {0.01}
+  const %yz: u8[] = {7}
+  %matmul2_t: f32[2,6,5] = tsmc.Attention(%qt, %k, %vt)
+  %transpose3: u8[2,6,5] = QuantizeLinear(%matmul2_t, %ys, %yz)
   output %transpose3
 `,
 	}, {
