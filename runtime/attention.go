@@ -202,8 +202,8 @@ func (a *Attention) RunQ(p *Pool, qt, k []uint8, vt, yt []float32) {
 	a.prepare(p)
 	rows := a.blockRows()
 	a.qs.prepare(p.Threads(), max(rows[0], rows[1]))
-	p.For(a.batch*a.qs.panels, func(_, item int) {
-		a.qs.packKeys(k, item/a.qs.panels, item%a.qs.panels, a.d, a.n)
+	p.For(a.batch*a.qs.panels, func(worker, item int) {
+		a.qs.packKeys(k, item/a.qs.panels, item%a.qs.panels, a.d, a.n, &a.qs.packs[worker], a.qs.rows[worker][:0])
 	})
 	a.run(p, vt, yt, func(worker, item int, buf []float32) {
 		// work items are the blocks member by member

@@ -1,6 +1,9 @@
 package runtime
 
-import "fmt"
+import (
+	"fmt"
+	"unsafe"
+)
 
 // qscores are the scores of a quantised attention (NewQAttention): the
 // integer product of uint8 queries and keys on the int8 GEMM kernel with
@@ -23,9 +26,14 @@ type qscores struct {
 	cols []int32
 	// per worker: a block's queries packed (row panels x k4 x 4*MR
 	// bytes), their rows' offsets, a scratch tile
-	queries [][]int8
+	queries [][]uint8
+	signed  [][]int8 // queries read as int8
 	rowOff  [][]int32
 	tiles   [][]float32
+	rows    [][][]uint8 // the query rows' table
+	packs   []QPack
+	pad     []uint8 // a row of 128s: the query channels past d
+	zeros   []uint8 // a row of zeros: the key channels past d
 }
 
 // NewQAttention plans the attention of batch members of d x m uint8
@@ -49,6 +57,10 @@ func NewQAttention(batch, d, m, n, e int, scale, qScale float32, qZero uint8, kS
 	a.qs = &qscores{kern: kern, zq: int32(qZero), zk: int32(kZero), mult: qScale * kScale,
 		k4: ceilDiv(d, 4), panels: ceilDiv(n, kern.NR)}
 	a.qs.keys = make([]uint8, batch*a.qs.panels*a.qs.k4*4*kern.NR)
+	a.qs.pad, a.qs.zeros = make([]uint8, m), make([]uint8, n)
+	for i := range a.qs.pad {
+		a.qs.pad[i] = 0x80
+	}
 	a.qs.cols = make([]int32, batch*a.qs.panels*kern.NR)
 	return a, nil
 }
@@ -60,85 +72,87 @@ const maxQAttentionDepth = (1<<31 - 1) / (255 * 255)
 func (s *qscores) prepare(threads, rows int) {
 	rowPanels := ceilDiv(rows, s.kern.MR)
 	for len(s.queries) < threads {
-		s.queries = append(s.queries, make([]int8, rowPanels*s.k4*4*s.kern.MR))
+		// QPack writes whole steps of up to 16 bytes past a panel's MR
+		q := make([]uint8, rowPanels*s.k4*4*s.kern.MR+64)
+		s.queries = append(s.queries, q)
+		s.signed = append(s.signed, unsafe.Slice((*int8)(unsafe.Pointer(&q[0])), len(q)))
 		s.rowOff = append(s.rowOff, make([]int32, rowPanels*s.kern.MR))
 		s.tiles = append(s.tiles, make([]float32, s.kern.MR*s.kern.NR))
+		s.rows = append(s.rows, nil)
+		s.packs = append(s.packs, QPack{})
 	}
 }
 
 // packKeys packs column panel c of member b's keys k [d][n] into B
-// quads (padding zero) and sets its columns' offsets.
-func (s *qscores) packKeys(k []uint8, b, c, d, n int) {
+// quads (QPack; the channels past d read a zero row) and sets its
+// columns' offsets. The columns of a partial last panel past n are not
+// written: their scores only reach the scratch tile.
+func (s *qscores) packKeys(k []uint8, b, c, d, n int, a *QPack, table [][]uint8) {
 	nr := s.kern.NR
 	panel := b*s.panels + c
-	dst := s.keys[panel*s.k4*4*nr:][:s.k4*4*nr]
-	cols := s.cols[panel*nr:][:nr]
-	clear(cols)
 	j0, w := c*nr, min(nr, n-c*nr)
-	k = k[b*d*n:]
-	for q := range s.k4 {
-		quad := dst[q*4*nr:][: 4*nr : 4*nr]
-		for t := range 4 {
-			ch := 4*q + t
-			if ch >= d {
-				for j := range nr {
-					quad[4*j+t] = 0
-				}
-				continue
-			}
-			row := k[ch*n+j0:][:w:w]
-			for j, v := range row {
-				quad[4*j+t] = v
-				cols[j] += int32(v)
-			}
-			for j := w; j < nr; j++ {
-				quad[4*j+t] = 0
-			}
-		}
+	for ch := range d {
+		table = append(table, k[(b*d+ch)*n:][:n])
+	}
+	for len(table) < 4*s.k4 {
+		table = append(table, s.zeros[:n])
+	}
+	*a = QPack{Dst: s.keys[panel*s.k4*4*nr:], NR: nr, Rows: table, Q: s.k4, SW: 1, Off: j0, N: w}
+	if w >= qpackChunk {
+		qpack(a)
+	} else {
+		qpackGo(a)
 	}
 	// Col[j] = -(zq-128)·Σ_d (k - zk)
+	cols := s.cols[panel*nr:][:nr]
+	clear(cols)
+	for ch := range d {
+		for j, v := range table[ch][j0 : j0+w : j0+w] {
+			cols[j] += int32(v)
+		}
+	}
 	for j := range w {
 		cols[j] = -(s.zq - 128) * (cols[j] - int32(d)*s.zk)
 	}
 }
 
 // packQueries packs rows r0..r0+rows of member b's queries qt [d][m]
-// into A panels of q - 128 (padding zero) for worker w, with the rows'
-// offsets -zk·Σ_d (q - 128).
+// into A panels of q - 128 for worker w (the int8 packing kernel, QPack:
+// A's panels have B's layout, MR wide), with the rows' offsets
+// -zk·Σ_d (q - 128). The channels past d read the row of 128s (zero
+// after the flip); the rows of a partial last panel past the block are
+// not written: their scores only reach the scratch tile.
 func (s *qscores) packQueries(w int, qt []uint8, b, r0, rows, d, m int) {
 	mr := s.kern.MR
-	qt = qt[b*d*m:]
-	off := s.rowOff[w]
-	clear(off)
+	table := s.rows[w][:0]
+	for ch := range d {
+		table = append(table, qt[(b*d+ch)*m:][:m])
+	}
+	for len(table) < 4*s.k4 {
+		table = append(table, s.pad[:m])
+	}
+	s.rows[w] = table
+	a := &s.packs[w]
+	*a = QPack{NR: mr, Flip: 0x80808080, Rows: table, Q: s.k4, SW: 1}
 	for p := range ceilDiv(rows, mr) {
-		dst := s.queries[w][p*s.k4*4*mr:][:s.k4*4*mr]
-		i0, h := r0+p*mr, min(mr, rows-p*mr)
-		sums := off[p*mr:][:mr:mr]
-		for q := range s.k4 {
-			quad := dst[q*4*mr:][: 4*mr : 4*mr]
-			for t := range 4 {
-				ch := 4*q + t
-				if ch >= d {
-					for i := range mr {
-						quad[4*i+t] = 0
-					}
-					continue
-				}
-				row := qt[ch*m+i0:][:h:h]
-				for i, v := range row {
-					x := int8(v ^ 0x80)
-					quad[4*i+t] = x
-					sums[i] += int32(x)
-				}
-				for i := h; i < mr; i++ {
-					quad[4*i+t] = 0
-				}
-			}
+		a.Dst, a.Off, a.N = s.queries[w][p*s.k4*4*mr:], r0+p*mr, min(mr, rows-p*mr)
+		if a.N >= qpackChunk {
+			qpack(a)
+		} else {
+			qpackGo(a)
+		}
+	}
+	off := s.rowOff[w][:rows]
+	clear(off)
+	for ch := range d {
+		for i, v := range table[ch][r0 : r0+rows : r0+rows] {
+			off[i] += int32(v) - 128
 		}
 	}
 	for i := range off {
 		off[i] *= -s.zk
 	}
+	clear(s.rowOff[w][rows:])
 }
 
 // scores computes the block's rows x n scores of member b into buf (ld n)
@@ -149,7 +163,7 @@ func (s *qscores) scores(w int, qt []uint8, b, r0, rows, d, m, n int, buf []floa
 	t := QFTile{K4: s.k4, LDA: 4 * mr, Scale: s.mult}
 	for p := range ceilDiv(rows, mr) {
 		h := min(mr, rows-p*mr)
-		t.A = s.queries[w][p*s.k4*4*mr:]
+		t.A = s.signed[w][p*s.k4*4*mr:]
 		t.Offset = s.rowOff[w][p*mr:]
 		for c := range s.panels {
 			panel := b*s.panels + c

@@ -138,7 +138,7 @@ func TestQScoresExact(t *testing.T) {
 			a.qs.prepare(1, a.rows)
 			for b := range batch {
 				for c := range a.qs.panels {
-					a.qs.packKeys(k, b, c, d, n)
+					a.qs.packKeys(k, b, c, d, n, &a.qs.packs[0], nil)
 				}
 			}
 			buf := make([]float32, a.rows*n)
