@@ -136,7 +136,7 @@ var (
 // micro-kernels with a float32 result.
 var qftileBlock = newArgBlock("QFTile",
 	field("A", i8Slice), field("B", u8Slice), field("C", f32Slice),
-	field("Offset", i32Slice), field("Col", i32Slice),
+	field("Offset", i32Slice), field("Col", i32Slice), field("Max", f32Slice),
 	field("K4", intT), field("LDA", intT), field("LDC", intT),
 	field("Scale", f32),
 )
@@ -235,7 +235,7 @@ func (k qgemmKernel) registerDoc() []string {
 	if k.fout {
 		return append(lines,
 			"DI *QFTile, SI A, BX B, CX quads left, R8/R9 LDA/3*LDA bytes, DX Offset,",
-			"R10/R11 the C row and LDC bytes, R12 Col.")
+			"R10/R11 the C row and LDC bytes, R12 Col, R13 Max.")
 	}
 	return append(lines,
 		"DI *QTile, SI A, BX B, CX quads left, R8/R9 LDA/3*LDA bytes, DX Offset then Scale,",
@@ -533,27 +533,61 @@ func (k qgemmKernel) epilogueY(g *gen, res bool, lo, hi reg.VecPhysical, free []
 }
 
 // epilogueF is QFTile's epilogue: per row, the column offsets added, the
-// sums converted and times Scale, the floats stored.
+// sums converted and times Scale, the floats stored, and with Max the
+// row's maximum folded into Max[i]: a version with and one without.
 func (k qgemmKernel) epilogueF(g *gen) {
 	t := qftileBlock
 	free := k.isa.vec.regs[k.mr*k.vecs():]
-	scale := free[0]
+	scale, m, h := free[0], free[1], free[2]
 	g.VBROADCASTSS(t.field(qT, "Scale", 0), scale)
 	g.MOVQ(t.field(qT, "C", 0), qC)
 	g.MOVQ(t.field(qT, "LDC", 0), qLDC)
 	g.SHLQ(operand.U8(2), qLDC)
 	g.MOVQ(t.field(qT, "Col", 0), qR)
+	g.MOVQ(t.field(qT, "Max", 0), qLDR)
 	vb := k.vbytes()
-	for i := range k.mr {
-		for v := range k.vecs() {
-			a := k.acc(i, v)
-			g.VPADDD(at(qR, v*vb), a, a)
-			g.VCVTDQ2PS(a, a)
-			g.VMULPS(scale, a, a)
-			g.VMOVUPS(a, at(qC, v*vb))
+	g.ifNotNil(qLDR, func(withMax bool) {
+		for i := range k.mr {
+			for v := range k.vecs() {
+				a := k.acc(i, v)
+				g.VPADDD(at(qR, v*vb), a, a)
+				g.VCVTDQ2PS(a, a)
+				g.VMULPS(scale, a, a)
+				g.VMOVUPS(a, at(qC, v*vb))
+				if withMax {
+					if v == 0 {
+						k.move(g, a, m)
+					} else {
+						g.VMAXPS(a, m, m)
+					}
+				}
+			}
+			if withMax {
+				k.foldMax(g, m, h, at(qLDR, 4*i))
+			}
+			if i < k.mr-1 {
+				g.ADDQ(qLDC, qC)
+			}
 		}
-		if i < k.mr-1 {
-			g.ADDQ(qLDC, qC)
-		}
+	})
+}
+
+// foldMax reduces the lanes of m to their maximum (h a temporary) and
+// stores the larger of it and the float at dst there.
+func (k qgemmKernel) foldMax(g *gen, m, h reg.VecPhysical, dst operand.Mem) {
+	if k.isa.vec == avx512 {
+		// EVEX: the registers past X15
+		g.VEXTRACTF32X8(operand.U8(1), m, h.AsY())
+		g.VMAXPS(h.AsY(), m.AsY(), m.AsY())
+		g.VEXTRACTF32X4(operand.U8(1), m.AsY(), h.AsX())
+	} else {
+		g.VEXTRACTF128(operand.U8(1), m.AsY(), h.AsX())
 	}
+	g.VMAXPS(h.AsX(), m.AsX(), m.AsX())
+	g.VPERMILPS(operand.U8(0x4e), m.AsX(), h.AsX()) // swap the 64-bit halves
+	g.VMAXPS(h.AsX(), m.AsX(), m.AsX())
+	g.VPERMILPS(operand.U8(0xb1), m.AsX(), h.AsX()) // swap the floats of each half
+	g.VMAXPS(h.AsX(), m.AsX(), m.AsX())
+	g.VMAXSS(dst, m.AsX(), m.AsX())
+	g.VMOVSS(m.AsX(), dst)
 }

@@ -182,13 +182,14 @@ func (a *Attention) Run(p *Pool, qt, k, vt, yt []float32) {
 		a.q[part].data, a.k[part].data = qt, k
 		a.scores[part].packWholeOperands(p)
 	}
-	a.run(p, vt, yt, func(worker, item int, buf []float32) {
+	a.run(p, vt, yt, func(worker, item int, buf []float32) []float32 {
 		part, member := a.order[item][0], a.order[item][1]
 		s := a.scores[part]
 		per := s.nNB * s.nMB
 		for i := range per {
 			s.item(p, worker, member*per+i, buf, nil)
 		}
+		return nil
 	})
 }
 
@@ -205,21 +206,30 @@ func (a *Attention) RunQ(p *Pool, qt, k []uint8, vt, yt []float32) {
 	p.For(a.batch*a.qs.panels, func(worker, item int) {
 		a.qs.packKeys(k, item/a.qs.panels, item%a.qs.panels, a.d, a.n, &a.qs.packs[worker], a.qs.rows[worker][:0])
 	})
-	a.run(p, vt, yt, func(worker, item int, buf []float32) {
+	a.run(p, vt, yt, func(worker, item int, buf []float32) []float32 {
 		// work items are the blocks member by member
 		b, blk := item/a.blocks, item%a.blocks
-		a.qs.scores(worker, qt, b, blk*a.rows, len(buf)/a.n, a.d, a.m, a.n, buf)
+		rows := len(buf) / a.n
+		maxes := a.qs.scores(worker, qt, b, blk*a.rows, rows, a.d, a.m, a.n, buf)
 		if a.scale != 1 {
 			for i := range buf {
 				buf[i] *= a.scale
 			}
+			// a positive scale keeps the maxima (rounding is monotone)
+			for i := range maxes {
+				maxes[i] *= a.scale
+			}
+			if !(a.scale > 0) {
+				maxes = nil
+			}
 		}
+		return maxes
 	})
 }
 
 // run runs the work items: a block's scores (made by scores into its
 // worker's scratch), their softmax, the product with vt into yt.
-func (a *Attention) run(p *Pool, vt, yt []float32, scores func(worker, item int, buf []float32)) {
+func (a *Attention) run(p *Pool, vt, yt []float32, scores func(worker, item int, buf []float32) (maxes []float32)) {
 	for part := range 2 {
 		if a.mix[part] != nil {
 			a.v[part].data = vt
@@ -231,8 +241,8 @@ func (a *Attention) run(p *Pool, vt, yt []float32, scores func(worker, item int,
 		part, member := a.order[item][0], a.order[item][1]
 		x := a.mixes[worker][part]
 		buf := a.bufs[worker][:rows[part]*a.n]
-		scores(worker, item, buf)
-		softmaxRows(p.state(worker, 0, 0, 0), buf, buf, rows[part], a.n)
+		maxes := scores(worker, item, buf)
+		softmaxRows(p.state(worker, 0, 0, 0), buf, buf, rows[part], a.n, maxes)
 		per := x.nNB * x.nMB
 		for i := range per {
 			x.item(p, worker, member*per+i, yt, nil)

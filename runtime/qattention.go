@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"math"
 	"unsafe"
 )
 
@@ -30,6 +31,7 @@ type qscores struct {
 	signed  [][]int8 // queries read as int8
 	rowOff  [][]int32
 	tiles   [][]float32
+	maxes   [][]float32 // the block rows' maxima
 	rows    [][][]uint8 // the query rows' table
 	packs   []QPack
 	pad     []uint8 // a row of 128s: the query channels past d
@@ -79,6 +81,7 @@ func (s *qscores) prepare(threads, rows int) {
 		s.rowOff = append(s.rowOff, make([]int32, rowPanels*s.kern.MR))
 		s.tiles = append(s.tiles, make([]float32, s.kern.MR*s.kern.NR))
 		s.rows = append(s.rows, nil)
+		s.maxes = append(s.maxes, make([]float32, rowPanels*s.kern.MR))
 		s.packs = append(s.packs, QPack{})
 	}
 }
@@ -156,15 +159,20 @@ func (s *qscores) packQueries(w int, qt []uint8, b, r0, rows, d, m int) {
 }
 
 // scores computes the block's rows x n scores of member b into buf (ld n)
-// for worker w.
-func (s *qscores) scores(w int, qt []uint8, b, r0, rows, d, m, n int, buf []float32) {
+// for worker w, and returns the rows' maxima.
+func (s *qscores) scores(w int, qt []uint8, b, r0, rows, d, m, n int, buf []float32) []float32 {
 	s.packQueries(w, qt, b, r0, rows, d, m)
 	mr, nr := s.kern.MR, s.kern.NR
+	maxes := s.maxes[w]
+	for i := range maxes {
+		maxes[i] = float32(math.Inf(-1))
+	}
 	t := QFTile{K4: s.k4, LDA: 4 * mr, Scale: s.mult}
 	for p := range ceilDiv(rows, mr) {
 		h := min(mr, rows-p*mr)
 		t.A = s.signed[w][p*s.k4*4*mr:]
 		t.Offset = s.rowOff[w][p*mr:]
+		t.Max = maxes[p*mr:]
 		for c := range s.panels {
 			panel := b*s.panels + c
 			t.B = s.keys[panel*s.k4*4*nr:]
@@ -176,11 +184,22 @@ func (s *qscores) scores(w int, qt []uint8, b, r0, rows, d, m, n int, buf []floa
 				s.kern.Tile(&t)
 				continue
 			}
+			// a partial tile through the scratch tile: the rows' maxima
+			// over its columns inside n only
 			t.C, t.LDC = s.tiles[w], nr
+			if cw < nr {
+				t.Max = nil
+			}
 			s.kern.Tile(&t)
 			for i := range h {
-				copy(out[i*n:i*n+cw], s.tiles[w][i*nr:])
+				row := s.tiles[w][i*nr:][:cw]
+				copy(out[i*n:i*n+cw], row)
+				if cw < nr {
+					maxes[p*mr+i] = max(maxes[p*mr+i], maxFloats(row))
+				}
 			}
+			t.Max = maxes[p*mr:]
 		}
 	}
+	return maxes[:rows]
 }

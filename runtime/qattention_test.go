@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -114,8 +115,8 @@ func TestQAttentionErrors(t *testing.T) {
 
 // TestQScoresExact checks the integer scores themselves bit for bit
 // against their definition, float32(Σ (q-zq)(k-zk)) · (qScale·kScale),
-// for every kernel: the softmax is blind to a row's constant, which a
-// wrong key zero point adds.
+// and the rows' maxima the softmax takes, for every kernel: the softmax
+// is blind to a row's constant, which a wrong key zero point adds.
 func TestQScoresExact(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	var kernels []*QFGemmKernel
@@ -145,8 +146,11 @@ func TestQScoresExact(t *testing.T) {
 			for b := range batch {
 				for r0 := 0; r0 < m; r0 += a.rows {
 					rows := min(a.rows, m-r0)
-					a.qs.scores(0, qt, b, r0, rows, d, m, n, buf)
+					maxes := a.qs.scores(0, qt, b, r0, rows, d, m, n, buf)
 					for i := range rows {
+						if top := slices.Max(buf[i*n : (i+1)*n]); maxes[i] != top {
+							t.Fatalf("%s: member %d row %d: maximum %v, want %v", kern.Name, b, r0+i, maxes[i], top)
+						}
 						for j := range n {
 							var acc int32
 							for ch := range d {

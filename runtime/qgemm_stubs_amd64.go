@@ -102,7 +102,7 @@ func gemmQU8Minmax4x16c4AVX2(t *QTile)
 // Registers: Z0..Z23 accumulate the 12x32 tile (row i in 2 registers from Z0+2*i),
 // Z24..Z25 hold the activations of a quad, Z26..Z31 the weight broadcasts;
 // DI *QFTile, SI A, BX B, CX quads left, R8/R9 LDA/3*LDA bytes, DX Offset,
-// R10/R11 the C row and LDC bytes, R12 Col.
+// R10/R11 the C row and LDC bytes, R12 Col, R13 Max.
 //
 //go:noescape
 func gemmQS812x32c4AVX512VNNI(t *QFTile)
@@ -114,7 +114,7 @@ func gemmQS812x32c4AVX512VNNI(t *QFTile)
 // the epilogue uses the registers after the accumulators; Y15 (X15) is clobbered:
 // it is scratch in ABI0 and the caller re-zeroes it.
 // DI *QFTile, SI A, BX B, CX quads left, R8/R9 LDA/3*LDA bytes, DX Offset,
-// R10/R11 the C row and LDC bytes, R12 Col.
+// R10/R11 the C row and LDC bytes, R12 Col, R13 Max.
 //
 //go:noescape
 func gemmQS86x16c4AVXVNNI(t *QFTile)
@@ -127,7 +127,7 @@ func gemmQS86x16c4AVXVNNI(t *QFTile)
 // the epilogue uses the registers after the accumulators; Y15 (X15) is clobbered:
 // it is scratch in ABI0 and the caller re-zeroes it.
 // DI *QFTile, SI A, BX B, CX quads left, R8/R9 LDA/3*LDA bytes, DX Offset,
-// R10/R11 the C row and LDC bytes, R12 Col.
+// R10/R11 the C row and LDC bytes, R12 Col, R13 Max.
 //
 //go:noescape
 func gemmQS84x16c4AVX2(t *QFTile)

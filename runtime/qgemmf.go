@@ -11,12 +11,16 @@ package runtime
 //
 //	acc = Offset[i] + Col[j] + Σ_{q < K4} Σ_{t < 4} A[q*LDA + 4*i + t] * B[q*4*NR + 4*j + t]
 //	C[i*LDC+j] = float32(acc) * Scale
+//	if Max != nil { Max[i] = max(Max[i], C[i*LDC+j]) }
 //
 // A holds int8, LDA bytes per quad (4*MR or more); B uint8, 4*NR bytes
 // per quad; acc is int32 with wrap-around, its conversion rounded to
 // nearest even and the product rounded once, so the result is exact and
-// the same on every CPU. The kernel stores the full MR x NR tile: drivers
-// route partial tiles through a scratch tile.
+// the same on every CPU. Max gathers each row's largest value (the
+// softmax's shift) in any order: the values are never NaN (a finite int
+// times a finite scale), and only a zero's sign may depend on the order.
+// The kernel stores the full MR x NR tile: drivers route partial tiles
+// through a scratch tile.
 //
 // The field layout is part of the assembly contract (asm/layout.go reads
 // it; TestAsmLayout checks the offsets).
@@ -26,6 +30,7 @@ type QFTile struct {
 	C            []float32
 	Offset       []int32
 	Col          []int32
+	Max          []float32
 	K4, LDA, LDC int
 	Scale        float32
 }
@@ -58,7 +63,11 @@ func qfgemmTileGo(t *QFTile, mr, nr int) {
 				b := t.B[(q*nr+j)*4:][:4:4]
 				acc += int32(a[0])*int32(b[0]) + int32(a[1])*int32(b[1]) + int32(a[2])*int32(b[2]) + int32(a[3])*int32(b[3])
 			}
-			t.C[i*t.LDC+j] = float32(acc) * t.Scale
+			v := float32(acc) * t.Scale
+			t.C[i*t.LDC+j] = v
+			if t.Max != nil && v > t.Max[i] {
+				t.Max[i] = v
+			}
 		}
 	}
 }

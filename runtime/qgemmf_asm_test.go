@@ -13,8 +13,9 @@ import (
 // float32 result this CPU runs against qfgemmTileGo bit for bit (the
 // QFTile contract has one exact result): depths from none to past the
 // unrolled loop, A panels wider than the tile, C rows of several strides
-// and alignments, the values at the ends of their ranges, and that
-// nothing outside the tile is written.
+// and alignments, the values at the ends of their ranges, the rows'
+// maxima with and without Max, and that nothing outside the tile is
+// written.
 func TestQFGemmKernelsAgainstTwin(t *testing.T) {
 	var ks []*QFGemmKernel
 	for _, l := range asmQLevels() {
@@ -32,8 +33,10 @@ func TestQFGemmKernelsAgainstTwin(t *testing.T) {
 				for _, ldc := range []int{k.NR, k.NR + 1, k.NR + 7, 3 * k.NR} {
 					for _, shift := range []int{0, 1, 3} {
 						for _, extreme := range []bool{false, true} {
-							name := fmt.Sprintf("%s k4=%d lda=%d ldc=%d shift=%d extreme=%v", k.Name, k4, 4*k.MR+extraA, ldc, shift, extreme)
-							checkQFTile(t, name, rng, k, k4, 4*k.MR+extraA, ldc, shift, extreme)
+							for _, withMax := range []bool{false, true} {
+								name := fmt.Sprintf("%s k4=%d lda=%d ldc=%d shift=%d extreme=%v max=%v", k.Name, k4, 4*k.MR+extraA, ldc, shift, extreme, withMax)
+								checkQFTile(t, name, rng, k, k4, 4*k.MR+extraA, ldc, shift, extreme, withMax)
+							}
 						}
 					}
 				}
@@ -42,7 +45,7 @@ func TestQFGemmKernelsAgainstTwin(t *testing.T) {
 	}
 }
 
-func checkQFTile(t *testing.T, name string, rng *rand.Rand, k *QFGemmKernel, k4, lda, ldc, shift int, extreme bool) {
+func checkQFTile(t *testing.T, name string, rng *rand.Rand, k *QFGemmKernel, k4, lda, ldc, shift int, extreme, withMax bool) {
 	t.Helper()
 	tile := QFTile{K4: k4, LDA: lda, LDC: ldc, Scale: float32(math.Ldexp(0.5+rng.Float64(), -12))}
 	tile.A = make([]int8, max(1, k4)*lda)
@@ -71,13 +74,28 @@ func checkQFTile(t *testing.T, name string, rng *rand.Rand, k *QFGemmKernel, k4,
 	for i := range got {
 		want[i], got[i] = -7, -7
 	}
-	tile.C = want[shift:]
+	// Max starts below, inside and above the tile's values
+	var wantMax, gotMax []float32
+	if withMax {
+		wantMax = make([]float32, k.MR)
+		for i := range wantMax {
+			wantMax[i] = float32(math.Ldexp(rng.Float64()-0.5, 14)) * tile.Scale
+		}
+		wantMax[0] = float32(math.Inf(-1))
+		gotMax = append([]float32(nil), wantMax...)
+	}
+	tile.C, tile.Max = want[shift:], wantMax
 	qfgemmTileGo(&tile, k.MR, k.NR)
-	tile.C = got[shift:]
+	tile.C, tile.Max = got[shift:], gotMax
 	k.Tile(&tile)
 	for i := range got {
 		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 			t.Fatalf("%s: C[%d] = %v, want %v", name, i-shift, got[i], want[i])
+		}
+	}
+	for i := range gotMax {
+		if gotMax[i] != wantMax[i] {
+			t.Fatalf("%s: Max[%d] = %v, want %v", name, i, gotMax[i], wantMax[i])
 		}
 	}
 }
