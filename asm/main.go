@@ -72,6 +72,7 @@ var asmFiles = []asmFile{
 	{"quant", buildQuant},
 	{"act", buildAct},
 	{"dwtaps", buildDWTaps},
+	{"transpose", buildTranspose},
 }
 
 func main() {

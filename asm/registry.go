@@ -79,21 +79,22 @@ func registry() ([]byte, error) {
 	}
 	var buf bytes.Buffer
 	err := registryTemplate.Execute(&buf, map[string]any{
-		"Header":  genfile.Header(generatedBy, []string{genfile.Source(registry)}),
-		"Build":   constraint,
-		"Gemm":    append(gemmKernels[:len(gemmKernels):len(gemmKernels)], gemmTCKernels...),
-		"DW":      dwRowKernels,
-		"Levels":  ls,
-		"Layouts": layouts(tileBlock, dwRowBlock, dwConvBlock, packRunBlock, winoInBlock, winoOutBlock, maxPoolRowBlock, qtileBlock, qftileBlock, qpackBlock, qdwConvBlock, actRowsBlock, dwTapsBlock, mulRowsBlock, copyRowsBlock),
-		"QDW":     qdwConvKernel,
-		"QPack":   qpackKernel,
-		"QGemm":   qgemmKernels,
-		"QFGemm":  qfgemmKernels,
-		"QLevels": qLevels(),
-		"MulRows": mulRowsKernels,
-		"Copy":    copyRowsKernels,
-		"Act":     actKernels,
-		"DWTaps":  dwTapsKernels,
+		"Header":    genfile.Header(generatedBy, []string{genfile.Source(registry)}),
+		"Build":     constraint,
+		"Gemm":      append(gemmKernels[:len(gemmKernels):len(gemmKernels)], gemmTCKernels...),
+		"DW":        dwRowKernels,
+		"Levels":    ls,
+		"Layouts":   layouts(tileBlock, dwRowBlock, dwConvBlock, packRunBlock, winoInBlock, winoOutBlock, maxPoolRowBlock, qtileBlock, qftileBlock, qpackBlock, qdwConvBlock, actRowsBlock, dwTapsBlock, mulRowsBlock, copyRowsBlock),
+		"QDW":       qdwConvKernel,
+		"QPack":     qpackKernel,
+		"QGemm":     qgemmKernels,
+		"QFGemm":    qfgemmKernels,
+		"Transpose": transposeKernels,
+		"QLevels":   qLevels(),
+		"MulRows":   mulRowsKernels,
+		"Copy":      copyRowsKernels,
+		"Act":       actKernels,
+		"DWTaps":    dwTapsKernels,
 	})
 	return buf.Bytes(), err
 }
@@ -183,6 +184,18 @@ func asmQFGemmKernel(level string) *QFGemmKernel {
 {{- end}}
 	}
 	return nil
+}
+
+// asmTranspose returns the float32 block transpose of level and its
+// block side, or nil.
+func asmTranspose(level string) (func(dst, src *float32, ld, ldd, blocks int), int) {
+	switch level {
+{{- range .Transpose}}
+	case {{.Level}}:
+		return {{.Name}}, {{.Lanes}}
+{{- end}}
+	}
+	return nil, 0
 }
 
 // asmQPack returns the int8 packing kernel of int8 level level, or nil.

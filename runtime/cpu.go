@@ -110,6 +110,7 @@ func selectKernels(level string) {
 	gemmKernels = archGemmKernels(level)
 	gemmTC = archGemmTC(level)
 	maxPoolRow = archMaxPoolRow(level)
+	transposeBlocks, transposeSide = archTranspose(level)
 	qmaxPoolRow = archQMaxPoolRow(level)
 	dwRow3x3 = dwRow3x3Go
 	if k := archDWRow3x3(level); k != nil {

@@ -77,6 +77,18 @@ func asmQFGemmKernel(level string) *QFGemmKernel {
 	return nil
 }
 
+// asmTranspose returns the float32 block transpose of level and its
+// block side, or nil.
+func asmTranspose(level string) (func(dst, src *float32, ld, ldd, blocks int), int) {
+	switch level {
+	case ISAAVX512:
+		return transposeF32x16AVX512, 16
+	case ISAAVX2:
+		return transposeF32x8AVX2, 8
+	}
+	return nil, 0
+}
+
 // asmQPack returns the int8 packing kernel of int8 level level, or nil.
 func asmQPack(level string) func(*QPack) {
 	switch level {
