@@ -7,9 +7,10 @@
 // transforms (both ISAs), the AVX-512 3x3 stride-2 max-pool row, the
 // activation kernels (sigmoid, SiLU, HardSigmoid, HardSwish; both ISAs),
 // the depthwise tap kernels (any kernel size, stride and dilation; both
-// ISAs), the int8 kernels, the clock and FMA throughput probes the
-// benchmarks use, and kernels_amd64.go, the table that registers them
-// with the runtime's CPU dispatch.
+// ISAs), the int8 kernels (those with a float32 result among them), the
+// float32 block transposes that pack lane-major GEMM panels, the clock
+// and FMA throughput probes the benchmarks use, and kernels_amd64.go, the
+// table that registers them with the runtime's CPU dispatch.
 //
 // It is a module of its own so that avo stays out of the runtime's import
 // graph. Run it through go generate (runtime/generate.go), or
@@ -72,6 +73,7 @@ var asmFiles = []asmFile{
 	{"quant", buildQuant},
 	{"act", buildAct},
 	{"dwtaps", buildDWTaps},
+	{"transpose", buildTranspose},
 }
 
 func main() {

@@ -54,6 +54,19 @@ type qgemmKernel struct {
 	// in 7 bits, and both halves multiplied: exact for all weights at
 	// twice the multiplies.
 	w7, split bool
+	// fout: the kernel implements runtime.QFTile (a float32 result and
+	// per-column offsets) instead of QTile's requantisation
+	fout bool
+}
+
+// qfgemmKernels are the int8 GEMM kernels with a float32 result
+// (runtime.QFTile), one per level: the same quad loops, another epilogue.
+// Their A operand is not weights but queries in the full int8 range, so
+// AVX2 takes the split kernel, exact for every value.
+var qfgemmKernels = []qgemmKernel{
+	{isa: avx512vnni, mr: 12, nr: 32, unroll: 4, fout: true},
+	{isa: avxvnni, mr: 6, nr: 16, unroll: 4, fout: true},
+	{isa: qavx2, mr: 4, nr: 16, unroll: 2, split: true, fout: true},
 }
 
 // qgemmKernels is the table every int8 GEMM kernel and its registration
@@ -82,6 +95,10 @@ var qgemmKernels = []qgemmKernel{
 func (k qgemmKernel) names() naming.Kernel {
 	n := naming.Kernel{Type: "qu8_qc8w", Op: "gemm", MinMax: true, Requant: "fp32",
 		Shape: fmt.Sprintf("%dx%dc4", k.mr, k.nr), ISA: k.isa.name}
+	if k.fout {
+		// int8 rows times uint8 columns into float32
+		n.Type, n.MinMax, n.Requant = "qs8_qu8_f32", false, ""
+	}
 	if k.w7 {
 		n.Variant = "W7"
 	}
@@ -114,6 +131,23 @@ var (
 	i32Slice = types.NewSlice(types.Typ[types.Int32])
 	i32      = types.Typ[types.Int32]
 )
+
+// qftileBlock mirrors runtime.QFTile, the contract of the int8 GEMM
+// micro-kernels with a float32 result.
+var qftileBlock = newArgBlock("QFTile",
+	field("A", i8Slice), field("B", u8Slice), field("C", f32Slice),
+	field("Offset", i32Slice), field("Col", i32Slice), field("Max", f32Slice),
+	field("K4", intT), field("LDA", intT), field("LDC", intT),
+	field("Scale", f32),
+)
+
+// block is the argument block of the kernel's contract.
+func (k qgemmKernel) block() *argBlock {
+	if k.fout {
+		return qftileBlock
+	}
+	return qtileBlock
+}
 
 // qtileBlock mirrors runtime.QTile, the int8 GEMM micro-kernel contract.
 var qtileBlock = newArgBlock("QTile",
@@ -198,6 +232,11 @@ func (k qgemmKernel) registerDoc() []string {
 		lines = append(lines, "the epilogue uses the registers after the accumulators; Y15 (X15) is clobbered:",
 			"it is scratch in ABI0 and the caller re-zeroes it.")
 	}
+	if k.fout {
+		return append(lines,
+			"DI *QFTile, SI A, BX B, CX quads left, R8/R9 LDA/3*LDA bytes, DX Offset,",
+			"R10/R11 the C row and LDC bytes, R12 Col, R13 Max.")
+	}
 	return append(lines,
 		"DI *QTile, SI A, BX B, CX quads left, R8/R9 LDA/3*LDA bytes, DX Offset then Scale,",
 		"R10/R11 the C row and LDC, R12/R13 the R row and LDR, AX scratch.")
@@ -206,6 +245,9 @@ func (k qgemmKernel) registerDoc() []string {
 // buildQGemm emits every int8 GEMM kernel of the table.
 func buildQGemm(g *gen) {
 	for _, k := range qgemmKernels {
+		k.emit(g)
+	}
+	for _, k := range qfgemmKernels {
 		k.emit(g)
 	}
 }
@@ -221,7 +263,7 @@ func (k qgemmKernel) doc() []string {
 		how = "VPMADDUBSW + VPMADDWD: exact for weights in [-64, 64] only (Weights7Bit)"
 	}
 	return []string{
-		fmt.Sprintf("%s is %s: the QTile contract for a %dx%d tile,", k.GoName(), k.Name(), k.mr, k.nr),
+		fmt.Sprintf("%s is %s: the %s contract for a %dx%d tile,", k.GoName(), k.Name(), k.block().name, k.mr, k.nr),
 		fmt.Sprintf("quads multiplied by %s, %d quads per iteration.", how, k.unroll),
 	}
 }
@@ -230,9 +272,9 @@ func (k qgemmKernel) emit(g *gen) {
 	if k.used() > len(k.isa.vec.regs) || k.isa.vec == avx2 && k.nr != 16 {
 		panic(fmt.Sprintf("%s: %d registers, NR %d", k.Name(), k.used(), k.nr))
 	}
-	g.function(k.GoName(), qtileBlock, append(k.doc(), k.registerDoc()...)...)
+	g.function(k.GoName(), k.block(), append(k.doc(), k.registerDoc()...)...)
 	g.Comment(k.registerDoc()...)
-	t := qtileBlock
+	t := k.block()
 	nv := k.vecs()
 	g.Load(g.Param("t"), qT)
 	g.MOVQ(t.field(qT, "A", 0), qA)
@@ -263,7 +305,11 @@ func (k qgemmKernel) emit(g *gen) {
 		g.VPSUBB(k.p64(), k.m64(), k.m64())
 	}
 	k.kloop(g)
-	k.epilogue(g)
+	if k.fout {
+		k.epilogueF(g)
+	} else {
+		k.epilogue(g)
+	}
 	g.VZEROUPPER()
 	g.RET()
 }
@@ -484,4 +530,64 @@ func (k qgemmKernel) epilogueY(g *gen, res bool, lo, hi reg.VecPhysical, free []
 			}
 		}
 	}
+}
+
+// epilogueF is QFTile's epilogue: per row, the column offsets added, the
+// sums converted and times Scale, the floats stored, and with Max the
+// row's maximum folded into Max[i]: a version with and one without.
+func (k qgemmKernel) epilogueF(g *gen) {
+	t := qftileBlock
+	free := k.isa.vec.regs[k.mr*k.vecs():]
+	scale, m, h := free[0], free[1], free[2]
+	g.VBROADCASTSS(t.field(qT, "Scale", 0), scale)
+	g.MOVQ(t.field(qT, "C", 0), qC)
+	g.MOVQ(t.field(qT, "LDC", 0), qLDC)
+	g.SHLQ(operand.U8(2), qLDC)
+	g.MOVQ(t.field(qT, "Col", 0), qR)
+	g.MOVQ(t.field(qT, "Max", 0), qLDR)
+	vb := k.vbytes()
+	g.ifNotNil(qLDR, func(withMax bool) {
+		for i := range k.mr {
+			for v := range k.vecs() {
+				a := k.acc(i, v)
+				g.VPADDD(at(qR, v*vb), a, a)
+				g.VCVTDQ2PS(a, a)
+				g.VMULPS(scale, a, a)
+				g.VMOVUPS(a, at(qC, v*vb))
+				if withMax {
+					if v == 0 {
+						k.move(g, a, m)
+					} else {
+						g.VMAXPS(a, m, m)
+					}
+				}
+			}
+			if withMax {
+				k.foldMax(g, m, h, at(qLDR, 4*i))
+			}
+			if i < k.mr-1 {
+				g.ADDQ(qLDC, qC)
+			}
+		}
+	})
+}
+
+// foldMax reduces the lanes of m to their maximum (h a temporary) and
+// stores the larger of it and the float at dst there.
+func (k qgemmKernel) foldMax(g *gen, m, h reg.VecPhysical, dst operand.Mem) {
+	if k.isa.vec == avx512 {
+		// EVEX: the registers past X15
+		g.VEXTRACTF32X8(operand.U8(1), m, h.AsY())
+		g.VMAXPS(h.AsY(), m.AsY(), m.AsY())
+		g.VEXTRACTF32X4(operand.U8(1), m.AsY(), h.AsX())
+	} else {
+		g.VEXTRACTF128(operand.U8(1), m.AsY(), h.AsX())
+	}
+	g.VMAXPS(h.AsX(), m.AsX(), m.AsX())
+	g.VPERMILPS(operand.U8(0x4e), m.AsX(), h.AsX()) // swap the 64-bit halves
+	g.VMAXPS(h.AsX(), m.AsX(), m.AsX())
+	g.VPERMILPS(operand.U8(0xb1), m.AsX(), h.AsX()) // swap the floats of each half
+	g.VMAXPS(h.AsX(), m.AsX(), m.AsX())
+	g.VMAXSS(dst, m.AsX(), m.AsX())
+	g.VMOVSS(m.AsX(), dst)
 }

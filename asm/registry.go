@@ -79,20 +79,22 @@ func registry() ([]byte, error) {
 	}
 	var buf bytes.Buffer
 	err := registryTemplate.Execute(&buf, map[string]any{
-		"Header":  genfile.Header(generatedBy, []string{genfile.Source(registry)}),
-		"Build":   constraint,
-		"Gemm":    append(gemmKernels[:len(gemmKernels):len(gemmKernels)], gemmTCKernels...),
-		"DW":      dwRowKernels,
-		"Levels":  ls,
-		"Layouts": layouts(tileBlock, dwRowBlock, dwConvBlock, packRunBlock, winoInBlock, winoOutBlock, maxPoolRowBlock, qtileBlock, qpackBlock, qdwConvBlock, actRowsBlock, dwTapsBlock, mulRowsBlock, copyRowsBlock),
-		"QDW":     qdwConvKernel,
-		"QPack":   qpackKernel,
-		"QGemm":   qgemmKernels,
-		"QLevels": qLevels(),
-		"MulRows": mulRowsKernels,
-		"Copy":    copyRowsKernels,
-		"Act":     actKernels,
-		"DWTaps":  dwTapsKernels,
+		"Header":    genfile.Header(generatedBy, []string{genfile.Source(registry)}),
+		"Build":     constraint,
+		"Gemm":      append(gemmKernels[:len(gemmKernels):len(gemmKernels)], gemmTCKernels...),
+		"DW":        dwRowKernels,
+		"Levels":    ls,
+		"Layouts":   layouts(tileBlock, dwRowBlock, dwConvBlock, packRunBlock, winoInBlock, winoOutBlock, maxPoolRowBlock, qtileBlock, qftileBlock, qpackBlock, qdwConvBlock, actRowsBlock, dwTapsBlock, mulRowsBlock, copyRowsBlock),
+		"QDW":       qdwConvKernel,
+		"QPack":     qpackKernel,
+		"QGemm":     qgemmKernels,
+		"QFGemm":    qfgemmKernels,
+		"Transpose": transposeKernels,
+		"QLevels":   qLevels(),
+		"MulRows":   mulRowsKernels,
+		"Copy":      copyRowsKernels,
+		"Act":       actKernels,
+		"DWTaps":    dwTapsKernels,
 	})
 	return buf.Bytes(), err
 }
@@ -163,6 +165,37 @@ func asmQGemmKernels(level string) []*QGemmKernel {
 {{- end}}
 	}
 	return nil
+}
+
+// The int8 GEMM kernels with a float32 result.
+var (
+{{- range .QFGemm}}
+	{{.GoName}}Kernel = &QFGemmKernel{Name: "{{.Name}}", MR: {{.MR}}, NR: {{.NR}}, Tile: {{.GoName}}}
+{{- end}}
+)
+
+// asmQFGemmKernel returns the int8 GEMM kernel with a float32 result of
+// int8 level level, or nil.
+func asmQFGemmKernel(level string) *QFGemmKernel {
+	switch level {
+{{- range .QFGemm}}
+	case {{.ISA.Level}}:
+		return {{.GoName}}Kernel
+{{- end}}
+	}
+	return nil
+}
+
+// asmTranspose returns the float32 block transpose of level and its
+// block side, or nil.
+func asmTranspose(level string) (func(dst, src *float32, ld, ldd, blocks int), int) {
+	switch level {
+{{- range .Transpose}}
+	case {{.Level}}:
+		return {{.Name}}, {{.Lanes}}
+{{- end}}
+	}
+	return nil, 0
 }
 
 // asmQPack returns the int8 packing kernel of int8 level level, or nil.

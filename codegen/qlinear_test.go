@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/tsmc-go/tsmc/internal/irtest"
+	"github.com/tsmc-go/tsmc/internal/tensorcmp"
 	"github.com/tsmc-go/tsmc/interp"
 	"github.com/tsmc-go/tsmc/ir"
 	"github.com/tsmc-go/tsmc/ops"
@@ -165,6 +166,81 @@ func checkGenerated(t *testing.T, g *ir.Graph, sets []DataSet, pkg string) {
 		return
 	}
 	p, err := Generate(g, Options{Package: pkg, DataSets: sets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	goTestPackage(t, p)
+}
+
+// TestQuantizedAttentionCompiles: a non-local attention between
+// dequantised queries (uint8, through a reshape and a transpose) and keys
+// (int8, through a max pool over frames' planes, kernel [1, 2, 2], and a
+// reshape), values dequantised through the same pool, scores scaled, becomes one
+// tsmc.Attention on the quantised tensors (quantize-attention) whose
+// scores are the exact integer product. That changes only the rounding of
+// the scores: the interpreter's outputs after the passes stay within
+// 1e-5 of those before. The generated package matches the interpreter
+// on the graph after the passes.
+func TestQuantizedAttentionCompiles(t *testing.T) {
+	b := newBuilder(13)
+	q := b.Input("q", 1, 6, 10, 4)
+	k := b.Input("k", 1, 6, 2, 10, 4)
+	v := b.Input("v", 1, 5, 2, 10, 4)
+	vs, vz := b.scalar("vs", 0.013), irtest.Zero("vz", ir.Uint8, 120)
+	vd := b.op("vd", "DequantizeLinear", nil, b.op("vq", "QuantizeLinear", nil, v, vs, vz), vs, vz)
+	qs, qz := b.scalar("qs", 0.011), irtest.Zero("qz", ir.Uint8, 131)
+	ks, kz := b.scalar("ks", 0.009), irtest.Zero("kz", ir.Int8, -3)
+	qd := b.op("qd", "DequantizeLinear", nil, b.op("qq", "QuantizeLinear", nil, q, qs, qz), qs, qz)
+	kd := b.op("kd", "DequantizeLinear", nil, b.op("kq", "QuantizeLinear", nil, k, ks, kz), ks, kz)
+	theta := b.op("theta_t", "Transpose", attrs("perm", []int64{0, 2, 1}), b.op("theta", "Reshape", nil, qd, b.ints("qshape", 1, 6, 40)))
+	pool := attrs("kernel_shape", []int64{1, 2, 2}, "strides", []int64{1, 2, 2})
+	phi := b.op("phi", "Reshape", nil, b.op("pool", "MaxPool", pool, kd), b.ints("kshape", 1, 6, 20))
+	gv := b.op("gv", "Reshape", nil, b.op("vpool", "MaxPool", pool, vd), b.ints("vshape", 1, 5, 20))
+	scores := b.op("scaled", "Mul", nil, b.op("scores", "MatMul", nil, theta, phi), b.scalar("half", 0.5))
+	probs := b.op("probs", "Softmax", attrs("axis", -1), scores)
+	y := b.op("y", "MatMul", nil, probs, b.op("g", "Transpose", attrs("perm", []int64{0, 2, 1}), gv))
+	b.Output(y)
+	g := b.Graph(t)
+	before := interpDataSets(t, g, rand.New(rand.NewPCG(8, 3)), "set_a", "set_b")
+	if err := passes.Run(g, passes.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	var att []*ir.Node
+	for _, n := range g.Nodes {
+		if n.Op == ops.OpAttention && n.Domain == ops.Domain {
+			att = append(att, n)
+		}
+	}
+	if len(att) != 1 {
+		t.Fatalf("after the passes %d tsmc.Attention, want 1", len(att))
+	}
+	producers := g.Producers()
+	if dq := producers[att[0].Inputs[2]]; dq == nil || dq.Op != "DequantizeLinear" || producers[dq.Inputs[0]] == nil || producers[dq.Inputs[0]].Op != "Reshape" {
+		t.Errorf("%s: the values are not dequantised after their pool and reshape", att[0].Describe())
+	}
+	aq, quantised, err := ops.AttentionQuantOf(att[0])
+	want := ops.AttentionQuant{QType: ir.Uint8, KType: ir.Int8, Q: ops.QParams{Scale: 0.011, Zero: 131}, K: ops.QParams{Scale: 0.009, Zero: -3}}
+	if err != nil || !quantised || aq != want {
+		t.Fatalf("%s: quantisation %+v (quantised %v, %v), want %+v", att[0].Describe(), aq, quantised, err, want)
+	}
+	for _, ds := range before {
+		in := map[string]*ir.Tensor{}
+		for i, v := range g.Inputs {
+			in[v.Name] = ds.Inputs[i]
+		}
+		got, err := interp.Run(g, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := tensorcmp.RelErr(got[g.Outputs[0].Name], ds.Outputs[0]); !(e <= 1e-5) {
+			t.Errorf("%s: the integer scores moved the output by %g relative, want at most 1e-5", ds.Name, e)
+		}
+	}
+	if testing.Short() {
+		return
+	}
+	sets := interpDataSets(t, g, rand.New(rand.NewPCG(8, 4)), "set_a", "set_b")
+	p, err := Generate(g, Options{Package: "qattention", DataSets: sets})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -407,8 +407,11 @@ func inferArgReduce(ctx *ir.InferContext, n *ir.Node) error {
 }
 
 // lowerPool runs MaxPool and AveragePool: a 2-D max pool the row kernels
-// take as runtime.MaxPool, any other over 1, 2 or 3 spatial axes as
-// runtime.MaxPoolNd or runtime.AveragePoolNd.
+// take as runtime.MaxPool (runtime.QMaxPool on bytes), any other over 1,
+// 2 or 3 spatial axes as runtime.MaxPoolNd or runtime.AveragePoolNd. A
+// max pool whose leading spatial axes have one-element windows (kernel 1,
+// stride 1, no pads: the [1, 2, 2] pool over frames of a non-local block)
+// is a 2-D one over more planes.
 func lowerPool(l Lowering, n *ir.Node) error {
 	x := n.Input(0)
 	if len(n.Outputs) > 1 && n.Outputs[1] != nil {
@@ -446,11 +449,18 @@ func lowerPool(l Lowering, n *ir.Node) error {
 		return nil
 	}
 	quant := quantByte(x.DType)
-	if len(kernel) == 2 {
+	// leading spatial axes of one-element windows (a pool over frames'
+	// planes) add planes: what is left may be 2-D
+	planes, a := nd.Planes, 0
+	for a < len(kernel)-2 && kernel[a] == 1 && win.strides[a] == 1 && win.dilations[a] == 1 && begin[a] == 0 && end[a] == 0 {
+		planes *= nd.In[a]
+		a++
+	}
+	if len(kernel)-a == 2 {
 		ps := runtime.PoolShape{
-			Planes: nd.Planes, H: nd.In[0], W: nd.In[1], KH: kernel[0], KW: kernel[1],
-			StrideH: win.strides[0], StrideW: win.strides[1], DilationH: win.dilations[0], DilationW: win.dilations[1],
-			PadTop: begin[0], PadLeft: begin[1], PadBottom: end[0], PadRight: end[1], CeilMode: win.ceil,
+			Planes: planes, H: nd.In[a], W: nd.In[a+1], KH: kernel[a], KW: kernel[a+1],
+			StrideH: win.strides[a], StrideW: win.strides[a+1], DilationH: win.dilations[a], DilationW: win.dilations[a+1],
+			PadTop: begin[a], PadLeft: begin[a+1], PadBottom: end[a], PadRight: end[a+1], CeilMode: win.ceil,
 		}
 		if quant { // the largest byte is the quantised maximum
 			if _, err := runtime.NewQMaxPool(ps); err != nil {
@@ -467,7 +477,7 @@ func lowerPool(l Lowering, n *ir.Node) error {
 		}
 	}
 	if quant {
-		return n.Errorf("a quantised max pooling over %d spatial axes is not supported (2 are)", len(kernel))
+		return n.Errorf("a quantised max pooling over %d spatial axes is not supported (2 are, after leading axes of one-element windows)", len(kernel))
 	}
 	pool := l.Object("pool", "MaxPoolNd", "NewMaxPoolNd", nd)
 	l.Run(Method(pool, "Run", Pool, ins[0], out))

@@ -14,7 +14,10 @@ import (
 // transposed, K = B, VT = C transposed) and writes YT: where A or C is a
 // Transpose of the last two axes its input is read instead, and where
 // the result's only reader is such a Transpose the attention writes that
-// reader's output, as in a non-local block; elsewhere Transposes are
+// reader's output, as in a non-local block (also when a per-tensor
+// QuantizeLinear sits between them, as quantize-movement leaves a QDQ
+// non-local block: the QuantizeLinear, elementwise, then quantises the
+// attention's output into the Transpose's); elsewhere Transposes are
 // added. The operands must be float32 of one rank with equal leading dims
 // (no broadcasting), the intermediate values read once.
 func FuseAttention(g *ir.Graph) error {
@@ -67,6 +70,13 @@ func FuseAttention(g *ir.Graph) error {
 		if t := soleReader(g, users, y); t != nil && isLastAxesSwap(t) {
 			att.Outputs = []*ir.Value{t.Outputs[0]}
 			dead[t] = true
+		} else if q, t := quantizedSwap(g, users, y); t != nil {
+			// Q(y) swapped is Q(y swapped): Q reads the attention's output
+			// and writes the swap's
+			yt := &ir.Value{Name: nm.Fresh(y.Name + "_t"), DType: ir.Float32, Shape: swapLast(y.Shape)}
+			att.Outputs = []*ir.Value{yt}
+			q.Inputs[0], q.Outputs[0] = yt, t.Outputs[0]
+			dead[t] = true
 		} else {
 			yt := &ir.Value{Name: nm.Fresh(y.Name + "_t"), DType: ir.Float32, Shape: swapLast(y.Shape)}
 			att.Outputs = []*ir.Value{yt}
@@ -90,6 +100,20 @@ func FuseAttention(g *ir.Graph) error {
 	}
 	g.Nodes = nodes
 	return nil
+}
+
+// quantizedSwap returns y's sole reader q when it is a QuantizeLinear of
+// per-tensor parameters whose output's sole reader t swaps the last two
+// axes (as quantize-movement leaves a non-local block's output), and t.
+func quantizedSwap(g *ir.Graph, users map[*ir.Value][]*ir.Node, y *ir.Value) (q, t *ir.Node) {
+	q = soleReader(g, users, y)
+	if _, ok := tensorQuant(q); !ok || !isQ(q) || q.Inputs[0] != y {
+		return nil, nil
+	}
+	if t = soleReader(g, users, q.Outputs[0]); t == nil || !isLastAxesSwap(t) {
+		return nil, nil
+	}
+	return q, t
 }
 
 // attentionOperands checks the shapes of MatMul(A, B) and MatMul(·, C)
@@ -156,3 +180,90 @@ func swapLast(s ir.Shape) ir.Shape {
 }
 
 func isFinite32(v float32) bool { return v-v == 0 }
+
+// QuantizeAttention gives a float32 tsmc.Attention whose queries and
+// keys are both dequantised tensors its quantised form, as onnxruntime
+// makes MatMulIntegerToFloat of a MatMul between two DequantizeLinear
+// outputs: the scores become the exact integer product of the quantised
+// tensors (see ops.OpAttention). An operand qualifies when it comes out
+// of a DequantizeLinear of per-tensor uint8 or int8 parameters through
+// data movement and max pooling only (the ops QuantizeMovement moves),
+// every leaf of that cone a DequantizeLinear of the same parameters:
+// DequantizeLinear is elementwise and monotone, so the cone run on the
+// quantised tensor and dequantised equals the float32 cone exactly. The
+// pass clones the cone on the quantised tensors (QuantizeMovement's
+// mover) and sets the attention's parameters; the float32 cone stays for
+// other readers, and dead-code drops what nobody reads. The values stay
+// float32 (the second product and the softmax are float32 computations),
+// but when they are such a cone too it runs on the quantised tensor and
+// one DequantizeLinear follows it, which is exact for the same reason:
+// the non-local block's pooled values are dequantised after pooling, a
+// quarter of the elements.
+func QuantizeAttention(g *ir.Graph) error {
+	m := &mover{g: g, nm: newNamer(g), producers: g.Producers(), memo: map[moveKey]*ir.Value{}}
+	for _, n := range g.Nodes {
+		if !isTsmc(n, ops.OpAttention) || n.Input(0).DType != ir.Float32 || n.Input(1).DType != ir.Float32 {
+			continue
+		}
+		qp, okQ := m.dequantizedCone(n.Inputs[0])
+		kp, okK := m.dequantizedCone(n.Inputs[1])
+		if !okQ || !okK {
+			continue
+		}
+		q, okQ := m.quantized(n.Inputs[0], qp)
+		k, okK := m.quantized(n.Inputs[1], kp)
+		if !okQ || !okK {
+			return n.Errorf("cannot clone the movement of its dequantised operands")
+		}
+		n.Inputs[0], n.Inputs[1] = q, k
+		if vp, ok := m.dequantizedCone(n.Inputs[2]); ok && !isDQ(m.producers[n.Inputs[2]]) {
+			if qv, ok := m.quantized(n.Inputs[2], vp); ok {
+				n.Inputs[2] = m.dequantize(qv, vp, n.Inputs[2])
+			}
+		}
+		n.SetAttr("q_scale", newFloatAttr(qp.Scale))
+		n.SetAttr("q_zero_point", newIntAttr(qp.Zero))
+		n.SetAttr("k_scale", newFloatAttr(kp.Scale))
+		n.SetAttr("k_zero_point", newIntAttr(kp.Zero))
+	}
+	g.Nodes = append(g.Nodes, m.added...)
+	return g.Sort()
+}
+
+// dequantizedCone reports whether v is made from DequantizeLinear
+// outputs of one set of per-tensor parameters by ops the mover clones
+// (movable), and returns those parameters. Constants and the ops that
+// only make zeros do not qualify.
+func (m *mover) dequantizedCone(v *ir.Value) (quantParams, bool) {
+	n := m.producers[v]
+	if isDQ(n) {
+		return tensorQuant(n)
+	}
+	if v.DType != ir.Float32 || !m.movable(n) {
+		return quantParams{}, false
+	}
+	var p quantParams
+	found := false
+	for _, i := range dataInputs(n) {
+		in := n.Input(i)
+		if in == nil {
+			continue
+		}
+		q, ok := m.dequantizedCone(in)
+		if !ok || found && !q.same(p) {
+			return quantParams{}, false
+		}
+		p, found = q, true
+	}
+	return p, found
+}
+
+// dequantize appends a DequantizeLinear of q with parameters p, a value
+// like v, and returns its output.
+func (m *mover) dequantize(q *ir.Value, p quantParams, v *ir.Value) *ir.Value {
+	out := &ir.Value{Name: m.nm.Fresh(v.Name + "_dequantized"), DType: ir.Float32, Shape: v.Shape.Clone()}
+	m.added = append(m.added, &ir.Node{Name: out.Name, Op: "DequantizeLinear",
+		Inputs:  []*ir.Value{q, m.nm.Constant(out.Name+"_scale", ir.Scalar(p.Scale)), m.nm.Constant(out.Name+"_zero_point", &ir.Tensor{DType: p.dtype, Shape: ir.Shape{}, I64: []int64{p.Zero}})},
+		Outputs: []*ir.Value{out}})
+	return out
+}

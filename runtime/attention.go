@@ -33,6 +33,9 @@ type Attention struct {
 	// order[item] is the part and the place among its members of the
 	// block a work item computes
 	order [][2]int
+	// qs computes the scores of quantised queries and keys
+	// (NewQAttention) instead of the scores plans
+	qs *qscores
 }
 
 // attentionScratch bounds a block's scores (floats): they stay in L2
@@ -42,6 +45,13 @@ const attentionScratch = 160 << 10
 // NewAttention plans the attention of batch members of d x m queries
 // (QT), d x n keys and e x n values (VT), the scores times scale.
 func NewAttention(batch, d, m, n, e int, scale float32) (*Attention, error) {
+	return newAttention(batch, d, m, n, e, scale, 0)
+}
+
+// newAttention plans an attention; qmr is the row panel of the int8
+// scores of NewQAttention, whose blocks then take whole panels of it, and
+// 0 for float32 scores.
+func newAttention(batch, d, m, n, e int, scale float32, qmr int) (*Attention, error) {
 	if batch <= 0 || d <= 0 || m <= 0 || n <= 0 || e <= 0 {
 		return nil, fmt.Errorf("attention of %d members of %d x %d queries, %d keys, %d values: sizes must be positive", batch, d, m, n, e)
 	}
@@ -52,7 +62,10 @@ func NewAttention(batch, d, m, n, e int, scale float32) (*Attention, error) {
 	a := &Attention{batch: batch, d: d, m: m, n: n, e: e, scale: scale}
 	// blocks of whole row panels in the scores and whole column panels
 	// in the products with VT
-	unit := kern.MR * kern.NR / gcd(kern.MR, kern.NR)
+	unit := lcm(kern.MR, kern.NR)
+	if qmr > 0 {
+		unit = lcm(unit, qmr)
+	}
 	a.rows = min(max(unit, attentionScratch/n/unit*unit), ceilDiv(m, unit)*unit)
 	a.blocks = ceilDiv(m, a.rows)
 	// the blocks of each part, member*blocks + block, and the part and
@@ -78,18 +91,20 @@ func NewAttention(batch, d, m, n, e int, scale float32) (*Attention, error) {
 			b, blk := mb/a.blocks, mb%a.blocks
 			qOff[i], kOff[i], vOff[i], yOff[i] = b*d*m+blk*a.rows, b*d*n, b*e*n, b*e*m+blk*a.rows
 		}
-		// scores [rows x n] = (scale·Q block) [rows x d] · K [d x n]
-		a.q[part] = &matrixPanels{ld: m, scale: scale, off: qOff}
-		a.k[part] = &matrixPanels{ld: n, scale: 1, off: kOff}
-		s := newGemmPlan(rows, n, d, len(ms), kern)
-		s.a, s.b = gemmOperand{pack: a.q[part]}, gemmOperand{pack: a.k[part]}
-		s.ldc = n
-		s.bias = ZeroRow(s.paddedRows())
-		s.packWhole(&s.b, n, kern.NR, true)
-		if s.b.whole {
-			s.widenColumns()
+		if qmr == 0 {
+			// scores [rows x n] = (scale·Q block) [rows x d] · K [d x n]
+			a.q[part] = &matrixPanels{ld: m, scale: scale, off: qOff}
+			a.k[part] = &matrixPanels{ld: n, scale: 1, off: kOff}
+			s := newGemmPlan(rows, n, d, len(ms), kern)
+			s.a, s.b = gemmOperand{pack: a.q[part]}, gemmOperand{pack: a.k[part]}
+			s.ldc = n
+			s.bias = ZeroRow(s.paddedRows())
+			s.packWhole(&s.b, n, kern.NR, true)
+			if s.b.whole {
+				s.widenColumns()
+			}
+			a.scores[part] = s
 		}
-		a.scores[part] = s
 		// YT columns [e x rows] = VT [e x n] · P block^T [n x rows]
 		a.v[part] = &matrixPanels{ld: n, laneMajor: true, scale: 1, off: vOff}
 		x := newGemmPlan(e, rows, n, len(ms), kern)
@@ -122,7 +137,11 @@ func (a *Attention) blockRows() [2]int {
 func (a *Attention) Shape() []int { return []int{a.e, a.m} }
 
 func (a *Attention) profileName() string {
-	return fmt.Sprintf("attention %dx[%d,%d] keys [%d,%d] values [%d,%d]", a.batch, a.d, a.m, a.d, a.n, a.e, a.n)
+	q := ""
+	if a.qs != nil {
+		q = "q"
+	}
+	return fmt.Sprintf("%sattention %dx[%d,%d] keys [%d,%d] values [%d,%d]", q, a.batch, a.d, a.m, a.d, a.n, a.e, a.n)
 }
 
 func (a *Attention) profileFLOPs() float64 {
@@ -148,11 +167,11 @@ func (a *Attention) prepare(p *Pool) {
 }
 
 // Run computes yt from qt, k and vt, each Batch members in order; yt must
-// not alias the others. Lengths that do not fit the plan are a
-// code-generator bug and panic.
+// not alias the others. Lengths that do not fit the plan, or an Attention
+// of NewQAttention, are a code-generator bug and panic.
 func (a *Attention) Run(p *Pool, qt, k, vt, yt []float32) {
 	defer profileDone(a, profileStart())
-	if len(qt) != a.batch*a.d*a.m || len(k) != a.batch*a.d*a.n || len(vt) != a.batch*a.e*a.n || len(yt) != a.batch*a.e*a.m {
+	if a.qs != nil || len(qt) != a.batch*a.d*a.m || len(k) != a.batch*a.d*a.n || len(vt) != a.batch*a.e*a.n || len(yt) != a.batch*a.e*a.m {
 		panic(fmt.Sprintf("runtime: %s of %d, %d, %d floats into %d", a.profileName(), len(qt), len(k), len(vt), len(yt)))
 	}
 	a.prepare(p)
@@ -161,26 +180,77 @@ func (a *Attention) Run(p *Pool, qt, k, vt, yt []float32) {
 			continue
 		}
 		a.q[part].data, a.k[part].data = qt, k
-		a.v[part].data = vt
 		a.scores[part].packWholeOperands(p)
-		a.mix[part].packWholeOperands(p)
 	}
-	rows := a.blockRows()
-	p.For(len(a.order), func(worker, item int) {
+	a.run(p, vt, yt, func(worker, item int, buf []float32) []float32 {
 		part, member := a.order[item][0], a.order[item][1]
-		s, x := a.scores[part], a.mixes[worker][part]
-		buf := a.bufs[worker][:rows[part]*a.n]
+		s := a.scores[part]
 		per := s.nNB * s.nMB
 		for i := range per {
 			s.item(p, worker, member*per+i, buf, nil)
 		}
-		softmaxRows(p.state(worker, 0, 0, 0), buf, buf, rows[part], a.n)
-		per = x.nNB * x.nMB
+		return nil
+	})
+}
+
+// RunQ is Run for an Attention of NewQAttention, its queries and keys
+// uint8.
+func (a *Attention) RunQ(p *Pool, qt, k []uint8, vt, yt []float32) {
+	defer profileDone(a, profileStart())
+	if a.qs == nil || len(qt) != a.batch*a.d*a.m || len(k) != a.batch*a.d*a.n || len(vt) != a.batch*a.e*a.n || len(yt) != a.batch*a.e*a.m {
+		panic(fmt.Sprintf("runtime: %s of %d, %d bytes, %d floats into %d", a.profileName(), len(qt), len(k), len(vt), len(yt)))
+	}
+	a.prepare(p)
+	rows := a.blockRows()
+	a.qs.prepare(p.Threads(), max(rows[0], rows[1]))
+	p.For(a.batch*a.qs.panels, func(worker, item int) {
+		a.qs.packKeys(k, item/a.qs.panels, item%a.qs.panels, a.d, a.n, &a.qs.packs[worker], a.qs.rows[worker][:0])
+	})
+	a.run(p, vt, yt, func(worker, item int, buf []float32) []float32 {
+		// work items are the blocks member by member
+		b, blk := item/a.blocks, item%a.blocks
+		rows := len(buf) / a.n
+		maxes := a.qs.scores(worker, qt, b, blk*a.rows, rows, a.d, a.m, a.n, buf)
+		if a.scale != 1 {
+			for i := range buf {
+				buf[i] *= a.scale
+			}
+			// a positive scale keeps the maxima (rounding is monotone)
+			for i := range maxes {
+				maxes[i] *= a.scale
+			}
+			if !(a.scale > 0) {
+				maxes = nil
+			}
+		}
+		return maxes
+	})
+}
+
+// run runs the work items: a block's scores (made by scores into its
+// worker's scratch), their softmax, the product with vt into yt.
+func (a *Attention) run(p *Pool, vt, yt []float32, scores func(worker, item int, buf []float32) (maxes []float32)) {
+	for part := range 2 {
+		if a.mix[part] != nil {
+			a.v[part].data = vt
+			a.mix[part].packWholeOperands(p)
+		}
+	}
+	rows := a.blockRows()
+	p.For(len(a.order), func(worker, item int) {
+		part, member := a.order[item][0], a.order[item][1]
+		x := a.mixes[worker][part]
+		buf := a.bufs[worker][:rows[part]*a.n]
+		maxes := scores(worker, item, buf)
+		softmaxRows(p.state(worker, 0, 0, 0), buf, buf, rows[part], a.n, maxes)
+		per := x.nNB * x.nMB
 		for i := range per {
 			x.item(p, worker, member*per+i, yt, nil)
 		}
 	})
 }
+
+func lcm(a, b int) int { return a / gcd(a, b) * b }
 
 func gcd(a, b int) int {
 	for b != 0 {

@@ -91,6 +91,10 @@ func init() {
 func selectQKernels(level string) {
 	qisa = level
 	qgemmKernels = archQGemmKernels(level)
+	qfgemmKernel = qfgemmGo
+	if k := archQFGemmKernel(level); k != nil {
+		qfgemmKernel = k
+	}
 	qpack = qpackGo
 	if k := archQPack(level); k != nil {
 		qpack = k
@@ -106,6 +110,7 @@ func selectKernels(level string) {
 	gemmKernels = archGemmKernels(level)
 	gemmTC = archGemmTC(level)
 	maxPoolRow = archMaxPoolRow(level)
+	transposeBlocks, transposeSide = archTranspose(level)
 	qmaxPoolRow = archQMaxPoolRow(level)
 	dwRow3x3 = dwRow3x3Go
 	if k := archDWRow3x3(level); k != nil {

@@ -39,6 +39,16 @@ func archQGemmKernels(level string) []*QGemmKernel {
 	return asmQGemmKernels(level)
 }
 
+// archTranspose returns the float32 block transpose of level
+// (generated, kernels_amd64.go) and its block side, or nil.
+func archTranspose(level string) (func(dst, src *float32, ld, ldd, blocks int), int) {
+	return asmTranspose(level)
+}
+
+// archQFGemmKernel returns the int8 GEMM kernel with a float32 result of
+// int8 level level (generated, kernels_amd64.go), or nil.
+func archQFGemmKernel(level string) *QFGemmKernel { return asmQFGemmKernel(level) }
+
 // qpackChunk is the shortest run of pixels the packing kernel (QPack)
 // takes: its smaller step (runs of 16 or more take steps of 16).
 const qpackChunk = 8

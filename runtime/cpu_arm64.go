@@ -29,6 +29,13 @@ func archQLevels() []string {
 // best first (generated, kernels_arm64.go).
 func archQGemmKernels(level string) []*QGemmKernel { return asmQGemmKernels(level) }
 
+// archTranspose: arm64 packs lane-major panels in Go.
+func archTranspose(level string) (func(dst, src *float32, ld, ldd, blocks int), int) { return nil, 0 }
+
+// archQFGemmKernel: arm64 has no int8 GEMM kernel with a float32 result
+// yet; the pure-Go one runs.
+func archQFGemmKernel(level string) *QFGemmKernel { return nil }
+
 // qpackChunk is the pixel step of the packing kernel (QPack).
 const qpackChunk = 8
 

@@ -12,6 +12,10 @@ func archQLevels() []string { return []string{ISAGeneric} }
 
 func archQGemmKernels(level string) []*QGemmKernel { return nil }
 
+func archQFGemmKernel(level string) *QFGemmKernel { return nil }
+
+func archTranspose(level string) (func(dst, src *float32, ld, ldd, blocks int), int) { return nil, 0 }
+
 func archDWRow3x3(level string) func(*DWRow) { return nil }
 
 func archDWConv3x3(level string) func(*DWConv) { return nil }

@@ -93,15 +93,21 @@ func Softmax(p *Pool, x, out []float32, rows, n int) {
 	per := max(1, ewChunk/n)
 	p.For(ceilDiv(rows, per), func(worker, item int) {
 		r0, r1 := item*per, min(rows, (item+1)*per)
-		softmaxRows(p.state(worker, 0, 0, 0), x[r0*n:r1*n], out[r0*n:r1*n], r1-r0, n)
+		softmaxRows(p.state(worker, 0, 0, 0), x[r0*n:r1*n], out[r0*n:r1*n], r1-r0, n, nil)
 	})
 }
 
-// softmaxRows is Softmax of rows of x on one worker, w.
-func softmaxRows(w *workerState, x, out []float32, rows, n int) {
+// softmaxRows is Softmax of rows of x on one worker, w; maxes, when not
+// nil, holds the rows' maxima (else they are found here).
+func softmaxRows(w *workerState, x, out []float32, rows, n int, maxes []float32) {
 	for r := range rows {
 		xs, os := x[r*n:(r+1)*n], out[r*n:(r+1)*n]
-		m := maxFloats(xs)
+		var m float32
+		if maxes != nil {
+			m = maxes[r]
+		} else {
+			m = maxFloats(xs)
+		}
 		copy(os, xs)
 		w.act = ActRows{X: os, Rows: 1, Cols: n, LD: n, Beta: -m}
 		actKernels[actExpShift](&w.act)

@@ -56,6 +56,39 @@ func asmQGemmKernels(level string) []*QGemmKernel {
 	return nil
 }
 
+// The int8 GEMM kernels with a float32 result.
+var (
+	gemmQS812x32c4AVX512VNNIKernel = &QFGemmKernel{Name: "qs8_qu8_f32_gemm_12x32c4__avx512vnni", MR: 12, NR: 32, Tile: gemmQS812x32c4AVX512VNNI}
+	gemmQS86x16c4AVXVNNIKernel     = &QFGemmKernel{Name: "qs8_qu8_f32_gemm_6x16c4__avxvnni", MR: 6, NR: 16, Tile: gemmQS86x16c4AVXVNNI}
+	gemmQS84x16c4AVX2Kernel        = &QFGemmKernel{Name: "qs8_qu8_f32_gemm_4x16c4__avx2", MR: 4, NR: 16, Tile: gemmQS84x16c4AVX2}
+)
+
+// asmQFGemmKernel returns the int8 GEMM kernel with a float32 result of
+// int8 level level, or nil.
+func asmQFGemmKernel(level string) *QFGemmKernel {
+	switch level {
+	case ISAAVX512VNNI:
+		return gemmQS812x32c4AVX512VNNIKernel
+	case ISAAVXVNNI:
+		return gemmQS86x16c4AVXVNNIKernel
+	case ISAAVX2:
+		return gemmQS84x16c4AVX2Kernel
+	}
+	return nil
+}
+
+// asmTranspose returns the float32 block transpose of level and its
+// block side, or nil.
+func asmTranspose(level string) (func(dst, src *float32, ld, ldd, blocks int), int) {
+	switch level {
+	case ISAAVX512:
+		return transposeF32x16AVX512, 16
+	case ISAAVX2:
+		return transposeF32x8AVX2, 8
+	}
+	return nil, 0
+}
+
 // asmQPack returns the int8 packing kernel of int8 level level, or nil.
 func asmQPack(level string) func(*QPack) {
 	switch level {
@@ -424,6 +457,18 @@ var asmLayouts = map[string]map[string]uintptr{
 		"SR":     204,
 		"F":      208,
 		"Swap":   212,
+	},
+	"QFTile": {
+		"A":      0,
+		"B":      24,
+		"C":      48,
+		"Offset": 72,
+		"Col":    96,
+		"Max":    120,
+		"K4":     144,
+		"LDA":    152,
+		"LDC":    160,
+		"Scale":  168,
 	},
 	"QPack": {
 		"Dst":  0,

@@ -96,3 +96,38 @@ func gemmW7QU8Minmax4x16c4AVX2(t *QTile)
 //
 //go:noescape
 func gemmQU8Minmax4x16c4AVX2(t *QTile)
+
+// gemmQS812x32c4AVX512VNNI is qs8_qu8_f32_gemm_12x32c4__avx512vnni: the QFTile contract for a 12x32 tile,
+// quads multiplied by VPDPBUSD (encoded), 4 quads per iteration.
+// Registers: Z0..Z23 accumulate the 12x32 tile (row i in 2 registers from Z0+2*i),
+// Z24..Z25 hold the activations of a quad, Z26..Z31 the weight broadcasts;
+// DI *QFTile, SI A, BX B, CX quads left, R8/R9 LDA/3*LDA bytes, DX Offset,
+// R10/R11 the C row and LDC bytes, R12 Col, R13 Max.
+//
+//go:noescape
+func gemmQS812x32c4AVX512VNNI(t *QFTile)
+
+// gemmQS86x16c4AVXVNNI is qs8_qu8_f32_gemm_6x16c4__avxvnni: the QFTile contract for a 6x16 tile,
+// quads multiplied by VPDPBUSD (encoded), 4 quads per iteration.
+// Registers: Y0..Y11 accumulate the 6x16 tile (row i in 2 registers from Y0+2*i),
+// Y12..Y13 hold the activations of a quad, Y14..Y14 the weight broadcasts;
+// the epilogue uses the registers after the accumulators; Y15 (X15) is clobbered:
+// it is scratch in ABI0 and the caller re-zeroes it.
+// DI *QFTile, SI A, BX B, CX quads left, R8/R9 LDA/3*LDA bytes, DX Offset,
+// R10/R11 the C row and LDC bytes, R12 Col, R13 Max.
+//
+//go:noescape
+func gemmQS86x16c4AVXVNNI(t *QFTile)
+
+// gemmQS84x16c4AVX2 is qs8_qu8_f32_gemm_4x16c4__avx2: the QFTile contract for a 4x16 tile,
+// quads multiplied by each weight split into two 7-bit halves, VPMADDUBSW + VPMADDWD on each: exact for all weights, 2 quads per iteration.
+// Registers: Y0..Y7 accumulate the 4x16 tile (row i in 2 registers from Y0+2*i),
+// Y8..Y9 hold the activations of a quad, Y10..Y10 the weight broadcasts;
+// Y11 a product, Y12 int16 ones, Y13 the first weight half (the broadcast becomes the second), Y14/Y15 +64/-64;
+// the epilogue uses the registers after the accumulators; Y15 (X15) is clobbered:
+// it is scratch in ABI0 and the caller re-zeroes it.
+// DI *QFTile, SI A, BX B, CX quads left, R8/R9 LDA/3*LDA bytes, DX Offset,
+// R10/R11 the C row and LDC bytes, R12 Col, R13 Max.
+//
+//go:noescape
+func gemmQS84x16c4AVX2(t *QFTile)

@@ -19,6 +19,9 @@ type QMaxPool struct {
 	cols []int32
 	// rows3x3s2: the shape fits the QMaxPoolRow contract
 	rows3x3s2 bool
+	// inner2x2: a 2x2 stride-2 pool whose windows all lie inside the
+	// plane (pool2x2)
+	inner2x2 bool
 }
 
 // QMaxPoolRow is MaxPoolRow on bytes: for y < N and x < len(O),
@@ -42,6 +45,8 @@ func NewQMaxPool(s PoolShape) (*QMaxPool, error) {
 	s = s.normalized()
 	m := &QMaxPool{s: s, oh: s.OutH(), ow: s.OutW()}
 	m.rows3x3s2 = rows3x3s2(s)
+	m.inner2x2 = s.KH == 2 && s.KW == 2 && s.StrideH == 2 && s.StrideW == 2 && s.DilationH == 1 && s.DilationW == 1 &&
+		s.PadTop == 0 && s.PadLeft == 0 && 2*m.oh <= s.H && 2*m.ow <= s.W
 	if s.DilationH == 1 && s.DilationW == 1 {
 		for ox := range m.ow {
 			x0, x1 := poolWindow(ox, s.StrideW, s.PadLeft, s.KW, 1, s.W)
@@ -95,6 +100,16 @@ func (m *QMaxPool) Run(p *Pool, x, out []uint8) {
 		})
 		return
 	}
+	if m.inner2x2 {
+		// planes in items of about 32 KB
+		per := max(1, (32<<10)/hw)
+		p.For(ceilDiv(s.Planes, per), func(_, item int) {
+			for c := item * per; c < min(s.Planes, (item+1)*per); c++ {
+				m.pool2x2(x[c*hw:][:hw], out[c*ohw:][:ohw])
+			}
+		})
+		return
+	}
 	if m.cols != nil {
 		p.For(s.Planes, func(_, c int) { m.maxRows(x[c*hw:][:hw], out[c*ohw:][:ohw]) })
 		return
@@ -116,6 +131,29 @@ func (m *QMaxPool) Run(p *Pool, x, out []uint8) {
 			}
 		}
 	})
+}
+
+// pool2x2 pools one plane of a 2x2 stride-2 pool whose windows lie
+// inside it (inner2x2), four outputs from 8 bytes of each row at a time
+// without branches (maxU8x8: data-dependent branches mispredict on
+// activations).
+func (m *QMaxPool) pool2x2(in, o []uint8) {
+	w := m.s.W
+	for oy := range m.oh {
+		r0, r1 := in[2*oy*w:][:2*m.ow], in[(2*oy+1)*w:][:2*m.ow]
+		out := o[oy*m.ow:][:m.ow]
+		ox := 0
+		for ; ox+4 <= len(out); ox += 4 {
+			v := maxU8x8(binary.LittleEndian.Uint64(r0[2*ox:]), binary.LittleEndian.Uint64(r1[2*ox:]))
+			h := maxU8x8(v, v>>8) & 0x00ff00ff00ff00ff // pair maxima in the even bytes
+			h = (h | h>>8) & 0x0000ffff0000ffff
+			binary.LittleEndian.PutUint32(out[ox:], uint32(h|h>>16))
+		}
+		for ; ox < len(out); ox++ {
+			v := maxU8x8(uint64(binary.LittleEndian.Uint16(r0[2*ox:])), uint64(binary.LittleEndian.Uint16(r1[2*ox:])))
+			out[ox] = uint8(maxU8x8(v, v>>8))
+		}
+	}
 }
 
 // maxRows pools one plane without dilation: the rows of an output row's

@@ -92,6 +92,13 @@ func qpoolShapes() []PoolShape {
 		{Planes: 2, H: 10, W: 10, KH: 3, KW: 3, DilationH: 2, DilationW: 3, PadTop: 1, PadLeft: 2},
 		{Planes: 5, H: 23, W: 29, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1},
 		{Planes: 2, H: 9, W: 1100, KH: 2, KW: 3, StrideH: 1, StrideW: 1},
+		// 2x2 stride 2 inside the plane (pool2x2): odd sizes drop the last
+		// row and column, many planes per work item, a non-local block's
+		{Planes: 7, H: 9, W: 11, KH: 2, KW: 2, StrideH: 2, StrideW: 2},
+		{Planes: 300, H: 14, W: 14, KH: 2, KW: 2, StrideH: 2, StrideW: 2},
+		{Planes: 3, H: 1, W: 6, KH: 1, KW: 2, StrideH: 1, StrideW: 2},
+		// ceil mode with a partial last window: not pool2x2
+		{Planes: 2, H: 9, W: 11, KH: 2, KW: 2, StrideH: 2, StrideW: 2, CeilMode: true},
 	}
 }
 

@@ -372,12 +372,54 @@ func (mp *matrixPanels) packPanels(_ *workerState, dst []float32, b, l0, nl, k0,
 	}
 }
 
+// transposeBlocks is the float32 block transpose of the selected level
+// (transposeSide x transposeSide blocks: for blocks b,
+// dst[b*side*ldd + c*ldd + r] = src[r*ld + b*side + c]), or nil.
+var (
+	transposeBlocks func(dst, src *float32, ld, ldd, blocks int)
+	transposeSide   int
+)
+
 // packLaneMajor packs nl lanes whose kn values are contiguous (lane i at
 // src[i*ld:][:kn]), times scale, into panels of w lanes: lane i at depth
-// d goes to dst[(i/w*kn+d)*w + i%w]. Lanes past nl are not written. The
-// depths go in chunks of packChunk, so that the panel rows a chunk
-// writes stay in L1 while every lane fills its column of them.
+// d goes to dst[(i/w*kn+d)*w + i%w]. Lanes past nl are not written. With
+// a scale of 1 and panels of whole blocks, the level's transpose packs
+// the blocks of the lanes and depths that fill them and Go the rest.
 func packLaneMajor(dst, src []float32, ld, nl, kn, w int, scale float32) {
+	side := transposeSide
+	if transposeBlocks == nil || scale != 1 || w%side != 0 || nl < side || kn < side {
+		packLaneMajorGo(dst, src, ld, nl, kn, w, scale)
+		return
+	}
+	nb, kb := nl/side*side, kn/side*side
+	for d0 := 0; d0 < kb; d0 += packChunk {
+		dn := min(packChunk, kb-d0)
+		for i0 := 0; i0 < nb; i0 += side {
+			// the blocks' last rows lie inside the slices
+			s := src[i0*ld+d0 : (i0+side-1)*ld+d0+dn]
+			o := dst[(i0/w*kn+d0)*w+i0%w : (i0/w*kn+d0+dn-1)*w+i0%w+side]
+			transposeBlocks(&o[0], &s[0], ld, w, dn/side)
+		}
+	}
+	// the lanes past the blocks, then the depths past them
+	for i := nb; i < nl; i++ {
+		r := src[i*ld:][:kn]
+		for d, v := range r {
+			dst[(i/w*kn+d)*w+i%w] = v * scale
+		}
+	}
+	for i := range nb {
+		r := src[i*ld:][:kn]
+		for d := kb; d < kn; d++ {
+			dst[(i/w*kn+d)*w+i%w] = r[d] * scale
+		}
+	}
+}
+
+// packLaneMajorGo is packLaneMajor in Go. The depths go in chunks of
+// packChunk, so that the panel rows a chunk writes stay in L1 while
+// every lane fills its column of them.
+func packLaneMajorGo(dst, src []float32, ld, nl, kn, w int, scale float32) {
 	for d0 := 0; d0 < kn; d0 += packChunk {
 		dn := min(packChunk, kn-d0)
 		for q := 0; q*w < nl; q++ {
