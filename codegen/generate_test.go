@@ -106,20 +106,27 @@ func interpDataSets(t *testing.T, g *ir.Graph, rng *rand.Rand, names ...string) 
 	return sets
 }
 
+// interpOn runs the interpreter on g with the inputs of ds.
+func interpOn(t *testing.T, g *ir.Graph, ds DataSet) map[string]*ir.Tensor {
+	t.Helper()
+	in := map[string]*ir.Tensor{}
+	for i, v := range g.Inputs {
+		in[v.Name] = ds.Inputs[i]
+	}
+	got, err := interp.Run(g, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
 // checkInterpAgain runs the interpreter on g (a graph after passes) for
 // every data set and wants its outputs exactly: what was, where
 // fused, runs the same arithmetic.
 func checkInterpAgain(t *testing.T, g *ir.Graph, sets []DataSet) {
 	t.Helper()
 	for _, ds := range sets {
-		in := map[string]*ir.Tensor{}
-		for i, v := range g.Inputs {
-			in[v.Name] = ds.Inputs[i]
-		}
-		got, err := interp.Run(g, in)
-		if err != nil {
-			t.Fatal(err)
-		}
+		got := interpOn(t, g, ds)
 		for i, v := range g.Outputs {
 			if err := tensorcmp.Equal(got[v.Name], ds.Outputs[i]); err != nil {
 				t.Errorf("%s: output %s differs after the passes: %v", ds.Name, v.Name, err)

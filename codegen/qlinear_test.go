@@ -224,14 +224,7 @@ func TestQuantizedAttentionCompiles(t *testing.T) {
 		t.Fatalf("%s: quantisation %+v (quantised %v, %v), want %+v", att[0].Describe(), aq, quantised, err, want)
 	}
 	for _, ds := range before {
-		in := map[string]*ir.Tensor{}
-		for i, v := range g.Inputs {
-			in[v.Name] = ds.Inputs[i]
-		}
-		got, err := interp.Run(g, in)
-		if err != nil {
-			t.Fatal(err)
-		}
+		got := interpOn(t, g, ds)
 		if e := tensorcmp.RelErr(got[g.Outputs[0].Name], ds.Outputs[0]); !(e <= 1e-5) {
 			t.Errorf("%s: the integer scores moved the output by %g relative, want at most 1e-5", ds.Name, e)
 		}

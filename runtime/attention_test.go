@@ -9,18 +9,28 @@ import (
 
 // refAttention is Attention's definition in float64.
 func refAttention(batch, d, m, n, e int, scale float32, qt, k, vt []float32) []float64 {
+	return refAttend(batch, d, m, n, e, vt, func(b, i, j int) float64 {
+		q, kb := qt[b*d*m:], k[b*d*n:]
+		var acc float64
+		for c := range d {
+			acc += float64(q[c*m+i]) * float64(kb[c*n+j])
+		}
+		return float64(scale) * acc
+	})
+}
+
+// refAttend is the attention of member b's query i with scores
+// score(b, i, j) over the n keys: their softmax and its product with vt,
+// in float64.
+func refAttend(batch, d, m, n, e int, vt []float32, score func(b, i, j int) float64) []float64 {
 	yt := make([]float64, batch*e*m)
 	s := make([]float64, n)
 	for b := range batch {
-		q, kb, v := qt[b*d*m:], k[b*d*n:], vt[b*e*n:]
+		v := vt[b*e*n:]
 		for i := range m {
 			top := math.Inf(-1)
 			for j := range n {
-				var acc float64
-				for c := range d {
-					acc += float64(q[c*m+i]) * float64(kb[c*n+j])
-				}
-				s[j] = float64(scale) * acc
+				s[j] = score(b, i, j)
 				top = math.Max(top, s[j])
 			}
 			var sum float64

@@ -12,40 +12,19 @@ import (
 // defined (int64 sums, float32 conversion and products), the softmax and
 // the product with vt in float64.
 func refQAttention(batch, d, m, n, e int, scale, qScale float32, qZero uint8, kScale float32, kZero uint8, qt, k []uint8, vt []float32) []float64 {
-	yt := make([]float64, batch*e*m)
-	s := make([]float64, n)
 	mult := qScale * kScale
-	for b := range batch {
-		q, kb, v := qt[b*d*m:], k[b*d*n:], vt[b*e*n:]
-		for i := range m {
-			top := math.Inf(-1)
-			for j := range n {
-				var acc int64
-				for c := range d {
-					acc += (int64(q[c*m+i]) - int64(qZero)) * (int64(kb[c*n+j]) - int64(kZero))
-				}
-				x := float32(acc) * mult
-				if scale != 1 {
-					x *= scale
-				}
-				s[j] = float64(x)
-				top = math.Max(top, s[j])
-			}
-			var sum float64
-			for j := range n {
-				s[j] = math.Exp(s[j] - top)
-				sum += s[j]
-			}
-			for c := range e {
-				var acc float64
-				for j := range n {
-					acc += float64(v[c*n+j]) * s[j] / sum
-				}
-				yt[b*e*m+c*m+i] = acc
-			}
+	return refAttend(batch, d, m, n, e, vt, func(b, i, j int) float64 {
+		q, kb := qt[b*d*m:], k[b*d*n:]
+		var acc int64
+		for c := range d {
+			acc += (int64(q[c*m+i]) - int64(qZero)) * (int64(kb[c*n+j]) - int64(kZero))
 		}
-	}
-	return yt
+		x := float32(acc) * mult
+		if scale != 1 {
+			x *= scale
+		}
+		return float64(x)
+	})
 }
 
 func randBytes(rng *rand.Rand, n int) []uint8 {
