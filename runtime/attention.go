@@ -215,12 +215,12 @@ func (a *Attention) RunQ(p *Pool, qt, k []uint8, vt, yt []float32) {
 			for i := range buf {
 				buf[i] *= a.scale
 			}
+			if !(a.scale > 0) {
+				return nil
+			}
 			// a positive scale keeps the maxima (rounding is monotone)
 			for i := range maxes {
 				maxes[i] *= a.scale
-			}
-			if !(a.scale > 0) {
-				maxes = nil
 			}
 		}
 		return maxes

@@ -86,6 +86,28 @@ func (s *qscores) prepare(threads, rows int) {
 	}
 }
 
+// channels appends to table the d channel rows (length l) of member b of
+// x [batch][d][l], then fill until the quads of d are whole.
+func (s *qscores) channels(table [][]uint8, x []uint8, b, d, l int, fill []uint8) [][]uint8 {
+	for ch := range d {
+		table = append(table, x[(b*d+ch)*l:][:l])
+	}
+	for len(table) < 4*s.k4 {
+		table = append(table, fill[:l])
+	}
+	return table
+}
+
+// channelSums sets sums[j] to Σ_d table[ch][j0+j] for j < len(sums).
+func channelSums(sums []int32, table [][]uint8, d, j0 int) {
+	clear(sums)
+	for ch := range d {
+		for j, v := range table[ch][j0 : j0+len(sums) : j0+len(sums)] {
+			sums[j] += int32(v)
+		}
+	}
+}
+
 // packKeys packs column panel c of member b's keys k [d][n] into B
 // quads (QPack; the channels past d read a zero row) and sets its
 // columns' offsets. The columns of a partial last panel past n are not
@@ -94,26 +116,13 @@ func (s *qscores) packKeys(k []uint8, b, c, d, n int, a *QPack, table [][]uint8)
 	nr := s.kern.NR
 	panel := b*s.panels + c
 	j0, w := c*nr, min(nr, n-c*nr)
-	for ch := range d {
-		table = append(table, k[(b*d+ch)*n:][:n])
-	}
-	for len(table) < 4*s.k4 {
-		table = append(table, s.zeros[:n])
-	}
+	table = s.channels(table, k, b, d, n, s.zeros)
 	*a = QPack{Dst: s.keys[panel*s.k4*4*nr:], NR: nr, Rows: table, Q: s.k4, SW: 1, Off: j0, N: w}
-	if w >= qpackChunk {
-		qpack(a)
-	} else {
-		qpackGo(a)
-	}
+	runQPack(a)
 	// Col[j] = -(zq-128)·Σ_d (k - zk)
 	cols := s.cols[panel*nr:][:nr]
-	clear(cols)
-	for ch := range d {
-		for j, v := range table[ch][j0 : j0+w : j0+w] {
-			cols[j] += int32(v)
-		}
-	}
+	clear(cols[w:])
+	channelSums(cols[:w], table, d, j0)
 	for j := range w {
 		cols[j] = -(s.zq - 128) * (cols[j] - int32(d)*s.zk)
 	}
@@ -127,33 +136,18 @@ func (s *qscores) packKeys(k []uint8, b, c, d, n int, a *QPack, table [][]uint8)
 // not written: their scores only reach the scratch tile.
 func (s *qscores) packQueries(w int, qt []uint8, b, r0, rows, d, m int) {
 	mr := s.kern.MR
-	table := s.rows[w][:0]
-	for ch := range d {
-		table = append(table, qt[(b*d+ch)*m:][:m])
-	}
-	for len(table) < 4*s.k4 {
-		table = append(table, s.pad[:m])
-	}
+	table := s.channels(s.rows[w][:0], qt, b, d, m, s.pad)
 	s.rows[w] = table
 	a := &s.packs[w]
 	*a = QPack{NR: mr, Flip: 0x80808080, Rows: table, Q: s.k4, SW: 1}
 	for p := range ceilDiv(rows, mr) {
 		a.Dst, a.Off, a.N = s.queries[w][p*s.k4*4*mr:], r0+p*mr, min(mr, rows-p*mr)
-		if a.N >= qpackChunk {
-			qpack(a)
-		} else {
-			qpackGo(a)
-		}
+		runQPack(a)
 	}
 	off := s.rowOff[w][:rows]
-	clear(off)
-	for ch := range d {
-		for i, v := range table[ch][r0 : r0+rows : r0+rows] {
-			off[i] += int32(v) - 128
-		}
-	}
+	channelSums(off, table, d, r0)
 	for i := range off {
-		off[i] *= -s.zk
+		off[i] = -s.zk * (off[i] - 128*int32(d))
 	}
 	clear(s.rowOff[w][rows:])
 }

@@ -510,6 +510,16 @@ type QPack struct {
 // qpack is the packing kernel of the selected int8 level (selectQKernels).
 var qpack = qpackGo
 
+// runQPack runs the packing kernel on a, or the Go loop where a's run
+// of pixels is shorter than the kernel's step (qpackChunk).
+func runQPack(a *QPack) {
+	if a.N >= qpackChunk {
+		qpack(a)
+	} else {
+		qpackGo(a)
+	}
+}
+
 // qpackGo implements QPack in Go, for any N and SW.
 func qpackGo(a *QPack) {
 	for q := range a.Q {

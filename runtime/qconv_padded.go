@@ -77,11 +77,7 @@ func (c *QConv) pad(p *Pool, in QRows, flip uint8) {
 		a := &w.pack
 		*a = QPack{Dst: tmp, Rows: c.quadRows(w, in[f*s.Cin:(f+1)*s.Cin], 0, hw), Q: pd.quads, SW: 1, N: hw,
 			NR: hw, Flip: uint32(flip) * 0x01010101}
-		if hw >= qpackChunk {
-			qpack(a)
-		} else {
-			qpackGo(a)
-		}
+		runQPack(a)
 		frame := words(pd.buf[f*pd.quads*plane : (f+1)*pd.quads*plane])
 		for ph, sp := range spans[:pd.phases] {
 			w.copy = CopyRows{Dst: frame[s.PadTop*rowBytes/4+ph*pd.wh+sp.lo:], Src: words(tmp)[sp.x0:],
