@@ -70,17 +70,17 @@ func FuseAttention(g *ir.Graph) error {
 		if t := soleReader(g, users, y); t != nil && isLastAxesSwap(t) {
 			att.Outputs = []*ir.Value{t.Outputs[0]}
 			dead[t] = true
-		} else if q, t := quantizedSwap(g, users, y); t != nil {
-			// Q(y) swapped is Q(y swapped): Q reads the attention's output
-			// and writes the swap's
-			yt := &ir.Value{Name: nm.Fresh(y.Name + "_t"), DType: ir.Float32, Shape: swapLast(y.Shape)}
-			att.Outputs = []*ir.Value{yt}
-			q.Inputs[0], q.Outputs[0] = yt, t.Outputs[0]
-			dead[t] = true
 		} else {
 			yt := &ir.Value{Name: nm.Fresh(y.Name + "_t"), DType: ir.Float32, Shape: swapLast(y.Shape)}
 			att.Outputs = []*ir.Value{yt}
-			after = append(after, swapNode(nm, yt, y))
+			if q, t := quantizedSwap(g, users, y); t != nil {
+				// Q(y) swapped is Q(y swapped): Q reads the attention's
+				// output and writes the swap's
+				q.Inputs[0], q.Outputs[0] = yt, t.Outputs[0]
+				dead[t] = true
+			} else {
+				after = append(after, swapNode(nm, yt, y))
+			}
 		}
 		for _, n := range chain {
 			dead[n] = true
@@ -218,7 +218,7 @@ func QuantizeAttention(g *ir.Graph) error {
 		n.Inputs[0], n.Inputs[1] = q, k
 		if vp, ok := m.dequantizedCone(n.Inputs[2]); ok && !isDQ(m.producers[n.Inputs[2]]) {
 			if qv, ok := m.quantized(n.Inputs[2], vp); ok {
-				n.Inputs[2] = m.dequantize(qv, vp, n.Inputs[2])
+				n.Inputs[2] = m.linear("DequantizeLinear", qv, vp, &ir.Value{Name: m.nm.Fresh(n.Inputs[2].Name + "_dequantized"), DType: ir.Float32, Shape: n.Inputs[2].Shape.Clone()})
 			}
 		}
 		n.SetAttr("q_scale", newFloatAttr(qp.Scale))
@@ -256,14 +256,4 @@ func (m *mover) dequantizedCone(v *ir.Value) (quantParams, bool) {
 		p, found = q, true
 	}
 	return p, found
-}
-
-// dequantize appends a DequantizeLinear of q with parameters p, a value
-// like v, and returns its output.
-func (m *mover) dequantize(q *ir.Value, p quantParams, v *ir.Value) *ir.Value {
-	out := &ir.Value{Name: m.nm.Fresh(v.Name + "_dequantized"), DType: ir.Float32, Shape: v.Shape.Clone()}
-	m.added = append(m.added, &ir.Node{Name: out.Name, Op: "DequantizeLinear",
-		Inputs:  []*ir.Value{q, m.nm.Constant(out.Name+"_scale", ir.Scalar(p.Scale)), m.nm.Constant(out.Name+"_zero_point", &ir.Tensor{DType: p.dtype, Shape: ir.Shape{}, I64: []int64{p.Zero}})},
-		Outputs: []*ir.Value{out}})
-	return out
 }

@@ -185,6 +185,15 @@ func dataInputs(n *ir.Node) []int {
 	return mv.data
 }
 
+// linear appends op (QuantizeLinear or DequantizeLinear) of in with the
+// per-tensor parameters p, writing out, and returns out.
+func (m *mover) linear(op string, in *ir.Value, p quantParams, out *ir.Value) *ir.Value {
+	m.added = append(m.added, &ir.Node{Name: out.Name, Op: op,
+		Inputs:  []*ir.Value{in, m.nm.Constant(out.Name+"_scale", ir.Scalar(p.Scale)), m.nm.Constant(out.Name+"_zero_point", &ir.Tensor{DType: p.dtype, Shape: ir.Shape{}, I64: []int64{p.Zero}})},
+		Outputs: []*ir.Value{out}})
+	return out
+}
+
 // quantized returns v quantised with p, cloning the movement that makes
 // it; ok is false when v cannot be had (a run-time value of another type).
 func (m *mover) quantized(v *ir.Value, p quantParams) (*ir.Value, bool) {
@@ -223,11 +232,7 @@ func (m *mover) quantize(v *ir.Value, p quantParams) (*ir.Value, bool) {
 	}
 	if !m.movable(n) {
 		// A leaf: quantise it where it is.
-		out := &ir.Value{Name: m.nm.Fresh(v.Name + "_q"), DType: p.dtype, Shape: v.Shape.Clone()}
-		m.added = append(m.added, &ir.Node{Name: out.Name, Op: "QuantizeLinear",
-			Inputs:  []*ir.Value{v, m.nm.Constant(out.Name+"_scale", ir.Scalar(p.Scale)), m.nm.Constant(out.Name+"_zero_point", &ir.Tensor{DType: p.dtype, Shape: ir.Shape{}, I64: []int64{p.Zero}})},
-			Outputs: []*ir.Value{out}})
-		return out, true
+		return m.linear("QuantizeLinear", v, p, &ir.Value{Name: m.nm.Fresh(v.Name + "_q"), DType: p.dtype, Shape: v.Shape.Clone()}), true
 	}
 	clone := &ir.Node{Name: n.Name + "_q", Op: n.Op, Domain: n.Domain, Attrs: map[string]ir.Attr{}}
 	for k, a := range n.Attrs {
