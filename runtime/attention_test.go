@@ -91,21 +91,31 @@ func TestAttentionErrors(t *testing.T) {
 }
 
 // BenchmarkAttention times the non-local block's attention at 56x56 over
-// 8 frames (6272 queries, keys pooled to 1568, 256 channels) and at 28x28.
+// 8 frames (6272 queries, keys pooled to 1568, 256 channels) and at
+// 28x28, with float32 queries and keys (Attention) and with uint8 ones
+// (NewQAttention).
 func BenchmarkAttention(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, c := range []struct {
 		name       string
 		d, m, n, e int
 	}{{"nonlocal_56", 256, 6272, 1568, 256}, {"nonlocal_28", 512, 1568, 392, 512}} {
-		a, err := NewAttention(1, c.d, c.m, c.n, c.e, 1)
-		if err != nil {
-			b.Fatal(err)
-		}
-		qt, k, vt := randFloats(rng, c.d*c.m), randFloats(rng, c.d*c.n), randFloats(rng, c.e*c.n)
-		yt := make([]float32, c.e*c.m)
-		b.Run(c.name, func(b *testing.B) {
+		vt, yt := randFloats(rng, c.e*c.n), make([]float32, c.e*c.m)
+		b.Run(c.name+"/f32", func(b *testing.B) {
+			a, err := NewAttention(1, c.d, c.m, c.n, c.e, 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			qt, k := randFloats(rng, c.d*c.m), randFloats(rng, c.d*c.n)
 			benchRun(b, 1, a.profileFLOPs(), func(p *Pool) { a.Run(p, qt, k, vt, yt) })
+		})
+		b.Run(c.name+"/int8", func(b *testing.B) {
+			a, err := NewQAttention(1, c.d, c.m, c.n, c.e, 1, 0.05, 134, 0.05, 127)
+			if err != nil {
+				b.Fatal(err)
+			}
+			qt, k := randBytes(rng, c.d*c.m), randBytes(rng, c.d*c.n)
+			benchRun(b, 1, a.profileFLOPs(), func(p *Pool) { a.RunQ(p, qt, k, vt, yt) })
 		})
 	}
 }

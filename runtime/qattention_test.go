@@ -145,23 +145,3 @@ func TestQScoresExact(t *testing.T) {
 		}
 	}
 }
-
-// BenchmarkQAttention times the quantised attentions of the non-local
-// ResNet50-TSM (BenchmarkAttention's shapes).
-func BenchmarkQAttention(b *testing.B) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	for _, c := range []struct {
-		name       string
-		d, m, n, e int
-	}{{"nonlocal_56", 256, 6272, 1568, 256}, {"nonlocal_28", 512, 1568, 392, 512}} {
-		a, err := NewQAttention(1, c.d, c.m, c.n, c.e, 1, 0.05, 134, 0.05, 127)
-		if err != nil {
-			b.Fatal(err)
-		}
-		qt, k, vt := randBytes(rng, c.d*c.m), randBytes(rng, c.d*c.n), randFloats(rng, c.e*c.n)
-		yt := make([]float32, c.e*c.m)
-		b.Run(c.name, func(b *testing.B) {
-			benchRun(b, 1, a.profileFLOPs(), func(p *Pool) { a.RunQ(p, qt, k, vt, yt) })
-		})
-	}
-}
