@@ -68,7 +68,7 @@ func tune(ctx context.Context, path string, budget time.Duration, out string, sh
 			rep.DefaultMs, rep.TunedMs, 100*(1-rep.TunedMs/rep.DefaultMs))
 	}
 	if rep.Busy > 0 || rep.Calls > 0 && rep.Disturbed*10 > rep.Calls {
-		fmt.Fprintf(stderr, "busy      other processes took the CPUs: %d of %d signatures were timed with their workers off their CPUs"+
+		fmt.Fprintf(stderr, "busy      other processes took the CPUs: %d of %d signatures were timed with their workers waiting for their CPUs"+
 			" a tenth of the time or more and get no record (the file keeps any it had), %d of %d timed calls ran so and were timed again;"+
 			" tune on an idle machine\n",
 			rep.Busy, rep.Signatures, rep.Disturbed, rep.Calls)

@@ -28,11 +28,11 @@ type Bench struct {
 	sums, warmSums []float32
 	build          func(runtime.Plan) (*layer, error)
 	// calls counts the timed calls, disturbed those of them that ran
-	// disturbed (timeOnce); cpuNs is the CPU time of the process's
+	// disturbed (timeOnce); waitNs is the run-queue wait of the process's
 	// threads and wallNs threads x the wall time over the timed calls
 	// (OnCPU)
 	calls, disturbed int
-	cpuNs, wallNs    int64
+	waitNs, wallNs   int64
 }
 
 // layer is a workload built with one plan.
@@ -329,46 +329,44 @@ func (b *Bench) prepare(pool *runtime.Pool) {
 	})
 }
 
-// A timed call is disturbed when some of its workers were off their CPU
-// for part of it (another process ran there): the CPU time of the
-// process's threads over the call is below undisturbedShare of threads x
-// its wall time. Idle workers poll for work, so an undisturbed call
-// keeps every worker on its CPU throughout. A disturbed call is timed
-// again, up to disturbedRetries times while at most half the layer's
-// calls were disturbed.
+// A timed call is disturbed when its workers waited for their CPUs for
+// part of it (another process ran there): the process's threads spent
+// more than disturbedShare of threads x its wall time on a run queue
+// (runWaits). A disturbed call is timed again, up to disturbedRetries
+// times while at most half the layer's calls were disturbed.
 const (
-	undisturbedShare = 0.9
+	disturbedShare   = 0.1
 	disturbedRetries = 3
 )
 
 // timeOnce prepares the caches and times one call of l on pool in
 // milliseconds, and reports whether the call ran undisturbed (where the
-// system has no CPU clocks every call does). On one worker (which runs on
-// the calling goroutine, locked to its thread by time) the time is the
-// thread's CPU time where the system has a clock for it, else the wall
-// time.
-func (b *Bench) timeOnce(pool *runtime.Pool, l *layer, clocks *cpuClocks) (float64, bool) {
+// system has no run-queue statistics every call does). On one worker
+// (which runs on the calling goroutine, locked to its thread by time)
+// the time is the thread's CPU time where the system has a clock for it,
+// else the wall time.
+func (b *Bench) timeOnce(pool *runtime.Pool, l *layer, waits *runWaits) (float64, bool) {
 	threads := int64(pool.Threads())
 	for try := 0; ; try++ {
 		b.prepare(pool)
-		cpu0, hasCPU := clocks.sum()
+		wait0, hasWaits := waits.sum()
 		th0, hasThread := threadCPU()
 		start := time.Now()
 		l.run(pool)
 		wall := time.Since(start).Nanoseconds()
 		th1, _ := threadCPU()
-		cpu1, _ := clocks.sum()
+		wait1, _ := waits.sum()
 		ms := float64(wall) / 1e6
 		if threads == 1 && hasThread {
 			ms = float64(th1-th0) / 1e6
 		}
 		b.calls++
-		if !hasCPU {
+		if !hasWaits {
 			return ms, true
 		}
-		b.cpuNs += cpu1 - cpu0
+		b.waitNs += wait1 - wait0
 		b.wallNs += threads * wall
-		if float64(cpu1-cpu0) >= undisturbedShare*float64(threads*wall) {
+		if float64(wait1-wait0) <= disturbedShare*float64(threads*wall) {
 			return ms, true
 		}
 		b.disturbed++
@@ -382,13 +380,13 @@ func (b *Bench) timeOnce(pool *runtime.Pool, l *layer, clocks *cpuClocks) (float
 
 // OnCPU returns the share of their CPUs the workers had over the timed
 // calls so far: 1 when no other process took them, 0.5 when one of two
-// workers was off its CPU throughout; 1 where the system has no CPU
-// clocks.
+// workers waited for its CPU throughout; 1 where the system has no
+// run-queue statistics.
 func (b *Bench) OnCPU() float64 {
 	if b.wallNs == 0 {
 		return 1
 	}
-	return min(1, float64(b.cpuNs)/float64(b.wallNs))
+	return max(0, 1-float64(b.waitNs)/float64(b.wallNs))
 }
 
 // Time builds the layer with each plan, then times rounds calls of each on
@@ -452,10 +450,10 @@ func (b *Bench) time(pool *runtime.Pool, layers []*layer, rounds int) []timing {
 		l.run(pool) // the first call allocates the workers' buffers
 	}
 	ts := make([]timing, len(layers))
-	clocks := processClocks()
+	waits := processWaits()
 	for r := range max(1, rounds) {
 		for i, l := range layers {
-			ms, clean := b.timeOnce(pool, l, clocks)
+			ms, clean := b.timeOnce(pool, l, waits)
 			if t := (timing{ms, clean}); r == 0 || t.faster(ts[i]) {
 				ts[i] = t
 			}

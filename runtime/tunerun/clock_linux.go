@@ -1,6 +1,7 @@
 package tunerun
 
 import (
+	"bytes"
 	"os"
 	"strconv"
 
@@ -9,53 +10,66 @@ import (
 
 // threadCPU returns the CPU time of the calling OS thread in
 // nanoseconds, and whether the system has such a clock.
-func threadCPU() (int64, bool) { return clock(unix.CLOCK_THREAD_CPUTIME_ID) }
-
-func clock(id int32) (int64, bool) {
+func threadCPU() (int64, bool) {
 	var ts unix.Timespec
-	if unix.ClockGettime(id, &ts) != nil {
+	if unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts) != nil {
 		return 0, false
 	}
 	return ts.Nano(), true
 }
 
-// cpuClocks reads the CPU time of the threads of the process: each
-// thread's own clock, which the kernel brings up to date for a thread
-// running on another CPU when read (the process clock lags by up to a
-// scheduler tick for those, or by their whole run on a CPU without
-// ticks).
-type cpuClocks struct {
-	ids []int32
+// runWaits reads how long the threads of the process have waited on a
+// run queue, runnable while another task held their CPU: the second
+// field of each thread's /proc schedstat. That is what another process
+// takes from a timed call. A worker that parks for want of work (a plan
+// whose items end unevenly) does not wait on a run queue, so it does not
+// count, as it would in the threads' CPU time.
+type runWaits struct {
+	paths []string
+	buf   []byte
 }
 
-// processClocks lists the threads of the process now.
-func processClocks() *cpuClocks {
+// processWaits lists the threads of the process now; nil where there is
+// no schedstat.
+func processWaits() *runWaits {
 	entries, err := os.ReadDir("/proc/self/task")
 	if err != nil {
 		return nil
 	}
-	c := &cpuClocks{}
+	w := &runWaits{buf: make([]byte, 128)}
 	for _, e := range entries {
-		tid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
+		path := "/proc/self/task/" + e.Name() + "/schedstat"
+		if _, err := os.Stat(path); err == nil {
+			w.paths = append(w.paths, path)
 		}
-		// MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED) of the kernel
-		c.ids = append(c.ids, int32(^tid)<<3|6)
 	}
-	return c
+	if len(w.paths) == 0 {
+		return nil
+	}
+	return w
 }
 
-// sum returns the CPU time of the threads in nanoseconds (a thread that
-// has exited counts nothing), and whether there are clocks to read.
-func (c *cpuClocks) sum() (int64, bool) {
-	if c == nil || len(c.ids) == 0 {
+// sum returns the threads' run-queue waits in nanoseconds (a thread that
+// has exited counts nothing), and whether there are any to read.
+func (w *runWaits) sum() (int64, bool) {
+	if w == nil {
 		return 0, false
 	}
 	var ns int64
-	for _, id := range c.ids {
-		if t, ok := clock(id); ok {
-			ns += t
+	for _, path := range w.paths {
+		f, err := os.Open(path)
+		if err != nil {
+			continue
+		}
+		n, _ := f.Read(w.buf)
+		f.Close()
+		// "on-CPU-ns waited-ns timeslices"
+		fields := bytes.Fields(w.buf[:n])
+		if len(fields) < 2 {
+			continue
+		}
+		if v, err := strconv.ParseInt(string(fields[1]), 10, 64); err == nil {
+			ns += v
 		}
 	}
 	return ns, true

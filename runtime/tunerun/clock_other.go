@@ -6,9 +6,9 @@ package tunerun
 // are wall time.
 func threadCPU() (int64, bool) { return 0, false }
 
-// cpuClocks would read the CPU time of the process's threads; here there
-// are none, and no call counts as disturbed.
-type cpuClocks struct{}
+// runWaits would read the run-queue waits of the process's threads; here
+// there are none, and no call counts as disturbed.
+type runWaits struct{}
 
-func processClocks() *cpuClocks         { return nil }
-func (c *cpuClocks) sum() (int64, bool) { return 0, false }
+func processWaits() *runWaits          { return nil }
+func (w *runWaits) sum() (int64, bool) { return 0, false }

@@ -81,7 +81,7 @@ type Result struct {
 	Index int `json:"index"`
 	Measurement
 	// Calls counts the timed calls, Disturbed those that ran with a
-	// worker off its CPU (another process ran there; they are timed
+	// worker waiting for its CPU (another process ran there; they are timed
 	// again, and a plan with no undisturbed call is not kept).
 	// OnCPU is the share of their CPUs the workers had over the timing
 	// (Bench.OnCPU); below MinOnCPU the zero plan is kept.
