@@ -54,7 +54,7 @@ type Report struct {
 	// over the model's planned layers: the run time the tuning saves.
 	TunedMs, DefaultMs float64
 	// Calls counts the timed calls, Disturbed those that ran with a
-	// worker off its CPU; Busy counts the signatures whose workers had
+	// worker waiting for its CPU; Busy counts the signatures whose workers had
 	// too little of their CPUs to be tuned (tunerun.Result), which get
 	// no record.
 	Calls, Disturbed, Busy int
