@@ -450,7 +450,7 @@ func (b *Bench) time(pool *runtime.Pool, layers []*layer, rounds int) []timing {
 		l.run(pool) // the first call allocates the workers' buffers
 	}
 	ts := make([]timing, len(layers))
-	waits := processWaits()
+	waits := processWaits(pool.Threads() == 1) // time holds this thread
 	for r := range max(1, rounds) {
 		for i, l := range layers {
 			ms, clean := b.timeOnce(pool, l, waits)

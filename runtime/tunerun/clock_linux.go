@@ -29,19 +29,25 @@ type runWaits struct {
 	buf   []byte
 }
 
-// processWaits lists the threads of the process now; nil where there is
-// no schedstat.
-func processWaits() *runWaits {
-	entries, err := os.ReadDir("/proc/self/task")
-	if err != nil {
-		return nil
-	}
+// processWaits lists the threads of the process now, or with self only
+// the calling thread (a one-worker call runs there, and the waits of the
+// process's other threads, as Go wakes them, are none of its own); nil
+// where there is no schedstat.
+func processWaits(self bool) *runWaits {
 	w := &runWaits{buf: make([]byte, 128)}
-	for _, e := range entries {
-		path := "/proc/self/task/" + e.Name() + "/schedstat"
-		if _, err := os.Stat(path); err == nil {
-			w.paths = append(w.paths, path)
+	if self {
+		w.paths = []string{"/proc/thread-self/schedstat"}
+	} else if entries, err := os.ReadDir("/proc/self/task"); err == nil {
+		for _, e := range entries {
+			w.paths = append(w.paths, "/proc/self/task/"+e.Name()+"/schedstat")
 		}
+	}
+	for i := 0; i < len(w.paths); {
+		if _, err := os.Stat(w.paths[i]); err != nil {
+			w.paths = append(w.paths[:i], w.paths[i+1:]...)
+			continue
+		}
+		i++
 	}
 	if len(w.paths) == 0 {
 		return nil

@@ -44,7 +44,7 @@ func TestRunWaitsSeeContention(t *testing.T) {
 		}()
 	}
 	ready.Wait()
-	waits := processWaits() // the spinning threads exist by now
+	waits := processWaits(false) // the spinning threads exist by now
 	before, ok := waits.sum()
 	if !ok {
 		t.Skip("no /proc schedstat here")
@@ -71,7 +71,7 @@ func TestRunWaitsIgnoreParkedThreads(t *testing.T) {
 		close(done)
 	}()
 	<-ready
-	waits := processWaits()
+	waits := processWaits(false)
 	before, ok := waits.sum()
 	if !ok {
 		t.Skip("no /proc schedstat here")

@@ -10,5 +10,5 @@ func threadCPU() (int64, bool) { return 0, false }
 // there are none, and no call counts as disturbed.
 type runWaits struct{}
 
-func processWaits() *runWaits          { return nil }
+func processWaits(bool) *runWaits      { return nil }
 func (w *runWaits) sum() (int64, bool) { return 0, false }
