@@ -32,6 +32,9 @@ type gemmKernel struct {
 	// prefetchB is how far ahead (bytes) each k step prefetches the
 	// packed B panel, 0 for not at all
 	prefetchB int
+	// segsC: the kernel implements TileSegs, C and R in column runs
+	// (masked loads and stores; AVX-512 only)
+	segsC bool
 }
 
 // gemmKernels is the table every GEMM kernel, its registration and its
@@ -46,10 +49,14 @@ type gemmKernel struct {
 // channel counts leaves (64 = 5*12+4, 32 = 2*12+8; with 6-row AVX2
 // panels, 16 = 2*6+4, 32 = 5*6+2), which would otherwise be computed as
 // padding rows (MobileNetV2's projections to 16, 32 and 64 channels).
+//
+// The AVX-512 kernels also take C and R in column runs (TileSegs, with
+// masked loads and stores): a pixel panel that crosses frames on a small
+// map, or the short last panel of one, then needs no scratch tile.
 var gemmKernels = []gemmKernel{
-	{isa: avx512, mr: 12, nr: 32, kc: 256, unroll: 4, bcastRegs: 6, prefetchRows: true},
-	{isa: avx512, mr: 8, nr: 32, kc: 256, unroll: 4, bcastRegs: 6, prefetchRows: true, short: true},
-	{isa: avx512, mr: 4, nr: 32, kc: 256, unroll: 4, bcastRegs: 4, prefetchRows: true, short: true},
+	{isa: avx512, mr: 12, nr: 32, kc: 256, unroll: 4, bcastRegs: 6, prefetchRows: true, segsC: true},
+	{isa: avx512, mr: 8, nr: 32, kc: 256, unroll: 4, bcastRegs: 6, prefetchRows: true, short: true, segsC: true},
+	{isa: avx512, mr: 4, nr: 32, kc: 256, unroll: 4, bcastRegs: 4, prefetchRows: true, short: true, segsC: true},
 	{isa: avx2, mr: 6, nr: 16, kc: 256, unroll: 4, bcastRegs: 1, prefetchRows: true},
 	{isa: avx2, mr: 4, nr: 16, kc: 256, unroll: 4, bcastRegs: 1, prefetchRows: true, short: true},
 	{isa: avx2, mr: 2, nr: 16, kc: 256, unroll: 4, bcastRegs: 1, prefetchRows: true, short: true},
@@ -233,11 +240,32 @@ func (k gemmKernel) emit(g *gen) {
 	tile := tileBlock
 	nv, vb := k.vecs(), k.isa.bytes()
 
-	loadTileA(g)
+	g.Load(g.Param("t"), gT)
 	g.MOVQ(tile.field(gT, "Flags", 0), gFlags)
 
 	// Accumulators: C (TileAccumulate) or zero.
 	zero, kstart := g.label("zero"), g.label("kstart")
+	if k.segsC {
+		// C in column runs: zero, then the runs' columns from C (before A
+		// is loaded: the runs take its registers)
+		plain := g.label("plainc")
+		g.TESTQ(operand.U32(tileSegs), gFlags)
+		g.JZ(operand.LabelRef(plain))
+		for i := range k.mr {
+			for v := range nv {
+				g.zero(k.acc(i, v))
+			}
+		}
+		g.TESTQ(operand.U32(tileAccumulate), gFlags)
+		g.JZ(operand.LabelRef(kstart))
+		k.forSegs(g, "C", "LDC", 16, func(i int, row reg.Register, masks []reg.OpmaskPhysical) {
+			for v := range nv {
+				g.VMOVUPS(at(row, v*vb), masks[v], k.acc(i, v))
+			}
+		})
+		g.JMP(operand.LabelRef(kstart))
+		g.Label(plain)
+	}
 	g.TESTQ(operand.U32(tileAccumulate), gFlags)
 	g.JZ(operand.LabelRef(zero))
 	k.forRows(g, "C", "LDC", func(i int, row reg.Register) {
@@ -261,12 +289,17 @@ func (k gemmKernel) emit(g *gen) {
 		}
 	}
 	g.Label(kstart)
+	loadTileA(g)
 	// Likewise the residual rows the epilogue will read, which a pointwise
 	// convolution with a small K (ResNet50's 64 -> 256 expansions) would
 	// otherwise wait for.
 	noRes := g.label("nores")
 	g.TESTQ(operand.U32(tileEpilogue), gFlags)
 	g.JZ(operand.LabelRef(noRes))
+	if k.segsC {
+		g.TESTQ(operand.U32(tileSegs), gFlags) // runs: no rows to prefetch
+		g.JNZ(operand.LabelRef(noRes))
+	}
 	g.MOVQ(tile.field(gT, "R", 0), gTmp[0])
 	g.TESTQ(gTmp[0], gTmp[0])
 	g.JZ(operand.LabelRef(noRes))
@@ -297,6 +330,19 @@ func (k gemmKernel) emit(g *gen) {
 	g.JZ(operand.LabelRef(store))
 	k.epilogue(g)
 	g.Label(store)
+	if k.segsC {
+		rowStore := g.label("rowstore")
+		g.TESTQ(operand.U32(tileSegs), gFlags)
+		g.JZ(operand.LabelRef(rowStore))
+		k.forSegs(g, "C", "LDC", 16, func(i int, row reg.Register, masks []reg.OpmaskPhysical) {
+			for v := range nv {
+				g.VMOVUPS(k.acc(i, v), masks[v], at(row, v*vb))
+			}
+		})
+		g.VZEROUPPER()
+		g.RET()
+		g.Label(rowStore)
+	}
 	k.forRows(g, "C", "LDC", func(i int, row reg.Register) {
 		for v := range nv {
 			g.VMOVUPS(k.acc(i, v), at(row, v*vb))
@@ -437,6 +483,65 @@ func (k gemmKernel) forRows(g *gen, matrix, ld string, body func(i int, row reg.
 	}
 }
 
+// Registers of the column-run loop (forSegs): free before A is loaded
+// and after the K loop.
+var (
+	sSeg   = reg.RSI // the current run
+	sLeft  = reg.RCX // runs left
+	sRow   = reg.RBX // the run's row i
+	sLD    = reg.R9  // the leading dimension in bytes
+	sMask  = reg.RDX
+	sMask2 = reg.R13
+	sJ     = reg.RAX
+)
+
+// forSegs runs body for each row i of each column run of Segs (TileSegs)
+// with row pointing where column 0 of row i would be in the matrix field
+// (C or R, leading dimension ld), from the run's offset at byte off of
+// its colSeg (16: c, 24: r), and masks holding the run's lanes of each
+// column vector (K2, K3).
+func (k gemmKernel) forSegs(g *gen, matrix, ld string, off int, body func(i int, row reg.Register, masks []reg.OpmaskPhysical)) {
+	if k.isa != avx512 || k.vecs() > 2 {
+		panic("column runs need AVX-512 masks for at most two vectors per row")
+	}
+	masks := []reg.OpmaskPhysical{reg.K2, reg.K3}
+	loop, done := g.label("seg"), g.label("segdone")
+	g.MOVQ(tileBlock.field(gT, "Segs", 0), sSeg)
+	g.MOVQ(tileBlock.field(gT, "Segs", 8), sLeft)
+	g.TESTQ(sLeft, sLeft)
+	g.JLE(operand.LabelRef(done))
+	g.MOVQ(tileBlock.field(gT, ld, 0), sLD)
+	g.SHLQ(operand.U8(2), sLD)
+	g.Label(loop)
+	// lanes [j, j+n): the low j+n bits without the low j
+	g.MOVQ(at(sSeg, colSegBlock.offsets["j"]), sJ)
+	g.MOVQ(at(sSeg, colSegBlock.offsets["n"]), sMask)
+	g.ADDQ(sJ, sMask)
+	g.MOVQ(operand.I32(-1), sMask2)
+	g.BZHIQ(sMask, sMask2, sMask)
+	g.BZHIQ(sJ, sMask2, sMask2)
+	g.XORQ(sMask2, sMask)
+	for v := range k.vecs() {
+		g.KMOVW(sMask.As32(), masks[v])
+		g.SHRQ(operand.U8(k.isa.lanes), sMask)
+	}
+	// row 0 of the run, less j columns
+	g.MOVQ(at(sSeg, off), sRow)
+	g.SUBQ(sJ, sRow)
+	g.SHLQ(operand.U8(2), sRow)
+	g.ADDQ(tileBlock.field(gT, matrix, 0), sRow)
+	for i := range k.mr {
+		body(i, sRow, masks[:k.vecs()])
+		if i < k.mr-1 {
+			g.ADDQ(sLD, sRow)
+		}
+	}
+	g.ADDQ(operand.U32(32), sSeg)
+	g.DECQ(sLeft)
+	g.JNZ(operand.LabelRef(loop))
+	g.Label(done)
+}
+
 // kloop emits the K loop: unrolled steps while at least k.unroll remain,
 // then single steps.
 func (k gemmKernel) kloop(g *gen, rowsB bool) {
@@ -555,6 +660,18 @@ func (k gemmKernel) epilogue(g *gen) {
 	g.MOVQ(tile.field(gT, "R", 0), gTmp[0])
 	g.TESTQ(gTmp[0], gTmp[0])
 	g.JZ(operand.LabelRef(clamp))
+	if k.segsC {
+		rowRes := g.label("rowres")
+		g.TESTQ(operand.U32(tileSegs), gFlags)
+		g.JZ(operand.LabelRef(rowRes))
+		k.forSegs(g, "R", "LDR", 24, func(i int, row reg.Register, masks []reg.OpmaskPhysical) {
+			for v := range nv {
+				g.VADDPS(at(row, v*vb), k.acc(i, v), masks[v], k.acc(i, v))
+			}
+		})
+		g.JMP(operand.LabelRef(clamp))
+		g.Label(rowRes)
+	}
 	k.forRows(g, "R", "LDR", func(i int, row reg.Register) {
 		for v := range nv {
 			g.VADDPS(at(row, v*vb), k.acc(i, v), k.acc(i, v))
@@ -597,3 +714,4 @@ func (k gemmKernel) MR() int      { return k.mr }
 func (k gemmKernel) NR() int      { return k.nr }
 func (k gemmKernel) KC() int      { return k.kc }
 func (k gemmKernel) TransC() bool { return k.transC }
+func (k gemmKernel) SegsC() bool  { return k.segsC }

@@ -76,13 +76,18 @@ var tileBlock = newArgBlock("Tile",
 	field("Flags", intT),
 	field("BRows", types.NewSlice(f32Slice)),
 	field("BOff", intT),
+	field("Segs", types.NewSlice(colSegBlock.typ)),
 )
+
+// colSegBlock mirrors runtime.colSeg, a run of tile columns (TileSegs).
+var colSegBlock = newArgBlock("colSeg", field("j", intT), field("n", intT), field("c", intT), field("r", intT))
 
 // Tile flags (runtime/kernel.go).
 const (
 	tileAccumulate = 1
 	tileEpilogue   = 2
 	tileRowsB      = 4
+	tileSegs       = 8
 )
 
 // sliceHeader is the size of a slice header (pointer, len, cap).

@@ -84,7 +84,7 @@ func registry() ([]byte, error) {
 		"Gemm":      append(gemmKernels[:len(gemmKernels):len(gemmKernels)], gemmTCKernels...),
 		"DW":        dwRowKernels,
 		"Levels":    ls,
-		"Layouts":   layouts(tileBlock, dwRowBlock, dwConvBlock, packRunBlock, winoInBlock, winoOutBlock, maxPoolRowBlock, qtileBlock, qftileBlock, qpackBlock, qdwConvBlock, actRowsBlock, dwTapsBlock, mulRowsBlock, copyRowsBlock),
+		"Layouts":   layouts(tileBlock, colSegBlock, dwRowBlock, dwConvBlock, packRunBlock, winoInBlock, winoOutBlock, maxPoolRowBlock, qtileBlock, qftileBlock, qpackBlock, qdwConvBlock, actRowsBlock, dwTapsBlock, mulRowsBlock, copyRowsBlock),
 		"QDW":       qdwConvKernel,
 		"QPack":     qpackKernel,
 		"QGemm":     qgemmKernels,
@@ -138,7 +138,7 @@ package runtime
 var (
 {{- range .Gemm}}
 	{{.GoName}}Kernel = &GemmKernel{Name: "{{.Name}}", MR: {{.MR}}, NR: {{.NR}}, {{if .KC}}KC: {{.KC}}, {{end}}
-		{{- if .TransC}}TransC: true{{else}}RowsB: true{{end}}, Tile: {{.GoName}}
+		{{- if .TransC}}TransC: true{{else}}RowsB: true{{end}}{{if .SegsC}}, SegsC: true{{end}}, Tile: {{.GoName}}
 	{{- with .Shorts}},
 		Short: []*GemmKernel{ {{- range $i, $s := .}}{{if $i}}, {{end}}{{$s.GoName}}Kernel{{end -}} }{{end -}}
 	}

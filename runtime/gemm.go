@@ -3,13 +3,6 @@ package runtime
 // Shared GEMM driver pieces: per-worker state and the routing of partial
 // tiles through a scratch tile, so micro-kernels only ever see full tiles.
 
-// colSeg is a run of tile columns [j, j+n) whose output elements (row 0)
-// are contiguous at c in the output and at r in the residual.
-type colSeg struct {
-	j, n int
-	c, r int
-}
-
 // workerState is what one pool worker reuses from kernel call to kernel
 // call.
 //
@@ -18,14 +11,16 @@ type colSeg struct {
 // allocator's neighbours away, which would otherwise slow two workers'
 // items side by side.
 type workerState struct {
-	_     [128]byte
-	buf   []float32 // packing buffer
-	tile  Tile
-	tmpC  []float32 // scratch tile for partial tiles
-	tmpR  []float32
-	segs  []colSeg
-	runs  []pixelRun
-	segAt []int // segs[segAt[jp]:segAt[jp+1]] are the segments of panel jp
+	_    [128]byte
+	buf  []float32 // packing buffer
+	tile Tile
+	// tileSegs are the column runs of w.tile (TileSegs)
+	tileSegs []colSeg
+	tmpC     []float32 // scratch tile for partial tiles
+	tmpR     []float32
+	segs     []colSeg
+	runs     []pixelRun
+	segAt    []int // segs[segAt[jp]:segAt[jp+1]] are the segments of panel jp
 	// direct[jp] is the index in runs of panel jp's single run when the
 	// kernel reads that panel straight from the input rows, or -1
 	direct []int
@@ -110,6 +105,10 @@ func (w *workerState) runTile(k *GemmKernel, m int, segs []colSeg, out []float32
 		k.Tile(t)
 		return
 	}
+	if k.SegsC && m == k.MR {
+		w.runSegs(k, segs, out, cRow, ldc, res, rRow, ldr)
+		return
+	}
 	nr := k.NR
 	tc := w.tmpC[:k.MR*nr]
 	if flags&TileAccumulate != 0 {
@@ -124,6 +123,25 @@ func (w *workerState) runTile(k *GemmKernel, m int, segs []colSeg, out []float32
 	}
 	k.Tile(t)
 	scatterTile(tc, nr, m, segs, out, cRow, ldc)
+}
+
+// runSegs runs a full-height tile whose columns are segs on a kernel that
+// stores them in place (TileSegs), the flags set in w.tile.
+func (w *workerState) runSegs(k *GemmKernel, segs []colSeg, out []float32, cRow, ldc int, res []float32, rRow, ldr int) {
+	t := &w.tile
+	w.tileSegs = w.tileSegs[:0]
+	for _, s := range segs {
+		w.tileSegs = append(w.tileSegs, colSeg{j: s.j, n: s.n, c: s.c + cRow, r: s.r + rRow})
+	}
+	t.C, t.LDC = out, ldc
+	t.R, t.LDR = nil, 0
+	if res != nil && t.Flags&TileEpilogue != 0 {
+		t.R, t.LDR = res, ldr
+	}
+	t.Segs = w.tileSegs
+	t.Flags |= TileSegs
+	k.Tile(t)
+	t.Segs = nil
 }
 
 // gatherTile copies the m rows of a tile's column segments from src into
@@ -159,7 +177,8 @@ func (w *workerState) runTileAcc(k *GemmKernel, m int, acc []float32, segs []col
 	if m < k.MR {
 		k = shortFor(k, m)
 	}
-	if m == k.MR && len(segs) == 1 && segs[0].n == k.NR {
+	if m == k.MR && (len(segs) == 1 && segs[0].n == k.NR || k.SegsC) {
+		// straight to the output, K block after K block
 		w.runTile(k, m, segs, out, cRow, ldc, res, rRow, ldr, flags)
 		return
 	}

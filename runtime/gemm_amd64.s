@@ -6,7 +6,7 @@
 #include "textflag.h"
 
 // func gemmF32Minmax12x32AVX512(t *Tile)
-// Requires: AVX, AVX512F, MMX+
+// Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·gemmF32Minmax12x32AVX512(SB), NOSPLIT, $0-8
 	// Registers: Z0..Z23 accumulate the 12x32 tile (row i in 2 registers from Z0+2*i),
 	// Z24..Z25 hold the B row of a k step (then Lo and Hi in the epilogue),
@@ -14,13 +14,102 @@ TEXT ·gemmF32Minmax12x32AVX512(SB), NOSPLIT, $0-8
 	// X15 is clobbered: it is scratch in ABI0 and the caller re-zeroes it.
 	// DI *Tile, SI A, BX B (or the BRows headers), CX k steps left, R8/R12 LDA/3*LDA bytes,
 	// R9/R13 LDB/3*LDB bytes, R10 Flags, R11 BOff bytes, AX and DX scratch.
-	MOVQ    t+0(FP), DI
-	MOVQ    (DI), SI
-	MOVQ    120(DI), CX
-	MOVQ    128(DI), R8
-	SHLQ    $0x02, R8
-	LEAQ    (R8)(R8*2), R12
-	MOVQ    168(DI), R10
+	MOVQ   t+0(FP), DI
+	MOVQ   168(DI), R10
+	TESTQ  $0x00000008, R10
+	JZ     plainc3
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	TESTQ  $0x00000001, R10
+	JZ     kstart2
+	MOVQ   208(DI), SI
+	MOVQ   216(DI), CX
+	TESTQ  CX, CX
+	JLE    segdone5
+	MOVQ   144(DI), R9
+	SHLQ   $0x02, R9
+
+seg4:
+	MOVQ    (SI), AX
+	MOVQ    8(SI), DX
+	ADDQ    AX, DX
+	MOVQ    $-1, R13
+	BZHIQ   DX, R13, DX
+	BZHIQ   AX, R13, R13
+	XORQ    R13, DX
+	KMOVW   DX, K2
+	SHRQ    $0x10, DX
+	KMOVW   DX, K3
+	SHRQ    $0x10, DX
+	MOVQ    16(SI), BX
+	SUBQ    AX, BX
+	SHLQ    $0x02, BX
+	ADDQ    48(DI), BX
+	VMOVUPS (BX), K2, Z0
+	VMOVUPS 64(BX), K3, Z1
+	ADDQ    R9, BX
+	VMOVUPS (BX), K2, Z2
+	VMOVUPS 64(BX), K3, Z3
+	ADDQ    R9, BX
+	VMOVUPS (BX), K2, Z4
+	VMOVUPS 64(BX), K3, Z5
+	ADDQ    R9, BX
+	VMOVUPS (BX), K2, Z6
+	VMOVUPS 64(BX), K3, Z7
+	ADDQ    R9, BX
+	VMOVUPS (BX), K2, Z8
+	VMOVUPS 64(BX), K3, Z9
+	ADDQ    R9, BX
+	VMOVUPS (BX), K2, Z10
+	VMOVUPS 64(BX), K3, Z11
+	ADDQ    R9, BX
+	VMOVUPS (BX), K2, Z12
+	VMOVUPS 64(BX), K3, Z13
+	ADDQ    R9, BX
+	VMOVUPS (BX), K2, Z14
+	VMOVUPS 64(BX), K3, Z15
+	ADDQ    R9, BX
+	VMOVUPS (BX), K2, Z16
+	VMOVUPS 64(BX), K3, Z17
+	ADDQ    R9, BX
+	VMOVUPS (BX), K2, Z18
+	VMOVUPS 64(BX), K3, Z19
+	ADDQ    R9, BX
+	VMOVUPS (BX), K2, Z20
+	VMOVUPS 64(BX), K3, Z21
+	ADDQ    R9, BX
+	VMOVUPS (BX), K2, Z22
+	VMOVUPS 64(BX), K3, Z23
+	ADDQ    $0x00000020, SI
+	DECQ    CX
+	JNZ     seg4
+
+segdone5:
+	JMP kstart2
+
+plainc3:
 	TESTQ   $0x00000001, R10
 	JZ      zero1
 	MOVQ    48(DI), DX
@@ -128,11 +217,19 @@ zero1:
 	VPXORD     Z23, Z23, Z23
 
 kstart2:
+	MOVQ       t+0(FP), DI
+	MOVQ       (DI), SI
+	MOVQ       120(DI), CX
+	MOVQ       128(DI), R8
+	SHLQ       $0x02, R8
+	LEAQ       (R8)(R8*2), R12
 	TESTQ      $0x00000002, R10
-	JZ         nores3
+	JZ         nores6
+	TESTQ      $0x00000008, R10
+	JNZ        nores6
 	MOVQ       96(DI), AX
 	TESTQ      AX, AX
-	JZ         nores3
+	JZ         nores6
 	MOVQ       96(DI), DX
 	MOVQ       152(DI), AX
 	SHLQ       $0x02, AX
@@ -172,9 +269,9 @@ kstart2:
 	PREFETCHT0 (DX)
 	PREFETCHT0 64(DX)
 
-nores3:
+nores6:
 	TESTQ $0x00000004, R10
-	JNZ   rowsb4
+	JNZ   rowsb7
 
 	// B from a packed panel
 	MOVQ 24(DI), BX
@@ -182,9 +279,9 @@ nores3:
 	SHLQ $0x02, R9
 	LEAQ (R9)(R9*2), R13
 	CMPQ CX, $0x04
-	JL   ktail7
+	JL   ktail10
 
-kbody6:
+kbody9:
 	VMOVUPS      (BX), Z24
 	VMOVUPS      64(BX), Z25
 	VBROADCASTSS (SI), Z26
@@ -341,13 +438,13 @@ kbody6:
 	LEAQ         (BX)(R9*4), BX
 	SUBQ         $0x00000004, CX
 	CMPQ         CX, $0x04
-	JGE          kbody6
+	JGE          kbody9
 
-ktail7:
+ktail10:
 	TESTQ CX, CX
-	JLE   kdone9
+	JLE   kdone12
 
-ktail1_8:
+ktail1_11:
 	VMOVUPS      (BX), Z24
 	VMOVUPS      64(BX), Z25
 	VBROADCASTSS (SI), Z26
@@ -389,20 +486,20 @@ ktail1_8:
 	ADDQ         R8, SI
 	ADDQ         R9, BX
 	DECQ         CX
-	JNZ          ktail1_8
+	JNZ          ktail1_11
 
-kdone9:
-	JMP epilogue5
+kdone12:
+	JMP epilogue8
 
-rowsb4:
+rowsb7:
 	// TileRowsB: B[k][j] = BRows[k][BOff+j]
 	MOVQ 176(DI), BX
 	MOVQ 200(DI), R11
 	SHLQ $0x02, R11
 	CMPQ CX, $0x04
-	JL   ktail11
+	JL   ktail14
 
-kbody10:
+kbody13:
 	MOVQ         (BX), AX
 	PREFETCHT0   128(AX)(R11*1)
 	PREFETCHT0   192(AX)(R11*1)
@@ -571,13 +668,13 @@ kbody10:
 	ADDQ         $0x00000060, BX
 	SUBQ         $0x00000004, CX
 	CMPQ         CX, $0x04
-	JGE          kbody10
+	JGE          kbody13
 
-ktail11:
+ktail14:
 	TESTQ CX, CX
-	JLE   kdone13
+	JLE   kdone16
 
-ktail1_12:
+ktail1_15:
 	MOVQ         (BX), AX
 	PREFETCHT0   128(AX)(R11*1)
 	PREFETCHT0   192(AX)(R11*1)
@@ -622,12 +719,12 @@ ktail1_12:
 	ADDQ         R8, SI
 	ADDQ         $0x00000018, BX
 	DECQ         CX
-	JNZ          ktail1_12
+	JNZ          ktail1_15
 
-kdone13:
-epilogue5:
+kdone16:
+epilogue8:
 	TESTQ       $0x00000002, R10
-	JZ          store14
+	JZ          store17
 	MOVQ        72(DI), AX
 	VADDPS.BCST (AX), Z0, Z0
 	VADDPS.BCST (AX), Z1, Z1
@@ -655,47 +752,115 @@ epilogue5:
 	VADDPS.BCST 44(AX), Z23, Z23
 	MOVQ        96(DI), AX
 	TESTQ       AX, AX
-	JZ          clamp15
-	MOVQ        96(DI), DX
-	MOVQ        152(DI), AX
-	SHLQ        $0x02, AX
-	VADDPS      (DX), Z0, Z0
-	VADDPS      64(DX), Z1, Z1
-	ADDQ        AX, DX
-	VADDPS      (DX), Z2, Z2
-	VADDPS      64(DX), Z3, Z3
-	ADDQ        AX, DX
-	VADDPS      (DX), Z4, Z4
-	VADDPS      64(DX), Z5, Z5
-	ADDQ        AX, DX
-	VADDPS      (DX), Z6, Z6
-	VADDPS      64(DX), Z7, Z7
-	ADDQ        AX, DX
-	VADDPS      (DX), Z8, Z8
-	VADDPS      64(DX), Z9, Z9
-	ADDQ        AX, DX
-	VADDPS      (DX), Z10, Z10
-	VADDPS      64(DX), Z11, Z11
-	ADDQ        AX, DX
-	VADDPS      (DX), Z12, Z12
-	VADDPS      64(DX), Z13, Z13
-	ADDQ        AX, DX
-	VADDPS      (DX), Z14, Z14
-	VADDPS      64(DX), Z15, Z15
-	ADDQ        AX, DX
-	VADDPS      (DX), Z16, Z16
-	VADDPS      64(DX), Z17, Z17
-	ADDQ        AX, DX
-	VADDPS      (DX), Z18, Z18
-	VADDPS      64(DX), Z19, Z19
-	ADDQ        AX, DX
-	VADDPS      (DX), Z20, Z20
-	VADDPS      64(DX), Z21, Z21
-	ADDQ        AX, DX
-	VADDPS      (DX), Z22, Z22
-	VADDPS      64(DX), Z23, Z23
+	JZ          clamp18
+	TESTQ       $0x00000008, R10
+	JZ          rowres19
+	MOVQ        208(DI), SI
+	MOVQ        216(DI), CX
+	TESTQ       CX, CX
+	JLE         segdone21
+	MOVQ        152(DI), R9
+	SHLQ        $0x02, R9
 
-clamp15:
+seg20:
+	MOVQ   (SI), AX
+	MOVQ   8(SI), DX
+	ADDQ   AX, DX
+	MOVQ   $-1, R13
+	BZHIQ  DX, R13, DX
+	BZHIQ  AX, R13, R13
+	XORQ   R13, DX
+	KMOVW  DX, K2
+	SHRQ   $0x10, DX
+	KMOVW  DX, K3
+	SHRQ   $0x10, DX
+	MOVQ   24(SI), BX
+	SUBQ   AX, BX
+	SHLQ   $0x02, BX
+	ADDQ   96(DI), BX
+	VADDPS (BX), Z0, K2, Z0
+	VADDPS 64(BX), Z1, K3, Z1
+	ADDQ   R9, BX
+	VADDPS (BX), Z2, K2, Z2
+	VADDPS 64(BX), Z3, K3, Z3
+	ADDQ   R9, BX
+	VADDPS (BX), Z4, K2, Z4
+	VADDPS 64(BX), Z5, K3, Z5
+	ADDQ   R9, BX
+	VADDPS (BX), Z6, K2, Z6
+	VADDPS 64(BX), Z7, K3, Z7
+	ADDQ   R9, BX
+	VADDPS (BX), Z8, K2, Z8
+	VADDPS 64(BX), Z9, K3, Z9
+	ADDQ   R9, BX
+	VADDPS (BX), Z10, K2, Z10
+	VADDPS 64(BX), Z11, K3, Z11
+	ADDQ   R9, BX
+	VADDPS (BX), Z12, K2, Z12
+	VADDPS 64(BX), Z13, K3, Z13
+	ADDQ   R9, BX
+	VADDPS (BX), Z14, K2, Z14
+	VADDPS 64(BX), Z15, K3, Z15
+	ADDQ   R9, BX
+	VADDPS (BX), Z16, K2, Z16
+	VADDPS 64(BX), Z17, K3, Z17
+	ADDQ   R9, BX
+	VADDPS (BX), Z18, K2, Z18
+	VADDPS 64(BX), Z19, K3, Z19
+	ADDQ   R9, BX
+	VADDPS (BX), Z20, K2, Z20
+	VADDPS 64(BX), Z21, K3, Z21
+	ADDQ   R9, BX
+	VADDPS (BX), Z22, K2, Z22
+	VADDPS 64(BX), Z23, K3, Z23
+	ADDQ   $0x00000020, SI
+	DECQ   CX
+	JNZ    seg20
+
+segdone21:
+	JMP clamp18
+
+rowres19:
+	MOVQ   96(DI), DX
+	MOVQ   152(DI), AX
+	SHLQ   $0x02, AX
+	VADDPS (DX), Z0, Z0
+	VADDPS 64(DX), Z1, Z1
+	ADDQ   AX, DX
+	VADDPS (DX), Z2, Z2
+	VADDPS 64(DX), Z3, Z3
+	ADDQ   AX, DX
+	VADDPS (DX), Z4, Z4
+	VADDPS 64(DX), Z5, Z5
+	ADDQ   AX, DX
+	VADDPS (DX), Z6, Z6
+	VADDPS 64(DX), Z7, Z7
+	ADDQ   AX, DX
+	VADDPS (DX), Z8, Z8
+	VADDPS 64(DX), Z9, Z9
+	ADDQ   AX, DX
+	VADDPS (DX), Z10, Z10
+	VADDPS 64(DX), Z11, Z11
+	ADDQ   AX, DX
+	VADDPS (DX), Z12, Z12
+	VADDPS 64(DX), Z13, Z13
+	ADDQ   AX, DX
+	VADDPS (DX), Z14, Z14
+	VADDPS 64(DX), Z15, Z15
+	ADDQ   AX, DX
+	VADDPS (DX), Z16, Z16
+	VADDPS 64(DX), Z17, Z17
+	ADDQ   AX, DX
+	VADDPS (DX), Z18, Z18
+	VADDPS 64(DX), Z19, Z19
+	ADDQ   AX, DX
+	VADDPS (DX), Z20, Z20
+	VADDPS 64(DX), Z21, Z21
+	ADDQ   AX, DX
+	VADDPS (DX), Z22, Z22
+	VADDPS 64(DX), Z23, Z23
+
+clamp18:
 	VBROADCASTSS 160(DI), Z24
 	VBROADCASTSS 164(DI), Z25
 	VMAXPS       Z0, Z24, Z0
@@ -747,7 +912,76 @@ clamp15:
 	VMAXPS       Z23, Z24, Z23
 	VMINPS       Z23, Z25, Z23
 
-store14:
+store17:
+	TESTQ $0x00000008, R10
+	JZ    rowstore22
+	MOVQ  208(DI), SI
+	MOVQ  216(DI), CX
+	TESTQ CX, CX
+	JLE   segdone24
+	MOVQ  144(DI), R9
+	SHLQ  $0x02, R9
+
+seg23:
+	MOVQ    (SI), AX
+	MOVQ    8(SI), DX
+	ADDQ    AX, DX
+	MOVQ    $-1, R13
+	BZHIQ   DX, R13, DX
+	BZHIQ   AX, R13, R13
+	XORQ    R13, DX
+	KMOVW   DX, K2
+	SHRQ    $0x10, DX
+	KMOVW   DX, K3
+	SHRQ    $0x10, DX
+	MOVQ    16(SI), BX
+	SUBQ    AX, BX
+	SHLQ    $0x02, BX
+	ADDQ    48(DI), BX
+	VMOVUPS Z0, K2, (BX)
+	VMOVUPS Z1, K3, 64(BX)
+	ADDQ    R9, BX
+	VMOVUPS Z2, K2, (BX)
+	VMOVUPS Z3, K3, 64(BX)
+	ADDQ    R9, BX
+	VMOVUPS Z4, K2, (BX)
+	VMOVUPS Z5, K3, 64(BX)
+	ADDQ    R9, BX
+	VMOVUPS Z6, K2, (BX)
+	VMOVUPS Z7, K3, 64(BX)
+	ADDQ    R9, BX
+	VMOVUPS Z8, K2, (BX)
+	VMOVUPS Z9, K3, 64(BX)
+	ADDQ    R9, BX
+	VMOVUPS Z10, K2, (BX)
+	VMOVUPS Z11, K3, 64(BX)
+	ADDQ    R9, BX
+	VMOVUPS Z12, K2, (BX)
+	VMOVUPS Z13, K3, 64(BX)
+	ADDQ    R9, BX
+	VMOVUPS Z14, K2, (BX)
+	VMOVUPS Z15, K3, 64(BX)
+	ADDQ    R9, BX
+	VMOVUPS Z16, K2, (BX)
+	VMOVUPS Z17, K3, 64(BX)
+	ADDQ    R9, BX
+	VMOVUPS Z18, K2, (BX)
+	VMOVUPS Z19, K3, 64(BX)
+	ADDQ    R9, BX
+	VMOVUPS Z20, K2, (BX)
+	VMOVUPS Z21, K3, 64(BX)
+	ADDQ    R9, BX
+	VMOVUPS Z22, K2, (BX)
+	VMOVUPS Z23, K3, 64(BX)
+	ADDQ    $0x00000020, SI
+	DECQ    CX
+	JNZ     seg23
+
+segdone24:
+	VZEROUPPER
+	RET
+
+rowstore22:
 	MOVQ    48(DI), DX
 	MOVQ    144(DI), AX
 	SHLQ    $0x02, AX
@@ -790,7 +1024,7 @@ store14:
 	RET
 
 // func gemmF32Minmax8x32AVX512(t *Tile)
-// Requires: AVX, AVX512F, MMX+
+// Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·gemmF32Minmax8x32AVX512(SB), NOSPLIT, $0-8
 	// Registers: Z0..Z15 accumulate the 8x32 tile (row i in 2 registers from Z0+2*i),
 	// Z16..Z17 hold the B row of a k step (then Lo and Hi in the epilogue),
@@ -798,13 +1032,82 @@ TEXT ·gemmF32Minmax8x32AVX512(SB), NOSPLIT, $0-8
 	// X15 is clobbered: it is scratch in ABI0 and the caller re-zeroes it.
 	// DI *Tile, SI A, BX B (or the BRows headers), CX k steps left, R8/R12 LDA/3*LDA bytes,
 	// R9/R13 LDB/3*LDB bytes, R10 Flags, R11 BOff bytes, AX and DX scratch.
-	MOVQ    t+0(FP), DI
-	MOVQ    (DI), SI
-	MOVQ    120(DI), CX
-	MOVQ    128(DI), R8
-	SHLQ    $0x02, R8
-	LEAQ    (R8)(R8*2), R12
-	MOVQ    168(DI), R10
+	MOVQ   t+0(FP), DI
+	MOVQ   168(DI), R10
+	TESTQ  $0x00000008, R10
+	JZ     plainc3
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	TESTQ  $0x00000001, R10
+	JZ     kstart2
+	MOVQ   208(DI), SI
+	MOVQ   216(DI), CX
+	TESTQ  CX, CX
+	JLE    segdone5
+	MOVQ   144(DI), R9
+	SHLQ   $0x02, R9
+
+seg4:
+	MOVQ    (SI), AX
+	MOVQ    8(SI), DX
+	ADDQ    AX, DX
+	MOVQ    $-1, R13
+	BZHIQ   DX, R13, DX
+	BZHIQ   AX, R13, R13
+	XORQ    R13, DX
+	KMOVW   DX, K2
+	SHRQ    $0x10, DX
+	KMOVW   DX, K3
+	SHRQ    $0x10, DX
+	MOVQ    16(SI), BX
+	SUBQ    AX, BX
+	SHLQ    $0x02, BX
+	ADDQ    48(DI), BX
+	VMOVUPS (BX), K2, Z0
+	VMOVUPS 64(BX), K3, Z1
+	ADDQ    R9, BX
+	VMOVUPS (BX), K2, Z2
+	VMOVUPS 64(BX), K3, Z3
+	ADDQ    R9, BX
+	VMOVUPS (BX), K2, Z4
+	VMOVUPS 64(BX), K3, Z5
+	ADDQ    R9, BX
+	VMOVUPS (BX), K2, Z6
+	VMOVUPS 64(BX), K3, Z7
+	ADDQ    R9, BX
+	VMOVUPS (BX), K2, Z8
+	VMOVUPS 64(BX), K3, Z9
+	ADDQ    R9, BX
+	VMOVUPS (BX), K2, Z10
+	VMOVUPS 64(BX), K3, Z11
+	ADDQ    R9, BX
+	VMOVUPS (BX), K2, Z12
+	VMOVUPS 64(BX), K3, Z13
+	ADDQ    R9, BX
+	VMOVUPS (BX), K2, Z14
+	VMOVUPS 64(BX), K3, Z15
+	ADDQ    $0x00000020, SI
+	DECQ    CX
+	JNZ     seg4
+
+segdone5:
+	JMP kstart2
+
+plainc3:
 	TESTQ   $0x00000001, R10
 	JZ      zero1
 	MOVQ    48(DI), DX
@@ -880,11 +1183,19 @@ zero1:
 	VPXORD     Z15, Z15, Z15
 
 kstart2:
+	MOVQ       t+0(FP), DI
+	MOVQ       (DI), SI
+	MOVQ       120(DI), CX
+	MOVQ       128(DI), R8
+	SHLQ       $0x02, R8
+	LEAQ       (R8)(R8*2), R12
 	TESTQ      $0x00000002, R10
-	JZ         nores3
+	JZ         nores6
+	TESTQ      $0x00000008, R10
+	JNZ        nores6
 	MOVQ       96(DI), AX
 	TESTQ      AX, AX
-	JZ         nores3
+	JZ         nores6
 	MOVQ       96(DI), DX
 	MOVQ       152(DI), AX
 	SHLQ       $0x02, AX
@@ -912,9 +1223,9 @@ kstart2:
 	PREFETCHT0 (DX)
 	PREFETCHT0 64(DX)
 
-nores3:
+nores6:
 	TESTQ $0x00000004, R10
-	JNZ   rowsb4
+	JNZ   rowsb7
 
 	// B from a packed panel
 	MOVQ 24(DI), BX
@@ -922,9 +1233,9 @@ nores3:
 	SHLQ $0x02, R9
 	LEAQ (R9)(R9*2), R13
 	CMPQ CX, $0x04
-	JL   ktail7
+	JL   ktail10
 
-kbody6:
+kbody9:
 	VMOVUPS      (BX), Z16
 	VMOVUPS      64(BX), Z17
 	VBROADCASTSS (SI), Z18
@@ -1033,13 +1344,13 @@ kbody6:
 	LEAQ         (BX)(R9*4), BX
 	SUBQ         $0x00000004, CX
 	CMPQ         CX, $0x04
-	JGE          kbody6
+	JGE          kbody9
 
-ktail7:
+ktail10:
 	TESTQ CX, CX
-	JLE   kdone9
+	JLE   kdone12
 
-ktail1_8:
+ktail1_11:
 	VMOVUPS      (BX), Z16
 	VMOVUPS      64(BX), Z17
 	VBROADCASTSS (SI), Z18
@@ -1069,20 +1380,20 @@ ktail1_8:
 	ADDQ         R8, SI
 	ADDQ         R9, BX
 	DECQ         CX
-	JNZ          ktail1_8
+	JNZ          ktail1_11
 
-kdone9:
-	JMP epilogue5
+kdone12:
+	JMP epilogue8
 
-rowsb4:
+rowsb7:
 	// TileRowsB: B[k][j] = BRows[k][BOff+j]
 	MOVQ 176(DI), BX
 	MOVQ 200(DI), R11
 	SHLQ $0x02, R11
 	CMPQ CX, $0x04
-	JL   ktail11
+	JL   ktail14
 
-kbody10:
+kbody13:
 	MOVQ         (BX), AX
 	PREFETCHT0   128(AX)(R11*1)
 	PREFETCHT0   192(AX)(R11*1)
@@ -1203,13 +1514,13 @@ kbody10:
 	ADDQ         $0x00000060, BX
 	SUBQ         $0x00000004, CX
 	CMPQ         CX, $0x04
-	JGE          kbody10
+	JGE          kbody13
 
-ktail11:
+ktail14:
 	TESTQ CX, CX
-	JLE   kdone13
+	JLE   kdone16
 
-ktail1_12:
+ktail1_15:
 	MOVQ         (BX), AX
 	PREFETCHT0   128(AX)(R11*1)
 	PREFETCHT0   192(AX)(R11*1)
@@ -1242,12 +1553,12 @@ ktail1_12:
 	ADDQ         R8, SI
 	ADDQ         $0x00000018, BX
 	DECQ         CX
-	JNZ          ktail1_12
+	JNZ          ktail1_15
 
-kdone13:
-epilogue5:
+kdone16:
+epilogue8:
 	TESTQ       $0x00000002, R10
-	JZ          store14
+	JZ          store17
 	MOVQ        72(DI), AX
 	VADDPS.BCST (AX), Z0, Z0
 	VADDPS.BCST (AX), Z1, Z1
@@ -1267,35 +1578,91 @@ epilogue5:
 	VADDPS.BCST 28(AX), Z15, Z15
 	MOVQ        96(DI), AX
 	TESTQ       AX, AX
-	JZ          clamp15
-	MOVQ        96(DI), DX
-	MOVQ        152(DI), AX
-	SHLQ        $0x02, AX
-	VADDPS      (DX), Z0, Z0
-	VADDPS      64(DX), Z1, Z1
-	ADDQ        AX, DX
-	VADDPS      (DX), Z2, Z2
-	VADDPS      64(DX), Z3, Z3
-	ADDQ        AX, DX
-	VADDPS      (DX), Z4, Z4
-	VADDPS      64(DX), Z5, Z5
-	ADDQ        AX, DX
-	VADDPS      (DX), Z6, Z6
-	VADDPS      64(DX), Z7, Z7
-	ADDQ        AX, DX
-	VADDPS      (DX), Z8, Z8
-	VADDPS      64(DX), Z9, Z9
-	ADDQ        AX, DX
-	VADDPS      (DX), Z10, Z10
-	VADDPS      64(DX), Z11, Z11
-	ADDQ        AX, DX
-	VADDPS      (DX), Z12, Z12
-	VADDPS      64(DX), Z13, Z13
-	ADDQ        AX, DX
-	VADDPS      (DX), Z14, Z14
-	VADDPS      64(DX), Z15, Z15
+	JZ          clamp18
+	TESTQ       $0x00000008, R10
+	JZ          rowres19
+	MOVQ        208(DI), SI
+	MOVQ        216(DI), CX
+	TESTQ       CX, CX
+	JLE         segdone21
+	MOVQ        152(DI), R9
+	SHLQ        $0x02, R9
 
-clamp15:
+seg20:
+	MOVQ   (SI), AX
+	MOVQ   8(SI), DX
+	ADDQ   AX, DX
+	MOVQ   $-1, R13
+	BZHIQ  DX, R13, DX
+	BZHIQ  AX, R13, R13
+	XORQ   R13, DX
+	KMOVW  DX, K2
+	SHRQ   $0x10, DX
+	KMOVW  DX, K3
+	SHRQ   $0x10, DX
+	MOVQ   24(SI), BX
+	SUBQ   AX, BX
+	SHLQ   $0x02, BX
+	ADDQ   96(DI), BX
+	VADDPS (BX), Z0, K2, Z0
+	VADDPS 64(BX), Z1, K3, Z1
+	ADDQ   R9, BX
+	VADDPS (BX), Z2, K2, Z2
+	VADDPS 64(BX), Z3, K3, Z3
+	ADDQ   R9, BX
+	VADDPS (BX), Z4, K2, Z4
+	VADDPS 64(BX), Z5, K3, Z5
+	ADDQ   R9, BX
+	VADDPS (BX), Z6, K2, Z6
+	VADDPS 64(BX), Z7, K3, Z7
+	ADDQ   R9, BX
+	VADDPS (BX), Z8, K2, Z8
+	VADDPS 64(BX), Z9, K3, Z9
+	ADDQ   R9, BX
+	VADDPS (BX), Z10, K2, Z10
+	VADDPS 64(BX), Z11, K3, Z11
+	ADDQ   R9, BX
+	VADDPS (BX), Z12, K2, Z12
+	VADDPS 64(BX), Z13, K3, Z13
+	ADDQ   R9, BX
+	VADDPS (BX), Z14, K2, Z14
+	VADDPS 64(BX), Z15, K3, Z15
+	ADDQ   $0x00000020, SI
+	DECQ   CX
+	JNZ    seg20
+
+segdone21:
+	JMP clamp18
+
+rowres19:
+	MOVQ   96(DI), DX
+	MOVQ   152(DI), AX
+	SHLQ   $0x02, AX
+	VADDPS (DX), Z0, Z0
+	VADDPS 64(DX), Z1, Z1
+	ADDQ   AX, DX
+	VADDPS (DX), Z2, Z2
+	VADDPS 64(DX), Z3, Z3
+	ADDQ   AX, DX
+	VADDPS (DX), Z4, Z4
+	VADDPS 64(DX), Z5, Z5
+	ADDQ   AX, DX
+	VADDPS (DX), Z6, Z6
+	VADDPS 64(DX), Z7, Z7
+	ADDQ   AX, DX
+	VADDPS (DX), Z8, Z8
+	VADDPS 64(DX), Z9, Z9
+	ADDQ   AX, DX
+	VADDPS (DX), Z10, Z10
+	VADDPS 64(DX), Z11, Z11
+	ADDQ   AX, DX
+	VADDPS (DX), Z12, Z12
+	VADDPS 64(DX), Z13, Z13
+	ADDQ   AX, DX
+	VADDPS (DX), Z14, Z14
+	VADDPS 64(DX), Z15, Z15
+
+clamp18:
 	VBROADCASTSS 160(DI), Z16
 	VBROADCASTSS 164(DI), Z17
 	VMAXPS       Z0, Z16, Z0
@@ -1331,7 +1698,64 @@ clamp15:
 	VMAXPS       Z15, Z16, Z15
 	VMINPS       Z15, Z17, Z15
 
-store14:
+store17:
+	TESTQ $0x00000008, R10
+	JZ    rowstore22
+	MOVQ  208(DI), SI
+	MOVQ  216(DI), CX
+	TESTQ CX, CX
+	JLE   segdone24
+	MOVQ  144(DI), R9
+	SHLQ  $0x02, R9
+
+seg23:
+	MOVQ    (SI), AX
+	MOVQ    8(SI), DX
+	ADDQ    AX, DX
+	MOVQ    $-1, R13
+	BZHIQ   DX, R13, DX
+	BZHIQ   AX, R13, R13
+	XORQ    R13, DX
+	KMOVW   DX, K2
+	SHRQ    $0x10, DX
+	KMOVW   DX, K3
+	SHRQ    $0x10, DX
+	MOVQ    16(SI), BX
+	SUBQ    AX, BX
+	SHLQ    $0x02, BX
+	ADDQ    48(DI), BX
+	VMOVUPS Z0, K2, (BX)
+	VMOVUPS Z1, K3, 64(BX)
+	ADDQ    R9, BX
+	VMOVUPS Z2, K2, (BX)
+	VMOVUPS Z3, K3, 64(BX)
+	ADDQ    R9, BX
+	VMOVUPS Z4, K2, (BX)
+	VMOVUPS Z5, K3, 64(BX)
+	ADDQ    R9, BX
+	VMOVUPS Z6, K2, (BX)
+	VMOVUPS Z7, K3, 64(BX)
+	ADDQ    R9, BX
+	VMOVUPS Z8, K2, (BX)
+	VMOVUPS Z9, K3, 64(BX)
+	ADDQ    R9, BX
+	VMOVUPS Z10, K2, (BX)
+	VMOVUPS Z11, K3, 64(BX)
+	ADDQ    R9, BX
+	VMOVUPS Z12, K2, (BX)
+	VMOVUPS Z13, K3, 64(BX)
+	ADDQ    R9, BX
+	VMOVUPS Z14, K2, (BX)
+	VMOVUPS Z15, K3, 64(BX)
+	ADDQ    $0x00000020, SI
+	DECQ    CX
+	JNZ     seg23
+
+segdone24:
+	VZEROUPPER
+	RET
+
+rowstore22:
 	MOVQ    48(DI), DX
 	MOVQ    144(DI), AX
 	SHLQ    $0x02, AX
@@ -1362,20 +1786,69 @@ store14:
 	RET
 
 // func gemmF32Minmax4x32AVX512(t *Tile)
-// Requires: AVX, AVX512F, MMX+
+// Requires: AVX, AVX512F, BMI2, MMX+
 TEXT ·gemmF32Minmax4x32AVX512(SB), NOSPLIT, $0-8
 	// Registers: Z0..Z7 accumulate the 4x32 tile (row i in 2 registers from Z0+2*i),
 	// Z8..Z9 hold the B row of a k step (then Lo and Hi in the epilogue),
 	// Z10..Z13 take the A broadcasts in rotation;
 	// DI *Tile, SI A, BX B (or the BRows headers), CX k steps left, R8/R12 LDA/3*LDA bytes,
 	// R9/R13 LDB/3*LDB bytes, R10 Flags, R11 BOff bytes, AX and DX scratch.
-	MOVQ    t+0(FP), DI
-	MOVQ    (DI), SI
-	MOVQ    120(DI), CX
-	MOVQ    128(DI), R8
-	SHLQ    $0x02, R8
-	LEAQ    (R8)(R8*2), R12
-	MOVQ    168(DI), R10
+	MOVQ   t+0(FP), DI
+	MOVQ   168(DI), R10
+	TESTQ  $0x00000008, R10
+	JZ     plainc3
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	TESTQ  $0x00000001, R10
+	JZ     kstart2
+	MOVQ   208(DI), SI
+	MOVQ   216(DI), CX
+	TESTQ  CX, CX
+	JLE    segdone5
+	MOVQ   144(DI), R9
+	SHLQ   $0x02, R9
+
+seg4:
+	MOVQ    (SI), AX
+	MOVQ    8(SI), DX
+	ADDQ    AX, DX
+	MOVQ    $-1, R13
+	BZHIQ   DX, R13, DX
+	BZHIQ   AX, R13, R13
+	XORQ    R13, DX
+	KMOVW   DX, K2
+	SHRQ    $0x10, DX
+	KMOVW   DX, K3
+	SHRQ    $0x10, DX
+	MOVQ    16(SI), BX
+	SUBQ    AX, BX
+	SHLQ    $0x02, BX
+	ADDQ    48(DI), BX
+	VMOVUPS (BX), K2, Z0
+	VMOVUPS 64(BX), K3, Z1
+	ADDQ    R9, BX
+	VMOVUPS (BX), K2, Z2
+	VMOVUPS 64(BX), K3, Z3
+	ADDQ    R9, BX
+	VMOVUPS (BX), K2, Z4
+	VMOVUPS 64(BX), K3, Z5
+	ADDQ    R9, BX
+	VMOVUPS (BX), K2, Z6
+	VMOVUPS 64(BX), K3, Z7
+	ADDQ    $0x00000020, SI
+	DECQ    CX
+	JNZ     seg4
+
+segdone5:
+	JMP kstart2
+
+plainc3:
 	TESTQ   $0x00000001, R10
 	JZ      zero1
 	MOVQ    48(DI), DX
@@ -1419,11 +1892,19 @@ zero1:
 	VPXORD     Z7, Z7, Z7
 
 kstart2:
+	MOVQ       t+0(FP), DI
+	MOVQ       (DI), SI
+	MOVQ       120(DI), CX
+	MOVQ       128(DI), R8
+	SHLQ       $0x02, R8
+	LEAQ       (R8)(R8*2), R12
 	TESTQ      $0x00000002, R10
-	JZ         nores3
+	JZ         nores6
+	TESTQ      $0x00000008, R10
+	JNZ        nores6
 	MOVQ       96(DI), AX
 	TESTQ      AX, AX
-	JZ         nores3
+	JZ         nores6
 	MOVQ       96(DI), DX
 	MOVQ       152(DI), AX
 	SHLQ       $0x02, AX
@@ -1439,9 +1920,9 @@ kstart2:
 	PREFETCHT0 (DX)
 	PREFETCHT0 64(DX)
 
-nores3:
+nores6:
 	TESTQ $0x00000004, R10
-	JNZ   rowsb4
+	JNZ   rowsb7
 
 	// B from a packed panel
 	MOVQ 24(DI), BX
@@ -1449,9 +1930,9 @@ nores3:
 	SHLQ $0x02, R9
 	LEAQ (R9)(R9*2), R13
 	CMPQ CX, $0x04
-	JL   ktail7
+	JL   ktail10
 
-kbody6:
+kbody9:
 	VMOVUPS      (BX), Z8
 	VMOVUPS      64(BX), Z9
 	VBROADCASTSS (SI), Z10
@@ -1512,13 +1993,13 @@ kbody6:
 	LEAQ         (BX)(R9*4), BX
 	SUBQ         $0x00000004, CX
 	CMPQ         CX, $0x04
-	JGE          kbody6
+	JGE          kbody9
 
-ktail7:
+ktail10:
 	TESTQ CX, CX
-	JLE   kdone9
+	JLE   kdone12
 
-ktail1_8:
+ktail1_11:
 	VMOVUPS      (BX), Z8
 	VMOVUPS      64(BX), Z9
 	VBROADCASTSS (SI), Z10
@@ -1536,20 +2017,20 @@ ktail1_8:
 	ADDQ         R8, SI
 	ADDQ         R9, BX
 	DECQ         CX
-	JNZ          ktail1_8
+	JNZ          ktail1_11
 
-kdone9:
-	JMP epilogue5
+kdone12:
+	JMP epilogue8
 
-rowsb4:
+rowsb7:
 	// TileRowsB: B[k][j] = BRows[k][BOff+j]
 	MOVQ 176(DI), BX
 	MOVQ 200(DI), R11
 	SHLQ $0x02, R11
 	CMPQ CX, $0x04
-	JL   ktail11
+	JL   ktail14
 
-kbody10:
+kbody13:
 	MOVQ         (BX), AX
 	PREFETCHT0   128(AX)(R11*1)
 	PREFETCHT0   192(AX)(R11*1)
@@ -1622,13 +2103,13 @@ kbody10:
 	ADDQ         $0x00000060, BX
 	SUBQ         $0x00000004, CX
 	CMPQ         CX, $0x04
-	JGE          kbody10
+	JGE          kbody13
 
-ktail11:
+ktail14:
 	TESTQ CX, CX
-	JLE   kdone13
+	JLE   kdone16
 
-ktail1_12:
+ktail1_15:
 	MOVQ         (BX), AX
 	PREFETCHT0   128(AX)(R11*1)
 	PREFETCHT0   192(AX)(R11*1)
@@ -1649,12 +2130,12 @@ ktail1_12:
 	ADDQ         R8, SI
 	ADDQ         $0x00000018, BX
 	DECQ         CX
-	JNZ          ktail1_12
+	JNZ          ktail1_15
 
-kdone13:
-epilogue5:
+kdone16:
+epilogue8:
 	TESTQ       $0x00000002, R10
-	JZ          store14
+	JZ          store17
 	MOVQ        72(DI), AX
 	VADDPS.BCST (AX), Z0, Z0
 	VADDPS.BCST (AX), Z1, Z1
@@ -1666,23 +2147,67 @@ epilogue5:
 	VADDPS.BCST 12(AX), Z7, Z7
 	MOVQ        96(DI), AX
 	TESTQ       AX, AX
-	JZ          clamp15
-	MOVQ        96(DI), DX
-	MOVQ        152(DI), AX
-	SHLQ        $0x02, AX
-	VADDPS      (DX), Z0, Z0
-	VADDPS      64(DX), Z1, Z1
-	ADDQ        AX, DX
-	VADDPS      (DX), Z2, Z2
-	VADDPS      64(DX), Z3, Z3
-	ADDQ        AX, DX
-	VADDPS      (DX), Z4, Z4
-	VADDPS      64(DX), Z5, Z5
-	ADDQ        AX, DX
-	VADDPS      (DX), Z6, Z6
-	VADDPS      64(DX), Z7, Z7
+	JZ          clamp18
+	TESTQ       $0x00000008, R10
+	JZ          rowres19
+	MOVQ        208(DI), SI
+	MOVQ        216(DI), CX
+	TESTQ       CX, CX
+	JLE         segdone21
+	MOVQ        152(DI), R9
+	SHLQ        $0x02, R9
 
-clamp15:
+seg20:
+	MOVQ   (SI), AX
+	MOVQ   8(SI), DX
+	ADDQ   AX, DX
+	MOVQ   $-1, R13
+	BZHIQ  DX, R13, DX
+	BZHIQ  AX, R13, R13
+	XORQ   R13, DX
+	KMOVW  DX, K2
+	SHRQ   $0x10, DX
+	KMOVW  DX, K3
+	SHRQ   $0x10, DX
+	MOVQ   24(SI), BX
+	SUBQ   AX, BX
+	SHLQ   $0x02, BX
+	ADDQ   96(DI), BX
+	VADDPS (BX), Z0, K2, Z0
+	VADDPS 64(BX), Z1, K3, Z1
+	ADDQ   R9, BX
+	VADDPS (BX), Z2, K2, Z2
+	VADDPS 64(BX), Z3, K3, Z3
+	ADDQ   R9, BX
+	VADDPS (BX), Z4, K2, Z4
+	VADDPS 64(BX), Z5, K3, Z5
+	ADDQ   R9, BX
+	VADDPS (BX), Z6, K2, Z6
+	VADDPS 64(BX), Z7, K3, Z7
+	ADDQ   $0x00000020, SI
+	DECQ   CX
+	JNZ    seg20
+
+segdone21:
+	JMP clamp18
+
+rowres19:
+	MOVQ   96(DI), DX
+	MOVQ   152(DI), AX
+	SHLQ   $0x02, AX
+	VADDPS (DX), Z0, Z0
+	VADDPS 64(DX), Z1, Z1
+	ADDQ   AX, DX
+	VADDPS (DX), Z2, Z2
+	VADDPS 64(DX), Z3, Z3
+	ADDQ   AX, DX
+	VADDPS (DX), Z4, Z4
+	VADDPS 64(DX), Z5, Z5
+	ADDQ   AX, DX
+	VADDPS (DX), Z6, Z6
+	VADDPS 64(DX), Z7, Z7
+
+clamp18:
 	VBROADCASTSS 160(DI), Z8
 	VBROADCASTSS 164(DI), Z9
 	VMAXPS       Z0, Z8, Z0
@@ -1702,7 +2227,52 @@ clamp15:
 	VMAXPS       Z7, Z8, Z7
 	VMINPS       Z7, Z9, Z7
 
-store14:
+store17:
+	TESTQ $0x00000008, R10
+	JZ    rowstore22
+	MOVQ  208(DI), SI
+	MOVQ  216(DI), CX
+	TESTQ CX, CX
+	JLE   segdone24
+	MOVQ  144(DI), R9
+	SHLQ  $0x02, R9
+
+seg23:
+	MOVQ    (SI), AX
+	MOVQ    8(SI), DX
+	ADDQ    AX, DX
+	MOVQ    $-1, R13
+	BZHIQ   DX, R13, DX
+	BZHIQ   AX, R13, R13
+	XORQ    R13, DX
+	KMOVW   DX, K2
+	SHRQ    $0x10, DX
+	KMOVW   DX, K3
+	SHRQ    $0x10, DX
+	MOVQ    16(SI), BX
+	SUBQ    AX, BX
+	SHLQ    $0x02, BX
+	ADDQ    48(DI), BX
+	VMOVUPS Z0, K2, (BX)
+	VMOVUPS Z1, K3, 64(BX)
+	ADDQ    R9, BX
+	VMOVUPS Z2, K2, (BX)
+	VMOVUPS Z3, K3, 64(BX)
+	ADDQ    R9, BX
+	VMOVUPS Z4, K2, (BX)
+	VMOVUPS Z5, K3, 64(BX)
+	ADDQ    R9, BX
+	VMOVUPS Z6, K2, (BX)
+	VMOVUPS Z7, K3, 64(BX)
+	ADDQ    $0x00000020, SI
+	DECQ    CX
+	JNZ     seg23
+
+segdone24:
+	VZEROUPPER
+	RET
+
+rowstore22:
 	MOVQ    48(DI), DX
 	MOVQ    144(DI), AX
 	SHLQ    $0x02, AX
@@ -1730,11 +2300,6 @@ TEXT ·gemmF32Minmax6x16AVX2(SB), NOSPLIT, $0-8
 	// DI *Tile, SI A, BX B (or the BRows headers), CX k steps left, R8/R12 LDA/3*LDA bytes,
 	// R9/R13 LDB/3*LDB bytes, R10 Flags, R11 BOff bytes, AX and DX scratch.
 	MOVQ    t+0(FP), DI
-	MOVQ    (DI), SI
-	MOVQ    120(DI), CX
-	MOVQ    128(DI), R8
-	SHLQ    $0x02, R8
-	LEAQ    (R8)(R8*2), R12
 	MOVQ    168(DI), R10
 	TESTQ   $0x00000001, R10
 	JZ      zero1
@@ -1789,6 +2354,12 @@ zero1:
 	VXORPS     Y11, Y11, Y11
 
 kstart2:
+	MOVQ       t+0(FP), DI
+	MOVQ       (DI), SI
+	MOVQ       120(DI), CX
+	MOVQ       128(DI), R8
+	SHLQ       $0x02, R8
+	LEAQ       (R8)(R8*2), R12
 	TESTQ      $0x00000002, R10
 	JZ         nores3
 	MOVQ       96(DI), AX
@@ -2185,11 +2756,6 @@ TEXT ·gemmF32Minmax4x16AVX2(SB), NOSPLIT, $0-8
 	// DI *Tile, SI A, BX B (or the BRows headers), CX k steps left, R8/R12 LDA/3*LDA bytes,
 	// R9/R13 LDB/3*LDB bytes, R10 Flags, R11 BOff bytes, AX and DX scratch.
 	MOVQ    t+0(FP), DI
-	MOVQ    (DI), SI
-	MOVQ    120(DI), CX
-	MOVQ    128(DI), R8
-	SHLQ    $0x02, R8
-	LEAQ    (R8)(R8*2), R12
 	MOVQ    168(DI), R10
 	TESTQ   $0x00000001, R10
 	JZ      zero1
@@ -2230,6 +2796,12 @@ zero1:
 	VXORPS     Y7, Y7, Y7
 
 kstart2:
+	MOVQ       t+0(FP), DI
+	MOVQ       (DI), SI
+	MOVQ       120(DI), CX
+	MOVQ       128(DI), R8
+	SHLQ       $0x02, R8
+	LEAQ       (R8)(R8*2), R12
 	TESTQ      $0x00000002, R10
 	JZ         nores3
 	MOVQ       96(DI), AX
@@ -2536,11 +3108,6 @@ TEXT ·gemmF32Minmax2x16AVX2(SB), NOSPLIT, $0-8
 	// DI *Tile, SI A, BX B (or the BRows headers), CX k steps left, R8/R12 LDA/3*LDA bytes,
 	// R9/R13 LDB/3*LDB bytes, R10 Flags, R11 BOff bytes, AX and DX scratch.
 	MOVQ    t+0(FP), DI
-	MOVQ    (DI), SI
-	MOVQ    120(DI), CX
-	MOVQ    128(DI), R8
-	SHLQ    $0x02, R8
-	LEAQ    (R8)(R8*2), R12
 	MOVQ    168(DI), R10
 	TESTQ   $0x00000001, R10
 	JZ      zero1
@@ -2567,6 +3134,12 @@ zero1:
 	VXORPS     Y3, Y3, Y3
 
 kstart2:
+	MOVQ       t+0(FP), DI
+	MOVQ       (DI), SI
+	MOVQ       120(DI), CX
+	MOVQ       128(DI), R8
+	SHLQ       $0x02, R8
+	LEAQ       (R8)(R8*2), R12
 	TESTQ      $0x00000002, R10
 	JZ         nores3
 	MOVQ       96(DI), AX

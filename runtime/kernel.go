@@ -18,6 +18,14 @@ const (
 	// a 1x1 stride-1 convolution skip packing: BRows is then a slice of
 	// the input row table itself and BOff the tile's first pixel.
 	TileRowsB
+	// TileSegs: the tile's columns go to Segs' runs instead of C's rows:
+	// for each run s, columns [s.j, s.j+s.n) of row i are element
+	// C[s.c+i*LDC+j-s.j] (read under TileAccumulate, written) and have
+	// the residual R[s.r+i*LDR+j-s.j]; columns in no run are neither read
+	// nor written. C and R are then the whole output and residual. Only
+	// kernels with SegsC get it: it spares a tile whose pixels cross a
+	// frame's end (a small map) the round trip through a scratch tile.
+	TileSegs
 )
 
 // Tile is the argument block of a GEMM micro-kernel. For i < MR, j < NR:
@@ -42,7 +50,7 @@ const (
 //
 // The field layout is part of the assembly contract (offsets in bytes on
 // 64-bit targets: A 0, B 24, C 48, Bias 72, R 96, K 120, LDA 128, LDB 136,
-// LDC 144, LDR 152, Lo 160, Hi 164, Flags 168, BRows 176, BOff 200);
+// LDC 144, LDR 152, Lo 160, Hi 164, Flags 168, BRows 176, BOff 200, Segs 208);
 // TestTileLayout checks it. A slice is (pointer, len, cap).
 type Tile struct {
 	A, B, C, Bias, R      []float32
@@ -51,6 +59,14 @@ type Tile struct {
 	Flags                 int
 	BRows                 [][]float32
 	BOff                  int
+	Segs                  []colSeg
+}
+
+// colSeg is a run of tile columns [j, j+n) whose output elements (row 0)
+// are contiguous at c in the output and at r in the residual (Tile.Segs).
+type colSeg struct {
+	j, n int
+	c, r int
 }
 
 // GemmKernel describes a micro-kernel. Names state the contract in the
@@ -64,6 +80,8 @@ type GemmKernel struct {
 	KC int
 	// RowsB reports that the kernel implements TileRowsB.
 	RowsB bool
+	// SegsC reports that the kernel implements TileSegs.
+	SegsC bool
 	// TransC reports a transposed-C kernel: element (i, j) of the tile is
 	// stored at C[j*LDC+i] and read from R[j*LDR+i], Bias is indexed by j,
 	// TileAccumulate and TileRowsB are ignored and the epilogue always

@@ -9,11 +9,11 @@ package runtime
 // dispatch by level (cpu_amd64.go).
 
 var (
-	gemmF32Minmax12x32AVX512Kernel = &GemmKernel{Name: "f32_gemm_minmax_12x32__avx512", MR: 12, NR: 32, KC: 256, RowsB: true, Tile: gemmF32Minmax12x32AVX512,
+	gemmF32Minmax12x32AVX512Kernel = &GemmKernel{Name: "f32_gemm_minmax_12x32__avx512", MR: 12, NR: 32, KC: 256, RowsB: true, SegsC: true, Tile: gemmF32Minmax12x32AVX512,
 		Short: []*GemmKernel{gemmF32Minmax4x32AVX512Kernel, gemmF32Minmax8x32AVX512Kernel}}
-	gemmF32Minmax8x32AVX512Kernel = &GemmKernel{Name: "f32_gemm_minmax_8x32__avx512", MR: 8, NR: 32, KC: 256, RowsB: true, Tile: gemmF32Minmax8x32AVX512,
+	gemmF32Minmax8x32AVX512Kernel = &GemmKernel{Name: "f32_gemm_minmax_8x32__avx512", MR: 8, NR: 32, KC: 256, RowsB: true, SegsC: true, Tile: gemmF32Minmax8x32AVX512,
 		Short: []*GemmKernel{gemmF32Minmax4x32AVX512Kernel}}
-	gemmF32Minmax4x32AVX512Kernel = &GemmKernel{Name: "f32_gemm_minmax_4x32__avx512", MR: 4, NR: 32, KC: 256, RowsB: true, Tile: gemmF32Minmax4x32AVX512}
+	gemmF32Minmax4x32AVX512Kernel = &GemmKernel{Name: "f32_gemm_minmax_4x32__avx512", MR: 4, NR: 32, KC: 256, RowsB: true, SegsC: true, Tile: gemmF32Minmax4x32AVX512}
 	gemmF32Minmax6x16AVX2Kernel   = &GemmKernel{Name: "f32_gemm_minmax_6x16__avx2", MR: 6, NR: 16, KC: 256, RowsB: true, Tile: gemmF32Minmax6x16AVX2,
 		Short: []*GemmKernel{gemmF32Minmax2x16AVX2Kernel, gemmF32Minmax4x16AVX2Kernel}}
 	gemmF32Minmax4x16AVX2Kernel = &GemmKernel{Name: "f32_gemm_minmax_4x16__avx2", MR: 4, NR: 16, KC: 256, RowsB: true, Tile: gemmF32Minmax4x16AVX2,
@@ -349,6 +349,13 @@ var asmLayouts = map[string]map[string]uintptr{
 		"Flags": 168,
 		"BRows": 176,
 		"BOff":  200,
+		"Segs":  208,
+	},
+	"colSeg": {
+		"j": 0,
+		"n": 8,
+		"c": 16,
+		"r": 24,
 	},
 	"DWRow": {
 		"O":      0,

@@ -92,6 +92,7 @@ var asmLayouts = map[string]map[string]uintptr{
 		"Flags": 168,
 		"BRows": 176,
 		"BOff":  200,
+		"Segs":  208,
 	},
 	"DWRow": {
 		"O":      0,

@@ -142,7 +142,7 @@ func TestAsmLayout(t *testing.T) {
 		"MaxPoolRow": reflect.TypeFor[MaxPoolRow](), "QTile": reflect.TypeFor[QTile](), "QFTile": reflect.TypeFor[QFTile](),
 		"QPack": reflect.TypeFor[QPack](), "QDWConv": reflect.TypeFor[QDWConv](), "QDWPlane": reflect.TypeFor[QDWPlane](),
 		"ActRows": reflect.TypeFor[ActRows](), "DWTaps": reflect.TypeFor[DWTaps](), "MulRows": reflect.TypeFor[MulRows](),
-		"CopyRows": reflect.TypeFor[CopyRows](),
+		"CopyRows": reflect.TypeFor[CopyRows](), "colSeg": reflect.TypeFor[colSeg](),
 	}
 	for _, name := range []string{"Tile", "DWRow"} {
 		if asmLayouts[name] == nil {
@@ -411,5 +411,80 @@ func TestDriversAtEveryISA(t *testing.T) {
 				TestPlansSameBits(t)
 			})
 		})
+	}
+}
+
+// TestAsmGemmSegs runs the kernels with SegsC on tiles whose columns go
+// to runs (TileSegs: a pixel panel crossing frames, a short last panel):
+// every run element is the bit the same tile run on a scratch C (and R)
+// gives, and nothing outside the runs changes. Runs cut the NR columns
+// at random points, leave random columns out, and land in an output and
+// residual of random leading dimensions and offsets.
+func TestAsmGemmSegs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	tested := 0
+	for _, k := range asmGemmOnThisCPU() {
+		if !k.SegsC {
+			continue
+		}
+		tested++
+		for _, K := range []int{0, 1, 5, 64, 65, 300} {
+			for flags := range 8 {
+				for rmode := range 2 {
+					for range 4 {
+						tl := gemmCase(rng, k, K, flags, 0)
+						// the runs: cut points in [0, NR], each piece kept or not
+						var segs []colSeg
+						out := 5 + rng.IntN(40)
+						ldc := k.NR + rng.IntN(50)
+						for j := 0; j < k.NR; {
+							n := 1 + rng.IntN(k.NR-j)
+							if rng.IntN(4) > 0 {
+								segs = append(segs, colSeg{j: j, n: n, c: out, r: out + 3})
+								out += n + rng.IntN(9)
+							}
+							j += n
+						}
+						size := out + (k.MR-1)*ldc + k.NR + 16
+						c := randFloats(rng, size)
+						var r []float32
+						if rmode == 1 {
+							r = randFloats(rng, size+3)
+						}
+						// the reference: the tile on a scratch C and R, gathered and scattered
+						ref := slices.Clone(c)
+						scratch, rs := make([]float32, k.MR*k.NR), make([]float32, k.MR*k.NR)
+						for _, s := range segs {
+							for i := range k.MR {
+								copy(scratch[i*k.NR+s.j:][:s.n], c[s.c+i*ldc:][:s.n])
+								if r != nil {
+									copy(rs[i*k.NR+s.j:][:s.n], r[s.r+i*ldc:][:s.n])
+								}
+							}
+						}
+						tr := tl
+						tr.C, tr.LDC, tr.R, tr.LDR = scratch, k.NR, nil, 0
+						if r != nil {
+							tr.R, tr.LDR = rs, k.NR
+						}
+						k.Tile(&tr)
+						for _, s := range segs {
+							for i := range k.MR {
+								copy(ref[s.c+i*ldc:][:s.n], scratch[i*k.NR+s.j:][:s.n])
+							}
+						}
+						tl.C, tl.LDC, tl.R, tl.LDR, tl.Segs = c, ldc, r, ldc, segs
+						tl.Flags |= TileSegs
+						k.Tile(&tl)
+						if i := firstBitDiff(c, ref); i >= 0 {
+							t.Fatalf("%s K=%d flags=%03b residual=%d runs %v: C[%d] = %g, want %g", k.Name, K, flags, rmode, segs, i, c[i], ref[i])
+						}
+					}
+				}
+			}
+		}
+	}
+	if tested == 0 {
+		t.Skip("no kernel with column runs on this CPU")
 	}
 }

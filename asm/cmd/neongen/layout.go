@@ -57,13 +57,41 @@ func readArgBlocks(dir string, names ...string) (map[string]*argBlock, error) {
 			}
 		}
 	}
+	// the named types and the package's types they refer to (a slice of
+	// small structs, as Tile's column runs)
 	decl := &ast.GenDecl{Tok: token.TYPE}
-	for _, n := range names {
+	added := map[string]bool{}
+	var add func(n string)
+	add = func(n string) {
+		if added[n] {
+			return
+		}
+		added[n] = true
 		ts := found[n]
-		if ts == nil {
+		decl.Specs = append(decl.Specs, ts)
+		ast.Inspect(ts.Type, func(x ast.Node) bool {
+			switch x := x.(type) {
+			case *ast.Field: // its type only: field names are identifiers too
+				ast.Inspect(x.Type, func(y ast.Node) bool {
+					if id, ok := y.(*ast.Ident); ok && found[id.Name] != nil {
+						add(id.Name)
+					}
+					return true
+				})
+				return false
+			case *ast.Ident:
+				if found[x.Name] != nil {
+					add(x.Name)
+				}
+			}
+			return true
+		})
+	}
+	for _, n := range names {
+		if found[n] == nil {
 			return nil, fmt.Errorf("%s: no type %s", dir, n)
 		}
-		decl.Specs = append(decl.Specs, ts)
+		add(n)
 	}
 	file := &ast.File{Name: ast.NewIdent("runtime"), Decls: []ast.Decl{decl}}
 	sizes := types.SizesFor("gc", "arm64")

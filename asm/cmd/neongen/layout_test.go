@@ -12,7 +12,7 @@ func TestReadArgBlocks(t *testing.T) {
 	}
 	for name, want := range map[string]map[string]int{
 		"Tile": {"A": 0, "B": 24, "C": 48, "Bias": 72, "R": 96, "K": 120, "LDA": 128, "LDB": 136,
-			"LDC": 144, "LDR": 152, "Lo": 160, "Hi": 164, "Flags": 168, "BRows": 176, "BOff": 200},
+			"LDC": 144, "LDR": 152, "Lo": 160, "Hi": 164, "Flags": 168, "BRows": 176, "BOff": 200, "Segs": 208},
 		"DWRow": {"O": 0, "R0": 24, "R1": 48, "R2": 72, "Res": 96, "W": 120, "Stride": 128, "Bias": 136, "Lo": 140, "Hi": 144},
 		"QTile": {"A": 0, "B": 24, "C": 48, "R": 72, "Offset": 96, "Scale": 120, "K4": 144, "LDA": 152, "LDC": 160,
 			"LDR": 168, "Zero": 176, "Lo": 180, "Hi": 184, "ZeroC": 188, "Lo1": 192, "Hi1": 196, "S1": 200, "SR": 204, "F": 208, "Swap": 212},
