@@ -106,6 +106,17 @@ func TestFuseInvertedResidual(t *testing.T) {
 		map[string]string{"project1": "we1 wd1", "project2": "- wd2", "project3": "- wd3", "dw4": "we4 wd4"})
 }
 
+// TestFuseInvertedResidualSmallFrames: chains whose frames have fewer
+// output pixels than Rules.BlockMinPixels stay as their stages, however
+// large their expanded tensors: with the threshold between blocksGraph's
+// 32x32 and 64x64 outputs, only the chains on 64x64 fuse.
+func TestFuseInvertedResidualSmallFrames(t *testing.T) {
+	r := runtime.DefaultRules()
+	r.BlockMinPixels = 64 * 64
+	defer runtime.SetDefaultRules(runtime.SetDefaultRules(r))
+	checkBlocks(t, fusedBlocks(t, blocksGraph(t)), map[string]string{"project1": "we1 wd1", "dw4": "we4 wd4"})
+}
+
 // TestFusedBlocksMatchInterpreter fuses blocksGraph (the blocks and the
 // channel scale), generates it with two data sets from the reference
 // interpreter on the unfused graph and runs the generated package's tests.

@@ -13,9 +13,12 @@ import (
 // only, the projection with no shift, the depthwise with neither a shift
 // nor a residual when there is an expansion. Only blocks whose expanded
 // tensor (the depthwise input) reaches the default rules' BlockMinBytes
-// are fused (runtime.Rules, fitted per CPU): below it the tensors stay in
+// and whose frames have BlockMinPixels output pixels are fused
+// (runtime.Rules, fitted per CPU): below the first the tensors stay in
 // the caches anyway, and three operations parallelise better over
-// channels than one over rows. The block takes the projection's
+// channels than one over rows; below the second a block's per-frame
+// GEMMs are too narrow (a 5x5 frame's 25 pixels fill 78% of a 32-wide
+// panel), while its stages run their GEMMs over all frames' pixels. The block takes the projection's
 // place in the node order (every input of the chain is computed by then).
 // An expansion and depthwise convolution left over, whose output other
 // nodes read (a squeeze-and-excitation block's pool and scale), become a
@@ -55,7 +58,7 @@ func FuseInvertedResidual(g *ir.Graph) error {
 			if !blockFits(expand, dw, project) && expand != nil {
 				expand = nil // maybe the depthwise and projection alone
 			}
-			if !blockFits(expand, dw, project) || !k.large(dw.Input(ops.ConvX)) {
+			if !blockFits(expand, dw, project) || !k.large(dw) {
 				continue
 			}
 			first := dw
@@ -96,7 +99,7 @@ func FuseInvertedResidual(g *ir.Graph) error {
 		}
 		expand := conv(dw.Input(ops.ConvX))
 		if expand == nil || fused[expand] || !only(dw.Input(ops.ConvX)) || expand.Input(ops.ConvResidual) != nil ||
-			!blockFits(expand, dw, nil) || 4*dw.Input(ops.ConvX).Shape.Size() < runtime.DefaultRules().BlockMinBytes {
+			!blockFits(expand, dw, nil) || !floatBlockPays(dw) {
 			continue
 		}
 		b := &ir.Node{
@@ -120,10 +123,21 @@ func FuseInvertedResidual(g *ir.Graph) error {
 // stages and of tsmc.QConv stages.
 var blockKinds = []struct {
 	conv, block string
-	large       func(expanded *ir.Value) bool // whether the expanded tensor is large enough to fuse
+	large       func(dw *ir.Node) bool // whether the chain around the depthwise convolution is large enough to fuse
 }{
-	{ops.OpConv, ops.OpInvertedResidual, func(e *ir.Value) bool { return 4*e.Shape.Size() >= runtime.DefaultRules().BlockMinBytes }},
-	{ops.OpQConv, ops.OpQInvertedResidual, func(e *ir.Value) bool { return e.Shape[2:].Size()*e.Shape[1] >= runtime.QBlockMinFrameBytes }},
+	{ops.OpConv, ops.OpInvertedResidual, floatBlockPays},
+	{ops.OpQConv, ops.OpQInvertedResidual, func(dw *ir.Node) bool {
+		e := dw.Input(ops.ConvX)
+		return e.Shape[2:].Size()*e.Shape[1] >= runtime.QBlockMinFrameBytes
+	}},
+}
+
+// floatBlockPays reports whether the float32 chain around the depthwise
+// convolution dw pays as a block by the default rules: its expanded
+// tensor of BlockMinBytes, frames of BlockMinPixels output pixels.
+func floatBlockPays(dw *ir.Node) bool {
+	r := runtime.DefaultRules()
+	return 4*dw.Input(ops.ConvX).Shape.Size() >= r.BlockMinBytes && dw.Outputs[0].Shape[2:].Size() >= r.BlockMinPixels
 }
 
 // blockFits reports whether the runtime runs the chain's shapes as one

@@ -214,10 +214,12 @@ type Rules struct {
 	// DWItemFLOPs is the work of a depthwise work item.
 	DWItemFLOPs int
 	// BlockBudget bounds a fused block's expanded rows plus depthwise
-	// outputs per worker; BlockMinBytes is the expanded tensor size from
-	// which the compiler fuses a block (passes.FuseInvertedResidual);
-	// BlockMinPartRows the fewest output rows of a frame part.
+	// outputs per worker; BlockMinBytes is the expanded tensor size and
+	// BlockMinPixels the output pixels per frame from which the compiler
+	// fuses a block (passes.FuseInvertedResidual); BlockMinPartRows the
+	// fewest output rows of a frame part.
 	BlockBudget, BlockMinBytes, BlockMinPartRows int
+	BlockMinPixels                               int
 	// A convolution of at most PhaseMaxCin input channels and
 	// PhaseMaxCout output channels per group and a GEMM depth (input
 	// channels per group x taps) of at least PhaseMinK runs as AlgoPhase

@@ -21,7 +21,8 @@ type model struct {
 
 // group is a planned layer, or a chain of expansion, depthwise and
 // projection that the compiler fuses into a block when its expanded
-// tensor reaches Rules.BlockMinBytes and runs as its stages otherwise.
+// tensor reaches Rules.BlockMinBytes and its frames Rules.BlockMinPixels
+// output pixels, and runs as its stages otherwise.
 type group struct {
 	layer tunerun.Workload
 	chain *chain
@@ -31,6 +32,7 @@ type chain struct {
 	block    tunerun.Workload
 	stages   []tunerun.Workload
 	expanded int // bytes of the depthwise input
+	pixels   int // output pixels of a frame
 }
 
 // builder collects a model's groups.
@@ -100,6 +102,7 @@ func (b *builder) chain(cin, ce, cout, h, w, ek, es, s int, residual, shifted bo
 	p := runtime.ConvShape{Frames: b.frames, Cin: dwIn, H: d.OutH(), W: d.OutW(), Cout: cout, KH: 1, KW: 1}.Normalized()
 	c.stages = append(c.stages, tunerun.Workload{Op: tunerun.OpConv, Shape: &p, Act: runtime.Act{}.String(), Residual: residual})
 	c.expanded = 4 * d.InLen()
+	c.pixels = d.OutH() * d.OutW()
 	acts := runtime.Act{}.String()
 	if expand != nil {
 		acts = relu6.String()

@@ -10,7 +10,7 @@
 //	go run ./internal/cmd/fitrules [-threads 1,2] [-rounds 3] [-quick | -every N] [-o runtime/rules_fitted.go]
 //
 // A model's time is the sum of its layers' (a chain fused into a block or
-// run as its stages, by Rules.BlockMinBytes); the fit minimises the mean
+// run as its stages, by Rules.BlockMinBytes and BlockMinPixels); the fit minimises the mean
 // over models and thread counts of a model's time relative to the rules
 // it started from, taking a new value only when it gains more than
 // -margin. Each distinct plan a layer runs is timed once per thread
@@ -26,6 +26,7 @@ import (
 	"math"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -53,6 +54,7 @@ var params = []param{
 	{"DWItemFLOPs", []int{1 << 14, 1 << 16, 1 << 18}},
 	{"BlockBudget", []int{96 << 10, 192 << 10, 384 << 10, 768 << 10}},
 	{"BlockMinBytes", []int{0, 128 << 10, 512 << 10, 2 << 20, math.MaxInt32}},
+	{"BlockMinPixels", []int{0, 64, 128, 256, 1024}},
 	{"BlockMinPartRows", []int{2, 4, 8}},
 	{"PhaseMaxCin", []int{0, 4, 16, 32, 64}},
 	{"PhaseMinK", []int{1, 64, 128, 256}},
@@ -66,6 +68,7 @@ func main() {
 	every := flag.Int("every", 1, "fit to every `N`th model of the corpus only (a shorter fit)")
 	margin := flag.Float64("margin", 0.003, "the least gain of the mean relative time for which a threshold moves")
 	out := flag.String("o", "runtime/rules_fitted.go", "the Go file to write the fitted rules to")
+	only := flag.String("only", "", "comma-separated `FIELDS` of runtime.Rules to fit, the others kept (a new threshold fitted alone)")
 	flag.Parse()
 	var threads []int
 	for _, f := range strings.Split(*threadList, ",") {
@@ -95,9 +98,20 @@ func main() {
 		}
 	}
 	fmt.Fprintf(os.Stderr, "corpus: %d models, timed at the starting rules in %v\n", len(f.models), time.Since(start).Round(time.Second))
-	fitted, score := f.fit(base, threads, *margin)
+	fit := params
+	if *only != "" {
+		fit = nil
+		for _, name := range strings.Split(*only, ",") {
+			i := slices.IndexFunc(params, func(p param) bool { return p.field == strings.TrimSpace(name) })
+			if i < 0 {
+				fail(fmt.Errorf("-only %q: %q is not a threshold the fit moves", *only, name))
+			}
+			fit = append(fit, params[i])
+		}
+	}
+	fitted, score := f.fit(base, fit, threads, *margin)
 	fmt.Fprintf(os.Stderr, "fitted in %v: mean model time %.3f of the starting rules'\n", time.Since(start).Round(time.Second), score)
-	if err := write(*out, fitted, threads, len(f.models), score); err != nil {
+	if err := write(*out, fitted, threads, len(f.models), score, *only); err != nil {
 		fail(err)
 	}
 }
@@ -172,7 +186,7 @@ func (f *fitter) modelMs(m model, r runtime.Rules, threads int) float64 {
 		switch {
 		case g.chain == nil:
 			total += f.layerMs(g.layer, r, threads)
-		case g.chain.expanded >= r.BlockMinBytes:
+		case g.chain.expanded >= r.BlockMinBytes && g.chain.pixels >= r.BlockMinPixels:
 			total += f.layerMs(g.chain.block, r, threads)
 		default:
 			for _, st := range g.chain.stages {
@@ -199,25 +213,33 @@ func (f *fitter) score(r, base runtime.Rules, threads []int) float64 {
 }
 
 // fit moves each threshold in turn to its best value, the others fixed,
-// in two sweeps.
-func (f *fitter) fit(base runtime.Rules, threads []int, margin float64) (runtime.Rules, float64) {
+// in two sweeps: every value is scored, and the best one is taken when it
+// beats the current value by more than margin (the first value to beat
+// the current one would otherwise stand in for a better one further on).
+func (f *fitter) fit(base runtime.Rules, params []param, threads []int, margin float64) (runtime.Rules, float64) {
 	r := base
 	best := f.score(r, base, threads)
 	for sweep := range 2 {
 		moved := false
 		for _, p := range params {
 			cur := get(r, p.field)
+			top, topScore := cur, math.Inf(1)
 			for _, v := range p.values {
 				if v == cur {
 					continue
 				}
-				cand := set(r, p.field, v)
-				s := f.score(cand, base, threads)
-				best = f.score(r, base, threads) // the timings of the runs they share may have moved
-				fmt.Fprintf(os.Stderr, "sweep %d: %s %d -> %d: %.4f (best %.4f)\n", sweep+1, p.field, cur, v, s, best)
-				if s < best-margin {
-					r, best, moved, cur = cand, s, true, v
+				s := f.score(set(r, p.field, v), base, threads)
+				fmt.Fprintf(os.Stderr, "sweep %d: %s %d -> %d: %.4f\n", sweep+1, p.field, cur, v, s)
+				if s < topScore {
+					top, topScore = v, s
 				}
+			}
+			best = f.score(r, base, threads) // the timings of the runs they share may have moved
+			if topScore < best-margin {
+				fmt.Fprintf(os.Stderr, "sweep %d: %s %d (%.4f) moves to %d (%.4f)\n", sweep+1, p.field, cur, best, top, topScore)
+				r, best, moved = set(r, p.field, top), topScore, true
+			} else {
+				fmt.Fprintf(os.Stderr, "sweep %d: %s stays %d (%.4f)\n", sweep+1, p.field, cur, best)
 			}
 		}
 		if !moved {
@@ -237,11 +259,15 @@ func set(r runtime.Rules, field string, v int) runtime.Rules {
 }
 
 // write renders the rules as runtime/rules_fitted.go.
-func write(path string, r runtime.Rules, threads []int, models int, score float64) error {
+func write(path string, r runtime.Rules, threads []int, models int, score float64, only string) error {
 	var b bytes.Buffer
 	b.WriteString("// Code generated by internal/cmd/fitrules. DO NOT EDIT.\n\npackage runtime\n\n")
 	fmt.Fprintf(&b, "// fittedRules are the default rules fitted on %s over %d corpus models\n", tunerun.CPUModel(), models)
-	fmt.Fprintf(&b, "// at %v threads: their mean model time is %.3f of the rules the fit\n// started from.\n", threads, score)
+	fmt.Fprintf(&b, "// at %v threads: their mean model time is %.3f of the rules the fit\n// started from", threads, score)
+	if only != "" {
+		fmt.Fprintf(&b, " (%s fitted, the others kept)", only)
+	}
+	b.WriteString(".\n")
 	b.WriteString("var fittedRules = Rules{\n")
 	v := reflect.ValueOf(r)
 	for i := range v.NumField() {
