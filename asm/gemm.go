@@ -258,7 +258,7 @@ func (k gemmKernel) emit(g *gen) {
 		}
 		g.TESTQ(operand.U32(tileAccumulate), gFlags)
 		g.JZ(operand.LabelRef(kstart))
-		k.forSegs(g, "C", "LDC", 16, func(i int, row reg.Register, masks []reg.OpmaskPhysical) {
+		k.forSegs(g, "C", func(i int, row reg.Register, masks []reg.OpmaskPhysical) {
 			for v := range nv {
 				g.VMOVUPS(at(row, v*vb), masks[v], k.acc(i, v))
 			}
@@ -330,19 +330,14 @@ func (k gemmKernel) emit(g *gen) {
 	g.JZ(operand.LabelRef(store))
 	k.epilogue(g)
 	g.Label(store)
-	if k.segsC {
-		rowStore := g.label("rowstore")
-		g.TESTQ(operand.U32(tileSegs), gFlags)
-		g.JZ(operand.LabelRef(rowStore))
-		k.forSegs(g, "C", "LDC", 16, func(i int, row reg.Register, masks []reg.OpmaskPhysical) {
-			for v := range nv {
-				g.VMOVUPS(k.acc(i, v), masks[v], at(row, v*vb))
-			}
-		})
+	k.onSegs(g, "C", func(i int, row reg.Register, masks []reg.OpmaskPhysical) {
+		for v := range nv {
+			g.VMOVUPS(k.acc(i, v), masks[v], at(row, v*vb))
+		}
+	}, func() {
 		g.VZEROUPPER()
 		g.RET()
-		g.Label(rowStore)
-	}
+	})
 	k.forRows(g, "C", "LDC", func(i int, row reg.Register) {
 		for v := range nv {
 			g.VMOVUPS(k.acc(i, v), at(row, v*vb))
@@ -495,15 +490,34 @@ var (
 	sJ     = reg.RAX
 )
 
+// onSegs emits, in a kernel with column runs, a branch taken under
+// TileSegs: forSegs(matrix, body), then end (which leaves the branch);
+// the code emitted next is the row path. Other kernels get nothing.
+func (k gemmKernel) onSegs(g *gen, matrix string, body func(i int, row reg.Register, masks []reg.OpmaskPhysical), end func()) {
+	if !k.segsC {
+		return
+	}
+	rows := g.label("rows")
+	g.TESTQ(operand.U32(tileSegs), gFlags)
+	g.JZ(operand.LabelRef(rows))
+	k.forSegs(g, matrix, body)
+	end()
+	g.Label(rows)
+}
+
+// segFields are, per matrix a column run addresses, its leading
+// dimension's field in Tile and the run's offset field in colSeg.
+var segFields = map[string][2]string{"C": {"LDC", "c"}, "R": {"LDR", "r"}}
+
 // forSegs runs body for each row i of each column run of Segs (TileSegs)
 // with row pointing where column 0 of row i would be in the matrix field
-// (C or R, leading dimension ld), from the run's offset at byte off of
-// its colSeg (16: c, 24: r), and masks holding the run's lanes of each
-// column vector (K2, K3).
-func (k gemmKernel) forSegs(g *gen, matrix, ld string, off int, body func(i int, row reg.Register, masks []reg.OpmaskPhysical)) {
+// (C or R) from the run's offset (colSeg c or r), and masks holding the
+// run's lanes of each column vector (K2, K3).
+func (k gemmKernel) forSegs(g *gen, matrix string, body func(i int, row reg.Register, masks []reg.OpmaskPhysical)) {
 	if k.isa != avx512 || k.vecs() > 2 {
 		panic("column runs need AVX-512 masks for at most two vectors per row")
 	}
+	ld, off := segFields[matrix][0], colSegBlock.offsets[segFields[matrix][1]]
 	masks := []reg.OpmaskPhysical{reg.K2, reg.K3}
 	loop, done := g.label("seg"), g.label("segdone")
 	g.MOVQ(tileBlock.field(gT, "Segs", 0), sSeg)
@@ -660,18 +674,11 @@ func (k gemmKernel) epilogue(g *gen) {
 	g.MOVQ(tile.field(gT, "R", 0), gTmp[0])
 	g.TESTQ(gTmp[0], gTmp[0])
 	g.JZ(operand.LabelRef(clamp))
-	if k.segsC {
-		rowRes := g.label("rowres")
-		g.TESTQ(operand.U32(tileSegs), gFlags)
-		g.JZ(operand.LabelRef(rowRes))
-		k.forSegs(g, "R", "LDR", 24, func(i int, row reg.Register, masks []reg.OpmaskPhysical) {
-			for v := range nv {
-				g.VADDPS(at(row, v*vb), k.acc(i, v), masks[v], k.acc(i, v))
-			}
-		})
-		g.JMP(operand.LabelRef(clamp))
-		g.Label(rowRes)
-	}
+	k.onSegs(g, "R", func(i int, row reg.Register, masks []reg.OpmaskPhysical) {
+		for v := range nv {
+			g.VADDPS(at(row, v*vb), k.acc(i, v), masks[v], k.acc(i, v))
+		}
+	}, func() { g.JMP(operand.LabelRef(clamp)) })
 	k.forRows(g, "R", "LDR", func(i int, row reg.Register) {
 		for v := range nv {
 			g.VADDPS(at(row, v*vb), k.acc(i, v), k.acc(i, v))

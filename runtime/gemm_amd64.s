@@ -754,7 +754,7 @@ epilogue8:
 	TESTQ       AX, AX
 	JZ          clamp18
 	TESTQ       $0x00000008, R10
-	JZ          rowres19
+	JZ          rows19
 	MOVQ        208(DI), SI
 	MOVQ        216(DI), CX
 	TESTQ       CX, CX
@@ -820,7 +820,7 @@ seg20:
 segdone21:
 	JMP clamp18
 
-rowres19:
+rows19:
 	MOVQ   96(DI), DX
 	MOVQ   152(DI), AX
 	SHLQ   $0x02, AX
@@ -914,7 +914,7 @@ clamp18:
 
 store17:
 	TESTQ $0x00000008, R10
-	JZ    rowstore22
+	JZ    rows22
 	MOVQ  208(DI), SI
 	MOVQ  216(DI), CX
 	TESTQ CX, CX
@@ -981,7 +981,7 @@ segdone24:
 	VZEROUPPER
 	RET
 
-rowstore22:
+rows22:
 	MOVQ    48(DI), DX
 	MOVQ    144(DI), AX
 	SHLQ    $0x02, AX
@@ -1580,7 +1580,7 @@ epilogue8:
 	TESTQ       AX, AX
 	JZ          clamp18
 	TESTQ       $0x00000008, R10
-	JZ          rowres19
+	JZ          rows19
 	MOVQ        208(DI), SI
 	MOVQ        216(DI), CX
 	TESTQ       CX, CX
@@ -1634,7 +1634,7 @@ seg20:
 segdone21:
 	JMP clamp18
 
-rowres19:
+rows19:
 	MOVQ   96(DI), DX
 	MOVQ   152(DI), AX
 	SHLQ   $0x02, AX
@@ -1700,7 +1700,7 @@ clamp18:
 
 store17:
 	TESTQ $0x00000008, R10
-	JZ    rowstore22
+	JZ    rows22
 	MOVQ  208(DI), SI
 	MOVQ  216(DI), CX
 	TESTQ CX, CX
@@ -1755,7 +1755,7 @@ segdone24:
 	VZEROUPPER
 	RET
 
-rowstore22:
+rows22:
 	MOVQ    48(DI), DX
 	MOVQ    144(DI), AX
 	SHLQ    $0x02, AX
@@ -2149,7 +2149,7 @@ epilogue8:
 	TESTQ       AX, AX
 	JZ          clamp18
 	TESTQ       $0x00000008, R10
-	JZ          rowres19
+	JZ          rows19
 	MOVQ        208(DI), SI
 	MOVQ        216(DI), CX
 	TESTQ       CX, CX
@@ -2191,7 +2191,7 @@ seg20:
 segdone21:
 	JMP clamp18
 
-rowres19:
+rows19:
 	MOVQ   96(DI), DX
 	MOVQ   152(DI), AX
 	SHLQ   $0x02, AX
@@ -2229,7 +2229,7 @@ clamp18:
 
 store17:
 	TESTQ $0x00000008, R10
-	JZ    rowstore22
+	JZ    rows22
 	MOVQ  208(DI), SI
 	MOVQ  216(DI), CX
 	TESTQ CX, CX
@@ -2272,7 +2272,7 @@ segdone24:
 	VZEROUPPER
 	RET
 
-rowstore22:
+rows22:
 	MOVQ    48(DI), DX
 	MOVQ    144(DI), AX
 	SHLQ    $0x02, AX
