@@ -40,7 +40,7 @@
 // the input channels between an input and an output transform), and
 // MobileNetV2's expand -> depthwise -> project chains run fused
 // ([InvertedResidual]), band by band, so their wide intermediates never go
-// to memory. Depthwise 3x3 convolutions run whole planes per call
+// to memory (on frames of enough pixels: Rules.BlockMinPixels). Depthwise 3x3 convolutions run whole planes per call
 // ([DWConv]), reading the padding as zeros; planes of up to 256 outputs
 // (MobileNetV2's 7x7 and 14x14) run as one flat vector each, and stride-2
 // planes of up to 7 output columns two output rows per vector. Pointwise
@@ -55,7 +55,10 @@
 // tile. Each output element is one float32 accumulator summed over k in
 // increasing order, whatever the blocking: K blocks store and reload the
 // accumulator exactly, and work is never split along K. Results are
-// therefore bit-identical for every thread count and block size.
+// therefore bit-identical for every thread count and block size. A tile
+// whose pixels cross a frame's end, or stop short of NR, goes to its
+// column runs in place on the AVX-512 kernels (TileSegs, masked loads
+// and stores), elsewhere through a scratch tile.
 //
 // # Tiles and packing per ISA
 //
