@@ -35,6 +35,18 @@ func randBytes(rng *rand.Rand, n int) []uint8 {
 	return out
 }
 
+// qfKernels are the int8 kernels with a float32 result of every level
+// this CPU runs, then the pure-Go one.
+func qfKernels() []*QFGemmKernel {
+	var ks []*QFGemmKernel
+	for _, l := range archQLevels() {
+		if k := archQFGemmKernel(l); k != nil {
+			ks = append(ks, k)
+		}
+	}
+	return append(ks, qfgemmGo)
+}
+
 // TestQAttention checks the attention of quantised queries and keys
 // against its definition at 1, 2 and 3 threads, with the int8 kernel of
 // every level this CPU runs and the pure-Go one: depths not a multiple of 4, rows and keys
@@ -42,15 +54,8 @@ func randBytes(rng *rand.Rand, n int) []uint8 {
 // points at the ends of the range, scales.
 func TestQAttention(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
-	var kernels []*QFGemmKernel
-	for _, l := range archQLevels() {
-		if k := archQFGemmKernel(l); k != nil {
-			kernels = append(kernels, k)
-		}
-	}
-	kernels = append(kernels, qfgemmGo)
 	defer func(k *QFGemmKernel) { qfgemmKernel = k }(qfgemmKernel)
-	for _, kern := range kernels {
+	for _, kern := range qfKernels() {
 		qfgemmKernel = kern
 		for _, c := range []struct {
 			batch, d, m, n, e int
@@ -98,14 +103,8 @@ func TestQAttentionErrors(t *testing.T) {
 // is blind to a row's constant, which a wrong key zero point adds.
 func TestQScoresExact(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	var kernels []*QFGemmKernel
-	for _, l := range archQLevels() {
-		if k := archQFGemmKernel(l); k != nil {
-			kernels = append(kernels, k)
-		}
-	}
 	defer func(k *QFGemmKernel) { qfgemmKernel = k }(qfgemmKernel)
-	for _, kern := range append(kernels, qfgemmGo) {
+	for _, kern := range qfKernels() {
 		qfgemmKernel = kern
 		for _, c := range [][7]int{{1, 3, 5, 7, 1, 0, 255}, {2, 13, 200, 45, 3, 134, 127}, {1, 256, 97, 33, 2, 255, 0}} {
 			batch, d, m, n, e, zq, zk := c[0], c[1], c[2], c[3], c[4], uint8(c[5]), uint8(c[6])

@@ -31,8 +31,7 @@ type runWaits struct {
 
 // processWaits lists the threads of the process now, or with self only
 // the calling thread (a one-worker call runs there, and the waits of the
-// process's other threads, as Go wakes them, are none of its own); nil
-// where there is no schedstat.
+// process's other threads, as Go wakes them, are none of its own).
 func processWaits(self bool) *runWaits {
 	w := &runWaits{buf: make([]byte, 128)}
 	if self {
@@ -42,26 +41,15 @@ func processWaits(self bool) *runWaits {
 			w.paths = append(w.paths, "/proc/self/task/"+e.Name()+"/schedstat")
 		}
 	}
-	for i := 0; i < len(w.paths); {
-		if _, err := os.Stat(w.paths[i]); err != nil {
-			w.paths = append(w.paths[:i], w.paths[i+1:]...)
-			continue
-		}
-		i++
-	}
-	if len(w.paths) == 0 {
-		return nil
-	}
 	return w
 }
 
 // sum returns the threads' run-queue waits in nanoseconds (a thread that
-// has exited counts nothing), and whether there are any to read.
+// has exited counts nothing), and whether any thread's could be read (a
+// kernel without schedstat has none).
 func (w *runWaits) sum() (int64, bool) {
-	if w == nil {
-		return 0, false
-	}
 	var ns int64
+	read := false
 	for _, path := range w.paths {
 		f, err := os.Open(path)
 		if err != nil {
@@ -76,7 +64,8 @@ func (w *runWaits) sum() (int64, bool) {
 		}
 		if v, err := strconv.ParseInt(string(fields[1]), 10, 64); err == nil {
 			ns += v
+			read = true
 		}
 	}
-	return ns, true
+	return ns, read
 }
