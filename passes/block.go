@@ -18,8 +18,9 @@ import (
 // the caches anyway, and three operations parallelise better over
 // channels than one over rows; below the second a block's per-frame
 // GEMMs are too narrow (a 5x5 frame's 25 pixels fill 78% of a 32-wide
-// panel), while its stages run their GEMMs over all frames' pixels. The block takes the projection's
-// place in the node order (every input of the chain is computed by then).
+// panel), while its stages run their GEMMs over all frames' pixels. The
+// block takes the projection's place in the node order (every input of
+// the chain is computed by then).
 // An expansion and depthwise convolution left over, whose output other
 // nodes read (a squeeze-and-excitation block's pool and scale), become a
 // block without a projection in the depthwise convolution's place.

@@ -86,3 +86,19 @@ func TestWrite(t *testing.T) {
 		}
 	}
 }
+
+// TestSelectParams: -only takes named thresholds, in its order, and
+// names an unknown one in its error.
+func TestSelectParams(t *testing.T) {
+	all, err := selectParams("")
+	if err != nil || len(all) != len(params) {
+		t.Fatalf("no -only: %d thresholds, %v; want all %d", len(all), err, len(params))
+	}
+	two, err := selectParams("BlockMinPixels, BlockMinBytes")
+	if err != nil || len(two) != 2 || two[0].field != "BlockMinPixels" || two[1].field != "BlockMinBytes" {
+		t.Errorf("-only BlockMinPixels, BlockMinBytes: %v, %v", two, err)
+	}
+	if _, err := selectParams("BlockMinPixels,NoSuchRule"); err == nil || !strings.Contains(err.Error(), "NoSuchRule") {
+		t.Errorf("an unknown threshold: %v", err)
+	}
+}

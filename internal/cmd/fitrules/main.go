@@ -7,13 +7,13 @@
 // result to runtime/rules_fitted.go. Run it from the module root on an
 // otherwise idle machine, and commit the file with the report it prints:
 //
-//	go run ./internal/cmd/fitrules [-threads 1,2] [-rounds 3] [-quick | -every N] [-o runtime/rules_fitted.go]
+//	go run ./internal/cmd/fitrules [-threads 1,2] [-rounds 3] [-quick | -every N] [-only FIELDS] [-o runtime/rules_fitted.go]
 //
 // A model's time is the sum of its layers' (a chain fused into a block or
-// run as its stages, by Rules.BlockMinBytes and BlockMinPixels); the fit minimises the mean
-// over models and thread counts of a model's time relative to the rules
-// it started from, taking a new value only when it gains more than
-// -margin. Each distinct plan a layer runs is timed once per thread
+// run as its stages, by Rules.BlockMinBytes and BlockMinPixels); the fit
+// minimises the mean over models and thread counts of a model's time
+// relative to the rules it started from, moving a threshold to its best
+// value only when that gains more than -margin. Each distinct plan a layer runs is timed once per thread
 // count (its fastest of -rounds calls, with cold weights as in a run:
 // tunerun.Bench), however many rule values choose it.
 package main
@@ -98,22 +98,32 @@ func main() {
 		}
 	}
 	fmt.Fprintf(os.Stderr, "corpus: %d models, timed at the starting rules in %v\n", len(f.models), time.Since(start).Round(time.Second))
-	fit := params
-	if *only != "" {
-		fit = nil
-		for _, name := range strings.Split(*only, ",") {
-			i := slices.IndexFunc(params, func(p param) bool { return p.field == strings.TrimSpace(name) })
-			if i < 0 {
-				fail(fmt.Errorf("-only %q: %q is not a threshold the fit moves", *only, name))
-			}
-			fit = append(fit, params[i])
-		}
+	fit, err := selectParams(*only)
+	if err != nil {
+		fail(err)
 	}
 	fitted, score := f.fit(base, fit, threads, *margin)
 	fmt.Fprintf(os.Stderr, "fitted in %v: mean model time %.3f of the starting rules'\n", time.Since(start).Round(time.Second), score)
 	if err := write(*out, fitted, threads, len(f.models), score, *only); err != nil {
 		fail(err)
 	}
+}
+
+// selectParams returns the thresholds -only names (comma-separated), or
+// all of them for "".
+func selectParams(only string) ([]param, error) {
+	if only == "" {
+		return params, nil
+	}
+	var fit []param
+	for _, name := range strings.Split(only, ",") {
+		i := slices.IndexFunc(params, func(p param) bool { return p.field == strings.TrimSpace(name) })
+		if i < 0 {
+			return nil, fmt.Errorf("-only %q: %q is not a threshold the fit moves", only, name)
+		}
+		fit = append(fit, params[i])
+	}
+	return fit, nil
 }
 
 func fail(err error) {
