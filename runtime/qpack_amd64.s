@@ -6,7 +6,7 @@
 #include "textflag.h"
 
 // func packQU8x4c4AVX2(t *QPack)
-// Requires: AVX, AVX2, CMOV
+// Requires: AVX, AVX2, CMOV, MMX+
 TEXT ·packQU8x4c4AVX2(SB), NOSPLIT, $0-8
 	// Registers: X0..X3 the rows' 16 (or 8) bytes (SW 2: the even ones of twice
 	// as many), then the quads; X4..X7 the byte pairs; X8 the flip, Y9 0x00ff
@@ -46,9 +46,13 @@ chunk5:
 	ADDQ       48(R11), R10
 	LEAQ       (R10)(CX*1), R10
 	LEAQ       (AX)(CX*4), DI
+	PREFETCHT1 128(SI)
 	VMOVDQU    (SI), X0
+	PREFETCHT1 128(R8)
 	VMOVDQU    (R8), X1
+	PREFETCHT1 128(R9)
 	VMOVDQU    (R9), X2
+	PREFETCHT1 128(R10)
 	VMOVDQU    (R10), X3
 	VPUNPCKLBW X1, X0, X4
 	VPUNPCKLBW X3, X2, X6
@@ -100,15 +104,19 @@ chunk8:
 	ADDQ       48(R11), R10
 	LEAQ       (R10)(CX*2), R10
 	LEAQ       (AX)(CX*4), DI
+	PREFETCHT1 256(SI)
 	VPAND      (SI), Y9, Y0
 	VPACKUSWB  Y0, Y0, Y0
 	VPERMQ     $0x08, Y0, Y0
+	PREFETCHT1 256(R8)
 	VPAND      (R8), Y9, Y1
 	VPACKUSWB  Y1, Y1, Y1
 	VPERMQ     $0x08, Y1, Y1
+	PREFETCHT1 256(R9)
 	VPAND      (R9), Y9, Y2
 	VPACKUSWB  Y2, Y2, Y2
 	VPERMQ     $0x08, Y2, Y2
+	PREFETCHT1 256(R10)
 	VPAND      (R10), Y9, Y3
 	VPACKUSWB  Y3, Y3, Y3
 	VPERMQ     $0x08, Y3, Y3
