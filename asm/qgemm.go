@@ -417,54 +417,84 @@ func (k qgemmKernel) epilogue(g *gen) {
 	})
 }
 
-// epilogueZ is the ZMM epilogue: the scales, the residual's scales and
-// fixed term are memory broadcasts; Lo1, Hi1 and Zero stay in registers
-// (a residual tile has its zero point in F, not in Zero).
+// epilogueZ is the ZMM epilogue: the scales and the residual's scales
+// are memory broadcasts; Lo1, Hi1, SR, ZeroC and Zero stay in registers
+// (a residual tile has its zero point in F, not in Zero). A residual
+// tile has two versions, one per operand order (Swap), so that the sum
+// needs no exchange of its operands at run time.
 func (k qgemmKernel) epilogueZ(g *gen, res bool, lo, hi reg.VecPhysical, free []reg.VecPhysical) {
 	t := qtileBlock
-	nv := k.vecs()
-	zp, lo1, hi1, r := free[0], free[1], free[2], free[3]
-	if res {
-		g.VBROADCASTSS(t.field(qT, "Lo1", 0), lo1)
-		g.VBROADCASTSS(t.field(qT, "Hi1", 0), hi1)
-	} else {
+	zp, lo1, hi1, r, sr, zc := free[0], free[1], free[2], free[3], free[4], free[5]
+	if !res {
 		g.VPBROADCASTD(t.field(qT, "Zero", 0), zp)
+		k.epilogueRowsZ(g, lo, hi, zp, nil)
+		return
 	}
+	g.VBROADCASTSS(t.field(qT, "Lo1", 0), lo1)
+	g.VBROADCASTSS(t.field(qT, "Hi1", 0), hi1)
+	g.VBROADCASTSS(t.field(qT, "SR", 0), sr)
+	g.VPBROADCASTD(t.field(qT, "ZeroC", 0), zc)
+	g.VCVTDQ2PS(zc, zc)
+	swapped, done := g.label("swap"), g.label("swapdone")
+	g.MOVL(t.field(qT, "Swap", 0), qTmp.As32())
+	g.TESTL(qTmp.As32(), qTmp.As32())
+	g.JNZ(operand.LabelRef(swapped))
+	for _, swap := range []bool{false, true} {
+		if swap {
+			g.Label(swapped)
+		}
+		// y = round(clamp(v, Lo1, Hi1)) + ZeroC, the convolution's own
+		// output; with y the first operand, v = fma(y, S1, fma(R, SR,
+		// F)), else fma(R, S1, fma(y, SR, F))
+		k.epilogueRowsZ(g, lo, hi, zp, func(v int, a reg.VecPhysical) reg.VecPhysical {
+			g.VMAXPS(lo1, a, a)
+			g.VMINPS(hi1, a, a)
+			g.VRNDSCALEPS(operand.U8(0), a, a) // to nearest, ties to even
+			g.VADDPS(zc, a, a)
+			g.VPMOVZXBD(at(qR, v*16), r)
+			g.VCVTDQ2PS(r, r)
+			if swap {
+				g.VFMADD213PS_BCST(t.field(qT, "F", 0), sr, a)
+				g.VFMADD132PS_BCST(t.field(qT, "S1", 0), a, r)
+				return r
+			}
+			g.VFMADD213PS_BCST(t.field(qT, "F", 0), sr, r)
+			g.VFMADD132PS_BCST(t.field(qT, "S1", 0), r, a)
+			return a
+		})
+		if !swap {
+			g.JMP(operand.LabelRef(done))
+		}
+	}
+	g.Label(done)
+}
+
+// epilogueRowsZ stores the tile's rows: each vector converted and
+// scaled, then through sum (a residual tile's sum: it returns the
+// register holding the result, the output zero point included) or, when
+// sum is nil, plus the output zero point zp after rounding; clamped,
+// rounded and packed to bytes.
+func (k qgemmKernel) epilogueRowsZ(g *gen, lo, hi, zp reg.VecPhysical, sum func(v int, a reg.VecPhysical) reg.VecPhysical) {
 	for i := range k.mr {
-		for v := range nv {
+		for v := range k.vecs() {
 			a := k.acc(i, v)
 			g.VCVTDQ2PS(a, a)
 			g.VMULPS_BCST(at(qScale, 4*i), a, a)
-			if res {
-				// y = round(clamp(v, Lo1, Hi1)) + ZeroC; x = (R - y) & Swap;
-				// v = fma(y + x, S1, fma(R - x, SR, F))
-				x := zp
-				g.VMAXPS(lo1, a, a)
-				g.VMINPS(hi1, a, a)
-				g.VCVTPS2DQ(a, a)
-				g.VPADDD_BCST(t.field(qT, "ZeroC", 0), a, a)
-				g.VPMOVZXBD(at(qR, v*16), r)
-				g.VPSUBD(a, r, x)
-				g.VPANDD_BCST(t.field(qT, "Swap", 0), x, x)
-				g.VPADDD(x, a, a)
-				g.VPSUBD(x, r, r)
-				g.VCVTDQ2PS(a, a)
-				g.VCVTDQ2PS(r, r)
-				g.VBROADCASTSS(t.field(qT, "SR", 0), x)
-				g.VFMADD213PS_BCST(t.field(qT, "F", 0), x, r)
-				g.VFMADD132PS_BCST(t.field(qT, "S1", 0), r, a)
+			o := a
+			if sum != nil {
+				o = sum(v, a)
 			}
-			g.VMAXPS(lo, a, a)
-			g.VMINPS(hi, a, a)
-			g.VCVTPS2DQ(a, a)
-			if !res {
-				g.VPADDD(zp, a, a)
+			g.VMAXPS(lo, o, o)
+			g.VMINPS(hi, o, o)
+			g.VCVTPS2DQ(o, o)
+			if sum == nil {
+				g.VPADDD(zp, o, o)
 			}
-			g.VPMOVDB(a, at(qC, v*16))
+			g.VPMOVDB(o, at(qC, v*16))
 		}
 		if i < k.mr-1 {
 			g.ADDQ(qLDC, qC)
-			if res {
+			if sum != nil {
 				g.ADDQ(qLDR, qR)
 			}
 		}

@@ -61,7 +61,7 @@ func randQTile(rng *rand.Rand, k *QGemmKernel, k4, lda, ldc, ldr int, res bool) 
 	rq := QRequant{Zero: uint8(rng.IntN(256)), Lo: uint8(rng.IntN(40)), Hi: uint8(215 + rng.IntN(41))}
 	if res {
 		rq.Add = &QAdd{ConvScale: 0.02, ConvZero: uint8(rng.IntN(256)), ResScale: 0.015 + 0.01*rng.Float32(),
-			ResZero: uint8(rng.IntN(256)), OutScale: 0.025 + 0.01*rng.Float32()}
+			ResZero: uint8(rng.IntN(256)), OutScale: 0.025 + 0.01*rng.Float32(), ResidualFirst: rng.IntN(2) == 0}
 		t.R = make([]uint8, (k.MR-1)*ldr+k.NR)
 		for i := range t.R {
 			t.R[i] = uint8(rng.IntN(256))
