@@ -152,6 +152,33 @@ func BenchmarkQConvIm2col(b *testing.B) {
 	}
 }
 
+// BenchmarkQR50Pointwise times the int8 pointwise convolutions of an
+// 8-frame ResNet50-TSM at one worker: the reductions, the expansions
+// with their requantised residual add, and a stride-2 downsample:
+//
+//	taskset -c 1 go test -run '^$' -bench QR50Pointwise -count 5 ./runtime/
+func BenchmarkQR50Pointwise(b *testing.B) {
+	for _, c := range []struct {
+		cin, cout, hw, stride int
+		res                   bool
+	}{
+		{256, 64, 56, 1, false}, {64, 256, 56, 1, true}, {64, 256, 56, 1, false}, {256, 128, 56, 1, false},
+		{256, 512, 56, 2, false}, {512, 128, 28, 1, false}, {128, 512, 28, 1, true}, {1024, 256, 14, 1, false},
+		{256, 1024, 14, 1, true},
+	} {
+		s := ConvShape{Frames: 8, Cin: c.cin, H: c.hw, W: c.hw, Cout: c.cout, KH: 1, KW: 1, StrideH: c.stride, StrideW: c.stride}
+		b.Run(fmt.Sprintf("%d_%d_%d_s%d_r%v", c.cin, c.cout, c.hw, c.stride, c.res), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(1, 2))
+			qc := qconvCase{s: s, packMR: PackQMR, inZero: 128, residual: c.res}
+			x, w, bias, rq, res := qconvData(rng, qc)
+			conv := planQConv(b, qc, w, bias, rq)
+			in := PlainQRows(x, s.Frames, s.Cin, s.H*s.W)
+			out := make([]uint8, s.OutLen())
+			benchOps(b, s.FLOPs(), func(p *Pool) { conv.Run(p, in, out, res) })
+		})
+	}
+}
+
 // BenchmarkQInvertedResidual times the int8 inverted residual blocks of
 // MobileNetV2 fused (QInvertedResidual) and as their three operations,
 // for one frame (the online model) and eight (a clip), at 1 and 2
