@@ -503,8 +503,27 @@ func (k qgemmKernel) epilogueRowsZ(g *gen, lo, hi, zp reg.VecPhysical, sum func(
 
 // epilogueY is the YMM epilogue (NR 16: a row is two vectors, packed to
 // 16 bytes together); with two free registers besides Lo and Hi, the
-// other constants are broadcast when needed.
+// other constants are broadcast when needed. A residual tile has two
+// versions, one per operand order, as epilogueZ.
 func (k qgemmKernel) epilogueY(g *gen, res bool, lo, hi reg.VecPhysical, free []reg.VecPhysical) {
+	if !res {
+		k.epilogueRowsY(g, false, false, lo, hi, free)
+		return
+	}
+	swapped, done := g.label("swap"), g.label("swapdone")
+	g.MOVL(qtileBlock.field(qT, "Swap", 0), qTmp.As32())
+	g.TESTL(qTmp.As32(), qTmp.As32())
+	g.JNZ(operand.LabelRef(swapped))
+	k.epilogueRowsY(g, true, false, lo, hi, free)
+	g.JMP(operand.LabelRef(done))
+	g.Label(swapped)
+	k.epilogueRowsY(g, true, true, lo, hi, free)
+	g.Label(done)
+}
+
+// epilogueRowsY stores the tile's rows for epilogueY: with a residual
+// in the operand order swap says.
+func (k qgemmKernel) epilogueRowsY(g *gen, res, swap bool, lo, hi reg.VecPhysical, free []reg.VecPhysical) {
 	t := qtileBlock
 	t0, t1 := free[0], free[1]
 	bcastMem := func(m operand.Mem) reg.VecPhysical {
@@ -518,24 +537,24 @@ func (k qgemmKernel) epilogueY(g *gen, res bool, lo, hi reg.VecPhysical, free []
 			g.VCVTDQ2PS(a, a)
 			g.VMULPS(bcastMem(at(qScale, 4*i)), a, a)
 			if res {
-				// as epilogueZ, Lo and Hi borrowed as temporaries and
-				// loaded again for the clamp
-				x := lo
+				// y = round(clamp(v, Lo1, Hi1)) + ZeroC and R as floats,
+				// then as epilogueZ; Hi borrowed for F and loaded again
+				// for the clamp
 				g.VMAXPS(bcast("Lo1"), a, a)
 				g.VMINPS(bcast("Hi1"), a, a)
 				g.VCVTPS2DQ(a, a)
 				g.VPADDD(bcast("ZeroC"), a, a)
-				g.VPMOVZXBD(at(qR, v*8), t1)
-				g.VPSUBD(a, t1, x)
-				g.VPAND(bcast("Swap"), x, x)
-				g.VPADDD(x, a, a)
-				g.VPSUBD(x, t1, t1)
 				g.VCVTDQ2PS(a, a)
+				g.VPMOVZXBD(at(qR, v*8), t1)
 				g.VCVTDQ2PS(t1, t1)
 				g.VBROADCASTSS(t.field(qT, "F", 0), hi)
-				g.VFMADD213PS(hi, bcast("SR"), t1)
-				g.VFMADD213PS(t1, bcast("S1"), a)
-				g.VBROADCASTSS(t.field(qT, "Lo", 0), lo)
+				if swap {
+					g.VFMADD213PS(hi, bcast("SR"), a)  // a = y*SR + F
+					g.VFMADD231PS(bcast("S1"), t1, a) // a = R*S1 + a
+				} else {
+					g.VFMADD213PS(hi, bcast("SR"), t1) // t1 = R*SR + F
+					g.VFMADD213PS(t1, bcast("S1"), a)  // a = y*S1 + t1
+				}
 				g.VBROADCASTSS(t.field(qT, "Hi", 0), hi)
 			}
 			g.VMAXPS(lo, a, a)
