@@ -20,6 +20,9 @@ type qISA struct {
 	Level string  // the runtime's level constant
 	vec   *vecISA // the vector registers
 	dot   string  // how a quad step multiplies: "vnni" (VPDPBUSD) or "madd" (VPMADDUBSW + VPMADDWD)
+	// evex: VPDPBUSD on YMM EVEX-encoded (AVX512_VNNI and AVX512VL), the
+	// AVX-VNNI kernels' test twins
+	evex bool
 }
 
 // Name returns the level's name, for the registry template.
@@ -33,6 +36,10 @@ var (
 	avx512vnni = &qISA{name: "avx512vnni", Level: "ISAAVX512VNNI", vec: avx512, dot: "vnni"}
 	// avxvnni: VPDPBUSD on YMM, VEX-encoded (AVX-VNNI).
 	avxvnni = &qISA{name: "avxvnni", Level: "ISAAVXVNNI", vec: avx2, dot: "vnni"}
+	// avxvnniEVEX: the avxvnni kernels with VPDPBUSD EVEX-encoded, not a
+	// level: tests run them where the CPU has AVX-512 VNNI but no
+	// AVX-VNNI, the code being the same but for the encoding
+	avxvnniEVEX = &qISA{name: "avxvnnievex", vec: avx2, dot: "vnni", evex: true}
 	// qavx2: VPMADDUBSW (u8 x s8 pairs summed into int16, saturating)
 	// then VPMADDWD by ones (pairs of int16 into int32).
 	qavx2 = &qISA{name: "avx2", Level: "ISAAVX2", vec: avx2, dot: "madd"}
@@ -242,10 +249,30 @@ func (k qgemmKernel) registerDoc() []string {
 		"R10/R11 the C row and LDC, R12/R13 the R row and LDR, AX scratch.")
 }
 
-// buildQGemm emits every int8 GEMM kernel of the table.
+// qgemmTwin pairs an AVX-VNNI kernel with its EVEX-encoded twin.
+type qgemmTwin struct{ Orig, Twin qgemmKernel }
+
+// qgemmTwins returns the AVX-VNNI kernels' twins (avxvnniEVEX).
+func qgemmTwins() []qgemmTwin {
+	var ts []qgemmTwin
+	for _, k := range qgemmKernels {
+		if k.isa == avxvnni {
+			twin := k
+			twin.isa = avxvnniEVEX
+			ts = append(ts, qgemmTwin{k, twin})
+		}
+	}
+	return ts
+}
+
+// buildQGemm emits every int8 GEMM kernel of the table and the AVX-VNNI
+// kernels' twins.
 func buildQGemm(g *gen) {
 	for _, k := range qgemmKernels {
 		k.emit(g)
+	}
+	for _, tw := range qgemmTwins() {
+		tw.Twin.emit(g)
 	}
 	for _, k := range qfgemmKernels {
 		k.emit(g)
@@ -255,6 +282,8 @@ func buildQGemm(g *gen) {
 func (k qgemmKernel) doc() []string {
 	var how string
 	switch {
+	case k.isa.dot == "vnni" && k.isa.evex:
+		how = "VPDPBUSD (encoded, EVEX: the twin of the AVX-VNNI kernel for tests)"
 	case k.isa.dot == "vnni":
 		how = "VPDPBUSD (encoded)"
 	case k.split:
@@ -374,6 +403,8 @@ func (k qgemmKernel) step(g *gen, u int) {
 		}
 		for v := range nv {
 			switch {
+			case k.isa.dot == "vnni" && k.isa.evex:
+				g.encode(vpdpbusdEVEX(w, k.bvec(v), k.acc(i, v)))
 			case k.isa.dot == "vnni":
 				g.encode(vpdpbusd(w, k.bvec(v), k.acc(i, v)))
 			case k.split:
@@ -549,7 +580,7 @@ func (k qgemmKernel) epilogueRowsY(g *gen, res, swap bool, lo, hi reg.VecPhysica
 				g.VCVTDQ2PS(t1, t1)
 				g.VBROADCASTSS(t.field(qT, "F", 0), hi)
 				if swap {
-					g.VFMADD213PS(hi, bcast("SR"), a)  // a = y*SR + F
+					g.VFMADD213PS(hi, bcast("SR"), a) // a = y*SR + F
 					g.VFMADD231PS(bcast("S1"), t1, a) // a = R*S1 + a
 				} else {
 					g.VFMADD213PS(hi, bcast("SR"), t1) // t1 = R*SR + F

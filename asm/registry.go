@@ -88,6 +88,7 @@ func registry() ([]byte, error) {
 		"QDW":       qdwConvKernel,
 		"QPack":     qpackKernel,
 		"QGemm":     qgemmKernels,
+		"QTwins":    qgemmTwins(),
 		"QFGemm":    qfgemmKernels,
 		"Transpose": transposeKernels,
 		"QLevels":   qLevels(),
@@ -154,6 +155,25 @@ var (
 	}
 {{- end}}
 )
+
+// The AVX-VNNI int8 GEMM kernels' twins: the same code with VPDPBUSD
+// EVEX-encoded (AVX512_VNNI and AVX512VL).
+var (
+{{- range .QTwins}}
+	{{.Twin.GoName}}Kernel = &QGemmKernel{Name: "{{.Twin.Name}}", MR: {{.Twin.MR}}, NR: {{.Twin.NR}}, Tile: {{.Twin.GoName}}}
+{{- end}}
+)
+
+// asmQGemmEVEXTwins maps each AVX-VNNI int8 GEMM kernel to its twin, which
+// tests run against the pure-Go kernel where the CPU has AVX-512 VNNI
+// but not AVX-VNNI.
+func asmQGemmEVEXTwins() map[*QGemmKernel]*QGemmKernel {
+	return map[*QGemmKernel]*QGemmKernel{
+{{- range .QTwins}}
+		{{.Orig.GoName}}Kernel: {{.Twin.GoName}}Kernel,
+{{- end}}
+	}
+}
 
 // asmQGemmKernels returns the int8 GEMM kernels usable at int8 level
 // level, best first.

@@ -68,7 +68,14 @@ func goName(r reg.VecPhysical) string { return r.Asm() }
 // lane of dst += the sum of the 4 products of the lane's unsigned bytes
 // of u and signed bytes of s. ZMM registers are encoded with EVEX
 // (AVX512_VNNI, no masking), YMM registers with VEX (AVX-VNNI).
-func vpdpbusd(s, u, dst reg.VecPhysical) (encoded, error) {
+func vpdpbusd(s, u, dst reg.VecPhysical) (encoded, error) { return encodeVPDPBUSD(s, u, dst, false) }
+
+// vpdpbusdEVEX encodes VPDPBUSD as vpdpbusd, YMM registers with EVEX too
+// (AVX512_VNNI and AVX512VL): the same operation, which CPUs with
+// AVX-512 VNNI but no AVX-VNNI run.
+func vpdpbusdEVEX(s, u, dst reg.VecPhysical) (encoded, error) { return encodeVPDPBUSD(s, u, dst, true) }
+
+func encodeVPDPBUSD(s, u, dst reg.VecPhysical, evexYMM bool) (encoded, error) {
 	size := dst.Size()
 	if u.Size() != size || s.Size() != size {
 		return encoded{}, fmt.Errorf("VPDPBUSD %s, %s, %s: registers of different sizes", goName(s), goName(u), goName(dst))
@@ -78,16 +85,17 @@ func vpdpbusd(s, u, dst reg.VecPhysical) (encoded, error) {
 	modrm := 0xc0 | (d&7)<<3 | m&7
 	const opcode = 0x50                                        // 0F38 50 /r, pp = 66
 	inv := func(x byte, bit uint) byte { return 1 - x>>bit&1 } // an inverted bit of x
-	switch size {
-	case 64:
+	switch {
+	case size == 64 || size == 32 && evexYMM:
 		// EVEX: P0 = R X B R' 0 0 m m (R, X, B, R' inverted; X extends
 		// a register operand's rm to 32 registers; map 0F38), P1 = W vvvv
-		// 1 pp (vvvv inverted), P2 = z L'L b V' aaa (V' inverted)
+		// 1 pp (vvvv inverted), P2 = z L'L b V' aaa (V' inverted; L'L 2
+		// for ZMM, 1 for YMM)
 		p0 := inv(d, 3)<<7 | inv(m, 4)<<6 | inv(m, 3)<<5 | inv(d, 4)<<4 | 0x02
 		p1 := (^v&0xf)<<3 | 0x04 | 0x01
-		p2 := 0x40 | inv(v, 4)<<3
+		p2 := byte(size/32)<<5 | inv(v, 4)<<3
 		return encoded{[]byte{0x62, p0, p1, p2, opcode, modrm}, text, classEVEX}, nil
-	case 32:
+	case size == 32:
 		if d > 15 || v > 15 || m > 15 {
 			return encoded{}, fmt.Errorf("%s: VEX reaches Y0..Y15 only", text)
 		}

@@ -42,6 +42,25 @@ var (
 	gemmQU8Minmax4x16c4AVX2Kernel    = &QGemmKernel{Name: "qu8_qc8w_gemm_minmax_fp32_4x16c4__avx2", MR: 4, NR: 16, Tile: gemmQU8Minmax4x16c4AVX2}
 )
 
+// The AVX-VNNI int8 GEMM kernels' twins: the same code with VPDPBUSD
+// EVEX-encoded (AVX512_VNNI and AVX512VL).
+var (
+	gemmQU8Minmax6x16c4AVXVNNIEVEXKernel = &QGemmKernel{Name: "qu8_qc8w_gemm_minmax_fp32_6x16c4__avxvnnievex", MR: 6, NR: 16, Tile: gemmQU8Minmax6x16c4AVXVNNIEVEX}
+	gemmQU8Minmax4x16c4AVXVNNIEVEXKernel = &QGemmKernel{Name: "qu8_qc8w_gemm_minmax_fp32_4x16c4__avxvnnievex", MR: 4, NR: 16, Tile: gemmQU8Minmax4x16c4AVXVNNIEVEX}
+	gemmQU8Minmax2x16c4AVXVNNIEVEXKernel = &QGemmKernel{Name: "qu8_qc8w_gemm_minmax_fp32_2x16c4__avxvnnievex", MR: 2, NR: 16, Tile: gemmQU8Minmax2x16c4AVXVNNIEVEX}
+)
+
+// asmQGemmEVEXTwins maps each AVX-VNNI int8 GEMM kernel to its twin, which
+// tests run against the pure-Go kernel where the CPU has AVX-512 VNNI
+// but not AVX-VNNI.
+func asmQGemmEVEXTwins() map[*QGemmKernel]*QGemmKernel {
+	return map[*QGemmKernel]*QGemmKernel{
+		gemmQU8Minmax6x16c4AVXVNNIKernel: gemmQU8Minmax6x16c4AVXVNNIEVEXKernel,
+		gemmQU8Minmax4x16c4AVXVNNIKernel: gemmQU8Minmax4x16c4AVXVNNIEVEXKernel,
+		gemmQU8Minmax2x16c4AVXVNNIKernel: gemmQU8Minmax2x16c4AVXVNNIEVEXKernel,
+	}
+}
+
 // asmQGemmKernels returns the int8 GEMM kernels usable at int8 level
 // level, best first.
 func asmQGemmKernels(level string) []*QGemmKernel {

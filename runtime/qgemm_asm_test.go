@@ -77,36 +77,43 @@ func TestQGemmKernelsAgainstTwin(t *testing.T) {
 		t.Skip("no int8 assembly kernels on this CPU")
 	}
 	for ki, k := range ks {
-		rng := rand.New(rand.NewPCG(uint64(ki), 99))
-		n := 0
-		for _, k4 := range []int{0, 1, 2, 3, 4, 5, 7, 8, 9, 16, 33, 80} {
-			for _, res := range []bool{false, true} {
-				for _, lda := range []int{4 * k.MR, 4*k.MR + 4*rng.IntN(3)} {
-					ldc, ldr := k.NR+rng.IntN(5), k.NR+rng.IntN(5)
-					tile := randQTile(rng, k, k4, lda, ldc, ldr, res)
-					want := *tile
-					want.C = slices.Clone(tile.C)
-					qgemmTileGo(&want, k.MR, k.NR, k.SignedB)
-					k.Tile(tile)
-					for i := range k.MR {
-						for j := range k.NR {
-							if g, w := tile.C[i*ldc+j], want.C[i*ldc+j]; g != w {
-								t.Fatalf("%s, K4 %d, LDA %d, residual %v: C[%d][%d] = %d, twin %d", k.Name, k4, lda, res, i, j, g, w)
-							}
+		checkQGemmKernel(t, k, rand.New(rand.NewPCG(uint64(ki), 99)))
+	}
+}
+
+// checkQGemmKernel runs k on random tiles (depths, residuals and their
+// operand orders, row strides) against qgemmTileGo, bit for bit, and
+// checks that it writes nothing between the rows.
+func checkQGemmKernel(t *testing.T, k *QGemmKernel, rng *rand.Rand) {
+	t.Helper()
+	n := 0
+	for _, k4 := range []int{0, 1, 2, 3, 4, 5, 7, 8, 9, 16, 33, 80} {
+		for _, res := range []bool{false, true} {
+			for _, lda := range []int{4 * k.MR, 4*k.MR + 4*rng.IntN(3)} {
+				ldc, ldr := k.NR+rng.IntN(5), k.NR+rng.IntN(5)
+				tile := randQTile(rng, k, k4, lda, ldc, ldr, res)
+				want := *tile
+				want.C = slices.Clone(tile.C)
+				qgemmTileGo(&want, k.MR, k.NR, k.SignedB)
+				k.Tile(tile)
+				for i := range k.MR {
+					for j := range k.NR {
+						if g, w := tile.C[i*ldc+j], want.C[i*ldc+j]; g != w {
+							t.Fatalf("%s, K4 %d, LDA %d, residual %v: C[%d][%d] = %d, twin %d", k.Name, k4, lda, res, i, j, g, w)
 						}
 					}
-					// bytes between the rows are not the kernel's
-					for i := range len(tile.C) {
-						if i%ldc >= k.NR && tile.C[i] != 0 {
-							t.Fatalf("%s: wrote C[%d] outside the tile", k.Name, i)
-						}
-					}
-					n++
 				}
+				// bytes between the rows are not the kernel's
+				for i := range len(tile.C) {
+					if i%ldc >= k.NR && tile.C[i] != 0 {
+						t.Fatalf("%s: wrote C[%d] outside the tile", k.Name, i)
+					}
+				}
+				n++
 			}
 		}
-		t.Logf("%s: %d tiles", k.Name, n)
 	}
+	t.Logf("%s: %d tiles", k.Name, n)
 }
 
 // TestQConvLevels runs the convolution cases at every int8 level of this

@@ -97,6 +97,42 @@ func gemmW7QU8Minmax4x16c4AVX2(t *QTile)
 //go:noescape
 func gemmQU8Minmax4x16c4AVX2(t *QTile)
 
+// gemmQU8Minmax6x16c4AVXVNNIEVEX is qu8_qc8w_gemm_minmax_fp32_6x16c4__avxvnnievex: the QTile contract for a 6x16 tile,
+// quads multiplied by VPDPBUSD (encoded, EVEX: the twin of the AVX-VNNI kernel for tests), 4 quads per iteration.
+// Registers: Y0..Y11 accumulate the 6x16 tile (row i in 2 registers from Y0+2*i),
+// Y12..Y13 hold the activations of a quad, Y14..Y14 the weight broadcasts;
+// the epilogue uses the registers after the accumulators; Y15 (X15) is clobbered:
+// it is scratch in ABI0 and the caller re-zeroes it.
+// DI *QTile, SI A, BX B, CX quads left, R8/R9 LDA/3*LDA bytes, DX Offset then Scale,
+// R10/R11 the C row and LDC, R12/R13 the R row and LDR, AX scratch.
+//
+//go:noescape
+func gemmQU8Minmax6x16c4AVXVNNIEVEX(t *QTile)
+
+// gemmQU8Minmax4x16c4AVXVNNIEVEX is qu8_qc8w_gemm_minmax_fp32_4x16c4__avxvnnievex: the QTile contract for a 4x16 tile,
+// quads multiplied by VPDPBUSD (encoded, EVEX: the twin of the AVX-VNNI kernel for tests), 4 quads per iteration.
+// Registers: Y0..Y7 accumulate the 4x16 tile (row i in 2 registers from Y0+2*i),
+// Y8..Y9 hold the activations of a quad, Y10..Y10 the weight broadcasts;
+// the epilogue uses the registers after the accumulators; Y15 (X15) is clobbered:
+// it is scratch in ABI0 and the caller re-zeroes it.
+// DI *QTile, SI A, BX B, CX quads left, R8/R9 LDA/3*LDA bytes, DX Offset then Scale,
+// R10/R11 the C row and LDC, R12/R13 the R row and LDR, AX scratch.
+//
+//go:noescape
+func gemmQU8Minmax4x16c4AVXVNNIEVEX(t *QTile)
+
+// gemmQU8Minmax2x16c4AVXVNNIEVEX is qu8_qc8w_gemm_minmax_fp32_2x16c4__avxvnnievex: the QTile contract for a 2x16 tile,
+// quads multiplied by VPDPBUSD (encoded, EVEX: the twin of the AVX-VNNI kernel for tests), 4 quads per iteration.
+// Registers: Y0..Y3 accumulate the 2x16 tile (row i in 2 registers from Y0+2*i),
+// Y4..Y5 hold the activations of a quad, Y6..Y6 the weight broadcasts;
+// the epilogue uses the registers after the accumulators; Y15 (X15) is clobbered:
+// it is scratch in ABI0 and the caller re-zeroes it.
+// DI *QTile, SI A, BX B, CX quads left, R8/R9 LDA/3*LDA bytes, DX Offset then Scale,
+// R10/R11 the C row and LDC, R12/R13 the R row and LDR, AX scratch.
+//
+//go:noescape
+func gemmQU8Minmax2x16c4AVXVNNIEVEX(t *QTile)
+
 // gemmQS812x32c4AVX512VNNI is qs8_qu8_f32_gemm_12x32c4__avx512vnni: the QFTile contract for a 12x32 tile,
 // quads multiplied by VPDPBUSD (encoded), 4 quads per iteration.
 // Registers: Z0..Z23 accumulate the 12x32 tile (row i in 2 registers from Z0+2*i),

@@ -1,0 +1,80 @@
+//go:build amd64 && !purego
+
+package runtime
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"golang.org/x/sys/cpu"
+)
+
+// TestQGemmAVXVNNIByEVEXTwins runs the AVX-VNNI kernels' code where the
+// CPU lacks AVX-VNNI but has AVX-512 VNNI: through their twins, which
+// differ only in VPDPBUSD's encoding (asm's TestEVEXTwinsMatchAVXVNNI
+// checks the generated code), against the pure-Go kernel.
+func TestQGemmAVXVNNIByEVEXTwins(t *testing.T) {
+	x := cpu.X86
+	if !x.HasAVX512VNNI || !x.HasAVX512VL || !x.HasAVX2 {
+		t.Skip("the twins need AVX512_VNNI and AVX512VL")
+	}
+	twins := asmQGemmEVEXTwins()
+	if len(twins) != 3 {
+		t.Fatalf("%d AVX-VNNI kernels have twins, want 3 (6x16, 4x16, 2x16)", len(twins))
+	}
+	i := 0
+	for orig, twin := range twins {
+		if orig.MR != twin.MR || orig.NR != twin.NR || orig.SignedB != twin.SignedB {
+			t.Fatalf("%s and its twin %s have other shapes", orig.Name, twin.Name)
+		}
+		checkQGemmKernel(t, twin, rand.New(rand.NewPCG(uint64(orig.MR), 77)))
+		i++
+	}
+}
+
+// TestQConvAVXVNNIByEVEXTwins runs the convolution cases with the
+// AVX-VNNI level's kernels replaced by their twins (as
+// TestQGemmAVXVNNIByEVEXTwins), against the reference: the drivers'
+// 6-row sub-panels and short kernels as the level runs them.
+func TestQConvAVXVNNIByEVEXTwins(t *testing.T) {
+	x := cpu.X86
+	if !x.HasAVX512VNNI || !x.HasAVX512VL || !x.HasAVX2 {
+		t.Skip("the twins need AVX512_VNNI and AVX512VL")
+	}
+	twins := asmQGemmEVEXTwins()
+	var ks []*QGemmKernel
+	for _, k := range asmQGemmKernels(ISAAVXVNNI) {
+		tw, ok := twins[k]
+		if !ok { // the level's AVX2 kernels
+			ks = append(ks, k)
+			continue
+		}
+		c := *tw
+		for _, s := range k.Short {
+			c.Short = append(c.Short, twins[s])
+		}
+		ks = append(ks, &c)
+	}
+	withQISA(ISAAVX2, func() { // the AVX2 packing and depthwise kernels, as an AVX-VNNI CPU runs them
+		saved := qgemmKernels
+		defer func() { qgemmKernels = saved }()
+		qgemmKernels = ks
+		p := NewPool(2)
+		defer p.Close()
+		seen := map[string]bool{}
+		for ci, c := range qconvCases() {
+			rng := rand.New(rand.NewPCG(uint64(ci), 23))
+			x, w, bias, rq, res := qconvData(rng, c)
+			got, kern := runQConv(t, p, c, x, w, bias, rq, res)
+			want := qconvRef(c.s, x, w, bias, c.inZero, rq, res)
+			if i := firstByteDiff(got, want); i >= 0 {
+				t.Fatalf("%v (%s): output %d is %d, want %d", c, kern, i, got[i], want[i])
+			}
+			seen[kern] = true
+		}
+		if !seenSuffix(seen, "__avxvnnievex") {
+			t.Errorf("the twins never ran: %v", seen)
+		}
+		t.Logf("kernels: %v", seen)
+	})
+}
