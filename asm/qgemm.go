@@ -252,10 +252,11 @@ func (k qgemmKernel) registerDoc() []string {
 // qgemmTwin pairs an AVX-VNNI kernel with its EVEX-encoded twin.
 type qgemmTwin struct{ Orig, Twin qgemmKernel }
 
-// qgemmTwins returns the AVX-VNNI kernels' twins (avxvnniEVEX).
-func qgemmTwins() []qgemmTwin {
+// qgemmTwins returns the twins (avxvnniEVEX) of the AVX-VNNI kernels of
+// table.
+func qgemmTwins(table []qgemmKernel) []qgemmTwin {
 	var ts []qgemmTwin
-	for _, k := range qgemmKernels {
+	for _, k := range table {
 		if k.isa == avxvnni {
 			twin := k
 			twin.isa = avxvnniEVEX
@@ -271,11 +272,14 @@ func buildQGemm(g *gen) {
 	for _, k := range qgemmKernels {
 		k.emit(g)
 	}
-	for _, tw := range qgemmTwins() {
+	for _, tw := range qgemmTwins(qgemmKernels) {
 		tw.Twin.emit(g)
 	}
 	for _, k := range qfgemmKernels {
 		k.emit(g)
+	}
+	for _, tw := range qgemmTwins(qfgemmKernels) {
+		tw.Twin.emit(g)
 	}
 }
 

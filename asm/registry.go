@@ -88,7 +88,8 @@ func registry() ([]byte, error) {
 		"QDW":       qdwConvKernel,
 		"QPack":     qpackKernel,
 		"QGemm":     qgemmKernels,
-		"QTwins":    qgemmTwins(),
+		"QTwins":    qgemmTwins(qgemmKernels),
+		"QFTwins":   qgemmTwins(qfgemmKernels),
 		"QFGemm":    qfgemmKernels,
 		"Transpose": transposeKernels,
 		"QLevels":   qLevels(),
@@ -193,6 +194,24 @@ var (
 	{{.GoName}}Kernel = &QFGemmKernel{Name: "{{.Name}}", MR: {{.MR}}, NR: {{.NR}}, Tile: {{.GoName}}}
 {{- end}}
 )
+
+// The AVX-VNNI int8 GEMM kernels with a float32 result's twins, as
+// asmQGemmEVEXTwins.
+var (
+{{- range .QFTwins}}
+	{{.Twin.GoName}}Kernel = &QFGemmKernel{Name: "{{.Twin.Name}}", MR: {{.Twin.MR}}, NR: {{.Twin.NR}}, Tile: {{.Twin.GoName}}}
+{{- end}}
+)
+
+// asmQFGemmEVEXTwins maps each AVX-VNNI int8 GEMM kernel with a float32
+// result to its twin.
+func asmQFGemmEVEXTwins() map[*QFGemmKernel]*QFGemmKernel {
+	return map[*QFGemmKernel]*QFGemmKernel{
+{{- range .QFTwins}}
+		{{.Orig.GoName}}Kernel: {{.Twin.GoName}}Kernel,
+{{- end}}
+	}
+}
 
 // asmQFGemmKernel returns the int8 GEMM kernel with a float32 result of
 // int8 level level, or nil.

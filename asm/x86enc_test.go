@@ -179,7 +179,7 @@ func TestEVEXTwinsMatchAVXVNNI(t *testing.T) {
 		}
 		return strings.Join(keep, "\n")
 	}
-	twins := qgemmTwins()
+	twins := append(qgemmTwins(qgemmKernels), qgemmTwins(qfgemmKernels)...)
 	if len(twins) == 0 {
 		t.Fatal("no AVX-VNNI kernels")
 	}

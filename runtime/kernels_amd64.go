@@ -82,6 +82,20 @@ var (
 	gemmQS84x16c4AVX2Kernel        = &QFGemmKernel{Name: "qs8_qu8_f32_gemm_4x16c4__avx2", MR: 4, NR: 16, Tile: gemmQS84x16c4AVX2}
 )
 
+// The AVX-VNNI int8 GEMM kernels with a float32 result's twins, as
+// asmQGemmEVEXTwins.
+var (
+	gemmQS86x16c4AVXVNNIEVEXKernel = &QFGemmKernel{Name: "qs8_qu8_f32_gemm_6x16c4__avxvnnievex", MR: 6, NR: 16, Tile: gemmQS86x16c4AVXVNNIEVEX}
+)
+
+// asmQFGemmEVEXTwins maps each AVX-VNNI int8 GEMM kernel with a float32
+// result to its twin.
+func asmQFGemmEVEXTwins() map[*QFGemmKernel]*QFGemmKernel {
+	return map[*QFGemmKernel]*QFGemmKernel{
+		gemmQS86x16c4AVXVNNIKernel: gemmQS86x16c4AVXVNNIEVEXKernel,
+	}
+}
+
 // asmQFGemmKernel returns the int8 GEMM kernel with a float32 result of
 // int8 level level, or nil.
 func asmQFGemmKernel(level string) *QFGemmKernel {

@@ -11041,3 +11041,516 @@ nil5:
 nildone6:
 	VZEROUPPER
 	RET
+
+// func gemmQS86x16c4AVXVNNIEVEX(t *QFTile)
+// Requires: AVX, AVX2
+TEXT ·gemmQS86x16c4AVXVNNIEVEX(SB), NOSPLIT, $0-8
+	// Registers: Y0..Y11 accumulate the 6x16 tile (row i in 2 registers from Y0+2*i),
+	// Y12..Y13 hold the activations of a quad, Y14..Y14 the weight broadcasts;
+	// the epilogue uses the registers after the accumulators; Y15 (X15) is clobbered:
+	// it is scratch in ABI0 and the caller re-zeroes it.
+	// DI *QFTile, SI A, BX B, CX quads left, R8/R9 LDA/3*LDA bytes, DX Offset,
+	// R10/R11 the C row and LDC bytes, R12 Col, R13 Max.
+	MOVQ t+0(FP), DI
+	MOVQ (DI), SI
+	MOVQ 24(DI), BX
+	MOVQ 144(DI), CX
+	MOVQ 152(DI), R8
+	LEAQ (R8)(R8*2), R9
+
+	// Accumulators start at Offset[i].
+	MOVQ         72(DI), DX
+	VPBROADCASTD (DX), Y0
+	VMOVDQA      Y0, Y1
+	VPBROADCASTD 4(DX), Y2
+	VMOVDQA      Y2, Y3
+	VPBROADCASTD 8(DX), Y4
+	VMOVDQA      Y4, Y5
+	VPBROADCASTD 12(DX), Y6
+	VMOVDQA      Y6, Y7
+	VPBROADCASTD 16(DX), Y8
+	VMOVDQA      Y8, Y9
+	VPBROADCASTD 20(DX), Y10
+	VMOVDQA      Y10, Y11
+	CMPQ         CX, $0x04
+	JL           qtail2
+
+qbody1:
+	VMOVDQU      (BX), Y12
+	VMOVDQU      32(BX), Y13
+	VPBROADCASTD (SI), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y0
+	LONG $0x281dd262
+	WORD $0xc650
+
+	// encoded: VPDPBUSD Y14, Y13, Y1
+	LONG         $0x2815d262
+	WORD         $0xce50
+	VPBROADCASTD 4(SI), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y2
+	LONG $0x281dd262
+	WORD $0xd650
+
+	// encoded: VPDPBUSD Y14, Y13, Y3
+	LONG         $0x2815d262
+	WORD         $0xde50
+	VPBROADCASTD 8(SI), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y4
+	LONG $0x281dd262
+	WORD $0xe650
+
+	// encoded: VPDPBUSD Y14, Y13, Y5
+	LONG         $0x2815d262
+	WORD         $0xee50
+	VPBROADCASTD 12(SI), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y6
+	LONG $0x281dd262
+	WORD $0xf650
+
+	// encoded: VPDPBUSD Y14, Y13, Y7
+	LONG         $0x2815d262
+	WORD         $0xfe50
+	VPBROADCASTD 16(SI), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y8
+	LONG $0x281d5262
+	WORD $0xc650
+
+	// encoded: VPDPBUSD Y14, Y13, Y9
+	LONG         $0x28155262
+	WORD         $0xce50
+	VPBROADCASTD 20(SI), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y10
+	LONG $0x281d5262
+	WORD $0xd650
+
+	// encoded: VPDPBUSD Y14, Y13, Y11
+	LONG         $0x28155262
+	WORD         $0xde50
+	VMOVDQU      64(BX), Y12
+	VMOVDQU      96(BX), Y13
+	VPBROADCASTD (SI)(R8*1), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y0
+	LONG $0x281dd262
+	WORD $0xc650
+
+	// encoded: VPDPBUSD Y14, Y13, Y1
+	LONG         $0x2815d262
+	WORD         $0xce50
+	VPBROADCASTD 4(SI)(R8*1), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y2
+	LONG $0x281dd262
+	WORD $0xd650
+
+	// encoded: VPDPBUSD Y14, Y13, Y3
+	LONG         $0x2815d262
+	WORD         $0xde50
+	VPBROADCASTD 8(SI)(R8*1), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y4
+	LONG $0x281dd262
+	WORD $0xe650
+
+	// encoded: VPDPBUSD Y14, Y13, Y5
+	LONG         $0x2815d262
+	WORD         $0xee50
+	VPBROADCASTD 12(SI)(R8*1), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y6
+	LONG $0x281dd262
+	WORD $0xf650
+
+	// encoded: VPDPBUSD Y14, Y13, Y7
+	LONG         $0x2815d262
+	WORD         $0xfe50
+	VPBROADCASTD 16(SI)(R8*1), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y8
+	LONG $0x281d5262
+	WORD $0xc650
+
+	// encoded: VPDPBUSD Y14, Y13, Y9
+	LONG         $0x28155262
+	WORD         $0xce50
+	VPBROADCASTD 20(SI)(R8*1), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y10
+	LONG $0x281d5262
+	WORD $0xd650
+
+	// encoded: VPDPBUSD Y14, Y13, Y11
+	LONG         $0x28155262
+	WORD         $0xde50
+	VMOVDQU      128(BX), Y12
+	VMOVDQU      160(BX), Y13
+	VPBROADCASTD (SI)(R8*2), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y0
+	LONG $0x281dd262
+	WORD $0xc650
+
+	// encoded: VPDPBUSD Y14, Y13, Y1
+	LONG         $0x2815d262
+	WORD         $0xce50
+	VPBROADCASTD 4(SI)(R8*2), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y2
+	LONG $0x281dd262
+	WORD $0xd650
+
+	// encoded: VPDPBUSD Y14, Y13, Y3
+	LONG         $0x2815d262
+	WORD         $0xde50
+	VPBROADCASTD 8(SI)(R8*2), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y4
+	LONG $0x281dd262
+	WORD $0xe650
+
+	// encoded: VPDPBUSD Y14, Y13, Y5
+	LONG         $0x2815d262
+	WORD         $0xee50
+	VPBROADCASTD 12(SI)(R8*2), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y6
+	LONG $0x281dd262
+	WORD $0xf650
+
+	// encoded: VPDPBUSD Y14, Y13, Y7
+	LONG         $0x2815d262
+	WORD         $0xfe50
+	VPBROADCASTD 16(SI)(R8*2), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y8
+	LONG $0x281d5262
+	WORD $0xc650
+
+	// encoded: VPDPBUSD Y14, Y13, Y9
+	LONG         $0x28155262
+	WORD         $0xce50
+	VPBROADCASTD 20(SI)(R8*2), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y10
+	LONG $0x281d5262
+	WORD $0xd650
+
+	// encoded: VPDPBUSD Y14, Y13, Y11
+	LONG         $0x28155262
+	WORD         $0xde50
+	VMOVDQU      192(BX), Y12
+	VMOVDQU      224(BX), Y13
+	VPBROADCASTD (SI)(R9*1), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y0
+	LONG $0x281dd262
+	WORD $0xc650
+
+	// encoded: VPDPBUSD Y14, Y13, Y1
+	LONG         $0x2815d262
+	WORD         $0xce50
+	VPBROADCASTD 4(SI)(R9*1), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y2
+	LONG $0x281dd262
+	WORD $0xd650
+
+	// encoded: VPDPBUSD Y14, Y13, Y3
+	LONG         $0x2815d262
+	WORD         $0xde50
+	VPBROADCASTD 8(SI)(R9*1), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y4
+	LONG $0x281dd262
+	WORD $0xe650
+
+	// encoded: VPDPBUSD Y14, Y13, Y5
+	LONG         $0x2815d262
+	WORD         $0xee50
+	VPBROADCASTD 12(SI)(R9*1), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y6
+	LONG $0x281dd262
+	WORD $0xf650
+
+	// encoded: VPDPBUSD Y14, Y13, Y7
+	LONG         $0x2815d262
+	WORD         $0xfe50
+	VPBROADCASTD 16(SI)(R9*1), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y8
+	LONG $0x281d5262
+	WORD $0xc650
+
+	// encoded: VPDPBUSD Y14, Y13, Y9
+	LONG         $0x28155262
+	WORD         $0xce50
+	VPBROADCASTD 20(SI)(R9*1), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y10
+	LONG $0x281d5262
+	WORD $0xd650
+
+	// encoded: VPDPBUSD Y14, Y13, Y11
+	LONG $0x28155262
+	WORD $0xde50
+	LEAQ (SI)(R8*4), SI
+	ADDQ $0x00000100, BX
+	SUBQ $0x00000004, CX
+	CMPQ CX, $0x04
+	JGE  qbody1
+
+qtail2:
+	TESTQ CX, CX
+	JLE   qdone4
+
+qtail1_3:
+	VMOVDQU      (BX), Y12
+	VMOVDQU      32(BX), Y13
+	VPBROADCASTD (SI), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y0
+	LONG $0x281dd262
+	WORD $0xc650
+
+	// encoded: VPDPBUSD Y14, Y13, Y1
+	LONG         $0x2815d262
+	WORD         $0xce50
+	VPBROADCASTD 4(SI), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y2
+	LONG $0x281dd262
+	WORD $0xd650
+
+	// encoded: VPDPBUSD Y14, Y13, Y3
+	LONG         $0x2815d262
+	WORD         $0xde50
+	VPBROADCASTD 8(SI), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y4
+	LONG $0x281dd262
+	WORD $0xe650
+
+	// encoded: VPDPBUSD Y14, Y13, Y5
+	LONG         $0x2815d262
+	WORD         $0xee50
+	VPBROADCASTD 12(SI), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y6
+	LONG $0x281dd262
+	WORD $0xf650
+
+	// encoded: VPDPBUSD Y14, Y13, Y7
+	LONG         $0x2815d262
+	WORD         $0xfe50
+	VPBROADCASTD 16(SI), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y8
+	LONG $0x281d5262
+	WORD $0xc650
+
+	// encoded: VPDPBUSD Y14, Y13, Y9
+	LONG         $0x28155262
+	WORD         $0xce50
+	VPBROADCASTD 20(SI), Y14
+
+	// encoded: VPDPBUSD Y14, Y12, Y10
+	LONG $0x281d5262
+	WORD $0xd650
+
+	// encoded: VPDPBUSD Y14, Y13, Y11
+	LONG $0x28155262
+	WORD $0xde50
+	ADDQ R8, SI
+	ADDQ $0x00000040, BX
+	DECQ CX
+	JNZ  qtail1_3
+
+qdone4:
+	VBROADCASTSS 168(DI), Y12
+	MOVQ         48(DI), R10
+	MOVQ         160(DI), R11
+	SHLQ         $0x02, R11
+	MOVQ         96(DI), R12
+	MOVQ         120(DI), R13
+	TESTQ        R13, R13
+	JZ           nil5
+	VPADDD       (R12), Y0, Y0
+	VCVTDQ2PS    Y0, Y0
+	VMULPS       Y12, Y0, Y0
+	VMOVUPS      Y0, (R10)
+	VMOVDQA      Y0, Y13
+	VPADDD       32(R12), Y1, Y1
+	VCVTDQ2PS    Y1, Y1
+	VMULPS       Y12, Y1, Y1
+	VMOVUPS      Y1, 32(R10)
+	VMAXPS       Y1, Y13, Y13
+	VEXTRACTF128 $0x01, Y13, X14
+	VMAXPS       X14, X13, X13
+	VPERMILPS    $0x4e, X13, X14
+	VMAXPS       X14, X13, X13
+	VPERMILPS    $0xb1, X13, X14
+	VMAXPS       X14, X13, X13
+	VMAXSS       (R13), X13, X13
+	VMOVSS       X13, (R13)
+	ADDQ         R11, R10
+	VPADDD       (R12), Y2, Y2
+	VCVTDQ2PS    Y2, Y2
+	VMULPS       Y12, Y2, Y2
+	VMOVUPS      Y2, (R10)
+	VMOVDQA      Y2, Y13
+	VPADDD       32(R12), Y3, Y3
+	VCVTDQ2PS    Y3, Y3
+	VMULPS       Y12, Y3, Y3
+	VMOVUPS      Y3, 32(R10)
+	VMAXPS       Y3, Y13, Y13
+	VEXTRACTF128 $0x01, Y13, X14
+	VMAXPS       X14, X13, X13
+	VPERMILPS    $0x4e, X13, X14
+	VMAXPS       X14, X13, X13
+	VPERMILPS    $0xb1, X13, X14
+	VMAXPS       X14, X13, X13
+	VMAXSS       4(R13), X13, X13
+	VMOVSS       X13, 4(R13)
+	ADDQ         R11, R10
+	VPADDD       (R12), Y4, Y4
+	VCVTDQ2PS    Y4, Y4
+	VMULPS       Y12, Y4, Y4
+	VMOVUPS      Y4, (R10)
+	VMOVDQA      Y4, Y13
+	VPADDD       32(R12), Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	VMULPS       Y12, Y5, Y5
+	VMOVUPS      Y5, 32(R10)
+	VMAXPS       Y5, Y13, Y13
+	VEXTRACTF128 $0x01, Y13, X14
+	VMAXPS       X14, X13, X13
+	VPERMILPS    $0x4e, X13, X14
+	VMAXPS       X14, X13, X13
+	VPERMILPS    $0xb1, X13, X14
+	VMAXPS       X14, X13, X13
+	VMAXSS       8(R13), X13, X13
+	VMOVSS       X13, 8(R13)
+	ADDQ         R11, R10
+	VPADDD       (R12), Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VMULPS       Y12, Y6, Y6
+	VMOVUPS      Y6, (R10)
+	VMOVDQA      Y6, Y13
+	VPADDD       32(R12), Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VMULPS       Y12, Y7, Y7
+	VMOVUPS      Y7, 32(R10)
+	VMAXPS       Y7, Y13, Y13
+	VEXTRACTF128 $0x01, Y13, X14
+	VMAXPS       X14, X13, X13
+	VPERMILPS    $0x4e, X13, X14
+	VMAXPS       X14, X13, X13
+	VPERMILPS    $0xb1, X13, X14
+	VMAXPS       X14, X13, X13
+	VMAXSS       12(R13), X13, X13
+	VMOVSS       X13, 12(R13)
+	ADDQ         R11, R10
+	VPADDD       (R12), Y8, Y8
+	VCVTDQ2PS    Y8, Y8
+	VMULPS       Y12, Y8, Y8
+	VMOVUPS      Y8, (R10)
+	VMOVDQA      Y8, Y13
+	VPADDD       32(R12), Y9, Y9
+	VCVTDQ2PS    Y9, Y9
+	VMULPS       Y12, Y9, Y9
+	VMOVUPS      Y9, 32(R10)
+	VMAXPS       Y9, Y13, Y13
+	VEXTRACTF128 $0x01, Y13, X14
+	VMAXPS       X14, X13, X13
+	VPERMILPS    $0x4e, X13, X14
+	VMAXPS       X14, X13, X13
+	VPERMILPS    $0xb1, X13, X14
+	VMAXPS       X14, X13, X13
+	VMAXSS       16(R13), X13, X13
+	VMOVSS       X13, 16(R13)
+	ADDQ         R11, R10
+	VPADDD       (R12), Y10, Y10
+	VCVTDQ2PS    Y10, Y10
+	VMULPS       Y12, Y10, Y10
+	VMOVUPS      Y10, (R10)
+	VMOVDQA      Y10, Y13
+	VPADDD       32(R12), Y11, Y11
+	VCVTDQ2PS    Y11, Y11
+	VMULPS       Y12, Y11, Y11
+	VMOVUPS      Y11, 32(R10)
+	VMAXPS       Y11, Y13, Y13
+	VEXTRACTF128 $0x01, Y13, X14
+	VMAXPS       X14, X13, X13
+	VPERMILPS    $0x4e, X13, X14
+	VMAXPS       X14, X13, X13
+	VPERMILPS    $0xb1, X13, X14
+	VMAXPS       X14, X13, X13
+	VMAXSS       20(R13), X13, X13
+	VMOVSS       X13, 20(R13)
+	JMP          nildone6
+
+nil5:
+	VPADDD    (R12), Y0, Y0
+	VCVTDQ2PS Y0, Y0
+	VMULPS    Y12, Y0, Y0
+	VMOVUPS   Y0, (R10)
+	VPADDD    32(R12), Y1, Y1
+	VCVTDQ2PS Y1, Y1
+	VMULPS    Y12, Y1, Y1
+	VMOVUPS   Y1, 32(R10)
+	ADDQ      R11, R10
+	VPADDD    (R12), Y2, Y2
+	VCVTDQ2PS Y2, Y2
+	VMULPS    Y12, Y2, Y2
+	VMOVUPS   Y2, (R10)
+	VPADDD    32(R12), Y3, Y3
+	VCVTDQ2PS Y3, Y3
+	VMULPS    Y12, Y3, Y3
+	VMOVUPS   Y3, 32(R10)
+	ADDQ      R11, R10
+	VPADDD    (R12), Y4, Y4
+	VCVTDQ2PS Y4, Y4
+	VMULPS    Y12, Y4, Y4
+	VMOVUPS   Y4, (R10)
+	VPADDD    32(R12), Y5, Y5
+	VCVTDQ2PS Y5, Y5
+	VMULPS    Y12, Y5, Y5
+	VMOVUPS   Y5, 32(R10)
+	ADDQ      R11, R10
+	VPADDD    (R12), Y6, Y6
+	VCVTDQ2PS Y6, Y6
+	VMULPS    Y12, Y6, Y6
+	VMOVUPS   Y6, (R10)
+	VPADDD    32(R12), Y7, Y7
+	VCVTDQ2PS Y7, Y7
+	VMULPS    Y12, Y7, Y7
+	VMOVUPS   Y7, 32(R10)
+	ADDQ      R11, R10
+	VPADDD    (R12), Y8, Y8
+	VCVTDQ2PS Y8, Y8
+	VMULPS    Y12, Y8, Y8
+	VMOVUPS   Y8, (R10)
+	VPADDD    32(R12), Y9, Y9
+	VCVTDQ2PS Y9, Y9
+	VMULPS    Y12, Y9, Y9
+	VMOVUPS   Y9, 32(R10)
+	ADDQ      R11, R10
+	VPADDD    (R12), Y10, Y10
+	VCVTDQ2PS Y10, Y10
+	VMULPS    Y12, Y10, Y10
+	VMOVUPS   Y10, (R10)
+	VPADDD    32(R12), Y11, Y11
+	VCVTDQ2PS Y11, Y11
+	VMULPS    Y12, Y11, Y11
+	VMOVUPS   Y11, 32(R10)
+
+nildone6:
+	VZEROUPPER
+	RET

@@ -32,6 +32,27 @@ func TestQGemmAVXVNNIByEVEXTwins(t *testing.T) {
 	}
 }
 
+// TestQFGemmAVXVNNIByEVEXTwins runs the twin of the AVX-VNNI kernel
+// with a float32 result (as TestQGemmAVXVNNIByEVEXTwins) against the
+// pure-Go kernel.
+func TestQFGemmAVXVNNIByEVEXTwins(t *testing.T) {
+	x := cpu.X86
+	if !x.HasAVX512VNNI || !x.HasAVX512VL || !x.HasAVX2 {
+		t.Skip("the twins need AVX512_VNNI and AVX512VL")
+	}
+	twins := asmQFGemmEVEXTwins()
+	if len(twins) != 1 {
+		t.Fatalf("%d AVX-VNNI kernels with a float32 result have twins, want 1", len(twins))
+	}
+	for orig, twin := range twins {
+		if orig != asmQFGemmKernel(ISAAVXVNNI) || orig.MR != twin.MR || orig.NR != twin.NR {
+			t.Fatalf("%s's twin %s is not of the AVX-VNNI level's kernel", orig.Name, twin.Name)
+		}
+		checkQFGemmKernel(t, twin, rand.New(rand.NewPCG(5, 7)))
+		t.Logf("%s: ok", twin.Name)
+	}
+}
+
 // TestQConvAVXVNNIByEVEXTwins runs the convolution cases with the
 // AVX-VNNI level's kernels replaced by their twins (as
 // TestQGemmAVXVNNIByEVEXTwins), against the reference: the drivers'

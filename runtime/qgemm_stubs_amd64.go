@@ -167,3 +167,15 @@ func gemmQS86x16c4AVXVNNI(t *QFTile)
 //
 //go:noescape
 func gemmQS84x16c4AVX2(t *QFTile)
+
+// gemmQS86x16c4AVXVNNIEVEX is qs8_qu8_f32_gemm_6x16c4__avxvnnievex: the QFTile contract for a 6x16 tile,
+// quads multiplied by VPDPBUSD (encoded, EVEX: the twin of the AVX-VNNI kernel for tests), 4 quads per iteration.
+// Registers: Y0..Y11 accumulate the 6x16 tile (row i in 2 registers from Y0+2*i),
+// Y12..Y13 hold the activations of a quad, Y14..Y14 the weight broadcasts;
+// the epilogue uses the registers after the accumulators; Y15 (X15) is clobbered:
+// it is scratch in ABI0 and the caller re-zeroes it.
+// DI *QFTile, SI A, BX B, CX quads left, R8/R9 LDA/3*LDA bytes, DX Offset,
+// R10/R11 the C row and LDC bytes, R12 Col, R13 Max.
+//
+//go:noescape
+func gemmQS86x16c4AVXVNNIEVEX(t *QFTile)

@@ -27,16 +27,22 @@ func TestQFGemmKernelsAgainstTwin(t *testing.T) {
 		t.Skip("no int8 assembly kernels with a float32 result on this CPU")
 	}
 	for ki, k := range ks {
-		rng := rand.New(rand.NewPCG(uint64(ki), 7))
-		for _, k4 := range []int{0, 1, 2, 3, 4, 5, 7, 8, 9, 16, 64, 65, 130} {
-			for _, extraA := range []int{0, 4, 12} {
-				for _, ldc := range []int{k.NR, k.NR + 1, k.NR + 7, 3 * k.NR} {
-					for _, shift := range []int{0, 1, 3} {
-						for _, extreme := range []bool{false, true} {
-							for _, withMax := range []bool{false, true} {
-								name := fmt.Sprintf("%s k4=%d lda=%d ldc=%d shift=%d extreme=%v max=%v", k.Name, k4, 4*k.MR+extraA, ldc, shift, extreme, withMax)
-								checkQFTile(t, name, rng, k, k4, 4*k.MR+extraA, ldc, shift, extreme, withMax)
-							}
+		checkQFGemmKernel(t, k, rand.New(rand.NewPCG(uint64(ki), 7)))
+	}
+}
+
+// checkQFGemmKernel runs k against qfgemmTileGo on the tiles
+// TestQFGemmKernelsAgainstTwin describes.
+func checkQFGemmKernel(t *testing.T, k *QFGemmKernel, rng *rand.Rand) {
+	t.Helper()
+	for _, k4 := range []int{0, 1, 2, 3, 4, 5, 7, 8, 9, 16, 64, 65, 130} {
+		for _, extraA := range []int{0, 4, 12} {
+			for _, ldc := range []int{k.NR, k.NR + 1, k.NR + 7, 3 * k.NR} {
+				for _, shift := range []int{0, 1, 3} {
+					for _, extreme := range []bool{false, true} {
+						for _, withMax := range []bool{false, true} {
+							name := fmt.Sprintf("%s k4=%d lda=%d ldc=%d shift=%d extreme=%v max=%v", k.Name, k4, 4*k.MR+extraA, ldc, shift, extreme, withMax)
+							checkQFTile(t, name, rng, k, k4, 4*k.MR+extraA, ldc, shift, extreme, withMax)
 						}
 					}
 				}
