@@ -452,11 +452,25 @@ func (k qgemmKernel) epilogue(g *gen) {
 	})
 }
 
-// epilogueZ is the ZMM epilogue: the scales and the residual's scales
-// are memory broadcasts; Lo1, Hi1, SR, ZeroC and Zero stay in registers
+// bySwap emits body once per operand order of the residual add, the
+// version run chosen by QTile.Swap, so that the sum needs no exchange of
+// its operands at run time.
+func bySwap(g *gen, body func(swap bool)) {
+	swapped, done := g.label("swap"), g.label("swapdone")
+	g.MOVL(qtileBlock.field(qT, "Swap", 0), qTmp.As32())
+	g.TESTL(qTmp.As32(), qTmp.As32())
+	g.JNZ(operand.LabelRef(swapped))
+	body(false)
+	g.JMP(operand.LabelRef(done))
+	g.Label(swapped)
+	body(true)
+	g.Label(done)
+}
+
+// epilogueZ is the ZMM epilogue: the row scales, S1 and F are memory
+// broadcasts; Lo1, Hi1, SR, ZeroC (as a float) and Zero stay in registers
 // (a residual tile has its zero point in F, not in Zero). A residual
-// tile has two versions, one per operand order (Swap), so that the sum
-// needs no exchange of its operands at run time.
+// tile has a version per operand order (bySwap).
 func (k qgemmKernel) epilogueZ(g *gen, res bool, lo, hi reg.VecPhysical, free []reg.VecPhysical) {
 	t := qtileBlock
 	zp, lo1, hi1, r, sr, zc := free[0], free[1], free[2], free[3], free[4], free[5]
@@ -470,14 +484,7 @@ func (k qgemmKernel) epilogueZ(g *gen, res bool, lo, hi reg.VecPhysical, free []
 	g.VBROADCASTSS(t.field(qT, "SR", 0), sr)
 	g.VPBROADCASTD(t.field(qT, "ZeroC", 0), zc)
 	g.VCVTDQ2PS(zc, zc)
-	swapped, done := g.label("swap"), g.label("swapdone")
-	g.MOVL(t.field(qT, "Swap", 0), qTmp.As32())
-	g.TESTL(qTmp.As32(), qTmp.As32())
-	g.JNZ(operand.LabelRef(swapped))
-	for _, swap := range []bool{false, true} {
-		if swap {
-			g.Label(swapped)
-		}
+	bySwap(g, func(swap bool) {
 		// y = round(clamp(v, Lo1, Hi1)) + ZeroC, the convolution's own
 		// output; with y the first operand, v = fma(y, S1, fma(R, SR,
 		// F)), else fma(R, S1, fma(y, SR, F))
@@ -497,11 +504,7 @@ func (k qgemmKernel) epilogueZ(g *gen, res bool, lo, hi reg.VecPhysical, free []
 			g.VFMADD132PS_BCST(t.field(qT, "S1", 0), r, a)
 			return a
 		})
-		if !swap {
-			g.JMP(operand.LabelRef(done))
-		}
-	}
-	g.Label(done)
+	})
 }
 
 // epilogueRowsZ stores the tile's rows: each vector converted and
@@ -538,22 +541,14 @@ func (k qgemmKernel) epilogueRowsZ(g *gen, lo, hi, zp reg.VecPhysical, sum func(
 
 // epilogueY is the YMM epilogue (NR 16: a row is two vectors, packed to
 // 16 bytes together); with two free registers besides Lo and Hi, the
-// other constants are broadcast when needed. A residual tile has two
-// versions, one per operand order, as epilogueZ.
+// other constants are broadcast when needed. A residual tile has a
+// version per operand order (bySwap).
 func (k qgemmKernel) epilogueY(g *gen, res bool, lo, hi reg.VecPhysical, free []reg.VecPhysical) {
 	if !res {
 		k.epilogueRowsY(g, false, false, lo, hi, free)
 		return
 	}
-	swapped, done := g.label("swap"), g.label("swapdone")
-	g.MOVL(qtileBlock.field(qT, "Swap", 0), qTmp.As32())
-	g.TESTL(qTmp.As32(), qTmp.As32())
-	g.JNZ(operand.LabelRef(swapped))
-	k.epilogueRowsY(g, true, false, lo, hi, free)
-	g.JMP(operand.LabelRef(done))
-	g.Label(swapped)
-	k.epilogueRowsY(g, true, true, lo, hi, free)
-	g.Label(done)
+	bySwap(g, func(swap bool) { k.epilogueRowsY(g, true, swap, lo, hi, free) })
 }
 
 // epilogueRowsY stores the tile's rows for epilogueY: with a residual
