@@ -208,12 +208,18 @@ func (g *gen) start(src, name string, a *argBlock, nosplit bool, doc []string) {
 // pointer in r is not nil, body(false) when it is (an optional operand
 // such as a residual).
 func (g *gen) ifNotNil(r reg.Register, body func(set bool)) {
-	absent, done := g.label("nil"), g.label("nildone")
 	g.TESTQ(r, r)
-	g.JZ(operand.LabelRef(absent))
+	g.bothWays(body)
+}
+
+// bothWays emits body twice after a test: body(true) runs when the test
+// left a nonzero result (ZF clear), body(false) when it was zero.
+func (g *gen) bothWays(body func(set bool)) {
+	zero, done := g.label("nil"), g.label("nildone")
+	g.JZ(operand.LabelRef(zero))
 	body(true)
 	g.JMP(operand.LabelRef(done))
-	g.Label(absent)
+	g.Label(zero)
 	body(false)
 	g.Label(done)
 }

@@ -456,15 +456,9 @@ func (k qgemmKernel) epilogue(g *gen) {
 // version run chosen by QTile.Swap, so that the sum needs no exchange of
 // its operands at run time.
 func bySwap(g *gen, body func(swap bool)) {
-	swapped, done := g.label("swap"), g.label("swapdone")
 	g.MOVL(qtileBlock.field(qT, "Swap", 0), qTmp.As32())
 	g.TESTL(qTmp.As32(), qTmp.As32())
-	g.JNZ(operand.LabelRef(swapped))
-	body(false)
-	g.JMP(operand.LabelRef(done))
-	g.Label(swapped)
-	body(true)
-	g.Label(done)
+	g.bothWays(body)
 }
 
 // epilogueZ is the ZMM epilogue: the row scales, S1 and F are memory

@@ -82,17 +82,7 @@ func TestQConvAVXVNNIByEVEXTwins(t *testing.T) {
 		qgemmKernels = ks
 		p := NewPool(2)
 		defer p.Close()
-		seen := map[string]bool{}
-		for ci, c := range qconvCases() {
-			rng := rand.New(rand.NewPCG(uint64(ci), 23))
-			x, w, bias, rq, res := qconvData(rng, c)
-			got, kern := runQConv(t, p, c, x, w, bias, rq, res)
-			want := qconvRef(c.s, x, w, bias, c.inZero, rq, res)
-			if i := firstByteDiff(got, want); i >= 0 {
-				t.Fatalf("%v (%s): output %d is %d, want %d", c, kern, i, got[i], want[i])
-			}
-			seen[kern] = true
-		}
+		seen := checkQConvCases(t, p, "AVX-VNNI twins")
 		if !seenSuffix(seen, "__avxvnnievex") {
 			t.Errorf("the twins never ran: %v", seen)
 		}
