@@ -256,17 +256,28 @@ func runQConv(t *testing.T, p *Pool, c qconvCase, x []uint8, w []int8, bias []in
 func TestQConv(t *testing.T) {
 	for _, threads := range []int{1, 3} {
 		p := NewPool(threads)
-		for ci, c := range qconvCases() {
-			rng := rand.New(rand.NewPCG(uint64(ci), 17))
-			x, w, bias, rq, res := qconvData(rng, c)
-			got, kern := runQConv(t, p, c, x, w, bias, rq, res)
-			want := qconvRef(c.s, x, w, bias, c.inZero, rq, res)
-			if i := firstByteDiff(got, want); i >= 0 {
-				t.Fatalf("%v (%s, %d threads): output %d is %d, want %d", c, kern, threads, i, got[i], want[i])
-			}
-		}
+		checkQConvCases(t, p, fmt.Sprintf("%d threads", threads), 17)
 		p.Close()
 	}
+}
+
+// checkQConvCases runs the convolution cases (data from seed) with the
+// selected kernels against the reference and returns the kernels they
+// ran.
+func checkQConvCases(t *testing.T, p *Pool, label string, seed uint64) map[string]bool {
+	t.Helper()
+	seen := map[string]bool{}
+	for ci, c := range qconvCases() {
+		rng := rand.New(rand.NewPCG(uint64(ci), seed))
+		x, w, bias, rq, res := qconvData(rng, c)
+		got, kern := runQConv(t, p, c, x, w, bias, rq, res)
+		want := qconvRef(c.s, x, w, bias, c.inZero, rq, res)
+		if i := firstByteDiff(got, want); i >= 0 {
+			t.Fatalf("%s, %v (%s): output %d is %d, want %d", label, c, kern, i, got[i], want[i])
+		}
+		seen[kern] = true
+	}
+	return seen
 }
 
 // firstByteDiff returns the first index where a and b differ, or -1.

@@ -14,21 +14,23 @@ import (
 // differ only in VPDPBUSD's encoding (asm's TestEVEXTwinsMatchAVXVNNI
 // checks the generated code), against the pure-Go kernel.
 func TestQGemmAVXVNNIByEVEXTwins(t *testing.T) {
-	x := cpu.X86
-	if !x.HasAVX512VNNI || !x.HasAVX512VL || !x.HasAVX2 {
-		t.Skip("the twins need AVX512_VNNI and AVX512VL")
-	}
+	skipWithoutEVEXTwins(t)
 	twins := asmQGemmEVEXTwins()
 	if len(twins) != 3 {
 		t.Fatalf("%d AVX-VNNI kernels have twins, want 3 (6x16, 4x16, 2x16)", len(twins))
 	}
-	i := 0
 	for orig, twin := range twins {
 		if orig.MR != twin.MR || orig.NR != twin.NR || orig.SignedB != twin.SignedB {
 			t.Fatalf("%s and its twin %s have other shapes", orig.Name, twin.Name)
 		}
 		checkQGemmKernel(t, twin, rand.New(rand.NewPCG(uint64(orig.MR), 77)))
-		i++
+	}
+}
+
+// skipWithoutEVEXTwins skips a test on a CPU that cannot run the twins.
+func skipWithoutEVEXTwins(t *testing.T) {
+	if x := cpu.X86; !x.HasAVX512VNNI || !x.HasAVX512VL || !x.HasAVX2 {
+		t.Skip("the twins need AVX512_VNNI and AVX512VL")
 	}
 }
 
@@ -36,10 +38,7 @@ func TestQGemmAVXVNNIByEVEXTwins(t *testing.T) {
 // with a float32 result (as TestQGemmAVXVNNIByEVEXTwins) against the
 // pure-Go kernel.
 func TestQFGemmAVXVNNIByEVEXTwins(t *testing.T) {
-	x := cpu.X86
-	if !x.HasAVX512VNNI || !x.HasAVX512VL || !x.HasAVX2 {
-		t.Skip("the twins need AVX512_VNNI and AVX512VL")
-	}
+	skipWithoutEVEXTwins(t)
 	twins := asmQFGemmEVEXTwins()
 	if len(twins) != 1 {
 		t.Fatalf("%d AVX-VNNI kernels with a float32 result have twins, want 1", len(twins))
@@ -58,10 +57,7 @@ func TestQFGemmAVXVNNIByEVEXTwins(t *testing.T) {
 // TestQGemmAVXVNNIByEVEXTwins), against the reference: the drivers'
 // 6-row sub-panels and short kernels as the level runs them.
 func TestQConvAVXVNNIByEVEXTwins(t *testing.T) {
-	x := cpu.X86
-	if !x.HasAVX512VNNI || !x.HasAVX512VL || !x.HasAVX2 {
-		t.Skip("the twins need AVX512_VNNI and AVX512VL")
-	}
+	skipWithoutEVEXTwins(t)
 	twins := asmQGemmEVEXTwins()
 	var ks []*QGemmKernel
 	for _, k := range asmQGemmKernels(ISAAVXVNNI) {
@@ -82,7 +78,7 @@ func TestQConvAVXVNNIByEVEXTwins(t *testing.T) {
 		qgemmKernels = ks
 		p := NewPool(2)
 		defer p.Close()
-		seen := checkQConvCases(t, p, "AVX-VNNI twins")
+		seen := checkQConvCases(t, p, "AVX-VNNI twins", 23)
 		if !seenSuffix(seen, "__avxvnnievex") {
 			t.Errorf("the twins never ran: %v", seen)
 		}

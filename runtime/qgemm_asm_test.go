@@ -124,7 +124,7 @@ func TestQConvLevels(t *testing.T) {
 	defer p.Close()
 	for _, level := range archQLevels() {
 		withQISA(level, func() {
-			seen := checkQConvCases(t, p, "level "+level)
+			seen := checkQConvCases(t, p, "level "+level, 23)
 			for kern := range seen {
 				_, kl, _ := strings.Cut(kern, "__")
 				if kl != "go" && !slices.Contains(capLevels(archQLevels(), level), kl) {
@@ -137,24 +137,6 @@ func TestQConvLevels(t *testing.T) {
 			t.Logf("level %s: %v", level, seen)
 		})
 	}
-}
-
-// checkQConvCases runs the convolution cases with the selected kernels
-// against the reference and returns the kernels they ran.
-func checkQConvCases(t *testing.T, p *Pool, label string) map[string]bool {
-	t.Helper()
-	seen := map[string]bool{}
-	for ci, c := range qconvCases() {
-		rng := rand.New(rand.NewPCG(uint64(ci), 23))
-		x, w, bias, rq, res := qconvData(rng, c)
-		got, kern := runQConv(t, p, c, x, w, bias, rq, res)
-		want := qconvRef(c.s, x, w, bias, c.inZero, rq, res)
-		if i := firstByteDiff(got, want); i >= 0 {
-			t.Fatalf("%s, %v (%s): output %d is %d, want %d", label, c, kern, i, got[i], want[i])
-		}
-		seen[kern] = true
-	}
-	return seen
 }
 
 func seenSuffix(seen map[string]bool, suffix string) bool {
