@@ -13,9 +13,10 @@
 // run as its stages, by Rules.BlockMinBytes and BlockMinPixels); the fit
 // minimises the mean over models and thread counts of a model's time
 // relative to the rules it started from, moving a threshold to its best
-// value only when that gains more than -margin. Each distinct plan a layer runs is timed once per thread
-// count (its fastest of -rounds calls, with cold weights as in a run:
-// tunerun.Bench), however many rule values choose it.
+// value only when that gains more than -margin. Each distinct plan a
+// layer runs is timed once per thread count (its fastest of -rounds
+// calls, with cold weights as in a run: tunerun.Bench), however many rule
+// values choose it.
 package main
 
 import (
