@@ -186,6 +186,16 @@ func readQParams(n *ir.Node, opset int64, x ir.Shape, scale, zero *ir.Tensor) (*
 	return p, nil
 }
 
+// CheckQParams checks the scale and optional zero point of a
+// QuantizeLinear or DequantizeLinear node n at opset for a tensor of
+// shape x by the rules its kernels apply (readQParams): shape inference
+// reports constant parameters that no run could take at the node that
+// holds them.
+func CheckQParams(n *ir.Node, opset int64, x ir.Shape, scale, zero *ir.Tensor) error {
+	_, err := readQParams(n, opset, x, scale, zero)
+	return err
+}
+
 // quantizeLinearKernel: y = saturate(round(x / y_scale) + y_zero_point).
 // The output type is the zero point's, else (opset 21) the output_dtype
 // attribute's, else uint8. The saturate attribute (opset 19) concerns

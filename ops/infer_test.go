@@ -615,3 +615,21 @@ func TestInferActivationNorms(t *testing.T) {
 			in: []*ir.Value{f32(2, 3), f32(3)}, err: "stash_type 11 is not supported"},
 	})
 }
+
+// TestInferQuantParams: constant scales and zero points that no run
+// could take are errors of the QuantizeLinear or DequantizeLinear node
+// that holds them, at shape inference; run-time ones are left to the run.
+func TestInferQuantParams(t *testing.T) {
+	c := func(t *ir.Tensor) *ir.Value { return ir.NewConst("", t) }
+	u8 := typed(ir.Uint8, 2, 3)
+	runOpCases(t, []opCase{
+		{name: "q per tensor", op: "QuantizeLinear", in: []*ir.Value{f32(2, 3), c(f32s(0.5)), c(qints(ir.Uint8, 7))}, want: []string{"u8[2,3]"}},
+		{name: "dq per axis", op: "DequantizeLinear", in: []*ir.Value{u8, c(f32s(1, 2, 3)), c(qints(ir.Uint8, 0, 1, 2))}, attrs: attrs{"axis": aInt(1)}, want: []string{"f32[2,3]"}},
+		{name: "run-time scale", op: "QuantizeLinear", in: []*ir.Value{f32(2, 3), f32()}, want: []string{"u8[2,3]"}},
+		{name: "q zero scale", op: "QuantizeLinear", in: []*ir.Value{f32(2, 3), c(f32s(0))}, err: "scale 0 is not a positive finite number"},
+		{name: "dq NaN scale", op: "DequantizeLinear", in: []*ir.Value{u8, c(f32s(1, float32(math.NaN()), 3))}, attrs: attrs{"axis": aInt(1)}, err: "scale NaN is not a positive finite number"},
+		{name: "dq negative scale", op: "DequantizeLinear", in: []*ir.Value{u8, c(f32s(-2))}, err: "scale -2 is not a positive finite number"},
+		{name: "dq scale count", op: "DequantizeLinear", in: []*ir.Value{u8, c(f32s(1, 2)), c(qints(ir.Uint8, 0, 0))}, attrs: attrs{"axis": aInt(1)}, err: "want a scalar or [3]"},
+		{name: "dq zero point shape", op: "DequantizeLinear", in: []*ir.Value{u8, c(f32s(1, 2, 3)), c(qints(ir.Uint8, 0, 0))}, attrs: attrs{"axis": aInt(1)}, err: "they must match"},
+	})
+}

@@ -86,7 +86,30 @@ func inferQuantizeLinear(ctx *ir.InferContext, n *ir.Node) error {
 	if dt != ir.Uint8 && dt != ir.Int8 && dt != ir.Int16 {
 		return n.Errorf("cannot quantise to %v (uint8, int8 or int16)", dt)
 	}
+	if err := checkConstQParams(ctx, n, x); err != nil {
+		return err
+	}
 	setOutput(n, 0, dt, x.Shape.Clone())
+	return nil
+}
+
+// checkConstQParams checks the scale and zero point (inputs 1 and 2) of
+// a QuantizeLinear or DequantizeLinear with input x by the interpreter's
+// rules, where they are constants and x's shape is known: a zero or
+// negative scale, or a zero point of another shape, is then reported at
+// this node rather than by a later pass or at run time.
+func checkConstQParams(ctx *ir.InferContext, n *ir.Node, x *ir.Value) error {
+	s, z := n.Input(1), n.Input(2)
+	if s == nil || !s.IsConst() || z != nil && !z.IsConst() || !x.Shape.Known() {
+		return nil
+	}
+	var zt *ir.Tensor
+	if z != nil {
+		zt = z.Const
+	}
+	if err := interp.CheckQParams(n, ctx.Opset, x.Shape, s.Const, zt); err != nil {
+		return n.Errorf("%v", err)
+	}
 	return nil
 }
 
@@ -98,6 +121,9 @@ func inferDequantizeLinear(ctx *ir.InferContext, n *ir.Node) error {
 	x := n.Inputs[0]
 	if _, _, ok := interp.QuantRange(x.DType); !ok {
 		return n.Errorf("input %v must be uint8, int8, int16 or int32, is %v", x, x.DType)
+	}
+	if err := checkConstQParams(ctx, n, x); err != nil {
+		return err
 	}
 	setOutput(n, 0, ir.Float32, x.Shape.Clone())
 	return nil
