@@ -210,11 +210,11 @@ func (p *Pool) qstate(worker, n, mr, nr int) *qWorkerState {
 	}
 	w := ws.q
 	if len(w.buf) < n {
-		w.buf = make([]uint8, n+63)
+		w.buf = AlignedBytes(n + 63)
 		w.packed = qPackKey{}
 	}
 	if len(w.tmpC) < mr*nr {
-		w.tmpC, w.tmpR = make([]uint8, mr*nr), make([]uint8, mr*nr)
+		w.tmpC, w.tmpR = AlignedBytes(mr*nr), AlignedBytes(mr*nr)
 	}
 	return w
 }
