@@ -117,7 +117,7 @@ func selectKernels(level string) {
 		dwRow3x3 = k
 	}
 	dwConv3x3 = archDWConv3x3(level)
-	dwConvSmall3x3 = archDWConvSmall3x3(level)
+	dwConvSmall3x3, dwFlat = archDWConvSmall3x3(level)
 	copyRowsAsm, copyRowsMaxSS = archCopyRows(level)
 	mulRows = mulRowsGo
 	if k := archMulRows(level); k != nil {

@@ -100,9 +100,19 @@ func archDWConv3x3(level string) func(*DWConv) {
 }
 
 // archDWConvSmall3x3 returns the assembly small-plane depthwise 3x3
-// kernels of level (generated, kernels_amd64.go), or nil.
-func archDWConvSmall3x3(level string) func(*DWConv) bool {
-	return asmDWConvSmall3x3(level)
+// kernels of level (generated, kernels_amd64.go), or nil, and where the
+// flat one beats the plane kernel (BenchmarkDWFlatRule): on AVX-512
+// where it runs at most two thirds of the plane kernel's vectors, or a
+// call has at most two rows (within 8% elsewhere); on AVX2 for rows of
+// up to 20 columns (it loses by 20-60% at 40 and 56).
+func archDWConvSmall3x3(level string) (func(*DWConv) bool, dwFlatRule) {
+	switch level {
+	case ISAAVX512:
+		return asmDWConvSmall3x3(level), dwFlatRule{lanes: 16, share: [2]int{2, 3}, maxRows: 2}
+	case ISAAVX2:
+		return asmDWConvSmall3x3(level), dwFlatRule{lanes: 8, maxWidth: 20}
+	}
+	return nil, dwFlatRule{}
 }
 
 // archIm2col returns the assembly im2col packing kernel of level for

@@ -78,8 +78,8 @@ func archDWConv3x3(level string) func(*DWConv) {
 
 // archDWConvSmall3x3 returns the small-plane depthwise kernels of level:
 // none on arm64 (there is no plane kernel to go with them).
-func archDWConvSmall3x3(level string) func(*DWConv) bool {
-	return nil
+func archDWConvSmall3x3(level string) (func(*DWConv) bool, dwFlatRule) {
+	return nil, dwFlatRule{}
 }
 
 // archIm2col returns the im2col packing kernel of level and the most

@@ -20,7 +20,9 @@ func archDWRow3x3(level string) func(*DWRow) { return nil }
 
 func archDWConv3x3(level string) func(*DWConv) { return nil }
 
-func archDWConvSmall3x3(level string) func(*DWConv) bool { return nil }
+func archDWConvSmall3x3(level string) (func(*DWConv) bool, dwFlatRule) {
+	return nil, dwFlatRule{}
+}
 
 func archIm2col(level string, sw int) (func(*PackRun), int) { return nil, 0 }
 

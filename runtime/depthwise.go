@@ -299,10 +299,36 @@ var dwConv3x3 func(*DWConv)
 // true, or reports false and leaves it to the plane kernel.
 var dwConvSmall3x3 func(*DWConv) bool
 
-// runDWConv runs a through the small-plane kernel that fits its shape,
-// else through plane, the plane kernel in use.
+// dwFlat says where the flat small-plane kernel of the level in use pays.
+var dwFlat dwFlatRule
+
+// dwFlatRule says where a flat small-plane kernel (stride 1) beats the
+// plane kernel, which spends ceil(OW/lanes) vectors on each output row
+// where the flat kernel spends ceil(OH*OW/lanes) on the call but masks
+// its loads. The zero rule never takes the flat kernel.
+type dwFlatRule struct {
+	lanes int
+	// share: flat when its vectors are at most share[0]/share[1] of the
+	// plane kernel's (0/0: no such case)
+	share [2]int
+	// maxRows, maxWidth: flat for calls of at most maxRows output rows,
+	// or rows of at most maxWidth columns
+	maxRows, maxWidth int
+}
+
+// pays reports whether the flat kernel should run a (stride 1).
+func (r dwFlatRule) pays(a *DWConv) bool {
+	if r.lanes == 0 {
+		return false
+	}
+	flat, plane := ceilDiv(a.OH*a.OW, r.lanes), a.OH*ceilDiv(a.OW, r.lanes)
+	return r.share[1] > 0 && flat*r.share[1] <= plane*r.share[0] || a.OH <= r.maxRows || a.OW <= r.maxWidth
+}
+
+// runDWConv runs a through the small-plane kernel that fits its shape
+// and pays there, else through plane, the plane kernel in use.
 func runDWConv(a *DWConv, plane func(*DWConv)) {
-	if small := dwConvSmall3x3; small != nil && small(a) {
+	if small := dwConvSmall3x3; small != nil && (a.Stride != 1 || dwFlat.pays(a)) && small(a) {
 		return
 	}
 	plane(a)

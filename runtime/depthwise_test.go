@@ -133,3 +133,31 @@ func TestDWRowKernels(t *testing.T) {
 		}
 	}
 }
+
+// TestDWFlatRule checks where the rules of the amd64 levels take the flat
+// small-plane kernel (BenchmarkDWFlatRule measures them), and that the
+// zero rule never does.
+func TestDWFlatRule(t *testing.T) {
+	avx512 := dwFlatRule{lanes: 16, share: [2]int{2, 3}, maxRows: 2}
+	avx2 := dwFlatRule{lanes: 8, maxWidth: 20}
+	for _, c := range []struct {
+		rule        dwFlatRule
+		ow, oh      int
+		flat        bool
+		description string
+	}{
+		{avx512, 7, 7, true, "a 7x7 plane: 4 vectors against 7"},
+		{avx512, 14, 14, false, "a 14x14 plane: 13 vectors against 14"},
+		{avx512, 20, 4, true, "a band of 4 rows of 20: 5 vectors against 8"},
+		{avx512, 56, 2, true, "a band of 2 rows"},
+		{avx512, 56, 4, false, "a band of 4 rows of 56: 14 vectors against 16"},
+		{avx2, 20, 12, true, "rows of 20 columns"},
+		{avx2, 40, 1, false, "rows of 40 columns"},
+		{dwFlatRule{}, 5, 5, false, "the zero rule"},
+	} {
+		a := &DWConv{OW: c.ow, IW: c.ow, OH: c.oh, Stride: 1}
+		if got := c.rule.pays(a); got != c.flat {
+			t.Errorf("%s (%+v): flat %v, want %v", c.description, c.rule, got, c.flat)
+		}
+	}
+}

@@ -169,3 +169,71 @@ func BenchmarkAsmDWConvSmall(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDWFlatRule times the flat small-plane kernel beside the plane
+// kernel on whole planes (a padding row above and below: "plane"), on
+// the bands of fused blocks (input rows around them: "band") and on a
+// block's top band ("top"), 32 channels per call, and reports as
+// "flat-picked" whether dwFlatRule (archDWConvSmall3x3) runs the flat
+// one there: the data the rule is read from.
+func BenchmarkDWFlatRule(b *testing.B) {
+	type shape struct {
+		w, oh int
+		kind  string
+	}
+	var shapes []shape
+	for n := 5; n <= 16; n++ {
+		shapes = append(shapes, shape{n, n, "plane"})
+	}
+	for _, w := range []int{10, 14, 20, 28, 40, 56} {
+		for _, oh := range []int{1, 2, 3, 4, 6, 8, 12} {
+			if w*oh <= 256 {
+				shapes = append(shapes, shape{w, oh, "band"}, shape{w, oh, "top"})
+			}
+		}
+	}
+	for _, level := range asmLevels() {
+		small, rule := archDWConvSmall3x3(level)
+		if small == nil {
+			continue
+		}
+		for _, sh := range shapes {
+			ih, padTop := sh.oh, 1
+			switch sh.kind {
+			case "band":
+				ih, padTop = sh.oh+2, 0
+			case "top":
+				ih = sh.oh + 1
+			}
+			rng := rand.New(rand.NewPCG(1, 1))
+			const ch = 32
+			// the planes one after the other in a guarded buffer, as in an
+			// arena: the masked-off lanes of the loads past a plane stay on
+			// mapped pages (see GuardFloats)
+			in := AlignedFloats(ch * ih * sh.w)
+			copy(in, randFloats(rng, len(in)))
+			a := DWConv{O: AlignedFloats(ch * sh.oh * sh.w), Zero: ZeroRow(sh.w), W: randFloats(rng, 9*ch), Bias: randFloats(rng, ch),
+				C: ch, IH: ih, IW: sh.w, OH: sh.oh, OW: sh.w, OStride: sh.oh * sh.w, Stride: 1, PadTop: padTop, PadLeft: 1, Lo: 0, Hi: 6}
+			for c := range ch {
+				a.In = append(a.In, in[c*ih*sh.w:(c+1)*ih*sh.w])
+			}
+			picked := 0.0
+			if rule.pays(&a) {
+				picked = 1
+			}
+			for _, kern := range []string{"flat", "plane"} {
+				b.Run(fmt.Sprintf("%s/%s/w=%d/oh=%d/%s", level, sh.kind, sh.w, sh.oh, kern), func(b *testing.B) {
+					run := func() { asmDWConv3x3(level)(&a) }
+					if kern == "flat" {
+						run = func() { small(&a) }
+					}
+					for b.Loop() {
+						run()
+					}
+					reportKernelFLOPs(b, float64(18*ch*sh.oh*sh.w))
+					b.ReportMetric(picked, "flat-picked")
+				})
+			}
+		}
+	}
+}
