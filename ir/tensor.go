@@ -7,6 +7,7 @@ package ir
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"strconv"
 	"strings"
 )
@@ -75,8 +76,9 @@ func (d DType) Size() int {
 type Shape []int
 
 // MaxElements bounds the number of elements of any one tensor tsmc will
-// materialise (4 Gi elements); larger products are rejected as errors.
-const MaxElements = 1 << 32
+// materialise (4 Gi elements, 256 Mi where int has 32 bits); larger
+// products are rejected as errors.
+const MaxElements = 1 << (28 + 4*(bits.UintSize/64))
 
 // Known reports whether every dimension is known.
 func (s Shape) Known() bool {

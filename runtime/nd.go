@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"math/bits"
 	"slices"
 )
 
@@ -9,8 +10,9 @@ import (
 // reductions). Their constructors take shapes as []int, row-major, rank 0
 // being a scalar; size-0 dimensions are allowed and give empty tensors.
 
-// maxElements bounds the elements of any tensor a plan accepts.
-const maxElements = 1 << 40
+// maxElements bounds the elements of any tensor a plan accepts: 2^40, or
+// 2^28 where int has 32 bits (so that their bytes still count in an int).
+const maxElements = 1 << (28 + 12*(bits.UintSize/64))
 
 // shapeSize returns the number of elements of shape, or an error for a
 // negative dimension or a product above maxElements.
@@ -21,7 +23,7 @@ func shapeSize(shape []int) (int, error) {
 			return 0, fmt.Errorf("shape %v has a negative dimension", shape)
 		}
 		if d != 0 && n > maxElements/d {
-			return 0, fmt.Errorf("shape %v has more than 2^40 elements", shape)
+			return 0, fmt.Errorf("shape %v has more than %d elements", shape, maxElements)
 		}
 		n *= d
 	}
