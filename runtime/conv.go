@@ -256,6 +256,9 @@ func (c *Conv) setPlan(p Plan, r Rules) error {
 		return fmt.Errorf("plan %v: bands are for phase plans", p)
 	}
 	c.ruledAlgo, c.ruledBand = p.Algo == "", p.Band == 0
+	if k := narrowKernel(c.packMR); algo == AlgoWinograd && p.Kernel == "" && k != nil && c.coutG <= r.WinoNarrowMaxCout {
+		c.kern = k
+	}
 	// The GEMM blocks: the plan of AlgoGEMM, and the one fused blocks
 	// (gemmFrame, gemmRows) and a transposed plan's fallbacks use.
 	c.gemmBlocks(p, r)

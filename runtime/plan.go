@@ -209,8 +209,10 @@ type Rules struct {
 	TCWeight, TCMaxPixels int
 	// WinoMinFill is the least share of useful outputs (percent of the 2x2
 	// tiles' 4 outputs) at which a 3x3 convolution runs as Winograd;
-	// WinoTileBlock the tiles of a Winograd work item.
-	WinoMinFill, WinoTileBlock int
+	// WinoTileBlock the tiles of a Winograd work item. A Winograd
+	// convolution of at most WinoNarrowMaxCout output channels runs its
+	// GEMMs on the level's narrowest kernel (narrowKernel).
+	WinoMinFill, WinoTileBlock, WinoNarrowMaxCout int
 	// DWItemFLOPs is the work of a depthwise work item.
 	DWItemFLOPs int
 	// BlockBudget bounds a fused block's expanded rows plus depthwise
@@ -382,6 +384,23 @@ func DensePlans(out, packNR int) []Plan {
 		plans = append(plans, Plan{Columns: c})
 	}
 	return plans
+}
+
+// narrowKernel returns the kernel of fewest columns (NR) that divides
+// panels of packMR rows, when it has fewer than the default kernel's
+// (GemmKernelForA), else nil: at the AVX-512 level the AVX2 6x16 beside
+// the 12x32. Winograd's GEMMs (K: input channels, N: a work item's
+// tiles) on 4x4 to 28x28 maps with 64 to 256 channels run 6-19% faster
+// on it; with 512 channels 7-26% slower (Rules.WinoNarrowMaxCout).
+func narrowKernel(packMR int) *GemmKernel {
+	def := GemmKernelForA(packMR)
+	var best *GemmKernel
+	for _, k := range gemmKernels {
+		if packMR%k.MR == 0 && k.NR < def.NR && (best == nil || k.NR < best.NR) {
+			best = k
+		}
+	}
+	return best
 }
 
 // convKernel returns the GEMM kernel of a plan: name "" for the best one

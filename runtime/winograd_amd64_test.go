@@ -146,3 +146,57 @@ func TestWinogradConv(t *testing.T) {
 		})
 	}
 }
+
+// TestWinogradNarrowRule checks that a default Winograd plan takes the
+// narrowest kernel up to Rules.WinoNarrowMaxCout output channels and the
+// default kernel past it, that a plan naming a kernel keeps it, and that
+// both kernels give the same bits (each output one K-ordered chain of
+// fused multiply-adds), so the rule cannot make results depend on it.
+func TestWinogradNarrowRule(t *testing.T) {
+	for _, level := range asmLevels() {
+		withISA(level, func() {
+			narrow := narrowKernel(PackMR)
+			if in, _, _ := asmWinograd(level); in == nil || narrow == nil {
+				return
+			}
+			def := GemmKernelForA(PackMR)
+			s := ConvShape{Frames: 2, Cin: 24, H: 10, W: 9, Cout: 40, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}
+			rng := rand.New(rand.NewPCG(3, 5))
+			packed, _ := PackConvWeights(randFloats(rng, s.Cout*s.Cin*9), s.Cout, s.Cin, 3, 3, 1, PackMR)
+			bias := randFloats(rng, s.Cout)
+			rows := PlainRows(randFloats(rng, s.InLen()), s.Frames, s.Cin, s.H*s.W)
+			p := NewPool(1)
+			defer p.Close()
+			outs := map[string][]float32{}
+			for _, c := range []struct {
+				maxCout int
+				plan    Plan
+				want    *GemmKernel
+			}{
+				{40, Plan{}, narrow},
+				{39, Plan{}, def},
+				{40, Plan{Algo: AlgoWinograd, Kernel: def.Name}, def},
+				{0, Plan{Algo: AlgoWinograd}, def},
+			} {
+				r := DefaultRules()
+				r.WinoNarrowMaxCout = c.maxCout
+				old := SetDefaultRules(r)
+				conv, err := NewConvPlan(s, packed, PackMR, bias, Relu, c.plan)
+				SetDefaultRules(old)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !conv.Winograd() || conv.kern != c.want {
+					t.Errorf("%s: rule %d, plan %v: Winograd %v on %s, want %s", level, c.maxCout, c.plan, conv.Winograd(), conv.Kernel(), c.want.Name)
+					continue
+				}
+				out := make([]float32, s.OutLen())
+				conv.Run(p, rows, out, nil)
+				outs[conv.Kernel()] = out
+			}
+			if i := firstBitDiff(outs[narrow.Name], outs[def.Name]); i >= 0 {
+				t.Errorf("%s: output %d is %g on %s, %g on %s", level, i, outs[narrow.Name][i], narrow.Name, outs[def.Name][i], def.Name)
+			}
+		})
+	}
+}

@@ -52,6 +52,7 @@ var params = []param{
 	{"ReuseBudget", []int{32 << 10, 128 << 10, 512 << 10}},
 	{"NarrowBudget", []int{0, 64 << 10, 256 << 10, 1 << 20}},
 	{"WinoTileBlock", []int{32, 64, 128}},
+	{"WinoNarrowMaxCout", []int{0, 64, 128, 256, 512, math.MaxInt32}},
 	{"DWItemFLOPs", []int{1 << 14, 1 << 16, 1 << 18}},
 	{"BlockBudget", []int{96 << 10, 192 << 10, 384 << 10, 768 << 10}},
 	{"BlockMinBytes", []int{0, 128 << 10, 512 << 10, 2 << 20, math.MaxInt32}},
