@@ -23,37 +23,37 @@ func AlignUp(n int) int {
 // AlignedFloats returns a zeroed slice of n float32 whose first element is
 // Align-byte aligned. The Go heap does not move objects, so the alignment
 // holds for the slice's lifetime. The slice lies between two written
-// guard zones of GuardFloats (see GuardFloats).
+// guard zones of guardFloats (see guardFloats).
 func AlignedFloats(n int) []float32 {
 	if n == 0 {
 		return []float32{}
 	}
-	buf := make([]float32, n+2*GuardFloats+AlignFloats-1)
+	buf := make([]float32, n+2*guardFloats+AlignFloats-1)
 	// Fresh pages from the OS are zero but not yet mapped in; writing
 	// them maps them.
 	clear(buf)
 	addr := uintptr(unsafe.Pointer(&buf[0]))
-	skip := GuardFloats + int((Align-addr%Align)%Align)/4
+	skip := guardFloats + int((Align-addr%Align)%Align)/4
 	return buf[skip : skip+n : skip+n]
 }
 
-// AlignedBytes returns n zeroed bytes aligned and guarded as
+// alignedBytes returns n zeroed bytes aligned and guarded as
 // AlignedFloats' floats: for the buffers the int8 kernels read.
-func AlignedBytes(n int) []uint8 {
+func alignedBytes(n int) []uint8 {
 	if n == 0 {
 		return []uint8{}
 	}
 	return Bytes(AlignedFloats(ceilDiv(n, 4)))[:n:n]
 }
 
-// GuardFloats is how far before and after a buffer of AlignedFloats the
+// guardFloats is how far before and after a buffer of AlignedFloats the
 // kernels' masked loads may reach with lanes masked off: the flat
 // depthwise kernels read a padding row above or below a plane of up to
 // 256 columns, plus a vector. A masked-off lane on a page that is not
 // mapped in (a fresh heap page never written, or past the heap) makes
-// the load take a microcode assist, some 35 times its cost, every time:
+// the load take a microcode assist, up to 35 times its cost, every time:
 // the guard zones are written, so those pages are mapped.
-const GuardFloats = 256 + 2*AlignFloats
+const guardFloats = 256 + 2*AlignFloats
 
 // IsAligned reports whether the first element of s is Align-byte aligned.
 func IsAligned(s []float32) bool {

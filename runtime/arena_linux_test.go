@@ -10,7 +10,7 @@ import (
 // TestAlignedGuardsMapped checks that the guard zones around aligned
 // buffers lie on pages that are mapped in (mincore), for sizes from a
 // few floats to many pages: a masked-off lane there costs no microcode
-// assist (see GuardFloats).
+// assist (see guardFloats).
 func TestAlignedGuardsMapped(t *testing.T) {
 	page := uintptr(os.Getpagesize())
 	resident := func(lo, hi uintptr) bool {
@@ -30,7 +30,7 @@ func TestAlignedGuardsMapped(t *testing.T) {
 	var keep [][]float32 // live, so that their memory is not reused
 	for _, n := range []int{1, 15, 1000, 1 << 14, 1<<20 + 3, 3 << 20} {
 		f := AlignedFloats(n)
-		b := AlignedBytes(4*n + 1)
+		b := alignedBytes(4*n + 1)
 		keep = append(keep, f, unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), 1))
 		for _, r := range []struct {
 			what   string
@@ -39,8 +39,8 @@ func TestAlignedGuardsMapped(t *testing.T) {
 			{"floats", uintptr(unsafe.Pointer(&f[0])), uintptr(unsafe.Pointer(&f[0])) + uintptr(4*n)},
 			{"bytes", uintptr(unsafe.Pointer(&b[0])), uintptr(unsafe.Pointer(&b[0])) + uintptr(len(b))},
 		} {
-			if !resident(r.lo-4*GuardFloats, r.hi+4*GuardFloats) {
-				t.Errorf("%s of %d: a page within %d bytes of the buffer is not mapped in", r.what, n, 4*GuardFloats)
+			if !resident(r.lo-4*guardFloats, r.hi+4*guardFloats) {
+				t.Errorf("%s of %d: a page within %d bytes of the buffer is not mapped in", r.what, n, 4*guardFloats)
 			}
 		}
 	}

@@ -103,7 +103,7 @@
 // masked-off lanes may lie past a buffer. Where such a lane falls on a
 // page not mapped in, the load takes a microcode assist every time (up
 // to 35 times its cost on Zen 5): buffers the kernels read come from
-// AlignedFloats or AlignedBytes, which write guard zones around them.
+// AlignedFloats (or its byte twin), which writes guard zones around them.
 //
 // # Generic N-d kernels
 //

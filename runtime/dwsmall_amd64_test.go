@@ -209,7 +209,7 @@ func BenchmarkDWFlatRule(b *testing.B) {
 			const ch = 32
 			// the planes one after the other in a guarded buffer, as in an
 			// arena: the masked-off lanes of the loads past a plane stay on
-			// mapped pages (see GuardFloats)
+			// mapped pages (see guardFloats)
 			in := AlignedFloats(ch * ih * sh.w)
 			copy(in, randFloats(rng, len(in)))
 			a := DWConv{O: AlignedFloats(ch * sh.oh * sh.w), Zero: ZeroRow(sh.w), W: randFloats(rng, 9*ch), Bias: randFloats(rng, ch),

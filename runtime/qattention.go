@@ -58,8 +58,8 @@ func NewQAttention(batch, d, m, n, e int, scale, qScale float32, qZero uint8, kS
 	}
 	a.qs = &qscores{kern: kern, zq: int32(qZero), zk: int32(kZero), mult: qScale * kScale,
 		k4: ceilDiv(d, 4), panels: ceilDiv(n, kern.NR)}
-	a.qs.keys = AlignedBytes(batch * a.qs.panels * a.qs.k4 * 4 * kern.NR)
-	a.qs.pad, a.qs.zeros = AlignedBytes(m), AlignedBytes(n)
+	a.qs.keys = alignedBytes(batch * a.qs.panels * a.qs.k4 * 4 * kern.NR)
+	a.qs.pad, a.qs.zeros = alignedBytes(m), alignedBytes(n)
 	for i := range a.qs.pad {
 		a.qs.pad[i] = 0x80
 	}
@@ -75,7 +75,7 @@ func (s *qscores) prepare(threads, rows int) {
 	rowPanels := ceilDiv(rows, s.kern.MR)
 	for len(s.queries) < threads {
 		// QPack writes whole steps of up to 16 bytes past a panel's MR
-		q := AlignedBytes(rowPanels*s.k4*4*s.kern.MR + 64)
+		q := alignedBytes(rowPanels*s.k4*4*s.kern.MR + 64)
 		s.queries = append(s.queries, q)
 		s.signed = append(s.signed, unsafe.Slice((*int8)(unsafe.Pointer(&q[0])), len(q)))
 		s.rowOff = append(s.rowOff, make([]int32, rowPanels*s.kern.MR))

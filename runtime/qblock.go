@@ -117,10 +117,10 @@ func (b *QInvertedResidual) rows(p *Pool, worker int, in QRows, out, res []uint8
 	}
 	w := p.qstate(worker, need, mr, nr)
 	if b.expand != nil && len(w.blockE) < b.ce*eStride {
-		w.blockE = AlignedBytes(b.ce * eStride)
+		w.blockE = alignedBytes(b.ce * eStride)
 	}
 	if len(w.blockD) < b.ce*b.band*b.ow {
-		w.blockD = AlignedBytes(b.ce * b.band * b.ow)
+		w.blockD = alignedBytes(b.ce * b.band * b.ow)
 	}
 	if len(w.blockRows) < 2*b.ce {
 		w.blockRows = make(QRows, 2*b.ce)

@@ -210,11 +210,11 @@ func (p *Pool) qstate(worker, n, mr, nr int) *qWorkerState {
 	}
 	w := ws.q
 	if len(w.buf) < n {
-		w.buf = AlignedBytes(n + 63)
+		w.buf = alignedBytes(n + 63)
 		w.packed = qPackKey{}
 	}
 	if len(w.tmpC) < mr*nr {
-		w.tmpC, w.tmpR = AlignedBytes(mr*nr), AlignedBytes(mr*nr)
+		w.tmpC, w.tmpR = alignedBytes(mr*nr), alignedBytes(mr*nr)
 	}
 	return w
 }

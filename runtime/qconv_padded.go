@@ -48,7 +48,7 @@ func (c *QConv) pad(p *Pool, in QRows, flip uint8) {
 			dx := kx * s.DilationW
 			pd.colOff = append(pd.colOff, (dx%pd.phases)*pd.wh+dx/pd.phases)
 		}
-		pd.buf = AlignedBytes(s.Frames * pd.quads * pd.hp * pd.phases * pd.wh * 4)
+		pd.buf = alignedBytes(s.Frames * pd.quads * pd.hp * pd.phases * pd.wh * 4)
 		for i := range pd.buf {
 			pd.buf[i] = c.inZero ^ flip
 		}
@@ -71,7 +71,7 @@ func (c *QConv) pad(p *Pool, in QRows, flip uint8) {
 		// interleave the frame's planes by quads in one packing call,
 		// then copy their rows into the padded planes, a call a phase
 		if len(w.quads) < pd.quads*hw*4 {
-			w.quads = AlignedBytes(pd.quads * hw * 4)
+			w.quads = alignedBytes(pd.quads * hw * 4)
 		}
 		tmp := w.quads[:pd.quads*hw*4]
 		a := &w.pack

@@ -283,7 +283,7 @@ func constRow(n int, v uint8) []uint8 {
 		return r[:n:n]
 	}
 	// the old row stays valid for its holders
-	r := AlignedBytes(max(n, 4096))
+	r := alignedBytes(max(n, 4096))
 	for i := range r {
 		r[i] = v
 	}
