@@ -301,13 +301,14 @@ func ConvPlans(s ConvShape, packMR int) []Plan {
 			}
 		}
 		if winogradFits(probe) {
-			tiles := s.Frames * ceilDiv(s.W, 2) * ceilDiv(s.H, 2)
-			for _, nt := range pow2s(nr, min(4*winoMaxTiles, ceilDiv(tiles, nr)*nr)) {
-				if nt <= 4*winoMaxTiles {
-					plans = append(plans, Plan{Algo: AlgoWinograd, Kernel: kn, Tiles: nt})
-				}
-			}
+			plans = append(plans, winogradPlans(s, kn, nr)...)
 		}
+	}
+	if narrowKernel(packMR) != nil && winogradFits(probe) {
+		// the rules' Winograd kernel may be the narrow one
+		// (WinoNarrowMaxCout): the default kernel is then a choice of
+		// its own
+		plans = append(plans, winogradPlans(s, def.Name, def.NR)...)
 	}
 	for _, kn := range kernels {
 		probe.kern = def
@@ -324,6 +325,19 @@ func ConvPlans(s ConvShape, packMR int) []Plan {
 		// a strided 1x1 convolution runs transposed on its subsampled input
 		for _, pn := range pow2s(1, ceilDiv(probe.coutG, gemmTC.NR)) {
 			plans = append(plans, Plan{Algo: AlgoTransposed, Panels: pn})
+		}
+	}
+	return plans
+}
+
+// winogradPlans returns the Winograd plans of s on kernel kn (of NR nr),
+// one per tile count.
+func winogradPlans(s ConvShape, kn string, nr int) []Plan {
+	var plans []Plan
+	tiles := s.Frames * ceilDiv(s.W, 2) * ceilDiv(s.H, 2)
+	for _, nt := range pow2s(nr, min(4*winoMaxTiles, ceilDiv(tiles, nr)*nr)) {
+		if nt <= 4*winoMaxTiles {
+			plans = append(plans, Plan{Algo: AlgoWinograd, Kernel: kn, Tiles: nt})
 		}
 	}
 	return plans

@@ -392,3 +392,36 @@ func TestPlansSameBits(t *testing.T) {
 		p.Close()
 	}
 }
+
+// TestWinogradPlansReachEveryKernel: the tuner's Winograd candidates run
+// on every kernel of the level, the default one too where the rules'
+// choice (WinoNarrowMaxCout) is the narrow kernel.
+func TestWinogradPlansReachEveryKernel(t *testing.T) {
+	s := ConvShape{Frames: 2, Cin: 32, H: 8, W: 8, Cout: 64, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}.normalized()
+	if !winogradFits(&Conv{s: s, packMR: PackMR, kern: GemmKernelForA(PackMR)}) {
+		t.Skipf("no Winograd at %s", ISA())
+	}
+	packed := make([]float32, PackedConvWeightsLen(s.Cout, s.Cin, s.KH, s.KW, 1, PackMR))
+	for _, r := range []int{0, math.MaxInt32} {
+		rules := DefaultRules()
+		rules.WinoNarrowMaxCout = r
+		old := SetDefaultRules(rules)
+		ran := map[string]bool{}
+		for _, plan := range ConvPlans(s, PackMR) {
+			if plan.Algo != AlgoWinograd {
+				continue
+			}
+			conv, err := NewConvPlan(s, packed, PackMR, nil, Act{}, plan)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ran[conv.Plan().Kernel] = true
+		}
+		SetDefaultRules(old)
+		for _, k := range gemmKernels {
+			if PackMR%k.MR == 0 && !ran[k.Name] {
+				t.Errorf("WinoNarrowMaxCout %d: no Winograd plan runs on %s (ran %v)", r, k.Name, ran)
+			}
+		}
+	}
+}
