@@ -65,4 +65,23 @@ func buildClock(g *gen) {
 		g.VZEROUPPER()
 		g.RET()
 	}
+
+	// The vendor picks the default plan rules (runtime.fittedRulesFor):
+	// CPUs of one vendor share the balance of FMA, load and cache
+	// throughput the rules were fitted to.
+	g.Function("cpuVendor")
+	g.Attributes(attr.NOSPLIT)
+	g.Doc("cpuVendor returns the 12-byte vendor string of CPUID leaf 0 in its three registers' order (EBX, EDX, ECX).")
+	vsig, err := gotypes.ParseSignature("func() (ebx, edx, ecx uint32)")
+	if err != nil {
+		panic(err)
+	}
+	g.Signature(vsig)
+	g.XORL(reg.EAX, reg.EAX)
+	g.XORL(reg.ECX, reg.ECX)
+	g.CPUID()
+	g.Store(reg.EBX, g.Return("ebx"))
+	g.Store(reg.EDX, g.Return("edx"))
+	g.Store(reg.ECX, g.Return("ecx"))
+	g.RET()
 }

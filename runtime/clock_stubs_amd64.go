@@ -13,3 +13,6 @@ func fmaLoopAVX2(n int)
 
 // fmaLoopAVX512 runs n iterations of 96 independent 16-lane FMAs (24 accumulators).
 func fmaLoopAVX512(n int)
+
+// cpuVendor returns the 12-byte vendor string of CPUID leaf 0 in its three registers' order (EBX, EDX, ECX).
+func cpuVendor() (ebx uint32, edx uint32, ecx uint32)

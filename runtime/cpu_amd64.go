@@ -151,3 +151,14 @@ func archMulRows(level string) func(*MulRows) {
 func archCopyRows(level string) (func(*CopyRows), int) {
 	return asmCopyRows(level)
 }
+
+// CPUVendor returns the CPU's vendor string (CPUID leaf 0), such as
+// GenuineIntel or AuthenticAMD.
+func CPUVendor() string {
+	ebx, edx, ecx := cpuVendor()
+	var b [12]byte
+	for i, r := range [3]uint32{ebx, edx, ecx} {
+		b[4*i], b[4*i+1], b[4*i+2], b[4*i+3] = byte(r), byte(r>>8), byte(r>>16), byte(r>>24)
+	}
+	return string(b[:])
+}

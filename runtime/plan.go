@@ -231,12 +231,40 @@ type Rules struct {
 	PhaseMaxCin, PhaseMinK, PhaseMaxCout int
 }
 
-// rules are the default rules in use.
-var rules = fittedRules
+// Rule families: internal/cmd/fitrules fits the default rules on a
+// machine and writes them as the table of its CPU's family
+// (rules_fitted_<family>.go), since the thresholds follow the balance of
+// FMA, load and cache throughput of a vendor's cores (an Intel Xeon runs
+// two 512-bit FMAs a cycle where Zen 5 runs one).
+const (
+	RulesAMD   = "amd"
+	RulesIntel = "intel"
+)
 
-// DefaultRules returns the default rules: fitted to this CPU family by
-// internal/cmd/fitrules (rules_fitted.go), unless SetDefaultRules
-// changed them.
+// RulesFamily returns the family whose fitted table are the default
+// rules of a CPU of vendor (CPUVendor): Intel's for GenuineIntel, else
+// AMD's, the first table fitted (also for other vendors and
+// architectures).
+func RulesFamily(vendor string) string {
+	if vendor == "GenuineIntel" {
+		return RulesIntel
+	}
+	return RulesAMD
+}
+
+// fittedRules are the fitted tables by family.
+var fittedRules = map[string]Rules{RulesAMD: fittedRulesAMD, RulesIntel: fittedRulesIntel}
+
+// FittedRules returns the fitted table of family (RulesAMD, RulesIntel),
+// or the zero Rules for another.
+func FittedRules(family string) Rules { return fittedRules[family] }
+
+// rules are the default rules in use.
+var rules = fittedRules[RulesFamily(CPUVendor())]
+
+// DefaultRules returns the default rules: fitted to this CPU's family by
+// internal/cmd/fitrules (RulesFamily), unless SetDefaultRules changed
+// them.
 func DefaultRules() Rules { return rules }
 
 // SetDefaultRules makes r the default rules of the layers planned from
