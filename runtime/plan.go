@@ -8,7 +8,7 @@ import (
 
 // Plans: how a layer runs. Every planned layer (Conv, DepthwiseConv,
 // InvertedResidual, Dense) takes a Plan; its zero fields are filled by
-// the default rules (Rules, fitted per CPU in rules_fitted.go), so the
+// the default rules (Rules, fitted per CPU family in rules_fitted_*.go), so the
 // zero Plan is the default. Any plan its layer accepts computes the same
 // function within float32 rounding, and the same bits at every thread
 // count: the plan fixes every block and summation order, the pool only

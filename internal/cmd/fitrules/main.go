@@ -4,10 +4,11 @@
 // and three frame counts and batches, ResNet50 at three resolutions,
 // MobileNetV2 offline in batches and online), then moves each threshold
 // in turn to the value that makes the corpus fastest, and writes the
-// result to runtime/rules_fitted.go. Run it from the module root on an
+// result to runtime/rules_fitted_FAMILY.go, the table of this CPU's
+// family (runtime.RulesFamily). Run it from the module root on an
 // otherwise idle machine, and commit the file with the report it prints:
 //
-//	go run ./internal/cmd/fitrules [-threads 1,2] [-rounds 3] [-quick | -every N] [-only FIELDS] [-o runtime/rules_fitted.go]
+//	go run ./internal/cmd/fitrules [-threads 1,2] [-rounds 3] [-quick | -every N] [-only FIELDS] [-family amd|intel] [-o FILE]
 //
 // A model's time is the sum of its layers' (a chain fused into a block or
 // run as its stages, by Rules.BlockMinBytes and BlockMinPixels); the fit
