@@ -425,6 +425,9 @@ type BenchResult struct {
 	// ISA is the instruction-set level the kernels ran at (runtime.ISA;
 	// $TSMC_ISA may lower it).
 	ISA string
+	// Rules is the CPU family of the default rules' table
+	// (runtime.RulesFamily).
+	Rules string
 	// New is the time the Model's constructor took; First the first run.
 	New, First time.Duration
 	// TimesMs are the timed runs in milliseconds, in order.
@@ -501,7 +504,7 @@ func (p *Program) Bench(inputs map[string]*ir.Tensor, o BenchOptions) (*BenchRes
 		return nil, fmt.Errorf("the compiled model printed %q: %v", stdout.String(), err)
 	}
 	res := &BenchResult{
-		Outputs: map[string]*ir.Tensor{}, Threads: resp.Threads, ISA: resp.ISA, TimesMs: resp.TimesMs, Profile: resp.Profile,
+		Outputs: map[string]*ir.Tensor{}, Threads: resp.Threads, ISA: resp.ISA, Rules: resp.Rules, TimesMs: resp.TimesMs, Profile: resp.Profile,
 		DefaultTimesMs: resp.DefaultTimesMs, DefaultProfile: resp.DefaultProfile,
 		New: msDuration(resp.NewMs), First: msDuration(resp.FirstMs),
 	}

@@ -69,7 +69,8 @@ type benchReport struct {
 	// Profile lists every kernel of the generated code with -profile.
 	Profile       []layerTime `json:"profile,omitempty"`
 	Threads       int         `json:"threads"`
-	ISA           string      `json:"isa"` // kernels' instruction-set level ($TSMC_ISA lowers it)
+	ISA           string      `json:"isa"`   // kernels' instruction-set level ($TSMC_ISA lowers it)
+	Rules         string      `json:"rules"` // CPU family of the default rules' table (runtime.RulesFamily)
 	Iters         int         `json:"iters"`
 	Warmup        int         `json:"warmup"`
 	MedianMs      float64     `json:"median_ms"`
@@ -272,7 +273,7 @@ func (o *benchOptions) run(ctx context.Context, args []string, stdout, stderr io
 		return err
 	}
 	t := summarizeTimes(res.TimesMs)
-	rep.Threads, rep.ISA, rep.TimesMs, rep.MedianMs, rep.MinMs = res.Threads, res.ISA, res.TimesMs, t.MedianMs, t.MinMs
+	rep.Threads, rep.ISA, rep.Rules, rep.TimesMs, rep.MedianMs, rep.MinMs = res.Threads, res.ISA, res.Rules, res.TimesMs, t.MedianMs, t.MinMs
 	if o.profile {
 		rep.Profile = profileReport(res.Profile, *o.iters, t.MedianMs)
 	}
@@ -426,8 +427,8 @@ func printBench(w io.Writer, r benchReport) {
 	if r.Stream {
 		how = " (Stream.Step)"
 	}
-	fmt.Fprintf(w, "tsmc      median %.2f ms, min %.2f ms per run%s; %d threads, %s kernels, %d runs after %d warm-up%s\n",
-		r.MedianMs, r.MinMs, perFrame(r.MedianMs), r.Threads, r.ISA, r.Iters, r.Warmup, how)
+	fmt.Fprintf(w, "tsmc      median %.2f ms, min %.2f ms per run%s; %d threads, %s kernels, %s rules, %d runs after %d warm-up%s\n",
+		r.MedianMs, r.MinMs, perFrame(r.MedianMs), r.Threads, r.ISA, r.Rules, r.Iters, r.Warmup, how)
 	for _, l := range r.Levels {
 		fmt.Fprintf(w, "%-9s median %.2f ms, min %.2f ms per run%s; %.2f x the %s median",
 			l.ISA, l.MedianMs, l.MinMs, perFrame(l.MedianMs), l.MedianMs/r.MedianMs, r.ISA)

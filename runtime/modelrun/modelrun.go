@@ -93,6 +93,9 @@ type Response struct {
 	Threads int `json:"threads"`
 	// ISA is the instruction-set level of the kernels (runtime.ISA).
 	ISA string `json:"isa"`
+	// Rules is the CPU family whose fitted table the default plan rules
+	// are (runtime.RulesFamily).
+	Rules string `json:"rules"`
 	// NewMs is the time New took; FirstMs the first run.
 	NewMs   float64 `json:"new_ms"`
 	FirstMs float64 `json:"first_ms"`
@@ -162,7 +165,7 @@ func Run(spec Spec, req Request) (*Response, error) {
 		return nil, err
 	}
 	defer m.Close()
-	resp := &Response{Threads: m.Threads(), ISA: runtime.ISA(), NewMs: millis(time.Since(start))}
+	resp := &Response{Threads: m.Threads(), ISA: runtime.ISA(), Rules: runtime.RulesFamily(runtime.CPUVendor()), NewMs: millis(time.Since(start))}
 	step := func() (map[string][]float32, float64, error) {
 		start := time.Now()
 		out, err := m.Infer(inputs)
