@@ -76,6 +76,15 @@ func (c *child) stop(t *testing.T, sig syscall.Signal, status int, verb, msg str
 	if err := c.cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
+	c.exited(t, sig, status, verb, msg)
+}
+
+// exited waits for the child, signalled with sig once already, and
+// checks its exit status and message as stop does. (A second signal
+// would end it at once, as tsmc's handler leaves the next one to the
+// default action.)
+func (c *child) exited(t *testing.T, sig syscall.Signal, status int, verb, msg string) {
+	t.Helper()
 	<-c.done
 	var ee *exec.ExitError
 	if !errors.As(c.err, &ee) || ee.ExitCode() != status {
@@ -161,7 +170,7 @@ func TestInterruptCompile(t *testing.T) {
 	}
 	f.Write(input)
 	f.Close()
-	c.stop(t, syscall.SIGINT, 130, "compile", "interrupted")
+	c.exited(t, syscall.SIGINT, 130, "compile", "interrupted")
 	noEntry(t, out)
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
