@@ -66,7 +66,7 @@ func buildClock(g *gen) {
 		g.RET()
 	}
 
-	// The vendor picks the default plan rules (runtime.fittedRulesFor):
+	// The vendor picks the default plan rules (runtime.RulesFamily):
 	// CPUs of one vendor share the balance of FMA, load and cache
 	// throughput the rules were fitted to.
 	g.Function("cpuVendor")

@@ -152,6 +152,9 @@ func archCopyRows(level string) (func(*CopyRows), int) {
 	return asmCopyRows(level)
 }
 
+// readsVendor: CPUVendor reads CPUID.
+const readsVendor = true
+
 // CPUVendor returns the CPU's vendor string (CPUID leaf 0), such as
 // GenuineIntel or AuthenticAMD.
 func CPUVendor() string {

@@ -117,7 +117,3 @@ func archMulRows(level string) func(*MulRows) {
 func archCopyRows(level string) (func(*CopyRows), int) {
 	return nil, 0
 }
-
-// CPUVendor returns "": no vendor string is read on this architecture
-// (the default rules are then the first fitted table, RulesFamily).
-func CPUVendor() string { return "" }

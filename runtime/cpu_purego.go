@@ -45,7 +45,3 @@ func archDWTaps(level string) func(*DWTaps) { return nil }
 func archMulRows(level string) func(*MulRows) { return nil }
 
 func archCopyRows(level string) (func(*CopyRows), int) { return nil, 0 }
-
-// CPUVendor returns "": no vendor string is read on this architecture
-// (the default rules are then the first fitted table, RulesFamily).
-func CPUVendor() string { return "" }

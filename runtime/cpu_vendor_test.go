@@ -3,7 +3,6 @@ package runtime
 import (
 	"bufio"
 	"os"
-	goruntime "runtime"
 	"strings"
 	"testing"
 )
@@ -13,17 +12,17 @@ import (
 // rules are the fitted table of its family.
 func TestCPUVendor(t *testing.T) {
 	v := CPUVendor()
-	// amd64 reads CPUID unless built purego (then it has no assembly and
-	// only the generic level, as other architectures without a vendor)
-	if reads := goruntime.GOARCH == "amd64" && (v != "" || ISA() != ISAGeneric); reads {
-		if len(v) != 12 {
-			t.Errorf("CPUVendor() = %q, want the 12 bytes of CPUID leaf 0", v)
-		}
+	switch {
+	case !readsVendor && v != "":
+		t.Errorf("CPUVendor() = %q without a probe, want \"\"", v)
+	case readsVendor && len(v) != 12:
+		t.Errorf("CPUVendor() = %q, want the 12 bytes of CPUID leaf 0", v)
+	case readsVendor:
 		if want := procVendor(); want != "" && v != want {
 			t.Errorf("CPUVendor() = %q, /proc/cpuinfo says %q", v, want)
 		}
 	}
-	fam := RulesFamily(v)
+	fam := CPURulesFamily()
 	if r, ok := fittedRules[fam]; !ok || r != DefaultRules() {
 		t.Errorf("the default rules are not the %s table: %+v", fam, DefaultRules())
 	}

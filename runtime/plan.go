@@ -252,6 +252,10 @@ func RulesFamily(vendor string) string {
 	return RulesAMD
 }
 
+// CPURulesFamily returns the family of this CPU (RulesFamily of
+// CPUVendor): whose table the default rules are.
+func CPURulesFamily() string { return RulesFamily(CPUVendor()) }
+
 // fittedRules are the fitted tables by family.
 var fittedRules = map[string]Rules{RulesAMD: fittedRulesAMD, RulesIntel: fittedRulesIntel}
 
@@ -260,7 +264,7 @@ var fittedRules = map[string]Rules{RulesAMD: fittedRulesAMD, RulesIntel: fittedR
 func FittedRules(family string) Rules { return fittedRules[family] }
 
 // rules are the default rules in use.
-var rules = fittedRules[RulesFamily(CPUVendor())]
+var rules = fittedRules[CPURulesFamily()]
 
 // DefaultRules returns the default rules: fitted to this CPU's family by
 // internal/cmd/fitrules (RulesFamily), unless SetDefaultRules changed

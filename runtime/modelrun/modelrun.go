@@ -165,7 +165,7 @@ func Run(spec Spec, req Request) (*Response, error) {
 		return nil, err
 	}
 	defer m.Close()
-	resp := &Response{Threads: m.Threads(), ISA: runtime.ISA(), Rules: runtime.RulesFamily(runtime.CPUVendor()), NewMs: millis(time.Since(start))}
+	resp := &Response{Threads: m.Threads(), ISA: runtime.ISA(), Rules: runtime.CPURulesFamily(), NewMs: millis(time.Since(start))}
 	step := func() (map[string][]float32, float64, error) {
 		start := time.Now()
 		out, err := m.Infer(inputs)

@@ -89,7 +89,7 @@ func TestRunWritesFirstOutputsAndFeedsStateBack(t *testing.T) {
 	if !m.closed || resp.Threads != 3 || len(resp.TimesMs) != 4 || resp.ISA != runtime.ISA() {
 		t.Errorf("closed %v, threads %d, %d times, ISA %q; want closed, 3, 4, %q", m.closed, resp.Threads, len(resp.TimesMs), resp.ISA, runtime.ISA())
 	}
-	if want := runtime.RulesFamily(runtime.CPUVendor()); resp.Rules != want {
+	if want := runtime.CPURulesFamily(); resp.Rules != want {
 		t.Errorf("rules %q, want this CPU's family %q", resp.Rules, want)
 	}
 	if len(resp.Outputs) != 2 || resp.Outputs[0].Name != "y" || resp.Outputs[1].Name != "s_out" {

@@ -70,7 +70,7 @@ func main() {
 	quick := flag.Bool("quick", false, "a corpus of one configuration per family (a check that the fit runs)")
 	every := flag.Int("every", 1, "fit to every `N`th model of the corpus only (a shorter fit)")
 	margin := flag.Float64("margin", 0.003, "the least gain of the mean relative time for which a threshold moves")
-	family := flag.String("family", runtime.RulesFamily(runtime.CPUVendor()), "the rule `family` the fit is the table of (runtime.RulesFamily: amd or intel; default this CPU's)")
+	family := flag.String("family", runtime.CPURulesFamily(), "the rule `family` the fit is the table of (runtime.RulesFamily: amd or intel; default this CPU's)")
 	out := flag.String("o", "", "the Go file to write the fitted rules to (default runtime/rules_fitted_FAMILY.go)")
 	only := flag.String("only", "", "comma-separated `FIELDS` of runtime.Rules to fit, the others kept (a new threshold fitted alone)")
 	flag.Parse()
