@@ -64,6 +64,9 @@ type qgemmKernel struct {
 	// fout: the kernel implements runtime.QFTile (a float32 result and
 	// per-column offsets) instead of QTile's requantisation
 	fout bool
+	// rowsB: the kernel reads B from QTile.BRows when it is set
+	// (QGemmKernel.RowsB)
+	rowsB bool
 }
 
 // qfgemmKernels are the int8 GEMM kernels with a float32 result
@@ -86,10 +89,15 @@ var qfgemmKernels = []qgemmKernel{
 // registers (12 accumulators, 2 activation vectors, 1 broadcast). AVX2
 // needs a temporary and a vector of int16 ones per step (and, split, two
 // more halves and two clamp constants), so it takes 4 rows.
+//
+// The AVX-512 VNNI kernels also read B in place from rows (QTile.BRows):
+// a quad's activations of 32 pixels are 128 contiguous bytes of an input
+// interleaved by channel quads, which spares a 3x3 convolution its
+// im2col packing (qconv_inplace.go).
 var qgemmKernels = []qgemmKernel{
-	{isa: avx512vnni, mr: 12, nr: 32, unroll: 4},
-	{isa: avx512vnni, mr: 8, nr: 32, unroll: 4, short: true},
-	{isa: avx512vnni, mr: 4, nr: 32, unroll: 4, short: true},
+	{isa: avx512vnni, mr: 12, nr: 32, unroll: 4, rowsB: true},
+	{isa: avx512vnni, mr: 8, nr: 32, unroll: 4, short: true, rowsB: true},
+	{isa: avx512vnni, mr: 4, nr: 32, unroll: 4, short: true, rowsB: true},
 	{isa: avxvnni, mr: 6, nr: 16, unroll: 4},
 	{isa: avxvnni, mr: 4, nr: 16, unroll: 4, short: true},
 	{isa: avxvnni, mr: 2, nr: 16, unroll: 4, short: true},
@@ -121,6 +129,7 @@ func (k qgemmKernel) GoName() string { return k.names().GoName() }
 func (k qgemmKernel) MR() int           { return k.mr }
 func (k qgemmKernel) NR() int           { return k.nr }
 func (k qgemmKernel) Weights7Bit() bool { return k.w7 }
+func (k qgemmKernel) RowsB() bool       { return k.rowsB }
 func (k qgemmKernel) ISA() *qISA        { return k.isa }
 func (k qgemmKernel) Shorts() []qgemmKernel {
 	var out []qgemmKernel
@@ -164,6 +173,7 @@ var qtileBlock = newArgBlock("QTile",
 	field("Zero", i32), field("Lo", f32), field("Hi", f32),
 	field("ZeroC", i32), field("Lo1", f32), field("Hi1", f32),
 	field("S1", f32), field("SR", f32), field("F", f32), field("Swap", i32),
+	field("BRows", types.NewSlice(u8Slice)), field("BOff", intT),
 )
 
 func (k qgemmKernel) vecs() int   { return k.nr / k.isa.vec.lanes }
@@ -218,6 +228,10 @@ var (
 	qLDR   = reg.R13
 	qScale = reg.RDX // Scale (Offset at the start)
 	qTmp   = reg.RAX
+	// B from rows (QTile.BRows): BOff, and the rows of two quads in
+	// turn; the epilogue's registers, free in the quad loop
+	qBOff = reg.R11
+	qRow  = []reg.GPPhysical{reg.R10, reg.R12}
 )
 
 func (k qgemmKernel) registerDoc() []string {
@@ -337,7 +351,22 @@ func (k qgemmKernel) emit(g *gen) {
 		g.VPXOR(k.m64(), k.m64(), k.m64())
 		g.VPSUBB(k.p64(), k.m64(), k.m64())
 	}
-	k.kloop(g)
+	if k.rowsB {
+		rows, done := g.label("qrowsb"), g.label("qkend")
+		g.MOVQ(t.field(qT, "BRows", 0), qTmp)
+		g.TESTQ(qTmp, qTmp)
+		g.JNZ(operand.LabelRef(rows))
+		k.kloop(g, false)
+		g.JMP(operand.LabelRef(done))
+		g.Label(rows)
+		g.Comment("B from rows: quad q's activations at BRows[q][BOff:]")
+		g.MOVQ(qTmp, qB)
+		g.MOVQ(t.field(qT, "BOff", 0), qBOff)
+		k.kloop(g, true)
+		g.Label(done)
+	} else {
+		k.kloop(g, false)
+	}
 	if k.fout {
 		k.epilogueF(g)
 	} else {
@@ -358,14 +387,17 @@ func (k qgemmKernel) move(g *gen, src, dst reg.VecPhysical) {
 
 // kloop emits the quad loop: unrolled steps while at least k.unroll quads
 // remain, then single steps.
-func (k qgemmKernel) kloop(g *gen) {
+func (k qgemmKernel) kloop(g *gen, rows bool) {
 	body, tail, tail1, done := g.label("qbody"), g.label("qtail"), g.label("qtail1_"), g.label("qdone")
 	quad := 4 * k.nr // B bytes per quad
+	if rows {
+		quad = sliceHeader // B walks the row headers
+	}
 	g.CMPQ(qK, operand.Imm(uint64(k.unroll)))
 	g.JL(operand.LabelRef(tail))
 	g.Label(body)
 	for u := range k.unroll {
-		k.step(g, u)
+		k.step(g, rows, u)
 	}
 	g.LEAQ(mem(qA, 0, qLDA, uint8(k.unroll)), qA)
 	g.ADDQ(operand.U32(quad*k.unroll), qB)
@@ -376,7 +408,7 @@ func (k qgemmKernel) kloop(g *gen) {
 	g.TESTQ(qK, qK)
 	g.JLE(operand.LabelRef(done))
 	g.Label(tail1)
-	k.step(g, 0)
+	k.step(g, rows, 0)
 	g.ADDQ(qLDA, qA)
 	g.ADDQ(operand.U32(quad), qB)
 	g.DECQ(qK)
@@ -387,13 +419,19 @@ func (k qgemmKernel) kloop(g *gen) {
 // step emits quad u of an unrolled body: load the activations, then per
 // row broadcast the row's 4 weights and multiply-add them into the row's
 // accumulators.
-func (k qgemmKernel) step(g *gen, u int) {
+func (k qgemmKernel) step(g *gen, rows bool, u int) {
 	nv, vb := k.vecs(), k.vbytes()
+	src := func(v int) operand.Mem { return at(qB, u*4*k.nr+v*vb) }
+	if rows {
+		row := qRow[u%2]
+		g.MOVQ(at(qB, sliceHeader*u), row)
+		src = func(v int) operand.Mem { return mem(row, v*vb, qBOff, 1) }
+	}
 	for v := range nv {
 		if k.isa.vec == avx512 {
-			g.VMOVDQU32(at(qB, u*4*k.nr+v*vb), k.bvec(v))
+			g.VMOVDQU32(src(v), k.bvec(v))
 		} else {
-			g.VMOVDQU(at(qB, u*4*k.nr+v*vb), k.bvec(v))
+			g.VMOVDQU(src(v), k.bvec(v))
 		}
 	}
 	for i := range k.mr {

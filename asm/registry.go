@@ -150,7 +150,7 @@ var (
 // The int8 GEMM kernels.
 var (
 {{- range .QGemm}}
-	{{.GoName}}Kernel = &QGemmKernel{Name: "{{.Name}}", MR: {{.MR}}, NR: {{.NR}}, {{if .Weights7Bit}}Weights7Bit: true, {{end}}Tile: {{.GoName}}
+	{{.GoName}}Kernel = &QGemmKernel{Name: "{{.Name}}", MR: {{.MR}}, NR: {{.NR}}, {{if .Weights7Bit}}Weights7Bit: true, {{end}}{{if .RowsB}}RowsB: true, {{end}}Tile: {{.GoName}}
 	{{- with .Shorts}},
 		Short: []*QGemmKernel{ {{- range $i, $s := .}}{{if $i}}, {{end}}{{$s.GoName}}Kernel{{end -}} }{{end -}}
 	}

@@ -28,11 +28,11 @@ var (
 
 // The int8 GEMM kernels.
 var (
-	gemmQU8Minmax12x32c4AVX512VNNIKernel = &QGemmKernel{Name: "qu8_qc8w_gemm_minmax_fp32_12x32c4__avx512vnni", MR: 12, NR: 32, Tile: gemmQU8Minmax12x32c4AVX512VNNI,
+	gemmQU8Minmax12x32c4AVX512VNNIKernel = &QGemmKernel{Name: "qu8_qc8w_gemm_minmax_fp32_12x32c4__avx512vnni", MR: 12, NR: 32, RowsB: true, Tile: gemmQU8Minmax12x32c4AVX512VNNI,
 		Short: []*QGemmKernel{gemmQU8Minmax4x32c4AVX512VNNIKernel, gemmQU8Minmax8x32c4AVX512VNNIKernel}}
-	gemmQU8Minmax8x32c4AVX512VNNIKernel = &QGemmKernel{Name: "qu8_qc8w_gemm_minmax_fp32_8x32c4__avx512vnni", MR: 8, NR: 32, Tile: gemmQU8Minmax8x32c4AVX512VNNI,
+	gemmQU8Minmax8x32c4AVX512VNNIKernel = &QGemmKernel{Name: "qu8_qc8w_gemm_minmax_fp32_8x32c4__avx512vnni", MR: 8, NR: 32, RowsB: true, Tile: gemmQU8Minmax8x32c4AVX512VNNI,
 		Short: []*QGemmKernel{gemmQU8Minmax4x32c4AVX512VNNIKernel}}
-	gemmQU8Minmax4x32c4AVX512VNNIKernel = &QGemmKernel{Name: "qu8_qc8w_gemm_minmax_fp32_4x32c4__avx512vnni", MR: 4, NR: 32, Tile: gemmQU8Minmax4x32c4AVX512VNNI}
+	gemmQU8Minmax4x32c4AVX512VNNIKernel = &QGemmKernel{Name: "qu8_qc8w_gemm_minmax_fp32_4x32c4__avx512vnni", MR: 4, NR: 32, RowsB: true, Tile: gemmQU8Minmax4x32c4AVX512VNNI}
 	gemmQU8Minmax6x16c4AVXVNNIKernel    = &QGemmKernel{Name: "qu8_qc8w_gemm_minmax_fp32_6x16c4__avxvnni", MR: 6, NR: 16, Tile: gemmQU8Minmax6x16c4AVXVNNI,
 		Short: []*QGemmKernel{gemmQU8Minmax2x16c4AVXVNNIKernel, gemmQU8Minmax4x16c4AVXVNNIKernel}}
 	gemmQU8Minmax4x16c4AVXVNNIKernel = &QGemmKernel{Name: "qu8_qc8w_gemm_minmax_fp32_4x16c4__avxvnni", MR: 4, NR: 16, Tile: gemmQU8Minmax4x16c4AVXVNNI,
@@ -497,6 +497,8 @@ var asmLayouts = map[string]map[string]uintptr{
 		"SR":     204,
 		"F":      208,
 		"Swap":   212,
+		"BRows":  216,
+		"BOff":   240,
 	},
 	"QFTile": {
 		"A":      0,

@@ -127,6 +127,8 @@ var asmLayouts = map[string]map[string]uintptr{
 		"SR":     204,
 		"F":      208,
 		"Swap":   212,
+		"BRows":  216,
+		"BOff":   240,
 	},
 	"QPack": {
 		"Dst":  0,

@@ -63,6 +63,10 @@ type QTile struct {
 	Lo1, Hi1          float32 // -ConvZero, 255-ConvZero
 	S1, SR, F         float32 // the operands' scales over OutScale, the fixed term
 	Swap              int32   // -1: the residual is the first operand, else 0
+	// BRows, when set (kernels with RowsB only), holds B in rows: quad
+	// q's 4*NR bytes are BRows[q][BOff:BOff+4*NR], and B is not read.
+	BRows [][]uint8
+	BOff  int
 }
 
 // QGemmKernel describes an int8 GEMM micro-kernel. Names follow XNNPACK:
@@ -73,6 +77,8 @@ type QGemmKernel struct {
 	MR, NR int
 	// SignedB: B holds int8 (activations XOR 0x80), see QTile.
 	SignedB bool
+	// RowsB: the kernel implements QTile.BRows.
+	RowsB bool
 	// Weights7Bit: the kernel is exact only for weights in [-64, 64]
 	// (VPMADDUBSW's int16 pair sums); drivers pick it only for such
 	// weights.

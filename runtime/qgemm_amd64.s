@@ -45,10 +45,13 @@ TEXT ·gemmQU8Minmax12x32c4AVX512VNNI(SB), NOSPLIT, $0-8
 	VMOVDQA32    Z20, Z21
 	VPBROADCASTD 44(DX), Z22
 	VMOVDQA32    Z22, Z23
+	MOVQ         216(DI), AX
+	TESTQ        AX, AX
+	JNZ          qrowsb1
 	CMPQ         CX, $0x04
-	JL           qtail2
+	JL           qtail4
 
-qbody1:
+qbody3:
 	VMOVDQU32    (BX), Z24
 	VMOVDQU32    64(BX), Z25
 	VPBROADCASTD (SI), Z26
@@ -493,13 +496,13 @@ qbody1:
 	ADDQ $0x00000200, BX
 	SUBQ $0x00000004, CX
 	CMPQ CX, $0x04
-	JGE  qbody1
+	JGE  qbody3
 
-qtail2:
+qtail4:
 	TESTQ CX, CX
-	JLE   qdone4
+	JLE   qdone6
 
-qtail1_3:
+qtail1_5:
 	VMOVDQU32    (BX), Z24
 	VMOVDQU32    64(BX), Z25
 	VPBROADCASTD (SI), Z26
@@ -613,9 +616,592 @@ qtail1_3:
 	ADDQ R8, SI
 	ADDQ $0x00000080, BX
 	DECQ CX
-	JNZ  qtail1_3
+	JNZ  qtail1_5
 
-qdone4:
+qdone6:
+	JMP qkend2
+
+qrowsb1:
+	// B from rows: quad q's activations at BRows[q][BOff:]
+	MOVQ AX, BX
+	MOVQ 240(DI), R11
+	CMPQ CX, $0x04
+	JL   qtail8
+
+qbody7:
+	MOVQ         (BX), R10
+	VMOVDQU32    (R10)(R11*1), Z24
+	VMOVDQU32    64(R10)(R11*1), Z25
+	VPBROADCASTD (SI), Z26
+
+	// encoded: VPDPBUSD Z26, Z24, Z0
+	LONG $0x403d9262
+	WORD $0xc250
+
+	// encoded: VPDPBUSD Z26, Z25, Z1
+	LONG         $0x40359262
+	WORD         $0xca50
+	VPBROADCASTD 4(SI), Z27
+
+	// encoded: VPDPBUSD Z27, Z24, Z2
+	LONG $0x403d9262
+	WORD $0xd350
+
+	// encoded: VPDPBUSD Z27, Z25, Z3
+	LONG         $0x40359262
+	WORD         $0xdb50
+	VPBROADCASTD 8(SI), Z28
+
+	// encoded: VPDPBUSD Z28, Z24, Z4
+	LONG $0x403d9262
+	WORD $0xe450
+
+	// encoded: VPDPBUSD Z28, Z25, Z5
+	LONG         $0x40359262
+	WORD         $0xec50
+	VPBROADCASTD 12(SI), Z29
+
+	// encoded: VPDPBUSD Z29, Z24, Z6
+	LONG $0x403d9262
+	WORD $0xf550
+
+	// encoded: VPDPBUSD Z29, Z25, Z7
+	LONG         $0x40359262
+	WORD         $0xfd50
+	VPBROADCASTD 16(SI), Z30
+
+	// encoded: VPDPBUSD Z30, Z24, Z8
+	LONG $0x403d1262
+	WORD $0xc650
+
+	// encoded: VPDPBUSD Z30, Z25, Z9
+	LONG         $0x40351262
+	WORD         $0xce50
+	VPBROADCASTD 20(SI), Z31
+
+	// encoded: VPDPBUSD Z31, Z24, Z10
+	LONG $0x403d1262
+	WORD $0xd750
+
+	// encoded: VPDPBUSD Z31, Z25, Z11
+	LONG         $0x40351262
+	WORD         $0xdf50
+	VPBROADCASTD 24(SI), Z26
+
+	// encoded: VPDPBUSD Z26, Z24, Z12
+	LONG $0x403d1262
+	WORD $0xe250
+
+	// encoded: VPDPBUSD Z26, Z25, Z13
+	LONG         $0x40351262
+	WORD         $0xea50
+	VPBROADCASTD 28(SI), Z27
+
+	// encoded: VPDPBUSD Z27, Z24, Z14
+	LONG $0x403d1262
+	WORD $0xf350
+
+	// encoded: VPDPBUSD Z27, Z25, Z15
+	LONG         $0x40351262
+	WORD         $0xfb50
+	VPBROADCASTD 32(SI), Z28
+
+	// encoded: VPDPBUSD Z28, Z24, Z16
+	LONG $0x403d8262
+	WORD $0xc450
+
+	// encoded: VPDPBUSD Z28, Z25, Z17
+	LONG         $0x40358262
+	WORD         $0xcc50
+	VPBROADCASTD 36(SI), Z29
+
+	// encoded: VPDPBUSD Z29, Z24, Z18
+	LONG $0x403d8262
+	WORD $0xd550
+
+	// encoded: VPDPBUSD Z29, Z25, Z19
+	LONG         $0x40358262
+	WORD         $0xdd50
+	VPBROADCASTD 40(SI), Z30
+
+	// encoded: VPDPBUSD Z30, Z24, Z20
+	LONG $0x403d8262
+	WORD $0xe650
+
+	// encoded: VPDPBUSD Z30, Z25, Z21
+	LONG         $0x40358262
+	WORD         $0xee50
+	VPBROADCASTD 44(SI), Z31
+
+	// encoded: VPDPBUSD Z31, Z24, Z22
+	LONG $0x403d8262
+	WORD $0xf750
+
+	// encoded: VPDPBUSD Z31, Z25, Z23
+	LONG         $0x40358262
+	WORD         $0xff50
+	MOVQ         24(BX), R12
+	VMOVDQU32    (R12)(R11*1), Z24
+	VMOVDQU32    64(R12)(R11*1), Z25
+	VPBROADCASTD (SI)(R8*1), Z26
+
+	// encoded: VPDPBUSD Z26, Z24, Z0
+	LONG $0x403d9262
+	WORD $0xc250
+
+	// encoded: VPDPBUSD Z26, Z25, Z1
+	LONG         $0x40359262
+	WORD         $0xca50
+	VPBROADCASTD 4(SI)(R8*1), Z27
+
+	// encoded: VPDPBUSD Z27, Z24, Z2
+	LONG $0x403d9262
+	WORD $0xd350
+
+	// encoded: VPDPBUSD Z27, Z25, Z3
+	LONG         $0x40359262
+	WORD         $0xdb50
+	VPBROADCASTD 8(SI)(R8*1), Z28
+
+	// encoded: VPDPBUSD Z28, Z24, Z4
+	LONG $0x403d9262
+	WORD $0xe450
+
+	// encoded: VPDPBUSD Z28, Z25, Z5
+	LONG         $0x40359262
+	WORD         $0xec50
+	VPBROADCASTD 12(SI)(R8*1), Z29
+
+	// encoded: VPDPBUSD Z29, Z24, Z6
+	LONG $0x403d9262
+	WORD $0xf550
+
+	// encoded: VPDPBUSD Z29, Z25, Z7
+	LONG         $0x40359262
+	WORD         $0xfd50
+	VPBROADCASTD 16(SI)(R8*1), Z30
+
+	// encoded: VPDPBUSD Z30, Z24, Z8
+	LONG $0x403d1262
+	WORD $0xc650
+
+	// encoded: VPDPBUSD Z30, Z25, Z9
+	LONG         $0x40351262
+	WORD         $0xce50
+	VPBROADCASTD 20(SI)(R8*1), Z31
+
+	// encoded: VPDPBUSD Z31, Z24, Z10
+	LONG $0x403d1262
+	WORD $0xd750
+
+	// encoded: VPDPBUSD Z31, Z25, Z11
+	LONG         $0x40351262
+	WORD         $0xdf50
+	VPBROADCASTD 24(SI)(R8*1), Z26
+
+	// encoded: VPDPBUSD Z26, Z24, Z12
+	LONG $0x403d1262
+	WORD $0xe250
+
+	// encoded: VPDPBUSD Z26, Z25, Z13
+	LONG         $0x40351262
+	WORD         $0xea50
+	VPBROADCASTD 28(SI)(R8*1), Z27
+
+	// encoded: VPDPBUSD Z27, Z24, Z14
+	LONG $0x403d1262
+	WORD $0xf350
+
+	// encoded: VPDPBUSD Z27, Z25, Z15
+	LONG         $0x40351262
+	WORD         $0xfb50
+	VPBROADCASTD 32(SI)(R8*1), Z28
+
+	// encoded: VPDPBUSD Z28, Z24, Z16
+	LONG $0x403d8262
+	WORD $0xc450
+
+	// encoded: VPDPBUSD Z28, Z25, Z17
+	LONG         $0x40358262
+	WORD         $0xcc50
+	VPBROADCASTD 36(SI)(R8*1), Z29
+
+	// encoded: VPDPBUSD Z29, Z24, Z18
+	LONG $0x403d8262
+	WORD $0xd550
+
+	// encoded: VPDPBUSD Z29, Z25, Z19
+	LONG         $0x40358262
+	WORD         $0xdd50
+	VPBROADCASTD 40(SI)(R8*1), Z30
+
+	// encoded: VPDPBUSD Z30, Z24, Z20
+	LONG $0x403d8262
+	WORD $0xe650
+
+	// encoded: VPDPBUSD Z30, Z25, Z21
+	LONG         $0x40358262
+	WORD         $0xee50
+	VPBROADCASTD 44(SI)(R8*1), Z31
+
+	// encoded: VPDPBUSD Z31, Z24, Z22
+	LONG $0x403d8262
+	WORD $0xf750
+
+	// encoded: VPDPBUSD Z31, Z25, Z23
+	LONG         $0x40358262
+	WORD         $0xff50
+	MOVQ         48(BX), R10
+	VMOVDQU32    (R10)(R11*1), Z24
+	VMOVDQU32    64(R10)(R11*1), Z25
+	VPBROADCASTD (SI)(R8*2), Z26
+
+	// encoded: VPDPBUSD Z26, Z24, Z0
+	LONG $0x403d9262
+	WORD $0xc250
+
+	// encoded: VPDPBUSD Z26, Z25, Z1
+	LONG         $0x40359262
+	WORD         $0xca50
+	VPBROADCASTD 4(SI)(R8*2), Z27
+
+	// encoded: VPDPBUSD Z27, Z24, Z2
+	LONG $0x403d9262
+	WORD $0xd350
+
+	// encoded: VPDPBUSD Z27, Z25, Z3
+	LONG         $0x40359262
+	WORD         $0xdb50
+	VPBROADCASTD 8(SI)(R8*2), Z28
+
+	// encoded: VPDPBUSD Z28, Z24, Z4
+	LONG $0x403d9262
+	WORD $0xe450
+
+	// encoded: VPDPBUSD Z28, Z25, Z5
+	LONG         $0x40359262
+	WORD         $0xec50
+	VPBROADCASTD 12(SI)(R8*2), Z29
+
+	// encoded: VPDPBUSD Z29, Z24, Z6
+	LONG $0x403d9262
+	WORD $0xf550
+
+	// encoded: VPDPBUSD Z29, Z25, Z7
+	LONG         $0x40359262
+	WORD         $0xfd50
+	VPBROADCASTD 16(SI)(R8*2), Z30
+
+	// encoded: VPDPBUSD Z30, Z24, Z8
+	LONG $0x403d1262
+	WORD $0xc650
+
+	// encoded: VPDPBUSD Z30, Z25, Z9
+	LONG         $0x40351262
+	WORD         $0xce50
+	VPBROADCASTD 20(SI)(R8*2), Z31
+
+	// encoded: VPDPBUSD Z31, Z24, Z10
+	LONG $0x403d1262
+	WORD $0xd750
+
+	// encoded: VPDPBUSD Z31, Z25, Z11
+	LONG         $0x40351262
+	WORD         $0xdf50
+	VPBROADCASTD 24(SI)(R8*2), Z26
+
+	// encoded: VPDPBUSD Z26, Z24, Z12
+	LONG $0x403d1262
+	WORD $0xe250
+
+	// encoded: VPDPBUSD Z26, Z25, Z13
+	LONG         $0x40351262
+	WORD         $0xea50
+	VPBROADCASTD 28(SI)(R8*2), Z27
+
+	// encoded: VPDPBUSD Z27, Z24, Z14
+	LONG $0x403d1262
+	WORD $0xf350
+
+	// encoded: VPDPBUSD Z27, Z25, Z15
+	LONG         $0x40351262
+	WORD         $0xfb50
+	VPBROADCASTD 32(SI)(R8*2), Z28
+
+	// encoded: VPDPBUSD Z28, Z24, Z16
+	LONG $0x403d8262
+	WORD $0xc450
+
+	// encoded: VPDPBUSD Z28, Z25, Z17
+	LONG         $0x40358262
+	WORD         $0xcc50
+	VPBROADCASTD 36(SI)(R8*2), Z29
+
+	// encoded: VPDPBUSD Z29, Z24, Z18
+	LONG $0x403d8262
+	WORD $0xd550
+
+	// encoded: VPDPBUSD Z29, Z25, Z19
+	LONG         $0x40358262
+	WORD         $0xdd50
+	VPBROADCASTD 40(SI)(R8*2), Z30
+
+	// encoded: VPDPBUSD Z30, Z24, Z20
+	LONG $0x403d8262
+	WORD $0xe650
+
+	// encoded: VPDPBUSD Z30, Z25, Z21
+	LONG         $0x40358262
+	WORD         $0xee50
+	VPBROADCASTD 44(SI)(R8*2), Z31
+
+	// encoded: VPDPBUSD Z31, Z24, Z22
+	LONG $0x403d8262
+	WORD $0xf750
+
+	// encoded: VPDPBUSD Z31, Z25, Z23
+	LONG         $0x40358262
+	WORD         $0xff50
+	MOVQ         72(BX), R12
+	VMOVDQU32    (R12)(R11*1), Z24
+	VMOVDQU32    64(R12)(R11*1), Z25
+	VPBROADCASTD (SI)(R9*1), Z26
+
+	// encoded: VPDPBUSD Z26, Z24, Z0
+	LONG $0x403d9262
+	WORD $0xc250
+
+	// encoded: VPDPBUSD Z26, Z25, Z1
+	LONG         $0x40359262
+	WORD         $0xca50
+	VPBROADCASTD 4(SI)(R9*1), Z27
+
+	// encoded: VPDPBUSD Z27, Z24, Z2
+	LONG $0x403d9262
+	WORD $0xd350
+
+	// encoded: VPDPBUSD Z27, Z25, Z3
+	LONG         $0x40359262
+	WORD         $0xdb50
+	VPBROADCASTD 8(SI)(R9*1), Z28
+
+	// encoded: VPDPBUSD Z28, Z24, Z4
+	LONG $0x403d9262
+	WORD $0xe450
+
+	// encoded: VPDPBUSD Z28, Z25, Z5
+	LONG         $0x40359262
+	WORD         $0xec50
+	VPBROADCASTD 12(SI)(R9*1), Z29
+
+	// encoded: VPDPBUSD Z29, Z24, Z6
+	LONG $0x403d9262
+	WORD $0xf550
+
+	// encoded: VPDPBUSD Z29, Z25, Z7
+	LONG         $0x40359262
+	WORD         $0xfd50
+	VPBROADCASTD 16(SI)(R9*1), Z30
+
+	// encoded: VPDPBUSD Z30, Z24, Z8
+	LONG $0x403d1262
+	WORD $0xc650
+
+	// encoded: VPDPBUSD Z30, Z25, Z9
+	LONG         $0x40351262
+	WORD         $0xce50
+	VPBROADCASTD 20(SI)(R9*1), Z31
+
+	// encoded: VPDPBUSD Z31, Z24, Z10
+	LONG $0x403d1262
+	WORD $0xd750
+
+	// encoded: VPDPBUSD Z31, Z25, Z11
+	LONG         $0x40351262
+	WORD         $0xdf50
+	VPBROADCASTD 24(SI)(R9*1), Z26
+
+	// encoded: VPDPBUSD Z26, Z24, Z12
+	LONG $0x403d1262
+	WORD $0xe250
+
+	// encoded: VPDPBUSD Z26, Z25, Z13
+	LONG         $0x40351262
+	WORD         $0xea50
+	VPBROADCASTD 28(SI)(R9*1), Z27
+
+	// encoded: VPDPBUSD Z27, Z24, Z14
+	LONG $0x403d1262
+	WORD $0xf350
+
+	// encoded: VPDPBUSD Z27, Z25, Z15
+	LONG         $0x40351262
+	WORD         $0xfb50
+	VPBROADCASTD 32(SI)(R9*1), Z28
+
+	// encoded: VPDPBUSD Z28, Z24, Z16
+	LONG $0x403d8262
+	WORD $0xc450
+
+	// encoded: VPDPBUSD Z28, Z25, Z17
+	LONG         $0x40358262
+	WORD         $0xcc50
+	VPBROADCASTD 36(SI)(R9*1), Z29
+
+	// encoded: VPDPBUSD Z29, Z24, Z18
+	LONG $0x403d8262
+	WORD $0xd550
+
+	// encoded: VPDPBUSD Z29, Z25, Z19
+	LONG         $0x40358262
+	WORD         $0xdd50
+	VPBROADCASTD 40(SI)(R9*1), Z30
+
+	// encoded: VPDPBUSD Z30, Z24, Z20
+	LONG $0x403d8262
+	WORD $0xe650
+
+	// encoded: VPDPBUSD Z30, Z25, Z21
+	LONG         $0x40358262
+	WORD         $0xee50
+	VPBROADCASTD 44(SI)(R9*1), Z31
+
+	// encoded: VPDPBUSD Z31, Z24, Z22
+	LONG $0x403d8262
+	WORD $0xf750
+
+	// encoded: VPDPBUSD Z31, Z25, Z23
+	LONG $0x40358262
+	WORD $0xff50
+	LEAQ (SI)(R8*4), SI
+	ADDQ $0x00000060, BX
+	SUBQ $0x00000004, CX
+	CMPQ CX, $0x04
+	JGE  qbody7
+
+qtail8:
+	TESTQ CX, CX
+	JLE   qdone10
+
+qtail1_9:
+	MOVQ         (BX), R10
+	VMOVDQU32    (R10)(R11*1), Z24
+	VMOVDQU32    64(R10)(R11*1), Z25
+	VPBROADCASTD (SI), Z26
+
+	// encoded: VPDPBUSD Z26, Z24, Z0
+	LONG $0x403d9262
+	WORD $0xc250
+
+	// encoded: VPDPBUSD Z26, Z25, Z1
+	LONG         $0x40359262
+	WORD         $0xca50
+	VPBROADCASTD 4(SI), Z27
+
+	// encoded: VPDPBUSD Z27, Z24, Z2
+	LONG $0x403d9262
+	WORD $0xd350
+
+	// encoded: VPDPBUSD Z27, Z25, Z3
+	LONG         $0x40359262
+	WORD         $0xdb50
+	VPBROADCASTD 8(SI), Z28
+
+	// encoded: VPDPBUSD Z28, Z24, Z4
+	LONG $0x403d9262
+	WORD $0xe450
+
+	// encoded: VPDPBUSD Z28, Z25, Z5
+	LONG         $0x40359262
+	WORD         $0xec50
+	VPBROADCASTD 12(SI), Z29
+
+	// encoded: VPDPBUSD Z29, Z24, Z6
+	LONG $0x403d9262
+	WORD $0xf550
+
+	// encoded: VPDPBUSD Z29, Z25, Z7
+	LONG         $0x40359262
+	WORD         $0xfd50
+	VPBROADCASTD 16(SI), Z30
+
+	// encoded: VPDPBUSD Z30, Z24, Z8
+	LONG $0x403d1262
+	WORD $0xc650
+
+	// encoded: VPDPBUSD Z30, Z25, Z9
+	LONG         $0x40351262
+	WORD         $0xce50
+	VPBROADCASTD 20(SI), Z31
+
+	// encoded: VPDPBUSD Z31, Z24, Z10
+	LONG $0x403d1262
+	WORD $0xd750
+
+	// encoded: VPDPBUSD Z31, Z25, Z11
+	LONG         $0x40351262
+	WORD         $0xdf50
+	VPBROADCASTD 24(SI), Z26
+
+	// encoded: VPDPBUSD Z26, Z24, Z12
+	LONG $0x403d1262
+	WORD $0xe250
+
+	// encoded: VPDPBUSD Z26, Z25, Z13
+	LONG         $0x40351262
+	WORD         $0xea50
+	VPBROADCASTD 28(SI), Z27
+
+	// encoded: VPDPBUSD Z27, Z24, Z14
+	LONG $0x403d1262
+	WORD $0xf350
+
+	// encoded: VPDPBUSD Z27, Z25, Z15
+	LONG         $0x40351262
+	WORD         $0xfb50
+	VPBROADCASTD 32(SI), Z28
+
+	// encoded: VPDPBUSD Z28, Z24, Z16
+	LONG $0x403d8262
+	WORD $0xc450
+
+	// encoded: VPDPBUSD Z28, Z25, Z17
+	LONG         $0x40358262
+	WORD         $0xcc50
+	VPBROADCASTD 36(SI), Z29
+
+	// encoded: VPDPBUSD Z29, Z24, Z18
+	LONG $0x403d8262
+	WORD $0xd550
+
+	// encoded: VPDPBUSD Z29, Z25, Z19
+	LONG         $0x40358262
+	WORD         $0xdd50
+	VPBROADCASTD 40(SI), Z30
+
+	// encoded: VPDPBUSD Z30, Z24, Z20
+	LONG $0x403d8262
+	WORD $0xe650
+
+	// encoded: VPDPBUSD Z30, Z25, Z21
+	LONG         $0x40358262
+	WORD         $0xee50
+	VPBROADCASTD 44(SI), Z31
+
+	// encoded: VPDPBUSD Z31, Z24, Z22
+	LONG $0x403d8262
+	WORD $0xf750
+
+	// encoded: VPDPBUSD Z31, Z25, Z23
+	LONG $0x40358262
+	WORD $0xff50
+	ADDQ R8, SI
+	ADDQ $0x00000018, BX
+	DECQ CX
+	JNZ  qtail1_9
+
+qdone10:
+qkend2:
 	MOVQ             120(DI), DX
 	MOVQ             48(DI), R10
 	MOVQ             160(DI), R11
@@ -624,7 +1210,7 @@ qdone4:
 	VBROADCASTSS     180(DI), Z24
 	VBROADCASTSS     184(DI), Z25
 	TESTQ            R12, R12
-	JZ               nil5
+	JZ               nil11
 	VBROADCASTSS     192(DI), Z27
 	VBROADCASTSS     196(DI), Z28
 	VBROADCASTSS     204(DI), Z30
@@ -632,7 +1218,7 @@ qdone4:
 	VCVTDQ2PS        Z31, Z31
 	MOVL             212(DI), AX
 	TESTL            AX, AX
-	JZ               nil7
+	JZ               nil13
 	VCVTDQ2PS        Z0, Z0
 	VMULPS.BCST      (DX), Z0, Z0
 	VMAXPS           Z27, Z0, Z0
@@ -991,9 +1577,9 @@ qdone4:
 	VMINPS           Z25, Z29, Z29
 	VCVTPS2DQ        Z29, Z29
 	VPMOVDB          Z29, 16(R10)
-	JMP              nildone8
+	JMP              nildone14
 
-nil7:
+nil13:
 	VCVTDQ2PS        Z0, Z0
 	VMULPS.BCST      (DX), Z0, Z0
 	VMAXPS           Z27, Z0, Z0
@@ -1353,10 +1939,10 @@ nil7:
 	VCVTPS2DQ        Z23, Z23
 	VPMOVDB          Z23, 16(R10)
 
-nildone8:
-	JMP nildone6
+nildone14:
+	JMP nildone12
 
-nil5:
+nil11:
 	VPBROADCASTD 176(DI), Z26
 	VCVTDQ2PS    Z0, Z0
 	VMULPS.BCST  (DX), Z0, Z0
@@ -1538,7 +2124,7 @@ nil5:
 	VPADDD       Z26, Z23, Z23
 	VPMOVDB      Z23, 16(R10)
 
-nildone6:
+nildone12:
 	VZEROUPPER
 	RET
 
@@ -1574,10 +2160,13 @@ TEXT ·gemmQU8Minmax8x32c4AVX512VNNI(SB), NOSPLIT, $0-8
 	VMOVDQA32    Z12, Z13
 	VPBROADCASTD 28(DX), Z14
 	VMOVDQA32    Z14, Z15
+	MOVQ         216(DI), AX
+	TESTQ        AX, AX
+	JNZ          qrowsb1
 	CMPQ         CX, $0x04
-	JL           qtail2
+	JL           qtail4
 
-qbody1:
+qbody3:
 	VMOVDQU32    (BX), Z16
 	VMOVDQU32    64(BX), Z17
 	VPBROADCASTD (SI), Z18
@@ -1878,13 +2467,13 @@ qbody1:
 	ADDQ $0x00000200, BX
 	SUBQ $0x00000004, CX
 	CMPQ CX, $0x04
-	JGE  qbody1
+	JGE  qbody3
 
-qtail2:
+qtail4:
 	TESTQ CX, CX
-	JLE   qdone4
+	JLE   qdone6
 
-qtail1_3:
+qtail1_5:
 	VMOVDQU32    (BX), Z16
 	VMOVDQU32    64(BX), Z17
 	VPBROADCASTD (SI), Z18
@@ -1962,9 +2551,412 @@ qtail1_3:
 	ADDQ R8, SI
 	ADDQ $0x00000080, BX
 	DECQ CX
-	JNZ  qtail1_3
+	JNZ  qtail1_5
 
-qdone4:
+qdone6:
+	JMP qkend2
+
+qrowsb1:
+	// B from rows: quad q's activations at BRows[q][BOff:]
+	MOVQ AX, BX
+	MOVQ 240(DI), R11
+	CMPQ CX, $0x04
+	JL   qtail8
+
+qbody7:
+	MOVQ         (BX), R10
+	VMOVDQU32    (R10)(R11*1), Z16
+	VMOVDQU32    64(R10)(R11*1), Z17
+	VPBROADCASTD (SI), Z18
+
+	// encoded: VPDPBUSD Z18, Z16, Z0
+	LONG $0x407db262
+	WORD $0xc250
+
+	// encoded: VPDPBUSD Z18, Z17, Z1
+	LONG         $0x4075b262
+	WORD         $0xca50
+	VPBROADCASTD 4(SI), Z19
+
+	// encoded: VPDPBUSD Z19, Z16, Z2
+	LONG $0x407db262
+	WORD $0xd350
+
+	// encoded: VPDPBUSD Z19, Z17, Z3
+	LONG         $0x4075b262
+	WORD         $0xdb50
+	VPBROADCASTD 8(SI), Z20
+
+	// encoded: VPDPBUSD Z20, Z16, Z4
+	LONG $0x407db262
+	WORD $0xe450
+
+	// encoded: VPDPBUSD Z20, Z17, Z5
+	LONG         $0x4075b262
+	WORD         $0xec50
+	VPBROADCASTD 12(SI), Z21
+
+	// encoded: VPDPBUSD Z21, Z16, Z6
+	LONG $0x407db262
+	WORD $0xf550
+
+	// encoded: VPDPBUSD Z21, Z17, Z7
+	LONG         $0x4075b262
+	WORD         $0xfd50
+	VPBROADCASTD 16(SI), Z22
+
+	// encoded: VPDPBUSD Z22, Z16, Z8
+	LONG $0x407d3262
+	WORD $0xc650
+
+	// encoded: VPDPBUSD Z22, Z17, Z9
+	LONG         $0x40753262
+	WORD         $0xce50
+	VPBROADCASTD 20(SI), Z23
+
+	// encoded: VPDPBUSD Z23, Z16, Z10
+	LONG $0x407d3262
+	WORD $0xd750
+
+	// encoded: VPDPBUSD Z23, Z17, Z11
+	LONG         $0x40753262
+	WORD         $0xdf50
+	VPBROADCASTD 24(SI), Z24
+
+	// encoded: VPDPBUSD Z24, Z16, Z12
+	LONG $0x407d1262
+	WORD $0xe050
+
+	// encoded: VPDPBUSD Z24, Z17, Z13
+	LONG         $0x40751262
+	WORD         $0xe850
+	VPBROADCASTD 28(SI), Z25
+
+	// encoded: VPDPBUSD Z25, Z16, Z14
+	LONG $0x407d1262
+	WORD $0xf150
+
+	// encoded: VPDPBUSD Z25, Z17, Z15
+	LONG         $0x40751262
+	WORD         $0xf950
+	MOVQ         24(BX), R12
+	VMOVDQU32    (R12)(R11*1), Z16
+	VMOVDQU32    64(R12)(R11*1), Z17
+	VPBROADCASTD (SI)(R8*1), Z26
+
+	// encoded: VPDPBUSD Z26, Z16, Z0
+	LONG $0x407d9262
+	WORD $0xc250
+
+	// encoded: VPDPBUSD Z26, Z17, Z1
+	LONG         $0x40759262
+	WORD         $0xca50
+	VPBROADCASTD 4(SI)(R8*1), Z27
+
+	// encoded: VPDPBUSD Z27, Z16, Z2
+	LONG $0x407d9262
+	WORD $0xd350
+
+	// encoded: VPDPBUSD Z27, Z17, Z3
+	LONG         $0x40759262
+	WORD         $0xdb50
+	VPBROADCASTD 8(SI)(R8*1), Z28
+
+	// encoded: VPDPBUSD Z28, Z16, Z4
+	LONG $0x407d9262
+	WORD $0xe450
+
+	// encoded: VPDPBUSD Z28, Z17, Z5
+	LONG         $0x40759262
+	WORD         $0xec50
+	VPBROADCASTD 12(SI)(R8*1), Z29
+
+	// encoded: VPDPBUSD Z29, Z16, Z6
+	LONG $0x407d9262
+	WORD $0xf550
+
+	// encoded: VPDPBUSD Z29, Z17, Z7
+	LONG         $0x40759262
+	WORD         $0xfd50
+	VPBROADCASTD 16(SI)(R8*1), Z30
+
+	// encoded: VPDPBUSD Z30, Z16, Z8
+	LONG $0x407d1262
+	WORD $0xc650
+
+	// encoded: VPDPBUSD Z30, Z17, Z9
+	LONG         $0x40751262
+	WORD         $0xce50
+	VPBROADCASTD 20(SI)(R8*1), Z31
+
+	// encoded: VPDPBUSD Z31, Z16, Z10
+	LONG $0x407d1262
+	WORD $0xd750
+
+	// encoded: VPDPBUSD Z31, Z17, Z11
+	LONG         $0x40751262
+	WORD         $0xdf50
+	VPBROADCASTD 24(SI)(R8*1), Z18
+
+	// encoded: VPDPBUSD Z18, Z16, Z12
+	LONG $0x407d3262
+	WORD $0xe250
+
+	// encoded: VPDPBUSD Z18, Z17, Z13
+	LONG         $0x40753262
+	WORD         $0xea50
+	VPBROADCASTD 28(SI)(R8*1), Z19
+
+	// encoded: VPDPBUSD Z19, Z16, Z14
+	LONG $0x407d3262
+	WORD $0xf350
+
+	// encoded: VPDPBUSD Z19, Z17, Z15
+	LONG         $0x40753262
+	WORD         $0xfb50
+	MOVQ         48(BX), R10
+	VMOVDQU32    (R10)(R11*1), Z16
+	VMOVDQU32    64(R10)(R11*1), Z17
+	VPBROADCASTD (SI)(R8*2), Z20
+
+	// encoded: VPDPBUSD Z20, Z16, Z0
+	LONG $0x407db262
+	WORD $0xc450
+
+	// encoded: VPDPBUSD Z20, Z17, Z1
+	LONG         $0x4075b262
+	WORD         $0xcc50
+	VPBROADCASTD 4(SI)(R8*2), Z21
+
+	// encoded: VPDPBUSD Z21, Z16, Z2
+	LONG $0x407db262
+	WORD $0xd550
+
+	// encoded: VPDPBUSD Z21, Z17, Z3
+	LONG         $0x4075b262
+	WORD         $0xdd50
+	VPBROADCASTD 8(SI)(R8*2), Z22
+
+	// encoded: VPDPBUSD Z22, Z16, Z4
+	LONG $0x407db262
+	WORD $0xe650
+
+	// encoded: VPDPBUSD Z22, Z17, Z5
+	LONG         $0x4075b262
+	WORD         $0xee50
+	VPBROADCASTD 12(SI)(R8*2), Z23
+
+	// encoded: VPDPBUSD Z23, Z16, Z6
+	LONG $0x407db262
+	WORD $0xf750
+
+	// encoded: VPDPBUSD Z23, Z17, Z7
+	LONG         $0x4075b262
+	WORD         $0xff50
+	VPBROADCASTD 16(SI)(R8*2), Z24
+
+	// encoded: VPDPBUSD Z24, Z16, Z8
+	LONG $0x407d1262
+	WORD $0xc050
+
+	// encoded: VPDPBUSD Z24, Z17, Z9
+	LONG         $0x40751262
+	WORD         $0xc850
+	VPBROADCASTD 20(SI)(R8*2), Z25
+
+	// encoded: VPDPBUSD Z25, Z16, Z10
+	LONG $0x407d1262
+	WORD $0xd150
+
+	// encoded: VPDPBUSD Z25, Z17, Z11
+	LONG         $0x40751262
+	WORD         $0xd950
+	VPBROADCASTD 24(SI)(R8*2), Z26
+
+	// encoded: VPDPBUSD Z26, Z16, Z12
+	LONG $0x407d1262
+	WORD $0xe250
+
+	// encoded: VPDPBUSD Z26, Z17, Z13
+	LONG         $0x40751262
+	WORD         $0xea50
+	VPBROADCASTD 28(SI)(R8*2), Z27
+
+	// encoded: VPDPBUSD Z27, Z16, Z14
+	LONG $0x407d1262
+	WORD $0xf350
+
+	// encoded: VPDPBUSD Z27, Z17, Z15
+	LONG         $0x40751262
+	WORD         $0xfb50
+	MOVQ         72(BX), R12
+	VMOVDQU32    (R12)(R11*1), Z16
+	VMOVDQU32    64(R12)(R11*1), Z17
+	VPBROADCASTD (SI)(R9*1), Z28
+
+	// encoded: VPDPBUSD Z28, Z16, Z0
+	LONG $0x407d9262
+	WORD $0xc450
+
+	// encoded: VPDPBUSD Z28, Z17, Z1
+	LONG         $0x40759262
+	WORD         $0xcc50
+	VPBROADCASTD 4(SI)(R9*1), Z29
+
+	// encoded: VPDPBUSD Z29, Z16, Z2
+	LONG $0x407d9262
+	WORD $0xd550
+
+	// encoded: VPDPBUSD Z29, Z17, Z3
+	LONG         $0x40759262
+	WORD         $0xdd50
+	VPBROADCASTD 8(SI)(R9*1), Z30
+
+	// encoded: VPDPBUSD Z30, Z16, Z4
+	LONG $0x407d9262
+	WORD $0xe650
+
+	// encoded: VPDPBUSD Z30, Z17, Z5
+	LONG         $0x40759262
+	WORD         $0xee50
+	VPBROADCASTD 12(SI)(R9*1), Z31
+
+	// encoded: VPDPBUSD Z31, Z16, Z6
+	LONG $0x407d9262
+	WORD $0xf750
+
+	// encoded: VPDPBUSD Z31, Z17, Z7
+	LONG         $0x40759262
+	WORD         $0xff50
+	VPBROADCASTD 16(SI)(R9*1), Z18
+
+	// encoded: VPDPBUSD Z18, Z16, Z8
+	LONG $0x407d3262
+	WORD $0xc250
+
+	// encoded: VPDPBUSD Z18, Z17, Z9
+	LONG         $0x40753262
+	WORD         $0xca50
+	VPBROADCASTD 20(SI)(R9*1), Z19
+
+	// encoded: VPDPBUSD Z19, Z16, Z10
+	LONG $0x407d3262
+	WORD $0xd350
+
+	// encoded: VPDPBUSD Z19, Z17, Z11
+	LONG         $0x40753262
+	WORD         $0xdb50
+	VPBROADCASTD 24(SI)(R9*1), Z20
+
+	// encoded: VPDPBUSD Z20, Z16, Z12
+	LONG $0x407d3262
+	WORD $0xe450
+
+	// encoded: VPDPBUSD Z20, Z17, Z13
+	LONG         $0x40753262
+	WORD         $0xec50
+	VPBROADCASTD 28(SI)(R9*1), Z21
+
+	// encoded: VPDPBUSD Z21, Z16, Z14
+	LONG $0x407d3262
+	WORD $0xf550
+
+	// encoded: VPDPBUSD Z21, Z17, Z15
+	LONG $0x40753262
+	WORD $0xfd50
+	LEAQ (SI)(R8*4), SI
+	ADDQ $0x00000060, BX
+	SUBQ $0x00000004, CX
+	CMPQ CX, $0x04
+	JGE  qbody7
+
+qtail8:
+	TESTQ CX, CX
+	JLE   qdone10
+
+qtail1_9:
+	MOVQ         (BX), R10
+	VMOVDQU32    (R10)(R11*1), Z16
+	VMOVDQU32    64(R10)(R11*1), Z17
+	VPBROADCASTD (SI), Z18
+
+	// encoded: VPDPBUSD Z18, Z16, Z0
+	LONG $0x407db262
+	WORD $0xc250
+
+	// encoded: VPDPBUSD Z18, Z17, Z1
+	LONG         $0x4075b262
+	WORD         $0xca50
+	VPBROADCASTD 4(SI), Z19
+
+	// encoded: VPDPBUSD Z19, Z16, Z2
+	LONG $0x407db262
+	WORD $0xd350
+
+	// encoded: VPDPBUSD Z19, Z17, Z3
+	LONG         $0x4075b262
+	WORD         $0xdb50
+	VPBROADCASTD 8(SI), Z20
+
+	// encoded: VPDPBUSD Z20, Z16, Z4
+	LONG $0x407db262
+	WORD $0xe450
+
+	// encoded: VPDPBUSD Z20, Z17, Z5
+	LONG         $0x4075b262
+	WORD         $0xec50
+	VPBROADCASTD 12(SI), Z21
+
+	// encoded: VPDPBUSD Z21, Z16, Z6
+	LONG $0x407db262
+	WORD $0xf550
+
+	// encoded: VPDPBUSD Z21, Z17, Z7
+	LONG         $0x4075b262
+	WORD         $0xfd50
+	VPBROADCASTD 16(SI), Z22
+
+	// encoded: VPDPBUSD Z22, Z16, Z8
+	LONG $0x407d3262
+	WORD $0xc650
+
+	// encoded: VPDPBUSD Z22, Z17, Z9
+	LONG         $0x40753262
+	WORD         $0xce50
+	VPBROADCASTD 20(SI), Z23
+
+	// encoded: VPDPBUSD Z23, Z16, Z10
+	LONG $0x407d3262
+	WORD $0xd750
+
+	// encoded: VPDPBUSD Z23, Z17, Z11
+	LONG         $0x40753262
+	WORD         $0xdf50
+	VPBROADCASTD 24(SI), Z24
+
+	// encoded: VPDPBUSD Z24, Z16, Z12
+	LONG $0x407d1262
+	WORD $0xe050
+
+	// encoded: VPDPBUSD Z24, Z17, Z13
+	LONG         $0x40751262
+	WORD         $0xe850
+	VPBROADCASTD 28(SI), Z25
+
+	// encoded: VPDPBUSD Z25, Z16, Z14
+	LONG $0x407d1262
+	WORD $0xf150
+
+	// encoded: VPDPBUSD Z25, Z17, Z15
+	LONG $0x40751262
+	WORD $0xf950
+	ADDQ R8, SI
+	ADDQ $0x00000018, BX
+	DECQ CX
+	JNZ  qtail1_9
+
+qdone10:
+qkend2:
 	MOVQ             120(DI), DX
 	MOVQ             48(DI), R10
 	MOVQ             160(DI), R11
@@ -1973,7 +2965,7 @@ qdone4:
 	VBROADCASTSS     180(DI), Z16
 	VBROADCASTSS     184(DI), Z17
 	TESTQ            R12, R12
-	JZ               nil5
+	JZ               nil11
 	VBROADCASTSS     192(DI), Z19
 	VBROADCASTSS     196(DI), Z20
 	VBROADCASTSS     204(DI), Z22
@@ -1981,7 +2973,7 @@ qdone4:
 	VCVTDQ2PS        Z23, Z23
 	MOVL             212(DI), AX
 	TESTL            AX, AX
-	JZ               nil7
+	JZ               nil13
 	VCVTDQ2PS        Z0, Z0
 	VMULPS.BCST      (DX), Z0, Z0
 	VMAXPS           Z19, Z0, Z0
@@ -2220,9 +3212,9 @@ qdone4:
 	VMINPS           Z17, Z21, Z21
 	VCVTPS2DQ        Z21, Z21
 	VPMOVDB          Z21, 16(R10)
-	JMP              nildone8
+	JMP              nildone14
 
-nil7:
+nil13:
 	VCVTDQ2PS        Z0, Z0
 	VMULPS.BCST      (DX), Z0, Z0
 	VMAXPS           Z19, Z0, Z0
@@ -2462,10 +3454,10 @@ nil7:
 	VCVTPS2DQ        Z15, Z15
 	VPMOVDB          Z15, 16(R10)
 
-nildone8:
-	JMP nildone6
+nildone14:
+	JMP nildone12
 
-nil5:
+nil11:
 	VPBROADCASTD 176(DI), Z18
 	VCVTDQ2PS    Z0, Z0
 	VMULPS.BCST  (DX), Z0, Z0
@@ -2587,7 +3579,7 @@ nil5:
 	VPADDD       Z18, Z15, Z15
 	VPMOVDB      Z15, 16(R10)
 
-nildone6:
+nildone12:
 	VZEROUPPER
 	RET
 
@@ -2615,10 +3607,13 @@ TEXT ·gemmQU8Minmax4x32c4AVX512VNNI(SB), NOSPLIT, $0-8
 	VMOVDQA32    Z4, Z5
 	VPBROADCASTD 12(DX), Z6
 	VMOVDQA32    Z6, Z7
+	MOVQ         216(DI), AX
+	TESTQ        AX, AX
+	JNZ          qrowsb1
 	CMPQ         CX, $0x04
-	JL           qtail2
+	JL           qtail4
 
-qbody1:
+qbody3:
 	VMOVDQU32    (BX), Z8
 	VMOVDQU32    64(BX), Z9
 	VPBROADCASTD (SI), Z10
@@ -2775,13 +3770,13 @@ qbody1:
 	ADDQ $0x00000200, BX
 	SUBQ $0x00000004, CX
 	CMPQ CX, $0x04
-	JGE  qbody1
+	JGE  qbody3
 
-qtail2:
+qtail4:
 	TESTQ CX, CX
-	JLE   qdone4
+	JLE   qdone6
 
-qtail1_3:
+qtail1_5:
 	VMOVDQU32    (BX), Z8
 	VMOVDQU32    64(BX), Z9
 	VPBROADCASTD (SI), Z10
@@ -2823,9 +3818,232 @@ qtail1_3:
 	ADDQ R8, SI
 	ADDQ $0x00000080, BX
 	DECQ CX
-	JNZ  qtail1_3
+	JNZ  qtail1_5
 
-qdone4:
+qdone6:
+	JMP qkend2
+
+qrowsb1:
+	// B from rows: quad q's activations at BRows[q][BOff:]
+	MOVQ AX, BX
+	MOVQ 240(DI), R11
+	CMPQ CX, $0x04
+	JL   qtail8
+
+qbody7:
+	MOVQ         (BX), R10
+	VMOVDQU32    (R10)(R11*1), Z8
+	VMOVDQU32    64(R10)(R11*1), Z9
+	VPBROADCASTD (SI), Z10
+
+	// encoded: VPDPBUSD Z10, Z8, Z0
+	LONG $0x483dd262
+	WORD $0xc250
+
+	// encoded: VPDPBUSD Z10, Z9, Z1
+	LONG         $0x4835d262
+	WORD         $0xca50
+	VPBROADCASTD 4(SI), Z11
+
+	// encoded: VPDPBUSD Z11, Z8, Z2
+	LONG $0x483dd262
+	WORD $0xd350
+
+	// encoded: VPDPBUSD Z11, Z9, Z3
+	LONG         $0x4835d262
+	WORD         $0xdb50
+	VPBROADCASTD 8(SI), Z12
+
+	// encoded: VPDPBUSD Z12, Z8, Z4
+	LONG $0x483dd262
+	WORD $0xe450
+
+	// encoded: VPDPBUSD Z12, Z9, Z5
+	LONG         $0x4835d262
+	WORD         $0xec50
+	VPBROADCASTD 12(SI), Z13
+
+	// encoded: VPDPBUSD Z13, Z8, Z6
+	LONG $0x483dd262
+	WORD $0xf550
+
+	// encoded: VPDPBUSD Z13, Z9, Z7
+	LONG         $0x4835d262
+	WORD         $0xfd50
+	MOVQ         24(BX), R12
+	VMOVDQU32    (R12)(R11*1), Z8
+	VMOVDQU32    64(R12)(R11*1), Z9
+	VPBROADCASTD (SI)(R8*1), Z14
+
+	// encoded: VPDPBUSD Z14, Z8, Z0
+	LONG $0x483dd262
+	WORD $0xc650
+
+	// encoded: VPDPBUSD Z14, Z9, Z1
+	LONG         $0x4835d262
+	WORD         $0xce50
+	VPBROADCASTD 4(SI)(R8*1), Z15
+
+	// encoded: VPDPBUSD Z15, Z8, Z2
+	LONG $0x483dd262
+	WORD $0xd750
+
+	// encoded: VPDPBUSD Z15, Z9, Z3
+	LONG         $0x4835d262
+	WORD         $0xdf50
+	VPBROADCASTD 8(SI)(R8*1), Z16
+
+	// encoded: VPDPBUSD Z16, Z8, Z4
+	LONG $0x483db262
+	WORD $0xe050
+
+	// encoded: VPDPBUSD Z16, Z9, Z5
+	LONG         $0x4835b262
+	WORD         $0xe850
+	VPBROADCASTD 12(SI)(R8*1), Z17
+
+	// encoded: VPDPBUSD Z17, Z8, Z6
+	LONG $0x483db262
+	WORD $0xf150
+
+	// encoded: VPDPBUSD Z17, Z9, Z7
+	LONG         $0x4835b262
+	WORD         $0xf950
+	MOVQ         48(BX), R10
+	VMOVDQU32    (R10)(R11*1), Z8
+	VMOVDQU32    64(R10)(R11*1), Z9
+	VPBROADCASTD (SI)(R8*2), Z18
+
+	// encoded: VPDPBUSD Z18, Z8, Z0
+	LONG $0x483db262
+	WORD $0xc250
+
+	// encoded: VPDPBUSD Z18, Z9, Z1
+	LONG         $0x4835b262
+	WORD         $0xca50
+	VPBROADCASTD 4(SI)(R8*2), Z19
+
+	// encoded: VPDPBUSD Z19, Z8, Z2
+	LONG $0x483db262
+	WORD $0xd350
+
+	// encoded: VPDPBUSD Z19, Z9, Z3
+	LONG         $0x4835b262
+	WORD         $0xdb50
+	VPBROADCASTD 8(SI)(R8*2), Z20
+
+	// encoded: VPDPBUSD Z20, Z8, Z4
+	LONG $0x483db262
+	WORD $0xe450
+
+	// encoded: VPDPBUSD Z20, Z9, Z5
+	LONG         $0x4835b262
+	WORD         $0xec50
+	VPBROADCASTD 12(SI)(R8*2), Z21
+
+	// encoded: VPDPBUSD Z21, Z8, Z6
+	LONG $0x483db262
+	WORD $0xf550
+
+	// encoded: VPDPBUSD Z21, Z9, Z7
+	LONG         $0x4835b262
+	WORD         $0xfd50
+	MOVQ         72(BX), R12
+	VMOVDQU32    (R12)(R11*1), Z8
+	VMOVDQU32    64(R12)(R11*1), Z9
+	VPBROADCASTD (SI)(R9*1), Z22
+
+	// encoded: VPDPBUSD Z22, Z8, Z0
+	LONG $0x483db262
+	WORD $0xc650
+
+	// encoded: VPDPBUSD Z22, Z9, Z1
+	LONG         $0x4835b262
+	WORD         $0xce50
+	VPBROADCASTD 4(SI)(R9*1), Z23
+
+	// encoded: VPDPBUSD Z23, Z8, Z2
+	LONG $0x483db262
+	WORD $0xd750
+
+	// encoded: VPDPBUSD Z23, Z9, Z3
+	LONG         $0x4835b262
+	WORD         $0xdf50
+	VPBROADCASTD 8(SI)(R9*1), Z24
+
+	// encoded: VPDPBUSD Z24, Z8, Z4
+	LONG $0x483d9262
+	WORD $0xe050
+
+	// encoded: VPDPBUSD Z24, Z9, Z5
+	LONG         $0x48359262
+	WORD         $0xe850
+	VPBROADCASTD 12(SI)(R9*1), Z25
+
+	// encoded: VPDPBUSD Z25, Z8, Z6
+	LONG $0x483d9262
+	WORD $0xf150
+
+	// encoded: VPDPBUSD Z25, Z9, Z7
+	LONG $0x48359262
+	WORD $0xf950
+	LEAQ (SI)(R8*4), SI
+	ADDQ $0x00000060, BX
+	SUBQ $0x00000004, CX
+	CMPQ CX, $0x04
+	JGE  qbody7
+
+qtail8:
+	TESTQ CX, CX
+	JLE   qdone10
+
+qtail1_9:
+	MOVQ         (BX), R10
+	VMOVDQU32    (R10)(R11*1), Z8
+	VMOVDQU32    64(R10)(R11*1), Z9
+	VPBROADCASTD (SI), Z10
+
+	// encoded: VPDPBUSD Z10, Z8, Z0
+	LONG $0x483dd262
+	WORD $0xc250
+
+	// encoded: VPDPBUSD Z10, Z9, Z1
+	LONG         $0x4835d262
+	WORD         $0xca50
+	VPBROADCASTD 4(SI), Z11
+
+	// encoded: VPDPBUSD Z11, Z8, Z2
+	LONG $0x483dd262
+	WORD $0xd350
+
+	// encoded: VPDPBUSD Z11, Z9, Z3
+	LONG         $0x4835d262
+	WORD         $0xdb50
+	VPBROADCASTD 8(SI), Z12
+
+	// encoded: VPDPBUSD Z12, Z8, Z4
+	LONG $0x483dd262
+	WORD $0xe450
+
+	// encoded: VPDPBUSD Z12, Z9, Z5
+	LONG         $0x4835d262
+	WORD         $0xec50
+	VPBROADCASTD 12(SI), Z13
+
+	// encoded: VPDPBUSD Z13, Z8, Z6
+	LONG $0x483dd262
+	WORD $0xf550
+
+	// encoded: VPDPBUSD Z13, Z9, Z7
+	LONG $0x4835d262
+	WORD $0xfd50
+	ADDQ R8, SI
+	ADDQ $0x00000018, BX
+	DECQ CX
+	JNZ  qtail1_9
+
+qdone10:
+qkend2:
 	MOVQ             120(DI), DX
 	MOVQ             48(DI), R10
 	MOVQ             160(DI), R11
@@ -2834,7 +4052,7 @@ qdone4:
 	VBROADCASTSS     180(DI), Z8
 	VBROADCASTSS     184(DI), Z9
 	TESTQ            R12, R12
-	JZ               nil5
+	JZ               nil11
 	VBROADCASTSS     192(DI), Z11
 	VBROADCASTSS     196(DI), Z12
 	VBROADCASTSS     204(DI), Z14
@@ -2842,7 +4060,7 @@ qdone4:
 	VCVTDQ2PS        Z15, Z15
 	MOVL             212(DI), AX
 	TESTL            AX, AX
-	JZ               nil7
+	JZ               nil13
 	VCVTDQ2PS        Z0, Z0
 	VMULPS.BCST      (DX), Z0, Z0
 	VMAXPS           Z11, Z0, Z0
@@ -2961,9 +4179,9 @@ qdone4:
 	VMINPS           Z9, Z13, Z13
 	VCVTPS2DQ        Z13, Z13
 	VPMOVDB          Z13, 16(R10)
-	JMP              nildone8
+	JMP              nildone14
 
-nil7:
+nil13:
 	VCVTDQ2PS        Z0, Z0
 	VMULPS.BCST      (DX), Z0, Z0
 	VMAXPS           Z11, Z0, Z0
@@ -3083,10 +4301,10 @@ nil7:
 	VCVTPS2DQ        Z7, Z7
 	VPMOVDB          Z7, 16(R10)
 
-nildone8:
-	JMP nildone6
+nildone14:
+	JMP nildone12
 
-nil5:
+nil11:
 	VPBROADCASTD 176(DI), Z10
 	VCVTDQ2PS    Z0, Z0
 	VMULPS.BCST  (DX), Z0, Z0
@@ -3148,7 +4366,7 @@ nil5:
 	VPADDD       Z10, Z7, Z7
 	VPMOVDB      Z7, 16(R10)
 
-nildone6:
+nildone12:
 	VZEROUPPER
 	RET
 

@@ -95,11 +95,23 @@ func checkQGemmKernel(t *testing.T, k *QGemmKernel, rng *rand.Rand) {
 				want := *tile
 				want.C = slices.Clone(tile.C)
 				qgemmTileGo(&want, k.MR, k.NR, k.SignedB)
+				rows := k.RowsB && rng.IntN(2) == 1
+				if rows {
+					// B's quads in rows at an offset, B itself gone
+					tile.BOff = rng.IntN(40)
+					tile.BRows = make([][]uint8, k4)
+					for q := range tile.BRows {
+						row := make([]uint8, tile.BOff+4*k.NR+rng.IntN(5))
+						copy(row[tile.BOff:], tile.B[q*4*k.NR:(q+1)*4*k.NR])
+						tile.BRows[q] = row
+					}
+					tile.B = nil
+				}
 				k.Tile(tile)
 				for i := range k.MR {
 					for j := range k.NR {
 						if g, w := tile.C[i*ldc+j], want.C[i*ldc+j]; g != w {
-							t.Fatalf("%s, K4 %d, LDA %d, residual %v: C[%d][%d] = %d, twin %d", k.Name, k4, lda, res, i, j, g, w)
+							t.Fatalf("%s, K4 %d, LDA %d, residual %v, B in rows %v: C[%d][%d] = %d, twin %d", k.Name, k4, lda, res, rows, i, j, g, w)
 						}
 					}
 				}

@@ -15,7 +15,8 @@ func TestReadArgBlocks(t *testing.T) {
 			"LDC": 144, "LDR": 152, "Lo": 160, "Hi": 164, "Flags": 168, "BRows": 176, "BOff": 200, "Segs": 208},
 		"DWRow": {"O": 0, "R0": 24, "R1": 48, "R2": 72, "Res": 96, "W": 120, "Stride": 128, "Bias": 136, "Lo": 140, "Hi": 144},
 		"QTile": {"A": 0, "B": 24, "C": 48, "R": 72, "Offset": 96, "Scale": 120, "K4": 144, "LDA": 152, "LDC": 160,
-			"LDR": 168, "Zero": 176, "Lo": 180, "Hi": 184, "ZeroC": 188, "Lo1": 192, "Hi1": 196, "S1": 200, "SR": 204, "F": 208, "Swap": 212},
+			"LDR": 168, "Zero": 176, "Lo": 180, "Hi": 184, "ZeroC": 188, "Lo1": 192, "Hi1": 196, "S1": 200, "SR": 204, "F": 208, "Swap": 212,
+			"BRows": 216, "BOff": 240},
 		"QPack": {"Dst": 0, "Rows": 24, "Off": 48, "Q": 56, "SW": 64, "N": 72, "NR": 80, "Flip": 88},
 	} {
 		b := blocks[name]
