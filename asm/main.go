@@ -74,6 +74,7 @@ var asmFiles = []asmFile{
 	{"act", buildAct},
 	{"dwtaps", buildDWTaps},
 	{"transpose", buildTranspose},
+	{"copybytes", buildCopyBytes},
 }
 
 func main() {

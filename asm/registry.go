@@ -84,7 +84,7 @@ func registry() ([]byte, error) {
 		"Gemm":      append(gemmKernels[:len(gemmKernels):len(gemmKernels)], gemmTCKernels...),
 		"DW":        dwRowKernels,
 		"Levels":    ls,
-		"Layouts":   layouts(tileBlock, colSegBlock, dwRowBlock, dwConvBlock, packRunBlock, winoInBlock, winoOutBlock, maxPoolRowBlock, qtileBlock, qftileBlock, qpackBlock, qdwConvBlock, actRowsBlock, dwTapsBlock, mulRowsBlock, copyRowsBlock),
+		"Layouts":   layouts(tileBlock, colSegBlock, dwRowBlock, dwConvBlock, packRunBlock, winoInBlock, winoOutBlock, maxPoolRowBlock, qtileBlock, qftileBlock, qpackBlock, qdwConvBlock, actRowsBlock, dwTapsBlock, mulRowsBlock, copyRowsBlock, copyBytesBlock),
 		"QDW":       qdwConvKernel,
 		"QPack":     qpackKernel,
 		"QGemm":     qgemmKernels,

@@ -119,6 +119,7 @@ func selectKernels(level string) {
 	dwConv3x3 = archDWConv3x3(level)
 	dwConvSmall3x3, dwFlat = archDWConvSmall3x3(level)
 	copyRowsAsm, copyRowsMaxSS = archCopyRows(level)
+	copyBytesAsm = archCopyBytes(level)
 	mulRows = mulRowsGo
 	if k := archMulRows(level); k != nil {
 		mulRows = k

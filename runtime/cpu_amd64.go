@@ -152,6 +152,15 @@ func archCopyRows(level string) (func(*CopyRows), int) {
 	return asmCopyRows(level)
 }
 
+// archCopyBytes returns the assembly byte-row copy of level, or nil: the
+// AVX-512 one needs byte masks (AVX512BW) and BZHI.
+func archCopyBytes(level string) func(*CopyBytes) {
+	if level != ISAAVX512 || !cpu.X86.HasAVX512BW || !cpu.X86.HasBMI2 {
+		return nil
+	}
+	return copyBytesRowsAVX512
+}
+
 // readsVendor: CPUVendor reads CPUID.
 const readsVendor = true
 

@@ -117,3 +117,5 @@ func archMulRows(level string) func(*MulRows) {
 func archCopyRows(level string) (func(*CopyRows), int) {
 	return nil, 0
 }
+
+func archCopyBytes(level string) func(*CopyBytes) { return nil }

@@ -45,3 +45,5 @@ func archDWTaps(level string) func(*DWTaps) { return nil }
 func archMulRows(level string) func(*MulRows) { return nil }
 
 func archCopyRows(level string) (func(*CopyRows), int) { return nil, 0 }
+
+func archCopyBytes(level string) func(*CopyBytes) { return nil }

@@ -587,4 +587,15 @@ var asmLayouts = map[string]map[string]uintptr{
 		"DPS":    96,
 		"SPS":    104,
 	},
+	"CopyBytes": {
+		"Dst":    0,
+		"Src":    24,
+		"Rows":   48,
+		"Cols":   56,
+		"DLD":    64,
+		"SLD":    72,
+		"Planes": 80,
+		"DPS":    88,
+		"SPS":    96,
+	},
 }

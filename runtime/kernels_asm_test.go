@@ -142,7 +142,7 @@ func TestAsmLayout(t *testing.T) {
 		"MaxPoolRow": reflect.TypeFor[MaxPoolRow](), "QTile": reflect.TypeFor[QTile](), "QFTile": reflect.TypeFor[QFTile](),
 		"QPack": reflect.TypeFor[QPack](), "QDWConv": reflect.TypeFor[QDWConv](), "QDWPlane": reflect.TypeFor[QDWPlane](),
 		"ActRows": reflect.TypeFor[ActRows](), "DWTaps": reflect.TypeFor[DWTaps](), "MulRows": reflect.TypeFor[MulRows](),
-		"CopyRows": reflect.TypeFor[CopyRows](), "colSeg": reflect.TypeFor[colSeg](),
+		"CopyRows": reflect.TypeFor[CopyRows](), "CopyBytes": reflect.TypeFor[CopyBytes](), "colSeg": reflect.TypeFor[colSeg](),
 	}
 	for _, name := range []string{"Tile", "DWRow"} {
 		if asmLayouts[name] == nil {
