@@ -120,6 +120,7 @@ func BenchmarkQConvIm2col(b *testing.B) {
 		{"S_tsm_stem_7x7s2_32_112_16f", ConvShape{Frames: 16, Cin: 3, H: 112, W: 112, Cout: 32, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadTop: 3, PadLeft: 3, PadBottom: 3, PadRight: 3}},
 		{"S_narrow_3x3_32_28_16f", ConvShape{Frames: 16, Cin: 32, H: 28, W: 28, Cout: 32, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}},
 		{"S_narrow_3x3s2_32_28_16f", ConvShape{Frames: 16, Cin: 32, H: 28, W: 28, Cout: 64, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}},
+		{"S_narrow_3x3_64_14_16f", ConvShape{Frames: 16, Cin: 64, H: 14, W: 14, Cout: 64, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}},
 		{"S_narrow_3x3_256_4_16f", ConvShape{Frames: 16, Cin: 256, H: 4, W: 4, Cout: 256, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}},
 		{"S_r18_96_3x3_512_3_16f", ConvShape{Frames: 16, Cin: 512, H: 3, W: 3, Cout: 512, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}},
 		{"S_r18_96_3x3_64_24_16f", ConvShape{Frames: 16, Cin: 64, H: 24, W: 24, Cout: 64, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}},

@@ -34,6 +34,7 @@ type QConv struct {
 	epoch                      uint64   // Run count: a packed block is reused within one run only
 	zero                       []uint8  // H*W (at least OW) zero points: padding rows
 	padded                     *qPadded // the padded input (usePadded), made by the first Run
+	inPlace                    *qInPlace
 }
 
 // Blocking of QConv: a pixel block's packed activations (all of K) stay
@@ -99,6 +100,9 @@ func NewQConv(s ConvShape, packed []int8, sums []int32, packMR int, bias []int32
 	c.pointwise = s.KH == 1 && s.KW == 1 && s.StrideH == 1 && s.StrideW == 1 &&
 		s.PadTop == 0 && s.PadLeft == 0 && s.PadBottom == 0 && s.PadRight == 0
 	c.blocks()
+	if c.useInPlace() {
+		c.inPlace = c.newInPlace()
+	}
 	return c, nil
 }
 
@@ -143,6 +147,12 @@ func (c *QConv) Run(p *Pool, in QRows, out, residual []uint8) {
 	c.epoch++
 	if c.usePadded() {
 		c.pad(p, in, c.flip())
+	}
+	if ip := c.inPlace; ip != nil {
+		p.For(s.Frames*ip.bands*ip.nCB, func(worker, item int) {
+			c.runInPlace(p, worker, item, out, residual)
+		})
+		return
 	}
 	p.For(s.Group*c.nJB*c.nCB, func(worker, item int) {
 		c.item(p, worker, item, in, out, residual)

@@ -48,7 +48,8 @@ func (c *QConv) pad(p *Pool, in QRows, flip uint8) {
 			dx := kx * s.DilationW
 			pd.colOff = append(pd.colOff, (dx%pd.phases)*pd.wh+dx/pd.phases)
 		}
-		pd.buf = alignedBytes(s.Frames * pd.quads * pd.hp * pd.phases * pd.wh * 4)
+		// in place, a band's last tile reads up to NR pixels past the planes
+		pd.buf = alignedBytes(s.Frames*pd.quads*pd.hp*pd.phases*pd.wh*4 + 4*c.kern.NR)
 		for i := range pd.buf {
 			pd.buf[i] = c.inZero ^ flip
 		}

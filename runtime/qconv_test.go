@@ -186,6 +186,13 @@ func qconvCases() []qconvCase {
 	add(ConvShape{Frames: 2, Cin: 24, H: 9, W: 13, Cout: 16, KH: 1, KW: 1, StrideH: 2, StrideW: 2}, PackQMR)
 	add(ConvShape{Frames: 1, Cin: 16, H: 9, W: 37, Cout: 12, KH: 3, KW: 5, StrideW: 2, DilationW: 2, PadLeft: 4, PadRight: 3}, PackQMR)
 	add(ConvShape{Frames: 2, Cin: 36, H: 11, W: 35, Cout: 40, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, PackQMR)
+	// in place (stride 1, rows of 14 and more): tiles across rows, a
+	// short last panel, uneven padding, a 3x1 kernel, dilation, bands
+	add(ConvShape{Frames: 2, Cin: 36, H: 9, W: 16, Cout: 30, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, PackQMR)
+	add(ConvShape{Frames: 3, Cin: 13, H: 5, W: 29, Cout: 44, KH: 3, KW: 3, PadLeft: 2, PadBottom: 2}, PackQMR)
+	add(ConvShape{Frames: 1, Cin: 8, H: 6, W: 5, Cout: 12, KH: 3, KW: 1, PadTop: 1, PadBottom: 1}, PackQMR)
+	add(ConvShape{Frames: 1, Cin: 8, H: 10, W: 30, Cout: 16, KH: 3, KW: 3, DilationH: 2, DilationW: 2, PadTop: 2, PadLeft: 2, PadBottom: 2, PadRight: 2}, PackQMR)
+	add(ConvShape{Frames: 1, Cin: 16, H: 28, W: 28, Cout: 20, KH: 3, KW: 3, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1}, PackQMR)
 	return cs
 }
 
@@ -449,5 +456,51 @@ func TestQConvPaddedRuns(t *testing.T) {
 	}
 	if !strides[1] || !strides[2] {
 		t.Errorf("padded cases ran at strides %v, want 1 and 2", strides)
+	}
+}
+
+// TestQConvInPlace checks that the stride-1 cases with few output
+// channels and rows wide enough run in place where the kernel reads rows, bit for bit as the packed
+// plan and the reference, at 1 and 3 threads (bands and channel blocks).
+func TestQConvInPlace(t *testing.T) {
+	if !qgemmFor(PackQMR, false).RowsB {
+		t.Skip("no int8 kernel reads B in rows at this level")
+	}
+	ran := 0
+	for _, threads := range []int{1, 3} {
+		p := NewPool(threads)
+		for ci, c := range qconvCases() {
+			s := c.s.normalized()
+			rng := rand.New(rand.NewPCG(uint64(ci), 31))
+			x, w, bias, rq, res := qconvData(rng, c)
+			conv := planQConv(t, c, w, bias, rq)
+			wide := s.StrideH == 1 && s.StrideW == 1 && s.KH*s.KW > 1 && s.Group == 1 && s.Cout <= qInPlaceMaxCout &&
+				s.OutW() >= qInPlaceRowPerPad*(s.KW-1)*s.DilationW
+			if (conv.inPlace != nil) != (wide && conv.kern.RowsB) {
+				t.Fatalf("%v: in place %v, want %v", c, conv.inPlace != nil, wide)
+			}
+			if conv.inPlace == nil {
+				continue
+			}
+			in := PlainQRows(x, s.Frames, s.Cin, s.H*s.W)
+			out := make([]uint8, s.OutLen())
+			conv.Run(p, in, out, res)
+			packed := planQConv(t, c, w, bias, rq)
+			packed.inPlace = nil
+			ref := make([]uint8, s.OutLen())
+			packed.Run(p, in, ref, res)
+			if i := firstByteDiff(out, ref); i >= 0 {
+				t.Fatalf("%v, %d threads: output %d is %d, the packed plan's %d", c, threads, i, out[i], ref[i])
+			}
+			want := qconvRef(c.s, x, w, bias, c.inZero, rq, res)
+			if i := firstByteDiff(out, want); i >= 0 {
+				t.Fatalf("%v, %d threads: output %d is %d, want %d", c, threads, i, out[i], want[i])
+			}
+			ran++
+		}
+		p.Close()
+	}
+	if ran < 10 {
+		t.Errorf("%d cases ran in place, want 10 or more", ran)
 	}
 }
