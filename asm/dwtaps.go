@@ -61,6 +61,7 @@ func buildDWTaps(g *gen) {
 	for _, k := range copyRowsKernels {
 		k.emit(g)
 	}
+	copyBytesKernel.emit(g)
 }
 
 // Registers of the tap kernels.
@@ -238,25 +239,81 @@ var copyRowsBlock = newArgBlock("CopyRows",
 	field("Planes", intT), field("DPS", intT), field("SPS", intT),
 )
 
-// copyRowsKernel is a kernel of the runtime.CopyRows contract for source
-// column stride 1 and (AVX-512) 2: per row, vectors of outputs, the last
-// masked; at stride 2 two source vectors per output vector, their even
-// lanes picked by a two-source permute. The masks and strides depend on
-// the call only, so they are set once, and a row of a narrow map (a
-// tap's run of output pixels) costs a few instructions.
-type copyRowsKernel struct{ isa *vecISA }
+// copyBytesBlock mirrors runtime.CopyBytes, the same copy of bytes (the
+// int8 in-place convolution's band rows).
+var copyBytesBlock = newArgBlock("CopyBytes",
+	field("Dst", u8Slice), field("Src", u8Slice),
+	field("Rows", intT), field("Cols", intT), field("DLD", intT), field("SLD", intT),
+	field("Planes", intT), field("DPS", intT), field("SPS", intT),
+)
 
-var copyRowsKernels = []copyRowsKernel{{avx512}, {avx2}}
+// copyRowsKernel is a kernel of the runtime.CopyRows contract for source
+// column stride 1 and (AVX-512) 2, or with bytes of runtime.CopyBytes:
+// per row, vectors of outputs, the last masked; at stride 2 two source
+// vectors per output vector, their even lanes picked by a two-source
+// permute. The masks and strides depend on the call only, so they are
+// set once, and a row of a narrow map (a tap's run of output pixels)
+// costs a few instructions.
+type copyRowsKernel struct {
+	isa   *vecISA
+	bytes bool // CopyBytes: AVX-512 only (byte masks, AVX512BW)
+}
+
+var copyRowsKernels = []copyRowsKernel{{isa: avx512}, {isa: avx2}}
+
+// copyBytesKernel is the byte-row copy (runtime.CopyBytes).
+var copyBytesKernel = copyRowsKernel{isa: avx512, bytes: true}
 
 func (k copyRowsKernel) names() naming.Kernel {
-	return naming.Kernel{Op: "copy", Shape: "Rows", ISA: k.isa.name}
+	n := naming.Kernel{Op: "copy", Shape: "Rows", ISA: k.isa.name}
+	if k.bytes {
+		n.Type = "u8"
+	}
+	return n
 }
 
 // Name, GoName, ISAName and Strided are for the registry template.
 func (k copyRowsKernel) Name() string    { return k.names().Name() }
 func (k copyRowsKernel) GoName() string  { return k.names().GoName() }
 func (k copyRowsKernel) ISAName() string { return k.isa.name }
-func (k copyRowsKernel) Strided() bool   { return k.isa == avx512 }
+func (k copyRowsKernel) Strided() bool   { return k.isa == avx512 && !k.bytes }
+
+// block is the kernel's argument block; elem the bytes of an element,
+// lanes the elements of a vector.
+func (k copyRowsKernel) block() *argBlock {
+	if k.bytes {
+		return copyBytesBlock
+	}
+	return copyRowsBlock
+}
+
+func (k copyRowsKernel) elem() int {
+	if k.bytes {
+		return 1
+	}
+	return 4
+}
+
+func (k copyRowsKernel) lanes() int { return k.isa.bytes() / k.elem() }
+
+// move emits a vector move of the kernel's elements under mask (nil for
+// none), zeroing the lanes it clears when loading.
+func (k copyRowsKernel) move(g *gen, src, dst operand.Op, mask reg.OpmaskPhysical, load bool) {
+	switch {
+	case mask == nil && k.bytes:
+		g.VMOVDQU8(src, dst)
+	case mask == nil:
+		g.VMOVUPS(src, dst)
+	case load && k.bytes:
+		g.VMOVDQU8_Z(src, mask, dst)
+	case load:
+		g.VMOVUPS_Z(src, mask, dst)
+	case k.bytes:
+		g.VMOVDQU8(src, mask, dst)
+	default:
+		g.VMOVUPS(src, mask, dst)
+	}
+}
 
 // copyEvenIdx are VPERMT2PS indices picking lanes 0, 2, ..., 30 of two
 // vectors.
@@ -264,7 +321,7 @@ var copyEvenIdx = operand.NewStaticSymbol("copyEvenIdx")
 
 // Registers of the row copy.
 var (
-	crT      = reg.RDI // *CopyRows
+	crT      = reg.RDI // *CopyRows or *CopyBytes
 	crSrc    = reg.RSI // the source row
 	crDst    = reg.R9  // the destination row
 	crRows   = reg.R8  // rows left in the plane
@@ -280,12 +337,15 @@ var (
 
 func (k copyRowsKernel) emit(g *gen) {
 	name := k.GoName()
-	strides := "1"
-	if k.Strided() {
-		strides = "1 and 2"
+	contract := "the runtime.CopyRows contract at source column stride 1"
+	switch {
+	case k.bytes:
+		contract = "the runtime.CopyBytes contract"
+	case k.Strided():
+		contract += " and 2"
 	}
 	doc := []string{
-		fmt.Sprintf("%s is %s: the runtime.CopyRows contract at source column stride %s.", name, k.Name(), strides),
+		fmt.Sprintf("%s is %s: %s.", name, k.Name(), contract),
 		"Registers: DI *CopyRows, SI the source row, R9 the destination row, R8 rows left,",
 		"R13 planes left, CX whole vectors left, AX the column offset in bytes, R10/R11 SLD/DLD",
 		"in bytes, R12 whole vectors per row, DX/BX the plane's first rows; the first vector",
@@ -296,9 +356,9 @@ func (k copyRowsKernel) emit(g *gen) {
 	} else {
 		doc = append(doc, "registers the data, the sixth the tail mask.")
 	}
-	g.function(name, copyRowsBlock, doc...)
+	g.function(name, k.block(), doc...)
 	g.Comment(doc[1:]...)
-	a := copyRowsBlock
+	a := k.block()
 	done := g.label("done")
 	g.Load(g.Param("t"), crT)
 	g.MOVQ(a.field(crT, "Rows", 0), crRows)
@@ -308,9 +368,11 @@ func (k copyRowsKernel) emit(g *gen) {
 	g.TESTQ(crPlanes, crPlanes)
 	g.JLE(operand.LabelRef(done))
 	g.MOVQ(a.field(crT, "SLD", 0), crSLD)
-	g.SHLQ(operand.U8(2), crSLD)
 	g.MOVQ(a.field(crT, "DLD", 0), crDLD)
-	g.SHLQ(operand.U8(2), crDLD)
+	if k.elem() == 4 {
+		g.SHLQ(operand.U8(2), crSLD)
+		g.SHLQ(operand.U8(2), crDLD)
+	}
 	if k.Strided() {
 		strided := g.label("strided")
 		g.CMPQ(a.field(crT, "SS", 0), operand.Imm(2))
@@ -335,15 +397,22 @@ func (k copyRowsKernel) emit(g *gen) {
 // its store mask, and at stride 2 the masks of its 2m-1 source columns
 // and those of a whole vector's 31, so nothing past a row is read.
 func (k copyRowsKernel) masks(g *gen, ss int) {
-	a := copyRowsBlock
-	lanes := k.isa.lanes
+	a := k.block()
+	lanes := k.lanes()
 	m, t := crOff, crLeft // scratch until the rows
 	g.MOVQ(a.field(crT, "Cols", 0), crFull)
 	g.MOVQ(crFull, m)
 	g.ANDQ(operand.U32(lanes-1), m)
 	g.SHRQ(operand.U8(log2(lanes)), crFull)
-	if k.isa != avx512 {
+	switch {
+	case k.isa != avx512:
 		g.firstLanesAVX2(dwTapsMaskTable, m, t, k.isa.regs[5])
+		return
+	case k.bytes:
+		// 64 lanes: a quadword mask
+		g.MOVQ(operand.Imm(^uint64(0)), t)
+		g.BZHIQ(m, t, t)
+		g.KMOVQ(t, reg.K1)
 		return
 	}
 	g.firstLanes(m, t, reg.K1)
@@ -371,7 +440,7 @@ func (k copyRowsKernel) masks(g *gen, ss int) {
 // rowLoop emits the loop over the planes and rows at source column
 // stride ss, jumping to done at the end.
 func (k copyRowsKernel) rowLoop(g *gen, ss int, done string) {
-	a := copyRowsBlock
+	a := k.block()
 	v, vb := k.isa.regs, k.isa.bytes()
 	idx, mask := v[4], v[5]
 	plane, row, step, tail, next := g.label("plane"), g.label("row"), g.label("step"), g.label("tail"), g.label("next")
@@ -388,28 +457,32 @@ func (k copyRowsKernel) rowLoop(g *gen, ss int, done string) {
 	g.JZ(operand.LabelRef(tail))
 	g.Label(step)
 	if ss == 1 {
-		g.VMOVUPS(mem(crSrc, 0, crOff, 1), v[0])
+		k.move(g, mem(crSrc, 0, crOff, 1), v[0], nil, true)
 	} else {
 		g.VMOVUPS_Z(mem(crSrc, 0, crOff, 2), reg.K4, v[0])
 		g.VMOVUPS_Z(mem(crSrc, 64, crOff, 2), reg.K5, v[1])
 		g.VPERMT2PS(v[1], idx, v[0])
 	}
-	g.VMOVUPS(v[0], mem(crDst, 0, crOff, 1))
+	k.move(g, v[0], mem(crDst, 0, crOff, 1), nil, false)
 	g.ADDQ(operand.U32(vb), crOff)
 	g.DECQ(crLeft)
 	g.JNZ(operand.LabelRef(step))
 	g.Label(tail)
 	if k.isa == avx512 {
-		g.KORTESTW(reg.K1, reg.K1)
+		if k.bytes {
+			g.KORTESTQ(reg.K1, reg.K1)
+		} else {
+			g.KORTESTW(reg.K1, reg.K1)
+		}
 		g.JZ(operand.LabelRef(next))
 		if ss == 1 {
-			g.VMOVUPS_Z(mem(crSrc, 0, crOff, 1), reg.K1, v[0])
+			k.move(g, mem(crSrc, 0, crOff, 1), v[0], reg.K1, true)
 		} else {
 			g.VMOVUPS_Z(mem(crSrc, 0, crOff, 2), reg.K2, v[0])
 			g.VMOVUPS_Z(mem(crSrc, 64, crOff, 2), reg.K3, v[1])
 			g.VPERMT2PS(v[1], idx, v[0])
 		}
-		g.VMOVUPS(v[0], reg.K1, mem(crDst, 0, crOff, 1))
+		k.move(g, v[0], mem(crDst, 0, crOff, 1), reg.K1, false)
 	} else {
 		g.VMASKMOVPS(mem(crSrc, 0, crOff, 1), mask, v[0])
 		g.VMASKMOVPS(v[0], mask, mem(crDst, 0, crOff, 1))
@@ -423,8 +496,8 @@ func (k copyRowsKernel) rowLoop(g *gen, ss int, done string) {
 	g.DECQ(crPlanes)
 	g.JZ(operand.LabelRef(done))
 	g.MOVQ(a.field(crT, "SPS", 0), crSrc)
-	g.LEAQ(mem(crSrc0, 0, crSrc, 4), crSrc)
+	g.LEAQ(mem(crSrc0, 0, crSrc, uint8(k.elem())), crSrc)
 	g.MOVQ(a.field(crT, "DPS", 0), crDst)
-	g.LEAQ(mem(crDst0, 0, crDst, 4), crDst)
+	g.LEAQ(mem(crDst0, 0, crDst, uint8(k.elem())), crDst)
 	g.JMP(operand.LabelRef(plane))
 }

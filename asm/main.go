@@ -74,7 +74,6 @@ var asmFiles = []asmFile{
 	{"act", buildAct},
 	{"dwtaps", buildDWTaps},
 	{"transpose", buildTranspose},
-	{"copybytes", buildCopyBytes},
 }
 
 func main() {

@@ -24,9 +24,5 @@ func copyBytes(a *CopyBytes) {
 
 // copyBytesGo is copyBytes in Go, the twin of the assembly kernel.
 func copyBytesGo(a *CopyBytes) {
-	for p := range a.Planes {
-		for r := range a.Rows {
-			copy(a.Dst[p*a.DPS+r*a.DLD:][:a.Cols], a.Src[p*a.SPS+r*a.SLD:][:a.Cols])
-		}
-	}
+	copyRowsOf(a.Dst, a.Src, a.Planes, a.Rows, a.Cols, a.DPS, a.DLD, a.SPS, a.SLD, 1)
 }

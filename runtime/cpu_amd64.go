@@ -158,7 +158,7 @@ func archCopyBytes(level string) func(*CopyBytes) {
 	if level != ISAAVX512 || !cpu.X86.HasAVX512BW || !cpu.X86.HasBMI2 {
 		return nil
 	}
-	return copyBytesRowsAVX512
+	return copyU8RowsAVX512
 }
 
 // readsVendor: CPUVendor reads CPUID.

@@ -236,17 +236,24 @@ func copyRows(a *CopyRows) {
 
 // copyRowsGo implements CopyRows in Go.
 func copyRowsGo(a *CopyRows) {
-	for p := range a.Planes {
-		for r := range a.Rows {
-			d := a.Dst[p*a.DPS+r*a.DLD:][:a.Cols]
-			s := a.Src[p*a.SPS+r*a.SLD:]
-			if a.SS == 1 {
-				copy(d, s[:a.Cols])
+	copyRowsOf(a.Dst, a.Src, a.Planes, a.Rows, a.Cols, a.DPS, a.DLD, a.SPS, a.SLD, a.SS)
+}
+
+// copyRowsOf copies cols elements, the source's every ss-th, of each of
+// rows rows of each of planes planes, from src to dst (the Go twin of
+// the CopyRows and CopyBytes kernels).
+func copyRowsOf[T float32 | uint8](dst, src []T, planes, rows, cols, dps, dld, sps, sld, ss int) {
+	for p := range planes {
+		for r := range rows {
+			d := dst[p*dps+r*dld:][:cols]
+			s := src[p*sps+r*sld:]
+			if ss == 1 {
+				copy(d, s[:cols])
 				continue
 			}
-			s = s[:(a.Cols-1)*a.SS+1]
+			s = s[:(cols-1)*ss+1]
 			for j := range d {
-				d[j] = s[j*a.SS]
+				d[j] = s[j*ss]
 			}
 		}
 	}

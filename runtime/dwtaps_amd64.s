@@ -872,8 +872,8 @@ TEXT ·copyF32RowsAVX512(SB), NOSPLIT, $0-8
 	TESTQ R13, R13
 	JLE   done1
 	MOVQ  72(DI), R10
-	SHLQ  $0x02, R10
 	MOVQ  64(DI), R11
+	SHLQ  $0x02, R10
 	SHLQ  $0x02, R11
 	CMPQ  80(DI), $0x02
 	JEQ   strided2
@@ -1017,8 +1017,8 @@ TEXT ·copyF32RowsAVX2(SB), NOSPLIT, $0-8
 	TESTQ   R13, R13
 	JLE     done1
 	MOVQ    72(DI), R10
-	SHLQ    $0x02, R10
 	MOVQ    64(DI), R11
+	SHLQ    $0x02, R10
 	SHLQ    $0x02, R11
 	MOVQ    56(DI), R12
 	MOVQ    R12, AX
@@ -1063,6 +1063,74 @@ tail5:
 	MOVQ       96(DI), R9
 	LEAQ       (BX)(R9*4), R9
 	JMP        plane2
+
+done1:
+	VZEROUPPER
+	RET
+
+// func copyU8RowsAVX512(t *CopyBytes)
+// Requires: AVX, AVX512BW, BMI2
+TEXT ·copyU8RowsAVX512(SB), NOSPLIT, $0-8
+	// Registers: DI *CopyRows, SI the source row, R9 the destination row, R8 rows left,
+	// R13 planes left, CX whole vectors left, AX the column offset in bytes, R10/R11 SLD/DLD
+	// in bytes, R12 whole vectors per row, DX/BX the plane's first rows; the first vector
+	// registers the data, the fifth the even-lane indices; K1 the tail's store mask,
+	// K2/K3 its stride-2 load masks, K4/K5 a whole vector's.
+	MOVQ  t+0(FP), DI
+	MOVQ  48(DI), R8
+	TESTQ R8, R8
+	JLE   done1
+	MOVQ  80(DI), R13
+	TESTQ R13, R13
+	JLE   done1
+	MOVQ  72(DI), R10
+	MOVQ  64(DI), R11
+	MOVQ  56(DI), R12
+	MOVQ  R12, AX
+	ANDQ  $0x0000003f, AX
+	SHRQ  $0x06, R12
+	MOVQ  $0xffffffffffffffff, CX
+	BZHIQ AX, CX, CX
+	KMOVQ CX, K1
+	MOVQ  24(DI), SI
+	MOVQ  (DI), R9
+
+plane2:
+	MOVQ SI, DX
+	MOVQ R9, BX
+	MOVQ 48(DI), R8
+
+row3:
+	XORQ  AX, AX
+	MOVQ  R12, CX
+	TESTQ CX, CX
+	JZ    tail5
+
+step4:
+	VMOVDQU8 (SI)(AX*1), Z0
+	VMOVDQU8 Z0, (R9)(AX*1)
+	ADDQ     $0x00000040, AX
+	DECQ     CX
+	JNZ      step4
+
+tail5:
+	KORTESTQ   K1, K1
+	JZ         next6
+	VMOVDQU8.Z (SI)(AX*1), K1, Z0
+	VMOVDQU8   Z0, K1, (R9)(AX*1)
+
+next6:
+	ADDQ R10, SI
+	ADDQ R11, R9
+	DECQ R8
+	JNZ  row3
+	DECQ R13
+	JZ   done1
+	MOVQ 96(DI), SI
+	LEAQ (DX)(SI*1), SI
+	MOVQ 88(DI), R9
+	LEAQ (BX)(R9*1), R9
+	JMP  plane2
 
 done1:
 	VZEROUPPER

@@ -45,3 +45,13 @@ func copyF32RowsAVX512(t *CopyRows)
 //
 //go:noescape
 func copyF32RowsAVX2(t *CopyRows)
+
+// copyU8RowsAVX512 is u8_copy_rows__avx512: the runtime.CopyBytes contract.
+// Registers: DI *CopyRows, SI the source row, R9 the destination row, R8 rows left,
+// R13 planes left, CX whole vectors left, AX the column offset in bytes, R10/R11 SLD/DLD
+// in bytes, R12 whole vectors per row, DX/BX the plane's first rows; the first vector
+// registers the data, the fifth the even-lane indices; K1 the tail's store mask,
+// K2/K3 its stride-2 load masks, K4/K5 a whole vector's.
+//
+//go:noescape
+func copyU8RowsAVX512(t *CopyBytes)
