@@ -27,8 +27,7 @@ const (
 type qInPlace struct {
 	band, bands   int // output rows per work item, bands per frame
 	nCB, cbPanels int // channel blocks and their weight panels
-	ldo           int // a channel's row in the band buffers: band rows at the padded pitch, whole tiles
-	cols          int // the band's computed columns: (band-1)*WP + OW
+	ldo           int // a channel's row in the band buffers: a band's columns at the padded pitch, in whole tiles
 	// off is per quad step k4 (tap-major, as the weights are packed) the
 	// offset in bytes of its row in a frame of the padded input
 	off []int
@@ -61,8 +60,7 @@ func (c *QConv) newInPlace() *qInPlace {
 	}
 	ip.bands = ceilDiv(oh, ip.band)
 	ip.band = ceilDiv(oh, ip.bands)
-	ip.cols = (ip.band-1)*wp + c.ow
-	ip.ldo = ceilDiv(ip.cols, nr) * nr
+	ip.ldo = ceilDiv((ip.band-1)*wp+c.ow, nr) * nr
 	quads := c.k4 / (s.KH * s.KW)
 	plane := (s.H + s.PadTop + s.PadBottom) * wp * 4
 	for ky := range s.KH {
