@@ -269,64 +269,52 @@ func inferPRelu(ctx *ir.InferContext, n *ir.Node) error {
 
 // inferArith covers Add, Sub, Mul, Div: same-dtype inputs, broadcast.
 func inferArith(ctx *ir.InferContext, n *ir.Node) error {
-	if err := arity(n, 2, 2, 1, 1); err != nil {
-		return err
-	}
-	if err := sameDTypes(n, 0, 1); err != nil {
-		return err
-	}
-	s, err := binaryShape(ctx, n)
-	if err != nil {
-		return err
-	}
-	setOutput(n, 0, n.Inputs[0].DType, s)
-	return nil
+	return inferBinary(ctx, n, true, ir.Undefined, ir.Undefined)
 }
 
 // inferPow: the exponent may have another dtype than the base.
 func inferPow(ctx *ir.InferContext, n *ir.Node) error {
-	if err := arity(n, 2, 2, 1, 1); err != nil {
-		return err
-	}
-	s, err := binaryShape(ctx, n)
-	if err != nil {
-		return err
-	}
-	setOutput(n, 0, n.Inputs[0].DType, s)
-	return nil
+	return inferBinary(ctx, n, false, ir.Undefined, ir.Undefined)
 }
 
 // inferCompare covers Equal, Less, Greater and the -OrEqual forms.
 func inferCompare(ctx *ir.InferContext, n *ir.Node) error {
-	if err := arity(n, 2, 2, 1, 1); err != nil {
-		return err
-	}
-	if err := sameDTypes(n, 0, 1); err != nil {
-		return err
-	}
-	s, err := binaryShape(ctx, n)
-	if err != nil {
-		return err
-	}
-	setOutput(n, 0, ir.Bool, s)
-	return nil
+	return inferBinary(ctx, n, true, ir.Undefined, ir.Bool)
 }
 
 // inferLogical covers And, Or, Xor on bool inputs.
 func inferLogical(ctx *ir.InferContext, n *ir.Node) error {
+	return inferBinary(ctx, n, false, ir.Bool, ir.Bool)
+}
+
+// inferBinary is the shape rule of a two-input elementwise op: its inputs
+// of one dtype where same, of dtype only unless that is Undefined; its
+// output broadcast from them, of dtype out (Undefined: the first
+// input's).
+func inferBinary(ctx *ir.InferContext, n *ir.Node, same bool, only, out ir.DType) error {
 	if err := arity(n, 2, 2, 1, 1); err != nil {
 		return err
 	}
-	for _, v := range n.Inputs {
-		if v.DType != ir.Bool {
-			return n.Errorf("input %v must be bool, has dtype %v", v, v.DType)
+	if same {
+		if err := sameDTypes(n, 0, 1); err != nil {
+			return err
+		}
+	}
+	if only != ir.Undefined {
+		for _, v := range n.Inputs {
+			if v.DType != only {
+				return n.Errorf("input %v must be %v, has dtype %v", v, only, v.DType)
+			}
 		}
 	}
 	s, err := binaryShape(ctx, n)
 	if err != nil {
 		return err
 	}
-	setOutput(n, 0, ir.Bool, s)
+	if out == ir.Undefined {
+		out = n.Inputs[0].DType
+	}
+	setOutput(n, 0, out, s)
 	return nil
 }
 
