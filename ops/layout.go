@@ -644,15 +644,9 @@ func inferExpand(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 2, 2, 1, 1); err != nil {
 		return err
 	}
-	dims, err := ctx.KnownInts(n, 1, "shape")
+	shape, err := knownShape(ctx, n, 1, "shape")
 	if err != nil {
 		return err
-	}
-	shape := make(ir.Shape, len(dims))
-	for i, d := range dims {
-		if shape[i], err = toDim(n, d, "shape"); err != nil {
-			return err
-		}
 	}
 	x := n.Inputs[0]
 	out, err := broadcast(n, x.Shape, shape)

@@ -81,15 +81,9 @@ func inferConstantOfShape(ctx *ir.InferContext, n *ir.Node) error {
 	if err := arity(n, 1, 1, 1, 1); err != nil {
 		return err
 	}
-	dims, err := ctx.KnownInts(n, 0, "shape")
+	shape, err := knownShape(ctx, n, 0, "shape")
 	if err != nil {
 		return err
-	}
-	shape := make(ir.Shape, len(dims))
-	for i, d := range dims {
-		if shape[i], err = toDim(n, d, "shape"); err != nil {
-			return err
-		}
 	}
 	if shape.Size() < 0 {
 		return n.Errorf("shape %v has more than %d elements", shape, ir.MaxElements)

@@ -95,6 +95,22 @@ func toDim(n *ir.Node, v int64, what string) (int, error) {
 	return int(v), nil
 }
 
+// knownShape reads input i of n, whose value must be known, as a shape
+// (named what in errors): every dimension in [0, MaxElements].
+func knownShape(ctx *ir.InferContext, n *ir.Node, i int, what string) (ir.Shape, error) {
+	dims, err := ctx.KnownInts(n, i, what)
+	if err != nil {
+		return nil, err
+	}
+	shape := make(ir.Shape, len(dims))
+	for j, d := range dims {
+		if shape[j], err = toDim(n, d, what); err != nil {
+			return nil, err
+		}
+	}
+	return shape, nil
+}
+
 // normAxis maps an axis in [-rank, rank-1] to [0, rank-1].
 func normAxis(n *ir.Node, axis int64, rank int, what string) (int, error) {
 	if axis < -int64(rank) || axis >= int64(rank) {
