@@ -87,22 +87,22 @@ func (c *QConv) runInPlace(p *Pool, worker, item int, out, res []uint8) {
 	pi0 := cb * ip.cbPanels
 	pi1 := min(c.panels, pi0+ip.cbPanels)
 	co0, co1 := pi0*c.packMR, min(c.coutG, pi1*c.packMR)
-	// band buffers: the block's whole panels at ldo a channel
-	bufLen := (pi1 - pi0) * c.packMR * ip.ldo
-	rbufLen := 0
-	if res != nil {
-		rbufLen = bufLen
-	}
-	w := p.qstate(worker, bufLen+rbufLen, kern.MR, nr)
+	// band buffers: every panel's rows at ldo a channel (at most
+	// qInPlaceMaxCout of them), the block's written
+	bufLen := c.panels * c.packMR * ip.ldo
+	w := p.qstate(worker, 2*bufLen, kern.MR, nr)
 	w.packed = qPackKey{} // buf no longer holds a packed block
-	obuf, rbuf := w.buf[:bufLen], w.buf[bufLen:][:rbufLen]
+	obuf := w.buf[:bufLen]
 	at := f*s.Cout*c.ohw + co0*c.ohw + oy0*c.ow // the block's first output of the band
-	// the block's rows of the band in the output, and at the padded pitch
+	// the block's rows of the band, in the output and at the padded pitch
 	// in the band buffers
-	rowsOut := CopyBytes{Planes: co1 - co0, Rows: n, Cols: c.ow, DPS: c.ohw, DLD: c.ow, SPS: ip.ldo, SLD: pd.wp}
+	rows := CopyBytes{Planes: co1 - co0, Rows: n, Cols: c.ow, DPS: c.ohw, DLD: c.ow, SPS: ip.ldo, SLD: pd.wp}
+	var rbuf []uint8
 	if res != nil {
-		a := CopyBytes{Dst: rbuf, Src: res[at:], Planes: co1 - co0, Rows: n, Cols: c.ow, DPS: ip.ldo, DLD: pd.wp, SPS: c.ohw, SLD: c.ow}
-		copyBytes(&a)
+		rbuf = w.buf[bufLen:][:bufLen]
+		in := rows
+		in.Dst, in.Src, in.DPS, in.DLD, in.SPS, in.SLD = rbuf[co0*ip.ldo:], res[at:], ip.ldo, pd.wp, c.ohw, c.ow
+		copyBytes(&in)
 	}
 	if cap(w.rows) < len(ip.off) {
 		w.rows = make([][]uint8, len(ip.off))
@@ -114,24 +114,14 @@ func (c *QConv) runInPlace(p *Pool, worker, item int, out, res []uint8) {
 	}
 	t := &w.tile
 	*t = c.ep
-	t.K4, t.LDA, t.BRows, t.LDC = c.k4, 4*c.packMR, tab, ip.ldo
+	t.K4, t.LDA, t.BRows = c.k4, 4*c.packMR, tab
 	// each tile's quads (in L1) against the block's weight panels in turn
 	for j := 0; j < cols; j += nr {
 		t.BOff = 4 * j
-		for pi := pi0; pi < pi1; pi++ {
-			for sub := 0; sub < c.packMR && pi*c.packMR+sub < c.coutG; sub += kern.MR {
-				row := pi*c.packMR + sub
-				t.A = c.w[pi*c.k4*4*c.packMR+4*sub:]
-				t.Offset, t.Scale = c.offset[row:], c.scale[row:]
-				t.C = obuf[(row-co0)*ip.ldo+j:]
-				if res != nil {
-					t.R, t.LDR = rbuf[(row-co0)*ip.ldo+j:], ip.ldo
-				}
-				shortQKernel(kern, min(kern.MR, c.coutG-row)).Tile(t)
-			}
-		}
+		w.segs = append(w.segs[:0], colSeg{j: 0, n: nr, c: j, r: j})
+		c.tiles(w, 0, pi0, pi1, obuf, ip.ldo, rbuf, ip.ldo)
 	}
 	t.BRows = nil
-	rowsOut.Dst, rowsOut.Src = out[at:], obuf
-	copyBytes(&rowsOut)
+	rows.Dst, rows.Src = out[at:], obuf[co0*ip.ldo:]
+	copyBytes(&rows)
 }
