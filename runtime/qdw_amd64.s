@@ -140,11 +140,12 @@ GLOBL qdwPermIdx<>(SB), RODATA|NOPTR, $128
 TEXT ·dwconvQU8Minmax3x4AVX512VNNI(SB), NOSPLIT, $0-8
 	// Registers: Z0..Z2 the kernel rows' taps (4 bytes, broadcast), Z3 the permutation,
 	// Z4 the channel's Offset, Z5 its Scale, Z6/Z7 Lo/Hi, Z8 Zero, Z10 InZero in every
-	// byte, Z13..Z15 the window's quads (rows y, y+1, y+2), Z12 the accumulators;
-	// K1 the strip's outputs, K2 its input bytes inside the plane. DI *QDWConv, SI the
-	// channel's input, R8 IW, R9 the strip's first input column, R10 y, DX the output,
-	// BX the strip, CX output rows left, R11 the channel, R12 the last output 16
-	// bytes fit at, AX/R13 scratch.
+	// byte, Z9 Z11 Z12 Z13 the strips' accumulators, Z16..Z27 the window's quads (row
+	// r of the window, strip j in Z16+4r+j); K1 the last strip's outputs, K2..K5 the
+	// strips' input bytes inside the plane. DI *QDWConv, SI the channel's input, R8 IW,
+	// R9 the group's first input column, R10 y, DX the output, BX the group's first
+	// strip, CX output rows left, R11 the channel, R12 the last output 16 bytes fit at,
+	// AX/R13 scratch.
 	MOVQ         t+0(FP), DI
 	MOVQ         160(DI), AX
 	DECQ         AX
@@ -159,6 +160,13 @@ TEXT ·dwconvQU8Minmax3x4AVX512VNNI(SB), NOSPLIT, $0-8
 	MOVQ         (DI), R12
 	ADDQ         8(DI), R12
 	SUBQ         $0x00000010, R12
+	MOVQ         152(DI), AX
+	DECQ         AX
+	ANDQ         $0x0000000f, AX
+	INCQ         AX
+	MOVL         $0x0000ffff, R13
+	BZHIQ        AX, R13, R13
+	KMOVW        R13, K1
 	XORQ         R11, R11
 
 chan1:
@@ -178,15 +186,25 @@ chan1:
 	MOVQ         152(DI), BX
 	DECQ         BX
 	SHRQ         $0x04, BX
+	ANDQ         $-4, BX
 
-strip2:
+group2:
+	MOVQ 152(DI), AX
+	DECQ AX
+	SHRQ $0x04, AX
+	INCQ AX
+	SUBQ BX, AX
+	CMPQ AX, $0x01
+	JE   strips5
+	CMPQ AX, $0x02
+	JE   strips6
+	CMPQ AX, $0x03
+	JE   strips7
+	JMP  strips8
+
+strips5:
 	MOVQ    BX, R13
 	SHLQ    $0x04, R13
-	MOVQ    152(DI), AX
-	SUBQ    R13, AX
-	MOVL    $0x0000ffff, R9
-	BZHIQ   AX, R9, R9
-	KMOVW   R9, K1
 	MOVQ    144(DI), DX
 	IMULQ   152(DI), DX
 	IMULQ   R11, DX
@@ -195,196 +213,1435 @@ strip2:
 	MOVQ    R13, R9
 	IMULQ   160(DI), R9
 	SUBQ    176(DI), R9
+	MOVQ    R9, R10
 	MOVQ    R8, AX
-	SUBQ    R9, AX
+	SUBQ    R10, AX
 	XORQ    R13, R13
 	CMPQ    AX, R13
 	CMOVQLT R13, AX
 	MOVQ    $-1, R13
 	BZHIQ   AX, R13, AX
-	MOVQ    R9, R13
+	MOVQ    R10, R13
 	NEGQ    R13
-	JLE     nolow5
+	JLE     nolow9
 	SHRXQ   R13, AX, AX
 	SHLXQ   R13, AX, AX
 
-nolow5:
+nolow9:
 	KMOVQ     AX, K2
 	MOVQ      168(DI), R10
 	NEGQ      R10
-	VMOVDQA32 Z10, Z13
+	MOVQ      144(DI), CX
+	CMPQ      160(DI), $0x01
+	JNE       s2_11
+	VMOVDQA32 Z10, Z16
 	LEAQ      (R10), AX
 	CMPQ      AX, $0x00
-	JL        outside6
+	JL        outside13
 	CMPQ      AX, 128(DI)
-	JGE       outside6
+	JGE       outside13
 	IMULQ     R8, AX
 	ADDQ      SI, AX
-	VMOVDQU8  (AX)(R9*1), K2, Z13
-	VPERMB    Z13, Z3, Z13
+	VMOVDQU8  (AX)(R9*1), K2, Z16
+	VPERMB    Z16, Z3, Z16
 
-outside6:
-	VMOVDQA32 Z10, Z14
+outside13:
+	VMOVDQA32 Z10, Z20
 	LEAQ      1(R10), AX
 	CMPQ      AX, $0x00
-	JL        outside7
+	JL        outside14
 	CMPQ      AX, 128(DI)
-	JGE       outside7
+	JGE       outside14
 	IMULQ     R8, AX
 	ADDQ      SI, AX
-	VMOVDQU8  (AX)(R9*1), K2, Z14
-	VPERMB    Z14, Z3, Z14
+	VMOVDQU8  (AX)(R9*1), K2, Z20
+	VPERMB    Z20, Z3, Z20
 
-outside7:
-	VMOVDQA32 Z10, Z15
+outside14:
+	VMOVDQA32 Z10, Z24
 	LEAQ      2(R10), AX
-	CMPQ      AX, $0x00
-	JL        outside8
-	CMPQ      AX, 128(DI)
-	JGE       outside8
-	IMULQ     R8, AX
-	ADDQ      SI, AX
-	VMOVDQU8  (AX)(R9*1), K2, Z15
-	VPERMB    Z15, Z3, Z15
-
-outside8:
-	MOVQ 144(DI), CX
-	CMPQ 160(DI), $0x01
-	JNE  s2_10
-
-row11:
-	VMOVDQA32 Z4, Z12
-
-	// encoded: VPDPBUSD Z0, Z13, Z12
-	LONG $0x48157262
-	WORD $0xe050
-
-	// encoded: VPDPBUSD Z1, Z14, Z12
-	LONG $0x480d7262
-	WORD $0xe150
-
-	// encoded: VPDPBUSD Z2, Z15, Z12
-	LONG      $0x48057262
-	WORD      $0xe250
-	VCVTDQ2PS Z12, Z12
-	VMULPS    Z5, Z12, Z12
-	VMAXPS    Z6, Z12, Z12
-	VMINPS    Z7, Z12, Z12
-	VCVTPS2DQ Z12, Z12
-	VPADDD    Z8, Z12, Z12
-	VPMOVDB   Z12, X12
-	CMPQ      DX, R12
-	JA        masked13
-	VMOVDQU   X12, (DX)
-	JMP       stored14
-
-masked13:
-	VMOVDQU8 X12, K1, (DX)
-
-stored14:
-	ADDQ      152(DI), DX
-	DECQ      CX
-	JZ        stripdone12
-	VMOVDQA32 Z14, Z13
-	VMOVDQA32 Z15, Z14
-	VMOVDQA32 Z10, Z15
-	LEAQ      3(R10), AX
 	CMPQ      AX, $0x00
 	JL        outside15
 	CMPQ      AX, 128(DI)
 	JGE       outside15
 	IMULQ     R8, AX
 	ADDQ      SI, AX
-	VMOVDQU8  (AX)(R9*1), K2, Z15
-	VPERMB    Z15, Z3, Z15
+	VMOVDQU8  (AX)(R9*1), K2, Z24
+	VPERMB    Z24, Z3, Z24
 
 outside15:
-	INCQ R10
-	JMP  row11
-
-stripdone12:
-	JMP nextstrip3
-
-s2_10:
 row16:
-	VMOVDQA32 Z4, Z12
+	VMOVDQA32 Z4, Z9
 
-	// encoded: VPDPBUSD Z0, Z13, Z12
-	LONG $0x48157262
-	WORD $0xe050
+	// encoded: VPDPBUSD Z0, Z16, Z9
+	LONG $0x407d7262
+	WORD $0xc850
 
-	// encoded: VPDPBUSD Z1, Z14, Z12
-	LONG $0x480d7262
-	WORD $0xe150
+	// encoded: VPDPBUSD Z1, Z20, Z9
+	LONG $0x405d7262
+	WORD $0xc950
 
-	// encoded: VPDPBUSD Z2, Z15, Z12
-	LONG      $0x48057262
-	WORD      $0xe250
-	VCVTDQ2PS Z12, Z12
-	VMULPS    Z5, Z12, Z12
-	VMAXPS    Z6, Z12, Z12
-	VMINPS    Z7, Z12, Z12
-	VCVTPS2DQ Z12, Z12
-	VPADDD    Z8, Z12, Z12
-	VPMOVDB   Z12, X12
-	CMPQ      DX, R12
-	JA        masked18
-	VMOVDQU   X12, (DX)
-	JMP       stored19
+	// encoded: VPDPBUSD Z2, Z24, Z9
+	LONG      $0x403d7262
+	WORD      $0xca50
+	VCVTDQ2PS Z9, Z9
+	VMULPS    Z5, Z9, Z9
+	VMAXPS    Z6, Z9, Z9
+	VMINPS    Z7, Z9, Z9
+	VCVTPS2DQ Z9, Z9
+	VPADDD    Z8, Z9, Z9
+	VPMOVDB   Z9, X9
+	LEAQ      (DX), AX
+	CMPQ      AX, R12
+	JA        masked17
+	VMOVDQU   X9, (AX)
+	JMP       stored18
 
-masked18:
-	VMOVDQU8 X12, K1, (DX)
+masked17:
+	VMOVDQU8 X9, K1, (AX)
 
-stored19:
+stored18:
 	ADDQ      152(DI), DX
 	DECQ      CX
-	JZ        stripdone17
-	VMOVDQA32 Z15, Z13
-	VMOVDQA32 Z10, Z14
+	JZ        groupdone12
+	VMOVDQA32 Z20, Z16
+	VMOVDQA32 Z24, Z20
+	VMOVDQA32 Z10, Z24
 	LEAQ      3(R10), AX
+	CMPQ      AX, $0x00
+	JL        outside19
+	CMPQ      AX, 128(DI)
+	JGE       outside19
+	IMULQ     R8, AX
+	ADDQ      SI, AX
+	VMOVDQU8  (AX)(R9*1), K2, Z24
+	VPERMB    Z24, Z3, Z24
+
+outside19:
+	INCQ R10
+	JMP  row16
+
+s2_11:
+	VMOVDQA32 Z10, Z16
+	LEAQ      (R10), AX
 	CMPQ      AX, $0x00
 	JL        outside20
 	CMPQ      AX, 128(DI)
 	JGE       outside20
 	IMULQ     R8, AX
 	ADDQ      SI, AX
-	VMOVDQU8  (AX)(R9*1), K2, Z14
-	VPERMB    Z14, Z3, Z14
+	VMOVDQU8  (AX)(R9*1), K2, Z16
+	VPERMB    Z16, Z3, Z16
 
 outside20:
-	VMOVDQA32 Z10, Z15
-	LEAQ      4(R10), AX
+	VMOVDQA32 Z10, Z20
+	LEAQ      1(R10), AX
 	CMPQ      AX, $0x00
 	JL        outside21
 	CMPQ      AX, 128(DI)
 	JGE       outside21
 	IMULQ     R8, AX
 	ADDQ      SI, AX
-	VMOVDQU8  (AX)(R9*1), K2, Z15
-	VPERMB    Z15, Z3, Z15
+	VMOVDQU8  (AX)(R9*1), K2, Z20
+	VPERMB    Z20, Z3, Z20
 
 outside21:
-	ADDQ $0x00000002, R10
-	JMP  row16
+	VMOVDQA32 Z10, Z24
+	LEAQ      2(R10), AX
+	CMPQ      AX, $0x00
+	JL        outside22
+	CMPQ      AX, 128(DI)
+	JGE       outside22
+	IMULQ     R8, AX
+	ADDQ      SI, AX
+	VMOVDQU8  (AX)(R9*1), K2, Z24
+	VPERMB    Z24, Z3, Z24
 
-stripdone17:
-nextstrip3:
+outside22:
+row23:
+	VMOVDQA32 Z4, Z9
+
+	// encoded: VPDPBUSD Z0, Z16, Z9
+	LONG $0x407d7262
+	WORD $0xc850
+
+	// encoded: VPDPBUSD Z1, Z20, Z9
+	LONG $0x405d7262
+	WORD $0xc950
+
+	// encoded: VPDPBUSD Z2, Z24, Z9
+	LONG      $0x403d7262
+	WORD      $0xca50
+	VCVTDQ2PS Z9, Z9
+	VMULPS    Z5, Z9, Z9
+	VMAXPS    Z6, Z9, Z9
+	VMINPS    Z7, Z9, Z9
+	VCVTPS2DQ Z9, Z9
+	VPADDD    Z8, Z9, Z9
+	VPMOVDB   Z9, X9
+	LEAQ      (DX), AX
+	CMPQ      AX, R12
+	JA        masked24
+	VMOVDQU   X9, (AX)
+	JMP       stored25
+
+masked24:
+	VMOVDQU8 X9, K1, (AX)
+
+stored25:
+	ADDQ      152(DI), DX
+	DECQ      CX
+	JZ        groupdone12
+	VMOVDQA32 Z24, Z16
+	VMOVDQA32 Z10, Z20
+	LEAQ      3(R10), AX
+	CMPQ      AX, $0x00
+	JL        outside26
+	CMPQ      AX, 128(DI)
+	JGE       outside26
+	IMULQ     R8, AX
+	ADDQ      SI, AX
+	VMOVDQU8  (AX)(R9*1), K2, Z20
+	VPERMB    Z20, Z3, Z20
+
+outside26:
+	VMOVDQA32 Z10, Z24
+	LEAQ      4(R10), AX
+	CMPQ      AX, $0x00
+	JL        outside27
+	CMPQ      AX, 128(DI)
+	JGE       outside27
+	IMULQ     R8, AX
+	ADDQ      SI, AX
+	VMOVDQU8  (AX)(R9*1), K2, Z24
+	VPERMB    Z24, Z3, Z24
+
+outside27:
+	ADDQ $0x00000002, R10
+	JMP  row23
+
+groupdone12:
+	JMP nextgroup3
+
+strips6:
+	MOVQ    BX, R13
+	SHLQ    $0x04, R13
+	MOVQ    144(DI), DX
+	IMULQ   152(DI), DX
+	IMULQ   R11, DX
+	ADDQ    (DI), DX
+	ADDQ    R13, DX
+	MOVQ    R13, R9
+	IMULQ   160(DI), R9
+	SUBQ    176(DI), R9
+	MOVQ    R9, R10
+	MOVQ    R8, AX
+	SUBQ    R10, AX
+	XORQ    R13, R13
+	CMPQ    AX, R13
+	CMOVQLT R13, AX
+	MOVQ    $-1, R13
+	BZHIQ   AX, R13, AX
+	MOVQ    R10, R13
+	NEGQ    R13
+	JLE     nolow28
+	SHRXQ   R13, AX, AX
+	SHLXQ   R13, AX, AX
+
+nolow28:
+	KMOVQ   AX, K2
+	MOVQ    160(DI), AX
+	SHLQ    $0x04, AX
+	ADDQ    AX, R10
+	MOVQ    R8, AX
+	SUBQ    R10, AX
+	XORQ    R13, R13
+	CMPQ    AX, R13
+	CMOVQLT R13, AX
+	MOVQ    $-1, R13
+	BZHIQ   AX, R13, AX
+	MOVQ    R10, R13
+	NEGQ    R13
+	JLE     nolow29
+	SHRXQ   R13, AX, AX
+	SHLXQ   R13, AX, AX
+
+nolow29:
+	KMOVQ     AX, K3
+	MOVQ      168(DI), R10
+	NEGQ      R10
+	MOVQ      144(DI), CX
+	CMPQ      160(DI), $0x01
+	JNE       s2_31
+	VMOVDQA32 Z10, Z16
+	VMOVDQA32 Z10, Z17
+	LEAQ      (R10), AX
+	CMPQ      AX, $0x00
+	JL        outside33
+	CMPQ      AX, 128(DI)
+	JGE       outside33
+	IMULQ     R8, AX
+	ADDQ      SI, AX
+	VMOVDQU8  (AX)(R9*1), K2, Z16
+	VPERMB    Z16, Z3, Z16
+	VMOVDQU8  16(AX)(R9*1), K3, Z17
+	VPERMB    Z17, Z3, Z17
+
+outside33:
+	VMOVDQA32 Z10, Z20
+	VMOVDQA32 Z10, Z21
+	LEAQ      1(R10), AX
+	CMPQ      AX, $0x00
+	JL        outside34
+	CMPQ      AX, 128(DI)
+	JGE       outside34
+	IMULQ     R8, AX
+	ADDQ      SI, AX
+	VMOVDQU8  (AX)(R9*1), K2, Z20
+	VPERMB    Z20, Z3, Z20
+	VMOVDQU8  16(AX)(R9*1), K3, Z21
+	VPERMB    Z21, Z3, Z21
+
+outside34:
+	VMOVDQA32 Z10, Z24
+	VMOVDQA32 Z10, Z25
+	LEAQ      2(R10), AX
+	CMPQ      AX, $0x00
+	JL        outside35
+	CMPQ      AX, 128(DI)
+	JGE       outside35
+	IMULQ     R8, AX
+	ADDQ      SI, AX
+	VMOVDQU8  (AX)(R9*1), K2, Z24
+	VPERMB    Z24, Z3, Z24
+	VMOVDQU8  16(AX)(R9*1), K3, Z25
+	VPERMB    Z25, Z3, Z25
+
+outside35:
+row36:
+	VMOVDQA32 Z4, Z9
+	VMOVDQA32 Z4, Z11
+
+	// encoded: VPDPBUSD Z0, Z16, Z9
+	LONG $0x407d7262
+	WORD $0xc850
+
+	// encoded: VPDPBUSD Z0, Z17, Z11
+	LONG $0x40757262
+	WORD $0xd850
+
+	// encoded: VPDPBUSD Z1, Z20, Z9
+	LONG $0x405d7262
+	WORD $0xc950
+
+	// encoded: VPDPBUSD Z1, Z21, Z11
+	LONG $0x40557262
+	WORD $0xd950
+
+	// encoded: VPDPBUSD Z2, Z24, Z9
+	LONG $0x403d7262
+	WORD $0xca50
+
+	// encoded: VPDPBUSD Z2, Z25, Z11
+	LONG      $0x40357262
+	WORD      $0xda50
+	VCVTDQ2PS Z9, Z9
+	VCVTDQ2PS Z11, Z11
+	VMULPS    Z5, Z9, Z9
+	VMULPS    Z5, Z11, Z11
+	VMAXPS    Z6, Z9, Z9
+	VMAXPS    Z6, Z11, Z11
+	VMINPS    Z7, Z9, Z9
+	VMINPS    Z7, Z11, Z11
+	VCVTPS2DQ Z9, Z9
+	VCVTPS2DQ Z11, Z11
+	VPADDD    Z8, Z9, Z9
+	VPADDD    Z8, Z11, Z11
+	VPMOVDB   Z9, X9
+	VPMOVDB   Z11, X11
+	VMOVDQU   X9, (DX)
+	LEAQ      16(DX), AX
+	CMPQ      AX, R12
+	JA        masked37
+	VMOVDQU   X11, (AX)
+	JMP       stored38
+
+masked37:
+	VMOVDQU8 X11, K1, (AX)
+
+stored38:
+	ADDQ      152(DI), DX
+	DECQ      CX
+	JZ        groupdone32
+	VMOVDQA32 Z20, Z16
+	VMOVDQA32 Z24, Z20
+	VMOVDQA32 Z21, Z17
+	VMOVDQA32 Z25, Z21
+	VMOVDQA32 Z10, Z24
+	VMOVDQA32 Z10, Z25
+	LEAQ      3(R10), AX
+	CMPQ      AX, $0x00
+	JL        outside39
+	CMPQ      AX, 128(DI)
+	JGE       outside39
+	IMULQ     R8, AX
+	ADDQ      SI, AX
+	VMOVDQU8  (AX)(R9*1), K2, Z24
+	VPERMB    Z24, Z3, Z24
+	VMOVDQU8  16(AX)(R9*1), K3, Z25
+	VPERMB    Z25, Z3, Z25
+
+outside39:
+	INCQ R10
+	JMP  row36
+
+s2_31:
+	VMOVDQA32 Z10, Z16
+	VMOVDQA32 Z10, Z17
+	LEAQ      (R10), AX
+	CMPQ      AX, $0x00
+	JL        outside40
+	CMPQ      AX, 128(DI)
+	JGE       outside40
+	IMULQ     R8, AX
+	ADDQ      SI, AX
+	VMOVDQU8  (AX)(R9*1), K2, Z16
+	VPERMB    Z16, Z3, Z16
+	VMOVDQU8  32(AX)(R9*1), K3, Z17
+	VPERMB    Z17, Z3, Z17
+
+outside40:
+	VMOVDQA32 Z10, Z20
+	VMOVDQA32 Z10, Z21
+	LEAQ      1(R10), AX
+	CMPQ      AX, $0x00
+	JL        outside41
+	CMPQ      AX, 128(DI)
+	JGE       outside41
+	IMULQ     R8, AX
+	ADDQ      SI, AX
+	VMOVDQU8  (AX)(R9*1), K2, Z20
+	VPERMB    Z20, Z3, Z20
+	VMOVDQU8  32(AX)(R9*1), K3, Z21
+	VPERMB    Z21, Z3, Z21
+
+outside41:
+	VMOVDQA32 Z10, Z24
+	VMOVDQA32 Z10, Z25
+	LEAQ      2(R10), AX
+	CMPQ      AX, $0x00
+	JL        outside42
+	CMPQ      AX, 128(DI)
+	JGE       outside42
+	IMULQ     R8, AX
+	ADDQ      SI, AX
+	VMOVDQU8  (AX)(R9*1), K2, Z24
+	VPERMB    Z24, Z3, Z24
+	VMOVDQU8  32(AX)(R9*1), K3, Z25
+	VPERMB    Z25, Z3, Z25
+
+outside42:
+row43:
+	VMOVDQA32 Z4, Z9
+	VMOVDQA32 Z4, Z11
+
+	// encoded: VPDPBUSD Z0, Z16, Z9
+	LONG $0x407d7262
+	WORD $0xc850
+
+	// encoded: VPDPBUSD Z0, Z17, Z11
+	LONG $0x40757262
+	WORD $0xd850
+
+	// encoded: VPDPBUSD Z1, Z20, Z9
+	LONG $0x405d7262
+	WORD $0xc950
+
+	// encoded: VPDPBUSD Z1, Z21, Z11
+	LONG $0x40557262
+	WORD $0xd950
+
+	// encoded: VPDPBUSD Z2, Z24, Z9
+	LONG $0x403d7262
+	WORD $0xca50
+
+	// encoded: VPDPBUSD Z2, Z25, Z11
+	LONG      $0x40357262
+	WORD      $0xda50
+	VCVTDQ2PS Z9, Z9
+	VCVTDQ2PS Z11, Z11
+	VMULPS    Z5, Z9, Z9
+	VMULPS    Z5, Z11, Z11
+	VMAXPS    Z6, Z9, Z9
+	VMAXPS    Z6, Z11, Z11
+	VMINPS    Z7, Z9, Z9
+	VMINPS    Z7, Z11, Z11
+	VCVTPS2DQ Z9, Z9
+	VCVTPS2DQ Z11, Z11
+	VPADDD    Z8, Z9, Z9
+	VPADDD    Z8, Z11, Z11
+	VPMOVDB   Z9, X9
+	VPMOVDB   Z11, X11
+	VMOVDQU   X9, (DX)
+	LEAQ      16(DX), AX
+	CMPQ      AX, R12
+	JA        masked44
+	VMOVDQU   X11, (AX)
+	JMP       stored45
+
+masked44:
+	VMOVDQU8 X11, K1, (AX)
+
+stored45:
+	ADDQ      152(DI), DX
+	DECQ      CX
+	JZ        groupdone32
+	VMOVDQA32 Z24, Z16
+	VMOVDQA32 Z25, Z17
+	VMOVDQA32 Z10, Z20
+	VMOVDQA32 Z10, Z21
+	LEAQ      3(R10), AX
+	CMPQ      AX, $0x00
+	JL        outside46
+	CMPQ      AX, 128(DI)
+	JGE       outside46
+	IMULQ     R8, AX
+	ADDQ      SI, AX
+	VMOVDQU8  (AX)(R9*1), K2, Z20
+	VPERMB    Z20, Z3, Z20
+	VMOVDQU8  32(AX)(R9*1), K3, Z21
+	VPERMB    Z21, Z3, Z21
+
+outside46:
+	VMOVDQA32 Z10, Z24
+	VMOVDQA32 Z10, Z25
+	LEAQ      4(R10), AX
+	CMPQ      AX, $0x00
+	JL        outside47
+	CMPQ      AX, 128(DI)
+	JGE       outside47
+	IMULQ     R8, AX
+	ADDQ      SI, AX
+	VMOVDQU8  (AX)(R9*1), K2, Z24
+	VPERMB    Z24, Z3, Z24
+	VMOVDQU8  32(AX)(R9*1), K3, Z25
+	VPERMB    Z25, Z3, Z25
+
+outside47:
+	ADDQ $0x00000002, R10
+	JMP  row43
+
+groupdone32:
+	JMP nextgroup3
+
+strips7:
+	MOVQ    BX, R13
+	SHLQ    $0x04, R13
+	MOVQ    144(DI), DX
+	IMULQ   152(DI), DX
+	IMULQ   R11, DX
+	ADDQ    (DI), DX
+	ADDQ    R13, DX
+	MOVQ    R13, R9
+	IMULQ   160(DI), R9
+	SUBQ    176(DI), R9
+	MOVQ    R9, R10
+	MOVQ    R8, AX
+	SUBQ    R10, AX
+	XORQ    R13, R13
+	CMPQ    AX, R13
+	CMOVQLT R13, AX
+	MOVQ    $-1, R13
+	BZHIQ   AX, R13, AX
+	MOVQ    R10, R13
+	NEGQ    R13
+	JLE     nolow48
+	SHRXQ   R13, AX, AX
+	SHLXQ   R13, AX, AX
+
+nolow48:
+	KMOVQ   AX, K2
+	MOVQ    160(DI), AX
+	SHLQ    $0x04, AX
+	ADDQ    AX, R10
+	MOVQ    R8, AX
+	SUBQ    R10, AX
+	XORQ    R13, R13
+	CMPQ    AX, R13
+	CMOVQLT R13, AX
+	MOVQ    $-1, R13
+	BZHIQ   AX, R13, AX
+	MOVQ    R10, R13
+	NEGQ    R13
+	JLE     nolow49
+	SHRXQ   R13, AX, AX
+	SHLXQ   R13, AX, AX
+
+nolow49:
+	KMOVQ   AX, K3
+	MOVQ    160(DI), AX
+	SHLQ    $0x04, AX
+	ADDQ    AX, R10
+	MOVQ    R8, AX
+	SUBQ    R10, AX
+	XORQ    R13, R13
+	CMPQ    AX, R13
+	CMOVQLT R13, AX
+	MOVQ    $-1, R13
+	BZHIQ   AX, R13, AX
+	MOVQ    R10, R13
+	NEGQ    R13
+	JLE     nolow50
+	SHRXQ   R13, AX, AX
+	SHLXQ   R13, AX, AX
+
+nolow50:
+	KMOVQ     AX, K4
+	MOVQ      168(DI), R10
+	NEGQ      R10
+	MOVQ      144(DI), CX
+	CMPQ      160(DI), $0x01
+	JNE       s2_52
+	VMOVDQA32 Z10, Z16
+	VMOVDQA32 Z10, Z17
+	VMOVDQA32 Z10, Z18
+	LEAQ      (R10), AX
+	CMPQ      AX, $0x00
+	JL        outside54
+	CMPQ      AX, 128(DI)
+	JGE       outside54
+	IMULQ     R8, AX
+	ADDQ      SI, AX
+	VMOVDQU8  (AX)(R9*1), K2, Z16
+	VPERMB    Z16, Z3, Z16
+	VMOVDQU8  16(AX)(R9*1), K3, Z17
+	VPERMB    Z17, Z3, Z17
+	VMOVDQU8  32(AX)(R9*1), K4, Z18
+	VPERMB    Z18, Z3, Z18
+
+outside54:
+	VMOVDQA32 Z10, Z20
+	VMOVDQA32 Z10, Z21
+	VMOVDQA32 Z10, Z22
+	LEAQ      1(R10), AX
+	CMPQ      AX, $0x00
+	JL        outside55
+	CMPQ      AX, 128(DI)
+	JGE       outside55
+	IMULQ     R8, AX
+	ADDQ      SI, AX
+	VMOVDQU8  (AX)(R9*1), K2, Z20
+	VPERMB    Z20, Z3, Z20
+	VMOVDQU8  16(AX)(R9*1), K3, Z21
+	VPERMB    Z21, Z3, Z21
+	VMOVDQU8  32(AX)(R9*1), K4, Z22
+	VPERMB    Z22, Z3, Z22
+
+outside55:
+	VMOVDQA32 Z10, Z24
+	VMOVDQA32 Z10, Z25
+	VMOVDQA32 Z10, Z26
+	LEAQ      2(R10), AX
+	CMPQ      AX, $0x00
+	JL        outside56
+	CMPQ      AX, 128(DI)
+	JGE       outside56
+	IMULQ     R8, AX
+	ADDQ      SI, AX
+	VMOVDQU8  (AX)(R9*1), K2, Z24
+	VPERMB    Z24, Z3, Z24
+	VMOVDQU8  16(AX)(R9*1), K3, Z25
+	VPERMB    Z25, Z3, Z25
+	VMOVDQU8  32(AX)(R9*1), K4, Z26
+	VPERMB    Z26, Z3, Z26
+
+outside56:
+row57:
+	VMOVDQA32 Z4, Z9
+	VMOVDQA32 Z4, Z11
+	VMOVDQA32 Z4, Z12
+
+	// encoded: VPDPBUSD Z0, Z16, Z9
+	LONG $0x407d7262
+	WORD $0xc850
+
+	// encoded: VPDPBUSD Z0, Z17, Z11
+	LONG $0x40757262
+	WORD $0xd850
+
+	// encoded: VPDPBUSD Z0, Z18, Z12
+	LONG $0x406d7262
+	WORD $0xe050
+
+	// encoded: VPDPBUSD Z1, Z20, Z9
+	LONG $0x405d7262
+	WORD $0xc950
+
+	// encoded: VPDPBUSD Z1, Z21, Z11
+	LONG $0x40557262
+	WORD $0xd950
+
+	// encoded: VPDPBUSD Z1, Z22, Z12
+	LONG $0x404d7262
+	WORD $0xe150
+
+	// encoded: VPDPBUSD Z2, Z24, Z9
+	LONG $0x403d7262
+	WORD $0xca50
+
+	// encoded: VPDPBUSD Z2, Z25, Z11
+	LONG $0x40357262
+	WORD $0xda50
+
+	// encoded: VPDPBUSD Z2, Z26, Z12
+	LONG      $0x402d7262
+	WORD      $0xe250
+	VCVTDQ2PS Z9, Z9
+	VCVTDQ2PS Z11, Z11
+	VCVTDQ2PS Z12, Z12
+	VMULPS    Z5, Z9, Z9
+	VMULPS    Z5, Z11, Z11
+	VMULPS    Z5, Z12, Z12
+	VMAXPS    Z6, Z9, Z9
+	VMAXPS    Z6, Z11, Z11
+	VMAXPS    Z6, Z12, Z12
+	VMINPS    Z7, Z9, Z9
+	VMINPS    Z7, Z11, Z11
+	VMINPS    Z7, Z12, Z12
+	VCVTPS2DQ Z9, Z9
+	VCVTPS2DQ Z11, Z11
+	VCVTPS2DQ Z12, Z12
+	VPADDD    Z8, Z9, Z9
+	VPADDD    Z8, Z11, Z11
+	VPADDD    Z8, Z12, Z12
+	VPMOVDB   Z9, X9
+	VPMOVDB   Z11, X11
+	VPMOVDB   Z12, X12
+	VMOVDQU   X9, (DX)
+	VMOVDQU   X11, 16(DX)
+	LEAQ      32(DX), AX
+	CMPQ      AX, R12
+	JA        masked58
+	VMOVDQU   X12, (AX)
+	JMP       stored59
+
+masked58:
+	VMOVDQU8 X12, K1, (AX)
+
+stored59:
+	ADDQ      152(DI), DX
+	DECQ      CX
+	JZ        groupdone53
+	VMOVDQA32 Z20, Z16
+	VMOVDQA32 Z24, Z20
+	VMOVDQA32 Z21, Z17
+	VMOVDQA32 Z25, Z21
+	VMOVDQA32 Z22, Z18
+	VMOVDQA32 Z26, Z22
+	VMOVDQA32 Z10, Z24
+	VMOVDQA32 Z10, Z25
+	VMOVDQA32 Z10, Z26
+	LEAQ      3(R10), AX
+	CMPQ      AX, $0x00
+	JL        outside60
+	CMPQ      AX, 128(DI)
+	JGE       outside60
+	IMULQ     R8, AX
+	ADDQ      SI, AX
+	VMOVDQU8  (AX)(R9*1), K2, Z24
+	VPERMB    Z24, Z3, Z24
+	VMOVDQU8  16(AX)(R9*1), K3, Z25
+	VPERMB    Z25, Z3, Z25
+	VMOVDQU8  32(AX)(R9*1), K4, Z26
+	VPERMB    Z26, Z3, Z26
+
+outside60:
+	INCQ R10
+	JMP  row57
+
+s2_52:
+	VMOVDQA32 Z10, Z16
+	VMOVDQA32 Z10, Z17
+	VMOVDQA32 Z10, Z18
+	LEAQ      (R10), AX
+	CMPQ      AX, $0x00
+	JL        outside61
+	CMPQ      AX, 128(DI)
+	JGE       outside61
+	IMULQ     R8, AX
+	ADDQ      SI, AX
+	VMOVDQU8  (AX)(R9*1), K2, Z16
+	VPERMB    Z16, Z3, Z16
+	VMOVDQU8  32(AX)(R9*1), K3, Z17
+	VPERMB    Z17, Z3, Z17
+	VMOVDQU8  64(AX)(R9*1), K4, Z18
+	VPERMB    Z18, Z3, Z18
+
+outside61:
+	VMOVDQA32 Z10, Z20
+	VMOVDQA32 Z10, Z21
+	VMOVDQA32 Z10, Z22
+	LEAQ      1(R10), AX
+	CMPQ      AX, $0x00
+	JL        outside62
+	CMPQ      AX, 128(DI)
+	JGE       outside62
+	IMULQ     R8, AX
+	ADDQ      SI, AX
+	VMOVDQU8  (AX)(R9*1), K2, Z20
+	VPERMB    Z20, Z3, Z20
+	VMOVDQU8  32(AX)(R9*1), K3, Z21
+	VPERMB    Z21, Z3, Z21
+	VMOVDQU8  64(AX)(R9*1), K4, Z22
+	VPERMB    Z22, Z3, Z22
+
+outside62:
+	VMOVDQA32 Z10, Z24
+	VMOVDQA32 Z10, Z25
+	VMOVDQA32 Z10, Z26
+	LEAQ      2(R10), AX
+	CMPQ      AX, $0x00
+	JL        outside63
+	CMPQ      AX, 128(DI)
+	JGE       outside63
+	IMULQ     R8, AX
+	ADDQ      SI, AX
+	VMOVDQU8  (AX)(R9*1), K2, Z24
+	VPERMB    Z24, Z3, Z24
+	VMOVDQU8  32(AX)(R9*1), K3, Z25
+	VPERMB    Z25, Z3, Z25
+	VMOVDQU8  64(AX)(R9*1), K4, Z26
+	VPERMB    Z26, Z3, Z26
+
+outside63:
+row64:
+	VMOVDQA32 Z4, Z9
+	VMOVDQA32 Z4, Z11
+	VMOVDQA32 Z4, Z12
+
+	// encoded: VPDPBUSD Z0, Z16, Z9
+	LONG $0x407d7262
+	WORD $0xc850
+
+	// encoded: VPDPBUSD Z0, Z17, Z11
+	LONG $0x40757262
+	WORD $0xd850
+
+	// encoded: VPDPBUSD Z0, Z18, Z12
+	LONG $0x406d7262
+	WORD $0xe050
+
+	// encoded: VPDPBUSD Z1, Z20, Z9
+	LONG $0x405d7262
+	WORD $0xc950
+
+	// encoded: VPDPBUSD Z1, Z21, Z11
+	LONG $0x40557262
+	WORD $0xd950
+
+	// encoded: VPDPBUSD Z1, Z22, Z12
+	LONG $0x404d7262
+	WORD $0xe150
+
+	// encoded: VPDPBUSD Z2, Z24, Z9
+	LONG $0x403d7262
+	WORD $0xca50
+
+	// encoded: VPDPBUSD Z2, Z25, Z11
+	LONG $0x40357262
+	WORD $0xda50
+
+	// encoded: VPDPBUSD Z2, Z26, Z12
+	LONG      $0x402d7262
+	WORD      $0xe250
+	VCVTDQ2PS Z9, Z9
+	VCVTDQ2PS Z11, Z11
+	VCVTDQ2PS Z12, Z12
+	VMULPS    Z5, Z9, Z9
+	VMULPS    Z5, Z11, Z11
+	VMULPS    Z5, Z12, Z12
+	VMAXPS    Z6, Z9, Z9
+	VMAXPS    Z6, Z11, Z11
+	VMAXPS    Z6, Z12, Z12
+	VMINPS    Z7, Z9, Z9
+	VMINPS    Z7, Z11, Z11
+	VMINPS    Z7, Z12, Z12
+	VCVTPS2DQ Z9, Z9
+	VCVTPS2DQ Z11, Z11
+	VCVTPS2DQ Z12, Z12
+	VPADDD    Z8, Z9, Z9
+	VPADDD    Z8, Z11, Z11
+	VPADDD    Z8, Z12, Z12
+	VPMOVDB   Z9, X9
+	VPMOVDB   Z11, X11
+	VPMOVDB   Z12, X12
+	VMOVDQU   X9, (DX)
+	VMOVDQU   X11, 16(DX)
+	LEAQ      32(DX), AX
+	CMPQ      AX, R12
+	JA        masked65
+	VMOVDQU   X12, (AX)
+	JMP       stored66
+
+masked65:
+	VMOVDQU8 X12, K1, (AX)
+
+stored66:
+	ADDQ      152(DI), DX
+	DECQ      CX
+	JZ        groupdone53
+	VMOVDQA32 Z24, Z16
+	VMOVDQA32 Z25, Z17
+	VMOVDQA32 Z26, Z18
+	VMOVDQA32 Z10, Z20
+	VMOVDQA32 Z10, Z21
+	VMOVDQA32 Z10, Z22
+	LEAQ      3(R10), AX
+	CMPQ      AX, $0x00
+	JL        outside67
+	CMPQ      AX, 128(DI)
+	JGE       outside67
+	IMULQ     R8, AX
+	ADDQ      SI, AX
+	VMOVDQU8  (AX)(R9*1), K2, Z20
+	VPERMB    Z20, Z3, Z20
+	VMOVDQU8  32(AX)(R9*1), K3, Z21
+	VPERMB    Z21, Z3, Z21
+	VMOVDQU8  64(AX)(R9*1), K4, Z22
+	VPERMB    Z22, Z3, Z22
+
+outside67:
+	VMOVDQA32 Z10, Z24
+	VMOVDQA32 Z10, Z25
+	VMOVDQA32 Z10, Z26
+	LEAQ      4(R10), AX
+	CMPQ      AX, $0x00
+	JL        outside68
+	CMPQ      AX, 128(DI)
+	JGE       outside68
+	IMULQ     R8, AX
+	ADDQ      SI, AX
+	VMOVDQU8  (AX)(R9*1), K2, Z24
+	VPERMB    Z24, Z3, Z24
+	VMOVDQU8  32(AX)(R9*1), K3, Z25
+	VPERMB    Z25, Z3, Z25
+	VMOVDQU8  64(AX)(R9*1), K4, Z26
+	VPERMB    Z26, Z3, Z26
+
+outside68:
+	ADDQ $0x00000002, R10
+	JMP  row64
+
+groupdone53:
+	JMP nextgroup3
+
+strips8:
+	MOVQ    BX, R13
+	SHLQ    $0x04, R13
+	MOVQ    144(DI), DX
+	IMULQ   152(DI), DX
+	IMULQ   R11, DX
+	ADDQ    (DI), DX
+	ADDQ    R13, DX
+	MOVQ    R13, R9
+	IMULQ   160(DI), R9
+	SUBQ    176(DI), R9
+	MOVQ    R9, R10
+	MOVQ    R8, AX
+	SUBQ    R10, AX
+	XORQ    R13, R13
+	CMPQ    AX, R13
+	CMOVQLT R13, AX
+	MOVQ    $-1, R13
+	BZHIQ   AX, R13, AX
+	MOVQ    R10, R13
+	NEGQ    R13
+	JLE     nolow69
+	SHRXQ   R13, AX, AX
+	SHLXQ   R13, AX, AX
+
+nolow69:
+	KMOVQ   AX, K2
+	MOVQ    160(DI), AX
+	SHLQ    $0x04, AX
+	ADDQ    AX, R10
+	MOVQ    R8, AX
+	SUBQ    R10, AX
+	XORQ    R13, R13
+	CMPQ    AX, R13
+	CMOVQLT R13, AX
+	MOVQ    $-1, R13
+	BZHIQ   AX, R13, AX
+	MOVQ    R10, R13
+	NEGQ    R13
+	JLE     nolow70
+	SHRXQ   R13, AX, AX
+	SHLXQ   R13, AX, AX
+
+nolow70:
+	KMOVQ   AX, K3
+	MOVQ    160(DI), AX
+	SHLQ    $0x04, AX
+	ADDQ    AX, R10
+	MOVQ    R8, AX
+	SUBQ    R10, AX
+	XORQ    R13, R13
+	CMPQ    AX, R13
+	CMOVQLT R13, AX
+	MOVQ    $-1, R13
+	BZHIQ   AX, R13, AX
+	MOVQ    R10, R13
+	NEGQ    R13
+	JLE     nolow71
+	SHRXQ   R13, AX, AX
+	SHLXQ   R13, AX, AX
+
+nolow71:
+	KMOVQ   AX, K4
+	MOVQ    160(DI), AX
+	SHLQ    $0x04, AX
+	ADDQ    AX, R10
+	MOVQ    R8, AX
+	SUBQ    R10, AX
+	XORQ    R13, R13
+	CMPQ    AX, R13
+	CMOVQLT R13, AX
+	MOVQ    $-1, R13
+	BZHIQ   AX, R13, AX
+	MOVQ    R10, R13
+	NEGQ    R13
+	JLE     nolow72
+	SHRXQ   R13, AX, AX
+	SHLXQ   R13, AX, AX
+
+nolow72:
+	KMOVQ     AX, K5
+	MOVQ      168(DI), R10
+	NEGQ      R10
+	MOVQ      144(DI), CX
+	CMPQ      160(DI), $0x01
+	JNE       s2_74
+	VMOVDQA32 Z10, Z16
+	VMOVDQA32 Z10, Z17
+	VMOVDQA32 Z10, Z18
+	VMOVDQA32 Z10, Z19
+	LEAQ      (R10), AX
+	CMPQ      AX, $0x00
+	JL        outside76
+	CMPQ      AX, 128(DI)
+	JGE       outside76
+	IMULQ     R8, AX
+	ADDQ      SI, AX
+	VMOVDQU8  (AX)(R9*1), K2, Z16
+	VPERMB    Z16, Z3, Z16
+	VMOVDQU8  16(AX)(R9*1), K3, Z17
+	VPERMB    Z17, Z3, Z17
+	VMOVDQU8  32(AX)(R9*1), K4, Z18
+	VPERMB    Z18, Z3, Z18
+	VMOVDQU8  48(AX)(R9*1), K5, Z19
+	VPERMB    Z19, Z3, Z19
+
+outside76:
+	VMOVDQA32 Z10, Z20
+	VMOVDQA32 Z10, Z21
+	VMOVDQA32 Z10, Z22
+	VMOVDQA32 Z10, Z23
+	LEAQ      1(R10), AX
+	CMPQ      AX, $0x00
+	JL        outside77
+	CMPQ      AX, 128(DI)
+	JGE       outside77
+	IMULQ     R8, AX
+	ADDQ      SI, AX
+	VMOVDQU8  (AX)(R9*1), K2, Z20
+	VPERMB    Z20, Z3, Z20
+	VMOVDQU8  16(AX)(R9*1), K3, Z21
+	VPERMB    Z21, Z3, Z21
+	VMOVDQU8  32(AX)(R9*1), K4, Z22
+	VPERMB    Z22, Z3, Z22
+	VMOVDQU8  48(AX)(R9*1), K5, Z23
+	VPERMB    Z23, Z3, Z23
+
+outside77:
+	VMOVDQA32 Z10, Z24
+	VMOVDQA32 Z10, Z25
+	VMOVDQA32 Z10, Z26
+	VMOVDQA32 Z10, Z27
+	LEAQ      2(R10), AX
+	CMPQ      AX, $0x00
+	JL        outside78
+	CMPQ      AX, 128(DI)
+	JGE       outside78
+	IMULQ     R8, AX
+	ADDQ      SI, AX
+	VMOVDQU8  (AX)(R9*1), K2, Z24
+	VPERMB    Z24, Z3, Z24
+	VMOVDQU8  16(AX)(R9*1), K3, Z25
+	VPERMB    Z25, Z3, Z25
+	VMOVDQU8  32(AX)(R9*1), K4, Z26
+	VPERMB    Z26, Z3, Z26
+	VMOVDQU8  48(AX)(R9*1), K5, Z27
+	VPERMB    Z27, Z3, Z27
+
+outside78:
+row79:
+	VMOVDQA32 Z4, Z9
+	VMOVDQA32 Z4, Z11
+	VMOVDQA32 Z4, Z12
+	VMOVDQA32 Z4, Z13
+
+	// encoded: VPDPBUSD Z0, Z16, Z9
+	LONG $0x407d7262
+	WORD $0xc850
+
+	// encoded: VPDPBUSD Z0, Z17, Z11
+	LONG $0x40757262
+	WORD $0xd850
+
+	// encoded: VPDPBUSD Z0, Z18, Z12
+	LONG $0x406d7262
+	WORD $0xe050
+
+	// encoded: VPDPBUSD Z0, Z19, Z13
+	LONG $0x40657262
+	WORD $0xe850
+
+	// encoded: VPDPBUSD Z1, Z20, Z9
+	LONG $0x405d7262
+	WORD $0xc950
+
+	// encoded: VPDPBUSD Z1, Z21, Z11
+	LONG $0x40557262
+	WORD $0xd950
+
+	// encoded: VPDPBUSD Z1, Z22, Z12
+	LONG $0x404d7262
+	WORD $0xe150
+
+	// encoded: VPDPBUSD Z1, Z23, Z13
+	LONG $0x40457262
+	WORD $0xe950
+
+	// encoded: VPDPBUSD Z2, Z24, Z9
+	LONG $0x403d7262
+	WORD $0xca50
+
+	// encoded: VPDPBUSD Z2, Z25, Z11
+	LONG $0x40357262
+	WORD $0xda50
+
+	// encoded: VPDPBUSD Z2, Z26, Z12
+	LONG $0x402d7262
+	WORD $0xe250
+
+	// encoded: VPDPBUSD Z2, Z27, Z13
+	LONG      $0x40257262
+	WORD      $0xea50
+	VCVTDQ2PS Z9, Z9
+	VCVTDQ2PS Z11, Z11
+	VCVTDQ2PS Z12, Z12
+	VCVTDQ2PS Z13, Z13
+	VMULPS    Z5, Z9, Z9
+	VMULPS    Z5, Z11, Z11
+	VMULPS    Z5, Z12, Z12
+	VMULPS    Z5, Z13, Z13
+	VMAXPS    Z6, Z9, Z9
+	VMAXPS    Z6, Z11, Z11
+	VMAXPS    Z6, Z12, Z12
+	VMAXPS    Z6, Z13, Z13
+	VMINPS    Z7, Z9, Z9
+	VMINPS    Z7, Z11, Z11
+	VMINPS    Z7, Z12, Z12
+	VMINPS    Z7, Z13, Z13
+	VCVTPS2DQ Z9, Z9
+	VCVTPS2DQ Z11, Z11
+	VCVTPS2DQ Z12, Z12
+	VCVTPS2DQ Z13, Z13
+	VPADDD    Z8, Z9, Z9
+	VPADDD    Z8, Z11, Z11
+	VPADDD    Z8, Z12, Z12
+	VPADDD    Z8, Z13, Z13
+	VPMOVDB   Z9, X9
+	VPMOVDB   Z11, X11
+	VPMOVDB   Z12, X12
+	VPMOVDB   Z13, X13
+	VMOVDQU   X9, (DX)
+	VMOVDQU   X11, 16(DX)
+	VMOVDQU   X12, 32(DX)
+	LEAQ      48(DX), AX
+	CMPQ      AX, R12
+	JA        masked80
+	VMOVDQU   X13, (AX)
+	JMP       stored81
+
+masked80:
+	VMOVDQU8 X13, K1, (AX)
+
+stored81:
+	ADDQ      152(DI), DX
+	DECQ      CX
+	JZ        groupdone75
+	VMOVDQA32 Z20, Z16
+	VMOVDQA32 Z24, Z20
+	VMOVDQA32 Z21, Z17
+	VMOVDQA32 Z25, Z21
+	VMOVDQA32 Z22, Z18
+	VMOVDQA32 Z26, Z22
+	VMOVDQA32 Z23, Z19
+	VMOVDQA32 Z27, Z23
+	VMOVDQA32 Z10, Z24
+	VMOVDQA32 Z10, Z25
+	VMOVDQA32 Z10, Z26
+	VMOVDQA32 Z10, Z27
+	LEAQ      3(R10), AX
+	CMPQ      AX, $0x00
+	JL        outside82
+	CMPQ      AX, 128(DI)
+	JGE       outside82
+	IMULQ     R8, AX
+	ADDQ      SI, AX
+	VMOVDQU8  (AX)(R9*1), K2, Z24
+	VPERMB    Z24, Z3, Z24
+	VMOVDQU8  16(AX)(R9*1), K3, Z25
+	VPERMB    Z25, Z3, Z25
+	VMOVDQU8  32(AX)(R9*1), K4, Z26
+	VPERMB    Z26, Z3, Z26
+	VMOVDQU8  48(AX)(R9*1), K5, Z27
+	VPERMB    Z27, Z3, Z27
+
+outside82:
+	INCQ R10
+	JMP  row79
+
+s2_74:
+	VMOVDQA32 Z10, Z16
+	VMOVDQA32 Z10, Z17
+	VMOVDQA32 Z10, Z18
+	VMOVDQA32 Z10, Z19
+	LEAQ      (R10), AX
+	CMPQ      AX, $0x00
+	JL        outside83
+	CMPQ      AX, 128(DI)
+	JGE       outside83
+	IMULQ     R8, AX
+	ADDQ      SI, AX
+	VMOVDQU8  (AX)(R9*1), K2, Z16
+	VPERMB    Z16, Z3, Z16
+	VMOVDQU8  32(AX)(R9*1), K3, Z17
+	VPERMB    Z17, Z3, Z17
+	VMOVDQU8  64(AX)(R9*1), K4, Z18
+	VPERMB    Z18, Z3, Z18
+	VMOVDQU8  96(AX)(R9*1), K5, Z19
+	VPERMB    Z19, Z3, Z19
+
+outside83:
+	VMOVDQA32 Z10, Z20
+	VMOVDQA32 Z10, Z21
+	VMOVDQA32 Z10, Z22
+	VMOVDQA32 Z10, Z23
+	LEAQ      1(R10), AX
+	CMPQ      AX, $0x00
+	JL        outside84
+	CMPQ      AX, 128(DI)
+	JGE       outside84
+	IMULQ     R8, AX
+	ADDQ      SI, AX
+	VMOVDQU8  (AX)(R9*1), K2, Z20
+	VPERMB    Z20, Z3, Z20
+	VMOVDQU8  32(AX)(R9*1), K3, Z21
+	VPERMB    Z21, Z3, Z21
+	VMOVDQU8  64(AX)(R9*1), K4, Z22
+	VPERMB    Z22, Z3, Z22
+	VMOVDQU8  96(AX)(R9*1), K5, Z23
+	VPERMB    Z23, Z3, Z23
+
+outside84:
+	VMOVDQA32 Z10, Z24
+	VMOVDQA32 Z10, Z25
+	VMOVDQA32 Z10, Z26
+	VMOVDQA32 Z10, Z27
+	LEAQ      2(R10), AX
+	CMPQ      AX, $0x00
+	JL        outside85
+	CMPQ      AX, 128(DI)
+	JGE       outside85
+	IMULQ     R8, AX
+	ADDQ      SI, AX
+	VMOVDQU8  (AX)(R9*1), K2, Z24
+	VPERMB    Z24, Z3, Z24
+	VMOVDQU8  32(AX)(R9*1), K3, Z25
+	VPERMB    Z25, Z3, Z25
+	VMOVDQU8  64(AX)(R9*1), K4, Z26
+	VPERMB    Z26, Z3, Z26
+	VMOVDQU8  96(AX)(R9*1), K5, Z27
+	VPERMB    Z27, Z3, Z27
+
+outside85:
+row86:
+	VMOVDQA32 Z4, Z9
+	VMOVDQA32 Z4, Z11
+	VMOVDQA32 Z4, Z12
+	VMOVDQA32 Z4, Z13
+
+	// encoded: VPDPBUSD Z0, Z16, Z9
+	LONG $0x407d7262
+	WORD $0xc850
+
+	// encoded: VPDPBUSD Z0, Z17, Z11
+	LONG $0x40757262
+	WORD $0xd850
+
+	// encoded: VPDPBUSD Z0, Z18, Z12
+	LONG $0x406d7262
+	WORD $0xe050
+
+	// encoded: VPDPBUSD Z0, Z19, Z13
+	LONG $0x40657262
+	WORD $0xe850
+
+	// encoded: VPDPBUSD Z1, Z20, Z9
+	LONG $0x405d7262
+	WORD $0xc950
+
+	// encoded: VPDPBUSD Z1, Z21, Z11
+	LONG $0x40557262
+	WORD $0xd950
+
+	// encoded: VPDPBUSD Z1, Z22, Z12
+	LONG $0x404d7262
+	WORD $0xe150
+
+	// encoded: VPDPBUSD Z1, Z23, Z13
+	LONG $0x40457262
+	WORD $0xe950
+
+	// encoded: VPDPBUSD Z2, Z24, Z9
+	LONG $0x403d7262
+	WORD $0xca50
+
+	// encoded: VPDPBUSD Z2, Z25, Z11
+	LONG $0x40357262
+	WORD $0xda50
+
+	// encoded: VPDPBUSD Z2, Z26, Z12
+	LONG $0x402d7262
+	WORD $0xe250
+
+	// encoded: VPDPBUSD Z2, Z27, Z13
+	LONG      $0x40257262
+	WORD      $0xea50
+	VCVTDQ2PS Z9, Z9
+	VCVTDQ2PS Z11, Z11
+	VCVTDQ2PS Z12, Z12
+	VCVTDQ2PS Z13, Z13
+	VMULPS    Z5, Z9, Z9
+	VMULPS    Z5, Z11, Z11
+	VMULPS    Z5, Z12, Z12
+	VMULPS    Z5, Z13, Z13
+	VMAXPS    Z6, Z9, Z9
+	VMAXPS    Z6, Z11, Z11
+	VMAXPS    Z6, Z12, Z12
+	VMAXPS    Z6, Z13, Z13
+	VMINPS    Z7, Z9, Z9
+	VMINPS    Z7, Z11, Z11
+	VMINPS    Z7, Z12, Z12
+	VMINPS    Z7, Z13, Z13
+	VCVTPS2DQ Z9, Z9
+	VCVTPS2DQ Z11, Z11
+	VCVTPS2DQ Z12, Z12
+	VCVTPS2DQ Z13, Z13
+	VPADDD    Z8, Z9, Z9
+	VPADDD    Z8, Z11, Z11
+	VPADDD    Z8, Z12, Z12
+	VPADDD    Z8, Z13, Z13
+	VPMOVDB   Z9, X9
+	VPMOVDB   Z11, X11
+	VPMOVDB   Z12, X12
+	VPMOVDB   Z13, X13
+	VMOVDQU   X9, (DX)
+	VMOVDQU   X11, 16(DX)
+	VMOVDQU   X12, 32(DX)
+	LEAQ      48(DX), AX
+	CMPQ      AX, R12
+	JA        masked87
+	VMOVDQU   X13, (AX)
+	JMP       stored88
+
+masked87:
+	VMOVDQU8 X13, K1, (AX)
+
+stored88:
+	ADDQ      152(DI), DX
+	DECQ      CX
+	JZ        groupdone75
+	VMOVDQA32 Z24, Z16
+	VMOVDQA32 Z25, Z17
+	VMOVDQA32 Z26, Z18
+	VMOVDQA32 Z27, Z19
+	VMOVDQA32 Z10, Z20
+	VMOVDQA32 Z10, Z21
+	VMOVDQA32 Z10, Z22
+	VMOVDQA32 Z10, Z23
+	LEAQ      3(R10), AX
+	CMPQ      AX, $0x00
+	JL        outside89
+	CMPQ      AX, 128(DI)
+	JGE       outside89
+	IMULQ     R8, AX
+	ADDQ      SI, AX
+	VMOVDQU8  (AX)(R9*1), K2, Z20
+	VPERMB    Z20, Z3, Z20
+	VMOVDQU8  32(AX)(R9*1), K3, Z21
+	VPERMB    Z21, Z3, Z21
+	VMOVDQU8  64(AX)(R9*1), K4, Z22
+	VPERMB    Z22, Z3, Z22
+	VMOVDQU8  96(AX)(R9*1), K5, Z23
+	VPERMB    Z23, Z3, Z23
+
+outside89:
+	VMOVDQA32 Z10, Z24
+	VMOVDQA32 Z10, Z25
+	VMOVDQA32 Z10, Z26
+	VMOVDQA32 Z10, Z27
+	LEAQ      4(R10), AX
+	CMPQ      AX, $0x00
+	JL        outside90
+	CMPQ      AX, 128(DI)
+	JGE       outside90
+	IMULQ     R8, AX
+	ADDQ      SI, AX
+	VMOVDQU8  (AX)(R9*1), K2, Z24
+	VPERMB    Z24, Z3, Z24
+	VMOVDQU8  32(AX)(R9*1), K3, Z25
+	VPERMB    Z25, Z3, Z25
+	VMOVDQU8  64(AX)(R9*1), K4, Z26
+	VPERMB    Z26, Z3, Z26
+	VMOVDQU8  96(AX)(R9*1), K5, Z27
+	VPERMB    Z27, Z3, Z27
+
+outside90:
+	ADDQ $0x00000002, R10
+	JMP  row86
+
+groupdone75:
+nextgroup3:
 	MOVQ  152(DI), AX
 	DECQ  AX
 	SHRQ  $0x04, AX
+	ANDQ  $-4, AX
 	CMPQ  BX, AX
-	JNE   notlast22
+	JNE   notlast91
 	XORQ  BX, BX
 	TESTQ AX, AX
-	JZ    chandone23
-	JMP   strip2
+	JZ    chandone92
+	JMP   group2
 
-notlast22:
-	INCQ BX
+notlast91:
+	ADDQ $0x00000004, BX
 	CMPQ BX, AX
-	JNE  strip2
+	JNE  group2
 
-chandone23:
+chandone92:
 	INCQ R11
 	JMP  chan1
 

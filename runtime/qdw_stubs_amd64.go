@@ -9,11 +9,12 @@ package runtime
 // (Stride 1 or 2; AVX512_VBMI's VPERMB, AVX512_VNNI's VPDPBUSD, encoded).
 // Registers: Z0..Z2 the kernel rows' taps (4 bytes, broadcast), Z3 the permutation,
 // Z4 the channel's Offset, Z5 its Scale, Z6/Z7 Lo/Hi, Z8 Zero, Z10 InZero in every
-// byte, Z13..Z15 the window's quads (rows y, y+1, y+2), Z12 the accumulators;
-// K1 the strip's outputs, K2 its input bytes inside the plane. DI *QDWConv, SI the
-// channel's input, R8 IW, R9 the strip's first input column, R10 y, DX the output,
-// BX the strip, CX output rows left, R11 the channel, R12 the last output 16
-// bytes fit at, AX/R13 scratch.
+// byte, Z9 Z11 Z12 Z13 the strips' accumulators, Z16..Z27 the window's quads (row
+// r of the window, strip j in Z16+4r+j); K1 the last strip's outputs, K2..K5 the
+// strips' input bytes inside the plane. DI *QDWConv, SI the channel's input, R8 IW,
+// R9 the group's first input column, R10 y, DX the output, BX the group's first
+// strip, CX output rows left, R11 the channel, R12 the last output 16 bytes fit at,
+// AX/R13 scratch.
 //
 //go:noescape
 func dwconvQU8Minmax3x4AVX512VNNI(t *QDWConv)

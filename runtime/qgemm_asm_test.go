@@ -217,7 +217,7 @@ func TestQDWConvKernels(t *testing.T) {
 		}
 		rng := rand.New(rand.NewPCG(7, 8))
 		for _, stride := range []int{1, 2} {
-			for _, iw := range []int{1, 2, 5, 15, 16, 17, 31, 33, 56, 63, 64, 65, 112, 130} {
+			for _, iw := range []int{1, 2, 5, 15, 16, 17, 31, 33, 40, 56, 63, 64, 65, 90, 100, 112, 130, 150, 200, 226} {
 				ih := 1 + rng.IntN(5)
 				pt, pl := rng.IntN(3), rng.IntN(3)
 				oh := max(1, (ih+pt+rng.IntN(3)-3)/stride+1)
