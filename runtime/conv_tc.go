@@ -195,8 +195,15 @@ func (c *Conv) runTC(p *Pool, in Rows, out, res []float32) {
 		w.packed = packKey{} // buf no longer holds a packed B block
 		tl := &w.tile
 		rows := in[f*s.Cin : (f+1)*s.Cin]
-		if direct[f] && m == mr {
-			tl.A, tl.LDA = rows[0][p0:], c.ohw
+		// a frame's rows form a matrix [k][ohw]: the tile reads its pixels
+		// in place, a partial one the last MR of the frame (the kernel's
+		// rows before its m pixels, computed again, are not stored)
+		lead := 0
+		if direct[f] && m < mr && c.ohw >= mr {
+			lead = mr - m
+		}
+		if direct[f] && (m == mr || lead > 0) {
+			tl.A, tl.LDA = rows[0][p0-lead:], c.ohw
 		} else {
 			a := &w.pack
 			*a = PackRun{Dst: w.buf[:(c.k-1)*mr+m], Rows: rows, K0: 0, KN: c.k, N: m, LDD: mr,
@@ -232,13 +239,13 @@ func (c *Conv) runTC(p *Pool, in Rows, out, res []float32) {
 			if res != nil {
 				tr := w.tmpR[:nr*mr]
 				for j := range n {
-					copy(tr[j*mr:j*mr+m], res[at+j*c.ohw:][:m])
+					copy(tr[j*mr+lead:][:m], res[at+j*c.ohw:][:m])
 				}
 				tl.R, tl.LDR = tr, mr
 			}
 			kern.Tile(tl)
 			for j := range n {
-				copy(out[at+j*c.ohw:][:m], tc[j*mr:j*mr+m])
+				copy(out[at+j*c.ohw:][:m], tc[j*mr+lead:][:m])
 			}
 			c.tail.apply(w, out[at:], n, m, c.ohw)
 		}

@@ -24,6 +24,10 @@ func TestConvTransposedPlan(t *testing.T) {
 	}{
 		{convCase{s: ConvShape{Frames: 1, Cin: 320, H: 7, W: 7, Cout: 1280, KH: 1, KW: 1}, act: Clip(0, 6), bias: true}, true},
 		{convCase{s: ConvShape{Frames: 1, Cin: 960, H: 7, W: 7, Cout: 160, KH: 1, KW: 1}, bias: true, residual: true}, true},
+		// 25 pixels: two full tiles, then one whose rows read the frame's
+		// last 4 pixels in place and store the last
+		{convCase{s: ConvShape{Frames: 1, Cin: 960, H: 5, W: 5, Cout: 160, KH: 1, KW: 1}, bias: true, residual: true}, true},
+		{convCase{s: ConvShape{Frames: 2, Cin: 160, H: 5, W: 5, Cout: 96, KH: 1, KW: 1}, act: Clip(0, 6), bias: true}, true},
 		{convCase{s: ConvShape{Frames: 2, Cin: 320, H: 7, W: 7, Cout: 80, KH: 1, KW: 1}, act: Relu, bias: true, residual: true, shift: true}, true},
 		{convCase{s: ConvShape{Frames: 2, Cin: 400, H: 3, W: 3, Cout: 56, KH: 1, KW: 1}, bias: true, shift: true, state: true}, true},
 		{convCase{s: ConvShape{Frames: 1, Cin: 576, H: 14, W: 14, Cout: 96, KH: 1, KW: 1}, bias: true, residual: true}, true},
