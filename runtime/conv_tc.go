@@ -40,6 +40,8 @@ type tcPlan struct {
 	// for single frames, the transposed plan stays ahead.
 	needsDirect bool
 	direct      []bool // per frame: its input rows form a matrix (set by takesTC)
+	slot        []int  // per frame: its place among the frames runTC packs, or -1
+	frames      []int  // the frames runTC packs
 }
 
 // tcStoreSteps is the cost of a tile's transposed store in K steps of
@@ -90,7 +92,8 @@ func newTCPlan(c *Conv, panels int, explicit bool, r Rules) *tcPlan {
 		return nil
 	}
 	t := &tcPlan{kern: k, panels: ceilDiv(c.coutG, nr), tiles: ceilDiv(c.ohw, mr),
-		residual: explicit || wins(tcStoreSteps+tcResidualSteps), needsDirect: !explicit && severalLarge, direct: make([]bool, s.Frames)}
+		residual: explicit || wins(tcStoreSteps+tcResidualSteps), needsDirect: !explicit && severalLarge,
+		direct: make([]bool, s.Frames), slot: make([]int, s.Frames)}
 	t.w = AlignedFloats(t.panels * c.k * nr)
 	for co := range c.coutG {
 		src := c.w[(co/c.packMR)*c.k*c.packMR+co%c.packMR:]
@@ -178,9 +181,42 @@ func (c *Conv) RunsTransposed(in Rows, residual []float32) bool {
 }
 
 // runTC runs the convolution with the transposed plan, after takesTC.
+// A pixel tile reads its A operand in place from its frame's input rows
+// where they form a matrix [k][ohw], the last, partial tile the frame's
+// last MR pixels (the kernel's rows before its m, computed again, are not
+// stored). Other frames' tiles (rows through a shift) are packed first,
+// each once for all panel blocks, into the pool's shared buffer.
 func (c *Conv) runTC(p *Pool, in Rows, out, res []float32) {
 	t, s := c.tc, c.s
-	direct := t.direct
+	slot := c.k * t.kern.MR // a packed tile
+	// the last tile's rows fit in the frame (a frame of fewer pixels than
+	// its kernel's rows is packed)
+	fits := c.ohw >= shortFor(t.kern, c.ohw-(t.tiles-1)*t.kern.MR).MR
+	t.frames = t.frames[:0]
+	for f := range s.Frames {
+		t.slot[f] = -1
+		if !t.direct[f] || !fits {
+			t.slot[f] = len(t.frames)
+			t.frames = append(t.frames, f)
+		}
+	}
+	if len(t.frames) > 0 {
+		buf := p.Shared(len(t.frames) * t.tiles * slot)
+		p.For(len(t.frames)*t.tiles, func(worker, item int) {
+			f, tile := t.frames[item/t.tiles], item%t.tiles
+			p0 := tile * t.kern.MR
+			m := min(t.kern.MR, c.ohw-p0)
+			mr := shortFor(t.kern, m).MR
+			a := &p.state(worker, 0, mr, t.kern.NR).pack
+			*a = PackRun{Dst: buf[item*slot:][:(c.k-1)*mr+m], Rows: in[f*s.Cin : (f+1)*s.Cin], K0: 0, KN: c.k, N: m,
+				LDD: mr, IX: p0, KH: 1, KW: 1, DH: 1, DW: 1, H: 1, W: c.ohw, SW: 1}
+			pack := c.im2col
+			if pack == nil || m > c.im2colN {
+				pack = packRunGo
+			}
+			pack(a)
+		})
+	}
 	perFrame := t.tiles * t.nQB
 	p.For(s.Frames*perFrame, func(worker, item int) {
 		f, r := item/perFrame, item%perFrame
@@ -191,29 +227,15 @@ func (c *Conv) runTC(p *Pool, in Rows, out, res []float32) {
 		m := min(t.kern.MR, c.ohw-p0)
 		kern := shortFor(t.kern, m)
 		mr, nr := kern.MR, kern.NR
-		w := p.state(worker, c.k*mr, mr, nr)
+		w := p.state(worker, 0, mr, nr)
 		w.packed = packKey{} // buf no longer holds a packed B block
 		tl := &w.tile
-		rows := in[f*s.Cin : (f+1)*s.Cin]
-		// a frame's rows form a matrix [k][ohw]: the tile reads its pixels
-		// in place, a partial one the last MR of the frame (the kernel's
-		// rows before its m pixels, computed again, are not stored)
 		lead := 0
-		if direct[f] && m < mr && c.ohw >= mr {
-			lead = mr - m
-		}
-		if direct[f] && (m == mr || lead > 0) {
-			tl.A, tl.LDA = rows[0][p0-lead:], c.ohw
+		if n := t.slot[f]; n >= 0 {
+			tl.A, tl.LDA = p.shared[(n*t.tiles+tile)*slot:], mr
 		} else {
-			a := &w.pack
-			*a = PackRun{Dst: w.buf[:(c.k-1)*mr+m], Rows: rows, K0: 0, KN: c.k, N: m, LDD: mr,
-				IX: p0, KH: 1, KW: 1, DH: 1, DW: 1, H: 1, W: c.ohw, SW: 1}
-			pack := c.im2col
-			if pack == nil || m > c.im2colN {
-				pack = packRunGo
-			}
-			pack(a)
-			tl.A, tl.LDA = w.buf, mr
+			lead = mr - m
+			tl.A, tl.LDA = in[f*s.Cin][p0-lead:], c.ohw // verified contiguous
 		}
 		tl.K, tl.LDB, tl.Lo, tl.Hi, tl.Flags = c.k, nr, c.lo, c.hi, TileEpilogue
 		tl.BRows, tl.BOff = nil, 0

@@ -54,6 +54,7 @@ type Pool struct {
 
 	scratch [][]float32
 	ws      []*workerState
+	shared  []float32 // see Shared
 }
 
 // mailbox is what a loop hands one worker, on cache lines of its own: a
@@ -271,6 +272,17 @@ func (p *Pool) Scratch(worker, n int) []float32 {
 		p.scratch[worker] = s
 	}
 	return s[:n]
+}
+
+// Shared returns a buffer of at least n floats, Align-byte aligned,
+// contents unspecified, that the caller fills outside any loop for the
+// bodies of its next loops to read. It is valid until the next Shared
+// call.
+func (p *Pool) Shared(n int) []float32 {
+	if len(p.shared) < n {
+		p.shared = AlignedFloats(AlignUp(n))
+	}
+	return p.shared[:n]
 }
 
 // Close stops the helper goroutines. It waits for a running loop, and is
