@@ -29,6 +29,10 @@ type gemmKernel struct {
 	// kernel ignores TileAccumulate and TileRowsB and always runs the
 	// epilogue (see emitTC)
 	transC bool
+	// prefetchA is how many k steps ahead each step prefetches the A
+	// row it will read (transposed kernels: A is the input, read in place
+	// a row per k), 0 for not at all
+	prefetchA int
 	// prefetchB is how far ahead (bytes) each k step prefetches the
 	// packed B panel, 0 for not at all
 	prefetchB int
@@ -62,6 +66,10 @@ var gemmKernels = []gemmKernel{
 	{isa: avx2, mr: 2, nr: 16, kc: 256, unroll: 4, bcastRegs: 1, prefetchRows: true, short: true},
 }
 
+// tcPrefetchRows is how many k steps ahead the transposed kernels
+// prefetch their A rows.
+const tcPrefetchRows = 16
+
 // gemmTCKernels are the transposed-C kernels (runtime.GemmKernel.TransC):
 // the same K loop as gemmKernels, with the tile's rows the output's
 // pixels and its vectorised columns the output channels, transposed in
@@ -77,9 +85,9 @@ var gemmKernels = []gemmKernel{
 // layers hold 0.4-1.6 MB each): each k step prefetches the panel 2 KB
 // ahead, the best of the distances tried (1, 2 and 4 KB).
 var gemmTCKernels = []gemmKernel{
-	{isa: avx512, mr: 12, nr: 32, unroll: 4, bcastRegs: 6, transC: true, prefetchB: 2048},
-	{isa: avx512, mr: 8, nr: 32, unroll: 4, bcastRegs: 6, transC: true, short: true, prefetchB: 2048},
-	{isa: avx512, mr: 4, nr: 32, unroll: 4, bcastRegs: 4, transC: true, short: true, prefetchB: 2048},
+	{isa: avx512, mr: 12, nr: 32, unroll: 4, bcastRegs: 6, transC: true, prefetchA: tcPrefetchRows, prefetchB: 2048},
+	{isa: avx512, mr: 8, nr: 32, unroll: 4, bcastRegs: 6, transC: true, prefetchA: tcPrefetchRows, short: true, prefetchB: 2048},
+	{isa: avx512, mr: 4, nr: 32, unroll: 4, bcastRegs: 4, transC: true, prefetchA: tcPrefetchRows, short: true, prefetchB: 2048},
 }
 
 // names returns the descriptor the kernel's contract name and Go name
@@ -118,6 +126,7 @@ var (
 	gLDA3  = reg.R12 // 3*LDA bytes
 	gLDB3  = reg.R13 // 3*LDB bytes
 	gFlags = reg.R10
+	gPFA   = reg.R11 // the A row prefetchA k steps ahead (transposed kernels)
 	gBOff  = reg.R11 // BOff in bytes (TileRowsB)
 	gTmp   = []reg.GPPhysical{reg.RAX, reg.RDX}
 )
@@ -187,6 +196,10 @@ func (k gemmKernel) emitTC(g *gen) {
 	tile := tileBlock
 
 	loadTileA(g)
+	if k.prefetchA > 0 {
+		g.IMUL3Q(operand.U32(k.prefetchA), gLDA, gPFA)
+		g.ADDQ(gA, gPFA)
+	}
 	for i := range k.mr {
 		for v := range nv {
 			g.zero(k.acc(i, v))
@@ -567,6 +580,9 @@ func (k gemmKernel) kloop(g *gen, rowsB bool) {
 		k.step(g, rowsB, u)
 	}
 	g.LEAQ(mem(gA, 0, gLDA, uint8(k.unroll)), gA)
+	if k.prefetchA > 0 {
+		g.LEAQ(mem(gPFA, 0, gLDA, uint8(k.unroll)), gPFA)
+	}
 	if rowsB {
 		g.ADDQ(operand.U32(sliceHeader*k.unroll), gB)
 	} else {
@@ -581,6 +597,9 @@ func (k gemmKernel) kloop(g *gen, rowsB bool) {
 	g.Label(tail1)
 	k.step(g, rowsB, 0)
 	g.ADDQ(gLDA, gA)
+	if k.prefetchA > 0 {
+		g.ADDQ(gLDA, gPFA)
+	}
 	if rowsB {
 		g.ADDQ(operand.U32(sliceHeader), gB)
 	} else {
@@ -633,6 +652,10 @@ func (k gemmKernel) step(g *gen, rowsB bool, u int) {
 			}
 		}
 		g.VMOVUPS(src, k.bvec(v))
+	}
+	if k.prefetchA > 0 { // the row's first and last floats: one or two lines
+		g.PREFETCHT0(stepMem(gPFA, gLDA, gLDA3, u, 0))
+		g.PREFETCHT0(stepMem(gPFA, gLDA, gLDA3, u, 4*k.mr-4))
 	}
 	for i := range k.mr {
 		a := stepMem(gA, gLDA, gLDA3, u, 4*i)
