@@ -190,7 +190,8 @@ func (k gemmKernel) emitTC(g *gen) {
 			k.bvec(0).Asm(), k.isa.regs[k.mr*k.vecs()+2].Asm()),
 		"and the freed accumulators are the transposition's temporaries; K1 masks MR lanes.",
 		"DI *Tile, SI A (then R), BX B (then C), CX k steps left, R8/R12 LDA/3*LDA bytes",
-		"(then LDR), R9/R13 LDB/3*LDB bytes (then LDC), AX/DX column offsets and scratch.")
+		"(then LDR), R9/R13 LDB/3*LDB bytes (then LDC), R11 the A row prefetchA steps",
+		"ahead, AX/DX column offsets and scratch.")
 	g.function(k.GoName(), tileBlock, append(doc, regs...)...)
 	g.Comment(regs...)
 	tile := tileBlock

@@ -188,7 +188,7 @@ func (c *Conv) RunsTransposed(in Rows, residual []float32) bool {
 // each once for all panel blocks, into the pool's shared buffer.
 func (c *Conv) runTC(p *Pool, in Rows, out, res []float32) {
 	t, s := c.tc, c.s
-	slot := c.k * t.kern.MR // a packed tile
+	tileLen := c.k * t.kern.MR // a packed tile
 	// the last tile's rows fit in the frame (a frame of fewer pixels than
 	// its kernel's rows is packed)
 	fits := c.ohw >= shortFor(t.kern, c.ohw-(t.tiles-1)*t.kern.MR).MR
@@ -200,15 +200,16 @@ func (c *Conv) runTC(p *Pool, in Rows, out, res []float32) {
 			t.frames = append(t.frames, f)
 		}
 	}
+	var packed []float32
 	if len(t.frames) > 0 {
-		buf := p.Shared(len(t.frames) * t.tiles * slot)
+		packed = p.Shared(len(t.frames) * t.tiles * tileLen)
 		p.For(len(t.frames)*t.tiles, func(worker, item int) {
 			f, tile := t.frames[item/t.tiles], item%t.tiles
 			p0 := tile * t.kern.MR
 			m := min(t.kern.MR, c.ohw-p0)
 			mr := shortFor(t.kern, m).MR
 			a := &p.state(worker, 0, mr, t.kern.NR).pack
-			*a = PackRun{Dst: buf[item*slot:][:(c.k-1)*mr+m], Rows: in[f*s.Cin : (f+1)*s.Cin], K0: 0, KN: c.k, N: m,
+			*a = PackRun{Dst: packed[item*tileLen:][:(c.k-1)*mr+m], Rows: in[f*s.Cin : (f+1)*s.Cin], K0: 0, KN: c.k, N: m,
 				LDD: mr, IX: p0, KH: 1, KW: 1, DH: 1, DW: 1, H: 1, W: c.ohw, SW: 1}
 			pack := c.im2col
 			if pack == nil || m > c.im2colN {
@@ -232,7 +233,7 @@ func (c *Conv) runTC(p *Pool, in Rows, out, res []float32) {
 		tl := &w.tile
 		lead := 0
 		if n := t.slot[f]; n >= 0 {
-			tl.A, tl.LDA = p.shared[(n*t.tiles+tile)*slot:], mr
+			tl.A, tl.LDA = packed[(n*t.tiles+tile)*tileLen:], mr
 		} else {
 			lead = mr - m
 			tl.A, tl.LDA = in[f*s.Cin][p0-lead:], c.ohw // verified contiguous

@@ -3355,7 +3355,8 @@ TEXT ·gemmTCF32Minmax12x32AVX512(SB), NOSPLIT, $0-8
 	// In the epilogue Z24..Z26 hold the bias, then Lo, Hi and a zero row; the rest
 	// and the freed accumulators are the transposition's temporaries; K1 masks MR lanes.
 	// DI *Tile, SI A (then R), BX B (then C), CX k steps left, R8/R12 LDA/3*LDA bytes
-	// (then LDR), R9/R13 LDB/3*LDB bytes (then LDC), AX/DX column offsets and scratch.
+	// (then LDR), R9/R13 LDB/3*LDB bytes (then LDC), R11 the A row prefetchA steps
+	// ahead, AX/DX column offsets and scratch.
 	MOVQ   t+0(FP), DI
 	MOVQ   (DI), SI
 	MOVQ   120(DI), CX
@@ -4226,7 +4227,8 @@ TEXT ·gemmTCF32Minmax8x32AVX512(SB), NOSPLIT, $0-8
 	// In the epilogue Z16..Z18 hold the bias, then Lo, Hi and a zero row; the rest
 	// and the freed accumulators are the transposition's temporaries; K1 masks MR lanes.
 	// DI *Tile, SI A (then R), BX B (then C), CX k steps left, R8/R12 LDA/3*LDA bytes
-	// (then LDR), R9/R13 LDB/3*LDB bytes (then LDC), AX/DX column offsets and scratch.
+	// (then LDR), R9/R13 LDB/3*LDB bytes (then LDC), R11 the A row prefetchA steps
+	// ahead, AX/DX column offsets and scratch.
 	MOVQ   t+0(FP), DI
 	MOVQ   (DI), SI
 	MOVQ   120(DI), CX
@@ -4957,7 +4959,8 @@ TEXT ·gemmTCF32Minmax4x32AVX512(SB), NOSPLIT, $0-8
 	// In the epilogue Z8..Z10 hold the bias, then Lo, Hi and a zero row; the rest
 	// and the freed accumulators are the transposition's temporaries; K1 masks MR lanes.
 	// DI *Tile, SI A (then R), BX B (then C), CX k steps left, R8/R12 LDA/3*LDA bytes
-	// (then LDR), R9/R13 LDB/3*LDB bytes (then LDC), AX/DX column offsets and scratch.
+	// (then LDR), R9/R13 LDB/3*LDB bytes (then LDC), R11 the A row prefetchA steps
+	// ahead, AX/DX column offsets and scratch.
 	MOVQ   t+0(FP), DI
 	MOVQ   (DI), SI
 	MOVQ   120(DI), CX

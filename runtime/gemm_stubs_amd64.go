@@ -86,7 +86,8 @@ func gemmF32Minmax2x16AVX2(t *Tile)
 // In the epilogue Z24..Z26 hold the bias, then Lo, Hi and a zero row; the rest
 // and the freed accumulators are the transposition's temporaries; K1 masks MR lanes.
 // DI *Tile, SI A (then R), BX B (then C), CX k steps left, R8/R12 LDA/3*LDA bytes
-// (then LDR), R9/R13 LDB/3*LDB bytes (then LDC), AX/DX column offsets and scratch.
+// (then LDR), R9/R13 LDB/3*LDB bytes (then LDC), R11 the A row prefetchA steps
+// ahead, AX/DX column offsets and scratch.
 //
 //go:noescape
 func gemmTCF32Minmax12x32AVX512(t *Tile)
@@ -101,7 +102,8 @@ func gemmTCF32Minmax12x32AVX512(t *Tile)
 // In the epilogue Z16..Z18 hold the bias, then Lo, Hi and a zero row; the rest
 // and the freed accumulators are the transposition's temporaries; K1 masks MR lanes.
 // DI *Tile, SI A (then R), BX B (then C), CX k steps left, R8/R12 LDA/3*LDA bytes
-// (then LDR), R9/R13 LDB/3*LDB bytes (then LDC), AX/DX column offsets and scratch.
+// (then LDR), R9/R13 LDB/3*LDB bytes (then LDC), R11 the A row prefetchA steps
+// ahead, AX/DX column offsets and scratch.
 //
 //go:noescape
 func gemmTCF32Minmax8x32AVX512(t *Tile)
@@ -116,7 +118,8 @@ func gemmTCF32Minmax8x32AVX512(t *Tile)
 // In the epilogue Z8..Z10 hold the bias, then Lo, Hi and a zero row; the rest
 // and the freed accumulators are the transposition's temporaries; K1 masks MR lanes.
 // DI *Tile, SI A (then R), BX B (then C), CX k steps left, R8/R12 LDA/3*LDA bytes
-// (then LDR), R9/R13 LDB/3*LDB bytes (then LDC), AX/DX column offsets and scratch.
+// (then LDR), R9/R13 LDB/3*LDB bytes (then LDC), R11 the A row prefetchA steps
+// ahead, AX/DX column offsets and scratch.
 //
 //go:noescape
 func gemmTCF32Minmax4x32AVX512(t *Tile)

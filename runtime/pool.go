@@ -275,9 +275,9 @@ func (p *Pool) Scratch(worker, n int) []float32 {
 }
 
 // Shared returns a buffer of at least n floats, Align-byte aligned,
-// contents unspecified, that the caller fills outside any loop for the
-// bodies of its next loops to read. It is valid until the next Shared
-// call.
+// contents unspecified, for data one loop writes (each item its own part)
+// and the bodies of the next loops read. It is valid until the next
+// Shared call; only the goroutine calling For may call it, between loops.
 func (p *Pool) Shared(n int) []float32 {
 	if len(p.shared) < n {
 		p.shared = AlignedFloats(AlignUp(n))
