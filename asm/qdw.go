@@ -44,7 +44,9 @@ func buildQDW(g *gen) {
 
 // qdwStrips is the most strips of 16 output columns the depthwise kernel
 // computes side by side: a group of strips shares each output row's
-// bookkeeping (the window's row bounds, the loop, the store check).
+// bookkeeping (the window's row bounds, the loop, the store check). A
+// power of two (lastGroup rounds down with a mask), at most 4 (the
+// window's 3*qdwStrips registers from Z16).
 const qdwStrips = 4
 
 // emitQDWConv: per channel, the outputs run in groups of up to qdwStrips
