@@ -48,11 +48,14 @@ func BenchmarkConv(b *testing.B) {
 	// shifted: the input goes through a TSM shift (which should cost
 	// nothing); residual: a residual is added in the epilogue; cold: the
 	// calls take turns over inputs larger together than the core's L2,
-	// as a layer reads what earlier layers wrote
+	// as a layer reads what earlier layers wrote; coldWeights: they take
+	// turns over convolutions whose weights are larger together than the
+	// last-level cache is in practice, as a run of a model reads each
+	// layer's weights once
 	type shape struct {
-		name                    string
-		s                       ConvShape
-		shifted, residual, cold bool
+		name                                 string
+		s                                    ConvShape
+		shifted, residual, cold, coldWeights bool
 	}
 	shift := ConvShape{Frames: 8, Cin: 256, H: 56, W: 56, Cout: 64, KH: 1, KW: 1}
 	s2 := func(s ConvShape) ConvShape {
@@ -93,6 +96,8 @@ func BenchmarkConv(b *testing.B) {
 		{name: "resnet_3x3s2_128x128_56_8f", s: s2(ConvShape{Frames: 8, Cin: 128, H: 56, W: 56, Cout: 128})},
 		// ResNet18-TSM shapes of issue 16: 16 frames of narrow maps, and two clips of 8 frames at 96x96
 		{name: "narrow_3x3_256x256_4_16f", s: same(ConvShape{Frames: 16, Cin: 256, H: 4, W: 4, Cout: 256}, 3)},
+		{name: "narrow_3x3_256x256_4_16f_coldweights", s: same(ConvShape{Frames: 16, Cin: 256, H: 4, W: 4, Cout: 256}, 3), coldWeights: true},
+		{name: "narrow_3x3s2_128x256_7_16f_coldweights", s: s2(ConvShape{Frames: 16, Cin: 128, H: 7, W: 7, Cout: 256}), coldWeights: true},
 		{name: "narrow_3x3_32x32_28_16f", s: same(ConvShape{Frames: 16, Cin: 32, H: 28, W: 28, Cout: 32}, 3)},
 		{name: "narrow_3x3_128x128_7_16f", s: same(ConvShape{Frames: 16, Cin: 128, H: 7, W: 7, Cout: 128}, 3)},
 		{name: "narrow_3x3s2_32x64_28_16f", s: s2(ConvShape{Frames: 16, Cin: 32, H: 28, W: 28, Cout: 64})},
@@ -143,10 +148,14 @@ func BenchmarkConv(b *testing.B) {
 				if sh.residual {
 					res = randFloats(rng, s.OutLen())
 				}
-				packed, _ := PackConvWeights(randFloats(rng, s.Cout*s.Cin*s.KH*s.KW), s.Cout, s.Cin, s.KH, s.KW, 1, PackMR)
-				conv, err := NewConv(s, packed, PackMR, randFloats(rng, s.Cout), Relu)
-				if err != nil {
-					b.Fatal(err)
+				var convs []*Conv
+				for len(convs) == 0 || sh.coldWeights && len(convs)*s.Cout*s.Cin*s.KH*s.KW < 32<<20 {
+					packed, _ := PackConvWeights(randFloats(rng, s.Cout*s.Cin*s.KH*s.KW), s.Cout, s.Cin, s.KH, s.KW, 1, PackMR)
+					conv, err := NewConv(s, packed, PackMR, randFloats(rng, s.Cout), Relu)
+					if err != nil {
+						b.Fatal(err)
+					}
+					convs = append(convs, conv)
 				}
 				out := make([]float32, s.OutLen())
 				ins := []Rows{rows}
@@ -155,7 +164,7 @@ func BenchmarkConv(b *testing.B) {
 				}
 				call := 0
 				benchRun(b, threads, s.FLOPs(), func(p *Pool) {
-					conv.Run(p, ins[call%len(ins)], out, res)
+					convs[call%len(convs)].Run(p, ins[call%len(ins)], out, res)
 					call++
 				})
 			})
