@@ -13,7 +13,8 @@ TEXT ·gemmF32Minmax12x32AVX512(SB), NOSPLIT, $0-8
 	// Z26..Z31 take the A broadcasts in rotation;
 	// X15 is clobbered: it is scratch in ABI0 and the caller re-zeroes it.
 	// DI *Tile, SI A, BX B (or the BRows headers), CX k steps left, R8/R12 LDA/3*LDA bytes,
-	// R9/R13 LDB/3*LDB bytes, R10 Flags, R11 BOff bytes, AX and DX scratch.
+	// R9/R13 LDB/3*LDB bytes, R10 Flags, R11 BOff bytes (TileRowsB) or the A row prefetchA
+	// steps ahead (packed B), AX and DX scratch.
 	MOVQ   t+0(FP), DI
 	MOVQ   168(DI), R10
 	TESTQ  $0x00000008, R10
@@ -274,16 +275,20 @@ nores6:
 	JNZ   rowsb7
 
 	// B from a packed panel
-	MOVQ 24(DI), BX
-	MOVQ 136(DI), R9
-	SHLQ $0x02, R9
-	LEAQ (R9)(R9*2), R13
-	CMPQ CX, $0x04
-	JL   ktail10
+	MOVQ   24(DI), BX
+	MOVQ   136(DI), R9
+	SHLQ   $0x02, R9
+	LEAQ   (R9)(R9*2), R13
+	IMUL3Q $0x00000040, R8, R11
+	ADDQ   SI, R11
+	CMPQ   CX, $0x04
+	JL     ktail10
 
 kbody9:
 	VMOVUPS      (BX), Z24
 	VMOVUPS      64(BX), Z25
+	PREFETCHT0   (R11)
+	PREFETCHT0   44(R11)
 	VBROADCASTSS (SI), Z26
 	VFMADD231PS  Z24, Z26, Z0
 	VFMADD231PS  Z25, Z26, Z1
@@ -322,6 +327,8 @@ kbody9:
 	VFMADD231PS  Z25, Z31, Z23
 	VMOVUPS      (BX)(R9*1), Z24
 	VMOVUPS      64(BX)(R9*1), Z25
+	PREFETCHT0   (R11)(R8*1)
+	PREFETCHT0   44(R11)(R8*1)
 	VBROADCASTSS (SI)(R8*1), Z26
 	VFMADD231PS  Z24, Z26, Z0
 	VFMADD231PS  Z25, Z26, Z1
@@ -360,6 +367,8 @@ kbody9:
 	VFMADD231PS  Z25, Z31, Z23
 	VMOVUPS      (BX)(R9*2), Z24
 	VMOVUPS      64(BX)(R9*2), Z25
+	PREFETCHT0   (R11)(R8*2)
+	PREFETCHT0   44(R11)(R8*2)
 	VBROADCASTSS (SI)(R8*2), Z26
 	VFMADD231PS  Z24, Z26, Z0
 	VFMADD231PS  Z25, Z26, Z1
@@ -398,6 +407,8 @@ kbody9:
 	VFMADD231PS  Z25, Z31, Z23
 	VMOVUPS      (BX)(R13*1), Z24
 	VMOVUPS      64(BX)(R13*1), Z25
+	PREFETCHT0   (R11)(R12*1)
+	PREFETCHT0   44(R11)(R12*1)
 	VBROADCASTSS (SI)(R12*1), Z26
 	VFMADD231PS  Z24, Z26, Z0
 	VFMADD231PS  Z25, Z26, Z1
@@ -435,6 +446,7 @@ kbody9:
 	VFMADD231PS  Z24, Z31, Z22
 	VFMADD231PS  Z25, Z31, Z23
 	LEAQ         (SI)(R8*4), SI
+	LEAQ         (R11)(R8*4), R11
 	LEAQ         (BX)(R9*4), BX
 	SUBQ         $0x00000004, CX
 	CMPQ         CX, $0x04
@@ -447,6 +459,8 @@ ktail10:
 ktail1_11:
 	VMOVUPS      (BX), Z24
 	VMOVUPS      64(BX), Z25
+	PREFETCHT0   (R11)
+	PREFETCHT0   44(R11)
 	VBROADCASTSS (SI), Z26
 	VFMADD231PS  Z24, Z26, Z0
 	VFMADD231PS  Z25, Z26, Z1
@@ -484,6 +498,7 @@ ktail1_11:
 	VFMADD231PS  Z24, Z31, Z22
 	VFMADD231PS  Z25, Z31, Z23
 	ADDQ         R8, SI
+	ADDQ         R8, R11
 	ADDQ         R9, BX
 	DECQ         CX
 	JNZ          ktail1_11
@@ -1031,7 +1046,8 @@ TEXT ·gemmF32Minmax8x32AVX512(SB), NOSPLIT, $0-8
 	// Z18..Z23 take the A broadcasts in rotation;
 	// X15 is clobbered: it is scratch in ABI0 and the caller re-zeroes it.
 	// DI *Tile, SI A, BX B (or the BRows headers), CX k steps left, R8/R12 LDA/3*LDA bytes,
-	// R9/R13 LDB/3*LDB bytes, R10 Flags, R11 BOff bytes, AX and DX scratch.
+	// R9/R13 LDB/3*LDB bytes, R10 Flags, R11 BOff bytes (TileRowsB) or the A row prefetchA
+	// steps ahead (packed B), AX and DX scratch.
 	MOVQ   t+0(FP), DI
 	MOVQ   168(DI), R10
 	TESTQ  $0x00000008, R10
@@ -1228,16 +1244,20 @@ nores6:
 	JNZ   rowsb7
 
 	// B from a packed panel
-	MOVQ 24(DI), BX
-	MOVQ 136(DI), R9
-	SHLQ $0x02, R9
-	LEAQ (R9)(R9*2), R13
-	CMPQ CX, $0x04
-	JL   ktail10
+	MOVQ   24(DI), BX
+	MOVQ   136(DI), R9
+	SHLQ   $0x02, R9
+	LEAQ   (R9)(R9*2), R13
+	IMUL3Q $0x00000040, R8, R11
+	ADDQ   SI, R11
+	CMPQ   CX, $0x04
+	JL     ktail10
 
 kbody9:
 	VMOVUPS      (BX), Z16
 	VMOVUPS      64(BX), Z17
+	PREFETCHT0   (R11)
+	PREFETCHT0   28(R11)
 	VBROADCASTSS (SI), Z18
 	VFMADD231PS  Z16, Z18, Z0
 	VFMADD231PS  Z17, Z18, Z1
@@ -1264,6 +1284,8 @@ kbody9:
 	VFMADD231PS  Z17, Z19, Z15
 	VMOVUPS      (BX)(R9*1), Z16
 	VMOVUPS      64(BX)(R9*1), Z17
+	PREFETCHT0   (R11)(R8*1)
+	PREFETCHT0   28(R11)(R8*1)
 	VBROADCASTSS (SI)(R8*1), Z20
 	VFMADD231PS  Z16, Z20, Z0
 	VFMADD231PS  Z17, Z20, Z1
@@ -1290,6 +1312,8 @@ kbody9:
 	VFMADD231PS  Z17, Z21, Z15
 	VMOVUPS      (BX)(R9*2), Z16
 	VMOVUPS      64(BX)(R9*2), Z17
+	PREFETCHT0   (R11)(R8*2)
+	PREFETCHT0   28(R11)(R8*2)
 	VBROADCASTSS (SI)(R8*2), Z22
 	VFMADD231PS  Z16, Z22, Z0
 	VFMADD231PS  Z17, Z22, Z1
@@ -1316,6 +1340,8 @@ kbody9:
 	VFMADD231PS  Z17, Z23, Z15
 	VMOVUPS      (BX)(R13*1), Z16
 	VMOVUPS      64(BX)(R13*1), Z17
+	PREFETCHT0   (R11)(R12*1)
+	PREFETCHT0   28(R11)(R12*1)
 	VBROADCASTSS (SI)(R12*1), Z18
 	VFMADD231PS  Z16, Z18, Z0
 	VFMADD231PS  Z17, Z18, Z1
@@ -1341,6 +1367,7 @@ kbody9:
 	VFMADD231PS  Z16, Z19, Z14
 	VFMADD231PS  Z17, Z19, Z15
 	LEAQ         (SI)(R8*4), SI
+	LEAQ         (R11)(R8*4), R11
 	LEAQ         (BX)(R9*4), BX
 	SUBQ         $0x00000004, CX
 	CMPQ         CX, $0x04
@@ -1353,6 +1380,8 @@ ktail10:
 ktail1_11:
 	VMOVUPS      (BX), Z16
 	VMOVUPS      64(BX), Z17
+	PREFETCHT0   (R11)
+	PREFETCHT0   28(R11)
 	VBROADCASTSS (SI), Z18
 	VFMADD231PS  Z16, Z18, Z0
 	VFMADD231PS  Z17, Z18, Z1
@@ -1378,6 +1407,7 @@ ktail1_11:
 	VFMADD231PS  Z16, Z19, Z14
 	VFMADD231PS  Z17, Z19, Z15
 	ADDQ         R8, SI
+	ADDQ         R8, R11
 	ADDQ         R9, BX
 	DECQ         CX
 	JNZ          ktail1_11
@@ -1792,7 +1822,8 @@ TEXT ·gemmF32Minmax4x32AVX512(SB), NOSPLIT, $0-8
 	// Z8..Z9 hold the B row of a k step (then Lo and Hi in the epilogue),
 	// Z10..Z13 take the A broadcasts in rotation;
 	// DI *Tile, SI A, BX B (or the BRows headers), CX k steps left, R8/R12 LDA/3*LDA bytes,
-	// R9/R13 LDB/3*LDB bytes, R10 Flags, R11 BOff bytes, AX and DX scratch.
+	// R9/R13 LDB/3*LDB bytes, R10 Flags, R11 BOff bytes (TileRowsB) or the A row prefetchA
+	// steps ahead (packed B), AX and DX scratch.
 	MOVQ   t+0(FP), DI
 	MOVQ   168(DI), R10
 	TESTQ  $0x00000008, R10
@@ -1925,16 +1956,20 @@ nores6:
 	JNZ   rowsb7
 
 	// B from a packed panel
-	MOVQ 24(DI), BX
-	MOVQ 136(DI), R9
-	SHLQ $0x02, R9
-	LEAQ (R9)(R9*2), R13
-	CMPQ CX, $0x04
-	JL   ktail10
+	MOVQ   24(DI), BX
+	MOVQ   136(DI), R9
+	SHLQ   $0x02, R9
+	LEAQ   (R9)(R9*2), R13
+	IMUL3Q $0x00000040, R8, R11
+	ADDQ   SI, R11
+	CMPQ   CX, $0x04
+	JL     ktail10
 
 kbody9:
 	VMOVUPS      (BX), Z8
 	VMOVUPS      64(BX), Z9
+	PREFETCHT0   (R11)
+	PREFETCHT0   12(R11)
 	VBROADCASTSS (SI), Z10
 	VFMADD231PS  Z8, Z10, Z0
 	VFMADD231PS  Z9, Z10, Z1
@@ -1949,6 +1984,8 @@ kbody9:
 	VFMADD231PS  Z9, Z13, Z7
 	VMOVUPS      (BX)(R9*1), Z8
 	VMOVUPS      64(BX)(R9*1), Z9
+	PREFETCHT0   (R11)(R8*1)
+	PREFETCHT0   12(R11)(R8*1)
 	VBROADCASTSS (SI)(R8*1), Z10
 	VFMADD231PS  Z8, Z10, Z0
 	VFMADD231PS  Z9, Z10, Z1
@@ -1963,6 +2000,8 @@ kbody9:
 	VFMADD231PS  Z9, Z13, Z7
 	VMOVUPS      (BX)(R9*2), Z8
 	VMOVUPS      64(BX)(R9*2), Z9
+	PREFETCHT0   (R11)(R8*2)
+	PREFETCHT0   12(R11)(R8*2)
 	VBROADCASTSS (SI)(R8*2), Z10
 	VFMADD231PS  Z8, Z10, Z0
 	VFMADD231PS  Z9, Z10, Z1
@@ -1977,6 +2016,8 @@ kbody9:
 	VFMADD231PS  Z9, Z13, Z7
 	VMOVUPS      (BX)(R13*1), Z8
 	VMOVUPS      64(BX)(R13*1), Z9
+	PREFETCHT0   (R11)(R12*1)
+	PREFETCHT0   12(R11)(R12*1)
 	VBROADCASTSS (SI)(R12*1), Z10
 	VFMADD231PS  Z8, Z10, Z0
 	VFMADD231PS  Z9, Z10, Z1
@@ -1990,6 +2031,7 @@ kbody9:
 	VFMADD231PS  Z8, Z13, Z6
 	VFMADD231PS  Z9, Z13, Z7
 	LEAQ         (SI)(R8*4), SI
+	LEAQ         (R11)(R8*4), R11
 	LEAQ         (BX)(R9*4), BX
 	SUBQ         $0x00000004, CX
 	CMPQ         CX, $0x04
@@ -2002,6 +2044,8 @@ ktail10:
 ktail1_11:
 	VMOVUPS      (BX), Z8
 	VMOVUPS      64(BX), Z9
+	PREFETCHT0   (R11)
+	PREFETCHT0   12(R11)
 	VBROADCASTSS (SI), Z10
 	VFMADD231PS  Z8, Z10, Z0
 	VFMADD231PS  Z9, Z10, Z1
@@ -2015,6 +2059,7 @@ ktail1_11:
 	VFMADD231PS  Z8, Z13, Z6
 	VFMADD231PS  Z9, Z13, Z7
 	ADDQ         R8, SI
+	ADDQ         R8, R11
 	ADDQ         R9, BX
 	DECQ         CX
 	JNZ          ktail1_11
@@ -2298,7 +2343,8 @@ TEXT ·gemmF32Minmax6x16AVX2(SB), NOSPLIT, $0-8
 	// Y14 takes the A broadcasts;
 	// Y15 (X15, Go's zero register) is not touched.
 	// DI *Tile, SI A, BX B (or the BRows headers), CX k steps left, R8/R12 LDA/3*LDA bytes,
-	// R9/R13 LDB/3*LDB bytes, R10 Flags, R11 BOff bytes, AX and DX scratch.
+	// R9/R13 LDB/3*LDB bytes, R10 Flags, R11 BOff bytes (TileRowsB) or the A row prefetchA
+	// steps ahead (packed B), AX and DX scratch.
 	MOVQ    t+0(FP), DI
 	MOVQ    168(DI), R10
 	TESTQ   $0x00000001, R10
@@ -2385,16 +2431,20 @@ nores3:
 	JNZ   rowsb4
 
 	// B from a packed panel
-	MOVQ 24(DI), BX
-	MOVQ 136(DI), R9
-	SHLQ $0x02, R9
-	LEAQ (R9)(R9*2), R13
-	CMPQ CX, $0x04
-	JL   ktail7
+	MOVQ   24(DI), BX
+	MOVQ   136(DI), R9
+	SHLQ   $0x02, R9
+	LEAQ   (R9)(R9*2), R13
+	IMUL3Q $0x00000040, R8, R11
+	ADDQ   SI, R11
+	CMPQ   CX, $0x04
+	JL     ktail7
 
 kbody6:
 	VMOVUPS      (BX), Y12
 	VMOVUPS      32(BX), Y13
+	PREFETCHT0   (R11)
+	PREFETCHT0   20(R11)
 	VBROADCASTSS (SI), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
@@ -2415,6 +2465,8 @@ kbody6:
 	VFMADD231PS  Y13, Y14, Y11
 	VMOVUPS      (BX)(R9*1), Y12
 	VMOVUPS      32(BX)(R9*1), Y13
+	PREFETCHT0   (R11)(R8*1)
+	PREFETCHT0   20(R11)(R8*1)
 	VBROADCASTSS (SI)(R8*1), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
@@ -2435,6 +2487,8 @@ kbody6:
 	VFMADD231PS  Y13, Y14, Y11
 	VMOVUPS      (BX)(R9*2), Y12
 	VMOVUPS      32(BX)(R9*2), Y13
+	PREFETCHT0   (R11)(R8*2)
+	PREFETCHT0   20(R11)(R8*2)
 	VBROADCASTSS (SI)(R8*2), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
@@ -2455,6 +2509,8 @@ kbody6:
 	VFMADD231PS  Y13, Y14, Y11
 	VMOVUPS      (BX)(R13*1), Y12
 	VMOVUPS      32(BX)(R13*1), Y13
+	PREFETCHT0   (R11)(R12*1)
+	PREFETCHT0   20(R11)(R12*1)
 	VBROADCASTSS (SI)(R12*1), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
@@ -2474,6 +2530,7 @@ kbody6:
 	VFMADD231PS  Y12, Y14, Y10
 	VFMADD231PS  Y13, Y14, Y11
 	LEAQ         (SI)(R8*4), SI
+	LEAQ         (R11)(R8*4), R11
 	LEAQ         (BX)(R9*4), BX
 	SUBQ         $0x00000004, CX
 	CMPQ         CX, $0x04
@@ -2486,6 +2543,8 @@ ktail7:
 ktail1_8:
 	VMOVUPS      (BX), Y12
 	VMOVUPS      32(BX), Y13
+	PREFETCHT0   (R11)
+	PREFETCHT0   20(R11)
 	VBROADCASTSS (SI), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
@@ -2505,6 +2564,7 @@ ktail1_8:
 	VFMADD231PS  Y12, Y14, Y10
 	VFMADD231PS  Y13, Y14, Y11
 	ADDQ         R8, SI
+	ADDQ         R8, R11
 	ADDQ         R9, BX
 	DECQ         CX
 	JNZ          ktail1_8
@@ -2754,7 +2814,8 @@ TEXT ·gemmF32Minmax4x16AVX2(SB), NOSPLIT, $0-8
 	// Y10 takes the A broadcasts;
 	// Y15 (X15, Go's zero register) is not touched.
 	// DI *Tile, SI A, BX B (or the BRows headers), CX k steps left, R8/R12 LDA/3*LDA bytes,
-	// R9/R13 LDB/3*LDB bytes, R10 Flags, R11 BOff bytes, AX and DX scratch.
+	// R9/R13 LDB/3*LDB bytes, R10 Flags, R11 BOff bytes (TileRowsB) or the A row prefetchA
+	// steps ahead (packed B), AX and DX scratch.
 	MOVQ    t+0(FP), DI
 	MOVQ    168(DI), R10
 	TESTQ   $0x00000001, R10
@@ -2823,16 +2884,20 @@ nores3:
 	JNZ   rowsb4
 
 	// B from a packed panel
-	MOVQ 24(DI), BX
-	MOVQ 136(DI), R9
-	SHLQ $0x02, R9
-	LEAQ (R9)(R9*2), R13
-	CMPQ CX, $0x04
-	JL   ktail7
+	MOVQ   24(DI), BX
+	MOVQ   136(DI), R9
+	SHLQ   $0x02, R9
+	LEAQ   (R9)(R9*2), R13
+	IMUL3Q $0x00000040, R8, R11
+	ADDQ   SI, R11
+	CMPQ   CX, $0x04
+	JL     ktail7
 
 kbody6:
 	VMOVUPS      (BX), Y8
 	VMOVUPS      32(BX), Y9
+	PREFETCHT0   (R11)
+	PREFETCHT0   12(R11)
 	VBROADCASTSS (SI), Y10
 	VFMADD231PS  Y8, Y10, Y0
 	VFMADD231PS  Y9, Y10, Y1
@@ -2847,6 +2912,8 @@ kbody6:
 	VFMADD231PS  Y9, Y10, Y7
 	VMOVUPS      (BX)(R9*1), Y8
 	VMOVUPS      32(BX)(R9*1), Y9
+	PREFETCHT0   (R11)(R8*1)
+	PREFETCHT0   12(R11)(R8*1)
 	VBROADCASTSS (SI)(R8*1), Y10
 	VFMADD231PS  Y8, Y10, Y0
 	VFMADD231PS  Y9, Y10, Y1
@@ -2861,6 +2928,8 @@ kbody6:
 	VFMADD231PS  Y9, Y10, Y7
 	VMOVUPS      (BX)(R9*2), Y8
 	VMOVUPS      32(BX)(R9*2), Y9
+	PREFETCHT0   (R11)(R8*2)
+	PREFETCHT0   12(R11)(R8*2)
 	VBROADCASTSS (SI)(R8*2), Y10
 	VFMADD231PS  Y8, Y10, Y0
 	VFMADD231PS  Y9, Y10, Y1
@@ -2875,6 +2944,8 @@ kbody6:
 	VFMADD231PS  Y9, Y10, Y7
 	VMOVUPS      (BX)(R13*1), Y8
 	VMOVUPS      32(BX)(R13*1), Y9
+	PREFETCHT0   (R11)(R12*1)
+	PREFETCHT0   12(R11)(R12*1)
 	VBROADCASTSS (SI)(R12*1), Y10
 	VFMADD231PS  Y8, Y10, Y0
 	VFMADD231PS  Y9, Y10, Y1
@@ -2888,6 +2959,7 @@ kbody6:
 	VFMADD231PS  Y8, Y10, Y6
 	VFMADD231PS  Y9, Y10, Y7
 	LEAQ         (SI)(R8*4), SI
+	LEAQ         (R11)(R8*4), R11
 	LEAQ         (BX)(R9*4), BX
 	SUBQ         $0x00000004, CX
 	CMPQ         CX, $0x04
@@ -2900,6 +2972,8 @@ ktail7:
 ktail1_8:
 	VMOVUPS      (BX), Y8
 	VMOVUPS      32(BX), Y9
+	PREFETCHT0   (R11)
+	PREFETCHT0   12(R11)
 	VBROADCASTSS (SI), Y10
 	VFMADD231PS  Y8, Y10, Y0
 	VFMADD231PS  Y9, Y10, Y1
@@ -2913,6 +2987,7 @@ ktail1_8:
 	VFMADD231PS  Y8, Y10, Y6
 	VFMADD231PS  Y9, Y10, Y7
 	ADDQ         R8, SI
+	ADDQ         R8, R11
 	ADDQ         R9, BX
 	DECQ         CX
 	JNZ          ktail1_8
@@ -3106,7 +3181,8 @@ TEXT ·gemmF32Minmax2x16AVX2(SB), NOSPLIT, $0-8
 	// Y6 takes the A broadcasts;
 	// Y15 (X15, Go's zero register) is not touched.
 	// DI *Tile, SI A, BX B (or the BRows headers), CX k steps left, R8/R12 LDA/3*LDA bytes,
-	// R9/R13 LDB/3*LDB bytes, R10 Flags, R11 BOff bytes, AX and DX scratch.
+	// R9/R13 LDB/3*LDB bytes, R10 Flags, R11 BOff bytes (TileRowsB) or the A row prefetchA
+	// steps ahead (packed B), AX and DX scratch.
 	MOVQ    t+0(FP), DI
 	MOVQ    168(DI), R10
 	TESTQ   $0x00000001, R10
@@ -3157,16 +3233,20 @@ nores3:
 	JNZ   rowsb4
 
 	// B from a packed panel
-	MOVQ 24(DI), BX
-	MOVQ 136(DI), R9
-	SHLQ $0x02, R9
-	LEAQ (R9)(R9*2), R13
-	CMPQ CX, $0x04
-	JL   ktail7
+	MOVQ   24(DI), BX
+	MOVQ   136(DI), R9
+	SHLQ   $0x02, R9
+	LEAQ   (R9)(R9*2), R13
+	IMUL3Q $0x00000040, R8, R11
+	ADDQ   SI, R11
+	CMPQ   CX, $0x04
+	JL     ktail7
 
 kbody6:
 	VMOVUPS      (BX), Y4
 	VMOVUPS      32(BX), Y5
+	PREFETCHT0   (R11)
+	PREFETCHT0   4(R11)
 	VBROADCASTSS (SI), Y6
 	VFMADD231PS  Y4, Y6, Y0
 	VFMADD231PS  Y5, Y6, Y1
@@ -3175,6 +3255,8 @@ kbody6:
 	VFMADD231PS  Y5, Y6, Y3
 	VMOVUPS      (BX)(R9*1), Y4
 	VMOVUPS      32(BX)(R9*1), Y5
+	PREFETCHT0   (R11)(R8*1)
+	PREFETCHT0   4(R11)(R8*1)
 	VBROADCASTSS (SI)(R8*1), Y6
 	VFMADD231PS  Y4, Y6, Y0
 	VFMADD231PS  Y5, Y6, Y1
@@ -3183,6 +3265,8 @@ kbody6:
 	VFMADD231PS  Y5, Y6, Y3
 	VMOVUPS      (BX)(R9*2), Y4
 	VMOVUPS      32(BX)(R9*2), Y5
+	PREFETCHT0   (R11)(R8*2)
+	PREFETCHT0   4(R11)(R8*2)
 	VBROADCASTSS (SI)(R8*2), Y6
 	VFMADD231PS  Y4, Y6, Y0
 	VFMADD231PS  Y5, Y6, Y1
@@ -3191,6 +3275,8 @@ kbody6:
 	VFMADD231PS  Y5, Y6, Y3
 	VMOVUPS      (BX)(R13*1), Y4
 	VMOVUPS      32(BX)(R13*1), Y5
+	PREFETCHT0   (R11)(R12*1)
+	PREFETCHT0   4(R11)(R12*1)
 	VBROADCASTSS (SI)(R12*1), Y6
 	VFMADD231PS  Y4, Y6, Y0
 	VFMADD231PS  Y5, Y6, Y1
@@ -3198,6 +3284,7 @@ kbody6:
 	VFMADD231PS  Y4, Y6, Y2
 	VFMADD231PS  Y5, Y6, Y3
 	LEAQ         (SI)(R8*4), SI
+	LEAQ         (R11)(R8*4), R11
 	LEAQ         (BX)(R9*4), BX
 	SUBQ         $0x00000004, CX
 	CMPQ         CX, $0x04
@@ -3210,6 +3297,8 @@ ktail7:
 ktail1_8:
 	VMOVUPS      (BX), Y4
 	VMOVUPS      32(BX), Y5
+	PREFETCHT0   (R11)
+	PREFETCHT0   4(R11)
 	VBROADCASTSS (SI), Y6
 	VFMADD231PS  Y4, Y6, Y0
 	VFMADD231PS  Y5, Y6, Y1
@@ -3217,6 +3306,7 @@ ktail1_8:
 	VFMADD231PS  Y4, Y6, Y2
 	VFMADD231PS  Y5, Y6, Y3
 	ADDQ         R8, SI
+	ADDQ         R8, R11
 	ADDQ         R9, BX
 	DECQ         CX
 	JNZ          ktail1_8

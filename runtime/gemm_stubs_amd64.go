@@ -12,7 +12,8 @@ package runtime
 // Z26..Z31 take the A broadcasts in rotation;
 // X15 is clobbered: it is scratch in ABI0 and the caller re-zeroes it.
 // DI *Tile, SI A, BX B (or the BRows headers), CX k steps left, R8/R12 LDA/3*LDA bytes,
-// R9/R13 LDB/3*LDB bytes, R10 Flags, R11 BOff bytes, AX and DX scratch.
+// R9/R13 LDB/3*LDB bytes, R10 Flags, R11 BOff bytes (TileRowsB) or the A row prefetchA
+// steps ahead (packed B), AX and DX scratch.
 //
 //go:noescape
 func gemmF32Minmax12x32AVX512(t *Tile)
@@ -24,7 +25,8 @@ func gemmF32Minmax12x32AVX512(t *Tile)
 // Z18..Z23 take the A broadcasts in rotation;
 // X15 is clobbered: it is scratch in ABI0 and the caller re-zeroes it.
 // DI *Tile, SI A, BX B (or the BRows headers), CX k steps left, R8/R12 LDA/3*LDA bytes,
-// R9/R13 LDB/3*LDB bytes, R10 Flags, R11 BOff bytes, AX and DX scratch.
+// R9/R13 LDB/3*LDB bytes, R10 Flags, R11 BOff bytes (TileRowsB) or the A row prefetchA
+// steps ahead (packed B), AX and DX scratch.
 //
 //go:noescape
 func gemmF32Minmax8x32AVX512(t *Tile)
@@ -35,7 +37,8 @@ func gemmF32Minmax8x32AVX512(t *Tile)
 // Z8..Z9 hold the B row of a k step (then Lo and Hi in the epilogue),
 // Z10..Z13 take the A broadcasts in rotation;
 // DI *Tile, SI A, BX B (or the BRows headers), CX k steps left, R8/R12 LDA/3*LDA bytes,
-// R9/R13 LDB/3*LDB bytes, R10 Flags, R11 BOff bytes, AX and DX scratch.
+// R9/R13 LDB/3*LDB bytes, R10 Flags, R11 BOff bytes (TileRowsB) or the A row prefetchA
+// steps ahead (packed B), AX and DX scratch.
 //
 //go:noescape
 func gemmF32Minmax4x32AVX512(t *Tile)
@@ -47,7 +50,8 @@ func gemmF32Minmax4x32AVX512(t *Tile)
 // Y14 takes the A broadcasts;
 // Y15 (X15, Go's zero register) is not touched.
 // DI *Tile, SI A, BX B (or the BRows headers), CX k steps left, R8/R12 LDA/3*LDA bytes,
-// R9/R13 LDB/3*LDB bytes, R10 Flags, R11 BOff bytes, AX and DX scratch.
+// R9/R13 LDB/3*LDB bytes, R10 Flags, R11 BOff bytes (TileRowsB) or the A row prefetchA
+// steps ahead (packed B), AX and DX scratch.
 //
 //go:noescape
 func gemmF32Minmax6x16AVX2(t *Tile)
@@ -59,7 +63,8 @@ func gemmF32Minmax6x16AVX2(t *Tile)
 // Y10 takes the A broadcasts;
 // Y15 (X15, Go's zero register) is not touched.
 // DI *Tile, SI A, BX B (or the BRows headers), CX k steps left, R8/R12 LDA/3*LDA bytes,
-// R9/R13 LDB/3*LDB bytes, R10 Flags, R11 BOff bytes, AX and DX scratch.
+// R9/R13 LDB/3*LDB bytes, R10 Flags, R11 BOff bytes (TileRowsB) or the A row prefetchA
+// steps ahead (packed B), AX and DX scratch.
 //
 //go:noescape
 func gemmF32Minmax4x16AVX2(t *Tile)
@@ -71,7 +76,8 @@ func gemmF32Minmax4x16AVX2(t *Tile)
 // Y6 takes the A broadcasts;
 // Y15 (X15, Go's zero register) is not touched.
 // DI *Tile, SI A, BX B (or the BRows headers), CX k steps left, R8/R12 LDA/3*LDA bytes,
-// R9/R13 LDB/3*LDB bytes, R10 Flags, R11 BOff bytes, AX and DX scratch.
+// R9/R13 LDB/3*LDB bytes, R10 Flags, R11 BOff bytes (TileRowsB) or the A row prefetchA
+// steps ahead (packed B), AX and DX scratch.
 //
 //go:noescape
 func gemmF32Minmax2x16AVX2(t *Tile)
