@@ -193,8 +193,8 @@ func (k gemmKernel) emitTC(g *gen) {
 		fmt.Sprintf("Fused multiply-adds over k in increasing order, K unrolled by %d.", k.unroll),
 	}
 	regs := append(k.registerDoc()[:3:3],
-		fmt.Sprintf("In the epilogue %s..%s hold the bias, then Lo, Hi and a zero row; the rest",
-			k.bvec(0).Asm(), k.isa.regs[k.mr*k.vecs()+2].Asm()),
+		fmt.Sprintf("In the epilogue %s..%s hold the bias, then Lo and Hi; the rest",
+			k.bvec(0).Asm(), k.isa.regs[k.mr*k.vecs()+1].Asm()),
 		"and the freed accumulators are the transposition's temporaries; K1 masks MR lanes.",
 		"DI *Tile, SI A (then R), BX B (then C), CX k steps left, R8/R12 LDA/3*LDA bytes",
 		"(then LDR), R9/R13 LDB/3*LDB bytes (then LDC), R11 the A row prefetchA steps",
@@ -230,10 +230,9 @@ func (k gemmKernel) emitTC(g *gen) {
 			g.VADDPS(free[v], k.acc(i, v), k.acc(i, v))
 		}
 	}
-	lo, hi, zero := free[0], free[1], free[2]
+	lo, hi := free[0], free[1]
 	g.VBROADCASTSS(tile.field(gT, "Lo", 0), lo)
 	g.VBROADCASTSS(tile.field(gT, "Hi", 0), hi)
-	g.zero(zero)
 	g.MOVL(operand.U32(1<<k.mr-1), gTmp[0].As32())
 	g.KMOVW(gTmp[0].As32(), reg.K1)
 	g.MOVQ(tile.field(gT, "C", 0), gB)
@@ -244,7 +243,7 @@ func (k gemmKernel) emitTC(g *gen) {
 	g.SHLQ(operand.U8(2), gLDA)
 	g.ifNotNil(gA, func(res bool) {
 		for v := range nv {
-			k.transposeStore(g, v, res, lo, hi, zero, free[3:])
+			k.transposeStore(g, v, res, lo, hi, free[2:])
 		}
 	})
 	g.VZEROUPPER()
@@ -372,11 +371,11 @@ func (k gemmKernel) emit(g *gen) {
 	g.RET()
 }
 
-// tcValue is a register of the transposed store's network, or a zero row
-// (the rows past MR of the 16 the network transposes).
+// tcValue is a register of the transposed store's network, or one of the
+// rows past MR of the 16 the network transposes (past: no register).
 type tcValue struct {
 	r    reg.VecPhysical
-	zero bool
+	past bool
 }
 
 // transposeStore transposes column vector v of the tile (MR rows of 16
@@ -386,7 +385,7 @@ type tcValue struct {
 // res, then clamping to [lo, hi]. Registers in pool are the network's
 // temporaries; each step frees one of its inputs, so one is enough.
 // Uses BX/R9 (C, LDC bytes), SI/R8 (R, LDR bytes), AX and DX.
-func (k gemmKernel) transposeStore(g *gen, v int, res bool, lo, hi, zero reg.VecPhysical, pool []reg.VecPhysical) {
+func (k gemmKernel) transposeStore(g *gen, v int, res bool, lo, hi reg.VecPhysical, pool []reg.VecPhysical) {
 	free := append([]reg.VecPhysical(nil), pool...)
 	alloc := func() reg.VecPhysical {
 		r := free[len(free)-1]
@@ -396,22 +395,24 @@ func (k gemmKernel) transposeStore(g *gen, v int, res bool, lo, hi, zero reg.Vec
 	// pair computes (first(a, b), second(a, b)) into a temporary and into
 	// b's (or a's) register, freeing the other input.
 	pair := func(a, b tcValue, first, second func(b, a, dst reg.VecPhysical)) (tcValue, tcValue) {
-		if a.zero && b.zero {
+		if a.past && b.past {
 			return a, b
 		}
+		// a row past MR reaches only the lanes the masked stores skip:
+		// its partner stands in for it
 		ra, rb := a.r, b.r
-		if a.zero {
-			ra = zero
+		if a.past {
+			ra = rb
 		}
-		if b.zero {
-			rb = zero
+		if b.past {
+			rb = ra
 		}
 		t := alloc()
 		first(rb, ra, t)
 		switch {
-		case !b.zero:
+		case !b.past:
 			second(rb, ra, rb)
-			if !a.zero {
+			if !a.past {
 				free = append(free, ra)
 			}
 			return tcValue{r: t}, tcValue{r: rb}
@@ -428,7 +429,7 @@ func (k gemmKernel) transposeStore(g *gen, v int, res bool, lo, hi, zero reg.Vec
 	}
 	var r [16]tcValue
 	for i := range r {
-		r[i] = tcValue{zero: true}
+		r[i] = tcValue{past: true}
 		if i < k.mr {
 			r[i] = tcValue{r: k.acc(i, v)}
 		}

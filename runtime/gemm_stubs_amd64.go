@@ -89,7 +89,7 @@ func gemmF32Minmax2x16AVX2(t *Tile)
 // Registers: Z0..Z23 accumulate the 12x32 tile (row i in 2 registers from Z0+2*i),
 // Z24..Z25 hold the B row of a k step (then Lo and Hi in the epilogue),
 // Z26..Z31 take the A broadcasts in rotation;
-// In the epilogue Z24..Z26 hold the bias, then Lo, Hi and a zero row; the rest
+// In the epilogue Z24..Z25 hold the bias, then Lo and Hi; the rest
 // and the freed accumulators are the transposition's temporaries; K1 masks MR lanes.
 // DI *Tile, SI A (then R), BX B (then C), CX k steps left, R8/R12 LDA/3*LDA bytes
 // (then LDR), R9/R13 LDB/3*LDB bytes (then LDC), R11 the A row prefetchA steps
@@ -105,7 +105,7 @@ func gemmTCF32Minmax12x32AVX512(t *Tile)
 // Registers: Z0..Z15 accumulate the 8x32 tile (row i in 2 registers from Z0+2*i),
 // Z16..Z17 hold the B row of a k step (then Lo and Hi in the epilogue),
 // Z18..Z23 take the A broadcasts in rotation;
-// In the epilogue Z16..Z18 hold the bias, then Lo, Hi and a zero row; the rest
+// In the epilogue Z16..Z17 hold the bias, then Lo and Hi; the rest
 // and the freed accumulators are the transposition's temporaries; K1 masks MR lanes.
 // DI *Tile, SI A (then R), BX B (then C), CX k steps left, R8/R12 LDA/3*LDA bytes
 // (then LDR), R9/R13 LDB/3*LDB bytes (then LDC), R11 the A row prefetchA steps
@@ -121,7 +121,7 @@ func gemmTCF32Minmax8x32AVX512(t *Tile)
 // Registers: Z0..Z7 accumulate the 4x32 tile (row i in 2 registers from Z0+2*i),
 // Z8..Z9 hold the B row of a k step (then Lo and Hi in the epilogue),
 // Z10..Z13 take the A broadcasts in rotation;
-// In the epilogue Z8..Z10 hold the bias, then Lo, Hi and a zero row; the rest
+// In the epilogue Z8..Z9 hold the bias, then Lo and Hi; the rest
 // and the freed accumulators are the transposition's temporaries; K1 masks MR lanes.
 // DI *Tile, SI A (then R), BX B (then C), CX k steps left, R8/R12 LDA/3*LDA bytes
 // (then LDR), R9/R13 LDB/3*LDB bytes (then LDC), R11 the A row prefetchA steps
