@@ -1,6 +1,9 @@
 package runtime
 
-import "unsafe"
+import (
+	"slices"
+	"unsafe"
+)
 
 // Transposed-C plan: a pointwise convolution with few pixels per frame
 // runs with the frame's pixels as the GEMM's rows (broadcast from the
@@ -9,8 +12,8 @@ import "unsafe"
 // panels of 32 waste a quarter of a 49-pixel 7x7 map (64 columns
 // computed) and an eighth of a 14x14 one, and their partial panels go
 // through a scratch tile; output channels come in multiples of 32 in
-// these layers, and 12-pixel tiles cover 49 and 196 pixels with little
-// or no padding. The kernel transposes its tile in registers (16x16
+// these layers, and tiles of 13 and 12 pixels cover 25, 49, 100 and 196
+// pixels exactly (tcTiles). The kernel transposes its tile in registers (16x16
 // unpack and lane-shuffle networks) and stores each output channel's 12
 // pixels with one masked store; the cost model in newTCPlan charges that.
 
@@ -24,9 +27,10 @@ type tcPlan struct {
 	w      []float32 // weights in panels of NR output channels: [panel][k][NR]
 	bias   []float32 // bias padded to panels*NR
 	panels int
-	tiles  int // pixel tiles per frame
-	perQB  int // panels per work item
-	nQB    int // panel blocks
+	tiles  int   // pixel tiles per frame
+	tileAt []int // per tile: its first pixel (a frame's tiles end to end)
+	perQB  int   // panels per work item
+	nQB    int   // panel blocks
 	// residual: the plan still pays when a residual is added; else
 	// runs with one take the pixel-major plan (both give the same bits:
 	// each output is the same K-ordered chain of fused multiply-adds,
@@ -70,12 +74,13 @@ func newTCPlan(c *Conv, panels int, explicit bool, r Rules) *tcPlan {
 	if !tcFits(c) {
 		return nil
 	}
-	mr, nr := k.MR, k.NR
-	// columns computed per frame, times K steps, in kernel-tile units of
-	// equal cost (both kernels run MR x NR = 12 x 32 tiles)
+	nr := k.NR
+	// rows times columns computed, times K steps: the pixel-major 12x32
+	// and the transposed 13x32 and 12x32 kernels take the same time per
+	// row and K step
 	pixelMajor := ceilDiv(c.coutG, c.kern.MR) * c.kern.MR * ceilDiv(c.pixels, c.kern.NR) * c.kern.NR * c.k
 	transposed := func(steps int) int {
-		return ceilDiv(c.coutG, nr) * nr * s.Frames * tileRows(k, c.ohw) * (c.k + steps)
+		return ceilDiv(c.coutG, nr) * nr * s.Frames * tcTileRows(k, c.ohw) * (c.k + steps)
 	}
 	// On small maps the pixel-major plan also pays for packing and
 	// scratch tiles at every frame edge inside a panel: count 10% there.
@@ -91,9 +96,10 @@ func newTCPlan(c *Conv, panels int, explicit bool, r Rules) *tcPlan {
 	if !explicit && !wins(tcStoreSteps) {
 		return nil
 	}
-	t := &tcPlan{kern: k, panels: ceilDiv(c.coutG, nr), tiles: ceilDiv(c.ohw, mr),
+	t := &tcPlan{kern: k, panels: ceilDiv(c.coutG, nr), tileAt: tcTiles(k, c.ohw),
 		residual: explicit || wins(tcStoreSteps+tcResidualSteps), needsDirect: !explicit && severalLarge,
 		direct: make([]bool, s.Frames), slot: make([]int, s.Frames)}
+	t.tiles = len(t.tileAt)
 	t.w = AlignedFloats(t.panels * c.k * nr)
 	for co := range c.coutG {
 		src := c.w[(co/c.packMR)*c.k*c.packMR+co%c.packMR:]
@@ -117,14 +123,67 @@ func newTCPlan(c *Conv, panels int, explicit bool, r Rules) *tcPlan {
 	return t
 }
 
-// tileRows returns the rows kernel k and its short kernels compute for m
-// rows: full tiles, then the smallest kernel holding the rest.
-func tileRows(k *GemmKernel, m int) int {
-	rows, rest := m/k.MR*k.MR, m%k.MR
-	if rest == 0 {
-		return rows
+// tcTiles splits a frame of n pixels into the transposed plan's tiles
+// and returns where each starts: whole tiles of kernel k and its short
+// kernels end to end, then at most one partial tile, on the smallest
+// kernel that holds it. Of the splits, it takes the one of fewest rows
+// computed, then of fewest tiles: with 13- and 12-row kernels, 25, 49,
+// 100 and 196 pixels are split exactly (12+13, 3*12+13, 4*12+4*13,
+// 12*12+4*13), where 12-row tiles alone compute up to 12% more.
+func tcTiles(k *GemmKernel, n int) []int {
+	sizes := []int{k.MR}
+	for _, s := range k.Short {
+		sizes = append(sizes, s.MR)
 	}
-	return rows + shortFor(k, rest).MR
+	// fewest whole tiles covering exactly j pixels, and the last one's rows
+	tiles, last := make([]int, n+1), make([]int, n+1)
+	for j := 1; j <= n; j++ {
+		tiles[j] = -1
+		for _, sz := range sizes {
+			if sz <= j && tiles[j-sz] >= 0 && (tiles[j] < 0 || tiles[j-sz]+1 < tiles[j]) {
+				tiles[j], last[j] = tiles[j-sz]+1, sz
+			}
+		}
+	}
+	best, bestRows, bestTiles := -1, 0, 0
+	for j := n; j >= 0; j-- {
+		if tiles[j] < 0 || n-j > k.MR {
+			continue
+		}
+		rows, nt := j, tiles[j]
+		if j < n {
+			rows, nt = j+shortFor(k, n-j).MR, nt+1
+		}
+		if best < 0 || rows < bestRows || rows == bestRows && nt < bestTiles {
+			best, bestRows, bestTiles = j, rows, nt
+		}
+	}
+	var at []int
+	for j := best; j > 0; j -= last[j] {
+		at = append(at, j-last[j])
+	}
+	slices.Reverse(at)
+	if best < n {
+		at = append(at, best)
+	}
+	return at
+}
+
+// tile returns where tile i of a frame of n pixels starts and its pixels.
+func (t *tcPlan) tile(i, n int) (p0, m int) {
+	end := n
+	if i+1 < t.tiles {
+		end = t.tileAt[i+1]
+	}
+	return t.tileAt[i], end - t.tileAt[i]
+}
+
+// tcTileRows returns the rows kernel k and its short kernels compute for
+// a frame of n pixels (tcTiles).
+func tcTileRows(k *GemmKernel, n int) int {
+	at := tcTiles(k, n)
+	last := at[len(at)-1]
+	return last + shortFor(k, n-last).MR
 }
 
 // shortFor returns the smallest of k and its short kernels with at least m
@@ -183,15 +242,16 @@ func (c *Conv) RunsTransposed(in Rows, residual []float32) bool {
 // runTC runs the convolution with the transposed plan, after takesTC.
 // A pixel tile reads its A operand in place from its frame's input rows
 // where they form a matrix [k][ohw], the last, partial tile the frame's
-// last MR pixels (the kernel's rows before its m, computed again, are not
-// stored). Other frames' tiles (rows through a shift) are packed first,
+// last pixels its kernel has rows for (the rows before its m, computed
+// again, are not stored). Other frames' tiles (rows through a shift) are packed first,
 // each once for all panel blocks, into the pool's shared buffer.
 func (c *Conv) runTC(p *Pool, in Rows, out, res []float32) {
 	t, s := c.tc, c.s
 	tileLen := c.k * t.kern.MR // a packed tile
 	// the last tile's rows fit in the frame (a frame of fewer pixels than
 	// its kernel's rows is packed)
-	fits := c.ohw >= shortFor(t.kern, c.ohw-(t.tiles-1)*t.kern.MR).MR
+	_, mLast := t.tile(t.tiles-1, c.ohw)
+	fits := c.ohw >= shortFor(t.kern, mLast).MR
 	t.frames = t.frames[:0]
 	for f := range s.Frames {
 		t.slot[f] = -1
@@ -205,8 +265,7 @@ func (c *Conv) runTC(p *Pool, in Rows, out, res []float32) {
 		packed = p.Shared(len(t.frames) * t.tiles * tileLen)
 		p.For(len(t.frames)*t.tiles, func(worker, item int) {
 			f, tile := t.frames[item/t.tiles], item%t.tiles
-			p0 := tile * t.kern.MR
-			m := min(t.kern.MR, c.ohw-p0)
+			p0, m := t.tile(tile, c.ohw)
 			mr := shortFor(t.kern, m).MR
 			a := &p.state(worker, 0, mr, t.kern.NR).pack
 			*a = PackRun{Dst: packed[item*tileLen:][:(c.k-1)*mr+m], Rows: in[f*s.Cin : (f+1)*s.Cin], K0: 0, KN: c.k, N: m,
@@ -224,8 +283,7 @@ func (c *Conv) runTC(p *Pool, in Rows, out, res []float32) {
 		// consecutive items share a panel block: it is read from memory
 		// once and from L2 for the frame's other pixel tiles
 		qb, tile := r/t.tiles, r%t.tiles
-		p0 := tile * t.kern.MR
-		m := min(t.kern.MR, c.ohw-p0)
+		p0, m := t.tile(tile, c.ohw)
 		kern := shortFor(t.kern, m)
 		mr, nr := kern.MR, kern.NR
 		w := p.state(worker, 0, mr, nr)

@@ -82,6 +82,22 @@ func gemmF32Minmax4x16AVX2(t *Tile)
 //go:noescape
 func gemmF32Minmax2x16AVX2(t *Tile)
 
+// gemmTCF32Minmax13x32AVX512 is f32_gemm_tc_minmax_13x32__avx512: the Tile contract with C and R transposed
+// (element (i, j) of the 13x32 tile at C[j*LDC+i]) and Bias indexed by
+// column; TileAccumulate and TileRowsB are ignored and the epilogue always runs.
+// Fused multiply-adds over k in increasing order, K unrolled by 4.
+// Registers: Z0..Z25 accumulate the 13x32 tile (row i in 2 registers from Z0+2*i),
+// Z26..Z27 hold the B row of a k step (then Lo and Hi in the epilogue),
+// Z28..Z31 take the A broadcasts in rotation;
+// In the epilogue Z26..Z27 hold the bias, then Lo and Hi; the rest
+// and the freed accumulators are the transposition's temporaries; K1 masks MR lanes.
+// DI *Tile, SI A (then R), BX B (then C), CX k steps left, R8/R12 LDA/3*LDA bytes
+// (then LDR), R9/R13 LDB/3*LDB bytes (then LDC), R11 the A row prefetchA steps
+// ahead, AX/DX column offsets and scratch.
+//
+//go:noescape
+func gemmTCF32Minmax13x32AVX512(t *Tile)
+
 // gemmTCF32Minmax12x32AVX512 is f32_gemm_tc_minmax_12x32__avx512: the Tile contract with C and R transposed
 // (element (i, j) of the 12x32 tile at C[j*LDC+i]) and Bias indexed by
 // column; TileAccumulate and TileRowsB are ignored and the epilogue always runs.

@@ -19,6 +19,8 @@ var (
 	gemmF32Minmax4x16AVX2Kernel = &GemmKernel{Name: "f32_gemm_minmax_4x16__avx2", MR: 4, NR: 16, KC: 256, RowsB: true, Tile: gemmF32Minmax4x16AVX2,
 		Short: []*GemmKernel{gemmF32Minmax2x16AVX2Kernel}}
 	gemmF32Minmax2x16AVX2Kernel      = &GemmKernel{Name: "f32_gemm_minmax_2x16__avx2", MR: 2, NR: 16, KC: 256, RowsB: true, Tile: gemmF32Minmax2x16AVX2}
+	gemmTCF32Minmax13x32AVX512Kernel = &GemmKernel{Name: "f32_gemm_tc_minmax_13x32__avx512", MR: 13, NR: 32, TransC: true, Tile: gemmTCF32Minmax13x32AVX512,
+		Short: []*GemmKernel{gemmTCF32Minmax4x32AVX512Kernel, gemmTCF32Minmax8x32AVX512Kernel, gemmTCF32Minmax12x32AVX512Kernel}}
 	gemmTCF32Minmax12x32AVX512Kernel = &GemmKernel{Name: "f32_gemm_tc_minmax_12x32__avx512", MR: 12, NR: 32, TransC: true, Tile: gemmTCF32Minmax12x32AVX512,
 		Short: []*GemmKernel{gemmTCF32Minmax4x32AVX512Kernel, gemmTCF32Minmax8x32AVX512Kernel}}
 	gemmTCF32Minmax8x32AVX512Kernel = &GemmKernel{Name: "f32_gemm_tc_minmax_8x32__avx512", MR: 8, NR: 32, TransC: true, Tile: gemmTCF32Minmax8x32AVX512,
@@ -157,7 +159,7 @@ func asmGemmKernels(level string) []*GemmKernel {
 func archGemmTC(level string) *GemmKernel {
 	switch level {
 	case ISAAVX512:
-		return gemmTCF32Minmax12x32AVX512Kernel
+		return gemmTCF32Minmax13x32AVX512Kernel
 	}
 	return nil
 }
