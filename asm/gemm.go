@@ -50,8 +50,8 @@ type gemmKernel struct {
 // TileRowsB serves the pointwise convolutions, whose B rows are 256
 // strided streams.
 //
-// Under packed B each k step also prefetches the weights 64 steps (3 KB)
-// ahead: a layer's weights are one sequential stream that a run of the
+// Under packed B each k step also prefetches the weights
+// weightPrefetchSteps ahead: a layer's weights are one sequential stream that a run of the
 // model reads from memory, and the hardware prefetcher alone kept it to
 // about 9 GB/s (ResNet18's 256-channel Winograd layers at 1 thread).
 //
@@ -64,17 +64,21 @@ type gemmKernel struct {
 // masked loads and stores): a pixel panel that crosses frames on a small
 // map, or the short last panel of one, then needs no scratch tile.
 var gemmKernels = []gemmKernel{
-	{isa: avx512, mr: 12, nr: 32, kc: 256, unroll: 4, bcastRegs: 6, prefetchRows: true, segsC: true, prefetchA: 64},
-	{isa: avx512, mr: 8, nr: 32, kc: 256, unroll: 4, bcastRegs: 6, prefetchRows: true, short: true, segsC: true, prefetchA: 64},
-	{isa: avx512, mr: 4, nr: 32, kc: 256, unroll: 4, bcastRegs: 4, prefetchRows: true, short: true, segsC: true, prefetchA: 64},
-	{isa: avx2, mr: 6, nr: 16, kc: 256, unroll: 4, bcastRegs: 1, prefetchRows: true, prefetchA: 64},
-	{isa: avx2, mr: 4, nr: 16, kc: 256, unroll: 4, bcastRegs: 1, prefetchRows: true, short: true, prefetchA: 64},
-	{isa: avx2, mr: 2, nr: 16, kc: 256, unroll: 4, bcastRegs: 1, prefetchRows: true, short: true, prefetchA: 64},
+	{isa: avx512, mr: 12, nr: 32, kc: 256, unroll: 4, bcastRegs: 6, prefetchRows: true, segsC: true, prefetchA: weightPrefetchSteps},
+	{isa: avx512, mr: 8, nr: 32, kc: 256, unroll: 4, bcastRegs: 6, prefetchRows: true, short: true, segsC: true, prefetchA: weightPrefetchSteps},
+	{isa: avx512, mr: 4, nr: 32, kc: 256, unroll: 4, bcastRegs: 4, prefetchRows: true, short: true, segsC: true, prefetchA: weightPrefetchSteps},
+	{isa: avx2, mr: 6, nr: 16, kc: 256, unroll: 4, bcastRegs: 1, prefetchRows: true, prefetchA: weightPrefetchSteps},
+	{isa: avx2, mr: 4, nr: 16, kc: 256, unroll: 4, bcastRegs: 1, prefetchRows: true, short: true, prefetchA: weightPrefetchSteps},
+	{isa: avx2, mr: 2, nr: 16, kc: 256, unroll: 4, bcastRegs: 1, prefetchRows: true, short: true, prefetchA: weightPrefetchSteps},
 }
 
 // tcPrefetchRows is how many k steps ahead the transposed kernels
-// prefetch their A rows.
-const tcPrefetchRows = 16
+// prefetch their A rows; weightPrefetchSteps how many the others
+// prefetch their packed weights (64 steps of a 12-row panel: 3 KB).
+const (
+	tcPrefetchRows      = 16
+	weightPrefetchSteps = 64
+)
 
 // gemmTCKernels are the transposed-C kernels (runtime.GemmKernel.TransC):
 // the same K loop as gemmKernels, with the tile's rows the output's
@@ -210,10 +214,7 @@ func (k gemmKernel) emitTC(g *gen) {
 	tile := tileBlock
 
 	loadTileA(g)
-	if k.prefetchA > 0 {
-		g.IMUL3Q(operand.U32(k.prefetchA), gLDA, gPFA)
-		g.ADDQ(gA, gPFA)
-	}
+	k.startPrefetchA(g)
 	for i := range k.mr {
 		for v := range nv {
 			g.zero(k.acc(i, v))
@@ -341,10 +342,7 @@ func (k gemmKernel) emit(g *gen) {
 	g.JNZ(operand.LabelRef(rows))
 	g.Comment("B from a packed panel")
 	loadTileB(g)
-	if k.prefetchA > 0 {
-		g.IMUL3Q(operand.U32(k.prefetchA), gLDA, gPFA)
-		g.ADDQ(gA, gPFA)
-	}
+	k.startPrefetchA(g)
 	k.kloop(g, false)
 	g.JMP(operand.LabelRef(epilogue))
 	g.Label(rows)
@@ -588,6 +586,19 @@ func (k gemmKernel) forSegs(g *gen, matrix string, body func(i int, row reg.Regi
 	g.Label(done)
 }
 
+// prefetchesA reports whether a K loop prefetches A rows: not under
+// TileRowsB, whose BOff takes the pointer's register (R11).
+func (k gemmKernel) prefetchesA(rowsB bool) bool { return k.prefetchA > 0 && !rowsB }
+
+// startPrefetchA points R11 prefetchA k steps past A, before a K loop
+// over packed B that prefetches (prefetchesA).
+func (k gemmKernel) startPrefetchA(g *gen) {
+	if k.prefetchesA(false) {
+		g.IMUL3Q(operand.U32(k.prefetchA), gLDA, gPFA)
+		g.ADDQ(gA, gPFA)
+	}
+}
+
 // kloop emits the K loop: unrolled steps while at least k.unroll remain,
 // then single steps.
 func (k gemmKernel) kloop(g *gen, rowsB bool) {
@@ -599,7 +610,7 @@ func (k gemmKernel) kloop(g *gen, rowsB bool) {
 		k.step(g, rowsB, u)
 	}
 	g.LEAQ(mem(gA, 0, gLDA, uint8(k.unroll)), gA)
-	if k.prefetchA > 0 && !rowsB {
+	if k.prefetchesA(rowsB) {
 		g.LEAQ(mem(gPFA, 0, gLDA, uint8(k.unroll)), gPFA)
 	}
 	if rowsB {
@@ -616,7 +627,7 @@ func (k gemmKernel) kloop(g *gen, rowsB bool) {
 	g.Label(tail1)
 	k.step(g, rowsB, 0)
 	g.ADDQ(gLDA, gA)
-	if k.prefetchA > 0 && !rowsB {
+	if k.prefetchesA(rowsB) {
 		g.ADDQ(gLDA, gPFA)
 	}
 	if rowsB {
@@ -672,7 +683,7 @@ func (k gemmKernel) step(g *gen, rowsB bool, u int) {
 		}
 		g.VMOVUPS(src, k.bvec(v))
 	}
-	if k.prefetchA > 0 && !rowsB { // the row's first and last floats: one or two lines
+	if k.prefetchesA(rowsB) { // the row's first and last floats: one or two lines
 		g.PREFETCHT0(stepMem(gPFA, gLDA, gLDA3, u, 0))
 		g.PREFETCHT0(stepMem(gPFA, gLDA, gLDA3, u, 4*k.mr-4))
 	}
