@@ -13,9 +13,10 @@ import (
 // computed) and an eighth of a 14x14 one, and their partial panels go
 // through a scratch tile; output channels come in multiples of 32 in
 // these layers, and tiles of 13 and 12 pixels cover 25, 49, 100 and 196
-// pixels exactly (tcTiles). The kernel transposes its tile in registers (16x16
-// unpack and lane-shuffle networks) and stores each output channel's 12
-// pixels with one masked store; the cost model in newTCPlan charges that.
+// pixels exactly (tcTiles). The kernel transposes its tile in registers
+// (16x16 unpack and lane-shuffle networks) and stores each output
+// channel's MR pixels with one masked store; the cost model in newTCPlan
+// charges that.
 
 // gemmTC is the transposed-C kernel in use (its Short list covers partial
 // pixel tiles), or nil: then no convolution runs transposed.
@@ -75,12 +76,13 @@ func newTCPlan(c *Conv, panels int, explicit bool, r Rules) *tcPlan {
 		return nil
 	}
 	nr := k.NR
+	tileAt, tileRows := tcTiles(k, c.ohw)
 	// rows times columns computed, times K steps: the pixel-major 12x32
 	// and the transposed 13x32 and 12x32 kernels take the same time per
 	// row and K step
 	pixelMajor := ceilDiv(c.coutG, c.kern.MR) * c.kern.MR * ceilDiv(c.pixels, c.kern.NR) * c.kern.NR * c.k
 	transposed := func(steps int) int {
-		return ceilDiv(c.coutG, nr) * nr * s.Frames * tcTileRows(k, c.ohw) * (c.k + steps)
+		return ceilDiv(c.coutG, nr) * nr * s.Frames * tileRows * (c.k + steps)
 	}
 	// On small maps the pixel-major plan also pays for packing and
 	// scratch tiles at every frame edge inside a panel: count 10% there.
@@ -96,7 +98,7 @@ func newTCPlan(c *Conv, panels int, explicit bool, r Rules) *tcPlan {
 	if !explicit && !wins(tcStoreSteps) {
 		return nil
 	}
-	t := &tcPlan{kern: k, panels: ceilDiv(c.coutG, nr), tileAt: tcTiles(k, c.ohw),
+	t := &tcPlan{kern: k, panels: ceilDiv(c.coutG, nr), tileAt: tileAt,
 		residual: explicit || wins(tcStoreSteps+tcResidualSteps), needsDirect: !explicit && severalLarge,
 		direct: make([]bool, s.Frames), slot: make([]int, s.Frames)}
 	t.tiles = len(t.tileAt)
@@ -124,13 +126,14 @@ func newTCPlan(c *Conv, panels int, explicit bool, r Rules) *tcPlan {
 }
 
 // tcTiles splits a frame of n pixels into the transposed plan's tiles
-// and returns where each starts: whole tiles of kernel k and its short
-// kernels end to end, then at most one partial tile, on the smallest
-// kernel that holds it. Of the splits, it takes the one of fewest rows
-// computed, then of fewest tiles: with 13- and 12-row kernels, 25, 49,
-// 100 and 196 pixels are split exactly (12+13, 3*12+13, 4*12+4*13,
-// 12*12+4*13), where 12-row tiles alone compute up to 12% more.
-func tcTiles(k *GemmKernel, n int) []int {
+// and returns where each starts and the rows the kernels compute: whole
+// tiles of kernel k and its short kernels end to end, then at most one
+// partial tile, on the smallest kernel that holds it. Of the splits, it
+// takes the one of fewest rows, then of fewest tiles: with 13- and
+// 12-row kernels, 25, 49, 100 and 196 pixels are split exactly (12+13,
+// 3*12+13, 4*12+4*13, 12*12+4*13), where 12-row tiles alone compute up
+// to 12% more.
+func tcTiles(k *GemmKernel, n int) (at []int, rows int) {
 	sizes := []int{k.MR}
 	for _, s := range k.Short {
 		sizes = append(sizes, s.MR)
@@ -158,7 +161,6 @@ func tcTiles(k *GemmKernel, n int) []int {
 			best, bestRows, bestTiles = j, rows, nt
 		}
 	}
-	var at []int
 	for j := best; j > 0; j -= last[j] {
 		at = append(at, j-last[j])
 	}
@@ -166,7 +168,7 @@ func tcTiles(k *GemmKernel, n int) []int {
 	if best < n {
 		at = append(at, best)
 	}
-	return at
+	return at, bestRows
 }
 
 // tile returns where tile i of a frame of n pixels starts and its pixels.
@@ -176,14 +178,6 @@ func (t *tcPlan) tile(i, n int) (p0, m int) {
 		end = t.tileAt[i+1]
 	}
 	return t.tileAt[i], end - t.tileAt[i]
-}
-
-// tcTileRows returns the rows kernel k and its short kernels compute for
-// a frame of n pixels (tcTiles).
-func tcTileRows(k *GemmKernel, n int) int {
-	at := tcTiles(k, n)
-	last := at[len(at)-1]
-	return last + shortFor(k, n-last).MR
 }
 
 // shortFor returns the smallest of k and its short kernels with at least m
@@ -243,8 +237,9 @@ func (c *Conv) RunsTransposed(in Rows, residual []float32) bool {
 // A pixel tile reads its A operand in place from its frame's input rows
 // where they form a matrix [k][ohw], the last, partial tile the frame's
 // last pixels its kernel has rows for (the rows before its m, computed
-// again, are not stored). Other frames' tiles (rows through a shift) are packed first,
-// each once for all panel blocks, into the pool's shared buffer.
+// again, are not stored). Other frames' tiles (rows through a shift) are
+// packed first, each once for all panel blocks, into the pool's shared
+// buffer.
 func (c *Conv) runTC(p *Pool, in Rows, out, res []float32) {
 	t, s := c.tc, c.s
 	tileLen := c.k * t.kern.MR // a packed tile

@@ -148,7 +148,7 @@ func TestTCTiles(t *testing.T) {
 		}
 	}
 	for n := 1; n <= most; n++ {
-		at := tcTiles(k, n)
+		at, rows := tcTiles(k, n)
 		if len(at) == 0 || at[0] != 0 {
 			t.Fatalf("%d pixels: tiles start at %v", n, at)
 		}
@@ -164,12 +164,16 @@ func TestTCTiles(t *testing.T) {
 		for !reach[want] {
 			want++
 		}
-		if got := tcTileRows(k, n); got != want {
-			t.Errorf("%d pixels: %v computes %d rows, want %d", n, at, got, want)
+		if rows != want {
+			t.Errorf("%d pixels: %v computes %d rows, want %d", n, at, rows, want)
+		}
+		last := at[len(at)-1]
+		if got := last + shortFor(k, n-last).MR; got != rows {
+			t.Errorf("%d pixels: %v reports %d rows, its kernels compute %d", n, at, rows, got)
 		}
 	}
 	for _, n := range []int{25, 49, 100, 196} {
-		if got := tcTileRows(k, n); got != n {
+		if _, got := tcTiles(k, n); got != n {
 			t.Errorf("%d pixels: %d rows computed, want none past the frame", n, got)
 		}
 	}
